@@ -1,0 +1,154 @@
+package config
+
+import "time"
+
+// Config is the whole switchyard.yaml. Defaults are applied in code (see
+// defaults.go); every field is documented in docs/config.md.
+type Config struct {
+	Server      Server       `yaml:"server"`
+	Executor    Executor     `yaml:"executor"`
+	Providers   []Provider   `yaml:"providers"`
+	Deployments []Deployment `yaml:"deployments"`
+	Routes      []Route      `yaml:"routes"`
+	Log         Log          `yaml:"log"`
+}
+
+// Server is the client-facing HTTP listener.
+type Server struct {
+	// Listen is the address to serve on; default 127.0.0.1:8080.
+	Listen string `yaml:"listen"`
+	// APIKeys are static client keys (usually ${ENV} references).
+	APIKeys []Secret `yaml:"api_keys"`
+	// MasterKey is a key that is always accepted.
+	MasterKey Secret `yaml:"master_key"`
+	// MaxBodyBytes caps a request body; default 8 MiB.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// ReadHeaderTimeout default 10s.
+	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
+	// IdleTimeout for keep-alive connections, default 120s.
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	// ShutdownTimeout is how long SIGTERM waits for in-flight requests; default 30s.
+	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+}
+
+// Log configures the JSON request log.
+type Log struct {
+	// Level is debug, info, warn or error; default info.
+	Level string `yaml:"level"`
+}
+
+// Executor holds the failure-handling defaults applied to every route.
+type Executor struct {
+	// MaxAttempts bounds upstream calls per client request; default 4.
+	MaxAttempts int `yaml:"max_attempts"`
+	// RetriesPerDeployment bounds retries of one deployment; default 1.
+	RetriesPerDeployment int `yaml:"retries_per_deployment"`
+	// BackoffBase and BackoffMax shape full-jitter exponential back-off;
+	// defaults 100ms and 2s.
+	BackoffBase Duration `yaml:"backoff_base"`
+	BackoffMax  Duration `yaml:"backoff_max"`
+	// MaxRetryAfter is the longest Retry-After honoured on the same
+	// deployment; beyond it the executor fails over at once. Default 5s.
+	MaxRetryAfter Duration `yaml:"max_retry_after"`
+	// Deadline is the overall time budget across all attempts; default 120s.
+	Deadline Duration `yaml:"deadline"`
+	// Breaker is the per-deployment circuit breaker.
+	Breaker Breaker `yaml:"breaker"`
+}
+
+// Breaker configures circuit breaking learned from traffic.
+type Breaker struct {
+	// FailureThreshold consecutive failures open the circuit; default 5.
+	FailureThreshold int `yaml:"failure_threshold"`
+	// OpenFor is how long an open circuit rejects traffic before a half-open
+	// probe; default 5s.
+	OpenFor Duration `yaml:"open_for"`
+}
+
+// Provider is one upstream API endpoint and credential.
+type Provider struct {
+	Name string `yaml:"name"`
+	// Kind is openai (any OpenAI-compatible API: OpenAI, vLLM, Ollama,
+	// Mistral, Groq, ...), azure (Azure OpenAI) or anthropic.
+	Kind    string `yaml:"kind"`
+	BaseURL string `yaml:"base_url"`
+	APIKey  Secret `yaml:"api_key"`
+	// APIVersion is Azure's api-version or Anthropic's anthropic-version.
+	APIVersion string            `yaml:"api_version"`
+	Headers    map[string]Secret `yaml:"headers"`
+	// ConnectTimeout default 5s.
+	ConnectTimeout Duration `yaml:"connect_timeout"`
+}
+
+// Deployment is one concrete model at one provider.
+type Deployment struct {
+	Name     string `yaml:"name"`
+	Provider string `yaml:"provider"`
+	// Model is the upstream model name.
+	Model string `yaml:"model"`
+	Price Price  `yaml:"price"`
+	// ContextWindow in tokens; default 8192.
+	ContextWindow int `yaml:"context_window"`
+	// MaxOutputTokens the model can produce; default 4096.
+	MaxOutputTokens int          `yaml:"max_output_tokens"`
+	Capabilities    Capabilities `yaml:"capabilities"`
+	// Quality is an optional 0..1 score used by quality floors.
+	Quality float64 `yaml:"quality"`
+	// FirstTokenTimeout triggers fail-over when no first token arrives in
+	// time; default 30s. IdleTimeout ends a stream silent that long; default 30s.
+	FirstTokenTimeout Duration `yaml:"first_token_timeout"`
+	IdleTimeout       Duration `yaml:"idle_timeout"`
+	// Timeout bounds one non-streaming attempt; default 60s.
+	Timeout Duration `yaml:"timeout"`
+}
+
+// Price is in USD per million tokens.
+type Price struct {
+	InputPerMTok  float64 `yaml:"input_per_mtok"`
+	OutputPerMTok float64 `yaml:"output_per_mtok"`
+}
+
+// Capabilities say what a deployment can serve. Unset booleans default to
+// true for chat, tools, streaming, and false for vision, json_mode, embeddings.
+type Capabilities struct {
+	Chat       *bool `yaml:"chat"`
+	Vision     *bool `yaml:"vision"`
+	Tools      *bool `yaml:"tools"`
+	JSONMode   *bool `yaml:"json_mode"`
+	Streaming  *bool `yaml:"streaming"`
+	Embeddings *bool `yaml:"embeddings"`
+}
+
+// Route is what a client names in "model": a policy over targets
+// (deployments or other routes).
+type Route struct {
+	Name string `yaml:"name"`
+	// Policy is fallback (default); later issues add more.
+	Policy string `yaml:"policy"`
+	// Targets in order: the first is primary, the rest are fallbacks.
+	Targets []string `yaml:"targets"`
+}
+
+// Secret is a string that never prints. In YAML it is usually an ${ENV}
+// reference, resolved when the file loads.
+type Secret string
+
+// String redacts the secret.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "<redacted>"
+}
+
+// MarshalYAML redacts the secret.
+func (s Secret) MarshalYAML() (any, error) { return s.String(), nil }
+
+// Value returns the secret's plain text.
+func (s Secret) Value() string { return string(s) }
+
+// Duration is a time.Duration written as "250ms", "5s", "1m" in YAML.
+type Duration time.Duration
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }

@@ -1,0 +1,261 @@
+// Package llm holds the canonical request, response and stream types that every
+// dialect translates to and from. It imports nothing of Switchyard's own, so every
+// other package can depend on it.
+package llm
+
+import (
+	"encoding/json"
+	"sync"
+)
+
+// Dialect is a wire format spoken by a client or a provider.
+type Dialect string
+
+// The dialects Switchyard speaks.
+const (
+	DialectOpenAI    Dialect = "openai"    // OpenAI Chat Completions
+	DialectAnthropic Dialect = "anthropic" // Anthropic Messages
+)
+
+// Role is the author of a message.
+type Role string
+
+// Roles of the canonical conversation. Tool results are messages of RoleTool.
+const (
+	RoleSystem    Role = "system"
+	RoleUser      Role = "user"
+	RoleAssistant Role = "assistant"
+	RoleTool      Role = "tool"
+)
+
+// PartType says what a content part holds.
+type PartType string
+
+// Content part types.
+const (
+	PartText  PartType = "text"
+	PartImage PartType = "image"
+)
+
+// Part is one piece of a message's content.
+type Part struct {
+	Type PartType
+	Text string
+	// ImageURL is an http(s) URL or a data: URL (data:image/png;base64,...).
+	ImageURL string
+}
+
+// ToolCall is a call the assistant made to a tool. Arguments is JSON text.
+type ToolCall struct {
+	ID        string
+	Name      string
+	Arguments string
+}
+
+// Message is one turn of the conversation.
+type Message struct {
+	Role  Role
+	Parts []Part
+	// ToolCalls are set on assistant messages that call tools.
+	ToolCalls []ToolCall
+	// ToolCallID is set on RoleTool messages: the call this result answers.
+	ToolCallID string
+	// IsError marks a tool result that reports a failure (Anthropic is_error).
+	IsError bool
+}
+
+// Text returns the concatenated text parts of the message.
+func (m *Message) Text() string {
+	if len(m.Parts) == 1 {
+		return m.Parts[0].Text
+	}
+	var s string
+	for _, p := range m.Parts {
+		s += p.Text
+	}
+	return s
+}
+
+// Tool is a function the model may call. Parameters is a JSON Schema object.
+type Tool struct {
+	Name        string
+	Description string
+	Parameters  json.RawMessage
+}
+
+// ToolChoice constrains tool use. Mode is "auto", "none", "required" or "tool"
+// (then Name names the tool).
+type ToolChoice struct {
+	Mode string
+	Name string
+}
+
+// Body is the fully decoded, dialect-neutral content of a chat request. It is
+// only decoded when a translation needs it (see Request.Body).
+type Body struct {
+	System      string
+	Messages    []Message
+	Temperature *float64
+	TopP        *float64
+	Stop        []string
+	Tools       []Tool
+	ToolChoice  *ToolChoice
+	// ResponseFormat is the OpenAI response_format object as the client sent it.
+	ResponseFormat json.RawMessage
+	User           string
+}
+
+// Request is one chat request as received from a client. The light fields are
+// filled by the inbound dialect's parser without decoding the whole body; the
+// full canonical Body is decoded on first use, only when a translation needs it.
+type Request struct {
+	// Model is what the client named: a route.
+	Model string
+	// Stream is true when the client asked for server-sent events.
+	Stream bool
+	// IncludeUsage is OpenAI's stream_options.include_usage.
+	IncludeUsage bool
+	// MaxTokens is the requested output limit; 0 when unset.
+	MaxTokens int
+	// Features used by routing, filled by the parser.
+	HasImages   bool
+	HasTools    bool
+	JSONMode    bool
+	NumMessages int
+	// SystemText and LastUserText hold the system prompt and the last user
+	// message's text, for routing and token estimation.
+	SystemText   string
+	LastUserText string
+	// TextBytes is the total length of all text in the request, for estimates.
+	TextBytes int
+	// Metadata holds string-valued metadata fields the client sent.
+	Metadata map[string]string
+
+	// Raw is the client's body as received, in Dialect. An adapter of the same
+	// dialect sends Raw with only "model" rewritten.
+	Raw     []byte
+	Dialect Dialect
+
+	decode  func(raw []byte) (*Body, error)
+	once    sync.Once
+	body    *Body
+	bodyErr error
+}
+
+// SetDecoder installs the function that decodes Raw into a Body; the inbound
+// dialect's parser calls it.
+func (r *Request) SetDecoder(decode func(raw []byte) (*Body, error)) { r.decode = decode }
+
+// SetBody installs an already decoded body (for requests built in code).
+func (r *Request) SetBody(b *Body) {
+	r.once.Do(func() {})
+	r.body = b
+}
+
+// Body decodes (once) and returns the canonical body.
+func (r *Request) Body() (*Body, error) {
+	r.once.Do(func() {
+		if r.decode == nil {
+			r.body = &Body{}
+			return
+		}
+		r.body, r.bodyErr = r.decode(r.Raw)
+	})
+	return r.body, r.bodyErr
+}
+
+// FinishReason is why the model stopped, in canonical (OpenAI) terms.
+type FinishReason string
+
+// Canonical finish reasons.
+const (
+	FinishStop          FinishReason = "stop"
+	FinishLength        FinishReason = "length"
+	FinishToolCalls     FinishReason = "tool_calls"
+	FinishContentFilter FinishReason = "content_filter"
+)
+
+// Usage counts tokens. Estimated is true when the provider did not report them
+// and Switchyard estimated them.
+type Usage struct {
+	InputTokens  int
+	OutputTokens int
+	Estimated    bool
+}
+
+// Response is a complete (non-streaming) chat answer.
+type Response struct {
+	ID           string
+	Model        string // the model that answered, as the provider named it
+	Created      int64
+	Text         string
+	ToolCalls    []ToolCall
+	FinishReason FinishReason
+	Usage        Usage
+	// Raw is the provider's body verbatim, in Dialect; the outbound encoder
+	// passes it through when the client's dialect is the same.
+	Raw     []byte
+	Dialect Dialect
+}
+
+// ToolCallDelta is a piece of a streamed tool call. The first piece of a call
+// carries ID and Name; later pieces carry more Arguments text.
+type ToolCallDelta struct {
+	Index     int
+	ID        string
+	Name      string
+	Arguments string
+}
+
+// Event is one provider stream frame in canonical form. One frame may carry
+// several things at once (an OpenAI chunk with text, finish reason and usage).
+type Event struct {
+	// Start is set on the frame that opens the message (Anthropic
+	// message_start, OpenAI's first chunk); ID and Model are then known.
+	Start bool
+	ID    string
+	Model string
+
+	Text         string
+	ToolCalls    []ToolCallDelta
+	FinishReason FinishReason
+	Usage        *Usage
+	// Done is set on the provider's terminal frame ([DONE], message_stop).
+	Done bool
+
+	// Raw is the complete SSE frame as the provider sent it (with its trailing
+	// blank line), for passthrough to a client of the same dialect.
+	Raw []byte
+}
+
+// HasContent reports whether the event carries anything the client must see
+// as part of the answer (used to decide when a stream is committed).
+func (e *Event) HasContent() bool {
+	return e.Text != "" || len(e.ToolCalls) > 0 || e.FinishReason != "" || e.Done
+}
+
+// Stream is a streamed answer. Next returns io.EOF after the terminal event;
+// any other error means the stream failed (for a stream cut before its terminal
+// event, an error that unwraps to a provider error). Close releases the upstream
+// connection and is safe to call more than once.
+type Stream interface {
+	Next() (Event, error)
+	Dialect() Dialect
+	Close() error
+}
+
+// EmbedRequest is an embeddings request. Raw is the OpenAI-dialect body.
+type EmbedRequest struct {
+	Model string
+	// Inputs is the input text(s), for token estimates.
+	InputBytes int
+	Raw        []byte
+}
+
+// EmbedResponse is an embeddings answer: the provider's body verbatim (OpenAI
+// dialect) with its usage.
+type EmbedResponse struct {
+	Model string
+	Usage Usage
+	Raw   []byte
+}

@@ -1,0 +1,154 @@
+// Package provider defines the contract every upstream provider adapter
+// implements, and the small set of error kinds the executor decides on.
+// Adapters live in sub-packages, one per provider dialect.
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/llm"
+)
+
+// Provider sends one request to one deployment (a fixed base URL, credential
+// and upstream model). Safe for concurrent use. Adapters never retry: the
+// executor is the only retry layer.
+type Provider interface {
+	// Chat sends a non-streaming request.
+	Chat(ctx context.Context, req *llm.Request) (*llm.Response, error)
+	// ChatStream sends a streaming request; the caller closes the stream.
+	// It returns once response headers arrived (or failed).
+	ChatStream(ctx context.Context, req *llm.Request) (llm.Stream, error)
+	// Dialect is the wire format the provider speaks.
+	Dialect() llm.Dialect
+}
+
+// Embedder is implemented by providers that serve embeddings.
+type Embedder interface {
+	Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedResponse, error)
+}
+
+// Config is what an adapter needs to reach one deployment.
+type Config struct {
+	// BaseURL is the provider's API root, e.g. https://api.openai.com/v1 or
+	// https://api.anthropic.com (adapters append their paths).
+	BaseURL string
+	APIKey  string
+	// Model is the upstream model name sent in the body.
+	Model string
+	// Headers are extra headers sent on every call.
+	Headers map[string]string
+	// APIVersion is Azure OpenAI's api-version query value (OpenAI adapter),
+	// or the anthropic-version header (Anthropic adapter); empty for the default.
+	APIVersion string
+	// Azure selects Azure OpenAI's URL layout and api-key header.
+	Azure bool
+	// HTTPClient is the client to use; adapters never create their own
+	// when this is set. Its transport carries the connect timeout.
+	HTTPClient *http.Client
+}
+
+// Kind classifies an upstream failure; the executor decides retry, fall back
+// or stop from the kind alone.
+type Kind int
+
+// Error kinds.
+const (
+	KindUnknown         Kind = iota
+	KindRateLimited          // 429 with or without Retry-After
+	KindUnavailable          // 5xx, overloaded, stream cut or malformed mid-way
+	KindTimeout              // no answer in time (connect, first token, idle, deadline)
+	KindConnection           // refused, reset, TLS
+	KindContextLength        // the input does not fit the model's context window
+	KindContentRejected      // content policy refusal
+	KindBadRequest           // the request is invalid for this provider
+	KindAuth                 // upstream rejected our credential (401/403)
+	KindQuota                // billing quota exhausted
+)
+
+var kindNames = [...]string{"unknown", "rate_limited", "unavailable", "timeout", "connection", "context_length", "content_rejected", "bad_request", "upstream_auth", "quota_exhausted"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("kind(%d)", int(k))
+}
+
+// Retryable reports whether the same deployment may be tried again.
+func (k Kind) Retryable() bool {
+	switch k {
+	case KindRateLimited, KindUnavailable, KindConnection, KindUnknown:
+		return true
+	}
+	return false
+}
+
+// Fallbackable reports whether another deployment may be tried.
+func (k Kind) Fallbackable() bool {
+	switch k {
+	case KindBadRequest, KindContentRejected:
+		return false
+	}
+	return true
+}
+
+// RequestCaused reports whether the failure is the request's fault, so it
+// must not count against the deployment's health.
+func (k Kind) RequestCaused() bool {
+	switch k {
+	case KindBadRequest, KindContextLength, KindContentRejected:
+		return true
+	}
+	return false
+}
+
+// Error is an upstream failure, classified once by the adapter.
+type Error struct {
+	Kind Kind
+	// Status is the upstream HTTP status, 0 when none was received.
+	Status int
+	// RetryAfter is the provider's Retry-After hint, 0 when absent.
+	RetryAfter time.Duration
+	// Message is the provider's own error message, safe to show a client
+	// (it never contains our credentials).
+	Message string
+	// Err is the underlying cause, if any.
+	Err error
+}
+
+func (e *Error) Error() string {
+	s := "provider: " + e.Kind.String()
+	if e.Status != 0 {
+		s += fmt.Sprintf(" (status %d)", e.Status)
+	}
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// ErrStreamTruncated is the cause of an error for a stream that ended before
+// its provider's terminal event.
+var ErrStreamTruncated = errors.New("stream ended before its terminal event")
+
+// KindOf returns the kind of err: the Kind of a wrapped *Error, KindTimeout for
+// context deadline errors, KindUnknown otherwise.
+func KindOf(err error) Kind {
+	var pe *Error
+	if errors.As(err, &pe) {
+		return pe.Kind
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return KindTimeout
+	}
+	return KindUnknown
+}
