@@ -1,0 +1,57 @@
+// Package telemetry holds the gateway's Prometheus metrics. Metrics live on a
+// registry passed in by main, never on the global one.
+package telemetry
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the request-path metrics. Label values are route and
+// deployment names from config and status classes; never keys or prompts.
+type Metrics struct {
+	Requests   *prometheus.CounterVec   // route, deployment, status
+	Latency    *prometheus.HistogramVec // route, deployment
+	TTFT       *prometheus.HistogramVec // route, deployment
+	Attempts   *prometheus.CounterVec   // route, deployment, outcome
+	Fallbacks  *prometheus.CounterVec   // route
+	Tokens     *prometheus.CounterVec   // route, deployment, direction
+	CostUSD    *prometheus.CounterVec   // route, deployment
+	InFlight   prometheus.Gauge
+	ConfigLoad *prometheus.CounterVec // result
+}
+
+// NewMetrics creates the metrics and registers them on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	buckets := []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120}
+	m := &Metrics{
+		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchyard_requests_total", Help: "Client requests by route, answering deployment and HTTP status.",
+		}, []string{"route", "deployment", "status"}),
+		Latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "switchyard_request_duration_seconds", Help: "Client request latency, end to end.", Buckets: buckets,
+		}, []string{"route", "deployment"}),
+		TTFT: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "switchyard_time_to_first_token_seconds", Help: "Time from request to the first streamed content.", Buckets: buckets,
+		}, []string{"route", "deployment"}),
+		Attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchyard_upstream_attempts_total", Help: "Upstream attempts by route, deployment and outcome (ok or error kind).",
+		}, []string{"route", "deployment", "outcome"}),
+		Fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchyard_fallbacks_total", Help: "Requests answered by a deployment other than the plan's first.",
+		}, []string{"route"}),
+		Tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchyard_tokens_total", Help: "Tokens by route, deployment and direction (input or output).",
+		}, []string{"route", "deployment", "direction"}),
+		CostUSD: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchyard_cost_usd_total", Help: "Cost in USD by route and deployment.",
+		}, []string{"route", "deployment"}),
+		InFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "switchyard_in_flight_requests", Help: "Client requests being served.",
+		}),
+		ConfigLoad: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchyard_config_loads_total", Help: "Config loads and reloads by result (ok or error).",
+		}, []string{"result"}),
+	}
+	reg.MustRegister(m.Requests, m.Latency, m.TTFT, m.Attempts, m.Fallbacks, m.Tokens, m.CostUSD, m.InFlight, m.ConfigLoad)
+	return m
+}
