@@ -1,0 +1,208 @@
+package openaiapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/switchyard-gw/switchyard/internal/llm"
+)
+
+// wire types of the Chat Completions request, used only when a translation
+// needs the whole body.
+type (
+	chatRequest struct {
+		Messages       []chatMessage   `json:"messages"`
+		Temperature    *float64        `json:"temperature"`
+		TopP           *float64        `json:"top_p"`
+		Stop           json.RawMessage `json:"stop"`
+		Tools          []chatTool      `json:"tools"`
+		Functions      []chatFunction  `json:"functions"`
+		ToolChoice     json.RawMessage `json:"tool_choice"`
+		ResponseFormat json.RawMessage `json:"response_format"`
+		User           string          `json:"user"`
+	}
+	chatMessage struct {
+		Role         string          `json:"role"`
+		Content      json.RawMessage `json:"content"`
+		Name         string          `json:"name"`
+		ToolCalls    []chatToolCall  `json:"tool_calls"`
+		ToolCallID   string          `json:"tool_call_id"`
+		FunctionCall *chatFuncCall   `json:"function_call"`
+	}
+	chatPart struct {
+		Type     string `json:"type"`
+		Text     string `json:"text"`
+		Refusal  string `json:"refusal"`
+		ImageURL *struct {
+			URL string `json:"url"`
+		} `json:"image_url"`
+	}
+	chatToolCall struct {
+		ID       string       `json:"id"`
+		Type     string       `json:"type"`
+		Function chatFuncCall `json:"function"`
+	}
+	chatFuncCall struct {
+		Name      string `json:"name"`
+		Arguments string `json:"arguments"`
+	}
+	chatTool struct {
+		Type     string       `json:"type"`
+		Function chatFunction `json:"function"`
+	}
+	chatFunction struct {
+		Name        string          `json:"name"`
+		Description string          `json:"description"`
+		Parameters  json.RawMessage `json:"parameters"`
+	}
+)
+
+// decodeFull decodes a Chat Completions body into the canonical Body.
+// System and developer messages are hoisted into Body.System (joined by a
+// blank line), so Body.Messages holds only user, assistant and tool turns.
+// Content the canonical form cannot carry (audio, files) is a
+// *BadRequestError, since silently dropping it would change the answer.
+func decodeFull(raw []byte) (*llm.Body, error) {
+	var in chatRequest
+	if err := json.Unmarshal(raw, &in); err != nil {
+		return nil, badRequest("", "request body does not match the chat completions schema: "+err.Error())
+	}
+	b := &llm.Body{Temperature: in.Temperature, TopP: in.TopP, User: in.User}
+	var system []string
+	for i, m := range in.Messages {
+		param := fmt.Sprintf("messages[%d]", i)
+		parts, err := decodeContent(m.Content, param+".content")
+		if err != nil {
+			return nil, err
+		}
+		switch m.Role {
+		case "system", "developer":
+			system = append(system, joinText(parts))
+		case "user":
+			b.Messages = append(b.Messages, llm.Message{Role: llm.RoleUser, Parts: parts})
+		case "assistant":
+			msg := llm.Message{Role: llm.RoleAssistant, Parts: parts}
+			for _, tc := range m.ToolCalls {
+				msg.ToolCalls = append(msg.ToolCalls, llm.ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: tc.Function.Arguments})
+			}
+			if m.FunctionCall != nil {
+				msg.ToolCalls = append(msg.ToolCalls, llm.ToolCall{ID: m.FunctionCall.Name, Name: m.FunctionCall.Name, Arguments: m.FunctionCall.Arguments})
+			}
+			b.Messages = append(b.Messages, msg)
+		case "tool":
+			b.Messages = append(b.Messages, llm.Message{Role: llm.RoleTool, Parts: parts, ToolCallID: m.ToolCallID})
+		case "function":
+			// Legacy function results name the function, which the legacy
+			// assistant function_call above also uses as its call id.
+			b.Messages = append(b.Messages, llm.Message{Role: llm.RoleTool, Parts: parts, ToolCallID: m.Name})
+		default:
+			return nil, badRequest(param+".role", "invalid role")
+		}
+	}
+	b.System = strings.Join(system, "\n\n")
+	stop, err := decodeStop(in.Stop)
+	if err != nil {
+		return nil, err
+	}
+	b.Stop = stop
+	for _, t := range in.Tools {
+		if t.Type != "" && t.Type != "function" {
+			return nil, badRequest("tools", "unsupported tool type "+quote(t.Type))
+		}
+		b.Tools = append(b.Tools, llm.Tool{Name: t.Function.Name, Description: t.Function.Description, Parameters: t.Function.Parameters})
+	}
+	for _, f := range in.Functions {
+		b.Tools = append(b.Tools, llm.Tool{Name: f.Name, Description: f.Description, Parameters: f.Parameters})
+	}
+	if b.ToolChoice, err = decodeToolChoice(in.ToolChoice); err != nil {
+		return nil, err
+	}
+	if len(in.ResponseFormat) > 0 && string(in.ResponseFormat) != "null" {
+		b.ResponseFormat = in.ResponseFormat
+	}
+	return b, nil
+}
+
+func decodeContent(raw json.RawMessage, param string) ([]llm.Part, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	if raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, badRequest(param, "content must be a string or an array of content parts")
+		}
+		return []llm.Part{{Type: llm.PartText, Text: s}}, nil
+	}
+	var in []chatPart
+	if err := json.Unmarshal(raw, &in); err != nil {
+		return nil, badRequest(param, "content must be a string or an array of content parts")
+	}
+	parts := make([]llm.Part, 0, len(in))
+	for j, p := range in {
+		switch p.Type {
+		case "text":
+			parts = append(parts, llm.Part{Type: llm.PartText, Text: p.Text})
+		case "refusal":
+			parts = append(parts, llm.Part{Type: llm.PartText, Text: p.Refusal})
+		case "image_url":
+			if p.ImageURL == nil || p.ImageURL.URL == "" {
+				return nil, badRequest(fmt.Sprintf("%s[%d].image_url.url", param, j), "missing required parameter: 'url'")
+			}
+			parts = append(parts, llm.Part{Type: llm.PartImage, ImageURL: p.ImageURL.URL})
+		default:
+			return nil, badRequest(fmt.Sprintf("%s[%d].type", param, j), "content part type "+quote(p.Type)+" is not supported by the selected model's provider")
+		}
+	}
+	return parts, nil
+}
+
+func joinText(parts []llm.Part) string {
+	var sb strings.Builder
+	for _, p := range parts {
+		sb.WriteString(p.Text)
+	}
+	return sb.String()
+}
+
+func decodeStop(raw json.RawMessage) ([]string, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var one string
+	if json.Unmarshal(raw, &one) == nil {
+		return []string{one}, nil
+	}
+	var many []string
+	if err := json.Unmarshal(raw, &many); err != nil {
+		return nil, badRequest("stop", "stop must be a string or an array of strings")
+	}
+	return many, nil
+}
+
+func decodeToolChoice(raw json.RawMessage) (*llm.ToolChoice, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var mode string
+	if json.Unmarshal(raw, &mode) == nil {
+		switch mode {
+		case "auto", "none", "required":
+			return &llm.ToolChoice{Mode: mode}, nil
+		}
+		return nil, badRequest("tool_choice", "tool_choice must be auto, none, required or a function")
+	}
+	var obj struct {
+		Type     string `json:"type"`
+		Function struct {
+			Name string `json:"name"`
+		} `json:"function"`
+	}
+	if err := json.Unmarshal(raw, &obj); err != nil || obj.Function.Name == "" {
+		return nil, badRequest("tool_choice", "tool_choice must be auto, none, required or a function")
+	}
+	return &llm.ToolChoice{Mode: "tool", Name: obj.Function.Name}, nil
+}
+
+func quote(s string) string { return "'" + s + "'" }

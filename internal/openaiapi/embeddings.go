@@ -1,0 +1,126 @@
+package openaiapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/switchyard-gw/switchyard/internal/llm"
+)
+
+// bytesPerToken is the byte count charged for each pre-tokenised input
+// token, so token-array inputs weigh like text in estimates.
+const bytesPerToken = 4
+
+// ParseEmbeddings reads an embeddings request: model and the size of input
+// (a string, an array of strings, an array of token ids, or an array of
+// token-id arrays). It returns a *BadRequestError when either is missing or
+// malformed.
+func ParseEmbeddings(body []byte) (*llm.EmbedRequest, error) {
+	if !gjson.ValidBytes(body) {
+		return nil, badRequest("", "request body is not valid JSON")
+	}
+	root := gjson.ParseBytes(body)
+	if !root.IsObject() {
+		return nil, badRequest("", "request body must be a JSON object")
+	}
+	model := root.Get("model")
+	if !model.Exists() {
+		return nil, badRequest("model", "missing required parameter: 'model'")
+	}
+	if model.Type != gjson.String || model.Str == "" {
+		return nil, badRequest("model", "model must be a non-empty string")
+	}
+	input := root.Get("input")
+	if !input.Exists() {
+		return nil, badRequest("input", "missing required parameter: 'input'")
+	}
+	n, err := inputBytes(input)
+	if err != nil {
+		return nil, err
+	}
+	return &llm.EmbedRequest{Model: model.Str, InputBytes: n, Raw: body}, nil
+}
+
+func inputBytes(input gjson.Result) (int, error) {
+	invalid := badRequest("input", "input must be a non-empty string, array of strings, array of tokens, or array of token arrays")
+	switch {
+	case input.Type == gjson.String:
+		if input.Str == "" {
+			return 0, invalid
+		}
+		return len(input.Str), nil
+	case !input.IsArray():
+		return 0, invalid
+	}
+	var (
+		total, count int
+		bad          bool
+	)
+	input.ForEach(func(_, v gjson.Result) bool {
+		count++
+		switch {
+		case v.Type == gjson.String:
+			total += len(v.Str)
+		case v.Type == gjson.Number:
+			total += bytesPerToken
+		case v.IsArray():
+			v.ForEach(func(_, t gjson.Result) bool {
+				if t.Type != gjson.Number {
+					bad = true
+					return false
+				}
+				total += bytesPerToken
+				return true
+			})
+		default:
+			bad = true
+		}
+		return !bad
+	})
+	if bad || count == 0 {
+		return 0, invalid
+	}
+	return total, nil
+}
+
+type modelList struct {
+	Object string      `json:"object"`
+	Data   []modelInfo `json:"data"`
+}
+
+type modelInfo struct {
+	ID      string `json:"id"`
+	Object  string `json:"object"`
+	Created int64  `json:"created"`
+	OwnedBy string `json:"owned_by"`
+}
+
+// WriteModels writes the /v1/models list naming ids (the routes a key may
+// use), all owned by "switchyard".
+func WriteModels(w http.ResponseWriter, ids []string) error {
+	return defaultSource().writeModels(w, ids)
+}
+
+func (s source) writeModels(w http.ResponseWriter, ids []string) error {
+	list := modelList{Object: "list", Data: make([]modelInfo, 0, len(ids))}
+	created := s.now().Unix()
+	for _, id := range ids {
+		list.Data = append(list.Data, modelInfo{ID: id, Object: "model", Created: created, OwnedBy: "switchyard"})
+	}
+	body, err := json.Marshal(list)
+	if err != nil {
+		return fmt.Errorf("openaiapi: encode models: %w", err)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	if _, err := w.Write(body); err != nil {
+		return fmt.Errorf("openaiapi: write models: %w", err)
+	}
+	return nil
+}

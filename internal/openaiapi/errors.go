@@ -1,0 +1,184 @@
+package openaiapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/provider"
+)
+
+// Error types of the OpenAI error object (the "type" field).
+const (
+	TypeInvalidRequest = "invalid_request_error"
+	TypeAuthentication = "authentication_error"
+	TypePermission     = "permission_error"
+	TypeNotFound       = "not_found_error"
+	TypeRateLimit      = "rate_limit_exceeded"
+	TypeServer         = "server_error"
+)
+
+// Stable error codes (the "code" field) Switchyard returns; see the package
+// comment for when each is used.
+const (
+	CodeInvalidRequest         = "invalid_request"
+	CodeContextLengthExceeded  = "context_length_exceeded"
+	CodeContentPolicyViolation = "content_policy_violation"
+	CodeRateLimitExceeded      = "rate_limit_exceeded"
+	CodeUpstreamUnavailable    = "upstream_unavailable"
+	CodeUpstreamTimeout        = "upstream_timeout"
+	CodeUpstreamConnection     = "upstream_connection_failed"
+	CodeUpstreamAuth           = "upstream_auth_failed"
+	CodeUpstreamQuota          = "upstream_quota_exhausted"
+	CodeUpstreamError          = "upstream_error"
+	CodeInternal               = "internal_error"
+)
+
+// errorBody is the OpenAI error envelope.
+type errorBody struct {
+	Error errorObject `json:"error"`
+}
+
+type errorObject struct {
+	Message string  `json:"message"`
+	Type    string  `json:"type"`
+	Param   *string `json:"param"`
+	Code    *string `json:"code"`
+}
+
+// typeForStatus picks the OpenAI error type for an HTTP status.
+func typeForStatus(status int) string {
+	switch {
+	case status == http.StatusUnauthorized:
+		return TypeAuthentication
+	case status == http.StatusForbidden:
+		return TypePermission
+	case status == http.StatusNotFound:
+		return TypeNotFound
+	case status == http.StatusTooManyRequests:
+		return TypeRateLimit
+	case status >= 500:
+		return TypeServer
+	}
+	return TypeInvalidRequest
+}
+
+func marshalError(status int, code, param, message string) []byte {
+	obj := errorObject{Message: message, Type: typeForStatus(status)}
+	if code != "" {
+		obj.Code = &code
+	}
+	if param != "" {
+		obj.Param = &param
+	}
+	b, _ := json.Marshal(errorBody{Error: obj})
+	return b
+}
+
+// WriteError writes an error response in the OpenAI format:
+// {"error":{"message","type","param","code"}}. The type follows from status;
+// code may be empty (then null).
+func WriteError(w http.ResponseWriter, status int, code, message string) {
+	writeErrorParam(w, status, code, "", message)
+}
+
+func writeErrorParam(w http.ResponseWriter, status int, code, param, message string) {
+	body := marshalError(status, code, param, message)
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// KindStatus maps a classified upstream failure to the HTTP status and error
+// code a client sees. Failures that are not the client's fault (our upstream
+// credential, quota) are 5xx.
+func KindStatus(k provider.Kind) (status int, code string) {
+	switch k {
+	case provider.KindRateLimited:
+		return http.StatusTooManyRequests, CodeRateLimitExceeded
+	case provider.KindUnavailable:
+		return http.StatusServiceUnavailable, CodeUpstreamUnavailable
+	case provider.KindTimeout:
+		return http.StatusGatewayTimeout, CodeUpstreamTimeout
+	case provider.KindConnection:
+		return http.StatusBadGateway, CodeUpstreamConnection
+	case provider.KindContextLength:
+		return http.StatusBadRequest, CodeContextLengthExceeded
+	case provider.KindContentRejected:
+		return http.StatusBadRequest, CodeContentPolicyViolation
+	case provider.KindBadRequest:
+		return http.StatusBadRequest, CodeInvalidRequest
+	case provider.KindAuth:
+		return http.StatusBadGateway, CodeUpstreamAuth
+	case provider.KindQuota:
+		return http.StatusServiceUnavailable, CodeUpstreamQuota
+	}
+	return http.StatusBadGateway, CodeUpstreamError
+}
+
+// kindMessage is the client message for a kind when the provider gave none.
+func kindMessage(k provider.Kind) string {
+	switch k {
+	case provider.KindRateLimited:
+		return "upstream rate limit exceeded, retry later"
+	case provider.KindUnavailable:
+		return "upstream model is unavailable or overloaded"
+	case provider.KindTimeout:
+		return "upstream model did not answer in time"
+	case provider.KindConnection:
+		return "could not connect to the upstream model"
+	case provider.KindContextLength:
+		return "the input is longer than the model's context window"
+	case provider.KindContentRejected:
+		return "the request was rejected by the provider's content policy"
+	case provider.KindBadRequest:
+		return "the request is invalid for the selected model"
+	case provider.KindAuth:
+		return "upstream authentication failed"
+	case provider.KindQuota:
+		return "upstream quota exhausted"
+	}
+	return "upstream request failed"
+}
+
+// ErrorFor returns the status, code, param and client-safe message for err:
+// a *BadRequestError is 400 with its param; a provider failure (or a
+// deadline) follows KindStatus, with the provider's message when it is the
+// client's to read; anything else is a 500 "internal error" that reveals
+// nothing of the cause.
+func ErrorFor(err error) (status int, code, param, message string) {
+	var bre *BadRequestError
+	if errors.As(err, &bre) {
+		return http.StatusBadRequest, CodeInvalidRequest, bre.Param, bre.Message
+	}
+	var pe *provider.Error
+	if errors.As(err, &pe) || errors.Is(err, context.DeadlineExceeded) {
+		k := provider.KindOf(err)
+		status, code = KindStatus(k)
+		message = kindMessage(k)
+		// The provider's own words help the client only where the fault is
+		// theirs; for upstream auth they would describe our credential.
+		if pe != nil && pe.Message != "" && k != provider.KindAuth && k != provider.KindQuota {
+			message = pe.Message
+		}
+		return status, code, "", message
+	}
+	return http.StatusInternalServerError, CodeInternal, "", "internal error"
+}
+
+// WriteErrorFor writes err as an OpenAI error response (see ErrorFor), with a
+// Retry-After header when the provider gave one.
+func WriteErrorFor(w http.ResponseWriter, err error) {
+	status, code, param, message := ErrorFor(err)
+	var pe *provider.Error
+	if errors.As(err, &pe) && pe.RetryAfter > 0 {
+		secs := int((pe.RetryAfter + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+	}
+	writeErrorParam(w, status, code, param, message)
+}

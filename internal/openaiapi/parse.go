@@ -1,0 +1,264 @@
+package openaiapi
+
+import (
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/switchyard-gw/switchyard/internal/llm"
+)
+
+// BadRequestError is a client request that failed validation. The gateway
+// answers it with status 400 in the OpenAI error format (see WriteErrorFor).
+type BadRequestError struct {
+	// Param names the offending parameter (e.g. "messages[2].role"), or is
+	// empty when the whole body is at fault.
+	Param string
+	// Message says what is wrong; it is safe to show the client and never
+	// contains prompt text.
+	Message string
+}
+
+func (e *BadRequestError) Error() string {
+	if e.Param == "" {
+		return "openaiapi: bad request: " + e.Message
+	}
+	return "openaiapi: bad request: " + e.Param + ": " + e.Message
+}
+
+func badRequest(param, msg string) *BadRequestError {
+	return &BadRequestError{Param: param, Message: msg}
+}
+
+// ParseChat reads the routing features of a Chat Completions request body
+// without decoding it into structs: one pass over the top-level object and
+// one over the messages. It validates the shape the gateway depends on and
+// returns a *BadRequestError when the body is not acceptable. The returned
+// request keeps body as Raw and decodes the full canonical Body lazily.
+func ParseChat(body []byte) (*llm.Request, error) {
+	if !gjson.ValidBytes(body) {
+		return nil, badRequest("", "request body is not valid JSON")
+	}
+	root := gjson.ParseBytes(body)
+	if !root.IsObject() {
+		return nil, badRequest("", "request body must be a JSON object")
+	}
+	req := &llm.Request{Raw: body, Dialect: llm.DialectOpenAI}
+	var (
+		err                    error
+		seenModel, seenMsgs    bool
+		maxTokens, maxComplete int
+	)
+	root.ForEach(func(key, v gjson.Result) bool {
+		switch key.Str {
+		case "model":
+			seenModel = true
+			if v.Type != gjson.String || v.Str == "" {
+				err = badRequest("model", "model must be a non-empty string")
+				return false
+			}
+			req.Model = v.Str
+		case "messages":
+			seenMsgs = true
+			err = parseMessages(v, req)
+		case "stream":
+			if v.Type == gjson.Null {
+				break
+			}
+			if !v.IsBool() {
+				err = badRequest("stream", "stream must be a boolean")
+				return false
+			}
+			req.Stream = v.Bool()
+		case "stream_options":
+			if v.Type == gjson.Null {
+				break
+			}
+			if !v.IsObject() {
+				err = badRequest("stream_options", "stream_options must be an object")
+				return false
+			}
+			iu := v.Get("include_usage")
+			if iu.Exists() && iu.Type != gjson.Null && !iu.IsBool() {
+				err = badRequest("stream_options.include_usage", "include_usage must be a boolean")
+				return false
+			}
+			req.IncludeUsage = iu.Bool()
+		case "max_tokens":
+			maxTokens, err = positiveInt("max_tokens", v)
+		case "max_completion_tokens":
+			maxComplete, err = positiveInt("max_completion_tokens", v)
+		case "tools", "functions":
+			if v.Type == gjson.Null {
+				break
+			}
+			if !v.IsArray() {
+				err = badRequest(key.Str, key.Str+" must be an array")
+				return false
+			}
+			n := 0
+			v.ForEach(func(_, t gjson.Result) bool {
+				n++
+				req.TextBytes += len(t.Raw)
+				return true
+			})
+			req.HasTools = req.HasTools || n > 0
+		case "response_format":
+			if v.Type == gjson.Null {
+				break
+			}
+			if !v.IsObject() {
+				err = badRequest("response_format", "response_format must be an object")
+				return false
+			}
+			switch v.Get("type").String() {
+			case "json_object", "json_schema":
+				req.JSONMode = true
+			}
+		case "metadata":
+			if v.Type == gjson.Null {
+				break
+			}
+			if !v.IsObject() {
+				err = badRequest("metadata", "metadata must be an object")
+				return false
+			}
+			v.ForEach(func(k, mv gjson.Result) bool {
+				if mv.Type == gjson.String {
+					if req.Metadata == nil {
+						req.Metadata = make(map[string]string)
+					}
+					req.Metadata[k.Str] = mv.Str
+				}
+				return true
+			})
+		}
+		return err == nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !seenModel {
+		return nil, badRequest("model", "missing required parameter: 'model'")
+	}
+	if !seenMsgs {
+		return nil, badRequest("messages", "missing required parameter: 'messages'")
+	}
+	req.MaxTokens = maxTokens
+	if maxComplete > 0 {
+		req.MaxTokens = maxComplete
+	}
+	req.SetDecoder(decodeFull)
+	return req, nil
+}
+
+// positiveInt validates an optional token limit; null counts as unset.
+func positiveInt(param string, v gjson.Result) (int, error) {
+	if v.Type == gjson.Null {
+		return 0, nil
+	}
+	if v.Type != gjson.Number || v.Num != math.Trunc(v.Num) || v.Num < 1 || v.Num > math.MaxInt32 {
+		return 0, badRequest(param, param+" must be a positive integer")
+	}
+	return int(v.Num), nil
+}
+
+// parseMessages validates the messages array and fills the message features.
+func parseMessages(msgs gjson.Result, req *llm.Request) error {
+	if !msgs.IsArray() {
+		return badRequest("messages", "messages must be an array")
+	}
+	var (
+		err    error
+		i      int
+		system strings.Builder
+	)
+	msgs.ForEach(func(_, m gjson.Result) bool {
+		param := "messages[" + strconv.Itoa(i) + "]"
+		i++
+		if !m.IsObject() {
+			err = badRequest(param, "each message must be an object")
+			return false
+		}
+		role := m.Get("role")
+		if role.Type != gjson.String {
+			err = badRequest(param+".role", "missing required parameter: 'role'")
+			return false
+		}
+		switch role.Str {
+		case "system", "developer", "user", "assistant", "tool", "function":
+		default:
+			err = badRequest(param+".role", "invalid role: must be one of system, developer, user, assistant, tool, function")
+			return false
+		}
+		text, images, cerr := contentText(m.Get("content"), param+".content")
+		if cerr != nil {
+			err = cerr
+			return false
+		}
+		req.HasImages = req.HasImages || images
+		req.TextBytes += len(text)
+		switch role.Str {
+		case "system", "developer":
+			if system.Len() > 0 {
+				system.WriteString("\n\n")
+			}
+			system.WriteString(text)
+		case "user":
+			req.LastUserText = text
+		case "assistant":
+			m.Get("tool_calls").ForEach(func(_, tc gjson.Result) bool {
+				req.TextBytes += len(tc.Get("function.arguments").Str)
+				return true
+			})
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	if i == 0 {
+		return badRequest("messages", "messages must contain at least one message")
+	}
+	req.NumMessages = i
+	req.SystemText = system.String()
+	return nil
+}
+
+// contentText returns the text of a message's content (a string, an array
+// of parts, or null) and whether it holds an image part.
+func contentText(c gjson.Result, param string) (string, bool, error) {
+	switch {
+	case !c.Exists() || c.Type == gjson.Null:
+		return "", false, nil
+	case c.Type == gjson.String:
+		return c.Str, false, nil
+	case !c.IsArray():
+		return "", false, badRequest(param, "content must be a string or an array of content parts")
+	}
+	var (
+		text   string
+		images bool
+		err    error
+		j      int
+	)
+	c.ForEach(func(_, p gjson.Result) bool {
+		if !p.IsObject() {
+			err = badRequest(param+"["+strconv.Itoa(j)+"]", "each content part must be an object")
+			return false
+		}
+		j++
+		switch p.Get("type").String() {
+		case "text":
+			text += p.Get("text").String()
+		case "refusal":
+			text += p.Get("refusal").String()
+		case "image_url":
+			images = true
+		}
+		return true
+	})
+	return text, images, err
+}

@@ -1,0 +1,139 @@
+package openaiapi
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/llm"
+)
+
+// source supplies the clock and ids for encodings that must invent them
+// (a translated answer has no chat.completion id or created time). Tests
+// replace it; production uses defaultSource.
+type source struct {
+	now   func() time.Time
+	newID func(prefix string) string
+}
+
+func defaultSource() source {
+	return source{now: time.Now, newID: func(prefix string) string { return prefix + rand.Text() }}
+}
+
+// wire types of the chat.completion answer.
+type (
+	completion struct {
+		ID      string       `json:"id"`
+		Object  string       `json:"object"`
+		Created int64        `json:"created"`
+		Model   string       `json:"model"`
+		Choices []choice     `json:"choices"`
+		Usage   *usageObject `json:"usage,omitempty"`
+	}
+	choice struct {
+		Index        int             `json:"index"`
+		Message      responseMessage `json:"message"`
+		Logprobs     *struct{}       `json:"logprobs"`
+		FinishReason string          `json:"finish_reason"`
+	}
+	responseMessage struct {
+		Role      string         `json:"role"`
+		Content   *string        `json:"content"`
+		Refusal   *string        `json:"refusal"`
+		ToolCalls []wireToolCall `json:"tool_calls,omitempty"`
+	}
+	wireToolCall struct {
+		Index    *int         `json:"index,omitempty"`
+		ID       string       `json:"id,omitempty"`
+		Type     string       `json:"type,omitempty"`
+		Function wireFunction `json:"function"`
+	}
+	wireFunction struct {
+		Name      string `json:"name,omitempty"`
+		Arguments string `json:"arguments"`
+	}
+	usageObject struct {
+		PromptTokens     int `json:"prompt_tokens"`
+		CompletionTokens int `json:"completion_tokens"`
+		TotalTokens      int `json:"total_tokens"`
+	}
+)
+
+func toUsage(u llm.Usage) *usageObject {
+	return &usageObject{PromptTokens: u.InputTokens, CompletionTokens: u.OutputTokens, TotalTokens: u.InputTokens + u.OutputTokens}
+}
+
+// WriteResponse writes a non-streaming answer as a chat.completion. An
+// answer from an OpenAI-dialect provider is passed through verbatim (its
+// model field already names the model that answered); any other answer is
+// encoded from its canonical fields.
+func WriteResponse(w http.ResponseWriter, resp *llm.Response) error {
+	return defaultSource().writeResponse(w, resp)
+}
+
+func (s source) writeResponse(w http.ResponseWriter, resp *llm.Response) error {
+	body := resp.Raw
+	if resp.Dialect != llm.DialectOpenAI || body == nil {
+		var err error
+		if body, err = s.encodeResponse(resp); err != nil {
+			return err
+		}
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	if _, err := w.Write(body); err != nil {
+		return fmt.Errorf("openaiapi: write response: %w", err)
+	}
+	return nil
+}
+
+// encodeResponse encodes a canonical answer as a chat.completion body.
+func (s source) encodeResponse(resp *llm.Response) ([]byte, error) {
+	c := completion{
+		ID:      resp.ID,
+		Object:  "chat.completion",
+		Created: resp.Created,
+		Model:   resp.Model,
+		Usage:   toUsage(resp.Usage),
+	}
+	if c.ID == "" {
+		c.ID = s.newID("chatcmpl-")
+	}
+	if c.Created == 0 {
+		c.Created = s.now().Unix()
+	}
+	msg := responseMessage{Role: "assistant"}
+	if resp.Text != "" || len(resp.ToolCalls) == 0 {
+		text := resp.Text
+		msg.Content = &text
+	}
+	for _, tc := range resp.ToolCalls {
+		id := tc.ID
+		if id == "" {
+			id = s.newID("call_")
+		}
+		msg.ToolCalls = append(msg.ToolCalls, wireToolCall{ID: id, Type: "function", Function: wireFunction{Name: tc.Name, Arguments: tc.Arguments}})
+	}
+	c.Choices = []choice{{Message: msg, FinishReason: finishReason(resp.FinishReason, len(resp.ToolCalls) > 0)}}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return nil, fmt.Errorf("openaiapi: encode response: %w", err)
+	}
+	return b, nil
+}
+
+// finishReason fills in a missing finish reason.
+func finishReason(f llm.FinishReason, toolCalls bool) string {
+	switch {
+	case f != "":
+		return string(f)
+	case toolCalls:
+		return string(llm.FinishToolCalls)
+	}
+	return string(llm.FinishStop)
+}

@@ -1,0 +1,298 @@
+package openaiapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/switchyard-gw/switchyard/internal/llm"
+)
+
+// wire types of a chat.completion.chunk.
+type (
+	chunk struct {
+		ID      string        `json:"id"`
+		Object  string        `json:"object"`
+		Created int64         `json:"created"`
+		Model   string        `json:"model"`
+		Choices []chunkChoice `json:"choices"`
+		Usage   *usageObject  `json:"usage,omitempty"`
+	}
+	chunkChoice struct {
+		Index        int        `json:"index"`
+		Delta        chunkDelta `json:"delta"`
+		Logprobs     *struct{}  `json:"logprobs"`
+		FinishReason *string    `json:"finish_reason"`
+	}
+	chunkDelta struct {
+		Role      string         `json:"role,omitempty"`
+		Content   *string        `json:"content,omitempty"`
+		ToolCalls []wireToolCall `json:"tool_calls,omitempty"`
+	}
+)
+
+var doneFrame = []byte("data: [DONE]\n\n")
+
+// StreamWriter writes a streamed answer to an OpenAI client as server-sent
+// events, flushing after every event. Events from an OpenAI-dialect provider
+// pass through verbatim; events from any other dialect are translated into
+// chat.completion.chunk frames. Headers go out with the first byte, so until
+// Started reports true the gateway may still answer with a plain error. Not
+// safe for concurrent use.
+type StreamWriter struct {
+	w            http.ResponseWriter
+	rc           *http.ResponseController
+	src          llm.Dialect
+	includeUsage bool
+	gen          source
+
+	started  bool // a byte was written
+	finished bool // [DONE] or an in-band error was written
+
+	usage   llm.Usage
+	model   string
+	id      string
+	created int64
+
+	// What the client has seen, so a translation or Finish adds only what
+	// is missing.
+	roleSent, finishSent, usageSent bool
+	toolIndex                       map[int]int // source tool index → client index
+	buf                             []byte
+}
+
+// NewStreamWriter returns a writer for req's client, fed with events of a
+// provider speaking srcDialect.
+func NewStreamWriter(w http.ResponseWriter, req *llm.Request, srcDialect llm.Dialect) *StreamWriter {
+	return &StreamWriter{
+		w:            w,
+		rc:           http.NewResponseController(w),
+		src:          srcDialect,
+		includeUsage: req.IncludeUsage,
+		model:        req.Model,
+		gen:          defaultSource(),
+	}
+}
+
+// Started reports whether any byte has been written to the client.
+func (s *StreamWriter) Started() bool { return s.started }
+
+// Usage returns the token usage the stream reported so far.
+func (s *StreamWriter) Usage() llm.Usage { return s.usage }
+
+// Model returns the model that answered, as the provider named it (the
+// requested model until the provider said).
+func (s *StreamWriter) Model() string { return s.model }
+
+// WriteEvent writes one provider event. Events after the terminator are
+// ignored.
+func (s *StreamWriter) WriteEvent(ev llm.Event) error {
+	if s.finished {
+		return nil
+	}
+	s.observe(ev)
+	if s.src == llm.DialectOpenAI && ev.Raw != nil {
+		return s.passthrough(ev)
+	}
+	s.buf = s.buf[:0]
+	s.appendEvent(ev)
+	return s.write(s.buf)
+}
+
+// observe records what the gateway reads back after the stream.
+func (s *StreamWriter) observe(ev llm.Event) {
+	if ev.Model != "" {
+		s.model = ev.Model
+	}
+	if ev.ID != "" && s.id == "" {
+		s.id = ev.ID
+	}
+	if u := ev.Usage; u != nil {
+		// Providers report cumulative counts, some split over two frames
+		// (Anthropic: input at the start, output at the end).
+		if u.InputTokens > 0 {
+			s.usage.InputTokens = u.InputTokens
+		}
+		if u.OutputTokens > 0 {
+			s.usage.OutputTokens = u.OutputTokens
+		}
+		s.usage.Estimated = u.Estimated
+	}
+}
+
+// passthrough writes an OpenAI provider frame verbatim, except the
+// usage-only chunk the adapter asked for on the client's behalf.
+func (s *StreamWriter) passthrough(ev llm.Event) error {
+	usageOnly := ev.Usage != nil && !ev.HasContent() && !ev.Start
+	if usageOnly {
+		if !s.includeUsage {
+			return nil
+		}
+		s.usageSent = true
+	}
+	s.roleSent = true
+	if ev.FinishReason != "" {
+		s.finishSent = true
+	}
+	if ev.Done {
+		s.finished = true
+	}
+	return s.write(ev.Raw)
+}
+
+// appendEvent appends the chunks that carry ev to s.buf.
+func (s *StreamWriter) appendEvent(ev llm.Event) {
+	if ev.Start || ev.HasContent() {
+		s.appendRole()
+	}
+	if ev.Text != "" {
+		text := ev.Text
+		s.appendChunk(chunkDelta{Content: &text}, nil)
+	}
+	if len(ev.ToolCalls) > 0 {
+		s.appendChunk(chunkDelta{ToolCalls: s.toolDeltas(ev.ToolCalls)}, nil)
+	}
+	if ev.FinishReason != "" && !s.finishSent {
+		s.appendFinish(string(ev.FinishReason))
+	}
+	if ev.Done {
+		s.appendEnd()
+	}
+}
+
+func (s *StreamWriter) toolDeltas(ds []llm.ToolCallDelta) []wireToolCall {
+	out := make([]wireToolCall, 0, len(ds))
+	for _, d := range ds {
+		if s.toolIndex == nil {
+			s.toolIndex = make(map[int]int)
+		}
+		idx, ok := s.toolIndex[d.Index]
+		if !ok {
+			idx = len(s.toolIndex)
+			s.toolIndex[d.Index] = idx
+		}
+		tc := wireToolCall{Index: &idx, Function: wireFunction{Arguments: d.Arguments}}
+		if !ok || d.ID != "" || d.Name != "" {
+			tc.ID, tc.Type, tc.Function.Name = d.ID, "function", d.Name
+			if tc.ID == "" {
+				tc.ID = s.gen.newID("call_")
+			}
+		}
+		out = append(out, tc)
+	}
+	return out
+}
+
+func (s *StreamWriter) appendRole() {
+	if s.roleSent {
+		return
+	}
+	s.roleSent = true
+	empty := ""
+	s.appendChunk(chunkDelta{Role: "assistant", Content: &empty}, nil)
+}
+
+func (s *StreamWriter) appendFinish(reason string) {
+	s.finishSent = true
+	s.appendChunk(chunkDelta{}, &reason)
+}
+
+// appendEnd appends whatever a complete stream still lacks, then [DONE].
+func (s *StreamWriter) appendEnd() {
+	s.appendRole()
+	if !s.finishSent {
+		s.appendFinish(string(llm.FinishStop))
+	}
+	if s.includeUsage && !s.usageSent {
+		s.usageSent = true
+		s.appendFrame(s.newChunk(nil, toUsage(s.usage)))
+	}
+	s.buf = append(s.buf, doneFrame...)
+	s.finished = true
+}
+
+func (s *StreamWriter) appendChunk(d chunkDelta, finish *string) {
+	s.appendFrame(s.newChunk([]chunkChoice{{Delta: d, FinishReason: finish}}, nil))
+}
+
+func (s *StreamWriter) newChunk(choices []chunkChoice, u *usageObject) chunk {
+	if s.id == "" {
+		s.id = s.gen.newID("chatcmpl-")
+	}
+	if s.created == 0 {
+		s.created = s.gen.now().Unix()
+	}
+	if choices == nil {
+		choices = []chunkChoice{}
+	}
+	return chunk{ID: s.id, Object: "chat.completion.chunk", Created: s.created, Model: s.model, Choices: choices, Usage: u}
+}
+
+func (s *StreamWriter) appendFrame(v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only our own wire structs reach here; they always marshal.
+		panic(fmt.Sprintf("openaiapi: marshal stream frame: %v", err))
+	}
+	s.buf = append(s.buf, "data: "...)
+	s.buf = append(s.buf, b...)
+	s.buf = append(s.buf, "\n\n"...)
+}
+
+// Finish completes a stream whose provider ended without a terminator the
+// client understands (for example a translated stream): it writes the
+// missing finish, usage (when asked for) and [DONE]. It does nothing after
+// a terminator or an in-band error.
+func (s *StreamWriter) Finish() error {
+	if s.finished {
+		return nil
+	}
+	s.buf = s.buf[:0]
+	s.appendEnd()
+	return s.write(s.buf)
+}
+
+// WriteError reports a failure. Once the stream started it writes OpenAI's
+// in-band error frame, data: {"error":{...}}, and no [DONE], so SDKs raise
+// an error rather than return a truncated answer. Before the first byte it
+// writes a plain error response with the mapped status instead.
+func (s *StreamWriter) WriteError(err error) {
+	if s.finished {
+		return
+	}
+	s.finished = true
+	if !s.started {
+		s.started = true
+		WriteErrorFor(s.w, err)
+		return
+	}
+	status, code, param, message := ErrorFor(err)
+	s.buf = append(s.buf[:0], "data: "...)
+	s.buf = append(s.buf, marshalError(status, code, param, message)...)
+	s.buf = append(s.buf, "\n\n"...)
+	_ = s.write(s.buf)
+}
+
+// write sends b (headers first, on the first call) and flushes it.
+func (s *StreamWriter) write(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	if !s.started {
+		s.started = true
+		h := s.w.Header()
+		h.Set("Content-Type", "text/event-stream")
+		h.Set("Cache-Control", "no-cache")
+		h.Set("X-Accel-Buffering", "no")
+		h.Del("Content-Length")
+		s.w.WriteHeader(http.StatusOK)
+	}
+	if _, err := s.w.Write(b); err != nil {
+		return fmt.Errorf("openaiapi: write stream: %w", err)
+	}
+	if err := s.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return fmt.Errorf("openaiapi: flush stream: %w", err)
+	}
+	return nil
+}
