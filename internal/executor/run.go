@@ -1,0 +1,253 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/provider"
+)
+
+// runner is the state of one request's walk along its plan.
+type runner struct {
+	e          *Executor
+	o          *Options
+	req        *llm.Request
+	tr         *Trace
+	start      time.Time
+	deadlineAt time.Time // zero: no deadline
+	need       int       // estimated input + requested output tokens
+	minWindow  int       // after a context_length failure: smallest window worth trying
+	attempts   int
+	tried      int // distinct deployments called
+	lastErr    error
+	lastDep    string
+}
+
+func (e *Executor) newRunner(req *llm.Request, inputTokens int) *runner {
+	o := e.opts.Load()
+	r := &runner{e: e, o: o, req: req, tr: &Trace{}, start: o.Now()}
+	r.need = inputTokens + max(req.MaxTokens, 0)
+	if o.Deadline > 0 {
+		r.deadlineAt = r.start.Add(o.Deadline)
+	}
+	return r
+}
+
+// withDeadline returns the context that enforces the overall deadline.
+func (r *runner) withDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if r.o.Deadline <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, r.o.Deadline)
+}
+
+func (r *runner) finishTrace() *Trace {
+	r.tr.Fallbacks = max(r.tried-1, 0)
+	return r.tr
+}
+
+// fits reports whether the target's context window can hold the request.
+func (r *runner) fits(t *Target) bool {
+	if t.ContextWindow <= 0 {
+		return true
+	}
+	return t.ContextWindow >= r.need && t.ContextWindow >= r.minWindow
+}
+
+func (r *runner) skip(t *Target, reason string) {
+	r.tr.Attempts = append(r.tr.Attempts, Attempt{Deployment: t.Deployment, Start: r.o.Now(), Skipped: reason})
+}
+
+func seenBefore(p *Plan, i int) bool {
+	for j := range i {
+		if p.Targets[j].Deployment == p.Targets[i].Deployment {
+			return true
+		}
+	}
+	return false
+}
+
+// attemptFunc makes one upstream call. ctx is the client's context, dctx
+// the one carrying the overall deadline.
+type attemptFunc[T any] func(ctx, dctx context.Context, r *runner, t *Target, ds *depState) (T, error)
+
+// execute walks the plan and returns the first success, or the error the
+// walk ended with.
+func execute[T any](ctx, dctx context.Context, r *runner, p *Plan, call attemptFunc[T]) (T, error) {
+	var zero T
+	firstOpen := -1
+	for i := range p.Targets {
+		t := &p.Targets[i]
+		if seenBefore(p, i) {
+			r.skip(t, SkipDuplicate)
+			continue
+		}
+		if !r.fits(t) {
+			r.skip(t, SkipContextWindow)
+			continue
+		}
+		if r.attempts >= r.o.MaxAttempts {
+			return zero, r.failure()
+		}
+		ds := r.e.dep(t.Deployment)
+		tk := ds.admit(r.o.Now(), r.o)
+		if tk == ticketDenied {
+			r.skip(t, SkipCircuitOpen)
+			if firstOpen < 0 {
+				firstOpen = i
+			}
+			continue
+		}
+		if res, done, err := runTarget(ctx, dctx, r, t, ds, tk, call); done {
+			return res, err
+		}
+	}
+	if r.attempts == 0 && firstOpen >= 0 {
+		// Every target that fits has an open circuit: probe the first one
+		// rather than fail with nothing tried.
+		t := &p.Targets[firstOpen]
+		if res, done, err := runTarget(ctx, dctx, r, t, r.e.dep(t.Deployment), ticketForced, call); done {
+			return res, err
+		}
+	}
+	return zero, r.failure()
+}
+
+// runTarget calls one target, retrying it while the error's kind allows.
+// done is false when the walk should go on to the next target.
+func runTarget[T any](ctx, dctx context.Context, r *runner, t *Target, ds *depState, tk ticket, call attemptFunc[T]) (res T, done bool, err error) {
+	var zero T
+	r.tried++
+	for retry := 0; ; retry++ {
+		if retry > 0 {
+			if r.attempts >= r.o.MaxAttempts {
+				return zero, true, r.failure()
+			}
+			if tk = ds.admit(r.o.Now(), r.o); tk == ticketDenied {
+				return zero, false, nil // the circuit opened: fail over
+			}
+		}
+		r.attempts++
+		at := Attempt{Deployment: t.Deployment, Start: r.o.Now()}
+		res, err := call(ctx, dctx, r, t, ds)
+		at.Duration = r.o.Now().Sub(at.Start)
+		if err == nil {
+			at.Status = 200
+			r.tr.Attempts = append(r.tr.Attempts, at)
+			ds.result(r.o.Now(), r.o, outcomeSuccess, tk)
+			r.tr.Deployment = t.Deployment
+			return res, true, nil
+		}
+		switch {
+		case ctx.Err() != nil: // the client went away
+			err = fmt.Errorf("executor: client gone: %w", ctx.Err())
+		case dctx.Err() != nil:
+			err = timeoutError("deadline", r.o.Deadline, err)
+		}
+		at.Err, at.Kind, at.Status = err, provider.KindOf(err), statusOf(err)
+		r.tr.Attempts = append(r.tr.Attempts, at)
+		if ctx.Err() != nil {
+			ds.result(r.o.Now(), r.o, outcomeNeutral, tk)
+			return zero, true, err
+		}
+		r.lastErr, r.lastDep = err, t.Deployment
+		if dctx.Err() != nil {
+			ds.result(r.o.Now(), r.o, outcomeNeutral, tk)
+			return zero, true, r.failure()
+		}
+		k := at.Kind
+		ds.result(r.o.Now(), r.o, outcomeOf(k), tk)
+		switch {
+		case !k.Fallbackable():
+			return zero, true, r.failure()
+		case k == provider.KindContextLength:
+			// Never the same model again; only a larger window may help.
+			r.minWindow = max(r.minWindow, t.ContextWindow+1)
+			return zero, false, nil
+		case !k.Retryable() || retry >= r.o.RetriesPerDeployment:
+			return zero, false, nil
+		}
+		wait, ok := r.backoff(retry, err)
+		if !ok {
+			return zero, false, nil
+		}
+		if r.attempts >= r.o.MaxAttempts {
+			return zero, true, r.failure()
+		}
+		if serr := r.o.Sleep(dctx, wait); serr != nil {
+			if ctx.Err() != nil {
+				return zero, true, fmt.Errorf("executor: client gone: %w", ctx.Err())
+			}
+			r.lastErr = timeoutError("deadline", r.o.Deadline, serr)
+			return zero, true, r.failure()
+		}
+	}
+}
+
+// backoff returns the wait before retry n (from 0) of the same deployment,
+// and false when the executor should fail over at once instead: a
+// Retry-After beyond MaxRetryAfter, or a wait past the deadline.
+func (r *runner) backoff(n int, err error) (time.Duration, bool) {
+	wait := time.Duration(r.o.Rand() * float64(ceiling(r.o.BackoffBase, r.o.BackoffMax, n)))
+	var pe *provider.Error
+	if errors.As(err, &pe) && pe.RetryAfter > 0 {
+		if pe.RetryAfter > r.o.MaxRetryAfter {
+			return 0, false
+		}
+		wait = max(wait, pe.RetryAfter)
+	}
+	if !r.deadlineAt.IsZero() && !r.o.Now().Add(wait).Before(r.deadlineAt) {
+		return 0, false
+	}
+	return wait, true
+}
+
+// ceiling returns min(maxd, base*2^n) without overflowing; maxd <= 0 means
+// no cap.
+func ceiling(base, maxd time.Duration, n int) time.Duration {
+	if base <= 0 {
+		return 0
+	}
+	c := base
+	for range n {
+		if maxd > 0 && c >= maxd || c > 1<<61 {
+			break
+		}
+		c *= 2
+	}
+	if maxd > 0 && c > maxd {
+		c = maxd
+	}
+	return c
+}
+
+// failure returns the error a walk ends with: the last attempt's, or
+// ErrNoTarget classified by why nothing was tried.
+func (r *runner) failure() error {
+	if r.lastErr != nil {
+		var pe *provider.Error
+		if errors.As(r.lastErr, &pe) {
+			return fmt.Errorf("executor: %s: %w", r.lastDep, r.lastErr)
+		}
+		return fmt.Errorf("executor: %s: %w", r.lastDep, &provider.Error{Kind: provider.KindOf(r.lastErr), Err: r.lastErr})
+	}
+	kind, msg := provider.KindUnavailable, "no deployment available for this route"
+	for _, a := range r.tr.Attempts {
+		if a.Skipped == SkipContextWindow {
+			kind, msg = provider.KindContextLength, "the request does not fit the context window of any deployment for this route"
+			break
+		}
+	}
+	return &provider.Error{Kind: kind, Message: msg, Err: ErrNoTarget}
+}
+
+func statusOf(err error) int {
+	var pe *provider.Error
+	if errors.As(err, &pe) {
+		return pe.Status
+	}
+	return 0
+}

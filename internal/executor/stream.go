@@ -1,0 +1,223 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/provider"
+)
+
+// Stream sends a streaming request along the plan and returns the stream
+// once it is committed: at its first content event (llm.Event.HasContent).
+// Until then a failure, a first-token timeout or a stream that ends early
+// fails over like a non-streaming error; events before the first content
+// event are buffered and replayed by the returned stream. After commit the
+// returned stream enforces the target's IdleTimeout and returns later
+// upstream errors from Next as they are. The caller closes the stream.
+// Errors are as for Chat.
+func (e *Executor) Stream(ctx context.Context, p *Plan, req *llm.Request, inputTokens int) (llm.Stream, *Trace, error) {
+	r := e.newRunner(req, inputTokens)
+	dctx, cancel := r.withDeadline(ctx)
+	defer cancel() // a committed stream is detached from the deadline
+	s, err := execute(ctx, dctx, r, p, streamOnce)
+	return s, r.finishTrace(), err
+}
+
+// streamOnce is one streaming attempt, up to commit.
+func streamOnce(ctx, dctx context.Context, r *runner, t *Target, ds *depState) (llm.Stream, error) {
+	// The attempt's context derives from the client's, not the deadline's,
+	// so that a committed stream outlives Deadline; until commit the
+	// deadline cancels it through stopDeadline.
+	actx, cancel := context.WithCancel(ctx)
+	stopDeadline := func() bool { return true }
+	if dctx != ctx {
+		stopDeadline = context.AfterFunc(dctx, cancel)
+	}
+	var ttftFired atomic.Bool
+	var timer *time.Timer
+	if t.FirstTokenTimeout > 0 {
+		timer = time.AfterFunc(t.FirstTokenTimeout, func() {
+			ttftFired.Store(true)
+			cancel()
+		})
+	}
+	// stop detaches both watchdogs; false when one already fired.
+	stop := func() bool {
+		ok := stopDeadline()
+		if timer != nil && !timer.Stop() {
+			ok = false
+		}
+		return ok
+	}
+	fail := func(s llm.Stream, err error) (llm.Stream, error) {
+		stop()
+		if s != nil {
+			s.Close()
+		}
+		cancel()
+		ds.leave()
+		if ttftFired.Load() {
+			err = timeoutError("first token", t.FirstTokenTimeout, err)
+		}
+		return nil, err
+	}
+
+	start := r.o.Now()
+	ds.enter()
+	s, err := t.Provider.ChatStream(actx, r.req)
+	if err == nil && s == nil {
+		err = &provider.Error{Kind: provider.KindUnavailable, Message: "empty stream"}
+	}
+	if err != nil {
+		return fail(nil, err)
+	}
+	var buf []llm.Event
+	for {
+		ev, err := s.Next()
+		if errors.Is(err, io.EOF) {
+			err = &provider.Error{Kind: provider.KindUnavailable, Message: "stream ended before any content", Err: provider.ErrStreamTruncated}
+		}
+		if err != nil {
+			return fail(s, err)
+		}
+		buf = append(buf, ev)
+		if !ev.HasContent() {
+			continue
+		}
+		if !stop() {
+			// A watchdog fired as content arrived: the attempt's context
+			// is already cancelled, so the stream is dead.
+			return fail(s, context.Canceled)
+		}
+		now := r.o.Now()
+		ds.observeTTFT(now.Sub(start))
+		r.tr.TTFT = now.Sub(r.start)
+		return newCommitted(r, t, ds, s, buf, cancel, actx.Err, now), nil
+	}
+}
+
+// committed is a stream after commit: it replays the buffered events, then
+// reads upstream under an idle watchdog.
+type committed struct {
+	up      llm.Stream
+	pending []llm.Event
+	cancel  context.CancelFunc
+	ctxErr  func() error // the attempt context's Err
+	idle    time.Duration
+	timer   *time.Timer
+	fired   atomic.Bool
+	err     error // sticky terminal result
+
+	o         *Options
+	ds        *depState
+	committed time.Time
+	outTokens int
+	once      sync.Once
+}
+
+var _ llm.Stream = (*committed)(nil)
+
+func newCommitted(r *runner, t *Target, ds *depState, up llm.Stream, buf []llm.Event, cancel context.CancelFunc, ctxErr func() error, now time.Time) *committed {
+	c := &committed{up: up, pending: buf, cancel: cancel, ctxErr: ctxErr, idle: t.IdleTimeout, o: r.o, ds: ds, committed: now}
+	if c.idle > 0 {
+		c.timer = time.AfterFunc(c.idle, func() {
+			c.fired.Store(true)
+			cancel()
+		})
+		c.timer.Stop()
+	}
+	return c
+}
+
+// Next returns the buffered events, then upstream events. An idle gap
+// longer than the target's IdleTimeout ends the stream with a timeout
+// *provider.Error.
+func (c *committed) Next() (llm.Event, error) {
+	if c.err != nil {
+		return llm.Event{}, c.err
+	}
+	if len(c.pending) > 0 {
+		ev := c.pending[0]
+		c.pending[0] = llm.Event{}
+		c.pending = c.pending[1:]
+		c.count(&ev)
+		return ev, nil
+	}
+	if c.fired.Load() {
+		return llm.Event{}, c.end(c.idleError(nil))
+	}
+	if c.timer != nil {
+		c.timer.Reset(c.idle)
+	}
+	ev, err := c.up.Next()
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	if err != nil {
+		if c.fired.Load() {
+			err = c.idleError(err)
+		}
+		return llm.Event{}, c.end(err)
+	}
+	c.count(&ev)
+	return ev, nil
+}
+
+func (c *committed) idleError(cause error) error {
+	if cause == nil {
+		cause = context.Canceled
+	}
+	return timeoutError("idle gap", c.idle, cause)
+}
+
+func (c *committed) count(ev *llm.Event) {
+	if ev.Usage != nil {
+		c.outTokens = ev.Usage.OutputTokens
+	}
+}
+
+// end makes err the stream's sticky result and settles the accounting.
+func (c *committed) end(err error) error {
+	c.err = err
+	c.finish(err)
+	return err
+}
+
+// finish releases the upstream call and records the stream's outcome once.
+func (c *committed) finish(err error) {
+	c.once.Do(func() {
+		if c.timer != nil {
+			c.timer.Stop()
+		}
+		c.up.Close()
+		clientGone := c.ctxErr() != nil && !c.fired.Load()
+		c.cancel()
+		c.ds.leave()
+		now := c.o.Now()
+		switch {
+		case errors.Is(err, io.EOF):
+			c.ds.observeRate(c.outTokens, now.Sub(c.committed))
+		case err != nil && !clientGone:
+			c.ds.result(now, c.o, outcomeOf(provider.KindOf(err)), ticketNormal)
+		}
+	})
+}
+
+// Dialect is the upstream stream's dialect.
+func (c *committed) Dialect() llm.Dialect { return c.up.Dialect() }
+
+// Close releases the upstream connection. Safe to call more than once.
+func (c *committed) Close() error {
+	c.finish(nil)
+	if c.err == nil {
+		c.err = errClosed
+	}
+	return nil
+}
+
+var errClosed = errors.New("executor: stream closed")
