@@ -11,6 +11,9 @@ type Config struct {
 	Deployments []Deployment `yaml:"deployments"`
 	Routes      []Route      `yaml:"routes"`
 	Log         Log          `yaml:"log"`
+
+	// index holds the name lookups built by Validate (see lookup.go).
+	index *lookup
 }
 
 // Server is the client-facing HTTP listener.

@@ -1,0 +1,62 @@
+package config
+
+// Demo returns the config `switchyard serve` uses when no file is given:
+// two providers in front of the simulated provider at simBaseURL (one
+// speaking OpenAI, one Anthropic), a deployment per simulated model, and
+// the route "auto" that falls back from sim-medium to sim-large over the
+// Anthropic dialect to sim-small. Clients may also name any deployment
+// directly. The result is defaulted and validated.
+func Demo(simBaseURL string) *Config {
+	yes, no := true, false
+	c := newConfig()
+	c.Providers = []Provider{
+		{Name: "sim-openai", Kind: KindOpenAI, BaseURL: simBaseURL + "/v1"},
+		{Name: "sim-anthropic", Kind: KindAnthropic, BaseURL: simBaseURL},
+	}
+	c.Deployments = []Deployment{
+		{
+			Name: "sim-small", Provider: "sim-openai", Model: "sim-small",
+			Price:         Price{InputPerMTok: 0.15, OutputPerMTok: 0.60},
+			ContextWindow: 16384, MaxOutputTokens: 4096, Quality: 0.55,
+			Capabilities: Capabilities{JSONMode: &yes},
+		},
+		{
+			Name: "sim-medium", Provider: "sim-openai", Model: "sim-medium",
+			Price:         Price{InputPerMTok: 1.00, OutputPerMTok: 4.00},
+			ContextWindow: 65536, MaxOutputTokens: 8192, Quality: 0.75,
+			Capabilities: Capabilities{JSONMode: &yes},
+		},
+		{
+			Name: "sim-large", Provider: "sim-openai", Model: "sim-large",
+			Price:         Price{InputPerMTok: 5.00, OutputPerMTok: 15.00},
+			ContextWindow: 200000, MaxOutputTokens: 16384, Quality: 0.92,
+			Capabilities: Capabilities{JSONMode: &yes, Vision: &yes},
+		},
+		{
+			Name: "sim-large-anthropic", Provider: "sim-anthropic", Model: "sim-large",
+			Price:         Price{InputPerMTok: 5.00, OutputPerMTok: 15.00},
+			ContextWindow: 200000, MaxOutputTokens: 16384, Quality: 0.92,
+			Capabilities: Capabilities{Vision: &yes},
+		},
+		{
+			Name: "sim-vision", Provider: "sim-openai", Model: "sim-vision",
+			Price:         Price{InputPerMTok: 2.50, OutputPerMTok: 10.00},
+			ContextWindow: 128000, MaxOutputTokens: 4096, Quality: 0.80,
+			Capabilities: Capabilities{Vision: &yes, JSONMode: &yes},
+		},
+		{
+			Name: "sim-embed", Provider: "sim-openai", Model: "sim-embed",
+			Price:         Price{InputPerMTok: 0.02},
+			ContextWindow: 8192, MaxOutputTokens: 1,
+			Capabilities: Capabilities{Chat: &no, Tools: &no, Streaming: &no, Embeddings: &yes},
+		},
+	}
+	c.Routes = []Route{
+		{Name: "auto", Policy: PolicyFallback, Targets: []string{"sim-medium", "sim-large-anthropic", "sim-small"}},
+	}
+	c.ApplyDefaults()
+	// Validate builds the lookups; the demo is valid for any http(s)
+	// simBaseURL, which TestDemo checks.
+	_ = c.Validate()
+	return c
+}

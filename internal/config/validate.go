@@ -1,0 +1,272 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Problem is one thing wrong with a config, located by its YAML path (such
+// as "deployments[2].provider") or, for decode errors, by "line N".
+type Problem struct {
+	Path string
+	Msg  string
+}
+
+// String formats the problem as "path: message".
+func (p Problem) String() string {
+	if p.Path == "" {
+		return p.Msg
+	}
+	return p.Path + ": " + p.Msg
+}
+
+// ValidationError lists every problem found in a config.
+type ValidationError struct {
+	Problems []Problem
+}
+
+// Error returns the only problem, or a count followed by one problem per
+// line.
+func (e *ValidationError) Error() string {
+	if len(e.Problems) == 1 {
+		return e.Problems[0].String()
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d problems:", len(e.Problems))
+	for _, p := range e.Problems {
+		b.WriteString("\n  ")
+		b.WriteString(p.String())
+	}
+	return b.String()
+}
+
+// validator collects problems.
+type validator struct {
+	probs []Problem
+}
+
+func (v *validator) add(path, format string, args ...any) {
+	v.probs = append(v.probs, Problem{Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) positiveDur(path string, d Duration) {
+	if d <= 0 {
+		v.add(path, "must be a positive duration, got %s", d)
+	}
+}
+
+func (v *validator) positiveInt(path string, n int64) {
+	if n <= 0 {
+		v.add(path, "must be positive, got %d", n)
+	}
+}
+
+func (v *validator) name(path, name string) {
+	switch {
+	case name == "":
+		v.add(path, "required")
+	case strings.IndexFunc(name, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0:
+		v.add(path, "%q must not contain spaces or control characters", name)
+	}
+}
+
+// Validate checks the whole config and returns a *ValidationError listing
+// every problem, or nil. It expects defaults to be applied already (Parse
+// does both). It also builds the name lookups used by Deployment, Provider
+// and Route, so it must not run while other goroutines read c.
+func (c *Config) Validate() error {
+	v := &validator{}
+	c.validateServer(v)
+	c.validateExecutor(v)
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		v.add("log.level", "unknown level %q (want debug, info, warn or error)", c.Log.Level)
+	}
+	c.validateProviders(v)
+	c.validateDeployments(v)
+	c.validateRoutes(v)
+	c.index = buildIndex(c)
+	if len(v.probs) > 0 {
+		return &ValidationError{Problems: v.probs}
+	}
+	return nil
+}
+
+func (c *Config) validateServer(v *validator) {
+	s := &c.Server
+	if err := checkHostPort(s.Listen); err != nil {
+		v.add("server.listen", "%v", err)
+	}
+	for i, k := range s.APIKeys {
+		if k == "" {
+			v.add(fmt.Sprintf("server.api_keys[%d]", i), "must not be empty")
+		}
+	}
+	v.positiveInt("server.max_body_bytes", s.MaxBodyBytes)
+	v.positiveDur("server.read_header_timeout", s.ReadHeaderTimeout)
+	v.positiveDur("server.idle_timeout", s.IdleTimeout)
+	v.positiveDur("server.shutdown_timeout", s.ShutdownTimeout)
+}
+
+func checkHostPort(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("want host:port such as 127.0.0.1:8080, got %q", addr)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n > math.MaxUint16 {
+		return fmt.Errorf("port must be a number from 0 to 65535, got %q", port)
+	}
+	return nil
+}
+
+func (c *Config) validateExecutor(v *validator) {
+	e := &c.Executor
+	v.positiveInt("executor.max_attempts", int64(e.MaxAttempts))
+	if e.RetriesPerDeployment < 0 {
+		v.add("executor.retries_per_deployment", "must not be negative, got %d", e.RetriesPerDeployment)
+	}
+	v.positiveDur("executor.backoff_base", e.BackoffBase)
+	v.positiveDur("executor.backoff_max", e.BackoffMax)
+	if e.BackoffBase > 0 && e.BackoffMax > 0 && e.BackoffBase > e.BackoffMax {
+		v.add("executor.backoff_max", "must not be less than backoff_base (%s), got %s", e.BackoffBase, e.BackoffMax)
+	}
+	v.positiveDur("executor.max_retry_after", e.MaxRetryAfter)
+	v.positiveDur("executor.deadline", e.Deadline)
+	v.positiveInt("executor.breaker.failure_threshold", int64(e.Breaker.FailureThreshold))
+	v.positiveDur("executor.breaker.open_for", e.Breaker.OpenFor)
+}
+
+// Provider kinds.
+const (
+	KindOpenAI    = "openai"
+	KindAzure     = "azure"
+	KindAnthropic = "anthropic"
+)
+
+func (c *Config) validateProviders(v *validator) {
+	seen := make(map[string]int, len(c.Providers))
+	for i := range c.Providers {
+		p := &c.Providers[i]
+		path := fmt.Sprintf("providers[%d]", i)
+		v.name(path+".name", p.Name)
+		if j, dup := seen[p.Name]; dup && p.Name != "" {
+			v.add(path+".name", "duplicate provider name %q (first at providers[%d])", p.Name, j)
+		} else {
+			seen[p.Name] = i
+		}
+		switch p.Kind {
+		case KindOpenAI, KindAzure, KindAnthropic:
+		case "":
+			v.add(path+".kind", "required (openai, azure or anthropic)")
+		default:
+			v.add(path+".kind", "unknown kind %q (want openai, azure or anthropic)", p.Kind)
+		}
+		if err := checkBaseURL(p.BaseURL); err != nil {
+			v.add(path+".base_url", "%v", err)
+		}
+		for _, k := range sortedKeys(p.Headers) {
+			if !validHeaderName(k) {
+				v.add(path+".headers", "invalid header name %q", k)
+			}
+		}
+		v.positiveDur(path+".connect_timeout", p.ConnectTimeout)
+	}
+}
+
+// checkBaseURL requires an absolute http(s) URL. Messages never quote the
+// URL: it may have come from the environment and may carry credentials.
+func checkBaseURL(raw string) error {
+	if raw == "" {
+		return errors.New("required")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		return fmt.Errorf("invalid URL: %w", err)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return errors.New("must be an absolute http:// or https:// URL")
+	case u.Host == "":
+		return errors.New("must include a host")
+	case u.User != nil:
+		return errors.New("must not contain credentials; use api_key or headers")
+	case u.Fragment != "" || strings.HasSuffix(raw, "#"):
+		return errors.New("must not contain a #fragment")
+	}
+	return nil
+}
+
+func validHeaderName(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		ch := k[i]
+		if ch <= ' ' || ch >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, ch) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *Config) validateDeployments(v *validator) {
+	if len(c.Deployments) == 0 {
+		v.add("deployments", "at least one deployment is required")
+	}
+	providers := make(map[string]bool, len(c.Providers))
+	for _, p := range c.Providers {
+		providers[p.Name] = true
+	}
+	seen := make(map[string]int, len(c.Deployments))
+	for i := range c.Deployments {
+		d := &c.Deployments[i]
+		path := fmt.Sprintf("deployments[%d]", i)
+		v.name(path+".name", d.Name)
+		if j, dup := seen[d.Name]; dup && d.Name != "" {
+			v.add(path+".name", "duplicate deployment name %q (first at deployments[%d])", d.Name, j)
+		} else {
+			seen[d.Name] = i
+		}
+		switch {
+		case d.Provider == "":
+			v.add(path+".provider", "required")
+		case !providers[d.Provider]:
+			v.add(path+".provider", "unknown provider %q", d.Provider)
+		}
+		if d.Model == "" {
+			v.add(path+".model", "required")
+		}
+		nonNegative(v, path+".price.input_per_mtok", d.Price.InputPerMTok)
+		nonNegative(v, path+".price.output_per_mtok", d.Price.OutputPerMTok)
+		v.positiveInt(path+".context_window", int64(d.ContextWindow))
+		v.positiveInt(path+".max_output_tokens", int64(d.MaxOutputTokens))
+		if d.ContextWindow > 0 && d.MaxOutputTokens > d.ContextWindow {
+			v.add(path+".max_output_tokens", "%d exceeds context_window %d", d.MaxOutputTokens, d.ContextWindow)
+		}
+		if !(d.Quality >= 0 && d.Quality <= 1) {
+			v.add(path+".quality", "must be between 0 and 1, got %v", d.Quality)
+		}
+		if !d.Capabilities.Has(CapChat) && !d.Capabilities.Has(CapEmbeddings) {
+			v.add(path+".capabilities", "serves nothing: chat and embeddings are both false")
+		}
+		v.positiveDur(path+".first_token_timeout", d.FirstTokenTimeout)
+		v.positiveDur(path+".idle_timeout", d.IdleTimeout)
+		v.positiveDur(path+".timeout", d.Timeout)
+	}
+}
+
+func nonNegative(v *validator, path string, x float64) {
+	if !(x >= 0) || math.IsInf(x, 1) {
+		v.add(path, "must be a finite number ≥ 0, got %v", x)
+	}
+}
