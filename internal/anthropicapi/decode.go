@@ -1,0 +1,275 @@
+package anthropicapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/switchyard-gw/switchyard/internal/llm"
+)
+
+// wire types of the Messages API request, used only when a translation
+// needs the whole body.
+type (
+	msgRequest struct {
+		System        json.RawMessage `json:"system"`
+		Messages      []msgMessage    `json:"messages"`
+		Temperature   *float64        `json:"temperature"`
+		TopP          *float64        `json:"top_p"`
+		StopSequences []string        `json:"stop_sequences"`
+		Tools         []msgTool       `json:"tools"`
+		ToolChoice    *msgToolChoice  `json:"tool_choice"`
+		Metadata      *struct {
+			UserID string `json:"user_id"`
+		} `json:"metadata"`
+		OutputFormat *outputFormat `json:"output_format"`
+		OutputConfig *struct {
+			Format *outputFormat `json:"format"`
+		} `json:"output_config"`
+	}
+	msgMessage struct {
+		Role    string          `json:"role"`
+		Content json.RawMessage `json:"content"`
+	}
+	block struct {
+		Type      string          `json:"type"`
+		Text      string          `json:"text"`
+		Source    *imageSource    `json:"source"`
+		ID        string          `json:"id"`
+		Name      string          `json:"name"`
+		Input     json.RawMessage `json:"input"`
+		ToolUseID string          `json:"tool_use_id"`
+		Content   json.RawMessage `json:"content"`
+		IsError   bool            `json:"is_error"`
+	}
+	imageSource struct {
+		Type      string `json:"type"`
+		MediaType string `json:"media_type"`
+		Data      string `json:"data"`
+		URL       string `json:"url"`
+	}
+	msgTool struct {
+		Type        string          `json:"type"`
+		Name        string          `json:"name"`
+		Description string          `json:"description"`
+		InputSchema json.RawMessage `json:"input_schema"`
+	}
+	msgToolChoice struct {
+		Type string `json:"type"`
+		Name string `json:"name"`
+	}
+	outputFormat struct {
+		Type   string          `json:"type"`
+		Schema json.RawMessage `json:"schema"`
+	}
+)
+
+// decodeFull decodes a Messages API body into the canonical Body. Tool
+// results, which Anthropic carries inside user messages, become RoleTool
+// messages placed before the rest of that user turn; thinking blocks are
+// dropped (no other dialect can replay them). Content the canonical form
+// cannot carry (documents, server tools) is a *BadRequestError.
+func decodeFull(raw []byte) (*llm.Body, error) {
+	var in msgRequest
+	if err := json.Unmarshal(raw, &in); err != nil {
+		return nil, badRequest("", "request body does not match the messages schema: "+err.Error())
+	}
+	b := &llm.Body{Temperature: in.Temperature, TopP: in.TopP, Stop: in.StopSequences}
+	if in.Metadata != nil {
+		b.User = in.Metadata.UserID
+	}
+	var err error
+	if len(in.System) > 0 && string(in.System) != "null" {
+		var sys string
+		if json.Unmarshal(in.System, &sys) != nil {
+			var blocks []block
+			if err := json.Unmarshal(in.System, &blocks); err != nil {
+				return nil, badRequest("system", "system: must be a string or an array of text blocks")
+			}
+			sys = joinBlocks(blocks)
+		}
+		b.System = sys
+	}
+	for i, m := range in.Messages {
+		param := fmt.Sprintf("messages.%d.content", i)
+		blocks, err := decodeBlocks(m.Content, param)
+		if err != nil {
+			return nil, err
+		}
+		var msgs []llm.Message
+		switch m.Role {
+		case "user":
+			msgs, err = userMessages(blocks, param)
+		case "assistant":
+			msgs, err = assistantMessage(blocks, param)
+		default:
+			err = badRequest(fmt.Sprintf("messages.%d.role", i), "messages: role must be \"user\" or \"assistant\"")
+		}
+		if err != nil {
+			return nil, err
+		}
+		b.Messages = append(b.Messages, msgs...)
+	}
+	for i, t := range in.Tools {
+		if t.Type != "" && t.Type != "custom" {
+			return nil, badRequest(fmt.Sprintf("tools.%d.type", i), "tools: tool type '"+t.Type+"' is not supported by the selected model's provider")
+		}
+		b.Tools = append(b.Tools, llm.Tool{Name: t.Name, Description: t.Description, Parameters: t.InputSchema})
+	}
+	if b.ToolChoice, err = toolChoice(in.ToolChoice); err != nil {
+		return nil, err
+	}
+	format := in.OutputFormat
+	if format == nil && in.OutputConfig != nil {
+		format = in.OutputConfig.Format
+	}
+	if format != nil && format.Type == "json_schema" {
+		b.ResponseFormat, err = json.Marshal(map[string]any{
+			"type":        "json_schema",
+			"json_schema": map[string]any{"name": "output", "schema": format.Schema, "strict": true},
+		})
+		if err != nil {
+			return nil, badRequest("output_format", "output_format: schema is not valid JSON")
+		}
+	}
+	return b, nil
+}
+
+// decodeBlocks reads content that is a string or an array of blocks.
+func decodeBlocks(raw json.RawMessage, param string) ([]block, error) {
+	if len(raw) > 0 && raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, badRequest(param, "messages: content must be a string or an array of content blocks")
+		}
+		return []block{{Type: "text", Text: s}}, nil
+	}
+	var blocks []block
+	if err := json.Unmarshal(raw, &blocks); err != nil {
+		return nil, badRequest(param, "messages: content must be a string or an array of content blocks")
+	}
+	return blocks, nil
+}
+
+func joinBlocks(blocks []block) string {
+	var sb strings.Builder
+	for i, b := range blocks {
+		if i > 0 {
+			sb.WriteString("\n\n")
+		}
+		sb.WriteString(b.Text)
+	}
+	return sb.String()
+}
+
+// imagePart converts an image block's source to a canonical image part.
+func imagePart(b block, param string) (llm.Part, error) {
+	switch {
+	case b.Source == nil:
+	case b.Source.Type == "base64" && b.Source.Data != "":
+		return llm.Part{Type: llm.PartImage, ImageURL: "data:" + b.Source.MediaType + ";base64," + b.Source.Data}, nil
+	case b.Source.Type == "url" && b.Source.URL != "":
+		return llm.Part{Type: llm.PartImage, ImageURL: b.Source.URL}, nil
+	}
+	return llm.Part{}, badRequest(param, "messages: image source must be base64 data or a url")
+}
+
+func userMessages(blocks []block, param string) ([]llm.Message, error) {
+	var (
+		out   []llm.Message
+		parts []llm.Part
+	)
+	for j, b := range blocks {
+		bp := fmt.Sprintf("%s.%d", param, j)
+		switch b.Type {
+		case "text":
+			parts = append(parts, llm.Part{Type: llm.PartText, Text: b.Text})
+		case "image":
+			p, err := imagePart(b, bp)
+			if err != nil {
+				return nil, err
+			}
+			parts = append(parts, p)
+		case "tool_result":
+			rb, err := decodeToolResult(b.Content, bp+".content")
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, llm.Message{Role: llm.RoleTool, ToolCallID: b.ToolUseID, Parts: rb, IsError: b.IsError})
+		default:
+			return nil, unsupportedBlock(bp, b.Type)
+		}
+	}
+	if len(parts) > 0 || len(out) == 0 {
+		out = append(out, llm.Message{Role: llm.RoleUser, Parts: parts})
+	}
+	return out, nil
+}
+
+func decodeToolResult(raw json.RawMessage, param string) ([]llm.Part, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	blocks, err := decodeBlocks(raw, param)
+	if err != nil {
+		return nil, err
+	}
+	parts := make([]llm.Part, 0, len(blocks))
+	for j, b := range blocks {
+		bp := fmt.Sprintf("%s.%d", param, j)
+		switch b.Type {
+		case "text":
+			parts = append(parts, llm.Part{Type: llm.PartText, Text: b.Text})
+		case "image":
+			p, err := imagePart(b, bp)
+			if err != nil {
+				return nil, err
+			}
+			parts = append(parts, p)
+		default:
+			return nil, unsupportedBlock(bp, b.Type)
+		}
+	}
+	return parts, nil
+}
+
+func assistantMessage(blocks []block, param string) ([]llm.Message, error) {
+	msg := llm.Message{Role: llm.RoleAssistant}
+	for j, b := range blocks {
+		switch b.Type {
+		case "text":
+			msg.Parts = append(msg.Parts, llm.Part{Type: llm.PartText, Text: b.Text})
+		case "tool_use":
+			args := string(b.Input)
+			if args == "" || args == "null" {
+				args = "{}"
+			}
+			msg.ToolCalls = append(msg.ToolCalls, llm.ToolCall{ID: b.ID, Name: b.Name, Arguments: args})
+		case "thinking", "redacted_thinking":
+		default:
+			return nil, unsupportedBlock(fmt.Sprintf("%s.%d", param, j), b.Type)
+		}
+	}
+	return []llm.Message{msg}, nil
+}
+
+func unsupportedBlock(param, typ string) error {
+	return badRequest(param+".type", "messages: content block type '"+typ+"' is not supported by the selected model's provider")
+}
+
+func toolChoice(tc *msgToolChoice) (*llm.ToolChoice, error) {
+	if tc == nil {
+		return nil, nil
+	}
+	switch tc.Type {
+	case "auto", "none":
+		return &llm.ToolChoice{Mode: tc.Type}, nil
+	case "any":
+		return &llm.ToolChoice{Mode: "required"}, nil
+	case "tool":
+		if tc.Name != "" {
+			return &llm.ToolChoice{Mode: "tool", Name: tc.Name}, nil
+		}
+	}
+	return nil, badRequest("tool_choice", "tool_choice: type must be auto, any, tool (with a name) or none")
+}

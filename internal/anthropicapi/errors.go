@@ -1,0 +1,160 @@
+package anthropicapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/provider"
+)
+
+// Error types of the Anthropic error object (the "type" field of "error").
+const (
+	TypeInvalidRequest = "invalid_request_error"
+	TypeAuthentication = "authentication_error"
+	TypePermission     = "permission_error"
+	TypeNotFound       = "not_found_error"
+	TypeRateLimit      = "rate_limit_error"
+	TypeAPI            = "api_error"
+	TypeTimeout        = "timeout_error"
+	TypeOverloaded     = "overloaded_error"
+)
+
+// StatusOverloaded is Anthropic's non-standard "overloaded" status.
+const StatusOverloaded = 529
+
+type errorBody struct {
+	Type  string      `json:"type"`
+	Error errorObject `json:"error"`
+}
+
+type errorObject struct {
+	Type    string `json:"type"`
+	Message string `json:"message"`
+}
+
+// typeForStatus picks the error type for an HTTP status.
+func typeForStatus(status int) string {
+	switch {
+	case status == http.StatusUnauthorized:
+		return TypeAuthentication
+	case status == http.StatusForbidden:
+		return TypePermission
+	case status == http.StatusNotFound:
+		return TypeNotFound
+	case status == http.StatusTooManyRequests:
+		return TypeRateLimit
+	case status == http.StatusGatewayTimeout:
+		return TypeTimeout
+	case status == StatusOverloaded:
+		return TypeOverloaded
+	case status >= 500:
+		return TypeAPI
+	}
+	return TypeInvalidRequest
+}
+
+func marshalError(errType, message string) []byte {
+	b, _ := json.Marshal(errorBody{Type: "error", Error: errorObject{Type: errType, Message: message}})
+	return b
+}
+
+// WriteError writes an error response in the Anthropic format:
+// {"type":"error","error":{"type","message"}}. An empty errType follows
+// from status.
+func WriteError(w http.ResponseWriter, status int, errType, message string) {
+	if errType == "" {
+		errType = typeForStatus(status)
+	}
+	body := marshalError(errType, message)
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// KindStatus maps a classified upstream failure to the HTTP status and error
+// type a client sees. Failures that are not the client's fault (our upstream
+// credential, quota) are 5xx.
+func KindStatus(k provider.Kind) (status int, errType string) {
+	switch k {
+	case provider.KindRateLimited:
+		return http.StatusTooManyRequests, TypeRateLimit
+	case provider.KindUnavailable:
+		return StatusOverloaded, TypeOverloaded
+	case provider.KindTimeout:
+		return http.StatusGatewayTimeout, TypeTimeout
+	case provider.KindContextLength, provider.KindContentRejected, provider.KindBadRequest:
+		return http.StatusBadRequest, TypeInvalidRequest
+	case provider.KindQuota:
+		return http.StatusServiceUnavailable, TypeAPI
+	}
+	// KindConnection, KindAuth, KindUnknown.
+	return http.StatusBadGateway, TypeAPI
+}
+
+// kindMessage is the client message for a kind when the provider gave none.
+func kindMessage(k provider.Kind) string {
+	switch k {
+	case provider.KindRateLimited:
+		return "upstream rate limit exceeded, retry later"
+	case provider.KindUnavailable:
+		return "Overloaded"
+	case provider.KindTimeout:
+		return "upstream model did not answer in time"
+	case provider.KindConnection:
+		return "could not connect to the upstream model"
+	case provider.KindContextLength:
+		return "prompt is too long for the model's context window"
+	case provider.KindContentRejected:
+		return "the request was rejected by the provider's content policy"
+	case provider.KindBadRequest:
+		return "the request is invalid for the selected model"
+	case provider.KindAuth:
+		return "upstream authentication failed"
+	case provider.KindQuota:
+		return "upstream quota exhausted"
+	}
+	return "upstream request failed"
+}
+
+// ErrorFor returns the status, error type and client-safe message for err:
+// a *BadRequestError is a 400 invalid_request_error; a provider failure (or
+// a deadline) follows KindStatus, with the provider's message when it is the
+// client's to read; anything else is a 500 api_error "internal error" that
+// reveals nothing of the cause.
+func ErrorFor(err error) (status int, errType, message string) {
+	var bre *BadRequestError
+	if errors.As(err, &bre) {
+		return http.StatusBadRequest, TypeInvalidRequest, bre.Message
+	}
+	var pe *provider.Error
+	if errors.As(err, &pe) || errors.Is(err, context.DeadlineExceeded) {
+		k := provider.KindOf(err)
+		status, errType = KindStatus(k)
+		message = kindMessage(k)
+		// The provider's own words help the client only where the fault is
+		// theirs; for upstream auth they would describe our credential.
+		if pe != nil && pe.Message != "" && k != provider.KindAuth && k != provider.KindQuota {
+			message = pe.Message
+		}
+		return status, errType, message
+	}
+	return http.StatusInternalServerError, TypeAPI, "internal error"
+}
+
+// WriteErrorFor writes err as an Anthropic error response (see ErrorFor),
+// with a Retry-After header when the provider gave one.
+func WriteErrorFor(w http.ResponseWriter, err error) {
+	status, errType, message := ErrorFor(err)
+	var pe *provider.Error
+	if errors.As(err, &pe) && pe.RetryAfter > 0 {
+		secs := int((pe.RetryAfter + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+	}
+	WriteError(w, status, errType, message)
+}

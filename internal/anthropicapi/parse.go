@@ -1,0 +1,267 @@
+package anthropicapi
+
+import (
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/switchyard-gw/switchyard/internal/llm"
+)
+
+// BadRequestError is a client request that failed validation. The gateway
+// answers it with status 400 and an invalid_request_error (see
+// WriteErrorFor).
+type BadRequestError struct {
+	// Param names the offending field (e.g. "messages.2.role"), or is empty
+	// when the whole body is at fault.
+	Param string
+	// Message says what is wrong; it is safe to show the client and never
+	// contains prompt text.
+	Message string
+}
+
+func (e *BadRequestError) Error() string {
+	if e.Param == "" {
+		return "anthropicapi: bad request: " + e.Message
+	}
+	return "anthropicapi: bad request: " + e.Param + ": " + e.Message
+}
+
+func badRequest(param, msg string) *BadRequestError {
+	return &BadRequestError{Param: param, Message: msg}
+}
+
+// ParseChat reads the routing features of a Messages API request body
+// without decoding it into structs: one pass over the top-level object and
+// one over the messages. It validates the shape the gateway depends on
+// (model, messages, max_tokens) and returns a *BadRequestError when the body
+// is not acceptable. The returned request keeps body as Raw and decodes the
+// full canonical Body lazily.
+func ParseChat(body []byte) (*llm.Request, error) {
+	if !gjson.ValidBytes(body) {
+		return nil, badRequest("", "request body is not valid JSON")
+	}
+	root := gjson.ParseBytes(body)
+	if !root.IsObject() {
+		return nil, badRequest("", "request body must be a JSON object")
+	}
+	req := &llm.Request{Raw: body, Dialect: llm.DialectAnthropic}
+	var (
+		err                        error
+		seenModel, seenMsgs, seenMax bool
+	)
+	root.ForEach(func(key, v gjson.Result) bool {
+		switch key.Str {
+		case "model":
+			seenModel = true
+			if v.Type != gjson.String || v.Str == "" {
+				err = badRequest("model", "model: must be a non-empty string")
+			}
+			req.Model = v.Str
+		case "messages":
+			seenMsgs = true
+			err = parseMessages(v, req)
+		case "system":
+			var text string
+			text, err = systemText(v)
+			req.SystemText = text
+			req.TextBytes += len(text)
+		case "max_tokens":
+			seenMax = true
+			if v.Type != gjson.Number || v.Num != math.Trunc(v.Num) || v.Num < 1 || v.Num > math.MaxInt32 {
+				err = badRequest("max_tokens", "max_tokens: must be a positive integer")
+			}
+			req.MaxTokens = int(v.Num)
+		case "stream":
+			if v.Type == gjson.Null {
+				break
+			}
+			if !v.IsBool() {
+				err = badRequest("stream", "stream: must be a boolean")
+			}
+			req.Stream = v.Bool()
+		case "tools":
+			if v.Type == gjson.Null {
+				break
+			}
+			if !v.IsArray() {
+				err = badRequest("tools", "tools: must be an array")
+				break
+			}
+			v.ForEach(func(_, t gjson.Result) bool {
+				req.HasTools = true
+				req.TextBytes += len(t.Raw)
+				return true
+			})
+		case "output_format":
+			req.JSONMode = req.JSONMode || v.Get("type").String() == "json_schema"
+		case "output_config":
+			req.JSONMode = req.JSONMode || v.Get("format.type").String() == "json_schema"
+		case "metadata":
+			if v.Type == gjson.Null {
+				break
+			}
+			if !v.IsObject() {
+				err = badRequest("metadata", "metadata: must be an object")
+				break
+			}
+			v.ForEach(func(k, mv gjson.Result) bool {
+				if mv.Type == gjson.String {
+					if req.Metadata == nil {
+						req.Metadata = make(map[string]string)
+					}
+					req.Metadata[k.Str] = mv.Str
+				}
+				return true
+			})
+		}
+		return err == nil
+	})
+	switch {
+	case err != nil:
+		return nil, err
+	case !seenModel:
+		return nil, badRequest("model", "model: field required")
+	case !seenMsgs:
+		return nil, badRequest("messages", "messages: field required")
+	case !seenMax:
+		return nil, badRequest("max_tokens", "max_tokens: field required")
+	}
+	req.SetDecoder(decodeFull)
+	return req, nil
+}
+
+// systemText returns the text of the system prompt: a string or an array
+// of text blocks (joined by a blank line).
+func systemText(v gjson.Result) (string, error) {
+	switch {
+	case v.Type == gjson.Null:
+		return "", nil
+	case v.Type == gjson.String:
+		return v.Str, nil
+	case !v.IsArray():
+		return "", badRequest("system", "system: must be a string or an array of text blocks")
+	}
+	var (
+		sb  strings.Builder
+		err error
+		i   int
+	)
+	v.ForEach(func(_, b gjson.Result) bool {
+		if !b.IsObject() || b.Get("type").String() != "text" {
+			err = badRequest("system."+strconv.Itoa(i), "system: blocks must be text blocks")
+			return false
+		}
+		if i > 0 {
+			sb.WriteString("\n\n")
+		}
+		i++
+		sb.WriteString(b.Get("text").String())
+		return true
+	})
+	return sb.String(), err
+}
+
+// parseMessages validates the messages array and fills the message features.
+func parseMessages(msgs gjson.Result, req *llm.Request) error {
+	if !msgs.IsArray() {
+		return badRequest("messages", "messages: must be an array")
+	}
+	var (
+		err error
+		i   int
+	)
+	msgs.ForEach(func(_, m gjson.Result) bool {
+		param := "messages." + strconv.Itoa(i)
+		i++
+		if !m.IsObject() {
+			err = badRequest(param, "messages: each message must be an object")
+			return false
+		}
+		role := m.Get("role")
+		if role.Type != gjson.String || (role.Str != "user" && role.Str != "assistant") {
+			err = badRequest(param+".role", "messages: role must be \"user\" or \"assistant\"")
+			return false
+		}
+		c := m.Get("content")
+		var text string
+		switch {
+		case c.Type == gjson.String:
+			text = c.Str
+			req.TextBytes += len(text)
+		case c.IsArray():
+			var (
+				images bool
+				extra  int
+			)
+			text, extra, images, err = blocksText(c, param+".content")
+			req.HasImages = req.HasImages || images
+			req.TextBytes += len(text) + extra
+		default:
+			err = badRequest(param+".content", "messages: content must be a string or an array of content blocks")
+		}
+		if err != nil {
+			return false
+		}
+		if role.Str == "user" {
+			req.LastUserText = text
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	if i == 0 {
+		return badRequest("messages", "messages: at least one message is required")
+	}
+	req.NumMessages = i
+	return nil
+}
+
+// blocksText walks a content block array. It returns the text of the text
+// blocks, the size of other text (tool inputs and results) and whether any
+// image appears, also inside tool results. Tool results are not part of the
+// returned text: routing wants what the user wrote.
+func blocksText(c gjson.Result, param string) (string, int, bool, error) {
+	var (
+		text   strings.Builder
+		extra  int
+		images bool
+		err    error
+		j      int
+	)
+	c.ForEach(func(_, b gjson.Result) bool {
+		if !b.IsObject() {
+			err = badRequest(param+"."+strconv.Itoa(j), "messages: each content block must be an object")
+			return false
+		}
+		j++
+		switch b.Get("type").String() {
+		case "text":
+			text.WriteString(b.Get("text").String())
+		case "image":
+			images = true
+		case "tool_use":
+			extra += len(b.Get("input").Raw)
+		case "tool_result":
+			rc := b.Get("content")
+			if rc.Type == gjson.String {
+				extra += len(rc.Str)
+				break
+			}
+			rc.ForEach(func(_, rb gjson.Result) bool {
+				switch rb.Get("type").String() {
+				case "text":
+					extra += len(rb.Get("text").Str)
+				case "image":
+					images = true
+				}
+				return true
+			})
+		}
+		return true
+	})
+	return text.String(), extra, images, err
+}

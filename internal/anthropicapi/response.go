@@ -1,0 +1,130 @@
+package anthropicapi
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/switchyard-gw/switchyard/internal/llm"
+)
+
+// idSource invents ids for encodings that lack them (a translated answer
+// has no msg_ id). Tests replace it; production uses defaultIDs.
+type idSource func(prefix string) string
+
+func defaultIDs(prefix string) string { return prefix + rand.Text() }
+
+// wire types of the Messages API answer.
+type (
+	message struct {
+		ID           string         `json:"id"`
+		Type         string         `json:"type"`
+		Role         string         `json:"role"`
+		Model        string         `json:"model"`
+		Content      []contentBlock `json:"content"`
+		StopReason   *string        `json:"stop_reason"`
+		StopSequence *string        `json:"stop_sequence"`
+		Usage        usageObject    `json:"usage"`
+	}
+	contentBlock struct {
+		Type  string          `json:"type"`
+		Text  *string         `json:"text,omitempty"`
+		ID    string          `json:"id,omitempty"`
+		Name  string          `json:"name,omitempty"`
+		Input json.RawMessage `json:"input,omitempty"`
+	}
+	usageObject struct {
+		InputTokens  int `json:"input_tokens"`
+		OutputTokens int `json:"output_tokens"`
+	}
+)
+
+// StopReason maps a canonical finish reason to Anthropic's stop_reason;
+// an empty reason is end_turn, or tool_use when the answer calls tools.
+func StopReason(f llm.FinishReason, toolCalls bool) string {
+	switch f {
+	case llm.FinishLength:
+		return "max_tokens"
+	case llm.FinishToolCalls:
+		return "tool_use"
+	case llm.FinishContentFilter:
+		return "refusal"
+	case llm.FinishStop:
+		return "end_turn"
+	}
+	if toolCalls {
+		return "tool_use"
+	}
+	return "end_turn"
+}
+
+// toolInput returns a tool call's arguments as the input object Anthropic
+// carries; arguments that are not a JSON object become {}.
+func toolInput(args string) json.RawMessage {
+	b := bytes.TrimSpace([]byte(args))
+	if len(b) > 0 && b[0] == '{' && json.Valid(b) {
+		return b
+	}
+	return json.RawMessage("{}")
+}
+
+// WriteResponse writes a non-streaming answer as a Messages API message.
+// An answer from an Anthropic-dialect provider is passed through verbatim
+// (its model field already names the model that answered); any other
+// answer is encoded from its canonical fields.
+func WriteResponse(w http.ResponseWriter, resp *llm.Response) error {
+	return writeResponse(w, resp, defaultIDs)
+}
+
+func writeResponse(w http.ResponseWriter, resp *llm.Response, ids idSource) error {
+	body := resp.Raw
+	if resp.Dialect != llm.DialectAnthropic || body == nil {
+		var err error
+		if body, err = encodeResponse(resp, ids); err != nil {
+			return err
+		}
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	if _, err := w.Write(body); err != nil {
+		return fmt.Errorf("anthropicapi: write response: %w", err)
+	}
+	return nil
+}
+
+func encodeResponse(resp *llm.Response, ids idSource) ([]byte, error) {
+	m := message{
+		ID:      resp.ID,
+		Type:    "message",
+		Role:    "assistant",
+		Model:   resp.Model,
+		Content: []contentBlock{},
+		Usage:   usageObject{InputTokens: resp.Usage.InputTokens, OutputTokens: resp.Usage.OutputTokens},
+	}
+	if m.ID == "" {
+		m.ID = ids("msg_")
+	}
+	if resp.Text != "" {
+		text := resp.Text
+		m.Content = append(m.Content, contentBlock{Type: "text", Text: &text})
+	}
+	for _, tc := range resp.ToolCalls {
+		id := tc.ID
+		if id == "" {
+			id = ids("toolu_")
+		}
+		m.Content = append(m.Content, contentBlock{Type: "tool_use", ID: id, Name: tc.Name, Input: toolInput(tc.Arguments)})
+	}
+	stop := StopReason(resp.FinishReason, len(resp.ToolCalls) > 0)
+	m.StopReason = &stop
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("anthropicapi: encode response: %w", err)
+	}
+	return b, nil
+}

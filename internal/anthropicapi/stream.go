@@ -1,0 +1,307 @@
+package anthropicapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/switchyard-gw/switchyard/internal/llm"
+)
+
+// wire types of the Messages API stream events.
+type (
+	startEvent struct {
+		Type    string  `json:"type"`
+		Message message `json:"message"`
+	}
+	blockStartEvent struct {
+		Type         string       `json:"type"`
+		Index        int          `json:"index"`
+		ContentBlock contentBlock `json:"content_block"`
+	}
+	blockDeltaEvent struct {
+		Type  string     `json:"type"`
+		Index int        `json:"index"`
+		Delta blockDelta `json:"delta"`
+	}
+	blockDelta struct {
+		Type        string  `json:"type"`
+		Text        *string `json:"text,omitempty"`
+		PartialJSON *string `json:"partial_json,omitempty"`
+	}
+	blockStopEvent struct {
+		Type  string `json:"type"`
+		Index int    `json:"index"`
+	}
+	messageDeltaEvent struct {
+		Type  string       `json:"type"`
+		Delta messageDelta `json:"delta"`
+		Usage usageObject  `json:"usage"`
+	}
+	messageDelta struct {
+		StopReason   string  `json:"stop_reason"`
+		StopSequence *string `json:"stop_sequence"`
+	}
+)
+
+var stopFrame = []byte("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")
+
+// noBlock marks that no content block is open.
+const noBlock = -1
+
+// StreamWriter writes a streamed answer to an Anthropic client as
+// server-sent events, flushing after every event. Events from an
+// Anthropic-dialect provider pass through verbatim; events from any other
+// dialect are translated into message_start, content_block_start/delta/stop
+// (text and tool_use blocks), message_delta and message_stop. Headers go out
+// with the first byte, so until Started reports true the gateway may still
+// answer with a plain error. Not safe for concurrent use.
+type StreamWriter struct {
+	w   http.ResponseWriter
+	rc  *http.ResponseController
+	src llm.Dialect
+	ids idSource
+
+	started  bool // a byte was written
+	finished bool // message_stop or an in-band error was written
+
+	usage llm.Usage
+	model string
+	id    string
+
+	// Translation state: what the client has seen.
+	msgStarted bool
+	deltaSent  bool
+	open       int  // index of the open content block, or noBlock
+	openText   bool // the open block is a text block
+	next       int  // index of the next content block
+	toolBlock  map[int]int
+	stop       llm.FinishReason
+	buf        []byte
+}
+
+// NewStreamWriter returns a writer for req's client, fed with events of a
+// provider speaking srcDialect.
+func NewStreamWriter(w http.ResponseWriter, req *llm.Request, srcDialect llm.Dialect) *StreamWriter {
+	return &StreamWriter{
+		w:     w,
+		rc:    http.NewResponseController(w),
+		src:   srcDialect,
+		ids:   defaultIDs,
+		model: req.Model,
+		open:  noBlock,
+	}
+}
+
+// Started reports whether any byte has been written to the client.
+func (s *StreamWriter) Started() bool { return s.started }
+
+// Usage returns the token usage the stream reported so far.
+func (s *StreamWriter) Usage() llm.Usage { return s.usage }
+
+// Model returns the model that answered, as the provider named it (the
+// requested model until the provider said).
+func (s *StreamWriter) Model() string { return s.model }
+
+// WriteEvent writes one provider event. Events after the terminator are
+// ignored.
+func (s *StreamWriter) WriteEvent(ev llm.Event) error {
+	if s.finished {
+		return nil
+	}
+	s.observe(ev)
+	if s.src == llm.DialectAnthropic && ev.Raw != nil {
+		s.msgStarted = s.msgStarted || ev.Start
+		s.deltaSent = s.deltaSent || ev.FinishReason != ""
+		s.finished = ev.Done
+		return s.write(ev.Raw)
+	}
+	s.buf = s.buf[:0]
+	s.appendEvent(ev)
+	return s.write(s.buf)
+}
+
+// observe records what the gateway reads back after the stream.
+func (s *StreamWriter) observe(ev llm.Event) {
+	if ev.Model != "" {
+		s.model = ev.Model
+	}
+	if ev.ID != "" && s.id == "" {
+		s.id = ev.ID
+	}
+	if u := ev.Usage; u != nil {
+		// Counts are cumulative; Anthropic splits them over message_start
+		// (input) and message_delta (output).
+		if u.InputTokens > 0 {
+			s.usage.InputTokens = u.InputTokens
+		}
+		if u.OutputTokens > 0 {
+			s.usage.OutputTokens = u.OutputTokens
+		}
+		s.usage.Estimated = u.Estimated
+	}
+}
+
+// appendEvent appends the events that carry ev to s.buf.
+func (s *StreamWriter) appendEvent(ev llm.Event) {
+	if ev.Start || ev.HasContent() {
+		s.appendMessageStart()
+	}
+	if ev.Text != "" {
+		if s.open == noBlock || !s.openText {
+			s.closeBlock()
+			empty := ""
+			s.openBlock(true, contentBlock{Type: "text", Text: &empty})
+		}
+		text := ev.Text
+		s.appendFrame("content_block_delta", blockDeltaEvent{Type: "content_block_delta", Index: s.open, Delta: blockDelta{Type: "text_delta", Text: &text}})
+	}
+	for _, d := range ev.ToolCalls {
+		s.appendToolDelta(d)
+	}
+	if ev.FinishReason != "" {
+		s.stop = ev.FinishReason
+		s.closeBlock()
+	}
+	if ev.Done {
+		s.appendEnd()
+	}
+}
+
+func (s *StreamWriter) appendToolDelta(d llm.ToolCallDelta) {
+	if s.toolBlock == nil {
+		s.toolBlock = make(map[int]int)
+	}
+	idx, ok := s.toolBlock[d.Index]
+	if !ok {
+		s.closeBlock()
+		id := d.ID
+		if id == "" {
+			id = s.ids("toolu_")
+		}
+		idx = s.openBlock(false, contentBlock{Type: "tool_use", ID: id, Name: d.Name, Input: json.RawMessage("{}")})
+		s.toolBlock[d.Index] = idx
+	}
+	if d.Arguments != "" {
+		args := d.Arguments
+		s.appendFrame("content_block_delta", blockDeltaEvent{Type: "content_block_delta", Index: idx, Delta: blockDelta{Type: "input_json_delta", PartialJSON: &args}})
+	}
+}
+
+func (s *StreamWriter) appendMessageStart() {
+	if s.msgStarted {
+		return
+	}
+	s.msgStarted = true
+	if s.id == "" {
+		s.id = s.ids("msg_")
+	}
+	s.appendFrame("message_start", startEvent{Type: "message_start", Message: message{
+		ID: s.id, Type: "message", Role: "assistant", Model: s.model, Content: []contentBlock{},
+		Usage: usageObject{InputTokens: s.usage.InputTokens},
+	}})
+}
+
+func (s *StreamWriter) openBlock(text bool, cb contentBlock) int {
+	s.open, s.openText = s.next, text
+	s.next++
+	s.appendFrame("content_block_start", blockStartEvent{Type: "content_block_start", Index: s.open, ContentBlock: cb})
+	return s.open
+}
+
+func (s *StreamWriter) closeBlock() {
+	if s.open == noBlock {
+		return
+	}
+	s.appendFrame("content_block_stop", blockStopEvent{Type: "content_block_stop", Index: s.open})
+	s.open = noBlock
+}
+
+// appendEnd appends whatever a complete stream still lacks, then
+// message_stop.
+func (s *StreamWriter) appendEnd() {
+	s.appendMessageStart()
+	s.closeBlock()
+	if !s.deltaSent {
+		s.deltaSent = true
+		s.appendFrame("message_delta", messageDeltaEvent{
+			Type:  "message_delta",
+			Delta: messageDelta{StopReason: StopReason(s.stop, len(s.toolBlock) > 0)},
+			Usage: usageObject{InputTokens: s.usage.InputTokens, OutputTokens: s.usage.OutputTokens},
+		})
+	}
+	s.buf = append(s.buf, stopFrame...)
+	s.finished = true
+}
+
+func (s *StreamWriter) appendFrame(event string, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only our own wire structs reach here; they always marshal.
+		panic(fmt.Sprintf("anthropicapi: marshal stream event: %v", err))
+	}
+	s.buf = append(s.buf, "event: "...)
+	s.buf = append(s.buf, event...)
+	s.buf = append(s.buf, "\ndata: "...)
+	s.buf = append(s.buf, b...)
+	s.buf = append(s.buf, "\n\n"...)
+}
+
+// Finish completes a stream whose provider ended without a terminator the
+// client understands (for example a translated stream): it closes the open
+// block and writes the missing message_delta and message_stop. It does
+// nothing after a terminator or an in-band error.
+func (s *StreamWriter) Finish() error {
+	if s.finished {
+		return nil
+	}
+	s.buf = s.buf[:0]
+	s.appendEnd()
+	return s.write(s.buf)
+}
+
+// WriteError reports a failure. Once the stream started it writes
+// Anthropic's in-band error event (event: error, with the mapped error type
+// such as overloaded_error) and no message_stop, so SDKs raise an error
+// rather than return a truncated answer. Before the first byte it writes a
+// plain error response with the mapped status instead.
+func (s *StreamWriter) WriteError(err error) {
+	if s.finished {
+		return
+	}
+	s.finished = true
+	if !s.started {
+		s.started = true
+		WriteErrorFor(s.w, err)
+		return
+	}
+	_, errType, message := ErrorFor(err)
+	s.buf = append(s.buf[:0], "event: error\ndata: "...)
+	s.buf = append(s.buf, marshalError(errType, message)...)
+	s.buf = append(s.buf, "\n\n"...)
+	_ = s.write(s.buf)
+}
+
+// write sends b (headers first, on the first call) and flushes it.
+func (s *StreamWriter) write(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	if !s.started {
+		s.started = true
+		h := s.w.Header()
+		h.Set("Content-Type", "text/event-stream")
+		h.Set("Cache-Control", "no-cache")
+		h.Set("X-Accel-Buffering", "no")
+		h.Del("Content-Length")
+		s.w.WriteHeader(http.StatusOK)
+	}
+	if _, err := s.w.Write(b); err != nil {
+		return fmt.Errorf("anthropicapi: write stream: %w", err)
+	}
+	if err := s.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return fmt.Errorf("anthropicapi: flush stream: %w", err)
+	}
+	return nil
+}
