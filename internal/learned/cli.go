@@ -1,0 +1,350 @@
+package learned
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strings"
+
+	"github.com/switchyard-gw/switchyard/internal/learned/dataset"
+)
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// SetReport is the evaluation of a router on one data set.
+type SetReport struct {
+	Set     string           `json:"set"`
+	Split   string           `json:"split"`
+	Prompts int              `json:"prompts"`
+	LogLoss *LogLoss         `json:"log_loss,omitempty"`
+	Two     *TwoModelResult  `json:"two_model,omitempty"`
+	Many    *ManyModelResult `json:"many_model,omitempty"`
+}
+
+// LogLoss compares the router's per-cell log-loss on mapped models with
+// always predicting each model's mean quality on its training set.
+type LogLoss struct {
+	Router float64 `json:"router"`
+	Prior  float64 `json:"prior"`
+	Cells  int     `json:"cells"`
+}
+
+// EvalOptions select the views of Evaluate.
+type EvalOptions struct {
+	Strong, Weak string            // two-model pair; default: see defaultPair
+	Map          map[string]string // data set model → reference model
+}
+
+// Evaluate runs the router on every prompt of s and computes the two-model
+// view (for two-model sets, or a chosen pair) and the many-model view.
+func Evaluate(r *Router, s *dataset.Set, split string, o EvalOptions) SetReport {
+	rep := SetReport{Set: s.Name, Split: split, Prompts: len(s.Prompts)}
+	refs := r.MapModels(s.Models, o.Map)
+	preds := make([][]float64, len(s.Prompts))
+	for i, p := range s.Prompts {
+		preds[i] = r.Predict(p.Text)
+	}
+	var ll LogLoss
+	for i := range s.Prompts {
+		for m, ref := range refs {
+			j, ok := r.index[ref]
+			y := s.Quality[i][m]
+			if !ok || math.IsNaN(y) {
+				continue
+			}
+			ll.Router += bce(preds[i][j], y)
+			ll.Prior += bce(r.file.Models[j].MeanQuality, y)
+			ll.Cells++
+		}
+	}
+	if ll.Cells > 0 {
+		ll.Router, ll.Prior = round6(ll.Router/float64(ll.Cells)), round6(ll.Prior/float64(ll.Cells))
+		rep.LogLoss = &ll
+	}
+	strong, weak := s.ModelIndex(o.Strong), s.ModelIndex(o.Weak)
+	if strong < 0 || weak < 0 {
+		strong, weak = defaultPair(s)
+	}
+	if strong >= 0 && weak >= 0 && strong != weak {
+		t := EvalTwo(r, s, strong, weak, refs, preds)
+		rep.Two = &t
+	}
+	if len(s.Models) > 2 {
+		m := EvalMany(s, refs, r, preds)
+		rep.Many = &m
+	}
+	return rep
+}
+
+func bce(p, y float64) float64 {
+	p = math.Min(1-1e-6, math.Max(1e-6, p))
+	return -(y*math.Log(p) + (1-y)*math.Log(1-p))
+}
+
+// defaultPair is GPT-4 vs Mixtral-8x7B when the set has both (the RouteLLM
+// benchmark pair), else the best vs the worst model by mean quality.
+func defaultPair(s *dataset.Set) (strong, weak int) {
+	strong, weak = -1, -1
+	for m, name := range s.Models {
+		switch FamilyKey(name) {
+		case "gpt-4":
+			strong = m
+		case "mixtral-8x7b":
+			weak = m
+		}
+	}
+	if strong >= 0 && weak >= 0 {
+		return strong, weak
+	}
+	mean := make([]float64, len(s.Models))
+	for m := range s.Models {
+		var n float64
+		for i := range s.Prompts {
+			if v := s.Quality[i][m]; !math.IsNaN(v) {
+				mean[m] += v
+				n++
+			}
+		}
+		mean[m] /= math.Max(n, 1)
+	}
+	strong, weak = 0, 0
+	for m := range mean {
+		if mean[m] > mean[strong] {
+			strong = m
+		}
+		if mean[m] < mean[weak] {
+			weak = m
+		}
+	}
+	return strong, weak
+}
+
+func loadSets(dirs []string, pricesDir string) ([]*dataset.Set, error) {
+	var sets []*dataset.Set
+	for _, d := range dirs {
+		pd := pricesDir
+		if pd == "" {
+			pd = dataset.DefaultPricesDir(d)
+		}
+		prices, err := dataset.LoadPrices(pd)
+		if err != nil {
+			return nil, err
+		}
+		s, err := dataset.Load(d, prices)
+		if err != nil {
+			return nil, err
+		}
+		sets = append(sets, s)
+	}
+	return sets, nil
+}
+
+// TrainMain is "switchyard route train": it trains a router from one or
+// more --data folders, prints progress and a validation summary, and writes
+// --out. It returns the process exit code.
+func TrainMain(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("route train", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var data multiFlag
+	fs.Var(&data, "data", "folder with prompts.csv and scores.csv (repeatable)")
+	out := fs.String("out", "router.json", "router file to write")
+	def := DefaultTrainOptions()
+	seed := fs.Uint64("seed", def.Seed, "random seed")
+	holdout := fs.Float64("holdout", def.Holdout, "share of prompts held out for validation (by prompt_id hash)")
+	epochs := fs.Int("epochs", def.Epochs, "training epochs")
+	prices := fs.String("prices", "", "price table folder (default: DATA/../prices)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if len(data) == 0 {
+		fmt.Fprintln(stderr, "route train: at least one --data folder is required")
+		return 2
+	}
+	sets, err := loadSets(data, *prices)
+	if err != nil {
+		fmt.Fprintf(stderr, "route train: %v\n", err)
+		return 1
+	}
+	o := def
+	o.Seed, o.Holdout, o.Epochs = *seed, *holdout, *epochs
+	r, err := Train(sets, o, stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "route train: %v\n", err)
+		return 1
+	}
+	var reps []SetReport
+	if o.Holdout > 0 {
+		for _, s := range sets {
+			v := s.Subset(func(i int) bool { return dataset.IsValidation(s.Prompts[i].ID, o.Holdout) })
+			if len(v.Prompts) == 0 {
+				continue
+			}
+			rep := Evaluate(r, v, "validation", EvalOptions{})
+			rep.Two.trimCurve()
+			rep.Many.trimCurve()
+			reps = append(reps, rep)
+			printReport(stdout, rep)
+		}
+		if r, err = withValidation(r, reps); err != nil {
+			fmt.Fprintf(stderr, "route train: %v\n", err)
+			return 1
+		}
+	}
+	if err := r.Save(*out); err != nil {
+		fmt.Fprintf(stderr, "route train: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "wrote %s\n", *out)
+	return 0
+}
+
+func (t *TwoModelResult) trimCurve() {
+	if t != nil {
+		t.RouterCurve = nil
+	}
+}
+
+func (m *ManyModelResult) trimCurve() {
+	if m != nil {
+		m.RouterCurve = nil
+	}
+}
+
+// Save writes the router file.
+func (r *Router) Save(path string) error {
+	b, err := json.MarshalIndent(r.file, "", " ")
+	if err != nil {
+		return fmt.Errorf("learned: encode router: %w", err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("learned: %w", err)
+	}
+	return nil
+}
+
+// EvalMain is "switchyard route eval": it prints the router's cost/quality
+// curve and metrics on --data next to the random router and the oracle
+// (--json for JSON). It returns the process exit code.
+func EvalMain(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("route eval", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("router", "", "router file")
+	var data, maps multiFlag
+	fs.Var(&data, "data", "folder with prompts.csv and scores.csv (repeatable)")
+	fs.Var(&maps, "map", "data-set model=reference model (repeatable); default: same name or family")
+	asJSON := fs.Bool("json", false, "print JSON")
+	strong := fs.String("strong", "", "strong model of the two-model view (default: GPT-4 vs Mixtral-8x7B if present, else best vs worst)")
+	weak := fs.String("weak", "", "weak model of the two-model view")
+	split := fs.String("split", "all", "prompts to evaluate: all, validation or train (split by prompt_id hash)")
+	holdout := fs.Float64("holdout", DefaultTrainOptions().Holdout, "validation share for --split")
+	prices := fs.String("prices", "", "price table folder (default: DATA/../prices)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *path == "" || len(data) == 0 {
+		fmt.Fprintln(stderr, "route eval: --router and --data are required")
+		return 2
+	}
+	o := EvalOptions{Strong: *strong, Weak: *weak, Map: map[string]string{}}
+	for _, m := range maps {
+		k, v, ok := strings.Cut(m, "=")
+		if !ok {
+			fmt.Fprintf(stderr, "route eval: bad --map %q, want model=reference\n", m)
+			return 2
+		}
+		o.Map[k] = v
+	}
+	r, err := Load(*path)
+	if err != nil {
+		fmt.Fprintf(stderr, "route eval: %v\n", err)
+		return 1
+	}
+	sets, err := loadSets(data, *prices)
+	if err != nil {
+		fmt.Fprintf(stderr, "route eval: %v\n", err)
+		return 1
+	}
+	var reps []SetReport
+	for _, s := range sets {
+		switch *split {
+		case "all":
+		case "validation", "train":
+			want := *split == "validation"
+			s = s.Subset(func(i int) bool { return dataset.IsValidation(s.Prompts[i].ID, *holdout) == want })
+		default:
+			fmt.Fprintf(stderr, "route eval: unknown --split %q\n", *split)
+			return 2
+		}
+		if len(s.Prompts) == 0 {
+			fmt.Fprintf(stderr, "route eval: %s: no prompts in split %s\n", s.Name, *split)
+			return 1
+		}
+		reps = append(reps, Evaluate(r, s, *split, o))
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(reps); err != nil {
+			fmt.Fprintf(stderr, "route eval: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	for _, rep := range reps {
+		printReport(stdout, rep)
+		printCurves(stdout, rep)
+	}
+	return 0
+}
+
+func printReport(w io.Writer, rep SetReport) {
+	fmt.Fprintf(w, "\n== %s (%s, %d prompts)\n", rep.Set, rep.Split, rep.Prompts)
+	if ll := rep.LogLoss; ll != nil {
+		fmt.Fprintf(w, "log-loss on mapped models: router %.4f, per-model mean %.4f (%d cells)\n", ll.Router, ll.Prior, ll.Cells)
+	}
+	if t := rep.Two; t != nil {
+		fmt.Fprintf(w, "two-model: strong %s (%.3f) vs weak %s (%.3f), %d prompts\n", t.Strong, t.QStrong, t.Weak, t.QWeak, t.Prompts)
+		fmt.Fprintf(w, "  %-8s %7s %9s %9s\n", "", "APGR", "CPT(50%)", "CPT(80%)")
+		for _, row := range []struct {
+			n string
+			r TwoRow
+		}{{"router", t.Router}, {"random", t.Random}, {"oracle", t.Oracle}} {
+			fmt.Fprintf(w, "  %-8s %7.3f %9.3f %9.3f\n", row.n, row.r.APGR, row.r.CPT50, row.r.CPT80)
+		}
+	}
+	if m := rep.Many; m != nil {
+		fmt.Fprintf(w, "many-model: %d models, best single %s quality %.3f at $%.6g/call\n", len(m.Models), m.BestSingle, m.BestQuality, m.BestCost)
+		fmt.Fprintf(w, "  %-8s %14s %10s %7s\n", "", "cost@95%best", "saving", "AIQ")
+		for _, row := range []struct {
+			n string
+			r ManyRow
+		}{{"router", m.Router}, {"random", m.Random}, {"oracle", m.Oracle}} {
+			if row.r.Reached {
+				fmt.Fprintf(w, "  %-8s %14.6g %9.1f%% %7.4f\n", row.n, row.r.Cost95, 100*row.r.Saving95, row.r.AIQ)
+			} else {
+				fmt.Fprintf(w, "  %-8s %14s %10s %7.4f\n", row.n, "not reached", "-", row.r.AIQ)
+			}
+		}
+	}
+}
+
+func printCurves(w io.Writer, rep SetReport) {
+	if t := rep.Two; t != nil && len(t.RouterCurve) > 0 {
+		fmt.Fprintln(w, "  router curve (strong share → quality):")
+		for _, p := range t.RouterCurve {
+			fmt.Fprintf(w, "    %.3f  %.4f\n", p.X, p.Y)
+		}
+	}
+	if m := rep.Many; m != nil && len(m.RouterCurve) > 0 {
+		fmt.Fprintln(w, "  router hull (mean $/call → quality):")
+		for _, p := range m.RouterCurve {
+			fmt.Fprintf(w, "    %.6g  %.4f\n", p.X, p.Y)
+		}
+	}
+}

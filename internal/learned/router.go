@@ -1,0 +1,239 @@
+// Package learned is Switchyard's learned cost/quality router: a small model,
+// trained offline from per-prompt results of many LLMs (see package
+// dataset), that predicts from the prompt text alone how likely each of its
+// reference models is to answer well. The gateway's "learned" routing policy
+// loads a router file with Load and asks Choose, per request, for the
+// deployments in preference order; the decision takes microseconds and makes
+// no network call. TrainMain and EvalMain are the "switchyard route train"
+// and "switchyard route eval" commands. docs/learned-router.md explains the
+// model, the training data and how to pick a target.
+package learned
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"sync"
+)
+
+// FormatVersion names the router file format.
+const FormatVersion = "switchyard-learned-router/v1"
+
+// Router predicts, from a prompt, each reference model's probability of
+// answering it well. It is immutable after Load and safe for concurrent use.
+type Router struct {
+	file   File
+	emb    []float32 // dim × hidden, row-major by bucket
+	models []string
+	index  map[string]int
+	pool   sync.Pool // *scratch
+}
+
+// File is the JSON form of a router.
+type File struct {
+	Format string `json:"format"`
+	// Dim is the number of hashed n-gram buckets; Hidden the prompt
+	// representation's width.
+	Dim    int `json:"dim"`
+	Hidden int `json:"hidden"`
+	// DenseMean and DenseStd standardise the dense features.
+	DenseMean []float64 `json:"dense_mean"`
+	DenseStd  []float64 `json:"dense_std"`
+	// DenseProj (Hidden × numDense) and HiddenBias feed the dense features
+	// into the prompt representation h = tanh(E·grams + DenseProj·dense + HiddenBias).
+	DenseProj  []float64 `json:"dense_proj"`
+	HiddenBias []float64 `json:"hidden_bias"`
+	// Embedding is E, Dim × Hidden little-endian float32, base64.
+	Embedding string `json:"embedding"`
+	// Models are the reference models with their output heads.
+	Models []ModelHead `json:"models"`
+	// Training records how the file was made.
+	Training TrainingInfo `json:"training"`
+}
+
+// ModelHead is one reference model: P(good answer) =
+// sigmoid(Bias + W·h + A·dense).
+type ModelHead struct {
+	Name string    `json:"name"`
+	Set  string    `json:"set"`
+	Bias float64   `json:"bias"`
+	W    []float64 `json:"w"`
+	A    []float64 `json:"a"`
+	// MeanQuality and MeanCostUSD are the model's averages on its training set.
+	MeanQuality float64 `json:"mean_quality"`
+	MeanCostUSD float64 `json:"mean_cost_usd"`
+	// OutputTokens is the mean answer length in tokens (estimated), used to
+	// price a call from per-token prices.
+	OutputTokens float64 `json:"output_tokens"`
+}
+
+// TrainingInfo records the training command's inputs and the validation
+// summary; it holds no paths or times, so a retrain is byte-identical.
+type TrainingInfo struct {
+	Sets       []string        `json:"sets"`
+	Seed       uint64          `json:"seed"`
+	Holdout    float64         `json:"holdout"`
+	Epochs     int             `json:"epochs"`
+	Validation json.RawMessage `json:"validation,omitempty"`
+}
+
+type scratch struct {
+	acc   []float32
+	h     []float64
+	dense []float64
+}
+
+// Load reads and checks a router file.
+func Load(path string) (*Router, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("learned: %w", err)
+	}
+	var f File
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("learned: decode %s: %w", path, err)
+	}
+	r, err := fromFile(f)
+	if err != nil {
+		return nil, fmt.Errorf("learned: %s: %w", path, err)
+	}
+	return r, nil
+}
+
+func fromFile(f File) (*Router, error) {
+	if f.Format != FormatVersion {
+		return nil, fmt.Errorf("unknown format %q", f.Format)
+	}
+	if f.Dim <= 0 || f.Hidden <= 0 || len(f.Models) == 0 {
+		return nil, errors.New("empty router")
+	}
+	raw, err := base64.StdEncoding.DecodeString(f.Embedding)
+	if err != nil {
+		return nil, fmt.Errorf("embedding: %w", err)
+	}
+	if len(raw) != 4*f.Dim*f.Hidden {
+		return nil, fmt.Errorf("embedding has %d bytes, want %d", len(raw), 4*f.Dim*f.Hidden)
+	}
+	if len(f.DenseMean) != numDense || len(f.DenseStd) != numDense || len(f.DenseProj) != f.Hidden*numDense || len(f.HiddenBias) != f.Hidden {
+		return nil, errors.New("dense feature parameters have the wrong size")
+	}
+	r := &Router{file: f, emb: make([]float32, f.Dim*f.Hidden), index: map[string]int{}}
+	for i := range r.emb {
+		r.emb[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+	}
+	for i, m := range f.Models {
+		if len(m.W) != f.Hidden || len(m.A) != numDense {
+			return nil, fmt.Errorf("model %q: head has the wrong size", m.Name)
+		}
+		if _, dup := r.index[m.Name]; dup {
+			return nil, fmt.Errorf("model %q listed twice", m.Name)
+		}
+		r.index[m.Name] = i
+		r.models = append(r.models, m.Name)
+	}
+	r.pool.New = func() any {
+		return &scratch{acc: make([]float32, f.Hidden), h: make([]float64, f.Hidden), dense: make([]float64, numDense)}
+	}
+	return r, nil
+}
+
+// encodeEmbedding is the inverse of the decoding in fromFile.
+func encodeEmbedding(e []float32) string {
+	raw := make([]byte, 4*len(e))
+	for i, v := range e {
+		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
+	}
+	return base64.StdEncoding.EncodeToString(raw)
+}
+
+// ReferenceModels lists the models the router predicts for, in the order
+// of Predict's result.
+func (r *Router) ReferenceModels() []string { return append([]string(nil), r.models...) }
+
+// Head returns a reference model's description; ok is false if unknown.
+func (r *Router) Head(model string) (ModelHead, bool) {
+	i, ok := r.index[model]
+	if !ok {
+		return ModelHead{}, false
+	}
+	return r.file.Models[i], true
+}
+
+// File returns the router's serialisable form (shared slices: do not modify).
+func (r *Router) File() File { return r.file }
+
+// Predict returns each reference model's predicted quality (probability of
+// a good answer) on prompt, in ReferenceModels order.
+func (r *Router) Predict(prompt string) []float64 {
+	out := make([]float64, len(r.models))
+	r.predictInto(prompt, out)
+	return out
+}
+
+// QualityFor is one reference model's predicted quality on prompt; ok is
+// false if the router does not know the model.
+func (r *Router) QualityFor(prompt, refModel string) (q float64, ok bool) {
+	i, ok := r.index[refModel]
+	if !ok {
+		return 0, false
+	}
+	s := r.pool.Get().(*scratch)
+	defer r.pool.Put(s)
+	r.represent(prompt, s)
+	return r.headProb(i, s), true
+}
+
+func (r *Router) predictInto(prompt string, out []float64) {
+	s := r.pool.Get().(*scratch)
+	defer r.pool.Put(s)
+	r.represent(prompt, s)
+	for i := range r.models {
+		out[i] = r.headProb(i, s)
+	}
+}
+
+// represent computes the standardised dense features and the hidden
+// representation h of prompt into s.
+func (r *Router) represent(prompt string, s *scratch) {
+	f := &r.file
+	k := f.Hidden
+	acc := s.acc
+	clear(acc)
+	n := sparseFeatures(prompt, uint64(f.Dim), func(b uint32) {
+		row := r.emb[int(b)*k : int(b)*k+k]
+		for j := range acc {
+			acc[j] += row[j]
+		}
+	})
+	denseFeatures(prompt, s.dense)
+	for j := range numDense {
+		s.dense[j] = (s.dense[j] - f.DenseMean[j]) / f.DenseStd[j]
+	}
+	inv := 1 / math.Max(float64(n), 1)
+	for j := range k {
+		v := f.HiddenBias[j] + float64(acc[j])*inv
+		p := f.DenseProj[j*numDense : (j+1)*numDense]
+		for d, x := range s.dense {
+			v += p[d] * x
+		}
+		s.h[j] = math.Tanh(v)
+	}
+}
+
+func (r *Router) headProb(i int, s *scratch) float64 {
+	m := &r.file.Models[i]
+	z := m.Bias
+	for j, w := range m.W {
+		z += w * s.h[j]
+	}
+	for j, a := range m.A {
+		z += a * s.dense[j]
+	}
+	return sigmoid(z)
+}
+
+func sigmoid(z float64) float64 { return 1 / (1 + math.Exp(-z)) }

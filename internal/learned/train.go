@@ -1,0 +1,301 @@
+package learned
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"strconv"
+
+	"github.com/switchyard-gw/switchyard/internal/learned/dataset"
+)
+
+// TrainOptions are the training hyper-parameters. The defaults
+// (DefaultTrainOptions) are fixed a priori, not tuned to a validation set.
+type TrainOptions struct {
+	Seed    uint64
+	Holdout float64 // share of prompts (by prompt_id hash) kept for validation
+	Dim     int     // hashed n-gram buckets
+	Hidden  int     // width of the prompt representation
+	Epochs  int
+	LR      float64 // Adagrad step
+	L2Emb   float64 // L2 on embedding rows, per update
+	L2Head  float64 // L2 on head weights, per update
+}
+
+// DefaultTrainOptions returns the options the shipped router is trained with.
+func DefaultTrainOptions() TrainOptions {
+	return TrainOptions{Seed: 1, Holdout: 0.2, Dim: 1 << 14, Hidden: 16, Epochs: 8,
+		LR: 0.05, L2Emb: 1e-6, L2Head: 1e-4}
+}
+
+// example is one training prompt with its precomputed features.
+type example struct {
+	idx   []int32
+	w     []float32
+	dense []float64
+	// target[k] is the quality of model heads[k]; models lists head indices.
+	models []int
+	target []float64
+}
+
+// featurize precomputes deduplicated hashed grams (weight count/n) and raw
+// dense features.
+func featurize(text string, dim int) (idx []int32, w []float32, dense []float64) {
+	counts := map[uint32]int{}
+	n := sparseFeatures(text, uint64(dim), func(b uint32) { counts[b]++ })
+	keys := make([]uint32, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(a, b int) bool { return keys[a] < keys[b] })
+	inv := 1 / math.Max(float64(n), 1)
+	for _, k := range keys {
+		idx = append(idx, int32(k))
+		w = append(w, float32(float64(counts[k])*inv))
+	}
+	dense = make([]float64, numDense)
+	denseFeatures(text, dense)
+	return idx, w, dense
+}
+
+// adagrad holds parameters with their accumulated squared gradients.
+type adagrad struct {
+	p, g2 []float64
+}
+
+func newAdagrad(n int) *adagrad { return &adagrad{p: make([]float64, n), g2: make([]float64, n)} }
+
+func (a *adagrad) step(i int, grad, lr float64) {
+	a.g2[i] += grad * grad
+	a.p[i] -= lr * grad / (math.Sqrt(a.g2[i]) + 1e-8)
+}
+
+// Train fits a router on the training part of sets and returns it. Progress
+// goes to log (may be io.Discard).
+func Train(sets []*dataset.Set, o TrainOptions, log io.Writer) (*Router, error) {
+	if len(sets) == 0 {
+		return nil, fmt.Errorf("learned: train: no data")
+	}
+	rng := rand.New(rand.NewPCG(o.Seed, o.Seed^0x5851f42d4c957f2d))
+	k, dim := o.Hidden, o.Dim
+	var heads []ModelHead
+	headIdx := map[string]int{}
+	var train []example
+	info := TrainingInfo{Seed: o.Seed, Holdout: o.Holdout, Epochs: o.Epochs}
+	for _, s := range sets {
+		info.Sets = append(info.Sets, s.Name)
+		cols := make([]int, len(s.Models))
+		for m, name := range s.Models {
+			hi, ok := headIdx[name]
+			if !ok {
+				hi = len(heads)
+				headIdx[name] = hi
+				heads = append(heads, ModelHead{Name: name, Set: s.Name})
+			}
+			cols[m] = hi
+			var q, c, oc float64
+			var nq, nc, no int
+			for i, p := range s.Prompts {
+				if v := s.Quality[i][m]; !math.IsNaN(v) {
+					q += v
+					nq++
+				}
+				if v := s.Cost[i][m]; !math.IsNaN(v) {
+					c += v
+					nc++
+				}
+				if v := s.OutChars[i][m]; !math.IsNaN(v) {
+					oc += v
+					no++
+				}
+				_ = p
+			}
+			h := &heads[hi]
+			h.MeanQuality = round6(q / math.Max(float64(nq), 1))
+			h.MeanCostUSD = round6sig(c / math.Max(float64(nc), 1))
+			h.OutputTokens = dataset.DefaultOutputTokens
+			if no > 0 {
+				h.OutputTokens = math.Round(oc / float64(no) / dataset.CharsPerToken)
+			}
+		}
+		nTrain := 0
+		for i, p := range s.Prompts {
+			if dataset.IsValidation(p.ID, o.Holdout) {
+				continue
+			}
+			ex := example{}
+			ex.idx, ex.w, ex.dense = featurize(p.Text, dim)
+			for m := range s.Models {
+				if v := s.Quality[i][m]; !math.IsNaN(v) {
+					ex.models = append(ex.models, cols[m])
+					ex.target = append(ex.target, math.Min(1, math.Max(0, v)))
+				}
+			}
+			train = append(train, ex)
+			nTrain++
+		}
+		fmt.Fprintf(log, "loaded %s: %d prompts (%d train), %d models\n", s.Name, len(s.Prompts), nTrain, len(s.Models))
+	}
+	// Dense standardisation from the training prompts.
+	mean, std := make([]float64, numDense), make([]float64, numDense)
+	for _, ex := range train {
+		for j, v := range ex.dense {
+			mean[j] += v
+		}
+	}
+	for j := range mean {
+		mean[j] /= float64(len(train))
+	}
+	for _, ex := range train {
+		for j, v := range ex.dense {
+			std[j] += (v - mean[j]) * (v - mean[j])
+		}
+	}
+	for j := range std {
+		std[j] = math.Sqrt(std[j]/float64(len(train))) + 1e-6
+	}
+	for i := range train {
+		for j := range train[i].dense {
+			train[i].dense[j] = (train[i].dense[j] - mean[j]) / std[j]
+		}
+	}
+	nh := len(heads)
+	emb := newAdagrad(dim * k)
+	for i := range emb.p {
+		emb.p[i] = (rng.Float64()*2 - 1) * 0.5
+	}
+	proj := newAdagrad(k * numDense)
+	hb := newAdagrad(k)
+	bias := newAdagrad(nh)
+	W := newAdagrad(nh * k)
+	A := newAdagrad(nh * numDense)
+	for i := range W.p {
+		W.p[i] = (rng.Float64()*2 - 1) * 0.1
+	}
+	for i, h := range heads {
+		q := math.Min(0.99, math.Max(0.01, h.MeanQuality))
+		bias.p[i] = math.Log(q / (1 - q))
+	}
+	order := make([]int, len(train))
+	for i := range order {
+		order[i] = i
+	}
+	a, h, dv := make([]float64, k), make([]float64, k), make([]float64, k)
+	for ep := range o.Epochs {
+		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		var loss float64
+		var cells int
+		for _, ei := range order {
+			ex := &train[ei]
+			clear(a)
+			for t, b := range ex.idx {
+				row := emb.p[int(b)*k : int(b)*k+k]
+				wt := float64(ex.w[t])
+				for j := range a {
+					a[j] += wt * row[j]
+				}
+			}
+			for j := range k {
+				v := hb.p[j] + a[j]
+				for d, x := range ex.dense {
+					v += proj.p[j*numDense+d] * x
+				}
+				h[j] = math.Tanh(v)
+			}
+			clear(dv)
+			for t, m := range ex.models {
+				z := bias.p[m]
+				for j := range k {
+					z += W.p[m*k+j] * h[j]
+				}
+				for d, x := range ex.dense {
+					z += A.p[m*numDense+d] * x
+				}
+				p := sigmoid(z)
+				y := ex.target[t]
+				loss -= y*math.Log(math.Max(p, 1e-12)) + (1-y)*math.Log(math.Max(1-p, 1e-12))
+				cells++
+				g := p - y
+				bias.step(m, g, o.LR)
+				for j := range k {
+					dv[j] += g * W.p[m*k+j]
+					W.step(m*k+j, g*h[j]+o.L2Head*W.p[m*k+j], o.LR)
+				}
+				for d, x := range ex.dense {
+					A.step(m*numDense+d, g*x+o.L2Head*A.p[m*numDense+d], o.LR)
+				}
+			}
+			for j := range k {
+				dv[j] *= 1 - h[j]*h[j]
+				hb.step(j, dv[j], o.LR)
+				for d, x := range ex.dense {
+					i := j*numDense + d
+					proj.step(i, dv[j]*x+o.L2Head*proj.p[i], o.LR)
+				}
+			}
+			for t, b := range ex.idx {
+				wt := float64(ex.w[t])
+				base := int(b) * k
+				for j := range k {
+					emb.step(base+j, wt*dv[j]+o.L2Emb*emb.p[base+j], o.LR)
+				}
+			}
+		}
+		fmt.Fprintf(log, "epoch %d/%d: train log-loss %.4f\n", ep+1, o.Epochs, loss/math.Max(float64(cells), 1))
+	}
+	f := File{Format: FormatVersion, Dim: dim, Hidden: k, DenseMean: r32s(mean), DenseStd: r32s(std),
+		DenseProj: r32s(proj.p), HiddenBias: r32s(hb.p), Training: info}
+	e32 := make([]float32, len(emb.p))
+	for i, v := range emb.p {
+		e32[i] = float32(v)
+	}
+	f.Embedding = encodeEmbedding(e32)
+	for i := range heads {
+		heads[i].Bias = r32(bias.p[i])
+		heads[i].W = r32s(W.p[i*k : (i+1)*k])
+		heads[i].A = r32s(A.p[i*numDense : (i+1)*numDense])
+	}
+	f.Models = heads
+	return fromFile(f)
+}
+
+// withValidation returns a copy of r whose file records a validation summary.
+func withValidation(r *Router, v any) (*Router, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("learned: %w", err)
+	}
+	f := r.file
+	f.Training.Validation = b
+	return fromFile(f)
+}
+
+// r32 rounds to 7 significant digits (about float32 precision) so the JSON
+// is compact and prints the same on every run.
+func r32(v float64) float64 { return roundSig(v, 7) }
+
+func r32s(v []float64) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = r32(x)
+	}
+	return out
+}
+
+func round6(v float64) float64 { return math.Round(v*1e6) / 1e6 }
+
+func round6sig(v float64) float64 { return roundSig(v, 6) }
+
+func roundSig(v float64, digits int) float64 {
+	if v == 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+		return v
+	}
+	f, err := strconv.ParseFloat(strconv.FormatFloat(v, 'g', digits, 64), 64)
+	if err != nil {
+		return v
+	}
+	return f
+}
