@@ -1,0 +1,365 @@
+package sim
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// anthropicAPI is the Anthropic Messages dialect.
+type anthropicAPI struct{ s *Server }
+
+var _ dialect = anthropicAPI{}
+
+// anRequest is the part of a Messages request the simulator reads.
+type anRequest struct {
+	Model     string          `json:"model"`
+	MaxTokens *int            `json:"max_tokens"`
+	Messages  []anMessage     `json:"messages"`
+	System    json.RawMessage `json:"system"`
+	Stream    bool            `json:"stream"`
+	Tools     []struct {
+		Name        string          `json:"name"`
+		Description string          `json:"description"`
+		InputSchema json.RawMessage `json:"input_schema"`
+	} `json:"tools"`
+	ToolChoice *struct {
+		Type string `json:"type"`
+		Name string `json:"name"`
+	} `json:"tool_choice"`
+	OutputConfig *struct {
+		Format *anFormat `json:"format"`
+	} `json:"output_config"`
+	OutputFormat *anFormat `json:"output_format"` // the structured-outputs beta spelling
+}
+
+type anFormat struct {
+	Type   string          `json:"type"`
+	Schema json.RawMessage `json:"schema"`
+}
+
+type anMessage struct {
+	Role    string          `json:"role"`
+	Content json.RawMessage `json:"content"`
+}
+
+// anBlock is one content block of a request.
+type anBlock struct {
+	Type    string          `json:"type"`
+	Text    string          `json:"text"`
+	Name    string          `json:"name"`
+	Input   json.RawMessage `json:"input"`
+	Content json.RawMessage `json:"content"` // tool_result: string or blocks
+}
+
+func writeAnthropicError(w http.ResponseWriter, status int, typ, msg string, retryAfter time.Duration) {
+	h := map[string]string{"request-id": "req_sim"}
+	if retryAfter > 0 {
+		h["Retry-After"] = retryAfterSeconds(retryAfter)
+	}
+	writeJSON(w, status, map[string]any{
+		"type":       "error",
+		"error":      map[string]string{"type": typ, "message": msg},
+		"request_id": "req_sim",
+	}, h)
+}
+
+// parseAnthropic reads a Messages request body; on failure it has answered
+// the request and returns nil.
+func (s *Server) parseAnthropic(w http.ResponseWriter, r *http.Request) (*anRequest, *prompt) {
+	d := anthropicAPI{s}
+	body, err := readBody(w, r)
+	var req anRequest
+	if err == nil {
+		err = json.Unmarshal(body, &req)
+	}
+	if err != nil {
+		c := s.begin("", r.URL.Path, false)
+		d.badRequest(&recorder{ResponseWriter: w, c: c}, "There was an error parsing the body of your request: "+errDecode(err))
+		return nil, nil
+	}
+	p, msg := req.prompt()
+	if msg != "" {
+		c := s.begin(req.Model, r.URL.Path, req.Stream)
+		d.badRequest(&recorder{ResponseWriter: w, c: c}, msg)
+		return nil, nil
+	}
+	return &req, p
+}
+
+func (s *Server) handleAnthropic(w http.ResponseWriter, r *http.Request) {
+	req, p := s.parseAnthropic(w, r)
+	if req == nil {
+		return
+	}
+	if req.MaxTokens == nil {
+		c := s.begin(req.Model, r.URL.Path, req.Stream)
+		anthropicAPI{s}.badRequest(&recorder{ResponseWriter: w, c: c}, "max_tokens: Field required")
+		return
+	}
+	s.chat(w, r, anthropicAPI{s}, req.Model, p, req.Stream)
+}
+
+// handleCountTokens answers /v1/messages/count_tokens. It is not recorded
+// as a call and injects no fault.
+func (s *Server) handleCountTokens(w http.ResponseWriter, r *http.Request) {
+	req, p := s.parseAnthropic(w, r)
+	if req == nil {
+		return
+	}
+	if _, ok := s.lookup(req.Model); !ok {
+		anthropicAPI{s}.notFound(w, req.Model)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"input_tokens": p.inputTokens()}, nil)
+}
+
+// prompt extracts the prompt, or returns the message of a 400.
+func (req *anRequest) prompt() (*prompt, string) {
+	if req.Model == "" {
+		return nil, "model: Field required"
+	}
+	if len(req.Messages) == 0 {
+		return nil, "messages: at least one message is required"
+	}
+	p := &prompt{}
+	if err := addAnthropicContent(p, req.System); err != "" {
+		return nil, "system: " + err
+	}
+	var last []anBlock
+	for i, m := range req.Messages {
+		if m.Role != "user" && m.Role != "assistant" {
+			return nil, fmt.Sprintf("messages.%d.role: Input should be 'user' or 'assistant'", i)
+		}
+		p.add(m.Role)
+		if err := addAnthropicContent(p, m.Content); err != "" {
+			return nil, fmt.Sprintf("messages.%d.content: %s", i, err)
+		}
+		last = nil
+		_ = json.Unmarshal(m.Content, &last)
+	}
+	p.lastFromUser = req.Messages[len(req.Messages)-1].Role == "user"
+	for _, b := range last {
+		if b.Type == "tool_result" {
+			p.lastFromUser = false
+		}
+	}
+	for _, t := range req.Tools {
+		p.tools = append(p.tools, tool{name: t.Name, schema: t.InputSchema})
+		p.add(t.Name)
+		p.add(t.Description)
+		p.add(string(t.InputSchema))
+	}
+	if tc := req.ToolChoice; tc != nil {
+		switch tc.Type {
+		case "none":
+			p.choice = toolNone
+		case "any":
+			p.choice = toolRequired
+		case "tool":
+			p.choice, p.forcedTool = toolRequired, tc.Name
+		}
+	}
+	f := req.OutputFormat
+	if req.OutputConfig != nil && req.OutputConfig.Format != nil {
+		f = req.OutputConfig.Format
+	}
+	if f != nil && f.Type == "json_schema" {
+		p.jsonMode, p.jsonSchema = true, f.Schema
+	}
+	if req.MaxTokens != nil {
+		if *req.MaxTokens < 1 {
+			return nil, "max_tokens: Input should be greater than or equal to 1"
+		}
+		p.maxTokens = *req.MaxTokens
+	}
+	return p, ""
+}
+
+// addAnthropicContent adds a string or an array of blocks to the prompt.
+func addAnthropicContent(p *prompt, raw json.RawMessage) string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
+	}
+	var str string
+	if json.Unmarshal(raw, &str) == nil {
+		p.add(str)
+		return ""
+	}
+	var blocks []anBlock
+	if json.Unmarshal(raw, &blocks) != nil {
+		return "Input should be a valid string or list of content blocks"
+	}
+	for _, b := range blocks {
+		switch b.Type {
+		case "image":
+			p.images++
+		case "tool_use":
+			p.add(b.Name)
+			p.add(string(b.Input))
+		case "tool_result":
+			if err := addAnthropicContent(p, b.Content); err != "" {
+				return err
+			}
+		default:
+			p.add(b.Text)
+		}
+	}
+	return ""
+}
+
+func (anthropicAPI) badRequest(w http.ResponseWriter, msg string) {
+	writeAnthropicError(w, http.StatusBadRequest, "invalid_request_error", msg, 0)
+}
+
+func (anthropicAPI) notFound(w http.ResponseWriter, model string) {
+	writeAnthropicError(w, http.StatusNotFound, "not_found_error", "model: "+model, 0)
+}
+
+func (anthropicAPI) statusError(w http.ResponseWriter, status int, retryAfter time.Duration) {
+	typ, msg := "api_error", "Internal server error"
+	switch status {
+	case 400:
+		typ, msg = "invalid_request_error", "Invalid request"
+	case 401:
+		typ, msg = "authentication_error", "invalid x-api-key"
+	case 403:
+		typ, msg = "permission_error", "Your API key does not have permission to use the specified resource."
+	case 404:
+		typ, msg = "not_found_error", "The requested resource could not be found."
+	case 413:
+		typ, msg = "request_too_large", "Request exceeds the maximum allowed number of bytes."
+	case 429:
+		typ, msg = "rate_limit_error", "This request would exceed your organization's rate limit. Please try again later."
+	case 504:
+		typ, msg = "timeout_error", "Request timed out"
+	case 529:
+		typ, msg = "overloaded_error", "Overloaded"
+	default:
+		if status < 500 {
+			typ, msg = "invalid_request_error", http.StatusText(status)
+		}
+	}
+	writeAnthropicError(w, status, typ, msg, retryAfter)
+}
+
+func (anthropicAPI) contextError(w http.ResponseWriter, input, maxTokens, window int) {
+	msg := fmt.Sprintf("prompt is too long: %d tokens > %d maximum", input, window)
+	if input <= window {
+		msg = fmt.Sprintf("input length and `max_tokens` exceed context limit: %d + %d > %d, decrease input length or `max_tokens` and try again",
+			input, maxTokens, window)
+	}
+	writeAnthropicError(w, http.StatusBadRequest, "invalid_request_error", msg, 0)
+}
+
+func (anthropicAPI) policyError(w http.ResponseWriter) {
+	writeAnthropicError(w, http.StatusBadRequest, "invalid_request_error", "Output blocked by content filtering policy", 0)
+}
+
+func stopReason(rep reply) string {
+	switch {
+	case rep.truncated:
+		return "max_tokens"
+	case rep.toolName != "":
+		return "tool_use"
+	}
+	return "end_turn"
+}
+
+// anUsage is an Anthropic usage block.
+func anUsage(in, out int) map[string]any {
+	return map[string]any{
+		"input_tokens": in, "output_tokens": out,
+		"cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
+	}
+}
+
+func (d anthropicAPI) respond(w http.ResponseWriter, x *exchange, rep reply) {
+	id := d.s.nextID(24)
+	var block map[string]any
+	if rep.toolName != "" {
+		input := json.RawMessage(rep.text())
+		if !json.Valid(input) {
+			input = json.RawMessage(`{}`)
+		}
+		block = map[string]any{"type": "tool_use", "id": "toolu_" + id, "name": rep.toolName, "input": input}
+	} else {
+		block = map[string]any{"type": "text", "text": rep.text()}
+	}
+	usage := anUsage(x.input, len(rep.tokens))
+	usage["service_tier"] = "standard"
+	writeJSON(w, http.StatusOK, map[string]any{
+		"id": "msg_" + id, "type": "message", "role": "assistant", "model": x.model.Name,
+		"content": []any{block}, "stop_reason": stopReason(rep), "stop_sequence": nil,
+		"usage": usage,
+	}, map[string]string{"request-id": "req_" + id})
+}
+
+func (d anthropicAPI) newStream(w http.ResponseWriter, x *exchange, rep reply) streamer {
+	return &anStream{sse: newSSE(w), x: x, rep: rep, id: d.s.nextID(24)}
+}
+
+// anStream writes Messages stream events.
+type anStream struct {
+	*sse
+	x    *exchange
+	rep  reply
+	id   string
+	sent int
+}
+
+func (a *anStream) start() error {
+	if err := a.header(map[string]string{"request-id": "req_" + a.id}); err != nil {
+		return err
+	}
+	usage := anUsage(a.x.input, 1)
+	usage["service_tier"] = "standard"
+	err := a.event("message_start", map[string]any{"type": "message_start", "message": map[string]any{
+		"id": "msg_" + a.id, "type": "message", "role": "assistant", "model": a.x.model.Name,
+		"content": []any{}, "stop_reason": nil, "stop_sequence": nil, "usage": usage,
+	}})
+	if err != nil {
+		return err
+	}
+	block := map[string]any{"type": "text", "text": ""}
+	if a.rep.toolName != "" {
+		block = map[string]any{"type": "tool_use", "id": "toolu_" + a.id, "name": a.rep.toolName, "input": map[string]any{}}
+	}
+	if err := a.event("content_block_start", map[string]any{"type": "content_block_start", "index": 0, "content_block": block}); err != nil {
+		return err
+	}
+	return a.ping()
+}
+
+func (a *anStream) token(piece string) error {
+	a.sent++
+	delta := map[string]any{"type": "text_delta", "text": piece}
+	if a.rep.toolName != "" {
+		delta = map[string]any{"type": "input_json_delta", "partial_json": piece}
+	}
+	return a.event("content_block_delta", map[string]any{"type": "content_block_delta", "index": 0, "delta": delta})
+}
+
+func (a *anStream) ping() error { return a.event("ping", `{"type": "ping"}`) }
+
+func (a *anStream) malformed() error {
+	return a.event("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"text_del`)
+}
+
+func (a *anStream) fail() error {
+	return a.event("error", `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`)
+}
+
+func (a *anStream) finish(terminator bool) error {
+	if err := a.event("content_block_stop", map[string]any{"type": "content_block_stop", "index": 0}); err != nil {
+		return err
+	}
+	err := a.event("message_delta", map[string]any{"type": "message_delta",
+		"delta": map[string]any{"stop_reason": stopReason(a.rep), "stop_sequence": nil},
+		"usage": anUsage(a.x.input, a.sent)})
+	if err != nil || !terminator {
+		return err
+	}
+	return a.event("message_stop", `{"type":"message_stop"}`)
+}

@@ -1,0 +1,225 @@
+package sim
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Defaults applied to a Model whose field is zero.
+const (
+	DefaultContextWindow = 8192
+	DefaultOutputTokens  = 16
+	DefaultEmbeddingDims = 8
+)
+
+// Config is the simulated provider's configuration: the models it serves.
+// It decodes strictly from YAML (an unknown field is an error).
+type Config struct {
+	// Models are the models the server answers for, by name.
+	Models []Model `yaml:"models"`
+}
+
+// Model describes one simulated model: its limits, its speed and the faults
+// it injects. Durations are written as strings in YAML ("150ms", "2s").
+type Model struct {
+	// Name is the model name clients put in the request's "model" field.
+	Name string `yaml:"name"`
+	// ContextWindow is the maximum of input tokens plus max_tokens; larger
+	// requests get the dialect's context-length error. Default 8192.
+	ContextWindow int `yaml:"context_window"`
+	// Latency is a fixed delay before the response headers (non-streaming
+	// and embeddings) or before the first byte of a stream.
+	Latency time.Duration `yaml:"latency"`
+	// FirstToken is the time from the start of a stream to its first
+	// content token. Non-streaming answers wait for it too.
+	FirstToken time.Duration `yaml:"first_token"`
+	// TokensPerSecond paces tokens after the first; 0 means unlimited.
+	TokensPerSecond float64 `yaml:"tokens_per_second"`
+	// OutputTokens is the length of a text answer in tokens when
+	// max_tokens does not cut it shorter. Default 16.
+	OutputTokens int `yaml:"output_tokens"`
+	// EmbeddingDims is the length of embedding vectors. Default 8.
+	EmbeddingDims int `yaml:"embedding_dims"`
+	// Faults are injected in order: a request gets the first fault that
+	// matches it and has not used up its Times.
+	Faults []Fault `yaml:"faults"`
+}
+
+// FaultType names a kind of injected failure.
+type FaultType string
+
+// Fault types. Mid-stream types (stall, cut, malformed, missing_done,
+// stream_error) match streaming chat requests only; the others match every
+// request to the model.
+const (
+	// FaultStatus answers Status (with Retry-After when RetryAfter is set)
+	// in the dialect's error JSON; 529 is Anthropic's overloaded_error.
+	FaultStatus FaultType = "status"
+	// FaultReset closes the TCP connection (with RST) before any header.
+	FaultReset FaultType = "reset"
+	// FaultHang never answers; the handler returns when the client goes away.
+	FaultHang FaultType = "hang"
+	// FaultSlowFirstToken adds Delay to the time to first token.
+	FaultSlowFirstToken FaultType = "slow_first_token"
+	// FaultStall stops a stream after After tokens and hangs until the
+	// client goes away.
+	FaultStall FaultType = "stall"
+	// FaultCut aborts the connection after After tokens, with no terminator.
+	FaultCut FaultType = "cut"
+	// FaultMalformed sends one undecodable event after After tokens, then
+	// finishes the stream normally.
+	FaultMalformed FaultType = "malformed"
+	// FaultMissingDone ends the stream cleanly but without its terminator:
+	// OpenAI sends the finish_reason chunk and no [DONE]; Anthropic sends
+	// message_delta and no message_stop.
+	FaultMissingDone FaultType = "missing_done"
+	// FaultStreamError sends an in-band error after After tokens and ends
+	// the stream: Anthropic "event: error" overloaded_error, OpenAI an
+	// {"error":...} data frame.
+	FaultStreamError FaultType = "stream_error"
+	// FaultContextLength answers the dialect's context-length error.
+	FaultContextLength FaultType = "context_length"
+	// FaultContentPolicy answers the dialect's content-policy rejection.
+	FaultContentPolicy FaultType = "content_policy"
+	// FaultDown answers 503 to every request until For has elapsed since
+	// the model's first request (on the server's clock), then is healthy.
+	FaultDown FaultType = "down"
+)
+
+var faultTypes = map[FaultType]bool{
+	FaultStatus: true, FaultReset: true, FaultHang: true, FaultSlowFirstToken: true,
+	FaultStall: true, FaultCut: true, FaultMalformed: true, FaultMissingDone: true,
+	FaultStreamError: true, FaultContextLength: true, FaultContentPolicy: true, FaultDown: true,
+}
+
+// midStream reports whether the fault happens inside a stream, so that it
+// matches streaming chat requests only.
+func (t FaultType) midStream() bool {
+	switch t {
+	case FaultStall, FaultCut, FaultMalformed, FaultMissingDone, FaultStreamError:
+		return true
+	}
+	return false
+}
+
+// Fault is one scripted failure of a model.
+type Fault struct {
+	// Type is the kind of failure.
+	Type FaultType `yaml:"type"`
+	// Status is the HTTP status of a "status" fault (400..599; default 500).
+	Status int `yaml:"status"`
+	// RetryAfter, when set, is sent as a Retry-After header (whole seconds,
+	// rounded up) with a "status" fault.
+	RetryAfter time.Duration `yaml:"retry_after"`
+	// Delay is the extra time to first token of a "slow_first_token" fault.
+	Delay time.Duration `yaml:"delay"`
+	// After is the number of content tokens sent before a mid-stream fault.
+	After int `yaml:"after"`
+	// For is how long a "down" fault lasts.
+	For time.Duration `yaml:"for"`
+	// Times applies the fault to the first Times matching requests only;
+	// 0 means every matching request. Ignored by "down".
+	Times int `yaml:"times"`
+}
+
+// DefaultConfig returns demo models of different speeds: sim-small (fast),
+// sim-medium, sim-large (slow, large context), sim-vision and sim-embed.
+func DefaultConfig() Config {
+	return Config{Models: []Model{
+		{Name: "sim-small", ContextWindow: 8192, Latency: 20 * time.Millisecond,
+			FirstToken: 60 * time.Millisecond, TokensPerSecond: 200, OutputTokens: 16},
+		{Name: "sim-medium", ContextWindow: 32768, Latency: 40 * time.Millisecond,
+			FirstToken: 150 * time.Millisecond, TokensPerSecond: 80, OutputTokens: 32},
+		{Name: "sim-large", ContextWindow: 131072, Latency: 80 * time.Millisecond,
+			FirstToken: 400 * time.Millisecond, TokensPerSecond: 40, OutputTokens: 48},
+		{Name: "sim-vision", ContextWindow: 32768, Latency: 50 * time.Millisecond,
+			FirstToken: 250 * time.Millisecond, TokensPerSecond: 60, OutputTokens: 24},
+		{Name: "sim-embed", ContextWindow: 8192, Latency: 10 * time.Millisecond,
+			OutputTokens: 1, EmbeddingDims: 8},
+	}}
+}
+
+// LoadConfig reads and strictly decodes a YAML config file, then validates it.
+func LoadConfig(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("sim: load config: %w", err)
+	}
+	cfg, err := ParseConfig(data)
+	if err != nil {
+		return Config{}, fmt.Errorf("sim: load config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// ParseConfig strictly decodes YAML bytes into a Config and validates it.
+func ParseConfig(data []byte) (Config, error) {
+	var cfg Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return Config{}, fmt.Errorf("sim: decode config: %w", err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// Validate reports every problem of the config, each with its path.
+func (c Config) Validate() error {
+	var errs []error
+	seen := map[string]bool{}
+	for i, m := range c.Models {
+		p := fmt.Sprintf("models[%d]", i)
+		switch {
+		case m.Name == "":
+			errs = append(errs, fmt.Errorf("sim: %s.name: required", p))
+		case seen[m.Name]:
+			errs = append(errs, fmt.Errorf("sim: %s.name: duplicate model %q", p, m.Name))
+		}
+		seen[m.Name] = true
+		if m.ContextWindow < 0 || m.OutputTokens < 0 || m.EmbeddingDims < 0 || m.TokensPerSecond < 0 {
+			errs = append(errs, fmt.Errorf("sim: %s: negative limit", p))
+		}
+		if m.Latency < 0 || m.FirstToken < 0 {
+			errs = append(errs, fmt.Errorf("sim: %s: negative duration", p))
+		}
+		for j, f := range m.Faults {
+			fp := fmt.Sprintf("%s.faults[%d]", p, j)
+			if !faultTypes[f.Type] {
+				errs = append(errs, fmt.Errorf("sim: %s.type: unknown fault type %q", fp, f.Type))
+			}
+			if f.Status != 0 && (f.Status < 400 || f.Status > 599) {
+				errs = append(errs, fmt.Errorf("sim: %s.status: %d is not an error status", fp, f.Status))
+			}
+			if f.After < 0 || f.Times < 0 || f.Delay < 0 || f.For < 0 || f.RetryAfter < 0 {
+				errs = append(errs, fmt.Errorf("sim: %s: negative value", fp))
+			}
+			if f.Type == FaultDown && f.For == 0 {
+				errs = append(errs, fmt.Errorf("sim: %s.for: required for a down fault", fp))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// withDefaults returns the model with zero fields set to their defaults.
+func (m Model) withDefaults() Model {
+	if m.ContextWindow == 0 {
+		m.ContextWindow = DefaultContextWindow
+	}
+	if m.OutputTokens == 0 {
+		m.OutputTokens = DefaultOutputTokens
+	}
+	if m.EmbeddingDims == 0 {
+		m.EmbeddingDims = DefaultEmbeddingDims
+	}
+	return m
+}

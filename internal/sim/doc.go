@@ -1,0 +1,106 @@
+// Package sim is Switchyard's simulated LLM provider: a real HTTP server
+// that speaks the OpenAI Chat Completions and Anthropic Messages wire
+// formats, with configurable latency, time to first token, token rate and
+// scripted faults. Demos (`switchyard sim`, the demo mode of `switchyard
+// serve`), tests and benchmarks point the gateway's real provider adapters
+// at it, so they exercise the real code paths without a network.
+//
+// # Endpoints
+//
+//	POST /v1/chat/completions        OpenAI chat, JSON or SSE (stream: true)
+//	POST /v1/messages                Anthropic Messages, JSON or SSE
+//	POST /v1/messages/count_tokens   Anthropic token count (not recorded, no faults)
+//	POST /v1/embeddings              OpenAI embeddings (float or base64)
+//	GET  /v1/models[/{model}]        OpenAI list; Anthropic list when the
+//	                                 request has an anthropic-version header
+//
+// The base URL returned by Start has no path: OpenAI clients use
+// baseURL+"/v1", Anthropic clients use baseURL. Authorization, x-api-key and
+// anthropic-version headers are accepted and never required. An unknown
+// model gets the dialect's 404 error JSON; undecodable JSON or a missing
+// required field gets the dialect's 400 (Anthropic requires max_tokens, as
+// the real API does). Any other path gets OpenAI's "Invalid URL" 404.
+//
+// # Answers
+//
+// Answers are deterministic: the same prompt (all message text, system
+// text, tool definitions and the image count) gives the same answer on
+// every model and run. Only ids differ between calls.
+//
+//   - Text: OutputTokens words from a fixed vocabulary, one token per word
+//     (streamed as "word", " word", ...). With image parts the answer starts
+//     "I see N image(s)." and those words count as tokens too.
+//   - Tools: when the request offers tools and the last message is the
+//     user's (not a tool result), or the tool choice is required/any/named,
+//     the answer is one call to the first (or named) tool, with arguments
+//     built from its JSON schema (every property; strings are two words,
+//     enums their first value); tool_choice none disables it. Arguments
+//     stream in four-byte pieces, each a token. finish_reason tool_calls /
+//     stop_reason tool_use.
+//   - JSON: response_format json_object or json_schema (Anthropic
+//     output_config.format or output_format json_schema) makes the content
+//     a JSON object, {"answer": "..."} or one built from the schema, in
+//     four-byte tokens.
+//   - max_tokens (OpenAI max_completion_tokens or max_tokens) truncates the
+//     tokens: finish_reason length / stop_reason max_tokens.
+//   - Usage: input tokens are ceil(bytes of prompt text / 4) plus 85 per
+//     image; output tokens are the tokens produced. OpenAI streams carry a
+//     final usage chunk (choices: []) only with stream_options.include_usage;
+//     Anthropic streams carry usage in message_start and message_delta.
+//
+// If input tokens plus max_tokens exceed ContextWindow the answer is the
+// dialect's context-length error: OpenAI 400 code context_length_exceeded;
+// Anthropic 400 invalid_request_error "prompt is too long: N tokens > M
+// maximum" when the input alone is too long, else "input length and
+// `max_tokens` exceed context limit: N + K > M, ...", both as the real API.
+//
+// # Timing
+//
+// A request waits Latency, then a stream sends its headers and opening
+// events (OpenAI role chunk; Anthropic message_start, content_block_start,
+// ping), waits FirstToken, sends the first token, and one token every
+// 1/TokensPerSecond after that. A non-streaming answer is sent when the
+// stream would have finished. Every event is flushed. Anthropic streams send
+// a ping whenever they would otherwise be silent for the ping interval (see
+// WithPingInterval). Errors (faults, 404, 400) are answered at once.
+// Every wait ends when the client goes away or the server stops, so no
+// goroutine outlives its request.
+//
+// # Faults
+//
+// Each Model lists Faults; a request gets the first one that matches it and
+// has Times left (Times 0 = always). Mid-stream faults (stall, cut,
+// malformed, missing_done, stream_error) match streaming chat requests only,
+// so a non-streaming request to the same model is served normally and does
+// not use up Times. A "down" fault answers 503 until For has elapsed since
+// the model's first request, on the clock given to WithClock. SetConfig
+// swaps the models at run time and resets fault state.
+//
+// A request may pick its own fault with the header
+//
+//	X-Sim-Fault: type[;status=429][;retry_after=2s][;after=3][;delay=1s]
+//
+// which overrides the config for that request (Times does not apply).
+//
+// # Observing
+//
+// Calls(model) lists every request the server saw for a model, with its
+// arrival time, path, stream flag, status and injected fault, so tests can
+// count attempts and measure the gaps between them.
+//
+// # Config
+//
+// Config decodes strictly from YAML (see LoadConfig), for example:
+//
+//	models:
+//	  - name: sim-small
+//	    context_window: 8192
+//	    latency: 20ms
+//	    first_token: 60ms
+//	    tokens_per_second: 200
+//	    output_tokens: 16
+//	    faults:
+//	      - {type: status, status: 429, retry_after: 1s, times: 2}
+//	      - {type: stall, after: 3, times: 1}
+//	      - {type: down, for: 30s}
+package sim
