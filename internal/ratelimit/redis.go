@@ -1,0 +1,226 @@
+package ratelimit
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// RedisOptions tunes NewRedis. Zero values take the documented defaults.
+type RedisOptions struct {
+	// Replicas is how many gateway replicas share the Redis; while Redis is
+	// unreachable each replica enforces every limit divided by Replicas
+	// (rounded up). Default 1.
+	Replicas int
+	// Now is the clock; default time.Now. Replicas' clocks should agree to
+	// within a few milliseconds (NTP): skew only shifts refill slightly.
+	Now func() time.Time
+	// Logger receives one line per transition to and from the fallback;
+	// default discards.
+	Logger *slog.Logger
+	// LeaseTTL bounds how long a concurrency slot is held when its replica
+	// dies before settling; it must exceed the longest request. Default 10m.
+	LeaseTTL time.Duration
+	// ProbeInterval is how often, while in fallback, one request tries
+	// Redis again. Default 1s.
+	ProbeInterval time.Duration
+	// SettleTimeout bounds the Redis call made by Ticket.Settle. Default 2s.
+	SettleTimeout time.Duration
+	// InstanceID makes concurrency lease ids unique across replicas;
+	// default 8 random bytes in hex.
+	InstanceID string
+}
+
+// Redis is a Limiter whose state lives in Redis, so limits hold across
+// replicas. When Redis fails it falls back to a local Memory limiter with
+// every limit divided by Replicas, never to no limit.
+type Redis struct {
+	client *redis.Client
+	prefix string
+	opts   RedisOptions
+	local  *Memory
+	seq    atomic.Uint64
+
+	down      atomic.Bool
+	mu        sync.Mutex // guards nextProbe
+	nextProbe time.Time
+}
+
+var _ Limiter = (*Redis)(nil)
+
+// NewRedis returns a Limiter storing its state in client under keys that
+// begin with prefix. All keys share one Redis Cluster hash tag so the
+// multi-scope scripts are legal there.
+func NewRedis(client *redis.Client, prefix string, opts RedisOptions) *Redis {
+	if opts.Replicas < 1 {
+		opts.Replicas = 1
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.LeaseTTL <= 0 {
+		opts.LeaseTTL = 10 * time.Minute
+	}
+	if opts.ProbeInterval <= 0 {
+		opts.ProbeInterval = time.Second
+	}
+	if opts.SettleTimeout <= 0 {
+		opts.SettleTimeout = 2 * time.Second
+	}
+	if opts.InstanceID == "" {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		opts.InstanceID = hex.EncodeToString(b[:])
+	}
+	return &Redis{client: client, prefix: prefix + "{rl}:", opts: opts, local: NewMemory(opts.Now)}
+}
+
+// Fallback reports whether the limiter is currently enforcing local limits
+// because Redis failed.
+func (r *Redis) Fallback() bool { return r.down.Load() }
+
+// Admit implements Limiter.
+func (r *Redis) Admit(ctx context.Context, req Request) (Ticket, error) {
+	if r.tryRedis() {
+		t, err := r.admitRedis(ctx, req)
+		var lerr *Error
+		if err == nil || errors.As(err, &lerr) {
+			r.markUp()
+			return t, err
+		}
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		r.markDown(err)
+	}
+	return r.local.Admit(ctx, r.divide(req))
+}
+
+// tryRedis reports whether this call should use Redis: always while it is
+// up, and for one call per ProbeInterval while it is down.
+func (r *Redis) tryRedis() bool {
+	if !r.down.Load() {
+		return true
+	}
+	now := r.opts.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if now.Before(r.nextProbe) {
+		return false
+	}
+	r.nextProbe = now.Add(r.opts.ProbeInterval)
+	return true
+}
+
+func (r *Redis) markDown(err error) {
+	r.mu.Lock()
+	r.nextProbe = r.opts.Now().Add(r.opts.ProbeInterval)
+	r.mu.Unlock()
+	if !r.down.Swap(true) {
+		r.opts.Logger.Warn("ratelimit: redis unavailable, enforcing local share of limits",
+			"replicas", r.opts.Replicas, "err", err)
+	}
+}
+
+func (r *Redis) markUp() {
+	if r.down.Load() && r.down.Swap(false) {
+		r.opts.Logger.Info("ratelimit: redis available again, leaving local fallback")
+	}
+}
+
+// divide returns req with every limit divided among the replicas.
+func (r *Redis) divide(req Request) Request {
+	n := r.opts.Replicas
+	if n <= 1 {
+		return req
+	}
+	out := Request{Scopes: make([]Scope, len(req.Scopes))}
+	for i, s := range req.Scopes {
+		s.RPM, s.TPM, s.MaxConcurrent = ceilDiv(s.RPM, n), ceilDiv(s.TPM, n), ceilDiv(s.MaxConcurrent, n)
+		out.Scopes[i] = s
+	}
+	return out
+}
+
+func (r *Redis) keys(scopes []Scope) []string {
+	keys := make([]string, 0, 2*len(scopes))
+	for _, s := range scopes {
+		keys = append(keys, r.prefix+"b:"+s.Key, r.prefix+"c:"+s.Key)
+	}
+	return keys
+}
+
+func (r *Redis) admitRedis(ctx context.Context, req Request) (Ticket, error) {
+	now := r.opts.Now().UnixMilli()
+	id := r.opts.InstanceID + ":" + strconv.FormatUint(r.seq.Add(1), 36)
+	args := make([]any, 0, 3+4*len(req.Scopes))
+	args = append(args, now, r.opts.LeaseTTL.Milliseconds(), id)
+	for _, s := range req.Scopes {
+		args = append(args, max(s.RPM, 0), max(s.TPM, 0), max(s.MaxConcurrent, 0), max(s.Tokens, 0))
+	}
+	res, err := admitScript.Run(ctx, r.client, r.keys(req.Scopes), args...).Slice()
+	if err != nil {
+		return nil, fmt.Errorf("ratelimit: redis admit: %w", err)
+	}
+	if len(res) == 3 {
+		i, _ := res[0].(int64)
+		lim, _ := res[1].(string)
+		ms, _ := res[2].(int64)
+		if i < 1 || int(i) > len(req.Scopes) {
+			return nil, fmt.Errorf("ratelimit: redis admit: bad reply %v", res)
+		}
+		return nil, &Error{Scope: req.Scopes[i-1].Key, Limit: Limit(lim), RetryAfter: time.Duration(ms) * time.Millisecond}
+	}
+	return &redisTicket{r: r, id: id, scopes: append([]Scope(nil), req.Scopes...)}, nil
+}
+
+// redisTicket is the Ticket of an admission made in Redis.
+type redisTicket struct {
+	r       *Redis
+	id      string
+	scopes  []Scope
+	settled atomic.Bool
+}
+
+// Settle implements Ticket. If Redis fails meanwhile, the refund is lost and
+// the concurrency slot is freed when its lease expires.
+func (t *redisTicket) Settle(actualTokens int) {
+	if !t.settled.CompareAndSwap(false, true) {
+		return
+	}
+	r := t.r
+	args := make([]any, 0, 2+3*len(t.scopes))
+	args = append(args, r.opts.Now().UnixMilli(), t.id)
+	work := false
+	for _, s := range t.scopes {
+		tpm, refund, leased := 0, 0, 0
+		if s.TPM > 0 && s.Tokens > 0 {
+			tpm, refund = s.TPM, s.Tokens-actualTokens
+			work = work || refund != 0
+		}
+		if s.MaxConcurrent > 0 {
+			leased, work = 1, true
+		}
+		args = append(args, tpm, refund, leased)
+	}
+	if !work {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), r.opts.SettleTimeout)
+	defer cancel()
+	if err := settleScript.Run(ctx, r.client, r.keys(t.scopes), args...).Err(); err != nil {
+		r.opts.Logger.Debug("ratelimit: redis settle failed", "err", err)
+	}
+}
