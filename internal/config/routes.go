@@ -43,25 +43,23 @@ func (c *Config) validateRoutes(v *validator) {
 	for _, d := range c.Deployments {
 		deployments[d.Name] = true
 	}
-	routes := make(map[string]int, len(c.Routes))
-	for i := range c.Routes {
-		r := &c.Routes[i]
-		path := fmt.Sprintf("routes[%d]", i)
-		v.name(path+".name", r.Name)
-		if j, dup := routes[r.Name]; dup && r.Name != "" {
-			v.add(path+".name", "duplicate route name %q (first at routes[%d])", r.Name, j)
-			continue
-		}
-		if r.Name != "" {
-			routes[r.Name] = i
-		}
-		if deployments[r.Name] {
-			v.add(path+".name", "%q is also a deployment name; a client's model must name one thing", r.Name)
+	routes := make(map[string]int, len(c.Routes)) // name -> first index
+	for i := len(c.Routes) - 1; i >= 0; i-- {
+		if c.Routes[i].Name != "" {
+			routes[c.Routes[i].Name] = i
 		}
 	}
 	for i := range c.Routes {
 		r := &c.Routes[i]
 		path := fmt.Sprintf("routes[%d]", i)
+		v.name(path+".name", r.Name)
+		if j := routes[r.Name]; r.Name != "" && j != i {
+			v.add(path+".name", "duplicate route name %q (first at routes[%d])", r.Name, j)
+			continue
+		}
+		if deployments[r.Name] {
+			v.add(path+".name", "%q is also a deployment name; a client's model must name one thing", r.Name)
+		}
 		for j, t := range r.Targets {
 			if _, ok := routes[t]; !ok && !deployments[t] {
 				v.add(fmt.Sprintf("%s.targets[%d]", path, j), "unknown target %q (not a deployment or route)", t)
@@ -108,7 +106,7 @@ func (c *Config) checkRouteCycles(v *validator, routes map[string]int) {
 		state[i] = done
 	}
 	for i := range c.Routes {
-		if _, ok := routes[c.Routes[i].Name]; ok && routes[c.Routes[i].Name] == i && state[i] == unvisited {
+		if j, ok := routes[c.Routes[i].Name]; ok && j == i && state[i] == unvisited {
 			visit(i)
 		}
 	}

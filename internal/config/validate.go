@@ -83,14 +83,14 @@ func (c *Config) Validate() error {
 	v := &validator{}
 	c.validateServer(v)
 	c.validateExecutor(v)
+	c.validateProviders(v)
+	c.validateDeployments(v)
+	c.validateRoutes(v)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
 		v.add("log.level", "unknown level %q (want debug, info, warn or error)", c.Log.Level)
 	}
-	c.validateProviders(v)
-	c.validateDeployments(v)
-	c.validateRoutes(v)
 	c.index = buildIndex(c)
 	if len(v.probs) > 0 {
 		return &ValidationError{Problems: v.probs}

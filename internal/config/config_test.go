@@ -1,0 +1,335 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.bad.err golden files")
+
+// testEnv is the environment the testdata files are parsed with.
+var testEnv = map[string]string{
+	"TEST_API_KEY":      "sk-test-client",
+	"CLIENT_KEY_1":      "sk-client-1",
+	"CLIENT_KEY_2":      "sk-client-2",
+	"MASTER_KEY":        "sk-master",
+	"OPENAI_API_KEY":    "sk-openai-secret",
+	"AZURE_RESOURCE":    "contoso",
+	"AZURE_API_KEY":     "azure-secret",
+	"ANTHROPIC_API_KEY": "sk-ant-secret",
+	"ANTHROPIC_BETA":    "tools-2024",
+}
+
+func getenv(name string) string { return testEnv[name] }
+
+var ignoreIndex = cmpopts.IgnoreUnexported(Config{})
+
+func TestBadConfigs(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.bad.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("got %d bad files (err %v), want some", len(files), err)
+	}
+	for _, file := range files {
+		name := strings.TrimSuffix(filepath.Base(file), ".bad.yaml")
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := Parse(data, getenv)
+			if err == nil {
+				t.Fatalf("got config %+v, want an error", c)
+			}
+			var verr *ValidationError
+			if !errors.As(err, &verr) {
+				t.Errorf("got error type %T, want it to wrap *ValidationError", err)
+			}
+			golden := strings.TrimSuffix(file, ".yaml") + ".err"
+			got := err.Error() + "\n"
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("read golden (run go test -update): %v", err)
+			}
+			if got != string(want) {
+				t.Errorf("error mismatch (-want +got):\n%s", cmp.Diff(string(want), got))
+			}
+			for _, secret := range []string{"hunter2", "sk-"} {
+				if strings.Contains(got, secret) {
+					t.Errorf("got error containing %q, want secrets kept out of errors", secret)
+				}
+			}
+		})
+	}
+}
+
+func TestFullExample(t *testing.T) {
+	data, err := os.ReadFile("testdata/full.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Parse(data, getenv)
+	if err != nil {
+		t.Fatalf("got %v, want no error", err)
+	}
+	yes, no := true, false
+	want := &Config{
+		Server: Server{
+			Listen:    "0.0.0.0:9090",
+			APIKeys:   []Secret{"sk-client-1", "sk-client-2"},
+			MasterKey: "sk-master", MaxBodyBytes: 1 << 20,
+			ReadHeaderTimeout: dur(5 * time.Second), IdleTimeout: dur(90 * time.Second),
+			ShutdownTimeout: dur(15 * time.Second),
+		},
+		Executor: Executor{
+			MaxAttempts: 3, RetriesPerDeployment: 0,
+			BackoffBase: dur(50 * time.Millisecond), BackoffMax: dur(time.Second),
+			MaxRetryAfter: dur(3 * time.Second), Deadline: dur(time.Minute),
+			Breaker: Breaker{FailureThreshold: 3, OpenFor: dur(10 * time.Second)},
+		},
+		Providers: []Provider{
+			{Name: "openai", Kind: "openai", BaseURL: "https://api.openai.com/v1", APIKey: "sk-openai-secret", ConnectTimeout: dur(2 * time.Second)},
+			{
+				Name: "azure-east", Kind: "azure", BaseURL: "https://contoso.openai.azure.com", APIKey: "azure-secret",
+				APIVersion: "2024-10-21", Headers: map[string]Secret{"X-Team": "gateway"}, ConnectTimeout: dur(5 * time.Second),
+			},
+			{
+				Name: "anthropic", Kind: "anthropic", BaseURL: "https://api.anthropic.com", APIKey: "sk-ant-secret",
+				APIVersion: "2023-06-01", Headers: map[string]Secret{"anthropic-beta": "tools-2024"}, ConnectTimeout: dur(5 * time.Second),
+			},
+		},
+		Deployments: []Deployment{
+			{
+				Name: "gpt-4o-mini", Provider: "openai", Model: "gpt-4o-mini", Price: Price{0.15, 0.6},
+				ContextWindow: 128000, MaxOutputTokens: 16384, Capabilities: Capabilities{Vision: &yes, JSONMode: &yes},
+				Quality: 0.6, FirstTokenTimeout: dur(30 * time.Second), IdleTimeout: dur(30 * time.Second), Timeout: dur(time.Minute),
+			},
+			{
+				Name: "gpt-4o-azure", Provider: "azure-east", Model: "gpt-4o", Price: Price{2.5, 10},
+				ContextWindow: 128000, MaxOutputTokens: 16384,
+				Capabilities: Capabilities{Chat: &yes, Vision: &yes, Tools: &yes, JSONMode: &yes, Streaming: &yes, Embeddings: &no},
+				Quality:      0.85, FirstTokenTimeout: dur(10 * time.Second), IdleTimeout: dur(20 * time.Second), Timeout: dur(90 * time.Second),
+			},
+			{
+				Name: "claude-sonnet", Provider: "anthropic", Model: "claude-sonnet-4-5", Price: Price{3, 15},
+				ContextWindow: 200000, MaxOutputTokens: 64000, Capabilities: Capabilities{Vision: &yes},
+				Quality: 0.9, FirstTokenTimeout: dur(30 * time.Second), IdleTimeout: dur(30 * time.Second), Timeout: dur(time.Minute),
+			},
+			{
+				Name: "embed-small", Provider: "openai", Model: "text-embedding-3-small", Price: Price{InputPerMTok: 0.02},
+				ContextWindow: 8192, MaxOutputTokens: 4096,
+				Capabilities:      Capabilities{Chat: &no, Tools: &no, Streaming: &no, Embeddings: &yes},
+				FirstTokenTimeout: dur(30 * time.Second), IdleTimeout: dur(30 * time.Second), Timeout: dur(time.Minute),
+			},
+		},
+		Routes: []Route{
+			{Name: "smart", Policy: "fallback", Targets: []string{"claude-sonnet", "gpt-4o-azure"}},
+			{Name: "auto", Policy: "fallback", Targets: []string{"gpt-4o-mini", "smart"}},
+		},
+		Log: Log{Level: "debug"},
+	}
+	if diff := cmp.Diff(want, got, ignoreIndex); diff != "" {
+		t.Errorf("config mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func dur(d time.Duration) Duration { return Duration(d) }
+
+func TestExampleFileInDocs(t *testing.T) {
+	// The documented example uses only ${ENV} names from testEnv.
+	for k := range testEnv {
+		t.Setenv(k, "")
+	}
+	c, err := Load(filepath.Join("..", "..", "docs", "switchyard.example.yaml"))
+	if err == nil {
+		t.Fatalf("got %d deployments, want the missing-environment error first", len(c.Deployments))
+	}
+	for k, v := range testEnv {
+		t.Setenv(k, v)
+	}
+	c, err = Load(filepath.Join("..", "..", "docs", "switchyard.example.yaml"))
+	if err != nil {
+		t.Fatalf("got %v, want docs/switchyard.example.yaml to load", err)
+	}
+	if len(c.Routes) == 0 || len(c.Deployments) == 0 {
+		t.Errorf("got %d routes and %d deployments, want some of each", len(c.Routes), len(c.Deployments))
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	const minimal = `
+providers: [{name: p, kind: openai, base_url: "http://127.0.0.1:1/v1"}]
+deployments:
+  - {name: d, provider: p, model: m}
+  - {name: tiny, provider: p, model: m, context_window: 2048}
+routes: [{name: r, targets: [d]}]
+`
+	c, err := Parse([]byte(minimal), getenv)
+	if err != nil {
+		t.Fatalf("got %v, want no error", err)
+	}
+	tests := []struct {
+		name      string
+		got, want any
+	}{
+		{"listen", c.Server.Listen, "127.0.0.1:8080"},
+		{"max_body_bytes", c.Server.MaxBodyBytes, int64(8 << 20)},
+		{"read_header_timeout", c.Server.ReadHeaderTimeout.D(), 10 * time.Second},
+		{"server idle_timeout", c.Server.IdleTimeout.D(), 120 * time.Second},
+		{"shutdown_timeout", c.Server.ShutdownTimeout.D(), 30 * time.Second},
+		{"max_attempts", c.Executor.MaxAttempts, 4},
+		{"retries_per_deployment", c.Executor.RetriesPerDeployment, 1},
+		{"backoff_base", c.Executor.BackoffBase.D(), 100 * time.Millisecond},
+		{"backoff_max", c.Executor.BackoffMax.D(), 2 * time.Second},
+		{"max_retry_after", c.Executor.MaxRetryAfter.D(), 5 * time.Second},
+		{"deadline", c.Executor.Deadline.D(), 120 * time.Second},
+		{"failure_threshold", c.Executor.Breaker.FailureThreshold, 5},
+		{"open_for", c.Executor.Breaker.OpenFor.D(), 5 * time.Second},
+		{"connect_timeout", c.Providers[0].ConnectTimeout.D(), 5 * time.Second},
+		{"context_window", c.Deployments[0].ContextWindow, 8192},
+		{"max_output_tokens", c.Deployments[0].MaxOutputTokens, 4096},
+		{"max_output_tokens capped by context_window", c.Deployments[1].MaxOutputTokens, 2048},
+		{"first_token_timeout", c.Deployments[0].FirstTokenTimeout.D(), 30 * time.Second},
+		{"deployment idle_timeout", c.Deployments[0].IdleTimeout.D(), 30 * time.Second},
+		{"timeout", c.Deployments[0].Timeout.D(), 60 * time.Second},
+		{"policy", c.Routes[0].Policy, "fallback"},
+		{"log level", c.Log.Level, "info"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.got != tt.want {
+				t.Errorf("got %v, want %v", tt.got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRetriesPerDeploymentZeroIsKept(t *testing.T) {
+	c, err := Parse([]byte(`
+executor: {retries_per_deployment: 0}
+providers: [{name: p, kind: openai, base_url: "http://127.0.0.1:1/v1"}]
+deployments: [{name: d, provider: p, model: m}]
+`), getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Executor.RetriesPerDeployment; got != 0 {
+		t.Errorf("got retries_per_deployment %d, want an explicit 0 kept", got)
+	}
+}
+
+func TestDurationYAML(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		want    time.Duration
+		wantErr string
+	}{
+		{name: "milliseconds", in: "250ms", want: 250 * time.Millisecond},
+		{name: "seconds", in: "5s", want: 5 * time.Second},
+		{name: "minutes", in: "1m", want: time.Minute},
+		{name: "compound", in: "1m30s", want: 90 * time.Second},
+		{name: "no unit", in: "5", wantErr: `line 1: invalid duration "5"`},
+		{name: "junk", in: "soon", wantErr: `line 1: invalid duration "soon"`},
+		{name: "mapping", in: "{s: 1}", wantErr: "line 1: want a duration such as \"5s\", got a mapping"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := "executor: {deadline: " + tt.in + "}\n" + validTail
+			c, err := Parse([]byte(data), getenv)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("got error %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("got %v, want no error", err)
+			}
+			if got := c.Executor.Deadline.D(); got != tt.want {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// validTail completes a config with one provider and deployment.
+const validTail = `providers: [{name: p, kind: openai, base_url: "http://127.0.0.1:1/v1"}]
+deployments: [{name: d, provider: p, model: m}]
+`
+
+func TestExpandEnv(t *testing.T) {
+	env := map[string]string{"A": "alpha", "B_2": "beta"}
+	tests := []struct {
+		name, in, want, wantErr string
+	}{
+		{name: "literal", in: "plain-secret", want: "plain-secret"},
+		{name: "whole", in: "${A}", want: "alpha"},
+		{name: "embedded", in: "Bearer ${A}/${B_2}", want: "Bearer alpha/beta"},
+		{name: "lone dollar", in: "pa$$word$", want: "pa$$word$"},
+		{name: "escaped", in: "$${A}", want: "${A}"},
+		{name: "missing", in: "${NOPE}", wantErr: "environment variable NOPE is not set or empty"},
+		{name: "unterminated", in: "x${A", wantErr: "unterminated ${ reference"},
+		{name: "empty name", in: "${}", wantErr: "invalid ${NAME} reference"},
+		{name: "digit first", in: "${1A}", wantErr: "invalid ${NAME} reference"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := expandEnv(tt.in, func(k string) string { return env[k] })
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("got (%q, %v), want error containing %q", got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("got (%q, %v), want %q", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestCapabilitiesHas(t *testing.T) {
+	yes, no := true, false
+	unset := Capabilities{}
+	flipped := Capabilities{Chat: &no, Vision: &yes, Tools: &no, JSONMode: &yes, Streaming: &no, Embeddings: &yes}
+	tests := []struct {
+		name string
+		caps Capabilities
+		cap  string
+		want bool
+	}{
+		{"chat default", unset, CapChat, true},
+		{"tools default", unset, CapTools, true},
+		{"streaming default", unset, CapStreaming, true},
+		{"vision default", unset, CapVision, false},
+		{"json_mode default", unset, CapJSONMode, false},
+		{"embeddings default", unset, CapEmbeddings, false},
+		{"chat set", flipped, CapChat, false},
+		{"tools set", flipped, CapTools, false},
+		{"streaming set", flipped, CapStreaming, false},
+		{"vision set", flipped, CapVision, true},
+		{"json_mode set", flipped, CapJSONMode, true},
+		{"embeddings set", flipped, CapEmbeddings, true},
+		{"unknown", flipped, "telepathy", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.caps.Has(tt.cap); got != tt.want {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
