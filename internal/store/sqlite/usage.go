@@ -1,0 +1,196 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/store"
+)
+
+const usageColumns = `request_id, ts_us, tenant_id, key_id, route, policy, reason, deployment, model,
+	attempts, status, error_code, input_tokens, output_tokens, tokens_estimated, cost_usd, latency_ns,
+	ttft_ns, cache_hit, stream, partial`
+
+// InsertUsage writes recs in one transaction, skipping RequestIDs already stored.
+func (s *Store) InsertUsage(ctx context.Context, recs []store.UsageRecord) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return mapErr("insert usage", err)
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO usage_records(`+usageColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT(request_id) DO NOTHING`)
+	if err != nil {
+		return mapErr("insert usage", err)
+	}
+	defer stmt.Close()
+	for i := range recs {
+		r := &recs[i]
+		if _, err := stmt.ExecContext(ctx, r.RequestID, micros(r.Time), r.TenantID, r.KeyID, r.Route,
+			r.Policy, r.Reason, r.Deployment, r.Model, r.Attempts, r.Status, r.ErrorCode, r.InputTokens,
+			r.OutputTokens, b2i(r.TokensEstimated), r.CostUSD, int64(r.Latency), int64(r.TTFT),
+			b2i(r.CacheHit), b2i(r.Stream), b2i(r.Partial)); err != nil {
+			return mapErr("insert usage", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return mapErr("insert usage", err)
+	}
+	return nil
+}
+
+// timeWhere builds the shared WHERE clause for time range and tenant.
+func timeWhere(from, to time.Time, tenantID string) (string, []any) {
+	var conds []string
+	var args []any
+	if !from.IsZero() {
+		conds = append(conds, "ts_us >= ?")
+		args = append(args, micros(from))
+	}
+	if !to.IsZero() {
+		conds = append(conds, "ts_us < ?")
+		args = append(args, micros(to))
+	}
+	if tenantID != "" {
+		conds = append(conds, "tenant_id = ?")
+		args = append(args, tenantID)
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+func dedupe(dims []string) []string {
+	var out []string
+	for _, d := range dims {
+		dup := false
+		for _, o := range out {
+			dup = dup || o == d
+		}
+		if !dup {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// QueryUsage aggregates usage per q.
+func (s *Store) QueryUsage(ctx context.Context, q store.UsageQuery) ([]store.UsageAggregate, error) {
+	if err := store.ValidateQuery(q); err != nil {
+		return nil, fmt.Errorf("sqlite: query usage: %w", err)
+	}
+	dims := dedupe(q.GroupBy)
+	var sel, group []string
+	if q.Bucket > 0 {
+		b := q.Bucket.Microseconds()
+		sel = append(sel, fmt.Sprintf("(ts_us / %d) * %d", b, b))
+		group = append(group, "1")
+	}
+	for _, d := range dims {
+		sel = append(sel, store.GroupColumn(d))
+		group = append(group, fmt.Sprint(len(group)+1))
+	}
+	sel = append(sel, `count(*)`,
+		`coalesce(sum(CASE WHEN status >= 400 OR error_code <> '' THEN 1 ELSE 0 END), 0)`,
+		`coalesce(sum(cache_hit), 0)`, `coalesce(sum(input_tokens), 0)`, `coalesce(sum(output_tokens), 0)`,
+		`coalesce(sum(cost_usd), 0)`, `coalesce(avg(latency_ns), 0)`)
+	where, args := timeWhere(q.From, q.To, q.TenantID)
+	query := "SELECT " + strings.Join(sel, ", ") + " FROM usage_records" + where
+	if len(group) > 0 {
+		query += " GROUP BY " + strings.Join(group, ", ") + " ORDER BY " + strings.Join(group, ", ")
+	}
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, mapErr("query usage", err)
+	}
+	defer rows.Close()
+	var out []store.UsageAggregate
+	for rows.Next() {
+		var (
+			a      store.UsageAggregate
+			bucket int64
+			vals   = make([]string, len(dims))
+			avgLat float64
+		)
+		dest := make([]any, 0, len(sel))
+		if q.Bucket > 0 {
+			dest = append(dest, &bucket)
+		}
+		for i := range vals {
+			dest = append(dest, &vals[i])
+		}
+		dest = append(dest, &a.Requests, &a.Errors, &a.CacheHits, &a.InputTokens, &a.OutputTokens, &a.CostUSD, &avgLat)
+		if err := rows.Scan(dest...); err != nil {
+			return nil, mapErr("query usage", err)
+		}
+		if a.Requests == 0 {
+			continue // an ungrouped aggregate over no rows
+		}
+		if q.Bucket > 0 {
+			a.BucketStart = fromMicros(bucket)
+		}
+		for i, d := range dims {
+			store.SetGroupField(&a, d, vals[i])
+		}
+		a.AvgLatency = time.Duration(avgLat)
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, mapErr("query usage", err)
+	}
+	return out, nil
+}
+
+// ExportUsage streams matching records to fn in (time, RequestID) order.
+func (s *Store) ExportUsage(ctx context.Context, from, to time.Time, tenantID string, fn func(store.UsageRecord) error) error {
+	where, args := timeWhere(from, to, tenantID)
+	rows, err := s.r.QueryContext(ctx, "SELECT "+usageColumns+" FROM usage_records"+where+" ORDER BY ts_us, request_id", args...)
+	if err != nil {
+		return mapErr("export usage", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			r             store.UsageRecord
+			ts, lat, ttft int64
+		)
+		if err := rows.Scan(&r.RequestID, &ts, &r.TenantID, &r.KeyID, &r.Route, &r.Policy, &r.Reason,
+			&r.Deployment, &r.Model, &r.Attempts, &r.Status, &r.ErrorCode, &r.InputTokens, &r.OutputTokens,
+			&r.TokensEstimated, &r.CostUSD, &lat, &ttft, &r.CacheHit, &r.Stream, &r.Partial); err != nil {
+			return mapErr("export usage", err)
+		}
+		r.Time, r.Latency, r.TTFT = fromMicros(ts), time.Duration(lat), time.Duration(ttft)
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return mapErr("export usage", err)
+	}
+	return nil
+}
+
+// SpentUSD sums the cost of usage matching q.
+func (s *Store) SpentUSD(ctx context.Context, q store.SpendQuery) (float64, error) {
+	where, args := timeWhere(q.Since, time.Time{}, q.TenantID)
+	if q.KeyID != "" {
+		if where == "" {
+			where = " WHERE key_id = ?"
+		} else {
+			where += " AND key_id = ?"
+		}
+		args = append(args, q.KeyID)
+	}
+	var sum float64
+	if err := s.r.QueryRowContext(ctx, "SELECT coalesce(sum(cost_usd), 0) FROM usage_records"+where, args...).Scan(&sum); err != nil {
+		return 0, mapErr("spent usd", err)
+	}
+	return sum, nil
+}
