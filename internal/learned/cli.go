@@ -158,6 +158,8 @@ func TrainMain(args []string, stdout, stderr io.Writer) int {
 	seed := fs.Uint64("seed", def.Seed, "random seed")
 	holdout := fs.Float64("holdout", def.Holdout, "share of prompts held out for validation (by prompt_id hash)")
 	epochs := fs.Int("epochs", def.Epochs, "training epochs")
+	l2emb := fs.Float64("l2-emb", def.L2Emb, "L2 regularisation of the n-gram embedding")
+	l2dev := fs.Float64("l2-dev", def.L2Dev, "L2 regularisation of per-model deviations from the shared head")
 	prices := fs.String("prices", "", "price table folder (default: DATA/../prices)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -172,7 +174,7 @@ func TrainMain(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	o := def
-	o.Seed, o.Holdout, o.Epochs = *seed, *holdout, *epochs
+	o.Seed, o.Holdout, o.Epochs, o.L2Emb, o.L2Dev = *seed, *holdout, *epochs, *l2emb, *l2dev
 	r, err := Train(sets, o, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "route train: %v\n", err)

@@ -22,13 +22,14 @@ type TrainOptions struct {
 	Epochs  int
 	LR      float64 // Adagrad step
 	L2Emb   float64 // L2 on embedding rows, per update
-	L2Head  float64 // L2 on head weights, per update
+	L2Head  float64 // L2 on the shared head and dense projection, per update
+	L2Dev   float64 // L2 on each model's deviation from the shared head
 }
 
 // DefaultTrainOptions returns the options the shipped router is trained with.
 func DefaultTrainOptions() TrainOptions {
-	return TrainOptions{Seed: 1, Holdout: 0.2, Dim: 1 << 14, Hidden: 16, Epochs: 8,
-		LR: 0.05, L2Emb: 1e-6, L2Head: 1e-4}
+	return TrainOptions{Seed: 1, Holdout: 0.2, Dim: 1 << 14, Hidden: 16, Epochs: 4,
+		LR: 0.05, L2Emb: 1e-6, L2Head: 1e-4, L2Dev: 1e-2}
 }
 
 // example is one training prompt with its precomputed features.
@@ -170,10 +171,14 @@ func Train(sets []*dataset.Set, o TrainOptions, log io.Writer) (*Router, error) 
 	proj := newAdagrad(k * numDense)
 	hb := newAdagrad(k)
 	bias := newAdagrad(nh)
+	// Head m uses W0+W[m] and A0+A[m]: a shared head plus a per-model
+	// deviation under a much stronger L2, so models with few prompts borrow
+	// the common notion of difficulty instead of fitting noise.
+	W0, A0 := newAdagrad(k), newAdagrad(numDense)
 	W := newAdagrad(nh * k)
 	A := newAdagrad(nh * numDense)
-	for i := range W.p {
-		W.p[i] = (rng.Float64()*2 - 1) * 0.1
+	for i := range W0.p {
+		W0.p[i] = (rng.Float64()*2 - 1) * 0.1
 	}
 	for i, h := range heads {
 		q := math.Min(0.99, math.Max(0.01, h.MeanQuality))
@@ -209,10 +214,10 @@ func Train(sets []*dataset.Set, o TrainOptions, log io.Writer) (*Router, error) 
 			for t, m := range ex.models {
 				z := bias.p[m]
 				for j := range k {
-					z += W.p[m*k+j] * h[j]
+					z += (W0.p[j] + W.p[m*k+j]) * h[j]
 				}
 				for d, x := range ex.dense {
-					z += A.p[m*numDense+d] * x
+					z += (A0.p[d] + A.p[m*numDense+d]) * x
 				}
 				p := sigmoid(z)
 				y := ex.target[t]
@@ -221,11 +226,13 @@ func Train(sets []*dataset.Set, o TrainOptions, log io.Writer) (*Router, error) 
 				g := p - y
 				bias.step(m, g, o.LR)
 				for j := range k {
-					dv[j] += g * W.p[m*k+j]
-					W.step(m*k+j, g*h[j]+o.L2Head*W.p[m*k+j], o.LR)
+					dv[j] += g * (W0.p[j] + W.p[m*k+j])
+					W0.step(j, g*h[j]+o.L2Head*W0.p[j], o.LR)
+					W.step(m*k+j, g*h[j]+o.L2Dev*W.p[m*k+j], o.LR)
 				}
 				for d, x := range ex.dense {
-					A.step(m*numDense+d, g*x+o.L2Head*A.p[m*numDense+d], o.LR)
+					A0.step(d, g*x+o.L2Head*A0.p[d], o.LR)
+					A.step(m*numDense+d, g*x+o.L2Dev*A.p[m*numDense+d], o.LR)
 				}
 			}
 			for j := range k {
@@ -255,8 +262,8 @@ func Train(sets []*dataset.Set, o TrainOptions, log io.Writer) (*Router, error) 
 	f.Embedding = encodeEmbedding(e32)
 	for i := range heads {
 		heads[i].Bias = r32(bias.p[i])
-		heads[i].W = r32s(W.p[i*k : (i+1)*k])
-		heads[i].A = r32s(A.p[i*numDense : (i+1)*numDense])
+		heads[i].W = r32s(addVec(W0.p, W.p[i*k:(i+1)*k]))
+		heads[i].A = r32s(addVec(A0.p, A.p[i*numDense:(i+1)*numDense]))
 	}
 	f.Models = heads
 	return fromFile(f)
@@ -298,4 +305,12 @@ func roundSig(v float64, digits int) float64 {
 		return v
 	}
 	return f
+}
+
+func addVec(a, b []float64) []float64 {
+	out := make([]float64, len(a))
+	for i := range a {
+		out[i] = a[i] + b[i]
+	}
+	return out
 }
