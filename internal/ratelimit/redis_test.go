@@ -1,0 +1,330 @@
+package ratelimit_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/goleak"
+
+	"github.com/switchyard-gw/switchyard/internal/ratelimit"
+	"github.com/switchyard-gw/switchyard/internal/ratelimit/ratelimittest"
+)
+
+func TestMain(m *testing.M) {
+	// go-redis retries failed dials in a pool goroutine that notices the
+	// closed pool only after its one-second sleep; it is the library's to end.
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/redis/go-redis/v9/internal/pool.(*ConnPool).tryDial"))
+}
+
+const redisAddr = "127.0.0.1:6379"
+
+// newClient returns a client for addr that fails fast: no retries, short
+// timeouts.
+func newClient(t *testing.T, addr string) *redis.Client {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{
+		Addr: addr, MaxRetries: -1, DialTimeout: 500 * time.Millisecond,
+		ReadTimeout: time.Second, WriteTimeout: time.Second, PoolSize: 8,
+	})
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// redisPrefix skips the test unless Redis answers on loopback (fails under
+// SWITCHYARD_TEST_SERVICES=require) and returns a key prefix unique to this
+// run, whose keys are deleted afterwards.
+func redisPrefix(t *testing.T) string {
+	t.Helper()
+	c := newClient(t, redisAddr)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := c.Ping(ctx).Err(); err != nil {
+		if os.Getenv("SWITCHYARD_TEST_SERVICES") == "require" {
+			t.Fatalf("redis at %s: %v (SWITCHYARD_TEST_SERVICES=require)", redisAddr, err)
+		}
+		t.Skipf("redis at %s unreachable, skipping: %v", redisAddr, err)
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	prefix := "swtest:" + hex.EncodeToString(b[:]) + ":"
+	t.Cleanup(func() {
+		ctx := context.Background()
+		iter := c.Scan(ctx, 0, prefix+"*", 100).Iterator()
+		for iter.Next(ctx) {
+			c.Del(ctx, iter.Val())
+		}
+	})
+	return prefix
+}
+
+func TestRedisConformance(t *testing.T) {
+	ratelimittest.Run(t, func(t *testing.T, now func() time.Time) ratelimit.Limiter {
+		return ratelimit.NewRedis(newClient(t, redisAddr), redisPrefix(t), ratelimit.RedisOptions{Now: now})
+	})
+}
+
+// admitMany sends n requests per limiter from a few goroutines each and
+// returns the number admitted per limiter.
+func admitMany(t *testing.T, ls []ratelimit.Limiter, n int, s ratelimit.Scope) []int {
+	t.Helper()
+	got := make([]atomic.Int64, len(ls))
+	var wg sync.WaitGroup
+	for i, l := range ls {
+		for w := range 10 {
+			wg.Go(func() {
+				for range n / 10 {
+					tk, err := l.Admit(context.Background(), ratelimit.Request{Scopes: []ratelimit.Scope{s}})
+					if err == nil {
+						got[i].Add(1)
+						tk.Settle(0)
+					} else if _, ok := err.(*ratelimit.Error); !ok {
+						t.Errorf("limiter %d worker %d: got error %v, want nil or *ratelimit.Error", i, w, err)
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	out := make([]int, len(ls))
+	for i := range got {
+		out[i] = int(got[i].Load())
+	}
+	return out
+}
+
+func sum(xs []int) int {
+	s := 0
+	for _, x := range xs {
+		s += x
+	}
+	return s
+}
+
+// TestRedisSharedAcrossReplicas: three gateway replicas share one Redis and
+// 600 requests on a 60-RPM key admit exactly 60 in total.
+func TestRedisSharedAcrossReplicas(t *testing.T) {
+	prefix := redisPrefix(t)
+	clock := ratelimittest.NewClock(time.Now())
+	var ls []ratelimit.Limiter
+	for range 3 {
+		ls = append(ls, ratelimit.NewRedis(newClient(t, redisAddr), prefix, ratelimit.RedisOptions{Replicas: 3, Now: clock.Now}))
+	}
+	per := admitMany(t, ls, 200, ratelimit.Scope{Key: "key:shared", RPM: 60})
+	if got := sum(per); got != 60 {
+		t.Fatalf("admitted across replicas: got %d (%v), want 60", got, per)
+	}
+	for i, l := range ls {
+		if l.(*ratelimit.Redis).Fallback() {
+			t.Fatalf("limiter %d: got fallback, want redis", i)
+		}
+	}
+}
+
+// closedAddr returns a loopback address on which nothing listens.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	return addr
+}
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestRedisUnreachableFallback: with Redis unreachable each of three replicas
+// admits its share ceil(60/3) = 20, so the fleet admits 60, not unlimited.
+func TestRedisUnreachableFallback(t *testing.T) {
+	addr := closedAddr(t)
+	clock := ratelimittest.NewClock(time.Now())
+	var logs syncBuffer
+	var ls []ratelimit.Limiter
+	for range 3 {
+		ls = append(ls, ratelimit.NewRedis(newClient(t, addr), "swtest:", ratelimit.RedisOptions{
+			Replicas: 3, Now: clock.Now, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		}))
+	}
+	per := admitMany(t, ls, 200, ratelimit.Scope{Key: "key:shared", RPM: 60, TPM: 6000, Tokens: 10})
+	for i, got := range per {
+		if got != 20 {
+			t.Fatalf("limiter %d admitted: got %d, want 20 (all: %v)", i, got, per)
+		}
+		if !ls[i].(*ratelimit.Redis).Fallback() {
+			t.Fatalf("limiter %d: got no fallback, want fallback", i)
+		}
+	}
+	if got := strings.Count(logs.String(), "redis unavailable"); got != 3 {
+		t.Fatalf("fallback log lines: got %d, want 3 (one per limiter)\n%s", got, logs.String())
+	}
+}
+
+// TestRedisFallbackRecovers drives a limiter through Redis → outage →
+// Redis via a loopback proxy that can refuse connections.
+func TestRedisFallbackRecovers(t *testing.T) {
+	prefix := redisPrefix(t)
+	p := startProxy(t, redisAddr)
+	clock := ratelimittest.NewClock(time.Now())
+	var logs syncBuffer
+	c := newClient(t, p.addr)
+	l := ratelimit.NewRedis(c, prefix, ratelimit.RedisOptions{
+		Replicas: 2, Now: clock.Now, ProbeInterval: time.Second,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+	})
+	s := ratelimit.Scope{Key: "key:r", RPM: 10}
+	admitN := func(n int) int {
+		ok := 0
+		for range n {
+			if tk, err := l.Admit(context.Background(), ratelimit.Request{Scopes: []ratelimit.Scope{s}}); err == nil {
+				tk.Settle(0)
+				ok++
+			}
+		}
+		return ok
+	}
+	if got := admitN(4); got != 4 || l.Fallback() {
+		t.Fatalf("via redis: got %d admitted, fallback %v; want 4, false", got, l.Fallback())
+	}
+	p.setDown(true)
+	closePool(t, c)
+	if got := admitN(20); got != 5 || !l.Fallback() {
+		t.Fatalf("during outage: got %d admitted, fallback %v; want 5 (ceil(10/2)), true", got, l.Fallback())
+	}
+	p.setDown(false)
+	if got := admitN(3); got != 0 || !l.Fallback() {
+		t.Fatalf("before probe interval: got %d admitted, fallback %v; want 0, true", got, l.Fallback())
+	}
+	clock.Advance(time.Second) // probe due; redis bucket refilled by 10/60
+	if got := admitN(20); got != 6 || l.Fallback() {
+		t.Fatalf("after recovery: got %d admitted, fallback %v; want 6 (redis state kept), false", got, l.Fallback())
+	}
+	if !strings.Contains(logs.String(), "redis available again") {
+		t.Fatalf("logs: got %q, want a recovery line", logs.String())
+	}
+}
+
+// closePool closes the idle pooled connections of c by forcing them to be
+// discarded: a PING through a dead proxy fails and the pool drops the conn.
+func closePool(t *testing.T, c *redis.Client) {
+	t.Helper()
+	for range 8 {
+		_ = c.Ping(context.Background()).Err()
+	}
+}
+
+func TestRedisLeaseExpires(t *testing.T) {
+	clock := ratelimittest.NewClock(time.Now())
+	l := ratelimit.NewRedis(newClient(t, redisAddr), redisPrefix(t), ratelimit.RedisOptions{Now: clock.Now, LeaseTTL: time.Minute})
+	s := ratelimit.Request{Scopes: []ratelimit.Scope{{Key: "tenant:t", MaxConcurrent: 1}}}
+	if _, err := l.Admit(context.Background(), s); err != nil { // never settled: its replica "died"
+		t.Fatalf("first: got %v, want admitted", err)
+	}
+	if _, err := l.Admit(context.Background(), s); err == nil {
+		t.Fatal("second: got admitted, want concurrency rejection")
+	}
+	clock.Advance(time.Minute + time.Millisecond)
+	tk, err := l.Admit(context.Background(), s)
+	if err != nil {
+		t.Fatalf("after lease expiry: got %v, want admitted", err)
+	}
+	tk.Settle(0)
+}
+
+// proxy forwards TCP to a backend, or refuses (closes) connections while
+// down.
+type proxy struct {
+	addr string
+	down atomic.Bool
+	mu   sync.Mutex
+	open map[net.Conn]struct{}
+}
+
+func startProxy(t *testing.T, backend string) *proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{addr: ln.Addr().String(), open: map[net.Conn]struct{}{}}
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		_ = ln.Close()
+		p.closeAll()
+		wg.Wait()
+	})
+	wg.Go(func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if p.down.Load() {
+				_ = in.Close()
+				continue
+			}
+			out, err := net.Dial("tcp", backend)
+			if err != nil {
+				_ = in.Close()
+				continue
+			}
+			p.track(in, out)
+			wg.Go(func() { _, _ = io.Copy(out, in); _ = out.Close() })
+			wg.Go(func() { _, _ = io.Copy(in, out); _ = in.Close() })
+		}
+	})
+	return p
+}
+
+func (p *proxy) track(cs ...net.Conn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range cs {
+		p.open[c] = struct{}{}
+	}
+}
+
+func (p *proxy) closeAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.open {
+		_ = c.Close()
+	}
+	clear(p.open)
+}
+
+// setDown makes the proxy refuse new connections and cut existing ones.
+func (p *proxy) setDown(down bool) {
+	p.down.Store(down)
+	if down {
+		p.closeAll()
+	}
+}
