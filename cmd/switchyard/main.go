@@ -1,0 +1,159 @@
+// Command switchyard is the Switchyard LLM gateway: one OpenAI- and
+// Anthropic-compatible endpoint in front of many model deployments.
+//
+// Usage:
+//
+//	switchyard serve [--config FILE] [--listen ADDR]   run the gateway (demo mode without --config)
+//	switchyard check --config FILE                     validate a config file
+//	switchyard sim [--listen ADDR] [--config FILE]     run the simulated provider
+//	switchyard route train|eval ...                    train and evaluate the learned router
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/switchyard-gw/switchyard/internal/app"
+	"github.com/switchyard-gw/switchyard/internal/config"
+	"github.com/switchyard-gw/switchyard/internal/learned"
+	"github.com/switchyard-gw/switchyard/internal/sim"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `usage: switchyard <command> [flags]
+
+commands:
+  serve   run the gateway (demo mode with simulated models when --config is not given)
+  check   validate a config file without serving
+  sim     run the simulated provider on its own
+  route   train or evaluate the learned router (route train|eval)
+`
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		return cmdServe(args[1:], stdout, stderr)
+	case "check":
+		return cmdCheck(args[1:], stdout, stderr)
+	case "sim":
+		return cmdSim(args[1:], stdout, stderr)
+	case "route":
+		return cmdRoute(args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "switchyard: unknown command %q\n%s", args[0], usage)
+	return 2
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lv}))
+}
+
+// signalContext ends on SIGINT or SIGTERM, which start a graceful drain.
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+func cmdServe(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "config file (YAML); without it, demo mode with simulated models")
+	listen := fs.String("listen", "", "listen address, overrides server.listen")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	err := app.Serve(ctx, app.Options{
+		ConfigPath: *cfgPath,
+		Listen:     *listen,
+		Stdout:     stdout,
+		Logger:     newLogger(stderr, "info"),
+		Signals:    true,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "switchyard: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func cmdCheck(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "config file to validate")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *cfgPath == "" {
+		fmt.Fprintln(stderr, "switchyard check: --config is required")
+		return 2
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: invalid\n%v\n", *cfgPath, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: ok (%d providers, %d deployments, %d routes)\n", *cfgPath, len(cfg.Providers), len(cfg.Deployments), len(cfg.Routes))
+	return 0
+}
+
+func cmdSim(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", "127.0.0.1:9090", "listen address")
+	cfgPath := fs.String("config", "", "simulated models and faults (YAML); default: the demo models")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg := sim.DefaultConfig()
+	if *cfgPath != "" {
+		c, err := sim.LoadConfig(*cfgPath)
+		if err != nil {
+			fmt.Fprintf(stderr, "switchyard sim: %v\n", err)
+			return 1
+		}
+		cfg = c
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	fmt.Fprintf(stdout, "simulated provider on http://%s (OpenAI: /v1/chat/completions, Anthropic: /v1/messages)\n", *listen)
+	if err := sim.Run(ctx, *listen, cfg, newLogger(stderr, "info")); err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintf(stderr, "switchyard sim: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func cmdRoute(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "usage: switchyard route train|eval [flags]")
+		return 2
+	}
+	switch args[0] {
+	case "train":
+		return learned.TrainMain(args[1:], stdout, stderr)
+	case "eval":
+		return learned.EvalMain(args[1:], stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "switchyard route: unknown subcommand %q\n", args[0])
+	return 2
+}

@@ -1,0 +1,184 @@
+// Package app wires Switchyard's parts into a running gateway: config (or the
+// demo), the simulated provider in demo mode, the executor, the gateway, the
+// HTTP server, metrics, hot reload and graceful shutdown. main calls Serve;
+// end-to-end tests call it too, on 127.0.0.1:0.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/switchyard-gw/switchyard/internal/config"
+	"github.com/switchyard-gw/switchyard/internal/executor"
+	"github.com/switchyard-gw/switchyard/internal/gateway"
+	"github.com/switchyard-gw/switchyard/internal/server"
+	"github.com/switchyard-gw/switchyard/internal/sim"
+	"github.com/switchyard-gw/switchyard/internal/telemetry"
+)
+
+// Options say what to serve.
+type Options struct {
+	// ConfigPath is the YAML file; empty runs the demo (simulated provider
+	// on a loopback port and the demo config).
+	ConfigPath string
+	// Listen overrides server.listen when set.
+	Listen string
+	// Stdout receives the human-readable banner; Logger the JSON logs.
+	Stdout io.Writer
+	Logger *slog.Logger
+	// Started, if set, receives the gateway's base URL once it listens.
+	Started func(baseURL string)
+	// Signals enables SIGHUP reload; tests leave it off and call nothing.
+	Signals bool
+}
+
+// Serve runs the gateway until ctx ends, then drains and returns.
+func Serve(ctx context.Context, opts Options) error {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	if opts.Stdout == nil {
+		opts.Stdout = io.Discard
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := telemetry.NewMetrics(reg)
+
+	var cfg *config.Config
+	demo := opts.ConfigPath == ""
+	if demo {
+		simSrv, simURL, stopSim, err := sim.Start(sim.DefaultConfig())
+		if err != nil {
+			return fmt.Errorf("app: start simulated provider: %w", err)
+		}
+		_ = simSrv
+		defer stopSim()
+		cfg = config.Demo(simURL)
+	} else {
+		c, err := config.Load(opts.ConfigPath)
+		if err != nil {
+			metrics.ConfigLoad.WithLabelValues("error").Inc()
+			return err
+		}
+		cfg = c
+	}
+	metrics.ConfigLoad.WithLabelValues("ok").Inc()
+	listen := cfg.Server.Listen
+	if opts.Listen != "" {
+		listen = opts.Listen
+	}
+	open := len(cfg.Server.APIKeys) == 0 && cfg.Server.MasterKey == ""
+	if open {
+		if !server.IsLoopback(listen) {
+			return fmt.Errorf("app: no API key is configured, so the gateway only serves on a loopback address; %q is not one (set server.api_keys or server.master_key)", listen)
+		}
+		log.Warn("no API key configured: serving without authentication on loopback only", "listen", listen)
+	}
+
+	exec := executor.New(gateway.ExecutorOptions(cfg))
+	gw := gateway.New(gateway.Options{Logger: log, Metrics: metrics, Executor: exec})
+	if err := gw.Apply(cfg); err != nil {
+		return err
+	}
+	srv := server.New(server.Options{
+		API:               gw.Handler(),
+		Ready:             gw.Ready,
+		Gatherer:          reg,
+		InFlight:          metrics.InFlight,
+		Logger:            log,
+		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.D(),
+		IdleTimeout:       cfg.Server.IdleTimeout.D(),
+		ShutdownTimeout:   cfg.Server.ShutdownTimeout.D(),
+	})
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return fmt.Errorf("app: listen: %w", err)
+	}
+	base := "http://" + ln.Addr().String()
+	printBanner(opts.Stdout, base, demo, cfg)
+	if opts.Started != nil {
+		opts.Started(base)
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan struct{})
+	if !demo {
+		w := config.NewWatcher(opts.ConfigPath, log, func(c *config.Config) {
+			if err := gw.Apply(c); err != nil {
+				metrics.ConfigLoad.WithLabelValues("error").Inc()
+				log.Error("config reload rejected", "err", err)
+				return
+			}
+			metrics.ConfigLoad.WithLabelValues("ok").Inc()
+			log.Info("config reloaded", "path", opts.ConfigPath)
+		})
+		go func() {
+			defer close(done)
+			if err := w.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				log.Error("config watcher stopped", "err", err)
+			}
+		}()
+		if opts.Signals {
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			go func() {
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-hup:
+						if err := w.Reload(); err != nil {
+							metrics.ConfigLoad.WithLabelValues("error").Inc()
+						}
+					}
+				}
+			}()
+		}
+	} else {
+		close(done)
+	}
+	err = srv.Serve(ctx, ln)
+	cancel()
+	<-done
+	return err
+}
+
+func printBanner(w io.Writer, base string, demo bool, cfg *config.Config) {
+	fmt.Fprintf(w, "Switchyard is serving on %s\n", base)
+	if demo {
+		fmt.Fprintf(w, "Demo mode: simulated models behind routes")
+		for _, r := range cfg.Routes {
+			fmt.Fprintf(w, " %s", r.Name)
+		}
+		fmt.Fprintf(w, " and deployments")
+		for _, d := range cfg.Deployments {
+			fmt.Fprintf(w, " %s", d.Name)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "Try:\n  curl %s/v1/chat/completions -H 'Content-Type: application/json' -d '{\"model\":\"%s\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}'\n", base, firstRoute(cfg))
+	fmt.Fprintf(w, "OpenAI SDK base URL: %s/v1   Anthropic SDK base URL: %s\n", base, base)
+}
+
+func firstRoute(cfg *config.Config) string {
+	if len(cfg.Routes) > 0 {
+		return cfg.Routes[0].Name
+	}
+	if len(cfg.Deployments) > 0 {
+		return cfg.Deployments[0].Name
+	}
+	return "auto"
+}

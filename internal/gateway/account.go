@@ -1,0 +1,109 @@
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/reqid"
+	"github.com/switchyard-gw/switchyard/internal/store"
+)
+
+// finish accounts for one client request: exactly one usage record, one log
+// line and the metrics. It never sees prompt text or keys.
+func (g *Gateway) finish(ctx context.Context, x *exchange) {
+	end := g.now()
+	latency := end.Sub(x.start)
+	route := x.decision.Route
+	deployment := ""
+	if x.trace != nil {
+		deployment = x.trace.Deployment
+	}
+	if x.status == 0 {
+		x.status = 499 // the client went away before anything was decided
+	}
+	cost := 0.0
+	if rt := g.rt.Load(); rt != nil && deployment != "" {
+		if d, ok := rt.deployments[deployment]; ok {
+			cost = float64(x.usage.InputTokens)*d.cfg.Price.InputPerMTok/1e6 + float64(x.usage.OutputTokens)*d.cfg.Price.OutputPerMTok/1e6
+		}
+	}
+	stream := x.req != nil && x.req.Stream
+	id := reqid.From(ctx)
+	if g.rec != nil {
+		g.rec.Enqueue(store.UsageRecord{
+			RequestID:       id,
+			Time:            x.start,
+			Route:           route,
+			Policy:          x.decision.Policy,
+			Reason:          x.decision.Reason,
+			Deployment:      deployment,
+			Model:           x.model,
+			Attempts:        attempts(x.trace),
+			Status:          x.status,
+			ErrorCode:       x.errKind,
+			InputTokens:     x.usage.InputTokens,
+			OutputTokens:    x.usage.OutputTokens,
+			TokensEstimated: x.usage.Estimated,
+			CostUSD:         cost,
+			Latency:         latency,
+			TTFT:            x.ttft,
+			Stream:          stream,
+			Partial:         x.partial,
+		})
+	}
+	if m := g.metrics; m != nil {
+		m.Requests.WithLabelValues(route, deployment, strconv.Itoa(x.status)).Inc()
+		m.Latency.WithLabelValues(route, deployment).Observe(latency.Seconds())
+		if x.ttft > 0 {
+			m.TTFT.WithLabelValues(route, deployment).Observe(x.ttft.Seconds())
+		}
+		if x.trace != nil {
+			for _, a := range x.trace.Attempts {
+				outcome := "ok"
+				switch {
+				case a.Skipped != "":
+					outcome = "skipped_" + a.Skipped
+				case a.Err != nil:
+					outcome = a.Kind.String()
+				}
+				m.Attempts.WithLabelValues(route, a.Deployment, outcome).Inc()
+			}
+			if x.trace.Fallbacks > 0 && deployment != "" {
+				m.Fallbacks.WithLabelValues(route).Inc()
+			}
+		}
+		if deployment != "" {
+			m.Tokens.WithLabelValues(route, deployment, "input").Add(float64(x.usage.InputTokens))
+			m.Tokens.WithLabelValues(route, deployment, "output").Add(float64(x.usage.OutputTokens))
+			m.CostUSD.WithLabelValues(route, deployment).Add(cost)
+		}
+	}
+	level := slog.LevelInfo
+	if x.status >= 500 {
+		level = slog.LevelWarn
+	}
+	g.log.LogAttrs(ctx, level, "request",
+		slog.String("request_id", id),
+		slog.String("dialect", string(x.dialect.name)),
+		slog.String("route", route),
+		slog.String("policy", x.decision.Policy),
+		slog.String("reason", x.decision.Reason),
+		slog.String("deployment", deployment),
+		slog.String("model", x.model),
+		slog.Int("attempts", attempts(x.trace)),
+		slog.Int("status", x.status),
+		slog.String("error", x.errKind),
+		slog.Bool("stream", stream),
+		slog.Bool("partial", x.partial),
+		slog.Float64("latency_ms", ms(latency)),
+		slog.Float64("ttft_ms", ms(x.ttft)),
+		slog.Int("input_tokens", x.usage.InputTokens),
+		slog.Int("output_tokens", x.usage.OutputTokens),
+		slog.Bool("tokens_estimated", x.usage.Estimated),
+		slog.Float64("cost_usd", cost),
+	)
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

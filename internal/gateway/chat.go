@@ -1,0 +1,300 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/auth"
+	"github.com/switchyard-gw/switchyard/internal/executor"
+	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/reqid"
+	"github.com/switchyard-gw/switchyard/internal/router"
+	"github.com/switchyard-gw/switchyard/internal/store"
+	"github.com/switchyard-gw/switchyard/internal/tokens"
+)
+
+// Response headers that say how a request was served.
+const (
+	HeaderRoute      = "X-Switchyard-Route"
+	HeaderPolicy     = "X-Switchyard-Policy"
+	HeaderReason     = "X-Switchyard-Reason"
+	HeaderDeployment = "X-Switchyard-Deployment"
+	HeaderAttempts   = "X-Switchyard-Attempts"
+)
+
+// exchange is the state of one client request as it moves through the steps;
+// it becomes the usage record and the log line at the end.
+type exchange struct {
+	start    time.Time
+	dialect  *dialect
+	req      *llm.Request
+	decision router.Decision
+	trace    *executor.Trace
+	status   int
+	errKind  string
+	usage    llm.Usage
+	model    string
+	partial  bool
+	ttft     time.Duration
+}
+
+// ServeOpenAIChat serves POST /v1/chat/completions.
+func (g *Gateway) ServeOpenAIChat(w http.ResponseWriter, r *http.Request) {
+	g.serveChat(w, r, openAIDialect)
+}
+
+// ServeAnthropicMessages serves POST /v1/messages.
+func (g *Gateway) ServeAnthropicMessages(w http.ResponseWriter, r *http.Request) {
+	g.serveChat(w, r, anthropicDialect)
+}
+
+func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *dialect) {
+	x := &exchange{start: g.now(), dialect: d}
+	defer g.finish(r.Context(), x)
+	rt := g.rt.Load()
+	if rt == nil {
+		g.fail(w, x, &apiError{status: http.StatusServiceUnavailable, code: "not_ready", anthropicType: "api_error", message: "the gateway has no configuration loaded"})
+		return
+	}
+	if e := g.authenticate(rt, r); e != nil {
+		g.fail(w, x, e)
+		return
+	}
+	body, e := readBody(w, r, rt.cfg.Server.MaxBodyBytes)
+	if e != nil {
+		g.fail(w, x, e)
+		return
+	}
+	req, err := d.parse(body)
+	if err != nil {
+		g.failErr(w, x, err)
+		return
+	}
+	x.req = req
+	dec, err := rt.router.Plan(req)
+	x.decision = dec
+	if err != nil {
+		g.fail(w, x, routeError(err))
+		return
+	}
+	plan := rt.plan(dec)
+	input := tokens.Input(req)
+	if req.Stream {
+		g.stream(w, r, x, rt, plan, input)
+		return
+	}
+	resp, trace, err := g.exec.Chat(r.Context(), plan, req, input)
+	x.trace = trace
+	g.setRouteHeaders(w, x)
+	if err != nil {
+		g.failErr(w, x, err)
+		return
+	}
+	x.model = resp.Model
+	x.usage = resp.Usage
+	if x.usage.InputTokens == 0 && x.usage.OutputTokens == 0 {
+		x.usage = llm.Usage{InputTokens: input, OutputTokens: tokens.FromBytes(len(resp.Text) + toolBytes(resp.ToolCalls)), Estimated: true}
+	}
+	x.status = http.StatusOK
+	if err := d.writeResponse(w, resp); err != nil {
+		g.log.Debug("write response", "request_id", reqid.From(r.Context()), "err", err)
+	}
+}
+
+// stream serves a streaming request: the executor returns a committed stream
+// (fail-over happens before the first content byte); afterwards a failure is
+// written in-band and the stream ends without a success terminator.
+func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, x *exchange, rt *runtime, plan *executor.Plan, input int) {
+	st, trace, err := g.exec.Stream(r.Context(), plan, x.req, input)
+	x.trace = trace
+	g.setRouteHeaders(w, x)
+	if err != nil {
+		g.failErr(w, x, err)
+		return
+	}
+	defer st.Close()
+	if trace != nil {
+		x.ttft = trace.TTFT
+	}
+	x.status = http.StatusOK
+	sw := x.dialect.newStream(w, x.req, st.Dialect())
+	var outBytes int
+	var sawUsage bool
+	for {
+		ev, err := st.Next()
+		if err == io.EOF {
+			if err := sw.Finish(); err != nil {
+				x.partial = true
+			}
+			break
+		}
+		if err != nil {
+			x.partial = true
+			x.errKind = provider.KindOf(err).String()
+			if r.Context().Err() != nil {
+				x.errKind = "client_cancelled"
+			} else {
+				sw.WriteError(err)
+			}
+			break
+		}
+		if ev.Model != "" {
+			x.model = ev.Model
+		}
+		outBytes += len(ev.Text)
+		for _, tc := range ev.ToolCalls {
+			outBytes += len(tc.Name) + len(tc.Arguments)
+		}
+		if ev.Usage != nil {
+			sawUsage = true
+			if ev.Usage.InputTokens > 0 {
+				x.usage.InputTokens = ev.Usage.InputTokens
+			}
+			if ev.Usage.OutputTokens > 0 {
+				x.usage.OutputTokens = ev.Usage.OutputTokens
+			}
+		}
+		if err := sw.WriteEvent(ev); err != nil {
+			// The client went away; the deferred Close cancels upstream.
+			x.partial = true
+			x.errKind = "client_cancelled"
+			break
+		}
+	}
+	if !sawUsage || x.partial && x.usage.OutputTokens == 0 {
+		if x.usage.InputTokens == 0 {
+			x.usage.InputTokens = input
+		}
+		if est := tokens.FromBytes(outBytes); est > x.usage.OutputTokens {
+			x.usage.OutputTokens = est
+		}
+		x.usage.Estimated = true
+	}
+}
+
+func (g *Gateway) authenticate(rt *runtime, r *http.Request) *apiError {
+	if rt.keys.Empty() {
+		return nil
+	}
+	key, ok := auth.FromHeader(r.Header)
+	if !ok || !rt.keys.Check(key) {
+		return &apiError{status: http.StatusUnauthorized, code: "invalid_api_key", anthropicType: "authentication_error", message: "invalid or missing API key"}
+	}
+	return nil
+}
+
+// readBody reads the request body up to limit bytes.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *apiError) {
+	if limit <= 0 {
+		limit = 8 << 20
+	}
+	if r.ContentLength > limit {
+		return nil, tooLarge(limit)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, tooLarge(limit)
+		}
+		return nil, &apiError{status: http.StatusBadRequest, code: "invalid_body", anthropicType: "invalid_request_error", message: "could not read the request body"}
+	}
+	return body, nil
+}
+
+func tooLarge(limit int64) *apiError {
+	return &apiError{status: http.StatusRequestEntityTooLarge, code: "request_too_large", anthropicType: "request_too_large",
+		message: "request body exceeds " + strconv.FormatInt(limit, 10) + " bytes"}
+}
+
+func routeError(err error) *apiError {
+	var nc *router.NoCapableError
+	switch {
+	case errors.As(err, &nc):
+		return &apiError{status: http.StatusBadRequest, code: "no_capable_deployment", anthropicType: "invalid_request_error", message: nc.Error()[len("router: "):]}
+	case errors.Is(err, router.ErrUnknownModel):
+		return &apiError{status: http.StatusNotFound, code: "model_not_found", anthropicType: "not_found_error", message: err.Error()[len("router: "):]}
+	}
+	return &apiError{status: http.StatusInternalServerError, code: "internal_error", anthropicType: "api_error", message: "internal error"}
+}
+
+// plan turns a router decision into executor targets.
+func (rt *runtime) plan(dec router.Decision) *executor.Plan {
+	p := &executor.Plan{Route: dec.Route, Targets: make([]executor.Target, 0, len(dec.Deployments))}
+	for _, name := range dec.Deployments {
+		if d, ok := rt.deployments[name]; ok {
+			p.Targets = append(p.Targets, d.target)
+		}
+	}
+	return p
+}
+
+func (g *Gateway) setRouteHeaders(w http.ResponseWriter, x *exchange) {
+	h := w.Header()
+	h.Set(HeaderRoute, x.decision.Route)
+	if x.decision.Policy != "" {
+		h.Set(HeaderPolicy, x.decision.Policy)
+	}
+	if x.decision.Reason != "" {
+		h.Set(HeaderReason, x.decision.Reason)
+	}
+	if x.trace != nil {
+		if x.trace.Deployment != "" {
+			h.Set(HeaderDeployment, x.trace.Deployment)
+		}
+		h.Set(HeaderAttempts, strconv.Itoa(attempts(x.trace)))
+	}
+}
+
+// attempts counts upstream calls (skipped targets are not calls).
+func attempts(t *executor.Trace) int {
+	if t == nil {
+		return 0
+	}
+	n := 0
+	for _, a := range t.Attempts {
+		if a.Skipped == "" {
+			n++
+		}
+	}
+	return n
+}
+
+func (g *Gateway) fail(w http.ResponseWriter, x *exchange, e *apiError) {
+	x.status = e.status
+	x.errKind = e.code
+	x.dialect.writeError(w, e)
+}
+
+func (g *Gateway) failErr(w http.ResponseWriter, x *exchange, err error) {
+	x.status = x.dialect.statusOf(err)
+	x.errKind = provider.KindOf(err).String()
+	var pe *provider.Error
+	if errors.As(err, &pe) && pe.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((pe.RetryAfter+time.Second-1)/time.Second)))
+	}
+	if errors.Is(err, context.Canceled) {
+		x.errKind = "client_cancelled"
+		return // nobody is listening
+	}
+	x.dialect.writeErrorFor(w, err)
+}
+
+func toolBytes(calls []llm.ToolCall) int {
+	n := 0
+	for _, c := range calls {
+		n += len(c.Name) + len(c.Arguments)
+	}
+	return n
+}
+
+// Recorder receives one usage record per client request; the usage ledger
+// implements it. Enqueue must not block.
+type Recorder interface {
+	Enqueue(rec store.UsageRecord)
+}

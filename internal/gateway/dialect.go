@@ -1,0 +1,74 @@
+package gateway
+
+import (
+	"net/http"
+
+	"github.com/switchyard-gw/switchyard/internal/anthropicapi"
+	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/openaiapi"
+)
+
+// streamWriter is what both inbound dialects' stream writers provide.
+type streamWriter interface {
+	WriteEvent(ev llm.Event) error
+	WriteError(err error)
+	Finish() error
+	Started() bool
+}
+
+// dialect bundles one inbound wire format's parse and write functions.
+type dialect struct {
+	name          llm.Dialect
+	parse         func(body []byte) (*llm.Request, error)
+	writeResponse func(w http.ResponseWriter, resp *llm.Response) error
+	newStream     func(w http.ResponseWriter, req *llm.Request, src llm.Dialect) streamWriter
+	// writeErrorFor writes err (bad request, provider failure) in the dialect.
+	writeErrorFor func(w http.ResponseWriter, err error)
+	// statusOf is the status writeErrorFor answers err with.
+	statusOf func(err error) int
+	// writeError writes a gateway-made error (see the apiError codes).
+	writeError func(w http.ResponseWriter, e *apiError)
+}
+
+// apiError is an error the gateway itself produces, with its code in each
+// dialect.
+type apiError struct {
+	status        int
+	code          string // OpenAI error code
+	anthropicType string // Anthropic error type
+	message       string
+}
+
+var openAIDialect = &dialect{
+	name:          llm.DialectOpenAI,
+	parse:         openaiapi.ParseChat,
+	writeResponse: openaiapi.WriteResponse,
+	newStream: func(w http.ResponseWriter, req *llm.Request, src llm.Dialect) streamWriter {
+		return openaiapi.NewStreamWriter(w, req, src)
+	},
+	writeErrorFor: openaiapi.WriteErrorFor,
+	statusOf: func(err error) int {
+		s, _, _, _ := openaiapi.ErrorFor(err)
+		return s
+	},
+	writeError: func(w http.ResponseWriter, e *apiError) {
+		openaiapi.WriteError(w, e.status, e.code, e.message)
+	},
+}
+
+var anthropicDialect = &dialect{
+	name:          llm.DialectAnthropic,
+	parse:         anthropicapi.ParseChat,
+	writeResponse: anthropicapi.WriteResponse,
+	newStream: func(w http.ResponseWriter, req *llm.Request, src llm.Dialect) streamWriter {
+		return anthropicapi.NewStreamWriter(w, req, src)
+	},
+	writeErrorFor: anthropicapi.WriteErrorFor,
+	statusOf: func(err error) int {
+		s, _, _ := anthropicapi.ErrorFor(err)
+		return s
+	},
+	writeError: func(w http.ResponseWriter, e *apiError) {
+		anthropicapi.WriteError(w, e.status, e.anthropicType, e.message)
+	},
+}

@@ -1,0 +1,208 @@
+// Package gateway is the request path of Switchyard: the ordered steps that
+// turn a client request into upstream attempts and a response (parse,
+// authenticate, route, execute, respond, account). The server package mounts
+// its Handler; main builds it and applies each config version to it.
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/auth"
+	"github.com/switchyard-gw/switchyard/internal/config"
+	"github.com/switchyard-gw/switchyard/internal/executor"
+	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/provider/anthropic"
+	"github.com/switchyard-gw/switchyard/internal/provider/openai"
+	"github.com/switchyard-gw/switchyard/internal/router"
+	"github.com/switchyard-gw/switchyard/internal/telemetry"
+)
+
+// Options wire the gateway's collaborators; main provides them.
+type Options struct {
+	Logger   *slog.Logger
+	Metrics  *telemetry.Metrics
+	Executor *executor.Executor
+	// Recorder receives one usage record per client request; optional.
+	Recorder Recorder
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Gateway serves the LLM API endpoints. Safe for concurrent use; Apply swaps
+// the config atomically while requests are in flight.
+type Gateway struct {
+	log     *slog.Logger
+	metrics *telemetry.Metrics
+	exec    *executor.Executor
+	rec     Recorder
+	now     func() time.Time
+	rt      atomic.Pointer[runtime]
+}
+
+// runtime is everything built from one config version.
+type runtime struct {
+	cfg         *config.Config
+	router      *router.Router
+	deployments map[string]*deployment
+	keys        *auth.Static
+	transports  []*http.Transport
+}
+
+// deployment is a config deployment with its live provider client.
+type deployment struct {
+	cfg    *config.Deployment
+	prov   provider.Provider
+	target executor.Target
+}
+
+// New returns a gateway with no config; Apply one before serving.
+func New(opts Options) *Gateway {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Gateway{log: opts.Logger, metrics: opts.Metrics, exec: opts.Executor, rec: opts.Recorder, now: opts.Now}
+}
+
+// Ready reports whether a config has been applied.
+func (g *Gateway) Ready() bool { return g.rt.Load() != nil }
+
+// Config returns the config in force, or nil.
+func (g *Gateway) Config() *config.Config {
+	if rt := g.rt.Load(); rt != nil {
+		return rt.cfg
+	}
+	return nil
+}
+
+// Apply builds provider clients for cfg (which must be valid) and swaps it in.
+// Requests in flight finish on the config they started with.
+func (g *Gateway) Apply(cfg *config.Config) error {
+	rt, err := build(cfg)
+	if err != nil {
+		return err
+	}
+	if g.exec != nil {
+		g.exec.SetOptions(ExecutorOptions(cfg))
+	}
+	old := g.rt.Swap(rt)
+	if old != nil {
+		for _, t := range old.transports {
+			t.CloseIdleConnections()
+		}
+	}
+	return nil
+}
+
+// ExecutorOptions maps the config's executor section to executor options.
+func ExecutorOptions(cfg *config.Config) executor.Options {
+	e := cfg.Executor
+	return executor.Options{
+		MaxAttempts:          e.MaxAttempts,
+		RetriesPerDeployment: e.RetriesPerDeployment,
+		BackoffBase:          e.BackoffBase.D(),
+		BackoffMax:           e.BackoffMax.D(),
+		MaxRetryAfter:        e.MaxRetryAfter.D(),
+		Deadline:             e.Deadline.D(),
+		BreakerThreshold:     e.Breaker.FailureThreshold,
+		BreakerOpenFor:       e.Breaker.OpenFor.D(),
+	}
+}
+
+func build(cfg *config.Config) (*runtime, error) {
+	rt := &runtime{
+		cfg:         cfg,
+		router:      router.New(cfg),
+		deployments: make(map[string]*deployment, len(cfg.Deployments)),
+	}
+	keys := make([]string, 0, len(cfg.Server.APIKeys)+1)
+	for _, k := range cfg.Server.APIKeys {
+		keys = append(keys, k.Value())
+	}
+	keys = append(keys, cfg.Server.MasterKey.Value())
+	rt.keys = auth.NewStatic(keys...)
+
+	clients := make(map[string]*http.Client, len(cfg.Providers))
+	for i := range cfg.Providers {
+		p := &cfg.Providers[i]
+		tr := newTransport(p.ConnectTimeout.D())
+		rt.transports = append(rt.transports, tr)
+		clients[p.Name] = &http.Client{Transport: tr}
+	}
+	for i := range cfg.Deployments {
+		d := &cfg.Deployments[i]
+		p, ok := cfg.Provider(d.Provider)
+		if !ok {
+			return nil, fmt.Errorf("gateway: deployment %q: unknown provider %q", d.Name, d.Provider)
+		}
+		pc := provider.Config{
+			BaseURL:    p.BaseURL,
+			APIKey:     p.APIKey.Value(),
+			Model:      d.Model,
+			APIVersion: p.APIVersion,
+			HTTPClient: clients[p.Name],
+		}
+		if len(p.Headers) > 0 {
+			pc.Headers = make(map[string]string, len(p.Headers))
+			for k, v := range p.Headers {
+				pc.Headers[k] = v.Value()
+			}
+		}
+		var prov provider.Provider
+		switch p.Kind {
+		case config.KindAnthropic:
+			prov = anthropic.New(pc)
+		case config.KindAzure:
+			pc.Azure = true
+			prov = openai.New(pc)
+		case config.KindOpenAI:
+			prov = openai.New(pc)
+		default:
+			return nil, fmt.Errorf("gateway: provider %q: unsupported kind %q", p.Name, p.Kind)
+		}
+		rt.deployments[d.Name] = &deployment{
+			cfg:  d,
+			prov: prov,
+			target: executor.Target{
+				Deployment:        d.Name,
+				Provider:          prov,
+				ContextWindow:     d.ContextWindow,
+				MaxOutputTokens:   d.MaxOutputTokens,
+				Timeout:           d.Timeout.D(),
+				FirstTokenTimeout: d.FirstTokenTimeout.D(),
+				IdleTimeout:       d.IdleTimeout.D(),
+			},
+		}
+	}
+	return rt, nil
+}
+
+// newTransport returns a pooled upstream transport. Only the connect timeout
+// is set here: time to first token and idle gaps are the executor's.
+func newTransport(connect time.Duration) *http.Transport {
+	if connect <= 0 {
+		connect = 5 * time.Second
+	}
+	d := &net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           d.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   connect,
+		ExpectContinueTimeout: time.Second,
+	}
+}
+
+// errUnauthorized is returned for a missing or unknown client key.
+var errUnauthorized = errors.New("gateway: invalid or missing API key")

@@ -1,0 +1,127 @@
+package gateway
+
+import (
+	"errors"
+	"net/http"
+	"sort"
+
+	"github.com/switchyard-gw/switchyard/internal/config"
+	"github.com/switchyard-gw/switchyard/internal/executor"
+	"github.com/switchyard-gw/switchyard/internal/openaiapi"
+	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/router"
+)
+
+// Handler returns the API endpoints: OpenAI chat completions, embeddings and
+// models, and Anthropic messages.
+func (g *Gateway) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/chat/completions", g.ServeOpenAIChat)
+	mux.HandleFunc("POST /chat/completions", g.ServeOpenAIChat)
+	mux.HandleFunc("POST /v1/messages", g.ServeAnthropicMessages)
+	mux.HandleFunc("POST /v1/embeddings", g.ServeEmbeddings)
+	mux.HandleFunc("POST /embeddings", g.ServeEmbeddings)
+	mux.HandleFunc("GET /v1/models", g.ServeModels)
+	mux.HandleFunc("GET /models", g.ServeModels)
+	return mux
+}
+
+// ServeModels serves GET /v1/models: every route and deployment name a client
+// may put in "model".
+func (g *Gateway) ServeModels(w http.ResponseWriter, r *http.Request) {
+	rt := g.rt.Load()
+	if rt == nil {
+		openaiapi.WriteError(w, http.StatusServiceUnavailable, "not_ready", "the gateway has no configuration loaded")
+		return
+	}
+	if e := g.authenticate(rt, r); e != nil {
+		openaiapi.WriteError(w, e.status, e.code, e.message)
+		return
+	}
+	ids := make([]string, 0, len(rt.cfg.Routes)+len(rt.cfg.Deployments))
+	for _, rr := range rt.cfg.Routes {
+		ids = append(ids, rr.Name)
+	}
+	for _, d := range rt.cfg.Deployments {
+		ids = append(ids, d.Name)
+	}
+	sort.Strings(ids)
+	_ = openaiapi.WriteModels(w, ids)
+}
+
+// ServeEmbeddings serves POST /v1/embeddings. It tries the deployments of the
+// route's plan that can embed, in order, failing over on errors that are not
+// the request's fault; there is no same-deployment retry here.
+func (g *Gateway) ServeEmbeddings(w http.ResponseWriter, r *http.Request) {
+	x := &exchange{start: g.now(), dialect: openAIDialect}
+	defer g.finish(r.Context(), x)
+	rt := g.rt.Load()
+	if rt == nil {
+		g.fail(w, x, &apiError{status: http.StatusServiceUnavailable, code: "not_ready", message: "the gateway has no configuration loaded"})
+		return
+	}
+	if e := g.authenticate(rt, r); e != nil {
+		g.fail(w, x, e)
+		return
+	}
+	body, e := readBody(w, r, rt.cfg.Server.MaxBodyBytes)
+	if e != nil {
+		g.fail(w, x, e)
+		return
+	}
+	req, err := openaiapi.ParseEmbeddings(body)
+	if err != nil {
+		g.failErr(w, x, err)
+		return
+	}
+	names, dec, ae := rt.embeddingTargets(req.Model)
+	x.decision = dec
+	if ae != nil {
+		g.fail(w, x, ae)
+		return
+	}
+	var lastErr error
+	for i, name := range names {
+		d := rt.deployments[name]
+		emb, ok := d.prov.(provider.Embedder)
+		if !ok {
+			continue
+		}
+		x.trace = traceOf(name, i)
+		resp, err := emb.Embed(r.Context(), req)
+		if err != nil {
+			lastErr = err
+			if k := provider.KindOf(err); !k.Fallbackable() || errors.Is(err, r.Context().Err()) && r.Context().Err() != nil {
+				break
+			}
+			continue
+		}
+		x.model = resp.Model
+		x.usage = resp.Usage
+		x.status = http.StatusOK
+		g.setRouteHeaders(w, x)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(resp.Raw)
+		return
+	}
+	if lastErr == nil {
+		lastErr = &provider.Error{Kind: provider.KindUnavailable, Message: "no embedding deployment could be reached"}
+	}
+	x.trace.Deployment = ""
+	g.setRouteHeaders(w, x)
+	g.failErr(w, x, lastErr)
+}
+
+func (rt *runtime) embeddingTargets(model string) ([]string, router.Decision, *apiError) {
+	dec, err := rt.router.PlanFor(model, []string{config.CapEmbeddings})
+	if err != nil {
+		return nil, dec, routeError(err)
+	}
+	return dec.Deployments, dec, nil
+}
+
+// traceOf records that the i-th deployment of an embeddings plan is being
+// tried.
+func traceOf(name string, i int) *executor.Trace {
+	return &executor.Trace{Deployment: name, Fallbacks: i, Attempts: []executor.Attempt{{Deployment: name}}}
+}

@@ -1,0 +1,169 @@
+// Package server runs Switchyard's client-facing HTTP server: the HTTP-wide
+// middleware (panic recovery, request ids, in-flight gauge), health and
+// readiness probes, the metrics endpoint, and graceful shutdown. The LLM
+// endpoints themselves are the gateway's handler, mounted here by main.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/switchyard-gw/switchyard/internal/reqid"
+)
+
+// Options configure a Server.
+type Options struct {
+	// API is the handler for everything that is not a probe or /metrics.
+	API http.Handler
+	// Ready reports whether the process can take traffic (config loaded).
+	Ready func() bool
+	// Gatherer serves /metrics; nil disables the endpoint.
+	Gatherer prometheus.Gatherer
+	// InFlight, if set, counts requests being served.
+	InFlight prometheus.Gauge
+	Logger   *slog.Logger
+	// ReadHeaderTimeout and IdleTimeout protect against slow clients.
+	ReadHeaderTimeout time.Duration
+	IdleTimeout       time.Duration
+	// ShutdownTimeout is how long Serve waits for in-flight requests and
+	// streams after its context ends.
+	ShutdownTimeout time.Duration
+}
+
+// Server is the HTTP server.
+type Server struct {
+	opts Options
+	srv  *http.Server
+}
+
+// New returns a server; call Serve to run it.
+func New(opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Ready == nil {
+		opts.Ready = func() bool { return true }
+	}
+	if opts.ReadHeaderTimeout <= 0 {
+		opts.ReadHeaderTimeout = 10 * time.Second
+	}
+	if opts.ShutdownTimeout <= 0 {
+		opts.ShutdownTimeout = 30 * time.Second
+	}
+	s := &Server{opts: opts}
+	s.srv = &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: opts.ReadHeaderTimeout,
+		IdleTimeout:       opts.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
+	}
+	return s
+}
+
+// Handler returns the full handler: probes, metrics and the API behind the
+// middleware.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeProbe(w, true)
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		writeProbe(w, s.opts.Ready())
+	})
+	if s.opts.Gatherer != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(s.opts.Gatherer, promhttp.HandlerOpts{}))
+	}
+	if s.opts.API != nil {
+		mux.Handle("/", s.opts.API)
+	}
+	return s.recover(reqid.Middleware(s.count(mux)))
+}
+
+func writeProbe(w http.ResponseWriter, ok bool) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if !ok {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("not ready\n"))
+		return
+	}
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+func (s *Server) count(next http.Handler) http.Handler {
+	if s.opts.InFlight == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.opts.InFlight.Inc()
+		defer s.opts.InFlight.Dec()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// recover turns a handler panic into a 500 (if nothing was written yet) and a
+// log line, instead of a dead connection with no trace. http.ErrAbortHandler
+// is the deliberate way to abort a response and passes through.
+func (s *Server) recover(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.opts.Logger.Error("panic serving request", "request_id", reqid.From(r.Context()), "path", r.URL.Path, "panic", fmt.Sprint(v))
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = w.Write([]byte(`{"error":{"message":"internal error","type":"api_error","code":"internal_error"}}`))
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Serve serves on ln until ctx ends, then stops accepting, waits up to
+// ShutdownTimeout for in-flight requests and streams to finish, and closes
+// whatever is left.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
+	defer cancel()
+	err := s.srv.Shutdown(sctx)
+	if err != nil {
+		s.opts.Logger.Warn("shutdown deadline passed; closing remaining connections", "err", err)
+		_ = s.srv.Close()
+	}
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		return serr
+	}
+	return nil
+}
+
+// IsLoopback reports whether addr (host:port) binds only loopback addresses.
+// An empty host binds every interface and is not loopback.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
