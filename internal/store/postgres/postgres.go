@@ -1,0 +1,131 @@
+// Package postgres is the store.Store for many replicas: PostgreSQL through
+// pgx/v5. Migrations are embedded and applied on Open under an advisory
+// lock, so replicas starting together apply each one exactly once.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/switchyard-gw/switchyard/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// DefaultMaxConns is the pool size when the URL has no pool_max_conns.
+const DefaultMaxConns = 8
+
+// Store is a store.Store backed by PostgreSQL. Safe for concurrent use.
+type Store struct {
+	pool *connPool
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to the database at rawURL (postgres://user@host:port/db?...)
+// and applies pending migrations. The URL may carry pool_max_conns, and
+// search_path to place the tables in a schema of their own.
+func Open(ctx context.Context, rawURL string) (*Store, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse url: %w", err)
+	}
+	maxConns := DefaultMaxConns
+	q := u.Query()
+	if v := q.Get("pool_max_conns"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("postgres: pool_max_conns %q is not a positive integer", v)
+		}
+		maxConns = n
+		q.Del("pool_max_conns")
+		u.RawQuery = q.Encode()
+	}
+	cfg, err := pgx.ParseConfig(u.String())
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse url: %w", err)
+	}
+	s := &Store{pool: newConnPool(cfg, maxConns)}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	ms, err := store.ReadMigrations(migrationFS, "migrations")
+	if err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	err = s.pool.with(ctx, func(c *pgx.Conn) error {
+		return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('switchyard.schema_migrations'))`); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+				version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`); err != nil {
+				return err
+			}
+			for _, m := range ms {
+				var applied bool
+				if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, m.Version).Scan(&applied); err != nil {
+					return err
+				}
+				if applied {
+					continue
+				}
+				if _, err := tx.Exec(ctx, m.SQL); err != nil {
+					return fmt.Errorf("migration %s: %w", m.Name, err)
+				}
+				if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations(version, name) VALUES ($1, $2)`, m.Version, m.Name); err != nil {
+					return fmt.Errorf("migration %s: %w", m.Name, err)
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	return nil
+}
+
+// Ping checks that a connection can reach the server.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.with(ctx, func(c *pgx.Conn) error { return c.Ping(ctx) }); err != nil {
+		return fmt.Errorf("postgres: ping: %w", err)
+	}
+	return nil
+}
+
+// Close closes idle connections; connections in use close when released.
+func (s *Store) Close() error {
+	s.pool.close()
+	return nil
+}
+
+// mapErr turns constraint violations and missing rows into store errors.
+func mapErr(op string, err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "23505": // unique_violation
+			return fmt.Errorf("postgres: %s: %w", op, store.ErrConflict)
+		case "23503": // foreign_key_violation
+			return fmt.Errorf("postgres: %s: tenant: %w", op, store.ErrNotFound)
+		}
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("postgres: %s: %w", op, store.ErrNotFound)
+	}
+	return fmt.Errorf("postgres: %s: %w", op, err)
+}
