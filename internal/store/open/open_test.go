@@ -23,7 +23,7 @@ func TestStore(t *testing.T) {
 			check: func(s store.Store) bool { _, ok := s.(*sqlite.Store); return ok }},
 		{name: "sqlite memory", url: func(*testing.T) string { return "sqlite://:memory:" },
 			check: func(s store.Store) bool { _, ok := s.(*sqlite.Store); return ok }},
-		{name: "postgres", url: storetest.PostgresURL,
+		{name: "postgres", url: func(t *testing.T) string { return storetest.PostgresURL(t) },
 			check: func(s store.Store) bool { _, ok := s.(*postgres.Store); return ok }},
 		{name: "empty sqlite path", url: func(*testing.T) string { return "sqlite://" }, wantErr: "has no path"},
 		{name: "unknown scheme hides the rest", url: func(*testing.T) string { return "mysql://u:hunter2@h/db" }, wantErr: `"mysql"`},
