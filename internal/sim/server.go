@@ -285,7 +285,8 @@ func sleep(ctx context.Context, d time.Duration) error {
 // when the server stops, so hung handlers return on shutdown too.
 type hangKey struct{}
 
-// hang blocks until the client goes away or the server stops.
+// hang blocks until the client goes away or the server stops, then aborts
+// the connection so that no response (or stream end) is sent.
 func hang(ctx context.Context) {
 	stop, _ := ctx.Value(hangKey{}).(context.Context)
 	if stop == nil {
@@ -295,6 +296,7 @@ func hang(ctx context.Context) {
 	case <-ctx.Done():
 	case <-stop.Done():
 	}
+	panic(http.ErrAbortHandler)
 }
 
 // Run serves the simulated provider on addr until ctx is done, then shuts
