@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -331,5 +332,33 @@ func TestCapabilitiesHas(t *testing.T) {
 				t.Errorf("got %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestDocsExamples(t *testing.T) {
+	// Every ```yaml block in docs/config.md must load.
+	data, err := os.ReadFile(filepath.Join("..", "..", "docs", "config.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"SWITCHYARD_CLIENT_KEY": "k", "OPENAI_API_KEY": "k", "ANTHROPIC_API_KEY": "k"}
+	blocks := strings.Split(string(data), "```yaml\n")[1:]
+	if len(blocks) == 0 {
+		t.Fatal("got no yaml blocks in docs/config.md, want at least one")
+	}
+	for i, b := range blocks {
+		t.Run(strconv.Itoa(i), func(t *testing.T) {
+			src, _, _ := strings.Cut(b, "```")
+			if _, err := Parse([]byte(src), func(k string) string { return env[k] }); err != nil {
+				t.Errorf("got %v, want the documented example to load", err)
+			}
+		})
+	}
+}
+
+func TestDuplicateKey(t *testing.T) {
+	_, err := Parse([]byte("log: {level: info}\nlog: {level: debug}\n"+validTail), getenv)
+	if err == nil || !strings.Contains(err.Error(), `mapping key "log" already defined`) {
+		t.Errorf("got %v, want a duplicate key error", err)
 	}
 }
