@@ -2,7 +2,6 @@ package learned
 
 import (
 	"math"
-	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -18,7 +17,7 @@ const (
 // maxCharGramWords caps the words that contribute character n-grams, so a
 // very long prompt costs a bounded time; the words are taken from the end
 // of the prompt, where the actual question usually is.
-const maxCharGramWords = 600
+const maxCharGramWords = 256
 
 // numDense is the number of dense prompt features; see denseFeatures.
 const numDense = 18
@@ -27,8 +26,32 @@ const numDense = 18
 // unigrams and bigrams (numbers folded to a digit-count class, so "17" and
 // "42" are one word), single symbol characters, and character 3-grams of
 // the last maxCharGramWords words (fastText-style, with word boundaries).
-// It returns the number of emitted grams.
+// Prompts over 4 KB contribute their first 1 KB and last 3 KB. It returns
+// the number of emitted grams.
 func sparseFeatures(text string, dim uint64, emit func(bucket uint32)) int {
+	if len(text) <= sparseHead+sparseTail {
+		return sparseSegment(text, dim, emit)
+	}
+	// Long prompts: the head (instructions) and the tail (the question)
+	// carry the signal; the middle is usually context or examples.
+	h, t := sparseHead, len(text)-sparseTail
+	for h > 0 && !utf8.RuneStart(text[h]) {
+		h--
+	}
+	for t < len(text) && !utf8.RuneStart(text[t]) {
+		t++
+	}
+	return sparseSegment(text[:h], dim, emit) + sparseSegment(text[t:], dim, emit)
+}
+
+// sparseHead and sparseTail bound the bytes of a prompt that feed the
+// hashed n-grams, so a decision costs the same for any prompt length.
+const (
+	sparseHead = 1024
+	sparseTail = 3072
+)
+
+func sparseSegment(text string, dim uint64, emit func(bucket uint32)) int {
 	n := 0
 	var prev uint64
 	havePrev := false
@@ -36,17 +59,23 @@ func sparseFeatures(text string, dim uint64, emit func(bucket uint32)) int {
 	var buf [64]byte
 	i := 0
 	for i < len(text) {
-		r, size := utf8.DecodeRuneInString(text[i:])
+		r, size := rune(text[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(text[i:])
+		}
 		switch {
-		case unicode.IsLetter(r) || unicode.IsDigit(r):
+		case isWordRune(r):
 			j := i
 			digits := 0
 			for j < len(text) {
-				r2, s2 := utf8.DecodeRuneInString(text[j:])
-				if !(unicode.IsLetter(r2) || unicode.IsDigit(r2)) {
+				r2, s2 := rune(text[j]), 1
+				if r2 >= utf8.RuneSelf {
+					r2, s2 = utf8.DecodeRuneInString(text[j:])
+				}
+				if !isWordRune(r2) {
 					break
 				}
-				if unicode.IsDigit(r2) {
+				if r2 >= '0' && r2 <= '9' || (r2 >= utf8.RuneSelf && unicode.IsDigit(r2)) {
 					digits++
 				}
 				j += s2
@@ -66,7 +95,7 @@ func sparseFeatures(text string, dim uint64, emit func(bucket uint32)) int {
 			}
 			prev, havePrev = h, true
 			i = j
-		case unicode.IsSpace(r):
+		case r == ' ' || r == '\n' || r == '\t' || r == '\r' || (r >= utf8.RuneSelf && unicode.IsSpace(r)):
 			i += size
 		default:
 			h := mix(seedSymbol, uint64(r))
@@ -187,14 +216,9 @@ func denseFeatures(text string, out []float64) {
 	}
 	longest = max(longest, cur)
 	lines++
-	lower := strings.ToLower(text)
-	count := func(subs ...string) float64 {
-		var c int
-		for _, s := range subs {
-			c += strings.Count(lower, s)
-		}
-		return float64(c)
-	}
+	var groups [len(markerGroups)]float64
+	countMarkers(text, &groups)
+	count := func(g int) float64 { return groups[g] }
 	frac := func(a float64) float64 { return a / math.Max(chars, 1) }
 	out[0] = math.Log1p(chars)
 	out[1] = math.Log1p(words)
@@ -204,14 +228,74 @@ func denseFeatures(text string, out []float64) {
 	out[5] = frac(nonASCII)
 	out[6] = frac(punct)
 	out[7] = frac(cjk)
-	out[8] = math.Log1p(count("def ", "return", "```", "import ", "function", "=>", "print(", "class ", "();", "{\n", "#include", "public ", "int "))
-	out[9] = math.Log1p(count("+", "=", "^", "\\frac", "$", "sqrt", "√", "×", "÷", "%", "equation", "solve", "calculate", "how many", "how much"))
-	out[10] = math.Log1p(count("\na)", "\na.", "\n(a)", "\na:", "\nb)", "\nb.", "\n(b)", "\nb:", "option", "choice"))
-	out[11] = math.Log1p(count("answer:", "\nq:", "question:", "\na:"))
+	out[8] = math.Log1p(count(0))
+	out[9] = math.Log1p(count(1))
+	out[10] = math.Log1p(count(2))
+	out[11] = math.Log1p(count(3))
 	out[12] = math.Log1p(qmarks)
 	out[13] = wordLen / math.Max(words, 1)
 	out[14] = math.Log1p(float64(longest))
 	out[15] = indented / lines
-	out[16] = math.Log1p(count("explain", "write", "describe", "essay", "story", "poem", "summar", "why"))
-	out[17] = math.Log1p(count("translate", "step by step", "reason", "prove", "derive"))
+	out[16] = math.Log1p(count(4))
+	out[17] = math.Log1p(count(5))
+}
+
+// markerGroups are the case-insensitive substrings counted by denseFeatures:
+// code, maths, multiple choice, few-shot, open-ended, reasoning requests.
+var markerGroups = [...][]string{
+	{"def ", "return", "```", "import ", "function", "=>", "print(", "class ", "();", "{\n", "#include", "public ", "int "},
+	{"+", "=", "^", "\\frac", "$", "sqrt", "√", "×", "÷", "%", "equation", "solve", "calculate", "how many", "how much"},
+	{"\na)", "\na.", "\n(a)", "\na:", "\nb)", "\nb.", "\n(b)", "\nb:", "option", "choice"},
+	{"answer:", "\nq:", "question:", "\na:"},
+	{"explain", "write", "describe", "essay", "story", "poem", "summar", "why"},
+	{"translate", "step by step", "reason", "prove", "derive"},
+}
+
+// countMarkers counts every markerGroups pattern in text (ASCII case folded)
+// in one pass, dispatching on the first byte.
+func countMarkers(text string, out *[len(markerGroups)]float64) {
+	type pat struct {
+		s string
+		g int
+	}
+	var first [256][]pat
+	for g, ps := range markerGroups {
+		for _, p := range ps {
+			first[p[0]] = append(first[p[0]], pat{p, g})
+		}
+	}
+	for i := 0; i < len(text); i++ {
+		c := lowerByte(text[i])
+		for _, p := range first[c] {
+			if hasPrefixFold(text[i:], p.s) {
+				out[p.g]++
+			}
+		}
+	}
+}
+
+func lowerByte(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+func hasPrefixFold(s, p string) bool {
+	if len(s) < len(p) {
+		return false
+	}
+	for k := 0; k < len(p); k++ {
+		if lowerByte(s[k]) != p[k] {
+			return false
+		}
+	}
+	return true
+}
+
+func isWordRune(r rune) bool {
+	if r < utf8.RuneSelf {
+		return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+	}
+	return unicode.IsLetter(r) || unicode.IsDigit(r)
 }
