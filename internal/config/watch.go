@@ -60,8 +60,11 @@ type Watcher struct {
 }
 
 // NewWatcher returns a Watcher for the file at path. ${ENV} references are
-// resolved from the process environment on every load.
+// resolved from the process environment on every load. A nil log discards.
 func NewWatcher(path string, log *slog.Logger, onChange func(*Config)) *Watcher {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	return &Watcher{
 		Debounce: DefaultDebounce,
 		path:     path,
