@@ -1,0 +1,94 @@
+package budget
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+)
+
+// Budgets reserves estimated cost before an upstream call and settles it to
+// actual cost after. Safe for concurrent use.
+type Budgets interface {
+	// Reserve holds estimateUSD against every period limit of every scope,
+	// atomically: if any would be exceeded (spent + reserved + estimate >
+	// limit) it returns a *Error and holds nothing. On success the caller
+	// must call Reservation.Settle exactly once.
+	Reserve(ctx context.Context, scopes []BudgetScope, estimateUSD float64) (Reservation, error)
+	// Seed raises the spend recorded for scopeKey in the current period to
+	// at least spentUSD; the gateway calls it on start with totals from the
+	// usage store. It never lowers spend already recorded.
+	Seed(ctx context.Context, scopeKey string, period Period, spentUSD float64) error
+}
+
+// BudgetScope is one thing with a budget, such as a key or a tenant. A zero
+// limit means no limit for that period.
+type BudgetScope struct {
+	// Key names the scope, e.g. "key:abc" or "tenant:t1"; never a secret.
+	Key string
+	// DailyUSD limits spend per UTC calendar day.
+	DailyUSD float64
+	// MonthlyUSD limits spend per UTC calendar month.
+	MonthlyUSD float64
+}
+
+// Reservation is a hold on budget for one request.
+type Reservation interface {
+	// Settle releases the hold and records actualUSD as spent in the
+	// periods the reservation was made in. Only the first call has an
+	// effect.
+	Settle(actualUSD float64)
+}
+
+// Period is a budget period: a UTC calendar day or month.
+type Period string
+
+// The budget periods.
+const (
+	Daily   Period = "daily"
+	Monthly Period = "monthly"
+)
+
+// ErrorCode is the machine-readable code clients get for a *Error.
+const ErrorCode = "budget_exceeded"
+
+// Error is a rejection: the request's estimate does not fit in the Period
+// budget of Scope.
+type Error struct {
+	// Scope is the Key of the scope whose budget is exhausted.
+	Scope string
+	// Period is the budget period that would be exceeded.
+	Period Period
+	// Limit is the period's budget in USD.
+	Limit float64
+	// Spent is the settled spend of the period in USD.
+	Spent float64
+	// Reserved is the spend held by requests in flight, in USD.
+	Reserved float64
+}
+
+// Error implements error.
+func (e *Error) Error() string {
+	return fmt.Sprintf("budget: %s budget of %s exceeded: spent %.6f + reserved %.6f of %.6f USD",
+		e.Period, e.Scope, e.Spent, e.Reserved, e.Limit)
+}
+
+// Amounts are kept as integer nano-dollars so that sums are exact.
+const nanosPerUSD = 1e9
+
+func toNanos(usd float64) int64 {
+	if usd <= 0 || math.IsNaN(usd) {
+		return 0
+	}
+	return int64(math.Round(usd * nanosPerUSD))
+}
+
+func toUSD(n int64) float64 { return float64(n) / nanosPerUSD }
+
+// periodIDs returns the UTC day and month t falls in, as day number since
+// the epoch and year*12+month.
+func periodIDs(t time.Time) (day, month int64) {
+	t = t.UTC()
+	y, m, d := t.Date()
+	return int64(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400), int64(y)*12 + int64(m) - 1
+}

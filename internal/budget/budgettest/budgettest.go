@@ -1,0 +1,247 @@
+// Package budgettest is the conformance suite every budget.Budgets
+// implementation passes: the memory and Redis budgets run the same tests.
+package budgettest
+
+import (
+	"context"
+	"errors"
+	"math"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/budget"
+)
+
+// Clock is a manual clock for tests. Safe for concurrent use.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock returns a Clock reading t.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Set moves the clock to t.
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// NewFunc builds fresh Budgets (with fresh state) reading time from now.
+type NewFunc func(t *testing.T, now func() time.Time) budget.Budgets
+
+// Start is the time every test's clock starts at: 12:00 UTC on a day in
+// the middle of a month.
+var Start = time.Date(2030, 3, 14, 12, 0, 0, 0, time.UTC)
+
+// Run runs the conformance suite against budgets built by newBudgets.
+func Run(t *testing.T, newBudgets NewFunc) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, b budget.Budgets, c *Clock)
+	}{
+		{"race admits exactly one", testRace},
+		{"reserve and settle", testReserveSettle},
+		{"settle is idempotent", testSettleIdempotent},
+		{"daily and monthly periods", testPeriods},
+		{"settle after the day ended", testSettleAcrossDay},
+		{"rejection holds nothing", testAllOrNothing},
+		{"seed raises spend", testSeed},
+		{"zero limits are unlimited", testUnlimited},
+		{"cancelled context", testCancelled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := NewClock(Start)
+			tt.fn(t, newBudgets(t, c.Now), c)
+		})
+	}
+}
+
+func reserve(t *testing.T, b budget.Budgets, est float64, scopes ...budget.BudgetScope) (budget.Reservation, *budget.Error) {
+	t.Helper()
+	res, err := b.Reserve(context.Background(), scopes, est)
+	if err == nil {
+		return res, nil
+	}
+	var berr *budget.Error
+	if !errors.As(err, &berr) {
+		t.Fatalf("Reserve: got error %v, want nil or *budget.Error", err)
+	}
+	return nil, berr
+}
+
+func mustReserve(t *testing.T, b budget.Budgets, est float64, scopes ...budget.BudgetScope) budget.Reservation {
+	t.Helper()
+	res, berr := reserve(t, b, est, scopes...)
+	if berr != nil {
+		t.Fatalf("Reserve(%v): got %v, want admitted", est, berr)
+	}
+	return res
+}
+
+func wantRejected(t *testing.T, berr *budget.Error, scope string, p budget.Period) {
+	t.Helper()
+	if berr == nil {
+		t.Fatalf("got admitted, want %s rejection of %s", p, scope)
+	}
+	if berr.Scope != scope || berr.Period != p {
+		t.Fatalf("got rejection %s/%s, want %s/%s", berr.Scope, berr.Period, scope, p)
+	}
+}
+
+func approx(t *testing.T, what string, got, want float64) {
+	t.Helper()
+	if math.Abs(got-want) > 1e-9 {
+		t.Fatalf("%s: got %v, want %v", what, got, want)
+	}
+}
+
+func testRace(t *testing.T, b budget.Budgets, _ *Clock) {
+	s := budget.BudgetScope{Key: "tenant:t", DailyUSD: 1}
+	var ok atomic.Int64
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for range 50 {
+		wg.Go(func() {
+			<-start
+			if _, err := b.Reserve(context.Background(), []budget.BudgetScope{s}, 0.6); err == nil {
+				ok.Add(1)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if got := ok.Load(); got != 1 {
+		t.Fatalf("admitted: got %d, want 1", got)
+	}
+}
+
+func testReserveSettle(t *testing.T, b budget.Budgets, _ *Clock) {
+	s := budget.BudgetScope{Key: "key:a", DailyUSD: 1}
+	r1 := mustReserve(t, b, 0.5, s)
+	_, berr := reserve(t, b, 0.6, s)
+	wantRejected(t, berr, "key:a", budget.Daily)
+	approx(t, "limit", berr.Limit, 1)
+	approx(t, "spent", berr.Spent, 0)
+	approx(t, "reserved", berr.Reserved, 0.5)
+	r1.Settle(0.1)
+	mustReserve(t, b, 0.9, s) // 0.1 spent + 0.9 = exactly the limit
+	_, berr = reserve(t, b, 0.000001, s)
+	wantRejected(t, berr, "key:a", budget.Daily)
+	approx(t, "spent", berr.Spent, 0.1)
+	approx(t, "reserved", berr.Reserved, 0.9)
+}
+
+func testSettleIdempotent(t *testing.T, b budget.Budgets, _ *Clock) {
+	s := budget.BudgetScope{Key: "key:a", DailyUSD: 1}
+	r := mustReserve(t, b, 0.2, s)
+	r.Settle(0.3)
+	r.Settle(0.3)
+	_, berr := reserve(t, b, 0.8, s)
+	wantRejected(t, berr, "key:a", budget.Daily)
+	approx(t, "spent", berr.Spent, 0.3)
+	approx(t, "reserved", berr.Reserved, 0)
+	mustReserve(t, b, 0.7, s)
+}
+
+func testPeriods(t *testing.T, b budget.Budgets, c *Clock) {
+	s := budget.BudgetScope{Key: "tenant:t", DailyUSD: 1.5, MonthlyUSD: 2}
+	mustReserve(t, b, 1.5, s).Settle(1.5)
+	_, berr := reserve(t, b, 0.1, s)
+	wantRejected(t, berr, "tenant:t", budget.Daily)
+	c.Set(time.Date(2030, 3, 15, 0, 0, 0, 0, time.UTC)) // next UTC day
+	_, berr = reserve(t, b, 0.6, s)
+	wantRejected(t, berr, "tenant:t", budget.Monthly)
+	approx(t, "monthly spent", berr.Spent, 1.5)
+	mustReserve(t, b, 0.5, s).Settle(0.5)
+	c.Set(time.Date(2030, 3, 31, 23, 59, 59, 0, time.UTC))
+	_, berr = reserve(t, b, 0.01, s)
+	wantRejected(t, berr, "tenant:t", budget.Monthly)
+	c.Set(time.Date(2030, 4, 1, 0, 0, 0, 0, time.UTC)) // next UTC month
+	mustReserve(t, b, 1.5, s)
+}
+
+func testSettleAcrossDay(t *testing.T, b budget.Budgets, c *Clock) {
+	s := budget.BudgetScope{Key: "key:a", DailyUSD: 1, MonthlyUSD: 2}
+	c.Set(time.Date(2030, 3, 14, 23, 59, 59, 0, time.UTC))
+	r := mustReserve(t, b, 1, s)
+	c.Set(time.Date(2030, 3, 15, 0, 0, 1, 0, time.UTC))
+	r.Settle(1) // lands in the 14th and in March
+	mustReserve(t, b, 1, s)
+	_, berr := reserve(t, b, 0.01, s)
+	wantRejected(t, berr, "key:a", budget.Daily)
+	c.Set(time.Date(2030, 3, 16, 0, 0, 0, 0, time.UTC))
+	_, berr = reserve(t, b, 0.01, s)
+	wantRejected(t, berr, "key:a", budget.Monthly)
+	approx(t, "monthly spent", berr.Spent, 1)
+	approx(t, "monthly reserved", berr.Reserved, 1)
+}
+
+func testAllOrNothing(t *testing.T, b budget.Budgets, _ *Clock) {
+	key := budget.BudgetScope{Key: "key:a", DailyUSD: 10}
+	tenant := budget.BudgetScope{Key: "tenant:t", MonthlyUSD: 1}
+	mustReserve(t, b, 0.8, key, tenant)
+	for range 3 {
+		_, berr := reserve(t, b, 0.8, key, tenant)
+		wantRejected(t, berr, "tenant:t", budget.Monthly)
+	}
+	mustReserve(t, b, 9.2, key) // key holds only the first 0.8
+	_, berr := reserve(t, b, 0.001, key)
+	wantRejected(t, berr, "key:a", budget.Daily)
+}
+
+func testSeed(t *testing.T, b budget.Budgets, _ *Clock) {
+	ctx := context.Background()
+	s := budget.BudgetScope{Key: "tenant:t", DailyUSD: 1, MonthlyUSD: 5}
+	if err := b.Seed(ctx, "tenant:t", budget.Daily, 0.9); err != nil {
+		t.Fatalf("Seed: got %v, want nil", err)
+	}
+	if err := b.Seed(ctx, "tenant:t", budget.Daily, 0.1); err != nil { // never lowers
+		t.Fatalf("Seed: got %v, want nil", err)
+	}
+	if err := b.Seed(ctx, "tenant:t", budget.Monthly, 4.5); err != nil {
+		t.Fatalf("Seed: got %v, want nil", err)
+	}
+	_, berr := reserve(t, b, 0.2, s)
+	wantRejected(t, berr, "tenant:t", budget.Daily)
+	approx(t, "spent", berr.Spent, 0.9)
+	mustReserve(t, b, 0.1, s)
+	if err := b.Seed(ctx, "tenant:t", "weekly", 1); err == nil {
+		t.Fatal("Seed(weekly): got nil, want error")
+	}
+}
+
+func testUnlimited(t *testing.T, b budget.Budgets, _ *Clock) {
+	s := budget.BudgetScope{Key: "key:a"}
+	for range 100 {
+		mustReserve(t, b, 1000, s).Settle(1000)
+	}
+	mustReserve(t, b, 1).Settle(1)
+}
+
+func testCancelled(t *testing.T, b budget.Budgets, _ *Clock) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := b.Reserve(ctx, []budget.BudgetScope{{Key: "key:a", DailyUSD: 1}}, 0.1)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+}

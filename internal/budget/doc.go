@@ -1,0 +1,43 @@
+// Package budget enforces spend budgets (USD per UTC day and per UTC month)
+// per scope, such as an API key and its tenant. The gateway reserves the
+// estimated cost of a request before routing it (Budgets.Reserve), answers a
+// *Error with the error code ErrorCode ("budget_exceeded"), and settles the
+// reservation with the actual cost when the request is done
+// (Reservation.Settle). On start it warms spend from the usage store with
+// Budgets.Seed.
+//
+// # Rules
+//
+// A request is admitted only if, for every scope and every period with a
+// limit, spent + reserved + estimate <= limit; the check and the hold are one
+// atomic step across all scopes, so 50 concurrent requests against a budget
+// with room for one admit exactly one, and a rejection holds nothing.
+// Settle releases the hold and adds the actual cost to spend in the day and
+// month the reservation was made in (a request straddling midnight counts
+// toward the day it started). Periods are UTC calendar days and months. A
+// zero limit is unlimited. Amounts are kept as integer nano-dollars, so sums
+// are exact (up to about 9 million USD per period in Redis).
+//
+// # Backends
+//
+// Memory (the default) keeps state in this process under one mutex.
+//
+// Redis keeps, per scope and period, a hash of spent and reserved nano-USD
+// and a sorted set of holds scored by expiry; Lua scripts (EVALSHA) do the
+// check-and-hold and the settle atomically across replicas. The hold of a
+// replica that dies before settling expires after RedisOptions.HoldTTL
+// (default 10 minutes). Day keys live two days and month keys 32 days. All
+// keys carry the hash tag {bg} after the prefix.
+//
+// # Fallback when Redis fails
+//
+// If a Redis call fails the Redis budgets fall back to a local Memory in
+// which every limit is divided by RedisOptions.Replicas (rounded up), never
+// to no limit; the local state is seeded with each scope's share of the
+// spend last seen in Redis (and of Seed values), so a fallback does not
+// restart from zero. One warning is logged when falling back and one line
+// on recovery; while in fallback one call per RedisOptions.ProbeInterval
+// (default 1s) tries Redis again. Spend settled locally during an outage is
+// not copied to Redis afterwards: the usage store has it, and Seed on the
+// next start restores it.
+package budget

@@ -1,0 +1,275 @@
+package budget
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Key lifetimes: a period's keys outlive the period by a day, so settles of
+// requests that straddle the boundary still land.
+const (
+	dayTTL   = 2 * 24 * time.Hour
+	monthTTL = 32 * 24 * time.Hour
+)
+
+// RedisOptions tunes NewRedis. Zero values take the documented defaults.
+type RedisOptions struct {
+	// Replicas is how many gateway replicas share the Redis; while Redis is
+	// unreachable each replica enforces every budget divided by Replicas.
+	// Default 1.
+	Replicas int
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Logger receives one line per transition to and from the fallback;
+	// default discards.
+	Logger *slog.Logger
+	// HoldTTL bounds how long a reservation whose replica died before
+	// settling keeps its hold; it must exceed the longest request.
+	// Default 10m.
+	HoldTTL time.Duration
+	// ProbeInterval is how often, while in fallback, one call tries Redis
+	// again. Default 1s.
+	ProbeInterval time.Duration
+	// SettleTimeout bounds the Redis call made by Reservation.Settle.
+	// Default 2s.
+	SettleTimeout time.Duration
+	// InstanceID makes hold ids unique across replicas; default 8 random
+	// bytes in hex.
+	InstanceID string
+}
+
+// Redis is a Budgets whose state lives in Redis, so budgets hold across
+// replicas. When Redis fails it falls back to a local Memory with every
+// limit divided by Replicas, seeded with the spend it last saw in Redis.
+type Redis struct {
+	client *redis.Client
+	prefix string
+	opts   RedisOptions
+	local  *Memory
+	seq    atomic.Uint64
+
+	down      atomic.Bool
+	mu        sync.Mutex // guards nextProbe, seen and seenDay
+	nextProbe time.Time
+	seen      map[string]int64 // hash key → last spent seen, nano-USD
+	seenDay   int64
+}
+
+var _ Budgets = (*Redis)(nil)
+
+// NewRedis returns a Budgets storing its state in client under keys that
+// begin with prefix, all sharing the Redis Cluster hash tag {bg}.
+func NewRedis(client *redis.Client, prefix string, opts RedisOptions) *Redis {
+	if opts.Replicas < 1 {
+		opts.Replicas = 1
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.HoldTTL <= 0 {
+		opts.HoldTTL = 10 * time.Minute
+	}
+	if opts.ProbeInterval <= 0 {
+		opts.ProbeInterval = time.Second
+	}
+	if opts.SettleTimeout <= 0 {
+		opts.SettleTimeout = 2 * time.Second
+	}
+	if opts.InstanceID == "" {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		opts.InstanceID = hex.EncodeToString(b[:])
+	}
+	return &Redis{client: client, prefix: prefix + "{bg}:", opts: opts, local: NewMemory(opts.Now), seen: map[string]int64{}}
+}
+
+// Fallback reports whether budgets are currently enforced locally because
+// Redis failed.
+func (r *Redis) Fallback() bool { return r.down.Load() }
+
+// periodKeys names the hash keys of scopeKey for the day and month of t.
+func (r *Redis) periodKeys(scopeKey string, t time.Time) (day, month string) {
+	t = t.UTC()
+	return r.prefix + "d:" + t.Format("2006-01-02") + ":" + scopeKey,
+		r.prefix + "m:" + t.Format("2006-01") + ":" + scopeKey
+}
+
+// Reserve implements Budgets.
+func (r *Redis) Reserve(ctx context.Context, scopes []BudgetScope, estimateUSD float64) (Reservation, error) {
+	est := toNanos(estimateUSD)
+	if r.tryRedis() {
+		res, err := r.reserveRedis(ctx, scopes, est)
+		var berr *Error
+		if err == nil || errors.As(err, &berr) {
+			r.markUp()
+			return res, err
+		}
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		r.markDown(err)
+	}
+	r.seedLocal(scopes)
+	return r.local.reserve(scopes, est, int64(r.opts.Replicas))
+}
+
+func (r *Redis) reserveRedis(ctx context.Context, scopes []BudgetScope, est int64) (Reservation, error) {
+	now := r.opts.Now()
+	member := r.opts.InstanceID + ":" + strconv.FormatUint(r.seq.Add(1), 36) + "|" + strconv.FormatInt(est, 10)
+	keys := make([]string, 0, 4*len(scopes))
+	for _, s := range scopes {
+		d, m := r.periodKeys(s.Key, now)
+		keys = append(keys, d, d+":h", m, m+":h")
+	}
+	args := make([]any, 0, 6+2*len(scopes))
+	args = append(args, now.UnixMilli(), now.Add(r.opts.HoldTTL).UnixMilli(), member, est,
+		int64(dayTTL/time.Second), int64(monthTTL/time.Second))
+	for _, s := range scopes {
+		args = append(args, toNanos(s.DailyUSD), toNanos(s.MonthlyUSD))
+	}
+	res, err := reserveScript.Run(ctx, r.client, keys, args...).Slice()
+	if err != nil {
+		return nil, fmt.Errorf("budget: redis reserve: %w", err)
+	}
+	ints := make([]int64, len(res))
+	for j, v := range res {
+		ints[j], _ = v.(int64)
+	}
+	if len(res) == 0 {
+		return nil, fmt.Errorf("budget: redis reserve: empty reply")
+	}
+	if i := ints[0]; i != 0 {
+		p, _ := res[1].(string)
+		if i < 1 || int(i) > len(scopes) || len(res) != 5 {
+			return nil, fmt.Errorf("budget: redis reserve: bad reply %v", res)
+		}
+		return nil, &Error{Scope: scopes[i-1].Key, Period: Period(p), Limit: toUSD(ints[2]), Spent: toUSD(ints[3]), Reserved: toUSD(ints[4])}
+	}
+	r.remember(now, keys, ints[1:])
+	return &redisReservation{r: r, keys: keys, member: member, est: est}, nil
+}
+
+// remember records the spend seen per period hash so a fallback can start
+// from it.
+func (r *Redis) remember(now time.Time, keys []string, spent []int64) {
+	day, _ := periodIDs(now)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if day != r.seenDay {
+		clear(r.seen)
+		r.seenDay = day
+	}
+	for j := 0; j < len(spent) && 2*j < len(keys); j++ {
+		r.seen[keys[2*j]] = spent[j]
+	}
+}
+
+// seedLocal seeds the fallback with each scope's share of the spend last
+// seen in Redis, so falling back does not reset spend to zero.
+func (r *Redis) seedLocal(scopes []BudgetScope) {
+	now := r.opts.Now()
+	n := int64(r.opts.Replicas)
+	for _, s := range scopes {
+		d, m := r.periodKeys(s.Key, now)
+		r.mu.Lock()
+		ds, ms := r.seen[d], r.seen[m]
+		r.mu.Unlock()
+		if ds > 0 {
+			_ = r.local.seed(s.Key, Daily, ds/n)
+		}
+		if ms > 0 {
+			_ = r.local.seed(s.Key, Monthly, ms/n)
+		}
+	}
+}
+
+// Seed implements Budgets. It seeds the local fallback as well.
+func (r *Redis) Seed(ctx context.Context, scopeKey string, period Period, spentUSD float64) error {
+	spent := toNanos(spentUSD)
+	now := r.opts.Now()
+	d, m := r.periodKeys(scopeKey, now)
+	key, ttl := d, dayTTL
+	switch period {
+	case Daily:
+	case Monthly:
+		key, ttl = m, monthTTL
+	default:
+		return fmt.Errorf("budget: seed: unknown period %q", period)
+	}
+	if err := r.local.seed(scopeKey, period, spent/int64(r.opts.Replicas)); err != nil {
+		return err
+	}
+	if err := seedScript.Run(ctx, r.client, []string{key}, spent, int64(ttl/time.Second)).Err(); err != nil {
+		return fmt.Errorf("budget: redis seed: %w", err)
+	}
+	return nil
+}
+
+func (r *Redis) tryRedis() bool {
+	if !r.down.Load() {
+		return true
+	}
+	now := r.opts.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if now.Before(r.nextProbe) {
+		return false
+	}
+	r.nextProbe = now.Add(r.opts.ProbeInterval)
+	return true
+}
+
+func (r *Redis) markDown(err error) {
+	r.mu.Lock()
+	r.nextProbe = r.opts.Now().Add(r.opts.ProbeInterval)
+	r.mu.Unlock()
+	if !r.down.Swap(true) {
+		r.opts.Logger.Warn("budget: redis unavailable, enforcing local share of budgets",
+			"replicas", r.opts.Replicas, "err", err)
+	}
+}
+
+func (r *Redis) markUp() {
+	if r.down.Load() && r.down.Swap(false) {
+		r.opts.Logger.Info("budget: redis available again, leaving local fallback")
+	}
+}
+
+// redisReservation is the Reservation of a hold made in Redis.
+type redisReservation struct {
+	r       *Redis
+	keys    []string
+	member  string
+	est     int64
+	settled atomic.Bool
+}
+
+// Settle implements Reservation. If Redis fails, the spend is lost from
+// Redis (the usage store still has it; Seed restores it on restart) and the
+// hold expires after HoldTTL.
+func (s *redisReservation) Settle(actualUSD float64) {
+	if !s.settled.CompareAndSwap(false, true) {
+		return
+	}
+	r := s.r
+	ctx, cancel := context.WithTimeout(context.Background(), r.opts.SettleTimeout)
+	defer cancel()
+	err := settleScript.Run(ctx, r.client, s.keys, s.member, s.est, toNanos(actualUSD),
+		int64(dayTTL/time.Second), int64(monthTTL/time.Second)).Err()
+	if err != nil {
+		r.opts.Logger.Warn("budget: redis settle failed", "err", err)
+	}
+}

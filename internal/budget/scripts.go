@@ -1,0 +1,89 @@
+package budget
+
+import "github.com/redis/go-redis/v9"
+
+// Each (scope, period) has a hash with fields s (spent) and r (reserved),
+// in integer nano-USD, and a sorted set of holds whose members are
+// "<id>|<nano-USD>" scored by expiry in ms: holds of a replica that died
+// before settling expire and their amount leaves r.
+
+const luaPurge = `
+local function purge(h, z, now)
+  local old = redis.call('ZRANGEBYSCORE', z, '-inf', now)
+  if #old > 0 then
+    local sum = 0
+    for _, m in ipairs(old) do sum = sum + tonumber(string.match(m, '|(%d+)$')) end
+    redis.call('HINCRBY', h, 'r', -sum)
+    redis.call('ZREMRANGEBYSCORE', z, '-inf', now)
+  end
+end
+`
+
+// reserveScript checks every (scope, period) and holds the estimate in all
+// of them only if all fit.
+// KEYS: per scope day hash, day holds, month hash, month holds.
+// ARGV: now_ms, hold_expiry_ms, member, estimate, day_ttl_s, month_ttl_s,
+// then per scope daily limit, monthly limit (0 = none).
+// Returns {0, spent...} (spent per key pair, in KEYS order) on success, or
+// {scope_index (1-based), period, limit, spent, reserved}.
+var reserveScript = redis.NewScript(luaPurge + `
+local now, exp, member, est = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+local ttl = {tonumber(ARGV[5]), tonumber(ARGV[6])}
+local names = {'daily', 'monthly'}
+local n = #KEYS / 4
+local spent = {}
+for i = 1, n do
+  for p = 1, 2 do
+    local h, z = KEYS[4*(i-1) + 2*p - 1], KEYS[4*(i-1) + 2*p]
+    purge(h, z, now)
+    local v = redis.call('HMGET', h, 's', 'r')
+    local s, r = tonumber(v[1]) or 0, tonumber(v[2]) or 0
+    local limit = tonumber(ARGV[6 + 2*(i-1) + p])
+    if limit > 0 and s + r + est > limit then return {i, names[p], limit, s, r} end
+    spent[#spent + 1] = s
+  end
+end
+for i = 1, n do
+  for p = 1, 2 do
+    local h, z = KEYS[4*(i-1) + 2*p - 1], KEYS[4*(i-1) + 2*p]
+    if est > 0 then
+      redis.call('HINCRBY', h, 'r', est)
+      redis.call('ZADD', z, exp, member)
+      redis.call('EXPIRE', z, ttl[p])
+    end
+    redis.call('EXPIRE', h, ttl[p])
+  end
+end
+return {0, unpack(spent)}
+`)
+
+// settleScript turns a hold into spend exactly once: the hold's amount
+// leaves r only if the hold is still there (it may have expired).
+// KEYS: per scope day hash, day holds, month hash, month holds.
+// ARGV: member, estimate, actual, day_ttl_s, month_ttl_s.
+var settleScript = redis.NewScript(`
+local member, est, actual = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local ttl = {tonumber(ARGV[4]), tonumber(ARGV[5])}
+for i = 1, #KEYS / 4 do
+  for p = 1, 2 do
+    local h, z = KEYS[4*(i-1) + 2*p - 1], KEYS[4*(i-1) + 2*p]
+    if est > 0 and redis.call('ZREM', z, member) == 1 then
+      redis.call('HINCRBY', h, 'r', -est)
+    end
+    if actual > 0 then
+      redis.call('HINCRBY', h, 's', actual)
+      redis.call('EXPIRE', h, ttl[p])
+    end
+  end
+end
+return 0
+`)
+
+// seedScript raises spent to at least ARGV[1]. KEYS: the period hash.
+// ARGV: spent, ttl_s.
+var seedScript = redis.NewScript(`
+local cur = tonumber(redis.call('HGET', KEYS[1], 's')) or 0
+if tonumber(ARGV[1]) > cur then redis.call('HSET', KEYS[1], 's', ARGV[1]) end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 0
+`)
