@@ -185,14 +185,16 @@ func testSettleAcrossDay(t *testing.T, b budget.Budgets, c *Clock) {
 	r := mustReserve(t, b, 1, s)
 	c.Set(time.Date(2030, 3, 15, 0, 0, 1, 0, time.UTC))
 	r.Settle(1) // lands in the 14th and in March
-	mustReserve(t, b, 1, s)
+	r2 := mustReserve(t, b, 1, s) // the 15th is untouched
 	_, berr := reserve(t, b, 0.01, s)
 	wantRejected(t, berr, "key:a", budget.Daily)
+	approx(t, "daily spent", berr.Spent, 0)
+	approx(t, "daily reserved", berr.Reserved, 1)
+	r2.Settle(0.5)
 	c.Set(time.Date(2030, 3, 16, 0, 0, 0, 0, time.UTC))
-	_, berr = reserve(t, b, 0.01, s)
+	_, berr = reserve(t, b, 0.6, s)
 	wantRejected(t, berr, "key:a", budget.Monthly)
-	approx(t, "monthly spent", berr.Spent, 1)
-	approx(t, "monthly reserved", berr.Reserved, 1)
+	approx(t, "monthly spent", berr.Spent, 1.5)
 }
 
 func testAllOrNothing(t *testing.T, b budget.Budgets, _ *Clock) {
