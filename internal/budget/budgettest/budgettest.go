@@ -184,7 +184,7 @@ func testSettleAcrossDay(t *testing.T, b budget.Budgets, c *Clock) {
 	c.Set(time.Date(2030, 3, 14, 23, 59, 59, 0, time.UTC))
 	r := mustReserve(t, b, 1, s)
 	c.Set(time.Date(2030, 3, 15, 0, 0, 1, 0, time.UTC))
-	r.Settle(1) // lands in the 14th and in March
+	r.Settle(1)                   // lands in the 14th and in March
 	r2 := mustReserve(t, b, 1, s) // the 15th is untouched
 	_, berr := reserve(t, b, 0.01, s)
 	wantRejected(t, berr, "key:a", budget.Daily)
