@@ -31,10 +31,19 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 	}
 	stream := x.req != nil && x.req.Stream
 	id := reqid.From(ctx)
+	if x.adm != nil {
+		x.adm.Settle(x.usage.InputTokens, x.usage.OutputTokens, cost)
+	}
+	var tenant, key string
+	if x.who != nil {
+		tenant, key = x.who.TenantID, x.who.KeyID
+	}
 	if g.rec != nil {
 		g.rec.Enqueue(store.UsageRecord{
 			RequestID:       id,
 			Time:            x.start,
+			TenantID:        tenant,
+			KeyID:           key,
 			Route:           route,
 			Policy:          x.decision.Policy,
 			Reason:          x.decision.Reason,
@@ -87,6 +96,8 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 	g.log.LogAttrs(ctx, level, "request",
 		slog.String("request_id", id),
 		slog.String("dialect", string(x.dialect.name)),
+		slog.String("tenant", tenant),
+		slog.String("key_id", key),
 		slog.String("route", route),
 		slog.String("policy", x.decision.Policy),
 		slog.String("reason", x.decision.Reason),

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/switchyard-gw/switchyard/internal/auth"
 	"github.com/switchyard-gw/switchyard/internal/executor"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
@@ -41,6 +40,8 @@ type exchange struct {
 	model    string
 	partial  bool
 	ttft     time.Duration
+	who      *Principal
+	adm      Admission
 }
 
 // ServeOpenAIChat serves POST /v1/chat/completions.
@@ -61,10 +62,12 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *dialect) 
 		g.fail(w, x, &apiError{status: http.StatusServiceUnavailable, code: "not_ready", anthropicType: "api_error", message: "the gateway has no configuration loaded"})
 		return
 	}
-	if e := g.authenticate(rt, r); e != nil {
-		g.fail(w, x, e)
+	who, err := rt.guard.Authenticate(r.Context(), r.Header)
+	if err != nil {
+		g.deny(r.Context(), w, x, err)
 		return
 	}
+	x.who = who
 	body, e := readBody(w, r, rt.cfg.Server.MaxBodyBytes)
 	if e != nil {
 		g.fail(w, x, e)
@@ -82,8 +85,18 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *dialect) 
 		g.fail(w, x, routeError(err))
 		return
 	}
+	if !who.allows(dec.Route) {
+		g.fail(w, x, &apiError{status: http.StatusForbidden, code: "route_not_allowed", anthropicType: "permission_error", message: "this API key may not use model " + strconv.Quote(dec.Route)})
+		return
+	}
 	plan := rt.plan(dec)
 	input := tokens.Input(req)
+	adm, err := rt.guard.Admit(r.Context(), who, dec.Route, input+req.MaxTokens, rt.estimateCost(dec, input, req.MaxTokens))
+	if err != nil {
+		g.deny(r.Context(), w, x, err)
+		return
+	}
+	x.adm = adm
 	if req.Stream {
 		g.stream(w, r, x, rt, plan, input)
 		return
@@ -177,15 +190,39 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, x *exchange, rt
 	}
 }
 
-func (g *Gateway) authenticate(rt *runtime, r *http.Request) *apiError {
-	if rt.keys.Empty() {
-		return nil
+// deny answers a Guard's refusal in the client's dialect.
+func (g *Gateway) deny(ctx context.Context, w http.ResponseWriter, x *exchange, err error) {
+	var d *Denied
+	if !errors.As(err, &d) {
+		g.log.Error("guard failed", "request_id", reqid.From(ctx), "err", err)
+		d = &Denied{Status: http.StatusServiceUnavailable, Code: "auth_unavailable", Type: "api_error", Message: "the gateway could not check the API key"}
 	}
-	key, ok := auth.FromHeader(r.Header)
-	if !ok || !rt.keys.Check(key) {
-		return &apiError{status: http.StatusUnauthorized, code: "invalid_api_key", anthropicType: "authentication_error", message: "invalid or missing API key"}
+	if d.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((d.RetryAfter+time.Second-1)/time.Second)))
 	}
-	return nil
+	g.fail(w, x, &apiError{status: d.Status, code: d.Code, anthropicType: d.Type, message: d.Message})
+}
+
+// estimateCost is the most the request can cost on any deployment of the
+// plan, from the input estimate and max_tokens (the deployment's output
+// limit when unset): what a budget reserves before the call.
+func (rt *runtime) estimateCost(dec router.Decision, input, maxTokens int) float64 {
+	worst := 0.0
+	for _, name := range dec.Deployments {
+		d, ok := rt.deployments[name]
+		if !ok {
+			continue
+		}
+		out := maxTokens
+		if out <= 0 || out > d.cfg.MaxOutputTokens {
+			out = d.cfg.MaxOutputTokens
+		}
+		c := float64(input)*d.cfg.Price.InputPerMTok/1e6 + float64(out)*d.cfg.Price.OutputPerMTok/1e6
+		if c > worst {
+			worst = c
+		}
+	}
+	return worst
 }
 
 // readBody reads the request body up to limit bytes.

@@ -5,7 +5,6 @@
 package gateway
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -30,6 +29,9 @@ type Options struct {
 	Executor *executor.Executor
 	// Recorder receives one usage record per client request; optional.
 	Recorder Recorder
+	// Guard authenticates and admits requests; nil checks the config's
+	// static API keys and enforces no limits.
+	Guard Guard
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -41,6 +43,7 @@ type Gateway struct {
 	metrics *telemetry.Metrics
 	exec    *executor.Executor
 	rec     Recorder
+	guard   Guard
 	now     func() time.Time
 	rt      atomic.Pointer[runtime]
 }
@@ -50,7 +53,7 @@ type runtime struct {
 	cfg         *config.Config
 	router      *router.Router
 	deployments map[string]*deployment
-	keys        *auth.Static
+	guard       Guard
 	transports  []*http.Transport
 }
 
@@ -69,7 +72,7 @@ func New(opts Options) *Gateway {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Gateway{log: opts.Logger, metrics: opts.Metrics, exec: opts.Executor, rec: opts.Recorder, now: opts.Now}
+	return &Gateway{log: opts.Logger, metrics: opts.Metrics, exec: opts.Executor, rec: opts.Recorder, guard: opts.Guard, now: opts.Now}
 }
 
 // Ready reports whether a config has been applied.
@@ -89,6 +92,9 @@ func (g *Gateway) Apply(cfg *config.Config) error {
 	rt, err := build(cfg)
 	if err != nil {
 		return err
+	}
+	if g.guard != nil {
+		rt.guard = g.guard
 	}
 	if g.exec != nil {
 		g.exec.SetOptions(ExecutorOptions(cfg))
@@ -128,7 +134,7 @@ func build(cfg *config.Config) (*runtime, error) {
 		keys = append(keys, k.Value())
 	}
 	keys = append(keys, cfg.Server.MasterKey.Value())
-	rt.keys = auth.NewStatic(keys...)
+	rt.guard = staticGuard{keys: auth.NewStatic(keys...)}
 
 	clients := make(map[string]*http.Client, len(cfg.Providers))
 	for i := range cfg.Providers {
@@ -203,6 +209,3 @@ func newTransport(connect time.Duration) *http.Transport {
 		ExpectContinueTimeout: time.Second,
 	}
 }
-
-// errUnauthorized is returned for a missing or unknown client key.
-var errUnauthorized = errors.New("gateway: invalid or missing API key")

@@ -34,8 +34,12 @@ func (g *Gateway) ServeModels(w http.ResponseWriter, r *http.Request) {
 		openaiapi.WriteError(w, http.StatusServiceUnavailable, "not_ready", "the gateway has no configuration loaded")
 		return
 	}
-	if e := g.authenticate(rt, r); e != nil {
-		openaiapi.WriteError(w, e.status, e.code, e.message)
+	if _, err := rt.guard.Authenticate(r.Context(), r.Header); err != nil {
+		var d *Denied
+		if !errors.As(err, &d) {
+			d = &Denied{Status: http.StatusServiceUnavailable, Code: "auth_unavailable", Message: "the gateway could not check the API key"}
+		}
+		openaiapi.WriteError(w, d.Status, d.Code, d.Message)
 		return
 	}
 	ids := make([]string, 0, len(rt.cfg.Routes)+len(rt.cfg.Deployments))
@@ -60,10 +64,12 @@ func (g *Gateway) ServeEmbeddings(w http.ResponseWriter, r *http.Request) {
 		g.fail(w, x, &apiError{status: http.StatusServiceUnavailable, code: "not_ready", message: "the gateway has no configuration loaded"})
 		return
 	}
-	if e := g.authenticate(rt, r); e != nil {
-		g.fail(w, x, e)
+	who, err := rt.guard.Authenticate(r.Context(), r.Header)
+	if err != nil {
+		g.deny(r.Context(), w, x, err)
 		return
 	}
+	x.who = who
 	body, e := readBody(w, r, rt.cfg.Server.MaxBodyBytes)
 	if e != nil {
 		g.fail(w, x, e)

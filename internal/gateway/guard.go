@@ -1,0 +1,94 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/auth"
+)
+
+// Principal is who is calling: the tenant and key a request is charged to.
+type Principal struct {
+	TenantID string
+	KeyID    string
+	// Tier and Metadata are the key's, for routing policies.
+	Tier     string
+	Metadata map[string]string
+	// AllowedRoutes, when not empty, lists the routes (or deployments) the
+	// key may name.
+	AllowedRoutes []string
+}
+
+// allows reports whether p may call route.
+func (p *Principal) allows(route string) bool {
+	if p == nil || len(p.AllowedRoutes) == 0 {
+		return true
+	}
+	for _, r := range p.AllowedRoutes {
+		if r == route || r == "*" {
+			return true
+		}
+	}
+	return false
+}
+
+// Denied is a refusal from a Guard, answered in the client's dialect.
+type Denied struct {
+	Status int
+	// Code is the stable error code ("invalid_api_key", "rate_limit_exceeded",
+	// "budget_exceeded", ...); Type is the Anthropic error type.
+	Code       string
+	Type       string
+	Message    string
+	RetryAfter time.Duration
+}
+
+func (d *Denied) Error() string { return "gateway: " + d.Code + ": " + d.Message }
+
+// Admission is a request admitted against limits and budgets; Settle
+// replaces the reservation with what the request actually used. It is
+// called exactly once.
+type Admission interface {
+	Settle(inputTokens, outputTokens int, costUSD float64)
+}
+
+// Guard authenticates clients and admits their requests. The default guard
+// checks the static keys of the config; the tenancy package provides one
+// with virtual keys, rate limits and budgets.
+type Guard interface {
+	// Authenticate returns the caller, or a *Denied (401).
+	Authenticate(ctx context.Context, h http.Header) (*Principal, error)
+	// Admit reserves the request's estimated tokens and cost against the
+	// principal's limits and budgets, or returns a *Denied (429, 402...).
+	Admit(ctx context.Context, p *Principal, route string, tokens int, costUSD float64) (Admission, error)
+}
+
+// staticGuard accepts the config's static API keys (or everyone, when none
+// is configured) and enforces no limits.
+type staticGuard struct {
+	keys *auth.Static
+}
+
+var anonymous = &Principal{}
+
+func (s staticGuard) Authenticate(ctx context.Context, h http.Header) (*Principal, error) {
+	if s.keys.Empty() {
+		return anonymous, nil
+	}
+	key, ok := auth.FromHeader(h)
+	if !ok || !s.keys.Check(key) {
+		return nil, errInvalidKey
+	}
+	return anonymous, nil
+}
+
+func (staticGuard) Admit(context.Context, *Principal, string, int, float64) (Admission, error) {
+	return noopAdmission{}, nil
+}
+
+type noopAdmission struct{}
+
+func (noopAdmission) Settle(int, int, float64) {}
+
+var errInvalidKey = &Denied{Status: http.StatusUnauthorized, Code: "invalid_api_key", Type: "authentication_error", Message: "invalid or missing API key"}
