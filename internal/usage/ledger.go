@@ -177,7 +177,7 @@ func (l *Ledger) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return l.shutdown(ctx, batch)
 		case r := <-l.ch:
-			batch = append(batch, r)
+			batch = l.fill(append(batch, r))
 			if len(batch) >= l.opts.BatchSize {
 				l.flush(ctx, batch)
 				batch = batch[:0]
@@ -195,6 +195,20 @@ func (l *Ledger) Run(ctx context.Context) error {
 			l.maybeReplay(ctx)
 		}
 	}
+}
+
+// fill takes whatever is already queued, up to a full batch, without
+// going back through Run's select for each record.
+func (l *Ledger) fill(batch []store.UsageRecord) []store.UsageRecord {
+	for len(batch) < l.opts.BatchSize {
+		select {
+		case r := <-l.ch:
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 func (l *Ledger) shutdown(ctx context.Context, batch []store.UsageRecord) error {
