@@ -49,7 +49,7 @@ func ParseChat(body []byte) (*llm.Request, error) {
 	}
 	req := &llm.Request{Raw: body, Dialect: llm.DialectAnthropic}
 	var (
-		err                        error
+		err                          error
 		seenModel, seenMsgs, seenMax bool
 	)
 	root.ForEach(func(key, v gjson.Result) bool {
