@@ -140,6 +140,11 @@ func TestFullExample(t *testing.T) {
 			{Name: "auto", Policy: "fallback", Targets: []string{"gpt-4o-mini", "smart"}},
 		},
 		Log: Log{Level: "debug"},
+		// Tenancy sections at their defaults (tenancy_test.go covers them).
+		Store: DefaultStore, Limits: DefaultLimits, Replicas: DefaultReplicas,
+		Admin: Admin{Listen: DefaultAdminListen},
+		Usage: Usage{QueueSize: DefaultUsageQueueSize, BatchSize: DefaultUsageBatchSize, FlushInterval: dur(DefaultUsageFlush), SpoolPath: DefaultUsageSpoolPath},
+		Auth:  Auth{KeyCacheTTL: dur(DefaultKeyCacheTTL)},
 	}
 	if diff := cmp.Diff(want, got, ignoreIndex); diff != "" {
 		t.Errorf("config mismatch (-want +got):\n%s", diff)

@@ -72,6 +72,7 @@ func (c *Config) ApplyDefaults() {
 	setDur(&e.Breaker.OpenFor, DefaultOpenFor)
 
 	setStr(&c.Log.Level, DefaultLogLevel)
+	c.applyTenancyDefaults()
 
 	for i := range c.Providers {
 		setDur(&c.Providers[i].ConnectTimeout, DefaultConnectTimeout)

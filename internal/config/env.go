@@ -90,5 +90,6 @@ func (c *Config) expandSecrets(getenv func(string) string) []Problem {
 			p.Headers[k] = v
 		}
 	}
+	c.expandTenancy(str)
 	return probs
 }

@@ -209,6 +209,8 @@ func TestValidateWithoutDefaults(t *testing.T) {
 		"executor.max_attempts", "executor.backoff_base", "executor.backoff_max",
 		"executor.max_retry_after", "executor.deadline", "executor.breaker.failure_threshold",
 		"executor.breaker.open_for", "deployments",
+		"store", "limits", "replicas", "admin.listen", "usage.queue_size",
+		"usage.batch_size", "usage.flush_interval", "auth.key_cache_ttl",
 	}
 	if diff := cmp.Diff(want, paths); diff != "" {
 		t.Errorf("problem paths (-want +got):\n%s", diff)

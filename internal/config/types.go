@@ -12,6 +12,15 @@ type Config struct {
 	Routes      []Route      `yaml:"routes"`
 	Log         Log          `yaml:"log"`
 
+	// Store, Limits, Replicas, Admin, Usage and Auth configure tenants,
+	// virtual keys, limits, budgets and the usage ledger (tenancy.go).
+	Store    DSN   `yaml:"store"`
+	Limits   DSN   `yaml:"limits"`
+	Replicas int   `yaml:"replicas"`
+	Admin    Admin `yaml:"admin"`
+	Usage    Usage `yaml:"usage"`
+	Auth     Auth  `yaml:"auth"`
+
 	// index holds the name lookups built by Validate (see lookup.go).
 	index *lookup
 }

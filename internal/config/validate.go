@@ -86,6 +86,7 @@ func (c *Config) Validate() error {
 	c.validateProviders(v)
 	c.validateDeployments(v)
 	c.validateRoutes(v)
+	c.validateTenancy(v)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

@@ -1,0 +1,155 @@
+package config
+
+import (
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Defaults of the tenancy sections (store, limits, replicas, admin, usage,
+// auth); docs/config.md lists them for users.
+const (
+	// DefaultStore is a SQLite file in the working directory.
+	DefaultStore          = "sqlite://switchyard.db"
+	DefaultLimits         = "memory"
+	DefaultReplicas       = 1
+	DefaultAdminListen    = "127.0.0.1:8081"
+	DefaultUsageQueueSize = 10000
+	DefaultUsageBatchSize = 500
+	DefaultUsageFlush     = time.Second
+	// DefaultUsageSpoolPath is next to the default store file.
+	DefaultUsageSpoolPath = "switchyard-usage.spool"
+	DefaultKeyCacheTTL    = 5 * time.Second
+)
+
+// LimitsMemory is the value of `limits` that keeps rate limits and budgets
+// in this process.
+const LimitsMemory = "memory"
+
+// Admin is the admin API's own listener. Without a key the admin API is
+// disabled.
+type Admin struct {
+	// Listen is the admin address; default 127.0.0.1:8081.
+	Listen string `yaml:"listen"`
+	// Key is the global admin key (usually an ${ENV} reference).
+	Key Secret `yaml:"key"`
+}
+
+// Usage tunes the usage ledger that writes one record per client request.
+type Usage struct {
+	// QueueSize bounds the in-memory queue; default 10000.
+	QueueSize int `yaml:"queue_size"`
+	// BatchSize is the most records in one store write; default 500.
+	BatchSize int `yaml:"batch_size"`
+	// FlushInterval is how long a partial batch may wait; default 1s.
+	FlushInterval Duration `yaml:"flush_interval"`
+	// SpoolPath is the file records go to while the store is down or the
+	// queue is full; default switchyard-usage.spool.
+	SpoolPath string `yaml:"spool_path"`
+}
+
+// Auth tunes virtual key authentication.
+type Auth struct {
+	// KeyCacheTTL is how long a looked-up key is trusted before it is read
+	// again, so the longest a revoked key keeps working; default 5s.
+	KeyCacheTTL Duration `yaml:"key_cache_ttl"`
+}
+
+// DSN is a connection URL (store or Redis). It is not a Secret, but its
+// password never prints: String and MarshalYAML replace it with "xxxxx".
+type DSN string
+
+// String returns the URL with any password redacted.
+func (d DSN) String() string {
+	u, err := url.Parse(string(d))
+	if err != nil || u.User == nil {
+		if err != nil && strings.Contains(string(d), "@") {
+			return "<redacted>"
+		}
+		return string(d)
+	}
+	return u.Redacted()
+}
+
+// MarshalYAML redacts the password.
+func (d DSN) MarshalYAML() (any, error) { return d.String(), nil }
+
+// Value returns the plain URL.
+func (d DSN) Value() string { return string(d) }
+
+// expandTenancy resolves ${ENV} references in store, limits and admin.key.
+func (c *Config) expandTenancy(str func(path string, p *string)) {
+	s := string(c.Store)
+	str("store", &s)
+	c.Store = DSN(s)
+	l := string(c.Limits)
+	str("limits", &l)
+	c.Limits = DSN(l)
+	k := string(c.Admin.Key)
+	str("admin.key", &k)
+	c.Admin.Key = Secret(k)
+}
+
+// applyTenancyDefaults fills the tenancy sections' zero fields.
+func (c *Config) applyTenancyDefaults() {
+	if c.Store == "" {
+		c.Store = DefaultStore
+	}
+	if c.Limits == "" {
+		c.Limits = DefaultLimits
+	}
+	setInt(&c.Replicas, DefaultReplicas)
+	setStr(&c.Admin.Listen, DefaultAdminListen)
+	setInt(&c.Usage.QueueSize, DefaultUsageQueueSize)
+	setInt(&c.Usage.BatchSize, DefaultUsageBatchSize)
+	setDur(&c.Usage.FlushInterval, DefaultUsageFlush)
+	setStr(&c.Usage.SpoolPath, DefaultUsageSpoolPath)
+	setDur(&c.Auth.KeyCacheTTL, DefaultKeyCacheTTL)
+}
+
+// validateTenancy checks the tenancy sections. Messages never quote a URL:
+// it may carry a password.
+func (c *Config) validateTenancy(v *validator) {
+	s := c.Store.Value()
+	switch {
+	case strings.HasPrefix(s, "sqlite://"):
+		if strings.TrimPrefix(s, "sqlite://") == "" {
+			v.add("store", "sqlite:// needs a path, such as sqlite://switchyard.db")
+		}
+	case strings.HasPrefix(s, "postgres://"), strings.HasPrefix(s, "postgresql://"):
+		if _, err := url.Parse(s); err != nil {
+			v.add("store", "invalid postgres URL")
+		}
+	default:
+		v.add("store", "want sqlite://PATH or postgres://..., got scheme %q", scheme(s))
+	}
+	l := c.Limits.Value()
+	switch {
+	case l == LimitsMemory:
+	case strings.HasPrefix(l, "redis://"), strings.HasPrefix(l, "rediss://"):
+		if u, err := url.Parse(l); err != nil || u.Host == "" {
+			v.add("limits", "invalid redis URL (want redis://HOST:PORT/DB)")
+		}
+	default:
+		v.add("limits", "want memory or redis://..., got scheme %q", scheme(l))
+	}
+	v.positiveInt("replicas", int64(c.Replicas))
+	if err := checkHostPort(c.Admin.Listen); err != nil {
+		v.add("admin.listen", "%v", err)
+	}
+	if c.Admin.Listen == c.Server.Listen && c.Admin.Key != "" && !strings.HasSuffix(c.Admin.Listen, ":0") {
+		v.add("admin.listen", "must differ from server.listen (%s)", c.Server.Listen)
+	}
+	v.positiveInt("usage.queue_size", int64(c.Usage.QueueSize))
+	v.positiveInt("usage.batch_size", int64(c.Usage.BatchSize))
+	v.positiveDur("usage.flush_interval", c.Usage.FlushInterval)
+	v.positiveDur("auth.key_cache_ttl", c.Auth.KeyCacheTTL)
+}
+
+func scheme(s string) string {
+	sc, _, found := strings.Cut(s, "://")
+	if !found {
+		return "(none)"
+	}
+	return sc
+}

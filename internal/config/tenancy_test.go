@@ -1,0 +1,106 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestTenancyParse(t *testing.T) {
+	env := func(name string) string {
+		return map[string]string{"PG": "postgres://u:pw-canary@127.0.0.1:5432/db", "ADMIN": "adm-canary"}[name]
+	}
+	data := `
+store: ${PG}
+limits: redis://127.0.0.1:6379/0
+replicas: 3
+admin: {listen: "127.0.0.1:9091", key: "${ADMIN}"}
+usage: {queue_size: 10, batch_size: 5, flush_interval: 250ms, spool_path: /tmp/x.spool}
+auth: {key_cache_ttl: 2s}
+` + validTail
+	c, err := Parse([]byte(data), env)
+	if err != nil {
+		t.Fatalf("got %v, want no error", err)
+	}
+	if got, want := c.Store.Value(), "postgres://u:pw-canary@127.0.0.1:5432/db"; got != want {
+		t.Errorf("got store %q, want %q", got, want)
+	}
+	if got, want := c.Admin.Key.Value(), "adm-canary"; got != want {
+		t.Errorf("got admin key %q, want %q", got, want)
+	}
+	if c.Replicas != 3 || c.Usage.BatchSize != 5 || c.Auth.KeyCacheTTL.D() != 2*time.Second || c.Usage.FlushInterval.D() != 250*time.Millisecond {
+		t.Errorf("got %+v %+v %+v, want the file's values", c.Replicas, c.Usage, c.Auth)
+	}
+	red := c.Redacted()
+	for _, canary := range []string{"pw-canary", "adm-canary"} {
+		if strings.Contains(red, canary) {
+			t.Errorf("got Redacted containing %q, want it hidden", canary)
+		}
+	}
+	if _, err := Parse([]byte(red), env); err != nil {
+		t.Errorf("got %v reparsing Redacted output, want no error", err)
+	}
+}
+
+func TestTenancyDefaults(t *testing.T) {
+	c, err := Parse([]byte(validTail), getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Store != DefaultStore || c.Limits != LimitsMemory || c.Admin.Listen != DefaultAdminListen || c.Auth.KeyCacheTTL.D() != 5*time.Second {
+		t.Errorf("got store %q limits %q admin %q ttl %s, want the defaults", c.Store, c.Limits, c.Admin.Listen, c.Auth.KeyCacheTTL)
+	}
+}
+
+func TestTenancyInvalid(t *testing.T) {
+	tests := []struct {
+		name, yaml, path, msg string
+	}{
+		{name: "store scheme", yaml: "store: mysql://u:secretpw@h/db", path: "store", msg: `got scheme "mysql"`},
+		{name: "store sqlite no path", yaml: "store: sqlite://", path: "store", msg: "needs a path"},
+		{name: "limits scheme", yaml: "limits: memcache://h", path: "limits", msg: `got scheme "memcache"`},
+		{name: "limits no scheme", yaml: "limits: secretpw", path: "limits", msg: `got scheme "(none)"`},
+		{name: "replicas", yaml: "replicas: -1", path: "replicas", msg: "must be positive"},
+		{name: "admin listen", yaml: "admin: {listen: nope}", path: "admin.listen", msg: "want host:port"},
+		{name: "same listener", yaml: "server: {listen: 127.0.0.1:8080}\nadmin: {listen: 127.0.0.1:8080, key: k}", path: "admin.listen", msg: "must differ"},
+		{name: "batch", yaml: "usage: {batch_size: -2}", path: "usage.batch_size", msg: "must be positive"},
+		{name: "ttl", yaml: "auth: {key_cache_ttl: -1s}", path: "auth.key_cache_ttl", msg: "positive duration"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.yaml+"\n"+validTail), getenv)
+			var verr *ValidationError
+			if !errors.As(err, &verr) {
+				t.Fatalf("got %v, want a *ValidationError", err)
+			}
+			found := false
+			for _, p := range verr.Problems {
+				if p.Path == tt.path && strings.Contains(p.Msg, tt.msg) {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("got %v, want a problem at %s containing %q", err, tt.path, tt.msg)
+			}
+			if strings.Contains(err.Error(), "secretpw") {
+				t.Errorf("got %v, want the password kept out", err)
+			}
+		})
+	}
+}
+
+func TestDSNString(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{name: "password", in: "postgres://u:pw@h/db", want: "postgres://u:xxxxx@h/db"},
+		{name: "none", in: "redis://h:6379/0", want: "redis://h:6379/0"},
+		{name: "unparsable with at", in: "postgres://u:p%zz@h", want: "<redacted>"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := DSN(tt.in).String(); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
