@@ -1,8 +1,9 @@
 package learned
 
 import (
+	"cmp"
 	"math"
-	"sort"
+	"slices"
 
 	"github.com/switchyard-gw/switchyard/internal/learned/dataset"
 )
@@ -46,9 +47,11 @@ type Choice struct {
 // pay: by WillingnessToPay·q̂ - cost. Candidates whose RefModel is unknown
 // go last, in their given order. Ties keep the given order.
 func (r *Router) Choose(prompt string, candidates []Candidate, target Target) []string {
-	cs := r.Rank(prompt, candidates, target)
-	out := make([]string, len(cs))
-	for i, c := range cs {
+	s := r.pool.Get().(*scratch)
+	defer r.pool.Put(s)
+	s.choices = r.rank(prompt, candidates, target, s, s.choices[:0])
+	out := make([]string, len(s.choices))
+	for i, c := range s.choices {
 		out[i] = c.Name
 	}
 	return out
@@ -58,13 +61,16 @@ func (r *Router) Choose(prompt string, candidates []Candidate, target Target) []
 func (r *Router) Rank(prompt string, candidates []Candidate, target Target) []Choice {
 	s := r.pool.Get().(*scratch)
 	defer r.pool.Put(s)
+	return r.rank(prompt, candidates, target, s, make([]Choice, 0, len(candidates)))
+}
+
+// rank appends the ranked candidates to out; it does not allocate when
+// out has room for them.
+func (r *Router) rank(prompt string, candidates []Candidate, target Target, s *scratch, out []Choice) []Choice {
 	r.represent(prompt, s)
-	known := make([]Choice, 0, len(candidates))
-	var unknown []Choice
 	for _, c := range candidates {
 		i, ok := r.index[c.RefModel]
 		if !ok {
-			unknown = append(unknown, Choice{Name: c.Name, Quality: math.NaN(), CostUSD: c.CostPerCall})
 			continue
 		}
 		ch := Choice{Name: c.Name, Quality: r.headProb(i, s), CostUSD: c.CostPerCall}
@@ -72,30 +78,37 @@ func (r *Router) Rank(prompt string, candidates []Candidate, target Target) []Ch
 			p := dataset.Price{InputPerMTok: c.InputPerMTok, OutputPerMTok: c.OutputPerMTok}
 			ch.CostUSD = dataset.EstimateCost(p, len(prompt), r.file.Models[i].OutputTokens*dataset.CharsPerToken)
 		}
-		known = append(known, ch)
+		out = append(out, ch)
 	}
-	if target.WillingnessToPay > 0 {
+	known := out
+	if w := target.WillingnessToPay; w > 0 {
 		for i := range known {
 			known[i].MeetsGoal = true
 		}
-		w := target.WillingnessToPay
-		sort.SliceStable(known, func(a, b int) bool {
-			return w*known[a].Quality-known[a].CostUSD > w*known[b].Quality-known[b].CostUSD
+		slices.SortStableFunc(known, func(x, y Choice) int {
+			return cmp.Compare(w*y.Quality-y.CostUSD, w*x.Quality-x.CostUSD)
 		})
 	} else {
 		for i := range known {
 			known[i].MeetsGoal = known[i].Quality >= target.Quality
 		}
-		sort.SliceStable(known, func(a, b int) bool {
-			x, y := known[a], known[b]
-			if x.MeetsGoal != y.MeetsGoal {
-				return x.MeetsGoal
+		slices.SortStableFunc(known, func(x, y Choice) int {
+			switch {
+			case x.MeetsGoal != y.MeetsGoal:
+				if x.MeetsGoal {
+					return -1
+				}
+				return 1
+			case x.MeetsGoal:
+				return cmp.Compare(x.CostUSD, y.CostUSD)
 			}
-			if x.MeetsGoal {
-				return x.CostUSD < y.CostUSD
-			}
-			return x.Quality > y.Quality
+			return cmp.Compare(y.Quality, x.Quality)
 		})
 	}
-	return append(known, unknown...)
+	for _, c := range candidates {
+		if _, ok := r.index[c.RefModel]; !ok {
+			out = append(out, Choice{Name: c.Name, Quality: math.NaN(), CostUSD: c.CostPerCall})
+		}
+	}
+	return out
 }

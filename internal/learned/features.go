@@ -2,6 +2,7 @@ package learned
 
 import (
 	"math"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -14,57 +15,94 @@ const (
 	seedSymbol = 0x27d4eb2f165667c5
 )
 
-// maxCharGramWords caps the words that contribute character n-grams, so a
-// very long prompt costs a bounded time; the words are taken from the end
-// of the prompt, where the actual question usually is.
-const maxCharGramWords = 256
+// The bytes of a prompt that feed the features: prompts over
+// windowHead+windowTail bytes contribute their first windowHead bytes (the
+// instructions) and their last windowTail bytes (the question), so a
+// decision costs the same for any prompt length. Only the overall length
+// features look at the whole prompt (with SIMD byte counts).
+const (
+	windowHead = 256
+	windowTail = 1280
+)
 
-// numDense is the number of dense prompt features; see denseFeatures.
-const numDense = 18
+// maxCharGramWords caps the words that contribute character 3-grams: the
+// last ones of the prompt, where the actual question usually is.
+const maxCharGramWords = 64
 
-// sparseFeatures calls emit(bucket) once per hashed gram occurrence: word
-// unigrams and bigrams (numbers folded to a digit-count class, so "17" and
-// "42" are one word), single symbol characters, and character 3-grams of
-// the last maxCharGramWords words (fastText-style, with word boundaries).
-// Prompts over 4 KB contribute their first 1 KB and last 3 KB. It returns
-// the number of emitted grams.
-func sparseFeatures(text string, dim uint64, emit func(bucket uint32)) int {
-	if len(text) <= sparseHead+sparseTail {
-		return sparseSegment(text, dim, emit)
+// maxGrams bounds the grams one prompt can emit (every window byte emits
+// at most two, plus the character grams).
+const maxGrams = 2*(windowHead+windowTail) + maxCharGramWords*26
+
+// window splits text into the (at most two) segments that feed the
+// features, cut at rune boundaries.
+func window(text string) (head, tail string) {
+	if len(text) <= windowHead+windowTail {
+		return text, ""
 	}
-	// Long prompts: the head (instructions) and the tail (the question)
-	// carry the signal; the middle is usually context or examples.
-	h, t := sparseHead, len(text)-sparseTail
+	h, t := windowHead, len(text)-windowTail
 	for h > 0 && !utf8.RuneStart(text[h]) {
 		h--
 	}
 	for t < len(text) && !utf8.RuneStart(text[t]) {
 		t++
 	}
-	return sparseSegment(text[:h], dim, emit) + sparseSegment(text[t:], dim, emit)
+	return text[:h], text[t:]
 }
 
-// sparseHead and sparseTail bound the bytes of a prompt that feed the
-// hashed n-grams, so a decision costs the same for any prompt length.
-const (
-	sparseHead = 1024
-	sparseTail = 3072
-)
+// escapedBreak reports whether text[i:] starts with a literal backslash
+// escape "\n", "\r" or "\t": several published data sets store prompts as
+// quoted Python strings, and reading those escapes as white space makes
+// them look like the raw prompts the gateway sees.
+func escapedBreak(text string, i int) bool {
+	if text[i] != '\\' || i+1 >= len(text) {
+		return false
+	}
+	c := text[i+1]
+	return c == 'n' || c == 'r' || c == 't'
+}
 
-func sparseSegment(text string, dim uint64, emit func(bucket uint32)) int {
-	n := 0
+// sparseFeatures appends to buf one hashed bucket per gram occurrence of
+// the prompt's window and returns it: word unigrams and bigrams (numbers
+// folded to a digit-count class, so "17" and "42" are one word), symbol
+// characters and their bigrams with neighbours, and character 3-grams
+// (fastText-style, with word boundaries) of the last maxCharGramWords
+// words. It does not allocate when buf has room for maxGrams.
+func sparseFeatures(text string, dim uint64, buf []uint32) []uint32 {
+	head, tail := window(text)
+	buf = sparseSegment(head, dim, buf, tail == "")
+	if tail != "" {
+		buf = sparseSegment(tail, dim, buf, true)
+	}
+	return buf
+}
+
+func sparseSegment(text string, dim uint64, buf []uint32, charGrams bool) []uint32 {
 	var prev uint64
 	havePrev := false
-	var words [][2]int // word byte spans, for the char grams
-	var buf [64]byte
+	// ring holds the byte spans of the last maxCharGramWords words.
+	var ring [maxCharGramWords][2]int32
+	nw := 0
 	i := 0
 	for i < len(text) {
-		r, size := rune(text[i]), 1
+		c := text[i]
+		if c == ' ' || c == '\n' || c == '\t' || c == '\r' {
+			i++
+			continue
+		}
+		if escapedBreak(text, i) {
+			i += 2
+			continue
+		}
+		r, size := rune(c), 1
 		if r >= utf8.RuneSelf {
 			r, size = utf8.DecodeRuneInString(text[i:])
+			if unicode.IsSpace(r) {
+				i += size
+				continue
+			}
 		}
-		switch {
-		case isWordRune(r):
+		var h uint64
+		if isWordRune(r) {
 			j := i
 			digits := 0
 			for j < len(text) {
@@ -80,73 +118,63 @@ func sparseSegment(text string, dim uint64, emit func(bucket uint32)) int {
 				}
 				j += s2
 			}
-			var h uint64
 			if digits > 0 {
 				h = mix(seedWord, uint64(min(digits, 8))+0x51ed)
 			} else {
-				h = hashLower(seedWord, text[i:j], buf[:])
-				words = append(words, [2]int{i, j})
+				h = hashLower(seedWord, text[i:j])
+				if j-i <= 24 {
+					ring[nw%maxCharGramWords] = [2]int32{int32(i), int32(j)}
+					nw++
+				}
 			}
-			emit(uint32(h % dim))
-			n++
-			if havePrev {
-				emit(uint32(mix(seedBigram^prev, h) % dim))
-				n++
-			}
-			prev, havePrev = h, true
 			i = j
-		case r == ' ' || r == '\n' || r == '\t' || r == '\r' || (r >= utf8.RuneSelf && unicode.IsSpace(r)):
-			i += size
-		default:
-			h := mix(seedSymbol, uint64(r))
-			emit(uint32(h % dim))
-			n++
-			if havePrev {
-				emit(uint32(mix(seedBigram^prev, h) % dim))
-				n++
-			}
-			prev, havePrev = h, true
+		} else {
+			h = mix(seedSymbol, uint64(r))
 			i += size
 		}
+		buf = append(buf, uint32(h%dim))
+		if havePrev {
+			buf = append(buf, uint32(mix(seedBigram^prev, h)%dim))
+		}
+		prev, havePrev = h, true
 	}
-	start := max(0, len(words)-maxCharGramWords)
-	for _, w := range words[start:] {
-		s := text[w[0]:w[1]]
-		if len(s) > 24 {
-			continue
-		}
-		// Boundary-marked lower-case bytes: "<word>".
-		b := buf[:0]
-		b = append(b, '<')
-		for k := 0; k < len(s); k++ {
-			c := s[k]
-			if c >= 'A' && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			b = append(b, c)
-		}
-		b = append(b, '>')
-		for k := 0; k+3 <= len(b); k++ {
-			h := uint64(seedChar)
-			h = (h ^ uint64(b[k])) * 0x100000001b3
-			h = (h ^ uint64(b[k+1])) * 0x100000001b3
-			h = (h ^ uint64(b[k+2])) * 0x100000001b3
-			emit(uint32(mix(h, 3) % dim))
-			n++
-		}
+	if !charGrams {
+		return buf
 	}
-	return n
+	for k := max(0, nw-maxCharGramWords); k < nw; k++ {
+		w := ring[k%maxCharGramWords]
+		buf = charGramsOf(text[w[0]:w[1]], dim, buf)
+	}
+	return buf
+}
+
+// charGramsOf appends the 3-grams of "<word>" (ASCII lower-cased), hashed
+// in place over a rolling window of three bytes.
+func charGramsOf(s string, dim uint64, buf []uint32) []uint32 {
+	at := func(k int) uint64 { // byte k of "<s>"
+		switch {
+		case k == 0:
+			return '<'
+		case k == len(s)+1:
+			return '>'
+		}
+		return uint64(lowerByte(s[k-1]))
+	}
+	for k := 0; k+3 <= len(s)+2; k++ {
+		h := uint64(seedChar)
+		h = (h ^ at(k)) * 0x100000001b3
+		h = (h ^ at(k+1)) * 0x100000001b3
+		h = (h ^ at(k+2)) * 0x100000001b3
+		buf = append(buf, uint32(mix(h, 3)%dim))
+	}
+	return buf
 }
 
 // hashLower is FNV-1a over the ASCII-lower-cased bytes of s.
-func hashLower(seed uint64, s string, _ []byte) uint64 {
+func hashLower(seed uint64, s string) uint64 {
 	h := seed
 	for k := 0; k < len(s); k++ {
-		c := s[k]
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		h = (h ^ uint64(c)) * 0x100000001b3
+		h = (h ^ uint64(lowerByte(s[k]))) * 0x100000001b3
 	}
 	return mix(h, uint64(len(s)))
 }
@@ -159,115 +187,230 @@ func mix(a, b uint64) uint64 {
 	return z ^ (z >> 31)
 }
 
-// denseFeatures fills out (len numDense) with unscaled prompt statistics:
-// length, shape, and markers of code, maths, multiple choice, few-shot
-// examples, open-ended requests and script (language).
-func denseFeatures(text string, out []float64) {
-	var chars, digits, upper, nonASCII, punct, letters, cjk, lines, indented, qmarks float64
-	var words, wordLen float64
-	longest, cur := 0, 0
-	inWord := false
-	atLineStart := true
-	for _, r := range text {
-		chars++
-		if r == '\n' {
-			lines++
-			longest = max(longest, cur)
+// numDense is the number of dense prompt features; see denseFeatures.
+const numDense = 8 + numMarkerGroups + 6
+
+// denseFeatures fills out (len numDense) with unscaled, task-agnostic
+// prompt statistics: overall length, shape of the window, and counts of
+// markers of code, maths, multiple choice, few-shot examples, open-ended
+// and reasoning requests, question words, constraints, and script
+// (language).
+func denseFeatures(text string, mk *markerTable, out []float64) {
+	var st segStats
+	head, tail := window(text)
+	st.scan(head)
+	st.scan(tail)
+	var groups [numMarkerGroups]float64
+	mk.count(head, &groups)
+	mk.count(tail, &groups)
+	chars := math.Max(st.chars, 1)
+	lines := float64(strings.Count(text, "\n")+strings.Count(text, `\n`)) + 1
+	out[0] = math.Log1p(float64(len(text)))
+	out[1] = math.Log1p(st.words)
+	out[2] = math.Log1p(lines)
+	out[3] = st.digits / chars
+	out[4] = st.upper / chars
+	out[5] = st.nonASCII / chars
+	out[6] = st.punct / chars
+	out[7] = st.cjk / chars
+	for g := range numMarkerGroups {
+		out[8+g] = math.Log1p(groups[g])
+	}
+	out[8+numMarkerGroups] = math.Log1p(st.qmarks)
+	out[9+numMarkerGroups] = st.wordLen / math.Max(st.words, 1)
+	out[10+numMarkerGroups] = math.Log1p(st.longest)
+	out[11+numMarkerGroups] = st.indented / math.Max(st.lineStarts, 1)
+	out[12+numMarkerGroups] = math.Log1p(st.numbers)
+	last := tail
+	if last == "" {
+		last = head
+	}
+	out[13+numMarkerGroups] = math.Log1p(float64(len(lastBlock(last))))
+}
+
+// lastBlock is the text after the last blank line (real or escaped) of the
+// window's last segment: in a few-shot prompt, the question actually asked.
+func lastBlock(text string) string {
+	for i := len(text) - 2; i >= 0; i-- {
+		switch {
+		case text[i] == '\n' && text[i+1] == '\n':
+			return text[i+2:]
+		case text[i] == '\\' && strings.HasPrefix(text[i:], `\n\n`):
+			return text[i+4:]
+		}
+	}
+	return text
+}
+
+// segStats are character statistics of the window.
+type segStats struct {
+	chars, digits, upper, nonASCII, punct, cjk, qmarks float64
+	words, wordLen, numbers, indented, lineStarts      float64
+	longest                                            float64
+}
+
+func (st *segStats) scan(text string) {
+	cur := 0.0
+	inWord, wordHasDigit, atLineStart := false, false, true
+	endWord := func() {
+		if inWord && wordHasDigit {
+			st.numbers++
+		}
+		inWord, wordHasDigit = false, false
+	}
+	for i := 0; i < len(text); {
+		c := text[i]
+		if c == '\n' || escapedBreak(text, i) && text[i+1] == 'n' {
+			st.longest = math.Max(st.longest, cur)
 			cur = 0
 			atLineStart = true
-			inWord = false
+			endWord()
+			i += 1 + int(b2i(c == '\\'))
 			continue
 		}
+		r, size := rune(c), 1
+		if c >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(text[i:])
+		}
+		i += size
+		st.chars++
 		cur++
-		if atLineStart && (r == ' ' || r == '\t') {
-			indented++
+		if atLineStart {
+			st.lineStarts++
+			if r == ' ' || r == '\t' {
+				st.indented++
+			}
 		}
 		atLineStart = false
-		switch {
-		case unicode.IsLetter(r) || unicode.IsDigit(r):
+		var letter, digit, upper bool
+		if r < utf8.RuneSelf {
+			digit = c >= '0' && c <= '9'
+			upper = c >= 'A' && c <= 'Z'
+			letter = upper || c >= 'a' && c <= 'z'
+		} else {
+			digit = unicode.IsDigit(r)
+			letter = unicode.IsLetter(r)
+			upper = unicode.IsUpper(r)
+			st.nonASCII++
+			if unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul) {
+				st.cjk++
+			}
+		}
+		if letter || digit {
 			if !inWord {
-				words++
+				st.words++
 				inWord = true
 			}
-			wordLen++
-			if unicode.IsDigit(r) {
-				digits++
-			} else {
-				letters++
+			wordHasDigit = wordHasDigit || digit
+			st.wordLen++
+			if digit {
+				st.digits++
 			}
-			if unicode.IsUpper(r) {
-				upper++
+			if upper {
+				st.upper++
 			}
-		default:
-			inWord = false
-			if unicode.IsPunct(r) || unicode.IsSymbol(r) {
-				punct++
-			}
-			if r == '?' {
-				qmarks++
-			}
+			continue
 		}
-		if r > 127 {
-			nonASCII++
-			if unicode.Is(unicode.Han, r) || unicode.Is(unicode.Hiragana, r) || unicode.Is(unicode.Katakana, r) || unicode.Is(unicode.Hangul, r) {
-				cjk++
+		endWord()
+		if r < utf8.RuneSelf {
+			if c > ' ' && c < 0x7f {
+				st.punct++
 			}
+		} else if unicode.IsPunct(r) || unicode.IsSymbol(r) {
+			st.punct++
+		}
+		if r == '?' {
+			st.qmarks++
 		}
 	}
-	longest = max(longest, cur)
-	lines++
-	var groups [len(markerGroups)]float64
-	countMarkers(text, &groups)
-	count := func(g int) float64 { return groups[g] }
-	frac := func(a float64) float64 { return a / math.Max(chars, 1) }
-	out[0] = math.Log1p(chars)
-	out[1] = math.Log1p(words)
-	out[2] = math.Log1p(lines)
-	out[3] = frac(digits)
-	out[4] = frac(upper)
-	out[5] = frac(nonASCII)
-	out[6] = frac(punct)
-	out[7] = frac(cjk)
-	out[8] = math.Log1p(count(0))
-	out[9] = math.Log1p(count(1))
-	out[10] = math.Log1p(count(2))
-	out[11] = math.Log1p(count(3))
-	out[12] = math.Log1p(qmarks)
-	out[13] = wordLen / math.Max(words, 1)
-	out[14] = math.Log1p(float64(longest))
-	out[15] = indented / lines
-	out[16] = math.Log1p(count(4))
-	out[17] = math.Log1p(count(5))
+	endWord()
+	st.longest = math.Max(st.longest, cur)
 }
 
-// markerGroups are the case-insensitive substrings counted by denseFeatures:
-// code, maths, multiple choice, few-shot, open-ended, reasoning requests.
+func b2i(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// markerGroups are the case-insensitive substrings counted by
+// denseFeatures: code, maths, multiple choice, few-shot, open-ended,
+// reasoning requests, question words, constraints. A pattern with a line
+// break also matches with the escaped form "\n".
 var markerGroups = [...][]string{
-	{"def ", "return", "```", "import ", "function", "=>", "print(", "class ", "();", "{\n", "#include", "public ", "int "},
-	{"+", "=", "^", "\\frac", "$", "sqrt", "√", "×", "÷", "%", "equation", "solve", "calculate", "how many", "how much"},
-	{"\na)", "\na.", "\n(a)", "\na:", "\nb)", "\nb.", "\n(b)", "\nb:", "option", "choice"},
-	{"answer:", "\nq:", "question:", "\na:"},
-	{"explain", "write", "describe", "essay", "story", "poem", "summar", "why"},
-	{"translate", "step by step", "reason", "prove", "derive"},
+	{"def ", "return", "```", "import ", "function", "=>", "print(", "class ", "();", "{\n", "#include", "public ", "int ", "python", "code", "program"},
+	{"+", "=", "^", "\\frac", "$", "sqrt", "√", "×", "÷", "%", "equation", "solve", "calculate", "how many", "how much", "total", "number", "sum"},
+	{"\na)", "\na.", "\n(a)", "\na:", "\nb)", "\nb.", "\n(b)", "\nb:", "option", "choice", "choose", "which of the following"},
+	{"answer:", "\nq:", "question:", "\na:", "example"},
+	{"explain", "write", "describe", "essay", "story", "poem", "summar", "why", "discuss", "compare"},
+	{"translate", "step by step", "reason", "prove", "derive", "show that", "justify", "therefore", "implies"},
+	{"what ", "which ", "who ", "when ", "where ", "how "},
+	{"must", "should", "at least", "at most", "exactly", "no more than", "without", "only", "ensure", "format", "each "},
 }
 
-// countMarkers counts every markerGroups pattern in text (ASCII case folded)
-// in one pass, dispatching on the first byte.
-func countMarkers(text string, out *[len(markerGroups)]float64) {
-	type pat struct {
-		s string
-		g int
+const numMarkerGroups = len(markerGroups)
+
+// markerTable dispatches markerGroups patterns on their first byte, after
+// a bit-set test of their first two bytes (most positions match none).
+type markerTable struct {
+	pair  [1 << 16 / 64]uint64 // bit b0<<8|b1 set when a pattern starts so
+	first [256][]marker
+}
+
+func (t *markerTable) setPair(b0, b1 byte) {
+	k := uint(b0)<<8 | uint(b1)
+	t.pair[k/64] |= 1 << (k % 64)
+}
+
+func (t *markerTable) add(p string, g int) {
+	t.first[p[0]] = append(t.first[p[0]], marker{p, g})
+	if len(p) == 1 {
+		for b1 := range 256 {
+			t.setPair(p[0], byte(b1))
+		}
+		return
 	}
-	var first [256][]pat
+	t.setPair(p[0], p[1])
+	if c := p[1]; c >= 'a' && c <= 'z' {
+		t.setPair(p[0], c-'a'+'A')
+	}
+}
+
+type marker struct {
+	s string
+	g int
+}
+
+func newMarkerTable() *markerTable {
+	t := &markerTable{}
 	for g, ps := range markerGroups {
 		for _, p := range ps {
-			first[p[0]] = append(first[p[0]], pat{p, g})
+			t.add(p, g)
+			if strings.Contains(p, "\n") {
+				t.add(strings.ReplaceAll(p, "\n", `\n`), g)
+			}
 		}
 	}
-	for i := 0; i < len(text); i++ {
+	return t
+}
+
+// count adds the occurrences of every pattern in text (ASCII case folded).
+func (t *markerTable) count(text string, out *[numMarkerGroups]float64) {
+	for i := 0; i+1 < len(text); i++ {
 		c := lowerByte(text[i])
-		for _, p := range first[c] {
+		if k := uint(c)<<8 | uint(text[i+1]); t.pair[k/64]&(1<<(k%64)) == 0 {
+			continue
+		}
+		for _, p := range t.first[c] {
 			if hasPrefixFold(text[i:], p.s) {
+				out[p.g]++
+			}
+		}
+	}
+	if n := len(text); n > 0 {
+		for _, p := range t.first[lowerByte(text[n-1])] {
+			if len(p.s) == 1 {
 				out[p.g]++
 			}
 		}

@@ -294,9 +294,11 @@ func BenchmarkChoose2000Tokens(b *testing.B) {
 	p := longPrompt()
 	cands := []Candidate{{Name: "a", RefModel: "gpt-4-1106-preview", CostPerCall: 0.005}, {Name: "b", RefModel: "mistralai/mixtral-8x7b-chat", CostPerCall: 0.0003}}
 	b.ReportAllocs()
+	start := processCPU(b)
 	for b.Loop() {
 		r.Choose(p, cands, Target{Quality: 0.8})
 	}
+	b.ReportMetric(float64(processCPU(b)-start)/float64(b.N), "cpu-ns/op")
 }
 
 func BenchmarkLoadDefault(b *testing.B) {
@@ -308,5 +310,51 @@ func BenchmarkLoadDefault(b *testing.B) {
 		if _, err := Load(path); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestChooseAllocatesOnlyTheResult(t *testing.T) {
+	r := trainSynthetic(t)
+	p := longPrompt()
+	cands := []Candidate{{Name: "a", RefModel: "big", CostPerCall: 0.01}, {Name: "b", RefModel: "small", CostPerCall: 0.001}}
+	r.Choose(p, cands, Target{Quality: 0.8}) // warm the pool
+	if got := testing.AllocsPerRun(50, func() { r.Choose(p, cands, Target{Quality: 0.8}) }); got > 1 {
+		t.Errorf("got %v allocations per Choose, want at most 1 (the result)", got)
+	}
+}
+
+func TestFeatureWindowAndEscapes(t *testing.T) {
+	long := strings.Repeat("a", windowHead+10) + "é" + strings.Repeat("b", windowTail+10)
+	tests := []struct {
+		name, text         string
+		wantHead, wantTail int
+	}{
+		{"short prompt is whole", "hello", 5, 0},
+		{"long prompt is head and tail", long, windowHead, windowTail},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, tl := window(tt.text)
+			if len(h) != tt.wantHead || len(tl) != tt.wantTail {
+				t.Errorf("got %d+%d bytes, want %d+%d", len(h), len(tl), tt.wantHead, tt.wantTail)
+			}
+		})
+	}
+	// A prompt stored with escaped line breaks has the same n-grams and
+	// multiple-choice count as the raw prompt.
+	raw, esc := "Which?\nA) one\nB) two", `Which?\nA) one\nB) two`
+	gr, ge := sparseFeatures(raw, 1<<12, nil), sparseFeatures(esc, 1<<12, nil)
+	if fmt.Sprint(gr) != fmt.Sprint(ge) {
+		t.Errorf("got grams %v for the escaped prompt, want %v", ge, gr)
+	}
+	mk := newMarkerTable()
+	dr, de := make([]float64, numDense), make([]float64, numDense)
+	denseFeatures(raw, mk, dr)
+	denseFeatures(esc, mk, de)
+	if dr[10] == 0 || dr[10] != de[10] {
+		t.Errorf("got multiple-choice feature %v (escaped) and %v (raw), want equal and > 0", de[10], dr[10])
+	}
+	if got, want := lastBlock("ex one\n\nex two\\n\\nthe question"), "the question"; got != want {
+		t.Errorf("lastBlock: got %q, want %q", got, want)
 	}
 }

@@ -26,11 +26,16 @@ const FormatVersion = "switchyard-learned-router/v1"
 // Router predicts, from a prompt, each reference model's probability of
 // answering it well. It is immutable after Load and safe for concurrent use.
 type Router struct {
-	file   File
-	emb    []float32 // dim × hidden, row-major by bucket
-	models []string
-	index  map[string]int
-	pool   sync.Pool // *scratch
+	file    File
+	markers *markerTable
+	models  []string
+	index   map[string]int
+	pool    sync.Pool // *scratch
+	// The parameters in float32 for evaluation: emb is Dim × Hidden
+	// row-major by bucket; proj Hidden × numDense; w and a are the heads,
+	// one row per model.
+	emb, proj, hbias, mean, invStd []float32
+	bias, w, a                     []float32
 }
 
 // File is the JSON form of a router.
@@ -81,10 +86,14 @@ type TrainingInfo struct {
 	Validation json.RawMessage `json:"validation,omitempty"`
 }
 
+// scratch is the per-call working memory, reused through Router.pool so a
+// decision does not allocate.
 type scratch struct {
-	acc   []float32
-	h     []float64
-	dense []float64
+	grams   []uint32
+	acc, h  []float32
+	dense   []float64
+	dense32 []float32
+	choices []Choice
 }
 
 // Load reads and checks a router file.
@@ -121,12 +130,17 @@ func fromFile(f File) (*Router, error) {
 	if len(f.DenseMean) != numDense || len(f.DenseStd) != numDense || len(f.DenseProj) != f.Hidden*numDense || len(f.HiddenBias) != f.Hidden {
 		return nil, errors.New("dense feature parameters have the wrong size")
 	}
-	r := &Router{file: f, emb: make([]float32, f.Dim*f.Hidden), index: map[string]int{}}
+	k := f.Hidden
+	r := &Router{file: f, markers: newMarkerTable(), emb: make([]float32, f.Dim*k), index: map[string]int{}}
 	for i := range r.emb {
 		r.emb[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
 	}
+	r.proj, r.hbias, r.mean = f32s(f.DenseProj), f32s(f.HiddenBias), f32s(f.DenseMean)
+	for _, v := range f.DenseStd {
+		r.invStd = append(r.invStd, float32(1/v))
+	}
 	for i, m := range f.Models {
-		if len(m.W) != f.Hidden || len(m.A) != numDense {
+		if len(m.W) != k || len(m.A) != numDense {
 			return nil, fmt.Errorf("model %q: head has the wrong size", m.Name)
 		}
 		if _, dup := r.index[m.Name]; dup {
@@ -134,11 +148,23 @@ func fromFile(f File) (*Router, error) {
 		}
 		r.index[m.Name] = i
 		r.models = append(r.models, m.Name)
+		r.bias = append(r.bias, float32(m.Bias))
+		r.w = append(r.w, f32s(m.W)...)
+		r.a = append(r.a, f32s(m.A)...)
 	}
 	r.pool.New = func() any {
-		return &scratch{acc: make([]float32, f.Hidden), h: make([]float64, f.Hidden), dense: make([]float64, numDense)}
+		return &scratch{grams: make([]uint32, 0, maxGrams), acc: make([]float32, k), h: make([]float32, k),
+			dense: make([]float64, numDense), dense32: make([]float32, numDense)}
 	}
 	return r, nil
+}
+
+func f32s(v []float64) []float32 {
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(x)
+	}
+	return out
 }
 
 // encodeEmbedding is the inverse of the decoding in fromFile.
@@ -197,43 +223,46 @@ func (r *Router) predictInto(prompt string, out []float64) {
 }
 
 // represent computes the standardised dense features and the hidden
-// representation h of prompt into s.
+// representation h of prompt into s, in float32.
 func (r *Router) represent(prompt string, s *scratch) {
-	f := &r.file
-	k := f.Hidden
-	acc := s.acc
+	k := r.file.Hidden
+	s.grams = sparseFeatures(prompt, uint64(r.file.Dim), s.grams[:0])
+	acc := s.acc[:k]
 	clear(acc)
-	n := sparseFeatures(prompt, uint64(f.Dim), func(b uint32) {
+	for _, b := range s.grams {
 		row := r.emb[int(b)*k : int(b)*k+k]
 		for j := range acc {
 			acc[j] += row[j]
 		}
-	})
-	denseFeatures(prompt, s.dense)
-	for j := range numDense {
-		s.dense[j] = (s.dense[j] - f.DenseMean[j]) / f.DenseStd[j]
 	}
-	inv := 1 / math.Max(float64(n), 1)
+	denseFeatures(prompt, r.markers, s.dense)
+	x := s.dense32[:numDense]
+	for j := range x {
+		x[j] = (float32(s.dense[j]) - r.mean[j]) * r.invStd[j]
+	}
+	inv := 1 / float32(max(len(s.grams), 1))
 	for j := range k {
-		v := f.HiddenBias[j] + float64(acc[j])*inv
-		p := f.DenseProj[j*numDense : (j+1)*numDense]
-		for d, x := range s.dense {
-			v += p[d] * x
+		v := r.hbias[j] + acc[j]*inv
+		p := r.proj[j*numDense : (j+1)*numDense]
+		for d := range x {
+			v += p[d] * x[d]
 		}
-		s.h[j] = math.Tanh(v)
+		s.h[j] = float32(math.Tanh(float64(v)))
 	}
 }
 
 func (r *Router) headProb(i int, s *scratch) float64 {
-	m := &r.file.Models[i]
-	z := m.Bias
-	for j, w := range m.W {
-		z += w * s.h[j]
+	k := r.file.Hidden
+	z := r.bias[i]
+	w := r.w[i*k : (i+1)*k]
+	for j, h := range s.h[:k] {
+		z += w[j] * h
 	}
-	for j, a := range m.A {
-		z += a * s.dense[j]
+	a := r.a[i*numDense : (i+1)*numDense]
+	for j, x := range s.dense32[:numDense] {
+		z += a[j] * x
 	}
-	return sigmoid(z)
+	return sigmoid(float64(z))
 }
 
 func sigmoid(z float64) float64 { return 1 / (1 + math.Exp(-z)) }

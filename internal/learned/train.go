@@ -44,9 +44,13 @@ type example struct {
 
 // featurize precomputes deduplicated hashed grams (weight count/n) and raw
 // dense features.
-func featurize(text string, dim int) (idx []int32, w []float32, dense []float64) {
+func featurize(text string, dim int, mk *markerTable) (idx []int32, w []float32, dense []float64) {
 	counts := map[uint32]int{}
-	n := sparseFeatures(text, uint64(dim), func(b uint32) { counts[b]++ })
+	grams := sparseFeatures(text, uint64(dim), nil)
+	for _, b := range grams {
+		counts[b]++
+	}
+	n := len(grams)
 	keys := make([]uint32, 0, len(counts))
 	for k := range counts {
 		keys = append(keys, k)
@@ -58,7 +62,7 @@ func featurize(text string, dim int) (idx []int32, w []float32, dense []float64)
 		w = append(w, float32(float64(counts[k])*inv))
 	}
 	dense = make([]float64, numDense)
-	denseFeatures(text, dense)
+	denseFeatures(text, mk, dense)
 	return idx, w, dense
 }
 
@@ -85,6 +89,7 @@ func Train(sets []*dataset.Set, o TrainOptions, log io.Writer) (*Router, error) 
 	var heads []ModelHead
 	headIdx := map[string]int{}
 	var train []example
+	mk := newMarkerTable()
 	info := TrainingInfo{Seed: o.Seed, Holdout: o.Holdout, Epochs: o.Epochs}
 	for _, s := range sets {
 		info.Sets = append(info.Sets, s.Name)
@@ -128,7 +133,7 @@ func Train(sets []*dataset.Set, o TrainOptions, log io.Writer) (*Router, error) 
 				continue
 			}
 			ex := example{}
-			ex.idx, ex.w, ex.dense = featurize(p.Text, dim)
+			ex.idx, ex.w, ex.dense = featurize(p.Text, dim, mk)
 			for m := range s.Models {
 				if v := s.Quality[i][m]; !math.IsNaN(v) {
 					ex.models = append(ex.models, cols[m])
