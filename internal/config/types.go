@@ -132,13 +132,35 @@ type Capabilities struct {
 }
 
 // Route is what a client names in "model": a policy over targets
-// (deployments or other routes).
+// (deployments or other routes). Which fields a route uses depends on its
+// policy; docs/routing.md explains each (the policy fields are in routes.go).
 type Route struct {
 	Name string `yaml:"name"`
-	// Policy is fallback (default); later issues add more.
+	// Policy is fallback (default), rules, cheapest, fastest, weighted,
+	// cascade, classify or learned.
 	Policy string `yaml:"policy"`
-	// Targets in order: the first is primary, the rest are fallbacks.
+	// Targets in order: for fallback the first is primary and the rest are
+	// fallbacks; for cheapest, fastest and learned the candidates; for
+	// cascade the stages, cheapest first.
 	Targets []string `yaml:"targets"`
+	// Requires lists capabilities every deployment this route sends to must
+	// have (vision, tools, json_mode, ...), whatever the request.
+	Requires []string `yaml:"requires"`
+	// Tiers and Tenants send a key tier's or a tenant's requests for this
+	// route to another route or deployment instead (tenant wins).
+	Tiers   map[string]string `yaml:"tiers"`
+	Tenants map[string]string `yaml:"tenants"`
+	// Default is where rules and classify send a request nothing else picks.
+	Default string `yaml:"default"`
+
+	Rules      []Rule      `yaml:"rules"`       // rules
+	MinQuality float64     `yaml:"min_quality"` // cheapest
+	Fastest    Fastest     `yaml:"fastest"`     // fastest
+	Arms       []Arm       `yaml:"arms"`        // weighted
+	Sticky     string      `yaml:"sticky"`      // weighted
+	Checks     []Check     `yaml:"checks"`      // cascade
+	Classifier *Classifier `yaml:"classifier"`  // classify
+	Learned    *Learned    `yaml:"learned"`     // learned
 }
 
 // Secret is a string that never prints. In YAML it is usually an ${ENV}
