@@ -124,7 +124,7 @@ func decodeFull(raw []byte) (*llm.Body, error) {
 		format = in.OutputConfig.Format
 	}
 	if format != nil && format.Type == "json_schema" {
-		b.ResponseFormat, err = json.Marshal(map[string]any{
+		b.ResponseFormat, err = marshal(map[string]any{
 			"type":        "json_schema",
 			"json_schema": map[string]any{"name": "output", "schema": format.Schema, "strict": true},
 		})

@@ -2,7 +2,6 @@ package anthropicapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -58,7 +57,7 @@ func typeForStatus(status int) string {
 }
 
 func marshalError(errType, message string) []byte {
-	b, _ := json.Marshal(errorBody{Type: "error", Error: errorObject{Type: errType, Message: message}})
+	b, _ := marshal(errorBody{Type: "error", Error: errorObject{Type: errType, Message: message}})
 	return b
 }
 

@@ -122,7 +122,7 @@ func encodeResponse(resp *llm.Response, ids idSource) ([]byte, error) {
 	}
 	stop := StopReason(resp.FinishReason, len(resp.ToolCalls) > 0)
 	m.StopReason = &stop
-	b, err := json.Marshal(m)
+	b, err := marshal(m)
 	if err != nil {
 		return nil, fmt.Errorf("anthropicapi: encode response: %w", err)
 	}

@@ -236,7 +236,7 @@ func (s *StreamWriter) appendEnd() {
 }
 
 func (s *StreamWriter) appendFrame(event string, v any) {
-	b, err := json.Marshal(v)
+	b, err := marshal(v)
 	if err != nil {
 		// Only our own wire structs reach here; they always marshal.
 		panic(fmt.Sprintf("anthropicapi: marshal stream event: %v", err))

@@ -1,7 +1,6 @@
 package openaiapi
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -111,7 +110,7 @@ func (s source) writeModels(w http.ResponseWriter, ids []string) error {
 	for _, id := range ids {
 		list.Data = append(list.Data, modelInfo{ID: id, Object: "model", Created: created, OwnedBy: "switchyard"})
 	}
-	body, err := json.Marshal(list)
+	body, err := marshal(list)
 	if err != nil {
 		return fmt.Errorf("openaiapi: encode models: %w", err)
 	}

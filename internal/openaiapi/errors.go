@@ -2,7 +2,6 @@ package openaiapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -74,7 +73,7 @@ func marshalError(status int, code, param, message string) []byte {
 	if param != "" {
 		obj.Param = &param
 	}
-	b, _ := json.Marshal(errorBody{Error: obj})
+	b, _ := marshal(errorBody{Error: obj})
 	return b
 }
 

@@ -2,7 +2,6 @@ package openaiapi
 
 import (
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -120,7 +119,7 @@ func (s source) encodeResponse(resp *llm.Response) ([]byte, error) {
 		msg.ToolCalls = append(msg.ToolCalls, wireToolCall{ID: id, Type: "function", Function: wireFunction{Name: tc.Name, Arguments: tc.Arguments}})
 	}
 	c.Choices = []choice{{Message: msg, FinishReason: finishReason(resp.FinishReason, len(resp.ToolCalls) > 0)}}
-	b, err := json.Marshal(c)
+	b, err := marshal(c)
 	if err != nil {
 		return nil, fmt.Errorf("openaiapi: encode response: %w", err)
 	}

@@ -1,7 +1,6 @@
 package openaiapi
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -230,7 +229,7 @@ func (s *StreamWriter) newChunk(choices []chunkChoice, u *usageObject) chunk {
 }
 
 func (s *StreamWriter) appendFrame(v any) {
-	b, err := json.Marshal(v)
+	b, err := marshal(v)
 	if err != nil {
 		// Only our own wire structs reach here; they always marshal.
 		panic(fmt.Sprintf("openaiapi: marshal stream frame: %v", err))
