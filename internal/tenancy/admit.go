@@ -1,0 +1,142 @@
+package tenancy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/budget"
+	"github.com/switchyard-gw/switchyard/internal/gateway"
+	"github.com/switchyard-gw/switchyard/internal/ratelimit"
+)
+
+// Error codes of admission refusals.
+const (
+	CodeRateLimited    = "rate_limit_exceeded"
+	CodeBudgetExceeded = budget.ErrorCode
+)
+
+// Admit implements gateway.Guard: it charges the key's and the tenant's
+// rate limits, then reserves the estimated cost against their budgets. A
+// caller without a virtual key (static keys, open gateway) is not limited.
+func (g *Guard) Admit(ctx context.Context, p *gateway.Principal, route string, tokens int, costUSD float64) (gateway.Admission, error) {
+	if p == nil || p.KeyID == "" {
+		return noop{}, nil
+	}
+	g.mu.RLock()
+	e := g.byKey[p.KeyID]
+	g.mu.RUnlock()
+	if e == nil || e.key == nil {
+		// Evicted between Authenticate and Admit: refuse rather than run
+		// unlimited; the client's retry looks the key up again.
+		return nil, errAuthUnavailable
+	}
+	k := e.key
+	a := &admission{}
+	if k.RPM > 0 || k.TPM > 0 || k.MaxConcurrent > 0 || e.tenant.RPM > 0 || e.tenant.TPM > 0 || e.tenant.MaxConcurrent > 0 {
+		scopes := make([]ratelimit.Scope, 2)
+		scopes[0] = ratelimit.Scope{Key: "key:" + k.ID, RPM: k.RPM, TPM: k.TPM, MaxConcurrent: k.MaxConcurrent, Tokens: tokens}
+		scopes[1] = ratelimit.Scope{Key: "tenant:" + k.TenantID, RPM: e.tenant.RPM, TPM: e.tenant.TPM, MaxConcurrent: e.tenant.MaxConcurrent, Tokens: tokens}
+		t, err := g.limiter.Admit(ctx, ratelimit.Request{Scopes: scopes})
+		if err != nil {
+			return nil, g.denyLimit(err)
+		}
+		a.ticket = t
+	}
+	if k.BudgetDailyUSD > 0 || k.BudgetMonthlyUSD > 0 || e.tenant.BudgetDailyUSD > 0 || e.tenant.BudgetMonthlyUSD > 0 {
+		bs := []budget.BudgetScope{
+			{Key: "key:" + k.ID, DailyUSD: k.BudgetDailyUSD, MonthlyUSD: k.BudgetMonthlyUSD},
+			{Key: "tenant:" + k.TenantID, DailyUSD: e.tenant.BudgetDailyUSD, MonthlyUSD: e.tenant.BudgetMonthlyUSD},
+		}
+		r, err := g.budgets.Reserve(ctx, bs, costUSD)
+		if err != nil {
+			if a.ticket != nil {
+				a.ticket.Settle(0)
+			}
+			return nil, g.denyBudget(err)
+		}
+		a.res = r
+	}
+	return a, nil
+}
+
+// admission releases what Admit charged.
+type admission struct {
+	ticket ratelimit.Ticket
+	res    budget.Reservation
+}
+
+func (a *admission) Settle(inputTokens, outputTokens int, costUSD float64) {
+	if a.ticket != nil {
+		a.ticket.Settle(inputTokens + outputTokens)
+	}
+	if a.res != nil {
+		a.res.Settle(costUSD)
+	}
+}
+
+type noop struct{}
+
+func (noop) Settle(int, int, float64) {}
+
+// scopeName turns "key:ID" / "tenant:ID" into words for messages.
+func scopeName(scope string) string {
+	switch {
+	case len(scope) > 4 && scope[:4] == "key:":
+		return "API key " + scope[4:]
+	case len(scope) > 7 && scope[:7] == "tenant:":
+		return "tenant " + scope[7:]
+	}
+	return scope
+}
+
+func (g *Guard) denyLimit(err error) error {
+	var le *ratelimit.Error
+	if !errors.As(err, &le) {
+		g.log.Error("tenancy: rate limiter failed", "err", err)
+		return &gateway.Denied{Status: http.StatusServiceUnavailable, Code: "limits_unavailable", Type: "api_error", Message: "the gateway could not check rate limits; retry later", RetryAfter: time.Second}
+	}
+	ra := le.RetryAfter
+	if ra < time.Second {
+		ra = time.Second
+	}
+	return &gateway.Denied{
+		Status: http.StatusTooManyRequests, Code: CodeRateLimited, Type: "rate_limit_error",
+		Message:    fmt.Sprintf("rate limit exceeded: the %s limit of %s", limitName(le.Limit), scopeName(le.Scope)),
+		RetryAfter: ra,
+	}
+}
+
+func limitName(l ratelimit.Limit) string {
+	switch l {
+	case ratelimit.LimitRPM:
+		return "requests-per-minute (rpm)"
+	case ratelimit.LimitTPM:
+		return "tokens-per-minute (tpm)"
+	case ratelimit.LimitConcurrency:
+		return "concurrent-requests (max_concurrent)"
+	}
+	return string(l)
+}
+
+// denyBudget answers 429 budget_exceeded with Retry-After until the period
+// resets (the next UTC day or month).
+func (g *Guard) denyBudget(err error) error {
+	var be *budget.Error
+	if !errors.As(err, &be) {
+		g.log.Error("tenancy: budgets failed", "err", err)
+		return &gateway.Denied{Status: http.StatusServiceUnavailable, Code: "budgets_unavailable", Type: "api_error", Message: "the gateway could not check budgets; retry later", RetryAfter: time.Second}
+	}
+	now := g.now().UTC()
+	reset := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, time.UTC)
+	if be.Period == budget.Monthly {
+		reset = time.Date(now.Year(), now.Month()+1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	return &gateway.Denied{
+		Status: http.StatusTooManyRequests, Code: CodeBudgetExceeded, Type: "rate_limit_error",
+		Message:    fmt.Sprintf("budget exceeded: the %s budget of %s ($%.2f) is spent", be.Period, scopeName(be.Scope), be.Limit),
+		RetryAfter: reset.Sub(now),
+	}
+}

@@ -1,0 +1,333 @@
+package tenancy
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/switchyard-gw/switchyard/internal/auth"
+	"github.com/switchyard-gw/switchyard/internal/budget"
+	"github.com/switchyard-gw/switchyard/internal/gateway"
+	"github.com/switchyard-gw/switchyard/internal/ratelimit"
+	"github.com/switchyard-gw/switchyard/internal/store"
+)
+
+// Defaults of Options.
+const (
+	DefaultCacheTTL      = 5 * time.Second
+	DefaultLookupTimeout = 2 * time.Second
+	// maxCached bounds the cache; beyond it, entries past their TTL are
+	// dropped, then the unknown-key entries.
+	maxCached = 100_000
+)
+
+// Options wire a Guard.
+type Options struct {
+	// Store holds tenants and virtual keys; required.
+	Store store.Store
+	// Limiter enforces RPM, TPM and concurrency; default an in-memory one.
+	Limiter ratelimit.Limiter
+	// Budgets enforces USD budgets; default an in-memory one.
+	Budgets budget.Budgets
+	// StaticKeys are keys from the config (server.api_keys and
+	// server.master_key) accepted without limits; SetStatic replaces them.
+	StaticKeys []string
+	// Open admits requests without a key (or with an unknown one) as an
+	// anonymous caller, like the gateway's default guard with no keys
+	// configured. Keys that are found are still charged.
+	Open bool
+	// CacheTTL is how long a key lookup is trusted; default 5s.
+	CacheTTL time.Duration
+	// LookupTimeout bounds one store lookup; default 2s.
+	LookupTimeout time.Duration
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Logger receives store errors; default discards.
+	Logger *slog.Logger
+}
+
+// Guard is a gateway.Guard over virtual keys, rate limits and budgets. Safe
+// for concurrent use.
+type Guard struct {
+	st      store.Store
+	limiter ratelimit.Limiter
+	budgets budget.Budgets
+	ttl     time.Duration
+	timeout time.Duration
+	now     func() time.Time
+	log     *slog.Logger
+	static  atomic.Pointer[staticKeys]
+	flight  singleflight.Group
+
+	mu      sync.RWMutex
+	byHash  map[[32]byte]*entry
+	byKey   map[string]*entry
+	seeded  map[string]bool
+	storeOK atomic.Bool
+}
+
+var _ gateway.Guard = (*Guard)(nil)
+
+type staticKeys struct {
+	keys *auth.Static
+	open bool
+}
+
+// entry is one cached lookup: a usable key with its tenant, or (key nil) a
+// hash no key has.
+type entry struct {
+	hash      [32]byte
+	key       *store.Key
+	principal *gateway.Principal
+	disabled  bool // the tenant is disabled
+	tenant    Limits
+	fetched   time.Time
+}
+
+// anonymous is the caller of an open gateway and of static keys.
+var anonymous = &gateway.Principal{}
+
+// New returns a Guard.
+func New(opts Options) *Guard {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Limiter == nil {
+		opts.Limiter = ratelimit.NewMemory(opts.Now)
+	}
+	if opts.Budgets == nil {
+		opts.Budgets = budget.NewMemory(opts.Now)
+	}
+	if opts.CacheTTL <= 0 {
+		opts.CacheTTL = DefaultCacheTTL
+	}
+	if opts.LookupTimeout <= 0 {
+		opts.LookupTimeout = DefaultLookupTimeout
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	g := &Guard{
+		st: opts.Store, limiter: opts.Limiter, budgets: opts.Budgets,
+		ttl: opts.CacheTTL, timeout: opts.LookupTimeout, now: opts.Now, log: opts.Logger,
+		byHash: make(map[[32]byte]*entry), byKey: make(map[string]*entry), seeded: make(map[string]bool),
+	}
+	g.storeOK.Store(true)
+	g.SetStatic(opts.Open, opts.StaticKeys...)
+	return g
+}
+
+// SetStatic replaces the static keys and the open flag, for config reloads.
+func (g *Guard) SetStatic(open bool, keys ...string) {
+	g.static.Store(&staticKeys{keys: auth.NewStatic(keys...), open: open})
+}
+
+// Authenticate implements gateway.Guard.
+func (g *Guard) Authenticate(ctx context.Context, h http.Header) (*gateway.Principal, error) {
+	sk := g.static.Load()
+	key, ok := auth.FromHeader(h)
+	if !ok {
+		if sk.open {
+			return anonymous, nil
+		}
+		return nil, errInvalidKey
+	}
+	if sk.keys.Check(key) {
+		return anonymous, nil
+	}
+	e, err := g.lookup(ctx, auth.Hash(key))
+	if err != nil {
+		if sk.open {
+			return anonymous, nil
+		}
+		return nil, err
+	}
+	if e.key == nil {
+		if sk.open {
+			return anonymous, nil
+		}
+		return nil, errInvalidKey
+	}
+	now := g.now()
+	switch {
+	case e.key.RevokedAt != nil && !e.key.RevokedAt.After(now):
+		return nil, errInvalidKey
+	case e.key.ExpiresAt != nil && !e.key.ExpiresAt.After(now):
+		return nil, errExpiredKey
+	case e.disabled:
+		return nil, errTenantDisabled
+	}
+	return e.principal, nil
+}
+
+// lookup returns the cached entry for hash, reading the store when it is
+// missing or older than the TTL. A stale entry serves while the store
+// fails; a hash never seen fails closed.
+func (g *Guard) lookup(ctx context.Context, hash [32]byte) (*entry, error) {
+	now := g.now()
+	g.mu.RLock()
+	e := g.byHash[hash]
+	g.mu.RUnlock()
+	if e != nil && now.Sub(e.fetched) < g.ttl {
+		return e, nil
+	}
+	v, err, _ := g.flight.Do(string(hash[:]), func() (any, error) {
+		return g.load(context.WithoutCancel(ctx), hash)
+	})
+	if err != nil {
+		if e != nil {
+			return e, nil // keep serving what we knew
+		}
+		return nil, errAuthUnavailable
+	}
+	return v.(*entry), nil
+}
+
+// load reads a key and its tenant from the store and caches the result.
+func (g *Guard) load(ctx context.Context, hash [32]byte) (*entry, error) {
+	ctx, cancel := context.WithTimeout(ctx, g.timeout)
+	defer cancel()
+	e := &entry{hash: hash, fetched: g.now()}
+	k, err := g.st.GetKeyByHash(ctx, hash)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		g.storeFailed(err)
+		return nil, err
+	case subtle.ConstantTimeCompare(k.Hash[:], hash[:]) != 1 || IsTenantLimits(k):
+		// Not a usable key: cache as unknown.
+	default:
+		t, err := g.st.GetTenant(ctx, k.TenantID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			g.storeFailed(err)
+			return nil, err
+		}
+		lim, err := LoadTenantLimits(ctx, g.st, k.TenantID)
+		if err != nil {
+			g.storeFailed(err)
+			return nil, err
+		}
+		e.key = &k
+		e.disabled = t.Disabled || t.ID == ""
+		e.tenant = lim
+		e.principal = &gateway.Principal{TenantID: k.TenantID, KeyID: k.ID, Tier: k.Tier, Metadata: k.Metadata, AllowedRoutes: k.AllowedRoutes}
+		g.seed(ctx, "key:"+k.ID, k.ID, "", KeyLimits(k))
+		g.seed(ctx, "tenant:"+k.TenantID, "", k.TenantID, lim)
+	}
+	if !g.storeOK.Swap(true) {
+		g.log.Info("tenancy: key store reachable again")
+	}
+	g.put(e)
+	return e, nil
+}
+
+func (g *Guard) storeFailed(err error) {
+	if g.storeOK.Swap(false) {
+		g.log.Warn("tenancy: key store unreachable; cached keys keep working, unknown keys are refused", "err", err)
+	}
+}
+
+func (g *Guard) put(e *entry) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.byHash) >= maxCached {
+		g.evictLocked(e.fetched)
+	}
+	g.byHash[e.hash] = e
+	if e.key != nil {
+		g.byKey[e.key.ID] = e
+	}
+}
+
+// evictLocked drops expired entries and, if that is not enough, every
+// unknown-key entry.
+func (g *Guard) evictLocked(now time.Time) {
+	for h, e := range g.byHash {
+		if now.Sub(e.fetched) >= g.ttl {
+			g.drop(h, e)
+		}
+	}
+	if len(g.byHash) < maxCached {
+		return
+	}
+	for h, e := range g.byHash {
+		if e.key == nil {
+			g.drop(h, e)
+		}
+	}
+}
+
+func (g *Guard) drop(h [32]byte, e *entry) {
+	delete(g.byHash, h)
+	if e.key != nil && g.byKey[e.key.ID] == e {
+		delete(g.byKey, e.key.ID)
+	}
+}
+
+// seed warms the budget of scope from the usage store once per process.
+func (g *Guard) seed(ctx context.Context, scope, keyID, tenantID string, l Limits) {
+	if l.BudgetDailyUSD <= 0 && l.BudgetMonthlyUSD <= 0 {
+		return
+	}
+	g.mu.RLock()
+	done := g.seeded[scope]
+	g.mu.RUnlock()
+	if done {
+		return
+	}
+	now := g.now().UTC()
+	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	for _, p := range []struct {
+		period budget.Period
+		since  time.Time
+	}{{budget.Daily, day}, {budget.Monthly, month}} {
+		spent, err := g.st.SpentUSD(ctx, store.SpendQuery{TenantID: tenantID, KeyID: keyID, Since: p.since})
+		if err != nil {
+			g.log.Warn("tenancy: warm budget from usage", "scope", scope, "err", err)
+			return
+		}
+		if err := g.budgets.Seed(ctx, scope, p.period, spent); err != nil {
+			g.log.Warn("tenancy: seed budget", "scope", scope, "err", err)
+			return
+		}
+	}
+	g.mu.Lock()
+	g.seeded[scope] = true
+	g.mu.Unlock()
+}
+
+// Forget drops every cached lookup of keyID, so a change made through this
+// process's admin API applies at once rather than after the TTL.
+func (g *Guard) Forget(keyID string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if e := g.byKey[keyID]; e != nil {
+		g.drop(e.hash, e)
+	}
+}
+
+// ForgetTenant drops every cached lookup of tenantID's keys.
+func (g *Guard) ForgetTenant(tenantID string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for h, e := range g.byHash {
+		if e.key != nil && e.key.TenantID == tenantID {
+			g.drop(h, e)
+		}
+	}
+}
+
+var (
+	errInvalidKey      = &gateway.Denied{Status: http.StatusUnauthorized, Code: "invalid_api_key", Type: "authentication_error", Message: "invalid or missing API key"}
+	errExpiredKey      = &gateway.Denied{Status: http.StatusUnauthorized, Code: "expired_api_key", Type: "authentication_error", Message: "the API key has expired"}
+	errTenantDisabled  = &gateway.Denied{Status: http.StatusForbidden, Code: "tenant_disabled", Type: "permission_error", Message: "the API key's tenant is disabled"}
+	errAuthUnavailable = &gateway.Denied{Status: http.StatusServiceUnavailable, Code: "auth_unavailable", Type: "api_error", Message: "the key store is unreachable and this API key is not cached; retry later", RetryAfter: time.Second}
+)
