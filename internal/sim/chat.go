@@ -79,6 +79,7 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 func (s *Server) chat(w http.ResponseWriter, r *http.Request, d dialect, name string, p *prompt, stream bool) {
 	c := s.begin(name, r.URL.Path, stream)
 	rw := &recorder{ResponseWriter: w, c: c}
+	s.log.Debug("sim: request", "model", name, "path", r.URL.Path, "stream", stream)
 	m, ok := s.lookup(name)
 	if !ok {
 		d.notFound(rw, name)

@@ -259,15 +259,12 @@ func finishReason(rep reply) string {
 	return "stop"
 }
 
-// toolCallID is the deterministic id of the reply's tool call.
-func toolCallID(prefix, id string) string { return prefix + id }
-
 func (d openAI) respond(w http.ResponseWriter, x *exchange, rep reply) {
 	id := d.s.nextID(24)
 	msg := map[string]any{"role": "assistant", "content": nil, "refusal": nil, "annotations": []any{}}
 	if rep.toolName != "" {
 		msg["tool_calls"] = []any{map[string]any{
-			"id": toolCallID("call_", id), "type": "function",
+			"id": "call_" + id, "type": "function",
 			"function": map[string]any{"name": rep.toolName, "arguments": rep.text()},
 		}}
 	} else {
@@ -318,7 +315,7 @@ func (o *oaStream) start() error {
 	if o.rep.toolName != "" {
 		delta["content"] = nil
 		delta["tool_calls"] = []any{map[string]any{
-			"index": 0, "id": toolCallID("call_", o.id), "type": "function",
+			"index": 0, "id": "call_" + o.id, "type": "function",
 			"function": map[string]any{"name": o.rep.toolName, "arguments": ""},
 		}}
 	}
