@@ -43,8 +43,10 @@
 //     four-byte tokens.
 //   - max_tokens (OpenAI max_completion_tokens or max_tokens) truncates the
 //     tokens: finish_reason length / stop_reason max_tokens.
-//   - Usage: input tokens are ceil(bytes of prompt text / 4) plus 85 per
-//     image; output tokens are the tokens produced. OpenAI streams carry a
+//   - Usage: input tokens are ceil(bytes / 4) of the prompt text (role
+//     names, message and system text, tool calls and results, tool
+//     definitions, one separator byte per part) plus 85 per image; output
+//     tokens are the tokens produced. OpenAI streams carry a
 //     final usage chunk (choices: []) only with stream_options.include_usage;
 //     Anthropic streams carry usage in message_start and message_delta.
 //
@@ -64,7 +66,10 @@
 // a ping whenever they would otherwise be silent for the ping interval (see
 // WithPingInterval). Errors (faults, 404, 400) are answered at once.
 // Every wait ends when the client goes away or the server stops, so no
-// goroutine outlives its request.
+// goroutine outlives its request. Faults that must not answer (reset, hang,
+// stall, cut) end the handler with panic(http.ErrAbortHandler), which
+// net/http turns into a closed connection; use Handler under an
+// http.Server (Start, Run, Serve, httptest.Server), not a ResponseRecorder.
 //
 // # Faults
 //
