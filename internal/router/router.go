@@ -1,16 +1,25 @@
-// Package router turns a request into a plan: the ordered deployments to try.
-// Routers make plans; they never send requests (the executor does). The
-// gateway builds a Router from each config version and asks it for a
-// Decision per request.
+// Package router turns a request into a plan: the ordered deployments to try,
+// with the reasons. Routers make plans; they never send requests, except that
+// the classify and cascade policies ask a model (through Options.Call, which
+// the gateway runs through the executor). The gateway builds a Router from
+// each config version and asks it for a Decision per request; docs/routing.md
+// describes every policy.
 package router
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
+	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/config"
+	"github.com/switchyard-gw/switchyard/internal/executor"
+	"github.com/switchyard-gw/switchyard/internal/learned"
 	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/router/rules"
+	"github.com/switchyard-gw/switchyard/internal/tokens"
 )
 
 // ErrUnknownModel is returned when the request names neither a route nor a
@@ -31,37 +40,177 @@ func (e *NoCapableError) Error() string {
 type Decision struct {
 	// Route is the route (or deployment) the client named.
 	Route string
-	// Policy is the policy of that route.
+	// Policy is the policy of that route ("direct" for a deployment).
 	Policy string
-	// Reason says why the plan is what it is, for headers and logs.
+	// Reason says why the plan is what it is, for headers and logs: one
+	// "route: why" clause per route the decision passed through, joined by
+	// "; ". It never holds prompt text.
 	Reason string
 	// Deployments are the deployments to try, in order.
 	Deployments []string
 	// Skipped lists deployments left out, with why ("sim-small: no vision").
 	Skipped []string
+	// Arm is the weighted arm chosen, when a weighted route was on the path.
+	Arm string
+	// Cascade is set when the plan is a cascade: the gateway calls the
+	// stages (Deployments, in order) one at a time, non-streaming, and
+	// escalates while Cascade.Check fails.
+	Cascade *Cascade
+	// InputTokens is the estimated input size the decision used.
+	InputTokens int
+	// Features are the request features the decision used.
+	Features *Features
+}
+
+// Options are the router's injected dependencies; all are optional.
+type Options struct {
+	// Health returns a deployment's learned state (executor.Health); nil
+	// means no observations (every deployment looks the same).
+	Health func(deployment string) executor.Health
+	// Rand returns a number in [0,1), for exploration and unsticky arms;
+	// default math/rand/v2. It must be safe for concurrent use.
+	Rand func() float64
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Call sends a request to one deployment (the classifier, the judge) and
+	// returns its answer; the gateway runs it through the executor. Without
+	// it classify routes use their default and judge checks fail.
+	Call func(ctx context.Context, deployment string, req *llm.Request) (*llm.Response, error)
+	// Tokens counts input tokens; default tokens.NewCounter().
+	Tokens *tokens.Counter
+	// LoadLearned loads a learned router file; default learned.Load.
+	LoadLearned func(path string) (*learned.Router, error)
 }
 
 // Router plans requests over one config version. Safe for concurrent use.
 type Router struct {
-	cfg *config.Config
+	cfg  *config.Config
+	opts Options
+	// per route name
+	conds       map[string][]*rules.Condition
+	classifiers map[string]*classifier
+	cascades    map[string]*cascadeSpec
+	learned     map[string]*learned.Router
 }
 
-// New builds a router over cfg, which must have passed validation.
-func New(cfg *config.Config) *Router {
-	return &Router{cfg: cfg}
+// New builds a router over cfg, which must have passed validation: it
+// compiles the rules conditions and check regexes and loads learned router
+// files.
+func New(cfg *config.Config, opts Options) (*Router, error) {
+	if opts.Rand == nil {
+		opts.Rand = rand.Float64
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Tokens == nil {
+		opts.Tokens = tokens.NewCounter()
+	}
+	if opts.LoadLearned == nil {
+		opts.LoadLearned = learned.Load
+	}
+	r := &Router{
+		cfg: cfg, opts: opts,
+		conds:       make(map[string][]*rules.Condition),
+		classifiers: make(map[string]*classifier),
+		cascades:    make(map[string]*cascadeSpec),
+		learned:     make(map[string]*learned.Router),
+	}
+	var comp *rules.Compiler
+	files := make(map[string]*learned.Router)
+	for i := range cfg.Routes {
+		rt := &cfg.Routes[i]
+		switch rt.Policy {
+		case config.PolicyRules:
+			if comp == nil {
+				var err error
+				if comp, err = rules.NewCompiler(); err != nil {
+					return nil, fmt.Errorf("router: %w", err)
+				}
+			}
+			conds := make([]*rules.Condition, len(rt.Rules))
+			for j, ru := range rt.Rules {
+				c, err := comp.Compile(ru.When)
+				if err != nil {
+					return nil, fmt.Errorf("router: route %q rules[%d]: %w", rt.Name, j, err)
+				}
+				conds[j] = c
+			}
+			r.conds[rt.Name] = conds
+		case config.PolicyClassify:
+			r.classifiers[rt.Name] = newClassifier(rt)
+		case config.PolicyCascade:
+			spec, err := newCascadeSpec(rt)
+			if err != nil {
+				return nil, fmt.Errorf("router: route %q: %w", rt.Name, err)
+			}
+			r.cascades[rt.Name] = spec
+		case config.PolicyLearned:
+			path := rt.Learned.RouterFile
+			lr, ok := files[path]
+			if !ok {
+				var err error
+				if lr, err = opts.LoadLearned(path); err != nil {
+					return nil, fmt.Errorf("router: route %q: %w", rt.Name, err)
+				}
+				files[path] = lr
+			}
+			r.learned[rt.Name] = lr
+		}
+	}
+	return r, nil
 }
 
-// Plan returns the decision for req.
-func (r *Router) Plan(req *llm.Request) (Decision, error) {
-	return r.PlanFor(req.Model, Needs(req))
+// Config returns the config the router plans over.
+func (r *Router) Config() *config.Config { return r.cfg }
+
+// Plan returns the decision for req, computing its features once.
+func (r *Router) Plan(ctx context.Context, req *llm.Request, info Info) (Decision, error) {
+	f := FeaturesOf(req, info, r.opts.Tokens)
+	return r.PlanFeatures(ctx, f, Needs(req))
+}
+
+// PlanFeatures returns the decision for a request with the given features
+// that needs the given capabilities.
+func (r *Router) PlanFeatures(ctx context.Context, f *Features, need []string) (Decision, error) {
+	model := f.Model
+	dec := Decision{Route: model, InputTokens: f.InputTokens, Features: f}
+	if d, ok := r.cfg.Deployment(model); ok {
+		dec.Policy, dec.Reason = "direct", "model names a deployment"
+		if m := missing(d, need); m != "" {
+			return dec, &NoCapableError{Route: model, Need: need}
+		}
+		dec.Deployments = []string{d.Name}
+		return dec, nil
+	}
+	rt, ok := r.cfg.Route(model)
+	if !ok {
+		return dec, fmt.Errorf("%w %q", ErrUnknownModel, model)
+	}
+	dec.Policy = rt.Policy
+	p := &planner{r: r, ctx: ctx, f: f, need: need, dec: &dec, seen: make(map[string]bool)}
+	p.route(rt, 0)
+	dec.Reason = strings.Join(p.reasons, "; ")
+	if len(dec.Skipped) > 0 {
+		dec.Reason += "; skipped " + strings.Join(dec.Skipped, ", ")
+	}
+	if len(dec.Deployments) == 0 {
+		return dec, &NoCapableError{Route: rt.Name, Need: need}
+	}
+	if dec.Cascade != nil && len(dec.Cascade.Stages) < 2 {
+		dec.Cascade = nil // one capable stage: nothing to escalate to
+	}
+	return dec, nil
 }
 
 // PlanFor returns the decision for a request naming model that needs the
-// given capabilities (embeddings requests need config.CapEmbeddings only).
+// given capabilities, without request features (embeddings requests need
+// config.CapEmbeddings only). Every policy's targets are expanded in config
+// order, as a fallback chain.
 func (r *Router) PlanFor(model string, need []string) (Decision, error) {
 	if d, ok := r.cfg.Deployment(model); ok {
 		dec := Decision{Route: model, Policy: "direct", Reason: "model names a deployment"}
-		if missing := r.missing(d, need); missing != "" {
+		if missing(d, need) != "" {
 			return dec, &NoCapableError{Route: model, Need: need}
 		}
 		dec.Deployments = []string{d.Name}
@@ -71,44 +220,21 @@ func (r *Router) PlanFor(model string, need []string) (Decision, error) {
 	if !ok {
 		return Decision{Route: model}, fmt.Errorf("%w %q", ErrUnknownModel, model)
 	}
-	dec := Decision{Route: rt.Name, Policy: rt.Policy}
-	seen := make(map[string]bool)
-	r.expand(rt, need, &dec, seen, 0)
+	dec := Decision{Route: rt.Name, Policy: rt.Policy, Reason: "all targets in config order"}
+	p := &planner{r: r, need: need, dec: &dec, seen: make(map[string]bool)}
+	for _, t := range p.flatten(rt) {
+		p.deployment(t, need, false)
+	}
 	if len(dec.Deployments) == 0 {
 		return dec, &NoCapableError{Route: rt.Name, Need: need}
 	}
-	dec.Reason = "fallback chain"
 	if len(dec.Skipped) > 0 {
 		dec.Reason += "; skipped " + strings.Join(dec.Skipped, ", ")
 	}
 	return dec, nil
 }
 
-// expand appends the route's targets in order, recursing into routes.
-// Validation rejects cycles; depth and seen guard anyway.
-func (r *Router) expand(rt *config.Route, need []string, dec *Decision, seen map[string]bool, depth int) {
-	if depth > 16 {
-		return
-	}
-	for _, t := range rt.Targets {
-		if sub, ok := r.cfg.Route(t); ok {
-			r.expand(sub, need, dec, seen, depth+1)
-			continue
-		}
-		d, ok := r.cfg.Deployment(t)
-		if !ok || seen[d.Name] {
-			continue
-		}
-		seen[d.Name] = true
-		if m := r.missing(d, need); m != "" {
-			dec.Skipped = append(dec.Skipped, d.Name+": no "+m)
-			continue
-		}
-		dec.Deployments = append(dec.Deployments, d.Name)
-	}
-}
-
-func (r *Router) missing(d *config.Deployment, need []string) string {
+func missing(d *config.Deployment, need []string) string {
 	for _, c := range need {
 		if !d.Capabilities.Has(c) {
 			return c

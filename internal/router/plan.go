@@ -1,0 +1,508 @@
+package router
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"strconv"
+
+	"github.com/switchyard-gw/switchyard/internal/config"
+	"github.com/switchyard-gw/switchyard/internal/executor"
+	"github.com/switchyard-gw/switchyard/internal/learned"
+)
+
+// maxDepth bounds route-to-route recursion; validation rejects cycles, so
+// this only guards a config that skipped validation.
+const maxDepth = 16
+
+// defaultOutputTokens is the output size cost estimates assume when the
+// request sets no max_tokens.
+const defaultOutputTokens = 256
+
+// defaultExplore is the fastest policy's exploration share.
+const defaultExplore = 0.05
+
+// planner builds one decision.
+type planner struct {
+	r       *Router
+	ctx     context.Context
+	f       *Features
+	need    []string
+	dec     *Decision
+	seen    map[string]bool
+	reasons []string
+}
+
+func (p *planner) why(route, format string, args ...any) {
+	p.reasons = append(p.reasons, route+": "+fmt.Sprintf(format, args...))
+}
+
+// route appends the deployments of rt, as its policy orders them.
+func (p *planner) route(rt *config.Route, depth int) {
+	if depth > maxDepth {
+		return
+	}
+	// A tenant's or tier's own route replaces this one.
+	for hop := 0; hop < maxDepth; hop++ {
+		to, who := "", ""
+		if t := p.f.Tenant; t != "" && rt.Tenants[t] != "" {
+			to, who = rt.Tenants[t], "tenant "+t
+		} else if t := p.f.Tier; t != "" && rt.Tiers[t] != "" {
+			to, who = rt.Tiers[t], "tier "+t
+		}
+		if to == "" {
+			break
+		}
+		p.why(rt.Name, "%s uses %s", who, to)
+		sub, ok := p.r.cfg.Route(to)
+		if !ok {
+			p.deployment(to, p.need, false)
+			return
+		}
+		rt = sub
+	}
+	need := p.need
+	if len(rt.Requires) > 0 {
+		need = append(slices.Clip(need), rt.Requires...)
+	}
+	switch rt.Policy {
+	case config.PolicyRules:
+		p.rules(rt, need, depth)
+	case config.PolicyCheapest:
+		p.cheapest(rt, need)
+	case config.PolicyFastest:
+		p.fastest(rt, need)
+	case config.PolicyWeighted:
+		p.weighted(rt, need, depth)
+	case config.PolicyCascade:
+		p.cascade(rt, need)
+	case config.PolicyClassify:
+		p.classify(rt, need, depth)
+	case config.PolicyLearned:
+		p.learned(rt, need)
+	default:
+		p.why(rt.Name, "fallback chain")
+		for _, t := range rt.Targets {
+			p.target(t, need, depth)
+		}
+	}
+}
+
+// target appends a route's plan or a deployment.
+func (p *planner) target(name string, need []string, depth int) {
+	if sub, ok := p.r.cfg.Route(name); ok {
+		p.route(sub, depth+1)
+		return
+	}
+	p.deployment(name, need, false)
+}
+
+// deployment appends a deployment unless it is already planned or cannot
+// serve the request; fit also requires the context window to hold the input
+// and max_tokens.
+func (p *planner) deployment(name string, need []string, fit bool) bool {
+	d, ok := p.r.cfg.Deployment(name)
+	if !ok || p.seen[name] {
+		return false
+	}
+	p.seen[name] = true
+	if why := p.unfit(d, need, fit); why != "" {
+		p.dec.Skipped = append(p.dec.Skipped, name+": "+why)
+		return false
+	}
+	p.dec.Deployments = append(p.dec.Deployments, name)
+	return true
+}
+
+func (p *planner) unfit(d *config.Deployment, need []string, fit bool) string {
+	if m := missing(d, need); m != "" {
+		return "no " + m
+	}
+	if fit && p.f != nil && p.f.InputTokens+p.f.MaxTokens > d.ContextWindow {
+		return "context window"
+	}
+	return ""
+}
+
+// flatten lists the deployments a route's targets reach, routes expanded in
+// config order, each deployment once.
+func (p *planner) flatten(rt *config.Route) []string {
+	var out []string
+	seen := make(map[string]bool)
+	var walk func(rt *config.Route, depth int)
+	walk = func(rt *config.Route, depth int) {
+		if depth > maxDepth {
+			return
+		}
+		for _, e := range targetsOf(rt) {
+			if sub, ok := p.r.cfg.Route(e); ok {
+				walk(sub, depth+1)
+			} else if !seen[e] {
+				seen[e] = true
+				out = append(out, e)
+			}
+		}
+	}
+	walk(rt, 0)
+	return out
+}
+
+// targetsOf lists every name a route may send to, in config order.
+func targetsOf(rt *config.Route) []string {
+	out := slices.Clone(rt.Targets)
+	for _, ru := range rt.Rules {
+		out = append(out, ru.Target)
+	}
+	for _, a := range rt.Arms {
+		out = append(out, a.Target)
+	}
+	if rt.Classifier != nil {
+		for _, l := range sortedLabels(rt.Classifier.Labels) {
+			out = append(out, rt.Classifier.Labels[l])
+		}
+	}
+	if rt.Default != "" {
+		out = append(out, rt.Default)
+	}
+	return out
+}
+
+// capable returns the candidate deployments of rt able to serve the
+// request (context window included), recording the others as skipped.
+func (p *planner) capable(rt *config.Route, need []string) []*config.Deployment {
+	names := p.flatten(rt)
+	out := make([]*config.Deployment, 0, len(names))
+	for _, n := range names {
+		d, ok := p.r.cfg.Deployment(n)
+		if !ok || p.seen[n] {
+			continue
+		}
+		if why := p.unfit(d, need, true); why != "" {
+			p.seen[n] = true
+			p.dec.Skipped = append(p.dec.Skipped, n+": "+why)
+			continue
+		}
+		if rt.Policy == config.PolicyCheapest && d.Quality < rt.MinQuality {
+			p.seen[n] = true
+			p.dec.Skipped = append(p.dec.Skipped, n+": quality "+strconv.FormatFloat(d.Quality, 'g', -1, 64))
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+func (p *planner) rules(rt *config.Route, need []string, depth int) {
+	conds := p.r.conds[rt.Name]
+	for i, c := range conds {
+		ok, err := c.Eval(p.f)
+		name := rt.Rules[i].Name
+		if name == "" {
+			name = "rules[" + strconv.Itoa(i) + "]"
+		}
+		if err != nil {
+			p.why(rt.Name, "%s could not be evaluated", name)
+			continue
+		}
+		if ok {
+			p.why(rt.Name, "%s matched -> %s", name, rt.Rules[i].Target)
+			p.target(rt.Rules[i].Target, need, depth)
+			p.target(rt.Default, need, depth)
+			return
+		}
+	}
+	p.why(rt.Name, "no rule matched -> default %s", rt.Default)
+	p.target(rt.Default, need, depth)
+}
+
+// health returns a deployment's learned state, or the zero state.
+func (p *planner) health(name string) executor.Health {
+	if p.r.opts.Health == nil {
+		return executor.Health{State: "closed"}
+	}
+	return p.r.opts.Health(name)
+}
+
+// penalty orders deployments by health: healthy, failing, half-open, open.
+func penalty(h executor.Health) int {
+	switch {
+	case h.State == "open":
+		return 3
+	case h.State == "half_open":
+		return 2
+	case h.ConsecutiveFailures > 0:
+		return 1
+	}
+	return 0
+}
+
+// outputTokens is the output size cost estimates assume for d.
+func (p *planner) outputTokens(d *config.Deployment) int {
+	out := p.f.MaxTokens
+	if out <= 0 {
+		out = defaultOutputTokens
+	}
+	return min(out, d.MaxOutputTokens)
+}
+
+// cost is the estimated USD cost of the request on d.
+func (p *planner) cost(d *config.Deployment) float64 {
+	return (float64(p.f.InputTokens)*d.Price.InputPerMTok + float64(p.outputTokens(d))*d.Price.OutputPerMTok) / 1e6
+}
+
+func (p *planner) cheapest(rt *config.Route, need []string) {
+	type cand struct {
+		d    *config.Deployment
+		cost float64
+		pen  int
+		lat  int64
+	}
+	ds := p.capable(rt, need)
+	cs := make([]cand, len(ds))
+	for i, d := range ds {
+		h := p.health(d.Name)
+		lat := h.TTFT
+		if lat == 0 {
+			lat = h.Latency
+		}
+		cs[i] = cand{d, p.cost(d), penalty(h), int64(lat)}
+	}
+	slices.SortStableFunc(cs, func(a, b cand) int {
+		return cmp.Or(cmp.Compare(a.cost, b.cost), cmp.Compare(a.pen, b.pen), cmp.Compare(a.lat, b.lat))
+	})
+	for _, c := range cs {
+		p.deployment(c.d.Name, need, true)
+	}
+	if len(cs) > 0 {
+		p.why(rt.Name, "cheapest capable %s at $%.6f", cs[0].d.Name, cs[0].cost)
+	} else {
+		p.why(rt.Name, "no capable deployment")
+	}
+}
+
+func (p *planner) fastest(rt *config.Route, need []string) {
+	type cand struct {
+		d     *config.Deployment
+		pen   int
+		known bool
+		score float64
+	}
+	byInFlight := rt.Fastest.By == "in_flight"
+	ds := p.capable(rt, need)
+	cs := make([]cand, len(ds))
+	for i, d := range ds {
+		h := p.health(d.Name)
+		c := cand{d: d, pen: penalty(h)}
+		switch {
+		case byInFlight:
+			c.known, c.score = true, float64(h.InFlight)
+		case h.TTFT > 0:
+			c.known, c.score = true, h.TTFT.Seconds()
+			if h.TokensPerSec > 0 {
+				c.score += float64(p.outputTokens(d)) / h.TokensPerSec
+			}
+		case h.Latency > 0:
+			c.known, c.score = true, h.Latency.Seconds()
+		}
+		cs[i] = c
+	}
+	slices.SortStableFunc(cs, func(a, b cand) int {
+		if a.pen != b.pen {
+			return cmp.Compare(a.pen, b.pen)
+		}
+		if a.known != b.known {
+			if a.known {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Compare(a.score, b.score)
+	})
+	explore := defaultExplore
+	if rt.Fastest.Explore != nil {
+		explore = *rt.Fastest.Explore
+	}
+	what := "fastest"
+	if byInFlight {
+		what = "fewest in flight"
+	}
+	if len(cs) > 1 && explore > 0 && p.r.opts.Rand() < explore {
+		j := 1 + int(p.r.opts.Rand()*float64(len(cs)-1))
+		j = min(j, len(cs)-1)
+		c := cs[j]
+		copy(cs[1:j+1], cs[:j])
+		cs[0] = c
+		what = "exploring"
+	}
+	for _, c := range cs {
+		p.deployment(c.d.Name, need, true)
+	}
+	if len(cs) > 0 {
+		p.why(rt.Name, "%s %s", what, cs[0].d.Name)
+	} else {
+		p.why(rt.Name, "no capable deployment")
+	}
+}
+
+// stickyValue returns the request field a weighted route hashes, and its
+// name for reasons.
+func (p *planner) stickyValue(rt *config.Route) (string, string) {
+	s := rt.Sticky
+	if s == "" {
+		s = "key"
+	}
+	switch {
+	case s == "key":
+		return p.f.Key, s
+	case s == "tenant":
+		return p.f.Tenant, s
+	case s == "user":
+		if u := p.f.Metadata["user_id"]; u != "" {
+			return u, s
+		}
+		if u := p.f.Metadata["user"]; u != "" {
+			return u, s
+		}
+		if p.f.Headers != nil {
+			return p.f.Headers.Get("X-Switchyard-User"), s
+		}
+	case len(s) > 7 && s[:7] == "header:":
+		if p.f.Headers != nil {
+			return p.f.Headers.Get(s[7:]), s
+		}
+	case len(s) > 9 && s[:9] == "metadata:":
+		return p.f.Metadata[s[9:]], s
+	}
+	return "", s
+}
+
+// stickyPoint maps a route and a sticky value to a point in [0,1) that is
+// the same on every replica and across restarts.
+func stickyPoint(route, value string) float64 {
+	h := fnv.New64a()
+	h.Write([]byte(route))
+	h.Write([]byte{0})
+	h.Write([]byte(value))
+	// FNV's high bits barely move for keys that differ in their last bytes;
+	// the splitmix64 finalizer spreads them.
+	x := h.Sum64()
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return float64(x>>11) / (1 << 53)
+}
+
+func (p *planner) weighted(rt *config.Route, need []string, depth int) {
+	total := 0.0
+	for _, a := range rt.Arms {
+		total += a.Weight
+	}
+	value, field := p.stickyValue(rt)
+	var x float64
+	how := "sticky " + field
+	if value == "" || field == "none" {
+		x, how = p.r.opts.Rand(), "random"
+	} else {
+		x = stickyPoint(rt.Name, value)
+	}
+	pick := len(rt.Arms) - 1
+	acc := 0.0
+	for i, a := range rt.Arms {
+		acc += a.Weight / total
+		if x < acc {
+			pick = i
+			break
+		}
+	}
+	arm := rt.Arms[pick]
+	name := arm.Name
+	if name == "" {
+		name = arm.Target
+	}
+	if p.dec.Arm == "" {
+		p.dec.Arm = name
+	}
+	p.why(rt.Name, "arm %s (%s)", name, how)
+	p.target(arm.Target, need, depth)
+	rest := make([]int, 0, len(rt.Arms)-1)
+	for i := range rt.Arms {
+		if i != pick {
+			rest = append(rest, i)
+		}
+	}
+	slices.SortStableFunc(rest, func(i, j int) int { return cmp.Compare(rt.Arms[j].Weight, rt.Arms[i].Weight) })
+	for _, i := range rest {
+		p.target(rt.Arms[i].Target, need, depth)
+	}
+}
+
+func (p *planner) cascade(rt *config.Route, need []string) {
+	first := len(p.dec.Deployments) == 0 && p.dec.Cascade == nil
+	var stages []string
+	for _, n := range p.flatten(rt) {
+		if p.deployment(n, need, true) {
+			stages = append(stages, n)
+		}
+	}
+	if first && len(stages) > 0 {
+		p.dec.Cascade = &Cascade{Route: rt.Name, Stages: stages, spec: p.r.cascades[rt.Name], call: p.r.opts.Call}
+		p.why(rt.Name, "cascade over %d stages, checked by %s", len(stages), p.r.cascades[rt.Name].describe())
+		return
+	}
+	p.why(rt.Name, "cascade stages as fallbacks")
+}
+
+func (p *planner) classify(rt *config.Route, need []string, depth int) {
+	cl := p.r.classifiers[rt.Name]
+	label, why := cl.label(p.ctx, p.r.opts.Call, p.f)
+	to := rt.Default
+	if label != "" {
+		to = rt.Classifier.Labels[label]
+		p.why(rt.Name, "classified %s -> %s (%s)", label, to, why)
+	} else {
+		p.why(rt.Name, "%s -> default %s", why, to)
+	}
+	p.target(to, need, depth)
+	p.target(rt.Default, need, depth)
+}
+
+func (p *planner) learned(rt *config.Route, need []string) {
+	lr := p.r.learned[rt.Name]
+	ds := p.capable(rt, need)
+	cands := make([]learned.Candidate, 0, len(ds))
+	var unknown []string
+	for _, d := range ds {
+		ref := rt.Learned.RefModels[d.Name]
+		if ref == "" {
+			ref = lr.MapModels([]string{d.Model}, nil)[0]
+		}
+		if ref == "" {
+			unknown = append(unknown, d.Name)
+			continue
+		}
+		cands = append(cands, learned.Candidate{Name: d.Name, RefModel: ref, InputPerMTok: d.Price.InputPerMTok, OutputPerMTok: d.Price.OutputPerMTok})
+	}
+	prompt := p.f.LastUser
+	target := learned.Target{Quality: rt.Learned.Quality, WillingnessToPay: rt.Learned.WillingnessToPay}
+	ranked := lr.Rank(prompt, cands, target)
+	for _, c := range ranked {
+		p.deployment(c.Name, need, true)
+	}
+	for _, n := range unknown {
+		p.deployment(n, need, true)
+	}
+	switch {
+	case len(ranked) == 0:
+		p.why(rt.Name, "no deployment maps to a reference model; config order")
+	case target.WillingnessToPay > 0:
+		p.why(rt.Name, "learned best value %s (quality %.2f, $%.6f)", ranked[0].Name, ranked[0].Quality, ranked[0].CostUSD)
+	case ranked[0].MeetsGoal:
+		p.why(rt.Name, "learned cheapest %s predicted quality %.2f >= %.2f ($%.6f)", ranked[0].Name, ranked[0].Quality, target.Quality, ranked[0].CostUSD)
+	default:
+		p.why(rt.Name, "learned: none predicted to reach %.2f; best %s (%.2f)", target.Quality, ranked[0].Name, ranked[0].Quality)
+	}
+}
