@@ -338,7 +338,12 @@ func TestLimiterFailureIsNotUnlimited(t *testing.T) {
 
 func BenchmarkAuthenticateAdmit(b *testing.B) {
 	f := newFixture(b, false, "static")
-	f.addKey(b, "t1", "sk-bench", func(k *store.Key) { k.RPM = 1 << 30; k.TPM = 1 << 40; k.MaxConcurrent = 1 << 20; k.BudgetDailyUSD = 1e6 })
+	f.addKey(b, "t1", "sk-bench", func(k *store.Key) {
+		k.RPM = 1 << 30
+		k.TPM = 1 << 40
+		k.MaxConcurrent = 1 << 20
+		k.BudgetDailyUSD = 1e6
+	})
 	ctx := context.Background()
 	h := bearer("sk-bench")
 	b.ReportAllocs()

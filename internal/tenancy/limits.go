@@ -29,8 +29,8 @@ func KeyLimits(k store.Key) Limits {
 	return Limits{RPM: k.RPM, TPM: k.TPM, MaxConcurrent: k.MaxConcurrent, BudgetDailyUSD: k.BudgetDailyUSD, BudgetMonthlyUSD: k.BudgetMonthlyUSD}
 }
 
-// apply copies l into k.
-func (l Limits) apply(k *store.Key) {
+// Apply copies l into k.
+func (l Limits) Apply(k *store.Key) {
 	k.RPM, k.TPM, k.MaxConcurrent = l.RPM, l.TPM, l.MaxConcurrent
 	k.BudgetDailyUSD, k.BudgetMonthlyUSD = l.BudgetDailyUSD, l.BudgetMonthlyUSD
 }
@@ -67,7 +67,7 @@ func SaveTenantLimits(ctx context.Context, st store.Store, tenantID string, l Li
 		if _, err := rand.Read(k.Hash[:]); err != nil {
 			return fmt.Errorf("tenancy: tenant limits hash: %w", err)
 		}
-		l.apply(&k)
+		l.Apply(&k)
 		if err := st.CreateKey(ctx, k); err != nil {
 			return fmt.Errorf("tenancy: create tenant limits: %w", err)
 		}
@@ -78,7 +78,7 @@ func SaveTenantLimits(ctx context.Context, st store.Store, tenantID string, l Li
 	case err != nil:
 		return fmt.Errorf("tenancy: load tenant limits: %w", err)
 	}
-	l.apply(&k)
+	l.Apply(&k)
 	if err := st.UpdateKey(ctx, k); err != nil {
 		return fmt.Errorf("tenancy: save tenant limits: %w", err)
 	}

@@ -1,0 +1,260 @@
+// Package admin is Switchyard's admin HTTP API, served on its own listener
+// (admin.listen): tenants, virtual API keys and usage reports. The app
+// builds it with New and serves it; `switchyard keys` drives it.
+//
+// Every request carries an admin credential (Authorization: Bearer or
+// x-api-key). Three roles exist:
+//
+//   - global admin: the admin.key of the config; sees and changes
+//     everything.
+//   - tenant admin: a virtual key with role tenant_admin; sees and changes
+//     only its own tenant's objects, and only within its own scope: keys it
+//     creates or edits get limits and budgets no higher than its own,
+//     allowed routes within its own and an expiry no later than its own.
+//     It may lower, never raise, its tenant's limits, and may not rename,
+//     enable or disable its tenant.
+//   - user: any other key; no admin access (403).
+//
+// Objects of another tenant answer 404, so their existence is not revealed.
+// Secrets are returned once, by key creation and rotation; only their
+// SHA-256 is stored. Routes lists every endpoint with the roles that may
+// call it.
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/auth"
+	"github.com/switchyard-gw/switchyard/internal/store"
+)
+
+// Forgetter drops cached key lookups so admin changes apply at once in this
+// process; *tenancy.Guard implements it.
+type Forgetter interface {
+	Forget(keyID string)
+	ForgetTenant(tenantID string)
+}
+
+// Options wire the admin API.
+type Options struct {
+	// Store holds tenants, keys and usage; required.
+	Store store.Store
+	// AdminKey is the global admin key; required.
+	AdminKey string
+	// Cache, when set, forgets changed keys at once.
+	Cache Forgetter
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Logger receives one line per change (never a secret); default discards.
+	Logger *slog.Logger
+}
+
+// Handler serves the admin API. Safe for concurrent use.
+type Handler struct {
+	st    store.Store
+	admin *auth.Static
+	cache Forgetter
+	now   func() time.Time
+	log   *slog.Logger
+	mux   *http.ServeMux
+}
+
+// Access says which callers may use a route.
+type Access struct {
+	// Global: the global admin may call it.
+	Global bool
+	// TenantAdmin: a tenant admin may call it for objects of its own tenant.
+	TenantAdmin bool
+}
+
+// Route is one admin endpoint.
+type Route struct {
+	Method string
+	// Pattern is the path, with {id} for an object ID.
+	Pattern string
+	// Object is what {id} (or the tenant_id of the body or query) names:
+	// "tenant", "key" or "" for none.
+	Object string
+	Access Access
+	handle func(h *Handler, w http.ResponseWriter, r *http.Request, c *caller)
+}
+
+// Routes returns the admin API's endpoints in a fixed order.
+func Routes() []Route {
+	both := Access{Global: true, TenantAdmin: true}
+	return []Route{
+		{Method: "GET", Pattern: "/admin/whoami", Access: both, handle: (*Handler).whoami},
+		{Method: "GET", Pattern: "/admin/tenants", Access: both, handle: (*Handler).listTenants},
+		{Method: "POST", Pattern: "/admin/tenants", Object: "tenant", Access: Access{Global: true}, handle: (*Handler).createTenant},
+		{Method: "GET", Pattern: "/admin/tenants/{id}", Object: "tenant", Access: both, handle: (*Handler).getTenant},
+		{Method: "PATCH", Pattern: "/admin/tenants/{id}", Object: "tenant", Access: both, handle: (*Handler).updateTenant},
+		{Method: "GET", Pattern: "/admin/keys", Object: "tenant", Access: both, handle: (*Handler).listKeys},
+		{Method: "POST", Pattern: "/admin/keys", Object: "tenant", Access: both, handle: (*Handler).createKey},
+		{Method: "GET", Pattern: "/admin/keys/{id}", Object: "key", Access: both, handle: (*Handler).getKey},
+		{Method: "PATCH", Pattern: "/admin/keys/{id}", Object: "key", Access: both, handle: (*Handler).updateKey},
+		{Method: "POST", Pattern: "/admin/keys/{id}/revoke", Object: "key", Access: both, handle: (*Handler).revokeKey},
+		{Method: "POST", Pattern: "/admin/keys/{id}/rotate", Object: "key", Access: both, handle: (*Handler).rotateKey},
+		{Method: "GET", Pattern: "/admin/usage", Object: "tenant", Access: both, handle: (*Handler).usage},
+		{Method: "GET", Pattern: "/admin/usage/export", Object: "tenant", Access: both, handle: (*Handler).export},
+	}
+}
+
+// New returns the admin API handler.
+func New(opts Options) *Handler {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{st: opts.Store, admin: auth.NewStatic(opts.AdminKey), cache: opts.Cache, now: opts.Now, log: opts.Logger, mux: http.NewServeMux()}
+	for _, rt := range Routes() {
+		handle := rt.handle
+		h.mux.HandleFunc(rt.Method+" "+rt.Pattern, func(w http.ResponseWriter, r *http.Request) {
+			c, err := h.authenticate(r.Context(), r.Header)
+			if err != nil {
+				writeErr(w, err)
+				return
+			}
+			if !c.global && !rt.Access.TenantAdmin {
+				writeErr(w, errForbidden("only the global admin may do this"))
+				return
+			}
+			handle(h, w, r, c)
+		})
+	}
+	return h
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	h.mux.ServeHTTP(w, r)
+}
+
+// caller is an authenticated admin: the global admin or a tenant admin key.
+type caller struct {
+	global bool
+	key    *store.Key // the tenant admin's key
+}
+
+func (c *caller) tenant() string {
+	if c.global {
+		return ""
+	}
+	return c.key.TenantID
+}
+
+// owns reports whether c may see objects of tenantID.
+func (c *caller) owns(tenantID string) bool { return c.global || c.key.TenantID == tenantID }
+
+func (c *caller) id() string {
+	if c.global {
+		return "global-admin"
+	}
+	return c.key.ID
+}
+
+func (h *Handler) authenticate(ctx context.Context, hdr http.Header) (*caller, error) {
+	secret, ok := auth.FromHeader(hdr)
+	if !ok {
+		return nil, errUnauthorized
+	}
+	if h.admin.Check(secret) {
+		return &caller{global: true}, nil
+	}
+	k, err := h.st.GetKeyByHash(ctx, auth.Hash(secret))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, errUnauthorized
+	case err != nil:
+		h.log.Error("admin: key lookup", "err", err)
+		return nil, &apiError{status: http.StatusServiceUnavailable, code: "store_unavailable", msg: "the key store is unreachable"}
+	}
+	now := h.now()
+	if (k.RevokedAt != nil && !k.RevokedAt.After(now)) || (k.ExpiresAt != nil && !k.ExpiresAt.After(now)) || k.Role == "tenant_limits" {
+		return nil, errUnauthorized
+	}
+	if k.Role != store.RoleTenantAdmin {
+		return nil, errForbidden("this key has no admin access")
+	}
+	t, err := h.st.GetTenant(ctx, k.TenantID)
+	if err != nil || t.Disabled {
+		return nil, errForbidden("this key's tenant is disabled")
+	}
+	return &caller{key: &k}, nil
+}
+
+// apiError is an admin API error answer.
+type apiError struct {
+	status int
+	code   string
+	msg    string
+}
+
+func (e *apiError) Error() string { return "admin: " + e.code + ": " + e.msg }
+
+var (
+	errUnauthorized = &apiError{status: http.StatusUnauthorized, code: "unauthorized", msg: "invalid or missing admin key"}
+	errNotFound     = &apiError{status: http.StatusNotFound, code: "not_found", msg: "no such object"}
+)
+
+func errForbidden(msg string) *apiError {
+	return &apiError{status: http.StatusForbidden, code: "forbidden", msg: msg}
+}
+
+func errBad(msg string) *apiError {
+	return &apiError{status: http.StatusBadRequest, code: "invalid_request", msg: msg}
+}
+
+// storeErr translates a store error.
+func (h *Handler) storeErr(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		writeErr(w, errNotFound)
+	case errors.Is(err, store.ErrConflict):
+		writeErr(w, &apiError{status: http.StatusConflict, code: "conflict", msg: "an object with this ID already exists"})
+	case errors.Is(err, store.ErrInvalid):
+		writeErr(w, errBad("invalid argument"))
+	default:
+		h.log.Error("admin: store", "err", err)
+		writeErr(w, &apiError{status: http.StatusServiceUnavailable, code: "store_unavailable", msg: "the store is unreachable"})
+	}
+}
+
+func writeErr(w http.ResponseWriter, err error) {
+	var e *apiError
+	if !errors.As(err, &e) {
+		e = &apiError{status: http.StatusInternalServerError, code: "internal_error", msg: "internal error"}
+	}
+	writeJSON(w, e.status, map[string]any{"error": map[string]string{"code": e.code, "message": e.msg}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// decode reads a JSON body strictly.
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return errBad("invalid JSON body: " + err.Error())
+	}
+	return nil
+}
+
+func (h *Handler) whoami(w http.ResponseWriter, r *http.Request, c *caller) {
+	out := map[string]any{"role": "global_admin"}
+	if !c.global {
+		out = map[string]any{"role": store.RoleTenantAdmin, "tenant_id": c.key.TenantID, "key_id": c.key.ID}
+	}
+	writeJSON(w, http.StatusOK, out)
+}

@@ -1,0 +1,357 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/switchyard-gw/switchyard/internal/auth"
+	"github.com/switchyard-gw/switchyard/internal/store"
+	"github.com/switchyard-gw/switchyard/internal/store/sqlite"
+	"github.com/switchyard-gw/switchyard/internal/tenancy"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const adminKey = "adm-canary-0123456789"
+
+type env struct {
+	t   *testing.T
+	st  store.Store
+	srv *httptest.Server
+	now time.Time
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "a.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, st: st, now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
+	srv := httptest.NewServer(New(Options{Store: st, AdminKey: adminKey, Now: func() time.Time { return e.now }}))
+	t.Cleanup(func() { srv.Close(); st.Close() })
+	e.srv = srv
+	return e
+}
+
+// do sends a request with key and returns the status and body.
+func (e *env) do(key, method, path string, body any) (int, []byte) {
+	e.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = strings.NewReader(string(b))
+	}
+	req, _ := http.NewRequest(method, e.srv.URL+path, rd)
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+func (e *env) tenant(id string, l tenancy.Limits) {
+	e.t.Helper()
+	if code, b := e.do(adminKey, "POST", "/admin/tenants", TenantCreate{ID: id, Limits: l}); code != 201 {
+		e.t.Fatalf("create tenant: got %d %s, want 201", code, b)
+	}
+}
+
+// key creates a key as the global admin and returns its view with secret.
+func (e *env) key(in KeyCreate) KeyView {
+	e.t.Helper()
+	code, b := e.do(adminKey, "POST", "/admin/keys", in)
+	if code != 201 {
+		e.t.Fatalf("create key: got %d %s, want 201", code, b)
+	}
+	var v KeyView
+	if err := json.Unmarshal(b, &v); err != nil {
+		e.t.Fatal(err)
+	}
+	return v
+}
+
+// TestAuthorizationMatrix calls every route of Routes() as every role,
+// against an object of the caller's own tenant and of another, and checks
+// that exactly the cells the route table allows answer 2xx.
+func TestAuthorizationMatrix(t *testing.T) {
+	e := newEnv(t)
+	e.tenant("t1", tenancy.Limits{RPM: 1000})
+	e.tenant("t2", tenancy.Limits{RPM: 1000})
+	ta := e.key(KeyCreate{TenantID: "t1", Role: store.RoleTenantAdmin, Name: "ta"})
+	user := e.key(KeyCreate{TenantID: "t1", Name: "user"})
+	revokedTA := e.key(KeyCreate{TenantID: "t1", Role: store.RoleTenantAdmin})
+	if code, _ := e.do(adminKey, "POST", "/admin/keys/"+revokedTA.ID+"/revoke", nil); code != 200 {
+		t.Fatal("revoke")
+	}
+	roles := []struct {
+		name   string
+		key    string
+		global bool
+		ta     bool
+	}{
+		{name: "global", key: adminKey, global: true},
+		{name: "tenant_admin", key: ta.Secret, ta: true},
+		{name: "user", key: user.Secret},
+		{name: "revoked_tenant_admin", key: revokedTA.Secret},
+		{name: "no_key"},
+		{name: "wrong_key", key: "sk-sy-nope"},
+	}
+	n := 0
+	for _, rt := range Routes() {
+		for _, role := range roles {
+			for _, own := range []bool{true, false} {
+				tenant := "t2"
+				if own {
+					tenant = "t1"
+				}
+				name := fmt.Sprintf("%s %s/%s/own=%v", rt.Method, rt.Pattern, role.name, own)
+				t.Run(name, func(t *testing.T) {
+					n++
+					path, body := e.requestFor(rt, tenant, n)
+					code, b := e.do(role.key, rt.Method, path, body)
+					allowed := role.global && rt.Access.Global || role.ta && rt.Access.TenantAdmin && (own || rt.Object == "")
+					if got := code >= 200 && code < 300; got != allowed {
+						t.Fatalf("got %d %s, want 2xx=%v", code, b, allowed)
+					}
+					if !allowed && code != 401 && code != 403 && code != 404 {
+						t.Errorf("got %d, want 401, 403 or 404", code)
+					}
+					if strings.Contains(string(b), adminKey) {
+						t.Errorf("got the admin key in a response")
+					}
+				})
+			}
+		}
+	}
+}
+
+// requestFor builds a valid request for rt against tenant, creating any
+// object it acts on so destructive calls do not interfere.
+func (e *env) requestFor(rt Route, tenant string, n int) (string, any) {
+	id := func() string { return e.key(KeyCreate{TenantID: tenant, Name: "target"}).ID }
+	switch rt.Method + " " + rt.Pattern {
+	case "POST /admin/tenants":
+		return rt.Pattern, TenantCreate{ID: fmt.Sprintf("new%d", n)}
+	case "GET /admin/tenants/{id}":
+		return "/admin/tenants/" + tenant, nil
+	case "PATCH /admin/tenants/{id}":
+		return "/admin/tenants/" + tenant, TenantUpdate{Limits: &tenancy.Limits{RPM: 1000 - n}}
+	case "GET /admin/keys", "GET /admin/usage", "GET /admin/usage/export":
+		return rt.Pattern + "?tenant_id=" + tenant, nil
+	case "POST /admin/keys":
+		return rt.Pattern, KeyCreate{TenantID: tenant, Name: "new"}
+	case "GET /admin/keys/{id}", "POST /admin/keys/{id}/revoke", "POST /admin/keys/{id}/rotate":
+		return strings.Replace(rt.Pattern, "{id}", id(), 1), nil
+	case "PATCH /admin/keys/{id}":
+		name := "renamed"
+		return strings.Replace(rt.Pattern, "{id}", id(), 1), KeyUpdate{Name: &name}
+	case "GET /admin/whoami", "GET /admin/tenants":
+		return rt.Pattern, nil
+	}
+	e.t.Fatalf("no request for route %s %s: add one", rt.Method, rt.Pattern)
+	return "", nil
+}
+
+func TestKeyScopeWithinIssuer(t *testing.T) {
+	e := newEnv(t)
+	e.tenant("t1", tenancy.Limits{})
+	exp := e.now.Add(24 * time.Hour)
+	ta := e.key(KeyCreate{TenantID: "t1", Role: store.RoleTenantAdmin, AllowedRoutes: []string{"a", "b"},
+		Limits: tenancy.Limits{RPM: 100, TPM: 1000, MaxConcurrent: 5, BudgetDailyUSD: 10, BudgetMonthlyUSD: 100}, ExpiresAt: &exp})
+	later := exp.Add(time.Hour)
+	tests := []struct {
+		name string
+		in   KeyCreate
+		code int
+	}{
+		{name: "inherit", in: KeyCreate{}, code: 201},
+		{name: "lower", in: KeyCreate{Limits: tenancy.Limits{RPM: 10}, AllowedRoutes: []string{"a"}}, code: 201},
+		{name: "rpm above", in: KeyCreate{Limits: tenancy.Limits{RPM: 101}}, code: 403},
+		{name: "tpm above", in: KeyCreate{Limits: tenancy.Limits{TPM: 1001}}, code: 403},
+		{name: "concurrency above", in: KeyCreate{Limits: tenancy.Limits{MaxConcurrent: 6}}, code: 403},
+		{name: "daily budget above", in: KeyCreate{Limits: tenancy.Limits{BudgetDailyUSD: 10.01}}, code: 403},
+		{name: "monthly budget above", in: KeyCreate{Limits: tenancy.Limits{BudgetMonthlyUSD: 101}}, code: 403},
+		{name: "route outside", in: KeyCreate{AllowedRoutes: []string{"a", "c"}}, code: 403},
+		{name: "wildcard route", in: KeyCreate{AllowedRoutes: []string{"*"}}, code: 403},
+		{name: "later expiry", in: KeyCreate{ExpiresAt: &later}, code: 403},
+		{name: "other tenant", in: KeyCreate{TenantID: "t2"}, code: 404},
+		{name: "bad role", in: KeyCreate{Role: "root"}, code: 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, b := e.do(ta.Secret, "POST", "/admin/keys", tt.in)
+			if code != tt.code {
+				t.Fatalf("got %d %s, want %d", code, b, tt.code)
+			}
+			if code == 201 {
+				var v KeyView
+				json.Unmarshal(b, &v)
+				checkWithin(t, v, ta, exp)
+			}
+		})
+	}
+	t.Run("raise own key", func(t *testing.T) {
+		if code, b := e.do(ta.Secret, "PATCH", "/admin/keys/"+ta.ID, KeyUpdate{Limits: &tenancy.Limits{RPM: 1000, TPM: 1000, MaxConcurrent: 5, BudgetDailyUSD: 10, BudgetMonthlyUSD: 100}}); code != 403 {
+			t.Errorf("got %d %s, want 403", code, b)
+		}
+	})
+	t.Run("raise tenant limits", func(t *testing.T) {
+		if code, b := e.do(adminKey, "PATCH", "/admin/tenants/t1", TenantUpdate{Limits: &tenancy.Limits{RPM: 50}}); code != 200 {
+			t.Fatalf("got %d %s, want the global admin to set limits", code, b)
+		}
+		if code, b := e.do(ta.Secret, "PATCH", "/admin/tenants/t1", TenantUpdate{Limits: &tenancy.Limits{RPM: 60}}); code != 403 {
+			t.Errorf("got %d %s, want 403 raising", code, b)
+		}
+		if code, b := e.do(ta.Secret, "PATCH", "/admin/tenants/t1", TenantUpdate{Limits: &tenancy.Limits{}}); code != 403 {
+			t.Errorf("got %d %s, want 403 for unlimited", code, b)
+		}
+		if code, b := e.do(ta.Secret, "PATCH", "/admin/tenants/t1", TenantUpdate{Limits: &tenancy.Limits{RPM: 40}}); code != 200 {
+			t.Errorf("got %d %s, want 200 lowering", code, b)
+		}
+	})
+	t.Run("rename tenant", func(t *testing.T) {
+		name := "x"
+		if code, _ := e.do(ta.Secret, "PATCH", "/admin/tenants/t1", TenantUpdate{Name: &name}); code != 403 {
+			t.Errorf("got %d, want 403", code)
+		}
+		dis := true
+		if code, _ := e.do(ta.Secret, "PATCH", "/admin/tenants/t1", TenantUpdate{Disabled: &dis}); code != 403 {
+			t.Errorf("got %d, want 403", code)
+		}
+	})
+	// Random requests: whatever is accepted lies within the issuer.
+	rng := rand.New(rand.NewPCG(1, 2))
+	routes := []string{"a", "b", "c", "*"}
+	for i := range 150 {
+		in := KeyCreate{Limits: tenancy.Limits{RPM: rng.IntN(150), TPM: rng.IntN(1500), MaxConcurrent: rng.IntN(8),
+			BudgetDailyUSD: float64(rng.IntN(15)), BudgetMonthlyUSD: float64(rng.IntN(150))}}
+		for _, r := range routes {
+			if rng.IntN(3) == 0 {
+				in.AllowedRoutes = append(in.AllowedRoutes, r)
+			}
+		}
+		if rng.IntN(2) == 0 {
+			x := e.now.Add(time.Duration(rng.IntN(48)+1) * time.Hour)
+			in.ExpiresAt = &x
+		}
+		code, b := e.do(ta.Secret, "POST", "/admin/keys", in)
+		if code == 201 {
+			var v KeyView
+			json.Unmarshal(b, &v)
+			checkWithin(t, v, ta, exp)
+		} else if code != 403 {
+			t.Errorf("request %d: got %d %s, want 201 or 403", i, code, b)
+		}
+	}
+}
+
+func checkWithin(t *testing.T, v, is KeyView, exp time.Time) {
+	t.Helper()
+	l, m := v.Limits, is.Limits
+	if l.RPM < 1 || l.RPM > m.RPM || l.TPM < 1 || l.TPM > m.TPM || l.MaxConcurrent < 1 || l.MaxConcurrent > m.MaxConcurrent ||
+		l.BudgetDailyUSD <= 0 || l.BudgetDailyUSD > m.BudgetDailyUSD || l.BudgetMonthlyUSD <= 0 || l.BudgetMonthlyUSD > m.BudgetMonthlyUSD {
+		t.Errorf("got limits %+v, want within the issuer's %+v", l, m)
+	}
+	if len(v.AllowedRoutes) == 0 {
+		t.Errorf("got no route restriction, want a subset of %v", is.AllowedRoutes)
+	}
+	for _, r := range v.AllowedRoutes {
+		if !slices.Contains(is.AllowedRoutes, r) {
+			t.Errorf("got route %q, want a subset of %v", r, is.AllowedRoutes)
+		}
+	}
+	if v.ExpiresAt == nil || v.ExpiresAt.After(exp) {
+		t.Errorf("got expiry %v, want at most %v", v.ExpiresAt, exp)
+	}
+}
+
+func TestKeyLifecycle(t *testing.T) {
+	e := newEnv(t)
+	e.tenant("t1", tenancy.Limits{})
+	v := e.key(KeyCreate{TenantID: "t1", Name: "svc", Tier: "gold", Metadata: map[string]string{"team": "a"}})
+	if !strings.HasPrefix(v.Secret, SecretPrefix) || len(v.Secret) < 30 || !strings.HasPrefix(v.Secret, v.Prefix) {
+		t.Fatalf("got secret %q prefix %q, want sk-sy- and 160 random bits", v.Secret, v.Prefix)
+	}
+	k, err := e.st.GetKey(context.Background(), v.ID)
+	if err != nil || k.Hash != auth.Hash(v.Secret) {
+		t.Fatalf("got stored hash mismatch (err %v), want SHA-256 of the secret", err)
+	}
+	code, b := e.do(adminKey, "GET", "/admin/keys?tenant_id=t1", nil)
+	if code != 200 || strings.Contains(string(b), v.Secret) || strings.Contains(string(b), "tenant_limits") {
+		t.Errorf("got %d %s, want the list without secrets or hidden rows", code, b)
+	}
+	code, b = e.do(adminKey, "POST", "/admin/keys/"+v.ID+"/rotate", nil)
+	var rot KeyView
+	json.Unmarshal(b, &rot)
+	if code != 200 || rot.Secret == "" || rot.Secret == v.Secret || rot.Tier != "gold" || rot.ID == v.ID {
+		t.Fatalf("got %d %+v, want a new key with the same settings", code, rot)
+	}
+	old, _ := e.st.GetKey(context.Background(), v.ID)
+	if old.RevokedAt == nil {
+		t.Errorf("got the old key unrevoked after rotation, want it revoked")
+	}
+	if code, _ := e.do(adminKey, "GET", "/admin/keys/"+tenancy.TenantLimitsID("t1"), nil); code != 404 {
+		t.Errorf("got %d for the hidden limits row, want 404", code)
+	}
+}
+
+func TestUsageScopedAndExported(t *testing.T) {
+	e := newEnv(t)
+	e.tenant("t1", tenancy.Limits{})
+	e.tenant("t2", tenancy.Limits{})
+	ta := e.key(KeyCreate{TenantID: "t1", Role: store.RoleTenantAdmin})
+	base := time.Date(2030, 1, 1, 10, 0, 0, 0, time.UTC)
+	var recs []store.UsageRecord
+	for i := range 6 {
+		recs = append(recs, store.UsageRecord{RequestID: fmt.Sprintf("r%d", i), Time: base.Add(time.Duration(i) * 30 * time.Minute),
+			TenantID: []string{"t1", "t2"}[i%2], KeyID: "k", Route: "auto", Deployment: "d", Model: "m", Status: 200, InputTokens: 10, OutputTokens: 1, CostUSD: 0.5})
+	}
+	if err := e.st.InsertUsage(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	code, b := e.do(ta.Secret, "GET", "/admin/usage?group_by=tenant,route&bucket=1h&from=2030-01-01T00:00:00Z&to=2030-01-02T00:00:00Z", nil)
+	var out struct{ Usage []UsageRow }
+	json.Unmarshal(b, &out)
+	total := int64(0)
+	for _, r := range out.Usage {
+		if r.TenantID != "t1" {
+			t.Errorf("got a row of tenant %q, want only t1", r.TenantID)
+		}
+		total += r.Requests
+	}
+	if code != 200 || total != 3 || len(out.Usage) != 3 {
+		t.Errorf("got %d, %d rows totalling %d, want 200, 3 hourly rows totalling 3: %s", code, len(out.Usage), total, b)
+	}
+	code, b = e.do(adminKey, "GET", "/admin/usage/export?format=csv", nil)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if code != 200 || len(lines) != 7 || !strings.HasPrefix(lines[0], "request_id,time,tenant_id") {
+		t.Errorf("got %d with %d lines, want a header and 6 records", code, len(lines))
+	}
+	code, b = e.do(ta.Secret, "GET", "/admin/usage/export?format=jsonl", nil)
+	lines = strings.Split(strings.TrimSpace(string(b)), "\n")
+	var rec store.UsageRecord
+	if code != 200 || len(lines) != 3 || json.Unmarshal([]byte(lines[0]), &rec) != nil || rec.TenantID != "t1" {
+		t.Errorf("got %d %q, want 3 JSON lines of tenant t1", code, b)
+	}
+	if code, _ := e.do(ta.Secret, "GET", "/admin/usage?bucket=1ms", nil); code != 400 {
+		t.Errorf("got %d for a sub-second bucket, want 400", code)
+	}
+}

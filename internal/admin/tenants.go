@@ -1,0 +1,232 @@
+package admin
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/store"
+	"github.com/switchyard-gw/switchyard/internal/tenancy"
+)
+
+// TenantView is a tenant as the admin API shows it.
+type TenantView struct {
+	ID       string         `json:"id"`
+	Name     string         `json:"name"`
+	Disabled bool           `json:"disabled"`
+	Created  time.Time      `json:"created"`
+	Limits   tenancy.Limits `json:"limits"`
+}
+
+// TenantCreate is the body of POST /admin/tenants.
+type TenantCreate struct {
+	ID       string         `json:"id"`
+	Name     string         `json:"name"`
+	Disabled bool           `json:"disabled"`
+	Limits   tenancy.Limits `json:"limits"`
+}
+
+// TenantUpdate is the body of PATCH /admin/tenants/{id}; absent fields are
+// kept. Name and Disabled are the global admin's; a tenant admin may only
+// lower Limits.
+type TenantUpdate struct {
+	Name     *string         `json:"name"`
+	Disabled *bool           `json:"disabled"`
+	Limits   *tenancy.Limits `json:"limits"`
+}
+
+func (h *Handler) view(r *http.Request, t store.Tenant) (TenantView, error) {
+	l, err := tenancy.LoadTenantLimits(r.Context(), h.st, t.ID)
+	return TenantView{ID: t.ID, Name: t.Name, Disabled: t.Disabled, Created: t.Created, Limits: l}, err
+}
+
+func (h *Handler) listTenants(w http.ResponseWriter, r *http.Request, c *caller) {
+	var ts []store.Tenant
+	if c.global {
+		all, err := h.st.ListTenants(r.Context())
+		if err != nil {
+			h.storeErr(w, err)
+			return
+		}
+		ts = all
+	} else {
+		t, err := h.st.GetTenant(r.Context(), c.key.TenantID)
+		if err != nil {
+			h.storeErr(w, err)
+			return
+		}
+		ts = []store.Tenant{t}
+	}
+	out := make([]TenantView, 0, len(ts))
+	for _, t := range ts {
+		v, err := h.view(r, t)
+		if err != nil {
+			h.storeErr(w, err)
+			return
+		}
+		out = append(out, v)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tenants": out})
+}
+
+func (h *Handler) createTenant(w http.ResponseWriter, r *http.Request, c *caller) {
+	var in TenantCreate
+	if err := decode(r, &in); err != nil {
+		writeErr(w, err)
+		return
+	}
+	if in.ID == "" {
+		in.ID = store.NewID("ten")
+	}
+	if err := checkID(in.ID); err != nil {
+		writeErr(w, err)
+		return
+	}
+	if err := checkLimits(in.Limits); err != nil {
+		writeErr(w, err)
+		return
+	}
+	if in.Name == "" {
+		in.Name = in.ID
+	}
+	t := store.Tenant{ID: in.ID, Name: in.Name, Disabled: in.Disabled, Created: h.now().UTC()}
+	if err := h.st.CreateTenant(r.Context(), t); err != nil {
+		h.storeErr(w, err)
+		return
+	}
+	if in.Limits != (tenancy.Limits{}) {
+		if err := tenancy.SaveTenantLimits(r.Context(), h.st, t.ID, in.Limits, t.Created); err != nil {
+			h.storeErr(w, err)
+			return
+		}
+	}
+	h.log.Info("admin: tenant created", "by", c.id(), "tenant", t.ID)
+	writeJSON(w, http.StatusCreated, TenantView{ID: t.ID, Name: t.Name, Disabled: t.Disabled, Created: t.Created, Limits: in.Limits})
+}
+
+// tenantOf loads the tenant named in the path, 404 for another tenant's.
+func (h *Handler) tenantOf(w http.ResponseWriter, r *http.Request, c *caller) (store.Tenant, bool) {
+	id := r.PathValue("id")
+	if !c.owns(id) {
+		writeErr(w, errNotFound)
+		return store.Tenant{}, false
+	}
+	t, err := h.st.GetTenant(r.Context(), id)
+	if err != nil {
+		h.storeErr(w, err)
+		return store.Tenant{}, false
+	}
+	return t, true
+}
+
+func (h *Handler) getTenant(w http.ResponseWriter, r *http.Request, c *caller) {
+	t, ok := h.tenantOf(w, r, c)
+	if !ok {
+		return
+	}
+	v, err := h.view(r, t)
+	if err != nil {
+		h.storeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (h *Handler) updateTenant(w http.ResponseWriter, r *http.Request, c *caller) {
+	t, ok := h.tenantOf(w, r, c)
+	if !ok {
+		return
+	}
+	var in TenantUpdate
+	if err := decode(r, &in); err != nil {
+		writeErr(w, err)
+		return
+	}
+	if !c.global && (in.Name != nil || in.Disabled != nil) {
+		writeErr(w, errForbidden("only the global admin may rename, enable or disable a tenant"))
+		return
+	}
+	cur, err := tenancy.LoadTenantLimits(r.Context(), h.st, t.ID)
+	if err != nil {
+		h.storeErr(w, err)
+		return
+	}
+	if in.Limits != nil {
+		if err := checkLimits(*in.Limits); err != nil {
+			writeErr(w, err)
+			return
+		}
+		if !c.global {
+			if err := within(*in.Limits, cur, "the tenant's current limits"); err != nil {
+				writeErr(w, err)
+				return
+			}
+		}
+	}
+	if in.Name != nil || in.Disabled != nil {
+		if in.Name != nil {
+			t.Name = *in.Name
+		}
+		if in.Disabled != nil {
+			t.Disabled = *in.Disabled
+		}
+		if err := h.st.UpdateTenant(r.Context(), t); err != nil {
+			h.storeErr(w, err)
+			return
+		}
+	}
+	if in.Limits != nil {
+		if err := tenancy.SaveTenantLimits(r.Context(), h.st, t.ID, *in.Limits, h.now().UTC()); err != nil {
+			h.storeErr(w, err)
+			return
+		}
+		cur = *in.Limits
+	}
+	if h.cache != nil {
+		h.cache.ForgetTenant(t.ID)
+	}
+	h.log.Info("admin: tenant updated", "by", c.id(), "tenant", t.ID)
+	writeJSON(w, http.StatusOK, TenantView{ID: t.ID, Name: t.Name, Disabled: t.Disabled, Created: t.Created, Limits: cur})
+}
+
+func checkID(id string) error {
+	if len(id) > 64 {
+		return errBad("id must be at most 64 characters")
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return errBad("id may contain only letters, digits, '-', '_' and '.'")
+		}
+	}
+	return nil
+}
+
+func checkLimits(l tenancy.Limits) error {
+	if l.RPM < 0 || l.TPM < 0 || l.MaxConcurrent < 0 || !(l.BudgetDailyUSD >= 0) || !(l.BudgetMonthlyUSD >= 0) || l.BudgetDailyUSD > 1e9 || l.BudgetMonthlyUSD > 1e9 {
+		return errBad("limits and budgets must be ≥ 0 (0 is unlimited)")
+	}
+	return nil
+}
+
+// within checks that every limit of l is no wider than the matching one of
+// bound, where 0 means unlimited (the widest).
+func within(l, bound tenancy.Limits, what string) error {
+	ints := []struct {
+		name   string
+		v, max int
+	}{{"rpm", l.RPM, bound.RPM}, {"tpm", l.TPM, bound.TPM}, {"max_concurrent", l.MaxConcurrent, bound.MaxConcurrent}}
+	for _, f := range ints {
+		if f.max > 0 && (f.v == 0 || f.v > f.max) {
+			return errForbidden(f.name + " may not exceed " + what)
+		}
+	}
+	floats := []struct {
+		name   string
+		v, max float64
+	}{{"budget_daily_usd", l.BudgetDailyUSD, bound.BudgetDailyUSD}, {"budget_monthly_usd", l.BudgetMonthlyUSD, bound.BudgetMonthlyUSD}}
+	for _, f := range floats {
+		if f.max > 0 && (f.v == 0 || f.v > f.max) {
+			return errForbidden(f.name + " may not exceed " + what)
+		}
+	}
+	return nil
+}
