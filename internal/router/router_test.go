@@ -113,19 +113,19 @@ func TestPlanPolicies(t *testing.T) {
 		{name: "cheapest tie broken by health", req: chatReq("cheap", "hi"),
 			health: map[string]executor.Health{"small": {State: "open"}}, want: []string{"small", "medium", "vision", "large"}},
 		{name: "fastest by ttft", req: chatReq("fast", "hi"), health: map[string]executor.Health{
-			"small": {State: "closed", TTFT: 300 * time.Millisecond, TokensPerSec: 100},
+			"small":  {State: "closed", TTFT: 300 * time.Millisecond, TokensPerSec: 100},
 			"medium": {State: "closed", TTFT: 100 * time.Millisecond, TokensPerSec: 100},
-			"large": {State: "closed", TTFT: 50 * time.Millisecond, TokensPerSec: 10}},
+			"large":  {State: "closed", TTFT: 50 * time.Millisecond, TokensPerSec: 10}},
 			want: []string{"medium", "small", "large"}, wantReason: "fast: fastest medium"},
 		{name: "fastest open circuit last", req: chatReq("fast", "hi"), health: map[string]executor.Health{
-			"small": {State: "closed", TTFT: 300 * time.Millisecond},
+			"small":  {State: "closed", TTFT: 300 * time.Millisecond},
 			"medium": {State: "open", TTFT: 100 * time.Millisecond},
-			"large": {State: "closed"}},
+			"large":  {State: "closed"}},
 			want: []string{"small", "large", "medium"}},
 		{name: "fastest explores", req: chatReq("fast", "hi"), rand: []float64{0.05, 0.9}, health: map[string]executor.Health{
-			"small": {State: "closed", TTFT: 300 * time.Millisecond},
+			"small":  {State: "closed", TTFT: 300 * time.Millisecond},
 			"medium": {State: "closed", TTFT: 100 * time.Millisecond},
-			"large": {State: "closed"}},
+			"large":  {State: "closed"}},
 			want: []string{"large", "medium", "small"}, wantReason: "fast: exploring large"},
 		{name: "fewest in flight", req: chatReq("calm", "hi"), health: map[string]executor.Health{
 			"small": {State: "closed", InFlight: 9}, "medium": {State: "closed", InFlight: 2}, "large": {State: "closed", InFlight: 5}},
