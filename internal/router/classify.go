@@ -71,7 +71,7 @@ func (c *classifier) label(ctx context.Context, call func(context.Context, strin
 		return l, "cached"
 	}
 	if call == nil {
-		return "", "no classifier caller"
+		return "", "classifier not called (labels " + strings.Join(c.labels, ", ") + ")"
 	}
 	if ctx == nil {
 		ctx = context.Background()

@@ -33,6 +33,8 @@ type planner struct {
 	dec     *Decision
 	seen    map[string]bool
 	reasons []string
+	// dry is set by Explain: no model is called.
+	dry bool
 }
 
 func (p *planner) why(route, format string, args ...any) {
@@ -458,7 +460,11 @@ func (p *planner) cascade(rt *config.Route, need []string) {
 
 func (p *planner) classify(rt *config.Route, need []string, depth int) {
 	cl := p.r.classifiers[rt.Name]
-	label, why := cl.label(p.ctx, p.r.opts.Call, p.f)
+	call := p.r.opts.Call
+	if p.dry {
+		call = nil
+	}
+	label, why := cl.label(p.ctx, call, p.f)
 	to := rt.Default
 	if label != "" {
 		to = rt.Classifier.Labels[label]

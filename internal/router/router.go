@@ -173,6 +173,11 @@ func (r *Router) Plan(ctx context.Context, req *llm.Request, info Info) (Decisio
 // PlanFeatures returns the decision for a request with the given features
 // that needs the given capabilities.
 func (r *Router) PlanFeatures(ctx context.Context, f *Features, need []string) (Decision, error) {
+	return r.plan(ctx, f, need, false)
+}
+
+// plan makes the decision; dry (explain) calls no model.
+func (r *Router) plan(ctx context.Context, f *Features, need []string, dry bool) (Decision, error) {
 	model := f.Model
 	dec := Decision{Route: model, InputTokens: f.InputTokens, Features: f}
 	if d, ok := r.cfg.Deployment(model); ok {
@@ -188,7 +193,7 @@ func (r *Router) PlanFeatures(ctx context.Context, f *Features, need []string) (
 		return dec, fmt.Errorf("%w %q", ErrUnknownModel, model)
 	}
 	dec.Policy = rt.Policy
-	p := &planner{r: r, ctx: ctx, f: f, need: need, dec: &dec, seen: make(map[string]bool)}
+	p := &planner{r: r, ctx: ctx, f: f, need: need, dec: &dec, seen: make(map[string]bool), dry: dry}
 	p.route(rt, 0)
 	dec.Reason = strings.Join(p.reasons, "; ")
 	if len(dec.Skipped) > 0 {
