@@ -4,8 +4,9 @@ package config
 // two providers in front of the simulated provider at simBaseURL (one
 // speaking OpenAI, one Anthropic), a deployment per simulated model, and
 // the route "auto" that falls back from sim-medium to sim-large over the
-// Anthropic dialect to sim-small. Clients may also name any deployment
-// directly. The result is defaulted and validated.
+// Anthropic dialect to sim-small, plus one route per main policy: "smart"
+// (rules), "cheap" (cheapest), "careful" (cascade) and "ab" (weighted).
+// Clients may also name any deployment directly. The result is defaulted and validated.
 func Demo(simBaseURL string) *Config {
 	yes, no := true, false
 	c := newConfig()
@@ -53,6 +54,19 @@ func Demo(simBaseURL string) *Config {
 	}
 	c.Routes = []Route{
 		{Name: "auto", Policy: PolicyFallback, Targets: []string{"sim-medium", "sim-large-anthropic", "sim-small"}},
+		{Name: "smart", Policy: PolicyRules, Default: "sim-medium", Tiers: map[string]string{"basic": "cheap"}, Rules: []Rule{
+			{Name: "vision", When: "images", Target: "sim-vision"},
+			{Name: "coding", When: `task == "coding" || task == "analysis"`, Target: "sim-large"},
+			{Name: "short", When: "input_tokens < 500", Target: "sim-small"},
+			{Name: "long", When: "input_tokens >= 2000", Target: "sim-large"},
+		}},
+		{Name: "cheap", Policy: PolicyCheapest, Targets: []string{"sim-small", "sim-medium", "sim-vision", "sim-large"}},
+		{Name: "careful", Policy: PolicyCascade, Targets: []string{"sim-small", "sim-large"},
+			Checks: []Check{{MinLength: 20}, {NoRefusal: true}}},
+		{Name: "ab", Policy: PolicyWeighted, Sticky: "key", Arms: []Arm{
+			{Name: "control", Target: "sim-medium", Weight: 90},
+			{Name: "candidate", Target: "sim-small", Weight: 10},
+		}},
 	}
 	c.ApplyDefaults()
 	// Validate builds the lookups; the demo is valid for any http(s)

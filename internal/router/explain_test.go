@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 )
 
@@ -30,6 +31,39 @@ func TestExplainCallsNoModel(t *testing.T) {
 			}
 			if strings.Contains(string(b), "secret") {
 				t.Errorf("got %s, want no prompt text", b)
+			}
+		})
+	}
+}
+
+func TestDemoRoutes(t *testing.T) {
+	cfg := config.Demo("http://127.0.0.1:1")
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("demo config: %v", err)
+	}
+	r, err := New(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		model string
+		info  Info
+		first string
+	}{
+		{"smart", Info{}, "sim-small"},
+		{"smart", Info{Tier: "basic"}, "sim-small"},
+		{"cheap", Info{}, "sim-small"},
+		{"careful", Info{}, "sim-small"},
+		{"ab", Info{KeyID: "k"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.model, func(t *testing.T) {
+			dec, err := r.Plan(context.Background(), chatReq(tt.model, "hello"), tt.info)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.first != "" && dec.Deployments[0] != tt.first {
+				t.Errorf("got %v, want %s first (reason %q)", dec.Deployments, tt.first, dec.Reason)
 			}
 		})
 	}
