@@ -220,21 +220,25 @@ var ErrNoTarget = errors.New("executor: no target can serve the request")
 // context's error. The trace is returned in every case.
 func (e *Executor) Chat(ctx context.Context, p *Plan, req *llm.Request, inputTokens int) (*llm.Response, *Trace, error) {
 	r := e.newRunner(req, inputTokens)
-	dctx, cancel := r.withDeadline(ctx)
-	defer cancel()
-	resp, err := execute(ctx, dctx, r, p, chatOnce)
+	resp, err := execute(ctx, r, p, chatOnce)
 	return resp, r.finishTrace(), err
 }
 
-// chatOnce is one non-streaming attempt.
-func chatOnce(_, dctx context.Context, r *runner, t *Target, ds *depState) (*llm.Response, error) {
-	actx := dctx
-	if t.Timeout > 0 {
-		var cancel context.CancelFunc
-		actx, cancel = context.WithTimeout(dctx, t.Timeout)
-		defer cancel()
+// chatOnce is one non-streaming attempt, bounded by the earlier of its own
+// timeout and the overall deadline (one context, not two: this is the hot
+// path).
+func chatOnce(ctx context.Context, r *runner, t *Target, ds *depState) (*llm.Response, error) {
+	actx, attemptBound := ctx, false
+	var cancel context.CancelFunc = func() {}
+	switch {
+	case r.hardDeadline.IsZero() && t.Timeout > 0:
+		actx, cancel, attemptBound = withTimeout(ctx, t.Timeout)
+	case t.Timeout > 0 && time.Until(r.hardDeadline) > t.Timeout:
+		actx, cancel, attemptBound = withTimeout(ctx, t.Timeout)
+	case !r.hardDeadline.IsZero():
+		actx, cancel = context.WithDeadline(ctx, r.hardDeadline)
 	}
-	start := r.o.Now()
+	defer cancel()
 	ds.enter()
 	resp, err := t.Provider.Chat(actx, r.req)
 	ds.leave()
@@ -242,13 +246,21 @@ func chatOnce(_, dctx context.Context, r *runner, t *Target, ds *depState) (*llm
 		err = &provider.Error{Kind: provider.KindUnavailable, Message: "empty response"}
 	}
 	if err != nil {
-		if actx != dctx && dctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
-			err = timeoutError("attempt", t.Timeout, err)
+		if ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
+			if attemptBound {
+				err = timeoutError("attempt", t.Timeout, err)
+			} else {
+				err = timeoutError("deadline", r.o.Deadline, err)
+			}
 		}
 		return nil, err
 	}
-	ds.observeLatency(r.o.Now().Sub(start))
 	return resp, nil
+}
+
+func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc, bool) {
+	c, cancel := context.WithTimeout(ctx, d)
+	return c, cancel, true
 }
 
 func timeoutError(what string, d time.Duration, cause error) error {

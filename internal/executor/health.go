@@ -52,8 +52,9 @@ type depState struct {
 	tps      float64
 }
 
-// admit decides whether an attempt may be sent now.
-func (d *depState) admit(now time.Time, o *Options) ticket {
+// admit decides whether an attempt may be sent now. It reads the clock only
+// when the circuit is open (this is the hot path).
+func (d *depState) admit(o *Options) ticket {
 	if o.BreakerThreshold <= 0 {
 		return ticketNormal
 	}
@@ -62,7 +63,7 @@ func (d *depState) admit(now time.Time, o *Options) ticket {
 	switch {
 	case !d.open:
 		return ticketNormal
-	case d.probing || now.Before(d.openedAt.Add(o.BreakerOpenFor)):
+	case d.probing || o.Now().Before(d.openedAt.Add(o.BreakerOpenFor)):
 		return ticketDenied
 	}
 	d.probing = true
@@ -70,7 +71,7 @@ func (d *depState) admit(now time.Time, o *Options) ticket {
 }
 
 // result records an attempt's outcome in the breaker.
-func (d *depState) result(now time.Time, o *Options, oc outcome, tk ticket) {
+func (d *depState) result(o *Options, oc outcome, tk ticket) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if tk == ticketProbe {
@@ -89,7 +90,7 @@ func (d *depState) result(now time.Time, o *Options, oc outcome, tk ticket) {
 		// circuit opened does not extend the open period.
 		if tk == ticketProbe || tk == ticketForced || !d.open && d.failures >= o.BreakerThreshold {
 			d.open = true
-			d.openedAt = now
+			d.openedAt = o.Now()
 		}
 	}
 }

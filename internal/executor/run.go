@@ -12,36 +12,44 @@ import (
 
 // runner is the state of one request's walk along its plan.
 type runner struct {
-	e          *Executor
-	o          *Options
-	req        *llm.Request
-	tr         *Trace
+	e   *Executor
+	o   *Options
+	req *llm.Request
+	tr  *Trace
+	// trace and buf back tr, so that a request allocates its runner, trace
+	// and first attempts at once.
+	trace      Trace
+	buf        [2]Attempt
 	start      time.Time
-	deadlineAt time.Time // zero: no deadline
-	need       int       // estimated input + requested output tokens
-	minWindow  int       // after a context_length failure: smallest window worth trying
-	attempts   int
-	tried      int // distinct deployments called
-	lastErr    error
-	lastDep    string
+	deadlineAt time.Time // by the injected clock, for decisions; zero: none
+	// hardDeadline is the deadline by the real clock, which contexts and
+	// timers enforce; zero: none.
+	hardDeadline time.Time
+	need         int // estimated input + requested output tokens
+	minWindow    int // after a context_length failure: smallest window worth trying
+	attempts     int
+	stream       bool // Stream, not Chat
+	tried        int  // distinct deployments called
+	lastErr      error
+	lastDep      string
 }
 
 func (e *Executor) newRunner(req *llm.Request, inputTokens int) *runner {
 	o := e.opts.Load()
-	r := &runner{e: e, o: o, req: req, tr: &Trace{}, start: o.Now()}
+	r := &runner{e: e, o: o, req: req, start: o.Now()}
+	r.tr = &r.trace
+	r.tr.Attempts = r.buf[:0]
 	r.need = inputTokens + max(req.MaxTokens, 0)
 	if o.Deadline > 0 {
 		r.deadlineAt = r.start.Add(o.Deadline)
+		r.hardDeadline = time.Now().Add(o.Deadline)
 	}
 	return r
 }
 
-// withDeadline returns the context that enforces the overall deadline.
-func (r *runner) withDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
-	if r.o.Deadline <= 0 {
-		return ctx, func() {}
-	}
-	return context.WithTimeout(ctx, r.o.Deadline)
+// deadlinePassed reports whether the overall deadline has expired.
+func (r *runner) deadlinePassed() bool {
+	return !r.hardDeadline.IsZero() && !time.Now().Before(r.hardDeadline)
 }
 
 func (r *runner) finishTrace() *Trace {
@@ -70,13 +78,13 @@ func seenBefore(p *Plan, i int) bool {
 	return false
 }
 
-// attemptFunc makes one upstream call. ctx is the client's context, dctx
-// the one carrying the overall deadline.
-type attemptFunc[T any] func(ctx, dctx context.Context, r *runner, t *Target, ds *depState) (T, error)
+// attemptFunc makes one upstream call under the client's context; it
+// enforces the overall deadline (r.hardDeadline) itself.
+type attemptFunc[T any] func(ctx context.Context, r *runner, t *Target, ds *depState) (T, error)
 
 // execute walks the plan and returns the first success, or the error the
 // walk ended with.
-func execute[T any](ctx, dctx context.Context, r *runner, p *Plan, call attemptFunc[T]) (T, error) {
+func execute[T any](ctx context.Context, r *runner, p *Plan, call attemptFunc[T]) (T, error) {
 	var zero T
 	firstOpen := -1
 	for i := range p.Targets {
@@ -93,7 +101,7 @@ func execute[T any](ctx, dctx context.Context, r *runner, p *Plan, call attemptF
 			return zero, r.failure()
 		}
 		ds := r.e.dep(t.Deployment)
-		tk := ds.admit(r.o.Now(), r.o)
+		tk := ds.admit(r.o)
 		if tk == ticketDenied {
 			r.skip(t, SkipCircuitOpen)
 			if firstOpen < 0 {
@@ -101,7 +109,7 @@ func execute[T any](ctx, dctx context.Context, r *runner, p *Plan, call attemptF
 			}
 			continue
 		}
-		if res, done, err := runTarget(ctx, dctx, r, t, ds, tk, call); done {
+		if res, done, err := runTarget(ctx, r, t, ds, tk, call); done {
 			return res, err
 		}
 	}
@@ -109,7 +117,7 @@ func execute[T any](ctx, dctx context.Context, r *runner, p *Plan, call attemptF
 		// Every target that fits has an open circuit: probe the first one
 		// rather than fail with nothing tried.
 		t := &p.Targets[firstOpen]
-		if res, done, err := runTarget(ctx, dctx, r, t, r.e.dep(t.Deployment), ticketForced, call); done {
+		if res, done, err := runTarget(ctx, r, t, r.e.dep(t.Deployment), ticketForced, call); done {
 			return res, err
 		}
 	}
@@ -118,48 +126,57 @@ func execute[T any](ctx, dctx context.Context, r *runner, p *Plan, call attemptF
 
 // runTarget calls one target, retrying it while the error's kind allows.
 // done is false when the walk should go on to the next target.
-func runTarget[T any](ctx, dctx context.Context, r *runner, t *Target, ds *depState, tk ticket, call attemptFunc[T]) (res T, done bool, err error) {
+func runTarget[T any](ctx context.Context, r *runner, t *Target, ds *depState, tk ticket, call attemptFunc[T]) (res T, done bool, err error) {
 	var zero T
 	r.tried++
 	for retry := 0; ; retry++ {
+		if r.attempts > 0 && r.deadlinePassed() {
+			if r.lastErr == nil {
+				r.lastErr, r.lastDep = timeoutError("deadline", r.o.Deadline, context.DeadlineExceeded), t.Deployment
+			}
+			return zero, true, r.failure()
+		}
 		if retry > 0 {
 			if r.attempts >= r.o.MaxAttempts {
 				return zero, true, r.failure()
 			}
-			if tk = ds.admit(r.o.Now(), r.o); tk == ticketDenied {
+			if tk = ds.admit(r.o); tk == ticketDenied {
 				return zero, false, nil // the circuit opened: fail over
 			}
 		}
 		r.attempts++
 		at := Attempt{Deployment: t.Deployment, Start: r.o.Now()}
-		res, err := call(ctx, dctx, r, t, ds)
+		res, err := call(ctx, r, t, ds)
 		at.Duration = r.o.Now().Sub(at.Start)
 		if err == nil {
+			if !r.stream {
+				ds.observeLatency(at.Duration)
+			}
 			at.Status = 200
 			r.tr.Attempts = append(r.tr.Attempts, at)
-			ds.result(r.o.Now(), r.o, outcomeSuccess, tk)
+			ds.result(r.o, outcomeSuccess, tk)
 			r.tr.Deployment = t.Deployment
 			return res, true, nil
 		}
 		switch {
 		case ctx.Err() != nil: // the client went away
 			err = fmt.Errorf("executor: client gone: %w", ctx.Err())
-		case dctx.Err() != nil:
+		case r.deadlinePassed():
 			err = timeoutError("deadline", r.o.Deadline, err)
 		}
 		at.Err, at.Kind, at.Status = err, provider.KindOf(err), statusOf(err)
 		r.tr.Attempts = append(r.tr.Attempts, at)
 		if ctx.Err() != nil {
-			ds.result(r.o.Now(), r.o, outcomeNeutral, tk)
+			ds.result(r.o, outcomeNeutral, tk)
 			return zero, true, err
 		}
 		r.lastErr, r.lastDep = err, t.Deployment
-		if dctx.Err() != nil {
-			ds.result(r.o.Now(), r.o, outcomeNeutral, tk)
+		if r.deadlinePassed() {
+			ds.result(r.o, outcomeNeutral, tk)
 			return zero, true, r.failure()
 		}
 		k := at.Kind
-		ds.result(r.o.Now(), r.o, outcomeOf(k), tk)
+		ds.result(r.o, outcomeOf(k), tk)
 		switch {
 		case !k.Fallbackable():
 			return zero, true, r.failure()
@@ -177,12 +194,10 @@ func runTarget[T any](ctx, dctx context.Context, r *runner, t *Target, ds *depSt
 		if r.attempts >= r.o.MaxAttempts {
 			return zero, true, r.failure()
 		}
-		if serr := r.o.Sleep(dctx, wait); serr != nil {
-			if ctx.Err() != nil {
-				return zero, true, fmt.Errorf("executor: client gone: %w", ctx.Err())
-			}
-			r.lastErr = timeoutError("deadline", r.o.Deadline, serr)
-			return zero, true, r.failure()
+		// backoff keeps the wait inside the deadline, so only the client
+		// can cut it short.
+		if serr := r.o.Sleep(ctx, wait); serr != nil {
+			return zero, true, fmt.Errorf("executor: client gone: %w", serr)
 		}
 	}
 }

@@ -22,38 +22,33 @@ import (
 // Errors are as for Chat.
 func (e *Executor) Stream(ctx context.Context, p *Plan, req *llm.Request, inputTokens int) (llm.Stream, *Trace, error) {
 	r := e.newRunner(req, inputTokens)
-	dctx, cancel := r.withDeadline(ctx)
-	defer cancel() // a committed stream is detached from the deadline
-	s, err := execute(ctx, dctx, r, p, streamOnce)
+	r.stream = true
+	s, err := execute(ctx, r, p, streamOnce)
 	return s, r.finishTrace(), err
 }
 
-// streamOnce is one streaming attempt, up to commit.
-func streamOnce(ctx, dctx context.Context, r *runner, t *Target, ds *depState) (llm.Stream, error) {
-	// The attempt's context derives from the client's, not the deadline's,
-	// so that a committed stream outlives Deadline; until commit the
-	// deadline cancels it through stopDeadline.
+// streamOnce is one streaming attempt, up to commit. One watchdog timer
+// bounds it by the earlier of the first-token timeout and the overall
+// deadline; it is stopped at commit, so a committed stream outlives the
+// deadline.
+func streamOnce(ctx context.Context, r *runner, t *Target, ds *depState) (llm.Stream, error) {
 	actx, cancel := context.WithCancel(ctx)
-	stopDeadline := func() bool { return true }
-	if dctx != ctx {
-		stopDeadline = context.AfterFunc(dctx, cancel)
+	d, deadlineBound := t.FirstTokenTimeout, false
+	if !r.hardDeadline.IsZero() {
+		if rem := time.Until(r.hardDeadline); d <= 0 || rem < d {
+			d, deadlineBound = max(rem, 0), true
+		}
 	}
-	var ttftFired atomic.Bool
+	var fired atomic.Bool
 	var timer *time.Timer
-	if t.FirstTokenTimeout > 0 {
-		timer = time.AfterFunc(t.FirstTokenTimeout, func() {
-			ttftFired.Store(true)
+	if d > 0 || deadlineBound {
+		timer = time.AfterFunc(d, func() {
+			fired.Store(true)
 			cancel()
 		})
 	}
-	// stop detaches both watchdogs; false when one already fired.
-	stop := func() bool {
-		ok := stopDeadline()
-		if timer != nil && !timer.Stop() {
-			ok = false
-		}
-		return ok
-	}
+	// stop stops the watchdog; false when it already fired.
+	stop := func() bool { return timer == nil || timer.Stop() }
 	fail := func(s llm.Stream, err error) (llm.Stream, error) {
 		stop()
 		if s != nil {
@@ -61,7 +56,10 @@ func streamOnce(ctx, dctx context.Context, r *runner, t *Target, ds *depState) (
 		}
 		cancel()
 		ds.leave()
-		if ttftFired.Load() {
+		switch {
+		case fired.Load() && deadlineBound:
+			err = timeoutError("deadline", r.o.Deadline, err)
+		case fired.Load():
 			err = timeoutError("first token", t.FirstTokenTimeout, err)
 		}
 		return nil, err
@@ -111,6 +109,7 @@ type committed struct {
 	idle    time.Duration
 	timer   *time.Timer
 	fired   atomic.Bool
+	closed  atomic.Bool
 	err     error // sticky terminal result
 
 	o         *Options
@@ -140,6 +139,9 @@ func newCommitted(r *runner, t *Target, ds *depState, up llm.Stream, buf []llm.E
 func (c *committed) Next() (llm.Event, error) {
 	if c.err != nil {
 		return llm.Event{}, c.err
+	}
+	if c.closed.Load() {
+		return llm.Event{}, errClosed
 	}
 	if len(c.pending) > 0 {
 		ev := c.pending[0]
@@ -203,7 +205,7 @@ func (c *committed) finish(err error) {
 		case errors.Is(err, io.EOF):
 			c.ds.observeRate(c.outTokens, now.Sub(c.committed))
 		case err != nil && !clientGone:
-			c.ds.result(now, c.o, outcomeOf(provider.KindOf(err)), ticketNormal)
+			c.ds.result(c.o, outcomeOf(provider.KindOf(err)), ticketNormal)
 		}
 	})
 }
@@ -211,12 +213,13 @@ func (c *committed) finish(err error) {
 // Dialect is the upstream stream's dialect.
 func (c *committed) Dialect() llm.Dialect { return c.up.Dialect() }
 
-// Close releases the upstream connection. Safe to call more than once.
+// Close releases the upstream connection. Safe to call more than once, and
+// from another goroutine than Next's: it cancels the attempt's context first,
+// which makes a blocked Next return.
 func (c *committed) Close() error {
+	c.closed.Store(true)
+	c.cancel()
 	c.finish(nil)
-	if c.err == nil {
-		c.err = errClosed
-	}
 	return nil
 }
 

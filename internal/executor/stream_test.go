@@ -437,3 +437,34 @@ func TestChatLatencyEWMA(t *testing.T) {
 		}
 	})
 }
+
+func TestStreamCloseFromAnotherGoroutine(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		opts := realOptions()
+		opts.BreakerThreshold = 1
+		e := New(opts)
+		a := script(step{items: []item{evText("a"), {hang: true}}})
+		plan := &Plan{Targets: []Target{{Deployment: "a", Provider: a}}}
+		s, _, err := e.Stream(context.Background(), plan, &llm.Request{Stream: true}, 0)
+		if err != nil {
+			t.Fatalf("got %v, want a stream", err)
+		}
+		go func() {
+			synctest.Wait() // the reader is blocked upstream
+			s.Close()
+		}()
+		got, err := drain(s)
+		if diff := cmp.Diff([]string{"a"}, got); diff != "" {
+			t.Errorf("events (-want +got):\n%s", diff)
+		}
+		if err == nil || errors.Is(err, io.EOF) {
+			t.Errorf("got %v, want a failure", err)
+		}
+		if _, err := s.Next(); err == nil {
+			t.Error("got nil error after Close, want one")
+		}
+		if h := e.Health("a"); h.State != "closed" || h.InFlight != 0 || h.ConsecutiveFailures != 0 {
+			t.Errorf("got %+v, want closed, nothing in flight, no failures", h)
+		}
+	})
+}
