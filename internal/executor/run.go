@@ -100,6 +100,9 @@ func execute[T any](ctx context.Context, r *runner, p *Plan, call attemptFunc[T]
 		if r.attempts >= r.o.MaxAttempts {
 			return zero, r.failure()
 		}
+		if r.attempts > 0 && r.deadlinePassed() {
+			return zero, r.deadlineFailure(t)
+		}
 		ds := r.e.dep(t.Deployment)
 		tk := ds.admit(r.o)
 		if tk == ticketDenied {
@@ -130,15 +133,12 @@ func runTarget[T any](ctx context.Context, r *runner, t *Target, ds *depState, t
 	var zero T
 	r.tried++
 	for retry := 0; ; retry++ {
-		if r.attempts > 0 && r.deadlinePassed() {
-			if r.lastErr == nil {
-				r.lastErr, r.lastDep = timeoutError("deadline", r.o.Deadline, context.DeadlineExceeded), t.Deployment
-			}
-			return zero, true, r.failure()
-		}
 		if retry > 0 {
 			if r.attempts >= r.o.MaxAttempts {
 				return zero, true, r.failure()
+			}
+			if r.deadlinePassed() {
+				return zero, true, r.deadlineFailure(t)
 			}
 			if tk = ds.admit(r.o); tk == ticketDenied {
 				return zero, false, nil // the circuit opened: fail over
@@ -237,6 +237,14 @@ func ceiling(base, maxd time.Duration, n int) time.Duration {
 		c = maxd
 	}
 	return c
+}
+
+// deadlineFailure is the error when the deadline passed between attempts.
+func (r *runner) deadlineFailure(t *Target) error {
+	if r.lastErr == nil {
+		r.lastErr, r.lastDep = timeoutError("deadline", r.o.Deadline, context.DeadlineExceeded), t.Deployment
+	}
+	return r.failure()
 }
 
 // failure returns the error a walk ends with: the last attempt's, or

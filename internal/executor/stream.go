@@ -27,6 +27,11 @@ func (e *Executor) Stream(ctx context.Context, p *Plan, req *llm.Request, inputT
 	return s, r.finishTrace(), err
 }
 
+// maxPrecommit bounds the events buffered before commit, so a provider
+// that only sends pings cannot grow the buffer until the first-token
+// timeout.
+const maxPrecommit = 256
+
 // streamOnce is one streaming attempt, up to commit. One watchdog timer
 // bounds it by the earlier of the first-token timeout and the overall
 // deadline; it is stopped at commit, so a committed stream outlives the
@@ -85,6 +90,9 @@ func streamOnce(ctx context.Context, r *runner, t *Target, ds *depState) (llm.St
 		}
 		buf = append(buf, ev)
 		if !ev.HasContent() {
+			if len(buf) > maxPrecommit {
+				return fail(s, &provider.Error{Kind: provider.KindUnavailable, Message: "too many events before any content"})
+			}
 			continue
 		}
 		if !stop() {

@@ -468,3 +468,23 @@ func TestStreamCloseFromAnotherGoroutine(t *testing.T) {
 		}
 	})
 }
+
+func TestStreamPrecommitBufferBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		opts := realOptions()
+		opts.RetriesPerDeployment = 0
+		e := New(opts)
+		pings := make([]item, maxPrecommit+10)
+		a := script(step{items: pings})
+		b := script(step{items: []item{evText("hi"), evDone}})
+		plan := &Plan{Targets: []Target{{Deployment: "a", Provider: a}, {Deployment: "b", Provider: b}}}
+		s, tr, err := e.Stream(context.Background(), plan, &llm.Request{Stream: true}, 0)
+		if err != nil {
+			t.Fatalf("got %v, want a stream", err)
+		}
+		s.Close()
+		if diff := cmp.Diff([]string{"a:unavailable", "b:ok"}, summary(tr)); diff != "" {
+			t.Errorf("attempts (-want +got):\n%s", diff)
+		}
+	})
+}
