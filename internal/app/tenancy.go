@@ -1,0 +1,168 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/switchyard-gw/switchyard/internal/admin"
+	"github.com/switchyard-gw/switchyard/internal/budget"
+	"github.com/switchyard-gw/switchyard/internal/config"
+	"github.com/switchyard-gw/switchyard/internal/gateway"
+	"github.com/switchyard-gw/switchyard/internal/ratelimit"
+	"github.com/switchyard-gw/switchyard/internal/store/open"
+	"github.com/switchyard-gw/switchyard/internal/tenancy"
+	"github.com/switchyard-gw/switchyard/internal/usage"
+)
+
+// DefaultRedisPrefix begins every Redis key of limits and budgets; a
+// key_prefix query parameter on the limits URL replaces it.
+const DefaultRedisPrefix = "switchyard:"
+
+// Tenancy is the tenants-and-keys layer built from the config: the Guard
+// and Recorder the gateway takes, the admin API (already listening on
+// admin.listen when enabled) and the background work.
+type Tenancy struct {
+	// Guard authenticates and admits requests (gateway.Options.Guard).
+	Guard gateway.Guard
+	// Recorder is the usage ledger (gateway.Options.Recorder).
+	Recorder gateway.Recorder
+	// Admin is the admin API handler, nil when no admin key is configured.
+	// Run serves it on AdminAddr; do not mount it elsewhere.
+	Admin http.Handler
+	// AdminAddr is the admin listener's address, "" when disabled.
+	AdminAddr string
+	// Apply updates what a config reload may change (static keys).
+	Apply func(cfg *config.Config)
+	// Run serves the admin API and writes usage until ctx ends, then stops
+	// the admin server and flushes the ledger (to the store, else the
+	// spool) before returning. Cancel its ctx only after the gateway's
+	// server has drained, so records of the last requests are written.
+	Run func(ctx context.Context) error
+	// Close releases the store and Redis; call it after Run returned.
+	Close func()
+}
+
+// buildTenancy opens the store and the limits backend, and builds the
+// guard, the usage ledger and the admin API from cfg.
+func buildTenancy(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Tenancy, error) {
+	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	st, err := open.Store(octx, cfg.Store.Value())
+	if err != nil {
+		return nil, fmt.Errorf("app: store %s: %w", cfg.Store, err)
+	}
+	closers := []func(){func() { st.Close() }}
+	closeAll := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	var limiter ratelimit.Limiter
+	var budgets budget.Budgets
+	if l := cfg.Limits.Value(); l == config.LimitsMemory {
+		limiter, budgets = ratelimit.NewMemory(time.Now), budget.NewMemory(time.Now)
+	} else {
+		client, prefix, err := redisClient(l)
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		closers = append(closers, func() { client.Close() })
+		limiter = ratelimit.NewRedis(client, prefix+"rl:", ratelimit.RedisOptions{Replicas: cfg.Replicas, Logger: log})
+		budgets = budget.NewRedis(client, prefix+"bg:", budget.RedisOptions{Replicas: cfg.Replicas, Logger: log})
+	}
+	guard := tenancy.New(tenancy.Options{
+		Store: st, Limiter: limiter, Budgets: budgets,
+		StaticKeys: staticKeys(cfg), Open: openGateway(cfg),
+		CacheTTL: cfg.Auth.KeyCacheTTL.D(), Logger: log,
+	})
+	ledger := usage.NewLedger(st, usage.Options{
+		QueueSize: cfg.Usage.QueueSize, BatchSize: cfg.Usage.BatchSize,
+		FlushInterval: cfg.Usage.FlushInterval.D(), SpoolPath: cfg.Usage.SpoolPath, Logger: log,
+	})
+	t := &Tenancy{Guard: guard, Recorder: ledger, Close: closeAll}
+	t.Apply = func(c *config.Config) { guard.SetStatic(openGateway(c), staticKeys(c)...) }
+
+	var adminSrv *http.Server
+	var ln net.Listener
+	if cfg.Admin.Key == "" {
+		log.Info("admin API disabled: no admin.key configured")
+	} else {
+		t.Admin = admin.New(admin.Options{Store: st, AdminKey: cfg.Admin.Key.Value(), Cache: guard, Logger: log})
+		ln, err = net.Listen("tcp", cfg.Admin.Listen)
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("app: admin listen: %w", err)
+		}
+		t.AdminAddr = ln.Addr().String()
+		adminSrv = &http.Server{Handler: t.Admin, ReadHeaderTimeout: 10 * time.Second}
+		log.Info("admin API listening", "listen", t.AdminAddr)
+	}
+	t.Run = func(ctx context.Context) error {
+		var wg sync.WaitGroup
+		var serveErr error
+		if adminSrv != nil {
+			wg.Go(func() {
+				if err := adminSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+					serveErr = fmt.Errorf("app: admin server: %w", err)
+				}
+			})
+			wg.Go(func() {
+				<-ctx.Done()
+				sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				defer cancel()
+				_ = adminSrv.Shutdown(sctx)
+			})
+		}
+		err := ledger.Run(ctx)
+		wg.Wait()
+		return errors.Join(err, serveErr)
+	}
+	return t, nil
+}
+
+// staticKeys are the config's client keys, accepted without limits.
+func staticKeys(cfg *config.Config) []string {
+	keys := make([]string, 0, len(cfg.Server.APIKeys)+1)
+	for _, k := range cfg.Server.APIKeys {
+		keys = append(keys, k.Value())
+	}
+	return append(keys, cfg.Server.MasterKey.Value())
+}
+
+// openGateway reports whether no client key can exist: no static keys and
+// no admin API to issue virtual ones.
+func openGateway(cfg *config.Config) bool {
+	return len(cfg.Server.APIKeys) == 0 && cfg.Server.MasterKey == "" && cfg.Admin.Key == ""
+}
+
+// redisClient parses a limits URL; a key_prefix query parameter sets the
+// key prefix (default DefaultRedisPrefix).
+func redisClient(raw string) (*redis.Client, string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, "", errors.New("app: limits: invalid redis URL")
+	}
+	q := u.Query()
+	prefix := DefaultRedisPrefix
+	if p := q.Get("key_prefix"); p != "" {
+		prefix = p
+	}
+	q.Del("key_prefix")
+	u.RawQuery = q.Encode()
+	opts, err := redis.ParseURL(u.String())
+	if err != nil {
+		return nil, "", fmt.Errorf("app: limits: %w", err)
+	}
+	return redis.NewClient(opts), prefix, nil
+}
+
