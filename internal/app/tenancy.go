@@ -165,4 +165,3 @@ func redisClient(raw string) (*redis.Client, string, error) {
 	}
 	return redis.NewClient(opts), prefix, nil
 }
-
