@@ -36,7 +36,7 @@ commands:
   serve   run the gateway (demo mode with simulated models when --config is not given)
   check   validate a config file without serving
   sim     run the simulated provider on its own
-  route   train or evaluate the learned router (route train|eval)
+  route   train or evaluate the learned router, or explain a routing decision (route train|eval|explain)
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -145,7 +145,7 @@ func cmdSim(args []string, stdout, stderr io.Writer) int {
 
 func cmdRoute(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: switchyard route train|eval [flags]")
+		fmt.Fprintln(stderr, "usage: switchyard route train|eval|explain [flags]")
 		return 2
 	}
 	switch args[0] {
@@ -153,6 +153,8 @@ func cmdRoute(args []string, stdout, stderr io.Writer) int {
 		return learned.TrainMain(args[1:], stdout, stderr)
 	case "eval":
 		return learned.EvalMain(args[1:], stdout, stderr)
+	case "explain":
+		return cmdRouteExplain(args[1:], os.Stdin, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "switchyard route: unknown subcommand %q\n", args[0])
 	return 2

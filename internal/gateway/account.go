@@ -23,12 +23,11 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 	if x.status == 0 {
 		x.status = 499 // the client went away before anything was decided
 	}
-	cost := 0.0
+	cost := x.priorCost
 	if rt := g.rt.Load(); rt != nil && deployment != "" {
-		if d, ok := rt.deployments[deployment]; ok {
-			cost = float64(x.usage.InputTokens)*d.cfg.Price.InputPerMTok/1e6 + float64(x.usage.OutputTokens)*d.cfg.Price.OutputPerMTok/1e6
-		}
+		cost += rt.cost(deployment, x.usage)
 	}
+	x.usage = addUsage(x.usage, x.priorUsage)
 	stream := x.req != nil && x.req.Stream
 	id := reqid.From(ctx)
 	if x.adm != nil {
@@ -101,6 +100,7 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 		slog.String("route", route),
 		slog.String("policy", x.decision.Policy),
 		slog.String("reason", x.decision.Reason),
+		slog.String("arm", x.decision.Arm),
 		slog.String("deployment", deployment),
 		slog.String("model", x.model),
 		slog.Int("attempts", attempts(x.trace)),

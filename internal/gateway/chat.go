@@ -24,6 +24,7 @@ const (
 	HeaderReason     = "X-Switchyard-Reason"
 	HeaderDeployment = "X-Switchyard-Deployment"
 	HeaderAttempts   = "X-Switchyard-Attempts"
+	HeaderArm        = "X-Switchyard-Arm"
 )
 
 // exchange is the state of one client request as it moves through the steps;
@@ -42,6 +43,9 @@ type exchange struct {
 	ttft     time.Duration
 	who      *Principal
 	adm      Admission
+	// priorCost and priorUsage are what earlier cascade stages cost.
+	priorCost  float64
+	priorUsage llm.Usage
 }
 
 // ServeOpenAIChat serves POST /v1/chat/completions.
@@ -79,7 +83,7 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *dialect) 
 		return
 	}
 	x.req = req
-	dec, err := rt.router.Plan(req)
+	dec, err := rt.router.Plan(r.Context(), req, router.Info{Tier: who.Tier, TenantID: who.TenantID, KeyID: who.KeyID, Headers: r.Header})
 	x.decision = dec
 	if err != nil {
 		g.fail(w, x, routeError(err))
@@ -90,13 +94,20 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *dialect) 
 		return
 	}
 	plan := rt.plan(dec)
-	input := tokens.Input(req)
+	input := dec.InputTokens
+	if input <= 0 {
+		input = tokens.Input(req)
+	}
 	adm, err := rt.guard.Admit(r.Context(), who, dec.Route, input+req.MaxTokens, rt.estimateCost(dec, input, req.MaxTokens))
 	if err != nil {
 		g.deny(r.Context(), w, x, err)
 		return
 	}
 	x.adm = adm
+	if dec.Cascade != nil {
+		g.cascade(w, r, x, rt, input)
+		return
+	}
 	if req.Stream {
 		g.stream(w, r, x, rt, plan, input)
 		return
@@ -108,15 +119,43 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *dialect) 
 		g.failErr(w, x, err)
 		return
 	}
+	g.respond(w, r, x, resp, input)
+}
+
+// respond writes a complete answer and accounts its usage.
+func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, x *exchange, resp *llm.Response, input int) {
 	x.model = resp.Model
-	x.usage = resp.Usage
-	if x.usage.InputTokens == 0 && x.usage.OutputTokens == 0 {
-		x.usage = llm.Usage{InputTokens: input, OutputTokens: tokens.FromBytes(len(resp.Text) + toolBytes(resp.ToolCalls)), Estimated: true}
-	}
+	x.usage = usageOf(resp, input)
 	x.status = http.StatusOK
-	if err := d.writeResponse(w, resp); err != nil {
+	if err := x.dialect.writeResponse(w, resp); err != nil {
 		g.log.Debug("write response", "request_id", reqid.From(r.Context()), "err", err)
 	}
+}
+
+// usageOf is the response's usage, or an estimate flagged as such when the
+// provider reported none.
+func usageOf(resp *llm.Response, input int) llm.Usage {
+	u := resp.Usage
+	if u.InputTokens == 0 && u.OutputTokens == 0 {
+		u = llm.Usage{InputTokens: input, OutputTokens: tokens.FromBytes(len(resp.Text) + toolBytes(resp.ToolCalls)), Estimated: true}
+	}
+	return u
+}
+
+// headerSafe drops bytes that may not appear in a header value.
+func headerSafe(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' && c != '\t' || c == 0x7f {
+			b := []byte(s)
+			for j := range b {
+				if b[j] < ' ' && b[j] != '\t' || b[j] == 0x7f {
+					b[j] = ' '
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
 }
 
 // stream serves a streaming request: the executor returns a committed stream
@@ -278,7 +317,10 @@ func (g *Gateway) setRouteHeaders(w http.ResponseWriter, x *exchange) {
 		h.Set(HeaderPolicy, x.decision.Policy)
 	}
 	if x.decision.Reason != "" {
-		h.Set(HeaderReason, x.decision.Reason)
+		h.Set(HeaderReason, headerSafe(x.decision.Reason))
+	}
+	if x.decision.Arm != "" {
+		h.Set(HeaderArm, x.decision.Arm)
 	}
 	if x.trace != nil {
 		if x.trace.Deployment != "" {

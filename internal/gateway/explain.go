@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 
 	"github.com/switchyard-gw/switchyard/internal/openaiapi"
@@ -19,8 +20,13 @@ func (g *Gateway) ServeExplain(w http.ResponseWriter, r *http.Request) {
 		openaiapi.WriteError(w, http.StatusServiceUnavailable, "not_ready", "the gateway has no configuration loaded")
 		return
 	}
-	if e := g.authenticate(rt, r); e != nil {
-		openaiapi.WriteError(w, e.status, e.code, e.message)
+	who, err := rt.guard.Authenticate(r.Context(), r.Header)
+	if err != nil {
+		var d *Denied
+		if !errors.As(err, &d) {
+			d = &Denied{Status: http.StatusServiceUnavailable, Code: "auth_unavailable", Message: "the gateway could not check the API key"}
+		}
+		openaiapi.WriteError(w, d.Status, d.Code, d.Message)
 		return
 	}
 	body, e := readBody(w, r, rt.cfg.Server.MaxBodyBytes)
@@ -33,7 +39,7 @@ func (g *Gateway) ServeExplain(w http.ResponseWriter, r *http.Request) {
 		openaiapi.WriteErrorFor(w, err)
 		return
 	}
-	dec, err := rt.router.Explain(r.Context(), req, router.Info{Headers: r.Header})
+	dec, err := rt.router.Explain(r.Context(), req, router.Info{Tier: who.Tier, TenantID: who.TenantID, KeyID: who.KeyID, Headers: r.Header})
 	status := http.StatusOK
 	if err != nil {
 		status = routeError(err).status

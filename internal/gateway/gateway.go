@@ -5,6 +5,8 @@
 package gateway
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -15,11 +17,13 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/auth"
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/executor"
+	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
 	"github.com/switchyard-gw/switchyard/internal/provider/anthropic"
 	"github.com/switchyard-gw/switchyard/internal/provider/openai"
 	"github.com/switchyard-gw/switchyard/internal/router"
 	"github.com/switchyard-gw/switchyard/internal/telemetry"
+	"github.com/switchyard-gw/switchyard/internal/tokens"
 )
 
 // Options wire the gateway's collaborators; main provides them.
@@ -45,6 +49,7 @@ type Gateway struct {
 	rec     Recorder
 	guard   Guard
 	now     func() time.Time
+	tokens  *tokens.Counter
 	rt      atomic.Pointer[runtime]
 }
 
@@ -72,7 +77,7 @@ func New(opts Options) *Gateway {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Gateway{log: opts.Logger, metrics: opts.Metrics, exec: opts.Executor, rec: opts.Recorder, guard: opts.Guard, now: opts.Now}
+	return &Gateway{log: opts.Logger, metrics: opts.Metrics, exec: opts.Executor, rec: opts.Recorder, guard: opts.Guard, now: opts.Now, tokens: tokens.NewCounter()}
 }
 
 // Ready reports whether a config has been applied.
@@ -89,7 +94,7 @@ func (g *Gateway) Config() *config.Config {
 // Apply builds provider clients for cfg (which must be valid) and swaps it in.
 // Requests in flight finish on the config they started with.
 func (g *Gateway) Apply(cfg *config.Config) error {
-	rt, err := build(cfg)
+	rt, err := g.build(cfg)
 	if err != nil {
 		return err
 	}
@@ -123,10 +128,18 @@ func ExecutorOptions(cfg *config.Config) executor.Options {
 	}
 }
 
-func build(cfg *config.Config) (*runtime, error) {
+func (g *Gateway) build(cfg *config.Config) (*runtime, error) {
+	ropts := router.Options{Call: g.callDeployment, Tokens: g.tokens, Now: g.now}
+	if g.exec != nil {
+		ropts.Health = g.exec.Health
+	}
+	rtr, err := router.New(cfg, ropts)
+	if err != nil {
+		return nil, err
+	}
 	rt := &runtime{
 		cfg:         cfg,
-		router:      router.New(cfg),
+		router:      rtr,
 		deployments: make(map[string]*deployment, len(cfg.Deployments)),
 	}
 	keys := make([]string, 0, len(cfg.Server.APIKeys)+1)
@@ -208,4 +221,19 @@ func newTransport(connect time.Duration) *http.Transport {
 		TLSHandshakeTimeout:   connect,
 		ExpectContinueTimeout: time.Second,
 	}
+}
+
+// callDeployment sends req to one deployment through the executor; routing
+// policies use it for classifier and judge calls.
+func (g *Gateway) callDeployment(ctx context.Context, name string, req *llm.Request) (*llm.Response, error) {
+	rt := g.rt.Load()
+	if rt == nil {
+		return nil, errors.New("gateway: no configuration loaded")
+	}
+	d, ok := rt.deployments[name]
+	if !ok {
+		return nil, fmt.Errorf("gateway: unknown deployment %q", name)
+	}
+	resp, _, err := g.exec.Chat(ctx, &executor.Plan{Route: name, Targets: []executor.Target{d.target}}, req, tokens.Input(req))
+	return resp, err
 }

@@ -23,6 +23,7 @@ func (g *Gateway) Handler() http.Handler {
 	mux.HandleFunc("POST /embeddings", g.ServeEmbeddings)
 	mux.HandleFunc("GET /v1/models", g.ServeModels)
 	mux.HandleFunc("GET /models", g.ServeModels)
+	mux.HandleFunc("POST /v1/route/explain", g.ServeExplain)
 	return mux
 }
 

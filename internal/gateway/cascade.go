@@ -1,0 +1,126 @@
+package gateway
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/switchyard-gw/switchyard/internal/executor"
+	"github.com/switchyard-gw/switchyard/internal/llm"
+)
+
+// cascade serves a cascade route: each stage is called non-streaming, its
+// answer checked, and the first that passes (or the last stage's) is the
+// answer. A streaming client gets the chosen answer replayed as a stream, so
+// an answer that fails its check never reaches it. The usage record carries
+// the cost of every stage and why each escalation happened.
+func (g *Gateway) cascade(w http.ResponseWriter, r *http.Request, x *exchange, rt *runtime, input int) {
+	c := x.decision.Cascade
+	ctx := r.Context()
+	var whys []string
+	total := &executor.Trace{}
+	for i, stage := range c.Stages {
+		d, ok := rt.deployments[stage]
+		if !ok {
+			continue
+		}
+		plan := &executor.Plan{Route: x.decision.Route, Targets: []executor.Target{d.target}}
+		resp, trace, err := g.exec.Chat(ctx, plan, x.req, input)
+		if trace != nil {
+			total.Attempts = append(total.Attempts, trace.Attempts...)
+			total.Deployment = trace.Deployment
+			total.TTFT = trace.TTFT
+		}
+		last := i == len(c.Stages)-1
+		if err != nil {
+			whys = append(whys, stage+": "+err.Error())
+			if last || ctx.Err() != nil {
+				x.trace = total
+				x.decision.Reason = joinReason(x.decision.Reason, whys)
+				g.setRouteHeaders(w, x)
+				g.failErr(w, x, err)
+				return
+			}
+			total.Fallbacks++
+			continue
+		}
+		pass, why := c.Check(ctx, i, x.req, resp)
+		if !pass && !last {
+			u := usageOf(resp, input)
+			x.priorCost += rt.cost(stage, u)
+			x.priorUsage = addUsage(x.priorUsage, u)
+			whys = append(whys, stage+" escalated: "+why)
+			total.Fallbacks++
+			continue
+		}
+		if !pass {
+			whys = append(whys, stage+" failed its check but is the last stage: "+why)
+		}
+		x.trace = total
+		x.decision.Reason = joinReason(x.decision.Reason, whys)
+		g.setRouteHeaders(w, x)
+		if x.req.Stream {
+			g.replay(w, x, resp, input)
+			return
+		}
+		g.respond(w, r, x, resp, input)
+		return
+	}
+	x.trace = total
+	g.setRouteHeaders(w, x)
+	g.fail(w, x, &apiError{status: http.StatusServiceUnavailable, code: "no_capable_deployment", anthropicType: "overloaded_error", message: "no cascade stage could be reached"})
+}
+
+// replay writes a complete answer to a streaming client as a stream.
+func (g *Gateway) replay(w http.ResponseWriter, x *exchange, resp *llm.Response, input int) {
+	x.model = resp.Model
+	x.status = http.StatusOK
+	u := usageOf(resp, input)
+	x.usage = u
+	sw := x.dialect.newStream(w, x.req, replayDialect)
+	events := []llm.Event{{Start: true, ID: resp.ID, Model: resp.Model, Usage: &llm.Usage{InputTokens: u.InputTokens}}}
+	if resp.Text != "" {
+		events = append(events, llm.Event{Text: resp.Text})
+	}
+	for i, tc := range resp.ToolCalls {
+		events = append(events, llm.Event{ToolCalls: []llm.ToolCallDelta{{Index: i, ID: tc.ID, Name: tc.Name, Arguments: tc.Arguments}}})
+	}
+	finish := resp.FinishReason
+	if finish == "" {
+		finish = llm.FinishStop
+	}
+	events = append(events, llm.Event{FinishReason: finish, Usage: &u}, llm.Event{Done: true})
+	for _, ev := range events {
+		if err := sw.WriteEvent(ev); err != nil {
+			x.partial = true
+			x.errKind = "client_cancelled"
+			return
+		}
+	}
+	if err := sw.Finish(); err != nil {
+		x.partial = true
+	}
+}
+
+// replayDialect marks events built by the gateway itself: no client dialect
+// equals it, so the stream writers always encode them.
+const replayDialect llm.Dialect = "switchyard"
+
+func joinReason(base string, whys []string) string {
+	if len(whys) == 0 {
+		return base
+	}
+	return base + "; " + strings.Join(whys, "; ")
+}
+
+func addUsage(a, b llm.Usage) llm.Usage {
+	return llm.Usage{InputTokens: a.InputTokens + b.InputTokens, OutputTokens: a.OutputTokens + b.OutputTokens, Estimated: a.Estimated || b.Estimated}
+}
+
+// cost prices usage at a deployment's rates.
+func (rt *runtime) cost(deployment string, u llm.Usage) float64 {
+	d, ok := rt.deployments[deployment]
+	if !ok {
+		return 0
+	}
+	return float64(u.InputTokens)*d.cfg.Price.InputPerMTok/1e6 + float64(u.OutputTokens)*d.cfg.Price.OutputPerMTok/1e6
+}
