@@ -161,6 +161,11 @@ func TrainMain(args []string, stdout, stderr io.Writer) int {
 	l2emb := fs.Float64("l2-emb", def.L2Emb, "L2 regularisation of the n-gram embedding")
 	l2dev := fs.Float64("l2-dev", def.L2Dev, "L2 regularisation of per-model deviations from the shared head")
 	prices := fs.String("prices", "", "price table folder (default: DATA/../prices)")
+	l2task := fs.Float64("l2-task", def.L2Task, "L2 regularisation of the per-task offsets fitted in training (0: none)")
+	dim := fs.Int("dim", def.Dim, "hashed n-gram buckets")
+	hidden := fs.Int("hidden", def.Hidden, "width of the prompt representation")
+	cv := fs.String("cv", "", "instead of writing a router, cross-validate: task (leave one task out), set (leave one data set out) or both")
+	cvMin := fs.Int("cv-min-prompts", 50, "smallest left-out part evaluated by --cv")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -175,6 +180,22 @@ func TrainMain(args []string, stdout, stderr io.Writer) int {
 	}
 	o := def
 	o.Seed, o.Holdout, o.Epochs, o.L2Emb, o.L2Dev = *seed, *holdout, *epochs, *l2emb, *l2dev
+	o.Dim, o.Hidden, o.L2Task = *dim, *hidden, *l2task
+	if *cv != "" {
+		kinds := []string{*cv}
+		if *cv == "both" {
+			kinds = []string{"set", "task"}
+		}
+		for _, by := range kinds {
+			res, err := CrossValidate(sets, o, by, *cvMin, stderr)
+			if err != nil {
+				fmt.Fprintf(stderr, "route train: %v\n", err)
+				return 2
+			}
+			printFolds(stdout, by, res)
+		}
+		return 0
+	}
 	r, err := Train(sets, o, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "route train: %v\n", err)

@@ -24,6 +24,13 @@ type TrainOptions struct {
 	L2Emb   float64 // L2 on embedding rows, per update
 	L2Head  float64 // L2 on the shared head and dense projection, per update
 	L2Dev   float64 // L2 on each model's deviation from the shared head
+	// L2Task is the L2 on the per-task offsets (one per data set, task and
+	// model) fitted during training and dropped from the router: they
+	// absorb how hard a whole benchmark is for a model, so the shared
+	// features learn what makes one prompt harder than another within a
+	// benchmark, which is what carries over to benchmarks never seen.
+	// Zero disables the offsets.
+	L2Task float64
 }
 
 // DefaultTrainOptions returns the options the shipped router is trained with.
@@ -40,6 +47,7 @@ type example struct {
 	// target[k] is the quality of model heads[k]; models lists head indices.
 	models []int
 	target []float64
+	group  int // data set and task, for the per-task offsets
 }
 
 // featurize precomputes deduplicated hashed grams (weight count/n) and raw
@@ -90,6 +98,7 @@ func Train(sets []*dataset.Set, o TrainOptions, log io.Writer) (*Router, error) 
 	headIdx := map[string]int{}
 	var train []example
 	mk := newMarkerTable()
+	groupIdx := map[string]int{}
 	info := TrainingInfo{Seed: o.Seed, Holdout: o.Holdout, Epochs: o.Epochs}
 	for _, s := range sets {
 		info.Sets = append(info.Sets, s.Name)
@@ -132,7 +141,13 @@ func Train(sets []*dataset.Set, o TrainOptions, log io.Writer) (*Router, error) 
 			if dataset.IsValidation(p.ID, o.Holdout) {
 				continue
 			}
-			ex := example{}
+			gk := s.Name + "/" + TaskKey(p.Task)
+			g, ok := groupIdx[gk]
+			if !ok {
+				g = len(groupIdx)
+				groupIdx[gk] = g
+			}
+			ex := example{group: g}
 			ex.idx, ex.w, ex.dense = featurize(p.Text, dim, mk)
 			for m := range s.Models {
 				if v := s.Quality[i][m]; !math.IsNaN(v) {
@@ -189,6 +204,7 @@ func Train(sets []*dataset.Set, o TrainOptions, log io.Writer) (*Router, error) 
 		q := math.Min(0.99, math.Max(0.01, h.MeanQuality))
 		bias.p[i] = math.Log(q / (1 - q))
 	}
+	toff := newAdagrad(len(groupIdx) * nh)
 	order := make([]int, len(train))
 	for i := range order {
 		order[i] = i
@@ -224,12 +240,19 @@ func Train(sets []*dataset.Set, o TrainOptions, log io.Writer) (*Router, error) 
 				for d, x := range ex.dense {
 					z += (A0.p[d] + A.p[m*numDense+d]) * x
 				}
+				ti := ex.group*nh + m
+				if o.L2Task > 0 {
+					z += toff.p[ti]
+				}
 				p := sigmoid(z)
 				y := ex.target[t]
 				loss -= y*math.Log(math.Max(p, 1e-12)) + (1-y)*math.Log(math.Max(1-p, 1e-12))
 				cells++
 				g := p - y
 				bias.step(m, g, o.LR)
+				if o.L2Task > 0 {
+					toff.step(ti, g+o.L2Task*toff.p[ti], o.LR)
+				}
 				for j := range k {
 					dv[j] += g * (W0.p[j] + W.p[m*k+j])
 					W0.step(j, g*h[j]+o.L2Head*W0.p[j], o.LR)
