@@ -1,0 +1,180 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/admin"
+)
+
+const keysUsage = `usage: switchyard keys <create|list|revoke|rotate> [flags]
+
+  create --tenant T [--name N] [--role user|tenant_admin] [--routes a,b] [--rpm N] [--tpm N]
+         [--max-concurrent N] [--budget-daily USD] [--budget-monthly USD] [--expires 720h]
+         [--tier T] [--meta k=v,...]       prints the new key's secret once
+  list   [--tenant T]
+  revoke KEY_ID
+  rotate KEY_ID                           prints the new secret once
+
+common flags: --admin-url (default http://127.0.0.1:8081), --admin-key (default $SWITCHYARD_ADMIN_KEY)
+`
+
+// cmdKeys drives the admin API's key endpoints.
+func cmdKeys(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, keysUsage)
+		return 2
+	}
+	sub := args[0]
+	fs := flag.NewFlagSet("keys "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	url := fs.String("admin-url", "http://127.0.0.1:8081", "admin API base URL")
+	key := fs.String("admin-key", "", "admin key (default $SWITCHYARD_ADMIN_KEY)")
+	tenant := fs.String("tenant", "", "tenant ID")
+	var in admin.KeyCreate
+	var routes, meta, expires string
+	if sub == "create" {
+		fs.StringVar(&in.Name, "name", "", "key name")
+		fs.StringVar(&in.Role, "role", "", "user (default) or tenant_admin")
+		fs.StringVar(&routes, "routes", "", "allowed routes, comma-separated")
+		fs.IntVar(&in.Limits.RPM, "rpm", 0, "requests per minute (0 unlimited)")
+		fs.IntVar(&in.Limits.TPM, "tpm", 0, "tokens per minute")
+		fs.IntVar(&in.Limits.MaxConcurrent, "max-concurrent", 0, "requests in flight")
+		fs.Float64Var(&in.Limits.BudgetDailyUSD, "budget-daily", 0, "USD per UTC day")
+		fs.Float64Var(&in.Limits.BudgetMonthlyUSD, "budget-monthly", 0, "USD per UTC month")
+		fs.StringVar(&expires, "expires", "", "lifetime such as 720h")
+		fs.StringVar(&in.Tier, "tier", "", "tier for routing")
+		fs.StringVar(&meta, "meta", "", "metadata k=v,...")
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	if *key == "" {
+		*key = os.Getenv("SWITCHYARD_ADMIN_KEY")
+	}
+	if *key == "" {
+		fmt.Fprintln(stderr, "switchyard keys: --admin-key or SWITCHYARD_ADMIN_KEY is required")
+		return 2
+	}
+	c := &adminClient{base: strings.TrimRight(*url, "/"), key: *key, hc: &http.Client{Timeout: 30 * time.Second}}
+	switch sub {
+	case "create":
+		in.TenantID = *tenant
+		if routes != "" {
+			in.AllowedRoutes = strings.Split(routes, ",")
+		}
+		if meta != "" {
+			in.Metadata = map[string]string{}
+			for _, kv := range strings.Split(meta, ",") {
+				k, v, _ := strings.Cut(kv, "=")
+				in.Metadata[k] = v
+			}
+		}
+		if expires != "" {
+			d, err := time.ParseDuration(expires)
+			if err != nil {
+				fmt.Fprintf(stderr, "switchyard keys: --expires: %v\n", err)
+				return 2
+			}
+			t := time.Now().Add(d).UTC()
+			in.ExpiresAt = &t
+		}
+		var v admin.KeyView
+		if err := c.do("POST", "/admin/keys", in, &v); err != nil {
+			fmt.Fprintf(stderr, "switchyard keys create: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "created key %s in tenant %s\nsecret (shown once): %s\n", v.ID, v.TenantID, v.Secret)
+	case "list":
+		var out struct{ Keys []admin.KeyView }
+		path := "/admin/keys"
+		if *tenant != "" {
+			path += "?tenant_id=" + *tenant
+		}
+		if err := c.do("GET", path, nil, &out); err != nil {
+			fmt.Fprintf(stderr, "switchyard keys list: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "%-32s %-16s %-12s %-12s %-8s %s\n", "ID", "TENANT", "PREFIX", "ROLE", "STATE", "NAME")
+		for _, k := range out.Keys {
+			fmt.Fprintf(stdout, "%-32s %-16s %-12s %-12s %-8s %s\n", k.ID, k.TenantID, k.Prefix, k.Role, keyState(k), k.Name)
+		}
+	case "revoke", "rotate":
+		if fs.NArg() != 1 {
+			fmt.Fprintf(stderr, "switchyard keys %s: want exactly one KEY_ID\n", sub)
+			return 2
+		}
+		var v admin.KeyView
+		if err := c.do("POST", "/admin/keys/"+fs.Arg(0)+"/"+sub, nil, &v); err != nil {
+			fmt.Fprintf(stderr, "switchyard keys %s: %v\n", sub, err)
+			return 1
+		}
+		if sub == "revoke" {
+			fmt.Fprintf(stdout, "revoked key %s (stops working within auth.key_cache_ttl)\n", v.ID)
+		} else {
+			fmt.Fprintf(stdout, "rotated: old key %s revoked, new key %s\nsecret (shown once): %s\n", fs.Arg(0), v.ID, v.Secret)
+		}
+	default:
+		fmt.Fprintf(stderr, "switchyard keys: unknown subcommand %q\n%s", sub, keysUsage)
+		return 2
+	}
+	return 0
+}
+
+func keyState(k admin.KeyView) string {
+	switch {
+	case k.RevokedAt != nil:
+		return "revoked"
+	case k.ExpiresAt != nil && k.ExpiresAt.Before(time.Now()):
+		return "expired"
+	}
+	return "active"
+}
+
+// adminClient calls the admin API.
+type adminClient struct {
+	base, key string
+	hc        *http.Client
+}
+
+func (c *adminClient) do(method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = strings.NewReader(string(b))
+	}
+	req, err := http.NewRequest(method, c.base+path, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode >= 300 {
+		var e struct {
+			Error struct{ Code, Message string }
+		}
+		if json.Unmarshal(data, &e) == nil && e.Error.Code != "" {
+			return fmt.Errorf("%s (%d %s)", e.Error.Message, resp.StatusCode, e.Error.Code)
+		}
+		return fmt.Errorf("admin API answered %s", resp.Status)
+	}
+	return json.Unmarshal(data, out)
+}
