@@ -152,7 +152,8 @@ func TestFaultsStreaming(t *testing.T) {
 // official SDK: a cut stream surfaces as an error, never as a clean end.
 func TestTruncatedStreamIsSDKError(t *testing.T) {
 	s := startStack(t, withFaults(fastSim(), "sim-medium", sim.Fault{Type: sim.FaultCut, After: 2}), "")
-	stream := s.openai().Chat.Completions.NewStreaming(context.Background(), openai.ChatCompletionNewParams{
+	c := s.openai()
+	stream := c.Chat.Completions.NewStreaming(context.Background(), openai.ChatCompletionNewParams{
 		Model:    "medium",
 		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hello")},
 	})
