@@ -6,7 +6,8 @@
 //	switchyard serve [--config FILE] [--listen ADDR]   run the gateway (demo mode without --config)
 //	switchyard check --config FILE                     validate a config file
 //	switchyard sim [--listen ADDR] [--config FILE]     run the simulated provider
-//	switchyard route train|eval ...                    train and evaluate the learned router
+//	switchyard route train|eval|explain ...            train, evaluate the learned router; explain a decision
+//	switchyard keys create|list|revoke|rotate ...      manage virtual API keys
 package main
 
 import (
@@ -36,6 +37,7 @@ commands:
   serve   run the gateway (demo mode with simulated models when --config is not given)
   check   validate a config file without serving
   sim     run the simulated provider on its own
+  keys    manage virtual API keys through the admin API (keys create|list|revoke|rotate)
   route   train or evaluate the learned router, or explain a routing decision (route train|eval|explain)
 `
 
@@ -53,6 +55,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdSim(args[1:], stdout, stderr)
 	case "route":
 		return cmdRoute(args[1:], stdout, stderr)
+	case "keys":
+		return cmdKeys(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -78,7 +78,12 @@ func Serve(ctx context.Context, opts Options) error {
 	if opts.Listen != "" {
 		listen = opts.Listen
 	}
-	open := len(cfg.Server.APIKeys) == 0 && cfg.Server.MasterKey == ""
+	ten, err := buildTenancy(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer ten.Close()
+	open := len(cfg.Server.APIKeys) == 0 && cfg.Server.MasterKey == "" && cfg.Admin.Key == ""
 	if open {
 		if !server.IsLoopback(listen) {
 			return fmt.Errorf("app: no API key is configured, so the gateway only serves on a loopback address; %q is not one (set server.api_keys or server.master_key)", listen)
@@ -87,7 +92,7 @@ func Serve(ctx context.Context, opts Options) error {
 	}
 
 	exec := executor.New(gateway.ExecutorOptions(cfg))
-	gw := gateway.New(gateway.Options{Logger: log, Metrics: metrics, Executor: exec})
+	gw := gateway.New(gateway.Options{Logger: log, Metrics: metrics, Executor: exec, Guard: ten.Guard, Recorder: ten.Recorder})
 	if err := gw.Apply(cfg); err != nil {
 		return err
 	}
@@ -107,9 +112,19 @@ func Serve(ctx context.Context, opts Options) error {
 	}
 	base := "http://" + ln.Addr().String()
 	printBanner(opts.Stdout, base, demo, cfg)
+	if ten.AdminAddr != "" {
+		fmt.Fprintf(opts.Stdout, "Admin API on http://%s\n", ten.AdminAddr)
+	}
 	if opts.Started != nil {
 		opts.Started(base)
 	}
+
+	// The tenancy layer (admin API, usage ledger) outlives the server's
+	// drain, so the last requests' usage records are written on SIGTERM.
+	tctx, tcancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer tcancel()
+	tdone := make(chan error, 1)
+	go func() { tdone <- ten.Run(tctx) }()
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -121,8 +136,8 @@ func Serve(ctx context.Context, opts Options) error {
 				log.Error("config reload rejected", "err", err)
 				return
 			}
+			ten.Apply(c)
 			metrics.ConfigLoad.WithLabelValues("ok").Inc()
-			log.Info("config reloaded", "path", opts.ConfigPath)
 		})
 		go func() {
 			defer close(done)
@@ -153,6 +168,10 @@ func Serve(ctx context.Context, opts Options) error {
 	err = srv.Serve(ctx, ln)
 	cancel()
 	<-done
+	tcancel()
+	if terr := <-tdone; terr != nil && !errors.Is(terr, context.Canceled) {
+		log.Error("tenancy stopped", "err", terr)
+	}
 	return err
 }
 

@@ -58,6 +58,9 @@ func (s *syncBuffer) String() string {
 const baseConfig = `
 server:
   listen: 127.0.0.1:0
+store: sqlite://{{DIR}}/switchyard.db
+usage:
+  spool_path: {{DIR}}/usage.spool
 executor:
   max_attempts: 4
   retries_per_deployment: 1
@@ -121,8 +124,10 @@ func startStack(t *testing.T, simCfg sim.Config, gwConfig string) *stack {
 	if gwConfig == "" {
 		gwConfig = baseConfig
 	}
-	path := filepath.Join(t.TempDir(), "switchyard.yaml")
-	if err := os.WriteFile(path, []byte(strings.ReplaceAll(gwConfig, "{{SIM}}", simURL)), 0o600); err != nil {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "switchyard.yaml")
+	text := strings.NewReplacer("{{SIM}}", simURL, "{{DIR}}", dir).Replace(gwConfig)
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
