@@ -1,0 +1,220 @@
+package sse
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// readAll returns every frame of in and the error that ended the stream.
+func readAll(t *testing.T, r *Reader) ([]Frame, error) {
+	t.Helper()
+	var frames []Frame
+	for i := 0; i < 10000; i++ {
+		f, err := r.Next()
+		if err != nil {
+			if len(f.Raw) > 0 {
+				frames = append(frames, f)
+			}
+			return frames, err
+		}
+		frames = append(frames, f)
+	}
+	t.Fatal("reader did not end")
+	return nil, nil
+}
+
+func TestReaderFrames(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		want    []Frame
+		wantErr error
+	}{
+		{
+			name: "single data line",
+			in:   "data: hello\n\n",
+			want: []Frame{{Data: "hello", HasData: true, Raw: []byte("data: hello\n\n")}},
+		},
+		{
+			name: "event id and multi-line data",
+			in:   "event: message_start\nid: 7\ndata: a\ndata: b\n\n",
+			want: []Frame{{Event: "message_start", ID: "7", Data: "a\nb", HasData: true,
+				Raw: []byte("event: message_start\nid: 7\ndata: a\ndata: b\n\n")}},
+		},
+		{
+			name: "crlf line endings",
+			in:   "event: ping\r\ndata: {}\r\n\r\ndata: x\r\n\r\n",
+			want: []Frame{
+				{Event: "ping", Data: "{}", HasData: true, Raw: []byte("event: ping\r\ndata: {}\r\n\r\n")},
+				{Data: "x", HasData: true, Raw: []byte("data: x\r\n\r\n")},
+			},
+		},
+		{
+			name: "comment frame and comment inside a frame",
+			in:   ": ping\n\n: note\ndata: x\n\n",
+			want: []Frame{
+				{Raw: []byte(": ping\n\n")},
+				{Data: "x", HasData: true, Raw: []byte(": note\ndata: x\n\n")},
+			},
+		},
+		{
+			name: "no space after colon and field without colon",
+			in:   "data:x\ndata\n\n",
+			want: []Frame{{Data: "x\n", HasData: true, Raw: []byte("data:x\ndata\n\n")}},
+		},
+		{
+			name: "leading blank lines belong to the next frame",
+			in:   "\n\ndata: a\n\n\ndata: b\n\n",
+			want: []Frame{
+				{Data: "a", HasData: true, Raw: []byte("\n\ndata: a\n\n")},
+				{Data: "b", HasData: true, Raw: []byte("\ndata: b\n\n")},
+			},
+		},
+		{
+			name: "byte order mark is ignored",
+			in:   "\xef\xbb\xbfdata: a\n\n",
+			want: []Frame{{Data: "a", HasData: true, Raw: []byte("\xef\xbb\xbfdata: a\n\n")}},
+		},
+		{
+			name:    "eof before the blank line",
+			in:      "data: a\n\ndata: b\n",
+			want:    []Frame{{Data: "a", HasData: true, Raw: []byte("data: a\n\n")}, {Data: "b", HasData: true, Raw: []byte("data: b\n")}},
+			wantErr: ErrTruncated,
+		},
+		{
+			name:    "eof mid-line",
+			in:      "data: {\"a\":",
+			want:    []Frame{{Data: "{\"a\":", HasData: true, Raw: []byte("data: {\"a\":")}},
+			wantErr: ErrTruncated,
+		},
+		{
+			name:    "trailing blank lines end cleanly",
+			in:      "data: a\n\n\n\n",
+			want:    []Frame{{Data: "a", HasData: true, Raw: []byte("data: a\n\n")}},
+			wantErr: io.EOF,
+		},
+		{
+			name:    "empty stream",
+			in:      "",
+			wantErr: io.EOF,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// One byte at a time exercises every buffer boundary.
+			r := NewReader(iotest.OneByteReader(strings.NewReader(tt.in)))
+			got, err := readAll(t, r)
+			wantErr := tt.wantErr
+			if wantErr == nil {
+				wantErr = io.EOF
+			}
+			if !errors.Is(err, wantErr) {
+				t.Fatalf("got error %v, want %v", err, wantErr)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("frames mismatch (-want +got):\n%s", diff)
+			}
+			if _, err2 := r.Next(); !errors.Is(err2, wantErr) {
+				t.Errorf("got error %v after the end, want %v again", err2, wantErr)
+			}
+		})
+	}
+}
+
+func TestReaderLongLines(t *testing.T) {
+	long := strings.Repeat("x", 100_000)
+	r := NewReader(strings.NewReader("data: " + long + "\n\n"))
+	f, err := r.Next()
+	if err != nil {
+		t.Fatalf("got error %v, want nil", err)
+	}
+	if f.Data != long {
+		t.Errorf("got data of %d bytes, want %d", len(f.Data), len(long))
+	}
+
+	r = NewReaderLimit(strings.NewReader("data: "+long+"\n\n"), 1000)
+	if _, err := r.Next(); !errors.Is(err, ErrFrameTooLarge) {
+		t.Errorf("got error %v, want ErrFrameTooLarge", err)
+	}
+}
+
+func TestReaderReadError(t *testing.T) {
+	boom := errors.New("connection reset")
+	in := io.MultiReader(strings.NewReader("data: a\n\ndata: b"), iotest.ErrReader(boom))
+	r := NewReader(in)
+	if f, err := r.Next(); err != nil || f.Data != "a" {
+		t.Fatalf("got %q, %v, want \"a\", nil", f.Data, err)
+	}
+	f, err := r.Next()
+	if !errors.Is(err, boom) {
+		t.Fatalf("got error %v, want %v", err, boom)
+	}
+	if string(f.Raw) != "data: b" {
+		t.Errorf("got partial raw %q, want %q", f.Raw, "data: b")
+	}
+}
+
+func TestReaderRawIsNotReused(t *testing.T) {
+	r := NewReader(strings.NewReader("data: a\n\ndata: b\n\n"))
+	f1, _ := r.Next()
+	f2, _ := r.Next()
+	if string(f1.Raw) != "data: a\n\n" || string(f2.Raw) != "data: b\n\n" {
+		t.Errorf("got %q and %q, want the two frames intact", f1.Raw, f2.Raw)
+	}
+}
+
+func FuzzReader(f *testing.F) {
+	seeds := []string{
+		"data: hello\n\n",
+		"event: message_start\nid: 1\ndata: {\"a\":1}\n\n",
+		"event: ping\r\ndata: {}\r\n\r\n",
+		": ping\n\ndata: [DONE]\n\n",
+		"data: a\ndata: b\n\n\n\ndata",
+		"\xef\xbb\xbfdata:x\r",
+		"data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n",
+		"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\"}}\n\n",
+		"\n\n\n",
+		"id: \x00\n\n",
+	}
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		r := NewReaderLimit(bytes.NewReader(in), 1<<16)
+		var all []byte
+		for {
+			fr, err := r.Next()
+			all = append(all, fr.Raw...)
+			if err == nil {
+				// Every complete frame ends with its blank line.
+				if !bytes.HasSuffix(fr.Raw, []byte("\n\n")) && !bytes.HasSuffix(fr.Raw, []byte("\r\n\r\n")) &&
+					!bytes.HasSuffix(fr.Raw, []byte("\n\r\n")) && !bytes.HasSuffix(fr.Raw, []byte("\r\n\n")) {
+					t.Fatalf("frame %q does not end with a blank line", fr.Raw)
+				}
+				// Re-reading a frame's raw bytes gives the same frame.
+				if bytes.HasPrefix(fr.Raw, []byte("\xef\xbb\xbf")) {
+					continue // a new reader would strip the mark
+				}
+				again, err := NewReader(bytes.NewReader(fr.Raw)).Next()
+				if err != nil || again.Data != fr.Data || again.Event != fr.Event || again.ID != fr.ID {
+					t.Fatalf("re-read of %q: got %+v, %v, want %+v", fr.Raw, again, err, fr)
+				}
+				continue
+			}
+			if errors.Is(err, ErrFrameTooLarge) {
+				return
+			}
+			break
+		}
+		// Frames' raw bytes reproduce the input, up to trailing blank lines.
+		if !bytes.HasPrefix(in, all) || len(bytes.Trim(in[len(all):], "\r\n\ufeff")) != 0 {
+			t.Fatalf("raw bytes %q do not reproduce input %q", all, in)
+		}
+	})
+}
