@@ -32,14 +32,17 @@ type outcome struct {
 	ttft    time.Duration // streams only; 0 when no token arrived
 	bytes   int64
 	kind    string // empty on success
+	detail  string // the error's text, for transport and timeout failures
 }
+
+func failed(err error) outcome { return outcome{kind: errKind(err), detail: err.Error()} }
 
 func (r *runner) do(ctx context.Context, due time.Time) outcome {
 	ctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.url, bytes.NewReader(r.body))
 	if err != nil {
-		return outcome{kind: KindTransport}
+		return outcome{kind: KindTransport, detail: err.Error()}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if r.opts.Stream {
@@ -50,7 +53,9 @@ func (r *runner) do(ctx context.Context, due time.Time) outcome {
 	}
 	resp, err := r.opts.Client.Do(req)
 	if err != nil {
-		return outcome{latency: r.opts.Now().Sub(due), kind: errKind(err)}
+		o := failed(err)
+		o.latency = r.opts.Now().Sub(due)
+		return o
 	}
 	defer resp.Body.Close()
 	var o outcome
@@ -59,7 +64,7 @@ func (r *runner) do(ctx context.Context, due time.Time) outcome {
 		n, err := io.Copy(io.Discard, resp.Body)
 		o = outcome{bytes: n, kind: fmt.Sprintf("status_%d", resp.StatusCode)}
 		if err != nil {
-			o.kind = errKind(err)
+			o = failed(err)
 		}
 	case r.opts.Stream:
 		o = r.readStream(resp.Body, due)
@@ -77,7 +82,7 @@ func readJSON(body io.Reader) outcome {
 	o := outcome{bytes: int64(len(data))}
 	switch {
 	case err != nil:
-		o.kind = errKind(err)
+		o.kind, o.detail = errKind(err), err.Error()
 	case !gjson.GetBytes(data, "choices").IsArray():
 		o.kind = KindBadBody
 	}
@@ -124,7 +129,7 @@ func (r *runner) readStream(body io.Reader, due time.Time) outcome {
 		}
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
-				o.kind = errKind(err)
+				o.kind, o.detail = errKind(err), err.Error()
 				return o
 			}
 			break

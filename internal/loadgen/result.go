@@ -27,6 +27,9 @@ type Result struct {
 	// splits them by kind ("status_503", "timeout", "dropped", ...).
 	Errors     int            `json:"errors"`
 	ErrorKinds map[string]int `json:"error_kinds,omitempty"`
+	// ErrorSamples holds the first error text of each transport or
+	// timeout kind, to tell a refused connection from a reset.
+	ErrorSamples map[string]string `json:"error_samples,omitempty"`
 	// Elapsed is the wall time from the first scheduled request to the
 	// last completion.
 	Elapsed time.Duration `json:"elapsed_ns"`
@@ -90,6 +93,7 @@ type recorder struct {
 	latencies []time.Duration
 	ttfts     []time.Duration
 	kinds     map[string]int
+	samples   map[string]string
 	sent      int
 	bytes     int64
 	maxLag    time.Duration
@@ -100,7 +104,7 @@ func newRecorder(o Options) *recorder {
 	if o.Rate > 0 && o.Duration > 0 {
 		n = min(max(n, 0)+int(o.Rate*o.Duration.Seconds())+1, 1<<22)
 	}
-	return &recorder{latencies: make([]time.Duration, 0, min(max(n, 64), 1<<22)), kinds: map[string]int{}}
+	return &recorder{latencies: make([]time.Duration, 0, min(max(n, 64), 1<<22)), kinds: map[string]int{}, samples: map[string]string{}}
 }
 
 func (r *recorder) record(o outcome) {
@@ -110,6 +114,9 @@ func (r *recorder) record(o outcome) {
 	r.bytes += o.bytes
 	if o.kind != "" {
 		r.kinds[o.kind]++
+		if _, ok := r.samples[o.kind]; !ok && o.detail != "" {
+			r.samples[o.kind] = o.detail
+		}
 		return
 	}
 	r.latencies = append(r.latencies, o.latency)
@@ -147,6 +154,9 @@ func (r *recorder) result(o Options, elapsed time.Duration) *Result {
 			res.ErrorKinds = map[string]int{}
 		}
 		res.ErrorKinds[k] = n
+	}
+	if len(r.samples) > 0 {
+		res.ErrorSamples = maps.Clone(r.samples)
 	}
 	res.Scheduled = res.Sent + r.kinds[KindDropped]
 	if elapsed > 0 {
@@ -188,6 +198,11 @@ func Format(w io.Writer, target string, res *Result) {
 			fmt.Fprintf(w, " %s=%d", k, res.ErrorKinds[k])
 		}
 		fmt.Fprintln(w)
+		for _, k := range keys {
+			if s, ok := res.ErrorSamples[k]; ok {
+				fmt.Fprintf(w, "  %s: %s\n", k, s)
+			}
+		}
 	}
 }
 
