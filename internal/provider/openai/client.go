@@ -1,0 +1,175 @@
+// Package openai is the provider adapter for the OpenAI Chat Completions and
+// Embeddings APIs, and for Azure OpenAI's deployment URL layout. The executor
+// calls it through provider.Provider and provider.Embedder.
+package openai
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+
+	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/provider"
+)
+
+// DefaultAzureAPIVersion is the api-version sent to Azure OpenAI when the
+// deployment names none.
+const DefaultAzureAPIVersion = "2024-10-21"
+
+// maxResponseBody caps a non-streaming response body.
+const maxResponseBody = 32 << 20
+
+// Client talks to one OpenAI-compatible deployment. Safe for concurrent use.
+type Client struct {
+	cfg  provider.Config
+	http *http.Client
+	base string
+	now  func() time.Time
+}
+
+var (
+	_ provider.Provider = (*Client)(nil)
+	_ provider.Embedder = (*Client)(nil)
+)
+
+// New returns a Client for cfg. It uses cfg.HTTPClient, or
+// http.DefaultClient when that is nil.
+func New(cfg provider.Config) *Client {
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	return &Client{cfg: cfg, http: hc, base: strings.TrimRight(cfg.BaseURL, "/"), now: time.Now}
+}
+
+// Dialect reports llm.DialectOpenAI.
+func (c *Client) Dialect() llm.Dialect { return llm.DialectOpenAI }
+
+// Chat sends a non-streaming chat completion.
+func (c *Client) Chat(ctx context.Context, req *llm.Request) (*llm.Response, error) {
+	body, err := c.chatBody(req, false)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.post(ctx, c.endpoint("chat/completions"), body, false)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
+	if err != nil {
+		return nil, transportError(ctx, err)
+	}
+	return c.parseResponse(raw)
+}
+
+// ChatStream sends a streaming chat completion and returns once the
+// response headers arrived.
+func (c *Client) ChatStream(ctx context.Context, req *llm.Request) (llm.Stream, error) {
+	body, err := c.chatBody(req, true)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.post(ctx, c.endpoint("chat/completions"), body, true)
+	if err != nil {
+		return nil, err
+	}
+	return newStream(ctx, c, resp.Body), nil
+}
+
+// Embed sends an embeddings request: req.Raw with only model rewritten.
+func (c *Client) Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedResponse, error) {
+	body, err := sjson.SetBytes(req.Raw, "model", c.cfg.Model)
+	if err != nil {
+		return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "request body is not a JSON object", Err: err}
+	}
+	resp, err := c.post(ctx, c.endpoint("embeddings"), body, false)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
+	if err != nil {
+		return nil, transportError(ctx, err)
+	}
+	if !gjson.ValidBytes(raw) {
+		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: resp.StatusCode, Message: "malformed embeddings response"}
+	}
+	u := gjson.GetManyBytes(raw, "model", "usage.prompt_tokens")
+	return &llm.EmbedResponse{Model: u[0].String(), Usage: llm.Usage{InputTokens: int(u[1].Int())}, Raw: raw}, nil
+}
+
+// chatBody builds the upstream body: the client's own body with model
+// rewritten when it is already OpenAI's dialect, a translation otherwise.
+func (c *Client) chatBody(req *llm.Request, stream bool) ([]byte, error) {
+	if req.Dialect != llm.DialectOpenAI || len(req.Raw) == 0 {
+		return c.translate(req, stream)
+	}
+	body, err := sjson.SetBytes(req.Raw, "model", c.cfg.Model)
+	if err == nil && stream {
+		body, err = sjson.SetBytes(body, "stream", true)
+		if err == nil {
+			// Usage must always be known, for budgets and usage records.
+			body, err = sjson.SetBytes(body, "stream_options.include_usage", true)
+		}
+	} else if err == nil && gjson.GetBytes(body, "stream").Bool() {
+		body, err = sjson.SetBytes(body, "stream", false)
+	}
+	if err != nil {
+		return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "request body is not a JSON object", Err: err}
+	}
+	return body, nil
+}
+
+// endpoint returns the URL of an API operation ("chat/completions").
+func (c *Client) endpoint(op string) string {
+	if !c.cfg.Azure {
+		return c.base + "/" + op
+	}
+	v := c.cfg.APIVersion
+	if v == "" {
+		v = DefaultAzureAPIVersion
+	}
+	return c.base + "/openai/deployments/" + url.PathEscape(c.cfg.Model) + "/" + op + "?api-version=" + url.QueryEscape(v)
+}
+
+// post sends body and returns a 2xx response; any other status is read and
+// classified.
+func (c *Client) post(ctx context.Context, u string, body []byte, stream bool) (*http.Response, error) {
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("openai: build request: %w", err)
+	}
+	for k, v := range c.cfg.Headers {
+		hr.Header.Set(k, v)
+	}
+	hr.Header.Set("Content-Type", "application/json")
+	if stream {
+		hr.Header.Set("Accept", "text/event-stream")
+	} else {
+		hr.Header.Set("Accept", "application/json")
+	}
+	if c.cfg.Azure {
+		hr.Header.Set("api-key", c.cfg.APIKey)
+	} else if c.cfg.APIKey != "" {
+		hr.Header.Set("Authorization", "Bearer "+c.cfg.APIKey)
+	}
+	resp, err := c.http.Do(hr)
+	if err != nil {
+		return nil, transportError(ctx, err)
+	}
+	if resp.StatusCode/100 == 2 {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	eb, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	return nil, c.classify(resp.StatusCode, resp.Header, eb)
+}

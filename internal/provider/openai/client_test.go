@@ -1,0 +1,221 @@
+package openai
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/provider"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+func TestChatPassthroughRewritesOnlyModel(t *testing.T) {
+	srv, got := upstream(t, reply{fixture: "chat_text.json"})
+	c := newClient(srv, func(cfg *provider.Config) { cfg.Headers = map[string]string{"OpenAI-Organization": "org-1"} })
+	raw := `{"model":"smart",  "messages":[{"role":"user","content":"hi"}],"logit_bias":{"50256":-100},"x_vendor":{"a":[1, 2.50]},"seed":7}`
+	req := &llm.Request{Model: "smart", Dialect: llm.DialectOpenAI, Raw: []byte(raw)}
+
+	resp, err := c.Chat(context.Background(), req)
+	if err != nil {
+		t.Fatalf("got error %v, want nil", err)
+	}
+	up := receive(t, got)
+	wantBody := `{"model":"gpt-4o-mini",  "messages":[{"role":"user","content":"hi"}],"logit_bias":{"50256":-100},"x_vendor":{"a":[1, 2.50]},"seed":7}`
+	if string(up.Body) != wantBody {
+		t.Errorf("got body %s, want %s", up.Body, wantBody)
+	}
+	checks := []struct{ name, got, want string }{
+		{"method", up.Method, "POST"},
+		{"path", up.Path, "/v1/chat/completions"},
+		{"authorization", up.Header.Get("Authorization"), "Bearer " + testKey},
+		{"content-type", up.Header.Get("Content-Type"), "application/json"},
+		{"extra header", up.Header.Get("OpenAI-Organization"), "org-1"},
+		{"api-key", up.Header.Get("api-key"), ""},
+	}
+	for _, ck := range checks {
+		if ck.got != ck.want {
+			t.Errorf("%s: got %q, want %q", ck.name, ck.got, ck.want)
+		}
+	}
+	want := &llm.Response{
+		ID: "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT", Model: "gpt-4o-mini-2024-07-18", Created: 1741569952,
+		Text: "Hello! How can I assist you today?", FinishReason: llm.FinishStop,
+		Usage: llm.Usage{InputTokens: 19, OutputTokens: 10}, Raw: fixture(t, "chat_text.json"), Dialect: llm.DialectOpenAI,
+	}
+	if diff := cmp.Diff(want, resp); diff != "" {
+		t.Errorf("response mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestChatPassthroughTurnsStreamOff(t *testing.T) {
+	srv, got := upstream(t, reply{fixture: "chat_text.json"})
+	req := &llm.Request{Dialect: llm.DialectOpenAI, Raw: []byte(`{"model":"m","stream":true,"messages":[]}`)}
+	if _, err := newClient(srv, nil).Chat(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	if b := string(receive(t, got).Body); b != `{"model":"gpt-4o-mini","stream":false,"messages":[]}` {
+		t.Errorf("got body %s, want stream false", b)
+	}
+}
+
+func TestChatToolCallsResponse(t *testing.T) {
+	srv, _ := upstream(t, reply{fixture: "chat_tool_calls.json"})
+	req := &llm.Request{Dialect: llm.DialectOpenAI, Raw: []byte(`{"model":"m","messages":[]}`)}
+	resp, err := newClient(srv, nil).Chat(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCalls := []llm.ToolCall{{ID: "call_abc123", Name: "get_current_weather", Arguments: "{\n\"location\": \"Boston, MA\"\n}"}}
+	if diff := cmp.Diff(wantCalls, resp.ToolCalls); diff != "" {
+		t.Errorf("tool calls mismatch (-want +got):\n%s", diff)
+	}
+	if resp.FinishReason != llm.FinishToolCalls || resp.Text != "" {
+		t.Errorf("got finish %q text %q, want tool_calls and empty text", resp.FinishReason, resp.Text)
+	}
+}
+
+func TestAzureLayout(t *testing.T) {
+	tests := []struct {
+		name, version, wantQuery string
+	}{
+		{"default version", "", "api-version=" + DefaultAzureAPIVersion},
+		{"configured version", "2025-01-01-preview", "api-version=2025-01-01-preview"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, got := upstream(t, reply{fixture: "chat_text.json"})
+			c := New(provider.Config{BaseURL: srv.URL + "/", APIKey: testKey, Model: "gpt4o-prod", Azure: true,
+				APIVersion: tt.version, HTTPClient: srv.Client()})
+			req := &llm.Request{Dialect: llm.DialectOpenAI, Raw: []byte(`{"model":"m","messages":[]}`)}
+			if _, err := c.Chat(context.Background(), req); err != nil {
+				t.Fatal(err)
+			}
+			up := receive(t, got)
+			if up.Path != "/openai/deployments/gpt4o-prod/chat/completions" || up.Query != tt.wantQuery {
+				t.Errorf("got %s?%s, want /openai/deployments/gpt4o-prod/chat/completions?%s", up.Path, up.Query, tt.wantQuery)
+			}
+			if up.Header.Get("api-key") != testKey || up.Header.Get("Authorization") != "" {
+				t.Errorf("got api-key %q authorization %q, want the key in api-key only",
+					up.Header.Get("api-key"), up.Header.Get("Authorization"))
+			}
+		})
+	}
+}
+
+func TestTranslateCanonical(t *testing.T) {
+	body := &llm.Body{
+		System: "be brief",
+		Messages: []llm.Message{
+			{Role: llm.RoleUser, Parts: []llm.Part{{Type: llm.PartText, Text: "hello"}}},
+			{Role: llm.RoleUser, Parts: []llm.Part{
+				{Type: llm.PartText, Text: "what is this?"},
+				{Type: llm.PartImage, ImageURL: "data:image/png;base64,iVBORw0KGgo="},
+			}},
+			{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "call_1", Name: "lookup", Arguments: `{"q":"x"}`}, {ID: "call_2", Name: "now"}}},
+			{Role: llm.RoleTool, ToolCallID: "call_1", Parts: []llm.Part{{Type: llm.PartText, Text: "result"}}},
+			{Role: llm.RoleAssistant, Parts: []llm.Part{{Type: llm.PartText, Text: "done"}}},
+		},
+		Temperature:    ptr(0.5),
+		TopP:           ptr(0.9),
+		Stop:           []string{"END"},
+		Tools:          []llm.Tool{{Name: "lookup", Description: "look up", Parameters: json.RawMessage(`{"type":"object","properties":{"q":{"type":"string"}}}`)}},
+		ToolChoice:     &llm.ToolChoice{Mode: "tool", Name: "lookup"},
+		ResponseFormat: json.RawMessage(`{"type":"json_object"}`),
+		User:           "u-1",
+	}
+	tests := []struct {
+		name      string
+		stream    bool
+		maxTokens int
+		want      string
+	}{
+		{"non-streaming with max_tokens", false, 256, `{
+			"model":"gpt-4o-mini",
+			"messages":[
+				{"role":"system","content":"be brief"},
+				{"role":"user","content":"hello"},
+				{"role":"user","content":[{"type":"text","text":"what is this?"},{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}}]},
+				{"role":"assistant","content":null,"tool_calls":[
+					{"id":"call_1","type":"function","function":{"name":"lookup","arguments":"{\"q\":\"x\"}"}},
+					{"id":"call_2","type":"function","function":{"name":"now","arguments":"{}"}}]},
+				{"role":"tool","tool_call_id":"call_1","content":"result"},
+				{"role":"assistant","content":"done"}
+			],
+			"max_tokens":256,"temperature":0.5,"top_p":0.9,"stop":["END"],
+			"tools":[{"type":"function","function":{"name":"lookup","description":"look up","parameters":{"type":"object","properties":{"q":{"type":"string"}}}}}],
+			"tool_choice":{"type":"function","function":{"name":"lookup"}},
+			"response_format":{"type":"json_object"},
+			"user":"u-1"}`},
+		{"streaming without max_tokens", true, 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, got := upstream(t, reply{fixture: "chat_text.json"})
+			req := &llm.Request{Dialect: llm.DialectAnthropic, Raw: []byte(`{"ignored":true}`), MaxTokens: tt.maxTokens}
+			req.SetBody(body)
+			c := newClient(srv, nil)
+			if tt.stream {
+				s, err := c.ChatStream(context.Background(), req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_ = s.Close()
+				var m map[string]any
+				if err := json.Unmarshal(receive(t, got).Body, &m); err != nil {
+					t.Fatal(err)
+				}
+				if m["stream"] != true || !cmp.Equal(m["stream_options"], map[string]any{"include_usage": true}) {
+					t.Errorf("got stream %v stream_options %v, want true and include_usage", m["stream"], m["stream_options"])
+				}
+				if _, ok := m["max_tokens"]; ok {
+					t.Errorf("got max_tokens %v, want it absent", m["max_tokens"])
+				}
+				return
+			}
+			if _, err := c.Chat(context.Background(), req); err != nil {
+				t.Fatal(err)
+			}
+			if diff := jsonDiff(t, tt.want, receive(t, got).Body); diff != "" {
+				t.Errorf("body mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestTranslateToolChoiceModes(t *testing.T) {
+	for _, mode := range []string{"auto", "none", "required"} {
+		t.Run(mode, func(t *testing.T) {
+			srv, got := upstream(t, reply{fixture: "chat_text.json"})
+			req := &llm.Request{}
+			req.SetBody(&llm.Body{ToolChoice: &llm.ToolChoice{Mode: mode}})
+			if _, err := newClient(srv, nil).Chat(context.Background(), req); err != nil {
+				t.Fatal(err)
+			}
+			var m map[string]any
+			_ = json.Unmarshal(receive(t, got).Body, &m)
+			if m["tool_choice"] != mode {
+				t.Errorf("got tool_choice %v, want %q", m["tool_choice"], mode)
+			}
+		})
+	}
+}
+
+func TestEmbed(t *testing.T) {
+	srv, got := upstream(t, reply{fixture: "embeddings.json"})
+	req := &llm.EmbedRequest{Model: "embed", Raw: []byte(`{"model":"embed","input":["a b c"],"dimensions":3}`)}
+	resp, err := newClient(srv, func(cfg *provider.Config) { cfg.Model = "text-embedding-3-small" }).Embed(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := receive(t, got)
+	if up.Path != "/v1/embeddings" || string(up.Body) != `{"model":"text-embedding-3-small","input":["a b c"],"dimensions":3}` {
+		t.Errorf("got %s %s, want /v1/embeddings with only model rewritten", up.Path, up.Body)
+	}
+	if resp.Usage.InputTokens != 8 || resp.Model != "text-embedding-3-small" || string(resp.Raw) != string(fixture(t, "embeddings.json")) {
+		t.Errorf("got %+v, want 8 input tokens, model and raw body", resp)
+	}
+}

@@ -1,0 +1,51 @@
+package openai
+
+import (
+	"github.com/tidwall/gjson"
+
+	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/provider"
+)
+
+// parseResponse decodes a Chat Completions response body; Raw keeps it verbatim.
+func (c *Client) parseResponse(raw []byte) (*llm.Response, error) {
+	if !gjson.ValidBytes(raw) {
+		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "malformed chat completion response"}
+	}
+	root := gjson.ParseBytes(raw)
+	if e := root.Get("error"); e.Exists() && !root.Get("choices").Exists() {
+		return nil, c.classify(0, nil, raw)
+	}
+	choice := root.Get("choices.0")
+	msg := choice.Get("message")
+	resp := &llm.Response{
+		ID:           root.Get("id").String(),
+		Model:        root.Get("model").String(),
+		Created:      root.Get("created").Int(),
+		Text:         msg.Get("content").String(),
+		FinishReason: finishReason(choice.Get("finish_reason").String()),
+		Raw:          raw,
+		Dialect:      llm.DialectOpenAI,
+	}
+	if u := root.Get("usage"); u.IsObject() {
+		resp.Usage = llm.Usage{InputTokens: int(u.Get("prompt_tokens").Int()), OutputTokens: int(u.Get("completion_tokens").Int())}
+	}
+	for _, tc := range msg.Get("tool_calls").Array() {
+		resp.ToolCalls = append(resp.ToolCalls, llm.ToolCall{
+			ID:        tc.Get("id").String(),
+			Name:      tc.Get("function.name").String(),
+			Arguments: tc.Get("function.arguments").String(),
+		})
+	}
+	return resp, nil
+}
+
+// finishReason maps OpenAI's finish_reason to the canonical one ("" stays "").
+func finishReason(s string) llm.FinishReason {
+	switch s {
+	case "function_call":
+		return llm.FinishToolCalls
+	default:
+		return llm.FinishReason(s)
+	}
+}

@@ -1,0 +1,122 @@
+package openai
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/sse"
+)
+
+// stream decodes a Chat Completions SSE body into canonical events, one per
+// frame.
+type stream struct {
+	ctx    context.Context // the request's context, only to classify read errors
+	c      *Client
+	body   io.ReadCloser
+	r      *sse.Reader
+	err    error // sticky: io.EOF after the end, or the failure
+	start  bool  // the first chunk was seen
+	finish bool  // a finish_reason was seen
+
+	closeOnce sync.Once
+}
+
+func newStream(ctx context.Context, c *Client, body io.ReadCloser) *stream {
+	return &stream{ctx: ctx, c: c, body: body, r: sse.NewReader(body)}
+}
+
+// Dialect reports llm.DialectOpenAI.
+func (s *stream) Dialect() llm.Dialect { return llm.DialectOpenAI }
+
+// Close releases the upstream connection. Safe to call more than once.
+func (s *stream) Close() error {
+	s.closeOnce.Do(func() {
+		// Drain a little so a finished connection can be reused.
+		_, _ = io.CopyN(io.Discard, s.body, 4<<10)
+		_ = s.body.Close()
+	})
+	return nil
+}
+
+// Next returns the next event; see llm.Stream for the end rules.
+func (s *stream) Next() (llm.Event, error) {
+	if s.err != nil {
+		return llm.Event{}, s.err
+	}
+	f, err := s.r.Next()
+	if err != nil {
+		return s.end(err)
+	}
+	ev := llm.Event{Raw: f.Raw}
+	if !f.HasData {
+		return ev, nil // comment or keep-alive
+	}
+	if f.Data == "[DONE]" {
+		ev.Done = true
+		s.err = io.EOF
+		return ev, nil
+	}
+	if !gjson.Valid(f.Data) {
+		s.err = &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "malformed stream chunk"}
+		return llm.Event{}, s.err
+	}
+	root := gjson.Parse(f.Data)
+	if root.Get("error").Exists() {
+		s.err = s.c.classify(0, nil, []byte(f.Data))
+		return llm.Event{}, s.err
+	}
+	if !s.start {
+		s.start = true
+		ev.Start = true
+		ev.ID = root.Get("id").String()
+		ev.Model = root.Get("model").String()
+	}
+	choice := root.Get("choices.0")
+	ev.Text = choice.Get("delta.content").String()
+	for _, tc := range choice.Get("delta.tool_calls").Array() {
+		ev.ToolCalls = append(ev.ToolCalls, llm.ToolCallDelta{
+			Index:     int(tc.Get("index").Int()),
+			ID:        tc.Get("id").String(),
+			Name:      tc.Get("function.name").String(),
+			Arguments: tc.Get("function.arguments").String(),
+		})
+	}
+	if fr := choice.Get("finish_reason").String(); fr != "" {
+		ev.FinishReason = finishReason(fr)
+		s.finish = true
+	}
+	if u := root.Get("usage"); u.IsObject() {
+		ev.Usage = &llm.Usage{InputTokens: int(u.Get("prompt_tokens").Int()), OutputTokens: int(u.Get("completion_tokens").Int())}
+	}
+	return ev, nil
+}
+
+// end decides what the end of the body means: a complete answer when a
+// finish_reason was seen (some servers omit [DONE]), a truncation otherwise.
+func (s *stream) end(err error) (llm.Event, error) {
+	if ctxErr := s.ctx.Err(); ctxErr != nil {
+		s.err = transportError(s.ctx, ctxErr)
+		return llm.Event{}, s.err
+	}
+	if errors.Is(err, sse.ErrFrameTooLarge) {
+		s.err = &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "stream frame too large", Err: err}
+		return llm.Event{}, s.err
+	}
+	if s.finish {
+		s.err = io.EOF
+		return llm.Event{Done: true}, nil
+	}
+	cause := provider.ErrStreamTruncated
+	if !errors.Is(err, io.EOF) { // never let a cut look like a clean io.EOF
+		cause = fmt.Errorf("openai: %w: %w", provider.ErrStreamTruncated, err)
+	}
+	s.err = &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "stream ended before [DONE]", Err: cause}
+	return llm.Event{}, s.err
+}

@@ -1,0 +1,178 @@
+package openai
+
+import (
+	"encoding/json"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/provider"
+)
+
+// chatRequest is the Chat Completions request body.
+type chatRequest struct {
+	Model          string          `json:"model"`
+	Messages       []message       `json:"messages"`
+	Stream         bool            `json:"stream,omitempty"`
+	StreamOptions  *streamOptions  `json:"stream_options,omitempty"`
+	MaxTokens      int             `json:"max_tokens,omitempty"`
+	Temperature    *float64        `json:"temperature,omitempty"`
+	TopP           *float64        `json:"top_p,omitempty"`
+	Stop           []string        `json:"stop,omitempty"`
+	Tools          []tool          `json:"tools,omitempty"`
+	ToolChoice     any             `json:"tool_choice,omitempty"`
+	ResponseFormat json.RawMessage `json:"response_format,omitempty"`
+	User           string          `json:"user,omitempty"`
+}
+
+type streamOptions struct {
+	IncludeUsage bool `json:"include_usage"`
+}
+
+// message is one Chat Completions message. Content is a string, an array of
+// parts, or null (an assistant message that only calls tools).
+type message struct {
+	Role       string     `json:"role"`
+	Content    any        `json:"content"`
+	ToolCalls  []toolCall `json:"tool_calls,omitempty"`
+	ToolCallID string     `json:"tool_call_id,omitempty"`
+}
+
+type contentPart struct {
+	Type     string    `json:"type"`
+	Text     *string   `json:"text,omitempty"`
+	ImageURL *imageURL `json:"image_url,omitempty"`
+}
+
+type imageURL struct {
+	URL string `json:"url"`
+}
+
+type toolCall struct {
+	ID       string       `json:"id"`
+	Type     string       `json:"type"`
+	Function functionCall `json:"function"`
+}
+
+type functionCall struct {
+	Name      string `json:"name"`
+	Arguments string `json:"arguments"`
+}
+
+type tool struct {
+	Type     string       `json:"type"`
+	Function functionSpec `json:"function"`
+}
+
+type functionSpec struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description,omitempty"`
+	Parameters  json.RawMessage `json:"parameters,omitempty"`
+}
+
+type namedToolChoice struct {
+	Type     string `json:"type"`
+	Function struct {
+		Name string `json:"name"`
+	} `json:"function"`
+}
+
+// translate encodes the canonical body of req as a Chat Completions request.
+func (c *Client) translate(req *llm.Request, stream bool) ([]byte, error) {
+	b, err := req.Body()
+	if err != nil {
+		return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "cannot decode request body", Err: err}
+	}
+	out := chatRequest{
+		Model:          c.cfg.Model,
+		Stream:         stream,
+		MaxTokens:      req.MaxTokens,
+		Temperature:    b.Temperature,
+		TopP:           b.TopP,
+		Stop:           b.Stop,
+		ResponseFormat: b.ResponseFormat,
+		User:           b.User,
+		Messages:       make([]message, 0, len(b.Messages)+1),
+	}
+	if stream {
+		out.StreamOptions = &streamOptions{IncludeUsage: true}
+	}
+	if b.System != "" {
+		out.Messages = append(out.Messages, message{Role: "system", Content: b.System})
+	}
+	for i := range b.Messages {
+		out.Messages = append(out.Messages, encodeMessage(&b.Messages[i]))
+	}
+	for _, t := range b.Tools {
+		params := t.Parameters
+		if len(params) > 0 && !gjson.ValidBytes(params) {
+			return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "tool " + t.Name + " has invalid parameters schema"}
+		}
+		out.Tools = append(out.Tools, tool{Type: "function", Function: functionSpec{Name: t.Name, Description: t.Description, Parameters: params}})
+	}
+	if tc := b.ToolChoice; tc != nil {
+		switch tc.Mode {
+		case "tool":
+			var n namedToolChoice
+			n.Type = "function"
+			n.Function.Name = tc.Name
+			out.ToolChoice = n
+		case "auto", "none", "required":
+			out.ToolChoice = tc.Mode
+		}
+	}
+	if len(out.ResponseFormat) > 0 && !gjson.ValidBytes(out.ResponseFormat) {
+		return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "invalid response_format"}
+	}
+	body, err := json.Marshal(out)
+	if err != nil {
+		return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "cannot encode request", Err: err}
+	}
+	return body, nil
+}
+
+func encodeMessage(m *llm.Message) message {
+	out := message{Role: string(m.Role)}
+	switch m.Role {
+	case llm.RoleTool:
+		out.ToolCallID = m.ToolCallID
+		out.Content = m.Text()
+	case llm.RoleAssistant:
+		if t := m.Text(); t != "" || len(m.ToolCalls) == 0 {
+			out.Content = t
+		}
+		for _, tc := range m.ToolCalls {
+			args := tc.Arguments
+			if args == "" {
+				args = "{}"
+			}
+			out.ToolCalls = append(out.ToolCalls, toolCall{ID: tc.ID, Type: "function", Function: functionCall{Name: tc.Name, Arguments: args}})
+		}
+	default:
+		out.Content = encodeContent(m.Parts)
+	}
+	return out
+}
+
+// encodeContent returns a plain string for text-only content, parts otherwise.
+func encodeContent(parts []llm.Part) any {
+	textOnly := true
+	for _, p := range parts {
+		if p.Type == llm.PartImage {
+			textOnly = false
+		}
+	}
+	if textOnly {
+		m := llm.Message{Parts: parts}
+		return m.Text()
+	}
+	out := make([]contentPart, 0, len(parts))
+	for _, p := range parts {
+		if p.Type == llm.PartImage {
+			out = append(out, contentPart{Type: "image_url", ImageURL: &imageURL{URL: p.ImageURL}})
+			continue
+		}
+		out = append(out, contentPart{Type: "text", Text: &p.Text})
+	}
+	return out
+}
