@@ -1,0 +1,201 @@
+// Package anthropic is the provider adapter for the Anthropic Messages API.
+// The executor calls it through provider.Provider.
+package anthropic
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+
+	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/provider"
+)
+
+// DefaultVersion is the anthropic-version header sent when the deployment
+// names none.
+const DefaultVersion = "2023-06-01"
+
+// DefaultMaxTokens is sent when a translated request sets no output limit:
+// the Messages API requires max_tokens.
+const DefaultMaxTokens = 4096
+
+// maxResponseBody caps a non-streaming response body.
+const maxResponseBody = 32 << 20
+
+// Client talks to one Anthropic Messages deployment. Safe for concurrent use.
+type Client struct {
+	cfg      provider.Config
+	http     *http.Client
+	endpoint string
+	now      func() time.Time
+}
+
+var _ provider.Provider = (*Client)(nil)
+
+// New returns a Client for cfg. It uses cfg.HTTPClient, or
+// http.DefaultClient when that is nil.
+func New(cfg provider.Config) *Client {
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	base := strings.TrimRight(cfg.BaseURL, "/")
+	if !strings.HasSuffix(base, "/v1") {
+		base += "/v1"
+	}
+	return &Client{cfg: cfg, http: hc, endpoint: base + "/messages", now: time.Now}
+}
+
+// Dialect reports llm.DialectAnthropic.
+func (c *Client) Dialect() llm.Dialect { return llm.DialectAnthropic }
+
+// Chat sends a non-streaming Messages request.
+func (c *Client) Chat(ctx context.Context, req *llm.Request) (*llm.Response, error) {
+	body, err := c.messagesBody(req, false)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.post(ctx, body, false)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
+	if err != nil {
+		return nil, transportError(ctx, err)
+	}
+	return c.parseResponse(raw)
+}
+
+// ChatStream sends a streaming Messages request and returns once the
+// response headers arrived.
+func (c *Client) ChatStream(ctx context.Context, req *llm.Request) (llm.Stream, error) {
+	body, err := c.messagesBody(req, true)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.post(ctx, body, true)
+	if err != nil {
+		return nil, err
+	}
+	return newStream(ctx, c, resp.Body), nil
+}
+
+// messagesBody builds the upstream body: the client's own body with model
+// rewritten when it is already Anthropic's dialect, a translation otherwise.
+func (c *Client) messagesBody(req *llm.Request, stream bool) ([]byte, error) {
+	if req.Dialect != llm.DialectAnthropic || len(req.Raw) == 0 {
+		return c.translate(req, stream)
+	}
+	body, err := sjson.SetBytes(req.Raw, "model", c.cfg.Model)
+	if err == nil && stream != gjson.GetBytes(body, "stream").Bool() {
+		body, err = sjson.SetBytes(body, "stream", stream)
+	}
+	if err != nil {
+		return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "request body is not a JSON object", Err: err}
+	}
+	return body, nil
+}
+
+// post sends body and returns a 2xx response; any other status is read and
+// classified.
+func (c *Client) post(ctx context.Context, body []byte, stream bool) (*http.Response, error) {
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("anthropic: build request: %w", err)
+	}
+	for k, v := range c.cfg.Headers {
+		hr.Header.Set(k, v)
+	}
+	version := c.cfg.APIVersion
+	if version == "" {
+		version = DefaultVersion
+	}
+	hr.Header.Set("Content-Type", "application/json")
+	hr.Header.Set("anthropic-version", version)
+	if c.cfg.APIKey != "" {
+		hr.Header.Set("x-api-key", c.cfg.APIKey)
+	}
+	if stream {
+		hr.Header.Set("Accept", "text/event-stream")
+	} else {
+		hr.Header.Set("Accept", "application/json")
+	}
+	resp, err := c.http.Do(hr)
+	if err != nil {
+		return nil, transportError(ctx, err)
+	}
+	if resp.StatusCode/100 == 2 {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	eb, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	return nil, c.classify(resp.StatusCode, resp.Header, eb)
+}
+
+// parseResponse decodes a Messages response body; Raw keeps it verbatim.
+func (c *Client) parseResponse(raw []byte) (*llm.Response, error) {
+	if !gjson.ValidBytes(raw) {
+		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "malformed messages response"}
+	}
+	root := gjson.ParseBytes(raw)
+	if root.Get("type").String() == "error" {
+		return nil, c.classify(0, nil, raw)
+	}
+	resp := &llm.Response{
+		ID:           root.Get("id").String(),
+		Model:        root.Get("model").String(),
+		Created:      c.now().Unix(),
+		FinishReason: stopReason(root.Get("stop_reason").String()),
+		Usage:        usage(root.Get("usage")),
+		Raw:          raw,
+		Dialect:      llm.DialectAnthropic,
+	}
+	var text strings.Builder
+	for _, b := range root.Get("content").Array() {
+		switch b.Get("type").String() {
+		case "text":
+			text.WriteString(b.Get("text").String())
+		case "tool_use":
+			args := b.Get("input").Raw
+			if args == "" {
+				args = "{}"
+			}
+			resp.ToolCalls = append(resp.ToolCalls, llm.ToolCall{ID: b.Get("id").String(), Name: b.Get("name").String(), Arguments: args})
+		}
+	}
+	resp.Text = text.String()
+	return resp, nil
+}
+
+// usage reads a usage object; cached input tokens count as input.
+func usage(u gjson.Result) llm.Usage {
+	return llm.Usage{
+		InputTokens: int(u.Get("input_tokens").Int() + u.Get("cache_creation_input_tokens").Int() +
+			u.Get("cache_read_input_tokens").Int()),
+		OutputTokens: int(u.Get("output_tokens").Int()),
+	}
+}
+
+// stopReason maps Anthropic's stop_reason to the canonical finish reason.
+func stopReason(s string) llm.FinishReason {
+	switch s {
+	case "":
+		return ""
+	case "max_tokens", "model_context_window_exceeded":
+		return llm.FinishLength
+	case "tool_use":
+		return llm.FinishToolCalls
+	case "refusal":
+		return llm.FinishContentFilter
+	default: // end_turn, stop_sequence, pause_turn
+		return llm.FinishStop
+	}
+}

@@ -1,0 +1,211 @@
+package anthropic
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/provider"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+func TestChatPassthroughRewritesOnlyModel(t *testing.T) {
+	srv, got := upstream(t, reply{fixture: "message_text.json"})
+	c := newClient(srv, func(cfg *provider.Config) { cfg.Headers = map[string]string{"anthropic-beta": "prompt-caching-2024-07-31"} })
+	raw := `{"model":"smart", "max_tokens":1024,"messages":[{"role":"user","content":"Hello"}],"thinking":{"type":"enabled","budget_tokens":2000},"x_new":[1.50]}`
+	resp, err := c.Chat(context.Background(), &llm.Request{Dialect: llm.DialectAnthropic, Raw: []byte(raw)})
+	if err != nil {
+		t.Fatalf("got error %v, want nil", err)
+	}
+	up := receive(t, got)
+	wantBody := `{"model":"claude-sonnet-4-5", "max_tokens":1024,"messages":[{"role":"user","content":"Hello"}],"thinking":{"type":"enabled","budget_tokens":2000},"x_new":[1.50]}`
+	if string(up.Body) != wantBody {
+		t.Errorf("got body %s, want %s", up.Body, wantBody)
+	}
+	checks := []struct{ name, got, want string }{
+		{"path", up.Path, "/v1/messages"},
+		{"x-api-key", up.Header.Get("x-api-key"), testKey},
+		{"anthropic-version", up.Header.Get("anthropic-version"), DefaultVersion},
+		{"content-type", up.Header.Get("Content-Type"), "application/json"},
+		{"extra header", up.Header.Get("anthropic-beta"), "prompt-caching-2024-07-31"},
+		{"authorization", up.Header.Get("Authorization"), ""},
+	}
+	for _, ck := range checks {
+		if ck.got != ck.want {
+			t.Errorf("%s: got %q, want %q", ck.name, ck.got, ck.want)
+		}
+	}
+	want := &llm.Response{
+		ID: "msg_013Zva2CMHLNnXjNJJKqJ2EF", Model: "claude-sonnet-4-5-20250929", Created: 1735689600,
+		Text: "Hi! My name is Claude. How can I help?", FinishReason: llm.FinishStop,
+		Usage: llm.Usage{InputTokens: 2195, OutputTokens: 503}, Raw: fixture(t, "message_text.json"), Dialect: llm.DialectAnthropic,
+	}
+	if diff := cmp.Diff(want, resp); diff != "" {
+		t.Errorf("response mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestEndpointAndVersion(t *testing.T) {
+	tests := []struct {
+		name, suffix, version, wantVersion string
+	}{
+		{"root base URL", "", "", DefaultVersion},
+		{"base URL with /v1", "/v1/", "2024-01-01", "2024-01-01"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, got := upstream(t, reply{fixture: "message_text.json"})
+			c := newClient(srv, func(cfg *provider.Config) { cfg.BaseURL += tt.suffix; cfg.APIVersion = tt.version })
+			if _, err := c.Chat(context.Background(), &llm.Request{Dialect: llm.DialectAnthropic, Raw: []byte(`{"model":"x"}`)}); err != nil {
+				t.Fatal(err)
+			}
+			up := receive(t, got)
+			if up.Path != "/v1/messages" || up.Header.Get("anthropic-version") != tt.wantVersion {
+				t.Errorf("got %s version %q, want /v1/messages version %q", up.Path, up.Header.Get("anthropic-version"), tt.wantVersion)
+			}
+		})
+	}
+}
+
+func TestChatToolUseResponse(t *testing.T) {
+	srv, _ := upstream(t, reply{fixture: "message_tool_use.json"})
+	resp, err := newClient(srv, nil).Chat(context.Background(), &llm.Request{Dialect: llm.DialectAnthropic, Raw: []byte(`{"model":"x"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []llm.ToolCall{{ID: "toolu_01A09q90qw90lq917835lq9", Name: "get_weather", Arguments: `{"location": "San Francisco, CA", "unit": "celsius"}`}}
+	if diff := cmp.Diff(want, resp.ToolCalls); diff != "" {
+		t.Errorf("tool calls mismatch (-want +got):\n%s", diff)
+	}
+	if resp.FinishReason != llm.FinishToolCalls || resp.Text != "I'll check the weather." {
+		t.Errorf("got finish %q text %q, want tool_calls and the text block", resp.FinishReason, resp.Text)
+	}
+}
+
+func TestStopReasons(t *testing.T) {
+	tests := []struct {
+		in   string
+		want llm.FinishReason
+	}{
+		{"end_turn", llm.FinishStop}, {"stop_sequence", llm.FinishStop}, {"max_tokens", llm.FinishLength},
+		{"tool_use", llm.FinishToolCalls}, {"refusal", llm.FinishContentFilter}, {"", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			if got := stopReason(tt.in); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestTranslateCanonical(t *testing.T) {
+	body := &llm.Body{
+		System: "be brief",
+		Messages: []llm.Message{
+			{Role: llm.RoleSystem, Parts: []llm.Part{{Type: llm.PartText, Text: "use metric"}}},
+			{Role: llm.RoleUser, Parts: []llm.Part{
+				{Type: llm.PartText, Text: "what is this?"},
+				{Type: llm.PartImage, ImageURL: "data:image/png;base64,iVBORw0KGgo="},
+				{Type: llm.PartImage, ImageURL: "https://example.com/cat.jpg"},
+			}},
+			{Role: llm.RoleAssistant, Parts: []llm.Part{{Type: llm.PartText, Text: "Let me look."}},
+				ToolCalls: []llm.ToolCall{{ID: "toolu_1", Name: "lookup", Arguments: `{"q":"x"}`}, {ID: "toolu_2", Name: "now"}}},
+			{Role: llm.RoleTool, ToolCallID: "toolu_1", Parts: []llm.Part{{Type: llm.PartText, Text: "a cat"}}},
+			{Role: llm.RoleTool, ToolCallID: "toolu_2", IsError: true, Parts: []llm.Part{{Type: llm.PartText, Text: "clock broken"}}},
+			{Role: llm.RoleUser, Parts: []llm.Part{{Type: llm.PartText, Text: "thanks"}}},
+		},
+		Temperature: ptr(0.3),
+		TopP:        ptr(0.8),
+		Stop:        []string{"END"},
+		Tools:       []llm.Tool{{Name: "lookup", Description: "look up", Parameters: json.RawMessage(`{"type":"object","properties":{"q":{"type":"string"}}}`)}, {Name: "now"}},
+		ToolChoice:  &llm.ToolChoice{Mode: "required"},
+		User:        "u-1",
+	}
+	want := `{
+		"model":"claude-sonnet-4-5","max_tokens":4096,"system":"be brief\n\nuse metric",
+		"messages":[
+			{"role":"user","content":[
+				{"type":"text","text":"what is this?"},
+				{"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBORw0KGgo="}},
+				{"type":"image","source":{"type":"url","url":"https://example.com/cat.jpg"}}]},
+			{"role":"assistant","content":[
+				{"type":"text","text":"Let me look."},
+				{"type":"tool_use","id":"toolu_1","name":"lookup","input":{"q":"x"}},
+				{"type":"tool_use","id":"toolu_2","name":"now","input":{}}]},
+			{"role":"user","content":[
+				{"type":"tool_result","tool_use_id":"toolu_1","content":[{"type":"text","text":"a cat"}]},
+				{"type":"tool_result","tool_use_id":"toolu_2","is_error":true,"content":[{"type":"text","text":"clock broken"}]},
+				{"type":"text","text":"thanks"}]}
+		],
+		"stop_sequences":["END"],"temperature":0.3,"top_p":0.8,"stream":true,
+		"tools":[
+			{"name":"lookup","description":"look up","input_schema":{"type":"object","properties":{"q":{"type":"string"}}}},
+			{"name":"now","input_schema":{"type":"object"}}],
+		"tool_choice":{"type":"any"},
+		"metadata":{"user_id":"u-1"}}`
+	srv, got := upstream(t, reply{fixture: "stream_text.sse"})
+	req := &llm.Request{Dialect: llm.DialectOpenAI, Raw: []byte(`{"ignored":true}`)}
+	req.SetBody(body)
+	s, err := newClient(srv, nil).ChatStream(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Close()
+	if diff := jsonDiff(t, want, receive(t, got).Body); diff != "" {
+		t.Errorf("body mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestTranslateOptions(t *testing.T) {
+	tests := []struct {
+		name      string
+		body      *llm.Body
+		maxTokens int
+		check     func(m map[string]any) (got, want any)
+	}{
+		{"max_tokens kept", &llm.Body{}, 300, func(m map[string]any) (any, any) { return m["max_tokens"], 300.0 }},
+		{"tool choice auto", &llm.Body{ToolChoice: &llm.ToolChoice{Mode: "auto"}}, 0,
+			func(m map[string]any) (any, any) { return m["tool_choice"], map[string]any{"type": "auto"} }},
+		{"tool choice none", &llm.Body{ToolChoice: &llm.ToolChoice{Mode: "none"}}, 0,
+			func(m map[string]any) (any, any) { return m["tool_choice"], map[string]any{"type": "none"} }},
+		{"tool choice named", &llm.Body{ToolChoice: &llm.ToolChoice{Mode: "tool", Name: "f"}}, 0,
+			func(m map[string]any) (any, any) { return m["tool_choice"], map[string]any{"type": "tool", "name": "f"} }},
+		{"temperature above 1 is clamped", &llm.Body{Temperature: ptr(1.7)}, 0, func(m map[string]any) (any, any) { return m["temperature"], 1.0 }},
+		{"not streaming", &llm.Body{}, 0, func(m map[string]any) (any, any) { return m["stream"], nil }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, got := upstream(t, reply{fixture: "message_text.json"})
+			req := &llm.Request{MaxTokens: tt.maxTokens}
+			req.SetBody(tt.body)
+			if _, err := newClient(srv, nil).Chat(context.Background(), req); err != nil {
+				t.Fatal(err)
+			}
+			var m map[string]any
+			if err := json.Unmarshal(receive(t, got).Body, &m); err != nil {
+				t.Fatal(err)
+			}
+			if g, w := tt.check(m); !cmp.Equal(g, w) {
+				t.Errorf("got %v, want %v", g, w)
+			}
+		})
+	}
+}
+
+func TestTranslateRejectsBadToolArguments(t *testing.T) {
+	srv, got := upstream(t, reply{fixture: "message_text.json"})
+	req := &llm.Request{}
+	req.SetBody(&llm.Body{Messages: []llm.Message{{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "t", Name: "f", Arguments: `[1,`}}}}})
+	_, err := newClient(srv, nil).Chat(context.Background(), req)
+	if k := provider.KindOf(err); k != provider.KindBadRequest {
+		t.Errorf("got kind %v, want bad_request", k)
+	}
+	if len(got) != 0 {
+		t.Errorf("got an upstream request, want none")
+	}
+}

@@ -1,0 +1,144 @@
+package anthropic
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/sse"
+)
+
+// stream decodes a Messages SSE body into canonical events, one per frame.
+type stream struct {
+	ctx  context.Context // the request's context, only to classify read errors
+	c    *Client
+	body io.ReadCloser
+	r    *sse.Reader
+	err  error // sticky: io.EOF after the end, or the failure
+
+	input int         // input tokens from message_start
+	tools map[int]int // content block index → ordinal among tool_use blocks
+	stop  bool        // a message_delta with stop_reason was seen
+
+	closeOnce sync.Once
+}
+
+func newStream(ctx context.Context, c *Client, body io.ReadCloser) *stream {
+	return &stream{ctx: ctx, c: c, body: body, r: sse.NewReader(body), tools: map[int]int{}}
+}
+
+// Dialect reports llm.DialectAnthropic.
+func (s *stream) Dialect() llm.Dialect { return llm.DialectAnthropic }
+
+// Close releases the upstream connection. Safe to call more than once.
+func (s *stream) Close() error {
+	s.closeOnce.Do(func() {
+		// Drain a little so a finished connection can be reused.
+		_, _ = io.CopyN(io.Discard, s.body, 4<<10)
+		_ = s.body.Close()
+	})
+	return nil
+}
+
+// Next returns the next event; see llm.Stream for the end rules.
+func (s *stream) Next() (llm.Event, error) {
+	if s.err != nil {
+		return llm.Event{}, s.err
+	}
+	f, err := s.r.Next()
+	if err != nil {
+		return s.end(err)
+	}
+	ev := llm.Event{Raw: f.Raw}
+	if !f.HasData {
+		return ev, nil // comment or keep-alive
+	}
+	if !gjson.Valid(f.Data) {
+		s.err = &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "malformed stream event"}
+		return llm.Event{}, s.err
+	}
+	data := gjson.Parse(f.Data)
+	typ := f.Event
+	if typ == "" {
+		typ = data.Get("type").String()
+	}
+	switch typ {
+	case "message_start":
+		msg := data.Get("message")
+		u := usage(msg.Get("usage"))
+		s.input = u.InputTokens
+		ev.Start, ev.ID, ev.Model, ev.Usage = true, msg.Get("id").String(), msg.Get("model").String(), &u
+	case "content_block_start":
+		cb := data.Get("content_block")
+		switch cb.Get("type").String() {
+		case "tool_use", "server_tool_use":
+			n := len(s.tools)
+			s.tools[int(data.Get("index").Int())] = n
+			ev.ToolCalls = []llm.ToolCallDelta{{Index: n, ID: cb.Get("id").String(), Name: cb.Get("name").String()}}
+		case "text":
+			ev.Text = cb.Get("text").String()
+		}
+	case "content_block_delta":
+		d := data.Get("delta")
+		switch d.Get("type").String() {
+		case "text_delta":
+			ev.Text = d.Get("text").String()
+		case "input_json_delta":
+			n, ok := s.tools[int(data.Get("index").Int())]
+			if !ok {
+				s.err = &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "input_json_delta for a block that is not a tool call"}
+				return llm.Event{}, s.err
+			}
+			ev.ToolCalls = []llm.ToolCallDelta{{Index: n, Arguments: d.Get("partial_json").String()}}
+		}
+	case "message_delta":
+		if sr := data.Get("delta.stop_reason").String(); sr != "" {
+			ev.FinishReason = stopReason(sr)
+			s.stop = true
+		}
+		if u := data.Get("usage"); u.IsObject() {
+			got := usage(u)
+			if !u.Get("input_tokens").Exists() {
+				got.InputTokens = s.input
+			}
+			ev.Usage = &got
+		}
+	case "message_stop":
+		ev.Done = true
+		s.err = io.EOF
+	case "error":
+		s.err = s.c.classify(0, nil, []byte(f.Data))
+		return llm.Event{}, s.err
+	}
+	// content_block_stop, ping and unknown events carry only Raw.
+	return ev, nil
+}
+
+// end decides what the end of the body means: a complete answer when a
+// stop_reason was seen, a truncation otherwise.
+func (s *stream) end(err error) (llm.Event, error) {
+	if ctxErr := s.ctx.Err(); ctxErr != nil {
+		s.err = transportError(s.ctx, ctxErr)
+		return llm.Event{}, s.err
+	}
+	if errors.Is(err, sse.ErrFrameTooLarge) {
+		s.err = &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "stream event too large", Err: err}
+		return llm.Event{}, s.err
+	}
+	if s.stop {
+		s.err = io.EOF
+		return llm.Event{Done: true}, nil
+	}
+	cause := provider.ErrStreamTruncated
+	if !errors.Is(err, io.EOF) { // never let a cut look like a clean io.EOF
+		cause = fmt.Errorf("anthropic: %w: %w", provider.ErrStreamTruncated, err)
+	}
+	s.err = &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "stream ended before message_stop", Err: cause}
+	return llm.Event{}, s.err
+}

@@ -1,0 +1,214 @@
+package anthropic
+
+import (
+	"encoding/json"
+	"strings"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/provider"
+)
+
+// messagesRequest is the Messages API request body.
+type messagesRequest struct {
+	Model         string          `json:"model"`
+	MaxTokens     int             `json:"max_tokens"`
+	System        string          `json:"system,omitempty"`
+	Messages      []message       `json:"messages"`
+	StopSequences []string        `json:"stop_sequences,omitempty"`
+	Temperature   *float64        `json:"temperature,omitempty"`
+	TopP          *float64        `json:"top_p,omitempty"`
+	Stream        bool            `json:"stream,omitempty"`
+	Tools         []tool          `json:"tools,omitempty"`
+	ToolChoice    *toolChoice     `json:"tool_choice,omitempty"`
+	Metadata      *metadata       `json:"metadata,omitempty"`
+}
+
+type message struct {
+	Role    string  `json:"role"`
+	Content []block `json:"content"`
+}
+
+// block is one content block; which fields are set depends on Type.
+type block struct {
+	Type string `json:"type"`
+	// text
+	Text *string `json:"text,omitempty"`
+	// image
+	Source *imageSource `json:"source,omitempty"`
+	// tool_use
+	ID    string          `json:"id,omitempty"`
+	Name  string          `json:"name,omitempty"`
+	Input json.RawMessage `json:"input,omitempty"`
+	// tool_result
+	ToolUseID string  `json:"tool_use_id,omitempty"`
+	Content   []block `json:"content,omitempty"`
+	IsError   bool    `json:"is_error,omitempty"`
+}
+
+type imageSource struct {
+	Type      string `json:"type"` // base64 or url
+	MediaType string `json:"media_type,omitempty"`
+	Data      string `json:"data,omitempty"`
+	URL       string `json:"url,omitempty"`
+}
+
+type tool struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description,omitempty"`
+	InputSchema json.RawMessage `json:"input_schema"`
+}
+
+type toolChoice struct {
+	Type string `json:"type"` // auto, any, tool, none
+	Name string `json:"name,omitempty"`
+}
+
+type metadata struct {
+	UserID string `json:"user_id"`
+}
+
+func badRequest(msg string) error {
+	return &provider.Error{Kind: provider.KindBadRequest, Message: msg}
+}
+
+// translate encodes the canonical body of req as a Messages request.
+func (c *Client) translate(req *llm.Request, stream bool) ([]byte, error) {
+	b, err := req.Body()
+	if err != nil {
+		return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "cannot decode request body", Err: err}
+	}
+	out := messagesRequest{
+		Model:         c.cfg.Model,
+		MaxTokens:     req.MaxTokens,
+		StopSequences: b.Stop,
+		Temperature:   b.Temperature,
+		TopP:          b.TopP,
+		Stream:        stream,
+		Messages:      make([]message, 0, len(b.Messages)),
+	}
+	if out.MaxTokens <= 0 {
+		out.MaxTokens = DefaultMaxTokens
+	}
+	if t := out.Temperature; t != nil && *t > 1 {
+		// OpenAI allows 0..2, Anthropic 0..1.
+		one := 1.0
+		out.Temperature = &one
+	}
+	if b.User != "" {
+		out.Metadata = &metadata{UserID: b.User}
+	}
+	system := []string{}
+	if b.System != "" {
+		system = append(system, b.System)
+	}
+	for i := range b.Messages {
+		m := &b.Messages[i]
+		if m.Role == llm.RoleSystem {
+			if t := m.Text(); t != "" {
+				system = append(system, t)
+			}
+			continue
+		}
+		if err := appendMessage(&out.Messages, m); err != nil {
+			return nil, err
+		}
+	}
+	out.System = strings.Join(system, "\n\n")
+	for _, t := range b.Tools {
+		schema := t.Parameters
+		if len(schema) == 0 {
+			schema = json.RawMessage(`{"type":"object"}`)
+		} else if !gjson.ValidBytes(schema) {
+			return nil, badRequest("tool " + t.Name + " has an invalid parameters schema")
+		}
+		out.Tools = append(out.Tools, tool{Name: t.Name, Description: t.Description, InputSchema: schema})
+	}
+	if tc := b.ToolChoice; tc != nil {
+		switch tc.Mode {
+		case "auto", "none":
+			out.ToolChoice = &toolChoice{Type: tc.Mode}
+		case "required":
+			out.ToolChoice = &toolChoice{Type: "any"}
+		case "tool":
+			out.ToolChoice = &toolChoice{Type: "tool", Name: tc.Name}
+		}
+	}
+	body, err := json.Marshal(out)
+	if err != nil {
+		return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "cannot encode request", Err: err}
+	}
+	return body, nil
+}
+
+// appendMessage adds m to msgs. Tool results become tool_result blocks of a
+// user message; consecutive results, and a user turn right after them, share
+// one user message, as the Messages API expects.
+func appendMessage(msgs *[]message, m *llm.Message) error {
+	var blocks []block
+	role := "user"
+	switch m.Role {
+	case llm.RoleTool:
+		blocks = []block{{Type: "tool_result", ToolUseID: m.ToolCallID, Content: partBlocks(m.Parts), IsError: m.IsError}}
+	case llm.RoleAssistant:
+		role = "assistant"
+		blocks = partBlocks(m.Parts)
+		for _, tc := range m.ToolCalls {
+			input := json.RawMessage(tc.Arguments)
+			if strings.TrimSpace(tc.Arguments) == "" {
+				input = json.RawMessage("{}")
+			} else if r := gjson.Parse(tc.Arguments); !gjson.Valid(tc.Arguments) || !r.IsObject() {
+				return badRequest("arguments of tool call " + tc.ID + " are not a JSON object")
+			}
+			blocks = append(blocks, block{Type: "tool_use", ID: tc.ID, Name: tc.Name, Input: input})
+		}
+	default:
+		blocks = partBlocks(m.Parts)
+	}
+	if n := len(*msgs); n > 0 && role == "user" {
+		prev := &(*msgs)[n-1]
+		if prev.Role == "user" && endsWithToolResult(prev.Content) {
+			prev.Content = append(prev.Content, blocks...)
+			return nil
+		}
+	}
+	if blocks == nil {
+		blocks = []block{}
+	}
+	*msgs = append(*msgs, message{Role: role, Content: blocks})
+	return nil
+}
+
+func endsWithToolResult(bs []block) bool {
+	return len(bs) > 0 && bs[len(bs)-1].Type == "tool_result"
+}
+
+// partBlocks converts content parts; empty text parts are dropped because the
+// Messages API rejects empty text blocks.
+func partBlocks(parts []llm.Part) []block {
+	var out []block
+	for _, p := range parts {
+		switch p.Type {
+		case llm.PartImage:
+			out = append(out, block{Type: "image", Source: imageSourceOf(p.ImageURL)})
+		default:
+			if p.Text != "" {
+				out = append(out, block{Type: "text", Text: &p.Text})
+			}
+		}
+	}
+	return out
+}
+
+// imageSourceOf turns a data: URL into a base64 source and anything else
+// into a url source.
+func imageSourceOf(u string) *imageSource {
+	rest, ok := strings.CutPrefix(u, "data:")
+	if !ok {
+		return &imageSource{Type: "url", URL: u}
+	}
+	meta, data, _ := strings.Cut(rest, ",")
+	media, _, _ := strings.Cut(meta, ";")
+	return &imageSource{Type: "base64", MediaType: media, Data: data}
+}
