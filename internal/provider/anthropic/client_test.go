@@ -15,7 +15,9 @@ func ptr[T any](v T) *T { return &v }
 
 func TestChatPassthroughRewritesOnlyModel(t *testing.T) {
 	srv, got := upstream(t, reply{fixture: "message_text.json"})
-	c := newClient(srv, func(cfg *provider.Config) { cfg.Headers = map[string]string{"anthropic-beta": "prompt-caching-2024-07-31"} })
+	c := newClient(srv, func(cfg *provider.Config) {
+		cfg.Headers = map[string]string{"anthropic-beta": "prompt-caching-2024-07-31"}
+	})
 	raw := `{"model":"smart", "max_tokens":1024,"messages":[{"role":"user","content":"Hello"}],"thinking":{"type":"enabled","budget_tokens":2000},"x_new":[1.50]}`
 	resp, err := c.Chat(context.Background(), &llm.Request{Dialect: llm.DialectAnthropic, Raw: []byte(raw)})
 	if err != nil {
@@ -174,7 +176,9 @@ func TestTranslateOptions(t *testing.T) {
 		{"tool choice none", &llm.Body{ToolChoice: &llm.ToolChoice{Mode: "none"}}, 0,
 			func(m map[string]any) (any, any) { return m["tool_choice"], map[string]any{"type": "none"} }},
 		{"tool choice named", &llm.Body{ToolChoice: &llm.ToolChoice{Mode: "tool", Name: "f"}}, 0,
-			func(m map[string]any) (any, any) { return m["tool_choice"], map[string]any{"type": "tool", "name": "f"} }},
+			func(m map[string]any) (any, any) {
+				return m["tool_choice"], map[string]any{"type": "tool", "name": "f"}
+			}},
 		{"temperature above 1 is clamped", &llm.Body{Temperature: ptr(1.7)}, 0, func(m map[string]any) (any, any) { return m["temperature"], 1.0 }},
 		{"not streaming", &llm.Body{}, 0, func(m map[string]any) (any, any) { return m["stream"], nil }},
 	}

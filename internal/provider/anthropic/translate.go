@@ -12,17 +12,17 @@ import (
 
 // messagesRequest is the Messages API request body.
 type messagesRequest struct {
-	Model         string          `json:"model"`
-	MaxTokens     int             `json:"max_tokens"`
-	System        string          `json:"system,omitempty"`
-	Messages      []message       `json:"messages"`
-	StopSequences []string        `json:"stop_sequences,omitempty"`
-	Temperature   *float64        `json:"temperature,omitempty"`
-	TopP          *float64        `json:"top_p,omitempty"`
-	Stream        bool            `json:"stream,omitempty"`
-	Tools         []tool          `json:"tools,omitempty"`
-	ToolChoice    *toolChoice     `json:"tool_choice,omitempty"`
-	Metadata      *metadata       `json:"metadata,omitempty"`
+	Model         string      `json:"model"`
+	MaxTokens     int         `json:"max_tokens"`
+	System        string      `json:"system,omitempty"`
+	Messages      []message   `json:"messages"`
+	StopSequences []string    `json:"stop_sequences,omitempty"`
+	Temperature   *float64    `json:"temperature,omitempty"`
+	TopP          *float64    `json:"top_p,omitempty"`
+	Stream        bool        `json:"stream,omitempty"`
+	Tools         []tool      `json:"tools,omitempty"`
+	ToolChoice    *toolChoice `json:"tool_choice,omitempty"`
+	Metadata      *metadata   `json:"metadata,omitempty"`
 }
 
 type message struct {
