@@ -85,7 +85,7 @@ func (c *Client) ChatStream(ctx context.Context, req *llm.Request) (llm.Stream, 
 	if err != nil {
 		return nil, err
 	}
-	return newStream(ctx, c, resp.Body), nil
+	return newStream(c, resp.Body), nil
 }
 
 // messagesBody builds the upstream body: the client's own body with model

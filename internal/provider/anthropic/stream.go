@@ -16,7 +16,6 @@ import (
 
 // stream decodes a Messages SSE body into canonical events, one per frame.
 type stream struct {
-	ctx  context.Context // the request's context, only to classify read errors
 	c    *Client
 	body io.ReadCloser
 	r    *sse.Reader
@@ -29,8 +28,8 @@ type stream struct {
 	closeOnce sync.Once
 }
 
-func newStream(ctx context.Context, c *Client, body io.ReadCloser) *stream {
-	return &stream{ctx: ctx, c: c, body: body, r: sse.NewReader(body), tools: map[int]int{}}
+func newStream(c *Client, body io.ReadCloser) *stream {
+	return &stream{c: c, body: body, r: sse.NewReader(body), tools: map[int]int{}}
 }
 
 // Dialect reports llm.DialectAnthropic.
@@ -123,8 +122,13 @@ func (s *stream) Next() (llm.Event, error) {
 // end decides what the end of the body means: a complete answer when a
 // stop_reason was seen, a truncation otherwise.
 func (s *stream) end(err error) (llm.Event, error) {
-	if ctxErr := s.ctx.Err(); ctxErr != nil {
-		s.err = transportError(s.ctx, ctxErr)
+	// The transport reports the request context's end as the read error.
+	if errors.Is(err, context.DeadlineExceeded) {
+		s.err = &provider.Error{Kind: provider.KindTimeout, Message: "deadline exceeded", Err: err}
+		return llm.Event{}, s.err
+	}
+	if errors.Is(err, context.Canceled) {
+		s.err = err // the caller gave up; that says nothing about the deployment
 		return llm.Event{}, s.err
 	}
 	if errors.Is(err, sse.ErrFrameTooLarge) {

@@ -82,7 +82,7 @@ func (c *Client) ChatStream(ctx context.Context, req *llm.Request) (llm.Stream, 
 	if err != nil {
 		return nil, err
 	}
-	return newStream(ctx, c, resp.Body), nil
+	return newStream(c, resp.Body), nil
 }
 
 // Embed sends an embeddings request: req.Raw with only model rewritten.

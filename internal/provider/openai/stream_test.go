@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -175,6 +176,33 @@ func TestStreamResetMidBody(t *testing.T) {
 	}
 }
 
+func TestStreamDeadlineMidBody(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = w.Write([]byte(": hello\n\n"))
+		w.(http.Flusher).Flush()
+		select { // stall until the client gives up
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	s, err := newClient(srv, nil).ChatStream(ctx, &llm.Request{Raw: []byte(`{}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	evs, err := drain(t, s)
+	var pe *provider.Error
+	if len(evs) != 1 || !errors.As(err, &pe) || pe.Kind != provider.KindTimeout || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("got %d events and %v, want 1 event and a timeout wrapping context.DeadlineExceeded", len(evs), err)
+	}
+}
+
 func FuzzStream(f *testing.F) {
 	for _, name := range []string{"stream_text.sse", "stream_tools.sse", "stream_no_done.sse", "stream_cut.sse", "stream_error.sse", "stream_malformed.sse"} {
 		f.Add(fixture(f, name))
@@ -183,7 +211,7 @@ func FuzzStream(f *testing.F) {
 	f.Add([]byte("data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":-3}]},\"finish_reason\":7}],\"usage\":{\"prompt_tokens\":\"x\"}}\n\n"))
 	c := New(provider.Config{APIKey: testKey})
 	f.Fuzz(func(t *testing.T, in []byte) {
-		s := newStream(context.Background(), c, io.NopCloser(bytes.NewReader(in)))
+		s := newStream(c, io.NopCloser(bytes.NewReader(in)))
 		defer s.Close()
 		for i := 0; ; i++ {
 			ev, err := s.Next()
