@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -63,6 +64,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	var worstP50, worstCPU, worstMax float64
+	gwErrors := 0
 	for i := range cells {
 		c := &cells[i]
 		f := floor[key(c)]
@@ -81,6 +83,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 			r := ratio(c.res.Throughput, f.res.Throughput)
 			rp50, rcpu, rrps = fmt.Sprintf("%.2f", p), fmt.Sprintf("%.2f", u), fmt.Sprintf("%.2f", r)
 			if c.target == "switchyard" {
+				gwErrors += c.res.Errors
+				if c.res.OK == 0 {
+					// Nothing answered: no ratio means anything, so the bar fails.
+					p, u, r = math.Inf(1), math.Inf(1), 0
+				}
 				if c.load == "max" {
 					worstMax = minNonZero(worstMax, r)
 				} else {
@@ -112,6 +119,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "| p50 latency ×floor (500, 1000 req/s) | ≤ %.1f | %.2f | %s |\n", barP50, worstP50, pass(worstP50 <= barP50))
 	fmt.Fprintf(stdout, "| CPU per request ×floor | ≤ %.1f | %.2f | %s |\n", barCPU, worstCPU, pass(worstCPU <= barCPU))
 	fmt.Fprintf(stdout, "| max throughput ×floor | ≥ %.1f | %.2f | %s |\n", barMaxRPS, worstMax, pass(worstMax >= barMaxRPS))
+	fmt.Fprintf(stdout, "| failed requests | 0 | %d | %s |\n", gwErrors, pass(gwErrors == 0))
 	fmt.Fprintf(stdout, "| peak RSS | < %d MB | %.1f MB | %s |\n", barRSSMB, gwRSS, pass(gwRSS > 0 && gwRSS < barRSSMB))
 	return 0
 }
