@@ -58,10 +58,7 @@ func (s *syncBuffer) String() string {
 const baseConfig = `
 server:
   listen: 127.0.0.1:0
-store: sqlite://{{DIR}}/switchyard.db
-usage:
-  spool_path: {{DIR}}/usage.spool
-executor:
+` + storeConfig + `executor:
   max_attempts: 4
   retries_per_deployment: 1
   backoff_base: 1ms
@@ -111,6 +108,13 @@ routes:
     targets: [small, medium]
   - name: anthropic-first
     targets: [claude, medium]
+`
+
+// storeConfig keeps each test's SQLite store and usage spool in its own
+// temporary directory ({{DIR}}).
+const storeConfig = `store: sqlite://{{DIR}}/switchyard.db
+usage:
+  spool_path: {{DIR}}/usage.spool
 `
 
 // startStack runs the simulated provider with simCfg and the gateway with

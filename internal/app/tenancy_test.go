@@ -51,7 +51,8 @@ type tenantStack struct {
 // tenancyConfig is baseConfig with the provider key set to a canary;
 // extra YAML (store, limits, admin ...) is appended.
 func tenancyConfig(simURL, extra string) string {
-	c := strings.ReplaceAll(baseConfig, "{{SIM}}", simURL)
+	c := strings.Replace(baseConfig, storeConfig, "", 1)
+	c = strings.ReplaceAll(c, "{{SIM}}", simURL)
 	c = strings.Replace(c, "base_url: "+simURL+"/v1\n", "base_url: "+simURL+"/v1\n    api_key: "+canaryProvider+"\n", 1)
 	return c + extra
 }
