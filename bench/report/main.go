@@ -116,9 +116,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stdout, "| bar | limit | switchyard (worst cell) | |")
 	fmt.Fprintln(stdout, "|---|---|---:|---|")
-	fmt.Fprintf(stdout, "| p50 latency ×floor (500, 1000 req/s) | ≤ %.1f | %.2f | %s |\n", barP50, worstP50, pass(worstP50 <= barP50))
-	fmt.Fprintf(stdout, "| CPU per request ×floor | ≤ %.1f | %.2f | %s |\n", barCPU, worstCPU, pass(worstCPU <= barCPU))
-	fmt.Fprintf(stdout, "| max throughput ×floor | ≥ %.1f | %.2f | %s |\n", barMaxRPS, worstMax, pass(worstMax >= barMaxRPS))
+	fmt.Fprintf(stdout, "| p50 latency ×floor (500, 1000 req/s) | ≤ %.1f | %.3f | %s |\n", barP50, worstP50, pass(worstP50 <= barP50))
+	fmt.Fprintf(stdout, "| CPU per request ×floor | ≤ %.1f | %.3f | %s |\n", barCPU, worstCPU, pass(worstCPU <= barCPU))
+	fmt.Fprintf(stdout, "| max throughput ×floor | ≥ %.1f | %.3f | %s |\n", barMaxRPS, worstMax, pass(worstMax >= barMaxRPS))
 	fmt.Fprintf(stdout, "| failed requests | 0 | %d | %s |\n", gwErrors, pass(gwErrors == 0))
 	fmt.Fprintf(stdout, "| peak RSS | < %d MB | %.1f MB | %s |\n", barRSSMB, gwRSS, pass(gwRSS > 0 && gwRSS < barRSSMB))
 	return 0
