@@ -24,24 +24,22 @@ type Counter struct {
 	// ExactLimit overrides DefaultExactLimit; negative means never exact.
 	ExactLimit int
 
-	once sync.Once
-	enc  *tiktoken.Tiktoken
-	err  error
 }
 
 // NewCounter returns a counter with the default exact limit.
 func NewCounter() *Counter { return &Counter{ExactLimit: DefaultExactLimit} }
 
-// encoder loads cl100k_base from the embedded tables once. tiktoken-go keeps
-// its loader in a package variable; setting it to the offline loader is the
-// only way to keep it off the network, and every caller wants that.
-func (c *Counter) encoder() (*tiktoken.Tiktoken, error) {
-	c.once.Do(func() {
-		tiktoken.SetBpeLoader(tiktokenloader.NewOfflineLoader())
-		c.enc, c.err = tiktoken.GetEncoding("cl100k_base")
-	})
-	return c.enc, c.err
-}
+// cl100k is the process-wide cl100k_base encoder. tiktoken-go keeps its
+// loader in a package variable, so setting it to the offline loader must
+// happen once per process, not once per Counter (two gateways in one
+// process would race); the encoder is immutable once built.
+var cl100k = sync.OnceValues(func() (*tiktoken.Tiktoken, error) {
+	tiktoken.SetBpeLoader(tiktokenloader.NewOfflineLoader())
+	return tiktoken.GetEncoding("cl100k_base")
+})
+
+// encoder returns the cl100k_base encoder, loaded from the embedded tables.
+func (c *Counter) encoder() (*tiktoken.Tiktoken, error) { return cl100k() }
 
 // Count returns the tokens of text under cl100k_base, exactly when text is
 // at most ExactLimit bytes, else by Estimate.
