@@ -7,6 +7,7 @@
 //	switchyard check --config FILE                     validate a config file
 //	switchyard sim [--listen ADDR] [--config FILE]     run the simulated provider
 //	switchyard route train|eval|explain ...            train, evaluate the learned router; explain a decision
+//	switchyard bench --url URL [--rate N --duration D | --max --connections N]  load generator
 //	switchyard keys create|list|revoke|rotate ...      manage virtual API keys
 package main
 
@@ -37,6 +38,7 @@ commands:
   serve   run the gateway (demo mode with simulated models when --config is not given)
   check   validate a config file without serving
   sim     run the simulated provider on its own
+  bench   load-test any OpenAI-compatible endpoint (open-loop at a fixed rate, or max throughput)
   keys    manage virtual API keys through the admin API (keys create|list|revoke|rotate)
   route   train or evaluate the learned router, or explain a routing decision (route train|eval|explain)
 `
@@ -57,6 +59,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdRoute(args[1:], stdout, stderr)
 	case "keys":
 		return cmdKeys(args[1:], stdout, stderr)
+	case "bench":
+		return cmdBench(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -65,10 +69,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
-func newLogger(w io.Writer, level string) *slog.Logger {
-	var lv slog.Level
-	_ = lv.UnmarshalText([]byte(level))
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lv}))
+func newLogger(w io.Writer, level slog.Leveler) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
 }
 
 // signalContext ends on SIGINT or SIGTERM, which start a graceful drain.
@@ -86,11 +88,13 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signalContext()
 	defer stop()
+	level := new(slog.LevelVar) // set from log.level once the config is read
 	err := app.Serve(ctx, app.Options{
 		ConfigPath: *cfgPath,
 		Listen:     *listen,
 		Stdout:     stdout,
-		Logger:     newLogger(stderr, "info"),
+		Logger:     newLogger(stderr, level),
+		LogLevel:   level,
 		Signals:    true,
 	})
 	if err != nil {
@@ -140,7 +144,7 @@ func cmdSim(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signalContext()
 	defer stop()
 	fmt.Fprintf(stdout, "simulated provider on http://%s (OpenAI: /v1/chat/completions, Anthropic: /v1/messages)\n", *listen)
-	if err := sim.Run(ctx, *listen, cfg, newLogger(stderr, "info")); err != nil && !errors.Is(err, context.Canceled) {
+	if err := sim.Run(ctx, *listen, cfg, newLogger(stderr, slog.LevelInfo)); err != nil && !errors.Is(err, context.Canceled) {
 		fmt.Fprintf(stderr, "switchyard sim: %v\n", err)
 		return 1
 	}

@@ -40,6 +40,20 @@ type Options struct {
 	Started func(baseURL string)
 	// Signals enables SIGHUP reload; tests leave it off and call nothing.
 	Signals bool
+	// LogLevel, if set, is the level of Logger; Serve sets it from the
+	// config's log.level (and again on reload).
+	LogLevel *slog.LevelVar
+}
+
+// setLevel applies the config's log level to v.
+func setLevel(v *slog.LevelVar, level string) {
+	if v == nil {
+		return
+	}
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err == nil {
+		v.Set(l)
+	}
 }
 
 // Serve runs the gateway until ctx ends, then drains and returns.
@@ -74,6 +88,7 @@ func Serve(ctx context.Context, opts Options) error {
 		cfg = c
 	}
 	metrics.ConfigLoad.WithLabelValues("ok").Inc()
+	setLevel(opts.LogLevel, cfg.Log.Level)
 	listen := cfg.Server.Listen
 	if opts.Listen != "" {
 		listen = opts.Listen
@@ -137,6 +152,7 @@ func Serve(ctx context.Context, opts Options) error {
 				return
 			}
 			ten.Apply(c)
+			setLevel(opts.LogLevel, c.Log.Level)
 			metrics.ConfigLoad.WithLabelValues("ok").Inc()
 		})
 		go func() {
