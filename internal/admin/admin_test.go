@@ -355,3 +355,47 @@ func TestUsageScopedAndExported(t *testing.T) {
 		t.Errorf("got %d for a sub-second bucket, want 400", code)
 	}
 }
+
+// TestUsageRowsKeepEmptyGroups checks that a grouped dimension is present
+// in every row even when empty: unauthenticated requests (tenant "") must
+// not read as "not grouped by tenant", or a client decoding into a reused
+// slice keeps the previous row's tenant and counts it twice.
+func TestUsageRowsKeepEmptyGroups(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	first := []store.UsageRecord{{RequestID: "a", Time: e.now, TenantID: "t1", KeyID: "k1", Status: 200}}
+	if err := e.st.InsertUsage(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	var out struct{ Usage []UsageRow }
+	_, b := e.do(adminKey, "GET", "/admin/usage?group_by=tenant,key", nil)
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	more := []store.UsageRecord{
+		{RequestID: "b", Time: e.now, Status: 401, ErrorCode: "invalid_api_key"},
+		{RequestID: "c", Time: e.now, TenantID: "t1", KeyID: "k1", Status: 200},
+	}
+	if err := e.st.InsertUsage(ctx, more); err != nil {
+		t.Fatal(err)
+	}
+	_, b = e.do(adminKey, "GET", "/admin/usage?group_by=tenant,key", nil)
+	if !strings.Contains(string(b), `"tenant_id":""`) || !strings.Contains(string(b), `"key_id":""`) {
+		t.Errorf("got %s, want the unauthenticated row with tenant_id and key_id \"\"", b)
+	}
+	if err := json.Unmarshal(b, &out); err != nil { // reused on purpose
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	for _, r := range out.Usage {
+		got[r.TenantID+"/"+r.KeyID] += r.Requests
+	}
+	want := map[string]int64{"/": 1, "t1/k1": 2}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	_, b = e.do(adminKey, "GET", "/admin/usage?group_by=route", nil)
+	if strings.Contains(string(b), "tenant_id") {
+		t.Errorf("got %s, want no tenant_id when not grouped by tenant", b)
+	}
+}

@@ -11,7 +11,10 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
-// UsageRow is one row of GET /admin/usage.
+// UsageRow is one row of GET /admin/usage. In JSON, every dimension the
+// query grouped by is present even when empty (the unauthenticated
+// requests have tenant_id ""), and the others are absent; so a row of
+// tenant "" can never be mistaken for a row not grouped by tenant.
 type UsageRow struct {
 	BucketStart  *time.Time `json:"bucket_start,omitempty"`
 	TenantID     string     `json:"tenant_id,omitempty"`
@@ -26,6 +29,28 @@ type UsageRow struct {
 	OutputTokens int64      `json:"output_tokens"`
 	CostUSD      float64    `json:"cost_usd"`
 	AvgLatencyMS float64    `json:"avg_latency_ms"`
+
+	grouped []string // the dimensions the query grouped by
+}
+
+// MarshalJSON writes the grouped dimensions always and the others never.
+func (u UsageRow) MarshalJSON() ([]byte, error) {
+	type plain UsageRow // no methods: no recursion
+	b, err := json.Marshal(plain(u))
+	if err != nil || len(u.grouped) == 0 {
+		return b, err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	for _, d := range u.grouped {
+		col := store.GroupColumn(d)
+		if _, ok := m[col]; !ok {
+			m[col] = json.RawMessage(`""`)
+		}
+	}
+	return json.Marshal(m)
 }
 
 // usageRange reads from, to (RFC 3339) and tenant_id, scoping a tenant
@@ -97,7 +122,7 @@ func (h *Handler) usage(w http.ResponseWriter, r *http.Request, c *caller) {
 	for _, a := range aggs {
 		row := UsageRow{TenantID: a.TenantID, KeyID: a.KeyID, Route: a.Route, Deployment: a.Deployment, Model: a.Model,
 			Requests: a.Requests, Errors: a.Errors, CacheHits: a.CacheHits, InputTokens: a.InputTokens, OutputTokens: a.OutputTokens,
-			CostUSD: a.CostUSD, AvgLatencyMS: float64(a.AvgLatency.Microseconds()) / 1000}
+			CostUSD: a.CostUSD, AvgLatencyMS: float64(a.AvgLatency.Microseconds()) / 1000, grouped: q.GroupBy}
 		if !a.BucketStart.IsZero() {
 			b := a.BucketStart.UTC()
 			row.BucketStart = &b

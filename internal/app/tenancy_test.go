@@ -222,6 +222,13 @@ func TestTenancyEndToEnd(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("got %d with x-api-key, want 200", resp.StatusCode)
 	}
+	// Poll once the two served requests are in, decoding into the value
+	// the final poll reuses (see below).
+	var out struct{ Usage []admin.UsageRow }
+	waitForT(t, "the first usage rows", func() bool {
+		s.adminDo("GET", "/admin/usage?group_by=tenant,key", nil, &out)
+		return len(out.Usage) == 1 && out.Usage[0].Requests == 2
+	}, func() string { return fmt.Sprintf("%+v", out.Usage) })
 	if code, body, _ := chat(s.hc, s.base, k.Secret, strings.Replace(tenChatBody, "cheap", "auto", 1)); code != 403 {
 		t.Errorf("got %d %s for a route outside allowed_routes, want 403", code, body)
 	}
@@ -236,17 +243,31 @@ func TestTenancyEndToEnd(t *testing.T) {
 	if code, _, _ := chat(s.hc, s.base, k.Secret, tenChatBody); code != 401 {
 		t.Errorf("got %d after revoke, want 401", code)
 	}
-	var out struct{ Usage []admin.UsageRow }
+	// Poll until all five records are in, decoding into one reused value
+	// on purpose: the unauthenticated row (tenant "") must not inherit the
+	// previous poll's tenant and key (it did while the admin API omitted
+	// empty grouped dimensions, counting acme's requests twice).
+	perKey := func() (acme, anon, total int64) {
+		for _, r := range out.Usage {
+			switch {
+			case r.TenantID == "acme" && r.KeyID == k.ID:
+				acme += r.Requests
+			case r.TenantID == "" && r.KeyID == "":
+				anon += r.Requests
+			}
+			total += r.Requests
+		}
+		return
+	}
 	waitForT(t, "usage rows", func() bool {
 		s.adminDo("GET", "/admin/usage?group_by=tenant,key", nil, &out)
-		n := int64(0)
-		for _, r := range out.Usage {
-			if r.TenantID == "acme" && r.KeyID == k.ID {
-				n += r.Requests
-			}
-		}
-		return n >= 3 // two served and one refused by route, at least
+		_, _, total := perKey()
+		return total == 5
 	}, func() string { return fmt.Sprintf("%+v", out.Usage) })
+	if acme, anon, _ := perKey(); acme != 3 || anon != 2 || len(out.Usage) != 2 {
+		t.Errorf("got %d rows: acme/%s %d and unauthenticated %d, want 2 rows: 3 (two served, one refused by route) and 2 (the 401s)",
+			len(out.Usage), k.ID, acme, anon)
+	}
 	s.stop()
 	st, err := open.Store(context.Background(), strings.TrimPrefix(strings.SplitN(extra, "\n", 2)[0], "store: "))
 	if err != nil {
