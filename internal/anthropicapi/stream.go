@@ -58,10 +58,12 @@ const noBlock = -1
 // with the first byte, so until Started reports true the gateway may still
 // answer with a plain error. Not safe for concurrent use.
 type StreamWriter struct {
-	w   http.ResponseWriter
-	rc  *http.ResponseController
-	src llm.Dialect
-	ids idSource
+	w  http.ResponseWriter
+	rc *http.ResponseController
+	// batch defers flushing to Flush (see Batch).
+	batch bool
+	src   llm.Dialect
+	ids   idSource
 
 	started  bool // a byte was written
 	finished bool // message_stop or an in-band error was written
@@ -299,6 +301,21 @@ func (s *StreamWriter) write(b []byte) error {
 	}
 	if _, err := s.w.Write(b); err != nil {
 		return fmt.Errorf("anthropicapi: write stream: %w", err)
+	}
+	if s.batch {
+		return nil
+	}
+	return s.Flush()
+}
+
+// Batch makes writes wait for an explicit Flush, so a caller that knows
+// more events are already in memory can send them in one write.
+func (s *StreamWriter) Batch() { s.batch = true }
+
+// Flush sends what has been written to the client.
+func (s *StreamWriter) Flush() error {
+	if !s.started {
+		return nil
 	}
 	if err := s.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return fmt.Errorf("anthropicapi: flush stream: %w", err)

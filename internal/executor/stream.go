@@ -232,3 +232,15 @@ func (c *committed) Close() error {
 }
 
 var errClosed = errors.New("executor: stream closed")
+
+// Buffered reports whether the next event is already in memory: a replayed
+// pre-commit event, or upstream bytes read but not yet decoded.
+func (c *committed) Buffered() bool {
+	if len(c.pending) > 0 {
+		return true
+	}
+	b, ok := c.up.(llm.Buffering)
+	return ok && b.Buffered()
+}
+
+var _ llm.Buffering = (*committed)(nil)

@@ -175,6 +175,13 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, x *exchange, rt
 	}
 	x.status = http.StatusOK
 	sw := x.dialect.newStream(w, x.req, st.Dialect())
+	// Events already in memory go out in one write: flush only when the
+	// next event would wait for the network.
+	buffered, batch := st.(llm.Buffering)
+	if batch {
+		sw.Batch()
+	}
+	defer sw.Flush()
 	var outBytes int
 	var sawUsage bool
 	for {
@@ -211,7 +218,11 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, x *exchange, rt
 				x.usage.OutputTokens = ev.Usage.OutputTokens
 			}
 		}
-		if err := sw.WriteEvent(ev); err != nil {
+		err = sw.WriteEvent(ev)
+		if err == nil && batch && !buffered.Buffered() {
+			err = sw.Flush()
+		}
+		if err != nil {
 			// The client went away; the deferred Close cancels upstream.
 			x.partial = true
 			x.errKind = "client_cancelled"

@@ -14,6 +14,8 @@ type streamWriter interface {
 	WriteError(err error)
 	Finish() error
 	Started() bool
+	Batch()
+	Flush() error
 }
 
 // dialect bundles one inbound wire format's parse and write functions.

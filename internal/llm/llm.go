@@ -244,6 +244,13 @@ type Stream interface {
 	Close() error
 }
 
+// Buffering is implemented by streams that can tell whether their next
+// event is already in memory (Next will not wait for the network). Writers
+// use it to flush once per burst of events instead of once per event.
+type Buffering interface {
+	Buffered() bool
+}
+
 // EmbedRequest is an embeddings request. Raw is the OpenAI-dialect body.
 type EmbedRequest struct {
 	Model string

@@ -42,6 +42,7 @@ var doneFrame = []byte("data: [DONE]\n\n")
 type StreamWriter struct {
 	w            http.ResponseWriter
 	rc           *http.ResponseController
+	batch        bool // defer flushing to Flush (see Batch)
 	src          llm.Dialect
 	includeUsage bool
 	gen          source
@@ -289,6 +290,21 @@ func (s *StreamWriter) write(b []byte) error {
 	}
 	if _, err := s.w.Write(b); err != nil {
 		return fmt.Errorf("openaiapi: write stream: %w", err)
+	}
+	if s.batch {
+		return nil
+	}
+	return s.Flush()
+}
+
+// Batch makes writes wait for an explicit Flush, so a caller that knows
+// more events are already in memory can send them in one write.
+func (s *StreamWriter) Batch() { s.batch = true }
+
+// Flush sends what has been written to the client.
+func (s *StreamWriter) Flush() error {
+	if !s.started {
+		return nil
 	}
 	if err := s.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return fmt.Errorf("openaiapi: flush stream: %w", err)

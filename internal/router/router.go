@@ -91,6 +91,11 @@ type Router struct {
 	classifiers map[string]*classifier
 	cascades    map[string]*cascadeSpec
 	learned     map[string]*learned.Router
+	// exact is true when some route's policy looks at the input size
+	// (anything but a plain fallback chain); only then are prompts counted
+	// with the tokenizer, whose tables cost ~20 MB of memory and a few µs a
+	// request. Otherwise the byte estimate of tokens.Input is used.
+	exact bool
 }
 
 // New builds a router over cfg, which must have passed validation: it
@@ -158,6 +163,11 @@ func New(cfg *config.Config, opts Options) (*Router, error) {
 			r.learned[rt.Name] = lr
 		}
 	}
+	for _, rt := range cfg.Routes {
+		if rt.Policy != config.PolicyFallback || len(rt.Tiers) > 0 || len(rt.Tenants) > 0 {
+			r.exact = true
+		}
+	}
 	return r, nil
 }
 
@@ -166,7 +176,11 @@ func (r *Router) Config() *config.Config { return r.cfg }
 
 // Plan returns the decision for req, computing its features once.
 func (r *Router) Plan(ctx context.Context, req *llm.Request, info Info) (Decision, error) {
-	f := FeaturesOf(req, info, r.opts.Tokens)
+	counter := r.opts.Tokens
+	if !r.exact {
+		counter = nil
+	}
+	f := FeaturesOf(req, info, counter)
 	return r.PlanFeatures(ctx, f, Needs(req))
 }
 

@@ -54,6 +54,10 @@ type Reader struct {
 	started bool  // the first line was read (a leading BOM is stripped)
 }
 
+// Buffered returns the number of bytes already read from the underlying
+// reader and not yet returned as frames.
+func (r *Reader) Buffered() int { return r.br.Buffered() }
+
 // NewReader returns a Reader over r that accepts frames up to
 // DefaultMaxFrameSize bytes.
 func NewReader(r io.Reader) *Reader {

@@ -146,3 +146,8 @@ func (s *stream) end(err error) (llm.Event, error) {
 	s.err = &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "stream ended before message_stop", Err: cause}
 	return llm.Event{}, s.err
 }
+
+// Buffered reports whether the next frame's bytes are already in memory.
+func (s *stream) Buffered() bool { return s.r.Buffered() > 0 }
+
+var _ llm.Buffering = (*stream)(nil)

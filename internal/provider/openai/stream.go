@@ -66,20 +66,62 @@ func (s *stream) Next() (llm.Event, error) {
 		s.err = &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "malformed stream chunk"}
 		return llm.Event{}, s.err
 	}
-	root := gjson.Parse(f.Data)
-	if root.Get("error").Exists() {
+	// One pass over the chunk's top-level keys, then over the first choice:
+	// this runs for every streamed token.
+	var id, model, choices, usage gjson.Result
+	failed := false
+	gjson.Parse(f.Data).ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "error":
+			failed = true
+			return false
+		case "id":
+			id = v
+		case "model":
+			model = v
+		case "choices":
+			choices = v
+		case "usage":
+			usage = v
+		}
+		return true
+	})
+	if failed {
 		s.err = s.c.classify(0, nil, []byte(f.Data))
 		return llm.Event{}, s.err
 	}
 	if !s.start {
 		s.start = true
 		ev.Start = true
-		ev.ID = root.Get("id").String()
-		ev.Model = root.Get("model").String()
+		ev.ID = id.String()
+		ev.Model = model.String()
 	}
-	choice := root.Get("choices.0")
-	ev.Text = choice.Get("delta.content").String()
-	for _, tc := range choice.Get("delta.tool_calls").Array() {
+	var delta, finish gjson.Result
+	if choices.IsArray() {
+		choices.ForEach(func(_, c gjson.Result) bool {
+			c.ForEach(func(k, v gjson.Result) bool {
+				switch k.Str {
+				case "delta":
+					delta = v
+				case "finish_reason":
+					finish = v
+				}
+				return true
+			})
+			return false // only the first choice is mapped
+		})
+	}
+	var toolCalls gjson.Result
+	delta.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "content":
+			ev.Text = v.String()
+		case "tool_calls":
+			toolCalls = v
+		}
+		return true
+	})
+	for _, tc := range toolCalls.Array() {
 		ev.ToolCalls = append(ev.ToolCalls, llm.ToolCallDelta{
 			Index:     int(tc.Get("index").Int()),
 			ID:        tc.Get("id").String(),
@@ -87,12 +129,12 @@ func (s *stream) Next() (llm.Event, error) {
 			Arguments: tc.Get("function.arguments").String(),
 		})
 	}
-	if fr := choice.Get("finish_reason").String(); fr != "" {
+	if fr := finish.String(); fr != "" {
 		ev.FinishReason = finishReason(fr)
 		s.finish = true
 	}
-	if u := root.Get("usage"); u.IsObject() {
-		ev.Usage = &llm.Usage{InputTokens: int(u.Get("prompt_tokens").Int()), OutputTokens: int(u.Get("completion_tokens").Int())}
+	if usage.IsObject() {
+		ev.Usage = &llm.Usage{InputTokens: int(usage.Get("prompt_tokens").Int()), OutputTokens: int(usage.Get("completion_tokens").Int())}
 	}
 	return ev, nil
 }
@@ -124,3 +166,8 @@ func (s *stream) end(err error) (llm.Event, error) {
 	s.err = &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "stream ended before [DONE]", Err: cause}
 	return llm.Event{}, s.err
 }
+
+// Buffered reports whether the next frame's bytes are already in memory.
+func (s *stream) Buffered() bool { return s.r.Buffered() > 0 }
+
+var _ llm.Buffering = (*stream)(nil)
