@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+
 	"github.com/switchyard-gw/switchyard/internal/sim"
 )
 
@@ -360,5 +363,206 @@ func TestWeightedRoute(t *testing.T) {
 	}
 	if share := float64(n) / users; math.Abs(share-0.3) > 0.07 {
 		t.Errorf("candidate share: got %.3f (%d/%d), want 0.30 ± 0.07", share, n, users)
+	}
+}
+
+// cascadeRoutes covers every kind of check. In cascadeSim sim-small
+// answers 3 words, sim-medium and sim-large 30 and sim-verbose 60; sim-mini
+// hangs (a judge that times out); sim-judge answers words, never a score.
+const cascadeRoutes = `
+  - {name: c-len, policy: cascade, targets: [small, medium, large], checks: [{min_length: 60}]}
+  - {name: c-regex, policy: cascade, targets: [small, medium, large], checks: [{regex: '^(\S+\s+){9}\S+'}]}
+  - {name: c-json, policy: cascade, targets: [verbose, small, large], checks: [{json: true}]}
+  - {name: c-schema, policy: cascade, targets: [small, medium], checks: [{schema: true}]}
+  - {name: c-refusal, policy: cascade, targets: [refuser, small], checks: [{no_refusal: true}]}
+  - {name: c-judge, policy: cascade, targets: [small, medium], checks: [{judge: {deployment: scorer, min_score: 7}}]}
+  - {name: c-judge-sim, policy: cascade, targets: [small, medium], checks: [{judge: {deployment: judge, min_score: 7}}]}
+  - {name: c-judge-slow, policy: cascade, targets: [small, medium], checks: [{judge: {deployment: mini, timeout: 200ms}}]}
+`
+
+func cascadeSim() sim.Config {
+	return routeSim(func(m *sim.Model) {
+		switch m.Name {
+		case "sim-small":
+			m.OutputTokens = 3
+		case "sim-medium", "sim-large":
+			m.OutputTokens = 30
+		case "sim-verbose":
+			m.OutputTokens = 60
+		case "sim-mini":
+			m.Faults = []sim.Fault{{Type: sim.FaultHang}}
+		}
+	})
+}
+
+// scoreAnswer is the stub: a refusal for stub-refuser; for the judge 8 when
+// the question says "good", else 3.
+func scoreAnswer(model, user string) string {
+	switch {
+	case model == "stub-refuser":
+		return "I'm sorry, but I can't help with that."
+	case strings.Contains(user, "good"):
+		return "8"
+	}
+	return "Score: 3/10"
+}
+
+const (
+	arraySchema  = `"response_format":{"type":"json_schema","json_schema":{"name":"list","schema":{"type":"array","items":{"type":"string"}}}},`
+	objectSchema = `"response_format":{"type":"json_schema","json_schema":{"name":"obj","schema":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"],"additionalProperties":false}}},`
+)
+
+func TestCascadeChecks(t *testing.T) {
+	s, st := startRouted(t, cascadeSim(), scoreAnswer, cascadeRoutes)
+	tests := []struct {
+		name   string
+		body   string
+		want   string   // deployment that answered
+		calls  []string // sim models called once each, in order of stages
+		never  string   // sim model never called
+		reason string
+	}{
+		{name: "min_length escalates once", body: routeBody("c-len", "tell me", ""), want: "medium", never: "sim-large",
+			reason: "small escalated: answer has"},
+		{name: "regex escalates once", body: routeBody("c-regex", "tell me", ""), want: "medium", never: "sim-large",
+			reason: "small escalated: answer does not match the regex"},
+		{name: "json: truncated answer escalates", body: routeBody("c-json", "give json", `"max_tokens":20,"response_format":{"type":"json_object"},`), want: "small", never: "sim-large",
+			reason: "verbose escalated: answer is not valid JSON"},
+		{name: "json: not JSON at all reaches the last stage", body: routeBody("c-json", "prose please", ""), want: "large",
+			reason: "small escalated: answer is not valid JSON; large failed its check but is the last stage"},
+		{name: "schema passes first stage", body: routeBody("c-schema", "a city", objectSchema), want: "small", never: "sim-medium"},
+		{name: "schema mismatch escalates", body: routeBody("c-schema", "a list", arraySchema), want: "medium",
+			reason: "small escalated: answer does not match the schema"},
+		{name: "refusal escalates", body: routeBody("c-refusal", "do it", ""), want: "small", reason: "refuser escalated: answer is a refusal"},
+		{name: "judge passes", body: routeBody("c-judge", "a good question", ""), want: "small", never: "sim-medium"},
+		{name: "judge low score escalates", body: routeBody("c-judge", "a plain question", ""), want: "medium",
+			reason: "small escalated: judge score 3 below 7"},
+		{name: "sim judge gives no score", body: routeBody("c-judge-sim", "anything", ""), want: "medium",
+			reason: "small escalated: judge gave no score"},
+		{name: "judge timeout escalates", body: routeBody("c-judge-slow", "anything", ""), want: "medium",
+			reason: "small escalated: judge timed out"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			neverBefore := 0
+			if tc.never != "" {
+				neverBefore = s.callCount(tc.never)
+			}
+			start := time.Now()
+			h := s.served(tc.body)
+			if got := h.Get("X-Switchyard-Deployment"); got != tc.want {
+				t.Errorf("deployment: got %q, want %q (reason %q)", got, tc.want, h.Get("X-Switchyard-Reason"))
+			}
+			if got := h.Get("X-Switchyard-Policy"); got != "cascade" {
+				t.Errorf("policy: got %q, want cascade", got)
+			}
+			reason := h.Get("X-Switchyard-Reason")
+			if tc.reason != "" && !strings.Contains(reason, tc.reason) {
+				t.Errorf("reason: got %q, want it to contain %q", reason, tc.reason)
+			}
+			if tc.reason == "" && strings.Contains(reason, "escalated") {
+				t.Errorf("reason: got %q, want no escalation", reason)
+			}
+			if tc.never != "" {
+				if got := s.callCount(tc.never) - neverBefore; got != 0 {
+					t.Errorf("%s calls: got %d, want 0 (an earlier stage passed)", tc.never, got)
+				}
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("took %v, want well under the 10s judge default (timeout 200ms)", d)
+			}
+		})
+	}
+	if got := st.count("stub-scorer"); got < 2 {
+		t.Errorf("judge calls: got %d, want at least 2", got)
+	}
+}
+
+func TestCascadeAnswerAndCost(t *testing.T) {
+	s, _ := startRouted(t, cascadeSim(), nil, cascadeRoutes)
+	const prompt = "explain signals"
+	// The answer is medium's (the first that passes), and the record holds
+	// both stages: small's 3 output tokens and medium's 30.
+	resp, b := s.post("/v1/chat/completions", routeBody("c-len", prompt, ""))
+	if resp.StatusCode != 200 {
+		t.Fatalf("got %d %s", resp.StatusCode, b)
+	}
+	var out struct {
+		Model   string
+		Choices []struct{ Message struct{ Content string } }
+		Usage   struct{ PromptTokens, CompletionTokens int } `json:"usage"`
+	}
+	if err := json.Unmarshal(b, &out); err != nil || len(out.Choices) != 1 {
+		t.Fatalf("decode: %v %s", err, b)
+	}
+	var direct struct {
+		Choices []struct{ Message struct{ Content string } }
+		Usage   struct {
+			PromptTokens     int `json:"prompt_tokens"`
+			CompletionTokens int `json:"completion_tokens"`
+		}
+	}
+	_, db := s.post("/v1/chat/completions", routeBody("medium", prompt, ""))
+	if err := json.Unmarshal(db, &direct); err != nil || len(direct.Choices) != 1 {
+		t.Fatalf("decode direct: %v %s", err, db)
+	}
+	want := direct.Choices[0].Message.Content
+	if got := out.Choices[0].Message.Content; got != want {
+		t.Errorf("answer: got %q, want medium's %q", got, want)
+	}
+	line := s.requestLog(resp.Header.Get("X-Request-Id"))
+	in := direct.Usage.PromptTokens
+	if got, want := line["input_tokens"], float64(2*in); got != want {
+		t.Errorf("input_tokens: got %v, want %v (both stages)", got, want)
+	}
+	if got, want := line["output_tokens"], float64(3+direct.Usage.CompletionTokens); got != want {
+		t.Errorf("output_tokens: got %v, want %v (both stages)", got, want)
+	}
+	wantCost := (float64(in)*0.15+3*0.6)/1e6 + (float64(in)*1.0+float64(direct.Usage.CompletionTokens)*4.0)/1e6
+	if got, _ := line["cost_usd"].(float64); math.Abs(got-wantCost) > 1e-12 {
+		t.Errorf("cost_usd: got %v, want %v (small + medium)", got, wantCost)
+	}
+	if got := line["reason"]; !strings.Contains(fmt.Sprint(got), "small escalated") {
+		t.Errorf("log reason: got %q, want small escalated ...", got)
+	}
+
+	// A streaming client gets the passing answer replayed as a stream; the
+	// stages themselves are called non-streaming.
+	calls := len(s.sim.Calls("sim-small")) + len(s.sim.Calls("sim-medium"))
+	c := s.openai()
+	var hr *http.Response
+	stream := c.Chat.Completions.NewStreaming(t.Context(), openai.ChatCompletionNewParams{
+		Model:         "c-len",
+		Messages:      []openai.ChatCompletionMessageParamUnion{openai.UserMessage(prompt)},
+		StreamOptions: openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)},
+	}, option.WithResponseInto(&hr))
+	acc := openai.ChatCompletionAccumulator{}
+	for stream.Next() {
+		acc.AddChunk(stream.Current())
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatalf("stream: %v", err)
+	}
+	if len(acc.Choices) != 1 || acc.Choices[0].Message.Content != want {
+		t.Fatalf("streamed answer: got %+v, want %q", acc.Choices, want)
+	}
+	if acc.Choices[0].FinishReason != "stop" {
+		t.Errorf("finish_reason: got %q, want stop", acc.Choices[0].FinishReason)
+	}
+	if acc.Usage.CompletionTokens != int64(direct.Usage.CompletionTokens) {
+		t.Errorf("streamed usage: got %d completion tokens, want %d", acc.Usage.CompletionTokens, direct.Usage.CompletionTokens)
+	}
+	if got := hr.Header.Get("X-Switchyard-Reason"); !strings.Contains(got, "small escalated") {
+		t.Errorf("stream reason: got %q, want small escalated ...", got)
+	}
+	if got := len(s.sim.Calls("sim-small")) + len(s.sim.Calls("sim-medium")) - calls; got != 2 {
+		t.Errorf("stage calls for the stream: got %d, want 2", got)
+	}
+	for _, m := range []string{"sim-small", "sim-medium"} {
+		for _, call := range s.sim.Calls(m) {
+			if call.Stream {
+				t.Errorf("%s got a streaming call, want stages called non-streaming", m)
+			}
+		}
 	}
 }
