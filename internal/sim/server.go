@@ -52,6 +52,7 @@ type Server struct {
 // modelState is what the server remembers about one model name.
 type modelState struct {
 	calls     []Call
+	dropped   int // calls forgotten from the front, to bound memory
 	hits      []int     // matching calls seen per fault, reset by SetConfig
 	downSince time.Time // first request after the config was set
 }
@@ -155,9 +156,19 @@ func (s *Server) begin(model, path string, stream bool) call {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.stateOf(model)
+	if len(st.calls) >= maxCalls {
+		// Keep the newest half: load tests send far more requests than any
+		// test inspects, and the record must not grow without bound.
+		n := copy(st.calls, st.calls[len(st.calls)/2:])
+		st.dropped += len(st.calls) - n
+		st.calls = st.calls[:n]
+	}
 	st.calls = append(st.calls, Call{Time: s.now(), Path: path, Stream: stream})
-	return call{s: s, model: model, idx: len(st.calls) - 1}
+	return call{s: s, model: model, idx: st.dropped + len(st.calls) - 1}
 }
+
+// maxCalls bounds the calls recorded per model.
+const maxCalls = 10000
 
 func (s *Server) stateOf(model string) *modelState {
 	st := s.state[model]
@@ -173,8 +184,11 @@ func (c call) update(f func(*Call)) {
 	c.s.mu.Lock()
 	defer c.s.mu.Unlock()
 	st := c.s.state[c.model]
-	if st != nil && c.idx < len(st.calls) {
-		f(&st.calls[c.idx])
+	if st == nil {
+		return
+	}
+	if i := c.idx - st.dropped; i >= 0 && i < len(st.calls) {
+		f(&st.calls[i])
 	}
 }
 
