@@ -165,6 +165,15 @@ func TrainMain(args []string, stdout, stderr io.Writer) int {
 	dim := fs.Int("dim", def.Dim, "hashed n-gram buckets")
 	hidden := fs.Int("hidden", def.Hidden, "width of the prompt representation")
 	cv := fs.String("cv", "", "instead of writing a router, cross-validate: task (leave one task out), set (leave one data set out) or both")
+	kind := fs.String("kind", def.Kind, "model: empty for the hashed n-gram network, or difficulty")
+	target := fs.String("target", def.Target, "difficulty target for --kind difficulty: fail, irt or gap")
+	noCentre := fs.Bool("no-centre", false, "keep each task's mean in the difficulty target")
+	within := fs.Bool("within", false, "fit the linear difficulty term on features centred within each task")
+	ridge := fs.Float64("ridge", def.Ridge, "L2 of the linear difficulty term")
+	trees := fs.Int("trees", def.Trees, "boosted trees on the difficulty residual (0: linear only)")
+	depth := fs.Int("depth", def.Depth, "depth of each boosted tree")
+	shrink := fs.Float64("shrink", def.Shrink, "boosting shrinkage")
+	minLeaf := fs.Int("min-leaf", def.MinLeaf, "smallest tree leaf, in prompts")
 	cvMin := fs.Int("cv-min-prompts", 50, "smallest left-out part evaluated by --cv")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -181,6 +190,9 @@ func TrainMain(args []string, stdout, stderr io.Writer) int {
 	o := def
 	o.Seed, o.Holdout, o.Epochs, o.L2Emb, o.L2Dev = *seed, *holdout, *epochs, *l2emb, *l2dev
 	o.Dim, o.Hidden, o.L2Task = *dim, *hidden, *l2task
+	o.Kind, o.Target, o.NoCentre, o.Ridge = *kind, *target, *noCentre, *ridge
+	o.Trees, o.Depth, o.Shrink, o.MinLeaf = *trees, *depth, *shrink, *minLeaf
+	o.Within = *within
 	if *cv != "" {
 		kinds := []string{*cv}
 		if *cv == "both" {

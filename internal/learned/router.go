@@ -41,6 +41,14 @@ type Router struct {
 // File is the JSON form of a router.
 type File struct {
 	Format string `json:"format"`
+	// Kind is the model: "" for the hashed n-gram network, KindDifficulty
+	// for the difficulty router (Linear, Trees and each head's Slope; no
+	// embedding).
+	Kind string `json:"kind,omitempty"`
+	// Linear (1 + numDense: intercept, weights) and Trees give the
+	// difficulty router's d̂ = Linear·(1, dense) + Σ Trees(dense).
+	Linear []float64 `json:"linear,omitempty"`
+	Trees  []Tree    `json:"trees,omitempty"`
 	// Dim is the number of hashed n-gram buckets; Hidden the prompt
 	// representation's width.
 	Dim    int `json:"dim"`
@@ -63,11 +71,13 @@ type File struct {
 // ModelHead is one reference model: P(good answer) =
 // sigmoid(Bias + W·h + A·dense).
 type ModelHead struct {
-	Name string    `json:"name"`
-	Set  string    `json:"set"`
-	Bias float64   `json:"bias"`
-	W    []float64 `json:"w"`
-	A    []float64 `json:"a"`
+	Name string  `json:"name"`
+	Set  string  `json:"set"`
+	Bias float64 `json:"bias"`
+	// Slope is the difficulty router's P = sigmoid(Bias + Slope·d̂).
+	Slope float64   `json:"slope,omitempty"`
+	W     []float64 `json:"w"`
+	A     []float64 `json:"a"`
 	// MeanQuality and MeanCostUSD are the model's averages on its training set.
 	MeanQuality float64 `json:"mean_quality"`
 	MeanCostUSD float64 `json:"mean_cost_usd"`
@@ -119,6 +129,12 @@ func fromFile(f File) (*Router, error) {
 	}
 	if f.Dim <= 0 || f.Hidden <= 0 || len(f.Models) == 0 {
 		return nil, errors.New("empty router")
+	}
+	if f.Kind == KindDifficulty {
+		return difficultyFromFile(f)
+	}
+	if f.Kind != "" {
+		return nil, fmt.Errorf("unknown router kind %q", f.Kind)
 	}
 	raw, err := base64.StdEncoding.DecodeString(f.Embedding)
 	if err != nil {
@@ -225,6 +241,10 @@ func (r *Router) predictInto(prompt string, out []float64) {
 // represent computes the standardised dense features and the hidden
 // representation h of prompt into s, in float32.
 func (r *Router) represent(prompt string, s *scratch) {
+	if r.file.Kind == KindDifficulty {
+		r.representDifficulty(prompt, s)
+		return
+	}
 	k := r.file.Hidden
 	s.grams = sparseFeatures(prompt, uint64(r.file.Dim), s.grams[:0])
 	acc := s.acc[:k]
@@ -252,6 +272,9 @@ func (r *Router) represent(prompt string, s *scratch) {
 }
 
 func (r *Router) headProb(i int, s *scratch) float64 {
+	if r.file.Kind == KindDifficulty {
+		return sigmoid(float64(r.bias[i] + r.w[i]*s.h[0]))
+	}
 	k := r.file.Hidden
 	z := r.bias[i]
 	w := r.w[i*k : (i+1)*k]

@@ -31,12 +31,31 @@ type TrainOptions struct {
 	// benchmark, which is what carries over to benchmarks never seen.
 	// Zero disables the offsets.
 	L2Task float64
+	// Kind is "" (the hashed n-gram network) or KindDifficulty; the
+	// options below apply to KindDifficulty.
+	Kind string
+	// Target is the per-prompt difficulty regressed: TargetFail (default),
+	// TargetIRT or TargetGap. NoCentre keeps each task's mean difficulty in
+	// the target instead of removing it.
+	Target   string
+	NoCentre bool
+	// Within fits the linear difficulty term on features centred within
+	// each task (a fixed-effects regression).
+	Within bool
+	// Ridge is the L2 of the linear difficulty term; Trees, Depth, Shrink
+	// and MinLeaf shape the boosted trees fitted to its residual.
+	Ridge   float64
+	Trees   int
+	Depth   int
+	Shrink  float64
+	MinLeaf int
 }
 
 // DefaultTrainOptions returns the options the shipped router is trained with.
 func DefaultTrainOptions() TrainOptions {
 	return TrainOptions{Seed: 1, Holdout: 0.2, Dim: 1 << 14, Hidden: 16, Epochs: 4,
-		LR: 0.05, L2Emb: 1e-6, L2Head: 1e-4, L2Dev: 1e-2}
+		LR: 0.05, L2Emb: 1e-6, L2Head: 1e-4, L2Dev: 1e-2,
+		Target: TargetFail, Ridge: 1e-3, Trees: 100, Depth: 3, Shrink: 0.1, MinLeaf: 50}
 }
 
 // example is one training prompt with its precomputed features.
@@ -91,6 +110,9 @@ func (a *adagrad) step(i int, grad, lr float64) {
 func Train(sets []*dataset.Set, o TrainOptions, log io.Writer) (*Router, error) {
 	if len(sets) == 0 {
 		return nil, fmt.Errorf("learned: train: no data")
+	}
+	if o.Kind == KindDifficulty {
+		return trainDifficulty(sets, o, log)
 	}
 	rng := rand.New(rand.NewPCG(o.Seed, o.Seed^0x5851f42d4c957f2d))
 	k, dim := o.Hidden, o.Dim
