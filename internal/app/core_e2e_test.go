@@ -660,4 +660,3 @@ func TestCrossDialectUsage(t *testing.T) {
 		return s.metric(`switchyard_tokens_total{deployment="medium",direction="output",route="medium"}`) == float64(wantOut)
 	})
 }
-
