@@ -384,11 +384,12 @@ func TestDemoRoutes(t *testing.T) {
 			if h.Get("X-Switchyard-Deployment") == "" {
 				t.Error("X-Switchyard-Deployment missing")
 			}
-			var out struct{ Choices []struct{ Message struct{ Content string } } }
+			var out struct {
+				Choices []struct{ Message struct{ Content string } }
+			}
 			if json.Unmarshal([]byte(body), &out) != nil || len(out.Choices) != 1 || out.Choices[0].Message.Content == "" {
 				t.Errorf("answer: got %s, want one choice with content", body)
 			}
 		})
 	}
 }
-
