@@ -177,7 +177,7 @@ func (h *Handler) authenticate(ctx context.Context, hdr http.Header) (*caller, e
 		return nil, &apiError{status: http.StatusServiceUnavailable, code: "store_unavailable", msg: "the key store is unreachable"}
 	}
 	now := h.now()
-	if (k.RevokedAt != nil && !k.RevokedAt.After(now)) || (k.ExpiresAt != nil && !k.ExpiresAt.After(now)) || k.Role == "tenant_limits" {
+	if (k.RevokedAt != nil && !k.RevokedAt.After(now)) || (k.ExpiresAt != nil && !k.ExpiresAt.After(now)) {
 		return nil, errUnauthorized
 	}
 	if k.Role != store.RoleTenantAdmin {

@@ -295,8 +295,17 @@ func TestKeyLifecycle(t *testing.T) {
 		t.Fatalf("got stored hash mismatch (err %v), want SHA-256 of the secret", err)
 	}
 	code, b := e.do(adminKey, "GET", "/admin/keys?tenant_id=t1", nil)
-	if code != 200 || strings.Contains(string(b), v.Secret) || strings.Contains(string(b), "tenant_limits") {
-		t.Errorf("got %d %s, want the list without secrets or hidden rows", code, b)
+	if code != 200 || leaks(b, v.Secret) {
+		t.Errorf("got %d %s, want the list without the secret or its hash", code, b)
+	}
+	var list struct{ Keys []KeyView }
+	if json.Unmarshal(b, &list); len(list.Keys) != 1 || list.Keys[0].ID != v.ID {
+		t.Errorf("got keys %+v, want only %s", list.Keys, v.ID)
+	}
+	for _, path := range []string{"/admin/keys", "/admin/keys/" + v.ID} {
+		if code, b := e.do(adminKey, "GET", path, nil); code != 200 || leaks(b, v.Secret) {
+			t.Errorf("GET %s: got %d %s, want no secret or hash", path, code, b)
+		}
 	}
 	code, b = e.do(adminKey, "POST", "/admin/keys/"+v.ID+"/rotate", nil)
 	var rot KeyView
@@ -308,8 +317,71 @@ func TestKeyLifecycle(t *testing.T) {
 	if old.RevokedAt == nil {
 		t.Errorf("got the old key unrevoked after rotation, want it revoked")
 	}
-	if code, _ := e.do(adminKey, "GET", "/admin/keys/"+tenancy.TenantLimitsID("t1"), nil); code != 404 {
-		t.Errorf("got %d for the hidden limits row, want 404", code)
+}
+
+// leaks reports whether body shows secret or any encoding of its hash.
+func leaks(body []byte, secret string) bool {
+	h := auth.Hash(secret)
+	b64, _ := json.Marshal(h[:]) // how encoding/json would print a []byte
+	for _, s := range []string{secret, fmt.Sprintf("%x", h), strings.Trim(string(b64), `"`), fmt.Sprint(h)} {
+		if strings.Contains(string(body), s) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestTenantLimitsAreTenantColumns checks that tenant limits and tier live
+// on the tenant row (no key row appears) and that PATCH changes them.
+func TestTenantLimitsAreTenantColumns(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	code, b := e.do(adminKey, "POST", "/admin/tenants", TenantCreate{ID: "t1", Tier: "gold", Limits: tenancy.Limits{RPM: 7, BudgetDailyUSD: 3}})
+	if code != 201 {
+		t.Fatalf("create: got %d %s, want 201", code, b)
+	}
+	got, err := e.st.GetTenant(ctx, "t1")
+	if err != nil || got.RPM != 7 || got.BudgetDailyUSD != 3 || got.Tier != "gold" {
+		t.Errorf("got stored tenant %+v (%v), want rpm 7, daily $3, tier gold", got, err)
+	}
+	if ks, err := e.st.ListKeys(ctx, "t1"); err != nil || len(ks) != 0 {
+		t.Errorf("got %d keys (%v), want none: limits are not a key row", len(ks), err)
+	}
+	ta := e.key(KeyCreate{TenantID: "t1", Role: store.RoleTenantAdmin})
+	tests := []struct {
+		name   string
+		key    string
+		body   string
+		status int
+		want   TenantView
+	}{
+		{name: "tenant admin lowers", key: ta.Secret, body: `{"limits":{"rpm":5,"budget_daily_usd":2}}`, status: 200,
+			want: TenantView{ID: "t1", Name: "t1", Tier: "gold", Limits: tenancy.Limits{RPM: 5, BudgetDailyUSD: 2}}},
+		{name: "tenant admin may not raise", key: ta.Secret, body: `{"limits":{"rpm":50,"budget_daily_usd":2}}`, status: 403},
+		{name: "tenant admin may not re-tier", key: ta.Secret, body: `{"tier":"platinum"}`, status: 403},
+		{name: "global admin re-tiers and raises", key: adminKey, body: `{"tier":"silver","limits":{"tpm":900}}`, status: 200,
+			want: TenantView{ID: "t1", Name: "t1", Tier: "silver", Limits: tenancy.Limits{TPM: 900}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, b := e.do(tt.key, "PATCH", "/admin/tenants/t1", json.RawMessage(tt.body))
+			if code != tt.status {
+				t.Fatalf("got %d %s, want %d", code, b, tt.status)
+			}
+			if code != 200 {
+				return
+			}
+			var v TenantView
+			json.Unmarshal(b, &v)
+			v.Created = time.Time{}
+			if v != tt.want {
+				t.Errorf("got %+v, want %+v", v, tt.want)
+			}
+			st, _ := e.st.GetTenant(ctx, "t1")
+			if tenancy.TenantLimits(st) != tt.want.Limits || st.Tier != tt.want.Tier {
+				t.Errorf("got stored %+v, want limits %+v tier %s", st, tt.want.Limits, tt.want.Tier)
+			}
+		})
 	}
 }
 

@@ -93,9 +93,7 @@ func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request, c *caller) {
 	}
 	out := make([]KeyView, 0, len(ks))
 	for _, k := range ks {
-		if !tenancy.IsTenantLimits(k) {
-			out = append(out, keyView(k))
-		}
+		out = append(out, keyView(k))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"keys": out})
 }
@@ -217,15 +215,14 @@ func (h *Handler) checkKey(k store.Key, c *caller, now time.Time) error {
 	return nil
 }
 
-// keyOf loads the key named in the path; another tenant's key and the
-// hidden tenant limits rows are 404.
+// keyOf loads the key named in the path; another tenant's key is 404.
 func (h *Handler) keyOf(w http.ResponseWriter, r *http.Request, c *caller) (store.Key, bool) {
 	k, err := h.st.GetKey(r.Context(), r.PathValue("id"))
 	if err != nil {
 		h.storeErr(w, err)
 		return store.Key{}, false
 	}
-	if !c.owns(k.TenantID) || tenancy.IsTenantLimits(k) {
+	if !c.owns(k.TenantID) {
 		writeErr(w, errNotFound)
 		return store.Key{}, false
 	}

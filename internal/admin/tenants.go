@@ -15,6 +15,7 @@ type TenantView struct {
 	Disabled bool           `json:"disabled"`
 	Created  time.Time      `json:"created"`
 	Limits   tenancy.Limits `json:"limits"`
+	Tier     string         `json:"tier,omitempty"`
 }
 
 // TenantCreate is the body of POST /admin/tenants.
@@ -23,20 +24,22 @@ type TenantCreate struct {
 	Name     string         `json:"name"`
 	Disabled bool           `json:"disabled"`
 	Limits   tenancy.Limits `json:"limits"`
+	// Tier is the routing tier of the tenant's keys that set none.
+	Tier string `json:"tier"`
 }
 
 // TenantUpdate is the body of PATCH /admin/tenants/{id}; absent fields are
-// kept. Name and Disabled are the global admin's; a tenant admin may only
-// lower Limits.
+// kept. Name, Disabled and Tier are the global admin's; a tenant admin may
+// only lower Limits.
 type TenantUpdate struct {
 	Name     *string         `json:"name"`
 	Disabled *bool           `json:"disabled"`
 	Limits   *tenancy.Limits `json:"limits"`
+	Tier     *string         `json:"tier"`
 }
 
-func (h *Handler) view(r *http.Request, t store.Tenant) (TenantView, error) {
-	l, err := tenancy.LoadTenantLimits(r.Context(), h.st, t.ID)
-	return TenantView{ID: t.ID, Name: t.Name, Disabled: t.Disabled, Created: t.Created, Limits: l}, err
+func tenantView(t store.Tenant) TenantView {
+	return TenantView{ID: t.ID, Name: t.Name, Disabled: t.Disabled, Created: t.Created, Limits: tenancy.TenantLimits(t), Tier: t.Tier}
 }
 
 func (h *Handler) listTenants(w http.ResponseWriter, r *http.Request, c *caller) {
@@ -58,12 +61,7 @@ func (h *Handler) listTenants(w http.ResponseWriter, r *http.Request, c *caller)
 	}
 	out := make([]TenantView, 0, len(ts))
 	for _, t := range ts {
-		v, err := h.view(r, t)
-		if err != nil {
-			h.storeErr(w, err)
-			return
-		}
-		out = append(out, v)
+		out = append(out, tenantView(t))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"tenants": out})
 }
@@ -88,19 +86,14 @@ func (h *Handler) createTenant(w http.ResponseWriter, r *http.Request, c *caller
 	if in.Name == "" {
 		in.Name = in.ID
 	}
-	t := store.Tenant{ID: in.ID, Name: in.Name, Disabled: in.Disabled, Created: h.now().UTC()}
+	t := store.Tenant{ID: in.ID, Name: in.Name, Disabled: in.Disabled, Created: h.now().UTC(), Tier: in.Tier}
+	in.Limits.ApplyTenant(&t)
 	if err := h.st.CreateTenant(r.Context(), t); err != nil {
 		h.storeErr(w, err)
 		return
 	}
-	if in.Limits != (tenancy.Limits{}) {
-		if err := tenancy.SaveTenantLimits(r.Context(), h.st, t.ID, in.Limits, t.Created); err != nil {
-			h.storeErr(w, err)
-			return
-		}
-	}
 	h.log.Info("admin: tenant created", "by", c.id(), "tenant", t.ID)
-	writeJSON(w, http.StatusCreated, TenantView{ID: t.ID, Name: t.Name, Disabled: t.Disabled, Created: t.Created, Limits: in.Limits})
+	writeJSON(w, http.StatusCreated, tenantView(t))
 }
 
 // tenantOf loads the tenant named in the path, 404 for another tenant's.
@@ -123,12 +116,7 @@ func (h *Handler) getTenant(w http.ResponseWriter, r *http.Request, c *caller) {
 	if !ok {
 		return
 	}
-	v, err := h.view(r, t)
-	if err != nil {
-		h.storeErr(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, v)
+	writeJSON(w, http.StatusOK, tenantView(t))
 }
 
 func (h *Handler) updateTenant(w http.ResponseWriter, r *http.Request, c *caller) {
@@ -141,13 +129,8 @@ func (h *Handler) updateTenant(w http.ResponseWriter, r *http.Request, c *caller
 		writeErr(w, err)
 		return
 	}
-	if !c.global && (in.Name != nil || in.Disabled != nil) {
-		writeErr(w, errForbidden("only the global admin may rename, enable or disable a tenant"))
-		return
-	}
-	cur, err := tenancy.LoadTenantLimits(r.Context(), h.st, t.ID)
-	if err != nil {
-		h.storeErr(w, err)
+	if !c.global && (in.Name != nil || in.Disabled != nil || in.Tier != nil) {
+		writeErr(w, errForbidden("only the global admin may rename, enable, disable or re-tier a tenant"))
 		return
 	}
 	if in.Limits != nil {
@@ -156,36 +139,31 @@ func (h *Handler) updateTenant(w http.ResponseWriter, r *http.Request, c *caller
 			return
 		}
 		if !c.global {
-			if err := within(*in.Limits, cur, "the tenant's current limits"); err != nil {
+			if err := within(*in.Limits, tenancy.TenantLimits(t), "the tenant's current limits"); err != nil {
 				writeErr(w, err)
 				return
 			}
 		}
+		in.Limits.ApplyTenant(&t)
 	}
-	if in.Name != nil || in.Disabled != nil {
-		if in.Name != nil {
-			t.Name = *in.Name
-		}
-		if in.Disabled != nil {
-			t.Disabled = *in.Disabled
-		}
-		if err := h.st.UpdateTenant(r.Context(), t); err != nil {
-			h.storeErr(w, err)
-			return
-		}
+	if in.Name != nil {
+		t.Name = *in.Name
 	}
-	if in.Limits != nil {
-		if err := tenancy.SaveTenantLimits(r.Context(), h.st, t.ID, *in.Limits, h.now().UTC()); err != nil {
-			h.storeErr(w, err)
-			return
-		}
-		cur = *in.Limits
+	if in.Disabled != nil {
+		t.Disabled = *in.Disabled
+	}
+	if in.Tier != nil {
+		t.Tier = *in.Tier
+	}
+	if err := h.st.UpdateTenant(r.Context(), t); err != nil {
+		h.storeErr(w, err)
+		return
 	}
 	if h.cache != nil {
 		h.cache.ForgetTenant(t.ID)
 	}
 	h.log.Info("admin: tenant updated", "by", c.id(), "tenant", t.ID)
-	writeJSON(w, http.StatusOK, TenantView{ID: t.ID, Name: t.Name, Disabled: t.Disabled, Created: t.Created, Limits: cur})
+	writeJSON(w, http.StatusOK, tenantView(t))
 }
 
 func checkID(id string) error {

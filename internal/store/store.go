@@ -34,6 +34,14 @@ type Tenant struct {
 	Name     string
 	Created  time.Time
 	Disabled bool
+	// RPM, TPM and MaxConcurrent are the tenant-wide rate limits, shared by
+	// all its keys on top of each key's own; 0 means unlimited.
+	RPM, TPM, MaxConcurrent int
+	// BudgetDailyUSD and BudgetMonthlyUSD cap the tenant's spend; 0 means
+	// unlimited.
+	BudgetDailyUSD, BudgetMonthlyUSD float64
+	// Tier is the default routing tier of the tenant's keys that set none.
+	Tier string
 }
 
 // Key roles.
@@ -150,7 +158,8 @@ type Store interface {
 	CreateTenant(ctx context.Context, t Tenant) error
 	GetTenant(ctx context.Context, id string) (Tenant, error)
 	ListTenants(ctx context.Context) ([]Tenant, error)
-	// UpdateTenant replaces Name and Disabled.
+	// UpdateTenant replaces everything but ID and Created: Name, Disabled,
+	// the limits, the budgets and Tier.
 	UpdateTenant(ctx context.Context, t Tenant) error
 
 	// CreateKey fails with ErrNotFound when the tenant does not exist and

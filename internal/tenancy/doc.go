@@ -17,11 +17,10 @@
 //
 // # Tenant limits
 //
-// The store's Tenant has no limit fields, so a tenant's RPM, TPM,
-// concurrency and budgets are kept in a hidden key row with the ID
-// TenantLimitsID(tenant) and role RoleTenantLimits: revoked at creation,
-// its hash random and never handed out. LoadTenantLimits and
-// SaveTenantLimits read and write it; the admin API hides it from listings.
+// A tenant's RPM, TPM, concurrency and budgets are columns of its store
+// row (store.Tenant); TenantLimits reads them. They are shared by all the
+// tenant's keys, on top of each key's own. A key with no Tier takes its
+// tenant's.
 //
 // # Admission
 //

@@ -201,7 +201,7 @@ func (g *Guard) load(ctx context.Context, hash [32]byte) (*entry, error) {
 	case err != nil:
 		g.storeFailed(err)
 		return nil, err
-	case subtle.ConstantTimeCompare(k.Hash[:], hash[:]) != 1 || IsTenantLimits(k):
+	case subtle.ConstantTimeCompare(k.Hash[:], hash[:]) != 1:
 		// Not a usable key: cache as unknown.
 	default:
 		t, err := g.st.GetTenant(ctx, k.TenantID)
@@ -209,15 +209,15 @@ func (g *Guard) load(ctx context.Context, hash [32]byte) (*entry, error) {
 			g.storeFailed(err)
 			return nil, err
 		}
-		lim, err := LoadTenantLimits(ctx, g.st, k.TenantID)
-		if err != nil {
-			g.storeFailed(err)
-			return nil, err
+		lim := TenantLimits(t)
+		tier := k.Tier
+		if tier == "" {
+			tier = t.Tier
 		}
 		e.key = &k
 		e.disabled = t.Disabled || t.ID == ""
 		e.tenant = lim
-		e.principal = &gateway.Principal{TenantID: k.TenantID, KeyID: k.ID, Tier: k.Tier, Metadata: k.Metadata, AllowedRoutes: k.AllowedRoutes}
+		e.principal = &gateway.Principal{TenantID: k.TenantID, KeyID: k.ID, Tier: tier, Metadata: k.Metadata, AllowedRoutes: k.AllowedRoutes}
 		g.seed(ctx, "key:"+k.ID, k.ID, "", KeyLimits(k))
 		g.seed(ctx, "tenant:"+k.TenantID, "", k.TenantID, lim)
 	}

@@ -123,7 +123,7 @@ func TestAuthenticate(t *testing.T) {
 	if err := f.st.UpdateTenant(ctx, store.Tenant{ID: "t2", Name: "t2", Disabled: true}); err != nil {
 		t.Fatal(err)
 	}
-	if err := SaveTenantLimits(ctx, f.st, "t1", Limits{RPM: 5}, f.clk.Now()); err != nil {
+	if err := f.st.UpdateTenant(ctx, store.Tenant{ID: "t1", Name: "t1", RPM: 5, Tier: "bronze"}); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -150,6 +150,10 @@ func TestAuthenticate(t *testing.T) {
 	p, _ := f.g.Authenticate(ctx, bearer("sk-live"))
 	if p.KeyID != id || p.Tier != "gold" || len(p.AllowedRoutes) != 1 {
 		t.Errorf("got principal %+v, want key %s tier gold routes [cheap]", p, id)
+	}
+	f.addKey(t, "t1", "sk-no-tier", nil)
+	if p, err := f.g.Authenticate(ctx, bearer("sk-no-tier")); err != nil || p.Tier != "bronze" {
+		t.Errorf("got principal %+v (%v), want the tenant's tier bronze for a key with none", p, err)
 	}
 }
 
@@ -238,7 +242,7 @@ func TestAdmitLimits(t *testing.T) {
 	f.addKey(t, "t1", "sk-rpm", func(k *store.Key) { k.RPM = 2 })
 	f.addKey(t, "t1", "sk-other", nil)
 	f.addKey(t, "t2", "sk-budget", func(k *store.Key) { k.BudgetDailyUSD = 1 })
-	if err := SaveTenantLimits(ctx, f.st, "t1", Limits{MaxConcurrent: 3}, f.clk.Now()); err != nil {
+	if err := f.st.UpdateTenant(ctx, store.Tenant{ID: "t1", Name: "t1", MaxConcurrent: 3}); err != nil {
 		t.Fatal(err)
 	}
 	admit := func(key string, cost float64) (gateway.Admission, error) {

@@ -53,16 +53,20 @@ func (s *Store) execOne(ctx context.Context, op, sql string, args ...any) error 
 	return nil
 }
 
+const tenantColumns = `id, name, created, disabled, rpm, tpm, max_concurrent, budget_daily_usd,
+	budget_monthly_usd, tier`
+
 // CreateTenant inserts t.
 func (s *Store) CreateTenant(ctx context.Context, t store.Tenant) error {
-	_, err := s.exec(ctx, "create tenant", `INSERT INTO tenants(id, name, created, disabled) VALUES ($1, $2, $3, $4)`,
-		t.ID, t.Name, us(t.Created), t.Disabled)
+	_, err := s.exec(ctx, "create tenant", `INSERT INTO tenants(`+tenantColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		t.ID, t.Name, us(t.Created), t.Disabled, t.RPM, t.TPM, t.MaxConcurrent, t.BudgetDailyUSD, t.BudgetMonthlyUSD, t.Tier)
 	return err
 }
 
 func scanTenant(row pgx.CollectableRow) (store.Tenant, error) {
 	var t store.Tenant
-	err := row.Scan(&t.ID, &t.Name, &t.Created, &t.Disabled)
+	err := row.Scan(&t.ID, &t.Name, &t.Created, &t.Disabled, &t.RPM, &t.TPM, &t.MaxConcurrent,
+		&t.BudgetDailyUSD, &t.BudgetMonthlyUSD, &t.Tier)
 	t.Created = t.Created.UTC()
 	return t, err
 }
@@ -71,7 +75,7 @@ func scanTenant(row pgx.CollectableRow) (store.Tenant, error) {
 func (s *Store) GetTenant(ctx context.Context, id string) (store.Tenant, error) {
 	var t store.Tenant
 	err := s.pool.with(ctx, func(c *pgx.Conn) error {
-		rows, _ := c.Query(ctx, `SELECT id, name, created, disabled FROM tenants WHERE id = $1`, id)
+		rows, _ := c.Query(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = $1`, id)
 		var err error
 		t, err = pgx.CollectExactlyOneRow(rows, scanTenant)
 		return err
@@ -86,7 +90,7 @@ func (s *Store) GetTenant(ctx context.Context, id string) (store.Tenant, error) 
 func (s *Store) ListTenants(ctx context.Context) ([]store.Tenant, error) {
 	var ts []store.Tenant
 	err := s.pool.with(ctx, func(c *pgx.Conn) error {
-		rows, _ := c.Query(ctx, `SELECT id, name, created, disabled FROM tenants ORDER BY created, id`)
+		rows, _ := c.Query(ctx, `SELECT `+tenantColumns+` FROM tenants ORDER BY created, id`)
 		var err error
 		ts, err = pgx.CollectRows(rows, scanTenant)
 		return err
@@ -100,9 +104,11 @@ func (s *Store) ListTenants(ctx context.Context) ([]store.Tenant, error) {
 	return ts, nil
 }
 
-// UpdateTenant replaces the tenant's Name and Disabled.
+// UpdateTenant replaces the tenant's mutable fields.
 func (s *Store) UpdateTenant(ctx context.Context, t store.Tenant) error {
-	return s.execOne(ctx, "update tenant", `UPDATE tenants SET name = $1, disabled = $2 WHERE id = $3`, t.Name, t.Disabled, t.ID)
+	return s.execOne(ctx, "update tenant", `UPDATE tenants SET name = $1, disabled = $2, rpm = $3, tpm = $4,
+		max_concurrent = $5, budget_daily_usd = $6, budget_monthly_usd = $7, tier = $8 WHERE id = $9`,
+		t.Name, t.Disabled, t.RPM, t.TPM, t.MaxConcurrent, t.BudgetDailyUSD, t.BudgetMonthlyUSD, t.Tier, t.ID)
 }
 
 const keyColumns = `id, tenant_id, name, hash, prefix, role, allowed_routes, rpm, tpm, max_concurrent,

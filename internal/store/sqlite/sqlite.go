@@ -173,44 +173,51 @@ func b2i(b bool) int {
 	return 0
 }
 
+const tenantColumns = `id, name, created_us, disabled, rpm, tpm, max_concurrent, budget_daily_usd,
+	budget_monthly_usd, tier`
+
 // CreateTenant inserts t.
 func (s *Store) CreateTenant(ctx context.Context, t store.Tenant) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO tenants(id, name, created_us, disabled) VALUES (?, ?, ?, ?)`,
-		t.ID, t.Name, micros(t.Created), b2i(t.Disabled))
+	_, err := s.w.ExecContext(ctx, `INSERT INTO tenants(`+tenantColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.ID, t.Name, micros(t.Created), b2i(t.Disabled), t.RPM, t.TPM, t.MaxConcurrent,
+		t.BudgetDailyUSD, t.BudgetMonthlyUSD, t.Tier)
 	if err != nil {
 		return mapErr("create tenant", err)
 	}
 	return nil
 }
 
-// GetTenant returns the tenant with id.
-func (s *Store) GetTenant(ctx context.Context, id string) (store.Tenant, error) {
+func scanTenant(sc scanner) (store.Tenant, error) {
 	var t store.Tenant
 	var created int64
-	err := s.r.QueryRowContext(ctx, `SELECT id, name, created_us, disabled FROM tenants WHERE id = ?`, id).
-		Scan(&t.ID, &t.Name, &created, &t.Disabled)
+	err := sc.Scan(&t.ID, &t.Name, &created, &t.Disabled, &t.RPM, &t.TPM, &t.MaxConcurrent,
+		&t.BudgetDailyUSD, &t.BudgetMonthlyUSD, &t.Tier)
+	t.Created = fromMicros(created)
+	return t, err
+}
+
+// GetTenant returns the tenant with id.
+func (s *Store) GetTenant(ctx context.Context, id string) (store.Tenant, error) {
+	t, err := scanTenant(s.r.QueryRowContext(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = ?`, id))
 	if err != nil {
 		return store.Tenant{}, mapErr("get tenant", err)
 	}
-	t.Created = fromMicros(created)
 	return t, nil
 }
 
 // ListTenants returns all tenants ordered by creation then ID.
 func (s *Store) ListTenants(ctx context.Context) ([]store.Tenant, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, name, created_us, disabled FROM tenants ORDER BY created_us, id`)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+tenantColumns+` FROM tenants ORDER BY created_us, id`)
 	if err != nil {
 		return nil, mapErr("list tenants", err)
 	}
 	defer rows.Close()
 	var out []store.Tenant
 	for rows.Next() {
-		var t store.Tenant
-		var created int64
-		if err := rows.Scan(&t.ID, &t.Name, &created, &t.Disabled); err != nil {
+		t, err := scanTenant(rows)
+		if err != nil {
 			return nil, mapErr("list tenants", err)
 		}
-		t.Created = fromMicros(created)
 		out = append(out, t)
 	}
 	if err := rows.Err(); err != nil {
@@ -219,9 +226,11 @@ func (s *Store) ListTenants(ctx context.Context) ([]store.Tenant, error) {
 	return out, nil
 }
 
-// UpdateTenant replaces the tenant's Name and Disabled.
+// UpdateTenant replaces the tenant's mutable fields.
 func (s *Store) UpdateTenant(ctx context.Context, t store.Tenant) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE tenants SET name = ?, disabled = ? WHERE id = ?`, t.Name, b2i(t.Disabled), t.ID)
+	res, err := s.w.ExecContext(ctx, `UPDATE tenants SET name = ?, disabled = ?, rpm = ?, tpm = ?,
+		max_concurrent = ?, budget_daily_usd = ?, budget_monthly_usd = ?, tier = ? WHERE id = ?`,
+		t.Name, b2i(t.Disabled), t.RPM, t.TPM, t.MaxConcurrent, t.BudgetDailyUSD, t.BudgetMonthlyUSD, t.Tier, t.ID)
 	return checkAffected("update tenant", res, err)
 }
 

@@ -80,7 +80,8 @@ func wantErr(t *testing.T, what string, err, want error) {
 
 func testTenants(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	a := store.Tenant{ID: "ten_a", Name: "Acme", Created: base.Add(time.Second)}
+	a := store.Tenant{ID: "ten_a", Name: "Acme", Created: base.Add(time.Second),
+		RPM: 600, TPM: 90_000, MaxConcurrent: 12, BudgetDailyUSD: 12.5, BudgetMonthlyUSD: 300.25, Tier: "gold"}
 	b := store.Tenant{ID: "ten_b", Name: "Beta", Created: base, Disabled: true}
 	for _, tn := range []store.Tenant{a, b} {
 		if err := s.CreateTenant(ctx, tn); err != nil {
@@ -108,6 +109,7 @@ func testTenants(t *testing.T, s store.Store) {
 	}
 
 	a.Name, a.Disabled = "Acme Corp", true
+	a.RPM, a.TPM, a.MaxConcurrent, a.BudgetDailyUSD, a.BudgetMonthlyUSD, a.Tier = 60, 0, 3, 0, 99.5, "silver"
 	changed := a
 	changed.Created = base.Add(time.Hour) // not updatable
 	if err := s.UpdateTenant(ctx, changed); err != nil {
