@@ -20,6 +20,8 @@ type Config struct {
 	Admin    Admin `yaml:"admin"`
 	Usage    Usage `yaml:"usage"`
 	Auth     Auth  `yaml:"auth"`
+	// Telemetry configures OpenTelemetry tracing (telemetry.go).
+	Telemetry Telemetry `yaml:"telemetry"`
 
 	// index holds the name lookups built by Validate (see lookup.go).
 	index *lookup

@@ -6,6 +6,9 @@ import (
 	"strconv"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+
 	"github.com/switchyard-gw/switchyard/internal/reqid"
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
@@ -87,6 +90,30 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 			m.Tokens.WithLabelValues(route, deployment, "output").Add(float64(x.usage.OutputTokens))
 			m.CostUSD.WithLabelValues(route, deployment).Add(cost)
 		}
+	}
+	if x.span != nil {
+		x.span.SetAttributes(
+			attribute.String("switchyard.request_id", id),
+			attribute.String("switchyard.route", route),
+			attribute.String("switchyard.policy", x.decision.Policy),
+			attribute.String("switchyard.deployment", deployment),
+			attribute.String("switchyard.model", x.model),
+			attribute.String("switchyard.tenant", tenant),
+			attribute.Int("switchyard.attempts", attempts(x.trace)),
+			attribute.Int("http.response.status_code", x.status),
+			attribute.Bool("switchyard.stream", stream),
+			attribute.Bool("switchyard.partial", x.partial),
+			attribute.Int("gen_ai.usage.input_tokens", x.usage.InputTokens),
+			attribute.Int("gen_ai.usage.output_tokens", x.usage.OutputTokens),
+			attribute.Float64("switchyard.cost_usd", cost),
+		)
+		if x.errKind != "" {
+			x.span.SetAttributes(attribute.String("error.type", x.errKind))
+		}
+		if x.status >= 500 || x.partial {
+			x.span.SetStatus(codes.Error, x.errKind)
+		}
+		x.span.End()
 	}
 	level := slog.LevelInfo
 	if x.status >= 500 {

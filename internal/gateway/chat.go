@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/switchyard-gw/switchyard/internal/executor"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
@@ -46,6 +48,7 @@ type exchange struct {
 	// priorCost and priorUsage are what earlier cascade stages cost.
 	priorCost  float64
 	priorUsage llm.Usage
+	span       trace.Span
 }
 
 // ServeOpenAIChat serves POST /v1/chat/completions.
@@ -60,6 +63,9 @@ func (g *Gateway) ServeAnthropicMessages(w http.ResponseWriter, r *http.Request)
 
 func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *dialect) {
 	x := &exchange{start: g.now(), dialect: d}
+	ctx, span := g.tracer.Start(r.Context(), "switchyard.chat", trace.WithSpanKind(trace.SpanKindServer))
+	x.span = span
+	r = r.WithContext(ctx)
 	defer g.finish(r.Context(), x)
 	rt := g.rt.Load()
 	if rt == nil {

@@ -14,6 +14,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
 	"github.com/switchyard-gw/switchyard/internal/auth"
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/executor"
@@ -38,6 +41,8 @@ type Options struct {
 	Guard Guard
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Tracer records one span per client request; default a no-op tracer.
+	Tracer trace.Tracer
 }
 
 // Gateway serves the LLM API endpoints. Safe for concurrent use; Apply swaps
@@ -50,6 +55,7 @@ type Gateway struct {
 	guard   Guard
 	now     func() time.Time
 	tokens  *tokens.Counter
+	tracer  trace.Tracer
 	rt      atomic.Pointer[runtime]
 }
 
@@ -77,7 +83,10 @@ func New(opts Options) *Gateway {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Gateway{log: opts.Logger, metrics: opts.Metrics, exec: opts.Executor, rec: opts.Recorder, guard: opts.Guard, now: opts.Now, tokens: tokens.NewCounter()}
+	if opts.Tracer == nil {
+		opts.Tracer = noop.NewTracerProvider().Tracer("switchyard")
+	}
+	return &Gateway{log: opts.Logger, metrics: opts.Metrics, exec: opts.Executor, rec: opts.Recorder, guard: opts.Guard, now: opts.Now, tokens: tokens.NewCounter(), tracer: opts.Tracer}
 }
 
 // Ready reports whether a config has been applied.

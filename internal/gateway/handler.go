@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"sort"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/executor"
 	"github.com/switchyard-gw/switchyard/internal/openaiapi"
@@ -59,6 +61,9 @@ func (g *Gateway) ServeModels(w http.ResponseWriter, r *http.Request) {
 // the request's fault; there is no same-deployment retry here.
 func (g *Gateway) ServeEmbeddings(w http.ResponseWriter, r *http.Request) {
 	x := &exchange{start: g.now(), dialect: openAIDialect}
+	ctx, span := g.tracer.Start(r.Context(), "switchyard.embeddings", trace.WithSpanKind(trace.SpanKindServer))
+	x.span = span
+	r = r.WithContext(ctx)
 	defer g.finish(r.Context(), x)
 	rt := g.rt.Load()
 	if rt == nil {
