@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/switchyard-gw/switchyard/internal/admin"
@@ -49,6 +50,33 @@ type Tenancy struct {
 	Run func(ctx context.Context) error
 	// Close releases the store and Redis; call it after Run returned.
 	Close func()
+
+	collectors []prometheus.Collector
+}
+
+// Collectors are the tenancy layer's metrics for the app to register: the
+// usage ledger's counters (switchyard_usage_*) and, per limits backend,
+// switchyard_limits_fallback{backend="ratelimit"|"budget"}, 1 while Redis
+// is unreachable and each replica enforces its share locally, else 0
+// (always 0 with the in-memory backends). No label names a tenant or key.
+func (t *Tenancy) Collectors() []prometheus.Collector { return t.collectors }
+
+// fallbacker is a limits backend that can fall back to local enforcement
+// (the Redis ones).
+type fallbacker interface{ Fallback() bool }
+
+// fallbackGauge reports 1 while b is in its local fallback.
+func fallbackGauge(backend string, b any) prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name:        "switchyard_limits_fallback",
+		Help:        "1 while the Redis limits backend is unreachable and this replica enforces its share of the limits locally.",
+		ConstLabels: prometheus.Labels{"backend": backend},
+	}, func() float64 {
+		if f, ok := b.(fallbacker); ok && f.Fallback() {
+			return 1
+		}
+		return 0
+	})
 }
 
 // buildTenancy opens the store and the limits backend, and builds the
@@ -89,7 +117,9 @@ func buildTenancy(ctx context.Context, cfg *config.Config, log *slog.Logger) (*T
 		QueueSize: cfg.Usage.QueueSize, BatchSize: cfg.Usage.BatchSize,
 		FlushInterval: cfg.Usage.FlushInterval.D(), SpoolPath: cfg.Usage.SpoolPath, Logger: log,
 	})
-	t := &Tenancy{Guard: guard, Recorder: ledger, Close: closeAll}
+	t := &Tenancy{Guard: guard, Recorder: ledger, Close: closeAll, collectors: []prometheus.Collector{
+		ledger.Collector(), fallbackGauge("ratelimit", limiter), fallbackGauge("budget", budgets),
+	}}
 	t.Apply = func(c *config.Config) { guard.SetStatic(openGateway(c), staticKeys(c)...) }
 
 	var adminSrv *http.Server

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/switchyard-gw/switchyard/internal/admin"
@@ -28,6 +29,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/store"
 	"github.com/switchyard-gw/switchyard/internal/store/open"
 	"github.com/switchyard-gw/switchyard/internal/store/storetest"
+	"github.com/switchyard-gw/switchyard/internal/telemetry"
 	"github.com/switchyard-gw/switchyard/internal/tenancy"
 )
 
@@ -43,6 +45,7 @@ type tenantStack struct {
 	base  string
 	admin string
 	ten   *Tenancy
+	reg   *prometheus.Registry // what /metrics serves, as in Serve
 	logs  *syncBuffer
 	hc    *http.Client
 	stop  func()
@@ -73,12 +76,15 @@ func startTenantStack(t *testing.T, simURL, extra string) *tenantStack {
 		cancel()
 		t.Fatalf("buildTenancy: %v", err)
 	}
+	reg := prometheus.NewRegistry()
+	metrics := telemetry.NewMetrics(reg)
+	reg.MustRegister(ten.Collectors()...)
 	exec := executor.New(gateway.ExecutorOptions(cfg))
-	gw := gateway.New(gateway.Options{Logger: log, Executor: exec, Guard: ten.Guard, Recorder: ten.Recorder})
+	gw := gateway.New(gateway.Options{Logger: log, Metrics: metrics, Executor: exec, Guard: ten.Guard, Recorder: ten.Recorder})
 	if err := gw.Apply(cfg); err != nil {
 		t.Fatal(err)
 	}
-	srv := server.New(server.Options{API: gw.Handler(), Ready: gw.Ready, Logger: log, ShutdownTimeout: 5 * time.Second})
+	srv := server.New(server.Options{API: gw.Handler(), Ready: gw.Ready, Gatherer: reg, InFlight: metrics.InFlight, Logger: log, ShutdownTimeout: 5 * time.Second})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +95,7 @@ func startTenantStack(t *testing.T, simURL, extra string) *tenantStack {
 	runDone := make(chan error, 1)
 	go func() { runDone <- ten.Run(ctx) }()
 	tr := &http.Transport{MaxIdleConnsPerHost: 64}
-	s := &tenantStack{t: t, base: "http://" + ln.Addr().String(), ten: ten, logs: logs, hc: &http.Client{Transport: tr}}
+	s := &tenantStack{t: t, base: "http://" + ln.Addr().String(), ten: ten, reg: reg, logs: logs, hc: &http.Client{Transport: tr}}
 	if ten.AdminAddr != "" {
 		s.admin = "http://" + ten.AdminAddr
 	}
@@ -108,6 +114,21 @@ func startTenantStack(t *testing.T, simURL, extra string) *tenantStack {
 	}
 	t.Cleanup(s.stop)
 	return s
+}
+
+// scrape returns the gateway's /metrics text.
+func (s *tenantStack) scrape() string {
+	s.t.Helper()
+	resp, err := s.hc.Get(s.base + "/metrics")
+	if err != nil {
+		s.t.Fatalf("scrape: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		s.t.Fatalf("scrape: got %d, want 200", resp.StatusCode)
+	}
+	return string(b)
 }
 
 func startSim(t *testing.T, cfg sim.Config) string {
@@ -401,6 +422,16 @@ func TestLimitsAcrossReplicas(t *testing.T) {
 			}
 			if ok.Load()+limited.Load() != 600 {
 				t.Errorf("got %d answered, want 600", ok.Load()+limited.Load())
+			}
+			wantFallback := "0"
+			if tt.name == "redis unreachable" {
+				wantFallback = "1"
+			}
+			for i, s := range stacks {
+				m := s.scrape()
+				if want := `switchyard_limits_fallback{backend="ratelimit"} ` + wantFallback; !strings.Contains(m, want) {
+					t.Errorf("replica %d: got no %q in /metrics, want it", i, want)
+				}
 			}
 		})
 	}
