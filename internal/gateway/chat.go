@@ -61,28 +61,62 @@ func (g *Gateway) ServeAnthropicMessages(w http.ResponseWriter, r *http.Request)
 	g.serveChat(w, r, anthropicDialect)
 }
 
-func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *dialect) {
+// start opens the exchange of one API request and its span; the caller
+// defers finish on the returned request's context.
+func (g *Gateway) start(r *http.Request, d *dialect, spanName string) (*exchange, *http.Request) {
 	x := &exchange{start: g.now(), dialect: d}
-	ctx, span := g.tracer.Start(r.Context(), "switchyard.chat", trace.WithSpanKind(trace.SpanKindServer))
+	ctx, span := g.tracer.Start(r.Context(), spanName, trace.WithSpanKind(trace.SpanKindServer))
 	x.span = span
-	r = r.WithContext(ctx)
-	defer g.finish(r.Context(), x)
-	rt := g.rt.Load()
+	return x, r.WithContext(ctx)
+}
+
+// authenticated runs the steps every API request shares after start: the
+// config in force, authentication and the body. On failure it has answered
+// the client and returns ok false.
+func (g *Gateway) authenticated(w http.ResponseWriter, r *http.Request, x *exchange) (rt *runtime, body []byte, ok bool) {
+	rt = g.rt.Load()
 	if rt == nil {
 		g.fail(w, x, &apiError{status: http.StatusServiceUnavailable, code: "not_ready", anthropicType: "api_error", message: "the gateway has no configuration loaded"})
-		return
+		return nil, nil, false
 	}
 	who, err := rt.guard.Authenticate(r.Context(), r.Header)
 	if err != nil {
 		g.deny(r.Context(), w, x, err)
-		return
+		return nil, nil, false
 	}
 	x.who = who
 	body, e := readBody(w, r, rt.cfg.Server.MaxBodyBytes)
 	if e != nil {
 		g.fail(w, x, e)
+		return nil, nil, false
+	}
+	return rt, body, true
+}
+
+// admit checks the caller may use the decided route and reserves the
+// request's tokens and cost against its limits and budgets.
+func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, x *exchange, rt *runtime, tokens int, cost float64) bool {
+	if !x.who.allows(x.decision.Route) {
+		g.fail(w, x, &apiError{status: http.StatusForbidden, code: "route_not_allowed", anthropicType: "permission_error", message: "this API key may not use model " + strconv.Quote(x.decision.Route)})
+		return false
+	}
+	adm, err := rt.guard.Admit(r.Context(), x.who, x.decision.Route, tokens, cost)
+	if err != nil {
+		g.deny(r.Context(), w, x, err)
+		return false
+	}
+	x.adm = adm
+	return true
+}
+
+func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *dialect) {
+	x, r := g.start(r, d, "switchyard.chat")
+	defer g.finish(r.Context(), x)
+	rt, body, ok := g.authenticated(w, r, x)
+	if !ok {
 		return
 	}
+	who := x.who
 	req, err := d.parse(body)
 	if err != nil {
 		g.failErr(w, x, err)
@@ -95,21 +129,14 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *dialect) 
 		g.fail(w, x, routeError(err))
 		return
 	}
-	if !who.allows(dec.Route) {
-		g.fail(w, x, &apiError{status: http.StatusForbidden, code: "route_not_allowed", anthropicType: "permission_error", message: "this API key may not use model " + strconv.Quote(dec.Route)})
-		return
-	}
 	plan := rt.plan(dec)
 	input := dec.InputTokens
 	if input <= 0 {
 		input = tokens.Input(req)
 	}
-	adm, err := rt.guard.Admit(r.Context(), who, dec.Route, input+req.MaxTokens, rt.estimateCost(dec, input, req.MaxTokens))
-	if err != nil {
-		g.deny(r.Context(), w, x, err)
+	if !g.admit(w, r, x, rt, input+req.MaxTokens, rt.estimateCost(dec, input, req.MaxTokens)) {
 		return
 	}
-	x.adm = adm
 	if dec.Cascade != nil {
 		g.cascade(w, r, x, rt, input)
 		return

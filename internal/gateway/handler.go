@@ -5,13 +5,13 @@ import (
 	"net/http"
 	"sort"
 
-	"go.opentelemetry.io/otel/trace"
-
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/executor"
+	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/openaiapi"
 	"github.com/switchyard-gw/switchyard/internal/provider"
 	"github.com/switchyard-gw/switchyard/internal/router"
+	"github.com/switchyard-gw/switchyard/internal/tokens"
 )
 
 // Handler returns the API endpoints: OpenAI chat completions, embeddings and
@@ -60,25 +60,10 @@ func (g *Gateway) ServeModels(w http.ResponseWriter, r *http.Request) {
 // route's plan that can embed, in order, failing over on errors that are not
 // the request's fault; there is no same-deployment retry here.
 func (g *Gateway) ServeEmbeddings(w http.ResponseWriter, r *http.Request) {
-	x := &exchange{start: g.now(), dialect: openAIDialect}
-	ctx, span := g.tracer.Start(r.Context(), "switchyard.embeddings", trace.WithSpanKind(trace.SpanKindServer))
-	x.span = span
-	r = r.WithContext(ctx)
+	x, r := g.start(r, openAIDialect, "switchyard.embeddings")
 	defer g.finish(r.Context(), x)
-	rt := g.rt.Load()
-	if rt == nil {
-		g.fail(w, x, &apiError{status: http.StatusServiceUnavailable, code: "not_ready", message: "the gateway has no configuration loaded"})
-		return
-	}
-	who, err := rt.guard.Authenticate(r.Context(), r.Header)
-	if err != nil {
-		g.deny(r.Context(), w, x, err)
-		return
-	}
-	x.who = who
-	body, e := readBody(w, r, rt.cfg.Server.MaxBodyBytes)
-	if e != nil {
-		g.fail(w, x, e)
+	rt, body, ok := g.authenticated(w, r, x)
+	if !ok {
 		return
 	}
 	req, err := openaiapi.ParseEmbeddings(body)
@@ -90,6 +75,16 @@ func (g *Gateway) ServeEmbeddings(w http.ResponseWriter, r *http.Request) {
 	x.decision = dec
 	if ae != nil {
 		g.fail(w, x, ae)
+		return
+	}
+	input := tokens.FromBytes(req.InputBytes)
+	cost := 0.0
+	for _, name := range names {
+		if c := rt.cost(name, llm.Usage{InputTokens: input}); c > cost {
+			cost = c
+		}
+	}
+	if !g.admit(w, r, x, rt, input, cost) {
 		return
 	}
 	var lastErr error
@@ -110,6 +105,9 @@ func (g *Gateway) ServeEmbeddings(w http.ResponseWriter, r *http.Request) {
 		}
 		x.model = resp.Model
 		x.usage = resp.Usage
+		if x.usage.InputTokens == 0 {
+			x.usage = llm.Usage{InputTokens: input, Estimated: true}
+		}
 		x.status = http.StatusOK
 		g.setRouteHeaders(w, x)
 		w.Header().Set("Content-Type", "application/json")
@@ -119,7 +117,9 @@ func (g *Gateway) ServeEmbeddings(w http.ResponseWriter, r *http.Request) {
 	if lastErr == nil {
 		lastErr = &provider.Error{Kind: provider.KindUnavailable, Message: "no embedding deployment could be reached"}
 	}
-	x.trace.Deployment = ""
+	if x.trace != nil {
+		x.trace.Deployment = ""
+	}
 	g.setRouteHeaders(w, x)
 	g.failErr(w, x, lastErr)
 }
