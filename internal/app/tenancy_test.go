@@ -30,6 +30,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/store/open"
 	"github.com/switchyard-gw/switchyard/internal/store/storetest"
 	"github.com/switchyard-gw/switchyard/internal/telemetry"
+	"github.com/switchyard-gw/switchyard/internal/usage"
 	"github.com/switchyard-gw/switchyard/internal/tenancy"
 )
 
@@ -509,6 +510,7 @@ func TestLedgerStoreKilledHalfway(t *testing.T) {
 	k := s.newKey("acme", admin.KeyCreate{})
 	stream := `{"model":"cheap","stream":true,"max_tokens":30,"messages":[{"role":"user","content":"hello"}]}`
 	const n = 40
+	served := map[string]bool{}
 	for i := range n {
 		if i == n/2 {
 			proxy.set(false)
@@ -517,9 +519,11 @@ func TestLedgerStoreKilledHalfway(t *testing.T) {
 		if i%4 == 0 {
 			body = stream
 		}
-		if code, b, _ := chat(s.hc, s.base, k.Secret, body); code != 200 {
+		code, b, h := chat(s.hc, s.base, k.Secret, body)
+		if code != 200 {
 			t.Fatalf("request %d: got %d %s, want 200 (a cached key works while the store is down)", i, code, b)
 		}
+		served[h.Get("X-Request-Id")] = true
 	}
 	// A client that disconnects mid-stream is billed once too.
 	ctx, cancel := context.WithCancel(context.Background())
@@ -550,6 +554,18 @@ func TestLedgerStoreKilledHalfway(t *testing.T) {
 	}
 	if len(recs) != n+1 {
 		t.Errorf("got %d records, want %d (one per request)", len(recs), n+1)
+	}
+	for id := range served {
+		if !seen[id] {
+			t.Errorf("got no record of served request %s, want one", id)
+		}
+	}
+	st2 := s.ten.Recorder.(*usage.Ledger).Stats()
+	if st2.Enqueued != n+1 || st2.Dropped != 0 {
+		t.Errorf("ledger: got %d enqueued, %d dropped; want %d and 0", st2.Enqueued, st2.Dropped, n+1)
+	}
+	if st2.Spooled+st2.Spilled == 0 || st2.Replayed == 0 {
+		t.Errorf("ledger: got spooled %d, replayed %d; want both > 0 (the outage must have been exercised)", st2.Spooled+st2.Spilled, st2.Replayed)
 	}
 	if strings.Contains(s.logs.String(), k.Secret) || strings.Contains(s.logs.String(), canaryProvider) {
 		t.Errorf("got a secret in the logs")
