@@ -72,6 +72,10 @@ func Serve(ctx context.Context, opts Options) error {
 
 	var cfg *config.Config
 	demo := opts.ConfigPath == ""
+	// applyConfig takes each reloaded config once the gateway exists; the
+	// first load (below) only keeps it.
+	var applyConfig func(*config.Config)
+	var watcher *config.Watcher
 	if demo {
 		simSrv, simURL, stopSim, err := sim.Start(sim.DefaultConfig())
 		if err != nil {
@@ -81,12 +85,19 @@ func Serve(ctx context.Context, opts Options) error {
 		defer stopSim()
 		cfg = config.Demo(simURL)
 	} else {
-		c, err := config.Load(opts.ConfigPath)
-		if err != nil {
-			metrics.ConfigLoad.WithLabelValues("error").Inc()
+		// Load through the watcher, so an edit made between this load and
+		// the watch starting is still noticed.
+		watcher = config.NewWatcher(opts.ConfigPath, log, func(c *config.Config) {
+			if applyConfig == nil {
+				cfg = c
+				return
+			}
+			applyConfig(c)
+		})
+		watcher.OnError = func(error) { metrics.ConfigLoad.WithLabelValues("error").Inc() }
+		if err := watcher.Reload(); err != nil {
 			return err
 		}
-		cfg = c
 	}
 	metrics.ConfigLoad.WithLabelValues("ok").Inc()
 	setLevel(opts.LogLevel, cfg.Log.Level)
@@ -157,7 +168,8 @@ func Serve(ctx context.Context, opts Options) error {
 	defer cancel()
 	done := make(chan struct{})
 	if !demo {
-		w := config.NewWatcher(opts.ConfigPath, log, func(c *config.Config) {
+		w := watcher
+		applyConfig = func(c *config.Config) {
 			if err := gw.Apply(c); err != nil {
 				metrics.ConfigLoad.WithLabelValues("error").Inc()
 				log.Error("config reload rejected", "err", err)
@@ -166,7 +178,7 @@ func Serve(ctx context.Context, opts Options) error {
 			ten.Apply(c)
 			setLevel(opts.LogLevel, c.Log.Level)
 			metrics.ConfigLoad.WithLabelValues("ok").Inc()
-		})
+		}
 		go func() {
 			defer close(done)
 			if err := w.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
@@ -183,9 +195,7 @@ func Serve(ctx context.Context, opts Options) error {
 					case <-ctx.Done():
 						return
 					case <-hup:
-						if err := w.Reload(); err != nil {
-							metrics.ConfigLoad.WithLabelValues("error").Inc()
-						}
+						_ = w.Reload() // OnError counts a rejected file
 					}
 				}
 			}()

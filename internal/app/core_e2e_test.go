@@ -412,7 +412,6 @@ func TestHotReloadThroughServer(t *testing.T) {
 	if resp, _ := s.post("/v1/chat/completions", newRoute); resp.StatusCode != 404 {
 		t.Fatalf("before reload: got %d, want 404", resp.StatusCode)
 	}
-	armWatcher(t, s, text)
 	added := string(text) + "  - name: reloaded\n    targets: [small]\n"
 	if err := os.WriteFile(s.cfg, []byte(added), 0o600); err != nil {
 		t.Fatal(err)
@@ -422,8 +421,8 @@ func TestHotReloadThroughServer(t *testing.T) {
 		return resp.StatusCode == 200 && resp.Header.Get("X-Switchyard-Deployment") == "small"
 	})
 	okLoads := s.metric(`switchyard_config_loads_total{result="ok"}`)
-	if okLoads < 3 {
-		t.Errorf("config loads ok: got %v, want the start, the arming edits and the new route", okLoads)
+	if okLoads < 2 {
+		t.Errorf("config loads ok: got %v, want the start and the new route", okLoads)
 	}
 	if err := os.WriteFile(s.cfg, []byte(added+"  - name: broken\n    targets: [nowhere]\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -441,32 +440,10 @@ func TestHotReloadThroughServer(t *testing.T) {
 	}
 }
 
-// armWatcher waits until the config watcher reacts to edits, by appending a
-// changing comment (every 300ms, longer than the watcher's debounce) until
-// a reload is logged. See TestReloadRightAfterStart for why it is needed.
-func armWatcher(t *testing.T, s *stack, text []byte) {
-	t.Helper()
-	var last time.Time
-	n := 0
-	waitFor(t, "the config watcher to reload", func() bool {
-		if strings.Contains(s.logs.String(), `"msg":"config reloaded"`) {
-			return true
-		}
-		if time.Since(last) > 300*time.Millisecond {
-			n++
-			last = time.Now()
-			if err := os.WriteFile(s.cfg, append(append([]byte(nil), text...), "# edit "+strconv.Itoa(n)+"\n"...), 0o600); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return false
-	})
-}
 
 // TestReloadRightAfterStart edits the file as soon as Serve reports that it
 // listens: the edit must not be lost.
 func TestReloadRightAfterStart(t *testing.T) {
-	t.Skip("BUG: app.Serve calls Started before the watcher is armed and loads with config.Load, so an edit in that window is taken as the watcher's baseline and never applied")
 	s := startStack(t, fastSim(), "")
 	text, err := os.ReadFile(s.cfg)
 	if err != nil {
@@ -484,7 +461,6 @@ func TestReloadRightAfterStart(t *testing.T) {
 // TestBadReloadCounted: the issue promises the error counter moves when a
 // watched file is rejected, so alerts can fire on it.
 func TestBadReloadCounted(t *testing.T) {
-	t.Skip("BUG: a file-watch reload that fails to parse/validate only logs; switchyard_config_loads_total{result=\"error\"} stays absent")
 	s := startStack(t, fastSim(), "")
 	if err := os.WriteFile(s.cfg, []byte("routes: ["), 0o600); err != nil {
 		t.Fatal(err)

@@ -49,6 +49,9 @@ type Watcher struct {
 	// Debounce is the quiet period after the last file event before Run
 	// reloads; 0 reloads on every event. Set it before Run.
 	Debounce time.Duration
+	// OnError, if set, is called with every rejected reload (after it is
+	// logged), e.g. to count it in a metric. Set it before Run.
+	OnError func(error)
 
 	path     string
 	log      *slog.Logger
@@ -84,6 +87,7 @@ func (w *Watcher) Reload() error {
 	if err != nil {
 		err = fmt.Errorf("config: reload: %w", err)
 		w.log.Error("config reload failed; keeping the running config", "path", w.path, "err", err)
+		w.failed(err)
 		return err
 	}
 	return w.apply(data)
@@ -97,12 +101,19 @@ func (w *Watcher) apply(data []byte) error {
 	if err != nil {
 		err = fmt.Errorf("config: reload %s: %w", w.path, err)
 		w.log.Error("config reload failed; keeping the running config", "path", w.path, "err", err)
+		w.failed(err)
 		return err
 	}
 	w.log.Info("config reloaded", "path", w.path,
 		"providers", len(c.Providers), "deployments", len(c.Deployments), "routes", len(c.Routes))
 	w.onChange(c)
 	return nil
+}
+
+func (w *Watcher) failed(err error) {
+	if w.OnError != nil {
+		w.OnError(err)
+	}
 }
 
 // reloadIfChanged loads the file if its bytes differ from the last ones

@@ -84,7 +84,7 @@ func (s *Server) Handler() http.Handler {
 	if s.opts.API != nil {
 		mux.Handle("/", s.opts.API)
 	}
-	return s.recover(reqid.Middleware(s.count(mux)))
+	return reqid.Middleware(s.recover(s.count(mux)))
 }
 
 func writeProbe(w http.ResponseWriter, ok bool) {

@@ -211,7 +211,6 @@ func TestRecoverPanic(t *testing.T) {
 // TestRecoverPanicLogsRequestID checks that the panic log line can be
 // matched to the response the client got.
 func TestRecoverPanicLogsRequestID(t *testing.T) {
-	t.Skip("BUG: recover wraps reqid.Middleware, so the panic log line has request_id \"\"")
 	logs := &syncBuffer{}
 	r := start(t, server.Options{
 		Logger: slog.New(slog.NewJSONHandler(logs, nil)),
