@@ -113,3 +113,15 @@ func TestTreeEval(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkChooseDifficulty2000Tokens(b *testing.B) {
+	r := trainDifficultySynthetic(b, TargetFail)
+	p := longPrompt()
+	cands := []Candidate{{Name: "a", RefModel: "big", CostPerCall: 0.005}, {Name: "b", RefModel: "small", CostPerCall: 0.0003}}
+	b.ReportAllocs()
+	start := processCPU(b)
+	for b.Loop() {
+		r.Choose(p, cands, Target{Quality: 0.8})
+	}
+	b.ReportMetric(float64(processCPU(b)-start)/float64(b.N), "cpu-ns/op")
+}
