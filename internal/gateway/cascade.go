@@ -43,17 +43,19 @@ func (g *Gateway) cascade(w http.ResponseWriter, r *http.Request, x *exchange, r
 			total.Fallbacks++
 			continue
 		}
-		pass, why := c.Check(ctx, i, x.req, resp)
-		if !pass && !last {
+		// The last stage's answer is returned whatever a check says, so it
+		// is not checked (a judge check would be a paid call for nothing).
+		pass, why := last, ""
+		if !last {
+			pass, why = c.Check(ctx, i, x.req, resp)
+		}
+		if !pass {
 			u := usageOf(resp, input)
 			x.priorCost += rt.cost(stage, u)
 			x.priorUsage = addUsage(x.priorUsage, u)
 			whys = append(whys, stage+" escalated: "+why)
 			total.Fallbacks++
 			continue
-		}
-		if !pass {
-			whys = append(whys, stage+" failed its check but is the last stage: "+why)
 		}
 		x.trace = total
 		x.decision.Reason = joinReason(x.decision.Reason, whys)
