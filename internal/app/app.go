@@ -206,6 +206,7 @@ func Serve(ctx context.Context, opts Options) error {
 	err = srv.Serve(ctx, ln)
 	cancel()
 	<-done
+	gw.Close()
 	tcancel()
 	if terr := <-tdone; terr != nil && !errors.Is(terr, context.Canceled) {
 		log.Error("tenancy stopped", "err", terr)

@@ -122,6 +122,16 @@ func (g *Gateway) Apply(cfg *config.Config) error {
 	return nil
 }
 
+// Close releases the upstream connections kept idle for reuse; call it
+// after the server has drained.
+func (g *Gateway) Close() {
+	if rt := g.rt.Load(); rt != nil {
+		for _, t := range rt.transports {
+			t.CloseIdleConnections()
+		}
+	}
+}
+
 // ExecutorOptions maps the config's executor section to executor options.
 func ExecutorOptions(cfg *config.Config) executor.Options {
 	e := cfg.Executor
