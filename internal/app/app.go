@@ -110,6 +110,7 @@ func Serve(ctx context.Context, opts Options) error {
 		return err
 	}
 	defer ten.Close()
+	reg.MustRegister(ten.Collectors()...)
 	open := len(cfg.Server.APIKeys) == 0 && cfg.Server.MasterKey == "" && cfg.Admin.Key == ""
 	if open {
 		if !server.IsLoopback(listen) {

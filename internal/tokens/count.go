@@ -23,7 +23,6 @@ const DefaultExactLimit = 256
 type Counter struct {
 	// ExactLimit overrides DefaultExactLimit; negative means never exact.
 	ExactLimit int
-
 }
 
 // NewCounter returns a counter with the default exact limit.
