@@ -3,10 +3,8 @@
 package anthropic
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -25,9 +23,6 @@ const DefaultVersion = "2023-06-01"
 // DefaultMaxTokens is sent when a translated request sets no output limit:
 // the Messages API requires max_tokens.
 const DefaultMaxTokens = 4096
-
-// maxResponseBody caps a non-streaming response body.
-const maxResponseBody = 32 << 20
 
 // Client talks to one Anthropic Messages deployment. Safe for concurrent use.
 type Client struct {
@@ -66,10 +61,9 @@ func (c *Client) Chat(ctx context.Context, req *llm.Request) (*llm.Response, err
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
+	raw, err := provider.ReadBody(ctx, resp)
 	if err != nil {
-		return nil, transportError(ctx, err)
+		return nil, err
 	}
 	return c.parseResponse(raw)
 }
@@ -107,37 +101,19 @@ func (c *Client) messagesBody(req *llm.Request, stream bool) ([]byte, error) {
 // post sends body and returns a 2xx response; any other status is read and
 // classified.
 func (c *Client) post(ctx context.Context, body []byte, stream bool) (*http.Response, error) {
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
+	hr, err := provider.NewPost(ctx, c.endpoint, body, stream, c.cfg.Headers)
 	if err != nil {
 		return nil, fmt.Errorf("anthropic: build request: %w", err)
-	}
-	for k, v := range c.cfg.Headers {
-		hr.Header.Set(k, v)
 	}
 	version := c.cfg.APIVersion
 	if version == "" {
 		version = DefaultVersion
 	}
-	hr.Header.Set("Content-Type", "application/json")
 	hr.Header.Set("anthropic-version", version)
 	if c.cfg.APIKey != "" {
 		hr.Header.Set("x-api-key", c.cfg.APIKey)
 	}
-	if stream {
-		hr.Header.Set("Accept", "text/event-stream")
-	} else {
-		hr.Header.Set("Accept", "application/json")
-	}
-	resp, err := c.http.Do(hr)
-	if err != nil {
-		return nil, transportError(ctx, err)
-	}
-	if resp.StatusCode/100 == 2 {
-		return resp, nil
-	}
-	defer resp.Body.Close()
-	eb, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	return nil, c.classify(resp.StatusCode, resp.Header, eb)
+	return provider.Send(c.http, hr, c.classify)
 }
 
 // parseResponse decodes a Messages response body; Raw keeps it verbatim.

@@ -1,9 +1,6 @@
 package anthropic
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"io"
 	"sync"
 
@@ -122,28 +119,14 @@ func (s *stream) Next() (llm.Event, error) {
 // end decides what the end of the body means: a complete answer when a
 // stop_reason was seen, a truncation otherwise.
 func (s *stream) end(err error) (llm.Event, error) {
-	// The transport reports the request context's end as the read error.
-	if errors.Is(err, context.DeadlineExceeded) {
-		s.err = &provider.Error{Kind: provider.KindTimeout, Message: "deadline exceeded", Err: err}
-		return llm.Event{}, s.err
-	}
-	if errors.Is(err, context.Canceled) {
-		s.err = err // the caller gave up; that says nothing about the deployment
-		return llm.Event{}, s.err
-	}
-	if errors.Is(err, sse.ErrFrameTooLarge) {
-		s.err = &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "stream event too large", Err: err}
-		return llm.Event{}, s.err
-	}
-	if s.stop {
-		s.err = io.EOF
+	s.err = provider.StreamEnd{
+		Origin:    "anthropic",
+		TooLarge:  "stream event too large",
+		Truncated: "stream ended before message_stop",
+	}.Err(err, s.stop)
+	if s.err == io.EOF {
 		return llm.Event{Done: true}, nil
 	}
-	cause := provider.ErrStreamTruncated
-	if !errors.Is(err, io.EOF) { // never let a cut look like a clean io.EOF
-		cause = fmt.Errorf("anthropic: %w: %w", provider.ErrStreamTruncated, err)
-	}
-	s.err = &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "stream ended before message_stop", Err: cause}
 	return llm.Event{}, s.err
 }
 

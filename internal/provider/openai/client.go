@@ -4,10 +4,8 @@
 package openai
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -23,9 +21,6 @@ import (
 // DefaultAzureAPIVersion is the api-version sent to Azure OpenAI when the
 // deployment names none.
 const DefaultAzureAPIVersion = "2024-10-21"
-
-// maxResponseBody caps a non-streaming response body.
-const maxResponseBody = 32 << 20
 
 // Client talks to one OpenAI-compatible deployment. Safe for concurrent use.
 type Client struct {
@@ -63,10 +58,9 @@ func (c *Client) Chat(ctx context.Context, req *llm.Request) (*llm.Response, err
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
+	raw, err := provider.ReadBody(ctx, resp)
 	if err != nil {
-		return nil, transportError(ctx, err)
+		return nil, err
 	}
 	return c.parseResponse(raw)
 }
@@ -95,10 +89,9 @@ func (c *Client) Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedRe
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
+	raw, err := provider.ReadBody(ctx, resp)
 	if err != nil {
-		return nil, transportError(ctx, err)
+		return nil, err
 	}
 	if !gjson.ValidBytes(raw) {
 		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: resp.StatusCode, Message: "malformed embeddings response"}
@@ -141,35 +134,17 @@ func (c *Client) endpoint(op string) string {
 	return c.base + "/openai/deployments/" + url.PathEscape(c.cfg.Model) + "/" + op + "?api-version=" + url.QueryEscape(v)
 }
 
-// post sends body and returns a 2xx response; any other status is read and
-// classified.
+// post sends body to u and returns a 2xx response; any other status is read
+// and classified.
 func (c *Client) post(ctx context.Context, u string, body []byte, stream bool) (*http.Response, error) {
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	hr, err := provider.NewPost(ctx, u, body, stream, c.cfg.Headers)
 	if err != nil {
 		return nil, fmt.Errorf("openai: build request: %w", err)
-	}
-	for k, v := range c.cfg.Headers {
-		hr.Header.Set(k, v)
-	}
-	hr.Header.Set("Content-Type", "application/json")
-	if stream {
-		hr.Header.Set("Accept", "text/event-stream")
-	} else {
-		hr.Header.Set("Accept", "application/json")
 	}
 	if c.cfg.Azure {
 		hr.Header.Set("api-key", c.cfg.APIKey)
 	} else if c.cfg.APIKey != "" {
 		hr.Header.Set("Authorization", "Bearer "+c.cfg.APIKey)
 	}
-	resp, err := c.http.Do(hr)
-	if err != nil {
-		return nil, transportError(ctx, err)
-	}
-	if resp.StatusCode/100 == 2 {
-		return resp, nil
-	}
-	defer resp.Body.Close()
-	eb, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	return nil, c.classify(resp.StatusCode, resp.Header, eb)
+	return provider.Send(c.http, hr, c.classify)
 }

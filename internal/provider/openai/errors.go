@@ -1,42 +1,20 @@
 package openai
 
 import (
-	"context"
-	"errors"
-	"net"
 	"net/http"
-	"strconv"
 	"strings"
-	"time"
-
-	"github.com/tidwall/gjson"
 
 	"github.com/switchyard-gw/switchyard/internal/provider"
 )
-
-// maxErrorBody caps how much of an error response is read.
-const maxErrorBody = 64 << 10
 
 // classify turns an upstream failure into a provider error. status is 0 for
 // an error object received inside a stream; h may be nil. body is the error
 // response body, or the in-stream error chunk.
 func (c *Client) classify(status int, h http.Header, body []byte) *provider.Error {
-	e := &provider.Error{Status: status}
-	var typ, code, msg string
-	if gjson.ValidBytes(body) {
-		obj := gjson.GetBytes(body, "error")
-		if obj.Type == gjson.String {
-			msg = obj.String()
-		} else {
-			typ = obj.Get("type").String()
-			code = obj.Get("code").String()
-			msg = obj.Get("message").String()
-		}
-	}
+	typ, code, msg := provider.ErrorBody(body)
 	if msg == "" && status != 0 {
 		msg = http.StatusText(status)
 	}
-	e.Message = c.redact(msg)
 	lmsg := strings.ToLower(msg)
 	marker := func(vals ...string) bool {
 		for _, v := range vals {
@@ -46,85 +24,19 @@ func (c *Client) classify(status int, h http.Header, body []byte) *provider.Erro
 		}
 		return false
 	}
-
-	switch {
-	case marker("insufficient_quota", "billing_hard_limit_reached"):
-		e.Kind = provider.KindQuota
-	case status == http.StatusTooManyRequests || marker("rate_limit_exceeded", "rate_limit_error"):
-		e.Kind = provider.KindRateLimited
-		e.RetryAfter = retryAfter(h, c.now())
-	case status == http.StatusUnauthorized || status == http.StatusForbidden ||
-		marker("invalid_api_key", "authentication_error", "permission_error", "invalid_authentication"):
-		e.Kind = provider.KindAuth
-	case status == http.StatusRequestTimeout || status == http.StatusGatewayTimeout:
-		e.Kind = provider.KindTimeout
-	case status >= 500 || marker("server_error", "overloaded_error", "service_unavailable"):
-		e.Kind = provider.KindUnavailable
-	case marker("context_length_exceeded", "string_above_max_length") ||
-		strings.Contains(lmsg, "maximum context length") || strings.Contains(lmsg, "context window"):
-		e.Kind = provider.KindContextLength
-	case marker("content_filter", "content_policy_violation", "content_management_policy") ||
-		strings.Contains(lmsg, "content management policy") || strings.Contains(lmsg, "content policy"):
-		e.Kind = provider.KindContentRejected
-	case status >= 400:
-		e.Kind = provider.KindBadRequest
-	default:
-		// An error object in a 200 stream with nothing to go on: the
-		// provider failed mid-answer.
-		e.Kind = provider.KindUnavailable
+	e := &provider.Error{Status: status, Message: provider.Redact(msg, c.cfg.APIKey)}
+	e.Kind = provider.Classify(status, provider.Signals{
+		Quota:       marker("insufficient_quota", "billing_hard_limit_reached"),
+		RateLimited: marker("rate_limit_exceeded", "rate_limit_error"),
+		Auth:        marker("invalid_api_key", "authentication_error", "permission_error", "invalid_authentication"),
+		Unavailable: marker("server_error", "overloaded_error", "service_unavailable"),
+		ContextLength: marker("context_length_exceeded", "string_above_max_length") ||
+			strings.Contains(lmsg, "maximum context length") || strings.Contains(lmsg, "context window"),
+		ContentRejected: marker("content_filter", "content_policy_violation", "content_management_policy") ||
+			strings.Contains(lmsg, "content management policy") || strings.Contains(lmsg, "content policy"),
+	})
+	if e.Kind == provider.KindRateLimited {
+		e.RetryAfter = provider.RetryAfter(h, c.now())
 	}
 	return e
-}
-
-// redact removes our credential from provider text, in case it is echoed.
-func (c *Client) redact(s string) string {
-	if c.cfg.APIKey != "" && strings.Contains(s, c.cfg.APIKey) {
-		s = strings.ReplaceAll(s, c.cfg.APIKey, "[redacted]")
-	}
-	return s
-}
-
-// retryAfter reads retry-after-ms, then Retry-After (seconds or HTTP date).
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	if h == nil {
-		return 0
-	}
-	if v := h.Get("retry-after-ms"); v != "" {
-		if ms, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && ms > 0 {
-			return time.Duration(ms * float64(time.Millisecond))
-		}
-	}
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.ParseFloat(v, 64); err == nil {
-		if s > 0 {
-			return time.Duration(s * float64(time.Second))
-		}
-		return 0
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d
-		}
-	}
-	return 0
-}
-
-// transportError classifies a failure to get response headers, or to read a
-// body: deadlines are timeouts, everything else a connection failure.
-func transportError(ctx context.Context, err error) error {
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		if errors.Is(ctxErr, context.DeadlineExceeded) {
-			return &provider.Error{Kind: provider.KindTimeout, Message: "deadline exceeded", Err: ctxErr}
-		}
-		// The caller gave up; that says nothing about the deployment.
-		return ctxErr
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return &provider.Error{Kind: provider.KindTimeout, Message: "upstream timeout", Err: err}
-	}
-	return &provider.Error{Kind: provider.KindConnection, Message: "upstream connection failed", Err: err}
 }

@@ -1,9 +1,6 @@
 package openai
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"io"
 	"sync"
 
@@ -142,28 +139,14 @@ func (s *stream) Next() (llm.Event, error) {
 // end decides what the end of the body means: a complete answer when a
 // finish_reason was seen (some servers omit [DONE]), a truncation otherwise.
 func (s *stream) end(err error) (llm.Event, error) {
-	// The transport reports the request context's end as the read error.
-	if errors.Is(err, context.DeadlineExceeded) {
-		s.err = &provider.Error{Kind: provider.KindTimeout, Message: "deadline exceeded", Err: err}
-		return llm.Event{}, s.err
-	}
-	if errors.Is(err, context.Canceled) {
-		s.err = err // the caller gave up; that says nothing about the deployment
-		return llm.Event{}, s.err
-	}
-	if errors.Is(err, sse.ErrFrameTooLarge) {
-		s.err = &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "stream frame too large", Err: err}
-		return llm.Event{}, s.err
-	}
-	if s.finish {
-		s.err = io.EOF
+	s.err = provider.StreamEnd{
+		Origin:    "openai",
+		TooLarge:  "stream frame too large",
+		Truncated: "stream ended before [DONE]",
+	}.Err(err, s.finish)
+	if s.err == io.EOF {
 		return llm.Event{Done: true}, nil
 	}
-	cause := provider.ErrStreamTruncated
-	if !errors.Is(err, io.EOF) { // never let a cut look like a clean io.EOF
-		cause = fmt.Errorf("openai: %w: %w", provider.ErrStreamTruncated, err)
-	}
-	s.err = &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "stream ended before [DONE]", Err: cause}
 	return llm.Event{}, s.err
 }
 

@@ -1,0 +1,185 @@
+package provider
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tidwall/gjson"
+)
+
+// MaxErrorBody caps how much of an upstream error response an adapter reads.
+const MaxErrorBody = 64 << 10
+
+// ErrorBody reads an upstream error body of the common shapes
+// {"error":"message"} and {"error":{"type","code","message"}}. All three are
+// empty when body is not JSON or has no such field.
+func ErrorBody(body []byte) (typ, code, msg string) {
+	if !gjson.ValidBytes(body) {
+		return "", "", ""
+	}
+	obj := gjson.GetBytes(body, "error")
+	if obj.Type == gjson.String {
+		return "", "", obj.String()
+	}
+	return obj.Get("type").String(), obj.Get("code").String(), obj.Get("message").String()
+}
+
+// Redact replaces every occurrence of secret in s, so a credential the
+// provider echoes back never reaches a client or a log. An empty secret
+// leaves s as is.
+func Redact(s, secret string) string {
+	if secret != "" && strings.Contains(s, secret) {
+		s = strings.ReplaceAll(s, secret, "[redacted]")
+	}
+	return s
+}
+
+// Signals are the provider-specific markers an adapter found in an error
+// body (its error type or code, or words of its message). Classify weighs
+// them together with the HTTP status.
+type Signals struct {
+	Quota           bool // billing quota exhausted
+	RateLimited     bool
+	Auth            bool
+	Timeout         bool
+	Unavailable     bool // overloaded or a server-side failure
+	ContextLength   bool
+	ContentRejected bool
+}
+
+// Classify returns the kind of an upstream failure with HTTP status (0 for
+// an error received inside a 200 stream) and the adapter's signals. The
+// first rule that holds wins: quota; 429 or rate limited; 401, 403 or auth;
+// 408, 504 or timeout; 5xx or unavailable; context length; content
+// rejected; any other 4xx is a bad request; and an error with nothing to go
+// on (in a stream, after a 200) means the provider failed mid-answer.
+func Classify(status int, s Signals) Kind {
+	switch {
+	case s.Quota:
+		return KindQuota
+	case status == http.StatusTooManyRequests || s.RateLimited:
+		return KindRateLimited
+	case status == http.StatusUnauthorized || status == http.StatusForbidden || s.Auth:
+		return KindAuth
+	case status == http.StatusRequestTimeout || status == http.StatusGatewayTimeout || s.Timeout:
+		return KindTimeout
+	case status >= 500 || s.Unavailable:
+		return KindUnavailable
+	case s.ContextLength:
+		return KindContextLength
+	case s.ContentRejected:
+		return KindContentRejected
+	case status >= 400:
+		return KindBadRequest
+	default:
+		return KindUnavailable
+	}
+}
+
+// RetryAfter reads a response's retry hint: retry-after-ms first, then
+// Retry-After as seconds or an HTTP date (relative to now). It returns 0
+// when h is nil or carries no usable positive hint.
+func RetryAfter(h http.Header, now time.Time) time.Duration {
+	if h == nil {
+		return 0
+	}
+	if v := h.Get("retry-after-ms"); v != "" {
+		if ms, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && ms > 0 {
+			return time.Duration(ms * float64(time.Millisecond))
+		}
+	}
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.ParseFloat(v, 64); err == nil {
+		if s > 0 {
+			return time.Duration(s * float64(time.Second))
+		}
+		return 0
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := t.Sub(now); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+// TransportError classifies a failure to get response headers, or to read a
+// body, of a request made with ctx: the request's deadline and network
+// timeouts are KindTimeout, other failures KindConnection. When the caller
+// canceled ctx it returns ctx's error unwrapped, since that says nothing
+// about the deployment.
+func TransportError(ctx context.Context, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		if errors.Is(ctxErr, context.DeadlineExceeded) {
+			return &Error{Kind: KindTimeout, Message: "deadline exceeded", Err: ctxErr}
+		}
+		return ctxErr
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return &Error{Kind: KindTimeout, Message: "upstream timeout", Err: err}
+	}
+	return &Error{Kind: KindConnection, Message: "upstream connection failed", Err: err}
+}
+
+// MaxResponseBody caps a non-streaming response body.
+const MaxResponseBody = 32 << 20
+
+// NewPost builds a POST of a JSON body to url for ctx. It sets the extra
+// headers first, then Content-Type and an Accept of text/event-stream when
+// stream is set, application/json otherwise; the caller adds its
+// credential.
+func NewPost(ctx context.Context, url string, body []byte, stream bool, extra map[string]string) (*http.Request, error) {
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range extra {
+		hr.Header.Set(k, v)
+	}
+	hr.Header.Set("Content-Type", "application/json")
+	if stream {
+		hr.Header.Set("Accept", "text/event-stream")
+	} else {
+		hr.Header.Set("Accept", "application/json")
+	}
+	return hr, nil
+}
+
+// Send does hr with hc and returns a 2xx response, whose body the caller
+// closes. A failure to get one goes through TransportError; any other
+// status has its body read (up to MaxErrorBody) and closed, and classify
+// turns status, headers and body into the returned error.
+func Send(hc *http.Client, hr *http.Request, classify func(status int, h http.Header, body []byte) *Error) (*http.Response, error) {
+	resp, err := hc.Do(hr)
+	if err != nil {
+		return nil, TransportError(hr.Context(), err)
+	}
+	if resp.StatusCode/100 == 2 {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	eb, _ := io.ReadAll(io.LimitReader(resp.Body, MaxErrorBody))
+	return nil, classify(resp.StatusCode, resp.Header, eb)
+}
+
+// ReadBody reads a non-streaming response body (up to MaxResponseBody) and
+// closes it; a read failure goes through TransportError with ctx.
+func ReadBody(ctx context.Context, resp *http.Response) ([]byte, error) {
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBody))
+	if err != nil {
+		return nil, TransportError(ctx, err)
+	}
+	return raw, nil
+}
