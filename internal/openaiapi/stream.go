@@ -1,11 +1,11 @@
 package openaiapi
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/sse"
 )
 
 // wire types of a chat.completion.chunk.
@@ -41,13 +41,11 @@ var doneFrame = []byte("data: [DONE]\n\n")
 // safe for concurrent use.
 type StreamWriter struct {
 	w            http.ResponseWriter
-	rc           *http.ResponseController
-	batch        bool // defer flushing to Flush (see Batch)
+	out          *sse.ResponseWriter // headers, batching and flushing
 	src          llm.Dialect
 	includeUsage bool
 	gen          source
 
-	started  bool // a byte was written
 	finished bool // [DONE] or an in-band error was written
 
 	usage   llm.Usage
@@ -67,7 +65,7 @@ type StreamWriter struct {
 func NewStreamWriter(w http.ResponseWriter, req *llm.Request, srcDialect llm.Dialect) *StreamWriter {
 	return &StreamWriter{
 		w:            w,
-		rc:           http.NewResponseController(w),
+		out:          sse.NewResponseWriter(w, "openaiapi"),
 		src:          srcDialect,
 		includeUsage: req.IncludeUsage,
 		model:        req.Model,
@@ -76,7 +74,7 @@ func NewStreamWriter(w http.ResponseWriter, req *llm.Request, srcDialect llm.Dia
 }
 
 // Started reports whether any byte has been written to the client.
-func (s *StreamWriter) Started() bool { return s.started }
+func (s *StreamWriter) Started() bool { return s.out.Started() }
 
 // Usage returns the token usage the stream reported so far.
 func (s *StreamWriter) Usage() llm.Usage { return s.usage }
@@ -262,8 +260,8 @@ func (s *StreamWriter) WriteError(err error) {
 		return
 	}
 	s.finished = true
-	if !s.started {
-		s.started = true
+	if !s.out.Started() {
+		s.out.Commit()
 		WriteErrorFor(s.w, err)
 		return
 	}
@@ -274,40 +272,16 @@ func (s *StreamWriter) WriteError(err error) {
 	_ = s.write(s.buf)
 }
 
-// write sends b (headers first, on the first call) and flushes it.
+// write sends b (headers first, on the first call) and flushes it unless
+// batching.
 func (s *StreamWriter) write(b []byte) error {
-	if len(b) == 0 {
-		return nil
-	}
-	if !s.started {
-		s.started = true
-		h := s.w.Header()
-		h.Set("Content-Type", "text/event-stream")
-		h.Set("Cache-Control", "no-cache")
-		h.Set("X-Accel-Buffering", "no")
-		h.Del("Content-Length")
-		s.w.WriteHeader(http.StatusOK)
-	}
-	if _, err := s.w.Write(b); err != nil {
-		return fmt.Errorf("openaiapi: write stream: %w", err)
-	}
-	if s.batch {
-		return nil
-	}
-	return s.Flush()
+	_, err := s.out.Write(b)
+	return err
 }
 
 // Batch makes writes wait for an explicit Flush, so a caller that knows
 // more events are already in memory can send them in one write.
-func (s *StreamWriter) Batch() { s.batch = true }
+func (s *StreamWriter) Batch() { s.out.Batch() }
 
 // Flush sends what has been written to the client.
-func (s *StreamWriter) Flush() error {
-	if !s.started {
-		return nil
-	}
-	if err := s.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
-		return fmt.Errorf("openaiapi: flush stream: %w", err)
-	}
-	return nil
-}
+func (s *StreamWriter) Flush() error { return s.out.Flush() }

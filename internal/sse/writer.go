@@ -2,6 +2,7 @@ package sse
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -127,4 +128,73 @@ func cutLine(s string) (line, rest string, more bool) {
 		return s[:i], s[i+2:], true
 	}
 	return s[:i], s[i+1:], true
+}
+
+// ResponseWriter streams server-sent events as an HTTP response. The first
+// write sends the event-stream headers (Content-Type text/event-stream,
+// Cache-Control no-cache, X-Accel-Buffering no, no Content-Length) and
+// status 200; every write is flushed unless Batch was called. Until Started
+// reports true the caller may still answer with a plain response instead.
+// Not safe for concurrent use.
+type ResponseWriter struct {
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	origin  string // prefixes errors, e.g. "openaiapi"
+	started bool
+	batch   bool
+}
+
+// NewResponseWriter returns a ResponseWriter over w whose errors read
+// "origin: write stream: …" and "origin: flush stream: …".
+func NewResponseWriter(w http.ResponseWriter, origin string) *ResponseWriter {
+	return &ResponseWriter{w: w, rc: http.NewResponseController(w), origin: origin}
+}
+
+// Started reports whether the response has begun: a byte was written, or
+// Commit was called.
+func (w *ResponseWriter) Started() bool { return w.started }
+
+// Commit marks the response as begun without writing, for a caller that
+// answered through the underlying http.ResponseWriter itself.
+func (w *ResponseWriter) Commit() { w.started = true }
+
+// Write sends b (headers first, on the first call) and flushes it unless
+// batching. Writing nothing does nothing, not even send headers.
+func (w *ResponseWriter) Write(b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	if !w.started {
+		w.started = true
+		h := w.w.Header()
+		h.Set("Content-Type", "text/event-stream")
+		h.Set("Cache-Control", "no-cache")
+		h.Set("X-Accel-Buffering", "no")
+		h.Del("Content-Length")
+		w.w.WriteHeader(http.StatusOK)
+	}
+	n, err := w.w.Write(b)
+	if err != nil {
+		return n, fmt.Errorf("%s: write stream: %w", w.origin, err)
+	}
+	if w.batch {
+		return n, nil
+	}
+	return n, w.Flush()
+}
+
+// Batch makes writes wait for an explicit Flush, so a caller that knows
+// more events are already in memory can send them in one write.
+func (w *ResponseWriter) Batch() { w.batch = true }
+
+// Flush sends what has been written to the client; before the first write
+// it does nothing. A writer that cannot flush is not an error.
+func (w *ResponseWriter) Flush() error {
+	if !w.started {
+		return nil
+	}
+	if err := w.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return fmt.Errorf("%s: flush stream: %w", w.origin, err)
+	}
+	return nil
 }
