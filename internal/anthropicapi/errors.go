@@ -1,11 +1,9 @@
 package anthropicapi
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/provider"
 )
@@ -131,17 +129,9 @@ func ErrorFor(err error) (status int, errType, message string) {
 	if errors.As(err, &bre) {
 		return http.StatusBadRequest, TypeInvalidRequest, bre.Message
 	}
-	var pe *provider.Error
-	if errors.As(err, &pe) || errors.Is(err, context.DeadlineExceeded) {
-		k := provider.KindOf(err)
+	if k, msg, ok := provider.ClientView(err, kindMessage); ok {
 		status, errType = KindStatus(k)
-		message = kindMessage(k)
-		// The provider's own words help the client only where the fault is
-		// theirs; for upstream auth they would describe our credential.
-		if pe != nil && pe.Message != "" && k != provider.KindAuth && k != provider.KindQuota {
-			message = pe.Message
-		}
-		return status, errType, message
+		return status, errType, msg
 	}
 	return http.StatusInternalServerError, TypeAPI, "internal error"
 }
@@ -150,10 +140,6 @@ func ErrorFor(err error) (status int, errType, message string) {
 // with a Retry-After header when the provider gave one.
 func WriteErrorFor(w http.ResponseWriter, err error) {
 	status, errType, message := ErrorFor(err)
-	var pe *provider.Error
-	if errors.As(err, &pe) && pe.RetryAfter > 0 {
-		secs := int((pe.RetryAfter + time.Second - 1) / time.Second)
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
-	}
+	provider.SetRetryAfter(w.Header(), err)
 	WriteError(w, status, errType, message)
 }

@@ -1,11 +1,9 @@
 package openaiapi
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/provider"
 )
@@ -155,17 +153,9 @@ func ErrorFor(err error) (status int, code, param, message string) {
 	if errors.As(err, &bre) {
 		return http.StatusBadRequest, CodeInvalidRequest, bre.Param, bre.Message
 	}
-	var pe *provider.Error
-	if errors.As(err, &pe) || errors.Is(err, context.DeadlineExceeded) {
-		k := provider.KindOf(err)
+	if k, msg, ok := provider.ClientView(err, kindMessage); ok {
 		status, code = KindStatus(k)
-		message = kindMessage(k)
-		// The provider's own words help the client only where the fault is
-		// theirs; for upstream auth they would describe our credential.
-		if pe != nil && pe.Message != "" && k != provider.KindAuth && k != provider.KindQuota {
-			message = pe.Message
-		}
-		return status, code, "", message
+		return status, code, "", msg
 	}
 	return http.StatusInternalServerError, CodeInternal, "", "internal error"
 }
@@ -174,10 +164,6 @@ func ErrorFor(err error) (status int, code, param, message string) {
 // Retry-After header when the provider gave one.
 func WriteErrorFor(w http.ResponseWriter, err error) {
 	status, code, param, message := ErrorFor(err)
-	var pe *provider.Error
-	if errors.As(err, &pe) && pe.RetryAfter > 0 {
-		secs := int((pe.RetryAfter + time.Second - 1) / time.Second)
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
-	}
+	provider.SetRetryAfter(w.Header(), err)
 	writeErrorParam(w, status, code, param, message)
 }

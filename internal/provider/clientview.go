@@ -1,0 +1,38 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// ClientView returns what a gateway client may be told about err, when err
+// is a provider failure or a deadline (ok false otherwise): its kind and a
+// message. The message is the provider's own words where the fault is the
+// client's to read; for KindAuth and KindQuota (they would describe our
+// credential or account), or when the provider said nothing, it is
+// fallback(kind).
+func ClientView(err error, fallback func(Kind) string) (k Kind, message string, ok bool) {
+	var pe *Error
+	if !errors.As(err, &pe) && !errors.Is(err, context.DeadlineExceeded) {
+		return KindUnknown, "", false
+	}
+	k = KindOf(err)
+	message = fallback(k)
+	if pe != nil && pe.Message != "" && k != KindAuth && k != KindQuota {
+		message = pe.Message
+	}
+	return k, message, true
+}
+
+// SetRetryAfter sets a Retry-After header, in whole seconds rounded up,
+// when err carries a provider's retry hint; otherwise h is left as is.
+func SetRetryAfter(h http.Header, err error) {
+	var pe *Error
+	if errors.As(err, &pe) && pe.RetryAfter > 0 {
+		secs := int((pe.RetryAfter + time.Second - 1) / time.Second)
+		h.Set("Retry-After", strconv.Itoa(secs))
+	}
+}
