@@ -440,7 +440,6 @@ func TestHotReloadThroughServer(t *testing.T) {
 	}
 }
 
-
 // TestReloadRightAfterStart edits the file as soon as Serve reports that it
 // listens: the edit must not be lost.
 func TestReloadRightAfterStart(t *testing.T) {
@@ -533,6 +532,7 @@ func TestAnthropicClientFaults(t *testing.T) {
 			MaxTokens: 100,
 			Messages:  []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hello"))},
 		})
+		defer stream.Close()
 		events := 0
 		for stream.Next() {
 			events++

@@ -157,6 +157,7 @@ func TestTruncatedStreamIsSDKError(t *testing.T) {
 		Model:    "medium",
 		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hello")},
 	})
+	defer stream.Close()
 	for stream.Next() {
 	}
 	if stream.Err() == nil {

@@ -86,6 +86,7 @@ func TestOpenAISDKStream(t *testing.T) {
 				Messages:      []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Tell me a story")},
 				StreamOptions: openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)},
 			})
+			defer stream.Close()
 			acc := openai.ChatCompletionAccumulator{}
 			chunks := 0
 			for stream.Next() {
@@ -144,6 +145,7 @@ func TestOpenAISDKTools(t *testing.T) {
 			}
 
 			stream := c.Chat.Completions.NewStreaming(context.Background(), params2(params))
+			defer stream.Close()
 			acc := openai.ChatCompletionAccumulator{}
 			for stream.Next() {
 				acc.AddChunk(stream.Current())
@@ -255,6 +257,7 @@ func TestAnthropicSDKMessages(t *testing.T) {
 				MaxTokens: 64,
 				Messages:  []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("Tell me a story"))},
 			})
+			defer stream.Close()
 			var acc anthropic.Message
 			for stream.Next() {
 				if err := acc.Accumulate(stream.Current()); err != nil {
@@ -311,6 +314,7 @@ func TestAnthropicSDKTools(t *testing.T) {
 
 			params.Messages = params.Messages[:1]
 			stream := c.Messages.NewStreaming(context.Background(), params)
+			defer stream.Close()
 			var acc anthropic.Message
 			for stream.Next() {
 				if err := acc.Accumulate(stream.Current()); err != nil {

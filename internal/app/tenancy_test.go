@@ -30,8 +30,8 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/store/open"
 	"github.com/switchyard-gw/switchyard/internal/store/storetest"
 	"github.com/switchyard-gw/switchyard/internal/telemetry"
-	"github.com/switchyard-gw/switchyard/internal/usage"
 	"github.com/switchyard-gw/switchyard/internal/tenancy"
+	"github.com/switchyard-gw/switchyard/internal/usage"
 )
 
 // Canary secrets: none may appear in a response, log line or usage record.
