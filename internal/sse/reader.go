@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unsafe"
 )
 
 // DefaultMaxFrameSize is the largest frame NewReader accepts.
@@ -36,7 +37,8 @@ type Frame struct {
 	HasData bool
 	// Raw is the exact bytes of the frame, including any blank lines that
 	// preceded it and the blank line that ends it. Raw is never reused by
-	// the Reader, so callers may keep it.
+	// the Reader, so callers may keep it, but must not modify it: Event,
+	// Data and ID may share its memory.
 	Raw []byte
 }
 
@@ -47,11 +49,29 @@ func (f *Frame) IsComment() bool {
 }
 
 // Reader decodes frames from a stream. It is not safe for concurrent use.
+//
+// Each frame costs one allocation: lines are read into a scratch buffer that
+// is reused, then the frame's bytes are copied once into Raw, and Event, Data
+// (when it is a single line) and ID are views of Raw. A frame's fields share
+// its Raw, which nobody may modify.
 type Reader struct {
 	br      *bufio.Reader
 	max     int
 	err     error // sticky error returned by every later Next
 	started bool  // the first line was read (a leading BOM is stripped)
+
+	scratch []byte // the frame being read; reused
+	joined  []byte // data of a multi-line frame, joined; reused
+}
+
+// span locates a field value in the scratch buffer.
+type span struct{ start, end int }
+
+// frameState is what Next learns of a frame while reading its lines.
+type frameState struct {
+	event, id, data span
+	hasEvent, hasID bool
+	dataLines       int
 }
 
 // Buffered returns the number of bytes already read from the underlying
@@ -83,20 +103,19 @@ func (r *Reader) Next() (Frame, error) {
 		return Frame{}, r.err
 	}
 	var (
-		f       Frame
-		data    []byte
+		st      frameState
 		pending bool // a non-blank line was read
 	)
-	raw := make([]byte, 0, 256)
+	r.scratch = r.scratch[:0]
+	r.joined = r.joined[:0]
 	for {
-		start := len(raw)
+		start := len(r.scratch)
 		var err error
-		raw, err = r.readLine(raw)
-		line := raw[start:]
+		r.scratch, err = r.readLine(r.scratch)
+		line := r.scratch[start:]
 		complete := len(line) > 0 && line[len(line)-1] == '\n'
 		if err != nil && !(errors.Is(err, io.EOF) && len(line) > 0) {
-			f.Raw = raw
-			r.finish(&f, data)
+			f := r.frame(&st)
 			if errors.Is(err, io.EOF) {
 				if pending || len(line) > 0 {
 					r.err = ErrTruncated
@@ -111,25 +130,25 @@ func (r *Reader) Next() (Frame, error) {
 			}
 			return f, r.err
 		}
-		line = trimEOL(line)
+		lineEnd := start + len(trimEOL(line))
+		lineStart := start
 		if !r.started {
 			r.started = true
-			line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf"))
+			if bytes.HasPrefix(r.scratch[lineStart:lineEnd], []byte("\xef\xbb\xbf")) {
+				lineStart += 3
+			}
 		}
-		if len(line) == 0 && complete {
+		if lineEnd == lineStart && complete {
 			if !pending {
 				continue // leading blank lines stay in Raw of the next frame
 			}
-			f.Raw = raw
-			r.finish(&f, data)
-			return f, nil
+			return r.frame(&st), nil
 		}
 		pending = true
-		data = r.field(&f, line, data)
+		r.field(&st, lineStart, lineEnd)
 		if !complete {
 			// EOF after a line without its newline: the frame is cut.
-			f.Raw = raw
-			r.finish(&f, data)
+			f := r.frame(&st)
 			r.err = ErrTruncated
 			return f, r.err
 		}
@@ -152,39 +171,65 @@ func (r *Reader) readLine(buf []byte) ([]byte, error) {
 	}
 }
 
-// field applies one non-blank line to f and returns the data buffer.
-func (r *Reader) field(f *Frame, line, data []byte) []byte {
+// field applies the non-blank line scratch[start:end] to st.
+func (r *Reader) field(st *frameState, start, end int) {
+	line := r.scratch[start:end]
 	if len(line) == 0 || line[0] == ':' {
-		return data // comment, or a lone "\r" cut by EOF
+		return // comment, or a lone "\r" cut by EOF
 	}
-	name, value := line, []byte(nil)
+	name, vs := line, end
 	if i := bytes.IndexByte(line, ':'); i >= 0 {
-		name, value = line[:i], line[i+1:]
-		if len(value) > 0 && value[0] == ' ' {
-			value = value[1:]
+		name, vs = line[:i], start+i+1
+		if vs < end && r.scratch[vs] == ' ' {
+			vs++
 		}
 	}
+	value := span{vs, end}
 	switch string(name) {
 	case "event":
-		f.Event = string(value)
+		st.event, st.hasEvent = value, true
 	case "data":
-		if f.HasData {
-			data = append(data, '\n')
+		if st.dataLines == 1 {
+			r.joined = append(r.joined, r.scratch[st.data.start:st.data.end]...)
 		}
-		f.HasData = true
-		data = append(data, value...)
+		if st.dataLines >= 1 {
+			r.joined = append(r.joined, '\n')
+			r.joined = append(r.joined, r.scratch[value.start:value.end]...)
+		}
+		st.data = value
+		st.dataLines++
 	case "id":
-		if bytes.IndexByte(value, 0) < 0 {
-			f.ID = string(value)
+		if bytes.IndexByte(r.scratch[value.start:value.end], 0) < 0 {
+			st.id, st.hasID = value, true
 		}
 	}
-	return data
 }
 
-func (r *Reader) finish(f *Frame, data []byte) {
-	if f.HasData {
-		f.Data = string(data)
+// frame copies the scratch buffer into the frame's own Raw and points the
+// fields into it.
+func (r *Reader) frame(st *frameState) Frame {
+	raw := make([]byte, len(r.scratch))
+	copy(raw, r.scratch)
+	f := Frame{Raw: raw, HasData: st.dataLines > 0}
+	view := func(s span) string {
+		if s.end <= s.start {
+			return ""
+		}
+		return unsafe.String(&raw[s.start], s.end-s.start)
 	}
+	if st.hasEvent {
+		f.Event = view(st.event)
+	}
+	if st.hasID {
+		f.ID = view(st.id)
+	}
+	switch {
+	case st.dataLines == 1:
+		f.Data = view(st.data)
+	case st.dataLines > 1:
+		f.Data = string(r.joined)
+	}
+	return f
 }
 
 func trimEOL(line []byte) []byte {
