@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+	"time"
 )
 
 type ctxKey struct{}
@@ -14,10 +15,18 @@ type ctxKey struct{}
 // Header is the request and response header carrying the id.
 const Header = "X-Request-Id"
 
-// New returns a fresh random id.
+// New returns a fresh id: 48 bits of the Unix time in milliseconds, then 48
+// random bits, in hex. Ids made later sort later, so the usage ledger's
+// primary-key index grows at its end instead of being written at random
+// places (several times cheaper per insert in SQLite and PostgreSQL).
 func New() string {
 	var b [12]byte
-	_, _ = rand.Read(b[:])
+	ms := uint64(time.Now().UnixMilli())
+	for i := 5; i >= 0; i-- {
+		b[i] = byte(ms)
+		ms >>= 8
+	}
+	_, _ = rand.Read(b[6:])
 	return "req_" + hex.EncodeToString(b[:])
 }
 
