@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -23,26 +24,68 @@ func (s *Store) InsertUsage(ctx context.Context, recs []store.UsageRecord) error
 		return mapErr("insert usage", err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO usage_records(`+usageColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT(request_id) DO NOTHING`)
-	if err != nil {
-		return mapErr("insert usage", err)
-	}
-	defer stmt.Close()
-	for i := range recs {
-		r := &recs[i]
-		if _, err := stmt.ExecContext(ctx, r.RequestID, micros(r.Time), r.TenantID, r.KeyID, r.Route,
-			r.Policy, r.Reason, r.Deployment, r.Model, r.Attempts, r.Status, r.ErrorCode, r.InputTokens,
-			r.OutputTokens, b2i(r.TokensEstimated), r.CostUSD, int64(r.Latency), int64(r.TTFT),
-			b2i(r.CacheHit), b2i(r.Stream), b2i(r.Partial)); err != nil {
+	// Rows go in multi-row statements of up to usageChunk rows: one
+	// statement step per chunk instead of per row.
+	var full, tail *sql.Stmt
+	defer func() {
+		for _, st := range []*sql.Stmt{full, tail} {
+			if st != nil {
+				st.Close()
+			}
+		}
+	}()
+	args := make([]any, 0, usageChunk*usageFields)
+	for len(recs) > 0 {
+		n := min(len(recs), usageChunk)
+		st := &full
+		if n < usageChunk {
+			st = &tail
+		}
+		if *st == nil {
+			if *st, err = tx.PrepareContext(ctx, insertUsageSQL(n)); err != nil {
+				return mapErr("insert usage", err)
+			}
+		}
+		args = args[:0]
+		for i := range recs[:n] {
+			r := &recs[i]
+			args = append(args, r.RequestID, micros(r.Time), r.TenantID, r.KeyID, r.Route,
+				r.Policy, r.Reason, r.Deployment, r.Model, r.Attempts, r.Status, r.ErrorCode, r.InputTokens,
+				r.OutputTokens, b2i(r.TokensEstimated), r.CostUSD, int64(r.Latency), int64(r.TTFT),
+				b2i(r.CacheHit), b2i(r.Stream), b2i(r.Partial))
+		}
+		if _, err := (*st).ExecContext(ctx, args...); err != nil {
 			return mapErr("insert usage", err)
 		}
+		recs = recs[n:]
 	}
 	if err := tx.Commit(); err != nil {
 		return mapErr("insert usage", err)
 	}
 	return nil
+}
+
+// usageFields is the number of columns written per usage record, and
+// usageChunk the rows per INSERT (under SQLite's 32,766-parameter limit).
+const (
+	usageFields = 21
+	usageChunk  = 64
+)
+
+// insertUsageSQL is an INSERT of n usage rows that skips request ids
+// already stored.
+func insertUsageSQL(n int) string {
+	row := "(" + strings.Repeat("?, ", usageFields-1) + "?)"
+	var b strings.Builder
+	b.WriteString("INSERT INTO usage_records(" + usageColumns + ") VALUES ")
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
+	b.WriteString(" ON CONFLICT(request_id) DO NOTHING")
+	return b.String()
 }
 
 // timeWhere builds the shared WHERE clause for time range and tenant.
