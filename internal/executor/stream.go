@@ -161,11 +161,15 @@ func (c *committed) Next() (llm.Event, error) {
 	if c.fired.Load() {
 		return llm.Event{}, c.end(c.idleError(nil))
 	}
-	if c.timer != nil {
+	// The idle watchdog only matters when Next may wait for the network:
+	// an event already in memory is returned at once (and arming a timer
+	// per streamed token costs more than decoding it).
+	armed := c.timer != nil && !c.upBuffered()
+	if armed {
 		c.timer.Reset(c.idle)
 	}
 	ev, err := c.up.Next()
-	if c.timer != nil {
+	if armed {
 		c.timer.Stop()
 	}
 	if err != nil {
@@ -236,9 +240,11 @@ var errClosed = errors.New("executor: stream closed")
 // Buffered reports whether the next event is already in memory: a replayed
 // pre-commit event, or upstream bytes read but not yet decoded.
 func (c *committed) Buffered() bool {
-	if len(c.pending) > 0 {
-		return true
-	}
+	return len(c.pending) > 0 || c.upBuffered()
+}
+
+// upBuffered reports whether the upstream's next event is in memory.
+func (c *committed) upBuffered() bool {
 	b, ok := c.up.(llm.Buffering)
 	return ok && b.Buffered()
 }

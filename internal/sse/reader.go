@@ -78,6 +78,17 @@ type frameState struct {
 // reader and not yet returned as frames.
 func (r *Reader) Buffered() int { return r.br.Buffered() }
 
+// FrameBuffered reports whether a whole frame (up to its blank line) is
+// already in memory, so Next will return without reading the network.
+func (r *Reader) FrameBuffered() bool {
+	n := r.br.Buffered()
+	if n == 0 {
+		return false
+	}
+	b, _ := r.br.Peek(n)
+	return bytes.Contains(b, []byte("\n\n")) || bytes.Contains(b, []byte("\n\r\n"))
+}
+
 // NewReader returns a Reader over r that accepts frames up to
 // DefaultMaxFrameSize bytes.
 func NewReader(r io.Reader) *Reader {

@@ -218,3 +218,28 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+func TestFrameBuffered(t *testing.T) {
+	pr, pw := io.Pipe()
+	r := NewReader(pr)
+	go func() {
+		pw.Write([]byte("data: one\n\ndata: tw"))
+	}()
+	f, err := r.Next()
+	if err != nil || f.Data != "one" {
+		t.Fatalf("got %q, %v, want one", f.Data, err)
+	}
+	if r.FrameBuffered() {
+		t.Fatal("FrameBuffered: got true with only half a frame in memory, want false")
+	}
+	go func() {
+		pw.Write([]byte("o\r\n\r\ndata: three\n\n"))
+		pw.Close()
+	}()
+	if f, err = r.Next(); err != nil || f.Data != "two" {
+		t.Fatalf("got %q, %v, want two", f.Data, err)
+	}
+	if !r.FrameBuffered() {
+		t.Fatal("FrameBuffered: got false with a whole frame in memory, want true")
+	}
+}

@@ -130,7 +130,7 @@ func (s *stream) end(err error) (llm.Event, error) {
 	return llm.Event{}, s.err
 }
 
-// Buffered reports whether the next frame's bytes are already in memory.
-func (s *stream) Buffered() bool { return s.r.Buffered() > 0 }
+// Buffered reports whether the next whole frame is already in memory.
+func (s *stream) Buffered() bool { return s.r.FrameBuffered() }
 
 var _ llm.Buffering = (*stream)(nil)
