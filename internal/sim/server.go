@@ -52,7 +52,7 @@ type Server struct {
 // modelState is what the server remembers about one model name.
 type modelState struct {
 	calls     []Call
-	dropped   int // calls forgotten from the front, to bound memory
+	dropped   int       // calls forgotten from the front, to bound memory
 	hits      []int     // matching calls seen per fault, reset by SetConfig
 	downSince time.Time // first request after the config was set
 }
