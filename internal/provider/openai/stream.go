@@ -2,6 +2,7 @@ package openai
 
 import (
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/tidwall/gjson"
@@ -59,7 +60,7 @@ func (s *stream) Next() (llm.Event, error) {
 		s.err = io.EOF
 		return ev, nil
 	}
-	if !gjson.Valid(f.Data) {
+	if !wellFormed(f.Data) {
 		s.err = &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "malformed stream chunk"}
 		return llm.Event{}, s.err
 	}
@@ -154,3 +155,11 @@ func (s *stream) end(err error) (llm.Event, error) {
 func (s *stream) Buffered() bool { return s.r.FrameBuffered() }
 
 var _ llm.Buffering = (*stream)(nil)
+
+// wellFormed is a cheap structural check of a chunk: one JSON object,
+// whole. A chunk cut short (the malformation seen in practice: a proxy or
+// provider dropping the rest of a frame) fails it.
+func wellFormed(data string) bool {
+	data = strings.TrimSpace(data)
+	return len(data) >= 2 && data[0] == '{' && data[len(data)-1] == '}' && gjson.Parse(data).IsObject()
+}
