@@ -250,3 +250,12 @@ func (c *committed) upBuffered() bool {
 }
 
 var _ llm.Buffering = (*committed)(nil)
+
+// SetPassthrough passes the hint on to the upstream stream (llm.Passthrough).
+func (c *committed) SetPassthrough() {
+	if p, ok := c.up.(llm.Passthrough); ok {
+		p.SetPassthrough()
+	}
+}
+
+var _ llm.Passthrough = (*committed)(nil)

@@ -208,6 +208,9 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, x *exchange, rt
 	}
 	x.status = http.StatusOK
 	sw := x.dialect.newStream(w, x.req, st.Dialect())
+	if p, ok := st.(llm.Passthrough); ok && st.Dialect() == x.dialect.name {
+		p.SetPassthrough() // frames are relayed verbatim: decode less
+	}
 	// Events already in memory go out in one write: flush only when the
 	// next event would wait for the network.
 	buffered, batch := st.(llm.Buffering)

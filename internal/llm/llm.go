@@ -251,6 +251,14 @@ type Buffering interface {
 	Buffered() bool
 }
 
+// Passthrough is implemented by streams that can decode less when the
+// consumer relays each event's Raw frame verbatim (the client speaks the
+// provider's dialect). After SetPassthrough, events still carry Raw, Done,
+// FinishReason, Usage and Text, but may omit ID, Model and ToolCalls.
+type Passthrough interface {
+	SetPassthrough()
+}
+
 // EmbedRequest is an embeddings request. Raw is the OpenAI-dialect body.
 type EmbedRequest struct {
 	Model string

@@ -22,6 +22,8 @@ type stream struct {
 	start  bool  // the first chunk was seen
 	finish bool  // a finish_reason was seen
 
+	passthrough bool // see SetPassthrough
+
 	closeOnce sync.Once
 }
 
@@ -63,6 +65,12 @@ func (s *stream) Next() (llm.Event, error) {
 	if !wellFormed(f.Data) {
 		s.err = &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "malformed stream chunk"}
 		return llm.Event{}, s.err
+	}
+	if s.passthrough && s.start && plainDelta(f.Data) {
+		// The client gets Raw verbatim: only the text is needed, for the
+		// output estimate of a stream that ends without usage.
+		ev.Text = gjson.Get(f.Data, "choices.0.delta.content").String()
+		return ev, nil
 	}
 	// One pass over the chunk's top-level keys, then over the first choice:
 	// this runs for every streamed token.
@@ -149,6 +157,35 @@ func (s *stream) end(err error) (llm.Event, error) {
 		return llm.Event{Done: true}, nil
 	}
 	return llm.Event{}, s.err
+}
+
+// SetPassthrough lets Next skip decoding what a verbatim relay does not
+// need (see llm.Passthrough).
+func (s *stream) SetPassthrough() { s.passthrough = true }
+
+var _ llm.Passthrough = (*stream)(nil)
+
+// plainDelta reports whether a chunk is an ordinary content delta: no error,
+// no tool calls, no finish reason and no usage. Anything else (or anything
+// unsure) is decoded in full.
+func plainDelta(data string) bool {
+	return !strings.Contains(data, `"error"`) && !strings.Contains(data, `"tool_calls"`) &&
+		nullOrAbsent(data, `"finish_reason"`) && nullOrAbsent(data, `"usage"`)
+}
+
+// nullOrAbsent reports whether key does not occur in data, or occurs once
+// with the value null.
+func nullOrAbsent(data, key string) bool {
+	i := strings.Index(data, key)
+	if i < 0 {
+		return true
+	}
+	rest := strings.TrimLeft(data[i+len(key):], " \t\r\n")
+	if !strings.HasPrefix(rest, ":") {
+		return false
+	}
+	rest = strings.TrimLeft(rest[1:], " \t\r\n")
+	return strings.HasPrefix(rest, "null") && !strings.Contains(rest, key)
 }
 
 // Buffered reports whether the next whole frame is already in memory.

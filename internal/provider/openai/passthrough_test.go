@@ -1,0 +1,106 @@
+package openai
+
+import (
+	"bytes"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/provider"
+)
+
+// passthroughStream is every kind of OpenAI chunk, with the spacing styles
+// servers use.
+const passthroughStream = `data: {"id":"c1","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}],"usage":null}
+
+data: {"id":"c1","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{"content":"Hello"},"finish_reason":null}],"usage":null}
+
+data: {"id":"c1","choices":[{"index":0,"delta":{"content":" \"usage\": {} finish_reason"},"finish_reason": null}]}
+
+data: {"id":"c1","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"t1","function":{"name":"f","arguments":"{}"}}]},"finish_reason":null}]}
+
+data: {"id":"c1","choices":[{"index":0,"delta":{},"finish_reason": "stop"}],"usage":null}
+
+data: {"id":"c1","choices":[],"usage": {"prompt_tokens":3,"completion_tokens":5}}
+
+data: [DONE]
+
+`
+
+func decodeAll(t *testing.T, passthrough bool) []llm.Event {
+	t.Helper()
+	s := newStream(New(provider.Config{Model: "m"}), io.NopCloser(strings.NewReader(passthroughStream)))
+	if passthrough {
+		s.SetPassthrough()
+	}
+	var evs []llm.Event
+	for {
+		ev, err := s.Next()
+		if err == io.EOF {
+			return evs
+		}
+		if err != nil {
+			t.Fatalf("Next: %v", err)
+		}
+		evs = append(evs, ev)
+		if ev.Done {
+			if _, err := s.Next(); err != io.EOF {
+				t.Fatalf("after [DONE]: got %v, want io.EOF", err)
+			}
+			return evs
+		}
+	}
+}
+
+// TestPassthroughKeepsWhatRelaysNeed: in passthrough mode every event keeps
+// its Raw frame, text, finish reason, usage and end; only ID, Model (after
+// the first chunk) and tool calls of plain deltas may be left out.
+func TestPassthroughKeepsWhatRelaysNeed(t *testing.T) {
+	full := decodeAll(t, false)
+	lite := decodeAll(t, true)
+	if len(full) != len(lite) {
+		t.Fatalf("events: got %d in passthrough, want %d", len(lite), len(full))
+	}
+	for i := range full {
+		f, l := full[i], lite[i]
+		if !bytes.Equal(f.Raw, l.Raw) {
+			t.Errorf("event %d: Raw differs", i)
+		}
+		type kept struct {
+			Text   string
+			Finish llm.FinishReason
+			Usage  *llm.Usage
+			Done   bool
+			Tools  int
+		}
+		if d := cmp.Diff(kept{f.Text, f.FinishReason, f.Usage, f.Done, len(f.ToolCalls)}, kept{l.Text, l.FinishReason, l.Usage, l.Done, len(l.ToolCalls)}); d != "" {
+			t.Errorf("event %d (-full +passthrough):\n%s", i, d)
+		}
+	}
+}
+
+func TestPlainDelta(t *testing.T) {
+	tests := []struct {
+		name, data string
+		want       bool
+	}{
+		{"content delta", `{"choices":[{"delta":{"content":"x"},"finish_reason":null}],"usage":null}`, true},
+		{"spaced nulls", `{"choices":[{"delta":{"content":"x"},"finish_reason" : null}],"usage": null}`, true},
+		{"no usage key", `{"choices":[{"delta":{"content":"x"},"finish_reason":null}]}`, true},
+		{"finish", `{"choices":[{"delta":{},"finish_reason":"stop"}]}`, false},
+		{"usage", `{"choices":[],"usage":{"prompt_tokens":1}}`, false},
+		{"tool call", `{"choices":[{"delta":{"tool_calls":[]},"finish_reason":null}]}`, false},
+		{"error", `{"error":{"message":"x"}}`, false},
+		{"usage as a value is unsure", `{"choices":[{"delta":{"content":"usage"},"finish_reason":null}]}`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := plainDelta(tt.data); got != tt.want {
+				t.Errorf("plainDelta(%s): got %v, want %v", tt.data, got, tt.want)
+			}
+		})
+	}
+}
