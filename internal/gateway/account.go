@@ -27,8 +27,10 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 		x.status = 499 // the client went away before anything was decided
 	}
 	cost := x.priorCost
-	if rt := g.rt.Load(); rt != nil && deployment != "" {
-		cost += rt.cost(deployment, x.usage)
+	if x.rt != nil && deployment != "" {
+		// Priced on the config the request ran on, even if a reload
+		// changed prices or removed the deployment since.
+		cost += x.rt.cost(deployment, x.usage)
 	}
 	x.usage = addUsage(x.usage, x.priorUsage)
 	stream := x.req != nil && x.req.Stream

@@ -6,6 +6,7 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/executor"
 	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/provider"
 )
 
 // cascade serves a cascade route: each stage is called non-streaming, its
@@ -32,7 +33,9 @@ func (g *Gateway) cascade(w http.ResponseWriter, r *http.Request, x *exchange, r
 		}
 		last := i == len(c.Stages)-1
 		if err != nil {
-			whys = append(whys, stage+": "+err.Error())
+			// The kind only: an upstream's message can carry what clients
+			// must not see (a masked key, an internal URL).
+			whys = append(whys, stage+": "+provider.KindOf(err).String())
 			if last || ctx.Err() != nil {
 				x.trace = total
 				x.decision.Reason = joinReason(x.decision.Reason, whys)

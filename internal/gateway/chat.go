@@ -45,6 +45,7 @@ type exchange struct {
 	ttft     time.Duration
 	who      *Principal
 	adm      Admission
+	rt       *runtime // the config the request runs on
 	// priorCost and priorUsage are what earlier cascade stages cost.
 	priorCost  float64
 	priorUsage llm.Usage
@@ -79,6 +80,7 @@ func (g *Gateway) authenticated(w http.ResponseWriter, r *http.Request, x *excha
 		g.fail(w, x, &apiError{status: http.StatusServiceUnavailable, code: "not_ready", anthropicType: "api_error", message: "the gateway has no configuration loaded"})
 		return nil, nil, false
 	}
+	x.rt = rt
 	who, err := rt.guard.Authenticate(r.Context(), r.Header)
 	if err != nil {
 		g.deny(r.Context(), w, x, err)
@@ -265,14 +267,17 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, x *exchange, rt
 			break
 		}
 	}
-	if !sawUsage || x.partial && x.usage.OutputTokens == 0 {
+	// A stream without usage, or cut before its final usage (Anthropic's
+	// message_start reports 1 output token), is billed from what was sent.
+	if !sawUsage || x.partial {
 		if x.usage.InputTokens == 0 {
 			x.usage.InputTokens = input
+			x.usage.Estimated = true
 		}
 		if est := tokens.FromBytes(outBytes); est > x.usage.OutputTokens {
 			x.usage.OutputTokens = est
+			x.usage.Estimated = true
 		}
-		x.usage.Estimated = true
 	}
 }
 

@@ -88,15 +88,23 @@ func (g *Gateway) ServeEmbeddings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var lastErr error
-	for i, name := range names {
+	for _, name := range names {
 		d := rt.deployments[name]
 		emb, ok := d.prov.(provider.Embedder)
 		if !ok {
 			continue
 		}
-		x.trace = traceOf(name, i)
+		if x.trace == nil {
+			x.trace = &executor.Trace{}
+		} else {
+			x.trace.Fallbacks++
+		}
+		x.trace.Deployment = name
+		x.trace.Attempts = append(x.trace.Attempts, executor.Attempt{Deployment: name})
 		resp, err := emb.Embed(r.Context(), req)
 		if err != nil {
+			last := &x.trace.Attempts[len(x.trace.Attempts)-1]
+			last.Err, last.Kind = err, provider.KindOf(err)
 			lastErr = err
 			if k := provider.KindOf(err); !k.Fallbackable() || errors.Is(err, r.Context().Err()) && r.Context().Err() != nil {
 				break
@@ -130,10 +138,4 @@ func (rt *runtime) embeddingTargets(model string) ([]string, router.Decision, *a
 		return nil, dec, routeError(err)
 	}
 	return dec.Deployments, dec, nil
-}
-
-// traceOf records that the i-th deployment of an embeddings plan is being
-// tried.
-func traceOf(name string, i int) *executor.Trace {
-	return &executor.Trace{Deployment: name, Fallbacks: i, Attempts: []executor.Attempt{{Deployment: name}}}
 }

@@ -86,6 +86,9 @@ func (r *Reader) FrameBuffered() bool {
 		return false
 	}
 	b, _ := r.br.Peek(n)
+	// Blank lines before a frame are not a frame: Next would skip them and
+	// then wait for the network.
+	b = bytes.TrimLeft(b, "\r\n")
 	return bytes.Contains(b, []byte("\n\n")) || bytes.Contains(b, []byte("\n\r\n"))
 }
 

@@ -114,7 +114,12 @@ func (c *Client) chatBody(req *llm.Request, stream bool) ([]byte, error) {
 			body, err = sjson.SetBytes(body, "stream_options.include_usage", true)
 		}
 	} else if err == nil && gjson.GetBytes(body, "stream").Bool() {
+		// A streaming client's request sent non-streaming (a cascade
+		// stage): OpenAI rejects stream_options without stream.
 		body, err = sjson.SetBytes(body, "stream", false)
+		if err == nil {
+			body, err = sjson.DeleteBytes(body, "stream_options")
+		}
 	}
 	if err != nil {
 		return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "request body is not a JSON object", Err: err}

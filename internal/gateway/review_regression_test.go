@@ -1,0 +1,208 @@
+// Regression tests for bugs found in review: each failed before its fix.
+package gateway_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/config"
+	"github.com/switchyard-gw/switchyard/internal/executor"
+	"github.com/switchyard-gw/switchyard/internal/gateway"
+	"github.com/switchyard-gw/switchyard/internal/store"
+)
+
+type recs struct {
+	mu sync.Mutex
+	rs []store.UsageRecord
+}
+
+func (r *recs) Enqueue(rec store.UsageRecord) { r.mu.Lock(); r.rs = append(r.rs, rec); r.mu.Unlock() }
+func (r *recs) all() []store.UsageRecord {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]store.UsageRecord(nil), r.rs...)
+}
+
+func gw(t *testing.T, yaml string, rec gateway.Recorder) string {
+	c, err := config.Parse([]byte(yaml), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := gateway.New(gateway.Options{Executor: executor.New(executor.Options{}), Recorder: rec})
+	if err := g.Apply(c); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(g.Handler())
+	t.Cleanup(srv.Close)
+	t.Cleanup(g.Close)
+	return srv.URL
+}
+
+// A: Anthropic upstream cut after lots of text: output billed?
+func TestRegressionPartialAnthropicBilling(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"model\":\"m\",\"usage\":{\"input_tokens\":50,\"output_tokens\":1}}}\n\n")
+		fmt.Fprint(w, "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n")
+		for i := 0; i < 50; i++ {
+			fmt.Fprint(w, "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"lorem ipsum dolor sit amet consectetur \"}}\n\n")
+		}
+		// body ends: no message_delta / message_stop
+	}))
+	defer up.Close()
+	rec := &recs{}
+	url := gw(t, `
+providers:
+  - {name: an, kind: anthropic, base_url: "`+up.URL+`"}
+deployments:
+  - {name: claude, provider: an, model: m}
+routes:
+  - {name: auto, targets: [claude]}
+`, rec)
+	resp, err := http.Post(url+"/v1/chat/completions", "application/json", strings.NewReader(`{"model":"auto","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	_ = b
+	rs := rec.all()
+	if len(rs) != 1 {
+		t.Fatalf("records %d", len(rs))
+	}
+	t.Logf("record: partial=%v out=%d in=%d est=%v status=%d err=%s", rs[0].Partial, rs[0].OutputTokens, rs[0].InputTokens, rs[0].TokensEstimated, rs[0].Status, rs[0].ErrorCode)
+	if rs[0].OutputTokens < 100 {
+		t.Errorf("got output tokens %d for ~2000 bytes streamed, want an estimate", rs[0].OutputTokens)
+	}
+}
+
+// B: cascade + streaming OpenAI client with stream_options
+func TestRegressionCascadeStreamOptions(t *testing.T) {
+	var mu sync.Mutex
+	var bodies []string
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		bodies = append(bodies, string(b))
+		mu.Unlock()
+		if strings.Contains(string(b), "stream_options") && !strings.Contains(string(b), `"stream":true`) {
+			w.WriteHeader(400)
+			fmt.Fprint(w, `{"error":{"message":"The 'stream_options' parameter is only allowed when 'stream' is enabled.","type":"invalid_request_error","param":"stream_options","code":null}}`)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"id":"c1","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hello"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1}}`)
+	}))
+	defer up.Close()
+	url := gw(t, `
+providers:
+  - {name: oa, kind: openai, base_url: "`+up.URL+`"}
+deployments:
+  - {name: small, provider: oa, model: s}
+  - {name: big, provider: oa, model: b}
+routes:
+  - {name: auto, policy: cascade, targets: [small, big], checks: [{min_length: 1}]}
+`, nil)
+	resp, err := http.Post(url+"/v1/chat/completions", "application/json", strings.NewReader(`{"model":"auto","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	t.Logf("status %d body %s\nupstream bodies: %q", resp.StatusCode, b, bodies)
+	if resp.StatusCode != 200 {
+		t.Errorf("got status %d, want 200", resp.StatusCode)
+	}
+}
+
+// C: cascade reason header leaks upstream auth message
+func TestRegressionCascadeReasonLeak(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if strings.Contains(string(b), `"model":"s"`) {
+			w.WriteHeader(401)
+			fmt.Fprint(w, `{"error":{"message":"Incorrect API key provided: sk-proj-****************************wxyz. You can find your API key at https://platform.openai.com/account/api-keys.","type":"invalid_request_error","code":"invalid_api_key"}}`)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"id":"c1","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hello"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1}}`)
+	}))
+	defer up.Close()
+	rec := &recs{}
+	url := gw(t, `
+providers:
+  - {name: oa, kind: openai, base_url: "`+up.URL+`"}
+deployments:
+  - {name: small, provider: oa, model: s}
+  - {name: big, provider: oa, model: b}
+routes:
+  - {name: auto, policy: cascade, targets: [small, big], checks: [{min_length: 1}]}
+`, rec)
+	resp, err := http.Post(url+"/v1/chat/completions", "application/json", strings.NewReader(`{"model":"auto","messages":[{"role":"user","content":"hi"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	h := resp.Header.Get(gateway.HeaderReason)
+	t.Logf("status %d reason header: %s", resp.StatusCode, h)
+	if strings.Contains(h, "sk-proj") {
+		t.Errorf("reason header leaks upstream credential message: %s", h)
+	}
+}
+
+// D: idle watchdog not armed when blank lines follow a frame
+func TestRegressionIdleWatchdogBlankLines(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "data: {\"id\":\"x\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"hi\"}}]}\n\n"+os.Getenv("EXTRA"))
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	defer up.Close()
+	url := gw(t, `
+providers:
+  - {name: oa, kind: openai, base_url: "`+up.URL+`"}
+deployments:
+  - {name: small, provider: oa, model: s, idle_timeout: 300ms}
+routes:
+  - {name: auto, targets: [small]}
+`, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "POST", url+"/v1/chat/completions", strings.NewReader(`{"model":"auto","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+	req.Header.Set("Content-Type", "application/json")
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("after %v: %v", time.Since(start), err)
+	}
+	br := bufio.NewReader(resp.Body)
+	var got []string
+	for {
+		line, err := br.ReadString('\n')
+		if line != "" && line != "\n" {
+			got = append(got, fmt.Sprintf("%v %s", time.Since(start).Round(time.Millisecond), strings.TrimSpace(line)))
+		}
+		if err != nil {
+			got = append(got, fmt.Sprintf("%v err %v", time.Since(start).Round(time.Millisecond), err))
+			break
+		}
+	}
+	resp.Body.Close()
+	t.Logf("%s", strings.Join(got, "\n"))
+	if time.Since(start) > 2*time.Second {
+		t.Errorf("stream not ended by the 300ms idle timeout: took %v", time.Since(start))
+	}
+}
