@@ -194,6 +194,7 @@ func TestKeyScopeWithinIssuer(t *testing.T) {
 		{name: "later expiry", in: KeyCreate{ExpiresAt: &later}, code: 403},
 		{name: "other tenant", in: KeyCreate{TenantID: "t2"}, code: 404},
 		{name: "bad role", in: KeyCreate{Role: "root"}, code: 400},
+		{name: "tier other than own", in: KeyCreate{Tier: "pro"}, code: 403},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

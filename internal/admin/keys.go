@@ -212,6 +212,11 @@ func (h *Handler) checkKey(k store.Key, c *caller, now time.Time) error {
 	if is.ExpiresAt != nil && (k.ExpiresAt == nil || k.ExpiresAt.After(*is.ExpiresAt)) {
 		return errForbidden("expires_at may not be later than your own key's")
 	}
+	// The tier picks routes (premium models): a tenant admin may not mint a
+	// key of a tier other than its own; empty inherits the tenant's.
+	if k.Tier != "" && k.Tier != is.Tier {
+		return errForbidden("tier must be empty (the tenant's) or your own key's")
+	}
 	return nil
 }
 
