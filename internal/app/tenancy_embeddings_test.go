@@ -1,0 +1,281 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/switchyard-gw/switchyard/internal/admin"
+	"github.com/switchyard-gw/switchyard/internal/config"
+	"github.com/switchyard-gw/switchyard/internal/executor"
+	"github.com/switchyard-gw/switchyard/internal/gateway"
+	"github.com/switchyard-gw/switchyard/internal/server"
+	"github.com/switchyard-gw/switchyard/internal/sim"
+	"github.com/switchyard-gw/switchyard/internal/store"
+	"github.com/switchyard-gw/switchyard/internal/store/open"
+	"github.com/switchyard-gw/switchyard/internal/telemetry"
+	"github.com/switchyard-gw/switchyard/internal/tenancy"
+)
+
+// embedUSDPerToken is the input price the tests put on deployment embed:
+// one dollar a token, so one call costs more than any tiny budget.
+const embedUSDPerToken = 1.0
+
+// pricedEmbed gives deployment embed of baseConfig an input price of
+// embedUSDPerToken (it has none there, so embeddings cost nothing).
+func pricedEmbed(c string) string {
+	const model = "    model: sim-embed\n"
+	if !strings.Contains(c, model) {
+		panic("pricedEmbed: baseConfig has no sim-embed deployment")
+	}
+	return strings.Replace(c, model, model+fmt.Sprintf("    price: {input_per_mtok: %g}\n", embedUSDPerToken*1e6), 1)
+}
+
+// startEditedTenantStack is startTenantStack with edit applied to the
+// config text first (startTenantStack offers no way to change a deployment).
+func startEditedTenantStack(t *testing.T, simURL, extra string, edit func(string) string) *tenantStack {
+	t.Helper()
+	cfg, err := config.Parse([]byte(edit(tenancyConfig(simURL, extra))), os.Getenv)
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx, cancel := context.WithCancel(context.Background())
+	ten, err := buildTenancy(ctx, cfg, log)
+	if err != nil {
+		cancel()
+		t.Fatalf("buildTenancy: %v", err)
+	}
+	reg := prometheus.NewRegistry()
+	metrics := telemetry.NewMetrics(reg)
+	reg.MustRegister(ten.Collectors()...)
+	exec := executor.New(gateway.ExecutorOptions(cfg))
+	gw := gateway.New(gateway.Options{Logger: log, Metrics: metrics, Executor: exec, Guard: ten.Guard, Recorder: ten.Recorder})
+	if err := gw.Apply(cfg); err != nil {
+		cancel()
+		ten.Close()
+		t.Fatal(err)
+	}
+	srv := server.New(server.Options{API: gw.Handler(), Ready: gw.Ready, Gatherer: reg, InFlight: metrics.InFlight, Logger: log, ShutdownTimeout: 5 * time.Second})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		cancel()
+		ten.Close()
+		t.Fatal(err)
+	}
+	srvCtx, stopSrv := context.WithCancel(ctx)
+	srvDone := make(chan error, 1)
+	go func() { srvDone <- srv.Serve(srvCtx, ln) }()
+	runDone := make(chan error, 1)
+	go func() { runDone <- ten.Run(ctx) }()
+	tr := &http.Transport{}
+	s := &tenantStack{t: t, base: "http://" + ln.Addr().String(), ten: ten, reg: reg, logs: logs, hc: &http.Client{Transport: tr}}
+	if ten.AdminAddr != "" {
+		s.admin = "http://" + ten.AdminAddr
+	}
+	var once sync.Once
+	s.stop = func() {
+		once.Do(func() {
+			tr.CloseIdleConnections()
+			stopSrv()
+			<-srvDone
+			cancel() // after the drain: the ledger flushes the last records
+			if err := <-runDone; err != nil {
+				t.Errorf("tenancy run: %v", err)
+			}
+			ten.Close()
+		})
+	}
+	t.Cleanup(s.stop)
+	return s
+}
+
+const embedBody = `{"model":"embed","input":"the quick brown fox jumps over the lazy dog"}`
+
+// embedReply is one /v1/embeddings answer.
+type embedReply struct {
+	code      int
+	body      string
+	requestID string
+	header    http.Header
+}
+
+// embedRequest posts one embeddings request with key.
+func embedRequest(t *testing.T, s *tenantStack, key string) embedReply {
+	t.Helper()
+	req, _ := http.NewRequest("POST", s.base+"/v1/embeddings", strings.NewReader(embedBody))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := s.hc.Do(req)
+	if err != nil {
+		t.Fatalf("POST /v1/embeddings: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return embedReply{code: resp.StatusCode, body: string(b), requestID: resp.Header.Get("X-Request-Id"), header: resp.Header}
+}
+
+// openAIErrorCode returns error.code of an OpenAI-format error body and
+// whether the body has that shape (a message, a type and a code).
+func openAIErrorCode(body string) (string, bool) {
+	var e struct {
+		Error *struct {
+			Message string  `json:"message"`
+			Type    string  `json:"type"`
+			Code    *string `json:"code"`
+		} `json:"error"`
+	}
+	if json.Unmarshal([]byte(body), &e) != nil || e.Error == nil || e.Error.Message == "" || e.Error.Type == "" || e.Error.Code == nil {
+		return "", false
+	}
+	return *e.Error.Code, true
+}
+
+// TestEmbeddingAdmission checks that /v1/embeddings goes through the same
+// admission as chat: route allow-lists, rate limits and budgets refuse
+// before the provider is called, and every request, served or refused,
+// yields exactly one usage record naming the key's tenant and key.
+func TestEmbeddingAdmission(t *testing.T) {
+	tests := []struct {
+		name      string
+		key       admin.KeyCreate
+		requests  int
+		wantCodes []int  // per request
+		wantError string // error.code of the refused ones
+		wantRetry bool   // the refused ones carry Retry-After
+	}{
+		{name: "route not allowed", key: admin.KeyCreate{AllowedRoutes: []string{"cheap"}},
+			requests: 1, wantCodes: []int{403}, wantError: "route_not_allowed"},
+		{name: "rpm", key: admin.KeyCreate{Limits: tenancy.Limits{RPM: 2}},
+			requests: 3, wantCodes: []int{200, 200, 429}, wantError: "rate_limit_exceeded", wantRetry: true},
+		// One call is estimated at several dollars; the budget holds less.
+		{name: "budget", key: admin.KeyCreate{Limits: tenancy.Limits{BudgetDailyUSD: 0.5}},
+			requests: 1, wantCodes: []int{429}, wantError: "budget_exceeded", wantRetry: true},
+		{name: "allowed and unlimited", key: admin.KeyCreate{AllowedRoutes: []string{"embed"}},
+			requests: 2, wantCodes: []int{200, 200}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			simSrv, simURL, stopSim, err := sim.Start(sim.DefaultConfig())
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(stopSim)
+			extra := sqliteExtra(t, "")
+			s := startEditedTenantStack(t, simURL, extra, pricedEmbed)
+			k := s.newKey("acme", tt.key)
+
+			replies := make([]embedReply, tt.requests)
+			served := 0
+			for i := range replies {
+				r := embedRequest(t, s, k.Secret)
+				replies[i] = r
+				if r.code != tt.wantCodes[i] {
+					t.Fatalf("request %d: got %d %s, want %d", i+1, r.code, r.body, tt.wantCodes[i])
+				}
+				if r.requestID == "" {
+					t.Errorf("request %d: got no X-Request-Id, want one", i+1)
+				}
+				if r.code == 200 {
+					served++
+					continue
+				}
+				code, ok := openAIErrorCode(r.body)
+				if !ok || code != tt.wantError {
+					t.Errorf("request %d: got body %s, want an OpenAI error with code %q", i+1, r.body, tt.wantError)
+				}
+				if got := r.header.Get("Retry-After"); (got != "") != tt.wantRetry {
+					t.Errorf("request %d: got Retry-After %q, want one: %v", i+1, got, tt.wantRetry)
+				}
+			}
+			if got := len(simSrv.Calls("sim-embed")); got != served {
+				t.Errorf("got %d embeddings calls at the provider, want %d (refused requests must not reach it)", got, served)
+			}
+
+			s.stop() // flushes the ledger
+			st, err := open.Store(context.Background(), strings.TrimPrefix(strings.SplitN(extra, "\n", 2)[0], "store: "))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			recs := usageRecords(t, st)
+			if len(recs) != tt.requests {
+				t.Errorf("got %d usage records, want %d (one per request)", len(recs), tt.requests)
+			}
+			byID := map[string][]store.UsageRecord{}
+			for _, r := range recs {
+				byID[r.RequestID] = append(byID[r.RequestID], r)
+			}
+			for i, reply := range replies {
+				rs := byID[reply.requestID]
+				if len(rs) != 1 {
+					t.Errorf("request %d: got %d usage records for %s, want 1", i+1, len(rs), reply.requestID)
+					continue
+				}
+				checkEmbedRecord(t, i+1, rs[0], reply, k)
+			}
+			if strings.Contains(s.logs.String(), k.Secret) {
+				t.Errorf("got the key's secret in the logs")
+			}
+		})
+	}
+}
+
+// checkEmbedRecord checks the usage record rec of the n-th request, which
+// got reply.
+func checkEmbedRecord(t *testing.T, n int, rec store.UsageRecord, reply embedReply, k admin.KeyView) {
+	t.Helper()
+	if rec.TenantID != "acme" || rec.KeyID != k.ID {
+		t.Errorf("request %d: got record tenant %q key %q, want acme and %s", n, rec.TenantID, rec.KeyID, k.ID)
+	}
+	if rec.Route != "embed" {
+		t.Errorf("request %d: got record route %q, want embed", n, rec.Route)
+	}
+	if rec.Status != reply.code {
+		t.Errorf("request %d: got record status %d, want %d", n, rec.Status, reply.code)
+	}
+	if reply.code != 200 {
+		code, _ := openAIErrorCode(reply.body)
+		if rec.ErrorCode != code {
+			t.Errorf("request %d: got record error code %q, want %q", n, rec.ErrorCode, code)
+		}
+		if rec.CostUSD != 0 || rec.InputTokens != 0 {
+			t.Errorf("request %d: got a refused request billed %d tokens, $%g; want 0 and 0", n, rec.InputTokens, rec.CostUSD)
+		}
+		return
+	}
+	var resp struct {
+		Usage struct {
+			PromptTokens int `json:"prompt_tokens"`
+		} `json:"usage"`
+	}
+	if err := json.Unmarshal([]byte(reply.body), &resp); err != nil {
+		t.Fatalf("request %d: decode %s: %v", n, reply.body, err)
+	}
+	if rec.Deployment != "embed" {
+		t.Errorf("request %d: got record deployment %q, want embed", n, rec.Deployment)
+	}
+	if rec.InputTokens <= 0 || rec.InputTokens != resp.Usage.PromptTokens {
+		t.Errorf("request %d: got %d input tokens in the record, want %d (> 0, as the provider reported)", n, rec.InputTokens, resp.Usage.PromptTokens)
+	}
+	if rec.TokensEstimated {
+		t.Errorf("request %d: got tokens estimated, want the provider's count", n)
+	}
+	want := float64(rec.InputTokens) * embedUSDPerToken
+	if rec.CostUSD <= 0 || math.Abs(rec.CostUSD-want) > 1e-9 {
+		t.Errorf("request %d: got cost $%g, want $%g (> 0)", n, rec.CostUSD, want)
+	}
+}
