@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 
 	"github.com/switchyard-gw/switchyard/internal/openaiapi"
@@ -15,36 +14,25 @@ import (
 // be routed gets 404 (unknown model) or 400 (no capable deployment) with
 // the same JSON and its error field set.
 func (g *Gateway) ServeExplain(w http.ResponseWriter, r *http.Request) {
-	rt := g.rt.Load()
-	if rt == nil {
-		openaiapi.WriteError(w, http.StatusServiceUnavailable, "not_ready", "the gateway has no configuration loaded")
-		return
-	}
-	who, err := rt.guard.Authenticate(r.Context(), r.Header)
-	if err != nil {
-		var d *Denied
-		if !errors.As(err, &d) {
-			d = &Denied{Status: http.StatusServiceUnavailable, Code: "auth_unavailable", Message: "the gateway could not check the API key"}
-		}
-		openaiapi.WriteError(w, d.Status, d.Code, d.Message)
-		return
-	}
-	body, e := readBody(w, r, rt.cfg.Server.MaxBodyBytes)
-	if e != nil {
-		openaiapi.WriteError(w, e.status, e.code, e.message)
+	x, r := g.start(r, openAIDialect, "switchyard.explain")
+	defer g.finish(r.Context(), x)
+	rt, body, ok := g.authenticated(w, r, x)
+	if !ok {
 		return
 	}
 	req, err := openaiapi.ParseChat(body)
 	if err != nil {
-		openaiapi.WriteErrorFor(w, err)
+		g.failErr(w, x, err)
 		return
 	}
+	who := x.who
 	dec, err := rt.router.Explain(r.Context(), req, router.Info{Tier: who.Tier, TenantID: who.TenantID, KeyID: who.KeyID, Headers: r.Header})
-	status := http.StatusOK
+	x.decision = router.Decision{Route: dec.Route, Policy: dec.Policy, Reason: "explain"}
+	x.status = http.StatusOK
 	if err != nil {
-		status = routeError(err).status
+		x.status = routeError(err).status
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
+	w.WriteHeader(x.status)
 	_ = json.NewEncoder(w).Encode(dec.Explain(err))
 }

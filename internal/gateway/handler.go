@@ -32,17 +32,10 @@ func (g *Gateway) Handler() http.Handler {
 // ServeModels serves GET /v1/models: every route and deployment name a client
 // may put in "model".
 func (g *Gateway) ServeModels(w http.ResponseWriter, r *http.Request) {
-	rt := g.rt.Load()
-	if rt == nil {
-		openaiapi.WriteError(w, http.StatusServiceUnavailable, "not_ready", "the gateway has no configuration loaded")
-		return
-	}
-	if _, err := rt.guard.Authenticate(r.Context(), r.Header); err != nil {
-		var d *Denied
-		if !errors.As(err, &d) {
-			d = &Denied{Status: http.StatusServiceUnavailable, Code: "auth_unavailable", Message: "the gateway could not check the API key"}
-		}
-		openaiapi.WriteError(w, d.Status, d.Code, d.Message)
+	x, r := g.start(r, openAIDialect, "switchyard.models")
+	defer g.finish(r.Context(), x)
+	rt, _, ok := g.authenticated(w, r, x)
+	if !ok {
 		return
 	}
 	ids := make([]string, 0, len(rt.cfg.Routes)+len(rt.cfg.Deployments))
@@ -53,6 +46,7 @@ func (g *Gateway) ServeModels(w http.ResponseWriter, r *http.Request) {
 		ids = append(ids, d.Name)
 	}
 	sort.Strings(ids)
+	x.status = http.StatusOK
 	_ = openaiapi.WriteModels(w, ids)
 }
 
