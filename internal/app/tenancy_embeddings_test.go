@@ -9,9 +9,11 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -277,5 +279,63 @@ func checkEmbedRecord(t *testing.T, n int, rec store.UsageRecord, reply embedRep
 	want := float64(rec.InputTokens) * embedUSDPerToken
 	if rec.CostUSD <= 0 || math.Abs(rec.CostUSD-want) > 1e-9 {
 		t.Errorf("request %d: got cost $%g, want $%g (> 0)", n, rec.CostUSD, want)
+	}
+}
+
+// TestEmbeddingUsageEstimated serves embeddings from a provider that
+// reports no usage: the record carries an estimate of the input tokens,
+// flagged as such, and a cost, so the request is still billed.
+func TestEmbeddingUsageEstimated(t *testing.T) {
+	var calls atomic.Int64
+	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/embeddings" {
+			http.NotFound(w, r)
+			return
+		}
+		calls.Add(1)
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.6,0.8]}],"model":"bare-embed"}`)
+	}))
+	defer bare.Close()
+	onBare := func(c string) string {
+		c = pricedEmbed(c)
+		const dep = "    provider: sim-openai\n    model: sim-embed\n"
+		if !strings.Contains(c, dep) || !strings.Contains(c, "\ndeployments:\n") {
+			t.Fatalf("baseConfig has no sim-embed deployment on sim-openai")
+		}
+		c = strings.Replace(c, dep, "    provider: bare\n    model: sim-embed\n", 1)
+		return strings.Replace(c, "\ndeployments:\n", "\n  - name: bare\n    kind: openai\n    base_url: "+bare.URL+"/v1\ndeployments:\n", 1)
+	}
+	extra := sqliteExtra(t, "")
+	s := startEditedTenantStack(t, startSim(t, sim.DefaultConfig()), extra, onBare)
+	k := s.newKey("acme", admin.KeyCreate{})
+	reply := embedRequest(t, s, k.Secret)
+	if reply.code != 200 {
+		t.Fatalf("got %d %s, want 200", reply.code, reply.body)
+	}
+	if got := calls.Load(); got != 1 {
+		t.Errorf("got %d calls at the usage-less provider, want 1", got)
+	}
+	s.stop()
+	st, err := open.Store(context.Background(), strings.TrimPrefix(strings.SplitN(extra, "\n", 2)[0], "store: "))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	recs := usageRecords(t, st)
+	if len(recs) != 1 {
+		t.Fatalf("got %d usage records, want 1", len(recs))
+	}
+	r := recs[0]
+	if r.RequestID != reply.requestID || r.TenantID != "acme" || r.KeyID != k.ID || r.Deployment != "embed" || r.Status != 200 {
+		t.Errorf("got record %s tenant %q key %q deployment %q status %d, want %s acme %s embed 200",
+			r.RequestID, r.TenantID, r.KeyID, r.Deployment, r.Status, reply.requestID, k.ID)
+	}
+	if r.InputTokens <= 0 || !r.TokensEstimated {
+		t.Errorf("got %d input tokens, estimated %v; want > 0 and true", r.InputTokens, r.TokensEstimated)
+	}
+	if want := float64(r.InputTokens) * embedUSDPerToken; r.CostUSD <= 0 || math.Abs(r.CostUSD-want) > 1e-9 {
+		t.Errorf("got cost $%g, want $%g (> 0)", r.CostUSD, want)
 	}
 }
