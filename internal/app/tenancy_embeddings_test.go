@@ -5,29 +5,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"math"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchyard-gw/switchyard/internal/admin"
-	"github.com/switchyard-gw/switchyard/internal/config"
-	"github.com/switchyard-gw/switchyard/internal/executor"
-	"github.com/switchyard-gw/switchyard/internal/gateway"
-	"github.com/switchyard-gw/switchyard/internal/server"
 	"github.com/switchyard-gw/switchyard/internal/sim"
 	"github.com/switchyard-gw/switchyard/internal/store"
 	"github.com/switchyard-gw/switchyard/internal/store/open"
-	"github.com/switchyard-gw/switchyard/internal/telemetry"
 	"github.com/switchyard-gw/switchyard/internal/tenancy"
 )
 
@@ -43,66 +31,6 @@ func pricedEmbed(c string) string {
 		panic("pricedEmbed: baseConfig has no sim-embed deployment")
 	}
 	return strings.Replace(c, model, model+fmt.Sprintf("    price: {input_per_mtok: %g}\n", embedUSDPerToken*1e6), 1)
-}
-
-// startEditedTenantStack is startTenantStack with edit applied to the
-// config text first (startTenantStack offers no way to change a deployment).
-func startEditedTenantStack(t *testing.T, simURL, extra string, edit func(string) string) *tenantStack {
-	t.Helper()
-	cfg, err := config.Parse([]byte(edit(tenancyConfig(simURL, extra))), os.Getenv)
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	logs := &syncBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	ctx, cancel := context.WithCancel(context.Background())
-	ten, err := buildTenancy(ctx, cfg, log)
-	if err != nil {
-		cancel()
-		t.Fatalf("buildTenancy: %v", err)
-	}
-	reg := prometheus.NewRegistry()
-	metrics := telemetry.NewMetrics(reg)
-	reg.MustRegister(ten.Collectors()...)
-	exec := executor.New(gateway.ExecutorOptions(cfg))
-	gw := gateway.New(gateway.Options{Logger: log, Metrics: metrics, Executor: exec, Guard: ten.Guard, Recorder: ten.Recorder})
-	if err := gw.Apply(cfg); err != nil {
-		cancel()
-		ten.Close()
-		t.Fatal(err)
-	}
-	srv := server.New(server.Options{API: gw.Handler(), Ready: gw.Ready, Gatherer: reg, InFlight: metrics.InFlight, Logger: log, ShutdownTimeout: 5 * time.Second})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		cancel()
-		ten.Close()
-		t.Fatal(err)
-	}
-	srvCtx, stopSrv := context.WithCancel(ctx)
-	srvDone := make(chan error, 1)
-	go func() { srvDone <- srv.Serve(srvCtx, ln) }()
-	runDone := make(chan error, 1)
-	go func() { runDone <- ten.Run(ctx) }()
-	tr := &http.Transport{}
-	s := &tenantStack{t: t, base: "http://" + ln.Addr().String(), ten: ten, reg: reg, logs: logs, hc: &http.Client{Transport: tr}}
-	if ten.AdminAddr != "" {
-		s.admin = "http://" + ten.AdminAddr
-	}
-	var once sync.Once
-	s.stop = func() {
-		once.Do(func() {
-			tr.CloseIdleConnections()
-			stopSrv()
-			<-srvDone
-			cancel() // after the drain: the ledger flushes the last records
-			if err := <-runDone; err != nil {
-				t.Errorf("tenancy run: %v", err)
-			}
-			ten.Close()
-		})
-	}
-	t.Cleanup(s.stop)
-	return s
 }
 
 const embedBody = `{"model":"embed","input":"the quick brown fox jumps over the lazy dog"}`

@@ -65,7 +65,14 @@ func tenancyConfig(simURL, extra string) string {
 // tenancy layer, a gateway using its Guard and Recorder, and the server.
 func startTenantStack(t *testing.T, simURL, extra string) *tenantStack {
 	t.Helper()
-	cfg, err := config.Parse([]byte(tenancyConfig(simURL, extra)), os.Getenv)
+	return startEditedTenantStack(t, simURL, extra, func(c string) string { return c })
+}
+
+// startEditedTenantStack is startTenantStack with the config text passed
+// through edit before it is parsed.
+func startEditedTenantStack(t *testing.T, simURL, extra string, edit func(string) string) *tenantStack {
+	t.Helper()
+	cfg, err := config.Parse([]byte(edit(tenancyConfig(simURL, extra))), os.Getenv)
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
