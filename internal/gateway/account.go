@@ -33,6 +33,11 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 		cost += x.rt.cost(deployment, x.usage)
 	}
 	x.usage = addUsage(x.usage, x.priorUsage)
+	if x.side != nil {
+		u, c := x.side.total()
+		x.usage = addUsage(x.usage, u)
+		cost += c
+	}
 	stream := x.req != nil && x.req.Stream
 	id := reqid.From(ctx)
 	if x.adm != nil {

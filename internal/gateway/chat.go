@@ -45,7 +45,8 @@ type exchange struct {
 	ttft     time.Duration
 	who      *Principal
 	adm      Admission
-	rt       *runtime // the config the request runs on
+	rt       *runtime   // the config the request runs on
+	side     *sideCalls // classifier and judge calls made for it
 	// priorCost and priorUsage are what earlier cascade stages cost.
 	priorCost  float64
 	priorUsage llm.Usage
@@ -65,9 +66,10 @@ func (g *Gateway) ServeAnthropicMessages(w http.ResponseWriter, r *http.Request)
 // start opens the exchange of one API request and its span; the caller
 // defers finish on the returned request's context.
 func (g *Gateway) start(r *http.Request, d *dialect, spanName string) (*exchange, *http.Request) {
-	x := &exchange{start: g.now(), dialect: d}
+	x := &exchange{start: g.now(), dialect: d, side: &sideCalls{}}
 	ctx, span := g.tracer.Start(r.Context(), spanName, trace.WithSpanKind(trace.SpanKindServer))
 	x.span = span
+	ctx = context.WithValue(ctx, sideCallsKey{}, x.side)
 	return x, r.WithContext(ctx)
 }
 

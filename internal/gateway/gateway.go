@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -254,5 +255,34 @@ func (g *Gateway) callDeployment(ctx context.Context, name string, req *llm.Requ
 		return nil, fmt.Errorf("gateway: unknown deployment %q", name)
 	}
 	resp, _, err := g.exec.Chat(ctx, &executor.Plan{Route: name, Targets: []executor.Target{d.target}}, req, tokens.Input(req))
+	if err == nil {
+		if side, ok := ctx.Value(sideCallsKey{}).(*sideCalls); ok {
+			u := usageOf(resp, tokens.Input(req))
+			side.add(u, rt.cost(name, u))
+		}
+	}
 	return resp, err
+}
+
+// sideCalls accumulates what a request's routing calls (a classifier, a
+// cascade judge) cost, so the request's usage record and budget include them.
+type sideCalls struct {
+	mu    sync.Mutex
+	usage llm.Usage
+	cost  float64
+}
+
+type sideCallsKey struct{}
+
+func (s *sideCalls) add(u llm.Usage, cost float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.usage = addUsage(s.usage, u)
+	s.cost += cost
+}
+
+func (s *sideCalls) total() (llm.Usage, float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.usage, s.cost
 }

@@ -206,3 +206,50 @@ routes:
 		t.Errorf("stream not ended by the 300ms idle timeout: took %v", time.Since(start))
 	}
 }
+
+// TestJudgeCostIsBilled: a cascade judge's call is a paid model call; its
+// tokens and cost belong to the request that caused it.
+func TestJudgeCostIsBilled(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		answer := "a fine answer"
+		if strings.Contains(string(b), `"model":"j"`) {
+			answer = "9" // the judge's score: the cheap answer passes
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"id":"c1","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":%q},"finish_reason":"stop"}],"usage":{"prompt_tokens":100,"completion_tokens":10}}`, answer)
+	}))
+	defer up.Close()
+	rec := &recs{}
+	url := gw(t, `
+providers:
+  - {name: oa, kind: openai, base_url: "`+up.URL+`"}
+deployments:
+  - {name: small, provider: oa, model: s, price: {input_per_mtok: 1, output_per_mtok: 1}}
+  - {name: big, provider: oa, model: b, price: {input_per_mtok: 10, output_per_mtok: 10}}
+  - {name: judge, provider: oa, model: j, price: {input_per_mtok: 1000, output_per_mtok: 1000}}
+routes:
+  - {name: auto, policy: cascade, targets: [small, big], checks: [{judge: {deployment: judge, min_score: 7}}]}
+`, rec)
+	resp, err := http.Post(url+"/v1/chat/completions", "application/json", strings.NewReader(`{"model":"auto","messages":[{"role":"user","content":"hi"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if got := resp.Header.Get(gateway.HeaderDeployment); got != "small" {
+		t.Fatalf("deployment: got %q, want small (the judge passed it)", got)
+	}
+	rs := rec.all()
+	if len(rs) != 1 {
+		t.Fatalf("usage records: got %d, want 1", len(rs))
+	}
+	// small: 110 tokens at $1/M; judge: 110 tokens at $1000/M.
+	want := 110*1.0/1e6 + 110*1000.0/1e6
+	if got := rs[0].CostUSD; got < want*0.999 || got > want*1.001 {
+		t.Errorf("cost: got %g, want %g (the answer and the judge's call)", got, want)
+	}
+	if rs[0].InputTokens != 200 || rs[0].OutputTokens != 20 {
+		t.Errorf("tokens: got %d in / %d out, want 200 / 20", rs[0].InputTokens, rs[0].OutputTokens)
+	}
+}
