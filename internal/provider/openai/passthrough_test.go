@@ -90,6 +90,8 @@ func TestPlainDelta(t *testing.T) {
 		{"content delta", `{"choices":[{"delta":{"content":"x"},"finish_reason":null}],"usage":null}`, true},
 		{"spaced nulls", `{"choices":[{"delta":{"content":"x"},"finish_reason" : null}],"usage": null}`, true},
 		{"no usage key", `{"choices":[{"delta":{"content":"x"},"finish_reason":null}]}`, true},
+		{"no finish_reason key", `{"choices":[{"delta":{"content":"x"}}]}`, false},
+		{"error with choices", `{"object":"error","message":"boom"}`, false},
 		{"finish", `{"choices":[{"delta":{},"finish_reason":"stop"}]}`, false},
 		{"usage", `{"choices":[],"usage":{"prompt_tokens":1}}`, false},
 		{"tool call", `{"choices":[{"delta":{"tool_calls":[]},"finish_reason":null}]}`, false},

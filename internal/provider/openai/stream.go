@@ -165,27 +165,29 @@ func (s *stream) SetPassthrough() { s.passthrough = true }
 
 var _ llm.Passthrough = (*stream)(nil)
 
-// plainDelta reports whether a chunk is an ordinary content delta: no error,
-// no tool calls, no finish reason and no usage. Anything else (or anything
-// unsure) is decoded in full.
+// plainDelta reports whether a chunk is an ordinary content delta: it has a
+// finish_reason of null (every choice chunk has the key; an error frame has
+// none), no usage and no tool calls. Anything else, or anything unsure, is
+// decoded in full. Keys cannot hide in string values: quotes there are
+// escaped.
 func plainDelta(data string) bool {
-	return !strings.Contains(data, `"error"`) && !strings.Contains(data, `"tool_calls"`) &&
-		nullOrAbsent(data, `"finish_reason"`) && nullOrAbsent(data, `"usage"`)
+	return isNull(data, `"finish_reason"`, false) && isNull(data, `"usage"`, true) &&
+		!strings.Contains(data, `"tool_calls"`)
 }
 
-// nullOrAbsent reports whether key does not occur in data, or occurs once
-// with the value null.
-func nullOrAbsent(data, key string) bool {
+// isNull reports whether key's first occurrence in data has the value null,
+// or, when absentOK, whether key does not occur.
+func isNull(data, key string, absentOK bool) bool {
 	i := strings.Index(data, key)
 	if i < 0 {
-		return true
+		return absentOK
 	}
 	rest := strings.TrimLeft(data[i+len(key):], " \t\r\n")
 	if !strings.HasPrefix(rest, ":") {
 		return false
 	}
 	rest = strings.TrimLeft(rest[1:], " \t\r\n")
-	return strings.HasPrefix(rest, "null") && !strings.Contains(rest, key)
+	return strings.HasPrefix(rest, "null")
 }
 
 // Buffered reports whether the next whole frame is already in memory.
