@@ -371,7 +371,7 @@ func TestDemoRoutes(t *testing.T) {
 	}()
 	hc := &http.Client{Transport: tr}
 	for _, tc := range []struct{ route, policy string }{
-		{"auto", "fallback"}, {"smart", "rules"}, {"cheap", "cheapest"}, {"careful", "cascade"}, {"ab", "weighted"},
+		{"auto", "fallback"}, {"smart", "rules"}, {"cheap", "cheapest"}, {"careful", "cascade"}, {"ab", "weighted"}, {"learned", "learned"},
 	} {
 		t.Run(tc.route, func(t *testing.T) {
 			code, body, h := chat(hc, base, "", routeBody(tc.route, "hello there", `"max_tokens":64,`))

@@ -67,6 +67,12 @@ func Demo(simBaseURL string) *Config {
 			{Name: "control", Target: "sim-medium", Weight: 90},
 			{Name: "candidate", Target: "sim-small", Weight: 10},
 		}},
+		// The learned router shipped in the binary steers between a small
+		// and a large model, standing in for Mixtral and GPT-4.
+		{Name: "learned", Policy: PolicyLearned, Targets: []string{"sim-small", "sim-large"}, Learned: &Learned{
+			RouterFile: "builtin:default", Quality: 0.7,
+			RefModels: map[string]string{"sim-small": "mistralai/mixtral-8x7b-chat", "sim-large": "gpt-4-1106-preview"},
+		}},
 	}
 	c.ApplyDefaults()
 	// Validate builds the lookups; the demo is valid for any http(s)

@@ -99,7 +99,8 @@ type Classifier struct {
 
 // Learned configures a learned route (docs/learned-router.md).
 type Learned struct {
-	// RouterFile is the trained router, such as routers/default.json.
+	// RouterFile is the trained router, such as routers/default.json, or
+	// "builtin:default" for the default router shipped in the binary.
 	RouterFile string `yaml:"router_file"`
 	// Quality is the target probability of a good answer, 0..1; or set
 	// WillingnessToPay, USD per good answer. Exactly one.

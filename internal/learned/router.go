@@ -18,6 +18,8 @@ import (
 	"math"
 	"os"
 	"sync"
+
+	"github.com/switchyard-gw/switchyard/routers"
 )
 
 // FormatVersion names the router file format.
@@ -106,11 +108,20 @@ type scratch struct {
 	choices []Choice
 }
 
-// Load reads and checks a router file.
+// Builtin names the default router shipped inside the binary: a route's
+// router_file may say "builtin:default" instead of a path.
+const Builtin = "builtin:default"
+
+// Load reads and checks a router file, or the shipped one for Builtin.
 func Load(path string) (*Router, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("learned: %w", err)
+	var b []byte
+	if path == Builtin {
+		b = routers.Default()
+	} else {
+		var err error
+		if b, err = os.ReadFile(path); err != nil {
+			return nil, fmt.Errorf("learned: %w", err)
+		}
 	}
 	var f File
 	if err := json.Unmarshal(b, &f); err != nil {
