@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/switchyard-gw/switchyard/internal/fallback"
 )
 
 // Key lifetimes: a period's keys outlive the period by a day, so settles of
@@ -58,11 +60,10 @@ type Redis struct {
 	local  *Memory
 	seq    atomic.Uint64
 
-	down      atomic.Bool
-	mu        sync.Mutex // guards nextProbe, seen and seenDay
-	nextProbe time.Time
-	seen      map[string]int64 // hash key → last spent seen, nano-USD
-	seenDay   int64
+	sw      *fallback.Switch
+	mu      sync.Mutex       // guards seen and seenDay
+	seen    map[string]int64 // hash key → last spent seen, nano-USD
+	seenDay int64
 }
 
 var _ Budgets = (*Redis)(nil)
@@ -93,12 +94,12 @@ func NewRedis(client *redis.Client, prefix string, opts RedisOptions) *Redis {
 		_, _ = rand.Read(b[:])
 		opts.InstanceID = hex.EncodeToString(b[:])
 	}
-	return &Redis{client: client, prefix: prefix + "{bg}:", opts: opts, local: NewMemory(opts.Now), seen: map[string]int64{}}
+	return &Redis{client: client, prefix: prefix + "{bg}:", opts: opts, local: NewMemory(opts.Now), sw: fallback.New("budget", opts.ProbeInterval, opts.Now, opts.Logger), seen: map[string]int64{}}
 }
 
 // Fallback reports whether budgets are currently enforced locally because
 // Redis failed.
-func (r *Redis) Fallback() bool { return r.down.Load() }
+func (r *Redis) Fallback() bool { return r.sw.Active() }
 
 // periodKeys names the hash keys of scopeKey for the day and month of t.
 func (r *Redis) periodKeys(scopeKey string, t time.Time) (day, month string) {
@@ -110,17 +111,17 @@ func (r *Redis) periodKeys(scopeKey string, t time.Time) (day, month string) {
 // Reserve implements Budgets.
 func (r *Redis) Reserve(ctx context.Context, scopes []BudgetScope, estimateUSD float64) (Reservation, error) {
 	est := toNanos(estimateUSD)
-	if r.tryRedis() {
+	if r.sw.Try() {
 		res, err := r.reserveRedis(ctx, scopes, est)
 		var berr *Error
 		if err == nil || errors.As(err, &berr) {
-			r.markUp()
+			r.sw.Up()
 			return res, err
 		}
 		if ctx.Err() != nil {
 			return nil, err
 		}
-		r.markDown(err)
+		r.sw.Down(err, "replicas", r.opts.Replicas)
 	}
 	r.seedLocal(scopes)
 	return r.local.reserve(scopes, est, int64(r.opts.Replicas))
@@ -216,36 +217,6 @@ func (r *Redis) Seed(ctx context.Context, scopeKey string, period Period, spentU
 		return fmt.Errorf("budget: redis seed: %w", err)
 	}
 	return nil
-}
-
-func (r *Redis) tryRedis() bool {
-	if !r.down.Load() {
-		return true
-	}
-	now := r.opts.Now()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if now.Before(r.nextProbe) {
-		return false
-	}
-	r.nextProbe = now.Add(r.opts.ProbeInterval)
-	return true
-}
-
-func (r *Redis) markDown(err error) {
-	r.mu.Lock()
-	r.nextProbe = r.opts.Now().Add(r.opts.ProbeInterval)
-	r.mu.Unlock()
-	if !r.down.Swap(true) {
-		r.opts.Logger.Warn("budget: redis unavailable, enforcing local share of budgets",
-			"replicas", r.opts.Replicas, "err", err)
-	}
-}
-
-func (r *Redis) markUp() {
-	if r.down.Load() && r.down.Swap(false) {
-		r.opts.Logger.Info("budget: redis available again, leaving local fallback")
-	}
 }
 
 // redisReservation is the Reservation of a hold made in Redis.

@@ -8,11 +8,12 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/switchyard-gw/switchyard/internal/fallback"
 )
 
 // RedisOptions tunes NewRedis. Zero values take the documented defaults.
@@ -50,9 +51,7 @@ type Redis struct {
 	local  *Memory
 	seq    atomic.Uint64
 
-	down      atomic.Bool
-	mu        sync.Mutex // guards nextProbe
-	nextProbe time.Time
+	sw *fallback.Switch
 }
 
 var _ Limiter = (*Redis)(nil)
@@ -84,60 +83,28 @@ func NewRedis(client *redis.Client, prefix string, opts RedisOptions) *Redis {
 		_, _ = rand.Read(b[:])
 		opts.InstanceID = hex.EncodeToString(b[:])
 	}
-	return &Redis{client: client, prefix: prefix + "{rl}:", opts: opts, local: NewMemory(opts.Now)}
+	return &Redis{client: client, prefix: prefix + "{rl}:", opts: opts, local: NewMemory(opts.Now), sw: fallback.New("ratelimit", opts.ProbeInterval, opts.Now, opts.Logger)}
 }
 
 // Fallback reports whether the limiter is currently enforcing local limits
 // because Redis failed.
-func (r *Redis) Fallback() bool { return r.down.Load() }
+func (r *Redis) Fallback() bool { return r.sw.Active() }
 
 // Admit implements Limiter.
 func (r *Redis) Admit(ctx context.Context, req Request) (Ticket, error) {
-	if r.tryRedis() {
+	if r.sw.Try() {
 		t, err := r.admitRedis(ctx, req)
 		var lerr *Error
 		if err == nil || errors.As(err, &lerr) {
-			r.markUp()
+			r.sw.Up()
 			return t, err
 		}
 		if ctx.Err() != nil {
 			return nil, err
 		}
-		r.markDown(err)
+		r.sw.Down(err, "replicas", r.opts.Replicas)
 	}
 	return r.local.Admit(ctx, r.divide(req))
-}
-
-// tryRedis reports whether this call should use Redis: always while it is
-// up, and for one call per ProbeInterval while it is down.
-func (r *Redis) tryRedis() bool {
-	if !r.down.Load() {
-		return true
-	}
-	now := r.opts.Now()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if now.Before(r.nextProbe) {
-		return false
-	}
-	r.nextProbe = now.Add(r.opts.ProbeInterval)
-	return true
-}
-
-func (r *Redis) markDown(err error) {
-	r.mu.Lock()
-	r.nextProbe = r.opts.Now().Add(r.opts.ProbeInterval)
-	r.mu.Unlock()
-	if !r.down.Swap(true) {
-		r.opts.Logger.Warn("ratelimit: redis unavailable, enforcing local share of limits",
-			"replicas", r.opts.Replicas, "err", err)
-	}
-}
-
-func (r *Redis) markUp() {
-	if r.down.Load() && r.down.Swap(false) {
-		r.opts.Logger.Info("ratelimit: redis available again, leaving local fallback")
-	}
 }
 
 // divide returns req with every limit divided among the replicas.
