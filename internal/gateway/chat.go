@@ -310,8 +310,7 @@ func (rt *runtime) estimateCost(dec router.Decision, input, maxTokens int) float
 		if out <= 0 || out > d.cfg.MaxOutputTokens {
 			out = d.cfg.MaxOutputTokens
 		}
-		c := float64(input)*d.cfg.Price.InputPerMTok/1e6 + float64(out)*d.cfg.Price.OutputPerMTok/1e6
-		if c > worst {
+		if c := rt.cost(name, llm.Usage{InputTokens: input, OutputTokens: out}); c > worst {
 			worst = c
 		}
 	}

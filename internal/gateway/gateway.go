@@ -254,10 +254,11 @@ func (g *Gateway) callDeployment(ctx context.Context, name string, req *llm.Requ
 	if !ok {
 		return nil, fmt.Errorf("gateway: unknown deployment %q", name)
 	}
-	resp, _, err := g.exec.Chat(ctx, &executor.Plan{Route: name, Targets: []executor.Target{d.target}}, req, tokens.Input(req))
+	input := tokens.Input(req)
+	resp, _, err := g.exec.Chat(ctx, &executor.Plan{Route: name, Targets: []executor.Target{d.target}}, req, input)
 	if err == nil {
 		if side, ok := ctx.Value(sideCallsKey{}).(*sideCalls); ok {
-			u := usageOf(resp, tokens.Input(req))
+			u := usageOf(resp, input)
 			side.add(u, rt.cost(name, u))
 		}
 	}
