@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/tidwall/gjson"
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
@@ -104,5 +105,37 @@ func TestPlainDelta(t *testing.T) {
 				t.Errorf("plainDelta(%s): got %v, want %v", tt.data, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestDeltaContent: the scan agrees with a full decode on every shape of
+// plain delta, falling back to the decoder where it cannot be sure.
+func TestDeltaContent(t *testing.T) {
+	for _, data := range []string{
+		`{"choices":[{"delta":{"content":"x"},"finish_reason":null}]}`,
+		`{"choices":[{"delta":{"content" : "spaced"},"finish_reason":null}]}`,
+		`{"choices":[{"delta":{"content":"esc \"q\" \\ \n"},"finish_reason":null}]}`,
+		`{"choices":[{"delta":{"content":"\u00e9t\u00e9"},"finish_reason":null}]}`,
+		`{"choices":[{"delta":{"role":"assistant","content":null},"finish_reason":null}]}`,
+		`{"choices":[{"delta":{"role":"assistant"},"finish_reason":null}]}`,
+		`{"choices":[{"delta":{"content":""},"finish_reason":null}]}`,
+		`{"model":"content","choices":[{"delta":{"content":"after a value named content"},"finish_reason":null}]}`,
+		`{"choices":[{"logprobs":{"content":[{"token":"a"}]},"delta":{"content":"a"},"finish_reason":null}]}`,
+		`{"choices":[{"index":0,"delta":{"content":"first"},"finish_reason":null},{"index":1,"delta":{"content":"second"},"finish_reason":null}]}`,
+	} {
+		want := gjson.Get(data, "choices.0.delta.content").String()
+		if got := deltaContent(data); got != want {
+			t.Errorf("deltaContent(%s) = %q, want %q", data, got, want)
+		}
+	}
+}
+
+// BenchmarkPlainDelta is the per-token cost of a relayed plain delta.
+func BenchmarkPlainDelta(b *testing.B) {
+	const chunk = `{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"bench","choices":[{"index":0,"delta":{"content":" gamma"},"finish_reason":null}]}`
+	for b.Loop() {
+		if !plainDelta(chunk) || deltaContent(chunk) != " gamma" {
+			b.Fatal("not a plain delta with its text")
+		}
 	}
 }

@@ -69,7 +69,7 @@ func (s *stream) Next() (llm.Event, error) {
 	if s.passthrough && s.start && plainDelta(f.Data) {
 		// The client gets Raw verbatim: only the text is needed, for the
 		// output estimate of a stream that ends without usage.
-		ev.Text = gjson.Get(f.Data, "choices.0.delta.content").String()
+		ev.Text = deltaContent(f.Data)
 		return ev, nil
 	}
 	// One pass over the chunk's top-level keys, then over the first choice:
@@ -170,24 +170,75 @@ var _ llm.Passthrough = (*stream)(nil)
 // none), no usage and no tool calls. Anything else, or anything unsure, is
 // decoded in full. Keys cannot hide in string values: quotes there are
 // escaped.
+//
+// This runs for every streamed token, so each key is found by its first
+// letter after the opening quote (rarer in JSON than the quote itself).
 func plainDelta(data string) bool {
-	return isNull(data, `"finish_reason"`, false) && isNull(data, `"usage"`, true) &&
-		!strings.Contains(data, `"tool_calls"`)
+	return isNull(data, `finish_reason"`, false) && isNull(data, `usage"`, true) &&
+		!strings.Contains(data, `tool_calls"`)
 }
 
-// isNull reports whether key's first occurrence in data has the value null,
-// or, when absentOK, whether key does not occur.
+// isNull reports whether key's first occurrence in data, as a quoted key
+// (key is given without its opening quote), has the value null, or, when
+// absentOK, whether key does not occur.
 func isNull(data, key string, absentOK bool) bool {
-	i := strings.Index(data, key)
+	i := keyIndex(data, key)
 	if i < 0 {
 		return absentOK
 	}
-	rest := strings.TrimLeft(data[i+len(key):], " \t\r\n")
+	rest := skipSpace(data[i+len(key):])
 	if !strings.HasPrefix(rest, ":") {
 		return false
 	}
-	rest = strings.TrimLeft(rest[1:], " \t\r\n")
+	rest = skipSpace(rest[1:])
 	return strings.HasPrefix(rest, "null")
+}
+
+// keyIndex is the index in data of the first occurrence of key (given
+// without its opening quote) that follows a quote, or -1.
+func keyIndex(data, key string) int {
+	for off := 0; ; {
+		i := strings.Index(data[off:], key)
+		if i < 0 {
+			return -1
+		}
+		i += off
+		if i > 0 && data[i-1] == '"' {
+			return i
+		}
+		off = i + 1
+	}
+}
+
+// skipSpace drops leading JSON white space.
+func skipSpace(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t' || s[0] == '\r' || s[0] == '\n') {
+		s = s[1:]
+	}
+	return s
+}
+
+// deltaContent is choices.0.delta.content of a plain delta chunk. The
+// common case, an unescaped string after the first "content" key, is a
+// view of data found by a scan; anything else is left to gjson. (In a plain
+// delta the first choice's delta holds the first "content" key, unless a
+// logprobs object comes first: its "content" is an array, which goes to
+// gjson.)
+func deltaContent(data string) string {
+	i := keyIndex(data, `content"`)
+	if i >= 0 {
+		rest := skipSpace(data[i+len(`content"`):])
+		if strings.HasPrefix(rest, ":") {
+			rest = skipSpace(rest[1:])
+			if strings.HasPrefix(rest, `"`) {
+				rest = rest[1:]
+				if j := strings.IndexAny(rest, `"\`); j >= 0 && rest[j] == '"' {
+					return rest[:j]
+				}
+			}
+		}
+	}
+	return gjson.Get(data, "choices.0.delta.content").String()
 }
 
 // Buffered reports whether the next whole frame is already in memory.
