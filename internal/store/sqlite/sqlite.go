@@ -26,6 +26,8 @@ var migrationFS embed.FS
 type Store struct {
 	w *sql.DB // exactly one connection: the writer
 	r *sql.DB // readers; the same as w for an in-memory database
+
+	ins [len(usageChunks)]*sql.Stmt // prepared usage INSERTs, see prepareInserts
 }
 
 var _ store.Store = (*Store)(nil)
@@ -37,7 +39,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if path == "" {
 		return nil, fmt.Errorf("sqlite: empty path")
 	}
-	const pragmas = "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+	const pragmas = "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)"
 	s := &Store{}
 	if path == ":memory:" {
 		db, err := sql.Open("sqlite", "file::memory:?"+pragmas+"&_txlock=immediate")
@@ -65,6 +67,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		s.w, s.r = w, r
 	}
 	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.prepareInserts(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -120,6 +126,11 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	for _, st := range s.ins {
+		if st != nil {
+			st.Close()
+		}
+	}
 	err := s.w.Close()
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())

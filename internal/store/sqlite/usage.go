@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -24,28 +23,17 @@ func (s *Store) InsertUsage(ctx context.Context, recs []store.UsageRecord) error
 		return mapErr("insert usage", err)
 	}
 	defer tx.Rollback()
-	// Rows go in multi-row statements of up to usageChunk rows: one
-	// statement step per chunk instead of per row.
-	var full, tail *sql.Stmt
-	defer func() {
-		for _, st := range []*sql.Stmt{full, tail} {
-			if st != nil {
-				st.Close()
-			}
-		}
-	}()
-	args := make([]any, 0, usageChunk*usageFields)
+	// Rows go in multi-row statements of usageChunks rows (largest first):
+	// one statement step per chunk instead of per row, and statements
+	// prepared once per Store instead of once per batch.
+	args := make([]any, 0, usageChunks[0]*usageFields)
 	for len(recs) > 0 {
-		n := min(len(recs), usageChunk)
-		st := &full
-		if n < usageChunk {
-			st = &tail
+		i := 0
+		for usageChunks[i] > len(recs) {
+			i++
 		}
-		if *st == nil {
-			if *st, err = tx.PrepareContext(ctx, insertUsageSQL(n)); err != nil {
-				return mapErr("insert usage", err)
-			}
-		}
+		n := usageChunks[i]
+		st := s.ins[i]
 		args = args[:0]
 		for i := range recs[:n] {
 			r := &recs[i]
@@ -54,7 +42,7 @@ func (s *Store) InsertUsage(ctx context.Context, recs []store.UsageRecord) error
 				r.OutputTokens, b2i(r.TokensEstimated), r.CostUSD, int64(r.Latency), int64(r.TTFT),
 				b2i(r.CacheHit), b2i(r.Stream), b2i(r.Partial))
 		}
-		if _, err := (*st).ExecContext(ctx, args...); err != nil {
+		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
 			return mapErr("insert usage", err)
 		}
 		recs = recs[n:]
@@ -65,12 +53,28 @@ func (s *Store) InsertUsage(ctx context.Context, recs []store.UsageRecord) error
 	return nil
 }
 
-// usageFields is the number of columns written per usage record, and
-// usageChunk the rows per INSERT (under SQLite's 32,766-parameter limit).
-const (
-	usageFields = 21
-	usageChunk  = 64
-)
+// prepareInserts prepares the usage INSERTs once, at Open: inside a
+// transaction the single writer connection is taken, so they could not be
+// prepared there on the DB.
+func (s *Store) prepareInserts(ctx context.Context) error {
+	for i, n := range usageChunks {
+		st, err := s.w.PrepareContext(ctx, insertUsageSQL(n))
+		if err != nil {
+			return fmt.Errorf("sqlite: prepare usage insert: %w", err)
+		}
+		s.ins[i] = st
+	}
+	return nil
+}
+
+// usageFields is the number of columns written per usage record.
+const usageFields = 21
+
+// usageChunks are the row counts of the prepared INSERTs, largest first
+// (64 × 21 parameters is under SQLite's 32,766 limit); any batch is a sum
+// of them. A few fixed sizes keep the prepared statements, and their
+// memory, bounded.
+var usageChunks = [...]int{64, 16, 4, 1}
 
 // insertUsageSQL is an INSERT of n usage rows that skips request ids
 // already stored.
