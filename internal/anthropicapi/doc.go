@@ -21,7 +21,8 @@
 //	529  overloaded_error       the provider is down or overloaded
 //	504  timeout_error          the provider did not answer in time
 //	502  api_error              the provider could not be reached, rejected
-//	                            Switchyard's credential, or failed otherwise
+//	                            Switchyard's credential, did not know the
+//	                            deployment's model (404), or failed otherwise
 //	503  api_error              Switchyard's quota at the provider is used up
 //	500  api_error              a failure inside Switchyard
 //

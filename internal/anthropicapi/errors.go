@@ -76,7 +76,7 @@ func WriteError(w http.ResponseWriter, status int, errType, message string) {
 
 // KindStatus maps a classified upstream failure to the HTTP status and error
 // type a client sees. Failures that are not the client's fault (our upstream
-// credential, quota) are 5xx.
+// credential, quota, a deployment the provider does not know) are 5xx.
 func KindStatus(k provider.Kind) (status int, errType string) {
 	switch k {
 	case provider.KindRateLimited:
@@ -90,7 +90,7 @@ func KindStatus(k provider.Kind) (status int, errType string) {
 	case provider.KindQuota:
 		return http.StatusServiceUnavailable, TypeAPI
 	}
-	// KindConnection, KindAuth, KindUnknown.
+	// KindConnection, KindAuth, KindNotFound, KindUnknown.
 	return http.StatusBadGateway, TypeAPI
 }
 
@@ -115,6 +115,8 @@ func kindMessage(k provider.Kind) string {
 		return "upstream authentication failed"
 	case provider.KindQuota:
 		return "upstream quota exhausted"
+	case provider.KindNotFound:
+		return "upstream model or deployment not found"
 	}
 	return "upstream request failed"
 }

@@ -87,6 +87,7 @@ func TestKindStatus(t *testing.T) {
 		{provider.KindBadRequest, 400, TypeInvalidRequest},
 		{provider.KindAuth, 502, TypeAPI},
 		{provider.KindQuota, 503, TypeAPI},
+		{provider.KindNotFound, 502, TypeAPI},
 		{provider.KindUnknown, 502, TypeAPI},
 	}
 	for _, tt := range tests {
@@ -115,6 +116,8 @@ func TestWriteErrorFor(t *testing.T) {
 			`{"type":"error","error":{"type":"rate_limit_error","message":"upstream rate limit exceeded, retry later"}}`, "3"},
 		{"upstream auth hides provider text", &provider.Error{Kind: provider.KindAuth, Message: "invalid x-api-key"}, 502,
 			`{"type":"error","error":{"type":"api_error","message":"upstream authentication failed"}}`, ""},
+		{"upstream not found hides provider text", &provider.Error{Kind: provider.KindNotFound, Status: 404, Message: "model: claude-internal"}, 502,
+			`{"type":"error","error":{"type":"api_error","message":"upstream model or deployment not found"}}`, ""},
 		{"unknown error hides cause", errFake("secret"), 500,
 			`{"type":"error","error":{"type":"api_error","message":"internal error"}}`, ""},
 	}

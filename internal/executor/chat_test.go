@@ -147,6 +147,17 @@ func TestChatDecisions(t *testing.T) {
 			wantFallbck: 2,
 		},
 		{
+			name: "upstream not found goes to the next target without retry",
+			opts: func(o *Options) { o.RetriesPerDeployment = 3 },
+			deps: []dep{
+				{name: "a", steps: []step{fail(provider.KindNotFound), ok("never")}},
+				{name: "b", steps: []step{ok("hi")}},
+			},
+			want:        []string{"a:not_found", "b:ok"},
+			wantAnswer:  "b",
+			wantFallbck: 1,
+		},
+		{
 			name:        "target too small skipped before sending",
 			inputTokens: 7000, maxTokens: 2000,
 			deps: []dep{
@@ -346,6 +357,7 @@ func TestHTTPStatus(t *testing.T) {
 		{"timeout", perr(provider.KindTimeout, 0, 0), 504},
 		{"connection", perr(provider.KindConnection, 0, 0), 502},
 		{"auth", perr(provider.KindAuth, 401, 0), 502},
+		{"not found", perr(provider.KindNotFound, 404, 0), 502},
 		{"context length", perr(provider.KindContextLength, 400, 0), 400},
 		{"content", perr(provider.KindContentRejected, 400, 0), 400},
 		{"bad request", perr(provider.KindBadRequest, 422, 0), 400},

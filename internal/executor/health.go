@@ -160,7 +160,7 @@ func (d *depState) health(now time.Time, o *Options) Health {
 //	rate_limited 429 (send the provider's Retry-After if any)
 //	unavailable, quota_exhausted 503
 //	timeout 504
-//	connection, upstream_auth, unknown 502 (our credential or link is at fault, not the client)
+//	connection, upstream_auth, not_found, unknown 502 (our credential, link or deployment config is at fault, not the client)
 //	context_length, bad_request, content_rejected 400
 //	client cancellation (context.Canceled) 499
 //

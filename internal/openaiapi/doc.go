@@ -24,6 +24,7 @@
 //	upstream_connection_failed  502  the provider could not be reached
 //	upstream_auth_failed        502  the provider rejected Switchyard's credential
 //	upstream_quota_exhausted    503  Switchyard's quota at the provider is used up
+//	upstream_not_found          502  the provider does not know the deployment's model or path
 //	upstream_error              502  any other upstream failure
 //	internal_error              500  a failure inside Switchyard
 //

@@ -30,6 +30,7 @@ const (
 	CodeUpstreamConnection     = "upstream_connection_failed"
 	CodeUpstreamAuth           = "upstream_auth_failed"
 	CodeUpstreamQuota          = "upstream_quota_exhausted"
+	CodeUpstreamNotFound       = "upstream_not_found"
 	CodeUpstreamError          = "upstream_error"
 	CodeInternal               = "internal_error"
 )
@@ -93,7 +94,7 @@ func writeErrorParam(w http.ResponseWriter, status int, code, param, message str
 
 // KindStatus maps a classified upstream failure to the HTTP status and error
 // code a client sees. Failures that are not the client's fault (our upstream
-// credential, quota) are 5xx.
+// credential, quota, a deployment the provider does not know) are 5xx.
 func KindStatus(k provider.Kind) (status int, code string) {
 	switch k {
 	case provider.KindRateLimited:
@@ -114,6 +115,8 @@ func KindStatus(k provider.Kind) (status int, code string) {
 		return http.StatusBadGateway, CodeUpstreamAuth
 	case provider.KindQuota:
 		return http.StatusServiceUnavailable, CodeUpstreamQuota
+	case provider.KindNotFound:
+		return http.StatusBadGateway, CodeUpstreamNotFound
 	}
 	return http.StatusBadGateway, CodeUpstreamError
 }
@@ -139,6 +142,8 @@ func kindMessage(k provider.Kind) string {
 		return "upstream authentication failed"
 	case provider.KindQuota:
 		return "upstream quota exhausted"
+	case provider.KindNotFound:
+		return "upstream model or deployment not found"
 	}
 	return "upstream request failed"
 }

@@ -108,6 +108,7 @@ func TestKindStatus(t *testing.T) {
 		{provider.KindBadRequest, 400, CodeInvalidRequest},
 		{provider.KindAuth, 502, CodeUpstreamAuth},
 		{provider.KindQuota, 503, CodeUpstreamQuota},
+		{provider.KindNotFound, 502, CodeUpstreamNotFound},
 		{provider.KindUnknown, 502, CodeUpstreamError},
 	}
 	for _, tt := range tests {
@@ -133,6 +134,8 @@ func TestWriteErrorFor(t *testing.T) {
 			`{"error":{"message":"flagged: violence","type":"invalid_request_error","param":null,"code":"content_policy_violation"}}`},
 		{"upstream auth hides provider text", &provider.Error{Kind: provider.KindAuth, Status: 401, Message: "invalid x-api-key"}, 502,
 			`{"error":{"message":"upstream authentication failed","type":"server_error","param":null,"code":"upstream_auth_failed"}}`},
+		{"upstream not found hides provider text", &provider.Error{Kind: provider.KindNotFound, Status: 404, Message: "The model `gpt-internal` does not exist"}, 502,
+			`{"error":{"message":"upstream model or deployment not found","type":"server_error","param":null,"code":"upstream_not_found"}}`},
 		{"unknown error hides cause", errFake("secret cause"), 500,
 			`{"error":{"message":"internal error","type":"server_error","param":null,"code":"internal_error"}}`},
 	}

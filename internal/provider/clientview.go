@@ -11,8 +11,9 @@ import (
 // ClientView returns what a gateway client may be told about err, when err
 // is a provider failure or a deadline (ok false otherwise): its kind and a
 // message. The message is the provider's own words where the fault is the
-// client's to read; for KindAuth and KindQuota (they would describe our
-// credential or account), or when the provider said nothing, it is
+// client's to read; for KindAuth, KindQuota and KindNotFound (they would
+// describe our credential, account or deployment configuration, such as the
+// upstream model name), or when the provider said nothing, it is
 // fallback(kind).
 func ClientView(err error, fallback func(Kind) string) (k Kind, message string, ok bool) {
 	var pe *Error
@@ -21,7 +22,7 @@ func ClientView(err error, fallback func(Kind) string) (k Kind, message string, 
 	}
 	k = KindOf(err)
 	message = fallback(k)
-	if pe != nil && pe.Message != "" && k != KindAuth && k != KindQuota {
+	if pe != nil && pe.Message != "" && k != KindAuth && k != KindQuota && k != KindNotFound {
 		message = pe.Message
 	}
 	return k, message, true

@@ -22,6 +22,7 @@ func TestClientView(t *testing.T) {
 		{"no words", &Error{Kind: KindUnavailable}, KindUnavailable, "fallback unavailable", true},
 		{"auth hides words", &Error{Kind: KindAuth, Message: "key sk-1 revoked"}, KindAuth, "fallback upstream_auth", true},
 		{"quota hides words", &Error{Kind: KindQuota, Message: "org X over budget"}, KindQuota, "fallback quota_exhausted", true},
+		{"not found hides words", &Error{Kind: KindNotFound, Message: "The model `gpt-internal` does not exist"}, KindNotFound, "fallback not_found", true},
 		{"deadline", fmt.Errorf("y: %w", context.DeadlineExceeded), KindTimeout, "fallback timeout", true},
 		{"other error", errors.New("boom"), KindUnknown, "", false},
 	}

@@ -67,9 +67,13 @@ const (
 	KindBadRequest           // the request is invalid for this provider
 	KindAuth                 // upstream rejected our credential (401/403)
 	KindQuota                // billing quota exhausted
+	// KindNotFound is an upstream 404: the deployment's model, deployment
+	// name or path does not exist. That is our configuration's fault, not
+	// the request's, so it counts against the deployment and fails over.
+	KindNotFound
 )
 
-var kindNames = [...]string{"unknown", "rate_limited", "unavailable", "timeout", "connection", "context_length", "content_rejected", "bad_request", "upstream_auth", "quota_exhausted"}
+var kindNames = [...]string{"unknown", "rate_limited", "unavailable", "timeout", "connection", "context_length", "content_rejected", "bad_request", "upstream_auth", "quota_exhausted", "not_found"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {

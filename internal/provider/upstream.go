@@ -52,14 +52,16 @@ type Signals struct {
 	Unavailable     bool // overloaded or a server-side failure
 	ContextLength   bool
 	ContentRejected bool
+	NotFound        bool // the model or deployment does not exist
 }
 
 // Classify returns the kind of an upstream failure with HTTP status (0 for
 // an error received inside a 200 stream) and the adapter's signals. The
 // first rule that holds wins: quota; 429 or rate limited; 401, 403 or auth;
 // 408, 504 or timeout; 5xx or unavailable; context length; content
-// rejected; any other 4xx is a bad request; and an error with nothing to go
-// on (in a stream, after a 200) means the provider failed mid-answer.
+// rejected; 404 or not found; any other 4xx is a bad request; and an error
+// with nothing to go on (in a stream, after a 200) means the provider failed
+// mid-answer.
 func Classify(status int, s Signals) Kind {
 	switch {
 	case s.Quota:
@@ -76,6 +78,8 @@ func Classify(status int, s Signals) Kind {
 		return KindContextLength
 	case s.ContentRejected:
 		return KindContentRejected
+	case status == http.StatusNotFound || s.NotFound:
+		return KindNotFound
 	case status >= 400:
 		return KindBadRequest
 	default:

@@ -58,6 +58,10 @@ func TestClassify(t *testing.T) {
 		{"overloaded marker", 0, Signals{Unavailable: true}, KindUnavailable},
 		{"context length", 400, Signals{ContextLength: true, ContentRejected: true}, KindContextLength},
 		{"content rejected", 400, Signals{ContentRejected: true}, KindContentRejected},
+		{"404", 404, Signals{}, KindNotFound},
+		{"not found marker in stream", 0, Signals{NotFound: true}, KindNotFound},
+		{"not found marker on a 400", 400, Signals{NotFound: true}, KindNotFound},
+		{"404 with an auth marker is auth", 404, Signals{Auth: true}, KindAuth},
 		{"other 4xx", 422, Signals{}, KindBadRequest},
 		{"nothing to go on", 0, Signals{}, KindUnavailable},
 	}
@@ -65,6 +69,41 @@ func TestClassify(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := Classify(tt.status, tt.sig); got != tt.want {
 				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestKindPolicy pins what the executor does with each kind: an upstream
+// 404 is the deployment's fault (counts against it, fails over) but is not
+// worth a retry on the same deployment.
+func TestKindPolicy(t *testing.T) {
+	tests := []struct {
+		kind                                   Kind
+		name                                   string
+		retryable, fallbackable, requestCaused bool
+	}{
+		{KindUnavailable, "unavailable", true, true, false},
+		{KindTimeout, "timeout", false, true, false},
+		{KindBadRequest, "bad_request", false, false, true},
+		{KindContentRejected, "content_rejected", false, false, true},
+		{KindAuth, "upstream_auth", false, true, false},
+		{KindQuota, "quota_exhausted", false, true, false},
+		{KindNotFound, "not_found", false, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.kind.String(); got != tt.name {
+				t.Errorf("String: got %q, want %q", got, tt.name)
+			}
+			if got := tt.kind.Retryable(); got != tt.retryable {
+				t.Errorf("Retryable: got %v, want %v", got, tt.retryable)
+			}
+			if got := tt.kind.Fallbackable(); got != tt.fallbackable {
+				t.Errorf("Fallbackable: got %v, want %v", got, tt.fallbackable)
+			}
+			if got := tt.kind.RequestCaused(); got != tt.requestCaused {
+				t.Errorf("RequestCaused: got %v, want %v", got, tt.requestCaused)
 			}
 		})
 	}

@@ -34,6 +34,7 @@ func (c *Client) classify(status int, h http.Header, body []byte) *provider.Erro
 		ContextLength: contains("prompt is too long", "context window", "context limit", "context length",
 			"too many total text bytes"),
 		ContentRejected: typ == "refusal" || contains("content policy", "usage policy", "usage policies", "content filtering"),
+		NotFound:        typ == "not_found_error",
 	})
 	if e.Kind == provider.KindRateLimited {
 		e.RetryAfter = provider.RetryAfter(h, c.now())

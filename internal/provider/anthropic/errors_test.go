@@ -42,7 +42,8 @@ func TestHTTPErrorClassification(t *testing.T) {
 		{"400 content policy", reply{status: 400, fixture: "error_policy.json"}, provider.KindContentRejected, 0, "content filtering policy"},
 		{"400 credit balance", reply{status: 400, fixture: "error_billing.json"}, provider.KindQuota, 0, "credit balance"},
 		{"400 other", reply{status: 400, fixture: "error_invalid.json"}, provider.KindBadRequest, 0, "unexpected tool_use_id"},
-		{"404", reply{status: 404, body: `{"type":"error","error":{"type":"not_found_error","message":"model: claude-x"}}`}, provider.KindBadRequest, 0, "model: claude-x"},
+		{"404", reply{status: 404, body: `{"type":"error","error":{"type":"not_found_error","message":"model: claude-x"}}`}, provider.KindNotFound, 0, "model: claude-x"},
+		{"404 wrong path", reply{status: 404, body: "404 page not found"}, provider.KindNotFound, 0, "Not Found"},
 		{"key echoed is redacted", reply{status: 401, body: `{"type":"error","error":{"type":"authentication_error","message":"bad key sk-ant-test-s3cret"}}`},
 			provider.KindAuth, 0, "bad key [redacted]"},
 	}

@@ -34,6 +34,8 @@ func (c *Client) classify(status int, h http.Header, body []byte) *provider.Erro
 			strings.Contains(lmsg, "maximum context length") || strings.Contains(lmsg, "context window"),
 		ContentRejected: marker("content_filter", "content_policy_violation", "content_management_policy") ||
 			strings.Contains(lmsg, "content management policy") || strings.Contains(lmsg, "content policy"),
+		// Azure answers DeploymentNotFound for a missing deployment.
+		NotFound: marker("model_not_found", "not_found_error", "DeploymentNotFound"),
 	})
 	if e.Kind == provider.KindRateLimited {
 		e.RetryAfter = provider.RetryAfter(h, c.now())

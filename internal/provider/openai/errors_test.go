@@ -45,7 +45,10 @@ func TestHTTPErrorClassification(t *testing.T) {
 		{"400 content policy violation", reply{status: 400, body: `{"error":{"message":"Your request was rejected as a result of our safety system.","type":"invalid_request_error","code":"content_policy_violation"}}`},
 			provider.KindContentRejected, 0, ""},
 		{"400 other", reply{status: 400, fixture: "error_bad_request.json"}, provider.KindBadRequest, 0, "Invalid value for 'temperature'"},
-		{"404", reply{status: 404, body: `{"error":{"message":"The model does not exist","type":"invalid_request_error","code":"model_not_found"}}`}, provider.KindBadRequest, 0, ""},
+		{"404 model_not_found", reply{status: 404, body: `{"error":{"message":"The model does not exist","type":"invalid_request_error","code":"model_not_found"}}`}, provider.KindNotFound, 0, "The model does not exist"},
+		{"404 azure deployment", reply{status: 404, body: `{"error":{"code":"DeploymentNotFound","message":"The API deployment for this resource does not exist."}}`}, provider.KindNotFound, 0, "deployment for this resource"},
+		{"404 wrong path", reply{status: 404, body: "404 page not found"}, provider.KindNotFound, 0, "Not Found"},
+		{"400 model_not_found", reply{status: 400, body: `{"error":{"message":"The model does not exist","type":"invalid_request_error","code":"model_not_found"}}`}, provider.KindNotFound, 0, ""},
 		{"422", reply{status: 422, body: `{"error":"unprocessable"}`}, provider.KindBadRequest, 0, "unprocessable"},
 	}
 	for _, tt := range tests {
