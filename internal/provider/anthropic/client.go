@@ -4,13 +4,14 @@ package anthropic
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tidwall/gjson"
-	"github.com/tidwall/sjson"
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
@@ -88,12 +89,14 @@ func (c *Client) messagesBody(req *llm.Request, stream bool) ([]byte, error) {
 	if req.Dialect != llm.DialectAnthropic || len(req.Raw) == 0 {
 		return c.translate(req, stream)
 	}
-	body, err := sjson.SetBytes(req.Raw, "model", c.cfg.Model)
-	if err == nil && stream != gjson.GetBytes(body, "stream").Bool() {
-		body, err = sjson.SetBytes(body, "stream", stream)
+	model, _ := json.Marshal(c.cfg.Model) // a string always encodes
+	set := []provider.Member{{Key: "model", Raw: model}}
+	if stream != gjson.GetBytes(req.Raw, "stream").Bool() {
+		set = append(set, provider.Member{Key: "stream", Raw: []byte(strconv.FormatBool(stream))})
 	}
-	if err != nil {
-		return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "request body is not a JSON object", Err: err}
+	body, ok := provider.SetMembers(req.Raw, set...)
+	if !ok {
+		return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "request body is not a JSON object"}
 	}
 	return body, nil
 }

@@ -5,6 +5,7 @@ package openai
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -24,10 +25,11 @@ const DefaultAzureAPIVersion = "2024-10-21"
 
 // Client talks to one OpenAI-compatible deployment. Safe for concurrent use.
 type Client struct {
-	cfg  provider.Config
-	http *http.Client
-	base string
-	now  func() time.Time
+	cfg       provider.Config
+	http      *http.Client
+	base      string
+	modelJSON []byte // cfg.Model as a JSON string
+	now       func() time.Time
 }
 
 var (
@@ -42,7 +44,8 @@ func New(cfg provider.Config) *Client {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	return &Client{cfg: cfg, http: hc, base: strings.TrimRight(cfg.BaseURL, "/"), now: time.Now}
+	model, _ := json.Marshal(cfg.Model) // a string always encodes
+	return &Client{cfg: cfg, http: hc, base: strings.TrimRight(cfg.BaseURL, "/"), modelJSON: model, now: time.Now}
 }
 
 // Dialect reports llm.DialectOpenAI.
@@ -81,9 +84,9 @@ func (c *Client) ChatStream(ctx context.Context, req *llm.Request) (llm.Stream, 
 
 // Embed sends an embeddings request: req.Raw with only model rewritten.
 func (c *Client) Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedResponse, error) {
-	body, err := sjson.SetBytes(req.Raw, "model", c.cfg.Model)
-	if err != nil {
-		return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "request body is not a JSON object", Err: err}
+	body, ok := provider.SetMembers(req.Raw, provider.Member{Key: "model", Raw: c.modelJSON})
+	if !ok {
+		return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "request body is not a JSON object"}
 	}
 	resp, err := c.post(ctx, c.endpoint("embeddings"), body, false)
 	if err != nil {
@@ -106,25 +109,48 @@ func (c *Client) chatBody(req *llm.Request, stream bool) ([]byte, error) {
 	if req.Dialect != llm.DialectOpenAI || len(req.Raw) == 0 {
 		return c.translate(req, stream)
 	}
-	body, err := sjson.SetBytes(req.Raw, "model", c.cfg.Model)
-	if err == nil && stream {
-		body, err = sjson.SetBytes(body, "stream", true)
-		if err == nil {
-			// Usage must always be known, for budgets and usage records.
-			body, err = sjson.SetBytes(body, "stream_options.include_usage", true)
+	if stream {
+		// Usage must always be known, for budgets and usage records.
+		body, ok := provider.SetMembers(req.Raw,
+			provider.Member{Key: "model", Raw: c.modelJSON},
+			provider.Member{Key: "stream", Raw: jsonTrue},
+			provider.Member{Key: "stream_options", Raw: includeUsage, Merge: setIncludeUsage})
+		if !ok {
+			return nil, notObject()
 		}
-	} else if err == nil && gjson.GetBytes(body, "stream").Bool() {
+		return body, nil
+	}
+	body, ok := provider.SetMembers(req.Raw, provider.Member{Key: "model", Raw: c.modelJSON})
+	if !ok {
+		return nil, notObject()
+	}
+	if gjson.GetBytes(body, "stream").Bool() {
 		// A streaming client's request sent non-streaming (a cascade
 		// stage): OpenAI rejects stream_options without stream.
+		var err error
 		body, err = sjson.SetBytes(body, "stream", false)
 		if err == nil {
 			body, err = sjson.DeleteBytes(body, "stream_options")
 		}
-	}
-	if err != nil {
-		return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "request body is not a JSON object", Err: err}
+		if err != nil {
+			return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "request body is not a JSON object", Err: err}
+		}
 	}
 	return body, nil
+}
+
+var (
+	jsonTrue     = []byte("true")
+	includeUsage = []byte(`{"include_usage":true}`)
+)
+
+func notObject() error {
+	return &provider.Error{Kind: provider.KindBadRequest, Message: "request body is not a JSON object"}
+}
+
+// setIncludeUsage sets include_usage in a client's own stream_options.
+func setIncludeUsage(old []byte) ([]byte, error) {
+	return sjson.SetBytes(old, "include_usage", true)
 }
 
 // endpoint returns the URL of an API operation ("chat/completions").
