@@ -122,6 +122,9 @@ func (r *Reader) Next() (Frame, error) {
 	)
 	r.scratch = r.scratch[:0]
 	r.joined = r.joined[:0]
+	if f, ok := r.buffered(); ok {
+		return f, nil
+	}
 	for {
 		start := len(r.scratch)
 		var err error
@@ -167,6 +170,43 @@ func (r *Reader) Next() (Frame, error) {
 			return f, r.err
 		}
 	}
+}
+
+// buffered is Next's fast path: when a whole frame with plain "\n" line
+// ends is already in the read buffer, its lines are parsed where they are
+// and copied once, into Raw, with no per-line reads. Anything else (a
+// frame still arriving, "\r" line ends, an oversized frame, the stream's
+// first frame with its optional BOM) takes the line-by-line path.
+func (r *Reader) buffered() (Frame, bool) {
+	n := r.br.Buffered()
+	if !r.started || n == 0 {
+		return Frame{}, false
+	}
+	b, _ := r.br.Peek(n)
+	lead := 0
+	for lead < len(b) && b[lead] == '\n' {
+		lead++
+	}
+	i := bytes.Index(b[lead:], []byte("\n\n"))
+	if i < 0 {
+		return Frame{}, false
+	}
+	end := lead + i + 2
+	if end > r.max || bytes.IndexByte(b[:end], '\r') >= 0 {
+		return Frame{}, false
+	}
+	own := r.scratch
+	r.scratch = b[:end] // read only: field and frame only look at it
+	var st frameState
+	for pos := lead; pos < end-1; {
+		nl := pos + bytes.IndexByte(b[pos:end], '\n')
+		r.field(&st, pos, nl)
+		pos = nl + 1
+	}
+	f := r.frame(&st)
+	r.scratch = own
+	_, _ = r.br.Discard(end) // cannot fail: end <= Buffered
+	return f, true
 }
 
 // readLine appends one line, with its terminator, to buf. At EOF it returns

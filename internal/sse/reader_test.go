@@ -216,6 +216,21 @@ func FuzzReader(f *testing.F) {
 		if !bytes.HasPrefix(in, all) || len(bytes.Trim(in[len(all):], "\r\n\ufeff")) != 0 {
 			t.Fatalf("raw bytes %q do not reproduce input %q", all, in)
 		}
+		// Whole frames already buffered (the fast path) decode exactly as
+		// frames read a byte at a time (the line-by-line path).
+		fast := NewReaderLimit(bytes.NewReader(in), 1<<16)
+		slow := NewReaderLimit(iotest.OneByteReader(bytes.NewReader(in)), 1<<16)
+		for {
+			ff, ferr := fast.Next()
+			sf, serr := slow.Next()
+			if !bytes.Equal(ff.Raw, sf.Raw) || ff.Data != sf.Data || ff.Event != sf.Event || ff.ID != sf.ID ||
+				ff.HasData != sf.HasData || (ferr == nil) != (serr == nil) {
+				t.Fatalf("buffered %+v, %v; byte by byte %+v, %v", ff, ferr, sf, serr)
+			}
+			if ferr != nil {
+				break
+			}
+		}
 	})
 }
 

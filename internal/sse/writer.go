@@ -167,10 +167,10 @@ func (w *ResponseWriter) Write(b []byte) (int, error) {
 	if !w.started {
 		w.started = true
 		h := w.w.Header()
-		h.Set("Content-Type", "text/event-stream")
-		h.Set("Cache-Control", "no-cache")
-		h.Set("X-Accel-Buffering", "no")
-		h.Del("Content-Length")
+		h["Content-Type"] = eventStream
+		h["Cache-Control"] = noCache
+		h["X-Accel-Buffering"] = no
+		delete(h, "Content-Length")
 		w.w.WriteHeader(http.StatusOK)
 	}
 	n, err := w.w.Write(b)
@@ -182,6 +182,15 @@ func (w *ResponseWriter) Write(b []byte) (int, error) {
 	}
 	return n, w.Flush()
 }
+
+// The event-stream header values, shared by every response: the keys are
+// canonical and capacity equals length, so an Add copies instead of
+// writing into them. (net/http copies them when the headers are sent.)
+var (
+	eventStream = []string{"text/event-stream"}[:1:1]
+	noCache     = []string{"no-cache"}[:1:1]
+	no          = []string{"no"}[:1:1]
+)
 
 // Batch makes writes wait for an explicit Flush, so a caller that knows
 // more events are already in memory can send them in one write.
