@@ -364,22 +364,29 @@ func (rt *runtime) plan(dec router.Decision) *executor.Plan {
 }
 
 func (g *Gateway) setRouteHeaders(w http.ResponseWriter, x *exchange) {
+	// One backing array for every value instead of one per Header.Set (the
+	// header names are canonical constants).
+	vals := make([]string, 0, 6)
 	h := w.Header()
-	h.Set(HeaderRoute, x.decision.Route)
+	set := func(k, v string) {
+		vals = append(vals, v)
+		h[k] = vals[len(vals)-1 : len(vals) : len(vals)]
+	}
+	set(HeaderRoute, x.decision.Route)
 	if x.decision.Policy != "" {
-		h.Set(HeaderPolicy, x.decision.Policy)
+		set(HeaderPolicy, x.decision.Policy)
 	}
 	if x.decision.Reason != "" {
-		h.Set(HeaderReason, headerSafe(x.decision.Reason))
+		set(HeaderReason, headerSafe(x.decision.Reason))
 	}
 	if x.decision.Arm != "" {
-		h.Set(HeaderArm, x.decision.Arm)
+		set(HeaderArm, x.decision.Arm)
 	}
 	if x.trace != nil {
 		if x.trace.Deployment != "" {
-			h.Set(HeaderDeployment, x.trace.Deployment)
+			set(HeaderDeployment, x.trace.Deployment)
 		}
-		h.Set(HeaderAttempts, strconv.Itoa(attempts(x.trace)))
+		set(HeaderAttempts, strconv.Itoa(attempts(x.trace)))
 	}
 }
 
