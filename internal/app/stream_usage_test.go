@@ -164,3 +164,37 @@ func TestStreamUsageCutInUsageChunk(t *testing.T) {
 			r.TokensEstimated, r.Partial, r.InputTokens, r.OutputTokens)
 	}
 }
+
+// TestStreamUsageAnthropicCutIsEstimated: an Anthropic stream cut after its
+// first token carries only message_start's placeholder output count (1);
+// the record must say its tokens are estimated, not report 1 as measured.
+func TestStreamUsageAnthropicCutIsEstimated(t *testing.T) {
+	cfg := withFaults(fastSim(), "sim-large", sim.Fault{Type: sim.FaultCut, After: 1, Times: 1})
+	s := startTenantStack(t, startSim(t, cfg), sqliteExtra(t, ""))
+	k := s.newKey("acme", admin.KeyCreate{})
+	body := `{"model":"claude","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hi"}]}`
+	req, _ := http.NewRequest("POST", s.base+"/v1/messages", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("x-api-key", k.Secret)
+	req.Header.Set("anthropic-version", "2023-06-01")
+	req.Header.Set("X-Request-Id", "anthropic-cut")
+	resp, err := s.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || strings.Contains(string(text), "event: message_stop") {
+		t.Fatalf("got %d with message_stop=%v, want a 200 stream without message_stop:\n%s",
+			resp.StatusCode, strings.Contains(string(text), "event: message_stop"), text)
+	}
+	var r store.UsageRecord
+	waitForT(t, "the usage record", func() bool {
+		var ok bool
+		r, ok = s.exportUsage()["anthropic-cut"]
+		return ok
+	}, func() string { return s.logs.String() })
+	if !r.Partial || !r.TokensEstimated || r.OutputTokens < 1 {
+		t.Errorf("got partial %v estimated %v output %d, want partial, estimated, output >= 1", r.Partial, r.TokensEstimated, r.OutputTokens)
+	}
+}

@@ -270,15 +270,15 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, x *exchange, rt
 		}
 	}
 	// A stream without usage, or cut before its final usage (Anthropic's
-	// message_start reports 1 output token), is billed from what was sent.
+	// message_start reports 1 output token), is billed from what was sent,
+	// and says so: no count it carries is the provider's final one.
 	if !sawUsage || x.partial {
+		x.usage.Estimated = true
 		if x.usage.InputTokens == 0 {
 			x.usage.InputTokens = input
-			x.usage.Estimated = true
 		}
 		if est := tokens.FromBytes(outBytes); est > x.usage.OutputTokens {
 			x.usage.OutputTokens = est
-			x.usage.Estimated = true
 		}
 	}
 }
