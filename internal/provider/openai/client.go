@@ -86,7 +86,7 @@ func (c *Client) ChatStream(ctx context.Context, req *llm.Request) (llm.Stream, 
 func (c *Client) Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedResponse, error) {
 	body, ok := provider.SetMembers(req.Raw, provider.Member{Key: "model", Raw: c.modelJSON})
 	if !ok {
-		return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "request body is not a JSON object"}
+		return nil, notObject()
 	}
 	resp, err := c.post(ctx, c.endpoint("embeddings"), body, false)
 	if err != nil {
