@@ -27,10 +27,11 @@ const DefaultMaxTokens = 4096
 
 // Client talks to one Anthropic Messages deployment. Safe for concurrent use.
 type Client struct {
-	cfg      provider.Config
-	http     *http.Client
-	endpoint string
-	now      func() time.Time
+	cfg       provider.Config
+	http      *http.Client
+	endpoint  string
+	modelJSON []byte // cfg.Model as a JSON string
+	now       func() time.Time
 }
 
 var _ provider.Provider = (*Client)(nil)
@@ -46,7 +47,8 @@ func New(cfg provider.Config) *Client {
 	if !strings.HasSuffix(base, "/v1") {
 		base += "/v1"
 	}
-	return &Client{cfg: cfg, http: hc, endpoint: base + "/messages", now: time.Now}
+	model, _ := json.Marshal(cfg.Model) // a string always encodes
+	return &Client{cfg: cfg, http: hc, endpoint: base + "/messages", modelJSON: model, now: time.Now}
 }
 
 // Dialect reports llm.DialectAnthropic.
@@ -89,8 +91,7 @@ func (c *Client) messagesBody(req *llm.Request, stream bool) ([]byte, error) {
 	if req.Dialect != llm.DialectAnthropic || len(req.Raw) == 0 {
 		return c.translate(req, stream)
 	}
-	model, _ := json.Marshal(c.cfg.Model) // a string always encodes
-	set := []provider.Member{{Key: "model", Raw: model}}
+	set := []provider.Member{{Key: "model", Raw: c.modelJSON}}
 	if stream != gjson.GetBytes(req.Raw, "stream").Bool() {
 		set = append(set, provider.Member{Key: "stream", Raw: []byte(strconv.FormatBool(stream))})
 	}

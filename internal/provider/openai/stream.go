@@ -182,16 +182,27 @@ func plainDelta(data string) bool {
 // (key is given without its opening quote), has the value null, or, when
 // absentOK, whether key does not occur.
 func isNull(data, key string, absentOK bool) bool {
-	i := keyIndex(data, key)
-	if i < 0 {
+	v, found := valueOf(data, key)
+	if !found {
 		return absentOK
 	}
-	rest := skipSpace(data[i+len(key):])
-	if !strings.HasPrefix(rest, ":") {
-		return false
+	return strings.HasPrefix(v, "null")
+}
+
+// valueOf finds key's first occurrence in data as a quoted key (key is
+// given without its opening quote) and returns what follows its colon, from
+// the value on. found is false when the key does not occur; a key without a
+// colon gives "" (a value nothing matches).
+func valueOf(data, key string) (rest string, found bool) {
+	i := keyIndex(data, key)
+	if i < 0 {
+		return "", false
 	}
-	rest = skipSpace(rest[1:])
-	return strings.HasPrefix(rest, "null")
+	rest = skipSpace(data[i+len(key):])
+	if !strings.HasPrefix(rest, ":") {
+		return "", true
+	}
+	return skipSpace(rest[1:]), true
 }
 
 // keyIndex is the index in data of the first occurrence of key (given
@@ -225,17 +236,10 @@ func skipSpace(s string) string {
 // logprobs object comes first: its "content" is an array, which goes to
 // gjson.)
 func deltaContent(data string) string {
-	i := keyIndex(data, `content"`)
-	if i >= 0 {
-		rest := skipSpace(data[i+len(`content"`):])
-		if strings.HasPrefix(rest, ":") {
-			rest = skipSpace(rest[1:])
-			if strings.HasPrefix(rest, `"`) {
-				rest = rest[1:]
-				if j := strings.IndexAny(rest, `"\`); j >= 0 && rest[j] == '"' {
-					return rest[:j]
-				}
-			}
+	if v, _ := valueOf(data, `content"`); strings.HasPrefix(v, `"`) {
+		v = v[1:]
+		if j := strings.IndexAny(v, `"\`); j >= 0 && v[j] == '"' {
+			return v[:j]
 		}
 	}
 	return gjson.Get(data, "choices.0.delta.content").String()

@@ -1,6 +1,7 @@
 package sqlite_test
 
 import (
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -17,7 +18,7 @@ import (
 //	go test -run '^$' -bench InsertUsage -benchmem ./internal/store/sqlite
 func BenchmarkInsertUsage(b *testing.B) {
 	for _, batch := range []int{50, 500} {
-		b.Run(itoa(batch), func(b *testing.B) {
+		b.Run(fmt.Sprintf("batch%d", batch), func(b *testing.B) {
 			s, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "bench.db"))
 			if err != nil {
 				b.Fatalf("open: %v", err)
@@ -42,11 +43,4 @@ func BenchmarkInsertUsage(b *testing.B) {
 			}
 		})
 	}
-}
-
-func itoa(n int) string {
-	if n == 50 {
-		return "batch50"
-	}
-	return "batch500"
 }

@@ -39,7 +39,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if path == "" {
 		return nil, fmt.Errorf("sqlite: empty path")
 	}
-	const pragmas = "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)"
+	const pragmas = "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
 	s := &Store{}
 	if path == ":memory:" {
 		db, err := sql.Open("sqlite", "file::memory:?"+pragmas+"&_txlock=immediate")

@@ -28,12 +28,12 @@ func (s *Store) InsertUsage(ctx context.Context, recs []store.UsageRecord) error
 	// prepared once per Store instead of once per batch.
 	args := make([]any, 0, usageChunks[0]*usageFields)
 	for len(recs) > 0 {
-		i := 0
-		for usageChunks[i] > len(recs) {
-			i++
+		c := 0 // the largest chunk that fits
+		for usageChunks[c] > len(recs) {
+			c++
 		}
-		n := usageChunks[i]
-		st := s.ins[i]
+		n := usageChunks[c]
+		st := s.ins[c]
 		args = args[:0]
 		for i := range recs[:n] {
 			r := &recs[i]
