@@ -296,8 +296,20 @@ func withinTask(xs [][]float64, groups []string) [][]float64 {
 	return out
 }
 
+// denseClip bounds a standardised dense feature. A prompt unlike every
+// training prompt (CJK text when training saw none: a standard deviation
+// near zero) would otherwise give a z-score of thousands and a certain,
+// and wrong, prediction.
+const denseClip = 5
+
+// zscore is (v-mean)*invStd clipped to ±denseClip.
+func zscore(v, mean, invStd float32) float32 {
+	return min(denseClip, max(-denseClip, (v-mean)*invStd))
+}
+
 // standardise scales xs in place to zero mean and unit variance per
-// column and returns the mean and standard deviation.
+// column, clipped to ±denseClip as at prediction time, and returns the mean
+// and standard deviation.
 func standardise(xs [][]float64) (mean, std []float64) {
 	mean, std = make([]float64, numDense), make([]float64, numDense)
 	for _, x := range xs {
@@ -318,7 +330,7 @@ func standardise(xs [][]float64) (mean, std []float64) {
 	}
 	for _, x := range xs {
 		for j := range x {
-			x[j] = (x[j] - mean[j]) / std[j]
+			x[j] = float64(zscore(float32(x[j]), float32(mean[j]), float32(1/std[j])))
 		}
 	}
 	return mean, std
@@ -377,7 +389,7 @@ func (r *Router) representDifficulty(prompt string, s *scratch) {
 	x := s.dense32[:numDense]
 	d := r.proj[0]
 	for j := range x {
-		x[j] = (float32(s.dense[j]) - r.mean[j]) * r.invStd[j]
+		x[j] = zscore(float32(s.dense[j]), r.mean[j], r.invStd[j])
 		d += r.proj[j+1] * x[j]
 	}
 	for i := range r.file.Trees {

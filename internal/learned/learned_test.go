@@ -361,3 +361,34 @@ func TestFeatureWindowAndEscapes(t *testing.T) {
 		t.Errorf("lastBlock: got %q, want %q", got, want)
 	}
 }
+
+// A prompt unlike every training prompt (Chinese text, a line of a million
+// digits, when training saw short English only) must not push a dense
+// feature thousands of standard deviations out, which saturated every
+// prediction to 0 or 1 before dense features were clipped.
+func TestUnseenPromptStaysCalibrated(t *testing.T) {
+	for _, r := range []*Router{trainSynthetic(t), trainDifficultySynthetic(t, TargetFail)} {
+		for _, p := range []string{
+			strings.Repeat("请证明这个积分收敛，并逐步推导每一个界。", 20),
+			strings.Repeat("7", 1<<20),
+			strings.Repeat("ALL CAPS!!! ", 500),
+		} {
+			s := r.pool.Get().(*scratch)
+			r.represent(p, s)
+			for j, x := range s.dense32[:numDense] {
+				if x < -denseClip || x > denseClip {
+					t.Errorf("%s: dense feature %d of %.20q: got %g, want within ±%v", r.file.Kind, j, p, x, denseClip)
+				}
+			}
+			r.pool.Put(s)
+			if r.file.Kind == KindDifficulty {
+				continue // its synthetic "big" model is always right: P(good) 1 is correct
+			}
+			for m, q := range r.Predict(p) {
+				if q < 1e-3 || q > 1-1e-3 {
+					t.Errorf("%s: model %d on %.20q: got P(good) %g, want not saturated", r.file.Kind, m, p, q)
+				}
+			}
+		}
+	}
+}

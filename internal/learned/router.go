@@ -269,7 +269,7 @@ func (r *Router) represent(prompt string, s *scratch) {
 	denseFeatures(prompt, r.markers, s.dense)
 	x := s.dense32[:numDense]
 	for j := range x {
-		x[j] = (float32(s.dense[j]) - r.mean[j]) * r.invStd[j]
+		x[j] = zscore(float32(s.dense[j]), r.mean[j], r.invStd[j])
 	}
 	inv := 1 / float32(max(len(s.grams), 1))
 	for j := range k {

@@ -183,28 +183,11 @@ func Train(sets []*dataset.Set, o TrainOptions, log io.Writer) (*Router, error) 
 		fmt.Fprintf(log, "loaded %s: %d prompts (%d train), %d models\n", s.Name, len(s.Prompts), nTrain, len(s.Models))
 	}
 	// Dense standardisation from the training prompts.
-	mean, std := make([]float64, numDense), make([]float64, numDense)
-	for _, ex := range train {
-		for j, v := range ex.dense {
-			mean[j] += v
-		}
-	}
-	for j := range mean {
-		mean[j] /= float64(len(train))
-	}
-	for _, ex := range train {
-		for j, v := range ex.dense {
-			std[j] += (v - mean[j]) * (v - mean[j])
-		}
-	}
-	for j := range std {
-		std[j] = math.Sqrt(std[j]/float64(len(train))) + 1e-6
-	}
+	xs := make([][]float64, len(train))
 	for i := range train {
-		for j := range train[i].dense {
-			train[i].dense[j] = (train[i].dense[j] - mean[j]) / std[j]
-		}
+		xs[i] = train[i].dense
 	}
+	mean, std := standardise(xs)
 	nh := len(heads)
 	emb := newAdagrad(dim * k)
 	for i := range emb.p {
