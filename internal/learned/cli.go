@@ -25,6 +25,51 @@ type SetReport struct {
 	LogLoss *LogLoss         `json:"log_loss,omitempty"`
 	Two     *TwoModelResult  `json:"two_model,omitempty"`
 	Many    *ManyModelResult `json:"many_model,omitempty"`
+	// Tasks is the two-model view per task (route eval --by-task), with the
+	// set's strong/weak pair.
+	Tasks []TaskRow `json:"tasks,omitempty"`
+}
+
+// TaskRow is the two-model view of a router on one task of a set.
+type TaskRow struct {
+	Task    string  `json:"task"`
+	Prompts int     `json:"prompts"`
+	QStrong float64 `json:"quality_strong"`
+	QWeak   float64 `json:"quality_weak"`
+	Router  TwoRow  `json:"router"`
+	Oracle  TwoRow  `json:"oracle"`
+}
+
+// ByTask adds the per-task two-model view to rep: each task of s (in order
+// of first appearance) evaluated alone, with the pair rep.Two used for the
+// whole set. Tasks where the pair's qualities are equal have no PGR and are
+// left out.
+func ByTask(r *Router, s *dataset.Set, rep *SetReport, o EvalOptions) {
+	if rep.Two == nil {
+		return
+	}
+	strong, weak := s.ModelIndex(rep.Two.Strong), s.ModelIndex(rep.Two.Weak)
+	var tasks []string
+	seen := map[string]bool{}
+	for _, p := range s.Prompts {
+		if !seen[p.Task] {
+			seen[p.Task] = true
+			tasks = append(tasks, p.Task)
+		}
+	}
+	for _, task := range tasks {
+		ts := s.Subset(func(i int) bool { return s.Prompts[i].Task == task })
+		refs := r.MapModels(ts.Models, o.Map)
+		preds := make([][]float64, len(ts.Prompts))
+		for i, p := range ts.Prompts {
+			preds[i] = r.Predict(p.Text)
+		}
+		t := EvalTwo(r, ts, strong, weak, refs, preds)
+		if t.Prompts == 0 || t.QStrong == t.QWeak {
+			continue
+		}
+		rep.Tasks = append(rep.Tasks, TaskRow{Task: task, Prompts: t.Prompts, QStrong: t.QStrong, QWeak: t.QWeak, Router: t.Router, Oracle: t.Oracle})
+	}
 }
 
 // LogLoss compares the router's per-cell log-loss on mapped models with
@@ -279,6 +324,7 @@ func EvalMain(args []string, stdout, stderr io.Writer) int {
 	split := fs.String("split", "all", "prompts to evaluate: all, validation or train (split by prompt_id hash)")
 	holdout := fs.Float64("holdout", DefaultTrainOptions().Holdout, "validation share for --split")
 	prices := fs.String("prices", "", "price table folder (default: DATA/../prices)")
+	byTask := fs.Bool("by-task", false, "also print the two-model view per task of each set")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -320,7 +366,11 @@ func EvalMain(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "route eval: %s: no prompts in split %s\n", s.Name, *split)
 			return 1
 		}
-		reps = append(reps, Evaluate(r, s, *split, o))
+		rep := Evaluate(r, s, *split, o)
+		if *byTask {
+			ByTask(r, s, &rep, o)
+		}
+		reps = append(reps, rep)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -351,6 +401,12 @@ func printReport(w io.Writer, rep SetReport) {
 			r TwoRow
 		}{{"router", t.Router}, {"random", t.Random}, {"oracle", t.Oracle}} {
 			fmt.Fprintf(w, "  %-8s %7.3f %9.3f %9.3f\n", row.n, row.r.APGR, row.r.CPT50, row.r.CPT80)
+		}
+	}
+	if len(rep.Tasks) > 0 {
+		fmt.Fprintf(w, "  per task:\n  %-24s %7s %8s %8s %7s %9s %9s %7s\n", "task", "prompts", "strong", "weak", "APGR", "CPT(50%)", "CPT(80%)", "oracle")
+		for _, t := range rep.Tasks {
+			fmt.Fprintf(w, "  %-24s %7d %8.3f %8.3f %7.3f %9.3f %9.3f %7.3f\n", t.Task, t.Prompts, t.QStrong, t.QWeak, t.Router.APGR, t.Router.CPT50, t.Router.CPT80, t.Oracle.APGR)
 		}
 	}
 	if m := rep.Many; m != nil {

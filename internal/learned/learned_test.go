@@ -2,6 +2,7 @@ package learned
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -390,5 +391,68 @@ func TestUnseenPromptStaysCalibrated(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// ByTask evaluates each task alone with the set's pair: on the synthetic
+// set split into two tasks that each mix easy and hard prompts, the router
+// that separates them must rank well within each task, and every prompt
+// must be counted once.
+func TestByTask(t *testing.T) {
+	r := trainSynthetic(t)
+	s := syntheticSet(200)
+	for i := range s.Prompts {
+		s.Prompts[i].Task = []string{"alpha", "beta"}[i%4/2]
+	}
+	rep := Evaluate(r, s, "all", EvalOptions{Strong: "big", Weak: "small"})
+	ByTask(r, s, &rep, EvalOptions{})
+	if len(rep.Tasks) != 2 || rep.Tasks[0].Task != "alpha" || rep.Tasks[1].Task != "beta" {
+		t.Fatalf("got tasks %+v, want alpha then beta", rep.Tasks)
+	}
+	var n int
+	for _, tr := range rep.Tasks {
+		n += tr.Prompts
+		if tr.Router.APGR < 0.7 || tr.Router.APGR > tr.Oracle.APGR+1e-9 {
+			t.Errorf("task %s: got APGR %.3f (oracle %.3f), want at least 0.7 (random 0.5) and at most the oracle", tr.Task, tr.Router.APGR, tr.Oracle.APGR)
+		}
+		if tr.QStrong != 1 {
+			t.Errorf("task %s: got strong quality %v, want 1", tr.Task, tr.QStrong)
+		}
+	}
+	if n != len(s.Prompts) {
+		t.Errorf("got %d prompts over the tasks, want %d", n, len(s.Prompts))
+	}
+	// A task where the pair scores the same has no PGR and is left out.
+	one := s.Subset(func(i int) bool { return i%2 == 0 }) // easy prompts only: both right
+	rep = Evaluate(r, one, "all", EvalOptions{Strong: "big", Weak: "small"})
+	ByTask(r, one, &rep, EvalOptions{})
+	if len(rep.Tasks) != 0 {
+		t.Errorf("got %d task rows for tasks with equal quality, want 0", len(rep.Tasks))
+	}
+}
+
+func TestEvalMainByTask(t *testing.T) {
+	root := dataRoot(t)
+	var so, se bytes.Buffer
+	code := EvalMain([]string{"--router", filepath.Join("..", "..", "routers", "default.json"), "--by-task", "--json",
+		"--data", filepath.Join(root, "routerbench_0shot_subset"), "--split", "validation"}, &so, &se)
+	if code != 0 {
+		t.Fatalf("got exit %d, want 0: %s", code, se.String())
+	}
+	var reps []SetReport
+	if err := json.Unmarshal(so.Bytes(), &reps); err != nil {
+		t.Fatal(err)
+	}
+	var tasks []string
+	n := 0
+	for _, tr := range reps[0].Tasks {
+		tasks = append(tasks, tr.Task)
+		n += tr.Prompts
+	}
+	if got := strings.Join(tasks, ","); got != "arc-challenge,mbpp,winogrande" {
+		t.Errorf("got tasks %s, want arc-challenge,mbpp,winogrande (order of first appearance)", got)
+	}
+	if n != reps[0].Two.Prompts {
+		t.Errorf("got %d prompts over the tasks, want the set's %d", n, reps[0].Two.Prompts)
 	}
 }
