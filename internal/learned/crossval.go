@@ -24,6 +24,10 @@ type FoldResult struct {
 	// LogLoss and PriorLogLoss are per mapped cell (0 when no model maps).
 	LogLoss      float64 `json:"log_loss"`
 	PriorLogLoss float64 `json:"prior_log_loss"`
+	// AIQ and RandomAIQ are the many-model view (sets of three or more
+	// models; 0 otherwise): the router's AIQ and the single-model hull's.
+	AIQ       float64 `json:"aiq,omitempty"`
+	RandomAIQ float64 `json:"random_aiq,omitempty"`
 }
 
 // TaskKey normalises a task name so the same benchmark matches across data
@@ -101,6 +105,9 @@ func CrossValidate(sets []*dataset.Set, o TrainOptions, by string, minPrompts in
 			if rep.LogLoss != nil {
 				fr.LogLoss, fr.PriorLogLoss = rep.LogLoss.Router, rep.LogLoss.Prior
 			}
+			if rep.Many != nil {
+				fr.AIQ, fr.RandomAIQ = rep.Many.Router.AIQ, rep.Many.Random.AIQ
+			}
 			fmt.Fprintf(log, "fold %-22s %-26s %5d prompts  APGR %.3f (oracle %.3f)  log-loss %.4f vs %.4f\n",
 				fr.Fold, fr.Set, fr.Prompts, fr.APGR, fr.Oracle, fr.LogLoss, fr.PriorLogLoss)
 			out = append(out, fr)
@@ -117,13 +124,16 @@ type FoldSummary struct {
 	MeanAPGR     float64
 	WeightedAPGR float64
 	LogLossGain  float64
+	// AIQGain is the mean of router AIQ − random AIQ over the rows with a
+	// many-model view.
+	AIQGain float64
 }
 
 // Summarise computes the FoldSummary of results; keep selects the rows
 // (nil: all).
 func Summarise(results []FoldResult, keep func(FoldResult) bool) FoldSummary {
 	var s FoldSummary
-	var w, cells float64
+	var w, cells, many float64
 	for _, r := range results {
 		if keep != nil && !keep(r) {
 			continue
@@ -132,6 +142,10 @@ func Summarise(results []FoldResult, keep func(FoldResult) bool) FoldSummary {
 		s.MeanAPGR += r.APGR
 		s.WeightedAPGR += r.APGR * float64(r.Prompts)
 		w += float64(r.Prompts)
+		if r.AIQ > 0 {
+			s.AIQGain += r.AIQ - r.RandomAIQ
+			many++
+		}
 		if r.LogLoss > 0 {
 			s.LogLossGain += (r.PriorLogLoss - r.LogLoss) * float64(r.Prompts)
 			cells += float64(r.Prompts)
@@ -140,20 +154,21 @@ func Summarise(results []FoldResult, keep func(FoldResult) bool) FoldSummary {
 	s.MeanAPGR /= math.Max(float64(s.Folds), 1)
 	s.WeightedAPGR /= math.Max(w, 1)
 	s.LogLossGain /= math.Max(cells, 1)
+	s.AIQGain /= math.Max(many, 1)
 	return s
 }
 
 func printFolds(w io.Writer, by string, results []FoldResult) {
 	fmt.Fprintf(w, "\nleave-one-%s-out (%d rows)\n", by, len(results))
-	fmt.Fprintln(w, "| left out | set | prompts | strong vs weak | router APGR | oracle APGR | log-loss router / prior |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| left out | set | prompts | strong vs weak | router APGR | oracle APGR | log-loss router / prior | AIQ router / random |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
 	for _, r := range results {
-		fmt.Fprintf(w, "| %s | %s | %d | %s vs %s | %.3f | %.3f | %.3f / %.3f |\n",
-			r.Fold, r.Set, r.Prompts, r.Strong, r.Weak, r.APGR, r.Oracle, r.LogLoss, r.PriorLogLoss)
+		fmt.Fprintf(w, "| %s | %s | %d | %s vs %s | %.3f | %.3f | %.3f / %.3f | %.3f / %.3f |\n",
+			r.Fold, r.Set, r.Prompts, r.Strong, r.Weak, r.APGR, r.Oracle, r.LogLoss, r.PriorLogLoss, r.AIQ, r.RandomAIQ)
 	}
 	all := Summarise(results, nil)
-	fmt.Fprintf(w, "mean APGR %.3f (prompt-weighted %.3f) over %d rows; log-loss gain over prior %.4f\n",
-		all.MeanAPGR, all.WeightedAPGR, all.Folds, all.LogLossGain)
+	fmt.Fprintf(w, "mean APGR %.3f (prompt-weighted %.3f) over %d rows; log-loss gain over prior %.4f; AIQ router − random %+.4f\n",
+		all.MeanAPGR, all.WeightedAPGR, all.Folds, all.LogLossGain, all.AIQGain)
 	rb := Summarise(results, func(r FoldResult) bool { return r.Set == "routerbench_0shot_subset" })
 	if rb.Folds > 0 {
 		fmt.Fprintf(w, "routerbench rows (GPT-4 vs Mixtral): mean APGR %.3f (prompt-weighted %.3f) over %d rows\n",

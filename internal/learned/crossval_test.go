@@ -2,6 +2,7 @@ package learned
 
 import (
 	"bytes"
+	"math"
 	"strings"
 	"testing"
 
@@ -84,4 +85,23 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// Summarise averages the AIQ gain over the rows that have a many-model
+// view only, and weights APGR by prompts.
+func TestSummarise(t *testing.T) {
+	rows := []FoldResult{
+		{APGR: 0.6, Prompts: 100, AIQ: 0.80, RandomAIQ: 0.70, LogLoss: 0.5, PriorLogLoss: 0.6},
+		{APGR: 0.4, Prompts: 300, AIQ: 0.50, RandomAIQ: 0.70, LogLoss: 0.7, PriorLogLoss: 0.6},
+		{APGR: 0.5, Prompts: 100}, // two models: no many-model view, no mapped cells
+	}
+	s := Summarise(rows, nil)
+	want := FoldSummary{Folds: 3, MeanAPGR: 0.5, WeightedAPGR: (60 + 120 + 50) / 500.0, LogLossGain: (0.1*100 - 0.1*300) / 400, AIQGain: (0.1 - 0.2) / 2}
+	if math.Abs(s.MeanAPGR-want.MeanAPGR) > 1e-12 || math.Abs(s.WeightedAPGR-want.WeightedAPGR) > 1e-12 ||
+		math.Abs(s.LogLossGain-want.LogLossGain) > 1e-12 || math.Abs(s.AIQGain-want.AIQGain) > 1e-12 || s.Folds != 3 {
+		t.Errorf("got %+v, want %+v", s, want)
+	}
+	if s := Summarise(rows, func(r FoldResult) bool { return r.AIQ == 0 }); s.Folds != 1 || s.AIQGain != 0 {
+		t.Errorf("filtered to the two-model row: got %+v, want 1 fold and no AIQ gain", s)
+	}
 }
