@@ -59,8 +59,15 @@ func (r *Router) Choose(prompt string, candidates []Candidate, target Target) []
 
 // Rank is Choose with the predicted quality and cost of each candidate.
 func (r *Router) Rank(prompt string, candidates []Candidate, target Target) []Choice {
+	return r.RankWith(prompt, nil, candidates, target)
+}
+
+// RankWith is Rank with the prompt's embedding (see PredictWith).
+func (r *Router) RankWith(prompt string, emb []float32, candidates []Candidate, target Target) []Choice {
 	s := r.pool.Get().(*scratch)
 	defer r.pool.Put(s)
+	s.in = emb
+	defer func() { s.in = nil }()
 	return r.rank(prompt, candidates, target, s, make([]Choice, 0, len(candidates)))
 }
 

@@ -1,6 +1,7 @@
 package learned
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -62,7 +63,7 @@ func ByTask(r *Router, s *dataset.Set, rep *SetReport, o EvalOptions) {
 		refs := r.MapModels(ts.Models, o.Map)
 		preds := make([][]float64, len(ts.Prompts))
 		for i, p := range ts.Prompts {
-			preds[i] = r.Predict(p.Text)
+			preds[i] = r.PredictWith(p.Text, o.Embeddings.Of(p.Text))
 		}
 		t := EvalTwo(r, ts, strong, weak, refs, preds)
 		if t.Prompts == 0 || t.QStrong == t.QWeak {
@@ -84,6 +85,46 @@ type LogLoss struct {
 type EvalOptions struct {
 	Strong, Weak string            // two-model pair; default: see defaultPair
 	Map          map[string]string // data set model → reference model
+	// Embeddings are the prompts' embeddings for a router trained with
+	// them (nil: predict from the text alone).
+	Embeddings *EmbeddingTable
+}
+
+// embedOptions are the --embed-* flags of route train and route eval.
+type embedOptions struct {
+	url, model, keyEnv string
+}
+
+func embedFlags(fs *flag.FlagSet) *embedOptions {
+	var e embedOptions
+	fs.StringVar(&e.url, "embed-url", "", "OpenAI-compatible API base URL (e.g. http://127.0.0.1:8080/v1) to embed every prompt with: optional embedding features")
+	fs.StringVar(&e.model, "embed-model", "", "embedding model for --embed-url (route eval: default the router's)")
+	fs.StringVar(&e.keyEnv, "embed-key-env", "SWITCHYARD_EMBED_API_KEY", "environment variable holding the API key for --embed-url")
+	return &e
+}
+
+// fetch embeds every prompt of sets, or returns nil without --embed-url.
+func (e *embedOptions) fetch(sets []*dataset.Set, model string, log io.Writer) (*EmbeddingTable, error) {
+	if e.url == "" {
+		return nil, nil
+	}
+	var prompts []string
+	for _, s := range sets {
+		for _, p := range s.Prompts {
+			prompts = append(prompts, p.Text)
+		}
+	}
+	key := os.Getenv(e.keyEnv)
+	if key == "" {
+		key = "none" // a local endpoint without keys
+	}
+	fmt.Fprintf(log, "embedding %d prompts with %s at %s\n", len(prompts), model, e.url)
+	t, err := FetchEmbeddings(context.Background(), NewOpenAIEmbedder(e.url, key, model), model, prompts)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(log, "embeddings: %d dimensions\n", t.Dims)
+	return t, nil
 }
 
 // Evaluate runs the router on every prompt of s and computes the two-model
@@ -93,7 +134,7 @@ func Evaluate(r *Router, s *dataset.Set, split string, o EvalOptions) SetReport 
 	refs := r.MapModels(s.Models, o.Map)
 	preds := make([][]float64, len(s.Prompts))
 	for i, p := range s.Prompts {
-		preds[i] = r.Predict(p.Text)
+		preds[i] = r.PredictWith(p.Text, o.Embeddings.Of(p.Text))
 	}
 	var ll LogLoss
 	for i := range s.Prompts {
@@ -220,6 +261,7 @@ func TrainMain(args []string, stdout, stderr io.Writer) int {
 	shrink := fs.Float64("shrink", def.Shrink, "boosting shrinkage")
 	minLeaf := fs.Int("min-leaf", def.MinLeaf, "smallest tree leaf, in prompts")
 	cvMin := fs.Int("cv-min-prompts", 50, "smallest left-out part evaluated by --cv")
+	ef := embedFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -238,6 +280,14 @@ func TrainMain(args []string, stdout, stderr io.Writer) int {
 	o.Kind, o.Target, o.NoCentre, o.Ridge = *kind, *target, *noCentre, *ridge
 	o.Trees, o.Depth, o.Shrink, o.MinLeaf = *trees, *depth, *shrink, *minLeaf
 	o.Within = *within
+	if ef.url != "" && ef.model == "" {
+		fmt.Fprintln(stderr, "route train: --embed-url needs --embed-model")
+		return 2
+	}
+	if o.Embeddings, err = ef.fetch(sets, ef.model, stderr); err != nil {
+		fmt.Fprintf(stderr, "route train: %v\n", err)
+		return 1
+	}
 	if *cv != "" {
 		kinds := []string{*cv}
 		if *cv == "both" {
@@ -265,7 +315,7 @@ func TrainMain(args []string, stdout, stderr io.Writer) int {
 			if len(v.Prompts) == 0 {
 				continue
 			}
-			rep := Evaluate(r, v, "validation", EvalOptions{})
+			rep := Evaluate(r, v, "validation", EvalOptions{Embeddings: o.Embeddings})
 			rep.Two.trimCurve()
 			rep.Many.trimCurve()
 			reps = append(reps, rep)
@@ -325,6 +375,7 @@ func EvalMain(args []string, stdout, stderr io.Writer) int {
 	holdout := fs.Float64("holdout", DefaultTrainOptions().Holdout, "validation share for --split")
 	prices := fs.String("prices", "", "price table folder (default: DATA/../prices)")
 	byTask := fs.Bool("by-task", false, "also print the two-model view per task of each set")
+	ef := embedFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -350,6 +401,18 @@ func EvalMain(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "route eval: %v\n", err)
 		return 1
+	}
+	if model, dims := r.Embedding(); dims > 0 {
+		if ef.model == "" {
+			ef.model = model
+		}
+		if o.Embeddings, err = ef.fetch(sets, ef.model, stderr); err != nil {
+			fmt.Fprintf(stderr, "route eval: %v\n", err)
+			return 1
+		}
+		if o.Embeddings == nil {
+			fmt.Fprintf(stderr, "route eval: the router uses %s embeddings; without --embed-url it is evaluated on the text alone\n", model)
+		}
 	}
 	var reps []SetReport
 	for _, s := range sets {

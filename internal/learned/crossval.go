@@ -96,7 +96,7 @@ func CrossValidate(sets []*dataset.Set, o TrainOptions, by string, minPrompts in
 			return nil, err
 		}
 		for _, te := range testSets {
-			rep := Evaluate(r, te, "fold", EvalOptions{})
+			rep := Evaluate(r, te, "fold", EvalOptions{Embeddings: o.Embeddings})
 			if rep.Two == nil || rep.Two.QStrong == rep.Two.QWeak {
 				continue
 			}

@@ -38,6 +38,8 @@ type Router struct {
 	// one row per model.
 	emb, proj, hbias, mean, invStd []float32
 	bias, w, a                     []float32
+	// eproj is PromptEmbedding.Proj (Hidden × dims); nil without one.
+	eproj []float32
 }
 
 // File is the JSON form of a router.
@@ -64,6 +66,9 @@ type File struct {
 	HiddenBias []float64 `json:"hidden_bias"`
 	// Embedding is E, Dim × Hidden little-endian float32, base64.
 	Embedding string `json:"embedding"`
+	// PromptEmbedding, when set, adds an embedding of the prompt to h
+	// (optional; see EmbeddingFeatures).
+	PromptEmbedding *EmbeddingFeatures `json:"prompt_embedding,omitempty"`
 	// Models are the reference models with their output heads.
 	Models []ModelHead `json:"models"`
 	// Training records how the file was made.
@@ -106,6 +111,10 @@ type scratch struct {
 	dense   []float64
 	dense32 []float32
 	choices []Choice
+	// in is the prompt's embedding for this call (nil: none); e is its
+	// scaled copy.
+	in []float32
+	e  []float32
 }
 
 // Builtin names the default router shipped inside the binary: a route's
@@ -179,9 +188,16 @@ func fromFile(f File) (*Router, error) {
 		r.w = append(r.w, f32s(m.W)...)
 		r.a = append(r.a, f32s(m.A)...)
 	}
+	var dims int
+	if e := f.PromptEmbedding; e != nil {
+		if e.Dims <= 0 || len(e.Proj) != k*e.Dims {
+			return nil, errors.New("prompt embedding parameters have the wrong size")
+		}
+		dims, r.eproj = e.Dims, f32s(e.Proj)
+	}
 	r.pool.New = func() any {
 		return &scratch{grams: make([]uint32, 0, maxGrams), acc: make([]float32, k), h: make([]float32, k),
-			dense: make([]float64, numDense), dense32: make([]float32, numDense)}
+			dense: make([]float64, numDense), dense32: make([]float32, numDense), e: make([]float32, dims)}
 	}
 	return r, nil
 }
@@ -222,8 +238,22 @@ func (r *Router) File() File { return r.file }
 // Predict returns each reference model's predicted quality (probability of
 // a good answer) on prompt, in ReferenceModels order.
 func (r *Router) Predict(prompt string) []float64 {
+	return r.PredictWith(prompt, nil)
+}
+
+// PredictWith is Predict with the prompt's embedding (of
+// EmbeddingText(prompt) by the model Embedding names) for a router trained
+// with one; nil, or a vector of the wrong size, predicts without it.
+func (r *Router) PredictWith(prompt string, emb []float32) []float64 {
 	out := make([]float64, len(r.models))
-	r.predictInto(prompt, out)
+	s := r.pool.Get().(*scratch)
+	defer r.pool.Put(s)
+	s.in = emb
+	r.represent(prompt, s)
+	s.in = nil
+	for i := range r.models {
+		out[i] = r.headProb(i, s)
+	}
 	return out
 }
 
@@ -240,14 +270,6 @@ func (r *Router) QualityFor(prompt, refModel string) (q float64, ok bool) {
 	return r.headProb(i, s), true
 }
 
-func (r *Router) predictInto(prompt string, out []float64) {
-	s := r.pool.Get().(*scratch)
-	defer r.pool.Put(s)
-	r.represent(prompt, s)
-	for i := range r.models {
-		out[i] = r.headProb(i, s)
-	}
-}
 
 // represent computes the standardised dense features and the hidden
 // representation h of prompt into s, in float32.
@@ -272,11 +294,18 @@ func (r *Router) represent(prompt string, s *scratch) {
 		x[j] = zscore(float32(s.dense[j]), r.mean[j], r.invStd[j])
 	}
 	inv := 1 / float32(max(len(s.grams), 1))
+	withEmb := r.eproj != nil && embedInput(s.e, s.in)
 	for j := range k {
 		v := r.hbias[j] + acc[j]*inv
 		p := r.proj[j*numDense : (j+1)*numDense]
 		for d := range x {
 			v += p[d] * x[d]
+		}
+		if withEmb {
+			ep := r.eproj[j*len(s.e) : (j+1)*len(s.e)]
+			for d, e := range s.e {
+				v += ep[d] * e
+			}
 		}
 		s.h[j] = float32(math.Tanh(float64(v)))
 	}

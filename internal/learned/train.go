@@ -49,13 +49,19 @@ type TrainOptions struct {
 	Depth   int
 	Shrink  float64
 	MinLeaf int
+	// Embeddings, when set, adds the optional embedding features (network
+	// kind only): each training prompt's embedding, from
+	// FetchEmbeddings. EmbedDropout is the share of examples trained
+	// without theirs in each epoch, so the router also predicts without one.
+	Embeddings   *EmbeddingTable
+	EmbedDropout float64
 }
 
 // DefaultTrainOptions returns the options the shipped router is trained with.
 func DefaultTrainOptions() TrainOptions {
 	return TrainOptions{Seed: 1, Holdout: 0.2, Dim: 1 << 14, Hidden: 16, Epochs: 4,
 		LR: 0.05, L2Emb: 1e-6, L2Head: 1e-4, L2Dev: 1e-2,
-		Target: TargetFail, Ridge: 1e-3, Trees: 100, Depth: 3, Shrink: 0.1, MinLeaf: 50}
+		Target: TargetFail, Ridge: 1e-3, Trees: 100, Depth: 3, Shrink: 0.1, MinLeaf: 50, EmbedDropout: 0.25}
 }
 
 // example is one training prompt with its precomputed features.
@@ -67,6 +73,7 @@ type example struct {
 	models []int
 	target []float64
 	group  int // data set and task, for the per-task offsets
+	emb    []float32 // scaled prompt embedding (embedInput); nil: none
 }
 
 // featurize precomputes deduplicated hashed grams (weight count/n) and raw
@@ -112,6 +119,9 @@ func Train(sets []*dataset.Set, o TrainOptions, log io.Writer) (*Router, error) 
 		return nil, fmt.Errorf("learned: train: no data")
 	}
 	if o.Kind == KindDifficulty {
+		if o.Embeddings != nil {
+			return nil, fmt.Errorf("learned: train: embedding features need the network kind, not %s", o.Kind)
+		}
 		return trainDifficulty(sets, o, log)
 	}
 	rng := rand.New(rand.NewPCG(o.Seed, o.Seed^0x5851f42d4c957f2d))
@@ -171,6 +181,12 @@ func Train(sets []*dataset.Set, o TrainOptions, log io.Writer) (*Router, error) 
 			}
 			ex := example{group: g}
 			ex.idx, ex.w, ex.dense = featurize(p.Text, dim, mk)
+			if e := o.Embeddings.Of(p.Text); e != nil {
+				ex.emb = make([]float32, o.Embeddings.Dims)
+				if !embedInput(ex.emb, e) {
+					ex.emb = nil
+				}
+			}
 			for m := range s.Models {
 				if v := s.Quality[i][m]; !math.IsNaN(v) {
 					ex.models = append(ex.models, cols[m])
@@ -210,6 +226,11 @@ func Train(sets []*dataset.Set, o TrainOptions, log io.Writer) (*Router, error) 
 		bias.p[i] = math.Log(q / (1 - q))
 	}
 	toff := newAdagrad(len(groupIdx) * nh)
+	var edims int
+	if o.Embeddings != nil {
+		edims = o.Embeddings.Dims
+	}
+	eproj := newAdagrad(k * edims)
 	order := make([]int, len(train))
 	for i := range order {
 		order[i] = i
@@ -221,6 +242,10 @@ func Train(sets []*dataset.Set, o TrainOptions, log io.Writer) (*Router, error) 
 		var cells int
 		for _, ei := range order {
 			ex := &train[ei]
+			e := ex.emb
+			if o.Embeddings != nil && o.EmbedDropout > 0 && rng.Float64() < o.EmbedDropout {
+				e = nil
+			}
 			clear(a)
 			for t, b := range ex.idx {
 				row := emb.p[int(b)*k : int(b)*k+k]
@@ -233,6 +258,9 @@ func Train(sets []*dataset.Set, o TrainOptions, log io.Writer) (*Router, error) 
 				v := hb.p[j] + a[j]
 				for d, x := range ex.dense {
 					v += proj.p[j*numDense+d] * x
+				}
+				for d, x := range e {
+					v += eproj.p[j*edims+d] * float64(x)
 				}
 				h[j] = math.Tanh(v)
 			}
@@ -275,6 +303,10 @@ func Train(sets []*dataset.Set, o TrainOptions, log io.Writer) (*Router, error) 
 					i := j*numDense + d
 					proj.step(i, dv[j]*x+o.L2Head*proj.p[i], o.LR)
 				}
+				for d, x := range e {
+					i := j*edims + d
+					eproj.step(i, dv[j]*float64(x)+o.L2Head*eproj.p[i], o.LR)
+				}
 			}
 			for t, b := range ex.idx {
 				wt := float64(ex.w[t])
@@ -293,6 +325,9 @@ func Train(sets []*dataset.Set, o TrainOptions, log io.Writer) (*Router, error) 
 		e32[i] = float32(v)
 	}
 	f.Embedding = encodeEmbedding(e32)
+	if o.Embeddings != nil {
+		f.PromptEmbedding = &EmbeddingFeatures{Model: o.Embeddings.Model, Dims: edims, Proj: r32s(eproj.p)}
+	}
 	for i := range heads {
 		heads[i].Bias = r32(bias.p[i])
 		heads[i].W = r32s(addVec(W0.p, W.p[i*k:(i+1)*k]))
