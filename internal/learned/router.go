@@ -270,7 +270,6 @@ func (r *Router) QualityFor(prompt, refModel string) (q float64, ok bool) {
 	return r.headProb(i, s), true
 }
 
-
 // represent computes the standardised dense features and the hidden
 // representation h of prompt into s, in float32.
 func (r *Router) represent(prompt string, s *scratch) {

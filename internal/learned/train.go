@@ -72,7 +72,7 @@ type example struct {
 	// target[k] is the quality of model heads[k]; models lists head indices.
 	models []int
 	target []float64
-	group  int // data set and task, for the per-task offsets
+	group  int       // data set and task, for the per-task offsets
 	emb    []float32 // scaled prompt embedding (embedInput); nil: none
 }
 
