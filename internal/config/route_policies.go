@@ -109,4 +109,12 @@ type Learned struct {
 	// RefModels maps a target deployment to the router's reference model
 	// standing in for it; unmapped deployments are matched by model family.
 	RefModels map[string]string `yaml:"ref_models"`
+	// EmbeddingDeployment, for a router file trained with embedding
+	// features (route train --embed-url), is the deployment that embeds the
+	// prompt before each decision; it must serve the model the router was
+	// trained with. Empty: decide from the text alone.
+	EmbeddingDeployment string `yaml:"embedding_deployment"`
+	// EmbeddingTimeout bounds that call; when it passes or the call fails,
+	// the decision is made from the text alone. Default 300ms.
+	EmbeddingTimeout Duration `yaml:"embedding_timeout"`
 }

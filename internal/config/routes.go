@@ -265,6 +265,15 @@ func validateLearned(v *routeValidator, path string, r *Route) {
 	for _, d := range sortedKeys(l.RefModels) {
 		v.deployment(path+".learned.ref_models", d)
 	}
+	if e := l.EmbeddingDeployment; e != "" {
+		v.deployment(path+".learned.embedding_deployment", e)
+		if i, ok := v.deployments[e]; ok && !v.c.Deployments[i].Capabilities.Has(CapEmbeddings) {
+			v.add(path+".learned.embedding_deployment", "deployment %q does not serve embeddings (set capabilities.embeddings: true)", e)
+		}
+	}
+	if l.EmbeddingTimeout < 0 {
+		v.add(path+".learned.embedding_timeout", "must not be negative, got %s", l.EmbeddingTimeout)
+	}
 }
 
 // fieldsOf lists the policy-specific fields a route sets, for the check

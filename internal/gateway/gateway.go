@@ -6,6 +6,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tidwall/gjson"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
@@ -149,7 +151,7 @@ func ExecutorOptions(cfg *config.Config) executor.Options {
 }
 
 func (g *Gateway) build(cfg *config.Config) (*runtime, error) {
-	ropts := router.Options{Call: g.callDeployment, Tokens: g.tokens, Now: g.now}
+	ropts := router.Options{Call: g.callDeployment, Embed: g.embedText, Tokens: g.tokens, Now: g.now}
 	if g.exec != nil {
 		ropts.Health = g.exec.Health
 	}
@@ -263,6 +265,51 @@ func (g *Gateway) callDeployment(ctx context.Context, name string, req *llm.Requ
 		}
 	}
 	return resp, err
+}
+
+// embedText embeds text with one deployment for a learned route's
+// decision; like the classifier's call, its usage and cost are added to the
+// request's.
+func (g *Gateway) embedText(ctx context.Context, name, text string) ([]float32, error) {
+	rt := g.rt.Load()
+	if rt == nil {
+		return nil, errors.New("gateway: no configuration loaded")
+	}
+	d, ok := rt.deployments[name]
+	if !ok {
+		return nil, fmt.Errorf("gateway: unknown deployment %q", name)
+	}
+	emb, ok := d.prov.(provider.Embedder)
+	if !ok {
+		return nil, fmt.Errorf("gateway: deployment %q does not serve embeddings", name)
+	}
+	raw, err := json.Marshal(struct {
+		Model string `json:"model"`
+		Input string `json:"input"`
+	}{name, text})
+	if err != nil {
+		return nil, err
+	}
+	resp, err := emb.Embed(ctx, &llm.EmbedRequest{Model: name, InputBytes: len(text), Raw: raw})
+	if err != nil {
+		return nil, err
+	}
+	u := resp.Usage
+	if u.InputTokens == 0 {
+		u = llm.Usage{InputTokens: tokens.FromBytes(len(text)), Estimated: true}
+	}
+	if side, ok := ctx.Value(sideCallsKey{}).(*sideCalls); ok {
+		side.add(u, rt.cost(name, u))
+	}
+	vec := gjson.GetBytes(resp.Raw, "data.0.embedding")
+	if !vec.IsArray() {
+		return nil, errors.New("gateway: embeddings response without data[0].embedding")
+	}
+	out := make([]float32, 0, 256)
+	for _, v := range vec.Array() {
+		out = append(out, float32(v.Float()))
+	}
+	return out, nil
 }
 
 // sideCalls accumulates what a request's routing calls (a classifier, a

@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/executor"
@@ -476,6 +477,43 @@ func (p *planner) classify(rt *config.Route, need []string, depth int) {
 	p.target(rt.Default, need, depth)
 }
 
+// defaultEmbeddingTimeout bounds a learned route's embedding call.
+const defaultEmbeddingTimeout = 300 * time.Millisecond
+
+// embedding returns the prompt's embedding for a learned route with an
+// embedding deployment, or nil and why the decision uses the text alone
+// ("" when the route has no embedding deployment).
+func (p *planner) embedding(rt *config.Route, lr *learned.Router, prompt string) ([]float32, string) {
+	dep := rt.Learned.EmbeddingDeployment
+	_, dims := lr.Embedding()
+	if dep == "" || dims == 0 {
+		return nil, ""
+	}
+	if p.dry || p.r.opts.Embed == nil {
+		return nil, "embedding " + dep + " not called; text only"
+	}
+	timeout := rt.Learned.EmbeddingTimeout.D()
+	if timeout <= 0 {
+		timeout = defaultEmbeddingTimeout
+	}
+	ctx := p.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	emb, err := p.r.opts.Embed(ctx, dep, learned.EmbeddingText(prompt))
+	switch {
+	case err != nil && ctx.Err() == context.DeadlineExceeded:
+		return nil, "embedding " + dep + " timed out after " + timeout.String() + "; text only"
+	case err != nil:
+		return nil, "embedding " + dep + " failed; text only"
+	case len(emb) != dims:
+		return nil, fmt.Sprintf("embedding %s has %d dimensions, the router %d; text only", dep, len(emb), dims)
+	}
+	return emb, ""
+}
+
 func (p *planner) learned(rt *config.Route, need []string) {
 	lr := p.r.learned[rt.Name]
 	ds := p.capable(rt, need)
@@ -494,7 +532,11 @@ func (p *planner) learned(rt *config.Route, need []string) {
 	}
 	prompt := p.f.LastUser
 	target := learned.Target{Quality: rt.Learned.Quality, WillingnessToPay: rt.Learned.WillingnessToPay}
-	ranked := lr.Rank(prompt, cands, target)
+	emb, embWhy := p.embedding(rt, lr, prompt)
+	if embWhy != "" {
+		p.why(rt.Name, "%s", embWhy)
+	}
+	ranked := lr.RankWith(prompt, emb, cands, target)
 	for _, c := range ranked {
 		p.deployment(c.Name, need, true)
 	}

@@ -181,3 +181,25 @@ routes:
 		})
 	}
 }
+
+// A learned route may name an embedding deployment only when its router
+// file was trained with embedding features.
+func TestLearnedEmbeddingNeedsEmbeddingRouter(t *testing.T) {
+	const cfgYAML = `
+providers: [{name: p, kind: openai, base_url: "http://127.0.0.1:1/v1"}]
+deployments:
+  - {name: cheap, provider: p, model: gpt-4o-mini}
+  - {name: strong, provider: p, model: gpt-4o}
+  - {name: emb, provider: p, model: text-embedding-3-small, capabilities: {chat: false, tools: false, streaming: false, embeddings: true}}
+routes:
+  - {name: smart, policy: learned, targets: [strong, cheap], learned: {router_file: ../../routers/default.json, quality: 0.5, embedding_deployment: emb}}
+`
+	cfg, err := config.Parse([]byte(cfgYAML), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = New(cfg, Options{})
+	if err == nil || !strings.Contains(err.Error(), "trained without embedding features") {
+		t.Errorf("got %v, want an error saying the router file has no embedding features", err)
+	}
+}

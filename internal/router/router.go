@@ -76,6 +76,10 @@ type Options struct {
 	// returns its answer; the gateway runs it through the executor. Without
 	// it classify routes use their default and judge checks fail.
 	Call func(ctx context.Context, deployment string, req *llm.Request) (*llm.Response, error)
+	// Embed embeds text with one deployment (a learned route's
+	// embedding_deployment); the gateway calls the deployment's provider.
+	// Without it learned routes decide from the text alone.
+	Embed func(ctx context.Context, deployment, text string) ([]float32, error)
 	// Tokens counts input tokens; default tokens.NewCounter().
 	Tokens *tokens.Counter
 	// LoadLearned loads a learned router file; default learned.Load.
@@ -159,6 +163,11 @@ func New(cfg *config.Config, opts Options) (*Router, error) {
 					return nil, fmt.Errorf("router: route %q: %w", rt.Name, err)
 				}
 				files[path] = lr
+			}
+			if e := rt.Learned.EmbeddingDeployment; e != "" {
+				if _, dims := lr.Embedding(); dims == 0 {
+					return nil, fmt.Errorf("router: route %q: learned.embedding_deployment %q is set but %s was trained without embedding features (route train --embed-url)", rt.Name, e, path)
+				}
 			}
 			r.learned[rt.Name] = lr
 		}
