@@ -248,36 +248,46 @@ func newTransport(connect time.Duration) *http.Transport {
 // callDeployment sends req to one deployment through the executor; routing
 // policies use it for classifier and judge calls.
 func (g *Gateway) callDeployment(ctx context.Context, name string, req *llm.Request) (*llm.Response, error) {
-	rt := g.rt.Load()
-	if rt == nil {
-		return nil, errors.New("gateway: no configuration loaded")
-	}
-	d, ok := rt.deployments[name]
-	if !ok {
-		return nil, fmt.Errorf("gateway: unknown deployment %q", name)
+	rt, d, err := g.sideDeployment(name)
+	if err != nil {
+		return nil, err
 	}
 	input := tokens.Input(req)
 	resp, _, err := g.exec.Chat(ctx, &executor.Plan{Route: name, Targets: []executor.Target{d.target}}, req, input)
 	if err == nil {
-		if side, ok := ctx.Value(sideCallsKey{}).(*sideCalls); ok {
-			u := usageOf(resp, input)
-			side.add(u, rt.cost(name, u))
-		}
+		addSideCall(ctx, rt, name, usageOf(resp, input))
 	}
 	return resp, err
+}
+
+// sideDeployment is the config in force and the named deployment, for a
+// call a routing policy makes.
+func (g *Gateway) sideDeployment(name string) (*runtime, *deployment, error) {
+	rt := g.rt.Load()
+	if rt == nil {
+		return nil, nil, errors.New("gateway: no configuration loaded")
+	}
+	d, ok := rt.deployments[name]
+	if !ok {
+		return nil, nil, fmt.Errorf("gateway: unknown deployment %q", name)
+	}
+	return rt, d, nil
+}
+
+// addSideCall adds a routing call's usage and cost to the request's.
+func addSideCall(ctx context.Context, rt *runtime, name string, u llm.Usage) {
+	if side, ok := ctx.Value(sideCallsKey{}).(*sideCalls); ok {
+		side.add(u, rt.cost(name, u))
+	}
 }
 
 // embedText embeds text with one deployment for a learned route's
 // decision; like the classifier's call, its usage and cost are added to the
 // request's.
 func (g *Gateway) embedText(ctx context.Context, name, text string) ([]float32, error) {
-	rt := g.rt.Load()
-	if rt == nil {
-		return nil, errors.New("gateway: no configuration loaded")
-	}
-	d, ok := rt.deployments[name]
-	if !ok {
-		return nil, fmt.Errorf("gateway: unknown deployment %q", name)
+	rt, d, err := g.sideDeployment(name)
+	if err != nil {
+		return nil, err
 	}
 	emb, ok := d.prov.(provider.Embedder)
 	if !ok {
@@ -298,9 +308,7 @@ func (g *Gateway) embedText(ctx context.Context, name, text string) ([]float32, 
 	if u.InputTokens == 0 {
 		u = llm.Usage{InputTokens: tokens.FromBytes(len(text)), Estimated: true}
 	}
-	if side, ok := ctx.Value(sideCallsKey{}).(*sideCalls); ok {
-		side.add(u, rt.cost(name, u))
-	}
+	addSideCall(ctx, rt, name, u)
 	vec := gjson.GetBytes(resp.Raw, "data.0.embedding")
 	if !vec.IsArray() {
 		return nil, errors.New("gateway: embeddings response without data[0].embedding")
