@@ -3,12 +3,9 @@ package ratelimit_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,58 +17,16 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/ratelimit"
 	"github.com/switchyard-gw/switchyard/internal/ratelimit/ratelimittest"
+	"github.com/switchyard-gw/switchyard/internal/redisutil/redistest"
 )
 
 func TestMain(m *testing.M) {
-	// go-redis retries failed dials in a pool goroutine that notices the
-	// closed pool only after its one-second sleep; it is the library's to end.
-	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/redis/go-redis/v9/internal/pool.(*ConnPool).tryDial"))
-}
-
-const redisAddr = "127.0.0.1:6379"
-
-// newClient returns a client for addr that fails fast: no retries, short
-// timeouts.
-func newClient(t *testing.T, addr string) *redis.Client {
-	t.Helper()
-	c := redis.NewClient(&redis.Options{
-		Addr: addr, MaxRetries: -1, DialTimeout: 500 * time.Millisecond,
-		ReadTimeout: time.Second, WriteTimeout: time.Second, PoolSize: 8,
-	})
-	t.Cleanup(func() { _ = c.Close() })
-	return c
-}
-
-// redisPrefix skips the test unless Redis answers on loopback (fails under
-// SWITCHYARD_TEST_SERVICES=require) and returns a key prefix unique to this
-// run, whose keys are deleted afterwards.
-func redisPrefix(t *testing.T) string {
-	t.Helper()
-	c := newClient(t, redisAddr)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		if os.Getenv("SWITCHYARD_TEST_SERVICES") == "require" {
-			t.Fatalf("redis at %s: %v (SWITCHYARD_TEST_SERVICES=require)", redisAddr, err)
-		}
-		t.Skipf("redis at %s unreachable, skipping: %v", redisAddr, err)
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	prefix := "swtest:" + hex.EncodeToString(b[:]) + ":"
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			c.Del(ctx, iter.Val())
-		}
-	})
-	return prefix
+	goleak.VerifyTestMain(m, redistest.IgnoreDialRetry())
 }
 
 func TestRedisConformance(t *testing.T) {
 	ratelimittest.Run(t, func(t *testing.T, now func() time.Time) ratelimit.Limiter {
-		return ratelimit.NewRedis(newClient(t, redisAddr), redisPrefix(t), ratelimit.RedisOptions{Now: now})
+		return ratelimit.NewRedis(redistest.NewClient(t, redistest.Addr), redistest.Prefix(t), ratelimit.RedisOptions{Now: now})
 	})
 }
 
@@ -115,11 +70,11 @@ func sum(xs []int) int {
 // TestRedisSharedAcrossReplicas: three gateway replicas share one Redis and
 // 600 requests on a 60-RPM key admit exactly 60 in total.
 func TestRedisSharedAcrossReplicas(t *testing.T) {
-	prefix := redisPrefix(t)
+	prefix := redistest.Prefix(t)
 	clock := ratelimittest.NewClock(time.Now())
 	var ls []ratelimit.Limiter
 	for range 3 {
-		ls = append(ls, ratelimit.NewRedis(newClient(t, redisAddr), prefix, ratelimit.RedisOptions{Replicas: 3, Now: clock.Now}))
+		ls = append(ls, ratelimit.NewRedis(redistest.NewClient(t, redistest.Addr), prefix, ratelimit.RedisOptions{Replicas: 3, Now: clock.Now}))
 	}
 	per := admitMany(t, ls, 200, ratelimit.Scope{Key: "key:shared", RPM: 60})
 	if got := sum(per); got != 60 {
@@ -130,18 +85,6 @@ func TestRedisSharedAcrossReplicas(t *testing.T) {
 			t.Fatalf("limiter %d: got fallback, want redis", i)
 		}
 	}
-}
-
-// closedAddr returns a loopback address on which nothing listens.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	return addr
 }
 
 // syncBuffer is a goroutine-safe log sink.
@@ -165,12 +108,12 @@ func (s *syncBuffer) String() string {
 // TestRedisUnreachableFallback: with Redis unreachable each of three replicas
 // admits its share ceil(60/3) = 20, so the fleet admits 60, not unlimited.
 func TestRedisUnreachableFallback(t *testing.T) {
-	addr := closedAddr(t)
+	addr := redistest.ClosedAddr(t)
 	clock := ratelimittest.NewClock(time.Now())
 	var logs syncBuffer
 	var ls []ratelimit.Limiter
 	for range 3 {
-		ls = append(ls, ratelimit.NewRedis(newClient(t, addr), "swtest:", ratelimit.RedisOptions{
+		ls = append(ls, ratelimit.NewRedis(redistest.NewClient(t, addr), "swtest:", ratelimit.RedisOptions{
 			Replicas: 3, Now: clock.Now, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
 		}))
 	}
@@ -191,11 +134,11 @@ func TestRedisUnreachableFallback(t *testing.T) {
 // TestRedisFallbackRecovers drives a limiter through Redis → outage →
 // Redis via a loopback proxy that can refuse connections.
 func TestRedisFallbackRecovers(t *testing.T) {
-	prefix := redisPrefix(t)
-	p := startProxy(t, redisAddr)
+	prefix := redistest.Prefix(t)
+	p := startProxy(t, redistest.Addr)
 	clock := ratelimittest.NewClock(time.Now())
 	var logs syncBuffer
-	c := newClient(t, p.addr)
+	c := redistest.NewClient(t, p.addr)
 	l := ratelimit.NewRedis(c, prefix, ratelimit.RedisOptions{
 		Replicas: 2, Now: clock.Now, ProbeInterval: time.Second,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
@@ -243,7 +186,7 @@ func closePool(t *testing.T, c *redis.Client) {
 
 func TestRedisLeaseExpires(t *testing.T) {
 	clock := ratelimittest.NewClock(time.Now())
-	l := ratelimit.NewRedis(newClient(t, redisAddr), redisPrefix(t), ratelimit.RedisOptions{Now: clock.Now, LeaseTTL: time.Minute})
+	l := ratelimit.NewRedis(redistest.NewClient(t, redistest.Addr), redistest.Prefix(t), ratelimit.RedisOptions{Now: clock.Now, LeaseTTL: time.Minute})
 	s := ratelimit.Request{Scopes: []ratelimit.Scope{{Key: "tenant:t", MaxConcurrent: 1}}}
 	if _, err := l.Admit(context.Background(), s); err != nil { // never settled: its replica "died"
 		t.Fatalf("first: got %v, want admitted", err)
