@@ -2,9 +2,6 @@ package budget
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -14,7 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/switchyard-gw/switchyard/internal/fallback"
+	"github.com/switchyard-gw/switchyard/internal/redisutil"
 )
 
 // Key lifetimes: a period's keys outlive the period by a day, so settles of
@@ -54,13 +51,10 @@ type RedisOptions struct {
 // replicas. When Redis fails it falls back to a local Memory with every
 // limit divided by Replicas, seeded with the spend it last saw in Redis.
 type Redis struct {
-	client *redis.Client
-	prefix string
-	opts   RedisOptions
-	local  *Memory
-	seq    atomic.Uint64
+	backend *redisutil.Backend
+	holdTTL time.Duration
+	local   *Memory
 
-	sw      *fallback.Switch
 	mu      sync.Mutex       // guards seen and seenDay
 	seen    map[string]int64 // hash key → last spent seen, nano-USD
 	seenDay int64
@@ -71,77 +65,55 @@ var _ Budgets = (*Redis)(nil)
 // NewRedis returns a Budgets storing its state in client under keys that
 // begin with prefix, all sharing the Redis Cluster hash tag {bg}.
 func NewRedis(client *redis.Client, prefix string, opts RedisOptions) *Redis {
-	if opts.Replicas < 1 {
-		opts.Replicas = 1
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
 	if opts.HoldTTL <= 0 {
 		opts.HoldTTL = 10 * time.Minute
 	}
-	if opts.ProbeInterval <= 0 {
-		opts.ProbeInterval = time.Second
-	}
-	if opts.SettleTimeout <= 0 {
-		opts.SettleTimeout = 2 * time.Second
-	}
-	if opts.InstanceID == "" {
-		var b [8]byte
-		_, _ = rand.Read(b[:])
-		opts.InstanceID = hex.EncodeToString(b[:])
-	}
-	return &Redis{client: client, prefix: prefix + "{bg}:", opts: opts, local: NewMemory(opts.Now), sw: fallback.New("budget", opts.ProbeInterval, opts.Now, opts.Logger), seen: map[string]int64{}}
+	b := redisutil.New("budget", client, prefix+"{bg}:", redisutil.Options{
+		Replicas: opts.Replicas, Now: opts.Now, Logger: opts.Logger,
+		ProbeInterval: opts.ProbeInterval, SettleTimeout: opts.SettleTimeout, InstanceID: opts.InstanceID,
+	})
+	return &Redis{backend: b, holdTTL: opts.HoldTTL, local: NewMemory(b.Now), seen: map[string]int64{}}
 }
 
 // Fallback reports whether budgets are currently enforced locally because
 // Redis failed.
-func (r *Redis) Fallback() bool { return r.sw.Active() }
+func (r *Redis) Fallback() bool { return r.backend.Fallback() }
 
 // periodKeys names the hash keys of scopeKey for the day and month of t.
 func (r *Redis) periodKeys(scopeKey string, t time.Time) (day, month string) {
 	t = t.UTC()
-	return r.prefix + "d:" + t.Format("2006-01-02") + ":" + scopeKey,
-		r.prefix + "m:" + t.Format("2006-01") + ":" + scopeKey
+	return r.backend.Prefix + "d:" + t.Format("2006-01-02") + ":" + scopeKey,
+		r.backend.Prefix + "m:" + t.Format("2006-01") + ":" + scopeKey
 }
 
 // Reserve implements Budgets.
 func (r *Redis) Reserve(ctx context.Context, scopes []BudgetScope, estimateUSD float64) (Reservation, error) {
 	est := toNanos(estimateUSD)
-	if r.sw.Try() {
-		res, err := r.reserveRedis(ctx, scopes, est)
-		var berr *Error
-		if err == nil || errors.As(err, &berr) {
-			r.sw.Up()
-			return res, err
-		}
-		if ctx.Err() != nil {
-			return nil, err
-		}
-		r.sw.Down(err, "replicas", r.opts.Replicas)
+	res, ok, err := redisutil.Try[Reservation, *Error](ctx, r.backend, func() (Reservation, error) {
+		return r.reserveRedis(ctx, scopes, est)
+	})
+	if ok {
+		return res, err
 	}
 	r.seedLocal(scopes)
-	return r.local.reserve(scopes, est, int64(r.opts.Replicas))
+	return r.local.reserve(scopes, est, int64(r.backend.Replicas))
 }
 
 func (r *Redis) reserveRedis(ctx context.Context, scopes []BudgetScope, est int64) (Reservation, error) {
-	now := r.opts.Now()
-	member := r.opts.InstanceID + ":" + strconv.FormatUint(r.seq.Add(1), 36) + "|" + strconv.FormatInt(est, 10)
+	now := r.backend.Now()
+	member := r.backend.NewID() + "|" + strconv.FormatInt(est, 10)
 	keys := make([]string, 0, 4*len(scopes))
 	for _, s := range scopes {
 		d, m := r.periodKeys(s.Key, now)
 		keys = append(keys, d, d+":h", m, m+":h")
 	}
 	args := make([]any, 0, 6+2*len(scopes))
-	args = append(args, now.UnixMilli(), now.Add(r.opts.HoldTTL).UnixMilli(), member, est,
+	args = append(args, now.UnixMilli(), now.Add(r.holdTTL).UnixMilli(), member, est,
 		int64(dayTTL/time.Second), int64(monthTTL/time.Second))
 	for _, s := range scopes {
 		args = append(args, toNanos(s.DailyUSD), toNanos(s.MonthlyUSD))
 	}
-	res, err := reserveScript.Run(ctx, r.client, keys, args...).Slice()
+	res, err := reserveScript.Run(ctx, r.backend.Client, keys, args...).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("budget: redis reserve: %w", err)
 	}
@@ -181,8 +153,8 @@ func (r *Redis) remember(now time.Time, keys []string, spent []int64) {
 // seedLocal seeds the fallback with each scope's share of the spend last
 // seen in Redis, so falling back does not reset spend to zero.
 func (r *Redis) seedLocal(scopes []BudgetScope) {
-	now := r.opts.Now()
-	n := int64(r.opts.Replicas)
+	now := r.backend.Now()
+	n := int64(r.backend.Replicas)
 	for _, s := range scopes {
 		d, m := r.periodKeys(s.Key, now)
 		r.mu.Lock()
@@ -200,7 +172,7 @@ func (r *Redis) seedLocal(scopes []BudgetScope) {
 // Seed implements Budgets. It seeds the local fallback as well.
 func (r *Redis) Seed(ctx context.Context, scopeKey string, period Period, spentUSD float64) error {
 	spent := toNanos(spentUSD)
-	now := r.opts.Now()
+	now := r.backend.Now()
 	d, m := r.periodKeys(scopeKey, now)
 	key, ttl := d, dayTTL
 	switch period {
@@ -210,10 +182,10 @@ func (r *Redis) Seed(ctx context.Context, scopeKey string, period Period, spentU
 	default:
 		return fmt.Errorf("budget: seed: unknown period %q", period)
 	}
-	if err := r.local.seed(scopeKey, period, spent/int64(r.opts.Replicas)); err != nil {
+	if err := r.local.seed(scopeKey, period, spent/int64(r.backend.Replicas)); err != nil {
 		return err
 	}
-	if err := seedScript.Run(ctx, r.client, []string{key}, spent, int64(ttl/time.Second)).Err(); err != nil {
+	if err := seedScript.Run(ctx, r.backend.Client, []string{key}, spent, int64(ttl/time.Second)).Err(); err != nil {
 		return fmt.Errorf("budget: redis seed: %w", err)
 	}
 	return nil
@@ -236,11 +208,11 @@ func (s *redisReservation) Settle(actualUSD float64) {
 		return
 	}
 	r := s.r
-	ctx, cancel := context.WithTimeout(context.Background(), r.opts.SettleTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), r.backend.SettleTimeout)
 	defer cancel()
-	err := settleScript.Run(ctx, r.client, s.keys, s.member, s.est, toNanos(actualUSD),
+	err := settleScript.Run(ctx, r.backend.Client, s.keys, s.member, s.est, toNanos(actualUSD),
 		int64(dayTTL/time.Second), int64(monthTTL/time.Second)).Err()
 	if err != nil {
-		r.opts.Logger.Warn("budget: redis settle failed", "err", err)
+		r.backend.Logger.Warn("budget: redis settle failed", "err", err)
 	}
 }

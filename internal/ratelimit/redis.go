@@ -2,18 +2,14 @@ package ratelimit
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/switchyard-gw/switchyard/internal/fallback"
+	"github.com/switchyard-gw/switchyard/internal/redisutil"
 )
 
 // RedisOptions tunes NewRedis. Zero values take the documented defaults.
@@ -45,13 +41,9 @@ type RedisOptions struct {
 // replicas. When Redis fails it falls back to a local Memory limiter with
 // every limit divided by Replicas, never to no limit.
 type Redis struct {
-	client *redis.Client
-	prefix string
-	opts   RedisOptions
-	local  *Memory
-	seq    atomic.Uint64
-
-	sw *fallback.Switch
+	backend  *redisutil.Backend
+	leaseTTL time.Duration
+	local    *Memory
 }
 
 var _ Limiter = (*Redis)(nil)
@@ -60,56 +52,34 @@ var _ Limiter = (*Redis)(nil)
 // begin with prefix. All keys share one Redis Cluster hash tag so the
 // multi-scope scripts are legal there.
 func NewRedis(client *redis.Client, prefix string, opts RedisOptions) *Redis {
-	if opts.Replicas < 1 {
-		opts.Replicas = 1
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
 	if opts.LeaseTTL <= 0 {
 		opts.LeaseTTL = 10 * time.Minute
 	}
-	if opts.ProbeInterval <= 0 {
-		opts.ProbeInterval = time.Second
-	}
-	if opts.SettleTimeout <= 0 {
-		opts.SettleTimeout = 2 * time.Second
-	}
-	if opts.InstanceID == "" {
-		var b [8]byte
-		_, _ = rand.Read(b[:])
-		opts.InstanceID = hex.EncodeToString(b[:])
-	}
-	return &Redis{client: client, prefix: prefix + "{rl}:", opts: opts, local: NewMemory(opts.Now), sw: fallback.New("ratelimit", opts.ProbeInterval, opts.Now, opts.Logger)}
+	b := redisutil.New("ratelimit", client, prefix+"{rl}:", redisutil.Options{
+		Replicas: opts.Replicas, Now: opts.Now, Logger: opts.Logger,
+		ProbeInterval: opts.ProbeInterval, SettleTimeout: opts.SettleTimeout, InstanceID: opts.InstanceID,
+	})
+	return &Redis{backend: b, leaseTTL: opts.LeaseTTL, local: NewMemory(b.Now)}
 }
 
 // Fallback reports whether the limiter is currently enforcing local limits
 // because Redis failed.
-func (r *Redis) Fallback() bool { return r.sw.Active() }
+func (r *Redis) Fallback() bool { return r.backend.Fallback() }
 
 // Admit implements Limiter.
 func (r *Redis) Admit(ctx context.Context, req Request) (Ticket, error) {
-	if r.sw.Try() {
-		t, err := r.admitRedis(ctx, req)
-		var lerr *Error
-		if err == nil || errors.As(err, &lerr) {
-			r.sw.Up()
-			return t, err
-		}
-		if ctx.Err() != nil {
-			return nil, err
-		}
-		r.sw.Down(err, "replicas", r.opts.Replicas)
+	t, ok, err := redisutil.Try[Ticket, *Error](ctx, r.backend, func() (Ticket, error) {
+		return r.admitRedis(ctx, req)
+	})
+	if ok {
+		return t, err
 	}
 	return r.local.Admit(ctx, r.divide(req))
 }
 
 // divide returns req with every limit divided among the replicas.
 func (r *Redis) divide(req Request) Request {
-	n := r.opts.Replicas
+	n := r.backend.Replicas
 	if n <= 1 {
 		return req
 	}
@@ -124,20 +94,20 @@ func (r *Redis) divide(req Request) Request {
 func (r *Redis) keys(scopes []Scope) []string {
 	keys := make([]string, 0, 2*len(scopes))
 	for _, s := range scopes {
-		keys = append(keys, r.prefix+"b:"+s.Key, r.prefix+"c:"+s.Key)
+		keys = append(keys, r.backend.Prefix+"b:"+s.Key, r.backend.Prefix+"c:"+s.Key)
 	}
 	return keys
 }
 
 func (r *Redis) admitRedis(ctx context.Context, req Request) (Ticket, error) {
-	now := r.opts.Now().UnixMilli()
-	id := r.opts.InstanceID + ":" + strconv.FormatUint(r.seq.Add(1), 36)
+	now := r.backend.Now().UnixMilli()
+	id := r.backend.NewID()
 	args := make([]any, 0, 3+4*len(req.Scopes))
-	args = append(args, now, r.opts.LeaseTTL.Milliseconds(), id)
+	args = append(args, now, r.leaseTTL.Milliseconds(), id)
 	for _, s := range req.Scopes {
 		args = append(args, max(s.RPM, 0), max(s.TPM, 0), max(s.MaxConcurrent, 0), max(s.Tokens, 0))
 	}
-	res, err := admitScript.Run(ctx, r.client, r.keys(req.Scopes), args...).Slice()
+	res, err := admitScript.Run(ctx, r.backend.Client, r.keys(req.Scopes), args...).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("ratelimit: redis admit: %w", err)
 	}
@@ -169,7 +139,7 @@ func (t *redisTicket) Settle(actualTokens int) {
 	}
 	r := t.r
 	args := make([]any, 0, 2+3*len(t.scopes))
-	args = append(args, r.opts.Now().UnixMilli(), t.id)
+	args = append(args, r.backend.Now().UnixMilli(), t.id)
 	work := false
 	for _, s := range t.scopes {
 		tpm, refund, leased := 0, 0, 0
@@ -185,9 +155,9 @@ func (t *redisTicket) Settle(actualTokens int) {
 	if !work {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), r.opts.SettleTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), r.backend.SettleTimeout)
 	defer cancel()
-	if err := settleScript.Run(ctx, r.client, r.keys(t.scopes), args...).Err(); err != nil {
-		r.opts.Logger.Debug("ratelimit: redis settle failed", "err", err)
+	if err := settleScript.Run(ctx, r.backend.Client, r.keys(t.scopes), args...).Err(); err != nil {
+		r.backend.Logger.Debug("ratelimit: redis settle failed", "err", err)
 	}
 }

@@ -1,0 +1,131 @@
+// Package redisutil holds what the Redis rate limiter (internal/ratelimit)
+// and the Redis budgets (internal/budget) share: the defaults of their
+// common options, ids unique across replicas for the leases and holds they
+// write into Redis, and the rule that decides whether a call's Redis answer
+// stands or the caller serves it from its local fallback.
+package redisutil
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/switchyard-gw/switchyard/internal/fallback"
+)
+
+// Options are the options that ratelimit.RedisOptions and
+// budget.RedisOptions have in common; those document them for users. Zero
+// values take the defaults.
+type Options struct {
+	// Replicas is how many gateway replicas share the Redis; the caller's
+	// local fallback enforces a 1/Replicas share. Default 1.
+	Replicas int
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Logger receives one line per transition to and from the fallback;
+	// default discards.
+	Logger *slog.Logger
+	// ProbeInterval is how often, while in fallback, one call tries Redis
+	// again. Default 1s.
+	ProbeInterval time.Duration
+	// SettleTimeout bounds the Redis call made by a settle, which runs after
+	// the request's context is gone. Default 2s.
+	SettleTimeout time.Duration
+	// InstanceID makes the ids of NewID unique across replicas; default 8
+	// random bytes in hex.
+	InstanceID string
+}
+
+// withDefaults returns o with every zero (or negative) field set to its
+// default.
+func (o Options) withDefaults() Options {
+	if o.Replicas < 1 {
+		o.Replicas = 1
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.ProbeInterval <= 0 {
+		o.ProbeInterval = time.Second
+	}
+	if o.SettleTimeout <= 0 {
+		o.SettleTimeout = 2 * time.Second
+	}
+	if o.InstanceID == "" {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		o.InstanceID = hex.EncodeToString(b[:])
+	}
+	return o
+}
+
+// Backend is the Redis side of a store that falls back to a local stand-in
+// when Redis fails: the client, the key prefix, the options with their
+// defaults, and the switch that tracks whether Redis is down. Its fields
+// are read-only after New. Safe for concurrent use.
+type Backend struct {
+	Client *redis.Client
+	// Prefix begins every key the store writes.
+	Prefix string
+	Options
+
+	sw  *fallback.Switch
+	seq atomic.Uint64
+}
+
+// New returns a Backend for client whose keys begin with prefix. name says
+// what falls back in the log lines ("ratelimit", "budget").
+func New(name string, client *redis.Client, prefix string, opts Options) *Backend {
+	opts = opts.withDefaults()
+	return &Backend{
+		Client:  client,
+		Prefix:  prefix,
+		Options: opts,
+		sw:      fallback.New(name, opts.ProbeInterval, opts.Now, opts.Logger),
+	}
+}
+
+// Fallback reports whether the local fallback is in force because Redis
+// failed.
+func (b *Backend) Fallback() bool { return b.sw.Active() }
+
+// NewID returns an id unique across replicas and calls, for a lease or a
+// hold written into Redis: the instance id and a sequence number.
+func (b *Backend) NewID() string {
+	return b.InstanceID + ":" + strconv.FormatUint(b.seq.Add(1), 36)
+}
+
+// Try makes call against Redis, unless Redis is down and no probe is due,
+// and reports whether its result stands (ok). It stands when call succeeded
+// or failed with an error of type E, the store's refusal (Redis answered, so
+// it is up), and when call failed because ctx ended (the caller gave up, so
+// Redis is not to blame). Any other failure is Redis failing: b falls back,
+// and ok is false, as it is when the call was not made, so the caller
+// serves the request from its local fallback.
+func Try[T any, E error](ctx context.Context, b *Backend, call func() (T, error)) (res T, ok bool, err error) {
+	if !b.sw.Try() {
+		return res, false, nil
+	}
+	res, err = call()
+	var refusal E
+	if err == nil || errors.As(err, &refusal) {
+		b.sw.Up()
+		return res, true, err
+	}
+	var zero T
+	if ctx.Err() != nil {
+		return zero, true, err
+	}
+	b.sw.Down(err, "replicas", b.Replicas)
+	return zero, false, nil
+}

@@ -1,0 +1,98 @@
+package redisutil_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/redisutil"
+)
+
+// refusal stands for a store's own error type (ratelimit.Error,
+// budget.Error): Redis answered and said no.
+type refusal struct{}
+
+func (*refusal) Error() string { return "refused" }
+
+func TestTry(t *testing.T) {
+	errDown := errors.New("dial tcp: connection refused")
+	refused := &refusal{}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	tests := []struct {
+		name         string
+		ctx          context.Context
+		res          string
+		err          error
+		wantRes      string
+		wantOK       bool
+		wantErr      error
+		wantFallback bool
+	}{
+		{name: "success stands", ctx: context.Background(), res: "ticket", wantRes: "ticket", wantOK: true},
+		{name: "refusal stands", ctx: context.Background(), err: fmt.Errorf("store: %w", refused), wantOK: true, wantErr: refused},
+		{name: "failure after the caller gave up stands", ctx: cancelled, res: "partial", err: errDown, wantOK: true, wantErr: errDown},
+		{name: "redis failure falls back", ctx: context.Background(), res: "partial", err: errDown, wantFallback: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := redisutil.New("test", nil, "p:", redisutil.Options{})
+			res, ok, err := redisutil.Try[string, *refusal](tt.ctx, b, func() (string, error) { return tt.res, tt.err })
+			if res != tt.wantRes || ok != tt.wantOK || !errors.Is(err, tt.wantErr) {
+				t.Errorf("got (%q, %v, %v), want (%q, %v, %v)", res, ok, err, tt.wantRes, tt.wantOK, tt.wantErr)
+			}
+			if got := b.Fallback(); got != tt.wantFallback {
+				t.Errorf("fallback: got %v, want %v", got, tt.wantFallback)
+			}
+		})
+	}
+}
+
+// TestTryProbes: while in fallback, Redis is tried once per probe interval,
+// and the first success leaves the fallback.
+func TestTryProbes(t *testing.T) {
+	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	b := redisutil.New("test", nil, "p:", redisutil.Options{Now: func() time.Time { return now }, ProbeInterval: time.Second})
+	calls := 0
+	try := func(err error) bool {
+		_, ok, _ := redisutil.Try[int, *refusal](context.Background(), b, func() (int, error) {
+			calls++
+			return 0, err
+		})
+		return ok
+	}
+	if try(errors.New("down")) || !b.Fallback() {
+		t.Fatalf("failure: got ok or no fallback, want fallback")
+	}
+	if try(nil) || calls != 1 {
+		t.Fatalf("before the probe is due: got ok or %d calls, want no call", calls)
+	}
+	now = now.Add(time.Second)
+	if !try(nil) || calls != 2 || b.Fallback() {
+		t.Fatalf("probe: got %d calls, fallback %v; want 2 calls and redis again", calls, b.Fallback())
+	}
+}
+
+func TestNewID(t *testing.T) {
+	b := redisutil.New("test", nil, "p:", redisutil.Options{InstanceID: "i"})
+	if got, want := b.NewID()+" "+b.NewID(), "i:1 i:2"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	a, c := redisutil.New("test", nil, "p:", redisutil.Options{}), redisutil.New("test", nil, "p:", redisutil.Options{})
+	if a.InstanceID == c.InstanceID || len(a.InstanceID) != 16 {
+		t.Errorf("default instance ids: got %q and %q, want two different 16-hex-digit ids", a.InstanceID, c.InstanceID)
+	}
+	if !strings.HasPrefix(a.NewID(), a.InstanceID+":") {
+		t.Errorf("got %q, want the instance id %q first", a.NewID(), a.InstanceID)
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	b := redisutil.New("test", nil, "p:", redisutil.Options{Replicas: -2, ProbeInterval: -1, SettleTimeout: -1})
+	if b.Replicas != 1 || b.ProbeInterval != time.Second || b.SettleTimeout != 2*time.Second || b.Now == nil || b.Logger == nil {
+		t.Errorf("got %+v, want Replicas 1, ProbeInterval 1s, SettleTimeout 2s, a clock and a logger", b.Options)
+	}
+}
