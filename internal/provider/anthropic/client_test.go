@@ -9,12 +9,13 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/provider/providertest"
 )
 
 func ptr[T any](v T) *T { return &v }
 
 func TestChatPassthroughRewritesOnlyModel(t *testing.T) {
-	srv, got := upstream(t, reply{fixture: "message_text.json"})
+	srv, got := providertest.Upstream(t, providertest.Reply{Fixture: "message_text.json"})
 	c := newClient(srv, func(cfg *provider.Config) {
 		cfg.Headers = map[string]string{"anthropic-beta": "prompt-caching-2024-07-31"}
 	})
@@ -23,7 +24,7 @@ func TestChatPassthroughRewritesOnlyModel(t *testing.T) {
 	if err != nil {
 		t.Fatalf("got error %v, want nil", err)
 	}
-	up := receive(t, got)
+	up := providertest.Receive(t, got)
 	wantBody := `{"model":"claude-sonnet-4-5", "max_tokens":1024,"messages":[{"role":"user","content":"Hello"}],"thinking":{"type":"enabled","budget_tokens":2000},"x_new":[1.50]}`
 	if string(up.Body) != wantBody {
 		t.Errorf("got body %s, want %s", up.Body, wantBody)
@@ -44,7 +45,7 @@ func TestChatPassthroughRewritesOnlyModel(t *testing.T) {
 	want := &llm.Response{
 		ID: "msg_013Zva2CMHLNnXjNJJKqJ2EF", Model: "claude-sonnet-4-5-20250929", Created: 1735689600,
 		Text: "Hi! My name is Claude. How can I help?", FinishReason: llm.FinishStop,
-		Usage: llm.Usage{InputTokens: 2195, OutputTokens: 503}, Raw: fixture(t, "message_text.json"), Dialect: llm.DialectAnthropic,
+		Usage: llm.Usage{InputTokens: 2195, OutputTokens: 503}, Raw: providertest.Fixture(t, "message_text.json"), Dialect: llm.DialectAnthropic,
 	}
 	if diff := cmp.Diff(want, resp); diff != "" {
 		t.Errorf("response mismatch (-want +got):\n%s", diff)
@@ -60,12 +61,12 @@ func TestEndpointAndVersion(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv, got := upstream(t, reply{fixture: "message_text.json"})
+			srv, got := providertest.Upstream(t, providertest.Reply{Fixture: "message_text.json"})
 			c := newClient(srv, func(cfg *provider.Config) { cfg.BaseURL += tt.suffix; cfg.APIVersion = tt.version })
 			if _, err := c.Chat(context.Background(), &llm.Request{Dialect: llm.DialectAnthropic, Raw: []byte(`{"model":"x"}`)}); err != nil {
 				t.Fatal(err)
 			}
-			up := receive(t, got)
+			up := providertest.Receive(t, got)
 			if up.Path != "/v1/messages" || up.Header.Get("anthropic-version") != tt.wantVersion {
 				t.Errorf("got %s version %q, want /v1/messages version %q", up.Path, up.Header.Get("anthropic-version"), tt.wantVersion)
 			}
@@ -74,7 +75,7 @@ func TestEndpointAndVersion(t *testing.T) {
 }
 
 func TestChatToolUseResponse(t *testing.T) {
-	srv, _ := upstream(t, reply{fixture: "message_tool_use.json"})
+	srv, _ := providertest.Upstream(t, providertest.Reply{Fixture: "message_tool_use.json"})
 	resp, err := newClient(srv, nil).Chat(context.Background(), &llm.Request{Dialect: llm.DialectAnthropic, Raw: []byte(`{"model":"x"}`)})
 	if err != nil {
 		t.Fatal(err)
@@ -150,7 +151,7 @@ func TestTranslateCanonical(t *testing.T) {
 			{"name":"now","input_schema":{"type":"object"}}],
 		"tool_choice":{"type":"any"},
 		"metadata":{"user_id":"u-1"}}`
-	srv, got := upstream(t, reply{fixture: "stream_text.sse"})
+	srv, got := providertest.Upstream(t, providertest.Reply{Fixture: "stream_text.sse"})
 	req := &llm.Request{Dialect: llm.DialectOpenAI, Raw: []byte(`{"ignored":true}`)}
 	req.SetBody(body)
 	s, err := newClient(srv, nil).ChatStream(context.Background(), req)
@@ -158,7 +159,7 @@ func TestTranslateCanonical(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = s.Close()
-	if diff := jsonDiff(t, want, receive(t, got).Body); diff != "" {
+	if diff := providertest.JSONDiff(t, want, providertest.Receive(t, got).Body); diff != "" {
 		t.Errorf("body mismatch (-want +got):\n%s", diff)
 	}
 }
@@ -184,14 +185,14 @@ func TestTranslateOptions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv, got := upstream(t, reply{fixture: "message_text.json"})
+			srv, got := providertest.Upstream(t, providertest.Reply{Fixture: "message_text.json"})
 			req := &llm.Request{MaxTokens: tt.maxTokens}
 			req.SetBody(tt.body)
 			if _, err := newClient(srv, nil).Chat(context.Background(), req); err != nil {
 				t.Fatal(err)
 			}
 			var m map[string]any
-			if err := json.Unmarshal(receive(t, got).Body, &m); err != nil {
+			if err := json.Unmarshal(providertest.Receive(t, got).Body, &m); err != nil {
 				t.Fatal(err)
 			}
 			if g, w := tt.check(m); !cmp.Equal(g, w) {
@@ -202,7 +203,7 @@ func TestTranslateOptions(t *testing.T) {
 }
 
 func TestTranslateRejectsBadToolArguments(t *testing.T) {
-	srv, got := upstream(t, reply{fixture: "message_text.json"})
+	srv, got := providertest.Upstream(t, providertest.Reply{Fixture: "message_text.json"})
 	req := &llm.Request{}
 	req.SetBody(&llm.Body{Messages: []llm.Message{{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "t", Name: "f", Arguments: `[1,`}}}}})
 	_, err := newClient(srv, nil).Chat(context.Background(), req)

@@ -12,44 +12,45 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/provider/providertest"
 )
 
 func TestHTTPErrorClassification(t *testing.T) {
 	tests := []struct {
 		name      string
-		reply     reply
+		reply     providertest.Reply
 		wantKind  provider.Kind
 		wantAfter time.Duration
 		wantMsg   string
 	}{
-		{"429 retry-after seconds", reply{status: 429, header: map[string]string{"retry-after": "7"}, fixture: "error_rate_limit.json"},
+		{"429 retry-after seconds", providertest.Reply{Status: 429, Header: map[string]string{"retry-after": "7"}, Fixture: "error_rate_limit.json"},
 			provider.KindRateLimited, 7 * time.Second, "exceed the rate limit"},
-		{"429 retry-after-ms", reply{status: 429, header: map[string]string{"retry-after-ms": "1500"}, fixture: "error_rate_limit.json"},
+		{"429 retry-after-ms", providertest.Reply{Status: 429, Header: map[string]string{"retry-after-ms": "1500"}, Fixture: "error_rate_limit.json"},
 			provider.KindRateLimited, 1500 * time.Millisecond, ""},
-		{"429 retry-after date", reply{status: 429, header: map[string]string{"Retry-After": "Wed, 01 Jan 2025 00:01:00 GMT"}, fixture: "error_rate_limit.json"},
+		{"429 retry-after date", providertest.Reply{Status: 429, Header: map[string]string{"Retry-After": "Wed, 01 Jan 2025 00:01:00 GMT"}, Fixture: "error_rate_limit.json"},
 			provider.KindRateLimited, time.Minute, ""},
-		{"529 overloaded", reply{status: 529, fixture: "error_overloaded.json"}, provider.KindUnavailable, 0, "Overloaded"},
-		{"500", reply{status: 500, body: `{"type":"error","error":{"type":"api_error","message":"Internal server error"}}`}, provider.KindUnavailable, 0, "Internal server error"},
-		{"502 html", reply{status: 502, body: "<html>bad gateway</html>"}, provider.KindUnavailable, 0, "Bad Gateway"},
-		{"503", reply{status: 503, body: ""}, provider.KindUnavailable, 0, "Service Unavailable"},
-		{"401", reply{status: 401, fixture: "error_auth.json"}, provider.KindAuth, 0, "invalid x-api-key"},
-		{"403", reply{status: 403, body: `{"type":"error","error":{"type":"permission_error","message":"Your API key does not have permission to use the specified resource."}}`}, provider.KindAuth, 0, ""},
-		{"408", reply{status: 408, body: ""}, provider.KindTimeout, 0, ""},
-		{"504", reply{status: 504, body: `{"type":"error","error":{"type":"timeout_error","message":"Request timed out"}}`}, provider.KindTimeout, 0, "Request timed out"},
-		{"400 prompt too long", reply{status: 400, fixture: "error_prompt_too_long.json"}, provider.KindContextLength, 0, "prompt is too long"},
-		{"400 input and max_tokens exceed context", reply{status: 400, fixture: "error_context_max_tokens.json"}, provider.KindContextLength, 0, "exceed context limit"},
-		{"413 exceeds the context window", reply{status: 413, body: `{"type":"error","error":{"type":"request_too_large","message":"Request exceeds the context window"}}`}, provider.KindContextLength, 0, ""},
-		{"400 content policy", reply{status: 400, fixture: "error_policy.json"}, provider.KindContentRejected, 0, "content filtering policy"},
-		{"400 credit balance", reply{status: 400, fixture: "error_billing.json"}, provider.KindQuota, 0, "credit balance"},
-		{"400 other", reply{status: 400, fixture: "error_invalid.json"}, provider.KindBadRequest, 0, "unexpected tool_use_id"},
-		{"404", reply{status: 404, body: `{"type":"error","error":{"type":"not_found_error","message":"model: claude-x"}}`}, provider.KindNotFound, 0, "model: claude-x"},
-		{"404 wrong path", reply{status: 404, body: "404 page not found"}, provider.KindNotFound, 0, "Not Found"},
-		{"key echoed is redacted", reply{status: 401, body: `{"type":"error","error":{"type":"authentication_error","message":"bad key sk-ant-test-s3cret"}}`},
+		{"529 overloaded", providertest.Reply{Status: 529, Fixture: "error_overloaded.json"}, provider.KindUnavailable, 0, "Overloaded"},
+		{"500", providertest.Reply{Status: 500, Body: `{"type":"error","error":{"type":"api_error","message":"Internal server error"}}`}, provider.KindUnavailable, 0, "Internal server error"},
+		{"502 html", providertest.Reply{Status: 502, Body: "<html>bad gateway</html>"}, provider.KindUnavailable, 0, "Bad Gateway"},
+		{"503", providertest.Reply{Status: 503, Body: ""}, provider.KindUnavailable, 0, "Service Unavailable"},
+		{"401", providertest.Reply{Status: 401, Fixture: "error_auth.json"}, provider.KindAuth, 0, "invalid x-api-key"},
+		{"403", providertest.Reply{Status: 403, Body: `{"type":"error","error":{"type":"permission_error","message":"Your API key does not have permission to use the specified resource."}}`}, provider.KindAuth, 0, ""},
+		{"408", providertest.Reply{Status: 408, Body: ""}, provider.KindTimeout, 0, ""},
+		{"504", providertest.Reply{Status: 504, Body: `{"type":"error","error":{"type":"timeout_error","message":"Request timed out"}}`}, provider.KindTimeout, 0, "Request timed out"},
+		{"400 prompt too long", providertest.Reply{Status: 400, Fixture: "error_prompt_too_long.json"}, provider.KindContextLength, 0, "prompt is too long"},
+		{"400 input and max_tokens exceed context", providertest.Reply{Status: 400, Fixture: "error_context_max_tokens.json"}, provider.KindContextLength, 0, "exceed context limit"},
+		{"413 exceeds the context window", providertest.Reply{Status: 413, Body: `{"type":"error","error":{"type":"request_too_large","message":"Request exceeds the context window"}}`}, provider.KindContextLength, 0, ""},
+		{"400 content policy", providertest.Reply{Status: 400, Fixture: "error_policy.json"}, provider.KindContentRejected, 0, "content filtering policy"},
+		{"400 credit balance", providertest.Reply{Status: 400, Fixture: "error_billing.json"}, provider.KindQuota, 0, "credit balance"},
+		{"400 other", providertest.Reply{Status: 400, Fixture: "error_invalid.json"}, provider.KindBadRequest, 0, "unexpected tool_use_id"},
+		{"404", providertest.Reply{Status: 404, Body: `{"type":"error","error":{"type":"not_found_error","message":"model: claude-x"}}`}, provider.KindNotFound, 0, "model: claude-x"},
+		{"404 wrong path", providertest.Reply{Status: 404, Body: "404 page not found"}, provider.KindNotFound, 0, "Not Found"},
+		{"key echoed is redacted", providertest.Reply{Status: 401, Body: `{"type":"error","error":{"type":"authentication_error","message":"bad key sk-ant-test-s3cret"}}`},
 			provider.KindAuth, 0, "bad key [redacted]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv, _ := upstream(t, tt.reply)
+			srv, _ := providertest.Upstream(t, tt.reply)
 			req := &llm.Request{Dialect: llm.DialectAnthropic, Raw: []byte(`{"model":"m","messages":[{"role":"user","content":"secret prompt"}]}`)}
 			for _, call := range []string{"chat", "stream"} {
 				var err error
@@ -62,8 +63,8 @@ func TestHTTPErrorClassification(t *testing.T) {
 				if !errors.As(err, &pe) {
 					t.Fatalf("%s: got %v, want *provider.Error", call, err)
 				}
-				if pe.Kind != tt.wantKind || pe.Status != tt.reply.status || pe.RetryAfter != tt.wantAfter {
-					t.Errorf("%s: got kind %v status %d retry-after %v, want %v %d %v", call, pe.Kind, pe.Status, pe.RetryAfter, tt.wantKind, tt.reply.status, tt.wantAfter)
+				if pe.Kind != tt.wantKind || pe.Status != tt.reply.Status || pe.RetryAfter != tt.wantAfter {
+					t.Errorf("%s: got kind %v status %d retry-after %v, want %v %d %v", call, pe.Kind, pe.Status, pe.RetryAfter, tt.wantKind, tt.reply.Status, tt.wantAfter)
 				}
 				if !strings.Contains(pe.Message, tt.wantMsg) {
 					t.Errorf("%s: got message %q, want it to contain %q", call, pe.Message, tt.wantMsg)

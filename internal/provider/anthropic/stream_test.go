@@ -15,6 +15,7 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/provider/providertest"
 )
 
 // drain reads a stream to its end and returns the events and the final error.
@@ -33,14 +34,14 @@ func drain(t testing.TB, s llm.Stream) ([]llm.Event, error) {
 }
 
 func TestStreamPassthroughBody(t *testing.T) {
-	srv, got := upstream(t, reply{fixture: "stream_text.sse", header: map[string]string{"Content-Type": "text/event-stream"}})
+	srv, got := providertest.Upstream(t, providertest.Reply{Fixture: "stream_text.sse", Header: map[string]string{"Content-Type": "text/event-stream"}})
 	raw := `{"model":"smart","max_tokens":10,"messages":[{"role":"user","content":"hi"}],"x":{"y":null}}`
 	s, err := newClient(srv, nil).ChatStream(context.Background(), &llm.Request{Dialect: llm.DialectAnthropic, Stream: true, Raw: []byte(raw)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	up := receive(t, got)
+	up := providertest.Receive(t, got)
 	want := `{"model":"claude-sonnet-4-5","max_tokens":10,"messages":[{"role":"user","content":"hi"}],"x":{"y":null},"stream":true}`
 	if string(up.Body) != want {
 		t.Errorf("got body %s, want %s", up.Body, want)
@@ -124,7 +125,7 @@ func TestStreamEvents(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv, _ := upstream(t, reply{fixture: tt.fixture, header: map[string]string{"Content-Type": "text/event-stream"}})
+			srv, _ := providertest.Upstream(t, providertest.Reply{Fixture: tt.fixture, Header: map[string]string{"Content-Type": "text/event-stream"}})
 			s, err := newClient(srv, nil).ChatStream(context.Background(), &llm.Request{Dialect: llm.DialectAnthropic, Raw: []byte(`{"model":"m"}`)})
 			if err != nil {
 				t.Fatal(err)
@@ -146,7 +147,7 @@ func TestStreamEvents(t *testing.T) {
 			for _, ev := range evs {
 				all = append(all, ev.Raw...)
 			}
-			if fx := fixture(t, tt.fixture); !bytes.HasPrefix(fx, all) || (err == io.EOF && !bytes.Equal(fx, all)) {
+			if fx := providertest.Fixture(t, tt.fixture); !bytes.HasPrefix(fx, all) || (err == io.EOF && !bytes.Equal(fx, all)) {
 				t.Errorf("got raw %q, want the fixture's bytes %q", all, fx)
 			}
 		})
@@ -201,7 +202,7 @@ func TestStreamDeadlineMidBody(t *testing.T) {
 
 func FuzzStream(f *testing.F) {
 	for _, name := range []string{"stream_text.sse", "stream_tool_use.sse", "stream_no_stop.sse", "stream_cut.sse", "stream_overloaded.sse"} {
-		f.Add(fixture(f, name))
+		f.Add(providertest.Fixture(f, name))
 	}
 	f.Add([]byte("event: error\ndata: {\"error\":\"x\"}\n\n"))
 	f.Add([]byte("data: {\"type\":\"content_block_delta\",\"index\":3,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":1}}\n\n"))

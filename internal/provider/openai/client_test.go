@@ -9,12 +9,13 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/provider/providertest"
 )
 
 func ptr[T any](v T) *T { return &v }
 
 func TestChatPassthroughRewritesOnlyModel(t *testing.T) {
-	srv, got := upstream(t, reply{fixture: "chat_text.json"})
+	srv, got := providertest.Upstream(t, providertest.Reply{Fixture: "chat_text.json"})
 	c := newClient(srv, func(cfg *provider.Config) { cfg.Headers = map[string]string{"OpenAI-Organization": "org-1"} })
 	raw := `{"model":"smart",  "messages":[{"role":"user","content":"hi"}],"logit_bias":{"50256":-100},"x_vendor":{"a":[1, 2.50]},"seed":7}`
 	req := &llm.Request{Model: "smart", Dialect: llm.DialectOpenAI, Raw: []byte(raw)}
@@ -23,7 +24,7 @@ func TestChatPassthroughRewritesOnlyModel(t *testing.T) {
 	if err != nil {
 		t.Fatalf("got error %v, want nil", err)
 	}
-	up := receive(t, got)
+	up := providertest.Receive(t, got)
 	wantBody := `{"model":"gpt-4o-mini",  "messages":[{"role":"user","content":"hi"}],"logit_bias":{"50256":-100},"x_vendor":{"a":[1, 2.50]},"seed":7}`
 	if string(up.Body) != wantBody {
 		t.Errorf("got body %s, want %s", up.Body, wantBody)
@@ -44,7 +45,7 @@ func TestChatPassthroughRewritesOnlyModel(t *testing.T) {
 	want := &llm.Response{
 		ID: "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT", Model: "gpt-4o-mini-2024-07-18", Created: 1741569952,
 		Text: "Hello! How can I assist you today?", FinishReason: llm.FinishStop,
-		Usage: llm.Usage{InputTokens: 19, OutputTokens: 10}, Raw: fixture(t, "chat_text.json"), Dialect: llm.DialectOpenAI,
+		Usage: llm.Usage{InputTokens: 19, OutputTokens: 10}, Raw: providertest.Fixture(t, "chat_text.json"), Dialect: llm.DialectOpenAI,
 	}
 	if diff := cmp.Diff(want, resp); diff != "" {
 		t.Errorf("response mismatch (-want +got):\n%s", diff)
@@ -52,18 +53,18 @@ func TestChatPassthroughRewritesOnlyModel(t *testing.T) {
 }
 
 func TestChatPassthroughTurnsStreamOff(t *testing.T) {
-	srv, got := upstream(t, reply{fixture: "chat_text.json"})
+	srv, got := providertest.Upstream(t, providertest.Reply{Fixture: "chat_text.json"})
 	req := &llm.Request{Dialect: llm.DialectOpenAI, Raw: []byte(`{"model":"m","stream":true,"messages":[]}`)}
 	if _, err := newClient(srv, nil).Chat(context.Background(), req); err != nil {
 		t.Fatal(err)
 	}
-	if b := string(receive(t, got).Body); b != `{"model":"gpt-4o-mini","stream":false,"messages":[]}` {
+	if b := string(providertest.Receive(t, got).Body); b != `{"model":"gpt-4o-mini","stream":false,"messages":[]}` {
 		t.Errorf("got body %s, want stream false", b)
 	}
 }
 
 func TestChatToolCallsResponse(t *testing.T) {
-	srv, _ := upstream(t, reply{fixture: "chat_tool_calls.json"})
+	srv, _ := providertest.Upstream(t, providertest.Reply{Fixture: "chat_tool_calls.json"})
 	req := &llm.Request{Dialect: llm.DialectOpenAI, Raw: []byte(`{"model":"m","messages":[]}`)}
 	resp, err := newClient(srv, nil).Chat(context.Background(), req)
 	if err != nil {
@@ -87,14 +88,14 @@ func TestAzureLayout(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv, got := upstream(t, reply{fixture: "chat_text.json"})
+			srv, got := providertest.Upstream(t, providertest.Reply{Fixture: "chat_text.json"})
 			c := New(provider.Config{BaseURL: srv.URL + "/", APIKey: testKey, Model: "gpt4o-prod", Azure: true,
 				APIVersion: tt.version, HTTPClient: srv.Client()})
 			req := &llm.Request{Dialect: llm.DialectOpenAI, Raw: []byte(`{"model":"m","messages":[]}`)}
 			if _, err := c.Chat(context.Background(), req); err != nil {
 				t.Fatal(err)
 			}
-			up := receive(t, got)
+			up := providertest.Receive(t, got)
 			if up.Path != "/openai/deployments/gpt4o-prod/chat/completions" || up.Query != tt.wantQuery {
 				t.Errorf("got %s?%s, want /openai/deployments/gpt4o-prod/chat/completions?%s", up.Path, up.Query, tt.wantQuery)
 			}
@@ -154,7 +155,7 @@ func TestTranslateCanonical(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv, got := upstream(t, reply{fixture: "chat_text.json"})
+			srv, got := providertest.Upstream(t, providertest.Reply{Fixture: "chat_text.json"})
 			req := &llm.Request{Dialect: llm.DialectAnthropic, Raw: []byte(`{"ignored":true}`), MaxTokens: tt.maxTokens}
 			req.SetBody(body)
 			c := newClient(srv, nil)
@@ -165,7 +166,7 @@ func TestTranslateCanonical(t *testing.T) {
 				}
 				_ = s.Close()
 				var m map[string]any
-				if err := json.Unmarshal(receive(t, got).Body, &m); err != nil {
+				if err := json.Unmarshal(providertest.Receive(t, got).Body, &m); err != nil {
 					t.Fatal(err)
 				}
 				if m["stream"] != true || !cmp.Equal(m["stream_options"], map[string]any{"include_usage": true}) {
@@ -179,7 +180,7 @@ func TestTranslateCanonical(t *testing.T) {
 			if _, err := c.Chat(context.Background(), req); err != nil {
 				t.Fatal(err)
 			}
-			if diff := jsonDiff(t, tt.want, receive(t, got).Body); diff != "" {
+			if diff := providertest.JSONDiff(t, tt.want, providertest.Receive(t, got).Body); diff != "" {
 				t.Errorf("body mismatch (-want +got):\n%s", diff)
 			}
 		})
@@ -189,14 +190,14 @@ func TestTranslateCanonical(t *testing.T) {
 func TestTranslateToolChoiceModes(t *testing.T) {
 	for _, mode := range []string{"auto", "none", "required"} {
 		t.Run(mode, func(t *testing.T) {
-			srv, got := upstream(t, reply{fixture: "chat_text.json"})
+			srv, got := providertest.Upstream(t, providertest.Reply{Fixture: "chat_text.json"})
 			req := &llm.Request{}
 			req.SetBody(&llm.Body{ToolChoice: &llm.ToolChoice{Mode: mode}})
 			if _, err := newClient(srv, nil).Chat(context.Background(), req); err != nil {
 				t.Fatal(err)
 			}
 			var m map[string]any
-			_ = json.Unmarshal(receive(t, got).Body, &m)
+			_ = json.Unmarshal(providertest.Receive(t, got).Body, &m)
 			if m["tool_choice"] != mode {
 				t.Errorf("got tool_choice %v, want %q", m["tool_choice"], mode)
 			}
@@ -205,17 +206,17 @@ func TestTranslateToolChoiceModes(t *testing.T) {
 }
 
 func TestEmbed(t *testing.T) {
-	srv, got := upstream(t, reply{fixture: "embeddings.json"})
+	srv, got := providertest.Upstream(t, providertest.Reply{Fixture: "embeddings.json"})
 	req := &llm.EmbedRequest{Model: "embed", Raw: []byte(`{"model":"embed","input":["a b c"],"dimensions":3}`)}
 	resp, err := newClient(srv, func(cfg *provider.Config) { cfg.Model = "text-embedding-3-small" }).Embed(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	up := receive(t, got)
+	up := providertest.Receive(t, got)
 	if up.Path != "/v1/embeddings" || string(up.Body) != `{"model":"text-embedding-3-small","input":["a b c"],"dimensions":3}` {
 		t.Errorf("got %s %s, want /v1/embeddings with only model rewritten", up.Path, up.Body)
 	}
-	if resp.Usage.InputTokens != 8 || resp.Model != "text-embedding-3-small" || string(resp.Raw) != string(fixture(t, "embeddings.json")) {
+	if resp.Usage.InputTokens != 8 || resp.Model != "text-embedding-3-small" || string(resp.Raw) != string(providertest.Fixture(t, "embeddings.json")) {
 		t.Errorf("got %+v, want 8 input tokens, model and raw body", resp)
 	}
 }
