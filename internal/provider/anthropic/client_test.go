@@ -15,41 +15,27 @@ import (
 func ptr[T any](v T) *T { return &v }
 
 func TestChatPassthroughRewritesOnlyModel(t *testing.T) {
-	srv, got := providertest.Upstream(t, providertest.Reply{Fixture: "message_text.json"})
-	c := newClient(srv, func(cfg *provider.Config) {
-		cfg.Headers = map[string]string{"anthropic-beta": "prompt-caching-2024-07-31"}
+	providertest.ChatPassthrough(t, adapter, providertest.PassthroughCase{
+		Fixture: "message_text.json",
+		Config: func(cfg *provider.Config) {
+			cfg.Headers = map[string]string{"anthropic-beta": "prompt-caching-2024-07-31"}
+		},
+		Request:  &llm.Request{Dialect: llm.DialectAnthropic, Raw: []byte(`{"model":"smart", "max_tokens":1024,"messages":[{"role":"user","content":"Hello"}],"thinking":{"type":"enabled","budget_tokens":2000},"x_new":[1.50]}`)},
+		WantBody: `{"model":"claude-sonnet-4-5", "max_tokens":1024,"messages":[{"role":"user","content":"Hello"}],"thinking":{"type":"enabled","budget_tokens":2000},"x_new":[1.50]}`,
+		WantPath: "/v1/messages",
+		WantHeader: map[string]string{
+			"x-api-key":         testKey,
+			"anthropic-version": DefaultVersion,
+			"Content-Type":      "application/json",
+			"anthropic-beta":    "prompt-caching-2024-07-31", // the configured extra header
+			"Authorization":     "",
+		},
+		Want: &llm.Response{
+			ID: "msg_013Zva2CMHLNnXjNJJKqJ2EF", Model: "claude-sonnet-4-5-20250929", Created: 1735689600,
+			Text: "Hi! My name is Claude. How can I help?", FinishReason: llm.FinishStop,
+			Usage: llm.Usage{InputTokens: 2195, OutputTokens: 503}, Raw: providertest.Fixture(t, "message_text.json"), Dialect: llm.DialectAnthropic,
+		},
 	})
-	raw := `{"model":"smart", "max_tokens":1024,"messages":[{"role":"user","content":"Hello"}],"thinking":{"type":"enabled","budget_tokens":2000},"x_new":[1.50]}`
-	resp, err := c.Chat(context.Background(), &llm.Request{Dialect: llm.DialectAnthropic, Raw: []byte(raw)})
-	if err != nil {
-		t.Fatalf("got error %v, want nil", err)
-	}
-	up := providertest.Receive(t, got)
-	wantBody := `{"model":"claude-sonnet-4-5", "max_tokens":1024,"messages":[{"role":"user","content":"Hello"}],"thinking":{"type":"enabled","budget_tokens":2000},"x_new":[1.50]}`
-	if string(up.Body) != wantBody {
-		t.Errorf("got body %s, want %s", up.Body, wantBody)
-	}
-	checks := []struct{ name, got, want string }{
-		{"path", up.Path, "/v1/messages"},
-		{"x-api-key", up.Header.Get("x-api-key"), testKey},
-		{"anthropic-version", up.Header.Get("anthropic-version"), DefaultVersion},
-		{"content-type", up.Header.Get("Content-Type"), "application/json"},
-		{"extra header", up.Header.Get("anthropic-beta"), "prompt-caching-2024-07-31"},
-		{"authorization", up.Header.Get("Authorization"), ""},
-	}
-	for _, ck := range checks {
-		if ck.got != ck.want {
-			t.Errorf("%s: got %q, want %q", ck.name, ck.got, ck.want)
-		}
-	}
-	want := &llm.Response{
-		ID: "msg_013Zva2CMHLNnXjNJJKqJ2EF", Model: "claude-sonnet-4-5-20250929", Created: 1735689600,
-		Text: "Hi! My name is Claude. How can I help?", FinishReason: llm.FinishStop,
-		Usage: llm.Usage{InputTokens: 2195, OutputTokens: 503}, Raw: providertest.Fixture(t, "message_text.json"), Dialect: llm.DialectAnthropic,
-	}
-	if diff := cmp.Diff(want, resp); diff != "" {
-		t.Errorf("response mismatch (-want +got):\n%s", diff)
-	}
 }
 
 func TestEndpointAndVersion(t *testing.T) {

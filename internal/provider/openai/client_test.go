@@ -15,41 +15,24 @@ import (
 func ptr[T any](v T) *T { return &v }
 
 func TestChatPassthroughRewritesOnlyModel(t *testing.T) {
-	srv, got := providertest.Upstream(t, providertest.Reply{Fixture: "chat_text.json"})
-	c := newClient(srv, func(cfg *provider.Config) { cfg.Headers = map[string]string{"OpenAI-Organization": "org-1"} })
-	raw := `{"model":"smart",  "messages":[{"role":"user","content":"hi"}],"logit_bias":{"50256":-100},"x_vendor":{"a":[1, 2.50]},"seed":7}`
-	req := &llm.Request{Model: "smart", Dialect: llm.DialectOpenAI, Raw: []byte(raw)}
-
-	resp, err := c.Chat(context.Background(), req)
-	if err != nil {
-		t.Fatalf("got error %v, want nil", err)
-	}
-	up := providertest.Receive(t, got)
-	wantBody := `{"model":"gpt-4o-mini",  "messages":[{"role":"user","content":"hi"}],"logit_bias":{"50256":-100},"x_vendor":{"a":[1, 2.50]},"seed":7}`
-	if string(up.Body) != wantBody {
-		t.Errorf("got body %s, want %s", up.Body, wantBody)
-	}
-	checks := []struct{ name, got, want string }{
-		{"method", up.Method, "POST"},
-		{"path", up.Path, "/v1/chat/completions"},
-		{"authorization", up.Header.Get("Authorization"), "Bearer " + testKey},
-		{"content-type", up.Header.Get("Content-Type"), "application/json"},
-		{"extra header", up.Header.Get("OpenAI-Organization"), "org-1"},
-		{"api-key", up.Header.Get("api-key"), ""},
-	}
-	for _, ck := range checks {
-		if ck.got != ck.want {
-			t.Errorf("%s: got %q, want %q", ck.name, ck.got, ck.want)
-		}
-	}
-	want := &llm.Response{
-		ID: "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT", Model: "gpt-4o-mini-2024-07-18", Created: 1741569952,
-		Text: "Hello! How can I assist you today?", FinishReason: llm.FinishStop,
-		Usage: llm.Usage{InputTokens: 19, OutputTokens: 10}, Raw: providertest.Fixture(t, "chat_text.json"), Dialect: llm.DialectOpenAI,
-	}
-	if diff := cmp.Diff(want, resp); diff != "" {
-		t.Errorf("response mismatch (-want +got):\n%s", diff)
-	}
+	providertest.ChatPassthrough(t, adapter, providertest.PassthroughCase{
+		Fixture:  "chat_text.json",
+		Config:   func(cfg *provider.Config) { cfg.Headers = map[string]string{"OpenAI-Organization": "org-1"} },
+		Request:  &llm.Request{Model: "smart", Dialect: llm.DialectOpenAI, Raw: []byte(`{"model":"smart",  "messages":[{"role":"user","content":"hi"}],"logit_bias":{"50256":-100},"x_vendor":{"a":[1, 2.50]},"seed":7}`)},
+		WantBody: `{"model":"gpt-4o-mini",  "messages":[{"role":"user","content":"hi"}],"logit_bias":{"50256":-100},"x_vendor":{"a":[1, 2.50]},"seed":7}`,
+		WantPath: "/v1/chat/completions",
+		WantHeader: map[string]string{
+			"Authorization":       "Bearer " + testKey,
+			"Content-Type":        "application/json",
+			"OpenAI-Organization": "org-1", // the configured extra header
+			"api-key":             "",
+		},
+		Want: &llm.Response{
+			ID: "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT", Model: "gpt-4o-mini-2024-07-18", Created: 1741569952,
+			Text: "Hello! How can I assist you today?", FinishReason: llm.FinishStop,
+			Usage: llm.Usage{InputTokens: 19, OutputTokens: 10}, Raw: providertest.Fixture(t, "chat_text.json"), Dialect: llm.DialectOpenAI,
+		},
+	})
 }
 
 func TestChatPassthroughTurnsStreamOff(t *testing.T) {

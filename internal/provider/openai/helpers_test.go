@@ -23,3 +23,9 @@ func newClient(srv *httptest.Server, mod func(*provider.Config)) *Client {
 	c.now = func() time.Time { return time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC) }
 	return c
 }
+
+// adapter is this package's Client as providertest's shared checks build it.
+var adapter = providertest.Adapter{
+	New: func(srv *httptest.Server, mod func(*provider.Config)) provider.Provider { return newClient(srv, mod) },
+	Key: testKey,
+}

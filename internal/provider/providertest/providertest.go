@@ -1,6 +1,9 @@
 // Package providertest holds what the provider adapters' tests share: a fake
 // upstream that records each request and answers with a canned reply from
-// testdata, and small helpers around it. Only tests import it.
+// testdata, small helpers around it, and the checks every adapter must pass
+// (passthrough, error classification, transport failures, stream decoding),
+// which each adapter's tests run with its own wire-format data. Only tests
+// import it.
 package providertest
 
 import (
@@ -15,7 +18,19 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
+
+	"github.com/switchyard-gw/switchyard/internal/provider"
 )
+
+// Adapter is how the shared checks build the adapter under test.
+type Adapter struct {
+	// New returns the adapter for the deployment behind the fake upstream
+	// srv: srv's URL and HTTP client, the API key Key and a fixed clock, with
+	// mod applied to the config when mod is not nil.
+	New func(srv *httptest.Server, mod func(*provider.Config)) provider.Provider
+	// Key is the API key New configures; no error may ever contain it.
+	Key string
+}
 
 // VerifyTestMain runs the tests and fails them when goroutines leak, except
 // while fuzzing: goleak's exit handling stalls the fuzzing workers. Call it
