@@ -12,8 +12,6 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/provider/providertest"
 )
 
-func ptr[T any](v T) *T { return &v }
-
 func TestChatPassthroughRewritesOnlyModel(t *testing.T) {
 	providertest.ChatPassthrough(t, adapter, providertest.PassthroughCase{
 		Fixture: "message_text.json",
@@ -108,8 +106,8 @@ func TestTranslateCanonical(t *testing.T) {
 			{Role: llm.RoleTool, ToolCallID: "toolu_2", IsError: true, Parts: []llm.Part{{Type: llm.PartText, Text: "clock broken"}}},
 			{Role: llm.RoleUser, Parts: []llm.Part{{Type: llm.PartText, Text: "thanks"}}},
 		},
-		Temperature: ptr(0.3),
-		TopP:        ptr(0.8),
+		Temperature: new(0.3),
+		TopP:        new(0.8),
 		Stop:        []string{"END"},
 		Tools:       []llm.Tool{{Name: "lookup", Description: "look up", Parameters: json.RawMessage(`{"type":"object","properties":{"q":{"type":"string"}}}`)}, {Name: "now"}},
 		ToolChoice:  &llm.ToolChoice{Mode: "required"},
@@ -166,7 +164,7 @@ func TestTranslateOptions(t *testing.T) {
 			func(m map[string]any) (any, any) {
 				return m["tool_choice"], map[string]any{"type": "tool", "name": "f"}
 			}},
-		{"temperature above 1 is clamped", &llm.Body{Temperature: ptr(1.7)}, 0, func(m map[string]any) (any, any) { return m["temperature"], 1.0 }},
+		{"temperature above 1 is clamped", &llm.Body{Temperature: new(1.7)}, 0, func(m map[string]any) (any, any) { return m["temperature"], 1.0 }},
 		{"not streaming", &llm.Body{}, 0, func(m map[string]any) (any, any) { return m["stream"], nil }},
 	}
 	for _, tt := range tests {

@@ -12,8 +12,6 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/provider/providertest"
 )
 
-func ptr[T any](v T) *T { return &v }
-
 func TestChatPassthroughRewritesOnlyModel(t *testing.T) {
 	providertest.ChatPassthrough(t, adapter, providertest.PassthroughCase{
 		Fixture:  "chat_text.json",
@@ -103,8 +101,8 @@ func TestTranslateCanonical(t *testing.T) {
 			{Role: llm.RoleTool, ToolCallID: "call_1", Parts: []llm.Part{{Type: llm.PartText, Text: "result"}}},
 			{Role: llm.RoleAssistant, Parts: []llm.Part{{Type: llm.PartText, Text: "done"}}},
 		},
-		Temperature:    ptr(0.5),
-		TopP:           ptr(0.9),
+		Temperature:    new(0.5),
+		TopP:           new(0.9),
 		Stop:           []string{"END"},
 		Tools:          []llm.Tool{{Name: "lookup", Description: "look up", Parameters: json.RawMessage(`{"type":"object","properties":{"q":{"type":"string"}}}`)}},
 		ToolChoice:     &llm.ToolChoice{Mode: "tool", Name: "lookup"},
