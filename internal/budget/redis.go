@@ -11,7 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/switchyard-gw/switchyard/internal/redisutil"
+	"github.com/switchyard-gw/switchyard/internal/redisbacked"
 )
 
 // Key lifetimes: a period's keys outlive the period by a day, so settles of
@@ -51,7 +51,7 @@ type RedisOptions struct {
 // replicas. When Redis fails it falls back to a local Memory with every
 // limit divided by Replicas, seeded with the spend it last saw in Redis.
 type Redis struct {
-	backend *redisutil.Backend
+	backend *redisbacked.Backend
 	holdTTL time.Duration
 	local   *Memory
 
@@ -68,7 +68,7 @@ func NewRedis(client *redis.Client, prefix string, opts RedisOptions) *Redis {
 	if opts.HoldTTL <= 0 {
 		opts.HoldTTL = 10 * time.Minute
 	}
-	b := redisutil.New("budget", client, prefix+"{bg}:", redisutil.Options{
+	b := redisbacked.New("budget", client, prefix+"{bg}:", redisbacked.Options{
 		Replicas: opts.Replicas, Now: opts.Now, Logger: opts.Logger,
 		ProbeInterval: opts.ProbeInterval, SettleTimeout: opts.SettleTimeout, InstanceID: opts.InstanceID,
 	})
@@ -89,7 +89,7 @@ func (r *Redis) periodKeys(scopeKey string, t time.Time) (day, month string) {
 // Reserve implements Budgets.
 func (r *Redis) Reserve(ctx context.Context, scopes []BudgetScope, estimateUSD float64) (Reservation, error) {
 	est := toNanos(estimateUSD)
-	res, ok, err := redisutil.Try[Reservation, *Error](ctx, r.backend, func() (Reservation, error) {
+	res, ok, err := redisbacked.Try[Reservation, *Error](ctx, r.backend, func() (Reservation, error) {
 		return r.reserveRedis(ctx, scopes, est)
 	})
 	if ok {

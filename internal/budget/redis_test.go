@@ -10,7 +10,7 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/budget"
 	"github.com/switchyard-gw/switchyard/internal/budget/budgettest"
-	"github.com/switchyard-gw/switchyard/internal/redisutil/redistest"
+	"github.com/switchyard-gw/switchyard/internal/redisbacked/redistest"
 )
 
 func TestMain(m *testing.M) {

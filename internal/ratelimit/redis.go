@@ -9,7 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/switchyard-gw/switchyard/internal/redisutil"
+	"github.com/switchyard-gw/switchyard/internal/redisbacked"
 )
 
 // RedisOptions tunes NewRedis. Zero values take the documented defaults.
@@ -41,7 +41,7 @@ type RedisOptions struct {
 // replicas. When Redis fails it falls back to a local Memory limiter with
 // every limit divided by Replicas, never to no limit.
 type Redis struct {
-	backend  *redisutil.Backend
+	backend  *redisbacked.Backend
 	leaseTTL time.Duration
 	local    *Memory
 }
@@ -55,7 +55,7 @@ func NewRedis(client *redis.Client, prefix string, opts RedisOptions) *Redis {
 	if opts.LeaseTTL <= 0 {
 		opts.LeaseTTL = 10 * time.Minute
 	}
-	b := redisutil.New("ratelimit", client, prefix+"{rl}:", redisutil.Options{
+	b := redisbacked.New("ratelimit", client, prefix+"{rl}:", redisbacked.Options{
 		Replicas: opts.Replicas, Now: opts.Now, Logger: opts.Logger,
 		ProbeInterval: opts.ProbeInterval, SettleTimeout: opts.SettleTimeout, InstanceID: opts.InstanceID,
 	})
@@ -68,7 +68,7 @@ func (r *Redis) Fallback() bool { return r.backend.Fallback() }
 
 // Admit implements Limiter.
 func (r *Redis) Admit(ctx context.Context, req Request) (Ticket, error) {
-	t, ok, err := redisutil.Try[Ticket, *Error](ctx, r.backend, func() (Ticket, error) {
+	t, ok, err := redisbacked.Try[Ticket, *Error](ctx, r.backend, func() (Ticket, error) {
 		return r.admitRedis(ctx, req)
 	})
 	if ok {

@@ -17,7 +17,7 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/ratelimit"
 	"github.com/switchyard-gw/switchyard/internal/ratelimit/ratelimittest"
-	"github.com/switchyard-gw/switchyard/internal/redisutil/redistest"
+	"github.com/switchyard-gw/switchyard/internal/redisbacked/redistest"
 )
 
 func TestMain(m *testing.M) {

@@ -1,4 +1,4 @@
-package redisutil_test
+package redisbacked_test
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchyard-gw/switchyard/internal/redisutil"
+	"github.com/switchyard-gw/switchyard/internal/redisbacked"
 )
 
 // refusal stands for a store's own error type (ratelimit.Error,
@@ -39,8 +39,8 @@ func TestTry(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := redisutil.New("test", nil, "p:", redisutil.Options{})
-			res, ok, err := redisutil.Try[string, *refusal](tt.ctx, b, func() (string, error) { return tt.res, tt.err })
+			b := redisbacked.New("test", nil, "p:", redisbacked.Options{})
+			res, ok, err := redisbacked.Try[string, *refusal](tt.ctx, b, func() (string, error) { return tt.res, tt.err })
 			if res != tt.wantRes || ok != tt.wantOK || !errors.Is(err, tt.wantErr) {
 				t.Errorf("got (%q, %v, %v), want (%q, %v, %v)", res, ok, err, tt.wantRes, tt.wantOK, tt.wantErr)
 			}
@@ -55,10 +55,10 @@ func TestTry(t *testing.T) {
 // and the first success leaves the fallback.
 func TestTryProbes(t *testing.T) {
 	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-	b := redisutil.New("test", nil, "p:", redisutil.Options{Now: func() time.Time { return now }, ProbeInterval: time.Second})
+	b := redisbacked.New("test", nil, "p:", redisbacked.Options{Now: func() time.Time { return now }, ProbeInterval: time.Second})
 	calls := 0
 	try := func(err error) bool {
-		_, ok, _ := redisutil.Try[int, *refusal](context.Background(), b, func() (int, error) {
+		_, ok, _ := redisbacked.Try[int, *refusal](context.Background(), b, func() (int, error) {
 			calls++
 			return 0, err
 		})
@@ -77,11 +77,11 @@ func TestTryProbes(t *testing.T) {
 }
 
 func TestNewID(t *testing.T) {
-	b := redisutil.New("test", nil, "p:", redisutil.Options{InstanceID: "i"})
+	b := redisbacked.New("test", nil, "p:", redisbacked.Options{InstanceID: "i"})
 	if got, want := b.NewID()+" "+b.NewID(), "i:1 i:2"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
-	a, c := redisutil.New("test", nil, "p:", redisutil.Options{}), redisutil.New("test", nil, "p:", redisutil.Options{})
+	a, c := redisbacked.New("test", nil, "p:", redisbacked.Options{}), redisbacked.New("test", nil, "p:", redisbacked.Options{})
 	if a.InstanceID == c.InstanceID || len(a.InstanceID) != 16 {
 		t.Errorf("default instance ids: got %q and %q, want two different 16-hex-digit ids", a.InstanceID, c.InstanceID)
 	}
@@ -91,7 +91,7 @@ func TestNewID(t *testing.T) {
 }
 
 func TestDefaults(t *testing.T) {
-	b := redisutil.New("test", nil, "p:", redisutil.Options{Replicas: -2, ProbeInterval: -1, SettleTimeout: -1})
+	b := redisbacked.New("test", nil, "p:", redisbacked.Options{Replicas: -2, ProbeInterval: -1, SettleTimeout: -1})
 	if b.Replicas != 1 || b.ProbeInterval != time.Second || b.SettleTimeout != 2*time.Second || b.Now == nil || b.Logger == nil {
 		t.Errorf("got %+v, want Replicas 1, ProbeInterval 1s, SettleTimeout 2s, a clock and a logger", b.Options)
 	}

@@ -1,9 +1,9 @@
-// Package redisutil holds what the Redis rate limiter (internal/ratelimit)
+// Package redisbacked holds what the Redis rate limiter (internal/ratelimit)
 // and the Redis budgets (internal/budget) share: the defaults of their
 // common options, ids unique across replicas for the leases and holds they
 // write into Redis, and the rule that decides whether a call's Redis answer
 // stands or the caller serves it from its local fallback.
-package redisutil
+package redisbacked
 
 import (
 	"context"
