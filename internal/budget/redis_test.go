@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/budget"
 	"github.com/switchyard-gw/switchyard/internal/budget/budgettest"
+	"github.com/switchyard-gw/switchyard/internal/clocktest"
 	"github.com/switchyard-gw/switchyard/internal/redisbacked/redistest"
 )
 
@@ -27,7 +28,7 @@ func TestRedisConformance(t *testing.T) {
 // one budget.
 func TestRedisSharedAcrossReplicas(t *testing.T) {
 	prefix := redistest.Prefix(t)
-	clock := budgettest.NewClock(budgettest.Start)
+	clock := clocktest.New(budgettest.Start)
 	var bs []budget.Budgets
 	for range 3 {
 		bs = append(bs, budget.NewRedis(redistest.NewClient(t, redistest.Addr), prefix, budget.RedisOptions{Replicas: 3, Now: clock.Now}))
@@ -51,7 +52,7 @@ func TestRedisSharedAcrossReplicas(t *testing.T) {
 }
 
 func TestRedisHoldExpires(t *testing.T) {
-	clock := budgettest.NewClock(budgettest.Start)
+	clock := clocktest.New(budgettest.Start)
 	b := budget.NewRedis(redistest.NewClient(t, redistest.Addr), redistest.Prefix(t), budget.RedisOptions{Now: clock.Now, HoldTTL: time.Minute})
 	s := []budget.BudgetScope{{Key: "tenant:t", DailyUSD: 1}}
 	ctx := context.Background()
@@ -72,7 +73,7 @@ func TestRedisHoldExpires(t *testing.T) {
 // TestRedisUnreachableFallback: with Redis unreachable each of two replicas
 // enforces half the budget, never none.
 func TestRedisUnreachableFallback(t *testing.T) {
-	clock := budgettest.NewClock(budgettest.Start)
+	clock := clocktest.New(budgettest.Start)
 	b := budget.NewRedis(redistest.NewClient(t, redistest.ClosedAddr(t)), "swtest:", budget.RedisOptions{Replicas: 2, Now: clock.Now})
 	ctx := context.Background()
 	if err := b.Seed(ctx, "tenant:t", budget.Daily, 0.4); err == nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 
+	"github.com/switchyard-gw/switchyard/internal/clocktest"
 	"github.com/switchyard-gw/switchyard/internal/ratelimit"
 	"github.com/switchyard-gw/switchyard/internal/ratelimit/ratelimittest"
 	"github.com/switchyard-gw/switchyard/internal/redisbacked/redistest"
@@ -71,7 +72,7 @@ func sum(xs []int) int {
 // 600 requests on a 60-RPM key admit exactly 60 in total.
 func TestRedisSharedAcrossReplicas(t *testing.T) {
 	prefix := redistest.Prefix(t)
-	clock := ratelimittest.NewClock(time.Now())
+	clock := clocktest.New(time.Now())
 	var ls []ratelimit.Limiter
 	for range 3 {
 		ls = append(ls, ratelimit.NewRedis(redistest.NewClient(t, redistest.Addr), prefix, ratelimit.RedisOptions{Replicas: 3, Now: clock.Now}))
@@ -109,7 +110,7 @@ func (s *syncBuffer) String() string {
 // admits its share ceil(60/3) = 20, so the fleet admits 60, not unlimited.
 func TestRedisUnreachableFallback(t *testing.T) {
 	addr := redistest.ClosedAddr(t)
-	clock := ratelimittest.NewClock(time.Now())
+	clock := clocktest.New(time.Now())
 	var logs syncBuffer
 	var ls []ratelimit.Limiter
 	for range 3 {
@@ -136,7 +137,7 @@ func TestRedisUnreachableFallback(t *testing.T) {
 func TestRedisFallbackRecovers(t *testing.T) {
 	prefix := redistest.Prefix(t)
 	p := startProxy(t, redistest.Addr)
-	clock := ratelimittest.NewClock(time.Now())
+	clock := clocktest.New(time.Now())
 	var logs syncBuffer
 	c := redistest.NewClient(t, p.addr)
 	l := ratelimit.NewRedis(c, prefix, ratelimit.RedisOptions{
@@ -185,7 +186,7 @@ func closePool(t *testing.T, c *redis.Client) {
 }
 
 func TestRedisLeaseExpires(t *testing.T) {
-	clock := ratelimittest.NewClock(time.Now())
+	clock := clocktest.New(time.Now())
 	l := ratelimit.NewRedis(redistest.NewClient(t, redistest.Addr), redistest.Prefix(t), ratelimit.RedisOptions{Now: clock.Now, LeaseTTL: time.Minute})
 	s := ratelimit.Request{Scopes: []ratelimit.Scope{{Key: "tenant:t", MaxConcurrent: 1}}}
 	if _, err := l.Admit(context.Background(), s); err != nil { // never settled: its replica "died"

@@ -12,37 +12,8 @@ import (
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/budget"
+	"github.com/switchyard-gw/switchyard/internal/clocktest"
 )
-
-// Clock is a manual clock for tests. Safe for concurrent use.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-// NewClock returns a Clock reading t.
-func NewClock(t time.Time) *Clock { return &Clock{t: t} }
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Set moves the clock to t.
-func (c *Clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-// Advance moves the clock forward by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // NewFunc builds fresh Budgets (with fresh state) reading time from now.
 type NewFunc func(t *testing.T, now func() time.Time) budget.Budgets
@@ -55,7 +26,7 @@ var Start = time.Date(2030, 3, 14, 12, 0, 0, 0, time.UTC)
 func Run(t *testing.T, newBudgets NewFunc) {
 	tests := []struct {
 		name string
-		fn   func(t *testing.T, b budget.Budgets, c *Clock)
+		fn   func(t *testing.T, b budget.Budgets, c *clocktest.Clock)
 	}{
 		{"race admits exactly one", testRace},
 		{"reserve and settle", testReserveSettle},
@@ -69,7 +40,7 @@ func Run(t *testing.T, newBudgets NewFunc) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := NewClock(Start)
+			c := clocktest.New(Start)
 			tt.fn(t, newBudgets(t, c.Now), c)
 		})
 	}
@@ -114,7 +85,7 @@ func approx(t *testing.T, what string, got, want float64) {
 	}
 }
 
-func testRace(t *testing.T, b budget.Budgets, _ *Clock) {
+func testRace(t *testing.T, b budget.Budgets, _ *clocktest.Clock) {
 	s := budget.BudgetScope{Key: "tenant:t", DailyUSD: 1}
 	var ok atomic.Int64
 	var wg sync.WaitGroup
@@ -134,7 +105,7 @@ func testRace(t *testing.T, b budget.Budgets, _ *Clock) {
 	}
 }
 
-func testReserveSettle(t *testing.T, b budget.Budgets, _ *Clock) {
+func testReserveSettle(t *testing.T, b budget.Budgets, _ *clocktest.Clock) {
 	s := budget.BudgetScope{Key: "key:a", DailyUSD: 1}
 	r1 := mustReserve(t, b, 0.5, s)
 	_, berr := reserve(t, b, 0.6, s)
@@ -150,7 +121,7 @@ func testReserveSettle(t *testing.T, b budget.Budgets, _ *Clock) {
 	approx(t, "reserved", berr.Reserved, 0.9)
 }
 
-func testSettleIdempotent(t *testing.T, b budget.Budgets, _ *Clock) {
+func testSettleIdempotent(t *testing.T, b budget.Budgets, _ *clocktest.Clock) {
 	s := budget.BudgetScope{Key: "key:a", DailyUSD: 1}
 	r := mustReserve(t, b, 0.2, s)
 	r.Settle(0.3)
@@ -162,7 +133,7 @@ func testSettleIdempotent(t *testing.T, b budget.Budgets, _ *Clock) {
 	mustReserve(t, b, 0.7, s)
 }
 
-func testPeriods(t *testing.T, b budget.Budgets, c *Clock) {
+func testPeriods(t *testing.T, b budget.Budgets, c *clocktest.Clock) {
 	s := budget.BudgetScope{Key: "tenant:t", DailyUSD: 1.5, MonthlyUSD: 2}
 	mustReserve(t, b, 1.5, s).Settle(1.5)
 	_, berr := reserve(t, b, 0.1, s)
@@ -179,7 +150,7 @@ func testPeriods(t *testing.T, b budget.Budgets, c *Clock) {
 	mustReserve(t, b, 1.5, s)
 }
 
-func testSettleAcrossDay(t *testing.T, b budget.Budgets, c *Clock) {
+func testSettleAcrossDay(t *testing.T, b budget.Budgets, c *clocktest.Clock) {
 	s := budget.BudgetScope{Key: "key:a", DailyUSD: 1, MonthlyUSD: 2}
 	c.Set(time.Date(2030, 3, 14, 23, 59, 59, 0, time.UTC))
 	r := mustReserve(t, b, 1, s)
@@ -197,7 +168,7 @@ func testSettleAcrossDay(t *testing.T, b budget.Budgets, c *Clock) {
 	approx(t, "monthly spent", berr.Spent, 1.5)
 }
 
-func testAllOrNothing(t *testing.T, b budget.Budgets, _ *Clock) {
+func testAllOrNothing(t *testing.T, b budget.Budgets, _ *clocktest.Clock) {
 	key := budget.BudgetScope{Key: "key:a", DailyUSD: 10}
 	tenant := budget.BudgetScope{Key: "tenant:t", MonthlyUSD: 1}
 	mustReserve(t, b, 0.8, key, tenant)
@@ -210,7 +181,7 @@ func testAllOrNothing(t *testing.T, b budget.Budgets, _ *Clock) {
 	wantRejected(t, berr, "key:a", budget.Daily)
 }
 
-func testSeed(t *testing.T, b budget.Budgets, _ *Clock) {
+func testSeed(t *testing.T, b budget.Budgets, _ *clocktest.Clock) {
 	ctx := context.Background()
 	s := budget.BudgetScope{Key: "tenant:t", DailyUSD: 1, MonthlyUSD: 5}
 	if err := b.Seed(ctx, "tenant:t", budget.Daily, 0.9); err != nil {
@@ -231,7 +202,7 @@ func testSeed(t *testing.T, b budget.Budgets, _ *Clock) {
 	}
 }
 
-func testUnlimited(t *testing.T, b budget.Budgets, _ *Clock) {
+func testUnlimited(t *testing.T, b budget.Budgets, _ *clocktest.Clock) {
 	s := budget.BudgetScope{Key: "key:a"}
 	for range 100 {
 		mustReserve(t, b, 1000, s).Settle(1000)
@@ -239,7 +210,7 @@ func testUnlimited(t *testing.T, b budget.Budgets, _ *Clock) {
 	mustReserve(t, b, 1).Settle(1)
 }
 
-func testCancelled(t *testing.T, b budget.Budgets, _ *Clock) {
+func testCancelled(t *testing.T, b budget.Budgets, _ *clocktest.Clock) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err := b.Reserve(ctx, []budget.BudgetScope{{Key: "key:a", DailyUSD: 1}}, 0.1)

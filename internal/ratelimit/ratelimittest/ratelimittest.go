@@ -11,31 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchyard-gw/switchyard/internal/clocktest"
 	"github.com/switchyard-gw/switchyard/internal/ratelimit"
 )
-
-// Clock is a manual clock for tests. Safe for concurrent use.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-// NewClock returns a Clock reading t.
-func NewClock(t time.Time) *Clock { return &Clock{t: t} }
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Advance moves the clock forward by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // NewFunc builds a fresh Limiter (with fresh state) reading time from now.
 type NewFunc func(t *testing.T, now func() time.Time) ratelimit.Limiter
@@ -44,7 +22,7 @@ type NewFunc func(t *testing.T, now func() time.Time) ratelimit.Limiter
 func Run(t *testing.T, newLimiter NewFunc) {
 	tests := []struct {
 		name string
-		fn   func(t *testing.T, l ratelimit.Limiter, c *Clock)
+		fn   func(t *testing.T, l ratelimit.Limiter, c *clocktest.Clock)
 	}{
 		{"rpm burst then refill", testRPMBurst},
 		{"rpm concurrent burst admits exactly the limit", testRPMConcurrent},
@@ -60,7 +38,7 @@ func Run(t *testing.T, newLimiter NewFunc) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := NewClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
+			c := clocktest.New(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 			tt.fn(t, newLimiter(t, c.Now), c)
 		})
 	}
@@ -110,7 +88,7 @@ func near(t *testing.T, what string, got, want time.Duration) {
 	}
 }
 
-func testRPMBurst(t *testing.T, l ratelimit.Limiter, c *Clock) {
+func testRPMBurst(t *testing.T, l ratelimit.Limiter, c *clocktest.Clock) {
 	s := ratelimit.Scope{Key: "key:a", RPM: 60}
 	if got := count(t, l, 600, s); got != 60 {
 		t.Fatalf("burst admitted: got %d, want 60", got)
@@ -136,7 +114,7 @@ func testRPMBurst(t *testing.T, l ratelimit.Limiter, c *Clock) {
 	}
 }
 
-func testRPMConcurrent(t *testing.T, l ratelimit.Limiter, _ *Clock) {
+func testRPMConcurrent(t *testing.T, l ratelimit.Limiter, _ *clocktest.Clock) {
 	s := ratelimit.Scope{Key: "key:a", RPM: 60, Tokens: 10, TPM: 100000}
 	var ok atomic.Int64
 	var wg sync.WaitGroup
@@ -155,7 +133,7 @@ func testRPMConcurrent(t *testing.T, l ratelimit.Limiter, _ *Clock) {
 	}
 }
 
-func testTPMSettleRefund(t *testing.T, l ratelimit.Limiter, _ *Clock) {
+func testTPMSettleRefund(t *testing.T, l ratelimit.Limiter, _ *clocktest.Clock) {
 	s := ratelimit.Scope{Key: "key:a", TPM: 1000, Tokens: 600}
 	first, _ := admit(t, l, s)
 	if first == nil {
@@ -176,7 +154,7 @@ func testTPMSettleRefund(t *testing.T, l ratelimit.Limiter, _ *Clock) {
 	}
 }
 
-func testTPMDebt(t *testing.T, l ratelimit.Limiter, _ *Clock) {
+func testTPMDebt(t *testing.T, l ratelimit.Limiter, _ *clocktest.Clock) {
 	tk, _ := admit(t, l, ratelimit.Scope{Key: "key:a", TPM: 1000, Tokens: 100})
 	if tk == nil {
 		t.Fatal("got rejected, want admitted")
@@ -187,7 +165,7 @@ func testTPMDebt(t *testing.T, l ratelimit.Limiter, _ *Clock) {
 	near(t, "retry after", lerr.RetryAfter, 30060*time.Millisecond) // 501 tokens at 1000/min
 }
 
-func testTPMOversize(t *testing.T, l ratelimit.Limiter, c *Clock) {
+func testTPMOversize(t *testing.T, l ratelimit.Limiter, c *clocktest.Clock) {
 	big := ratelimit.Scope{Key: "key:a", TPM: 1000, Tokens: 5000}
 	if tk, _ := admit(t, l, big); tk == nil {
 		t.Fatal("oversize from full bucket: got rejected, want admitted")
@@ -201,7 +179,7 @@ func testTPMOversize(t *testing.T, l ratelimit.Limiter, c *Clock) {
 	}
 }
 
-func testConcurrency(t *testing.T, l ratelimit.Limiter, _ *Clock) {
+func testConcurrency(t *testing.T, l ratelimit.Limiter, _ *clocktest.Clock) {
 	s := ratelimit.Scope{Key: "tenant:t", MaxConcurrent: 2}
 	a, _ := admit(t, l, s)
 	b, _ := admit(t, l, s)
@@ -225,7 +203,7 @@ func testConcurrency(t *testing.T, l ratelimit.Limiter, _ *Clock) {
 	c.Settle(0)
 }
 
-func testAllOrNothing(t *testing.T, l ratelimit.Limiter, _ *Clock) {
+func testAllOrNothing(t *testing.T, l ratelimit.Limiter, _ *clocktest.Clock) {
 	key := ratelimit.Scope{Key: "key:a", RPM: 10, TPM: 1000, Tokens: 100, MaxConcurrent: 5}
 	tenant := ratelimit.Scope{Key: "tenant:t", RPM: 1}
 	if tk, _ := admit(t, l, key, tenant); tk == nil {
@@ -252,7 +230,7 @@ func testAllOrNothing(t *testing.T, l ratelimit.Limiter, _ *Clock) {
 	}
 }
 
-func testIndependent(t *testing.T, l ratelimit.Limiter, _ *Clock) {
+func testIndependent(t *testing.T, l ratelimit.Limiter, _ *clocktest.Clock) {
 	for _, k := range []string{"key:a", "key:b", "tenant:a"} {
 		if got := count(t, l, 10, ratelimit.Scope{Key: k, RPM: 3}); got != 3 {
 			t.Fatalf("%s admitted: got %d, want 3", k, got)
@@ -260,7 +238,7 @@ func testIndependent(t *testing.T, l ratelimit.Limiter, _ *Clock) {
 	}
 }
 
-func testUnlimited(t *testing.T, l ratelimit.Limiter, _ *Clock) {
+func testUnlimited(t *testing.T, l ratelimit.Limiter, _ *clocktest.Clock) {
 	if got := count(t, l, 500, ratelimit.Scope{Key: "key:a", Tokens: 1e6}); got != 500 {
 		t.Fatalf("admitted: got %d, want 500", got)
 	}
@@ -271,7 +249,7 @@ func testUnlimited(t *testing.T, l ratelimit.Limiter, _ *Clock) {
 	tk.Settle(0)
 }
 
-func testSettleIdempotent(t *testing.T, l ratelimit.Limiter, _ *Clock) {
+func testSettleIdempotent(t *testing.T, l ratelimit.Limiter, _ *clocktest.Clock) {
 	s := ratelimit.Scope{Key: "key:a", TPM: 1000, Tokens: 1000}
 	tk, _ := admit(t, l, s)
 	if tk == nil {
@@ -288,7 +266,7 @@ func testSettleIdempotent(t *testing.T, l ratelimit.Limiter, _ *Clock) {
 	wantRejected(t, lerr, "key:a", ratelimit.LimitTPM)
 }
 
-func testCancelled(t *testing.T, l ratelimit.Limiter, _ *Clock) {
+func testCancelled(t *testing.T, l ratelimit.Limiter, _ *clocktest.Clock) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err := l.Admit(ctx, ratelimit.Request{Scopes: []ratelimit.Scope{{Key: "key:a", RPM: 1}}})
