@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -16,6 +15,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/switchyard-gw/switchyard/internal/logtest"
 	"github.com/switchyard-gw/switchyard/internal/sim"
 )
 
@@ -33,28 +33,14 @@ type stack struct {
 	simURL string
 	base   string
 	hc     *http.Client
-	logs   *syncBuffer
+	logs   *logtest.Buffer
 	cfg    string
 	stop   func()
 }
 
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is the name tenancy_test.go still uses for logtest.Buffer;
+// drop it once that file says logtest.Buffer.
+type syncBuffer = logtest.Buffer
 
 // baseConfig is a gateway config over the simulated provider; {{SIM}} is
 // replaced with its base URL. Back-off is short so fault tests run fast.
@@ -137,7 +123,7 @@ func startStack(t *testing.T, simCfg sim.Config, gwConfig string) *stack {
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	started := make(chan string, 1)
 	done := make(chan error, 1)

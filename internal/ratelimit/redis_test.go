@@ -1,7 +1,6 @@
 package ratelimit_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -16,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/switchyard-gw/switchyard/internal/clocktest"
+	"github.com/switchyard-gw/switchyard/internal/logtest"
 	"github.com/switchyard-gw/switchyard/internal/ratelimit"
 	"github.com/switchyard-gw/switchyard/internal/ratelimit/ratelimittest"
 	"github.com/switchyard-gw/switchyard/internal/redisbacked/redistest"
@@ -88,30 +88,12 @@ func TestRedisSharedAcrossReplicas(t *testing.T) {
 	}
 }
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestRedisUnreachableFallback: with Redis unreachable each of three replicas
 // admits its share ceil(60/3) = 20, so the fleet admits 60, not unlimited.
 func TestRedisUnreachableFallback(t *testing.T) {
 	addr := redistest.ClosedAddr(t)
 	clock := clocktest.New(time.Now())
-	var logs syncBuffer
+	var logs logtest.Buffer
 	var ls []ratelimit.Limiter
 	for range 3 {
 		ls = append(ls, ratelimit.NewRedis(redistest.NewClient(t, addr), "swtest:", ratelimit.RedisOptions{
@@ -138,7 +120,7 @@ func TestRedisFallbackRecovers(t *testing.T) {
 	prefix := redistest.Prefix(t)
 	p := startProxy(t, redistest.Addr)
 	clock := clocktest.New(time.Now())
-	var logs syncBuffer
+	var logs logtest.Buffer
 	c := redistest.NewClient(t, p.addr)
 	l := ratelimit.NewRedis(c, prefix, ratelimit.RedisOptions{
 		Replicas: 2, Now: clock.Now, ProbeInterval: time.Second,

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,30 +18,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/goleak"
 
+	"github.com/switchyard-gw/switchyard/internal/logtest"
 	"github.com/switchyard-gw/switchyard/internal/reqid"
 	"github.com/switchyard-gw/switchyard/internal/server"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
-}
-
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // running is a Server serving on a loopback port.
@@ -162,7 +144,7 @@ func TestNoGathererNoMetrics(t *testing.T) {
 }
 
 func TestRecoverPanic(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	r := start(t, server.Options{
 		Logger: slog.New(slog.NewJSONHandler(logs, nil)),
 		API: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -211,7 +193,7 @@ func TestRecoverPanic(t *testing.T) {
 // TestRecoverPanicLogsRequestID checks that the panic log line can be
 // matched to the response the client got.
 func TestRecoverPanicLogsRequestID(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	r := start(t, server.Options{
 		Logger: slog.New(slog.NewJSONHandler(logs, nil)),
 		API:    http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { panic("boom") }),
@@ -223,7 +205,7 @@ func TestRecoverPanicLogsRequestID(t *testing.T) {
 }
 
 func TestRecoverLetsAbortHandlerThrough(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	r := start(t, server.Options{
 		Logger: slog.New(slog.NewJSONHandler(logs, nil)),
 		API: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -380,7 +362,7 @@ func TestServeDrains(t *testing.T) {
 // TestServeShutdownTimeout closes connections still open when the shutdown
 // timeout passes.
 func TestServeShutdownTimeout(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	entered := make(chan struct{})
 	r := start(t, server.Options{
 		ShutdownTimeout: 50 * time.Millisecond,
