@@ -38,10 +38,6 @@ type stack struct {
 	stop   func()
 }
 
-// syncBuffer is the name tenancy_test.go still uses for logtest.Buffer;
-// drop it once that file says logtest.Buffer.
-type syncBuffer = logtest.Buffer
-
 // baseConfig is a gateway config over the simulated provider; {{SIM}} is
 // replaced with its base URL. Back-off is short so fault tests run fast.
 const baseConfig = `

@@ -24,6 +24,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/executor"
 	"github.com/switchyard-gw/switchyard/internal/gateway"
+	"github.com/switchyard-gw/switchyard/internal/logtest"
 	"github.com/switchyard-gw/switchyard/internal/server"
 	"github.com/switchyard-gw/switchyard/internal/sim"
 	"github.com/switchyard-gw/switchyard/internal/store"
@@ -47,7 +48,7 @@ type tenantStack struct {
 	admin string
 	ten   *Tenancy
 	reg   *prometheus.Registry // what /metrics serves, as in Serve
-	logs  *syncBuffer
+	logs  *logtest.Buffer
 	hc    *http.Client
 	stop  func()
 }
@@ -76,7 +77,7 @@ func startEditedTenantStack(t *testing.T, simURL, extra string, edit func(string
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
 	ten, err := buildTenancy(ctx, cfg, log)
