@@ -2,25 +2,20 @@ package anthropicapi
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
 	"github.com/anthropics/anthropic-sdk-go"
 
+	"github.com/switchyard-gw/switchyard/internal/dialecttest"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
 )
 
 func TestWriteResponsePassthrough(t *testing.T) {
-	raw := []byte(`{"id":"msg_x","type":"message","model":"claude-haiku","content":[]}`)
-	rec := httptest.NewRecorder()
-	if err := WriteResponse(rec, &llm.Response{Dialect: llm.DialectAnthropic, Raw: raw, Text: "ignored"}); err != nil {
-		t.Fatalf("WriteResponse: %v", err)
-	}
-	if got := rec.Body.String(); got != string(raw) {
-		t.Errorf("got %s, want the raw body verbatim", got)
-	}
+	dialecttest.ResponsePassthrough(t, dialect, `{"id":"msg_x","type":"message","model":"claude-haiku","content":[]}`)
 }
 
 func TestWriteResponseTranslated(t *testing.T) {
@@ -73,63 +68,64 @@ func TestWriteResponseTranslated(t *testing.T) {
 }
 
 func TestKindStatus(t *testing.T) {
-	tests := []struct {
-		kind       provider.Kind
-		wantStatus int
-		wantType   string
-	}{
-		{provider.KindRateLimited, 429, TypeRateLimit},
-		{provider.KindUnavailable, 529, TypeOverloaded},
-		{provider.KindTimeout, 504, TypeTimeout},
-		{provider.KindConnection, 502, TypeAPI},
-		{provider.KindContextLength, 400, TypeInvalidRequest},
-		{provider.KindContentRejected, 400, TypeInvalidRequest},
-		{provider.KindBadRequest, 400, TypeInvalidRequest},
-		{provider.KindAuth, 502, TypeAPI},
-		{provider.KindQuota, 503, TypeAPI},
-		{provider.KindNotFound, 502, TypeAPI},
-		{provider.KindUnknown, 502, TypeAPI},
-	}
-	for _, tt := range tests {
-		t.Run(tt.kind.String(), func(t *testing.T) {
-			status, typ := KindStatus(tt.kind)
-			if status != tt.wantStatus || typ != tt.wantType {
-				t.Errorf("got %d %q, want %d %q", status, typ, tt.wantStatus, tt.wantType)
-			}
-		})
-	}
+	dialecttest.KindStatuses(t, dialect, []dialecttest.KindCase{
+		{Kind: provider.KindRateLimited, Status: 429, Code: TypeRateLimit},
+		{Kind: provider.KindUnavailable, Status: 529, Code: TypeOverloaded},
+		{Kind: provider.KindTimeout, Status: 504, Code: TypeTimeout},
+		{Kind: provider.KindConnection, Status: 502, Code: TypeAPI},
+		{Kind: provider.KindContextLength, Status: 400, Code: TypeInvalidRequest},
+		{Kind: provider.KindContentRejected, Status: 400, Code: TypeInvalidRequest},
+		{Kind: provider.KindBadRequest, Status: 400, Code: TypeInvalidRequest},
+		{Kind: provider.KindAuth, Status: 502, Code: TypeAPI},
+		{Kind: provider.KindQuota, Status: 503, Code: TypeAPI},
+		{Kind: provider.KindNotFound, Status: 502, Code: TypeAPI},
+		{Kind: provider.KindUnknown, Status: 502, Code: TypeAPI},
+	})
 }
 
 func TestWriteErrorFor(t *testing.T) {
-	tests := []struct {
-		name      string
-		err       error
-		status    int
-		want      string
-		wantRetry string
-	}{
-		{"bad request", &BadRequestError{Param: "max_tokens", Message: "max_tokens: field required"}, 400,
-			`{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: field required"}}`, ""},
-		{"context length keeps provider text", &provider.Error{Kind: provider.KindContextLength, Message: "prompt is too long: 300000 tokens > 200000 maximum"}, 400,
-			`{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 300000 tokens > 200000 maximum"}}`, ""},
-		{"rate limited with retry-after", &provider.Error{Kind: provider.KindRateLimited, RetryAfter: 3e9}, 429,
-			`{"type":"error","error":{"type":"rate_limit_error","message":"upstream rate limit exceeded, retry later"}}`, "3"},
-		{"upstream auth hides provider text", &provider.Error{Kind: provider.KindAuth, Message: "invalid x-api-key"}, 502,
-			`{"type":"error","error":{"type":"api_error","message":"upstream authentication failed"}}`, ""},
-		{"upstream not found hides provider text", &provider.Error{Kind: provider.KindNotFound, Status: 404, Message: "model: claude-internal"}, 502,
-			`{"type":"error","error":{"type":"api_error","message":"upstream model or deployment not found"}}`, ""},
-		{"unknown error hides cause", errFake("secret"), 500,
-			`{"type":"error","error":{"type":"api_error","message":"internal error"}}`, ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			rec := httptest.NewRecorder()
-			WriteErrorFor(rec, tt.err)
-			if rec.Code != tt.status || rec.Body.String() != tt.want || rec.Header().Get("Retry-After") != tt.wantRetry {
-				t.Errorf("got %d %s retry %q, want %d %s retry %q", rec.Code, rec.Body.String(), rec.Header().Get("Retry-After"), tt.status, tt.want, tt.wantRetry)
-			}
-		})
-	}
+	dialecttest.ErrorResponses(t, dialect, []dialecttest.ErrorCase{
+		{
+			Name:   "bad request",
+			Err:    &BadRequestError{Param: "max_tokens", Message: "max_tokens: field required"},
+			Status: 400,
+			Body:   `{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: field required"}}`,
+		},
+		{
+			Name:   "context length keeps provider text",
+			Err:    &provider.Error{Kind: provider.KindContextLength, Message: "prompt is too long: 300000 tokens > 200000 maximum"},
+			Status: 400,
+			Body:   `{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 300000 tokens > 200000 maximum"}}`,
+		},
+		{
+			Name:       "rate limited with retry-after",
+			Err:        &provider.Error{Kind: provider.KindRateLimited, RetryAfter: 3e9},
+			Status:     429,
+			Body:       `{"type":"error","error":{"type":"rate_limit_error","message":"upstream rate limit exceeded, retry later"}}`,
+			RetryAfter: "3",
+		},
+		{
+			Name:   "upstream auth hides provider text",
+			Err:    &provider.Error{Kind: provider.KindAuth, Message: "invalid x-api-key"},
+			Status: 502,
+			Body:   `{"type":"error","error":{"type":"api_error","message":"upstream authentication failed"}}`,
+		},
+		{
+			Name:   "upstream not found hides provider text",
+			Err:    &provider.Error{Kind: provider.KindNotFound, Status: 404, Message: "model: claude-internal"},
+			Status: 502,
+			Body:   `{"type":"error","error":{"type":"api_error","message":"upstream model or deployment not found"}}`,
+		},
+		{
+			Name:   "unknown error hides cause",
+			Err:    errors.New("secret"),
+			Status: 500,
+			Body:   `{"type":"error","error":{"type":"api_error","message":"internal error"}}`,
+		},
+	})
+}
+
+func TestWriteError(t *testing.T) {
 	rec := httptest.NewRecorder()
 	WriteError(rec, http.StatusNotFound, "", "no such route")
 	want := `{"type":"error","error":{"type":"not_found_error","message":"no such route"}}`
@@ -137,7 +133,3 @@ func TestWriteErrorFor(t *testing.T) {
 		t.Errorf("WriteError: got %d %s, want 404 %s", rec.Code, rec.Body.String(), want)
 	}
 }
-
-type errFake string
-
-func (e errFake) Error() string { return string(e) }

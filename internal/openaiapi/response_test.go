@@ -2,25 +2,20 @@ package openaiapi
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
 	"github.com/openai/openai-go/v3"
 
+	"github.com/switchyard-gw/switchyard/internal/dialecttest"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
 )
 
 func TestWriteResponsePassthrough(t *testing.T) {
-	raw := []byte(`{"id":"chatcmpl-x","object":"chat.completion","model":"gpt-4o-mini","choices":[]}`)
-	rec := httptest.NewRecorder()
-	if err := WriteResponse(rec, &llm.Response{Dialect: llm.DialectOpenAI, Raw: raw, Text: "ignored"}); err != nil {
-		t.Fatalf("WriteResponse: %v", err)
-	}
-	if got := rec.Body.String(); got != string(raw) {
-		t.Errorf("got %s, want the raw body verbatim", got)
-	}
+	dialecttest.ResponsePassthrough(t, dialect, `{"id":"chatcmpl-x","object":"chat.completion","model":"gpt-4o-mini","choices":[]}`)
 }
 
 func TestWriteResponseTranslated(t *testing.T) {
@@ -94,64 +89,57 @@ func TestWriteModels(t *testing.T) {
 }
 
 func TestKindStatus(t *testing.T) {
-	tests := []struct {
-		kind       provider.Kind
-		wantStatus int
-		wantCode   string
-	}{
-		{provider.KindRateLimited, 429, CodeRateLimitExceeded},
-		{provider.KindUnavailable, 503, CodeUpstreamUnavailable},
-		{provider.KindTimeout, 504, CodeUpstreamTimeout},
-		{provider.KindConnection, 502, CodeUpstreamConnection},
-		{provider.KindContextLength, 400, CodeContextLengthExceeded},
-		{provider.KindContentRejected, 400, CodeContentPolicyViolation},
-		{provider.KindBadRequest, 400, CodeInvalidRequest},
-		{provider.KindAuth, 502, CodeUpstreamAuth},
-		{provider.KindQuota, 503, CodeUpstreamQuota},
-		{provider.KindNotFound, 502, CodeUpstreamNotFound},
-		{provider.KindUnknown, 502, CodeUpstreamError},
-	}
-	for _, tt := range tests {
-		t.Run(tt.kind.String(), func(t *testing.T) {
-			status, code := KindStatus(tt.kind)
-			if status != tt.wantStatus || code != tt.wantCode {
-				t.Errorf("got %d %q, want %d %q", status, code, tt.wantStatus, tt.wantCode)
-			}
-		})
-	}
+	dialecttest.KindStatuses(t, dialect, []dialecttest.KindCase{
+		{Kind: provider.KindRateLimited, Status: 429, Code: CodeRateLimitExceeded},
+		{Kind: provider.KindUnavailable, Status: 503, Code: CodeUpstreamUnavailable},
+		{Kind: provider.KindTimeout, Status: 504, Code: CodeUpstreamTimeout},
+		{Kind: provider.KindConnection, Status: 502, Code: CodeUpstreamConnection},
+		{Kind: provider.KindContextLength, Status: 400, Code: CodeContextLengthExceeded},
+		{Kind: provider.KindContentRejected, Status: 400, Code: CodeContentPolicyViolation},
+		{Kind: provider.KindBadRequest, Status: 400, Code: CodeInvalidRequest},
+		{Kind: provider.KindAuth, Status: 502, Code: CodeUpstreamAuth},
+		{Kind: provider.KindQuota, Status: 503, Code: CodeUpstreamQuota},
+		{Kind: provider.KindNotFound, Status: 502, Code: CodeUpstreamNotFound},
+		{Kind: provider.KindUnknown, Status: 502, Code: CodeUpstreamError},
+	})
 }
 
 func TestWriteErrorFor(t *testing.T) {
-	tests := []struct {
-		name   string
-		err    error
-		status int
-		want   string
-	}{
-		{"bad request", &BadRequestError{Param: "model", Message: "missing required parameter: 'model'"}, 400,
-			`{"error":{"message":"missing required parameter: 'model'","type":"invalid_request_error","param":"model","code":"invalid_request"}}`},
-		{"content rejected keeps reason", &provider.Error{Kind: provider.KindContentRejected, Status: 400, Message: "flagged: violence"}, 400,
-			`{"error":{"message":"flagged: violence","type":"invalid_request_error","param":null,"code":"content_policy_violation"}}`},
-		{"upstream auth hides provider text", &provider.Error{Kind: provider.KindAuth, Status: 401, Message: "invalid x-api-key"}, 502,
-			`{"error":{"message":"upstream authentication failed","type":"server_error","param":null,"code":"upstream_auth_failed"}}`},
-		{"upstream not found hides provider text", &provider.Error{Kind: provider.KindNotFound, Status: 404, Message: "The model `gpt-internal` does not exist"}, 502,
-			`{"error":{"message":"upstream model or deployment not found","type":"server_error","param":null,"code":"upstream_not_found"}}`},
-		{"unknown error hides cause", errFake("secret cause"), 500,
-			`{"error":{"message":"internal error","type":"server_error","param":null,"code":"internal_error"}}`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			rec := httptest.NewRecorder()
-			WriteErrorFor(rec, tt.err)
-			if rec.Code != tt.status || rec.Body.String() != tt.want {
-				t.Errorf("got %d %s, want %d %s", rec.Code, rec.Body.String(), tt.status, tt.want)
-			}
-			var e openai.Error
-			if err := json.Unmarshal(rec.Body.Bytes(), &struct{ Error *openai.Error }{&e}); err != nil {
-				t.Errorf("SDK decode: %v", err)
-			}
-		})
-	}
+	dialecttest.ErrorResponses(t, dialect, []dialecttest.ErrorCase{
+		{
+			Name:   "bad request",
+			Err:    &BadRequestError{Param: "model", Message: "missing required parameter: 'model'"},
+			Status: 400,
+			Body:   `{"error":{"message":"missing required parameter: 'model'","type":"invalid_request_error","param":"model","code":"invalid_request"}}`,
+		},
+		{
+			Name:   "content rejected keeps reason",
+			Err:    &provider.Error{Kind: provider.KindContentRejected, Status: 400, Message: "flagged: violence"},
+			Status: 400,
+			Body:   `{"error":{"message":"flagged: violence","type":"invalid_request_error","param":null,"code":"content_policy_violation"}}`,
+		},
+		{
+			Name:   "upstream auth hides provider text",
+			Err:    &provider.Error{Kind: provider.KindAuth, Status: 401, Message: "invalid x-api-key"},
+			Status: 502,
+			Body:   `{"error":{"message":"upstream authentication failed","type":"server_error","param":null,"code":"upstream_auth_failed"}}`,
+		},
+		{
+			Name:   "upstream not found hides provider text",
+			Err:    &provider.Error{Kind: provider.KindNotFound, Status: 404, Message: "The model `gpt-internal` does not exist"},
+			Status: 502,
+			Body:   `{"error":{"message":"upstream model or deployment not found","type":"server_error","param":null,"code":"upstream_not_found"}}`,
+		},
+		{
+			Name:   "unknown error hides cause",
+			Err:    errors.New("secret cause"),
+			Status: 500,
+			Body:   `{"error":{"message":"internal error","type":"server_error","param":null,"code":"internal_error"}}`,
+		},
+	})
+}
+
+func TestWriteError(t *testing.T) {
 	rec := httptest.NewRecorder()
 	WriteError(rec, http.StatusUnauthorized, "invalid_api_key", "bad key")
 	want := `{"error":{"message":"bad key","type":"authentication_error","param":null,"code":"invalid_api_key"}}`
@@ -159,7 +147,3 @@ func TestWriteErrorFor(t *testing.T) {
 		t.Errorf("WriteError: got %d %s, want 401 %s", rec.Code, rec.Body.String(), want)
 	}
 }
-
-type errFake string
-
-func (e errFake) Error() string { return string(e) }
