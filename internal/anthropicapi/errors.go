@@ -3,7 +3,6 @@ package anthropicapi
 import (
 	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/switchyard-gw/switchyard/internal/provider"
 )
@@ -66,12 +65,7 @@ func WriteError(w http.ResponseWriter, status int, errType, message string) {
 	if errType == "" {
 		errType = typeForStatus(status)
 	}
-	body := marshalError(errType, message)
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	_ = writeJSON(w, status, marshalError(errType, message))
 }
 
 // KindStatus maps a classified upstream failure to the HTTP status and error

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
 )
@@ -87,11 +86,7 @@ func writeResponse(w http.ResponseWriter, resp *llm.Response, ids idSource) erro
 			return err
 		}
 	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(http.StatusOK)
-	if _, err := w.Write(body); err != nil {
+	if err := writeJSON(w, http.StatusOK, body); err != nil {
 		return fmt.Errorf("anthropicapi: write response: %w", err)
 	}
 	return nil

@@ -3,7 +3,6 @@ package openaiapi
 import (
 	"fmt"
 	"net/http"
-	"strconv"
 
 	"github.com/tidwall/gjson"
 
@@ -114,11 +113,7 @@ func (s source) writeModels(w http.ResponseWriter, ids []string) error {
 	if err != nil {
 		return fmt.Errorf("openaiapi: encode models: %w", err)
 	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(http.StatusOK)
-	if _, err := w.Write(body); err != nil {
+	if err := writeJSON(w, http.StatusOK, body); err != nil {
 		return fmt.Errorf("openaiapi: write models: %w", err)
 	}
 	return nil

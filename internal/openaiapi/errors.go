@@ -3,7 +3,6 @@ package openaiapi
 import (
 	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/switchyard-gw/switchyard/internal/provider"
 )
@@ -84,12 +83,7 @@ func WriteError(w http.ResponseWriter, status int, code, message string) {
 }
 
 func writeErrorParam(w http.ResponseWriter, status int, code, param, message string) {
-	body := marshalError(status, code, param, message)
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	_ = writeJSON(w, status, marshalError(status, code, param, message))
 }
 
 // KindStatus maps a classified upstream failure to the HTTP status and error

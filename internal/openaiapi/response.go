@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
@@ -81,11 +80,7 @@ func (s source) writeResponse(w http.ResponseWriter, resp *llm.Response) error {
 			return err
 		}
 	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(http.StatusOK)
-	if _, err := w.Write(body); err != nil {
+	if err := writeJSON(w, http.StatusOK, body); err != nil {
 		return fmt.Errorf("openaiapi: write response: %w", err)
 	}
 	return nil
