@@ -174,6 +174,18 @@ func imagePart(b block, param string) (llm.Part, error) {
 	return llm.Part{}, badRequest(param, "messages: image source must be base64 data or a url")
 }
 
+// contentPart converts a text or image block, the content a user turn and
+// a tool result share, to a canonical part; any other block is unsupported.
+func contentPart(b block, param string) (llm.Part, error) {
+	switch b.Type {
+	case "text":
+		return llm.Part{Type: llm.PartText, Text: b.Text}, nil
+	case "image":
+		return imagePart(b, param)
+	}
+	return llm.Part{}, unsupportedBlock(param, b.Type)
+}
+
 func userMessages(blocks []block, param string) ([]llm.Message, error) {
 	var (
 		out   []llm.Message
@@ -182,14 +194,6 @@ func userMessages(blocks []block, param string) ([]llm.Message, error) {
 	for j, b := range blocks {
 		bp := fmt.Sprintf("%s.%d", param, j)
 		switch b.Type {
-		case "text":
-			parts = append(parts, llm.Part{Type: llm.PartText, Text: b.Text})
-		case "image":
-			p, err := imagePart(b, bp)
-			if err != nil {
-				return nil, err
-			}
-			parts = append(parts, p)
 		case "tool_result":
 			rb, err := decodeToolResult(b.Content, bp+".content")
 			if err != nil {
@@ -197,7 +201,11 @@ func userMessages(blocks []block, param string) ([]llm.Message, error) {
 			}
 			out = append(out, llm.Message{Role: llm.RoleTool, ToolCallID: b.ToolUseID, Parts: rb, IsError: b.IsError})
 		default:
-			return nil, unsupportedBlock(bp, b.Type)
+			p, err := contentPart(b, bp)
+			if err != nil {
+				return nil, err
+			}
+			parts = append(parts, p)
 		}
 	}
 	if len(parts) > 0 || len(out) == 0 {
@@ -216,19 +224,11 @@ func decodeToolResult(raw json.RawMessage, param string) ([]llm.Part, error) {
 	}
 	parts := make([]llm.Part, 0, len(blocks))
 	for j, b := range blocks {
-		bp := fmt.Sprintf("%s.%d", param, j)
-		switch b.Type {
-		case "text":
-			parts = append(parts, llm.Part{Type: llm.PartText, Text: b.Text})
-		case "image":
-			p, err := imagePart(b, bp)
-			if err != nil {
-				return nil, err
-			}
-			parts = append(parts, p)
-		default:
-			return nil, unsupportedBlock(bp, b.Type)
+		p, err := contentPart(b, fmt.Sprintf("%s.%d", param, j))
+		if err != nil {
+			return nil, err
 		}
+		parts = append(parts, p)
 	}
 	return parts, nil
 }
