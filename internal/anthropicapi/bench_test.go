@@ -1,43 +1,19 @@
 package anthropicapi
 
 import (
-	"net/http/httptest"
 	"testing"
 
-	"github.com/switchyard-gw/switchyard/internal/llm"
-	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/dialecttest"
 )
 
 // The writers of complete JSON responses (answers passed through and
 // translated, errors) and the full decode a translation needs.
 
 func BenchmarkWriteResponse(b *testing.B) {
-	raw := []byte(`{"id":"msg_1","type":"message","role":"assistant","model":"c","content":[{"type":"text","text":"hello"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":3,"output_tokens":4}}`)
-	for _, bb := range []struct {
-		name string
-		resp llm.Response
-	}{
-		{"passthrough", llm.Response{Dialect: llm.DialectAnthropic, Raw: raw}},
-		{"translated", llm.Response{ID: "chatcmpl-1", Model: "gpt", Text: "hello", FinishReason: llm.FinishStop, Usage: llm.Usage{InputTokens: 3, OutputTokens: 4}}},
-	} {
-		b.Run(bb.name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := writeResponse(httptest.NewRecorder(), &bb.resp, testIDs); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
+	dialecttest.BenchWriteResponse(b, dialect, `{"id":"msg_1","type":"message","role":"assistant","model":"c","content":[{"type":"text","text":"hello"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":3,"output_tokens":4}}`)
 }
 
-func BenchmarkWriteErrorFor(b *testing.B) {
-	err := &provider.Error{Kind: provider.KindUnavailable, Message: "overloaded"}
-	b.ReportAllocs()
-	for b.Loop() {
-		WriteErrorFor(httptest.NewRecorder(), err)
-	}
-}
+func BenchmarkWriteErrorFor(b *testing.B) { dialecttest.BenchWriteErrorFor(b, dialect) }
 
 func BenchmarkDecodeFull(b *testing.B) {
 	body := []byte(`{"model":"c","max_tokens":64,"system":"be brief","messages":[

@@ -1,8 +1,9 @@
 // Package dialecttest holds what the tests of the inbound dialects
 // (openaiapi, anthropicapi) share: the checks both must pass (request
 // parsing, answers, errors, raw stream frames), which each dialect's tests
-// run with their own wire-format data, and the provider streams both stream
-// writers are fed. Only tests import it.
+// run with their own wire-format data, the provider streams both stream
+// writers are fed, and benchmarks of the response writers. Only tests
+// import it.
 package dialecttest
 
 import (
