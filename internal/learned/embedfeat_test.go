@@ -6,10 +6,12 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/switchyard-gw/switchyard/internal/learned/dataset"
@@ -214,5 +216,41 @@ func TestTrainEvalMainWithEmbeddings(t *testing.T) {
 	se.Reset()
 	if code := TrainMain([]string{"--data", dir, "--out", out, "--embed-url", url + "/v1", "--embed-model", "no-such-model"}, &so, &se); code != 1 || !strings.Contains(se.String(), "embeddings") {
 		t.Errorf("unknown embedding model: got exit %d (%s), want 1 with the embeddings error", code, se.String())
+	}
+}
+
+// The embeddings client retries a 503 and reports a 4xx with the
+// endpoint's own message, without retrying it.
+func TestOpenAIEmbedderErrors(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := calls.Add(1)
+		if r.Header.Get("Authorization") != "Bearer k" || r.URL.Path != "/v1/embeddings" {
+			t.Errorf("got %s %s, want /v1/embeddings with the key", r.URL.Path, r.Header.Get("Authorization"))
+		}
+		var req struct {
+			Model string
+			Input []string
+		}
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		switch {
+		case req.Model == "bad":
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `{"error":{"message":"model bad does not exist"}}`)
+		case n == 1:
+			w.WriteHeader(http.StatusServiceUnavailable)
+		default: // answers out of order, as the API allows
+			fmt.Fprintf(w, `{"data":[{"index":1,"embedding":[0,1]},{"index":0,"embedding":[1,0]}]}`)
+		}
+	}))
+	defer srv.Close()
+	got, err := NewOpenAIEmbedder(srv.URL+"/v1/", "k", "m")(context.Background(), []string{"a", "b"})
+	if err != nil || len(got) != 2 || got[0][0] != 1 || got[1][1] != 1 || calls.Load() != 2 {
+		t.Errorf("after one 503: got %v, %v in %d calls, want [[1 0] [0 1]] in 2", got, err, calls.Load())
+	}
+	calls.Store(10)
+	_, err = NewOpenAIEmbedder(srv.URL+"/v1", "k", "bad")(context.Background(), []string{"a"})
+	if err == nil || !strings.Contains(err.Error(), "model bad does not exist") || calls.Load() != 11 {
+		t.Errorf("400: got %v after %d calls, want the endpoint's message after 1", err, calls.Load()-10)
 	}
 }
