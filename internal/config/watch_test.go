@@ -1,14 +1,12 @@
 package config
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -16,33 +14,11 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 	"go.uber.org/goleak"
+
+	"github.com/switchyard-gw/switchyard/internal/logtest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// logBuffer is a log sink safe for the watcher's goroutine and the test.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *logBuffer) Reset() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf.Reset()
-}
 
 func configWithLevel(level string) string {
 	return "log: {level: " + level + "}\n" + validTail
@@ -95,7 +71,7 @@ func pollUntil(t *testing.T, what string, cond func() bool) {
 func TestWatcherRun(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "switchyard.yaml")
 	replaceFile(t, path, configWithLevel("info"))
-	logs := &logBuffer{}
+	logs := &logtest.Buffer{}
 	store := NewStore(nil)
 	changes := make(chan *Config, 16)
 	w := NewWatcher(path, slog.New(slog.NewTextHandler(logs, nil)), func(c *Config) {

@@ -1,5 +1,5 @@
 // Package logtest provides a log sink for tests that check what was logged:
-// the server, rate limiter and end-to-end app tests point a slog handler at
+// the server, rate limiter, config watcher and end-to-end app tests point a slog handler at
 // a Buffer and search its text once the code under test has run.
 package logtest
 
@@ -30,4 +30,11 @@ func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
+}
+
+// Reset empties the buffer, so a test can look only at what is logged next.
+func (b *Buffer) Reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.b.Reset()
 }

@@ -8,28 +8,11 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/clocktest"
 )
-
-// fakeClock is a settable clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // dialects are the two chat endpoints with a request builder each.
 var dialects = []struct {
@@ -308,13 +291,13 @@ func readLine(r io.Reader, buf []byte) (string, error) {
 }
 
 func TestTimesAndCalls(t *testing.T) {
-	clock := &fakeClock{t: time.Unix(1000, 0)}
+	clock := clocktest.New(time.Unix(1000, 0))
 	m := testModel("m")
 	m.Faults = []Fault{
 		{Type: FaultStall, Times: 1}, // streams only: must not use up Times on non-streams
 		{Type: FaultStatus, Status: 500, Times: 2},
 	}
-	s, url, c := startSim(t, Config{Models: []Model{m}}, WithClock(clock.now))
+	s, url, c := startSim(t, Config{Models: []Model{m}}, WithClock(clock.Now))
 	ctx := t.Context()
 	var statuses []int
 	for range 3 {
@@ -322,7 +305,7 @@ func TestTimesAndCalls(t *testing.T) {
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		statuses = append(statuses, resp.StatusCode)
-		clock.advance(time.Second)
+		clock.Advance(time.Second)
 	}
 	if want := []int{500, 500, 200}; !equalInts(statuses, want) {
 		t.Errorf("got statuses %v, want %v", statuses, want)
@@ -371,10 +354,10 @@ func equalInts(a, b []int) bool {
 }
 
 func TestDown(t *testing.T) {
-	clock := &fakeClock{t: time.Unix(5000, 0)}
+	clock := clocktest.New(time.Unix(5000, 0))
 	m := testModel("m")
 	m.Faults = []Fault{{Type: FaultDown, For: 10 * time.Second}}
-	_, url, c := startSim(t, Config{Models: []Model{m}}, WithClock(clock.now))
+	_, url, c := startSim(t, Config{Models: []Model{m}}, WithClock(clock.Now))
 	steps := []struct {
 		name    string
 		advance time.Duration
@@ -389,7 +372,7 @@ func TestDown(t *testing.T) {
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
-			clock.advance(st.advance)
+			clock.Advance(st.advance)
 			body := oaChat("m", "x")
 			switch st.path {
 			case "/v1/messages":
