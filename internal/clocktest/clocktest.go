@@ -1,9 +1,8 @@
 // Package clocktest provides a manual clock for tests of code that takes
 // its time as a func() time.Time: the rate limiter and budget conformance
 // suites (ratelimittest, budgettest), their Redis tests and the simulator's
-// fault tests drive refills,
-// windows and day and month boundaries with it, instantly and without
-// sleeping.
+// fault tests drive refills, windows, day and month boundaries and fault
+// schedules with it, instantly and without sleeping.
 package clocktest
 
 import (
