@@ -1,6 +1,7 @@
 // Package logtest provides a log sink for tests that check what was logged:
-// the server, rate limiter, config watcher and end-to-end app tests point a slog handler at
-// a Buffer and search its text once the code under test has run.
+// the server, rate limiter, config watcher and end-to-end app tests point a
+// slog handler at a Buffer and search its text once the code under test has
+// run.
 package logtest
 
 import (
