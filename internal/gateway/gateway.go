@@ -313,9 +313,10 @@ func (g *Gateway) embedText(ctx context.Context, name, text string) ([]float32, 
 	if !vec.IsArray() {
 		return nil, errors.New("gateway: embeddings response without data[0].embedding")
 	}
-	out := make([]float32, 0, 256)
-	for _, v := range vec.Array() {
-		out = append(out, float32(v.Float()))
+	arr := vec.Array()
+	out := make([]float32, len(arr))
+	for i, v := range arr {
+		out[i] = float32(v.Float())
 	}
 	return out, nil
 }
