@@ -250,7 +250,7 @@ func TrainMain(args []string, stdout, stderr io.Writer) int {
 	l2task := fs.Float64("l2-task", def.L2Task, "L2 regularisation of the per-task offsets fitted in training (0: none)")
 	dim := fs.Int("dim", def.Dim, "hashed n-gram buckets")
 	hidden := fs.Int("hidden", def.Hidden, "width of the prompt representation")
-	cv := fs.String("cv", "", "instead of writing a router, cross-validate: task (leave one task out), set (leave one data set out) or both")
+	cv := fs.String("cv", "", "instead of writing a router, cross-validate: task (leave one task out), set (leave one data set out), both, or settask (leave one task of one set out)")
 	kind := fs.String("kind", def.Kind, "model: empty for the hashed n-gram network, or difficulty")
 	target := fs.String("target", def.Target, "difficulty target for --kind difficulty: fail, irt or gap")
 	noCentre := fs.Bool("no-centre", false, "keep each task's mean in the difficulty target")

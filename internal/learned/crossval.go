@@ -44,8 +44,11 @@ func TaskKey(task string) string {
 
 // CrossValidate trains one router per fold without the fold's prompts and
 // evaluates it on them. by is "task" (leave one task out, across all sets:
-// a task the router never saw) or "set" (leave one data set out: prompts
-// and, unless their names match, models never seen). Training uses every
+// a task the router never saw), "set" (leave one data set out: prompts
+// and, unless their names match, models never seen) or "settask" (leave
+// one task of one set out: the benchmark stays in training through the
+// other sets' models, as when a benchmark is known but not its results
+// for the models being routed). Training uses every
 // prompt outside the fold (o.Holdout is ignored). Progress goes to log.
 func CrossValidate(sets []*dataset.Set, o TrainOptions, by string, minPrompts int, log io.Writer) ([]FoldResult, error) {
 	var folds []string
@@ -65,15 +68,29 @@ func CrossValidate(sets []*dataset.Set, o TrainOptions, by string, minPrompts in
 			}
 		}
 		sort.Strings(folds)
+	case "settask":
+		seen := map[string]bool{}
+		for _, s := range sets {
+			for _, p := range s.Prompts {
+				if k := s.Name + "/" + TaskKey(p.Task); !seen[k] {
+					seen[k] = true
+					folds = append(folds, k)
+				}
+			}
+		}
+		sort.Strings(folds)
 	default:
-		return nil, fmt.Errorf("learned: cross-validate: unknown fold kind %q, want task or set", by)
+		return nil, fmt.Errorf("learned: cross-validate: unknown fold kind %q, want task, set or settask", by)
 	}
 	o.Holdout = 0
 	var out []FoldResult
 	for _, fold := range folds {
 		in := func(s *dataset.Set, i int) bool {
-			if by == "set" {
+			switch by {
+			case "set":
 				return s.Name == fold
+			case "settask":
+				return s.Name+"/"+TaskKey(s.Prompts[i].Task) == fold
 			}
 			return TaskKey(s.Prompts[i].Task) == fold
 		}

@@ -49,6 +49,8 @@ func TestCrossValidate(t *testing.T) {
 	}{
 		{"leave one task out", "task", "taska,taska,taskb,taskb"},
 		{"leave one set out", "set", "one,two"},
+		// The same task stays in training from the other set.
+		{"leave one task of one set out", "settask", "one/taska,one/taskb,two/taska,two/taskb"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
