@@ -26,6 +26,8 @@ type SetReport struct {
 	LogLoss *LogLoss         `json:"log_loss,omitempty"`
 	Two     *TwoModelResult  `json:"two_model,omitempty"`
 	Many    *ManyModelResult `json:"many_model,omitempty"`
+	// Notes say what could not be evaluated and why.
+	Notes []string `json:"notes,omitempty"`
 	// Tasks is the two-model view per task (route eval --by-task), with the
 	// set's strong/weak pair.
 	Tasks []TaskRow `json:"tasks,omitempty"`
@@ -162,8 +164,13 @@ func Evaluate(r *Router, s *dataset.Set, split string, o EvalOptions) SetReport 
 		rep.Two = &t
 	}
 	if len(s.Models) > 2 {
-		m := EvalMany(s, refs, r, preds)
-		rep.Many = &m
+		if view, vrefs, fromRef, unpriced, ok := pricedView(r, s, refs); ok {
+			m := EvalMany(view, vrefs, r, preds)
+			m.CostFromRef, m.Unpriced = fromRef, unpriced
+			rep.Many = &m
+		} else {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("no many-model view: no cost for %s (give cost_usd, or a price table with --prices)", strings.Join(unpriced, ", ")))
+		}
 	}
 	return rep
 }
@@ -472,8 +479,17 @@ func printReport(w io.Writer, rep SetReport) {
 			fmt.Fprintf(w, "  %-24s %7d %8.3f %8.3f %7.3f %9.3f %9.3f %7.3f\n", t.Task, t.Prompts, t.QStrong, t.QWeak, t.Router.APGR, t.Router.CPT50, t.Router.CPT80, t.Oracle.APGR)
 		}
 	}
+	for _, n := range rep.Notes {
+		fmt.Fprintln(w, n)
+	}
 	if m := rep.Many; m != nil {
 		fmt.Fprintf(w, "many-model: %d models, best single %s quality %.3f at $%.6g/call\n", len(m.Models), m.BestSingle, m.BestQuality, m.BestCost)
+		if len(m.CostFromRef) > 0 {
+			fmt.Fprintf(w, "  costed at their reference model's mean $/call (no cost in the data): %s\n", strings.Join(m.CostFromRef, ", "))
+		}
+		if len(m.Unpriced) > 0 {
+			fmt.Fprintf(w, "  left out (no cost in the data, no reference model): %s\n", strings.Join(m.Unpriced, ", "))
+		}
 		fmt.Fprintf(w, "  %-8s %14s %10s %7s\n", "", "cost@95%best", "saving", "AIQ")
 		for _, row := range []struct {
 			n string

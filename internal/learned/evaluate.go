@@ -173,8 +173,14 @@ func roundPts(c []metrics.Point) []metrics.Point {
 
 // ManyModelResult is the many-model view of a router on a data set.
 type ManyModelResult struct {
-	Models      []string        `json:"models"`
-	Refs        []string        `json:"refs"`
+	Models []string `json:"models"`
+	Refs   []string `json:"refs"`
+	// CostFromRef lists the models with no cost in the data (no cost_usd,
+	// no price) costed at their reference model's mean cost per call in the
+	// router's training data; Unpriced the models left out of the view
+	// because neither is known.
+	CostFromRef []string        `json:"cost_from_reference,omitempty"`
+	Unpriced    []string        `json:"unpriced,omitempty"`
 	Prompts     int             `json:"prompts"`
 	BestSingle  string          `json:"best_single"`
 	BestQuality float64         `json:"best_single_quality"`
@@ -313,6 +319,49 @@ func EvalMany(s *dataset.Set, refs []string, r *Router, preds [][]float64) ManyM
 func logit(p float64) float64 {
 	p = math.Min(1-1e-4, math.Max(1e-4, p))
 	return math.Log(p / (1 - p))
+}
+
+// pricedView prepares s for the many-model view, which needs every call's
+// cost: a model with no cost on any prompt (no cost_usd and no price
+// table entry) is costed at its reference model's mean cost per call when
+// it has one, and left out otherwise. ok is false when fewer than two
+// models remain.
+func pricedView(r *Router, s *dataset.Set, refs []string) (view *dataset.Set, viewRefs, fromRef, unpriced []string, ok bool) {
+	var cols []int
+	refCost := map[int]float64{}
+	for m, name := range s.Models {
+		priced := false
+		for i := range s.Prompts {
+			if !math.IsNaN(s.Cost[i][m]) {
+				priced = true
+				break
+			}
+		}
+		if !priced {
+			j, mapped := r.index[refs[m]]
+			if !mapped || refs[m] == "" || r.file.Models[j].MeanCostUSD <= 0 {
+				unpriced = append(unpriced, name)
+				continue
+			}
+			refCost[len(cols)] = r.file.Models[j].MeanCostUSD
+			fromRef = append(fromRef, name)
+		}
+		cols = append(cols, m)
+		viewRefs = append(viewRefs, refs[m])
+	}
+	if len(cols) < 2 {
+		return nil, nil, fromRef, unpriced, false
+	}
+	if len(cols) == len(s.Models) && len(refCost) == 0 {
+		return s, refs, nil, nil, true
+	}
+	view = s.Columns(cols)
+	for k, c := range refCost {
+		for i := range view.Cost {
+			view.Cost[i][k] = c
+		}
+	}
+	return view, viewRefs, fromRef, unpriced, true
 }
 
 func (r *Router) has(name string) bool { _, ok := r.index[name]; return ok }

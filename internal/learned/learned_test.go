@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -454,5 +455,53 @@ func TestEvalMainByTask(t *testing.T) {
 	}
 	if n != reps[0].Two.Prompts {
 		t.Errorf("got %d prompts over the tasks, want the set's %d", n, reps[0].Two.Prompts)
+	}
+}
+
+// A set whose costs are partly unknown still gets a many-model view: a
+// model with a reference model is costed at that model's mean cost per call
+// in the router; one with neither is left out, and with fewer than two
+// priced models the report says why instead of printing zeros.
+func TestEvaluateWithoutCosts(t *testing.T) {
+	r := trainSynthetic(t)
+	s := syntheticSet(60)
+	s.Models = []string{"big", "small", "stranger"}
+	for i := range s.Prompts {
+		s.Quality[i] = append(s.Quality[i], 0.5)
+		s.Cost[i] = []float64{math.NaN(), 0.001, math.NaN()}
+		s.OutChars[i] = append(s.OutChars[i], math.NaN())
+	}
+	rep := Evaluate(r, s, "all", EvalOptions{})
+	m := rep.Many
+	if m == nil {
+		t.Fatalf("got no many-model view, notes %q", rep.Notes)
+	}
+	big, _ := r.Head("big")
+	if !slices.Equal(m.Models, []string{"big", "small"}) || !slices.Equal(m.CostFromRef, []string{"big"}) ||
+		!slices.Equal(m.Unpriced, []string{"stranger"}) || m.Prompts != 60 || m.BestSingle != "big" ||
+		math.Abs(m.BestCost-big.MeanCostUSD) > 1e-9 {
+		t.Errorf("got models %v, from ref %v, unpriced %v, %d prompts, best %s at %g; want [big small], [big], [stranger], 60, big at %g",
+			m.Models, m.CostFromRef, m.Unpriced, m.Prompts, m.BestSingle, m.BestCost, big.MeanCostUSD)
+	}
+	if m.Router.AIQ <= 0 || !m.Router.Reached {
+		t.Errorf("got router row %+v, want a reached cost and a positive AIQ", m.Router)
+	}
+	// The caller's set is not modified.
+	if !math.IsNaN(s.Cost[0][0]) {
+		t.Errorf("Evaluate wrote cost %g into the data set", s.Cost[0][0])
+	}
+
+	for i := range s.Prompts {
+		s.Cost[i][1] = math.NaN()
+	}
+	s.Models[0] = "giant" // no reference model either
+	rep = Evaluate(r, s, "all", EvalOptions{})
+	if rep.Many != nil || len(rep.Notes) != 1 || !strings.Contains(rep.Notes[0], "no cost for giant, stranger") {
+		t.Errorf("got many-model %+v, notes %q; want none and a note naming giant and stranger", rep.Many, rep.Notes)
+	}
+	var out bytes.Buffer
+	printReport(&out, rep)
+	if !strings.Contains(out.String(), "no many-model view") || strings.Contains(out.String(), "best single") {
+		t.Errorf("report:\n%s\nwant the note and no many-model table", out.String())
 	}
 }

@@ -299,6 +299,27 @@ func (s *Set) Subset(keep func(i int) bool) *Set {
 	return out
 }
 
+// Columns returns the set restricted to the models at cols, in that order,
+// with its own copies of the quality, cost and answer-length rows.
+func (s *Set) Columns(cols []int) *Set {
+	out := &Set{Name: s.Name, Prompts: s.Prompts, CostMeasured: s.CostMeasured}
+	for _, m := range cols {
+		out.Models = append(out.Models, s.Models[m])
+	}
+	pick := func(rows [][]float64) [][]float64 {
+		res := make([][]float64, len(rows))
+		for i, r := range rows {
+			res[i] = make([]float64, len(cols))
+			for k, m := range cols {
+				res[i][k] = r[m]
+			}
+		}
+		return res
+	}
+	out.Quality, out.Cost, out.OutChars = pick(s.Quality), pick(s.Cost), pick(s.OutChars)
+	return out
+}
+
 // ModelIndex is the column of model name, or -1.
 func (s *Set) ModelIndex(name string) int {
 	for i, m := range s.Models {
