@@ -119,19 +119,19 @@ func Serve(ctx context.Context, opts Options) error {
 		log.Warn("no API key configured: serving without authentication on loopback only", "listen", listen)
 	}
 
-	tracer, stopTracing, err := telemetry.NewTracing(ctx, cfg.Telemetry)
+	tracing, err := telemetry.NewTracing(ctx, cfg.Telemetry)
 	if err != nil {
 		return err
 	}
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		if err := stopTracing(sctx); err != nil {
+		if err := tracing.Shutdown(sctx); err != nil {
 			log.Warn("flush traces", "err", err)
 		}
 	}()
 	exec := executor.New(gateway.ExecutorOptions(cfg))
-	gw := gateway.New(gateway.Options{Logger: log, Metrics: metrics, Executor: exec, Guard: ten.Guard, Recorder: ten.Recorder, Tracer: tracer})
+	gw := gateway.New(gateway.Options{Logger: log, Metrics: metrics, Executor: exec, Guard: ten.Guard, Recorder: ten.Recorder, Tracer: tracing})
 	if err := gw.Apply(cfg); err != nil {
 		return err
 	}
@@ -177,6 +177,11 @@ func Serve(ctx context.Context, opts Options) error {
 				return
 			}
 			ten.Apply(c)
+			if changed, err := tracing.Apply(ctx, c.Telemetry); err != nil {
+				log.Error("tracing reconfiguration failed; keeping the running exporter", "err", err)
+			} else if changed {
+				log.Info("tracing reconfigured", "enabled", c.Telemetry.OTLPEndpoint != "")
+			}
 			setLevel(opts.LogLevel, c.Log.Level)
 			metrics.ConfigLoad.WithLabelValues("ok").Inc()
 		}

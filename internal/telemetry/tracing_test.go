@@ -1,0 +1,143 @@
+package telemetry
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/config"
+)
+
+// collector is an OTLP/HTTP traces endpoint that keeps what it receives.
+type collector struct {
+	*httptest.Server
+	mu      sync.Mutex
+	bodies  []byte
+	headers []http.Header
+}
+
+func newCollector(t *testing.T) *collector {
+	c := &collector{}
+	c.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		c.mu.Lock()
+		c.bodies = append(c.bodies, b...)
+		c.headers = append(c.headers, r.Header.Clone())
+		c.mu.Unlock()
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	t.Cleanup(c.Close)
+	return c
+}
+
+func (c *collector) has(s string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return bytes.Contains(c.bodies, []byte(s))
+}
+
+func (c *collector) cfg() config.Telemetry {
+	return config.Telemetry{OTLPEndpoint: c.URL + "/v1/traces"}
+}
+
+func span(t *Tracing, name string) {
+	_, s := t.Start(context.Background(), name)
+	s.End()
+}
+
+// waitUntil polls cond until it holds or a deadline passes.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// A reload that changes the telemetry section sends new spans to the new
+// collector; the replaced exporter is flushed to the old one when retired,
+// and turning tracing off stops exporting.
+func TestTracingFollowsReload(t *testing.T) {
+	a, b := newCollector(t), newCollector(t)
+	ctx := context.Background()
+	tr, err := NewTracing(ctx, a.cfg())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.RetireAfter = 0
+	span(tr, "span-before-reload")
+
+	if changed, err := tr.Apply(ctx, a.cfg()); err != nil || changed {
+		t.Fatalf("same section: got changed %v, err %v; want false, nil", changed, err)
+	}
+	withKey := b.cfg()
+	withKey.Headers = map[string]config.Secret{"X-Collector-Key": config.Secret("k1")}
+	if changed, err := tr.Apply(ctx, withKey); err != nil || !changed {
+		t.Fatalf("new endpoint: got changed %v, err %v; want true, nil", changed, err)
+	}
+	waitUntil(t, "the retired exporter to flush its span to the first collector", func() bool { return a.has("span-before-reload") })
+	span(tr, "span-after-reload")
+
+	// A changed header alone is a new pipeline too.
+	withKey.Headers = map[string]config.Secret{"X-Collector-Key": config.Secret("k2")}
+	if changed, err := tr.Apply(ctx, withKey); err != nil || !changed {
+		t.Fatalf("new header: got changed %v, err %v; want true, nil", changed, err)
+	}
+	waitUntil(t, "the span after the reload at the second collector", func() bool { return b.has("span-after-reload") })
+	if a.has("span-after-reload") {
+		t.Error("the span after the reload went to the old collector")
+	}
+	b.mu.Lock()
+	if got := b.headers[0].Get("X-Collector-Key"); got != "k1" {
+		t.Errorf("export header: got %q, want k1", got)
+	}
+	b.mu.Unlock()
+
+	if changed, err := tr.Apply(ctx, config.Telemetry{}); err != nil || !changed {
+		t.Fatalf("tracing off: got changed %v, err %v; want true, nil", changed, err)
+	}
+	span(tr, "span-while-off")
+	if err := tr.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if a.has("span-while-off") || b.has("span-while-off") {
+		t.Error("a span was exported with tracing off")
+	}
+	if _, err := tr.Apply(ctx, a.cfg()); err == nil {
+		t.Error("Apply after Shutdown: got nil error, want one")
+	}
+	if err := tr.Shutdown(ctx); err != nil {
+		t.Errorf("second Shutdown: %v", err)
+	}
+}
+
+// Shutdown flushes an exporter that a reload replaced but whose retirement
+// is still pending, so no span is lost on exit.
+func TestTracingShutdownFlushesRetired(t *testing.T) {
+	a, b := newCollector(t), newCollector(t)
+	ctx := context.Background()
+	tr, err := NewTracing(ctx, a.cfg())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.RetireAfter = time.Hour
+	span(tr, "span-on-a")
+	if _, err := tr.Apply(ctx, b.cfg()); err != nil {
+		t.Fatal(err)
+	}
+	span(tr, "span-on-b")
+	if err := tr.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !a.has("span-on-a") || !b.has("span-on-b") {
+		t.Errorf("after Shutdown: first collector has its span %v, second %v; want both", a.has("span-on-a"), b.has("span-on-b"))
+	}
+}
