@@ -285,9 +285,12 @@ func TestLogsHaveNoPromptOrSecret(t *testing.T) {
 		t.Errorf("request log lines: got %d, want %d", len(got), len(requests))
 	}
 	for _, m := range got {
-		id, _ := m["request_id"].(string)
+		id, _ := m["client_request_id"].(string)
+		if own, _ := m["request_id"].(string); !strings.HasPrefix(own, "req_") {
+			t.Errorf("request_id: got %q, want the gateway's own req_ id", own)
+		}
 		if !ids[id] {
-			t.Errorf("request_id: got %q, want one of the sent ids once", id)
+			t.Errorf("client_request_id: got %q, want one of the sent ids once", id)
 			continue
 		}
 		delete(ids, id)

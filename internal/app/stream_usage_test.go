@@ -47,6 +47,7 @@ func TestStreamUsageEstimatedFlag(t *testing.T) {
 		{id: "usage-cut", wantPartial: true, wantEstimated: true},
 		{id: "usage-complete", wantDone: true},
 	}
+	served := map[string]string{} // the client's id to the gateway's
 	for _, tt := range tests {
 		body := `{"model":"small","stream":true,"messages":[{"role":"user","content":"tell me a story"}]}`
 		req, _ := http.NewRequest("POST", s.base+"/v1/chat/completions", strings.NewReader(body))
@@ -62,6 +63,7 @@ func TestStreamUsageEstimatedFlag(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("%s: got %d %s, want 200", tt.id, resp.StatusCode, text)
 		}
+		served[tt.id] = resp.Header.Get("X-Request-Id")
 		if got := strings.Contains(string(text), "data: [DONE]"); got != tt.wantDone {
 			t.Errorf("%s: [DONE] present: got %v, want %v\n%s", tt.id, got, tt.wantDone, text)
 		}
@@ -74,7 +76,7 @@ func TestStreamUsageEstimatedFlag(t *testing.T) {
 	}, func() string { return fmt.Sprint(byID) + s.logs.String() })
 	for _, tt := range tests {
 		t.Run(tt.id, func(t *testing.T) {
-			r, ok := byID[tt.id]
+			r, ok := byID[served[tt.id]]
 			if !ok {
 				t.Fatalf("no usage record; got %d records", len(byID))
 			}
@@ -156,7 +158,7 @@ func TestStreamUsageCutInUsageChunk(t *testing.T) {
 	var r store.UsageRecord
 	waitForT(t, "the usage record", func() bool {
 		var ok bool
-		r, ok = s.exportUsage()["usage-cut-in-usage"]
+		r, ok = s.exportUsage()[resp.Header.Get("X-Request-Id")]
 		return ok
 	}, func() string { return s.logs.String() })
 	if !r.TokensEstimated || r.Partial || r.OutputTokens <= 0 || r.InputTokens <= 0 {
@@ -191,10 +193,54 @@ func TestStreamUsageAnthropicCutIsEstimated(t *testing.T) {
 	var r store.UsageRecord
 	waitForT(t, "the usage record", func() bool {
 		var ok bool
-		r, ok = s.exportUsage()["anthropic-cut"]
+		r, ok = s.exportUsage()[resp.Header.Get("X-Request-Id")]
 		return ok
 	}, func() string { return s.logs.String() })
 	if !r.Partial || !r.TokensEstimated || r.OutputTokens < 1 {
 		t.Errorf("got partial %v estimated %v output %d, want partial, estimated, output >= 1", r.Partial, r.TokensEstimated, r.OutputTokens)
+	}
+}
+
+// TestRepeatedClientRequestIDKeepsEveryRecord: the usage ledger is keyed on
+// the request id, so a client that sends the same X-Request-Id twice (a
+// retrying SDK, a constant in someone's code) must still get one record per
+// request, not have the second silently dropped as a replay.
+func TestRepeatedClientRequestIDKeepsEveryRecord(t *testing.T) {
+	s := startTenantStack(t, startSim(t, fastSim()), sqliteExtra(t, ""))
+	k := s.newKey("acme", admin.KeyCreate{})
+	const n = 3
+	served := map[string]bool{}
+	for i := range n {
+		req, _ := http.NewRequest("POST", s.base+"/v1/chat/completions",
+			strings.NewReader(`{"model":"small","messages":[{"role":"user","content":"hi"}]}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+k.Secret)
+		req.Header.Set("X-Request-Id", "same-every-time")
+		resp, err := s.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("request %d: got %d %s, want 200", i+1, resp.StatusCode, text)
+		}
+		if got := resp.Header.Get("X-Client-Request-Id"); got != "same-every-time" {
+			t.Errorf("request %d: X-Client-Request-Id %q, want the client's id echoed", i+1, got)
+		}
+		served[resp.Header.Get("X-Request-Id")] = true
+	}
+	if len(served) != n {
+		t.Fatalf("X-Request-Id: got %d distinct ids for %d requests, want one each", len(served), n)
+	}
+	var byID map[string]store.UsageRecord
+	waitForT(t, "a usage record per request", func() bool {
+		byID = s.exportUsage()
+		return len(byID) >= n
+	}, func() string { return fmt.Sprint(byID) + s.logs.String() })
+	for id := range served {
+		if _, ok := byID[id]; !ok {
+			t.Errorf("no usage record for request %s; got %v", id, byID)
+		}
 	}
 }

@@ -101,6 +101,7 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 	if x.span != nil {
 		x.span.SetAttributes(
 			attribute.String("switchyard.request_id", id),
+			attribute.String("switchyard.client_request_id", reqid.Client(ctx)),
 			attribute.String("switchyard.route", route),
 			attribute.String("switchyard.policy", x.decision.Policy),
 			attribute.String("switchyard.deployment", deployment),
@@ -128,6 +129,7 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 	}
 	g.log.LogAttrs(ctx, level, "request",
 		slog.String("request_id", id),
+		slog.String("client_request_id", reqid.Client(ctx)),
 		slog.String("dialect", string(x.dialect.name)),
 		slog.String("tenant", tenant),
 		slog.String("key_id", key),

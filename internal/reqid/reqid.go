@@ -1,5 +1,11 @@
 // Package reqid assigns and carries request ids. The server middleware sets
 // one per request; the gateway, logs and usage records read it.
+//
+// The id is always the gateway's own, never the client's: it is the usage
+// ledger's primary key, so two requests must never share one. A client's own
+// id (X-Client-Request-Id, as in the OpenAI API, or a client-sent
+// X-Request-Id) rides along as the client id, for logs and traces, and is
+// echoed in X-Client-Request-Id.
 package reqid
 
 import (
@@ -12,8 +18,16 @@ import (
 
 type ctxKey struct{}
 
-// Header is the request and response header carrying the id.
-const Header = "X-Request-Id"
+// ids is what the context carries: the gateway's id and the client's.
+type ids struct{ own, client string }
+
+const (
+	// Header is the response header carrying the gateway's id.
+	Header = "X-Request-Id"
+	// ClientHeader is the request header a client names its own id in,
+	// echoed in the response.
+	ClientHeader = "X-Client-Request-Id"
+)
 
 // New returns a fresh id: 48 bits of the Unix time in milliseconds, then 48
 // random bits, in hex. Ids made later sort later, so the usage ledger's
@@ -30,15 +44,22 @@ func New() string {
 	return "req_" + hex.EncodeToString(b[:])
 }
 
-// With returns ctx carrying id.
+// With returns ctx carrying the gateway's id and no client id.
 func With(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, ctxKey{}, id)
+	return context.WithValue(ctx, ctxKey{}, ids{own: id})
 }
 
-// From returns the id in ctx, or "".
+// From returns the gateway's id in ctx, or "".
 func From(ctx context.Context) string {
-	id, _ := ctx.Value(ctxKey{}).(string)
-	return id
+	v, _ := ctx.Value(ctxKey{}).(ids)
+	return v.own
+}
+
+// Client returns the client's own id for the request in ctx, or "" when the
+// client sent none (or one that was not plain).
+func Client(ctx context.Context) string {
+	v, _ := ctx.Value(ctxKey{}).(ids)
+	return v.client
 }
 
 // valid accepts a client-supplied id only if it is short and plain, so it is
@@ -56,15 +77,22 @@ func valid(id string) bool {
 	return true
 }
 
-// Middleware gives every request an id (the client's X-Request-Id when it is
-// plain, else a new one) and echoes it in the response header.
+// Middleware gives every request a new id, sent back in X-Request-Id. A
+// plain client id, from X-Client-Request-Id or else X-Request-Id, is kept
+// beside it and echoed in X-Client-Request-Id; one that is not plain is
+// dropped.
 func Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get(Header)
-		if !valid(id) {
-			id = New()
+		v := ids{own: New()}
+		client := r.Header.Get(ClientHeader)
+		if client == "" {
+			client = r.Header.Get(Header)
 		}
-		w.Header().Set(Header, id)
-		next.ServeHTTP(w, r.WithContext(With(r.Context(), id)))
+		if valid(client) {
+			v.client = client
+			w.Header().Set(ClientHeader, client)
+		}
+		w.Header().Set(Header, v.own)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, v)))
 	})
 }

@@ -3,6 +3,7 @@ package reqid
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -27,30 +28,46 @@ func TestNewIsUniqueAndOrdered(t *testing.T) {
 	}
 }
 
+// TestMiddleware: the id is always the gateway's own, so two requests with
+// the same client id still get two ids (the usage ledger is keyed on it);
+// the client's id, when plain, is carried and echoed beside it.
 func TestMiddleware(t *testing.T) {
 	tests := []struct {
-		name, in string
-		keep     bool
+		name       string
+		header     map[string]string
+		wantClient string
 	}{
-		{"plain client id kept", "abc-123_X.y", true},
-		{"unsafe id replaced", "bad id\n", false},
-		{"missing id made", "", false},
+		{"plain X-Request-Id kept as the client id", map[string]string{Header: "abc-123_X.y"}, "abc-123_X.y"},
+		{"X-Client-Request-Id kept", map[string]string{ClientHeader: "mine-1"}, "mine-1"},
+		{"X-Client-Request-Id wins over X-Request-Id", map[string]string{ClientHeader: "mine-1", Header: "other"}, "mine-1"},
+		{"unsafe client id dropped", map[string]string{Header: "bad id\n"}, ""},
+		{"too long client id dropped", map[string]string{ClientHeader: strings.Repeat("a", 65)}, ""},
+		{"no client id", nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var got string
-			h := Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = From(r.Context()) }))
-			req := httptest.NewRequest("GET", "/", nil)
-			if tt.in != "" {
-				req.Header[Header] = []string{tt.in}
-			}
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, req)
-			if rec.Header().Get(Header) != got || got == "" {
-				t.Fatalf("response header %q, context %q: want the same non-empty id", rec.Header().Get(Header), got)
-			}
-			if (got == tt.in) != tt.keep {
-				t.Errorf("id: got %q for client id %q, keep %v", got, tt.in, tt.keep)
+			seen := map[string]bool{}
+			for range 2 {
+				var own, client string
+				h := Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					own, client = From(r.Context()), Client(r.Context())
+				}))
+				req := httptest.NewRequest("GET", "/", nil)
+				for k, v := range tt.header {
+					req.Header[k] = []string{v}
+				}
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if !strings.HasPrefix(own, "req_") || rec.Header().Get(Header) != own {
+					t.Fatalf("id %q, response header %q: want the same gateway id", own, rec.Header().Get(Header))
+				}
+				if seen[own] {
+					t.Fatalf("id %q given to two requests", own)
+				}
+				seen[own] = true
+				if client != tt.wantClient || rec.Header().Get(ClientHeader) != tt.wantClient {
+					t.Errorf("client id %q, echoed %q: want %q", client, rec.Header().Get(ClientHeader), tt.wantClient)
+				}
 			}
 		})
 	}

@@ -121,7 +121,7 @@ func (s *Server) recover(next http.Handler) http.Handler {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
-			s.opts.Logger.Error("panic serving request", "request_id", reqid.From(r.Context()), "path", r.URL.Path, "panic", fmt.Sprint(v))
+			s.opts.Logger.Error("panic serving request", "request_id", reqid.From(r.Context()), "client_request_id", reqid.Client(r.Context()), "path", r.URL.Path, "panic", fmt.Sprint(v))
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusInternalServerError)
 			_, _ = w.Write([]byte(`{"error":{"message":"internal error","type":"api_error","code":"internal_error"}}`))

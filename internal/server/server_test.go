@@ -131,8 +131,8 @@ func TestProbesAndMetrics(t *testing.T) {
 	if resp, body := r.get(t, "/metrics"); resp.StatusCode != 200 || !strings.Contains(body, "test_in_flight") {
 		t.Errorf("metrics: got %d %q, want 200 with test_in_flight", resp.StatusCode, body)
 	}
-	if resp, _ := r.get(t, "/healthz", "X-Request-Id", "probe-1"); resp.Header.Get(reqid.Header) != "probe-1" {
-		t.Errorf("probe request id: got %q, want probe-1", resp.Header.Get(reqid.Header))
+	if resp, _ := r.get(t, "/healthz", "X-Request-Id", "probe-1"); resp.Header.Get(reqid.ClientHeader) != "probe-1" || !strings.HasPrefix(resp.Header.Get(reqid.Header), "req_") {
+		t.Errorf("probe request ids: got %q and client %q, want a req_ id and client probe-1", resp.Header.Get(reqid.Header), resp.Header.Get(reqid.ClientHeader))
 	}
 }
 
@@ -181,8 +181,8 @@ func TestRecoverPanic(t *testing.T) {
 	if line["panic"] != "boom-canary" || line["path"] != "/v1/chat/completions" {
 		t.Errorf("panic log: got %v, want panic and path", line)
 	}
-	if got := resp.Header.Get(reqid.Header); got != "panic-req-1" {
-		t.Errorf("response request id: got %q, want panic-req-1", got)
+	if got := resp.Header.Get(reqid.Header); got != line["request_id"] || line["client_request_id"] != "panic-req-1" {
+		t.Errorf("response request id %q, logged %v with client id %v: want the same id, client panic-req-1", got, line["request_id"], line["client_request_id"])
 	}
 	// The server still serves after a panic.
 	if resp, _ := r.get(t, "/healthz"); resp.StatusCode != 200 {
@@ -198,9 +198,10 @@ func TestRecoverPanicLogsRequestID(t *testing.T) {
 		Logger: slog.New(slog.NewJSONHandler(logs, nil)),
 		API:    http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { panic("boom") }),
 	})
-	r.get(t, "/x", "X-Request-Id", "panic-req-2")
-	if !strings.Contains(logs.String(), `"request_id":"panic-req-2"`) {
-		t.Errorf("panic log: got %s, want request_id panic-req-2", logs.String())
+	resp, _ := r.get(t, "/x", "X-Request-Id", "panic-req-2")
+	want := `"request_id":"` + resp.Header.Get(reqid.Header) + `","client_request_id":"panic-req-2"`
+	if !strings.Contains(logs.String(), want) {
+		t.Errorf("panic log: got %s, want %s", logs.String(), want)
 	}
 }
 
@@ -233,6 +234,9 @@ func TestRecoverLetsAbortHandlerThrough(t *testing.T) {
 	}
 }
 
+// TestRequestID: every request gets the gateway's own id, whatever the
+// client sent (the usage ledger is keyed on it, so a client's repeated id
+// must not collide); a plain client id is echoed in X-Client-Request-Id.
 func TestRequestID(t *testing.T) {
 	srv := server.New(server.Options{API: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, reqid.From(r.Context()))
@@ -245,12 +249,13 @@ func TestRequestID(t *testing.T) {
 	}{
 		{name: "plain id is echoed", id: "client-id_1.2", wantEcho: true},
 		{name: "64 characters is echoed", id: strings.Repeat("a", 64), wantEcho: true},
-		{name: "65 characters is replaced", id: strings.Repeat("a", 65)},
-		{name: "newline is replaced", id: "bad id\n"},
-		{name: "space is replaced", id: "bad id"},
-		{name: "quote is replaced", id: `a"b`},
-		{name: "missing gets one", id: ""},
+		{name: "65 characters is dropped", id: strings.Repeat("a", 65)},
+		{name: "newline is dropped", id: "bad id\n"},
+		{name: "space is dropped", id: "bad id"},
+		{name: "quote is dropped", id: `a"b`},
+		{name: "missing", id: ""},
 	}
+	seen := map[string]bool{}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req := httptest.NewRequest("GET", "/x", nil)
@@ -263,14 +268,17 @@ func TestRequestID(t *testing.T) {
 			if got != rec.Body.String() {
 				t.Errorf("handler saw %q, header says %q; want the same id", rec.Body.String(), got)
 			}
-			if tt.wantEcho {
-				if got != tt.id {
-					t.Errorf("id: got %q, want %q", got, tt.id)
-				}
-				return
-			}
-			if got == tt.id || !strings.HasPrefix(got, "req_") || strings.ContainsAny(got, " \n\"") {
+			if !strings.HasPrefix(got, "req_") || seen[got] {
 				t.Errorf("id: got %q, want a fresh req_ id", got)
+			}
+			seen[got] = true
+			echo := rec.Header().Get(reqid.ClientHeader)
+			want := ""
+			if tt.wantEcho {
+				want = tt.id
+			}
+			if echo != want {
+				t.Errorf("client id echoed as %q for %q, want %q", echo, tt.id, want)
 			}
 		})
 	}
