@@ -176,7 +176,7 @@ func (g *Gateway) build(cfg *config.Config) (*runtime, error) {
 		p := &cfg.Providers[i]
 		tr := newTransport(p.ConnectTimeout.D())
 		rt.transports = append(rt.transports, tr)
-		clients[p.Name] = &http.Client{Transport: tr}
+		clients[p.Name] = &http.Client{Transport: tr, CheckRedirect: noRedirects}
 	}
 	for i := range cfg.Deployments {
 		d := &cfg.Deployments[i]
@@ -225,6 +225,13 @@ func (g *Gateway) build(cfg *config.Config) (*runtime, error) {
 	}
 	return rt, nil
 }
+
+// noRedirects makes an upstream redirect the response itself (a failure
+// the executor fails over from) rather than a request the gateway follows:
+// following one would resend the prompt, and credential headers such as
+// x-api-key and api-key that net/http keeps across hosts, to wherever the
+// redirect points.
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // newTransport returns a pooled upstream transport. Only the connect timeout
 // is set here: time to first token and idle gaps are the executor's.
