@@ -609,3 +609,27 @@ func TestCrossDialectUsage(t *testing.T) {
 		return s.metric(`switchyard_tokens_total{deployment="medium",direction="output",route="medium"}`) == float64(wantOut)
 	})
 }
+
+// TestUnknownModelIsNoMetricLabel: a model string that names no route or
+// deployment is the client's free text; it must not become a route label
+// (every distinct string would be a new time series), and the request is
+// still counted, under an empty route.
+func TestUnknownModelIsNoMetricLabel(t *testing.T) {
+	s := startStack(t, fastSim(), "")
+	for i := range 3 {
+		body := `{"model":"no-such-model-` + strconv.Itoa(i) + `","messages":[{"role":"user","content":"hi"}]}`
+		if resp, b := s.post("/v1/chat/completions", body); resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("unknown model: got %d %s, want 404", resp.StatusCode, b)
+		}
+	}
+	if resp, b := s.post("/v1/embeddings", `{"model":"no-such-embedder","input":"hi"}`); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("unknown embedding model: got %d %s, want 404", resp.StatusCode, b)
+	}
+	_, text := s.get("/metrics")
+	if strings.Contains(text, "no-such-") {
+		t.Errorf("a client's model string became a metric label:\n%s", text)
+	}
+	if got := s.metric(`switchyard_requests_total{deployment="",route="",status="404"}`); got != 4 {
+		t.Errorf("unknown-model requests counted: got %v, want 4", got)
+	}
+}

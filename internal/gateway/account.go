@@ -19,6 +19,12 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 	end := g.now()
 	latency := end.Sub(x.start)
 	route := x.decision.Route
+	if route != "" && !x.rt.names(route) {
+		// The client's model string named nothing configured: it must
+		// not become a metric label (unbounded cardinality) or a
+		// stored route name.
+		route = ""
+	}
 	deployment := ""
 	if x.trace != nil {
 		deployment = x.trace.Deployment
@@ -151,6 +157,19 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 		slog.Bool("tokens_estimated", x.usage.Estimated),
 		slog.Float64("cost_usd", cost),
 	)
+}
+
+// names reports whether name is a route or deployment of rt's config; a
+// nil rt names nothing.
+func (rt *runtime) names(name string) bool {
+	if rt == nil {
+		return false
+	}
+	if _, ok := rt.cfg.Route(name); ok {
+		return true
+	}
+	_, ok := rt.cfg.Deployment(name)
+	return ok
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
