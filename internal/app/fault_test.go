@@ -235,3 +235,40 @@ func TestClientDisconnectCancelsUpstream(t *testing.T) {
 	// The upstream call ends too: goleak in TestMain fails the package if
 	// any goroutine of the stream is left behind.
 }
+
+// TestEmbeddingsHonourTimeouts: an embeddings deployment that never answers
+// is cut off at its timeout and the next deployment of the route answers,
+// as for chat; a route with nothing left fails with 504, not a request that
+// hangs as long as the client waits.
+func TestEmbeddingsHonourTimeouts(t *testing.T) {
+	cfg := strings.NewReplacer(
+		"    model: sim-embed\n", "    model: sim-embed\n    timeout: 300ms\n",
+		"routes:\n", `  - name: embed-backup
+    provider: sim-openai
+    model: sim-embed-backup
+    capabilities: {chat: false, tools: false, streaming: false, embeddings: true}
+routes:
+  - name: embeddings
+    targets: [embed, embed-backup]
+`).Replace(baseConfig)
+	simCfg := withFaults(fastSim(), "sim-embed", sim.Fault{Type: sim.FaultHang})
+	for _, m := range simCfg.Models {
+		if m.Name == "sim-embed" {
+			m.Name, m.Faults = "sim-embed-backup", nil
+			simCfg.Models = append(simCfg.Models, m)
+			break
+		}
+	}
+	s := startStack(t, simCfg, cfg)
+	resp, b := s.post("/v1/embeddings", `{"model":"embeddings","input":"hello"}`)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Switchyard-Deployment") != "embed-backup" {
+		t.Fatalf("route: got %d via %q, want 200 via embed-backup; %s", resp.StatusCode, resp.Header.Get("X-Switchyard-Deployment"), b)
+	}
+	if got := resp.Header.Get("X-Switchyard-Attempts"); got != "2" {
+		t.Errorf("attempts: got %s, want 2 (a timed-out deployment is not asked again)", got)
+	}
+	resp, b = s.post("/v1/embeddings", `{"model":"embed","input":"hello"}`)
+	if resp.StatusCode != http.StatusGatewayTimeout {
+		t.Fatalf("single deployment: got %d %s, want 504", resp.StatusCode, b)
+	}
+}

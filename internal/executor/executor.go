@@ -228,16 +228,7 @@ func (e *Executor) Chat(ctx context.Context, p *Plan, req *llm.Request, inputTok
 // timeout and the overall deadline (one context, not two: this is the hot
 // path).
 func chatOnce(ctx context.Context, r *runner, t *Target, ds *depState) (*llm.Response, error) {
-	actx, attemptBound := ctx, false
-	var cancel context.CancelFunc = func() {}
-	switch {
-	case r.hardDeadline.IsZero() && t.Timeout > 0:
-		actx, cancel, attemptBound = withTimeout(ctx, t.Timeout)
-	case t.Timeout > 0 && time.Until(r.hardDeadline) > t.Timeout:
-		actx, cancel, attemptBound = withTimeout(ctx, t.Timeout)
-	case !r.hardDeadline.IsZero():
-		actx, cancel = context.WithDeadline(ctx, r.hardDeadline)
-	}
+	actx, cancel, attemptBound := r.attemptContext(ctx, t)
 	defer cancel()
 	ds.enter()
 	resp, err := t.Provider.Chat(actx, r.req)
@@ -246,16 +237,69 @@ func chatOnce(ctx context.Context, r *runner, t *Target, ds *depState) (*llm.Res
 		err = &provider.Error{Kind: provider.KindUnavailable, Message: "empty response"}
 	}
 	if err != nil {
-		if ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
-			if attemptBound {
-				err = timeoutError("attempt", t.Timeout, err)
-			} else {
-				err = timeoutError("deadline", r.o.Deadline, err)
-			}
-		}
-		return nil, err
+		return nil, r.attemptFailure(ctx, actx, t, attemptBound, err)
 	}
 	return resp, nil
+}
+
+// noChat stands in for the chat request of a walk that sends none (an
+// embeddings request): it asks for no output tokens.
+var noChat llm.Request
+
+// Embed sends an embeddings request along the plan, with Chat's retries,
+// fail-over, circuit breaking, per-attempt timeout and overall deadline.
+// inputTokens is the estimated input size, for the context-window check. A
+// target whose provider cannot embed fails as not_found, without a retry
+// (the next target is tried); plan only embedding deployments.
+func (e *Executor) Embed(ctx context.Context, p *Plan, req *llm.EmbedRequest, inputTokens int) (*llm.EmbedResponse, *Trace, error) {
+	r := e.newRunner(&noChat, inputTokens)
+	resp, err := execute(ctx, r, p, func(ctx context.Context, r *runner, t *Target, ds *depState) (*llm.EmbedResponse, error) {
+		emb, ok := t.Provider.(provider.Embedder)
+		if !ok {
+			return nil, &provider.Error{Kind: provider.KindNotFound, Message: "deployment " + t.Deployment + " does not serve embeddings"}
+		}
+		actx, cancel, attemptBound := r.attemptContext(ctx, t)
+		defer cancel()
+		ds.enter()
+		resp, err := emb.Embed(actx, req)
+		ds.leave()
+		if err == nil && resp == nil {
+			err = &provider.Error{Kind: provider.KindUnavailable, Message: "empty response"}
+		}
+		if err != nil {
+			return nil, r.attemptFailure(ctx, actx, t, attemptBound, err)
+		}
+		return resp, nil
+	})
+	return resp, r.finishTrace(), err
+}
+
+// attemptContext bounds one non-streaming attempt by the earlier of the
+// target's timeout and the overall deadline; attemptBound says the
+// target's timeout is the nearer one.
+func (r *runner) attemptContext(ctx context.Context, t *Target) (actx context.Context, cancel context.CancelFunc, attemptBound bool) {
+	switch {
+	case r.hardDeadline.IsZero() && t.Timeout > 0:
+		return withTimeout(ctx, t.Timeout)
+	case t.Timeout > 0 && time.Until(r.hardDeadline) > t.Timeout:
+		return withTimeout(ctx, t.Timeout)
+	case !r.hardDeadline.IsZero():
+		actx, cancel = context.WithDeadline(ctx, r.hardDeadline)
+		return actx, cancel, false
+	}
+	return ctx, func() {}, false
+}
+
+// attemptFailure turns an attempt's error into a timeout error when the
+// attempt's own bound (not the client) cut it short.
+func (r *runner) attemptFailure(ctx, actx context.Context, t *Target, attemptBound bool, err error) error {
+	if ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
+		if attemptBound {
+			return timeoutError("attempt", t.Timeout, err)
+		}
+		return timeoutError("deadline", r.o.Deadline, err)
+	}
+	return err
 }
 
 func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc, bool) {

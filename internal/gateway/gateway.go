@@ -289,15 +289,15 @@ func addSideCall(ctx context.Context, rt *runtime, name string, u llm.Usage) {
 }
 
 // embedText embeds text with one deployment for a learned route's
-// decision; like the classifier's call, its usage and cost are added to the
+// decision, through the executor (its timeout, the deadline, its circuit);
+// like the classifier's call, its usage and cost are added to the
 // request's.
 func (g *Gateway) embedText(ctx context.Context, name, text string) ([]float32, error) {
 	rt, d, err := g.sideDeployment(name)
 	if err != nil {
 		return nil, err
 	}
-	emb, ok := d.prov.(provider.Embedder)
-	if !ok {
+	if _, ok := d.prov.(provider.Embedder); !ok {
 		return nil, fmt.Errorf("gateway: deployment %q does not serve embeddings", name)
 	}
 	raw, err := json.Marshal(struct {
@@ -307,7 +307,8 @@ func (g *Gateway) embedText(ctx context.Context, name, text string) ([]float32, 
 	if err != nil {
 		return nil, err
 	}
-	resp, err := emb.Embed(ctx, &llm.EmbedRequest{Model: name, InputBytes: len(text), Raw: raw})
+	plan := &executor.Plan{Route: name, Targets: []executor.Target{d.target}}
+	resp, _, err := g.exec.Embed(ctx, plan, &llm.EmbedRequest{Model: name, InputBytes: len(text), Raw: raw}, tokens.FromBytes(len(text)))
 	if err != nil {
 		return nil, err
 	}

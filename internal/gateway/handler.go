@@ -1,9 +1,9 @@
 package gateway
 
 import (
-	"errors"
 	"net/http"
 	"sort"
+	"strconv"
 
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/executor"
@@ -50,9 +50,9 @@ func (g *Gateway) ServeModels(w http.ResponseWriter, r *http.Request) {
 	_ = openaiapi.WriteModels(w, ids)
 }
 
-// ServeEmbeddings serves POST /v1/embeddings. It tries the deployments of the
-// route's plan that can embed, in order, failing over on errors that are not
-// the request's fault; there is no same-deployment retry here.
+// ServeEmbeddings serves POST /v1/embeddings through the executor, like
+// chat: the deployments of the route's plan that can embed, in order, with
+// retries, fail-over, circuit breaking, timeouts and the overall deadline.
 func (g *Gateway) ServeEmbeddings(w http.ResponseWriter, r *http.Request) {
 	x, r := g.start(r, openAIDialect, "switchyard.embeddings")
 	defer g.finish(r.Context(), x)
@@ -65,7 +65,7 @@ func (g *Gateway) ServeEmbeddings(w http.ResponseWriter, r *http.Request) {
 		g.failErr(w, x, err)
 		return
 	}
-	names, dec, ae := rt.embeddingTargets(req.Model)
+	plan, dec, ae := rt.embeddingPlan(req.Model)
 	x.decision = dec
 	if ae != nil {
 		g.fail(w, x, ae)
@@ -73,57 +73,51 @@ func (g *Gateway) ServeEmbeddings(w http.ResponseWriter, r *http.Request) {
 	}
 	input := tokens.FromBytes(req.InputBytes)
 	cost := 0.0
-	for _, name := range names {
-		if c := rt.cost(name, llm.Usage{InputTokens: input}); c > cost {
+	for _, t := range plan.Targets {
+		if c := rt.cost(t.Deployment, llm.Usage{InputTokens: input}); c > cost {
 			cost = c
 		}
 	}
 	if !g.admit(w, r, x, rt, input, cost) {
 		return
 	}
-	var lastErr error
-	for _, name := range names {
-		d := rt.deployments[name]
-		emb, ok := d.prov.(provider.Embedder)
-		if !ok {
-			continue
-		}
-		if x.trace == nil {
-			x.trace = &executor.Trace{}
-		} else {
-			x.trace.Fallbacks++
-		}
-		x.trace.Deployment = name
-		x.trace.Attempts = append(x.trace.Attempts, executor.Attempt{Deployment: name})
-		resp, err := emb.Embed(r.Context(), req)
-		if err != nil {
-			last := &x.trace.Attempts[len(x.trace.Attempts)-1]
-			last.Err, last.Kind = err, provider.KindOf(err)
-			lastErr = err
-			if k := provider.KindOf(err); !k.Fallbackable() || errors.Is(err, r.Context().Err()) && r.Context().Err() != nil {
-				break
-			}
-			continue
-		}
-		x.model = resp.Model
-		x.usage = resp.Usage
-		if x.usage.InputTokens == 0 {
-			x.usage = llm.Usage{InputTokens: input, Estimated: true}
-		}
-		x.status = http.StatusOK
-		g.setRouteHeaders(w, x)
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(resp.Raw)
+	resp, trace, err := g.exec.Embed(r.Context(), plan, req, input)
+	x.trace = trace
+	g.setRouteHeaders(w, x)
+	if err != nil {
+		g.failErr(w, x, err)
 		return
 	}
-	if lastErr == nil {
-		lastErr = &provider.Error{Kind: provider.KindUnavailable, Message: "no embedding deployment could be reached"}
+	x.model = resp.Model
+	x.usage = resp.Usage
+	if x.usage.InputTokens == 0 {
+		x.usage = llm.Usage{InputTokens: input, Estimated: true}
 	}
-	if x.trace != nil {
-		x.trace.Deployment = ""
+	x.status = http.StatusOK
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(resp.Raw)
+}
+
+// embeddingPlan is the executor plan for an embeddings request naming
+// model: the decision's deployments whose provider can embed.
+func (rt *runtime) embeddingPlan(model string) (*executor.Plan, router.Decision, *apiError) {
+	names, dec, ae := rt.embeddingTargets(model)
+	if ae != nil {
+		return nil, dec, ae
 	}
-	g.setRouteHeaders(w, x)
-	g.failErr(w, x, lastErr)
+	p := &executor.Plan{Route: dec.Route, Targets: make([]executor.Target, 0, len(names))}
+	for _, name := range names {
+		if d, ok := rt.deployments[name]; ok {
+			if _, ok := d.prov.(provider.Embedder); ok {
+				p.Targets = append(p.Targets, d.target)
+			}
+		}
+	}
+	if len(p.Targets) == 0 {
+		return nil, dec, &apiError{status: http.StatusBadRequest, code: "no_capable_deployment", anthropicType: "invalid_request_error",
+			message: "route " + strconv.Quote(dec.Route) + " has no deployment whose provider serves embeddings"}
+	}
+	return p, dec, nil
 }
 
 func (rt *runtime) embeddingTargets(model string) ([]string, router.Decision, *apiError) {
