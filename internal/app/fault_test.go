@@ -272,3 +272,42 @@ routes:
 		t.Fatalf("single deployment: got %d %s, want 504", resp.StatusCode, b)
 	}
 }
+
+// TestClientGoneBeforeAnswerIs499: a client that hangs up while the gateway
+// waits for a non-streaming answer is logged and recorded as 499 (client
+// closed request), not as a server error it never saw.
+func TestClientGoneBeforeAnswerIs499(t *testing.T) {
+	s := startStack(t, withFaults(fastSim(), "sim-small", sim.Fault{Type: sim.FaultHang}), "")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "POST", s.base+"/v1/chat/completions",
+		strings.NewReader(`{"model":"small","messages":[{"role":"user","content":"hi"}]}`))
+	req.Header.Set("Content-Type", "application/json")
+	done := make(chan error, 1)
+	go func() {
+		resp, err := s.hc.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	waitFor(t, "the upstream call", func() bool { return len(calls(s, "sim-small")) > 0 })
+	cancel()
+	if err := <-done; err == nil {
+		t.Fatal("the request finished; want it cancelled")
+	}
+	var line map[string]any
+	waitFor(t, "the request log line", func() bool {
+		for l := range strings.SplitSeq(s.logs.String(), "\n") {
+			var m map[string]any
+			if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "request" {
+				line = m
+				return true
+			}
+		}
+		return false
+	})
+	if line["status"] != float64(499) || line["error"] != "client_cancelled" || line["level"] != "INFO" {
+		t.Errorf("request log: got status %v error %v level %v, want 499 client_cancelled at INFO", line["status"], line["error"], line["level"])
+	}
+}

@@ -30,7 +30,7 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 		deployment = x.trace.Deployment
 	}
 	if x.status == 0 {
-		x.status = 499 // the client went away before anything was decided
+		x.status = statusClientClosed // the client went away before anything was decided
 	}
 	cost := x.priorCost
 	if x.rt != nil && deployment != "" {

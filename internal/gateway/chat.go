@@ -410,6 +410,10 @@ func (g *Gateway) fail(w http.ResponseWriter, x *exchange, e *apiError) {
 	x.dialect.writeError(w, e)
 }
 
+// statusClientClosed is what a request the client abandoned is logged and
+// recorded with (nginx's 499: no response was sent).
+const statusClientClosed = 499
+
 func (g *Gateway) failErr(w http.ResponseWriter, x *exchange, err error) {
 	x.status = x.dialect.statusOf(err)
 	x.errKind = provider.KindOf(err).String()
@@ -418,6 +422,7 @@ func (g *Gateway) failErr(w http.ResponseWriter, x *exchange, err error) {
 		w.Header().Set("Retry-After", strconv.Itoa(int((pe.RetryAfter+time.Second-1)/time.Second)))
 	}
 	if errors.Is(err, context.Canceled) {
+		x.status = statusClientClosed
 		x.errKind = "client_cancelled"
 		return // nobody is listening
 	}
