@@ -129,6 +129,11 @@ func (c *Client) parseResponse(raw []byte) (*llm.Response, error) {
 	if root.Get("type").String() == "error" {
 		return nil, c.classify(0, nil, raw)
 	}
+	if !root.Get("content").IsArray() {
+		// An empty content array is a legitimate (empty) answer; no
+		// content at all is the provider failing.
+		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "messages response without content"}
+	}
 	resp := &llm.Response{
 		ID:           root.Get("id").String(),
 		Model:        root.Get("model").String(),

@@ -198,3 +198,24 @@ func TestTranslateRejectsBadToolArguments(t *testing.T) {
 		t.Errorf("got an upstream request, want none")
 	}
 }
+
+// TestChatWithoutContentFails: a 200 with no content array is an
+// unavailable upstream; an empty array is a (legitimately) empty answer.
+func TestChatWithoutContentFails(t *testing.T) {
+	tests := []struct {
+		body    string
+		wantErr bool
+	}{
+		{`{"id":"msg_1","type":"message","role":"assistant","model":"m","stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":0}}`, true},
+		{`{"id":"msg_1","type":"message","role":"assistant","model":"m","content":null}`, true},
+		{`{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[],"stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":0}}`, false},
+	}
+	for _, tt := range tests {
+		srv, _ := providertest.Upstream(t, providertest.Reply{Body: tt.body})
+		req := &llm.Request{Dialect: llm.DialectAnthropic, Raw: []byte(`{"model":"m","max_tokens":5,"messages":[]}`)}
+		resp, err := newClient(srv, nil).Chat(context.Background(), req)
+		if got := provider.KindOf(err) == provider.KindUnavailable; got != tt.wantErr {
+			t.Errorf("%s: got %+v, %v; want unavailable error %v", tt.body, resp, err, tt.wantErr)
+		}
+	}
+}

@@ -201,3 +201,21 @@ func TestEmbed(t *testing.T) {
 		t.Errorf("got %+v, want 8 input tokens, model and raw body", resp)
 	}
 }
+
+// TestChatWithoutChoicesFails: a 200 whose body has no choice to answer
+// with is an unavailable upstream (the executor fails over), never an
+// empty success.
+func TestChatWithoutChoicesFails(t *testing.T) {
+	for _, body := range []string{
+		`{"id":"x","object":"chat.completion","model":"m","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":0}}`,
+		`{"id":"x","object":"chat.completion","model":"m"}`,
+		`{"id":"x","choices":null}`,
+	} {
+		srv, _ := providertest.Upstream(t, providertest.Reply{Body: body})
+		req := &llm.Request{Dialect: llm.DialectOpenAI, Raw: []byte(`{"model":"m","messages":[]}`)}
+		resp, err := newClient(srv, nil).Chat(context.Background(), req)
+		if provider.KindOf(err) != provider.KindUnavailable {
+			t.Errorf("%s: got %+v, %v; want an unavailable error", body, resp, err)
+		}
+	}
+}

@@ -17,6 +17,11 @@ func (c *Client) parseResponse(raw []byte) (*llm.Response, error) {
 		return nil, c.classify(0, nil, raw)
 	}
 	choice := root.Get("choices.0")
+	if !choice.IsObject() {
+		// A 200 with nothing to answer with is the provider failing,
+		// not an answer: fail over rather than hand the client nothing.
+		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "chat completion response without choices"}
+	}
 	msg := choice.Get("message")
 	resp := &llm.Response{
 		ID:           root.Get("id").String(),
