@@ -633,3 +633,27 @@ func TestUnknownModelIsNoMetricLabel(t *testing.T) {
 		t.Errorf("unknown-model requests counted: got %v, want 4", got)
 	}
 }
+
+// TestTranslationRefusesWhatItCannotShape: an OpenAI client asking an
+// Anthropic deployment for three choices or for logprobs gets a 400 saying
+// so, not a 200 with one choice and no logprobs; to an OpenAI deployment
+// the same body passes through.
+func TestTranslationRefusesWhatItCannotShape(t *testing.T) {
+	s := startStack(t, fastSim(), "")
+	for _, tt := range []struct{ extra, param string }{
+		{`"n":3`, "n"},
+		{`"logprobs":true,"top_logprobs":2`, "logprobs"},
+	} {
+		body := `{"model":"%s","messages":[{"role":"user","content":"hi"}],` + tt.extra + `}`
+		resp, b := s.post("/v1/chat/completions", strings.Replace(body, "%s", "claude", 1))
+		var e struct {
+			Error struct{ Param, Type string } `json:"error"`
+		}
+		if resp.StatusCode != http.StatusBadRequest || json.Unmarshal(b, &e) != nil || e.Error.Param != tt.param || e.Error.Type != "invalid_request_error" {
+			t.Errorf("%s to claude: got %d %s, want 400 invalid_request_error on param %s", tt.extra, resp.StatusCode, b, tt.param)
+		}
+		if resp, b := s.post("/v1/chat/completions", strings.Replace(body, "%s", "medium", 1)); resp.StatusCode != http.StatusOK {
+			t.Errorf("%s to medium: got %d %s, want 200", tt.extra, resp.StatusCode, b)
+		}
+	}
+}

@@ -190,6 +190,9 @@ func (g *Gateway) build(cfg *config.Config) (*runtime, error) {
 			Model:      d.Model,
 			APIVersion: p.APIVersion,
 			HTTPClient: clients[p.Name],
+			// Sent as max_tokens to an API that requires one when
+			// the client set none: the model's whole output limit.
+			MaxOutputTokens: d.MaxOutputTokens,
 		}
 		if len(p.Headers) > 0 {
 			pc.Headers = make(map[string]string, len(p.Headers))

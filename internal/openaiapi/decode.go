@@ -21,6 +21,10 @@ type (
 		ToolChoice     json.RawMessage `json:"tool_choice"`
 		ResponseFormat json.RawMessage `json:"response_format"`
 		User           string          `json:"user"`
+		// Asked for in a shape the canonical form cannot answer in.
+		N           *int  `json:"n"`
+		Logprobs    *bool `json:"logprobs"`
+		TopLogprobs *int  `json:"top_logprobs"`
 	}
 	chatMessage struct {
 		Role         string          `json:"role"`
@@ -61,12 +65,20 @@ type (
 // decodeFull decodes a Chat Completions body into the canonical Body.
 // System and developer messages are hoisted into Body.System (joined by a
 // blank line), so Body.Messages holds only user, assistant and tool turns.
-// Content the canonical form cannot carry (audio, files) is a
-// *BadRequestError, since silently dropping it would change the answer.
+// Content the canonical form cannot carry (audio, files), and asking for
+// more than one choice or for logprobs, is a *BadRequestError, since
+// silently dropping it would change the answer's shape. Sampling hints
+// without a counterpart (seed, penalties, logit_bias) are dropped.
 func decodeFull(raw []byte) (*llm.Body, error) {
 	var in chatRequest
 	if err := json.Unmarshal(raw, &in); err != nil {
 		return nil, badRequest("", "request body does not match the chat completions schema: "+err.Error())
+	}
+	if in.N != nil && *in.N > 1 {
+		return nil, badRequest("n", "n > 1 cannot be served by a deployment of another API (it would answer with one choice); use a route of OpenAI deployments, or send n requests")
+	}
+	if in.Logprobs != nil && *in.Logprobs || in.TopLogprobs != nil {
+		return nil, badRequest("logprobs", "logprobs cannot be served by a deployment of another API; use a route of OpenAI deployments")
 	}
 	b := &llm.Body{Temperature: in.Temperature, TopP: in.TopP, User: in.User}
 	var system []string

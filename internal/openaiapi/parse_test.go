@@ -133,6 +133,12 @@ func TestDecodeFullVariants(t *testing.T) {
 		{Name: "tool_choice required", Body: body(`"tool_choice":"required"`), Check: want(nil, &llm.ToolChoice{Mode: "required"})},
 		{Name: "tool_choice bad", Body: body(`"tool_choice":"sometimes"`), Param: "tool_choice"},
 		{Name: "stop bad", Body: body(`"stop":5`), Param: "stop"},
+		// Shapes of answer a translated deployment cannot give.
+		{Name: "n of 3 rejected", Body: body(`"n":3`), Param: "n"},
+		{Name: "n of 1 fine", Body: body(`"n":1`), Check: want(nil, nil)},
+		{Name: "logprobs rejected", Body: body(`"logprobs":true`), Param: "logprobs"},
+		{Name: "top_logprobs rejected", Body: body(`"logprobs":true,"top_logprobs":2`), Param: "logprobs"},
+		{Name: "logprobs false fine", Body: body(`"logprobs":false`), Check: want(nil, nil)},
 		// Audio passes the lean parse, for same-dialect passthrough, but the
 		// canonical form cannot carry it.
 		{

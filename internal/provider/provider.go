@@ -46,6 +46,10 @@ type Config struct {
 	APIVersion string
 	// Azure selects Azure OpenAI's URL layout and api-key header.
 	Azure bool
+	// MaxOutputTokens is the deployment's output limit, sent as max_tokens
+	// by an adapter whose API requires one (Anthropic) when a translated
+	// request sets none; 0 means the adapter's default.
+	MaxOutputTokens int
 	// HTTPClient is the client to use; adapters never create their own
 	// when this is set. Its transport carries the connect timeout.
 	HTTPClient *http.Client

@@ -21,8 +21,9 @@ import (
 // names none.
 const DefaultVersion = "2023-06-01"
 
-// DefaultMaxTokens is sent when a translated request sets no output limit:
-// the Messages API requires max_tokens.
+// DefaultMaxTokens is sent when a translated request sets no output limit
+// and the deployment names none (provider.Config.MaxOutputTokens): the
+// Messages API requires max_tokens.
 const DefaultMaxTokens = 4096
 
 // Client talks to one Anthropic Messages deployment. Safe for concurrent use.

@@ -154,25 +154,28 @@ func TestTranslateOptions(t *testing.T) {
 		body      *llm.Body
 		maxTokens int
 		check     func(m map[string]any) (got, want any)
+		outLimit  int // the deployment's MaxOutputTokens
 	}{
-		{"max_tokens kept", &llm.Body{}, 300, func(m map[string]any) (any, any) { return m["max_tokens"], 300.0 }},
+		{"max_tokens kept", &llm.Body{}, 300, func(m map[string]any) (any, any) { return m["max_tokens"], 300.0 }, 64000},
+		{"no max_tokens: the deployment's output limit", &llm.Body{}, 0, func(m map[string]any) (any, any) { return m["max_tokens"], 64000.0 }, 64000},
+		{"no max_tokens and no limit: the default", &llm.Body{}, 0, func(m map[string]any) (any, any) { return m["max_tokens"], float64(DefaultMaxTokens) }, 0},
 		{"tool choice auto", &llm.Body{ToolChoice: &llm.ToolChoice{Mode: "auto"}}, 0,
-			func(m map[string]any) (any, any) { return m["tool_choice"], map[string]any{"type": "auto"} }},
+			func(m map[string]any) (any, any) { return m["tool_choice"], map[string]any{"type": "auto"} }, 0},
 		{"tool choice none", &llm.Body{ToolChoice: &llm.ToolChoice{Mode: "none"}}, 0,
-			func(m map[string]any) (any, any) { return m["tool_choice"], map[string]any{"type": "none"} }},
+			func(m map[string]any) (any, any) { return m["tool_choice"], map[string]any{"type": "none"} }, 0},
 		{"tool choice named", &llm.Body{ToolChoice: &llm.ToolChoice{Mode: "tool", Name: "f"}}, 0,
 			func(m map[string]any) (any, any) {
 				return m["tool_choice"], map[string]any{"type": "tool", "name": "f"}
-			}},
-		{"temperature above 1 is clamped", &llm.Body{Temperature: new(1.7)}, 0, func(m map[string]any) (any, any) { return m["temperature"], 1.0 }},
-		{"not streaming", &llm.Body{}, 0, func(m map[string]any) (any, any) { return m["stream"], nil }},
+			}, 0},
+		{"temperature above 1 is clamped", &llm.Body{Temperature: new(1.7)}, 0, func(m map[string]any) (any, any) { return m["temperature"], 1.0 }, 0},
+		{"not streaming", &llm.Body{}, 0, func(m map[string]any) (any, any) { return m["stream"], nil }, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, got := providertest.Upstream(t, providertest.Reply{Fixture: "message_text.json"})
 			req := &llm.Request{MaxTokens: tt.maxTokens}
 			req.SetBody(tt.body)
-			if _, err := newClient(srv, nil).Chat(context.Background(), req); err != nil {
+			if _, err := newClient(srv, func(c *provider.Config) { c.MaxOutputTokens = tt.outLimit }).Chat(context.Background(), req); err != nil {
 				t.Fatal(err)
 			}
 			var m map[string]any

@@ -89,6 +89,9 @@ func (c *Client) translate(req *llm.Request, stream bool) ([]byte, error) {
 		Messages:      make([]message, 0, len(b.Messages)),
 	}
 	if out.MaxTokens <= 0 {
+		out.MaxTokens = c.cfg.MaxOutputTokens
+	}
+	if out.MaxTokens <= 0 {
 		out.MaxTokens = DefaultMaxTokens
 	}
 	if t := out.Temperature; t != nil && *t > 1 {
