@@ -169,6 +169,13 @@ func TestTranslateOptions(t *testing.T) {
 			}, 0},
 		{"temperature above 1 is clamped", &llm.Body{Temperature: new(1.7)}, 0, func(m map[string]any) (any, any) { return m["temperature"], 1.0 }, 0},
 		{"not streaming", &llm.Body{}, 0, func(m map[string]any) (any, any) { return m["stream"], nil }, 0},
+		{"json_schema becomes output_config", &llm.Body{ResponseFormat: json.RawMessage(`{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"object","properties":{"a":{"type":"integer"}}}}}`)}, 0,
+			func(m map[string]any) (any, any) {
+				return m["output_config"], map[string]any{"format": map[string]any{"type": "json_schema",
+					"schema": map[string]any{"type": "object", "properties": map[string]any{"a": map[string]any{"type": "integer"}}}}}
+			}, 0},
+		{"response_format text needs nothing", &llm.Body{ResponseFormat: json.RawMessage(`{"type":"text"}`)}, 0,
+			func(m map[string]any) (any, any) { return m["output_config"], nil }, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -219,6 +226,21 @@ func TestChatWithoutContentFails(t *testing.T) {
 		resp, err := newClient(srv, nil).Chat(context.Background(), req)
 		if got := provider.KindOf(err) == provider.KindUnavailable; got != tt.wantErr {
 			t.Errorf("%s: got %+v, %v; want unavailable error %v", tt.body, resp, err, tt.wantErr)
+		}
+	}
+}
+
+// TestTranslateRefusesUnmappableResponseFormat: a response_format the
+// Messages API cannot honour is the client's 400, not prose where JSON was
+// asked for.
+func TestTranslateRefusesUnmappableResponseFormat(t *testing.T) {
+	for _, rf := range []string{`{"type":"json_object"}`, `{"type":"json_schema","json_schema":{"name":"x"}}`} {
+		srv, _ := providertest.Upstream(t, providertest.Reply{Fixture: "message_text.json"})
+		req := &llm.Request{}
+		req.SetBody(&llm.Body{ResponseFormat: json.RawMessage(rf)})
+		_, err := newClient(srv, nil).Chat(context.Background(), req)
+		if provider.KindOf(err) != provider.KindBadRequest {
+			t.Errorf("%s: got %v, want a bad_request error", rf, err)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package anthropic
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -23,6 +24,18 @@ type messagesRequest struct {
 	Tools         []tool      `json:"tools,omitempty"`
 	ToolChoice    *toolChoice `json:"tool_choice,omitempty"`
 	Metadata      *metadata   `json:"metadata,omitempty"`
+	// OutputConfig carries structured output (a JSON schema the answer
+	// must follow), from OpenAI's response_format json_schema.
+	OutputConfig *outputConfig `json:"output_config,omitempty"`
+}
+
+type outputConfig struct {
+	Format outputFormat `json:"format"`
+}
+
+type outputFormat struct {
+	Type   string          `json:"type"`
+	Schema json.RawMessage `json:"schema"`
 }
 
 type message struct {
@@ -101,6 +114,13 @@ func (c *Client) translate(req *llm.Request, stream bool) ([]byte, error) {
 	}
 	if b.User != "" {
 		out.Metadata = &metadata{UserID: b.User}
+	}
+	if len(b.ResponseFormat) > 0 {
+		oc, err := outputConfigOf(b.ResponseFormat)
+		if err != nil {
+			return nil, err
+		}
+		out.OutputConfig = oc
 	}
 	system := []string{}
 	if b.System != "" {
@@ -214,4 +234,24 @@ func imageSourceOf(u string) *imageSource {
 	meta, data, _ := strings.Cut(rest, ",")
 	media, _, _ := strings.Cut(meta, ";")
 	return &imageSource{Type: "base64", MediaType: media, Data: data}
+}
+
+// outputConfigOf maps OpenAI's response_format onto Anthropic's structured
+// output: json_schema becomes output_config.format; text needs nothing;
+// json_object (any JSON, no schema) has no counterpart and is refused rather
+// than dropped, which would answer in prose.
+func outputConfigOf(rf json.RawMessage) (*outputConfig, error) {
+	r := gjson.ParseBytes(rf)
+	switch typ := r.Get("type").String(); typ {
+	case "", "text":
+		return nil, nil
+	case "json_schema":
+		schema := r.Get("json_schema.schema")
+		if !schema.IsObject() {
+			return nil, badRequest("response_format json_schema needs a schema object")
+		}
+		return &outputConfig{Format: outputFormat{Type: "json_schema", Schema: json.RawMessage(schema.Raw)}}, nil
+	default:
+		return nil, badRequest("response_format " + strconv.Quote(typ) + " has no counterpart on an Anthropic deployment; use json_schema")
+	}
 }
