@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -581,3 +582,49 @@ func TestLedgerStoreKilledHalfway(t *testing.T) {
 }
 
 var _ = errors.New
+
+// TestAllowedRoutesLimitModelsAndExplain: a key limited to some routes sees
+// only those in /v1/models and cannot have other routes explained (which
+// would show their deployments and policies); an unlimited key sees all.
+func TestAllowedRoutesLimitModelsAndExplain(t *testing.T) {
+	s := startTenantStack(t, startSim(t, fastSim()), sqliteExtra(t, ""))
+	limited := s.newKey("acme", admin.KeyCreate{AllowedRoutes: []string{"cheap", "small"}})
+	open := s.newKey("acme", admin.KeyCreate{})
+	do := func(method, path, key, body string) (int, string) {
+		req, _ := http.NewRequest(method, s.base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := s.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	models := func(key string) []string {
+		code, body := do("GET", "/v1/models", key, "")
+		var out struct{ Data []struct{ ID string } }
+		if code != 200 || json.Unmarshal([]byte(body), &out) != nil {
+			t.Fatalf("models: got %d %s", code, body)
+		}
+		var ids []string
+		for _, m := range out.Data {
+			ids = append(ids, m.ID)
+		}
+		return ids
+	}
+	if got := models(limited.Secret); !slices.Equal(got, []string{"cheap", "small"}) {
+		t.Errorf("limited key's models: got %v, want [cheap small]", got)
+	}
+	if got := models(open.Secret); len(got) < 4 || !slices.Contains(got, "auto") {
+		t.Errorf("unlimited key's models: got %v, want every route and deployment", got)
+	}
+	explain := `{"model":"%s","messages":[{"role":"user","content":"hi"}]}`
+	if code, body := do("POST", "/v1/route/explain", limited.Secret, strings.Replace(explain, "%s", "auto", 1)); code != http.StatusForbidden || !strings.Contains(body, "route_not_allowed") || strings.Contains(body, "medium") {
+		t.Errorf("explain of a route the key may not use: got %d %s, want 403 route_not_allowed without the plan", code, body)
+	}
+	if code, body := do("POST", "/v1/route/explain", limited.Secret, strings.Replace(explain, "%s", "cheap", 1)); code != http.StatusOK {
+		t.Errorf("explain of an allowed route: got %d %s, want 200", code, body)
+	}
+}

@@ -97,11 +97,15 @@ func (g *Gateway) authenticated(w http.ResponseWriter, r *http.Request, x *excha
 	return rt, body, true
 }
 
+func routeNotAllowed(route string) *apiError {
+	return &apiError{status: http.StatusForbidden, code: "route_not_allowed", anthropicType: "permission_error", message: "this API key may not use model " + strconv.Quote(route)}
+}
+
 // admit checks the caller may use the decided route and reserves the
 // request's tokens and cost against its limits and budgets.
 func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, x *exchange, rt *runtime, tokens int, cost float64) bool {
 	if !x.who.allows(x.decision.Route) {
-		g.fail(w, x, &apiError{status: http.StatusForbidden, code: "route_not_allowed", anthropicType: "permission_error", message: "this API key may not use model " + strconv.Quote(x.decision.Route)})
+		g.fail(w, x, routeNotAllowed(x.decision.Route))
 		return false
 	}
 	adm, err := rt.guard.Admit(r.Context(), x.who, x.decision.Route, tokens, cost)

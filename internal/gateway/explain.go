@@ -26,6 +26,11 @@ func (g *Gateway) ServeExplain(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	who := x.who
+	if !who.allows(req.Model) {
+		x.decision.Route = req.Model
+		g.fail(w, x, routeNotAllowed(req.Model))
+		return
+	}
 	dec, err := rt.router.Explain(r.Context(), req, router.Info{Tier: who.Tier, TenantID: who.TenantID, KeyID: who.KeyID, Headers: r.Header})
 	x.decision = router.Decision{Route: dec.Route, Policy: dec.Policy, Reason: "explain"}
 	x.status = http.StatusOK

@@ -29,8 +29,8 @@ func (g *Gateway) Handler() http.Handler {
 	return mux
 }
 
-// ServeModels serves GET /v1/models: every route and deployment name a client
-// may put in "model".
+// ServeModels serves GET /v1/models: every route and deployment name the
+// caller's key may put in "model".
 func (g *Gateway) ServeModels(w http.ResponseWriter, r *http.Request) {
 	x, r := g.start(r, openAIDialect, "switchyard.models")
 	defer g.finish(r.Context(), x)
@@ -40,10 +40,14 @@ func (g *Gateway) ServeModels(w http.ResponseWriter, r *http.Request) {
 	}
 	ids := make([]string, 0, len(rt.cfg.Routes)+len(rt.cfg.Deployments))
 	for _, rr := range rt.cfg.Routes {
-		ids = append(ids, rr.Name)
+		if x.who.allows(rr.Name) {
+			ids = append(ids, rr.Name)
+		}
 	}
 	for _, d := range rt.cfg.Deployments {
-		ids = append(ids, d.Name)
+		if x.who.allows(d.Name) {
+			ids = append(ids, d.Name)
+		}
 	}
 	sort.Strings(ids)
 	x.status = http.StatusOK
