@@ -657,3 +657,51 @@ func TestTranslationRefusesWhatItCannotShape(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownEndpointsAnswerInTheAPIFormat: a wrong path or method gets an
+// error body an SDK can parse (OpenAI's, or Anthropic's for an Anthropic
+// client), with 404 or 405 and Allow, never net/http's plain text.
+func TestUnknownEndpointsAnswerInTheAPIFormat(t *testing.T) {
+	s := startStack(t, fastSim(), "")
+	tests := []struct {
+		method, path string
+		anthropic    bool
+		wantStatus   int
+		wantAllow    string
+		wantType     string // error.type in the body
+	}{
+		{"GET", "/v1/chat/completions", false, 405, "POST", "invalid_request_error"},
+		{"DELETE", "/v1/models", false, 405, "GET, HEAD", "invalid_request_error"},
+		{"GET", "/v1/messages", true, 405, "POST", "invalid_request_error"},
+		{"POST", "/v1/completions", false, 404, "", "not_found_error"},
+		{"POST", "/v1/messages/batches", true, 404, "", "not_found_error"},
+	}
+	for _, tt := range tests {
+		req, _ := http.NewRequest(tt.method, s.base+tt.path, strings.NewReader(`{}`))
+		if tt.anthropic {
+			req.Header.Set("anthropic-version", "2023-06-01")
+		}
+		resp, err := s.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var body struct {
+			Type  string `json:"type"`
+			Error struct {
+				Type    string `json:"type"`
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		if resp.StatusCode != tt.wantStatus || resp.Header.Get("Allow") != tt.wantAllow {
+			t.Errorf("%s %s: got %d Allow %q, want %d Allow %q", tt.method, tt.path, resp.StatusCode, resp.Header.Get("Allow"), tt.wantStatus, tt.wantAllow)
+		}
+		if err := json.Unmarshal(b, &body); err != nil || body.Error.Type != tt.wantType || body.Error.Message == "" || tt.anthropic != (body.Type == "error") {
+			t.Errorf("%s %s: got body %s (%v), want a JSON error of type %s in the %s format", tt.method, tt.path, b, err, tt.wantType, map[bool]string{true: "Anthropic", false: "OpenAI"}[tt.anthropic])
+		}
+		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+			t.Errorf("%s %s: content type %q, want JSON", tt.method, tt.path, ct)
+		}
+	}
+}

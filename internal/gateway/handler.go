@@ -26,7 +26,44 @@ func (g *Gateway) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/models", g.ServeModels)
 	mux.HandleFunc("GET /models", g.ServeModels)
 	mux.HandleFunc("POST /v1/route/explain", g.ServeExplain)
+	// The same paths with another method, and every other path, get an
+	// error in the API's own format rather than net/http's plain text.
+	for _, e := range []struct {
+		path, allow string
+		d           *dialect
+	}{
+		{"/v1/chat/completions", "POST", openAIDialect},
+		{"/chat/completions", "POST", openAIDialect},
+		{"/v1/messages", "POST", anthropicDialect},
+		{"/v1/embeddings", "POST", openAIDialect},
+		{"/embeddings", "POST", openAIDialect},
+		{"/v1/models", "GET, HEAD", openAIDialect},
+		{"/models", "GET, HEAD", openAIDialect},
+		{"/v1/route/explain", "POST", openAIDialect},
+	} {
+		mux.HandleFunc(e.path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", e.allow)
+			e.d.writeError(w, &apiError{status: http.StatusMethodNotAllowed, code: "method_not_allowed", anthropicType: "invalid_request_error",
+				message: r.Method + " is not allowed on " + e.path + " (allowed: " + e.allow + ")"})
+		})
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		d := openAIDialect
+		if r.Header.Get("anthropic-version") != "" || r.Header.Get("x-api-key") != "" {
+			d = anthropicDialect
+		}
+		d.writeError(w, &apiError{status: http.StatusNotFound, code: "unknown_url", anthropicType: "not_found_error",
+			message: "no such endpoint: " + r.Method + " " + strconv.Quote(truncate(r.URL.Path, 200))})
+	})
 	return mux
+}
+
+// truncate cuts s to at most n bytes, for echoing client input in messages.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 // ServeModels serves GET /v1/models: every route and deployment name the
