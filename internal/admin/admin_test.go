@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -470,5 +471,59 @@ func TestUsageRowsKeepEmptyGroups(t *testing.T) {
 	_, b = e.do(adminKey, "GET", "/admin/usage?group_by=route", nil)
 	if strings.Contains(string(b), "tenant_id") {
 		t.Errorf("got %s, want no tenant_id when not grouped by tenant", b)
+	}
+}
+
+// failingExport is a store whose export sends after records and then fails.
+type failingExport struct {
+	store.Store
+	after int
+}
+
+func (f failingExport) ExportUsage(ctx context.Context, from, to time.Time, tenant string, fn func(store.UsageRecord) error) error {
+	for i := range f.after {
+		if err := fn(store.UsageRecord{RequestID: fmt.Sprintf("r%d", i), TenantID: "t1", Status: 200}); err != nil {
+			return err
+		}
+	}
+	return errors.New("disk on fire")
+}
+
+// TestUsageExportFailureIsVisible: an export the store cannot finish must
+// not read as a complete one: with nothing sent, a 500 JSON error; with
+// part sent, a broken transfer (the client's read fails), not a clean EOF.
+func TestUsageExportFailureIsVisible(t *testing.T) {
+	for _, format := range []string{"csv", "jsonl"} {
+		for _, after := range []int{0, 3, 2000} {
+			t.Run(fmt.Sprintf("%s after %d", format, after), func(t *testing.T) {
+				st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "a.db"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				srv := httptest.NewServer(New(Options{Store: failingExport{Store: st, after: after}, AdminKey: adminKey}))
+				t.Cleanup(func() { srv.Close(); st.Close() })
+				req, _ := http.NewRequest("GET", srv.URL+"/admin/usage/export?format="+format, nil)
+				req.Header.Set("Authorization", "Bearer "+adminKey)
+				resp, err := srv.Client().Do(req)
+				if err != nil {
+					if after == 0 {
+						t.Fatal(err)
+					}
+					return // broken before the headers: visible
+				}
+				defer resp.Body.Close()
+				b, rerr := io.ReadAll(resp.Body)
+				switch {
+				case resp.StatusCode == http.StatusInternalServerError:
+					if !strings.Contains(string(b), `"internal_error"`) || strings.Contains(string(b), "disk on fire") {
+						t.Errorf("got 500 %s, want a JSON error that does not leak the cause", b)
+					}
+				case after == 0:
+					t.Errorf("got %d %q with nothing exported, want 500", resp.StatusCode, b)
+				case rerr == nil:
+					t.Errorf("got a complete %d body %q, want a 500 or the transfer broken", resp.StatusCode, b)
+				}
+			})
+		}
 	}
 }

@@ -3,6 +3,7 @@ package admin
 import (
 	"encoding/csv"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -146,17 +147,18 @@ func (h *Handler) export(w http.ResponseWriter, r *http.Request, c *caller) {
 		return
 	}
 	format := r.URL.Query().Get("format")
+	cw0 := &countingWriter{w: w}
 	var write func(store.UsageRecord) error
 	var flush func()
 	switch format {
 	case "", "jsonl", "ndjson":
 		w.Header().Set("Content-Type", "application/x-ndjson")
-		enc := json.NewEncoder(w)
+		enc := json.NewEncoder(cw0)
 		write = func(rec store.UsageRecord) error { return enc.Encode(rec) }
 		flush = func() {}
 	case "csv":
 		w.Header().Set("Content-Type", "text/csv")
-		cw := csv.NewWriter(w)
+		cw := csv.NewWriter(cw0)
 		if err := cw.Write(csvHeader); err != nil {
 			return
 		}
@@ -174,9 +176,30 @@ func (h *Handler) export(w http.ResponseWriter, r *http.Request, c *caller) {
 		return
 	}
 	err = h.st.ExportUsage(r.Context(), from, to, tenant, write)
-	flush()
-	if err != nil {
-		// Headers are out; the truncated body is all the client gets.
-		h.log.Warn("admin: usage export stopped", "err", err)
+	if err == nil {
+		flush()
+		return
 	}
+	h.log.Warn("admin: usage export stopped", "err", err)
+	if cw0.n == 0 {
+		// Nothing has been sent (CSV's header is still buffered): the
+		// client gets an error, not an empty export that looks complete.
+		writeErr(w, err)
+		return
+	}
+	// Part of the export is out with a 200: break the connection so the
+	// client sees a failed transfer rather than a complete, shorter file.
+	panic(http.ErrAbortHandler)
+}
+
+// countingWriter counts the bytes written through it to the response.
+type countingWriter struct {
+	w io.Writer
+	n int
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += n
+	return n, err
 }
