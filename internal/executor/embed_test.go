@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -98,7 +99,7 @@ func TestEmbed(t *testing.T) {
 				e := New(o)
 				start := time.Now()
 				resp, tr, err := e.Embed(context.Background(), &Plan{Targets: tt.targets()}, &llm.EmbedRequest{Model: "m"}, 10)
-				if got := summary(tr); !equal(got, tt.want) {
+				if got := summary(tr); !slices.Equal(got, tt.want) {
 					t.Errorf("trace: got %v, want %v", got, tt.want)
 				}
 				if tt.wantModel != "" {
@@ -138,16 +139,4 @@ func TestEmbedClientGone(t *testing.T) {
 			t.Errorf("got %d calls to b and trace %v, want the walk to stop at a", b.Calls(), summary(tr))
 		}
 	})
-}
-
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

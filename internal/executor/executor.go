@@ -224,14 +224,32 @@ func (e *Executor) Chat(ctx context.Context, p *Plan, req *llm.Request, inputTok
 	return resp, r.finishTrace(), err
 }
 
-// chatOnce is one non-streaming attempt, bounded by the earlier of its own
-// timeout and the overall deadline (one context, not two: this is the hot
-// path).
+// chatOnce is one non-streaming chat attempt.
 func chatOnce(ctx context.Context, r *runner, t *Target, ds *depState) (*llm.Response, error) {
+	return callOnce(ctx, r, t, ds, func(ctx context.Context, r *runner, t *Target) (*llm.Response, error) {
+		return t.Provider.Chat(ctx, r.req)
+	})
+}
+
+// embedOnce is one embeddings attempt. A target whose provider cannot
+// embed fails as not_found: no retry, the next target is tried.
+func embedOnce(ctx context.Context, r *runner, t *Target, ds *depState) (*llm.EmbedResponse, error) {
+	if _, ok := t.Provider.(provider.Embedder); !ok {
+		return nil, &provider.Error{Kind: provider.KindNotFound, Message: "deployment " + t.Deployment + " does not serve embeddings"}
+	}
+	return callOnce(ctx, r, t, ds, func(ctx context.Context, r *runner, t *Target) (*llm.EmbedResponse, error) {
+		return t.Provider.(provider.Embedder).Embed(ctx, r.embed)
+	})
+}
+
+// callOnce makes one non-streaming call, bounded by the earlier of the
+// target's timeout and the overall deadline (one context, not two: this is
+// the hot path). call captures nothing, so it costs no allocation.
+func callOnce[T any](ctx context.Context, r *runner, t *Target, ds *depState, call func(context.Context, *runner, *Target) (*T, error)) (*T, error) {
 	actx, cancel, attemptBound := r.attemptContext(ctx, t)
 	defer cancel()
 	ds.enter()
-	resp, err := t.Provider.Chat(actx, r.req)
+	resp, err := call(actx, r, t)
 	ds.leave()
 	if err == nil && resp == nil {
 		err = &provider.Error{Kind: provider.KindUnavailable, Message: "empty response"}
@@ -248,29 +266,12 @@ var noChat llm.Request
 
 // Embed sends an embeddings request along the plan, with Chat's retries,
 // fail-over, circuit breaking, per-attempt timeout and overall deadline.
-// inputTokens is the estimated input size, for the context-window check. A
-// target whose provider cannot embed fails as not_found, without a retry
-// (the next target is tried); plan only embedding deployments.
+// inputTokens is the estimated input size, for the context-window check.
+// Plan only deployments whose provider embeds (see embedOnce).
 func (e *Executor) Embed(ctx context.Context, p *Plan, req *llm.EmbedRequest, inputTokens int) (*llm.EmbedResponse, *Trace, error) {
 	r := e.newRunner(&noChat, inputTokens)
-	resp, err := execute(ctx, r, p, func(ctx context.Context, r *runner, t *Target, ds *depState) (*llm.EmbedResponse, error) {
-		emb, ok := t.Provider.(provider.Embedder)
-		if !ok {
-			return nil, &provider.Error{Kind: provider.KindNotFound, Message: "deployment " + t.Deployment + " does not serve embeddings"}
-		}
-		actx, cancel, attemptBound := r.attemptContext(ctx, t)
-		defer cancel()
-		ds.enter()
-		resp, err := emb.Embed(actx, req)
-		ds.leave()
-		if err == nil && resp == nil {
-			err = &provider.Error{Kind: provider.KindUnavailable, Message: "empty response"}
-		}
-		if err != nil {
-			return nil, r.attemptFailure(ctx, actx, t, attemptBound, err)
-		}
-		return resp, nil
-	})
+	r.embed = req
+	resp, err := execute(ctx, r, p, embedOnce)
 	return resp, r.finishTrace(), err
 }
 

@@ -15,7 +15,9 @@ type runner struct {
 	e   *Executor
 	o   *Options
 	req *llm.Request
-	tr  *Trace
+	// embed is the request of an Embed walk (req is then noChat).
+	embed *llm.EmbedRequest
+	tr    *Trace
 	// trace and buf back tr, so that a request allocates its runner, trace
 	// and first attempts at once.
 	trace      Trace
