@@ -142,6 +142,7 @@ func Serve(ctx context.Context, opts Options) error {
 		InFlight:          metrics.InFlight,
 		Logger:            log,
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.D(),
+		ReadTimeout:       cfg.Server.ReadTimeout.D(),
 		IdleTimeout:       cfg.Server.IdleTimeout.D(),
 		ShutdownTimeout:   cfg.Server.ShutdownTimeout.D(),
 	})

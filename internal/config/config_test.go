@@ -91,7 +91,7 @@ func TestFullExample(t *testing.T) {
 			Listen:    "0.0.0.0:9090",
 			APIKeys:   []Secret{"sk-client-1", "sk-client-2"},
 			MasterKey: "sk-master", MaxBodyBytes: 1 << 20,
-			ReadHeaderTimeout: dur(5 * time.Second), IdleTimeout: dur(90 * time.Second),
+			ReadHeaderTimeout: dur(5 * time.Second), ReadTimeout: dur(45 * time.Second), IdleTimeout: dur(90 * time.Second),
 			ShutdownTimeout: dur(15 * time.Second),
 		},
 		Executor: Executor{
@@ -193,6 +193,7 @@ routes: [{name: r, targets: [d]}]
 		{"listen", c.Server.Listen, "127.0.0.1:8080"},
 		{"max_body_bytes", c.Server.MaxBodyBytes, int64(8 << 20)},
 		{"read_header_timeout", c.Server.ReadHeaderTimeout.D(), 10 * time.Second},
+		{"read_timeout", c.Server.ReadTimeout.D(), 60 * time.Second},
 		{"server idle_timeout", c.Server.IdleTimeout.D(), 120 * time.Second},
 		{"shutdown_timeout", c.Server.ShutdownTimeout.D(), 30 * time.Second},
 		{"max_attempts", c.Executor.MaxAttempts, 4},

@@ -8,6 +8,7 @@ const (
 	DefaultListen            = "127.0.0.1:8080"
 	DefaultMaxBodyBytes      = 8 << 20
 	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = 60 * time.Second
 	DefaultIdleTimeout       = 120 * time.Second
 	DefaultShutdownTimeout   = 30 * time.Second
 
@@ -59,6 +60,7 @@ func (c *Config) ApplyDefaults() {
 		s.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	setDur(&s.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	setDur(&s.ReadTimeout, DefaultReadTimeout)
 	setDur(&s.IdleTimeout, DefaultIdleTimeout)
 	setDur(&s.ShutdownTimeout, DefaultShutdownTimeout)
 

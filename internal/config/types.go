@@ -39,6 +39,9 @@ type Server struct {
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// ReadHeaderTimeout default 10s.
 	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
+	// ReadTimeout bounds reading a whole request, headers and body
+	// (a client trickling its body); default 60s.
+	ReadTimeout Duration `yaml:"read_timeout"`
 	// IdleTimeout for keep-alive connections, default 120s.
 	IdleTimeout Duration `yaml:"idle_timeout"`
 	// ShutdownTimeout is how long SIGTERM waits for in-flight requests; default 30s.

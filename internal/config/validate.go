@@ -112,6 +112,7 @@ func (c *Config) validateServer(v *validator) {
 	}
 	v.positiveInt("server.max_body_bytes", s.MaxBodyBytes)
 	v.positiveDur("server.read_header_timeout", s.ReadHeaderTimeout)
+	v.positiveDur("server.read_timeout", s.ReadTimeout)
 	v.positiveDur("server.idle_timeout", s.IdleTimeout)
 	v.positiveDur("server.shutdown_timeout", s.ShutdownTimeout)
 }

@@ -33,6 +33,10 @@ type Options struct {
 	// ReadHeaderTimeout and IdleTimeout protect against slow clients.
 	ReadHeaderTimeout time.Duration
 	IdleTimeout       time.Duration
+	// ReadTimeout bounds reading a whole request, body included; 0 means
+	// 60s. net/http lifts the connection's read deadline once the body is
+	// read, so it never cuts a long answer or stream.
+	ReadTimeout time.Duration
 	// ShutdownTimeout is how long Serve waits for in-flight requests and
 	// streams after its context ends.
 	ShutdownTimeout time.Duration
@@ -55,6 +59,9 @@ func New(opts Options) *Server {
 	if opts.ReadHeaderTimeout <= 0 {
 		opts.ReadHeaderTimeout = 10 * time.Second
 	}
+	if opts.ReadTimeout <= 0 {
+		opts.ReadTimeout = 60 * time.Second
+	}
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = 30 * time.Second
 	}
@@ -62,6 +69,7 @@ func New(opts Options) *Server {
 	s.srv = &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: opts.ReadHeaderTimeout,
+		ReadTimeout:       opts.ReadTimeout,
 		IdleTimeout:       opts.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
 	}

@@ -398,3 +398,72 @@ func TestServeShutdownTimeout(t *testing.T) {
 		t.Errorf("log: got %s, want the shutdown deadline warning", logs.String())
 	}
 }
+
+// TestTrickledBodyIsCutOff: a client that sends its headers and then
+// trickles (here: stops sending) its body cannot hold a connection and a
+// handler past ReadTimeout; the handler's read fails and the connection
+// ends. A body read in time leaves a long answer alone.
+func TestTrickledBodyIsCutOff(t *testing.T) {
+	readErr := make(chan error, 1)
+	release := make(chan struct{})
+	r := start(t, server.Options{
+		ReadTimeout: 300 * time.Millisecond,
+		API: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			_, err := io.ReadAll(req.Body)
+			if req.URL.Path == "/slow-answer" {
+				<-release // answer long after ReadTimeout
+			} else {
+				readErr <- err
+			}
+			if err != nil {
+				w.WriteHeader(http.StatusBadRequest)
+				return
+			}
+			io.WriteString(w, "answered")
+		}),
+	})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(r.base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	io.WriteString(conn, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"model\":")
+	// The client's own deadline only keeps a broken server from hanging
+	// the test; the server must end the exchange well before it.
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	select {
+	case err := <-readErr:
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() {
+			t.Errorf("handler's body read: got %v, want a timeout", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the handler is still reading the trickled body")
+	}
+	if _, err := io.ReadAll(conn); err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			t.Errorf("connection still open after the read timeout")
+		}
+	}
+
+	// A request whose body arrived is answered however long it takes.
+	done := make(chan string, 1)
+	go func() {
+		resp, err := r.hc.Post(r.base+"/slow-answer", "application/json", strings.NewReader(`{"model":"m"}`))
+		if err != nil {
+			done <- err.Error()
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		done <- string(b)
+	}()
+	// Not waiting for an event: the point is that the read timeout
+	// elapses (three times over) while the handler works.
+	<-time.After(3 * 300 * time.Millisecond)
+	close(release)
+	if got := <-done; got != "answered" {
+		t.Errorf("slow answer: got %q, want it delivered past the read timeout", got)
+	}
+}
