@@ -134,7 +134,9 @@ func buildTenancy(ctx context.Context, cfg *config.Config, log *slog.Logger) (*T
 			return nil, fmt.Errorf("app: admin listen: %w", err)
 		}
 		t.AdminAddr = ln.Addr().String()
-		adminSrv = &http.Server{Handler: t.Admin, ReadHeaderTimeout: 10 * time.Second}
+		// The client listener's limits on slow clients apply here too.
+		adminSrv = &http.Server{Handler: t.Admin, ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.D(),
+			ReadTimeout: cfg.Server.ReadTimeout.D(), IdleTimeout: cfg.Server.IdleTimeout.D()}
 		log.Info("admin API listening", "listen", t.AdminAddr)
 	}
 	t.Run = func(ctx context.Context) error {
