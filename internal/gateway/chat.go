@@ -227,7 +227,9 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, x *exchange, rt
 	}
 	defer sw.Flush()
 	var outBytes int
-	var sawUsage bool
+	// finalUsage: a usage report at or after the finish reason, the
+	// provider's final count even if the client then went away.
+	var sawUsage, finished, finalUsage bool
 	for {
 		ev, err := st.Next()
 		if err == io.EOF {
@@ -253,8 +255,10 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, x *exchange, rt
 		for _, tc := range ev.ToolCalls {
 			outBytes += len(tc.Name) + len(tc.Arguments)
 		}
+		finished = finished || ev.FinishReason != ""
 		if ev.Usage != nil {
 			sawUsage = true
+			finalUsage = finalUsage || finished
 			if ev.Usage.InputTokens > 0 {
 				x.usage.InputTokens = ev.Usage.InputTokens
 			}
@@ -276,7 +280,7 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, x *exchange, rt
 	// A stream without usage, or cut before its final usage (Anthropic's
 	// message_start reports 1 output token), is billed from what was sent,
 	// and says so: no count it carries is the provider's final one.
-	if !sawUsage || x.partial {
+	if !sawUsage || x.partial && !finalUsage {
 		x.usage.Estimated = true
 		if x.usage.InputTokens == 0 {
 			x.usage.InputTokens = input
