@@ -140,6 +140,16 @@ func (c *Config) validateTenancy(v *validator) {
 	if c.Admin.Listen == c.Server.Listen && c.Admin.Key != "" && !strings.HasSuffix(c.Admin.Listen, ":0") {
 		v.add("admin.listen", "must differ from server.listen (%s)", c.Server.Listen)
 	}
+	if k := c.Admin.Key; k != "" {
+		// One key for both would make every client an administrator.
+		clash := k == c.Server.MasterKey
+		for _, ck := range c.Server.APIKeys {
+			clash = clash || k == ck
+		}
+		if clash {
+			v.add("admin.key", "must differ from server.master_key and every server.api_keys entry")
+		}
+	}
 	v.positiveInt("usage.queue_size", int64(c.Usage.QueueSize))
 	v.positiveInt("usage.batch_size", int64(c.Usage.BatchSize))
 	v.positiveDur("usage.flush_interval", c.Usage.FlushInterval)

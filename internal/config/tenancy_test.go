@@ -65,6 +65,8 @@ func TestTenancyInvalid(t *testing.T) {
 		{name: "admin listen", yaml: "admin: {listen: nope}", path: "admin.listen", msg: "want host:port"},
 		{name: "same listener", yaml: "server: {listen: 127.0.0.1:8080}\nadmin: {listen: 127.0.0.1:8080, key: k}", path: "admin.listen", msg: "must differ"},
 		{name: "batch", yaml: "usage: {batch_size: -2}", path: "usage.batch_size", msg: "must be positive"},
+		{name: "admin key is the master key", yaml: "server: {master_key: secretpw}\nadmin: {key: secretpw}", path: "admin.key", msg: "must differ"},
+		{name: "admin key is a client key", yaml: "server: {api_keys: [a-key, secretpw]}\nadmin: {key: secretpw}", path: "admin.key", msg: "must differ"},
 		{name: "ttl", yaml: "auth: {key_cache_ttl: -1s}", path: "auth.key_cache_ttl", msg: "positive duration"},
 	}
 	for _, tt := range tests {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -176,6 +177,10 @@ func (c *Config) validateProviders(v *validator) {
 		for _, k := range sortedKeys(p.Headers) {
 			if !validHeaderName(k) {
 				v.add(path+".headers", "invalid header name %q", k)
+				continue
+			}
+			if msg := headerOwner(p, k); msg != "" {
+				v.add(path+".headers", "header %q %s", k, msg)
 			}
 		}
 		v.positiveDur(path+".connect_timeout", p.ConnectTimeout)
@@ -205,8 +210,39 @@ func checkBaseURL(raw string) error {
 		return errors.New("must not contain credentials; use api_key or headers")
 	case u.Fragment != "" || strings.HasSuffix(raw, "#"):
 		return errors.New("must not contain a #fragment")
+	case u.RawQuery != "" || u.ForceQuery:
+		// The adapters append paths (and Azure its api-version).
+		return errors.New("must not contain a ?query; use headers or api_version")
 	}
 	return nil
+}
+
+// headerOwner says why provider p may not set header k, or "" if it may.
+// The gateway sets the framing headers of every upstream call itself, the
+// adapter the version header and, when api_key is set, the credential;
+// a configured value would be overridden or sent twice.
+func headerOwner(p *Provider, k string) string {
+	switch http.CanonicalHeaderKey(k) {
+	case "Host", "Content-Type", "Content-Length", "Transfer-Encoding", "Connection", "Accept":
+		return "is set by the gateway on every call"
+	case "Anthropic-Version":
+		if p.Kind == KindAnthropic {
+			return "is set from api_version"
+		}
+	case "Authorization":
+		if p.Kind == KindOpenAI && p.APIKey != "" {
+			return "is set from api_key; name one of the two"
+		}
+	case "Api-Key":
+		if p.Kind == KindAzure && p.APIKey != "" {
+			return "is set from api_key; name one of the two"
+		}
+	case "X-Api-Key":
+		if p.Kind == KindAnthropic && p.APIKey != "" {
+			return "is set from api_key; name one of the two"
+		}
+	}
+	return ""
 }
 
 func validHeaderName(k string) bool {
