@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
 
 // wire types of the Messages API request, used only when a translation
@@ -124,7 +125,7 @@ func decodeFull(raw []byte) (*llm.Body, error) {
 		format = in.OutputConfig.Format
 	}
 	if format != nil && format.Type == "json_schema" {
-		b.ResponseFormat, err = marshal(map[string]any{
+		b.ResponseFormat, err = wirejson.Marshal(map[string]any{
 			"type":        "json_schema",
 			"json_schema": map[string]any{"name": "output", "schema": format.Schema, "strict": true},
 		})

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
 
 // Error types of the Anthropic error object (the "type" field of "error").
@@ -54,7 +55,7 @@ func typeForStatus(status int) string {
 }
 
 func marshalError(errType, message string) []byte {
-	b, _ := marshal(errorBody{Type: "error", Error: errorObject{Type: errType, Message: message}})
+	b, _ := wirejson.Marshal(errorBody{Type: "error", Error: errorObject{Type: errType, Message: message}})
 	return b
 }
 
@@ -65,7 +66,7 @@ func WriteError(w http.ResponseWriter, status int, errType, message string) {
 	if errType == "" {
 		errType = typeForStatus(status)
 	}
-	_ = writeJSON(w, status, marshalError(errType, message))
+	_ = wirejson.Write(w, status, marshalError(errType, message))
 }
 
 // KindStatus maps a classified upstream failure to the HTTP status and error

@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
 
 // idSource invents ids for encodings that lack them (a translated answer
@@ -86,7 +87,7 @@ func writeResponse(w http.ResponseWriter, resp *llm.Response, ids idSource) erro
 			return err
 		}
 	}
-	if err := writeJSON(w, http.StatusOK, body); err != nil {
+	if err := wirejson.Write(w, http.StatusOK, body); err != nil {
 		return fmt.Errorf("anthropicapi: write response: %w", err)
 	}
 	return nil
@@ -117,7 +118,7 @@ func encodeResponse(resp *llm.Response, ids idSource) ([]byte, error) {
 	}
 	stop := StopReason(resp.FinishReason, len(resp.ToolCalls) > 0)
 	m.StopReason = &stop
-	b, err := marshal(m)
+	b, err := wirejson.Marshal(m)
 	if err != nil {
 		return nil, fmt.Errorf("anthropicapi: encode response: %w", err)
 	}

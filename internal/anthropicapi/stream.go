@@ -7,6 +7,7 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/sse"
+	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
 
 // wire types of the Messages API stream events.
@@ -235,7 +236,7 @@ func (s *StreamWriter) appendEnd() {
 }
 
 func (s *StreamWriter) appendFrame(event string, v any) {
-	b, err := marshal(v)
+	b, err := wirejson.Marshal(v)
 	if err != nil {
 		// Only our own wire structs reach here; they always marshal.
 		panic(fmt.Sprintf("anthropicapi: marshal stream event: %v", err))

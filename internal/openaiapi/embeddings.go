@@ -7,6 +7,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
 
 // bytesPerToken is the byte count charged for each pre-tokenised input
@@ -109,11 +110,11 @@ func (s source) writeModels(w http.ResponseWriter, ids []string) error {
 	for _, id := range ids {
 		list.Data = append(list.Data, modelInfo{ID: id, Object: "model", Created: created, OwnedBy: "switchyard"})
 	}
-	body, err := marshal(list)
+	body, err := wirejson.Marshal(list)
 	if err != nil {
 		return fmt.Errorf("openaiapi: encode models: %w", err)
 	}
-	if err := writeJSON(w, http.StatusOK, body); err != nil {
+	if err := wirejson.Write(w, http.StatusOK, body); err != nil {
 		return fmt.Errorf("openaiapi: write models: %w", err)
 	}
 	return nil

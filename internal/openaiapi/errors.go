@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
 
 // Error types of the OpenAI error object (the "type" field).
@@ -71,7 +72,7 @@ func marshalError(status int, code, param, message string) []byte {
 	if param != "" {
 		obj.Param = &param
 	}
-	b, _ := marshal(errorBody{Error: obj})
+	b, _ := wirejson.Marshal(errorBody{Error: obj})
 	return b
 }
 
@@ -83,7 +84,7 @@ func WriteError(w http.ResponseWriter, status int, code, message string) {
 }
 
 func writeErrorParam(w http.ResponseWriter, status int, code, param, message string) {
-	_ = writeJSON(w, status, marshalError(status, code, param, message))
+	_ = wirejson.Write(w, status, marshalError(status, code, param, message))
 }
 
 // KindStatus maps a classified upstream failure to the HTTP status and error

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
 
 // source supplies the clock and ids for encodings that must invent them
@@ -80,7 +81,7 @@ func (s source) writeResponse(w http.ResponseWriter, resp *llm.Response) error {
 			return err
 		}
 	}
-	if err := writeJSON(w, http.StatusOK, body); err != nil {
+	if err := wirejson.Write(w, http.StatusOK, body); err != nil {
 		return fmt.Errorf("openaiapi: write response: %w", err)
 	}
 	return nil
@@ -114,7 +115,7 @@ func (s source) encodeResponse(resp *llm.Response) ([]byte, error) {
 		msg.ToolCalls = append(msg.ToolCalls, wireToolCall{ID: id, Type: "function", Function: wireFunction{Name: tc.Name, Arguments: tc.Arguments}})
 	}
 	c.Choices = []choice{{Message: msg, FinishReason: finishReason(resp.FinishReason, len(resp.ToolCalls) > 0)}}
-	b, err := marshal(c)
+	b, err := wirejson.Marshal(c)
 	if err != nil {
 		return nil, fmt.Errorf("openaiapi: encode response: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/sse"
+	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
 
 // wire types of a chat.completion.chunk.
@@ -228,7 +229,7 @@ func (s *StreamWriter) newChunk(choices []chunkChoice, u *usageObject) chunk {
 }
 
 func (s *StreamWriter) appendFrame(v any) {
-	b, err := marshal(v)
+	b, err := wirejson.Marshal(v)
 	if err != nil {
 		// Only our own wire structs reach here; they always marshal.
 		panic(fmt.Sprintf("openaiapi: marshal stream frame: %v", err))
