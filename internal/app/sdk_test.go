@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -229,6 +230,18 @@ func TestOpenAISDKEmbeddingsAndModels(t *testing.T) {
 		if !ids[want] {
 			t.Errorf("models: %q missing from %v", want, ids)
 		}
+	}
+	// The SDK's retrieve: a route, a deployment, and a name that is neither.
+	for _, id := range []string{"auto", "claude"} {
+		m, err := c.Models.Get(context.Background(), id)
+		if err != nil || m.ID != id || m.Object != "model" || m.OwnedBy != "switchyard" {
+			t.Errorf("models.retrieve(%s): got %+v, %v", id, m, err)
+		}
+	}
+	_, err = c.Models.Get(context.Background(), "no-such-model")
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusNotFound || apiErr.Code != "model_not_found" {
+		t.Errorf("models.retrieve(no-such-model): got %v, want a 404 model_not_found", err)
 	}
 }
 

@@ -620,6 +620,12 @@ func TestAllowedRoutesLimitModelsAndExplain(t *testing.T) {
 	if got := models(open.Secret); len(got) < 4 || !slices.Contains(got, "auto") {
 		t.Errorf("unlimited key's models: got %v, want every route and deployment", got)
 	}
+	if code, body := do("GET", "/v1/models/auto", limited.Secret, ""); code != http.StatusNotFound || !strings.Contains(body, "model_not_found") {
+		t.Errorf("retrieve of a route the key may not use: got %d %s, want 404 model_not_found", code, body)
+	}
+	if code, body := do("GET", "/v1/models/cheap", limited.Secret, ""); code != http.StatusOK || !strings.Contains(body, `"id":"cheap"`) {
+		t.Errorf("retrieve of an allowed route: got %d %s, want 200 with its id", code, body)
+	}
 	explain := `{"model":"%s","messages":[{"role":"user","content":"hi"}]}`
 	if code, body := do("POST", "/v1/route/explain", limited.Secret, strings.Replace(explain, "%s", "auto", 1)); code != http.StatusForbidden || !strings.Contains(body, "route_not_allowed") || strings.Contains(body, "medium") {
 		t.Errorf("explain of a route the key may not use: got %d %s, want 403 route_not_allowed without the plan", code, body)

@@ -25,6 +25,8 @@ func (g *Gateway) Handler() http.Handler {
 	mux.HandleFunc("POST /embeddings", g.ServeEmbeddings)
 	mux.HandleFunc("GET /v1/models", g.ServeModels)
 	mux.HandleFunc("GET /models", g.ServeModels)
+	mux.HandleFunc("GET /v1/models/{model...}", g.ServeModel)
+	mux.HandleFunc("GET /models/{model...}", g.ServeModel)
 	mux.HandleFunc("POST /v1/route/explain", g.ServeExplain)
 	// The same paths with another method, and every other path, get an
 	// error in the API's own format rather than net/http's plain text.
@@ -89,6 +91,27 @@ func (g *Gateway) ServeModels(w http.ResponseWriter, r *http.Request) {
 	sort.Strings(ids)
 	x.status = http.StatusOK
 	_ = openaiapi.WriteModels(w, ids)
+}
+
+// ServeModel serves GET /v1/models/{model}: the model object of a route or
+// deployment the caller's key may use, else 404 model_not_found (a name
+// the key may not use is not confirmed to exist).
+func (g *Gateway) ServeModel(w http.ResponseWriter, r *http.Request) {
+	x, r := g.start(r, openAIDialect, "switchyard.models")
+	defer g.finish(r.Context(), x)
+	rt, _, ok := g.authenticated(w, r, x)
+	if !ok {
+		return
+	}
+	id := r.PathValue("model")
+	if !rt.names(id) || !x.who.allows(id) {
+		g.fail(w, x, &apiError{status: http.StatusNotFound, code: "model_not_found", anthropicType: "not_found_error",
+			message: "model " + strconv.Quote(truncate(id, 200)) + " does not exist or this key may not use it"})
+		return
+	}
+	x.decision.Route = id
+	x.status = http.StatusOK
+	_ = openaiapi.WriteModel(w, id)
 }
 
 // ServeEmbeddings serves POST /v1/embeddings through the executor, like

@@ -104,6 +104,18 @@ func WriteModels(w http.ResponseWriter, ids []string) error {
 	return defaultSource().writeModels(w, ids)
 }
 
+// WriteModel writes one model object, the answer of GET /v1/models/{id}.
+func WriteModel(w http.ResponseWriter, id string) error {
+	body, err := wirejson.Marshal(modelInfo{ID: id, Object: "model", Created: defaultSource().now().Unix(), OwnedBy: "switchyard"})
+	if err != nil {
+		return fmt.Errorf("openaiapi: encode model: %w", err)
+	}
+	if err := wirejson.Write(w, http.StatusOK, body); err != nil {
+		return fmt.Errorf("openaiapi: write model: %w", err)
+	}
+	return nil
+}
+
 func (s source) writeModels(w http.ResponseWriter, ids []string) error {
 	list := modelList{Object: "list", Data: make([]modelInfo, 0, len(ids))}
 	created := s.now().Unix()
