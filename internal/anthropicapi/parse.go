@@ -39,7 +39,13 @@ func badRequest(param, msg string) *BadRequestError {
 // (model, messages, max_tokens) and returns a *BadRequestError when the body
 // is not acceptable. The returned request keeps body as Raw and decodes the
 // full canonical Body lazily.
-func ParseChat(body []byte) (*llm.Request, error) {
+func ParseChat(body []byte) (*llm.Request, error) { return parse(body, true) }
+
+// ParseCountTokens reads a /v1/messages/count_tokens body: a Messages
+// request without max_tokens.
+func ParseCountTokens(body []byte) (*llm.Request, error) { return parse(body, false) }
+
+func parse(body []byte, needMax bool) (*llm.Request, error) {
 	if !gjson.ValidBytes(body) {
 		return nil, badRequest("", "request body is not valid JSON")
 	}
@@ -126,7 +132,7 @@ func ParseChat(body []byte) (*llm.Request, error) {
 		return nil, badRequest("model", "model: field required")
 	case !seenMsgs:
 		return nil, badRequest("messages", "messages: field required")
-	case !seenMax:
+	case needMax && !seenMax:
 		return nil, badRequest("max_tokens", "max_tokens: field required")
 	}
 	req.SetDecoder(decodeFull)

@@ -287,6 +287,41 @@ func TestAnthropicSDKMessages(t *testing.T) {
 	}
 }
 
+// TestAnthropicSDKCountTokens: the SDK's count_tokens works through the
+// gateway: counted by the route's Anthropic deployment when it has one
+// (the simulator's count), estimated otherwise, never a 404.
+func TestAnthropicSDKCountTokens(t *testing.T) {
+	s := startStack(t, fastSim(), "")
+	c := s.anthropic()
+	text := "Count the tokens of this sentence, please, all of them."
+	for _, tt := range []struct{ model, source string }{{"claude", "provider"}, {"medium", "estimate"}} {
+		var hr *http.Response
+		n, err := c.Messages.CountTokens(context.Background(), anthropic.MessageCountTokensParams{
+			Model:    anthropic.Model(tt.model),
+			System:   anthropic.MessageCountTokensParamsSystemUnion{OfString: anthropic.String("Be brief.")},
+			Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock(text))},
+		}, aoption.WithResponseInto(&hr))
+		if err != nil {
+			t.Fatalf("%s: count_tokens: %v", tt.model, err)
+		}
+		if n.InputTokens < 5 || hr.Header.Get("X-Switchyard-Token-Count") != tt.source {
+			t.Errorf("%s: got %d input tokens from %q, want a count from %s", tt.model, n.InputTokens, hr.Header.Get("X-Switchyard-Token-Count"), tt.source)
+		}
+	}
+	// The simulator is asked only for the Anthropic deployment's count.
+	if got := len(calls(s, "sim-large")); got != 0 {
+		t.Errorf("count_tokens made %d generation calls, want none", got)
+	}
+	_, err := c.Messages.CountTokens(context.Background(), anthropic.MessageCountTokensParams{
+		Model:    "no-such-model",
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock(text))},
+	})
+	var apiErr *anthropic.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown model: got %v, want a 404", err)
+	}
+}
+
 func TestAnthropicSDKTools(t *testing.T) {
 	s := startStack(t, fastSim(), "")
 	c := s.anthropic()

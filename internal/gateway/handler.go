@@ -21,6 +21,7 @@ func (g *Gateway) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/chat/completions", g.ServeOpenAIChat)
 	mux.HandleFunc("POST /chat/completions", g.ServeOpenAIChat)
 	mux.HandleFunc("POST /v1/messages", g.ServeAnthropicMessages)
+	mux.HandleFunc("POST /v1/messages/count_tokens", g.ServeAnthropicCountTokens)
 	mux.HandleFunc("POST /v1/embeddings", g.ServeEmbeddings)
 	mux.HandleFunc("POST /embeddings", g.ServeEmbeddings)
 	mux.HandleFunc("GET /v1/models", g.ServeModels)
@@ -37,6 +38,7 @@ func (g *Gateway) Handler() http.Handler {
 		{"/v1/chat/completions", "POST", openAIDialect},
 		{"/chat/completions", "POST", openAIDialect},
 		{"/v1/messages", "POST", anthropicDialect},
+		{"/v1/messages/count_tokens", "POST", anthropicDialect},
 		{"/v1/embeddings", "POST", openAIDialect},
 		{"/embeddings", "POST", openAIDialect},
 		{"/v1/models", "GET, HEAD", openAIDialect},

@@ -31,6 +31,12 @@ type Embedder interface {
 	Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedResponse, error)
 }
 
+// TokenCounter is a provider that can count a request's input tokens
+// without running it (Anthropic's /v1/messages/count_tokens).
+type TokenCounter interface {
+	CountTokens(ctx context.Context, req *llm.Request) (int, error)
+}
+
 // Config is what an adapter needs to reach one deployment.
 type Config struct {
 	// BaseURL is the provider's API root, e.g. https://api.openai.com/v1 or

@@ -106,7 +106,11 @@ func (c *Client) messagesBody(req *llm.Request, stream bool) ([]byte, error) {
 // post sends body and returns a 2xx response; any other status is read and
 // classified.
 func (c *Client) post(ctx context.Context, body []byte, stream bool) (*http.Response, error) {
-	hr, err := provider.NewPost(ctx, c.endpoint, body, stream, c.cfg.Headers)
+	return c.postTo(ctx, c.endpoint, body, stream)
+}
+
+func (c *Client) postTo(ctx context.Context, url string, body []byte, stream bool) (*http.Response, error) {
+	hr, err := provider.NewPost(ctx, url, body, stream, c.cfg.Headers)
 	if err != nil {
 		return nil, fmt.Errorf("anthropic: build request: %w", err)
 	}
@@ -184,4 +188,33 @@ func stopReason(s string) llm.FinishReason {
 	default: // end_turn, stop_sequence, pause_turn
 		return llm.FinishStop
 	}
+}
+
+var _ provider.TokenCounter = (*Client)(nil)
+
+// CountTokens asks the Messages API's count_tokens endpoint how many input
+// tokens req (a count_tokens body in the Anthropic dialect) holds on this
+// deployment's model. It sends the client's body with only "model"
+// rewritten; other dialects are not counted here (KindBadRequest).
+func (c *Client) CountTokens(ctx context.Context, req *llm.Request) (int, error) {
+	if req.Dialect != llm.DialectAnthropic || len(req.Raw) == 0 {
+		return 0, &provider.Error{Kind: provider.KindBadRequest, Message: "count_tokens takes a Messages request"}
+	}
+	body, ok := provider.SetMembers(req.Raw, provider.Member{Key: "model", Raw: c.modelJSON})
+	if !ok {
+		return 0, &provider.Error{Kind: provider.KindBadRequest, Message: "request body is not a JSON object"}
+	}
+	resp, err := c.postTo(ctx, c.endpoint+"/count_tokens", body, false)
+	if err != nil {
+		return 0, err
+	}
+	raw, err := provider.ReadBody(ctx, resp)
+	if err != nil {
+		return 0, err
+	}
+	n := gjson.GetBytes(raw, "input_tokens")
+	if n.Type != gjson.Number || n.Int() < 0 {
+		return 0, &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "count_tokens response without input_tokens"}
+	}
+	return int(n.Int()), nil
 }

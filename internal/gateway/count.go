@@ -1,0 +1,77 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/anthropicapi"
+	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/tokens"
+	"github.com/switchyard-gw/switchyard/internal/wirejson"
+)
+
+// HeaderTokenCount says where a count_tokens answer came from: "provider"
+// (an Anthropic deployment of the route counted it) or "estimate" (the
+// gateway's own estimate, when no deployment of the route can count or the
+// one asked failed).
+const HeaderTokenCount = "X-Switchyard-Token-Count"
+
+// countTimeout bounds the provider's count when the deployment sets no
+// timeout: counting is cheap, and an estimate is always at hand.
+const countTimeout = 10 * time.Second
+
+// ServeAnthropicCountTokens serves POST /v1/messages/count_tokens: the
+// first deployment of the route whose provider can count (an Anthropic
+// one) counts the request; otherwise, or when that call fails, the answer
+// is the gateway's estimate. Either way the answer is
+// {"input_tokens": N} and costs nothing.
+func (g *Gateway) ServeAnthropicCountTokens(w http.ResponseWriter, r *http.Request) {
+	x, r := g.start(r, anthropicDialect, "switchyard.count_tokens")
+	defer g.finish(r.Context(), x)
+	rt, body, ok := g.authenticated(w, r, x)
+	if !ok {
+		return
+	}
+	req, err := anthropicapi.ParseCountTokens(body)
+	if err != nil {
+		g.failErr(w, x, err)
+		return
+	}
+	dec, err := rt.router.PlanFor(req.Model, nil)
+	x.decision = dec
+	if err != nil {
+		g.fail(w, x, routeError(err))
+		return
+	}
+	if !x.who.allows(dec.Route) {
+		g.fail(w, x, routeNotAllowed(dec.Route))
+		return
+	}
+	n, source := tokens.Input(req), "estimate"
+	for _, name := range dec.Deployments {
+		d := rt.deployments[name]
+		tc, ok := d.prov.(provider.TokenCounter)
+		if !ok {
+			continue
+		}
+		timeout := d.target.Timeout
+		if timeout <= 0 || timeout > countTimeout {
+			timeout = countTimeout
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		counted, err := tc.CountTokens(ctx, req)
+		cancel()
+		if err == nil {
+			n, source = counted, "provider"
+		} else {
+			g.log.Debug("count_tokens: provider count failed; answering the estimate", "deployment", name, "err", err)
+		}
+		break // one provider's count is the answer; do not walk the route
+	}
+	x.status = http.StatusOK
+	g.setRouteHeaders(w, x)
+	w.Header().Set(HeaderTokenCount, source)
+	_ = wirejson.Write(w, http.StatusOK, []byte(`{"input_tokens":`+strconv.Itoa(n)+`}`))
+}
