@@ -44,11 +44,6 @@ func New() string {
 	return "req_" + hex.EncodeToString(b[:])
 }
 
-// With returns ctx carrying the gateway's id and no client id.
-func With(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, ctxKey{}, ids{own: id})
-}
-
 // From returns the gateway's id in ctx, or "".
 func From(ctx context.Context) string {
 	v, _ := ctx.Value(ctxKey{}).(ids)
