@@ -118,6 +118,7 @@ type errShape struct {
 const (
 	oaPath = "/v1/chat/completions"
 	anPath = "/v1/messages"
+	ctPath = "/v1/messages/count_tokens"
 	oaChat = `{"model":"auto","messages":[{"role":"user","content":"hi"}]}`
 	anChat = `{"model":"auto","max_tokens":20,"messages":[{"role":"user","content":"hi"}]}`
 )
@@ -130,7 +131,7 @@ func checkShape(t *testing.T, path string, b []byte, want string) {
 	if err := json.Unmarshal(b, &e); err != nil || e.Error.Message == "" {
 		t.Fatalf("body: got %s (%v), want a JSON error with a message", b, err)
 	}
-	if path == anPath {
+	if path == anPath || path == ctPath {
 		if e.Type != "error" || e.Error.Type != want {
 			t.Errorf("anthropic error: got type %q error.type %q, want error and %q", e.Type, e.Error.Type, want)
 		}
@@ -224,6 +225,10 @@ func TestLimitsAndErrorShapes(t *testing.T) {
 		{name: "anthropic missing model", path: anPath, body: `{"max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`, wantStatus: 400, wantCode: "invalid_request_error"},
 		{name: "anthropic missing messages", path: anPath, body: `{"model":"claude","max_tokens":5}`, wantStatus: 400, wantCode: "invalid_request_error"},
 		{name: "anthropic unknown model", path: anPath, body: `{"model":"nope","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`, wantStatus: 404, wantCode: "not_found_error"},
+		{name: "count_tokens bad json", path: ctPath, body: `{"model":`, wantStatus: 400, wantCode: "invalid_request_error"},
+		{name: "count_tokens missing messages", path: ctPath, body: `{"model":"claude"}`, wantStatus: 400, wantCode: "invalid_request_error"},
+		{name: "count_tokens unknown model", path: ctPath, body: `{"model":"nope","messages":[{"role":"user","content":"hi"}]}`, wantStatus: 404, wantCode: "not_found_error"},
+		{name: "count_tokens too large", path: ctPath, body: `{"model":"claude","messages":[{"role":"user","content":"` + big + `"}]}`, wantStatus: 413, wantCode: "request_too_large"},
 		{name: "openai wrong method", method: "GET", path: oaPath, wantStatus: 405},
 		{name: "anthropic wrong method", method: "PUT", path: anPath, body: "{}", wantStatus: 405},
 	}
