@@ -75,6 +75,7 @@ func (c *Config) ApplyDefaults() {
 
 	setStr(&c.Log.Level, DefaultLogLevel)
 	c.applyTenancyDefaults()
+	c.applyCacheDefaults()
 
 	for i := range c.Providers {
 		setDur(&c.Providers[i].ConnectTimeout, DefaultConnectTimeout)

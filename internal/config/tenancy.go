@@ -88,6 +88,9 @@ func (c *Config) expandTenancy(str func(path string, p *string)) {
 	k := string(c.Admin.Key)
 	str("admin.key", &k)
 	c.Admin.Key = Secret(k)
+	b := string(c.Cache.Backend)
+	str("cache.backend", &b)
+	c.Cache.Backend = DSN(b)
 }
 
 // applyTenancyDefaults fills the tenancy sections' zero fields.

@@ -22,6 +22,8 @@ type Config struct {
 	Auth     Auth  `yaml:"auth"`
 	// Telemetry configures OpenTelemetry tracing (telemetry.go).
 	Telemetry Telemetry `yaml:"telemetry"`
+	// Cache is the exact-match response cache (cache.go).
+	Cache Cache `yaml:"cache"`
 
 	// index holds the name lookups built by Validate (see lookup.go).
 	index *lookup

@@ -88,6 +88,7 @@ func (c *Config) Validate() error {
 	c.validateDeployments(v)
 	c.validateRoutes(v)
 	c.validateTenancy(v)
+	c.validateCache(v)
 	c.validateTelemetry(v)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -1,0 +1,142 @@
+package cache_test
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/switchyard-gw/switchyard/internal/cache"
+	"github.com/switchyard-gw/switchyard/internal/clocktest"
+	"github.com/switchyard-gw/switchyard/internal/redisbacked/redistest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, redistest.IgnoreDialRetry()) }
+
+func TestKeySeparatesEveryPart(t *testing.T) {
+	base := cache.Key("ten_a", "openai.chat", "auto", []byte(`{"model":"auto"}`))
+	if len(base) != 64 {
+		t.Fatalf("key %q is not a hex SHA-256", base)
+	}
+	if again := cache.Key("ten_a", "openai.chat", "auto", []byte(`{"model":"auto"}`)); again != base {
+		t.Fatalf("same request, different keys: %s %s", base, again)
+	}
+	for name, k := range map[string]string{
+		"tenant":   cache.Key("ten_b", "openai.chat", "auto", []byte(`{"model":"auto"}`)),
+		"endpoint": cache.Key("ten_a", "anthropic.messages", "auto", []byte(`{"model":"auto"}`)),
+		"route":    cache.Key("ten_a", "openai.chat", "smart", []byte(`{"model":"auto"}`)),
+		"body":     cache.Key("ten_a", "openai.chat", "auto", []byte(`{"model":"auto" }`)),
+		// Bytes moved from one part to the next must not collide.
+		"boundary": cache.Key("ten_", "aopenai.chat", "auto", []byte(`{"model":"auto"}`)),
+	} {
+		if k == base {
+			t.Errorf("a different %s gives the same key", name)
+		}
+	}
+}
+
+// contract checks what every Store does.
+func contract(t *testing.T, s cache.Store) {
+	ctx := context.Background()
+	if e, err := s.Get(ctx, "missing"); e != nil || err != nil {
+		t.Fatalf("Get(missing) = %v, %v; want nil, nil", e, err)
+	}
+	stored := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	body := []byte("data: {\"a\":1}\n\ndata: [DONE]\n\n")
+	in := &cache.Entry{ContentType: "text/event-stream", Deployment: "sim-small", Model: "sim-small-2026", Stored: stored, Body: body}
+	if err := s.Set(ctx, "k1", in, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Get(ctx, "k1")
+	if err != nil || got == nil {
+		t.Fatalf("Get(k1) = %v, %v", got, err)
+	}
+	if got.ContentType != in.ContentType || got.Deployment != in.Deployment || got.Model != in.Model ||
+		!got.Stored.Equal(stored) || !bytes.Equal(got.Body, body) {
+		t.Fatalf("Get(k1) = %+v (body %q), want %+v", got, got.Body, in)
+	}
+	// Set replaces.
+	if err := s.Set(ctx, "k1", &cache.Entry{ContentType: "application/json", Body: []byte(`{}`)}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Get(ctx, "k1"); got == nil || string(got.Body) != `{}` {
+		t.Fatalf("after a second Set, Get(k1) = %+v", got)
+	}
+}
+
+func TestMemory(t *testing.T) {
+	contract(t, cache.NewMemory(1<<20, nil))
+}
+
+func TestMemoryExpires(t *testing.T) {
+	clock := clocktest.New(time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC))
+	m := cache.NewMemory(1<<20, clock.Now)
+	ctx := context.Background()
+	_ = m.Set(ctx, "k", &cache.Entry{Body: []byte("x")}, time.Minute)
+	clock.Advance(59 * time.Second)
+	if e, _ := m.Get(ctx, "k"); e == nil {
+		t.Fatal("entry gone before its TTL")
+	}
+	clock.Advance(time.Second)
+	if e, _ := m.Get(ctx, "k"); e != nil {
+		t.Fatal("entry served at its TTL")
+	}
+	if n := m.Len(); n != 0 {
+		t.Fatalf("expired entry still held: Len = %d", n)
+	}
+}
+
+func TestMemoryEvictsLeastRecentlyUsed(t *testing.T) {
+	ctx := context.Background()
+	body := bytes.Repeat([]byte("a"), 1000)
+	// Room for three entries of ~1.26 KB, not four.
+	m := cache.NewMemory(4000, nil)
+	for _, k := range []string{"k1", "k2", "k3"} {
+		_ = m.Set(ctx, k, &cache.Entry{Body: body}, time.Minute)
+	}
+	if e, _ := m.Get(ctx, "k1"); e == nil { // k1 is now the most recent
+		t.Fatal("k1 evicted with room to spare")
+	}
+	_ = m.Set(ctx, "k4", &cache.Entry{Body: body}, time.Minute)
+	if e, _ := m.Get(ctx, "k2"); e != nil {
+		t.Error("k2, the least recently used, was kept")
+	}
+	for _, k := range []string{"k1", "k3", "k4"} {
+		if e, _ := m.Get(ctx, k); e == nil {
+			t.Errorf("%s evicted, want only k2 gone", k)
+		}
+	}
+	// An entry larger than the bound is not kept and evicts nothing.
+	_ = m.Set(ctx, "huge", &cache.Entry{Body: make([]byte, 5000)}, time.Minute)
+	if e, _ := m.Get(ctx, "huge"); e != nil {
+		t.Error("an entry larger than max_bytes was kept")
+	}
+	if n := m.Len(); n != 3 {
+		t.Errorf("Len = %d after an oversized Set, want 3", n)
+	}
+}
+
+func TestRedis(t *testing.T) {
+	prefix := redistest.Prefix(t)
+	client := redistest.NewClient(t, redistest.Addr)
+	s := cache.NewRedis(client, prefix+"cache:")
+	contract(t, s)
+
+	ctx := context.Background()
+	if err := s.Set(ctx, "ttl", &cache.Entry{Body: []byte("x")}, 90*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	ttl, err := client.PTTL(ctx, prefix+"cache:ttl").Result()
+	if err != nil || ttl <= 80*time.Second || ttl > 90*time.Second {
+		t.Fatalf("PTTL = %v, %v; want the entry to expire in 90s", ttl, err)
+	}
+	// A value that is not an entry is an error, not a hit.
+	if err := client.Set(ctx, prefix+"cache:junk", "no header line", time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if e, err := s.Get(ctx, "junk"); e != nil || err == nil {
+		t.Fatalf("Get(junk) = %v, %v; want an error", e, err)
+	}
+}

@@ -1,0 +1,80 @@
+package config
+
+import (
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Defaults of the cache section; docs/config.md lists them for users.
+const (
+	DefaultCacheTTL           = 10 * time.Minute
+	DefaultCacheMaxBytes      = 64 << 20
+	DefaultCacheMaxEntryBytes = 1 << 20
+)
+
+// Values of cache.backend that are not URLs.
+const (
+	CacheOff    = "off"
+	CacheMemory = "memory"
+)
+
+// Cache is the exact-match response cache: a complete answer is kept for
+// TTL under a hash of the tenant, the route and the request body, and the
+// same request from the same tenant is answered from it without calling a
+// model.
+type Cache struct {
+	// Backend is off (the default), memory (this process) or a
+	// redis://HOST:PORT/DB URL (shared by replicas; ?key_prefix=P sets
+	// the key prefix, default "switchyard:"). Changing it needs a restart.
+	Backend DSN `yaml:"backend"`
+	// TTL is how long an answer is served from the cache; default 10m.
+	TTL Duration `yaml:"ttl"`
+	// MaxBytes bounds the memory backend (least recently used answers are
+	// dropped first); default 64 MiB. Redis's own maxmemory policy bounds
+	// the Redis backend.
+	MaxBytes int64 `yaml:"max_bytes"`
+	// MaxEntryBytes is the largest answer kept; default 1 MiB.
+	MaxEntryBytes int64 `yaml:"max_entry_bytes"`
+}
+
+// Enabled reports whether answers are cached.
+func (c Cache) Enabled() bool { return c.Backend != "" && c.Backend != CacheOff }
+
+func (c *Config) applyCacheDefaults() {
+	k := &c.Cache
+	if k.Backend == "" {
+		k.Backend = CacheOff
+	}
+	setDur(&k.TTL, DefaultCacheTTL)
+	if k.MaxBytes == 0 {
+		k.MaxBytes = DefaultCacheMaxBytes
+	}
+	if k.MaxEntryBytes == 0 {
+		k.MaxEntryBytes = DefaultCacheMaxEntryBytes
+	}
+}
+
+// validateCache checks the cache section; like validateTenancy it never
+// quotes a URL.
+func (c *Config) validateCache(v *validator) {
+	k := c.Cache
+	b := k.Backend.Value()
+	switch {
+	case b == "", b == CacheOff:
+		return // nothing else matters while the cache is off
+	case b == CacheMemory:
+	case strings.HasPrefix(b, "redis://"), strings.HasPrefix(b, "rediss://"):
+		if u, err := url.Parse(b); err != nil || u.Host == "" {
+			v.add("cache.backend", "invalid redis URL (want redis://HOST:PORT/DB)")
+		}
+	default:
+		v.add("cache.backend", "want off, memory or redis://..., got scheme %q", scheme(b))
+	}
+	v.positiveDur("cache.ttl", k.TTL)
+	v.positiveInt("cache.max_bytes", k.MaxBytes)
+	v.positiveInt("cache.max_entry_bytes", k.MaxEntryBytes)
+	if k.MaxEntryBytes > k.MaxBytes && b == CacheMemory {
+		v.add("cache.max_entry_bytes", "must not exceed cache.max_bytes (%d)", k.MaxBytes)
+	}
+}
