@@ -130,8 +130,14 @@ func Serve(ctx context.Context, opts Options) error {
 			log.Warn("flush traces", "err", err)
 		}
 	}()
+	respCache, closeCache, err := buildCache(cfg)
+	if err != nil {
+		return err
+	}
+	defer closeCache()
+	startCache := cfg.Cache
 	exec := executor.New(gateway.ExecutorOptions(cfg))
-	gw := gateway.New(gateway.Options{Logger: log, Metrics: metrics, Executor: exec, Guard: ten.Guard, Recorder: ten.Recorder, Tracer: tracing})
+	gw := gateway.New(gateway.Options{Logger: log, Metrics: metrics, Executor: exec, Guard: ten.Guard, Recorder: ten.Recorder, Tracer: tracing, Cache: respCache})
 	if err := gw.Apply(cfg); err != nil {
 		return err
 	}
@@ -178,6 +184,7 @@ func Serve(ctx context.Context, opts Options) error {
 				return
 			}
 			ten.Apply(c)
+			warnCacheRestart(log, startCache, c.Cache)
 			if changed, err := tracing.Apply(ctx, c.Telemetry); err != nil {
 				log.Error("tracing reconfiguration failed; keeping the running exporter", "err", err)
 			} else if changed {

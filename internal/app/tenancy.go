@@ -177,12 +177,12 @@ func openGateway(cfg *config.Config) bool {
 	return len(cfg.Server.APIKeys) == 0 && cfg.Server.MasterKey == "" && cfg.Admin.Key == ""
 }
 
-// redisClient parses a limits URL; a key_prefix query parameter sets the
+// redisClient parses a Redis URL (limits, cache.backend); a key_prefix query parameter sets the
 // key prefix (default DefaultRedisPrefix).
 func redisClient(raw string) (*redis.Client, string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, "", errors.New("app: limits: invalid redis URL")
+		return nil, "", errors.New("app: invalid redis URL")
 	}
 	q := u.Query()
 	prefix := DefaultRedisPrefix
@@ -193,7 +193,7 @@ func redisClient(raw string) (*redis.Client, string, error) {
 	u.RawQuery = q.Encode()
 	opts, err := redis.ParseURL(u.String())
 	if err != nil {
-		return nil, "", fmt.Errorf("app: limits: %w", err)
+		return nil, "", fmt.Errorf("app: redis URL: %w", err)
 	}
 	return redis.NewClient(opts), prefix, nil
 }

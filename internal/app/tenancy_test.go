@@ -89,8 +89,13 @@ func startEditedTenantStack(t *testing.T, simURL, extra string, edit func(string
 	reg := prometheus.NewRegistry()
 	metrics := telemetry.NewMetrics(reg)
 	reg.MustRegister(ten.Collectors()...)
+	respCache, closeCache, err := buildCache(cfg)
+	if err != nil {
+		cancel()
+		t.Fatalf("buildCache: %v", err)
+	}
 	exec := executor.New(gateway.ExecutorOptions(cfg))
-	gw := gateway.New(gateway.Options{Logger: log, Metrics: metrics, Executor: exec, Guard: ten.Guard, Recorder: ten.Recorder})
+	gw := gateway.New(gateway.Options{Logger: log, Metrics: metrics, Executor: exec, Guard: ten.Guard, Recorder: ten.Recorder, Cache: respCache})
 	if err := gw.Apply(cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -120,6 +125,7 @@ func startEditedTenantStack(t *testing.T, simURL, extra string, edit func(string
 				t.Errorf("tenancy run: %v", err)
 			}
 			ten.Close()
+			closeCache()
 		})
 	}
 	t.Cleanup(s.stop)

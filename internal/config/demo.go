@@ -74,6 +74,8 @@ func Demo(simBaseURL string) *Config {
 			RefModels: map[string]string{"sim-small": "mistralai/mixtral-8x7b-chat", "sim-large": "gpt-4-1106-preview"},
 		}},
 	}
+	// The embedded defaults include the in-memory response cache.
+	c.Cache.Backend = CacheMemory
 	c.ApplyDefaults()
 	// Validate builds the lookups; the demo is valid for any http(s)
 	// simBaseURL, which TestDemo checks.

@@ -73,6 +73,7 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 			CostUSD:         cost,
 			Latency:         latency,
 			TTFT:            x.ttft,
+			CacheHit:        x.cacheHit,
 			Stream:          stream,
 			Partial:         x.partial,
 		})
@@ -116,6 +117,7 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 			attribute.Int("switchyard.attempts", attempts(x.trace)),
 			attribute.Int("http.response.status_code", x.status),
 			attribute.Bool("switchyard.stream", stream),
+			attribute.Bool("switchyard.cache_hit", x.cacheHit),
 			attribute.Bool("switchyard.partial", x.partial),
 			attribute.Int("gen_ai.usage.input_tokens", x.usage.InputTokens),
 			attribute.Int("gen_ai.usage.output_tokens", x.usage.OutputTokens),
@@ -149,6 +151,7 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 		slog.Int("status", x.status),
 		slog.String("error", x.errKind),
 		slog.Bool("stream", stream),
+		slog.Bool("cache_hit", x.cacheHit),
 		slog.Bool("partial", x.partial),
 		slog.Float64("latency_ms", ms(latency)),
 		slog.Float64("ttft_ms", ms(x.ttft)),

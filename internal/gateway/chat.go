@@ -51,6 +51,7 @@ type exchange struct {
 	priorCost  float64
 	priorUsage llm.Usage
 	span       trace.Span
+	cacheHit   bool // answered from the response cache
 }
 
 // ServeOpenAIChat serves POST /v1/chat/completions.
@@ -144,6 +145,13 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *dialect) 
 	}
 	if !g.admit(w, r, x, rt, input+req.MaxTokens, rt.estimateCost(dec, input, req.MaxTokens)) {
 		return
+	}
+	w, save, hit := g.cached(w, r, x, rt, d.cacheEndpoint, body)
+	if hit {
+		return
+	}
+	if save != nil {
+		defer save()
 	}
 	if dec.Cascade != nil {
 		g.cascade(w, r, x, rt, input)

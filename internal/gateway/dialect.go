@@ -21,6 +21,7 @@ type streamWriter interface {
 // dialect bundles one inbound wire format's parse and write functions.
 type dialect struct {
 	name          llm.Dialect
+	cacheEndpoint string // the chat endpoint's name in cache keys
 	parse         func(body []byte) (*llm.Request, error)
 	writeResponse func(w http.ResponseWriter, resp *llm.Response) error
 	newStream     func(w http.ResponseWriter, req *llm.Request, src llm.Dialect) streamWriter
@@ -43,6 +44,7 @@ type apiError struct {
 
 var openAIDialect = &dialect{
 	name:          llm.DialectOpenAI,
+	cacheEndpoint: cacheOpenAIChat,
 	parse:         openaiapi.ParseChat,
 	writeResponse: openaiapi.WriteResponse,
 	newStream: func(w http.ResponseWriter, req *llm.Request, src llm.Dialect) streamWriter {
@@ -60,6 +62,7 @@ var openAIDialect = &dialect{
 
 var anthropicDialect = &dialect{
 	name:          llm.DialectAnthropic,
+	cacheEndpoint: cacheAnthropicMessages,
 	parse:         anthropicapi.ParseChat,
 	writeResponse: anthropicapi.WriteResponse,
 	newStream: func(w http.ResponseWriter, req *llm.Request, src llm.Dialect) streamWriter {

@@ -21,6 +21,7 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/switchyard-gw/switchyard/internal/auth"
+	"github.com/switchyard-gw/switchyard/internal/cache"
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/executor"
 	"github.com/switchyard-gw/switchyard/internal/llm"
@@ -46,6 +47,9 @@ type Options struct {
 	Now func() time.Time
 	// Tracer records one span per client request; default a no-op tracer.
 	Tracer trace.Tracer
+	// Cache is the response cache's store; nil, or cache.backend off in
+	// the config, turns the cache off.
+	Cache cache.Store
 }
 
 // Gateway serves the LLM API endpoints. Safe for concurrent use; Apply swaps
@@ -59,6 +63,7 @@ type Gateway struct {
 	now     func() time.Time
 	tokens  *tokens.Counter
 	tracer  trace.Tracer
+	cache   cache.Store
 	rt      atomic.Pointer[runtime]
 }
 
@@ -89,7 +94,7 @@ func New(opts Options) *Gateway {
 	if opts.Tracer == nil {
 		opts.Tracer = noop.NewTracerProvider().Tracer("switchyard")
 	}
-	return &Gateway{log: opts.Logger, metrics: opts.Metrics, exec: opts.Executor, rec: opts.Recorder, guard: opts.Guard, now: opts.Now, tokens: tokens.NewCounter(), tracer: opts.Tracer}
+	return &Gateway{log: opts.Logger, metrics: opts.Metrics, exec: opts.Executor, rec: opts.Recorder, guard: opts.Guard, now: opts.Now, tokens: tokens.NewCounter(), tracer: opts.Tracer, cache: opts.Cache}
 }
 
 // Ready reports whether a config has been applied.

@@ -147,6 +147,13 @@ func (g *Gateway) ServeEmbeddings(w http.ResponseWriter, r *http.Request) {
 	if !g.admit(w, r, x, rt, input, cost) {
 		return
 	}
+	w, save, hit := g.cached(w, r, x, rt, cacheOpenAIEmbeddings, body)
+	if hit {
+		return
+	}
+	if save != nil {
+		defer save()
+	}
 	resp, trace, err := g.exec.Embed(r.Context(), plan, req, input)
 	x.trace = trace
 	g.setRouteHeaders(w, x)

@@ -18,6 +18,7 @@ type Metrics struct {
 	CostUSD    *prometheus.CounterVec   // route, deployment
 	InFlight   prometheus.Gauge
 	ConfigLoad *prometheus.CounterVec // result
+	Cache      *prometheus.CounterVec // route, result
 }
 
 // NewMetrics creates the metrics and registers them on reg.
@@ -51,7 +52,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		ConfigLoad: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchyard_config_loads_total", Help: "Config loads and reloads by result (ok or error).",
 		}, []string{"result"}),
+		Cache: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchyard_cache_total",
+			Help: "Response cache events by route and result: hit, miss, bypass (no-store), stored, too_large, not_cacheable, error.",
+		}, []string{"route", "result"}),
 	}
-	reg.MustRegister(m.Requests, m.Latency, m.TTFT, m.Attempts, m.Fallbacks, m.Tokens, m.CostUSD, m.InFlight, m.ConfigLoad)
+	reg.MustRegister(m.Requests, m.Latency, m.TTFT, m.Attempts, m.Fallbacks, m.Tokens, m.CostUSD, m.InFlight, m.ConfigLoad, m.Cache)
 	return m
 }

@@ -1,0 +1,249 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/switchyard-gw/switchyard/internal/admin"
+	"github.com/switchyard-gw/switchyard/internal/sim"
+	"github.com/switchyard-gw/switchyard/internal/store/open"
+)
+
+// cacheCount reads switchyard_cache_total{route, result} from a scrape.
+func cacheCount(scrape, route, result string) int {
+	re := regexp.MustCompile(`switchyard_cache_total\{result="` + result + `",route="` + regexp.QuoteMeta(route) + `"\} (\d+)`)
+	m := re.FindStringSubmatch(scrape)
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
+
+// send posts body to path with the headers given as name, value pairs.
+func (s *tenantStack) send(path, body string, hdr ...string) (int, string, http.Header) {
+	s.t.Helper()
+	req, _ := http.NewRequest("POST", s.base+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := s.hc.Do(req)
+	if err != nil {
+		s.t.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return resp.StatusCode, string(b), resp.Header
+}
+
+// waitStored waits until route's answers stored in the cache reach n.
+func (s *tenantStack) waitStored(route string, n int) {
+	s.t.Helper()
+	var last string
+	waitForT(s.t, fmt.Sprintf("%d stored answers on %s", n, route), func() bool {
+		last = s.scrape()
+		return cacheCount(last, route, "stored") >= n
+	}, func() string { return fmt.Sprint(cacheCount(last, route, "stored")) })
+}
+
+// TestResponseCache runs the memory cache through the real server and the
+// simulated provider: a repeated request is answered from the cache with
+// the same bytes and no upstream call, in both dialects, streaming and
+// not, and for embeddings; tenants do not share answers; Cache-Control
+// no-store and no-cache are obeyed; a cut stream is not stored; and a hit
+// is recorded as a cache hit with no deployment and no cost.
+func TestResponseCache(t *testing.T) {
+	simCfg := simWithFaults("sim-medium", sim.Fault{Type: sim.FaultCut, After: 3})
+	simSrv, simURL, stopSim, err := sim.Start(simCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stopSim)
+	extra := sqliteExtra(t, "cache: {backend: memory, ttl: 1m}\n")
+	s := startTenantStack(t, simURL, extra)
+	a := s.newKey("acme", admin.KeyCreate{Name: "a"})
+	b := s.newKey("globex", admin.KeyCreate{Name: "b"})
+	calls := func(model string) int { return len(simSrv.Calls(model)) }
+	bearer := func(k admin.KeyView) []string { return []string{"Authorization", "Bearer " + k.Secret} }
+
+	// OpenAI chat, not streaming.
+	code, first, h := s.send("/v1/chat/completions", tenChatBody, bearer(a)...)
+	if code != 200 || h.Get("X-Switchyard-Cache") != "miss" {
+		t.Fatalf("first request: %d %q cache=%q, want 200 miss", code, first, h.Get("X-Switchyard-Cache"))
+	}
+	s.waitStored("cheap", 1)
+	code, again, h := s.send("/v1/chat/completions", tenChatBody, bearer(a)...)
+	if code != 200 || h.Get("X-Switchyard-Cache") != "hit" || again != first {
+		t.Fatalf("repeat: %d cache=%q body %q, want 200 hit with the first body %q", code, h.Get("X-Switchyard-Cache"), again, first)
+	}
+	if h.Get("Age") == "" || h.Get("X-Switchyard-Route") != "cheap" || h.Get("X-Switchyard-Deployment") != "" ||
+		!strings.HasPrefix(h.Get("Content-Type"), "application/json") {
+		t.Errorf("hit headers: %v", h)
+	}
+	if n := calls("sim-small"); n != 1 {
+		t.Fatalf("upstream calls after a hit: %d, want 1", n)
+	}
+
+	// Another tenant's identical request is its own.
+	if _, _, h := s.send("/v1/chat/completions", tenChatBody, bearer(b)...); h.Get("X-Switchyard-Cache") != "miss" {
+		t.Errorf("another tenant's identical request: cache=%q, want miss", h.Get("X-Switchyard-Cache"))
+	}
+	s.waitStored("cheap", 2)
+	// no-store: neither looked up nor stored; no-cache: not looked up,
+	// the fresh answer stored.
+	if _, _, h := s.send("/v1/chat/completions", tenChatBody, append(bearer(a), "Cache-Control", "no-store")...); h.Get("X-Switchyard-Cache") != "bypass" {
+		t.Errorf("no-store: cache=%q, want bypass", h.Get("X-Switchyard-Cache"))
+	}
+	if _, _, h := s.send("/v1/chat/completions", tenChatBody, append(bearer(a), "Cache-Control", "max-age=0, No-Cache")...); h.Get("X-Switchyard-Cache") != "miss" {
+		t.Errorf("no-cache: cache=%q, want miss", h.Get("X-Switchyard-Cache"))
+	}
+	if n := calls("sim-small"); n != 4 {
+		t.Errorf("upstream calls: %d, want 4 (first, other tenant, no-store, no-cache)", n)
+	}
+	s.waitStored("cheap", 3)
+
+	// OpenAI streaming: the whole stream is replayed.
+	streamBody := strings.Replace(tenChatBody, `"max_tokens":50`, `"max_tokens":50,"stream":true,"stream_options":{"include_usage":true}`, 1)
+	_, firstStream, _ := s.send("/v1/chat/completions", streamBody, bearer(a)...)
+	s.waitStored("cheap", 4)
+	_, againStream, h := s.send("/v1/chat/completions", streamBody, bearer(a)...)
+	if h.Get("X-Switchyard-Cache") != "hit" || againStream != firstStream || !strings.HasSuffix(againStream, "data: [DONE]\n\n") ||
+		!strings.HasPrefix(h.Get("Content-Type"), "text/event-stream") {
+		t.Errorf("stream repeat: cache=%q type=%q body %q, want a hit replaying %q", h.Get("X-Switchyard-Cache"), h.Get("Content-Type"), againStream, firstStream)
+	}
+
+	// Anthropic Messages, streaming, on the same route: its own entry.
+	msgBody := `{"model":"cheap","max_tokens":30,"stream":true,"messages":[{"role":"user","content":"hello there"}]}`
+	anth := []string{"x-api-key", a.Secret, "anthropic-version", "2023-06-01"}
+	_, firstMsg, h := s.send("/v1/messages", msgBody, anth...)
+	if h.Get("X-Switchyard-Cache") != "miss" || !strings.Contains(firstMsg, "event: message_stop") {
+		t.Fatalf("messages: cache=%q body %q", h.Get("X-Switchyard-Cache"), firstMsg)
+	}
+	s.waitStored("cheap", 5)
+	if _, againMsg, h := s.send("/v1/messages", msgBody, anth...); h.Get("X-Switchyard-Cache") != "hit" || againMsg != firstMsg {
+		t.Errorf("messages repeat: cache=%q, body equal %v", h.Get("X-Switchyard-Cache"), againMsg == firstMsg)
+	}
+
+	// Embeddings.
+	embBody := `{"model":"embed","input":"cache me"}`
+	_, firstEmb, _ := s.send("/v1/embeddings", embBody, bearer(a)...)
+	s.waitStored("embed", 1)
+	if _, againEmb, h := s.send("/v1/embeddings", embBody, bearer(a)...); h.Get("X-Switchyard-Cache") != "hit" || againEmb != firstEmb {
+		t.Errorf("embeddings repeat: cache=%q, body equal %v", h.Get("X-Switchyard-Cache"), againEmb == firstEmb)
+	}
+	if n := calls("sim-embed"); n != 1 {
+		t.Errorf("embedding upstream calls: %d, want 1", n)
+	}
+
+	// A stream cut by the provider is never stored: the repeat calls again.
+	cutBody := `{"model":"medium","max_tokens":40,"stream":true,"messages":[{"role":"user","content":"tell me a long story"}]}`
+	for i := range 2 {
+		_, body, h := s.send("/v1/chat/completions", cutBody, bearer(a)...)
+		if h.Get("X-Switchyard-Cache") != "miss" || strings.Contains(body, "data: [DONE]") {
+			t.Errorf("cut stream %d: cache=%q body %q, want a miss without data: [DONE]", i, h.Get("X-Switchyard-Cache"), body)
+		}
+	}
+	if n := calls("sim-medium"); n != 2 {
+		t.Errorf("calls for the cut stream: %d, want 2 (a cut answer is not stored)", n)
+	}
+
+	scrape := s.scrape()
+	if got := cacheCount(scrape, "cheap", "hit"); got != 3 {
+		t.Errorf("switchyard_cache_total{route=cheap,result=hit} = %d, want 3", got)
+	}
+	if got := cacheCount(scrape, "cheap", "bypass"); got != 1 {
+		t.Errorf("switchyard_cache_total{route=cheap,result=bypass} = %d, want 1", got)
+	}
+	s.stop()
+	st, err := open.Store(context.Background(), strings.TrimPrefix(strings.SplitN(extra, "\n", 2)[0], "store: "))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	hits := 0
+	for _, r := range usageRecords(t, st) {
+		if !r.CacheHit {
+			continue
+		}
+		hits++
+		if r.Status != 200 || r.Deployment != "" || r.CostUSD != 0 || r.InputTokens != 0 || r.TenantID != "acme" {
+			t.Errorf("cache-hit record %+v: want status 200, tenant acme, no deployment, tokens or cost", r)
+		}
+	}
+	if hits != 4 {
+		t.Errorf("%d usage records say cache_hit, want 4", hits)
+	}
+}
+
+// storeOnly is tenancy YAML for an open gateway (no admin key) with its own
+// SQLite store.
+func storeOnly(t *testing.T) string {
+	dir := t.TempDir()
+	return fmt.Sprintf("store: sqlite://%s/sy.db\nusage: {flush_interval: 20ms, spool_path: %s/usage.spool}\n", dir, dir)
+}
+
+// TestResponseCacheSharedByReplicas: with the Redis backend, an answer one
+// replica stored is a hit on another.
+func TestResponseCacheSharedByReplicas(t *testing.T) {
+	simSrv, simURL, stopSim, err := sim.Start(sim.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stopSim)
+	cacheYAML := fmt.Sprintf("cache: {backend: %q}\n", redisURL(t))
+	r1 := startTenantStack(t, simURL, storeOnly(t)+cacheYAML)
+	r2 := startTenantStack(t, simURL, storeOnly(t)+cacheYAML)
+	code, first, h := r1.send("/v1/chat/completions", tenChatBody)
+	if code != 200 || h.Get("X-Switchyard-Cache") != "miss" {
+		t.Fatalf("replica 1: %d cache=%q %s", code, h.Get("X-Switchyard-Cache"), first)
+	}
+	r1.waitStored("cheap", 1)
+	code, again, h := r2.send("/v1/chat/completions", tenChatBody)
+	if code != 200 || h.Get("X-Switchyard-Cache") != "hit" || again != first {
+		t.Fatalf("replica 2: %d cache=%q body %q, want a hit with replica 1's answer %q", code, h.Get("X-Switchyard-Cache"), again, first)
+	}
+	if n := len(simSrv.Calls("sim-small")); n != 1 {
+		t.Errorf("upstream calls: %d, want 1", n)
+	}
+}
+
+// TestResponseCacheRedisDown: a cache that cannot be reached costs upstream
+// calls, never a request, and its URL's password appears nowhere.
+func TestResponseCacheRedisDown(t *testing.T) {
+	simSrv, simURL, stopSim, err := sim.Start(sim.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stopSim)
+	const canary = "cache-pw-canary-51f0"
+	s := startTenantStack(t, simURL, storeOnly(t)+"cache: {backend: \"redis://:"+canary+"@127.0.0.1:1/0\"}\n")
+	for i := range 2 {
+		code, body, h := s.send("/v1/chat/completions", tenChatBody)
+		if code != 200 || h.Get("X-Switchyard-Cache") != "miss" || strings.Contains(body, canary) {
+			t.Fatalf("request %d with Redis down: %d cache=%q %s, want 200 miss", i, code, h.Get("X-Switchyard-Cache"), body)
+		}
+	}
+	if n := len(simSrv.Calls("sim-small")); n != 2 {
+		t.Errorf("upstream calls: %d, want 2", n)
+	}
+	scrape := s.scrape()
+	if got := cacheCount(scrape, "cheap", "error"); got < 2 {
+		t.Errorf("switchyard_cache_total{result=error} = %d, want at least 2", got)
+	}
+	if strings.Contains(scrape, canary) || strings.Contains(s.logs.String(), canary) {
+		t.Error("the cache URL's password leaked into metrics or logs")
+	}
+	if !strings.Contains(s.logs.String(), "cache lookup failed") {
+		t.Error("no log line for the failed lookup")
+	}
+}

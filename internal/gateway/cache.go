@@ -1,0 +1,194 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/cache"
+	"github.com/switchyard-gw/switchyard/internal/reqid"
+)
+
+// HeaderCache says how the response cache served a request: hit (the
+// answer is a stored one), miss (none stored; the answer is stored when it
+// completes) or bypass (the request's Cache-Control said no-store). Absent
+// when the cache is off.
+const HeaderCache = "X-Switchyard-Cache"
+
+// Cache endpoints, part of the key: one request body means different things
+// on different endpoints.
+const (
+	cacheOpenAIChat         = "openai.chat"
+	cacheAnthropicMessages  = "anthropic.messages"
+	cacheOpenAIEmbeddings   = "openai.embeddings"
+	cacheLookupTimeout      = 100 * time.Millisecond
+	cacheStoreTimeout       = time.Second
+	cacheResultHit          = "hit"
+	cacheResultMiss         = "miss"
+	cacheResultBypass       = "bypass"
+	cacheResultError        = "error"
+	cacheResultStored       = "stored"
+	cacheResultTooLarge     = "too_large"
+	cacheResultNotCacheable = "not_cacheable"
+)
+
+// cached is the response cache step, after admission and before any
+// upstream call. On a hit it has answered and returns hit true. Otherwise
+// it returns the writer the answer must go through and, when the answer
+// may be stored, a function to call once the answer is complete. With the
+// cache off it returns w and nil at no cost.
+//
+// A hit calls no model: its usage record says cache_hit, with no
+// deployment, no tokens and no cost. Only complete answers are stored: a
+// 200 whose stream ended with its terminal event and that fits
+// cache.max_entry_bytes. The key holds the tenant, so tenants never see
+// each other's answers; the route the request was decided to, so an
+// answer is only served to a key that may use that route.
+func (g *Gateway) cached(w http.ResponseWriter, r *http.Request, x *exchange, rt *runtime, endpoint string, body []byte) (http.ResponseWriter, func(), bool) {
+	cc := rt.cfg.Cache
+	if g.cache == nil || !cc.Enabled() {
+		return w, nil, false
+	}
+	route := x.decision.Route
+	lookup, keep := cacheDirectives(r.Header)
+	if !keep {
+		w.Header().Set(HeaderCache, cacheResultBypass)
+		g.countCache(route, cacheResultBypass)
+		return w, nil, false
+	}
+	key := cache.Key(x.who.TenantID, endpoint, route, body)
+	if lookup {
+		ctx, cancel := context.WithTimeout(r.Context(), cacheLookupTimeout)
+		e, err := g.cache.Get(ctx, key)
+		cancel()
+		if err != nil {
+			// Served as a miss: a cache that fails costs an upstream
+			// call, never the request.
+			g.log.Warn("cache lookup failed", "request_id", reqid.From(r.Context()), "err", err)
+			g.countCache(route, cacheResultError)
+		}
+		if e != nil {
+			g.countCache(route, cacheResultHit)
+			g.serveCached(w, x, e)
+			return w, nil, true
+		}
+	}
+	g.countCache(route, cacheResultMiss)
+	w.Header().Set(HeaderCache, cacheResultMiss)
+	cw := &captureWriter{ResponseWriter: w, limit: cc.MaxEntryBytes}
+	save := func() {
+		switch {
+		case x.status != http.StatusOK || cw.status != http.StatusOK || x.partial || x.errKind != "":
+			return
+		case cw.over:
+			g.countCache(route, cacheResultTooLarge)
+			return
+		case !cacheableType(cw.Header().Get("Content-Type")):
+			g.countCache(route, cacheResultNotCacheable)
+			return
+		}
+		// The client has the whole answer before the cache write starts.
+		_ = http.NewResponseController(w).Flush()
+		e := &cache.Entry{ContentType: cw.Header().Get("Content-Type"), Model: x.model, Stored: g.now(), Body: cw.buf}
+		if x.trace != nil {
+			e.Deployment = x.trace.Deployment
+		}
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), cacheStoreTimeout)
+		defer cancel()
+		if err := g.cache.Set(ctx, key, e, cc.TTL.D()); err != nil {
+			g.log.Warn("cache store failed", "request_id", reqid.From(r.Context()), "err", err)
+			g.countCache(route, cacheResultError)
+			return
+		}
+		g.countCache(route, cacheResultStored)
+	}
+	return cw, save, false
+}
+
+// serveCached writes a stored answer: the same body, with Age saying how
+// old it is and the route headers of this request.
+func (g *Gateway) serveCached(w http.ResponseWriter, x *exchange, e *cache.Entry) {
+	x.cacheHit = true
+	x.status = http.StatusOK
+	x.model = e.Model
+	h := w.Header()
+	h.Set("Content-Type", e.ContentType)
+	if strings.HasPrefix(e.ContentType, "text/event-stream") {
+		h.Set("Cache-Control", "no-cache")
+	}
+	h.Set(HeaderCache, cacheResultHit)
+	h.Set("Age", strconv.FormatInt(int64(max(g.now().Sub(e.Stored), 0)/time.Second), 10))
+	h.Set("Content-Length", strconv.Itoa(len(e.Body)))
+	g.setRouteHeaders(w, x)
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(e.Body)
+}
+
+// cacheableType reports whether a response of this content type is an
+// answer worth storing (JSON or an SSE stream).
+func cacheableType(ct string) bool {
+	return strings.HasPrefix(ct, "application/json") || strings.HasPrefix(ct, "text/event-stream")
+}
+
+// cacheDirectives reads the request's Cache-Control: no-cache skips the
+// lookup (the fresh answer is still stored), no-store skips both.
+func cacheDirectives(h http.Header) (lookup, keep bool) {
+	lookup, keep = true, true
+	for _, v := range h.Values("Cache-Control") {
+		for d := range strings.SplitSeq(v, ",") {
+			switch strings.ToLower(strings.TrimSpace(d)) {
+			case "no-cache":
+				lookup = false
+			case "no-store":
+				lookup, keep = false, false
+			}
+		}
+	}
+	return lookup, keep
+}
+
+func (g *Gateway) countCache(route, result string) {
+	// route is a decided, admitted route: a configured name.
+	if g.metrics != nil && g.metrics.Cache != nil {
+		g.metrics.Cache.WithLabelValues(route, result).Inc()
+	}
+}
+
+// captureWriter passes a response through and keeps a copy of its body, up
+// to limit bytes, for the cache.
+type captureWriter struct {
+	http.ResponseWriter
+	limit  int64
+	status int
+	buf    []byte
+	over   bool
+}
+
+func (c *captureWriter) WriteHeader(code int) {
+	if c.status == 0 {
+		c.status = code
+	}
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *captureWriter) Write(p []byte) (int, error) {
+	if c.status == 0 {
+		c.status = http.StatusOK
+	}
+	if !c.over {
+		if int64(len(c.buf)+len(p)) > c.limit {
+			c.over, c.buf = true, nil
+		} else {
+			c.buf = append(c.buf, p...)
+		}
+	}
+	return c.ResponseWriter.Write(p)
+}
+
+// Flush lets streams through the capture flush per event.
+func (c *captureWriter) Flush() { _ = http.NewResponseController(c.ResponseWriter).Flush() }
+
+// Unwrap gives http.ResponseController the writer underneath.
+func (c *captureWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
