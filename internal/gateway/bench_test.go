@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tidwall/gjson"
 
+	"github.com/switchyard-gw/switchyard/internal/cache"
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/executor"
 	"github.com/switchyard-gw/switchyard/internal/gateway"
@@ -103,6 +104,12 @@ func floor(b *testing.B, up string) string {
 // switchyard is the gateway as app.Serve wires it (server middleware,
 // metrics, executor, one OpenAI deployment behind route "auto").
 func switchyard(b *testing.B, up string) string {
+	return switchyardWith(b, up, "")
+}
+
+// switchyardWith is switchyard with extra YAML; a cache section gets a
+// memory store.
+func switchyardWith(b *testing.B, up, extra string) string {
 	b.Helper()
 	cfg, err := config.Parse(fmt.Appendf(nil, `
 providers:
@@ -111,13 +118,17 @@ deployments:
   - {name: bench, provider: up, model: bench}
 routes:
   - {name: auto, targets: [bench]}
-`, up+"/v1"), os.Getenv)
+%s`, up+"/v1", extra), os.Getenv)
 	if err != nil {
 		b.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
 	metrics := telemetry.NewMetrics(reg)
-	gw := gateway.New(gateway.Options{Metrics: metrics, Executor: executor.New(gateway.ExecutorOptions(cfg))})
+	var store cache.Store
+	if cfg.Cache.Enabled() {
+		store = cache.NewMemory(cfg.Cache.MaxBytes, nil)
+	}
+	gw := gateway.New(gateway.Options{Metrics: metrics, Executor: executor.New(gateway.ExecutorOptions(cfg)), Cache: store})
 	if err := gw.Apply(cfg); err != nil {
 		b.Fatal(err)
 	}
@@ -166,6 +177,41 @@ func BenchmarkGatewayOverhead(b *testing.B) {
 		b.Run(mode(stream), func(b *testing.B) {
 			drive(b, switchyard(b, upstream(b).URL), "auto", stream)
 		})
+	}
+}
+
+// BenchmarkGatewayCacheHit: every request after the first is answered
+// from the memory cache, no upstream call.
+func BenchmarkGatewayCacheHit(b *testing.B) {
+	for _, stream := range []bool{false, true} {
+		b.Run(mode(stream), func(b *testing.B) {
+			drive(b, switchyardWith(b, upstream(b).URL, "cache: {backend: memory}\n"), "auto", stream)
+		})
+	}
+}
+
+// BenchmarkGatewayCacheMiss: every request is new, so each pays the
+// lookup, the copy of its answer and the store on top of the upstream
+// call; compare with BenchmarkGatewayOverhead/json.
+func BenchmarkGatewayCacheMiss(b *testing.B) {
+	base := switchyardWith(b, upstream(b).URL, "cache: {backend: memory}\n")
+	tr := &http.Transport{MaxIdleConnsPerHost: 4, DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		body := fmt.Sprintf(`{"model":"auto","messages":[{"role":"user","content":"Say hello in a few words. %d"}],"max_tokens":16}`, i)
+		resp, err := client.Post(base+"/v1/chat/completions", "application/json", strings.NewReader(body))
+		if err != nil {
+			b.Fatal(err)
+		}
+		got, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK || resp.Header.Get(gateway.HeaderCache) != "miss" {
+			b.Fatalf("got status %d cache %q err %v body %.200q, want a 200 miss", resp.StatusCode, resp.Header.Get(gateway.HeaderCache), err, got)
+		}
 	}
 }
 
