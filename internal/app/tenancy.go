@@ -17,6 +17,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/admin"
 	"github.com/switchyard-gw/switchyard/internal/budget"
 	"github.com/switchyard-gw/switchyard/internal/config"
+	"github.com/switchyard-gw/switchyard/internal/dashboard"
 	"github.com/switchyard-gw/switchyard/internal/gateway"
 	"github.com/switchyard-gw/switchyard/internal/ratelimit"
 	"github.com/switchyard-gw/switchyard/internal/store/open"
@@ -135,7 +136,7 @@ func buildTenancy(ctx context.Context, cfg *config.Config, log *slog.Logger) (*T
 		}
 		t.AdminAddr = ln.Addr().String()
 		// The client listener's limits on slow clients apply here too.
-		adminSrv = &http.Server{Handler: t.Admin, ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.D(),
+		adminSrv = &http.Server{Handler: adminMux(t.Admin), ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.D(),
 			ReadTimeout: cfg.Server.ReadTimeout.D(), IdleTimeout: cfg.Server.IdleTimeout.D()}
 		log.Info("admin API listening", "listen", t.AdminAddr)
 	}
@@ -160,6 +161,16 @@ func buildTenancy(ctx context.Context, cfg *config.Config, log *slog.Logger) (*T
 		return errors.Join(err, serveErr)
 	}
 	return t, nil
+}
+
+// adminMux serves the admin API and, beside it, the dashboard (whose page
+// signs in with an admin key and reads that API); / leads to the dashboard.
+func adminMux(api http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle(dashboard.Prefix, dashboard.Handler())
+	mux.Handle("GET /{$}", http.RedirectHandler(dashboard.Prefix, http.StatusFound))
+	mux.Handle("/", api)
+	return mux
 }
 
 // staticKeys are the config's client keys, accepted without limits.

@@ -1,0 +1,213 @@
+// Switchyard usage dashboard: reads the admin API with the signed-in key.
+// Every value from the API is written with textContent, never as HTML.
+'use strict';
+
+const KEY = 'switchyard.adminKey';
+const $ = (sel) => document.querySelector(sel);
+
+const RANGES = { '24h': { ms: 24 * 3600e3, bucket: '1h' }, '7d': { ms: 7 * 86400e3, bucket: '24h' }, '30d': { ms: 30 * 86400e3, bucket: '24h' } };
+
+function key() { return sessionStorage.getItem(KEY) || ''; }
+
+class APIError extends Error {
+  constructor(status, message) { super(message); this.status = status; }
+}
+
+async function api(path) {
+  const resp = await fetch(path, { headers: { Authorization: 'Bearer ' + key() }, cache: 'no-store' });
+  let body = null;
+  try { body = await resp.json(); } catch (_) { /* not JSON */ }
+  if (!resp.ok) {
+    const msg = body && body.error && body.error.message ? body.error.message : 'HTTP ' + resp.status;
+    throw new APIError(resp.status, msg);
+  }
+  return body;
+}
+
+function usage(params) {
+  return api('/admin/usage?' + new URLSearchParams(params)).then((b) => b.usage || []);
+}
+
+const usd = (v) => '$' + (v < 0.01 && v > 0 ? v.toFixed(6) : v.toFixed(2));
+const int = (v) => Number(v || 0).toLocaleString('en-US');
+
+function cell(tr, text, cls) {
+  const td = document.createElement('td');
+  td.textContent = text;
+  if (cls) td.className = cls;
+  tr.appendChild(td);
+  return td;
+}
+
+function startOfDayUTC(d) { return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate())); }
+function startOfMonthUTC(d) { return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1)); }
+function iso(d) { return d.toISOString().replace(/\.\d{3}Z$/, 'Z'); }
+
+// budgetCell shows spend against a budget: a bar, amber at 80%, red at 100%.
+function budgetCell(tr, spent, budget) {
+  const td = cell(tr, '', 'budget');
+  const text = document.createElement('div');
+  text.className = 'text';
+  td.appendChild(text);
+  if (!budget) {
+    text.textContent = usd(spent) + ' (no budget)';
+    text.classList.add('muted');
+    return;
+  }
+  const share = spent / budget;
+  text.textContent = usd(spent) + ' of ' + usd(budget) + ' (' + Math.round(share * 100) + '%)';
+  const bar = document.createElement('div');
+  bar.className = 'bar';
+  const fill = document.createElement('span');
+  fill.style.width = Math.min(100, share * 100).toFixed(1) + '%';
+  bar.appendChild(fill);
+  td.appendChild(bar);
+  if (share >= 1) td.classList.add('over');
+  else if (share >= 0.8) td.classList.add('warn');
+}
+
+function byTenant(rows) {
+  const m = new Map();
+  for (const r of rows) m.set(r.tenant_id || '', r);
+  return m;
+}
+
+function renderChart(rows, bucketMs, from, to) {
+  const box = $('#chart');
+  box.replaceChildren();
+  const NS = 'http://www.w3.org/2000/svg';
+  const n = Math.max(1, Math.round((to - from) / bucketMs));
+  const first = Math.floor(from / bucketMs) * bucketMs;
+  const cost = new Array(n + 1).fill(0);
+  for (const r of rows) {
+    const i = Math.round((Date.parse(r.bucket_start) - first) / bucketMs);
+    if (i >= 0 && i < cost.length) cost[i] += r.cost_usd;
+  }
+  const max = Math.max(...cost, 0);
+  const svg = document.createElementNS(NS, 'svg');
+  svg.setAttribute('viewBox', '0 0 ' + cost.length * 10 + ' 100');
+  svg.setAttribute('preserveAspectRatio', 'none');
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', 'Cost per ' + (bucketMs === 3600e3 ? 'hour' : 'day'));
+  cost.forEach((c, i) => {
+    if (c <= 0) return;
+    const h = Math.max(1, (c / max) * 95);
+    const rect = document.createElementNS(NS, 'rect');
+    rect.setAttribute('x', String(i * 10 + 1));
+    rect.setAttribute('y', String(100 - h));
+    rect.setAttribute('width', '8');
+    rect.setAttribute('height', String(h));
+    rect.dataset.cost = String(c);
+    const title = document.createElementNS(NS, 'title');
+    title.textContent = new Date(first + i * bucketMs).toISOString().slice(0, 16).replace('T', ' ') + ' UTC: ' + usd(c);
+    rect.appendChild(title);
+    svg.appendChild(rect);
+  });
+  box.appendChild(svg);
+  const note = document.createElement('div');
+  note.className = 'muted';
+  note.id = 'chart-note';
+  note.textContent = max > 0 ? 'Highest ' + (bucketMs === 3600e3 ? 'hour' : 'day') + ': ' + usd(max) : 'No cost in this period.';
+  box.appendChild(note);
+}
+
+async function load() {
+  $('#error').textContent = '';
+  const range = RANGES[$('#range').value] || RANGES['24h'];
+  const now = new Date();
+  const from = new Date(now.getTime() - range.ms);
+  const [tenants, inRange, today, month, buckets, routes] = await Promise.all([
+    api('/admin/tenants').then((b) => b.tenants || []),
+    usage({ from: iso(from), group_by: 'tenant' }),
+    usage({ from: iso(startOfDayUTC(now)), group_by: 'tenant' }),
+    usage({ from: iso(startOfMonthUTC(now)), group_by: 'tenant' }),
+    usage({ from: iso(from), bucket: range.bucket }),
+    usage({ from: iso(from), group_by: 'route,deployment' }),
+  ]);
+
+  const tot = { requests: 0, cost_usd: 0, cache_hits: 0, errors: 0 };
+  for (const r of inRange) for (const k in tot) tot[k] += r[k] || 0;
+  $('#total-requests').textContent = int(tot.requests);
+  $('#total-cost').textContent = usd(tot.cost_usd);
+  $('#total-cache-hits').textContent = int(tot.cache_hits);
+  $('#total-errors').textContent = int(tot.errors);
+
+  const use = byTenant(inRange), day = byTenant(today), mon = byTenant(month);
+  const ids = new Set(tenants.map((t) => t.id));
+  const list = tenants.map((t) => ({ id: t.id, name: t.name, limits: t.limits || {}, disabled: t.disabled }));
+  // Requests without a tenant (static keys, or refused before a key was known).
+  for (const id of use.keys()) if (!ids.has(id)) list.push({ id, name: '', limits: {}, none: id === '' });
+  const body = $('#tenants tbody');
+  body.replaceChildren();
+  for (const t of list) {
+    const u = use.get(t.id) || {};
+    const tr = document.createElement('tr');
+    tr.dataset.tenant = t.id;
+    const label = t.none ? '(no tenant: static keys, refused requests)' : t.name && t.name !== t.id ? t.id + ' · ' + t.name : t.id;
+    cell(tr, label + (t.disabled ? ' (disabled)' : ''), 'tenant');
+    cell(tr, int(u.requests), 'num requests');
+    cell(tr, int(u.errors), 'num errors');
+    cell(tr, int(u.cache_hits), 'num cache-hits');
+    cell(tr, int(u.input_tokens), 'num');
+    cell(tr, int(u.output_tokens), 'num');
+    cell(tr, usd(u.cost_usd || 0), 'num cost');
+    budgetCell(tr, (day.get(t.id) || {}).cost_usd || 0, t.limits.budget_daily_usd || 0);
+    budgetCell(tr, (mon.get(t.id) || {}).cost_usd || 0, t.limits.budget_monthly_usd || 0);
+    body.appendChild(tr);
+  }
+
+  renderChart(buckets, RANGES[$('#range').value] === RANGES['24h'] ? 3600e3 : 86400e3, from.getTime(), now.getTime());
+
+  const rbody = $('#routes tbody');
+  rbody.replaceChildren();
+  routes.sort((a, b) => b.cost_usd - a.cost_usd || b.requests - a.requests);
+  for (const r of routes) {
+    const tr = document.createElement('tr');
+    cell(tr, r.route || '(none)');
+    cell(tr, r.deployment || (r.cache_hits ? '(cache)' : '–'));
+    cell(tr, int(r.requests), 'num');
+    cell(tr, int(r.cache_hits), 'num');
+    cell(tr, usd(r.cost_usd), 'num');
+    cell(tr, r.avg_latency_ms.toFixed(1), 'num');
+    rbody.appendChild(tr);
+  }
+  document.body.dataset.loaded = String(Date.now());
+}
+
+async function signIn(k) {
+  sessionStorage.setItem(KEY, k);
+  try {
+    const who = await api('/admin/whoami');
+    $('#whoami').textContent = who.role === 'global_admin' ? 'Global admin' : 'Tenant admin of ' + who.tenant_id;
+    $('#login').hidden = true;
+    $('#app').hidden = false;
+    $('#who').hidden = false;
+    $('#login-error').textContent = '';
+    await load();
+  } catch (e) {
+    sessionStorage.removeItem(KEY);
+    $('#login').hidden = false;
+    $('#app').hidden = true;
+    $('#who').hidden = true;
+    $('#login-error').textContent = e.status === 401 || e.status === 403
+      ? 'That key is not an admin key: ' + e.message : 'Could not sign in: ' + e.message;
+  }
+}
+
+function show(e) { $('#error').textContent = 'Could not load usage: ' + e.message; }
+
+document.addEventListener('DOMContentLoaded', () => {
+  $('#login-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const k = $('#key').value.trim();
+    $('#key').value = '';
+    if (k) signIn(k);
+  });
+  $('#refresh').addEventListener('click', () => load().catch(show));
+  $('#range').addEventListener('change', () => load().catch(show));
+  $('#signout').addEventListener('click', () => {
+    sessionStorage.removeItem(KEY);
+    location.reload();
+  });
+  if (key()) signIn(key());
+});
