@@ -22,6 +22,7 @@ const HeaderCache = "X-Switchyard-Cache"
 const (
 	cacheOpenAIChat         = "openai.chat"
 	cacheAnthropicMessages  = "anthropic.messages"
+	cacheOpenAIResponses    = "openai.responses"
 	cacheOpenAIEmbeddings   = "openai.embeddings"
 	cacheLookupTimeout      = 100 * time.Millisecond
 	cacheStoreTimeout       = time.Second

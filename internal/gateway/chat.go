@@ -59,6 +59,12 @@ func (g *Gateway) ServeOpenAIChat(w http.ResponseWriter, r *http.Request) {
 	g.serveChat(w, r, openAIDialect)
 }
 
+// ServeOpenAIResponses serves POST /v1/responses, the OpenAI Responses
+// API, relayed to the route's deployments that serve it.
+func (g *Gateway) ServeOpenAIResponses(w http.ResponseWriter, r *http.Request) {
+	g.serveChat(w, r, openAIResponsesDialect)
+}
+
 // ServeAnthropicMessages serves POST /v1/messages.
 func (g *Gateway) ServeAnthropicMessages(w http.ResponseWriter, r *http.Request) {
 	g.serveChat(w, r, anthropicDialect)
@@ -139,6 +145,12 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *dialect) 
 		return
 	}
 	plan := rt.plan(dec)
+	if d.relayOnly {
+		if e := rt.relayPlan(plan, dec); e != nil {
+			g.fail(w, x, e)
+			return
+		}
+	}
 	input := dec.InputTokens
 	if input <= 0 {
 		input = tokens.Input(req)
@@ -366,6 +378,33 @@ func routeError(err error) *apiError {
 		return &apiError{status: http.StatusNotFound, code: "model_not_found", anthropicType: "not_found_error", message: err.Error()[len("router: "):]}
 	}
 	return &apiError{status: http.StatusInternalServerError, code: "internal_error", anthropicType: "api_error", message: "internal error"}
+}
+
+// relayer is a provider that can relay a dialect it does not translate
+// (the OpenAI adapter and the Responses API).
+type relayer interface{ ServesResponses() bool }
+
+// relayPlan keeps the plan's targets that serve a relay-only dialect (the
+// OpenAI Responses API), in order, or says why none can.
+func (rt *runtime) relayPlan(p *executor.Plan, dec router.Decision) *apiError {
+	kept := p.Targets[:0]
+	for _, t := range p.Targets {
+		if r, ok := t.Provider.(relayer); ok && r.ServesResponses() {
+			kept = append(kept, t)
+		}
+	}
+	p.Targets = kept
+	switch {
+	case len(kept) == 0:
+		return &apiError{status: http.StatusBadRequest, code: "no_capable_deployment", anthropicType: "invalid_request_error",
+			message: "model " + strconv.Quote(dec.Route) + " has no deployment that serves the Responses API (OpenAI providers only; use /v1/chat/completions for the others)"}
+	case dec.Cascade != nil:
+		// A cascade compares and replays answers in the canonical form,
+		// which the Responses API is never translated to.
+		return &apiError{status: http.StatusBadRequest, code: "unsupported_parameter", anthropicType: "invalid_request_error",
+			message: "model " + strconv.Quote(dec.Route) + " is a cascade route, which does not serve the Responses API"}
+	}
+	return nil
 }
 
 // plan turns a router decision into executor targets.

@@ -22,6 +22,9 @@ type streamWriter interface {
 type dialect struct {
 	name          llm.Dialect
 	cacheEndpoint string // the chat endpoint's name in cache keys
+	// relayOnly: requests are only sent to deployments that speak this
+	// dialect natively (see relayer); nothing translates it.
+	relayOnly     bool
 	parse         func(body []byte) (*llm.Request, error)
 	writeResponse func(w http.ResponseWriter, resp *llm.Response) error
 	newStream     func(w http.ResponseWriter, req *llm.Request, src llm.Dialect) streamWriter
@@ -58,6 +61,22 @@ var openAIDialect = &dialect{
 	writeError: func(w http.ResponseWriter, e *apiError) {
 		openaiapi.WriteError(w, e.status, e.code, e.message)
 	},
+}
+
+// openAIResponsesDialect is the OpenAI Responses API: relayed verbatim to
+// deployments that serve it (relayOnly), never translated.
+var openAIResponsesDialect = &dialect{
+	name:          llm.DialectOpenAIResponses,
+	cacheEndpoint: cacheOpenAIResponses,
+	relayOnly:     true,
+	parse:         openaiapi.ParseResponses,
+	writeResponse: openaiapi.WriteResponsesResponse,
+	newStream: func(w http.ResponseWriter, _ *llm.Request, _ llm.Dialect) streamWriter {
+		return openaiapi.NewResponsesStreamWriter(w)
+	},
+	writeErrorFor: openAIDialect.writeErrorFor,
+	statusOf:      openAIDialect.statusOf,
+	writeError:    openAIDialect.writeError,
 }
 
 var anthropicDialect = &dialect{

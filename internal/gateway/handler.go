@@ -20,6 +20,8 @@ func (g *Gateway) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/chat/completions", g.ServeOpenAIChat)
 	mux.HandleFunc("POST /chat/completions", g.ServeOpenAIChat)
+	mux.HandleFunc("POST /v1/responses", g.ServeOpenAIResponses)
+	mux.HandleFunc("POST /responses", g.ServeOpenAIResponses)
 	mux.HandleFunc("POST /v1/messages", g.ServeAnthropicMessages)
 	mux.HandleFunc("POST /v1/messages/count_tokens", g.ServeAnthropicCountTokens)
 	mux.HandleFunc("POST /v1/embeddings", g.ServeEmbeddings)
@@ -37,6 +39,8 @@ func (g *Gateway) Handler() http.Handler {
 	}{
 		{"/v1/chat/completions", "POST", openAIDialect},
 		{"/chat/completions", "POST", openAIDialect},
+		{"/v1/responses", "POST", openAIDialect},
+		{"/responses", "POST", openAIDialect},
 		{"/v1/messages", "POST", anthropicDialect},
 		{"/v1/messages/count_tokens", "POST", anthropicDialect},
 		{"/v1/embeddings", "POST", openAIDialect},

@@ -15,6 +15,9 @@ type Dialect string
 const (
 	DialectOpenAI    Dialect = "openai"    // OpenAI Chat Completions
 	DialectAnthropic Dialect = "anthropic" // Anthropic Messages
+	// DialectOpenAIResponses is the OpenAI Responses API. It is relayed,
+	// never translated: only OpenAI deployments serve it.
+	DialectOpenAIResponses Dialect = "openai-responses"
 )
 
 // Role is the author of a message.

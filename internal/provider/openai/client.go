@@ -1,5 +1,5 @@
-// Package openai is the provider adapter for the OpenAI Chat Completions and
-// Embeddings APIs, and for Azure OpenAI's deployment URL layout. The executor
+// Package openai is the provider adapter for the OpenAI Chat Completions,
+// Responses (relayed only) and Embeddings APIs, and for Azure OpenAI's deployment URL layout. The executor
 // calls it through provider.Provider and provider.Embedder.
 package openai
 
@@ -53,6 +53,9 @@ func (c *Client) Dialect() llm.Dialect { return llm.DialectOpenAI }
 
 // Chat sends a non-streaming chat completion.
 func (c *Client) Chat(ctx context.Context, req *llm.Request) (*llm.Response, error) {
+	if req.Dialect == llm.DialectOpenAIResponses {
+		return c.responses(ctx, req)
+	}
 	body, err := c.chatBody(req, false)
 	if err != nil {
 		return nil, err
@@ -71,6 +74,9 @@ func (c *Client) Chat(ctx context.Context, req *llm.Request) (*llm.Response, err
 // ChatStream sends a streaming chat completion and returns once the
 // response headers arrived.
 func (c *Client) ChatStream(ctx context.Context, req *llm.Request) (llm.Stream, error) {
+	if req.Dialect == llm.DialectOpenAIResponses {
+		return c.responsesStream(ctx, req)
+	}
 	body, err := c.chatBody(req, true)
 	if err != nil {
 		return nil, err

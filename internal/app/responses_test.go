@@ -1,0 +1,140 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/responses"
+
+	"github.com/switchyard-gw/switchyard/internal/sim"
+)
+
+func responsesInput(s string) responses.ResponseNewParamsInputUnion {
+	return responses.ResponseNewParamsInputUnion{OfString: openai.String(s)}
+}
+
+// TestOpenAISDKResponses drives POST /v1/responses with the official
+// OpenAI Go SDK: a plain and a streamed answer relayed from the route's
+// OpenAI deployment, an Anthropic deployment skipped, a route with no
+// OpenAI deployment refused, and usage taken from the provider.
+func TestOpenAISDKResponses(t *testing.T) {
+	s := startStack(t, fastSim(), "")
+	c := s.openai()
+	ctx := context.Background()
+
+	var httpResp *http.Response
+	resp, err := c.Responses.New(ctx, responses.ResponseNewParams{
+		Model: "auto", Input: responsesInput("Say hello"), Instructions: openai.String("Be brief."),
+	}, option.WithResponseInto(&httpResp))
+	if err != nil {
+		t.Fatalf("responses: %v", err)
+	}
+	if resp.OutputText() == "" || resp.Model != "sim-medium" || resp.Status != "completed" || resp.Usage.InputTokens == 0 || resp.Usage.OutputTokens == 0 {
+		t.Fatalf("response: text %q model %q status %q usage %+v", resp.OutputText(), resp.Model, resp.Status, resp.Usage)
+	}
+	if got := httpResp.Header.Get("X-Switchyard-Deployment"); got != "medium" {
+		t.Errorf("deployment %q, want medium", got)
+	}
+
+	// Streaming: deltas, then response.completed with the same text.
+	stream := c.Responses.NewStreaming(ctx, responses.ResponseNewParams{Model: "auto", Input: responsesInput("Tell me about trains")})
+	var text strings.Builder
+	var types []string
+	var final responses.Response
+	for stream.Next() {
+		ev := stream.Current()
+		types = append(types, ev.Type)
+		switch ev.Type {
+		case "response.output_text.delta":
+			text.WriteString(ev.Delta)
+		case "response.completed":
+			final = ev.Response
+		}
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatalf("stream: %v (events %v)", err, types)
+	}
+	if len(types) < 4 || types[0] != "response.created" || types[len(types)-1] != "response.completed" {
+		t.Fatalf("event types %v: want response.created first and response.completed last", types)
+	}
+	if text.String() == "" || text.String() != final.OutputText() || final.Usage.OutputTokens == 0 {
+		t.Errorf("streamed %q, final %q usage %+v", text.String(), final.OutputText(), final.Usage)
+	}
+
+	// anthropic-first is [claude, medium]: claude cannot relay the
+	// Responses API, so medium answers.
+	resp, err = c.Responses.New(ctx, responses.ResponseNewParams{Model: "anthropic-first", Input: responsesInput("hi")}, option.WithResponseInto(&httpResp))
+	if err != nil || httpResp.Header.Get("X-Switchyard-Deployment") != "medium" {
+		t.Fatalf("anthropic-first: %v, deployment %q, want medium", err, httpResp.Header.Get("X-Switchyard-Deployment"))
+	}
+
+	// A route of Anthropic deployments only is a clear 400.
+	_, err = c.Responses.New(ctx, responses.ResponseNewParams{Model: "claude", Input: responsesInput("hi")})
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || !strings.Contains(apiErr.Message, "Responses API") {
+		t.Fatalf("claude: got %v, want a 400 naming the Responses API", err)
+	}
+
+	// Bad input is a 400 in OpenAI's error format, naming the parameter.
+	r, body := s.post("/v1/responses", `{"model":"auto","input":5}`)
+	var e struct {
+		Error struct{ Message, Param, Code string }
+	}
+	if r.StatusCode != 400 || json.Unmarshal(body, &e) != nil || e.Error.Param != "input" {
+		t.Errorf("input 5: %d %s, want 400 with param input", r.StatusCode, body)
+	}
+
+	// The request log line holds the provider's token counts.
+	waitFor(t, "the responses log lines", func() bool { return strings.Count(s.logs.String(), `"dialect":"openai-responses"`) >= 5 })
+	for _, line := range strings.Split(s.logs.String(), "\n") {
+		if !strings.Contains(line, `"dialect":"openai-responses"`) || !strings.Contains(line, `"status":200`) {
+			continue
+		}
+		if strings.Contains(line, `"tokens_estimated":true`) || !strings.Contains(line, `"output_tokens":`) || strings.Contains(line, `"output_tokens":0`) {
+			t.Errorf("log line with estimated or missing usage: %s", line)
+		}
+	}
+}
+
+// TestResponsesFailover: a Responses API request fails over before the
+// first byte like any other, and a stream cut after it ends with an error
+// event, never response.completed.
+func TestResponsesFailover(t *testing.T) {
+	s := startStack(t, simWithFaults("sim-medium", sim.Fault{Type: sim.FaultStatus, Status: 500, Times: 2}), "")
+	c := s.openai()
+	ctx := context.Background()
+	var httpResp *http.Response
+	resp, err := c.Responses.New(ctx, responses.ResponseNewParams{Model: "auto", Input: responsesInput("hello")}, option.WithResponseInto(&httpResp))
+	if err != nil || resp.OutputText() == "" {
+		t.Fatalf("auto with medium failing: %v", err)
+	}
+	if got := httpResp.Header.Get("X-Switchyard-Deployment"); got != "small" {
+		t.Errorf("deployment %q, want small (medium failed twice, claude cannot relay)", got)
+	}
+
+	cut := startStack(t, simWithFaults("sim-medium", sim.Fault{Type: sim.FaultCut, After: 3}), "")
+	cc := cut.openai()
+	stream := cc.Responses.NewStreaming(ctx, responses.ResponseNewParams{Model: "medium", Input: responsesInput("a long story")})
+	var deltas int
+	for stream.Next() {
+		switch stream.Current().Type {
+		case "response.output_text.delta":
+			deltas++
+		case "response.completed":
+			t.Fatal("a cut stream ended with response.completed")
+		}
+	}
+	if stream.Err() == nil || deltas != 3 {
+		t.Fatalf("cut stream: err %v after %d deltas, want an error after 3", stream.Err(), deltas)
+	}
+	r, body := cut.post("/v1/responses", `{"model":"medium","stream":true,"input":"a long story"}`)
+	if r.StatusCode != 200 || !strings.Contains(string(body), "event: error\n") || strings.Contains(string(body), "event: response.completed") {
+		t.Errorf("raw cut stream: %d %q, want an error event and no response.completed", r.StatusCode, body)
+	}
+}

@@ -1,0 +1,120 @@
+package openaiapi
+
+import (
+	"errors"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/provider"
+)
+
+func TestParseResponses(t *testing.T) {
+	body := `{"model":"auto","instructions":"Be brief.","stream":true,"max_output_tokens":200,
+		"input":[{"role":"developer","content":"dev rules"},
+		         {"type":"message","role":"user","content":[{"type":"input_text","text":"What is in "},{"type":"input_image","image_url":"https://x/y.png"},{"type":"input_text","text":"this picture?"}]},
+		         {"type":"function_call","call_id":"c1","name":"f","arguments":"{\"a\":1}"},
+		         {"type":"function_call_output","call_id":"c1","output":"42"},
+		         {"type":"item_reference","id":"msg_1"}],
+		"tools":[{"type":"web_search"}],"text":{"format":{"type":"json_schema","name":"x","schema":{}}},
+		"metadata":{"team":"search","n":1},"reasoning":{"effort":"high"},"previous_response_id":"resp_0"}`
+	req, err := ParseResponses([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req.Model != "auto" || !req.Stream || req.MaxTokens != 200 || req.Dialect != llm.DialectOpenAIResponses ||
+		req.SystemText != "Be brief." || req.LastUserText != "What is in this picture?" || req.NumMessages != 2 ||
+		!req.HasImages || !req.HasTools || !req.JSONMode || req.Metadata["team"] != "search" || len(req.Metadata) != 1 ||
+		string(req.Raw) != body {
+		t.Fatalf("parsed %+v", req)
+	}
+	if req.TextBytes < len("Be brief.dev rulesWhat is in this picture?") {
+		t.Errorf("TextBytes %d counts too little", req.TextBytes)
+	}
+	if _, err := req.Body(); !errors.Is(err, ErrNotTranslatable) {
+		t.Errorf("Body() = %v, want ErrNotTranslatable", err)
+	}
+	req, err = ParseResponses([]byte(`{"model":"m","input":"just text"}`))
+	if err != nil || req.LastUserText != "just text" || req.NumMessages != 1 || req.Stream {
+		t.Errorf("string input: %+v %v", req, err)
+	}
+}
+
+func TestParseResponsesRejects(t *testing.T) {
+	for _, tt := range []struct{ body, param string }{
+		{`{"model":`, ""},
+		{`[1]`, ""},
+		{`{"input":"x"}`, "model"},
+		{`{"model":"","input":"x"}`, "model"},
+		{`{"model":"m","input":5}`, "input"},
+		{`{"model":"m","input":[1]}`, "input[0]"},
+		{`{"model":"m","input":[{"role":"user","content":7}]}`, "input[0].content"},
+		{`{"model":"m","input":"x","stream":"yes"}`, "stream"},
+		{`{"model":"m","input":"x","max_output_tokens":0}`, "max_output_tokens"},
+		{`{"model":"m","input":"x","instructions":3}`, "instructions"},
+		{`{"model":"m","input":"x","tools":{}}`, "tools"},
+	} {
+		_, err := ParseResponses([]byte(tt.body))
+		var bre *BadRequestError
+		if !errors.As(err, &bre) || bre.Param != tt.param {
+			t.Errorf("%s: got %v, want a bad request on %q", tt.body, err, tt.param)
+		}
+	}
+}
+
+func TestResponsesStreamWriter(t *testing.T) {
+	frames := []string{
+		"event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0}\n\n",
+		"event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"sequence_number\":1,\"delta\":\"Hi\"}\n\n",
+	}
+	// Relayed verbatim, then an in-band error event the SDKs raise.
+	rec := httptest.NewRecorder()
+	sw := NewResponsesStreamWriter(rec)
+	for _, f := range frames {
+		if err := sw.WriteEvent(llm.Event{Raw: []byte(f)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sw.WriteError(&provider.Error{Kind: provider.KindUnavailable, Message: "upstream said secret things"})
+	sw.WriteError(errors.New("a second error is ignored"))
+	out := rec.Body.String()
+	if !strings.HasPrefix(out, frames[0]+frames[1]) || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/event-stream") {
+		t.Fatalf("relay: %q", out)
+	}
+	ev := strings.TrimPrefix(out, frames[0]+frames[1])
+	data := strings.TrimSuffix(strings.TrimPrefix(ev, "event: error\ndata: "), "\n\n")
+	g := gjson.Parse(data)
+	if !strings.HasPrefix(ev, "event: error\ndata: ") || g.Get("type").Str != "error" || g.Get("sequence_number").Int() != 2 ||
+		g.Get("code").Str != CodeUpstreamUnavailable || !g.Get("error.message").Exists() || strings.Count(out, "event: error") != 1 {
+		t.Errorf("error event: %q", ev)
+	}
+
+	// A terminal event ends the stream: Finish adds nothing.
+	rec = httptest.NewRecorder()
+	sw = NewResponsesStreamWriter(rec)
+	_ = sw.WriteEvent(llm.Event{Raw: []byte(frames[0])})
+	done := "event: response.completed\ndata: {\"type\":\"response.completed\"}\n\n"
+	_ = sw.WriteEvent(llm.Event{Raw: []byte(done), Done: true})
+	if err := sw.Finish(); err != nil || rec.Body.String() != frames[0]+done {
+		t.Errorf("after the terminal event: %v %q", err, rec.Body.String())
+	}
+
+	// Without a terminal event, Finish reports the truncation in-band.
+	rec = httptest.NewRecorder()
+	sw = NewResponsesStreamWriter(rec)
+	_ = sw.WriteEvent(llm.Event{Raw: []byte(frames[0])})
+	if err := sw.Finish(); err == nil || !strings.Contains(rec.Body.String(), "event: error") {
+		t.Errorf("no terminal event: %v %q", err, rec.Body.String())
+	}
+
+	// Before the first byte, a failure is a plain error response.
+	rec = httptest.NewRecorder()
+	sw = NewResponsesStreamWriter(rec)
+	sw.WriteError(&provider.Error{Kind: provider.KindRateLimited})
+	if rec.Code != 429 || !strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
+		t.Errorf("before start: %d %q", rec.Code, rec.Body.String())
+	}
+}

@@ -1,0 +1,209 @@
+package openai
+
+import (
+	"context"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/sse"
+)
+
+// ServesResponses reports whether the deployment takes OpenAI Responses
+// API requests (llm.DialectOpenAIResponses): OpenAI's own API and
+// compatible servers do; Azure's deployment URL layout does not.
+func (c *Client) ServesResponses() bool { return !c.cfg.Azure }
+
+// responsesBody is the client's Responses API body with model (and, when
+// streaming, stream) rewritten; the request is never translated.
+func (c *Client) responsesBody(req *llm.Request, stream bool) ([]byte, error) {
+	if c.cfg.Azure {
+		return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "this deployment does not serve the Responses API"}
+	}
+	flag := []byte("false")
+	if stream {
+		flag = jsonTrue
+	}
+	body, ok := provider.SetMembers(req.Raw,
+		provider.Member{Key: "model", Raw: c.modelJSON},
+		provider.Member{Key: "stream", Raw: flag})
+	if !ok {
+		return nil, notObject()
+	}
+	return body, nil
+}
+
+// responses sends a non-streaming Responses API request.
+func (c *Client) responses(ctx context.Context, req *llm.Request) (*llm.Response, error) {
+	body, err := c.responsesBody(req, false)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.post(ctx, c.endpoint("responses"), body, false)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := provider.ReadBody(ctx, resp)
+	if err != nil {
+		return nil, err
+	}
+	return c.parseResponsesObject(raw)
+}
+
+// responsesStream sends a streaming Responses API request.
+func (c *Client) responsesStream(ctx context.Context, req *llm.Request) (llm.Stream, error) {
+	body, err := c.responsesBody(req, true)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.post(ctx, c.endpoint("responses"), body, true)
+	if err != nil {
+		return nil, err
+	}
+	return &rsStream{c: c, body: resp.Body, r: sse.NewReader(resp.Body)}, nil
+}
+
+// parseResponsesObject reads a response object: its text and function
+// calls (for checks and estimates), status and usage; Raw keeps it verbatim.
+// A failed response, or one with no output, is the provider failing.
+func (c *Client) parseResponsesObject(raw []byte) (*llm.Response, error) {
+	if !gjson.ValidBytes(raw) {
+		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "malformed response object"}
+	}
+	root := gjson.ParseBytes(raw)
+	if e := root.Get("error"); e.IsObject() {
+		return nil, c.classify(0, nil, []byte(`{"error":`+e.Raw+`}`))
+	}
+	output := root.Get("output")
+	if !output.IsArray() || len(output.Array()) == 0 {
+		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "response object without output"}
+	}
+	resp := &llm.Response{
+		ID:           root.Get("id").String(),
+		Model:        root.Get("model").String(),
+		Created:      root.Get("created_at").Int(),
+		FinishReason: llm.FinishStop,
+		Raw:          raw,
+		Dialect:      llm.DialectOpenAIResponses,
+	}
+	var text strings.Builder
+	output.ForEach(func(_, item gjson.Result) bool {
+		switch item.Get("type").Str {
+		case "message":
+			item.Get("content").ForEach(func(_, part gjson.Result) bool {
+				text.WriteString(part.Get("text").Str)
+				text.WriteString(part.Get("refusal").Str)
+				return true
+			})
+		case "function_call":
+			resp.ToolCalls = append(resp.ToolCalls, llm.ToolCall{
+				ID: item.Get("call_id").Str, Name: item.Get("name").Str, Arguments: item.Get("arguments").Str,
+			})
+		}
+		return true
+	})
+	resp.Text = text.String()
+	switch {
+	case root.Get("status").Str == "incomplete":
+		resp.FinishReason = llm.FinishLength
+	case len(resp.ToolCalls) > 0:
+		resp.FinishReason = llm.FinishToolCalls
+	}
+	if u := root.Get("usage"); u.IsObject() {
+		resp.Usage = llm.Usage{InputTokens: int(u.Get("input_tokens").Int()), OutputTokens: int(u.Get("output_tokens").Int())}
+	}
+	return resp, nil
+}
+
+// rsStream decodes a Responses API stream: typed events, the terminal one
+// response.completed or response.incomplete (no [DONE]); response.failed
+// and error events are failures. Every event keeps its frame for the relay.
+type rsStream struct {
+	c    *Client
+	body io.ReadCloser
+	r    *sse.Reader
+	err  error // sticky: io.EOF after the terminal event, or the failure
+
+	closeOnce sync.Once
+}
+
+// Dialect reports llm.DialectOpenAIResponses.
+func (s *rsStream) Dialect() llm.Dialect { return llm.DialectOpenAIResponses }
+
+// Close releases the upstream connection. Safe to call more than once.
+func (s *rsStream) Close() error {
+	s.closeOnce.Do(func() {
+		_, _ = io.CopyN(io.Discard, s.body, 4<<10)
+		_ = s.body.Close()
+	})
+	return nil
+}
+
+// Buffered reports whether the next whole frame is already in memory.
+func (s *rsStream) Buffered() bool { return s.r.FrameBuffered() }
+
+var _ llm.Buffering = (*rsStream)(nil)
+
+// Next returns the next event; see llm.Stream for the end rules.
+func (s *rsStream) Next() (llm.Event, error) {
+	if s.err != nil {
+		return llm.Event{}, s.err
+	}
+	f, err := s.r.Next()
+	if err != nil {
+		s.err = provider.StreamEnd{
+			Origin:    "openai",
+			TooLarge:  "stream frame too large",
+			Truncated: "stream ended before response.completed",
+		}.Err(err, false)
+		return llm.Event{}, s.err
+	}
+	ev := llm.Event{Raw: f.Raw}
+	if !f.HasData {
+		return ev, nil // comment or keep-alive
+	}
+	if !wellFormed(f.Data) {
+		s.err = &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "malformed stream event"}
+		return llm.Event{}, s.err
+	}
+	typ := f.Event
+	if typ == "" {
+		typ = gjson.Get(f.Data, "type").Str
+	}
+	switch typ {
+	case "response.output_text.delta", "response.refusal.delta":
+		ev.Text = gjson.Get(f.Data, "delta").Str
+	case "response.function_call_arguments.delta":
+		ev.ToolCalls = []llm.ToolCallDelta{{Index: int(gjson.Get(f.Data, "output_index").Int()), Arguments: gjson.Get(f.Data, "delta").Str}}
+	case "response.created":
+		r := gjson.GetMany(f.Data, "response.id", "response.model")
+		ev.Start, ev.ID, ev.Model = true, r[0].Str, r[1].Str
+	case "response.completed", "response.incomplete":
+		r := gjson.Get(f.Data, "response")
+		ev.Done = true
+		ev.Model = r.Get("model").Str
+		ev.FinishReason = llm.FinishStop
+		if typ == "response.incomplete" {
+			ev.FinishReason = llm.FinishLength
+		}
+		if u := r.Get("usage"); u.IsObject() {
+			ev.Usage = &llm.Usage{InputTokens: int(u.Get("input_tokens").Int()), OutputTokens: int(u.Get("output_tokens").Int())}
+		}
+		s.err = io.EOF
+	case "response.failed":
+		e := gjson.Get(f.Data, "response.error")
+		if !e.IsObject() {
+			e = gjson.Parse(`{"type":"server_error","message":"response failed"}`)
+		}
+		s.err = s.c.classify(0, nil, []byte(`{"error":`+e.Raw+`}`))
+		return llm.Event{}, s.err
+	case "error":
+		s.err = s.c.classify(0, nil, []byte(`{"error":`+f.Data+`}`))
+		return llm.Event{}, s.err
+	}
+	return ev, nil
+}

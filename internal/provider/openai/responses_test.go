@@ -1,0 +1,198 @@
+package openai
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/provider"
+)
+
+// rsServer answers POST /v1/responses with body (as SSE when the request
+// streams) and records the request body.
+func rsServer(t *testing.T, status int, body string, got *[]byte) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/responses" {
+			t.Errorf("path %s, want /v1/responses", r.URL.Path)
+		}
+		b, _ := io.ReadAll(r.Body)
+		if got != nil {
+			*got = b
+		}
+		ct := "application/json"
+		if gjson.GetBytes(b, "stream").Bool() {
+			ct = "text/event-stream"
+		}
+		w.Header().Set("Content-Type", ct)
+		w.WriteHeader(status)
+		io.WriteString(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func rsRequest(body string) *llm.Request {
+	return &llm.Request{Model: "route", Raw: []byte(body), Dialect: llm.DialectOpenAIResponses, Stream: strings.Contains(body, `"stream":true`)}
+}
+
+func TestResponsesRelayed(t *testing.T) {
+	var sent []byte
+	srv := rsServer(t, 200, `{"id":"resp_1","object":"response","created_at":7,"status":"completed","model":"gpt-4o-mini-2024",
+		"output":[{"type":"reasoning","id":"rs_1","summary":[]},{"type":"message","id":"msg_1","role":"assistant","content":[{"type":"output_text","text":"Hi there","annotations":[]}]}],
+		"usage":{"input_tokens":12,"output_tokens":3,"total_tokens":15},"future_field":{"kept":true}}`, &sent)
+	c := newClient(srv, nil)
+	resp, err := c.Chat(context.Background(), rsRequest(`{"model":"route","input":"hi","reasoning":{"effort":"low"},"unknown_field":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Dialect != llm.DialectOpenAIResponses || resp.Text != "Hi there" || resp.Model != "gpt-4o-mini-2024" ||
+		resp.Usage != (llm.Usage{InputTokens: 12, OutputTokens: 3}) || resp.FinishReason != llm.FinishStop || !strings.Contains(string(resp.Raw), "future_field") {
+		t.Fatalf("response %+v", resp)
+	}
+	// Only model and stream are rewritten; the rest passes through.
+	if gjson.GetBytes(sent, "model").Str != "gpt-4o-mini" || gjson.GetBytes(sent, "stream").Bool() ||
+		gjson.GetBytes(sent, "unknown_field").Int() != 1 || gjson.GetBytes(sent, "reasoning.effort").Str != "low" {
+		t.Errorf("sent %s", sent)
+	}
+}
+
+func TestResponsesObjectKinds(t *testing.T) {
+	for _, tt := range []struct {
+		name, body string
+		finish     llm.FinishReason
+		calls      int
+		kind       provider.Kind // 0: no error
+	}{
+		{"incomplete", `{"status":"incomplete","output":[{"type":"message","content":[{"type":"output_text","text":"cut"}]}]}`, llm.FinishLength, 0, 0},
+		{"function call", `{"status":"completed","output":[{"type":"function_call","call_id":"call_1","name":"get_weather","arguments":"{}"}]}`, llm.FinishToolCalls, 1, 0},
+		{"no output", `{"status":"completed","output":[]}`, "", 0, provider.KindUnavailable},
+		{"failed", `{"status":"failed","error":{"code":"server_error","message":"boom"},"output":[]}`, "", 0, provider.KindUnavailable},
+		{"rate limited", `{"status":"failed","error":{"code":"rate_limit_exceeded","message":"slow down"},"output":[]}`, "", 0, provider.KindRateLimited},
+		{"not JSON", `{"status":`, "", 0, provider.KindUnavailable},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newClient(rsServer(t, 200, tt.body, nil), nil)
+			resp, err := c.Chat(context.Background(), rsRequest(`{"model":"m","input":"x"}`))
+			if tt.kind != 0 {
+				if provider.KindOf(err) != tt.kind {
+					t.Fatalf("err %v (kind %v), want kind %v", err, provider.KindOf(err), tt.kind)
+				}
+				return
+			}
+			if err != nil || resp.FinishReason != tt.finish || len(resp.ToolCalls) != tt.calls {
+				t.Fatalf("resp %+v err %v", resp, err)
+			}
+		})
+	}
+}
+
+func TestResponsesAzureRefused(t *testing.T) {
+	c := newClient(rsServer(t, 200, `{}`, nil), func(cfg *provider.Config) { cfg.Azure = true })
+	if c.ServesResponses() {
+		t.Error("an Azure deployment says it serves the Responses API")
+	}
+	if _, err := c.Chat(context.Background(), rsRequest(`{"model":"m","input":"x"}`)); provider.KindOf(err) != provider.KindBadRequest {
+		t.Errorf("err %v, want a bad request", err)
+	}
+}
+
+const rsStreamOK = "event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0,\"response\":{\"id\":\"resp_9\",\"model\":\"gpt-4o-mini-2024\",\"status\":\"in_progress\",\"output\":[]}}\n\n" +
+	"event: response.output_item.added\ndata: {\"type\":\"response.output_item.added\",\"sequence_number\":1,\"output_index\":0,\"item\":{\"type\":\"message\"}}\n\n" +
+	": keep-alive\n\n" +
+	"event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"sequence_number\":2,\"delta\":\"Hel\"}\n\n" +
+	"event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"sequence_number\":3,\"delta\":\"lo\"}\n\n" +
+	"event: response.completed\ndata: {\"type\":\"response.completed\",\"sequence_number\":4,\"response\":{\"id\":\"resp_9\",\"model\":\"gpt-4o-mini-2024\",\"status\":\"completed\",\"usage\":{\"input_tokens\":5,\"output_tokens\":2}}}\n\n"
+
+// drain reads st to its end: the events and the final error (nil at io.EOF).
+func drain(t *testing.T, st llm.Stream) ([]llm.Event, error) {
+	t.Helper()
+	defer st.Close()
+	var evs []llm.Event
+	for {
+		ev, err := st.Next()
+		if err == io.EOF {
+			return evs, nil
+		}
+		if err != nil {
+			return evs, err
+		}
+		evs = append(evs, ev)
+	}
+}
+
+func TestResponsesStream(t *testing.T) {
+	var sent []byte
+	c := newClient(rsServer(t, 200, rsStreamOK, &sent), nil)
+	st, err := c.ChatStream(context.Background(), rsRequest(`{"model":"route","input":"hi","stream":true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Dialect() != llm.DialectOpenAIResponses {
+		t.Errorf("dialect %s", st.Dialect())
+	}
+	evs, err := drain(t, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw, text strings.Builder
+	for _, ev := range evs {
+		raw.Write(ev.Raw)
+		text.WriteString(ev.Text)
+	}
+	if raw.String() != rsStreamOK {
+		t.Errorf("relayed frames differ from the provider's:\n%q\nwant\n%q", raw.String(), rsStreamOK)
+	}
+	first, last := evs[0], evs[len(evs)-1]
+	if !first.Start || first.ID != "resp_9" || first.HasContent() || evs[1].HasContent() {
+		t.Errorf("opening events %+v %+v: want Start with the id, and no content before the first delta", first, evs[1])
+	}
+	if text.String() != "Hello" || !last.Done || last.FinishReason != llm.FinishStop || last.Usage == nil || *last.Usage != (llm.Usage{InputTokens: 5, OutputTokens: 2}) {
+		t.Errorf("text %q, last %+v", text.String(), last)
+	}
+	if !gjson.GetBytes(sent, "stream").Bool() || gjson.GetBytes(sent, "model").Str != "gpt-4o-mini" {
+		t.Errorf("sent %s", sent)
+	}
+}
+
+func TestResponsesStreamFailures(t *testing.T) {
+	head := strings.SplitAfterN(rsStreamOK, "\n\n", 5)
+	upToDeltas := strings.Join(head[:4], "")
+	for _, tt := range []struct {
+		name, body string
+		kind       provider.Kind
+	}{
+		{"cut before the terminal event", upToDeltas, provider.KindUnavailable},
+		{"response.failed", upToDeltas + "event: response.failed\ndata: {\"type\":\"response.failed\",\"response\":{\"status\":\"failed\",\"error\":{\"code\":\"server_error\",\"message\":\"x\"}}}\n\n", provider.KindUnavailable},
+		{"error event", upToDeltas + "event: error\ndata: {\"type\":\"error\",\"code\":\"rate_limit_exceeded\",\"message\":\"slow\"}\n\n", provider.KindRateLimited},
+		{"malformed", upToDeltas + "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"\n\n", provider.KindUnavailable},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newClient(rsServer(t, 200, tt.body, nil), nil)
+			st, err := c.ChatStream(context.Background(), rsRequest(`{"model":"m","input":"x","stream":true}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			evs, err := drain(t, st)
+			if err == nil || provider.KindOf(err) != tt.kind {
+				t.Fatalf("err %v (kind %v), want kind %v", err, provider.KindOf(err), tt.kind)
+			}
+			for _, ev := range evs {
+				if ev.Done {
+					t.Error("a failed stream produced a Done event")
+				}
+			}
+			var pe *provider.Error
+			if !errors.As(err, &pe) {
+				t.Errorf("err %T, want a *provider.Error", err)
+			}
+		})
+	}
+}

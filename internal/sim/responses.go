@@ -1,0 +1,320 @@
+package sim
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+)
+
+// responsesAPI is the OpenAI Responses API (POST /v1/responses). Its errors
+// are OpenAI's; its answer is a response object whose output holds a
+// message (output_text) or a function_call; its stream is typed events,
+// each with a sequence_number, ending with response.completed (or
+// response.incomplete when max_output_tokens cut the answer), and no
+// [DONE].
+type responsesAPI struct{ openAI }
+
+// rsRequest is the part of a Responses API request the simulator reads.
+type rsRequest struct {
+	Model           string          `json:"model"`
+	Input           json.RawMessage `json:"input"`
+	Instructions    string          `json:"instructions"`
+	Stream          bool            `json:"stream"`
+	MaxOutputTokens *int            `json:"max_output_tokens"`
+	Tools           []struct {
+		Type        string          `json:"type"`
+		Name        string          `json:"name"`
+		Description string          `json:"description"`
+		Parameters  json.RawMessage `json:"parameters"`
+	} `json:"tools"`
+	ToolChoice json.RawMessage `json:"tool_choice"`
+	Text       *struct {
+		Format struct {
+			Type   string          `json:"type"`
+			Schema json.RawMessage `json:"schema"`
+		} `json:"format"`
+	} `json:"text"`
+}
+
+// rsItem is one input item: a message (role and content) or a function
+// call or its output.
+type rsItem struct {
+	Type      string          `json:"type"`
+	Role      string          `json:"role"`
+	Content   json.RawMessage `json:"content"`
+	Name      string          `json:"name"`
+	Arguments string          `json:"arguments"`
+	Output    json.RawMessage `json:"output"`
+}
+
+func (s *Server) handleResponses(w http.ResponseWriter, r *http.Request) {
+	d := responsesAPI{openAI{s}}
+	body, err := readBody(w, r)
+	var req rsRequest
+	if err == nil {
+		err = json.Unmarshal(body, &req)
+	}
+	if err != nil {
+		c := s.begin("", r.URL.Path, false)
+		d.badRequest(&recorder{ResponseWriter: w, c: c}, "We could not parse the JSON body of your request. ("+errDecode(err)+")")
+		return
+	}
+	p, msg := req.prompt()
+	if msg != "" {
+		c := s.begin(req.Model, r.URL.Path, req.Stream)
+		d.badRequest(&recorder{ResponseWriter: w, c: c}, msg)
+		return
+	}
+	s.chat(w, r, d, req.Model, p, req.Stream)
+}
+
+// prompt extracts the prompt, or returns the message of a 400.
+func (req *rsRequest) prompt() (*prompt, string) {
+	if req.Model == "" {
+		return nil, "Missing required parameter: 'model'."
+	}
+	p := &prompt{includeUsage: true}
+	p.add(req.Instructions)
+	var str string
+	var items []rsItem
+	switch {
+	case len(req.Input) == 0 || string(req.Input) == "null":
+		return nil, "Missing required parameter: 'input'."
+	case json.Unmarshal(req.Input, &str) == nil:
+		p.add("user")
+		p.add(str)
+		p.lastFromUser = true
+	case json.Unmarshal(req.Input, &items) == nil:
+		if len(items) == 0 {
+			return nil, "Invalid 'input': empty array. Expected an array with minimum length 1."
+		}
+		for _, it := range items {
+			switch it.Type {
+			case "function_call":
+				p.add(it.Name)
+				p.add(it.Arguments)
+			case "function_call_output":
+				p.add(string(it.Output))
+			default: // a message, with or without "type": "message"
+				p.add(it.Role)
+				if json.Unmarshal(it.Content, &str) == nil {
+					p.add(str)
+					continue
+				}
+				var parts []struct {
+					Type string `json:"type"`
+					Text string `json:"text"`
+				}
+				if json.Unmarshal(it.Content, &parts) != nil {
+					return nil, "Invalid type for 'input.content': expected a string or an array."
+				}
+				for _, part := range parts {
+					if part.Type == "input_image" {
+						p.images++
+					} else {
+						p.add(part.Text)
+					}
+				}
+			}
+		}
+		last := items[len(items)-1]
+		p.lastFromUser = last.Type != "function_call_output" && last.Role == "user"
+	default:
+		return nil, fmt.Sprintf("Invalid type for 'input': expected a string or an array, got %s.", string(req.Input[:1]))
+	}
+	for _, t := range req.Tools {
+		if t.Type != "function" {
+			continue
+		}
+		p.tools = append(p.tools, tool{name: t.Name, schema: t.Parameters})
+		p.add(t.Name)
+		p.add(t.Description)
+		p.add(string(t.Parameters))
+	}
+	var choice string
+	var named struct {
+		Name string `json:"name"`
+	}
+	switch {
+	case json.Unmarshal(req.ToolChoice, &choice) == nil:
+		switch choice {
+		case "none":
+			p.choice = toolNone
+		case "required":
+			p.choice = toolRequired
+		}
+	case json.Unmarshal(req.ToolChoice, &named) == nil && named.Name != "":
+		p.choice, p.forcedTool = toolRequired, named.Name
+	}
+	if req.Text != nil {
+		switch req.Text.Format.Type {
+		case "json_object":
+			p.jsonMode = true
+		case "json_schema":
+			p.jsonMode, p.jsonSchema = true, req.Text.Format.Schema
+		}
+	}
+	if req.MaxOutputTokens != nil {
+		if *req.MaxOutputTokens < 16 {
+			return nil, fmt.Sprintf("Invalid 'max_output_tokens': integer below minimum value. Expected a value >= 16, but got %d instead.", *req.MaxOutputTokens)
+		}
+		p.maxTokens = *req.MaxOutputTokens
+	}
+	return p, ""
+}
+
+// response is the response object of x with the given status and output.
+func (d responsesAPI) response(x *exchange, id, status string, output []any, usage any) map[string]any {
+	var incomplete any
+	if status == "incomplete" {
+		incomplete = map[string]any{"reason": "max_output_tokens"}
+	}
+	var maxOut any
+	if x.p.maxTokens > 0 {
+		maxOut = x.p.maxTokens
+	}
+	return map[string]any{
+		"id": "resp_" + id, "object": "response", "created_at": x.created, "status": status,
+		"error": nil, "incomplete_details": incomplete, "instructions": nil, "max_output_tokens": maxOut,
+		"model": x.model.Name, "output": output, "parallel_tool_calls": true, "previous_response_id": nil,
+		"reasoning": map[string]any{"effort": nil, "summary": nil}, "store": false, "temperature": 1.0,
+		"text": map[string]any{"format": map[string]any{"type": "text"}}, "tool_choice": "auto", "tools": []any{},
+		"top_p": 1.0, "truncation": "disabled", "usage": usage, "user": nil, "metadata": map[string]any{},
+	}
+}
+
+func rsUsage(in, out int) map[string]any {
+	return map[string]any{
+		"input_tokens": in, "input_tokens_details": map[string]any{"cached_tokens": 0},
+		"output_tokens": out, "output_tokens_details": map[string]any{"reasoning_tokens": 0},
+		"total_tokens": in + out,
+	}
+}
+
+// item is the output item of rep, complete or (done false) just opened.
+func rsOutputItem(id string, rep reply, text string, done bool) map[string]any {
+	status := "in_progress"
+	if done {
+		status = "completed"
+	}
+	if rep.toolName != "" {
+		return map[string]any{"type": "function_call", "id": "fc_" + id, "call_id": "call_" + id,
+			"name": rep.toolName, "arguments": text, "status": status}
+	}
+	content := []any{}
+	if done {
+		content = append(content, map[string]any{"type": "output_text", "text": text, "annotations": []any{}})
+	}
+	return map[string]any{"type": "message", "id": "msg_" + id, "status": status, "role": "assistant", "content": content}
+}
+
+func rsStatus(rep reply) string {
+	if rep.truncated {
+		return "incomplete"
+	}
+	return "completed"
+}
+
+func (d responsesAPI) respond(w http.ResponseWriter, x *exchange, rep reply) {
+	id := d.s.nextID(24)
+	writeJSON(w, http.StatusOK, d.response(x, id, rsStatus(rep), []any{rsOutputItem(id, rep, rep.text(), true)}, rsUsage(x.input, len(rep.tokens))),
+		map[string]string{"x-request-id": "req_" + id, "openai-processing-ms": "1"})
+}
+
+func (d responsesAPI) newStream(w http.ResponseWriter, x *exchange, rep reply) streamer {
+	return &rsStream{sse: newSSE(w), d: d, x: x, rep: rep, id: d.s.nextID(24)}
+}
+
+// rsStream writes Responses API stream events.
+type rsStream struct {
+	*sse
+	d    responsesAPI
+	x    *exchange
+	rep  reply
+	id   string
+	seq  int
+	sent int
+	text string
+}
+
+// emit writes one typed event: its type is both the SSE event name and
+// the payload's "type", as OpenAI sends them.
+func (o *rsStream) emit(typ string, fields map[string]any) error {
+	fields["type"] = typ
+	fields["sequence_number"] = o.seq
+	o.seq++
+	return o.event(typ, fields)
+}
+
+func (o *rsStream) itemID() string {
+	if o.rep.toolName != "" {
+		return "fc_" + o.id
+	}
+	return "msg_" + o.id
+}
+
+func (o *rsStream) start() error {
+	if err := o.header(map[string]string{"x-request-id": "req_" + o.id}); err != nil {
+		return err
+	}
+	for _, typ := range []string{"response.created", "response.in_progress"} {
+		if err := o.emit(typ, map[string]any{"response": o.d.response(o.x, o.id, "in_progress", []any{}, nil)}); err != nil {
+			return err
+		}
+	}
+	if err := o.emit("response.output_item.added", map[string]any{"output_index": 0, "item": rsOutputItem(o.id, o.rep, "", false)}); err != nil {
+		return err
+	}
+	if o.rep.toolName != "" {
+		return nil
+	}
+	return o.emit("response.content_part.added", map[string]any{"item_id": o.itemID(), "output_index": 0, "content_index": 0,
+		"part": map[string]any{"type": "output_text", "text": "", "annotations": []any{}}})
+}
+
+func (o *rsStream) token(piece string) error {
+	o.sent++
+	o.text += piece
+	if o.rep.toolName != "" {
+		return o.emit("response.function_call_arguments.delta", map[string]any{"item_id": o.itemID(), "output_index": 0, "delta": piece})
+	}
+	return o.emit("response.output_text.delta", map[string]any{"item_id": o.itemID(), "output_index": 0, "content_index": 0, "delta": piece, "logprobs": []any{}})
+}
+
+func (o *rsStream) ping() error { return nil }
+
+func (o *rsStream) malformed() error {
+	return o.event("response.output_text.delta", `{"type":"response.output_text.delta","delta":"`)
+}
+
+func (o *rsStream) fail() error {
+	return o.emit("error", map[string]any{"code": "server_error", "param": nil,
+		"message": "The server had an error while processing your request. Sorry about that!"})
+}
+
+// finish closes the item and, with terminator, sends the terminal
+// response.completed (or response.incomplete) event.
+func (o *rsStream) finish(terminator bool) error {
+	if o.rep.toolName != "" {
+		if err := o.emit("response.function_call_arguments.done", map[string]any{"item_id": o.itemID(), "output_index": 0, "arguments": o.text}); err != nil {
+			return err
+		}
+	} else {
+		if err := o.emit("response.output_text.done", map[string]any{"item_id": o.itemID(), "output_index": 0, "content_index": 0, "text": o.text, "logprobs": []any{}}); err != nil {
+			return err
+		}
+		if err := o.emit("response.content_part.done", map[string]any{"item_id": o.itemID(), "output_index": 0, "content_index": 0,
+			"part": map[string]any{"type": "output_text", "text": o.text, "annotations": []any{}}}); err != nil {
+			return err
+		}
+	}
+	item := rsOutputItem(o.id, o.rep, o.text, true)
+	if err := o.emit("response.output_item.done", map[string]any{"output_index": 0, "item": item}); err != nil {
+		return err
+	}
+	if !terminator {
+		return nil
+	}
+	status := rsStatus(o.rep)
+	return o.emit("response."+status, map[string]any{"response": o.d.response(o.x, o.id, status, []any{item}, rsUsage(o.x.input, o.sent))})
+}
