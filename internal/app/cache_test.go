@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -29,20 +28,7 @@ func cacheCount(scrape, route, result string) int {
 // send posts body to path with the headers given as name, value pairs.
 func (s *tenantStack) send(path, body string, hdr ...string) (int, string, http.Header) {
 	s.t.Helper()
-	req, _ := http.NewRequest("POST", s.base+path, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	resp, err := s.hc.Do(req)
-	if err != nil {
-		s.t.Fatalf("POST %s: %v", path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		s.t.Fatal(err)
-	}
+	resp, b := postJSON(s.t, s.hc, s.base+path, body, hdr...)
 	return resp.StatusCode, string(b), resp.Header
 }
 

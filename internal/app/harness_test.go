@@ -160,22 +160,29 @@ func startStack(t *testing.T, simCfg sim.Config, gwConfig string) *stack {
 // post sends a raw JSON body and returns the response with its body read.
 func (s *stack) post(path, body string, hdr ...string) (*http.Response, []byte) {
 	s.t.Helper()
-	req, err := http.NewRequest("POST", s.base+path, strings.NewReader(body))
+	return postJSON(s.t, s.hc, s.base+path, body, hdr...)
+}
+
+// postJSON posts a raw JSON body with the headers given as name, value
+// pairs and returns the response with its body read.
+func postJSON(t *testing.T, hc *http.Client, url, body string, hdr ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest("POST", url, strings.NewReader(body))
 	if err != nil {
-		s.t.Fatal(err)
+		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	resp, err := s.hc.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
-		s.t.Fatalf("POST %s: %v", path, err)
+		t.Fatalf("POST %s: %v", url, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		s.t.Fatalf("read body: %v", err)
+		t.Fatalf("read body: %v", err)
 	}
 	return resp, b
 }

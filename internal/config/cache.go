@@ -1,10 +1,6 @@
 package config
 
-import (
-	"net/url"
-	"strings"
-	"time"
-)
+import "time"
 
 // Defaults of the cache section; docs/config.md lists them for users.
 const (
@@ -64,10 +60,8 @@ func (c *Config) validateCache(v *validator) {
 	case b == "", b == CacheOff:
 		return // nothing else matters while the cache is off
 	case b == CacheMemory:
-	case strings.HasPrefix(b, "redis://"), strings.HasPrefix(b, "rediss://"):
-		if u, err := url.Parse(b); err != nil || u.Host == "" {
-			v.add("cache.backend", "invalid redis URL (want redis://HOST:PORT/DB)")
-		}
+	case isRedisURL(b):
+		v.redisURL("cache.backend", b)
 	default:
 		v.add("cache.backend", "want off, memory or redis://..., got scheme %q", scheme(b))
 	}

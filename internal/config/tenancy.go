@@ -129,10 +129,8 @@ func (c *Config) validateTenancy(v *validator) {
 	l := c.Limits.Value()
 	switch {
 	case l == LimitsMemory:
-	case strings.HasPrefix(l, "redis://"), strings.HasPrefix(l, "rediss://"):
-		if u, err := url.Parse(l); err != nil || u.Host == "" {
-			v.add("limits", "invalid redis URL (want redis://HOST:PORT/DB)")
-		}
+	case isRedisURL(l):
+		v.redisURL("limits", l)
 	default:
 		v.add("limits", "want memory or redis://..., got scheme %q", scheme(l))
 	}
@@ -157,6 +155,19 @@ func (c *Config) validateTenancy(v *validator) {
 	v.positiveInt("usage.batch_size", int64(c.Usage.BatchSize))
 	v.positiveDur("usage.flush_interval", c.Usage.FlushInterval)
 	v.positiveDur("auth.key_cache_ttl", c.Auth.KeyCacheTTL)
+}
+
+// isRedisURL reports whether s names Redis (redis:// or rediss://).
+func isRedisURL(s string) bool {
+	return strings.HasPrefix(s, "redis://") || strings.HasPrefix(s, "rediss://")
+}
+
+// redisURL checks a Redis URL has a host; the message never quotes it (it
+// may carry a password).
+func (v *validator) redisURL(path, s string) {
+	if u, err := url.Parse(s); err != nil || u.Host == "" {
+		v.add(path, "invalid redis URL (want redis://HOST:PORT/DB)")
+	}
 }
 
 func scheme(s string) string {

@@ -118,22 +118,7 @@ func ParseChat(body []byte) (*llm.Request, error) {
 				req.JSONMode = true
 			}
 		case "metadata":
-			if v.Type == gjson.Null {
-				break
-			}
-			if !v.IsObject() {
-				err = badRequest("metadata", "metadata must be an object")
-				return false
-			}
-			v.ForEach(func(k, mv gjson.Result) bool {
-				if mv.Type == gjson.String {
-					if req.Metadata == nil {
-						req.Metadata = make(map[string]string)
-					}
-					req.Metadata[k.Str] = mv.Str
-				}
-				return true
-			})
+			err = parseMetadata(v, req)
 		}
 		return err == nil
 	})
@@ -155,6 +140,27 @@ func ParseChat(body []byte) (*llm.Request, error) {
 }
 
 // positiveInt validates an optional token limit; null counts as unset.
+// parseMetadata keeps metadata's string values (routing rules read them);
+// metadata must be an object or null.
+func parseMetadata(v gjson.Result, req *llm.Request) error {
+	if v.Type == gjson.Null {
+		return nil
+	}
+	if !v.IsObject() {
+		return badRequest("metadata", "metadata must be an object")
+	}
+	v.ForEach(func(k, mv gjson.Result) bool {
+		if mv.Type == gjson.String {
+			if req.Metadata == nil {
+				req.Metadata = make(map[string]string)
+			}
+			req.Metadata[k.Str] = mv.Str
+		}
+		return true
+	})
+	return nil
+}
+
 func positiveInt(param string, v gjson.Result) (int, error) {
 	if v.Type == gjson.Null {
 		return 0, nil

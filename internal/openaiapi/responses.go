@@ -79,22 +79,7 @@ func ParseResponses(body []byte) (*llm.Request, error) {
 				req.JSONMode = true
 			}
 		case "metadata":
-			if v.Type == gjson.Null {
-				break
-			}
-			if !v.IsObject() {
-				err = badRequest("metadata", "metadata must be an object")
-				break
-			}
-			v.ForEach(func(k, mv gjson.Result) bool {
-				if mv.Type == gjson.String {
-					if req.Metadata == nil {
-						req.Metadata = make(map[string]string)
-					}
-					req.Metadata[k.Str] = mv.Str
-				}
-				return true
-			})
+			err = parseMetadata(v, req)
 		}
 		return err == nil
 	})

@@ -79,11 +79,25 @@ func writeOpenAIError(w http.ResponseWriter, status int, e oaError, retryAfter t
 }
 
 func (s *Server) handleOpenAIChat(w http.ResponseWriter, r *http.Request) {
-	d := openAI{s}
+	s.handleOpenAIStyle(w, r, openAI{s}, &oaRequest{})
+}
+
+// openAIStyleRequest is a request of one of OpenAI's APIs, decoded from JSON.
+type openAIStyleRequest interface {
+	// prompt extracts the prompt, or returns the message of a 400.
+	prompt() (*prompt, string)
+	// target is the model named and whether the answer streams.
+	target() (model string, stream bool)
+}
+
+func (req *oaRequest) target() (string, bool) { return req.Model, req.Stream }
+
+// handleOpenAIStyle decodes a request of one of OpenAI's APIs into req,
+// answers its 400s in OpenAI's format, and serves the chat.
+func (s *Server) handleOpenAIStyle(w http.ResponseWriter, r *http.Request, d dialect, req openAIStyleRequest) {
 	body, err := readBody(w, r)
-	var req oaRequest
 	if err == nil {
-		err = json.Unmarshal(body, &req)
+		err = json.Unmarshal(body, req)
 	}
 	if err != nil {
 		c := s.begin("", r.URL.Path, false)
@@ -91,12 +105,13 @@ func (s *Server) handleOpenAIChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, msg := req.prompt()
+	model, stream := req.target()
 	if msg != "" {
-		c := s.begin(req.Model, r.URL.Path, req.Stream)
+		c := s.begin(model, r.URL.Path, stream)
 		d.badRequest(&recorder{ResponseWriter: w, c: c}, msg)
 		return
 	}
-	s.chat(w, r, d, req.Model, p, req.Stream)
+	s.chat(w, r, d, model, p, stream)
 }
 
 // prompt extracts the prompt, or returns the message of a 400.

@@ -48,25 +48,10 @@ type rsItem struct {
 }
 
 func (s *Server) handleResponses(w http.ResponseWriter, r *http.Request) {
-	d := responsesAPI{openAI{s}}
-	body, err := readBody(w, r)
-	var req rsRequest
-	if err == nil {
-		err = json.Unmarshal(body, &req)
-	}
-	if err != nil {
-		c := s.begin("", r.URL.Path, false)
-		d.badRequest(&recorder{ResponseWriter: w, c: c}, "We could not parse the JSON body of your request. ("+errDecode(err)+")")
-		return
-	}
-	p, msg := req.prompt()
-	if msg != "" {
-		c := s.begin(req.Model, r.URL.Path, req.Stream)
-		d.badRequest(&recorder{ResponseWriter: w, c: c}, msg)
-		return
-	}
-	s.chat(w, r, d, req.Model, p, req.Stream)
+	s.handleOpenAIStyle(w, r, responsesAPI{openAI{s}}, &rsRequest{})
 }
+
+func (req *rsRequest) target() (string, bool) { return req.Model, req.Stream }
 
 // prompt extracts the prompt, or returns the message of a 400.
 func (req *rsRequest) prompt() (*prompt, string) {

@@ -3,6 +3,7 @@ package openai
 import (
 	"context"
 	"io"
+	"net/http"
 	"strings"
 	"sync"
 
@@ -37,13 +38,18 @@ func (c *Client) responsesBody(req *llm.Request, stream bool) ([]byte, error) {
 	return body, nil
 }
 
-// responses sends a non-streaming Responses API request.
-func (c *Client) responses(ctx context.Context, req *llm.Request) (*llm.Response, error) {
-	body, err := c.responsesBody(req, false)
+// postResponses sends a Responses API request and returns a 2xx response.
+func (c *Client) postResponses(ctx context.Context, req *llm.Request, stream bool) (*http.Response, error) {
+	body, err := c.responsesBody(req, stream)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.post(ctx, c.endpoint("responses"), body, false)
+	return c.post(ctx, c.endpoint("responses"), body, stream)
+}
+
+// responses sends a non-streaming Responses API request.
+func (c *Client) responses(ctx context.Context, req *llm.Request) (*llm.Response, error) {
+	resp, err := c.postResponses(ctx, req, false)
 	if err != nil {
 		return nil, err
 	}
@@ -56,11 +62,7 @@ func (c *Client) responses(ctx context.Context, req *llm.Request) (*llm.Response
 
 // responsesStream sends a streaming Responses API request.
 func (c *Client) responsesStream(ctx context.Context, req *llm.Request) (llm.Stream, error) {
-	body, err := c.responsesBody(req, true)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := c.post(ctx, c.endpoint("responses"), body, true)
+	resp, err := c.postResponses(ctx, req, true)
 	if err != nil {
 		return nil, err
 	}
