@@ -5,13 +5,11 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 
 	"github.com/tidwall/gjson"
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
-	"github.com/switchyard-gw/switchyard/internal/sse"
 )
 
 // ServesResponses reports whether the deployment takes OpenAI Responses
@@ -66,7 +64,7 @@ func (c *Client) responsesStream(ctx context.Context, req *llm.Request) (llm.Str
 	if err != nil {
 		return nil, err
 	}
-	return &rsStream{c: c, body: resp.Body, r: sse.NewReader(resp.Body)}, nil
+	return &rsStream{c: c, upstreamSSE: newUpstreamSSE(resp.Body)}, nil
 }
 
 // parseResponsesObject reads a response object: its text and function
@@ -125,28 +123,13 @@ func (c *Client) parseResponsesObject(raw []byte) (*llm.Response, error) {
 // response.completed or response.incomplete (no [DONE]); response.failed
 // and error events are failures. Every event keeps its frame for the relay.
 type rsStream struct {
-	c    *Client
-	body io.ReadCloser
-	r    *sse.Reader
-	err  error // sticky: io.EOF after the terminal event, or the failure
-
-	closeOnce sync.Once
+	upstreamSSE
+	c   *Client
+	err error // sticky: io.EOF after the terminal event, or the failure
 }
 
 // Dialect reports llm.DialectOpenAIResponses.
 func (s *rsStream) Dialect() llm.Dialect { return llm.DialectOpenAIResponses }
-
-// Close releases the upstream connection. Safe to call more than once.
-func (s *rsStream) Close() error {
-	s.closeOnce.Do(func() {
-		_, _ = io.CopyN(io.Discard, s.body, 4<<10)
-		_ = s.body.Close()
-	})
-	return nil
-}
-
-// Buffered reports whether the next whole frame is already in memory.
-func (s *rsStream) Buffered() bool { return s.r.FrameBuffered() }
 
 var _ llm.Buffering = (*rsStream)(nil)
 

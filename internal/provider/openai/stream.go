@@ -15,34 +15,46 @@ import (
 // stream decodes a Chat Completions SSE body into canonical events, one per
 // frame.
 type stream struct {
+	upstreamSSE
 	c      *Client
-	body   io.ReadCloser
-	r      *sse.Reader
 	err    error // sticky: io.EOF after the end, or the failure
 	start  bool  // the first chunk was seen
 	finish bool  // a finish_reason was seen
 
 	passthrough bool // see SetPassthrough
-
-	closeOnce sync.Once
 }
 
 func newStream(c *Client, body io.ReadCloser) *stream {
-	return &stream{c: c, body: body, r: sse.NewReader(body)}
+	return &stream{c: c, upstreamSSE: newUpstreamSSE(body)}
 }
 
-// Dialect reports llm.DialectOpenAI.
-func (s *stream) Dialect() llm.Dialect { return llm.DialectOpenAI }
+// upstreamSSE is the SSE body of an upstream response being read, as every
+// stream of this adapter holds it.
+type upstreamSSE struct {
+	body      io.ReadCloser
+	r         *sse.Reader
+	closeOnce sync.Once
+}
+
+func newUpstreamSSE(body io.ReadCloser) upstreamSSE {
+	return upstreamSSE{body: body, r: sse.NewReader(body)}
+}
 
 // Close releases the upstream connection. Safe to call more than once.
-func (s *stream) Close() error {
-	s.closeOnce.Do(func() {
+func (u *upstreamSSE) Close() error {
+	u.closeOnce.Do(func() {
 		// Drain a little so a finished connection can be reused.
-		_, _ = io.CopyN(io.Discard, s.body, 4<<10)
-		_ = s.body.Close()
+		_, _ = io.CopyN(io.Discard, u.body, 4<<10)
+		_ = u.body.Close()
 	})
 	return nil
 }
+
+// Buffered reports whether the next whole frame is already in memory.
+func (u *upstreamSSE) Buffered() bool { return u.r.FrameBuffered() }
+
+// Dialect reports llm.DialectOpenAI.
+func (s *stream) Dialect() llm.Dialect { return llm.DialectOpenAI }
 
 // Next returns the next event; see llm.Stream for the end rules.
 func (s *stream) Next() (llm.Event, error) {
@@ -244,9 +256,6 @@ func deltaContent(data string) string {
 	}
 	return gjson.Get(data, "choices.0.delta.content").String()
 }
-
-// Buffered reports whether the next whole frame is already in memory.
-func (s *stream) Buffered() bool { return s.r.FrameBuffered() }
 
 var _ llm.Buffering = (*stream)(nil)
 
