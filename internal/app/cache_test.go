@@ -56,7 +56,9 @@ func TestResponseCache(t *testing.T) {
 	}
 	t.Cleanup(stopSim)
 	extra := sqliteExtra(t, "cache: {backend: memory, ttl: 1m}\n")
-	s := startTenantStack(t, simURL, extra)
+	s := startEditedTenantStack(t, simURL, extra, func(c string) string {
+		return strings.Replace(c, "  - name: anthropic-first\n", "  - name: fresh\n    targets: [small]\n    cache: false\n  - name: anthropic-first\n", 1)
+	})
 	a := s.newKey("acme", admin.KeyCreate{Name: "a"})
 	b := s.newKey("globex", admin.KeyCreate{Name: "b"})
 	calls := func(model string) int { return len(simSrv.Calls(model)) }
@@ -141,6 +143,18 @@ func TestResponseCache(t *testing.T) {
 	}
 	if n := calls("sim-medium"); n != 2 {
 		t.Errorf("calls for the cut stream: %d, want 2 (a cut answer is not stored)", n)
+	}
+
+	// A route with cache: false is never looked up or stored.
+	before := calls("sim-small")
+	freshBody := strings.Replace(tenChatBody, `"cheap"`, `"fresh"`, 1)
+	for i := range 2 {
+		if code, _, h := s.send("/v1/chat/completions", freshBody, bearer(a)...); code != 200 || h.Get("X-Switchyard-Cache") != "" {
+			t.Errorf("route with cache: false, request %d: %d cache=%q, want 200 and no cache header", i, code, h.Get("X-Switchyard-Cache"))
+		}
+	}
+	if n := calls("sim-small") - before; n != 2 {
+		t.Errorf("upstream calls on the uncached route: %d, want 2", n)
 	}
 
 	scrape := s.scrape()

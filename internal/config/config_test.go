@@ -137,7 +137,7 @@ func TestFullExample(t *testing.T) {
 		},
 		Routes: []Route{
 			{Name: "smart", Policy: "fallback", Targets: []string{"claude-sonnet", "gpt-4o-azure"}},
-			{Name: "auto", Policy: "fallback", Targets: []string{"gpt-4o-mini", "smart"}},
+			{Name: "auto", Policy: "fallback", Targets: []string{"gpt-4o-mini", "smart"}, Cache: &no},
 		},
 		Log: Log{Level: "debug"},
 		// Tenancy sections at their defaults (tenancy_test.go covers them).

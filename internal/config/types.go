@@ -168,6 +168,10 @@ type Route struct {
 	Checks     []Check     `yaml:"checks"`      // cascade
 	Classifier *Classifier `yaml:"classifier"`  // classify
 	Learned    *Learned    `yaml:"learned"`     // learned
+
+	// Cache false keeps this route's answers out of the response cache
+	// (see Cache); unset or true caches them while cache.backend is on.
+	Cache *bool `yaml:"cache"`
 }
 
 // Secret is a string that never prints. In YAML it is usually an ${ENV}

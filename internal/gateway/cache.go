@@ -53,6 +53,9 @@ func (g *Gateway) cached(w http.ResponseWriter, r *http.Request, x *exchange, rt
 		return w, nil, false
 	}
 	route := x.decision.Route
+	if rc, ok := rt.cfg.Route(route); ok && rc.Cache != nil && !*rc.Cache {
+		return w, nil, false // the route opted out
+	}
 	lookup, keep := cacheDirectives(r.Header)
 	if !keep {
 		w.Header().Set(HeaderCache, cacheResultBypass)
