@@ -118,3 +118,29 @@ func TestResponsesStreamWriter(t *testing.T) {
 		t.Errorf("before start: %d %q", rec.Code, rec.Body.String())
 	}
 }
+
+// FuzzParseResponses: any body is a request with a model, or a
+// *BadRequestError; never a panic or another error.
+func FuzzParseResponses(f *testing.F) {
+	for _, s := range []string{
+		`{"model":"m","input":"hi"}`,
+		`{"model":"m","stream":true,"max_output_tokens":20,"instructions":"x","input":[{"role":"user","content":[{"type":"input_text","text":"a"},{"type":"input_image","image_url":"u"}]},{"type":"function_call_output","call_id":"c","output":"o"}]}`,
+		`{"model":"m","tools":[{"type":"function","name":"f"}],"text":{"format":{"type":"json_schema"}},"metadata":{"k":"v"}}`,
+		`{}`, `[]`, `"x"`, `{"model":1}`, `{"model":"m","input":[{"content":{}}]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req, err := ParseResponses(body)
+		if err != nil {
+			var bre *BadRequestError
+			if !errors.As(err, &bre) {
+				t.Fatalf("got error %T %v, want *BadRequestError", err, err)
+			}
+			return
+		}
+		if req.Model == "" || req.MaxTokens < 0 || req.Dialect != llm.DialectOpenAIResponses {
+			t.Fatalf("accepted %+v", req)
+		}
+	})
+}

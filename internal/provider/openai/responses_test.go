@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/provider/providertest"
 )
 
 // rsServer answers POST /v1/responses with body (as SSE when the request
@@ -195,4 +196,15 @@ func TestResponsesStreamFailures(t *testing.T) {
 			}
 		})
 	}
+}
+
+func FuzzResponsesStream(f *testing.F) {
+	f.Add([]byte(rsStreamOK))
+	f.Add([]byte("event: response.failed\ndata: {\"type\":\"response.failed\",\"response\":{\"error\":7}}\n\n"))
+	f.Add([]byte("event: error\ndata: {\"type\":\"error\",\"code\":null}\n\n"))
+	f.Add([]byte("data: {\"type\":\"response.completed\",\"response\":{\"usage\":{\"input_tokens\":\"x\"}}}\n\n"))
+	c := New(provider.Config{APIKey: testKey})
+	providertest.FuzzStream(f, func(body io.ReadCloser) llm.Stream {
+		return &rsStream{c: c, upstreamSSE: newUpstreamSSE(body)}
+	})
 }
