@@ -6,6 +6,8 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -84,6 +86,14 @@ func Serve(ctx context.Context, opts Options) error {
 		_ = simSrv
 		defer stopSim()
 		cfg = config.Demo(simURL)
+		// The demo's admin API and dashboard: loopback, a port of its
+		// own, and a key made for this run (printed in the banner).
+		// Clients still need no key: the demo stays open.
+		key, err := demoAdminKey()
+		if err != nil {
+			return err
+		}
+		cfg.Admin.Key, cfg.Admin.Listen = config.Secret(key), "127.0.0.1:0"
 	} else {
 		// Load through the watcher, so an edit made between this load and
 		// the watch starting is still noticed.
@@ -105,13 +115,13 @@ func Serve(ctx context.Context, opts Options) error {
 	if opts.Listen != "" {
 		listen = opts.Listen
 	}
-	ten, err := buildTenancy(ctx, cfg, log)
+	open := demo || openGateway(cfg)
+	ten, err := buildTenancyOpen(ctx, cfg, log, open)
 	if err != nil {
 		return err
 	}
 	defer ten.Close()
 	reg.MustRegister(ten.Collectors()...)
-	open := len(cfg.Server.APIKeys) == 0 && cfg.Server.MasterKey == "" && cfg.Admin.Key == ""
 	if open {
 		if !server.IsLoopback(listen) {
 			return fmt.Errorf("app: no API key is configured, so the gateway only serves on a loopback address; %q is not one (set server.api_keys or server.master_key)", listen)
@@ -158,8 +168,11 @@ func Serve(ctx context.Context, opts Options) error {
 	}
 	base := "http://" + ln.Addr().String()
 	printBanner(opts.Stdout, base, demo, cfg)
-	if ten.AdminAddr != "" {
-		fmt.Fprintf(opts.Stdout, "Admin API on http://%s\n", ten.AdminAddr)
+	switch {
+	case demo && ten.AdminAddr != "":
+		fmt.Fprintf(opts.Stdout, "Dashboard on http://%s/dashboard/ (admin key for this run: %s)\n", ten.AdminAddr, cfg.Admin.Key.Value())
+	case ten.AdminAddr != "":
+		fmt.Fprintf(opts.Stdout, "Admin API and dashboard on http://%s (/dashboard/)\n", ten.AdminAddr)
 	}
 	if opts.Started != nil {
 		opts.Started(base)
@@ -226,6 +239,15 @@ func Serve(ctx context.Context, opts Options) error {
 		log.Error("tenancy stopped", "err", terr)
 	}
 	return err
+}
+
+// demoAdminKey is a random admin key for one demo run.
+func demoAdminKey() (string, error) {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("app: demo admin key: %w", err)
+	}
+	return "sy-demo-" + hex.EncodeToString(b[:]), nil
 }
 
 func printBanner(w io.Writer, base string, demo bool, cfg *config.Config) {

@@ -1,12 +1,14 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -348,8 +350,9 @@ func TestDemoRoutes(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	started := make(chan string, 1)
 	done := make(chan error, 1)
+	var banner bytes.Buffer // written before Started is called
 	go func() {
-		done <- Serve(ctx, Options{Listen: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler), Started: func(u string) { started <- u }})
+		done <- Serve(ctx, Options{Listen: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler), Stdout: &banner, Started: func(u string) { started <- u }})
 	}()
 	var base string
 	select {
@@ -392,4 +395,31 @@ func TestDemoRoutes(t *testing.T) {
 			}
 		})
 	}
+
+	// The demo's dashboard: its admin key is in the banner, and the
+	// requests above show in the usage it reads.
+	m := regexp.MustCompile(`Dashboard on (http://127\.0\.0\.1:\d+)/dashboard/ \(admin key for this run: (sy-demo-[0-9a-f]{24})\)`).FindStringSubmatch(banner.String())
+	if m == nil {
+		t.Fatalf("banner %q: want the dashboard URL and admin key", banner.String())
+	}
+	admin, key := m[1], m[2]
+	resp, err := hc.Get(admin + "/dashboard/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("GET /dashboard/: %d", resp.StatusCode)
+	}
+	var usage struct{ Usage []struct{ Requests int } }
+	waitFor(t, "the demo's usage", func() bool {
+		req, _ := http.NewRequest("GET", admin+"/admin/usage", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := hc.Do(req)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		return resp.StatusCode == 200 && json.NewDecoder(resp.Body).Decode(&usage) == nil && len(usage.Usage) == 1 && usage.Usage[0].Requests >= 6
+	})
 }

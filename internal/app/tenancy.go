@@ -83,6 +83,12 @@ func fallbackGauge(backend string, b any) prometheus.Collector {
 // buildTenancy opens the store and the limits backend, and builds the
 // guard, the usage ledger and the admin API from cfg.
 func buildTenancy(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Tenancy, error) {
+	return buildTenancyOpen(ctx, cfg, log, openGateway(cfg))
+}
+
+// buildTenancyOpen is buildTenancy with the open flag given: the demo is
+// open (no client key needed) although it has an admin key.
+func buildTenancyOpen(ctx context.Context, cfg *config.Config, log *slog.Logger, openGW bool) (*Tenancy, error) {
 	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	st, err := open.Store(octx, cfg.Store.Value())
@@ -111,7 +117,7 @@ func buildTenancy(ctx context.Context, cfg *config.Config, log *slog.Logger) (*T
 	}
 	guard := tenancy.New(tenancy.Options{
 		Store: st, Limiter: limiter, Budgets: budgets,
-		StaticKeys: staticKeys(cfg), Open: openGateway(cfg),
+		StaticKeys: staticKeys(cfg), Open: openGW,
 		CacheTTL: cfg.Auth.KeyCacheTTL.D(), Logger: log,
 	})
 	ledger := usage.NewLedger(st, usage.Options{
