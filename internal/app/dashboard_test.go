@@ -56,6 +56,8 @@ type dashboardView struct {
 	Whoami               string
 	Totals               struct{ Requests, Cost, CacheHits, Errors string }
 	Totals7d             string
+	ExportName           string
+	ExportLines          []string
 	Tenants              []dashboardTenant
 	ChartBars            int
 	Routes               [][]string
@@ -162,6 +164,10 @@ func TestDashboardInChromium(t *testing.T) {
 	}
 	if v.TenantWhoami != "Tenant admin of globex" || len(v.TenantView) != 1 || v.TenantView[0].ID != "globex" {
 		t.Errorf("tenant admin: %q sees %+v, want globex alone", v.TenantWhoami, v.TenantView)
+	}
+	if !strings.HasPrefix(v.ExportName, "switchyard-usage-") || !strings.HasSuffix(v.ExportName, ".csv") ||
+		len(v.ExportLines) != 5 || !strings.HasPrefix(v.ExportLines[0], "request_id,time,tenant_id") {
+		t.Errorf("CSV export %q: %d lines %q, want a header and the 4 records", v.ExportName, len(v.ExportLines), v.ExportLines)
 	}
 	if fi, err := os.Stat(shot); err != nil || fi.Size() == 0 {
 		t.Errorf("no screenshot: %v", err)

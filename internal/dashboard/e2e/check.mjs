@@ -62,6 +62,13 @@ try {
   await page.selectOption('#range', '7d');
   await page.waitForSelector('body[data-loaded]');
   out.totals7d = await page.textContent('#total-requests');
+  // The CSV export downloads every record of the period.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
+  out.exportName = download.suggestedFilename();
+  const stream = await download.createReadStream();
+  let csv = '';
+  for await (const chunk of stream) csv += chunk;
+  out.exportLines = csv.trim().split('\n');
   if (shot) await page.screenshot({ path: shot, fullPage: true });
 
   await page.click('#signout');

@@ -174,6 +174,24 @@ async function load() {
   document.body.dataset.loaded = String(Date.now());
 }
 
+// exportCSV downloads the period's usage records (the admin API's CSV
+// export, fetched with the key, so no key ever goes into a URL).
+async function exportCSV() {
+  const range = RANGES[$('#range').value] || RANGES['24h'];
+  const from = new Date(Date.now() - range.ms);
+  const resp = await fetch('/admin/usage/export?' + new URLSearchParams({ format: 'csv', from: iso(from) }),
+    { headers: { Authorization: 'Bearer ' + key() }, cache: 'no-store' });
+  if (!resp.ok) throw new APIError(resp.status, 'HTTP ' + resp.status);
+  const url = URL.createObjectURL(await resp.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = 'switchyard-usage-' + iso(from).slice(0, 10) + '.csv';
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
 async function signIn(k) {
   sessionStorage.setItem(KEY, k);
   try {
@@ -204,6 +222,7 @@ document.addEventListener('DOMContentLoaded', () => {
     if (k) signIn(k);
   });
   $('#refresh').addEventListener('click', () => load().catch(show));
+  $('#export').addEventListener('click', () => exportCSV().catch(show));
   $('#range').addEventListener('change', () => load().catch(show));
   $('#signout').addEventListener('click', () => {
     sessionStorage.removeItem(KEY);
