@@ -140,14 +140,14 @@ func Serve(ctx context.Context, opts Options) error {
 			log.Warn("flush traces", "err", err)
 		}
 	}()
-	respCache, closeCache, err := buildCache(cfg)
+	rc, err := buildCache(cfg)
 	if err != nil {
 		return err
 	}
-	defer closeCache()
+	defer rc.close()
 	startCache := cfg.Cache
 	exec := executor.New(gateway.ExecutorOptions(cfg))
-	gw := gateway.New(gateway.Options{Logger: log, Metrics: metrics, Executor: exec, Guard: ten.Guard, Recorder: ten.Recorder, Tracer: tracing, Cache: respCache})
+	gw := gateway.New(gateway.Options{Logger: log, Metrics: metrics, Executor: exec, Guard: ten.Guard, Recorder: ten.Recorder, Tracer: tracing, Cache: rc.store, Semantic: rc.semantic})
 	if err := gw.Apply(cfg); err != nil {
 		return err
 	}

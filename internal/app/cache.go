@@ -7,22 +7,39 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/config"
 )
 
-// buildCache opens the response cache's store named by cache.backend: nil
-// when the cache is off. The returned function releases it.
-func buildCache(cfg *config.Config) (cache.Store, func(), error) {
+// respCache is the response cache of one process: the store named by
+// cache.backend and this replica's semantic index; both nil when the
+// cache is off.
+type respCache struct {
+	store    cache.Store
+	semantic *cache.Semantic
+	close    func()
+}
+
+// buildCache opens the response cache's store named by cache.backend. The
+// semantic index exists whenever the cache is on, sized by
+// cache.semantic.max_entries, so a reload may turn the semantic lookup on.
+func buildCache(cfg *config.Config) (respCache, error) {
 	c := cfg.Cache
-	switch b := c.Backend.Value(); {
-	case !c.Enabled():
-		return nil, func() {}, nil
-	case b == config.CacheMemory:
-		return cache.NewMemory(c.MaxBytes, nil), func() {}, nil
-	default:
-		client, prefix, err := redisClient(b)
-		if err != nil {
-			return nil, nil, err
-		}
-		return cache.NewRedis(client, prefix+"cache:"), func() { client.Close() }, nil
+	rc := respCache{close: func() {}}
+	if !c.Enabled() {
+		return rc, nil
 	}
+	entries := c.Semantic.MaxEntries
+	if entries <= 0 {
+		entries = config.DefaultSemanticMaxEntries
+	}
+	rc.semantic = cache.NewSemantic(entries, nil)
+	if b := c.Backend.Value(); b == config.CacheMemory {
+		rc.store = cache.NewMemory(c.MaxBytes, nil)
+		return rc, nil
+	}
+	client, prefix, err := redisClient(c.Backend.Value())
+	if err != nil {
+		return respCache{}, err
+	}
+	rc.store, rc.close = cache.NewRedis(client, prefix+"cache:"), func() { client.Close() }
+	return rc, nil
 }
 
 // warnCacheRestart logs when a reloaded config names another cache backend
@@ -32,8 +49,9 @@ func warnCacheRestart(log *slog.Logger, running, next config.Cache) {
 	if !next.Enabled() {
 		return
 	}
-	if next.Backend != running.Backend || next.Backend == config.CacheMemory && next.MaxBytes != running.MaxBytes {
-		log.Warn("cache.backend and cache.max_bytes take effect at restart; the cache keeps its running store",
+	if next.Backend != running.Backend || next.Backend == config.CacheMemory && next.MaxBytes != running.MaxBytes ||
+		next.Semantic.MaxEntries != running.Semantic.MaxEntries && running.Semantic.MaxEntries != 0 {
+		log.Warn("cache.backend, cache.max_bytes and cache.semantic.max_entries take effect at restart; the cache keeps its running store",
 			"running", running.Backend.String(), "configured", next.Backend.String())
 	}
 }

@@ -247,3 +247,96 @@ func TestResponseCacheRedisDown(t *testing.T) {
 		t.Error("no log line for the failed lookup")
 	}
 }
+
+// TestSemanticCache: with cache.semantic on, a request whose last user
+// message means the same (here: the same words, per the simulator's
+// bag-of-words embeddings) is answered from the cache, all else equal; a
+// different question, another parameter or another tenant is a miss.
+func TestSemanticCache(t *testing.T) {
+	simCfg := sim.DefaultConfig()
+	for i := range simCfg.Models {
+		if simCfg.Models[i].Name == "sim-embed" {
+			simCfg.Models[i].EmbedWords, simCfg.Models[i].EmbeddingDims = true, 256
+		}
+	}
+	simSrv, simURL, stopSim, err := sim.Start(simCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stopSim)
+	extra := sqliteExtra(t, "cache: {backend: memory, semantic: {embedding_deployment: embed, threshold: 0.95}}\n")
+	s := startTenantStack(t, simURL, extra)
+	a := s.newKey("acme", admin.KeyCreate{Name: "a"})
+	b := s.newKey("globex", admin.KeyCreate{Name: "b"})
+	calls := func() int { return len(simSrv.Calls("sim-small")) }
+	ask := func(k admin.KeyView, question, extra string) (string, http.Header) {
+		t.Helper()
+		body := fmt.Sprintf(`{"model":"cheap",%s"messages":[{"role":"system","content":"Answer briefly."},{"role":"user","content":%q}]}`, extra, question)
+		code, out, h := s.send("/v1/chat/completions", body, "Authorization", "Bearer "+k.Secret)
+		if code != 200 {
+			t.Fatalf("%q: %d %s", question, code, out)
+		}
+		return out, h
+	}
+
+	first, h := ask(a, "What is the capital of France?", "")
+	if h.Get("X-Switchyard-Cache") != "miss" {
+		t.Fatalf("first: cache=%q", h.Get("X-Switchyard-Cache"))
+	}
+	s.waitStored("cheap", 1)
+	again, h := ask(a, "what is the capital of france", "")
+	if h.Get("X-Switchyard-Cache") != "hit" || again != first || calls() != 1 {
+		t.Fatalf("same words: cache=%q, body equal %v, upstream calls %d; want a hit with the first answer", h.Get("X-Switchyard-Cache"), again == first, calls())
+	}
+	if sim, err := strconv.ParseFloat(h.Get("X-Switchyard-Cache-Similarity"), 64); err != nil || sim < 0.999 {
+		t.Errorf("similarity header %q, want about 1", h.Get("X-Switchyard-Cache-Similarity"))
+	}
+	for _, tt := range []struct {
+		name     string
+		key      admin.KeyView
+		question string
+		extra    string
+	}{
+		{"another question", a, "What is the capital of Spain?", ""},
+		{"another parameter", a, "what is the capital of france", `"max_tokens":20,`},
+		{"another tenant", b, "what is the capital of france", ""},
+	} {
+		before := calls()
+		if _, h := ask(tt.key, tt.question, tt.extra); h.Get("X-Switchyard-Cache") != "miss" || calls() != before+1 {
+			t.Errorf("%s: cache=%q, upstream calls +%d; want a miss", tt.name, h.Get("X-Switchyard-Cache"), calls()-before)
+		}
+	}
+
+	// The Responses API's string input is its last user message.
+	_, _, h = s.send("/v1/responses", `{"model":"cheap","input":"Name three rivers in Europe."}`, "Authorization", "Bearer "+a.Secret)
+	if h.Get("X-Switchyard-Cache") != "miss" {
+		t.Fatalf("responses first: cache=%q", h.Get("X-Switchyard-Cache"))
+	}
+	s.waitStored("cheap", 5)
+	if _, _, h := s.send("/v1/responses", `{"model":"cheap","input":"name three rivers in europe"}`, "Authorization", "Bearer "+a.Secret); h.Get("X-Switchyard-Cache") != "hit" {
+		t.Errorf("responses, same words: cache=%q, want hit", h.Get("X-Switchyard-Cache"))
+	}
+	if got := cacheCount(s.scrape(), "cheap", "semantic_hit"); got != 2 {
+		t.Errorf("switchyard_cache_total{result=semantic_hit} = %d, want 2", got)
+	}
+
+	s.stop()
+	st, err := open.Store(context.Background(), strings.TrimPrefix(strings.SplitN(extra, "\n", 2)[0], "store: "))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	hits := 0
+	for _, r := range usageRecords(t, st) {
+		if r.CacheHit {
+			hits++
+			// The embedding call that found the hit is the request's cost.
+			if r.InputTokens == 0 || r.Deployment != "" {
+				t.Errorf("semantic hit record %+v: want the embedding's input tokens and no deployment", r)
+			}
+		}
+	}
+	if hits != 2 {
+		t.Errorf("%d cache-hit records, want 2", hits)
+	}
+}

@@ -89,13 +89,13 @@ func startEditedTenantStack(t *testing.T, simURL, extra string, edit func(string
 	reg := prometheus.NewRegistry()
 	metrics := telemetry.NewMetrics(reg)
 	reg.MustRegister(ten.Collectors()...)
-	respCache, closeCache, err := buildCache(cfg)
+	rc, err := buildCache(cfg)
 	if err != nil {
 		cancel()
 		t.Fatalf("buildCache: %v", err)
 	}
 	exec := executor.New(gateway.ExecutorOptions(cfg))
-	gw := gateway.New(gateway.Options{Logger: log, Metrics: metrics, Executor: exec, Guard: ten.Guard, Recorder: ten.Recorder, Cache: respCache})
+	gw := gateway.New(gateway.Options{Logger: log, Metrics: metrics, Executor: exec, Guard: ten.Guard, Recorder: ten.Recorder, Cache: rc.store, Semantic: rc.semantic})
 	if err := gw.Apply(cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func startEditedTenantStack(t *testing.T, simURL, extra string, edit func(string
 				t.Errorf("tenancy run: %v", err)
 			}
 			ten.Close()
-			closeCache()
+			rc.close()
 		})
 	}
 	t.Cleanup(s.stop)

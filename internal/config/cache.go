@@ -32,7 +32,32 @@ type Cache struct {
 	MaxBytes int64 `yaml:"max_bytes"`
 	// MaxEntryBytes is the largest answer kept; default 1 MiB.
 	MaxEntryBytes int64 `yaml:"max_entry_bytes"`
+	// Semantic also answers a request whose last user message means the
+	// same as a cached one's (all else equal); off unless it names an
+	// embedding deployment.
+	Semantic SemanticCache `yaml:"semantic"`
 }
+
+// SemanticCache configures the semantic lookup after an exact miss.
+type SemanticCache struct {
+	// EmbeddingDeployment embeds the last user message; empty turns the
+	// semantic lookup off.
+	EmbeddingDeployment string `yaml:"embedding_deployment"`
+	// Threshold is the least cosine similarity of a hit; default 0.95.
+	Threshold float64 `yaml:"threshold"`
+	// MaxEntries bounds this replica's index of embedded answers (oldest
+	// dropped first); default 10000.
+	MaxEntries int `yaml:"max_entries"`
+	// Timeout bounds the embedding call; slower is a miss. Default 1s.
+	Timeout Duration `yaml:"timeout"`
+}
+
+// Defaults of the semantic cache.
+const (
+	DefaultSemanticThreshold  = 0.95
+	DefaultSemanticMaxEntries = 10000
+	DefaultSemanticTimeout    = time.Second
+)
 
 // Enabled reports whether answers are cached.
 func (c Cache) Enabled() bool { return c.Backend != "" && c.Backend != CacheOff }
@@ -48,6 +73,13 @@ func (c *Config) applyCacheDefaults() {
 	}
 	if k.MaxEntryBytes == 0 {
 		k.MaxEntryBytes = DefaultCacheMaxEntryBytes
+	}
+	if s := &k.Semantic; s.EmbeddingDeployment != "" {
+		if s.Threshold == 0 {
+			s.Threshold = DefaultSemanticThreshold
+		}
+		setInt(&s.MaxEntries, DefaultSemanticMaxEntries)
+		setDur(&s.Timeout, DefaultSemanticTimeout)
 	}
 }
 
@@ -70,5 +102,13 @@ func (c *Config) validateCache(v *validator) {
 	v.positiveInt("cache.max_entry_bytes", k.MaxEntryBytes)
 	if k.MaxEntryBytes > k.MaxBytes && b == CacheMemory {
 		v.add("cache.max_entry_bytes", "must not exceed cache.max_bytes (%d)", k.MaxBytes)
+	}
+	if s := k.Semantic; s.EmbeddingDeployment != "" {
+		v.embeddingDeployment(c, "cache.semantic.embedding_deployment", s.EmbeddingDeployment)
+		if !(s.Threshold > 0 && s.Threshold <= 1) {
+			v.add("cache.semantic.threshold", "must be above 0 and at most 1, got %v", s.Threshold)
+		}
+		v.positiveInt("cache.semantic.max_entries", int64(s.MaxEntries))
+		v.positiveDur("cache.semantic.timeout", s.Timeout)
 	}
 }

@@ -266,14 +266,24 @@ func validateLearned(v *routeValidator, path string, r *Route) {
 		v.deployment(path+".learned.ref_models", d)
 	}
 	if e := l.EmbeddingDeployment; e != "" {
-		v.deployment(path+".learned.embedding_deployment", e)
-		if i, ok := v.deployments[e]; ok && !v.c.Deployments[i].Capabilities.Has(CapEmbeddings) {
-			v.add(path+".learned.embedding_deployment", "deployment %q does not serve embeddings (set capabilities.embeddings: true)", e)
-		}
+		v.embeddingDeployment(v.c, path+".learned.embedding_deployment", e)
 	}
 	if l.EmbeddingTimeout < 0 {
 		v.add(path+".learned.embedding_timeout", "must not be negative, got %s", l.EmbeddingTimeout)
 	}
+}
+
+// embeddingDeployment checks name is a deployment that serves embeddings.
+func (v *validator) embeddingDeployment(c *Config, path, name string) {
+	for i := range c.Deployments {
+		if d := &c.Deployments[i]; d.Name == name {
+			if !d.Capabilities.Has(CapEmbeddings) {
+				v.add(path, "deployment %q does not serve embeddings (set capabilities.embeddings: true)", name)
+			}
+			return
+		}
+	}
+	v.add(path, "unknown deployment %q", name)
 }
 
 // fieldsOf lists the policy-specific fields a route sets, for the check

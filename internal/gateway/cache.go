@@ -7,7 +7,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+
 	"github.com/switchyard-gw/switchyard/internal/cache"
+	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/reqid"
 )
 
@@ -16,6 +20,10 @@ import (
 // completes) or bypass (the request's Cache-Control said no-store). Absent
 // when the cache is off.
 const HeaderCache = "X-Switchyard-Cache"
+
+// HeaderCacheSimilarity is the cosine similarity of a semantic hit's last
+// user message to the one whose answer it is.
+const HeaderCacheSimilarity = "X-Switchyard-Cache-Similarity"
 
 // Cache endpoints, part of the key: one request body means different things
 // on different endpoints.
@@ -27,6 +35,7 @@ const (
 	cacheLookupTimeout      = 100 * time.Millisecond
 	cacheStoreTimeout       = time.Second
 	cacheResultHit          = "hit"
+	cacheResultSemanticHit  = "semantic_hit"
 	cacheResultMiss         = "miss"
 	cacheResultBypass       = "bypass"
 	cacheResultError        = "error"
@@ -63,19 +72,16 @@ func (g *Gateway) cached(w http.ResponseWriter, r *http.Request, x *exchange, rt
 		return w, nil, false
 	}
 	key := cache.Key(x.who.TenantID, endpoint, route, body)
+	sem := g.semanticQuery(rt, x, endpoint, route, body)
 	if lookup {
-		ctx, cancel := context.WithTimeout(r.Context(), cacheLookupTimeout)
-		e, err := g.cache.Get(ctx, key)
-		cancel()
-		if err != nil {
-			// Served as a miss: a cache that fails costs an upstream
-			// call, never the request.
-			g.log.Warn("cache lookup failed", "request_id", reqid.From(r.Context()), "err", err)
-			g.countCache(route, cacheResultError)
-		}
-		if e != nil {
+		if e := g.cacheGet(r, route, key); e != nil {
 			g.countCache(route, cacheResultHit)
-			g.serveCached(w, x, e)
+			g.serveCached(w, x, e, 0)
+			return w, nil, true
+		}
+		if e, similarity := g.semanticLookup(r, x, route, sem); e != nil {
+			g.countCache(route, cacheResultSemanticHit)
+			g.serveCached(w, x, e, similarity)
 			return w, nil, true
 		}
 	}
@@ -107,13 +113,31 @@ func (g *Gateway) cached(w http.ResponseWriter, r *http.Request, x *exchange, rt
 			return
 		}
 		g.countCache(route, cacheResultStored)
+		if sem != nil && sem.vec != nil {
+			g.semantic.Add(sem.ns, sem.vec, key, cc.TTL.D())
+		}
 	}
 	return cw, save, false
 }
 
+// cacheGet reads the entry under key, bounded in time; a failure is
+// logged, counted and served as a miss: a cache that fails costs an
+// upstream call, never the request.
+func (g *Gateway) cacheGet(r *http.Request, route, key string) *cache.Entry {
+	ctx, cancel := context.WithTimeout(r.Context(), cacheLookupTimeout)
+	defer cancel()
+	e, err := g.cache.Get(ctx, key)
+	if err != nil {
+		g.log.Warn("cache lookup failed", "request_id", reqid.From(r.Context()), "err", err)
+		g.countCache(route, cacheResultError)
+	}
+	return e
+}
+
 // serveCached writes a stored answer: the same body, with Age saying how
-// old it is and the route headers of this request.
-func (g *Gateway) serveCached(w http.ResponseWriter, x *exchange, e *cache.Entry) {
+// old it is and the route headers of this request; a semantic hit also
+// says its similarity.
+func (g *Gateway) serveCached(w http.ResponseWriter, x *exchange, e *cache.Entry, similarity float64) {
 	x.cacheHit = true
 	x.status = http.StatusOK
 	x.model = e.Model
@@ -123,6 +147,9 @@ func (g *Gateway) serveCached(w http.ResponseWriter, x *exchange, e *cache.Entry
 		h.Set("Cache-Control", "no-cache")
 	}
 	h.Set(HeaderCache, cacheResultHit)
+	if similarity > 0 {
+		h.Set(HeaderCacheSimilarity, strconv.FormatFloat(similarity, 'f', 4, 64))
+	}
 	h.Set("Age", strconv.FormatInt(int64(max(g.now().Sub(e.Stored), 0)/time.Second), 10))
 	h.Set("Content-Length", strconv.Itoa(len(e.Body)))
 	g.setRouteHeaders(w, x)
@@ -196,3 +223,80 @@ func (c *captureWriter) Flush() { _ = http.NewResponseController(c.ResponseWrite
 
 // Unwrap gives http.ResponseController the writer underneath.
 func (c *captureWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
+// semQuery is a request's side of the semantic lookup: its namespace
+// (everything but the last user message's content) and, once embedded, the
+// embedding of that message.
+type semQuery struct {
+	ns   string
+	text string
+	vec  []float32
+}
+
+// semanticQuery prepares the semantic lookup of a chat request, or returns
+// nil when it has none (semantic off, embeddings, no user text).
+func (g *Gateway) semanticQuery(rt *runtime, x *exchange, endpoint, route string, body []byte) *semQuery {
+	sc := rt.cfg.Cache.Semantic
+	if g.semantic == nil || sc.EmbeddingDeployment == "" || x.req == nil || x.req.LastUserText == "" {
+		return nil
+	}
+	stripped, ok := withoutLastUserContent(x.dialect.name, body)
+	if !ok {
+		return nil
+	}
+	return &semQuery{ns: cache.Key(x.who.TenantID, endpoint+".semantic", route, stripped), text: x.req.LastUserText}
+}
+
+// semanticLookup embeds the last user message (its cost joins the
+// request's, like a classifier call) and looks for a stored answer to a
+// message that close in the same namespace. An embedding that fails or
+// takes longer than cache.semantic.timeout is a miss.
+func (g *Gateway) semanticLookup(r *http.Request, x *exchange, route string, q *semQuery) (*cache.Entry, float64) {
+	if q == nil {
+		return nil, 0
+	}
+	sc := x.rt.cfg.Cache.Semantic
+	ctx, cancel := context.WithTimeout(r.Context(), sc.Timeout.D())
+	vec, err := g.embedText(ctx, sc.EmbeddingDeployment, q.text)
+	cancel()
+	if err != nil {
+		g.log.Warn("cache embedding failed", "request_id", reqid.From(r.Context()), "err", err)
+		g.countCache(route, cacheResultError)
+		return nil, 0
+	}
+	q.vec = vec
+	key, similarity, ok := g.semantic.Nearest(q.ns, vec, sc.Threshold)
+	if !ok {
+		return nil, 0
+	}
+	return g.cacheGet(r, route, key), similarity
+}
+
+// withoutLastUserContent is a chat request body with the content of its
+// last user message removed, or false when it has none.
+func withoutLastUserContent(d llm.Dialect, body []byte) ([]byte, bool) {
+	field := "messages"
+	if d == llm.DialectOpenAIResponses {
+		field = "input"
+	}
+	list := gjson.GetBytes(body, field)
+	path := ""
+	switch {
+	case list.Type == gjson.String:
+		path = field
+	case list.IsArray():
+		i := 0
+		list.ForEach(func(_, m gjson.Result) bool {
+			if m.Get("role").Str == "user" {
+				path = field + "." + strconv.Itoa(i) + ".content"
+			}
+			i++
+			return true
+		})
+	}
+	if path == "" {
+		return nil, false
+	}
+	out, err := sjson.DeleteBytes(body, path)
+	return out, err == nil
+}

@@ -50,21 +50,25 @@ type Options struct {
 	// Cache is the response cache's store; nil, or cache.backend off in
 	// the config, turns the cache off.
 	Cache cache.Store
+	// Semantic is this replica's index for the semantic cache lookup;
+	// nil turns that lookup off.
+	Semantic *cache.Semantic
 }
 
 // Gateway serves the LLM API endpoints. Safe for concurrent use; Apply swaps
 // the config atomically while requests are in flight.
 type Gateway struct {
-	log     *slog.Logger
-	metrics *telemetry.Metrics
-	exec    *executor.Executor
-	rec     Recorder
-	guard   Guard
-	now     func() time.Time
-	tokens  *tokens.Counter
-	tracer  trace.Tracer
-	cache   cache.Store
-	rt      atomic.Pointer[runtime]
+	log      *slog.Logger
+	metrics  *telemetry.Metrics
+	exec     *executor.Executor
+	rec      Recorder
+	guard    Guard
+	now      func() time.Time
+	tokens   *tokens.Counter
+	tracer   trace.Tracer
+	cache    cache.Store
+	semantic *cache.Semantic
+	rt       atomic.Pointer[runtime]
 }
 
 // runtime is everything built from one config version.
@@ -94,7 +98,7 @@ func New(opts Options) *Gateway {
 	if opts.Tracer == nil {
 		opts.Tracer = noop.NewTracerProvider().Tracer("switchyard")
 	}
-	return &Gateway{log: opts.Logger, metrics: opts.Metrics, exec: opts.Executor, rec: opts.Recorder, guard: opts.Guard, now: opts.Now, tokens: tokens.NewCounter(), tracer: opts.Tracer, cache: opts.Cache}
+	return &Gateway{log: opts.Logger, metrics: opts.Metrics, exec: opts.Executor, rec: opts.Recorder, guard: opts.Guard, now: opts.Now, tokens: tokens.NewCounter(), tracer: opts.Tracer, cache: opts.Cache, semantic: opts.Semantic}
 }
 
 // Ready reports whether a config has been applied.

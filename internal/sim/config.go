@@ -46,6 +46,12 @@ type Model struct {
 	OutputTokens int `yaml:"output_tokens"`
 	// EmbeddingDims is the length of embedding vectors. Default 8.
 	EmbeddingDims int `yaml:"embedding_dims"`
+	// EmbedWords makes embeddings a bag of words: the normalised sum of
+	// one pseudo-random vector per lower-cased word, so texts sharing most
+	// words are close (cosine near 1) and the same words in any case or
+	// punctuation are equal. Off, each text is a pseudo-random vector of
+	// its exact bytes, unrelated to every other text's.
+	EmbedWords bool `yaml:"embed_words"`
 	// Faults are injected in order: a request gets the first fault that
 	// matches it and has not used up its Times.
 	Faults []Fault `yaml:"faults"`

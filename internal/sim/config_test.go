@@ -140,3 +140,25 @@ func FuzzPrompt(f *testing.F) {
 		}
 	})
 }
+
+func TestEmbedWords(t *testing.T) {
+	cos := func(a, b []float32) float64 {
+		var s float64
+		for i := range a {
+			s += float64(a[i]) * float64(b[i])
+		}
+		return s
+	}
+	q := embedWords("e", "What is the capital of France?", 256)
+	if c := cos(q, embedWords("e", "what is the CAPITAL of france", 256)); c < 0.9999 {
+		t.Errorf("same words, other case and punctuation: cosine %.4f, want 1", c)
+	}
+	near := cos(q, embedWords("e", "What is the capital of Spain?", 256))
+	far := cos(q, embedWords("e", "Write a haiku about autumn leaves", 256))
+	if near < 0.7 || near > 0.95 || far > 0.3 {
+		t.Errorf("one word changed: cosine %.3f (want 0.7-0.95); unrelated: %.3f (want < 0.3)", near, far)
+	}
+	if v := embedWords("e", "!!!", 8); len(v) != 8 {
+		t.Errorf("no words: %v", v)
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"strings"
+	"unicode"
 )
 
 // embedRequest is an OpenAI embeddings request.
@@ -132,6 +134,9 @@ func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request) {
 	data := make([]any, len(texts))
 	for i, t := range texts {
 		v := embed(m.Name, t, dims)
+		if m.EmbedWords {
+			v = embedWords(m.Name, t, dims)
+		}
 		var out any = v
 		if req.EncodingFormat == "base64" {
 			buf := make([]byte, 4*len(v))
@@ -146,4 +151,28 @@ func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request) {
 		"object": "list", "data": data, "model": m.Name,
 		"usage": map[string]int{"prompt_tokens": total, "total_tokens": total},
 	}, map[string]string{"x-request-id": "req_" + s.nextID(24)})
+}
+
+// embedWords is the bag-of-words unit vector of text: the normalised sum of
+// embed(model, word) over its lower-cased letter-and-digit words.
+func embedWords(model, text string, dims int) []float32 {
+	sum := make([]float64, dims)
+	for _, w := range strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		for i, x := range embed(model, w, dims) {
+			sum[i] += float64(x)
+		}
+	}
+	var norm float64
+	for _, x := range sum {
+		norm += x * x
+	}
+	v := make([]float32, dims)
+	if norm == 0 {
+		return embed(model, text, dims) // no words: a vector of the bytes
+	}
+	norm = math.Sqrt(norm)
+	for i, x := range sum {
+		v[i] = float32(x / norm)
+	}
+	return v
 }
