@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/admin"
 	"github.com/switchyard-gw/switchyard/internal/sim"
-	"github.com/switchyard-gw/switchyard/internal/store/open"
 )
 
 // cacheCount reads switchyard_cache_total{route, result} from a scrape.
@@ -165,11 +163,7 @@ func TestResponseCache(t *testing.T) {
 		t.Errorf("switchyard_cache_total{route=cheap,result=bypass} = %d, want 1", got)
 	}
 	s.stop()
-	st, err := open.Store(context.Background(), strings.TrimPrefix(strings.SplitN(extra, "\n", 2)[0], "store: "))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storeOf(t, extra)
 	hits := 0
 	for _, r := range usageRecords(t, st) {
 		if !r.CacheHit {
@@ -321,11 +315,7 @@ func TestSemanticCache(t *testing.T) {
 	}
 
 	s.stop()
-	st, err := open.Store(context.Background(), strings.TrimPrefix(strings.SplitN(extra, "\n", 2)[0], "store: "))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storeOf(t, extra)
 	hits := 0
 	for _, r := range usageRecords(t, st) {
 		if r.CacheHit {

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/admin"
 	"github.com/switchyard-gw/switchyard/internal/auth"
 	"github.com/switchyard-gw/switchyard/internal/sim"
-	"github.com/switchyard-gw/switchyard/internal/store/open"
 )
 
 // canaryForms are the ways a secret could leak: itself and its SHA-256 as
@@ -112,11 +110,7 @@ func TestCanarySecretsNeverLeak(t *testing.T) {
 		func() string { return "not all 6 written" })
 	metrics := s.scrape()
 	s.stop()
-	st, err := open.Store(context.Background(), strings.TrimPrefix(strings.SplitN(extra, "\n", 2)[0], "store: "))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storeOf(t, extra)
 	recs, _ := json.Marshal(usageRecords(t, st))
 
 	secrets := map[string]string{"provider key": canaryProvider, "admin key": canaryAdmin, "virtual key": k.Secret,

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,7 +14,6 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/admin"
 	"github.com/switchyard-gw/switchyard/internal/sim"
 	"github.com/switchyard-gw/switchyard/internal/store"
-	"github.com/switchyard-gw/switchyard/internal/store/open"
 	"github.com/switchyard-gw/switchyard/internal/tenancy"
 )
 
@@ -136,11 +134,7 @@ func TestEmbeddingAdmission(t *testing.T) {
 			}
 
 			s.stop() // flushes the ledger
-			st, err := open.Store(context.Background(), strings.TrimPrefix(strings.SplitN(extra, "\n", 2)[0], "store: "))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
+			st := storeOf(t, extra)
 			recs := usageRecords(t, st)
 			if len(recs) != tt.requests {
 				t.Errorf("got %d usage records, want %d (one per request)", len(recs), tt.requests)
@@ -246,11 +240,7 @@ func TestEmbeddingUsageEstimated(t *testing.T) {
 		t.Errorf("got %d calls at the usage-less provider, want 1", got)
 	}
 	s.stop()
-	st, err := open.Store(context.Background(), strings.TrimPrefix(strings.SplitN(extra, "\n", 2)[0], "store: "))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storeOf(t, extra)
 	recs := usageRecords(t, st)
 	if len(recs) != 1 {
 		t.Fatalf("got %d usage records, want 1", len(recs))

@@ -11,7 +11,6 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/admin"
 	"github.com/switchyard-gw/switchyard/internal/sim"
-	"github.com/switchyard-gw/switchyard/internal/store/open"
 )
 
 // TestPartialStreamsBilledOnce streams through the real simulated provider
@@ -80,11 +79,7 @@ func TestPartialStreamsBilledOnce(t *testing.T) {
 			}
 			resp.Body.Close()
 
-			st, err := open.Store(context.Background(), strings.TrimPrefix(strings.SplitN(extra, "\n", 2)[0], "store: "))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
+			st := storeOf(t, extra)
 			waitForT(t, "the record", func() bool { return len(usageRecords(t, st)) > 0 }, func() string { return "none" })
 			s.stop() // flush whatever else would come
 			recs := usageRecords(t, st)

@@ -226,6 +226,18 @@ func sqliteExtra(t *testing.T, more string) string {
 		filepath.Join(dir, "sy.db"), filepath.Join(dir, "usage.spool"), canaryAdmin, more)
 }
 
+// storeOf opens the store that the tenancy YAML extra names (its first
+// line), closed when the test ends; call it after the stack stopped.
+func storeOf(t *testing.T, extra string) store.Store {
+	t.Helper()
+	st, err := open.Store(context.Background(), strings.TrimPrefix(strings.SplitN(extra, "\n", 2)[0], "store: "))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
 // usageCount returns the number of usage records in the store of s.
 func usageRecords(t *testing.T, st store.Store) []store.UsageRecord {
 	var recs []store.UsageRecord
@@ -306,11 +318,7 @@ func TestTenancyEndToEnd(t *testing.T) {
 			len(out.Usage), k.ID, acme, anon)
 	}
 	s.stop()
-	st, err := open.Store(context.Background(), strings.TrimPrefix(strings.SplitN(extra, "\n", 2)[0], "store: "))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storeOf(t, extra)
 	recs := usageRecords(t, st)
 	if len(recs) != 5 {
 		t.Errorf("got %d usage records, want 5 (one per client request)", len(recs))
