@@ -65,6 +65,12 @@ type dashboardView struct {
 	StorageAfterSignOut  int
 	TenantWhoami         string
 	TenantView           []dashboardTenant
+	AcmeKeys             []struct {
+		ID, Requests string
+		Budgets      []string
+	}
+	KeysTitle  string
+	TenantKeys []string
 }
 
 type dashboardTenant struct {
@@ -84,7 +90,8 @@ func TestDashboardInChromium(t *testing.T) {
 	simURL := startSim(t, sim.DefaultConfig())
 	s := startTenantStack(t, simURL, sqliteExtra(t, "cache: {backend: memory}\n"))
 	s.adminDo("POST", "/admin/tenants", admin.TenantCreate{ID: "acme", Name: "Acme Corp", Limits: tenancy.Limits{BudgetDailyUSD: 1}}, nil)
-	acme := s.newKey("acme", admin.KeyCreate{Name: "app"})
+	acme := s.newKey("acme", admin.KeyCreate{Name: "app", Limits: tenancy.Limits{BudgetMonthlyUSD: 5}})
+	acmeIdle := s.newKey("acme", admin.KeyCreate{Name: "batch"})
 	globex := s.newKey("globex", admin.KeyCreate{Name: "app"})
 	globexAdmin := s.newKey("globex", admin.KeyCreate{Name: "finance", Role: store.RoleTenantAdmin})
 
@@ -168,6 +175,19 @@ func TestDashboardInChromium(t *testing.T) {
 	if !strings.HasPrefix(v.ExportName, "switchyard-usage-") || !strings.HasSuffix(v.ExportName, ".csv") ||
 		len(v.ExportLines) != 5 || !strings.HasPrefix(v.ExportLines[0], "request_id,time,tenant_id") {
 		t.Errorf("CSV export %q: %d lines %q, want a header and the 4 records", v.ExportName, len(v.ExportLines), v.ExportLines)
+	}
+	keys := map[string]string{}
+	for _, k := range v.AcmeKeys {
+		keys[k.ID] = k.Requests
+		if k.ID == acme.ID && (len(k.Budgets) != 2 || !strings.Contains(k.Budgets[1], "of $5.00")) {
+			t.Errorf("acme's app key budgets %q, want the $5.00 monthly budget", k.Budgets)
+		}
+	}
+	if v.KeysTitle != "Keys of acme" || len(keys) != 2 || keys[acme.ID] != "2" || keys[acmeIdle.ID] != "0" {
+		t.Errorf("%q: %+v, want acme's two keys with 2 and 0 requests", v.KeysTitle, v.AcmeKeys)
+	}
+	if !slices.Contains(v.TenantKeys, globexAdmin.ID) || slices.Contains(v.TenantKeys, acme.ID) {
+		t.Errorf("tenant admin of globex sees keys %q, want globex's only", v.TenantKeys)
 	}
 	if fi, err := os.Stat(shot); err != nil || fi.Size() == 0 {
 		t.Errorf("no screenshot: %v", err)

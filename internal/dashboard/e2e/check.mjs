@@ -55,6 +55,15 @@ try {
   };
   out.tenants = await readTenants();
   out.chartBars = await page.$$eval('#chart rect', (r) => r.length);
+  // Selecting a tenant lists its keys with their usage.
+  await page.click('#tenants tbody tr[data-tenant="acme"]');
+  await page.waitForSelector('#keys tbody tr');
+  out.acmeKeys = await page.$$eval('#keys tbody tr', (rows) => rows.map((tr) => ({
+    id: tr.dataset.key,
+    requests: tr.querySelector('.requests').textContent,
+    budgets: [...tr.querySelectorAll('.budget')].map((b) => b.textContent),
+  })));
+  out.keysTitle = await page.textContent('#keys-title');
   out.routes = await page.$$eval('#routes tbody tr', (rows) => rows.map((tr) => [...tr.children].map((td) => td.textContent)));
   out.storage = await page.evaluate(() => ({ local: localStorage.length, session: sessionStorage.length }));
   // Another period reloads the same figures (all traffic is recent).
@@ -80,6 +89,7 @@ try {
   await page.waitForSelector('body[data-loaded]');
   out.tenantWhoami = await page.textContent('#whoami');
   out.tenantView = await readTenants();
+  out.tenantKeys = await page.$$eval('#keys tbody tr', (rows) => rows.map((tr) => tr.dataset.key));
 } finally {
   await browser.close();
 }

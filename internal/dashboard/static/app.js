@@ -3,6 +3,7 @@
 'use strict';
 
 const KEY = 'switchyard.adminKey';
+const state = { tenant: '' }; // the tenant whose keys are shown
 const $ = (sel) => document.querySelector(sel);
 
 const RANGES = { '24h': { ms: 24 * 3600e3, bucket: '1h' }, '7d': { ms: 7 * 86400e3, bucket: '24h' }, '30d': { ms: 30 * 86400e3, bucket: '24h' } };
@@ -153,8 +154,13 @@ async function load() {
     cell(tr, usd(u.cost_usd || 0), 'num cost');
     budgetCell(tr, (day.get(t.id) || {}).cost_usd || 0, t.limits.budget_daily_usd || 0);
     budgetCell(tr, (mon.get(t.id) || {}).cost_usd || 0, t.limits.budget_monthly_usd || 0);
+    if (!t.none) tr.addEventListener('click', () => showKeys(t.id).catch(show));
+    if (t.id === state.tenant) tr.classList.add('selected');
     body.appendChild(tr);
   }
+  // A tenant admin sees one tenant: its keys at once.
+  if (!state.tenant && list.length === 1 && !list[0].none) state.tenant = list[0].id;
+  if (state.tenant) await showKeys(state.tenant);
 
   renderChart(buckets, RANGES[$('#range').value] === RANGES['24h'] ? 3600e3 : 86400e3, from.getTime(), now.getTime());
 
@@ -192,6 +198,43 @@ async function exportCSV() {
   setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
+// showKeys lists a tenant's keys with their usage in the period and the
+// spend of today and this month against each key's budgets.
+async function showKeys(tenant) {
+  state.tenant = tenant;
+  for (const tr of document.querySelectorAll('#tenants tbody tr')) tr.classList.toggle('selected', tr.dataset.tenant === tenant);
+  const range = RANGES[$('#range').value] || RANGES['24h'];
+  const now = new Date();
+  const q = (from) => usage({ from: iso(from), group_by: 'key', tenant_id: tenant });
+  const [keys, inRange, today, month] = await Promise.all([
+    api('/admin/keys?' + new URLSearchParams({ tenant_id: tenant })).then((b) => b.keys || []),
+    q(new Date(now.getTime() - range.ms)), q(startOfDayUTC(now)), q(startOfMonthUTC(now)),
+  ]);
+  const by = (rows) => { const m = new Map(); for (const r of rows) m.set(r.key_id || '', r); return m; };
+  const use = by(inRange), day = by(today), mon = by(month);
+  $('#keys-title').textContent = 'Keys of ' + tenant;
+  const body = $('#keys tbody');
+  body.replaceChildren();
+  for (const k of keys) {
+    const u = use.get(k.id) || {};
+    const tr = document.createElement('tr');
+    tr.dataset.key = k.id;
+    cell(tr, k.id, 'key-id');
+    cell(tr, k.name || '–');
+    cell(tr, k.prefix || '');
+    cell(tr, k.revoked_at ? 'revoked' : k.expires_at && Date.parse(k.expires_at) < Date.now() ? 'expired' : k.role === 'tenant_admin' ? 'active (tenant admin)' : 'active');
+    cell(tr, int(u.requests), 'num requests');
+    cell(tr, int(u.errors), 'num');
+    cell(tr, int(u.cache_hits), 'num');
+    cell(tr, usd(u.cost_usd || 0), 'num cost');
+    const limits = k.limits || {};
+    budgetCell(tr, (day.get(k.id) || {}).cost_usd || 0, limits.budget_daily_usd || 0);
+    budgetCell(tr, (mon.get(k.id) || {}).cost_usd || 0, limits.budget_monthly_usd || 0);
+    body.appendChild(tr);
+  }
+  $('#keys-section').hidden = false;
+}
+
 async function signIn(k) {
   sessionStorage.setItem(KEY, k);
   try {
@@ -225,6 +268,7 @@ document.addEventListener('DOMContentLoaded', () => {
   $('#export').addEventListener('click', () => exportCSV().catch(show));
   $('#range').addEventListener('change', () => load().catch(show));
   $('#signout').addEventListener('click', () => {
+    state.tenant = '';
     sessionStorage.removeItem(KEY);
     location.reload();
   });
