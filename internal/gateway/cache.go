@@ -31,6 +31,7 @@ const (
 	cacheOpenAIChat         = "openai.chat"
 	cacheAnthropicMessages  = "anthropic.messages"
 	cacheOpenAIResponses    = "openai.responses"
+	cacheOpenAICompletions  = "openai.completions"
 	cacheOpenAIEmbeddings   = "openai.embeddings"
 	cacheLookupTimeout      = 100 * time.Millisecond
 	cacheStoreTimeout       = time.Second

@@ -13,6 +13,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/executor"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/provider/openai"
 	"github.com/switchyard-gw/switchyard/internal/reqid"
 	"github.com/switchyard-gw/switchyard/internal/router"
 	"github.com/switchyard-gw/switchyard/internal/store"
@@ -63,6 +64,12 @@ func (g *Gateway) ServeOpenAIChat(w http.ResponseWriter, r *http.Request) {
 // API, relayed to the route's deployments that serve it.
 func (g *Gateway) ServeOpenAIResponses(w http.ResponseWriter, r *http.Request) {
 	g.serveChat(w, r, openAIResponsesDialect)
+}
+
+// ServeOpenAICompletions serves POST /v1/completions, OpenAI's legacy
+// Completions API, relayed to the route's deployments that serve it.
+func (g *Gateway) ServeOpenAICompletions(w http.ResponseWriter, r *http.Request) {
+	g.serveChat(w, r, openAICompletionsDialect)
 }
 
 // ServeAnthropicMessages serves POST /v1/messages.
@@ -146,7 +153,7 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *dialect) 
 	}
 	plan := rt.plan(dec)
 	if d.relayOnly {
-		if e := rt.relayPlan(plan, dec); e != nil {
+		if e := rt.relayPlan(plan, dec, d); e != nil {
 			g.fail(w, x, e)
 			return
 		}
@@ -380,16 +387,18 @@ func routeError(err error) *apiError {
 	return &apiError{status: http.StatusInternalServerError, code: "internal_error", anthropicType: "api_error", message: "internal error"}
 }
 
-// relayer is a provider that can relay a dialect it does not translate
-// (the OpenAI adapter and the Responses API).
-type relayer interface{ ServesResponses() bool }
+// relayer is a provider that relays dialects it does not translate (the
+// OpenAI adapter: the Responses and legacy Completions APIs).
+type relayer interface{ Relays(llm.Dialect) bool }
 
-// relayPlan keeps the plan's targets that serve a relay-only dialect (the
-// OpenAI Responses API), in order, or says why none can.
-func (rt *runtime) relayPlan(p *executor.Plan, dec router.Decision) *apiError {
+var _ relayer = (*openai.Client)(nil)
+
+// relayPlan keeps the plan's targets that relay d, a relay-only dialect,
+// in order, or says why none can.
+func (rt *runtime) relayPlan(p *executor.Plan, dec router.Decision, d *dialect) *apiError {
 	kept := p.Targets[:0]
 	for _, t := range p.Targets {
-		if r, ok := t.Provider.(relayer); ok && r.ServesResponses() {
+		if r, ok := t.Provider.(relayer); ok && r.Relays(d.name) {
 			kept = append(kept, t)
 		}
 	}
@@ -397,12 +406,12 @@ func (rt *runtime) relayPlan(p *executor.Plan, dec router.Decision) *apiError {
 	switch {
 	case len(kept) == 0:
 		return &apiError{status: http.StatusBadRequest, code: "no_capable_deployment", anthropicType: "invalid_request_error",
-			message: "model " + strconv.Quote(dec.Route) + " has no deployment that serves the Responses API (OpenAI providers only; use /v1/chat/completions for the others)"}
+			message: "model " + strconv.Quote(dec.Route) + " has no deployment that serves the " + d.title + " (OpenAI providers only; use /v1/chat/completions for the others)"}
 	case dec.Cascade != nil:
 		// A cascade compares and replays answers in the canonical form,
-		// which the Responses API is never translated to.
+		// which a relayed dialect is never translated to.
 		return &apiError{status: http.StatusBadRequest, code: "unsupported_parameter", anthropicType: "invalid_request_error",
-			message: "model " + strconv.Quote(dec.Route) + " is a cascade route, which does not serve the Responses API"}
+			message: "model " + strconv.Quote(dec.Route) + " is a cascade route, which does not serve the " + d.title}
 	}
 	return nil
 }

@@ -23,8 +23,10 @@ type dialect struct {
 	name          llm.Dialect
 	cacheEndpoint string // the chat endpoint's name in cache keys
 	// relayOnly: requests are only sent to deployments that speak this
-	// dialect natively (see relayer); nothing translates it.
+	// dialect natively (see relayer); nothing translates it. title names
+	// it in errors.
 	relayOnly     bool
+	title         string
 	parse         func(body []byte) (*llm.Request, error)
 	writeResponse func(w http.ResponseWriter, resp *llm.Response) error
 	newStream     func(w http.ResponseWriter, req *llm.Request, src llm.Dialect) streamWriter
@@ -69,11 +71,27 @@ var openAIResponsesDialect = &dialect{
 	name:          llm.DialectOpenAIResponses,
 	cacheEndpoint: cacheOpenAIResponses,
 	relayOnly:     true,
+	title:         "Responses API",
 	parse:         openaiapi.ParseResponses,
 	writeResponse: openaiapi.WriteResponsesResponse,
 	newStream: func(w http.ResponseWriter, _ *llm.Request, _ llm.Dialect) streamWriter {
 		return openaiapi.NewResponsesStreamWriter(w)
 	},
+	writeErrorFor: openAIDialect.writeErrorFor,
+	statusOf:      openAIDialect.statusOf,
+	writeError:    openAIDialect.writeError,
+}
+
+// openAICompletionsDialect is OpenAI's legacy Completions API: relayed
+// verbatim like Chat Completions from an OpenAI provider, never translated.
+var openAICompletionsDialect = &dialect{
+	name:          llm.DialectOpenAICompletions,
+	cacheEndpoint: cacheOpenAICompletions,
+	relayOnly:     true,
+	title:         "legacy Completions API",
+	parse:         openaiapi.ParseCompletions,
+	writeResponse: openaiapi.WriteResponse,
+	newStream:     openAIDialect.newStream,
 	writeErrorFor: openAIDialect.writeErrorFor,
 	statusOf:      openAIDialect.statusOf,
 	writeError:    openAIDialect.writeError,

@@ -21,6 +21,8 @@ func (g *Gateway) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/chat/completions", g.ServeOpenAIChat)
 	mux.HandleFunc("POST /chat/completions", g.ServeOpenAIChat)
 	mux.HandleFunc("POST /v1/responses", g.ServeOpenAIResponses)
+	mux.HandleFunc("POST /v1/completions", g.ServeOpenAICompletions)
+	mux.HandleFunc("POST /completions", g.ServeOpenAICompletions)
 	mux.HandleFunc("POST /responses", g.ServeOpenAIResponses)
 	mux.HandleFunc("POST /v1/messages", g.ServeAnthropicMessages)
 	mux.HandleFunc("POST /v1/messages/count_tokens", g.ServeAnthropicCountTokens)
@@ -40,6 +42,8 @@ func (g *Gateway) Handler() http.Handler {
 		{"/v1/chat/completions", "POST", openAIDialect},
 		{"/chat/completions", "POST", openAIDialect},
 		{"/v1/responses", "POST", openAIDialect},
+		{"/v1/completions", "POST", openAIDialect},
+		{"/completions", "POST", openAIDialect},
 		{"/responses", "POST", openAIDialect},
 		{"/v1/messages", "POST", anthropicDialect},
 		{"/v1/messages/count_tokens", "POST", anthropicDialect},

@@ -18,6 +18,9 @@ const (
 	// DialectOpenAIResponses is the OpenAI Responses API. It is relayed,
 	// never translated: only OpenAI deployments serve it.
 	DialectOpenAIResponses Dialect = "openai-responses"
+	// DialectOpenAICompletions is OpenAI's legacy Completions API
+	// (prompt in, text out), relayed like the Responses API.
+	DialectOpenAICompletions Dialect = "openai-completions"
 )
 
 // Role is the author of a message.

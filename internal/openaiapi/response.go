@@ -65,6 +65,13 @@ func toUsage(u llm.Usage) *usageObject {
 	return &usageObject{PromptTokens: u.InputTokens, CompletionTokens: u.OutputTokens, TotalTokens: u.InputTokens + u.OutputTokens}
 }
 
+// relayable reports whether an answer in dialect d reaches an OpenAI
+// client verbatim: Chat Completions, and the legacy Completions API, which
+// is only ever relayed.
+func relayable(d llm.Dialect) bool {
+	return d == llm.DialectOpenAI || d == llm.DialectOpenAICompletions
+}
+
 // WriteResponse writes a non-streaming answer as a chat.completion. An
 // answer from an OpenAI-dialect provider is passed through verbatim (its
 // model field already names the model that answered); any other answer is
@@ -75,7 +82,7 @@ func WriteResponse(w http.ResponseWriter, resp *llm.Response) error {
 
 func (s source) writeResponse(w http.ResponseWriter, resp *llm.Response) error {
 	body := resp.Raw
-	if resp.Dialect != llm.DialectOpenAI || body == nil {
+	if !relayable(resp.Dialect) || body == nil {
 		var err error
 		if body, err = s.encodeResponse(resp); err != nil {
 			return err

@@ -91,7 +91,7 @@ func (s *StreamWriter) WriteEvent(ev llm.Event) error {
 		return nil
 	}
 	s.observe(ev)
-	if s.src == llm.DialectOpenAI && ev.Raw != nil {
+	if relayable(s.src) && ev.Raw != nil {
 		return s.passthrough(ev)
 	}
 	s.buf = s.buf[:0]

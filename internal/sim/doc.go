@@ -10,6 +10,7 @@
 //	POST /v1/chat/completions        OpenAI chat, JSON or SSE (stream: true)
 //	POST /v1/responses               OpenAI Responses API, JSON or typed SSE
 //	                                 events ending in response.completed
+//	POST /v1/completions             OpenAI legacy completions, JSON or SSE
 //	POST /v1/messages                Anthropic Messages, JSON or SSE
 //	POST /v1/messages/count_tokens   Anthropic token count (not recorded, no faults)
 //	POST /v1/embeddings              OpenAI embeddings (float or base64)

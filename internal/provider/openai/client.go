@@ -60,7 +60,7 @@ func (c *Client) Chat(ctx context.Context, req *llm.Request) (*llm.Response, err
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.post(ctx, c.endpoint("chat/completions"), body, false)
+	resp, err := c.post(ctx, c.endpoint(operation(req)), body, false)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +68,32 @@ func (c *Client) Chat(ctx context.Context, req *llm.Request) (*llm.Response, err
 	if err != nil {
 		return nil, err
 	}
+	if req.Dialect == llm.DialectOpenAICompletions {
+		return c.parseCompletion(raw)
+	}
 	return c.parseResponse(raw)
+}
+
+// operation is the API path of a chat request: Chat Completions, or the
+// legacy Completions API a request of that dialect is relayed to.
+func operation(req *llm.Request) string {
+	if req.Dialect == llm.DialectOpenAICompletions {
+		return "completions"
+	}
+	return "chat/completions"
+}
+
+// Relays reports whether the deployment takes requests of dialect d, which
+// the gateway relays without translating: the legacy Completions API
+// always (Azure included), the Responses API unless Azure.
+func (c *Client) Relays(d llm.Dialect) bool {
+	switch d {
+	case llm.DialectOpenAICompletions:
+		return true
+	case llm.DialectOpenAIResponses:
+		return !c.cfg.Azure
+	}
+	return false
 }
 
 // ChatStream sends a streaming chat completion and returns once the
@@ -81,11 +106,13 @@ func (c *Client) ChatStream(ctx context.Context, req *llm.Request) (llm.Stream, 
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.post(ctx, c.endpoint("chat/completions"), body, true)
+	resp, err := c.post(ctx, c.endpoint(operation(req)), body, true)
 	if err != nil {
 		return nil, err
 	}
-	return newStream(c, resp.Body), nil
+	s := newStream(c, resp.Body)
+	s.completions = req.Dialect == llm.DialectOpenAICompletions
+	return s, nil
 }
 
 // Embed sends an embeddings request: req.Raw with only model rewritten.
@@ -112,7 +139,7 @@ func (c *Client) Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedRe
 // chatBody builds the upstream body: the client's own body with model
 // rewritten when it is already OpenAI's dialect, a translation otherwise.
 func (c *Client) chatBody(req *llm.Request, stream bool) ([]byte, error) {
-	if req.Dialect != llm.DialectOpenAI || len(req.Raw) == 0 {
+	if req.Dialect != llm.DialectOpenAI && req.Dialect != llm.DialectOpenAICompletions || len(req.Raw) == 0 {
 		return c.translate(req, stream)
 	}
 	if stream {

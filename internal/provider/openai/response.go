@@ -45,6 +45,35 @@ func (c *Client) parseResponse(raw []byte) (*llm.Response, error) {
 	return resp, nil
 }
 
+// parseCompletion decodes a legacy Completions response (text_completion);
+// Raw keeps it verbatim.
+func (c *Client) parseCompletion(raw []byte) (*llm.Response, error) {
+	if !gjson.ValidBytes(raw) {
+		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "malformed completion response"}
+	}
+	root := gjson.ParseBytes(raw)
+	if e := root.Get("error"); e.Exists() && !root.Get("choices").Exists() {
+		return nil, c.classify(0, nil, raw)
+	}
+	choice := root.Get("choices.0")
+	if !choice.IsObject() {
+		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "completion response without choices"}
+	}
+	resp := &llm.Response{
+		ID:           root.Get("id").String(),
+		Model:        root.Get("model").String(),
+		Created:      root.Get("created").Int(),
+		Text:         choice.Get("text").String(),
+		FinishReason: finishReason(choice.Get("finish_reason").String()),
+		Raw:          raw,
+		Dialect:      llm.DialectOpenAICompletions,
+	}
+	if u := root.Get("usage"); u.IsObject() {
+		resp.Usage = llm.Usage{InputTokens: int(u.Get("prompt_tokens").Int()), OutputTokens: int(u.Get("completion_tokens").Int())}
+	}
+	return resp, nil
+}
+
 // finishReason maps OpenAI's finish_reason to the canonical one ("" stays "").
 func finishReason(s string) llm.FinishReason {
 	switch s {

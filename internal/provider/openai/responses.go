@@ -12,11 +12,6 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/provider"
 )
 
-// ServesResponses reports whether the deployment takes OpenAI Responses
-// API requests (llm.DialectOpenAIResponses): OpenAI's own API and
-// compatible servers do; Azure's deployment URL layout does not.
-func (c *Client) ServesResponses() bool { return !c.cfg.Azure }
-
 // responsesBody is the client's Responses API body with model (and, when
 // streaming, stream) rewritten; the request is never translated.
 func (c *Client) responsesBody(req *llm.Request, stream bool) ([]byte, error) {

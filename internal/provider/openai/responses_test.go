@@ -97,8 +97,8 @@ func TestResponsesObjectKinds(t *testing.T) {
 
 func TestResponsesAzureRefused(t *testing.T) {
 	c := newClient(rsServer(t, 200, `{}`, nil), func(cfg *provider.Config) { cfg.Azure = true })
-	if c.ServesResponses() {
-		t.Error("an Azure deployment says it serves the Responses API")
+	if c.Relays(llm.DialectOpenAIResponses) || !c.Relays(llm.DialectOpenAICompletions) {
+		t.Error("an Azure deployment: want the legacy Completions API relayed, the Responses API not")
 	}
 	if _, err := c.Chat(context.Background(), rsRequest(`{"model":"m","input":"x"}`)); provider.KindOf(err) != provider.KindBadRequest {
 		t.Errorf("err %v, want a bad request", err)
@@ -207,4 +207,47 @@ func FuzzResponsesStream(f *testing.F) {
 	providertest.FuzzStream(f, func(body io.ReadCloser) llm.Stream {
 		return &rsStream{c: c, upstreamSSE: newUpstreamSSE(body)}
 	})
+}
+
+func TestCompletionsRelayed(t *testing.T) {
+	const chunks = `data: {"id":"cmpl-1","object":"text_completion","model":"gpt-3.5-turbo-instruct","choices":[{"text":"Hel","index":0,"logprobs":null,"finish_reason":null}]}` + "\n\n" +
+		`data: {"id":"cmpl-1","object":"text_completion","model":"gpt-3.5-turbo-instruct","choices":[{"text":"lo","index":0,"logprobs":null,"finish_reason":"stop"}]}` + "\n\n" +
+		`data: {"id":"cmpl-1","object":"text_completion","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}` + "\n\n" +
+		"data: [DONE]\n\n"
+	var sent []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/completions" {
+			t.Errorf("path %s, want /v1/completions", r.URL.Path)
+		}
+		sent, _ = io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, chunks)
+	}))
+	t.Cleanup(srv.Close)
+	c := newClient(srv, nil)
+	req := &llm.Request{Model: "r", Raw: []byte(`{"model":"r","prompt":"hi","stream":true,"echo":true}`), Dialect: llm.DialectOpenAICompletions, Stream: true}
+	st, err := c.ChatStream(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.(llm.Passthrough).SetPassthrough() // the gateway relays: text must still be read
+	evs, err := drain(t, st)
+	if err != nil || st.Dialect() != llm.DialectOpenAICompletions {
+		t.Fatalf("err %v dialect %s", err, st.Dialect())
+	}
+	var text, raw strings.Builder
+	var usage *llm.Usage
+	for _, ev := range evs {
+		text.WriteString(ev.Text)
+		raw.Write(ev.Raw)
+		if ev.Usage != nil {
+			usage = ev.Usage
+		}
+	}
+	if text.String() != "Hello" || raw.String() != chunks || usage == nil || usage.OutputTokens != 2 || !evs[0].HasContent() {
+		t.Errorf("text %q usage %+v first %+v; frames equal %v", text.String(), usage, evs[0], raw.String() == chunks)
+	}
+	if !gjson.GetBytes(sent, "echo").Bool() || gjson.GetBytes(sent, "model").Str != "gpt-4o-mini" || !gjson.GetBytes(sent, "stream_options.include_usage").Bool() {
+		t.Errorf("sent %s", sent)
+	}
 }

@@ -22,6 +22,7 @@ type stream struct {
 	finish bool  // a finish_reason was seen
 
 	passthrough bool // see SetPassthrough
+	completions bool // legacy Completions chunks: choices[0].text
 }
 
 func newStream(c *Client, body io.ReadCloser) *stream {
@@ -53,8 +54,14 @@ func (u *upstreamSSE) Close() error {
 // Buffered reports whether the next whole frame is already in memory.
 func (u *upstreamSSE) Buffered() bool { return u.r.FrameBuffered() }
 
-// Dialect reports llm.DialectOpenAI.
-func (s *stream) Dialect() llm.Dialect { return llm.DialectOpenAI }
+// Dialect reports llm.DialectOpenAI, or llm.DialectOpenAICompletions for
+// a legacy Completions stream.
+func (s *stream) Dialect() llm.Dialect {
+	if s.completions {
+		return llm.DialectOpenAICompletions
+	}
+	return llm.DialectOpenAI
+}
 
 // Next returns the next event; see llm.Stream for the end rules.
 func (s *stream) Next() (llm.Event, error) {
@@ -78,7 +85,7 @@ func (s *stream) Next() (llm.Event, error) {
 		s.err = &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "malformed stream chunk"}
 		return llm.Event{}, s.err
 	}
-	if s.passthrough && s.start && plainDelta(f.Data) {
+	if s.passthrough && s.start && !s.completions && plainDelta(f.Data) {
 		// The client gets Raw verbatim: only the text is needed, for the
 		// output estimate of a stream that ends without usage.
 		ev.Text = deltaContent(f.Data)
@@ -114,7 +121,7 @@ func (s *stream) Next() (llm.Event, error) {
 		ev.ID = id.String()
 		ev.Model = model.String()
 	}
-	var delta, finish gjson.Result
+	var delta, finish, text gjson.Result
 	if choices.IsArray() {
 		choices.ForEach(func(_, c gjson.Result) bool {
 			c.ForEach(func(k, v gjson.Result) bool {
@@ -123,6 +130,8 @@ func (s *stream) Next() (llm.Event, error) {
 					delta = v
 				case "finish_reason":
 					finish = v
+				case "text":
+					text = v
 				}
 				return true
 			})
@@ -139,6 +148,9 @@ func (s *stream) Next() (llm.Event, error) {
 		}
 		return true
 	})
+	if s.completions {
+		ev.Text = text.String()
+	}
 	for _, tc := range toolCalls.Array() {
 		ev.ToolCalls = append(ev.ToolCalls, llm.ToolCallDelta{
 			Index:     int(tc.Get("index").Int()),

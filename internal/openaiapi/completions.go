@@ -1,0 +1,100 @@
+package openaiapi
+
+import (
+	"github.com/tidwall/gjson"
+
+	"github.com/switchyard-gw/switchyard/internal/llm"
+)
+
+// ParseCompletions reads the routing features of a legacy Completions API
+// request (POST /v1/completions): model, prompt, stream, stream_options
+// and max_tokens are checked; everything else (suffix, echo, logprobs, n,
+// best_of, ...) passes through untouched. Like the Responses API it is
+// relayed to OpenAI deployments only, never translated.
+func ParseCompletions(body []byte) (*llm.Request, error) {
+	if !gjson.ValidBytes(body) {
+		return nil, badRequest("", "request body is not valid JSON")
+	}
+	root := gjson.ParseBytes(body)
+	if !root.IsObject() {
+		return nil, badRequest("", "request body must be a JSON object")
+	}
+	req := &llm.Request{Raw: body, Dialect: llm.DialectOpenAICompletions}
+	req.SetDecoder(func([]byte) (*llm.Body, error) { return nil, ErrNotTranslatable })
+	var err error
+	seenModel, seenPrompt := false, false
+	root.ForEach(func(key, v gjson.Result) bool {
+		switch key.Str {
+		case "model":
+			seenModel = true
+			if v.Type != gjson.String || v.Str == "" {
+				err = badRequest("model", "model must be a non-empty string")
+			}
+			req.Model = v.Str
+		case "prompt":
+			seenPrompt = true
+			err = parsePrompt(v, req)
+		case "suffix":
+			req.TextBytes += len(v.Str)
+		case "stream":
+			if v.Type == gjson.Null {
+				break
+			}
+			if !v.IsBool() {
+				err = badRequest("stream", "stream must be a boolean")
+			}
+			req.Stream = v.Bool()
+		case "stream_options":
+			if v.Type == gjson.Null {
+				break
+			}
+			if !v.IsObject() {
+				err = badRequest("stream_options", "stream_options must be an object")
+			}
+			req.IncludeUsage = v.Get("include_usage").Bool()
+		case "max_tokens":
+			req.MaxTokens, err = positiveInt("max_tokens", v)
+		}
+		return err == nil
+	})
+	switch {
+	case err != nil:
+		return nil, err
+	case !seenModel:
+		return nil, badRequest("model", "missing required parameter: 'model'")
+	case !seenPrompt:
+		return nil, badRequest("prompt", "missing required parameter: 'prompt'")
+	}
+	return req, nil
+}
+
+// parsePrompt reads prompt: a string, an array of strings, or token ids
+// (an array of integers, or of such arrays).
+func parsePrompt(v gjson.Result, req *llm.Request) error {
+	invalid := badRequest("prompt", "prompt must be a string, an array of strings, or an array of token arrays")
+	switch {
+	case v.Type == gjson.String:
+		req.NumMessages, req.LastUserText, req.TextBytes = 1, v.Str, req.TextBytes+len(v.Str)
+		return nil
+	case !v.IsArray():
+		return invalid
+	}
+	var err error
+	v.ForEach(func(_, p gjson.Result) bool {
+		switch {
+		case p.Type == gjson.String:
+			req.NumMessages++
+			req.LastUserText = p.Str
+			req.TextBytes += len(p.Str)
+		case p.Type == gjson.Number:
+			req.TextBytes += 4 // about one token
+		case p.IsArray():
+			req.NumMessages++
+			req.TextBytes += 4 * len(p.Array())
+		default:
+			err = invalid
+		}
+		return err == nil
+	})
+	return err
+}

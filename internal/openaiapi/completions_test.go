@@ -1,0 +1,41 @@
+package openaiapi
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/switchyard-gw/switchyard/internal/llm"
+)
+
+func TestParseCompletions(t *testing.T) {
+	req, err := ParseCompletions([]byte(`{"model":"auto","prompt":"def f(x):","suffix":"    return y","max_tokens":64,"stream":true,"stream_options":{"include_usage":true},"echo":false,"best_of":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req.Model != "auto" || req.Dialect != llm.DialectOpenAICompletions || !req.Stream || !req.IncludeUsage || req.MaxTokens != 64 ||
+		req.LastUserText != "def f(x):" || req.TextBytes != len("def f(x):")+len("    return y") {
+		t.Fatalf("parsed %+v", req)
+	}
+	if _, err := req.Body(); !errors.Is(err, ErrNotTranslatable) {
+		t.Errorf("Body() = %v, want ErrNotTranslatable", err)
+	}
+	req, err = ParseCompletions([]byte(`{"model":"m","prompt":[[1,2,3],"tail"]}`))
+	if err != nil || req.NumMessages != 2 || req.LastUserText != "tail" {
+		t.Errorf("token arrays: %+v %v", req, err)
+	}
+	for _, tt := range []struct{ body, param string }{
+		{`{"prompt":"x"}`, "model"},
+		{`{"model":"m"}`, "prompt"},
+		{`{"model":"m","prompt":{}}`, "prompt"},
+		{`{"model":"m","prompt":[true]}`, "prompt"},
+		{`{"model":"m","prompt":"x","max_tokens":-1}`, "max_tokens"},
+		{`{"model":"m","prompt":"x","stream":1}`, "stream"},
+		{`{"model":"m","prompt":"x","stream_options":[]}`, "stream_options"},
+	} {
+		_, err := ParseCompletions([]byte(tt.body))
+		var bre *BadRequestError
+		if !errors.As(err, &bre) || bre.Param != tt.param {
+			t.Errorf("%s: got %v, want a bad request on %q", tt.body, err, tt.param)
+		}
+	}
+}
