@@ -59,7 +59,6 @@ const noBlock = -1
 // with the first byte, so until Started reports true the gateway may still
 // answer with a plain error. Not safe for concurrent use.
 type StreamWriter struct {
-	w   http.ResponseWriter
 	out *sse.ResponseWriter // headers, batching and flushing
 	src llm.Dialect
 	ids idSource
@@ -85,7 +84,6 @@ type StreamWriter struct {
 // provider speaking srcDialect.
 func NewStreamWriter(w http.ResponseWriter, req *llm.Request, srcDialect llm.Dialect) *StreamWriter {
 	return &StreamWriter{
-		w:     w,
 		out:   sse.NewResponseWriter(w, "anthropicapi"),
 		src:   srcDialect,
 		ids:   defaultIDs,
@@ -241,11 +239,7 @@ func (s *StreamWriter) appendFrame(event string, v any) {
 		// Only our own wire structs reach here; they always marshal.
 		panic(fmt.Sprintf("anthropicapi: marshal stream event: %v", err))
 	}
-	s.buf = append(s.buf, "event: "...)
-	s.buf = append(s.buf, event...)
-	s.buf = append(s.buf, "\ndata: "...)
-	s.buf = append(s.buf, b...)
-	s.buf = append(s.buf, "\n\n"...)
+	s.buf = sse.AppendFrame(s.buf, event, b)
 }
 
 // Finish completes a stream whose provider ended without a terminator the
@@ -271,16 +265,11 @@ func (s *StreamWriter) WriteError(err error) {
 		return
 	}
 	s.finished = true
-	if !s.out.Started() {
-		s.out.Commit()
-		WriteErrorFor(s.w, err)
-		return
-	}
-	_, errType, message := ErrorFor(err)
-	s.buf = append(s.buf[:0], "event: error\ndata: "...)
-	s.buf = append(s.buf, marshalError(errType, message)...)
-	s.buf = append(s.buf, "\n\n"...)
-	_ = s.write(s.buf)
+	s.out.Fail(func(w http.ResponseWriter) { WriteErrorFor(w, err) }, func() []byte {
+		_, errType, message := ErrorFor(err)
+		s.buf = sse.AppendFrame(s.buf[:0], "error", marshalError(errType, message))
+		return s.buf
+	})
 }
 
 // write sends b (headers first, on the first call) and flushes it unless

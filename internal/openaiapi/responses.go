@@ -184,7 +184,6 @@ func WriteResponsesResponse(w http.ResponseWriter, resp *llm.Response) error {
 // first byte is an in-band "error" event, so SDKs raise rather than return
 // a truncated answer. Not safe for concurrent use.
 type ResponsesStreamWriter struct {
-	w        http.ResponseWriter
 	out      *sse.ResponseWriter
 	frames   int // events relayed: the next sequence_number
 	finished bool
@@ -193,7 +192,7 @@ type ResponsesStreamWriter struct {
 
 // NewResponsesStreamWriter returns a writer for a Responses API client.
 func NewResponsesStreamWriter(w http.ResponseWriter) *ResponsesStreamWriter {
-	return &ResponsesStreamWriter{w: w, out: sse.NewResponseWriter(w, "openaiapi")}
+	return &ResponsesStreamWriter{out: sse.NewResponseWriter(w, "openaiapi")}
 }
 
 // Started reports whether any byte has been written to the client.
@@ -220,7 +219,8 @@ func (s *ResponsesStreamWriter) Finish() error {
 	if s.finished {
 		return nil
 	}
-	s.writeErrorEvent(CodeUpstreamUnavailable, "", "the upstream stream ended before its terminal event")
+	s.finished = true
+	_, _ = s.out.Write(s.errorEvent(CodeUpstreamUnavailable, "", "the upstream stream ended before its terminal event"))
 	return errors.New("openaiapi: responses stream ended without a terminal event")
 }
 
@@ -230,23 +230,19 @@ func (s *ResponsesStreamWriter) WriteError(err error) {
 	if s.finished {
 		return
 	}
-	if !s.out.Started() {
-		s.finished = true
-		s.out.Commit()
-		WriteErrorFor(s.w, err)
-		return
-	}
-	_, code, param, message := ErrorFor(err)
-	s.writeErrorEvent(code, param, message)
+	s.finished = true
+	s.out.Fail(func(w http.ResponseWriter) { WriteErrorFor(w, err) }, func() []byte {
+		_, code, param, message := ErrorFor(err)
+		return s.errorEvent(code, param, message)
+	})
 }
 
-// writeErrorEvent writes the Responses API's in-band error event. Besides
+// errorEvent is the Responses API's in-band error event. Besides
 // the event's own fields it carries an "error" object like Chat
 // Completions' in-band error, which the official SDKs raise as an error
 // (the Go SDK ends the stream with it) instead of handing the application
 // an event it might not look at.
-func (s *ResponsesStreamWriter) writeErrorEvent(code, param, message string) {
-	s.finished = true
+func (s *ResponsesStreamWriter) errorEvent(code, param, message string) []byte {
 	type inner struct {
 		Type    string `json:"type"`
 		Code    string `json:"code"`
@@ -265,13 +261,11 @@ func (s *ResponsesStreamWriter) writeErrorEvent(code, param, message string) {
 	}
 	data, err := wirejson.Marshal(e)
 	if err != nil {
-		return
+		// Only our own wire struct reaches here; it always marshals.
+		panic(fmt.Sprintf("openaiapi: marshal error event: %v", err))
 	}
-	s.buf = append(s.buf[:0], "event: error\ndata: "...)
-	s.buf = append(s.buf, data...)
-	s.buf = append(s.buf, "\n\n"...)
-	_, _ = s.out.Write(s.buf)
-	_ = s.out.Flush()
+	s.buf = sse.AppendFrame(s.buf[:0], "error", data)
+	return s.buf
 }
 
 // Batch makes writes wait for an explicit Flush.

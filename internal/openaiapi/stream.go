@@ -41,7 +41,6 @@ var doneFrame = []byte("data: [DONE]\n\n")
 // Started reports true the gateway may still answer with a plain error. Not
 // safe for concurrent use.
 type StreamWriter struct {
-	w            http.ResponseWriter
 	out          *sse.ResponseWriter // headers, batching and flushing
 	src          llm.Dialect
 	includeUsage bool
@@ -65,7 +64,6 @@ type StreamWriter struct {
 // provider speaking srcDialect.
 func NewStreamWriter(w http.ResponseWriter, req *llm.Request, srcDialect llm.Dialect) *StreamWriter {
 	return &StreamWriter{
-		w:            w,
 		out:          sse.NewResponseWriter(w, "openaiapi"),
 		src:          srcDialect,
 		includeUsage: req.IncludeUsage,
@@ -234,9 +232,7 @@ func (s *StreamWriter) appendFrame(v any) {
 		// Only our own wire structs reach here; they always marshal.
 		panic(fmt.Sprintf("openaiapi: marshal stream frame: %v", err))
 	}
-	s.buf = append(s.buf, "data: "...)
-	s.buf = append(s.buf, b...)
-	s.buf = append(s.buf, "\n\n"...)
+	s.buf = sse.AppendFrame(s.buf, "", b)
 }
 
 // Finish completes a stream whose provider ended without a terminator the
@@ -261,16 +257,10 @@ func (s *StreamWriter) WriteError(err error) {
 		return
 	}
 	s.finished = true
-	if !s.out.Started() {
-		s.out.Commit()
-		WriteErrorFor(s.w, err)
-		return
-	}
-	status, code, param, message := ErrorFor(err)
-	s.buf = append(s.buf[:0], "data: "...)
-	s.buf = append(s.buf, marshalError(status, code, param, message)...)
-	s.buf = append(s.buf, "\n\n"...)
-	_ = s.write(s.buf)
+	s.out.Fail(func(w http.ResponseWriter) { WriteErrorFor(w, err) }, func() []byte {
+		s.buf = sse.AppendFrame(s.buf[:0], "", marshalError(ErrorFor(err)))
+		return s.buf
+	})
 }
 
 // write sends b (headers first, on the first call) and flushes it unless

@@ -183,6 +183,33 @@ func (w *ResponseWriter) Write(b []byte) (int, error) {
 	return n, w.Flush()
 }
 
+// Fail ends the response with an error: before the first byte it calls
+// plain, which writes an ordinary (non-stream) error response with its
+// status; after it, it writes the in-band frame inband returns, which the
+// client's SDK raises as an error.
+func (w *ResponseWriter) Fail(plain func(http.ResponseWriter), inband func() []byte) {
+	if !w.started {
+		w.started = true
+		plain(w.w)
+		return
+	}
+	_, _ = w.Write(inband())
+}
+
+// AppendFrame appends one frame to dst: an "event:" line when event is not
+// empty, one "data:" line holding data (which must hold no line break, as
+// encoded JSON never does), and the blank line that ends the frame.
+func AppendFrame(dst []byte, event string, data []byte) []byte {
+	if event != "" {
+		dst = append(dst, "event: "...)
+		dst = append(dst, event...)
+		dst = append(dst, '\n')
+	}
+	dst = append(dst, "data: "...)
+	dst = append(dst, data...)
+	return append(dst, "\n\n"...)
+}
+
 // The event-stream header values, shared by every response: the keys are
 // canonical and capacity equals length, so an Add copies instead of
 // writing into them. (net/http copies them when the headers are sent.)

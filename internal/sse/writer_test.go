@@ -104,3 +104,28 @@ func TestWriterRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestAppendFrameAndFail(t *testing.T) {
+	if got := string(AppendFrame([]byte("x"), "error", []byte(`{"a":1}`))); got != "xevent: error\ndata: {\"a\":1}\n\n" {
+		t.Errorf("AppendFrame with event: %q", got)
+	}
+	if got := string(AppendFrame(nil, "", []byte(`[DONE]`))); got != "data: [DONE]\n\n" {
+		t.Errorf("AppendFrame without event: %q", got)
+	}
+	plain := func(w http.ResponseWriter) { http.Error(w, "nope", http.StatusTooManyRequests) }
+	inband := func() []byte { return []byte("data: {\"error\":{}}\n\n") }
+
+	rec := httptest.NewRecorder()
+	w := NewResponseWriter(rec, "test")
+	w.Fail(plain, inband)
+	if rec.Code != http.StatusTooManyRequests || !w.Started() {
+		t.Errorf("before the first byte: %d started %v, want the plain 429", rec.Code, w.Started())
+	}
+	rec = httptest.NewRecorder()
+	w = NewResponseWriter(rec, "test")
+	_, _ = w.Write([]byte("data: 1\n\n"))
+	w.Fail(plain, inband)
+	if rec.Code != 200 || rec.Body.String() != "data: 1\n\ndata: {\"error\":{}}\n\n" {
+		t.Errorf("after it: %d %q, want the in-band frame", rec.Code, rec.Body.String())
+	}
+}
