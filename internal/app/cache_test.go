@@ -55,7 +55,8 @@ func TestResponseCache(t *testing.T) {
 	t.Cleanup(stopSim)
 	extra := sqliteExtra(t, "cache: {backend: memory, ttl: 1m}\n")
 	s := startEditedTenantStack(t, simURL, extra, func(c string) string {
-		return strings.Replace(c, "  - name: anthropic-first\n", "  - name: fresh\n    targets: [small]\n    cache: false\n  - name: anthropic-first\n", 1)
+		return strings.Replace(c, "  - name: anthropic-first\n", "  - name: fresh\n    targets: [small]\n    cache: false\n"+
+			"  - name: tiered\n    targets: [small]\n    tiers: {gold: embed-free-medium}\n  - name: embed-free-medium\n    targets: [medium]\n  - name: anthropic-first\n", 1)
 	})
 	a := s.newKey("acme", admin.KeyCreate{Name: "a"})
 	b := s.newKey("globex", admin.KeyCreate{Name: "b"})
@@ -155,6 +156,18 @@ func TestResponseCache(t *testing.T) {
 		t.Errorf("upstream calls on the uncached route: %d, want 2", n)
 	}
 
+	// A key of another tier is routed elsewhere: it gets its own answers.
+	gold := s.newKey("acme", admin.KeyCreate{Name: "gold", Tier: "gold"})
+	tieredBody := strings.Replace(tenChatBody, `"cheap"`, `"tiered"`, 1)
+	s.send("/v1/chat/completions", tieredBody, bearer(a)...)
+	s.waitStored("tiered", 1)
+	if _, _, h := s.send("/v1/chat/completions", tieredBody, "Authorization", "Bearer "+gold.Secret); h.Get("X-Switchyard-Cache") != "miss" || h.Get("X-Switchyard-Deployment") != "medium" {
+		t.Errorf("gold tier after a default-tier answer: cache=%q deployment=%q, want a miss served by medium", h.Get("X-Switchyard-Cache"), h.Get("X-Switchyard-Deployment"))
+	}
+	if _, _, h := s.send("/v1/chat/completions", tieredBody, bearer(a)...); h.Get("X-Switchyard-Cache") != "hit" {
+		t.Errorf("default tier again: cache=%q, want hit", h.Get("X-Switchyard-Cache"))
+	}
+
 	scrape := s.scrape()
 	if got := cacheCount(scrape, "cheap", "hit"); got != 3 {
 		t.Errorf("switchyard_cache_total{route=cheap,result=hit} = %d, want 3", got)
@@ -174,8 +187,8 @@ func TestResponseCache(t *testing.T) {
 			t.Errorf("cache-hit record %+v: want status 200, tenant acme, no deployment, tokens or cost", r)
 		}
 	}
-	if hits != 4 {
-		t.Errorf("%d usage records say cache_hit, want 4", hits)
+	if hits != 5 {
+		t.Errorf("%d usage records say cache_hit, want 5", hits)
 	}
 }
 

@@ -56,7 +56,8 @@ const (
 // 200 whose stream ended with its terminal event and that fits
 // cache.max_entry_bytes. The key holds the tenant, so tenants never see
 // each other's answers; the route the request was decided to, so an
-// answer is only served to a key that may use that route.
+// answer is only served to a key that may use that route; and the tier
+// and arm (cacheScope).
 func (g *Gateway) cached(w http.ResponseWriter, r *http.Request, x *exchange, rt *runtime, endpoint string, body []byte) (http.ResponseWriter, func(), bool) {
 	cc := rt.cfg.Cache
 	if g.cache == nil || !cc.Enabled() {
@@ -72,7 +73,7 @@ func (g *Gateway) cached(w http.ResponseWriter, r *http.Request, x *exchange, rt
 		g.countCache(route, cacheResultBypass)
 		return w, nil, false
 	}
-	key := cache.Key(x.who.TenantID, endpoint, route, body)
+	key := cache.Key(x.who.TenantID, endpoint, cacheScope(x), body)
 	sem := g.semanticQuery(rt, x, endpoint, route, body)
 	if lookup {
 		if e := g.cacheGet(r, route, key); e != nil {
@@ -119,6 +120,18 @@ func (g *Gateway) cached(w http.ResponseWriter, r *http.Request, x *exchange, rt
 		}
 	}
 	return cw, save, false
+}
+
+// cacheScope is the routing part of a cache key: the route, and the key's
+// tier and the weighted arm when set, since a tier's own route or another
+// arm answers the same request from other deployments (an A/B test must
+// not see one arm's answers served to the other).
+func cacheScope(x *exchange) string {
+	s := x.decision.Route
+	if x.who.Tier != "" || x.decision.Arm != "" {
+		s += "\x00tier=" + x.who.Tier + "\x00arm=" + x.decision.Arm
+	}
+	return s
 }
 
 // cacheGet reads the entry under key, bounded in time; a failure is
@@ -245,7 +258,7 @@ func (g *Gateway) semanticQuery(rt *runtime, x *exchange, endpoint, route string
 	if !ok {
 		return nil
 	}
-	return &semQuery{ns: cache.Key(x.who.TenantID, endpoint+".semantic", route, stripped), text: x.req.LastUserText}
+	return &semQuery{ns: cache.Key(x.who.TenantID, endpoint+".semantic", cacheScope(x), stripped), text: x.req.LastUserText}
 }
 
 // semanticLookup embeds the last user message (its cost joins the
