@@ -122,16 +122,18 @@ func (g *Gateway) cached(w http.ResponseWriter, r *http.Request, x *exchange, rt
 	return cw, save, false
 }
 
-// cacheScope is the routing part of a cache key: the route, and the key's
-// tier and the weighted arm when set, since a tier's own route or another
-// arm answers the same request from other deployments (an A/B test must
-// not see one arm's answers served to the other).
+// cacheScope is the routing part of a cache key: the route, the plan's
+// first deployment, the key's tier and the weighted arm. The same body on
+// the same route can be planned elsewhere (a tier's own route, a rule on a
+// header, another A/B arm, an open circuit); it then gets the answers of
+// where it is sent, and an A/B test never sees one arm's answers served
+// to the other.
 func cacheScope(x *exchange) string {
-	s := x.decision.Route
-	if x.who.Tier != "" || x.decision.Arm != "" {
-		s += "\x00tier=" + x.who.Tier + "\x00arm=" + x.decision.Arm
+	primary := ""
+	if len(x.decision.Deployments) > 0 {
+		primary = x.decision.Deployments[0]
 	}
-	return s
+	return x.decision.Route + "\x00" + primary + "\x00tier=" + x.who.Tier + "\x00arm=" + x.decision.Arm
 }
 
 // cacheGet reads the entry under key, bounded in time; a failure is
