@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -382,5 +383,37 @@ func TestAnthropicSDKTools(t *testing.T) {
 				t.Fatalf("streamed tool use: got %+v stop %q", acc.Content, acc.StopReason)
 			}
 		})
+	}
+}
+
+// TestAnthropicSDKModels: an Anthropic client listing or getting models
+// gets the Anthropic Models API's shape, and its 404.
+func TestAnthropicSDKModels(t *testing.T) {
+	s := startStack(t, fastSim(), "")
+	c := s.anthropic()
+	ctx := context.Background()
+	var ids []string
+	pager := c.Models.ListAutoPaging(ctx, anthropic.ModelListParams{})
+	for pager.Next() {
+		m := pager.Current()
+		if m.Type != "model" || m.CreatedAt.IsZero() || m.DisplayName == "" {
+			t.Errorf("model %+v: want type model, a display name and created_at", m)
+		}
+		ids = append(ids, m.ID)
+	}
+	if err := pager.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(ids, "auto") || !slices.Contains(ids, "claude") || len(ids) > 20 {
+		t.Fatalf("models %v: want the routes and deployments once", ids)
+	}
+	m, err := c.Models.Get(ctx, "auto", anthropic.ModelGetParams{})
+	if err != nil || m.ID != "auto" || m.Type != "model" {
+		t.Fatalf("get auto: %+v %v", m, err)
+	}
+	_, err = c.Models.Get(ctx, "nope", anthropic.ModelGetParams{})
+	var apiErr *anthropic.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 404 || !strings.Contains(apiErr.RawJSON(), "not_found_error") {
+		t.Fatalf("get nope: %v, want an Anthropic 404 not_found_error", err)
 	}
 }

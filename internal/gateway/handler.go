@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/switchyard-gw/switchyard/internal/anthropicapi"
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/executor"
 	"github.com/switchyard-gw/switchyard/internal/llm"
@@ -78,10 +79,21 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
+// modelsDialect is the dialect a models request is answered in: the
+// Anthropic SDKs send anthropic-version, and get the Anthropic Models API's
+// shape (and errors); everyone else OpenAI's.
+func modelsDialect(r *http.Request) *dialect {
+	if r.Header.Get("anthropic-version") != "" {
+		return anthropicDialect
+	}
+	return openAIDialect
+}
+
 // ServeModels serves GET /v1/models: every route and deployment name the
-// caller's key may put in "model".
+// caller's key may put in "model", in OpenAI's list shape or, for an
+// Anthropic client, Anthropic's.
 func (g *Gateway) ServeModels(w http.ResponseWriter, r *http.Request) {
-	x, r := g.start(r, openAIDialect, "switchyard.models")
+	x, r := g.start(r, modelsDialect(r), "switchyard.models")
 	defer g.finish(r.Context(), x)
 	rt, _, ok := g.authenticated(w, r, x)
 	if !ok {
@@ -100,6 +112,10 @@ func (g *Gateway) ServeModels(w http.ResponseWriter, r *http.Request) {
 	}
 	sort.Strings(ids)
 	x.status = http.StatusOK
+	if x.dialect == anthropicDialect {
+		_ = anthropicapi.WriteModels(w, ids, g.now())
+		return
+	}
 	_ = openaiapi.WriteModels(w, ids)
 }
 
@@ -107,7 +123,7 @@ func (g *Gateway) ServeModels(w http.ResponseWriter, r *http.Request) {
 // deployment the caller's key may use, else 404 model_not_found (a name
 // the key may not use is not confirmed to exist).
 func (g *Gateway) ServeModel(w http.ResponseWriter, r *http.Request) {
-	x, r := g.start(r, openAIDialect, "switchyard.models")
+	x, r := g.start(r, modelsDialect(r), "switchyard.models")
 	defer g.finish(r.Context(), x)
 	rt, _, ok := g.authenticated(w, r, x)
 	if !ok {
@@ -121,6 +137,10 @@ func (g *Gateway) ServeModel(w http.ResponseWriter, r *http.Request) {
 	}
 	x.decision.Route = id
 	x.status = http.StatusOK
+	if x.dialect == anthropicDialect {
+		_ = anthropicapi.WriteModel(w, id, g.now())
+		return
+	}
 	_ = openaiapi.WriteModel(w, id)
 }
 
