@@ -48,6 +48,8 @@ type Options struct {
 	AdminKey string
 	// Cache, when set, forgets changed keys at once.
 	Cache Forgetter
+	// ResponseCache, when set, is what DELETE /admin/cache purges.
+	ResponseCache CachePurger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Logger receives one line per change (never a secret); default discards.
@@ -56,12 +58,13 @@ type Options struct {
 
 // Handler serves the admin API. Safe for concurrent use.
 type Handler struct {
-	st    store.Store
-	admin *auth.Static
-	cache Forgetter
-	now   func() time.Time
-	log   *slog.Logger
-	mux   *http.ServeMux
+	st     store.Store
+	admin  *auth.Static
+	cache  Forgetter
+	purger CachePurger
+	now    func() time.Time
+	log    *slog.Logger
+	mux    *http.ServeMux
 }
 
 // Access says which callers may use a route.
@@ -101,6 +104,7 @@ func Routes() []Route {
 		{Method: "POST", Pattern: "/admin/keys/{id}/rotate", Object: "key", Access: both, handle: (*Handler).rotateKey},
 		{Method: "GET", Pattern: "/admin/usage", Object: "tenant", Access: both, handle: (*Handler).usage},
 		{Method: "GET", Pattern: "/admin/usage/export", Object: "tenant", Access: both, handle: (*Handler).export},
+		{Method: "DELETE", Pattern: "/admin/cache", Object: "tenant", Access: both, handle: (*Handler).purgeCache},
 	}
 }
 
@@ -112,7 +116,7 @@ func New(opts Options) *Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{st: opts.Store, admin: auth.NewStatic(opts.AdminKey), cache: opts.Cache, now: opts.Now, log: opts.Logger, mux: http.NewServeMux()}
+	h := &Handler{st: opts.Store, admin: auth.NewStatic(opts.AdminKey), cache: opts.Cache, purger: opts.ResponseCache, now: opts.Now, log: opts.Logger, mux: http.NewServeMux()}
 	for _, rt := range Routes() {
 		handle := rt.handle
 		h.mux.HandleFunc(rt.Method+" "+rt.Pattern, func(w http.ResponseWriter, r *http.Request) {

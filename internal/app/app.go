@@ -116,7 +116,12 @@ func Serve(ctx context.Context, opts Options) error {
 		listen = opts.Listen
 	}
 	open := demo || openGateway(cfg)
-	ten, err := buildTenancyOpen(ctx, cfg, log, open)
+	rc, err := buildCache(cfg)
+	if err != nil {
+		return err
+	}
+	defer rc.close()
+	ten, err := buildTenancyOpen(ctx, cfg, log, open, rc)
 	if err != nil {
 		return err
 	}
@@ -140,11 +145,6 @@ func Serve(ctx context.Context, opts Options) error {
 			log.Warn("flush traces", "err", err)
 		}
 	}()
-	rc, err := buildCache(cfg)
-	if err != nil {
-		return err
-	}
-	defer rc.close()
 	startCache := cfg.Cache
 	exec := executor.New(gateway.ExecutorOptions(cfg))
 	gw := gateway.New(gateway.Options{Logger: log, Metrics: metrics, Executor: exec, Guard: ten.Guard, Recorder: ten.Recorder, Tracer: tracing, Cache: rc.store, Semantic: rc.semantic})

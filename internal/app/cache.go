@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"log/slog"
 
 	"github.com/switchyard-gw/switchyard/internal/cache"
@@ -14,6 +15,20 @@ type respCache struct {
 	store    cache.Store
 	semantic *cache.Semantic
 	close    func()
+}
+
+// Purge empties the response cache of one tenant, or of all; it
+// implements admin.CachePurger.
+func (rc respCache) Purge(ctx context.Context, tenantID string, all bool) (int, error) {
+	if rc.store == nil {
+		return 0, nil
+	}
+	prefix := ""
+	if !all {
+		prefix = cache.TenantPrefix(tenantID)
+	}
+	rc.semantic.Purge(prefix)
+	return rc.store.Purge(ctx, prefix)
 }
 
 // buildCache opens the response cache's store named by cache.backend. The

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/admin"
 	"github.com/switchyard-gw/switchyard/internal/sim"
+	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
 // cacheCount reads switchyard_cache_total{route, result} from a scrape.
@@ -341,5 +343,55 @@ func TestSemanticCache(t *testing.T) {
 	}
 	if hits != 2 {
 		t.Errorf("%d cache-hit records, want 2", hits)
+	}
+}
+
+// TestCachePurge: DELETE /admin/cache empties one tenant's answers (a
+// tenant admin's own only) or, for the global admin, all of them.
+func TestCachePurge(t *testing.T) {
+	s := startTenantStack(t, startSim(t, sim.DefaultConfig()), sqliteExtra(t, "cache: {backend: memory}\n"))
+	acme := s.newKey("acme", admin.KeyCreate{Name: "a"})
+	globex := s.newKey("globex", admin.KeyCreate{Name: "g"})
+	globexAdmin := s.newKey("globex", admin.KeyCreate{Name: "ga", Role: store.RoleTenantAdmin})
+	ask := func(k admin.KeyView) string {
+		t.Helper()
+		_, _, h := s.send("/v1/chat/completions", tenChatBody, "Authorization", "Bearer "+k.Secret)
+		return h.Get("X-Switchyard-Cache")
+	}
+	purge := func(secret, query string) (int, int) {
+		t.Helper()
+		req, _ := http.NewRequest("DELETE", s.admin+"/admin/cache"+query, nil)
+		req.Header.Set("Authorization", "Bearer "+secret)
+		resp, err := s.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out struct{ Purged int }
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out.Purged
+	}
+	ask(acme)
+	ask(globex)
+	s.waitStored("cheap", 2)
+
+	if code, _ := purge(globexAdmin.Secret, "?tenant_id=acme"); code != 404 {
+		t.Errorf("a tenant admin purging another tenant: %d, want 404", code)
+	}
+	if code, n := purge(globexAdmin.Secret, ""); code != 200 || n != 1 {
+		t.Errorf("globex's admin purging its own: %d purged %d, want 200 and 1", code, n)
+	}
+	if got := ask(globex); got != "miss" {
+		t.Errorf("globex after its purge: %q, want miss", got)
+	}
+	if got := ask(acme); got != "hit" {
+		t.Errorf("acme after globex's purge: %q, want hit", got)
+	}
+	s.waitStored("cheap", 3)
+	if code, n := purge(canaryAdmin, ""); code != 200 || n != 2 {
+		t.Errorf("the global admin purging all: %d purged %d, want 200 and 2", code, n)
+	}
+	if got := ask(acme); got != "miss" {
+		t.Errorf("acme after the global purge: %q, want miss", got)
 	}
 }

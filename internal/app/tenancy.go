@@ -83,12 +83,13 @@ func fallbackGauge(backend string, b any) prometheus.Collector {
 // buildTenancy opens the store and the limits backend, and builds the
 // guard, the usage ledger and the admin API from cfg.
 func buildTenancy(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Tenancy, error) {
-	return buildTenancyOpen(ctx, cfg, log, openGateway(cfg))
+	return buildTenancyOpen(ctx, cfg, log, openGateway(cfg), nil)
 }
 
-// buildTenancyOpen is buildTenancy with the open flag given: the demo is
-// open (no client key needed) although it has an admin key.
-func buildTenancyOpen(ctx context.Context, cfg *config.Config, log *slog.Logger, openGW bool) (*Tenancy, error) {
+// buildTenancyOpen is buildTenancy with the open flag given (the demo is
+// open, no client key needed, although it has an admin key) and the
+// response cache the admin API purges (nil: none).
+func buildTenancyOpen(ctx context.Context, cfg *config.Config, log *slog.Logger, openGW bool, purger admin.CachePurger) (*Tenancy, error) {
 	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	st, err := open.Store(octx, cfg.Store.Value())
@@ -134,7 +135,7 @@ func buildTenancyOpen(ctx context.Context, cfg *config.Config, log *slog.Logger,
 	if cfg.Admin.Key == "" {
 		log.Info("admin API disabled: no admin.key configured")
 	} else {
-		t.Admin = admin.New(admin.Options{Store: st, AdminKey: cfg.Admin.Key.Value(), Cache: guard, Logger: log})
+		t.Admin = admin.New(admin.Options{Store: st, AdminKey: cfg.Admin.Key.Value(), Cache: guard, ResponseCache: purger, Logger: log})
 		ln, err = net.Listen("tcp", cfg.Admin.Listen)
 		if err != nil {
 			closeAll()

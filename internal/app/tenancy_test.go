@@ -81,7 +81,12 @@ func startEditedTenantStack(t *testing.T, simURL, extra string, edit func(string
 	logs := &logtest.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
-	ten, err := buildTenancy(ctx, cfg, log)
+	rc, err := buildCache(cfg)
+	if err != nil {
+		cancel()
+		t.Fatalf("buildCache: %v", err)
+	}
+	ten, err := buildTenancyOpen(ctx, cfg, log, openGateway(cfg), rc)
 	if err != nil {
 		cancel()
 		t.Fatalf("buildTenancy: %v", err)
@@ -89,11 +94,6 @@ func startEditedTenantStack(t *testing.T, simURL, extra string, edit func(string
 	reg := prometheus.NewRegistry()
 	metrics := telemetry.NewMetrics(reg)
 	reg.MustRegister(ten.Collectors()...)
-	rc, err := buildCache(cfg)
-	if err != nil {
-		cancel()
-		t.Fatalf("buildCache: %v", err)
-	}
 	exec := executor.New(gateway.ExecutorOptions(cfg))
 	gw := gateway.New(gateway.Options{Logger: log, Metrics: metrics, Executor: exec, Guard: ten.Guard, Recorder: ten.Recorder, Cache: rc.store, Semantic: rc.semantic})
 	if err := gw.Apply(cfg); err != nil {

@@ -32,12 +32,24 @@ type Store interface {
 	Get(ctx context.Context, key string) (*Entry, error)
 	// Set keeps e under key for ttl, replacing any entry there.
 	Set(ctx context.Context, key string, e *Entry, ttl time.Duration) error
+	// Purge deletes every entry whose key begins with prefix (all of them
+	// for ""), and reports how many it deleted.
+	Purge(ctx context.Context, prefix string) (int, error)
 }
 
-// Key is the cache key of a request: a hex SHA-256 of the tenant, the
-// endpoint (which also names the wire format), the route the request was
-// decided to, and the raw request body. Each part is length-prefixed, so
-// no two different requests share a key by moving bytes between parts.
+// TenantPrefix begins the key of every entry of tenant, so one tenant's
+// answers can be purged alone: 16 hex digits of a hash of the tenant ID
+// (which never appears in a key) and a colon.
+func TenantPrefix(tenant string) string {
+	sum := sha256.Sum256([]byte("switchyard-tenant\x00" + tenant))
+	return hex.EncodeToString(sum[:8]) + ":"
+}
+
+// Key is the cache key of a request: TenantPrefix(tenant) and a hex
+// SHA-256 of the tenant, the endpoint (which also names the wire format),
+// the routing scope the request was decided to, and the raw request body.
+// Each part is length-prefixed, so no two different requests share a key
+// by moving bytes between parts.
 func Key(tenant, endpoint, route string, body []byte) string {
 	h := sha256.New()
 	var n [8]byte
@@ -46,7 +58,7 @@ func Key(tenant, endpoint, route string, body []byte) string {
 		h.Write(n[:])
 		h.Write(p)
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	return TenantPrefix(tenant) + hex.EncodeToString(h.Sum(nil))
 }
 
 // encode is an entry on the wire (Redis): its JSON header, a newline, the

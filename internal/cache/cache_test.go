@@ -3,6 +3,7 @@ package cache_test
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,8 +18,8 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m, redistest.IgnoreDialRetry
 
 func TestKeySeparatesEveryPart(t *testing.T) {
 	base := cache.Key("ten_a", "openai.chat", "auto", []byte(`{"model":"auto"}`))
-	if len(base) != 64 {
-		t.Fatalf("key %q is not a hex SHA-256", base)
+	if !strings.HasPrefix(base, cache.TenantPrefix("ten_a")) || len(base) != 17+64 || strings.Contains(base, "ten_a") {
+		t.Fatalf("key %q: want the tenant's prefix and a hex SHA-256, and no tenant ID", base)
 	}
 	if again := cache.Key("ten_a", "openai.chat", "auto", []byte(`{"model":"auto"}`)); again != base {
 		t.Fatalf("same request, different keys: %s %s", base, again)
@@ -63,6 +64,24 @@ func contract(t *testing.T, s cache.Store) {
 	}
 	if got, _ := s.Get(ctx, "k1"); got == nil || string(got.Body) != `{}` {
 		t.Fatalf("after a second Set, Get(k1) = %+v", got)
+	}
+	// Purge by prefix: one tenant's entries, then everything.
+	for _, k := range []string{"a:1", "a:2", "b:1"} {
+		if err := s.Set(ctx, k, &cache.Entry{Body: []byte("x")}, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := s.Purge(ctx, "a:"); err != nil || n != 2 {
+		t.Fatalf("Purge(a:) = %d, %v; want 2", n, err)
+	}
+	if e, _ := s.Get(ctx, "a:1"); e != nil {
+		t.Error("a:1 survived its purge")
+	}
+	if e, _ := s.Get(ctx, "b:1"); e == nil {
+		t.Error("b:1 purged with a:")
+	}
+	if n, err := s.Purge(ctx, ""); err != nil || n != 2 {
+		t.Fatalf("Purge(\"\") = %d, %v; want 2 (k1 and b:1)", n, err)
 	}
 }
 

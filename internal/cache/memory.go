@@ -3,6 +3,7 @@ package cache
 import (
 	"container/list"
 	"context"
+	"strings"
 	"sync"
 	"time"
 )
@@ -73,6 +74,20 @@ func (m *Memory) Set(_ context.Context, key string, e *Entry, ttl time.Duration)
 	m.items[key] = m.order.PushFront(&memEntry{key: key, e: e, expires: m.now().Add(ttl), size: size})
 	m.used += size
 	return nil
+}
+
+// Purge implements Store.
+func (m *Memory) Purge(_ context.Context, prefix string) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for key, el := range m.items {
+		if strings.HasPrefix(key, prefix) {
+			m.remove(el)
+			n++
+		}
+	}
+	return n, nil
 }
 
 // Len is the number of entries held, expired ones included until they

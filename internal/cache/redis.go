@@ -32,6 +32,35 @@ func (r *Redis) Get(ctx context.Context, key string) (*Entry, error) {
 	return decode(b)
 }
 
+// Purge implements Store: it scans the prefix's keys and unlinks them in
+// batches, so a large cache never blocks Redis.
+func (r *Redis) Purge(ctx context.Context, prefix string) (int, error) {
+	n := 0
+	iter := r.client.Scan(ctx, 0, r.prefix+prefix+"*", 1000).Iterator()
+	batch := make([]string, 0, 1000)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		deleted, err := r.client.Unlink(ctx, batch...).Result()
+		n += int(deleted)
+		batch = batch[:0]
+		return err
+	}
+	for iter.Next(ctx) {
+		batch = append(batch, iter.Val())
+		if len(batch) == cap(batch) {
+			if err := flush(); err != nil {
+				return n, err
+			}
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return n, err
+	}
+	return n, flush()
+}
+
 // Set implements Store.
 func (r *Redis) Set(ctx context.Context, key string, e *Entry, ttl time.Duration) error {
 	b, err := encode(e)

@@ -3,6 +3,7 @@ package cache
 import (
 	"container/list"
 	"math"
+	"strings"
 	"sync"
 	"time"
 )
@@ -92,6 +93,19 @@ func (s *Semantic) Nearest(ns string, vec []float32, threshold float64) (key str
 		return "", 0, false
 	}
 	return key, best, true
+}
+
+// Purge drops the entries whose Store key begins with prefix (all for "").
+func (s *Semantic) Purge(prefix string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for el := s.order.Front(); el != nil; {
+		next := el.Next()
+		if strings.HasPrefix(el.Value.(*semEntry).key, prefix) {
+			s.remove(el)
+		}
+		el = next
+	}
 }
 
 // Len is the number of entries held.

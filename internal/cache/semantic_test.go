@@ -46,4 +46,13 @@ func TestSemantic(t *testing.T) {
 	if n := s.Len(); n != 1 { // "other" was not scanned
 		t.Errorf("Len %d after the scan, want 1", n)
 	}
+	s.Add("ns", []float32{1, 0, 0}, "t1:x", time.Minute)
+	s.Add("ns", []float32{0, 1, 0}, "t2:y", time.Minute)
+	s.Purge("t1:")
+	if _, _, ok := s.Nearest("ns", []float32{1, 0, 0}, 0.9); ok {
+		t.Error("a purged tenant's entry answered")
+	}
+	if key, _, ok := s.Nearest("ns", []float32{0, 1, 0}, 0.9); !ok || key != "t2:y" {
+		t.Error("another tenant's entry went with the purge")
+	}
 }
