@@ -51,6 +51,7 @@ type prompt struct {
 	jsonSchema   json.RawMessage // schema of a json_schema format, or nil
 	maxTokens    int             // 0 when the request sets none
 	includeUsage bool            // OpenAI stream_options.include_usage
+	store        bool            // Responses API: keep the response (store, default true)
 }
 
 // add appends prompt text with a separator so that part boundaries matter.

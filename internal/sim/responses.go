@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sync"
 )
 
 // responsesAPI is the OpenAI Responses API (POST /v1/responses). Its errors
@@ -16,6 +17,8 @@ type responsesAPI struct{ openAI }
 
 // rsRequest is the part of a Responses API request the simulator reads.
 type rsRequest struct {
+	s *Server // for previous_response_id; not part of the JSON
+
 	Model           string          `json:"model"`
 	Input           json.RawMessage `json:"input"`
 	Instructions    string          `json:"instructions"`
@@ -28,7 +31,9 @@ type rsRequest struct {
 		Parameters  json.RawMessage `json:"parameters"`
 	} `json:"tools"`
 	ToolChoice json.RawMessage `json:"tool_choice"`
-	Text       *struct {
+	PreviousResponseID string `json:"previous_response_id"`
+	Store              *bool  `json:"store"`
+	Text               *struct {
 		Format struct {
 			Type   string          `json:"type"`
 			Schema json.RawMessage `json:"schema"`
@@ -48,7 +53,7 @@ type rsItem struct {
 }
 
 func (s *Server) handleResponses(w http.ResponseWriter, r *http.Request) {
-	s.handleOpenAIStyle(w, r, responsesAPI{openAI{s}}, &rsRequest{})
+	s.handleOpenAIStyle(w, r, responsesAPI{openAI{s}}, &rsRequest{s: s})
 }
 
 func (req *rsRequest) target() (string, bool) { return req.Model, req.Stream }
@@ -58,7 +63,11 @@ func (req *rsRequest) prompt() (*prompt, string) {
 	if req.Model == "" {
 		return nil, "Missing required parameter: 'model'."
 	}
-	p := &prompt{includeUsage: true}
+	if id := req.PreviousResponseID; id != "" && !req.s.stored.has(req.Model, id) {
+		// Stored responses belong to the model (the account) that made them.
+		return nil, fmt.Sprintf("Previous response with id '%s' not found.", id)
+	}
+	p := &prompt{includeUsage: true, store: req.Store == nil || *req.Store}
 	p.add(req.Instructions)
 	var str string
 	var items []rsItem
@@ -202,8 +211,93 @@ func rsStatus(rep reply) string {
 
 func (d responsesAPI) respond(w http.ResponseWriter, x *exchange, rep reply) {
 	id := d.s.nextID(24)
-	writeJSON(w, http.StatusOK, d.response(x, id, rsStatus(rep), []any{rsOutputItem(id, rep, rep.text(), true)}, rsUsage(x.input, len(rep.tokens))),
-		map[string]string{"x-request-id": "req_" + id, "openai-processing-ms": "1"})
+	obj := d.response(x, id, rsStatus(rep), []any{rsOutputItem(id, rep, rep.text(), true)}, rsUsage(x.input, len(rep.tokens)))
+	d.keep(x, "resp_"+id, obj)
+	writeJSON(w, http.StatusOK, obj, map[string]string{"x-request-id": "req_" + id, "openai-processing-ms": "1"})
+}
+
+// keep stores a finished response object for GET /v1/responses/{id} and
+// previous_response_id, unless the request said store: false.
+func (d responsesAPI) keep(x *exchange, id string, obj map[string]any) {
+	if !x.p.store {
+		return
+	}
+	obj["store"] = true
+	if b, err := json.Marshal(obj); err == nil {
+		d.s.stored.put(x.model.Name, id, b)
+	}
+}
+
+// storedResponses are the Responses API objects the simulator keeps, each
+// under the model that made it (a model stands for an account here).
+// Bounded: the oldest go first.
+type storedResponses struct {
+	mu    sync.Mutex
+	byID  map[string]storedResponse
+	order []string
+}
+
+type storedResponse struct {
+	model string
+	body  []byte
+}
+
+const maxStoredResponses = 10000
+
+func (r *storedResponses) put(model, id string, body []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.byID == nil {
+		r.byID = make(map[string]storedResponse)
+	}
+	if len(r.order) >= maxStoredResponses {
+		delete(r.byID, r.order[0])
+		r.order = r.order[1:]
+	}
+	r.byID[id] = storedResponse{model: model, body: body}
+	r.order = append(r.order, id)
+}
+
+func (r *storedResponses) get(id string) (storedResponse, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	sr, ok := r.byID[id]
+	return sr, ok
+}
+
+func (r *storedResponses) has(model, id string) bool {
+	sr, ok := r.get(id)
+	return ok && sr.model == model
+}
+
+func (r *storedResponses) remove(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.byID[id]
+	delete(r.byID, id)
+	return ok
+}
+
+// handleGetResponse answers GET /v1/responses/{id}: a stored response.
+func (s *Server) handleGetResponse(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	sr, ok := s.stored.get(id)
+	if !ok {
+		writeOpenAIError(w, http.StatusNotFound, oaError{Message: fmt.Sprintf("No response found with id '%s'.", id), Type: "invalid_request_error"}, 0)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(sr.body)
+}
+
+// handleDeleteResponse answers DELETE /v1/responses/{id}.
+func (s *Server) handleDeleteResponse(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if !s.stored.remove(id) {
+		writeOpenAIError(w, http.StatusNotFound, oaError{Message: fmt.Sprintf("No response found with id '%s'.", id), Type: "invalid_request_error"}, 0)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"id": id, "object": "response", "deleted": true}, nil)
 }
 
 func (d responsesAPI) newStream(w http.ResponseWriter, x *exchange, rep reply) streamer {
@@ -301,5 +395,7 @@ func (o *rsStream) finish(terminator bool) error {
 		return nil
 	}
 	status := rsStatus(o.rep)
-	return o.emit("response."+status, map[string]any{"response": o.d.response(o.x, o.id, status, []any{item}, rsUsage(o.x.input, o.sent))})
+	final := o.d.response(o.x, o.id, status, []any{item}, rsUsage(o.x.input, o.sent))
+	o.d.keep(o.x, "resp_"+o.id, final) // before the client can ask for it
+	return o.emit("response."+status, map[string]any{"response": final})
 }

@@ -47,6 +47,8 @@ type Server struct {
 	models map[string]Model
 	order  []string // model names in config order, for /v1/models
 	state  map[string]*modelState
+
+	stored storedResponses // Responses API objects, for GET and previous_response_id
 }
 
 // modelState is what the server remembers about one model name.
@@ -135,6 +137,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/embeddings", s.handleEmbeddings)
 	mux.HandleFunc("POST /v1/responses", s.handleResponses)
 	mux.HandleFunc("POST /v1/completions", s.handleCompletions)
+	mux.HandleFunc("GET /v1/responses/{id}", s.handleGetResponse)
+	mux.HandleFunc("DELETE /v1/responses/{id}", s.handleDeleteResponse)
 	mux.HandleFunc("GET /v1/models", s.handleModels)
 	mux.HandleFunc("GET /v1/models/{model}", s.handleModel)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
