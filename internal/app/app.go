@@ -147,7 +147,7 @@ func Serve(ctx context.Context, opts Options) error {
 	}()
 	startCache := cfg.Cache
 	exec := executor.New(gateway.ExecutorOptions(cfg))
-	gw := gateway.New(gateway.Options{Logger: log, Metrics: metrics, Executor: exec, Guard: ten.Guard, Recorder: ten.Recorder, Tracer: tracing, Cache: rc.store, Semantic: rc.semantic})
+	gw := gateway.New(gateway.Options{Logger: log, Metrics: metrics, Executor: exec, Guard: ten.Guard, Recorder: ten.Recorder, Tracer: tracing, Cache: rc.store, Semantic: rc.semantic, Affinity: rc.affinity})
 	if err := gw.Apply(cfg); err != nil {
 		return err
 	}

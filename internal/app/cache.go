@@ -14,6 +14,10 @@ import (
 type respCache struct {
 	store    cache.Store
 	semantic *cache.Semantic
+	// affinity remembers which deployment made each Responses API
+	// response: in the limits Redis when there is one (shared by
+	// replicas), else nil (the gateway's in-memory default).
+	affinity cache.Store
 	close    func()
 }
 
@@ -37,6 +41,13 @@ func (rc respCache) Purge(ctx context.Context, tenantID string, all bool) (int, 
 func buildCache(cfg *config.Config) (respCache, error) {
 	c := cfg.Cache
 	rc := respCache{close: func() {}}
+	if l := cfg.Limits.Value(); l != config.LimitsMemory {
+		client, prefix, err := redisClient(l)
+		if err != nil {
+			return respCache{}, err
+		}
+		rc.affinity, rc.close = cache.NewRedis(client, prefix+"aff:"), func() { client.Close() }
+	}
 	if !c.Enabled() {
 		return rc, nil
 	}
@@ -51,9 +62,11 @@ func buildCache(cfg *config.Config) (respCache, error) {
 	}
 	client, prefix, err := redisClient(c.Backend.Value())
 	if err != nil {
+		rc.close()
 		return respCache{}, err
 	}
-	rc.store, rc.close = cache.NewRedis(client, prefix+"cache:"), func() { client.Close() }
+	closeAffinity := rc.close
+	rc.store, rc.close = cache.NewRedis(client, prefix+"cache:"), func() { client.Close(); closeAffinity() }
 	return rc, nil
 }
 

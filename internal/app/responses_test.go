@@ -11,7 +11,9 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/responses"
+	"github.com/tidwall/gjson"
 
+	"github.com/switchyard-gw/switchyard/internal/admin"
 	"github.com/switchyard-gw/switchyard/internal/sim"
 )
 
@@ -136,5 +138,91 @@ func TestResponsesFailover(t *testing.T) {
 	r, body := cut.post("/v1/responses", `{"model":"medium","stream":true,"input":"a long story"}`)
 	if r.StatusCode != 200 || !strings.Contains(string(body), "event: error\n") || strings.Contains(string(body), "event: response.completed") {
 		t.Errorf("raw cut stream: %d %q, want an error event and no response.completed", r.StatusCode, body)
+	}
+}
+
+// TestResponsesFollowTheirDeployment: a response lives at the deployment
+// that made it. A follow-up naming it (previous_response_id) is sent
+// there even when its route would start elsewhere (the simulator, like
+// OpenAI, refuses a previous response it does not hold), and the object
+// endpoints (retrieve, delete) reach it; an id the gateway did not make
+// is a 404.
+func TestResponsesFollowTheirDeployment(t *testing.T) {
+	s := startStack(t, fastSim(), "")
+	c := s.openai()
+	ctx := context.Background()
+	var h *http.Response
+	first, err := c.Responses.New(ctx, responses.ResponseNewParams{Model: "small", Input: responsesInput("My name is Ada.")}, option.WithResponseInto(&h))
+	if err != nil || h.Header.Get("X-Switchyard-Deployment") != "small" {
+		t.Fatalf("first: %v (deployment %q)", err, h.Header.Get("X-Switchyard-Deployment"))
+	}
+	// auto starts at medium, which does not hold the first response.
+	_, err = c.Responses.New(ctx, responses.ResponseNewParams{Model: "auto", Input: responsesInput("What is my name?"),
+		PreviousResponseID: openai.String(first.ID)}, option.WithResponseInto(&h))
+	if err != nil || h.Header.Get("X-Switchyard-Deployment") != "small" || h.Header.Get("X-Switchyard-Attempts") != "1" {
+		t.Fatalf("follow-up: %v (deployment %q, attempts %q), want small at the first attempt", err, h.Header.Get("X-Switchyard-Deployment"), h.Header.Get("X-Switchyard-Attempts"))
+	}
+	if !strings.Contains(h.Header.Get("X-Switchyard-Reason"), "previous_response_id") {
+		t.Errorf("reason %q does not say why", h.Header.Get("X-Switchyard-Reason"))
+	}
+	// A streamed response is remembered too.
+	stream := c.Responses.NewStreaming(ctx, responses.ResponseNewParams{Model: "small", Input: responsesInput("Count to three.")})
+	streamedID := ""
+	for stream.Next() {
+		if ev := stream.Current(); ev.Type == "response.completed" {
+			streamedID = ev.Response.ID
+		}
+	}
+	if stream.Err() != nil || streamedID == "" {
+		t.Fatalf("stream: %v", stream.Err())
+	}
+
+	got, err := c.Responses.Get(ctx, first.ID, responses.ResponseGetParams{}, option.WithResponseInto(&h))
+	if err != nil || got.ID != first.ID || got.OutputText() != first.OutputText() || h.Header.Get("X-Switchyard-Deployment") != "small" {
+		t.Fatalf("retrieve: %+v %v", got, err)
+	}
+	if got, err := c.Responses.Get(ctx, streamedID, responses.ResponseGetParams{}); err != nil || got.ID != streamedID {
+		t.Fatalf("retrieve the streamed one: %v", err)
+	}
+	if err := c.Responses.Delete(ctx, first.ID); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	var apiErr *openai.Error
+	if _, err := c.Responses.Get(ctx, first.ID, responses.ResponseGetParams{}); !errors.As(err, &apiErr) || apiErr.StatusCode != 404 {
+		t.Errorf("retrieve after delete: %v, want the provider's 404", err)
+	}
+	for _, id := range []string{"resp_unknown", "resp_..%2F..%2Ffiles"} {
+		if _, err := c.Responses.Get(ctx, id, responses.ResponseGetParams{}); !errors.As(err, &apiErr) || apiErr.StatusCode != 404 || !strings.Contains(apiErr.Message, "no response") {
+			t.Errorf("retrieve %q: %v, want the gateway's 404", id, err)
+		}
+	}
+}
+
+// TestResponseObjectsAreTheTenants: another tenant cannot reach a
+// response through the gateway, even knowing its id.
+func TestResponseObjectsAreTheTenants(t *testing.T) {
+	s := startTenantStack(t, startSim(t, fastSim()), sqliteExtra(t, ""))
+	acme := s.newKey("acme", admin.KeyCreate{Name: "a"})
+	globex := s.newKey("globex", admin.KeyCreate{Name: "g"})
+	code, body, _ := s.send("/v1/responses", `{"model":"small","input":"hello"}`, "Authorization", "Bearer "+acme.Secret)
+	id := gjson.Get(body, "id").Str
+	if code != 200 || id == "" {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	get := func(k admin.KeyView) int {
+		req, _ := http.NewRequest("GET", s.base+"/v1/responses/"+id, nil)
+		req.Header.Set("Authorization", "Bearer "+k.Secret)
+		resp, err := s.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := get(globex); got != 404 {
+		t.Errorf("another tenant: %d, want 404", got)
+	}
+	if got := get(acme); got != 200 {
+		t.Errorf("its tenant: %d, want 200", got)
 	}
 }

@@ -95,7 +95,7 @@ func startEditedTenantStack(t *testing.T, simURL, extra string, edit func(string
 	metrics := telemetry.NewMetrics(reg)
 	reg.MustRegister(ten.Collectors()...)
 	exec := executor.New(gateway.ExecutorOptions(cfg))
-	gw := gateway.New(gateway.Options{Logger: log, Metrics: metrics, Executor: exec, Guard: ten.Guard, Recorder: ten.Recorder, Cache: rc.store, Semantic: rc.semantic})
+	gw := gateway.New(gateway.Options{Logger: log, Metrics: metrics, Executor: exec, Guard: ten.Guard, Recorder: ten.Recorder, Cache: rc.store, Semantic: rc.semantic, Affinity: rc.affinity})
 	if err := gw.Apply(cfg); err != nil {
 		t.Fatal(err)
 	}

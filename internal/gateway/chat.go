@@ -52,7 +52,8 @@ type exchange struct {
 	priorCost  float64
 	priorUsage llm.Usage
 	span       trace.Span
-	cacheHit   bool // answered from the response cache
+	cacheHit   bool   // answered from the response cache
+	respID     string // the upstream's id of the answer (Responses API affinity)
 }
 
 // ServeOpenAIChat serves POST /v1/chat/completions.
@@ -158,6 +159,10 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *dialect) 
 			return
 		}
 	}
+	if d == openAIResponsesDialect {
+		g.pinContinued(r.Context(), x, plan)
+		defer g.rememberResponse(r.Context(), x)
+	}
 	input := dec.InputTokens
 	if input <= 0 {
 		input = tokens.Input(req)
@@ -193,6 +198,7 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *dialect) 
 // respond writes a complete answer and accounts its usage.
 func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, x *exchange, resp *llm.Response, input int) {
 	x.model = resp.Model
+	x.respID = resp.ID
 	x.usage = usageOf(resp, input)
 	x.status = http.StatusOK
 	if err := x.dialect.writeResponse(w, resp); err != nil {
@@ -277,6 +283,9 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, x *exchange, rt
 		}
 		if ev.Model != "" {
 			x.model = ev.Model
+		}
+		if ev.Start && x.respID == "" {
+			x.respID = ev.ID
 		}
 		outBytes += len(ev.Text)
 		for _, tc := range ev.ToolCalls {

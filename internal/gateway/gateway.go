@@ -53,6 +53,10 @@ type Options struct {
 	// Semantic is this replica's index for the semantic cache lookup;
 	// nil turns that lookup off.
 	Semantic *cache.Semantic
+	// Affinity remembers which deployment made each Responses API
+	// response (shared by replicas when it is Redis); default a 16 MiB
+	// in-memory store.
+	Affinity cache.Store
 }
 
 // Gateway serves the LLM API endpoints. Safe for concurrent use; Apply swaps
@@ -68,6 +72,7 @@ type Gateway struct {
 	tracer   trace.Tracer
 	cache    cache.Store
 	semantic *cache.Semantic
+	affinity cache.Store
 	rt       atomic.Pointer[runtime]
 }
 
@@ -98,7 +103,10 @@ func New(opts Options) *Gateway {
 	if opts.Tracer == nil {
 		opts.Tracer = noop.NewTracerProvider().Tracer("switchyard")
 	}
-	return &Gateway{log: opts.Logger, metrics: opts.Metrics, exec: opts.Executor, rec: opts.Recorder, guard: opts.Guard, now: opts.Now, tokens: tokens.NewCounter(), tracer: opts.Tracer, cache: opts.Cache, semantic: opts.Semantic}
+	if opts.Affinity == nil {
+		opts.Affinity = cache.NewMemory(16<<20, opts.Now)
+	}
+	return &Gateway{log: opts.Logger, metrics: opts.Metrics, exec: opts.Executor, rec: opts.Recorder, guard: opts.Guard, now: opts.Now, tokens: tokens.NewCounter(), tracer: opts.Tracer, cache: opts.Cache, semantic: opts.Semantic, affinity: opts.Affinity}
 }
 
 // Ready reports whether a config has been applied.

@@ -136,6 +136,10 @@ type Request struct {
 	TextBytes int
 	// Metadata holds string-valued metadata fields the client sent.
 	Metadata map[string]string
+	// Continues names an upstream object the request continues (the
+	// Responses API's previous_response_id): only the deployment that made
+	// it can serve the request.
+	Continues string
 
 	// Raw is the client's body as received, in Dialect. An adapter of the same
 	// dialect sends Raw with only "model" rewritten.

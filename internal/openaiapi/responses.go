@@ -80,6 +80,14 @@ func ParseResponses(body []byte) (*llm.Request, error) {
 			}
 		case "metadata":
 			err = parseMetadata(v, req)
+		case "previous_response_id":
+			switch v.Type {
+			case gjson.Null:
+			case gjson.String:
+				req.Continues = v.Str
+			default:
+				err = badRequest("previous_response_id", "previous_response_id must be a string")
+			}
 		}
 		return err == nil
 	})

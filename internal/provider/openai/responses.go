@@ -2,6 +2,7 @@ package openai
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -38,6 +39,33 @@ func (c *Client) postResponses(ctx context.Context, req *llm.Request, stream boo
 		return nil, err
 	}
 	return c.post(ctx, c.endpoint("responses"), body, stream)
+}
+
+// Forward sends a bodiless request (GET, DELETE, or POST as for
+// responses/{id}/cancel) to op under the base URL with rawQuery, and
+// returns a 2xx response for the caller to relay and close; any other
+// status is a classified error. Only the Responses API's object endpoints
+// use it, so Azure's URL layout is refused.
+func (c *Client) Forward(ctx context.Context, method, op, rawQuery string) (*http.Response, error) {
+	if c.cfg.Azure {
+		return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "this deployment does not serve the Responses API"}
+	}
+	u := c.endpoint(op)
+	if rawQuery != "" {
+		u += "?" + rawQuery
+	}
+	hr, err := http.NewRequestWithContext(ctx, method, u, nil)
+	if err != nil {
+		return nil, fmt.Errorf("openai: build request: %w", err)
+	}
+	for k, v := range c.cfg.Headers {
+		hr.Header.Set(k, v)
+	}
+	hr.Header.Set("Accept", "application/json, text/event-stream")
+	if c.cfg.APIKey != "" {
+		hr.Header.Set("Authorization", "Bearer "+c.cfg.APIKey)
+	}
+	return provider.Send(c.http, hr, c.classify)
 }
 
 // responses sends a non-streaming Responses API request.
