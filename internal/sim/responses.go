@@ -30,9 +30,9 @@ type rsRequest struct {
 		Description string          `json:"description"`
 		Parameters  json.RawMessage `json:"parameters"`
 	} `json:"tools"`
-	ToolChoice json.RawMessage `json:"tool_choice"`
-	PreviousResponseID string `json:"previous_response_id"`
-	Store              *bool  `json:"store"`
+	ToolChoice         json.RawMessage `json:"tool_choice"`
+	PreviousResponseID string          `json:"previous_response_id"`
+	Store              *bool           `json:"store"`
 	Text               *struct {
 		Format struct {
 			Type   string          `json:"type"`
