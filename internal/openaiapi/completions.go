@@ -12,38 +12,25 @@ import (
 // best_of, ...) passes through untouched. Like the Responses API it is
 // relayed to OpenAI deployments only, never translated.
 func ParseCompletions(body []byte) (*llm.Request, error) {
-	if !gjson.ValidBytes(body) {
-		return nil, badRequest("", "request body is not valid JSON")
-	}
-	root := gjson.ParseBytes(body)
-	if !root.IsObject() {
-		return nil, badRequest("", "request body must be a JSON object")
+	root, err := parseObject(body)
+	if err != nil {
+		return nil, err
 	}
 	req := &llm.Request{Raw: body, Dialect: llm.DialectOpenAICompletions}
 	req.SetDecoder(func([]byte) (*llm.Body, error) { return nil, ErrNotTranslatable })
-	var err error
 	seenModel, seenPrompt := false, false
 	root.ForEach(func(key, v gjson.Result) bool {
 		switch key.Str {
 		case "model":
 			seenModel = true
-			if v.Type != gjson.String || v.Str == "" {
-				err = badRequest("model", "model must be a non-empty string")
-			}
-			req.Model = v.Str
+			req.Model, err = modelValue(v)
 		case "prompt":
 			seenPrompt = true
 			err = parsePrompt(v, req)
 		case "suffix":
 			req.TextBytes += len(v.Str)
 		case "stream":
-			if v.Type == gjson.Null {
-				break
-			}
-			if !v.IsBool() {
-				err = badRequest("stream", "stream must be a boolean")
-			}
-			req.Stream = v.Bool()
+			req.Stream, err = optionalBool("stream", v)
 		case "stream_options":
 			if v.Type == gjson.Null {
 				break

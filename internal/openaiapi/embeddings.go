@@ -19,19 +19,17 @@ const bytesPerToken = 4
 // token-id arrays). It returns a *BadRequestError when either is missing or
 // malformed.
 func ParseEmbeddings(body []byte) (*llm.EmbedRequest, error) {
-	if !gjson.ValidBytes(body) {
-		return nil, badRequest("", "request body is not valid JSON")
-	}
-	root := gjson.ParseBytes(body)
-	if !root.IsObject() {
-		return nil, badRequest("", "request body must be a JSON object")
+	root, err := parseObject(body)
+	if err != nil {
+		return nil, err
 	}
 	model := root.Get("model")
 	if !model.Exists() {
 		return nil, badRequest("model", "missing required parameter: 'model'")
 	}
-	if model.Type != gjson.String || model.Str == "" {
-		return nil, badRequest("model", "model must be a non-empty string")
+	name, err := modelValue(model)
+	if err != nil {
+		return nil, err
 	}
 	input := root.Get("input")
 	if !input.Exists() {
@@ -41,7 +39,7 @@ func ParseEmbeddings(body []byte) (*llm.EmbedRequest, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &llm.EmbedRequest{Model: model.Str, InputBytes: n, Raw: body}, nil
+	return &llm.EmbedRequest{Model: name, InputBytes: n, Raw: body}, nil
 }
 
 func inputBytes(input gjson.Result) (int, error) {

@@ -38,16 +38,12 @@ func badRequest(param, msg string) *BadRequestError {
 // returns a *BadRequestError when the body is not acceptable. The returned
 // request keeps body as Raw and decodes the full canonical Body lazily.
 func ParseChat(body []byte) (*llm.Request, error) {
-	if !gjson.ValidBytes(body) {
-		return nil, badRequest("", "request body is not valid JSON")
-	}
-	root := gjson.ParseBytes(body)
-	if !root.IsObject() {
-		return nil, badRequest("", "request body must be a JSON object")
+	root, err := parseObject(body)
+	if err != nil {
+		return nil, err
 	}
 	req := &llm.Request{Raw: body, Dialect: llm.DialectOpenAI}
 	var (
-		err                    error
 		seenModel, seenMsgs    bool
 		maxTokens, maxComplete int
 	)
@@ -55,23 +51,12 @@ func ParseChat(body []byte) (*llm.Request, error) {
 		switch key.Str {
 		case "model":
 			seenModel = true
-			if v.Type != gjson.String || v.Str == "" {
-				err = badRequest("model", "model must be a non-empty string")
-				return false
-			}
-			req.Model = v.Str
+			req.Model, err = modelValue(v)
 		case "messages":
 			seenMsgs = true
 			err = parseMessages(v, req)
 		case "stream":
-			if v.Type == gjson.Null {
-				break
-			}
-			if !v.IsBool() {
-				err = badRequest("stream", "stream must be a boolean")
-				return false
-			}
-			req.Stream = v.Bool()
+			req.Stream, err = optionalBool("stream", v)
 		case "stream_options":
 			if v.Type == gjson.Null {
 				break
@@ -140,6 +125,37 @@ func ParseChat(body []byte) (*llm.Request, error) {
 }
 
 // positiveInt validates an optional token limit; null counts as unset.
+// parseObject checks that body is one JSON object and returns it.
+func parseObject(body []byte) (gjson.Result, error) {
+	if !gjson.ValidBytes(body) {
+		return gjson.Result{}, badRequest("", "request body is not valid JSON")
+	}
+	root := gjson.ParseBytes(body)
+	if !root.IsObject() {
+		return gjson.Result{}, badRequest("", "request body must be a JSON object")
+	}
+	return root, nil
+}
+
+// modelValue reads model: a non-empty string.
+func modelValue(v gjson.Result) (string, error) {
+	if v.Type != gjson.String || v.Str == "" {
+		return "", badRequest("model", "model must be a non-empty string")
+	}
+	return v.Str, nil
+}
+
+// optionalBool reads a boolean that may be null or absent (false).
+func optionalBool(param string, v gjson.Result) (bool, error) {
+	if v.Type == gjson.Null || !v.Exists() {
+		return false, nil
+	}
+	if !v.IsBool() {
+		return false, badRequest(param, param+" must be a boolean")
+	}
+	return v.Bool(), nil
+}
+
 // parseMetadata keeps metadata's string values (routing rules read them);
 // metadata must be an object or null.
 func parseMetadata(v gjson.Result, req *llm.Request) error {

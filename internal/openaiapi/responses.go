@@ -25,25 +25,18 @@ var ErrNotTranslatable = errors.New("openaiapi: a Responses API request is relay
 // reasoning, previous_response_id, include, store) passes through
 // untouched. It returns a *BadRequestError when the body is not acceptable.
 func ParseResponses(body []byte) (*llm.Request, error) {
-	if !gjson.ValidBytes(body) {
-		return nil, badRequest("", "request body is not valid JSON")
-	}
-	root := gjson.ParseBytes(body)
-	if !root.IsObject() {
-		return nil, badRequest("", "request body must be a JSON object")
+	root, err := parseObject(body)
+	if err != nil {
+		return nil, err
 	}
 	req := &llm.Request{Raw: body, Dialect: llm.DialectOpenAIResponses}
 	req.SetDecoder(func([]byte) (*llm.Body, error) { return nil, ErrNotTranslatable })
-	var err error
 	seenModel := false
 	root.ForEach(func(key, v gjson.Result) bool {
 		switch key.Str {
 		case "model":
 			seenModel = true
-			if v.Type != gjson.String || v.Str == "" {
-				err = badRequest("model", "model must be a non-empty string")
-			}
-			req.Model = v.Str
+			req.Model, err = modelValue(v)
 		case "input":
 			err = parseInput(v, req)
 		case "instructions":
@@ -56,13 +49,7 @@ func ParseResponses(body []byte) (*llm.Request, error) {
 				err = badRequest("instructions", "instructions must be a string")
 			}
 		case "stream":
-			if v.Type == gjson.Null {
-				break
-			}
-			if !v.IsBool() {
-				err = badRequest("stream", "stream must be a boolean")
-			}
-			req.Stream = v.Bool()
+			req.Stream, err = optionalBool("stream", v)
 		case "max_output_tokens":
 			req.MaxTokens, err = positiveInt("max_output_tokens", v)
 		case "tools":
