@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -224,5 +225,31 @@ func TestResponseObjectsAreTheTenants(t *testing.T) {
 	}
 	if got := get(acme); got != 200 {
 		t.Errorf("its tenant: %d, want 200", got)
+	}
+}
+
+// TestResponseAffinityAcrossReplicas: with the limits in Redis, a replica
+// finds the deployment of a response another replica relayed.
+func TestResponseAffinityAcrossReplicas(t *testing.T) {
+	simURL := startSim(t, fastSim())
+	limits := fmt.Sprintf("limits: %q\n", redisURL(t))
+	r1 := startTenantStack(t, simURL, storeOnly(t)+limits)
+	r2 := startTenantStack(t, simURL, storeOnly(t)+limits)
+	code, body, _ := r1.send("/v1/responses", `{"model":"small","input":"My name is Ada."}`)
+	id := gjson.Get(body, "id").Str
+	if code != 200 || id == "" {
+		t.Fatalf("create on replica 1: %d %s", code, body)
+	}
+	code, body, h := r2.send("/v1/responses", fmt.Sprintf(`{"model":"auto","input":"And my name?","previous_response_id":%q}`, id))
+	if code != 200 || h.Get("X-Switchyard-Deployment") != "small" {
+		t.Fatalf("follow-up on replica 2: %d %s (deployment %q), want small", code, body, h.Get("X-Switchyard-Deployment"))
+	}
+	resp, err := r2.hc.Get(r2.base + "/v1/responses/" + id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("retrieve on replica 2: %d, want 200", resp.StatusCode)
 	}
 }
