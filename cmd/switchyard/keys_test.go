@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
@@ -52,5 +53,46 @@ func TestCmdKeys(t *testing.T) {
 	t.Setenv("SWITCHYARD_ADMIN_KEY", "")
 	if code, _, _ := run("list"); code != 2 {
 		t.Errorf("got %d without an admin key, want 2", code)
+	}
+}
+
+// fakePurger counts purges, for the cache command's test.
+type fakePurger struct{ tenant, all []string }
+
+func (f *fakePurger) Purge(_ context.Context, tenant string, all bool) (int, error) {
+	if all {
+		f.all = append(f.all, tenant)
+		return 7, nil
+	}
+	f.tenant = append(f.tenant, tenant)
+	return 3, nil
+}
+
+func TestCmdCache(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	p := &fakePurger{}
+	srv := httptest.NewServer(admin.New(admin.Options{Store: st, AdminKey: "adm-cli", ResponseCache: p}))
+	defer srv.Close()
+	run := func(args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		code := cmdCache(append(args[:1:1], append([]string{"--admin-url", srv.URL, "--admin-key", "adm-cli"}, args[1:]...)...), &out, &errb)
+		return code, out.String(), errb.String()
+	}
+	if code, out, errs := run("purge", "--tenant", "acme"); code != 0 || out != "purged 3 cached answers (tenant acme)\n" || len(p.tenant) != 1 || p.tenant[0] != "acme" {
+		t.Errorf("purge --tenant acme: %d %q %q, purges %+v", code, out, errs, p)
+	}
+	if code, out, _ := run("purge"); code != 0 || !strings.Contains(out, "purged 7") || len(p.all) != 1 {
+		t.Errorf("purge: %d %q, purges %+v", code, out, p)
+	}
+	var errb bytes.Buffer
+	if code := cmdCache([]string{"purge", "--admin-url", srv.URL, "--admin-key", "wrong"}, io.Discard, &errb); code != 1 || !strings.Contains(errb.String(), "unauthorized") {
+		t.Errorf("wrong key: %d %q, want 1 and unauthorized", code, errb.String())
+	}
+	if code := cmdCache(nil, io.Discard, io.Discard); code != 2 {
+		t.Errorf("no subcommand: %d, want 2", code)
 	}
 }

@@ -40,6 +40,7 @@ commands:
   sim     run the simulated provider on its own
   bench   load-test any OpenAI-compatible endpoint (open-loop at a fixed rate, or max throughput)
   keys    manage virtual API keys through the admin API (keys create|list|revoke|rotate)
+  cache   empty the response cache through the admin API (cache purge [--tenant T])
   route   train or evaluate the learned router, or explain a routing decision (route train|eval|explain)
 `
 
@@ -59,6 +60,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdRoute(args[1:], stdout, stderr)
 	case "keys":
 		return cmdKeys(args[1:], stdout, stderr)
+	case "cache":
+		return cmdCache(args[1:], stdout, stderr)
 	case "bench":
 		return cmdBench(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
