@@ -28,13 +28,22 @@ const HeaderCacheSimilarity = "X-Switchyard-Cache-Similarity"
 // Cache endpoints, part of the key: one request body means different things
 // on different endpoints.
 const (
-	cacheOpenAIChat         = "openai.chat"
-	cacheAnthropicMessages  = "anthropic.messages"
-	cacheOpenAIResponses    = "openai.responses"
-	cacheOpenAICompletions  = "openai.completions"
-	cacheOpenAIEmbeddings   = "openai.embeddings"
-	cacheLookupTimeout      = 100 * time.Millisecond
-	cacheStoreTimeout       = time.Second
+	cacheOpenAIChat        = "openai.chat"
+	cacheAnthropicMessages = "anthropic.messages"
+	cacheOpenAIResponses   = "openai.responses"
+	cacheOpenAICompletions = "openai.completions"
+	cacheOpenAIEmbeddings  = "openai.embeddings"
+)
+
+// How long the request path waits for the cache: a lookup before the
+// upstream call, a store after the client has the answer.
+const (
+	cacheLookupTimeout = 100 * time.Millisecond
+	cacheStoreTimeout  = time.Second
+)
+
+// Values of the result label of switchyard_cache_total.
+const (
 	cacheResultHit          = "hit"
 	cacheResultSemanticHit  = "semantic_hit"
 	cacheResultMiss         = "miss"
@@ -52,7 +61,7 @@ const (
 // cache off it returns w and nil at no cost.
 //
 // A hit calls no model: its usage record says cache_hit, with no
-// deployment, no tokens and no cost. Only complete answers are stored: a
+// deployment, and no tokens or cost but a semantic lookup's embedding. Only complete answers are stored: a
 // 200 whose stream ended with its terminal event and that fits
 // cache.max_entry_bytes. The key holds the tenant, so tenants never see
 // each other's answers; the route the request was decided to, so an
