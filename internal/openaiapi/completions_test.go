@@ -39,3 +39,28 @@ func TestParseCompletions(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseCompletions: any body is a request with a model, or a
+// *BadRequestError; never a panic or another error.
+func FuzzParseCompletions(f *testing.F) {
+	for _, s := range []string{
+		`{"model":"m","prompt":"def f(","suffix":"x","max_tokens":5,"stream":true,"stream_options":{"include_usage":true}}`,
+		`{"model":"m","prompt":[[1,2],[3]]}`, `{"model":"m","prompt":["a","b"]}`,
+		`{}`, `[]`, `{"model":"m"}`, `{"model":"m","prompt":null}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req, err := ParseCompletions(body)
+		if err != nil {
+			var bre *BadRequestError
+			if !errors.As(err, &bre) {
+				t.Fatalf("got error %T %v, want *BadRequestError", err, err)
+			}
+			return
+		}
+		if req.Model == "" || req.Dialect != llm.DialectOpenAICompletions {
+			t.Fatalf("accepted %+v", req)
+		}
+	})
+}

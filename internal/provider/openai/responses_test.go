@@ -251,3 +251,14 @@ func TestCompletionsRelayed(t *testing.T) {
 		t.Errorf("sent %s", sent)
 	}
 }
+
+func FuzzCompletionsStream(f *testing.F) {
+	f.Add([]byte(`data: {"choices":[{"text":"a","finish_reason":null}]}` + "\n\n" + `data: {"choices":[{"text":"","finish_reason":"stop"}]}` + "\n\ndata: [DONE]\n\n"))
+	f.Add([]byte(`data: {"choices":[{"text":7}],"usage":{"completion_tokens":"x"}}` + "\n\n"))
+	c := New(provider.Config{APIKey: testKey})
+	providertest.FuzzStream(f, func(body io.ReadCloser) llm.Stream {
+		s := newStream(c, body)
+		s.completions = true
+		return s
+	})
+}
