@@ -4,10 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
-	"os"
-	"strings"
 	"time"
 )
 
@@ -26,20 +23,15 @@ func cmdCache(args []string, stdout, stderr io.Writer) int {
 	}
 	fs := flag.NewFlagSet("cache purge", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	base := fs.String("admin-url", "http://127.0.0.1:8081", "admin API base URL")
-	key := fs.String("admin-key", "", "admin key (default $SWITCHYARD_ADMIN_KEY)")
+	conn := adminFlags(fs)
 	tenant := fs.String("tenant", "", "tenant ID (default: every tenant; a tenant admin's key purges its own)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
-	if *key == "" {
-		*key = os.Getenv("SWITCHYARD_ADMIN_KEY")
-	}
-	if *key == "" {
-		fmt.Fprintln(stderr, "switchyard cache: --admin-key or SWITCHYARD_ADMIN_KEY is required")
+	c, ok := conn.client(5*time.Minute, "cache", stderr)
+	if !ok {
 		return 2
 	}
-	c := &adminClient{base: strings.TrimRight(*base, "/"), key: *key, hc: &http.Client{Timeout: 5 * time.Minute}}
 	path := "/admin/cache"
 	if *tenant != "" {
 		path += "?tenant_id=" + url.QueryEscape(*tenant)

@@ -34,8 +34,7 @@ func cmdKeys(args []string, stdout, stderr io.Writer) int {
 	sub := args[0]
 	fs := flag.NewFlagSet("keys "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	url := fs.String("admin-url", "http://127.0.0.1:8081", "admin API base URL")
-	key := fs.String("admin-key", "", "admin key (default $SWITCHYARD_ADMIN_KEY)")
+	conn := adminFlags(fs)
 	tenant := fs.String("tenant", "", "tenant ID")
 	var in admin.KeyCreate
 	var routes, meta, expires string
@@ -55,14 +54,10 @@ func cmdKeys(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
-	if *key == "" {
-		*key = os.Getenv("SWITCHYARD_ADMIN_KEY")
-	}
-	if *key == "" {
-		fmt.Fprintln(stderr, "switchyard keys: --admin-key or SWITCHYARD_ADMIN_KEY is required")
+	c, ok := conn.client(30*time.Second, "keys", stderr)
+	if !ok {
 		return 2
 	}
-	c := &adminClient{base: strings.TrimRight(*url, "/"), key: *key, hc: &http.Client{Timeout: 30 * time.Second}}
 	switch sub {
 	case "create":
 		in.TenantID = *tenant
@@ -135,6 +130,32 @@ func keyState(k admin.KeyView) string {
 		return "expired"
 	}
 	return "active"
+}
+
+// adminConn is the admin API flags every admin command takes.
+type adminConn struct{ url, key *string }
+
+// adminFlags defines --admin-url and --admin-key on fs.
+func adminFlags(fs *flag.FlagSet) adminConn {
+	return adminConn{
+		url: fs.String("admin-url", "http://127.0.0.1:8081", "admin API base URL"),
+		key: fs.String("admin-key", "", "admin key (default $SWITCHYARD_ADMIN_KEY)"),
+	}
+}
+
+// client is the admin API client the flags name, with the key from
+// $SWITCHYARD_ADMIN_KEY when --admin-key is not given; false (and a line
+// on stderr) when there is no key.
+func (a adminConn) client(timeout time.Duration, cmd string, stderr io.Writer) (*adminClient, bool) {
+	key := *a.key
+	if key == "" {
+		key = os.Getenv("SWITCHYARD_ADMIN_KEY")
+	}
+	if key == "" {
+		fmt.Fprintf(stderr, "switchyard %s: --admin-key or SWITCHYARD_ADMIN_KEY is required\n", cmd)
+		return nil, false
+	}
+	return &adminClient{base: strings.TrimRight(*a.url, "/"), key: key, hc: &http.Client{Timeout: timeout}}, true
 }
 
 // adminClient calls the admin API.
