@@ -114,6 +114,30 @@ func (s *Server) handleOpenAIStyle(w http.ResponseWriter, r *http.Request, d dia
 	s.chat(w, r, d, model, p, stream)
 }
 
+// setToolChoice reads an OpenAI tool_choice: "none", "required", or a
+// named tool, as Chat Completions ({"function":{"name"}}) or the Responses
+// API ({"name"}) spell it.
+func (p *prompt) setToolChoice(raw json.RawMessage) {
+	var choice string
+	var named struct {
+		Name     string `json:"name"`
+		Function struct {
+			Name string `json:"name"`
+		} `json:"function"`
+	}
+	switch {
+	case json.Unmarshal(raw, &choice) == nil:
+		switch choice {
+		case "none":
+			p.choice = toolNone
+		case "required":
+			p.choice = toolRequired
+		}
+	case json.Unmarshal(raw, &named) == nil && named.Name+named.Function.Name != "":
+		p.choice, p.forcedTool = toolRequired, named.Name+named.Function.Name
+	}
+}
+
 // prompt extracts the prompt, or returns the message of a 400.
 func (req *oaRequest) prompt() (*prompt, string) {
 	if req.Model == "" {
@@ -155,23 +179,7 @@ func (req *oaRequest) prompt() (*prompt, string) {
 		p.add(t.Function.Description)
 		p.add(string(t.Function.Parameters))
 	}
-	var choice string
-	var named struct {
-		Function struct {
-			Name string `json:"name"`
-		} `json:"function"`
-	}
-	switch {
-	case json.Unmarshal(req.ToolChoice, &choice) == nil:
-		switch choice {
-		case "none":
-			p.choice = toolNone
-		case "required":
-			p.choice = toolRequired
-		}
-	case json.Unmarshal(req.ToolChoice, &named) == nil && named.Function.Name != "":
-		p.choice, p.forcedTool = toolRequired, named.Function.Name
-	}
+	p.setToolChoice(req.ToolChoice)
 	if rf := req.ResponseFormat; rf != nil {
 		switch rf.Type {
 		case "json_object":

@@ -125,21 +125,7 @@ func (req *rsRequest) prompt() (*prompt, string) {
 		p.add(t.Description)
 		p.add(string(t.Parameters))
 	}
-	var choice string
-	var named struct {
-		Name string `json:"name"`
-	}
-	switch {
-	case json.Unmarshal(req.ToolChoice, &choice) == nil:
-		switch choice {
-		case "none":
-			p.choice = toolNone
-		case "required":
-			p.choice = toolRequired
-		}
-	case json.Unmarshal(req.ToolChoice, &named) == nil && named.Name != "":
-		p.choice, p.forcedTool = toolRequired, named.Name
-	}
+	p.setToolChoice(req.ToolChoice)
 	if req.Text != nil {
 		switch req.Text.Format.Type {
 		case "json_object":
@@ -283,7 +269,7 @@ func (s *Server) handleGetResponse(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	sr, ok := s.stored.get(id)
 	if !ok {
-		writeOpenAIError(w, http.StatusNotFound, oaError{Message: fmt.Sprintf("No response found with id '%s'.", id), Type: "invalid_request_error"}, 0)
+		responseNotFound(w, id)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -294,10 +280,15 @@ func (s *Server) handleGetResponse(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleDeleteResponse(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if !s.stored.remove(id) {
-		writeOpenAIError(w, http.StatusNotFound, oaError{Message: fmt.Sprintf("No response found with id '%s'.", id), Type: "invalid_request_error"}, 0)
+		responseNotFound(w, id)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"id": id, "object": "response", "deleted": true}, nil)
+}
+
+// responseNotFound is OpenAI's 404 for a response id it does not hold.
+func responseNotFound(w http.ResponseWriter, id string) {
+	writeOpenAIError(w, http.StatusNotFound, oaError{Message: fmt.Sprintf("No response found with id '%s'.", id), Type: "invalid_request_error"}, 0)
 }
 
 func (d responsesAPI) newStream(w http.ResponseWriter, x *exchange, rep reply) streamer {
