@@ -395,3 +395,29 @@ func TestCachePurge(t *testing.T) {
 		t.Errorf("acme after the global purge: %q, want miss", got)
 	}
 }
+
+// TestSemanticCacheEmbeddingDown: an embedding deployment that fails makes
+// the semantic lookup a miss, never the request a failure.
+func TestSemanticCacheEmbeddingDown(t *testing.T) {
+	simSrv, simURL, stopSim, err := sim.Start(simWithFaults("sim-embed", sim.Fault{Type: sim.FaultStatus, Status: 500}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stopSim)
+	s := startTenantStack(t, simURL, storeOnly(t)+"cache: {backend: memory, semantic: {embedding_deployment: embed}}\n")
+	for i := range 2 {
+		body := strings.Replace(tenChatBody, "hello there", fmt.Sprintf("question %d", i), 1)
+		if code, out, h := s.send("/v1/chat/completions", body); code != 200 || h.Get("X-Switchyard-Cache") != "miss" {
+			t.Fatalf("request %d with the embedding deployment failing: %d cache=%q %s, want 200 miss", i, code, h.Get("X-Switchyard-Cache"), out)
+		}
+	}
+	if n := len(simSrv.Calls("sim-embed")); n == 0 {
+		t.Error("the embedding deployment was never called")
+	}
+	if got := cacheCount(s.scrape(), "cheap", "error"); got < 2 {
+		t.Errorf("switchyard_cache_total{result=error} = %d, want at least 2", got)
+	}
+	if !strings.Contains(s.logs.String(), "cache embedding failed") {
+		t.Error("no log line for the failed embedding")
+	}
+}
