@@ -191,6 +191,8 @@ type Store interface {
 	// SpentUSD sums CostUSD since q.Since, for budget warm-up.
 	SpentUSD(ctx context.Context, q SpendQuery) (float64, error)
 
+	BatchStore
+
 	Ping(ctx context.Context) error
 	Close() error
 }

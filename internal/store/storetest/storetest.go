@@ -34,6 +34,9 @@ func Run(t *testing.T, open Opener) {
 		{"UsageExport", testUsageExport},
 		{"UsageQuery", testUsageQuery},
 		{"SpentUSD", testSpentUSD},
+		{"Files", testFiles},
+		{"Batches", testBatches},
+		{"BatchResults", testBatchResults},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,109 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"time"
+)
+
+// File is a file of the Files API: a batch's input, uploaded by a client,
+// or its output, written by the gateway. The content is stored beside it.
+type File struct {
+	ID       string
+	TenantID string
+	Purpose  string
+	Filename string
+	Bytes    int64
+	Created  time.Time
+}
+
+// Batch statuses. The first four are unfinished: a worker owns the batch.
+const (
+	BatchValidating = "validating"
+	BatchInProgress = "in_progress"
+	BatchFinalizing = "finalizing"
+	BatchCancelling = "cancelling"
+	BatchFailed     = "failed"
+	BatchCompleted  = "completed"
+	BatchExpired    = "expired"
+	BatchCancelled  = "cancelled"
+)
+
+// Batch is a batch of the Batch API. The store indexes the columns; Doc is
+// the rest of the batch object, as JSON the batch package owns.
+type Batch struct {
+	ID       string
+	TenantID string
+	KeyID    string
+	Status   string
+	Created  time.Time
+	Doc      []byte
+}
+
+// BatchResult is the outcome of one input line of a batch: the output
+// line to write, and whether it goes to the output file (OK) or the error
+// file.
+type BatchResult struct {
+	Line int
+	OK   bool
+	Data []byte
+}
+
+// BatchStore persists files, batches and per-line batch results. Reads
+// take the tenant: an ID of another tenant is ErrNotFound.
+type BatchStore interface {
+	// CreateFile stores f and its content; ErrConflict when the ID exists.
+	CreateFile(ctx context.Context, f File, content []byte) error
+	GetFile(ctx context.Context, tenantID, id string) (File, error)
+	FileContent(ctx context.Context, tenantID, id string) ([]byte, error)
+	// ListFiles lists a tenant's files newest first, those with an ID
+	// before after (when set), of one purpose (when set), at most limit.
+	ListFiles(ctx context.Context, tenantID, purpose, after string, limit int) ([]File, error)
+	DeleteFile(ctx context.Context, tenantID, id string) error
+
+	CreateBatch(ctx context.Context, b Batch) error
+	// GetBatch returns the batch; an empty tenantID matches any tenant
+	// (the worker's lookup).
+	GetBatch(ctx context.Context, tenantID, id string) (Batch, error)
+	// ListBatches lists a tenant's batches newest first, like ListFiles.
+	ListBatches(ctx context.Context, tenantID, after string, limit int) ([]Batch, error)
+	// UpdateBatch replaces Status and Doc if the stored status is still
+	// from (compare and set); ErrConflict when it is not.
+	UpdateBatch(ctx context.Context, b Batch, from string) error
+	// UnfinishedBatches lists every tenant's batches in an unfinished
+	// status, oldest first.
+	UnfinishedBatches(ctx context.Context) ([]Batch, error)
+
+	// PutBatchResult stores one line's result; the first write of a line
+	// wins, so a line run twice is recorded once.
+	PutBatchResult(ctx context.Context, batchID string, r BatchResult) error
+	// BatchResults calls fn for each stored result in line order.
+	BatchResults(ctx context.Context, batchID string, fn func(BatchResult) error) error
+	// CountBatchResults counts the stored results, OK and not.
+	CountBatchResults(ctx context.Context, batchID string) (ok, failed int, err error)
+	DeleteBatchResults(ctx context.Context, batchID string) error
+}
+
+// Unfinished reports whether a batch in status is still a worker's.
+func Unfinished(status string) bool {
+	switch status {
+	case BatchValidating, BatchInProgress, BatchFinalizing, BatchCancelling:
+		return true
+	}
+	return false
+}
+
+// NewSortableID returns prefix + 48 bits of the Unix time in milliseconds
+// and 80 random bits, in hex: IDs made later sort later, so "newest first"
+// is "ID descending" and a page continues after an ID.
+func NewSortableID(prefix string, now time.Time) string {
+	var b [16]byte
+	ms := uint64(now.UnixMilli())
+	for i := 5; i >= 0; i-- {
+		b[i] = byte(ms)
+		ms >>= 8
+	}
+	_, _ = rand.Read(b[6:])
+	return prefix + hex.EncodeToString(b[:])
+}

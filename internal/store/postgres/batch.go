@@ -1,0 +1,191 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/switchyard-gw/switchyard/internal/store"
+)
+
+// CreateFile stores f and its content.
+func (s *Store) CreateFile(ctx context.Context, f store.File, content []byte) error {
+	if content == nil {
+		content = []byte{}
+	}
+	_, err := s.exec(ctx, "create file", `INSERT INTO files(id, tenant_id, purpose, filename, bytes, created, content)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, f.ID, f.TenantID, f.Purpose, f.Filename, f.Bytes, us(f.Created), content)
+	return err
+}
+
+const fileColumns = `id, tenant_id, purpose, filename, bytes, created`
+
+func scanFile(row pgx.CollectableRow) (store.File, error) {
+	var f store.File
+	err := row.Scan(&f.ID, &f.TenantID, &f.Purpose, &f.Filename, &f.Bytes, &f.Created)
+	f.Created = f.Created.UTC()
+	return f, err
+}
+
+// one runs a query expected to return exactly one row.
+func one[T any](s *Store, ctx context.Context, op string, scan pgx.RowToFunc[T], q string, args ...any) (T, error) {
+	var v T
+	err := s.pool.with(ctx, func(c *pgx.Conn) error {
+		rows, _ := c.Query(ctx, q, args...)
+		var err error
+		v, err = pgx.CollectExactlyOneRow(rows, scan)
+		return err
+	})
+	if err != nil {
+		var zero T
+		return zero, mapErr(op, err)
+	}
+	return v, nil
+}
+
+// all runs a query and collects its rows.
+func all[T any](s *Store, ctx context.Context, op string, scan pgx.RowToFunc[T], q string, args ...any) ([]T, error) {
+	var vs []T
+	err := s.pool.with(ctx, func(c *pgx.Conn) error {
+		rows, _ := c.Query(ctx, q, args...)
+		var err error
+		vs, err = pgx.CollectRows(rows, scan)
+		return err
+	})
+	if err != nil {
+		return nil, mapErr(op, err)
+	}
+	if len(vs) == 0 {
+		return nil, nil
+	}
+	return vs, nil
+}
+
+// GetFile returns the tenant's file id.
+func (s *Store) GetFile(ctx context.Context, tenantID, id string) (store.File, error) {
+	return one(s, ctx, "get file", scanFile, `SELECT `+fileColumns+` FROM files WHERE id = $1 AND tenant_id = $2`, id, tenantID)
+}
+
+// FileContent returns the content of the tenant's file id.
+func (s *Store) FileContent(ctx context.Context, tenantID, id string) ([]byte, error) {
+	return one(s, ctx, "file content", func(row pgx.CollectableRow) ([]byte, error) {
+		b := []byte{}
+		err := row.Scan(&b)
+		return b, err
+	}, `SELECT content FROM files WHERE id = $1 AND tenant_id = $2`, id, tenantID)
+}
+
+// ListFiles lists the tenant's files newest first.
+func (s *Store) ListFiles(ctx context.Context, tenantID, purpose, after string, limit int) ([]store.File, error) {
+	return all(s, ctx, "list files", scanFile, `SELECT `+fileColumns+` FROM files
+		WHERE tenant_id = $1 AND ($2 = '' OR purpose = $2) AND ($3 = '' OR id < $3)
+		ORDER BY id DESC LIMIT $4`, tenantID, purpose, after, limit)
+}
+
+// DeleteFile deletes the tenant's file id.
+func (s *Store) DeleteFile(ctx context.Context, tenantID, id string) error {
+	return s.execOne(ctx, "delete file", `DELETE FROM files WHERE id = $1 AND tenant_id = $2`, id, tenantID)
+}
+
+// CreateBatch stores b.
+func (s *Store) CreateBatch(ctx context.Context, b store.Batch) error {
+	_, err := s.exec(ctx, "create batch", `INSERT INTO batches(id, tenant_id, key_id, status, created, doc)
+		VALUES ($1, $2, $3, $4, $5, $6)`, b.ID, b.TenantID, b.KeyID, b.Status, us(b.Created), string(b.Doc))
+	return err
+}
+
+const batchColumns = `id, tenant_id, key_id, status, created, doc`
+
+func scanBatch(row pgx.CollectableRow) (store.Batch, error) {
+	var b store.Batch
+	var doc string
+	err := row.Scan(&b.ID, &b.TenantID, &b.KeyID, &b.Status, &b.Created, &doc)
+	b.Created, b.Doc = b.Created.UTC(), []byte(doc)
+	return b, err
+}
+
+// GetBatch returns batch id of the tenant, of any tenant when tenantID is "".
+func (s *Store) GetBatch(ctx context.Context, tenantID, id string) (store.Batch, error) {
+	return one(s, ctx, "get batch", scanBatch, `SELECT `+batchColumns+` FROM batches
+		WHERE id = $1 AND ($2 = '' OR tenant_id = $2)`, id, tenantID)
+}
+
+// ListBatches lists the tenant's batches newest first.
+func (s *Store) ListBatches(ctx context.Context, tenantID, after string, limit int) ([]store.Batch, error) {
+	return all(s, ctx, "list batches", scanBatch, `SELECT `+batchColumns+` FROM batches
+		WHERE tenant_id = $1 AND ($2 = '' OR id < $2) ORDER BY id DESC LIMIT $3`, tenantID, after, limit)
+}
+
+// UpdateBatch replaces Status and Doc if the status is still from.
+func (s *Store) UpdateBatch(ctx context.Context, b store.Batch, from string) error {
+	tag, err := s.exec(ctx, "update batch", `UPDATE batches SET status = $1, doc = $2 WHERE id = $3 AND status = $4`,
+		b.Status, string(b.Doc), b.ID, from)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		if _, err := s.GetBatch(ctx, "", b.ID); err != nil {
+			return err
+		}
+		return fmt.Errorf("postgres: update batch: status is no longer %q: %w", from, store.ErrConflict)
+	}
+	return nil
+}
+
+// UnfinishedBatches lists the batches a worker still owns, oldest first.
+func (s *Store) UnfinishedBatches(ctx context.Context) ([]store.Batch, error) {
+	return all(s, ctx, "unfinished batches", scanBatch, `SELECT `+batchColumns+` FROM batches
+		WHERE status IN ($1, $2, $3, $4) ORDER BY id`,
+		store.BatchValidating, store.BatchInProgress, store.BatchFinalizing, store.BatchCancelling)
+}
+
+// PutBatchResult stores a line's result; the first write wins.
+func (s *Store) PutBatchResult(ctx context.Context, batchID string, r store.BatchResult) error {
+	_, err := s.exec(ctx, "put batch result", `INSERT INTO batch_results(batch_id, line, ok, data) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (batch_id, line) DO NOTHING`, batchID, r.Line, r.OK, r.Data)
+	return err
+}
+
+// BatchResults calls fn for each result in line order.
+func (s *Store) BatchResults(ctx context.Context, batchID string, fn func(store.BatchResult) error) error {
+	var fnErr error
+	err := s.pool.with(ctx, func(c *pgx.Conn) error {
+		rows, err := c.Query(ctx, `SELECT line, ok, data FROM batch_results WHERE batch_id = $1 ORDER BY line`, batchID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r store.BatchResult
+			if err := rows.Scan(&r.Line, &r.OK, &r.Data); err != nil {
+				return err
+			}
+			if fnErr = fn(r); fnErr != nil {
+				return nil
+			}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return mapErr("batch results", err)
+	}
+	return fnErr
+}
+
+// CountBatchResults counts the stored results.
+func (s *Store) CountBatchResults(ctx context.Context, batchID string) (ok, failed int, err error) {
+	type counts struct{ ok, failed int }
+	c, err := one(s, ctx, "count batch results", func(row pgx.CollectableRow) (counts, error) {
+		var c counts
+		err := row.Scan(&c.ok, &c.failed)
+		return c, err
+	}, `SELECT count(*) FILTER (WHERE ok), count(*) FILTER (WHERE NOT ok) FROM batch_results WHERE batch_id = $1`, batchID)
+	return c.ok, c.failed, err
+}
+
+// DeleteBatchResults drops a batch's line results.
+func (s *Store) DeleteBatchResults(ctx context.Context, batchID string) error {
+	_, err := s.exec(ctx, "delete batch results", `DELETE FROM batch_results WHERE batch_id = $1`, batchID)
+	return err
+}
