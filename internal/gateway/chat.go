@@ -98,10 +98,13 @@ func (g *Gateway) authenticated(w http.ResponseWriter, r *http.Request, x *excha
 		return nil, nil, false
 	}
 	x.rt = rt
-	who, err := rt.guard.Authenticate(r.Context(), r.Header)
-	if err != nil {
-		g.deny(r.Context(), w, x, err)
-		return nil, nil, false
+	who, ok := r.Context().Value(principalKey{}).(*Principal)
+	if !ok {
+		var err error
+		if who, err = rt.guard.Authenticate(r.Context(), r.Header); err != nil {
+			g.deny(r.Context(), w, x, err)
+			return nil, nil, false
+		}
 	}
 	x.who = who
 	body, e := readBody(w, r, rt.cfg.Server.MaxBodyBytes)

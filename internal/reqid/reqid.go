@@ -50,6 +50,13 @@ func From(ctx context.Context) string {
 	return v.own
 }
 
+// With returns ctx carrying id as the gateway's id, for a request the
+// gateway makes itself (a batch line), whose id must be stable so that
+// running it again writes the same usage record.
+func With(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, ctxKey{}, ids{own: id})
+}
+
 // Client returns the client's own id for the request in ctx, or "" when the
 // client sent none (or one that was not plain).
 func Client(ctx context.Context) string {

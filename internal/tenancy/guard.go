@@ -331,3 +331,39 @@ var (
 	errTenantDisabled  = &gateway.Denied{Status: http.StatusForbidden, Code: "tenant_disabled", Type: "permission_error", Message: "the API key's tenant is disabled"}
 	errAuthUnavailable = &gateway.Denied{Status: http.StatusServiceUnavailable, Code: "auth_unavailable", Type: "api_error", Message: "the key store is unreachable and this API key is not cached; retry later", RetryAfter: time.Second}
 )
+
+// Principal returns the caller the stored key keyID acts as, refused like
+// Authenticate refuses it (revoked, expired, tenant disabled). An empty
+// keyID is the anonymous caller of a static key or an open gateway. The
+// batch worker calls it when it starts a batch, to run the lines as the
+// key that created it; it reads the store, not the request-path cache.
+func (g *Guard) Principal(ctx context.Context, keyID string) (*gateway.Principal, error) {
+	if keyID == "" {
+		return anonymous, nil
+	}
+	k, err := g.st.GetKey(ctx, keyID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errInvalidKey
+	}
+	if err != nil {
+		return nil, errAuthUnavailable
+	}
+	t, err := g.st.GetTenant(ctx, k.TenantID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, errAuthUnavailable
+	}
+	now := g.now()
+	switch {
+	case k.RevokedAt != nil && !k.RevokedAt.After(now):
+		return nil, errInvalidKey
+	case k.ExpiresAt != nil && !k.ExpiresAt.After(now):
+		return nil, errExpiredKey
+	case t.Disabled || t.ID == "":
+		return nil, errTenantDisabled
+	}
+	tier := k.Tier
+	if tier == "" {
+		tier = t.Tier
+	}
+	return &gateway.Principal{TenantID: k.TenantID, KeyID: k.ID, Tier: tier, Metadata: k.Metadata, AllowedRoutes: k.AllowedRoutes}, nil
+}
