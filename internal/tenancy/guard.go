@@ -210,14 +210,10 @@ func (g *Guard) load(ctx context.Context, hash [32]byte) (*entry, error) {
 			return nil, err
 		}
 		lim := TenantLimits(t)
-		tier := k.Tier
-		if tier == "" {
-			tier = t.Tier
-		}
 		e.key = &k
 		e.disabled = t.Disabled || t.ID == ""
 		e.tenant = lim
-		e.principal = &gateway.Principal{TenantID: k.TenantID, KeyID: k.ID, Tier: tier, Metadata: k.Metadata, AllowedRoutes: k.AllowedRoutes}
+		e.principal = principalOf(k, t)
 		g.seed(ctx, "key:"+k.ID, k.ID, "", KeyLimits(k))
 		g.seed(ctx, "tenant:"+k.TenantID, "", k.TenantID, lim)
 	}
@@ -361,9 +357,15 @@ func (g *Guard) Principal(ctx context.Context, keyID string) (*gateway.Principal
 	case t.Disabled || t.ID == "":
 		return nil, errTenantDisabled
 	}
+	return principalOf(k, t), nil
+}
+
+// principalOf is the caller key k of tenant t acts as; the key's tier, else
+// the tenant's.
+func principalOf(k store.Key, t store.Tenant) *gateway.Principal {
 	tier := k.Tier
 	if tier == "" {
 		tier = t.Tier
 	}
-	return &gateway.Principal{TenantID: k.TenantID, KeyID: k.ID, Tier: tier, Metadata: k.Metadata, AllowedRoutes: k.AllowedRoutes}, nil
+	return &gateway.Principal{TenantID: k.TenantID, KeyID: k.ID, Tier: tier, Metadata: k.Metadata, AllowedRoutes: k.AllowedRoutes}
 }
