@@ -146,6 +146,8 @@ func TestFullExample(t *testing.T) {
 		Usage: Usage{QueueSize: DefaultUsageQueueSize, BatchSize: DefaultUsageBatchSize, FlushInterval: dur(DefaultUsageFlush), SpoolPath: DefaultUsageSpoolPath},
 		Auth:  Auth{KeyCacheTTL: dur(DefaultKeyCacheTTL)},
 		Cache: Cache{Backend: CacheMemory, TTL: dur(2 * time.Minute), MaxBytes: 1 << 20, MaxEntryBytes: 64 << 10},
+		Batch: Batch{Queue: BatchQueueEmbedded, Stream: DefaultBatchStream, Workers: DefaultBatchWorkers, Concurrency: DefaultBatchConcurrency,
+			MaxFileBytes: DefaultBatchMaxFileBytes, MaxRequests: DefaultBatchMaxRequests},
 	}
 	if diff := cmp.Diff(want, got, ignoreIndex); diff != "" {
 		t.Errorf("config mismatch (-want +got):\n%s", diff)

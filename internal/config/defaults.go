@@ -76,6 +76,7 @@ func (c *Config) ApplyDefaults() {
 	setStr(&c.Log.Level, DefaultLogLevel)
 	c.applyTenancyDefaults()
 	c.applyCacheDefaults()
+	c.applyBatchDefaults()
 
 	for i := range c.Providers {
 		setDur(&c.Providers[i].ConnectTimeout, DefaultConnectTimeout)

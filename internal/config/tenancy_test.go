@@ -68,6 +68,11 @@ func TestTenancyInvalid(t *testing.T) {
 		{name: "admin key is the master key", yaml: "server: {master_key: secretpw}\nadmin: {key: secretpw}", path: "admin.key", msg: "must differ"},
 		{name: "admin key is a client key", yaml: "server: {api_keys: [a-key, secretpw]}\nadmin: {key: secretpw}", path: "admin.key", msg: "must differ"},
 		{name: "ttl", yaml: "auth: {key_cache_ttl: -1s}", path: "auth.key_cache_ttl", msg: "positive duration"},
+		{name: "batch queue scheme", yaml: "batch: {queue: 'redis://u:secretpw@h'}", path: "batch.queue", msg: `got scheme "redis"`},
+		{name: "batch stream", yaml: "batch: {stream: a.b}", path: "batch.stream", msg: "only letters"},
+		{name: "batch workers", yaml: "batch: {workers: -1}", path: "batch.workers", msg: "must be positive"},
+		{name: "batch concurrency", yaml: "batch: {concurrency: -1}", path: "batch.concurrency", msg: "must be positive"},
+		{name: "batch max file", yaml: "batch: {max_file_bytes: -1}", path: "batch.max_file_bytes", msg: "must be positive"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -24,6 +24,8 @@ type Config struct {
 	Telemetry Telemetry `yaml:"telemetry"`
 	// Cache is the exact-match response cache (cache.go).
 	Cache Cache `yaml:"cache"`
+	// Batch is the Files and Batch APIs (batch.go).
+	Batch Batch `yaml:"batch"`
 
 	// index holds the name lookups built by Validate (see lookup.go).
 	index *lookup

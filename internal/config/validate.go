@@ -89,6 +89,7 @@ func (c *Config) Validate() error {
 	c.validateRoutes(v)
 	c.validateTenancy(v)
 	c.validateCache(v)
+	c.validateBatch(v)
 	c.validateTelemetry(v)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

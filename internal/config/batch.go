@@ -1,0 +1,79 @@
+package config
+
+import "strings"
+
+// Defaults of the batch section; docs/config.md lists them for users.
+const (
+	DefaultBatchWorkers      = 2
+	DefaultBatchConcurrency  = 4
+	DefaultBatchMaxFileBytes = 100 << 20
+	DefaultBatchMaxRequests  = 50000
+	DefaultBatchStream       = "SWITCHYARD_BATCHES"
+)
+
+// BatchQueueEmbedded is the value of batch.queue that runs batches in
+// the replica that accepted them.
+const BatchQueueEmbedded = "embedded"
+
+// Batch is the OpenAI Files and Batch APIs: a client uploads a JSONL file
+// of requests, creates a batch over it, and later downloads the answers.
+// The gateway runs every line through its own request path (the creating
+// key's routes, limits and budgets; usage recorded per line).
+type Batch struct {
+	// Queue says who runs a batch: embedded (the default; the replica
+	// that accepted it, resuming unfinished batches when it restarts) or
+	// a nats://HOST:PORT URL of a NATS server with JetStream, whose work
+	// queue hands each batch to one replica and to another if that one
+	// dies. Changing it needs a restart.
+	Queue DSN `yaml:"queue"`
+	// Stream is the JetStream stream (and subject prefix) of the NATS
+	// queue; default SWITCHYARD_BATCHES.
+	Stream string `yaml:"stream"`
+	// Workers is how many batches one replica runs at once; default 2.
+	Workers int `yaml:"workers"`
+	// Concurrency is how many lines of one batch are in flight at once;
+	// default 4.
+	Concurrency int `yaml:"concurrency"`
+	// MaxFileBytes is the largest file a client may upload; default 100 MiB.
+	MaxFileBytes int64 `yaml:"max_file_bytes"`
+	// MaxRequests is the most lines one batch may have; default 50,000.
+	MaxRequests int `yaml:"max_requests"`
+}
+
+func (c *Config) applyBatchDefaults() {
+	b := &c.Batch
+	if b.Queue == "" {
+		b.Queue = BatchQueueEmbedded
+	}
+	if b.Stream == "" {
+		b.Stream = DefaultBatchStream
+	}
+	setInt(&b.Workers, DefaultBatchWorkers)
+	setInt(&b.Concurrency, DefaultBatchConcurrency)
+	if b.MaxFileBytes == 0 {
+		b.MaxFileBytes = DefaultBatchMaxFileBytes
+	}
+	setInt(&b.MaxRequests, DefaultBatchMaxRequests)
+}
+
+// validateBatch checks the batch section; it never quotes the queue URL.
+func (c *Config) validateBatch(v *validator) {
+	b := c.Batch
+	q := b.Queue.Value()
+	switch {
+	case q == BatchQueueEmbedded:
+	case strings.HasPrefix(q, "nats://") || strings.HasPrefix(q, "tls://"):
+	default:
+		v.add("batch.queue", "want embedded or nats://..., got scheme %q", scheme(q))
+	}
+	for _, r := range b.Stream {
+		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			v.add("batch.stream", "may hold only letters, digits, _ and -, got %q", b.Stream)
+			break
+		}
+	}
+	v.positiveInt("batch.workers", int64(b.Workers))
+	v.positiveInt("batch.concurrency", int64(b.Concurrency))
+	v.positiveInt("batch.max_file_bytes", b.MaxFileBytes)
+	v.positiveInt("batch.max_requests", int64(b.MaxRequests))
+}
