@@ -1,0 +1,488 @@
+package batch
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/gateway"
+	"github.com/switchyard-gw/switchyard/internal/openaiapi"
+	"github.com/switchyard-gw/switchyard/internal/store"
+)
+
+// Authenticator checks a client's key; the tenancy guard is one.
+type Authenticator interface {
+	Authenticate(ctx context.Context, h http.Header) (*gateway.Principal, error)
+}
+
+// APIOptions wire the Files and Batch endpoints.
+type APIOptions struct {
+	Store store.Store
+	Auth  Authenticator
+	Queue Queue
+	// MaxFileBytes is the largest upload; MaxRequests the most lines of
+	// one batch (checked when it is validated).
+	MaxFileBytes int64
+	Now          func() time.Time
+	Logger       *slog.Logger
+}
+
+// API serves /v1/files and /v1/batches.
+type API struct {
+	st      store.Store
+	auth    Authenticator
+	queue   Queue
+	maxFile int64
+	now     func() time.Time
+	log     *slog.Logger
+}
+
+// NewAPI returns the Files and Batch endpoints; Register mounts them.
+func NewAPI(o APIOptions) *API {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &API{st: o.Store, auth: o.Auth, queue: o.Queue, maxFile: o.MaxFileBytes, now: o.Now, log: o.Logger}
+}
+
+// Register mounts the endpoints on mux, with and without the /v1 prefix
+// (as the gateway's other OpenAI endpoints), and answers other methods on
+// them with 405 in the OpenAI error format.
+func (a *API) Register(mux *http.ServeMux) {
+	for _, p := range []string{"/v1", ""} {
+		mux.HandleFunc("POST "+p+"/files", a.authed(a.createFile))
+		mux.HandleFunc("GET "+p+"/files", a.authed(a.listFiles))
+		mux.HandleFunc("GET "+p+"/files/{id}", a.authed(a.getFile))
+		mux.HandleFunc("DELETE "+p+"/files/{id}", a.authed(a.deleteFile))
+		mux.HandleFunc("GET "+p+"/files/{id}/content", a.authed(a.fileContent))
+		mux.HandleFunc("POST "+p+"/batches", a.authed(a.createBatch))
+		mux.HandleFunc("GET "+p+"/batches", a.authed(a.listBatches))
+		mux.HandleFunc("GET "+p+"/batches/{id}", a.authed(a.getBatch))
+		mux.HandleFunc("POST "+p+"/batches/{id}/cancel", a.authed(a.cancelBatch))
+		for path, allow := range map[string]string{
+			"/files": "GET, POST", "/files/{id}": "GET, DELETE", "/files/{id}/content": "GET",
+			"/batches": "GET, POST", "/batches/{id}": "GET", "/batches/{id}/cancel": "POST",
+		} {
+			mux.HandleFunc(p+path, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Allow", allow)
+				openaiapi.WriteError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed here (allowed: "+allow+")")
+			})
+		}
+	}
+}
+
+type handler func(w http.ResponseWriter, r *http.Request, who *gateway.Principal)
+
+// authed authenticates the caller like the gateway's endpoints do.
+func (a *API) authed(h handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		who, err := a.auth.Authenticate(r.Context(), r.Header)
+		if err != nil {
+			var d *gateway.Denied
+			if errors.As(err, &d) {
+				openaiapi.WriteError(w, d.Status, d.Code, d.Message)
+				return
+			}
+			openaiapi.WriteError(w, http.StatusServiceUnavailable, "auth_unavailable", "the key store cannot be reached")
+			return
+		}
+		h(w, r, who)
+	}
+}
+
+// storeFailed answers a store error other than not-found.
+func (a *API) storeFailed(w http.ResponseWriter, op string, err error) {
+	a.log.Error("batch: store failed", "op", op, "err", err)
+	openaiapi.WriteError(w, http.StatusServiceUnavailable, "store_unavailable", "the gateway's store failed; try again")
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		openaiapi.WriteError(w, http.StatusInternalServerError, "internal_error", "could not encode the response")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+func (a *API) createFile(w http.ResponseWriter, r *http.Request, who *gateway.Principal) {
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
+		openaiapi.WriteError(w, http.StatusBadRequest, "invalid_request_error", "upload a file as multipart/form-data with the fields file and purpose")
+		return
+	}
+	// The multipart framing and the purpose field need a little room
+	// beyond the file itself.
+	r.Body = http.MaxBytesReader(w, r.Body, a.maxFile+64<<10)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		openaiapi.WriteError(w, http.StatusBadRequest, "invalid_request_error", "malformed multipart body: "+err.Error())
+		return
+	}
+	var (
+		purpose, filename string
+		content           []byte
+		gotFile           bool
+	)
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			a.uploadError(w, err)
+			return
+		}
+		switch part.FormName() {
+		case "purpose":
+			b, err := io.ReadAll(io.LimitReader(part, 256))
+			if err != nil {
+				a.uploadError(w, err)
+				return
+			}
+			purpose = string(bytes.TrimSpace(b))
+		case "file":
+			filename = part.FileName()
+			content, err = io.ReadAll(io.LimitReader(part, a.maxFile+1))
+			if err != nil {
+				a.uploadError(w, err)
+				return
+			}
+			if int64(len(content)) > a.maxFile {
+				openaiapi.WriteError(w, http.StatusRequestEntityTooLarge, "file_too_large", fmt.Sprintf("the file is larger than %d bytes (batch.max_file_bytes)", a.maxFile))
+				return
+			}
+			gotFile = true
+		}
+		part.Close()
+	}
+	switch {
+	case !gotFile:
+		openaiapi.WriteError(w, http.StatusBadRequest, "missing_required_parameter", "the multipart body has no file field")
+		return
+	case purpose == "":
+		openaiapi.WriteError(w, http.StatusBadRequest, "missing_required_parameter", "the multipart body has no purpose field")
+		return
+	case purpose != PurposeBatch:
+		openaiapi.WriteError(w, http.StatusBadRequest, "unsupported_purpose", "this gateway stores files for the Batch API only: purpose must be \"batch\", got "+strconv.Quote(truncate(purpose, 64)))
+		return
+	}
+	if filename == "" {
+		filename = "upload.jsonl"
+	}
+	now := a.now()
+	f := store.File{ID: store.NewSortableID("file-", now), TenantID: who.TenantID, Purpose: purpose,
+		Filename: truncate(filename, 255), Bytes: int64(len(content)), Created: now}
+	if err := a.st.CreateFile(r.Context(), f, content); err != nil {
+		a.storeFailed(w, "create file", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, fileObj(f))
+}
+
+func (a *API) uploadError(w http.ResponseWriter, err error) {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		openaiapi.WriteError(w, http.StatusRequestEntityTooLarge, "file_too_large", fmt.Sprintf("the file is larger than %d bytes (batch.max_file_bytes)", a.maxFile))
+		return
+	}
+	openaiapi.WriteError(w, http.StatusBadRequest, "invalid_request_error", "malformed multipart body: "+err.Error())
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// page reads the list parameters limit (1..100, default 20) and after.
+func page(w http.ResponseWriter, r *http.Request) (after string, limit int, ok bool) {
+	q := r.URL.Query()
+	limit = 20
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10000 {
+			openaiapi.WriteError(w, http.StatusBadRequest, "invalid_request_error", "limit must be an integer from 1 to 10000")
+			return "", 0, false
+		}
+		limit = n
+	}
+	if o := q.Get("order"); o != "" && o != "desc" {
+		openaiapi.WriteError(w, http.StatusBadRequest, "invalid_request_error", "only order=desc (newest first) is supported")
+		return "", 0, false
+	}
+	return q.Get("after"), limit, true
+}
+
+type list[T any] struct {
+	Object  string  `json:"object"`
+	Data    []T     `json:"data"`
+	FirstID *string `json:"first_id"`
+	LastID  *string `json:"last_id"`
+	HasMore bool    `json:"has_more"`
+}
+
+func newList[T any](items []T, limit int, id func(T) string) list[T] {
+	l := list[T]{Object: "list", Data: items}
+	if len(items) > limit {
+		l.Data, l.HasMore = items[:limit], true
+	}
+	if l.Data == nil {
+		l.Data = []T{}
+	}
+	if len(l.Data) > 0 {
+		first, last := id(l.Data[0]), id(l.Data[len(l.Data)-1])
+		l.FirstID, l.LastID = &first, &last
+	}
+	return l
+}
+
+func (a *API) listFiles(w http.ResponseWriter, r *http.Request, who *gateway.Principal) {
+	after, limit, ok := page(w, r)
+	if !ok {
+		return
+	}
+	fs, err := a.st.ListFiles(r.Context(), who.TenantID, r.URL.Query().Get("purpose"), after, limit+1)
+	if err != nil {
+		a.storeFailed(w, "list files", err)
+		return
+	}
+	objs := make([]fileObject, len(fs))
+	for i, f := range fs {
+		objs[i] = fileObj(f)
+	}
+	writeJSON(w, http.StatusOK, newList(objs, limit, func(f fileObject) string { return f.ID }))
+}
+
+// file returns the caller's file named in the path, or answers 404.
+func (a *API) file(w http.ResponseWriter, r *http.Request, who *gateway.Principal) (store.File, bool) {
+	id := r.PathValue("id")
+	f, err := a.st.GetFile(r.Context(), who.TenantID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		openaiapi.WriteError(w, http.StatusNotFound, "not_found", "no file with id "+strconv.Quote(truncate(id, 100)))
+		return f, false
+	}
+	if err != nil {
+		a.storeFailed(w, "get file", err)
+		return f, false
+	}
+	return f, true
+}
+
+func (a *API) getFile(w http.ResponseWriter, r *http.Request, who *gateway.Principal) {
+	if f, ok := a.file(w, r, who); ok {
+		writeJSON(w, http.StatusOK, fileObj(f))
+	}
+}
+
+func (a *API) fileContent(w http.ResponseWriter, r *http.Request, who *gateway.Principal) {
+	f, ok := a.file(w, r, who)
+	if !ok {
+		return
+	}
+	b, err := a.st.FileContent(r.Context(), who.TenantID, f.ID)
+	if err != nil {
+		a.storeFailed(w, "file content", err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	_, _ = w.Write(b)
+}
+
+func (a *API) deleteFile(w http.ResponseWriter, r *http.Request, who *gateway.Principal) {
+	f, ok := a.file(w, r, who)
+	if !ok {
+		return
+	}
+	if err := a.st.DeleteFile(r.Context(), who.TenantID, f.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		a.storeFailed(w, "delete file", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		ID      string `json:"id"`
+		Object  string `json:"object"`
+		Deleted bool   `json:"deleted"`
+	}{f.ID, "file", true})
+}
+
+type createRequest struct {
+	InputFileID      string            `json:"input_file_id"`
+	Endpoint         string            `json:"endpoint"`
+	CompletionWindow string            `json:"completion_window"`
+	Metadata         map[string]string `json:"metadata"`
+}
+
+func (a *API) createBatch(w http.ResponseWriter, r *http.Request, who *gateway.Principal) {
+	var req createRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	if err := dec.Decode(&req); err != nil {
+		openaiapi.WriteError(w, http.StatusBadRequest, "invalid_request_error", "the body is not a valid batch request: "+err.Error())
+		return
+	}
+	switch {
+	case req.InputFileID == "":
+		openaiapi.WriteError(w, http.StatusBadRequest, "missing_required_parameter", "input_file_id is required")
+		return
+	case !endpoints[req.Endpoint]:
+		openaiapi.WriteError(w, http.StatusBadRequest, "invalid_value", "endpoint must be one of /v1/chat/completions, /v1/embeddings, /v1/completions, /v1/responses; got "+strconv.Quote(truncate(req.Endpoint, 100)))
+		return
+	case req.CompletionWindow != "24h":
+		openaiapi.WriteError(w, http.StatusBadRequest, "invalid_value", "completion_window must be \"24h\"")
+		return
+	case len(req.Metadata) > 16:
+		openaiapi.WriteError(w, http.StatusBadRequest, "invalid_value", "metadata holds at most 16 pairs")
+		return
+	}
+	for k, v := range req.Metadata {
+		if len(k) > 64 || len(v) > 512 {
+			openaiapi.WriteError(w, http.StatusBadRequest, "invalid_value", "metadata keys are at most 64 characters and values at most 512")
+			return
+		}
+	}
+	f, err := a.st.GetFile(r.Context(), who.TenantID, req.InputFileID)
+	if errors.Is(err, store.ErrNotFound) {
+		openaiapi.WriteError(w, http.StatusNotFound, "not_found", "no file with id "+strconv.Quote(truncate(req.InputFileID, 100)))
+		return
+	}
+	if err != nil {
+		a.storeFailed(w, "get file", err)
+		return
+	}
+	if f.Purpose != PurposeBatch {
+		openaiapi.WriteError(w, http.StatusBadRequest, "invalid_value", "the input file's purpose must be \"batch\", not "+strconv.Quote(f.Purpose))
+		return
+	}
+	now := a.now()
+	o := &object{
+		ID: store.NewSortableID("batch_", now), Object: "batch", Endpoint: req.Endpoint, InputFileID: f.ID,
+		CompletionWindow: req.CompletionWindow, Status: store.BatchValidating, CreatedAt: now.Unix(),
+		ExpiresAt: unix(now.Add(completionWindow)), Metadata: req.Metadata,
+	}
+	b := o.encode(who.TenantID, who.KeyID, now)
+	if err := a.st.CreateBatch(r.Context(), b); err != nil {
+		a.storeFailed(w, "create batch", err)
+		return
+	}
+	if err := a.queue.Publish(r.Context(), o.ID); err != nil {
+		a.log.Error("batch: queue publish failed", "batch", o.ID, "err", err)
+		o.Status, o.FailedAt = store.BatchFailed, unix(now)
+		o.Errors = &errorList{Object: "list", Data: []lineError{{Code: "queue_unavailable", Message: "the batch queue could not take the batch; create it again"}}}
+		_ = a.st.UpdateBatch(context.WithoutCancel(r.Context()), o.encode(who.TenantID, who.KeyID, now), store.BatchValidating)
+		openaiapi.WriteError(w, http.StatusServiceUnavailable, "queue_unavailable", "the batch queue could not take the batch; try again")
+		return
+	}
+	writeJSON(w, http.StatusOK, o)
+}
+
+// batch returns the caller's batch named in the path with live counts,
+// or answers 404.
+func (a *API) batch(w http.ResponseWriter, r *http.Request, who *gateway.Principal) (store.Batch, *object, bool) {
+	id := r.PathValue("id")
+	b, err := a.st.GetBatch(r.Context(), who.TenantID, id)
+	if errors.Is(err, store.ErrNotFound) || err == nil && b.TenantID != who.TenantID {
+		openaiapi.WriteError(w, http.StatusNotFound, "not_found", "no batch with id "+strconv.Quote(truncate(id, 100)))
+		return b, nil, false
+	}
+	if err != nil {
+		a.storeFailed(w, "get batch", err)
+		return b, nil, false
+	}
+	o, err := a.live(r.Context(), b)
+	if err != nil {
+		a.storeFailed(w, "get batch", err)
+		return b, nil, false
+	}
+	return b, o, true
+}
+
+// live decodes b; a running batch's counts are read from its results.
+func (a *API) live(ctx context.Context, b store.Batch) (*object, error) {
+	o, err := decode(b)
+	if err != nil {
+		return nil, err
+	}
+	if b.Status == store.BatchInProgress || b.Status == store.BatchFinalizing || b.Status == store.BatchCancelling {
+		ok, failed, err := a.st.CountBatchResults(ctx, b.ID)
+		if err != nil {
+			return nil, err
+		}
+		o.RequestCounts.Completed, o.RequestCounts.Failed = ok, failed
+	}
+	return o, nil
+}
+
+func (a *API) getBatch(w http.ResponseWriter, r *http.Request, who *gateway.Principal) {
+	if _, o, ok := a.batch(w, r, who); ok {
+		writeJSON(w, http.StatusOK, o)
+	}
+}
+
+func (a *API) listBatches(w http.ResponseWriter, r *http.Request, who *gateway.Principal) {
+	after, limit, ok := page(w, r)
+	if !ok {
+		return
+	}
+	bs, err := a.st.ListBatches(r.Context(), who.TenantID, after, limit+1)
+	if err != nil {
+		a.storeFailed(w, "list batches", err)
+		return
+	}
+	objs := make([]*object, 0, len(bs))
+	for _, b := range bs {
+		o, err := a.live(r.Context(), b)
+		if err != nil {
+			a.storeFailed(w, "list batches", err)
+			return
+		}
+		objs = append(objs, o)
+	}
+	writeJSON(w, http.StatusOK, newList(objs, limit, func(o *object) string { return o.ID }))
+}
+
+// cancelBatch moves a validating or running batch to cancelling; its
+// worker stops starting lines, and writes what is done as the output.
+func (a *API) cancelBatch(w http.ResponseWriter, r *http.Request, who *gateway.Principal) {
+	for range 5 {
+		b, o, ok := a.batch(w, r, who)
+		if !ok {
+			return
+		}
+		switch b.Status {
+		case store.BatchCancelling, store.BatchCancelled:
+			writeJSON(w, http.StatusOK, o)
+			return
+		case store.BatchValidating, store.BatchInProgress:
+		default:
+			openaiapi.WriteError(w, http.StatusConflict, "batch_not_cancellable", "batch "+b.ID+" is "+b.Status+" and cannot be cancelled")
+			return
+		}
+		from := o.Status
+		o.Status, o.CancellingAt = store.BatchCancelling, unix(a.now())
+		err := a.st.UpdateBatch(r.Context(), o.encode(b.TenantID, b.KeyID, b.Created), from)
+		if errors.Is(err, store.ErrConflict) {
+			continue // the worker moved it on meanwhile: look again
+		}
+		if err != nil {
+			a.storeFailed(w, "cancel batch", err)
+			return
+		}
+		writeJSON(w, http.StatusOK, o)
+		return
+	}
+	openaiapi.WriteError(w, http.StatusConflict, "batch_busy", "the batch changed state while being cancelled; try again")
+}

@@ -1,0 +1,532 @@
+package batch
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/switchyard-gw/switchyard/internal/gateway"
+	"github.com/switchyard-gw/switchyard/internal/openaiapi"
+	"github.com/switchyard-gw/switchyard/internal/reqid"
+	"github.com/switchyard-gw/switchyard/internal/store"
+)
+
+// Principals resolves the key a batch was created with to the caller its
+// lines run as; the tenancy guard is one.
+type Principals interface {
+	Principal(ctx context.Context, keyID string) (*gateway.Principal, error)
+}
+
+// RunnerOptions wire a Runner.
+type RunnerOptions struct {
+	Store store.Store
+	// API is the gateway's handler; each line is served by it in-process.
+	API        http.Handler
+	Principals Principals
+	// Concurrency is how many lines of a batch are in flight at once.
+	Concurrency int
+	// MaxRequests is the most lines a batch may have.
+	MaxRequests int
+	// Poll is how often a running batch's status is read, to notice a
+	// cancel; default 1s.
+	Poll   time.Duration
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Runner runs batches: it validates the input file, serves each line, and
+// writes the output and error files.
+type Runner struct {
+	st          store.Store
+	api         http.Handler
+	principals  Principals
+	concurrency int
+	maxRequests int
+	poll        time.Duration
+	now         func() time.Time
+	log         *slog.Logger
+}
+
+// NewRunner returns a Runner; Run is the handler a Queue calls.
+func NewRunner(o RunnerOptions) *Runner {
+	if o.Concurrency < 1 {
+		o.Concurrency = 1
+	}
+	if o.Poll <= 0 {
+		o.Poll = time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Runner{st: o.Store, api: o.API, principals: o.Principals, concurrency: o.Concurrency,
+		maxRequests: o.MaxRequests, poll: o.Poll, now: o.Now, log: o.Logger}
+}
+
+// Resume publishes every unfinished batch of the store to q, for an
+// embedded queue after a restart.
+func (r *Runner) Resume(ctx context.Context, q Queue) error {
+	bs, err := r.st.UnfinishedBatches(ctx)
+	if err != nil {
+		return err
+	}
+	for _, b := range bs {
+		if err := q.Publish(ctx, b.ID); err != nil {
+			return err
+		}
+	}
+	if len(bs) > 0 {
+		r.log.Info("batch: resuming unfinished batches", "count", len(bs))
+	}
+	return nil
+}
+
+// line is one request of a batch's input.
+type line struct {
+	no int // 1-based line number in the file
+	in inputLine
+}
+
+// Run takes batch id as far as it can: validation, the lines not yet
+// done, and the output files. It returns nil when the batch is finished
+// or does not exist, ctx's error when the replica is stopping (the batch
+// resumes later), and another error when the store failed.
+func (r *Runner) Run(ctx context.Context, id string) error {
+	b, err := r.st.GetBatch(ctx, "", id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !store.Unfinished(b.Status) {
+		return nil
+	}
+	o, err := decode(b)
+	if err != nil {
+		return r.fail(ctx, b, &object{ID: b.ID, Status: b.Status}, lineError{Code: "internal_error", Message: "the stored batch is unreadable"})
+	}
+	content, err := r.st.FileContent(ctx, b.TenantID, o.InputFileID)
+	if errors.Is(err, store.ErrNotFound) {
+		if b.Status == store.BatchCancelling {
+			return r.finalize(ctx, b.ID, nil)
+		}
+		return r.fail(ctx, b, o, lineError{Code: "input_file_missing", Message: "the input file " + o.InputFileID + " was deleted"})
+	}
+	if err != nil {
+		return err
+	}
+	lines, problems := r.parse(content, o.Endpoint)
+	if b.Status == store.BatchValidating {
+		if len(problems) > 0 {
+			return r.fail(ctx, b, o, problems...)
+		}
+		o.Status, o.InProgressAt, o.RequestCounts.Total = store.BatchInProgress, unix(r.now()), len(lines)
+		err := r.st.UpdateBatch(ctx, o.encode(b.TenantID, b.KeyID, b.Created), store.BatchValidating)
+		if errors.Is(err, store.ErrConflict) {
+			return r.Run(ctx, id) // cancelled meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		b.Status = store.BatchInProgress
+	}
+	if b.Status == store.BatchInProgress {
+		expired, err := r.process(ctx, b, o, lines)
+		if err != nil {
+			return err
+		}
+		if expired {
+			return r.finalize(ctx, b.ID, lines)
+		}
+	}
+	return r.finalize(ctx, b.ID, nil)
+}
+
+// fail ends a batch that could not start, with the reasons.
+func (r *Runner) fail(ctx context.Context, b store.Batch, o *object, why ...lineError) error {
+	from := b.Status
+	o.Status, o.FailedAt = store.BatchFailed, unix(r.now())
+	o.Errors = &errorList{Object: "list", Data: why}
+	err := r.st.UpdateBatch(ctx, o.encode(b.TenantID, b.KeyID, b.Created), from)
+	if errors.Is(err, store.ErrConflict) {
+		return r.Run(ctx, b.ID)
+	}
+	return err
+}
+
+// maxProblems bounds the validation errors reported for one file.
+const maxProblems = 100
+
+// parse splits a JSONL input into its requests, and lists what is wrong
+// with it; a batch with any problem fails as a whole, as OpenAI's does.
+func (r *Runner) parse(content []byte, endpoint string) ([]line, []lineError) {
+	var (
+		lines    []line
+		problems []lineError
+		seen     = map[string]bool{}
+	)
+	bad := func(no int, code, msg string) {
+		if len(problems) < maxProblems {
+			n := no
+			problems = append(problems, lineError{Code: code, Message: msg, Line: &n})
+		}
+	}
+	for i, raw := range bytes.Split(content, []byte("\n")) {
+		no := i + 1
+		raw = bytes.TrimSpace(raw)
+		if len(raw) == 0 {
+			continue
+		}
+		var in inputLine
+		if err := json.Unmarshal(raw, &in); err != nil {
+			bad(no, "invalid_json_line", "line is not a JSON object: "+err.Error())
+			continue
+		}
+		switch {
+		case in.CustomID == "":
+			bad(no, "missing_required_parameter", "custom_id is required")
+		case seen[in.CustomID]:
+			bad(no, "duplicate_custom_id", "custom_id "+strconv.Quote(truncate(in.CustomID, 64))+" appears more than once")
+		case in.Method != http.MethodPost:
+			bad(no, "invalid_method", "method must be POST")
+		case in.URL != endpoint:
+			bad(no, "mismatched_url", "url must be the batch's endpoint "+endpoint+", got "+strconv.Quote(truncate(in.URL, 100)))
+		case !gjson.ValidBytes(in.Body) || !gjson.ParseBytes(in.Body).IsObject():
+			bad(no, "invalid_body", "body must be a JSON object")
+		case gjson.GetBytes(in.Body, "stream").Bool():
+			bad(no, "invalid_body", "stream is not supported in a batch")
+		}
+		seen[in.CustomID] = true
+		lines = append(lines, line{no: no, in: in})
+	}
+	switch {
+	case len(lines) == 0 && len(problems) == 0:
+		problems = append(problems, lineError{Code: "empty_file", Message: "the input file holds no requests"})
+	case r.maxRequests > 0 && len(lines) > r.maxRequests:
+		problems = append(problems, lineError{Code: "too_many_requests", Message: fmt.Sprintf("the input file holds %d requests; a batch may hold %d (batch.max_requests)", len(lines), r.maxRequests)})
+	}
+	return lines, problems
+}
+
+// process serves the lines that have no result yet, until all have one,
+// the batch is cancelled or expires (expired true), or ctx ends (its
+// error).
+func (r *Runner) process(ctx context.Context, b store.Batch, o *object, lines []line) (expired bool, err error) {
+	done := make(map[int]bool)
+	if err := r.st.BatchResults(ctx, b.ID, func(res store.BatchResult) error { done[res.Line] = true; return nil }); err != nil {
+		return false, err
+	}
+	who, perr := r.principals.Principal(ctx, b.KeyID)
+
+	var stop atomic.Bool
+	wctx, cancelWatch := context.WithCancel(ctx)
+	defer cancelWatch()
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		t := time.NewTicker(r.poll)
+		defer t.Stop()
+		for {
+			select {
+			case <-wctx.Done():
+				return
+			case <-t.C:
+				cur, err := r.st.GetBatch(wctx, "", b.ID)
+				if err == nil && cur.Status != store.BatchInProgress {
+					stop.Store(true)
+				}
+				if o.ExpiresAt != nil && r.now().Unix() >= *o.ExpiresAt {
+					expired = true
+					stop.Store(true)
+				}
+			}
+		}
+	}()
+
+	var (
+		wg      sync.WaitGroup
+		sem     = make(chan struct{}, r.concurrency)
+		mu      sync.Mutex
+		saveErr error
+	)
+	for i, ln := range lines {
+		if done[i] {
+			continue
+		}
+		if stop.Load() || ctx.Err() != nil {
+			break
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			var res store.BatchResult
+			if perr != nil {
+				res = r.refused(b, i, ln, perr)
+			} else {
+				var err error
+				if res, err = r.serve(ctx, b, who, i, ln); err != nil {
+					return // stopping: the line runs again when the batch resumes
+				}
+			}
+			if err := r.st.PutBatchResult(context.WithoutCancel(ctx), b.ID, res); err != nil {
+				mu.Lock()
+				saveErr = err
+				mu.Unlock()
+				stop.Store(true)
+			}
+		})
+	}
+	wg.Wait()
+	cancelWatch()
+	<-watchDone
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	if saveErr != nil {
+		return false, saveErr
+	}
+	return expired, nil
+}
+
+// ids are the output line's id and the request id of line i's try.
+func ids(batchID string, i, try int) (outID, requestID string) {
+	hex := strings.TrimPrefix(batchID, "batch_")
+	outID = "batch_req_" + hex + "_" + strconv.Itoa(i)
+	requestID = "req_" + hex + "_" + strconv.Itoa(i)
+	if try > 0 {
+		requestID += "_r" + strconv.Itoa(try)
+	}
+	return outID, requestID
+}
+
+// maxTries bounds the tries of a line the gateway rate-limits.
+const maxTries = 6
+
+// serve runs line i through the gateway as who. A 429 of the caller's own
+// rate limits is tried again after its Retry-After; everything else is
+// the line's result. It fails only when ctx ends.
+func (r *Runner) serve(ctx context.Context, b store.Batch, who *gateway.Principal, i int, ln line) (store.BatchResult, error) {
+	for try := 0; ; try++ {
+		outID, reqID := ids(b.ID, i, try)
+		rctx := gateway.WithPrincipal(reqid.With(ctx, reqID), who)
+		req, err := http.NewRequestWithContext(rctx, http.MethodPost, ln.in.URL, bytes.NewReader(ln.in.Body))
+		if err != nil {
+			return store.BatchResult{}, err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		rec := &recorder{header: http.Header{}}
+		r.api.ServeHTTP(rec, req)
+		if err := ctx.Err(); err != nil {
+			return store.BatchResult{}, err
+		}
+		if rec.status() == http.StatusTooManyRequests && try+1 < maxTries {
+			wait := retryAfter(rec.header.Get("Retry-After"))
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return store.BatchResult{}, ctx.Err()
+			case <-t.C:
+			}
+			continue
+		}
+		body := rec.body.Bytes()
+		if !gjson.ValidBytes(body) {
+			body, _ = json.Marshal(string(body))
+		}
+		data, _ := json.Marshal(outputLine{ID: outID, CustomID: ln.in.CustomID,
+			Response: &outputResponse{StatusCode: rec.status(), RequestID: reqID, Body: body}})
+		return store.BatchResult{Line: i, OK: rec.status() < 300, Data: data}, nil
+	}
+}
+
+// retryAfter reads a Retry-After in seconds, bounded to 1s..30s.
+func retryAfter(v string) time.Duration {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return time.Second
+	}
+	return min(time.Duration(n)*time.Second, 30*time.Second)
+}
+
+// refused is line i's result when the batch's key no longer works.
+func (r *Runner) refused(b store.Batch, i int, ln line, err error) store.BatchResult {
+	outID, reqID := ids(b.ID, i, 0)
+	status, code, msg := http.StatusServiceUnavailable, "auth_unavailable", "the key store cannot be reached"
+	var d *gateway.Denied
+	if errors.As(err, &d) {
+		status, code, msg = d.Status, d.Code, d.Message
+	}
+	rec := &recorder{header: http.Header{}}
+	openaiapi.WriteError(rec, status, code, "the batch's API key cannot be used: "+msg)
+	data, _ := json.Marshal(outputLine{ID: outID, CustomID: ln.in.CustomID,
+		Response: &outputResponse{StatusCode: status, RequestID: reqID, Body: rec.body.Bytes()}})
+	return store.BatchResult{Line: i, Data: data}
+}
+
+// finalize writes the output and error files of a batch that stopped
+// running and moves it to its end status: completed, or cancelled when it
+// was cancelled, or expired when lines (the unfinished ones, which
+// become error lines) is given.
+func (r *Runner) finalize(ctx context.Context, id string, expiredLines []line) error {
+	for {
+		b, err := r.st.GetBatch(ctx, "", id)
+		if err != nil {
+			return err
+		}
+		o, err := decode(b)
+		if err != nil {
+			return err
+		}
+		end := store.BatchCompleted
+		switch {
+		case b.Status == store.BatchCancelling:
+			end = store.BatchCancelled
+		case expiredLines != nil:
+			end = store.BatchExpired
+		}
+		if b.Status == store.BatchInProgress {
+			o.Status, o.FinalizingAt = store.BatchFinalizing, unix(r.now())
+			err := r.st.UpdateBatch(ctx, o.encode(b.TenantID, b.KeyID, b.Created), store.BatchInProgress)
+			if errors.Is(err, store.ErrConflict) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			b.Status = store.BatchFinalizing
+		}
+		if !store.Unfinished(b.Status) {
+			return nil
+		}
+		if err := r.writeFiles(ctx, b, o, expiredLines); err != nil {
+			return err
+		}
+		from := b.Status
+		now := unix(r.now())
+		o.Status = end
+		switch end {
+		case store.BatchCompleted:
+			o.CompletedAt = now
+		case store.BatchCancelled:
+			o.CancelledAt = now
+		case store.BatchExpired:
+			o.ExpiredAt = now
+		}
+		err = r.st.UpdateBatch(ctx, o.encode(b.TenantID, b.KeyID, b.Created), from)
+		if errors.Is(err, store.ErrConflict) {
+			continue // cancelled while finalizing: write it as cancelled
+		}
+		if err != nil {
+			return err
+		}
+		if err := r.st.DeleteBatchResults(ctx, b.ID); err != nil {
+			r.log.Warn("batch: could not drop line results", "batch", b.ID, "err", err)
+		}
+		r.log.Info("batch finished", "batch", b.ID, "status", end, "completed", o.RequestCounts.Completed, "failed", o.RequestCounts.Failed)
+		return nil
+	}
+}
+
+// writeFiles stores the output and error files from the line results
+// and sets their IDs and the counts on o. Their IDs follow from the
+// batch's, so finalizing again after a crash finds them instead of
+// writing them twice.
+func (r *Runner) writeFiles(ctx context.Context, b store.Batch, o *object, expiredLines []line) error {
+	var out, errs bytes.Buffer
+	var ok, failed int
+	have := make(map[int]bool)
+	err := r.st.BatchResults(ctx, b.ID, func(res store.BatchResult) error {
+		have[res.Line] = true
+		if res.OK {
+			ok++
+			out.Write(res.Data)
+			out.WriteByte('\n')
+		} else {
+			failed++
+			errs.Write(res.Data)
+			errs.WriteByte('\n')
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i, ln := range expiredLines {
+		if have[i] {
+			continue
+		}
+		outID, _ := ids(b.ID, i, 0)
+		data, _ := json.Marshal(outputLine{ID: outID, CustomID: ln.in.CustomID,
+			Error: &outputError{Code: "batch_expired", Message: "this request could not be executed before the completion window expired"}})
+		failed++
+		errs.Write(data)
+		errs.WriteByte('\n')
+	}
+	o.RequestCounts.Completed, o.RequestCounts.Failed = ok, failed
+	if o.RequestCounts.Total < ok+failed {
+		o.RequestCounts.Total = ok + failed
+	}
+	hex := strings.TrimPrefix(b.ID, "batch_")
+	put := func(suffix string, content *bytes.Buffer, name string) (*string, error) {
+		if content.Len() == 0 {
+			return nil, nil
+		}
+		f := store.File{ID: "file-" + hex + suffix, TenantID: b.TenantID, Purpose: PurposeOutput,
+			Filename: b.ID + "_" + name + ".jsonl", Bytes: int64(content.Len()), Created: r.now()}
+		if err := r.st.CreateFile(ctx, f, content.Bytes()); err != nil && !errors.Is(err, store.ErrConflict) {
+			return nil, err
+		}
+		return &f.ID, nil
+	}
+	if o.OutputFileID, err = put("o", &out, "output"); err != nil {
+		return err
+	}
+	o.ErrorFileID, err = put("e", &errs, "error")
+	return err
+}
+
+// recorder is the http.ResponseWriter a line is served into.
+type recorder struct {
+	header http.Header
+	code   int
+	body   bytes.Buffer
+}
+
+func (w *recorder) Header() http.Header { return w.header }
+
+func (w *recorder) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+}
+
+func (w *recorder) Write(p []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.body.Write(p)
+}
+
+func (w *recorder) Flush() {}
+
+func (w *recorder) status() int {
+	if w.code == 0 {
+		return http.StatusOK
+	}
+	return w.code
+}
