@@ -151,8 +151,13 @@ func Serve(ctx context.Context, opts Options) error {
 	if err := gw.Apply(cfg); err != nil {
 		return err
 	}
+	bat, err := buildBatches(ctx, cfg, ten, gw.Handler(), log)
+	if err != nil {
+		return err
+	}
+	defer bat.Close()
 	srv := server.New(server.Options{
-		API:               gw.Handler(),
+		API:               bat.Handler,
 		Ready:             gw.Ready,
 		Gatherer:          reg,
 		InFlight:          metrics.InFlight,
@@ -187,6 +192,10 @@ func Serve(ctx context.Context, opts Options) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// Batch workers stop with the server; their last lines' usage records
+	// reach the ledger before it stops (below).
+	bdone := make(chan error, 1)
+	go func() { bdone <- bat.Run(ctx) }()
 	done := make(chan struct{})
 	if !demo {
 		w := watcher
@@ -233,6 +242,7 @@ func Serve(ctx context.Context, opts Options) error {
 	err = srv.Serve(ctx, ln)
 	cancel()
 	<-done
+	<-bdone
 	gw.Close()
 	tcancel()
 	if terr := <-tdone; terr != nil && !errors.Is(terr, context.Canceled) {

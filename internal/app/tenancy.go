@@ -15,11 +15,13 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/switchyard-gw/switchyard/internal/admin"
+	"github.com/switchyard-gw/switchyard/internal/batch"
 	"github.com/switchyard-gw/switchyard/internal/budget"
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/dashboard"
 	"github.com/switchyard-gw/switchyard/internal/gateway"
 	"github.com/switchyard-gw/switchyard/internal/ratelimit"
+	"github.com/switchyard-gw/switchyard/internal/store"
 	"github.com/switchyard-gw/switchyard/internal/store/open"
 	"github.com/switchyard-gw/switchyard/internal/tenancy"
 	"github.com/switchyard-gw/switchyard/internal/usage"
@@ -37,6 +39,11 @@ type Tenancy struct {
 	Guard gateway.Guard
 	// Recorder is the usage ledger (gateway.Options.Recorder).
 	Recorder gateway.Recorder
+	// Store is the store of keys and usage (and the batch API's files
+	// and batches).
+	Store store.Store
+	// Principals resolves a stored key to its caller, for batch lines.
+	Principals batch.Principals
 	// Admin is the admin API handler, nil when no admin key is configured.
 	// Run serves it on AdminAddr; do not mount it elsewhere.
 	Admin http.Handler
@@ -125,7 +132,7 @@ func buildTenancyOpen(ctx context.Context, cfg *config.Config, log *slog.Logger,
 		QueueSize: cfg.Usage.QueueSize, BatchSize: cfg.Usage.BatchSize,
 		FlushInterval: cfg.Usage.FlushInterval.D(), SpoolPath: cfg.Usage.SpoolPath, Logger: log,
 	})
-	t := &Tenancy{Guard: guard, Recorder: ledger, Close: closeAll, collectors: []prometheus.Collector{
+	t := &Tenancy{Guard: guard, Recorder: ledger, Store: st, Principals: guard, Close: closeAll, collectors: []prometheus.Collector{
 		ledger.Collector(), fallbackGauge("ratelimit", limiter), fallbackGauge("budget", budgets),
 	}}
 	t.Apply = func(c *config.Config) { guard.SetStatic(openGateway(c), staticKeys(c)...) }

@@ -99,7 +99,12 @@ func startEditedTenantStack(t *testing.T, simURL, extra string, edit func(string
 	if err := gw.Apply(cfg); err != nil {
 		t.Fatal(err)
 	}
-	srv := server.New(server.Options{API: gw.Handler(), Ready: gw.Ready, Gatherer: reg, InFlight: metrics.InFlight, Logger: log, ShutdownTimeout: 5 * time.Second})
+	bat, err := buildBatches(ctx, cfg, ten, gw.Handler(), log)
+	if err != nil {
+		cancel()
+		t.Fatalf("buildBatches: %v", err)
+	}
+	srv := server.New(server.Options{API: bat.Handler, Ready: gw.Ready, Gatherer: reg, InFlight: metrics.InFlight, Logger: log, ShutdownTimeout: 5 * time.Second})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -109,6 +114,8 @@ func startEditedTenantStack(t *testing.T, simURL, extra string, edit func(string
 	go func() { srvDone <- srv.Serve(srvCtx, ln) }()
 	runDone := make(chan error, 1)
 	go func() { runDone <- ten.Run(ctx) }()
+	batDone := make(chan error, 1)
+	go func() { batDone <- bat.Run(srvCtx) }()
 	tr := &http.Transport{MaxIdleConnsPerHost: 64}
 	s := &tenantStack{t: t, base: "http://" + ln.Addr().String(), ten: ten, reg: reg, logs: logs, hc: &http.Client{Transport: tr}}
 	if ten.AdminAddr != "" {
@@ -120,6 +127,8 @@ func startEditedTenantStack(t *testing.T, simURL, extra string, edit func(string
 			tr.CloseIdleConnections()
 			stopSrv()
 			<-srvDone
+			<-batDone
+			bat.Close()
 			cancel() // after the drain: the ledger flushes the last records
 			if err := <-runDone; err != nil {
 				t.Errorf("tenancy run: %v", err)

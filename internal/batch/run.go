@@ -302,15 +302,10 @@ func (r *Runner) process(ctx context.Context, b store.Batch, o *object, lines []
 	return expired, nil
 }
 
-// ids are the output line's id and the request id of line i's try.
-func ids(batchID string, i, try int) (outID, requestID string) {
-	hex := strings.TrimPrefix(batchID, "batch_")
-	outID = "batch_req_" + hex + "_" + strconv.Itoa(i)
-	requestID = "req_" + hex + "_" + strconv.Itoa(i)
-	if try > 0 {
-		requestID += "_r" + strconv.Itoa(try)
-	}
-	return outID, requestID
+// outputID is the id of line i's output line: the same however often
+// the line runs.
+func outputID(batchID string, i int) string {
+	return "batch_req_" + strings.TrimPrefix(batchID, "batch_") + "_" + strconv.Itoa(i)
 }
 
 // maxTries bounds the tries of a line the gateway rate-limits.
@@ -320,8 +315,11 @@ const maxTries = 6
 // rate limits is tried again after its Retry-After; everything else is
 // the line's result. It fails only when ctx ends.
 func (r *Runner) serve(ctx context.Context, b store.Batch, who *gateway.Principal, i int, ln line) (store.BatchResult, error) {
+	outID := outputID(b.ID, i)
 	for try := 0; ; try++ {
-		outID, reqID := ids(b.ID, i, try)
+		// Every try is a request of its own, with a usage record of its
+		// own: a try cut off by a stopping replica was still billed.
+		reqID := reqid.New()
 		rctx := gateway.WithPrincipal(reqid.With(ctx, reqID), who)
 		req, err := http.NewRequestWithContext(rctx, http.MethodPost, ln.in.URL, bytes.NewReader(ln.in.Body))
 		if err != nil {
@@ -365,7 +363,7 @@ func retryAfter(v string) time.Duration {
 
 // refused is line i's result when the batch's key no longer works.
 func (r *Runner) refused(b store.Batch, i int, ln line, err error) store.BatchResult {
-	outID, reqID := ids(b.ID, i, 0)
+	outID, reqID := outputID(b.ID, i), reqid.New()
 	status, code, msg := http.StatusServiceUnavailable, "auth_unavailable", "the key store cannot be reached"
 	var d *gateway.Denied
 	if errors.As(err, &d) {
@@ -470,8 +468,7 @@ func (r *Runner) writeFiles(ctx context.Context, b store.Batch, o *object, expir
 		if have[i] {
 			continue
 		}
-		outID, _ := ids(b.ID, i, 0)
-		data, _ := json.Marshal(outputLine{ID: outID, CustomID: ln.in.CustomID,
+		data, _ := json.Marshal(outputLine{ID: outputID(b.ID, i), CustomID: ln.in.CustomID,
 			Error: &outputError{Code: "batch_expired", Message: "this request could not be executed before the completion window expired"}})
 		failed++
 		errs.Write(data)

@@ -1,0 +1,58 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/switchyard-gw/switchyard/internal/batch"
+	"github.com/switchyard-gw/switchyard/internal/config"
+)
+
+// embeddedQueueSize bounds the batches an embedded queue holds waiting.
+const embeddedQueueSize = 1 << 16
+
+// batches is the Files and Batch APIs built from the config: the client
+// handler (those endpoints in front of the gateway's) and the workers.
+type batches struct {
+	// Handler serves /v1/files and /v1/batches, and passes every other
+	// request to the gateway's handler.
+	Handler http.Handler
+	// Run runs batches until ctx ends; it returns once every worker has
+	// stopped, so the usage records of their last lines are queued.
+	Run   func(ctx context.Context) error
+	Close func()
+}
+
+// buildBatches opens the batch queue and wires the API and the runner to
+// the store, the guard and the gateway's handler (api).
+func buildBatches(ctx context.Context, cfg *config.Config, ten *Tenancy, api http.Handler, log *slog.Logger) (*batches, error) {
+	bc := cfg.Batch
+	runner := batch.NewRunner(batch.RunnerOptions{
+		Store: ten.Store, API: api, Principals: ten.Principals,
+		Concurrency: bc.Concurrency, MaxRequests: bc.MaxRequests, Logger: log,
+	})
+	var q batch.Queue
+	if bc.Queue.Value() == config.BatchQueueEmbedded {
+		e := batch.NewEmbedded(embeddedQueueSize, log)
+		if err := runner.Resume(ctx, e); err != nil {
+			return nil, fmt.Errorf("app: resume batches: %w", err)
+		}
+		q = e
+	} else {
+		n, err := batch.NewNATS(ctx, batch.NATSOptions{URL: bc.Queue.Value(), Stream: bc.Stream, Logger: log})
+		if err != nil {
+			return nil, err
+		}
+		q = n
+	}
+	mux := http.NewServeMux()
+	batch.NewAPI(batch.APIOptions{Store: ten.Store, Auth: ten.Guard, Queue: q, MaxFileBytes: bc.MaxFileBytes, Logger: log}).Register(mux)
+	mux.Handle("/", api)
+	return &batches{
+		Handler: mux,
+		Run:     func(ctx context.Context) error { return q.Run(ctx, bc.Workers, runner.Run) },
+		Close:   q.Close,
+	}, nil
+}
