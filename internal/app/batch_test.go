@@ -15,6 +15,7 @@ import (
 	"github.com/openai/openai-go/v3/option"
 
 	"github.com/switchyard-gw/switchyard/internal/admin"
+	"github.com/switchyard-gw/switchyard/internal/batch/natstest"
 	"github.com/switchyard-gw/switchyard/internal/sim"
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
@@ -326,5 +327,76 @@ func TestBatchResumesAfterRestart(t *testing.T) {
 	}
 	if calls != 2 {
 		t.Errorf("model calls: got %d, want 2 (only the lines without a result)", calls)
+	}
+}
+
+// TestBatchThroughNATS runs two replicas on one store and one JetStream
+// queue: a batch created on one is finished (by whichever replica the
+// queue gives it to) and readable from both.
+func TestBatchThroughNATS(t *testing.T) {
+	stream := natstest.Stream(t)
+	simURL := startSim(t, fastSim())
+	extra := sqliteExtra(t, fmt.Sprintf("batch: {queue: %s, stream: %s}\n", natstest.URL, stream))
+	r1 := startTenantStack(t, simURL, extra)
+	r2 := startTenantStack(t, simURL, extra)
+	key := r1.newKey("acme", admin.KeyCreate{Name: "k"}).Secret
+	c1, c2 := r1.sdkFor(key), r2.sdkFor(key)
+	var ids []string
+	for range 3 {
+		ids = append(ids, runBatch(t, c1, jsonl([2]string{"x", "cheap"}, [2]string{"y", "cheap"})).ID)
+	}
+	for _, id := range ids {
+		b := awaitBatch(t, c2, id)
+		if b.Status != "completed" || b.RequestCounts.Completed != 2 {
+			t.Errorf("batch %s: got %q %+v, want completed with 2", id, b.Status, b.RequestCounts)
+			if b.ErrorFileID != "" {
+				t.Logf("errors: %+v", fileLines(t, c2, b.ErrorFileID)[0].Response)
+			}
+		}
+	}
+}
+
+// TestBatchKeyRevokedMidway revokes the batch's key while it runs: the
+// lines not yet started are answered 401 in the error file, not served.
+func TestBatchKeyRevokedMidway(t *testing.T) {
+	cfg := fastSim()
+	for i := range cfg.Models {
+		cfg.Models[i].Latency = 30 * time.Millisecond
+	}
+	s := startTenantStack(t, startSim(t, cfg), sqliteExtra(t, "batch: {concurrency: 1}\n"))
+	k := s.newKey("acme", admin.KeyCreate{Name: "k"})
+	c := s.sdkFor(k.Secret)
+	var lines [][2]string
+	for i := range 40 {
+		lines = append(lines, [2]string{fmt.Sprintf("l%d", i), "cheap"})
+	}
+	b := runBatch(t, c, jsonl(lines...))
+	waitForT(t, "the first answer", func() bool {
+		cur, err := c.Batches.Get(context.Background(), b.ID)
+		return err == nil && cur.RequestCounts.Completed > 0
+	}, func() string { return "" })
+	if code := s.adminDo("POST", "/admin/keys/"+k.ID+"/revoke", nil, nil); code != 200 {
+		t.Fatalf("revoke: got %d", code)
+	}
+	// The revoked key cannot read the batch any more: read it from the store.
+	var final store.Batch
+	waitForT(t, "the batch to finish", func() bool {
+		var err error
+		final, err = s.ten.Store.GetBatch(context.Background(), "acme", b.ID)
+		return err == nil && !store.Unfinished(final.Status)
+	}, func() string { return final.Status })
+	var doc struct {
+		ErrorFileID   string `json:"error_file_id"`
+		RequestCounts struct{ Completed, Failed int } `json:"request_counts"`
+	}
+	if err := json.Unmarshal(final.Doc, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if final.Status != "completed" || doc.RequestCounts.Completed == 0 || doc.RequestCounts.Failed == 0 || doc.RequestCounts.Completed+doc.RequestCounts.Failed != 40 {
+		t.Fatalf("got %s %+v, want completed with some answers and the rest refused", final.Status, doc.RequestCounts)
+	}
+	content, err := s.ten.Store.FileContent(context.Background(), "acme", doc.ErrorFileID)
+	if err != nil || !strings.Contains(string(content), `"status_code":401`) || !strings.Contains(string(content), "invalid_api_key") {
+		t.Errorf("error file: got %.300s, %v; want 401 invalid_api_key lines", content, err)
 	}
 }

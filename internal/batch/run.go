@@ -230,7 +230,6 @@ func (r *Runner) process(ctx context.Context, b store.Batch, o *object, lines []
 	if err := r.st.BatchResults(ctx, b.ID, func(res store.BatchResult) error { done[res.Line] = true; return nil }); err != nil {
 		return false, err
 	}
-	who, perr := r.principals.Principal(ctx, b.KeyID)
 
 	var stop atomic.Bool
 	wctx, cancelWatch := context.WithCancel(ctx)
@@ -273,20 +272,30 @@ func (r *Runner) process(ctx context.Context, b store.Batch, o *object, lines []
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			var res store.BatchResult
-			if perr != nil {
-				res = r.refused(b, i, ln, perr)
-			} else {
-				var err error
-				if res, err = r.serve(ctx, b, who, i, ln); err != nil {
-					return // stopping: the line runs again when the batch resumes
-				}
-			}
-			if err := r.st.PutBatchResult(context.WithoutCancel(ctx), b.ID, res); err != nil {
+			failed := func(err error) {
 				mu.Lock()
 				saveErr = err
 				mu.Unlock()
 				stop.Store(true)
+			}
+			// The key is looked up for every line: a key revoked
+			// meanwhile stops being served.
+			var res store.BatchResult
+			who, err := r.principals.Principal(ctx, b.KeyID)
+			var denied *gateway.Denied
+			switch {
+			case err == nil:
+				if res, err = r.serve(ctx, b, who, i, ln); err != nil {
+					return // stopping: the line runs again when the batch resumes
+				}
+			case errors.As(err, &denied) && denied.Status < 500:
+				res = r.refused(b, i, ln, denied)
+			default:
+				failed(err) // the key store is down: try the batch later
+				return
+			}
+			if err := r.st.PutBatchResult(context.WithoutCancel(ctx), b.ID, res); err != nil {
+				failed(err)
 			}
 		})
 	}
@@ -361,18 +370,13 @@ func retryAfter(v string) time.Duration {
 	return min(time.Duration(n)*time.Second, 30*time.Second)
 }
 
-// refused is line i's result when the batch's key no longer works.
-func (r *Runner) refused(b store.Batch, i int, ln line, err error) store.BatchResult {
-	outID, reqID := outputID(b.ID, i), reqid.New()
-	status, code, msg := http.StatusServiceUnavailable, "auth_unavailable", "the key store cannot be reached"
-	var d *gateway.Denied
-	if errors.As(err, &d) {
-		status, code, msg = d.Status, d.Code, d.Message
-	}
+// refused is line i's result when the batch's key no longer works
+// (revoked, expired, its tenant disabled).
+func (r *Runner) refused(b store.Batch, i int, ln line, d *gateway.Denied) store.BatchResult {
 	rec := &recorder{header: http.Header{}}
-	openaiapi.WriteError(rec, status, code, "the batch's API key cannot be used: "+msg)
-	data, _ := json.Marshal(outputLine{ID: outID, CustomID: ln.in.CustomID,
-		Response: &outputResponse{StatusCode: status, RequestID: reqID, Body: rec.body.Bytes()}})
+	openaiapi.WriteError(rec, d.Status, d.Code, "the batch's API key cannot be used: "+d.Message)
+	data, _ := json.Marshal(outputLine{ID: outputID(b.ID, i), CustomID: ln.in.CustomID,
+		Response: &outputResponse{StatusCode: d.Status, RequestID: reqid.New(), Body: rec.body.Bytes()}})
 	return store.BatchResult{Line: i, Data: data}
 }
 

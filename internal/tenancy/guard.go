@@ -149,10 +149,16 @@ func (g *Guard) Authenticate(ctx context.Context, h http.Header) (*gateway.Princ
 		}
 		return nil, err
 	}
+	if e.key == nil && sk.open {
+		return anonymous, nil
+	}
+	return g.check(e)
+}
+
+// check refuses a cached entry's key when it is unknown, revoked or
+// expired, or its tenant is disabled; else it is the key's caller.
+func (g *Guard) check(e *entry) (*gateway.Principal, error) {
 	if e.key == nil {
-		if sk.open {
-			return anonymous, nil
-		}
 		return nil, errInvalidKey
 	}
 	now := g.now()
@@ -329,10 +335,11 @@ var (
 )
 
 // Principal returns the caller the stored key keyID acts as, refused like
-// Authenticate refuses it (revoked, expired, tenant disabled). An empty
-// keyID is the anonymous caller of a static key or an open gateway. The
-// batch worker calls it when it starts a batch, to run the lines as the
-// key that created it; it reads the store, not the request-path cache.
+// Authenticate refuses it (revoked, expired, tenant disabled), and keeps
+// the key in the cache Admit reads, as Authenticate does. An empty keyID
+// is the anonymous caller of a static key or an open gateway. The batch
+// worker calls it before each line, to run it as the key that created
+// the batch.
 func (g *Guard) Principal(ctx context.Context, keyID string) (*gateway.Principal, error) {
 	if keyID == "" {
 		return anonymous, nil
@@ -342,22 +349,14 @@ func (g *Guard) Principal(ctx context.Context, keyID string) (*gateway.Principal
 		return nil, errInvalidKey
 	}
 	if err != nil {
+		g.storeFailed(err)
 		return nil, errAuthUnavailable
 	}
-	t, err := g.st.GetTenant(ctx, k.TenantID)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	e, err := g.lookup(ctx, k.Hash)
+	if err != nil {
 		return nil, errAuthUnavailable
 	}
-	now := g.now()
-	switch {
-	case k.RevokedAt != nil && !k.RevokedAt.After(now):
-		return nil, errInvalidKey
-	case k.ExpiresAt != nil && !k.ExpiresAt.After(now):
-		return nil, errExpiredKey
-	case t.Disabled || t.ID == "":
-		return nil, errTenantDisabled
-	}
-	return principalOf(k, t), nil
+	return g.check(e)
 }
 
 // principalOf is the caller key k of tenant t acts as; the key's tier, else
