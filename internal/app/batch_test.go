@@ -400,3 +400,17 @@ func TestBatchKeyRevokedMidway(t *testing.T) {
 		t.Errorf("error file: got %.300s, %v; want 401 invalid_api_key lines", content, err)
 	}
 }
+
+func TestBatchUploadTooLarge(t *testing.T) {
+	s := startTenantStack(t, startSim(t, fastSim()), sqliteExtra(t, "batch: {max_file_bytes: 100}\n"))
+	c := s.sdkFor(s.newKey("acme", admin.KeyCreate{Name: "k"}).Secret)
+	var apiErr *openai.Error
+	big := jsonl([2]string{"a", "cheap"}, [2]string{"b", "cheap"})
+	_, err := c.Files.New(context.Background(), openai.FileNewParams{File: openai.File(bytes.NewReader(big), "in.jsonl", "application/jsonl"), Purpose: openai.FilePurposeBatch})
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 413 || apiErr.Code != "file_too_large" {
+		t.Errorf("upload of %d bytes over a 100-byte limit: got %v, want 413 file_too_large", len(big), err)
+	}
+	if page, err := c.Files.List(context.Background(), openai.FileListParams{}); err != nil || len(page.Data) != 0 {
+		t.Errorf("files after the refused upload: got %+v, %v; want none", page, err)
+	}
+}
