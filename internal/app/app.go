@@ -151,7 +151,7 @@ func Serve(ctx context.Context, opts Options) error {
 	if err := gw.Apply(cfg); err != nil {
 		return err
 	}
-	bat, err := buildBatches(ctx, cfg, ten, gw.Handler(), log)
+	bat, err := buildBatches(ctx, cfg, ten, gw.Handler(), metrics, log)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/batch"
 	"github.com/switchyard-gw/switchyard/internal/config"
+	"github.com/switchyard-gw/switchyard/internal/telemetry"
 )
 
 // embeddedQueueSize bounds the batches an embedded queue holds waiting.
@@ -27,11 +28,11 @@ type batches struct {
 
 // buildBatches opens the batch queue and wires the API and the runner to
 // the store, the guard and the gateway's handler (api).
-func buildBatches(ctx context.Context, cfg *config.Config, ten *Tenancy, api http.Handler, log *slog.Logger) (*batches, error) {
+func buildBatches(ctx context.Context, cfg *config.Config, ten *Tenancy, api http.Handler, metrics *telemetry.Metrics, log *slog.Logger) (*batches, error) {
 	bc := cfg.Batch
 	runner := batch.NewRunner(batch.RunnerOptions{
 		Store: ten.Store, API: api, Principals: ten.Principals,
-		Concurrency: bc.Concurrency, MaxRequests: bc.MaxRequests, Logger: log,
+		Concurrency: bc.Concurrency, MaxRequests: bc.MaxRequests, Logger: log, Metrics: metrics,
 	})
 	var q batch.Queue
 	if bc.Queue.Value() == config.BatchQueueEmbedded {

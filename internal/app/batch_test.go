@@ -176,6 +176,13 @@ func TestBatchWithOpenAISDK(t *testing.T) {
 		t.Errorf("get a deleted file: got %v, want 404", err)
 	}
 
+	metrics := s.scrape()
+	for _, want := range []string{`switchyard_batches_total{status="completed"} 1`, `switchyard_batch_lines_total{result="ok"} 2`, `switchyard_batch_lines_total{result="error"} 1`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics: want %s", want)
+		}
+	}
+
 	// Every line has its usage record, charged to the batch's key.
 	s.stop()
 	var lines int

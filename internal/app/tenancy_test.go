@@ -99,7 +99,7 @@ func startEditedTenantStack(t *testing.T, simURL, extra string, edit func(string
 	if err := gw.Apply(cfg); err != nil {
 		t.Fatal(err)
 	}
-	bat, err := buildBatches(ctx, cfg, ten, gw.Handler(), log)
+	bat, err := buildBatches(ctx, cfg, ten, gw.Handler(), metrics, log)
 	if err != nil {
 		cancel()
 		t.Fatalf("buildBatches: %v", err)

@@ -20,6 +20,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/openaiapi"
 	"github.com/switchyard-gw/switchyard/internal/reqid"
 	"github.com/switchyard-gw/switchyard/internal/store"
+	"github.com/switchyard-gw/switchyard/internal/telemetry"
 )
 
 // Principals resolves the key a batch was created with to the caller its
@@ -43,6 +44,8 @@ type RunnerOptions struct {
 	Poll   time.Duration
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Metrics, when set, counts finished batches and answered lines.
+	Metrics *telemetry.Metrics
 }
 
 // Runner runs batches: it validates the input file, serves each line, and
@@ -56,6 +59,7 @@ type Runner struct {
 	poll        time.Duration
 	now         func() time.Time
 	log         *slog.Logger
+	metrics     *telemetry.Metrics
 }
 
 // NewRunner returns a Runner; Run is the handler a Queue calls.
@@ -73,7 +77,7 @@ func NewRunner(o RunnerOptions) *Runner {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Runner{st: o.Store, api: o.API, principals: o.Principals, concurrency: o.Concurrency,
-		maxRequests: o.MaxRequests, poll: o.Poll, now: o.Now, log: o.Logger}
+		maxRequests: o.MaxRequests, poll: o.Poll, now: o.Now, log: o.Logger, metrics: o.Metrics}
 }
 
 // Resume publishes every unfinished batch of the store to q, for an
@@ -164,6 +168,10 @@ func (r *Runner) fail(ctx context.Context, b store.Batch, o *object, why ...line
 	err := r.st.UpdateBatch(ctx, o.encode(b.TenantID, b.KeyID, b.Created), from)
 	if errors.Is(err, store.ErrConflict) {
 		return r.Run(ctx, b.ID)
+	}
+	if err == nil {
+		r.countBatch(store.BatchFailed)
+		r.log.Info("batch failed", "batch", b.ID, "reason", why[0].Code)
 	}
 	return err
 }
@@ -280,13 +288,20 @@ func (r *Runner) process(ctx context.Context, b store.Batch, o *object, lines []
 			}
 			// The key is looked up for every line: a key revoked
 			// meanwhile stops being served.
-			var res store.BatchResult
+			var (
+				res    store.BatchResult
+				result = "refused"
+				denied *gateway.Denied
+			)
 			who, err := r.principals.Principal(ctx, b.KeyID)
-			var denied *gateway.Denied
 			switch {
 			case err == nil:
 				if res, err = r.serve(ctx, b, who, i, ln); err != nil {
 					return // stopping: the line runs again when the batch resumes
+				}
+				result = "error"
+				if res.OK {
+					result = "ok"
 				}
 			case errors.As(err, &denied) && denied.Status < 500:
 				res = r.refused(b, i, ln, denied)
@@ -296,7 +311,9 @@ func (r *Runner) process(ctx context.Context, b store.Batch, o *object, lines []
 			}
 			if err := r.st.PutBatchResult(context.WithoutCancel(ctx), b.ID, res); err != nil {
 				failed(err)
+				return
 			}
+			r.countLine(result)
 		})
 	}
 	wg.Wait()
@@ -309,6 +326,18 @@ func (r *Runner) process(ctx context.Context, b store.Batch, o *object, lines []
 		return false, saveErr
 	}
 	return expired, nil
+}
+
+func (r *Runner) countLine(result string) {
+	if r.metrics != nil {
+		r.metrics.BatchLines.WithLabelValues(result).Inc()
+	}
+}
+
+func (r *Runner) countBatch(status string) {
+	if r.metrics != nil {
+		r.metrics.Batches.WithLabelValues(status).Inc()
+	}
 }
 
 // outputID is the id of line i's output line: the same however often
@@ -439,6 +468,7 @@ func (r *Runner) finalize(ctx context.Context, id string, expiredLines []line) e
 		if err := r.st.DeleteBatchResults(ctx, b.ID); err != nil {
 			r.log.Warn("batch: could not drop line results", "batch", b.ID, "err", err)
 		}
+		r.countBatch(end)
 		r.log.Info("batch finished", "batch", b.ID, "status", end, "completed", o.RequestCounts.Completed, "failed", o.RequestCounts.Failed)
 		return nil
 	}

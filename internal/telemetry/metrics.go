@@ -19,6 +19,8 @@ type Metrics struct {
 	InFlight   prometheus.Gauge
 	ConfigLoad *prometheus.CounterVec // result
 	Cache      *prometheus.CounterVec // route, result
+	Batches    *prometheus.CounterVec // status
+	BatchLines *prometheus.CounterVec // result
 }
 
 // NewMetrics creates the metrics and registers them on reg.
@@ -56,7 +58,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "switchyard_cache_total",
 			Help: "Response cache events by route and result: hit, miss, bypass (no-store), stored, too_large, not_cacheable, error.",
 		}, []string{"route", "result"}),
+		Batches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchyard_batches_total", Help: "Batches finished, by final status: completed, failed, cancelled, expired.",
+		}, []string{"status"}),
+		BatchLines: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchyard_batch_lines_total", Help: "Batch lines answered, by result: ok (2xx), error (the answer is an error), refused (the batch's key no longer works).",
+		}, []string{"result"}),
 	}
-	reg.MustRegister(m.Requests, m.Latency, m.TTFT, m.Attempts, m.Fallbacks, m.Tokens, m.CostUSD, m.InFlight, m.ConfigLoad, m.Cache)
+	reg.MustRegister(m.Requests, m.Latency, m.TTFT, m.Attempts, m.Fallbacks, m.Tokens, m.CostUSD, m.InFlight, m.ConfigLoad, m.Cache, m.Batches, m.BatchLines)
 	return m
 }
