@@ -49,7 +49,7 @@ func buildBatches(ctx context.Context, cfg *config.Config, ten *Tenancy, api htt
 		q = n
 	}
 	mux := http.NewServeMux()
-	batch.NewAPI(batch.APIOptions{Store: ten.Store, Auth: ten.Guard, Queue: q, MaxFileBytes: bc.MaxFileBytes, Logger: log}).Register(mux)
+	batch.NewAPI(batch.APIOptions{Store: ten.Store, Auth: ten.Guard, Queue: q, MaxFileBytes: bc.MaxFileBytes, MaxRequests: bc.MaxRequests, Logger: log}).Register(mux)
 	mux.Handle("/", api)
 	return &batches{
 		Handler: mux,

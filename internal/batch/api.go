@@ -11,8 +11,10 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/switchyard-gw/switchyard/internal/anthropicapi"
 	"github.com/switchyard-gw/switchyard/internal/gateway"
 	"github.com/switchyard-gw/switchyard/internal/openaiapi"
 	"github.com/switchyard-gw/switchyard/internal/store"
@@ -31,6 +33,7 @@ type APIOptions struct {
 	// MaxFileBytes is the largest upload; MaxRequests the most lines of
 	// one batch (checked when it is validated).
 	MaxFileBytes int64
+	MaxRequests  int
 	Now          func() time.Time
 	Logger       *slog.Logger
 }
@@ -41,6 +44,7 @@ type API struct {
 	auth    Authenticator
 	queue   Queue
 	maxFile int64
+	maxReqs int
 	now     func() time.Time
 	log     *slog.Logger
 }
@@ -53,13 +57,15 @@ func NewAPI(o APIOptions) *API {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &API{st: o.Store, auth: o.Auth, queue: o.Queue, maxFile: o.MaxFileBytes, now: o.Now, log: o.Logger}
+	return &API{st: o.Store, auth: o.Auth, queue: o.Queue, maxFile: o.MaxFileBytes, maxReqs: o.MaxRequests, now: o.Now, log: o.Logger}
 }
 
-// Register mounts the endpoints on mux, with and without the /v1 prefix
-// (as the gateway's other OpenAI endpoints), and answers other methods on
-// them with 405 in the OpenAI error format.
+// Register mounts the endpoints on mux: the OpenAI ones with and without
+// the /v1 prefix (as the gateway's other OpenAI endpoints), the Anthropic
+// Message Batches API at /v1/messages/batches; other methods on them get a
+// 405 in the API's error format.
 func (a *API) Register(mux *http.ServeMux) {
+	a.registerAnthropic(mux)
 	for _, p := range []string{"/v1", ""} {
 		mux.HandleFunc("POST "+p+"/files", a.authed(a.createFile))
 		mux.HandleFunc("GET "+p+"/files", a.authed(a.listFiles))
@@ -84,27 +90,46 @@ func (a *API) Register(mux *http.ServeMux) {
 
 type handler func(w http.ResponseWriter, r *http.Request, who *gateway.Principal)
 
+// errorWriter answers an error in one API's format: code is the OpenAI
+// error code, typ the Anthropic error type ("" follows from status).
+type errorWriter func(w http.ResponseWriter, status int, code, typ, message string)
+
+func openAIError(w http.ResponseWriter, status int, code, _, message string) {
+	openaiapi.WriteError(w, status, code, message)
+}
+
+func anthropicError(w http.ResponseWriter, status int, _, typ, message string) {
+	anthropicapi.WriteError(w, status, typ, message)
+}
+
 // authed authenticates the caller like the gateway's endpoints do.
-func (a *API) authed(h handler) http.HandlerFunc {
+func (a *API) authed(h handler) http.HandlerFunc { return a.authedIn(openAIError, h) }
+
+// authedIn is authed answering refusals with fail.
+func (a *API) authedIn(fail errorWriter, h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		who, err := a.auth.Authenticate(r.Context(), r.Header)
 		if err != nil {
 			var d *gateway.Denied
 			if errors.As(err, &d) {
-				openaiapi.WriteError(w, d.Status, d.Code, d.Message)
+				fail(w, d.Status, d.Code, d.Type, d.Message)
 				return
 			}
-			openaiapi.WriteError(w, http.StatusServiceUnavailable, "auth_unavailable", "the key store cannot be reached")
+			fail(w, http.StatusServiceUnavailable, "auth_unavailable", "api_error", "the key store cannot be reached")
 			return
 		}
 		h(w, r, who)
 	}
 }
 
-// storeFailed answers a store error other than not-found.
+// storeFailed answers a store error other than not-found, in OpenAI's format.
 func (a *API) storeFailed(w http.ResponseWriter, op string, err error) {
+	a.storeFailedIn(openAIError, w, op, err)
+}
+
+func (a *API) storeFailedIn(fail errorWriter, w http.ResponseWriter, op string, err error) {
 	a.log.Error("batch: store failed", "op", op, "err", err)
-	openaiapi.WriteError(w, http.StatusServiceUnavailable, "store_unavailable", "the gateway's store failed; try again")
+	fail(w, http.StatusServiceUnavailable, "store_unavailable", "api_error", "the gateway's store failed; try again")
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -184,7 +209,7 @@ func (a *API) createFile(w http.ResponseWriter, r *http.Request, who *gateway.Pr
 		filename = "upload.jsonl"
 	}
 	now := a.now()
-	f := store.File{ID: store.NewSortableID("file-", now), TenantID: who.TenantID, Purpose: purpose,
+	f := store.File{ID: store.NewSortableID(filePrefix, now), TenantID: who.TenantID, Purpose: purpose,
 		Filename: truncate(filename, 255), Bytes: int64(len(content)), Created: now}
 	if err := a.st.CreateFile(r.Context(), f, content); err != nil {
 		a.storeFailed(w, "create file", err)
@@ -256,7 +281,7 @@ func (a *API) listFiles(w http.ResponseWriter, r *http.Request, who *gateway.Pri
 	if !ok {
 		return
 	}
-	fs, err := a.st.ListFiles(r.Context(), who.TenantID, r.URL.Query().Get("purpose"), after, limit+1)
+	fs, err := a.st.ListFiles(r.Context(), who.TenantID, filePrefix, r.URL.Query().Get("purpose"), after, limit+1)
 	if err != nil {
 		a.storeFailed(w, "list files", err)
 		return
@@ -272,7 +297,7 @@ func (a *API) listFiles(w http.ResponseWriter, r *http.Request, who *gateway.Pri
 func (a *API) file(w http.ResponseWriter, r *http.Request, who *gateway.Principal) (store.File, bool) {
 	id := r.PathValue("id")
 	f, err := a.st.GetFile(r.Context(), who.TenantID, id)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) || err == nil && !strings.HasPrefix(f.ID, filePrefix) {
 		openaiapi.WriteError(w, http.StatusNotFound, "not_found", "no file with id "+strconv.Quote(truncate(id, 100)))
 		return f, false
 	}
@@ -369,24 +394,31 @@ func (a *API) createBatch(w http.ResponseWriter, r *http.Request, who *gateway.P
 	}
 	now := a.now()
 	o := &object{
-		ID: store.NewSortableID("batch_", now), Object: "batch", Endpoint: req.Endpoint, InputFileID: f.ID,
+		ID: store.NewSortableID(batchPrefix, now), Object: "batch", Endpoint: req.Endpoint, InputFileID: f.ID,
 		CompletionWindow: req.CompletionWindow, Status: store.BatchValidating, CreatedAt: now.Unix(),
 		ExpiresAt: unix(now.Add(completionWindow)), Metadata: req.Metadata,
 	}
-	b := o.encode(who.TenantID, who.KeyID, now)
-	if err := a.st.CreateBatch(r.Context(), b); err != nil {
-		a.storeFailed(w, "create batch", err)
-		return
+	if a.submit(openAIError, w, r, who, o, now) {
+		writeJSON(w, http.StatusOK, o)
+	}
+}
+
+// submit stores a new batch and queues it; on failure it has answered
+// with fail and returns false.
+func (a *API) submit(fail errorWriter, w http.ResponseWriter, r *http.Request, who *gateway.Principal, o *object, now time.Time) bool {
+	if err := a.st.CreateBatch(r.Context(), o.encode(who.TenantID, who.KeyID, now)); err != nil {
+		a.storeFailedIn(fail, w, "create batch", err)
+		return false
 	}
 	if err := a.queue.Publish(r.Context(), o.ID); err != nil {
 		a.log.Error("batch: queue publish failed", "batch", o.ID, "err", err)
 		o.Status, o.FailedAt = store.BatchFailed, unix(now)
 		o.Errors = &errorList{Object: "list", Data: []lineError{{Code: "queue_unavailable", Message: "the batch queue could not take the batch; create it again"}}}
 		_ = a.st.UpdateBatch(context.WithoutCancel(r.Context()), o.encode(who.TenantID, who.KeyID, now), store.BatchValidating)
-		openaiapi.WriteError(w, http.StatusServiceUnavailable, "queue_unavailable", "the batch queue could not take the batch; try again")
-		return
+		fail(w, http.StatusServiceUnavailable, "queue_unavailable", "api_error", "the batch queue could not take the batch; try again")
+		return false
 	}
-	writeJSON(w, http.StatusOK, o)
+	return true
 }
 
 // batch returns the caller's batch named in the path with live counts,
@@ -394,7 +426,7 @@ func (a *API) createBatch(w http.ResponseWriter, r *http.Request, who *gateway.P
 func (a *API) batch(w http.ResponseWriter, r *http.Request, who *gateway.Principal) (store.Batch, *object, bool) {
 	id := r.PathValue("id")
 	b, err := a.st.GetBatch(r.Context(), who.TenantID, id)
-	if errors.Is(err, store.ErrNotFound) || err == nil && b.TenantID != who.TenantID {
+	if errors.Is(err, store.ErrNotFound) || err == nil && (b.TenantID != who.TenantID || !strings.HasPrefix(b.ID, batchPrefix)) {
 		openaiapi.WriteError(w, http.StatusNotFound, "not_found", "no batch with id "+strconv.Quote(truncate(id, 100)))
 		return b, nil, false
 	}
@@ -437,7 +469,7 @@ func (a *API) listBatches(w http.ResponseWriter, r *http.Request, who *gateway.P
 	if !ok {
 		return
 	}
-	bs, err := a.st.ListBatches(r.Context(), who.TenantID, after, limit+1)
+	bs, err := a.st.ListBatches(r.Context(), who.TenantID, batchPrefix, after, limit+1)
 	if err != nil {
 		a.storeFailed(w, "list batches", err)
 		return
@@ -457,32 +489,48 @@ func (a *API) listBatches(w http.ResponseWriter, r *http.Request, who *gateway.P
 // cancelBatch moves a validating or running batch to cancelling; its
 // worker stops starting lines, and writes what is done as the output.
 func (a *API) cancelBatch(w http.ResponseWriter, r *http.Request, who *gateway.Principal) {
-	for range 5 {
-		b, o, ok := a.batch(w, r, who)
-		if !ok {
-			return
+	b, _, ok := a.batch(w, r, who)
+	if !ok {
+		return
+	}
+	o, err := a.cancel(r.Context(), b)
+	switch {
+	case errors.Is(err, errEnded):
+		openaiapi.WriteError(w, http.StatusConflict, "batch_not_cancellable", "batch "+b.ID+" is "+o.Status+" and cannot be cancelled")
+	case err != nil:
+		a.storeFailed(w, "cancel batch", err)
+	default:
+		writeJSON(w, http.StatusOK, o)
+	}
+}
+
+// errEnded is cancel's answer for a batch that ended other than cancelled.
+var errEnded = errors.New("batch: the batch has ended")
+
+// cancel moves b to cancelling unless it is past that, and returns it as
+// it then stands (errEnded, with it, when it ended otherwise).
+func (a *API) cancel(ctx context.Context, b store.Batch) (*object, error) {
+	for {
+		o, err := a.live(ctx, b)
+		if err != nil {
+			return nil, err
 		}
 		switch b.Status {
 		case store.BatchCancelling, store.BatchCancelled:
-			writeJSON(w, http.StatusOK, o)
-			return
+			return o, nil
 		case store.BatchValidating, store.BatchInProgress:
 		default:
-			openaiapi.WriteError(w, http.StatusConflict, "batch_not_cancellable", "batch "+b.ID+" is "+b.Status+" and cannot be cancelled")
-			return
+			return o, errEnded
 		}
 		from := o.Status
 		o.Status, o.CancellingAt = store.BatchCancelling, unix(a.now())
-		err := a.st.UpdateBatch(r.Context(), o.encode(b.TenantID, b.KeyID, b.Created), from)
-		if errors.Is(err, store.ErrConflict) {
-			continue // the worker moved it on meanwhile: look again
+		err = a.st.UpdateBatch(ctx, o.encode(b.TenantID, b.KeyID, b.Created), from)
+		if !errors.Is(err, store.ErrConflict) {
+			return o, err
 		}
-		if err != nil {
-			a.storeFailed(w, "cancel batch", err)
-			return
+		// The worker moved it on meanwhile: look again.
+		if b, err = a.st.GetBatch(ctx, b.TenantID, b.ID); err != nil {
+			return nil, err
 		}
-		writeJSON(w, http.StatusOK, o)
-		return
 	}
-	openaiapi.WriteError(w, http.StatusConflict, "batch_busy", "the batch changed state while being cancelled; try again")
 }

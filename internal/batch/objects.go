@@ -26,6 +26,13 @@ const (
 	PurposeOutput = "batch_output"
 )
 
+// ID prefixes of the OpenAI API's files and batches; the Anthropic
+// Message Batches API's have their own, so neither API lists the other's.
+const (
+	filePrefix  = "file-"
+	batchPrefix = "batch_"
+)
+
 // Endpoints a batch may run.
 var endpoints = map[string]bool{
 	"/v1/chat/completions": true,
@@ -76,6 +83,10 @@ type object struct {
 	CancelledAt      *int64            `json:"cancelled_at"`
 	RequestCounts    requestCounts     `json:"request_counts"`
 	Metadata         map[string]string `json:"metadata"`
+	// ExpiredRequests counts the lines of an expired batch that never
+	// ran (also counted in RequestCounts.Failed, as OpenAI does); the
+	// Message Batches API reports them apart.
+	ExpiredRequests int `json:"expired_requests,omitempty"`
 }
 
 type requestCounts struct {

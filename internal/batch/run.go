@@ -17,7 +17,6 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/switchyard-gw/switchyard/internal/gateway"
-	"github.com/switchyard-gw/switchyard/internal/openaiapi"
 	"github.com/switchyard-gw/switchyard/internal/reqid"
 	"github.com/switchyard-gw/switchyard/internal/store"
 	"github.com/switchyard-gw/switchyard/internal/telemetry"
@@ -343,7 +342,17 @@ func (r *Runner) countBatch(status string) {
 // outputID is the id of line i's output line: the same however often
 // the line runs.
 func outputID(batchID string, i int) string {
-	return "batch_req_" + strings.TrimPrefix(batchID, "batch_") + "_" + strconv.Itoa(i)
+	_, hex := kindOf(batchID)
+	return "batch_req_" + hex + "_" + strconv.Itoa(i)
+}
+
+// kindOf splits a batch ID into the prefix of its API's file IDs and its
+// unique part.
+func kindOf(batchID string) (filePrefixOf, hex string) {
+	if h, ok := strings.CutPrefix(batchID, msgBatchPrefix); ok {
+		return msgFilePrefix, h
+	}
+	return filePrefix, strings.TrimPrefix(batchID, batchPrefix)
 }
 
 // maxTries bounds the tries of a line the gateway rate-limits.
@@ -403,7 +412,11 @@ func retryAfter(v string) time.Duration {
 // (revoked, expired, its tenant disabled).
 func (r *Runner) refused(b store.Batch, i int, ln line, d *gateway.Denied) store.BatchResult {
 	rec := &recorder{header: http.Header{}}
-	openaiapi.WriteError(rec, d.Status, d.Code, "the batch's API key cannot be used: "+d.Message)
+	fail := openAIError
+	if ln.in.URL == messagesEndpoint {
+		fail = anthropicError
+	}
+	fail(rec, d.Status, d.Code, d.Type, "the batch's API key cannot be used: "+d.Message)
 	data, _ := json.Marshal(outputLine{ID: outputID(b.ID, i), CustomID: ln.in.CustomID,
 		Response: &outputResponse{StatusCode: d.Status, RequestID: reqid.New(), Body: rec.body.Bytes()}})
 	return store.BatchResult{Line: i, Data: data}
@@ -505,6 +518,7 @@ func (r *Runner) writeFiles(ctx context.Context, b store.Batch, o *object, expir
 		data, _ := json.Marshal(outputLine{ID: outputID(b.ID, i), CustomID: ln.in.CustomID,
 			Error: &outputError{Code: "batch_expired", Message: "this request could not be executed before the completion window expired"}})
 		failed++
+		o.ExpiredRequests++
 		errs.Write(data)
 		errs.WriteByte('\n')
 	}
@@ -512,12 +526,12 @@ func (r *Runner) writeFiles(ctx context.Context, b store.Batch, o *object, expir
 	if o.RequestCounts.Total < ok+failed {
 		o.RequestCounts.Total = ok + failed
 	}
-	hex := strings.TrimPrefix(b.ID, "batch_")
+	prefix, hex := kindOf(b.ID)
 	put := func(suffix string, content *bytes.Buffer, name string) (*string, error) {
 		if content.Len() == 0 {
 			return nil, nil
 		}
-		f := store.File{ID: "file-" + hex + suffix, TenantID: b.TenantID, Purpose: PurposeOutput,
+		f := store.File{ID: prefix + hex + suffix, TenantID: b.TenantID, Purpose: PurposeOutput,
 			Filename: b.ID + "_" + name + ".jsonl", Bytes: int64(content.Len()), Created: r.now()}
 		if err := r.st.CreateFile(ctx, f, content.Bytes()); err != nil && !errors.Is(err, store.ErrConflict) {
 			return nil, err

@@ -57,17 +57,21 @@ type BatchStore interface {
 	CreateFile(ctx context.Context, f File, content []byte) error
 	GetFile(ctx context.Context, tenantID, id string) (File, error)
 	FileContent(ctx context.Context, tenantID, id string) ([]byte, error)
-	// ListFiles lists a tenant's files newest first, those with an ID
-	// before after (when set), of one purpose (when set), at most limit.
-	ListFiles(ctx context.Context, tenantID, purpose, after string, limit int) ([]File, error)
+	// ListFiles lists a tenant's files whose ID begins with prefix, newest
+	// first, those with an ID before after (when set), of one purpose
+	// (when set), at most limit.
+	ListFiles(ctx context.Context, tenantID, prefix, purpose, after string, limit int) ([]File, error)
 	DeleteFile(ctx context.Context, tenantID, id string) error
 
 	CreateBatch(ctx context.Context, b Batch) error
 	// GetBatch returns the batch; an empty tenantID matches any tenant
 	// (the worker's lookup).
 	GetBatch(ctx context.Context, tenantID, id string) (Batch, error)
-	// ListBatches lists a tenant's batches newest first, like ListFiles.
-	ListBatches(ctx context.Context, tenantID, after string, limit int) ([]Batch, error)
+	// ListBatches lists a tenant's batches whose ID begins with prefix,
+	// newest first, like ListFiles.
+	ListBatches(ctx context.Context, tenantID, prefix, after string, limit int) ([]Batch, error)
+	// DeleteBatch deletes the tenant's batch id (not its files).
+	DeleteBatch(ctx context.Context, tenantID, id string) error
 	// UpdateBatch replaces Status and Doc if the stored status is still
 	// from (compare and set); ErrConflict when it is not.
 	UpdateBatch(ctx context.Context, b Batch, from string) error

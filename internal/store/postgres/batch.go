@@ -77,10 +77,10 @@ func (s *Store) FileContent(ctx context.Context, tenantID, id string) ([]byte, e
 }
 
 // ListFiles lists the tenant's files newest first.
-func (s *Store) ListFiles(ctx context.Context, tenantID, purpose, after string, limit int) ([]store.File, error) {
+func (s *Store) ListFiles(ctx context.Context, tenantID, prefix, purpose, after string, limit int) ([]store.File, error) {
 	return all(s, ctx, "list files", scanFile, `SELECT `+fileColumns+` FROM files
-		WHERE tenant_id = $1 AND ($2 = '' OR purpose = $2) AND ($3 = '' OR id < $3)
-		ORDER BY id DESC LIMIT $4`, tenantID, purpose, after, limit)
+		WHERE tenant_id = $1 AND left(id, length($2)) = $2 AND ($3 = '' OR purpose = $3) AND ($4 = '' OR id < $4)
+		ORDER BY id DESC LIMIT $5`, tenantID, prefix, purpose, after, limit)
 }
 
 // DeleteFile deletes the tenant's file id.
@@ -112,9 +112,15 @@ func (s *Store) GetBatch(ctx context.Context, tenantID, id string) (store.Batch,
 }
 
 // ListBatches lists the tenant's batches newest first.
-func (s *Store) ListBatches(ctx context.Context, tenantID, after string, limit int) ([]store.Batch, error) {
+func (s *Store) ListBatches(ctx context.Context, tenantID, prefix, after string, limit int) ([]store.Batch, error) {
 	return all(s, ctx, "list batches", scanBatch, `SELECT `+batchColumns+` FROM batches
-		WHERE tenant_id = $1 AND ($2 = '' OR id < $2) ORDER BY id DESC LIMIT $3`, tenantID, after, limit)
+		WHERE tenant_id = $1 AND left(id, length($2)) = $2 AND ($3 = '' OR id < $3) ORDER BY id DESC LIMIT $4`,
+		tenantID, prefix, after, limit)
+}
+
+// DeleteBatch deletes the tenant's batch id.
+func (s *Store) DeleteBatch(ctx context.Context, tenantID, id string) error {
+	return s.execOne(ctx, "delete batch", `DELETE FROM batches WHERE id = $1 AND tenant_id = $2`, id, tenantID)
 }
 
 // UpdateBatch replaces Status and Doc if the status is still from.

@@ -53,10 +53,10 @@ func (s *Store) FileContent(ctx context.Context, tenantID, id string) ([]byte, e
 }
 
 // ListFiles lists the tenant's files newest first.
-func (s *Store) ListFiles(ctx context.Context, tenantID, purpose, after string, limit int) ([]store.File, error) {
+func (s *Store) ListFiles(ctx context.Context, tenantID, prefix, purpose, after string, limit int) ([]store.File, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+fileColumns+` FROM files
-		WHERE tenant_id = ? AND (? = '' OR purpose = ?) AND (? = '' OR id < ?)
-		ORDER BY id DESC LIMIT ?`, tenantID, purpose, purpose, after, after, limit)
+		WHERE tenant_id = ? AND substr(id, 1, ?) = ? AND (? = '' OR purpose = ?) AND (? = '' OR id < ?)
+		ORDER BY id DESC LIMIT ?`, tenantID, len(prefix), prefix, purpose, purpose, after, after, limit)
 	if err != nil {
 		return nil, mapErr("list files", err)
 	}
@@ -100,13 +100,19 @@ func (s *Store) GetBatch(ctx context.Context, tenantID, id string) (store.Batch,
 }
 
 // ListBatches lists the tenant's batches newest first.
-func (s *Store) ListBatches(ctx context.Context, tenantID, after string, limit int) ([]store.Batch, error) {
+func (s *Store) ListBatches(ctx context.Context, tenantID, prefix, after string, limit int) ([]store.Batch, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+batchColumns+` FROM batches
-		WHERE tenant_id = ? AND (? = '' OR id < ?) ORDER BY id DESC LIMIT ?`, tenantID, after, after, limit)
+		WHERE tenant_id = ? AND substr(id, 1, ?) = ? AND (? = '' OR id < ?) ORDER BY id DESC LIMIT ?`,
+		tenantID, len(prefix), prefix, after, after, limit)
 	if err != nil {
 		return nil, mapErr("list batches", err)
 	}
 	return collect(rows, "list batches", scanBatch)
+}
+
+// DeleteBatch deletes the tenant's batch id.
+func (s *Store) DeleteBatch(ctx context.Context, tenantID, id string) error {
+	return s.execOne(ctx, "delete batch", `DELETE FROM batches WHERE id = ? AND tenant_id = ?`, id, tenantID)
 }
 
 // UpdateBatch replaces Status and Doc if the status is still from.

@@ -42,18 +42,21 @@ func testFiles(t *testing.T, s store.Store) {
 	if _, err := s.FileContent(ctx, "t2", f1.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("FileContent(other tenant): got %v, want ErrNotFound", err)
 	}
-	list, err := s.ListFiles(ctx, "t1", "", "", 10)
+	list, err := s.ListFiles(ctx, "t1", "file-", "", "", 10)
 	if err != nil || len(list) != 2 || list[0].ID != f2.ID || list[1].ID != f1.ID {
 		t.Errorf("ListFiles: got %+v, %v; want f2 then f1", list, err)
 	}
-	if list, _ := s.ListFiles(ctx, "t1", "batch", "", 10); len(list) != 1 || list[0].ID != f1.ID {
+	if list, _ := s.ListFiles(ctx, "t1", "", "batch", "", 10); len(list) != 1 || list[0].ID != f1.ID {
 		t.Errorf("ListFiles(purpose batch): got %+v, want f1", list)
 	}
-	if list, _ := s.ListFiles(ctx, "t1", "", f2.ID, 10); len(list) != 1 || list[0].ID != f1.ID {
+	if list, _ := s.ListFiles(ctx, "t1", "", "", f2.ID, 10); len(list) != 1 || list[0].ID != f1.ID {
 		t.Errorf("ListFiles(after f2): got %+v, want f1", list)
 	}
-	if list, _ := s.ListFiles(ctx, "t1", "", "", 1); len(list) != 1 || list[0].ID != f2.ID {
+	if list, _ := s.ListFiles(ctx, "t1", "", "", "", 1); len(list) != 1 || list[0].ID != f2.ID {
 		t.Errorf("ListFiles(limit 1): got %+v, want f2", list)
+	}
+	if list, err := s.ListFiles(ctx, "t1", "msgfile-", "", "", 10); err != nil || len(list) != 0 {
+		t.Errorf("ListFiles(another prefix): got %+v, %v; want none", list, err)
 	}
 	if err := s.DeleteFile(ctx, "t2", f1.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("DeleteFile(other tenant): got %v, want ErrNotFound", err)
@@ -85,11 +88,14 @@ func testBatches(t *testing.T, s store.Store) {
 	if _, err := s.GetBatch(ctx, "t2", b1.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("GetBatch(other tenant): got %v, want ErrNotFound", err)
 	}
-	if list, err := s.ListBatches(ctx, "t1", "", 10); err != nil || len(list) != 2 || list[0].ID != b2.ID {
+	if list, err := s.ListBatches(ctx, "t1", "batch_", "", 10); err != nil || len(list) != 2 || list[0].ID != b2.ID {
 		t.Errorf("ListBatches: got %+v, %v; want b2, b1", list, err)
 	}
-	if list, _ := s.ListBatches(ctx, "t1", b2.ID, 10); len(list) != 1 || list[0].ID != b1.ID {
+	if list, _ := s.ListBatches(ctx, "t1", "", b2.ID, 10); len(list) != 1 || list[0].ID != b1.ID {
 		t.Errorf("ListBatches(after b2): got %+v, want b1", list)
+	}
+	if list, err := s.ListBatches(ctx, "t1", "msgbatch_", "", 10); err != nil || len(list) != 0 {
+		t.Errorf("ListBatches(another prefix): got %+v, %v; want none", list, err)
 	}
 	un, err := s.UnfinishedBatches(ctx)
 	if err != nil || len(un) != 2 || un[0].ID != b1.ID || un[1].ID != b3.ID {
@@ -107,6 +113,15 @@ func testBatches(t *testing.T, s store.Store) {
 	}
 	if got, _ := s.GetBatch(ctx, "t1", b1.ID); got.Status != store.BatchInProgress || string(got.Doc) != `{"a":2}` {
 		t.Errorf("after UpdateBatch: got %s %s", got.Status, got.Doc)
+	}
+	if err := s.DeleteBatch(ctx, "t2", b2.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("DeleteBatch(other tenant): got %v, want ErrNotFound", err)
+	}
+	if err := s.DeleteBatch(ctx, "t1", b2.ID); err != nil {
+		t.Errorf("DeleteBatch: %v", err)
+	}
+	if _, err := s.GetBatch(ctx, "t1", b2.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetBatch after delete: got %v, want ErrNotFound", err)
 	}
 	missing := store.Batch{ID: "batch_missing", Status: store.BatchFailed, Doc: []byte(`{}`)}
 	if err := s.UpdateBatch(ctx, missing, store.BatchValidating); !errors.Is(err, store.ErrNotFound) {
