@@ -1,0 +1,68 @@
+package batch
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/tidwall/gjson"
+)
+
+func TestParse(t *testing.T) {
+	r := NewRunner(RunnerOptions{MaxRequests: 3})
+	ok := `{"custom_id":"a","method":"POST","url":"/v1/embeddings","body":{"model":"m","input":"x"}}`
+	tests := []struct {
+		name, input string
+		lines       int
+		codes       []string // the problems' codes, in order
+	}{
+		{"one line, CRLF and blank lines", "\r\n" + ok + "\r\n\r\n", 1, nil},
+		{"empty", "\n \n", 0, []string{"empty_file"}},
+		{"too many", strings.Repeat(ok+"\n", 4), 4, []string{"duplicate_custom_id", "duplicate_custom_id", "duplicate_custom_id", "too_many_requests"}},
+		{"not json", "{", 0, []string{"invalid_json_line"}},
+		{"json but not an object", `[1]`, 0, []string{"invalid_json_line"}},
+		{"no custom_id", `{"method":"POST","url":"/v1/embeddings","body":{}}`, 1, []string{"missing_required_parameter"}},
+		{"GET", `{"custom_id":"a","method":"GET","url":"/v1/embeddings","body":{}}`, 1, []string{"invalid_method"}},
+		{"other url", `{"custom_id":"a","method":"POST","url":"/v1/chat/completions","body":{}}`, 1, []string{"mismatched_url"}},
+		{"body not an object", `{"custom_id":"a","method":"POST","url":"/v1/embeddings","body":"hi"}`, 1, []string{"invalid_body"}},
+		{"stream", `{"custom_id":"a","method":"POST","url":"/v1/embeddings","body":{"stream":true}}`, 1, []string{"invalid_body"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lines, problems := r.parse([]byte(tt.input), "/v1/embeddings")
+			var codes []string
+			for _, p := range problems {
+				codes = append(codes, p.Code)
+			}
+			if len(lines) != tt.lines || strings.Join(codes, ",") != strings.Join(tt.codes, ",") {
+				t.Errorf("got %d lines and problems %v, want %d and %v", len(lines), codes, tt.lines, tt.codes)
+			}
+		})
+	}
+}
+
+// FuzzParse: any input file is either refused with problems or yields
+// lines that are all servable: a unique custom_id, POST to the endpoint,
+// an object body that does not stream.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(`{"custom_id":"a","method":"POST","url":"/v1/chat/completions","body":{"model":"m","messages":[]}}` + "\n"))
+	f.Add([]byte("{\"custom_id\":\"\u0000\",\"method\":\"POST\"}\n\n{"))
+	f.Add([]byte(`{"custom_id":"a","method":"POST","url":"/v1/chat/completions","body":{"stream":"yes"}}`))
+	r := NewRunner(RunnerOptions{MaxRequests: 100})
+	f.Fuzz(func(t *testing.T, content []byte) {
+		lines, problems := r.parse(content, "/v1/chat/completions")
+		if len(problems) > 0 {
+			return
+		}
+		if len(lines) == 0 {
+			t.Fatal("no lines and no problems")
+		}
+		seen := map[string]bool{}
+		for _, l := range lines {
+			if l.in.CustomID == "" || seen[l.in.CustomID] || l.in.Method != "POST" || l.in.URL != "/v1/chat/completions" ||
+				!gjson.ParseBytes(l.in.Body).IsObject() || gjson.GetBytes(l.in.Body, "stream").Bool() {
+				t.Fatalf("accepted an unservable line: %+v", l.in)
+			}
+			seen[l.in.CustomID] = true
+		}
+	})
+}
