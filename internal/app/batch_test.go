@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -419,5 +421,29 @@ func TestBatchUploadTooLarge(t *testing.T) {
 	}
 	if page, err := c.Files.List(context.Background(), openai.FileListParams{}); err != nil || len(page.Data) != 0 {
 		t.Errorf("files after the refused upload: got %+v, %v; want none", page, err)
+	}
+}
+
+func TestBatchUnknownPathsAndMethods(t *testing.T) {
+	s := startTenantStack(t, startSim(t, fastSim()), sqliteExtra(t, ""))
+	key := s.newKey("acme", admin.KeyCreate{Name: "k"}).Secret
+	for _, tc := range []struct{ method, path, want string }{
+		{"GET", "/v1/files/f/x/y", `404 {"error":{"message":"no such endpoint`},
+		{"PUT", "/v1/batches", `405 {"error":{"message":"PUT is not allowed`},
+		{"GET", "/v1/batches/b/cancel", `405 {"error":`},
+		{"GET", "/v1/messages/batches/m/x/y", `404 {"type":"error","error":{"type":"not_found_error"`},
+		{"PATCH", "/v1/messages/batches/m", `405 {"type":"error"`},
+	} {
+		req, _ := http.NewRequest(tc.method, s.base+tc.path, nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := s.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if got := fmt.Sprintf("%d %s", resp.StatusCode, b); !strings.HasPrefix(got, tc.want) {
+			t.Errorf("%s %s: got %s, want %s…", tc.method, tc.path, got, tc.want)
+		}
 	}
 }

@@ -66,6 +66,14 @@ func NewAPI(o APIOptions) *API {
 // 405 in the API's error format.
 func (a *API) Register(mux *http.ServeMux) {
 	a.registerAnthropic(mux)
+	// Any other path under these endpoints (Owns sends them here).
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fail := openAIError
+		if strings.HasPrefix(r.URL.Path, "/v1/messages/") {
+			fail = anthropicError
+		}
+		fail(w, http.StatusNotFound, "unknown_url", "not_found_error", "no such endpoint: "+r.Method+" "+strconv.Quote(truncate(r.URL.Path, 200)))
+	})
 	for _, p := range []string{"/v1", ""} {
 		mux.HandleFunc("POST "+p+"/files", a.authed(a.createFile))
 		mux.HandleFunc("GET "+p+"/files", a.authed(a.listFiles))
@@ -86,6 +94,21 @@ func (a *API) Register(mux *http.ServeMux) {
 			})
 		}
 	}
+}
+
+// Owns reports whether path is one of the endpoints Register mounts.
+func Owns(path string) bool {
+	p, _ := strings.CutPrefix(path, "/v1")
+	if rest, ok := strings.CutPrefix(p, "/messages"); ok && path != p {
+		p = rest
+		return p == "/batches" || strings.HasPrefix(p, "/batches/")
+	}
+	for _, root := range []string{"/files", "/batches"} {
+		if p == root || strings.HasPrefix(p, root+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 type handler func(w http.ResponseWriter, r *http.Request, who *gateway.Principal)

@@ -66,3 +66,16 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestOwns(t *testing.T) {
+	for path, want := range map[string]bool{
+		"/v1/files": true, "/v1/files/file-1/content": true, "/files": true, "/v1/batches": true, "/batches/b/cancel": true,
+		"/v1/messages/batches": true, "/v1/messages/batches/m/results": true,
+		"/v1/messages": false, "/messages/batches": false, "/v1/messages/count_tokens": false, "/v1/chat/completions": false,
+		"/v1/filesystem": false, "/v1/batchesx": false, "/": false, "/v1/messages/batchesx": false,
+	} {
+		if got := Owns(path); got != want {
+			t.Errorf("Owns(%q) = %v, want %v", path, got, want)
+		}
+	}
+}
