@@ -192,3 +192,44 @@ func TestBreakerStopsRetriesWhenItOpens(t *testing.T) {
 		t.Errorf("attempts (-want +got):\n%s", diff)
 	}
 }
+
+func TestCircuitChangesAreReportedAndApplied(t *testing.T) {
+	clock := newClock()
+	e := New(breakerOptions(clock))
+	type change struct {
+		dep  string
+		open bool
+	}
+	var got []change
+	e.OnCircuit(func(dep string, open bool) { got = append(got, change{dep, open}) })
+	a := script(fail(provider.KindUnavailable), fail(provider.KindUnavailable), ok("hi"))
+	plan := &Plan{Targets: []Target{{Deployment: "a", Provider: a}}}
+	chatSummary(t, e, plan)
+	if len(got) != 0 {
+		t.Fatalf("one failure under the threshold reported %v", got)
+	}
+	chatSummary(t, e, plan) // the threshold: opens
+	clock.Advance(30 * time.Second)
+	chatSummary(t, e, plan) // the half-open probe succeeds: closes
+	if want := []change{{"a", true}, {"a", false}}; !cmp.Equal(got, want, cmp.AllowUnexported(change{})) {
+		t.Errorf("reported changes: got %v, want %v", got, want)
+	}
+
+	// Another replica's changes apply here without being reported back.
+	got = nil
+	e.RemoteCircuit("b", true)
+	if s := e.Health("b").State; s != "open" {
+		t.Errorf("after a remote open: state %q, want open", s)
+	}
+	clock.Advance(30 * time.Second)
+	if s := e.Health("b").State; s != "half_open" {
+		t.Errorf("a remote open lasts BreakerOpenFor like a local one: state %q, want half_open", s)
+	}
+	e.RemoteCircuit("b", false)
+	if h := e.Health("b"); h.State != "closed" || h.ConsecutiveFailures != 0 {
+		t.Errorf("after a remote close: %+v, want closed", h)
+	}
+	if len(got) != 0 {
+		t.Errorf("remote changes were reported: %v", got)
+	}
+}

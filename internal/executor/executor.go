@@ -153,8 +153,23 @@ func sleep(ctx context.Context, d time.Duration) error {
 // Executor carries out plans. It keeps circuit-breaker state and health
 // statistics per deployment name. Safe for concurrent use.
 type Executor struct {
-	opts atomic.Pointer[Options]
-	deps sync.Map // deployment name → *depState
+	opts   atomic.Pointer[Options]
+	deps   sync.Map // deployment name → *depState
+	onCirc atomic.Pointer[func(deployment string, open bool)]
+}
+
+// OnCircuit sets fn to be told, synchronously and so it must not block,
+// when this executor's own traffic opens a deployment's circuit (open
+// true, also when a failed probe opens it again) or a probe closes it.
+// Replicas share circuit state by passing these on (package circuit).
+func (e *Executor) OnCircuit(fn func(deployment string, open bool)) { e.onCirc.Store(&fn) }
+
+// RemoteCircuit applies a circuit change another replica saw: open makes
+// the deployment's circuit open from now for BreakerOpenFor (it then
+// probes as usual), unless it is open already; closed closes it. It does
+// not call the OnCircuit function.
+func (e *Executor) RemoteCircuit(deployment string, open bool) {
+	e.dep(deployment).remote(e.opts.Load(), open)
 }
 
 // New returns an executor with the given options.
@@ -352,6 +367,10 @@ func (e *Executor) dep(name string) *depState {
 	if v, ok := e.deps.Load(name); ok {
 		return v.(*depState)
 	}
-	v, _ := e.deps.LoadOrStore(name, &depState{})
+	v, _ := e.deps.LoadOrStore(name, &depState{changed: func(open bool) {
+		if fn := e.onCirc.Load(); fn != nil {
+			(*fn)(name, open)
+		}
+	}})
 	return v.(*depState)
 }

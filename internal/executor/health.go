@@ -50,6 +50,9 @@ type depState struct {
 	ttft     time.Duration
 	latency  time.Duration
 	tps      float64
+	// changed, when set, is told when this replica's own traffic opens
+	// the circuit (true) or a probe closes it (false).
+	changed func(open bool)
 }
 
 // admit decides whether an attempt may be sent now. It reads the clock only
@@ -73,26 +76,47 @@ func (d *depState) admit(o *Options) ticket {
 // result records an attempt's outcome in the breaker.
 func (d *depState) result(o *Options, oc outcome, tk ticket) {
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	if tk == ticketProbe {
 		d.probing = false
 	}
+	wasOpen := d.open
+	opened := false
 	switch oc {
 	case outcomeSuccess:
 		d.failures = 0
 		d.open = false
 	case outcomeFailure:
 		d.failures++
-		if o.BreakerThreshold <= 0 {
-			return
-		}
 		// A failed probe re-opens; a straggler that started before the
 		// circuit opened does not extend the open period.
-		if tk == ticketProbe || tk == ticketForced || !d.open && d.failures >= o.BreakerThreshold {
+		if o.BreakerThreshold > 0 && (tk == ticketProbe || tk == ticketForced || !d.open && d.failures >= o.BreakerThreshold) {
 			d.open = true
 			d.openedAt = o.Now()
+			opened = true
 		}
 	}
+	closed := wasOpen && !d.open
+	changed := d.changed
+	d.mu.Unlock()
+	if changed != nil && (opened || closed) {
+		changed(opened)
+	}
+}
+
+// remote applies another replica's circuit change: open from now (unless
+// already open), or closed.
+func (d *depState) remote(o *Options, open bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !open {
+		d.open, d.failures = false, 0
+		return
+	}
+	if o.BreakerThreshold <= 0 || d.open {
+		return
+	}
+	d.open, d.openedAt = true, o.Now()
+	d.failures = max(d.failures, o.BreakerThreshold)
 }
 
 func (d *depState) enter() {
