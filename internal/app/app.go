@@ -196,6 +196,7 @@ func Serve(ctx context.Context, opts Options) error {
 	// reach the ledger before it stops (below).
 	bdone := make(chan error, 1)
 	go func() { bdone <- bat.Run(ctx) }()
+	circuitsDone := shareCircuits(ctx, ten, exec, log)
 	done := make(chan struct{})
 	if !demo {
 		w := watcher
@@ -243,6 +244,7 @@ func Serve(ctx context.Context, opts Options) error {
 	cancel()
 	<-done
 	<-bdone
+	circuitsDone()
 	gw.Close()
 	tcancel()
 	if terr := <-tdone; terr != nil && !errors.Is(terr, context.Canceled) {

@@ -44,6 +44,10 @@ type Tenancy struct {
 	Store store.Store
 	// Principals resolves a stored key to its caller, for batch lines.
 	Principals batch.Principals
+	// Redis is the limits Redis, nil with limits: memory; RedisPrefix its
+	// key prefix.
+	Redis       *redis.Client
+	RedisPrefix string
 	// Admin is the admin API handler, nil when no admin key is configured.
 	// Run serves it on AdminAddr; do not mount it elsewhere.
 	Admin http.Handler
@@ -111,6 +115,8 @@ func buildTenancyOpen(ctx context.Context, cfg *config.Config, log *slog.Logger,
 	}
 	var limiter ratelimit.Limiter
 	var budgets budget.Budgets
+	var rdb *redis.Client
+	var rprefix string
 	if l := cfg.Limits.Value(); l == config.LimitsMemory {
 		limiter, budgets = ratelimit.NewMemory(time.Now), budget.NewMemory(time.Now)
 	} else {
@@ -120,6 +126,7 @@ func buildTenancyOpen(ctx context.Context, cfg *config.Config, log *slog.Logger,
 			return nil, err
 		}
 		closers = append(closers, func() { client.Close() })
+		rdb, rprefix = client, prefix
 		limiter = ratelimit.NewRedis(client, prefix+"rl:", ratelimit.RedisOptions{Replicas: cfg.Replicas, Logger: log})
 		budgets = budget.NewRedis(client, prefix+"bg:", budget.RedisOptions{Replicas: cfg.Replicas, Logger: log})
 	}
@@ -132,7 +139,7 @@ func buildTenancyOpen(ctx context.Context, cfg *config.Config, log *slog.Logger,
 		QueueSize: cfg.Usage.QueueSize, BatchSize: cfg.Usage.BatchSize,
 		FlushInterval: cfg.Usage.FlushInterval.D(), SpoolPath: cfg.Usage.SpoolPath, Logger: log,
 	})
-	t := &Tenancy{Guard: guard, Recorder: ledger, Store: st, Principals: guard, Close: closeAll, collectors: []prometheus.Collector{
+	t := &Tenancy{Guard: guard, Recorder: ledger, Store: st, Principals: guard, Redis: rdb, RedisPrefix: rprefix, Close: closeAll, collectors: []prometheus.Collector{
 		ledger.Collector(), fallbackGauge("ratelimit", limiter), fallbackGauge("budget", budgets),
 	}}
 	t.Apply = func(c *config.Config) { guard.SetStatic(openGateway(c), staticKeys(c)...) }

@@ -116,6 +116,7 @@ func startEditedTenantStack(t *testing.T, simURL, extra string, edit func(string
 	go func() { runDone <- ten.Run(ctx) }()
 	batDone := make(chan error, 1)
 	go func() { batDone <- bat.Run(srvCtx) }()
+	circuitsDone := shareCircuits(srvCtx, ten, exec, log)
 	tr := &http.Transport{MaxIdleConnsPerHost: 64}
 	s := &tenantStack{t: t, base: "http://" + ln.Addr().String(), ten: ten, reg: reg, logs: logs, hc: &http.Client{Transport: tr}}
 	if ten.AdminAddr != "" {
@@ -128,6 +129,7 @@ func startEditedTenantStack(t *testing.T, simURL, extra string, edit func(string
 			stopSrv()
 			<-srvDone
 			<-batDone
+			circuitsDone()
 			bat.Close()
 			cancel() // after the drain: the ledger flushes the last records
 			if err := <-runDone; err != nil {
