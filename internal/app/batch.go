@@ -61,7 +61,7 @@ func buildBatches(ctx context.Context, cfg *config.Config, ten *Tenancy, api htt
 			}
 			api.ServeHTTP(w, r)
 		}),
-		Run:     func(ctx context.Context) error { return q.Run(ctx, bc.Workers, runner.Run) },
-		Close:   q.Close,
+		Run:   func(ctx context.Context) error { return q.Run(ctx, bc.Workers, runner.Run) },
+		Close: q.Close,
 	}, nil
 }

@@ -395,7 +395,7 @@ func TestBatchKeyRevokedMidway(t *testing.T) {
 		return err == nil && !store.Unfinished(final.Status)
 	}, func() string { return final.Status })
 	var doc struct {
-		ErrorFileID   string `json:"error_file_id"`
+		ErrorFileID   string                          `json:"error_file_id"`
 		RequestCounts struct{ Completed, Failed int } `json:"request_counts"`
 	}
 	if err := json.Unmarshal(final.Doc, &doc); err != nil {
