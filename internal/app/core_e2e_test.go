@@ -676,7 +676,8 @@ func TestUnknownEndpointsAnswerInTheAPIFormat(t *testing.T) {
 		{"POST", "/v1/audio/speech", false, 404, "", "not_found_error"},
 		{"GET", "/v1/completions", false, 405, "POST", "invalid_request_error"},
 		{"GET", "/v1/responses", false, 405, "POST", "invalid_request_error"},
-		{"POST", "/v1/messages/batches", true, 404, "", "not_found_error"},
+		{"POST", "/v1/messages/batches", true, 400, "", "invalid_request_error"}, // exists: a batch with no requests
+		{"POST", "/v1/skills", true, 404, "", "not_found_error"},
 	}
 	for _, tt := range tests {
 		req, _ := http.NewRequest(tt.method, s.base+tt.path, strings.NewReader(`{}`))
