@@ -87,6 +87,11 @@ type BatchStore interface {
 	// CountBatchResults counts the stored results, OK and not.
 	CountBatchResults(ctx context.Context, batchID string) (ok, failed int, err error)
 	DeleteBatchResults(ctx context.Context, batchID string) error
+
+	// DeleteBatchDataBefore deletes every tenant's files created before
+	// before, except the input files of unfinished batches (their Doc's
+	// input_file_id), and the finished batches created before it.
+	DeleteBatchDataBefore(ctx context.Context, before time.Time) (files, batches int64, err error)
 }
 
 // Unfinished reports whether a batch in status is still a worker's.

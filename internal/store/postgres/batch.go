@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -194,4 +195,22 @@ func (s *Store) CountBatchResults(ctx context.Context, batchID string) (ok, fail
 func (s *Store) DeleteBatchResults(ctx context.Context, batchID string) error {
 	_, err := s.exec(ctx, "delete batch results", `DELETE FROM batch_results WHERE batch_id = $1`, batchID)
 	return err
+}
+
+// DeleteBatchDataBefore deletes old files and old finished batches.
+func (s *Store) DeleteBatchDataBefore(ctx context.Context, before time.Time) (files, batches int64, err error) {
+	tag, err := s.exec(ctx, "delete old files", `DELETE FROM files WHERE created < $1 AND id NOT IN (
+		SELECT doc::jsonb->>'input_file_id' FROM batches
+		WHERE status IN ($2, $3, $4, $5) AND doc::jsonb->>'input_file_id' IS NOT NULL)`, us(before),
+		store.BatchValidating, store.BatchInProgress, store.BatchFinalizing, store.BatchCancelling)
+	if err != nil {
+		return 0, 0, err
+	}
+	files = tag.RowsAffected()
+	tag, err = s.exec(ctx, "delete old batches", `DELETE FROM batches WHERE created < $1 AND status NOT IN ($2, $3, $4, $5)`, us(before),
+		store.BatchValidating, store.BatchInProgress, store.BatchFinalizing, store.BatchCancelling)
+	if err != nil {
+		return files, 0, err
+	}
+	return files, tag.RowsAffected(), nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
@@ -190,6 +191,25 @@ func (s *Store) DeleteBatchResults(ctx context.Context, batchID string) error {
 		return mapErr("delete batch results", err)
 	}
 	return nil
+}
+
+// DeleteBatchDataBefore deletes old files and old finished batches.
+func (s *Store) DeleteBatchDataBefore(ctx context.Context, before time.Time) (files, batches int64, err error) {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM files WHERE created_us < ? AND id NOT IN (
+		SELECT json_extract(doc, '$.input_file_id') FROM batches
+		WHERE status IN (?, ?, ?, ?) AND json_extract(doc, '$.input_file_id') IS NOT NULL)`, micros(before),
+		store.BatchValidating, store.BatchInProgress, store.BatchFinalizing, store.BatchCancelling)
+	if err != nil {
+		return 0, 0, mapErr("delete old files", err)
+	}
+	files, _ = res.RowsAffected()
+	res, err = s.w.ExecContext(ctx, `DELETE FROM batches WHERE created_us < ? AND status NOT IN (?, ?, ?, ?)`, micros(before),
+		store.BatchValidating, store.BatchInProgress, store.BatchFinalizing, store.BatchCancelling)
+	if err != nil {
+		return files, 0, mapErr("delete old batches", err)
+	}
+	batches, _ = res.RowsAffected()
+	return files, batches, nil
 }
 
 func (s *Store) execOne(ctx context.Context, op, q string, args ...any) error {

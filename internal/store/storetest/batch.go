@@ -129,6 +129,46 @@ func testBatches(t *testing.T, s store.Store) {
 	}
 }
 
+func testBatchRetention(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	old, recent := base, base.Add(48*time.Hour)
+	for _, f := range []store.File{
+		{ID: "file-old", TenantID: "t1", Purpose: "batch", Created: old},
+		{ID: "file-new", TenantID: "t2", Purpose: "batch", Created: recent},
+		{ID: "file-old-in-use", TenantID: "t1", Purpose: "batch", Created: old},
+	} {
+		if err := s.CreateFile(ctx, f, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, b := range []store.Batch{
+		{ID: "batch_old_done", TenantID: "t1", Status: store.BatchCompleted, Created: old, Doc: []byte(`{}`)},
+		{ID: "batch_old_running", TenantID: "t1", Status: store.BatchInProgress, Created: old, Doc: []byte(`{"input_file_id":"file-old-in-use"}`)},
+		{ID: "batch_new_done", TenantID: "t2", Status: store.BatchCancelled, Created: recent, Doc: []byte(`{}`)},
+	} {
+		if err := s.CreateBatch(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files, batches, err := s.DeleteBatchDataBefore(ctx, base.Add(24*time.Hour))
+	if err != nil || files != 1 || batches != 1 {
+		t.Fatalf("DeleteBatchDataBefore: got %d files, %d batches, %v; want 1, 1", files, batches, err)
+	}
+	for tenant, id := range map[string]string{"t1": "batch_old_running", "t2": "batch_new_done"} {
+		if _, err := s.GetBatch(ctx, tenant, id); err != nil {
+			t.Errorf("batch %s: %v, want it kept", id, err)
+		}
+	}
+	for tenant, id := range map[string]string{"t2": "file-new", "t1": "file-old-in-use"} {
+		if _, err := s.GetFile(ctx, tenant, id); err != nil {
+			t.Errorf("file %s: %v, want it kept (recent, or a running batch's input)", id, err)
+		}
+	}
+	if _, err := s.GetFile(ctx, "t1", "file-old"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("old file: %v, want it deleted", err)
+	}
+}
+
 func testBatchResults(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	for _, r := range []store.BatchResult{
