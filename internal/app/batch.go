@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/batch"
 	"github.com/switchyard-gw/switchyard/internal/config"
@@ -49,7 +50,7 @@ func buildBatches(ctx context.Context, cfg *config.Config, ten *Tenancy, api htt
 		q = n
 	}
 	mux := http.NewServeMux()
-	batch.NewAPI(batch.APIOptions{Store: ten.Store, Auth: ten.Guard, Queue: q, MaxFileBytes: bc.MaxFileBytes, MaxRequests: bc.MaxRequests, Logger: log}).Register(mux)
+	batch.NewAPI(batch.APIOptions{Store: ten.Store, Auth: ten.Guard, Queue: q, MaxFileBytes: bc.MaxFileBytes, MaxRequests: bc.MaxRequests, Retention: bc.Retention.D(), Logger: log}).Register(mux)
 	return &batches{
 		// A prefix test, not a mux, in front of the gateway: the chat
 		// path pays a few nanoseconds for the batch endpoints, not a
@@ -61,7 +62,16 @@ func buildBatches(ctx context.Context, cfg *config.Config, ten *Tenancy, api htt
 			}
 			api.ServeHTTP(w, r)
 		}),
-		Run:   func(ctx context.Context) error { return q.Run(ctx, bc.Workers, runner.Run) },
+		Run: func(ctx context.Context) error {
+			kept := make(chan struct{})
+			go func() {
+				defer close(kept)
+				batch.Keep(ctx, ten.Store, bc.Retention.D(), time.Now, log)
+			}()
+			err := q.Run(ctx, bc.Workers, runner.Run)
+			<-kept
+			return err
+		},
 		Close: q.Close,
 	}, nil
 }

@@ -34,8 +34,11 @@ type APIOptions struct {
 	// one batch (checked when it is validated).
 	MaxFileBytes int64
 	MaxRequests  int
-	Now          func() time.Time
-	Logger       *slog.Logger
+	// Retention is how long files are kept (their expires_at); 0 shows
+	// none.
+	Retention time.Duration
+	Now       func() time.Time
+	Logger    *slog.Logger
 }
 
 // API serves /v1/files and /v1/batches.
@@ -45,6 +48,7 @@ type API struct {
 	queue   Queue
 	maxFile int64
 	maxReqs int
+	keep    time.Duration
 	now     func() time.Time
 	log     *slog.Logger
 }
@@ -57,7 +61,7 @@ func NewAPI(o APIOptions) *API {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &API{st: o.Store, auth: o.Auth, queue: o.Queue, maxFile: o.MaxFileBytes, maxReqs: o.MaxRequests, now: o.Now, log: o.Logger}
+	return &API{st: o.Store, auth: o.Auth, queue: o.Queue, maxFile: o.MaxFileBytes, maxReqs: o.MaxRequests, keep: o.Retention, now: o.Now, log: o.Logger}
 }
 
 // Register mounts the endpoints on mux: the OpenAI ones with and without
@@ -238,7 +242,7 @@ func (a *API) createFile(w http.ResponseWriter, r *http.Request, who *gateway.Pr
 		a.storeFailed(w, "create file", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, fileObj(f))
+	writeJSON(w, http.StatusOK, fileObj(f, a.keep))
 }
 
 func (a *API) uploadError(w http.ResponseWriter, err error) {
@@ -311,7 +315,7 @@ func (a *API) listFiles(w http.ResponseWriter, r *http.Request, who *gateway.Pri
 	}
 	objs := make([]fileObject, len(fs))
 	for i, f := range fs {
-		objs[i] = fileObj(f)
+		objs[i] = fileObj(f, a.keep)
 	}
 	writeJSON(w, http.StatusOK, newList(objs, limit, func(f fileObject) string { return f.ID }))
 }
@@ -333,7 +337,7 @@ func (a *API) file(w http.ResponseWriter, r *http.Request, who *gateway.Principa
 
 func (a *API) getFile(w http.ResponseWriter, r *http.Request, who *gateway.Principal) {
 	if f, ok := a.file(w, r, who); ok {
-		writeJSON(w, http.StatusOK, fileObj(f))
+		writeJSON(w, http.StatusOK, fileObj(f, a.keep))
 	}
 }
 

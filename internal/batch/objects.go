@@ -56,8 +56,14 @@ type fileObject struct {
 	ExpiresAt *int64 `json:"expires_at"`
 }
 
-func fileObj(f store.File) fileObject {
-	return fileObject{ID: f.ID, Object: "file", Bytes: f.Bytes, CreatedAt: f.Created.Unix(), Filename: f.Filename, Purpose: f.Purpose, Status: "processed"}
+// fileObj is f as the Files API shows it; it is deleted retention after
+// its creation.
+func fileObj(f store.File, retention time.Duration) fileObject {
+	o := fileObject{ID: f.ID, Object: "file", Bytes: f.Bytes, CreatedAt: f.Created.Unix(), Filename: f.Filename, Purpose: f.Purpose, Status: "processed"}
+	if retention > 0 {
+		o.ExpiresAt = unix(f.Created.Add(retention))
+	}
+	return o
 }
 
 // object is the Batch API's batch object; it is also what the store keeps

@@ -1,6 +1,9 @@
 package config
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
 
 // Defaults of the batch section; docs/config.md lists them for users.
 const (
@@ -9,6 +12,10 @@ const (
 	DefaultBatchMaxFileBytes = 100 << 20
 	DefaultBatchMaxRequests  = 50000
 	DefaultBatchStream       = "SWITCHYARD_BATCHES"
+	DefaultBatchRetention    = 30 * 24 * time.Hour
+	// MinBatchRetention keeps a batch's input for its whole 24-hour
+	// window and a day to fetch the answers.
+	MinBatchRetention = 48 * time.Hour
 )
 
 // BatchQueueEmbedded is the value of batch.queue that runs batches in
@@ -38,6 +45,9 @@ type Batch struct {
 	MaxFileBytes int64 `yaml:"max_file_bytes"`
 	// MaxRequests is the most lines one batch may have; default 50,000.
 	MaxRequests int `yaml:"max_requests"`
+	// Retention is how long files and finished batches are kept (their
+	// expires_at); default 720h (30 days), at least 48h.
+	Retention Duration `yaml:"retention"`
 }
 
 func (c *Config) applyBatchDefaults() {
@@ -54,6 +64,7 @@ func (c *Config) applyBatchDefaults() {
 		b.MaxFileBytes = DefaultBatchMaxFileBytes
 	}
 	setInt(&b.MaxRequests, DefaultBatchMaxRequests)
+	setDur(&b.Retention, DefaultBatchRetention)
 }
 
 // validateBatch checks the batch section; it never quotes the queue URL.
@@ -76,4 +87,7 @@ func (c *Config) validateBatch(v *validator) {
 	v.positiveInt("batch.concurrency", int64(b.Concurrency))
 	v.positiveInt("batch.max_file_bytes", b.MaxFileBytes)
 	v.positiveInt("batch.max_requests", int64(b.MaxRequests))
+	if b.Retention.D() < MinBatchRetention {
+		v.add("batch.retention", "must be at least %v, got %v", MinBatchRetention, b.Retention.D())
+	}
 }

@@ -73,6 +73,7 @@ func TestTenancyInvalid(t *testing.T) {
 		{name: "batch workers", yaml: "batch: {workers: -1}", path: "batch.workers", msg: "must be positive"},
 		{name: "batch concurrency", yaml: "batch: {concurrency: -1}", path: "batch.concurrency", msg: "must be positive"},
 		{name: "batch max file", yaml: "batch: {max_file_bytes: -1}", path: "batch.max_file_bytes", msg: "must be positive"},
+		{name: "batch retention", yaml: "batch: {retention: 24h}", path: "batch.retention", msg: "at least 48h"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
