@@ -126,11 +126,7 @@ func TestMessageBatchesWithAnthropicSDK(t *testing.T) {
 }
 
 func TestMessageBatchCancel(t *testing.T) {
-	cfg := fastSim()
-	for i := range cfg.Models {
-		cfg.Models[i].Latency = 40 * time.Millisecond
-	}
-	s := startTenantStack(t, startSim(t, cfg), sqliteExtra(t, "batch: {concurrency: 1}\n"))
+	s := startTenantStack(t, startSim(t, slowSim(40*time.Millisecond)), sqliteExtra(t, "batch: {concurrency: 1}\n"))
 	key := s.newKey("acme", admin.KeyCreate{Name: "k"}).Secret
 	c := s.anthropicFor(key)
 	ctx := context.Background()

@@ -58,6 +58,30 @@ func runBatch(t *testing.T, c openai.Client, input []byte) *openai.Batch {
 	return b
 }
 
+// slowSim is fastSim with every model answering after d.
+func slowSim(d time.Duration) sim.Config {
+	cfg := fastSim()
+	for i := range cfg.Models {
+		cfg.Models[i].Latency = d
+	}
+	return cfg
+}
+
+// startedBatch runs an n-line chat batch and waits for its first answer.
+func startedBatch(t *testing.T, c openai.Client, n int) *openai.Batch {
+	t.Helper()
+	var lines [][2]string
+	for i := range n {
+		lines = append(lines, [2]string{fmt.Sprintf("l%d", i), "cheap"})
+	}
+	b := runBatch(t, c, jsonl(lines...))
+	waitForT(t, "the first answer", func() bool {
+		cur, err := c.Batches.Get(context.Background(), b.ID)
+		return err == nil && cur.RequestCounts.Completed > 0
+	}, func() string { return "" })
+	return b
+}
+
 // awaitBatch polls the batch until it reaches a final status.
 func awaitBatch(t *testing.T, c openai.Client, id string) *openai.Batch {
 	t.Helper()
@@ -253,22 +277,9 @@ func TestBatchInvalidInputFails(t *testing.T) {
 }
 
 func TestBatchCancel(t *testing.T) {
-	cfg := fastSim()
-	for i := range cfg.Models {
-		cfg.Models[i].Latency = 40 * time.Millisecond
-	}
-	simURL := startSim(t, cfg)
-	s := startTenantStack(t, simURL, sqliteExtra(t, "batch: {concurrency: 2}\n"))
+	s := startTenantStack(t, startSim(t, slowSim(40*time.Millisecond)), sqliteExtra(t, "batch: {concurrency: 2}\n"))
 	c := s.sdkFor(s.newKey("acme", admin.KeyCreate{Name: "k"}).Secret)
-	var lines [][2]string
-	for i := range 60 {
-		lines = append(lines, [2]string{fmt.Sprintf("l%d", i), "cheap"})
-	}
-	b := runBatch(t, c, jsonl(lines...))
-	waitForT(t, "the first answers", func() bool {
-		cur, err := c.Batches.Get(context.Background(), b.ID)
-		return err == nil && cur.RequestCounts.Completed > 0
-	}, func() string { return "" })
+	b := startedBatch(t, c, 60)
 	cb, err := c.Batches.Cancel(context.Background(), b.ID)
 	if err != nil || (cb.Status != "cancelling" && cb.Status != "cancelled") {
 		t.Fatalf("cancel: got %+v, %v", cb, err)
@@ -368,22 +379,10 @@ func TestBatchThroughNATS(t *testing.T) {
 // TestBatchKeyRevokedMidway revokes the batch's key while it runs: the
 // lines not yet started are answered 401 in the error file, not served.
 func TestBatchKeyRevokedMidway(t *testing.T) {
-	cfg := fastSim()
-	for i := range cfg.Models {
-		cfg.Models[i].Latency = 30 * time.Millisecond
-	}
-	s := startTenantStack(t, startSim(t, cfg), sqliteExtra(t, "batch: {concurrency: 1}\n"))
+	s := startTenantStack(t, startSim(t, slowSim(30*time.Millisecond)), sqliteExtra(t, "batch: {concurrency: 1}\n"))
 	k := s.newKey("acme", admin.KeyCreate{Name: "k"})
 	c := s.sdkFor(k.Secret)
-	var lines [][2]string
-	for i := range 40 {
-		lines = append(lines, [2]string{fmt.Sprintf("l%d", i), "cheap"})
-	}
-	b := runBatch(t, c, jsonl(lines...))
-	waitForT(t, "the first answer", func() bool {
-		cur, err := c.Batches.Get(context.Background(), b.ID)
-		return err == nil && cur.RequestCounts.Completed > 0
-	}, func() string { return "" })
+	b := startedBatch(t, c, 40)
 	if code := s.adminDo("POST", "/admin/keys/"+k.ID+"/revoke", nil, nil); code != 200 {
 		t.Fatalf("revoke: got %d", code)
 	}

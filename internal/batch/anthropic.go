@@ -287,14 +287,21 @@ func (a *API) cancelMsgBatch(w http.ResponseWriter, r *http.Request, who *gatewa
 	writeJSON(w, http.StatusOK, msgBatchOf(o, baseURL(r)))
 }
 
+// endedMsgBatch is msgBatch for what needs the batch ended: a running one
+// is answered with a 400 saying so (and what to do).
+func (a *API) endedMsgBatch(w http.ResponseWriter, r *http.Request, who *gateway.Principal, advice string) (store.Batch, *object, bool) {
+	b, o, ok := a.msgBatch(w, r, who)
+	if ok && store.Unfinished(b.Status) {
+		anthropicError(w, http.StatusBadRequest, "", "invalid_request_error", "message batch "+b.ID+" has not ended yet: "+advice)
+		return b, o, false
+	}
+	return b, o, ok
+}
+
 // deleteMsgBatch deletes an ended batch and its files.
 func (a *API) deleteMsgBatch(w http.ResponseWriter, r *http.Request, who *gateway.Principal) {
-	b, o, ok := a.msgBatch(w, r, who)
+	b, o, ok := a.endedMsgBatch(w, r, who, "cancel it first, and delete it once processing_status is ended")
 	if !ok {
-		return
-	}
-	if store.Unfinished(b.Status) {
-		anthropicError(w, http.StatusBadRequest, "", "invalid_request_error", "message batch "+b.ID+" is still processing: cancel it first, and delete it once it has ended")
 		return
 	}
 	if err := a.st.DeleteBatch(r.Context(), b.TenantID, b.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -330,12 +337,8 @@ type msgResultDetail struct {
 // request order: succeeded with the message, errored with the error the
 // request got, or canceled or expired for the requests never run.
 func (a *API) msgBatchResults(w http.ResponseWriter, r *http.Request, who *gateway.Principal) {
-	b, o, ok := a.msgBatch(w, r, who)
+	b, o, ok := a.endedMsgBatch(w, r, who, "its results are available once processing_status is ended")
 	if !ok {
-		return
-	}
-	if store.Unfinished(b.Status) {
-		anthropicError(w, http.StatusBadRequest, "", "invalid_request_error", "message batch "+b.ID+" has not ended yet; its results are available once processing_status is ended")
 		return
 	}
 	got := make(map[string]msgResultDetail)
