@@ -23,28 +23,41 @@ import (
 // installs Chromium and playwright-core) when something it needs is missing.
 func browserCheck(t *testing.T) (node, script string) {
 	t.Helper()
-	dir, _ := filepath.Abs(filepath.Join("..", "dashboard", "e2e"))
-	missing := func(what string) {
-		if os.Getenv("SWITCHYARD_TEST_SERVICES") == "require" {
-			t.Fatalf("%s (SWITCHYARD_TEST_SERVICES=require; .ci/run installs it)", what)
-		}
-		t.Skipf("%s, skipping the browser test (apt-get install chromium; npm ci --prefix internal/dashboard/e2e)", what)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		missing("node not found")
-	}
+	node, script = nodeScript(t, filepath.Join("..", "dashboard", "e2e"), "playwright-core")
 	chromium := os.Getenv("CHROMIUM")
 	if chromium == "" {
 		chromium = "/usr/bin/chromium"
 	}
 	if _, err := os.Stat(chromium); err != nil {
-		missing("chromium not at " + chromium)
+		missingTool(t, "chromium not at "+chromium, "apt-get install chromium")
 	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core")); err != nil {
-		missing("playwright-core not installed in " + dir)
+	return node, script
+}
+
+// nodeScript is node and the check.mjs in dir, whose npm packages include
+// module, or a skip (a failure under SWITCHYARD_TEST_SERVICES=require, as
+// in CI, which runs npm ci there) when either is missing.
+func nodeScript(t *testing.T, dir, module string) (node, script string) {
+	t.Helper()
+	dir, _ = filepath.Abs(dir)
+	node, err := exec.LookPath("node")
+	if err != nil {
+		missingTool(t, "node not found", "install Node.js")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", module)); err != nil {
+		missingTool(t, module+" not installed in "+dir, "npm ci --prefix "+dir)
 	}
 	return node, filepath.Join(dir, "check.mjs")
+}
+
+// missingTool skips the test for want of what, or fails it under
+// SWITCHYARD_TEST_SERVICES=require; fix says how to get it.
+func missingTool(t *testing.T, what, fix string) {
+	t.Helper()
+	if os.Getenv("SWITCHYARD_TEST_SERVICES") == "require" {
+		t.Fatalf("%s (SWITCHYARD_TEST_SERVICES=require; .ci/run installs it)", what)
+	}
+	t.Skipf("%s, skipping (%s)", what, fix)
 }
 
 // dashboardView is what check.mjs prints.

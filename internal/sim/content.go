@@ -52,6 +52,7 @@ type prompt struct {
 	maxTokens    int             // 0 when the request sets none
 	includeUsage bool            // OpenAI stream_options.include_usage
 	store        bool            // Responses API: keep the response (store, default true)
+	previousID   string          // Responses API: previous_response_id, or ""
 }
 
 // add appends prompt text with a separator so that part boundaries matter.

@@ -67,7 +67,7 @@ func (req *rsRequest) prompt() (*prompt, string) {
 		// Stored responses belong to the model (the account) that made them.
 		return nil, fmt.Sprintf("Previous response with id '%s' not found.", id)
 	}
-	p := &prompt{includeUsage: true, store: req.Store == nil || *req.Store}
+	p := &prompt{includeUsage: true, store: req.Store == nil || *req.Store, previousID: req.PreviousResponseID}
 	p.add(req.Instructions)
 	var str string
 	var items []rsItem
@@ -153,11 +153,15 @@ func (d responsesAPI) response(x *exchange, id, status string, output []any, usa
 	if x.p.maxTokens > 0 {
 		maxOut = x.p.maxTokens
 	}
+	var previous any
+	if x.p.previousID != "" {
+		previous = x.p.previousID
+	}
 	return map[string]any{
 		"id": "resp_" + id, "object": "response", "created_at": x.created, "status": status,
 		"error": nil, "incomplete_details": incomplete, "instructions": nil, "max_output_tokens": maxOut,
-		"model": x.model.Name, "output": output, "parallel_tool_calls": true, "previous_response_id": nil,
-		"reasoning": map[string]any{"effort": nil, "summary": nil}, "store": false, "temperature": 1.0,
+		"model": x.model.Name, "output": output, "parallel_tool_calls": true, "previous_response_id": previous,
+		"reasoning": map[string]any{"effort": nil, "summary": nil}, "store": x.p.store, "temperature": 1.0,
 		"text": map[string]any{"format": map[string]any{"type": "text"}}, "tool_choice": "auto", "tools": []any{},
 		"top_p": 1.0, "truncation": "disabled", "usage": usage, "user": nil, "metadata": map[string]any{},
 	}

@@ -1,0 +1,282 @@
+package app
+
+import (
+	"bytes"
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/switchyard-gw/switchyard/internal/sim"
+)
+
+// runNodeSDK runs test/npm-sdk/check.mjs, which drives the gateway at base
+// with the official OpenAI and Anthropic npm SDKs, and decodes what each
+// scenario returned into out (a struct with one field per scenario).
+func runNodeSDK(t *testing.T, base string, out any, scenarios ...string) {
+	t.Helper()
+	node, script := nodeScript(t, filepath.Join("..", "..", "test", "npm-sdk"), "openai")
+	cmd := exec.Command(node, script, base, strings.Join(scenarios, ","))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	raw, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("check.mjs: %v\n%s", err, stderr.String())
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		t.Fatalf("check.mjs printed %q: %v", raw, err)
+	}
+}
+
+// thrown is what check.mjs prints for a scenario that raised.
+type thrown struct {
+	Thrown *struct {
+		Name    string
+		Status  *int
+		Message string
+	}
+}
+
+// TestNodeSDKs checks that apps on the official npm SDKs work by changing
+// only the base URL: chat (same dialect and translated), the SDKs' stream
+// helpers, tools, vision, JSON mode, embeddings in the npm SDK's default
+// base64 form, models, typed errors, the Responses API, and Anthropic
+// Messages, tools, count_tokens and models.
+func TestNodeSDKs(t *testing.T) {
+	s := startStack(t, fastSim(), "")
+
+	type chatResult struct {
+		thrown
+		Route, Deployment, RequestID, Object, Model, Content, Finish string
+		PromptTokens, CompletionTokens                               int
+	}
+	type streamResult struct {
+		thrown
+		Chunks           int
+		Content, Finish  string
+		DeltasMatch      bool
+		CompletionTokens int
+	}
+	type toolsResult struct {
+		thrown
+		Finish, ToolName, AnswerAfterTool, StreamedFinish, StreamedToolName string
+		ArgsJSON, StreamedArgsJSON                                          bool
+	}
+	type messagesResult struct {
+		thrown
+		Route, Deployment, Type, Role, Text, Stop, StreamedText, StreamedStop string
+		InputTokens, OutputTokens, StreamedOutputTokens                       int
+		DeltasMatch                                                           bool
+	}
+	type anthropicToolsResult struct {
+		thrown
+		Stop, ToolName, StopAfterTool, StreamedStop, StreamedToolName string
+		InputIsObject, StreamedInputIsObject                          bool
+	}
+	type apiError struct {
+		Status                  int
+		Code, Type, Param, Name string
+	}
+	var got struct {
+		OpenAIChat   map[string]chatResult   `json:"openai-chat"`
+		OpenAIStream map[string]streamResult `json:"openai-stream"`
+		OpenAITools  map[string]toolsResult  `json:"openai-tools"`
+		OpenAIVision struct {
+			thrown
+			Deployment, Content string
+			JSONContentIsJSON   bool
+		} `json:"openai-vision-json"`
+		OpenAIEmbeddings struct {
+			thrown
+			Vectors, Dims, PromptTokens int
+			AllNumbers, SameAsFloat     bool
+		} `json:"openai-embeddings"`
+		OpenAIModels struct {
+			thrown
+			IDs       []string
+			Retrieved string
+			Missing   *apiError
+		} `json:"openai-models"`
+		OpenAIErrors struct {
+			thrown
+			UnknownModel, NoMessages *apiError
+		} `json:"openai-errors"`
+		OpenAIResponses struct {
+			thrown
+			Status, Text, StreamedStatus, StreamedText, FollowStatus, FollowPrevious string
+			DeltasMatch                                                              bool
+		} `json:"openai-responses"`
+		AnthropicMessages map[string]messagesResult       `json:"anthropic-messages"`
+		AnthropicTools    map[string]anthropicToolsResult `json:"anthropic-tools"`
+		AnthropicMisc     struct {
+			thrown
+			InputTokens               int
+			IDs                       []string
+			UnknownModel, NoMaxTokens *apiError
+		} `json:"anthropic-count-models-errors"`
+	}
+	runNodeSDK(t, s.base, &got, "openai-chat", "openai-stream", "openai-tools", "openai-vision-json",
+		"openai-embeddings", "openai-models", "openai-errors", "openai-responses",
+		"anthropic-messages", "anthropic-tools", "anthropic-count-models-errors")
+
+	noThrow := func(t *testing.T, th thrown) {
+		t.Helper()
+		if th.Thrown != nil {
+			t.Fatalf("the SDK raised %s: %s", th.Thrown.Name, th.Thrown.Message)
+		}
+	}
+	wantModel := map[string]string{"medium": "sim-medium", "claude": "sim-large"}
+
+	t.Run("openai chat", func(t *testing.T) {
+		for _, model := range []string{"medium", "claude"} {
+			r, ok := got.OpenAIChat[model]
+			if !ok {
+				t.Fatalf("%s: no result in %+v", model, got.OpenAIChat)
+			}
+			noThrow(t, r.thrown)
+			if r.Object != "chat.completion" || r.Model != wantModel[model] || r.Content == "" || r.Finish != "stop" {
+				t.Errorf("%s: %+v", model, r)
+			}
+			if r.PromptTokens == 0 || r.CompletionTokens == 0 || r.Route != model || r.Deployment != model || r.RequestID == "" {
+				t.Errorf("%s: usage or headers %+v", model, r)
+			}
+		}
+	})
+	t.Run("openai stream helper", func(t *testing.T) {
+		for _, model := range []string{"medium", "claude"} {
+			r := got.OpenAIStream[model]
+			noThrow(t, r.thrown)
+			if r.Chunks < 3 || r.Content == "" || !r.DeltasMatch || r.Finish != "stop" || r.CompletionTokens == 0 {
+				t.Errorf("%s: %+v", model, r)
+			}
+		}
+	})
+	t.Run("openai tools", func(t *testing.T) {
+		for _, model := range []string{"medium", "claude"} {
+			r := got.OpenAITools[model]
+			noThrow(t, r.thrown)
+			if r.Finish != "tool_calls" || r.ToolName != "get_weather" || !r.ArgsJSON || r.AnswerAfterTool == "" {
+				t.Errorf("%s: %+v", model, r)
+			}
+			if r.StreamedFinish != "tool_calls" || r.StreamedToolName != "get_weather" || !r.StreamedArgsJSON {
+				t.Errorf("%s streamed: %+v", model, r)
+			}
+		}
+	})
+	t.Run("openai vision and json mode", func(t *testing.T) {
+		r := got.OpenAIVision
+		noThrow(t, r.thrown)
+		if r.Deployment != "medium" || !strings.Contains(r.Content, "image") || !r.JSONContentIsJSON {
+			t.Errorf("%+v: want medium (small lacks vision), an answer about the image, JSON content", r)
+		}
+	})
+	t.Run("openai embeddings base64 and float", func(t *testing.T) {
+		r := got.OpenAIEmbeddings
+		noThrow(t, r.thrown)
+		if r.Vectors != 2 || r.Dims == 0 || !r.AllNumbers || !r.SameAsFloat || r.PromptTokens == 0 {
+			t.Errorf("%+v", r)
+		}
+	})
+	t.Run("openai models", func(t *testing.T) {
+		r := got.OpenAIModels
+		noThrow(t, r.thrown)
+		for _, id := range []string{"auto", "cheap", "medium", "claude"} {
+			if !slices.Contains(r.IDs, id) {
+				t.Errorf("models.list: %q missing from %v", id, r.IDs)
+			}
+		}
+		if r.Retrieved != "auto" || r.Missing == nil || r.Missing.Status != 404 || r.Missing.Name != "NotFoundError" {
+			t.Errorf("retrieve: %q, missing %+v", r.Retrieved, r.Missing)
+		}
+	})
+	t.Run("openai typed errors", func(t *testing.T) {
+		r := got.OpenAIErrors
+		noThrow(t, r.thrown)
+		if e := r.UnknownModel; e == nil || e.Status != 404 || e.Name != "NotFoundError" || e.Code != "model_not_found" {
+			t.Errorf("unknown model: %+v", e)
+		}
+		if e := r.NoMessages; e == nil || e.Status != 400 || e.Name != "BadRequestError" || e.Type != "invalid_request_error" || e.Param != "messages" {
+			t.Errorf("no messages: %+v", e)
+		}
+	})
+	t.Run("openai responses", func(t *testing.T) {
+		r := got.OpenAIResponses
+		noThrow(t, r.thrown)
+		if r.Status != "completed" || r.Text == "" || r.StreamedStatus != "completed" || r.StreamedText == "" || !r.DeltasMatch {
+			t.Errorf("%+v", r)
+		}
+		if r.FollowStatus != "completed" || r.FollowPrevious == "" {
+			t.Errorf("follow-up: %+v", r)
+		}
+	})
+	t.Run("anthropic messages and stream helper", func(t *testing.T) {
+		for _, model := range []string{"claude", "medium"} {
+			r, ok := got.AnthropicMessages[model]
+			if !ok {
+				t.Fatalf("%s: no result in %+v", model, got.AnthropicMessages)
+			}
+			noThrow(t, r.thrown)
+			if r.Type != "message" || r.Role != "assistant" || r.Text == "" || r.Stop != "end_turn" || r.InputTokens == 0 || r.OutputTokens == 0 {
+				t.Errorf("%s: %+v", model, r)
+			}
+			if r.StreamedText == "" || !r.DeltasMatch || r.StreamedStop != "end_turn" || r.StreamedOutputTokens == 0 {
+				t.Errorf("%s streamed: %+v", model, r)
+			}
+			if r.Route != model || r.Deployment != model {
+				t.Errorf("%s: headers %+v", model, r)
+			}
+		}
+	})
+	t.Run("anthropic tools", func(t *testing.T) {
+		for _, model := range []string{"claude", "medium"} {
+			r := got.AnthropicTools[model]
+			noThrow(t, r.thrown)
+			if r.Stop != "tool_use" || r.ToolName != "get_weather" || !r.InputIsObject || r.StopAfterTool != "end_turn" {
+				t.Errorf("%s: %+v", model, r)
+			}
+			if r.StreamedStop != "tool_use" || r.StreamedToolName != "get_weather" || !r.StreamedInputIsObject {
+				t.Errorf("%s streamed: %+v", model, r)
+			}
+		}
+	})
+	t.Run("anthropic count_tokens, models and typed errors", func(t *testing.T) {
+		r := got.AnthropicMisc
+		noThrow(t, r.thrown)
+		if r.InputTokens == 0 || !slices.Contains(r.IDs, "auto") || !slices.Contains(r.IDs, "claude") {
+			t.Errorf("count %d, models %v", r.InputTokens, r.IDs)
+		}
+		if e := r.UnknownModel; e == nil || e.Status != 404 || e.Name != "NotFoundError" || e.Type != "not_found_error" {
+			t.Errorf("unknown model: %+v", e)
+		}
+		if e := r.NoMaxTokens; e == nil || e.Status != 400 || e.Name != "BadRequestError" || e.Type != "invalid_request_error" {
+			t.Errorf("no max_tokens: %+v", e)
+		}
+	})
+}
+
+// TestNodeSDKsRaiseOnCutStreams checks the promise that a truncated answer
+// is never a success with the npm SDKs' stream helpers: a provider that
+// cuts its stream after the first tokens (too late to fail over) makes
+// each SDK raise, in both dialects and in the Responses API.
+func TestNodeSDKsRaiseOnCutStreams(t *testing.T) {
+	s := startStack(t, withFaults(fastSim(), "sim-medium", sim.Fault{Type: sim.FaultCut, After: 2}), "")
+	var got map[string]struct {
+		thrown
+		Finish, Stop, Status string
+	}
+	runNodeSDK(t, s.base, &got, "openai-stream-cut", "anthropic-stream-cut", "responses-stream-cut")
+	for _, name := range []string{"openai-stream-cut", "anthropic-stream-cut", "responses-stream-cut"} {
+		r, ok := got[name]
+		if !ok {
+			t.Errorf("%s: no result", name)
+			continue
+		}
+		if r.Thrown == nil {
+			t.Errorf("%s: the SDK returned %+v, want it to raise for a cut stream", name, r)
+			continue
+		}
+		t.Logf("%s raised %s: %s", name, r.Thrown.Name, r.Thrown.Message)
+	}
+}

@@ -1,0 +1,348 @@
+// Drives a running gateway with the official OpenAI and Anthropic npm SDKs
+// and prints what they returned as one JSON object, for the Go test
+// TestNodeSDKs (internal/app), which makes the assertions.
+//
+//   node check.mjs BASE_URL SCENARIO[,SCENARIO...]
+//
+// Each scenario's result is printed under its name; a scenario that throws
+// is printed as {"thrown": {...}} so the Go side can tell an SDK error
+// (wanted for the fault scenarios) from a result.
+import OpenAI from 'openai';
+import Anthropic from '@anthropic-ai/sdk';
+
+const [base, list] = process.argv.slice(2);
+if (!base || !list) {
+  console.error('usage: node check.mjs BASE_URL SCENARIO[,SCENARIO...]');
+  process.exit(2);
+}
+
+const openai = new OpenAI({ baseURL: base + '/v1', apiKey: 'unused', maxRetries: 0, timeout: 20000 });
+const anthropic = new Anthropic({ baseURL: base, apiKey: 'unused', maxRetries: 0, timeout: 20000 });
+
+const weatherTool = {
+  type: 'function',
+  function: {
+    name: 'get_weather',
+    description: 'Get the weather for a city',
+    parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+  },
+};
+const anthropicWeatherTool = {
+  name: 'get_weather',
+  description: 'Get the weather for a city',
+  input_schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+};
+
+// Both routes: the same dialect as the provider, then translated.
+const openaiModels = ['medium', 'claude'];
+const anthropicModels = ['claude', 'medium'];
+
+function headersOf(response) {
+  return {
+    route: response.headers.get('x-switchyard-route'),
+    deployment: response.headers.get('x-switchyard-deployment'),
+    requestId: response.headers.get('x-request-id'),
+  };
+}
+
+function isJSON(s) {
+  try {
+    JSON.parse(s);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const scenarios = {
+  // Chat Completions, plain.
+  async 'openai-chat'() {
+    const out = {};
+    for (const model of openaiModels) {
+      const { data, response } = await openai.chat.completions
+        .create({ model, messages: [{ role: 'user', content: 'Say hello' }], metadata_unknown_to_gateway: { kept: true } })
+        .withResponse();
+      out[model] = {
+        ...headersOf(response),
+        object: data.object,
+        model: data.model,
+        content: data.choices[0].message.content,
+        finish: data.choices[0].finish_reason,
+        promptTokens: data.usage.prompt_tokens,
+        completionTokens: data.usage.completion_tokens,
+      };
+    }
+    return out;
+  },
+
+  // Chat Completions streamed through the SDK's stream helper, which
+  // assembles the chunks into a final completion.
+  async 'openai-stream'() {
+    const out = {};
+    for (const model of openaiModels) {
+      const stream = openai.chat.completions.stream({
+        model,
+        messages: [{ role: 'user', content: 'Tell me a story' }],
+        stream_options: { include_usage: true },
+      });
+      let chunks = 0;
+      let deltas = '';
+      for await (const chunk of stream) {
+        chunks++;
+        deltas += chunk.choices[0]?.delta?.content ?? '';
+      }
+      const done = await stream.finalChatCompletion();
+      out[model] = {
+        chunks,
+        content: done.choices[0].message.content,
+        deltasMatch: deltas === done.choices[0].message.content,
+        finish: done.choices[0].finish_reason,
+        completionTokens: done.usage?.completion_tokens ?? 0,
+      };
+    }
+    return out;
+  },
+
+  // A tool call, the tool's result sent back, and a streamed tool call.
+  async 'openai-tools'() {
+    const out = {};
+    for (const model of openaiModels) {
+      const messages = [{ role: 'user', content: 'What is the weather in Paris?' }];
+      const first = await openai.chat.completions.create({ model, messages, tools: [weatherTool] });
+      const msg = first.choices[0].message;
+      const call = msg.tool_calls?.[0];
+      const second = await openai.chat.completions.create({
+        model,
+        tools: [weatherTool],
+        messages: [...messages, msg, { role: 'tool', tool_call_id: call?.id ?? '', content: '{"temp_c": 21}' }],
+      });
+      const stream = openai.chat.completions.stream({ model, messages, tools: [weatherTool] });
+      const streamed = (await stream.finalChatCompletion()).choices[0];
+      out[model] = {
+        finish: first.choices[0].finish_reason,
+        toolName: call?.function.name ?? '',
+        argsJSON: isJSON(call?.function.arguments ?? ''),
+        answerAfterTool: second.choices[0].message.content ?? '',
+        streamedFinish: streamed.finish_reason,
+        streamedToolName: streamed.message.tool_calls?.[0]?.function.name ?? '',
+        streamedArgsJSON: isJSON(streamed.message.tool_calls?.[0]?.function.arguments ?? ''),
+      };
+    }
+    return out;
+  },
+
+  // Vision input and JSON mode.
+  async 'openai-vision-json'() {
+    const png =
+      'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
+    const { data, response } = await openai.chat.completions
+      .create({
+        model: 'cheap',
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'What is in this picture?' },
+              { type: 'image_url', image_url: { url: png } },
+            ],
+          },
+        ],
+      })
+      .withResponse();
+    const json = await openai.chat.completions.create({
+      model: 'cheap',
+      messages: [{ role: 'user', content: 'List three colours as JSON' }],
+      response_format: { type: 'json_object' },
+    });
+    return {
+      deployment: response.headers.get('x-switchyard-deployment'),
+      content: data.choices[0].message.content,
+      jsonContentIsJSON: isJSON(json.choices[0].message.content),
+    };
+  },
+
+  // Embeddings: the npm SDK asks for base64 unless told otherwise and
+  // decodes it; the float form is checked too.
+  async 'openai-embeddings'() {
+    const b64 = await openai.embeddings.create({ model: 'embed', input: ['hello world', 'good morning'] });
+    const floats = await openai.embeddings.create({ model: 'embed', input: 'hello world', encoding_format: 'float' });
+    const a = Array.from(b64.data[0].embedding);
+    const b = floats.data[0].embedding;
+    return {
+      vectors: b64.data.length,
+      dims: a.length,
+      allNumbers: a.every((x) => typeof x === 'number' && Number.isFinite(x)),
+      sameAsFloat: a.length === b.length && a.every((x, i) => Math.abs(x - b[i]) < 1e-6),
+      promptTokens: b64.usage.prompt_tokens,
+    };
+  },
+
+  async 'openai-models'() {
+    const ids = [];
+    for await (const m of openai.models.list()) ids.push(m.id);
+    const one = await openai.models.retrieve('auto');
+    let missing = null;
+    try {
+      await openai.models.retrieve('no-such-model');
+    } catch (e) {
+      missing = { status: e.status, code: e.code, name: e.constructor.name };
+    }
+    return { ids, retrieved: one.id, missing };
+  },
+
+  // Errors arrive as the SDK's typed errors with the API's fields.
+  async 'openai-errors'() {
+    const out = {};
+    try {
+      await openai.chat.completions.create({ model: 'no-such-route', messages: [{ role: 'user', content: 'hi' }] });
+    } catch (e) {
+      out.unknownModel = { status: e.status, code: e.code, type: e.type, name: e.constructor.name };
+    }
+    try {
+      await openai.chat.completions.create({ model: 'auto', messages: [] });
+    } catch (e) {
+      out.noMessages = { status: e.status, param: e.param, type: e.type, name: e.constructor.name };
+    }
+    return out;
+  },
+
+  // The Responses API (relayed to OpenAI-kind deployments), plain and
+  // streamed through the SDK's stream helper.
+  async 'openai-responses'() {
+    const plain = await openai.responses.create({ model: 'medium', input: 'Say hello' });
+    const stream = openai.responses.stream({ model: 'medium', input: 'Tell me a story' });
+    let deltas = '';
+    for await (const ev of stream) {
+      if (ev.type === 'response.output_text.delta') deltas += ev.delta;
+    }
+    const done = await stream.finalResponse();
+    const follow = await openai.responses.create({ model: 'medium', input: 'And then?', previous_response_id: plain.id });
+    return {
+      status: plain.status,
+      text: plain.output_text,
+      streamedStatus: done.status,
+      streamedText: done.output_text,
+      deltasMatch: deltas === done.output_text,
+      followStatus: follow.status,
+      followPrevious: follow.previous_response_id,
+    };
+  },
+
+  // Messages, plain and through the SDK's MessageStream helper.
+  async 'anthropic-messages'() {
+    const out = {};
+    for (const model of anthropicModels) {
+      const { data, response } = await anthropic.messages
+        .create({ model, max_tokens: 128, messages: [{ role: 'user', content: 'Say hello' }] })
+        .withResponse();
+      const stream = anthropic.messages.stream({
+        model,
+        max_tokens: 128,
+        messages: [{ role: 'user', content: 'Tell me a story' }],
+      });
+      let deltas = '';
+      stream.on('text', (t) => {
+        deltas += t;
+      });
+      const final = await stream.finalMessage();
+      out[model] = {
+        ...headersOf(response),
+        type: data.type,
+        role: data.role,
+        text: data.content.filter((b) => b.type === 'text').map((b) => b.text).join(''),
+        stop: data.stop_reason,
+        inputTokens: data.usage.input_tokens,
+        outputTokens: data.usage.output_tokens,
+        streamedText: final.content.filter((b) => b.type === 'text').map((b) => b.text).join(''),
+        deltasMatch: deltas === final.content.filter((b) => b.type === 'text').map((b) => b.text).join(''),
+        streamedStop: final.stop_reason,
+        streamedOutputTokens: final.usage.output_tokens,
+      };
+    }
+    return out;
+  },
+
+  async 'anthropic-tools'() {
+    const out = {};
+    for (const model of anthropicModels) {
+      const messages = [{ role: 'user', content: 'Weather in Paris?' }];
+      const first = await anthropic.messages.create({ model, max_tokens: 128, tools: [anthropicWeatherTool], messages });
+      const use = first.content.find((b) => b.type === 'tool_use');
+      const second = await anthropic.messages.create({
+        model,
+        max_tokens: 128,
+        tools: [anthropicWeatherTool],
+        messages: [
+          ...messages,
+          { role: 'assistant', content: first.content },
+          { role: 'user', content: [{ type: 'tool_result', tool_use_id: use?.id ?? '', content: '{"temp_c":21}' }] },
+        ],
+      });
+      const streamed = await anthropic.messages.stream({ model, max_tokens: 128, tools: [anthropicWeatherTool], messages }).finalMessage();
+      const streamedUse = streamed.content.find((b) => b.type === 'tool_use');
+      out[model] = {
+        stop: first.stop_reason,
+        toolName: use?.name ?? '',
+        inputIsObject: typeof use?.input === 'object' && use?.input !== null,
+        stopAfterTool: second.stop_reason,
+        streamedStop: streamed.stop_reason,
+        streamedToolName: streamedUse?.name ?? '',
+        streamedInputIsObject: typeof streamedUse?.input === 'object' && streamedUse?.input !== null,
+      };
+    }
+    return out;
+  },
+
+  async 'anthropic-count-models-errors'() {
+    const count = await anthropic.messages.countTokens({ model: 'auto', messages: [{ role: 'user', content: 'Count these tokens please' }] });
+    const ids = [];
+    for await (const m of anthropic.models.list()) ids.push(m.id);
+    const out = { inputTokens: count.input_tokens, ids };
+    try {
+      await anthropic.messages.create({ model: 'no-such-route', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] });
+    } catch (e) {
+      out.unknownModel = { status: e.status, type: e.error?.error?.type, name: e.constructor.name };
+    }
+    try {
+      await anthropic.messages.create({ model: 'claude', messages: [{ role: 'user', content: 'hi' }] });
+    } catch (e) {
+      out.noMaxTokens = { status: e.status, type: e.error?.error?.type, name: e.constructor.name };
+    }
+    return out;
+  },
+
+  // Against a provider that cuts its streams: the SDKs must raise, never
+  // hand back a shortened answer as if it were whole.
+  async 'openai-stream-cut'() {
+    const stream = openai.chat.completions.stream({ model: 'medium', messages: [{ role: 'user', content: 'Tell me a story' }] });
+    const final = await stream.finalChatCompletion();
+    return { finish: final.choices[0].finish_reason, content: final.choices[0].message.content };
+  },
+
+  async 'anthropic-stream-cut'() {
+    const final = await anthropic.messages
+      .stream({ model: 'medium', max_tokens: 128, messages: [{ role: 'user', content: 'Tell me a story' }] })
+      .finalMessage();
+    return { stop: final.stop_reason, text: final.content.map((b) => b.text ?? '').join('') };
+  },
+
+  async 'responses-stream-cut'() {
+    const final = await openai.responses.stream({ model: 'medium', input: 'Tell me a story' }).finalResponse();
+    return { status: final.status, text: final.output_text };
+  },
+};
+
+const results = {};
+for (const name of list.split(',')) {
+  const run = scenarios[name];
+  if (!run) {
+    console.error(`unknown scenario ${name}`);
+    process.exit(2);
+  }
+  try {
+    results[name] = await run();
+  } catch (e) {
+    results[name] = { thrown: { name: e.constructor.name, status: e.status ?? null, message: String(e.message ?? e) } };
+  }
+}
+process.stdout.write(JSON.stringify(results) + '\n');
