@@ -151,16 +151,24 @@ func TestBatchWithOpenAISDK(t *testing.T) {
 		t.Fatalf("output file: got %+v, want the lines first and third in order", out)
 	}
 	requestIDs := map[string]bool{}
+	var in, outTokens int64
 	for _, l := range out {
 		var chat openai.ChatCompletion
 		if l.Response == nil || l.Response.StatusCode != 200 || json.Unmarshal(l.Response.Body, &chat) != nil || len(chat.Choices) == 0 || chat.Choices[0].Message.Content == "" {
 			t.Errorf("output line %s: got %+v, want a 200 with a chat completion", l.CustomID, l.Response)
 			continue
 		}
+		in, outTokens = in+chat.Usage.PromptTokens, outTokens+chat.Usage.CompletionTokens
 		if !strings.HasPrefix(l.ID, "batch_req_") || !strings.HasPrefix(l.Response.RequestID, "req_") {
 			t.Errorf("output line ids: got %q and %q", l.ID, l.Response.RequestID)
 		}
 		requestIDs[l.Response.RequestID] = true
+	}
+	if u := b.Usage; in == 0 || u.InputTokens != in || u.OutputTokens != outTokens || u.TotalTokens != in+outTokens {
+		t.Errorf("batch usage: got %+v, want the output lines' %d input and %d output tokens", u, in, outTokens)
+	}
+	if b.Model != "" {
+		t.Errorf("batch model: got %q, want none (the lines name different models)", b.Model)
 	}
 	errs := fileLines(t, a, b.ErrorFileID)
 	if len(errs) != 1 || errs[0].CustomID != "unknown" || errs[0].Response == nil || errs[0].Response.StatusCode != 404 ||
@@ -293,6 +301,9 @@ func TestBatchCancel(t *testing.T) {
 	}
 	if out := fileLines(t, c, b.OutputFileID); int64(len(out)) != b.RequestCounts.Completed {
 		t.Errorf("output file: got %d lines, want %d", len(out), b.RequestCounts.Completed)
+	}
+	if b.Model != "cheap" || b.Usage.TotalTokens == 0 {
+		t.Errorf("cancelled batch: model %q usage %+v, want cheap (every line's) and the answered lines' tokens", b.Model, b.Usage)
 	}
 }
 

@@ -16,6 +16,8 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
@@ -89,6 +91,10 @@ type object struct {
 	CancelledAt      *int64            `json:"cancelled_at"`
 	RequestCounts    requestCounts     `json:"request_counts"`
 	Metadata         map[string]string `json:"metadata"`
+	// Model is the model every line names, or "" when they differ.
+	Model string `json:"model,omitempty"`
+	// Usage is the tokens of the lines answered, set when the batch ends.
+	Usage *batchUsage `json:"usage,omitempty"`
 	// ExpiredRequests counts the lines of an expired batch that never
 	// ran (also counted in RequestCounts.Failed, as OpenAI does); the
 	// Message Batches API reports them apart.
@@ -99,6 +105,41 @@ type requestCounts struct {
 	Total     int `json:"total"`
 	Completed int `json:"completed"`
 	Failed    int `json:"failed"`
+}
+
+// batchUsage is the Batch API's usage: the lines' token counts summed,
+// from whichever API's usage shape the endpoint answers with.
+type batchUsage struct {
+	InputTokens        int64 `json:"input_tokens"`
+	InputTokensDetails struct {
+		CachedTokens int64 `json:"cached_tokens"`
+	} `json:"input_tokens_details"`
+	OutputTokens        int64 `json:"output_tokens"`
+	OutputTokensDetails struct {
+		ReasoningTokens int64 `json:"reasoning_tokens"`
+	} `json:"output_tokens_details"`
+	TotalTokens int64 `json:"total_tokens"`
+}
+
+// add counts one answer's usage object: Chat Completions, Completions and
+// embeddings (prompt_tokens, completion_tokens), the Responses API and
+// Anthropic Messages (input_tokens, output_tokens).
+func (u *batchUsage) add(usage gjson.Result) {
+	first := func(paths ...string) int64 {
+		for _, p := range paths {
+			if v := usage.Get(p); v.Exists() {
+				return v.Int()
+			}
+		}
+		return 0
+	}
+	in := first("prompt_tokens", "input_tokens")
+	out := first("completion_tokens", "output_tokens")
+	u.InputTokens += in
+	u.OutputTokens += out
+	u.InputTokensDetails.CachedTokens += first("prompt_tokens_details.cached_tokens", "input_tokens_details.cached_tokens", "cache_read_input_tokens")
+	u.OutputTokensDetails.ReasoningTokens += first("completion_tokens_details.reasoning_tokens", "output_tokens_details.reasoning_tokens")
+	u.TotalTokens += in + out
 }
 
 // errorList is a failed batch's validation errors.

@@ -138,6 +138,7 @@ func (r *Runner) Run(ctx context.Context, id string) error {
 			return r.fail(ctx, b, o, problems...)
 		}
 		o.Status, o.InProgressAt, o.RequestCounts.Total = store.BatchInProgress, unix(r.now()), len(lines)
+		o.Model = modelOf(lines)
 		err := r.st.UpdateBatch(ctx, o.encode(b.TenantID, b.KeyID, b.Created), store.BatchValidating)
 		if errors.Is(err, store.ErrConflict) {
 			return r.Run(ctx, id) // cancelled meanwhile
@@ -227,6 +228,19 @@ func (r *Runner) parse(content []byte, endpoint string) ([]line, []lineError) {
 		problems = append(problems, lineError{Code: "too_many_requests", Message: fmt.Sprintf("the input file holds %d requests; a batch may hold %d (batch.max_requests)", len(lines), r.maxRequests)})
 	}
 	return lines, problems
+}
+
+// modelOf is the model every line's body names, or "" when they differ.
+func modelOf(lines []line) string {
+	var model string
+	for i, ln := range lines {
+		m := gjson.GetBytes(ln.in.Body, "model").String()
+		if i > 0 && m != model {
+			return ""
+		}
+		model = m
+	}
+	return model
 }
 
 // process serves the lines that have no result yet, until all have one,
@@ -494,11 +508,13 @@ func (r *Runner) finalize(ctx context.Context, id string, expiredLines []line) e
 func (r *Runner) writeFiles(ctx context.Context, b store.Batch, o *object, expiredLines []line) error {
 	var out, errs bytes.Buffer
 	var ok, failed int
+	var usage batchUsage
 	have := make(map[int]bool)
 	err := r.st.BatchResults(ctx, b.ID, func(res store.BatchResult) error {
 		have[res.Line] = true
 		if res.OK {
 			ok++
+			usage.add(gjson.GetBytes(res.Data, "response.body.usage"))
 			out.Write(res.Data)
 			out.WriteByte('\n')
 		} else {
@@ -523,6 +539,7 @@ func (r *Runner) writeFiles(ctx context.Context, b store.Batch, o *object, expir
 		errs.WriteByte('\n')
 	}
 	o.RequestCounts.Completed, o.RequestCounts.Failed = ok, failed
+	o.Usage = &usage
 	if o.RequestCounts.Total < ok+failed {
 		o.RequestCounts.Total = ok + failed
 	}
