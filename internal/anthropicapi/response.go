@@ -37,10 +37,23 @@ type (
 		Input json.RawMessage `json:"input,omitempty"`
 	}
 	usageObject struct {
-		InputTokens  int `json:"input_tokens"`
-		OutputTokens int `json:"output_tokens"`
+		InputTokens              int `json:"input_tokens"`
+		CacheCreationInputTokens int `json:"cache_creation_input_tokens"`
+		CacheReadInputTokens     int `json:"cache_read_input_tokens"`
+		OutputTokens             int `json:"output_tokens"`
 	}
 )
+
+// toUsage is u as Anthropic reports it: input_tokens leaves out the tokens
+// read from and written to the prompt cache.
+func toUsage(u llm.Usage) usageObject {
+	return usageObject{
+		InputTokens:              max(u.InputTokens-u.CachedInputTokens-u.CacheWriteTokens, 0),
+		CacheCreationInputTokens: u.CacheWriteTokens,
+		CacheReadInputTokens:     u.CachedInputTokens,
+		OutputTokens:             u.OutputTokens,
+	}
+}
 
 // StopReason maps a canonical finish reason to Anthropic's stop_reason;
 // an empty reason is end_turn, or tool_use when the answer calls tools.
@@ -100,7 +113,7 @@ func encodeResponse(resp *llm.Response, ids idSource) ([]byte, error) {
 		Role:    "assistant",
 		Model:   resp.Model,
 		Content: []contentBlock{},
-		Usage:   usageObject{InputTokens: resp.Usage.InputTokens, OutputTokens: resp.Usage.OutputTokens},
+		Usage:   toUsage(resp.Usage),
 	}
 	if m.ID == "" {
 		m.ID = ids("msg_")

@@ -67,6 +67,23 @@ func TestWriteResponseTranslated(t *testing.T) {
 	}
 }
 
+// TestWriteResponseCachedTokens: a translated answer splits the input as
+// Anthropic does: input_tokens leaves out the prompt-cache reads and writes.
+func TestWriteResponseCachedTokens(t *testing.T) {
+	rec := httptest.NewRecorder()
+	resp := llm.Response{Model: "gpt-4o", Text: "hi", FinishReason: llm.FinishStop, Usage: llm.Usage{InputTokens: 500, CachedInputTokens: 300, CacheWriteTokens: 100, OutputTokens: 4}}
+	if err := writeResponse(rec, &resp, testIDs); err != nil {
+		t.Fatal(err)
+	}
+	var m anthropic.Message
+	if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	if u := m.Usage; u.InputTokens != 100 || u.CacheReadInputTokens != 300 || u.CacheCreationInputTokens != 100 || u.OutputTokens != 4 {
+		t.Errorf("usage %+v, want 100 plain, 300 read, 100 written, 4 out", u)
+	}
+}
+
 func TestKindStatus(t *testing.T) {
 	dialecttest.KindStatuses(t, dialect, []dialecttest.KindCase{
 		{Kind: provider.KindRateLimited, Status: 429, Code: TypeRateLimit},

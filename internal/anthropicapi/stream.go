@@ -129,14 +129,7 @@ func (s *StreamWriter) observe(ev llm.Event) {
 		s.id = ev.ID
 	}
 	if u := ev.Usage; u != nil {
-		// Counts are cumulative; Anthropic splits them over message_start
-		// (input) and message_delta (output).
-		if u.InputTokens > 0 {
-			s.usage.InputTokens = u.InputTokens
-		}
-		if u.OutputTokens > 0 {
-			s.usage.OutputTokens = u.OutputTokens
-		}
+		s.usage.Merge(*u)
 		s.usage.Estimated = u.Estimated
 	}
 }
@@ -197,7 +190,7 @@ func (s *StreamWriter) appendMessageStart() {
 	}
 	s.appendFrame("message_start", startEvent{Type: "message_start", Message: message{
 		ID: s.id, Type: "message", Role: "assistant", Model: s.model, Content: []contentBlock{},
-		Usage: usageObject{InputTokens: s.usage.InputTokens},
+		Usage: toUsage(llm.Usage{InputTokens: s.usage.InputTokens, CachedInputTokens: s.usage.CachedInputTokens, CacheWriteTokens: s.usage.CacheWriteTokens}),
 	}})
 }
 
@@ -226,7 +219,7 @@ func (s *StreamWriter) appendEnd() {
 		s.appendFrame("message_delta", messageDeltaEvent{
 			Type:  "message_delta",
 			Delta: messageDelta{StopReason: StopReason(s.stop, len(s.toolBlock) > 0)},
-			Usage: usageObject{InputTokens: s.usage.InputTokens, OutputTokens: s.usage.OutputTokens},
+			Usage: toUsage(s.usage),
 		})
 	}
 	s.buf = append(s.buf, stopFrame...)

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"flag"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -113,18 +114,18 @@ func TestFullExample(t *testing.T) {
 		},
 		Deployments: []Deployment{
 			{
-				Name: "gpt-4o-mini", Provider: "openai", Model: "gpt-4o-mini", Price: Price{0.15, 0.6},
+				Name: "gpt-4o-mini", Provider: "openai", Model: "gpt-4o-mini", Price: Price{InputPerMTok: 0.15, OutputPerMTok: 0.6},
 				ContextWindow: 128000, MaxOutputTokens: 16384, Capabilities: Capabilities{Vision: &yes, JSONMode: &yes},
 				Quality: 0.6, FirstTokenTimeout: dur(30 * time.Second), IdleTimeout: dur(30 * time.Second), Timeout: dur(time.Minute),
 			},
 			{
-				Name: "gpt-4o-azure", Provider: "azure-east", Model: "gpt-4o", Price: Price{2.5, 10},
+				Name: "gpt-4o-azure", Provider: "azure-east", Model: "gpt-4o", Price: Price{InputPerMTok: 2.5, OutputPerMTok: 10},
 				ContextWindow: 128000, MaxOutputTokens: 16384,
 				Capabilities: Capabilities{Chat: &yes, Vision: &yes, Tools: &yes, JSONMode: &yes, Streaming: &yes, Embeddings: &no},
 				Quality:      0.85, FirstTokenTimeout: dur(10 * time.Second), IdleTimeout: dur(20 * time.Second), Timeout: dur(90 * time.Second),
 			},
 			{
-				Name: "claude-sonnet", Provider: "anthropic", Model: "claude-sonnet-4-5", Price: Price{3, 15},
+				Name: "claude-sonnet", Provider: "anthropic", Model: "claude-sonnet-4-5", Price: Price{InputPerMTok: 3, OutputPerMTok: 15, CachedInputPerMTok: ptr(0.3), CacheWritePerMTok: ptr(3.75)},
 				ContextWindow: 200000, MaxOutputTokens: 64000, Capabilities: Capabilities{Vision: &yes},
 				Quality: 0.9, FirstTokenTimeout: dur(30 * time.Second), IdleTimeout: dur(30 * time.Second), Timeout: dur(time.Minute),
 			},
@@ -369,5 +370,32 @@ func TestDuplicateKey(t *testing.T) {
 	_, err := Parse([]byte("log: {level: info}\nlog: {level: debug}\n"+validTail), getenv)
 	if err == nil || !strings.Contains(err.Error(), `mapping key "log" already defined`) {
 		t.Errorf("got %v, want a duplicate key error", err)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestPriceCost(t *testing.T) {
+	plain := Price{InputPerMTok: 3, OutputPerMTok: 15}
+	cached := Price{InputPerMTok: 3, OutputPerMTok: 15, CachedInputPerMTok: ptr(0.3), CacheWritePerMTok: ptr(3.75)}
+	free := Price{InputPerMTok: 2, OutputPerMTok: 8, CachedInputPerMTok: ptr(0.0)}
+	tests := []struct {
+		name                     string
+		p                        Price
+		in, cached, written, out int
+		want                     float64
+	}{
+		{"no cache", plain, 1_000_000, 0, 0, 1_000_000, 18},
+		{"cache prices unset: cached and written input cost the input price", plain, 1_000_000, 400_000, 100_000, 0, 3},
+		{"cached input at its price", cached, 1_000_000, 600_000, 0, 0, 0.4*3 + 0.6*0.3},
+		{"cache writes at theirs", cached, 1_000_000, 0, 1_000_000, 0, 3.75},
+		{"read, write, plain and output together", cached, 2_000_000, 500_000, 500_000, 100_000, 1*3 + 0.5*0.3 + 0.5*3.75 + 0.1*15},
+		{"a zero cached price is free, not unset", free, 1_000_000, 1_000_000, 0, 0, 0},
+		{"counts beyond the input never go negative", cached, 100, 200, 0, 0, 200 * 0.3 / 1e6},
+	}
+	for _, tt := range tests {
+		if got := tt.p.Cost(tt.in, tt.cached, tt.written, tt.out); math.Abs(got-tt.want) > 1e-9 {
+			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }

@@ -127,6 +127,27 @@ type Deployment struct {
 type Price struct {
 	InputPerMTok  float64 `yaml:"input_per_mtok"`
 	OutputPerMTok float64 `yaml:"output_per_mtok"`
+	// CachedInputPerMTok prices input tokens read from the provider's
+	// prompt cache; unset, they cost InputPerMTok.
+	CachedInputPerMTok *float64 `yaml:"cached_input_per_mtok"`
+	// CacheWritePerMTok prices input tokens written to the prompt cache
+	// (Anthropic); unset, they cost InputPerMTok.
+	CacheWritePerMTok *float64 `yaml:"cache_write_per_mtok"`
+}
+
+// Cost is the USD price of a call: in input tokens, of which cached were
+// read from and written were stored in the prompt cache, and out output
+// tokens.
+func (p Price) Cost(in, cached, written, out int) float64 {
+	read, write := p.InputPerMTok, p.InputPerMTok
+	if p.CachedInputPerMTok != nil {
+		read = *p.CachedInputPerMTok
+	}
+	if p.CacheWritePerMTok != nil {
+		write = *p.CacheWritePerMTok
+	}
+	plain := max(in-cached-written, 0)
+	return (float64(plain)*p.InputPerMTok + float64(cached)*read + float64(written)*write + float64(out)*p.OutputPerMTok) / 1e6
 }
 
 // Capabilities say what a deployment can serve. Unset booleans default to

@@ -289,6 +289,12 @@ func (c *Config) validateDeployments(v *validator) {
 		}
 		nonNegative(v, path+".price.input_per_mtok", d.Price.InputPerMTok)
 		nonNegative(v, path+".price.output_per_mtok", d.Price.OutputPerMTok)
+		if p := d.Price.CachedInputPerMTok; p != nil {
+			nonNegative(v, path+".price.cached_input_per_mtok", *p)
+		}
+		if p := d.Price.CacheWritePerMTok; p != nil {
+			nonNegative(v, path+".price.cache_write_per_mtok", *p)
+		}
 		v.positiveInt(path+".context_window", int64(d.ContextWindow))
 		v.positiveInt(path+".max_output_tokens", int64(d.MaxOutputTokens))
 		if d.ContextWindow > 0 && d.MaxOutputTokens > d.ContextWindow {

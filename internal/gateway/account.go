@@ -38,10 +38,10 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 		// changed prices or removed the deployment since.
 		cost += x.rt.cost(deployment, x.usage)
 	}
-	x.usage = addUsage(x.usage, x.priorUsage)
+	x.usage = x.usage.Add(x.priorUsage)
 	if x.side != nil {
 		u, c := x.side.total()
-		x.usage = addUsage(x.usage, u)
+		x.usage = x.usage.Add(u)
 		cost += c
 	}
 	stream := x.req != nil && x.req.Stream

@@ -55,7 +55,7 @@ func (g *Gateway) cascade(w http.ResponseWriter, r *http.Request, x *exchange, r
 		if !pass {
 			u := usageOf(resp, input)
 			x.priorCost += rt.cost(stage, u)
-			x.priorUsage = addUsage(x.priorUsage, u)
+			x.priorUsage = x.priorUsage.Add(u)
 			whys = append(whys, stage+" escalated: "+why)
 			total.Fallbacks++
 			continue
@@ -117,15 +117,11 @@ func joinReason(base string, whys []string) string {
 	return base + "; " + strings.Join(whys, "; ")
 }
 
-func addUsage(a, b llm.Usage) llm.Usage {
-	return llm.Usage{InputTokens: a.InputTokens + b.InputTokens, OutputTokens: a.OutputTokens + b.OutputTokens, Estimated: a.Estimated || b.Estimated}
-}
-
 // cost prices usage at a deployment's rates.
 func (rt *runtime) cost(deployment string, u llm.Usage) float64 {
 	d, ok := rt.deployments[deployment]
 	if !ok {
 		return 0
 	}
-	return float64(u.InputTokens)*d.cfg.Price.InputPerMTok/1e6 + float64(u.OutputTokens)*d.cfg.Price.OutputPerMTok/1e6
+	return d.cfg.Price.Cost(u.InputTokens, u.CachedInputTokens, u.CacheWriteTokens, u.OutputTokens)
 }

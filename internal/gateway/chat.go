@@ -298,12 +298,7 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, x *exchange, rt
 		if ev.Usage != nil {
 			sawUsage = true
 			finalUsage = finalUsage || finished
-			if ev.Usage.InputTokens > 0 {
-				x.usage.InputTokens = ev.Usage.InputTokens
-			}
-			if ev.Usage.OutputTokens > 0 {
-				x.usage.OutputTokens = ev.Usage.OutputTokens
-			}
+			x.usage.Merge(*ev.Usage)
 		}
 		err = sw.WriteEvent(ev)
 		if err == nil && batch && !buffered.Buffered() {

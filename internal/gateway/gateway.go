@@ -362,7 +362,7 @@ type sideCallsKey struct{}
 func (s *sideCalls) add(u llm.Usage, cost float64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.usage = addUsage(s.usage, u)
+	s.usage = s.usage.Add(u)
 	s.cost += cost
 }
 

@@ -188,9 +188,44 @@ const (
 // Usage counts tokens. Estimated is true when the provider did not report them
 // and Switchyard estimated them.
 type Usage struct {
-	InputTokens  int
-	OutputTokens int
-	Estimated    bool
+	// InputTokens is every input token, including those the provider's
+	// prompt cache served or stored.
+	InputTokens int
+	// CachedInputTokens is the part of InputTokens read from the
+	// provider's prompt cache (OpenAI's cached_tokens, Anthropic's
+	// cache_read_input_tokens), billed at the cached-input price.
+	CachedInputTokens int
+	// CacheWriteTokens is the part of InputTokens written to the prompt
+	// cache (Anthropic's cache_creation_input_tokens), billed at the
+	// cache-write price.
+	CacheWriteTokens int
+	OutputTokens     int
+	Estimated        bool
+}
+
+// Merge takes the counts a provider reported in one event of a stream.
+// Counts are cumulative, and some providers split them over two events
+// (Anthropic: input at the start, output at the end), so only the counts
+// ev reports replace u's.
+func (u *Usage) Merge(ev Usage) {
+	if ev.InputTokens > 0 {
+		u.InputTokens = ev.InputTokens
+		u.CachedInputTokens, u.CacheWriteTokens = ev.CachedInputTokens, ev.CacheWriteTokens
+	}
+	if ev.OutputTokens > 0 {
+		u.OutputTokens = ev.OutputTokens
+	}
+}
+
+// Add is the usage of two calls together.
+func (u Usage) Add(v Usage) Usage {
+	return Usage{
+		InputTokens:       u.InputTokens + v.InputTokens,
+		CachedInputTokens: u.CachedInputTokens + v.CachedInputTokens,
+		CacheWriteTokens:  u.CacheWriteTokens + v.CacheWriteTokens,
+		OutputTokens:      u.OutputTokens + v.OutputTokens,
+		Estimated:         u.Estimated || v.Estimated,
+	}
 }
 
 // Response is a complete (non-streaming) chat answer.

@@ -55,14 +55,24 @@ type (
 		Arguments string `json:"arguments"`
 	}
 	usageObject struct {
-		PromptTokens     int `json:"prompt_tokens"`
-		CompletionTokens int `json:"completion_tokens"`
-		TotalTokens      int `json:"total_tokens"`
+		PromptTokens        int                `json:"prompt_tokens"`
+		CompletionTokens    int                `json:"completion_tokens"`
+		TotalTokens         int                `json:"total_tokens"`
+		PromptTokensDetails *promptTokenDetail `json:"prompt_tokens_details,omitempty"`
+	}
+	promptTokenDetail struct {
+		CachedTokens int `json:"cached_tokens"`
 	}
 )
 
+// toUsage is u as OpenAI reports it: prompt_tokens includes the cached
+// tokens, which prompt_tokens_details counts when there are any.
 func toUsage(u llm.Usage) *usageObject {
-	return &usageObject{PromptTokens: u.InputTokens, CompletionTokens: u.OutputTokens, TotalTokens: u.InputTokens + u.OutputTokens}
+	o := &usageObject{PromptTokens: u.InputTokens, CompletionTokens: u.OutputTokens, TotalTokens: u.InputTokens + u.OutputTokens}
+	if u.CachedInputTokens > 0 {
+		o.PromptTokensDetails = &promptTokenDetail{CachedTokens: u.CachedInputTokens}
+	}
+	return o
 }
 
 // relayable reports whether an answer in dialect d reaches an OpenAI

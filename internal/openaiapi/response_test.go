@@ -72,6 +72,24 @@ func TestWriteResponseTranslated(t *testing.T) {
 	}
 }
 
+// TestWriteResponseCachedTokens: a translated answer reports the
+// provider's prompt-cache reads as prompt_tokens_details.cached_tokens
+// (within prompt_tokens), as OpenAI does.
+func TestWriteResponseCachedTokens(t *testing.T) {
+	rec := httptest.NewRecorder()
+	resp := llm.Response{Model: "claude-x", Text: "hi", FinishReason: llm.FinishStop, Usage: llm.Usage{InputTokens: 500, CachedInputTokens: 300, CacheWriteTokens: 100, OutputTokens: 4}}
+	if err := testSource().writeResponse(rec, &resp); err != nil {
+		t.Fatal(err)
+	}
+	var cc openai.ChatCompletion
+	if err := json.Unmarshal(rec.Body.Bytes(), &cc); err != nil {
+		t.Fatal(err)
+	}
+	if u := cc.Usage; u.PromptTokens != 500 || u.PromptTokensDetails.CachedTokens != 300 || u.TotalTokens != 504 {
+		t.Errorf("usage %+v, want 500 prompt tokens of which 300 cached", u)
+	}
+}
+
 func TestWriteModels(t *testing.T) {
 	rec := httptest.NewRecorder()
 	if err := testSource().writeModels(rec, []string{"smart", "gpt-4o"}); err != nil {

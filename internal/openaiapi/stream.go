@@ -106,14 +106,7 @@ func (s *StreamWriter) observe(ev llm.Event) {
 		s.id = ev.ID
 	}
 	if u := ev.Usage; u != nil {
-		// Providers report cumulative counts, some split over two frames
-		// (Anthropic: input at the start, output at the end).
-		if u.InputTokens > 0 {
-			s.usage.InputTokens = u.InputTokens
-		}
-		if u.OutputTokens > 0 {
-			s.usage.OutputTokens = u.OutputTokens
-		}
+		s.usage.Merge(*u)
 		s.usage.Estimated = u.Estimated
 	}
 }

@@ -165,12 +165,16 @@ func (c *Client) parseResponse(raw []byte) (*llm.Response, error) {
 	return resp, nil
 }
 
-// usage reads a usage object; cached input tokens count as input.
+// usage reads a usage object. Anthropic's input_tokens leaves out the
+// tokens read from and written to the prompt cache; the canonical input
+// count includes them.
 func usage(u gjson.Result) llm.Usage {
+	read, written := int(u.Get("cache_read_input_tokens").Int()), int(u.Get("cache_creation_input_tokens").Int())
 	return llm.Usage{
-		InputTokens: int(u.Get("input_tokens").Int() + u.Get("cache_creation_input_tokens").Int() +
-			u.Get("cache_read_input_tokens").Int()),
-		OutputTokens: int(u.Get("output_tokens").Int()),
+		InputTokens:       int(u.Get("input_tokens").Int()) + read + written,
+		CachedInputTokens: read,
+		CacheWriteTokens:  written,
+		OutputTokens:      int(u.Get("output_tokens").Int()),
 	}
 }
 

@@ -31,7 +31,7 @@ func TestChatPassthroughRewritesOnlyModel(t *testing.T) {
 		Want: &llm.Response{
 			ID: "msg_013Zva2CMHLNnXjNJJKqJ2EF", Model: "claude-sonnet-4-5-20250929", Created: 1735689600,
 			Text: "Hi! My name is Claude. How can I help?", FinishReason: llm.FinishStop,
-			Usage: llm.Usage{InputTokens: 2195, OutputTokens: 503}, Raw: providertest.Fixture(t, "message_text.json"), Dialect: llm.DialectAnthropic,
+			Usage: llm.Usage{InputTokens: 2195, CachedInputTokens: 100, OutputTokens: 503}, Raw: providertest.Fixture(t, "message_text.json"), Dialect: llm.DialectAnthropic,
 		},
 	})
 }

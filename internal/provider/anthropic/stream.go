@@ -18,7 +18,7 @@ type stream struct {
 	r    *sse.Reader
 	err  error // sticky: io.EOF after the end, or the failure
 
-	input int         // input tokens from message_start
+	input llm.Usage   // input counts from message_start
 	tools map[int]int // content block index → ordinal among tool_use blocks
 	stop  bool        // a message_delta with stop_reason was seen
 
@@ -68,7 +68,7 @@ func (s *stream) Next() (llm.Event, error) {
 	case "message_start":
 		msg := data.Get("message")
 		u := usage(msg.Get("usage"))
-		s.input = u.InputTokens
+		s.input = u
 		ev.Start, ev.ID, ev.Model, ev.Usage = true, msg.Get("id").String(), msg.Get("model").String(), &u
 	case "content_block_start":
 		cb := data.Get("content_block")
@@ -101,7 +101,7 @@ func (s *stream) Next() (llm.Event, error) {
 		if u := data.Get("usage"); u.IsObject() {
 			got := usage(u)
 			if !u.Get("input_tokens").Exists() {
-				got.InputTokens = s.input
+				got.InputTokens, got.CachedInputTokens, got.CacheWriteTokens = s.input.InputTokens, s.input.CachedInputTokens, s.input.CacheWriteTokens
 			}
 			ev.Usage = &got
 		}

@@ -18,6 +18,11 @@ func TestStreamPassthroughBody(t *testing.T) {
 
 func TestStreamEvents(t *testing.T) {
 	usage := func(in, out int) *llm.Usage { return &llm.Usage{InputTokens: in, OutputTokens: out} }
+	// The tool-use stream's input: 72 plain, 300 read from the prompt
+	// cache and 100 written to it.
+	cached := func(out int) *llm.Usage {
+		return &llm.Usage{InputTokens: 472, CachedInputTokens: 300, CacheWriteTokens: 100, OutputTokens: out}
+	}
 	start := func(id string, in, out int) llm.Event {
 		return llm.Event{Start: true, ID: id, Model: "claude-sonnet-4-5-20250929", Usage: usage(in, out)}
 	}
@@ -41,7 +46,7 @@ func TestStreamEvents(t *testing.T) {
 			Name:    "tool use blocks numbered among tool blocks",
 			Fixture: "stream_tool_use.sse",
 			Want: []llm.Event{
-				start("msg_014p7gG3wDgGV9EUtLvnow3U", 472, 2),
+				{Start: true, ID: "msg_014p7gG3wDgGV9EUtLvnow3U", Model: "claude-sonnet-4-5-20250929", Usage: cached(2)},
 				{}, {}, {Text: "Checking."}, {},
 				{ToolCalls: []llm.ToolCallDelta{{Index: 0, ID: "toolu_01T1x1fJ34qAmk2tNTrN7Up6", Name: "get_weather"}}},
 				{ToolCalls: []llm.ToolCallDelta{{Index: 0}}},
@@ -51,7 +56,8 @@ func TestStreamEvents(t *testing.T) {
 				{ToolCalls: []llm.ToolCallDelta{{Index: 1, ID: "toolu_02", Name: "get_time"}}},
 				{ToolCalls: []llm.ToolCallDelta{{Index: 1, Arguments: `{}`}}},
 				{},
-				{FinishReason: llm.FinishToolCalls, Usage: usage(472, 89)},
+				// message_delta has no input counts: message_start's stay.
+				{FinishReason: llm.FinishToolCalls, Usage: cached(89)},
 				{Done: true},
 			},
 			WantErr: providertest.IsEOF,

@@ -58,6 +58,9 @@ func TestChatToolCallsResponse(t *testing.T) {
 	if resp.FinishReason != llm.FinishToolCalls || resp.Text != "" {
 		t.Errorf("got finish %q text %q, want tool_calls and empty text", resp.FinishReason, resp.Text)
 	}
+	if want := (llm.Usage{InputTokens: 82, CachedInputTokens: 64, OutputTokens: 17}); resp.Usage != want {
+		t.Errorf("usage %+v, want %+v (prompt_tokens_details.cached_tokens read)", resp.Usage, want)
+	}
 }
 
 func TestAzureLayout(t *testing.T) {

@@ -33,7 +33,7 @@ func (c *Client) parseResponse(raw []byte) (*llm.Response, error) {
 		Dialect:      llm.DialectOpenAI,
 	}
 	if u := root.Get("usage"); u.IsObject() {
-		resp.Usage = llm.Usage{InputTokens: int(u.Get("prompt_tokens").Int()), OutputTokens: int(u.Get("completion_tokens").Int())}
+		resp.Usage = chatUsage(u)
 	}
 	for _, tc := range msg.Get("tool_calls").Array() {
 		resp.ToolCalls = append(resp.ToolCalls, llm.ToolCall{
@@ -69,7 +69,7 @@ func (c *Client) parseCompletion(raw []byte) (*llm.Response, error) {
 		Dialect:      llm.DialectOpenAICompletions,
 	}
 	if u := root.Get("usage"); u.IsObject() {
-		resp.Usage = llm.Usage{InputTokens: int(u.Get("prompt_tokens").Int()), OutputTokens: int(u.Get("completion_tokens").Int())}
+		resp.Usage = chatUsage(u)
 	}
 	return resp, nil
 }
@@ -82,4 +82,18 @@ func finishReason(s string) llm.FinishReason {
 	default:
 		return llm.FinishReason(s)
 	}
+}
+
+// chatUsage reads a Chat Completions or Completions usage object;
+// prompt_tokens includes the cached tokens.
+func chatUsage(u gjson.Result) llm.Usage {
+	return llm.Usage{InputTokens: int(u.Get("prompt_tokens").Int()), OutputTokens: int(u.Get("completion_tokens").Int()),
+		CachedInputTokens: int(u.Get("prompt_tokens_details.cached_tokens").Int())}
+}
+
+// responsesUsage reads a Responses API usage object; input_tokens
+// includes the cached tokens.
+func responsesUsage(u gjson.Result) llm.Usage {
+	return llm.Usage{InputTokens: int(u.Get("input_tokens").Int()), OutputTokens: int(u.Get("output_tokens").Int()),
+		CachedInputTokens: int(u.Get("input_tokens_details.cached_tokens").Int())}
 }

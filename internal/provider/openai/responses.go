@@ -137,7 +137,7 @@ func (c *Client) parseResponsesObject(raw []byte) (*llm.Response, error) {
 		resp.FinishReason = llm.FinishToolCalls
 	}
 	if u := root.Get("usage"); u.IsObject() {
-		resp.Usage = llm.Usage{InputTokens: int(u.Get("input_tokens").Int()), OutputTokens: int(u.Get("output_tokens").Int())}
+		resp.Usage = responsesUsage(u)
 	}
 	return resp, nil
 }
@@ -199,7 +199,8 @@ func (s *rsStream) Next() (llm.Event, error) {
 			ev.FinishReason = llm.FinishLength
 		}
 		if u := r.Get("usage"); u.IsObject() {
-			ev.Usage = &llm.Usage{InputTokens: int(u.Get("input_tokens").Int()), OutputTokens: int(u.Get("output_tokens").Int())}
+			u := responsesUsage(u)
+			ev.Usage = &u
 		}
 		s.err = io.EOF
 	case "response.failed":

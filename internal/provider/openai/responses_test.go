@@ -48,14 +48,14 @@ func TestResponsesRelayed(t *testing.T) {
 	var sent []byte
 	srv := rsServer(t, 200, `{"id":"resp_1","object":"response","created_at":7,"status":"completed","model":"gpt-4o-mini-2024",
 		"output":[{"type":"reasoning","id":"rs_1","summary":[]},{"type":"message","id":"msg_1","role":"assistant","content":[{"type":"output_text","text":"Hi there","annotations":[]}]}],
-		"usage":{"input_tokens":12,"output_tokens":3,"total_tokens":15},"future_field":{"kept":true}}`, &sent)
+		"usage":{"input_tokens":12,"input_tokens_details":{"cached_tokens":8},"output_tokens":3,"total_tokens":15},"future_field":{"kept":true}}`, &sent)
 	c := newClient(srv, nil)
 	resp, err := c.Chat(context.Background(), rsRequest(`{"model":"route","input":"hi","reasoning":{"effort":"low"},"unknown_field":1}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if resp.Dialect != llm.DialectOpenAIResponses || resp.Text != "Hi there" || resp.Model != "gpt-4o-mini-2024" ||
-		resp.Usage != (llm.Usage{InputTokens: 12, OutputTokens: 3}) || resp.FinishReason != llm.FinishStop || !strings.Contains(string(resp.Raw), "future_field") {
+		resp.Usage != (llm.Usage{InputTokens: 12, CachedInputTokens: 8, OutputTokens: 3}) || resp.FinishReason != llm.FinishStop || !strings.Contains(string(resp.Raw), "future_field") {
 		t.Fatalf("response %+v", resp)
 	}
 	// Only model and stream are rewritten; the rest passes through.
@@ -110,7 +110,7 @@ const rsStreamOK = "event: response.created\ndata: {\"type\":\"response.created\
 	": keep-alive\n\n" +
 	"event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"sequence_number\":2,\"delta\":\"Hel\"}\n\n" +
 	"event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"sequence_number\":3,\"delta\":\"lo\"}\n\n" +
-	"event: response.completed\ndata: {\"type\":\"response.completed\",\"sequence_number\":4,\"response\":{\"id\":\"resp_9\",\"model\":\"gpt-4o-mini-2024\",\"status\":\"completed\",\"usage\":{\"input_tokens\":5,\"output_tokens\":2}}}\n\n"
+	"event: response.completed\ndata: {\"type\":\"response.completed\",\"sequence_number\":4,\"response\":{\"id\":\"resp_9\",\"model\":\"gpt-4o-mini-2024\",\"status\":\"completed\",\"usage\":{\"input_tokens\":5,\"input_tokens_details\":{\"cached_tokens\":4},\"output_tokens\":2}}}\n\n"
 
 // drain reads st to its end: the events and the final error (nil at io.EOF).
 func drain(t *testing.T, st llm.Stream) ([]llm.Event, error) {
@@ -155,7 +155,7 @@ func TestResponsesStream(t *testing.T) {
 	if !first.Start || first.ID != "resp_9" || first.HasContent() || evs[1].HasContent() {
 		t.Errorf("opening events %+v %+v: want Start with the id, and no content before the first delta", first, evs[1])
 	}
-	if text.String() != "Hello" || !last.Done || last.FinishReason != llm.FinishStop || last.Usage == nil || *last.Usage != (llm.Usage{InputTokens: 5, OutputTokens: 2}) {
+	if text.String() != "Hello" || !last.Done || last.FinishReason != llm.FinishStop || last.Usage == nil || *last.Usage != (llm.Usage{InputTokens: 5, CachedInputTokens: 4, OutputTokens: 2}) {
 		t.Errorf("text %q, last %+v", text.String(), last)
 	}
 	if !gjson.GetBytes(sent, "stream").Bool() || gjson.GetBytes(sent, "model").Str != "gpt-4o-mini" {

@@ -164,7 +164,8 @@ func (s *stream) Next() (llm.Event, error) {
 		s.finish = true
 	}
 	if usage.IsObject() {
-		ev.Usage = &llm.Usage{InputTokens: int(usage.Get("prompt_tokens").Int()), OutputTokens: int(usage.Get("completion_tokens").Int())}
+		u := chatUsage(usage)
+		ev.Usage = &u
 	}
 	return ev, nil
 }

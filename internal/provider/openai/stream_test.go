@@ -43,7 +43,7 @@ func TestStreamEvents(t *testing.T) {
 				{ToolCalls: []llm.ToolCallDelta{{Index: 0, Arguments: `cation": "Paris"}`}}},
 				{ToolCalls: []llm.ToolCallDelta{{Index: 1, ID: "call_2", Name: "get_time", Arguments: "{}"}}},
 				{FinishReason: llm.FinishToolCalls},
-				{Usage: usage(80, 30)},
+				{Usage: &llm.Usage{InputTokens: 80, CachedInputTokens: 64, OutputTokens: 30}},
 				{Done: true},
 			},
 			WantErr: providertest.IsEOF,
