@@ -136,7 +136,7 @@ func (h *Handler) usage(w http.ResponseWriter, r *http.Request, c *caller) {
 // csvHeader is the column order of the CSV export.
 var csvHeader = []string{"request_id", "time", "tenant_id", "key_id", "route", "policy", "reason", "deployment", "model",
 	"attempts", "status", "error_code", "input_tokens", "output_tokens", "tokens_estimated", "cost_usd",
-	"latency_ms", "ttft_ms", "cache_hit", "stream", "partial"}
+	"latency_ms", "ttft_ms", "cache_hit", "stream", "partial", "cached_input_tokens", "cache_write_tokens"}
 
 // export serves GET /admin/usage/export?format=csv|jsonl&from=&to=&tenant_id=
 // with the raw records, streamed.
@@ -168,7 +168,8 @@ func (h *Handler) export(w http.ResponseWriter, r *http.Request, c *caller) {
 				u.Deployment, u.Model, strconv.Itoa(u.Attempts), strconv.Itoa(u.Status), u.ErrorCode,
 				strconv.Itoa(u.InputTokens), strconv.Itoa(u.OutputTokens), strconv.FormatBool(u.TokensEstimated),
 				strconv.FormatFloat(u.CostUSD, 'f', -1, 64), ms(u.Latency), ms(u.TTFT),
-				strconv.FormatBool(u.CacheHit), strconv.FormatBool(u.Stream), strconv.FormatBool(u.Partial)})
+				strconv.FormatBool(u.CacheHit), strconv.FormatBool(u.Stream), strconv.FormatBool(u.Partial),
+				strconv.Itoa(u.CachedInputTokens), strconv.Itoa(u.CacheWriteTokens)})
 		}
 		flush = cw.Flush
 	default:

@@ -81,27 +81,31 @@ type Key struct {
 // the same record twice stores it once, which makes retries and spool
 // replays safe. Stores keep times to the microsecond.
 type UsageRecord struct {
-	RequestID       string        `json:"request_id"`
-	Time            time.Time     `json:"time"`
-	TenantID        string        `json:"tenant_id"`
-	KeyID           string        `json:"key_id"`
-	Route           string        `json:"route"`
-	Policy          string        `json:"policy,omitempty"`
-	Reason          string        `json:"reason,omitempty"`
-	Deployment      string        `json:"deployment"`
-	Model           string        `json:"model"`
-	Attempts        int           `json:"attempts"`
-	Status          int           `json:"status"`
-	ErrorCode       string        `json:"error_code,omitempty"`
-	InputTokens     int           `json:"input_tokens"`
-	OutputTokens    int           `json:"output_tokens"`
-	TokensEstimated bool          `json:"tokens_estimated,omitempty"`
-	CostUSD         float64       `json:"cost_usd"`
-	Latency         time.Duration `json:"latency_ns"`
-	TTFT            time.Duration `json:"ttft_ns,omitempty"`
-	CacheHit        bool          `json:"cache_hit,omitempty"`
-	Stream          bool          `json:"stream,omitempty"`
-	Partial         bool          `json:"partial,omitempty"`
+	RequestID   string    `json:"request_id"`
+	Time        time.Time `json:"time"`
+	TenantID    string    `json:"tenant_id"`
+	KeyID       string    `json:"key_id"`
+	Route       string    `json:"route"`
+	Policy      string    `json:"policy,omitempty"`
+	Reason      string    `json:"reason,omitempty"`
+	Deployment  string    `json:"deployment"`
+	Model       string    `json:"model"`
+	Attempts    int       `json:"attempts"`
+	Status      int       `json:"status"`
+	ErrorCode   string    `json:"error_code,omitempty"`
+	InputTokens int       `json:"input_tokens"`
+	// CachedInputTokens and CacheWriteTokens are the parts of InputTokens
+	// read from and written to the provider's prompt cache.
+	CachedInputTokens int           `json:"cached_input_tokens,omitempty"`
+	CacheWriteTokens  int           `json:"cache_write_tokens,omitempty"`
+	OutputTokens      int           `json:"output_tokens"`
+	TokensEstimated   bool          `json:"tokens_estimated,omitempty"`
+	CostUSD           float64       `json:"cost_usd"`
+	Latency           time.Duration `json:"latency_ns"`
+	TTFT              time.Duration `json:"ttft_ns,omitempty"`
+	CacheHit          bool          `json:"cache_hit,omitempty"`
+	Stream            bool          `json:"stream,omitempty"`
+	Partial           bool          `json:"partial,omitempty"`
 }
 
 // Group-by dimensions accepted by UsageQuery.GroupBy.

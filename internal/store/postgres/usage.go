@@ -13,14 +13,14 @@ import (
 
 const usageColumns = `request_id, ts, tenant_id, key_id, route, policy, reason, deployment, model,
 	attempts, status, error_code, input_tokens, output_tokens, tokens_estimated, cost_usd, latency_ns,
-	ttft_ns, cache_hit, stream, partial`
+	ttft_ns, cache_hit, stream, partial, cached_input_tokens, cache_write_tokens`
 
 // insertUsageSQL writes a whole batch in one statement: one array per column,
 // unnested into rows, so a batch costs one round trip.
 const insertUsageSQL = `INSERT INTO usage_records(` + usageColumns + `)
 	SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[],
 		$7::text[], $8::text[], $9::text[], $10::int4[], $11::int4[], $12::text[], $13::int8[], $14::int8[],
-		$15::bool[], $16::float8[], $17::int8[], $18::int8[], $19::bool[], $20::bool[], $21::bool[])
+		$15::bool[], $16::float8[], $17::int8[], $18::int8[], $19::bool[], $20::bool[], $21::bool[], $22::int8[], $23::int8[])
 	ON CONFLICT (request_id) DO NOTHING`
 
 // InsertUsage writes recs in one statement, skipping RequestIDs already stored.
@@ -37,6 +37,7 @@ func (s *Store) InsertUsage(ctx context.Context, recs []store.UsageRecord) error
 		inTok, outTok, lat, ttft             = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 		est, hit, stream, partial            = make([]bool, n), make([]bool, n), make([]bool, n), make([]bool, n)
 		cost                                 = make([]float64, n)
+		cachedIn, cacheWrite                 = make([]int64, n), make([]int64, n)
 	)
 	for i := range recs {
 		r := &recs[i]
@@ -45,9 +46,10 @@ func (s *Store) InsertUsage(ctx context.Context, recs []store.UsageRecord) error
 		attempts[i], statuses[i], errCodes[i] = int32(r.Attempts), int32(r.Status), r.ErrorCode
 		inTok[i], outTok[i], est[i], cost[i] = int64(r.InputTokens), int64(r.OutputTokens), r.TokensEstimated, r.CostUSD
 		lat[i], ttft[i], hit[i], stream[i], partial[i] = int64(r.Latency), int64(r.TTFT), r.CacheHit, r.Stream, r.Partial
+		cachedIn[i], cacheWrite[i] = int64(r.CachedInputTokens), int64(r.CacheWriteTokens)
 	}
 	_, err := s.exec(ctx, "insert usage", insertUsageSQL, ids, times, tenants, keys, routes, policies, reasons,
-		deps, models, attempts, statuses, errCodes, inTok, outTok, est, cost, lat, ttft, hit, stream, partial)
+		deps, models, attempts, statuses, errCodes, inTok, outTok, est, cost, lat, ttft, hit, stream, partial, cachedIn, cacheWrite)
 	return err
 }
 
@@ -173,7 +175,8 @@ func (s *Store) ExportUsage(ctx context.Context, from, to time.Time, tenantID st
 			)
 			if err := rows.Scan(&r.RequestID, &r.Time, &r.TenantID, &r.KeyID, &r.Route, &r.Policy, &r.Reason,
 				&r.Deployment, &r.Model, &r.Attempts, &r.Status, &r.ErrorCode, &r.InputTokens, &r.OutputTokens,
-				&r.TokensEstimated, &r.CostUSD, &lat, &ttft, &r.CacheHit, &r.Stream, &r.Partial); err != nil {
+				&r.TokensEstimated, &r.CostUSD, &lat, &ttft, &r.CacheHit, &r.Stream, &r.Partial,
+				&r.CachedInputTokens, &r.CacheWriteTokens); err != nil {
 				return err
 			}
 			r.Time, r.Latency, r.TTFT = r.Time.UTC(), time.Duration(lat), time.Duration(ttft)

@@ -11,7 +11,7 @@ import (
 
 const usageColumns = `request_id, ts_us, tenant_id, key_id, route, policy, reason, deployment, model,
 	attempts, status, error_code, input_tokens, output_tokens, tokens_estimated, cost_usd, latency_ns,
-	ttft_ns, cache_hit, stream, partial`
+	ttft_ns, cache_hit, stream, partial, cached_input_tokens, cache_write_tokens`
 
 // InsertUsage writes recs in one transaction, skipping RequestIDs already stored.
 func (s *Store) InsertUsage(ctx context.Context, recs []store.UsageRecord) error {
@@ -40,7 +40,7 @@ func (s *Store) InsertUsage(ctx context.Context, recs []store.UsageRecord) error
 			args = append(args, r.RequestID, micros(r.Time), r.TenantID, r.KeyID, r.Route,
 				r.Policy, r.Reason, r.Deployment, r.Model, r.Attempts, r.Status, r.ErrorCode, r.InputTokens,
 				r.OutputTokens, b2i(r.TokensEstimated), r.CostUSD, int64(r.Latency), int64(r.TTFT),
-				b2i(r.CacheHit), b2i(r.Stream), b2i(r.Partial))
+				b2i(r.CacheHit), b2i(r.Stream), b2i(r.Partial), r.CachedInputTokens, r.CacheWriteTokens)
 		}
 		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
 			return mapErr("insert usage", err)
@@ -68,10 +68,10 @@ func (s *Store) prepareInserts(ctx context.Context) error {
 }
 
 // usageFields is the number of columns written per usage record.
-const usageFields = 21
+const usageFields = 23
 
 // usageChunks are the row counts of the prepared INSERTs, largest first
-// (64 × 21 parameters is under SQLite's 32,766 limit); any batch is a sum
+// (64 × 23 parameters is under SQLite's 32,766 limit); any batch is a sum
 // of them. A few fixed sizes keep the prepared statements, and their
 // memory, bounded.
 var usageChunks = [...]int{64, 16, 4, 1}
@@ -210,7 +210,8 @@ func (s *Store) ExportUsage(ctx context.Context, from, to time.Time, tenantID st
 		)
 		if err := rows.Scan(&r.RequestID, &ts, &r.TenantID, &r.KeyID, &r.Route, &r.Policy, &r.Reason,
 			&r.Deployment, &r.Model, &r.Attempts, &r.Status, &r.ErrorCode, &r.InputTokens, &r.OutputTokens,
-			&r.TokensEstimated, &r.CostUSD, &lat, &ttft, &r.CacheHit, &r.Stream, &r.Partial); err != nil {
+			&r.TokensEstimated, &r.CostUSD, &lat, &ttft, &r.CacheHit, &r.Stream, &r.Partial,
+			&r.CachedInputTokens, &r.CacheWriteTokens); err != nil {
 			return mapErr("export usage", err)
 		}
 		r.Time, r.Latency, r.TTFT = fromMicros(ts), time.Duration(lat), time.Duration(ttft)

@@ -38,7 +38,7 @@ func testUsageIdempotent(t *testing.T, s store.Store) {
 	full := store.UsageRecord{
 		RequestID: "req_full", Time: base.Add(1500 * time.Microsecond), TenantID: "ten_a", KeyID: "key_a",
 		Route: "smart", Policy: "cost", Reason: "cheapest healthy", Deployment: "openai-eu", Model: "gpt-4o",
-		Attempts: 2, Status: 502, ErrorCode: "upstream_unavailable", InputTokens: 1234, OutputTokens: 56,
+		Attempts: 2, Status: 502, ErrorCode: "upstream_unavailable", InputTokens: 1234, CachedInputTokens: 1024, CacheWriteTokens: 100, OutputTokens: 56,
 		TokensEstimated: true, CostUSD: 0.0625, Latency: 1234567 * time.Nanosecond, TTFT: 89 * time.Millisecond,
 		CacheHit: true, Stream: true, Partial: true,
 	}
