@@ -51,6 +51,8 @@ type anBlock struct {
 	Name    string          `json:"name"`
 	Input   json.RawMessage `json:"input"`
 	Content json.RawMessage `json:"content"` // tool_result: string or blocks
+	// CacheControl marks the end of a cacheable prefix.
+	CacheControl json.RawMessage `json:"cache_control"`
 }
 
 func writeAnthropicError(w http.ResponseWriter, status int, typ, msg string, retryAfter time.Duration) {
@@ -205,6 +207,9 @@ func addAnthropicContent(p *prompt, raw json.RawMessage) string {
 		default:
 			p.add(b.Text)
 		}
+		if len(b.CacheControl) > 0 && string(b.CacheControl) != "null" {
+			p.cacheMark = p.text.Len()
+		}
 	}
 	return ""
 }
@@ -268,10 +273,10 @@ func stopReason(rep reply) string {
 }
 
 // anUsage is an Anthropic usage block.
-func anUsage(in, out int) map[string]any {
+func anUsage(x *exchange, out int) map[string]any {
 	return map[string]any{
-		"input_tokens": in, "output_tokens": out,
-		"cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
+		"input_tokens": x.input - x.cached - x.written, "output_tokens": out,
+		"cache_creation_input_tokens": x.written, "cache_read_input_tokens": x.cached,
 	}
 }
 
@@ -287,7 +292,7 @@ func (d anthropicAPI) respond(w http.ResponseWriter, x *exchange, rep reply) {
 	} else {
 		block = map[string]any{"type": "text", "text": rep.text()}
 	}
-	usage := anUsage(x.input, len(rep.tokens))
+	usage := anUsage(x, len(rep.tokens))
 	usage["service_tier"] = "standard"
 	writeJSON(w, http.StatusOK, map[string]any{
 		"id": "msg_" + id, "type": "message", "role": "assistant", "model": x.model.Name,
@@ -313,7 +318,7 @@ func (a *anStream) start() error {
 	if err := a.header(map[string]string{"request-id": "req_" + a.id}); err != nil {
 		return err
 	}
-	usage := anUsage(a.x.input, 1)
+	usage := anUsage(a.x, 1)
 	usage["service_tier"] = "standard"
 	err := a.event("message_start", map[string]any{"type": "message_start", "message": map[string]any{
 		"id": "msg_" + a.id, "type": "message", "role": "assistant", "model": a.x.model.Name,
@@ -357,7 +362,7 @@ func (a *anStream) finish(terminator bool) error {
 	}
 	err := a.event("message_delta", map[string]any{"type": "message_delta",
 		"delta": map[string]any{"stop_reason": stopReason(a.rep), "stop_sequence": nil},
-		"usage": anUsage(a.x.input, a.sent)})
+		"usage": anUsage(a.x, a.sent)})
 	if err != nil || !terminator {
 		return err
 	}

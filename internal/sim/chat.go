@@ -41,6 +41,8 @@ type exchange struct {
 	id      string
 	created int64
 	input   int // input tokens
+	cached  int // of which read from the prompt cache
+	written int // of which written to the prompt cache (Anthropic)
 	usage   bool
 }
 
@@ -112,6 +114,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, d dialect, name st
 	}
 	rep := generate(m, p)
 	x := &exchange{s: s, model: m, p: p, created: s.now().Unix(), input: in, usage: p.includeUsage}
+	x.cached, x.written = s.cacheTokens(d, m, p, in)
 	if !stream {
 		if sleep(ctx, ttft+time.Duration(len(rep.tokens)-1)*gap(m)) != nil {
 			return

@@ -70,7 +70,7 @@ func cmChoice(text string, finish any) map[string]any {
 func (d completionsAPI) respond(w http.ResponseWriter, x *exchange, rep reply) {
 	id := d.s.nextID(24)
 	o := d.object(x, id, []any{cmChoice(rep.text(), finishReason(reply{truncated: rep.truncated}))})
-	o["usage"] = newOAUsage(x.input, len(rep.tokens))
+	o["usage"] = newOAUsage(x, len(rep.tokens))
 	writeJSON(w, http.StatusOK, o, map[string]string{"x-request-id": "req_" + id})
 }
 
@@ -118,7 +118,7 @@ func (o *cmStream) finish(terminator bool) error {
 	}
 	if o.x.usage {
 		c := o.d.object(o.x, o.id, []any{})
-		c["usage"] = newOAUsage(o.x.input, o.sent)
+		c["usage"] = newOAUsage(o.x, o.sent)
 		if err := o.event("", c); err != nil {
 			return err
 		}

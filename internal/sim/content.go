@@ -53,6 +53,7 @@ type prompt struct {
 	includeUsage bool            // OpenAI stream_options.include_usage
 	store        bool            // Responses API: keep the response (store, default true)
 	previousID   string          // Responses API: previous_response_id, or ""
+	cacheMark    int             // Anthropic: text bytes up to the last cache_control block, or 0
 }
 
 // add appends prompt text with a separator so that part boundaries matter.

@@ -52,6 +52,13 @@
 //     tokens are the tokens produced. OpenAI streams carry a
 //     final usage chunk (choices: []) only with stream_options.include_usage;
 //     Anthropic streams carry usage in message_start and message_delta.
+//   - Prompt caching, per model: an OpenAI-format prompt of at least 1,024
+//     tokens that the model saw before reports the prompt, in 128-token
+//     steps, as cached_tokens (prompt_tokens_details, or the Responses
+//     API's input_tokens_details). An Anthropic prompt whose prefix up to
+//     its last cache_control block is at least 1,024 tokens writes that
+//     prefix the first time (cache_creation_input_tokens) and reads it
+//     after (cache_read_input_tokens); input_tokens counts the rest.
 //
 // If input tokens plus max_tokens exceed ContextWindow the answer is the
 // dialect's context-length error: OpenAI 400 code context_length_exceeded;

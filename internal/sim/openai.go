@@ -268,8 +268,10 @@ type oaUsage struct {
 	} `json:"completion_tokens_details"`
 }
 
-func newOAUsage(in, out int) *oaUsage {
-	return &oaUsage{PromptTokens: in, CompletionTokens: out, TotalTokens: in + out}
+func newOAUsage(x *exchange, out int) *oaUsage {
+	u := &oaUsage{PromptTokens: x.input, CompletionTokens: out, TotalTokens: x.input + out}
+	u.PromptTokensDetails.CachedTokens = x.cached
+	return u
 }
 
 func finishReason(rep reply) string {
@@ -298,7 +300,7 @@ func (d openAI) respond(w http.ResponseWriter, x *exchange, rep reply) {
 		"choices": []any{map[string]any{
 			"index": 0, "message": msg, "logprobs": nil, "finish_reason": finishReason(rep),
 		}},
-		"usage":              newOAUsage(x.input, len(rep.tokens)),
+		"usage":              newOAUsage(x, len(rep.tokens)),
 		"service_tier":       "default",
 		"system_fingerprint": "fp_sim",
 	}, map[string]string{"x-request-id": "req_" + id, "openai-processing-ms": "1"})
@@ -379,7 +381,7 @@ func (o *oaStream) finish(terminator bool) error {
 	if o.x.usage {
 		c := o.chunk(nil, nil)
 		c["choices"] = []any{}
-		c["usage"] = newOAUsage(o.x.input, o.sent)
+		c["usage"] = newOAUsage(o.x, o.sent)
 		if err := o.event("", c); err != nil {
 			return err
 		}

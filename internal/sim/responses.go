@@ -167,9 +167,10 @@ func (d responsesAPI) response(x *exchange, id, status string, output []any, usa
 	}
 }
 
-func rsUsage(in, out int) map[string]any {
+func rsUsage(x *exchange, out int) map[string]any {
+	in := x.input
 	return map[string]any{
-		"input_tokens": in, "input_tokens_details": map[string]any{"cached_tokens": 0},
+		"input_tokens": in, "input_tokens_details": map[string]any{"cached_tokens": x.cached},
 		"output_tokens": out, "output_tokens_details": map[string]any{"reasoning_tokens": 0},
 		"total_tokens": in + out,
 	}
@@ -201,7 +202,7 @@ func rsStatus(rep reply) string {
 
 func (d responsesAPI) respond(w http.ResponseWriter, x *exchange, rep reply) {
 	id := d.s.nextID(24)
-	obj := d.response(x, id, rsStatus(rep), []any{rsOutputItem(id, rep, rep.text(), true)}, rsUsage(x.input, len(rep.tokens)))
+	obj := d.response(x, id, rsStatus(rep), []any{rsOutputItem(id, rep, rep.text(), true)}, rsUsage(x, len(rep.tokens)))
 	d.keep(x, "resp_"+id, obj)
 	writeJSON(w, http.StatusOK, obj, map[string]string{"x-request-id": "req_" + id, "openai-processing-ms": "1"})
 }
@@ -390,7 +391,7 @@ func (o *rsStream) finish(terminator bool) error {
 		return nil
 	}
 	status := rsStatus(o.rep)
-	final := o.d.response(o.x, o.id, status, []any{item}, rsUsage(o.x.input, o.sent))
+	final := o.d.response(o.x, o.id, status, []any{item}, rsUsage(o.x, o.sent))
 	o.d.keep(o.x, "resp_"+o.id, final) // before the client can ask for it
 	return o.emit("response."+status, map[string]any{"response": final})
 }

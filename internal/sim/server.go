@@ -49,6 +49,7 @@ type Server struct {
 	state  map[string]*modelState
 
 	stored storedResponses // Responses API objects, for GET and previous_response_id
+	cache  promptCache     // prompts seen, for prompt caching
 }
 
 // modelState is what the server remembers about one model name.
