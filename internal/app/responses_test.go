@@ -24,8 +24,9 @@ func responsesInput(s string) responses.ResponseNewParamsInputUnion {
 
 // TestOpenAISDKResponses drives POST /v1/responses with the official
 // OpenAI Go SDK: a plain and a streamed answer relayed from the route's
-// OpenAI deployment, an Anthropic deployment skipped, a route with no
-// OpenAI deployment refused, and usage taken from the provider.
+// OpenAI deployment, a request only a relay can serve skipping an
+// Anthropic deployment or refused on a route without an OpenAI one, and
+// usage taken from the provider.
 func TestOpenAISDKResponses(t *testing.T) {
 	s := startStack(t, fastSim(), "")
 	c := s.openai()
@@ -70,18 +71,19 @@ func TestOpenAISDKResponses(t *testing.T) {
 		t.Errorf("streamed %q, final %q usage %+v", text.String(), final.OutputText(), final.Usage)
 	}
 
-	// anthropic-first is [claude, medium]: claude cannot relay the
-	// Responses API, so medium answers.
-	resp, err = c.Responses.New(ctx, responses.ResponseNewParams{Model: "anthropic-first", Input: responsesInput("hi")}, option.WithResponseInto(&httpResp))
+	// anthropic-first is [claude, medium]: a request with a built-in tool
+	// needs the upstream's own Responses API, so medium answers.
+	webSearch := []responses.ToolUnionParam{{OfWebSearch: &responses.WebSearchToolParam{Type: responses.WebSearchToolTypeWebSearch}}}
+	resp, err = c.Responses.New(ctx, responses.ResponseNewParams{Model: "anthropic-first", Input: responsesInput("hi"), Tools: webSearch}, option.WithResponseInto(&httpResp))
 	if err != nil || httpResp.Header.Get("X-Switchyard-Deployment") != "medium" {
-		t.Fatalf("anthropic-first: %v, deployment %q, want medium", err, httpResp.Header.Get("X-Switchyard-Deployment"))
+		t.Fatalf("anthropic-first with web_search: %v, deployment %q, want medium", err, httpResp.Header.Get("X-Switchyard-Deployment"))
 	}
 
-	// A route of Anthropic deployments only is a clear 400.
-	_, err = c.Responses.New(ctx, responses.ResponseNewParams{Model: "claude", Input: responsesInput("hi")})
+	// A route of Anthropic deployments only refuses it with a clear 400.
+	_, err = c.Responses.New(ctx, responses.ResponseNewParams{Model: "claude", Input: responsesInput("hi"), Tools: webSearch})
 	var apiErr *openai.Error
-	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || !strings.Contains(apiErr.Message, "Responses API") {
-		t.Fatalf("claude: got %v, want a 400 naming the Responses API", err)
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || !strings.Contains(apiErr.Message, "Responses API") || !strings.Contains(apiErr.Message, `tools of type "web_search"`) {
+		t.Fatalf("claude with web_search: got %v, want a 400 naming the Responses API and the tool", err)
 	}
 
 	// Bad input is a 400 in OpenAI's error format, naming the parameter.
@@ -117,8 +119,8 @@ func TestResponsesFailover(t *testing.T) {
 	if err != nil || resp.OutputText() == "" {
 		t.Fatalf("auto with medium failing: %v", err)
 	}
-	if got := httpResp.Header.Get("X-Switchyard-Deployment"); got != "small" {
-		t.Errorf("deployment %q, want small (medium failed twice, claude cannot relay)", got)
+	if got := httpResp.Header.Get("X-Switchyard-Deployment"); got != "claude" {
+		t.Errorf("deployment %q, want claude (medium failed twice; claude serves it translated)", got)
 	}
 
 	cut := startStack(t, simWithFaults("sim-medium", sim.Fault{Type: sim.FaultCut, After: 3}), "")

@@ -108,6 +108,11 @@ func TestNodeSDKs(t *testing.T) {
 			Status, Text, StreamedStatus, StreamedText, FollowStatus, FollowPrevious string
 			DeltasMatch                                                              bool
 		} `json:"openai-responses"`
+		OpenAIResponsesTranslated struct {
+			thrown
+			Status, Model, Text, StreamedStatus, StreamedText, CallName, AfterCallStatus, AfterCallText string
+			DeltasMatch, CallArgsJSON                                                                   bool
+		} `json:"openai-responses-translated"`
 		AnthropicMessages map[string]messagesResult       `json:"anthropic-messages"`
 		AnthropicTools    map[string]anthropicToolsResult `json:"anthropic-tools"`
 		AnthropicMisc     struct {
@@ -118,7 +123,7 @@ func TestNodeSDKs(t *testing.T) {
 		} `json:"anthropic-count-models-errors"`
 	}
 	runNodeSDK(t, s.base, &got, "openai-chat", "openai-stream", "openai-tools", "openai-vision-json",
-		"openai-embeddings", "openai-models", "openai-errors", "openai-responses",
+		"openai-embeddings", "openai-models", "openai-errors", "openai-responses", "openai-responses-translated",
 		"anthropic-messages", "anthropic-tools", "anthropic-count-models-errors")
 
 	noThrow := func(t *testing.T, th thrown) {
@@ -209,6 +214,16 @@ func TestNodeSDKs(t *testing.T) {
 		}
 		if r.FollowStatus != "completed" || r.FollowPrevious == "" {
 			t.Errorf("follow-up: %+v", r)
+		}
+	})
+	t.Run("openai responses translated for anthropic", func(t *testing.T) {
+		r := got.OpenAIResponsesTranslated
+		noThrow(t, r.thrown)
+		if r.Status != "completed" || r.Model != "sim-large" || r.Text == "" || r.StreamedStatus != "completed" || r.StreamedText == "" || !r.DeltasMatch {
+			t.Errorf("%+v", r)
+		}
+		if r.CallName != "get_weather" || !r.CallArgsJSON || r.AfterCallStatus != "completed" || r.AfterCallText == "" {
+			t.Errorf("function call round trip: %+v", r)
 		}
 	})
 	t.Run("anthropic messages and stream helper", func(t *testing.T) {

@@ -53,7 +53,7 @@ type exchange struct {
 	priorUsage llm.Usage
 	span       trace.Span
 	cacheHit   bool   // answered from the response cache
-	respID     string // the upstream's id of the answer (Responses API affinity)
+	respID     string // the upstream's id of a relayed answer (Responses API affinity)
 }
 
 // ServeOpenAIChat serves POST /v1/chat/completions.
@@ -62,7 +62,8 @@ func (g *Gateway) ServeOpenAIChat(w http.ResponseWriter, r *http.Request) {
 }
 
 // ServeOpenAIResponses serves POST /v1/responses, the OpenAI Responses
-// API, relayed to the route's deployments that serve it.
+// API: relayed to the route's OpenAI deployments, translated for the
+// others when the request allows.
 func (g *Gateway) ServeOpenAIResponses(w http.ResponseWriter, r *http.Request) {
 	g.serveChat(w, r, openAIResponsesDialect)
 }
@@ -156,11 +157,9 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *dialect) 
 		return
 	}
 	plan := rt.plan(dec)
-	if d.relayOnly {
-		if e := rt.relayPlan(plan, dec, d); e != nil {
-			g.fail(w, x, e)
-			return
-		}
+	if e := rt.relayPlan(plan, dec, d, req); e != nil {
+		g.fail(w, x, e)
+		return
 	}
 	if d == openAIResponsesDialect {
 		g.pinContinued(r.Context(), x, plan)
@@ -201,7 +200,9 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *dialect) 
 // respond writes a complete answer and accounts its usage.
 func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, x *exchange, resp *llm.Response, input int) {
 	x.model = resp.Model
-	x.respID = resp.ID
+	if resp.Dialect == x.dialect.name {
+		x.respID = resp.ID // a relayed answer's: a translated one is not kept upstream
+	}
 	x.usage = usageOf(resp, input)
 	x.status = http.StatusOK
 	if err := x.dialect.writeResponse(w, resp); err != nil {
@@ -287,7 +288,7 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, x *exchange, rt
 		if ev.Model != "" {
 			x.model = ev.Model
 		}
-		if ev.Start && x.respID == "" {
+		if ev.Start && x.respID == "" && st.Dialect() == x.dialect.name {
 			x.respID = ev.ID
 		}
 		outBytes += len(ev.Text)
@@ -400,21 +401,28 @@ type relayer interface{ Relays(llm.Dialect) bool }
 
 var _ relayer = (*openai.Client)(nil)
 
-// relayPlan keeps the plan's targets that relay d, a relay-only dialect,
-// in order, or says why none can.
-func (rt *runtime) relayPlan(p *executor.Plan, dec router.Decision, d *dialect) *apiError {
-	kept := p.Targets[:0]
-	for _, t := range p.Targets {
-		if r, ok := t.Provider.(relayer); ok && r.Relays(d.name) {
-			kept = append(kept, t)
+// relayPlan keeps, when req of dialect d can only be relayed, the plan's
+// targets that relay d, in order, or says why none can serve it.
+func (rt *runtime) relayPlan(p *executor.Plan, dec router.Decision, d *dialect, req *llm.Request) *apiError {
+	if d.relayOnly || req.RelayOnly != "" {
+		kept := p.Targets[:0]
+		for _, t := range p.Targets {
+			if r, ok := t.Provider.(relayer); ok && r.Relays(d.name) {
+				kept = append(kept, t)
+			}
+		}
+		p.Targets = kept
+		if len(kept) == 0 {
+			msg := "model " + strconv.Quote(dec.Route) + " has no deployment that serves the " + d.title + " (OpenAI providers only; use /v1/chat/completions for the others)"
+			if !d.relayOnly {
+				msg = "model " + strconv.Quote(dec.Route) + " has no deployment that serves this " + d.title + " request: it uses " + req.RelayOnly +
+					", which only OpenAI deployments serve (the other providers get requests of messages and function tools only)"
+			}
+			return &apiError{status: http.StatusBadRequest, code: "no_capable_deployment", anthropicType: "invalid_request_error", message: msg}
 		}
 	}
-	p.Targets = kept
 	switch {
-	case len(kept) == 0:
-		return &apiError{status: http.StatusBadRequest, code: "no_capable_deployment", anthropicType: "invalid_request_error",
-			message: "model " + strconv.Quote(dec.Route) + " has no deployment that serves the " + d.title + " (OpenAI providers only; use /v1/chat/completions for the others)"}
-	case dec.Cascade != nil:
+	case dec.Cascade != nil && d.noCascade:
 		// A cascade compares and replays answers in the canonical form,
 		// which a relayed dialect is never translated to.
 		return &apiError{status: http.StatusBadRequest, code: "unsupported_parameter", anthropicType: "invalid_request_error",

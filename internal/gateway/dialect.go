@@ -23,9 +23,13 @@ type dialect struct {
 	name          llm.Dialect
 	cacheEndpoint string // the chat endpoint's name in cache keys
 	// relayOnly: requests are only sent to deployments that speak this
-	// dialect natively (see relayer); nothing translates it. title names
-	// it in errors.
-	relayOnly     bool
+	// dialect natively (see relayer); nothing translates it. A request of
+	// another dialect may still need a relay (llm.Request.RelayOnly).
+	relayOnly bool
+	// noCascade: a cascade route, which compares and replays answers in
+	// the canonical form, does not serve this dialect.
+	noCascade bool
+	// title names the dialect in errors.
 	title         string
 	parse         func(body []byte) (*llm.Request, error)
 	writeResponse func(w http.ResponseWriter, resp *llm.Response) error
@@ -66,16 +70,17 @@ var openAIDialect = &dialect{
 }
 
 // openAIResponsesDialect is the OpenAI Responses API: relayed verbatim to
-// deployments that serve it (relayOnly), never translated.
+// deployments that serve it, translated for the others when the request
+// uses only what Chat Completions can say (else RelayOnly says why not).
 var openAIResponsesDialect = &dialect{
 	name:          llm.DialectOpenAIResponses,
 	cacheEndpoint: cacheOpenAIResponses,
-	relayOnly:     true,
+	noCascade:     true,
 	title:         "Responses API",
 	parse:         openaiapi.ParseResponses,
 	writeResponse: openaiapi.WriteResponsesResponse,
-	newStream: func(w http.ResponseWriter, _ *llm.Request, _ llm.Dialect) streamWriter {
-		return openaiapi.NewResponsesStreamWriter(w)
+	newStream: func(w http.ResponseWriter, req *llm.Request, src llm.Dialect) streamWriter {
+		return openaiapi.NewResponsesStreamWriter(w, req, src)
 	},
 	writeErrorFor: openAIDialect.writeErrorFor,
 	statusOf:      openAIDialect.statusOf,
@@ -88,6 +93,7 @@ var openAICompletionsDialect = &dialect{
 	name:          llm.DialectOpenAICompletions,
 	cacheEndpoint: cacheOpenAICompletions,
 	relayOnly:     true,
+	noCascade:     true,
 	title:         "legacy Completions API",
 	parse:         openaiapi.ParseCompletions,
 	writeResponse: openaiapi.WriteResponse,

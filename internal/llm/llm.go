@@ -15,8 +15,9 @@ type Dialect string
 const (
 	DialectOpenAI    Dialect = "openai"    // OpenAI Chat Completions
 	DialectAnthropic Dialect = "anthropic" // Anthropic Messages
-	// DialectOpenAIResponses is the OpenAI Responses API. It is relayed,
-	// never translated: only OpenAI deployments serve it.
+	// DialectOpenAIResponses is the OpenAI Responses API. It is relayed to
+	// OpenAI deployments, and translated for others when it uses only what
+	// Chat Completions can say.
 	DialectOpenAIResponses Dialect = "openai-responses"
 	// DialectOpenAICompletions is OpenAI's legacy Completions API
 	// (prompt in, text out), relayed like the Responses API.
@@ -140,6 +141,10 @@ type Request struct {
 	// Responses API's previous_response_id): only the deployment that made
 	// it can serve the request.
 	Continues string
+	// RelayOnly, when set, says why only a deployment speaking the
+	// request's own dialect can serve it (a feature no translation
+	// carries, such as the Responses API's built-in tools).
+	RelayOnly string
 
 	// Raw is the client's body as received, in Dialect. An adapter of the same
 	// dialect sends Raw with only "model" rewritten.

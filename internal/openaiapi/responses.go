@@ -14,23 +14,21 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
 
-// ErrNotTranslatable is what decoding a Responses API request into the
-// canonical body returns: the gateway relays that API to OpenAI
-// deployments only and never translates it.
-var ErrNotTranslatable = errors.New("openaiapi: a Responses API request is relayed, not translated")
-
 // ParseResponses reads the routing features of an OpenAI Responses API
 // request (POST /v1/responses) without decoding it into structs, and checks
 // the shape the gateway depends on; anything else (tools of every kind,
 // reasoning, previous_response_id, include, store) passes through
-// untouched. It returns a *BadRequestError when the body is not acceptable.
+// untouched to an OpenAI deployment. It marks what no translation carries
+// in Request.RelayOnly. It returns a *BadRequestError when the body is not
+// acceptable.
 func ParseResponses(body []byte) (*llm.Request, error) {
 	root, err := parseObject(body)
 	if err != nil {
 		return nil, err
 	}
 	req := &llm.Request{Raw: body, Dialect: llm.DialectOpenAIResponses}
-	req.SetDecoder(func([]byte) (*llm.Body, error) { return nil, ErrNotTranslatable })
+	req.SetDecoder(decodeResponses)
+	relayOnly := func(why string) { markRelayOnly(req, why) }
 	seenModel := false
 	root.ForEach(func(key, v gjson.Result) bool {
 		switch key.Str {
@@ -58,8 +56,23 @@ func ParseResponses(body []byte) (*llm.Request, error) {
 			}
 			if !v.IsArray() {
 				err = badRequest("tools", "tools must be an array")
+				break
 			}
-			req.HasTools = len(v.Array()) > 0
+			v.ForEach(func(_, t gjson.Result) bool {
+				req.HasTools = true
+				if typ := t.Get("type").Str; typ != "function" {
+					relayOnly("tools of type " + strconv.Quote(typ))
+				}
+				return true
+			})
+		case "tool_choice":
+			if v.IsObject() && v.Get("type").Str != "function" {
+				relayOnly("tool_choice of type " + strconv.Quote(v.Get("type").Str))
+			}
+		case "background", "conversation", "prompt":
+			if v.Type != gjson.Null && v.Type != gjson.False {
+				relayOnly(key.Str)
+			}
 		case "text":
 			switch v.Get("format.type").Str {
 			case "json_schema", "json_object":
@@ -72,6 +85,7 @@ func ParseResponses(body []byte) (*llm.Request, error) {
 			case gjson.Null:
 			case gjson.String:
 				req.Continues = v.Str
+				relayOnly("previous_response_id")
 			default:
 				err = badRequest("previous_response_id", "previous_response_id must be a string")
 			}
@@ -85,6 +99,18 @@ func ParseResponses(body []byte) (*llm.Request, error) {
 		return nil, badRequest("model", "missing required parameter: 'model'")
 	}
 	return req, nil
+}
+
+// ErrNotTranslatable is what decoding a legacy Completions API request
+// into the canonical body returns: the gateway relays that API to OpenAI
+// deployments only and never translates it.
+var ErrNotTranslatable = errors.New("openaiapi: a legacy Completions API request is relayed, not translated")
+
+// markRelayOnly records the first reason req can only be relayed.
+func markRelayOnly(req *llm.Request, why string) {
+	if req.RelayOnly == "" {
+		req.RelayOnly = why
+	}
 }
 
 // parseInput reads input: a string (one user message) or an array of items
@@ -124,6 +150,9 @@ func parseInput(v gjson.Result, req *llm.Request) error {
 			}
 			return true
 		})
+		if !translatableItems[typ] {
+			markRelayOnly(req, "input items of type "+strconv.Quote(typ))
+		}
 		if typ == "" || typ == "message" {
 			req.NumMessages++
 			var text strings.Builder
@@ -135,6 +164,9 @@ func parseInput(v gjson.Result, req *llm.Request) error {
 					switch part.Get("type").Str {
 					case "input_image", "input_file":
 						req.HasImages = req.HasImages || part.Get("type").Str == "input_image"
+						if part.Get("type").Str == "input_file" || !part.Get("image_url").Exists() {
+							markRelayOnly(req, "files and images by file_id")
+						}
 					default:
 						text.WriteString(part.Get("text").Str)
 					}
@@ -161,33 +193,47 @@ func parseInput(v gjson.Result, req *llm.Request) error {
 }
 
 // WriteResponsesResponse writes a Responses API answer: the provider's
-// response object verbatim.
+// response object verbatim, or a translated answer encoded as one.
 func WriteResponsesResponse(w http.ResponseWriter, resp *llm.Response) error {
-	if resp.Dialect != llm.DialectOpenAIResponses || resp.Raw == nil {
-		WriteError(w, http.StatusInternalServerError, CodeInternal, "internal error")
-		return fmt.Errorf("openaiapi: a %s answer cannot be written as a Responses API response", resp.Dialect)
+	return defaultSource().writeResponsesResponse(w, resp)
+}
+
+func (s source) writeResponsesResponse(w http.ResponseWriter, resp *llm.Response) error {
+	body := resp.Raw
+	if resp.Dialect != llm.DialectOpenAIResponses || body == nil {
+		var err error
+		if body, err = s.encodeResponsesObject(resp); err != nil {
+			WriteError(w, http.StatusInternalServerError, CodeInternal, "internal error")
+			return err
+		}
 	}
-	if err := wirejson.Write(w, http.StatusOK, resp.Raw); err != nil {
+	if err := wirejson.Write(w, http.StatusOK, body); err != nil {
 		return fmt.Errorf("openaiapi: write response: %w", err)
 	}
 	return nil
 }
 
-// ResponsesStreamWriter relays a Responses API stream to the client: each
-// provider event verbatim, flushed. The provider's terminal event
-// (response.completed, response.incomplete) ends it; a failure after the
-// first byte is an in-band "error" event, so SDKs raise rather than return
-// a truncated answer. Not safe for concurrent use.
+// ResponsesStreamWriter writes a Responses API stream to the client. A
+// Responses API provider's events are relayed verbatim, and its terminal
+// event (response.completed, response.incomplete) ends the stream; any
+// other provider's events are translated (see rsEncoder), and the end of
+// its stream becomes the terminal event. A failure after the first byte is
+// an in-band "error" event, so SDKs raise rather than return a truncated
+// answer. Every write is flushed. Not safe for concurrent use.
 type ResponsesStreamWriter struct {
 	out      *sse.ResponseWriter
-	frames   int // events relayed: the next sequence_number
+	relay    bool
+	enc      rsEncoder
+	frames   int // events written: the next sequence_number
 	finished bool
 	buf      []byte
 }
 
-// NewResponsesStreamWriter returns a writer for a Responses API client.
-func NewResponsesStreamWriter(w http.ResponseWriter) *ResponsesStreamWriter {
-	return &ResponsesStreamWriter{out: sse.NewResponseWriter(w, "openaiapi")}
+// NewResponsesStreamWriter returns a writer for a Responses API client,
+// fed with events of a provider speaking src.
+func NewResponsesStreamWriter(w http.ResponseWriter, req *llm.Request, src llm.Dialect) *ResponsesStreamWriter {
+	return &ResponsesStreamWriter{out: sse.NewResponseWriter(w, "openaiapi"), relay: src == llm.DialectOpenAIResponses,
+		enc: rsEncoder{gen: defaultSource(), model: req.Model, tool: -1}}
 }
 
 // Started reports whether any byte has been written to the client.
@@ -196,7 +242,19 @@ func (s *ResponsesStreamWriter) Started() bool { return s.out.Started() }
 // WriteEvent relays one provider event. Events after the terminal one are
 // ignored; an event without a frame (none of this dialect) is dropped.
 func (s *ResponsesStreamWriter) WriteEvent(ev llm.Event) error {
-	if s.finished || ev.Raw == nil {
+	if s.finished {
+		return nil
+	}
+	if !s.relay {
+		s.buf = s.enc.appendEvent(s.buf[:0], &s.frames, ev)
+		if ev.Done {
+			s.buf = s.enc.appendEnd(s.buf, &s.frames)
+			s.finished = true
+		}
+		_, err := s.out.Write(s.buf)
+		return err
+	}
+	if ev.Raw == nil {
 		return nil
 	}
 	if ev.Done {
@@ -207,14 +265,21 @@ func (s *ResponsesStreamWriter) WriteEvent(ev llm.Event) error {
 	return err
 }
 
-// Finish ends the stream. After the terminal event it does nothing; a
-// stream that ended without one gets an in-band error instead, never a
-// silent end.
+// Finish ends the stream. After the terminal event it does nothing. A
+// relayed stream that ended without one gets an in-band error instead,
+// never a silent end; a translated one gets its terminal event.
 func (s *ResponsesStreamWriter) Finish() error {
 	if s.finished {
 		return nil
 	}
 	s.finished = true
+	if !s.relay {
+		// A translated stream's provider ended it properly (the gateway
+		// calls Finish only then): its end is the terminal event.
+		s.buf = s.enc.appendEnd(s.buf[:0], &s.frames)
+		_, err := s.out.Write(s.buf)
+		return err
+	}
 	_, _ = s.out.Write(s.errorEvent(CodeUpstreamUnavailable, "", "the upstream stream ended before its terminal event"))
 	return errors.New("openaiapi: responses stream ended without a terminal event")
 }

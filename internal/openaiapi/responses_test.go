@@ -34,8 +34,8 @@ func TestParseResponses(t *testing.T) {
 	if req.TextBytes < len("Be brief.dev rulesWhat is in this picture?") {
 		t.Errorf("TextBytes %d counts too little", req.TextBytes)
 	}
-	if _, err := req.Body(); !errors.Is(err, ErrNotTranslatable) {
-		t.Errorf("Body() = %v, want ErrNotTranslatable", err)
+	if req.RelayOnly != `input items of type "item_reference"` {
+		t.Errorf("RelayOnly %q, want the first feature no translation carries", req.RelayOnly)
 	}
 	req, err = ParseResponses([]byte(`{"model":"m","input":"just text"}`))
 	if err != nil || req.LastUserText != "just text" || req.NumMessages != 1 || req.Stream {
@@ -72,7 +72,7 @@ func TestResponsesStreamWriter(t *testing.T) {
 	}
 	// Relayed verbatim, then an in-band error event the SDKs raise.
 	rec := httptest.NewRecorder()
-	sw := NewResponsesStreamWriter(rec)
+	sw := NewResponsesStreamWriter(rec, &llm.Request{}, llm.DialectOpenAIResponses)
 	for _, f := range frames {
 		if err := sw.WriteEvent(llm.Event{Raw: []byte(f)}); err != nil {
 			t.Fatal(err)
@@ -94,7 +94,7 @@ func TestResponsesStreamWriter(t *testing.T) {
 
 	// A terminal event ends the stream: Finish adds nothing.
 	rec = httptest.NewRecorder()
-	sw = NewResponsesStreamWriter(rec)
+	sw = NewResponsesStreamWriter(rec, &llm.Request{}, llm.DialectOpenAIResponses)
 	_ = sw.WriteEvent(llm.Event{Raw: []byte(frames[0])})
 	done := "event: response.completed\ndata: {\"type\":\"response.completed\"}\n\n"
 	_ = sw.WriteEvent(llm.Event{Raw: []byte(done), Done: true})
@@ -104,7 +104,7 @@ func TestResponsesStreamWriter(t *testing.T) {
 
 	// Without a terminal event, Finish reports the truncation in-band.
 	rec = httptest.NewRecorder()
-	sw = NewResponsesStreamWriter(rec)
+	sw = NewResponsesStreamWriter(rec, &llm.Request{}, llm.DialectOpenAIResponses)
 	_ = sw.WriteEvent(llm.Event{Raw: []byte(frames[0])})
 	if err := sw.Finish(); err == nil || !strings.Contains(rec.Body.String(), "event: error") {
 		t.Errorf("no terminal event: %v %q", err, rec.Body.String())
@@ -112,7 +112,7 @@ func TestResponsesStreamWriter(t *testing.T) {
 
 	// Before the first byte, a failure is a plain error response.
 	rec = httptest.NewRecorder()
-	sw = NewResponsesStreamWriter(rec)
+	sw = NewResponsesStreamWriter(rec, &llm.Request{}, llm.DialectOpenAIResponses)
 	sw.WriteError(&provider.Error{Kind: provider.KindRateLimited})
 	if rec.Code != 429 || !strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
 		t.Errorf("before start: %d %q", rec.Code, rec.Body.String())

@@ -228,6 +228,39 @@ const scenarios = {
     };
   },
 
+  // The Responses API translated for an Anthropic deployment: plain, the
+  // stream helper, and a function call round trip.
+  async 'openai-responses-translated'() {
+    const plain = await openai.responses.create({ model: 'claude', input: 'Say hello', instructions: 'Be brief.' });
+    const stream = openai.responses.stream({ model: 'claude', input: 'Tell me a story' });
+    let deltas = '';
+    for await (const ev of stream) {
+      if (ev.type === 'response.output_text.delta') deltas += ev.delta;
+    }
+    const done = await stream.finalResponse();
+    const tools = [{ type: 'function', name: 'get_weather', parameters: weatherTool.function.parameters, strict: false }];
+    const ask = { role: 'user', content: 'What is the weather in Paris?' };
+    const first = await openai.responses.create({ model: 'claude', tools, input: [ask] });
+    const call = first.output.find((i) => i.type === 'function_call');
+    const second = await openai.responses.create({
+      model: 'claude',
+      tools,
+      input: [ask, call, { type: 'function_call_output', call_id: call?.call_id ?? '', output: '{"temp_c": 21}' }],
+    });
+    return {
+      status: plain.status,
+      model: plain.model,
+      text: plain.output_text,
+      streamedStatus: done.status,
+      streamedText: done.output_text,
+      deltasMatch: deltas === done.output_text,
+      callName: call?.name ?? '',
+      callArgsJSON: isJSON(call?.arguments ?? ''),
+      afterCallStatus: second.status,
+      afterCallText: second.output_text,
+    };
+  },
+
   // Messages, plain and through the SDK's MessageStream helper.
   async 'anthropic-messages'() {
     const out = {};

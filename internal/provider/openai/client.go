@@ -53,7 +53,7 @@ func (c *Client) Dialect() llm.Dialect { return llm.DialectOpenAI }
 
 // Chat sends a non-streaming chat completion.
 func (c *Client) Chat(ctx context.Context, req *llm.Request) (*llm.Response, error) {
-	if req.Dialect == llm.DialectOpenAIResponses {
+	if req.Dialect == llm.DialectOpenAIResponses && c.Relays(req.Dialect) {
 		return c.responses(ctx, req)
 	}
 	body, err := c.chatBody(req, false)
@@ -99,7 +99,7 @@ func (c *Client) Relays(d llm.Dialect) bool {
 // ChatStream sends a streaming chat completion and returns once the
 // response headers arrived.
 func (c *Client) ChatStream(ctx context.Context, req *llm.Request) (llm.Stream, error) {
-	if req.Dialect == llm.DialectOpenAIResponses {
+	if req.Dialect == llm.DialectOpenAIResponses && c.Relays(req.Dialect) {
 		return c.responsesStream(ctx, req)
 	}
 	body, err := c.chatBody(req, true)

@@ -95,13 +95,35 @@ func TestResponsesObjectKinds(t *testing.T) {
 	}
 }
 
-func TestResponsesAzureRefused(t *testing.T) {
-	c := newClient(rsServer(t, 200, `{}`, nil), func(cfg *provider.Config) { cfg.Azure = true })
+// TestResponsesAzureTranslated: an Azure deployment has no Responses API,
+// so a Responses request is translated to its Chat Completions endpoint.
+func TestResponsesAzureTranslated(t *testing.T) {
+	var path string
+	var sent []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		path = r.URL.Path
+		sent, _ = io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}`)
+	}))
+	t.Cleanup(srv.Close)
+	c := newClient(srv, func(cfg *provider.Config) { cfg.Azure = true })
 	if c.Relays(llm.DialectOpenAIResponses) || !c.Relays(llm.DialectOpenAICompletions) {
 		t.Error("an Azure deployment: want the legacy Completions API relayed, the Responses API not")
 	}
-	if _, err := c.Chat(context.Background(), rsRequest(`{"model":"m","input":"x"}`)); provider.KindOf(err) != provider.KindBadRequest {
-		t.Errorf("err %v, want a bad request", err)
+	req := rsRequest(`{"model":"m","input":"hello","instructions":"be brief"}`)
+	req.SetDecoder(func([]byte) (*llm.Body, error) {
+		return &llm.Body{System: "be brief", Messages: []llm.Message{{Role: llm.RoleUser, Parts: []llm.Part{{Type: llm.PartText, Text: "hello"}}}}}, nil
+	})
+	resp, err := c.Chat(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(path, "/chat/completions") || resp.Text != "Hi" || resp.Dialect != llm.DialectOpenAI {
+		t.Errorf("path %s, response %+v: want a chat completion", path, resp)
+	}
+	if gjson.GetBytes(sent, "messages.0.role").Str != "system" || gjson.GetBytes(sent, "messages.1.content").Str != "hello" {
+		t.Errorf("sent %s, want the canonical body as chat messages", sent)
 	}
 }
 

@@ -1,0 +1,177 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/responses"
+
+	"github.com/switchyard-gw/switchyard/internal/sim"
+)
+
+// TestResponsesTranslatedForAnthropic drives the Responses API with the
+// official OpenAI Go SDK against an Anthropic deployment: the request is
+// translated to Messages and the answer back into a response object, plain
+// and streamed, with function calling round trips, structured output,
+// max_output_tokens and a follow-up naming a response, which only a relay
+// could serve.
+func TestResponsesTranslatedForAnthropic(t *testing.T) {
+	// claude may answer in JSON here (Anthropic's output_config.format).
+	cfg := strings.Replace(baseConfig, "capabilities: {vision: true}", "capabilities: {vision: true, json_mode: true}", 1)
+	s := startStack(t, fastSim(), cfg)
+	c := s.openai()
+	ctx := context.Background()
+
+	var httpResp *http.Response
+	resp, err := c.Responses.New(ctx, responses.ResponseNewParams{
+		Model: "claude", Input: responsesInput("Say hello"), Instructions: openai.String("Be brief."),
+	}, option.WithResponseInto(&httpResp))
+	if err != nil {
+		t.Fatalf("responses: %v", err)
+	}
+	if resp.Status != "completed" || resp.Model != "sim-large" || resp.OutputText() == "" || !strings.HasPrefix(resp.ID, "resp_") ||
+		resp.Usage.InputTokens == 0 || resp.Usage.OutputTokens == 0 || resp.Usage.TotalTokens != resp.Usage.InputTokens+resp.Usage.OutputTokens {
+		t.Fatalf("response %+v", resp)
+	}
+	if len(resp.Output) != 1 || resp.Output[0].Type != "message" || resp.Output[0].Role != "assistant" {
+		t.Errorf("output %+v, want one assistant message", resp.Output)
+	}
+	if got := httpResp.Header.Get("X-Switchyard-Deployment"); got != "claude" {
+		t.Errorf("deployment %q, want claude", got)
+	}
+
+	// Streamed: the SDK sees the typed events in order and a final
+	// response.completed holding what the deltas said.
+	stream := c.Responses.NewStreaming(ctx, responses.ResponseNewParams{Model: "claude", Input: responsesInput("Tell me about trains")})
+	var text strings.Builder
+	var types []string
+	var final responses.Response
+	seq := int64(0)
+	for stream.Next() {
+		ev := stream.Current()
+		types = append(types, ev.Type)
+		if ev.SequenceNumber != seq {
+			t.Errorf("event %s: sequence_number %d, want %d", ev.Type, ev.SequenceNumber, seq)
+		}
+		seq++
+		switch ev.Type {
+		case "response.output_text.delta":
+			text.WriteString(ev.Delta)
+		case "response.completed":
+			final = ev.Response
+		}
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatalf("stream: %v (events %v)", err, types)
+	}
+	stream.Close()
+	if len(types) < 8 || types[0] != "response.created" || types[len(types)-1] != "response.completed" {
+		t.Fatalf("event types %v", types)
+	}
+	if text.String() == "" || text.String() != final.OutputText() || final.Status != "completed" || final.Usage.OutputTokens == 0 {
+		t.Errorf("streamed %q, final %q status %q usage %+v", text.String(), final.OutputText(), final.Status, final.Usage)
+	}
+
+	// Function calling: a call, its output sent back as input items, an answer.
+	weather := []responses.ToolUnionParam{responses.ToolParamOfFunction("get_weather",
+		map[string]any{"type": "object", "properties": map[string]any{"city": map[string]any{"type": "string"}}, "required": []string{"city"}}, false)}
+	ask := responses.ResponseInputItemParamOfMessage("What is the weather in Paris?", responses.EasyInputMessageRoleUser)
+	first, err := c.Responses.New(ctx, responses.ResponseNewParams{Model: "claude", Tools: weather,
+		Input: responses.ResponseNewParamsInputUnion{OfInputItemList: responses.ResponseInputParam{ask}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var call responses.ResponseFunctionToolCall
+	for _, item := range first.Output {
+		if item.Type == "function_call" {
+			call = item.AsFunctionCall()
+		}
+	}
+	if call.Name != "get_weather" || call.CallID == "" || !json.Valid([]byte(call.Arguments)) {
+		t.Fatalf("function call %+v in %+v", call, first.Output)
+	}
+	output := responses.ResponseInputItemParamOfFunctionCallOutput(`{"temp_c": 21}`)
+	output.OfFunctionCallOutput.CallID = openai.String(call.CallID)
+	second, err := c.Responses.New(ctx, responses.ResponseNewParams{Model: "claude", Tools: weather,
+		Input: responses.ResponseNewParamsInputUnion{OfInputItemList: responses.ResponseInputParam{
+			ask, responses.ResponseInputItemParamOfFunctionCall(call.Arguments, call.CallID, call.Name), output}}})
+	if err != nil {
+		t.Fatalf("with the function's output: %v", err)
+	}
+	if second.Status != "completed" || second.OutputText() == "" {
+		t.Errorf("after the function output: %+v", second)
+	}
+
+	// A streamed function call: its arguments arrive as deltas and done.
+	fs := c.Responses.NewStreaming(ctx, responses.ResponseNewParams{Model: "claude", Tools: weather,
+		Input: responses.ResponseNewParamsInputUnion{OfInputItemList: responses.ResponseInputParam{ask}}})
+	var args string
+	for fs.Next() {
+		if ev := fs.Current(); ev.Type == "response.function_call_arguments.done" {
+			args = ev.Arguments
+		}
+	}
+	if err := fs.Err(); err != nil || !json.Valid([]byte(args)) || !strings.Contains(args, "city") {
+		t.Errorf("streamed function call: arguments %q, %v", args, err)
+	}
+	fs.Close()
+
+	// Structured output: text.format json_schema becomes Anthropic's
+	// output format.
+	js, err := c.Responses.New(ctx, responses.ResponseNewParams{Model: "claude", Input: responsesInput("List three colours"),
+		Text: responses.ResponseTextConfigParam{Format: responses.ResponseFormatTextConfigParamOfJSONSchema("colours",
+			map[string]any{"type": "object", "properties": map[string]any{"colours": map[string]any{"type": "array", "items": map[string]any{"type": "string"}}}})}})
+	if err != nil {
+		t.Errorf("json_schema: %v", err)
+	} else if !json.Valid([]byte(js.OutputText())) {
+		t.Errorf("json_schema: output %q is not JSON", js.OutputText())
+	}
+
+	// max_output_tokens cuts the answer: status incomplete, as OpenAI says it.
+	cut, err := c.Responses.New(ctx, responses.ResponseNewParams{Model: "claude", Input: responsesInput("Tell me a long story"), MaxOutputTokens: openai.Int(16)})
+	if err != nil {
+		t.Errorf("max_output_tokens 16: %v", err)
+	} else if cut.Status != "incomplete" || cut.IncompleteDetails.Reason != "max_output_tokens" || cut.Usage.OutputTokens != 16 {
+		t.Errorf("max_output_tokens 16: status %q reason %q usage %+v", cut.Status, cut.IncompleteDetails.Reason, cut.Usage)
+	}
+
+	// A translated response is not stored upstream: a follow-up naming it
+	// can only go to an OpenAI deployment, which claude's route lacks.
+	_, err = c.Responses.New(ctx, responses.ResponseNewParams{Model: "claude", Input: responsesInput("And then?"), PreviousResponseID: openai.String(resp.ID)})
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || !strings.Contains(apiErr.Message, "previous_response_id") {
+		t.Errorf("previous_response_id on claude: %v, want a 400 naming it", err)
+	}
+	// ... and GET does not know it.
+	if _, err := c.Responses.Get(ctx, resp.ID, responses.ResponseGetParams{}); !errors.As(err, &apiErr) || apiErr.StatusCode != 404 {
+		t.Errorf("GET a translated response: %v, want 404", err)
+	}
+}
+
+// TestResponsesTranslatedStreamCut: an Anthropic stream cut after its first
+// tokens (too late to fail over) ends the translated Responses stream with
+// an error event the SDK raises, never response.completed.
+func TestResponsesTranslatedStreamCut(t *testing.T) {
+	s := startStack(t, withFaults(fastSim(), "sim-large", sim.Fault{Type: sim.FaultCut, After: 3}), "")
+	c := s.openai()
+	stream := c.Responses.NewStreaming(context.Background(), responses.ResponseNewParams{Model: "claude", Input: responsesInput("a long story")})
+	defer stream.Close()
+	var deltas int
+	for stream.Next() {
+		switch stream.Current().Type {
+		case "response.output_text.delta":
+			deltas++
+		case "response.completed", "response.incomplete":
+			t.Fatalf("a cut stream ended with %s", stream.Current().Type)
+		}
+	}
+	if stream.Err() == nil || deltas != 3 {
+		t.Fatalf("cut stream: err %v after %d deltas, want an error after 3", stream.Err(), deltas)
+	}
+}

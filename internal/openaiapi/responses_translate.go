@@ -1,0 +1,531 @@
+package openaiapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/sse"
+	"github.com/switchyard-gw/switchyard/internal/wirejson"
+)
+
+// A Responses API request that uses only what Chat Completions can say
+// (messages, function tools and their calls and outputs, images by URL,
+// sampling, output limit, JSON formats) is translated for deployments of
+// other APIs; its answer is written back as a response object. Anything
+// else (previous_response_id, built-in tools, stored prompts, background
+// runs, files) needs the upstream's own Responses API, so the request is
+// relayed to OpenAI deployments only: Request.RelayOnly says why.
+
+// wire types of the Responses API request, used only when a translation
+// needs the whole body.
+type (
+	rsRequest struct {
+		Input        json.RawMessage `json:"input"`
+		Instructions *string         `json:"instructions"`
+		Temperature  *float64        `json:"temperature"`
+		TopP         *float64        `json:"top_p"`
+		Tools        []rsTool        `json:"tools"`
+		ToolChoice   json.RawMessage `json:"tool_choice"`
+		Text         *struct {
+			Format json.RawMessage `json:"format"`
+		} `json:"text"`
+		User string `json:"user"`
+	}
+	rsTool struct {
+		Type        string          `json:"type"`
+		Name        string          `json:"name"`
+		Description string          `json:"description"`
+		Parameters  json.RawMessage `json:"parameters"`
+	}
+	rsInputItem struct {
+		Type      string          `json:"type"`
+		Role      string          `json:"role"`
+		Content   json.RawMessage `json:"content"`
+		CallID    string          `json:"call_id"`
+		Name      string          `json:"name"`
+		Arguments string          `json:"arguments"`
+		Output    json.RawMessage `json:"output"`
+	}
+	rsPart struct {
+		Type     string `json:"type"`
+		Text     string `json:"text"`
+		Refusal  string `json:"refusal"`
+		ImageURL string `json:"image_url"`
+		FileID   string `json:"file_id"`
+	}
+)
+
+// translatableItems are the input item types a translation carries;
+// reasoning items are dropped (they are the upstream's opaque notes).
+var translatableItems = map[string]bool{"": true, "message": true, "function_call": true, "function_call_output": true, "reasoning": true}
+
+// decodeResponses decodes a Responses API body into the canonical Body.
+// ParseResponses has already marked what only a relay can serve
+// (Request.RelayOnly), so the gateway sends such requests nowhere else.
+func decodeResponses(raw []byte) (*llm.Body, error) {
+	var in rsRequest
+	if err := json.Unmarshal(raw, &in); err != nil {
+		return nil, badRequest("", "request body does not match the Responses API schema: "+err.Error())
+	}
+	b := &llm.Body{Temperature: in.Temperature, TopP: in.TopP, User: in.User}
+	var system []string
+	if in.Instructions != nil && *in.Instructions != "" {
+		system = append(system, *in.Instructions)
+	}
+	var str string
+	var items []rsInputItem
+	switch {
+	case len(in.Input) == 0 || string(in.Input) == "null":
+	case json.Unmarshal(in.Input, &str) == nil:
+		b.Messages = append(b.Messages, llm.Message{Role: llm.RoleUser, Parts: []llm.Part{{Type: llm.PartText, Text: str}}})
+	case json.Unmarshal(in.Input, &items) == nil:
+	default:
+		return nil, badRequest("input", "input must be a string or an array of input items")
+	}
+	for i, it := range items {
+		param := "input[" + strconv.Itoa(i) + "]"
+		switch it.Type {
+		case "", "message":
+			parts, err := decodeRsContent(it.Content, param+".content")
+			if err != nil {
+				return nil, err
+			}
+			switch it.Role {
+			case "system", "developer":
+				system = append(system, joinText(parts))
+			case "user":
+				b.Messages = append(b.Messages, llm.Message{Role: llm.RoleUser, Parts: parts})
+			case "assistant":
+				b.Messages = append(b.Messages, llm.Message{Role: llm.RoleAssistant, Parts: parts})
+			default:
+				return nil, badRequest(param+".role", "invalid role "+quote(it.Role))
+			}
+		case "function_call":
+			call := llm.ToolCall{ID: it.CallID, Name: it.Name, Arguments: it.Arguments}
+			// Calls follow their assistant turn: one message holds them all.
+			if n := len(b.Messages); n > 0 && b.Messages[n-1].Role == llm.RoleAssistant {
+				b.Messages[n-1].ToolCalls = append(b.Messages[n-1].ToolCalls, call)
+			} else {
+				b.Messages = append(b.Messages, llm.Message{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{call}})
+			}
+		case "function_call_output":
+			parts, err := decodeRsContent(it.Output, param+".output")
+			if err != nil {
+				return nil, err
+			}
+			b.Messages = append(b.Messages, llm.Message{Role: llm.RoleTool, Parts: parts, ToolCallID: it.CallID})
+		case "reasoning":
+		default:
+			return nil, badRequest(param+".type", "input item type "+quote(it.Type)+" needs an OpenAI deployment")
+		}
+	}
+	b.System = strings.Join(system, "\n\n")
+	for _, t := range in.Tools {
+		if t.Type != "function" {
+			return nil, badRequest("tools", "tool type "+quote(t.Type)+" needs an OpenAI deployment")
+		}
+		b.Tools = append(b.Tools, llm.Tool{Name: t.Name, Description: t.Description, Parameters: t.Parameters})
+	}
+	var err error
+	if b.ToolChoice, err = decodeRsToolChoice(in.ToolChoice); err != nil {
+		return nil, err
+	}
+	if in.Text != nil {
+		if b.ResponseFormat, err = chatResponseFormat(in.Text.Format); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// decodeRsContent reads a message's content or a function call's output:
+// a string or a list of parts.
+func decodeRsContent(raw json.RawMessage, param string) ([]llm.Part, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return []llm.Part{{Type: llm.PartText, Text: s}}, nil
+	}
+	var in []rsPart
+	if err := json.Unmarshal(raw, &in); err != nil {
+		return nil, badRequest(param, "content must be a string or an array of content parts")
+	}
+	parts := make([]llm.Part, 0, len(in))
+	for j, p := range in {
+		switch p.Type {
+		case "input_text", "output_text":
+			parts = append(parts, llm.Part{Type: llm.PartText, Text: p.Text})
+		case "refusal":
+			parts = append(parts, llm.Part{Type: llm.PartText, Text: p.Refusal})
+		case "input_image":
+			if p.ImageURL == "" {
+				return nil, badRequest(fmt.Sprintf("%s[%d]", param, j), "an image by file_id needs an OpenAI deployment; send image_url")
+			}
+			parts = append(parts, llm.Part{Type: llm.PartImage, ImageURL: p.ImageURL})
+		default:
+			return nil, badRequest(fmt.Sprintf("%s[%d].type", param, j), "content part type "+quote(p.Type)+" needs an OpenAI deployment")
+		}
+	}
+	return parts, nil
+}
+
+func decodeRsToolChoice(raw json.RawMessage) (*llm.ToolChoice, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var mode string
+	if json.Unmarshal(raw, &mode) == nil {
+		switch mode {
+		case "auto", "none", "required":
+			return &llm.ToolChoice{Mode: mode}, nil
+		}
+		return nil, badRequest("tool_choice", "tool_choice must be auto, none, required or a function")
+	}
+	var obj struct {
+		Type string `json:"type"`
+		Name string `json:"name"`
+	}
+	if err := json.Unmarshal(raw, &obj); err != nil || obj.Type != "function" || obj.Name == "" {
+		return nil, badRequest("tool_choice", "tool_choice must be auto, none, required or a function")
+	}
+	return &llm.ToolChoice{Mode: "tool", Name: obj.Name}, nil
+}
+
+// chatResponseFormat is a Responses text.format as Chat Completions'
+// response_format, the shape the canonical body carries.
+func chatResponseFormat(raw json.RawMessage) (json.RawMessage, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var f struct {
+		Type        string          `json:"type"`
+		Name        string          `json:"name"`
+		Description string          `json:"description,omitempty"`
+		Schema      json.RawMessage `json:"schema"`
+		Strict      *bool           `json:"strict,omitempty"`
+	}
+	if err := json.Unmarshal(raw, &f); err != nil {
+		return nil, badRequest("text.format", "text.format must be an object")
+	}
+	switch f.Type {
+	case "text":
+		return nil, nil
+	case "json_object":
+		return json.RawMessage(`{"type":"json_object"}`), nil
+	case "json_schema":
+		type schema struct {
+			Name        string          `json:"name"`
+			Description string          `json:"description,omitempty"`
+			Schema      json.RawMessage `json:"schema"`
+			Strict      *bool           `json:"strict,omitempty"`
+		}
+		out, err := json.Marshal(struct {
+			Type       string `json:"type"`
+			JSONSchema schema `json:"json_schema"`
+		}{"json_schema", schema{f.Name, f.Description, f.Schema, f.Strict}})
+		if err != nil {
+			return nil, badRequest("text.format.schema", "schema must be a JSON object")
+		}
+		return out, nil
+	}
+	return nil, badRequest("text.format.type", "text.format.type must be text, json_object or json_schema")
+}
+
+// wire types of a translated response object.
+type (
+	rsObject struct {
+		ID                 string         `json:"id"`
+		Object             string         `json:"object"`
+		CreatedAt          int64          `json:"created_at"`
+		Status             string         `json:"status"`
+		Error              *struct{}      `json:"error"`
+		IncompleteDetails  *rsIncomplete  `json:"incomplete_details"`
+		Instructions       *string        `json:"instructions"`
+		MaxOutputTokens    *int           `json:"max_output_tokens"`
+		Model              string         `json:"model"`
+		Output             []any          `json:"output"`
+		ParallelToolCalls  bool           `json:"parallel_tool_calls"`
+		PreviousResponseID *string        `json:"previous_response_id"`
+		Reasoning          rsReasoning    `json:"reasoning"`
+		Store              bool           `json:"store"`
+		Text               rsTextConfig   `json:"text"`
+		ToolChoice         string         `json:"tool_choice"`
+		Tools              []any          `json:"tools"`
+		Truncation         string         `json:"truncation"`
+		Usage              *rsUsageObject `json:"usage"`
+		Metadata           struct{}       `json:"metadata"`
+	}
+	rsIncomplete struct {
+		Reason string `json:"reason"`
+	}
+	rsReasoning struct {
+		Effort  *string `json:"effort"`
+		Summary *string `json:"summary"`
+	}
+	rsTextConfig struct {
+		Format struct {
+			Type string `json:"type"`
+		} `json:"format"`
+	}
+	rsUsageObject struct {
+		InputTokens        int `json:"input_tokens"`
+		InputTokensDetails struct {
+			CachedTokens int `json:"cached_tokens"`
+		} `json:"input_tokens_details"`
+		OutputTokens        int `json:"output_tokens"`
+		OutputTokensDetails struct {
+			ReasoningTokens int `json:"reasoning_tokens"`
+		} `json:"output_tokens_details"`
+		TotalTokens int `json:"total_tokens"`
+	}
+	rsMessageItem struct {
+		Type    string       `json:"type"`
+		ID      string       `json:"id"`
+		Status  string       `json:"status"`
+		Role    string       `json:"role"`
+		Content []rsTextPart `json:"content"`
+	}
+	rsTextPart struct {
+		Type        string `json:"type"`
+		Text        string `json:"text"`
+		Annotations []any  `json:"annotations"`
+		Logprobs    []any  `json:"logprobs"`
+	}
+	rsFunctionCallItem struct {
+		Type      string `json:"type"`
+		ID        string `json:"id"`
+		CallID    string `json:"call_id"`
+		Name      string `json:"name"`
+		Arguments string `json:"arguments"`
+		Status    string `json:"status"`
+	}
+)
+
+func toRsUsage(u llm.Usage) *rsUsageObject {
+	o := &rsUsageObject{InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, TotalTokens: u.InputTokens + u.OutputTokens}
+	o.InputTokensDetails.CachedTokens = u.CachedInputTokens
+	return o
+}
+
+// rsStatus is a response's status and incomplete_details for a finish
+// reason: a cut answer is incomplete, as OpenAI reports it.
+func rsStatus(f llm.FinishReason) (string, *rsIncomplete) {
+	switch f {
+	case llm.FinishLength:
+		return "incomplete", &rsIncomplete{Reason: "max_output_tokens"}
+	case llm.FinishContentFilter:
+		return "incomplete", &rsIncomplete{Reason: "content_filter"}
+	}
+	return "completed", nil
+}
+
+// newRsObject is a response object without output.
+func (s source) newRsObject(id, model, status string) rsObject {
+	o := rsObject{ID: id, Object: "response", CreatedAt: s.now().Unix(), Status: status, Model: model,
+		Output: []any{}, ParallelToolCalls: true, ToolChoice: "auto", Tools: []any{}, Truncation: "disabled"}
+	o.Text.Format.Type = "text"
+	return o
+}
+
+func textItem(id, status, text string) rsMessageItem {
+	return rsMessageItem{Type: "message", ID: id, Status: status, Role: "assistant",
+		Content: []rsTextPart{{Type: "output_text", Text: text, Annotations: []any{}, Logprobs: []any{}}}}
+}
+
+// encodeResponsesObject encodes a canonical answer as a response object.
+// It is not stored upstream (store false): a follow-up sends the
+// conversation again instead of naming it.
+func (s source) encodeResponsesObject(resp *llm.Response) ([]byte, error) {
+	status, incomplete := rsStatus(resp.FinishReason)
+	o := s.newRsObject(s.newID("resp_"), resp.Model, status)
+	o.IncompleteDetails, o.Usage = incomplete, toRsUsage(resp.Usage)
+	itemStatus := "completed"
+	if status != "completed" {
+		itemStatus = "incomplete"
+	}
+	if resp.Text != "" || len(resp.ToolCalls) == 0 {
+		o.Output = append(o.Output, textItem(s.newID("msg_"), itemStatus, resp.Text))
+	}
+	for _, tc := range resp.ToolCalls {
+		callID := tc.ID
+		if callID == "" {
+			callID = s.newID("call_")
+		}
+		o.Output = append(o.Output, rsFunctionCallItem{Type: "function_call", ID: s.newID("fc_"), CallID: callID,
+			Name: tc.Name, Arguments: tc.Arguments, Status: "completed"})
+	}
+	b, err := wirejson.Marshal(o)
+	if err != nil {
+		return nil, fmt.Errorf("openaiapi: encode response object: %w", err)
+	}
+	return b, nil
+}
+
+// rsEncoder turns a translated stream's canonical events into the
+// Responses API's typed events: response.created and in_progress, then per
+// output item (a message, or a function call) output_item.added, its
+// deltas and its done events, and at the end response.completed (or
+// response.incomplete) with the whole response.
+type rsEncoder struct {
+	gen     source
+	id      string
+	model   string
+	started bool
+	usage   llm.Usage
+	finish  llm.FinishReason
+	output  []any // finished items, in order
+
+	// The open item: a message (text) or a function call (tool ≥ 0).
+	open   bool
+	tool   int // source tool index of an open function call, -1 for text
+	itemID string
+	text   []byte // the open message's text, or the call's arguments
+	call   rsFunctionCallItem
+}
+
+// rsEvent is the common shape of the item-level stream events; the
+// zero fields a given event type lacks are left out.
+type rsEvent struct {
+	Type         string  `json:"type"`
+	Sequence     int     `json:"sequence_number"`
+	Response     any     `json:"response,omitempty"`
+	OutputIndex  *int    `json:"output_index,omitempty"`
+	Item         any     `json:"item,omitempty"`
+	ItemID       string  `json:"item_id,omitempty"`
+	ContentIndex *int    `json:"content_index,omitempty"`
+	Part         any     `json:"part,omitempty"`
+	Delta        string  `json:"delta,omitempty"`
+	Text         *string `json:"text,omitempty"`
+	Arguments    *string `json:"arguments,omitempty"`
+	Logprobs     []any   `json:"logprobs,omitempty"`
+}
+
+// appendEvent appends the frames that carry ev to buf; seq numbers them.
+func (e *rsEncoder) appendEvent(buf []byte, seq *int, ev llm.Event) []byte {
+	if ev.Model != "" {
+		e.model = ev.Model
+	}
+	if ev.Usage != nil {
+		e.usage.Merge(*ev.Usage)
+	}
+	buf = e.appendStart(buf, seq)
+	if ev.Text != "" {
+		if !e.open || e.tool >= 0 {
+			buf = e.appendClose(buf, seq)
+			buf = e.appendOpenText(buf, seq)
+		}
+		e.text = append(e.text, ev.Text...)
+		zero := 0
+		buf = e.frame(buf, seq, rsEvent{Type: "response.output_text.delta", ItemID: e.itemID, OutputIndex: e.index(), ContentIndex: &zero, Delta: ev.Text, Logprobs: []any{}})
+	}
+	for _, d := range ev.ToolCalls {
+		if !e.open || e.tool != d.Index {
+			buf = e.appendClose(buf, seq)
+			callID := d.ID
+			if callID == "" {
+				callID = e.gen.newID("call_")
+			}
+			e.open, e.tool, e.itemID, e.text = true, d.Index, e.gen.newID("fc_"), e.text[:0]
+			e.call = rsFunctionCallItem{Type: "function_call", ID: e.itemID, CallID: callID, Name: d.Name, Status: "in_progress"}
+			buf = e.frame(buf, seq, rsEvent{Type: "response.output_item.added", OutputIndex: e.index(), Item: e.call})
+		}
+		if d.Arguments != "" {
+			e.text = append(e.text, d.Arguments...)
+			buf = e.frame(buf, seq, rsEvent{Type: "response.function_call_arguments.delta", ItemID: e.itemID, OutputIndex: e.index(), Delta: d.Arguments})
+		}
+	}
+	if ev.FinishReason != "" {
+		e.finish = ev.FinishReason
+	}
+	return buf
+}
+
+// index is the open item's output_index.
+func (e *rsEncoder) index() *int {
+	i := len(e.output)
+	return &i
+}
+
+func (e *rsEncoder) appendStart(buf []byte, seq *int) []byte {
+	if e.started {
+		return buf
+	}
+	e.started = true
+	e.id = e.gen.newID("resp_")
+	o := e.gen.newRsObject(e.id, e.model, "in_progress")
+	buf = e.frame(buf, seq, rsEvent{Type: "response.created", Response: o})
+	return e.frame(buf, seq, rsEvent{Type: "response.in_progress", Response: o})
+}
+
+func (e *rsEncoder) appendOpenText(buf []byte, seq *int) []byte {
+	e.open, e.tool, e.itemID, e.text = true, -1, e.gen.newID("msg_"), e.text[:0]
+	item := textItem(e.itemID, "in_progress", "")
+	item.Content = []rsTextPart{}
+	zero := 0
+	buf = e.frame(buf, seq, rsEvent{Type: "response.output_item.added", OutputIndex: e.index(), Item: item})
+	return e.frame(buf, seq, rsEvent{Type: "response.content_part.added", ItemID: e.itemID, OutputIndex: e.index(), ContentIndex: &zero,
+		Part: rsTextPart{Type: "output_text", Annotations: []any{}, Logprobs: []any{}}})
+}
+
+// appendClose finishes the open item, if any.
+func (e *rsEncoder) appendClose(buf []byte, seq *int) []byte {
+	if !e.open {
+		return buf
+	}
+	e.open = false
+	text := string(e.text)
+	if e.tool >= 0 {
+		e.call.Arguments, e.call.Status = text, "completed"
+		buf = e.frame(buf, seq, rsEvent{Type: "response.function_call_arguments.done", ItemID: e.itemID, OutputIndex: e.index(), Arguments: &text})
+		buf = e.frame(buf, seq, rsEvent{Type: "response.output_item.done", OutputIndex: e.index(), Item: e.call})
+		e.output = append(e.output, e.call)
+		return buf
+	}
+	status := "completed"
+	if s, _ := rsStatus(e.finish); s != "completed" {
+		status = "incomplete"
+	}
+	zero := 0
+	item := textItem(e.itemID, status, text)
+	buf = e.frame(buf, seq, rsEvent{Type: "response.output_text.done", ItemID: e.itemID, OutputIndex: e.index(), ContentIndex: &zero, Text: &text, Logprobs: []any{}})
+	buf = e.frame(buf, seq, rsEvent{Type: "response.content_part.done", ItemID: e.itemID, OutputIndex: e.index(), ContentIndex: &zero, Part: item.Content[0]})
+	buf = e.frame(buf, seq, rsEvent{Type: "response.output_item.done", OutputIndex: e.index(), Item: item})
+	e.output = append(e.output, item)
+	return buf
+}
+
+// appendEnd closes the open item and appends the terminal event with the
+// whole response.
+func (e *rsEncoder) appendEnd(buf []byte, seq *int) []byte {
+	buf = e.appendStart(buf, seq)
+	buf = e.appendClose(buf, seq)
+	if len(e.output) == 0 {
+		// An answer with nothing in it is still one (empty) message.
+		buf = e.appendOpenText(buf, seq)
+		buf = e.appendClose(buf, seq)
+	}
+	status, incomplete := rsStatus(e.finish)
+	o := e.gen.newRsObject(e.id, e.model, status)
+	o.IncompleteDetails, o.Output, o.Usage = incomplete, e.output, toRsUsage(e.usage)
+	typ := "response.completed"
+	if status != "completed" {
+		typ = "response.incomplete"
+	}
+	return e.frame(buf, seq, rsEvent{Type: typ, Response: o})
+}
+
+func (e *rsEncoder) frame(buf []byte, seq *int, ev rsEvent) []byte {
+	ev.Sequence = *seq
+	*seq++
+	b, err := wirejson.Marshal(ev)
+	if err != nil {
+		// Only our own wire structs reach here; they always marshal.
+		panic(fmt.Sprintf("openaiapi: marshal responses event: %v", err))
+	}
+	return sse.AppendFrame(buf, ev.Type, b)
+}
