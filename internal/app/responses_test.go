@@ -11,6 +11,7 @@ import (
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/packages/ssestream"
 	"github.com/openai/openai-go/v3/responses"
 	"github.com/tidwall/gjson"
 
@@ -20,6 +21,34 @@ import (
 
 func responsesInput(s string) responses.ResponseNewParamsInputUnion {
 	return responses.ResponseNewParamsInputUnion{OfString: openai.String(s)}
+}
+
+// streamEvent is one event of a Responses API stream, as the SDK read it.
+type streamEvent struct {
+	Type           string
+	SequenceNumber int64
+}
+
+// readResponsesStream reads a Responses API stream to its end: its events,
+// the text of its deltas and the response of response.completed.
+func readResponsesStream(t *testing.T, stream *ssestream.Stream[responses.ResponseStreamEventUnion]) (events []streamEvent, text string, final responses.Response) {
+	t.Helper()
+	defer stream.Close()
+	var sb strings.Builder
+	for stream.Next() {
+		ev := stream.Current()
+		events = append(events, streamEvent{ev.Type, ev.SequenceNumber})
+		switch ev.Type {
+		case "response.output_text.delta":
+			sb.WriteString(ev.Delta)
+		case "response.completed":
+			final = ev.Response
+		}
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatalf("stream: %v (events %v)", err, events)
+	}
+	return events, sb.String(), final
 }
 
 // TestOpenAISDKResponses drives POST /v1/responses with the official
@@ -47,28 +76,12 @@ func TestOpenAISDKResponses(t *testing.T) {
 	}
 
 	// Streaming: deltas, then response.completed with the same text.
-	stream := c.Responses.NewStreaming(ctx, responses.ResponseNewParams{Model: "auto", Input: responsesInput("Tell me about trains")})
-	var text strings.Builder
-	var types []string
-	var final responses.Response
-	for stream.Next() {
-		ev := stream.Current()
-		types = append(types, ev.Type)
-		switch ev.Type {
-		case "response.output_text.delta":
-			text.WriteString(ev.Delta)
-		case "response.completed":
-			final = ev.Response
-		}
+	types, text, final := readResponsesStream(t, c.Responses.NewStreaming(ctx, responses.ResponseNewParams{Model: "auto", Input: responsesInput("Tell me about trains")}))
+	if len(types) < 4 || types[0].Type != "response.created" || types[len(types)-1].Type != "response.completed" {
+		t.Fatalf("events %v: want response.created first and response.completed last", types)
 	}
-	if err := stream.Err(); err != nil {
-		t.Fatalf("stream: %v (events %v)", err, types)
-	}
-	if len(types) < 4 || types[0] != "response.created" || types[len(types)-1] != "response.completed" {
-		t.Fatalf("event types %v: want response.created first and response.completed last", types)
-	}
-	if text.String() == "" || text.String() != final.OutputText() || final.Usage.OutputTokens == 0 {
-		t.Errorf("streamed %q, final %q usage %+v", text.String(), final.OutputText(), final.Usage)
+	if text == "" || text != final.OutputText() || final.Usage.OutputTokens == 0 {
+		t.Errorf("streamed %q, final %q usage %+v", text, final.OutputText(), final.Usage)
 	}
 
 	// anthropic-first is [claude, medium]: a request with a built-in tool

@@ -48,34 +48,17 @@ func TestResponsesTranslatedForAnthropic(t *testing.T) {
 
 	// Streamed: the SDK sees the typed events in order and a final
 	// response.completed holding what the deltas said.
-	stream := c.Responses.NewStreaming(ctx, responses.ResponseNewParams{Model: "claude", Input: responsesInput("Tell me about trains")})
-	var text strings.Builder
-	var types []string
-	var final responses.Response
-	seq := int64(0)
-	for stream.Next() {
-		ev := stream.Current()
-		types = append(types, ev.Type)
-		if ev.SequenceNumber != seq {
-			t.Errorf("event %s: sequence_number %d, want %d", ev.Type, ev.SequenceNumber, seq)
-		}
-		seq++
-		switch ev.Type {
-		case "response.output_text.delta":
-			text.WriteString(ev.Delta)
-		case "response.completed":
-			final = ev.Response
+	types, text, final := readResponsesStream(t, c.Responses.NewStreaming(ctx, responses.ResponseNewParams{Model: "claude", Input: responsesInput("Tell me about trains")}))
+	for i, ev := range types {
+		if want := int64(i); ev.SequenceNumber != want {
+			t.Errorf("event %s: sequence_number %d, want %d", ev.Type, ev.SequenceNumber, want)
 		}
 	}
-	if err := stream.Err(); err != nil {
-		t.Fatalf("stream: %v (events %v)", err, types)
+	if len(types) < 8 || types[0].Type != "response.created" || types[len(types)-1].Type != "response.completed" {
+		t.Fatalf("events %v", types)
 	}
-	stream.Close()
-	if len(types) < 8 || types[0] != "response.created" || types[len(types)-1] != "response.completed" {
-		t.Fatalf("event types %v", types)
-	}
-	if text.String() == "" || text.String() != final.OutputText() || final.Status != "completed" || final.Usage.OutputTokens == 0 {
-		t.Errorf("streamed %q, final %q status %q usage %+v", text.String(), final.OutputText(), final.Status, final.Usage)
+	if text == "" || text != final.OutputText() || final.Status != "completed" || final.Usage.OutputTokens == 0 {
+		t.Errorf("streamed %q, final %q status %q usage %+v", text, final.OutputText(), final.Status, final.Usage)
 	}
 
 	// Function calling: a call, its output sent back as input items, an answer.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/switchyard-gw/switchyard/internal/llm"
 )
 
@@ -194,27 +196,25 @@ func decodeStop(raw json.RawMessage) ([]string, error) {
 }
 
 func decodeToolChoice(raw json.RawMessage) (*llm.ToolChoice, error) {
+	return decodeToolChoiceWith(raw, func(obj gjson.Result) string { return obj.Get("function.name").Str })
+}
+
+// decodeToolChoiceWith reads a tool_choice: a mode, or an object naming
+// one function, whose name name reads (each API nests it its own way).
+func decodeToolChoiceWith(raw json.RawMessage, name func(gjson.Result) string) (*llm.ToolChoice, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
 	}
-	var mode string
-	if json.Unmarshal(raw, &mode) == nil {
-		switch mode {
-		case "auto", "none", "required":
-			return &llm.ToolChoice{Mode: mode}, nil
+	v := gjson.ParseBytes(raw)
+	switch {
+	case v.Type == gjson.String && (v.Str == "auto" || v.Str == "none" || v.Str == "required"):
+		return &llm.ToolChoice{Mode: v.Str}, nil
+	case v.IsObject():
+		if n := name(v); n != "" {
+			return &llm.ToolChoice{Mode: "tool", Name: n}, nil
 		}
-		return nil, badRequest("tool_choice", "tool_choice must be auto, none, required or a function")
 	}
-	var obj struct {
-		Type     string `json:"type"`
-		Function struct {
-			Name string `json:"name"`
-		} `json:"function"`
-	}
-	if err := json.Unmarshal(raw, &obj); err != nil || obj.Function.Name == "" {
-		return nil, badRequest("tool_choice", "tool_choice must be auto, none, required or a function")
-	}
-	return &llm.ToolChoice{Mode: "tool", Name: obj.Function.Name}, nil
+	return nil, badRequest("tool_choice", "tool_choice must be auto, none, required or a function")
 }
 
 func quote(s string) string { return "'" + s + "'" }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/sse"
 	"github.com/switchyard-gw/switchyard/internal/wirejson"
@@ -175,25 +177,12 @@ func decodeRsContent(raw json.RawMessage, param string) ([]llm.Part, error) {
 }
 
 func decodeRsToolChoice(raw json.RawMessage) (*llm.ToolChoice, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
-	}
-	var mode string
-	if json.Unmarshal(raw, &mode) == nil {
-		switch mode {
-		case "auto", "none", "required":
-			return &llm.ToolChoice{Mode: mode}, nil
+	return decodeToolChoiceWith(raw, func(obj gjson.Result) string {
+		if obj.Get("type").Str != "function" {
+			return ""
 		}
-		return nil, badRequest("tool_choice", "tool_choice must be auto, none, required or a function")
-	}
-	var obj struct {
-		Type string `json:"type"`
-		Name string `json:"name"`
-	}
-	if err := json.Unmarshal(raw, &obj); err != nil || obj.Type != "function" || obj.Name == "" {
-		return nil, badRequest("tool_choice", "tool_choice must be auto, none, required or a function")
-	}
-	return &llm.ToolChoice{Mode: "tool", Name: obj.Name}, nil
+		return obj.Get("name").Str
+	})
 }
 
 // chatResponseFormat is a Responses text.format as Chat Completions'
