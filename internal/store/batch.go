@@ -39,6 +39,9 @@ type Batch struct {
 	Status   string
 	Created  time.Time
 	Doc      []byte
+	// LeaseUntil is when the lease of the worker running the batch lapses
+	// (see ClaimBatch); zero when no worker holds one.
+	LeaseUntil time.Time
 }
 
 // BatchResult is the outcome of one input line of a batch: the output
@@ -78,6 +81,14 @@ type BatchStore interface {
 	// UnfinishedBatches lists every tenant's batches in an unfinished
 	// status, oldest first.
 	UnfinishedBatches(ctx context.Context) ([]Batch, error)
+	// ClaimBatch makes owner the worker of batch id until until, unless
+	// another owner's lease on it lasts past now, and reports whether
+	// owner holds it; a holder calls it again to renew. Unknown IDs are
+	// not held.
+	ClaimBatch(ctx context.Context, id, owner string, now, until time.Time) (bool, error)
+	// ReleaseBatch ends owner's lease on batch id, if it holds it, so
+	// another worker may take the batch at once.
+	ReleaseBatch(ctx context.Context, id, owner string) error
 
 	// PutBatchResult stores one line's result; the first write of a line
 	// wins, so a line run twice is recorded once.

@@ -96,13 +96,17 @@ func (s *Store) CreateBatch(ctx context.Context, b store.Batch) error {
 	return err
 }
 
-const batchColumns = `id, tenant_id, key_id, status, created, doc`
+const batchColumns = `id, tenant_id, key_id, status, created, doc, lease_until`
 
 func scanBatch(row pgx.CollectableRow) (store.Batch, error) {
 	var b store.Batch
 	var doc string
-	err := row.Scan(&b.ID, &b.TenantID, &b.KeyID, &b.Status, &b.Created, &doc)
+	var lease time.Time
+	err := row.Scan(&b.ID, &b.TenantID, &b.KeyID, &b.Status, &b.Created, &doc, &lease)
 	b.Created, b.Doc = b.Created.UTC(), []byte(doc)
+	if lease.Unix() > 0 {
+		b.LeaseUntil = lease.UTC()
+	}
 	return b, err
 }
 
@@ -145,6 +149,22 @@ func (s *Store) UnfinishedBatches(ctx context.Context) ([]store.Batch, error) {
 	return all(s, ctx, "unfinished batches", scanBatch, `SELECT `+batchColumns+` FROM batches
 		WHERE status IN ($1, $2, $3, $4) ORDER BY id`,
 		store.BatchValidating, store.BatchInProgress, store.BatchFinalizing, store.BatchCancelling)
+}
+
+// ClaimBatch takes or renews owner's lease on batch id.
+func (s *Store) ClaimBatch(ctx context.Context, id, owner string, now, until time.Time) (bool, error) {
+	tag, err := s.exec(ctx, "claim batch", `UPDATE batches SET lease_owner = $1, lease_until = $2
+		WHERE id = $3 AND (lease_owner = $1 OR lease_until <= $4)`, owner, us(until), id, us(now))
+	if err != nil {
+		return false, err
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// ReleaseBatch ends owner's lease on batch id.
+func (s *Store) ReleaseBatch(ctx context.Context, id, owner string) error {
+	_, err := s.exec(ctx, "release batch", `UPDATE batches SET lease_until = 'epoch' WHERE id = $1 AND lease_owner = $2`, id, owner)
+	return err
 }
 
 // PutBatchResult stores a line's result; the first write wins.

@@ -79,14 +79,17 @@ func (s *Store) CreateBatch(ctx context.Context, b store.Batch) error {
 	return nil
 }
 
-const batchColumns = `id, tenant_id, key_id, status, created_us, doc`
+const batchColumns = `id, tenant_id, key_id, status, created_us, doc, lease_until_us`
 
 func scanBatch(sc scanner) (store.Batch, error) {
 	var b store.Batch
-	var created int64
+	var created, lease int64
 	var doc string
-	err := sc.Scan(&b.ID, &b.TenantID, &b.KeyID, &b.Status, &created, &doc)
+	err := sc.Scan(&b.ID, &b.TenantID, &b.KeyID, &b.Status, &created, &doc, &lease)
 	b.Created, b.Doc = fromMicros(created), []byte(doc)
+	if lease > 0 {
+		b.LeaseUntil = fromMicros(lease)
+	}
 	return b, err
 }
 
@@ -141,6 +144,25 @@ func (s *Store) UnfinishedBatches(ctx context.Context) ([]store.Batch, error) {
 		return nil, mapErr("unfinished batches", err)
 	}
 	return collect(rows, "unfinished batches", scanBatch)
+}
+
+// ClaimBatch takes or renews owner's lease on batch id.
+func (s *Store) ClaimBatch(ctx context.Context, id, owner string, now, until time.Time) (bool, error) {
+	res, err := s.w.ExecContext(ctx, `UPDATE batches SET lease_owner = ?, lease_until_us = ?
+		WHERE id = ? AND (lease_owner = ? OR lease_until_us <= ?)`, owner, micros(until), id, owner, micros(now))
+	if err != nil {
+		return false, mapErr("claim batch", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// ReleaseBatch ends owner's lease on batch id.
+func (s *Store) ReleaseBatch(ctx context.Context, id, owner string) error {
+	if _, err := s.w.ExecContext(ctx, `UPDATE batches SET lease_until_us = 0 WHERE id = ? AND lease_owner = ?`, id, owner); err != nil {
+		return mapErr("release batch", err)
+	}
+	return nil
 }
 
 // PutBatchResult stores a line's result; the first write wins.

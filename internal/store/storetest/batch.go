@@ -211,3 +211,58 @@ func testBatchResults(t *testing.T, s store.Store) {
 		t.Errorf("another batch's results were deleted")
 	}
 }
+
+func testBatchLeases(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	b := store.Batch{ID: store.NewSortableID("batch_", base), TenantID: "t1", Status: store.BatchInProgress, Created: base, Doc: []byte(`{}`)}
+	if err := s.CreateBatch(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	claim := func(owner string, now time.Time, lease time.Duration) bool {
+		t.Helper()
+		ok, err := s.ClaimBatch(ctx, b.ID, owner, now, now.Add(lease))
+		if err != nil {
+			t.Fatalf("ClaimBatch(%s): %v", owner, err)
+		}
+		return ok
+	}
+	if !claim("a", base, 30*time.Second) {
+		t.Fatal("a fresh batch: want a's claim to hold")
+	}
+	if got, _ := s.GetBatch(ctx, "", b.ID); !got.LeaseUntil.Equal(base.Add(30 * time.Second)) {
+		t.Errorf("LeaseUntil %v, want %v", got.LeaseUntil, base.Add(30*time.Second))
+	}
+	if claim("b", base.Add(10*time.Second), 30*time.Second) {
+		t.Error("b claimed a batch a holds")
+	}
+	if !claim("a", base.Add(20*time.Second), 30*time.Second) {
+		t.Error("a could not renew its own lease")
+	}
+	if claim("b", base.Add(45*time.Second), 30*time.Second) {
+		t.Error("b claimed before a's renewed lease lapsed (at 50s)")
+	}
+	if !claim("b", base.Add(50*time.Second), 30*time.Second) {
+		t.Error("b could not take the batch once a's lease lapsed")
+	}
+	if claim("a", base.Add(60*time.Second), 30*time.Second) {
+		t.Error("a took back a batch b holds")
+	}
+	if err := s.ReleaseBatch(ctx, b.ID, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if claim("c", base.Add(61*time.Second), 30*time.Second) {
+		t.Error("a released a lease it did not hold")
+	}
+	if err := s.ReleaseBatch(ctx, b.ID, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetBatch(ctx, "", b.ID); !got.LeaseUntil.IsZero() {
+		t.Errorf("released: LeaseUntil %v, want zero", got.LeaseUntil)
+	}
+	if !claim("c", base.Add(61*time.Second), 30*time.Second) {
+		t.Error("c could not take a released batch at once")
+	}
+	if ok, err := s.ClaimBatch(ctx, "batch_missing", "a", base, base.Add(time.Minute)); ok || err != nil {
+		t.Errorf("ClaimBatch(missing): %v, %v; want not held", ok, err)
+	}
+}

@@ -37,6 +37,7 @@ func Run(t *testing.T, open Opener) {
 		{"Files", testFiles},
 		{"Batches", testBatches},
 		{"BatchResults", testBatchResults},
+		{"BatchLeases", testBatchLeases},
 		{"BatchRetention", testBatchRetention},
 	}
 	for _, tc := range tests {
