@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/batch"
@@ -33,15 +34,16 @@ func buildBatches(ctx context.Context, cfg *config.Config, ten *Tenancy, api htt
 	bc := cfg.Batch
 	runner := batch.NewRunner(batch.RunnerOptions{
 		Store: ten.Store, API: api, Principals: ten.Principals,
-		Concurrency: bc.Concurrency, MaxRequests: bc.MaxRequests, Logger: log, Metrics: metrics,
+		Concurrency: bc.Concurrency, MaxRequests: bc.MaxRequests, Logger: log, Metrics: metrics, Lease: bc.Lease.D(),
 	})
 	var q batch.Queue
+	var resume func(ctx context.Context) // an embedded queue's look for lapsed batches
 	if bc.Queue.Value() == config.BatchQueueEmbedded {
 		e := batch.NewEmbedded(embeddedQueueSize, log)
 		if err := runner.Resume(ctx, e); err != nil {
 			return nil, fmt.Errorf("app: resume batches: %w", err)
 		}
-		q = e
+		q, resume = e, func(ctx context.Context) { runner.KeepResuming(ctx, e) }
 	} else {
 		n, err := batch.NewNATS(ctx, batch.NATSOptions{URL: bc.Queue.Value(), Stream: bc.Stream, Logger: log})
 		if err != nil {
@@ -63,13 +65,13 @@ func buildBatches(ctx context.Context, cfg *config.Config, ten *Tenancy, api htt
 			api.ServeHTTP(w, r)
 		}),
 		Run: func(ctx context.Context) error {
-			kept := make(chan struct{})
-			go func() {
-				defer close(kept)
-				batch.Keep(ctx, ten.Store, bc.Retention.D(), time.Now, log)
-			}()
+			var wg sync.WaitGroup
+			wg.Go(func() { batch.Keep(ctx, ten.Store, bc.Retention.D(), time.Now, log) })
+			if resume != nil {
+				wg.Go(func() { resume(ctx) })
+			}
 			err := q.Run(ctx, bc.Workers, runner.Run)
-			<-kept
+			wg.Wait()
 			return err
 		},
 		Close: q.Close,

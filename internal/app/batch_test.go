@@ -457,3 +457,46 @@ func TestBatchUnknownPathsAndMethods(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchEmbeddedReplicasShareAStore runs two replicas with embedded
+// queues on one store: the second, started while the first runs a batch,
+// leaves it alone (the first holds its lease); when the first stops, the
+// second takes the batch over within a lease and finishes it. Every line
+// is answered once: one successful usage record per line.
+func TestBatchEmbeddedReplicasShareAStore(t *testing.T) {
+	simURL := startSim(t, slowSim(20*time.Millisecond))
+	extra := sqliteExtra(t, "batch: {concurrency: 1, lease: 3s}\n")
+	r1 := startTenantStack(t, simURL, extra)
+	key := r1.newKey("acme", admin.KeyCreate{Name: "k"}).Secret
+	b := startedBatch(t, r1.sdkFor(key), 60)
+	r2 := startTenantStack(t, simURL, extra)
+	c2 := r2.sdkFor(key)
+
+	// The second replica sees the first's lease and does not run it.
+	if cur, err := r2.ten.Store.GetBatch(context.Background(), "acme", b.ID); err != nil || !cur.LeaseUntil.After(time.Now()) {
+		t.Fatalf("running batch: lease until %v (%v), want a live lease", cur.LeaseUntil, err)
+	}
+	waitForT(t, "a few more answers from the first replica", func() bool {
+		cur, err := c2.Batches.Get(context.Background(), b.ID)
+		return err == nil && cur.RequestCounts.Completed >= 5
+	}, func() string { return "" })
+	r1.stop()
+
+	done := awaitBatch(t, c2, b.ID)
+	if done.Status != "completed" || done.RequestCounts.Completed != 60 || done.RequestCounts.Failed != 0 {
+		t.Fatalf("taken-over batch: %q %+v, want completed with 60", done.Status, done.RequestCounts)
+	}
+	if out := fileLines(t, c2, done.OutputFileID); len(out) != 60 {
+		t.Errorf("output file: %d lines, want 60", len(out))
+	}
+	r2.stop()
+	ok := 0
+	for _, rec := range usageRecords(t, storeOf(t, extra)) {
+		if rec.Route == "cheap" && rec.Status == 200 {
+			ok++
+		}
+	}
+	if ok != 60 {
+		t.Errorf("successful usage records: %d, want 60 (each line answered once)", ok)
+	}
+}

@@ -23,10 +23,11 @@ type Queue interface {
 // as many batches as it can.
 var ErrQueueFull = errors.New("batch: the embedded queue is full")
 
-// Embedded is the queue of one replica: batches wait in memory, and the
-// ones a replica did not finish are published again when it starts (see
-// Resume). With several replicas sharing one store, use NATS: an embedded
-// queue only runs what its own replica accepted, or resumes.
+// Embedded is the queue of one replica: batches wait in memory. The
+// unfinished batches no runner holds a lease on (see Runner.Resume) are
+// published when the replica starts and every lease after, so replicas
+// sharing a store take over each other's batches; NATS hands batches out
+// at once instead.
 type Embedded struct {
 	ch    chan string
 	retry time.Duration

@@ -3,6 +3,7 @@ package batch
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,6 +46,11 @@ type RunnerOptions struct {
 	Logger *slog.Logger
 	// Metrics, when set, counts finished batches and answered lines.
 	Metrics *telemetry.Metrics
+	// Lease is how long the runner's hold on a batch lasts unrenewed; it
+	// renews every third of it. Default 30s.
+	Lease time.Duration
+	// Owner names the runner in the store's leases; default random.
+	Owner string
 }
 
 // Runner runs batches: it validates the input file, serves each line, and
@@ -59,7 +65,16 @@ type Runner struct {
 	now         func() time.Time
 	log         *slog.Logger
 	metrics     *telemetry.Metrics
+	lease       time.Duration
+	owner       string
+
+	mu      sync.Mutex
+	running map[string]bool // batches this runner is running
 }
+
+// errLeaseLost stops a run whose lease another runner took over (this one
+// stalled past it): the other runner finishes the batch.
+var errLeaseLost = errors.New("batch: the lease passed to another runner")
 
 // NewRunner returns a Runner; Run is the handler a Queue calls.
 func NewRunner(o RunnerOptions) *Runner {
@@ -75,26 +90,85 @@ func NewRunner(o RunnerOptions) *Runner {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Lease <= 0 {
+		o.Lease = 30 * time.Second
+	}
+	if o.Owner == "" {
+		o.Owner = rand.Text()
+	}
 	return &Runner{st: o.Store, api: o.API, principals: o.Principals, concurrency: o.Concurrency,
-		maxRequests: o.MaxRequests, poll: o.Poll, now: o.Now, log: o.Logger, metrics: o.Metrics}
+		maxRequests: o.MaxRequests, poll: o.Poll, now: o.Now, log: o.Logger, metrics: o.Metrics,
+		lease: o.Lease, owner: o.Owner, running: make(map[string]bool)}
 }
 
-// Resume publishes every unfinished batch of the store to q, for an
-// embedded queue after a restart.
+// Resume publishes to q every unfinished batch of the store that no
+// runner holds (its lease lapsed, or it never had one), for an embedded
+// queue: at start, and then every lease, so that the batches of a replica
+// that died are taken over by the others.
 func (r *Runner) Resume(ctx context.Context, q Queue) error {
 	bs, err := r.st.UnfinishedBatches(ctx)
 	if err != nil {
 		return err
 	}
+	now, n := r.now(), 0
 	for _, b := range bs {
+		if b.LeaseUntil.After(now) || r.isRunning(b.ID) {
+			continue
+		}
 		if err := q.Publish(ctx, b.ID); err != nil {
 			return err
 		}
+		n++
 	}
-	if len(bs) > 0 {
-		r.log.Info("batch: resuming unfinished batches", "count", len(bs))
+	if n > 0 {
+		r.log.Info("batch: resuming unfinished batches", "count", n)
 	}
 	return nil
+}
+
+// KeepResuming calls Resume every lease until ctx ends.
+func (r *Runner) KeepResuming(ctx context.Context, q Queue) {
+	t := time.NewTicker(r.lease)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := r.Resume(ctx, q); err != nil && ctx.Err() == nil {
+				r.log.Warn("batch: looking for batches to resume failed", "err", err)
+			}
+		}
+	}
+}
+
+func (r *Runner) isRunning(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.running[id]
+}
+
+// begin marks id as running here, or reports that it already is.
+func (r *Runner) begin(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.running[id] {
+		return false
+	}
+	r.running[id] = true
+	return true
+}
+
+func (r *Runner) end(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.running, id)
+}
+
+// claim takes or renews the runner's lease on batch id.
+func (r *Runner) claim(ctx context.Context, id string) (bool, error) {
+	now := r.now()
+	return r.st.ClaimBatch(ctx, id, r.owner, now, now.Add(r.lease))
 }
 
 // line is one request of a batch's input.
@@ -105,9 +179,38 @@ type line struct {
 
 // Run takes batch id as far as it can: validation, the lines not yet
 // done, and the output files. It returns nil when the batch is finished
-// or does not exist, ctx's error when the replica is stopping (the batch
-// resumes later), and another error when the store failed.
+// or does not exist, or another runner holds it; ctx's error when the
+// replica is stopping (the batch resumes later); and another error when
+// the store failed. The runner holds a lease on the batch while it runs
+// it, and gives it up when it stops.
 func (r *Runner) Run(ctx context.Context, id string) error {
+	if !r.begin(id) {
+		return nil // a worker of this runner has it
+	}
+	defer r.end(id)
+	held, err := r.claim(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !held {
+		r.log.Debug("batch: another runner holds it", "batch", id)
+		return nil
+	}
+	defer func() {
+		if err := r.st.ReleaseBatch(context.WithoutCancel(ctx), id, r.owner); err != nil {
+			r.log.Warn("batch: could not release the lease; it lapses", "batch", id, "err", err)
+		}
+	}()
+	err = r.run(ctx, id)
+	if errors.Is(err, errLeaseLost) {
+		r.log.Warn("batch: another runner took the batch over", "batch", id)
+		return nil
+	}
+	return err
+}
+
+// run is Run for a batch the runner holds.
+func (r *Runner) run(ctx context.Context, id string) error {
 	b, err := r.st.GetBatch(ctx, "", id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
@@ -141,7 +244,7 @@ func (r *Runner) Run(ctx context.Context, id string) error {
 		o.Model = modelOf(lines)
 		err := r.st.UpdateBatch(ctx, o.encode(b.TenantID, b.KeyID, b.Created), store.BatchValidating)
 		if errors.Is(err, store.ErrConflict) {
-			return r.Run(ctx, id) // cancelled meanwhile
+			return r.run(ctx, id) // cancelled meanwhile
 		}
 		if err != nil {
 			return err
@@ -167,7 +270,7 @@ func (r *Runner) fail(ctx context.Context, b store.Batch, o *object, why ...line
 	o.Errors = &errorList{Object: "list", Data: why}
 	err := r.st.UpdateBatch(ctx, o.encode(b.TenantID, b.KeyID, b.Created), from)
 	if errors.Is(err, store.ErrConflict) {
-		return r.Run(ctx, b.ID)
+		return r.run(ctx, b.ID)
 	}
 	if err == nil {
 		r.countBatch(store.BatchFailed)
@@ -252,14 +355,15 @@ func (r *Runner) process(ctx context.Context, b store.Batch, o *object, lines []
 		return false, err
 	}
 
-	var stop atomic.Bool
+	var stop, lost atomic.Bool
 	wctx, cancelWatch := context.WithCancel(ctx)
 	defer cancelWatch()
 	watchDone := make(chan struct{})
 	go func() {
 		defer close(watchDone)
-		t := time.NewTicker(r.poll)
+		t := time.NewTicker(min(r.poll, r.lease/3))
 		defer t.Stop()
+		renewed := r.now()
 		for {
 			select {
 			case <-wctx.Done():
@@ -272,6 +376,18 @@ func (r *Runner) process(ctx context.Context, b store.Batch, o *object, lines []
 				if o.ExpiresAt != nil && r.now().Unix() >= *o.ExpiresAt {
 					expired = true
 					stop.Store(true)
+				}
+				if r.now().Sub(renewed) >= r.lease/3 {
+					held, err := r.claim(wctx, b.ID)
+					switch {
+					case err != nil:
+						r.log.Warn("batch: could not renew the lease", "batch", b.ID, "err", err)
+					case !held:
+						lost.Store(true)
+						stop.Store(true)
+					default:
+						renewed = r.now()
+					}
 				}
 			}
 		}
@@ -337,6 +453,9 @@ func (r *Runner) process(ctx context.Context, b store.Batch, o *object, lines []
 	}
 	if saveErr != nil {
 		return false, saveErr
+	}
+	if lost.Load() {
+		return false, errLeaseLost
 	}
 	return expired, nil
 }

@@ -16,6 +16,10 @@ const (
 	// MinBatchRetention keeps a batch's input for its whole 24-hour
 	// window and a day to fetch the answers.
 	MinBatchRetention = 48 * time.Hour
+	DefaultBatchLease = 30 * time.Second
+	// MinBatchLease leaves a running batch's renewals (every third of
+	// the lease) room for a slow store.
+	MinBatchLease = 3 * time.Second
 )
 
 // BatchQueueEmbedded is the value of batch.queue that runs batches in
@@ -48,6 +52,12 @@ type Batch struct {
 	// Retention is how long files and finished batches are kept (their
 	// expires_at); default 720h (30 days), at least 48h.
 	Retention Duration `yaml:"retention"`
+	// Lease is how long a replica's hold on a running batch lasts without
+	// renewal (it renews every third of it): another replica takes the
+	// batch over only after it lapses. With the embedded queue, every
+	// replica also looks for lapsed batches this often. Default 30s, at
+	// least 3s.
+	Lease Duration `yaml:"lease"`
 }
 
 func (c *Config) applyBatchDefaults() {
@@ -65,6 +75,7 @@ func (c *Config) applyBatchDefaults() {
 	}
 	setInt(&b.MaxRequests, DefaultBatchMaxRequests)
 	setDur(&b.Retention, DefaultBatchRetention)
+	setDur(&b.Lease, DefaultBatchLease)
 }
 
 // validateBatch checks the batch section; it never quotes the queue URL.
@@ -89,5 +100,8 @@ func (c *Config) validateBatch(v *validator) {
 	v.positiveInt("batch.max_requests", int64(b.MaxRequests))
 	if b.Retention.D() < MinBatchRetention {
 		v.add("batch.retention", "must be at least %v, got %v", MinBatchRetention, b.Retention.D())
+	}
+	if b.Lease.D() < MinBatchLease {
+		v.add("batch.lease", "must be at least %v, got %v", MinBatchLease, b.Lease.D())
 	}
 }

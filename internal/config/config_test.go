@@ -148,7 +148,7 @@ func TestFullExample(t *testing.T) {
 		Auth:  Auth{KeyCacheTTL: dur(DefaultKeyCacheTTL)},
 		Cache: Cache{Backend: CacheMemory, TTL: dur(2 * time.Minute), MaxBytes: 1 << 20, MaxEntryBytes: 64 << 10},
 		Batch: Batch{Queue: BatchQueueEmbedded, Stream: DefaultBatchStream, Workers: DefaultBatchWorkers, Concurrency: DefaultBatchConcurrency,
-			MaxFileBytes: DefaultBatchMaxFileBytes, MaxRequests: DefaultBatchMaxRequests, Retention: dur(DefaultBatchRetention)},
+			MaxFileBytes: DefaultBatchMaxFileBytes, MaxRequests: DefaultBatchMaxRequests, Retention: dur(DefaultBatchRetention), Lease: dur(DefaultBatchLease)},
 	}
 	if diff := cmp.Diff(want, got, ignoreIndex); diff != "" {
 		t.Errorf("config mismatch (-want +got):\n%s", diff)
