@@ -14,7 +14,8 @@ import (
 
 // TestCircuitSharedAcrossReplicas runs two replicas on one Redis: when
 // replica A's traffic opens the circuit of a failing deployment, replica
-// B skips that deployment too without trying it first.
+// B skips that deployment too without trying it first, and so does a
+// replica C started afterwards.
 func TestCircuitSharedAcrossReplicas(t *testing.T) {
 	simSrv, simURL, stopSim, err := sim.Start(simWithFaults("sim-small", sim.Fault{Type: sim.FaultStatus, Status: 503}))
 	if err != nil {
@@ -61,5 +62,19 @@ func TestCircuitSharedAcrossReplicas(t *testing.T) {
 	}
 	if n := calls() - before; n != 0 {
 		t.Errorf("replica B called the deployment whose circuit replica A opened %d times, want 0", n)
+	}
+
+	// A replica that starts now reads the open circuit from Redis.
+	c := startEditedTenantStack(t, simURL, extra, longOpen)
+	waitFor(t, "replica C to read the open circuits", func() bool {
+		return strings.Contains(c.logs.String(), "circuit: read the circuits other replicas opened")
+	})
+	before = calls()
+	code, body, h = chat(c.hc, c.base, "", tenChatBody)
+	if code != 200 || h.Get("X-Switchyard-Deployment") != "medium" {
+		t.Fatalf("replica C: got %d %s from %q, want 200 from medium", code, body, h.Get("X-Switchyard-Deployment"))
+	}
+	if n := calls() - before; n != 0 {
+		t.Errorf("replica C, started after the circuit opened, called the deployment %d times, want 0", n)
 	}
 }

@@ -229,6 +229,20 @@ func TestCircuitChangesAreReportedAndApplied(t *testing.T) {
 	if h := e.Health("b"); h.State != "closed" || h.ConsecutiveFailures != 0 {
 		t.Errorf("after a remote close: %+v, want closed", h)
 	}
+	// A starting replica restores a circuit for what is left of its
+	// open period, and not one whose period is over.
+	e.RestoreCircuit("c", clock.Now().Add(-20*time.Second))
+	if s := e.Health("c").State; s != "open" {
+		t.Errorf("restored 20s into a 30s open period: state %q, want open", s)
+	}
+	clock.Advance(10 * time.Second)
+	if s := e.Health("c").State; s != "half_open" {
+		t.Errorf("10s later: state %q, want half_open (the period counts from the original opening)", s)
+	}
+	e.RestoreCircuit("d", clock.Now().Add(-30*time.Second))
+	if s := e.Health("d").State; s != "closed" {
+		t.Errorf("restored after its open period: state %q, want closed", s)
+	}
 	if len(got) != 0 {
 		t.Errorf("remote changes were reported: %v", got)
 	}

@@ -172,6 +172,14 @@ func (e *Executor) RemoteCircuit(deployment string, open bool) {
 	e.dep(deployment).remote(e.opts.Load(), open)
 }
 
+// RestoreCircuit opens the deployment's circuit as another replica opened
+// it at openedAt, for what is left of BreakerOpenFor (nothing when that
+// has passed): how a replica that starts learns of circuits already open.
+// It does not call the OnCircuit function.
+func (e *Executor) RestoreCircuit(deployment string, openedAt time.Time) {
+	e.dep(deployment).restore(e.opts.Load(), openedAt)
+}
+
 // New returns an executor with the given options.
 func New(opts Options) *Executor {
 	e := &Executor{}

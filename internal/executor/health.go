@@ -103,6 +103,18 @@ func (d *depState) result(o *Options, oc outcome, tk ticket) {
 	}
 }
 
+// restore opens the circuit as another replica opened it at openedAt,
+// unless that open period is over or the circuit is open already.
+func (d *depState) restore(o *Options, openedAt time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if o.BreakerThreshold <= 0 || d.open || !o.Now().Before(openedAt.Add(o.BreakerOpenFor)) {
+		return
+	}
+	d.open, d.openedAt = true, openedAt
+	d.failures = max(d.failures, o.BreakerThreshold)
+}
+
 // remote applies another replica's circuit change: open from now (unless
 // already open), or closed.
 func (d *depState) remote(o *Options, open bool) {
