@@ -116,7 +116,7 @@ func Serve(ctx context.Context, opts Options) error {
 		listen = opts.Listen
 	}
 	open := demo || openGateway(cfg)
-	rc, err := buildCache(cfg)
+	rc, err := buildCache(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -197,6 +197,7 @@ func Serve(ctx context.Context, opts Options) error {
 	bdone := make(chan error, 1)
 	go func() { bdone <- bat.Run(ctx) }()
 	circuitsDone := shareCircuits(ctx, ten, exec, log)
+	semanticDone := rc.shareSemantic(ctx)
 	done := make(chan struct{})
 	if !demo {
 		w := watcher
@@ -245,6 +246,7 @@ func Serve(ctx context.Context, opts Options) error {
 	<-done
 	<-bdone
 	circuitsDone()
+	semanticDone()
 	gw.Close()
 	tcancel()
 	if terr := <-tdone; terr != nil && !errors.Is(terr, context.Canceled) {

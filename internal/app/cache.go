@@ -18,7 +18,24 @@ type respCache struct {
 	// response: in the limits Redis when there is one (shared by
 	// replicas), else nil (the gateway's in-memory default).
 	affinity cache.Store
-	close    func()
+	// share keeps the semantic index in step with the other replicas'
+	// through the cache's Redis; nil with the memory backend.
+	share *cache.SemanticShare
+	close func()
+}
+
+// shareSemantic runs the semantic index's sharing until ctx ends; the
+// returned function waits for that.
+func (rc respCache) shareSemantic(ctx context.Context) (wait func()) {
+	if rc.share == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = rc.share.Run(ctx)
+	}()
+	return func() { <-done }
 }
 
 // Purge empties the response cache of one tenant, or of all; it
@@ -38,7 +55,7 @@ func (rc respCache) Purge(ctx context.Context, tenantID string, all bool) (int, 
 // buildCache opens the response cache's store named by cache.backend. The
 // semantic index exists whenever the cache is on, sized by
 // cache.semantic.max_entries, so a reload may turn the semantic lookup on.
-func buildCache(cfg *config.Config) (respCache, error) {
+func buildCache(cfg *config.Config, log *slog.Logger) (respCache, error) {
 	c := cfg.Cache
 	rc := respCache{close: func() {}}
 	if l := cfg.Limits.Value(); l != config.LimitsMemory {
@@ -67,6 +84,7 @@ func buildCache(cfg *config.Config) (respCache, error) {
 	}
 	closeAffinity := rc.close
 	rc.store, rc.close = cache.NewRedis(client, prefix+"cache:"), func() { client.Close(); closeAffinity() }
+	rc.share = cache.NewSemanticShare(client, prefix+"semantic", rc.semantic, entries, log)
 	return rc, nil
 }
 

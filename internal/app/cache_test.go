@@ -226,6 +226,49 @@ func TestResponseCacheSharedByReplicas(t *testing.T) {
 	}
 }
 
+// TestSemanticCacheSharedByReplicas: with a Redis cache, the semantic
+// entry one replica indexes reaches the others, so a question asked in
+// other words on another replica is a semantic hit with the first answer.
+func TestSemanticCacheSharedByReplicas(t *testing.T) {
+	simCfg := sim.DefaultConfig()
+	for i := range simCfg.Models {
+		if simCfg.Models[i].Name == "sim-embed" {
+			simCfg.Models[i].EmbedWords, simCfg.Models[i].EmbeddingDims = true, 256
+		}
+	}
+	simSrv, simURL, stopSim, err := sim.Start(simCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stopSim)
+	// redisURL gives this test a key prefix of its own.
+	cacheYAML := fmt.Sprintf("cache: {backend: %q, semantic: {embedding_deployment: embed, threshold: 0.95}}\n", redisURL(t))
+	r1 := startTenantStack(t, simURL, storeOnly(t)+cacheYAML)
+	r2 := startTenantStack(t, simURL, storeOnly(t)+cacheYAML)
+	ask := func(s *tenantStack, question string) (string, http.Header) {
+		t.Helper()
+		body := fmt.Sprintf(`{"model":"cheap","messages":[{"role":"user","content":%q}]}`, question)
+		code, out, h := s.send("/v1/chat/completions", body)
+		if code != 200 {
+			t.Fatalf("%q: %d %s", question, code, out)
+		}
+		return out, h
+	}
+	first, h := ask(r1, "What is the capital of France?")
+	if h.Get("X-Switchyard-Cache") != "miss" {
+		t.Fatalf("replica 1: cache=%q", h.Get("X-Switchyard-Cache"))
+	}
+	waitForT(t, "replica 2 to learn replica 1's semantic entry", func() bool { return r2.rc.semantic.Len() == 1 },
+		func() string { return fmt.Sprint(r2.rc.semantic.Len()) })
+	again, h := ask(r2, "what is the capital of france")
+	if h.Get("X-Switchyard-Cache") != "hit" || again != first {
+		t.Fatalf("replica 2: cache=%q, same answer %v; want a semantic hit with replica 1's answer", h.Get("X-Switchyard-Cache"), again == first)
+	}
+	if n := len(simSrv.Calls("sim-small")); n != 1 {
+		t.Errorf("upstream chat calls: %d, want 1", n)
+	}
+}
+
 // TestResponseCacheRedisDown: a cache that cannot be reached costs upstream
 // calls, never a request, and its URL's password appears nowhere.
 func TestResponseCacheRedisDown(t *testing.T) {

@@ -48,6 +48,7 @@ type tenantStack struct {
 	base  string
 	admin string
 	ten   *Tenancy
+	rc    respCache
 	reg   *prometheus.Registry // what /metrics serves, as in Serve
 	logs  *logtest.Buffer
 	hc    *http.Client
@@ -81,7 +82,7 @@ func startEditedTenantStack(t *testing.T, simURL, extra string, edit func(string
 	logs := &logtest.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
-	rc, err := buildCache(cfg)
+	rc, err := buildCache(cfg, log)
 	if err != nil {
 		cancel()
 		t.Fatalf("buildCache: %v", err)
@@ -117,8 +118,9 @@ func startEditedTenantStack(t *testing.T, simURL, extra string, edit func(string
 	batDone := make(chan error, 1)
 	go func() { batDone <- bat.Run(srvCtx) }()
 	circuitsDone := shareCircuits(srvCtx, ten, exec, log)
+	semanticDone := rc.shareSemantic(srvCtx)
 	tr := &http.Transport{MaxIdleConnsPerHost: 64}
-	s := &tenantStack{t: t, base: "http://" + ln.Addr().String(), ten: ten, reg: reg, logs: logs, hc: &http.Client{Transport: tr}}
+	s := &tenantStack{t: t, base: "http://" + ln.Addr().String(), ten: ten, rc: rc, reg: reg, logs: logs, hc: &http.Client{Transport: tr}}
 	if ten.AdminAddr != "" {
 		s.admin = "http://" + ten.AdminAddr
 	}
@@ -130,6 +132,7 @@ func startEditedTenantStack(t *testing.T, simURL, extra string, edit func(string
 			<-srvDone
 			<-batDone
 			circuitsDone()
+			semanticDone()
 			bat.Close()
 			cancel() // after the drain: the ledger flushes the last records
 			if err := <-runDone; err != nil {

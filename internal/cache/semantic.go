@@ -22,6 +22,7 @@ type Semantic struct {
 	mu    sync.Mutex
 	order *list.List // of *semEntry, oldest at the back
 	byNS  map[string]map[*list.Element]struct{}
+	onAdd func(ns string, unit []float32, key string, expires time.Time)
 }
 
 type semEntry struct {
@@ -40,6 +41,15 @@ func NewSemantic(maxEntries int, now func() time.Time) *Semantic {
 	return &Semantic{now: now, max: maxEntries, order: list.New(), byNS: make(map[string]map[*list.Element]struct{})}
 }
 
+// OnAdd sets fn to be called with each entry Add indexes (its vector of
+// unit length), after it is indexed: how a replica shares its entries
+// (see SemanticShare). Set it before use.
+func (s *Semantic) OnAdd(fn func(ns string, unit []float32, key string, expires time.Time)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onAdd = fn
+}
+
 // Add indexes the answer stored under key for ttl. A zero vector is not
 // indexed.
 func (s *Semantic) Add(ns string, vec []float32, key string, ttl time.Duration) {
@@ -47,12 +57,33 @@ func (s *Semantic) Add(ns string, vec []float32, key string, ttl time.Duration) 
 	if unit == nil || s.max <= 0 {
 		return
 	}
+	expires := s.now().Add(ttl)
+	s.mu.Lock()
+	s.add(ns, unit, key, expires)
+	fn := s.onAdd
+	s.mu.Unlock()
+	if fn != nil {
+		fn(ns, unit, key, expires)
+	}
+}
+
+// AddShared indexes an entry another replica added, until expires; it is
+// not passed to the OnAdd function.
+func (s *Semantic) AddShared(ns string, vec []float32, key string, expires time.Time) {
+	unit := normalize(vec)
+	if unit == nil || s.max <= 0 || !s.now().Before(expires) {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.add(ns, unit, key, expires)
+}
+
+func (s *Semantic) add(ns string, unit []float32, key string, expires time.Time) {
 	for s.order.Len() >= s.max {
 		s.remove(s.order.Back())
 	}
-	el := s.order.PushFront(&semEntry{ns: ns, vec: unit, key: key, expires: s.now().Add(ttl)})
+	el := s.order.PushFront(&semEntry{ns: ns, vec: unit, key: key, expires: expires})
 	m := s.byNS[ns]
 	if m == nil {
 		m = make(map[*list.Element]struct{})

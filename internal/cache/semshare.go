@@ -1,0 +1,151 @@
+package cache
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"log/slog"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// SemanticShare keeps the semantic indexes of replicas that share a Redis
+// cache in step: each entry a replica indexes is appended to a Redis
+// stream (trimmed to about the index's size), and every replica reads the
+// stream, from its start when it starts, adding the others' entries to
+// its own index. Lookups stay in memory; the answers themselves are in
+// the shared store. A replica that cannot reach Redis keeps indexing its
+// own answers.
+type SemanticShare struct {
+	client redis.UniversalClient
+	stream string
+	self   string
+	index  *Semantic
+	maxLen int64
+	out    chan semAdd
+	log    *slog.Logger
+	now    func() time.Time
+	block  time.Duration
+}
+
+type semAdd struct {
+	ns, key string
+	unit    []float32
+	expires time.Time
+}
+
+// NewSemanticShare shares index through stream (a Redis key) of client,
+// keeping about maxLen entries there. It sets index's OnAdd; call Run.
+func NewSemanticShare(client redis.UniversalClient, stream string, index *Semantic, maxLen int, log *slog.Logger) *SemanticShare {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &SemanticShare{client: client, stream: stream, self: rand.Text(), index: index, maxLen: int64(maxLen),
+		out: make(chan semAdd, 256), log: log, now: time.Now, block: 500 * time.Millisecond}
+	index.OnAdd(s.notify)
+	return s
+}
+
+// notify queues an entry this replica indexed; it never blocks (an entry
+// that finds the queue full is not shared).
+func (s *SemanticShare) notify(ns string, unit []float32, key string, expires time.Time) {
+	select {
+	case s.out <- semAdd{ns: ns, key: key, unit: unit, expires: expires}:
+	default:
+		s.log.Warn("cache: semantic entry not shared, queue full")
+	}
+}
+
+// Run shares this replica's entries and reads the others' until ctx ends.
+func (s *SemanticShare) Run(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.read(ctx)
+	}()
+	defer func() { <-done }()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case a := <-s.out:
+			s.write(ctx, a)
+		}
+	}
+}
+
+func (s *SemanticShare) write(ctx context.Context, a semAdd) {
+	vec := make([]byte, 4*len(a.unit))
+	for i, x := range a.unit {
+		binary.LittleEndian.PutUint32(vec[4*i:], math.Float32bits(x))
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	_, err := s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.XAdd(ctx, &redis.XAddArgs{Stream: s.stream, MaxLen: s.maxLen, Approx: true, Values: []any{
+			"r", s.self, "ns", a.ns, "key", a.key, "exp", strconv.FormatInt(a.expires.UnixMilli(), 10), "vec", vec}})
+		// An idle fleet's stream goes when its last live entry would:
+		// set a TTL on a new stream, only ever lengthen it after.
+		ttl := a.expires.Sub(s.now()).Truncate(time.Second) + time.Second
+		p.ExpireNX(ctx, s.stream, ttl)
+		p.ExpireGT(ctx, s.stream, ttl)
+		return nil
+	})
+	if err != nil && ctx.Err() == nil {
+		s.log.Warn("cache: could not share a semantic entry", "err", err)
+	}
+}
+
+// read adds the other replicas' entries, from the stream's start, until
+// ctx ends; after a Redis error it waits a little and goes on.
+func (s *SemanticShare) read(ctx context.Context) {
+	last := "0"
+	for ctx.Err() == nil {
+		res, err := s.client.XRead(ctx, &redis.XReadArgs{Streams: []string{s.stream, last}, Count: 256, Block: s.block}).Result()
+		switch {
+		case errors.Is(err, redis.Nil):
+			continue // nothing new within block
+		case err != nil:
+			if ctx.Err() == nil {
+				s.log.Warn("cache: could not read shared semantic entries", "err", err)
+				t := time.NewTimer(time.Second)
+				select {
+				case <-ctx.Done():
+				case <-t.C:
+				}
+				t.Stop()
+			}
+			continue
+		}
+		for _, st := range res {
+			for _, m := range st.Messages {
+				last = m.ID
+				s.apply(m.Values)
+			}
+		}
+	}
+}
+
+// apply adds one stream entry of another replica to the index.
+func (s *SemanticShare) apply(v map[string]any) {
+	str := func(k string) string { x, _ := v[k].(string); return x }
+	if str("r") == s.self {
+		return
+	}
+	ms, err := strconv.ParseInt(str("exp"), 10, 64)
+	raw := str("vec")
+	if err != nil || str("ns") == "" || str("key") == "" || len(raw) == 0 || len(raw)%4 != 0 {
+		s.log.Warn("cache: ignored a malformed shared semantic entry")
+		return
+	}
+	b := []byte(raw)
+	unit := make([]float32, len(b)/4)
+	for i := range unit {
+		unit[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	s.index.AddShared(str("ns"), unit, str("key"), time.UnixMilli(ms))
+}
