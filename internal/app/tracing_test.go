@@ -6,9 +6,18 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/switchyard-gw/switchyard/internal/sim"
 )
 
 // TestTracesExportedOverOTLP: with telemetry.otlp_endpoint set, each
@@ -92,6 +101,88 @@ func TestTracingTurnedOnByReload(t *testing.T) {
 	for _, want := range []string{"switchyard.chat", "reloaded-svc"} {
 		if !bytes.Contains(bodies, []byte(want)) {
 			t.Errorf("exported spans lack %q", want)
+		}
+	}
+}
+
+// TestTracesShowEachUpstreamCall: a request that fails over is one server
+// span with a client span per upstream call under it, in OpenTelemetry's
+// GenAI conventions: the failed calls with their status and error type,
+// the answering one with the model that answered and the usage.
+func TestTracesShowEachUpstreamCall(t *testing.T) {
+	var mu sync.Mutex
+	var spans []*tracepb.Span
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		var req coltracepb.ExportTraceServiceRequest
+		if err := proto.Unmarshal(b, &req); err == nil {
+			mu.Lock()
+			for _, rs := range req.ResourceSpans {
+				for _, ss := range rs.ScopeSpans {
+					spans = append(spans, ss.Spans...)
+				}
+			}
+			mu.Unlock()
+		}
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	defer collector.Close()
+	cfg := strings.Replace(baseConfig, "routes:", "telemetry:\n  otlp_endpoint: "+collector.URL+"/v1/traces\nroutes:", 1)
+	s := startStack(t, withFaults(fastSim(), "sim-medium", sim.Fault{Type: sim.FaultStatus, Status: 500, Times: 2}), cfg)
+	if resp, body := s.post("/v1/chat/completions", `{"model":"auto","messages":[{"role":"user","content":"hi"}]}`); resp.StatusCode != 200 || resp.Header.Get("X-Switchyard-Deployment") != "claude" {
+		t.Fatalf("status %d from %q: %s", resp.StatusCode, resp.Header.Get("X-Switchyard-Deployment"), body)
+	}
+	s.stop()
+
+	mu.Lock()
+	defer mu.Unlock()
+	attrs := func(sp *tracepb.Span) map[string]string {
+		m := map[string]string{}
+		for _, kv := range sp.Attributes {
+			switch v := kv.Value.Value.(type) {
+			case *commonpb.AnyValue_StringValue:
+				m[kv.Key] = v.StringValue
+			case *commonpb.AnyValue_IntValue:
+				m[kv.Key] = strconv.FormatInt(v.IntValue, 10)
+			}
+		}
+		return m
+	}
+	var server *tracepb.Span
+	var calls []*tracepb.Span
+	for _, sp := range spans {
+		switch sp.Kind {
+		case tracepb.Span_SPAN_KIND_SERVER:
+			server = sp
+		case tracepb.Span_SPAN_KIND_CLIENT:
+			calls = append(calls, sp)
+		}
+	}
+	if server == nil || len(calls) != 3 {
+		t.Fatalf("got server span %v and %d client spans, want one and 3 (two failed calls to medium, one to claude)", server != nil, len(calls))
+	}
+	slices.SortFunc(calls, func(a, b *tracepb.Span) int { return strings.Compare(attrs(a)["switchyard.attempt"], attrs(b)["switchyard.attempt"]) })
+	for i, sp := range calls {
+		a := attrs(sp)
+		if !bytes.Equal(sp.ParentSpanId, server.SpanId) || !bytes.Equal(sp.TraceId, server.TraceId) {
+			t.Errorf("call %d is not a child of the request's span", i+1)
+		}
+		if sp.StartTimeUnixNano < server.StartTimeUnixNano || sp.EndTimeUnixNano > server.EndTimeUnixNano || sp.EndTimeUnixNano < sp.StartTimeUnixNano {
+			t.Errorf("call %d lies outside the request's span", i+1)
+		}
+		if a["gen_ai.operation.name"] != "chat" {
+			t.Errorf("call %d: %v", i+1, a)
+		}
+		if i < 2 {
+			if sp.Name != "chat sim-medium" || a["gen_ai.provider.name"] != "openai" || a["http.response.status_code"] != "500" || a["error.type"] == "" ||
+				sp.Status.GetCode() != tracepb.Status_STATUS_CODE_ERROR {
+				t.Errorf("failed call %d: %s %v status %v", i+1, sp.Name, a, sp.Status)
+			}
+			continue
+		}
+		if sp.Name != "chat sim-large" || a["gen_ai.provider.name"] != "anthropic" || a["gen_ai.response.model"] != "sim-large" ||
+			a["gen_ai.usage.output_tokens"] == "" || a["gen_ai.usage.output_tokens"] == "0" || a["error.type"] != "" {
+			t.Errorf("answering call: %s %v", sp.Name, a)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/switchyard-gw/switchyard/internal/reqid"
 	"github.com/switchyard-gw/switchyard/internal/store"
@@ -131,6 +132,7 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 		if x.status >= 500 || x.partial {
 			x.span.SetStatus(codes.Error, x.errKind)
 		}
+		g.attemptSpans(ctx, x, end)
 		x.span.End()
 	}
 	level := slog.LevelInfo
@@ -178,3 +180,56 @@ func (rt *runtime) names(name string) bool {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// attemptSpans records each upstream call of x as a client span under the
+// request's, after the fact from the executor's trace, in OpenTelemetry's
+// GenAI conventions: fail-overs show as sibling spans, the answering one
+// with the usage. Skipped targets are events on the request's span.
+// Nothing is recorded when tracing is off.
+func (g *Gateway) attemptSpans(ctx context.Context, x *exchange, end time.Time) {
+	if x.trace == nil || !x.span.IsRecording() {
+		return
+	}
+	ctx = trace.ContextWithSpan(ctx, x.span)
+	last := len(x.trace.Attempts) - 1
+	for i, a := range x.trace.Attempts {
+		if a.Skipped != "" {
+			x.span.AddEvent("target skipped", trace.WithTimestamp(a.Start),
+				trace.WithAttributes(attribute.String("switchyard.deployment", a.Deployment), attribute.String("switchyard.skip_reason", a.Skipped)))
+			continue
+		}
+		var model, system string
+		if x.rt != nil {
+			if d, ok := x.rt.deployments[a.Deployment]; ok {
+				model, system = d.cfg.Model, d.genAIProvider
+			}
+		}
+		_, span := g.tracer.Start(ctx, "chat "+model, trace.WithSpanKind(trace.SpanKindClient), trace.WithTimestamp(a.Start),
+			trace.WithAttributes(
+				attribute.String("gen_ai.operation.name", "chat"),
+				attribute.String("gen_ai.provider.name", system),
+				attribute.String("gen_ai.request.model", model),
+				attribute.String("switchyard.deployment", a.Deployment),
+				attribute.Int("switchyard.attempt", i+1),
+			))
+		if a.Status != 0 {
+			span.SetAttributes(attribute.Int("http.response.status_code", a.Status))
+		}
+		stop := a.Start.Add(a.Duration)
+		if a.Err != nil {
+			span.SetAttributes(attribute.String("error.type", a.Kind.String()))
+			span.SetStatus(codes.Error, a.Kind.String())
+		} else if i == last && a.Deployment == x.trace.Deployment {
+			// The answering call: a stream's lasts until the request ends.
+			if end.After(stop) {
+				stop = end
+			}
+			span.SetAttributes(
+				attribute.String("gen_ai.response.model", x.model),
+				attribute.Int("gen_ai.usage.input_tokens", x.usage.InputTokens),
+				attribute.Int("gen_ai.usage.output_tokens", x.usage.OutputTokens),
+			)
+		}
+		span.End(trace.WithTimestamp(stop))
+	}
+}

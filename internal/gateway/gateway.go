@@ -90,6 +90,9 @@ type deployment struct {
 	cfg    *config.Deployment
 	prov   provider.Provider
 	target executor.Target
+	// genAIProvider names the provider kind in OpenTelemetry's GenAI
+	// conventions (gen_ai.provider.name).
+	genAIProvider string
 }
 
 // New returns a gateway with no config; Apply one before serving.
@@ -218,20 +221,22 @@ func (g *Gateway) build(cfg *config.Config) (*runtime, error) {
 			}
 		}
 		var prov provider.Provider
+		var genAI string
 		switch p.Kind {
 		case config.KindAnthropic:
-			prov = anthropic.New(pc)
+			prov, genAI = anthropic.New(pc), "anthropic"
 		case config.KindAzure:
 			pc.Azure = true
-			prov = openai.New(pc)
+			prov, genAI = openai.New(pc), "azure.ai.openai"
 		case config.KindOpenAI:
-			prov = openai.New(pc)
+			prov, genAI = openai.New(pc), "openai"
 		default:
 			return nil, fmt.Errorf("gateway: provider %q: unsupported kind %q", p.Name, p.Kind)
 		}
 		rt.deployments[d.Name] = &deployment{
-			cfg:  d,
-			prov: prov,
+			cfg:           d,
+			prov:          prov,
+			genAIProvider: genAI,
 			target: executor.Target{
 				Deployment:        d.Name,
 				Provider:          prov,
