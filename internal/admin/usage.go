@@ -28,8 +28,12 @@ type UsageRow struct {
 	CacheHits    int64      `json:"cache_hits"`
 	InputTokens  int64      `json:"input_tokens"`
 	OutputTokens int64      `json:"output_tokens"`
-	CostUSD      float64    `json:"cost_usd"`
-	AvgLatencyMS float64    `json:"avg_latency_ms"`
+	// CachedInputTokens and CacheWriteTokens are the parts of InputTokens
+	// read from and written to providers' prompt caches.
+	CachedInputTokens int64   `json:"cached_input_tokens"`
+	CacheWriteTokens  int64   `json:"cache_write_tokens"`
+	CostUSD           float64 `json:"cost_usd"`
+	AvgLatencyMS      float64 `json:"avg_latency_ms"`
 
 	grouped []string // the dimensions the query grouped by
 }
@@ -123,6 +127,7 @@ func (h *Handler) usage(w http.ResponseWriter, r *http.Request, c *caller) {
 	for _, a := range aggs {
 		row := UsageRow{TenantID: a.TenantID, KeyID: a.KeyID, Route: a.Route, Deployment: a.Deployment, Model: a.Model,
 			Requests: a.Requests, Errors: a.Errors, CacheHits: a.CacheHits, InputTokens: a.InputTokens, OutputTokens: a.OutputTokens,
+			CachedInputTokens: a.CachedInputTokens, CacheWriteTokens: a.CacheWriteTokens,
 			CostUSD: a.CostUSD, AvgLatencyMS: float64(a.AvgLatency.Microseconds()) / 1000, grouped: q.GroupBy}
 		if !a.BucketStart.IsZero() {
 			b := a.BucketStart.UTC()

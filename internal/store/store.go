@@ -144,7 +144,11 @@ type UsageAggregate struct {
 	CacheHits    int64
 	InputTokens  int64
 	OutputTokens int64
-	CostUSD      float64
+	// CachedInputTokens and CacheWriteTokens are the parts of InputTokens
+	// read from and written to providers' prompt caches.
+	CachedInputTokens int64
+	CacheWriteTokens  int64
+	CostUSD           float64
 	// AvgLatency is the mean of Latency over the group's records.
 	AvgLatency time.Duration
 }

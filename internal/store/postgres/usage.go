@@ -107,7 +107,8 @@ func (s *Store) QueryUsage(ctx context.Context, q store.UsageQuery) ([]store.Usa
 		`coalesce(sum(CASE WHEN status >= 400 OR error_code <> '' THEN 1 ELSE 0 END), 0)::int8`,
 		`coalesce(sum(CASE WHEN cache_hit THEN 1 ELSE 0 END), 0)::int8`,
 		`coalesce(sum(input_tokens), 0)::int8`, `coalesce(sum(output_tokens), 0)::int8`,
-		`coalesce(sum(cost_usd), 0)::float8`, `coalesce(avg(latency_ns), 0)::float8`)
+		`coalesce(sum(cost_usd), 0)::float8`, `coalesce(avg(latency_ns), 0)::float8`,
+		`coalesce(sum(cached_input_tokens), 0)::int8`, `coalesce(sum(cache_write_tokens), 0)::int8`)
 	w, args := where(q.From, q.To, q.TenantID)
 	query := "SELECT " + strings.Join(sel, ", ") + " FROM usage_records" + w
 	if len(group) > 0 {
@@ -134,7 +135,8 @@ func (s *Store) QueryUsage(ctx context.Context, q store.UsageQuery) ([]store.Usa
 			for i := range vals {
 				dest = append(dest, &vals[i])
 			}
-			dest = append(dest, &a.Requests, &a.Errors, &a.CacheHits, &a.InputTokens, &a.OutputTokens, &a.CostUSD, &avgLat)
+			dest = append(dest, &a.Requests, &a.Errors, &a.CacheHits, &a.InputTokens, &a.OutputTokens, &a.CostUSD, &avgLat,
+				&a.CachedInputTokens, &a.CacheWriteTokens)
 			if err := rows.Scan(dest...); err != nil {
 				return err
 			}

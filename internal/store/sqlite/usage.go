@@ -147,7 +147,8 @@ func (s *Store) QueryUsage(ctx context.Context, q store.UsageQuery) ([]store.Usa
 	sel = append(sel, `count(*)`,
 		`coalesce(sum(CASE WHEN status >= 400 OR error_code <> '' THEN 1 ELSE 0 END), 0)`,
 		`coalesce(sum(cache_hit), 0)`, `coalesce(sum(input_tokens), 0)`, `coalesce(sum(output_tokens), 0)`,
-		`coalesce(sum(cost_usd), 0)`, `coalesce(avg(latency_ns), 0)`)
+		`coalesce(sum(cost_usd), 0)`, `coalesce(avg(latency_ns), 0)`,
+		`coalesce(sum(cached_input_tokens), 0)`, `coalesce(sum(cache_write_tokens), 0)`)
 	where, args := timeWhere(q.From, q.To, q.TenantID)
 	query := "SELECT " + strings.Join(sel, ", ") + " FROM usage_records" + where
 	if len(group) > 0 {
@@ -173,7 +174,8 @@ func (s *Store) QueryUsage(ctx context.Context, q store.UsageQuery) ([]store.Usa
 		for i := range vals {
 			dest = append(dest, &vals[i])
 		}
-		dest = append(dest, &a.Requests, &a.Errors, &a.CacheHits, &a.InputTokens, &a.OutputTokens, &a.CostUSD, &avgLat)
+		dest = append(dest, &a.Requests, &a.Errors, &a.CacheHits, &a.InputTokens, &a.OutputTokens, &a.CostUSD, &avgLat,
+			&a.CachedInputTokens, &a.CacheWriteTokens)
 		if err := rows.Scan(dest...); err != nil {
 			return nil, mapErr("query usage", err)
 		}

@@ -156,6 +156,8 @@ func usageFixture(t *testing.T, s store.Store) {
 	recs[1].Status, recs[1].ErrorCode, recs[1].Latency = 429, "rate_limited", 400*time.Millisecond
 	recs[2].CacheHit = true
 	recs[4].ErrorCode = "stream_cut" // status 200 but failed mid-stream
+	recs[0].CachedInputTokens = 64
+	recs[3].CachedInputTokens, recs[3].CacheWriteTokens = 32, 50
 	if err := s.InsertUsage(t.Context(), recs); err != nil {
 		t.Fatalf("insert fixture: %v", err)
 	}
@@ -172,25 +174,25 @@ func testUsageQuery(t *testing.T, s store.Store) {
 		wantErr error
 	}{
 		{name: "no grouping", q: store.UsageQuery{}, want: []store.UsageAggregate{
-			{Requests: 5, Errors: 2, CacheHits: 1, InputTokens: 500, OutputTokens: 50, CostUSD: 7.75, AvgLatency: 240 * ms},
+			{Requests: 5, Errors: 2, CacheHits: 1, InputTokens: 500, OutputTokens: 50, CachedInputTokens: 96, CacheWriteTokens: 50, CostUSD: 7.75, AvgLatency: 240 * ms},
 		}},
 		{name: "no rows", q: store.UsageQuery{From: base.Add(5 * h)}, want: nil},
 		{name: "by tenant", q: store.UsageQuery{GroupBy: []string{"tenant"}}, want: []store.UsageAggregate{
-			{TenantID: "ten_a", Requests: 3, Errors: 1, CacheHits: 1, InputTokens: 300, OutputTokens: 30, CostUSD: 1.75, AvgLatency: 800 * ms / 3},
-			{TenantID: "ten_b", Requests: 2, Errors: 1, InputTokens: 200, OutputTokens: 20, CostUSD: 6, AvgLatency: 200 * ms},
+			{TenantID: "ten_a", Requests: 3, Errors: 1, CacheHits: 1, InputTokens: 300, OutputTokens: 30, CachedInputTokens: 64, CostUSD: 1.75, AvgLatency: 800 * ms / 3},
+			{TenantID: "ten_b", Requests: 2, Errors: 1, InputTokens: 200, OutputTokens: 20, CachedInputTokens: 32, CacheWriteTokens: 50, CostUSD: 6, AvgLatency: 200 * ms},
 		}},
 		{name: "tenant scoped by key and model", q: store.UsageQuery{TenantID: "ten_a", GroupBy: []string{"key", "model"}}, want: []store.UsageAggregate{
 			{KeyID: "ka", Model: "claude", Requests: 1, Errors: 1, InputTokens: 100, OutputTokens: 10, CostUSD: 0.25, AvgLatency: 400 * ms},
-			{KeyID: "ka", Model: "gpt", Requests: 1, InputTokens: 100, OutputTokens: 10, CostUSD: 0.5, AvgLatency: 200 * ms},
+			{KeyID: "ka", Model: "gpt", Requests: 1, InputTokens: 100, OutputTokens: 10, CachedInputTokens: 64, CostUSD: 0.5, AvgLatency: 200 * ms},
 			{KeyID: "kb", Model: "gpt", Requests: 1, CacheHits: 1, InputTokens: 100, OutputTokens: 10, CostUSD: 1, AvgLatency: 200 * ms},
 		}},
 		{name: "hourly buckets by deployment in range", q: store.UsageQuery{From: base, To: base.Add(2 * h), Bucket: h, GroupBy: []string{"deployment", "route"}}, want: []store.UsageAggregate{
 			{BucketStart: base, Deployment: "dep-claude", Route: "smart", Requests: 1, Errors: 1, InputTokens: 100, OutputTokens: 10, CostUSD: 0.25, AvgLatency: 400 * ms},
-			{BucketStart: base, Deployment: "dep-gpt", Route: "smart", Requests: 1, InputTokens: 100, OutputTokens: 10, CostUSD: 0.5, AvgLatency: 200 * ms},
-			{BucketStart: base.Add(h), Deployment: "dep-gpt", Route: "smart", Requests: 2, CacheHits: 1, InputTokens: 200, OutputTokens: 20, CostUSD: 3, AvgLatency: 200 * ms},
+			{BucketStart: base, Deployment: "dep-gpt", Route: "smart", Requests: 1, InputTokens: 100, OutputTokens: 10, CachedInputTokens: 64, CostUSD: 0.5, AvgLatency: 200 * ms},
+			{BucketStart: base.Add(h), Deployment: "dep-gpt", Route: "smart", Requests: 2, CacheHits: 1, InputTokens: 200, OutputTokens: 20, CachedInputTokens: 32, CacheWriteTokens: 50, CostUSD: 3, AvgLatency: 200 * ms},
 		}},
 		{name: "daily bucket aligned to UTC midnight", q: store.UsageQuery{Bucket: 24 * h, TenantID: "ten_b"}, want: []store.UsageAggregate{
-			{BucketStart: base.Truncate(24 * h), Requests: 2, Errors: 1, InputTokens: 200, OutputTokens: 20, CostUSD: 6, AvgLatency: 200 * ms},
+			{BucketStart: base.Truncate(24 * h), Requests: 2, Errors: 1, InputTokens: 200, OutputTokens: 20, CachedInputTokens: 32, CacheWriteTokens: 50, CostUSD: 6, AvgLatency: 200 * ms},
 		}},
 		{name: "unknown dimension", q: store.UsageQuery{GroupBy: []string{"prompt"}}, wantErr: store.ErrInvalid},
 		{name: "sub-second bucket", q: store.UsageQuery{Bucket: 1500 * ms}, wantErr: store.ErrInvalid},
