@@ -57,6 +57,9 @@ pids+=("$SIM_PID")
 "$BIN/floor" --listen "$FLOOR_ADDR" --upstream "http://$SIM_ADDR" >"$OUT/floor.log" 2>&1 &
 FLOOR_PID=$!
 pids+=("$FLOOR_PID")
+# Every run starts with an empty usage ledger (bench/switchyard.yaml keeps
+# it under /tmp), so one run's records do not weigh on the next.
+rm -f /tmp/switchyard-bench.db /tmp/switchyard-bench.db-wal /tmp/switchyard-bench.db-shm /tmp/switchyard-bench.spool
 "$BIN/switchyard" serve --config bench/switchyard.yaml --listen "$GW_ADDR" >"$OUT/switchyard.log" 2>&1 &
 GW_PID=$!
 pids+=("$GW_PID")
