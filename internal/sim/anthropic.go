@@ -32,6 +32,11 @@ type anRequest struct {
 		Format *anFormat `json:"format"`
 	} `json:"output_config"`
 	OutputFormat *anFormat `json:"output_format"` // the structured-outputs beta spelling
+	Thinking     *struct {
+		Type         string `json:"type"`
+		BudgetTokens int    `json:"budget_tokens"`
+	} `json:"thinking"`
+	Temperature *float64 `json:"temperature"`
 }
 
 type anFormat struct {
@@ -176,6 +181,17 @@ func (req *anRequest) prompt() (*prompt, string) {
 		}
 		p.maxTokens = *req.MaxTokens
 	}
+	if t := req.Thinking; t != nil && t.Type == "enabled" {
+		switch {
+		case t.BudgetTokens < 1024:
+			return nil, "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024"
+		case p.maxTokens <= t.BudgetTokens:
+			return nil, "`max_tokens` must be greater than `thinking.budget_tokens`"
+		case req.Temperature != nil && *req.Temperature != 1:
+			return nil, "`temperature` may only be set to 1 when thinking is enabled"
+		}
+		p.thinkBudget = t.BudgetTokens
+	}
 	return p, ""
 }
 
@@ -275,7 +291,7 @@ func stopReason(rep reply) string {
 // anUsage is an Anthropic usage block.
 func anUsage(x *exchange, out int) map[string]any {
 	return map[string]any{
-		"input_tokens": x.input - x.cached - x.written, "output_tokens": out,
+		"input_tokens": x.input - x.cached - x.written, "output_tokens": out + x.reasoning,
 		"cache_creation_input_tokens": x.written, "cache_read_input_tokens": x.cached,
 	}
 }
@@ -294,9 +310,13 @@ func (d anthropicAPI) respond(w http.ResponseWriter, x *exchange, rep reply) {
 	}
 	usage := anUsage(x, len(rep.tokens))
 	usage["service_tier"] = "standard"
+	content := []any{block}
+	if x.reasoning > 0 {
+		content = []any{map[string]any{"type": "thinking", "thinking": thinkingText, "signature": thinkingSignature}, block}
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"id": "msg_" + id, "type": "message", "role": "assistant", "model": x.model.Name,
-		"content": []any{block}, "stop_reason": stopReason(rep), "stop_sequence": nil,
+		"content": content, "stop_reason": stopReason(rep), "stop_sequence": nil,
 		"usage": usage,
 	}, map[string]string{"request-id": "req_" + id})
 }
@@ -305,13 +325,20 @@ func (d anthropicAPI) newStream(w http.ResponseWriter, x *exchange, rep reply) s
 	return &anStream{sse: newSSE(w), x: x, rep: rep, id: d.s.nextID(24)}
 }
 
+// The thinking block of a reasoning model's answer.
+const (
+	thinkingText      = "Let me think this through step by step before I answer."
+	thinkingSignature = "c2ltdWxhdGVkIHNpZ25hdHVyZQ=="
+)
+
 // anStream writes Messages stream events.
 type anStream struct {
 	*sse
-	x    *exchange
-	rep  reply
-	id   string
-	sent int
+	x     *exchange
+	rep   reply
+	id    string
+	sent  int
+	index int // of the answer's block: 1 after a thinking block
 }
 
 func (a *anStream) start() error {
@@ -327,11 +354,24 @@ func (a *anStream) start() error {
 	if err != nil {
 		return err
 	}
+	if a.x.reasoning > 0 {
+		for _, ev := range []map[string]any{
+			{"type": "content_block_start", "index": 0, "content_block": map[string]any{"type": "thinking", "thinking": "", "signature": ""}},
+			{"type": "content_block_delta", "index": 0, "delta": map[string]any{"type": "thinking_delta", "thinking": thinkingText}},
+			{"type": "content_block_delta", "index": 0, "delta": map[string]any{"type": "signature_delta", "signature": thinkingSignature}},
+			{"type": "content_block_stop", "index": 0},
+		} {
+			if err := a.event(ev["type"].(string), ev); err != nil {
+				return err
+			}
+		}
+		a.index = 1
+	}
 	block := map[string]any{"type": "text", "text": ""}
 	if a.rep.toolName != "" {
 		block = map[string]any{"type": "tool_use", "id": "toolu_" + a.id, "name": a.rep.toolName, "input": map[string]any{}}
 	}
-	if err := a.event("content_block_start", map[string]any{"type": "content_block_start", "index": 0, "content_block": block}); err != nil {
+	if err := a.event("content_block_start", map[string]any{"type": "content_block_start", "index": a.index, "content_block": block}); err != nil {
 		return err
 	}
 	return a.ping()
@@ -343,7 +383,7 @@ func (a *anStream) token(piece string) error {
 	if a.rep.toolName != "" {
 		delta = map[string]any{"type": "input_json_delta", "partial_json": piece}
 	}
-	return a.event("content_block_delta", map[string]any{"type": "content_block_delta", "index": 0, "delta": delta})
+	return a.event("content_block_delta", map[string]any{"type": "content_block_delta", "index": a.index, "delta": delta})
 }
 
 func (a *anStream) ping() error { return a.event("ping", `{"type": "ping"}`) }
@@ -357,7 +397,7 @@ func (a *anStream) fail() error {
 }
 
 func (a *anStream) finish(terminator bool) error {
-	if err := a.event("content_block_stop", map[string]any{"type": "content_block_stop", "index": 0}); err != nil {
+	if err := a.event("content_block_stop", map[string]any{"type": "content_block_stop", "index": a.index}); err != nil {
 		return err
 	}
 	err := a.event("message_delta", map[string]any{"type": "message_delta",

@@ -43,7 +43,10 @@ type exchange struct {
 	input   int // input tokens
 	cached  int // of which read from the prompt cache
 	written int // of which written to the prompt cache (Anthropic)
-	usage   bool
+	// reasoning is the output tokens spent reasoning (OpenAI) or thinking
+	// (Anthropic), on top of the answer's.
+	reasoning int
+	usage     bool
 }
 
 // recorder records the status of a response on its Call as soon as the
@@ -87,6 +90,10 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, d dialect, name st
 		d.notFound(rw, name)
 		return
 	}
+	if msg := reasoningProblem(d, m, p); msg != "" {
+		d.badRequest(rw, msg)
+		return
+	}
 	f, err := s.pickFault(r, m, stream)
 	if err != nil {
 		d.badRequest(rw, err.Error())
@@ -115,6 +122,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, d dialect, name st
 	rep := generate(m, p)
 	x := &exchange{s: s, model: m, p: p, created: s.now().Unix(), input: in, usage: p.includeUsage}
 	x.cached, x.written = s.cacheTokens(d, m, p, in)
+	x.reasoning = reasoningTokens(d, m, p)
 	if !stream {
 		if sleep(ctx, ttft+time.Duration(len(rep.tokens)-1)*gap(m)) != nil {
 			return
@@ -317,4 +325,62 @@ func errDecode(err error) string {
 		return fmt.Sprintf("%s: expected %s", te.Field, te.Type)
 	}
 	return "invalid JSON"
+}
+
+// thinkingTokens is the length of the simulator's thinking block.
+const thinkingTokens = 16
+
+// reasoningProblem is the 400 a request's reasoning parameters get from
+// model m, as the real APIs word it, or "".
+func reasoningProblem(d dialect, m Model, p *prompt) string {
+	if _, ok := d.(anthropicAPI); ok {
+		if p.thinkBudget > 0 && !m.Reasoning {
+			return fmt.Sprintf("'%s' does not support thinking.", m.Name)
+		}
+		return ""
+	}
+	switch {
+	case p.effort != "" && !m.Reasoning:
+		return "Unsupported parameter: 'reasoning_effort' is not supported with this model."
+	case !m.Reasoning:
+		return ""
+	case p.effort != "" && effortTokens(p.effort) < 0:
+		return fmt.Sprintf("Invalid value: '%s'. Supported values are: 'minimal', 'low', 'medium', and 'high'.", p.effort)
+	case p.maxTokensParam:
+		return "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead."
+	case p.temperature != nil && *p.temperature != 1:
+		return fmt.Sprintf("Unsupported value: 'temperature' does not support %g with this model. Only the default (1) value is supported.", *p.temperature)
+	}
+	return ""
+}
+
+// reasoningTokens is what model m spends reasoning on the request.
+func reasoningTokens(d dialect, m Model, p *prompt) int {
+	switch d.(type) {
+	case anthropicAPI:
+		if p.thinkBudget > 0 {
+			return thinkingTokens
+		}
+	case openAI, responsesAPI:
+		if m.Reasoning {
+			return max(effortTokens(p.effort), 0)
+		}
+	}
+	return 0
+}
+
+// effortTokens is the reasoning tokens of an effort (medium when unset),
+// or -1 for an unknown effort.
+func effortTokens(effort string) int {
+	switch effort {
+	case "minimal":
+		return 0
+	case "low":
+		return 8
+	case "", "medium":
+		return 16
+	case "high":
+		return 32
+	}
+	return -1
 }

@@ -52,6 +52,14 @@ type Model struct {
 	// punctuation are equal. Off, each text is a pseudo-random vector of
 	// its exact bytes, unrelated to every other text's.
 	EmbedWords bool `yaml:"embed_words"`
+	// Reasoning makes the model a reasoning model, as OpenAI's o-series
+	// and Claude with extended thinking: it takes OpenAI's
+	// reasoning_effort (and then refuses max_tokens, which such models
+	// replace with max_completion_tokens, and a temperature other than 1)
+	// and Anthropic's thinking, and spends reasoning tokens: 8, 16 or 32
+	// for low, medium and high effort; a thinking block of 16 tokens.
+	// Models without it refuse both parameters, as the real APIs do.
+	Reasoning bool `yaml:"reasoning"`
 	// Faults are injected in order: a request gets the first fault that
 	// matches it and has not used up its Times.
 	Faults []Fault `yaml:"faults"`

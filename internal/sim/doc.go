@@ -52,6 +52,16 @@
 //     tokens are the tokens produced. OpenAI streams carry a
 //     final usage chunk (choices: []) only with stream_options.include_usage;
 //     Anthropic streams carry usage in message_start and message_delta.
+//   - Reasoning models (Model.Reasoning): OpenAI's reasoning_effort is
+//     refused by other models, and a reasoning model refuses max_tokens
+//     (max_completion_tokens instead) and a temperature other than 1, as
+//     OpenAI's o-series do; it spends 8/16/32 reasoning tokens for
+//     low/medium (the default)/high, reported in
+//     completion_tokens_details.reasoning_tokens and counted in
+//     completion_tokens. Anthropic's thinking is refused by other models,
+//     and checked as the real API does (budget_tokens ≥ 1024, max_tokens
+//     above it, no temperature); the answer starts with a thinking block
+//     (index 0 in a stream) of 16 output tokens.
 //   - Prompt caching, per model: an OpenAI-format prompt of at least 1,024
 //     tokens that the model saw before reports the prompt, in 128-token
 //     steps, as cached_tokens (prompt_tokens_details, or the Responses

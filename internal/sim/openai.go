@@ -38,6 +38,8 @@ type oaRequest struct {
 			Schema json.RawMessage `json:"schema"`
 		} `json:"json_schema"`
 	} `json:"response_format"`
+	ReasoningEffort string   `json:"reasoning_effort"`
+	Temperature     *float64 `json:"temperature"`
 }
 
 type oaMessage struct {
@@ -200,6 +202,7 @@ func (req *oaRequest) prompt() (*prompt, string) {
 	if p.maxTokens < 0 {
 		return nil, fmt.Sprintf("Invalid 'max_tokens': integer below minimum value. Expected a value >= 1, but got %d instead.", p.maxTokens)
 	}
+	p.effort, p.maxTokensParam, p.temperature = req.ReasoningEffort, req.MaxTokens != nil, req.Temperature
 	return p, ""
 }
 
@@ -269,8 +272,10 @@ type oaUsage struct {
 }
 
 func newOAUsage(x *exchange, out int) *oaUsage {
+	out += x.reasoning
 	u := &oaUsage{PromptTokens: x.input, CompletionTokens: out, TotalTokens: x.input + out}
 	u.PromptTokensDetails.CachedTokens = x.cached
+	u.CompletionTokensDetails.ReasoningTokens = x.reasoning
 	return u
 }
 

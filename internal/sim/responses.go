@@ -169,9 +169,10 @@ func (d responsesAPI) response(x *exchange, id, status string, output []any, usa
 
 func rsUsage(x *exchange, out int) map[string]any {
 	in := x.input
+	out += x.reasoning
 	return map[string]any{
 		"input_tokens": in, "input_tokens_details": map[string]any{"cached_tokens": x.cached},
-		"output_tokens": out, "output_tokens_details": map[string]any{"reasoning_tokens": 0},
+		"output_tokens": out, "output_tokens_details": map[string]any{"reasoning_tokens": x.reasoning},
 		"total_tokens": in + out,
 	}
 }
