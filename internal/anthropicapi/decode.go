@@ -27,6 +27,10 @@ type (
 		OutputConfig *struct {
 			Format *outputFormat `json:"format"`
 		} `json:"output_config"`
+		Thinking *struct {
+			Type         string `json:"type"`
+			BudgetTokens int    `json:"budget_tokens"`
+		} `json:"thinking"`
 	}
 	msgMessage struct {
 		Role    string          `json:"role"`
@@ -76,6 +80,9 @@ func decodeFull(raw []byte) (*llm.Body, error) {
 		return nil, badRequest("", "request body does not match the messages schema: "+err.Error())
 	}
 	b := &llm.Body{Temperature: in.Temperature, TopP: in.TopP, Stop: in.StopSequences}
+	if t := in.Thinking; t != nil && t.Type == "enabled" {
+		b.ThinkingBudget = t.BudgetTokens
+	}
 	if in.Metadata != nil {
 		b.User = in.Metadata.UserID
 	}

@@ -81,6 +81,7 @@ func TestDecodeSDKRequest(t *testing.T) {
 		Temperature:   anthropic.Float(0.5),
 		StopSequences: []string{"END"},
 		Metadata:      anthropic.MetadataParam{UserID: anthropic.String("user-7")},
+		Thinking:      anthropic.ThinkingConfigParamOfEnabled(2048),
 		Tools: []anthropic.ToolUnionParam{{OfTool: &anthropic.ToolParam{
 			Name: "get_weather", Description: anthropic.String("Weather"),
 			InputSchema: anthropic.ToolInputSchemaParam{Properties: map[string]any{"city": map[string]any{"type": "string"}}},
@@ -115,11 +116,12 @@ func TestDecodeSDKRequest(t *testing.T) {
 			{Role: llm.RoleTool, ToolCallID: "toolu_1", IsError: true, Parts: []llm.Part{{Type: llm.PartText, Text: "sunny"}}},
 			{Role: llm.RoleUser, Parts: []llm.Part{{Type: llm.PartText, Text: "and?"}}},
 		},
-		Temperature: new(0.5),
-		Stop:        []string{"END"},
-		Tools:       []llm.Tool{{Name: "get_weather", Description: "Weather", Parameters: json.RawMessage(`{"properties":{"city":{"type":"string"}},"type":"object"}`)}},
-		ToolChoice:  &llm.ToolChoice{Mode: "required"},
-		User:        "user-7",
+		Temperature:    new(0.5),
+		Stop:           []string{"END"},
+		Tools:          []llm.Tool{{Name: "get_weather", Description: "Weather", Parameters: json.RawMessage(`{"properties":{"city":{"type":"string"}},"type":"object"}`)}},
+		ToolChoice:     &llm.ToolChoice{Mode: "required"},
+		User:           "user-7",
+		ThinkingBudget: 2048,
 	}
 	// Schemas compare as JSON values: key order is the encoder's business.
 	opt := cmp.Comparer(func(a, b json.RawMessage) bool {

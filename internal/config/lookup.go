@@ -10,11 +10,12 @@ const (
 	CapJSONMode   = "json_mode"
 	CapStreaming  = "streaming"
 	CapEmbeddings = "embeddings"
+	CapReasoning  = "reasoning"
 )
 
 // Has reports whether the capability is on, applying the defaults for
 // unset fields: chat, tools and streaming default to true; vision,
-// json_mode and embeddings to false. An unknown name is false.
+// json_mode, embeddings and reasoning to false. An unknown name is false.
 func (c Capabilities) Has(name string) bool {
 	switch name {
 	case CapChat:
@@ -29,6 +30,8 @@ func (c Capabilities) Has(name string) bool {
 		return orDefault(c.JSONMode, false)
 	case CapEmbeddings:
 		return orDefault(c.Embeddings, false)
+	case CapReasoning:
+		return orDefault(c.Reasoning, false)
 	}
 	return false
 }
@@ -45,7 +48,7 @@ func (c Capabilities) resolved() Capabilities {
 	b := func(name string) *bool { v := c.Has(name); return &v }
 	return Capabilities{
 		Chat: b(CapChat), Vision: b(CapVision), Tools: b(CapTools),
-		JSONMode: b(CapJSONMode), Streaming: b(CapStreaming), Embeddings: b(CapEmbeddings),
+		JSONMode: b(CapJSONMode), Streaming: b(CapStreaming), Embeddings: b(CapEmbeddings), Reasoning: b(CapReasoning),
 	}
 }
 

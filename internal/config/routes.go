@@ -420,7 +420,7 @@ func (c *Config) validateRequires(v *routeValidator, path string, r *Route) {
 	for j, capName := range r.Requires {
 		p := fmt.Sprintf("%s.requires[%d]", path, j)
 		switch capName {
-		case CapChat, CapVision, CapTools, CapJSONMode, CapStreaming, CapEmbeddings:
+		case CapChat, CapVision, CapTools, CapJSONMode, CapStreaming, CapEmbeddings, CapReasoning:
 		default:
 			v.add(p, "unknown capability %q (want chat, vision, tools, json_mode, streaming or embeddings)", capName)
 			continue

@@ -159,6 +159,12 @@ type Capabilities struct {
 	JSONMode   *bool `yaml:"json_mode"`
 	Streaming  *bool `yaml:"streaming"`
 	Embeddings *bool `yaml:"embeddings"`
+	// Reasoning marks a reasoning model (OpenAI's o-series and gpt-5,
+	// Claude with extended thinking): a translated request carries the
+	// client's reasoning effort or thinking budget, and to an OpenAI-kind
+	// deployment goes with max_completion_tokens and without temperature
+	// and top_p, which such models refuse.
+	Reasoning *bool `yaml:"reasoning"`
 }
 
 // Route is what a client names in "model": a policy over targets

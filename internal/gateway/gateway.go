@@ -213,6 +213,7 @@ func (g *Gateway) build(cfg *config.Config) (*runtime, error) {
 			// Sent as max_tokens to an API that requires one when
 			// the client set none: the model's whole output limit.
 			MaxOutputTokens: d.MaxOutputTokens,
+			Reasoning:       d.Capabilities.Has(config.CapReasoning),
 		}
 		if len(p.Headers) > 0 {
 			pc.Headers = make(map[string]string, len(p.Headers))

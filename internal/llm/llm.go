@@ -110,6 +110,12 @@ type Body struct {
 	// ResponseFormat is the OpenAI response_format object as the client sent it.
 	ResponseFormat json.RawMessage
 	User           string
+	// ReasoningEffort is OpenAI's reasoning_effort (minimal, low, medium,
+	// high), or "".
+	ReasoningEffort string
+	// ThinkingBudget is Anthropic's thinking.budget_tokens when thinking
+	// is enabled, else 0.
+	ThinkingBudget int
 }
 
 // Request is one chat request as received from a client. The light fields are

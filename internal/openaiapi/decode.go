@@ -14,15 +14,16 @@ import (
 // needs the whole body.
 type (
 	chatRequest struct {
-		Messages       []chatMessage   `json:"messages"`
-		Temperature    *float64        `json:"temperature"`
-		TopP           *float64        `json:"top_p"`
-		Stop           json.RawMessage `json:"stop"`
-		Tools          []chatTool      `json:"tools"`
-		Functions      []chatFunction  `json:"functions"`
-		ToolChoice     json.RawMessage `json:"tool_choice"`
-		ResponseFormat json.RawMessage `json:"response_format"`
-		User           string          `json:"user"`
+		Messages        []chatMessage   `json:"messages"`
+		Temperature     *float64        `json:"temperature"`
+		TopP            *float64        `json:"top_p"`
+		Stop            json.RawMessage `json:"stop"`
+		Tools           []chatTool      `json:"tools"`
+		Functions       []chatFunction  `json:"functions"`
+		ToolChoice      json.RawMessage `json:"tool_choice"`
+		ResponseFormat  json.RawMessage `json:"response_format"`
+		User            string          `json:"user"`
+		ReasoningEffort string          `json:"reasoning_effort"`
 		// Asked for in a shape the canonical form cannot answer in.
 		N           *int  `json:"n"`
 		Logprobs    *bool `json:"logprobs"`
@@ -82,7 +83,7 @@ func decodeFull(raw []byte) (*llm.Body, error) {
 	if in.Logprobs != nil && *in.Logprobs || in.TopLogprobs != nil {
 		return nil, badRequest("logprobs", "logprobs cannot be served by a deployment of another API; use a route of OpenAI deployments")
 	}
-	b := &llm.Body{Temperature: in.Temperature, TopP: in.TopP, User: in.User}
+	b := &llm.Body{Temperature: in.Temperature, TopP: in.TopP, User: in.User, ReasoningEffort: in.ReasoningEffort}
 	var system []string
 	for i, m := range in.Messages {
 		param := fmt.Sprintf("messages[%d]", i)

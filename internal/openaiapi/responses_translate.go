@@ -34,7 +34,10 @@ type (
 		Text         *struct {
 			Format json.RawMessage `json:"format"`
 		} `json:"text"`
-		User string `json:"user"`
+		User      string `json:"user"`
+		Reasoning *struct {
+			Effort string `json:"effort"`
+		} `json:"reasoning"`
 	}
 	rsTool struct {
 		Type        string          `json:"type"`
@@ -73,6 +76,9 @@ func decodeResponses(raw []byte) (*llm.Body, error) {
 		return nil, badRequest("", "request body does not match the Responses API schema: "+err.Error())
 	}
 	b := &llm.Body{Temperature: in.Temperature, TopP: in.TopP, User: in.User}
+	if in.Reasoning != nil {
+		b.ReasoningEffort = in.Reasoning.Effort
+	}
 	var system []string
 	if in.Instructions != nil && *in.Instructions != "" {
 		system = append(system, *in.Instructions)

@@ -50,7 +50,7 @@ func TestResponsesDecodeForTranslation(t *testing.T) {
 			{Role: llm.RoleTool, Parts: text("42"), ToolCallID: "c1"},
 			{Role: llm.RoleTool, Parts: text("ok"), ToolCallID: "c2"},
 		},
-		Temperature: &half, TopP: &nine, User: "u1",
+		Temperature: &half, TopP: &nine, User: "u1", ReasoningEffort: "low",
 		Tools:          []llm.Tool{{Name: "f", Description: "does f", Parameters: json.RawMessage(`{"type":"object"}`)}, {Name: "g"}},
 		ToolChoice:     &llm.ToolChoice{Mode: "tool", Name: "f"},
 		ResponseFormat: json.RawMessage(`{"type":"json_schema","json_schema":{"name":"answer","schema":{"type":"object"},"strict":true}}`),

@@ -56,6 +56,10 @@ type Config struct {
 	// by an adapter whose API requires one (Anthropic) when a translated
 	// request sets none; 0 means the adapter's default.
 	MaxOutputTokens int
+	// Reasoning marks a reasoning model (see config.Capabilities): a
+	// translated request carries reasoning effort or thinking, in the
+	// shape such a model takes.
+	Reasoning bool
 	// HTTPClient is the client to use; adapters never create their own
 	// when this is set. Its transport carries the connect timeout.
 	HTTPClient *http.Client

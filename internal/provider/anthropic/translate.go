@@ -27,6 +27,29 @@ type messagesRequest struct {
 	// OutputConfig carries structured output (a JSON schema the answer
 	// must follow), from OpenAI's response_format json_schema.
 	OutputConfig *outputConfig `json:"output_config,omitempty"`
+	Thinking     *thinking     `json:"thinking,omitempty"`
+}
+
+type thinking struct {
+	Type         string `json:"type"`
+	BudgetTokens int    `json:"budget_tokens"`
+}
+
+// minThinkingBudget is the least thinking budget Anthropic takes.
+const minThinkingBudget = 1024
+
+// budgetForEffort is the thinking budget for an OpenAI reasoning effort,
+// 0 for none.
+func budgetForEffort(effort string) int {
+	switch effort {
+	case "low":
+		return 2048
+	case "medium":
+		return 8192
+	case "high":
+		return 16384
+	}
+	return 0
 }
 
 type outputConfig struct {
@@ -158,6 +181,9 @@ func (c *Client) translate(req *llm.Request, stream bool) ([]byte, error) {
 			out.ToolChoice = &toolChoice{Type: "tool", Name: tc.Name}
 		}
 	}
+	if c.cfg.Reasoning {
+		c.think(&out, b)
+	}
 	body, err := json.Marshal(out)
 	if err != nil {
 		return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "cannot encode request", Err: err}
@@ -254,4 +280,36 @@ func outputConfigOf(rf json.RawMessage) (*outputConfig, error) {
 	default:
 		return nil, badRequest("response_format " + strconv.Quote(typ) + " has no counterpart on an Anthropic deployment; use json_schema")
 	}
+}
+
+// think turns on extended thinking for a reasoning deployment when the
+// client asked for reasoning (an OpenAI effort, or a thinking budget of a
+// request that came in another shape). Thinking counts against
+// max_tokens, so the budget is added to the answer's limit (within the
+// deployment's max_output_tokens); sampling settings, which thinking
+// refuses, are dropped; a forced tool choice, which it also refuses,
+// keeps thinking off.
+func (c *Client) think(out *messagesRequest, b *llm.Body) {
+	budget := b.ThinkingBudget
+	if budget == 0 {
+		budget = budgetForEffort(b.ReasoningEffort)
+	}
+	if budget < minThinkingBudget || out.ToolChoice != nil && (out.ToolChoice.Type == "any" || out.ToolChoice.Type == "tool") {
+		return
+	}
+	answer := out.MaxTokens
+	out.MaxTokens += budget
+	if limit := c.cfg.MaxOutputTokens; limit > 0 && out.MaxTokens > limit {
+		out.MaxTokens = limit
+		budget = min(budget, limit-answer)
+		if budget < minThinkingBudget {
+			budget = limit / 2
+		}
+		if budget < minThinkingBudget || budget >= limit {
+			out.MaxTokens = answer
+			return
+		}
+	}
+	out.Thinking = &thinking{Type: "enabled", BudgetTokens: budget}
+	out.Temperature, out.TopP = nil, nil
 }

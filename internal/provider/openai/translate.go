@@ -11,18 +11,22 @@ import (
 
 // chatRequest is the Chat Completions request body.
 type chatRequest struct {
-	Model          string          `json:"model"`
-	Messages       []message       `json:"messages"`
-	Stream         bool            `json:"stream,omitempty"`
-	StreamOptions  *streamOptions  `json:"stream_options,omitempty"`
-	MaxTokens      int             `json:"max_tokens,omitempty"`
-	Temperature    *float64        `json:"temperature,omitempty"`
-	TopP           *float64        `json:"top_p,omitempty"`
-	Stop           []string        `json:"stop,omitempty"`
-	Tools          []tool          `json:"tools,omitempty"`
-	ToolChoice     any             `json:"tool_choice,omitempty"`
-	ResponseFormat json.RawMessage `json:"response_format,omitempty"`
-	User           string          `json:"user,omitempty"`
+	Model         string         `json:"model"`
+	Messages      []message      `json:"messages"`
+	Stream        bool           `json:"stream,omitempty"`
+	StreamOptions *streamOptions `json:"stream_options,omitempty"`
+	MaxTokens     int            `json:"max_tokens,omitempty"`
+	// MaxCompletionTokens replaces MaxTokens for a reasoning model,
+	// which refuses max_tokens.
+	MaxCompletionTokens int             `json:"max_completion_tokens,omitempty"`
+	ReasoningEffort     string          `json:"reasoning_effort,omitempty"`
+	Temperature         *float64        `json:"temperature,omitempty"`
+	TopP                *float64        `json:"top_p,omitempty"`
+	Stop                []string        `json:"stop,omitempty"`
+	Tools               []tool          `json:"tools,omitempty"`
+	ToolChoice          any             `json:"tool_choice,omitempty"`
+	ResponseFormat      json.RawMessage `json:"response_format,omitempty"`
+	User                string          `json:"user,omitempty"`
 }
 
 type streamOptions struct {
@@ -96,6 +100,16 @@ func (c *Client) translate(req *llm.Request, stream bool) ([]byte, error) {
 	}
 	if stream {
 		out.StreamOptions = &streamOptions{IncludeUsage: true}
+	}
+	if c.cfg.Reasoning {
+		// A reasoning model takes max_completion_tokens and its effort,
+		// and refuses sampling settings.
+		out.MaxCompletionTokens, out.MaxTokens = out.MaxTokens, 0
+		out.ReasoningEffort = b.ReasoningEffort
+		if out.ReasoningEffort == "" && b.ThinkingBudget > 0 {
+			out.ReasoningEffort = EffortForBudget(b.ThinkingBudget)
+		}
+		out.Temperature, out.TopP = nil, nil
 	}
 	if b.System != "" {
 		out.Messages = append(out.Messages, message{Role: "system", Content: b.System})
@@ -175,4 +189,16 @@ func encodeContent(parts []llm.Part) any {
 		out = append(out, contentPart{Type: "text", Text: &p.Text})
 	}
 	return out
+}
+
+// EffortForBudget is the OpenAI reasoning effort closest to an Anthropic
+// thinking budget: low below 4,096 tokens, medium below 16,384, else high.
+func EffortForBudget(budget int) string {
+	switch {
+	case budget < 4096:
+		return "low"
+	case budget < 16384:
+		return "medium"
+	}
+	return "high"
 }

@@ -1,0 +1,60 @@
+package anthropic
+
+import (
+	"testing"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/provider"
+)
+
+// TestTranslateThinking: a reasoning deployment gets extended thinking
+// for the client's effort or budget, on top of the answer's max_tokens
+// and within the deployment's limit, without sampling settings; a forced
+// tool choice or another deployment gets none.
+func TestTranslateThinking(t *testing.T) {
+	half := 0.5
+	request := func(maxTokens int, b llm.Body) *llm.Request {
+		r := &llm.Request{Model: "route", MaxTokens: maxTokens, Dialect: llm.DialectOpenAI}
+		b.Messages = []llm.Message{{Role: llm.RoleUser, Parts: []llm.Part{{Type: llm.PartText, Text: "hi"}}}}
+		r.SetBody(&b)
+		return r
+	}
+	for _, tt := range []struct {
+		name      string
+		reasoning bool
+		limit     int
+		maxTokens int
+		body      llm.Body
+		budget    int64 // 0: no thinking
+		max       int64
+	}{
+		{"medium effort", true, 0, 500, llm.Body{ReasoningEffort: "medium", Temperature: &half}, 8192, 8692},
+		{"budget from an Anthropic-shaped request", true, 0, 500, llm.Body{ThinkingBudget: 3000}, 3000, 3500},
+		{"within the deployment's limit", true, 6000, 500, llm.Body{ReasoningEffort: "high"}, 5500, 6000},
+		{"limit leaves little room: half of it", true, 4000, 3500, llm.Body{ReasoningEffort: "high"}, 2000, 4000},
+		{"minimal effort", true, 0, 500, llm.Body{ReasoningEffort: "minimal"}, 0, 500},
+		{"forced tool", true, 0, 500, llm.Body{ReasoningEffort: "high", Tools: []llm.Tool{{Name: "f"}}, ToolChoice: &llm.ToolChoice{Mode: "tool", Name: "f"}}, 0, 500},
+		{"another model", false, 0, 500, llm.Body{ReasoningEffort: "high", Temperature: &half}, 0, 500},
+	} {
+		c := New(provider.Config{Model: "claude", Reasoning: tt.reasoning, MaxOutputTokens: tt.limit})
+		body, err := c.translate(request(tt.maxTokens, tt.body), false)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		th := gjson.GetBytes(body, "thinking")
+		if got := gjson.GetBytes(body, "max_tokens").Int(); got != tt.max {
+			t.Errorf("%s: max_tokens %d, want %d (%s)", tt.name, got, tt.max, body)
+		}
+		if tt.budget == 0 {
+			if th.Exists() {
+				t.Errorf("%s: thinking %s, want none", tt.name, th.Raw)
+			}
+			continue
+		}
+		if th.Get("type").Str != "enabled" || th.Get("budget_tokens").Int() != tt.budget || gjson.GetBytes(body, "temperature").Exists() {
+			t.Errorf("%s: %s, want thinking with budget %d and no temperature", tt.name, body, tt.budget)
+		}
+	}
+}
