@@ -161,7 +161,9 @@ func TestTracesShowEachUpstreamCall(t *testing.T) {
 	if server == nil || len(calls) != 3 {
 		t.Fatalf("got server span %v and %d client spans, want one and 3 (two failed calls to medium, one to claude)", server != nil, len(calls))
 	}
-	slices.SortFunc(calls, func(a, b *tracepb.Span) int { return strings.Compare(attrs(a)["switchyard.attempt"], attrs(b)["switchyard.attempt"]) })
+	slices.SortFunc(calls, func(a, b *tracepb.Span) int {
+		return strings.Compare(attrs(a)["switchyard.attempt"], attrs(b)["switchyard.attempt"])
+	})
 	for i, sp := range calls {
 		a := attrs(sp)
 		if !bytes.Equal(sp.ParentSpanId, server.SpanId) || !bytes.Equal(sp.TraceId, server.TraceId) {
