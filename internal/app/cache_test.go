@@ -226,21 +226,29 @@ func TestResponseCacheSharedByReplicas(t *testing.T) {
 	}
 }
 
-// TestSemanticCacheSharedByReplicas: with a Redis cache, the semantic
-// entry one replica indexes reaches the others, so a question asked in
-// other words on another replica is a semantic hit with the first answer.
-func TestSemanticCacheSharedByReplicas(t *testing.T) {
+// startWordsSim runs the demo simulator with bag-of-words embeddings
+// (texts with the same words are equal), until the test ends.
+func startWordsSim(t *testing.T) (*sim.Server, string) {
+	t.Helper()
 	simCfg := sim.DefaultConfig()
 	for i := range simCfg.Models {
 		if simCfg.Models[i].Name == "sim-embed" {
 			simCfg.Models[i].EmbedWords, simCfg.Models[i].EmbeddingDims = true, 256
 		}
 	}
-	simSrv, simURL, stopSim, err := sim.Start(simCfg)
+	srv, url, stop, err := sim.Start(simCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(stopSim)
+	t.Cleanup(stop)
+	return srv, url
+}
+
+// TestSemanticCacheSharedByReplicas: with a Redis cache, the semantic
+// entry one replica indexes reaches the others, so a question asked in
+// other words on another replica is a semantic hit with the first answer.
+func TestSemanticCacheSharedByReplicas(t *testing.T) {
+	simSrv, simURL := startWordsSim(t)
 	// redisURL gives this test a key prefix of its own.
 	cacheYAML := fmt.Sprintf("cache: {backend: %q, semantic: {embedding_deployment: embed, threshold: 0.95}}\n", redisURL(t))
 	r1 := startTenantStack(t, simURL, storeOnly(t)+cacheYAML)
@@ -305,17 +313,7 @@ func TestResponseCacheRedisDown(t *testing.T) {
 // bag-of-words embeddings) is answered from the cache, all else equal; a
 // different question, another parameter or another tenant is a miss.
 func TestSemanticCache(t *testing.T) {
-	simCfg := sim.DefaultConfig()
-	for i := range simCfg.Models {
-		if simCfg.Models[i].Name == "sim-embed" {
-			simCfg.Models[i].EmbedWords, simCfg.Models[i].EmbeddingDims = true, 256
-		}
-	}
-	simSrv, simURL, stopSim, err := sim.Start(simCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stopSim)
+	simSrv, simURL := startWordsSim(t)
 	extra := sqliteExtra(t, "cache: {backend: memory, semantic: {embedding_deployment: embed, threshold: 0.95}}\n")
 	s := startTenantStack(t, simURL, extra)
 	a := s.newKey("acme", admin.KeyCreate{Name: "a"})
