@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -135,6 +136,20 @@ func TestPromptCachingIsPricedAndReported(t *testing.T) {
 	ts.Close()
 	if tacc.Usage.CacheReadInputTokens != tr2.Usage.CacheReadInputTokens || tacc.Usage.InputTokens != tr2.Usage.InputTokens {
 		t.Errorf("translated stream: usage %+v, want %+v's input split", tacc.Usage, tr2.Usage)
+	}
+
+	// The metrics count them apart from the input.
+	code, metrics := s.get("/metrics")
+	if code != 200 {
+		t.Fatalf("metrics: %d", code)
+	}
+	for _, want := range []string{
+		`switchyard_prompt_cache_tokens_total{deployment="claude",kind="write",route="claude"} ` + strconv.FormatInt(w.Usage.CacheCreationInputTokens, 10),
+		`switchyard_prompt_cache_tokens_total{deployment="claude",kind="read",route="claude"} ` + strconv.FormatInt(2*w.Usage.CacheCreationInputTokens, 10),
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s", want)
+		}
 	}
 
 	// Every record keeps the counts and is priced by them.

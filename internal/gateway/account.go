@@ -105,6 +105,10 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 		if deployment != "" {
 			m.Tokens.WithLabelValues(route, deployment, "input").Add(float64(x.usage.InputTokens))
 			m.Tokens.WithLabelValues(route, deployment, "output").Add(float64(x.usage.OutputTokens))
+			if u := x.usage; u.CachedInputTokens > 0 || u.CacheWriteTokens > 0 {
+				m.PromptCache.WithLabelValues(route, deployment, "read").Add(float64(u.CachedInputTokens))
+				m.PromptCache.WithLabelValues(route, deployment, "write").Add(float64(u.CacheWriteTokens))
+			}
 			m.CostUSD.WithLabelValues(route, deployment).Add(cost)
 		}
 	}
@@ -160,6 +164,8 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 		slog.Float64("latency_ms", ms(latency)),
 		slog.Float64("ttft_ms", ms(x.ttft)),
 		slog.Int("input_tokens", x.usage.InputTokens),
+		slog.Int("cached_input_tokens", x.usage.CachedInputTokens),
+		slog.Int("cache_write_tokens", x.usage.CacheWriteTokens),
 		slog.Int("output_tokens", x.usage.OutputTokens),
 		slog.Bool("tokens_estimated", x.usage.Estimated),
 		slog.Float64("cost_usd", cost),

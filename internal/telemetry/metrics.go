@@ -9,18 +9,22 @@ import (
 // Metrics are the request-path metrics. Label values are route and
 // deployment names from config and status classes; never keys or prompts.
 type Metrics struct {
-	Requests   *prometheus.CounterVec   // route, deployment, status
-	Latency    *prometheus.HistogramVec // route, deployment
-	TTFT       *prometheus.HistogramVec // route, deployment
-	Attempts   *prometheus.CounterVec   // route, deployment, outcome
-	Fallbacks  *prometheus.CounterVec   // route
-	Tokens     *prometheus.CounterVec   // route, deployment, direction
-	CostUSD    *prometheus.CounterVec   // route, deployment
-	InFlight   prometheus.Gauge
-	ConfigLoad *prometheus.CounterVec // result
-	Cache      *prometheus.CounterVec // route, result
-	Batches    *prometheus.CounterVec // status
-	BatchLines *prometheus.CounterVec // result
+	Requests  *prometheus.CounterVec   // route, deployment, status
+	Latency   *prometheus.HistogramVec // route, deployment
+	TTFT      *prometheus.HistogramVec // route, deployment
+	Attempts  *prometheus.CounterVec   // route, deployment, outcome
+	Fallbacks *prometheus.CounterVec   // route
+	Tokens    *prometheus.CounterVec   // route, deployment, direction
+	// PromptCache counts the input tokens providers read from (kind
+	// read) and wrote to (write) their prompt caches: part of Tokens'
+	// input, counted apart so input is not counted twice.
+	PromptCache *prometheus.CounterVec // route, deployment, kind
+	CostUSD     *prometheus.CounterVec // route, deployment
+	InFlight    prometheus.Gauge
+	ConfigLoad  *prometheus.CounterVec // result
+	Cache       *prometheus.CounterVec // route, result
+	Batches     *prometheus.CounterVec // status
+	BatchLines  *prometheus.CounterVec // result
 }
 
 // NewMetrics creates the metrics and registers them on reg.
@@ -45,6 +49,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchyard_tokens_total", Help: "Tokens by route, deployment and direction (input or output).",
 		}, []string{"route", "deployment", "direction"}),
+		PromptCache: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchyard_prompt_cache_tokens_total", Help: "Input tokens read from (kind read) or written to (kind write) providers' prompt caches, by route and deployment; part of switchyard_tokens_total's input.",
+		}, []string{"route", "deployment", "kind"}),
 		CostUSD: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchyard_cost_usd_total", Help: "Cost in USD by route and deployment.",
 		}, []string{"route", "deployment"}),
@@ -65,6 +72,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "switchyard_batch_lines_total", Help: "Batch lines answered, by result: ok (2xx), error (the answer is an error), refused (the batch's key no longer works).",
 		}, []string{"result"}),
 	}
-	reg.MustRegister(m.Requests, m.Latency, m.TTFT, m.Attempts, m.Fallbacks, m.Tokens, m.CostUSD, m.InFlight, m.ConfigLoad, m.Cache, m.Batches, m.BatchLines)
+	reg.MustRegister(m.Requests, m.Latency, m.TTFT, m.Attempts, m.Fallbacks, m.Tokens, m.PromptCache, m.CostUSD, m.InFlight, m.ConfigLoad, m.Cache, m.Batches, m.BatchLines)
 	return m
 }
