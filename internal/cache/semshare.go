@@ -101,18 +101,22 @@ func (s *SemanticShare) write(ctx context.Context, a semAdd) {
 }
 
 // read adds the other replicas' entries, from the stream's start, until
-// ctx ends; after a Redis error it waits a little and goes on.
+// ctx ends. After a Redis error it waits, twice as long after each
+// failure in a row (1 s up to 30 s), and goes on.
 func (s *SemanticShare) read(ctx context.Context) {
 	last := "0"
+	wait := time.Duration(0)
 	for ctx.Err() == nil {
 		res, err := s.client.XRead(ctx, &redis.XReadArgs{Streams: []string{s.stream, last}, Count: 256, Block: s.block}).Result()
 		switch {
 		case errors.Is(err, redis.Nil):
+			wait = 0
 			continue // nothing new within block
 		case err != nil:
 			if ctx.Err() == nil {
-				s.log.Warn("cache: could not read shared semantic entries", "err", err)
-				t := time.NewTimer(time.Second)
+				wait = min(max(2*wait, time.Second), 30*time.Second)
+				s.log.Warn("cache: could not read shared semantic entries", "err", err, "retry_in", wait)
+				t := time.NewTimer(wait)
 				select {
 				case <-ctx.Done():
 				case <-t.C:
@@ -121,6 +125,7 @@ func (s *SemanticShare) read(ctx context.Context) {
 			}
 			continue
 		}
+		wait = 0
 		for _, st := range res {
 			for _, m := range st.Messages {
 				last = m.ID
