@@ -127,6 +127,7 @@ func FuzzParseResponses(f *testing.F) {
 		`{"model":"m","stream":true,"max_output_tokens":20,"instructions":"x","input":[{"role":"user","content":[{"type":"input_text","text":"a"},{"type":"input_image","image_url":"u"}]},{"type":"function_call_output","call_id":"c","output":"o"}]}`,
 		`{"model":"m","tools":[{"type":"function","name":"f"}],"text":{"format":{"type":"json_schema"}},"metadata":{"k":"v"}}`,
 		`{}`, `[]`, `"x"`, `{"model":1}`, `{"model":"m","input":[{"content":{}}]}`,
+		`{"model":"m","input":[{"type":"function_call","call_id":"c","name":"f","arguments":"{}"},{"type":"reasoning"}],"tool_choice":{"type":"function","name":"f"},"reasoning":{"effort":"low"}}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -141,6 +142,17 @@ func FuzzParseResponses(f *testing.F) {
 		}
 		if req.Model == "" || req.MaxTokens < 0 || req.Dialect != llm.DialectOpenAIResponses {
 			t.Fatalf("accepted %+v", req)
+		}
+		// A translatable request decodes, or is a bad request too.
+		if req.RelayOnly == "" {
+			if b, err := req.Body(); err != nil {
+				var bre *BadRequestError
+				if !errors.As(err, &bre) {
+					t.Fatalf("Body: got error %T %v, want *BadRequestError", err, err)
+				}
+			} else if b == nil {
+				t.Fatal("Body: nil body and no error")
+			}
 		}
 	})
 }
