@@ -190,3 +190,56 @@ func TestPromptCachingIsPricedAndReported(t *testing.T) {
 		t.Errorf("records with cache reads %d, writes %d; want 6 and 1: %+v", sawRead, sawWrite, recs)
 	}
 }
+
+// TestPromptCacheMarksTranslatedSystemPrompts: an OpenAI client's long
+// system prompt, sent to an Anthropic deployment with prompt_cache:
+// system, is written to Anthropic's cache on the first call and read on
+// the next (reported as cached_tokens); without the setting nothing is
+// cached, since Anthropic caches only what a request marks.
+func TestPromptCacheMarksTranslatedSystemPrompts(t *testing.T) {
+	cfg := strings.Replace(promptCacheConfig(t), "  - name: embed\n", `  - name: claude-cached
+    provider: sim-anthropic
+    model: sim-large
+    price: {input_per_mtok: 3, output_per_mtok: 15, cached_input_per_mtok: 0.3, cache_write_per_mtok: 3.75}
+    prompt_cache: system
+  - name: embed
+`, 1)
+	s := startStack(t, fastSim(), cfg)
+	c := s.openai()
+	system := strings.Repeat("You answer questions about railway signalling precisely. ", 100) // ~1,400 tokens
+	ask := func(model, q string) openai.CompletionUsage {
+		t.Helper()
+		resp, err := c.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: model,
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.SystemMessage(system), openai.UserMessage(q)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.Usage
+	}
+	first, second := ask("claude-cached", "What is a block?"), ask("claude-cached", "And an interlocking?")
+	if first.PromptTokensDetails.CachedTokens != 0 || second.PromptTokensDetails.CachedTokens < 1024 {
+		t.Errorf("prompt_cache: system: cached tokens %d then %d, want 0 then the system prompt", first.PromptTokensDetails.CachedTokens, second.PromptTokensDetails.CachedTokens)
+	}
+	ask("claude", "What is a block?")
+	if u := ask("claude", "And an interlocking?"); u.PromptTokensDetails.CachedTokens != 0 {
+		t.Errorf("without prompt_cache: %d cached tokens, want none", u.PromptTokensDetails.CachedTokens)
+	}
+
+	dir := filepath.Dir(s.cfg)
+	s.stop()
+	st, err := open.Store(context.Background(), "sqlite://"+filepath.Join(dir, "switchyard.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var writes, reads int
+	for _, rec := range usageRecords(t, st) {
+		if rec.Deployment == "claude-cached" {
+			writes += rec.CacheWriteTokens
+			reads += rec.CachedInputTokens
+		}
+	}
+	if writes < 1024 || reads != writes {
+		t.Errorf("records of claude-cached: %d written, %d read; want the system prompt written once and read once", writes, reads)
+	}
+}

@@ -125,7 +125,7 @@ func TestFullExample(t *testing.T) {
 				Quality:      0.85, FirstTokenTimeout: dur(10 * time.Second), IdleTimeout: dur(20 * time.Second), Timeout: dur(90 * time.Second),
 			},
 			{
-				Name: "claude-sonnet", Provider: "anthropic", Model: "claude-sonnet-4-5", Price: Price{InputPerMTok: 3, OutputPerMTok: 15, CachedInputPerMTok: ptr(0.3), CacheWritePerMTok: ptr(3.75)},
+				Name: "claude-sonnet", Provider: "anthropic", Model: "claude-sonnet-4-5", Price: Price{InputPerMTok: 3, OutputPerMTok: 15, CachedInputPerMTok: ptr(0.3), CacheWritePerMTok: ptr(3.75)}, PromptCache: "system",
 				ContextWindow: 200000, MaxOutputTokens: 64000, Capabilities: Capabilities{Vision: &yes},
 				Quality: 0.9, FirstTokenTimeout: dur(30 * time.Second), IdleTimeout: dur(30 * time.Second), Timeout: dur(time.Minute),
 			},

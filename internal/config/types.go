@@ -121,7 +121,16 @@ type Deployment struct {
 	IdleTimeout       Duration `yaml:"idle_timeout"`
 	// Timeout bounds one non-streaming attempt; default 60s.
 	Timeout Duration `yaml:"timeout"`
+	// PromptCache, on an Anthropic deployment, is "system" to mark the
+	// system prompt of a translated request for Anthropic's prompt cache
+	// (which, unlike OpenAI's, caches only what a request marks), or ""
+	// (off). A request in Anthropic's own shape keeps its own marks.
+	PromptCache string `yaml:"prompt_cache"`
 }
+
+// PromptCacheSystem is the prompt_cache value that marks the system
+// prompt.
+const PromptCacheSystem = "system"
 
 // Price is in USD per million tokens.
 type Price struct {

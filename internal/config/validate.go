@@ -265,8 +265,10 @@ func (c *Config) validateDeployments(v *validator) {
 		v.add("deployments", "at least one deployment is required")
 	}
 	providers := make(map[string]bool, len(c.Providers))
+	kinds := make(map[string]string, len(c.Providers))
 	for _, p := range c.Providers {
 		providers[p.Name] = true
+		kinds[p.Name] = p.Kind
 	}
 	seen := make(map[string]int, len(c.Deployments))
 	for i := range c.Deployments {
@@ -286,6 +288,13 @@ func (c *Config) validateDeployments(v *validator) {
 		}
 		if d.Model == "" {
 			v.add(path+".model", "required")
+		}
+		switch {
+		case d.PromptCache == "":
+		case d.PromptCache != PromptCacheSystem:
+			v.add(path+".prompt_cache", "want system or nothing, got %q", d.PromptCache)
+		case providers[d.Provider] && kinds[d.Provider] != KindAnthropic:
+			v.add(path+".prompt_cache", "only Anthropic deployments need it (OpenAI caches long prompts by itself)")
 		}
 		nonNegative(v, path+".price.input_per_mtok", d.Price.InputPerMTok)
 		nonNegative(v, path+".price.output_per_mtok", d.Price.OutputPerMTok)

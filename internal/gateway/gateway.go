@@ -212,8 +212,9 @@ func (g *Gateway) build(cfg *config.Config) (*runtime, error) {
 			HTTPClient: clients[p.Name],
 			// Sent as max_tokens to an API that requires one when
 			// the client set none: the model's whole output limit.
-			MaxOutputTokens: d.MaxOutputTokens,
-			Reasoning:       d.Capabilities.Has(config.CapReasoning),
+			MaxOutputTokens:   d.MaxOutputTokens,
+			Reasoning:         d.Capabilities.Has(config.CapReasoning),
+			CacheSystemPrompt: d.PromptCache == config.PromptCacheSystem,
 		}
 		if len(p.Headers) > 0 {
 			pc.Headers = make(map[string]string, len(p.Headers))

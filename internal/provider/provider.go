@@ -60,6 +60,9 @@ type Config struct {
 	// translated request carries reasoning effort or thinking, in the
 	// shape such a model takes.
 	Reasoning bool
+	// CacheSystemPrompt marks a translated request's system prompt for
+	// Anthropic's prompt cache.
+	CacheSystemPrompt bool
 	// HTTPClient is the client to use; adapters never create their own
 	// when this is set. Its transport carries the connect timeout.
 	HTTPClient *http.Client

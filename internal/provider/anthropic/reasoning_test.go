@@ -58,3 +58,30 @@ func TestTranslateThinking(t *testing.T) {
 		}
 	}
 }
+
+// TestTranslateMarksSystemPromptForCache: with CacheSystemPrompt the
+// system prompt goes as one block marked for the prompt cache; without,
+// as a string; a request with none has no system.
+func TestTranslateMarksSystemPromptForCache(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		cache  bool
+		system string
+		want   string // the system member's JSON, or "" for none
+	}{
+		{"marked", true, "You are terse.", `[{"type":"text","text":"You are terse.","cache_control":{"type":"ephemeral"}}]`},
+		{"not marked", false, "You are terse.", `"You are terse."`},
+		{"no system prompt", true, "", ""},
+	} {
+		c := New(provider.Config{Model: "claude", CacheSystemPrompt: tt.cache})
+		r := &llm.Request{Model: "route", Dialect: llm.DialectOpenAI}
+		r.SetBody(&llm.Body{System: tt.system, Messages: []llm.Message{{Role: llm.RoleUser, Parts: []llm.Part{{Type: llm.PartText, Text: "hi"}}}}})
+		body, err := c.translate(r, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := gjson.GetBytes(body, "system").Raw; got != tt.want {
+			t.Errorf("%s: system %s, want %s", tt.name, got, tt.want)
+		}
+	}
+}

@@ -15,7 +15,7 @@ import (
 type messagesRequest struct {
 	Model         string      `json:"model"`
 	MaxTokens     int         `json:"max_tokens"`
-	System        string      `json:"system,omitempty"`
+	System        any         `json:"system,omitempty"` // a string, or []systemBlock to mark it for the cache
 	Messages      []message   `json:"messages"`
 	StopSequences []string    `json:"stop_sequences,omitempty"`
 	Temperature   *float64    `json:"temperature,omitempty"`
@@ -28,6 +28,17 @@ type messagesRequest struct {
 	// must follow), from OpenAI's response_format json_schema.
 	OutputConfig *outputConfig `json:"output_config,omitempty"`
 	Thinking     *thinking     `json:"thinking,omitempty"`
+}
+
+// systemBlock is a system prompt block, marked for the prompt cache.
+type systemBlock struct {
+	Type         string        `json:"type"`
+	Text         string        `json:"text"`
+	CacheControl *cacheControl `json:"cache_control,omitempty"`
+}
+
+type cacheControl struct {
+	Type string `json:"type"`
 }
 
 type thinking struct {
@@ -161,7 +172,12 @@ func (c *Client) translate(req *llm.Request, stream bool) ([]byte, error) {
 			return nil, err
 		}
 	}
-	out.System = strings.Join(system, "\n\n")
+	if len(system) > 0 {
+		out.System = strings.Join(system, "\n\n")
+		if c.cfg.CacheSystemPrompt {
+			out.System = []systemBlock{{Type: "text", Text: out.System.(string), CacheControl: &cacheControl{Type: "ephemeral"}}}
+		}
+	}
 	for _, t := range b.Tools {
 		schema := t.Parameters
 		if len(schema) == 0 {
