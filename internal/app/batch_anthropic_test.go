@@ -180,3 +180,49 @@ func getWithKey(t *testing.T, s *tenantStack, path, key string) (*http.Response,
 	b, _ := io.ReadAll(resp.Body)
 	return resp, string(b)
 }
+
+// TestMessageBatchesPaging pages through a tenant's message batches with
+// the Anthropic SDK's after_id and before_id, newest first.
+func TestMessageBatchesPaging(t *testing.T) {
+	s := startTenantStack(t, startSim(t, fastSim()), sqliteExtra(t, ""))
+	c := s.anthropicFor(s.newKey("acme", admin.KeyCreate{Name: "a"}).Secret)
+	ctx := context.Background()
+	var ids []string // oldest first
+	for i := range 3 {
+		b, err := c.Messages.Batches.New(ctx, anthropic.MessageBatchNewParams{Requests: []anthropic.MessageBatchNewParamsRequest{msgRequest(fmt.Sprintf("r%d", i), "claude")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, b.ID)
+	}
+	list := func(p anthropic.MessageBatchListParams) ([]string, bool) {
+		t.Helper()
+		page, err := c.Messages.Batches.List(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, b := range page.Data {
+			got = append(got, b.ID)
+		}
+		return got, page.HasMore
+	}
+	check := func(what string, got []string, more bool, want []string, wantMore bool) {
+		t.Helper()
+		if strings.Join(got, ",") != strings.Join(want, ",") || more != wantMore {
+			t.Errorf("%s: got %v (has_more %v), want %v (has_more %v)", what, got, more, want, wantMore)
+		}
+	}
+	got, more := list(anthropic.MessageBatchListParams{Limit: anthropic.Int(2)})
+	check("first page", got, more, []string{ids[2], ids[1]}, true)
+	got, more = list(anthropic.MessageBatchListParams{Limit: anthropic.Int(2), AfterID: anthropic.String(ids[1])})
+	check("after_id", got, more, []string{ids[0]}, false)
+	got, more = list(anthropic.MessageBatchListParams{Limit: anthropic.Int(1), BeforeID: anthropic.String(ids[0])})
+	check("before_id, a newer one left", got, more, []string{ids[1]}, true)
+	got, more = list(anthropic.MessageBatchListParams{Limit: anthropic.Int(5), BeforeID: anthropic.String(ids[0])})
+	check("before_id, all newer", got, more, []string{ids[2], ids[1]}, false)
+	var apiErr *anthropic.Error
+	if _, err := c.Messages.Batches.List(ctx, anthropic.MessageBatchListParams{BeforeID: anthropic.String(ids[0]), AfterID: anthropic.String(ids[2])}); !errors.As(err, &apiErr) || apiErr.StatusCode != 400 {
+		t.Errorf("before_id and after_id: got %v, want 400", err)
+	}
+}

@@ -246,11 +246,24 @@ func (a *API) listMsgBatches(w http.ResponseWriter, r *http.Request, who *gatewa
 		}
 		limit = n
 	}
-	if q.Get("before_id") != "" {
-		anthropicError(w, http.StatusBadRequest, "", "invalid_request_error", "before_id is not supported; page with after_id (newest first)")
+	before, after := q.Get("before_id"), q.Get("after_id")
+	if before != "" && after != "" {
+		anthropicError(w, http.StatusBadRequest, "", "invalid_request_error", "before_id and after_id cannot both be set")
 		return
 	}
-	bs, err := a.st.ListBatches(r.Context(), who.TenantID, msgBatchPrefix, q.Get("after_id"), limit+1)
+	var bs []store.Batch
+	var err error
+	newer := false // before_id: there are batches newer than this page
+	if before != "" {
+		// The page just before before_id, newest first; one more is
+		// fetched, and if it comes it is the newest.
+		bs, err = a.st.ListBatchesBefore(r.Context(), who.TenantID, msgBatchPrefix, before, limit+1)
+		if len(bs) > limit {
+			bs, newer = bs[1:], true
+		}
+	} else {
+		bs, err = a.st.ListBatches(r.Context(), who.TenantID, msgBatchPrefix, after, limit+1)
+	}
 	if err != nil {
 		a.storeFailedIn(anthropicError, w, "list batches", err)
 		return
@@ -265,6 +278,7 @@ func (a *API) listMsgBatches(w http.ResponseWriter, r *http.Request, who *gatewa
 		objs = append(objs, msgBatchOf(o, baseURL(r)))
 	}
 	l := newList(objs, limit, func(m msgBatch) string { return m.ID })
+	l.HasMore = l.HasMore || newer
 	writeJSON(w, http.StatusOK, struct {
 		Data    []msgBatch `json:"data"`
 		HasMore bool       `json:"has_more"`

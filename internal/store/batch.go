@@ -73,6 +73,10 @@ type BatchStore interface {
 	// ListBatches lists a tenant's batches whose ID begins with prefix,
 	// newest first, like ListFiles.
 	ListBatches(ctx context.Context, tenantID, prefix, after string, limit int) ([]Batch, error)
+	// ListBatchesBefore lists, newest first, the at most limit batches
+	// made just after batch before (the page before it in ListBatches'
+	// order), whose ID begins with prefix.
+	ListBatchesBefore(ctx context.Context, tenantID, prefix, before string, limit int) ([]Batch, error)
 	// DeleteBatch deletes the tenant's batch id (not its files).
 	DeleteBatch(ctx context.Context, tenantID, id string) error
 	// UpdateBatch replaces Status and Doc if the stored status is still

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -121,6 +122,15 @@ func (s *Store) ListBatches(ctx context.Context, tenantID, prefix, after string,
 	return all(s, ctx, "list batches", scanBatch, `SELECT `+batchColumns+` FROM batches
 		WHERE tenant_id = $1 AND left(id, length($2)) = $2 AND ($3 = '' OR id < $3) ORDER BY id DESC LIMIT $4`,
 		tenantID, prefix, after, limit)
+}
+
+// ListBatchesBefore lists the page before batch before, newest first.
+func (s *Store) ListBatchesBefore(ctx context.Context, tenantID, prefix, before string, limit int) ([]store.Batch, error) {
+	bs, err := all(s, ctx, "list batches", scanBatch, `SELECT `+batchColumns+` FROM batches
+		WHERE tenant_id = $1 AND left(id, length($2)) = $2 AND id > $3 ORDER BY id LIMIT $4`,
+		tenantID, prefix, before, limit)
+	slices.Reverse(bs)
+	return bs, err
 }
 
 // DeleteBatch deletes the tenant's batch id.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/store"
@@ -112,6 +113,19 @@ func (s *Store) ListBatches(ctx context.Context, tenantID, prefix, after string,
 		return nil, mapErr("list batches", err)
 	}
 	return collect(rows, "list batches", scanBatch)
+}
+
+// ListBatchesBefore lists the page before batch before, newest first.
+func (s *Store) ListBatchesBefore(ctx context.Context, tenantID, prefix, before string, limit int) ([]store.Batch, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+batchColumns+` FROM batches
+		WHERE tenant_id = ? AND substr(id, 1, ?) = ? AND id > ? ORDER BY id LIMIT ?`,
+		tenantID, len(prefix), prefix, before, limit)
+	if err != nil {
+		return nil, mapErr("list batches", err)
+	}
+	bs, err := collect(rows, "list batches", scanBatch)
+	slices.Reverse(bs)
+	return bs, err
 }
 
 // DeleteBatch deletes the tenant's batch id.

@@ -97,6 +97,25 @@ func testBatches(t *testing.T, s store.Store) {
 	if list, err := s.ListBatches(ctx, "t1", "msgbatch_", "", 10); err != nil || len(list) != 0 {
 		t.Errorf("ListBatches(another prefix): got %+v, %v; want none", list, err)
 	}
+	if list, err := s.ListBatchesBefore(ctx, "t1", "batch_", b1.ID, 10); err != nil || len(list) != 1 || list[0].ID != b2.ID {
+		t.Errorf("ListBatchesBefore(b1): got %+v, %v; want b2 (t2's b3 is not t1's)", list, err)
+	}
+	if list, err := s.ListBatchesBefore(ctx, "t1", "batch_", b2.ID, 10); err != nil || len(list) != 0 {
+		t.Errorf("ListBatchesBefore(b2): got %+v, %v; want none", list, err)
+	}
+	b4 := store.Batch{ID: store.NewSortableID("batch_", base.Add(3*time.Second)), TenantID: "t1", Status: store.BatchCompleted, Created: base, Doc: []byte(`{}`)}
+	if err := s.CreateBatch(ctx, b4); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := s.ListBatchesBefore(ctx, "t1", "batch_", b1.ID, 1); len(list) != 1 || list[0].ID != b2.ID {
+		t.Errorf("ListBatchesBefore(b1, limit 1): got %+v, want b2, the one just before b1", list)
+	}
+	if list, _ := s.ListBatchesBefore(ctx, "t1", "batch_", b1.ID, 10); len(list) != 2 || list[0].ID != b4.ID || list[1].ID != b2.ID {
+		t.Errorf("ListBatchesBefore(b1): got %+v, want b4, b2 (newest first)", list)
+	}
+	if err := s.DeleteBatch(ctx, "t1", b4.ID); err != nil {
+		t.Fatal(err)
+	}
 	un, err := s.UnfinishedBatches(ctx)
 	if err != nil || len(un) != 2 || un[0].ID != b1.ID || un[1].ID != b3.ID {
 		t.Errorf("UnfinishedBatches: got %+v, %v; want b1, b3", un, err)
