@@ -9,6 +9,7 @@ package config
 // Clients may also name any deployment directly. The result is defaulted and validated.
 func Demo(simBaseURL string) *Config {
 	yes, no := true, false
+	cacheRead, cacheWrite := 0.50, 6.25 // Anthropic's: a tenth and 1.25× of the input price
 	c := newConfig()
 	c.Providers = []Provider{
 		{Name: "sim-openai", Kind: KindOpenAI, BaseURL: simBaseURL + "/v1"},
@@ -35,9 +36,12 @@ func Demo(simBaseURL string) *Config {
 		},
 		{
 			Name: "sim-large-anthropic", Provider: "sim-anthropic", Model: "sim-large",
-			Price:         Price{InputPerMTok: 5.00, OutputPerMTok: 15.00},
+			// Translated requests' system prompts are marked for
+			// Anthropic's prompt cache, priced as Anthropic prices it.
+			Price:         Price{InputPerMTok: 5.00, OutputPerMTok: 15.00, CachedInputPerMTok: &cacheRead, CacheWritePerMTok: &cacheWrite},
 			ContextWindow: 200000, MaxOutputTokens: 16384, Quality: 0.92,
 			Capabilities: Capabilities{Vision: &yes},
+			PromptCache:  PromptCacheSystem,
 		},
 		{
 			Name: "sim-vision", Provider: "sim-openai", Model: "sim-vision",
