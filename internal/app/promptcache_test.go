@@ -110,7 +110,7 @@ func TestPromptCachingIsPricedAndReported(t *testing.T) {
 	tr := func() *anthropic.Message {
 		t.Helper()
 		m, err := an.Messages.New(ctx, anthropic.MessageNewParams{Model: "medium", MaxTokens: 32,
-			Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock(long + " Summarise."))}})
+			Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("Summarise this: " + long))}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -123,7 +123,7 @@ func TestPromptCachingIsPricedAndReported(t *testing.T) {
 
 	// The same, streamed: message_delta carries the split counts.
 	ts := an.Messages.NewStreaming(ctx, anthropic.MessageNewParams{Model: "medium", MaxTokens: 32,
-		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock(long + " Summarise."))}})
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("Summarise this: " + long))}})
 	var tacc anthropic.Message
 	for ts.Next() {
 		if err := tacc.Accumulate(ts.Current()); err != nil {

@@ -63,9 +63,9 @@
 //     above it, no temperature); the answer starts with a thinking block
 //     (index 0 in a stream) of 16 output tokens.
 //   - Prompt caching, per model: an OpenAI-format prompt of at least 1,024
-//     tokens that the model saw before reports the prompt, in 128-token
-//     steps, as cached_tokens (prompt_tokens_details, or the Responses
-//     API's input_tokens_details). An Anthropic prompt whose prefix up to
+//     tokens that starts with a prefix the model saw before (remembered
+//     at 128-token steps) reports the longest such prefix as cached_tokens
+//     (prompt_tokens_details, or the Responses API's input_tokens_details). An Anthropic prompt whose prefix up to
 //     its last cache_control block is at least 1,024 tokens writes that
 //     prefix the first time (cache_creation_input_tokens) and reads it
 //     after (cache_read_input_tokens); input_tokens counts the rest.

@@ -8,9 +8,11 @@ import (
 // Prompt caching as the providers do it, so that cached-token accounting
 // can be tested against real wire formats:
 //
-//   - OpenAI (Chat Completions, Completions, Responses): automatic. A
-//     prompt of at least 1,024 tokens that the same model saw before is
-//     served from the cache in 128-token steps (prompt_tokens_details /
+//   - OpenAI (Chat Completions, Completions, Responses): automatic, by
+//     prefix. A prompt of at least 1,024 tokens is remembered at every
+//     128-token step from 1,024 on; a later prompt to the same model that
+//     starts with a remembered prefix has that prefix served from the
+//     cache (the longest one; prompt_tokens_details /
 //     input_tokens_details.cached_tokens, part of the input count).
 //   - Anthropic: explicit. The prompt up to the last content block marked
 //     cache_control is the cacheable prefix; when it is at least 1,024
@@ -66,8 +68,19 @@ func (s *Server) cacheTokens(d dialect, m Model, p *prompt, in int) (cached, wri
 		}
 		return 0, prefix
 	}
-	if in < minCachedPrompt || !s.cache.use(m.Name, p.text.String()) {
+	if in < minCachedPrompt {
 		return 0, 0
 	}
-	return in / cacheStep * cacheStep, 0
+	// Every step's prefix is looked up and remembered, longest hit wins.
+	text := p.text.String()
+	for tokens := minCachedPrompt; tokens <= in; tokens += cacheStep {
+		end := min(tokens*4, len(text)) // estimateTokens' four bytes a token
+		if s.cache.use(m.Name, text[:end]) {
+			cached = tokens
+		}
+		if end == len(text) {
+			break // the rest of the input is images: no more text to key
+		}
+	}
+	return cached, 0
 }

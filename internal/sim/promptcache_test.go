@@ -47,6 +47,11 @@ func TestPromptCaching(t *testing.T) {
 	if u := chat("other", long); u.PromptTokensDetails.CachedTokens != 0 {
 		t.Errorf("openai, another model: %+v, want its own cache", u)
 	}
+	// A prompt that starts like a cached one reads the shared prefix.
+	longer := chat("m", long+" and one more sentence that was not there before, long enough to matter here.")
+	if n := longer.PromptTokensDetails.CachedTokens; n < 1024 || n%128 != 0 || n > again.PromptTokensDetails.CachedTokens+128 || n >= longer.PromptTokens {
+		t.Errorf("openai, a longer prompt with the same start: %+v, want its shared prefix cached", longer)
+	}
 	short := "hello there"
 	chat("m", short)
 	if u := chat("m", short); u.PromptTokensDetails.CachedTokens != 0 {
