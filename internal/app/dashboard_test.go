@@ -87,8 +87,8 @@ type dashboardView struct {
 }
 
 type dashboardTenant struct {
-	ID, Label, Requests, Errors, CacheHits, Cost string
-	Budgets                                      []struct{ Text, Cls string }
+	ID, Label, Requests, Errors, CacheHits, CachedInput, Cost string
+	Budgets                                                   []struct{ Text, Cls string }
 }
 
 // TestDashboardInChromium serves real traffic through the gateway (two
@@ -108,14 +108,18 @@ func TestDashboardInChromium(t *testing.T) {
 	globex := s.newKey("globex", admin.KeyCreate{Name: "app"})
 	globexAdmin := s.newKey("globex", admin.KeyCreate{Name: "finance", Role: store.RoleTenantAdmin})
 
-	if code, body, _ := chat(s.hc, s.base, acme.Secret, tenChatBody); code != 200 {
+	// One long system prompt for both tenants: globex's request starts
+	// like acme's, so the provider serves that prefix from its prompt cache.
+	system := strings.Repeat("You are the railway company's helpful assistant. ", 100)
+	ask := strings.Replace(tenChatBody, `"messages":[`, `"messages":[{"role":"system","content":"`+system+`"},`, 1)
+	if code, body, _ := chat(s.hc, s.base, acme.Secret, ask); code != 200 {
 		t.Fatalf("acme: %d %s", code, body)
 	}
 	s.waitStored("cheap", 1)
-	if _, _, h := chat(s.hc, s.base, acme.Secret, tenChatBody); h.Get("X-Switchyard-Cache") != "hit" {
+	if _, _, h := chat(s.hc, s.base, acme.Secret, ask); h.Get("X-Switchyard-Cache") != "hit" {
 		t.Fatalf("acme's repeat: cache=%q, want hit", h.Get("X-Switchyard-Cache"))
 	}
-	if code, body, _ := chat(s.hc, s.base, globex.Secret, strings.Replace(tenChatBody, "hello there", "good morning", 1)); code != 200 {
+	if code, body, _ := chat(s.hc, s.base, globex.Secret, strings.Replace(ask, "hello there", "good morning", 1)); code != 200 {
 		t.Fatalf("globex: %d %s", code, body)
 	}
 	if code, _, _ := chat(s.hc, s.base, "sk-sy-wrong", tenChatBody); code != 401 {
@@ -166,8 +170,11 @@ func TestDashboardInChromium(t *testing.T) {
 		!strings.Contains(a.Budgets[0].Text, "of $1.00") || !strings.Contains(a.Budgets[1].Text, "no budget") {
 		t.Errorf("acme row %+v: want 2 requests, 1 cache hit, spend of the $1.00 daily budget, no monthly budget", a)
 	}
-	if g := rows["globex"]; g.Requests != "1" || g.CacheHits != "0" || g.Cost == "$0.00" {
-		t.Errorf("globex row %+v: want 1 request with a cost", g)
+	if g := rows["globex"]; g.Requests != "1" || g.CacheHits != "0" || g.Cost == "$0.00" || g.CachedInput == "0" || g.CachedInput == "" {
+		t.Errorf("globex row %+v: want 1 request with a cost and prompt-cache reads", g)
+	}
+	if a := rows["acme"]; a.CachedInput != "0" {
+		t.Errorf("acme row %+v: want no prompt-cache reads (it wrote the prefix)", a)
 	}
 	if n := rows[""]; n.Requests != "1" || n.Errors != "1" {
 		t.Errorf("no-tenant row %+v: want the refused request", n)

@@ -28,6 +28,7 @@ try {
     requests: tr.querySelector('.requests').textContent,
     errors: tr.querySelector('.errors').textContent,
     cacheHits: tr.querySelector('.cache-hits').textContent,
+    cachedInput: tr.querySelector('.cached-input').textContent,
     cost: tr.querySelector('.cost').textContent,
     budgets: [...tr.querySelectorAll('.budget')].map((b) => ({ text: b.textContent, cls: b.className })),
   })));

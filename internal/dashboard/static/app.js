@@ -150,6 +150,7 @@ async function load() {
     cell(tr, int(u.errors), 'num errors');
     cell(tr, int(u.cache_hits), 'num cache-hits');
     cell(tr, int(u.input_tokens), 'num');
+    cell(tr, int(u.cached_input_tokens), 'num cached-input');
     cell(tr, int(u.output_tokens), 'num');
     cell(tr, usd(u.cost_usd || 0), 'num cost');
     budgetCell(tr, (day.get(t.id) || {}).cost_usd || 0, t.limits.budget_daily_usd || 0);
