@@ -160,6 +160,9 @@ func (q *NATS) deliver(ctx context.Context, msg jetstream.Msg, handle func(conte
 		err = msg.Ack()
 	case ctx.Err() != nil:
 		err = msg.Nak() // stopping: another replica resumes it now
+	case errors.Is(err, ErrHeld):
+		// Another replica runs it; look again later, in case it dies.
+		err = msg.NakWithDelay(q.retry)
 	default:
 		q.log.Warn("batch: will retry", "batch", id, "in", q.retry, "err", err)
 		err = msg.NakWithDelay(q.retry)

@@ -67,7 +67,9 @@ func (q *Embedded) Run(ctx context.Context, workers int, handle func(context.Con
 				case <-ctx.Done():
 					return
 				case id := <-q.ch:
-					if err := handle(ctx, id); err != nil && ctx.Err() == nil {
+					// A batch another replica holds is published again by
+					// Resume once its lease lapses, not retried here.
+					if err := handle(ctx, id); err != nil && ctx.Err() == nil && !errors.Is(err, ErrHeld) {
 						q.log.Warn("batch: will retry", "batch", id, "in", q.retry, "err", err)
 						q.later(id)
 					}

@@ -76,6 +76,11 @@ type Runner struct {
 // stalled past it): the other runner finishes the batch.
 var errLeaseLost = errors.New("batch: the lease passed to another runner")
 
+// ErrHeld is what Run returns for a batch another runner holds: a queue
+// tries it again later (NATS), or leaves it to Resume, which publishes
+// it once the holder's lease lapses (embedded).
+var ErrHeld = errors.New("batch: another runner holds the batch")
+
 // NewRunner returns a Runner; Run is the handler a Queue calls.
 func NewRunner(o RunnerOptions) *Runner {
 	if o.Concurrency < 1 {
@@ -179,10 +184,10 @@ type line struct {
 
 // Run takes batch id as far as it can: validation, the lines not yet
 // done, and the output files. It returns nil when the batch is finished
-// or does not exist, or another runner holds it; ctx's error when the
-// replica is stopping (the batch resumes later); and another error when
-// the store failed. The runner holds a lease on the batch while it runs
-// it, and gives it up when it stops.
+// or does not exist; ErrHeld when another runner holds it; ctx's error
+// when the replica is stopping (the batch resumes later); and another
+// error when the store failed. The runner holds a lease on the batch
+// while it runs it, and gives it up when it stops.
 func (r *Runner) Run(ctx context.Context, id string) error {
 	if !r.begin(id) {
 		return nil // a worker of this runner has it
@@ -194,7 +199,7 @@ func (r *Runner) Run(ctx context.Context, id string) error {
 	}
 	if !held {
 		r.log.Debug("batch: another runner holds it", "batch", id)
-		return nil
+		return ErrHeld
 	}
 	defer func() {
 		if err := r.st.ReleaseBatch(context.WithoutCancel(ctx), id, r.owner); err != nil {
@@ -204,7 +209,7 @@ func (r *Runner) Run(ctx context.Context, id string) error {
 	err = r.run(ctx, id)
 	if errors.Is(err, errLeaseLost) {
 		r.log.Warn("batch: another runner took the batch over", "batch", id)
-		return nil
+		return ErrHeld
 	}
 	return err
 }

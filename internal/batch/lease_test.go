@@ -1,0 +1,57 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/store"
+	"github.com/switchyard-gw/switchyard/internal/store/sqlite"
+)
+
+// TestRunLeavesAHeldBatch: a batch another runner holds is not run (Run
+// says ErrHeld, and Resume does not publish it) until that lease lapses.
+func TestRunLeavesAHeldBatch(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	b := store.Batch{ID: "batch_held", TenantID: "t", Status: store.BatchInProgress, Created: now, Doc: []byte(`{"input_file_id":"file-x"}`)}
+	if err := st.CreateBatch(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := st.ClaimBatch(ctx, b.ID, "other", now, now.Add(30*time.Second)); !ok || err != nil {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	served := 0
+	r := NewRunner(RunnerOptions{Store: st, Now: clock, Lease: 30 * time.Second, Owner: "me",
+		API: http.HandlerFunc(func(http.ResponseWriter, *http.Request) { served++ })})
+	if err := r.Run(ctx, b.ID); !errors.Is(err, ErrHeld) {
+		t.Fatalf("Run on a held batch: %v, want ErrHeld", err)
+	}
+	q := NewEmbedded(4, nil)
+	defer q.Close()
+	if err := r.Resume(ctx, q); err != nil || len(q.ch) != 0 {
+		t.Fatalf("Resume with the lease live: %v, %d published; want none", err, len(q.ch))
+	}
+	now = now.Add(31 * time.Second) // the holder went silent
+	if err := r.Resume(ctx, q); err != nil || len(q.ch) != 1 {
+		t.Fatalf("Resume after the lease lapsed: %v, %d published; want the batch", err, len(q.ch))
+	}
+	// Now this runner takes it (the input is gone, so it fails at once).
+	if err := r.Run(ctx, b.ID); err != nil {
+		t.Fatalf("Run after the lease lapsed: %v", err)
+	}
+	if got, _ := st.GetBatch(ctx, "", b.ID); got.Status != store.BatchFailed || !got.LeaseUntil.IsZero() {
+		t.Errorf("taken over: status %s, lease %v; want failed (its input is missing) and the lease released", got.Status, got.LeaseUntil)
+	}
+	if served != 0 {
+		t.Errorf("served %d lines of a batch without input", served)
+	}
+}
