@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -187,7 +188,7 @@ func TestMessageBatchesPaging(t *testing.T) {
 	s := startTenantStack(t, startSim(t, fastSim()), sqliteExtra(t, ""))
 	c := s.anthropicFor(s.newKey("acme", admin.KeyCreate{Name: "a"}).Secret)
 	ctx := context.Background()
-	var ids []string // oldest first
+	var ids []string
 	for i := range 3 {
 		b, err := c.Messages.Batches.New(ctx, anthropic.MessageBatchNewParams{Requests: []anthropic.MessageBatchNewParamsRequest{msgRequest(fmt.Sprintf("r%d", i), "claude")}})
 		if err != nil {
@@ -195,6 +196,9 @@ func TestMessageBatchesPaging(t *testing.T) {
 		}
 		ids = append(ids, b.ID)
 	}
+	// Lists are in ID order, which is creation order to the millisecond
+	// (batches made within one millisecond come in either order).
+	slices.Sort(ids)
 	list := func(p anthropic.MessageBatchListParams) ([]string, bool) {
 		t.Helper()
 		page, err := c.Messages.Batches.List(ctx, p)

@@ -134,6 +134,10 @@ func startEditedTenantStack(t *testing.T, simURL, extra string, edit func(string
 			circuitsDone()
 			semanticDone()
 			bat.Close()
+			// Upstream connections go, also one a cancelled batch line
+			// dialled and never used, which would keep the simulator's
+			// shutdown waiting 5 s for its first request.
+			gw.Close()
 			cancel() // after the drain: the ledger flushes the last records
 			if err := <-runDone; err != nil {
 				t.Errorf("tenancy run: %v", err)
