@@ -196,9 +196,11 @@ func TestMessageBatchesPaging(t *testing.T) {
 		}
 		ids = append(ids, b.ID)
 	}
-	// Lists are in ID order, which is creation order to the millisecond
-	// (batches made within one millisecond come in either order).
-	slices.Sort(ids)
+	// Lists are in ID order: creation order, within one process even in
+	// one millisecond.
+	if !slices.IsSorted(ids) {
+		t.Fatalf("batch IDs %v do not sort in creation order", ids)
+	}
 	list := func(p anthropic.MessageBatchListParams) ([]string, bool) {
 		t.Helper()
 		page, err := c.Messages.Batches.List(ctx, p)

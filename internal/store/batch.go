@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"sync"
 	"time"
 )
 
@@ -120,14 +121,38 @@ func Unfinished(status string) bool {
 
 // NewSortableID returns prefix + 48 bits of the Unix time in milliseconds
 // and 80 random bits, in hex: IDs made later sort later, so "newest first"
-// is "ID descending" and a page continues after an ID.
+// is "ID descending" and a page continues after an ID. Within one
+// millisecond a process counts up from its first random value (IDs of
+// different replicas in one millisecond sort in either order).
 func NewSortableID(prefix string, now time.Time) string {
 	var b [16]byte
 	ms := uint64(now.UnixMilli())
-	for i := 5; i >= 0; i-- {
-		b[i] = byte(ms)
-		ms >>= 8
+	sortable.Lock()
+	if ms == sortable.ms {
+		// In the millisecond of the last ID this process made: the next
+		// value, so IDs keep creation order.
+		b = sortable.last
+		for i := 15; i >= 6; i-- {
+			if b[i]++; b[i] != 0 {
+				break
+			}
+		}
+	} else {
+		for i := 5; i >= 0; i-- {
+			b[i] = byte(ms >> (8 * (5 - i)))
+		}
+		_, _ = rand.Read(b[6:])
+		b[6] &= 0x7f // room to count up within the millisecond
 	}
-	_, _ = rand.Read(b[6:])
+	sortable.ms, sortable.last = ms, b
+	sortable.Unlock()
 	return prefix + hex.EncodeToString(b[:])
+}
+
+// sortable is the last ID NewSortableID made, to keep IDs of one process
+// in creation order within a millisecond.
+var sortable struct {
+	sync.Mutex
+	ms   uint64
+	last [16]byte
 }

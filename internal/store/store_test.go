@@ -3,6 +3,7 @@ package store_test
 import (
 	"errors"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -96,5 +97,23 @@ func TestValidateQuery(t *testing.T) {
 				t.Errorf("got %v, want valid=%v (else ErrInvalid)", err, tc.valid)
 			}
 		})
+	}
+}
+
+func TestSortableIDsKeepCreationOrder(t *testing.T) {
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	var ids []string
+	for range 1000 {
+		ids = append(ids, store.NewSortableID("batch_", now)) // one millisecond
+	}
+	ids = append(ids, store.NewSortableID("batch_", now.Add(time.Millisecond)), store.NewSortableID("batch_", now.Add(time.Hour)))
+	if !slices.IsSorted(ids) {
+		t.Fatal("IDs made one after another do not sort in that order")
+	}
+	if len(slices.Compact(slices.Clone(ids))) != len(ids) {
+		t.Fatal("duplicate IDs")
+	}
+	if a, b := store.NewSortableID("x", now), store.NewSortableID("x", now.Add(-time.Hour)); b >= a {
+		t.Errorf("an ID an hour earlier sorts after: %s >= %s", b, a)
 	}
 }
