@@ -124,12 +124,40 @@ func TestResponsesTranslatedForAnthropic(t *testing.T) {
 		t.Errorf("max_output_tokens 16: status %q reason %q usage %+v", cut.Status, cut.IncompleteDetails.Reason, cut.Usage)
 	}
 
-	// A translated response is not stored upstream: a follow-up naming it
-	// can only go to an OpenAI deployment, which claude's route lacks.
-	_, err = c.Responses.New(ctx, responses.ResponseNewParams{Model: "claude", Input: responsesInput("And then?"), PreviousResponseID: openai.String(resp.ID)})
+	// A translated response is not kept upstream, so the gateway keeps its
+	// conversation: a follow-up naming it is answered as if it had sent
+	// the whole conversation (the simulator's answer is a function of its
+	// prompt), here streamed, and the streamed answer can be followed up
+	// in turn.
+	fs2 := c.Responses.NewStreaming(ctx, responses.ResponseNewParams{Model: "claude", Input: responsesInput("And then?"), PreviousResponseID: openai.String(resp.ID)})
+	_, followText, follow := readResponsesStream(t, fs2)
+	history := []responses.ResponseInputItemUnionParam{
+		responses.ResponseInputItemParamOfMessage("Say hello", responses.EasyInputMessageRoleUser),
+		responses.ResponseInputItemParamOfMessage(resp.OutputText(), responses.EasyInputMessageRoleAssistant),
+		responses.ResponseInputItemParamOfMessage("And then?", responses.EasyInputMessageRoleUser),
+	}
+	explicit, err := c.Responses.New(ctx, responses.ResponseNewParams{Model: "claude", Input: responses.ResponseNewParamsInputUnion{OfInputItemList: history}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if followText == "" || followText != explicit.OutputText() || follow.ID == "" {
+		t.Errorf("follow-up %q (id %q), want the answer to the whole conversation %q", followText, follow.ID, explicit.OutputText())
+	}
+	third, err := c.Responses.New(ctx, responses.ResponseNewParams{Model: "claude", Input: responsesInput("Why?"), PreviousResponseID: openai.String(follow.ID)})
+	if err != nil {
+		t.Fatalf("following up the streamed follow-up: %v", err)
+	}
+	history = append(history, responses.ResponseInputItemParamOfMessage(followText, responses.EasyInputMessageRoleAssistant),
+		responses.ResponseInputItemParamOfMessage("Why?", responses.EasyInputMessageRoleUser))
+	if explicit, err = c.Responses.New(ctx, responses.ResponseNewParams{Model: "claude", Input: responses.ResponseNewParamsInputUnion{OfInputItemList: history}}); err != nil || third.OutputText() != explicit.OutputText() {
+		t.Errorf("third turn %q, want %q (%v)", third.OutputText(), explicit.OutputText(), err)
+	}
+	// An id the gateway does not keep can only be the upstream's: only an
+	// OpenAI deployment could serve it, and claude's route has none.
+	_, err = c.Responses.New(ctx, responses.ResponseNewParams{Model: "claude", Input: responsesInput("And then?"), PreviousResponseID: openai.String("resp_unknown")})
 	var apiErr *openai.Error
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || !strings.Contains(apiErr.Message, "previous_response_id") {
-		t.Errorf("previous_response_id on claude: %v, want a 400 naming it", err)
+		t.Errorf("unknown previous_response_id on claude: %v, want a 400 naming it", err)
 	}
 	// ... and GET does not know it.
 	if _, err := c.Responses.Get(ctx, resp.ID, responses.ResponseGetParams{}); !errors.As(err, &apiErr) || apiErr.StatusCode != 404 {

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"io"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/executor"
 	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/openaiapi"
 	"github.com/switchyard-gw/switchyard/internal/provider"
 	"github.com/switchyard-gw/switchyard/internal/provider/openai"
 	"github.com/switchyard-gw/switchyard/internal/reqid"
@@ -149,6 +151,17 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *dialect) 
 		g.failErr(w, x, err)
 		return
 	}
+	if d == openAIResponsesDialect {
+		// A follow-up of a response the gateway translated carries the
+		// kept conversation instead of naming it.
+		if continued, ok := g.continueTranslated(r.Context(), who.TenantID, req); ok {
+			if req, err = d.parse(continued); err != nil {
+				g.failErr(w, x, err)
+				return
+			}
+			body = continued
+		}
+	}
 	x.req = req
 	dec, err := rt.router.Plan(r.Context(), req, router.Info{Tier: who.Tier, TenantID: who.TenantID, KeyID: who.KeyID, Headers: r.Header})
 	x.decision = dec
@@ -205,8 +218,25 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, x *exchange, r
 	}
 	x.usage = usageOf(resp, input)
 	x.status = http.StatusOK
+	translated := x.dialect == openAIResponsesDialect && resp.Dialect != x.dialect.name
+	if translated {
+		// The gateway names a translated response, and keeps its
+		// conversation under that name for previous_response_id.
+		for i := range resp.ToolCalls {
+			if resp.ToolCalls[i].ID == "" {
+				resp.ToolCalls[i].ID = "call_" + rand.Text()
+			}
+		}
+		resp.ID = "resp_" + rand.Text()
+	}
 	if err := x.dialect.writeResponse(w, resp); err != nil {
 		g.log.Debug("write response", "request_id", reqid.From(r.Context()), "err", err)
+		return
+	}
+	if translated {
+		if out, err := openaiapi.OutputItems(resp); err == nil {
+			g.rememberConversation(r.Context(), x, resp.ID, out)
+		}
 	}
 }
 
@@ -310,6 +340,13 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, x *exchange, rt
 			x.partial = true
 			x.errKind = "client_cancelled"
 			break
+		}
+	}
+	if c, ok := sw.(interface {
+		Conversation() (string, []byte, bool)
+	}); ok && !x.partial {
+		if id, out, ok := c.Conversation(); ok {
+			g.rememberConversation(r.Context(), x, id, out)
 		}
 	}
 	// A stream without usage, or cut before its final usage (Anthropic's

@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -9,8 +11,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+
 	"github.com/switchyard-gw/switchyard/internal/cache"
 	"github.com/switchyard-gw/switchyard/internal/executor"
+	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
 	"github.com/switchyard-gw/switchyard/internal/reqid"
 )
@@ -174,4 +180,82 @@ func (g *Gateway) ServeOpenAIResponseObject(w http.ResponseWriter, r *http.Reque
 			return
 		}
 	}
+}
+
+// A response the gateway translated is not kept upstream, so the gateway
+// keeps its conversation (the request's input items and the answer's
+// output items, as input items) for a follow-up naming it in
+// previous_response_id: that follow-up is rewritten into a self-contained
+// request, which any deployment of the route can serve.
+
+func conversationKey(tenant, id string) string { return cache.TenantPrefix(tenant) + "conv:" + id }
+
+// continueTranslated returns req's body rewritten to carry the kept
+// conversation of the response it continues, and true, when the gateway
+// translated that response; otherwise false.
+func (g *Gateway) continueTranslated(ctx context.Context, tenant string, req *llm.Request) ([]byte, bool) {
+	if req.Continues == "" || !validResponseID(req.Continues) {
+		return nil, false
+	}
+	lctx, cancel := context.WithTimeout(ctx, affinityTimeout)
+	defer cancel()
+	e, err := g.affinity.Get(lctx, conversationKey(tenant, req.Continues))
+	if err != nil {
+		g.log.Warn("conversation lookup failed", "request_id", reqid.From(ctx), "err", err)
+		return nil, false
+	}
+	if e == nil || len(e.Body) == 0 {
+		return nil, false
+	}
+	body, err := sjson.DeleteBytes(req.Raw, "previous_response_id")
+	if err == nil {
+		body, err = sjson.SetRawBytes(body, "input", joinArrays(e.Body, inputItems(req.Raw)))
+	}
+	if err != nil {
+		return nil, false
+	}
+	return body, true
+}
+
+// rememberConversation keeps the conversation of translated response id:
+// the input items of x's request, then output.
+func (g *Gateway) rememberConversation(ctx context.Context, x *exchange, id string, output []byte) {
+	if x.who == nil || !validResponseID(id) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	conv := joinArrays(inputItems(x.req.Raw), output)
+	if err := g.affinity.Set(ctx, conversationKey(x.who.TenantID, id), &cache.Entry{Stored: g.now(), Body: conv}, responseAffinityTTL); err != nil {
+		g.log.Warn("conversation store failed", "request_id", reqid.From(ctx), "err", err)
+	}
+}
+
+// inputItems is a Responses API body's input as a JSON array of items: a
+// string is one user message.
+func inputItems(raw []byte) []byte {
+	in := gjson.GetBytes(raw, "input")
+	switch {
+	case in.IsArray():
+		return []byte(in.Raw)
+	case in.Type == gjson.String:
+		b, _ := json.Marshal([]map[string]string{{"role": "user", "content": in.Str}})
+		return b
+	}
+	return []byte("[]")
+}
+
+// joinArrays concatenates two JSON arrays.
+func joinArrays(a, b []byte) []byte {
+	a, b = bytes.TrimSpace(a), bytes.TrimSpace(b)
+	switch {
+	case len(a) < 3:
+		return b
+	case len(b) < 3:
+		return a
+	}
+	out := make([]byte, 0, len(a)+len(b))
+	out = append(out, a[:len(a)-1]...)
+	out = append(out, ',')
+	return append(out, b[1:]...)
 }

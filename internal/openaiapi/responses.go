@@ -226,7 +226,18 @@ type ResponsesStreamWriter struct {
 	enc      rsEncoder
 	frames   int // events written: the next sequence_number
 	finished bool
+	ended    bool // a translated stream got its terminal event
 	buf      []byte
+}
+
+// Conversation is, for a translated stream that ended with its terminal
+// event, the response's id and its output items (see OutputItems).
+func (s *ResponsesStreamWriter) Conversation() (id string, output []byte, ok bool) {
+	if !s.ended {
+		return "", nil, false
+	}
+	out, err := historyItems(s.enc.output)
+	return s.enc.id, out, err == nil
 }
 
 // NewResponsesStreamWriter returns a writer for a Responses API client,
@@ -249,7 +260,7 @@ func (s *ResponsesStreamWriter) WriteEvent(ev llm.Event) error {
 		s.buf = s.enc.appendEvent(s.buf[:0], &s.frames, ev)
 		if ev.Done {
 			s.buf = s.enc.appendEnd(s.buf, &s.frames)
-			s.finished = true
+			s.finished, s.ended = true, true
 		}
 		_, err := s.out.Write(s.buf)
 		return err
@@ -276,6 +287,7 @@ func (s *ResponsesStreamWriter) Finish() error {
 	if !s.relay {
 		// A translated stream's provider ended it properly (the gateway
 		// calls Finish only then): its end is the terminal event.
+		s.ended = true
 		s.buf = s.enc.appendEnd(s.buf[:0], &s.frames)
 		_, err := s.out.Write(s.buf)
 		return err

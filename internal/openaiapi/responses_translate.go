@@ -335,30 +335,83 @@ func textItem(id, status, text string) rsMessageItem {
 // encodeResponsesObject encodes a canonical answer as a response object.
 // It is not stored upstream (store false): a follow-up sends the
 // conversation again instead of naming it.
+// Its id is resp.ID when that is a response id already (the gateway
+// chose it), else a new one.
 func (s source) encodeResponsesObject(resp *llm.Response) ([]byte, error) {
 	status, incomplete := rsStatus(resp.FinishReason)
-	o := s.newRsObject(s.newID("resp_"), resp.Model, status)
+	id := resp.ID
+	if !strings.HasPrefix(id, "resp_") {
+		id = s.newID("resp_")
+	}
+	o := s.newRsObject(id, resp.Model, status)
 	o.IncompleteDetails, o.Usage = incomplete, toRsUsage(resp.Usage)
+	o.Output = s.outputItems(resp, status)
+	b, err := wirejson.Marshal(o)
+	if err != nil {
+		return nil, fmt.Errorf("openaiapi: encode response object: %w", err)
+	}
+	return b, nil
+}
+
+// outputItems is a translated answer's output: its text as a message,
+// then its function calls.
+func (s source) outputItems(resp *llm.Response, status string) []any {
 	itemStatus := "completed"
 	if status != "completed" {
 		itemStatus = "incomplete"
 	}
+	var out []any
 	if resp.Text != "" || len(resp.ToolCalls) == 0 {
-		o.Output = append(o.Output, textItem(s.newID("msg_"), itemStatus, resp.Text))
+		out = append(out, textItem(s.newID("msg_"), itemStatus, resp.Text))
 	}
 	for _, tc := range resp.ToolCalls {
 		callID := tc.ID
 		if callID == "" {
 			callID = s.newID("call_")
 		}
-		o.Output = append(o.Output, rsFunctionCallItem{Type: "function_call", ID: s.newID("fc_"), CallID: callID,
+		out = append(out, rsFunctionCallItem{Type: "function_call", ID: s.newID("fc_"), CallID: callID,
 			Name: tc.Name, Arguments: tc.Arguments, Status: "completed"})
 	}
-	b, err := wirejson.Marshal(o)
-	if err != nil {
-		return nil, fmt.Errorf("openaiapi: encode response object: %w", err)
+	return out
+}
+
+// OutputItems is a translated answer as Responses API output items, which
+// a later request may send back as input: how the gateway keeps a
+// translated conversation for previous_response_id. Function calls keep
+// resp's call ids (give every call one first).
+func OutputItems(resp *llm.Response) ([]byte, error) {
+	status, _ := rsStatus(resp.FinishReason)
+	return historyItems(defaultSource().outputItems(resp, status))
+}
+
+// historyItems is output items as input items in their plainest form, no
+// ids of ours: an assistant message of text, and function calls. Any
+// deployment takes them back, an OpenAI one included.
+func historyItems(items []any) ([]byte, error) {
+	type message struct {
+		Role    string `json:"role"`
+		Content string `json:"content"`
 	}
-	return b, nil
+	type call struct {
+		Type      string `json:"type"`
+		CallID    string `json:"call_id"`
+		Name      string `json:"name"`
+		Arguments string `json:"arguments"`
+	}
+	out := make([]any, 0, len(items))
+	for _, it := range items {
+		switch v := it.(type) {
+		case rsMessageItem:
+			var text strings.Builder
+			for _, p := range v.Content {
+				text.WriteString(p.Text)
+			}
+			out = append(out, message{Role: "assistant", Content: text.String()})
+		case rsFunctionCallItem:
+			out = append(out, call{Type: "function_call", CallID: v.CallID, Name: v.Name, Arguments: v.Arguments})
+		}
+	}
+	return wirejson.Marshal(out)
 }
 
 // rsEncoder turns a translated stream's canonical events into the
