@@ -111,6 +111,7 @@ func TestNodeSDKs(t *testing.T) {
 		OpenAIResponsesTranslated struct {
 			thrown
 			Status, Model, Text, StreamedStatus, StreamedText, CallName, AfterCallStatus, AfterCallText string
+			FollowStatus, FollowText                                                                    string
 			DeltasMatch, CallArgsJSON                                                                   bool
 		} `json:"openai-responses-translated"`
 		AnthropicMessages map[string]messagesResult       `json:"anthropic-messages"`
@@ -224,6 +225,9 @@ func TestNodeSDKs(t *testing.T) {
 		}
 		if r.CallName != "get_weather" || !r.CallArgsJSON || r.AfterCallStatus != "completed" || r.AfterCallText == "" {
 			t.Errorf("function call round trip: %+v", r)
+		}
+		if r.FollowStatus != "completed" || r.FollowText == "" {
+			t.Errorf("previous_response_id of a translated response: %+v", r)
 		}
 	})
 	t.Run("anthropic messages and stream helper", func(t *testing.T) {

@@ -247,10 +247,14 @@ const scenarios = {
       tools,
       input: [ask, call, { type: 'function_call_output', call_id: call?.call_id ?? '', output: '{"temp_c": 21}' }],
     });
+    // The gateway keeps a translated conversation for previous_response_id.
+    const follow = await openai.responses.create({ model: 'claude', input: 'And then?', previous_response_id: plain.id });
     return {
       status: plain.status,
       model: plain.model,
       text: plain.output_text,
+      followStatus: follow.status,
+      followText: follow.output_text,
       streamedStatus: done.status,
       streamedText: done.output_text,
       deltasMatch: deltas === done.output_text,
