@@ -16,7 +16,7 @@ func ParseCompletions(body []byte) (*llm.Request, error) {
 	if err != nil {
 		return nil, err
 	}
-	req := &llm.Request{Raw: body, Dialect: llm.DialectOpenAICompletions, RelayOnly: "the legacy Completions API"}
+	req := &llm.Request{Raw: body, Dialect: llm.DialectOpenAICompletions}
 	req.SetDecoder(func([]byte) (*llm.Body, error) { return nil, ErrNotTranslatable })
 	seenModel, seenPrompt := false, false
 	root.ForEach(func(key, v gjson.Result) bool {
