@@ -35,6 +35,9 @@ type Store interface {
 	// Purge deletes every entry whose key begins with prefix (all of them
 	// for ""), and reports how many it deleted.
 	Purge(ctx context.Context, prefix string) (int, error)
+	// Delete deletes the entry under key, and reports whether there was
+	// one.
+	Delete(ctx context.Context, key string) (bool, error)
 }
 
 // TenantPrefix begins the key of every entry of tenant, so one tenant's

@@ -65,6 +65,28 @@ func contract(t *testing.T, s cache.Store) {
 	if got, _ := s.Get(ctx, "k1"); got == nil || string(got.Body) != `{}` {
 		t.Fatalf("after a second Set, Get(k1) = %+v", got)
 	}
+	// Delete removes one entry, and says whether there was one.
+	if err := s.Set(ctx, "k10", &cache.Entry{Body: []byte("x")}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.Delete(ctx, "k1"); !ok || err != nil {
+		t.Fatalf("Delete(k1) = %v, %v; want true", ok, err)
+	}
+	if e, _ := s.Get(ctx, "k1"); e != nil {
+		t.Fatal("k1 survived Delete")
+	}
+	if e, _ := s.Get(ctx, "k10"); e == nil {
+		t.Fatal("Delete(k1) took k10 too")
+	}
+	if ok, err := s.Delete(ctx, "k1"); ok || err != nil {
+		t.Fatalf("Delete(k1) again = %v, %v; want false", ok, err)
+	}
+	if ok, err := s.Delete(ctx, "k10"); !ok || err != nil {
+		t.Fatalf("Delete(k10) = %v, %v; want true", ok, err)
+	}
+	if err := s.Set(ctx, "k1", &cache.Entry{ContentType: "application/json", Body: []byte(`{}`)}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
 	// Purge by prefix: one tenant's entries, then everything.
 	for _, k := range []string{"a:1", "a:2", "b:1"} {
 		if err := s.Set(ctx, k, &cache.Entry{Body: []byte("x")}, time.Minute); err != nil {

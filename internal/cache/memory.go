@@ -90,6 +90,19 @@ func (m *Memory) Purge(_ context.Context, prefix string) (int, error) {
 	return n, nil
 }
 
+// Delete implements Store.
+func (m *Memory) Delete(_ context.Context, key string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	el, ok := m.items[key]
+	if !ok {
+		return false, nil
+	}
+	live := m.now().Before(el.Value.(*memEntry).expires)
+	m.remove(el)
+	return live, nil
+}
+
 // Len is the number of entries held, expired ones included until they
 // are next looked up or pushed out.
 func (m *Memory) Len() int {

@@ -61,6 +61,12 @@ func (r *Redis) Purge(ctx context.Context, prefix string) (int, error) {
 	return n, flush()
 }
 
+// Delete implements Store.
+func (r *Redis) Delete(ctx context.Context, key string) (bool, error) {
+	n, err := r.client.Del(ctx, r.prefix+key).Result()
+	return n > 0, err
+}
+
 // Set implements Store.
 func (r *Redis) Set(ctx context.Context, key string, e *Entry, ttl time.Duration) error {
 	b, err := encode(e)
