@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -220,26 +221,40 @@ func TestResponseObjectsAreTheTenants(t *testing.T) {
 	s := startTenantStack(t, startSim(t, fastSim()), sqliteExtra(t, ""))
 	acme := s.newKey("acme", admin.KeyCreate{Name: "a"})
 	globex := s.newKey("globex", admin.KeyCreate{Name: "g"})
-	code, body, _ := s.send("/v1/responses", `{"model":"small","input":"hello"}`, "Authorization", "Bearer "+acme.Secret)
-	id := gjson.Get(body, "id").Str
-	if code != 200 || id == "" {
-		t.Fatalf("create: %d %s", code, body)
-	}
-	get := func(k admin.KeyView) int {
-		req, _ := http.NewRequest("GET", s.base+"/v1/responses/"+id, nil)
-		req.Header.Set("Authorization", "Bearer "+k.Secret)
-		resp, err := s.hc.Do(req)
-		if err != nil {
-			t.Fatal(err)
+	// Relayed (small) and translated (claude, which the gateway keeps).
+	for _, model := range []string{"small", "claude"} {
+		code, body, _ := s.send("/v1/responses", `{"model":"`+model+`","input":"hello"}`, "Authorization", "Bearer "+acme.Secret)
+		id := gjson.Get(body, "id").Str
+		if code != 200 || id == "" {
+			t.Fatalf("create on %s: %d %s", model, code, body)
 		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
-	if got := get(globex); got != 404 {
-		t.Errorf("another tenant: %d, want 404", got)
-	}
-	if got := get(acme); got != 200 {
-		t.Errorf("its tenant: %d, want 200", got)
+		do := func(method, path string, k admin.KeyView) int {
+			req, _ := http.NewRequest(method, s.base+"/v1/responses/"+id+path, nil)
+			req.Header.Set("Authorization", "Bearer "+k.Secret)
+			resp, err := s.hc.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		for _, path := range []string{"", "/input_items"} {
+			if got := do("GET", path, globex); got != 404 {
+				t.Errorf("%s: another tenant's GET %q: %d, want 404", model, path, got)
+			}
+		}
+		if got := do("DELETE", "", globex); got != 404 {
+			t.Errorf("%s: another tenant's DELETE: %d, want 404", model, got)
+		}
+		paths := []string{"", "/input_items"}
+		if model == "small" {
+			paths = paths[:1] // the simulator keeps no input items
+		}
+		for _, path := range paths {
+			if got := do("GET", path, acme); got != 200 {
+				t.Errorf("%s: its tenant's GET %q: %d, want 200", model, path, got)
+			}
+		}
 	}
 }
 
@@ -266,5 +281,25 @@ func TestResponseAffinityAcrossReplicas(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Errorf("retrieve on replica 2: %d, want 200", resp.StatusCode)
+	}
+
+	// A response the gateway translated (claude) is kept in Redis too:
+	// replica 2 serves it, and a follow-up of it.
+	code, body, _ = r1.send("/v1/responses", `{"model":"claude","input":"My name is Ada."}`)
+	id = gjson.Get(body, "id").Str
+	if code != 200 || id == "" {
+		t.Fatalf("translated create on replica 1: %d %s", code, body)
+	}
+	resp, err = r2.hc.Get(r2.base + "/v1/responses/" + id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || gjson.GetBytes(got, "id").Str != id || gjson.GetBytes(got, "output.0.content.0.text").Str != gjson.Get(body, "output.0.content.0.text").Str {
+		t.Errorf("retrieve the translated response on replica 2: %d %s, want %s", resp.StatusCode, got, body)
+	}
+	if code, body, _ := r2.send("/v1/responses", fmt.Sprintf(`{"model":"claude","input":"And my name?","previous_response_id":%q}`, id)); code != 200 {
+		t.Errorf("translated follow-up on replica 2: %d %s", code, body)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"github.com/openai/openai-go/v3/packages/pagination"
 	"net/http"
 	"strings"
 	"testing"
@@ -159,9 +161,70 @@ func TestResponsesTranslatedForAnthropic(t *testing.T) {
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || !strings.Contains(apiErr.Message, "previous_response_id") {
 		t.Errorf("unknown previous_response_id on claude: %v, want a 400 naming it", err)
 	}
-	// ... and GET does not know it.
+
+	// The gateway keeps what it translated: GET gives the response object
+	// the client got (plain, and the streamed one's terminal object).
+	for _, want := range []*responses.Response{resp, &follow} {
+		got, err := c.Responses.Get(ctx, want.ID, responses.ResponseGetParams{})
+		if err != nil {
+			t.Fatalf("GET %s: %v", want.ID, err)
+		}
+		if got.ID != want.ID || got.OutputText() != want.OutputText() || got.Status != "completed" || got.Usage.OutputTokens != want.Usage.OutputTokens ||
+			len(got.Output) != len(want.Output) || got.Output[0].ID != want.Output[0].ID {
+			t.Errorf("GET %s = %+v, want %+v", want.ID, got, want)
+		}
+	}
+	// Its input items: the whole conversation it answered, newest first by
+	// default, paged with after.
+	third2, err := c.Responses.InputItems.List(ctx, third.ID, responses.InputItemListParams{Order: responses.InputItemListParamsOrderAsc})
+	if err != nil {
+		t.Fatalf("input items: %v", err)
+	}
+	wantTexts := []string{"Say hello", resp.OutputText(), "And then?", followText, "Why?"}
+	if len(third2.Data) != len(wantTexts) || third2.HasMore {
+		t.Fatalf("input items of the third turn: %d (has_more %v), want %d", len(third2.Data), third2.HasMore, len(wantTexts))
+	}
+	for i, it := range third2.Data {
+		m := it.AsMessage()
+		if it.Type != "message" || it.ID == "" || len(m.Content) != 1 || m.Content[0].Text != wantTexts[i] {
+			t.Errorf("input item %d: %s", i, it.RawJSON())
+		}
+	}
+	page, err := c.Responses.InputItems.List(ctx, third.ID, responses.InputItemListParams{Limit: openai.Int(2)})
+	if err != nil || len(page.Data) != 2 || !page.HasMore || page.Data[0].ID != third2.Data[4].ID || page.Data[1].ID != third2.Data[3].ID {
+		t.Fatalf("first page of 2, newest first: %v, %v", itemIDs(page), err)
+	}
+	next, err := c.Responses.InputItems.List(ctx, third.ID, responses.InputItemListParams{Limit: openai.Int(2), After: openai.String(page.Data[1].ID)})
+	if err != nil || len(next.Data) != 2 || next.Data[0].ID != third2.Data[2].ID {
+		t.Fatalf("second page: %v, %v", itemIDs(next), err)
+	}
+	if _, err := c.Responses.InputItems.List(ctx, third.ID, responses.InputItemListParams{Limit: openai.Int(500)}); !errors.As(err, &apiErr) || apiErr.StatusCode != 400 {
+		t.Errorf("limit 500: %v, want a 400", err)
+	}
+	// It ran to completion, so it cannot be cancelled.
+	if _, err := c.Responses.Cancel(ctx, resp.ID); !errors.As(err, &apiErr) || apiErr.StatusCode != 400 {
+		t.Errorf("cancel a finished translated response: %v, want a 400", err)
+	}
+	// Deleted, it is gone: for GET, and for previous_response_id.
+	if err := c.Responses.Delete(ctx, resp.ID); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
 	if _, err := c.Responses.Get(ctx, resp.ID, responses.ResponseGetParams{}); !errors.As(err, &apiErr) || apiErr.StatusCode != 404 {
-		t.Errorf("GET a translated response: %v, want 404", err)
+		t.Errorf("GET a deleted response: %v, want 404", err)
+	}
+	if err := c.Responses.Delete(ctx, resp.ID); !errors.As(err, &apiErr) || apiErr.StatusCode != 404 {
+		t.Errorf("delete again: %v, want 404", err)
+	}
+	if _, err := c.Responses.New(ctx, responses.ResponseNewParams{Model: "claude", Input: responsesInput("And then?"), PreviousResponseID: openai.String(resp.ID)}); !errors.As(err, &apiErr) || apiErr.StatusCode != 400 {
+		t.Errorf("following up a deleted response: %v, want a 400", err)
+	}
+	// store false keeps nothing, as OpenAI keeps nothing of it.
+	unstored, err := c.Responses.New(ctx, responses.ResponseNewParams{Model: "claude", Input: responsesInput("Say hello"), Store: openai.Bool(false)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Responses.Get(ctx, unstored.ID, responses.ResponseGetParams{}); !errors.As(err, &apiErr) || apiErr.StatusCode != 404 {
+		t.Errorf("GET a store-false response: %v, want 404", err)
 	}
 }
 
@@ -185,4 +248,16 @@ func TestResponsesTranslatedStreamCut(t *testing.T) {
 	if stream.Err() == nil || deltas != 3 {
 		t.Fatalf("cut stream: err %v after %d deltas, want an error after 3", stream.Err(), deltas)
 	}
+}
+
+// itemIDs is a page's item ids and has_more, to print.
+func itemIDs(p *pagination.CursorPage[responses.ResponseItemUnion]) string {
+	if p == nil {
+		return "no page"
+	}
+	ids := make([]string, len(p.Data))
+	for i, it := range p.Data {
+		ids[i] = it.ID
+	}
+	return fmt.Sprintf("%v has_more %v", ids, p.HasMore)
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/router"
 	"github.com/switchyard-gw/switchyard/internal/store"
 	"github.com/switchyard-gw/switchyard/internal/tokens"
+	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
 
 // Response headers that say how a request was served.
@@ -229,14 +230,23 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, x *exchange, r
 		}
 		resp.ID = "resp_" + rand.Text()
 	}
-	if err := x.dialect.writeResponse(w, resp); err != nil {
-		g.log.Debug("write response", "request_id", reqid.From(r.Context()), "err", err)
+	if translated {
+		// Encoded here, once, so that what the gateway keeps is what the
+		// client got.
+		object, history, err := openaiapi.EncodeTranslatedResponse(resp)
+		if err != nil {
+			g.fail(w, x, &apiError{status: http.StatusInternalServerError, code: "internal_error", anthropicType: "api_error", message: "internal error"})
+			return
+		}
+		if err := wirejson.Write(w, http.StatusOK, object); err != nil {
+			g.log.Debug("write response", "request_id", reqid.From(r.Context()), "err", err)
+			return
+		}
+		g.keepTranslated(r.Context(), x, resp.ID, object, history)
 		return
 	}
-	if translated {
-		if out, err := openaiapi.OutputItems(resp); err == nil {
-			g.rememberConversation(r.Context(), x, resp.ID, out)
-		}
+	if err := x.dialect.writeResponse(w, resp); err != nil {
+		g.log.Debug("write response", "request_id", reqid.From(r.Context()), "err", err)
 	}
 }
 
@@ -343,10 +353,10 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, x *exchange, rt
 		}
 	}
 	if c, ok := sw.(interface {
-		Conversation() (string, []byte, bool)
+		Translated() (string, []byte, []byte, bool)
 	}); ok && !x.partial {
-		if id, out, ok := c.Conversation(); ok {
-			g.rememberConversation(r.Context(), x, id, out)
+		if id, object, history, ok := c.Translated(); ok {
+			g.keepTranslated(r.Context(), x, id, object, history)
 		}
 	}
 	// A stream without usage, or cut before its final usage (Anthropic's

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +21,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
 	"github.com/switchyard-gw/switchyard/internal/reqid"
+	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
 
 // A Responses API response lives at the deployment that made it: a
@@ -124,8 +127,11 @@ func (g *Gateway) ServeOpenAIResponseObject(w http.ResponseWriter, r *http.Reque
 		f, relays = d.prov.(forwarder)
 	}
 	if !relays {
-		g.fail(w, x, &apiError{status: http.StatusNotFound, code: "response_not_found", anthropicType: "not_found_error",
-			message: "no response " + strconv.Quote(truncate(id, 100)) + " was made through this gateway for this API key's tenant (or it has expired)"})
+		if k := g.keptTranslated(r.Context(), x.who.TenantID, id); k != nil && k.Response != nil {
+			g.serveKept(w, r, x, id, k)
+			return
+		}
+		g.fail(w, x, responseNotFound(id))
 		return
 	}
 	x.decision.Route = dep
@@ -182,34 +188,235 @@ func (g *Gateway) ServeOpenAIResponseObject(w http.ResponseWriter, r *http.Reque
 	}
 }
 
+func responseNotFound(id string) *apiError {
+	return &apiError{status: http.StatusNotFound, code: "response_not_found", anthropicType: "not_found_error",
+		message: "no response " + strconv.Quote(truncate(id, 100)) + " was made through this gateway for this API key's tenant (or it has expired)"}
+}
+
+// serveKept serves the object endpoints for a response the gateway
+// translated and keeps: the response object, its input items, its
+// deletion. It ran to completion before it was kept, so it cannot be
+// cancelled.
+func (g *Gateway) serveKept(w http.ResponseWriter, r *http.Request, x *exchange, id string, k *keptResponse) {
+	switch {
+	case strings.HasSuffix(r.URL.Path, "/cancel"):
+		g.fail(w, x, &apiError{status: http.StatusBadRequest, code: "invalid_request_error", anthropicType: "invalid_request_error",
+			message: "response " + strconv.Quote(id) + " is not a background response; only background responses can be cancelled"})
+	case strings.HasSuffix(r.URL.Path, "/input_items"):
+		page, err := inputItemsPage(id, k.Input, r.URL.Query())
+		if err != nil {
+			g.fail(w, x, err)
+			return
+		}
+		x.status = http.StatusOK
+		_ = wirejson.Write(w, http.StatusOK, page)
+	case r.Method == http.MethodDelete:
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), time.Second)
+		defer cancel()
+		deleted, err := g.affinity.Delete(ctx, conversationKey(x.who.TenantID, id))
+		if err != nil {
+			g.log.Warn("kept response delete failed", "request_id", reqid.From(ctx), "err", err)
+			g.fail(w, x, &apiError{status: http.StatusServiceUnavailable, code: "service_unavailable", anthropicType: "api_error",
+				message: "the response could not be deleted now; try again"})
+			return
+		}
+		if !deleted { // deleted meanwhile, or expired
+			g.fail(w, x, responseNotFound(id))
+			return
+		}
+		body, _ := json.Marshal(struct {
+			ID      string `json:"id"`
+			Object  string `json:"object"`
+			Deleted bool   `json:"deleted"`
+		}{id, "response", true})
+		x.status = http.StatusOK
+		_ = wirejson.Write(w, http.StatusOK, body)
+	default:
+		x.status = http.StatusOK
+		_ = wirejson.Write(w, http.StatusOK, k.Response)
+	}
+}
+
+// inputItemsPage is a page of the input items of kept response id, as the
+// Responses API lists them: each item with an id (the item's own, else
+// one derived from id and its position, so it is stable across calls), a
+// message's text as content parts; query's limit (1-100, default 20),
+// order (asc, or desc by default) and after (an item id) as OpenAI takes
+// them.
+func inputItemsPage(id string, input []byte, query url.Values) ([]byte, *apiError) {
+	bad := func(param, msg string) *apiError {
+		return &apiError{status: http.StatusBadRequest, code: "invalid_request_error", anthropicType: "invalid_request_error",
+			message: "invalid " + param + ": " + msg}
+	}
+	limit := 20
+	if v := query.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return nil, bad("limit", "want an integer from 1 to 100")
+		}
+		limit = n
+	}
+	order := query.Get("order")
+	switch order {
+	case "":
+		order = "desc"
+	case "asc", "desc":
+	default:
+		return nil, bad("order", "want asc or desc")
+	}
+	var raw []json.RawMessage
+	if err := json.Unmarshal(input, &raw); err != nil {
+		return nil, &apiError{status: http.StatusInternalServerError, code: "internal_error", anthropicType: "api_error", message: "internal error"}
+	}
+	items := make([]listedItem, len(raw))
+	for i, it := range raw {
+		items[i] = listItem(id, i, it)
+	}
+	if order == "desc" {
+		slices.Reverse(items)
+	}
+	if after := query.Get("after"); after != "" {
+		i := slices.IndexFunc(items, func(it listedItem) bool { return it.id == after })
+		if i < 0 {
+			return nil, bad("after", "no input item "+strconv.Quote(truncate(after, 100))+" in this response")
+		}
+		items = items[i+1:]
+	}
+	more := len(items) > limit
+	if more {
+		items = items[:limit]
+	}
+	type page struct {
+		Object  string            `json:"object"`
+		Data    []json.RawMessage `json:"data"`
+		FirstID *string           `json:"first_id"`
+		LastID  *string           `json:"last_id"`
+		HasMore bool              `json:"has_more"`
+	}
+	p := page{Object: "list", Data: make([]json.RawMessage, len(items)), HasMore: more}
+	for i, it := range items {
+		p.Data[i] = it.body
+	}
+	if len(items) > 0 {
+		p.FirstID, p.LastID = &items[0].id, &items[len(items)-1].id
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, &apiError{status: http.StatusInternalServerError, code: "internal_error", anthropicType: "api_error", message: "internal error"}
+	}
+	return b, nil
+}
+
+type listedItem struct {
+	id   string
+	body json.RawMessage
+}
+
+// listItem is input item i of response id as the input item list shows
+// it.
+func listItem(id string, i int, item []byte) listedItem {
+	typ := gjson.GetBytes(item, "type").Str
+	if typ == "" && gjson.GetBytes(item, "role").Exists() {
+		typ = "message"
+		item, _ = sjson.SetBytes(item, "type", typ)
+	}
+	itemID := gjson.GetBytes(item, "id").Str
+	if itemID == "" {
+		prefix := "item_"
+		switch typ {
+		case "message":
+			prefix = "msg_"
+		case "function_call":
+			prefix = "fc_"
+		case "function_call_output":
+			prefix = "fco_"
+		}
+		itemID = prefix + strings.TrimPrefix(id, "resp_") + "_" + strconv.Itoa(i)
+		item, _ = sjson.SetBytes(item, "id", itemID)
+	}
+	if typ == "message" {
+		if c := gjson.GetBytes(item, "content"); c.Type == gjson.String {
+			part := "input_text"
+			if gjson.GetBytes(item, "role").Str == "assistant" {
+				part = "output_text"
+			}
+			item, _ = sjson.SetBytes(item, "content", []map[string]any{{"type": part, "text": c.Str}})
+		}
+	}
+	if !gjson.GetBytes(item, "status").Exists() {
+		item, _ = sjson.SetBytes(item, "status", "completed")
+	}
+	return listedItem{id: itemID, body: item}
+}
+
 // A response the gateway translated is not kept upstream, so the gateway
-// keeps its conversation (the request's input items and the answer's
-// output items, as input items) for a follow-up naming it in
-// previous_response_id: that follow-up is rewritten into a self-contained
-// request, which any deployment of the route can serve.
+// keeps it (unless the client asked for store false), per tenant, for as
+// long as OpenAI keeps stored responses: the response object the client
+// got, for GET /v1/responses/{id}; and its conversation (the request's
+// input items and the answer's output items, as input items), for
+// GET /v1/responses/{id}/input_items and for a follow-up naming it in
+// previous_response_id, which is rewritten into a self-contained request
+// any deployment of the route can serve.
 
 func conversationKey(tenant, id string) string { return cache.TenantPrefix(tenant) + "conv:" + id }
+
+// keptResponse is what the gateway keeps of a response it translated.
+// Entries written before the response object was kept hold only the
+// conversation, as one JSON array.
+type keptResponse struct {
+	Input    json.RawMessage `json:"input"`
+	Output   json.RawMessage `json:"output"`
+	Response json.RawMessage `json:"response,omitempty"`
+}
+
+// conversation is the input items of a request continuing k.
+func (k *keptResponse) conversation() []byte { return joinArrays(k.Input, k.Output) }
+
+// keptTranslated is the kept response id of tenant, or nil when the
+// gateway keeps none (or cannot tell).
+func (g *Gateway) keptTranslated(ctx context.Context, tenant, id string) *keptResponse {
+	if !validResponseID(id) {
+		return nil
+	}
+	lctx, cancel := context.WithTimeout(ctx, affinityTimeout)
+	defer cancel()
+	e, err := g.affinity.Get(lctx, conversationKey(tenant, id))
+	if err != nil {
+		g.log.Warn("kept response lookup failed", "request_id", reqid.From(ctx), "err", err)
+		return nil
+	}
+	if e == nil {
+		return nil
+	}
+	body := bytes.TrimSpace(e.Body)
+	switch {
+	case len(body) == 0:
+		return nil
+	case body[0] == '[':
+		return &keptResponse{Input: body}
+	}
+	var k keptResponse
+	if err := json.Unmarshal(body, &k); err != nil {
+		g.log.Warn("kept response unreadable", "request_id", reqid.From(ctx), "err", err)
+		return nil
+	}
+	return &k
+}
 
 // continueTranslated returns req's body rewritten to carry the kept
 // conversation of the response it continues, and true, when the gateway
 // translated that response; otherwise false.
 func (g *Gateway) continueTranslated(ctx context.Context, tenant string, req *llm.Request) ([]byte, bool) {
-	if req.Continues == "" || !validResponseID(req.Continues) {
+	if req.Continues == "" {
 		return nil, false
 	}
-	lctx, cancel := context.WithTimeout(ctx, affinityTimeout)
-	defer cancel()
-	e, err := g.affinity.Get(lctx, conversationKey(tenant, req.Continues))
-	if err != nil {
-		g.log.Warn("conversation lookup failed", "request_id", reqid.From(ctx), "err", err)
-		return nil, false
-	}
-	if e == nil || len(e.Body) == 0 {
+	k := g.keptTranslated(ctx, tenant, req.Continues)
+	if k == nil {
 		return nil, false
 	}
 	body, err := sjson.DeleteBytes(req.Raw, "previous_response_id")
 	if err == nil {
-		body, err = sjson.SetRawBytes(body, "input", joinArrays(e.Body, inputItems(req.Raw)))
+		body, err = sjson.SetRawBytes(body, "input", joinArrays(k.conversation(), inputItems(req.Raw)))
 	}
 	if err != nil {
 		return nil, false
@@ -217,17 +424,24 @@ func (g *Gateway) continueTranslated(ctx context.Context, tenant string, req *ll
 	return body, true
 }
 
-// rememberConversation keeps the conversation of translated response id:
-// the input items of x's request, then output.
-func (g *Gateway) rememberConversation(ctx context.Context, x *exchange, id string, output []byte) {
+// keepTranslated keeps translated response id: object is what the client
+// got, history its output as input items. A request with store false
+// keeps nothing, as OpenAI keeps nothing of one.
+func (g *Gateway) keepTranslated(ctx context.Context, x *exchange, id string, object, history []byte) {
 	if x.who == nil || !validResponseID(id) {
+		return
+	}
+	if st := gjson.GetBytes(x.req.Raw, "store"); st.Exists() && st.Type == gjson.False {
+		return
+	}
+	body, err := json.Marshal(keptResponse{Input: inputItems(x.req.Raw), Output: history, Response: object})
+	if err != nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 	defer cancel()
-	conv := joinArrays(inputItems(x.req.Raw), output)
-	if err := g.affinity.Set(ctx, conversationKey(x.who.TenantID, id), &cache.Entry{Stored: g.now(), Body: conv}, responseAffinityTTL); err != nil {
-		g.log.Warn("conversation store failed", "request_id", reqid.From(ctx), "err", err)
+	if err := g.affinity.Set(ctx, conversationKey(x.who.TenantID, id), &cache.Entry{Stored: g.now(), Body: body}, responseAffinityTTL); err != nil {
+		g.log.Warn("kept response store failed", "request_id", reqid.From(ctx), "err", err)
 	}
 }
 

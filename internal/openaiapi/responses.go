@@ -230,14 +230,15 @@ type ResponsesStreamWriter struct {
 	buf      []byte
 }
 
-// Conversation is, for a translated stream that ended with its terminal
-// event, the response's id and its output items (see OutputItems).
-func (s *ResponsesStreamWriter) Conversation() (id string, output []byte, ok bool) {
-	if !s.ended {
-		return "", nil, false
+// Translated is, for a translated stream that ended with its terminal
+// event, the response's id, the response object that event carried, and
+// its output as history items (see EncodeTranslatedResponse).
+func (s *ResponsesStreamWriter) Translated() (id string, object, history []byte, ok bool) {
+	if !s.ended || s.enc.final == nil {
+		return "", nil, nil, false
 	}
-	out, err := historyItems(s.enc.output)
-	return s.enc.id, out, err == nil
+	history, err := historyItems(s.enc.output)
+	return s.enc.id, s.enc.final, history, err == nil
 }
 
 // NewResponsesStreamWriter returns a writer for a Responses API client,

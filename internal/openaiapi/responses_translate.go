@@ -338,6 +338,13 @@ func textItem(id, status, text string) rsMessageItem {
 // Its id is resp.ID when that is a response id already (the gateway
 // chose it), else a new one.
 func (s source) encodeResponsesObject(resp *llm.Response) ([]byte, error) {
+	b, _, err := s.encodeTranslated(resp)
+	return b, err
+}
+
+// encodeTranslated is encodeResponsesObject, and the answer's output as
+// history items (see EncodeTranslatedResponse).
+func (s source) encodeTranslated(resp *llm.Response) (object, history []byte, err error) {
 	status, incomplete := rsStatus(resp.FinishReason)
 	id := resp.ID
 	if !strings.HasPrefix(id, "resp_") {
@@ -346,11 +353,23 @@ func (s source) encodeResponsesObject(resp *llm.Response) ([]byte, error) {
 	o := s.newRsObject(id, resp.Model, status)
 	o.IncompleteDetails, o.Usage = incomplete, toRsUsage(resp.Usage)
 	o.Output = s.outputItems(resp, status)
-	b, err := wirejson.Marshal(o)
-	if err != nil {
-		return nil, fmt.Errorf("openaiapi: encode response object: %w", err)
+	if object, err = wirejson.Marshal(o); err == nil {
+		history, err = historyItems(o.Output)
 	}
-	return b, nil
+	if err != nil {
+		return nil, nil, fmt.Errorf("openaiapi: encode response object: %w", err)
+	}
+	return object, history, nil
+}
+
+// EncodeTranslatedResponse encodes a translated answer as a response
+// object (its id is resp.ID when that is a response id), and its output
+// as the input items a later request may send back: what the gateway
+// keeps of a response it translated, for retrieval and for
+// previous_response_id. Function calls keep resp's call ids (give every
+// call one first).
+func EncodeTranslatedResponse(resp *llm.Response) (object, history []byte, err error) {
+	return defaultSource().encodeTranslated(resp)
 }
 
 // outputItems is a translated answer's output: its text as a message,
@@ -373,15 +392,6 @@ func (s source) outputItems(resp *llm.Response, status string) []any {
 			Name: tc.Name, Arguments: tc.Arguments, Status: "completed"})
 	}
 	return out
-}
-
-// OutputItems is a translated answer as Responses API output items, which
-// a later request may send back as input: how the gateway keeps a
-// translated conversation for previous_response_id. Function calls keep
-// resp's call ids (give every call one first).
-func OutputItems(resp *llm.Response) ([]byte, error) {
-	status, _ := rsStatus(resp.FinishReason)
-	return historyItems(defaultSource().outputItems(resp, status))
 }
 
 // historyItems is output items as input items in their plainest form, no
@@ -426,7 +436,8 @@ type rsEncoder struct {
 	started bool
 	usage   llm.Usage
 	finish  llm.FinishReason
-	output  []any // finished items, in order
+	output  []any  // finished items, in order
+	final   []byte // the response object of the terminal event
 
 	// The open item: a message (text) or a function call (tool ≥ 0).
 	open   bool
@@ -564,6 +575,7 @@ func (e *rsEncoder) appendEnd(buf []byte, seq *int) []byte {
 	if status != "completed" {
 		typ = "response.incomplete"
 	}
+	e.final, _ = wirejson.Marshal(o)
 	return e.frame(buf, seq, rsEvent{Type: typ, Response: o})
 }
 
