@@ -111,7 +111,8 @@ func TestNodeSDKs(t *testing.T) {
 		OpenAIResponsesTranslated struct {
 			thrown
 			Status, Model, Text, StreamedStatus, StreamedText, CallName, AfterCallStatus, AfterCallText string
-			FollowStatus, FollowText                                                                    string
+			FollowStatus, FollowText, RetrievedText, ItemRoles                                          string
+			DeletedStatus                                                                               int
 			DeltasMatch, CallArgsJSON                                                                   bool
 		} `json:"openai-responses-translated"`
 		AnthropicMessages map[string]messagesResult       `json:"anthropic-messages"`
@@ -228,6 +229,11 @@ func TestNodeSDKs(t *testing.T) {
 		}
 		if r.FollowStatus != "completed" || r.FollowText == "" {
 			t.Errorf("previous_response_id of a translated response: %+v", r)
+		}
+		// Kept by the gateway: retrieved as answered, its conversation
+		// paged one item at a time by the SDK, deleted.
+		if r.RetrievedText != r.FollowText || r.ItemRoles != "user,assistant,user" || r.DeletedStatus != 404 {
+			t.Errorf("retrieve, input items, delete of a translated response: %+v", r)
 		}
 	})
 	t.Run("anthropic messages and stream helper", func(t *testing.T) {

@@ -249,7 +249,21 @@ const scenarios = {
     });
     // The gateway keeps a translated conversation for previous_response_id.
     const follow = await openai.responses.create({ model: 'claude', input: 'And then?', previous_response_id: plain.id });
+    // ... and answers retrieval, the input items (the SDK's auto-pager) and deletion.
+    const retrieved = await openai.responses.retrieve(follow.id);
+    const items = [];
+    for await (const item of openai.responses.inputItems.list(follow.id, { order: 'asc', limit: 1 })) items.push(item);
+    await openai.responses.delete(plain.id);
+    let deletedStatus = 0;
+    try {
+      await openai.responses.retrieve(plain.id);
+    } catch (err) {
+      deletedStatus = err.status ?? -1;
+    }
     return {
+      retrievedText: retrieved.output_text,
+      itemRoles: items.map((i) => i.role).join(','),
+      deletedStatus,
       status: plain.status,
       model: plain.model,
       text: plain.output_text,
