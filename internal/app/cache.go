@@ -49,6 +49,12 @@ func (rc respCache) Purge(ctx context.Context, tenantID string, all bool) (int, 
 		prefix = cache.TenantPrefix(tenantID)
 	}
 	rc.semantic.Purge(prefix)
+	if rc.share != nil {
+		// The other replicas' indexes drop the same entries.
+		if err := rc.share.Purge(ctx, prefix); err != nil {
+			return 0, err
+		}
+	}
 	return rc.store.Purge(ctx, prefix)
 }
 

@@ -32,10 +32,13 @@ type SemanticShare struct {
 	block  time.Duration
 }
 
+// semAdd is an entry this replica indexed, or (purge set) a purge of
+// the entries whose key begins with key.
 type semAdd struct {
 	ns, key string
 	unit    []float32
 	expires time.Time
+	purge   bool
 }
 
 // NewSemanticShare shares index through stream (a Redis key) of client,
@@ -60,6 +63,19 @@ func (s *SemanticShare) notify(ns string, unit []float32, key string, expires ti
 	}
 }
 
+// Purge tells the other replicas to drop the entries whose key begins
+// with prefix (all for ""), as this replica's index did: after the entries
+// it queued before, so none of them outlives the purge elsewhere. It waits
+// for room in the queue until ctx ends.
+func (s *SemanticShare) Purge(ctx context.Context, prefix string) error {
+	select {
+	case s.out <- semAdd{key: prefix, purge: true}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // Run shares this replica's entries and reads the others' until ctx ends.
 func (s *SemanticShare) Run(ctx context.Context) error {
 	done := make(chan struct{})
@@ -79,6 +95,10 @@ func (s *SemanticShare) Run(ctx context.Context) error {
 }
 
 func (s *SemanticShare) write(ctx context.Context, a semAdd) {
+	if a.purge {
+		s.writePurge(ctx, a.key)
+		return
+	}
 	vec := make([]byte, 4*len(a.unit))
 	for i, x := range a.unit {
 		binary.LittleEndian.PutUint32(vec[4*i:], math.Float32bits(x))
@@ -97,6 +117,18 @@ func (s *SemanticShare) write(ctx context.Context, a semAdd) {
 	})
 	if err != nil && ctx.Err() == nil {
 		s.log.Warn("cache: could not share a semantic entry", "err", err)
+	}
+}
+
+// writePurge appends a purge to the stream. A replica that starts later
+// reads it after the entries it drops, so it drops them too.
+func (s *SemanticShare) writePurge(ctx context.Context, prefix string) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	err := s.client.XAdd(ctx, &redis.XAddArgs{Stream: s.stream, MaxLen: s.maxLen, Approx: true, Values: []any{
+		"r", s.self, "purge", prefix}}).Err()
+	if err != nil && ctx.Err() == nil {
+		s.log.Warn("cache: could not share a semantic purge; other replicas keep entries that now miss", "err", err)
 	}
 }
 
@@ -139,6 +171,10 @@ func (s *SemanticShare) read(ctx context.Context) {
 func (s *SemanticShare) apply(v map[string]any) {
 	str := func(k string) string { x, _ := v[k].(string); return x }
 	if str("r") == s.self {
+		return
+	}
+	if prefix, ok := v["purge"].(string); ok {
+		s.index.Purge(prefix)
 		return
 	}
 	ms, err := strconv.ParseInt(str("exp"), 10, 64)

@@ -61,3 +61,56 @@ func TestSemanticShare(t *testing.T) {
 		t.Error("c indexed an entry that had expired")
 	}
 }
+
+// TestSemanticSharePurge: a purge on one replica drops the same entries
+// from the others' indexes, and from the index of a replica that starts
+// after it (which reads the entries, then the purge).
+func TestSemanticSharePurge(t *testing.T) {
+	stream := redistest.Prefix(t) + "semantic"
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }()
+	start := func() (*cache.Semantic, *cache.SemanticShare) {
+		idx := cache.NewSemantic(100, nil)
+		sh := cache.NewSemanticShare(redistest.NewClient(t, redistest.Addr), stream, idx, 100, nil)
+		wg.Go(func() { _ = sh.Run(ctx) })
+		return idx, sh
+	}
+	has := func(idx *cache.Semantic, ns string, vec []float32) bool {
+		_, _, ok := idx.Nearest(ns, vec, 0.99)
+		return ok
+	}
+	waitUntil := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	x, y, z := []float32{1, 0, 0}, []float32{0, 1, 0}, []float32{0, 0, 1}
+	a, shA := start()
+	b, _ := start()
+	a.Add("nsx", x, "acme:x", time.Minute)
+	a.Add("nsy", y, "globex:y", time.Minute)
+	waitUntil("b to learn a's entries", func() bool { return has(b, "nsx", x) && has(b, "nsy", y) })
+
+	a.Purge("acme:")
+	if err := shA.Purge(ctx, "acme:"); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil("b to drop acme's entry", func() bool { return !has(b, "nsx", x) })
+	if !has(b, "nsy", y) {
+		t.Error("b dropped another tenant's entry")
+	}
+
+	// A later replica reads x, y, the purge, then z: once it has z, x is gone.
+	a.Add("nsz", z, "globex:z", time.Minute)
+	c, _ := start()
+	waitUntil("c to read the stream", func() bool { return has(c, "nsz", z) })
+	if has(c, "nsx", x) || !has(c, "nsy", y) {
+		t.Errorf("late replica: acme's entry kept %v, globex's %v; want dropped, kept", has(c, "nsx", x), has(c, "nsy", y))
+	}
+}
