@@ -6,11 +6,14 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/executor"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/openaiapi"
@@ -31,6 +34,10 @@ const (
 	HeaderDeployment = "X-Switchyard-Deployment"
 	HeaderAttempts   = "X-Switchyard-Attempts"
 	HeaderArm        = "X-Switchyard-Arm"
+	// HeaderDropped lists the request's top-level fields that the
+	// answering deployment never saw, because the request was translated
+	// for its API and they have no counterpart there.
+	HeaderDropped = "X-Switchyard-Dropped-Params"
 )
 
 // exchange is the state of one client request as it moves through the steps;
@@ -511,9 +518,50 @@ func (g *Gateway) setRouteHeaders(w http.ResponseWriter, x *exchange) {
 	if x.trace != nil {
 		if x.trace.Deployment != "" {
 			set(HeaderDeployment, x.trace.Deployment)
+			if dropped := x.dropped(); dropped != "" {
+				set(HeaderDropped, dropped)
+			}
 		}
 		set(HeaderAttempts, strconv.Itoa(attempts(x.trace)))
 	}
+}
+
+// dropped names, comma-separated, the request's top-level fields that the
+// answering deployment did not get because the request was translated for
+// it; "" when it was relayed, or nothing was left out.
+func (x *exchange) dropped() string {
+	if x.cacheHit || x.req == nil || x.rt == nil || x.dialect.untranslated == nil {
+		return ""
+	}
+	d, ok := x.rt.deployments[x.trace.Deployment]
+	if !ok || d.prov.Dialect() == x.dialect.name {
+		return ""
+	}
+	names := x.dialect.untranslated(x.req.Raw, d.cfg.Capabilities.Has(config.CapReasoning))
+	// The names are the client's: only plain ones go into a header, and
+	// no more than a few.
+	names = slices.DeleteFunc(names, func(n string) bool { return !plainName(n) })
+	if len(names) > maxDroppedNames {
+		names = append(names[:maxDroppedNames], "...")
+	}
+	return strings.Join(names, ", ")
+}
+
+const maxDroppedNames = 16
+
+// plainName reports whether s is a field name fit for a header: 1 to 64
+// letters, digits, '_', '-' or '.'.
+func plainName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // attempts counts upstream calls (skipped targets are not calls).

@@ -40,6 +40,10 @@ type dialect struct {
 	statusOf func(err error) int
 	// writeError writes a gateway-made error (see the apiError codes).
 	writeError func(w http.ResponseWriter, e *apiError)
+	// untranslated lists the top-level fields of a body that a
+	// translation for another API does not carry (reasoning: the target
+	// takes reasoning settings); nil for a relay-only dialect.
+	untranslated func(raw []byte, reasoning bool) []string
 }
 
 // apiError is an error the gateway itself produces, with its code in each
@@ -52,6 +56,7 @@ type apiError struct {
 }
 
 var openAIDialect = &dialect{
+	untranslated:  openaiapi.Untranslated,
 	name:          llm.DialectOpenAI,
 	cacheEndpoint: cacheOpenAIChat,
 	parse:         openaiapi.ParseChat,
@@ -73,6 +78,7 @@ var openAIDialect = &dialect{
 // deployments that serve it, translated for the others when the request
 // uses only what Chat Completions can say (else RelayOnly says why not).
 var openAIResponsesDialect = &dialect{
+	untranslated:  openaiapi.UntranslatedResponses,
 	name:          llm.DialectOpenAIResponses,
 	cacheEndpoint: cacheOpenAIResponses,
 	noCascade:     true,
@@ -104,6 +110,7 @@ var openAICompletionsDialect = &dialect{
 }
 
 var anthropicDialect = &dialect{
+	untranslated:  anthropicapi.Untranslated,
 	name:          llm.DialectAnthropic,
 	cacheEndpoint: cacheAnthropicMessages,
 	parse:         anthropicapi.ParseChat,
