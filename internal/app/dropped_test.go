@@ -101,3 +101,64 @@ func TestDroppedParamsHeader(t *testing.T) {
 		t.Errorf("responses to claude: %d, dropped %q; %s", code, h.Get("X-Switchyard-Dropped-Params"), body)
 	}
 }
+
+// TestRequireParams: a request that requires its params (the header, or
+// its route's require_params) skips deployments that would not get all of
+// them, is a 400 naming them when none would, and is never served an
+// answer such a deployment made from the cache.
+func TestRequireParams(t *testing.T) {
+	simURL := startSim(t, fastSim())
+	s := startEditedTenantStack(t, simURL, storeOnly(t)+"cache: {backend: memory, ttl: 1m}\n", func(c string) string {
+		return strings.Replace(c, "  - name: anthropic-first\n", "  - name: strict\n    targets: [claude, medium]\n    require_params: true\n  - name: anthropic-first\n", 1)
+	})
+	body := func(model, extra string) string {
+		return `{"model":"` + model + `","messages":[{"role":"user","content":"Hi there"}]` + extra + `}`
+	}
+	served := func(what string, code int, resp string, h http.Header, want string) {
+		t.Helper()
+		if code != 200 || h.Get("X-Switchyard-Deployment") != want {
+			t.Errorf("%s: %d by %q, want 200 by %s; %s", what, code, h.Get("X-Switchyard-Deployment"), want, resp)
+		}
+	}
+	// Not required: claude, first in line, answers without seed (and the
+	// answer is cached).
+	code, resp, h := s.send("/v1/chat/completions", body("anthropic-first", `,"seed":7`))
+	served("not required", code, resp, h, "claude")
+	// Required by the header: claude is skipped, medium gets the seed,
+	// and claude's cached answer is not served.
+	code, resp, h = s.send("/v1/chat/completions", body("anthropic-first", `,"seed":7`), "X-Switchyard-Require-Params", "true")
+	served("required by header", code, resp, h, "medium")
+	if r := h.Get("X-Switchyard-Reason"); !strings.Contains(r, "require_params: skipped claude (seed)") {
+		t.Errorf("reason %q, want it to say claude was skipped for seed", r)
+	}
+	if h.Get("X-Switchyard-Cache") == "hit" {
+		t.Error("a required request was served an answer made without its seed")
+	}
+	// Nothing to lose: claude serves it, required or not.
+	code, resp, h = s.send("/v1/chat/completions", body("anthropic-first", `,"temperature":0.2`), "X-Switchyard-Require-Params", "true")
+	served("required, nothing lost", code, resp, h, "claude")
+	// Required by the route; the header can lift it.
+	code, resp, h = s.send("/v1/chat/completions", body("strict", `,"seed":7`))
+	served("strict route", code, resp, h, "medium")
+	code, resp, h = s.send("/v1/chat/completions", body("strict", `,"seed":8`), "X-Switchyard-Require-Params", "false")
+	served("strict route, header false", code, resp, h, "claude")
+	// None can take it whole: a 400 naming what would be lost, in the
+	// client's API's shape.
+	code, resp, _ = s.send("/v1/chat/completions", body("claude", `,"seed":7,"logit_bias":{"1":1}`), "X-Switchyard-Require-Params", "true")
+	if code != 400 || gjson.Get(resp, "error.code").Str != "unsupported_parameter" || !strings.Contains(gjson.Get(resp, "error.message").Str, "claude (seed, logit_bias)") {
+		t.Errorf("no deployment takes it whole: %d %s", code, resp)
+	}
+	code, resp, _ = s.send("/v1/messages", `{"model":"strict","max_tokens":20,"top_k":3,"messages":[{"role":"user","content":"Hi"}]}`, "anthropic-version", "2023-06-01")
+	if code != 200 {
+		t.Errorf("messages with top_k on strict: %d %s, want claude to take it", code, resp)
+	}
+	code, resp, _ = s.send("/v1/messages", `{"model":"medium","max_tokens":20,"top_k":3,"messages":[{"role":"user","content":"Hi"}]}`,
+		"anthropic-version", "2023-06-01", "X-Switchyard-Require-Params", "true")
+	if code != 400 || gjson.Get(resp, "error.type").Str != "invalid_request_error" || !strings.Contains(resp, "top_k") {
+		t.Errorf("messages with top_k required on medium: %d %s", code, resp)
+	}
+	code, resp, _ = s.send("/v1/chat/completions", body("auto", ""), "X-Switchyard-Require-Params", "yes")
+	if code != 400 || !strings.Contains(resp, "true or false") {
+		t.Errorf("header yes: %d %s, want a 400", code, resp)
+	}
+}

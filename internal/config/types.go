@@ -210,6 +210,12 @@ type Route struct {
 	// Cache false keeps this route's answers out of the response cache
 	// (see Cache); unset or true caches them while cache.backend is on.
 	Cache *bool `yaml:"cache"`
+	// RequireParams sends a request only to deployments that get every
+	// field of it: a deployment of another API that would not get some
+	// (seed, top_k, ...) is skipped, and a request none can take whole
+	// is a 400. A request's X-Switchyard-Require-Params header overrides
+	// it.
+	RequireParams bool `yaml:"require_params"`
 }
 
 // Secret is a string that never prints. In YAML it is usually an ${ENV}

@@ -84,13 +84,18 @@ func (g *Gateway) cached(w http.ResponseWriter, r *http.Request, x *exchange, rt
 	}
 	key := cache.Key(x.who.TenantID, endpoint, cacheScope(x), body)
 	sem := g.semanticQuery(rt, x, endpoint, route, body)
+	// An answer made by a deployment that did not get every field of the
+	// request does not serve a request that requires them.
+	fits := func(e *cache.Entry) bool {
+		return e != nil && (!x.requireParams || len(rt.lost(x.dialect, x.req, e.Deployment)) == 0)
+	}
 	if lookup {
-		if e := g.cacheGet(r, route, key); e != nil {
+		if e := g.cacheGet(r, route, key); fits(e) {
 			g.countCache(route, cacheResultHit)
 			g.serveCached(w, x, e, 0)
 			return w, nil, true
 		}
-		if e, similarity := g.semanticLookup(r, x, route, sem); e != nil {
+		if e, similarity := g.semanticLookup(r, x, route, sem); fits(e) {
 			g.countCache(route, cacheResultSemanticHit)
 			g.serveCached(w, x, e, similarity)
 			return w, nil, true

@@ -64,6 +64,9 @@ type exchange struct {
 	span       trace.Span
 	cacheHit   bool   // answered from the response cache
 	respID     string // the upstream's id of a relayed answer (Responses API affinity)
+	// requireParams: only a deployment that gets every field of the
+	// request may answer it (see runtime.requireParams).
+	requireParams bool
 }
 
 // ServeOpenAIChat serves POST /v1/chat/completions.
@@ -182,6 +185,12 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *dialect) 
 		g.fail(w, x, e)
 		return
 	}
+	required, e := rt.requireParams(plan, &x.decision, d, req, r.Header)
+	if e != nil {
+		g.fail(w, x, e)
+		return
+	}
+	x.requireParams = required
 	if d == openAIResponsesDialect {
 		g.pinContinued(r.Context(), x, plan)
 		defer g.rememberResponse(r.Context(), x)
@@ -485,6 +494,81 @@ func (rt *runtime) relayPlan(p *executor.Plan, dec router.Decision, d *dialect, 
 	return nil
 }
 
+// HeaderRequireParams, "true" or "false", says whether a request goes only
+// to deployments that get every field of it; it overrides the route's
+// require_params.
+const HeaderRequireParams = "X-Switchyard-Require-Params"
+
+// requireParams keeps, when the request requires its params (its header,
+// else its route's require_params), the plan's targets that get every
+// top-level field of req: those of its own API, and those whose
+// translation leaves nothing out. It notes the targets it skipped in dec's
+// reason, or says why none can serve the request.
+// It reports whether the request requires its params.
+func (rt *runtime) requireParams(p *executor.Plan, dec *router.Decision, d *dialect, req *llm.Request, h http.Header) (bool, *apiError) {
+	on := false
+	if rc, ok := rt.cfg.Route(dec.Route); ok {
+		on = rc.RequireParams
+	}
+	switch v := h.Get(HeaderRequireParams); v {
+	case "":
+	case "true", "false":
+		on = v == "true"
+	default:
+		return false, &apiError{status: http.StatusBadRequest, code: "invalid_request_error", anthropicType: "invalid_request_error",
+			message: HeaderRequireParams + " must be true or false, not " + strconv.Quote(truncate(v, 40))}
+	}
+	if !on || d.untranslated == nil {
+		return on, nil
+	}
+	lost := func(name string) []string { return rt.lost(d, req, name) }
+	var skipped []string
+	if dec.Cascade != nil {
+		// A cascade may answer from any stage: each must take it whole.
+		for _, name := range dec.Cascade.Stages {
+			if l := lost(name); len(l) > 0 {
+				skipped = append(skipped, name+" ("+strings.Join(l, ", ")+")")
+			}
+		}
+		if len(skipped) == 0 {
+			return true, nil
+		}
+		return true, &apiError{status: http.StatusBadRequest, code: "unsupported_parameter", anthropicType: "invalid_request_error",
+			message: "model " + strconv.Quote(dec.Route) + " is a cascade route with stages that would not get every field of this request, which requires them: " +
+				strings.Join(skipped, "; ")}
+	}
+	kept := p.Targets[:0]
+	for _, t := range p.Targets {
+		if l := lost(t.Deployment); len(l) > 0 {
+			skipped = append(skipped, t.Deployment+" ("+strings.Join(l, ", ")+")")
+			continue
+		}
+		kept = append(kept, t)
+	}
+	p.Targets = kept
+	if len(skipped) == 0 {
+		return true, nil
+	}
+	if len(kept) == 0 {
+		return true, &apiError{status: http.StatusBadRequest, code: "unsupported_parameter", anthropicType: "invalid_request_error",
+			message: "model " + strconv.Quote(dec.Route) + " has no deployment that gets every field of this request, which requires them (" +
+				HeaderRequireParams + " or the route's require_params): " + strings.Join(skipped, "; ") + " would not get them"}
+	}
+	dec.Reason += "; require_params: skipped " + strings.Join(skipped, "; ")
+	return true, nil
+}
+
+// lost lists the plainly named top-level fields of req that deployment
+// name would not get: none when it speaks d, or is unknown.
+func (rt *runtime) lost(d *dialect, req *llm.Request, name string) []string {
+	dep, ok := rt.deployments[name]
+	if !ok || d.untranslated == nil || dep.prov.Dialect() == d.name {
+		return nil
+	}
+	return slices.DeleteFunc(d.untranslated(req.Raw, dep.cfg.Capabilities.Has(config.CapReasoning)),
+		func(n string) bool { return !plainName(n) })
+}
+
 // plan turns a router decision into executor targets.
 func (rt *runtime) plan(dec router.Decision) *executor.Plan {
 	p := &executor.Plan{Route: dec.Route, Targets: make([]executor.Target, 0, len(dec.Deployments))}
@@ -533,14 +617,9 @@ func (x *exchange) dropped() string {
 	if x.cacheHit || x.req == nil || x.rt == nil || x.dialect.untranslated == nil {
 		return ""
 	}
-	d, ok := x.rt.deployments[x.trace.Deployment]
-	if !ok || d.prov.Dialect() == x.dialect.name {
-		return ""
-	}
-	names := x.dialect.untranslated(x.req.Raw, d.cfg.Capabilities.Has(config.CapReasoning))
 	// The names are the client's: only plain ones go into a header, and
 	// no more than a few.
-	names = slices.DeleteFunc(names, func(n string) bool { return !plainName(n) })
+	names := x.rt.lost(x.dialect, x.req, x.trace.Deployment)
 	if len(names) > maxDroppedNames {
 		names = append(names[:maxDroppedNames], "...")
 	}
