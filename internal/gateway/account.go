@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"log/slog"
+	"math"
 	"strconv"
 	"time"
 
@@ -10,9 +11,35 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/reqid"
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
+
+// accounted is the request's usage and cost so far: the answering
+// deployment's, earlier cascade stages', and side calls' (classifier,
+// judge, embedding).
+func (x *exchange) accounted() (llm.Usage, float64) {
+	cost, usage := x.priorCost, x.usage
+	if x.rt != nil && x.trace != nil && x.trace.Deployment != "" {
+		// Priced on the config the request ran on, even if a reload
+		// changed prices or removed the deployment since.
+		cost += x.rt.cost(x.trace.Deployment, usage)
+	}
+	usage = usage.Add(x.priorUsage)
+	if x.side != nil {
+		u, c := x.side.total()
+		usage = usage.Add(u)
+		cost += c
+	}
+	return usage, cost
+}
+
+// costHeader is a cost in USD for HeaderCost: plain decimal, rounded to
+// 1e-10.
+func costHeader(usd float64) string {
+	return strconv.FormatFloat(math.Round(usd*1e10)/1e10, 'f', -1, 64)
+}
 
 // finish accounts for one client request: exactly one usage record, one log
 // line and the metrics. It never sees prompt text or keys.
@@ -33,18 +60,8 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 	if x.status == 0 {
 		x.status = statusClientClosed // the client went away before anything was decided
 	}
-	cost := x.priorCost
-	if x.rt != nil && deployment != "" {
-		// Priced on the config the request ran on, even if a reload
-		// changed prices or removed the deployment since.
-		cost += x.rt.cost(deployment, x.usage)
-	}
-	x.usage = x.usage.Add(x.priorUsage)
-	if x.side != nil {
-		u, c := x.side.total()
-		x.usage = x.usage.Add(u)
-		cost += c
-	}
+	var cost float64
+	x.usage, cost = x.accounted()
 	stream := x.req != nil && x.req.Stream
 	id := reqid.From(ctx)
 	if x.adm != nil {

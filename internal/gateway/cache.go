@@ -182,6 +182,8 @@ func (g *Gateway) serveCached(w http.ResponseWriter, x *exchange, e *cache.Entry
 	}
 	h.Set("Age", strconv.FormatInt(int64(max(g.now().Sub(e.Stored), 0)/time.Second), 10))
 	h.Set("Content-Length", strconv.Itoa(len(e.Body)))
+	_, cost := x.accounted() // a semantic hit's embedding call
+	h.Set(HeaderCost, costHeader(cost))
 	g.setRouteHeaders(w, x)
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(e.Body)

@@ -38,6 +38,9 @@ const (
 	// answering deployment never saw, because the request was translated
 	// for its API and they have no counterpart there.
 	HeaderDropped = "X-Switchyard-Dropped-Params"
+	// HeaderCost is what the request cost in USD, as its usage record
+	// says: a header on a complete answer, a trailer after a stream.
+	HeaderCost = "X-Switchyard-Cost"
 )
 
 // exchange is the state of one client request as it moves through the steps;
@@ -235,18 +238,17 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, x *exchange, r
 	}
 	x.usage = usageOf(resp, input)
 	x.status = http.StatusOK
-	translated := x.dialect == openAIResponsesDialect && resp.Dialect != x.dialect.name
-	if translated {
-		// The gateway names a translated response, and keeps its
-		// conversation under that name for previous_response_id.
+	_, cost := x.accounted()
+	w.Header().Set(HeaderCost, costHeader(cost))
+	if x.dialect == openAIResponsesDialect && resp.Dialect != x.dialect.name {
+		// The gateway names a translated response, and keeps it under
+		// that name (see keepTranslated).
 		for i := range resp.ToolCalls {
 			if resp.ToolCalls[i].ID == "" {
 				resp.ToolCalls[i].ID = "call_" + rand.Text()
 			}
 		}
 		resp.ID = "resp_" + rand.Text()
-	}
-	if translated {
 		// Encoded here, once, so that what the gateway keeps is what the
 		// client got.
 		object, history, err := openaiapi.EncodeTranslatedResponse(resp)
@@ -308,6 +310,12 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, x *exchange, rt
 		x.ttft = trace.TTFT
 	}
 	x.status = http.StatusOK
+	// The cost is known at the end: it follows the stream as a trailer.
+	w.Header().Set("Trailer", HeaderCost)
+	defer func() {
+		_, cost := x.accounted()
+		w.Header().Set(HeaderCost, costHeader(cost))
+	}()
 	sw := x.dialect.newStream(w, x.req, st.Dialect())
 	if p, ok := st.(llm.Passthrough); ok && st.Dialect() == x.dialect.name {
 		p.SetPassthrough() // frames are relayed verbatim: decode less
