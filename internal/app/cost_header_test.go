@@ -40,6 +40,12 @@ func TestCostHeader(t *testing.T) {
 		t.Errorf("cache hit: %q, cost %q, want a hit at 0", resp.Header.Get("X-Switchyard-Cache"), resp.Header.Get("X-Switchyard-Cost"))
 	}
 
+	// Embeddings are priced too (embed has no price: free).
+	resp, b = s.post("/v1/embeddings", `{"model":"embed","input":"a signal box"}`)
+	if resp.StatusCode != 200 || resp.Header.Get("X-Switchyard-Cost") != "0" {
+		t.Errorf("embeddings: %d, cost %q, want 0; %s", resp.StatusCode, resp.Header.Get("X-Switchyard-Cost"), b)
+	}
+
 	// Streamed from medium ($1 in, $4 out): the trailer, after the body.
 	resp, b = s.post("/v1/chat/completions", `{"model":"medium","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Tell me about sleepers"}]}`)
 	if resp.StatusCode != 200 || resp.Header.Get("X-Switchyard-Cost") != "" {

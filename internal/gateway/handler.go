@@ -199,6 +199,8 @@ func (g *Gateway) ServeEmbeddings(w http.ResponseWriter, r *http.Request) {
 		x.usage = llm.Usage{InputTokens: input, Estimated: true}
 	}
 	x.status = http.StatusOK
+	_, spent := x.accounted()
+	w.Header().Set(HeaderCost, costHeader(spent))
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(resp.Raw)
 }
