@@ -34,7 +34,7 @@ func buildBatches(ctx context.Context, cfg *config.Config, ten *Tenancy, api htt
 	bc := cfg.Batch
 	runner := batch.NewRunner(batch.RunnerOptions{
 		Store: ten.Store, API: api, Principals: ten.Principals,
-		Concurrency: bc.Concurrency, MaxRequests: bc.MaxRequests, Logger: log, Metrics: metrics, Lease: bc.Lease.D(),
+		Concurrency: bc.Concurrency, MaxRequests: bc.MaxRequests, Logger: log, Metrics: metrics, Lease: bc.Lease.D(), Owner: bc.WorkerID,
 	})
 	var q batch.Queue
 	var resume func(ctx context.Context) // an embedded queue's look for lapsed batches

@@ -55,3 +55,42 @@ func TestRunLeavesAHeldBatch(t *testing.T) {
 		t.Errorf("served %d lines of a batch without input", served)
 	}
 }
+
+// TestResumeOwnLeaseAtOnce: a runner restarted under the name it had
+// (RunnerOptions.Owner) resumes the batches its previous start held at
+// once, and runs them; a runner of another name waits for the lease.
+func TestResumeOwnLeaseAtOnce(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	b := store.Batch{ID: "batch_mine", TenantID: "t", Status: store.BatchInProgress, Created: now, Doc: []byte(`{"input_file_id":"file-x"}`)}
+	if err := st.CreateBatch(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	// The previous start of pod-0 held it when it crashed.
+	if ok, err := st.ClaimBatch(ctx, b.ID, "pod-0", now, now.Add(30*time.Second)); !ok || err != nil {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	api := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	other := NewRunner(RunnerOptions{Store: st, Now: clock, Lease: 30 * time.Second, Owner: "pod-1", API: api})
+	q := NewEmbedded(4, nil)
+	defer q.Close()
+	if err := other.Resume(ctx, q); err != nil || len(q.ch) != 0 {
+		t.Fatalf("another replica's Resume: %v, %d published; want none while the lease lasts", err, len(q.ch))
+	}
+	restarted := NewRunner(RunnerOptions{Store: st, Now: clock, Lease: 30 * time.Second, Owner: "pod-0", API: api})
+	if err := restarted.Resume(ctx, q); err != nil || len(q.ch) != 1 {
+		t.Fatalf("the restarted replica's Resume: %v, %d published; want its batch", err, len(q.ch))
+	}
+	if err := restarted.Run(ctx, b.ID); err != nil {
+		t.Fatalf("the restarted replica's Run: %v", err)
+	}
+	if got, _ := st.GetBatch(ctx, "", b.ID); got.Status != store.BatchFailed {
+		t.Errorf("status %s, want failed (its input is missing): the restarted replica ran it", got.Status)
+	}
+}

@@ -117,7 +117,9 @@ func (r *Runner) Resume(ctx context.Context, q Queue) error {
 	}
 	now, n := r.now(), 0
 	for _, b := range bs {
-		if b.LeaseUntil.After(now) || r.isRunning(b.ID) {
+		// A lease of this runner's name that this runner is not running
+		// was its previous start's (a stable Owner): resume it now.
+		if b.LeaseUntil.After(now) && b.LeaseOwner != r.owner || r.isRunning(b.ID) {
 			continue
 		}
 		if err := q.Publish(ctx, b.ID); err != nil {

@@ -58,6 +58,12 @@ type Batch struct {
 	// replica also looks for lapsed batches this often. Default 30s, at
 	// least 3s.
 	Lease Duration `yaml:"lease"`
+	// WorkerID names this replica in batch leases, for a replica whose
+	// name outlives a restart (a StatefulSet pod's, ${HOSTNAME}): a
+	// restarted replica with the same name resumes its batches at once,
+	// instead of when their leases lapse. Live replicas must never
+	// share one. Default: a new random name at every start.
+	WorkerID string `yaml:"worker_id"`
 }
 
 func (c *Config) applyBatchDefaults() {
@@ -100,6 +106,9 @@ func (c *Config) validateBatch(v *validator) {
 	v.positiveInt("batch.max_requests", int64(b.MaxRequests))
 	if b.Retention.D() < MinBatchRetention {
 		v.add("batch.retention", "must be at least %v, got %v", MinBatchRetention, b.Retention.D())
+	}
+	if len(b.WorkerID) > 128 || strings.ContainsFunc(b.WorkerID, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		v.add("batch.worker_id", "must be at most 128 characters, none of them control characters")
 	}
 	if b.Lease.D() < MinBatchLease {
 		v.add("batch.lease", "must be at least %v, got %v", MinBatchLease, b.Lease.D())

@@ -43,6 +43,8 @@ type Batch struct {
 	// LeaseUntil is when the lease of the worker running the batch lapses
 	// (see ClaimBatch); zero when no worker holds one.
 	LeaseUntil time.Time
+	// LeaseOwner names the worker that holds, or last held, the lease.
+	LeaseOwner string
 }
 
 // BatchResult is the outcome of one input line of a batch: the output

@@ -97,13 +97,13 @@ func (s *Store) CreateBatch(ctx context.Context, b store.Batch) error {
 	return err
 }
 
-const batchColumns = `id, tenant_id, key_id, status, created, doc, lease_until`
+const batchColumns = `id, tenant_id, key_id, status, created, doc, lease_until, lease_owner`
 
 func scanBatch(row pgx.CollectableRow) (store.Batch, error) {
 	var b store.Batch
 	var doc string
 	var lease time.Time
-	err := row.Scan(&b.ID, &b.TenantID, &b.KeyID, &b.Status, &b.Created, &doc, &lease)
+	err := row.Scan(&b.ID, &b.TenantID, &b.KeyID, &b.Status, &b.Created, &doc, &lease, &b.LeaseOwner)
 	b.Created, b.Doc = b.Created.UTC(), []byte(doc)
 	if lease.Unix() > 0 {
 		b.LeaseUntil = lease.UTC()

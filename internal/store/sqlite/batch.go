@@ -80,13 +80,13 @@ func (s *Store) CreateBatch(ctx context.Context, b store.Batch) error {
 	return nil
 }
 
-const batchColumns = `id, tenant_id, key_id, status, created_us, doc, lease_until_us`
+const batchColumns = `id, tenant_id, key_id, status, created_us, doc, lease_until_us, lease_owner`
 
 func scanBatch(sc scanner) (store.Batch, error) {
 	var b store.Batch
 	var created, lease int64
 	var doc string
-	err := sc.Scan(&b.ID, &b.TenantID, &b.KeyID, &b.Status, &created, &doc, &lease)
+	err := sc.Scan(&b.ID, &b.TenantID, &b.KeyID, &b.Status, &created, &doc, &lease, &b.LeaseOwner)
 	b.Created, b.Doc = fromMicros(created), []byte(doc)
 	if lease > 0 {
 		b.LeaseUntil = fromMicros(lease)

@@ -248,8 +248,8 @@ func testBatchLeases(t *testing.T, s store.Store) {
 	if !claim("a", base, 30*time.Second) {
 		t.Fatal("a fresh batch: want a's claim to hold")
 	}
-	if got, _ := s.GetBatch(ctx, "", b.ID); !got.LeaseUntil.Equal(base.Add(30 * time.Second)) {
-		t.Errorf("LeaseUntil %v, want %v", got.LeaseUntil, base.Add(30*time.Second))
+	if got, _ := s.GetBatch(ctx, "", b.ID); !got.LeaseUntil.Equal(base.Add(30*time.Second)) || got.LeaseOwner != "a" {
+		t.Errorf("LeaseUntil %v owner %q, want %v a", got.LeaseUntil, got.LeaseOwner, base.Add(30*time.Second))
 	}
 	if claim("b", base.Add(10*time.Second), 30*time.Second) {
 		t.Error("b claimed a batch a holds")
