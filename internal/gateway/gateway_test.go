@@ -48,7 +48,7 @@ func instantSim() sim.Config {
 
 // fixture is a gateway behind a real loopback server, the simulator behind it.
 type fixture struct {
-	t    *testing.T
+	t    testing.TB
 	gw   *gateway.Gateway
 	sim  *sim.Server
 	url  string
@@ -56,7 +56,7 @@ type fixture struct {
 	conf func(text string) *config.Config
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	sm, simURL, stopSim, err := sim.Start(instantSim())
 	if err != nil {

@@ -1,0 +1,82 @@
+package gateway_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// fuzzPaths are the client endpoints FuzzGateway posts to.
+var fuzzPaths = []string{"/v1/chat/completions", "/v1/messages", "/v1/responses", "/v1/embeddings", "/v1/messages/count_tokens", "/v1/completions"}
+
+// FuzzGateway posts arbitrary bodies to every client endpoint of a live
+// gateway in front of the simulator, to deployments of both APIs (so
+// translation runs both ways): whatever the body, the gateway answers
+// (never drops the connection, as a panic would), with no 500, and a
+// refusal is a JSON error in the endpoint's API's shape.
+func FuzzGateway(f *testing.F) {
+	seeds := []string{
+		`{"model":"claude","messages":[{"role":"user","content":"hi"}]}`,
+		`{"model":"medium","max_tokens":20,"messages":[{"role":"user","content":[{"type":"text","text":"hi"}]}]}`,
+		`{"model":"claude","stream":true,"messages":[{"role":"system","content":"be brief"},{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}}]}]}`,
+		`{"model":"claude","messages":[{"role":"user","content":"w"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}],"tool_choice":{"type":"function","function":{"name":"f"}}}`,
+		`{"model":"claude","messages":[{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{"}}]},{"role":"tool","tool_call_id":"c","content":"1"}]}`,
+		`{"model":"medium","max_tokens":9,"system":[{"type":"text","text":"s"}],"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"x","content":[{"type":"text","text":"r"}]}]}],"thinking":{"type":"enabled","budget_tokens":1}}`,
+		`{"model":"claude","input":[{"type":"function_call_output","call_id":"c","output":"x"}],"text":{"format":{"type":"json_schema","name":"n","schema":{}}}}`,
+		`{"model":"claude","input":"hi","previous_response_id":"resp_x","stream":true}`,
+		`{"model":"auto","input":["a",1,null]}`,
+		`{"model":"claude","messages":[{"role":"user","content":null}],"response_format":{"type":"json_schema","json_schema":{"name":"x"}}}`,
+		`{"model":"medium","prompt":"def f(","suffix":"\n","max_tokens":5}`,
+		`{"model":"claude","messages":[{"role":"user","content":"hi"}],"max_tokens":-1,"temperature":"hot","stop":[1]}`,
+		`{"model":"claude","messages":{},"n":2}`,
+		`[]`, `null`, `{`, `{"model":1}`, "\x00\xff", `{"model":"claude","messages":[{"role":"user","content":"\ud800"}]}`,
+	}
+	for i, s := range seeds {
+		f.Add(uint8(i), s)
+	}
+	fx := newFixture(f)
+	cfg := fx.conf(strings.Replace(gwConfig, "max_body_bytes: 2048", "max_body_bytes: 65536", 1))
+	if err := fx.gw.Apply(cfg); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, which uint8, body string) {
+		path := fuzzPaths[int(which)%len(fuzzPaths)]
+		req, err := http.NewRequest("POST", fx.url+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		if which&0x80 != 0 {
+			req.Header.Set("anthropic-version", "2023-06-01")
+		}
+		resp, err := fx.hc.Do(req)
+		if err != nil {
+			t.Fatalf("POST %s %q: %v (the gateway dropped the connection)", path, body, err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatalf("POST %s %q: reading the answer: %v", path, body, err)
+		}
+		if resp.StatusCode == http.StatusInternalServerError {
+			t.Fatalf("POST %s %q: 500 %s", path, body, b)
+		}
+		if resp.StatusCode >= 400 {
+			var e struct {
+				Error *struct {
+					Message string `json:"message"`
+				} `json:"error"`
+			}
+			if err := json.Unmarshal(b, &e); err != nil || e.Error == nil || e.Error.Message == "" {
+				t.Fatalf("POST %s %q: %d %s, want a JSON error with a message", path, body, resp.StatusCode, b)
+			}
+			anthropicShape := bytes.HasPrefix(b, []byte(`{"type":"error"`))
+			if want := strings.HasPrefix(path, "/v1/messages"); anthropicShape != want {
+				t.Fatalf("POST %s %q: %d %s: Anthropic's shape %v, want %v", path, body, resp.StatusCode, b, anthropicShape, want)
+			}
+		}
+	})
+}
