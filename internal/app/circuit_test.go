@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/switchyard-gw/switchyard/internal/clocktest"
 	"github.com/switchyard-gw/switchyard/internal/sim"
 )
 
@@ -34,7 +35,7 @@ func TestCircuitSharedAcrossReplicas(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
 	defer rdb.Close()
 	channel := strings.SplitN(limits, "key_prefix=", 2)[1] + "circuit"
-	waitFor(t, "both replicas to subscribe", func() bool {
+	clocktest.WaitFor(t, "both replicas to subscribe", func() bool {
 		n, err := rdb.PubSubNumSub(context.Background(), channel).Result()
 		return err == nil && n[channel] == 2
 	})
@@ -52,7 +53,7 @@ func TestCircuitSharedAcrossReplicas(t *testing.T) {
 			t.Fatal("replica A never opened the circuit of the failing deployment")
 		}
 	}
-	waitFor(t, "replica B to hear of the open circuit", func() bool {
+	clocktest.WaitFor(t, "replica B to hear of the open circuit", func() bool {
 		return strings.Contains(b.logs.String(), "circuit changed on another replica")
 	})
 	before := calls()
@@ -66,7 +67,7 @@ func TestCircuitSharedAcrossReplicas(t *testing.T) {
 
 	// A replica that starts now reads the open circuit from Redis.
 	c := startEditedTenantStack(t, simURL, extra, longOpen)
-	waitFor(t, "replica C to read the open circuits", func() bool {
+	clocktest.WaitFor(t, "replica C to read the open circuits", func() bool {
 		return strings.Contains(c.logs.String(), "circuit: read the circuits other replicas opened")
 	})
 	before = calls()

@@ -24,6 +24,7 @@ import (
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 
+	"github.com/switchyard-gw/switchyard/internal/clocktest"
 	"github.com/switchyard-gw/switchyard/internal/sim"
 )
 
@@ -213,7 +214,7 @@ func TestProbesAndMetrics(t *testing.T) {
 		{name: "config loaded", sample: `switchyard_config_loads_total{result="ok"}`, want: 1},
 	}
 	// The request's metrics are written after its response: poll briefly.
-	waitFor(t, "request metrics", func() bool { return s.metric(tests[1].sample) == 1 && s.metric(tests[0].sample) == 1 })
+	clocktest.WaitFor(t, "request metrics", func() bool { return s.metric(tests[1].sample) == 1 && s.metric(tests[0].sample) == 1 })
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := s.metric(tt.sample); got != tt.want {
@@ -279,7 +280,7 @@ func TestLogsHaveNoPromptOrSecret(t *testing.T) {
 		}
 		return out
 	}
-	waitFor(t, "a request log line per request", func() bool { return len(lines()) >= len(requests) })
+	clocktest.WaitFor(t, "a request log line per request", func() bool { return len(lines()) >= len(requests) })
 	got := lines()
 	if len(got) != len(requests) {
 		t.Errorf("request log lines: got %d, want %d", len(got), len(requests))
@@ -419,7 +420,7 @@ func TestHotReloadThroughServer(t *testing.T) {
 	if err := os.WriteFile(s.cfg, []byte(added), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the new route to serve", func() bool {
+	clocktest.WaitFor(t, "the new route to serve", func() bool {
 		resp, _ := s.post("/v1/chat/completions", newRoute)
 		return resp.StatusCode == 200 && resp.Header.Get("X-Switchyard-Deployment") == "small"
 	})
@@ -430,7 +431,7 @@ func TestHotReloadThroughServer(t *testing.T) {
 	if err := os.WriteFile(s.cfg, []byte(added+"  - name: broken\n    targets: [nowhere]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the reload to be rejected", func() bool {
+	clocktest.WaitFor(t, "the reload to be rejected", func() bool {
 		return strings.Contains(s.logs.String(), "config reload failed; keeping the running config")
 	})
 	for _, body := range []string{newRoute, chatBody} {
@@ -454,7 +455,7 @@ func TestReloadRightAfterStart(t *testing.T) {
 	if err := os.WriteFile(s.cfg, append(text, "  - name: early\n    targets: [small]\n"...), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the early route to serve", func() bool {
+	clocktest.WaitFor(t, "the early route to serve", func() bool {
 		resp, _ := s.post("/v1/chat/completions", `{"model":"early","messages":[{"role":"user","content":"hi"}]}`)
 		return resp.StatusCode == 200
 	})
@@ -467,7 +468,7 @@ func TestBadReloadCounted(t *testing.T) {
 	if err := os.WriteFile(s.cfg, []byte("routes: ["), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the error counter", func() bool { return s.metric(`switchyard_config_loads_total{result="error"}`) == 1 })
+	clocktest.WaitFor(t, "the error counter", func() bool { return s.metric(`switchyard_config_loads_total{result="error"}`) == 1 })
 }
 
 func TestGracefulShutdownFinishesStream(t *testing.T) {
@@ -605,7 +606,7 @@ func TestCrossDialectUsage(t *testing.T) {
 	if u := gjson.GetManyBytes(b, "usage.input_tokens", "usage.output_tokens"); u[0].Int() != wantIn || u[1].Int() != wantOut {
 		t.Errorf("anthropic←openai usage: got %s, want input %d output %d", gjson.GetBytes(b, "usage").Raw, wantIn, wantOut)
 	}
-	waitFor(t, "token metrics", func() bool {
+	clocktest.WaitFor(t, "token metrics", func() bool {
 		return s.metric(`switchyard_tokens_total{deployment="medium",direction="output",route="medium"}`) == float64(wantOut)
 	})
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/openai/openai-go/v3"
 
+	"github.com/switchyard-gw/switchyard/internal/clocktest"
 	"github.com/switchyard-gw/switchyard/internal/sim"
 )
 
@@ -201,7 +202,7 @@ func TestCircuitBreakerRecovers(t *testing.T) {
 		t.Errorf("while open: sim-medium saw %d new calls, want 0", after-before)
 	}
 	// Recovery: within a few seconds medium answers again.
-	waitFor(t, "medium to get traffic back", func() bool {
+	clocktest.WaitFor(t, "medium to get traffic back", func() bool {
 		resp, _ := s.post("/v1/chat/completions", chatBody)
 		return resp.Header.Get("X-Switchyard-Deployment") == "medium"
 	})
@@ -229,7 +230,7 @@ func TestClientDisconnectCancelsUpstream(t *testing.T) {
 	}
 	cancel()
 	resp.Body.Close()
-	waitFor(t, "the request log line to record the cancellation", func() bool {
+	clocktest.WaitFor(t, "the request log line to record the cancellation", func() bool {
 		return strings.Contains(s.logs.String(), `"error":"client_cancelled"`)
 	})
 	// The upstream call ends too: goleak in TestMain fails the package if
@@ -291,13 +292,13 @@ func TestClientGoneBeforeAnswerIs499(t *testing.T) {
 		}
 		done <- err
 	}()
-	waitFor(t, "the upstream call", func() bool { return len(calls(s, "sim-small")) > 0 })
+	clocktest.WaitFor(t, "the upstream call", func() bool { return len(calls(s, "sim-small")) > 0 })
 	cancel()
 	if err := <-done; err == nil {
 		t.Fatal("the request finished; want it cancelled")
 	}
 	var line map[string]any
-	waitFor(t, "the request log line", func() bool {
+	clocktest.WaitFor(t, "the request log line", func() bool {
 		for l := range strings.SplitSeq(s.logs.String(), "\n") {
 			var m map[string]any
 			if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "request" {

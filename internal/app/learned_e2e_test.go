@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/admin"
+	"github.com/switchyard-gw/switchyard/internal/clocktest"
 	"github.com/switchyard-gw/switchyard/internal/learned"
 )
 
@@ -412,7 +413,7 @@ func TestDemoRoutes(t *testing.T) {
 		t.Errorf("GET /dashboard/: %d", resp.StatusCode)
 	}
 	var usage struct{ Usage []struct{ Requests int } }
-	waitFor(t, "the demo's usage", func() bool {
+	clocktest.WaitFor(t, "the demo's usage", func() bool {
 		req, _ := http.NewRequest("GET", admin+"/admin/usage", nil)
 		req.Header.Set("Authorization", "Bearer "+key)
 		resp, err := hc.Do(req)

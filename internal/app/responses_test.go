@@ -17,6 +17,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/switchyard-gw/switchyard/internal/admin"
+	"github.com/switchyard-gw/switchyard/internal/clocktest"
 	"github.com/switchyard-gw/switchyard/internal/sim"
 )
 
@@ -110,7 +111,7 @@ func TestOpenAISDKResponses(t *testing.T) {
 	}
 
 	// The request log line holds the provider's token counts.
-	waitFor(t, "the responses log lines", func() bool { return strings.Count(s.logs.String(), `"dialect":"openai-responses"`) >= 5 })
+	clocktest.WaitFor(t, "the responses log lines", func() bool { return strings.Count(s.logs.String(), `"dialect":"openai-responses"`) >= 5 })
 	for _, line := range strings.Split(s.logs.String(), "\n") {
 		if !strings.Contains(line, `"dialect":"openai-responses"`) || !strings.Contains(line, `"status":200`) {
 			continue

@@ -14,6 +14,7 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
+	"github.com/switchyard-gw/switchyard/internal/clocktest"
 	"github.com/switchyard-gw/switchyard/internal/sim"
 )
 
@@ -152,7 +153,7 @@ func (s *stack) callCount(model string) int { return len(s.sim.Calls(model)) }
 func (s *stack) requestLog(id string) map[string]any {
 	s.t.Helper()
 	var found map[string]any
-	waitFor(s.t, "request log line "+id, func() bool {
+	clocktest.WaitFor(s.t, "request log line "+id, func() bool {
 		for _, line := range strings.Split(s.logs.String(), "\n") {
 			var m map[string]any
 			if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == "request" && m["request_id"] == id {
@@ -300,7 +301,7 @@ func TestFastestRoute(t *testing.T) {
 		s.served(routeBody("small", "warm", ""))
 		s.served(routeBody("medium", "warm", ""))
 	}
-	waitFor(t, "fastest to prefer medium", func() bool {
+	clocktest.WaitFor(t, "fastest to prefer medium", func() bool {
 		return s.served(routeBody("quick", "hi", "")).Get("X-Switchyard-Deployment") == "medium"
 	})
 	before := s.callCount("sim-small")

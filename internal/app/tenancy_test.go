@@ -22,6 +22,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/switchyard-gw/switchyard/internal/admin"
+	"github.com/switchyard-gw/switchyard/internal/clocktest"
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/executor"
 	"github.com/switchyard-gw/switchyard/internal/gateway"
@@ -583,7 +584,7 @@ func TestLedgerStoreKilledHalfway(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	waitFor(t, "all records in postgres", func() bool { return len(usageRecords(t, st)) >= n+1 })
+	clocktest.WaitFor(t, "all records in postgres", func() bool { return len(usageRecords(t, st)) >= n+1 })
 	s.stop()
 	recs := usageRecords(t, st)
 	seen := map[string]bool{}

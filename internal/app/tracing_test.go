@@ -17,6 +17,7 @@ import (
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/switchyard-gw/switchyard/internal/clocktest"
 	"github.com/switchyard-gw/switchyard/internal/sim"
 )
 
@@ -90,7 +91,7 @@ func TestTracingTurnedOnByReload(t *testing.T) {
 	if err := os.WriteFile(s.cfg, []byte(on), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the tracing reconfiguration", func() bool { return strings.Contains(s.logs.String(), "tracing reconfigured") })
+	clocktest.WaitFor(t, "the tracing reconfiguration", func() bool { return strings.Contains(s.logs.String(), "tracing reconfigured") })
 	if resp, body := s.post("/v1/chat/completions", chatBody); resp.StatusCode != 200 {
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
 	}

@@ -11,24 +11,33 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/store/sqlite"
 )
 
-// TestRunLeavesAHeldBatch: a batch another runner holds is not run (Run
-// says ErrHeld, and Resume does not publish it) until that lease lapses.
-func TestRunLeavesAHeldBatch(t *testing.T) {
+// leasedBatch is an in-memory store with one batch in progress, id, whose
+// input file is missing, and whose lease owner took at now for 30 s.
+func leasedBatch(t *testing.T, id, owner string, now time.Time) (store.Store, store.Batch) {
+	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, ":memory:")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
-	clock := func() time.Time { return now }
-	b := store.Batch{ID: "batch_held", TenantID: "t", Status: store.BatchInProgress, Created: now, Doc: []byte(`{"input_file_id":"file-x"}`)}
+	t.Cleanup(func() { st.Close() })
+	b := store.Batch{ID: id, TenantID: "t", Status: store.BatchInProgress, Created: now, Doc: []byte(`{"input_file_id":"file-x"}`)}
 	if err := st.CreateBatch(ctx, b); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := st.ClaimBatch(ctx, b.ID, "other", now, now.Add(30*time.Second)); !ok || err != nil {
+	if ok, err := st.ClaimBatch(ctx, b.ID, owner, now, now.Add(30*time.Second)); !ok || err != nil {
 		t.Fatalf("claim: %v %v", ok, err)
 	}
+	return st, b
+}
+
+// TestRunLeavesAHeldBatch: a batch another runner holds is not run (Run
+// says ErrHeld, and Resume does not publish it) until that lease lapses.
+func TestRunLeavesAHeldBatch(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	st, b := leasedBatch(t, "batch_held", "other", now)
 	served := 0
 	r := NewRunner(RunnerOptions{Store: st, Now: clock, Lease: 30 * time.Second, Owner: "me",
 		API: http.HandlerFunc(func(http.ResponseWriter, *http.Request) { served++ })})
@@ -61,21 +70,10 @@ func TestRunLeavesAHeldBatch(t *testing.T) {
 // once, and runs them; a runner of another name waits for the lease.
 func TestResumeOwnLeaseAtOnce(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, ":memory:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	b := store.Batch{ID: "batch_mine", TenantID: "t", Status: store.BatchInProgress, Created: now, Doc: []byte(`{"input_file_id":"file-x"}`)}
-	if err := st.CreateBatch(ctx, b); err != nil {
-		t.Fatal(err)
-	}
 	// The previous start of pod-0 held it when it crashed.
-	if ok, err := st.ClaimBatch(ctx, b.ID, "pod-0", now, now.Add(30*time.Second)); !ok || err != nil {
-		t.Fatalf("claim: %v %v", ok, err)
-	}
+	st, b := leasedBatch(t, "batch_mine", "pod-0", now)
 	api := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
 	other := NewRunner(RunnerOptions{Store: st, Now: clock, Lease: 30 * time.Second, Owner: "pod-1", API: api})
 	q := NewEmbedded(4, nil)

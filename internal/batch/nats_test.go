@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/batch/natstest"
+	"github.com/switchyard-gw/switchyard/internal/clocktest"
 )
 
 // deliveries counts what a queue handed to a handler.
@@ -32,17 +33,6 @@ func (d *deliveries) count(id string) int {
 		}
 	}
 	return n
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 func newNATS(t *testing.T, stream string) *NATS {
@@ -101,12 +91,12 @@ func TestNATSQueueHandsOverAndRetries(t *testing.T) {
 		t.Errorf("replica 1 Run: got %v, want context.Canceled", err)
 	}
 	// Well before the 3s ack wait: the stopping replica handed it back.
-	waitUntil(t, "replica 2 to take over batch_a", func() bool { return got.count("batch_a") == 1 })
+	clocktest.WaitFor(t, "replica 2 to take over batch_a", func() bool { return got.count("batch_a") == 1 })
 
 	if err := q2.Publish(context.Background(), "batch_b"); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "batch_b to be delivered again after its failure", func() bool { return got.count("batch_b") == 2 })
+	clocktest.WaitFor(t, "batch_b to be delivered again after its failure", func() bool { return got.count("batch_b") == 2 })
 	stop2()
 	if err := <-done2; !errors.Is(err, context.Canceled) {
 		t.Errorf("replica 2 Run: got %v, want context.Canceled", err)

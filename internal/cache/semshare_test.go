@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/cache"
+	"github.com/switchyard-gw/switchyard/internal/clocktest"
 	"github.com/switchyard-gw/switchyard/internal/redisbacked/redistest"
 )
 
@@ -25,24 +26,14 @@ func TestSemanticShare(t *testing.T) {
 		return idx
 	}
 	a, b := start(), start()
-	waitUntil := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s", what)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
 	a.Add("ns1", []float32{1, 0, 0}, "answer-a", time.Minute)
-	waitUntil("b to learn a's entry", func() bool {
+	clocktest.WaitFor(t, "b to learn a's entry", func() bool {
 		key, sim, ok := b.Nearest("ns1", []float32{0.9, 0.1, 0}, 0.9)
 		return ok && key == "answer-a" && sim > 0.99
 	})
 	b.Add("ns2", []float32{0, 1, 0}, "answer-b", time.Minute)
 	b.Add("ns3", []float32{0, 0, 1}, "gone-soon", time.Millisecond)
-	waitUntil("a to learn b's entry", func() bool {
+	clocktest.WaitFor(t, "a to learn b's entry", func() bool {
 		key, _, ok := a.Nearest("ns2", []float32{0, 1, 0}, 0.9)
 		return ok && key == "answer-b"
 	})
@@ -52,7 +43,7 @@ func TestSemanticShare(t *testing.T) {
 
 	// A replica that starts now reads the live entries from the stream.
 	c := start()
-	waitUntil("c to read what is live", func() bool {
+	clocktest.WaitFor(t, "c to read what is live", func() bool {
 		_, _, okA := c.Nearest("ns1", []float32{1, 0, 0}, 0.9)
 		_, _, okB := c.Nearest("ns2", []float32{0, 1, 0}, 0.9)
 		return okA && okB
@@ -80,28 +71,18 @@ func TestSemanticSharePurge(t *testing.T) {
 		_, _, ok := idx.Nearest(ns, vec, 0.99)
 		return ok
 	}
-	waitUntil := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s", what)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
 	x, y, z := []float32{1, 0, 0}, []float32{0, 1, 0}, []float32{0, 0, 1}
 	a, shA := start()
 	b, _ := start()
 	a.Add("nsx", x, "acme:x", time.Minute)
 	a.Add("nsy", y, "globex:y", time.Minute)
-	waitUntil("b to learn a's entries", func() bool { return has(b, "nsx", x) && has(b, "nsy", y) })
+	clocktest.WaitFor(t, "b to learn a's entries", func() bool { return has(b, "nsx", x) && has(b, "nsy", y) })
 
 	a.Purge("acme:")
 	if err := shA.Purge(ctx, "acme:"); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil("b to drop acme's entry", func() bool { return !has(b, "nsx", x) })
+	clocktest.WaitFor(t, "b to drop acme's entry", func() bool { return !has(b, "nsx", x) })
 	if !has(b, "nsy", y) {
 		t.Error("b dropped another tenant's entry")
 	}
@@ -109,7 +90,7 @@ func TestSemanticSharePurge(t *testing.T) {
 	// A later replica reads x, y, the purge, then z: once it has z, x is gone.
 	a.Add("nsz", z, "globex:z", time.Minute)
 	c, _ := start()
-	waitUntil("c to read the stream", func() bool { return has(c, "nsz", z) })
+	clocktest.WaitFor(t, "c to read the stream", func() bool { return has(c, "nsz", z) })
 	if has(c, "nsx", x) || !has(c, "nsy", y) {
 		t.Errorf("late replica: acme's entry kept %v, globex's %v; want dropped, kept", has(c, "nsx", x), has(c, "nsy", y))
 	}

@@ -1,5 +1,6 @@
 // Package clocktest provides a manual clock for tests of code that takes
-// its time as a func() time.Time: the rate limiter and budget conformance
+// its time as a func() time.Time, and WaitFor, to poll for what a test
+// waits on: the rate limiter and budget conformance
 // suites (ratelimittest, budgettest), their Redis tests and the simulator's
 // fault tests drive refills, windows, day and month boundaries and fault
 // schedules with it, instantly and without sleeping.
@@ -7,6 +8,7 @@ package clocktest
 
 import (
 	"sync"
+	"testing"
 	"time"
 )
 
@@ -40,4 +42,20 @@ func (c *Clock) Set(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = t
+}
+
+// WaitFor checks cond every 5 ms until it holds, and fails t when it has
+// not within 10 s: how a test waits for something another goroutine or
+// process does, instead of sleeping a guessed time.
+func WaitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after 10s waiting for %s", what)
+		}
+		<-tick.C
+	}
 }

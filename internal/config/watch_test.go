@@ -15,6 +15,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 	"go.uber.org/goleak"
 
+	"github.com/switchyard-gw/switchyard/internal/clocktest"
 	"github.com/switchyard-gw/switchyard/internal/logtest"
 )
 
@@ -51,20 +52,6 @@ func waitForLevel(t *testing.T, changes <-chan *Config, want string) *Config {
 			t.Fatalf("got no config with log level %q within 10s, want one", want)
 			return nil
 		}
-	}
-}
-
-// pollUntil checks cond until it holds or a deadline passes.
-func pollUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("got no %s within 10s, want one", what)
-		}
-		<-tick.C
 	}
 }
 
@@ -107,7 +94,7 @@ func TestWatcherRun(t *testing.T) {
 	t.Run("invalid file keeps the old config", func(t *testing.T) {
 		logs.Reset()
 		replaceFile(t, path, configWithLevel("loud"))
-		pollUntil(t, "reload failure in the log", func() bool {
+		clocktest.WaitFor(t, "reload failure in the log", func() bool {
 			return strings.Contains(logs.String(), `log.level: unknown level \"loud\"`)
 		})
 		if got := len(changes); got != 0 {

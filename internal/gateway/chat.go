@@ -574,7 +574,7 @@ func (rt *runtime) lost(d *dialect, req *llm.Request, name string) []string {
 		return nil
 	}
 	return slices.DeleteFunc(d.untranslated(req.Raw, dep.cfg.Capabilities.Has(config.CapReasoning)),
-		func(n string) bool { return !plainName(n) })
+		func(n string) bool { return !reqid.Plain(n) })
 }
 
 // plan turns a router decision into executor targets.
@@ -635,21 +635,6 @@ func (x *exchange) dropped() string {
 }
 
 const maxDroppedNames = 16
-
-// plainName reports whether s is a field name fit for a header: 1 to 64
-// letters, digits, '_', '-' or '.'.
-func plainName(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
-			return false
-		}
-	}
-	return true
-}
 
 // attempts counts upstream calls (skipped targets are not calls).
 func attempts(t *executor.Trace) int {

@@ -64,9 +64,9 @@ func Client(ctx context.Context) string {
 	return v.client
 }
 
-// valid accepts a client-supplied id only if it is short and plain, so it is
-// safe in logs and headers.
-func valid(id string) bool {
+// Plain reports whether a client-supplied string is short and plain (1 to
+// 64 letters, digits, '-', '_' or '.'), so it is safe in logs and headers.
+func Plain(id string) bool {
 	if id == "" || len(id) > 64 {
 		return false
 	}
@@ -90,7 +90,7 @@ func Middleware(next http.Handler) http.Handler {
 		if client == "" {
 			client = r.Header.Get(Header)
 		}
-		if valid(client) {
+		if Plain(client) {
 			v.client = client
 			w.Header().Set(ClientHeader, client)
 		}

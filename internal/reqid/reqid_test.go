@@ -16,7 +16,7 @@ func TestNewIsUniqueAndOrdered(t *testing.T) {
 			t.Fatalf("duplicate id %q", id)
 		}
 		seen[id] = true
-		if len(id) != len("req_")+24 || !valid(id) {
+		if len(id) != len("req_")+24 || !Plain(id) {
 			t.Fatalf("id %q: want req_ and 24 hex digits", id)
 		}
 		// The time prefix never goes backwards (ids within one

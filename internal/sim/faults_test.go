@@ -445,7 +445,7 @@ func TestServeShutdownEndsHangs(t *testing.T) {
 		}
 		reqErr <- err
 	}()
-	eventually(t, func() bool { return len(s.Calls("m")) > 0 })
+	clocktest.WaitFor(t, "the call to be recorded", func() bool { return len(s.Calls("m")) > 0 })
 	cancel()
 	select {
 	case err := <-done:
@@ -469,19 +469,5 @@ func TestRunRejectsBadConfig(t *testing.T) {
 	cancel()
 	if err := Run(ctx, "127.0.0.1:0", DefaultConfig(), nil); err != nil {
 		t.Errorf("got %v from a cancelled Run, want nil", err)
-	}
-}
-
-// eventually polls cond until it holds, failing the test after 5s.
-func eventually(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5s")
-		}
-		<-tick.C
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchyard-gw/switchyard/internal/clocktest"
 	"github.com/switchyard-gw/switchyard/internal/config"
 )
 
@@ -50,18 +51,6 @@ func span(t *Tracing, name string) {
 	s.End()
 }
 
-// waitUntil polls cond until it holds or a deadline passes.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // A reload that changes the telemetry section sends new spans to the new
 // collector; the replaced exporter is flushed to the old one when retired,
 // and turning tracing off stops exporting.
@@ -83,7 +72,7 @@ func TestTracingFollowsReload(t *testing.T) {
 	if changed, err := tr.Apply(ctx, withKey); err != nil || !changed {
 		t.Fatalf("new endpoint: got changed %v, err %v; want true, nil", changed, err)
 	}
-	waitUntil(t, "the retired exporter to flush its span to the first collector", func() bool { return a.has("span-before-reload") })
+	clocktest.WaitFor(t, "the retired exporter to flush its span to the first collector", func() bool { return a.has("span-before-reload") })
 	span(tr, "span-after-reload")
 
 	// A changed header alone is a new pipeline too.
@@ -91,7 +80,7 @@ func TestTracingFollowsReload(t *testing.T) {
 	if changed, err := tr.Apply(ctx, withKey); err != nil || !changed {
 		t.Fatalf("new header: got changed %v, err %v; want true, nil", changed, err)
 	}
-	waitUntil(t, "the span after the reload at the second collector", func() bool { return b.has("span-after-reload") })
+	clocktest.WaitFor(t, "the span after the reload at the second collector", func() bool { return b.has("span-after-reload") })
 	if a.has("span-after-reload") {
 		t.Error("the span after the reload went to the old collector")
 	}
