@@ -157,6 +157,15 @@ func TestRequireParams(t *testing.T) {
 	if code != 400 || gjson.Get(resp, "error.type").Str != "invalid_request_error" || !strings.Contains(resp, "top_k") {
 		t.Errorf("messages with top_k required on medium: %d %s", code, resp)
 	}
+	// Route explain plans the same.
+	code, resp, _ = s.send("/v1/route/explain", body("anthropic-first", `,"seed":7`), "X-Switchyard-Require-Params", "true")
+	if code != 200 || gjson.Get(resp, "deployments").Raw != `["medium"]` || !strings.Contains(gjson.Get(resp, "skipped").Raw, "claude: require_params") {
+		t.Errorf("explain: %d %s, want medium only, claude skipped", code, resp)
+	}
+	code, resp, _ = s.send("/v1/route/explain", body("claude", `,"seed":7`), "X-Switchyard-Require-Params", "true")
+	if code != 400 || gjson.Get(resp, "error.code").Str != "unsupported_parameter" || gjson.Get(resp, "deployments").Raw != `[]` {
+		t.Errorf("explain with nothing left: %d %s", code, resp)
+	}
 	code, resp, _ = s.send("/v1/chat/completions", body("auto", ""), "X-Switchyard-Require-Params", "yes")
 	if code != 400 || !strings.Contains(resp, "true or false") {
 		t.Errorf("header yes: %d %s, want a 400", code, resp)

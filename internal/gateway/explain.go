@@ -3,6 +3,7 @@ package gateway
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 
 	"github.com/switchyard-gw/switchyard/internal/openaiapi"
 	"github.com/switchyard-gw/switchyard/internal/router"
@@ -37,7 +38,30 @@ func (g *Gateway) ServeExplain(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		x.status = routeError(err).status
 	}
+	var refused *apiError
+	if err == nil {
+		// The deployments require_params would skip, as serving would.
+		p := rt.plan(dec)
+		_, refused = rt.requireParams(p, &dec, openAIDialect, req, r.Header)
+		if dec.Cascade == nil && len(p.Targets) < len(dec.Deployments) {
+			kept := make([]string, 0, len(p.Targets))
+			for _, t := range p.Targets {
+				kept = append(kept, t.Deployment)
+			}
+			for _, name := range dec.Deployments {
+				if !slices.Contains(kept, name) {
+					dec.Skipped = append(dec.Skipped, name+": require_params")
+				}
+			}
+			dec.Deployments = kept
+		}
+	}
+	ex := dec.Explain(err)
+	if refused != nil {
+		x.status = refused.status
+		ex.Error = &router.ExplanationError{Code: refused.code, Message: refused.message}
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(x.status)
-	_ = json.NewEncoder(w).Encode(dec.Explain(err))
+	_ = json.NewEncoder(w).Encode(ex)
 }
