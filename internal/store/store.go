@@ -200,6 +200,7 @@ type Store interface {
 	SpentUSD(ctx context.Context, q SpendQuery) (float64, error)
 
 	BatchStore
+	LearningStore
 
 	Ping(ctx context.Context) error
 	Close() error

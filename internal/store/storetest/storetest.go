@@ -39,6 +39,7 @@ func Run(t *testing.T, open Opener) {
 		{"BatchResults", testBatchResults},
 		{"BatchLeases", testBatchLeases},
 		{"BatchRetention", testBatchRetention},
+		{"Learning", testLearning},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

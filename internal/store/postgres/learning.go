@@ -1,0 +1,69 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/switchyard-gw/switchyard/internal/store"
+)
+
+// PutPrompt keeps a request's routing text; the first write wins.
+func (s *Store) PutPrompt(ctx context.Context, p store.CapturedPrompt) error {
+	_, err := s.exec(ctx, "put prompt", `INSERT INTO captured_prompts(request_id, tenant_id, route, text, created)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (request_id) DO NOTHING`, p.RequestID, p.TenantID, p.Route, p.Text, us(p.Created))
+	return err
+}
+
+// PutFeedback records a request's quality; the last write wins.
+func (s *Store) PutFeedback(ctx context.Context, f store.Feedback) error {
+	_, err := s.exec(ctx, "put feedback", `INSERT INTO feedback(request_id, tenant_id, quality, created) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (request_id) DO UPDATE SET tenant_id = excluded.tenant_id, quality = excluded.quality, created = excluded.created`,
+		f.RequestID, f.TenantID, f.Quality, us(f.Created))
+	return err
+}
+
+// TrainingExamples joins captured prompts, feedback and usage records.
+func (s *Store) TrainingExamples(ctx context.Context, since time.Time, fn func(store.TrainingExample) error) error {
+	var fnErr error
+	err := s.pool.with(ctx, func(c *pgx.Conn) error {
+		rows, err := c.Query(ctx, `SELECT p.request_id, p.tenant_id, p.route, p.text, u.deployment, f.quality, u.cost_usd, u.output_tokens, p.created
+			FROM captured_prompts p
+			JOIN feedback f ON f.request_id = p.request_id AND f.tenant_id = p.tenant_id
+			JOIN usage_records u ON u.request_id = p.request_id AND u.tenant_id = p.tenant_id
+			WHERE p.created >= $1 ORDER BY p.request_id`, us(since))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var e store.TrainingExample
+			if err := rows.Scan(&e.RequestID, &e.TenantID, &e.Route, &e.Text, &e.Deployment, &e.Quality, &e.CostUSD, &e.OutputTokens, &e.Created); err != nil {
+				return err
+			}
+			e.Created = e.Created.UTC()
+			if fnErr = fn(e); fnErr != nil {
+				return nil
+			}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return mapErr("training examples", err)
+	}
+	return fnErr
+}
+
+// DeleteLearningBefore deletes old captured prompts and feedback.
+func (s *Store) DeleteLearningBefore(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	for _, table := range []string{"captured_prompts", "feedback"} {
+		tag, err := s.exec(ctx, "delete learning data", `DELETE FROM `+table+` WHERE created < $1`, us(before))
+		if err != nil {
+			return n, err
+		}
+		n += tag.RowsAffected()
+	}
+	return n, nil
+}

@@ -1,0 +1,80 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/switchyard-gw/switchyard/internal/store"
+)
+
+func testLearning(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustNil := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	recs := []store.UsageRecord{
+		rec("req_1", base, "ten_a", "key_a", "m", 0.002),
+		rec("req_2", base, "ten_a", "key_a", "m", 0.004),
+		rec("req_3", base, "ten_a", "key_a", "m", 0.006),
+		rec("req_4", base, "ten_b", "key_b", "m", 0.008),
+		rec("req_old", base, "ten_a", "key_a", "m", 0.001),
+	}
+	for i := range recs {
+		recs[i].Deployment, recs[i].OutputTokens = "dep"+recs[i].RequestID[4:], 10*(i+1)
+	}
+	mustNil(s.InsertUsage(ctx, recs))
+	prompt := func(id, tenant string, at time.Time) {
+		t.Helper()
+		mustNil(s.PutPrompt(ctx, store.CapturedPrompt{RequestID: id, TenantID: tenant, Route: "auto", Text: "text of " + id, Created: at}))
+	}
+	prompt("req_1", "ten_a", base)
+	prompt("req_2", "ten_a", base.Add(time.Second))
+	prompt("req_3", "ten_a", base.Add(2*time.Second))
+	prompt("req_4", "ten_b", base)
+	prompt("req_old", "ten_a", base.Add(-time.Hour))
+	// The first capture of a request stays.
+	mustNil(s.PutPrompt(ctx, store.CapturedPrompt{RequestID: "req_1", TenantID: "ten_a", Route: "other", Text: "later", Created: base}))
+	fb := func(id, tenant string, q float64) {
+		t.Helper()
+		mustNil(s.PutFeedback(ctx, store.Feedback{RequestID: id, TenantID: tenant, Quality: q, Created: base.Add(3 * time.Second)}))
+	}
+	fb("req_1", "ten_a", 0.2)
+	fb("req_1", "ten_a", 0.9) // the later judgement wins
+	fb("req_2", "ten_b", 1)   // another tenant's feedback on ten_a's request: no example
+	fb("req_4", "ten_b", 0)
+	fb("req_old", "ten_a", 1)
+	// req_3 has no feedback: no example.
+	var got []store.TrainingExample
+	mustNil(s.TrainingExamples(ctx, base.Add(-time.Minute), func(e store.TrainingExample) error {
+		got = append(got, e)
+		return nil
+	}))
+	want := []store.TrainingExample{
+		{RequestID: "req_1", TenantID: "ten_a", Route: "auto", Text: "text of req_1", Deployment: "dep1", Quality: 0.9, CostUSD: 0.002, OutputTokens: 10, Created: base},
+		{RequestID: "req_4", TenantID: "ten_b", Route: "auto", Text: "text of req_4", Deployment: "dep4", Quality: 0, CostUSD: 0.008, OutputTokens: 40, Created: base},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("TrainingExamples (-want +got):\n%s", diff)
+	}
+	// Older than since: left out; deleted by the sweep with its feedback.
+	n, err := s.DeleteLearningBefore(ctx, base.Add(-time.Minute))
+	if err != nil || n != 1 {
+		t.Fatalf("DeleteLearningBefore = %d, %v; want the old prompt (1 row)", n, err)
+	}
+	got = nil
+	mustNil(s.TrainingExamples(ctx, time.Time{}, func(e store.TrainingExample) error {
+		got = append(got, e)
+		return nil
+	}))
+	if len(got) != 2 {
+		t.Errorf("after the sweep: %d examples, want 2", len(got))
+	}
+	if n, err := s.DeleteLearningBefore(ctx, base.Add(time.Hour)); err != nil || n != 8 {
+		t.Errorf("DeleteLearningBefore(all) = %d, %v; want 8 rows (4 prompts, 4 feedback)", n, err)
+	}
+}
