@@ -156,7 +156,7 @@ func cmdSim(args []string, stdout, stderr io.Writer) int {
 
 func cmdRoute(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: switchyard route train|eval|explain [flags]")
+		fmt.Fprintln(stderr, "usage: switchyard route train|eval|explain|export [flags]")
 		return 2
 	}
 	switch args[0] {
@@ -166,6 +166,8 @@ func cmdRoute(args []string, stdout, stderr io.Writer) int {
 		return learned.EvalMain(args[1:], stdout, stderr)
 	case "explain":
 		return cmdRouteExplain(args[1:], os.Stdin, stdout, stderr)
+	case "export":
+		return cmdRouteExport(args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "switchyard route: unknown subcommand %q\n", args[0])
 	return 2

@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/batch"
 	"github.com/switchyard-gw/switchyard/internal/config"
+	"github.com/switchyard-gw/switchyard/internal/feedback"
 	"github.com/switchyard-gw/switchyard/internal/telemetry"
 )
 
@@ -51,6 +52,7 @@ func buildBatches(ctx context.Context, cfg *config.Config, ten *Tenancy, api htt
 		}
 		q = n
 	}
+	fb := feedback.Handler(feedback.Options{Store: ten.Store, Auth: ten.Guard, Logger: log})
 	mux := http.NewServeMux()
 	batch.NewAPI(batch.APIOptions{Store: ten.Store, Auth: ten.Guard, Queue: q, MaxFileBytes: bc.MaxFileBytes, MaxRequests: bc.MaxRequests, Retention: bc.Retention.D(), Logger: log}).Register(mux)
 	return &batches{
@@ -60,6 +62,10 @@ func buildBatches(ctx context.Context, cfg *config.Config, ten *Tenancy, api htt
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if batch.Owns(r.URL.Path) {
 				mux.ServeHTTP(w, r)
+				return
+			}
+			if r.URL.Path == feedback.Path {
+				fb.ServeHTTP(w, r)
 				return
 			}
 			api.ServeHTTP(w, r)

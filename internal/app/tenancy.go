@@ -139,7 +139,8 @@ func buildTenancyOpen(ctx context.Context, cfg *config.Config, log *slog.Logger,
 		QueueSize: cfg.Usage.QueueSize, BatchSize: cfg.Usage.BatchSize,
 		FlushInterval: cfg.Usage.FlushInterval.D(), SpoolPath: cfg.Usage.SpoolPath, Logger: log,
 	})
-	t := &Tenancy{Guard: guard, Recorder: ledger, Store: st, Principals: guard, Redis: rdb, RedisPrefix: rprefix, Close: closeAll, collectors: []prometheus.Collector{
+	prompts := newPromptLedger(ledger, st, log)
+	t := &Tenancy{Guard: guard, Recorder: prompts, Store: st, Principals: guard, Redis: rdb, RedisPrefix: rprefix, Close: closeAll, collectors: []prometheus.Collector{
 		ledger.Collector(), fallbackGauge("ratelimit", limiter), fallbackGauge("budget", budgets),
 	}}
 	t.Apply = func(c *config.Config) { guard.SetStatic(openGateway(c), staticKeys(c)...) }
@@ -177,6 +178,8 @@ func buildTenancyOpen(ctx context.Context, cfg *config.Config, log *slog.Logger,
 				_ = adminSrv.Shutdown(sctx)
 			})
 		}
+		wg.Go(func() { prompts.run(ctx) })
+		wg.Go(func() { sweepLearning(ctx, st, cfg.Learning.Retention.D(), log) })
 		err := ledger.Run(ctx)
 		wg.Wait()
 		return errors.Join(err, serveErr)

@@ -149,6 +149,7 @@ func TestFullExample(t *testing.T) {
 		Cache: Cache{Backend: CacheMemory, TTL: dur(2 * time.Minute), MaxBytes: 1 << 20, MaxEntryBytes: 64 << 10},
 		Batch: Batch{Queue: BatchQueueEmbedded, Stream: DefaultBatchStream, Workers: DefaultBatchWorkers, Concurrency: DefaultBatchConcurrency,
 			MaxFileBytes: DefaultBatchMaxFileBytes, MaxRequests: DefaultBatchMaxRequests, Retention: dur(DefaultBatchRetention), Lease: dur(DefaultBatchLease)},
+		Learning: Learning{Retention: dur(DefaultLearningRetention)},
 	}
 	if diff := cmp.Diff(want, got, ignoreIndex); diff != "" {
 		t.Errorf("config mismatch (-want +got):\n%s", diff)

@@ -77,6 +77,7 @@ func (c *Config) ApplyDefaults() {
 	c.applyTenancyDefaults()
 	c.applyCacheDefaults()
 	c.applyBatchDefaults()
+	c.applyLearningDefaults()
 
 	for i := range c.Providers {
 		setDur(&c.Providers[i].ConnectTimeout, DefaultConnectTimeout)

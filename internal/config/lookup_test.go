@@ -211,7 +211,7 @@ func TestValidateWithoutDefaults(t *testing.T) {
 		"executor.breaker.open_for", "deployments",
 		"store", "limits", "replicas", "admin.listen", "usage.queue_size",
 		"usage.batch_size", "usage.flush_interval", "auth.key_cache_ttl",
-		"batch.queue", "batch.workers", "batch.concurrency", "batch.max_file_bytes", "batch.max_requests", "batch.retention", "batch.lease",
+		"batch.queue", "batch.workers", "batch.concurrency", "batch.max_file_bytes", "batch.max_requests", "batch.retention", "batch.lease", "learning.retention",
 	}
 	if diff := cmp.Diff(want, paths); diff != "" {
 		t.Errorf("problem paths (-want +got):\n%s", diff)

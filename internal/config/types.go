@@ -26,6 +26,9 @@ type Config struct {
 	Cache Cache `yaml:"cache"`
 	// Batch is the Files and Batch APIs (batch.go).
 	Batch Batch `yaml:"batch"`
+	// Learning keeps what trains a learned router on this gateway's
+	// traffic (learning.go).
+	Learning Learning `yaml:"learning"`
 
 	// index holds the name lookups built by Validate (see lookup.go).
 	index *lookup
@@ -216,6 +219,12 @@ type Route struct {
 	// is a 400. A request's X-Switchyard-Require-Params header overrides
 	// it.
 	RequireParams bool `yaml:"require_params"`
+	// CapturePrompts keeps the routing text (the last user message) of
+	// this route's answered requests in the store, for
+	// learning.retention, so that feedback on them (POST /v1/feedback)
+	// can train a learned router (switchyard route export). Off by
+	// default: prompts are the tenants' data.
+	CapturePrompts bool `yaml:"capture_prompts"`
 }
 
 // Secret is a string that never prints. In YAML it is usually an ${ENV}

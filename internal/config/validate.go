@@ -90,6 +90,7 @@ func (c *Config) Validate() error {
 	c.validateTenancy(v)
 	c.validateCache(v)
 	c.validateBatch(v)
+	c.validateLearning(v)
 	c.validateTelemetry(v)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -4,7 +4,9 @@ import (
 	"context"
 	"log/slog"
 	"math"
+	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -39,6 +41,34 @@ func (x *exchange) accounted() (llm.Usage, float64) {
 // 1e-10.
 func costHeader(usd float64) string {
 	return strconv.FormatFloat(math.Round(usd*1e10)/1e10, 'f', -1, 64)
+}
+
+// PromptRecorder keeps captured prompts (a Recorder may be one): it must
+// not block.
+type PromptRecorder interface {
+	CapturePrompt(p store.CapturedPrompt)
+}
+
+// maxCapturedBytes bounds a captured prompt: a longer one keeps its first
+// 4 KiB and its last 60 KiB (the question).
+const maxCapturedBytes = 64 << 10
+
+// capture keeps the routing text of x, an answered request on route,
+// when the route captures prompts.
+func (g *Gateway) capture(x *exchange, id, tenant, route string) {
+	pr, ok := g.rec.(PromptRecorder)
+	if !ok || x.rt == nil {
+		return
+	}
+	if rc, ok := x.rt.cfg.Route(route); !ok || !rc.CapturePrompts {
+		return
+	}
+	text := x.req.LastUserText
+	if len(text) > maxCapturedBytes {
+		head, tail := text[:4<<10], text[len(text)-(60<<10):]
+		text = strings.ToValidUTF8(head, "") + "\n…\n" + strings.ToValidUTF8(tail, "")
+	}
+	pr.CapturePrompt(store.CapturedPrompt{RequestID: id, TenantID: tenant, Route: route, Text: text, Created: x.start})
 }
 
 // finish accounts for one client request: exactly one usage record, one log
@@ -97,6 +127,9 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 			Stream:            stream,
 			Partial:           x.partial,
 		})
+	}
+	if x.status == http.StatusOK && route != "" && x.req != nil && x.req.LastUserText != "" {
+		g.capture(x, id, tenant, route)
 	}
 	if m := g.metrics; m != nil {
 		m.Requests.WithLabelValues(route, deployment, strconv.Itoa(x.status)).Inc()

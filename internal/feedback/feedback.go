@@ -1,0 +1,100 @@
+// Package feedback serves POST /v1/feedback, where a client reports how
+// good an answer was, by the request id the gateway gave it
+// (X-Request-Id). Feedback on requests whose routing text a route
+// captured (capture_prompts) becomes training data for a learned router
+// (switchyard route export).
+package feedback
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"math"
+	"net/http"
+	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/gateway"
+	"github.com/switchyard-gw/switchyard/internal/openaiapi"
+	"github.com/switchyard-gw/switchyard/internal/reqid"
+	"github.com/switchyard-gw/switchyard/internal/store"
+)
+
+// Path is the endpoint's path.
+const Path = "/v1/feedback"
+
+// maxBody bounds a feedback body.
+const maxBody = 4 << 10
+
+// Authenticator checks a request's API key, as the gateway's endpoints do.
+type Authenticator interface {
+	Authenticate(ctx context.Context, h http.Header) (*gateway.Principal, error)
+}
+
+// Options wire the endpoint.
+type Options struct {
+	Store  store.LearningStore
+	Auth   Authenticator
+	Now    func() time.Time // default time.Now
+	Logger *slog.Logger
+}
+
+// Handler serves POST Path: a body {"request_id": "req_…", "quality": q}
+// with q in [0,1] records q for that request of the caller's tenant (a
+// later report replaces an earlier one) and answers
+// {"object": "feedback", "request_id": …, "quality": q}.
+func Handler(o Options) http.Handler {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			openaiapi.WriteError(w, http.StatusMethodNotAllowed, "method_not_allowed", "use POST "+Path)
+			return
+		}
+		who, err := o.Auth.Authenticate(r.Context(), r.Header)
+		if err != nil {
+			var d *gateway.Denied
+			if errors.As(err, &d) {
+				openaiapi.WriteError(w, d.Status, d.Code, d.Message)
+				return
+			}
+			openaiapi.WriteError(w, http.StatusServiceUnavailable, "auth_unavailable", "the key store cannot be reached")
+			return
+		}
+		var in struct {
+			RequestID string   `json:"request_id"`
+			Quality   *float64 `json:"quality"`
+		}
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+		if err := dec.Decode(&in); err != nil {
+			openaiapi.WriteError(w, http.StatusBadRequest, "invalid_request_error", "the body must be a JSON object {\"request_id\": ..., \"quality\": 0..1} of at most 4 KiB")
+			return
+		}
+		switch {
+		case !reqid.Plain(in.RequestID):
+			openaiapi.WriteError(w, http.StatusBadRequest, "invalid_request_error", "request_id must be the id of a request (its X-Request-Id)")
+			return
+		case in.Quality == nil || math.IsNaN(*in.Quality) || *in.Quality < 0 || *in.Quality > 1:
+			openaiapi.WriteError(w, http.StatusBadRequest, "invalid_request_error", "quality must be a number from 0 (bad) to 1 (good)")
+			return
+		}
+		f := store.Feedback{RequestID: in.RequestID, TenantID: who.TenantID, Quality: *in.Quality, Created: o.Now().UTC()}
+		if err := o.Store.PutFeedback(r.Context(), f); err != nil {
+			o.Logger.Error("feedback: store failed", "request_id", reqid.From(r.Context()), "err", err)
+			openaiapi.WriteError(w, http.StatusServiceUnavailable, "store_unavailable", "the gateway's store failed; try again")
+			return
+		}
+		b, _ := json.Marshal(struct {
+			Object    string  `json:"object"`
+			RequestID string  `json:"request_id"`
+			Quality   float64 `json:"quality"`
+		}{"feedback", f.RequestID, f.Quality})
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(b)
+	})
+}
