@@ -86,6 +86,9 @@ func exportTraining(ctx context.Context, st store.LearningStore, since time.Time
 	_ = pw.Write([]string{"prompt_id", "split", "task", "prompt"})
 	_ = sw.Write([]string{"prompt_id", "model", "quality", "quality_raw", "cost_usd", "output_chars"})
 	err = st.TrainingExamples(ctx, since, func(e store.TrainingExample) error {
+		if e.Deployment == "" {
+			return nil // not answered by a deployment (a cache hit)
+		}
 		n++
 		q := strconv.FormatFloat(e.Quality, 'g', -1, 64)
 		if err := pw.Write([]string{e.RequestID, "train", e.Route, e.Text}); err != nil {

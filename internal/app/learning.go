@@ -6,8 +6,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/switchyard-gw/switchyard/internal/gateway"
 	"github.com/switchyard-gw/switchyard/internal/store"
+	"github.com/switchyard-gw/switchyard/internal/usage"
 )
 
 // capturedQueue bounds the captured prompts waiting for the store.
@@ -18,15 +18,15 @@ const capturedQueue = 1024
 // finding the queue full is dropped (it is training data, not a record of
 // what was spent) and counted.
 type promptLedger struct {
-	gateway.Recorder
+	*usage.Ledger
 	st      store.LearningStore
 	log     *slog.Logger
 	ch      chan store.CapturedPrompt
 	dropped atomic.Int64
 }
 
-func newPromptLedger(rec gateway.Recorder, st store.LearningStore, log *slog.Logger) *promptLedger {
-	return &promptLedger{Recorder: rec, st: st, log: log, ch: make(chan store.CapturedPrompt, capturedQueue)}
+func newPromptLedger(l *usage.Ledger, st store.LearningStore, log *slog.Logger) *promptLedger {
+	return &promptLedger{Ledger: l, st: st, log: log, ch: make(chan store.CapturedPrompt, capturedQueue)}
 }
 
 // CapturePrompt implements gateway.PromptRecorder.

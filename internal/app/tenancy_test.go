@@ -34,7 +34,6 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/store/storetest"
 	"github.com/switchyard-gw/switchyard/internal/telemetry"
 	"github.com/switchyard-gw/switchyard/internal/tenancy"
-	"github.com/switchyard-gw/switchyard/internal/usage"
 )
 
 // Canary secrets: none may appear in a response, log line or usage record.
@@ -602,7 +601,7 @@ func TestLedgerStoreKilledHalfway(t *testing.T) {
 			t.Errorf("got no record of served request %s, want one", id)
 		}
 	}
-	st2 := s.ten.Recorder.(*usage.Ledger).Stats()
+	st2 := s.ten.Recorder.(*promptLedger).Ledger.Stats()
 	if st2.Enqueued != n+1 || st2.Dropped != 0 {
 		t.Errorf("ledger: got %d enqueued, %d dropped; want %d and 0", st2.Enqueued, st2.Dropped, n+1)
 	}

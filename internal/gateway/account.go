@@ -128,7 +128,7 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 			Partial:           x.partial,
 		})
 	}
-	if x.status == http.StatusOK && route != "" && x.req != nil && x.req.LastUserText != "" {
+	if x.status == http.StatusOK && !x.partial && !x.cacheHit && deployment != "" && route != "" && x.req != nil && x.req.LastUserText != "" {
 		g.capture(x, id, tenant, route)
 	}
 	if m := g.metrics; m != nil {
