@@ -34,6 +34,10 @@ type UsageRow struct {
 	CacheWriteTokens  int64   `json:"cache_write_tokens"`
 	CostUSD           float64 `json:"cost_usd"`
 	AvgLatencyMS      float64 `json:"avg_latency_ms"`
+	// Rated counts the requests clients rated (POST /v1/feedback);
+	// AvgQuality is their mean rating, null when none was rated.
+	Rated      int64    `json:"rated"`
+	AvgQuality *float64 `json:"avg_quality"`
 
 	grouped []string // the dimensions the query grouped by
 }
@@ -128,7 +132,10 @@ func (h *Handler) usage(w http.ResponseWriter, r *http.Request, c *caller) {
 		row := UsageRow{TenantID: a.TenantID, KeyID: a.KeyID, Route: a.Route, Deployment: a.Deployment, Model: a.Model,
 			Requests: a.Requests, Errors: a.Errors, CacheHits: a.CacheHits, InputTokens: a.InputTokens, OutputTokens: a.OutputTokens,
 			CachedInputTokens: a.CachedInputTokens, CacheWriteTokens: a.CacheWriteTokens,
-			CostUSD: a.CostUSD, AvgLatencyMS: float64(a.AvgLatency.Microseconds()) / 1000, grouped: q.GroupBy}
+			CostUSD: a.CostUSD, AvgLatencyMS: float64(a.AvgLatency.Microseconds()) / 1000, Rated: a.Rated, grouped: q.GroupBy}
+		if a.Rated > 0 {
+			row.AvgQuality = &a.AvgQuality
+		}
 		if !a.BucketStart.IsZero() {
 			b := a.BucketStart.UTC()
 			row.BucketStart = &b

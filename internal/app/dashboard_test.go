@@ -112,15 +112,25 @@ func TestDashboardInChromium(t *testing.T) {
 	// like acme's, so the provider serves that prefix from its prompt cache.
 	system := strings.Repeat("You are the railway company's helpful assistant. ", 100)
 	ask := strings.Replace(tenChatBody, `"messages":[`, `"messages":[{"role":"system","content":"`+system+`"},`, 1)
-	if code, body, _ := chat(s.hc, s.base, acme.Secret, ask); code != 200 {
+	code, body, acmeH := chat(s.hc, s.base, acme.Secret, ask)
+	if code != 200 {
 		t.Fatalf("acme: %d %s", code, body)
 	}
 	s.waitStored("cheap", 1)
 	if _, _, h := chat(s.hc, s.base, acme.Secret, ask); h.Get("X-Switchyard-Cache") != "hit" {
 		t.Fatalf("acme's repeat: cache=%q, want hit", h.Get("X-Switchyard-Cache"))
 	}
-	if code, body, _ := chat(s.hc, s.base, globex.Secret, strings.Replace(ask, "hello there", "good morning", 1)); code != 200 {
+	code, body, globexH := chat(s.hc, s.base, globex.Secret, strings.Replace(ask, "hello there", "good morning", 1))
+	if code != 200 {
 		t.Fatalf("globex: %d %s", code, body)
+	}
+	// Both tenants rate their answer from small.
+	for _, r := range []struct {
+		key, id, q string
+	}{{acme.Secret, acmeH.Get("X-Request-Id"), "0.5"}, {globex.Secret, globexH.Get("X-Request-Id"), "1"}} {
+		if code, body, _ := s.send("/v1/feedback", `{"request_id":"`+r.id+`","quality":`+r.q+`}`, "Authorization", "Bearer "+r.key); code != 200 {
+			t.Fatalf("feedback: %d %s", code, body)
+		}
 	}
 	if code, _, _ := chat(s.hc, s.base, "sk-sy-wrong", tenChatBody); code != 401 {
 		t.Fatalf("wrong key: %d, want 401", code)
@@ -185,6 +195,10 @@ func TestDashboardInChromium(t *testing.T) {
 	if !slices.ContainsFunc(v.Routes, func(r []string) bool { return r[0] == "cheap" && r[1] == "small" && r[2] == "2" }) ||
 		!slices.ContainsFunc(v.Routes, func(r []string) bool { return r[0] == "cheap" && r[1] == "(cache)" && r[3] == "1" }) {
 		t.Errorf("routes %q: want cheap/small with 2 requests and cheap/(cache) with 1 hit", v.Routes)
+	}
+	if !slices.ContainsFunc(v.Routes, func(r []string) bool { return r[1] == "small" && r[6] == "0.75 (2)" }) ||
+		!slices.ContainsFunc(v.Routes, func(r []string) bool { return r[1] == "(cache)" && r[6] == "–" }) {
+		t.Errorf("routes %q: want small rated 0.75 by 2, the cache hits unrated", v.Routes)
 	}
 	if v.Storage.Local != 0 || v.Storage.Session != 1 || v.StorageAfterSignOut != 0 {
 		t.Errorf("storage %+v, after sign-out %d: the key belongs in this tab's sessionStorage only", v.Storage, v.StorageAfterSignOut)

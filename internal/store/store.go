@@ -151,6 +151,10 @@ type UsageAggregate struct {
 	CostUSD           float64
 	// AvgLatency is the mean of Latency over the group's records.
 	AvgLatency time.Duration
+	// Rated counts the group's records with feedback (of their own
+	// tenant), and AvgQuality is the mean of those ratings (0 when none).
+	Rated      int64
+	AvgQuality float64
 }
 
 // SpendQuery selects usage whose cost SpentUSD adds up. Empty IDs match all.

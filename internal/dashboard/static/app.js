@@ -176,6 +176,8 @@ async function load() {
     cell(tr, int(r.cache_hits), 'num');
     cell(tr, usd(r.cost_usd), 'num');
     cell(tr, r.avg_latency_ms.toFixed(1), 'num');
+    // Clients' ratings (POST /v1/feedback): mean, and how many.
+    cell(tr, r.avg_quality == null ? '–' : r.avg_quality.toFixed(2) + ' (' + int(r.rated) + ')', 'num quality');
     rbody.appendChild(tr);
   }
   document.body.dataset.loaded = String(Date.now());

@@ -108,9 +108,10 @@ func (s *Store) QueryUsage(ctx context.Context, q store.UsageQuery) ([]store.Usa
 		`coalesce(sum(CASE WHEN cache_hit THEN 1 ELSE 0 END), 0)::int8`,
 		`coalesce(sum(input_tokens), 0)::int8`, `coalesce(sum(output_tokens), 0)::int8`,
 		`coalesce(sum(cost_usd), 0)::float8`, `coalesce(avg(latency_ns), 0)::float8`,
-		`coalesce(sum(cached_input_tokens), 0)::int8`, `coalesce(sum(cache_write_tokens), 0)::int8`)
+		`coalesce(sum(cached_input_tokens), 0)::int8`, `coalesce(sum(cache_write_tokens), 0)::int8`,
+		`count(fb_quality)`, `coalesce(avg(fb_quality), 0)::float8`)
 	w, args := where(q.From, q.To, q.TenantID)
-	query := "SELECT " + strings.Join(sel, ", ") + " FROM usage_records" + w
+	query := "SELECT " + strings.Join(sel, ", ") + " FROM " + ratedUsage + w
 	if len(group) > 0 {
 		query += " GROUP BY " + strings.Join(group, ", ") + " ORDER BY " + strings.Join(group, ", ")
 	}
@@ -136,7 +137,7 @@ func (s *Store) QueryUsage(ctx context.Context, q store.UsageQuery) ([]store.Usa
 				dest = append(dest, &vals[i])
 			}
 			dest = append(dest, &a.Requests, &a.Errors, &a.CacheHits, &a.InputTokens, &a.OutputTokens, &a.CostUSD, &avgLat,
-				&a.CachedInputTokens, &a.CacheWriteTokens)
+				&a.CachedInputTokens, &a.CacheWriteTokens, &a.Rated, &a.AvgQuality)
 			if err := rows.Scan(dest...); err != nil {
 				return err
 			}
@@ -215,3 +216,9 @@ func (s *Store) SpentUSD(ctx context.Context, q store.SpendQuery) (float64, erro
 	}
 	return sum, nil
 }
+
+// ratedUsage is the usage records with each one's rating (fb_quality, NULL
+// when none), under the table's own name so the column names of the
+// filters and groups stay unqualified.
+const ratedUsage = `(SELECT u.*, f.quality AS fb_quality FROM usage_records u
+	LEFT JOIN feedback f ON f.request_id = u.request_id AND f.tenant_id = u.tenant_id) usage_records`

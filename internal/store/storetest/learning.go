@@ -61,6 +61,23 @@ func testLearning(t *testing.T, s store.Store) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("TrainingExamples (-want +got):\n%s", diff)
 	}
+	// Usage aggregates count each record's rating of its own tenant.
+	aggs, err := s.QueryUsage(ctx, store.UsageQuery{GroupBy: []string{store.GroupDeployment}})
+	mustNil(err)
+	rated := map[string][2]float64{}
+	for _, a := range aggs {
+		rated[a.Deployment] = [2]float64{float64(a.Rated), a.AvgQuality}
+	}
+	wantRated := map[string][2]float64{"dep1": {1, 0.9}, "dep2": {0, 0}, "dep3": {0, 0}, "dep4": {1, 0}, "depold": {1, 1}}
+	if diff := cmp.Diff(wantRated, rated); diff != "" {
+		t.Errorf("rated and average quality by deployment (-want +got):\n%s", diff)
+	}
+	mustNil(s.PutFeedback(ctx, store.Feedback{RequestID: "req_3", TenantID: "ten_a", Quality: 0.5, Created: base}))
+	aggs, err = s.QueryUsage(ctx, store.UsageQuery{TenantID: "ten_a"})
+	mustNil(err)
+	if len(aggs) != 1 || aggs[0].Requests != 4 || aggs[0].Rated != 3 || aggs[0].AvgQuality < 0.7999 || aggs[0].AvgQuality > 0.8001 {
+		t.Errorf("ten_a's aggregate %+v, want 4 requests, 3 rated, mean quality 0.8", aggs)
+	}
 	// Older than since: left out; deleted by the sweep with its feedback.
 	n, err := s.DeleteLearningBefore(ctx, base.Add(-time.Minute))
 	if err != nil || n != 1 {
@@ -71,10 +88,10 @@ func testLearning(t *testing.T, s store.Store) {
 		got = append(got, e)
 		return nil
 	}))
-	if len(got) != 2 {
-		t.Errorf("after the sweep: %d examples, want 2", len(got))
+	if len(got) != 3 {
+		t.Errorf("after the sweep: %d examples, want 3 (req_1, req_3, req_4)", len(got))
 	}
-	if n, err := s.DeleteLearningBefore(ctx, base.Add(time.Hour)); err != nil || n != 8 {
-		t.Errorf("DeleteLearningBefore(all) = %d, %v; want 8 rows (4 prompts, 4 feedback)", n, err)
+	if n, err := s.DeleteLearningBefore(ctx, base.Add(time.Hour)); err != nil || n != 9 {
+		t.Errorf("DeleteLearningBefore(all) = %d, %v; want 9 rows (4 prompts, 5 feedback)", n, err)
 	}
 }
