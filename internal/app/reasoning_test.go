@@ -84,6 +84,30 @@ func TestReasoningAcrossAPIs(t *testing.T) {
 		t.Errorf("streamed to claude-think: content %q finish %q usage %+v", c, acc.Choices[0].FinishReason, acc.Usage)
 	}
 
+	// A tool loop: the translated conversation cannot carry back the
+	// thinking block (with its signature) that came with the tool call,
+	// which Anthropic requires while thinking is on, so the turn that
+	// answers the call goes without thinking instead of a 400.
+	weather := []openai.ChatCompletionToolUnionParam{openai.ChatCompletionFunctionTool(shared.FunctionDefinitionParam{Name: "get_weather",
+		Parameters: shared.FunctionParameters{"type": "object", "properties": map[string]any{"city": map[string]any{"type": "string"}}}})}
+	ask := []openai.ChatCompletionMessageParamUnion{openai.UserMessage("What is the weather in Paris?")}
+	first, err := oa.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "claude-think", ReasoningEffort: shared.ReasoningEffortLow, Tools: weather, Messages: ask})
+	if err != nil || len(first.Choices[0].Message.ToolCalls) != 1 {
+		t.Fatalf("tool call from claude-think: %v %+v", err, first)
+	}
+	call := first.Choices[0].Message.ToolCalls[0]
+	loop := append(ask, first.Choices[0].Message.ToParam(), openai.ToolMessage(`{"temp_c": 21}`, call.ID))
+	second, err := oa.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "claude-think", ReasoningEffort: shared.ReasoningEffortLow, Tools: weather, Messages: loop})
+	if err != nil || second.Choices[0].Message.Content == "" {
+		t.Fatalf("answering claude-think's tool call, reasoning on: %v", err)
+	}
+	// The next user turn starts a new cycle: thinking again.
+	next, err := oa.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "claude-think", ReasoningEffort: shared.ReasoningEffortLow, Tools: weather,
+		Messages: append(loop, second.Choices[0].Message.ToParam(), openai.UserMessage("And in Rome?"))})
+	if err != nil || next.Usage.CompletionTokens <= 16 {
+		t.Errorf("a new user turn after the tool loop: %v, usage %+v, want thinking (16 tokens) billed again", err, next)
+	}
+
 	// A deployment that does not reason is not sent the effort (the
 	// simulated Claude refuses thinking from a model without it).
 	if _, err := oa.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "claude", ReasoningEffort: shared.ReasoningEffortHigh,

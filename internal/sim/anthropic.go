@@ -190,6 +190,9 @@ func (req *anRequest) prompt() (*prompt, string) {
 		case req.Temperature != nil && *req.Temperature != 1:
 			return nil, "`temperature` may only be set to 1 when thinking is enabled"
 		}
+		if msg := thinkingToolCycle(req.Messages); msg != "" {
+			return nil, msg
+		}
 		p.thinkBudget = t.BudgetTokens
 	}
 	return p, ""
@@ -407,4 +410,33 @@ func (a *anStream) finish(terminator bool) error {
 		return err
 	}
 	return a.event("message_stop", `{"type":"message_stop"}`)
+}
+
+// thinkingToolCycle is Anthropic's refusal of a thinking request that
+// continues a tool cycle (its last message answers the assistant's last
+// tool calls) whose assistant message does not start with the thinking
+// block that came with those calls; "" when there is none to refuse.
+func thinkingToolCycle(msgs []anMessage) string {
+	last := -1
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msgs[i].Role == "assistant" {
+			last = i
+			break
+		}
+	}
+	if last < 0 || last != len(msgs)-2 {
+		return ""
+	}
+	var blocks []anBlock
+	if json.Unmarshal(msgs[last].Content, &blocks) != nil || len(blocks) == 0 {
+		return ""
+	}
+	uses := false
+	for _, b := range blocks {
+		uses = uses || b.Type == "tool_use"
+	}
+	if !uses || blocks[0].Type == "thinking" || blocks[0].Type == "redacted_thinking" {
+		return ""
+	}
+	return fmt.Sprintf("messages.%d.content.0.type: Expected `thinking` or `redacted_thinking`, but found `%s`. When `thinking` is enabled, a final `assistant` message must start with a thinking block (preceeding the lastmost set of `tool_use` and `tool_result` blocks). We recommend you include thinking blocks from previous turns. To avoid this requirement, disable `thinking`.", last, blocks[0].Type)
 }

@@ -304,13 +304,17 @@ func outputConfigOf(rf json.RawMessage) (*outputConfig, error) {
 // max_tokens, so the budget is added to the answer's limit (within the
 // deployment's max_output_tokens); sampling settings, which thinking
 // refuses, are dropped; a forced tool choice, which it also refuses,
-// keeps thinking off.
+// keeps thinking off. So does a request that answers the assistant's
+// tool calls: Anthropic wants the thinking block that came with those
+// calls sent back, signed, and a translated conversation never has it
+// (with thinking off it is not needed); the next user turn thinks again.
 func (c *Client) think(out *messagesRequest, b *llm.Body) {
 	budget := b.ThinkingBudget
 	if budget == 0 {
 		budget = budgetForEffort(b.ReasoningEffort)
 	}
-	if budget < minThinkingBudget || out.ToolChoice != nil && (out.ToolChoice.Type == "any" || out.ToolChoice.Type == "tool") {
+	if budget < minThinkingBudget || out.ToolChoice != nil && (out.ToolChoice.Type == "any" || out.ToolChoice.Type == "tool") ||
+		inToolCycle(b.Messages) {
 		return
 	}
 	answer := out.MaxTokens
@@ -328,4 +332,14 @@ func (c *Client) think(out *messagesRequest, b *llm.Body) {
 	}
 	out.Thinking = &thinking{Type: "enabled", BudgetTokens: budget}
 	out.Temperature, out.TopP = nil, nil
+}
+
+// inToolCycle reports whether msgs end with the results of the tool calls
+// of the last assistant message.
+func inToolCycle(msgs []llm.Message) bool {
+	i := len(msgs) - 1
+	for i >= 0 && msgs[i].Role == llm.RoleTool {
+		i--
+	}
+	return i < len(msgs)-1 && i >= 0 && msgs[i].Role == llm.RoleAssistant && len(msgs[i].ToolCalls) > 0
 }
