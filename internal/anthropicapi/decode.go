@@ -60,8 +60,9 @@ type (
 		InputSchema json.RawMessage `json:"input_schema"`
 	}
 	msgToolChoice struct {
-		Type string `json:"type"`
-		Name string `json:"name"`
+		Type                   string `json:"type"`
+		Name                   string `json:"name"`
+		DisableParallelToolUse bool   `json:"disable_parallel_tool_use"`
 	}
 	outputFormat struct {
 		Type   string          `json:"type"`
@@ -124,6 +125,7 @@ func decodeFull(raw []byte) (*llm.Body, error) {
 		}
 		b.Tools = append(b.Tools, llm.Tool{Name: t.Name, Description: t.Description, Parameters: t.InputSchema})
 	}
+	b.NoParallelTools = in.ToolChoice != nil && in.ToolChoice.DisableParallelToolUse
 	if b.ToolChoice, err = toolChoice(in.ToolChoice); err != nil {
 		return nil, err
 	}

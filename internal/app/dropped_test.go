@@ -95,6 +95,19 @@ func TestDroppedParamsHeader(t *testing.T) {
 	if code != 200 || h.Get("X-Switchyard-Dropped-Params") != "top_k" || gjson.GetBytes(rec.body(), "top_k").Exists() {
 		t.Errorf("messages to medium: %d, dropped %q, upstream %s; %s", code, h.Get("X-Switchyard-Dropped-Params"), rec.body(), body)
 	}
+	// parallel_tool_calls false has a counterpart each way.
+	tools := `"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}]`
+	code, body, h = s.send("/v1/chat/completions", `{"model":"claude","messages":[{"role":"user","content":"Hi"}],`+tools+`,"parallel_tool_calls":false}`)
+	if up := rec.body(); code != 200 || h.Get("X-Switchyard-Dropped-Params") != "" ||
+		gjson.GetBytes(up, "tool_choice.type").Str != "auto" || !gjson.GetBytes(up, "tool_choice.disable_parallel_tool_use").Bool() {
+		t.Errorf("parallel_tool_calls false to claude: %d, dropped %q, upstream %s; %s", code, h.Get("X-Switchyard-Dropped-Params"), up, body)
+	}
+	code, body, _ = s.send("/v1/messages", `{"model":"medium","max_tokens":50,"tools":[{"name":"f","input_schema":{"type":"object"}}],`+
+		`"tool_choice":{"type":"any","disable_parallel_tool_use":true},"messages":[{"role":"user","content":"Hi"}]}`, "anthropic-version", "2023-06-01")
+	if up := rec.body(); code != 200 || gjson.GetBytes(up, "parallel_tool_calls").Raw != "false" || gjson.GetBytes(up, "tool_choice").Str != "required" {
+		t.Errorf("disable_parallel_tool_use to medium: %d, upstream %s; %s", code, up, body)
+	}
+
 	// The Responses API translated for claude.
 	code, body, h = s.send("/v1/responses", `{"model":"claude","input":"Hi","truncation":"auto","max_output_tokens":40}`)
 	if code != 200 || h.Get("X-Switchyard-Dropped-Params") != "truncation" {

@@ -107,6 +107,9 @@ type Body struct {
 	Stop        []string
 	Tools       []Tool
 	ToolChoice  *ToolChoice
+	// NoParallelTools asks for at most one tool call per answer (OpenAI's
+	// parallel_tool_calls false, Anthropic's disable_parallel_tool_use).
+	NoParallelTools bool
 	// ResponseFormat is the OpenAI response_format object as the client sent it.
 	ResponseFormat json.RawMessage
 	User           string

@@ -24,6 +24,7 @@ type (
 		ResponseFormat  json.RawMessage `json:"response_format"`
 		User            string          `json:"user"`
 		ReasoningEffort string          `json:"reasoning_effort"`
+		ParallelTools   *bool           `json:"parallel_tool_calls"`
 		// Asked for in a shape the canonical form cannot answer in.
 		N           *int  `json:"n"`
 		Logprobs    *bool `json:"logprobs"`
@@ -83,7 +84,8 @@ func decodeFull(raw []byte) (*llm.Body, error) {
 	if in.Logprobs != nil && *in.Logprobs || in.TopLogprobs != nil {
 		return nil, badRequest("logprobs", "logprobs cannot be served by a deployment of another API; use a route of OpenAI deployments")
 	}
-	b := &llm.Body{Temperature: in.Temperature, TopP: in.TopP, User: in.User, ReasoningEffort: in.ReasoningEffort}
+	b := &llm.Body{Temperature: in.Temperature, TopP: in.TopP, User: in.User, ReasoningEffort: in.ReasoningEffort,
+		NoParallelTools: in.ParallelTools != nil && !*in.ParallelTools}
 	var system []string
 	for i, m := range in.Messages {
 		param := fmt.Sprintf("messages[%d]", i)

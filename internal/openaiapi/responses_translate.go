@@ -38,6 +38,7 @@ type (
 		Reasoning *struct {
 			Effort string `json:"effort"`
 		} `json:"reasoning"`
+		ParallelTools *bool `json:"parallel_tool_calls"`
 	}
 	rsTool struct {
 		Type        string          `json:"type"`
@@ -75,7 +76,7 @@ func decodeResponses(raw []byte) (*llm.Body, error) {
 	if err := json.Unmarshal(raw, &in); err != nil {
 		return nil, badRequest("", "request body does not match the Responses API schema: "+err.Error())
 	}
-	b := &llm.Body{Temperature: in.Temperature, TopP: in.TopP, User: in.User}
+	b := &llm.Body{Temperature: in.Temperature, TopP: in.TopP, User: in.User, NoParallelTools: in.ParallelTools != nil && !*in.ParallelTools}
 	if in.Reasoning != nil {
 		b.ReasoningEffort = in.Reasoning.Effort
 	}

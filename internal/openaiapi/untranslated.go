@@ -13,7 +13,7 @@ func Untranslated(raw []byte, reasoning bool) []string {
 		switch key {
 		case "model", "messages", "stream", "stream_options", "temperature", "top_p", "stop",
 			"max_tokens", "max_completion_tokens", "tools", "functions", "tool_choice",
-			"response_format", "user",
+			"response_format", "user", "parallel_tool_calls",
 			// Refused unless they ask for what any API answers (one
 			// choice, no log probabilities).
 			"n", "logprobs", "top_logprobs":
@@ -32,7 +32,7 @@ func UntranslatedResponses(raw []byte, reasoning bool) []string {
 	return untranslated(raw, func(key string) bool {
 		switch key {
 		case "model", "input", "instructions", "stream", "temperature", "top_p", "max_output_tokens",
-			"tools", "tool_choice", "text", "user", "previous_response_id", "store":
+			"tools", "tool_choice", "text", "user", "previous_response_id", "store", "parallel_tool_calls":
 			return true
 		case "reasoning":
 			return reasoning

@@ -7,10 +7,10 @@ import (
 
 func TestUntranslated(t *testing.T) {
 	body := []byte(`{"model":"m","messages":[],"seed":1,"reasoning_effort":"low","presence_penalty":null,"n":1,"store":true,"parallel_tool_calls":false}`)
-	if got, want := Untranslated(body, false), []string{"seed", "reasoning_effort", "store", "parallel_tool_calls"}; !slices.Equal(got, want) {
+	if got, want := Untranslated(body, false), []string{"seed", "reasoning_effort", "store"}; !slices.Equal(got, want) {
 		t.Errorf("not reasoning: %q, want %q", got, want)
 	}
-	if got, want := Untranslated(body, true), []string{"seed", "store", "parallel_tool_calls"}; !slices.Equal(got, want) {
+	if got, want := Untranslated(body, true), []string{"seed", "store"}; !slices.Equal(got, want) {
 		t.Errorf("reasoning: %q, want %q", got, want)
 	}
 	rs := []byte(`{"model":"m","input":"x","store":false,"previous_response_id":"resp_1","reasoning":{"effort":"high"},"include":["x"],"metadata":{"a":"b"}}`)

@@ -108,8 +108,9 @@ type tool struct {
 }
 
 type toolChoice struct {
-	Type string `json:"type"` // auto, any, tool, none
-	Name string `json:"name,omitempty"`
+	Type                   string `json:"type"` // auto, any, tool, none
+	Name                   string `json:"name,omitempty"`
+	DisableParallelToolUse bool   `json:"disable_parallel_tool_use,omitempty"`
 }
 
 type metadata struct {
@@ -195,6 +196,14 @@ func (c *Client) translate(req *llm.Request, stream bool) ([]byte, error) {
 			out.ToolChoice = &toolChoice{Type: "any"}
 		case "tool":
 			out.ToolChoice = &toolChoice{Type: "tool", Name: tc.Name}
+		}
+	}
+	if b.NoParallelTools && len(out.Tools) > 0 {
+		if out.ToolChoice == nil {
+			out.ToolChoice = &toolChoice{Type: "auto"}
+		}
+		if out.ToolChoice.Type != "none" {
+			out.ToolChoice.DisableParallelToolUse = true
 		}
 	}
 	if c.cfg.Reasoning {

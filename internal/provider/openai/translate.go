@@ -25,6 +25,7 @@ type chatRequest struct {
 	Stop                []string        `json:"stop,omitempty"`
 	Tools               []tool          `json:"tools,omitempty"`
 	ToolChoice          any             `json:"tool_choice,omitempty"`
+	ParallelToolCalls   *bool           `json:"parallel_tool_calls,omitempty"`
 	ResponseFormat      json.RawMessage `json:"response_format,omitempty"`
 	User                string          `json:"user,omitempty"`
 }
@@ -134,6 +135,10 @@ func (c *Client) translate(req *llm.Request, stream bool) ([]byte, error) {
 		case "auto", "none", "required":
 			out.ToolChoice = tc.Mode
 		}
+	}
+	if b.NoParallelTools && len(out.Tools) > 0 {
+		no := false
+		out.ParallelToolCalls = &no
 	}
 	if len(out.ResponseFormat) > 0 && !gjson.ValidBytes(out.ResponseFormat) {
 		return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "invalid response_format"}
