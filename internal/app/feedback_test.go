@@ -11,6 +11,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/admin"
 	"github.com/switchyard-gw/switchyard/internal/clocktest"
 	"github.com/switchyard-gw/switchyard/internal/store"
+	"github.com/switchyard-gw/switchyard/internal/tenancy"
 )
 
 // TestFeedbackBecomesTrainingData: an answered request on a route with
@@ -61,6 +62,17 @@ func TestFeedbackBecomesTrainingData(t *testing.T) {
 		t.Errorf("feedback without a key: %d, want 401", code)
 	}
 
+	// Ratings count against the key's rate limit.
+	limited := s.newKey("acme", admin.KeyCreate{Name: "rpm", Limits: tenancy.Limits{RPM: 2}})
+	codes := []int{}
+	for range 3 {
+		code, _, _ := s.send("/v1/feedback", `{"request_id":"`+captured+`","quality":1}`, "Authorization", "Bearer "+limited.Secret)
+		codes = append(codes, code)
+	}
+	if codes[0] != 200 || codes[1] != 200 || codes[2] != 429 {
+		t.Errorf("three ratings with a key of 2 requests a minute: %v, want 200 200 429", codes)
+	}
+
 	// The example appears once the usage record and the prompt are stored.
 	var got []store.TrainingExample
 	clocktest.WaitFor(t, "the training example", func() bool {
@@ -73,7 +85,7 @@ func TestFeedbackBecomesTrainingData(t *testing.T) {
 	})
 	e := got[0]
 	if len(got) != 1 || e.RequestID != captured || e.Route != "cheap" || e.Text != "How long is a rail?" || e.Deployment != "small" ||
-		e.Quality != 0.75 || e.CostUSD <= 0 || e.TenantID == "" {
+		e.Quality != 1 || e.CostUSD <= 0 || e.TenantID == "" {
 		t.Errorf("training examples %+v, want only the captured request's", got)
 	}
 }

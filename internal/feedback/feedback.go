@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/gateway"
@@ -26,9 +27,12 @@ const Path = "/v1/feedback"
 // maxBody bounds a feedback body.
 const maxBody = 4 << 10
 
-// Authenticator checks a request's API key, as the gateway's endpoints do.
+// Authenticator checks a request's API key and admits it against the
+// key's and tenant's rate limits, as the gateway's endpoints do
+// (gateway.Guard).
 type Authenticator interface {
 	Authenticate(ctx context.Context, h http.Header) (*gateway.Principal, error)
+	Admit(ctx context.Context, p *gateway.Principal, route string, tokens int, costUSD float64) (gateway.Admission, error)
 }
 
 // Options wire the endpoint.
@@ -58,14 +62,17 @@ func Handler(o Options) http.Handler {
 		}
 		who, err := o.Auth.Authenticate(r.Context(), r.Header)
 		if err != nil {
-			var d *gateway.Denied
-			if errors.As(err, &d) {
-				openaiapi.WriteError(w, d.Status, d.Code, d.Message)
-				return
-			}
-			openaiapi.WriteError(w, http.StatusServiceUnavailable, "auth_unavailable", "the key store cannot be reached")
+			denied(w, err)
 			return
 		}
+		// A rating counts as a request against the rate limits; it costs
+		// no tokens.
+		adm, err := o.Auth.Admit(r.Context(), who, "", 0, 0)
+		if err != nil {
+			denied(w, err)
+			return
+		}
+		defer adm.Settle(0, 0, 0)
 		var in struct {
 			RequestID string   `json:"request_id"`
 			Quality   *float64 `json:"quality"`
@@ -97,4 +104,17 @@ func Handler(o Options) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(b)
 	})
+}
+
+// denied answers a refusal of the Authenticator in OpenAI's error shape.
+func denied(w http.ResponseWriter, err error) {
+	var d *gateway.Denied
+	if !errors.As(err, &d) {
+		openaiapi.WriteError(w, http.StatusServiceUnavailable, "auth_unavailable", "the key store cannot be reached")
+		return
+	}
+	if d.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((d.RetryAfter+time.Second-1)/time.Second)))
+	}
+	openaiapi.WriteError(w, d.Status, d.Code, d.Message)
 }
