@@ -27,14 +27,25 @@ func TestRouteExportTrains(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now().UTC()
+	// Rated traffic of two kinds, each answered by both deployments in
+	// turn: small answers greetings well and code badly, large both well.
+	greetings := []string{"say hi to the team", "wish Ana a happy birthday", "thank the crew for the party", "greet the new driver", "say good morning to the depot"}
+	code := []string{"write a Go function that parses a CSV file and returns the rows", "fix this Python code: def f(x): return x +", "write a SQL query joining orders and customers by id", "implement a binary search in Rust with tests", "refactor this JavaScript class into functions"}
 	var recs []store.UsageRecord
-	for i := range 80 {
+	for i := range 200 {
 		id := fmt.Sprintf("req_%03d", i)
-		dep, text, q := "small", "say hi to the team number "+fmt.Sprint(i), 1.0
+		dep, q := "small", 1.0
 		if i%2 == 1 {
-			dep, text, q = "large", "prove, step by step, that the sum of the first "+fmt.Sprint(i)+" odd numbers is a square, with a \"quoted\" line,\nand a second", 0.5
+			dep = "large"
 		}
-		recs = append(recs, store.UsageRecord{RequestID: id, Time: now, TenantID: "t", Route: "smart", Deployment: dep, Status: 200, CostUSD: 0.001 * float64(1+i%2)})
+		text := greetings[i/2%len(greetings)] + fmt.Sprintf(" (%d)", i)
+		if i%4 >= 2 {
+			text = code[i/4%len(code)] + fmt.Sprintf(" (%d)", i)
+			if dep == "small" {
+				q = 0
+			}
+		}
+		recs = append(recs, store.UsageRecord{RequestID: id, Time: now, TenantID: "t", Route: "smart", Deployment: dep, Status: 200, CostUSD: map[string]float64{"small": 0.0001, "large": 0.002}[dep]})
 		if err := st.PutPrompt(ctx, store.CapturedPrompt{RequestID: id, TenantID: "t", Route: "smart", Text: text, Created: now}); err != nil {
 			t.Fatal(err)
 		}
@@ -52,11 +63,11 @@ func TestRouteExportTrains(t *testing.T) {
 	if code := cmdRoute([]string{"export", "--store", dsn, "--out", out}, &stdout, &stderr); code != 0 {
 		t.Fatalf("route export: exit %d: %s", code, stderr.String())
 	}
-	if !strings.Contains(stdout.String(), "80 rated requests") {
-		t.Errorf("route export said %q, want 80 rated requests", stdout.String())
+	if !strings.Contains(stdout.String(), "200 rated requests") {
+		t.Errorf("route export said %q, want 200 rated requests", stdout.String())
 	}
 	scores, _ := os.ReadFile(filepath.Join(out, "scores.csv"))
-	if !strings.HasPrefix(string(scores), "prompt_id,model,quality,quality_raw,cost_usd,output_chars\nreq_000,small,1,1,0.001,\n") {
+	if !strings.HasPrefix(string(scores), "prompt_id,model,quality,quality_raw,cost_usd,output_chars\nreq_000,small,1,1,0.0001,\n") {
 		t.Errorf("scores.csv starts %q", scores[:min(len(scores), 120)])
 	}
 	router := filepath.Join(dir, "router.json")
@@ -71,6 +82,17 @@ func TestRouteExportTrains(t *testing.T) {
 	}
 	if got := strings.Join(r.ReferenceModels(), ","); got != "large,small" && got != "small,large" {
 		t.Errorf("reference models %q, want the deployments large and small", got)
+	}
+	// It steers as the ratings say: a new greeting to small (cheaper and
+	// good enough), new code to large.
+	cands := []learned.Candidate{{Name: "small", RefModel: "small", CostPerCall: 0.0001}, {Name: "large", RefModel: "large", CostPerCall: 0.002}}
+	for _, tc := range []struct{ prompt, want string }{
+		{"say hello to the signal crew", "small"},
+		{"write a Go function that reverses a linked list", "large"},
+	} {
+		if got := r.Choose(tc.prompt, cands, learned.Target{Quality: 0.7}); got[0] != tc.want {
+			t.Errorf("Choose(%q) = %v, want %s first (predicted %v for %v)", tc.prompt, got, tc.want, r.Predict(tc.prompt), r.ReferenceModels())
+		}
 	}
 	// Nothing rated in the window: an empty, still valid, export.
 	if code := cmdRoute([]string{"export", "--store", dsn, "--out", filepath.Join(dir, "none"), "--since", "1ns"}, &stdout, &stderr); code != 0 {
