@@ -511,8 +511,8 @@ const HeaderRequireParams = "X-Switchyard-Require-Params"
 // else its route's require_params), the plan's targets that get every
 // top-level field of req: those of its own API, and those whose
 // translation leaves nothing out. It notes the targets it skipped in dec's
-// reason, or says why none can serve the request.
-// It reports whether the request requires its params.
+// reason, or says why none can serve the request; and it reports whether
+// the request requires its params.
 func (rt *runtime) requireParams(p *executor.Plan, dec *router.Decision, d *dialect, req *llm.Request, h http.Header) (bool, *apiError) {
 	on := false
 	if rc, ok := rt.cfg.Route(dec.Route); ok {
@@ -591,7 +591,7 @@ func (rt *runtime) plan(dec router.Decision) *executor.Plan {
 func (g *Gateway) setRouteHeaders(w http.ResponseWriter, x *exchange) {
 	// One backing array for every value instead of one per Header.Set (the
 	// header names are canonical constants).
-	vals := make([]string, 0, 6)
+	vals := make([]string, 0, 7)
 	h := w.Header()
 	set := func(k, v string) {
 		vals = append(vals, v)
