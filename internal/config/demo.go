@@ -67,7 +67,10 @@ func Demo(simBaseURL string) *Config {
 		{Name: "cheap", Policy: PolicyCheapest, Targets: []string{"sim-small", "sim-medium", "sim-vision", "sim-large"}},
 		{Name: "careful", Policy: PolicyCascade, Targets: []string{"sim-small", "sim-large"},
 			Checks: []Check{{MinLength: 20}, {NoRefusal: true}}},
-		{Name: "ab", Policy: PolicyWeighted, Sticky: "key", Arms: []Arm{
+		// ab spreads traffic over two models and keeps its prompts
+		// (simulated traffic), so rated answers train a router: the
+		// feedback loop, end to end (docs/routing.md).
+		{Name: "ab", Policy: PolicyWeighted, Sticky: "key", CapturePrompts: true, Arms: []Arm{
 			{Name: "control", Target: "sim-medium", Weight: 90},
 			{Name: "candidate", Target: "sim-small", Weight: 10},
 		}},
