@@ -105,6 +105,7 @@ func Routes() []Route {
 		{Method: "GET", Pattern: "/admin/usage", Object: "tenant", Access: both, handle: (*Handler).usage},
 		{Method: "GET", Pattern: "/admin/usage/export", Object: "tenant", Access: both, handle: (*Handler).export},
 		{Method: "DELETE", Pattern: "/admin/cache", Object: "tenant", Access: both, handle: (*Handler).purgeCache},
+		{Method: "DELETE", Pattern: "/admin/learning", Object: "tenant", Access: both, handle: (*Handler).purgeLearning},
 	}
 }
 

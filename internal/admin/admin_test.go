@@ -155,7 +155,7 @@ func (e *env) requestFor(rt Route, tenant string, n int) (string, any) {
 		return "/admin/tenants/" + tenant, nil
 	case "PATCH /admin/tenants/{id}":
 		return "/admin/tenants/" + tenant, TenantUpdate{Limits: &tenancy.Limits{RPM: 1000 - n}}
-	case "GET /admin/keys", "GET /admin/usage", "GET /admin/usage/export", "DELETE /admin/cache":
+	case "GET /admin/keys", "GET /admin/usage", "GET /admin/usage/export", "DELETE /admin/cache", "DELETE /admin/learning":
 		return rt.Pattern + "?tenant_id=" + tenant, nil
 	case "POST /admin/keys":
 		return rt.Pattern, KeyCreate{TenantID: tenant, Name: "new"}

@@ -88,4 +88,16 @@ func TestFeedbackBecomesTrainingData(t *testing.T) {
 		e.Quality != 1 || e.CostUSD <= 0 || e.TenantID == "" {
 		t.Errorf("training examples %+v, want only the captured request's", got)
 	}
+
+	// The admin API forgets a tenant's prompts and ratings on request.
+	var purged struct{ Purged int64 }
+	s.adminDo("DELETE", "/admin/learning?tenant_id="+e.TenantID, nil, &purged)
+	if purged.Purged != 3 { // one captured prompt, two ratings
+		t.Errorf("purged %d rows, want 3", purged.Purged)
+	}
+	n := 0
+	_ = s.ten.Store.TrainingExamples(context.Background(), time.Time{}, func(store.TrainingExample) error { n++; return nil })
+	if n != 0 {
+		t.Errorf("%d training examples after the purge, want none", n)
+	}
 }

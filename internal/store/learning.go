@@ -24,6 +24,9 @@ type LearningStore interface {
 	// DeleteLearningBefore deletes the captured prompts and feedback
 	// created before before, and reports how many rows went.
 	DeleteLearningBefore(ctx context.Context, before time.Time) (int64, error)
+	// PurgeLearning deletes the captured prompts and feedback of tenant
+	// tenantID (of every tenant for ""), and reports how many rows went.
+	PurgeLearning(ctx context.Context, tenantID string) (int64, error)
 }
 
 // CapturedPrompt is the text a route's policy routed one request on (its

@@ -67,3 +67,17 @@ func (s *Store) DeleteLearningBefore(ctx context.Context, before time.Time) (int
 	}
 	return n, nil
 }
+
+// PurgeLearning deletes one tenant's (or every) captured prompts and
+// feedback.
+func (s *Store) PurgeLearning(ctx context.Context, tenantID string) (int64, error) {
+	var n int64
+	for _, table := range []string{"captured_prompts", "feedback"} {
+		tag, err := s.exec(ctx, "purge learning data", `DELETE FROM `+table+` WHERE $1 = '' OR tenant_id = $1`, tenantID)
+		if err != nil {
+			return n, err
+		}
+		n += tag.RowsAffected()
+	}
+	return n, nil
+}

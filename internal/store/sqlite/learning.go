@@ -69,3 +69,18 @@ func (s *Store) DeleteLearningBefore(ctx context.Context, before time.Time) (int
 	}
 	return n, nil
 }
+
+// PurgeLearning deletes one tenant's (or every) captured prompts and
+// feedback.
+func (s *Store) PurgeLearning(ctx context.Context, tenantID string) (int64, error) {
+	var n int64
+	for _, table := range []string{"captured_prompts", "feedback"} {
+		res, err := s.w.ExecContext(ctx, `DELETE FROM `+table+` WHERE ? = '' OR tenant_id = ?`, tenantID, tenantID)
+		if err != nil {
+			return n, mapErr("purge learning data", err)
+		}
+		k, _ := res.RowsAffected()
+		n += k
+	}
+	return n, nil
+}

@@ -78,6 +78,12 @@ func testLearning(t *testing.T, s store.Store) {
 	if len(aggs) != 1 || aggs[0].Requests != 4 || aggs[0].Rated != 3 || aggs[0].AvgQuality < 0.7999 || aggs[0].AvgQuality > 0.8001 {
 		t.Errorf("ten_a's aggregate %+v, want 4 requests, 3 rated, mean quality 0.8", aggs)
 	}
+	// One tenant's data can be purged alone.
+	prompt("req_5", "ten_c", base)
+	fb("req_5", "ten_c", 1)
+	if n, err := s.PurgeLearning(ctx, "ten_c"); err != nil || n != 2 {
+		t.Errorf("PurgeLearning(ten_c) = %d, %v; want its prompt and its feedback", n, err)
+	}
 	// Older than since: left out; deleted by the sweep with its feedback.
 	n, err := s.DeleteLearningBefore(ctx, base.Add(-time.Minute))
 	if err != nil || n != 1 {
@@ -91,7 +97,7 @@ func testLearning(t *testing.T, s store.Store) {
 	if len(got) != 3 {
 		t.Errorf("after the sweep: %d examples, want 3 (req_1, req_3, req_4)", len(got))
 	}
-	if n, err := s.DeleteLearningBefore(ctx, base.Add(time.Hour)); err != nil || n != 9 {
-		t.Errorf("DeleteLearningBefore(all) = %d, %v; want 9 rows (4 prompts, 5 feedback)", n, err)
+	if n, err := s.PurgeLearning(ctx, ""); err != nil || n != 9 {
+		t.Errorf("PurgeLearning(all) = %d, %v; want 9 rows (4 prompts, 5 feedback)", n, err)
 	}
 }

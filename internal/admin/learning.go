@@ -1,0 +1,35 @@
+package admin
+
+import (
+	"net/http"
+)
+
+// purgeLearning serves DELETE /admin/learning: it deletes the captured
+// prompts and feedback of the tenant in tenant_id (a tenant admin: its
+// own), or of every tenant when the global admin names none.
+func (h *Handler) purgeLearning(w http.ResponseWriter, r *http.Request, c *caller) {
+	tenant := r.URL.Query().Get("tenant_id")
+	_, hasTenant := r.URL.Query()["tenant_id"]
+	if !c.global {
+		if hasTenant && tenant != c.key.TenantID {
+			writeErr(w, errNotFound)
+			return
+		}
+		tenant, hasTenant = c.key.TenantID, true
+	}
+	if hasTenant && tenant == "" {
+		writeErr(w, &apiError{status: http.StatusBadRequest, code: "invalid_request", msg: "tenant_id is empty; leave it out to purge every tenant's"})
+		return
+	}
+	n, err := h.st.PurgeLearning(r.Context(), tenant)
+	if err != nil {
+		h.storeErr(w, err)
+		return
+	}
+	scope := "all tenants"
+	if hasTenant {
+		scope = "tenant " + tenant
+	}
+	h.log.Info("admin: learning data purged", "by", c.id(), "scope", scope, "rows", n)
+	writeJSON(w, http.StatusOK, map[string]int64{"purged": n})
+}
