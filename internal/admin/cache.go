@@ -15,14 +15,9 @@ type CachePurger interface {
 // purges one tenant's answers, or all without tenant_id; a tenant admin
 // its own tenant's. It answers {"purged": N} (0 with the cache off).
 func (h *Handler) purgeCache(w http.ResponseWriter, r *http.Request, c *caller) {
-	tenant := r.URL.Query().Get("tenant_id")
-	_, hasTenant := r.URL.Query()["tenant_id"]
-	if !c.global {
-		if hasTenant && tenant != c.key.TenantID {
-			writeErr(w, errNotFound)
-			return
-		}
-		tenant, hasTenant = c.key.TenantID, true
+	tenant, hasTenant, ok := purgeScope(w, r, c)
+	if !ok {
+		return
 	}
 	n := 0
 	if h.purger != nil {
@@ -39,4 +34,20 @@ func (h *Handler) purgeCache(w http.ResponseWriter, r *http.Request, c *caller) 
 	}
 	h.log.Info("admin: response cache purged", "by", c.id(), "scope", scope, "entries", n)
 	writeJSON(w, http.StatusOK, map[string]int{"purged": n})
+}
+
+// purgeScope is the tenant a purge names in tenant_id (hasTenant), or
+// every tenant: a tenant admin's purge is its own tenant's, and names no
+// other. It answers a refusal itself and returns ok false.
+func purgeScope(w http.ResponseWriter, r *http.Request, c *caller) (tenant string, hasTenant, ok bool) {
+	tenant = r.URL.Query().Get("tenant_id")
+	_, hasTenant = r.URL.Query()["tenant_id"]
+	if !c.global {
+		if hasTenant && tenant != c.key.TenantID {
+			writeErr(w, errNotFound)
+			return "", false, false
+		}
+		tenant, hasTenant = c.key.TenantID, true
+	}
+	return tenant, hasTenant, true
 }

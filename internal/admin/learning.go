@@ -8,14 +8,9 @@ import (
 // prompts and feedback of the tenant in tenant_id (a tenant admin: its
 // own), or of every tenant when the global admin names none.
 func (h *Handler) purgeLearning(w http.ResponseWriter, r *http.Request, c *caller) {
-	tenant := r.URL.Query().Get("tenant_id")
-	_, hasTenant := r.URL.Query()["tenant_id"]
-	if !c.global {
-		if hasTenant && tenant != c.key.TenantID {
-			writeErr(w, errNotFound)
-			return
-		}
-		tenant, hasTenant = c.key.TenantID, true
+	tenant, hasTenant, ok := purgeScope(w, r, c)
+	if !ok {
+		return
 	}
 	if hasTenant && tenant == "" {
 		writeErr(w, &apiError{status: http.StatusBadRequest, code: "invalid_request", msg: "tenant_id is empty; leave it out to purge every tenant's"})
