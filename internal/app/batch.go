@@ -52,7 +52,6 @@ func buildBatches(ctx context.Context, cfg *config.Config, ten *Tenancy, api htt
 		}
 		q = n
 	}
-	fb := feedback.Handler(feedback.Options{Store: ten.Store, Auth: ten.Guard, Logger: log})
 	mux := http.NewServeMux()
 	batch.NewAPI(batch.APIOptions{Store: ten.Store, Auth: ten.Guard, Queue: q, MaxFileBytes: bc.MaxFileBytes, MaxRequests: bc.MaxRequests, Retention: bc.Retention.D(), Logger: log}).Register(mux)
 	return &batches{
@@ -65,7 +64,7 @@ func buildBatches(ctx context.Context, cfg *config.Config, ten *Tenancy, api htt
 				return
 			}
 			if r.URL.Path == feedback.Path {
-				fb.ServeHTTP(w, r)
+				ten.Feedback.ServeHTTP(w, r)
 				return
 			}
 			api.ServeHTTP(w, r)

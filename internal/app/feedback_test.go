@@ -89,6 +89,17 @@ func TestFeedbackBecomesTrainingData(t *testing.T) {
 		t.Errorf("training examples %+v, want only the captured request's", got)
 	}
 
+	// Counted: 2 ratings then 2 more of the limited key stored; 5 bad
+	// bodies, 1 without a key and 1 over the limit refused; 1 prompt
+	// captured.
+	m := s.scrape()
+	for _, want := range []string{`switchyard_feedback_total{result="stored"} 4`, `switchyard_feedback_total{result="refused"} 7`,
+		`switchyard_feedback_total{result="failed"} 0`, `switchyard_captured_prompts_total{result="stored"} 1`, `switchyard_captured_prompts_total{result="dropped"} 0`} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+
 	// The admin API forgets a tenant's prompts and ratings on request.
 	var purged struct{ Purged int64 }
 	s.adminDo("DELETE", "/admin/learning?tenant_id="+e.TenantID, nil, &purged)

@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/switchyard-gw/switchyard/internal/store"
 	"github.com/switchyard-gw/switchyard/internal/usage"
 )
@@ -23,6 +25,21 @@ type promptLedger struct {
 	log     *slog.Logger
 	ch      chan store.CapturedPrompt
 	dropped atomic.Int64
+	stored  atomic.Int64
+	failed  atomic.Int64
+}
+
+var descCaptured = prometheus.NewDesc("switchyard_captured_prompts_total",
+	"Prompts of routes with capture_prompts, by result: stored, dropped (the queue was full), failed (the store failed).",
+	[]string{"result"}, nil)
+
+// Describe and Collect export switchyard_captured_prompts_total.
+func (p *promptLedger) Describe(ch chan<- *prometheus.Desc) { ch <- descCaptured }
+
+func (p *promptLedger) Collect(ch chan<- prometheus.Metric) {
+	for result, n := range map[string]*atomic.Int64{"stored": &p.stored, "dropped": &p.dropped, "failed": &p.failed} {
+		ch <- prometheus.MustNewConstMetric(descCaptured, prometheus.CounterValue, float64(n.Load()), result)
+	}
 }
 
 func newPromptLedger(l *usage.Ledger, st store.LearningStore, log *slog.Logger) *promptLedger {
@@ -46,8 +63,11 @@ func (p *promptLedger) run(ctx context.Context) {
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		if err := p.st.PutPrompt(wctx, c); err != nil {
+			p.failed.Add(1)
 			p.log.Warn("learning: a captured prompt was not stored", "err", err)
+			return
 		}
+		p.stored.Add(1)
 	}
 	for {
 		select {

@@ -19,6 +19,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/budget"
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/dashboard"
+	"github.com/switchyard-gw/switchyard/internal/feedback"
 	"github.com/switchyard-gw/switchyard/internal/gateway"
 	"github.com/switchyard-gw/switchyard/internal/ratelimit"
 	"github.com/switchyard-gw/switchyard/internal/store"
@@ -53,6 +54,9 @@ type Tenancy struct {
 	Admin http.Handler
 	// AdminAddr is the admin listener's address, "" when disabled.
 	AdminAddr string
+	// Feedback serves POST /v1/feedback (in front of the gateway, with the
+	// batch endpoints).
+	Feedback http.Handler
 	// Apply updates what a config reload may change (static keys).
 	Apply func(cfg *config.Config)
 	// Run serves the admin API and writes usage until ctx ends, then stops
@@ -140,8 +144,9 @@ func buildTenancyOpen(ctx context.Context, cfg *config.Config, log *slog.Logger,
 		FlushInterval: cfg.Usage.FlushInterval.D(), SpoolPath: cfg.Usage.SpoolPath, Logger: log,
 	})
 	prompts := newPromptLedger(ledger, st, log)
-	t := &Tenancy{Guard: guard, Recorder: prompts, Store: st, Principals: guard, Redis: rdb, RedisPrefix: rprefix, Close: closeAll, collectors: []prometheus.Collector{
-		ledger.Collector(), fallbackGauge("ratelimit", limiter), fallbackGauge("budget", budgets),
+	fb := feedback.New(feedback.Options{Store: st, Auth: guard, Logger: log})
+	t := &Tenancy{Guard: guard, Recorder: prompts, Feedback: fb, Store: st, Principals: guard, Redis: rdb, RedisPrefix: rprefix, Close: closeAll, collectors: []prometheus.Collector{
+		ledger.Collector(), fallbackGauge("ratelimit", limiter), fallbackGauge("budget", budgets), prompts, fb.Collector(),
 	}}
 	t.Apply = func(c *config.Config) { guard.SetStatic(openGateway(c), staticKeys(c)...) }
 

@@ -13,7 +13,10 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchyard-gw/switchyard/internal/gateway"
 	"github.com/switchyard-gw/switchyard/internal/openaiapi"
@@ -43,67 +46,121 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Handler serves POST Path: a body {"request_id": "req_…", "quality": q}
+// API serves POST Path and counts what it did (Collector).
+type API struct {
+	o                         Options
+	stored, refused, failures atomic.Int64
+}
+
+// New returns the endpoint: a body {"request_id": "req_…", "quality": q}
 // with q in [0,1] records q for that request of the caller's tenant (a
 // later report replaces an earlier one) and answers
 // {"object": "feedback", "request_id": …, "quality": q}.
-func Handler(o Options) http.Handler {
+func New(o Options) *API {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			w.Header().Set("Allow", http.MethodPost)
-			openaiapi.WriteError(w, http.StatusMethodNotAllowed, "method_not_allowed", "use POST "+Path)
-			return
-		}
-		who, err := o.Auth.Authenticate(r.Context(), r.Header)
-		if err != nil {
-			denied(w, err)
-			return
-		}
-		// A rating counts as a request against the rate limits; it costs
-		// no tokens.
-		adm, err := o.Auth.Admit(r.Context(), who, "", 0, 0)
-		if err != nil {
-			denied(w, err)
-			return
-		}
-		defer adm.Settle(0, 0, 0)
-		var in struct {
-			RequestID string   `json:"request_id"`
-			Quality   *float64 `json:"quality"`
-		}
-		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
-		if err := dec.Decode(&in); err != nil {
-			openaiapi.WriteError(w, http.StatusBadRequest, "invalid_request_error", "the body must be a JSON object {\"request_id\": ..., \"quality\": 0..1} of at most 4 KiB")
-			return
-		}
-		switch {
-		case !reqid.Plain(in.RequestID):
-			openaiapi.WriteError(w, http.StatusBadRequest, "invalid_request_error", "request_id must be the id of a request (its X-Request-Id)")
-			return
-		case in.Quality == nil || math.IsNaN(*in.Quality) || *in.Quality < 0 || *in.Quality > 1:
-			openaiapi.WriteError(w, http.StatusBadRequest, "invalid_request_error", "quality must be a number from 0 (bad) to 1 (good)")
-			return
-		}
-		f := store.Feedback{RequestID: in.RequestID, TenantID: who.TenantID, Quality: *in.Quality, Created: o.Now().UTC()}
-		if err := o.Store.PutFeedback(r.Context(), f); err != nil {
-			o.Logger.Error("feedback: store failed", "request_id", reqid.From(r.Context()), "err", err)
-			openaiapi.WriteError(w, http.StatusServiceUnavailable, "store_unavailable", "the gateway's store failed; try again")
-			return
-		}
-		b, _ := json.Marshal(struct {
-			Object    string  `json:"object"`
-			RequestID string  `json:"request_id"`
-			Quality   float64 `json:"quality"`
-		}{"feedback", f.RequestID, f.Quality})
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(b)
-	})
+	return &API{o: o}
+}
+
+var descFeedback = prometheus.NewDesc("switchyard_feedback_total",
+	"Ratings sent to POST /v1/feedback, by result: stored, refused (bad request, key or limit), failed (the store failed).",
+	[]string{"result"}, nil)
+
+// Collector exports switchyard_feedback_total.
+func (a *API) Collector() prometheus.Collector { return feedbackCollector{a} }
+
+type feedbackCollector struct{ a *API }
+
+func (c feedbackCollector) Describe(ch chan<- *prometheus.Desc) { ch <- descFeedback }
+
+func (c feedbackCollector) Collect(ch chan<- prometheus.Metric) {
+	for result, n := range map[string]*atomic.Int64{"stored": &c.a.stored, "refused": &c.a.refused, "failed": &c.a.failures} {
+		ch <- prometheus.MustNewConstMetric(descFeedback, prometheus.CounterValue, float64(n.Load()), result)
+	}
+}
+
+// ServeHTTP implements http.Handler.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	o := a.o
+	rec := &statusRecorder{ResponseWriter: w}
+	a.serve(rec, r, o)
+	switch {
+	case rec.status == 0 || rec.status == http.StatusOK:
+		a.stored.Add(1)
+	case rec.status >= 500:
+		a.failures.Add(1)
+	default:
+		a.refused.Add(1)
+	}
+}
+
+// statusRecorder notes the status written.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+// serve handles one rating.
+func (a *API) serve(w http.ResponseWriter, r *http.Request, o Options) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		openaiapi.WriteError(w, http.StatusMethodNotAllowed, "method_not_allowed", "use POST "+Path)
+		return
+	}
+	who, err := o.Auth.Authenticate(r.Context(), r.Header)
+	if err != nil {
+		denied(w, err)
+		return
+	}
+	// A rating counts as a request against the rate limits; it costs
+	// no tokens.
+	adm, err := o.Auth.Admit(r.Context(), who, "", 0, 0)
+	if err != nil {
+		denied(w, err)
+		return
+	}
+	defer adm.Settle(0, 0, 0)
+	var in struct {
+		RequestID string   `json:"request_id"`
+		Quality   *float64 `json:"quality"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	if err := dec.Decode(&in); err != nil {
+		openaiapi.WriteError(w, http.StatusBadRequest, "invalid_request_error", "the body must be a JSON object {\"request_id\": ..., \"quality\": 0..1} of at most 4 KiB")
+		return
+	}
+	switch {
+	case !reqid.Plain(in.RequestID):
+		openaiapi.WriteError(w, http.StatusBadRequest, "invalid_request_error", "request_id must be the id of a request (its X-Request-Id)")
+		return
+	case in.Quality == nil || math.IsNaN(*in.Quality) || *in.Quality < 0 || *in.Quality > 1:
+		openaiapi.WriteError(w, http.StatusBadRequest, "invalid_request_error", "quality must be a number from 0 (bad) to 1 (good)")
+		return
+	}
+	f := store.Feedback{RequestID: in.RequestID, TenantID: who.TenantID, Quality: *in.Quality, Created: o.Now().UTC()}
+	if err := o.Store.PutFeedback(r.Context(), f); err != nil {
+		o.Logger.Error("feedback: store failed", "request_id", reqid.From(r.Context()), "err", err)
+		openaiapi.WriteError(w, http.StatusServiceUnavailable, "store_unavailable", "the gateway's store failed; try again")
+		return
+	}
+	b, _ := json.Marshal(struct {
+		Object    string  `json:"object"`
+		RequestID string  `json:"request_id"`
+		Quality   float64 `json:"quality"`
+	}{"feedback", f.RequestID, f.Quality})
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(b)
 }
 
 // denied answers a refusal of the Authenticator in OpenAI's error shape.
