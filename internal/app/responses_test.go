@@ -304,3 +304,27 @@ func TestResponseAffinityAcrossReplicas(t *testing.T) {
 		t.Errorf("translated follow-up on replica 2: %d %s", code, body)
 	}
 }
+
+// TestResponsesStoreDown: with the Redis that keeps responses unreachable,
+// answers still come, but what needs the kept responses says the store is
+// down (503), not that the response does not exist.
+func TestResponsesStoreDown(t *testing.T) {
+	s := startTenantStack(t, startSim(t, fastSim()), storeOnly(t)+"limits: redis://127.0.0.1:1/0\n")
+	code, body, _ := s.send("/v1/responses", `{"model":"claude","input":"hello"}`)
+	id := gjson.Get(body, "id").Str
+	if code != 200 || id == "" {
+		t.Fatalf("a translated response with Redis down: %d %s", code, body)
+	}
+	resp, err := s.hc.Get(s.base + "/v1/responses/" + id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 503 || gjson.GetBytes(got, "error.message").Str == "" {
+		t.Errorf("GET with the store down: %d %s, want a 503", resp.StatusCode, got)
+	}
+	if code, body, _ := s.send("/v1/responses", `{"model":"claude","input":"And?","previous_response_id":"`+id+`"}`); code != 503 {
+		t.Errorf("follow-up with the store down: %d %s, want a 503", code, body)
+	}
+}

@@ -168,7 +168,12 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *dialect) 
 	if d == openAIResponsesDialect {
 		// A follow-up of a response the gateway translated carries the
 		// kept conversation instead of naming it.
-		if continued, ok := g.continueTranslated(r.Context(), who.TenantID, req); ok {
+		continued, ok, e := g.continueTranslated(r.Context(), who.TenantID, req)
+		if e != nil {
+			g.fail(w, x, e)
+			return
+		}
+		if ok {
 			if req, err = d.parse(continued); err != nil {
 				g.failErr(w, x, err)
 				return

@@ -60,23 +60,29 @@ func validResponseID(id string) bool {
 }
 
 // responseDeployment is the deployment that made response id for tenant,
-// or "" when the gateway does not know it.
-func (g *Gateway) responseDeployment(ctx context.Context, tenant, id string) string {
+// or "" when the gateway does not know it; an error when it cannot tell
+// (the store failed).
+func (g *Gateway) responseDeployment(ctx context.Context, tenant, id string) (string, error) {
 	if !validResponseID(id) {
-		return ""
+		return "", nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, affinityTimeout)
 	defer cancel()
 	e, err := g.affinity.Get(ctx, affinityKey(tenant, id))
 	if err != nil {
 		g.log.Warn("response affinity lookup failed", "request_id", reqid.From(ctx), "err", err)
-		return ""
+		return "", err
 	}
 	if e == nil {
-		return ""
+		return "", nil
 	}
-	return e.Deployment
+	return e.Deployment, nil
 }
+
+// errResponseStore answers a request the gateway cannot serve because its
+// store of responses failed: saying "not found" would be a lie.
+var errResponseStore = &apiError{status: http.StatusServiceUnavailable, code: "service_unavailable", anthropicType: "api_error",
+	message: "the gateway's store of responses is unreachable; try again"}
 
 // rememberResponse records which deployment made the response x created.
 func (g *Gateway) rememberResponse(ctx context.Context, x *exchange) {
@@ -94,9 +100,9 @@ func (g *Gateway) rememberResponse(ctx context.Context, x *exchange) {
 // the deployment that made it, when the plan has it: no other deployment
 // knows the response.
 func (g *Gateway) pinContinued(ctx context.Context, x *exchange, p *executor.Plan) {
-	dep := g.responseDeployment(ctx, x.who.TenantID, x.req.Continues)
+	dep, _ := g.responseDeployment(ctx, x.who.TenantID, x.req.Continues)
 	if dep == "" {
-		return
+		return // unknown, or the store failed: the route decides
 	}
 	for _, t := range p.Targets {
 		if t.Deployment == dep {
@@ -120,14 +126,23 @@ func (g *Gateway) ServeOpenAIResponseObject(w http.ResponseWriter, r *http.Reque
 		return
 	}
 	id := r.PathValue("id")
-	dep := g.responseDeployment(r.Context(), x.who.TenantID, id)
+	dep, err := g.responseDeployment(r.Context(), x.who.TenantID, id)
+	if err != nil {
+		g.fail(w, x, errResponseStore)
+		return
+	}
 	d, known := rt.deployments[dep]
 	f, relays := forwarder(nil), false
 	if known {
 		f, relays = d.prov.(forwarder)
 	}
 	if !relays {
-		if k := g.keptTranslated(r.Context(), x.who.TenantID, id); k != nil && k.Response != nil {
+		k, err := g.keptTranslated(r.Context(), x.who.TenantID, id)
+		if err != nil {
+			g.fail(w, x, errResponseStore)
+			return
+		}
+		if k != nil && k.Response != nil {
 			g.serveKept(w, r, x, id, k)
 			return
 		}
@@ -373,55 +388,60 @@ type keptResponse struct {
 func (k *keptResponse) conversation() []byte { return joinArrays(k.Input, k.Output) }
 
 // keptTranslated is the kept response id of tenant, or nil when the
-// gateway keeps none (or cannot tell).
-func (g *Gateway) keptTranslated(ctx context.Context, tenant, id string) *keptResponse {
+// gateway keeps none (an unreadable entry counts as none); an error when
+// it cannot tell (the store failed).
+func (g *Gateway) keptTranslated(ctx context.Context, tenant, id string) (*keptResponse, error) {
 	if !validResponseID(id) {
-		return nil
+		return nil, nil
 	}
 	lctx, cancel := context.WithTimeout(ctx, affinityTimeout)
 	defer cancel()
 	e, err := g.affinity.Get(lctx, conversationKey(tenant, id))
 	if err != nil {
 		g.log.Warn("kept response lookup failed", "request_id", reqid.From(ctx), "err", err)
-		return nil
+		return nil, err
 	}
 	if e == nil {
-		return nil
+		return nil, nil
 	}
 	body := bytes.TrimSpace(e.Body)
 	switch {
 	case len(body) == 0:
-		return nil
+		return nil, nil
 	case body[0] == '[':
-		return &keptResponse{Input: body}
+		return &keptResponse{Input: body}, nil
 	}
 	var k keptResponse
 	if err := json.Unmarshal(body, &k); err != nil {
 		g.log.Warn("kept response unreadable", "request_id", reqid.From(ctx), "err", err)
-		return nil
+		return nil, nil
 	}
-	return &k
+	return &k, nil
 }
 
 // continueTranslated returns req's body rewritten to carry the kept
 // conversation of the response it continues, and true, when the gateway
-// translated that response; otherwise false.
-func (g *Gateway) continueTranslated(ctx context.Context, tenant string, req *llm.Request) ([]byte, bool) {
+// translated that response; otherwise false; errResponseStore when it
+// cannot tell.
+func (g *Gateway) continueTranslated(ctx context.Context, tenant string, req *llm.Request) ([]byte, bool, *apiError) {
 	if req.Continues == "" {
-		return nil, false
+		return nil, false, nil
 	}
-	k := g.keptTranslated(ctx, tenant, req.Continues)
+	k, err := g.keptTranslated(ctx, tenant, req.Continues)
+	if err != nil {
+		return nil, false, errResponseStore
+	}
 	if k == nil {
-		return nil, false
+		return nil, false, nil
 	}
 	body, err := sjson.DeleteBytes(req.Raw, "previous_response_id")
 	if err == nil {
 		body, err = sjson.SetRawBytes(body, "input", joinArrays(k.conversation(), inputItems(req.Raw)))
 	}
 	if err != nil {
-		return nil, false
+		return nil, false, nil
 	}
-	return body, true
+	return body, true, nil
 }
 
 // keepTranslated keeps translated response id: object is what the client
