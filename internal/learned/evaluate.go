@@ -365,3 +365,6 @@ func pricedView(r *Router, s *dataset.Set, refs []string) (view *dataset.Set, vi
 }
 
 func (r *Router) has(name string) bool { _, ok := r.index[name]; return ok }
+
+// HasModel reports whether name is one of the router's reference models.
+func (r *Router) HasModel(name string) bool { return r.has(name) }

@@ -521,6 +521,9 @@ func (p *planner) learned(rt *config.Route, need []string) {
 	var unknown []string
 	for _, d := range ds {
 		ref := rt.Learned.RefModels[d.Name]
+		if ref == "" && lr.HasModel(d.Name) {
+			ref = d.Name // a router trained on this gateway's export
+		}
 		if ref == "" {
 			ref = lr.MapModels([]string{d.Model}, nil)[0]
 		}

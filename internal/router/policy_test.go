@@ -182,6 +182,36 @@ routes:
 	}
 }
 
+// TestLearnedDeploymentsNamedAsReferenceModels: a router trained on this
+// gateway's own export has the deployments as its reference models, so a
+// learned route needs no ref_models: a deployment named as a reference
+// model stands for it, whatever model it serves.
+func TestLearnedDeploymentsNamedAsReferenceModels(t *testing.T) {
+	const cfgYAML = `
+providers: [{name: p, kind: openai, base_url: "http://127.0.0.1:1/v1"}]
+deployments:
+  - {name: gpt-3.5-turbo-1106, provider: p, model: house-small, price: {input_per_mtok: 0.15, output_per_mtok: 0.6}}
+  - {name: gpt-4-1106-preview, provider: p, model: house-large, price: {input_per_mtok: 2.5, output_per_mtok: 10}}
+routes:
+  - {name: own, policy: learned, targets: [gpt-4-1106-preview, gpt-3.5-turbo-1106], learned: {router_file: ../../routers/default.json, quality: 0.01}}
+`
+	cfg, err := config.Parse([]byte(cfgYAML), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := New(cfg, Options{})
+	if err != nil {
+		t.Skipf("learned router file not loadable here: %v", err)
+	}
+	dec, err := r.Plan(context.Background(), chatReq("own", "What is the capital of France?"), Info{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dec.Deployments) != 2 || dec.Deployments[0] != "gpt-3.5-turbo-1106" || strings.Contains(dec.Reason, "no reference model") {
+		t.Errorf("got %v (reason %q), want both, the cheaper first", dec.Deployments, dec.Reason)
+	}
+}
+
 // A learned route may name an embedding deployment only when its router
 // file was trained with embedding features.
 func TestLearnedEmbeddingNeedsEmbeddingRouter(t *testing.T) {
