@@ -17,7 +17,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/store/open"
 )
 
-const routeExportUsage = `usage: switchyard route export (--config FILE | --store DSN) --out DIR [--since 720h]
+const routeExportUsage = `usage: switchyard route export (--config FILE | --store DSN) --out DIR [--since 720h] [--tenant T] [--route R]
 
 Writes the gateway's own training data, in the format route train reads:
 every answered request of a route with capture_prompts that a client rated
@@ -34,6 +34,8 @@ func cmdRouteExport(args []string, stdout, stderr io.Writer) int {
 	dsn := fs.String("store", "", "store URL (sqlite://PATH or postgres://...), instead of --config")
 	out := fs.String("out", "", "folder to write prompts.csv and scores.csv to (created)")
 	since := fs.Duration("since", config.DefaultLearningRetention, "export requests captured this recently")
+	tenant := fs.String("tenant", "", "export only this tenant's requests")
+	route := fs.String("route", "", "export only this route's requests")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -57,7 +59,10 @@ func cmdRouteExport(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer st.Close()
-	n, err := exportTraining(ctx, st, time.Now().Add(-*since), *out)
+	keep := func(e store.TrainingExample) bool {
+		return (*tenant == "" || e.TenantID == *tenant) && (*route == "" || e.Route == *route)
+	}
+	n, err := exportTraining(ctx, st, time.Now().Add(-*since), keep, *out)
 	if err != nil {
 		fmt.Fprintf(stderr, "switchyard route export: %v\n", err)
 		return 1
@@ -66,9 +71,9 @@ func cmdRouteExport(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// exportTraining writes the training examples captured since then to dir
-// as a route-train data set, and reports how many.
-func exportTraining(ctx context.Context, st store.LearningStore, since time.Time, dir string) (n int, err error) {
+// exportTraining writes the training examples captured since then that
+// keep accepts to dir as a route-train data set, and reports how many.
+func exportTraining(ctx context.Context, st store.LearningStore, since time.Time, keep func(store.TrainingExample) bool, dir string) (n int, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return 0, err
 	}
@@ -86,8 +91,8 @@ func exportTraining(ctx context.Context, st store.LearningStore, since time.Time
 	_ = pw.Write([]string{"prompt_id", "split", "task", "prompt"})
 	_ = sw.Write([]string{"prompt_id", "model", "quality", "quality_raw", "cost_usd", "output_chars"})
 	err = st.TrainingExamples(ctx, since, func(e store.TrainingExample) error {
-		if e.Deployment == "" {
-			return nil // not answered by a deployment (a cache hit)
+		if e.Deployment == "" || !keep(e) {
+			return nil // not answered by a deployment (a cache hit), or not asked for
 		}
 		n++
 		q := strconv.FormatFloat(e.Quality, 'g', -1, 64)

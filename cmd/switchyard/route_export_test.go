@@ -94,6 +94,19 @@ func TestRouteExportTrains(t *testing.T) {
 			t.Errorf("Choose(%q) = %v, want %s first (predicted %v for %v)", tc.prompt, got, tc.want, r.Predict(tc.prompt), r.ReferenceModels())
 		}
 	}
+	// Filters: another tenant's or route's requests are left out.
+	for _, args := range [][]string{{"--tenant", "other"}, {"--route", "other"}} {
+		stdout.Reset()
+		if code := cmdRoute(append([]string{"export", "--store", dsn, "--out", filepath.Join(dir, "filtered")}, args...), &stdout, &stderr); code != 0 ||
+			!strings.HasPrefix(stdout.String(), "0 rated requests") {
+			t.Errorf("export %v: exit %d, %q; want 0 requests", args, code, stdout.String())
+		}
+	}
+	stdout.Reset()
+	if code := cmdRoute([]string{"export", "--store", dsn, "--out", filepath.Join(dir, "mine"), "--tenant", "t", "--route", "smart"}, &stdout, &stderr); code != 0 ||
+		!strings.HasPrefix(stdout.String(), "200 rated requests") {
+		t.Errorf("export of tenant t, route smart: exit %d, %q; want all 200", code, stdout.String())
+	}
 	// Nothing rated in the window: an empty, still valid, export.
 	if code := cmdRoute([]string{"export", "--store", dsn, "--out", filepath.Join(dir, "none"), "--since", "1ns"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("empty export: exit %d: %s", code, stderr.String())
