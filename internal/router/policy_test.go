@@ -139,6 +139,21 @@ func TestClassify(t *testing.T) {
 	}
 }
 
+// learnedRouter is the router of a config with learned routes on the
+// shipped router file.
+func learnedRouter(t *testing.T, cfgYAML string) *Router {
+	t.Helper()
+	cfg, err := config.Parse([]byte(cfgYAML), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := New(cfg, Options{})
+	if err != nil {
+		t.Skipf("learned router file not loadable here: %v", err)
+	}
+	return r
+}
+
 func TestLearnedPolicy(t *testing.T) {
 	const cfgYAML = `
 providers: [{name: p, kind: openai, base_url: "http://127.0.0.1:1/v1"}]
@@ -149,14 +164,7 @@ routes:
   - {name: smart, policy: learned, targets: [strong, cheap], learned: {router_file: ../../routers/default.json, quality: 0.01, ref_models: {cheap: gpt-3.5-turbo-1106, strong: gpt-4-1106-preview}}}
   - {name: picky, policy: learned, targets: [strong, cheap], learned: {router_file: ../../routers/default.json, quality: 0.999, ref_models: {cheap: gpt-3.5-turbo-1106, strong: gpt-4-1106-preview}}}
 `
-	cfg, err := config.Parse([]byte(cfgYAML), func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := New(cfg, Options{})
-	if err != nil {
-		t.Skipf("learned router file not loadable here: %v", err)
-	}
+	r := learnedRouter(t, cfgYAML)
 	tests := []struct {
 		route, wantFirst, wantReason string
 	}{
@@ -195,14 +203,7 @@ deployments:
 routes:
   - {name: own, policy: learned, targets: [gpt-4-1106-preview, gpt-3.5-turbo-1106], learned: {router_file: ../../routers/default.json, quality: 0.01}}
 `
-	cfg, err := config.Parse([]byte(cfgYAML), func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := New(cfg, Options{})
-	if err != nil {
-		t.Skipf("learned router file not loadable here: %v", err)
-	}
+	r := learnedRouter(t, cfgYAML)
 	dec, err := r.Plan(context.Background(), chatReq("own", "What is the capital of France?"), Info{})
 	if err != nil {
 		t.Fatal(err)
