@@ -21,22 +21,68 @@ func completionParams(model, prompt string) openai.CompletionNewParams {
 }
 
 // TestOpenAISDKCompletions drives the legacy POST /v1/completions with the
-// official OpenAI Go SDK: relayed to the route's OpenAI deployment (an
-// Anthropic one skipped), streamed with usage, and refused with a clear
-// 400 where no deployment can relay it.
+// official OpenAI Go SDK: relayed to an OpenAI deployment, translated for
+// an Anthropic one (the prompt as a user message), streamed with usage
+// either way, and refused with a 400 naming what only a completion model
+// does (suffix) on the Anthropic one.
 func TestOpenAISDKCompletions(t *testing.T) {
 	s := startStack(t, fastSim(), "")
 	c := s.openai()
 	ctx := context.Background()
 
 	var httpResp *http.Response
-	resp, err := c.Completions.New(ctx, completionParams("anthropic-first", "def fibonacci(n):"), option.WithResponseInto(&httpResp))
+	resp, err := c.Completions.New(ctx, completionParams("medium", "def fibonacci(n):"), option.WithResponseInto(&httpResp))
 	if err != nil {
 		t.Fatalf("completions: %v", err)
 	}
 	if resp.Object != "text_completion" || len(resp.Choices) != 1 || resp.Choices[0].Text == "" || resp.Model != "sim-medium" ||
 		resp.Usage.PromptTokens == 0 || httpResp.Header.Get("X-Switchyard-Deployment") != "medium" {
 		t.Fatalf("response %+v, deployment %q", resp, httpResp.Header.Get("X-Switchyard-Deployment"))
+	}
+	// Translated for claude, first on anthropic-first: the same answer as
+	// a chat request with the prompt as its user message.
+	tr, err := c.Completions.New(ctx, completionParams("anthropic-first", "def fibonacci(n):"), option.WithResponseInto(&httpResp))
+	if err != nil {
+		t.Fatalf("completions translated for claude: %v", err)
+	}
+	chat, err := c.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "claude", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("def fibonacci(n):")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.Object != "text_completion" || len(tr.Choices) != 1 || tr.Choices[0].Text != chat.Choices[0].Message.Content || tr.Choices[0].FinishReason != "stop" ||
+		tr.Model != "sim-large" || tr.Usage.CompletionTokens == 0 || tr.Usage.TotalTokens != tr.Usage.PromptTokens+tr.Usage.CompletionTokens ||
+		httpResp.Header.Get("X-Switchyard-Deployment") != "claude" {
+		t.Fatalf("translated %+v, deployment %q, want claude's answer %q", tr, httpResp.Header.Get("X-Switchyard-Deployment"), chat.Choices[0].Message.Content)
+	}
+	// max_tokens cuts it: finish_reason length, as OpenAI says it.
+	cutParams := completionParams("claude", "Tell me a long story")
+	cutParams.MaxTokens = openai.Int(5)
+	if cut, err := c.Completions.New(ctx, cutParams); err != nil || cut.Choices[0].FinishReason != "length" || cut.Usage.CompletionTokens != 5 {
+		t.Errorf("max_tokens 5 on claude: %+v, %v", cut, err)
+	}
+	translatedStream := completionParams("claude", "Once upon a time")
+	translatedStream.StreamOptions = openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}
+	ts := c.Completions.NewStreaming(ctx, translatedStream)
+	var ttext strings.Builder
+	var tusage openai.CompletionUsage
+	tfinish := ""
+	for ts.Next() {
+		ch := ts.Current()
+		if ch.Object != "text_completion" {
+			t.Errorf("translated chunk object %q", ch.Object)
+		}
+		for _, choice := range ch.Choices {
+			ttext.WriteString(choice.Text)
+			if choice.FinishReason != "" {
+				tfinish = string(choice.FinishReason)
+			}
+		}
+		if ch.Usage.CompletionTokens > 0 {
+			tusage = ch.Usage
+		}
+	}
+	if err := ts.Err(); err != nil || ttext.Len() == 0 || tfinish != "stop" || tusage.CompletionTokens == 0 {
+		t.Fatalf("translated stream: err %v, text %q, finish %q, usage %+v", err, ttext.String(), tfinish, tusage)
 	}
 
 	params := completionParams("auto", "Once upon a time")
@@ -61,10 +107,12 @@ func TestOpenAISDKCompletions(t *testing.T) {
 		t.Fatalf("stream: err %v, text %q, finish %q, usage %+v", err, text.String(), finish, usage)
 	}
 
-	_, err = c.Completions.New(ctx, completionParams("claude", "hi"))
+	fim := completionParams("claude", "def f(x):")
+	fim.Suffix = openai.String("    return y")
+	_, err = c.Completions.New(ctx, fim)
 	var apiErr *openai.Error
-	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || !strings.Contains(apiErr.Message, "legacy Completions API") {
-		t.Fatalf("claude: got %v, want a 400 naming the legacy Completions API", err)
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || !strings.Contains(apiErr.Message, "suffix") {
+		t.Fatalf("claude with a suffix: got %v, want a 400 naming suffix", err)
 	}
 	if r, body := s.post("/v1/completions", `{"model":"auto"}`); r.StatusCode != 400 || !strings.Contains(string(body), `"param":"prompt"`) {
 		t.Errorf("no prompt: %d %s, want 400 on prompt", r.StatusCode, body)
@@ -79,5 +127,12 @@ func TestCompletionsCutStream(t *testing.T) {
 	if r.StatusCode != 200 || !strings.Contains(string(body), `data: {"error"`) || strings.Contains(string(body), "data: [DONE]") ||
 		strings.Count(string(body), `"text_completion"`) != 3 {
 		t.Errorf("cut stream: %d %q, want 3 chunks, then an error and no [DONE]", r.StatusCode, body)
+	}
+	// Translated for claude, a cut stream ends the same way.
+	s = startStack(t, simWithFaults("sim-large", sim.Fault{Type: sim.FaultCut, After: 3}), "")
+	r, body = s.post("/v1/completions", `{"model":"claude","stream":true,"prompt":"a long story"}`)
+	if r.StatusCode != 200 || !strings.Contains(string(body), `data: {"error"`) || strings.Contains(string(body), "data: [DONE]") ||
+		!strings.Contains(string(body), `"text_completion"`) {
+		t.Errorf("cut translated stream: %d %q, want text_completion chunks, then an error and no [DONE]", r.StatusCode, body)
 	}
 }

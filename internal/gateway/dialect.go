@@ -94,16 +94,19 @@ var openAIResponsesDialect = &dialect{
 }
 
 // openAICompletionsDialect is OpenAI's legacy Completions API: relayed
-// verbatim like Chat Completions from an OpenAI provider, never translated.
+// verbatim to an OpenAI provider, translated for the others (the prompt
+// as one user message).
 var openAICompletionsDialect = &dialect{
+	untranslated:  openaiapi.UntranslatedCompletions,
 	name:          llm.DialectOpenAICompletions,
 	cacheEndpoint: cacheOpenAICompletions,
-	relayOnly:     true,
 	noCascade:     true,
 	title:         "legacy Completions API",
 	parse:         openaiapi.ParseCompletions,
-	writeResponse: openaiapi.WriteResponse,
-	newStream:     openAIDialect.newStream,
+	writeResponse: openaiapi.WriteCompletionsResponse,
+	newStream: func(w http.ResponseWriter, req *llm.Request, src llm.Dialect) streamWriter {
+		return openaiapi.NewCompletionsStreamWriter(w, req, src)
+	},
 	writeErrorFor: openAIDialect.writeErrorFor,
 	statusOf:      openAIDialect.statusOf,
 	writeError:    openAIDialect.writeError,

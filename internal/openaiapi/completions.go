@@ -9,15 +9,15 @@ import (
 // ParseCompletions reads the routing features of a legacy Completions API
 // request (POST /v1/completions): model, prompt, stream, stream_options
 // and max_tokens are checked; everything else (suffix, echo, logprobs, n,
-// best_of, ...) passes through untouched. Like the Responses API it is
-// relayed to OpenAI deployments only, never translated.
+// best_of, ...) passes through untouched to an OpenAI deployment. For a
+// deployment of another API it is translated (see decodeCompletions).
 func ParseCompletions(body []byte) (*llm.Request, error) {
 	root, err := parseObject(body)
 	if err != nil {
 		return nil, err
 	}
 	req := &llm.Request{Raw: body, Dialect: llm.DialectOpenAICompletions}
-	req.SetDecoder(func([]byte) (*llm.Body, error) { return nil, ErrNotTranslatable })
+	req.SetDecoder(decodeCompletions)
 	seenModel, seenPrompt := false, false
 	root.ForEach(func(key, v gjson.Result) bool {
 		switch key.Str {

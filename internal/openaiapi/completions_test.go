@@ -16,8 +16,32 @@ func TestParseCompletions(t *testing.T) {
 		req.LastUserText != "def f(x):" || req.TextBytes != len("def f(x):")+len("    return y") {
 		t.Fatalf("parsed %+v", req)
 	}
-	if _, err := req.Body(); !errors.Is(err, ErrNotTranslatable) {
-		t.Errorf("Body() = %v, want ErrNotTranslatable", err)
+	// Translated, suffix is refused: only a completion model fills in.
+	var bre *BadRequestError
+	if _, err := req.Body(); !errors.As(err, &bre) || bre.Param != "suffix" {
+		t.Errorf("Body() = %v, want a bad request on suffix", err)
+	}
+	req, _ = ParseCompletions([]byte(`{"model":"m","prompt":["Once upon"],"temperature":0.2,"stop":"\n","user":"u"}`))
+	b, err := req.Body()
+	if err != nil || len(b.Messages) != 1 || b.Messages[0].Role != llm.RoleUser || b.Messages[0].Parts[0].Text != "Once upon" ||
+		*b.Temperature != 0.2 || len(b.Stop) != 1 || b.User != "u" {
+		t.Errorf("translated body %+v, %v", b, err)
+	}
+	for _, tt := range []struct{ body, param string }{
+		{`{"model":"m","prompt":"x","echo":true}`, "echo"},
+		{`{"model":"m","prompt":"x","logprobs":2}`, "logprobs"},
+		{`{"model":"m","prompt":"x","n":2}`, "n"},
+		{`{"model":"m","prompt":"x","best_of":3}`, "best_of"},
+		{`{"model":"m","prompt":[[1,2]]}`, "prompt"},
+		{`{"model":"m","prompt":["a","b"]}`, "prompt"},
+	} {
+		req, err := ParseCompletions([]byte(tt.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := req.Body(); !errors.As(err, &bre) || bre.Param != tt.param {
+			t.Errorf("%s translated: %v, want a bad request on %q", tt.body, err, tt.param)
+		}
 	}
 	req, err = ParseCompletions([]byte(`{"model":"m","prompt":[[1,2,3],"tail"]}`))
 	if err != nil || req.NumMessages != 2 || req.LastUserText != "tail" {

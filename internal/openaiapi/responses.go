@@ -101,11 +101,6 @@ func ParseResponses(body []byte) (*llm.Request, error) {
 	return req, nil
 }
 
-// ErrNotTranslatable is what decoding a legacy Completions API request
-// into the canonical body returns: the gateway relays that API to OpenAI
-// deployments only and never translates it.
-var ErrNotTranslatable = errors.New("openaiapi: a legacy Completions API request is relayed, not translated")
-
 // markRelayOnly records the first reason req can only be relayed.
 func markRelayOnly(req *llm.Request, why string) {
 	if req.RelayOnly == "" {

@@ -58,6 +58,10 @@ type StreamWriter struct {
 	roleSent, finishSent, usageSent bool
 	toolIndex                       map[int]int // source tool index → client index
 	buf                             []byte
+
+	// legacy: the client speaks the legacy Completions API; translated
+	// events become text_completion chunks.
+	legacy bool
 }
 
 // NewStreamWriter returns a writer for req's client, fed with events of a
@@ -89,12 +93,20 @@ func (s *StreamWriter) WriteEvent(ev llm.Event) error {
 		return nil
 	}
 	s.observe(ev)
-	if relayable(s.src) && ev.Raw != nil {
+	if s.relays() && ev.Raw != nil {
 		return s.passthrough(ev)
 	}
 	s.buf = s.buf[:0]
 	s.appendEvent(ev)
 	return s.write(s.buf)
+}
+
+// relays reports whether the provider's frames go to the client verbatim.
+func (s *StreamWriter) relays() bool {
+	if s.legacy {
+		return s.src == llm.DialectOpenAICompletions
+	}
+	return relayable(s.src)
 }
 
 // observe records what the gateway reads back after the stream.
@@ -175,7 +187,7 @@ func (s *StreamWriter) toolDeltas(ds []llm.ToolCallDelta) []wireToolCall {
 }
 
 func (s *StreamWriter) appendRole() {
-	if s.roleSent {
+	if s.roleSent || s.legacy {
 		return
 	}
 	s.roleSent = true
@@ -196,14 +208,43 @@ func (s *StreamWriter) appendEnd() {
 	}
 	if s.includeUsage && !s.usageSent {
 		s.usageSent = true
-		s.appendFrame(s.newChunk(nil, toUsage(s.usage)))
+		if s.legacy {
+			s.appendFrame(s.newLegacyChunk(nil, toUsage(s.usage)))
+		} else {
+			s.appendFrame(s.newChunk(nil, toUsage(s.usage)))
+		}
 	}
 	s.buf = append(s.buf, doneFrame...)
 	s.finished = true
 }
 
 func (s *StreamWriter) appendChunk(d chunkDelta, finish *string) {
+	if s.legacy {
+		// Text and the finish reason; a completion has no tool calls.
+		if d.ToolCalls != nil {
+			return
+		}
+		text := ""
+		if d.Content != nil {
+			text = *d.Content
+		}
+		s.appendFrame(s.newLegacyChunk([]legacyChoice{{Text: text, FinishReason: finish}}, nil))
+		return
+	}
 	s.appendFrame(s.newChunk([]chunkChoice{{Delta: d, FinishReason: finish}}, nil))
+}
+
+func (s *StreamWriter) newLegacyChunk(choices []legacyChoice, u *usageObject) legacyCompletion {
+	if s.id == "" {
+		s.id = s.gen.newID("cmpl-")
+	}
+	if s.created == 0 {
+		s.created = s.gen.now().Unix()
+	}
+	if choices == nil {
+		choices = []legacyChoice{}
+	}
+	return legacyCompletion{ID: s.id, Object: "text_completion", Created: s.created, Model: s.model, Choices: choices, Usage: u}
 }
 
 func (s *StreamWriter) newChunk(choices []chunkChoice, u *usageObject) chunk {

@@ -41,6 +41,20 @@ func UntranslatedResponses(raw []byte, reasoning bool) []string {
 	})
 }
 
+// UntranslatedCompletions is Untranslated for a legacy Completions body
+// (what has no counterpart elsewhere is refused, not dropped: suffix,
+// echo, logprobs, n, best_of).
+func UntranslatedCompletions(raw []byte, _ bool) []string {
+	return untranslated(raw, func(key string) bool {
+		switch key {
+		case "model", "prompt", "stream", "stream_options", "max_tokens", "temperature", "top_p", "stop", "user",
+			"suffix", "echo", "logprobs", "n", "best_of":
+			return true
+		}
+		return false
+	})
+}
+
 func untranslated(raw []byte, carried func(string) bool) []string {
 	var out []string
 	gjson.ParseBytes(raw).ForEach(func(k, v gjson.Result) bool {
