@@ -477,10 +477,11 @@ type relayer interface{ Relays(llm.Dialect) bool }
 
 var _ relayer = (*openai.Client)(nil)
 
-// relayPlan keeps, when req of dialect d can only be relayed, the plan's
-// targets that relay d, in order, or says why none can serve it.
+// relayPlan keeps, when req can only be relayed (it uses what only
+// OpenAI's own API serves), the plan's targets that relay d, in order, or
+// says why none can serve it.
 func (rt *runtime) relayPlan(p *executor.Plan, dec router.Decision, d *dialect, req *llm.Request) *apiError {
-	if d.relayOnly || req.RelayOnly != "" {
+	if req.RelayOnly != "" {
 		kept := p.Targets[:0]
 		for _, t := range p.Targets {
 			if r, ok := t.Provider.(relayer); ok && r.Relays(d.name) {
@@ -489,12 +490,9 @@ func (rt *runtime) relayPlan(p *executor.Plan, dec router.Decision, d *dialect, 
 		}
 		p.Targets = kept
 		if len(kept) == 0 {
-			msg := "model " + strconv.Quote(dec.Route) + " has no deployment that serves the " + d.title + " (OpenAI providers only; use /v1/chat/completions for the others)"
-			if !d.relayOnly {
-				msg = "model " + strconv.Quote(dec.Route) + " has no deployment that serves this " + d.title + " request: it uses " + req.RelayOnly +
-					", which only OpenAI deployments serve (the other providers get requests of messages and function tools only)"
-			}
-			return &apiError{status: http.StatusBadRequest, code: "no_capable_deployment", anthropicType: "invalid_request_error", message: msg}
+			return &apiError{status: http.StatusBadRequest, code: "no_capable_deployment", anthropicType: "invalid_request_error",
+				message: "model " + strconv.Quote(dec.Route) + " has no deployment that serves this " + d.title + " request: it uses " + req.RelayOnly +
+					", which only OpenAI deployments serve (the other providers get requests of messages and function tools only)"}
 		}
 	}
 	switch {

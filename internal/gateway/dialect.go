@@ -22,10 +22,6 @@ type streamWriter interface {
 type dialect struct {
 	name          llm.Dialect
 	cacheEndpoint string // the chat endpoint's name in cache keys
-	// relayOnly: requests are only sent to deployments that speak this
-	// dialect natively (see relayer); nothing translates it. A request of
-	// another dialect may still need a relay (llm.Request.RelayOnly).
-	relayOnly bool
 	// noCascade: a cascade route, which compares and replays answers in
 	// the canonical form, does not serve this dialect.
 	noCascade bool
@@ -42,7 +38,7 @@ type dialect struct {
 	writeError func(w http.ResponseWriter, e *apiError)
 	// untranslated lists the top-level fields of a body that a
 	// translation for another API does not carry (reasoning: the target
-	// takes reasoning settings); nil for a relay-only dialect.
+	// takes reasoning settings).
 	untranslated func(raw []byte, reasoning bool) []string
 }
 

@@ -76,10 +76,9 @@ func toUsage(u llm.Usage) *usageObject {
 }
 
 // relayable reports whether an answer in dialect d reaches an OpenAI
-// client verbatim: Chat Completions, and the legacy Completions API, which
-// is only ever relayed.
+// Chat Completions client verbatim.
 func relayable(d llm.Dialect) bool {
-	return d == llm.DialectOpenAI || d == llm.DialectOpenAICompletions
+	return d == llm.DialectOpenAI
 }
 
 // WriteResponse writes a non-streaming answer as a chat.completion. An
