@@ -3,9 +3,12 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/openai/openai-go/v3/packages/ssestream"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
@@ -62,49 +65,16 @@ func TestOpenAISDKCompletions(t *testing.T) {
 	}
 	translatedStream := completionParams("claude", "Once upon a time")
 	translatedStream.StreamOptions = openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}
-	ts := c.Completions.NewStreaming(ctx, translatedStream)
-	var ttext strings.Builder
-	var tusage openai.CompletionUsage
-	tfinish := ""
-	for ts.Next() {
-		ch := ts.Current()
-		if ch.Object != "text_completion" {
-			t.Errorf("translated chunk object %q", ch.Object)
-		}
-		for _, choice := range ch.Choices {
-			ttext.WriteString(choice.Text)
-			if choice.FinishReason != "" {
-				tfinish = string(choice.FinishReason)
-			}
-		}
-		if ch.Usage.CompletionTokens > 0 {
-			tusage = ch.Usage
-		}
-	}
-	if err := ts.Err(); err != nil || ttext.Len() == 0 || tfinish != "stop" || tusage.CompletionTokens == 0 {
-		t.Fatalf("translated stream: err %v, text %q, finish %q, usage %+v", err, ttext.String(), tfinish, tusage)
+	ttext, tfinish, tusage, err := readCompletions(c.Completions.NewStreaming(ctx, translatedStream))
+	if err != nil || ttext == "" || tfinish != "stop" || tusage.CompletionTokens == 0 {
+		t.Fatalf("translated stream: err %v, text %q, finish %q, usage %+v", err, ttext, tfinish, tusage)
 	}
 
 	params := completionParams("auto", "Once upon a time")
 	params.StreamOptions = openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}
-	stream := c.Completions.NewStreaming(ctx, params)
-	var text strings.Builder
-	var usage openai.CompletionUsage
-	finish := ""
-	for stream.Next() {
-		ch := stream.Current()
-		for _, choice := range ch.Choices {
-			text.WriteString(choice.Text)
-			if choice.FinishReason != "" {
-				finish = string(choice.FinishReason)
-			}
-		}
-		if ch.Usage.CompletionTokens > 0 {
-			usage = ch.Usage
-		}
-	}
-	if err := stream.Err(); err != nil || text.Len() == 0 || finish == "" || usage.CompletionTokens == 0 {
-		t.Fatalf("stream: err %v, text %q, finish %q, usage %+v", err, text.String(), finish, usage)
+	text, finish, usage, err := readCompletions(c.Completions.NewStreaming(ctx, params))
+	if err != nil || text == "" || finish == "" || usage.CompletionTokens == 0 {
+		t.Fatalf("stream: err %v, text %q, finish %q, usage %+v", err, text, finish, usage)
 	}
 
 	fim := completionParams("claude", "def f(x):")
@@ -135,4 +105,27 @@ func TestCompletionsCutStream(t *testing.T) {
 		!strings.Contains(string(body), `"text_completion"`) {
 		t.Errorf("cut translated stream: %d %q, want text_completion chunks, then an error and no [DONE]", r.StatusCode, body)
 	}
+}
+
+// readCompletions reads a legacy Completions stream: its text, finish
+// reason and usage; a chunk that is not a text_completion is an error.
+func readCompletions(stream *ssestream.Stream[openai.Completion]) (text, finish string, usage openai.CompletionUsage, err error) {
+	defer stream.Close()
+	var b strings.Builder
+	for stream.Next() {
+		ch := stream.Current()
+		if ch.Object != "text_completion" {
+			return "", "", usage, fmt.Errorf("chunk object %q", ch.Object)
+		}
+		for _, choice := range ch.Choices {
+			b.WriteString(choice.Text)
+			if choice.FinishReason != "" {
+				finish = string(choice.FinishReason)
+			}
+		}
+		if ch.Usage.CompletionTokens > 0 {
+			usage = ch.Usage
+		}
+	}
+	return b.String(), finish, usage, stream.Err()
 }
