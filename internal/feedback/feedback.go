@@ -12,8 +12,6 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
-	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -48,8 +46,8 @@ type Options struct {
 
 // API serves POST Path and counts what it did (Collector).
 type API struct {
-	o                         Options
-	stored, refused, failures atomic.Int64
+	o       Options
+	results *prometheus.CounterVec
 }
 
 // New returns the endpoint: a body {"request_id": "req_…", "quality": q}
@@ -63,72 +61,47 @@ func New(o Options) *API {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &API{o: o}
+	a := &API{o: o, results: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchyard_feedback_total",
+		Help: "Ratings sent to POST /v1/feedback, by result: stored, refused (bad request, key or limit), failed (the store failed)."},
+		[]string{"result"})}
+	for _, r := range []string{resultStored, resultRefused, resultFailed} {
+		a.results.WithLabelValues(r) // every result shows, at 0 until it happens
+	}
+	return a
 }
 
-var descFeedback = prometheus.NewDesc("switchyard_feedback_total",
-	"Ratings sent to POST /v1/feedback, by result: stored, refused (bad request, key or limit), failed (the store failed).",
-	[]string{"result"}, nil)
+// The results a rating is counted under.
+const (
+	resultStored  = "stored"
+	resultRefused = "refused"
+	resultFailed  = "failed"
+)
 
 // Collector exports switchyard_feedback_total.
-func (a *API) Collector() prometheus.Collector { return feedbackCollector{a} }
-
-type feedbackCollector struct{ a *API }
-
-func (c feedbackCollector) Describe(ch chan<- *prometheus.Desc) { ch <- descFeedback }
-
-func (c feedbackCollector) Collect(ch chan<- prometheus.Metric) {
-	for result, n := range map[string]*atomic.Int64{"stored": &c.a.stored, "refused": &c.a.refused, "failed": &c.a.failures} {
-		ch <- prometheus.MustNewConstMetric(descFeedback, prometheus.CounterValue, float64(n.Load()), result)
-	}
-}
+func (a *API) Collector() prometheus.Collector { return a.results }
 
 // ServeHTTP implements http.Handler.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a.results.WithLabelValues(a.serve(w, r)).Inc()
+}
+
+// serve handles one rating and says how it ended.
+func (a *API) serve(w http.ResponseWriter, r *http.Request) (result string) {
 	o := a.o
-	rec := &statusRecorder{ResponseWriter: w}
-	a.serve(rec, r, o)
-	switch {
-	case rec.status == 0 || rec.status == http.StatusOK:
-		a.stored.Add(1)
-	case rec.status >= 500:
-		a.failures.Add(1)
-	default:
-		a.refused.Add(1)
-	}
-}
-
-// statusRecorder notes the status written.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-// serve handles one rating.
-func (a *API) serve(w http.ResponseWriter, r *http.Request, o Options) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		openaiapi.WriteError(w, http.StatusMethodNotAllowed, "method_not_allowed", "use POST "+Path)
-		return
+		return resultRefused
 	}
 	who, err := o.Auth.Authenticate(r.Context(), r.Header)
 	if err != nil {
-		denied(w, err)
-		return
+		return denied(w, err)
 	}
 	// A rating counts as a request against the rate limits; it costs
 	// no tokens.
 	adm, err := o.Auth.Admit(r.Context(), who, "", 0, 0)
 	if err != nil {
-		denied(w, err)
-		return
+		return denied(w, err)
 	}
 	defer adm.Settle(0, 0, 0)
 	var in struct {
@@ -138,21 +111,21 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request, o Options) {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	if err := dec.Decode(&in); err != nil {
 		openaiapi.WriteError(w, http.StatusBadRequest, "invalid_request_error", "the body must be a JSON object {\"request_id\": ..., \"quality\": 0..1} of at most 4 KiB")
-		return
+		return resultRefused
 	}
 	switch {
 	case !reqid.Plain(in.RequestID):
 		openaiapi.WriteError(w, http.StatusBadRequest, "invalid_request_error", "request_id must be the id of a request (its X-Request-Id)")
-		return
+		return resultRefused
 	case in.Quality == nil || math.IsNaN(*in.Quality) || *in.Quality < 0 || *in.Quality > 1:
 		openaiapi.WriteError(w, http.StatusBadRequest, "invalid_request_error", "quality must be a number from 0 (bad) to 1 (good)")
-		return
+		return resultRefused
 	}
 	f := store.Feedback{RequestID: in.RequestID, TenantID: who.TenantID, Quality: *in.Quality, Created: o.Now().UTC()}
 	if err := o.Store.PutFeedback(r.Context(), f); err != nil {
 		o.Logger.Error("feedback: store failed", "request_id", reqid.From(r.Context()), "err", err)
 		openaiapi.WriteError(w, http.StatusServiceUnavailable, "store_unavailable", "the gateway's store failed; try again")
-		return
+		return resultFailed
 	}
 	b, _ := json.Marshal(struct {
 		Object    string  `json:"object"`
@@ -161,17 +134,22 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request, o Options) {
 	}{"feedback", f.RequestID, f.Quality})
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(b)
+	return resultStored
 }
 
-// denied answers a refusal of the Authenticator in OpenAI's error shape.
-func denied(w http.ResponseWriter, err error) {
+// denied answers a refusal of the Authenticator in OpenAI's error shape,
+// and says how the rating ended: refused, or failed when the key store
+// could not be asked (or the refusal is a 5xx).
+func denied(w http.ResponseWriter, err error) (result string) {
 	var d *gateway.Denied
 	if !errors.As(err, &d) {
 		openaiapi.WriteError(w, http.StatusServiceUnavailable, "auth_unavailable", "the key store cannot be reached")
-		return
+		return resultFailed
 	}
-	if d.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int((d.RetryAfter+time.Second-1)/time.Second)))
-	}
+	d.SetRetryAfter(w.Header())
 	openaiapi.WriteError(w, d.Status, d.Code, d.Message)
+	if d.Status >= 500 {
+		return resultFailed
+	}
+	return resultRefused
 }

@@ -409,9 +409,7 @@ func (g *Gateway) deny(ctx context.Context, w http.ResponseWriter, x *exchange, 
 		g.log.Error("guard failed", "request_id", reqid.From(ctx), "err", err)
 		d = &Denied{Status: http.StatusServiceUnavailable, Code: "auth_unavailable", Type: "api_error", Message: "the gateway could not check the API key"}
 	}
-	if d.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int((d.RetryAfter+time.Second-1)/time.Second)))
-	}
+	d.SetRetryAfter(w.Header())
 	g.fail(w, x, &apiError{status: d.Status, code: d.Code, anthropicType: d.Type, message: d.Message})
 }
 

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/auth"
@@ -56,6 +57,14 @@ type Denied struct {
 }
 
 func (d *Denied) Error() string { return "gateway: " + d.Code + ": " + d.Message }
+
+// SetRetryAfter sets h's Retry-After, in whole seconds rounded up, when d
+// says when to try again.
+func (d *Denied) SetRetryAfter(h http.Header) {
+	if d.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(int((d.RetryAfter+time.Second-1)/time.Second)))
+	}
+}
 
 // Admission is a request admitted against limits and budgets; Settle
 // replaces the reservation with what the request actually used. It is
