@@ -258,7 +258,7 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, x *exchange, r
 		// client got.
 		object, history, err := openaiapi.EncodeTranslatedResponse(resp)
 		if err != nil {
-			g.fail(w, x, &apiError{status: http.StatusInternalServerError, code: "internal_error", anthropicType: "api_error", message: "internal error"})
+			g.fail(w, x, errInternal)
 			return
 		}
 		if err := wirejson.Write(w, http.StatusOK, object); err != nil {
@@ -458,6 +458,10 @@ func tooLarge(limit int64) *apiError {
 		message: "request body exceeds " + strconv.FormatInt(limit, 10) + " bytes"}
 }
 
+// errInternal answers what should not happen (an encoder of our own
+// failing), with nothing of the cause.
+var errInternal = &apiError{status: http.StatusInternalServerError, code: "internal_error", anthropicType: "api_error", message: "internal error"}
+
 func routeError(err error) *apiError {
 	var nc *router.NoCapableError
 	switch {
@@ -466,7 +470,7 @@ func routeError(err error) *apiError {
 	case errors.Is(err, router.ErrUnknownModel):
 		return &apiError{status: http.StatusNotFound, code: "model_not_found", anthropicType: "not_found_error", message: err.Error()[len("router: "):]}
 	}
-	return &apiError{status: http.StatusInternalServerError, code: "internal_error", anthropicType: "api_error", message: "internal error"}
+	return errInternal
 }
 
 // relayer is a provider that relays dialects it does not translate (the

@@ -281,7 +281,7 @@ func inputItemsPage(id string, input []byte, query url.Values) ([]byte, *apiErro
 	}
 	var raw []json.RawMessage
 	if err := json.Unmarshal(input, &raw); err != nil {
-		return nil, &apiError{status: http.StatusInternalServerError, code: "internal_error", anthropicType: "api_error", message: "internal error"}
+		return nil, errInternal
 	}
 	items := make([]listedItem, len(raw))
 	for i, it := range raw {
@@ -317,7 +317,7 @@ func inputItemsPage(id string, input []byte, query url.Values) ([]byte, *apiErro
 	}
 	b, err := json.Marshal(p)
 	if err != nil {
-		return nil, &apiError{status: http.StatusInternalServerError, code: "internal_error", anthropicType: "api_error", message: "internal error"}
+		return nil, errInternal
 	}
 	return b, nil
 }
