@@ -53,9 +53,12 @@ type PromptRecorder interface {
 // 4 KiB and its last 60 KiB (the question).
 const maxCapturedBytes = 64 << 10
 
-// capture keeps the routing text of x, an answered request on route,
-// when the route captures prompts.
-func (g *Gateway) capture(x *exchange, id, tenant, route string) {
+// capture keeps the routing text of x when it is a complete answer of a
+// deployment (not a cache hit, not cut) on a route that captures prompts.
+func (g *Gateway) capture(x *exchange, id, tenant, route, deployment string) {
+	if x.status != http.StatusOK || x.partial || x.cacheHit || deployment == "" || route == "" || x.req == nil || x.req.LastUserText == "" {
+		return
+	}
 	pr, ok := g.rec.(PromptRecorder)
 	if !ok || x.rt == nil {
 		return
@@ -72,7 +75,8 @@ func (g *Gateway) capture(x *exchange, id, tenant, route string) {
 }
 
 // finish accounts for one client request: exactly one usage record, one log
-// line and the metrics. It never sees prompt text or keys.
+// line and the metrics, none of which holds prompt text or keys; and, on a
+// route that captures prompts, the captured prompt.
 func (g *Gateway) finish(ctx context.Context, x *exchange) {
 	end := g.now()
 	latency := end.Sub(x.start)
@@ -128,9 +132,7 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 			Partial:           x.partial,
 		})
 	}
-	if x.status == http.StatusOK && !x.partial && !x.cacheHit && deployment != "" && route != "" && x.req != nil && x.req.LastUserText != "" {
-		g.capture(x, id, tenant, route)
-	}
+	g.capture(x, id, tenant, route, deployment)
 	if m := g.metrics; m != nil {
 		m.Requests.WithLabelValues(route, deployment, strconv.Itoa(x.status)).Inc()
 		m.Latency.WithLabelValues(route, deployment).Observe(latency.Seconds())
