@@ -534,14 +534,18 @@ func (rt *runtime) requireParams(p *executor.Plan, dec *router.Decision, d *dial
 	if !on || d.untranslated == nil {
 		return on, nil
 	}
-	lost := func(name string) []string { return rt.lost(d, req, name) }
-	var skipped []string
+	var skipped []string // "deployment (fields it would lose)"
+	loses := func(name string) bool {
+		l := rt.lost(d, req, name)
+		if len(l) > 0 {
+			skipped = append(skipped, name+" ("+strings.Join(l, ", ")+")")
+		}
+		return len(l) > 0
+	}
 	if dec.Cascade != nil {
 		// A cascade may answer from any stage: each must take it whole.
 		for _, name := range dec.Cascade.Stages {
-			if l := lost(name); len(l) > 0 {
-				skipped = append(skipped, name+" ("+strings.Join(l, ", ")+")")
-			}
+			loses(name)
 		}
 		if len(skipped) == 0 {
 			return true, nil
@@ -550,19 +554,11 @@ func (rt *runtime) requireParams(p *executor.Plan, dec *router.Decision, d *dial
 			message: "model " + strconv.Quote(dec.Route) + " is a cascade route with stages that would not get every field of this request, which requires them: " +
 				strings.Join(skipped, "; ")}
 	}
-	kept := p.Targets[:0]
-	for _, t := range p.Targets {
-		if l := lost(t.Deployment); len(l) > 0 {
-			skipped = append(skipped, t.Deployment+" ("+strings.Join(l, ", ")+")")
-			continue
-		}
-		kept = append(kept, t)
-	}
-	p.Targets = kept
+	p.Targets = slices.DeleteFunc(p.Targets, func(t executor.Target) bool { return loses(t.Deployment) })
 	if len(skipped) == 0 {
 		return true, nil
 	}
-	if len(kept) == 0 {
+	if len(p.Targets) == 0 {
 		return true, &apiError{status: http.StatusBadRequest, code: "unsupported_parameter", anthropicType: "invalid_request_error",
 			message: "model " + strconv.Quote(dec.Route) + " has no deployment that gets every field of this request, which requires them (" +
 				HeaderRequireParams + " or the route's require_params): " + strings.Join(skipped, "; ") + " would not get them"}
