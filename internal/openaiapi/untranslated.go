@@ -2,6 +2,43 @@ package openaiapi
 
 import "github.com/tidwall/gjson"
 
+// carried lists, per OpenAI API, the top-level fields a translation for a
+// deployment of another API carries over (or refuses, when it cannot:
+// those are never dropped silently); reasoning names the field that only a
+// reasoning deployment takes.
+type carried struct {
+	fields    map[string]bool
+	reasoning string
+}
+
+func carries(reasoning string, fields ...string) carried {
+	c := carried{fields: make(map[string]bool, len(fields)), reasoning: reasoning}
+	for _, f := range fields {
+		c.fields[f] = true
+	}
+	return c
+}
+
+var (
+	chatCarried = carries("reasoning_effort",
+		"model", "messages", "stream", "stream_options", "temperature", "top_p", "stop",
+		"max_tokens", "max_completion_tokens", "tools", "functions", "tool_choice",
+		"response_format", "user", "parallel_tool_calls",
+		// Refused unless they ask for what any API answers (one choice, no
+		// log probabilities).
+		"n", "logprobs", "top_logprobs")
+	// previous_response_id and store are the gateway's to serve for a
+	// translated response.
+	responsesCarried = carries("reasoning",
+		"model", "input", "instructions", "stream", "temperature", "top_p", "max_output_tokens",
+		"tools", "tool_choice", "text", "user", "previous_response_id", "store", "parallel_tool_calls")
+	// What only a completion model does is refused: suffix, echo,
+	// logprobs, n, best_of.
+	completionsCarried = carries("",
+		"model", "prompt", "stream", "stream_options", "max_tokens", "temperature", "top_p", "stop", "user",
+		"suffix", "echo", "logprobs", "n", "best_of")
+)
+
 // Untranslated lists, in body order, the top-level fields of a Chat
 // Completions body that a translation for a deployment of another API
 // does not carry (seed, penalties, logit_bias, and fields this gateway
@@ -9,56 +46,24 @@ import "github.com/tidwall/gjson"
 // settings. Null fields count as unset. Only a translated request calls
 // it: a relayed body keeps every field.
 func Untranslated(raw []byte, reasoning bool) []string {
-	return untranslated(raw, func(key string) bool {
-		switch key {
-		case "model", "messages", "stream", "stream_options", "temperature", "top_p", "stop",
-			"max_tokens", "max_completion_tokens", "tools", "functions", "tool_choice",
-			"response_format", "user", "parallel_tool_calls",
-			// Refused unless they ask for what any API answers (one
-			// choice, no log probabilities).
-			"n", "logprobs", "top_logprobs":
-			return true
-		case "reasoning_effort":
-			return reasoning
-		}
-		return false
-	})
+	return chatCarried.missing(raw, reasoning)
 }
 
 // UntranslatedResponses is Untranslated for a Responses API body.
-// previous_response_id and store are the gateway's to serve for a
-// translated response.
 func UntranslatedResponses(raw []byte, reasoning bool) []string {
-	return untranslated(raw, func(key string) bool {
-		switch key {
-		case "model", "input", "instructions", "stream", "temperature", "top_p", "max_output_tokens",
-			"tools", "tool_choice", "text", "user", "previous_response_id", "store", "parallel_tool_calls":
-			return true
-		case "reasoning":
-			return reasoning
-		}
-		return false
-	})
+	return responsesCarried.missing(raw, reasoning)
 }
 
-// UntranslatedCompletions is Untranslated for a legacy Completions body
-// (what has no counterpart elsewhere is refused, not dropped: suffix,
-// echo, logprobs, n, best_of).
-func UntranslatedCompletions(raw []byte, _ bool) []string {
-	return untranslated(raw, func(key string) bool {
-		switch key {
-		case "model", "prompt", "stream", "stream_options", "max_tokens", "temperature", "top_p", "stop", "user",
-			"suffix", "echo", "logprobs", "n", "best_of":
-			return true
-		}
-		return false
-	})
+// UntranslatedCompletions is Untranslated for a legacy Completions body.
+func UntranslatedCompletions(raw []byte, reasoning bool) []string {
+	return completionsCarried.missing(raw, reasoning)
 }
 
-func untranslated(raw []byte, carried func(string) bool) []string {
+// missing lists raw's non-null top-level fields that c does not carry.
+func (c carried) missing(raw []byte, reasoning bool) []string {
 	var out []string
 	gjson.ParseBytes(raw).ForEach(func(k, v gjson.Result) bool {
-		if v.Type != gjson.Null && !carried(k.Str) {
+		if v.Type != gjson.Null && !c.fields[k.Str] && !(reasoning && k.Str != "" && k.Str == c.reasoning) {
 			out = append(out, k.Str)
 		}
 		return true
