@@ -31,7 +31,9 @@ func (a fakeAuth) Admit(context.Context, *gateway.Principal, string, int, float6
 
 type failingStore struct{ store.LearningStore }
 
-func (failingStore) PutFeedback(context.Context, store.Feedback) error { return errors.New("disk full") }
+func (failingStore) PutFeedback(context.Context, store.Feedback) error {
+	return errors.New("disk full")
+}
 
 // TestFailures: a store that fails, a key store that cannot be asked and
 // a rate limit each answer in OpenAI's error shape with the right status,
