@@ -35,6 +35,10 @@ type (
 		ID    string          `json:"id,omitempty"`
 		Name  string          `json:"name,omitempty"`
 		Input json.RawMessage `json:"input,omitempty"`
+		// thinking (Thinking and Signature) and redacted_thinking (Data)
+		Thinking  *string `json:"thinking,omitempty"`
+		Signature *string `json:"signature,omitempty"`
+		Data      string  `json:"data,omitempty"`
 	}
 	usageObject struct {
 		InputTokens              int `json:"input_tokens"`
@@ -117,6 +121,13 @@ func encodeResponse(resp *llm.Response, ids idSource) ([]byte, error) {
 	}
 	if m.ID == "" {
 		m.ID = ids("msg_")
+	}
+	for _, t := range resp.Thinking {
+		if t.Redacted != "" {
+			m.Content = append(m.Content, contentBlock{Type: "redacted_thinking", Data: t.Redacted})
+			continue
+		}
+		m.Content = append(m.Content, contentBlock{Type: "thinking", Thinking: &t.Text, Signature: &t.Signature})
 	}
 	if resp.Text != "" {
 		text := resp.Text

@@ -30,6 +30,8 @@ type (
 		Type        string  `json:"type"`
 		Text        *string `json:"text,omitempty"`
 		PartialJSON *string `json:"partial_json,omitempty"`
+		Thinking    *string `json:"thinking,omitempty"`
+		Signature   *string `json:"signature,omitempty"`
 	}
 	blockStopEvent struct {
 		Type  string `json:"type"`
@@ -72,9 +74,10 @@ type StreamWriter struct {
 	// Translation state: what the client has seen.
 	msgStarted bool
 	deltaSent  bool
-	open       int  // index of the open content block, or noBlock
-	openText   bool // the open block is a text block
-	next       int  // index of the next content block
+	open       int    // index of the open content block, or noBlock
+	openType   string // the open block's type
+	thinking   int    // the client index of the open thinking block's source block
+	next       int    // index of the next content block
 	toolBlock  map[int]int
 	stop       llm.FinishReason
 	buf        []byte
@@ -139,11 +142,14 @@ func (s *StreamWriter) appendEvent(ev llm.Event) {
 	if ev.Start || ev.HasContent() {
 		s.appendMessageStart()
 	}
+	if ev.Thinking != nil {
+		s.appendThinking(*ev.Thinking)
+	}
 	if ev.Text != "" {
-		if s.open == noBlock || !s.openText {
+		if s.open == noBlock || s.openType != "text" {
 			s.closeBlock()
 			empty := ""
-			s.openBlock(true, contentBlock{Type: "text", Text: &empty})
+			s.openBlock(contentBlock{Type: "text", Text: &empty})
 		}
 		text := ev.Text
 		s.appendFrame("content_block_delta", blockDeltaEvent{Type: "content_block_delta", Index: s.open, Delta: blockDelta{Type: "text_delta", Text: &text}})
@@ -160,6 +166,31 @@ func (s *StreamWriter) appendEvent(ev llm.Event) {
 	}
 }
 
+// appendThinking streams thinking as thinking blocks (thinking_delta,
+// then signature_delta), or a redacted_thinking block whole.
+func (s *StreamWriter) appendThinking(d llm.ThinkingDelta) {
+	if d.Redacted != "" {
+		s.closeBlock()
+		s.openBlock(contentBlock{Type: "redacted_thinking", Data: d.Redacted})
+		s.closeBlock()
+		return
+	}
+	if s.open == noBlock || s.openType != "thinking" || s.thinking != d.Index {
+		s.closeBlock()
+		empty := ""
+		s.openBlock(contentBlock{Type: "thinking", Thinking: &empty, Signature: &empty})
+		s.thinking = d.Index
+	}
+	if d.Text != "" {
+		text := d.Text
+		s.appendFrame("content_block_delta", blockDeltaEvent{Type: "content_block_delta", Index: s.open, Delta: blockDelta{Type: "thinking_delta", Thinking: &text}})
+	}
+	if d.Signature != "" {
+		sig := d.Signature
+		s.appendFrame("content_block_delta", blockDeltaEvent{Type: "content_block_delta", Index: s.open, Delta: blockDelta{Type: "signature_delta", Signature: &sig}})
+	}
+}
+
 func (s *StreamWriter) appendToolDelta(d llm.ToolCallDelta) {
 	if s.toolBlock == nil {
 		s.toolBlock = make(map[int]int)
@@ -171,7 +202,7 @@ func (s *StreamWriter) appendToolDelta(d llm.ToolCallDelta) {
 		if id == "" {
 			id = s.ids("toolu_")
 		}
-		idx = s.openBlock(false, contentBlock{Type: "tool_use", ID: id, Name: d.Name, Input: json.RawMessage("{}")})
+		idx = s.openBlock(contentBlock{Type: "tool_use", ID: id, Name: d.Name, Input: json.RawMessage("{}")})
 		s.toolBlock[d.Index] = idx
 	}
 	if d.Arguments != "" {
@@ -194,8 +225,8 @@ func (s *StreamWriter) appendMessageStart() {
 	}})
 }
 
-func (s *StreamWriter) openBlock(text bool, cb contentBlock) int {
-	s.open, s.openText = s.next, text
+func (s *StreamWriter) openBlock(cb contentBlock) int {
+	s.open, s.openType = s.next, cb.Type
 	s.next++
 	s.appendFrame("content_block_start", blockStartEvent{Type: "content_block_start", Index: s.open, ContentBlock: cb})
 	return s.open

@@ -31,7 +31,9 @@ routes:`
 // Anthropic client's thinking as OpenAI's reasoning_effort, with
 // max_completion_tokens, which such models need; an OpenAI client's
 // effort as Anthropic's thinking), the thinking text never reaches an
-// OpenAI client, and a deployment that does not reason is not sent it.
+// OpenAI client's content (it comes apart, see
+// TestThinkingReachesClients), and a deployment that does not reason is
+// not sent it.
 func TestReasoningAcrossAPIs(t *testing.T) {
 	simCfg := fastSim()
 	simCfg.Models = append(simCfg.Models,
@@ -84,10 +86,10 @@ func TestReasoningAcrossAPIs(t *testing.T) {
 		t.Errorf("streamed to claude-think: content %q finish %q usage %+v", c, acc.Choices[0].FinishReason, acc.Usage)
 	}
 
-	// A tool loop: the translated conversation cannot carry back the
-	// thinking block (with its signature) that came with the tool call,
-	// which Anthropic requires while thinking is on, so the turn that
-	// answers the call goes without thinking instead of a 400.
+	// A tool loop whose client does not send back the thinking block
+	// (with its signature) that came with the tool call, which Anthropic
+	// requires while thinking is on (the SDK's ToParam drops it): the
+	// turn that answers the call goes without thinking instead of a 400.
 	weather := []openai.ChatCompletionToolUnionParam{openai.ChatCompletionFunctionTool(shared.FunctionDefinitionParam{Name: "get_weather",
 		Parameters: shared.FunctionParameters{"type": "object", "properties": map[string]any{"city": map[string]any{"type": "string"}}}})}
 	ask := []openai.ChatCompletionMessageParamUnion{openai.UserMessage("What is the weather in Paris?")}

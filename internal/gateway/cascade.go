@@ -83,6 +83,9 @@ func (g *Gateway) replay(w http.ResponseWriter, x *exchange, resp *llm.Response,
 	x.usage = u
 	sw := x.dialect.newStream(w, x.req, replayDialect)
 	events := []llm.Event{{Start: true, ID: resp.ID, Model: resp.Model, Usage: &llm.Usage{InputTokens: u.InputTokens}}}
+	for i, t := range resp.Thinking {
+		events = append(events, llm.Event{Thinking: &llm.ThinkingDelta{Index: i, Text: t.Text, Signature: t.Signature, Redacted: t.Redacted}})
+	}
 	if resp.Text != "" {
 		events = append(events, llm.Event{Text: resp.Text})
 	}

@@ -278,7 +278,11 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, x *exchange, r
 func usageOf(resp *llm.Response, input int) llm.Usage {
 	u := resp.Usage
 	if u.InputTokens == 0 && u.OutputTokens == 0 {
-		u = llm.Usage{InputTokens: input, OutputTokens: tokens.FromBytes(len(resp.Text) + toolBytes(resp.ToolCalls)), Estimated: true}
+		out := len(resp.Text) + toolBytes(resp.ToolCalls)
+		for _, t := range resp.Thinking {
+			out += len(t.Text) + len(t.Redacted)
+		}
+		u = llm.Usage{InputTokens: input, OutputTokens: tokens.FromBytes(out), Estimated: true}
 	}
 	return u
 }
@@ -361,6 +365,9 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, x *exchange, rt
 			x.respID = ev.ID
 		}
 		outBytes += len(ev.Text)
+		if t := ev.Thinking; t != nil {
+			outBytes += len(t.Text) + len(t.Redacted)
+		}
 		for _, tc := range ev.ToolCalls {
 			outBytes += len(tc.Name) + len(tc.Arguments)
 		}

@@ -59,10 +59,26 @@ type ToolCall struct {
 	Arguments string
 }
 
+// Thinking is one block of a reasoning model's thinking, as Anthropic
+// returns it: the text with the signature that vouches for it, or, for a
+// redacted block, only the provider's opaque data. A provider that needs
+// the thinking of earlier turns back (Anthropic, while tools are in use)
+// checks the signature, so a block goes back exactly as it came.
+type Thinking struct {
+	Text      string
+	Signature string
+	// Redacted is the data of a redacted_thinking block (Text and
+	// Signature are then empty).
+	Redacted string
+}
+
 // Message is one turn of the conversation.
 type Message struct {
 	Role  Role
 	Parts []Part
+	// Thinking is the thinking that came before an assistant message's
+	// content, when the client sent it back.
+	Thinking []Thinking
 	// ToolCalls are set on assistant messages that call tools.
 	ToolCalls []ToolCall
 	// ToolCallID is set on RoleTool messages: the call this result answers.
@@ -251,6 +267,10 @@ type Response struct {
 	ToolCalls    []ToolCall
 	FinishReason FinishReason
 	Usage        Usage
+	// Thinking is the reasoning that came before the answer, where the
+	// provider shows it (Anthropic thinking blocks, the reasoning_content
+	// of OpenAI-compatible servers).
+	Thinking []Thinking
 	// Raw is the provider's body verbatim, in Dialect; the outbound encoder
 	// passes it through when the client's dialect is the same.
 	Raw     []byte
@@ -266,6 +286,17 @@ type ToolCallDelta struct {
 	Arguments string
 }
 
+// ThinkingDelta is a piece of streamed thinking. Index counts the
+// answer's thinking blocks from 0; the first piece of a block may come
+// with no text. Text adds to the block's text; Signature (sent once, at
+// the block's end) and Redacted (a redacted block, whole) are complete.
+type ThinkingDelta struct {
+	Index     int
+	Text      string
+	Signature string
+	Redacted  string
+}
+
 // Event is one provider stream frame in canonical form. One frame may carry
 // several things at once (an OpenAI chunk with text, finish reason and usage).
 type Event struct {
@@ -279,6 +310,8 @@ type Event struct {
 	ToolCalls    []ToolCallDelta
 	FinishReason FinishReason
 	Usage        *Usage
+	// Thinking is streamed reasoning, before the answer's text.
+	Thinking *ThinkingDelta
 	// Done is set on the provider's terminal frame ([DONE], message_stop).
 	Done bool
 
@@ -289,8 +322,10 @@ type Event struct {
 
 // HasContent reports whether the event carries anything the client must see
 // as part of the answer (used to decide when a stream is committed).
+// Thinking counts: a reasoning model may think for minutes before its
+// first word, and the client sees the thinking as it comes.
 func (e *Event) HasContent() bool {
-	return e.Text != "" || len(e.ToolCalls) > 0 || e.FinishReason != "" || e.Done
+	return e.Text != "" || len(e.ToolCalls) > 0 || e.FinishReason != "" || e.Done || e.Thinking != nil
 }
 
 // Stream is a streamed answer. Next returns io.EOF after the terminal event;
@@ -313,7 +348,8 @@ type Buffering interface {
 // Passthrough is implemented by streams that can decode less when the
 // consumer relays each event's Raw frame verbatim (the client speaks the
 // provider's dialect). After SetPassthrough, events still carry Raw, Done,
-// FinishReason, Usage and Text, but may omit ID, Model and ToolCalls.
+// FinishReason, Usage, Text and Thinking, but may omit ID, Model and
+// ToolCalls.
 type Passthrough interface {
 	SetPassthrough()
 }

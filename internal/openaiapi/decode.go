@@ -37,6 +37,9 @@ type (
 		ToolCalls    []chatToolCall  `json:"tool_calls"`
 		ToolCallID   string          `json:"tool_call_id"`
 		FunctionCall *chatFuncCall   `json:"function_call"`
+		// ThinkingBlocks is the thinking of an assistant message that a
+		// reasoning deployment showed (see thinkingBlock), sent back.
+		ThinkingBlocks []thinkingBlock `json:"thinking_blocks"`
 	}
 	chatPart struct {
 		Type     string `json:"type"`
@@ -106,6 +109,9 @@ func decodeFull(raw []byte) (*llm.Body, error) {
 			if m.FunctionCall != nil {
 				msg.ToolCalls = append(msg.ToolCalls, llm.ToolCall{ID: m.FunctionCall.Name, Name: m.FunctionCall.Name, Arguments: m.FunctionCall.Arguments})
 			}
+			if msg.Thinking, err = decodeThinking(m.ThinkingBlocks, param+".thinking_blocks"); err != nil {
+				return nil, err
+			}
 			b.Messages = append(b.Messages, msg)
 		case "tool":
 			b.Messages = append(b.Messages, llm.Message{Role: llm.RoleTool, Parts: parts, ToolCallID: m.ToolCallID})
@@ -139,6 +145,25 @@ func decodeFull(raw []byte) (*llm.Body, error) {
 		b.ResponseFormat = in.ResponseFormat
 	}
 	return b, nil
+}
+
+// decodeThinking reads an assistant message's thinking_blocks.
+func decodeThinking(in []thinkingBlock, param string) ([]llm.Thinking, error) {
+	var out []llm.Thinking
+	for j, t := range in {
+		switch t.Type {
+		case "thinking":
+			out = append(out, llm.Thinking{Text: t.Thinking, Signature: t.Signature})
+		case "redacted_thinking":
+			if t.Data == "" {
+				return nil, badRequest(fmt.Sprintf("%s[%d].data", param, j), "a redacted_thinking block needs its data")
+			}
+			out = append(out, llm.Thinking{Redacted: t.Data})
+		default:
+			return nil, badRequest(fmt.Sprintf("%s[%d].type", param, j), "thinking block type must be thinking or redacted_thinking")
+		}
+	}
+	return out, nil
 }
 
 func decodeContent(raw json.RawMessage, param string) ([]llm.Part, error) {

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
@@ -43,6 +44,19 @@ type (
 		Content   *string        `json:"content"`
 		Refusal   *string        `json:"refusal"`
 		ToolCalls []wireToolCall `json:"tool_calls,omitempty"`
+		// ReasoningContent and ThinkingBlocks show a translated answer's
+		// thinking, in the shape LiteLLM and DeepSeek gave OpenAI
+		// clients: the text to read, and the blocks to send back.
+		ReasoningContent *string         `json:"reasoning_content,omitempty"`
+		ThinkingBlocks   []thinkingBlock `json:"thinking_blocks,omitempty"`
+	}
+	// thinkingBlock is one block of thinking as Anthropic returns it:
+	// type thinking (thinking and signature) or redacted_thinking (data).
+	thinkingBlock struct {
+		Type      string `json:"type"`
+		Thinking  string `json:"thinking,omitempty"`
+		Signature string `json:"signature,omitempty"`
+		Data      string `json:"data,omitempty"`
 	}
 	wireToolCall struct {
 		Index    *int         `json:"index,omitempty"`
@@ -130,6 +144,7 @@ func (s source) encodeResponse(resp *llm.Response) ([]byte, error) {
 		}
 		msg.ToolCalls = append(msg.ToolCalls, wireToolCall{ID: id, Type: "function", Function: wireFunction{Name: tc.Name, Arguments: tc.Arguments}})
 	}
+	msg.ReasoningContent, msg.ThinkingBlocks = showThinking(resp.Thinking)
 	c.Choices = []choice{{Message: msg, FinishReason: finishReason(resp.FinishReason, len(resp.ToolCalls) > 0)}}
 	b, err := wirejson.Marshal(c)
 	if err != nil {
@@ -147,4 +162,28 @@ func finishReason(f llm.FinishReason, toolCalls bool) string {
 		return string(llm.FinishToolCalls)
 	}
 	return string(llm.FinishStop)
+}
+
+// showThinking is an answer's thinking as an OpenAI client gets it: the
+// text of its blocks together, and the blocks themselves, to send back
+// with the assistant message (nil, nil for none).
+func showThinking(ts []llm.Thinking) (*string, []thinkingBlock) {
+	if len(ts) == 0 {
+		return nil, nil
+	}
+	var text strings.Builder
+	blocks := make([]thinkingBlock, 0, len(ts))
+	for _, t := range ts {
+		text.WriteString(t.Text)
+		blocks = append(blocks, wireThinking(t))
+	}
+	s := text.String()
+	return &s, blocks
+}
+
+func wireThinking(t llm.Thinking) thinkingBlock {
+	if t.Redacted != "" {
+		return thinkingBlock{Type: "redacted_thinking", Data: t.Redacted}
+	}
+	return thinkingBlock{Type: "thinking", Thinking: t.Text, Signature: t.Signature}
 }

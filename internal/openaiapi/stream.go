@@ -3,6 +3,7 @@ package openaiapi
 import (
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/sse"
@@ -29,6 +30,10 @@ type (
 		Role      string         `json:"role,omitempty"`
 		Content   *string        `json:"content,omitempty"`
 		ToolCalls []wireToolCall `json:"tool_calls,omitempty"`
+		// Thinking, as in a complete answer (responseMessage): the text
+		// as it comes, and each block whole once it is signed.
+		ReasoningContent *string         `json:"reasoning_content,omitempty"`
+		ThinkingBlocks   []thinkingBlock `json:"thinking_blocks,omitempty"`
 	}
 )
 
@@ -58,6 +63,10 @@ type StreamWriter struct {
 	roleSent, finishSent, usageSent bool
 	toolIndex                       map[int]int // source tool index → client index
 	buf                             []byte
+	// thinking is the text of the thinking block being streamed, sent
+	// whole in thinking_blocks when its signature comes.
+	thinking      strings.Builder
+	thinkingIndex int
 
 	// legacy: the client speaks the legacy Completions API; translated
 	// events become text_completion chunks.
@@ -148,6 +157,9 @@ func (s *StreamWriter) appendEvent(ev llm.Event) {
 	if ev.Start || ev.HasContent() {
 		s.appendRole()
 	}
+	if ev.Thinking != nil && !s.legacy {
+		s.appendThinking(*ev.Thinking)
+	}
 	if ev.Text != "" {
 		text := ev.Text
 		s.appendChunk(chunkDelta{Content: &text}, nil)
@@ -160,6 +172,32 @@ func (s *StreamWriter) appendEvent(ev llm.Event) {
 	}
 	if ev.Done {
 		s.appendEnd()
+	}
+}
+
+// appendThinking streams thinking: its text as reasoning_content, and
+// each block whole in thinking_blocks once it is complete (signed, or
+// redacted), so that a client can send the blocks back as they came.
+func (s *StreamWriter) appendThinking(d llm.ThinkingDelta) {
+	if d.Index != s.thinkingIndex {
+		s.thinking.Reset()
+		s.thinkingIndex = d.Index
+	}
+	var delta chunkDelta
+	if d.Text != "" {
+		s.thinking.WriteString(d.Text)
+		text := d.Text
+		delta.ReasoningContent = &text
+	}
+	switch {
+	case d.Redacted != "":
+		delta.ThinkingBlocks = []thinkingBlock{wireThinking(llm.Thinking{Redacted: d.Redacted})}
+	case d.Signature != "":
+		delta.ThinkingBlocks = []thinkingBlock{wireThinking(llm.Thinking{Text: s.thinking.String(), Signature: d.Signature})}
+		s.thinking.Reset()
+	}
+	if delta.ReasoningContent != nil || delta.ThinkingBlocks != nil {
+		s.appendChunk(delta, nil)
 	}
 }
 

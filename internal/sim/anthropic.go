@@ -1,9 +1,12 @@
 package sim
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -58,6 +61,11 @@ type anBlock struct {
 	Content json.RawMessage `json:"content"` // tool_result: string or blocks
 	// CacheControl marks the end of a cacheable prefix.
 	CacheControl json.RawMessage `json:"cache_control"`
+	// Thinking and Signature are a thinking block's, Data a
+	// redacted_thinking block's.
+	Thinking  string `json:"thinking"`
+	Signature string `json:"signature"`
+	Data      string `json:"data"`
 }
 
 func writeAnthropicError(w http.ResponseWriter, status int, typ, msg string, retryAfter time.Duration) {
@@ -180,6 +188,9 @@ func (req *anRequest) prompt() (*prompt, string) {
 			return nil, "max_tokens: Input should be greater than or equal to 1"
 		}
 		p.maxTokens = *req.MaxTokens
+	}
+	if msg := thinkingSigned(req.Messages); msg != "" {
+		return nil, msg
 	}
 	if t := req.Thinking; t != nil && t.Type == "enabled" {
 		switch {
@@ -315,7 +326,8 @@ func (d anthropicAPI) respond(w http.ResponseWriter, x *exchange, rep reply) {
 	usage["service_tier"] = "standard"
 	content := []any{block}
 	if x.reasoning > 0 {
-		content = []any{map[string]any{"type": "thinking", "thinking": thinkingText, "signature": thinkingSignature}, block}
+		text := strings.Join(thinkingTokens(x.reasoning), "")
+		content = []any{map[string]any{"type": "thinking", "thinking": text, "signature": thinkingSignature(text)}, block}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"id": "msg_" + id, "type": "message", "role": "assistant", "model": x.model.Name,
@@ -328,11 +340,28 @@ func (d anthropicAPI) newStream(w http.ResponseWriter, x *exchange, rep reply) s
 	return &anStream{sse: newSSE(w), x: x, rep: rep, id: d.s.nextID(24)}
 }
 
-// The thinking block of a reasoning model's answer.
-const (
-	thinkingText      = "Let me think this through step by step before I answer."
-	thinkingSignature = "c2ltdWxhdGVkIHNpZ25hdHVyZQ=="
-)
+// thinkingWords are the words a reasoning model thinks in, over and over.
+var thinkingWords = strings.Fields("Let me think this through step by step before I answer.")
+
+// thinkingTokens is a reasoning model's thinking, n tokens of one word
+// each (every word but the first with its leading space).
+func thinkingTokens(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = thinkingWords[i%len(thinkingWords)]
+		if i > 0 {
+			out[i] = " " + out[i]
+		}
+	}
+	return out
+}
+
+// thinkingSignature is the signature of a thinking block's text: any
+// change to the text, or to the signature, shows.
+func thinkingSignature(text string) string {
+	sum := sha256.Sum256([]byte("sim-thinking:" + text))
+	return base64.StdEncoding.EncodeToString(sum[:16])
+}
 
 // anStream writes Messages stream events.
 type anStream struct {
@@ -358,12 +387,15 @@ func (a *anStream) start() error {
 		return err
 	}
 	if a.x.reasoning > 0 {
-		for _, ev := range []map[string]any{
-			{"type": "content_block_start", "index": 0, "content_block": map[string]any{"type": "thinking", "thinking": "", "signature": ""}},
-			{"type": "content_block_delta", "index": 0, "delta": map[string]any{"type": "thinking_delta", "thinking": thinkingText}},
-			{"type": "content_block_delta", "index": 0, "delta": map[string]any{"type": "signature_delta", "signature": thinkingSignature}},
-			{"type": "content_block_stop", "index": 0},
-		} {
+		tokens := thinkingTokens(a.x.reasoning)
+		evs := []map[string]any{{"type": "content_block_start", "index": 0, "content_block": map[string]any{"type": "thinking", "thinking": "", "signature": ""}}}
+		for _, t := range tokens {
+			evs = append(evs, map[string]any{"type": "content_block_delta", "index": 0, "delta": map[string]any{"type": "thinking_delta", "thinking": t}})
+		}
+		evs = append(evs,
+			map[string]any{"type": "content_block_delta", "index": 0, "delta": map[string]any{"type": "signature_delta", "signature": thinkingSignature(strings.Join(tokens, ""))}},
+			map[string]any{"type": "content_block_stop", "index": 0})
+		for _, ev := range evs {
 			if err := a.event(ev["type"].(string), ev); err != nil {
 				return err
 			}
@@ -410,6 +442,31 @@ func (a *anStream) finish(terminator bool) error {
 		return err
 	}
 	return a.event("message_stop", `{"type":"message_stop"}`)
+}
+
+// thinkingSigned is Anthropic's refusal of thinking sent back altered:
+// every thinking block must carry the signature its answer came with (the
+// simulator signs every block alike) and every redacted block its data;
+// "" when all do.
+func thinkingSigned(msgs []anMessage) string {
+	for i, m := range msgs {
+		if m.Role != "assistant" || len(m.Content) == 0 || m.Content[0] != '[' {
+			continue
+		}
+		var blocks []anBlock
+		if json.Unmarshal(m.Content, &blocks) != nil {
+			continue
+		}
+		for j, b := range blocks {
+			switch {
+			case b.Type == "thinking" && b.Signature != thinkingSignature(b.Thinking):
+				return fmt.Sprintf("messages.%d.content.%d: Invalid `signature` in `thinking` block", i, j)
+			case b.Type == "redacted_thinking" && b.Data == "":
+				return fmt.Sprintf("messages.%d.content.%d.data: Field required", i, j)
+			}
+		}
+	}
+	return ""
 }
 
 // thinkingToolCycle is Anthropic's refusal of a thinking request that

@@ -327,8 +327,9 @@ func errDecode(err error) string {
 	return "invalid JSON"
 }
 
-// thinkingTokens is the length of the simulator's thinking block.
-const thinkingTokens = 16
+// defaultThinkingTokens is the length of the simulator's thinking block
+// when the model does not say.
+const defaultThinkingTokens = 16
 
 // reasoningProblem is the 400 a request's reasoning parameters get from
 // model m, as the real APIs word it, or "".
@@ -359,7 +360,7 @@ func reasoningTokens(d dialect, m Model, p *prompt) int {
 	switch d.(type) {
 	case anthropicAPI:
 		if p.thinkBudget > 0 {
-			return thinkingTokens
+			return m.ThinkingTokens
 		}
 	case openAI, responsesAPI:
 		if m.Reasoning {

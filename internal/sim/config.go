@@ -60,6 +60,15 @@ type Model struct {
 	// for low, medium and high effort; a thinking block of 16 tokens.
 	// Models without it refuse both parameters, as the real APIs do.
 	Reasoning bool `yaml:"reasoning"`
+	// ThinkingTokens is the length of a reasoning model's thinking block
+	// (Anthropic) in tokens, streamed one token per thinking_delta.
+	// Default 16.
+	ThinkingTokens int `yaml:"thinking_tokens"`
+	// ShowReasoning makes an OpenAI-dialect reasoning model show its
+	// reasoning as reasoning_content, as DeepSeek and vLLM do: in the
+	// answer's message, and streamed one token per delta before the
+	// answer. OpenAI's own models never show it.
+	ShowReasoning bool `yaml:"show_reasoning"`
 	// Faults are injected in order: a request gets the first fault that
 	// matches it and has not used up its Times.
 	Faults []Fault `yaml:"faults"`
@@ -234,6 +243,9 @@ func (m Model) withDefaults() Model {
 	}
 	if m.EmbeddingDims == 0 {
 		m.EmbeddingDims = DefaultEmbeddingDims
+	}
+	if m.ThinkingTokens == 0 {
+		m.ThinkingTokens = defaultThinkingTokens
 	}
 	return m
 }

@@ -51,6 +51,10 @@ type oaMessage struct {
 			Arguments string `json:"arguments"`
 		} `json:"function"`
 	} `json:"tool_calls"`
+	// ThinkingBlocks is not OpenAI's: a real server refuses a message
+	// with a property it does not know, and so does the simulator for
+	// this one, which a gateway gives clients of Anthropic deployments.
+	ThinkingBlocks json.RawMessage `json:"thinking_blocks"`
 }
 
 // oaPart is one part of an array content.
@@ -149,7 +153,10 @@ func (req *oaRequest) prompt() (*prompt, string) {
 		return nil, "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead."
 	}
 	p := &prompt{}
-	for _, m := range req.Messages {
+	for i, m := range req.Messages {
+		if m.ThinkingBlocks != nil {
+			return nil, fmt.Sprintf("Additional properties are not allowed ('thinking_blocks' was unexpected) - 'messages.%d'", i)
+		}
 		p.add(m.Role)
 		var str string
 		if json.Unmarshal(m.Content, &str) == nil {
@@ -300,6 +307,9 @@ func (d openAI) respond(w http.ResponseWriter, x *exchange, rep reply) {
 	} else {
 		msg["content"] = rep.text()
 	}
+	if x.model.ShowReasoning && x.reasoning > 0 {
+		msg["reasoning_content"] = strings.Join(thinkingTokens(x.reasoning), "")
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"id": "chatcmpl-" + id, "object": "chat.completion", "created": x.created, "model": x.model.Name,
 		"choices": []any{map[string]any{
@@ -340,6 +350,14 @@ func (o *oaStream) chunk(delta map[string]any, finish any) map[string]any {
 func (o *oaStream) start() error {
 	if err := o.header(map[string]string{"x-request-id": "req_" + o.id}); err != nil {
 		return err
+	}
+	if o.x.model.ShowReasoning {
+		// DeepSeek's shape: the reasoning first, with no content.
+		for _, t := range thinkingTokens(o.x.reasoning) {
+			if err := o.event("", o.chunk(map[string]any{"content": nil, "reasoning_content": t}, nil)); err != nil {
+				return err
+			}
+		}
 	}
 	delta := map[string]any{"role": "assistant", "content": "", "refusal": nil}
 	if o.rep.toolName != "" {

@@ -159,6 +159,10 @@ func (c *Client) parseResponse(raw []byte) (*llm.Response, error) {
 				args = "{}"
 			}
 			resp.ToolCalls = append(resp.ToolCalls, llm.ToolCall{ID: b.Get("id").String(), Name: b.Get("name").String(), Arguments: args})
+		case "thinking":
+			resp.Thinking = append(resp.Thinking, llm.Thinking{Text: b.Get("thinking").String(), Signature: b.Get("signature").String()})
+		case "redacted_thinking":
+			resp.Thinking = append(resp.Thinking, llm.Thinking{Redacted: b.Get("data").String()})
 		}
 	}
 	resp.Text = text.String()

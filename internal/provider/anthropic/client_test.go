@@ -73,6 +73,21 @@ func TestChatToolUseResponse(t *testing.T) {
 	}
 }
 
+func TestChatThinkingResponse(t *testing.T) {
+	srv, _ := providertest.Upstream(t, providertest.Reply{Fixture: "message_thinking.json"})
+	resp, err := newClient(srv, nil).Chat(context.Background(), &llm.Request{Dialect: llm.DialectAnthropic, Raw: []byte(`{"model":"x"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []llm.Thinking{{Text: "The sky scatters blue light.", Signature: "EqQBCgIYAhIM1gbcDa9GJwZA2b3h"}, {Redacted: "EmwKAhgBEgy3va3pzix"}}
+	if diff := cmp.Diff(want, resp.Thinking); diff != "" {
+		t.Errorf("thinking mismatch (-want +got):\n%s", diff)
+	}
+	if resp.Text != "Rayleigh scattering." {
+		t.Errorf("text %q, want the text block alone", resp.Text)
+	}
+}
+
 func TestStopReasons(t *testing.T) {
 	tests := []struct {
 		in   string

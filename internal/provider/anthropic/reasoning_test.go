@@ -108,3 +108,29 @@ func TestInToolCycle(t *testing.T) {
 		}
 	}
 }
+
+// TestTranslateThinkingSentBack: the thinking an OpenAI client sends back
+// with an assistant message goes first in that message, each block as it
+// came (Anthropic checks the signatures), and keeps thinking on for the
+// turn that answers the message's tool calls.
+func TestTranslateThinkingSentBack(t *testing.T) {
+	r := &llm.Request{Model: "route", MaxTokens: 500, Dialect: llm.DialectOpenAI}
+	r.SetBody(&llm.Body{ReasoningEffort: "low", Tools: []llm.Tool{{Name: "f"}}, Messages: []llm.Message{
+		{Role: llm.RoleUser, Parts: []llm.Part{{Type: llm.PartText, Text: "hi"}}},
+		{Role: llm.RoleAssistant, Parts: []llm.Part{{Type: llm.PartText, Text: "Calling."}},
+			Thinking:  []llm.Thinking{{Text: "Think.", Signature: "sig"}, {Redacted: "opaque"}},
+			ToolCalls: []llm.ToolCall{{ID: "t1", Name: "f", Arguments: "{}"}}},
+		{Role: llm.RoleTool, ToolCallID: "t1", Parts: []llm.Part{{Type: llm.PartText, Text: "ok"}}},
+	}})
+	body, err := New(provider.Config{Model: "claude", Reasoning: true}).translate(r, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `[{"type":"thinking","thinking":"Think.","signature":"sig"},{"type":"redacted_thinking","data":"opaque"},{"type":"text","text":"Calling."},{"type":"tool_use","id":"t1","name":"f","input":{}}]`
+	if got := gjson.GetBytes(body, "messages.1.content").Raw; got != want {
+		t.Errorf("assistant content\n got %s\nwant %s", got, want)
+	}
+	if gjson.GetBytes(body, "thinking.budget_tokens").Int() != 2048 {
+		t.Errorf("thinking %s, want it on (the call's thinking came back)", gjson.GetBytes(body, "thinking").Raw)
+	}
+}

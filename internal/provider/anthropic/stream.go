@@ -20,13 +20,16 @@ type stream struct {
 
 	input llm.Usage   // input counts from message_start
 	tools map[int]int // content block index → ordinal among tool_use blocks
-	stop  bool        // a message_delta with stop_reason was seen
+	// thinking maps a content block index to its ordinal among thinking
+	// blocks.
+	thinking map[int]int
+	stop     bool // a message_delta with stop_reason was seen
 
 	closeOnce sync.Once
 }
 
 func newStream(c *Client, body io.ReadCloser) *stream {
-	return &stream{c: c, body: body, r: sse.NewReader(body), tools: map[int]int{}}
+	return &stream{c: c, body: body, r: sse.NewReader(body), tools: map[int]int{}, thinking: map[int]int{}}
 }
 
 // Dialect reports llm.DialectAnthropic.
@@ -79,12 +82,27 @@ func (s *stream) Next() (llm.Event, error) {
 			ev.ToolCalls = []llm.ToolCallDelta{{Index: n, ID: cb.Get("id").String(), Name: cb.Get("name").String()}}
 		case "text":
 			ev.Text = cb.Get("text").String()
+		case "thinking":
+			n := len(s.thinking)
+			s.thinking[int(data.Get("index").Int())] = n
+			ev.Thinking = &llm.ThinkingDelta{Index: n, Text: cb.Get("thinking").String(), Signature: cb.Get("signature").String()}
+		case "redacted_thinking":
+			n := len(s.thinking)
+			s.thinking[int(data.Get("index").Int())] = n
+			ev.Thinking = &llm.ThinkingDelta{Index: n, Redacted: cb.Get("data").String()}
 		}
 	case "content_block_delta":
 		d := data.Get("delta")
-		switch d.Get("type").String() {
+		switch typ := d.Get("type").String(); typ {
 		case "text_delta":
 			ev.Text = d.Get("text").String()
+		case "thinking_delta", "signature_delta":
+			n, ok := s.thinking[int(data.Get("index").Int())]
+			if !ok {
+				s.err = &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: typ + " for a block that is not thinking"}
+				return llm.Event{}, s.err
+			}
+			ev.Thinking = &llm.ThinkingDelta{Index: n, Text: d.Get("thinking").String(), Signature: d.Get("signature").String()}
 		case "input_json_delta":
 			n, ok := s.tools[int(data.Get("index").Int())]
 			if !ok {

@@ -43,6 +43,23 @@ func TestStreamEvents(t *testing.T) {
 			WantErr: providertest.IsEOF,
 		},
 		{
+			Name:    "thinking and redacted thinking numbered among thinking blocks",
+			Fixture: "stream_thinking.sse",
+			Want: []llm.Event{
+				{Start: true, ID: "msg_think", Model: "claude-sonnet-4-5-20250929", Usage: usage(25, 1)},
+				{Thinking: &llm.ThinkingDelta{Index: 0}},
+				{Thinking: &llm.ThinkingDelta{Index: 0, Text: "Let me"}},
+				{Thinking: &llm.ThinkingDelta{Index: 0, Text: " see."}},
+				{Thinking: &llm.ThinkingDelta{Index: 0, Signature: "EqQBCgIYAhIM1gbcDa9GJwZA2b3h"}},
+				{},
+				{Thinking: &llm.ThinkingDelta{Index: 1, Redacted: "EmwKAhgBEgy3va3pzix"}},
+				{}, {}, {Text: "Blue."}, {},
+				{FinishReason: llm.FinishStop, Usage: usage(25, 40)},
+				{Done: true},
+			},
+			WantErr: providertest.IsEOF,
+		},
+		{
 			Name:    "tool use blocks numbered among tool blocks",
 			Fixture: "stream_tool_use.sse",
 			Want: []llm.Event{

@@ -92,6 +92,10 @@ type block struct {
 	ToolUseID string  `json:"tool_use_id,omitempty"`
 	Content   []block `json:"content,omitempty"`
 	IsError   bool    `json:"is_error,omitempty"`
+	// thinking (Thinking and Signature) and redacted_thinking (Data)
+	Thinking  *string `json:"thinking,omitempty"`
+	Signature *string `json:"signature,omitempty"`
+	Data      string  `json:"data,omitempty"`
 }
 
 type imageSource struct {
@@ -227,7 +231,7 @@ func appendMessage(msgs *[]message, m *llm.Message) error {
 		blocks = []block{{Type: "tool_result", ToolUseID: m.ToolCallID, Content: partBlocks(m.Parts), IsError: m.IsError}}
 	case llm.RoleAssistant:
 		role = "assistant"
-		blocks = partBlocks(m.Parts)
+		blocks = append(thinkingBlocks(m.Thinking), partBlocks(m.Parts)...)
 		for _, tc := range m.ToolCalls {
 			input := json.RawMessage(tc.Arguments)
 			if strings.TrimSpace(tc.Arguments) == "" {
@@ -252,6 +256,20 @@ func appendMessage(msgs *[]message, m *llm.Message) error {
 	}
 	*msgs = append(*msgs, message{Role: role, Content: blocks})
 	return nil
+}
+
+// thinkingBlocks are the thinking blocks a client sent back with an
+// assistant message, as they came: Anthropic checks their signatures.
+func thinkingBlocks(ts []llm.Thinking) []block {
+	var out []block
+	for _, t := range ts {
+		if t.Redacted != "" {
+			out = append(out, block{Type: "redacted_thinking", Data: t.Redacted})
+			continue
+		}
+		out = append(out, block{Type: "thinking", Thinking: &t.Text, Signature: &t.Signature})
+	}
+	return out
 }
 
 func endsWithToolResult(bs []block) bool {
@@ -314,9 +332,10 @@ func outputConfigOf(rf json.RawMessage) (*outputConfig, error) {
 // deployment's max_output_tokens); sampling settings, which thinking
 // refuses, are dropped; a forced tool choice, which it also refuses,
 // keeps thinking off. So does a request that answers the assistant's
-// tool calls: Anthropic wants the thinking block that came with those
-// calls sent back, signed, and a translated conversation never has it
-// (with thinking off it is not needed); the next user turn thinks again.
+// tool calls without the thinking that came with them: Anthropic wants
+// that thinking back, signed (an OpenAI client sends it as the
+// message's thinking_blocks), and with thinking off it is not needed;
+// the next user turn thinks again.
 func (c *Client) think(out *messagesRequest, b *llm.Body) {
 	budget := b.ThinkingBudget
 	if budget == 0 {
@@ -344,11 +363,13 @@ func (c *Client) think(out *messagesRequest, b *llm.Body) {
 }
 
 // inToolCycle reports whether msgs end with the results of the tool calls
-// of the last assistant message.
+// of the last assistant message, and that message came back without its
+// thinking.
 func inToolCycle(msgs []llm.Message) bool {
 	i := len(msgs) - 1
 	for i >= 0 && msgs[i].Role == llm.RoleTool {
 		i--
 	}
-	return i < len(msgs)-1 && i >= 0 && msgs[i].Role == llm.RoleAssistant && len(msgs[i].ToolCalls) > 0
+	return i < len(msgs)-1 && i >= 0 && msgs[i].Role == llm.RoleAssistant && len(msgs[i].ToolCalls) > 0 &&
+		len(msgs[i].Thinking) == 0
 }

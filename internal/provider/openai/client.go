@@ -4,11 +4,13 @@
 package openai
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -142,9 +144,38 @@ func (c *Client) chatBody(req *llm.Request, stream bool) ([]byte, error) {
 	if req.Dialect != llm.DialectOpenAI && req.Dialect != llm.DialectOpenAICompletions || len(req.Raw) == 0 {
 		return c.translate(req, stream)
 	}
+	body, err := c.relayBody(req.Raw, stream)
+	if err != nil {
+		return nil, err
+	}
+	return withoutThinkingBlocks(body)
+}
+
+// withoutThinkingBlocks drops the thinking_blocks of assistant messages:
+// the gateway gives an Anthropic deployment's thinking to OpenAI clients
+// in that field, to be sent back to Anthropic, and no OpenAI-compatible
+// server takes it.
+func withoutThinkingBlocks(body []byte) ([]byte, error) {
+	if !bytes.Contains(body, []byte(`"thinking_blocks"`)) {
+		return body, nil
+	}
+	var err error
+	for i, m := range gjson.GetBytes(body, "messages").Array() {
+		if m.Get("thinking_blocks").Exists() && err == nil {
+			body, err = sjson.DeleteBytes(body, "messages."+strconv.Itoa(i)+".thinking_blocks")
+		}
+	}
+	if err != nil {
+		return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "request body is not a JSON object", Err: err}
+	}
+	return body, nil
+}
+
+// relayBody is an OpenAI client's own body for this deployment.
+func (c *Client) relayBody(raw []byte, stream bool) ([]byte, error) {
 	if stream {
 		// Usage must always be known, for budgets and usage records.
-		body, ok := provider.SetMembers(req.Raw,
+		body, ok := provider.SetMembers(raw,
 			provider.Member{Key: "model", Raw: c.modelJSON},
 			provider.Member{Key: "stream", Raw: jsonTrue},
 			provider.Member{Key: "stream_options", Raw: includeUsage, Merge: setIncludeUsage})
@@ -153,7 +184,7 @@ func (c *Client) chatBody(req *llm.Request, stream bool) ([]byte, error) {
 		}
 		return body, nil
 	}
-	body, ok := provider.SetMembers(req.Raw, provider.Member{Key: "model", Raw: c.modelJSON})
+	body, ok := provider.SetMembers(raw, provider.Member{Key: "model", Raw: c.modelJSON})
 	if !ok {
 		return nil, notObject()
 	}

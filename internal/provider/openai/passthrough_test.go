@@ -17,6 +17,10 @@ import (
 // servers use.
 const passthroughStream = `data: {"id":"c1","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}],"usage":null}
 
+data: {"id":"c1","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{"content":null,"reasoning_content":"Think"},"finish_reason":null}],"usage":null}
+
+data: {"id":"c1","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{"reasoning":" more"},"finish_reason":null}]}
+
 data: {"id":"c1","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{"content":"Hello"},"finish_reason":null}],"usage":null}
 
 data: {"id":"c1","choices":[{"index":0,"delta":{"content":" \"usage\": {} finish_reason"},"finish_reason": null}]}
@@ -57,7 +61,7 @@ func decodeAll(t *testing.T, passthrough bool) []llm.Event {
 }
 
 // TestPassthroughKeepsWhatRelaysNeed: in passthrough mode every event keeps
-// its Raw frame, text, finish reason, usage and end; only ID, Model (after
+// its Raw frame, text, thinking, finish reason, usage and end; only ID, Model (after
 // the first chunk) and tool calls of plain deltas may be left out.
 func TestPassthroughKeepsWhatRelaysNeed(t *testing.T) {
 	full := decodeAll(t, false)
@@ -65,19 +69,23 @@ func TestPassthroughKeepsWhatRelaysNeed(t *testing.T) {
 	if len(full) != len(lite) {
 		t.Fatalf("events: got %d in passthrough, want %d", len(lite), len(full))
 	}
+	if full[1].Thinking == nil || full[1].Thinking.Text != "Think" || full[2].Thinking == nil || full[2].Thinking.Text != " more" {
+		t.Errorf("reasoning deltas decoded as %+v, %+v", full[1].Thinking, full[2].Thinking)
+	}
 	for i := range full {
 		f, l := full[i], lite[i]
 		if !bytes.Equal(f.Raw, l.Raw) {
 			t.Errorf("event %d: Raw differs", i)
 		}
 		type kept struct {
-			Text   string
-			Finish llm.FinishReason
-			Usage  *llm.Usage
-			Done   bool
-			Tools  int
+			Text     string
+			Finish   llm.FinishReason
+			Usage    *llm.Usage
+			Done     bool
+			Tools    int
+			Thinking *llm.ThinkingDelta
 		}
-		if d := cmp.Diff(kept{f.Text, f.FinishReason, f.Usage, f.Done, len(f.ToolCalls)}, kept{l.Text, l.FinishReason, l.Usage, l.Done, len(l.ToolCalls)}); d != "" {
+		if d := cmp.Diff(kept{f.Text, f.FinishReason, f.Usage, f.Done, len(f.ToolCalls), f.Thinking}, kept{l.Text, l.FinishReason, l.Usage, l.Done, len(l.ToolCalls), l.Thinking}); d != "" {
 			t.Errorf("event %d (-full +passthrough):\n%s", i, d)
 		}
 	}

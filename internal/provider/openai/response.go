@@ -35,6 +35,9 @@ func (c *Client) parseResponse(raw []byte) (*llm.Response, error) {
 	if u := root.Get("usage"); u.IsObject() {
 		resp.Usage = chatUsage(u)
 	}
+	if r := reasoningText(msg); r != "" {
+		resp.Thinking = []llm.Thinking{{Text: r}}
+	}
 	for _, tc := range msg.Get("tool_calls").Array() {
 		resp.ToolCalls = append(resp.ToolCalls, llm.ToolCall{
 			ID:        tc.Get("id").String(),
@@ -43,6 +46,18 @@ func (c *Client) parseResponse(raw []byte) (*llm.Response, error) {
 		})
 	}
 	return resp, nil
+}
+
+// reasoningText is the thinking an OpenAI-compatible server shows in a
+// message or delta: reasoning_content (DeepSeek, vLLM) or reasoning
+// (OpenRouter, newer vLLM), when it is a string.
+func reasoningText(msg gjson.Result) string {
+	for _, key := range [...]string{"reasoning_content", "reasoning"} {
+		if r := msg.Get(key); r.Type == gjson.String && r.Str != "" {
+			return r.Str
+		}
+	}
+	return ""
 }
 
 // parseCompletion decodes a legacy Completions response (text_completion);

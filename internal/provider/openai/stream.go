@@ -89,7 +89,12 @@ func (s *stream) Next() (llm.Event, error) {
 		// The client gets Raw verbatim: only the text is needed, for the
 		// output estimate of a stream that ends without usage.
 		ev.Text = deltaContent(f.Data)
-		return ev, nil
+		if ev.Text != "" || keyIndex(f.Data, `reasoning`) < 0 {
+			return ev, nil
+		}
+		// A reasoning delta (no content yet) is decoded in full: thinking
+		// commits the stream.
+		ev.Text = ""
 	}
 	// One pass over the chunk's top-level keys, then over the first choice:
 	// this runs for every streamed token.
@@ -145,6 +150,10 @@ func (s *stream) Next() (llm.Event, error) {
 			ev.Text = v.String()
 		case "tool_calls":
 			toolCalls = v
+		case "reasoning_content", "reasoning":
+			if v.Type == gjson.String && v.Str != "" && ev.Thinking == nil {
+				ev.Thinking = &llm.ThinkingDelta{Text: v.Str}
+			}
 		}
 		return true
 	})
