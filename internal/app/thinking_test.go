@@ -10,6 +10,7 @@ import (
 
 	"github.com/anthropics/anthropic-sdk-go"
 	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/responses"
 	"github.com/openai/openai-go/v3/shared"
 
 	"github.com/switchyard-gw/switchyard/internal/sim"
@@ -209,3 +210,100 @@ func TestThinkingReachesClients(t *testing.T) {
 		t.Errorf("relayed reasoning_content %q", relayed.Choices[0].Message.JSON.ExtraFields["reasoning_content"].Raw())
 	}
 }
+
+// TestThinkingInResponsesAPI: through the Responses API (official Go
+// SDK), a translated answer's thinking is a reasoning item (the text as
+// summary, the signed block in encrypted_content), complete and streamed;
+// sending the items back, or naming the response, keeps Claude thinking
+// through a tool loop; and an OpenAI deployment is never sent such an
+// item, which it could not verify.
+func TestThinkingInResponsesAPI(t *testing.T) {
+	simCfg := fastSim()
+	simCfg.Models = append(simCfg.Models,
+		sim.Model{Name: "sim-claude-think", ContextWindow: 100000, OutputTokens: 12, Reasoning: true, ThinkingTokens: longThinking},
+		sim.Model{Name: "sim-deepseek", ContextWindow: 100000, OutputTokens: 12, Reasoning: true, ShowReasoning: true})
+	s := startStack(t, simCfg, strings.Replace(baseConfig, "routes:", thinkingDeployments, 1))
+	ctx := context.Background()
+	c := s.openai()
+	effort := shared.ReasoningParam{Effort: shared.ReasoningEffortLow}
+	weather := []responses.ToolUnionParam{responses.ToolParamOfFunction("get_weather",
+		map[string]any{"type": "object", "properties": map[string]any{"city": map[string]any{"type": "string"}}}, false)}
+	ask := responses.ResponseInputItemParamOfMessage("What is the weather in Paris?", responses.EasyInputMessageRoleUser)
+
+	first, err := c.Responses.New(ctx, responses.ResponseNewParams{Model: "claude-think", Reasoning: effort, Tools: weather,
+		Input: responses.ResponseNewParamsInputUnion{OfInputItemList: responses.ResponseInputParam{ask}}})
+	if err != nil {
+		t.Fatalf("responses to claude-think: %v", err)
+	}
+	if len(first.Output) != 2 || first.Output[0].Type != "reasoning" || first.Output[1].Type != "function_call" {
+		t.Fatalf("output %+v, want the reasoning item, then the call", first.Output)
+	}
+	reasoning, call := first.Output[0].AsReasoning(), first.Output[1].AsFunctionCall()
+	if len(reasoning.Summary) != 1 || len(strings.Fields(reasoning.Summary[0].Text)) != longThinking ||
+		!strings.HasPrefix(reasoning.EncryptedContent, "switchyard-thinking:") || !strings.HasPrefix(reasoning.ID, "rs_") {
+		t.Fatalf("reasoning item %+v", reasoning)
+	}
+	if first.Usage.OutputTokens <= longThinking {
+		t.Errorf("usage %+v, want the thinking billed", first.Usage)
+	}
+
+	// The client keeps the conversation (store false) and sends the
+	// items back: the turn that answers the call thinks.
+	output := responses.ResponseInputItemParamOfFunctionCallOutput(`{"temp_c": 21}`)
+	output.OfFunctionCallOutput.CallID = openai.String(call.CallID)
+	loop := responses.ResponseInputParam{ask, {OfReasoning: ptr(reasoning.ToParam())}, {OfFunctionCall: ptr(call.ToParam())}, output}
+	second, err := c.Responses.New(ctx, responses.ResponseNewParams{Model: "claude-think", Reasoning: effort, Tools: weather, Store: openai.Bool(false),
+		Input: responses.ResponseNewParamsInputUnion{OfInputItemList: loop}})
+	if err != nil || second.Usage.OutputTokens <= longThinking || second.OutputText() == "" {
+		t.Fatalf("the call's answer with the items sent back: %v %+v; want an answer, thinking billed", err, second)
+	}
+	// Without the reasoning item, the turn goes without thinking.
+	bare, err := c.Responses.New(ctx, responses.ResponseNewParams{Model: "claude-think", Reasoning: effort, Tools: weather,
+		Input: responses.ResponseNewParamsInputUnion{OfInputItemList: responses.ResponseInputParam{ask, {OfFunctionCall: ptr(call.ToParam())}, output}}})
+	if err != nil || bare.Usage.OutputTokens > longThinking {
+		t.Errorf("the call's answer without the reasoning item: %v %+v; want no thinking", err, bare)
+	}
+	// Naming the response: the gateway kept its thinking.
+	named, err := c.Responses.New(ctx, responses.ResponseNewParams{Model: "claude-think", Reasoning: effort, Tools: weather,
+		PreviousResponseID: openai.String(first.ID), Input: responses.ResponseNewParamsInputUnion{OfInputItemList: responses.ResponseInputParam{output}}})
+	if err != nil || named.Usage.OutputTokens <= longThinking {
+		t.Errorf("continuing %s by name: %v %+v; want thinking billed", first.ID, err, named)
+	}
+
+	// Streamed: summary deltas as the thinking comes, the item whole at
+	// its end, and in response.completed.
+	stream := c.Responses.NewStreaming(ctx, responses.ResponseNewParams{Model: "claude-think", Reasoning: effort, Input: responsesInput("Why is the sky blue?")})
+	var summary strings.Builder
+	var done responses.ResponseReasoningItem
+	var final responses.Response
+	for stream.Next() {
+		switch ev := stream.Current(); ev.Type {
+		case "response.reasoning_summary_text.delta":
+			summary.WriteString(ev.Delta)
+		case "response.output_item.done":
+			if ev.Item.Type == "reasoning" {
+				done = ev.Item.AsReasoning()
+			}
+		case "response.completed":
+			final = ev.Response
+		}
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatalf("streamed (%d thinking deltas): %v", longThinking, err)
+	}
+	stream.Close()
+	if summary.String() != reasoning.Summary[0].Text || done.EncryptedContent != reasoning.EncryptedContent ||
+		len(final.Output) != 2 || final.Output[0].AsReasoning().EncryptedContent != reasoning.EncryptedContent || final.OutputText() == "" {
+		t.Errorf("streamed thinking %q, item %+v, final output %+v", summary.String(), done, final.Output)
+	}
+
+	// The same items sent to an OpenAI deployment (relayed): the
+	// reasoning item is left out rather than refused there.
+	relayed, err := c.Responses.New(ctx, responses.ResponseNewParams{Model: "medium", Tools: weather,
+		Input: responses.ResponseNewParamsInputUnion{OfInputItemList: loop}})
+	if err != nil || relayed.OutputText() == "" {
+		t.Errorf("our reasoning item relayed to an OpenAI deployment: %v %+v", err, relayed)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

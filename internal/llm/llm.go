@@ -72,6 +72,14 @@ type Thinking struct {
 	Redacted string
 }
 
+// ThinkingItemPrefix starts the encrypted_content of the Responses API
+// reasoning items the gateway makes of a translated answer's thinking
+// (the block, encoded). It is not encryption: the text is in the item's
+// summary anyway, and the deployment's signature is what vouches for it.
+// An OpenAI deployment is never sent such an item, which means nothing
+// to it.
+const ThinkingItemPrefix = "switchyard-thinking:"
+
 // Message is one turn of the conversation.
 type Message struct {
 	Role  Role

@@ -1,8 +1,10 @@
 package openaiapi
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -54,6 +56,8 @@ type (
 		Name      string          `json:"name"`
 		Arguments string          `json:"arguments"`
 		Output    json.RawMessage `json:"output"`
+		// EncryptedContent is a reasoning item's (see thinkingItem).
+		EncryptedContent string `json:"encrypted_content"`
 	}
 	rsPart struct {
 		Type     string `json:"type"`
@@ -65,7 +69,8 @@ type (
 )
 
 // translatableItems are the input item types a translation carries;
-// reasoning items are dropped (they are the upstream's opaque notes).
+// reasoning items carry the thinking the gateway gave out (thinkingItem),
+// and others are dropped (they are an upstream's opaque notes).
 var translatableItems = map[string]bool{"": true, "message": true, "function_call": true, "function_call_output": true, "reasoning": true}
 
 // decodeResponses decodes a Responses API body into the canonical Body.
@@ -94,6 +99,13 @@ func decodeResponses(raw []byte) (*llm.Body, error) {
 	default:
 		return nil, badRequest("input", "input must be a string or an array of input items")
 	}
+	// thinking is the reasoning items' thinking, waiting for the assistant
+	// turn they came with (the next message or function call).
+	var thinking []llm.Thinking
+	assistant := func(m llm.Message) {
+		m.Thinking, thinking = thinking, nil
+		b.Messages = append(b.Messages, m)
+	}
 	for i, it := range items {
 		param := "input[" + strconv.Itoa(i) + "]"
 		switch it.Type {
@@ -108,17 +120,17 @@ func decodeResponses(raw []byte) (*llm.Body, error) {
 			case "user":
 				b.Messages = append(b.Messages, llm.Message{Role: llm.RoleUser, Parts: parts})
 			case "assistant":
-				b.Messages = append(b.Messages, llm.Message{Role: llm.RoleAssistant, Parts: parts})
+				assistant(llm.Message{Role: llm.RoleAssistant, Parts: parts})
 			default:
 				return nil, badRequest(param+".role", "invalid role "+quote(it.Role))
 			}
 		case "function_call":
 			call := llm.ToolCall{ID: it.CallID, Name: it.Name, Arguments: it.Arguments}
 			// Calls follow their assistant turn: one message holds them all.
-			if n := len(b.Messages); n > 0 && b.Messages[n-1].Role == llm.RoleAssistant {
+			if n := len(b.Messages); n > 0 && b.Messages[n-1].Role == llm.RoleAssistant && thinking == nil {
 				b.Messages[n-1].ToolCalls = append(b.Messages[n-1].ToolCalls, call)
 			} else {
-				b.Messages = append(b.Messages, llm.Message{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{call}})
+				assistant(llm.Message{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{call}})
 			}
 		case "function_call_output":
 			parts, err := decodeRsContent(it.Output, param+".output")
@@ -127,6 +139,9 @@ func decodeResponses(raw []byte) (*llm.Body, error) {
 			}
 			b.Messages = append(b.Messages, llm.Message{Role: llm.RoleTool, Parts: parts, ToolCallID: it.CallID})
 		case "reasoning":
+			if t, ok := thinkingOf(it.EncryptedContent); ok {
+				thinking = append(thinking, t)
+			}
 		default:
 			return nil, badRequest(param+".type", "input item type "+quote(it.Type)+" needs an OpenAI deployment")
 		}
@@ -292,6 +307,21 @@ type (
 		Annotations []any  `json:"annotations"`
 		Logprobs    []any  `json:"logprobs"`
 	}
+	// rsReasoningItem is the thinking of a translated answer. Its
+	// summary is the thinking's text (Claude's thinking is itself a
+	// summary), and encrypted_content the block as the deployment signed
+	// it (see thinkingItem).
+	rsReasoningItem struct {
+		Type             string          `json:"type"`
+		ID               string          `json:"id,omitempty"`
+		Summary          []rsSummaryPart `json:"summary"`
+		EncryptedContent string          `json:"encrypted_content,omitempty"`
+		Status           string          `json:"status,omitempty"`
+	}
+	rsSummaryPart struct {
+		Type string `json:"type"`
+		Text string `json:"text"`
+	}
 	rsFunctionCallItem struct {
 		Type      string `json:"type"`
 		ID        string `json:"id"`
@@ -381,6 +411,9 @@ func (s source) outputItems(resp *llm.Response, status string) []any {
 		itemStatus = "incomplete"
 	}
 	var out []any
+	for _, t := range resp.Thinking {
+		out = append(out, thinkingItem(s.newID("rs_"), t))
+	}
 	if resp.Text != "" || len(resp.ToolCalls) == 0 {
 		out = append(out, textItem(s.newID("msg_"), itemStatus, resp.Text))
 	}
@@ -396,8 +429,9 @@ func (s source) outputItems(resp *llm.Response, status string) []any {
 }
 
 // historyItems is output items as input items in their plainest form, no
-// ids of ours: an assistant message of text, and function calls. Any
-// deployment takes them back, an OpenAI one included.
+// ids of ours: the thinking, an assistant message of text, and function
+// calls. Any deployment takes them back (an OpenAI one is sent no
+// thinking of ours, see llm.ThinkingItemPrefix).
 func historyItems(items []any) ([]byte, error) {
 	type message struct {
 		Role    string `json:"role"`
@@ -420,6 +454,9 @@ func historyItems(items []any) ([]byte, error) {
 			out = append(out, message{Role: "assistant", Content: text.String()})
 		case rsFunctionCallItem:
 			out = append(out, call{Type: "function_call", CallID: v.CallID, Name: v.Name, Arguments: v.Arguments})
+		case rsReasoningItem:
+			v.ID, v.Status = "", ""
+			out = append(out, v)
 		}
 	}
 	return wirejson.Marshal(out)
@@ -440,12 +477,16 @@ type rsEncoder struct {
 	output  []any  // finished items, in order
 	final   []byte // the response object of the terminal event
 
-	// The open item: a message (text) or a function call (tool ≥ 0).
-	open   bool
-	tool   int // source tool index of an open function call, -1 for text
-	itemID string
-	text   []byte // the open message's text, or the call's arguments
-	call   rsFunctionCallItem
+	// The open item: a message (text), a function call (tool ≥ 0), or
+	// thinking (reasoning).
+	open      bool
+	tool      int // source tool index of an open function call, -1 for text
+	reasoning bool
+	thinking  llm.Thinking // the open thinking's signature or redacted data
+	think     int          // source index of the open thinking
+	itemID    string
+	text      []byte // the open message's text or thinking, or the call's arguments
+	call      rsFunctionCallItem
 }
 
 // rsEvent is the common shape of the item-level stream events; the
@@ -463,6 +504,7 @@ type rsEvent struct {
 	Text         *string `json:"text,omitempty"`
 	Arguments    *string `json:"arguments,omitempty"`
 	Logprobs     []any   `json:"logprobs,omitempty"`
+	SummaryIndex *int    `json:"summary_index,omitempty"`
 }
 
 // appendEvent appends the frames that carry ev to buf; seq numbers them.
@@ -474,8 +516,11 @@ func (e *rsEncoder) appendEvent(buf []byte, seq *int, ev llm.Event) []byte {
 		e.usage.Merge(*ev.Usage)
 	}
 	buf = e.appendStart(buf, seq)
+	if ev.Thinking != nil {
+		buf = e.appendThinking(buf, seq, *ev.Thinking)
+	}
 	if ev.Text != "" {
-		if !e.open || e.tool >= 0 {
+		if !e.open || e.tool >= 0 || e.reasoning {
 			buf = e.appendClose(buf, seq)
 			buf = e.appendOpenText(buf, seq)
 		}
@@ -484,7 +529,7 @@ func (e *rsEncoder) appendEvent(buf []byte, seq *int, ev llm.Event) []byte {
 		buf = e.frame(buf, seq, rsEvent{Type: "response.output_text.delta", ItemID: e.itemID, OutputIndex: e.index(), ContentIndex: &zero, Delta: ev.Text, Logprobs: []any{}})
 	}
 	for _, d := range ev.ToolCalls {
-		if !e.open || e.tool != d.Index {
+		if !e.open || e.tool != d.Index || e.reasoning {
 			buf = e.appendClose(buf, seq)
 			callID := d.ID
 			if callID == "" {
@@ -501,6 +546,32 @@ func (e *rsEncoder) appendEvent(buf []byte, seq *int, ev llm.Event) []byte {
 	}
 	if ev.FinishReason != "" {
 		e.finish = ev.FinishReason
+	}
+	return buf
+}
+
+// appendThinking streams thinking as a reasoning item: its text as
+// summary text deltas, the item whole (signed) at its end.
+func (e *rsEncoder) appendThinking(buf []byte, seq *int, d llm.ThinkingDelta) []byte {
+	zero := 0
+	if !e.open || !e.reasoning || e.think != d.Index {
+		buf = e.appendClose(buf, seq)
+		e.open, e.reasoning, e.tool, e.think, e.itemID, e.text = true, true, -1, d.Index, e.gen.newID("rs_"), e.text[:0]
+		e.thinking = llm.Thinking{}
+		buf = e.frame(buf, seq, rsEvent{Type: "response.output_item.added", OutputIndex: e.index(), Item: rsReasoningItem{Type: "reasoning", ID: e.itemID, Summary: []rsSummaryPart{}}})
+		if d.Redacted == "" {
+			buf = e.frame(buf, seq, rsEvent{Type: "response.reasoning_summary_part.added", ItemID: e.itemID, OutputIndex: e.index(), SummaryIndex: &zero, Part: rsSummaryPart{Type: "summary_text"}})
+		}
+	}
+	if d.Text != "" {
+		e.text = append(e.text, d.Text...)
+		buf = e.frame(buf, seq, rsEvent{Type: "response.reasoning_summary_text.delta", ItemID: e.itemID, OutputIndex: e.index(), SummaryIndex: &zero, Delta: d.Text})
+	}
+	if d.Signature != "" {
+		e.thinking.Signature = d.Signature
+	}
+	if d.Redacted != "" {
+		e.thinking.Redacted = d.Redacted
 	}
 	return buf
 }
@@ -539,6 +610,19 @@ func (e *rsEncoder) appendClose(buf []byte, seq *int) []byte {
 	}
 	e.open = false
 	text := string(e.text)
+	if e.reasoning {
+		e.reasoning = false
+		e.thinking.Text = text
+		item := thinkingItem(e.itemID, e.thinking)
+		if e.thinking.Redacted == "" {
+			zero := 0
+			buf = e.frame(buf, seq, rsEvent{Type: "response.reasoning_summary_text.done", ItemID: e.itemID, OutputIndex: e.index(), SummaryIndex: &zero, Text: &text})
+			buf = e.frame(buf, seq, rsEvent{Type: "response.reasoning_summary_part.done", ItemID: e.itemID, OutputIndex: e.index(), SummaryIndex: &zero, Part: rsSummaryPart{Type: "summary_text", Text: text}})
+		}
+		buf = e.frame(buf, seq, rsEvent{Type: "response.output_item.done", OutputIndex: e.index(), Item: item})
+		e.output = append(e.output, item)
+		return buf
+	}
 	if e.tool >= 0 {
 		e.call.Arguments, e.call.Status = text, "completed"
 		buf = e.frame(buf, seq, rsEvent{Type: "response.function_call_arguments.done", ItemID: e.itemID, OutputIndex: e.index(), Arguments: &text})
@@ -564,8 +648,9 @@ func (e *rsEncoder) appendClose(buf []byte, seq *int) []byte {
 func (e *rsEncoder) appendEnd(buf []byte, seq *int) []byte {
 	buf = e.appendStart(buf, seq)
 	buf = e.appendClose(buf, seq)
-	if len(e.output) == 0 {
-		// An answer with nothing in it is still one (empty) message.
+	if !slices.ContainsFunc(e.output, func(it any) bool { _, thinking := it.(rsReasoningItem); return !thinking }) {
+		// An answer with nothing in it (but thinking) is still one
+		// (empty) message.
 		buf = e.appendOpenText(buf, seq)
 		buf = e.appendClose(buf, seq)
 	}
@@ -589,4 +674,40 @@ func (e *rsEncoder) frame(buf []byte, seq *int, ev rsEvent) []byte {
 		panic(fmt.Sprintf("openaiapi: marshal responses event: %v", err))
 	}
 	return sse.AppendFrame(buf, ev.Type, b)
+}
+
+// thinkingItem is thinking t as a reasoning item: encrypted_content
+// carries the block as it came, so a client that sends the item back
+// (as the Responses API asks of a tool loop) gives the deployment its
+// signed thinking again.
+func thinkingItem(id string, t llm.Thinking) rsReasoningItem {
+	blob, _ := json.Marshal(thinkingBlob{Thinking: t.Text, Signature: t.Signature, Redacted: t.Redacted}) // strings always encode
+	it := rsReasoningItem{Type: "reasoning", ID: id, Summary: []rsSummaryPart{},
+		EncryptedContent: llm.ThinkingItemPrefix + base64.RawURLEncoding.EncodeToString(blob), Status: "completed"}
+	if t.Text != "" {
+		it.Summary = []rsSummaryPart{{Type: "summary_text", Text: t.Text}}
+	}
+	return it
+}
+
+// thinkingBlob is the JSON inside a reasoning item's encrypted_content.
+type thinkingBlob struct {
+	Thinking  string `json:"thinking,omitempty"`
+	Signature string `json:"signature,omitempty"`
+	Redacted  string `json:"redacted,omitempty"`
+}
+
+// thinkingOf reads the thinking of a reasoning item the gateway made;
+// false for any other (an OpenAI deployment's own).
+func thinkingOf(encrypted string) (llm.Thinking, bool) {
+	rest, ok := strings.CutPrefix(encrypted, llm.ThinkingItemPrefix)
+	if !ok {
+		return llm.Thinking{}, false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(rest)
+	var b thinkingBlob
+	if err != nil || json.Unmarshal(raw, &b) != nil || b.Thinking == "" && b.Redacted == "" {
+		return llm.Thinking{}, false
+	}
+	return llm.Thinking{Text: b.Thinking, Signature: b.Signature, Redacted: b.Redacted}, true
 }

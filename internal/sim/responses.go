@@ -50,6 +50,9 @@ type rsItem struct {
 	Name      string          `json:"name"`
 	Arguments string          `json:"arguments"`
 	Output    json.RawMessage `json:"output"`
+	// EncryptedContent is a reasoning item's: the simulator makes none,
+	// so, as OpenAI does with another organisation's, it can verify none.
+	EncryptedContent *string `json:"encrypted_content"`
 }
 
 func (s *Server) handleResponses(w http.ResponseWriter, r *http.Request) {
@@ -82,8 +85,12 @@ func (req *rsRequest) prompt() (*prompt, string) {
 		if len(items) == 0 {
 			return nil, "Invalid 'input': empty array. Expected an array with minimum length 1."
 		}
-		for _, it := range items {
+		for i, it := range items {
 			switch it.Type {
+			case "reasoning":
+				if it.EncryptedContent != nil {
+					return nil, fmt.Sprintf("The encrypted content for item input[%d] could not be verified.", i)
+				}
 			case "function_call":
 				p.add(it.Name)
 				p.add(it.Arguments)

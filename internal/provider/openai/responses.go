@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
@@ -27,6 +29,37 @@ func (c *Client) responsesBody(req *llm.Request, stream bool) ([]byte, error) {
 		provider.Member{Key: "model", Raw: c.modelJSON},
 		provider.Member{Key: "stream", Raw: flag})
 	if !ok {
+		return nil, notObject()
+	}
+	return withoutOurThinking(body)
+}
+
+// withoutOurThinking drops the input's reasoning items that hold thinking
+// the gateway gave out for another deployment's answer
+// (llm.ThinkingItemPrefix): OpenAI would refuse their encrypted_content.
+func withoutOurThinking(body []byte) ([]byte, error) {
+	if !bytes.Contains(body, []byte(llm.ThinkingItemPrefix)) {
+		return body, nil
+	}
+	items := gjson.GetBytes(body, "input")
+	if !items.IsArray() {
+		return body, nil
+	}
+	kept := make([]byte, 0, len(items.Raw))
+	kept = append(kept, '[')
+	items.ForEach(func(_, it gjson.Result) bool {
+		if it.Get("type").Str == "reasoning" && strings.HasPrefix(it.Get("encrypted_content").Str, llm.ThinkingItemPrefix) {
+			return true
+		}
+		if len(kept) > 1 {
+			kept = append(kept, ',')
+		}
+		kept = append(kept, it.Raw...)
+		return true
+	})
+	kept = append(kept, ']')
+	body, err := sjson.SetRawBytes(body, "input", kept)
+	if err != nil {
 		return nil, notObject()
 	}
 	return body, nil
