@@ -36,6 +36,15 @@ routes:`
 // thinking_delta: more than the executor's 256 events before commit.
 const longThinking = 300
 
+// startThinkingStack is the test stack with the thinking deployments.
+func startThinkingStack(t *testing.T) *stack {
+	simCfg := fastSim()
+	simCfg.Models = append(simCfg.Models,
+		sim.Model{Name: "sim-claude-think", ContextWindow: 100000, OutputTokens: 12, Reasoning: true, ThinkingTokens: longThinking},
+		sim.Model{Name: "sim-deepseek", ContextWindow: 100000, OutputTokens: 12, Reasoning: true, ShowReasoning: true})
+	return startStack(t, simCfg, strings.Replace(baseConfig, "routes:", thinkingDeployments, 1))
+}
+
 // thinkingBlock is the wire shape of an OpenAI client's thinking_blocks.
 type thinkingBlock struct {
 	Type      string `json:"type"`
@@ -51,11 +60,7 @@ type thinkingBlock struct {
 // Claude thinking through the tool loop, as Anthropic wants, signature
 // intact.
 func TestThinkingReachesClients(t *testing.T) {
-	simCfg := fastSim()
-	simCfg.Models = append(simCfg.Models,
-		sim.Model{Name: "sim-claude-think", ContextWindow: 100000, OutputTokens: 12, Reasoning: true, ThinkingTokens: longThinking},
-		sim.Model{Name: "sim-deepseek", ContextWindow: 100000, OutputTokens: 12, Reasoning: true, ShowReasoning: true})
-	s := startStack(t, simCfg, strings.Replace(baseConfig, "routes:", thinkingDeployments, 1))
+	s := startThinkingStack(t)
 	ctx := context.Background()
 	oa, an := s.openai(), s.anthropic()
 	ask := []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Why is the sky blue?")}
@@ -218,11 +223,7 @@ func TestThinkingReachesClients(t *testing.T) {
 // through a tool loop; and an OpenAI deployment is never sent such an
 // item, which it could not verify.
 func TestThinkingInResponsesAPI(t *testing.T) {
-	simCfg := fastSim()
-	simCfg.Models = append(simCfg.Models,
-		sim.Model{Name: "sim-claude-think", ContextWindow: 100000, OutputTokens: 12, Reasoning: true, ThinkingTokens: longThinking},
-		sim.Model{Name: "sim-deepseek", ContextWindow: 100000, OutputTokens: 12, Reasoning: true, ShowReasoning: true})
-	s := startStack(t, simCfg, strings.Replace(baseConfig, "routes:", thinkingDeployments, 1))
+	s := startThinkingStack(t)
 	ctx := context.Background()
 	c := s.openai()
 	effort := shared.ReasoningParam{Effort: shared.ReasoningEffortLow}
