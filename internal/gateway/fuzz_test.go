@@ -32,6 +32,10 @@ func FuzzGateway(f *testing.F) {
 		`{"model":"medium","prompt":"def f(","suffix":"\n","max_tokens":5}`,
 		`{"model":"claude","messages":[{"role":"user","content":"hi"}],"max_tokens":-1,"temperature":"hot","stop":[1]}`,
 		`{"model":"claude","messages":{},"n":2}`,
+		`{"model":"claude","reasoning_effort":"low","messages":[{"role":"assistant","thinking_blocks":[{"type":"thinking","thinking":"t","signature":"s"},{"type":"redacted_thinking"}],"tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{}"}}]},{"role":"tool","tool_call_id":"c","content":"1"}]}`,
+		`{"model":"medium","messages":[{"role":"assistant","content":"a","thinking_blocks":[{"type":"x"}]},{"role":"user","content":"b"}]}`,
+		`{"model":"claude","input":[{"type":"reasoning","summary":[],"encrypted_content":"switchyard-thinking:e30"},{"type":"function_call","call_id":"c","name":"f","arguments":"{}"}]}`,
+		`{"model":"medium","input":[{"type":"reasoning","encrypted_content":"switchyard-thinking:!!"},"x"]}`,
 		`[]`, `null`, `{`, `{"model":1}`, "\x00\xff", `{"model":"claude","messages":[{"role":"user","content":"\ud800"}]}`,
 	}
 	for i, s := range seeds {
