@@ -25,6 +25,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/app"
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/learned"
+	"github.com/switchyard-gw/switchyard/internal/redisbacked"
 	"github.com/switchyard-gw/switchyard/internal/sim"
 )
 
@@ -92,11 +93,13 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signalContext()
 	defer stop()
 	level := new(slog.LevelVar) // set from log.level once the config is read
+	log := newLogger(stderr, level)
+	redisbacked.LogTo(log)
 	err := app.Serve(ctx, app.Options{
 		ConfigPath: *cfgPath,
 		Listen:     *listen,
 		Stdout:     stdout,
-		Logger:     newLogger(stderr, level),
+		Logger:     log,
 		LogLevel:   level,
 		Signals:    true,
 	})
