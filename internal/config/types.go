@@ -93,15 +93,27 @@ type Breaker struct {
 type Provider struct {
 	Name string `yaml:"name"`
 	// Kind is openai (any OpenAI-compatible API: OpenAI, vLLM, Ollama,
-	// Mistral, Groq, ...), azure (Azure OpenAI) or anthropic.
-	Kind    string `yaml:"kind"`
+	// Mistral, Groq, ...), azure (Azure OpenAI), anthropic, or bedrock
+	// (Amazon Bedrock's Converse API).
+	Kind string `yaml:"kind"`
+	// BaseURL is required, except for bedrock, whose default is the
+	// region's bedrock-runtime endpoint.
 	BaseURL string `yaml:"base_url"`
-	APIKey  Secret `yaml:"api_key"`
+	// APIKey is the provider's key; for bedrock, a Bedrock API key (a
+	// bearer token), else the AWS access keys below sign requests.
+	APIKey Secret `yaml:"api_key"`
 	// APIVersion is Azure's api-version or Anthropic's anthropic-version.
 	APIVersion string            `yaml:"api_version"`
 	Headers    map[string]Secret `yaml:"headers"`
 	// ConnectTimeout default 5s.
 	ConnectTimeout Duration `yaml:"connect_timeout"`
+	// Region is a bedrock provider's AWS region (required for bedrock).
+	Region string `yaml:"region"`
+	// AWSAccessKeyID, AWSSecretAccessKey and AWSSessionToken sign a
+	// bedrock provider's requests (SigV4) when it has no api_key.
+	AWSAccessKeyID     Secret `yaml:"aws_access_key_id"`
+	AWSSecretAccessKey Secret `yaml:"aws_secret_access_key"`
+	AWSSessionToken    Secret `yaml:"aws_session_token"`
 }
 
 // Deployment is one concrete model at one provider.

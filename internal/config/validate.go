@@ -154,6 +154,7 @@ const (
 	KindOpenAI    = "openai"
 	KindAzure     = "azure"
 	KindAnthropic = "anthropic"
+	KindBedrock   = "bedrock"
 )
 
 func (c *Config) validateProviders(v *validator) {
@@ -168,15 +169,18 @@ func (c *Config) validateProviders(v *validator) {
 			seen[p.Name] = i
 		}
 		switch p.Kind {
-		case KindOpenAI, KindAzure, KindAnthropic:
+		case KindOpenAI, KindAzure, KindAnthropic, KindBedrock:
 		case "":
-			v.add(path+".kind", "required (openai, azure or anthropic)")
+			v.add(path+".kind", "required (openai, azure, anthropic or bedrock)")
 		default:
-			v.add(path+".kind", "unknown kind %q (want openai, azure or anthropic)", p.Kind)
+			v.add(path+".kind", "unknown kind %q (want openai, azure, anthropic or bedrock)", p.Kind)
 		}
-		if err := checkBaseURL(p.BaseURL); err != nil {
-			v.add(path+".base_url", "%v", err)
+		if p.Kind != KindBedrock || p.BaseURL != "" {
+			if err := checkBaseURL(p.BaseURL); err != nil {
+				v.add(path+".base_url", "%v", err)
+			}
 		}
+		p.validateAWS(v, path)
 		for _, k := range sortedKeys(p.Headers) {
 			if !validHeaderName(k) {
 				v.add(path+".headers", "invalid header name %q", k)
@@ -188,6 +192,43 @@ func (c *Config) validateProviders(v *validator) {
 		}
 		v.positiveDur(path+".connect_timeout", p.ConnectTimeout)
 	}
+}
+
+// validateAWS checks the fields only a bedrock provider takes: it needs
+// a region, and signs with an access key pair (or uses api_key).
+func (p *Provider) validateAWS(v *validator, path string) {
+	aws := p.Region != "" || p.AWSAccessKeyID != "" || p.AWSSecretAccessKey != "" || p.AWSSessionToken != ""
+	switch {
+	case p.Kind != KindBedrock:
+		if aws {
+			v.add(path, "region and aws_* credentials are for kind bedrock only")
+		}
+		return
+	case p.Region == "":
+		v.add(path+".region", "required for kind bedrock (e.g. us-east-1)")
+	case !validRegion(p.Region):
+		v.add(path+".region", "invalid AWS region %q", p.Region)
+	}
+	if (p.AWSAccessKeyID == "") != (p.AWSSecretAccessKey == "") {
+		v.add(path+".aws_secret_access_key", "aws_access_key_id and aws_secret_access_key go together")
+	}
+	if p.AWSSessionToken != "" && p.AWSAccessKeyID == "" {
+		v.add(path+".aws_session_token", "needs aws_access_key_id and aws_secret_access_key")
+	}
+	if p.APIKey != "" && p.AWSAccessKeyID != "" {
+		v.add(path+".api_key", "name either a Bedrock API key or AWS access keys, not both")
+	}
+}
+
+// validRegion reports whether r looks like an AWS region name (lower-case
+// letters, digits and dashes: it goes into the endpoint's host name).
+func validRegion(r string) bool {
+	for i := 0; i < len(r); i++ {
+		if c := r[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return r != "" && len(r) <= 32
 }
 
 // checkBaseURL requires an absolute http(s) URL. Messages never quote the
@@ -235,6 +276,13 @@ func headerOwner(p *Provider, k string) string {
 	case "Authorization":
 		if p.Kind == KindOpenAI && p.APIKey != "" {
 			return "is set from api_key; name one of the two"
+		}
+		if p.Kind == KindBedrock && (p.APIKey != "" || p.AWSAccessKeyID != "") {
+			return "is set from api_key or the AWS access keys"
+		}
+	case "X-Amz-Date", "X-Amz-Security-Token":
+		if p.Kind == KindBedrock && p.AWSAccessKeyID != "" {
+			return "is set by SigV4 signing"
 		}
 	case "Api-Key":
 		if p.Kind == KindAzure && p.APIKey != "" {
@@ -296,6 +344,14 @@ func (c *Config) validateDeployments(v *validator) {
 			v.add(path+".prompt_cache", "want system or nothing, got %q", d.PromptCache)
 		case providers[d.Provider] && kinds[d.Provider] != KindAnthropic:
 			v.add(path+".prompt_cache", "only Anthropic deployments need it (OpenAI caches long prompts by itself)")
+		}
+		if kinds[d.Provider] == KindBedrock {
+			// The Converse API answers chat only, and has no JSON mode.
+			for _, c := range []string{CapEmbeddings, CapJSONMode} {
+				if d.Capabilities.Has(c) {
+					v.add(path+".capabilities."+c, "a bedrock deployment (the Converse API) has no %s", c)
+				}
+			}
 		}
 		nonNegative(v, path+".price.input_per_mtok", d.Price.InputPerMTok)
 		nonNegative(v, path+".price.output_per_mtok", d.Price.OutputPerMTok)

@@ -22,6 +22,9 @@ const (
 	// DialectOpenAICompletions is OpenAI's legacy Completions API
 	// (prompt in, text out), relayed like the Responses API.
 	DialectOpenAICompletions Dialect = "openai-completions"
+	// DialectBedrock is Amazon Bedrock's Converse API. Only providers
+	// speak it: every client request is translated for it.
+	DialectBedrock Dialect = "bedrock"
 )
 
 // Role is the author of a message.

@@ -63,6 +63,15 @@ type Config struct {
 	// CacheSystemPrompt marks a translated request's system prompt for
 	// Anthropic's prompt cache.
 	CacheSystemPrompt bool
+	// Region is the AWS region of a Bedrock deployment (the SigV4
+	// signing region, and the default endpoint's).
+	Region string
+	// AWSAccessKeyID, AWSSecretAccessKey and AWSSessionToken sign
+	// Bedrock requests with SigV4 when APIKey (a Bedrock API key, sent as
+	// a bearer token) is empty.
+	AWSAccessKeyID     string
+	AWSSecretAccessKey string
+	AWSSessionToken    string
 	// HTTPClient is the client to use; adapters never create their own
 	// when this is set. Its transport carries the connect timeout.
 	HTTPClient *http.Client
