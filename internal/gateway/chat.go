@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tidwall/gjson"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/switchyard-gw/switchyard/internal/config"
@@ -581,8 +582,28 @@ func (rt *runtime) lost(d *dialect, req *llm.Request, name string) []string {
 	if !ok || d.untranslated == nil || dep.prov.Dialect() == d.name {
 		return nil
 	}
-	return slices.DeleteFunc(d.untranslated(req.Raw, dep.cfg.Capabilities.Has(config.CapReasoning)),
-		func(n string) bool { return !reqid.Plain(n) })
+	names := d.untranslated(req.Raw, dep.cfg.Capabilities.Has(config.CapReasoning))
+	if dep.prov.Dialect() == llm.DialectBedrock {
+		names = append(names, bedrockLost(req.Raw)...)
+	}
+	return slices.DeleteFunc(names, func(n string) bool { return !reqid.Plain(n) })
+}
+
+// bedrockLost lists, in body order, the top-level fields of a body that
+// the other APIs' translations carry and Bedrock's Converse API has no
+// counterpart for: who the user is, and parallel tool calls.
+func bedrockLost(raw []byte) []string {
+	var out []string
+	gjson.ParseBytes(raw).ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "user", "metadata", "parallel_tool_calls":
+			if v.Type != gjson.Null {
+				out = append(out, k.Str)
+			}
+		}
+		return true
+	})
+	return out
 }
 
 // plan turns a router decision into executor targets.

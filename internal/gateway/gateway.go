@@ -27,6 +27,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
 	"github.com/switchyard-gw/switchyard/internal/provider/anthropic"
+	"github.com/switchyard-gw/switchyard/internal/provider/bedrock"
 	"github.com/switchyard-gw/switchyard/internal/provider/openai"
 	"github.com/switchyard-gw/switchyard/internal/router"
 	"github.com/switchyard-gw/switchyard/internal/telemetry"
@@ -227,6 +228,10 @@ func (g *Gateway) build(cfg *config.Config) (*runtime, error) {
 		switch p.Kind {
 		case config.KindAnthropic:
 			prov, genAI = anthropic.New(pc), "anthropic"
+		case config.KindBedrock:
+			pc.Region = p.Region
+			pc.AWSAccessKeyID, pc.AWSSecretAccessKey, pc.AWSSessionToken = p.AWSAccessKeyID.Value(), p.AWSSecretAccessKey.Value(), p.AWSSessionToken.Value()
+			prov, genAI = bedrock.New(pc), "aws.bedrock"
 		case config.KindAzure:
 			pc.Azure = true
 			prov, genAI = openai.New(pc), "azure.ai.openai"

@@ -1,0 +1,461 @@
+package bedrock
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/provider"
+)
+
+// converseRequest is the Converse (and ConverseStream) request body. The
+// model is in the URL, not the body; so is the choice of streaming.
+type converseRequest struct {
+	Messages        []message        `json:"messages"`
+	System          []systemBlock    `json:"system,omitempty"`
+	InferenceConfig *inferenceConfig `json:"inferenceConfig,omitempty"`
+	ToolConfig      *toolConfig      `json:"toolConfig,omitempty"`
+	// AdditionalModelRequestFields carries what Converse has no field
+	// for, in the model's own shape: Anthropic's extended thinking.
+	AdditionalModelRequestFields *additionalFields `json:"additionalModelRequestFields,omitempty"`
+}
+
+// systemBlock is a system prompt block.
+type systemBlock struct {
+	Text string `json:"text"`
+}
+
+// inferenceConfig holds the sampling settings; unset members are left out.
+type inferenceConfig struct {
+	MaxTokens     int      `json:"maxTokens,omitempty"`
+	Temperature   *float64 `json:"temperature,omitempty"`
+	TopP          *float64 `json:"topP,omitempty"`
+	StopSequences []string `json:"stopSequences,omitempty"`
+}
+
+// empty reports whether no member is set, so the object can be left out.
+func (ic *inferenceConfig) empty() bool {
+	return ic.MaxTokens == 0 && ic.Temperature == nil && ic.TopP == nil && len(ic.StopSequences) == 0
+}
+
+// message is one turn of the conversation, user or assistant.
+type message struct {
+	Role    string  `json:"role"`
+	Content []block `json:"content"`
+}
+
+// block is one ContentBlock, a union: exactly one member is set. Tool
+// results hold the same shape (a ToolResultContentBlock has text and
+// image members too).
+type block struct {
+	Text             *string           `json:"text,omitempty"`
+	Image            *imageBlock       `json:"image,omitempty"`
+	ToolUse          *toolUse          `json:"toolUse,omitempty"`
+	ToolResult       *toolResult       `json:"toolResult,omitempty"`
+	ReasoningContent *reasoningContent `json:"reasoningContent,omitempty"`
+}
+
+// imageBlock is an image, inline.
+type imageBlock struct {
+	Format string      `json:"format"` // png, jpeg, gif or webp
+	Source imageSource `json:"source"`
+}
+
+// imageSource holds the image's bytes, base64 encoded as JSON carries a
+// blob.
+type imageSource struct {
+	Bytes string `json:"bytes"`
+}
+
+// toolUse is a tool call the assistant made; Input is its arguments, a
+// JSON object.
+type toolUse struct {
+	ToolUseID string          `json:"toolUseId"`
+	Name      string          `json:"name"`
+	Input     json.RawMessage `json:"input"`
+}
+
+// toolResult answers the tool call ToolUseID, inside a user message.
+type toolResult struct {
+	ToolUseID string  `json:"toolUseId"`
+	Content   []block `json:"content"`
+	Status    string  `json:"status,omitempty"` // "error", or left out
+}
+
+// reasoningContent is a block of a reasoning model's thinking: its text
+// with the signature that vouches for it, or a redacted block's opaque
+// data (base64, as JSON carries a blob).
+type reasoningContent struct {
+	ReasoningText   *reasoningText `json:"reasoningText,omitempty"`
+	RedactedContent string         `json:"redactedContent,omitempty"`
+}
+
+// reasoningText is thinking in the clear, with the signature that vouches
+// for it (left out when the client sent none).
+type reasoningText struct {
+	Text      string `json:"text"`
+	Signature string `json:"signature,omitempty"`
+}
+
+// toolConfig offers the tools, and says how the model may use them.
+type toolConfig struct {
+	Tools      []toolEntry `json:"tools"`
+	ToolChoice *toolChoice `json:"toolChoice,omitempty"`
+}
+
+// toolEntry is a Tool union; only toolSpec is sent.
+type toolEntry struct {
+	ToolSpec toolSpec `json:"toolSpec"`
+}
+
+// toolSpec describes a function the model may call.
+type toolSpec struct {
+	Name        string      `json:"name"`
+	Description string      `json:"description,omitempty"`
+	InputSchema inputSchema `json:"inputSchema"`
+}
+
+// inputSchema holds a tool's parameters, a JSON Schema object.
+type inputSchema struct {
+	JSON json.RawMessage `json:"json"`
+}
+
+// toolChoice is a ToolChoice union: {"auto":{}}, {"any":{}} or
+// {"tool":{"name":…}}. Bedrock has no "none".
+type toolChoice struct {
+	Auto *struct{}     `json:"auto,omitempty"`
+	Any  *struct{}     `json:"any,omitempty"`
+	Tool *specificTool `json:"tool,omitempty"`
+}
+
+// specificTool names the tool a request forces.
+type specificTool struct {
+	Name string `json:"name"`
+}
+
+// additionalFields are the model-specific request fields sent.
+type additionalFields struct {
+	Thinking *thinking `json:"thinking,omitempty"`
+}
+
+// thinking is Anthropic's extended thinking setting, as a Claude model on
+// Bedrock takes it in additionalModelRequestFields.
+type thinking struct {
+	Type         string `json:"type"`
+	BudgetTokens int    `json:"budget_tokens"`
+}
+
+// minThinkingBudget is the least thinking budget Anthropic takes.
+const minThinkingBudget = 1024
+
+// budgetForEffort is the thinking budget for an OpenAI reasoning effort,
+// 0 for none (the Anthropic adapter's table).
+func budgetForEffort(effort string) int {
+	switch effort {
+	case "low":
+		return 2048
+	case "medium":
+		return 8192
+	case "high":
+		return 16384
+	}
+	return 0
+}
+
+// badRequest is the error of a request this adapter cannot translate:
+// the client's fault.
+func badRequest(msg string) error {
+	return &provider.Error{Kind: provider.KindBadRequest, Message: msg}
+}
+
+// translate encodes the canonical body of req as a Converse request.
+// What Bedrock cannot say is refused as a bad request (an image URL, a
+// JSON response format) rather than dropped, which would answer something
+// other than what was asked; what does not change the answer (the end
+// user's id, parallel tool use) is dropped.
+func (c *Client) translate(req *llm.Request) ([]byte, error) {
+	b, err := req.Body()
+	if err != nil {
+		return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "cannot decode request body", Err: err}
+	}
+	if err := checkResponseFormat(b.ResponseFormat); err != nil {
+		return nil, err
+	}
+	out := converseRequest{Messages: make([]message, 0, len(b.Messages))}
+	ic := inferenceConfig{MaxTokens: req.MaxTokens, Temperature: b.Temperature, TopP: b.TopP, StopSequences: b.Stop}
+	if ic.MaxTokens <= 0 {
+		ic.MaxTokens = max(c.cfg.MaxOutputTokens, 0)
+	}
+	if t := ic.Temperature; t != nil && *t > 1 {
+		// OpenAI allows 0..2, Bedrock's models 0..1.
+		one := 1.0
+		ic.Temperature = &one
+	}
+	system := []string{}
+	if b.System != "" {
+		system = append(system, b.System)
+	}
+	for i := range b.Messages {
+		m := &b.Messages[i]
+		if m.Role == llm.RoleSystem {
+			if t := m.Text(); t != "" {
+				system = append(system, t)
+			}
+			continue
+		}
+		if err := appendMessage(&out.Messages, m); err != nil {
+			return nil, err
+		}
+	}
+	if len(system) > 0 {
+		out.System = []systemBlock{{Text: strings.Join(system, "\n\n")}}
+	}
+	if out.ToolConfig, err = toolConfigOf(b); err != nil {
+		return nil, err
+	}
+	if c.cfg.Reasoning {
+		out.AdditionalModelRequestFields = c.think(&ic, &out, b)
+	}
+	if !ic.empty() {
+		out.InferenceConfig = &ic
+	}
+	body, err := json.Marshal(out)
+	if err != nil {
+		return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "cannot encode request", Err: err}
+	}
+	return body, nil
+}
+
+// checkResponseFormat refuses an OpenAI response_format other than text:
+// a Converse request has no way to ask for JSON.
+func checkResponseFormat(rf json.RawMessage) error {
+	if len(rf) == 0 {
+		return nil
+	}
+	switch typ := gjson.ParseBytes(rf).Get("type").String(); typ {
+	case "", "text":
+		return nil
+	default:
+		return badRequest("response_format " + strconv.Quote(typ) + " has no counterpart on a Bedrock deployment")
+	}
+}
+
+// toolConfigOf is the request's toolConfig: nil when there are no tools,
+// or when the client chose none (Bedrock has no way to forbid tool use
+// but to offer none).
+func toolConfigOf(b *llm.Body) (*toolConfig, error) {
+	if len(b.Tools) == 0 || b.ToolChoice != nil && b.ToolChoice.Mode == "none" {
+		return nil, nil
+	}
+	tc := &toolConfig{Tools: make([]toolEntry, 0, len(b.Tools))}
+	for _, t := range b.Tools {
+		schema := t.Parameters
+		if len(schema) == 0 {
+			schema = json.RawMessage(`{"type":"object"}`)
+		} else if !gjson.ValidBytes(schema) {
+			return nil, badRequest("tool " + t.Name + " has an invalid parameters schema")
+		}
+		tc.Tools = append(tc.Tools, toolEntry{ToolSpec: toolSpec{Name: t.Name, Description: t.Description, InputSchema: inputSchema{JSON: schema}}})
+	}
+	if ch := b.ToolChoice; ch != nil {
+		switch ch.Mode {
+		case "auto":
+			tc.ToolChoice = &toolChoice{Auto: &struct{}{}}
+		case "required":
+			tc.ToolChoice = &toolChoice{Any: &struct{}{}}
+		case "tool":
+			tc.ToolChoice = &toolChoice{Tool: &specificTool{Name: ch.Name}}
+		}
+	}
+	return tc, nil
+}
+
+// appendMessage adds m to msgs. Tool results become toolResult blocks of a
+// user message; consecutive results, and a user turn right after them,
+// share one user message, as Converse expects (roles alternate).
+func appendMessage(msgs *[]message, m *llm.Message) error {
+	var blocks []block
+	role := "user"
+	switch m.Role {
+	case llm.RoleTool:
+		content, err := partBlocks(m.Parts)
+		if err != nil {
+			return err
+		}
+		if content == nil {
+			content = []block{} // content is required, even when empty
+		}
+		tr := &toolResult{ToolUseID: m.ToolCallID, Content: content}
+		if m.IsError {
+			tr.Status = "error"
+		}
+		blocks = []block{{ToolResult: tr}}
+	case llm.RoleAssistant:
+		role = "assistant"
+		parts, err := partBlocks(m.Parts)
+		if err != nil {
+			return err
+		}
+		blocks = append(thinkingBlocks(m.Thinking), parts...)
+		for _, tc := range m.ToolCalls {
+			input := json.RawMessage(tc.Arguments)
+			if strings.TrimSpace(tc.Arguments) == "" {
+				input = json.RawMessage("{}")
+			} else if r := gjson.Parse(tc.Arguments); !gjson.Valid(tc.Arguments) || !r.IsObject() {
+				return badRequest("arguments of tool call " + tc.ID + " are not a JSON object")
+			}
+			blocks = append(blocks, block{ToolUse: &toolUse{ToolUseID: tc.ID, Name: tc.Name, Input: input}})
+		}
+	default:
+		var err error
+		if blocks, err = partBlocks(m.Parts); err != nil {
+			return err
+		}
+	}
+	if n := len(*msgs); n > 0 && role == "user" {
+		prev := &(*msgs)[n-1]
+		if prev.Role == "user" && endsWithToolResult(prev.Content) {
+			prev.Content = append(prev.Content, blocks...)
+			return nil
+		}
+	}
+	if blocks == nil {
+		blocks = []block{}
+	}
+	*msgs = append(*msgs, message{Role: role, Content: blocks})
+	return nil
+}
+
+// thinkingBlocks are the thinking blocks a client sent back with an
+// assistant message, as they came: the model checks their signatures.
+func thinkingBlocks(ts []llm.Thinking) []block {
+	var out []block
+	for _, t := range ts {
+		if t.Redacted != "" {
+			out = append(out, block{ReasoningContent: &reasoningContent{RedactedContent: t.Redacted}})
+			continue
+		}
+		out = append(out, block{ReasoningContent: &reasoningContent{ReasoningText: &reasoningText{Text: t.Text, Signature: t.Signature}}})
+	}
+	return out
+}
+
+// endsWithToolResult reports whether a message's last block is a tool
+// result, so a user turn that follows joins the message.
+func endsWithToolResult(bs []block) bool {
+	return len(bs) > 0 && bs[len(bs)-1].ToolResult != nil
+}
+
+// partBlocks converts content parts; empty text parts are dropped because
+// Converse rejects blank text blocks.
+func partBlocks(parts []llm.Part) ([]block, error) {
+	var out []block
+	for _, p := range parts {
+		switch p.Type {
+		case llm.PartImage:
+			img, err := imageBlockOf(p.ImageURL)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, block{Image: img})
+		default:
+			if p.Text != "" {
+				out = append(out, block{Text: &p.Text})
+			}
+		}
+	}
+	return out, nil
+}
+
+// imageBlockOf turns a base64 data: URL into an image block. Converse
+// takes an image's bytes (or an S3 location), never a web URL, so any
+// other URL is the client's bad request; so is an image type it does not
+// read.
+func imageBlockOf(u string) (*imageBlock, error) {
+	rest, ok := strings.CutPrefix(u, "data:")
+	if !ok {
+		return nil, badRequest("an image URL has no counterpart on a Bedrock deployment; send the image inline as a data: URL")
+	}
+	meta, data, _ := strings.Cut(rest, ",")
+	media, params, _ := strings.Cut(meta, ";")
+	format := imageFormat(media)
+	if format == "" {
+		return nil, badRequest("image type " + strconv.Quote(media) + " has no counterpart on a Bedrock deployment; send png, jpeg, gif or webp")
+	}
+	if !strings.EqualFold(params, "base64") && !strings.HasSuffix(strings.ToLower(params), ";base64") {
+		return nil, badRequest("image data URL is not base64")
+	}
+	return &imageBlock{Format: format, Source: imageSource{Bytes: data}}, nil
+}
+
+// imageFormat is Converse's image format for a media type, "" for one it
+// does not take.
+func imageFormat(media string) string {
+	switch strings.ToLower(strings.TrimSpace(media)) {
+	case "image/png":
+		return "png"
+	case "image/jpeg", "image/jpg":
+		return "jpeg"
+	case "image/gif":
+		return "gif"
+	case "image/webp":
+		return "webp"
+	}
+	return ""
+}
+
+// think turns on extended thinking for a reasoning deployment when the
+// client asked for reasoning (an OpenAI effort, or an Anthropic thinking
+// budget), as the Anthropic adapter does, and returns the request fields
+// that carry it (nil for none). Thinking counts against maxTokens, so the
+// budget is added to the answer's limit (the request's, the deployment's
+// output limit, or DefaultMaxTokens), within the deployment's limit;
+// sampling settings, which thinking refuses, are dropped; a forced tool
+// choice, which it also refuses, keeps thinking off. So does a request
+// that answers the assistant's tool calls without the thinking that came
+// with them: the model wants that thinking back, signed, and with
+// thinking off it is not needed.
+func (c *Client) think(ic *inferenceConfig, out *converseRequest, b *llm.Body) *additionalFields {
+	budget := b.ThinkingBudget
+	if budget == 0 {
+		budget = budgetForEffort(b.ReasoningEffort)
+	}
+	forced := out.ToolConfig != nil && out.ToolConfig.ToolChoice != nil &&
+		(out.ToolConfig.ToolChoice.Any != nil || out.ToolConfig.ToolChoice.Tool != nil)
+	if budget < minThinkingBudget || forced || inToolCycle(b.Messages) {
+		return nil
+	}
+	answer := ic.MaxTokens
+	if answer <= 0 {
+		answer = DefaultMaxTokens
+	}
+	maxTokens := answer + budget
+	if limit := c.cfg.MaxOutputTokens; limit > 0 && maxTokens > limit {
+		maxTokens = limit
+		budget = min(budget, limit-answer)
+		if budget < minThinkingBudget {
+			budget = limit / 2
+		}
+		if budget < minThinkingBudget || budget >= limit {
+			return nil
+		}
+	}
+	ic.MaxTokens = maxTokens
+	ic.Temperature, ic.TopP = nil, nil
+	return &additionalFields{Thinking: &thinking{Type: "enabled", BudgetTokens: budget}}
+}
+
+// inToolCycle reports whether msgs end with the results of the tool calls
+// of the last assistant message, and that message came back without its
+// thinking.
+func inToolCycle(msgs []llm.Message) bool {
+	i := len(msgs) - 1
+	for i >= 0 && msgs[i].Role == llm.RoleTool {
+		i--
+	}
+	return i < len(msgs)-1 && i >= 0 && msgs[i].Role == llm.RoleAssistant && len(msgs[i].ToolCalls) > 0 &&
+		len(msgs[i].Thinking) == 0
+}
