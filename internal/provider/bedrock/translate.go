@@ -2,6 +2,7 @@ package bedrock
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -245,9 +246,12 @@ func checkResponseFormat(rf json.RawMessage) error {
 
 // toolConfigOf is the request's toolConfig: nil when there are no tools,
 // or when the client chose none (Bedrock has no way to forbid tool use
-// but to offer none).
+// but to offer none), unless the conversation holds tool calls: Converse
+// refuses those without a toolConfig, so the tools are offered then, with
+// no choice (the model decides).
 func toolConfigOf(b *llm.Body) (*toolConfig, error) {
-	if len(b.Tools) == 0 || b.ToolChoice != nil && b.ToolChoice.Mode == "none" {
+	none := b.ToolChoice != nil && b.ToolChoice.Mode == "none"
+	if len(b.Tools) == 0 || none && !usesTools(b.Messages) {
 		return nil, nil
 	}
 	tc := &toolConfig{Tools: make([]toolEntry, 0, len(b.Tools))}
@@ -260,7 +264,7 @@ func toolConfigOf(b *llm.Body) (*toolConfig, error) {
 		}
 		tc.Tools = append(tc.Tools, toolEntry{ToolSpec: toolSpec{Name: t.Name, Description: t.Description, InputSchema: inputSchema{JSON: schema}}})
 	}
-	if ch := b.ToolChoice; ch != nil {
+	if ch := b.ToolChoice; ch != nil && !none {
 		switch ch.Mode {
 		case "auto":
 			tc.ToolChoice = &toolChoice{Auto: &struct{}{}}
@@ -271,6 +275,11 @@ func toolConfigOf(b *llm.Body) (*toolConfig, error) {
 		}
 	}
 	return tc, nil
+}
+
+// usesTools reports whether msgs hold a tool call or a tool result.
+func usesTools(msgs []llm.Message) bool {
+	return slices.ContainsFunc(msgs, func(m llm.Message) bool { return len(m.ToolCalls) > 0 || m.Role == llm.RoleTool })
 }
 
 // appendMessage adds m to msgs. Tool results become toolResult blocks of a

@@ -124,6 +124,18 @@ func TestTranslate(t *testing.T) {
 			want: `{` + hiJSON + `}`,
 		},
 		{
+			name: "tool choice none in a tool loop offers the tools with no choice (Converse wants a toolConfig there)",
+			body: llm.Body{Messages: []llm.Message{
+				user(text("hi")),
+				{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "t1", Name: "lookup", Arguments: "{}"}}},
+				{Role: llm.RoleTool, ToolCallID: "t1", Parts: []llm.Part{text("ok")}},
+			}, Tools: []llm.Tool{weather}, ToolChoice: &llm.ToolChoice{Mode: "none"}},
+			want: `{"messages":[{"role":"user","content":[{"text":"hi"}]},
+				{"role":"assistant","content":[{"toolUse":{"toolUseId":"t1","name":"lookup","input":{}}}]},
+				{"role":"user","content":[{"toolResult":{"toolUseId":"t1","content":[{"text":"ok"}]}}]}],
+				"toolConfig":{"tools":[` + weatherJSON + `]}}`,
+		},
+		{
 			name: "a tool choice without tools sends no toolConfig",
 			body: llm.Body{Messages: hiMessages, ToolChoice: &llm.ToolChoice{Mode: "required"}},
 			want: `{` + hiJSON + `}`,
