@@ -334,9 +334,15 @@ const defaultThinkingTokens = 16
 // reasoningProblem is the 400 a request's reasoning parameters get from
 // model m, as the real APIs word it, or "".
 func reasoningProblem(d dialect, m Model, p *prompt) string {
-	if _, ok := d.(anthropicAPI); ok {
+	switch d.(type) {
+	case anthropicAPI:
 		if p.thinkBudget > 0 && !m.Reasoning {
 			return fmt.Sprintf("'%s' does not support thinking.", m.Name)
+		}
+		return ""
+	case bedrockAPI:
+		if p.thinkBudget > 0 && !m.Reasoning {
+			return brModelErrors + "thinking: Extra inputs are not permitted"
 		}
 		return ""
 	}
@@ -358,7 +364,7 @@ func reasoningProblem(d dialect, m Model, p *prompt) string {
 // reasoningTokens is what model m spends reasoning on the request.
 func reasoningTokens(d dialect, m Model, p *prompt) int {
 	switch d.(type) {
-	case anthropicAPI:
+	case anthropicAPI, bedrockAPI:
 		if p.thinkBudget > 0 {
 			return m.ThinkingTokens
 		}

@@ -13,6 +13,7 @@
 //	POST /v1/completions             OpenAI legacy completions, JSON or SSE
 //	POST /v1/messages                Anthropic Messages, JSON or SSE
 //	POST /v1/messages/count_tokens   Anthropic token count (not recorded, no faults)
+//	POST /model/{m}/converse[-stream] Bedrock Converse (SigV4 or API key), JSON or event stream
 //	POST /v1/embeddings              OpenAI embeddings (float or base64)
 //	GET  /v1/models[/{model}]        OpenAI list; Anthropic list when the
 //	                                 request has an anthropic-version header

@@ -129,11 +129,13 @@ func (s *Server) Calls(model string) []Call {
 	return append([]Call(nil), st.calls...)
 }
 
-// Handler returns the HTTP handler serving the OpenAI and Anthropic endpoints.
+// Handler returns the HTTP handler serving the OpenAI, Anthropic and Bedrock endpoints.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/chat/completions", s.handleOpenAIChat)
 	mux.HandleFunc("POST /v1/messages", s.handleAnthropic)
+	mux.HandleFunc("POST /model/{modelId}/converse", s.handleConverse)
+	mux.HandleFunc("POST /model/{modelId}/converse-stream", s.handleConverseStream)
 	mux.HandleFunc("POST /v1/messages/count_tokens", s.handleCountTokens)
 	mux.HandleFunc("POST /v1/embeddings", s.handleEmbeddings)
 	mux.HandleFunc("POST /v1/responses", s.handleResponses)

@@ -1,0 +1,188 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/anthropics/anthropic-sdk-go"
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/responses"
+	"github.com/openai/openai-go/v3/shared"
+
+	"github.com/switchyard-gw/switchyard/internal/sim"
+)
+
+// bedrockProviders are two Bedrock providers in front of the simulator,
+// one with a Bedrock API key and one signing with AWS access keys, and
+// their deployments; bedrock-first falls back from a Bedrock deployment
+// to an OpenAI one.
+const bedrockProviders = `  - name: sim-bedrock
+    kind: bedrock
+    region: us-east-1
+    base_url: {{SIM}}
+    api_key: bedrock-test-key
+  - name: sim-bedrock-signed
+    kind: bedrock
+    region: eu-west-1
+    base_url: {{SIM}}
+    aws_access_key_id: AKIDEXAMPLE
+    aws_secret_access_key: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+    aws_session_token: session-token
+deployments:
+  - name: bedrock-large
+    provider: sim-bedrock
+    model: sim-large
+    price: {input_per_mtok: 3, output_per_mtok: 15}
+    context_window: 200000
+    capabilities: {vision: true}
+  - name: bedrock-signed
+    provider: sim-bedrock-signed
+    model: sim-small
+    price: {input_per_mtok: 0.5, output_per_mtok: 1}
+  - name: bedrock-think
+    provider: sim-bedrock
+    model: sim-claude-think
+    price: {input_per_mtok: 3, output_per_mtok: 15}
+    capabilities: {reasoning: true}
+  - name: bedrock-flaky
+    provider: sim-bedrock
+    model: sim-flaky
+    price: {input_per_mtok: 3, output_per_mtok: 15}`
+
+// startBedrockStack is the test stack with the Bedrock deployments, a
+// thinking model, and a model that is always throttled.
+func startBedrockStack(t *testing.T) *stack {
+	simCfg := fastSim()
+	simCfg.Models = append(simCfg.Models,
+		sim.Model{Name: "sim-claude-think", ContextWindow: 100000, OutputTokens: 12, Reasoning: true, ThinkingTokens: longThinking},
+		sim.Model{Name: "sim-flaky", ContextWindow: 100000, OutputTokens: 12, Faults: []sim.Fault{{Type: sim.FaultStatus, Status: 429}}})
+	cfg := strings.Replace(baseConfig, "deployments:", bedrockProviders, 1) + `  - name: bedrock-first
+    targets: [bedrock-flaky, medium]
+`
+	return startStack(t, simCfg, cfg)
+}
+
+// TestBedrockDeployment: OpenAI and Anthropic clients (official Go SDKs)
+// are served by Bedrock deployments through the Converse API: complete
+// and streamed answers, tools, images, thinking through a tool loop, the
+// Responses API, both kinds of credential, usage and cost, and fail-over
+// from a throttled Bedrock deployment.
+func TestBedrockDeployment(t *testing.T) {
+	s := startBedrockStack(t)
+	ctx := context.Background()
+	oa, an := s.openai(), s.anthropic()
+	ask := []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Why is the sky blue?")}
+
+	for _, model := range []string{"bedrock-large", "bedrock-signed"} {
+		var hr *http.Response
+		resp, err := oa.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: model, Messages: ask}, option.WithResponseInto(&hr))
+		if err != nil {
+			t.Fatalf("openai client to %s: %v", model, err)
+		}
+		cost, _ := strconv.ParseFloat(hr.Header.Get("X-Switchyard-Cost"), 64)
+		if resp.Choices[0].Message.Content == "" || resp.Choices[0].FinishReason != "stop" || resp.Usage.PromptTokens == 0 ||
+			resp.Usage.CompletionTokens == 0 || hr.Header.Get("X-Switchyard-Deployment") != model || cost <= 0 {
+			t.Errorf("openai client to %s: %+v, headers %v", model, resp, hr.Header)
+		}
+	}
+
+	// Streamed, with usage.
+	stream := oa.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{Model: "bedrock-large", Messages: ask,
+		StreamOptions: openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}})
+	acc := openai.ChatCompletionAccumulator{}
+	for stream.Next() {
+		acc.AddChunk(stream.Current())
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatalf("streamed from bedrock-large: %v", err)
+	}
+	stream.Close()
+	if acc.Choices[0].Message.Content == "" || acc.Choices[0].FinishReason != "stop" || acc.Usage.CompletionTokens == 0 {
+		t.Errorf("streamed from bedrock-large: %+v usage %+v", acc.Choices[0], acc.Usage)
+	}
+
+	// Tools, a round trip, and an image by data URL.
+	weather := []openai.ChatCompletionToolUnionParam{openai.ChatCompletionFunctionTool(weatherTool)}
+	first, err := oa.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "bedrock-large", Tools: weather,
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("What is the weather in Paris?")}})
+	if err != nil || len(first.Choices[0].Message.ToolCalls) != 1 || first.Choices[0].FinishReason != "tool_calls" ||
+		!json.Valid([]byte(first.Choices[0].Message.ToolCalls[0].Function.Arguments)) {
+		t.Fatalf("tool call from bedrock-large: %v %+v", err, first)
+	}
+	call := first.Choices[0].Message.ToolCalls[0]
+	second, err := oa.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "bedrock-large", Tools: weather,
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("What is the weather in Paris?"),
+			first.Choices[0].Message.ToParam(), openai.ToolMessage(`{"temp_c": 21}`, call.ID)}})
+	if err != nil || second.Choices[0].Message.Content == "" {
+		t.Errorf("answering bedrock-large's tool call: %v %+v", err, second)
+	}
+	img := openai.UserMessage([]openai.ChatCompletionContentPartUnionParam{
+		openai.TextContentPart("What is in this picture?"),
+		openai.ImageContentPart(openai.ChatCompletionContentPartImageImageURLParam{URL: "data:image/png;base64,iVBORw0KGgo="}),
+	})
+	if _, err := oa.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "bedrock-large", Messages: []openai.ChatCompletionMessageParamUnion{img}}); err != nil {
+		t.Errorf("image to bedrock-large: %v", err)
+	}
+	// An image by URL has no Converse counterpart: a 400 naming it.
+	byURL := openai.UserMessage([]openai.ChatCompletionContentPartUnionParam{
+		openai.ImageContentPart(openai.ChatCompletionContentPartImageImageURLParam{URL: "https://example.com/cat.png"}),
+	})
+	var apiErr *openai.Error
+	if _, err := oa.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "bedrock-large", Messages: []openai.ChatCompletionMessageParamUnion{byURL}}); !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusBadRequest {
+		t.Errorf("image by URL to bedrock-large: %v, want a 400", err)
+	}
+
+	// Thinking through a tool loop, the blocks sent back signed.
+	think, err := oa.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "bedrock-think", ReasoningEffort: shared.ReasoningEffortLow, Tools: weather,
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("What is the weather in Paris?")}})
+	if err != nil || len(think.Choices[0].Message.ToolCalls) != 1 || !strings.HasPrefix(think.Choices[0].Message.JSON.ExtraFields["reasoning_content"].Raw(), `"Let me think`) {
+		t.Fatalf("thinking tool call from bedrock-think: %v %+v", err, think)
+	}
+	asst := think.Choices[0].Message.ToAssistantMessageParam()
+	asst.SetExtraFields(map[string]any{"thinking_blocks": json.RawMessage(think.Choices[0].Message.JSON.ExtraFields["thinking_blocks"].Raw())})
+	after, err := oa.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "bedrock-think", ReasoningEffort: shared.ReasoningEffortLow, Tools: weather,
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("What is the weather in Paris?"), {OfAssistant: &asst},
+			openai.ToolMessage(`{"temp_c": 21}`, think.Choices[0].Message.ToolCalls[0].ID)}})
+	if err != nil || after.Usage.CompletionTokens <= longThinking {
+		t.Errorf("answering bedrock-think's call with its thinking: %v %+v; want thinking billed", err, after)
+	}
+
+	// Anthropic client, complete and streamed.
+	params := anthropic.MessageNewParams{Model: "bedrock-large", MaxTokens: 256,
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("Why?"))}}
+	msg, err := an.Messages.New(ctx, params)
+	if err != nil || len(msg.Content) != 1 || msg.Content[0].Text == "" || msg.StopReason != "end_turn" || msg.Usage.OutputTokens == 0 {
+		t.Fatalf("anthropic client to bedrock-large: %v %+v", err, msg)
+	}
+	as := an.Messages.NewStreaming(ctx, params)
+	var am anthropic.Message
+	for as.Next() {
+		if err := am.Accumulate(as.Current()); err != nil {
+			t.Fatalf("accumulate: %v", err)
+		}
+	}
+	if err := as.Err(); err != nil || len(am.Content) != 1 || am.Content[0].Text != msg.Content[0].Text {
+		t.Errorf("anthropic client streamed from bedrock-large: %v %+v, want %q", err, am.Content, msg.Content[0].Text)
+	}
+
+	// The Responses API, translated.
+	r, err := oa.Responses.New(ctx, responses.ResponseNewParams{Model: "bedrock-large", Input: responsesInput("Say hello")})
+	if err != nil || r.Status != "completed" || r.OutputText() == "" {
+		t.Errorf("responses to bedrock-large: %v %+v", err, r)
+	}
+
+	// A throttled Bedrock deployment fails over.
+	var hr *http.Response
+	if _, err := oa.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "bedrock-first", Messages: ask}, option.WithResponseInto(&hr)); err != nil || hr.Header.Get("X-Switchyard-Deployment") != "medium" {
+		t.Errorf("bedrock-first: %v, served by %q, want medium after bedrock-flaky's 429", err, hr.Header.Get("X-Switchyard-Deployment"))
+	}
+	if n := len(s.sim.Calls("sim-flaky")); n == 0 {
+		t.Errorf("bedrock-flaky was never tried")
+	}
+}
