@@ -53,7 +53,13 @@ deployments:
   - name: bedrock-flaky
     provider: sim-bedrock
     model: sim-flaky
-    price: {input_per_mtok: 3, output_per_mtok: 15}`
+    price: {input_per_mtok: 3, output_per_mtok: 15}
+  - name: bedrock-cut
+    provider: sim-bedrock
+    model: sim-cut
+  - name: bedrock-stream-error
+    provider: sim-bedrock
+    model: sim-stream-error`
 
 // startBedrockStack is the test stack with the Bedrock deployments, a
 // thinking model, and a model that is always throttled.
@@ -61,7 +67,9 @@ func startBedrockStack(t *testing.T) *stack {
 	simCfg := fastSim()
 	simCfg.Models = append(simCfg.Models,
 		sim.Model{Name: "sim-claude-think", ContextWindow: 100000, OutputTokens: 12, Reasoning: true, ThinkingTokens: longThinking},
-		sim.Model{Name: "sim-flaky", ContextWindow: 100000, OutputTokens: 12, Faults: []sim.Fault{{Type: sim.FaultStatus, Status: 429}}})
+		sim.Model{Name: "sim-flaky", ContextWindow: 100000, OutputTokens: 12, Faults: []sim.Fault{{Type: sim.FaultStatus, Status: 429}}},
+		sim.Model{Name: "sim-cut", ContextWindow: 100000, OutputTokens: 12, Faults: []sim.Fault{{Type: sim.FaultCut, After: 3}}},
+		sim.Model{Name: "sim-stream-error", ContextWindow: 100000, OutputTokens: 12, Faults: []sim.Fault{{Type: sim.FaultStreamError, After: 3}}})
 	cfg := strings.Replace(baseConfig, "deployments:", bedrockProviders, 1) + `  - name: bedrock-first
     targets: [bedrock-flaky, medium]
 `
@@ -184,5 +192,37 @@ func TestBedrockDeployment(t *testing.T) {
 	}
 	if n := len(s.sim.Calls("sim-flaky")); n == 0 {
 		t.Errorf("bedrock-flaky was never tried")
+	}
+}
+
+// TestBedrockStreamsNeverEndAsSuccess: a Bedrock stream cut mid-way, or
+// ended by an exception event, reaches OpenAI and Anthropic clients as an
+// error their SDKs raise, never as a complete answer.
+func TestBedrockStreamsNeverEndAsSuccess(t *testing.T) {
+	s := startBedrockStack(t)
+	ctx := context.Background()
+	oa, an := s.openai(), s.anthropic()
+	for _, model := range []string{"bedrock-cut", "bedrock-stream-error"} {
+		stream := oa.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{Model: model,
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Tell me a story")}})
+		var text strings.Builder
+		for stream.Next() {
+			if c := stream.Current(); len(c.Choices) > 0 {
+				text.WriteString(c.Choices[0].Delta.Content)
+			}
+		}
+		if stream.Err() == nil || text.Len() == 0 {
+			t.Errorf("openai client, %s: %d bytes then err %v; want the first tokens, then an error", model, text.Len(), stream.Err())
+		}
+		stream.Close()
+
+		as := an.Messages.NewStreaming(ctx, anthropic.MessageNewParams{Model: model, MaxTokens: 256,
+			Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("Tell me a story"))}})
+		for as.Next() {
+		}
+		if as.Err() == nil {
+			t.Errorf("anthropic client, %s: the stream ended without an error", model)
+		}
+		as.Close()
 	}
 }
