@@ -1,8 +1,8 @@
 package config
 
 // Demo returns the config `switchyard serve` uses when no file is given:
-// two providers in front of the simulated provider at simBaseURL (one
-// speaking OpenAI, one Anthropic), a deployment per simulated model, and
+// three providers in front of the simulated provider at simBaseURL (one
+// speaking OpenAI, one Anthropic, one Bedrock's Converse), a deployment per simulated model, and
 // the route "auto" that falls back from sim-medium to sim-large over the
 // Anthropic dialect to sim-small, plus one route per main policy: "smart"
 // (rules), "cheap" (cheapest), "careful" (cascade) and "ab" (weighted).
@@ -14,6 +14,8 @@ func Demo(simBaseURL string) *Config {
 	c.Providers = []Provider{
 		{Name: "sim-openai", Kind: KindOpenAI, BaseURL: simBaseURL + "/v1"},
 		{Name: "sim-anthropic", Kind: KindAnthropic, BaseURL: simBaseURL},
+		// The simulator takes any credential; Bedrock wants one.
+		{Name: "sim-bedrock", Kind: KindBedrock, BaseURL: simBaseURL, Region: "us-east-1", APIKey: "sim-bedrock-key"},
 	}
 	c.Deployments = []Deployment{
 		{
@@ -42,6 +44,12 @@ func Demo(simBaseURL string) *Config {
 			ContextWindow: 200000, MaxOutputTokens: 16384, Quality: 0.92,
 			Capabilities: Capabilities{Vision: &yes},
 			PromptCache:  PromptCacheSystem,
+		},
+		{
+			Name: "sim-large-bedrock", Provider: "sim-bedrock", Model: "sim-large",
+			Price:         Price{InputPerMTok: 5.00, OutputPerMTok: 15.00},
+			ContextWindow: 200000, MaxOutputTokens: 16384, Quality: 0.92,
+			Capabilities: Capabilities{Vision: &yes},
 		},
 		{
 			Name: "sim-vision", Provider: "sim-openai", Model: "sim-vision",
