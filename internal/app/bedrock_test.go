@@ -40,7 +40,7 @@ deployments:
     model: sim-large
     price: {input_per_mtok: 3, output_per_mtok: 15}
     context_window: 200000
-    capabilities: {vision: true}
+    capabilities: {vision: true, json_mode: true}
   - name: bedrock-signed
     provider: sim-bedrock-signed
     model: sim-small
@@ -144,6 +144,14 @@ func TestBedrockDeployment(t *testing.T) {
 	var apiErr *openai.Error
 	if _, err := oa.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "bedrock-large", Messages: []openai.ChatCompletionMessageParamUnion{byURL}}); !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusBadRequest {
 		t.Errorf("image by URL to bedrock-large: %v, want a 400", err)
+	}
+
+	// Structured output.
+	js, err := oa.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "bedrock-large", Messages: ask,
+		ResponseFormat: openai.ChatCompletionNewParamsResponseFormatUnion{OfJSONSchema: &shared.ResponseFormatJSONSchemaParam{
+			JSONSchema: shared.ResponseFormatJSONSchemaJSONSchemaParam{Name: "answer", Schema: map[string]any{"type": "object", "properties": map[string]any{"why": map[string]any{"type": "string"}}}}}}})
+	if err != nil || !json.Valid([]byte(js.Choices[0].Message.Content)) {
+		t.Errorf("json_schema to bedrock-large: %v %+v, want JSON", err, js)
 	}
 
 	// Thinking through a tool loop, the blocks sent back signed.

@@ -345,13 +345,9 @@ func (c *Config) validateDeployments(v *validator) {
 		case providers[d.Provider] && kinds[d.Provider] != KindAnthropic:
 			v.add(path+".prompt_cache", "only Anthropic deployments need it (OpenAI caches long prompts by itself)")
 		}
-		if kinds[d.Provider] == KindBedrock {
-			// The Converse API answers chat only, and has no JSON mode.
-			for _, c := range []string{CapEmbeddings, CapJSONMode} {
-				if d.Capabilities.Has(c) {
-					v.add(path+".capabilities."+c, "a bedrock deployment (the Converse API) has no %s", c)
-				}
-			}
+		if kinds[d.Provider] == KindBedrock && d.Capabilities.Has(CapEmbeddings) {
+			// The Converse API answers chat only.
+			v.add(path+".capabilities.embeddings", "a bedrock deployment (the Converse API) serves chat only")
 		}
 		nonNegative(v, path+".price.input_per_mtok", d.Price.InputPerMTok)
 		nonNegative(v, path+".price.output_per_mtok", d.Price.OutputPerMTok)

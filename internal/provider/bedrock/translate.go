@@ -19,6 +19,7 @@ type converseRequest struct {
 	System          []systemBlock    `json:"system,omitempty"`
 	InferenceConfig *inferenceConfig `json:"inferenceConfig,omitempty"`
 	ToolConfig      *toolConfig      `json:"toolConfig,omitempty"`
+	OutputConfig    *outputConfig    `json:"outputConfig,omitempty"`
 	// AdditionalModelRequestFields carries what Converse has no field
 	// for, in the model's own shape: Anthropic's extended thinking.
 	AdditionalModelRequestFields *additionalFields `json:"additionalModelRequestFields,omitempty"`
@@ -174,7 +175,7 @@ func badRequest(msg string) error {
 
 // translate encodes the canonical body of req as a Converse request.
 // What Bedrock cannot say is refused as a bad request (an image URL, a
-// JSON response format) rather than dropped, which would answer something
+// JSON response format without a schema) rather than dropped, which would answer something
 // other than what was asked; what does not change the answer (the end
 // user's id, parallel tool use) is dropped.
 func (c *Client) translate(req *llm.Request) ([]byte, error) {
@@ -182,10 +183,10 @@ func (c *Client) translate(req *llm.Request) ([]byte, error) {
 	if err != nil {
 		return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "cannot decode request body", Err: err}
 	}
-	if err := checkResponseFormat(b.ResponseFormat); err != nil {
+	out := converseRequest{Messages: make([]message, 0, len(b.Messages))}
+	if out.OutputConfig, err = outputConfigOf(b.ResponseFormat); err != nil {
 		return nil, err
 	}
-	out := converseRequest{Messages: make([]message, 0, len(b.Messages))}
 	ic := inferenceConfig{MaxTokens: req.MaxTokens, Temperature: b.Temperature, TopP: b.TopP, StopSequences: b.Stop}
 	if ic.MaxTokens <= 0 {
 		ic.MaxTokens = max(c.cfg.MaxOutputTokens, 0)
@@ -230,18 +231,50 @@ func (c *Client) translate(req *llm.Request) ([]byte, error) {
 	return body, nil
 }
 
-// checkResponseFormat refuses an OpenAI response_format other than text:
-// a Converse request has no way to ask for JSON.
-func checkResponseFormat(rf json.RawMessage) error {
+// outputConfigOf maps OpenAI's response_format onto Converse's structured
+// output: json_schema becomes outputConfig.textFormat (the schema as a
+// JSON string, as Converse takes it); text needs nothing; json_object
+// (any JSON, no schema) has no counterpart and is refused rather than
+// dropped, which would answer in prose.
+func outputConfigOf(rf json.RawMessage) (*outputConfig, error) {
 	if len(rf) == 0 {
-		return nil
+		return nil, nil
 	}
-	switch typ := gjson.ParseBytes(rf).Get("type").String(); typ {
+	r := gjson.ParseBytes(rf)
+	switch typ := r.Get("type").String(); typ {
 	case "", "text":
-		return nil
+		return nil, nil
+	case "json_schema":
+		schema := r.Get("json_schema.schema")
+		if !schema.IsObject() {
+			return nil, badRequest("response_format json_schema needs a schema object")
+		}
+		def := jsonSchema{Schema: schema.Raw, Name: r.Get("json_schema.name").String(), Description: r.Get("json_schema.description").String()}
+		return &outputConfig{TextFormat: textFormat{Type: "json_schema", Structure: formatStructure{JSONSchema: def}}}, nil
 	default:
-		return badRequest("response_format " + strconv.Quote(typ) + " has no counterpart on a Bedrock deployment")
+		return nil, badRequest("response_format " + strconv.Quote(typ) + " has no counterpart on a Bedrock deployment; use json_schema")
 	}
+}
+
+// outputConfig asks for structured output: text following a JSON schema.
+type outputConfig struct {
+	TextFormat textFormat `json:"textFormat"`
+}
+
+type textFormat struct {
+	Type      string          `json:"type"`
+	Structure formatStructure `json:"structure"`
+}
+
+type formatStructure struct {
+	JSONSchema jsonSchema `json:"jsonSchema"`
+}
+
+// jsonSchema is a schema by value: Converse takes it as a string.
+type jsonSchema struct {
+	Schema      string `json:"schema"`
+	Name        string `json:"name,omitempty"`
+	Description string `json:"description,omitempty"`
 }
 
 // toolConfigOf is the request's toolConfig: nil when there are no tools,

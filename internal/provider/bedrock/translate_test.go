@@ -136,6 +136,11 @@ func TestTranslate(t *testing.T) {
 				"toolConfig":{"tools":[` + weatherJSON + `]}}`,
 		},
 		{
+			name: "json_schema: structured output, the schema as a string",
+			body: llm.Body{Messages: hiMessages, ResponseFormat: json.RawMessage(`{"type":"json_schema","json_schema":{"name":"colours","schema":{"type":"object","properties":{"c":{"type":"string"}}}}}`)},
+			want: `{` + hiJSON + `,"outputConfig":{"textFormat":{"type":"json_schema","structure":{"jsonSchema":{"schema":"{\"type\":\"object\",\"properties\":{\"c\":{\"type\":\"string\"}}}","name":"colours"}}}}}`,
+		},
+		{
 			name: "a tool choice without tools sends no toolConfig",
 			body: llm.Body{Messages: hiMessages, ToolChoice: &llm.ToolChoice{Mode: "required"}},
 			want: `{` + hiJSON + `}`,
@@ -217,8 +222,8 @@ func TestTranslateRefuses(t *testing.T) {
 		{"image type Bedrock does not read", llm.Body{Messages: []llm.Message{user(image("data:image/bmp;base64,Qk0="))}}, `image type "image/bmp"`},
 		{"image data not base64", llm.Body{Messages: []llm.Message{user(image("data:image/png,%89PNG"))}}, "not base64"},
 		{"image by URL in a tool result", llm.Body{Messages: []llm.Message{{Role: llm.RoleTool, ToolCallID: "t", Parts: []llm.Part{image("http://x/y.png")}}}}, "image URL"},
-		{"json_schema", llm.Body{Messages: hiMessages, ResponseFormat: json.RawMessage(`{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"object"}}}`)},
-			`response_format "json_schema" has no counterpart on a Bedrock deployment`},
+		{"json_schema without a schema", llm.Body{Messages: hiMessages, ResponseFormat: json.RawMessage(`{"type":"json_schema","json_schema":{"name":"x"}}`)},
+			`needs a schema object`},
 		{"json_object", llm.Body{Messages: hiMessages, ResponseFormat: json.RawMessage(`{"type":"json_object"}`)}, `response_format "json_object"`},
 		{"tool arguments not JSON", llm.Body{Messages: []llm.Message{{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "t", Name: "f", Arguments: `[1,`}}}}}, "not a JSON object"},
 		{"tool arguments not an object", llm.Body{Messages: []llm.Message{{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "t", Name: "f", Arguments: `[1]`}}}}}, "not a JSON object"},
