@@ -103,7 +103,7 @@ func TestInToolCycle(t *testing.T) {
 		{[]llm.Message{result}, false},
 		{nil, false},
 	} {
-		if got := inToolCycle(tc.msgs); got != tc.want {
+		if got := provider.InToolCycle(tc.msgs); got != tc.want {
 			t.Errorf("inToolCycle(%d messages ending %v) = %v, want %v", len(tc.msgs), tc.msgs, got, tc.want)
 		}
 	}

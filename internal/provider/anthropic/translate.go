@@ -46,23 +46,6 @@ type thinking struct {
 	BudgetTokens int    `json:"budget_tokens"`
 }
 
-// minThinkingBudget is the least thinking budget Anthropic takes.
-const minThinkingBudget = 1024
-
-// budgetForEffort is the thinking budget for an OpenAI reasoning effort,
-// 0 for none.
-func budgetForEffort(effort string) int {
-	switch effort {
-	case "low":
-		return 2048
-	case "medium":
-		return 8192
-	case "high":
-		return 16384
-	}
-	return 0
-}
-
 type outputConfig struct {
 	Format outputFormat `json:"format"`
 }
@@ -326,50 +309,16 @@ func outputConfigOf(rf json.RawMessage) (*outputConfig, error) {
 }
 
 // think turns on extended thinking for a reasoning deployment when the
-// client asked for reasoning (an OpenAI effort, or a thinking budget of a
-// request that came in another shape). Thinking counts against
-// max_tokens, so the budget is added to the answer's limit (within the
-// deployment's max_output_tokens); sampling settings, which thinking
-// refuses, are dropped; a forced tool choice, which it also refuses,
-// keeps thinking off. So does a request that answers the assistant's
-// tool calls without the thinking that came with them: Anthropic wants
-// that thinking back, signed (an OpenAI client sends it as the
-// message's thinking_blocks), and with thinking off it is not needed;
-// the next user turn thinks again.
+// client asked for reasoning (provider.Thinking says how much): the
+// budget is added to max_tokens, and sampling settings, which thinking
+// refuses, are dropped.
 func (c *Client) think(out *messagesRequest, b *llm.Body) {
-	budget := b.ThinkingBudget
-	if budget == 0 {
-		budget = budgetForEffort(b.ReasoningEffort)
-	}
-	if budget < minThinkingBudget || out.ToolChoice != nil && (out.ToolChoice.Type == "any" || out.ToolChoice.Type == "tool") ||
-		inToolCycle(b.Messages) {
+	forced := out.ToolChoice != nil && (out.ToolChoice.Type == "any" || out.ToolChoice.Type == "tool")
+	budget, maxTokens, ok := provider.Thinking(b, out.MaxTokens, c.cfg.MaxOutputTokens, forced)
+	if !ok {
 		return
 	}
-	answer := out.MaxTokens
-	out.MaxTokens += budget
-	if limit := c.cfg.MaxOutputTokens; limit > 0 && out.MaxTokens > limit {
-		out.MaxTokens = limit
-		budget = min(budget, limit-answer)
-		if budget < minThinkingBudget {
-			budget = limit / 2
-		}
-		if budget < minThinkingBudget || budget >= limit {
-			out.MaxTokens = answer
-			return
-		}
-	}
+	out.MaxTokens = maxTokens
 	out.Thinking = &thinking{Type: "enabled", BudgetTokens: budget}
 	out.Temperature, out.TopP = nil, nil
-}
-
-// inToolCycle reports whether msgs end with the results of the tool calls
-// of the last assistant message, and that message came back without its
-// thinking.
-func inToolCycle(msgs []llm.Message) bool {
-	i := len(msgs) - 1
-	for i >= 0 && msgs[i].Role == llm.RoleTool {
-		i--
-	}
-	return i < len(msgs)-1 && i >= 0 && msgs[i].Role == llm.RoleAssistant && len(msgs[i].ToolCalls) > 0 &&
-		len(msgs[i].Thinking) == 0
 }

@@ -150,23 +150,6 @@ type thinking struct {
 	BudgetTokens int    `json:"budget_tokens"`
 }
 
-// minThinkingBudget is the least thinking budget Anthropic takes.
-const minThinkingBudget = 1024
-
-// budgetForEffort is the thinking budget for an OpenAI reasoning effort,
-// 0 for none (the Anthropic adapter's table).
-func budgetForEffort(effort string) int {
-	switch effort {
-	case "low":
-		return 2048
-	case "medium":
-		return 8192
-	case "high":
-		return 16384
-	}
-	return 0
-}
-
 // badRequest is the error of a request this adapter cannot translate:
 // the client's fault.
 func badRequest(msg string) error {
@@ -449,55 +432,23 @@ func imageFormat(media string) string {
 	return ""
 }
 
-// think turns on extended thinking for a reasoning deployment when the
-// client asked for reasoning (an OpenAI effort, or an Anthropic thinking
-// budget), as the Anthropic adapter does, and returns the request fields
-// that carry it (nil for none). Thinking counts against maxTokens, so the
-// budget is added to the answer's limit (the request's, the deployment's
-// output limit, or DefaultMaxTokens), within the deployment's limit;
-// sampling settings, which thinking refuses, are dropped; a forced tool
-// choice, which it also refuses, keeps thinking off. So does a request
-// that answers the assistant's tool calls without the thinking that came
-// with them: the model wants that thinking back, signed, and with
-// thinking off it is not needed.
+// think turns on Claude's extended thinking for a reasoning deployment
+// when the client asked for reasoning (provider.Thinking says how much,
+// on top of the answer's limit: the request's, the deployment's, or
+// DefaultMaxTokens), as additionalModelRequestFields.thinking; sampling
+// settings, which thinking refuses, are dropped.
 func (c *Client) think(ic *inferenceConfig, out *converseRequest, b *llm.Body) *additionalFields {
-	budget := b.ThinkingBudget
-	if budget == 0 {
-		budget = budgetForEffort(b.ReasoningEffort)
-	}
-	forced := out.ToolConfig != nil && out.ToolConfig.ToolChoice != nil &&
-		(out.ToolConfig.ToolChoice.Any != nil || out.ToolConfig.ToolChoice.Tool != nil)
-	if budget < minThinkingBudget || forced || inToolCycle(b.Messages) {
-		return nil
-	}
 	answer := ic.MaxTokens
 	if answer <= 0 {
 		answer = DefaultMaxTokens
 	}
-	maxTokens := answer + budget
-	if limit := c.cfg.MaxOutputTokens; limit > 0 && maxTokens > limit {
-		maxTokens = limit
-		budget = min(budget, limit-answer)
-		if budget < minThinkingBudget {
-			budget = limit / 2
-		}
-		if budget < minThinkingBudget || budget >= limit {
-			return nil
-		}
+	forced := out.ToolConfig != nil && out.ToolConfig.ToolChoice != nil &&
+		(out.ToolConfig.ToolChoice.Any != nil || out.ToolConfig.ToolChoice.Tool != nil)
+	budget, maxTokens, ok := provider.Thinking(b, answer, c.cfg.MaxOutputTokens, forced)
+	if !ok {
+		return nil
 	}
 	ic.MaxTokens = maxTokens
 	ic.Temperature, ic.TopP = nil, nil
 	return &additionalFields{Thinking: &thinking{Type: "enabled", BudgetTokens: budget}}
-}
-
-// inToolCycle reports whether msgs end with the results of the tool calls
-// of the last assistant message, and that message came back without its
-// thinking.
-func inToolCycle(msgs []llm.Message) bool {
-	i := len(msgs) - 1
-	for i >= 0 && msgs[i].Role == llm.RoleTool {
-		i--
-	}
-	return i < len(msgs)-1 && i >= 0 && msgs[i].Role == llm.RoleAssistant && len(msgs[i].ToolCalls) > 0 &&
-		len(msgs[i].Thinking) == 0
 }

@@ -332,7 +332,7 @@ func TestInToolCycle(t *testing.T) {
 		{[]llm.Message{result}, false},
 		{nil, false},
 	} {
-		if got := inToolCycle(tc.msgs); got != tc.want {
+		if got := provider.InToolCycle(tc.msgs); got != tc.want {
 			t.Errorf("inToolCycle(%d messages) = %v, want %v", len(tc.msgs), got, tc.want)
 		}
 	}

@@ -1,0 +1,66 @@
+package provider
+
+import "github.com/switchyard-gw/switchyard/internal/llm"
+
+// MinThinkingBudget is the least thinking budget Claude takes.
+const MinThinkingBudget = 1024
+
+// budgetForEffort is the thinking budget for an OpenAI reasoning effort,
+// 0 for none.
+func budgetForEffort(effort string) int {
+	switch effort {
+	case "low":
+		return 2048
+	case "medium":
+		return 8192
+	case "high":
+		return 16384
+	}
+	return 0
+}
+
+// Thinking is the extended thinking a translated request gets on a Claude
+// reasoning deployment (the Anthropic API's, or Bedrock's): the client's
+// thinking budget, or its OpenAI reasoning effort as one (low 2,048,
+// medium 8,192, high 16,384 tokens). Thinking counts against max_tokens,
+// so the budget is added to answer, the answer's own limit, within limit,
+// the deployment's output limit (0: none); when that leaves less than the
+// least budget, half the limit goes to thinking. ok is false when the
+// request gets no thinking: none asked for, a forced tool (which thinking
+// refuses), or a turn answering tool calls that came back without their
+// thinking (InToolCycle).
+func Thinking(b *llm.Body, answer, limit int, forcedTool bool) (budget, maxTokens int, ok bool) {
+	budget = b.ThinkingBudget
+	if budget == 0 {
+		budget = budgetForEffort(b.ReasoningEffort)
+	}
+	if budget < MinThinkingBudget || forcedTool || InToolCycle(b.Messages) {
+		return 0, answer, false
+	}
+	maxTokens = answer + budget
+	if limit > 0 && maxTokens > limit {
+		maxTokens = limit
+		budget = min(budget, limit-answer)
+		if budget < MinThinkingBudget {
+			budget = limit / 2
+		}
+		if budget < MinThinkingBudget || budget >= limit {
+			return 0, answer, false
+		}
+	}
+	return budget, maxTokens, true
+}
+
+// InToolCycle reports whether msgs end with the results of the tool calls
+// of the last assistant message, and that message came back without its
+// thinking: Claude wants the thinking that came with tool calls back,
+// signed, while thinking is on, so such a turn goes without (the next
+// user turn thinks again).
+func InToolCycle(msgs []llm.Message) bool {
+	i := len(msgs) - 1
+	for i >= 0 && msgs[i].Role == llm.RoleTool {
+		i--
+	}
+	return i < len(msgs)-1 && i >= 0 && msgs[i].Role == llm.RoleAssistant && len(msgs[i].ToolCalls) > 0 &&
+		len(msgs[i].Thinking) == 0
+}
