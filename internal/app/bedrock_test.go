@@ -54,6 +54,11 @@ deployments:
     provider: sim-bedrock
     model: sim-flaky
     price: {input_per_mtok: 3, output_per_mtok: 15}
+  - name: bedrock-cached
+    provider: sim-bedrock
+    model: sim-large
+    price: {input_per_mtok: 3, output_per_mtok: 15, cached_input_per_mtok: 0.3, cache_write_per_mtok: 3.75}
+    prompt_cache: system
   - name: bedrock-cut
     provider: sim-bedrock
     model: sim-cut
@@ -232,5 +237,33 @@ func TestBedrockStreamsNeverEndAsSuccess(t *testing.T) {
 			t.Errorf("anthropic client, %s: the stream ended without an error", model)
 		}
 		as.Close()
+	}
+}
+
+// TestBedrockPromptCache: with prompt_cache: system, a Bedrock deployment
+// gets a cache point after the system prompt, so a long one is written to
+// the cache on the first call and read on the next (cached_tokens);
+// without it nothing is cached.
+func TestBedrockPromptCache(t *testing.T) {
+	s := startBedrockStack(t)
+	c := s.openai()
+	system := strings.Repeat("You answer questions about railway signalling precisely. ", 100) // ~1,400 tokens
+	ask := func(model, q string) openai.CompletionUsage {
+		t.Helper()
+		resp, err := c.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: model,
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.SystemMessage(system), openai.UserMessage(q)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.Usage
+	}
+	first, second := ask("bedrock-cached", "What is a block?"), ask("bedrock-cached", "And an interlocking?")
+	if first.PromptTokensDetails.CachedTokens != 0 || second.PromptTokensDetails.CachedTokens < 1024 || second.PromptTokens < second.PromptTokensDetails.CachedTokens {
+		t.Errorf("prompt_cache: system: cached %d then %d of %d and %d prompt tokens, want 0 then the system prompt",
+			first.PromptTokensDetails.CachedTokens, second.PromptTokensDetails.CachedTokens, first.PromptTokens, second.PromptTokens)
+	}
+	ask("bedrock-large", "What is a block?")
+	if u := ask("bedrock-large", "And an interlocking?"); u.PromptTokensDetails.CachedTokens != 0 {
+		t.Errorf("without prompt_cache: %d cached tokens, want none", u.PromptTokensDetails.CachedTokens)
 	}
 }

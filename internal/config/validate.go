@@ -342,8 +342,8 @@ func (c *Config) validateDeployments(v *validator) {
 		case d.PromptCache == "":
 		case d.PromptCache != PromptCacheSystem:
 			v.add(path+".prompt_cache", "want system or nothing, got %q", d.PromptCache)
-		case providers[d.Provider] && kinds[d.Provider] != KindAnthropic:
-			v.add(path+".prompt_cache", "only Anthropic deployments need it (OpenAI caches long prompts by itself)")
+		case providers[d.Provider] && kinds[d.Provider] != KindAnthropic && kinds[d.Provider] != KindBedrock:
+			v.add(path+".prompt_cache", "only Anthropic and Bedrock deployments need it (OpenAI caches long prompts by itself)")
 		}
 		if kinds[d.Provider] == KindBedrock && d.Capabilities.Has(CapEmbeddings) {
 			// The Converse API answers chat only.

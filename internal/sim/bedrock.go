@@ -308,6 +308,9 @@ func addBedrockBlocks(p *prompt, blocks []brBlock, where string) string {
 		case "reasoningContent":
 			p.add("") // as a thinking block, whose text is not prompt text
 		case "cachePoint":
+			// The prompt up to here is cached, as Bedrock caches what a
+			// cache point marks.
+			p.cacheMark = p.text.Len()
 		default:
 			p.add(string(b.raw()))
 		}
@@ -491,13 +494,14 @@ func (d bedrockAPI) requestID() string {
 	return id[:8] + "-" + id[8:12] + "-" + id[12:16] + "-" + id[16:20] + "-" + id[20:]
 }
 
-// brUsage is a Bedrock usage block; the simulator does no Bedrock prompt
-// caching, so both cache counts are 0 and input counts the whole prompt.
+// brUsage is a Bedrock usage block: inputTokens leaves out the tokens
+// read from and written to the prompt cache (at cache points), which
+// totalTokens counts.
 func brUsage(x *exchange, out int) map[string]int {
 	out += x.reasoning
 	return map[string]int{
-		"inputTokens": x.input, "outputTokens": out, "totalTokens": x.input + out,
-		"cacheReadInputTokens": 0, "cacheWriteInputTokens": 0,
+		"inputTokens": x.input - x.cached - x.written, "outputTokens": out, "totalTokens": x.input + out,
+		"cacheReadInputTokens": x.cached, "cacheWriteInputTokens": x.written,
 	}
 }
 

@@ -53,7 +53,7 @@ type prompt struct {
 	includeUsage bool            // OpenAI stream_options.include_usage
 	store        bool            // Responses API: keep the response (store, default true)
 	previousID   string          // Responses API: previous_response_id, or ""
-	cacheMark    int             // Anthropic: text bytes up to the last cache_control block, or 0
+	cacheMark    int             // Anthropic, Bedrock: text bytes up to the last cache mark, or 0
 	// What a reasoning model needs (see Model.Reasoning): OpenAI's
 	// reasoning_effort and whether max_tokens or a temperature other than 1
 	// was sent; Anthropic's thinking budget (0: off).

@@ -55,10 +55,8 @@ func (c *promptCache) use(model, text string) (hit bool) {
 // cacheTokens is how many of a prompt's in input tokens model m reads from
 // (cached) and writes to (written) the prompt cache under dialect d's rules.
 func (s *Server) cacheTokens(d dialect, m Model, p *prompt, in int) (cached, written int) {
-	if _, bedrock := d.(bedrockAPI); bedrock {
-		return 0, 0 // the simulator keeps no Bedrock cache points
-	}
-	if _, explicit := d.(anthropicAPI); explicit {
+	switch d.(type) {
+	case anthropicAPI, bedrockAPI: // cached up to the request's marks only
 		if p.cacheMark == 0 {
 			return 0, 0
 		}

@@ -25,9 +25,15 @@ type converseRequest struct {
 	AdditionalModelRequestFields *additionalFields `json:"additionalModelRequestFields,omitempty"`
 }
 
-// systemBlock is a system prompt block.
+// systemBlock is a system prompt block: text, or a cache point marking
+// the prompt before it for the prompt cache.
 type systemBlock struct {
-	Text string `json:"text"`
+	Text       string      `json:"text,omitempty"`
+	CachePoint *cachePoint `json:"cachePoint,omitempty"`
+}
+
+type cachePoint struct {
+	Type string `json:"type"`
 }
 
 // inferenceConfig holds the sampling settings; unset members are left out.
@@ -197,6 +203,9 @@ func (c *Client) translate(req *llm.Request) ([]byte, error) {
 	}
 	if len(system) > 0 {
 		out.System = []systemBlock{{Text: strings.Join(system, "\n\n")}}
+		if c.cfg.CacheSystemPrompt {
+			out.System = append(out.System, systemBlock{CachePoint: &cachePoint{Type: "default"}})
+		}
 	}
 	if out.ToolConfig, err = toolConfigOf(b); err != nil {
 		return nil, err

@@ -136,6 +136,12 @@ func TestTranslate(t *testing.T) {
 				"toolConfig":{"tools":[` + weatherJSON + `]}}`,
 		},
 		{
+			name: "prompt_cache system: a cache point after the system prompt",
+			cfg:  func(c *provider.Config) { c.CacheSystemPrompt = true },
+			body: llm.Body{System: "be brief", Messages: hiMessages},
+			want: `{` + hiJSON + `,"system":[{"text":"be brief"},{"cachePoint":{"type":"default"}}]}`,
+		},
+		{
 			name: "json_schema: structured output, the schema as a string",
 			body: llm.Body{Messages: hiMessages, ResponseFormat: json.RawMessage(`{"type":"json_schema","json_schema":{"name":"colours","schema":{"type":"object","properties":{"c":{"type":"string"}}}}}`)},
 			want: `{` + hiJSON + `,"outputConfig":{"textFormat":{"type":"json_schema","structure":{"jsonSchema":{"schema":"{\"type\":\"object\",\"properties\":{\"c\":{\"type\":\"string\"}}}","name":"colours"}}}}}`,
