@@ -16,6 +16,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/smithy-go/encoding/httpbinding"
 	"github.com/tidwall/gjson"
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
@@ -67,7 +68,7 @@ func New(cfg provider.Config) *Client {
 	return &Client{
 		cfg:      cfg,
 		http:     hc,
-		endpoint: base + "/model/" + url.PathEscape(cfg.Model),
+		endpoint: base + "/model/" + httpbinding.EscapePath(cfg.Model, true),
 		region:   region,
 		signer:   v4.NewSigner(),
 		now:      time.Now,

@@ -86,10 +86,12 @@ func TestRequestWithAPIKey(t *testing.T) {
 		stream              bool
 		wantURI, wantAccept string
 	}{
-		{"converse", testModel, "", false, "/model/" + testModel + "/converse", "application/json"},
-		{"converse-stream", testModel, "", true, "/model/" + testModel + "/converse-stream", "application/vnd.amazon.eventstream"},
+		// The model id is escaped as the AWS SDK escapes a path label:
+		// everything but letters, digits and -._~.
+		{"converse", testModel, "", false, "/model/anthropic.claude-sonnet-4-5-20250929-v1%3A0/converse", "application/json"},
+		{"converse-stream", testModel, "", true, "/model/anthropic.claude-sonnet-4-5-20250929-v1%3A0/converse-stream", "application/vnd.amazon.eventstream"},
 		{"profile ARN, base URL with a slash", arn, "/", false,
-			"/model/arn:aws:bedrock:us-east-1:123456789012:inference-profile%2Fus.anthropic.claude-sonnet-4-5/converse", "application/json"},
+			"/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Ainference-profile%2Fus.anthropic.claude-sonnet-4-5/converse", "application/json"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, got := wireUpstream(t)
