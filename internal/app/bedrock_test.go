@@ -105,6 +105,12 @@ func TestBedrockDeployment(t *testing.T) {
 		}
 	}
 
+	// What Converse has no counterpart for is named.
+	dropped, _ := s.post("/v1/chat/completions", `{"model":"bedrock-large","user":"u1","seed":7,"parallel_tool_calls":true,"messages":[{"role":"user","content":"hi"}]}`)
+	if got := dropped.Header.Get("X-Switchyard-Dropped-Params"); got != "user, seed, parallel_tool_calls" {
+		t.Errorf("dropped params %q, want user, seed, parallel_tool_calls (in body order)", got)
+	}
+
 	// Streamed, with usage.
 	stream := oa.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{Model: "bedrock-large", Messages: ask,
 		StreamOptions: openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}})

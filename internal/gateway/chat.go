@@ -584,22 +584,24 @@ func (rt *runtime) lost(d *dialect, req *llm.Request, name string) []string {
 	}
 	names := d.untranslated(req.Raw, dep.cfg.Capabilities.Has(config.CapReasoning))
 	if dep.prov.Dialect() == llm.DialectBedrock {
-		names = append(names, bedrockLost(req.Raw)...)
+		names = bedrockLost(req.Raw, names)
 	}
 	return slices.DeleteFunc(names, func(n string) bool { return !reqid.Plain(n) })
 }
 
-// bedrockLost lists, in body order, the top-level fields of a body that
+// bedrockLost adds to lost, the fields a translation leaves out, those
 // the other APIs' translations carry and Bedrock's Converse API has no
-// counterpart for: who the user is, and parallel tool calls.
-func bedrockLost(raw []byte) []string {
+// counterpart for (who the user is, parallel tool calls), all in body
+// order.
+func bedrockLost(raw []byte, lost []string) []string {
 	var out []string
 	gjson.ParseBytes(raw).ForEach(func(k, v gjson.Result) bool {
-		switch k.Str {
-		case "user", "metadata", "parallel_tool_calls":
-			if v.Type != gjson.Null {
-				out = append(out, k.Str)
-			}
+		switch {
+		case slices.Contains(lost, k.Str):
+			out = append(out, k.Str)
+		case v.Type == gjson.Null:
+		case k.Str == "user", k.Str == "metadata", k.Str == "parallel_tool_calls":
+			out = append(out, k.Str)
 		}
 		return true
 	})
