@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/anthropics/anthropic-sdk-go"
+	aoption "github.com/anthropics/anthropic-sdk-go/option"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/responses"
@@ -196,6 +197,17 @@ func TestBedrockDeployment(t *testing.T) {
 	}
 	if err := as.Err(); err != nil || len(am.Content) != 1 || am.Content[0].Text != msg.Content[0].Text {
 		t.Errorf("anthropic client streamed from bedrock-large: %v %+v, want %q", err, am.Content, msg.Content[0].Text)
+	}
+
+	// count_tokens is counted by Bedrock's CountTokens API, not a generation.
+	before := len(s.sim.Calls("sim-large"))
+	var ch *http.Response
+	count, err := an.Messages.CountTokens(ctx, anthropic.MessageCountTokensParams{Model: "bedrock-large",
+		System:   anthropic.MessageCountTokensParamsSystemUnion{OfString: anthropic.String("Be brief.")},
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("Count the tokens of this sentence, please."))},
+	}, aoption.WithResponseInto(&ch))
+	if err != nil || count.InputTokens < 5 || ch.Header.Get("X-Switchyard-Token-Count") != "provider" || len(s.sim.Calls("sim-large")) != before {
+		t.Errorf("count_tokens on bedrock-large: %v, %+v from %q", err, count, ch.Header.Get("X-Switchyard-Token-Count"))
 	}
 
 	// The Responses API, translated.

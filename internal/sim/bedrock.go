@@ -196,6 +196,59 @@ func (s *Server) handleBedrock(w http.ResponseWriter, r *http.Request, stream bo
 	s.chat(w, r, d, model, p, stream)
 }
 
+// handleBedrockCountTokens answers POST /model/{modelId}/count-tokens for
+// a Converse input, {"input":{"converse":{messages, system, toolConfig,
+// additionalModelRequestFields}}}, with {"inputTokens": N}: the input
+// tokens the same Converse request would count. Like Anthropic's count
+// endpoint, it is not recorded as a call and injects no fault.
+func (s *Server) handleBedrockCountTokens(w http.ResponseWriter, r *http.Request) {
+	d := bedrockAPI{s: s, arrived: time.Now()}
+	if !bedrockAuthorized(r) {
+		d.writeError(w, http.StatusForbidden, "UnrecognizedClientException", "The security token included in the request is invalid.", 0)
+		return
+	}
+	body, err := readBody(w, r)
+	if err != nil {
+		d.writeError(w, http.StatusBadRequest, "ValidationException", "Unable to read the request body.", 0)
+		return
+	}
+	var in struct {
+		Input struct {
+			Converse json.RawMessage `json:"converse"`
+		} `json:"input"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil || in.Input.Converse == nil {
+		d.writeError(w, http.StatusBadRequest, "ValidationException", "Malformed input request: input.converse is required, please reformat your input and try again.", 0)
+		return
+	}
+	for _, k := range []string{"inferenceConfig", "outputConfig", "guardrailConfig"} {
+		if hasKey(in.Input.Converse, k) {
+			d.writeError(w, http.StatusBadRequest, "ValidationException", fmt.Sprintf("Malformed input request: extraneous key [%s] is not permitted, please reformat your input and try again.", k), 0)
+			return
+		}
+	}
+	p, msg := parseBedrock(in.Input.Converse)
+	if msg != "" {
+		d.writeError(w, http.StatusBadRequest, "ValidationException", msg, 0)
+		return
+	}
+	if _, ok := s.lookup(r.PathValue("modelId")); !ok {
+		d.notFound(w, r.PathValue("modelId"))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"inputTokens": p.inputTokens()}, nil)
+}
+
+// hasKey reports whether a JSON object has the top-level key k.
+func hasKey(obj json.RawMessage, k string) bool {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(obj, &fields) != nil {
+		return false
+	}
+	_, ok := fields[k]
+	return ok
+}
+
 // parseBedrock decodes a Converse body into a prompt, or returns the
 // message of a 400.
 func parseBedrock(body []byte) (*prompt, string) {

@@ -211,6 +211,20 @@ func TestBedrockSDK(t *testing.T) {
 		t.Fatalf("got %v, want the same answer %q again", err, text)
 	}
 
+	t.Run("count tokens", func(t *testing.T) {
+		// The input the Converse request counted.
+		ct, err := br.CountTokens(ctx, &bedrockruntime.CountTokensInput{ModelId: aws.String("m"), Input: &types.CountTokensInputMemberConverse{
+			Value: types.ConverseTokensRequest{Messages: base.Messages, System: base.System}}})
+		if err != nil || aws.ToInt32(ct.InputTokens) != aws.ToInt32(u.InputTokens) {
+			t.Errorf("CountTokens: %v %+v, want %d input tokens", err, ct, aws.ToInt32(u.InputTokens))
+		}
+		var nf *types.ResourceNotFoundException
+		if _, err := br.CountTokens(ctx, &bedrockruntime.CountTokensInput{ModelId: aws.String("nope"), Input: &types.CountTokensInputMemberConverse{
+			Value: types.ConverseTokensRequest{Messages: base.Messages}}}); !errors.As(err, &nf) {
+			t.Errorf("CountTokens of an unknown model: %v, want ResourceNotFoundException", err)
+		}
+	})
+
 	t.Run("stream", func(t *testing.T) {
 		r := converseStream(t, ctx, br, base)
 		if r.err != nil {

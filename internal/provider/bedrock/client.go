@@ -129,11 +129,17 @@ func (c *Client) ChatStream(ctx context.Context, req *llm.Request) (llm.Stream, 
 // post sends body to the Converse (or ConverseStream) endpoint and returns
 // a 2xx response; any other status is read and classified.
 func (c *Client) post(ctx context.Context, body []byte, stream bool) (*http.Response, error) {
-	u := c.endpoint + "/converse"
+	op := "/converse"
 	if stream {
-		u += "-stream"
+		op += "-stream"
 	}
-	hr, err := provider.NewPost(ctx, u, body, stream, c.cfg.Headers)
+	return c.postTo(ctx, op, body, stream)
+}
+
+// postTo sends body to the model's operation op ("/converse") and returns
+// a 2xx response; any other status is read and classified.
+func (c *Client) postTo(ctx context.Context, op string, body []byte, stream bool) (*http.Response, error) {
+	hr, err := provider.NewPost(ctx, c.endpoint+op, body, stream, c.cfg.Headers)
 	if err != nil {
 		return nil, fmt.Errorf("bedrock: build request: %w", err)
 	}

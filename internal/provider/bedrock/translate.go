@@ -168,11 +168,24 @@ func badRequest(msg string) error {
 // other than what was asked; what does not change the answer (the end
 // user's id, parallel tool use) is dropped.
 func (c *Client) translate(req *llm.Request) ([]byte, error) {
+	out, err := c.converse(req)
+	if err != nil {
+		return nil, err
+	}
+	body, err := json.Marshal(out)
+	if err != nil {
+		return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "cannot encode request", Err: err}
+	}
+	return body, nil
+}
+
+// converse is the Converse request for req (see translate).
+func (c *Client) converse(req *llm.Request) (*converseRequest, error) {
 	b, err := req.Body()
 	if err != nil {
 		return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "cannot decode request body", Err: err}
 	}
-	out := converseRequest{Messages: make([]message, 0, len(b.Messages))}
+	out := &converseRequest{Messages: make([]message, 0, len(b.Messages))}
 	if out.OutputConfig, err = outputConfigOf(b.ResponseFormat); err != nil {
 		return nil, err
 	}
@@ -211,16 +224,12 @@ func (c *Client) translate(req *llm.Request) ([]byte, error) {
 		return nil, err
 	}
 	if c.cfg.Reasoning {
-		out.AdditionalModelRequestFields = c.think(&ic, &out, b)
+		out.AdditionalModelRequestFields = c.think(&ic, out, b)
 	}
 	if !ic.empty() {
 		out.InferenceConfig = &ic
 	}
-	body, err := json.Marshal(out)
-	if err != nil {
-		return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "cannot encode request", Err: err}
-	}
-	return body, nil
+	return out, nil
 }
 
 // outputConfigOf maps OpenAI's response_format onto Converse's structured
