@@ -106,6 +106,13 @@ func TestBedrockDeployment(t *testing.T) {
 		}
 	}
 
+	// Two user turns in a row (OpenAI takes them; Converse wants roles to
+	// alternate).
+	if _, err := oa.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "bedrock-large",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Hello."), openai.UserMessage("Why is the sky blue?")}}); err != nil {
+		t.Errorf("two user turns to bedrock-large: %v", err)
+	}
+
 	// What Converse has no counterpart for is named.
 	dropped, _ := s.post("/v1/chat/completions", `{"model":"bedrock-large","user":"u1","seed":7,"parallel_tool_calls":true,"messages":[{"role":"user","content":"hi"}]}`)
 	if got := dropped.Header.Get("X-Switchyard-Dropped-Params"); got != "user, seed, parallel_tool_calls" {

@@ -317,8 +317,10 @@ func usesTools(msgs []llm.Message) bool {
 }
 
 // appendMessage adds m to msgs. Tool results become toolResult blocks of a
-// user message; consecutive results, and a user turn right after them,
-// share one user message, as Converse expects (roles alternate).
+// user message. Converse wants the roles to alternate, so a message of
+// the same role as the one before it (consecutive tool results, a user
+// turn right after them, two user turns in a row, which other APIs take)
+// joins that message.
 func appendMessage(msgs *[]message, m *llm.Message) error {
 	var blocks []block
 	role := "user"
@@ -358,12 +360,10 @@ func appendMessage(msgs *[]message, m *llm.Message) error {
 			return err
 		}
 	}
-	if n := len(*msgs); n > 0 && role == "user" {
+	if n := len(*msgs); n > 0 && (*msgs)[n-1].Role == role {
 		prev := &(*msgs)[n-1]
-		if prev.Role == "user" && endsWithToolResult(prev.Content) {
-			prev.Content = append(prev.Content, blocks...)
-			return nil
-		}
+		prev.Content = append(prev.Content, blocks...)
+		return nil
 	}
 	if blocks == nil {
 		blocks = []block{}
@@ -384,12 +384,6 @@ func thinkingBlocks(ts []llm.Thinking) []block {
 		out = append(out, block{ReasoningContent: &reasoningContent{ReasoningText: &reasoningText{Text: t.Text, Signature: t.Signature}}})
 	}
 	return out
-}
-
-// endsWithToolResult reports whether a message's last block is a tool
-// result, so a user turn that follows joins the message.
-func endsWithToolResult(bs []block) bool {
-	return len(bs) > 0 && bs[len(bs)-1].ToolResult != nil
 }
 
 // partBlocks converts content parts; empty text parts are dropped because

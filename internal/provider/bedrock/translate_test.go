@@ -136,6 +136,11 @@ func TestTranslate(t *testing.T) {
 				"toolConfig":{"tools":[` + weatherJSON + `]}}`,
 		},
 		{
+			name: "two user turns in a row join (Converse wants roles to alternate)",
+			body: llm.Body{Messages: []llm.Message{user(text("hi")), user(text("there"))}},
+			want: `{"messages":[{"role":"user","content":[{"text":"hi"},{"text":"there"}]}]}`,
+		},
+		{
 			name: "prompt_cache system: a cache point after the system prompt",
 			cfg:  func(c *provider.Config) { c.CacheSystemPrompt = true },
 			body: llm.Body{System: "be brief", Messages: hiMessages},
