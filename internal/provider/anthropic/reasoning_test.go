@@ -86,29 +86,6 @@ func TestTranslateMarksSystemPromptForCache(t *testing.T) {
 	}
 }
 
-func TestInToolCycle(t *testing.T) {
-	user := llm.Message{Role: llm.RoleUser}
-	calls := llm.Message{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "c", Name: "f"}}}
-	answer := llm.Message{Role: llm.RoleAssistant}
-	result := llm.Message{Role: llm.RoleTool, ToolCallID: "c"}
-	for _, tc := range []struct {
-		msgs []llm.Message
-		want bool
-	}{
-		{[]llm.Message{user}, false},
-		{[]llm.Message{user, calls, result}, true},
-		{[]llm.Message{user, calls, result, result}, true},
-		{[]llm.Message{user, calls, result, answer, user}, false},
-		{[]llm.Message{user, answer, result}, false},
-		{[]llm.Message{result}, false},
-		{nil, false},
-	} {
-		if got := provider.InToolCycle(tc.msgs); got != tc.want {
-			t.Errorf("inToolCycle(%d messages ending %v) = %v, want %v", len(tc.msgs), tc.msgs, got, tc.want)
-		}
-	}
-}
-
 // TestTranslateThinkingSentBack: the thinking an OpenAI client sends back
 // with an assistant message goes first in that message, each block as it
 // came (Anthropic checks the signatures), and keeps thinking on for the

@@ -323,28 +323,3 @@ func TestTranslateThinking(t *testing.T) {
 		})
 	}
 }
-
-// TestInToolCycle: a conversation is in a tool cycle when it ends with the
-// results of the last assistant message's calls.
-func TestInToolCycle(t *testing.T) {
-	u := user(text("hi"))
-	calls := llm.Message{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "c", Name: "f"}}}
-	answer := llm.Message{Role: llm.RoleAssistant}
-	result := llm.Message{Role: llm.RoleTool, ToolCallID: "c"}
-	for _, tc := range []struct {
-		msgs []llm.Message
-		want bool
-	}{
-		{[]llm.Message{u}, false},
-		{[]llm.Message{u, calls, result}, true},
-		{[]llm.Message{u, calls, result, result}, true},
-		{[]llm.Message{u, calls, result, answer, u}, false},
-		{[]llm.Message{u, answer, result}, false},
-		{[]llm.Message{result}, false},
-		{nil, false},
-	} {
-		if got := provider.InToolCycle(tc.msgs); got != tc.want {
-			t.Errorf("inToolCycle(%d messages) = %v, want %v", len(tc.msgs), got, tc.want)
-		}
-	}
-}

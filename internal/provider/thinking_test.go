@@ -1,0 +1,62 @@
+package provider
+
+import (
+	"testing"
+
+	"github.com/switchyard-gw/switchyard/internal/llm"
+)
+
+// TestInToolCycle: a conversation is in a tool cycle when it ends with the
+// results of the last assistant message's calls, and that message came
+// back without its thinking.
+func TestInToolCycle(t *testing.T) {
+	user := llm.Message{Role: llm.RoleUser}
+	calls := llm.Message{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "c", Name: "f"}}}
+	thought := llm.Message{Role: llm.RoleAssistant, ToolCalls: calls.ToolCalls, Thinking: []llm.Thinking{{Text: "t", Signature: "s"}}}
+	answer := llm.Message{Role: llm.RoleAssistant}
+	result := llm.Message{Role: llm.RoleTool, ToolCallID: "c"}
+	for _, tc := range []struct {
+		msgs []llm.Message
+		want bool
+	}{
+		{[]llm.Message{user}, false},
+		{[]llm.Message{user, calls, result}, true},
+		{[]llm.Message{user, calls, result, result}, true},
+		{[]llm.Message{user, thought, result}, false},
+		{[]llm.Message{user, calls, result, answer, user}, false},
+		{[]llm.Message{user, answer, result}, false},
+		{[]llm.Message{result}, false},
+		{nil, false},
+	} {
+		if got := InToolCycle(tc.msgs); got != tc.want {
+			t.Errorf("InToolCycle(%d messages ending %v) = %v, want %v", len(tc.msgs), tc.msgs, got, tc.want)
+		}
+	}
+}
+
+// TestThinking: the budget comes from the client's budget or effort, is
+// added to the answer's limit within the deployment's, and is off for a
+// forced tool, a tool turn without its thinking, or too little room.
+func TestThinking(t *testing.T) {
+	for _, tt := range []struct {
+		name          string
+		body          llm.Body
+		answer, limit int
+		forced        bool
+		budget, max   int
+		ok            bool
+	}{
+		{"effort", llm.Body{ReasoningEffort: "medium"}, 500, 0, false, 8192, 8692, true},
+		{"budget", llm.Body{ThinkingBudget: 3000}, 500, 0, false, 3000, 3500, true},
+		{"within the limit", llm.Body{ReasoningEffort: "high"}, 500, 6000, false, 5500, 6000, true},
+		{"little room: half the limit", llm.Body{ReasoningEffort: "high"}, 3500, 4000, false, 2000, 4000, true},
+		{"no room", llm.Body{ReasoningEffort: "high"}, 1500, 1600, false, 0, 1500, false},
+		{"minimal effort", llm.Body{ReasoningEffort: "minimal"}, 500, 0, false, 0, 500, false},
+		{"forced tool", llm.Body{ReasoningEffort: "high"}, 500, 0, true, 0, 500, false},
+	} {
+		budget, max, ok := Thinking(&tt.body, tt.answer, tt.limit, tt.forced)
+		if budget != tt.budget || max != tt.max || ok != tt.ok {
+			t.Errorf("%s: Thinking = %d, %d, %v; want %d, %d, %v", tt.name, budget, max, ok, tt.budget, tt.max, tt.ok)
+		}
+	}
+}
