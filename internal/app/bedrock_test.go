@@ -272,16 +272,7 @@ func TestBedrockStreamsNeverEndAsSuccess(t *testing.T) {
 func TestBedrockPromptCache(t *testing.T) {
 	s := startBedrockStack(t)
 	c := s.openai()
-	system := strings.Repeat("You answer questions about railway signalling precisely. ", 100) // ~1,400 tokens
-	ask := func(model, q string) openai.CompletionUsage {
-		t.Helper()
-		resp, err := c.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: model,
-			Messages: []openai.ChatCompletionMessageParamUnion{openai.SystemMessage(system), openai.UserMessage(q)}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp.Usage
-	}
+	ask := askWithLongSystem(t, c)
 	first, second := ask("bedrock-cached", "What is a block?"), ask("bedrock-cached", "And an interlocking?")
 	if first.PromptTokensDetails.CachedTokens != 0 || second.PromptTokensDetails.CachedTokens < 1024 || second.PromptTokens < second.PromptTokensDetails.CachedTokens {
 		t.Errorf("prompt_cache: system: cached %d then %d of %d and %d prompt tokens, want 0 then the system prompt",

@@ -206,16 +206,7 @@ func TestPromptCacheMarksTranslatedSystemPrompts(t *testing.T) {
 `, 1)
 	s := startStack(t, fastSim(), cfg)
 	c := s.openai()
-	system := strings.Repeat("You answer questions about railway signalling precisely. ", 100) // ~1,400 tokens
-	ask := func(model, q string) openai.CompletionUsage {
-		t.Helper()
-		resp, err := c.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: model,
-			Messages: []openai.ChatCompletionMessageParamUnion{openai.SystemMessage(system), openai.UserMessage(q)}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp.Usage
-	}
+	ask := askWithLongSystem(t, c)
 	first, second := ask("claude-cached", "What is a block?"), ask("claude-cached", "And an interlocking?")
 	if first.PromptTokensDetails.CachedTokens != 0 || second.PromptTokensDetails.CachedTokens < 1024 {
 		t.Errorf("prompt_cache: system: cached tokens %d then %d, want 0 then the system prompt", first.PromptTokensDetails.CachedTokens, second.PromptTokensDetails.CachedTokens)
@@ -241,5 +232,21 @@ func TestPromptCacheMarksTranslatedSystemPrompts(t *testing.T) {
 	}
 	if writes < 1024 || reads != writes {
 		t.Errorf("records of claude-cached: %d written, %d read; want the system prompt written once and read once", writes, reads)
+	}
+}
+
+// askWithLongSystem returns a function asking model question q under one
+// long system prompt (about 1,400 tokens, past every prompt cache's
+// minimum), and returning the answer's usage.
+func askWithLongSystem(t *testing.T, c openai.Client) func(model, q string) openai.CompletionUsage {
+	system := strings.Repeat("You answer questions about railway signalling precisely. ", 100)
+	return func(model, q string) openai.CompletionUsage {
+		t.Helper()
+		resp, err := c.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: model,
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.SystemMessage(system), openai.UserMessage(q)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.Usage
 	}
 }
