@@ -589,9 +589,9 @@ func (rt *runtime) lost(d *dialect, req *llm.Request, name string) []string {
 	return slices.DeleteFunc(names, func(n string) bool { return !reqid.Plain(n) })
 }
 
-// bedrockLost adds to lost, the fields a translation leaves out, those
-// the other APIs' translations carry and Bedrock's Converse API has no
-// counterpart for (who the user is, parallel tool calls), all in body
+// bedrockLost is lost (the fields any translation leaves out) with those
+// that the other APIs' translations carry but Bedrock's Converse API has
+// no counterpart for (who the user is, parallel tool calls), in body
 // order.
 func bedrockLost(raw []byte, lost []string) []string {
 	var out []string

@@ -24,8 +24,8 @@ const countTimeout = 10 * time.Second
 
 // ServeAnthropicCountTokens serves POST /v1/messages/count_tokens: the
 // first deployment of the route whose provider can count (an Anthropic
-// or a Bedrock one) counts the request; otherwise, or when that call fails, the answer
-// is the gateway's estimate. Either way the answer is
+// or a Bedrock one) counts the request; otherwise, or when that call
+// fails, the answer is the gateway's estimate. Either way the answer is
 // {"input_tokens": N} and costs nothing.
 func (g *Gateway) ServeAnthropicCountTokens(w http.ResponseWriter, r *http.Request) {
 	x, r := g.start(r, anthropicDialect, "switchyard.count_tokens")
