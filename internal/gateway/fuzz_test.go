@@ -36,13 +36,19 @@ func FuzzGateway(f *testing.F) {
 		`{"model":"medium","messages":[{"role":"assistant","content":"a","thinking_blocks":[{"type":"x"}]},{"role":"user","content":"b"}]}`,
 		`{"model":"claude","input":[{"type":"reasoning","summary":[],"encrypted_content":"switchyard-thinking:e30"},{"type":"function_call","call_id":"c","name":"f","arguments":"{}"}]}`,
 		`{"model":"medium","input":[{"type":"reasoning","encrypted_content":"switchyard-thinking:!!"},"x"]}`,
+		`{"model":"bedrock","stream":true,"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/gif;base64,R0lG"}}]},{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"none"}`,
+		`{"model":"bedrock","max_tokens":50,"system":"s","messages":[{"role":"assistant","content":[{"type":"thinking","thinking":"t","signature":"s"}]}],"thinking":{"type":"enabled","budget_tokens":1024}}`,
+		`{"model":"bedrock","input":[{"role":"user","content":"hi"}],"text":{"format":{"type":"json_schema","name":"n","schema":{"type":"object"}}}}`,
 		`[]`, `null`, `{`, `{"model":1}`, "\x00\xff", `{"model":"claude","messages":[{"role":"user","content":"\ud800"}]}`,
 	}
 	for i, s := range seeds {
 		f.Add(uint8(i), s)
 	}
 	fx := newFixture(f)
-	cfg := fx.conf(strings.Replace(gwConfig, "max_body_bytes: 2048", "max_body_bytes: 65536", 1))
+	// Bedrock too: every request is translated for it.
+	text := strings.NewReplacer("max_body_bytes: 2048", "max_body_bytes: 65536",
+		"deployments:\n", "  - {name: sim-bedrock, kind: bedrock, region: us-east-1, base_url: \"{{SIM}}\", api_key: k}\ndeployments:\n  - {name: bedrock, provider: sim-bedrock, model: sim-large}\n").Replace(gwConfig)
+	cfg := fx.conf(text)
 	if err := fx.gw.Apply(cfg); err != nil {
 		f.Fatal(err)
 	}
