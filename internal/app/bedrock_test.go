@@ -60,6 +60,10 @@ deployments:
     model: sim-large
     price: {input_per_mtok: 3, output_per_mtok: 15, cached_input_per_mtok: 0.3, cache_write_per_mtok: 3.75}
     prompt_cache: system
+  - name: bedrock-profile
+    provider: sim-bedrock-signed
+    model: "us.anthropic.sim-v1:0"
+    price: {input_per_mtok: 3, output_per_mtok: 15}
   - name: bedrock-cut
     provider: sim-bedrock
     model: sim-cut
@@ -75,6 +79,7 @@ func startBedrockStack(t *testing.T) *stack {
 		sim.Model{Name: "sim-claude-think", ContextWindow: 100000, OutputTokens: 12, Reasoning: true, ThinkingTokens: longThinking},
 		sim.Model{Name: "sim-flaky", ContextWindow: 100000, OutputTokens: 12, Faults: []sim.Fault{{Type: sim.FaultStatus, Status: 429}}},
 		sim.Model{Name: "sim-cut", ContextWindow: 100000, OutputTokens: 12, Faults: []sim.Fault{{Type: sim.FaultCut, After: 3}}},
+		sim.Model{Name: "us.anthropic.sim-v1:0", ContextWindow: 100000, OutputTokens: 12},
 		sim.Model{Name: "sim-stream-error", ContextWindow: 100000, OutputTokens: 12, Faults: []sim.Fault{{Type: sim.FaultStreamError, After: 3}}})
 	cfg := strings.Replace(baseConfig, "deployments:", bedrockProviders, 1) + `  - name: bedrock-first
     targets: [bedrock-flaky, medium]
@@ -93,7 +98,9 @@ func TestBedrockDeployment(t *testing.T) {
 	oa, an := s.openai(), s.anthropic()
 	ask := []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Why is the sky blue?")}
 
-	for _, model := range []string{"bedrock-large", "bedrock-signed"} {
+	// bedrock-profile's model id holds a colon, escaped in the path (and
+	// signed) as AWS wants.
+	for _, model := range []string{"bedrock-large", "bedrock-signed", "bedrock-profile"} {
 		var hr *http.Response
 		resp, err := oa.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: model, Messages: ask}, option.WithResponseInto(&hr))
 		if err != nil {
