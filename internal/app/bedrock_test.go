@@ -64,6 +64,10 @@ deployments:
     provider: sim-bedrock-signed
     model: "us.anthropic.sim-v1:0"
     price: {input_per_mtok: 3, output_per_mtok: 15}
+  - name: bedrock-guarded
+    provider: sim-bedrock
+    model: sim-large
+    guardrail: {id: gr-sim, version: "1"}
   - name: bedrock-cut
     provider: sim-bedrock
     model: sim-cut
@@ -288,5 +292,48 @@ func TestBedrockPromptCache(t *testing.T) {
 	ask("bedrock-large", "What is a block?")
 	if u := ask("bedrock-large", "And an interlocking?"); u.PromptTokensDetails.CachedTokens != 0 {
 		t.Errorf("without prompt_cache: %d cached tokens, want none", u.PromptTokensDetails.CachedTokens)
+	}
+}
+
+// TestBedrockGuardrail: a Bedrock deployment's guardrail is applied to
+// every request; when it intervenes (the simulator's guardrails block the
+// word "forbidden") the answer is its message, finished as
+// content_filter for OpenAI clients (complete and streamed) and refusal
+// for Anthropic clients. Without the guardrail the same prompt is
+// answered.
+func TestBedrockGuardrail(t *testing.T) {
+	s := startBedrockStack(t)
+	ctx := context.Background()
+	oa, an := s.openai(), s.anthropic()
+	blocked := []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Tell me something forbidden.")}
+	resp, err := oa.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "bedrock-guarded", Messages: blocked})
+	if err != nil || resp.Choices[0].FinishReason != "content_filter" || resp.Choices[0].Message.Content != "Sorry, the model cannot answer this question." {
+		t.Errorf("guarded, blocked: %v %+v", err, resp)
+	}
+	stream := oa.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{Model: "bedrock-guarded", Messages: blocked})
+	acc := openai.ChatCompletionAccumulator{}
+	for stream.Next() {
+		acc.AddChunk(stream.Current())
+	}
+	if err := stream.Err(); err != nil || acc.Choices[0].FinishReason != "content_filter" {
+		t.Errorf("guarded, blocked, streamed: %v %+v", err, acc.Choices)
+	}
+	stream.Close()
+	msg, err := an.Messages.New(ctx, anthropic.MessageNewParams{Model: "bedrock-guarded", MaxTokens: 256,
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("Tell me something forbidden."))}})
+	if err != nil || msg.StopReason != "refusal" {
+		t.Errorf("guarded, blocked, anthropic client: %v %+v", err, msg)
+	}
+	for _, tt := range []struct {
+		model string
+		ask   []openai.ChatCompletionMessageParamUnion
+	}{
+		{"bedrock-guarded", []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Tell me something nice.")}},
+		{"bedrock-large", blocked},
+	} {
+		resp, err := oa.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: tt.model, Messages: tt.ask})
+		if err != nil || resp.Choices[0].FinishReason != "stop" {
+			t.Errorf("%s: %v %+v, want an answer", tt.model, err, resp)
+		}
 	}
 }

@@ -136,11 +136,23 @@ type Deployment struct {
 	IdleTimeout       Duration `yaml:"idle_timeout"`
 	// Timeout bounds one non-streaming attempt; default 60s.
 	Timeout Duration `yaml:"timeout"`
-	// PromptCache, on an Anthropic deployment, is "system" to mark the
-	// system prompt of a translated request for Anthropic's prompt cache
-	// (which, unlike OpenAI's, caches only what a request marks), or ""
-	// (off). A request in Anthropic's own shape keeps its own marks.
+	// PromptCache, on an Anthropic or Bedrock deployment, is "system" to
+	// mark the system prompt of a translated request for the provider's
+	// prompt cache (which, unlike OpenAI's, caches only what a request
+	// marks), or "" (off). A request in Anthropic's own shape keeps its
+	// own marks.
 	PromptCache string `yaml:"prompt_cache"`
+	// Guardrail, on a Bedrock deployment, applies an Amazon Bedrock
+	// guardrail to every request.
+	Guardrail *Guardrail `yaml:"guardrail"`
+}
+
+// Guardrail names an Amazon Bedrock guardrail and its version.
+type Guardrail struct {
+	// ID is the guardrail's identifier (or ARN).
+	ID string `yaml:"id"`
+	// Version is a published version number, or DRAFT.
+	Version string `yaml:"version"`
 }
 
 // PromptCacheSystem is the prompt_cache value that marks the system

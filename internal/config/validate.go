@@ -220,6 +220,20 @@ func (p *Provider) validateAWS(v *validator, path string) {
 	}
 }
 
+// validGuardrailVersion reports whether v names a guardrail version: a
+// number, or DRAFT (the working copy).
+func validGuardrailVersion(v string) bool {
+	if v == "DRAFT" {
+		return true
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return false
+		}
+	}
+	return v != "" && len(v) <= 8
+}
+
 // validRegion reports whether r looks like an AWS region name (lower-case
 // letters, digits and dashes: it goes into the endpoint's host name).
 func validRegion(r string) bool {
@@ -348,6 +362,17 @@ func (c *Config) validateDeployments(v *validator) {
 		if kinds[d.Provider] == KindBedrock && d.Capabilities.Has(CapEmbeddings) {
 			// The Converse API answers chat only.
 			v.add(path+".capabilities.embeddings", "a bedrock deployment (the Converse API) serves chat only")
+		}
+		if g := d.Guardrail; g != nil {
+			switch {
+			case providers[d.Provider] && kinds[d.Provider] != KindBedrock:
+				v.add(path+".guardrail", "only Bedrock deployments take a guardrail")
+			case g.ID == "":
+				v.add(path+".guardrail.id", "required")
+			}
+			if !validGuardrailVersion(g.Version) {
+				v.add(path+".guardrail.version", "want a version number or DRAFT, got %q", g.Version)
+			}
 		}
 		nonNegative(v, path+".price.input_per_mtok", d.Price.InputPerMTok)
 		nonNegative(v, path+".price.output_per_mtok", d.Price.OutputPerMTok)

@@ -231,6 +231,9 @@ func (g *Gateway) build(cfg *config.Config) (*runtime, error) {
 		case config.KindBedrock:
 			pc.Region = p.Region
 			pc.AWSAccessKeyID, pc.AWSSecretAccessKey, pc.AWSSessionToken = p.AWSAccessKeyID.Value(), p.AWSSecretAccessKey.Value(), p.AWSSessionToken.Value()
+			if g := d.Guardrail; g != nil {
+				pc.GuardrailID, pc.GuardrailVersion = g.ID, g.Version
+			}
 			prov, genAI = bedrock.New(pc), "aws.bedrock"
 		case config.KindAzure:
 			pc.Azure = true

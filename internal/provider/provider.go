@@ -72,6 +72,9 @@ type Config struct {
 	AWSAccessKeyID     string
 	AWSSecretAccessKey string
 	AWSSessionToken    string
+	// GuardrailID and GuardrailVersion name the Amazon Bedrock guardrail
+	// a Bedrock deployment applies to every request ("" for none).
+	GuardrailID, GuardrailVersion string
 	// HTTPClient is the client to use; adapters never create their own
 	// when this is set. Its transport carries the connect timeout.
 	HTTPClient *http.Client

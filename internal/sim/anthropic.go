@@ -294,6 +294,8 @@ func (anthropicAPI) policyError(w http.ResponseWriter) {
 
 func stopReason(rep reply) string {
 	switch {
+	case rep.blocked:
+		return "guardrail_intervened"
 	case rep.truncated:
 		return "max_tokens"
 	case rep.toolName != "":

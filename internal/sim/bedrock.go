@@ -69,6 +69,9 @@ type brRequest struct {
 			} `json:"structure"`
 		} `json:"textFormat"`
 	} `json:"outputConfig"`
+	GuardrailConfig *struct {
+		GuardrailIdentifier string `json:"guardrailIdentifier"`
+	} `json:"guardrailConfig"`
 	AdditionalModelRequestFields struct {
 		Thinking *struct {
 			Type         string `json:"type"`
@@ -297,6 +300,7 @@ func (req *brRequest) prompt() (*prompt, string) {
 			p.lastFromUser = false
 		}
 	}
+	p.guardrail = req.GuardrailConfig != nil && req.GuardrailConfig.GuardrailIdentifier != ""
 	req.addTools(p)
 	req.setOutput(p)
 	if msg := req.setInference(p); msg != "" {
@@ -572,6 +576,23 @@ func reasoningBlock(x *exchange) map[string]any {
 	return map[string]any{"reasoningContent": map[string]any{
 		"reasoningText": map[string]string{"text": text, "signature": thinkingSignature(text)},
 	}}
+}
+
+// guardrailWord is what the simulator's guardrails block: a prompt that
+// holds it, under a guardrail, gets guardrailMessage instead of an answer.
+const (
+	guardrailWord    = "forbidden"
+	guardrailMessage = "Sorry, the model cannot answer this question."
+)
+
+// guarded is rep as a guardrail lets it out: the guardrail's message,
+// stopped as guardrail_intervened, when one applies and the prompt holds
+// guardrailWord.
+func guarded(p *prompt, rep reply) reply {
+	if !p.guardrail || !strings.Contains(strings.ToLower(p.text.String()), guardrailWord) {
+		return rep
+	}
+	return reply{tokens: pieces(guardrailMessage), blocked: true}
 }
 
 // respond sends a Converse answer: the thinking block first when there is

@@ -119,7 +119,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, d dialect, name st
 	if f != nil && f.Type == FaultSlowFirstToken {
 		ttft += f.Delay
 	}
-	rep := generate(m, p)
+	rep := guarded(p, generate(m, p))
 	x := &exchange{s: s, model: m, p: p, created: s.now().Unix(), input: in, usage: p.includeUsage}
 	x.cached, x.written = s.cacheTokens(d, m, p, in)
 	x.reasoning = reasoningTokens(d, m, p)

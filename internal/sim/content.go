@@ -54,6 +54,7 @@ type prompt struct {
 	store        bool            // Responses API: keep the response (store, default true)
 	previousID   string          // Responses API: previous_response_id, or ""
 	cacheMark    int             // Anthropic, Bedrock: text bytes up to the last cache mark, or 0
+	guardrail    bool            // Bedrock: a guardrail applies (see guarded)
 	// What a reasoning model needs (see Model.Reasoning): OpenAI's
 	// reasoning_effort and whether max_tokens or a temperature other than 1
 	// was sent; Anthropic's thinking budget (0: off).
@@ -108,6 +109,7 @@ type reply struct {
 	tokens    []string // text pieces, or argument pieces of a tool call
 	toolName  string   // non-empty when the answer is a tool call
 	truncated bool     // max_tokens cut the answer
+	blocked   bool     // a Bedrock guardrail intervened (see guarded)
 }
 
 // text is the whole answer: content, or the tool call's JSON arguments.

@@ -20,9 +20,17 @@ type converseRequest struct {
 	InferenceConfig *inferenceConfig `json:"inferenceConfig,omitempty"`
 	ToolConfig      *toolConfig      `json:"toolConfig,omitempty"`
 	OutputConfig    *outputConfig    `json:"outputConfig,omitempty"`
+	GuardrailConfig *guardrailConfig `json:"guardrailConfig,omitempty"`
 	// AdditionalModelRequestFields carries what Converse has no field
 	// for, in the model's own shape: Anthropic's extended thinking.
 	AdditionalModelRequestFields *additionalFields `json:"additionalModelRequestFields,omitempty"`
+}
+
+// guardrailConfig applies a Bedrock guardrail to the request (and, in a
+// stream, checks the answer as it comes: sync, Bedrock's default).
+type guardrailConfig struct {
+	GuardrailIdentifier string `json:"guardrailIdentifier"`
+	GuardrailVersion    string `json:"guardrailVersion"`
 }
 
 // systemBlock is a system prompt block: text, or a cache point marking
@@ -186,6 +194,9 @@ func (c *Client) converse(req *llm.Request) (*converseRequest, error) {
 		return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "cannot decode request body", Err: err}
 	}
 	out := &converseRequest{Messages: make([]message, 0, len(b.Messages))}
+	if c.cfg.GuardrailID != "" {
+		out.GuardrailConfig = &guardrailConfig{GuardrailIdentifier: c.cfg.GuardrailID, GuardrailVersion: c.cfg.GuardrailVersion}
+	}
 	if out.OutputConfig, err = outputConfigOf(b.ResponseFormat); err != nil {
 		return nil, err
 	}

@@ -136,6 +136,12 @@ func TestTranslate(t *testing.T) {
 				"toolConfig":{"tools":[` + weatherJSON + `]}}`,
 		},
 		{
+			name: "a guardrail",
+			cfg:  func(c *provider.Config) { c.GuardrailID, c.GuardrailVersion = "gr-1", "DRAFT" },
+			body: llm.Body{Messages: hiMessages},
+			want: `{` + hiJSON + `,"guardrailConfig":{"guardrailIdentifier":"gr-1","guardrailVersion":"DRAFT"}}`,
+		},
+		{
 			name: "two user turns in a row join (Converse wants roles to alternate)",
 			body: llm.Body{Messages: []llm.Message{user(text("hi")), user(text("there"))}},
 			want: `{"messages":[{"role":"user","content":[{"text":"hi"},{"text":"there"}]}]}`,
