@@ -1,6 +1,6 @@
 // Package sim is Switchyard's simulated LLM provider: a real HTTP server
-// that speaks the OpenAI Chat Completions and Anthropic Messages wire
-// formats, with configurable latency, time to first token, token rate and
+// that speaks the OpenAI Chat Completions, Anthropic Messages and Amazon
+// Bedrock Converse wire formats, with configurable latency, time to first token, token rate and
 // scripted faults. Demos (`switchyard sim`, the demo mode of `switchyard
 // serve`), tests and benchmarks point the gateway's real provider adapters
 // at it, so they exercise the real code paths without a network.
@@ -13,7 +13,10 @@
 //	POST /v1/completions             OpenAI legacy completions, JSON or SSE
 //	POST /v1/messages                Anthropic Messages, JSON or SSE
 //	POST /v1/messages/count_tokens   Anthropic token count (not recorded, no faults)
-//	POST /model/{m}/converse[-stream] Bedrock Converse (SigV4 or API key), JSON or event stream
+//	POST /model/{m}/converse[-stream] Bedrock Converse (SigV4 or API key), JSON or event stream;
+//	                                 under a guardrailConfig, a prompt holding "forbidden" gets
+//	                                 the guardrail's message (stopReason guardrail_intervened)
+//	POST /model/{m}/count-tokens     Bedrock token count of a Converse input (not recorded)
 //	POST /v1/embeddings              OpenAI embeddings (float or base64)
 //	GET  /v1/models[/{model}]        OpenAI list; Anthropic list when the
 //	                                 request has an anthropic-version header
