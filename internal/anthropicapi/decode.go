@@ -46,6 +46,10 @@ type (
 		ToolUseID string          `json:"tool_use_id"`
 		Content   json.RawMessage `json:"content"`
 		IsError   bool            `json:"is_error"`
+		// thinking (Thinking, Signature) and redacted_thinking (Data)
+		Thinking  string `json:"thinking"`
+		Signature string `json:"signature"`
+		Data      string `json:"data"`
 	}
 	imageSource struct {
 		Type      string `json:"type"`
@@ -73,7 +77,8 @@ type (
 // decodeFull decodes a Messages API body into the canonical Body. Tool
 // results, which Anthropic carries inside user messages, become RoleTool
 // messages placed before the rest of that user turn; thinking blocks are
-// dropped (no other dialect can replay them). Content the canonical form
+// the assistant message's Thinking (Bedrock's Claude takes them back;
+// an OpenAI deployment is sent none). Content the canonical form
 // cannot carry (documents, server tools) is a *BadRequestError.
 func decodeFull(raw []byte) (*llm.Body, error) {
 	var in msgRequest
@@ -255,7 +260,10 @@ func assistantMessage(blocks []block, param string) ([]llm.Message, error) {
 				args = "{}"
 			}
 			msg.ToolCalls = append(msg.ToolCalls, llm.ToolCall{ID: b.ID, Name: b.Name, Arguments: args})
-		case "thinking", "redacted_thinking":
+		case "thinking":
+			msg.Thinking = append(msg.Thinking, llm.Thinking{Text: b.Thinking, Signature: b.Signature})
+		case "redacted_thinking":
+			msg.Thinking = append(msg.Thinking, llm.Thinking{Redacted: b.Data})
 		default:
 			return nil, unsupportedBlock(fmt.Sprintf("%s.%d", param, j), b.Type)
 		}

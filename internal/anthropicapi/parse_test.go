@@ -139,14 +139,15 @@ func TestDecodeSDKRequest(t *testing.T) {
 func TestDecodeFullVariants(t *testing.T) {
 	dialecttest.DecodeBody(t, dialect, []dialecttest.DecodeCase{
 		{
-			Name: "url image, thinking dropped, tool choice tool, output format",
+			Name: "url image, thinking kept, tool choice tool, output format",
 			Body: `{"model":"c","max_tokens":5,"tool_choice":{"type":"tool","name":"f"},"output_format":{"type":"json_schema","schema":{"type":"object"}},"messages":[
 				{"role":"user","content":[{"type":"image","source":{"type":"url","url":"https://x/i.png"}}]},
-				{"role":"assistant","content":[{"type":"thinking","thinking":"hmm","signature":"s"},{"type":"text","text":"ok"}]}]}`,
+				{"role":"assistant","content":[{"type":"thinking","thinking":"hmm","signature":"s"},{"type":"redacted_thinking","data":"opaque"},{"type":"text","text":"ok"}]}]}`,
 			Check: func(b *llm.Body) string {
 				want := []llm.Message{
 					{Role: llm.RoleUser, Parts: []llm.Part{{Type: llm.PartImage, ImageURL: "https://x/i.png"}}},
-					{Role: llm.RoleAssistant, Parts: []llm.Part{{Type: llm.PartText, Text: "ok"}}},
+					{Role: llm.RoleAssistant, Parts: []llm.Part{{Type: llm.PartText, Text: "ok"}},
+						Thinking: []llm.Thinking{{Text: "hmm", Signature: "s"}, {Redacted: "opaque"}}},
 				}
 				return cmp.Diff(want, b.Messages) + cmp.Diff(&llm.ToolChoice{Mode: "tool", Name: "f"}, b.ToolChoice) +
 					cmp.Diff(`{"json_schema":{"name":"output","schema":{"type":"object"},"strict":true},"type":"json_schema"}`, string(b.ResponseFormat))

@@ -199,6 +199,23 @@ func TestBedrockDeployment(t *testing.T) {
 		t.Errorf("answering bedrock-think's call with its thinking: %v %+v; want thinking billed", err, after)
 	}
 
+	// An Anthropic client's tool loop with thinking: the thinking block
+	// sent back (as Claude clients do) keeps Bedrock's Claude thinking.
+	antTools := []anthropic.ToolUnionParam{{OfTool: &anthropic.ToolParam{Name: "get_weather",
+		InputSchema: anthropic.ToolInputSchemaParam{Properties: map[string]any{"city": map[string]any{"type": "string"}}}}}}
+	antAsk := anthropic.NewUserMessage(anthropic.NewTextBlock("What is the weather in Paris?"))
+	callMsg, err := an.Messages.New(ctx, anthropic.MessageNewParams{Model: "bedrock-think", MaxTokens: 4096, Thinking: anthropic.ThinkingConfigParamOfEnabled(2048),
+		Tools: antTools, Messages: []anthropic.MessageParam{antAsk}})
+	if err != nil || len(callMsg.Content) != 2 || callMsg.Content[0].Type != "thinking" || callMsg.Content[1].Type != "tool_use" {
+		t.Fatalf("anthropic client, thinking tool call from bedrock-think: %v %+v", err, callMsg)
+	}
+	loopMsg, err := an.Messages.New(ctx, anthropic.MessageNewParams{Model: "bedrock-think", MaxTokens: 4096, Thinking: anthropic.ThinkingConfigParamOfEnabled(2048),
+		Tools: antTools, Messages: []anthropic.MessageParam{antAsk, callMsg.ToParam(),
+			anthropic.NewUserMessage(anthropic.NewToolResultBlock(callMsg.Content[1].ID, `{"temp_c": 21}`, false))}})
+	if err != nil || loopMsg.Usage.OutputTokens <= longThinking {
+		t.Errorf("anthropic client answering bedrock-think's call with its thinking: %v %+v; want thinking billed", err, loopMsg)
+	}
+
 	// Anthropic client, complete and streamed.
 	params := anthropic.MessageNewParams{Model: "bedrock-large", MaxTokens: 256,
 		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("Why?"))}}
