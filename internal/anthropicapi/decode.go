@@ -3,6 +3,7 @@ package anthropicapi
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
@@ -46,6 +47,8 @@ type (
 		ToolUseID string          `json:"tool_use_id"`
 		Content   json.RawMessage `json:"content"`
 		IsError   bool            `json:"is_error"`
+		// CacheControl marks the prompt up to this block for the cache.
+		CacheControl json.RawMessage `json:"cache_control"`
 		// thinking (Thinking, Signature) and redacted_thinking (Data)
 		Thinking  string `json:"thinking"`
 		Signature string `json:"signature"`
@@ -101,6 +104,7 @@ func decodeFull(raw []byte) (*llm.Body, error) {
 				return nil, badRequest("system", "system: must be a string or an array of text blocks")
 			}
 			sys = joinBlocks(blocks)
+			b.SystemCacheMark = slices.ContainsFunc(blocks, marked)
 		}
 		b.System = sys
 	}
@@ -166,6 +170,9 @@ func decodeBlocks(raw json.RawMessage, param string) ([]block, error) {
 	return blocks, nil
 }
 
+// marked reports whether a block carries a cache_control mark.
+func marked(b block) bool { return len(b.CacheControl) > 0 && string(b.CacheControl) != "null" }
+
 func joinBlocks(blocks []block) string {
 	var sb strings.Builder
 	for i, b := range blocks {
@@ -214,12 +221,13 @@ func userMessages(blocks []block, param string) ([]llm.Message, error) {
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, llm.Message{Role: llm.RoleTool, ToolCallID: b.ToolUseID, Parts: rb, IsError: b.IsError})
+			out = append(out, llm.Message{Role: llm.RoleTool, ToolCallID: b.ToolUseID, Parts: rb, IsError: b.IsError, CacheMark: marked(b)})
 		default:
 			p, err := contentPart(b, bp)
 			if err != nil {
 				return nil, err
 			}
+			p.CacheMark = marked(b)
 			parts = append(parts, p)
 		}
 	}
@@ -253,7 +261,7 @@ func assistantMessage(blocks []block, param string) ([]llm.Message, error) {
 	for j, b := range blocks {
 		switch b.Type {
 		case "text":
-			msg.Parts = append(msg.Parts, llm.Part{Type: llm.PartText, Text: b.Text})
+			msg.Parts = append(msg.Parts, llm.Part{Type: llm.PartText, Text: b.Text, CacheMark: marked(b)})
 		case "tool_use":
 			args := string(b.Input)
 			if args == "" || args == "null" {

@@ -154,6 +154,21 @@ func TestDecodeFullVariants(t *testing.T) {
 			},
 		},
 		{
+			Name: "cache_control marks: system, a text block, a tool result",
+			Body: `{"model":"c","max_tokens":5,"system":[{"type":"text","text":"s","cache_control":{"type":"ephemeral"}}],"messages":[
+				{"role":"user","content":[{"type":"text","text":"a","cache_control":{"type":"ephemeral"}},{"type":"text","text":"b"}]},
+				{"role":"assistant","content":[{"type":"tool_use","id":"t","name":"f","input":{}}]},
+				{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":"r","cache_control":{"type":"ephemeral"}}]}]}`,
+			Check: func(b *llm.Body) string {
+				want := []llm.Message{
+					{Role: llm.RoleUser, Parts: []llm.Part{{Type: llm.PartText, Text: "a", CacheMark: true}, {Type: llm.PartText, Text: "b"}}},
+					{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "t", Name: "f", Arguments: "{}"}}},
+					{Role: llm.RoleTool, ToolCallID: "t", Parts: []llm.Part{{Type: llm.PartText, Text: "r"}}, CacheMark: true},
+				}
+				return cmp.Diff(want, b.Messages) + cmp.Diff(true, b.SystemCacheMark)
+			},
+		},
+		{
 			Name: "tool result blocks content",
 			Body: `{"model":"c","max_tokens":5,"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}]}]}`,
 			Check: func(b *llm.Body) string {

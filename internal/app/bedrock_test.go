@@ -310,6 +310,27 @@ func TestBedrockPromptCache(t *testing.T) {
 	if u := ask("bedrock-large", "And an interlocking?"); u.PromptTokensDetails.CachedTokens != 0 {
 		t.Errorf("without prompt_cache: %d cached tokens, want none", u.PromptTokensDetails.CachedTokens)
 	}
+
+	// An Anthropic client's own cache_control marks (a coding agent's
+	// system prompt) become cache points on a deployment without
+	// prompt_cache.
+	an := s.anthropic()
+	antAsk := func(q string) anthropic.Usage {
+		t.Helper()
+		msg, err := an.Messages.New(context.Background(), anthropic.MessageNewParams{Model: "bedrock-large", MaxTokens: 64,
+			System: []anthropic.TextBlockParam{{Text: strings.Repeat("You are a careful coding agent for a railway company. ", 100),
+				CacheControl: anthropic.NewCacheControlEphemeralParam()}},
+			Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock(q))}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return msg.Usage
+	}
+	w, r := antAsk("Fix the signal."), antAsk("Now the points.")
+	if w.CacheCreationInputTokens < 1024 || r.CacheReadInputTokens < 1024 || r.CacheReadInputTokens != w.CacheCreationInputTokens {
+		t.Errorf("anthropic client's cache_control on bedrock-large: written %d, then read %d; want the system prompt written, then read",
+			w.CacheCreationInputTokens, r.CacheReadInputTokens)
+	}
 }
 
 // TestBedrockGuardrail: a Bedrock deployment's guardrail is applied to

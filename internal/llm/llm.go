@@ -53,6 +53,9 @@ type Part struct {
 	Text string
 	// ImageURL is an http(s) URL or a data: URL (data:image/png;base64,...).
 	ImageURL string
+	// CacheMark marks the prompt up to and including this part for the
+	// provider's prompt cache (an Anthropic client's cache_control).
+	CacheMark bool
 }
 
 // ToolCall is a call the assistant made to a tool. Arguments is JSON text.
@@ -96,6 +99,9 @@ type Message struct {
 	ToolCallID string
 	// IsError marks a tool result that reports a failure (Anthropic is_error).
 	IsError bool
+	// CacheMark marks the prompt up to and including this message (a
+	// tool result the client marked) for the provider's prompt cache.
+	CacheMark bool
 }
 
 // Text returns the concatenated text parts of the message.
@@ -127,13 +133,16 @@ type ToolChoice struct {
 // Body is the fully decoded, dialect-neutral content of a chat request. It is
 // only decoded when a translation needs it (see Request.Body).
 type Body struct {
-	System      string
-	Messages    []Message
-	Temperature *float64
-	TopP        *float64
-	Stop        []string
-	Tools       []Tool
-	ToolChoice  *ToolChoice
+	System string
+	// SystemCacheMark marks the system prompt for the provider's prompt
+	// cache (an Anthropic client's cache_control on a system block).
+	SystemCacheMark bool
+	Messages        []Message
+	Temperature     *float64
+	TopP            *float64
+	Stop            []string
+	Tools           []Tool
+	ToolChoice      *ToolChoice
 	// NoParallelTools asks for at most one tool call per answer (OpenAI's
 	// parallel_tool_calls false, Anthropic's disable_parallel_tool_use).
 	NoParallelTools bool

@@ -72,6 +72,8 @@ type block struct {
 	ToolUse          *toolUse          `json:"toolUse,omitempty"`
 	ToolResult       *toolResult       `json:"toolResult,omitempty"`
 	ReasoningContent *reasoningContent `json:"reasoningContent,omitempty"`
+	// CachePoint marks the prompt before it for the prompt cache.
+	CachePoint *cachePoint `json:"cachePoint,omitempty"`
 }
 
 // imageBlock is an image, inline.
@@ -227,7 +229,7 @@ func (c *Client) converse(req *llm.Request) (*converseRequest, error) {
 	}
 	if len(system) > 0 {
 		out.System = []systemBlock{{Text: strings.Join(system, "\n\n")}}
-		if c.cfg.CacheSystemPrompt {
+		if c.cfg.CacheSystemPrompt || b.SystemCacheMark {
 			out.System = append(out.System, systemBlock{CachePoint: &cachePoint{Type: "default"}})
 		}
 	}
@@ -337,7 +339,7 @@ func appendMessage(msgs *[]message, m *llm.Message) error {
 	role := "user"
 	switch m.Role {
 	case llm.RoleTool:
-		content, err := partBlocks(m.Parts)
+		content, err := partBlocks(m.Parts, false)
 		if err != nil {
 			return err
 		}
@@ -349,9 +351,12 @@ func appendMessage(msgs *[]message, m *llm.Message) error {
 			tr.Status = "error"
 		}
 		blocks = []block{{ToolResult: tr}}
+		if m.CacheMark {
+			blocks = append(blocks, cachePointBlock)
+		}
 	case llm.RoleAssistant:
 		role = "assistant"
-		parts, err := partBlocks(m.Parts)
+		parts, err := partBlocks(m.Parts, true)
 		if err != nil {
 			return err
 		}
@@ -367,7 +372,7 @@ func appendMessage(msgs *[]message, m *llm.Message) error {
 		}
 	default:
 		var err error
-		if blocks, err = partBlocks(m.Parts); err != nil {
+		if blocks, err = partBlocks(m.Parts, true); err != nil {
 			return err
 		}
 	}
@@ -398,8 +403,10 @@ func thinkingBlocks(ts []llm.Thinking) []block {
 }
 
 // partBlocks converts content parts; empty text parts are dropped because
-// Converse rejects blank text blocks.
-func partBlocks(parts []llm.Part) ([]block, error) {
+// Converse rejects blank text blocks. With marks, a part the client marked
+// for the prompt cache is followed by a cache point (a tool result's
+// content takes none: its message is marked instead).
+func partBlocks(parts []llm.Part, marks bool) ([]block, error) {
 	var out []block
 	for _, p := range parts {
 		switch p.Type {
@@ -414,9 +421,15 @@ func partBlocks(parts []llm.Part) ([]block, error) {
 				out = append(out, block{Text: &p.Text})
 			}
 		}
+		if marks && p.CacheMark && len(out) > 0 {
+			out = append(out, cachePointBlock)
+		}
 	}
 	return out, nil
 }
+
+// cachePointBlock marks the prompt before it for the prompt cache.
+var cachePointBlock = block{CachePoint: &cachePoint{Type: "default"}}
 
 // imageBlockOf turns a base64 data: URL into an image block. Converse
 // takes an image's bytes (or an S3 location), never a web URL, so any

@@ -136,6 +136,20 @@ func TestTranslate(t *testing.T) {
 				"toolConfig":{"tools":[` + weatherJSON + `]}}`,
 		},
 		{
+			name: "an Anthropic client's cache marks: cache points after the system prompt, a marked part and a marked tool result",
+			body: llm.Body{System: "be brief", SystemCacheMark: true, Messages: []llm.Message{
+				user(llm.Part{Type: llm.PartText, Text: "long context", CacheMark: true}, text("question")),
+				{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "t1", Name: "f", Arguments: "{}"}}},
+				{Role: llm.RoleTool, ToolCallID: "t1", Parts: []llm.Part{{Type: llm.PartText, Text: "ok", CacheMark: true}}, CacheMark: true},
+			}, Tools: []llm.Tool{{Name: "f"}}},
+			want: `{"messages":[
+				{"role":"user","content":[{"text":"long context"},{"cachePoint":{"type":"default"}},{"text":"question"}]},
+				{"role":"assistant","content":[{"toolUse":{"toolUseId":"t1","name":"f","input":{}}}]},
+				{"role":"user","content":[{"toolResult":{"toolUseId":"t1","content":[{"text":"ok"}]}},{"cachePoint":{"type":"default"}}]}],
+				"system":[{"text":"be brief"},{"cachePoint":{"type":"default"}}],
+				"toolConfig":{"tools":[{"toolSpec":{"name":"f","inputSchema":{"json":{"type":"object"}}}}]}}`,
+		},
+		{
 			name: "a guardrail",
 			cfg:  func(c *provider.Config) { c.GuardrailID, c.GuardrailVersion = "gr-1", "DRAFT" },
 			body: llm.Body{Messages: hiMessages},
