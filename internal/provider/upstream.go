@@ -187,3 +187,10 @@ func ReadBody(ctx context.Context, resp *http.Response) ([]byte, error) {
 	}
 	return raw, nil
 }
+
+// CloseBody closes a stream's upstream body, reading a little of what is
+// left first, so that a connection that finished can be reused.
+func CloseBody(body io.ReadCloser) {
+	_, _ = io.CopyN(io.Discard, body, 4<<10)
+	_ = body.Close()
+}

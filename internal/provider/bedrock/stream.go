@@ -66,9 +66,7 @@ func (s *stream) Dialect() llm.Dialect { return llm.DialectBedrock }
 // Close releases the upstream connection. Safe to call more than once.
 func (s *stream) Close() error {
 	s.closeOnce.Do(func() {
-		// Drain a little so a finished connection can be reused.
-		_, _ = io.CopyN(io.Discard, s.body, 4<<10)
-		_ = s.body.Close()
+		provider.CloseBody(s.body)
 	})
 	return nil
 }

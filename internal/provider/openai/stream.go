@@ -44,9 +44,7 @@ func newUpstreamSSE(body io.ReadCloser) upstreamSSE {
 // Close releases the upstream connection. Safe to call more than once.
 func (u *upstreamSSE) Close() error {
 	u.closeOnce.Do(func() {
-		// Drain a little so a finished connection can be reused.
-		_, _ = io.CopyN(io.Discard, u.body, 4<<10)
-		_ = u.body.Close()
+		provider.CloseBody(u.body)
 	})
 	return nil
 }
