@@ -144,26 +144,17 @@ func (c *Client) translate(req *llm.Request, stream bool) ([]byte, error) {
 		}
 		out.OutputConfig = oc
 	}
-	system := []string{}
-	if b.System != "" {
-		system = append(system, b.System)
-	}
 	for i := range b.Messages {
-		m := &b.Messages[i]
-		if m.Role == llm.RoleSystem {
-			if t := m.Text(); t != "" {
-				system = append(system, t)
+		if m := &b.Messages[i]; m.Role != llm.RoleSystem {
+			if err := appendMessage(&out.Messages, m); err != nil {
+				return nil, err
 			}
-			continue
-		}
-		if err := appendMessage(&out.Messages, m); err != nil {
-			return nil, err
 		}
 	}
-	if len(system) > 0 {
-		out.System = strings.Join(system, "\n\n")
+	if system := provider.SystemPrompt(b); system != "" {
+		out.System = system
 		if c.cfg.CacheSystemPrompt {
-			out.System = []systemBlock{{Type: "text", Text: out.System.(string), CacheControl: &cacheControl{Type: "ephemeral"}}}
+			out.System = []systemBlock{{Type: "text", Text: system, CacheControl: &cacheControl{Type: "ephemeral"}}}
 		}
 	}
 	for _, t := range b.Tools {

@@ -211,24 +211,15 @@ func (c *Client) converse(req *llm.Request) (*converseRequest, error) {
 		one := 1.0
 		ic.Temperature = &one
 	}
-	system := []string{}
-	if b.System != "" {
-		system = append(system, b.System)
-	}
 	for i := range b.Messages {
-		m := &b.Messages[i]
-		if m.Role == llm.RoleSystem {
-			if t := m.Text(); t != "" {
-				system = append(system, t)
+		if m := &b.Messages[i]; m.Role != llm.RoleSystem {
+			if err := appendMessage(&out.Messages, m); err != nil {
+				return nil, err
 			}
-			continue
-		}
-		if err := appendMessage(&out.Messages, m); err != nil {
-			return nil, err
 		}
 	}
-	if len(system) > 0 {
-		out.System = []systemBlock{{Text: strings.Join(system, "\n\n")}}
+	if system := provider.SystemPrompt(b); system != "" {
+		out.System = []systemBlock{{Text: system}}
 		if c.cfg.CacheSystemPrompt || b.SystemCacheMark {
 			out.System = append(out.System, systemBlock{CachePoint: &cachePoint{Type: "default"}})
 		}
