@@ -359,9 +359,8 @@ func (c *Config) validateDeployments(v *validator) {
 		case providers[d.Provider] && kinds[d.Provider] != KindAnthropic && kinds[d.Provider] != KindBedrock:
 			v.add(path+".prompt_cache", "only Anthropic and Bedrock deployments need it (OpenAI caches long prompts by itself)")
 		}
-		if kinds[d.Provider] == KindBedrock && d.Capabilities.Has(CapEmbeddings) {
-			// The Converse API answers chat only.
-			v.add(path+".capabilities.embeddings", "a bedrock deployment (the Converse API) serves chat only")
+		if kinds[d.Provider] == KindBedrock && d.Capabilities.Has(CapEmbeddings) && !bedrockEmbeddingModel(d.Model) {
+			v.add(path+".capabilities.embeddings", "a bedrock deployment embeds with Titan Text Embeddings (amazon.titan-embed-...) or Cohere Embed (cohere.embed-...) only, got model %q", d.Model)
 		}
 		if g := d.Guardrail; g != nil {
 			switch {
@@ -403,4 +402,11 @@ func nonNegative(v *validator, path string, x float64) {
 	if !(x >= 0) || math.IsInf(x, 1) {
 		v.add(path, "must be a finite number ≥ 0, got %v", x)
 	}
+}
+
+// bedrockEmbeddingModel reports whether a Bedrock model id names an
+// embedding model the Bedrock adapter can call (bedrock.EmbeddingFamily
+// decides the same way; the app's tests check that they agree).
+func bedrockEmbeddingModel(model string) bool {
+	return strings.Contains(model, "titan-embed") || strings.Contains(model, "cohere.embed")
 }

@@ -656,9 +656,14 @@ func (x *exchange) dropped() string {
 	if x.cacheHit || x.req == nil || x.rt == nil || x.dialect.untranslated == nil {
 		return ""
 	}
-	// The names are the client's: only plain ones go into a header, and
-	// no more than a few.
-	names := x.rt.lost(x.dialect, x.req, x.trace.Deployment)
+	return droppedHeader(x.rt.lost(x.dialect, x.req, x.trace.Deployment))
+}
+
+// droppedHeader is HeaderDropped's value for the names of dropped fields.
+// The names are the client's: only plain ones go into a header, and no
+// more than a few.
+func droppedHeader(names []string) string {
+	names = slices.DeleteFunc(slices.Clone(names), func(n string) bool { return !reqid.Plain(n) })
 	if len(names) > maxDroppedNames {
 		names = append(names[:maxDroppedNames], "...")
 	}

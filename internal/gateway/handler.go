@@ -201,6 +201,9 @@ func (g *Gateway) ServeEmbeddings(w http.ResponseWriter, r *http.Request) {
 	x.status = http.StatusOK
 	_, spent := x.accounted()
 	w.Header().Set(HeaderCost, costHeader(spent))
+	if dropped := droppedHeader(resp.Dropped); dropped != "" {
+		w.Header().Set(HeaderDropped, dropped)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(resp.Raw)
 }

@@ -388,4 +388,7 @@ type EmbedResponse struct {
 	Model string
 	Usage Usage
 	Raw   []byte
+	// Dropped names the request's fields a translating adapter could not
+	// send (empty when the body was relayed).
+	Dropped []string
 }
