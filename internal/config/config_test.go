@@ -352,7 +352,7 @@ func TestDocsExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"SWITCHYARD_CLIENT_KEY": "k", "OPENAI_API_KEY": "k", "ANTHROPIC_API_KEY": "k"}
+	env := map[string]string{"SWITCHYARD_CLIENT_KEY": "k", "OPENAI_API_KEY": "k", "ANTHROPIC_API_KEY": "k", "AWS_BEARER_TOKEN_BEDROCK": "k"}
 	blocks := strings.Split(string(data), "```yaml\n")[1:]
 	if len(blocks) == 0 {
 		t.Fatal("got no yaml blocks in docs/config.md, want at least one")
