@@ -17,6 +17,9 @@
 //	                                 under a guardrailConfig, a prompt holding "forbidden" gets
 //	                                 the guardrail's message (stopReason guardrail_intervened)
 //	POST /model/{m}/count-tokens     Bedrock token count of a Converse input (not recorded)
+//	POST /model/{m}/invoke           Bedrock InvokeModel of an embedding model, in the model's
+//	                                 own body: Amazon Titan Text Embeddings when the name holds
+//	                                 "titan-embed", Cohere Embed when it holds "cohere.embed"
 //	POST /v1/embeddings              OpenAI embeddings (float or base64)
 //	GET  /v1/models[/{model}]        OpenAI list; Anthropic list when the
 //	                                 request has an anthropic-version header

@@ -137,6 +137,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /model/{modelId}/converse", s.handleConverse)
 	mux.HandleFunc("POST /model/{modelId}/converse-stream", s.handleConverseStream)
 	mux.HandleFunc("POST /model/{modelId}/count-tokens", s.handleBedrockCountTokens)
+	mux.HandleFunc("POST /model/{modelId}/invoke", s.handleBedrockInvoke)
 	mux.HandleFunc("POST /v1/messages/count_tokens", s.handleCountTokens)
 	mux.HandleFunc("POST /v1/embeddings", s.handleEmbeddings)
 	mux.HandleFunc("POST /v1/responses", s.handleResponses)
