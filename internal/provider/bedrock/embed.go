@@ -125,11 +125,11 @@ func parseEmbedInput(raw []byte, family string) (*embedInput, error) {
 			case "base64":
 				in.base64 = true
 			default:
-				bad = badInput("encoding_format must be float or base64, got "+v.Raw)
+				bad = badInput("encoding_format must be float or base64, got " + v.Raw)
 			}
 		case "dimensions":
 			if v.Type != gjson.Number || v.Int() < 1 || float64(v.Int()) != v.Num {
-				bad = badInput("dimensions must be a positive integer, got "+v.Raw)
+				bad = badInput("dimensions must be a positive integer, got " + v.Raw)
 			}
 			in.dimensions = v.Int()
 		case "input_type":
@@ -138,7 +138,7 @@ func parseEmbedInput(raw []byte, family string) (*embedInput, error) {
 				break
 			}
 			if v.Type != gjson.String || v.Str == "" {
-				bad = badInput("input_type must be a string, got "+v.Raw)
+				bad = badInput("input_type must be a string, got " + v.Raw)
 			}
 			in.inputType = v.Str
 		default: // user, and fields the gateway does not know
