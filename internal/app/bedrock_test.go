@@ -123,6 +123,11 @@ func TestBedrockDeployment(t *testing.T) {
 		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Hello."), openai.UserMessage("Why is the sky blue?")}}); err != nil {
 		t.Errorf("two user turns to bedrock-large: %v", err)
 	}
+	// A chat app's own greeting first (Converse wants the user first).
+	if _, err := oa.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "bedrock-large",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.SystemMessage("Be kind."), openai.AssistantMessage("Hi! How can I help?"), openai.UserMessage("Why is the sky blue?")}}); err != nil {
+		t.Errorf("a conversation opened by the assistant to bedrock-large: %v", err)
+	}
 
 	// What Converse has no counterpart for is named.
 	dropped, _ := s.post("/v1/chat/completions", `{"model":"bedrock-large","user":"u1","seed":7,"parallel_tool_calls":true,"messages":[{"role":"user","content":"hi"}]}`)

@@ -189,6 +189,10 @@ func (c *Client) translate(req *llm.Request) ([]byte, error) {
 	return body, nil
 }
 
+// openingTurn is the text of the user turn put before a conversation that
+// starts with the assistant; Converse refuses an empty one.
+const openingTurn = "(conversation start)"
+
 // converse is the Converse request for req (see translate).
 func (c *Client) converse(req *llm.Request) (*converseRequest, error) {
 	b, err := req.Body()
@@ -217,6 +221,13 @@ func (c *Client) converse(req *llm.Request) (*converseRequest, error) {
 				return nil, err
 			}
 		}
+	}
+	if len(out.Messages) > 0 && out.Messages[0].Role == "assistant" {
+		// Converse refuses a conversation that does not start with the
+		// user, which chat apps send when they open with a greeting of
+		// their own (OpenAI and Anthropic take it): a user turn holding
+		// only openingTurn goes first.
+		out.Messages = slices.Insert(out.Messages, 0, message{Role: "user", Content: []block{{Text: new(openingTurn)}}})
 	}
 	if system := provider.SystemPrompt(b); system != "" {
 		out.System = []systemBlock{{Text: system}}

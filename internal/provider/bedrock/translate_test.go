@@ -177,6 +177,13 @@ func TestTranslate(t *testing.T) {
 			want: `{` + hiJSON + `}`,
 		},
 		{
+			name: "a conversation opened by the assistant gets a user turn first",
+			body: llm.Body{System: "greet", Messages: []llm.Message{{Role: llm.RoleAssistant, Parts: []llm.Part{text("Hello! How can I help?")}}, user(text("hi"))}},
+			want: `{"messages":[{"role":"user","content":[{"text":"(conversation start)"}]},
+				{"role":"assistant","content":[{"text":"Hello! How can I help?"}]},
+				{"role":"user","content":[{"text":"hi"}]}],"system":[{"text":"greet"}]}`,
+		},
+		{
 			name: "no output limit anywhere: no inferenceConfig",
 			body: llm.Body{Messages: hiMessages},
 			want: `{` + hiJSON + `}`,
