@@ -105,31 +105,12 @@ func (s *Server) handleBedrockInvoke(w http.ResponseWriter, r *http.Request) {
 		p.add(x.text)
 		p.images += x.images
 	}
-	f, err := s.pickFault(r, m, false)
-	if err != nil {
-		d.badRequest(rw, err.Error())
-		return
+	tokens := make([]int, len(in))
+	for i, x := range in {
+		tokens[i] = x.tokens
 	}
-	if f != nil {
-		c.update(func(k *Call) { k.Fault = f.Type })
-		s.log.Debug("sim: fault", "model", model, "fault", string(f.Type), "path", r.URL.Path)
-		if s.preFault(rw, r, d, f, p, m) {
-			return
-		}
-	}
-	total := 0
-	for _, x := range in {
-		total += x.tokens
-		if x.tokens > m.ContextWindow {
-			d.contextError(rw, x.tokens, 0, m.ContextWindow)
-			return
-		}
-	}
-	delay := m.Latency
-	if f != nil && f.Type == FaultSlowFirstToken {
-		delay += f.Delay
-	}
-	if sleep(r.Context(), delay) != nil {
+	total, ok := s.embedTurn(rw, r, d, m, p, tokens)
+	if !ok {
 		return
 	}
 	dims := req.dims(m.EmbeddingDims)

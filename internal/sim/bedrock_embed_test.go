@@ -232,14 +232,7 @@ func TestBedrockInvokeTitan(t *testing.T) {
 			{"not an embedding model", "m", map[string]any{"inputText": text}, "not an embedding model"},
 			{"too long", titanV2Model, map[string]any{"inputText": strings.Repeat("x", 4*64+1)}, "Input is too long for requested model."},
 		} {
-			t.Run(tt.name, func(t *testing.T) {
-				_, err := invokeJSON(ctx, t, br, tt.model, tt.body)
-				var ve *types.ValidationException
-				if !errors.As(err, &ve) {
-					t.Fatalf("got %v, want a ValidationException", err)
-				}
-				wantStatus(t, err, http.StatusBadRequest, "ValidationException", tt.want)
-			})
+			t.Run(tt.name, func(t *testing.T) { wantRefused(ctx, t, br, tt.model, tt.body, tt.want) })
 		}
 	})
 
@@ -391,14 +384,7 @@ func TestBedrockInvokeCohere(t *testing.T) {
 			{"text too long", cohereV3Model, map[string]any{"texts": []string{"ok", strings.Repeat("x", 4*64+1)}, "input_type": "search_query"}, "Input is too long for requested model."},
 			{"titan body", cohereV3Model, map[string]any{"inputText": "x"}, "extraneous key [inputText] is not permitted"},
 		} {
-			t.Run(tt.name, func(t *testing.T) {
-				_, err := invokeJSON(ctx, t, br, tt.model, tt.body)
-				var ve *types.ValidationException
-				if !errors.As(err, &ve) {
-					t.Fatalf("got %v, want a ValidationException", err)
-				}
-				wantStatus(t, err, http.StatusBadRequest, "ValidationException", tt.want)
-			})
+			t.Run(tt.name, func(t *testing.T) { wantRefused(ctx, t, br, tt.model, tt.body, tt.want) })
 		}
 	})
 
@@ -474,4 +460,16 @@ func TestBedrockInvokeWire(t *testing.T) {
 			}
 		})
 	}
+}
+
+// wantRefused checks that invoking model with body is a 400
+// ValidationException whose message holds want.
+func wantRefused(ctx context.Context, t *testing.T, br *bedrockruntime.Client, model string, body any, want string) {
+	t.Helper()
+	_, err := invokeJSON(ctx, t, br, model, body)
+	var ve *types.ValidationException
+	if !errors.As(err, &ve) {
+		t.Fatalf("got %v, want a ValidationException", err)
+	}
+	wantStatus(t, err, http.StatusBadRequest, "ValidationException", want)
 }

@@ -101,30 +101,8 @@ func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request) {
 	for _, t := range texts {
 		p.add(t)
 	}
-	f, err := s.pickFault(r, m, false)
-	if err != nil {
-		d.badRequest(rw, err.Error())
-		return
-	}
-	if f != nil {
-		c.update(func(k *Call) { k.Fault = f.Type })
-		if s.preFault(rw, r, d, f, p, m) {
-			return
-		}
-	}
-	total := 0
-	for _, t := range toks {
-		total += t
-		if t > m.ContextWindow {
-			d.contextError(rw, t, 0, m.ContextWindow)
-			return
-		}
-	}
-	delay := m.Latency
-	if f != nil && f.Type == FaultSlowFirstToken {
-		delay += f.Delay
-	}
-	if sleep(r.Context(), delay) != nil {
+	total, ok := s.embedTurn(rw, r, d, m, p, toks)
+	if !ok {
 		return
 	}
 	dims := m.EmbeddingDims
@@ -151,6 +129,39 @@ func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request) {
 		"object": "list", "data": data, "model": m.Name,
 		"usage": map[string]int{"prompt_tokens": total, "total_tokens": total},
 	}, map[string]string{"x-request-id": "req_" + s.nextID(24)})
+}
+
+// embedTurn is what every embeddings call (OpenAI's, Bedrock's) goes
+// through before its answer: an injected fault, each input's length
+// (tokens) against the context window, and the model's latency. It
+// returns the inputs' total tokens, and false when it answered instead
+// (or the client left).
+func (s *Server) embedTurn(rw *recorder, r *http.Request, d dialect, m Model, p *prompt, tokens []int) (int, bool) {
+	f, err := s.pickFault(r, m, false)
+	if err != nil {
+		d.badRequest(rw, err.Error())
+		return 0, false
+	}
+	if f != nil {
+		rw.c.update(func(k *Call) { k.Fault = f.Type })
+		s.log.Debug("sim: fault", "model", m.Name, "fault", string(f.Type), "path", r.URL.Path)
+		if s.preFault(rw, r, d, f, p, m) {
+			return 0, false
+		}
+	}
+	total := 0
+	for _, t := range tokens {
+		total += t
+		if t > m.ContextWindow {
+			d.contextError(rw, t, 0, m.ContextWindow)
+			return 0, false
+		}
+	}
+	delay := m.Latency
+	if f != nil && f.Type == FaultSlowFirstToken {
+		delay += f.Delay
+	}
+	return total, sleep(r.Context(), delay) == nil
 }
 
 // embedWords is the bag-of-words unit vector of text: the normalised sum of
