@@ -63,6 +63,13 @@ func Demo(simBaseURL string) *Config {
 			ContextWindow: 8192, MaxOutputTokens: 1,
 			Capabilities: Capabilities{Chat: &no, Tools: &no, Streaming: &no, Embeddings: &yes},
 		},
+		{
+			// Titan's body over Bedrock's InvokeModel.
+			Name: "sim-embed-bedrock", Provider: "sim-bedrock", Model: "sim-titan-embed-text-v2",
+			Price:         Price{InputPerMTok: 0.02},
+			ContextWindow: 8192, MaxOutputTokens: 1,
+			Capabilities: Capabilities{Chat: &no, Tools: &no, Streaming: &no, Embeddings: &yes},
+		},
 	}
 	c.Routes = []Route{
 		{Name: "auto", Policy: PolicyFallback, Targets: []string{"sim-medium", "sim-large-anthropic", "sim-small"}},

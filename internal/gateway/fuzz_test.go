@@ -39,6 +39,8 @@ func FuzzGateway(f *testing.F) {
 		`{"model":"bedrock","stream":true,"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/gif;base64,R0lG"}}]},{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"none"}`,
 		`{"model":"bedrock","max_tokens":50,"system":"s","messages":[{"role":"assistant","content":[{"type":"thinking","thinking":"t","signature":"s"}]}],"thinking":{"type":"enabled","budget_tokens":1024}}`,
 		`{"model":"bedrock","input":[{"role":"user","content":"hi"}],"text":{"format":{"type":"json_schema","name":"n","schema":{"type":"object"}}}}`,
+		`{"model":"titan","input":["a","b"],"encoding_format":"base64","dimensions":256,"input_type":"x"}`,
+		`{"model":"titan","input":[[1],"b"],"dimensions":0.5}`,
 		`[]`, `null`, `{`, `{"model":1}`, "\x00\xff", `{"model":"claude","messages":[{"role":"user","content":"\ud800"}]}`,
 	}
 	for i, s := range seeds {
@@ -47,7 +49,7 @@ func FuzzGateway(f *testing.F) {
 	fx := newFixture(f)
 	// Bedrock too: every request is translated for it.
 	text := strings.NewReplacer("max_body_bytes: 2048", "max_body_bytes: 65536",
-		"deployments:\n", "  - {name: sim-bedrock, kind: bedrock, region: us-east-1, base_url: \"{{SIM}}\", api_key: k}\ndeployments:\n  - {name: bedrock, provider: sim-bedrock, model: sim-large}\n").Replace(gwConfig)
+		"deployments:\n", "  - {name: sim-bedrock, kind: bedrock, region: us-east-1, base_url: \"{{SIM}}\", api_key: k}\ndeployments:\n  - {name: bedrock, provider: sim-bedrock, model: sim-large}\n  - {name: titan, provider: sim-bedrock, model: sim-titan-embed-text-v2, capabilities: {chat: false, embeddings: true}}\n").Replace(gwConfig)
 	cfg := fx.conf(text)
 	if err := fx.gw.Apply(cfg); err != nil {
 		f.Fatal(err)

@@ -152,7 +152,8 @@ type Fault struct {
 }
 
 // DefaultConfig returns demo models of different speeds: sim-small (fast),
-// sim-medium, sim-large (slow, large context), sim-vision and sim-embed.
+// sim-medium, sim-large (slow, large context), sim-vision, sim-embed and
+// sim-titan-embed-text-v2.
 func DefaultConfig() Config {
 	return Config{Models: []Model{
 		{Name: "sim-small", ContextWindow: 8192, Latency: 20 * time.Millisecond,
@@ -164,6 +165,10 @@ func DefaultConfig() Config {
 		{Name: "sim-vision", ContextWindow: 32768, Latency: 50 * time.Millisecond,
 			FirstToken: 250 * time.Millisecond, TokensPerSecond: 60, OutputTokens: 24},
 		{Name: "sim-embed", ContextWindow: 8192, Latency: 10 * time.Millisecond,
+			OutputTokens: 1, EmbeddingDims: 8},
+		// Titan Text Embeddings v2's body over Bedrock's InvokeModel (the
+		// name decides it), 8 numbers unless asked for 256, 512 or 1024.
+		{Name: "sim-titan-embed-text-v2", ContextWindow: 8192, Latency: 10 * time.Millisecond,
 			OutputTokens: 1, EmbeddingDims: 8},
 	}}
 }
