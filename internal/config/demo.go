@@ -64,6 +64,11 @@ func Demo(simBaseURL string) *Config {
 			Capabilities: Capabilities{Chat: &no, Tools: &no, Streaming: &no, Embeddings: &yes},
 		},
 		{
+			Name: "sim-moderation", Provider: "sim-openai", Model: "sim-moderation",
+			ContextWindow: 32768, MaxOutputTokens: 1,
+			Capabilities: Capabilities{Chat: &no, Tools: &no, Streaming: &no, Moderation: &yes},
+		},
+		{
 			// Titan's body over Bedrock's InvokeModel.
 			Name: "sim-embed-bedrock", Provider: "sim-bedrock", Model: "sim-titan-embed-text-v2",
 			Price:         Price{InputPerMTok: 0.02},

@@ -11,11 +11,12 @@ const (
 	CapStreaming  = "streaming"
 	CapEmbeddings = "embeddings"
 	CapReasoning  = "reasoning"
+	CapModeration = "moderation"
 )
 
 // Has reports whether the capability is on, applying the defaults for
 // unset fields: chat, tools and streaming default to true; vision,
-// json_mode, embeddings and reasoning to false. An unknown name is false.
+// json_mode, embeddings, reasoning and moderation to false. An unknown name is false.
 func (c Capabilities) Has(name string) bool {
 	switch name {
 	case CapChat:
@@ -32,6 +33,8 @@ func (c Capabilities) Has(name string) bool {
 		return orDefault(c.Embeddings, false)
 	case CapReasoning:
 		return orDefault(c.Reasoning, false)
+	case CapModeration:
+		return orDefault(c.Moderation, false)
 	}
 	return false
 }
@@ -49,6 +52,7 @@ func (c Capabilities) resolved() Capabilities {
 	return Capabilities{
 		Chat: b(CapChat), Vision: b(CapVision), Tools: b(CapTools),
 		JSONMode: b(CapJSONMode), Streaming: b(CapStreaming), Embeddings: b(CapEmbeddings), Reasoning: b(CapReasoning),
+		Moderation: b(CapModeration),
 	}
 }
 

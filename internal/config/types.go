@@ -201,6 +201,9 @@ type Capabilities struct {
 	// deployment goes with max_completion_tokens and without temperature
 	// and top_p, which such models refuse.
 	Reasoning *bool `yaml:"reasoning"`
+	// Moderation serves OpenAI's moderations endpoint (an openai-kind
+	// deployment of a moderation model, e.g. omni-moderation-latest).
+	Moderation *bool `yaml:"moderation"`
 }
 
 // Route is what a client names in "model": a policy over targets

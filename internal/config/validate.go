@@ -389,8 +389,11 @@ func (c *Config) validateDeployments(v *validator) {
 		if !(d.Quality >= 0 && d.Quality <= 1) {
 			v.add(path+".quality", "must be between 0 and 1, got %v", d.Quality)
 		}
-		if !d.Capabilities.Has(CapChat) && !d.Capabilities.Has(CapEmbeddings) {
-			v.add(path+".capabilities", "serves nothing: chat and embeddings are both false")
+		if !d.Capabilities.Has(CapChat) && !d.Capabilities.Has(CapEmbeddings) && !d.Capabilities.Has(CapModeration) {
+			v.add(path+".capabilities", "serves nothing: chat, embeddings and moderation are all false")
+		}
+		if d.Capabilities.Has(CapModeration) && providers[d.Provider] && kinds[d.Provider] != KindOpenAI {
+			v.add(path+".capabilities.moderation", "only openai-kind deployments serve moderations (OpenAI's endpoint), not %s", kinds[d.Provider])
 		}
 		v.positiveDur(path+".first_token_timeout", d.FirstTokenTimeout)
 		v.positiveDur(path+".idle_timeout", d.IdleTimeout)

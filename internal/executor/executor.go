@@ -265,6 +265,17 @@ func embedOnce(ctx context.Context, r *runner, t *Target, ds *depState) (*llm.Em
 	})
 }
 
+// moderateOnce is one moderations attempt; like embedOnce, a target
+// whose provider cannot moderate fails as not_found.
+func moderateOnce(ctx context.Context, r *runner, t *Target, ds *depState) (*llm.ModerationResponse, error) {
+	if _, ok := t.Provider.(provider.Moderator); !ok {
+		return nil, &provider.Error{Kind: provider.KindNotFound, Message: "deployment " + t.Deployment + " does not serve moderations"}
+	}
+	return callOnce(ctx, r, t, ds, func(ctx context.Context, r *runner, t *Target) (*llm.ModerationResponse, error) {
+		return t.Provider.(provider.Moderator).Moderate(ctx, r.moderation)
+	})
+}
+
 // callOnce makes one non-streaming call, bounded by the earlier of the
 // target's timeout and the overall deadline (one context, not two: this is
 // the hot path). call captures nothing, so it costs no allocation.
@@ -295,6 +306,14 @@ func (e *Executor) Embed(ctx context.Context, p *Plan, req *llm.EmbedRequest, in
 	r := e.newRunner(&noChat, inputTokens)
 	r.embed = req
 	resp, err := execute(ctx, r, p, embedOnce)
+	return resp, r.finishTrace(), err
+}
+
+// Moderate sends a moderations request along the plan, as Embed does.
+func (e *Executor) Moderate(ctx context.Context, p *Plan, req *llm.ModerationRequest, inputTokens int) (*llm.ModerationResponse, *Trace, error) {
+	r := e.newRunner(&noChat, inputTokens)
+	r.moderation = req
+	resp, err := execute(ctx, r, p, moderateOnce)
 	return resp, r.finishTrace(), err
 }
 

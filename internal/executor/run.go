@@ -17,7 +17,9 @@ type runner struct {
 	req *llm.Request
 	// embed is the request of an Embed walk (req is then noChat).
 	embed *llm.EmbedRequest
-	tr    *Trace
+	// moderation is the request of a Moderate walk (req is then noChat).
+	moderation *llm.ModerationRequest
+	tr         *Trace
 	// trace and buf back tr, so that a request allocates its runner, trace
 	// and first attempts at once.
 	trace      Trace

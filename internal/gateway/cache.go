@@ -33,6 +33,7 @@ const (
 	cacheOpenAIResponses   = "openai.responses"
 	cacheOpenAICompletions = "openai.completions"
 	cacheOpenAIEmbeddings  = "openai.embeddings"
+	cacheOpenAIModerations = "openai.moderations"
 )
 
 // How long the request path waits for the cache: a lookup before the

@@ -10,7 +10,7 @@ import (
 )
 
 // fuzzPaths are the client endpoints FuzzGateway posts to.
-var fuzzPaths = []string{"/v1/chat/completions", "/v1/messages", "/v1/responses", "/v1/embeddings", "/v1/messages/count_tokens", "/v1/completions"}
+var fuzzPaths = []string{"/v1/chat/completions", "/v1/messages", "/v1/responses", "/v1/embeddings", "/v1/messages/count_tokens", "/v1/completions", "/v1/moderations"}
 
 // FuzzGateway posts arbitrary bodies to every client endpoint of a live
 // gateway in front of the simulator, to deployments of both APIs (so
@@ -41,6 +41,8 @@ func FuzzGateway(f *testing.F) {
 		`{"model":"bedrock","input":[{"role":"user","content":"hi"}],"text":{"format":{"type":"json_schema","name":"n","schema":{"type":"object"}}}}`,
 		`{"model":"titan","input":["a","b"],"encoding_format":"base64","dimensions":256,"input_type":"x"}`,
 		`{"model":"titan","input":[[1],"b"],"dimensions":0.5}`,
+		`{"input":["ok","forbidden"]}`,
+		`{"model":"mod","input":[{"type":"text","text":"a"},{"type":"image_url","image_url":{"url":"data:image/png;base64,AA"}}]}`,
 		`[]`, `null`, `{`, `{"model":1}`, "\x00\xff", `{"model":"claude","messages":[{"role":"user","content":"\ud800"}]}`,
 	}
 	for i, s := range seeds {
@@ -49,7 +51,7 @@ func FuzzGateway(f *testing.F) {
 	fx := newFixture(f)
 	// Bedrock too: every request is translated for it.
 	text := strings.NewReplacer("max_body_bytes: 2048", "max_body_bytes: 65536",
-		"deployments:\n", "  - {name: sim-bedrock, kind: bedrock, region: us-east-1, base_url: \"{{SIM}}\", api_key: k}\ndeployments:\n  - {name: bedrock, provider: sim-bedrock, model: sim-large}\n  - {name: titan, provider: sim-bedrock, model: sim-titan-embed-text-v2, capabilities: {chat: false, embeddings: true}}\n").Replace(gwConfig)
+		"deployments:\n", "  - {name: sim-bedrock, kind: bedrock, region: us-east-1, base_url: \"{{SIM}}\", api_key: k}\ndeployments:\n  - {name: bedrock, provider: sim-bedrock, model: sim-large}\n  - {name: titan, provider: sim-bedrock, model: sim-titan-embed-text-v2, capabilities: {chat: false, embeddings: true}}\n  - {name: mod, provider: sim-openai, model: sim-moderation, capabilities: {chat: false, moderation: true}}\n").Replace(gwConfig)
 	cfg := fx.conf(text)
 	if err := fx.gw.Apply(cfg); err != nil {
 		f.Fatal(err)

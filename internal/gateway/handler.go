@@ -33,6 +33,8 @@ func (g *Gateway) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/messages/count_tokens", g.ServeAnthropicCountTokens)
 	mux.HandleFunc("POST /v1/embeddings", g.ServeEmbeddings)
 	mux.HandleFunc("POST /embeddings", g.ServeEmbeddings)
+	mux.HandleFunc("POST /v1/moderations", g.ServeModerations)
+	mux.HandleFunc("POST /moderations", g.ServeModerations)
 	mux.HandleFunc("GET /v1/models", g.ServeModels)
 	mux.HandleFunc("GET /models", g.ServeModels)
 	mux.HandleFunc("GET /v1/models/{model...}", g.ServeModel)
@@ -54,6 +56,8 @@ func (g *Gateway) Handler() http.Handler {
 		{"/v1/messages/count_tokens", "POST", anthropicDialect},
 		{"/v1/embeddings", "POST", openAIDialect},
 		{"/embeddings", "POST", openAIDialect},
+		{"/v1/moderations", "POST", openAIDialect},
+		{"/moderations", "POST", openAIDialect},
 		{"/v1/models", "GET, HEAD", openAIDialect},
 		{"/models", "GET, HEAD", openAIDialect},
 		{"/v1/route/explain", "POST", openAIDialect},

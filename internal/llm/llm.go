@@ -382,6 +382,22 @@ type EmbedRequest struct {
 	Raw        []byte
 }
 
+// ModerationRequest is an OpenAI moderations request. Raw is its body,
+// relayed with only model rewritten.
+type ModerationRequest struct {
+	Model string
+	// InputBytes is the input text's size, for token estimates.
+	InputBytes int
+	Raw        []byte
+}
+
+// ModerationResponse is a moderations answer: the provider's body
+// verbatim, and the model that answered.
+type ModerationResponse struct {
+	Model string
+	Raw   []byte
+}
+
 // EmbedResponse is an embeddings answer: the provider's body verbatim (OpenAI
 // dialect) with its usage.
 type EmbedResponse struct {

@@ -31,6 +31,12 @@ type Embedder interface {
 	Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedResponse, error)
 }
 
+// Moderator is implemented by providers that serve OpenAI's moderations
+// endpoint.
+type Moderator interface {
+	Moderate(ctx context.Context, req *llm.ModerationRequest) (*llm.ModerationResponse, error)
+}
+
 // TokenCounter is a provider that can count a request's input tokens
 // without running it (Anthropic's /v1/messages/count_tokens).
 type TokenCounter interface {

@@ -233,7 +233,7 @@ func (r *Router) plan(ctx context.Context, f *Features, need []string, dry bool)
 
 // PlanFor returns the decision for a request naming model that needs the
 // given capabilities, without request features (embeddings requests need
-// config.CapEmbeddings only). Every policy's targets are expanded in config
+// config.CapEmbeddings only, moderations config.CapModeration). Every policy's targets are expanded in config
 // order, as a fallback chain.
 func (r *Router) PlanFor(model string, need []string) (Decision, error) {
 	if d, ok := r.cfg.Deployment(model); ok {

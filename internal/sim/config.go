@@ -152,8 +152,8 @@ type Fault struct {
 }
 
 // DefaultConfig returns demo models of different speeds: sim-small (fast),
-// sim-medium, sim-large (slow, large context), sim-vision, sim-embed and
-// sim-titan-embed-text-v2.
+// sim-medium, sim-large (slow, large context), sim-vision, sim-embed,
+// sim-titan-embed-text-v2 and sim-moderation.
 func DefaultConfig() Config {
 	return Config{Models: []Model{
 		{Name: "sim-small", ContextWindow: 8192, Latency: 20 * time.Millisecond,
@@ -170,6 +170,9 @@ func DefaultConfig() Config {
 		// name decides it), 8 numbers unless asked for 256, 512 or 1024.
 		{Name: "sim-titan-embed-text-v2", ContextWindow: 8192, Latency: 10 * time.Millisecond,
 			OutputTokens: 1, EmbeddingDims: 8},
+		// The model of POST /v1/moderations, and its default when the
+		// request names none.
+		{Name: "sim-moderation", ContextWindow: 32768, Latency: 10 * time.Millisecond, OutputTokens: 1},
 	}}
 }
 

@@ -21,6 +21,7 @@
 //	                                 own body: Amazon Titan Text Embeddings when the name holds
 //	                                 "titan-embed", Cohere Embed when it holds "cohere.embed"
 //	POST /v1/embeddings              OpenAI embeddings (float or base64)
+//	POST /v1/moderations             OpenAI moderations; text holding "forbidden" is flagged violence
 //	GET  /v1/models[/{model}]        OpenAI list; Anthropic list when the
 //	                                 request has an anthropic-version header
 //

@@ -138,6 +138,31 @@ func (c *Client) Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedRe
 	return &llm.EmbedResponse{Model: u[0].String(), Usage: llm.Usage{InputTokens: int(u[1].Int())}, Raw: raw}, nil
 }
 
+// Moderate relays a moderations request with model rewritten. Azure
+// OpenAI has no moderations endpoint (config refuses the capability
+// there).
+func (c *Client) Moderate(ctx context.Context, req *llm.ModerationRequest) (*llm.ModerationResponse, error) {
+	if c.cfg.Azure {
+		return nil, &provider.Error{Kind: provider.KindNotFound, Message: "Azure OpenAI serves no moderations endpoint"}
+	}
+	body, ok := provider.SetMembers(req.Raw, provider.Member{Key: "model", Raw: c.modelJSON})
+	if !ok {
+		return nil, notObject()
+	}
+	resp, err := c.post(ctx, c.endpoint("moderations"), body, false)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := provider.ReadBody(ctx, resp)
+	if err != nil {
+		return nil, err
+	}
+	if r := gjson.GetBytes(raw, "results"); !r.IsArray() {
+		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: resp.StatusCode, Message: "malformed moderations response"}
+	}
+	return &llm.ModerationResponse{Model: gjson.GetBytes(raw, "model").String(), Raw: raw}, nil
+}
+
 // chatBody builds the upstream body: the client's own body with model
 // rewritten when it is already OpenAI's dialect, a translation otherwise.
 func (c *Client) chatBody(req *llm.Request, stream bool) ([]byte, error) {

@@ -205,6 +205,34 @@ func TestEmbed(t *testing.T) {
 	}
 }
 
+// TestModerate: a moderations request is relayed to /moderations with only
+// model rewritten and its answer kept verbatim; an answer without results
+// is the provider failing; Azure has no such endpoint.
+func TestModerate(t *testing.T) {
+	answer := `{"id":"modr-1","model":"omni-moderation-2024-09-26","results":[{"flagged":false}]}`
+	srv, got := providertest.Upstream(t, providertest.Reply{Body: answer})
+	req := &llm.ModerationRequest{Raw: []byte(`{"input":"hi","model":"mod","extra":1}`)}
+	resp, err := newClient(srv, func(cfg *provider.Config) { cfg.Model = "omni-moderation-latest" }).Moderate(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := providertest.Receive(t, got)
+	if up.Path != "/v1/moderations" || string(up.Body) != `{"input":"hi","model":"omni-moderation-latest","extra":1}` {
+		t.Errorf("got %s %s, want /v1/moderations with only model rewritten", up.Path, up.Body)
+	}
+	if resp.Model != "omni-moderation-2024-09-26" || string(resp.Raw) != answer {
+		t.Errorf("got %+v, want the answer verbatim", resp)
+	}
+
+	bad, _ := providertest.Upstream(t, providertest.Reply{Body: `{"id":"modr-1"}`})
+	if _, err := newClient(bad, nil).Moderate(context.Background(), req); provider.KindOf(err) != provider.KindUnavailable {
+		t.Errorf("an answer without results: %v, want unavailable", err)
+	}
+	if _, err := newClient(srv, func(cfg *provider.Config) { cfg.Azure = true }).Moderate(context.Background(), req); provider.KindOf(err) != provider.KindNotFound {
+		t.Errorf("azure: %v, want not found", err)
+	}
+}
+
 // TestChatWithoutChoicesFails: a 200 whose body has no choice to answer
 // with is an unavailable upstream (the executor fails over), never an
 // empty success.
