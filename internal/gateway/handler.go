@@ -6,13 +6,7 @@ import (
 	"strconv"
 
 	"github.com/switchyard-gw/switchyard/internal/anthropicapi"
-	"github.com/switchyard-gw/switchyard/internal/config"
-	"github.com/switchyard-gw/switchyard/internal/executor"
-	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/openaiapi"
-	"github.com/switchyard-gw/switchyard/internal/provider"
-	"github.com/switchyard-gw/switchyard/internal/router"
-	"github.com/switchyard-gw/switchyard/internal/tokens"
 )
 
 // Handler returns the API endpoints: OpenAI chat completions, embeddings and
@@ -150,94 +144,4 @@ func (g *Gateway) ServeModel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_ = openaiapi.WriteModel(w, id)
-}
-
-// ServeEmbeddings serves POST /v1/embeddings through the executor, like
-// chat: the deployments of the route's plan that can embed, in order, with
-// retries, fail-over, circuit breaking, timeouts and the overall deadline.
-func (g *Gateway) ServeEmbeddings(w http.ResponseWriter, r *http.Request) {
-	x, r := g.start(r, openAIDialect, "switchyard.embeddings")
-	defer g.finish(r.Context(), x)
-	rt, body, ok := g.authenticated(w, r, x)
-	if !ok {
-		return
-	}
-	req, err := openaiapi.ParseEmbeddings(body)
-	if err != nil {
-		g.failErr(w, x, err)
-		return
-	}
-	plan, dec, ae := rt.embeddingPlan(req.Model)
-	x.decision = dec
-	if ae != nil {
-		g.fail(w, x, ae)
-		return
-	}
-	input := tokens.FromBytes(req.InputBytes)
-	cost := 0.0
-	for _, t := range plan.Targets {
-		if c := rt.cost(t.Deployment, llm.Usage{InputTokens: input}); c > cost {
-			cost = c
-		}
-	}
-	if !g.admit(w, r, x, rt, input, cost) {
-		return
-	}
-	w, save, hit := g.cached(w, r, x, rt, cacheOpenAIEmbeddings, body)
-	if hit {
-		return
-	}
-	if save != nil {
-		defer save()
-	}
-	resp, trace, err := g.exec.Embed(r.Context(), plan, req, input)
-	x.trace = trace
-	g.setRouteHeaders(w, x)
-	if err != nil {
-		g.failErr(w, x, err)
-		return
-	}
-	x.model = resp.Model
-	x.usage = resp.Usage
-	if x.usage.InputTokens == 0 {
-		x.usage = llm.Usage{InputTokens: input, Estimated: true}
-	}
-	x.status = http.StatusOK
-	_, spent := x.accounted()
-	w.Header().Set(HeaderCost, costHeader(spent))
-	if dropped := droppedHeader(resp.Dropped); dropped != "" {
-		w.Header().Set(HeaderDropped, dropped)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(resp.Raw)
-}
-
-// embeddingPlan is the executor plan for an embeddings request naming
-// model: the decision's deployments whose provider can embed.
-func (rt *runtime) embeddingPlan(model string) (*executor.Plan, router.Decision, *apiError) {
-	names, dec, ae := rt.embeddingTargets(model)
-	if ae != nil {
-		return nil, dec, ae
-	}
-	p := &executor.Plan{Route: dec.Route, Targets: make([]executor.Target, 0, len(names))}
-	for _, name := range names {
-		if d, ok := rt.deployments[name]; ok {
-			if _, ok := d.prov.(provider.Embedder); ok {
-				p.Targets = append(p.Targets, d.target)
-			}
-		}
-	}
-	if len(p.Targets) == 0 {
-		return nil, dec, &apiError{status: http.StatusBadRequest, code: "no_capable_deployment", anthropicType: "invalid_request_error",
-			message: "route " + strconv.Quote(dec.Route) + " has no deployment whose provider serves embeddings"}
-	}
-	return p, dec, nil
-}
-
-func (rt *runtime) embeddingTargets(model string) ([]string, router.Decision, *apiError) {
-	dec, err := rt.router.PlanFor(model, []string{config.CapEmbeddings})
-	if err != nil {
-		return nil, dec, routeError(err)
-	}
-	return dec.Deployments, dec, nil
 }

@@ -1,0 +1,135 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+
+	"github.com/switchyard-gw/switchyard/internal/config"
+	"github.com/switchyard-gw/switchyard/internal/executor"
+	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/openaiapi"
+	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/tokens"
+)
+
+// relayed is a request whose answer is the provider's own body
+// (embeddings, moderations), as serveRelayed needs it.
+type relayed struct {
+	// model is what the request names; inputBytes its input's size.
+	model      string
+	inputBytes int
+	// capability is what a deployment needs (config.Cap*), and serves
+	// whether its provider can answer; what names the request in errors.
+	capability string
+	serves     func(provider.Provider) bool
+	what       string
+	// cacheEndpoint keys the response cache.
+	cacheEndpoint string
+	// call sends the request along the plan.
+	call func(ctx context.Context, p *executor.Plan, inputTokens int) (relayedAnswer, *executor.Trace, error)
+}
+
+// relayedAnswer is what serveRelayed needs of a relayed request's answer.
+type relayedAnswer struct {
+	model   string
+	usage   llm.Usage // zero input tokens: estimated from the request
+	raw     []byte
+	dropped []string // fields a translating adapter could not send
+}
+
+// serveRelayed serves a relayed request through the executor, like chat:
+// the deployments of the route's plan that can answer it, in order, with
+// retries, fail-over, circuit breaking, timeouts and the overall
+// deadline; admission, the response cache and accounting as for any call.
+func (g *Gateway) serveRelayed(w http.ResponseWriter, r *http.Request, x *exchange, rt *runtime, body []byte, req relayed) {
+	plan, ae := rt.passthroughPlan(x, req)
+	if ae != nil {
+		g.fail(w, x, ae)
+		return
+	}
+	input := tokens.FromBytes(req.inputBytes)
+	cost := 0.0
+	for _, t := range plan.Targets {
+		cost = max(cost, rt.cost(t.Deployment, llm.Usage{InputTokens: input}))
+	}
+	if !g.admit(w, r, x, rt, input, cost) {
+		return
+	}
+	w, save, hit := g.cached(w, r, x, rt, req.cacheEndpoint, body)
+	if hit {
+		return
+	}
+	if save != nil {
+		defer save()
+	}
+	resp, trace, err := req.call(r.Context(), plan, input)
+	x.trace = trace
+	g.setRouteHeaders(w, x)
+	if err != nil {
+		g.failErr(w, x, err)
+		return
+	}
+	x.model = resp.model
+	x.usage = resp.usage
+	if x.usage.InputTokens == 0 {
+		x.usage = llm.Usage{InputTokens: input, Estimated: true}
+	}
+	x.status = http.StatusOK
+	_, spent := x.accounted()
+	w.Header().Set(HeaderCost, costHeader(spent))
+	if dropped := droppedHeader(resp.dropped); dropped != "" {
+		w.Header().Set(HeaderDropped, dropped)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(resp.raw)
+}
+
+// passthroughPlan is the executor plan for req, with its routing decision in
+// x: the decision's deployments whose provider serves it.
+func (rt *runtime) passthroughPlan(x *exchange, req relayed) (*executor.Plan, *apiError) {
+	dec, err := rt.router.PlanFor(req.model, []string{req.capability})
+	x.decision = dec
+	if err != nil {
+		return nil, routeError(err)
+	}
+	p := &executor.Plan{Route: dec.Route, Targets: make([]executor.Target, 0, len(dec.Deployments))}
+	for _, name := range dec.Deployments {
+		if d, ok := rt.deployments[name]; ok && req.serves(d.prov) {
+			p.Targets = append(p.Targets, d.target)
+		}
+	}
+	if len(p.Targets) == 0 {
+		return nil, &apiError{status: http.StatusBadRequest, code: "no_capable_deployment", anthropicType: "invalid_request_error",
+			message: "route " + strconv.Quote(dec.Route) + " has no deployment whose provider serves " + req.what}
+	}
+	return p, nil
+}
+
+// ServeEmbeddings serves POST /v1/embeddings (serveRelayed), to the
+// deployments with capabilities.embeddings.
+func (g *Gateway) ServeEmbeddings(w http.ResponseWriter, r *http.Request) {
+	x, r := g.start(r, openAIDialect, "switchyard.embeddings")
+	defer g.finish(r.Context(), x)
+	rt, body, ok := g.authenticated(w, r, x)
+	if !ok {
+		return
+	}
+	req, err := openaiapi.ParseEmbeddings(body)
+	if err != nil {
+		g.failErr(w, x, err)
+		return
+	}
+	g.serveRelayed(w, r, x, rt, body, relayed{
+		model: req.Model, inputBytes: req.InputBytes,
+		capability: config.CapEmbeddings, what: "embeddings", cacheEndpoint: cacheOpenAIEmbeddings,
+		serves: func(p provider.Provider) bool { _, ok := p.(provider.Embedder); return ok },
+		call: func(ctx context.Context, p *executor.Plan, input int) (relayedAnswer, *executor.Trace, error) {
+			resp, trace, err := g.exec.Embed(ctx, p, req, input)
+			if err != nil {
+				return relayedAnswer{}, trace, err
+			}
+			return relayedAnswer{model: resp.Model, usage: resp.Usage, raw: resp.Raw, dropped: resp.Dropped}, trace, nil
+		},
+	})
+}
