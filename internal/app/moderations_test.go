@@ -11,6 +11,7 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
+	"github.com/switchyard-gw/switchyard/internal/admin"
 	"github.com/switchyard-gw/switchyard/internal/sim"
 )
 
@@ -90,5 +91,45 @@ func TestModerations(t *testing.T) {
 	var ae *openai.Error
 	if !errors.As(err, &ae) || ae.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown model: %v, want a 404", err)
+	}
+}
+
+// TestBatchModerations: a batch of moderations (an endpoint OpenAI's
+// Batch API takes) runs each line through the moderations path.
+func TestBatchModerations(t *testing.T) {
+	simURL := startSim(t, fastSim())
+	s := startEditedTenantStack(t, simURL, sqliteExtra(t, ""), func(c string) string {
+		return strings.Replace(c, "routes:\n", `  - {name: moderate, provider: sim-openai, model: sim-moderation, capabilities: {chat: false, moderation: true}}
+routes:
+`, 1)
+	})
+	c := s.sdkFor(s.newKey("acme", admin.KeyCreate{Name: "batcher"}).Secret)
+	ctx := context.Background()
+	input := `{"custom_id":"ok","method":"POST","url":"/v1/moderations","body":{"model":"moderate","input":"a kind word"}}
+{"custom_id":"bad","method":"POST","url":"/v1/moderations","body":{"input":"something forbidden"}}
+`
+	f, err := c.Files.New(ctx, openai.FileNewParams{File: openai.File(strings.NewReader(input), "in.jsonl", "application/jsonl"), Purpose: openai.FilePurposeBatch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.Batches.New(ctx, openai.BatchNewParams{InputFileID: f.ID, Endpoint: openai.BatchNewParamsEndpointV1Moderations, CompletionWindow: openai.BatchNewParamsCompletionWindow24h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = awaitBatch(t, c, b.ID)
+	if b.Status != "completed" || b.RequestCounts.Completed != 2 {
+		t.Fatalf("batch: %s, counts %+v", b.Status, b.RequestCounts)
+	}
+	out := fileLines(t, c, b.OutputFileID)
+	flagged := map[string]bool{}
+	for _, l := range out {
+		var m openai.ModerationNewResponse
+		if l.Response == nil || l.Response.StatusCode != 200 || json.Unmarshal(l.Response.Body, &m) != nil || len(m.Results) != 1 {
+			t.Fatalf("line %s: %+v", l.CustomID, l.Response)
+		}
+		flagged[l.CustomID] = m.Results[0].Flagged
+	}
+	if len(flagged) != 2 || flagged["ok"] || !flagged["bad"] {
+		t.Errorf("flagged %v, want only the forbidden line", flagged)
 	}
 }

@@ -41,6 +41,7 @@ var endpoints = map[string]bool{
 	"/v1/embeddings":       true,
 	"/v1/completions":      true,
 	"/v1/responses":        true,
+	"/v1/moderations":      true,
 }
 
 // completionWindow is the only window the API offers.
