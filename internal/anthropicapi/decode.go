@@ -65,6 +65,8 @@ type (
 		Name        string          `json:"name"`
 		Description string          `json:"description"`
 		InputSchema json.RawMessage `json:"input_schema"`
+		// CacheControl marks the tools up to this one for the cache.
+		CacheControl json.RawMessage `json:"cache_control"`
 	}
 	msgToolChoice struct {
 		Type                   string `json:"type"`
@@ -132,7 +134,8 @@ func decodeFull(raw []byte) (*llm.Body, error) {
 		if t.Type != "" && t.Type != "custom" {
 			return nil, badRequest(fmt.Sprintf("tools.%d.type", i), "tools: tool type '"+t.Type+"' is not supported by the selected model's provider")
 		}
-		b.Tools = append(b.Tools, llm.Tool{Name: t.Name, Description: t.Description, Parameters: t.InputSchema})
+		b.Tools = append(b.Tools, llm.Tool{Name: t.Name, Description: t.Description, Parameters: t.InputSchema,
+			CacheMark: len(t.CacheControl) > 0 && string(t.CacheControl) != "null"})
 	}
 	b.NoParallelTools = in.ToolChoice != nil && in.ToolChoice.DisableParallelToolUse
 	if b.ToolChoice, err = toolChoice(in.ToolChoice); err != nil {

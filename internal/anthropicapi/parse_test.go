@@ -154,8 +154,9 @@ func TestDecodeFullVariants(t *testing.T) {
 			},
 		},
 		{
-			Name: "cache_control marks: system, a text block, a tool result",
-			Body: `{"model":"c","max_tokens":5,"system":[{"type":"text","text":"s","cache_control":{"type":"ephemeral"}}],"messages":[
+			Name: "cache_control marks: system, a text block, a tool result, a tool",
+			Body: `{"model":"c","max_tokens":5,"system":[{"type":"text","text":"s","cache_control":{"type":"ephemeral"}}],
+				"tools":[{"name":"g","input_schema":{"type":"object"}},{"name":"f","input_schema":{"type":"object"},"cache_control":{"type":"ephemeral"}}],"messages":[
 				{"role":"user","content":[{"type":"text","text":"a","cache_control":{"type":"ephemeral"}},{"type":"text","text":"b"}]},
 				{"role":"assistant","content":[{"type":"tool_use","id":"t","name":"f","input":{}}]},
 				{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":"r","cache_control":{"type":"ephemeral"}}]}]}`,
@@ -165,7 +166,8 @@ func TestDecodeFullVariants(t *testing.T) {
 					{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "t", Name: "f", Arguments: "{}"}}},
 					{Role: llm.RoleTool, ToolCallID: "t", Parts: []llm.Part{{Type: llm.PartText, Text: "r"}}, CacheMark: true},
 				}
-				return cmp.Diff(want, b.Messages) + cmp.Diff(true, b.SystemCacheMark)
+				tools := []llm.Tool{{Name: "g", Parameters: json.RawMessage(`{"type":"object"}`)}, {Name: "f", Parameters: json.RawMessage(`{"type":"object"}`), CacheMark: true}}
+				return cmp.Diff(want, b.Messages) + cmp.Diff(true, b.SystemCacheMark) + cmp.Diff(tools, b.Tools)
 			},
 		},
 		{

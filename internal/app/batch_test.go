@@ -259,7 +259,7 @@ func TestBatchInvalidInputFails(t *testing.T) {
 	// Bad requests to the API itself are answered in OpenAI's format.
 	for _, tc := range []struct{ body, want string }{
 		{`{"input_file_id":"file-x","endpoint":"/v1/chat/completions","completion_window":"24h"}`, "404 not_found"},
-		{`{"input_file_id":"file-x","endpoint":"/v1/moderations","completion_window":"24h"}`, "400 invalid_value"},
+		{`{"input_file_id":"file-x","endpoint":"/v1/audio/speech","completion_window":"24h"}`, "400 invalid_value"},
 		{`{"input_file_id":"file-x","endpoint":"/v1/chat/completions","completion_window":"1h"}`, "400 invalid_value"},
 		{`{"endpoint":"/v1/chat/completions","completion_window":"24h"}`, "400 missing_required_parameter"},
 		{`{nope`, "400 invalid_request_error"},

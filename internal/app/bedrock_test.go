@@ -336,6 +336,37 @@ func TestBedrockPromptCache(t *testing.T) {
 		t.Errorf("anthropic client's cache_control on bedrock-large: written %d, then read %d; want the system prompt written, then read",
 			w.CacheCreationInputTokens, r.CacheReadInputTokens)
 	}
+
+	// A mark on the last tool caches the tool definitions (they come
+	// first), on Bedrock as a cache point after them, and relayed to an
+	// Anthropic deployment as it is.
+	// (Both deployments serve the simulator's sim-large, which caches by
+	// model: each gets tools of its own.)
+	for _, model := range []string{"bedrock-large", "claude"} {
+		tools := make([]anthropic.ToolUnionParam, 12)
+		for i := range tools {
+			tool := anthropic.ToolParam{Name: "tool_" + strconv.Itoa(i), Description: anthropic.String(strings.Repeat("Moves a train between two stations of the "+model+" network. ", 12)),
+				InputSchema: anthropic.ToolInputSchemaParam{Properties: map[string]any{"train": map[string]any{"type": "string"}}}}
+			if i == len(tools)-1 {
+				tool.CacheControl = anthropic.NewCacheControlEphemeralParam()
+			}
+			tools[i] = anthropic.ToolUnionParam{OfTool: &tool}
+		}
+		toolAsk := func(q string) anthropic.Usage {
+			t.Helper()
+			msg, err := an.Messages.New(context.Background(), anthropic.MessageNewParams{Model: model, MaxTokens: 64, Tools: tools,
+				Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock(q))}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return msg.Usage
+		}
+		w, r := toolAsk("Which train?"), toolAsk("And the next one?")
+		if w.CacheCreationInputTokens < 1024 || r.CacheReadInputTokens != w.CacheCreationInputTokens || r.InputTokens == 0 {
+			t.Errorf("cache_control on the last tool to %s: written %d, then read %d (and %d not cached); want the tools written, then read",
+				model, w.CacheCreationInputTokens, r.CacheReadInputTokens, r.InputTokens)
+		}
+	}
 }
 
 // TestBedrockGuardrail: a Bedrock deployment's guardrail is applied to

@@ -121,6 +121,10 @@ type Tool struct {
 	Name        string
 	Description string
 	Parameters  json.RawMessage
+	// CacheMark marks the prompt up to and including this tool (the tool
+	// definitions come first) for the provider's prompt cache: an
+	// Anthropic client's cache_control on a tool.
+	CacheMark bool
 }
 
 // ToolChoice constrains tool use. Mode is "auto", "none", "required" or "tool"

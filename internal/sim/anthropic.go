@@ -23,9 +23,10 @@ type anRequest struct {
 	System    json.RawMessage `json:"system"`
 	Stream    bool            `json:"stream"`
 	Tools     []struct {
-		Name        string          `json:"name"`
-		Description string          `json:"description"`
-		InputSchema json.RawMessage `json:"input_schema"`
+		Name         string          `json:"name"`
+		Description  string          `json:"description"`
+		InputSchema  json.RawMessage `json:"input_schema"`
+		CacheControl json.RawMessage `json:"cache_control"`
 	} `json:"tools"`
 	ToolChoice *struct {
 		Type string `json:"type"`
@@ -139,6 +140,17 @@ func (req *anRequest) prompt() (*prompt, string) {
 		return nil, "messages: at least one message is required"
 	}
 	p := &prompt{}
+	// The prompt is read in the provider's cache order: tools, system,
+	// messages; a cache_control mark on a tool caches the tools up to it.
+	for _, t := range req.Tools {
+		p.tools = append(p.tools, tool{name: t.Name, schema: t.InputSchema})
+		p.add(t.Name)
+		p.add(t.Description)
+		p.add(string(t.InputSchema))
+		if len(t.CacheControl) > 0 && string(t.CacheControl) != "null" {
+			p.cacheMark = p.text.Len()
+		}
+	}
 	if err := addAnthropicContent(p, req.System); err != "" {
 		return nil, "system: " + err
 	}
@@ -159,12 +171,6 @@ func (req *anRequest) prompt() (*prompt, string) {
 		if b.Type == "tool_result" {
 			p.lastFromUser = false
 		}
-	}
-	for _, t := range req.Tools {
-		p.tools = append(p.tools, tool{name: t.Name, schema: t.InputSchema})
-		p.add(t.Name)
-		p.add(t.Description)
-		p.add(string(t.InputSchema))
 	}
 	if tc := req.ToolChoice; tc != nil {
 		switch tc.Type {

@@ -50,6 +50,7 @@ type brRequest struct {
 					JSON json.RawMessage `json:"json"`
 				} `json:"inputSchema"`
 			} `json:"toolSpec"`
+			CachePoint json.RawMessage `json:"cachePoint"`
 		} `json:"tools"`
 		ToolChoice *struct {
 			Auto *struct{} `json:"auto"`
@@ -277,6 +278,9 @@ func (req *brRequest) prompt() (*prompt, string) {
 		return nil, msg
 	}
 	p := &prompt{}
+	// The prompt is read in the provider's cache order: tools, system,
+	// messages; a cache point among the tools caches the tools before it.
+	req.addTools(p)
 	if msg := addBedrockBlocks(p, req.System, "system"); msg != "" {
 		return nil, msg
 	}
@@ -301,7 +305,6 @@ func (req *brRequest) prompt() (*prompt, string) {
 		}
 	}
 	p.guardrail = req.GuardrailConfig != nil && req.GuardrailConfig.GuardrailIdentifier != ""
-	req.addTools(p)
 	req.setOutput(p)
 	if msg := req.setInference(p); msg != "" {
 		return nil, msg
@@ -393,7 +396,10 @@ func (req *brRequest) addTools(p *prompt) {
 	}
 	for _, t := range tc.Tools {
 		if t.ToolSpec == nil {
-			continue // a cache point or a system tool
+			if t.CachePoint != nil {
+				p.cacheMark = p.text.Len() // the tools before it are cached
+			}
+			continue // or a system tool
 		}
 		spec := t.ToolSpec
 		p.tools = append(p.tools, tool{name: spec.Name, schema: spec.InputSchema.JSON})

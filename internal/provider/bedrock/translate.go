@@ -124,9 +124,11 @@ type toolConfig struct {
 	ToolChoice *toolChoice `json:"toolChoice,omitempty"`
 }
 
-// toolEntry is a Tool union; only toolSpec is sent.
+// toolEntry is a Tool union: a toolSpec, or a cachePoint marking the
+// tools before it for the prompt cache.
 type toolEntry struct {
-	ToolSpec toolSpec `json:"toolSpec"`
+	ToolSpec   *toolSpec   `json:"toolSpec,omitempty"`
+	CachePoint *cachePoint `json:"cachePoint,omitempty"`
 }
 
 // toolSpec describes a function the model may call.
@@ -311,7 +313,10 @@ func toolConfigOf(b *llm.Body) (*toolConfig, error) {
 		} else if !gjson.ValidBytes(schema) {
 			return nil, badRequest("tool " + t.Name + " has an invalid parameters schema")
 		}
-		tc.Tools = append(tc.Tools, toolEntry{ToolSpec: toolSpec{Name: t.Name, Description: t.Description, InputSchema: inputSchema{JSON: schema}}})
+		tc.Tools = append(tc.Tools, toolEntry{ToolSpec: &toolSpec{Name: t.Name, Description: t.Description, InputSchema: inputSchema{JSON: schema}}})
+		if t.CacheMark {
+			tc.Tools = append(tc.Tools, toolEntry{CachePoint: &cachePoint{Type: "default"}})
+		}
 	}
 	if ch := b.ToolChoice; ch != nil && !none {
 		switch ch.Mode {

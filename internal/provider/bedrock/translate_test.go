@@ -114,6 +114,11 @@ func TestTranslate(t *testing.T) {
 			want: `{` + hiJSON + `,"toolConfig":{"tools":[` + weatherJSON + `],"toolChoice":{"auto":{}}}}`,
 		},
 		{
+			name: "a tool marked for the cache: a cache point after it",
+			body: llm.Body{Messages: hiMessages, Tools: []llm.Tool{{Name: "now"}, {Name: "lookup", Description: "look up", Parameters: weather.Parameters, CacheMark: true}}},
+			want: `{` + hiJSON + `,"toolConfig":{"tools":[{"toolSpec":{"name":"now","inputSchema":{"json":{"type":"object"}}}},` + weatherJSON + `,{"cachePoint":{"type":"default"}}]}}`,
+		},
+		{
 			name: "tool choice naming a tool",
 			body: llm.Body{Messages: hiMessages, Tools: []llm.Tool{weather}, ToolChoice: &llm.ToolChoice{Mode: "tool", Name: "lookup"}},
 			want: `{` + hiJSON + `,"toolConfig":{"tools":[` + weatherJSON + `],"toolChoice":{"tool":{"name":"lookup"}}}}`,

@@ -1,0 +1,281 @@
+package sim
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// OpenAI's image generation endpoint, POST /v1/images/generations, and
+// GET /v1/images/files/{id}.png, which serves the images it answered by URL.
+//
+// The request is {"model": name, "prompt": text, ...}; model and a
+// non-empty prompt are required, n is 1 to 10 (default 1), and
+// response_format is "url" or "b64_json". size, quality, style, user,
+// background, output_format, output_compression and moderation are read
+// for their types only (quality and size are echoed). Any other top-level
+// field is refused, as OpenAI does.
+//
+// The model's name picks its family:
+//
+//   - A name holding "image" (sim-image, gpt-image-1) answers as OpenAI's
+//     GPT image models: every image as b64_json whatever response_format
+//     says, with usage (input_tokens estimateTokens of the prompt's bytes,
+//     output_tokens imageOutputTokens per image) and the size, quality
+//     (defaults 1024x1024 and medium, for auto too) and output_format
+//     ("png", the only format the simulator draws) of the answer.
+//   - Any other name (sim-dalle) answers as DALL·E: no usage, each image
+//     with a revised_prompt (the prompt and revisedSuffix), as a URL on the
+//     simulator itself unless response_format is b64_json.
+//
+// Each image is an 8x8 PNG of one colour drawn from the SHA-256 of the
+// model name, the prompt and the image's index, so the same request gets
+// the same bytes. A prompt holding guardrailWord ("forbidden", in any
+// case) is refused with OpenAI's content_policy_violation 400. The prompt's
+// tokens count against the context window, and the call goes through
+// embedTurn like an embeddings call: faults, context window, latency.
+
+// Limits and defaults of an image request.
+const (
+	maxImages         = 10
+	imageOutputTokens = 1056 // output tokens of one 1024x1024 medium image
+	imageSide         = 8    // width and height of the simulator's images
+	defaultImageSize  = "1024x1024"
+	defaultQuality    = "medium"
+	revisedSuffix     = ", as a flat colour swatch"
+	imagePath         = "/v1/images/files/"
+	maxImageFiles     = 1024 // images kept for GET, newest
+)
+
+// imageFields are the top-level fields an image request may have.
+var imageFields = []string{
+	"model", "prompt", "n", "size", "quality", "style", "user", "response_format",
+	"background", "output_format", "output_compression", "moderation",
+}
+
+// imageRequest is what the simulator reads of an image request.
+type imageRequest struct {
+	prompt         string
+	n              int
+	size, quality  string
+	responseFormat string
+}
+
+// gptImage tells whether a model answers as OpenAI's GPT image models.
+func gptImage(model string) bool { return strings.Contains(strings.ToLower(model), "image") }
+
+// imageParams reads an image request's fields (model aside), or returns
+// the message of a 400.
+func imageParams(fields map[string]json.RawMessage) (imageRequest, string) {
+	req := imageRequest{n: 1}
+	strs := map[string]*string{"prompt": &req.prompt, "size": &req.size, "quality": &req.quality, "response_format": &req.responseFormat}
+	for _, k := range []string{"prompt", "size", "quality", "style", "user", "response_format", "background", "output_format", "moderation"} {
+		if !present(fields, k) {
+			continue
+		}
+		var v string
+		if json.Unmarshal(fields[k], &v) != nil {
+			return req, fmt.Sprintf("Invalid type for '%s': expected a string, but got %s instead.", k, oaKind(fields[k]))
+		}
+		if p := strs[k]; p != nil {
+			*p = v
+		}
+	}
+	ints := map[string][3]int{"n": {1, maxImages, 1}, "output_compression": {0, 100, 100}} // min, max, default
+	for _, k := range []string{"n", "output_compression"} {
+		lim := ints[k]
+		v := lim[2]
+		if present(fields, k) {
+			if json.Unmarshal(fields[k], &v) != nil {
+				return req, fmt.Sprintf("Invalid type for '%s': expected an integer, but got %s instead.", k, oaKind(fields[k]))
+			}
+		}
+		switch {
+		case v < lim[0]:
+			return req, fmt.Sprintf("Invalid '%s': integer below minimum value. Expected a value >= %d, but got %d instead.", k, lim[0], v)
+		case v > lim[1]:
+			return req, fmt.Sprintf("Invalid '%s': integer above maximum value. Expected a value <= %d, but got %d instead.", k, lim[1], v)
+		}
+		if k == "n" {
+			req.n = v
+		}
+	}
+	switch {
+	case !present(fields, "prompt"):
+		return req, "Missing required parameter: 'prompt'."
+	case req.prompt == "":
+		return req, "Invalid 'prompt': string too short. Expected a string with minimum length 1, but got an empty string instead."
+	}
+	switch req.responseFormat {
+	case "", "url", "b64_json":
+	default:
+		return req, fmt.Sprintf("Invalid value: '%s'. Supported values are: 'url' and 'b64_json'.", req.responseFormat)
+	}
+	return req, ""
+}
+
+// drawImage is image i of a request to model: an 8x8 PNG of one colour
+// drawn from the model, the prompt and i.
+func drawImage(model, prompt string, i int) []byte {
+	sum := sha256.Sum256([]byte(model + "\x00" + prompt + "\x00" + strconv.Itoa(i)))
+	img := image.NewNRGBA(image.Rect(0, 0, imageSide, imageSide))
+	c := color.NRGBA{R: sum[0], G: sum[1], B: sum[2], A: 0xff}
+	for y := range imageSide {
+		for x := range imageSide {
+			img.SetNRGBA(x, y, c)
+		}
+	}
+	var buf bytes.Buffer
+	_ = png.Encode(&buf, img) // writing to a buffer cannot fail
+	return buf.Bytes()
+}
+
+// imageFiles keeps the newest images answered by URL, for GET. The zero
+// value is ready to use.
+type imageFiles struct {
+	mu    sync.Mutex
+	files map[string][]byte // by id
+	order []string          // ids, oldest first
+}
+
+func (f *imageFiles) put(id string, png []byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.files == nil {
+		f.files = map[string][]byte{}
+	}
+	if len(f.order) >= maxImageFiles {
+		delete(f.files, f.order[0])
+		f.order = f.order[1:]
+	}
+	f.files[id] = png
+	f.order = append(f.order, id)
+}
+
+func (f *imageFiles) get(id string) ([]byte, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, ok := f.files[id]
+	return b, ok
+}
+
+// baseURL is the simulator's own base URL as the request reached it.
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+func (s *Server) handleImageGenerations(w http.ResponseWriter, r *http.Request) {
+	d := openAI{s}
+	body, err := readBody(w, r)
+	var fields map[string]json.RawMessage
+	if err == nil {
+		err = json.Unmarshal(body, &fields)
+	}
+	if err != nil {
+		c := s.begin("", r.URL.Path, false)
+		d.badRequest(&recorder{ResponseWriter: w, c: c}, "We could not parse the JSON body of your request. ("+errDecode(err)+")")
+		return
+	}
+	var model string
+	if present(fields, "model") && json.Unmarshal(fields["model"], &model) != nil {
+		c := s.begin("", r.URL.Path, false)
+		d.badRequest(&recorder{ResponseWriter: w, c: c},
+			fmt.Sprintf("Invalid type for 'model': expected a string, but got %s instead.", oaKind(fields["model"])))
+		return
+	}
+	c := s.begin(model, r.URL.Path, false)
+	rw := &recorder{ResponseWriter: w, c: c}
+	s.log.Debug("sim: request", "model", model, "path", r.URL.Path, "stream", false)
+	if msg := unrecognized(fields, imageFields...); msg != "" {
+		d.badRequest(rw, msg)
+		return
+	}
+	req, msg := imageParams(fields)
+	switch {
+	case msg != "":
+		d.badRequest(rw, msg)
+		return
+	case model == "":
+		d.badRequest(rw, "you must provide a model parameter")
+		return
+	}
+	m, found := s.lookup(model)
+	if !found {
+		d.notFound(rw, model)
+		return
+	}
+	p := &prompt{}
+	p.add(req.prompt)
+	input := estimateTokens(len(req.prompt))
+	if _, ok := s.embedTurn(rw, r, d, m, p, []int{input}); !ok {
+		return
+	}
+	if strings.Contains(strings.ToLower(req.prompt), guardrailWord) {
+		d.policyError(rw)
+		return
+	}
+	gpt := gptImage(m.Name)
+	data := make([]map[string]string, req.n)
+	for i := range data {
+		img := drawImage(m.Name, req.prompt, i)
+		switch {
+		case gpt:
+			data[i] = map[string]string{"b64_json": base64.StdEncoding.EncodeToString(img)}
+		case req.responseFormat == "b64_json":
+			data[i] = map[string]string{"b64_json": base64.StdEncoding.EncodeToString(img), "revised_prompt": req.prompt + revisedSuffix}
+		default:
+			id := "img-" + s.nextID(24)
+			s.images.put(id, img)
+			data[i] = map[string]string{"url": baseURL(r) + imagePath + id + ".png", "revised_prompt": req.prompt + revisedSuffix}
+		}
+	}
+	answer := map[string]any{"created": s.now().Unix(), "data": data}
+	if gpt {
+		size, quality := req.size, req.quality
+		if size == "" || size == "auto" {
+			size = defaultImageSize
+		}
+		if quality == "" || quality == "auto" {
+			quality = defaultQuality
+		}
+		out := imageOutputTokens * req.n
+		answer["size"], answer["quality"], answer["output_format"] = size, quality, "png"
+		answer["usage"] = map[string]any{
+			"input_tokens": input, "output_tokens": out, "total_tokens": input + out,
+			"input_tokens_details": map[string]int{"text_tokens": input, "image_tokens": 0},
+		}
+	}
+	writeJSON(rw, http.StatusOK, answer, map[string]string{"x-request-id": "req_" + s.nextID(24)})
+}
+
+// handleImageFile serves an image answered by URL. It is not a call: it is
+// neither recorded nor subject to faults.
+func (s *Server) handleImageFile(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	id, ok := strings.CutSuffix(name, ".png")
+	img, found := s.images.get(id)
+	if !ok || !found {
+		writeOpenAIError(w, http.StatusNotFound, oaError{
+			Message: fmt.Sprintf("No such image: '%s'.", name), Type: "invalid_request_error",
+		}, 0)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "image/png")
+	h.Set("Content-Length", strconv.Itoa(len(img)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(img)
+}
