@@ -12,11 +12,12 @@ const (
 	CapEmbeddings = "embeddings"
 	CapReasoning  = "reasoning"
 	CapModeration = "moderation"
+	CapImages     = "images"
 )
 
 // Has reports whether the capability is on, applying the defaults for
 // unset fields: chat, tools and streaming default to true; vision,
-// json_mode, embeddings, reasoning and moderation to false. An unknown name is false.
+// json_mode, embeddings, reasoning, moderation and images to false. An unknown name is false.
 func (c Capabilities) Has(name string) bool {
 	switch name {
 	case CapChat:
@@ -35,6 +36,8 @@ func (c Capabilities) Has(name string) bool {
 		return orDefault(c.Reasoning, false)
 	case CapModeration:
 		return orDefault(c.Moderation, false)
+	case CapImages:
+		return orDefault(c.Images, false)
 	}
 	return false
 }
@@ -52,7 +55,7 @@ func (c Capabilities) resolved() Capabilities {
 	return Capabilities{
 		Chat: b(CapChat), Vision: b(CapVision), Tools: b(CapTools),
 		JSONMode: b(CapJSONMode), Streaming: b(CapStreaming), Embeddings: b(CapEmbeddings), Reasoning: b(CapReasoning),
-		Moderation: b(CapModeration),
+		Moderation: b(CapModeration), Images: b(CapImages),
 	}
 }
 

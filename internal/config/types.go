@@ -169,6 +169,9 @@ type Price struct {
 	// CacheWritePerMTok prices input tokens written to the prompt cache
 	// (Anthropic); unset, they cost InputPerMTok.
 	CacheWritePerMTok *float64 `yaml:"cache_write_per_mtok"`
+	// PerImage prices each image a deployment generates (models priced per
+	// image, as DALL-E is), on top of any tokens its answer reports.
+	PerImage float64 `yaml:"per_image"`
 }
 
 // Cost is the USD price of a call: in input tokens, of which cached were
@@ -204,6 +207,9 @@ type Capabilities struct {
 	// Moderation serves OpenAI's moderations endpoint (an openai-kind
 	// deployment of a moderation model, e.g. omni-moderation-latest).
 	Moderation *bool `yaml:"moderation"`
+	// Images serves OpenAI's image generation endpoint (an openai- or
+	// azure-kind deployment of an image model, e.g. gpt-image-1).
+	Images *bool `yaml:"images"`
 }
 
 // Route is what a client names in "model": a policy over targets

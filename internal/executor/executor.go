@@ -276,6 +276,17 @@ func moderateOnce(ctx context.Context, r *runner, t *Target, ds *depState) (*llm
 	})
 }
 
+// imagesOnce is one image generation attempt; like embedOnce, a target
+// whose provider cannot generate images fails as not_found.
+func imagesOnce(ctx context.Context, r *runner, t *Target, ds *depState) (*llm.ImageResponse, error) {
+	if _, ok := t.Provider.(provider.ImageGenerator); !ok {
+		return nil, &provider.Error{Kind: provider.KindNotFound, Message: "deployment " + t.Deployment + " does not generate images"}
+	}
+	return callOnce(ctx, r, t, ds, func(ctx context.Context, r *runner, t *Target) (*llm.ImageResponse, error) {
+		return t.Provider.(provider.ImageGenerator).GenerateImages(ctx, r.images)
+	})
+}
+
 // callOnce makes one non-streaming call, bounded by the earlier of the
 // target's timeout and the overall deadline (one context, not two: this is
 // the hot path). call captures nothing, so it costs no allocation.
@@ -314,6 +325,15 @@ func (e *Executor) Moderate(ctx context.Context, p *Plan, req *llm.ModerationReq
 	r := e.newRunner(&noChat, inputTokens)
 	r.moderation = req
 	resp, err := execute(ctx, r, p, moderateOnce)
+	return resp, r.finishTrace(), err
+}
+
+// GenerateImages sends an image generation request along the plan, as
+// Embed does.
+func (e *Executor) GenerateImages(ctx context.Context, p *Plan, req *llm.ImageRequest, inputTokens int) (*llm.ImageResponse, *Trace, error) {
+	r := e.newRunner(&noChat, inputTokens)
+	r.images = req
+	resp, err := execute(ctx, r, p, imagesOnce)
 	return resp, r.finishTrace(), err
 }
 

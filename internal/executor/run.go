@@ -19,6 +19,8 @@ type runner struct {
 	embed *llm.EmbedRequest
 	// moderation is the request of a Moderate walk (req is then noChat).
 	moderation *llm.ModerationRequest
+	// images is the request of a GenerateImages walk (req is then noChat).
+	images *llm.ImageRequest
 	tr         *Trace
 	// trace and buf back tr, so that a request allocates its runner, trace
 	// and first attempts at once.

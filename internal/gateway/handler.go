@@ -29,6 +29,8 @@ func (g *Gateway) Handler() http.Handler {
 	mux.HandleFunc("POST /embeddings", g.ServeEmbeddings)
 	mux.HandleFunc("POST /v1/moderations", g.ServeModerations)
 	mux.HandleFunc("POST /moderations", g.ServeModerations)
+	mux.HandleFunc("POST /v1/images/generations", g.ServeImages)
+	mux.HandleFunc("POST /images/generations", g.ServeImages)
 	mux.HandleFunc("GET /v1/models", g.ServeModels)
 	mux.HandleFunc("GET /models", g.ServeModels)
 	mux.HandleFunc("GET /v1/models/{model...}", g.ServeModel)
@@ -52,6 +54,8 @@ func (g *Gateway) Handler() http.Handler {
 		{"/embeddings", "POST", openAIDialect},
 		{"/v1/moderations", "POST", openAIDialect},
 		{"/moderations", "POST", openAIDialect},
+		{"/v1/images/generations", "POST", openAIDialect},
+		{"/images/generations", "POST", openAIDialect},
 		{"/v1/models", "GET, HEAD", openAIDialect},
 		{"/models", "GET, HEAD", openAIDialect},
 		{"/v1/route/explain", "POST", openAIDialect},

@@ -30,7 +30,7 @@ func (g *Gateway) ServeModerations(w http.ResponseWriter, r *http.Request) {
 	}
 	model := req.Model
 	if model == "" {
-		if model = rt.firstModerator(); model == "" {
+		if model = rt.firstWith(config.CapModeration); model == "" {
 			g.fail(w, x, &apiError{status: http.StatusBadRequest, code: "no_capable_deployment", anthropicType: "invalid_request_error",
 				message: "no deployment serves moderations (capabilities.moderation); name a model"})
 			return
@@ -50,11 +50,11 @@ func (g *Gateway) ServeModerations(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// firstModerator is the first deployment in config order with
-// capabilities.moderation, or "".
-func (rt *runtime) firstModerator() string {
+// firstWith is the first deployment in config order with the capability,
+// or "".
+func (rt *runtime) firstWith(capability string) string {
 	for i := range rt.cfg.Deployments {
-		if d := &rt.cfg.Deployments[i]; d.Capabilities.Has(config.CapModeration) {
+		if d := &rt.cfg.Deployments[i]; d.Capabilities.Has(capability) {
 			return d.Name
 		}
 	}

@@ -24,18 +24,23 @@ type relayed struct {
 	capability string
 	serves     func(provider.Provider) bool
 	what       string
-	// cacheEndpoint keys the response cache.
+	// cacheEndpoint keys the response cache; "" keeps the answers out of
+	// it (a generated image is not the answer to a repeated request).
 	cacheEndpoint string
+	// units is how many priced units (images) the request asks for, each
+	// at the deployment's price.per_image.
+	units int
 	// call sends the request along the plan.
 	call func(ctx context.Context, p *executor.Plan, inputTokens int) (relayedAnswer, *executor.Trace, error)
 }
 
 // relayedAnswer is what serveRelayed needs of a relayed request's answer.
 type relayedAnswer struct {
-	model   string
+	model   string // "": the deployment's model
 	usage   llm.Usage // zero input tokens: estimated from the request
 	raw     []byte
 	dropped []string // fields a translating adapter could not send
+	units   int      // priced units in the answer (images)
 }
 
 // serveRelayed serves a relayed request through the executor, like chat:
@@ -51,17 +56,20 @@ func (g *Gateway) serveRelayed(w http.ResponseWriter, r *http.Request, x *exchan
 	input := tokens.FromBytes(req.inputBytes)
 	cost := 0.0
 	for _, t := range plan.Targets {
-		cost = max(cost, rt.cost(t.Deployment, llm.Usage{InputTokens: input}))
+		cost = max(cost, rt.cost(t.Deployment, llm.Usage{InputTokens: input})+float64(req.units)*rt.unitPrice(t.Deployment))
 	}
 	if !g.admit(w, r, x, rt, input, cost) {
 		return
 	}
-	w, save, hit := g.cached(w, r, x, rt, req.cacheEndpoint, body)
-	if hit {
-		return
-	}
-	if save != nil {
-		defer save()
+	if req.cacheEndpoint != "" {
+		cw, save, hit := g.cached(w, r, x, rt, req.cacheEndpoint, body)
+		if hit {
+			return
+		}
+		if save != nil {
+			defer save()
+		}
+		w = cw
 	}
 	resp, trace, err := req.call(r.Context(), plan, input)
 	x.trace = trace
@@ -71,10 +79,14 @@ func (g *Gateway) serveRelayed(w http.ResponseWriter, r *http.Request, x *exchan
 		return
 	}
 	x.model = resp.model
+	if d, ok := rt.deployments[x.trace.Deployment]; ok && x.model == "" {
+		x.model = d.cfg.Model // an answer that names no model (images)
+	}
 	x.usage = resp.usage
 	if x.usage.InputTokens == 0 {
 		x.usage = llm.Usage{InputTokens: input, Estimated: true}
 	}
+	x.priorCost += float64(resp.units) * rt.unitPrice(x.trace.Deployment)
 	x.status = http.StatusOK
 	_, spent := x.accounted()
 	w.Header().Set(HeaderCost, costHeader(spent))
@@ -83,6 +95,14 @@ func (g *Gateway) serveRelayed(w http.ResponseWriter, r *http.Request, x *exchan
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(resp.raw)
+}
+
+// unitPrice is a deployment's price per image.
+func (rt *runtime) unitPrice(deployment string) float64 {
+	if d, ok := rt.deployments[deployment]; ok {
+		return d.cfg.Price.PerImage
+	}
+	return 0
 }
 
 // passthroughPlan is the executor plan for req, with its routing decision in

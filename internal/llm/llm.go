@@ -402,6 +402,26 @@ type ModerationResponse struct {
 	Raw   []byte
 }
 
+// ImageRequest is an OpenAI image generation request. Raw is its body,
+// relayed with only model rewritten.
+type ImageRequest struct {
+	Model string
+	// PromptBytes is the prompt's size, for token estimates; N the images
+	// asked for.
+	PromptBytes int
+	N           int
+	Raw         []byte
+}
+
+// ImageResponse is an image generation answer: the provider's body
+// verbatim, its token usage (gpt-image models report it; DALL-E does
+// not) and how many images it holds.
+type ImageResponse struct {
+	Usage  Usage
+	Images int
+	Raw    []byte
+}
+
 // EmbedResponse is an embeddings answer: the provider's body verbatim (OpenAI
 // dialect) with its usage.
 type EmbedResponse struct {

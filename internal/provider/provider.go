@@ -37,6 +37,12 @@ type Moderator interface {
 	Moderate(ctx context.Context, req *llm.ModerationRequest) (*llm.ModerationResponse, error)
 }
 
+// ImageGenerator is implemented by providers that serve OpenAI's image
+// generation endpoint.
+type ImageGenerator interface {
+	GenerateImages(ctx context.Context, req *llm.ImageRequest) (*llm.ImageResponse, error)
+}
+
 // TokenCounter is a provider that can count a request's input tokens
 // without running it (Anthropic's /v1/messages/count_tokens).
 type TokenCounter interface {

@@ -163,6 +163,33 @@ func (c *Client) Moderate(ctx context.Context, req *llm.ModerationRequest) (*llm
 	return &llm.ModerationResponse{Model: gjson.GetBytes(raw, "model").String(), Raw: raw}, nil
 }
 
+// GenerateImages relays an image generation request with model rewritten
+// (to Azure OpenAI's deployment path too). The answer must hold its
+// images (data); usage is read where the model reports it.
+func (c *Client) GenerateImages(ctx context.Context, req *llm.ImageRequest) (*llm.ImageResponse, error) {
+	body, ok := provider.SetMembers(req.Raw, provider.Member{Key: "model", Raw: c.modelJSON})
+	if !ok {
+		return nil, notObject()
+	}
+	resp, err := c.post(ctx, c.endpoint("images/generations"), body, false)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := provider.ReadBody(ctx, resp)
+	if err != nil {
+		return nil, err
+	}
+	r := gjson.GetManyBytes(raw, "data", "usage.input_tokens", "usage.output_tokens")
+	if !r[0].IsArray() || len(r[0].Array()) == 0 {
+		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: resp.StatusCode, Message: "image generation response without images"}
+	}
+	return &llm.ImageResponse{
+		Usage:  llm.Usage{InputTokens: int(r[1].Int()), OutputTokens: int(r[2].Int())},
+		Images: len(r[0].Array()),
+		Raw:    raw,
+	}, nil
+}
+
 // chatBody builds the upstream body: the client's own body with model
 // rewritten when it is already OpenAI's dialect, a translation otherwise.
 func (c *Client) chatBody(req *llm.Request, stream bool) ([]byte, error) {

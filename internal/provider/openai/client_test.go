@@ -3,6 +3,7 @@ package openai
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -230,6 +231,43 @@ func TestModerate(t *testing.T) {
 	}
 	if _, err := newClient(srv, func(cfg *provider.Config) { cfg.Azure = true }).Moderate(context.Background(), req); provider.KindOf(err) != provider.KindNotFound {
 		t.Errorf("azure: %v, want not found", err)
+	}
+}
+
+// TestGenerateImages: an image generation request is relayed to
+// /images/generations (Azure: the deployment's path) with only model
+// rewritten; the answer's images are counted and its usage read where
+// there is one; an answer without images is the provider failing.
+func TestGenerateImages(t *testing.T) {
+	answer := `{"created":1,"data":[{"b64_json":"AA=="},{"b64_json":"AQ=="}],"usage":{"input_tokens":9,"output_tokens":2112,"total_tokens":2121}}`
+	srv, got := providertest.Upstream(t, providertest.Reply{Body: answer})
+	req := &llm.ImageRequest{Raw: []byte(`{"prompt":"a train","n":2,"model":"img"}`), N: 2}
+	resp, err := newClient(srv, func(cfg *provider.Config) { cfg.Model = "gpt-image-1" }).GenerateImages(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := providertest.Receive(t, got)
+	if up.Path != "/v1/images/generations" || string(up.Body) != `{"prompt":"a train","n":2,"model":"gpt-image-1"}` {
+		t.Errorf("got %s %s, want /v1/images/generations with only model rewritten", up.Path, up.Body)
+	}
+	if resp.Images != 2 || resp.Usage.InputTokens != 9 || resp.Usage.OutputTokens != 2112 || string(resp.Raw) != answer {
+		t.Errorf("got %+v, want 2 images, the usage and the answer verbatim", resp)
+	}
+
+	dalle, got := providertest.Upstream(t, providertest.Reply{Body: `{"created":1,"data":[{"url":"https://example.invalid/a.png"}]}`})
+	resp, err = newClient(dalle, func(cfg *provider.Config) { cfg.Azure, cfg.Model = true, "dalle3" }).GenerateImages(context.Background(), req)
+	if err != nil || resp.Images != 1 || resp.Usage != (llm.Usage{}) {
+		t.Fatalf("dall-e on azure: %+v, %v", resp, err)
+	}
+	if up := providertest.Receive(t, got); !strings.HasSuffix(up.Path, "/openai/deployments/dalle3/images/generations") || !strings.Contains(up.Query, "api-version=") {
+		t.Errorf("azure path %s", up.Path)
+	}
+
+	for _, body := range []string{`{"created":1,"data":[]}`, `{"created":1}`, `not json`} {
+		bad, _ := providertest.Upstream(t, providertest.Reply{Body: body})
+		if _, err := newClient(bad, nil).GenerateImages(context.Background(), req); provider.KindOf(err) != provider.KindUnavailable {
+			t.Errorf("%s: %v, want unavailable", body, err)
+		}
 	}
 }
 

@@ -1,0 +1,52 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/switchyard-gw/switchyard/internal/config"
+	"github.com/switchyard-gw/switchyard/internal/executor"
+	"github.com/switchyard-gw/switchyard/internal/openaiapi"
+	"github.com/switchyard-gw/switchyard/internal/provider"
+)
+
+// ServeImages serves POST /v1/images/generations (serveRelayed), to the
+// deployments with capabilities.images: the body relayed with only model
+// rewritten, the answer returned verbatim and never cached. model is
+// optional, as in OpenAI's API: without it, the first deployment that
+// generates images serves the request. The cost is the tokens the answer
+// reports (gpt-image models) at the deployment's prices, plus
+// price.per_image for each image (DALL-E).
+func (g *Gateway) ServeImages(w http.ResponseWriter, r *http.Request) {
+	x, r := g.start(r, openAIDialect, "switchyard.images")
+	defer g.finish(r.Context(), x)
+	rt, body, ok := g.authenticated(w, r, x)
+	if !ok {
+		return
+	}
+	req, err := openaiapi.ParseImages(body)
+	if err != nil {
+		g.failErr(w, x, err)
+		return
+	}
+	model := req.Model
+	if model == "" {
+		if model = rt.firstWith(config.CapImages); model == "" {
+			g.fail(w, x, &apiError{status: http.StatusBadRequest, code: "no_capable_deployment", anthropicType: "invalid_request_error",
+				message: "no deployment generates images (capabilities.images); name a model"})
+			return
+		}
+	}
+	g.serveRelayed(w, r, x, rt, body, relayed{
+		model: model, inputBytes: req.PromptBytes, units: req.N,
+		capability: config.CapImages, what: "image generation",
+		serves: func(p provider.Provider) bool { _, ok := p.(provider.ImageGenerator); return ok },
+		call: func(ctx context.Context, p *executor.Plan, input int) (relayedAnswer, *executor.Trace, error) {
+			resp, trace, err := g.exec.GenerateImages(ctx, p, req, input)
+			if err != nil {
+				return relayedAnswer{}, trace, err
+			}
+			return relayedAnswer{usage: resp.Usage, raw: resp.Raw, units: resp.Images}, trace, nil
+		},
+	})
+}
