@@ -36,7 +36,7 @@ type relayed struct {
 
 // relayedAnswer is what serveRelayed needs of a relayed request's answer.
 type relayedAnswer struct {
-	model   string // "": the deployment's model
+	model   string    // "": the deployment's model
 	usage   llm.Usage // zero input tokens: estimated from the request
 	raw     []byte
 	dropped []string // fields a translating adapter could not send
