@@ -69,6 +69,13 @@ func Demo(simBaseURL string) *Config {
 			Capabilities: Capabilities{Chat: &no, Tools: &no, Streaming: &no, Moderation: &yes},
 		},
 		{
+			// Priced by the tokens its answers report, as gpt-image-1 is.
+			Name: "sim-image", Provider: "sim-openai", Model: "sim-image",
+			Price:         Price{InputPerMTok: 5.00, OutputPerMTok: 40.00},
+			ContextWindow: 32768, MaxOutputTokens: 1,
+			Capabilities: Capabilities{Chat: &no, Tools: &no, Streaming: &no, Images: &yes},
+		},
+		{
 			// Titan's body over Bedrock's InvokeModel.
 			Name: "sim-embed-bedrock", Provider: "sim-bedrock", Model: "sim-titan-embed-text-v2",
 			Price:         Price{InputPerMTok: 0.02},

@@ -153,7 +153,7 @@ type Fault struct {
 
 // DefaultConfig returns demo models of different speeds: sim-small (fast),
 // sim-medium, sim-large (slow, large context), sim-vision, sim-embed,
-// sim-titan-embed-text-v2 and sim-moderation.
+// sim-titan-embed-text-v2, sim-moderation, sim-image and sim-dalle.
 func DefaultConfig() Config {
 	return Config{Models: []Model{
 		{Name: "sim-small", ContextWindow: 8192, Latency: 20 * time.Millisecond,
@@ -173,6 +173,10 @@ func DefaultConfig() Config {
 		// The model of POST /v1/moderations, and its default when the
 		// request names none.
 		{Name: "sim-moderation", ContextWindow: 32768, Latency: 10 * time.Millisecond, OutputTokens: 1},
+		// Models of POST /v1/images/generations: GPT image style (the name
+		// holds "image": b64_json with usage) and DALL·E style (url).
+		{Name: "sim-image", ContextWindow: 32768, Latency: 20 * time.Millisecond, OutputTokens: 1},
+		{Name: "sim-dalle", ContextWindow: 4000, Latency: 20 * time.Millisecond, OutputTokens: 1},
 	}}
 }
 

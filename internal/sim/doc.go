@@ -22,6 +22,10 @@
 //	                                 "titan-embed", Cohere Embed when it holds "cohere.embed"
 //	POST /v1/embeddings              OpenAI embeddings (float or base64)
 //	POST /v1/moderations             OpenAI moderations; text holding "forbidden" is flagged violence
+//	POST /v1/images/generations      OpenAI image generation: 8x8 PNGs, b64_json with usage when the
+//	                                 model name holds "image", else DALL·E style (url or b64_json);
+//	                                 a prompt holding "forbidden" gets content_policy_violation
+//	GET  /v1/images/files/{id}.png   an image answered by url (not recorded)
 //	GET  /v1/models[/{model}]        OpenAI list; Anthropic list when the
 //	                                 request has an anthropic-version header
 //

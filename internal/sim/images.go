@@ -21,9 +21,9 @@ import (
 // The request is {"model": name, "prompt": text, ...}; model and a
 // non-empty prompt are required, n is 1 to 10 (default 1), and
 // response_format is "url" or "b64_json". size, quality, style, user,
-// background, output_format, output_compression and moderation are read
-// for their types only (quality and size are echoed). Any other top-level
-// field is refused, as OpenAI does.
+// background, output_format and moderation are checked to be strings and
+// output_compression an integer from 0 to 100; only size and quality are
+// used (echoed). Any other top-level field is refused, as OpenAI does.
 //
 // The model's name picks its family:
 //
@@ -40,9 +40,9 @@ import (
 // Each image is an 8x8 PNG of one colour drawn from the SHA-256 of the
 // model name, the prompt and the image's index, so the same request gets
 // the same bytes. A prompt holding guardrailWord ("forbidden", in any
-// case) is refused with OpenAI's content_policy_violation 400. The prompt's
-// tokens count against the context window, and the call goes through
-// embedTurn like an embeddings call: faults, context window, latency.
+// case) is refused with OpenAI's content_policy_violation 400, after the
+// call has gone through embedTurn like an embeddings call (faults, the
+// prompt's tokens against the context window, latency).
 
 // Limits and defaults of an image request.
 const (
@@ -76,7 +76,7 @@ func gptImage(model string) bool { return strings.Contains(strings.ToLower(model
 // imageParams reads an image request's fields (model aside), or returns
 // the message of a 400.
 func imageParams(fields map[string]json.RawMessage) (imageRequest, string) {
-	req := imageRequest{n: 1}
+	var req imageRequest
 	strs := map[string]*string{"prompt": &req.prompt, "size": &req.size, "quality": &req.quality, "response_format": &req.responseFormat}
 	for _, k := range []string{"prompt", "size", "quality", "style", "user", "response_format", "background", "output_format", "moderation"} {
 		if !present(fields, k) {
@@ -90,30 +90,18 @@ func imageParams(fields map[string]json.RawMessage) (imageRequest, string) {
 			*p = v
 		}
 	}
-	ints := map[string][3]int{"n": {1, maxImages, 1}, "output_compression": {0, 100, 100}} // min, max, default
-	for _, k := range []string{"n", "output_compression"} {
-		lim := ints[k]
-		v := lim[2]
-		if present(fields, k) {
-			if json.Unmarshal(fields[k], &v) != nil {
-				return req, fmt.Sprintf("Invalid type for '%s': expected an integer, but got %s instead.", k, oaKind(fields[k]))
-			}
-		}
-		switch {
-		case v < lim[0]:
-			return req, fmt.Sprintf("Invalid '%s': integer below minimum value. Expected a value >= %d, but got %d instead.", k, lim[0], v)
-		case v > lim[1]:
-			return req, fmt.Sprintf("Invalid '%s': integer above maximum value. Expected a value <= %d, but got %d instead.", k, lim[1], v)
-		}
-		if k == "n" {
-			req.n = v
-		}
-	}
 	switch {
 	case !present(fields, "prompt"):
 		return req, "Missing required parameter: 'prompt'."
 	case req.prompt == "":
 		return req, "Invalid 'prompt': string too short. Expected a string with minimum length 1, but got an empty string instead."
+	}
+	var msg string
+	if req.n, msg = intParam(fields, "n", 1, 1, maxImages); msg != "" {
+		return req, msg
+	}
+	if _, msg = intParam(fields, "output_compression", 100, 0, 100); msg != "" {
+		return req, msg
 	}
 	switch req.responseFormat {
 	case "", "url", "b64_json":
@@ -121,6 +109,25 @@ func imageParams(fields map[string]json.RawMessage) (imageRequest, string) {
 		return req, fmt.Sprintf("Invalid value: '%s'. Supported values are: 'url' and 'b64_json'.", req.responseFormat)
 	}
 	return req, ""
+}
+
+// intParam reads the integer field k, def when absent, or returns the
+// message of a 400 when it is not an integer from lo to hi.
+func intParam(fields map[string]json.RawMessage, k string, def, lo, hi int) (int, string) {
+	if !present(fields, k) {
+		return def, ""
+	}
+	var v int
+	if json.Unmarshal(fields[k], &v) != nil {
+		return 0, fmt.Sprintf("Invalid type for '%s': expected an integer, but got %s instead.", k, oaKind(fields[k]))
+	}
+	switch {
+	case v < lo:
+		return 0, fmt.Sprintf("Invalid '%s': integer below minimum value. Expected a value >= %d, but got %d instead.", k, lo, v)
+	case v > hi:
+		return 0, fmt.Sprintf("Invalid '%s': integer above maximum value. Expected a value <= %d, but got %d instead.", k, hi, v)
+	}
+	return v, ""
 }
 
 // drawImage is image i of a request to model: an 8x8 PNG of one colour
@@ -147,7 +154,7 @@ type imageFiles struct {
 	order []string          // ids, oldest first
 }
 
-func (f *imageFiles) put(id string, png []byte) {
+func (f *imageFiles) put(id string, img []byte) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.files == nil {
@@ -157,7 +164,7 @@ func (f *imageFiles) put(id string, png []byte) {
 		delete(f.files, f.order[0])
 		f.order = f.order[1:]
 	}
-	f.files[id] = png
+	f.files[id] = img
 	f.order = append(f.order, id)
 }
 

@@ -50,6 +50,7 @@ type Server struct {
 
 	stored storedResponses // Responses API objects, for GET and previous_response_id
 	cache  promptCache     // prompts seen, for prompt caching
+	images imageFiles      // images answered by URL, for GET
 }
 
 // modelState is what the server remembers about one model name.
@@ -141,6 +142,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/messages/count_tokens", s.handleCountTokens)
 	mux.HandleFunc("POST /v1/embeddings", s.handleEmbeddings)
 	mux.HandleFunc("POST /v1/moderations", s.handleModerations)
+	mux.HandleFunc("POST /v1/images/generations", s.handleImageGenerations)
+	mux.HandleFunc("GET /v1/images/files/{name}", s.handleImageFile)
 	mux.HandleFunc("POST /v1/responses", s.handleResponses)
 	mux.HandleFunc("POST /v1/completions", s.handleCompletions)
 	mux.HandleFunc("GET /v1/responses/{id}", s.handleGetResponse)

@@ -1,0 +1,115 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"image/png"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+
+	"github.com/switchyard-gw/switchyard/internal/sim"
+)
+
+// imageDeployments are a gpt-image-style deployment priced by tokens, a
+// DALL-E-style one priced per image, one always failing, and a route
+// that falls back from it.
+const imageDeployments = `  - name: image
+    provider: sim-openai
+    model: sim-image
+    price: {input_per_mtok: 5, output_per_mtok: 40}
+    capabilities: {chat: false, images: true}
+  - name: dalle
+    provider: sim-openai
+    model: sim-dalle
+    price: {per_image: 0.04}
+    capabilities: {chat: false, images: true}
+  - name: image-down
+    provider: sim-openai
+    model: sim-image-down
+    capabilities: {chat: false, images: true}
+routes:
+  - name: images
+    targets: [image-down, dalle]
+`
+
+// TestImages: the OpenAI SDK's image generation is relayed to deployments
+// that generate images, the answer verbatim: priced by the tokens a
+// gpt-image model reports, or per image; without a model the first such
+// deployment answers; a failing one fails over; the provider's refusal
+// and a deployment that does not generate images are 400s.
+func TestImages(t *testing.T) {
+	simCfg := fastSim()
+	simCfg.Models = append(simCfg.Models, sim.Model{Name: "sim-image-down", ContextWindow: 8192, Faults: []sim.Fault{{Type: sim.FaultStatus, Status: 503}}})
+	cfg := strings.Replace(baseConfig, "routes:\n", imageDeployments, 1)
+	s := startStack(t, simCfg, cfg)
+	ctx := context.Background()
+	oa := s.openai()
+	cost := func(hr *http.Response) float64 {
+		c, _ := strconv.ParseFloat(hr.Header.Get("X-Switchyard-Cost"), 64)
+		return c
+	}
+
+	var hr *http.Response
+	got, err := oa.Images.Generate(ctx, openai.ImageGenerateParams{Model: "image", Prompt: "a red train crossing a bridge", N: openai.Int(2)}, option.WithResponseInto(&hr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Data) != 2 || got.Usage.OutputTokens == 0 {
+		t.Fatalf("gpt-image: %d images, usage %+v", len(got.Data), got.Usage)
+	}
+	for i, d := range got.Data {
+		b, err := base64.StdEncoding.DecodeString(d.B64JSON)
+		if err != nil {
+			t.Fatalf("image %d: %v", i, err)
+		}
+		if _, err := png.Decode(bytes.NewReader(b)); err != nil {
+			t.Errorf("image %d is not a PNG: %v", i, err)
+		}
+	}
+	want := (float64(got.Usage.InputTokens)*5 + float64(got.Usage.OutputTokens)*40) / 1e6
+	if c := cost(hr); c < want*0.999 || c > want*1.001 || hr.Header.Get("X-Switchyard-Deployment") != "image" {
+		t.Errorf("gpt-image cost %v, want %v for its tokens; headers %v", c, want, hr.Header)
+	}
+
+	// Priced per image; a URL the client can fetch.
+	got, err = oa.Images.Generate(ctx, openai.ImageGenerateParams{Model: "dalle", Prompt: "a blue train", N: openai.Int(3)}, option.WithResponseInto(&hr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Data) != 3 || got.Data[0].URL == "" || cost(hr) != 0.12 {
+		t.Errorf("dall-e: %d images, url %q, cost %v (want 3 × 0.04)", len(got.Data), got.Data[0].URL, cost(hr))
+	}
+
+	// No model: the first deployment that generates images. A route
+	// falls back from a failing one.
+	resp, body := s.post("/v1/images/generations", `{"prompt":"a green train"}`)
+	if resp.StatusCode != 200 || resp.Header.Get("X-Switchyard-Deployment") != "image" {
+		t.Errorf("no model: %d %s, served by %q", resp.StatusCode, body, resp.Header.Get("X-Switchyard-Deployment"))
+	}
+	_, err = oa.Images.Generate(ctx, openai.ImageGenerateParams{Model: "images", Prompt: "a train"}, option.WithResponseInto(&hr))
+	if err != nil || hr.Header.Get("X-Switchyard-Deployment") != "dalle" || hr.Header.Get("X-Switchyard-Attempts") == "1" {
+		t.Errorf("fail-over: %v, headers %v", err, hr.Header)
+	}
+
+	for _, tc := range []struct {
+		params openai.ImageGenerateParams
+		says   string
+	}{
+		{openai.ImageGenerateParams{Model: "image", Prompt: "something forbidden"}, "safety system"},
+		{openai.ImageGenerateParams{Model: "medium", Prompt: "a train"}, "supports images"},
+		{openai.ImageGenerateParams{Model: "image", Prompt: "a train", N: openai.Int(11)}, "n must be"},
+	} {
+		_, err := oa.Images.Generate(ctx, tc.params)
+		var ae *openai.Error
+		if !errors.As(err, &ae) || ae.StatusCode != 400 || !strings.Contains(ae.Message, tc.says) {
+			t.Errorf("%s: %v (%q), want a 400 saying %q", tc.params.Prompt, err, ae.Message, tc.says)
+		}
+	}
+}
