@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -180,10 +181,20 @@ func Send(hc *http.Client, hr *http.Request, classify func(status int, h http.He
 // ReadBody reads a non-streaming response body (up to MaxResponseBody) and
 // closes it; a read failure goes through TransportError with ctx.
 func ReadBody(ctx context.Context, resp *http.Response) ([]byte, error) {
+	return ReadBodyUpTo(ctx, resp, MaxResponseBody)
+}
+
+// ReadBodyUpTo is ReadBody with its own limit. A body over the limit is
+// the provider failing (unavailable), never a cut answer passed on as a
+// whole one.
+func ReadBodyUpTo(ctx context.Context, resp *http.Response, limit int64) ([]byte, error) {
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBody))
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return nil, TransportError(ctx, err)
+	}
+	if int64(len(raw)) > limit {
+		return nil, &Error{Kind: KindUnavailable, Status: resp.StatusCode, Message: fmt.Sprintf("response body larger than %d MiB", limit>>20)}
 	}
 	return raw, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -217,5 +218,23 @@ func TestStreamEndErr(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestReadBodyUpTo: a body within the limit is read whole; one byte over
+// is the provider failing, never a cut body passed on as the answer.
+func TestReadBodyUpTo(t *testing.T) {
+	for _, tt := range []struct {
+		size int
+		ok   bool
+	}{{0, true}, {100, true}, {101, false}, {5000, false}} {
+		resp := &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader(strings.Repeat("x", tt.size)))}
+		raw, err := ReadBodyUpTo(context.Background(), resp, 100)
+		if tt.ok && (err != nil || len(raw) != tt.size) {
+			t.Errorf("%d bytes: got %d, %v; want them all", tt.size, len(raw), err)
+		}
+		if !tt.ok && (KindOf(err) != KindUnavailable || raw != nil) {
+			t.Errorf("%d bytes: got %d bytes, %v; want unavailable", tt.size, len(raw), err)
+		}
 	}
 }

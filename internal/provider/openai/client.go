@@ -157,11 +157,15 @@ func (c *Client) Moderate(ctx context.Context, req *llm.ModerationRequest) (*llm
 	if err != nil {
 		return nil, err
 	}
-	if r := gjson.GetBytes(raw, "results"); !r.IsArray() {
+	if r := gjson.GetBytes(raw, "results"); !r.IsArray() || !gjson.ValidBytes(raw) {
 		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: resp.StatusCode, Message: "malformed moderations response"}
 	}
 	return &llm.ModerationResponse{Model: gjson.GetBytes(raw, "model").String(), Raw: raw}, nil
 }
+
+// maxImagesBody bounds an image generation answer: up to ten large
+// images, base64-encoded.
+const maxImagesBody = 128 << 20
 
 // GenerateImages relays an image generation request with model rewritten
 // (to Azure OpenAI's deployment path too). The answer must hold its
@@ -175,12 +179,12 @@ func (c *Client) GenerateImages(ctx context.Context, req *llm.ImageRequest) (*ll
 	if err != nil {
 		return nil, err
 	}
-	raw, err := provider.ReadBody(ctx, resp)
+	raw, err := provider.ReadBodyUpTo(ctx, resp, maxImagesBody)
 	if err != nil {
 		return nil, err
 	}
 	r := gjson.GetManyBytes(raw, "data", "usage.input_tokens", "usage.output_tokens")
-	if !r[0].IsArray() || len(r[0].Array()) == 0 {
+	if !r[0].IsArray() || len(r[0].Array()) == 0 || !gjson.ValidBytes(raw) {
 		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: resp.StatusCode, Message: "image generation response without images"}
 	}
 	return &llm.ImageResponse{

@@ -225,9 +225,11 @@ func TestModerate(t *testing.T) {
 		t.Errorf("got %+v, want the answer verbatim", resp)
 	}
 
-	bad, _ := providertest.Upstream(t, providertest.Reply{Body: `{"id":"modr-1"}`})
-	if _, err := newClient(bad, nil).Moderate(context.Background(), req); provider.KindOf(err) != provider.KindUnavailable {
-		t.Errorf("an answer without results: %v, want unavailable", err)
+	for _, body := range []string{`{"id":"modr-1"}`, `{"id":"modr-1","results":[{"flagged":false},{"fla`} {
+		bad, _ := providertest.Upstream(t, providertest.Reply{Body: body})
+		if _, err := newClient(bad, nil).Moderate(context.Background(), req); provider.KindOf(err) != provider.KindUnavailable {
+			t.Errorf("%s: %v, want unavailable", body, err)
+		}
 	}
 	if _, err := newClient(srv, func(cfg *provider.Config) { cfg.Azure = true }).Moderate(context.Background(), req); provider.KindOf(err) != provider.KindNotFound {
 		t.Errorf("azure: %v, want not found", err)
@@ -263,7 +265,7 @@ func TestGenerateImages(t *testing.T) {
 		t.Errorf("azure path %s", up.Path)
 	}
 
-	for _, body := range []string{`{"created":1,"data":[]}`, `{"created":1}`, `not json`} {
+	for _, body := range []string{`{"created":1,"data":[]}`, `{"created":1}`, `not json`, `{"created":1,"data":[{"b64_json":"AA=="},{"b64_js`} {
 		bad, _ := providertest.Upstream(t, providertest.Reply{Body: body})
 		if _, err := newClient(bad, nil).GenerateImages(context.Background(), req); provider.KindOf(err) != provider.KindUnavailable {
 			t.Errorf("%s: %v, want unavailable", body, err)
