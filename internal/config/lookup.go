@@ -13,11 +13,12 @@ const (
 	CapReasoning  = "reasoning"
 	CapModeration = "moderation"
 	CapImages     = "images"
+	CapAudio      = "audio"
 )
 
 // Has reports whether the capability is on, applying the defaults for
 // unset fields: chat, tools and streaming default to true; vision,
-// json_mode, embeddings, reasoning, moderation and images to false. An unknown name is false.
+// json_mode, embeddings, reasoning, moderation, images and audio to false. An unknown name is false.
 func (c Capabilities) Has(name string) bool {
 	switch name {
 	case CapChat:
@@ -38,6 +39,8 @@ func (c Capabilities) Has(name string) bool {
 		return orDefault(c.Moderation, false)
 	case CapImages:
 		return orDefault(c.Images, false)
+	case CapAudio:
+		return orDefault(c.Audio, false)
 	}
 	return false
 }
@@ -55,7 +58,7 @@ func (c Capabilities) resolved() Capabilities {
 	return Capabilities{
 		Chat: b(CapChat), Vision: b(CapVision), Tools: b(CapTools),
 		JSONMode: b(CapJSONMode), Streaming: b(CapStreaming), Embeddings: b(CapEmbeddings), Reasoning: b(CapReasoning),
-		Moderation: b(CapModeration), Images: b(CapImages),
+		Moderation: b(CapModeration), Images: b(CapImages), Audio: b(CapAudio),
 	}
 }
 

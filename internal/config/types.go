@@ -172,6 +172,9 @@ type Price struct {
 	// PerImage prices each image a deployment generates (models priced per
 	// image, as DALL-E is), on top of any tokens its answer reports.
 	PerImage float64 `yaml:"per_image"`
+	// PerMinute prices each minute of audio a deployment transcribes
+	// (whisper-1), from the seconds its answer reports.
+	PerMinute float64 `yaml:"per_minute"`
 }
 
 // Cost is the USD price of a call: in input tokens, of which cached were
@@ -210,6 +213,10 @@ type Capabilities struct {
 	// Images serves OpenAI's image generation endpoint (an openai- or
 	// azure-kind deployment of an image model, e.g. gpt-image-1).
 	Images *bool `yaml:"images"`
+	// Audio serves OpenAI's audio endpoints: speech, transcriptions and
+	// translations (an openai- or azure-kind deployment of tts-1,
+	// whisper-1, gpt-4o-transcribe and the like).
+	Audio *bool `yaml:"audio"`
 }
 
 // Route is what a client names in "model": a policy over targets

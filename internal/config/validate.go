@@ -376,6 +376,7 @@ func (c *Config) validateDeployments(v *validator) {
 		nonNegative(v, path+".price.input_per_mtok", d.Price.InputPerMTok)
 		nonNegative(v, path+".price.output_per_mtok", d.Price.OutputPerMTok)
 		nonNegative(v, path+".price.per_image", d.Price.PerImage)
+		nonNegative(v, path+".price.per_minute", d.Price.PerMinute)
 		if p := d.Price.CachedInputPerMTok; p != nil {
 			nonNegative(v, path+".price.cached_input_per_mtok", *p)
 		}
@@ -390,8 +391,11 @@ func (c *Config) validateDeployments(v *validator) {
 		if !(d.Quality >= 0 && d.Quality <= 1) {
 			v.add(path+".quality", "must be between 0 and 1, got %v", d.Quality)
 		}
-		if !d.Capabilities.Has(CapChat) && !d.Capabilities.Has(CapEmbeddings) && !d.Capabilities.Has(CapModeration) && !d.Capabilities.Has(CapImages) {
-			v.add(path+".capabilities", "serves nothing: chat, embeddings, moderation and images are all false")
+		if !d.Capabilities.Has(CapChat) && !d.Capabilities.Has(CapEmbeddings) && !d.Capabilities.Has(CapModeration) && !d.Capabilities.Has(CapImages) && !d.Capabilities.Has(CapAudio) {
+			v.add(path+".capabilities", "serves nothing: chat, embeddings, moderation, images and audio are all false")
+		}
+		if d.Capabilities.Has(CapAudio) && providers[d.Provider] && kinds[d.Provider] != KindOpenAI && kinds[d.Provider] != KindAzure {
+			v.add(path+".capabilities.audio", "only openai- and azure-kind deployments serve audio (OpenAI's endpoints), not %s", kinds[d.Provider])
 		}
 		if d.Capabilities.Has(CapImages) && providers[d.Provider] && kinds[d.Provider] != KindOpenAI && kinds[d.Provider] != KindAzure {
 			v.add(path+".capabilities.images", "only openai- and azure-kind deployments generate images (OpenAI's endpoint), not %s", kinds[d.Provider])

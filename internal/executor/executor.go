@@ -287,6 +287,20 @@ func imagesOnce(ctx context.Context, r *runner, t *Target, ds *depState) (*llm.I
 	})
 }
 
+// audioOnce is one audio attempt (speech, or a transcription); like
+// embedOnce, a target whose provider serves no audio fails as not_found.
+func audioOnce(ctx context.Context, r *runner, t *Target, ds *depState) (*llm.AudioResponse, error) {
+	if _, ok := t.Provider.(provider.AudioProvider); !ok {
+		return nil, &provider.Error{Kind: provider.KindNotFound, Message: "deployment " + t.Deployment + " does not serve audio"}
+	}
+	return callOnce(ctx, r, t, ds, func(ctx context.Context, r *runner, t *Target) (*llm.AudioResponse, error) {
+		if r.speech != nil {
+			return t.Provider.(provider.AudioProvider).Speak(ctx, r.speech)
+		}
+		return t.Provider.(provider.AudioProvider).Transcribe(ctx, r.transcription)
+	})
+}
+
 // callOnce makes one non-streaming call, bounded by the earlier of the
 // target's timeout and the overall deadline (one context, not two: this is
 // the hot path). call captures nothing, so it costs no allocation.
@@ -334,6 +348,22 @@ func (e *Executor) GenerateImages(ctx context.Context, p *Plan, req *llm.ImageRe
 	r := e.newRunner(&noChat, inputTokens)
 	r.images = req
 	resp, err := execute(ctx, r, p, imagesOnce)
+	return resp, r.finishTrace(), err
+}
+
+// Speak sends a text-to-speech request along the plan, as Embed does.
+func (e *Executor) Speak(ctx context.Context, p *Plan, req *llm.SpeechRequest, inputTokens int) (*llm.AudioResponse, *Trace, error) {
+	r := e.newRunner(&noChat, inputTokens)
+	r.speech = req
+	resp, err := execute(ctx, r, p, audioOnce)
+	return resp, r.finishTrace(), err
+}
+
+// Transcribe sends a transcription or translation along the plan.
+func (e *Executor) Transcribe(ctx context.Context, p *Plan, req *llm.TranscriptionRequest, inputTokens int) (*llm.AudioResponse, *Trace, error) {
+	r := e.newRunner(&noChat, inputTokens)
+	r.transcription = req
+	resp, err := execute(ctx, r, p, audioOnce)
 	return resp, r.finishTrace(), err
 }
 

@@ -21,7 +21,10 @@ type runner struct {
 	moderation *llm.ModerationRequest
 	// images is the request of a GenerateImages walk (req is then noChat).
 	images *llm.ImageRequest
-	tr     *Trace
+	// speech and transcription are the request of an audio walk.
+	speech        *llm.SpeechRequest
+	transcription *llm.TranscriptionRequest
+	tr            *Trace
 	// trace and buf back tr, so that a request allocates its runner, trace
 	// and first attempts at once.
 	trace      Trace

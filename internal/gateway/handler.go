@@ -31,6 +31,12 @@ func (g *Gateway) Handler() http.Handler {
 	mux.HandleFunc("POST /moderations", g.ServeModerations)
 	mux.HandleFunc("POST /v1/images/generations", g.ServeImages)
 	mux.HandleFunc("POST /images/generations", g.ServeImages)
+	mux.HandleFunc("POST /v1/audio/speech", g.ServeSpeech)
+	mux.HandleFunc("POST /audio/speech", g.ServeSpeech)
+	mux.HandleFunc("POST /v1/audio/transcriptions", g.ServeTranscriptions)
+	mux.HandleFunc("POST /audio/transcriptions", g.ServeTranscriptions)
+	mux.HandleFunc("POST /v1/audio/translations", g.ServeTranslations)
+	mux.HandleFunc("POST /audio/translations", g.ServeTranslations)
 	mux.HandleFunc("GET /v1/models", g.ServeModels)
 	mux.HandleFunc("GET /models", g.ServeModels)
 	mux.HandleFunc("GET /v1/models/{model...}", g.ServeModel)
@@ -56,6 +62,12 @@ func (g *Gateway) Handler() http.Handler {
 		{"/moderations", "POST", openAIDialect},
 		{"/v1/images/generations", "POST", openAIDialect},
 		{"/images/generations", "POST", openAIDialect},
+		{"/v1/audio/speech", "POST", openAIDialect},
+		{"/audio/speech", "POST", openAIDialect},
+		{"/v1/audio/transcriptions", "POST", openAIDialect},
+		{"/audio/transcriptions", "POST", openAIDialect},
+		{"/v1/audio/translations", "POST", openAIDialect},
+		{"/audio/translations", "POST", openAIDialect},
 		{"/v1/models", "GET, HEAD", openAIDialect},
 		{"/models", "GET, HEAD", openAIDialect},
 		{"/v1/route/explain", "POST", openAIDialect},

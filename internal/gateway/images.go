@@ -8,6 +8,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/executor"
 	"github.com/switchyard-gw/switchyard/internal/openaiapi"
 	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/tokens"
 )
 
 // ServeImages serves POST /v1/images/generations (serveRelayed), to the
@@ -29,16 +30,12 @@ func (g *Gateway) ServeImages(w http.ResponseWriter, r *http.Request) {
 		g.failErr(w, x, err)
 		return
 	}
-	model := req.Model
-	if model == "" {
-		if model = rt.firstWith(config.CapImages); model == "" {
-			g.fail(w, x, &apiError{status: http.StatusBadRequest, code: "no_capable_deployment", anthropicType: "invalid_request_error",
-				message: "no deployment generates images (capabilities.images); name a model"})
-			return
-		}
+	model, ok := g.modelOrFirst(w, x, rt, req.Model, config.CapImages, "image generation")
+	if !ok {
+		return
 	}
 	g.serveRelayed(w, r, x, rt, body, relayed{
-		model: model, inputBytes: req.PromptBytes, units: req.N,
+		model: model, inputTokens: tokens.FromBytes(req.PromptBytes), units: req.N,
 		capability: config.CapImages, what: "image generation",
 		serves: func(p provider.Provider) bool { _, ok := p.(provider.ImageGenerator); return ok },
 		call: func(ctx context.Context, p *executor.Plan, input int) (relayedAnswer, *executor.Trace, error) {

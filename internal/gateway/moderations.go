@@ -8,6 +8,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/executor"
 	"github.com/switchyard-gw/switchyard/internal/openaiapi"
 	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/tokens"
 )
 
 // ServeModerations serves POST /v1/moderations (serveRelayed), to the
@@ -28,16 +29,12 @@ func (g *Gateway) ServeModerations(w http.ResponseWriter, r *http.Request) {
 		g.failErr(w, x, err)
 		return
 	}
-	model := req.Model
-	if model == "" {
-		if model = rt.firstWith(config.CapModeration); model == "" {
-			g.fail(w, x, &apiError{status: http.StatusBadRequest, code: "no_capable_deployment", anthropicType: "invalid_request_error",
-				message: "no deployment serves moderations (capabilities.moderation); name a model"})
-			return
-		}
+	model, ok := g.modelOrFirst(w, x, rt, req.Model, config.CapModeration, "moderations")
+	if !ok {
+		return
 	}
 	g.serveRelayed(w, r, x, rt, body, relayed{
-		model: model, inputBytes: req.InputBytes,
+		model: model, inputTokens: tokens.FromBytes(req.InputBytes),
 		capability: config.CapModeration, what: "moderations", cacheEndpoint: cacheOpenAIModerations,
 		serves: func(p provider.Provider) bool { _, ok := p.(provider.Moderator); return ok },
 		call: func(ctx context.Context, p *executor.Plan, input int) (relayedAnswer, *executor.Trace, error) {

@@ -16,9 +16,9 @@ import (
 // relayed is a request whose answer is the provider's own body
 // (embeddings, moderations), as serveRelayed needs it.
 type relayed struct {
-	// model is what the request names; inputBytes its input's size.
-	model      string
-	inputBytes int
+	// model is what the request names; inputTokens its input's estimate.
+	model       string
+	inputTokens int
 	// capability is what a deployment needs (config.Cap*), and serves
 	// whether its provider can answer; what names the request in errors.
 	capability string
@@ -41,6 +41,9 @@ type relayedAnswer struct {
 	raw     []byte
 	dropped []string // fields a translating adapter could not send
 	units   int      // priced units in the answer (images)
+	seconds float64  // audio transcribed, priced per minute
+	// contentType is the answer's ("": application/json).
+	contentType string
 }
 
 // serveRelayed serves a relayed request through the executor, like chat:
@@ -53,10 +56,10 @@ func (g *Gateway) serveRelayed(w http.ResponseWriter, r *http.Request, x *exchan
 		g.fail(w, x, ae)
 		return
 	}
-	input := tokens.FromBytes(req.inputBytes)
+	input := req.inputTokens
 	cost := 0.0
 	for _, t := range plan.Targets {
-		cost = max(cost, rt.cost(t.Deployment, llm.Usage{InputTokens: input})+float64(req.units)*rt.unitPrice(t.Deployment))
+		cost = max(cost, rt.cost(t.Deployment, llm.Usage{InputTokens: input})+rt.unitCost(t.Deployment, req.units, 0))
 	}
 	if !g.admit(w, r, x, rt, input, cost) {
 		return
@@ -86,21 +89,25 @@ func (g *Gateway) serveRelayed(w http.ResponseWriter, r *http.Request, x *exchan
 	if x.usage.InputTokens == 0 {
 		x.usage = llm.Usage{InputTokens: input, Estimated: true}
 	}
-	x.priorCost += float64(resp.units) * rt.unitPrice(x.trace.Deployment)
+	x.priorCost += rt.unitCost(x.trace.Deployment, resp.units, resp.seconds)
 	x.status = http.StatusOK
 	_, spent := x.accounted()
 	w.Header().Set(HeaderCost, costHeader(spent))
 	if dropped := droppedHeader(resp.dropped); dropped != "" {
 		w.Header().Set(HeaderDropped, dropped)
 	}
-	w.Header().Set("Content-Type", "application/json")
+	if resp.contentType == "" {
+		resp.contentType = "application/json"
+	}
+	w.Header().Set("Content-Type", resp.contentType)
 	_, _ = w.Write(resp.raw)
 }
 
-// unitPrice is a deployment's price per image.
-func (rt *runtime) unitPrice(deployment string) float64 {
+// unitCost is what a deployment charges for images and seconds of
+// audio, beyond tokens.
+func (rt *runtime) unitCost(deployment string, images int, seconds float64) float64 {
 	if d, ok := rt.deployments[deployment]; ok {
-		return d.cfg.Price.PerImage
+		return float64(images)*d.cfg.Price.PerImage + seconds/60*d.cfg.Price.PerMinute
 	}
 	return 0
 }
@@ -141,7 +148,7 @@ func (g *Gateway) ServeEmbeddings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g.serveRelayed(w, r, x, rt, body, relayed{
-		model: req.Model, inputBytes: req.InputBytes,
+		model: req.Model, inputTokens: tokens.FromBytes(req.InputBytes),
 		capability: config.CapEmbeddings, what: "embeddings", cacheEndpoint: cacheOpenAIEmbeddings,
 		serves: func(p provider.Provider) bool { _, ok := p.(provider.Embedder); return ok },
 		call: func(ctx context.Context, p *executor.Plan, input int) (relayedAnswer, *executor.Trace, error) {

@@ -422,6 +422,45 @@ type ImageResponse struct {
 	Raw    []byte
 }
 
+// SpeechRequest is an OpenAI text-to-speech request. Raw is its body,
+// relayed with only model rewritten.
+type SpeechRequest struct {
+	Model string
+	// InputBytes is the text's size, for token estimates.
+	InputBytes int
+	Raw        []byte
+}
+
+// TranscriptionRequest is an OpenAI transcription or translation request,
+// a multipart form: its fields in order (model among them, rewritten when
+// relayed) and its audio file.
+type TranscriptionRequest struct {
+	// Op is "transcriptions" or "translations" (the path under /audio/).
+	Op     string
+	Model  string
+	Fields []FormField
+	File   FormFile
+}
+
+// FormField is a plain field of a multipart form.
+type FormField struct{ Name, Value string }
+
+// FormFile is the file part of a multipart form.
+type FormFile struct {
+	Field, Filename, ContentType string
+	Data                         []byte
+}
+
+// AudioResponse is an audio endpoint's answer: the provider's body
+// verbatim with its content type, and the usage it reports (tokens, or
+// the seconds of audio transcribed; none for speech).
+type AudioResponse struct {
+	Usage       Usage
+	Seconds     float64
+	ContentType string
+	Raw         []byte
+}
+
 // EmbedResponse is an embeddings answer: the provider's body verbatim (OpenAI
 // dialect) with its usage.
 type EmbedResponse struct {

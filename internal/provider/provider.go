@@ -43,6 +43,13 @@ type ImageGenerator interface {
 	GenerateImages(ctx context.Context, req *llm.ImageRequest) (*llm.ImageResponse, error)
 }
 
+// AudioProvider is implemented by providers that serve OpenAI's audio
+// endpoints: speech, transcriptions and translations.
+type AudioProvider interface {
+	Speak(ctx context.Context, req *llm.SpeechRequest) (*llm.AudioResponse, error)
+	Transcribe(ctx context.Context, req *llm.TranscriptionRequest) (*llm.AudioResponse, error)
+}
+
 // TokenCounter is a provider that can count a request's input tokens
 // without running it (Anthropic's /v1/messages/count_tokens).
 type TokenCounter interface {

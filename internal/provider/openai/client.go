@@ -292,6 +292,11 @@ func (c *Client) post(ctx context.Context, u string, body []byte, stream bool) (
 	if err != nil {
 		return nil, fmt.Errorf("openai: build request: %w", err)
 	}
+	return c.send(hr)
+}
+
+// send adds the deployment's credential to hr and sends it (see post).
+func (c *Client) send(hr *http.Request) (*http.Response, error) {
 	if c.cfg.Azure {
 		hr.Header.Set("api-key", c.cfg.APIKey)
 	} else if c.cfg.APIKey != "" {

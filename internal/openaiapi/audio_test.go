@@ -1,0 +1,89 @@
+package openaiapi
+
+import (
+	"bytes"
+	"errors"
+	"mime/multipart"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/switchyard-gw/switchyard/internal/llm"
+)
+
+func TestParseSpeech(t *testing.T) {
+	req, err := ParseSpeech([]byte(`{"model":"tts","input":"hello there","voice":"alloy","extra":1}`))
+	if err != nil || req.Model != "tts" || req.InputBytes != 11 {
+		t.Fatalf("got %+v, %v", req, err)
+	}
+	if req, err := ParseSpeech([]byte(`{"input":"x","voice":"alloy"}`)); err != nil || req.Model != "" {
+		t.Errorf("no model: got %+v, %v; want it optional", req, err)
+	}
+	for _, body := range []string{`{"model":"tts"}`, `{"input":""}`, `{"input":3}`, `{"input":"x","stream_format":"sse"}`, `{"model":1,"input":"x"}`, `[]`} {
+		var bre *BadRequestError
+		if _, err := ParseSpeech([]byte(body)); !errors.As(err, &bre) {
+			t.Errorf("%s: got %v, want a bad request", body, err)
+		}
+	}
+}
+
+// form is a multipart form of fields (name, value pairs) and files.
+func form(t *testing.T, fields []string, files ...llm.FormFile) ([]byte, string) {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for i := 0; i+1 < len(fields); i += 2 {
+		if err := mw.WriteField(fields[i], fields[i+1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range files {
+		w, err := mw.CreateFormFile(f.Field, f.Filename)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = w.Write(f.Data)
+	}
+	if err := mw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes(), mw.FormDataContentType()
+}
+
+func TestParseTranscription(t *testing.T) {
+	audio := llm.FormFile{Field: "file", Filename: "a.mp3", ContentType: "application/octet-stream", Data: bytes.Repeat([]byte{7}, 3000)}
+	body, ct := form(t, []string{"model", "whisper", "language", "en", "timestamp_granularities[]", "word"}, audio)
+	req, tokens, err := ParseTranscription(body, ct, "transcriptions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &llm.TranscriptionRequest{Op: "transcriptions", Model: "whisper", File: audio,
+		Fields: []llm.FormField{{Name: "model", Value: "whisper"}, {Name: "language", Value: "en"}, {Name: "timestamp_granularities[]", Value: "word"}}}
+	if d := cmp.Diff(want, req); d != "" || tokens != 3 {
+		t.Errorf("(-want +got):\n%s; %d tokens, want 3", d, tokens)
+	}
+
+	for name, c := range map[string]struct {
+		fields []string
+		files  []llm.FormFile
+		ct     string
+	}{
+		"no file":        {fields: []string{"model", "m"}},
+		"empty file":     {files: []llm.FormFile{{Field: "file", Filename: "a.mp3"}}},
+		"two files":      {files: []llm.FormFile{audio, audio}},
+		"another file":   {files: []llm.FormFile{audio, {Field: "extra", Filename: "b", Data: []byte{1}}}},
+		"streamed":       {fields: []string{"stream", "true"}, files: []llm.FormFile{audio}},
+		"not a form":     {files: []llm.FormFile{audio}, ct: "application/json"},
+		"no boundary":    {files: []llm.FormFile{audio}, ct: "multipart/form-data"},
+		"wrong boundary": {files: []llm.FormFile{audio}, ct: "multipart/form-data; boundary=nope"},
+	} {
+		body, ct := form(t, c.fields, c.files...)
+		if c.ct != "" {
+			ct = c.ct
+		}
+		var bre *BadRequestError
+		if _, _, err := ParseTranscription(body, ct, "transcriptions"); !errors.As(err, &bre) {
+			t.Errorf("%s: got %v, want a bad request", name, err)
+		}
+	}
+}

@@ -1,0 +1,111 @@
+package openai
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"strings"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/provider"
+)
+
+var _ provider.AudioProvider = (*Client)(nil)
+
+// maxAudioBody bounds an audio answer (speech: an hour of mp3 is about
+// 60 MiB).
+const maxAudioBody = 128 << 20
+
+// Speak relays a text-to-speech request with model rewritten; the answer
+// is the audio, with its content type.
+func (c *Client) Speak(ctx context.Context, req *llm.SpeechRequest) (*llm.AudioResponse, error) {
+	body, ok := provider.SetMembers(req.Raw, provider.Member{Key: "model", Raw: c.modelJSON})
+	if !ok {
+		return nil, notObject()
+	}
+	hr, err := provider.NewPost(ctx, c.endpoint("audio/speech"), body, false, c.cfg.Headers)
+	if err != nil {
+		return nil, fmt.Errorf("openai: build request: %w", err)
+	}
+	hr.Header.Set("Accept", "*/*") // the answer is audio
+	return c.audio(ctx, hr, false)
+}
+
+// Transcribe relays a transcription or translation: the form is written
+// again, field for field, with model rewritten.
+func (c *Client) Transcribe(ctx context.Context, req *llm.TranscriptionRequest) (*llm.AudioResponse, error) {
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for _, f := range req.Fields {
+		v := f.Value
+		if f.Name == "model" {
+			v = c.cfg.Model
+		}
+		if err := mw.WriteField(f.Name, v); err != nil {
+			return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "cannot encode the form", Err: err}
+		}
+	}
+	h := make(textproto.MIMEHeader)
+	h.Set("Content-Disposition", fmt.Sprintf(`form-data; name=%q; filename=%q`, req.File.Field, req.File.Filename))
+	if ct := req.File.ContentType; ct != "" {
+		h.Set("Content-Type", ct)
+	} else {
+		h.Set("Content-Type", "application/octet-stream")
+	}
+	part, err := mw.CreatePart(h)
+	if err == nil {
+		_, err = part.Write(req.File.Data)
+	}
+	if err == nil {
+		err = mw.Close()
+	}
+	if err != nil {
+		return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "cannot encode the form", Err: err}
+	}
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint("audio/"+req.Op), &buf)
+	if err != nil {
+		return nil, fmt.Errorf("openai: build request: %w", err)
+	}
+	for k, v := range c.cfg.Headers {
+		hr.Header.Set(k, v)
+	}
+	hr.Header.Set("Content-Type", mw.FormDataContentType())
+	hr.Header.Set("Accept", "application/json")
+	return c.audio(ctx, hr, true)
+}
+
+// audio sends an audio request and reads its answer. A transcription's
+// JSON answer gives its usage: tokens (gpt-4o-transcribe), or seconds of
+// audio (whisper-1: usage.seconds, or verbose_json's duration).
+func (c *Client) audio(ctx context.Context, hr *http.Request, transcript bool) (*llm.AudioResponse, error) {
+	resp, err := c.send(hr)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := provider.ReadBodyUpTo(ctx, resp, maxAudioBody)
+	if err != nil {
+		return nil, err
+	}
+	out := &llm.AudioResponse{ContentType: resp.Header.Get("Content-Type"), Raw: raw}
+	if !transcript || !strings.HasPrefix(out.ContentType, "application/json") {
+		return out, nil
+	}
+	if !gjson.ValidBytes(raw) {
+		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: resp.StatusCode, Message: "malformed transcription response"}
+	}
+	u := gjson.GetManyBytes(raw, "usage.type", "usage.input_tokens", "usage.output_tokens", "usage.seconds", "duration")
+	switch u[0].Str {
+	case "tokens":
+		out.Usage = llm.Usage{InputTokens: int(u[1].Int()), OutputTokens: int(u[2].Int())}
+	case "duration":
+		out.Seconds = u[3].Num
+	default:
+		out.Seconds = u[4].Num
+	}
+	return out, nil
+}
