@@ -4,21 +4,23 @@ import "sort"
 
 // Capability names accepted by Capabilities.Has.
 const (
-	CapChat       = "chat"
-	CapVision     = "vision"
-	CapTools      = "tools"
-	CapJSONMode   = "json_mode"
-	CapStreaming  = "streaming"
-	CapEmbeddings = "embeddings"
-	CapReasoning  = "reasoning"
-	CapModeration = "moderation"
-	CapImages     = "images"
-	CapAudio      = "audio"
+	CapChat          = "chat"
+	CapVision        = "vision"
+	CapTools         = "tools"
+	CapJSONMode      = "json_mode"
+	CapStreaming     = "streaming"
+	CapEmbeddings    = "embeddings"
+	CapReasoning     = "reasoning"
+	CapModeration    = "moderation"
+	CapImages        = "images"
+	CapSpeech        = "speech"
+	CapTranscription = "transcription"
 )
 
 // Has reports whether the capability is on, applying the defaults for
 // unset fields: chat, tools and streaming default to true; vision,
-// json_mode, embeddings, reasoning, moderation, images and audio to false. An unknown name is false.
+// json_mode, embeddings, reasoning, moderation, images, speech and
+// transcription to false. An unknown name is false.
 func (c Capabilities) Has(name string) bool {
 	switch name {
 	case CapChat:
@@ -39,8 +41,10 @@ func (c Capabilities) Has(name string) bool {
 		return orDefault(c.Moderation, false)
 	case CapImages:
 		return orDefault(c.Images, false)
-	case CapAudio:
-		return orDefault(c.Audio, false)
+	case CapSpeech:
+		return orDefault(c.Speech, false)
+	case CapTranscription:
+		return orDefault(c.Transcription, false)
 	}
 	return false
 }
@@ -58,7 +62,8 @@ func (c Capabilities) resolved() Capabilities {
 	return Capabilities{
 		Chat: b(CapChat), Vision: b(CapVision), Tools: b(CapTools),
 		JSONMode: b(CapJSONMode), Streaming: b(CapStreaming), Embeddings: b(CapEmbeddings), Reasoning: b(CapReasoning),
-		Moderation: b(CapModeration), Images: b(CapImages), Audio: b(CapAudio),
+		Moderation: b(CapModeration), Images: b(CapImages),
+		Speech: b(CapSpeech), Transcription: b(CapTranscription),
 	}
 }
 

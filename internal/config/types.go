@@ -213,10 +213,12 @@ type Capabilities struct {
 	// Images serves OpenAI's image generation endpoint (an openai- or
 	// azure-kind deployment of an image model, e.g. gpt-image-1).
 	Images *bool `yaml:"images"`
-	// Audio serves OpenAI's audio endpoints: speech, transcriptions and
-	// translations (an openai- or azure-kind deployment of tts-1,
-	// whisper-1, gpt-4o-transcribe and the like).
-	Audio *bool `yaml:"audio"`
+	// Speech serves OpenAI's text-to-speech endpoint (an openai- or
+	// azure-kind deployment of tts-1, gpt-4o-mini-tts and the like).
+	Speech *bool `yaml:"speech"`
+	// Transcription serves OpenAI's transcription and translation
+	// endpoints (whisper-1, gpt-4o-transcribe and the like).
+	Transcription *bool `yaml:"transcription"`
 }
 
 // Route is what a client names in "model": a policy over targets

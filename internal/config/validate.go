@@ -391,11 +391,14 @@ func (c *Config) validateDeployments(v *validator) {
 		if !(d.Quality >= 0 && d.Quality <= 1) {
 			v.add(path+".quality", "must be between 0 and 1, got %v", d.Quality)
 		}
-		if !d.Capabilities.Has(CapChat) && !d.Capabilities.Has(CapEmbeddings) && !d.Capabilities.Has(CapModeration) && !d.Capabilities.Has(CapImages) && !d.Capabilities.Has(CapAudio) {
-			v.add(path+".capabilities", "serves nothing: chat, embeddings, moderation, images and audio are all false")
+		if !d.Capabilities.Has(CapChat) && !d.Capabilities.Has(CapEmbeddings) && !d.Capabilities.Has(CapModeration) && !d.Capabilities.Has(CapImages) &&
+			!d.Capabilities.Has(CapSpeech) && !d.Capabilities.Has(CapTranscription) {
+			v.add(path+".capabilities", "serves nothing: chat, embeddings, moderation, images, speech and transcription are all false")
 		}
-		if d.Capabilities.Has(CapAudio) && providers[d.Provider] && kinds[d.Provider] != KindOpenAI && kinds[d.Provider] != KindAzure {
-			v.add(path+".capabilities.audio", "only openai- and azure-kind deployments serve audio (OpenAI's endpoints), not %s", kinds[d.Provider])
+		for _, c := range []string{CapSpeech, CapTranscription} {
+			if d.Capabilities.Has(c) && providers[d.Provider] && kinds[d.Provider] != KindOpenAI && kinds[d.Provider] != KindAzure {
+				v.add(path+".capabilities."+c, "only openai- and azure-kind deployments serve it (OpenAI's audio endpoints), not %s", kinds[d.Provider])
+			}
 		}
 		if d.Capabilities.Has(CapImages) && providers[d.Provider] && kinds[d.Provider] != KindOpenAI && kinds[d.Provider] != KindAzure {
 			v.add(path+".capabilities.images", "only openai- and azure-kind deployments generate images (OpenAI's endpoint), not %s", kinds[d.Provider])

@@ -16,7 +16,7 @@ import (
 func servesAudio(p provider.Provider) bool { _, ok := p.(provider.AudioProvider); return ok }
 
 // ServeSpeech serves POST /v1/audio/speech (serveRelayed), to the
-// deployments with capabilities.audio: the body relayed with only model
+// deployments with capabilities.speech: the body relayed with only model
 // rewritten, the audio returned as it came, never cached. It is priced
 // on its input text, estimated as tokens.
 func (g *Gateway) ServeSpeech(w http.ResponseWriter, r *http.Request) {
@@ -31,13 +31,13 @@ func (g *Gateway) ServeSpeech(w http.ResponseWriter, r *http.Request) {
 		g.failErr(w, x, err)
 		return
 	}
-	model, ok := g.modelOrFirst(w, x, rt, req.Model, config.CapAudio, "audio")
+	model, ok := g.modelOrFirst(w, x, rt, req.Model, config.CapSpeech, "speech")
 	if !ok {
 		return
 	}
 	g.serveRelayed(w, r, x, rt, body, relayed{
 		model: model, inputTokens: tokens.FromBytes(req.InputBytes),
-		capability: config.CapAudio, what: "audio", serves: servesAudio,
+		capability: config.CapSpeech, what: "speech", serves: servesAudio,
 		call: func(ctx context.Context, p *executor.Plan, input int) (relayedAnswer, *executor.Trace, error) {
 			resp, trace, err := g.exec.Speak(ctx, p, req, input)
 			return audioAnswer(resp), trace, err
@@ -47,7 +47,8 @@ func (g *Gateway) ServeSpeech(w http.ResponseWriter, r *http.Request) {
 
 // ServeTranscriptions serves POST /v1/audio/transcriptions, and
 // ServeTranslations /v1/audio/translations: the multipart form is read,
-// routed by its model field like speech, and written again for the
+// routed by its model field to the deployments with
+// capabilities.transcription, and written again for the
 // deployment with only model rewritten; the answer (JSON or text) is
 // returned as it came. It is priced by the tokens it reports
 // (gpt-4o-transcribe), or by its seconds at price.per_minute (whisper-1).
@@ -72,13 +73,13 @@ func (g *Gateway) serveTranscription(w http.ResponseWriter, r *http.Request, op 
 		g.failErr(w, x, err)
 		return
 	}
-	model, ok := g.modelOrFirst(w, x, rt, req.Model, config.CapAudio, "audio")
+	model, ok := g.modelOrFirst(w, x, rt, req.Model, config.CapTranscription, "transcription")
 	if !ok {
 		return
 	}
 	g.serveRelayed(w, r, x, rt, body, relayed{
 		model: model, inputTokens: input,
-		capability: config.CapAudio, what: "audio", serves: servesAudio,
+		capability: config.CapTranscription, what: "transcription", serves: servesAudio,
 		call: func(ctx context.Context, p *executor.Plan, input int) (relayedAnswer, *executor.Trace, error) {
 			resp, trace, err := g.exec.Transcribe(ctx, p, req, input)
 			return audioAnswer(resp), trace, err
