@@ -76,6 +76,20 @@ func Demo(simBaseURL string) *Config {
 			Capabilities: Capabilities{Chat: &no, Tools: &no, Streaming: &no, Images: &yes},
 		},
 		{
+			// Priced on its input, as tts-1 is (per character).
+			Name: "sim-tts", Provider: "sim-openai", Model: "sim-tts",
+			Price:         Price{InputPerMTok: 60.00},
+			ContextWindow: 4096, MaxOutputTokens: 1,
+			Capabilities: Capabilities{Chat: &no, Tools: &no, Streaming: &no, Speech: &yes},
+		},
+		{
+			// Priced per minute of audio, as whisper-1 is.
+			Name: "sim-whisper", Provider: "sim-openai", Model: "sim-whisper",
+			Price:         Price{PerMinute: 0.006},
+			ContextWindow: 32768, MaxOutputTokens: 1,
+			Capabilities: Capabilities{Chat: &no, Tools: &no, Streaming: &no, Transcription: &yes},
+		},
+		{
 			// Titan's body over Bedrock's InvokeModel.
 			Name: "sim-embed-bedrock", Provider: "sim-bedrock", Model: "sim-titan-embed-text-v2",
 			Price:         Price{InputPerMTok: 0.02},

@@ -153,7 +153,8 @@ type Fault struct {
 
 // DefaultConfig returns demo models of different speeds: sim-small (fast),
 // sim-medium, sim-large (slow, large context), sim-vision, sim-embed,
-// sim-titan-embed-text-v2, sim-moderation, sim-image and sim-dalle.
+// sim-titan-embed-text-v2, sim-moderation, sim-image, sim-dalle, sim-tts,
+// sim-whisper and sim-transcribe.
 func DefaultConfig() Config {
 	return Config{Models: []Model{
 		{Name: "sim-small", ContextWindow: 8192, Latency: 20 * time.Millisecond,
@@ -177,6 +178,13 @@ func DefaultConfig() Config {
 		// holds "image": b64_json with usage) and DALL·E style (url).
 		{Name: "sim-image", ContextWindow: 32768, Latency: 20 * time.Millisecond, OutputTokens: 1},
 		{Name: "sim-dalle", ContextWindow: 4000, Latency: 20 * time.Millisecond, OutputTokens: 1},
+		// The model of POST /v1/audio/speech, and models of POST
+		// /v1/audio/transcriptions and /v1/audio/translations: whisper-1
+		// style (the name holds "whisper": usage by duration, verbose_json)
+		// and gpt-4o-transcribe style (usage by tokens).
+		{Name: "sim-tts", ContextWindow: 4096, Latency: 20 * time.Millisecond, OutputTokens: 1},
+		{Name: "sim-whisper", ContextWindow: 32768, Latency: 20 * time.Millisecond, OutputTokens: 1},
+		{Name: "sim-transcribe", ContextWindow: 32768, Latency: 20 * time.Millisecond, OutputTokens: 1},
 	}}
 }
 

@@ -26,6 +26,13 @@
 //	                                 model name holds "image", else DALL·E style (url or b64_json);
 //	                                 a prompt holding "forbidden" gets content_policy_violation
 //	GET  /v1/images/files/{id}.png   an image answered by url (not recorded)
+//	POST /v1/audio/speech            OpenAI text to speech: a RIFF/WAVE file (24 kHz 16-bit mono,
+//	                                 the input in its ICMT chunk) for wav, else a SIMAUDIO1 container
+//	                                 (format, duration, input); one second per 15 characters
+//	POST /v1/audio/transcriptions    OpenAI speech to text (multipart): reads back the simulator's
+//	POST /v1/audio/translations      audio; json, text, srt, vtt, verbose_json (whisper models);
+//	                                 usage by duration when the model name holds "whisper", else
+//	                                 by tokens; bodies over 25 MiB get 413
 //	GET  /v1/models[/{model}]        OpenAI list; Anthropic list when the
 //	                                 request has an anthropic-version header
 //

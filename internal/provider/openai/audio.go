@@ -7,6 +7,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
+	"slices"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -37,11 +38,16 @@ func (c *Client) Speak(ctx context.Context, req *llm.SpeechRequest) (*llm.AudioR
 }
 
 // Transcribe relays a transcription or translation: the form is written
-// again, field for field, with model rewritten.
+// again, field for field, with model rewritten (or added, when the client
+// named none).
 func (c *Client) Transcribe(ctx context.Context, req *llm.TranscriptionRequest) (*llm.AudioResponse, error) {
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
-	for _, f := range req.Fields {
+	fields := req.Fields
+	if !slices.ContainsFunc(fields, func(f llm.FormField) bool { return f.Name == "model" }) {
+		fields = append([]llm.FormField{{Name: "model"}}, fields...)
+	}
+	for _, f := range fields {
 		v := f.Value
 		if f.Name == "model" {
 			v = c.cfg.Model

@@ -93,6 +93,13 @@ func TestTranscribe(t *testing.T) {
 		t.Errorf("sent to %s: fields %v, file %q %q", path, fields, filename, file)
 	}
 
+	// A form without a model gets the deployment's.
+	req.Fields = req.Fields[1:]
+	answer, contentType = "hi\n", "text/plain"
+	if _, err := c.Transcribe(context.Background(), req); err != nil || fields["model"] != "whisper-1" {
+		t.Errorf("no model: %v, fields %v", err, fields)
+	}
+
 	answer, contentType = `{"text":"cut`, "application/json"
 	if _, err := c.Transcribe(context.Background(), req); provider.KindOf(err) != provider.KindUnavailable {
 		t.Errorf("a cut JSON answer: %v, want unavailable", err)
