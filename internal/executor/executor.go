@@ -254,53 +254,6 @@ func chatOnce(ctx context.Context, r *runner, t *Target, ds *depState) (*llm.Res
 	})
 }
 
-// embedOnce is one embeddings attempt. A target whose provider cannot
-// embed fails as not_found: no retry, the next target is tried.
-func embedOnce(ctx context.Context, r *runner, t *Target, ds *depState) (*llm.EmbedResponse, error) {
-	if _, ok := t.Provider.(provider.Embedder); !ok {
-		return nil, &provider.Error{Kind: provider.KindNotFound, Message: "deployment " + t.Deployment + " does not serve embeddings"}
-	}
-	return callOnce(ctx, r, t, ds, func(ctx context.Context, r *runner, t *Target) (*llm.EmbedResponse, error) {
-		return t.Provider.(provider.Embedder).Embed(ctx, r.embed)
-	})
-}
-
-// moderateOnce is one moderations attempt; like embedOnce, a target
-// whose provider cannot moderate fails as not_found.
-func moderateOnce(ctx context.Context, r *runner, t *Target, ds *depState) (*llm.ModerationResponse, error) {
-	if _, ok := t.Provider.(provider.Moderator); !ok {
-		return nil, &provider.Error{Kind: provider.KindNotFound, Message: "deployment " + t.Deployment + " does not serve moderations"}
-	}
-	return callOnce(ctx, r, t, ds, func(ctx context.Context, r *runner, t *Target) (*llm.ModerationResponse, error) {
-		return t.Provider.(provider.Moderator).Moderate(ctx, r.moderation)
-	})
-}
-
-// imagesOnce is one image generation attempt; like embedOnce, a target
-// whose provider cannot generate images fails as not_found.
-func imagesOnce(ctx context.Context, r *runner, t *Target, ds *depState) (*llm.ImageResponse, error) {
-	if _, ok := t.Provider.(provider.ImageGenerator); !ok {
-		return nil, &provider.Error{Kind: provider.KindNotFound, Message: "deployment " + t.Deployment + " does not generate images"}
-	}
-	return callOnce(ctx, r, t, ds, func(ctx context.Context, r *runner, t *Target) (*llm.ImageResponse, error) {
-		return t.Provider.(provider.ImageGenerator).GenerateImages(ctx, r.images)
-	})
-}
-
-// audioOnce is one audio attempt (speech, or a transcription); like
-// embedOnce, a target whose provider serves no audio fails as not_found.
-func audioOnce(ctx context.Context, r *runner, t *Target, ds *depState) (*llm.AudioResponse, error) {
-	if _, ok := t.Provider.(provider.AudioProvider); !ok {
-		return nil, &provider.Error{Kind: provider.KindNotFound, Message: "deployment " + t.Deployment + " does not serve audio"}
-	}
-	return callOnce(ctx, r, t, ds, func(ctx context.Context, r *runner, t *Target) (*llm.AudioResponse, error) {
-		if r.speech != nil {
-			return t.Provider.(provider.AudioProvider).Speak(ctx, r.speech)
-		}
-		return t.Provider.(provider.AudioProvider).Transcribe(ctx, r.transcription)
-	})
-}
-
 // callOnce makes one non-streaming call, bounded by the earlier of the
 // target's timeout and the overall deadline (one context, not two: this is
 // the hot path). call captures nothing, so it costs no allocation.
@@ -326,44 +279,54 @@ var noChat llm.Request
 // Embed sends an embeddings request along the plan, with Chat's retries,
 // fail-over, circuit breaking, per-attempt timeout and overall deadline.
 // inputTokens is the estimated input size, for the context-window check.
-// Plan only deployments whose provider embeds (see embedOnce).
 func (e *Executor) Embed(ctx context.Context, p *Plan, req *llm.EmbedRequest, inputTokens int) (*llm.EmbedResponse, *Trace, error) {
-	r := e.newRunner(&noChat, inputTokens)
-	r.embed = req
-	resp, err := execute(ctx, r, p, embedOnce)
-	return resp, r.finishTrace(), err
+	return walk(ctx, e, p, inputTokens, "embeddings", func(ctx context.Context, pr provider.Embedder) (*llm.EmbedResponse, error) {
+		return pr.Embed(ctx, req)
+	})
 }
 
 // Moderate sends a moderations request along the plan, as Embed does.
 func (e *Executor) Moderate(ctx context.Context, p *Plan, req *llm.ModerationRequest, inputTokens int) (*llm.ModerationResponse, *Trace, error) {
-	r := e.newRunner(&noChat, inputTokens)
-	r.moderation = req
-	resp, err := execute(ctx, r, p, moderateOnce)
-	return resp, r.finishTrace(), err
+	return walk(ctx, e, p, inputTokens, "moderations", func(ctx context.Context, pr provider.Moderator) (*llm.ModerationResponse, error) {
+		return pr.Moderate(ctx, req)
+	})
 }
 
 // GenerateImages sends an image generation request along the plan, as
 // Embed does.
 func (e *Executor) GenerateImages(ctx context.Context, p *Plan, req *llm.ImageRequest, inputTokens int) (*llm.ImageResponse, *Trace, error) {
-	r := e.newRunner(&noChat, inputTokens)
-	r.images = req
-	resp, err := execute(ctx, r, p, imagesOnce)
-	return resp, r.finishTrace(), err
+	return walk(ctx, e, p, inputTokens, "image generation", func(ctx context.Context, pr provider.ImageGenerator) (*llm.ImageResponse, error) {
+		return pr.GenerateImages(ctx, req)
+	})
 }
 
 // Speak sends a text-to-speech request along the plan, as Embed does.
 func (e *Executor) Speak(ctx context.Context, p *Plan, req *llm.SpeechRequest, inputTokens int) (*llm.AudioResponse, *Trace, error) {
-	r := e.newRunner(&noChat, inputTokens)
-	r.speech = req
-	resp, err := execute(ctx, r, p, audioOnce)
-	return resp, r.finishTrace(), err
+	return walk(ctx, e, p, inputTokens, "audio", func(ctx context.Context, pr provider.AudioProvider) (*llm.AudioResponse, error) {
+		return pr.Speak(ctx, req)
+	})
 }
 
 // Transcribe sends a transcription or translation along the plan.
 func (e *Executor) Transcribe(ctx context.Context, p *Plan, req *llm.TranscriptionRequest, inputTokens int) (*llm.AudioResponse, *Trace, error) {
+	return walk(ctx, e, p, inputTokens, "audio", func(ctx context.Context, pr provider.AudioProvider) (*llm.AudioResponse, error) {
+		return pr.Transcribe(ctx, req)
+	})
+}
+
+// walk sends a request that only some providers serve (a P: embeddings,
+// moderations, images, audio) along the plan, as Chat does: call makes
+// one attempt. A target whose provider is not a P fails as not_found (no
+// retry, the next target is tried); what names the request in that error.
+func walk[P, T any](ctx context.Context, e *Executor, p *Plan, inputTokens int, what string, call func(context.Context, P) (*T, error)) (*T, *Trace, error) {
 	r := e.newRunner(&noChat, inputTokens)
-	r.transcription = req
-	resp, err := execute(ctx, r, p, audioOnce)
+	resp, err := execute(ctx, r, p, func(ctx context.Context, r *runner, t *Target, ds *depState) (*T, error) {
+		prov, ok := t.Provider.(P)
+		if !ok {
+			return nil, &provider.Error{Kind: provider.KindNotFound, Message: "deployment " + t.Deployment + " does not serve " + what}
+		}
+		return callOnce(ctx, r, t, ds, func(ctx context.Context, _ *runner, _ *Target) (*T, error) { return call(ctx, prov) })
+	})
 	return resp, r.finishTrace(), err
 }
 

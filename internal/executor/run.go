@@ -15,16 +15,7 @@ type runner struct {
 	e   *Executor
 	o   *Options
 	req *llm.Request
-	// embed is the request of an Embed walk (req is then noChat).
-	embed *llm.EmbedRequest
-	// moderation is the request of a Moderate walk (req is then noChat).
-	moderation *llm.ModerationRequest
-	// images is the request of a GenerateImages walk (req is then noChat).
-	images *llm.ImageRequest
-	// speech and transcription are the request of an audio walk.
-	speech        *llm.SpeechRequest
-	transcription *llm.TranscriptionRequest
-	tr            *Trace
+	tr  *Trace
 	// trace and buf back tr, so that a request allocates its runner, trace
 	// and first attempts at once.
 	trace      Trace

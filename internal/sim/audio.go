@@ -539,28 +539,8 @@ func millis(secs float64) float64 { return math.Round(secs*1000) / 1000 }
 
 func (s *Server) handleSpeech(w http.ResponseWriter, r *http.Request) {
 	d := openAI{s}
-	body, err := readBody(w, r)
-	var fields map[string]json.RawMessage
-	if err == nil {
-		err = json.Unmarshal(body, &fields)
-	}
-	if err != nil {
-		c := s.begin("", r.URL.Path, false)
-		d.badRequest(&recorder{ResponseWriter: w, c: c}, "We could not parse the JSON body of your request. ("+errDecode(err)+")")
-		return
-	}
-	var model string
-	if present(fields, "model") && json.Unmarshal(fields["model"], &model) != nil {
-		c := s.begin("", r.URL.Path, false)
-		d.badRequest(&recorder{ResponseWriter: w, c: c},
-			fmt.Sprintf("Invalid type for 'model': expected a string, but got %s instead.", oaKind(fields["model"])))
-		return
-	}
-	c := s.begin(model, r.URL.Path, false)
-	rw := &recorder{ResponseWriter: w, c: c}
-	s.log.Debug("sim: request", "model", model, "path", r.URL.Path, "stream", false)
-	if msg := unrecognized(fields, speechFields...); msg != "" {
-		d.badRequest(rw, msg)
+	fields, model, rw, ok := s.openAIObject(w, r, "", speechFields...)
+	if !ok {
 		return
 	}
 	req, msg := speechParams(fields)

@@ -264,7 +264,15 @@ func unrecognized(fields map[string]json.RawMessage, known ...string) string {
 	return "Unrecognized request arguments supplied: " + strings.Join(extra, ", ")
 }
 
-func (s *Server) handleModerations(w http.ResponseWriter, r *http.Request) {
+// moderationFields are the top-level fields of a moderations request.
+var moderationFields = []string{"model", "input"}
+
+// openAIObject reads the JSON object body of a request to one of OpenAI's
+// newer endpoints (moderations, images, speech), records the call under
+// its model (defaultModel when it names none and that model is
+// configured) and refuses a top-level field not in known. It returns the
+// fields, the model and the recording writer, or false when it answered.
+func (s *Server) openAIObject(w http.ResponseWriter, r *http.Request, defaultModel string, known ...string) (map[string]json.RawMessage, string, *recorder, bool) {
 	d := openAI{s}
 	body, err := readBody(w, r)
 	var fields map[string]json.RawMessage
@@ -274,25 +282,33 @@ func (s *Server) handleModerations(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		c := s.begin("", r.URL.Path, false)
 		d.badRequest(&recorder{ResponseWriter: w, c: c}, "We could not parse the JSON body of your request. ("+errDecode(err)+")")
-		return
+		return nil, "", nil, false
 	}
 	var model string
 	if present(fields, "model") && json.Unmarshal(fields["model"], &model) != nil {
 		c := s.begin("", r.URL.Path, false)
 		d.badRequest(&recorder{ResponseWriter: w, c: c},
 			fmt.Sprintf("Invalid type for 'model': expected a string, but got %s instead.", oaKind(fields["model"])))
-		return
+		return nil, "", nil, false
 	}
-	if model == "" {
-		if _, ok := s.lookup(defaultModerationModel); ok {
-			model = defaultModerationModel
+	if model == "" && defaultModel != "" {
+		if _, ok := s.lookup(defaultModel); ok {
+			model = defaultModel
 		}
 	}
-	c := s.begin(model, r.URL.Path, false)
-	rw := &recorder{ResponseWriter: w, c: c}
+	rw := &recorder{ResponseWriter: w, c: s.begin(model, r.URL.Path, false)}
 	s.log.Debug("sim: request", "model", model, "path", r.URL.Path, "stream", false)
-	if msg := unrecognized(fields, "model", "input"); msg != "" {
+	if msg := unrecognized(fields, known...); msg != "" {
 		d.badRequest(rw, msg)
+		return nil, "", nil, false
+	}
+	return fields, model, rw, true
+}
+
+func (s *Server) handleModerations(w http.ResponseWriter, r *http.Request) {
+	d := openAI{s}
+	fields, model, rw, ok := s.openAIObject(w, r, defaultModerationModel, moderationFields...)
+	if !ok {
 		return
 	}
 	ins, msg := moderationInputs(fields["input"])
