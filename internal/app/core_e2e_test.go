@@ -674,7 +674,9 @@ func TestUnknownEndpointsAnswerInTheAPIFormat(t *testing.T) {
 		{"GET", "/v1/chat/completions", false, 405, "POST", "invalid_request_error"},
 		{"DELETE", "/v1/models", false, 405, "GET, HEAD", "invalid_request_error"},
 		{"GET", "/v1/messages", true, 405, "POST", "invalid_request_error"},
-		{"POST", "/v1/audio/speech", false, 404, "", "not_found_error"},
+		{"POST", "/v1/audio/speech", false, 400, "", "invalid_request_error"}, // exists: no input
+		{"GET", "/v1/audio/speech", false, 405, "POST", "invalid_request_error"},
+		{"POST", "/v1/videos", false, 404, "", "not_found_error"},
 		{"GET", "/v1/completions", false, 405, "POST", "invalid_request_error"},
 		{"GET", "/v1/responses", false, 405, "POST", "invalid_request_error"},
 		{"POST", "/v1/messages/batches", true, 400, "", "invalid_request_error"}, // exists: a batch with no requests
