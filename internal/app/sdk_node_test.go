@@ -305,3 +305,39 @@ func TestNodeSDKsRaiseOnCutStreams(t *testing.T) {
 		t.Logf("%s raised %s: %s", name, r.Thrown.Name, r.Thrown.Message)
 	}
 }
+
+// mediaDeployments are the deployments TestNodeSDKMedia's endpoints go to.
+const mediaDeployments = `  - {name: moderate, provider: sim-openai, model: sim-moderation, capabilities: {chat: false, moderation: true}}
+  - {name: image, provider: sim-openai, model: sim-image, capabilities: {chat: false, images: true}}
+  - {name: tts, provider: sim-openai, model: sim-tts, capabilities: {chat: false, speech: true}}
+  - {name: whisper, provider: sim-openai, model: sim-whisper, capabilities: {chat: false, transcription: true}}
+routes:
+`
+
+// TestNodeSDKMedia checks the npm OpenAI SDK's moderations, images,
+// speech and transcriptions (its own multipart form, from toFile) through
+// the gateway: the moderation without a model, the transcription with
+// one and without.
+func TestNodeSDKMedia(t *testing.T) {
+	s := startStack(t, fastSim(), strings.Replace(baseConfig, "routes:\n", mediaDeployments, 1))
+	var got struct {
+		Media struct {
+			thrown
+			Flagged                                            []bool
+			Images, ImageTokens                                int
+			PNGs                                               bool
+			SpeechType, RIFF, Transcript, Said, TextTranscript string
+		} `json:"openai-media"`
+	}
+	runNodeSDK(t, s.base, &got, "openai-media")
+	r := got.Media
+	if r.Thrown != nil {
+		t.Fatalf("the SDK raised %s: %s", r.Thrown.Name, r.Thrown.Message)
+	}
+	if !slices.Equal(r.Flagged, []bool{false, true}) || r.Images != 2 || !r.PNGs || r.ImageTokens == 0 {
+		t.Errorf("moderations and images: %+v", r)
+	}
+	if r.SpeechType != "audio/wav" || r.RIFF != "RIFF" || r.Transcript != r.Said || r.TextTranscript != r.Said {
+		t.Errorf("speech and transcriptions: %+v", r)
+	}
+}

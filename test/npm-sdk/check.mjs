@@ -7,7 +7,7 @@
 // Each scenario's result is printed under its name; a scenario that throws
 // is printed as {"thrown": {...}} so the Go side can tell an SDK error
 // (wanted for the fault scenarios) from a result.
-import OpenAI from 'openai';
+import OpenAI, { toFile } from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 
 const [base, list] = process.argv.slice(2);
@@ -375,6 +375,30 @@ const scenarios = {
       .stream({ model: 'medium', max_tokens: 128, messages: [{ role: 'user', content: 'Tell me a story' }] })
       .finalMessage();
     return { stop: final.stop_reason, text: final.content.map((b) => b.text ?? '').join('') };
+  },
+
+  // The media endpoints (moderations, images, speech, transcriptions),
+  // each with the npm SDK's own encoding: the transcription's multipart
+  // form is built by the SDK from toFile.
+  async 'openai-media'() {
+    const said = 'The night train to the north leaves at ten.';
+    const mod = await openai.moderations.create({ input: ['a kind word', 'something forbidden'] });
+    const img = await openai.images.generate({ model: 'image', prompt: 'a red train', n: 2 });
+    const speech = await openai.audio.speech.create({ model: 'tts', input: said, voice: 'alloy', response_format: 'wav' });
+    const wav = Buffer.from(await speech.arrayBuffer());
+    const tr = await openai.audio.transcriptions.create({ model: 'whisper', file: await toFile(wav, 'speech.wav', { type: 'audio/wav' }) });
+    const text = await openai.audio.transcriptions.create({ file: await toFile(wav, 'speech.wav'), response_format: 'text' });
+    return {
+      flagged: mod.results.map((r) => r.flagged),
+      images: img.data.length,
+      pngs: img.data.every((d) => Buffer.from(d.b64_json, 'base64').subarray(1, 4).toString() === 'PNG'),
+      imageTokens: img.usage?.output_tokens ?? 0,
+      speechType: speech.headers.get('content-type'),
+      riff: wav.subarray(0, 4).toString(),
+      transcript: tr.text,
+      said,
+      textTranscript: typeof text === 'string' ? text.trim() : JSON.stringify(text),
+    };
   },
 
   async 'responses-stream-cut'() {
