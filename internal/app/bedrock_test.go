@@ -130,9 +130,13 @@ func TestBedrockDeployment(t *testing.T) {
 	}
 
 	// What Converse has no counterpart for is named.
-	dropped, _ := s.post("/v1/chat/completions", `{"model":"bedrock-large","user":"u1","seed":7,"parallel_tool_calls":true,"messages":[{"role":"user","content":"hi"}]}`)
+	dropped, _ := s.post("/v1/chat/completions", `{"model":"bedrock-large","user":"u1","seed":7,"service_tier":"priority","parallel_tool_calls":true,"messages":[{"role":"user","content":"hi"}]}`)
 	if got := dropped.Header.Get("X-Switchyard-Dropped-Params"); got != "user, seed, parallel_tool_calls" {
-		t.Errorf("dropped params %q, want user, seed, parallel_tool_calls (in body order)", got)
+		t.Errorf("dropped params %q, want user, seed, parallel_tool_calls (in body order; service_tier is Bedrock's serviceTier)", got)
+	}
+	dropped, _ = s.post("/v1/chat/completions", `{"model":"bedrock-large","service_tier":"scale","messages":[{"role":"user","content":"hi"}]}`)
+	if got := dropped.Header.Get("X-Switchyard-Dropped-Params"); got != "service_tier" {
+		t.Errorf("dropped params %q, want service_tier (scale has no Bedrock tier)", got)
 	}
 
 	// Streamed, with usage.

@@ -19,6 +19,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/openaiapi"
 	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/provider/bedrock"
 	"github.com/switchyard-gw/switchyard/internal/provider/openai"
 	"github.com/switchyard-gw/switchyard/internal/reqid"
 	"github.com/switchyard-gw/switchyard/internal/router"
@@ -592,11 +593,13 @@ func (rt *runtime) lost(d *dialect, req *llm.Request, name string) []string {
 // bedrockLost is lost (the fields any translation leaves out) with those
 // that the other APIs' translations carry but Bedrock's Converse API has
 // no counterpart for (who the user is, parallel tool calls), in body
-// order.
+// order, and without an OpenAI service_tier that Bedrock's serviceTier
+// carries.
 func bedrockLost(raw []byte, lost []string) []string {
 	var out []string
 	gjson.ParseBytes(raw).ForEach(func(k, v gjson.Result) bool {
 		switch {
+		case k.Str == "service_tier" && bedrock.ServiceTier(v.Str) != "":
 		case slices.Contains(lost, k.Str):
 			out = append(out, k.Str)
 		case v.Type == gjson.Null:

@@ -159,6 +159,9 @@ type Body struct {
 	// ThinkingBudget is Anthropic's thinking.budget_tokens when thinking
 	// is enabled, else 0.
 	ThinkingBudget int
+	// ServiceTier is OpenAI's service_tier (auto, default, flex,
+	// priority), or "".
+	ServiceTier string
 }
 
 // Request is one chat request as received from a client. The light fields are

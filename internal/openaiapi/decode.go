@@ -25,6 +25,7 @@ type (
 		User            string          `json:"user"`
 		ReasoningEffort string          `json:"reasoning_effort"`
 		ParallelTools   *bool           `json:"parallel_tool_calls"`
+		ServiceTier     string          `json:"service_tier"`
 		// Asked for in a shape the canonical form cannot answer in.
 		N           *int  `json:"n"`
 		Logprobs    *bool `json:"logprobs"`
@@ -88,7 +89,7 @@ func decodeFull(raw []byte) (*llm.Body, error) {
 		return nil, badRequest("logprobs", "logprobs cannot be served by a deployment of another API; use a route of OpenAI deployments")
 	}
 	b := &llm.Body{Temperature: in.Temperature, TopP: in.TopP, User: in.User, ReasoningEffort: in.ReasoningEffort,
-		NoParallelTools: in.ParallelTools != nil && !*in.ParallelTools}
+		NoParallelTools: in.ParallelTools != nil && !*in.ParallelTools, ServiceTier: in.ServiceTier}
 	var system []string
 	for i, m := range in.Messages {
 		param := fmt.Sprintf("messages[%d]", i)

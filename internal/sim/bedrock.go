@@ -73,6 +73,9 @@ type brRequest struct {
 	GuardrailConfig *struct {
 		GuardrailIdentifier string `json:"guardrailIdentifier"`
 	} `json:"guardrailConfig"`
+	ServiceTier *struct {
+		Type string `json:"type"`
+	} `json:"serviceTier"`
 	AdditionalModelRequestFields struct {
 		Thinking *struct {
 			Type         string `json:"type"`
@@ -268,6 +271,9 @@ func parseBedrock(body []byte) (*prompt, string) {
 	var req brRequest
 	if err := json.Unmarshal(body, &req); err != nil {
 		return nil, "Malformed input request: " + errDecode(err) + ", please reformat your input and try again."
+	}
+	if t := req.ServiceTier; t != nil && !slices.Contains([]string{"priority", "default", "flex", "reserved"}, t.Type) {
+		return nil, fmt.Sprintf("1 validation error detected: Value '%s' at 'serviceTier.type' failed to satisfy constraint: Member must satisfy enum value set: [priority, default, flex, reserved]", t.Type)
 	}
 	return req.prompt()
 }

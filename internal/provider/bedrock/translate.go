@@ -24,6 +24,23 @@ type converseRequest struct {
 	// AdditionalModelRequestFields carries what Converse has no field
 	// for, in the model's own shape: Anthropic's extended thinking.
 	AdditionalModelRequestFields *additionalFields `json:"additionalModelRequestFields,omitempty"`
+	ServiceTier                  *serviceTier      `json:"serviceTier,omitempty"`
+}
+
+// serviceTier is the processing tier a request asks for.
+type serviceTier struct {
+	Type string `json:"type"`
+}
+
+// ServiceTier is Bedrock's tier for an OpenAI client's service_tier: flex,
+// priority and default are Bedrock's too; auto, scale and the rest leave
+// the choice to Bedrock ("").
+func ServiceTier(openAI string) string {
+	switch openAI {
+	case "flex", "priority", "default":
+		return openAI
+	}
+	return ""
 }
 
 // guardrailConfig applies a Bedrock guardrail to the request (and, in a
@@ -204,6 +221,9 @@ func (c *Client) converse(req *llm.Request) (*converseRequest, error) {
 	out := &converseRequest{Messages: make([]message, 0, len(b.Messages))}
 	if c.cfg.GuardrailID != "" {
 		out.GuardrailConfig = &guardrailConfig{GuardrailIdentifier: c.cfg.GuardrailID, GuardrailVersion: c.cfg.GuardrailVersion}
+	}
+	if t := ServiceTier(b.ServiceTier); t != "" {
+		out.ServiceTier = &serviceTier{Type: t}
 	}
 	if out.OutputConfig, err = outputConfigOf(b.ResponseFormat); err != nil {
 		return nil, err

@@ -189,6 +189,16 @@ func TestTranslate(t *testing.T) {
 				{"role":"user","content":[{"text":"hi"}]}],"system":[{"text":"greet"}]}`,
 		},
 		{
+			name: "an OpenAI client's flex service tier is Bedrock's; auto is Bedrock's choice",
+			body: llm.Body{Messages: hiMessages, ServiceTier: "flex"},
+			want: `{` + hiJSON + `,"serviceTier":{"type":"flex"}}`,
+		},
+		{
+			name: "service tier auto: none",
+			body: llm.Body{Messages: hiMessages, ServiceTier: "auto"},
+			want: `{` + hiJSON + `}`,
+		},
+		{
 			name: "no output limit anywhere: no inferenceConfig",
 			body: llm.Body{Messages: hiMessages},
 			want: `{` + hiJSON + `}`,
