@@ -300,6 +300,13 @@ func (e *Executor) GenerateImages(ctx context.Context, p *Plan, req *llm.ImageRe
 	})
 }
 
+// EditImages sends an image edit along the plan, as Embed does.
+func (e *Executor) EditImages(ctx context.Context, p *Plan, req *llm.FormRequest, inputTokens int) (*llm.ImageResponse, *Trace, error) {
+	return walk(ctx, e, p, inputTokens, "image generation", func(ctx context.Context, pr provider.ImageGenerator) (*llm.ImageResponse, error) {
+		return pr.EditImages(ctx, req)
+	})
+}
+
 // Speak sends a text-to-speech request along the plan, as Embed does.
 func (e *Executor) Speak(ctx context.Context, p *Plan, req *llm.SpeechRequest, inputTokens int) (*llm.AudioResponse, *Trace, error) {
 	return walk(ctx, e, p, inputTokens, "audio", func(ctx context.Context, pr provider.AudioProvider) (*llm.AudioResponse, error) {
@@ -308,7 +315,7 @@ func (e *Executor) Speak(ctx context.Context, p *Plan, req *llm.SpeechRequest, i
 }
 
 // Transcribe sends a transcription or translation along the plan.
-func (e *Executor) Transcribe(ctx context.Context, p *Plan, req *llm.TranscriptionRequest, inputTokens int) (*llm.AudioResponse, *Trace, error) {
+func (e *Executor) Transcribe(ctx context.Context, p *Plan, req *llm.FormRequest, inputTokens int) (*llm.AudioResponse, *Trace, error) {
 	return walk(ctx, e, p, inputTokens, "audio", func(ctx context.Context, pr provider.AudioProvider) (*llm.AudioResponse, error) {
 		return pr.Transcribe(ctx, req)
 	})

@@ -53,16 +53,16 @@ func (g *Gateway) ServeSpeech(w http.ResponseWriter, r *http.Request) {
 // returned as it came. It is priced by the tokens it reports
 // (gpt-4o-transcribe), or by its seconds at price.per_minute (whisper-1).
 func (g *Gateway) ServeTranscriptions(w http.ResponseWriter, r *http.Request) {
-	g.serveTranscription(w, r, "transcriptions")
+	g.serveTranscription(w, r, "audio/transcriptions", "switchyard.transcriptions")
 }
 
 // ServeTranslations: see ServeTranscriptions.
 func (g *Gateway) ServeTranslations(w http.ResponseWriter, r *http.Request) {
-	g.serveTranscription(w, r, "translations")
+	g.serveTranscription(w, r, "audio/translations", "switchyard.translations")
 }
 
-func (g *Gateway) serveTranscription(w http.ResponseWriter, r *http.Request, op string) {
-	x, r := g.start(r, openAIDialect, "switchyard."+op)
+func (g *Gateway) serveTranscription(w http.ResponseWriter, r *http.Request, op, span string) {
+	x, r := g.start(r, openAIDialect, span)
 	defer g.finish(r.Context(), x)
 	rt, body, ok := g.authenticated(w, r, x)
 	if !ok {

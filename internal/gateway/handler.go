@@ -31,6 +31,8 @@ func (g *Gateway) Handler() http.Handler {
 	mux.HandleFunc("POST /moderations", g.ServeModerations)
 	mux.HandleFunc("POST /v1/images/generations", g.ServeImages)
 	mux.HandleFunc("POST /images/generations", g.ServeImages)
+	mux.HandleFunc("POST /v1/images/edits", g.ServeImageEdits)
+	mux.HandleFunc("POST /images/edits", g.ServeImageEdits)
 	mux.HandleFunc("POST /v1/audio/speech", g.ServeSpeech)
 	mux.HandleFunc("POST /audio/speech", g.ServeSpeech)
 	mux.HandleFunc("POST /v1/audio/transcriptions", g.ServeTranscriptions)
@@ -62,6 +64,8 @@ func (g *Gateway) Handler() http.Handler {
 		{"/moderations", "POST", openAIDialect},
 		{"/v1/images/generations", "POST", openAIDialect},
 		{"/images/generations", "POST", openAIDialect},
+		{"/v1/images/edits", "POST", openAIDialect},
+		{"/images/edits", "POST", openAIDialect},
 		{"/v1/audio/speech", "POST", openAIDialect},
 		{"/audio/speech", "POST", openAIDialect},
 		{"/v1/audio/transcriptions", "POST", openAIDialect},

@@ -6,6 +6,7 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/executor"
+	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/openaiapi"
 	"github.com/switchyard-gw/switchyard/internal/provider"
 	"github.com/switchyard-gw/switchyard/internal/tokens"
@@ -36,14 +37,50 @@ func (g *Gateway) ServeImages(w http.ResponseWriter, r *http.Request) {
 	}
 	g.serveRelayed(w, r, x, rt, body, relayed{
 		model: model, inputTokens: tokens.FromBytes(req.PromptBytes), units: req.N,
-		capability: config.CapImages, what: "image generation",
-		serves: func(p provider.Provider) bool { _, ok := p.(provider.ImageGenerator); return ok },
+		capability: config.CapImages, what: "image generation", serves: servesImages,
 		call: func(ctx context.Context, p *executor.Plan, input int) (relayedAnswer, *executor.Trace, error) {
 			resp, trace, err := g.exec.GenerateImages(ctx, p, req, input)
-			if err != nil {
-				return relayedAnswer{}, trace, err
-			}
-			return relayedAnswer{usage: resp.Usage, raw: resp.Raw, units: resp.Images}, trace, nil
+			return imageAnswer(resp), trace, err
 		},
 	})
+}
+
+// ServeImageEdits serves POST /v1/images/edits like ServeImages: the
+// multipart form (images, an optional mask, the prompt) is written again
+// for the deployment with only model rewritten.
+func (g *Gateway) ServeImageEdits(w http.ResponseWriter, r *http.Request) {
+	x, r := g.start(r, openAIDialect, "switchyard.images")
+	defer g.finish(r.Context(), x)
+	rt, body, ok := g.authenticated(w, r, x)
+	if !ok {
+		return
+	}
+	req, n, input, err := openaiapi.ParseImageEdits(body, r.Header.Get("Content-Type"))
+	if err != nil {
+		g.failErr(w, x, err)
+		return
+	}
+	model, ok := g.modelOrFirst(w, x, rt, req.Model, config.CapImages, "image generation")
+	if !ok {
+		return
+	}
+	g.serveRelayed(w, r, x, rt, body, relayed{
+		model: model, inputTokens: input, units: n,
+		capability: config.CapImages, what: "image generation", serves: servesImages,
+		call: func(ctx context.Context, p *executor.Plan, input int) (relayedAnswer, *executor.Trace, error) {
+			resp, trace, err := g.exec.EditImages(ctx, p, req, input)
+			return imageAnswer(resp), trace, err
+		},
+	})
+}
+
+// servesImages reports whether a provider generates images.
+func servesImages(p provider.Provider) bool { _, ok := p.(provider.ImageGenerator); return ok }
+
+// imageAnswer is what serveRelayed needs of an image answer (nil: none).
+func imageAnswer(resp *llm.ImageResponse) relayedAnswer {
+	if resp == nil {
+		return relayedAnswer{}
+	}
+	return relayedAnswer{usage: resp.Usage, raw: resp.Raw, units: resp.Images}
 }

@@ -434,15 +434,16 @@ type SpeechRequest struct {
 	Raw        []byte
 }
 
-// TranscriptionRequest is an OpenAI transcription or translation request,
-// a multipart form: its fields in order (model among them, rewritten when
-// relayed) and its audio file.
-type TranscriptionRequest struct {
-	// Op is "transcriptions" or "translations" (the path under /audio/).
+// FormRequest is an OpenAI request sent as a multipart form (a
+// transcription or translation, an image edit): its plain fields in order
+// (model among them, rewritten when relayed) and its files.
+type FormRequest struct {
+	// Op is the endpoint's path under the API root: "audio/transcriptions",
+	// "audio/translations" or "images/edits".
 	Op     string
 	Model  string
 	Fields []FormField
-	File   FormFile
+	Files  []FormFile
 }
 
 // FormField is a plain field of a multipart form.

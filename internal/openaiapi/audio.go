@@ -6,6 +6,8 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -13,8 +15,8 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/llm"
 )
 
-// audioBytesPerToken is what a byte of uploaded audio weighs in token
-// estimates: about 1 KB of compressed speech a token, so a minute of mp3
+// audioBytesPerToken is what a byte of an upload (audio, an image to edit)
+// weighs in token estimates: about 1 KB a token, so a minute of mp3
 // (about 1 MB) counts a thousand tokens against limits.
 const audioBytesPerToken = 1024
 
@@ -43,56 +45,100 @@ func ParseSpeech(body []byte) (*llm.SpeechRequest, error) {
 	return req, nil
 }
 
-// ParseTranscription reads a transcription or translation (op), a
-// multipart form of contentType: its fields in order, and its one file
-// (the field "file"). model is optional ("" when absent). Streamed
+// ParseTranscription reads a transcription or translation (op: its path
+// under the API root), a multipart form of contentType with one file (the
+// field "file"). model is optional ("" when absent). Streamed
 // transcriptions (stream true) are refused. It also returns the upload's
 // weight in estimated tokens.
-func ParseTranscription(body []byte, contentType, op string) (*llm.TranscriptionRequest, int, error) {
+func ParseTranscription(body []byte, contentType, op string) (*llm.FormRequest, int, error) {
+	req, err := parseForm(body, contentType, op, "file")
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(req.Files) != 1 || len(req.Files[0].Data) == 0 {
+		return nil, 0, badRequest("file", "missing required parameter: 'file' (one audio file)")
+	}
+	return req, len(req.Files[0].Data)/audioBytesPerToken + 1, nil
+}
+
+// parseForm reads a multipart form of contentType: its plain fields in
+// order, and its files, which only the fields named in files may be. A
+// stream field set to true is refused: the gateway relays no streamed
+// form request.
+func parseForm(body []byte, contentType, op string, files ...string) (*llm.FormRequest, error) {
 	mt, params, err := mime.ParseMediaType(contentType)
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
-		return nil, 0, badRequest("", "the request must be multipart/form-data with a file")
+		return nil, badRequest("", "the request must be a multipart/form-data form")
 	}
-	req := &llm.TranscriptionRequest{Op: op}
+	req := &llm.FormRequest{Op: op}
 	mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
-	haveFile := false
 	for {
 		p, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return nil, 0, badRequest("", "malformed multipart form: "+err.Error())
+			return nil, badRequest("", "malformed multipart form: "+err.Error())
 		}
 		data, err := io.ReadAll(p)
 		if err != nil {
-			return nil, 0, badRequest("", "malformed multipart form: "+err.Error())
+			return nil, badRequest("", "malformed multipart form: "+err.Error())
 		}
 		name := p.FormName()
 		switch {
-		case name == "file":
-			if haveFile {
-				return nil, 0, badRequest("file", "only one file may be sent")
-			}
-			haveFile = true
-			req.File = llm.FormFile{Field: name, Filename: p.FileName(), ContentType: p.Header.Get("Content-Type"), Data: data}
+		case p.FileName() != "" && !slices.Contains(files, name):
+			return nil, badRequest(name, "the field "+name+" may not be a file")
 		case p.FileName() != "":
-			return nil, 0, badRequest(name, "only the field file may be a file")
+			req.Files = append(req.Files, llm.FormFile{Field: name, Filename: p.FileName(), ContentType: p.Header.Get("Content-Type"), Data: data})
 		default:
 			v := string(data)
-			switch name {
-			case "model":
+			switch {
+			case name == "model":
 				req.Model = v
-			case "stream":
-				if strings.EqualFold(v, "true") {
-					return nil, 0, badRequest("stream", "streamed transcriptions are not supported by this gateway")
-				}
+			case name == "stream" && strings.EqualFold(v, "true"):
+				return nil, badRequest("stream", "streamed responses to a form request are not supported by this gateway")
 			}
 			req.Fields = append(req.Fields, llm.FormField{Name: name, Value: v})
 		}
 	}
-	if !haveFile || len(req.File.Data) == 0 {
-		return nil, 0, badRequest("file", "missing required parameter: 'file'")
+	return req, nil
+}
+
+// ParseImageEdits reads an image edit, a multipart form of contentType:
+// one or more images (image, or repeated image[]), an optional mask, a
+// non-empty prompt and n (1 to 10, default 1). model is optional ("" when
+// absent). It also returns n and the request's weight in estimated tokens
+// (the prompt's, and the uploads').
+func ParseImageEdits(body []byte, contentType string) (*llm.FormRequest, int, int, error) {
+	req, err := parseForm(body, contentType, "images/edits", "image", "image[]", "mask")
+	if err != nil {
+		return nil, 0, 0, err
 	}
-	return req, len(req.File.Data)/audioBytesPerToken + 1, nil
+	images, upload := 0, 0
+	for _, f := range req.Files {
+		if f.Field != "mask" {
+			images++
+		}
+		upload += len(f.Data)
+	}
+	if images == 0 {
+		return nil, 0, 0, badRequest("image", "missing required parameter: 'image'")
+	}
+	n, prompt := 1, ""
+	for _, f := range req.Fields {
+		switch f.Name {
+		case "prompt":
+			prompt = f.Value
+		case "n":
+			v, err := strconv.Atoi(f.Value)
+			if err != nil || v < 1 || v > maxImages {
+				return nil, 0, 0, badRequest("n", "n must be an integer from 1 to 10")
+			}
+			n = v
+		}
+	}
+	if prompt == "" {
+		return nil, 0, 0, badRequest("prompt", "prompt must be a non-empty string")
+	}
+	return req, n, (len(prompt)+3)/4 + upload/audioBytesPerToken + 1, nil
 }

@@ -53,11 +53,11 @@ func form(t *testing.T, fields []string, files ...llm.FormFile) ([]byte, string)
 func TestParseTranscription(t *testing.T) {
 	audio := llm.FormFile{Field: "file", Filename: "a.mp3", ContentType: "application/octet-stream", Data: bytes.Repeat([]byte{7}, 3000)}
 	body, ct := form(t, []string{"model", "whisper", "language", "en", "timestamp_granularities[]", "word"}, audio)
-	req, tokens, err := ParseTranscription(body, ct, "transcriptions")
+	req, tokens, err := ParseTranscription(body, ct, "audio/transcriptions")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &llm.TranscriptionRequest{Op: "transcriptions", Model: "whisper", File: audio,
+	want := &llm.FormRequest{Op: "audio/transcriptions", Model: "whisper", Files: []llm.FormFile{audio},
 		Fields: []llm.FormField{{Name: "model", Value: "whisper"}, {Name: "language", Value: "en"}, {Name: "timestamp_granularities[]", Value: "word"}}}
 	if d := cmp.Diff(want, req); d != "" || tokens != 3 {
 		t.Errorf("(-want +got):\n%s; %d tokens, want 3", d, tokens)
@@ -82,7 +82,37 @@ func TestParseTranscription(t *testing.T) {
 			ct = c.ct
 		}
 		var bre *BadRequestError
-		if _, _, err := ParseTranscription(body, ct, "transcriptions"); !errors.As(err, &bre) {
+		if _, _, err := ParseTranscription(body, ct, "audio/transcriptions"); !errors.As(err, &bre) {
+			t.Errorf("%s: got %v, want a bad request", name, err)
+		}
+	}
+}
+
+func TestParseImageEdits(t *testing.T) {
+	img := llm.FormFile{Field: "image[]", Filename: "a.png", ContentType: "application/octet-stream", Data: bytes.Repeat([]byte{1}, 2048)}
+	mask := llm.FormFile{Field: "mask", Filename: "m.png", ContentType: "application/octet-stream", Data: []byte{2}}
+	body, ct := form(t, []string{"prompt", "make it blue", "n", "3"}, img, img, mask)
+	req, n, tokens, err := ParseImageEdits(body, ct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req.Op != "images/edits" || req.Model != "" || len(req.Files) != 3 || n != 3 || tokens != 3+4+1 {
+		t.Errorf("got %+v, n %d, %d tokens", req, n, tokens)
+	}
+	for name, c := range map[string]struct {
+		fields []string
+		files  []llm.FormFile
+	}{
+		"no image":      {fields: []string{"prompt", "p"}, files: []llm.FormFile{mask}},
+		"no prompt":     {files: []llm.FormFile{img}},
+		"n too large":   {fields: []string{"prompt", "p", "n", "11"}, files: []llm.FormFile{img}},
+		"n not integer": {fields: []string{"prompt", "p", "n", "two"}, files: []llm.FormFile{img}},
+		"streamed":      {fields: []string{"prompt", "p", "stream", "true"}, files: []llm.FormFile{img}},
+		"a file field":  {fields: []string{"prompt", "p"}, files: []llm.FormFile{img, {Field: "prompt", Filename: "p.txt", Data: []byte("x")}}},
+	} {
+		body, ct := form(t, c.fields, c.files...)
+		var bre *BadRequestError
+		if _, _, _, err := ParseImageEdits(body, ct); !errors.As(err, &bre) {
 			t.Errorf("%s: got %v, want a bad request", name, err)
 		}
 	}

@@ -41,13 +41,14 @@ type Moderator interface {
 // generation endpoint.
 type ImageGenerator interface {
 	GenerateImages(ctx context.Context, req *llm.ImageRequest) (*llm.ImageResponse, error)
+	EditImages(ctx context.Context, req *llm.FormRequest) (*llm.ImageResponse, error)
 }
 
 // AudioProvider is implemented by providers that serve OpenAI's audio
 // endpoints: speech, transcriptions and translations.
 type AudioProvider interface {
 	Speak(ctx context.Context, req *llm.SpeechRequest) (*llm.AudioResponse, error)
-	Transcribe(ctx context.Context, req *llm.TranscriptionRequest) (*llm.AudioResponse, error)
+	Transcribe(ctx context.Context, req *llm.FormRequest) (*llm.AudioResponse, error)
 }
 
 // TokenCounter is a provider that can count a request's input tokens

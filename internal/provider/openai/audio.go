@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
@@ -37,35 +38,50 @@ func (c *Client) Speak(ctx context.Context, req *llm.SpeechRequest) (*llm.AudioR
 	return c.audio(ctx, hr, false)
 }
 
-// Transcribe relays a transcription or translation: the form is written
-// again, field for field, with model rewritten (or added, when the client
-// named none).
-func (c *Client) Transcribe(ctx context.Context, req *llm.TranscriptionRequest) (*llm.AudioResponse, error) {
+// Transcribe relays a transcription or translation (see postForm).
+func (c *Client) Transcribe(ctx context.Context, req *llm.FormRequest) (*llm.AudioResponse, error) {
+	hr, err := c.formRequest(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return c.audio(ctx, hr, true)
+}
+
+// formRequest is the request relaying a multipart form: written again,
+// field for field and file for file, with model rewritten (or added,
+// when the client named none).
+func (c *Client) formRequest(ctx context.Context, req *llm.FormRequest) (*http.Request, error) {
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	fields := req.Fields
 	if !slices.ContainsFunc(fields, func(f llm.FormField) bool { return f.Name == "model" }) {
 		fields = append([]llm.FormField{{Name: "model"}}, fields...)
 	}
+	var err error
 	for _, f := range fields {
 		v := f.Value
 		if f.Name == "model" {
 			v = c.cfg.Model
 		}
-		if err := mw.WriteField(f.Name, v); err != nil {
-			return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "cannot encode the form", Err: err}
+		if err = mw.WriteField(f.Name, v); err != nil {
+			break
 		}
 	}
-	h := make(textproto.MIMEHeader)
-	h.Set("Content-Disposition", fmt.Sprintf(`form-data; name=%q; filename=%q`, req.File.Field, req.File.Filename))
-	if ct := req.File.ContentType; ct != "" {
+	for _, f := range req.Files {
+		if err != nil {
+			break
+		}
+		h := make(textproto.MIMEHeader)
+		h.Set("Content-Disposition", fmt.Sprintf(`form-data; name=%q; filename=%q`, f.Field, f.Filename))
+		ct := f.ContentType
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
 		h.Set("Content-Type", ct)
-	} else {
-		h.Set("Content-Type", "application/octet-stream")
-	}
-	part, err := mw.CreatePart(h)
-	if err == nil {
-		_, err = part.Write(req.File.Data)
+		var part io.Writer
+		if part, err = mw.CreatePart(h); err == nil {
+			_, err = part.Write(f.Data)
+		}
 	}
 	if err == nil {
 		err = mw.Close()
@@ -73,7 +89,7 @@ func (c *Client) Transcribe(ctx context.Context, req *llm.TranscriptionRequest) 
 	if err != nil {
 		return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "cannot encode the form", Err: err}
 	}
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint("audio/"+req.Op), &buf)
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint(req.Op), &buf)
 	if err != nil {
 		return nil, fmt.Errorf("openai: build request: %w", err)
 	}
@@ -82,7 +98,7 @@ func (c *Client) Transcribe(ctx context.Context, req *llm.TranscriptionRequest) 
 	}
 	hr.Header.Set("Content-Type", mw.FormDataContentType())
 	hr.Header.Set("Accept", "application/json")
-	return c.audio(ctx, hr, true)
+	return hr, nil
 }
 
 // audio sends an audio request and reads its answer. A transcription's

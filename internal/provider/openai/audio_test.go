@@ -8,6 +8,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
@@ -65,9 +66,9 @@ func TestTranscribe(t *testing.T) {
 	}))
 	defer srv.Close()
 	c := newClient(srv, func(cfg *provider.Config) { cfg.Model = "whisper-1" })
-	req := &llm.TranscriptionRequest{Op: "translations", Model: "route",
+	req := &llm.FormRequest{Op: "audio/translations", Model: "route",
 		Fields: []llm.FormField{{Name: "model", Value: "route"}, {Name: "response_format", Value: "json"}},
-		File:   llm.FormFile{Field: "file", Filename: "talk.wav", ContentType: "audio/wav", Data: []byte("RIFF\x00\x01audio")}}
+		Files:  []llm.FormFile{{Field: "file", Filename: "talk.wav", ContentType: "audio/wav", Data: []byte("RIFF\x00\x01audio")}}}
 
 	for _, tt := range []struct {
 		answer, contentType string
@@ -89,7 +90,7 @@ func TestTranscribe(t *testing.T) {
 		}
 	}
 	if path != "/v1/audio/translations" || fields["model"] != "whisper-1" || fields["response_format"] != "json" || len(fields) != 2 ||
-		!bytes.Equal(file, req.File.Data) || filename != "talk.wav" {
+		!bytes.Equal(file, req.Files[0].Data) || filename != "talk.wav" {
 		t.Errorf("sent to %s: fields %v, file %q %q", path, fields, filename, file)
 	}
 
@@ -103,5 +104,44 @@ func TestTranscribe(t *testing.T) {
 	answer, contentType = `{"text":"cut`, "application/json"
 	if _, err := c.Transcribe(context.Background(), req); provider.KindOf(err) != provider.KindUnavailable {
 		t.Errorf("a cut JSON answer: %v, want unavailable", err)
+	}
+}
+
+// TestEditImages: an image edit's form goes to /images/edits with every
+// file and model rewritten; the answer is read as a generation's.
+func TestEditImages(t *testing.T) {
+	var files []string
+	var model, path string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		path = r.URL.Path
+		_, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		mr := multipart.NewReader(r.Body, params["boundary"])
+		files = nil
+		for {
+			p, err := mr.NextPart()
+			if err != nil {
+				break
+			}
+			b, _ := io.ReadAll(p)
+			if p.FileName() != "" {
+				files = append(files, p.FormName()+"="+p.FileName()+":"+string(b))
+			} else if p.FormName() == "model" {
+				model = string(b)
+			}
+		}
+		_, _ = io.WriteString(w, `{"created":1,"data":[{"b64_json":"AA=="}],"usage":{"input_tokens":90,"output_tokens":1056}}`)
+	}))
+	defer srv.Close()
+	req := &llm.FormRequest{Op: "images/edits", Fields: []llm.FormField{{Name: "prompt", Value: "blue"}},
+		Files: []llm.FormFile{{Field: "image[]", Filename: "a.png", Data: []byte("A")}, {Field: "image[]", Filename: "b.png", Data: []byte("B")}, {Field: "mask", Filename: "m.png", Data: []byte("M")}}}
+	resp, err := newClient(srv, func(cfg *provider.Config) { cfg.Model = "gpt-image-1" }).EditImages(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if path != "/v1/images/edits" || model != "gpt-image-1" || strings.Join(files, " ") != "image[]=a.png:A image[]=b.png:B mask=m.png:M" {
+		t.Errorf("sent to %s: model %q, files %q", path, model, files)
+	}
+	if resp.Images != 1 || resp.Usage.InputTokens != 90 || resp.Usage.OutputTokens != 1056 {
+		t.Errorf("got %+v", resp)
 	}
 }

@@ -179,13 +179,34 @@ func (c *Client) GenerateImages(ctx context.Context, req *llm.ImageRequest) (*ll
 	if err != nil {
 		return nil, err
 	}
+	return imageAnswer(ctx, resp)
+}
+
+// EditImages relays an image edit, a multipart form (see formRequest);
+// the answer is read as a generation's.
+func (c *Client) EditImages(ctx context.Context, req *llm.FormRequest) (*llm.ImageResponse, error) {
+	hr, err := c.formRequest(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.send(hr)
+	if err != nil {
+		return nil, err
+	}
+	return imageAnswer(ctx, resp)
+}
+
+// imageAnswer reads an image generation or edit answer: it must be whole
+// JSON holding its images (data); usage is read where the model reports
+// it.
+func imageAnswer(ctx context.Context, resp *http.Response) (*llm.ImageResponse, error) {
 	raw, err := provider.ReadBodyUpTo(ctx, resp, maxImagesBody)
 	if err != nil {
 		return nil, err
 	}
 	r := gjson.GetManyBytes(raw, "data", "usage.input_tokens", "usage.output_tokens")
 	if !r[0].IsArray() || len(r[0].Array()) == 0 || !gjson.ValidBytes(raw) {
-		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: resp.StatusCode, Message: "image generation response without images"}
+		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: resp.StatusCode, Message: "image response without images"}
 	}
 	return &llm.ImageResponse{
 		Usage:  llm.Usage{InputTokens: int(r[1].Int()), OutputTokens: int(r[2].Int())},
