@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"image/png"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -64,6 +65,7 @@ func TestImages(t *testing.T) {
 	if len(got.Data) != 2 || got.Usage.OutputTokens == 0 {
 		t.Fatalf("gpt-image: %d images, usage %+v", len(got.Data), got.Usage)
 	}
+	got0 := got
 	for i, d := range got.Data {
 		b, err := base64.StdEncoding.DecodeString(d.B64JSON)
 		if err != nil {
@@ -96,6 +98,28 @@ func TestImages(t *testing.T) {
 	_, err = oa.Images.Generate(ctx, openai.ImageGenerateParams{Model: "images", Prompt: "a train"}, option.WithResponseInto(&hr))
 	if err != nil || hr.Header.Get("X-Switchyard-Deployment") != "dalle" || hr.Header.Get("X-Switchyard-Attempts") == "1" {
 		t.Errorf("fail-over: %v, headers %v", err, hr.Header)
+	}
+
+	// Edits: the generated image, then two of them, sent back as the
+	// SDK's multipart form.
+	first, _ := base64.StdEncoding.DecodeString(got0.Data[0].B64JSON)
+	second, _ := base64.StdEncoding.DecodeString(got0.Data[1].B64JSON)
+	for _, image := range []openai.ImageEditParamsImageUnion{
+		{OfFile: openai.File(bytes.NewReader(first), "train.png", "image/png")},
+		{OfFileArray: []io.Reader{openai.File(bytes.NewReader(first), "a.png", "image/png"), openai.File(bytes.NewReader(second), "b.png", "image/png")}},
+	} {
+		edit, err := oa.Images.Edit(ctx, openai.ImageEditParams{Model: "image", Image: image, Prompt: "make it blue"}, option.WithResponseInto(&hr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := base64.StdEncoding.DecodeString(edit.Data[0].B64JSON)
+		if _, err := png.Decode(bytes.NewReader(b)); err != nil || bytes.Equal(b, first) || edit.Usage.InputTokens == 0 {
+			t.Errorf("edit: %v, usage %+v", err, edit.Usage)
+		}
+		want := (float64(edit.Usage.InputTokens)*5 + float64(edit.Usage.OutputTokens)*40) / 1e6
+		if c := cost(hr); c < want*0.999 || c > want*1.001 || hr.Header.Get("X-Switchyard-Deployment") != "image" {
+			t.Errorf("edit cost %v, want %v; headers %v", c, want, hr.Header)
+		}
 	}
 
 	for _, tc := range []struct {

@@ -90,8 +90,8 @@ const (
 	maxSpeechInput        = 4096  // characters of a speech input
 	speechRate            = 24000 // samples per second of a speech WAV
 	speechCharsPerSecond  = 15    // input characters per second of speech
-	maxAudioBody          = 25 << 20
-	maxAudioDrain         = 32 << 20 // bytes of a too large body read after the limit
+	maxFormBody           = 25 << 20
+	maxFormDrain          = 32 << 20 // bytes of a too large body read after the limit
 	genericBytesPerSecond = 16000    // duration of a file the simulator did not make
 	audioTokensPerSecond  = 10
 	simAudioMagic         = "SIMAUDIO1\n"
@@ -372,24 +372,42 @@ func readSimAudio(b []byte) (text string, secs float64, ok bool) {
 	return parts[2], secs, true
 }
 
-// audioForm is a transcription or translation request's form.
-type audioForm struct {
-	values  map[string][]string // every field but the file, by name
-	file    []byte
-	hasFile bool
+// multipartForm is the multipart/form-data form of a request to one of
+// OpenAI's upload endpoints (transcriptions, translations, image edits).
+type multipartForm struct {
+	values map[string][]string // text fields, by name
+	files  map[string][][]byte // file fields, by name, in order
 }
 
-func (f audioForm) value(k string) string {
+func (f multipartForm) value(k string) string {
 	if v := f.values[k]; len(v) > 0 {
 		return v[0]
 	}
 	return ""
 }
 
-func (f audioForm) has(k string) bool { return len(f.values[k]) > 0 }
+func (f multipartForm) has(k string) bool { return len(f.values[k]) > 0 }
 
-// errAudioTooLarge is a body over maxAudioBody.
-var errAudioTooLarge = errors.New("sim: audio body too large")
+// file is the first part of the file field k.
+func (f multipartForm) file(k string) ([]byte, bool) {
+	if v := f.files[k]; len(v) > 0 {
+		return v[0], true
+	}
+	return nil, false
+}
+
+// formSpec describes the form of one of OpenAI's upload endpoints.
+type formSpec struct {
+	files  []string // the fields whose parts are files
+	known  []string // every field the endpoint takes, files included
+	sample string   // a file field as curl sends it, for the hint of a 400
+}
+
+// audioForm is the form of a transcription or translation.
+var audioForm = formSpec{files: []string{"file"}, known: audioFormFields, sample: "file=@audio.wav"}
+
+// errFormTooLarge is a body over maxFormBody.
+var errFormTooLarge = errors.New("sim: form body too large")
 
 // formError is the message of a 400 about a form that cannot be read.
 type formError string
@@ -408,21 +426,22 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// readAudioForm reads a multipart form of at most maxAudioBody bytes. It
-// returns the bytes read, and errAudioTooLarge for a larger body or a
+// readForm reads a multipart form of at most maxFormBody bytes; the parts
+// of spec's file fields are files, every other part a text field. It
+// returns the bytes read, and errFormTooLarge for a larger body or a
 // formError for a form it cannot read.
-func readAudioForm(r *http.Request) (audioForm, int64, error) {
-	form := audioForm{values: map[string][]string{}}
+func readForm(r *http.Request, spec formSpec) (multipartForm, int64, error) {
+	form := multipartForm{values: map[string][]string{}, files: map[string][][]byte{}}
 	ct := r.Header.Get("Content-Type")
 	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
-		return form, 0, formError(fmt.Sprintf("Invalid Content-Type header (%s), expected multipart/form-data. (HINT: If you're using curl, you can pass -F 'file=@audio.wav' to send a multipart form.)", ct))
+		return form, 0, formError(fmt.Sprintf("Invalid Content-Type header (%s), expected multipart/form-data. (HINT: If you're using curl, you can pass -F '%s' to send a multipart form.)", ct, spec.sample))
 	}
-	cr := &countingReader{r: io.LimitReader(r.Body, maxAudioBody+1)}
+	cr := &countingReader{r: io.LimitReader(r.Body, maxFormBody+1)}
 	mr := multipart.NewReader(cr, params["boundary"])
-	fail := func(err error) (audioForm, int64, error) {
-		if cr.n > maxAudioBody {
-			return form, cr.n, errAudioTooLarge
+	fail := func(err error) (multipartForm, int64, error) {
+		if cr.n > maxFormBody {
+			return form, cr.n, errFormTooLarge
 		}
 		return form, cr.n, formError("Could not parse the multipart form of your request: " + err.Error())
 	}
@@ -441,18 +460,76 @@ func readAudioForm(r *http.Request) (audioForm, int64, error) {
 		}
 		switch {
 		case name == "":
-		case name == "file":
-			if !form.hasFile {
-				form.file, form.hasFile = b, true
-			}
+		case slices.Contains(spec.files, name):
+			form.files[name] = append(form.files[name], b)
 		default:
 			form.values[name] = append(form.values[name], string(b))
 		}
 	}
-	if cr.n > maxAudioBody {
-		return form, cr.n, errAudioTooLarge
+	if cr.n > maxFormBody {
+		return form, cr.n, errFormTooLarge
 	}
 	return form, cr.n, nil
+}
+
+// openAIForm reads the multipart form of a request to one of OpenAI's
+// upload endpoints, records the call under its model (with its stream
+// flag) and refuses a field not in spec.known. A body over maxFormBody
+// gets OpenAI's 413, recorded under the model when the form named it
+// before the limit. It returns the form, the model and the recording
+// writer, or false when it answered.
+func (s *Server) openAIForm(w http.ResponseWriter, r *http.Request, spec formSpec) (multipartForm, string, *recorder, bool) {
+	d := openAI{s}
+	form, n, err := readForm(r, spec)
+	model := form.value("model")
+	if errors.Is(err, errFormTooLarge) {
+		// Read on, boundedly, so the client sees the answer rather than a
+		// connection closed under its upload.
+		rest, _ := io.Copy(io.Discard, io.LimitReader(r.Body, maxFormDrain))
+		c := s.begin(model, r.URL.Path, false)
+		writeOpenAIError(&recorder{ResponseWriter: w, c: c}, http.StatusRequestEntityTooLarge, oaError{
+			Message: fmt.Sprintf("Maximum content size limit (%d) exceeded (%d bytes read)", maxFormBody, n+rest),
+			Type:    "server_error",
+		}, 0)
+		return form, "", nil, false
+	}
+	if err != nil {
+		c := s.begin(model, r.URL.Path, false)
+		d.badRequest(&recorder{ResponseWriter: w, c: c}, err.Error())
+		return form, "", nil, false
+	}
+	stream, _ := strconv.ParseBool(form.value("stream"))
+	rw := &recorder{ResponseWriter: w, c: s.begin(model, r.URL.Path, stream)}
+	s.log.Debug("sim: request", "model", model, "path", r.URL.Path, "stream", stream)
+	names := map[string]json.RawMessage{}
+	for k := range form.values {
+		names[k] = nil
+	}
+	for k := range form.files {
+		names[k] = nil
+	}
+	if msg := unrecognized(names, spec.known...); msg != "" {
+		d.badRequest(rw, msg)
+		return form, "", nil, false
+	}
+	return form, model, rw, true
+}
+
+// streamProblem checks a form's stream field, or returns the message of a
+// 400: the simulator streams the answer of no upload endpoint. noun names
+// what it does not stream.
+func streamProblem(form multipartForm, noun string) string {
+	if !form.has("stream") {
+		return ""
+	}
+	stream, err := strconv.ParseBool(form.value("stream"))
+	switch {
+	case err != nil:
+		return fmt.Sprintf("Invalid type for 'stream': expected a boolean, but got '%s' instead.", form.value("stream"))
+	case stream:
+		return fmt.Sprintf("stream is not supported: the simulator does not stream %s. Send stream=false or leave it out.", noun)
+	}
+	return ""
 }
 
 // transcriptRequest is what the simulator reads of a transcription or
@@ -465,7 +542,7 @@ type transcriptRequest struct {
 // transcriptParams reads a transcription or translation form's fields
 // (model aside), or returns the message of a 400. noun names the task
 // ("transcriptions", "translations").
-func transcriptParams(form audioForm, noun string) (transcriptRequest, string) {
+func transcriptParams(form multipartForm, noun string) (transcriptRequest, string) {
 	req := transcriptRequest{format: "json"}
 	if form.has("response_format") {
 		req.format = form.value("response_format")
@@ -506,19 +583,13 @@ func transcriptParams(form audioForm, noun string) (transcriptRequest, string) {
 	if form.has("chunking_strategy[type]") && form.value("chunking_strategy[type]") != "server_vad" {
 		return req, invalidValue(form.value("chunking_strategy[type]"), []string{"server_vad"})
 	}
-	if form.has("stream") {
-		stream, err := strconv.ParseBool(form.value("stream"))
-		switch {
-		case err != nil:
-			return req, fmt.Sprintf("Invalid type for 'stream': expected a boolean, but got '%s' instead.", form.value("stream"))
-		case stream:
-			return req, fmt.Sprintf("stream is not supported: the simulator does not stream %s. Send stream=false or leave it out.", noun)
-		}
+	if msg := streamProblem(form, noun); msg != "" {
+		return req, msg
 	}
-	switch {
-	case !form.hasFile:
+	switch file, ok := form.file("file"); {
+	case !ok:
 		return req, "Missing required parameter: 'file'."
-	case len(form.file) == 0:
+	case len(file) == 0:
 		return req, "Audio file is too short. Minimum audio length is 0.1 seconds."
 	}
 	return req, ""
@@ -583,34 +654,8 @@ func (s *Server) handleTranslations(w http.ResponseWriter, r *http.Request) {
 // verbose_json task, noun the endpoint's name.
 func (s *Server) handleAudioText(w http.ResponseWriter, r *http.Request, task, noun string) {
 	d := openAI{s}
-	form, n, err := readAudioForm(r)
-	model := form.value("model")
-	if errors.Is(err, errAudioTooLarge) {
-		// Read on, boundedly, so the client sees the answer rather than a
-		// connection closed under its upload.
-		rest, _ := io.Copy(io.Discard, io.LimitReader(r.Body, maxAudioDrain))
-		c := s.begin(model, r.URL.Path, false)
-		writeOpenAIError(&recorder{ResponseWriter: w, c: c}, http.StatusRequestEntityTooLarge, oaError{
-			Message: fmt.Sprintf("Maximum content size limit (%d) exceeded (%d bytes read)", maxAudioBody, n+rest),
-			Type:    "server_error",
-		}, 0)
-		return
-	}
-	if err != nil {
-		c := s.begin(model, r.URL.Path, false)
-		d.badRequest(&recorder{ResponseWriter: w, c: c}, err.Error())
-		return
-	}
-	stream, _ := strconv.ParseBool(form.value("stream"))
-	c := s.begin(model, r.URL.Path, stream)
-	rw := &recorder{ResponseWriter: w, c: c}
-	s.log.Debug("sim: request", "model", model, "path", r.URL.Path, "stream", stream)
-	names := map[string]json.RawMessage{}
-	for k := range form.values {
-		names[k] = nil
-	}
-	if msg := unrecognized(names, audioFormFields...); msg != "" {
-		d.badRequest(rw, msg)
+	form, model, rw, ok := s.openAIForm(w, r, audioForm)
+	if !ok {
 		return
 	}
 	req, msg := transcriptParams(form, noun)
@@ -635,7 +680,8 @@ func (s *Server) handleAudioText(w http.ResponseWriter, r *http.Request, task, n
 		}, 0)
 		return
 	}
-	text, secs := audioContent(form.file)
+	file, _ := form.file("file")
+	text, secs := audioContent(file)
 	billed := int(math.Ceil(secs))
 	audioTokens := billed * audioTokensPerSecond
 	p := &prompt{}

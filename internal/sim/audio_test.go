@@ -532,7 +532,7 @@ func TestTranscriptionErrors(t *testing.T) {
 
 	t.Run("too large", func(t *testing.T) {
 		_, err := oa.Audio.Transcriptions.New(ctx, openai.AudioTranscriptionNewParams{Model: "sim-whisper",
-			File: audioFile(make([]byte, maxAudioBody), "big.wav", "audio/wav")})
+			File: audioFile(make([]byte, maxFormBody), "big.wav", "audio/wav")})
 		var apiErr *openai.Error
 		if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusRequestEntityTooLarge || apiErr.Type != "server_error" ||
 			!strings.HasPrefix(apiErr.Message, "Maximum content size limit (26214400) exceeded (") || !strings.HasSuffix(apiErr.Message, " bytes read)") {
@@ -642,7 +642,7 @@ func TestAudioRaw(t *testing.T) {
 				return postForm(t, ctx, c, endpoint, audio, "model", "sim-transcribe", "include[]", "words")
 			}, 400, "Invalid value: 'words'. Supported values are: 'logprobs'."},
 			{"too large, model first", func() *http.Response {
-				return postForm(t, ctx, c, endpoint, make([]byte, maxAudioBody), "model", "sim-whisper")
+				return postForm(t, ctx, c, endpoint, make([]byte, maxFormBody), "model", "sim-whisper")
 			}, 413, "Maximum content size limit (26214400) exceeded ("},
 		}
 		for _, tt := range tests {

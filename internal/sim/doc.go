@@ -25,6 +25,8 @@
 //	POST /v1/images/generations      OpenAI image generation: 8x8 PNGs, b64_json with usage when the
 //	                                 model name holds "image", else DALL·E style (url or b64_json);
 //	                                 a prompt holding "forbidden" gets content_policy_violation
+//	POST /v1/images/edits            OpenAI image edit (multipart image/image[], mask): a generation's
+//	                                 answer, coloured by the input images too; bodies over 25 MiB get 413
 //	GET  /v1/images/files/{id}.png   an image answered by url (not recorded)
 //	POST /v1/audio/speech            OpenAI text to speech: a RIFF/WAVE file (24 kHz 16-bit mono,
 //	                                 the input in its ICMT chunk) for wav, else a SIMAUDIO1 container

@@ -16,7 +16,8 @@ import (
 )
 
 // OpenAI's image generation endpoint, POST /v1/images/generations, and
-// GET /v1/images/files/{id}.png, which serves the images it answered by URL.
+// GET /v1/images/files/{id}.png, which serves the images it (or the image
+// edit endpoint, see image_edits.go) answered by URL.
 //
 // The request is {"model": name, "prompt": text, ...}; model and a
 // non-empty prompt are required, n is 1 to 10 (default 1), and
@@ -131,9 +132,10 @@ func intParam(fields map[string]json.RawMessage, k string, def, lo, hi int) (int
 }
 
 // drawImage is image i of a request to model: an 8x8 PNG of one colour
-// drawn from the model, the prompt and i.
-func drawImage(model, prompt string, i int) []byte {
-	sum := sha256.Sum256([]byte(model + "\x00" + prompt + "\x00" + strconv.Itoa(i)))
+// drawn from the model, the prompt, i and inputs (inputsKey of an edit's
+// input images, "" for a generation).
+func drawImage(model, prompt, inputs string, i int) []byte {
+	sum := sha256.Sum256([]byte(model + "\x00" + prompt + "\x00" + strconv.Itoa(i) + inputs))
 	img := image.NewNRGBA(image.Rect(0, 0, imageSide, imageSide))
 	c := color.NRGBA{R: sum[0], G: sum[1], B: sum[2], A: 0xff}
 	for y := range imageSide {
@@ -144,6 +146,18 @@ func drawImage(model, prompt string, i int) []byte {
 	var buf bytes.Buffer
 	_ = png.Encode(&buf, img) // writing to a buffer cannot fail
 	return buf.Bytes()
+}
+
+// inputsKey is what drawImage hashes of an edit's input images: a NUL and
+// the SHA-256 of each, in order; "" for none.
+func inputsKey(inputs [][]byte) string {
+	var b strings.Builder
+	for _, in := range inputs {
+		sum := sha256.Sum256(in)
+		b.WriteByte(0)
+		b.Write(sum[:])
+	}
+	return b.String()
 }
 
 // imageFiles keeps the newest images answered by URL, for GET. The zero
@@ -204,9 +218,22 @@ func (s *Server) handleImageGenerations(w http.ResponseWriter, r *http.Request) 
 		d.notFound(rw, model)
 		return
 	}
-	p := &prompt{}
+	s.answerImages(rw, r, m, req, nil)
+}
+
+// answerImages answers an image request to m whose fields have been read:
+// the call goes through embedTurn (estimateTokens of the prompt's bytes
+// plus imageTokens per input image), a prompt holding guardrailWord is
+// refused, and the answer has req.n images in the shape of m's family.
+// inputs are an edit's input images, none for a generation: they colour
+// the images and count in usage, and an edit's images have no
+// revised_prompt.
+func (s *Server) answerImages(rw *recorder, r *http.Request, m Model, req imageRequest, inputs [][]byte) {
+	d := openAI{s}
+	p := &prompt{images: len(inputs)}
 	p.add(req.prompt)
-	input := estimateTokens(len(req.prompt))
+	text, images := estimateTokens(len(req.prompt)), imageTokens*len(inputs)
+	input := text + images
 	if _, ok := s.embedTurn(rw, r, d, m, p, []int{input}); !ok {
 		return
 	}
@@ -214,19 +241,20 @@ func (s *Server) handleImageGenerations(w http.ResponseWriter, r *http.Request) 
 		d.policyError(rw)
 		return
 	}
-	gpt := gptImage(m.Name)
+	gpt, key := gptImage(m.Name), inputsKey(inputs)
 	data := make([]map[string]string, req.n)
 	for i := range data {
-		img := drawImage(m.Name, req.prompt, i)
+		img := drawImage(m.Name, req.prompt, key, i)
 		switch {
-		case gpt:
+		case gpt || req.responseFormat == "b64_json":
 			data[i] = map[string]string{"b64_json": base64.StdEncoding.EncodeToString(img)}
-		case req.responseFormat == "b64_json":
-			data[i] = map[string]string{"b64_json": base64.StdEncoding.EncodeToString(img), "revised_prompt": req.prompt + revisedSuffix}
 		default:
 			id := "img-" + s.nextID(24)
 			s.images.put(id, img)
-			data[i] = map[string]string{"url": baseURL(r) + imagePath + id + ".png", "revised_prompt": req.prompt + revisedSuffix}
+			data[i] = map[string]string{"url": baseURL(r) + imagePath + id + ".png"}
+		}
+		if !gpt && len(inputs) == 0 {
+			data[i]["revised_prompt"] = req.prompt + revisedSuffix
 		}
 	}
 	answer := map[string]any{"created": s.now().Unix(), "data": data}
@@ -242,7 +270,7 @@ func (s *Server) handleImageGenerations(w http.ResponseWriter, r *http.Request) 
 		answer["size"], answer["quality"], answer["output_format"] = size, quality, "png"
 		answer["usage"] = map[string]any{
 			"input_tokens": input, "output_tokens": out, "total_tokens": input + out,
-			"input_tokens_details": map[string]int{"text_tokens": input, "image_tokens": 0},
+			"input_tokens_details": map[string]int{"text_tokens": text, "image_tokens": images},
 		}
 	}
 	writeJSON(rw, http.StatusOK, answer, map[string]string{"x-request-id": "req_" + s.nextID(24)})

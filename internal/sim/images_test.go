@@ -172,7 +172,7 @@ func TestImagesDallE(t *testing.T) {
 			t.Fatalf("GET %s: %d %q %v, want a 200 image/png", d.URL, resp.StatusCode, resp.Header.Get("Content-Type"), err)
 		}
 		decodePNG(t, b)
-		if !bytes.Equal(b, drawImage("sim-dalle", prompt, 0)) {
+		if !bytes.Equal(b, drawImage("sim-dalle", prompt, "", 0)) {
 			t.Errorf("got other bytes than the image drawn for the request")
 		}
 
