@@ -63,7 +63,9 @@ type exchange struct {
 	adm      Admission
 	rt       *runtime   // the config the request runs on
 	side     *sideCalls // classifier and judge calls made for it
-	// priorCost and priorUsage are what earlier cascade stages cost.
+	// priorCost and priorUsage are what earlier cascade stages cost;
+	// priorCost also holds what a relayed answer costs beyond its tokens
+	// (images, seconds of audio).
 	priorCost  float64
 	priorUsage llm.Usage
 	span       trace.Span

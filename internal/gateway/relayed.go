@@ -14,7 +14,7 @@ import (
 )
 
 // relayed is a request whose answer is the provider's own body
-// (embeddings, moderations), as serveRelayed needs it.
+// (embeddings, moderations, images, audio), as serveRelayed needs it.
 type relayed struct {
 	// model is what the request names; inputTokens its input's estimate.
 	model       string
@@ -87,8 +87,10 @@ func (g *Gateway) serveRelayed(w http.ResponseWriter, r *http.Request, x *exchan
 	}
 	x.usage = resp.usage
 	if x.usage.InputTokens == 0 {
-		x.usage = llm.Usage{InputTokens: input, Estimated: true}
+		x.usage.InputTokens, x.usage.Estimated = input, true
 	}
+	// What the deployment charges beyond tokens counts with the request's
+	// other costs.
 	x.priorCost += rt.unitCost(x.trace.Deployment, resp.units, resp.seconds)
 	x.status = http.StatusOK
 	_, spent := x.accounted()
