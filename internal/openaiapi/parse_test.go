@@ -104,10 +104,11 @@ func TestDecodeFull(t *testing.T) {
 		ResponseFormat:  []byte(`{"type":"json_object"}`),
 		User:            "u-1",
 		ReasoningEffort: "high",
+		ServiceTier:     "priority",
 	}
 	dialecttest.DecodeBody(t, dialect, []dialecttest.DecodeCase{{
 		Name: "every field",
-		Body: `{"model":"m","temperature":0.2,"top_p":0.9,"stop":"END","user":"u-1","reasoning_effort":"high",
+		Body: `{"model":"m","temperature":0.2,"top_p":0.9,"stop":"END","user":"u-1","reasoning_effort":"high","service_tier":"priority",
 			"response_format":{"type":"json_object"},
 			"tools":[{"type":"function","function":{"name":"get_weather","description":"Weather","parameters":{"type":"object"}}}],
 			"tool_choice":{"type":"function","function":{"name":"get_weather"}},

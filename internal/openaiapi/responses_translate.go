@@ -40,7 +40,8 @@ type (
 		Reasoning *struct {
 			Effort string `json:"effort"`
 		} `json:"reasoning"`
-		ParallelTools *bool `json:"parallel_tool_calls"`
+		ParallelTools *bool  `json:"parallel_tool_calls"`
+		ServiceTier   string `json:"service_tier"`
 	}
 	rsTool struct {
 		Type        string          `json:"type"`
@@ -81,7 +82,8 @@ func decodeResponses(raw []byte) (*llm.Body, error) {
 	if err := json.Unmarshal(raw, &in); err != nil {
 		return nil, badRequest("", "request body does not match the Responses API schema: "+err.Error())
 	}
-	b := &llm.Body{Temperature: in.Temperature, TopP: in.TopP, User: in.User, NoParallelTools: in.ParallelTools != nil && !*in.ParallelTools}
+	b := &llm.Body{Temperature: in.Temperature, TopP: in.TopP, User: in.User, NoParallelTools: in.ParallelTools != nil && !*in.ParallelTools,
+		ServiceTier: in.ServiceTier}
 	if in.Reasoning != nil {
 		b.ReasoningEffort = in.Reasoning.Effort
 	}

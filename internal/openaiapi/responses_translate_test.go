@@ -28,7 +28,7 @@ func TestResponsesDecodeForTranslation(t *testing.T) {
 		"tools":[{"type":"function","name":"f","description":"does f","parameters":{"type":"object"}},{"type":"function","name":"g"}],
 		"tool_choice":{"type":"function","name":"f"},
 		"text":{"format":{"type":"json_schema","name":"answer","schema":{"type":"object"},"strict":true}},
-		"reasoning":{"effort":"low"},"store":true,"include":["reasoning.encrypted_content"]}`
+		"reasoning":{"effort":"low"},"store":true,"include":["reasoning.encrypted_content"],"service_tier":"flex"}`
 	req, err := ParseResponses([]byte(body))
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +50,7 @@ func TestResponsesDecodeForTranslation(t *testing.T) {
 			{Role: llm.RoleTool, Parts: text("42"), ToolCallID: "c1"},
 			{Role: llm.RoleTool, Parts: text("ok"), ToolCallID: "c2"},
 		},
-		Temperature: &half, TopP: &nine, User: "u1", ReasoningEffort: "low",
+		Temperature: &half, TopP: &nine, User: "u1", ReasoningEffort: "low", ServiceTier: "flex",
 		Tools:          []llm.Tool{{Name: "f", Description: "does f", Parameters: json.RawMessage(`{"type":"object"}`)}, {Name: "g"}},
 		ToolChoice:     &llm.ToolChoice{Mode: "tool", Name: "f"},
 		ResponseFormat: json.RawMessage(`{"type":"json_schema","json_schema":{"name":"answer","schema":{"type":"object"},"strict":true}}`),
