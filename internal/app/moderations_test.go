@@ -95,11 +95,13 @@ func TestModerations(t *testing.T) {
 }
 
 // TestBatchModerations: a batch of moderations (an endpoint OpenAI's
-// Batch API takes) runs each line through the moderations path.
+// Batch API takes) runs each line through the moderations path; so does
+// a batch of image generations.
 func TestBatchModerations(t *testing.T) {
 	simURL := startSim(t, fastSim())
 	s := startEditedTenantStack(t, simURL, sqliteExtra(t, ""), func(c string) string {
 		return strings.Replace(c, "routes:\n", `  - {name: moderate, provider: sim-openai, model: sim-moderation, capabilities: {chat: false, moderation: true}}
+  - {name: image, provider: sim-openai, model: sim-image, capabilities: {chat: false, images: true}}
 routes:
 `, 1)
 	})
@@ -131,5 +133,23 @@ routes:
 	}
 	if len(flagged) != 2 || flagged["ok"] || !flagged["bad"] {
 		t.Errorf("flagged %v, want only the forbidden line", flagged)
+	}
+
+	// A batch of image generations.
+	input = `{"custom_id":"img","method":"POST","url":"/v1/images/generations","body":{"model":"image","prompt":"a train","n":2}}
+`
+	f, err = c.Files.New(ctx, openai.FileNewParams{File: openai.File(strings.NewReader(input), "img.jsonl", "application/jsonl"), Purpose: openai.FilePurposeBatch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err = c.Batches.New(ctx, openai.BatchNewParams{InputFileID: f.ID, Endpoint: openai.BatchNewParamsEndpointV1ImagesGenerations, CompletionWindow: openai.BatchNewParamsCompletionWindow24h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = awaitBatch(t, c, b.ID)
+	out = fileLines(t, c, b.OutputFileID)
+	var img openai.ImagesResponse
+	if b.Status != "completed" || len(out) != 1 || out[0].Response == nil || json.Unmarshal(out[0].Response.Body, &img) != nil || len(img.Data) != 2 {
+		t.Errorf("image batch: %s, %+v", b.Status, out)
 	}
 }

@@ -37,11 +37,12 @@ const (
 
 // Endpoints a batch may run.
 var endpoints = map[string]bool{
-	"/v1/chat/completions": true,
-	"/v1/embeddings":       true,
-	"/v1/completions":      true,
-	"/v1/responses":        true,
-	"/v1/moderations":      true,
+	"/v1/chat/completions":   true,
+	"/v1/embeddings":         true,
+	"/v1/completions":        true,
+	"/v1/responses":          true,
+	"/v1/moderations":        true,
+	"/v1/images/generations": true,
 }
 
 // completionWindow is the only window the API offers.
