@@ -20,38 +20,29 @@ func servesAudio(p provider.Provider) bool { _, ok := p.(provider.AudioProvider)
 // rewritten, the audio returned as it came, never cached. It is priced
 // on its input text, estimated as tokens.
 func (g *Gateway) ServeSpeech(w http.ResponseWriter, r *http.Request) {
-	x, r := g.start(r, openAIDialect, "switchyard.speech")
-	defer g.finish(r.Context(), x)
-	rt, body, ok := g.authenticated(w, r, x)
-	if !ok {
-		return
-	}
-	req, err := openaiapi.ParseSpeech(body)
-	if err != nil {
-		g.failErr(w, x, err)
-		return
-	}
-	model, ok := g.modelOrFirst(w, x, rt, req.Model, config.CapSpeech, "speech")
-	if !ok {
-		return
-	}
-	g.serveRelayed(w, r, x, rt, body, relayed{
-		model: model, inputTokens: tokens.FromBytes(req.InputBytes),
-		capability: config.CapSpeech, what: "speech", serves: servesAudio,
-		call: func(ctx context.Context, p *executor.Plan, input int) (relayedAnswer, *executor.Trace, error) {
-			resp, trace, err := g.exec.Speak(ctx, p, req, input)
-			return audioAnswer(resp), trace, err
-		},
+	g.serveRelayed(w, r, "switchyard.speech", func(body []byte, _ string) (relayed, error) {
+		req, err := openaiapi.ParseSpeech(body)
+		if err != nil {
+			return relayed{}, err
+		}
+		return relayed{
+			model: req.Model, inputTokens: tokens.FromBytes(req.InputBytes),
+			capability: config.CapSpeech, what: "speech", serves: servesAudio,
+			call: func(ctx context.Context, p *executor.Plan, input int) (relayedAnswer, *executor.Trace, error) {
+				resp, trace, err := g.exec.Speak(ctx, p, req, input)
+				return audioAnswer(resp), trace, err
+			},
+		}, nil
 	})
 }
 
 // ServeTranscriptions serves POST /v1/audio/transcriptions, and
-// ServeTranslations /v1/audio/translations: the multipart form is read,
-// routed by its model field to the deployments with
-// capabilities.transcription, and written again for the
-// deployment with only model rewritten; the answer (JSON or text) is
-// returned as it came. It is priced by the tokens it reports
-// (gpt-4o-transcribe), or by its seconds at price.per_minute (whisper-1).
+// ServeTranslations /v1/audio/translations (serveRelayed): the multipart
+// form is read, routed by its model field to the deployments with
+// capabilities.transcription, and written again for the deployment with
+// only model rewritten; the answer (JSON or text) is returned as it came.
+// It is priced by the tokens it reports (gpt-4o-transcribe), or by its
+// seconds at price.per_minute (whisper-1).
 func (g *Gateway) ServeTranscriptions(w http.ResponseWriter, r *http.Request) {
 	g.serveTranscription(w, r, "audio/transcriptions", "switchyard.transcriptions")
 }
@@ -62,28 +53,19 @@ func (g *Gateway) ServeTranslations(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *Gateway) serveTranscription(w http.ResponseWriter, r *http.Request, op, span string) {
-	x, r := g.start(r, openAIDialect, span)
-	defer g.finish(r.Context(), x)
-	rt, body, ok := g.authenticated(w, r, x)
-	if !ok {
-		return
-	}
-	req, input, err := openaiapi.ParseTranscription(body, r.Header.Get("Content-Type"), op)
-	if err != nil {
-		g.failErr(w, x, err)
-		return
-	}
-	model, ok := g.modelOrFirst(w, x, rt, req.Model, config.CapTranscription, "transcription")
-	if !ok {
-		return
-	}
-	g.serveRelayed(w, r, x, rt, body, relayed{
-		model: model, inputTokens: input,
-		capability: config.CapTranscription, what: "transcription", serves: servesAudio,
-		call: func(ctx context.Context, p *executor.Plan, input int) (relayedAnswer, *executor.Trace, error) {
-			resp, trace, err := g.exec.Transcribe(ctx, p, req, input)
-			return audioAnswer(resp), trace, err
-		},
+	g.serveRelayed(w, r, span, func(body []byte, contentType string) (relayed, error) {
+		req, input, err := openaiapi.ParseTranscription(body, contentType, op)
+		if err != nil {
+			return relayed{}, err
+		}
+		return relayed{
+			model: req.Model, inputTokens: input,
+			capability: config.CapTranscription, what: "transcription", serves: servesAudio,
+			call: func(ctx context.Context, p *executor.Plan, input int) (relayedAnswer, *executor.Trace, error) {
+				resp, trace, err := g.exec.Transcribe(ctx, p, req, input)
+				return audioAnswer(resp), trace, err
+			},
+		}, nil
 	})
 }
 
@@ -93,19 +75,4 @@ func audioAnswer(resp *llm.AudioResponse) relayedAnswer {
 		return relayedAnswer{}
 	}
 	return relayedAnswer{usage: resp.Usage, seconds: resp.Seconds, raw: resp.Raw, contentType: resp.ContentType}
-}
-
-// modelOrFirst is the model a request names, or, when it names none (the
-// model is optional in OpenAI's API for some endpoints), the first
-// deployment with the capability; with none, it fails the request.
-func (g *Gateway) modelOrFirst(w http.ResponseWriter, x *exchange, rt *runtime, model, capability, what string) (string, bool) {
-	if model != "" {
-		return model, true
-	}
-	if model = rt.firstWith(capability); model == "" {
-		g.fail(w, x, &apiError{status: http.StatusBadRequest, code: "no_capable_deployment", anthropicType: "invalid_request_error",
-			message: "no deployment serves " + what + " (capabilities." + capability + "); name a model"})
-		return "", false
-	}
-	return model, true
 }

@@ -20,28 +20,19 @@ import (
 // reports (gpt-image models) at the deployment's prices, plus
 // price.per_image for each image (DALL-E).
 func (g *Gateway) ServeImages(w http.ResponseWriter, r *http.Request) {
-	x, r := g.start(r, openAIDialect, "switchyard.images")
-	defer g.finish(r.Context(), x)
-	rt, body, ok := g.authenticated(w, r, x)
-	if !ok {
-		return
-	}
-	req, err := openaiapi.ParseImages(body)
-	if err != nil {
-		g.failErr(w, x, err)
-		return
-	}
-	model, ok := g.modelOrFirst(w, x, rt, req.Model, config.CapImages, "image generation")
-	if !ok {
-		return
-	}
-	g.serveRelayed(w, r, x, rt, body, relayed{
-		model: model, inputTokens: tokens.FromBytes(req.PromptBytes), units: req.N,
-		capability: config.CapImages, what: "image generation", serves: servesImages,
-		call: func(ctx context.Context, p *executor.Plan, input int) (relayedAnswer, *executor.Trace, error) {
-			resp, trace, err := g.exec.GenerateImages(ctx, p, req, input)
-			return imageAnswer(resp), trace, err
-		},
+	g.serveRelayed(w, r, "switchyard.images", func(body []byte, _ string) (relayed, error) {
+		req, err := openaiapi.ParseImages(body)
+		if err != nil {
+			return relayed{}, err
+		}
+		return relayed{
+			model: req.Model, inputTokens: tokens.FromBytes(req.PromptBytes), units: req.N,
+			capability: config.CapImages, what: "image generation", serves: servesImages,
+			call: func(ctx context.Context, p *executor.Plan, input int) (relayedAnswer, *executor.Trace, error) {
+				resp, trace, err := g.exec.GenerateImages(ctx, p, req, input)
+				return imageAnswer(resp), trace, err
+			},
+		}, nil
 	})
 }
 
@@ -49,28 +40,19 @@ func (g *Gateway) ServeImages(w http.ResponseWriter, r *http.Request) {
 // multipart form (images, an optional mask, the prompt) is written again
 // for the deployment with only model rewritten.
 func (g *Gateway) ServeImageEdits(w http.ResponseWriter, r *http.Request) {
-	x, r := g.start(r, openAIDialect, "switchyard.images")
-	defer g.finish(r.Context(), x)
-	rt, body, ok := g.authenticated(w, r, x)
-	if !ok {
-		return
-	}
-	req, n, input, err := openaiapi.ParseImageEdits(body, r.Header.Get("Content-Type"))
-	if err != nil {
-		g.failErr(w, x, err)
-		return
-	}
-	model, ok := g.modelOrFirst(w, x, rt, req.Model, config.CapImages, "image generation")
-	if !ok {
-		return
-	}
-	g.serveRelayed(w, r, x, rt, body, relayed{
-		model: model, inputTokens: input, units: n,
-		capability: config.CapImages, what: "image generation", serves: servesImages,
-		call: func(ctx context.Context, p *executor.Plan, input int) (relayedAnswer, *executor.Trace, error) {
-			resp, trace, err := g.exec.EditImages(ctx, p, req, input)
-			return imageAnswer(resp), trace, err
-		},
+	g.serveRelayed(w, r, "switchyard.images", func(body []byte, contentType string) (relayed, error) {
+		req, n, input, err := openaiapi.ParseImageEdits(body, contentType)
+		if err != nil {
+			return relayed{}, err
+		}
+		return relayed{
+			model: req.Model, inputTokens: input, units: n,
+			capability: config.CapImages, what: "image generation", serves: servesImages,
+			call: func(ctx context.Context, p *executor.Plan, input int) (relayedAnswer, *executor.Trace, error) {
+				resp, trace, err := g.exec.EditImages(ctx, p, req, input)
+				return imageAnswer(resp), trace, err
+			},
+		}, nil
 	})
 }
 

@@ -47,10 +47,32 @@ type relayedAnswer struct {
 }
 
 // serveRelayed serves a relayed request through the executor, like chat:
-// the deployments of the route's plan that can answer it, in order, with
-// retries, fail-over, circuit breaking, timeouts and the overall
-// deadline; admission, the response cache and accounting as for any call.
-func (g *Gateway) serveRelayed(w http.ResponseWriter, r *http.Request, x *exchange, rt *runtime, body []byte, req relayed) {
+// parse reads the body (of that content type) into the request; the
+// deployments of the route's plan that can answer it are tried in order,
+// with retries, fail-over, circuit breaking, timeouts and the overall
+// deadline; admission, the response cache and accounting as for any
+// call. A request that names no model (optional in OpenAI's API for
+// moderations, images and audio) goes to the first deployment with the
+// capability.
+func (g *Gateway) serveRelayed(w http.ResponseWriter, r *http.Request, span string, parse func(body []byte, contentType string) (relayed, error)) {
+	x, r := g.start(r, openAIDialect, span)
+	defer g.finish(r.Context(), x)
+	rt, body, ok := g.authenticated(w, r, x)
+	if !ok {
+		return
+	}
+	req, err := parse(body, r.Header.Get("Content-Type"))
+	if err != nil {
+		g.failErr(w, x, err)
+		return
+	}
+	if req.model == "" {
+		if req.model = rt.firstWith(req.capability); req.model == "" {
+			g.fail(w, x, &apiError{status: http.StatusBadRequest, code: "no_capable_deployment", anthropicType: "invalid_request_error",
+				message: "no deployment serves " + req.what + " (capabilities." + req.capability + "); name a model"})
+			return
+		}
+	}
 	plan, ae := rt.passthroughPlan(x, req)
 	if ae != nil {
 		g.fail(w, x, ae)
@@ -114,6 +136,17 @@ func (rt *runtime) unitCost(deployment string, images int, seconds float64) floa
 	return 0
 }
 
+// firstWith is the first deployment in config order with the capability,
+// or "".
+func (rt *runtime) firstWith(capability string) string {
+	for i := range rt.cfg.Deployments {
+		if d := &rt.cfg.Deployments[i]; d.Capabilities.Has(capability) {
+			return d.Name
+		}
+	}
+	return ""
+}
+
 // passthroughPlan is the executor plan for req, with its routing decision in
 // x: the decision's deployments whose provider serves it.
 func (rt *runtime) passthroughPlan(x *exchange, req relayed) (*executor.Plan, *apiError) {
@@ -138,27 +171,22 @@ func (rt *runtime) passthroughPlan(x *exchange, req relayed) (*executor.Plan, *a
 // ServeEmbeddings serves POST /v1/embeddings (serveRelayed), to the
 // deployments with capabilities.embeddings.
 func (g *Gateway) ServeEmbeddings(w http.ResponseWriter, r *http.Request) {
-	x, r := g.start(r, openAIDialect, "switchyard.embeddings")
-	defer g.finish(r.Context(), x)
-	rt, body, ok := g.authenticated(w, r, x)
-	if !ok {
-		return
-	}
-	req, err := openaiapi.ParseEmbeddings(body)
-	if err != nil {
-		g.failErr(w, x, err)
-		return
-	}
-	g.serveRelayed(w, r, x, rt, body, relayed{
-		model: req.Model, inputTokens: tokens.FromBytes(req.InputBytes),
-		capability: config.CapEmbeddings, what: "embeddings", cacheEndpoint: cacheOpenAIEmbeddings,
-		serves: func(p provider.Provider) bool { _, ok := p.(provider.Embedder); return ok },
-		call: func(ctx context.Context, p *executor.Plan, input int) (relayedAnswer, *executor.Trace, error) {
-			resp, trace, err := g.exec.Embed(ctx, p, req, input)
-			if err != nil {
-				return relayedAnswer{}, trace, err
-			}
-			return relayedAnswer{model: resp.Model, usage: resp.Usage, raw: resp.Raw, dropped: resp.Dropped}, trace, nil
-		},
+	g.serveRelayed(w, r, "switchyard.embeddings", func(body []byte, _ string) (relayed, error) {
+		req, err := openaiapi.ParseEmbeddings(body)
+		if err != nil {
+			return relayed{}, err
+		}
+		return relayed{
+			model: req.Model, inputTokens: tokens.FromBytes(req.InputBytes),
+			capability: config.CapEmbeddings, what: "embeddings", cacheEndpoint: cacheOpenAIEmbeddings,
+			serves: func(p provider.Provider) bool { _, ok := p.(provider.Embedder); return ok },
+			call: func(ctx context.Context, p *executor.Plan, input int) (relayedAnswer, *executor.Trace, error) {
+				resp, trace, err := g.exec.Embed(ctx, p, req, input)
+				if err != nil {
+					return relayedAnswer{}, trace, err
+				}
+				return relayedAnswer{model: resp.Model, usage: resp.Usage, raw: resp.Raw, dropped: resp.Dropped}, trace, nil
+			},
+		}, nil
 	})
 }

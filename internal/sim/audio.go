@@ -615,17 +615,8 @@ func (s *Server) handleSpeech(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req, msg := speechParams(fields)
-	switch {
-	case msg != "":
-		d.badRequest(rw, msg)
-		return
-	case model == "":
-		d.badRequest(rw, "you must provide a model parameter")
-		return
-	}
-	m, found := s.lookup(model)
-	if !found {
-		d.notFound(rw, model)
+	m, ok := s.modelFor(rw, model, msg)
+	if !ok {
 		return
 	}
 	p := &prompt{}
@@ -659,17 +650,8 @@ func (s *Server) handleAudioText(w http.ResponseWriter, r *http.Request, task, n
 		return
 	}
 	req, msg := transcriptParams(form, noun)
-	switch {
-	case msg != "":
-		d.badRequest(rw, msg)
-		return
-	case model == "":
-		d.badRequest(rw, "you must provide a model parameter")
-		return
-	}
-	m, found := s.lookup(model)
-	if !found {
-		d.notFound(rw, model)
+	m, ok := s.modelFor(rw, model, msg)
+	if !ok {
 		return
 	}
 	whisper := whisperModel(m.Name)

@@ -136,7 +136,6 @@ func editInputs(form multipartForm, gpt bool) ([][]byte, *oaError) {
 }
 
 func (s *Server) handleImageEdits(w http.ResponseWriter, r *http.Request) {
-	d := openAI{s}
 	form, model, rw, ok := s.openAIForm(w, r, imageEditForm)
 	if !ok {
 		return
@@ -145,17 +144,8 @@ func (s *Server) handleImageEdits(w http.ResponseWriter, r *http.Request) {
 	if msg == "" {
 		msg = streamProblem(form, "images")
 	}
-	switch {
-	case msg != "":
-		d.badRequest(rw, msg)
-		return
-	case model == "":
-		d.badRequest(rw, "you must provide a model parameter")
-		return
-	}
-	m, found := s.lookup(model)
-	if !found {
-		d.notFound(rw, model)
+	m, ok := s.modelFor(rw, model, msg)
+	if !ok {
 		return
 	}
 	images, e := editInputs(form, gptImage(m.Name))

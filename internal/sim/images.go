@@ -199,23 +199,13 @@ func baseURL(r *http.Request) string {
 }
 
 func (s *Server) handleImageGenerations(w http.ResponseWriter, r *http.Request) {
-	d := openAI{s}
 	fields, model, rw, ok := s.openAIObject(w, r, "", imageFields...)
 	if !ok {
 		return
 	}
 	req, msg := imageParams(fields)
-	switch {
-	case msg != "":
-		d.badRequest(rw, msg)
-		return
-	case model == "":
-		d.badRequest(rw, "you must provide a model parameter")
-		return
-	}
-	m, found := s.lookup(model)
-	if !found {
-		d.notFound(rw, model)
+	m, ok := s.modelFor(rw, model, msg)
+	if !ok {
 		return
 	}
 	s.answerImages(rw, r, m, req, nil)

@@ -267,6 +267,26 @@ func unrecognized(fields map[string]json.RawMessage, known ...string) string {
 // moderationFields are the top-level fields of a moderations request.
 var moderationFields = []string{"model", "input"}
 
+// modelFor answers a request whose fields were refused (msg) or that
+// names no model with a 400, and one naming a model the simulator does not
+// serve with a 404; otherwise it returns that model. False: it answered.
+func (s *Server) modelFor(rw *recorder, model, msg string) (Model, bool) {
+	d := openAI{s}
+	switch {
+	case msg != "":
+		d.badRequest(rw, msg)
+		return Model{}, false
+	case model == "":
+		d.badRequest(rw, "you must provide a model parameter")
+		return Model{}, false
+	}
+	m, found := s.lookup(model)
+	if !found {
+		d.notFound(rw, model)
+	}
+	return m, found
+}
+
 // openAIObject reads the JSON object body of a request to one of OpenAI's
 // newer endpoints (moderations, images, speech), records the call under
 // its model (defaultModel when it names none and that model is
@@ -312,17 +332,8 @@ func (s *Server) handleModerations(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ins, msg := moderationInputs(fields["input"])
-	switch {
-	case msg != "":
-		d.badRequest(rw, msg)
-		return
-	case model == "":
-		d.badRequest(rw, "you must provide a model parameter")
-		return
-	}
-	m, found := s.lookup(model)
-	if !found {
-		d.notFound(rw, model)
+	m, ok := s.modelFor(rw, model, msg)
+	if !ok {
 		return
 	}
 	p := &prompt{}
