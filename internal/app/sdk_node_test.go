@@ -311,15 +311,20 @@ const mediaDeployments = `  - {name: moderate, provider: sim-openai, model: sim-
   - {name: image, provider: sim-openai, model: sim-image, capabilities: {chat: false, images: true}}
   - {name: tts, provider: sim-openai, model: sim-tts, capabilities: {chat: false, speech: true}}
   - {name: whisper, provider: sim-openai, model: sim-whisper, capabilities: {chat: false, transcription: true}}
+  - {name: titan, provider: sim-bedrock, model: sim-titan-embed-text-v2, capabilities: {chat: false, embeddings: true}}
 routes:
 `
 
 // TestNodeSDKMedia checks the npm OpenAI SDK's moderations, images,
 // speech and transcriptions (its own multipart form, from toFile) through
 // the gateway: the moderation without a model, the transcription with
-// one and without.
+// one and without; and Bedrock embeddings in the SDK's default base64.
 func TestNodeSDKMedia(t *testing.T) {
-	s := startStack(t, fastSim(), strings.Replace(baseConfig, "routes:\n", mediaDeployments, 1))
+	cfg := strings.Replace(baseConfig, "routes:\n", mediaDeployments, 1)
+	cfg = strings.Replace(cfg, "deployments:\n", `  - {name: sim-bedrock, kind: bedrock, region: us-east-1, base_url: "{{SIM}}", api_key: k}
+deployments:
+`, 1)
+	s := startStack(t, fastSim(), cfg)
 	var got struct {
 		Media struct {
 			thrown
@@ -327,6 +332,8 @@ func TestNodeSDKMedia(t *testing.T) {
 			Images, ImageTokens                                int
 			PNGs                                               bool
 			SpeechType, RIFF, Transcript, Said, TextTranscript string
+			TitanVectors, TitanDims                            int
+			TitanSameAsFloat                                   bool
 		} `json:"openai-media"`
 	}
 	runNodeSDK(t, s.base, &got, "openai-media")
@@ -339,5 +346,8 @@ func TestNodeSDKMedia(t *testing.T) {
 	}
 	if r.SpeechType != "audio/wav" || r.RIFF != "RIFF" || r.Transcript != r.Said || r.TextTranscript != r.Said {
 		t.Errorf("speech and transcriptions: %+v", r)
+	}
+	if r.TitanVectors != 2 || r.TitanDims != 256 || !r.TitanSameAsFloat {
+		t.Errorf("bedrock embeddings in the SDK's base64: %+v", r)
 	}
 }

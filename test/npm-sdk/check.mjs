@@ -388,7 +388,14 @@ const scenarios = {
     const wav = Buffer.from(await speech.arrayBuffer());
     const tr = await openai.audio.transcriptions.create({ model: 'whisper', file: await toFile(wav, 'speech.wav', { type: 'audio/wav' }) });
     const text = await openai.audio.transcriptions.create({ file: await toFile(wav, 'speech.wav'), response_format: 'text' });
+    // Bedrock's Titan through the gateway: the SDK asks for base64 and
+    // decodes it; the same vectors as floats.
+    const b64 = await openai.embeddings.create({ model: 'titan', input: ['first text', 'second text'], dimensions: 256 });
+    const floats = await openai.embeddings.create({ model: 'titan', input: ['first text', 'second text'], dimensions: 256, encoding_format: 'float' });
     return {
+      titanVectors: b64.data.length,
+      titanDims: b64.data[0].embedding.length,
+      titanSameAsFloat: b64.data.every((d, i) => Array.from(d.embedding).every((x, j) => Math.abs(x - floats.data[i].embedding[j]) < 1e-6)),
       flagged: mod.results.map((r) => r.flagged),
       images: img.data.length,
       pngs: img.data.every((d) => Buffer.from(d.b64_json, 'base64').subarray(1, 4).toString() === 'PNG'),
