@@ -3,6 +3,7 @@ package openaiapi
 import (
 	"bytes"
 	"errors"
+	"mime"
 	"mime/multipart"
 	"testing"
 
@@ -28,7 +29,7 @@ func TestParseSpeech(t *testing.T) {
 }
 
 // form is a multipart form of fields (name, value pairs) and files.
-func form(t *testing.T, fields []string, files ...llm.FormFile) ([]byte, string) {
+func form(t testing.TB, fields []string, files ...llm.FormFile) ([]byte, string) {
 	t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
@@ -116,4 +117,35 @@ func TestParseImageEdits(t *testing.T) {
 			t.Errorf("%s: got %v, want a bad request", name, err)
 		}
 	}
+}
+
+// FuzzParseForm: any body under a multipart content type is either read
+// (a transcription with exactly one non-empty file; an edit with an image
+// and a prompt) or refused as a bad request; it never panics.
+func FuzzParseForm(f *testing.F) {
+	audio := llm.FormFile{Field: "file", Filename: "a.wav", Data: []byte("RIFF")}
+	img := llm.FormFile{Field: "image", Filename: "a.png", Data: []byte("\x89PNG")}
+	for _, seed := range [][]string{{"model", "m"}, {"prompt", "p", "n", "2"}, {"stream", "true"}} {
+		body, ct := form(f, seed, audio, img)
+		_, params, _ := mime.ParseMediaType(ct)
+		f.Add(body, params["boundary"])
+	}
+	f.Fuzz(func(t *testing.T, body []byte, boundary string) {
+		ct := "multipart/form-data; boundary=" + boundary
+		var bre *BadRequestError
+		if req, _, err := ParseTranscription(body, ct, "audio/transcriptions"); err != nil {
+			if !errors.As(err, &bre) {
+				t.Fatalf("transcription: %v, want a bad request", err)
+			}
+		} else if len(req.Files) != 1 || len(req.Files[0].Data) == 0 {
+			t.Fatalf("transcription read with files %+v", req.Files)
+		}
+		if req, n, _, err := ParseImageEdits(body, ct); err != nil {
+			if !errors.As(err, &bre) {
+				t.Fatalf("edit: %v, want a bad request", err)
+			}
+		} else if len(req.Files) == 0 || n < 1 || n > 10 {
+			t.Fatalf("edit read with %d files, n %d", len(req.Files), n)
+		}
+	})
 }
