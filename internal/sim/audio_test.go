@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
@@ -550,36 +549,18 @@ func TestTranscriptionErrors(t *testing.T) {
 }
 
 // postForm sends a multipart form: fields in order (name, value), then
-// the file when it is not nil. The caller closes the response.
+// the file when it is not nil (see postParts). The caller closes the
+// response.
 func postForm(t *testing.T, ctx context.Context, c *http.Client, url string, file []byte, fields ...string) *http.Response {
 	t.Helper()
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
+	var parts []formPart
 	for i := 0; i+1 < len(fields); i += 2 {
-		if err := mw.WriteField(fields[i], fields[i+1]); err != nil {
-			t.Fatal(err)
-		}
+		parts = append(parts, formPart{name: fields[i], value: fields[i+1]})
 	}
 	if file != nil {
-		fw, err := mw.CreateFormFile("file", "audio.bin")
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = fw.Write(file)
+		parts = append(parts, formPart{name: "file", value: string(file), file: true})
 	}
-	if err := mw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, &buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatalf("POST %s: %v", url, err)
-	}
-	return resp
+	return postParts(t, ctx, c, url, parts...)
 }
 
 func TestAudioRaw(t *testing.T) {
