@@ -514,19 +514,10 @@ func TestTranscriptionErrors(t *testing.T) {
 	})
 
 	t.Run("fault", func(t *testing.T) {
-		before := len(s.Calls("sim-whisper"))
-		_, err := oa.Audio.Transcriptions.New(ctx, params("sim-whisper"), oaoption.WithHeader("X-Sim-Fault", "status;status=429"))
-		var apiErr *openai.Error
-		if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusTooManyRequests || apiErr.Code != "rate_limit_exceeded" {
-			t.Fatalf("got %v, want a 429 rate_limit_exceeded", err)
-		}
-		calls := s.Calls("sim-whisper")
-		if len(calls) != before+1 {
-			t.Fatalf("got %d calls, want %d", len(calls), before+1)
-		}
-		if c := calls[len(calls)-1]; c.Fault != FaultStatus || c.Status != http.StatusTooManyRequests || c.Path != "/v1/audio/transcriptions" || c.Stream {
-			t.Errorf("got call %+v, want a 429 status fault on /v1/audio/transcriptions", c)
-		}
+		wantInjected429(t, s, "sim-whisper", "/v1/audio/transcriptions", func() error {
+			_, err := oa.Audio.Transcriptions.New(ctx, params("sim-whisper"), oaoption.WithHeader("X-Sim-Fault", "status;status=429"))
+			return err
+		})
 	})
 
 	t.Run("too large", func(t *testing.T) {

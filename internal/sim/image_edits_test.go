@@ -282,19 +282,10 @@ func TestImageEditErrors(t *testing.T) {
 	})
 
 	t.Run("fault", func(t *testing.T) {
-		before := len(s.Calls("sim-image"))
-		_, err := oa.Images.Edit(ctx, ok("sim-image"), oaoption.WithHeader("X-Sim-Fault", "status;status=429"))
-		var apiErr *openai.Error
-		if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusTooManyRequests || apiErr.Code != "rate_limit_exceeded" {
-			t.Fatalf("got %v, want a 429 rate_limit_exceeded", err)
-		}
-		calls := s.Calls("sim-image")
-		if len(calls) != before+1 {
-			t.Fatalf("got %d calls, want %d", len(calls), before+1)
-		}
-		if c := calls[len(calls)-1]; c.Fault != FaultStatus || c.Status != http.StatusTooManyRequests || c.Path != "/v1/images/edits" || c.Stream {
-			t.Errorf("got call %+v, want a 429 status fault on /v1/images/edits", c)
-		}
+		wantInjected429(t, s, "sim-image", "/v1/images/edits", func() error {
+			_, err := oa.Images.Edit(ctx, ok("sim-image"), oaoption.WithHeader("X-Sim-Fault", "status;status=429"))
+			return err
+		})
 	})
 
 	t.Run("too large", func(t *testing.T) {

@@ -267,19 +267,10 @@ func TestImagesErrors(t *testing.T) {
 	}
 
 	t.Run("fault", func(t *testing.T) {
-		before := len(s.Calls("sim-image"))
-		_, err := oa.Images.Generate(ctx, params("sim-image", "hi"), oaoption.WithHeader("X-Sim-Fault", "status;status=429"))
-		var apiErr *openai.Error
-		if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusTooManyRequests || apiErr.Code != "rate_limit_exceeded" {
-			t.Fatalf("got %v, want a 429 rate_limit_exceeded", err)
-		}
-		calls := s.Calls("sim-image")
-		if len(calls) != before+1 {
-			t.Fatalf("got %d calls, want %d", len(calls), before+1)
-		}
-		if c := calls[len(calls)-1]; c.Fault != FaultStatus || c.Status != http.StatusTooManyRequests || c.Path != "/v1/images/generations" || c.Stream {
-			t.Errorf("got call %+v, want a 429 status fault on /v1/images/generations", c)
-		}
+		wantInjected429(t, s, "sim-image", "/v1/images/generations", func() error {
+			_, err := oa.Images.Generate(ctx, params("sim-image", "hi"), oaoption.WithHeader("X-Sim-Fault", "status;status=429"))
+			return err
+		})
 	})
 
 	t.Run("recorded", func(t *testing.T) {

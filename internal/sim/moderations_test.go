@@ -268,19 +268,10 @@ func TestModerationsSDK(t *testing.T) {
 	})
 
 	t.Run("fault", func(t *testing.T) {
-		before := len(s.Calls(defaultModerationModel))
-		_, err := oa.Moderations.New(ctx, modString(defaultModerationModel, "hi"), oaoption.WithHeader("X-Sim-Fault", "status;status=429"))
-		var apiErr *openai.Error
-		if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusTooManyRequests || apiErr.Code != "rate_limit_exceeded" {
-			t.Fatalf("got %v, want a 429 rate_limit_exceeded", err)
-		}
-		calls := s.Calls(defaultModerationModel)
-		if len(calls) != before+1 {
-			t.Fatalf("got %d calls, want %d", len(calls), before+1)
-		}
-		if c := calls[len(calls)-1]; c.Fault != FaultStatus || c.Status != http.StatusTooManyRequests || c.Path != "/v1/moderations" || c.Stream {
-			t.Errorf("got call %+v, want a 429 status fault on /v1/moderations", c)
-		}
+		wantInjected429(t, s, defaultModerationModel, "/v1/moderations", func() error {
+			_, err := oa.Moderations.New(ctx, modString(defaultModerationModel, "hi"), oaoption.WithHeader("X-Sim-Fault", "status;status=429"))
+			return err
+		})
 	})
 
 	for i, c := range s.Calls(defaultModerationModel) {
@@ -402,4 +393,24 @@ func TestModerationsRaw(t *testing.T) {
 			t.Errorf("got %d %v, want 400 you must provide a model parameter", resp.StatusCode, body)
 		}
 	})
+}
+
+// wantInjected429 checks that call, sent with an injected 429 fault,
+// fails as a 429 rate_limit_exceeded and is recorded once for model as a
+// status fault on path.
+func wantInjected429(t *testing.T, s *Server, model, path string, call func() error) {
+	t.Helper()
+	before := len(s.Calls(model))
+	err := call()
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusTooManyRequests || apiErr.Code != "rate_limit_exceeded" {
+		t.Fatalf("got %v, want a 429 rate_limit_exceeded", err)
+	}
+	calls := s.Calls(model)
+	if len(calls) != before+1 {
+		t.Fatalf("got %d calls, want %d", len(calls), before+1)
+	}
+	if c := calls[len(calls)-1]; c.Fault != FaultStatus || c.Status != http.StatusTooManyRequests || c.Path != path || c.Stream {
+		t.Errorf("got call %+v, want a 429 status fault on %s", c, path)
+	}
 }
