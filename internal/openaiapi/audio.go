@@ -15,10 +15,10 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/llm"
 )
 
-// audioBytesPerToken is what a byte of an upload (audio, an image to edit)
+// uploadBytesPerToken is what a byte of an upload (audio, an image to edit)
 // weighs in token estimates: about 1 KB a token, so a minute of mp3
 // (about 1 MB) counts a thousand tokens against limits.
-const audioBytesPerToken = 1024
+const uploadBytesPerToken = 1024
 
 // ParseSpeech reads a text-to-speech request: model (optional: "" when
 // absent) and the size of input, a required non-empty string. Streamed
@@ -58,7 +58,7 @@ func ParseTranscription(body []byte, contentType, op string) (*llm.FormRequest, 
 	if len(req.Files) != 1 || len(req.Files[0].Data) == 0 {
 		return nil, 0, badRequest("file", "missing required parameter: 'file' (one audio file)")
 	}
-	return req, len(req.Files[0].Data)/audioBytesPerToken + 1, nil
+	return req, len(req.Files[0].Data)/uploadBytesPerToken + 1, nil
 }
 
 // parseForm reads a multipart form of contentType: its plain fields in
@@ -140,5 +140,5 @@ func ParseImageEdits(body []byte, contentType string) (*llm.FormRequest, int, in
 	if prompt == "" {
 		return nil, 0, 0, badRequest("prompt", "prompt must be a non-empty string")
 	}
-	return req, n, (len(prompt)+3)/4 + upload/audioBytesPerToken + 1, nil
+	return req, n, (len(prompt)+3)/4 + upload/uploadBytesPerToken + 1, nil
 }
