@@ -668,7 +668,8 @@ func (x *exchange) dropped() string {
 // The names are the client's: only plain ones go into a header, and no
 // more than a few.
 func droppedHeader(names []string) string {
-	names = slices.DeleteFunc(slices.Clone(names), func(n string) bool { return !reqid.Plain(n) })
+	// names is the caller's own (a fresh list): it is filtered in place.
+	names = slices.DeleteFunc(names, func(n string) bool { return !reqid.Plain(n) })
 	if len(names) > maxDroppedNames {
 		names = append(names[:maxDroppedNames], "...")
 	}
