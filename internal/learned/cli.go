@@ -41,6 +41,8 @@ type TaskRow struct {
 	QWeak   float64 `json:"quality_weak"`
 	Router  TwoRow  `json:"router"`
 	Oracle  TwoRow  `json:"oracle"`
+	// DifficultyCeiling is TwoModelResult.DifficultyCeiling on the task.
+	DifficultyCeiling *TwoRow `json:"difficulty_ceiling,omitempty"`
 }
 
 // ByTask adds the per-task two-model view to rep: each task of s (in order
@@ -71,7 +73,7 @@ func ByTask(r *Router, s *dataset.Set, rep *SetReport, o EvalOptions) {
 		if t.Prompts == 0 || t.QStrong == t.QWeak {
 			continue
 		}
-		rep.Tasks = append(rep.Tasks, TaskRow{Task: task, Prompts: t.Prompts, QStrong: t.QStrong, QWeak: t.QWeak, Router: t.Router, Oracle: t.Oracle})
+		rep.Tasks = append(rep.Tasks, TaskRow{Task: task, Prompts: t.Prompts, QStrong: t.QStrong, QWeak: t.QWeak, Router: t.Router, Oracle: t.Oracle, DifficultyCeiling: t.DifficultyCeiling})
 	}
 }
 
@@ -472,11 +474,18 @@ func printReport(w io.Writer, rep SetReport) {
 		}{{"router", t.Router}, {"random", t.Random}, {"oracle", t.Oracle}} {
 			fmt.Fprintf(w, "  %-8s %7.3f %9.3f %9.3f\n", row.n, row.r.APGR, row.r.CPT50, row.r.CPT80)
 		}
+		if d := t.DifficultyCeiling; d != nil {
+			fmt.Fprintf(w, "  %-8s %7.3f %9.3f %9.3f  (knowing each prompt's difficulty from the other models' results)\n", "ceiling", d.APGR, d.CPT50, d.CPT80)
+		}
 	}
 	if len(rep.Tasks) > 0 {
-		fmt.Fprintf(w, "  per task:\n  %-24s %7s %8s %8s %7s %9s %9s %7s\n", "task", "prompts", "strong", "weak", "APGR", "CPT(50%)", "CPT(80%)", "oracle")
+		fmt.Fprintf(w, "  per task:\n  %-24s %7s %8s %8s %7s %9s %9s %7s %7s\n", "task", "prompts", "strong", "weak", "APGR", "CPT(50%)", "CPT(80%)", "oracle", "ceiling")
 		for _, t := range rep.Tasks {
-			fmt.Fprintf(w, "  %-24s %7d %8.3f %8.3f %7.3f %9.3f %9.3f %7.3f\n", t.Task, t.Prompts, t.QStrong, t.QWeak, t.Router.APGR, t.Router.CPT50, t.Router.CPT80, t.Oracle.APGR)
+			ceiling := "-"
+			if d := t.DifficultyCeiling; d != nil {
+				ceiling = fmt.Sprintf("%.3f", d.APGR)
+			}
+			fmt.Fprintf(w, "  %-24s %7d %8.3f %8.3f %7.3f %9.3f %9.3f %7.3f %7s\n", t.Task, t.Prompts, t.QStrong, t.QWeak, t.Router.APGR, t.Router.CPT50, t.Router.CPT80, t.Oracle.APGR, ceiling)
 		}
 	}
 	for _, n := range rep.Notes {

@@ -21,6 +21,9 @@ type FoldResult struct {
 	Weak    string  `json:"weak"`
 	APGR    float64 `json:"apgr"`
 	Oracle  float64 `json:"oracle_apgr"`
+	// Ceiling is the difficulty ceiling's APGR (TwoModelResult.
+	// DifficultyCeiling; 0 when the set has too few models).
+	Ceiling float64 `json:"difficulty_ceiling_apgr,omitempty"`
 	// LogLoss and PriorLogLoss are per mapped cell (0 when no model maps).
 	LogLoss      float64 `json:"log_loss"`
 	PriorLogLoss float64 `json:"prior_log_loss"`
@@ -119,6 +122,9 @@ func CrossValidate(sets []*dataset.Set, o TrainOptions, by string, minPrompts in
 			}
 			fr := FoldResult{Fold: fold, Set: te.Name, Prompts: rep.Two.Prompts, Strong: rep.Two.Strong, Weak: rep.Two.Weak,
 				APGR: rep.Two.Router.APGR, Oracle: rep.Two.Oracle.APGR}
+			if d := rep.Two.DifficultyCeiling; d != nil {
+				fr.Ceiling = d.APGR
+			}
 			if rep.LogLoss != nil {
 				fr.LogLoss, fr.PriorLogLoss = rep.LogLoss.Router, rep.LogLoss.Prior
 			}
@@ -137,8 +143,11 @@ func CrossValidate(sets []*dataset.Set, o TrainOptions, by string, minPrompts in
 // and set counts once), the prompt-weighted mean, and the log-loss gain
 // over the per-model prior.
 type FoldSummary struct {
-	Folds        int
-	MeanAPGR     float64
+	Folds    int
+	MeanAPGR float64
+	// MeanCeiling is the mean difficulty-ceiling APGR over the rows that
+	// have one.
+	MeanCeiling  float64
 	WeightedAPGR float64
 	LogLossGain  float64
 	// AIQGain is the mean of router AIQ − random AIQ over the rows with a
@@ -150,13 +159,17 @@ type FoldSummary struct {
 // (nil: all).
 func Summarise(results []FoldResult, keep func(FoldResult) bool) FoldSummary {
 	var s FoldSummary
-	var w, cells, many float64
+	var w, cells, many, ceilings float64
 	for _, r := range results {
 		if keep != nil && !keep(r) {
 			continue
 		}
 		s.Folds++
 		s.MeanAPGR += r.APGR
+		if r.Ceiling > 0 {
+			s.MeanCeiling += r.Ceiling
+			ceilings++
+		}
 		s.WeightedAPGR += r.APGR * float64(r.Prompts)
 		w += float64(r.Prompts)
 		if r.AIQ > 0 {
@@ -169,6 +182,7 @@ func Summarise(results []FoldResult, keep func(FoldResult) bool) FoldSummary {
 		}
 	}
 	s.MeanAPGR /= math.Max(float64(s.Folds), 1)
+	s.MeanCeiling /= math.Max(ceilings, 1)
 	s.WeightedAPGR /= math.Max(w, 1)
 	s.LogLossGain /= math.Max(cells, 1)
 	s.AIQGain /= math.Max(many, 1)
@@ -177,18 +191,22 @@ func Summarise(results []FoldResult, keep func(FoldResult) bool) FoldSummary {
 
 func printFolds(w io.Writer, by string, results []FoldResult) {
 	fmt.Fprintf(w, "\nleave-one-%s-out (%d rows)\n", by, len(results))
-	fmt.Fprintln(w, "| left out | set | prompts | strong vs weak | router APGR | oracle APGR | log-loss router / prior | AIQ router / random |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| left out | set | prompts | strong vs weak | router APGR | difficulty ceiling APGR | oracle APGR | log-loss router / prior | AIQ router / random |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
 	for _, r := range results {
-		fmt.Fprintf(w, "| %s | %s | %d | %s vs %s | %.3f | %.3f | %.3f / %.3f | %.3f / %.3f |\n",
-			r.Fold, r.Set, r.Prompts, r.Strong, r.Weak, r.APGR, r.Oracle, r.LogLoss, r.PriorLogLoss, r.AIQ, r.RandomAIQ)
+		ceiling := "–"
+		if r.Ceiling > 0 {
+			ceiling = fmt.Sprintf("%.3f", r.Ceiling)
+		}
+		fmt.Fprintf(w, "| %s | %s | %d | %s vs %s | %.3f | %s | %.3f | %.3f / %.3f | %.3f / %.3f |\n",
+			r.Fold, r.Set, r.Prompts, r.Strong, r.Weak, r.APGR, ceiling, r.Oracle, r.LogLoss, r.PriorLogLoss, r.AIQ, r.RandomAIQ)
 	}
 	all := Summarise(results, nil)
-	fmt.Fprintf(w, "mean APGR %.3f (prompt-weighted %.3f) over %d rows; log-loss gain over prior %.4f; AIQ router − random %+.4f\n",
-		all.MeanAPGR, all.WeightedAPGR, all.Folds, all.LogLossGain, all.AIQGain)
+	fmt.Fprintf(w, "mean APGR %.3f (prompt-weighted %.3f) over %d rows, difficulty ceiling %.3f; log-loss gain over prior %.4f; AIQ router − random %+.4f\n",
+		all.MeanAPGR, all.WeightedAPGR, all.Folds, all.MeanCeiling, all.LogLossGain, all.AIQGain)
 	rb := Summarise(results, func(r FoldResult) bool { return r.Set == "routerbench_0shot_subset" })
 	if rb.Folds > 0 {
-		fmt.Fprintf(w, "routerbench rows (GPT-4 vs Mixtral): mean APGR %.3f (prompt-weighted %.3f) over %d rows\n",
-			rb.MeanAPGR, rb.WeightedAPGR, rb.Folds)
+		fmt.Fprintf(w, "routerbench rows (GPT-4 vs Mixtral): mean APGR %.3f (prompt-weighted %.3f) over %d rows, difficulty ceiling %.3f\n",
+			rb.MeanAPGR, rb.WeightedAPGR, rb.Folds, rb.MeanCeiling)
 	}
 }

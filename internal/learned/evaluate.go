@@ -73,17 +73,21 @@ func (r *Router) MapModels(names []string, explicit map[string]string) []string 
 
 // TwoModelResult is the two-model view of a router on a data set.
 type TwoModelResult struct {
-	Strong      string          `json:"strong"`
-	Weak        string          `json:"weak"`
-	StrongRef   string          `json:"strong_ref"`
-	WeakRef     string          `json:"weak_ref"`
-	Prompts     int             `json:"prompts"`
-	QStrong     float64         `json:"quality_strong"`
-	QWeak       float64         `json:"quality_weak"`
-	Router      TwoRow          `json:"router"`
-	Random      TwoRow          `json:"random"`
-	Oracle      TwoRow          `json:"oracle"`
-	RouterCurve []metrics.Point `json:"router_curve"`
+	Strong    string  `json:"strong"`
+	Weak      string  `json:"weak"`
+	StrongRef string  `json:"strong_ref"`
+	WeakRef   string  `json:"weak_ref"`
+	Prompts   int     `json:"prompts"`
+	QStrong   float64 `json:"quality_strong"`
+	QWeak     float64 `json:"quality_weak"`
+	Router    TwoRow  `json:"router"`
+	Random    TwoRow  `json:"random"`
+	Oracle    TwoRow  `json:"oracle"`
+	// DifficultyCeiling is what a router would score that knew each
+	// prompt's exact difficulty (see difficultyCeiling); nil when the set
+	// has fewer than two other models to measure it with.
+	DifficultyCeiling *TwoRow         `json:"difficulty_ceiling,omitempty"`
+	RouterCurve       []metrics.Point `json:"router_curve"`
 }
 
 // TwoRow holds APGR and CPT for one router.
@@ -147,8 +151,53 @@ func EvalTwo(r *Router, s *dataset.Set, strong, weak int, refs []string, preds [
 	res.Oracle = twoRow(metrics.TwoModelCurve(oracle, qs, qw))
 	// The random router's expected curve is the straight line.
 	res.Random = twoRow(metrics.TwoModelCurve(make([]float64, n), qs, qw))
+	if d := difficultyCeiling(s, rows, strong, weak); d != nil {
+		row := twoRow(metrics.TwoModelCurve(d, qs, qw))
+		res.DifficultyCeiling = &row
+	}
 	res.RouterCurve = thin(c, 21)
 	return res
+}
+
+// difficultyCeiling scores rows of s as a router would that knew each
+// prompt's difficulty exactly: β, the prompt's Rasch difficulty fitted from
+// the results of every model other than strong and weak on that very
+// prompt, with each model's ability the logit of its mean quality on the
+// rows. The score is the gap the Rasch model then gives,
+// σ(θ_strong − β) − σ(θ_weak − β), largest where the weak model is likely
+// to fail and the strong one to succeed. No router sees those results at
+// request time, so this bounds what any router that reduces a prompt to
+// one difficulty number can reach. It is nil unless every row has at
+// least two other models' results.
+func difficultyCeiling(s *dataset.Set, rows []int, strong, weak int) []float64 {
+	theta := make([]float64, len(s.Models))
+	for m := range s.Models {
+		var sum, n float64
+		for _, i := range rows {
+			if q := s.Quality[i][m]; !math.IsNaN(q) {
+				sum += q
+				n++
+			}
+		}
+		theta[m] = logit(sum / math.Max(n, 1))
+	}
+	sig := func(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+	out := make([]float64, len(rows))
+	var th, q []float64
+	for k, i := range rows {
+		th, q = th[:0], q[:0]
+		for m := range s.Models {
+			if v := s.Quality[i][m]; m != strong && m != weak && !math.IsNaN(v) {
+				th, q = append(th, theta[m]), append(q, v)
+			}
+		}
+		if len(th) < 2 {
+			return nil
+		}
+		b := metrics.RaschDifficulty(th, q)
+		out[k] = sig(theta[strong]-b) - sig(theta[weak]-b)
+	}
+	return out
 }
 
 // thin keeps about k evenly spaced points of a curve for printing.

@@ -192,3 +192,43 @@ func CostToReach(pts []Point, q float64) (cost float64, ok bool) {
 	}
 	return math.NaN(), false
 }
+
+// RaschBound is the largest difficulty RaschDifficulty returns, in logits:
+// a prompt every model answered (or none did) has no finite estimate.
+const RaschBound = 8
+
+// RaschDifficulty is the maximum-likelihood difficulty β of one prompt
+// under the Rasch (one-parameter IRT) model P(good) = σ(θ_m − β), given
+// each model's ability theta[m] and its quality q[m] ∈ [0,1] on the prompt
+// (fractional qualities count as that share of a good answer). The
+// log-likelihood is concave in β, so its root Σ σ(θ_m − β) = Σ q_m is
+// found by bisection; the result lies in [−RaschBound, RaschBound].
+func RaschDifficulty(theta, q []float64) float64 {
+	var want float64
+	for _, v := range q {
+		want += v
+	}
+	expected := func(b float64) float64 {
+		var s float64
+		for _, t := range theta {
+			s += 1 / (1 + math.Exp(b-t))
+		}
+		return s
+	}
+	lo, hi := -float64(RaschBound), float64(RaschBound)
+	if expected(lo) <= want {
+		return lo
+	}
+	if expected(hi) >= want {
+		return hi
+	}
+	for range 60 {
+		mid := (lo + hi) / 2
+		if expected(mid) > want {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return (lo + hi) / 2
+}

@@ -125,3 +125,30 @@ func TestHullAndAIQ(t *testing.T) {
 		})
 	}
 }
+
+func TestRaschDifficulty(t *testing.T) {
+	tests := []struct {
+		name  string
+		theta []float64
+		q     []float64
+		want  float64
+	}{
+		// σ(0 − β) = 0.5 at β = 0.
+		{"one model half right", []float64{0}, []float64{0.5}, 0},
+		// σ(1 − β) + σ(−1 − β) = 1 is symmetric about β = 0.
+		{"strong right weak wrong", []float64{1, -1}, []float64{1, 0}, 0},
+		// Two models of ability 2, one right: σ(2 − β) = 0.5, β = 2.
+		{"equal abilities", []float64{2, 2}, []float64{1, 0}, 2},
+		// σ(0 − β) = 0.25: β = ln 3.
+		{"quarter", []float64{0, 0, 0, 0}, []float64{1, 0, 0, 0}, math.Log(3)},
+		{"all right", []float64{0, 1}, []float64{1, 1}, -RaschBound},
+		{"all wrong", []float64{0, 1}, []float64{0, 0}, RaschBound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := RaschDifficulty(tt.theta, tt.q); !near(got, tt.want, 1e-9) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
