@@ -24,11 +24,10 @@ import (
 // voice (required: one of speechVoices, or an object {"id": ...} naming a
 // custom voice), response_format (mp3, the default, opus, aac, flac, wav
 // or pcm), speed (0.25 to 4.0; checked, not applied), instructions (a
-// string, unused) and stream_format ("audio"; "sse" is refused: the
-// simulator does not stream speech). Any other top-level field is refused,
-// as OpenAI does. The call goes through embedTurn like an embeddings call
-// (faults, estimateTokens of the input's bytes against the context window,
-// latency).
+// string, unused) and stream_format ("audio", the default, or "sse"). Any
+// other top-level field is refused, as OpenAI does. The call goes through
+// uploadTurn like an embeddings call (faults, estimateTokens of the input's
+// bytes against the context window, latency).
 //
 // The answer is the audio, with the format's Content-Type (audioTypes).
 // Its duration is one second per speechCharsPerSecond characters of
@@ -41,6 +40,11 @@ import (
 //
 // The same request gets the same bytes.
 //
+// With stream_format "sse" the answer streams those bytes as
+// speech.audio.delta events, then a speech.audio.done event with usage
+// (see audio_stream.go). Every speech model streams: OpenAI's tts-1 and
+// tts-1-hd refuse "sse", but the simulator cannot tell such a model.
+//
 // # Transcriptions and translations
 //
 // The request is multipart/form-data: file (required) and model
@@ -49,8 +53,8 @@ import (
 // (word, segment), include[] (logprobs; accepted, not answered),
 // chunking_strategy ("auto" or a JSON object of type server_vad, also as
 // the bracketed fields the SDKs send, chunking_strategy[type] ...) and
-// stream ("true" is refused: the simulator does not stream them). Both
-// endpoints take the same fields. Any other field gets OpenAI's
+// stream (a boolean; see below). Both endpoints take the same fields. Any
+// other field gets OpenAI's
 // "Unrecognized request argument" 400; a body that is not
 // multipart/form-data and an empty file get a 400 too. A body over 25 MiB gets
 // OpenAI's 413 (a server_error), recorded under the model when the form
@@ -65,7 +69,7 @@ import (
 // that its verbose_json task is "translate"; the language is always
 // "english".
 //
-// The call goes through embedTurn with audioTokensPerSecond tokens per
+// The call goes through uploadTurn with audioTokensPerSecond tokens per
 // billed second of audio (the prompt is not counted). Answers:
 //
 //   - json: {"text", "usage"}. A model whose name holds "whisper" bills
@@ -81,6 +85,15 @@ import (
 //     millisecond), text, one segment
 //     spanning the duration, words (evenly spaced) when
 //     timestamp_granularities[] asks for them, and usage by duration.
+//
+// A transcription with stream true ("true" in any case, or another of
+// strconv.ParseBool's spellings of true, as "1") from a model that
+// bills by tokens streams transcript.text.delta events and a
+// transcript.text.done event with the json answer's text and usage (see
+// audio_stream.go), in the json or text format only: any other gets
+// OpenAI's 400 on response_format. A whisper model ignores stream, as
+// whisper-1 does, and answers as without it. A translation refuses
+// stream=true with a 400: OpenAI's translations do not stream.
 
 // Limits and constants of the audio endpoints.
 const (
@@ -150,6 +163,7 @@ func invalidValue(v string, vals []string) string {
 type speechRequest struct {
 	input  string
 	format string
+	sse    bool // stream_format is "sse"
 }
 
 // speechParams reads a speech request's fields (model aside), or returns
@@ -170,6 +184,7 @@ func speechParams(fields map[string]json.RawMessage) (speechRequest, string) {
 			*p = v
 		}
 	}
+	req.sse = streamFormat == "sse"
 	switch n := utf8.RuneCountInString(req.input); {
 	case !present(fields, "input"):
 		return req, "Missing required parameter: 'input'."
@@ -195,11 +210,7 @@ func speechParams(fields map[string]json.RawMessage) (speechRequest, string) {
 			return req, fmt.Sprintf("Invalid 'speed': decimal above maximum value. Expected a value <= 4, but got %g instead.", speed)
 		}
 	}
-	switch streamFormat {
-	case "", "audio":
-	case "sse":
-		return req, "stream_format 'sse' is not supported: the simulator does not stream speech. Use 'audio'."
-	default:
+	if streamFormat != "" && streamFormat != "audio" && !req.sse {
 		return req, invalidValue(streamFormat, []string{"sse", "audio"})
 	}
 	return req, ""
@@ -374,12 +385,14 @@ func readSimAudio(b []byte) (text string, secs float64, ok bool) {
 type transcriptRequest struct {
 	format string
 	words  bool // timestamp_granularities[] asks for words
+	stream bool // stream is true
 }
 
 // transcriptParams reads a transcription or translation form's fields
 // (model aside), or returns the message of a 400. noun names the task
-// ("transcriptions", "translations").
-func transcriptParams(form multipartForm, noun string) (transcriptRequest, string) {
+// ("transcriptions", "translations"); streams tells whether it may stream,
+// else stream=true is refused.
+func transcriptParams(form multipartForm, noun string, streams bool) (transcriptRequest, string) {
 	req := transcriptRequest{format: "json"}
 	if form.has("response_format") {
 		req.format = form.value("response_format")
@@ -420,7 +433,13 @@ func transcriptParams(form multipartForm, noun string) (transcriptRequest, strin
 	if form.has("chunking_strategy[type]") && form.value("chunking_strategy[type]") != "server_vad" {
 		return req, invalidValue(form.value("chunking_strategy[type]"), []string{"server_vad"})
 	}
-	if msg := streamProblem(form, noun); msg != "" {
+	var msg string
+	if streams {
+		req.stream, msg = streamFlag(form)
+	} else {
+		msg = streamProblem(form, noun)
+	}
+	if msg != "" {
 		return req, msg
 	}
 	switch file, ok := form.file("file"); {
@@ -452,20 +471,29 @@ func (s *Server) handleSpeech(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req, msg := speechParams(fields)
+	if req.sse {
+		rw.c.update(func(k *Call) { k.Stream = true })
+	}
 	m, ok := s.modelFor(rw, model, msg)
 	if !ok {
 		return
 	}
 	p := &prompt{}
 	p.add(req.input)
-	if _, ok := s.embedTurn(rw, r, d, m, p, []int{estimateTokens(len(req.input))}); !ok {
+	_, f, ok := s.uploadTurn(rw, r, d, m, p, []int{estimateTokens(len(req.input))}, req.sse)
+	if !ok {
 		return
 	}
 	audio := speechAudio(req.format, req.input)
+	id := "req_" + s.nextID(24)
+	if req.sse {
+		s.streamSpeech(rw, r, m, f, id, audio, newSpeechUsage(req.input))
+		return
+	}
 	h := rw.Header()
 	h.Set("Content-Type", audioTypes[req.format])
 	h.Set("Content-Length", strconv.Itoa(len(audio)))
-	h.Set("x-request-id", "req_"+s.nextID(24))
+	h.Set("x-request-id", id)
 	rw.WriteHeader(http.StatusOK)
 	_, _ = rw.Write(audio)
 }
@@ -479,24 +507,22 @@ func (s *Server) handleTranslations(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleAudioText answers a transcription or translation: task is the
-// verbose_json task, noun the endpoint's name.
+// verbose_json task, noun the endpoint's name. Transcriptions may stream.
 func (s *Server) handleAudioText(w http.ResponseWriter, r *http.Request, task, noun string) {
 	d := openAI{s}
 	form, model, rw, ok := s.openAIForm(w, r, audioForm)
 	if !ok {
 		return
 	}
-	req, msg := transcriptParams(form, noun)
+	req, msg := transcriptParams(form, noun, task == "transcribe")
 	m, ok := s.modelFor(rw, model, msg)
 	if !ok {
 		return
 	}
 	whisper := whisperModel(m.Name)
-	if req.format == "verbose_json" && !whisper {
-		writeOpenAIError(rw, http.StatusBadRequest, oaError{
-			Message: fmt.Sprintf("response_format 'verbose_json' is not compatible with model '%s'. Use 'json' or 'text' instead.", m.Name),
-			Type:    "invalid_request_error", Param: strp("response_format"), Code: strp("unsupported_value"),
-		}, 0)
+	req.stream = req.stream && !whisper // whisper-1 ignores stream
+	if e := transcriptFormatProblem(req, m.Name, whisper); e != nil {
+		writeOpenAIError(rw, http.StatusBadRequest, *e, 0)
 		return
 	}
 	file, _ := form.file("file")
@@ -505,59 +531,101 @@ func (s *Server) handleAudioText(w http.ResponseWriter, r *http.Request, task, n
 	audioTokens := billed * audioTokensPerSecond
 	p := &prompt{}
 	p.add(text)
-	if _, ok := s.embedTurn(rw, r, d, m, p, []int{audioTokens}); !ok {
+	_, f, ok := s.uploadTurn(rw, r, d, m, p, []int{audioTokens}, req.stream)
+	if !ok {
 		return
 	}
-	headers := map[string]string{"x-request-id": "req_" + s.nextID(24)}
-	byDuration := map[string]any{"type": "duration", "seconds": billed}
+	t := transcript{task: task, text: text, secs: secs, id: "req_" + s.nextID(24),
+		usage: map[string]any{"type": "duration", "seconds": billed}}
+	if !whisper {
+		usage := newTokensUsage(audioTokens, text)
+		if req.stream {
+			s.streamTranscript(rw, r, m, f, t.id, text, usage)
+			return
+		}
+		t.usage = usage
+	}
+	writeTranscript(rw, req, t)
+}
+
+// transcriptFormatProblem is OpenAI's 400 for a response_format the
+// model does not answer in, or nil: a streamed one other than json and
+// text, and verbose_json from a model that is not whisper's.
+func transcriptFormatProblem(req transcriptRequest, model string, whisper bool) *oaError {
+	switch {
+	case req.stream && req.format != "json" && req.format != "text":
+		return &oaError{
+			Message: fmt.Sprintf("response_format '%s' is not supported with stream. Use 'json' or 'text' instead.", req.format),
+			Type:    "invalid_request_error", Param: strp("response_format"), Code: strp("unsupported_value"),
+		}
+	case req.format == "verbose_json" && !whisper:
+		return &oaError{
+			Message: fmt.Sprintf("response_format 'verbose_json' is not compatible with model '%s'. Use 'json' or 'text' instead.", model),
+			Type:    "invalid_request_error", Param: strp("response_format"), Code: strp("unsupported_value"),
+		}
+	}
+	return nil
+}
+
+// transcript is the answer of a transcription or translation, before its
+// response format.
+type transcript struct {
+	task  string  // verbose_json's task: transcribe or translate
+	text  string  // the transcript
+	secs  float64 // the audio's duration
+	usage any     // by duration (whisper models), else a tokensUsage
+	id    string  // the x-request-id
+}
+
+// writeTranscript sends t in the request's response format.
+func writeTranscript(w http.ResponseWriter, req transcriptRequest, t transcript) {
+	headers := map[string]string{"x-request-id": t.id}
 	switch req.format {
 	case "json":
-		usage := byDuration
-		if !whisper {
-			out := estimateTokens(len(text))
-			usage = map[string]any{
-				"type": "tokens", "input_tokens": audioTokens, "output_tokens": out, "total_tokens": audioTokens + out,
-				"input_token_details": map[string]int{"text_tokens": 0, "audio_tokens": audioTokens},
-			}
-		}
-		writeJSON(rw, http.StatusOK, map[string]any{"text": text, "usage": usage}, headers)
+		writeJSON(w, http.StatusOK, map[string]any{"text": t.text, "usage": t.usage}, headers)
 	case "verbose_json":
-		answer := map[string]any{
-			"task": task, "language": "english", "duration": millis(secs), "text": text,
-			"segments": []map[string]any{{
-				"id": 0, "seek": 0, "start": 0.0, "end": millis(secs), "text": text, "tokens": []int{},
-				"temperature": 0.0, "avg_logprob": -0.1, "compression_ratio": 1.0, "no_speech_prob": 0.0,
-			}},
-			"usage": byDuration,
-		}
-		if req.words {
-			ws := strings.Fields(text)
-			words := make([]map[string]any, len(ws))
-			for i, wd := range ws {
-				words[i] = map[string]any{
-					"word": wd, "start": millis(secs * float64(i) / float64(len(ws))), "end": millis(secs * float64(i+1) / float64(len(ws))),
-				}
-			}
-			answer["words"] = words
-		}
-		writeJSON(rw, http.StatusOK, answer, headers)
+		writeJSON(w, http.StatusOK, verboseTranscript(t, req.words), headers)
 	default:
 		var out string
 		switch req.format {
 		case "text":
-			out = text + "\n"
+			out = t.text + "\n"
 		case "srt":
-			out = fmt.Sprintf("1\n%s --> %s\n%s\n\n", cueTime(0, ","), cueTime(secs, ","), text)
+			out = fmt.Sprintf("1\n%s --> %s\n%s\n\n", cueTime(0, ","), cueTime(t.secs, ","), t.text)
 		case "vtt":
-			out = fmt.Sprintf("WEBVTT\n\n%s --> %s\n%s\n\n", cueTime(0, "."), cueTime(secs, "."), text)
+			out = fmt.Sprintf("WEBVTT\n\n%s --> %s\n%s\n\n", cueTime(0, "."), cueTime(t.secs, "."), t.text)
 		}
-		h := rw.Header()
+		h := w.Header()
 		h.Set("Content-Type", "text/plain; charset=utf-8")
 		h.Set("Content-Length", strconv.Itoa(len(out)))
 		for k, v := range headers {
 			h.Set(k, v)
 		}
-		rw.WriteHeader(http.StatusOK)
-		_, _ = io.WriteString(rw, out)
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, out)
 	}
+}
+
+// verboseTranscript is the verbose_json answer of t: one segment spanning
+// the duration, and evenly spaced words when words is set.
+func verboseTranscript(t transcript, words bool) map[string]any {
+	answer := map[string]any{
+		"task": t.task, "language": "english", "duration": millis(t.secs), "text": t.text,
+		"segments": []map[string]any{{
+			"id": 0, "seek": 0, "start": 0.0, "end": millis(t.secs), "text": t.text, "tokens": []int{},
+			"temperature": 0.0, "avg_logprob": -0.1, "compression_ratio": 1.0, "no_speech_prob": 0.0,
+		}},
+		"usage": t.usage,
+	}
+	if words {
+		ws := strings.Fields(t.text)
+		list := make([]map[string]any, len(ws))
+		for i, wd := range ws {
+			list[i] = map[string]any{
+				"word": wd, "start": millis(t.secs * float64(i) / float64(len(ws))), "end": millis(t.secs * float64(i+1) / float64(len(ws))),
+			}
+		}
+		answer["words"] = list
+	}
+	return answer
 }

@@ -417,7 +417,8 @@ func TestSpeechErrors(t *testing.T) {
 			"Invalid value: 'ogg'. Supported values are: 'mp3', 'opus', 'aac', 'flac', 'wav', and 'pcm'."},
 		{"too fast", ok, []oaoption.RequestOption{oaoption.WithJSONSet("speed", 4.5)}, 400, "", "Invalid 'speed': decimal above maximum value."},
 		{"too slow", ok, []oaoption.RequestOption{oaoption.WithJSONSet("speed", 0.1)}, 400, "", "Invalid 'speed': decimal below minimum value."},
-		{"sse", ok, []oaoption.RequestOption{oaoption.WithJSONSet("stream_format", "sse")}, 400, "", "the simulator does not stream speech"},
+		{"bad stream_format", ok, []oaoption.RequestOption{oaoption.WithJSONSet("stream_format", "chunks")}, 400, "",
+			"Invalid value: 'chunks'. Supported values are: 'sse' and 'audio'."},
 		{"unknown field", ok, []oaoption.RequestOption{oaoption.WithJSONSet("temperature", 1)}, 400, "", "Unrecognized request argument supplied: temperature"},
 		{"context window", speechReq("tiny-tts", strings.Repeat("long ", 4), ""), nil, 400, "context_length_exceeded", "maximum context length is 2 tokens"},
 	}
@@ -469,7 +470,8 @@ func TestTranscriptionErrors(t *testing.T) {
 		{"empty file", openai.AudioTranscriptionNewParams{Model: "sim-whisper", File: audioFile(nil, "a.wav", "audio/wav")}, 400, "", "Audio file is too short."},
 		{"no model", params(""), 400, "", "you must provide a model parameter"},
 		{"unknown model", params("nope"), 404, "model_not_found", "The model `nope` does not exist"},
-		{"stream", with(params("sim-whisper"), map[string]any{"stream": "true"}), 400, "", "the simulator does not stream transcriptions"},
+		{"stream in srt", with(params("sim-transcribe"), map[string]any{"stream": "true", "response_format": "srt"}), 400, "unsupported_value",
+			"response_format 'srt' is not supported with stream"},
 		{"unknown field", with(params("sim-whisper"), map[string]any{"voice": "alloy"}), 400, "", "Unrecognized request argument supplied: voice"},
 		{"bad format", with(params("sim-whisper"), map[string]any{"response_format": "diarized_json"}), 400, "",
 			"Invalid value: 'diarized_json'. Supported values are: 'json', 'text', 'srt', 'verbose_json', and 'vtt'."},
@@ -487,7 +489,7 @@ func TestTranscriptionErrors(t *testing.T) {
 	}
 
 	t.Run("stream recorded", func(t *testing.T) {
-		calls := s.Calls("sim-whisper")
+		calls := s.Calls("sim-transcribe")
 		var streamed int
 		for _, c := range calls {
 			if c.Stream {

@@ -78,8 +78,9 @@ type Model struct {
 type FaultType string
 
 // Fault types. Mid-stream types (stall, cut, malformed, missing_done,
-// stream_error) match streaming chat requests only; the others match every
-// request to the model.
+// stream_error) match streaming requests only: chat streams of every
+// dialect, streamed transcriptions and streamed speech; the others match
+// every request to the model.
 const (
 	// FaultStatus answers Status (with Retry-After when RetryAfter is set)
 	// in the dialect's error JSON; 529 is Anthropic's overloaded_error.
@@ -90,21 +91,24 @@ const (
 	FaultHang FaultType = "hang"
 	// FaultSlowFirstToken adds Delay to the time to first token.
 	FaultSlowFirstToken FaultType = "slow_first_token"
-	// FaultStall stops a stream after After tokens and hangs until the
-	// client goes away.
+	// FaultStall stops a stream after After tokens (or audio deltas) and
+	// hangs until the client goes away.
 	FaultStall FaultType = "stall"
-	// FaultCut aborts the connection after After tokens, with no terminator.
+	// FaultCut aborts the connection after After tokens (or audio deltas),
+	// with no terminator.
 	FaultCut FaultType = "cut"
-	// FaultMalformed sends one undecodable event after After tokens, then
-	// finishes the stream normally.
+	// FaultMalformed sends one undecodable event after After tokens (or
+	// audio deltas), then finishes the stream normally.
 	FaultMalformed FaultType = "malformed"
 	// FaultMissingDone ends the stream cleanly but without its terminator:
 	// OpenAI sends the finish_reason chunk and no [DONE]; Anthropic sends
-	// message_delta and no message_stop.
+	// message_delta and no message_stop; an audio stream sends every delta
+	// and no done event (transcript.text.done, speech.audio.done).
 	FaultMissingDone FaultType = "missing_done"
-	// FaultStreamError sends an in-band error after After tokens and ends
-	// the stream: Anthropic "event: error" overloaded_error, OpenAI an
-	// {"error":...} data frame.
+	// FaultStreamError sends an in-band error after After tokens (or audio
+	// deltas) and ends the stream: Anthropic "event: error"
+	// overloaded_error, OpenAI (audio streams too) an {"error":...} data
+	// frame.
 	FaultStreamError FaultType = "stream_error"
 	// FaultContextLength answers the dialect's context-length error.
 	FaultContextLength FaultType = "context_length"
@@ -122,7 +126,7 @@ var faultTypes = map[FaultType]bool{
 }
 
 // midStream reports whether the fault happens inside a stream, so that it
-// matches streaming chat requests only.
+// matches streaming requests only.
 func (t FaultType) midStream() bool {
 	switch t {
 	case FaultStall, FaultCut, FaultMalformed, FaultMissingDone, FaultStreamError:
@@ -142,7 +146,8 @@ type Fault struct {
 	RetryAfter time.Duration `yaml:"retry_after"`
 	// Delay is the extra time to first token of a "slow_first_token" fault.
 	Delay time.Duration `yaml:"delay"`
-	// After is the number of content tokens sent before a mid-stream fault.
+	// After is the number of content tokens sent before a mid-stream
+	// fault; in an audio stream, the number of delta events.
 	After int `yaml:"after"`
 	// For is how long a "down" fault lasts.
 	For time.Duration `yaml:"for"`

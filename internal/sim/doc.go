@@ -30,11 +30,16 @@
 //	GET  /v1/images/files/{id}.png   an image answered by url (not recorded)
 //	POST /v1/audio/speech            OpenAI text to speech: a RIFF/WAVE file (24 kHz 16-bit mono,
 //	                                 the input in its ICMT chunk) for wav, else a SIMAUDIO1 container
-//	                                 (format, duration, input); one second per 15 characters
+//	                                 (format, duration, input); one second per 15 characters;
+//	                                 stream_format "sse" (any speech model) streams the same bytes
+//	                                 as speech.audio.delta events (base64), then speech.audio.done
 //	POST /v1/audio/transcriptions    OpenAI speech to text (multipart): reads back the simulator's
 //	POST /v1/audio/translations      audio; json, text, srt, vtt, verbose_json (whisper models);
 //	                                 usage by duration when the model name holds "whisper", else
-//	                                 by tokens; bodies over 25 MiB get 413
+//	                                 by tokens; bodies over 25 MiB get 413; a transcription with
+//	                                 stream=true from a tokens model streams transcript.text.delta
+//	                                 events (a word each), then transcript.text.done (json or text
+//	                                 only); whisper models ignore stream; translations refuse it
 //	GET  /v1/models[/{model}]        OpenAI list; Anthropic list when the
 //	                                 request has an anthropic-version header
 //
@@ -103,7 +108,9 @@
 // events (OpenAI role chunk; Anthropic message_start, content_block_start,
 // ping), waits FirstToken, sends the first token, and one token every
 // 1/TokensPerSecond after that. A non-streaming answer is sent when the
-// stream would have finished. Every event is flushed. Anthropic streams send
+// stream would have finished. Streamed transcriptions and speech pace
+// their delta events as tokens; their non-streamed answers wait Latency
+// alone. Every event is flushed. Anthropic streams send
 // a ping whenever they would otherwise be silent for the ping interval (see
 // WithPingInterval). Errors (faults, 404, 400) are answered at once.
 // Every wait ends when the client goes away or the server stops, so no
@@ -116,9 +123,13 @@
 //
 // Each Model lists Faults; a request gets the first one that matches it and
 // has Times left (Times 0 = always). Mid-stream faults (stall, cut,
-// malformed, missing_done, stream_error) match streaming chat requests only,
-// so a non-streaming request to the same model is served normally and does
-// not use up Times. A "down" fault answers 503 until For has elapsed since
+// malformed, missing_done, stream_error) match streaming requests only
+// (chat streams of every dialect, streamed transcriptions and speech), so
+// a non-streaming request to the same model is served normally and does
+// not use up Times. In an audio stream, after counts delta events and the
+// done event is the terminator: cut aborts after After deltas,
+// missing_done sends every delta and no done event, stream_error sends
+// OpenAI's {"error":...} data frame after After deltas and ends. A "down" fault answers 503 until For has elapsed since
 // the model's first request, on the clock given to WithClock. SetConfig
 // swaps the models at run time and resets fault state.
 //

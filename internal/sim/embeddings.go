@@ -137,16 +137,25 @@ func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request) {
 // returns the inputs' total tokens, and false when it answered instead
 // (or the client left).
 func (s *Server) embedTurn(rw *recorder, r *http.Request, d dialect, m Model, p *prompt, tokens []int) (int, bool) {
-	f, err := s.pickFault(r, m, false)
+	total, _, ok := s.uploadTurn(rw, r, d, m, p, tokens, false)
+	return total, ok
+}
+
+// uploadTurn is embedTurn for a request that may stream its answer (speech,
+// transcriptions). With stream set, mid-stream faults match too, and a
+// slow_first_token fault delays the stream's first event rather than its
+// headers. It also returns the fault picked, for the stream to inject.
+func (s *Server) uploadTurn(rw *recorder, r *http.Request, d dialect, m Model, p *prompt, tokens []int, stream bool) (int, *Fault, bool) {
+	f, err := s.pickFault(r, m, stream)
 	if err != nil {
 		d.badRequest(rw, err.Error())
-		return 0, false
+		return 0, nil, false
 	}
 	if f != nil {
 		rw.c.update(func(k *Call) { k.Fault = f.Type })
 		s.log.Debug("sim: fault", "model", m.Name, "fault", string(f.Type), "path", r.URL.Path)
 		if s.preFault(rw, r, d, f, p, m) {
-			return 0, false
+			return 0, nil, false
 		}
 	}
 	total := 0
@@ -154,14 +163,14 @@ func (s *Server) embedTurn(rw *recorder, r *http.Request, d dialect, m Model, p 
 		total += t
 		if t > m.ContextWindow {
 			d.contextError(rw, t, 0, m.ContextWindow)
-			return 0, false
+			return 0, nil, false
 		}
 	}
 	delay := m.Latency
-	if f != nil && f.Type == FaultSlowFirstToken {
+	if f != nil && f.Type == FaultSlowFirstToken && !stream {
 		delay += f.Delay
 	}
-	return total, sleep(r.Context(), delay) == nil
+	return total, f, sleep(r.Context(), delay) == nil
 }
 
 // embedWords is the bag-of-words unit vector of text: the normalised sum of

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // The multipart/form-data forms of OpenAI's upload endpoints
@@ -141,7 +142,7 @@ func (s *Server) openAIForm(w http.ResponseWriter, r *http.Request, spec formSpe
 		d.badRequest(&recorder{ResponseWriter: w, c: c}, err.Error())
 		return form, "", nil, false
 	}
-	stream, _ := strconv.ParseBool(form.value("stream"))
+	stream, _ := formBool(form.value("stream"))
 	rw := &recorder{ResponseWriter: w, c: s.begin(model, r.URL.Path, stream)}
 	s.log.Debug("sim: request", "model", model, "path", r.URL.Path, "stream", stream)
 	names := map[string]json.RawMessage{}
@@ -158,19 +159,40 @@ func (s *Server) openAIForm(w http.ResponseWriter, r *http.Request, spec formSpe
 	return form, model, rw, true
 }
 
-// streamProblem checks a form's stream field, or returns the message of a
-// 400: the simulator streams the answer of no upload endpoint. noun names
-// what it does not stream.
-func streamProblem(form multipartForm, noun string) string {
-	if !form.has("stream") {
-		return ""
-	}
-	stream, err := strconv.ParseBool(form.value("stream"))
+// formBool reads a boolean form field: "true" or "false" in any case, or
+// another of strconv.ParseBool's spellings ("1", "t", "0", ...). ok is
+// false when v is none of them.
+func formBool(v string) (b, ok bool) {
 	switch {
-	case err != nil:
-		return fmt.Sprintf("Invalid type for 'stream': expected a boolean, but got '%s' instead.", form.value("stream"))
-	case stream:
+	case strings.EqualFold(v, "true"):
+		return true, true
+	case strings.EqualFold(v, "false"):
+		return false, true
+	}
+	b, err := strconv.ParseBool(v)
+	return b, err == nil
+}
+
+// streamFlag reads a form's stream field (false when absent), or returns
+// the message of a 400 when it is no boolean.
+func streamFlag(form multipartForm) (bool, string) {
+	if !form.has("stream") {
+		return false, ""
+	}
+	on, ok := formBool(form.value("stream"))
+	if !ok {
+		return false, fmt.Sprintf("Invalid type for 'stream': expected a boolean, but got '%s' instead.", form.value("stream"))
+	}
+	return on, ""
+}
+
+// streamProblem checks the stream field of a form whose answer the
+// simulator does not stream (translations, image edits), or returns the
+// message of a 400. noun names what it does not stream.
+func streamProblem(form multipartForm, noun string) string {
+	on, msg := streamFlag(form)
+	if on {
 		return fmt.Sprintf("stream is not supported: the simulator does not stream %s. Send stream=false or leave it out.", noun)
 	}
-	return ""
+	return msg
 }

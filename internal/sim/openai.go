@@ -387,11 +387,15 @@ func (o *oaStream) malformed() error {
 	return o.event("", `{"id":"chatcmpl-`+o.id+`","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"`)
 }
 
-func (o *oaStream) fail() error {
-	return o.event("", map[string]oaError{"error": {
+func (o *oaStream) fail() error { return o.event("", oaStreamError()) }
+
+// oaStreamError is the in-band error frame of OpenAI's streams, sent by a
+// stream_error fault.
+func oaStreamError() map[string]oaError {
+	return map[string]oaError{"error": {
 		Message: "The server had an error while processing your request. Sorry about that!",
 		Type:    "server_error",
-	}})
+	}}
 }
 
 func (o *oaStream) finish(terminator bool) error {

@@ -26,7 +26,8 @@ type Call struct {
 	Time time.Time
 	// Path is the URL path, e.g. /v1/chat/completions.
 	Path string
-	// Stream is the request's "stream" flag.
+	// Stream is the request's "stream" flag (for speech, stream_format
+	// "sse"), whether or not the answer streams.
 	Stream bool
 	// Status is the HTTP status sent; 0 when no response was sent (reset,
 	// hang) or it is still being prepared.
