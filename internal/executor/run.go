@@ -29,9 +29,12 @@ type runner struct {
 	minWindow    int // after a context_length failure: smallest window worth trying
 	attempts     int
 	stream       bool // Stream, not Chat
-	tried        int  // distinct deployments called
-	lastErr      error
-	lastDep      string
+	// open starts one attempt's stream when it is not a chat stream
+	// (streamed audio); nil: the provider's ChatStream.
+	open    func(ctx context.Context, t *Target) (llm.Stream, error)
+	tried   int // distinct deployments called
+	lastErr error
+	lastDep string
 }
 
 func (e *Executor) newRunner(req *llm.Request, inputTokens int) *runner {

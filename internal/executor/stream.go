@@ -27,6 +27,40 @@ func (e *Executor) Stream(ctx context.Context, p *Plan, req *llm.Request, inputT
 	return s, r.finishTrace(), err
 }
 
+// SpeakStream sends a streamed text-to-speech request along the plan, as
+// Stream does, to the targets whose provider streams audio.
+func (e *Executor) SpeakStream(ctx context.Context, p *Plan, req *llm.SpeechRequest, inputTokens int) (llm.Stream, *Trace, error) {
+	return streamWalk(ctx, e, p, inputTokens, func(ctx context.Context, pr provider.AudioStreamer) (llm.Stream, error) {
+		return pr.SpeakStream(ctx, req)
+	})
+}
+
+// TranscribeStream sends a streamed transcription along the plan, as
+// Stream does, to the targets whose provider streams audio.
+func (e *Executor) TranscribeStream(ctx context.Context, p *Plan, req *llm.FormRequest, inputTokens int) (llm.Stream, *Trace, error) {
+	return streamWalk(ctx, e, p, inputTokens, func(ctx context.Context, pr provider.AudioStreamer) (llm.Stream, error) {
+		return pr.TranscribeStream(ctx, req)
+	})
+}
+
+// streamWalk sends a streaming request that only some providers serve (a
+// P) along the plan, as Stream does: open starts one attempt's stream. A
+// target whose provider is not a P fails as not_found (the next target is
+// tried).
+func streamWalk[P any](ctx context.Context, e *Executor, p *Plan, inputTokens int, open func(context.Context, P) (llm.Stream, error)) (llm.Stream, *Trace, error) {
+	r := e.newRunner(&noChat, inputTokens)
+	r.stream = true
+	r.open = func(ctx context.Context, t *Target) (llm.Stream, error) {
+		prov, ok := t.Provider.(P)
+		if !ok {
+			return nil, &provider.Error{Kind: provider.KindNotFound, Message: "deployment " + t.Deployment + " does not stream audio"}
+		}
+		return open(ctx, prov)
+	}
+	s, err := execute(ctx, r, p, streamOnce)
+	return s, r.finishTrace(), err
+}
+
 // maxPrecommit bounds the events buffered before commit, so a provider
 // that only sends pings cannot grow the buffer until the first-token
 // timeout.
@@ -72,7 +106,13 @@ func streamOnce(ctx context.Context, r *runner, t *Target, ds *depState) (llm.St
 
 	start := r.o.Now()
 	ds.enter()
-	s, err := t.Provider.ChatStream(actx, r.req)
+	var s llm.Stream
+	var err error
+	if r.open != nil {
+		s, err = r.open(actx, t)
+	} else {
+		s, err = t.Provider.ChatStream(actx, r.req)
+	}
 	if err == nil && s == nil {
 		err = &provider.Error{Kind: provider.KindUnavailable, Message: "empty stream"}
 	}

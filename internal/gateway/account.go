@@ -96,7 +96,7 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 	}
 	var cost float64
 	x.usage, cost = x.accounted()
-	stream := x.req != nil && x.req.Stream
+	stream := x.streamed || x.req != nil && x.req.Stream
 	id := reqid.From(ctx)
 	if x.adm != nil {
 		x.adm.Settle(x.usage.InputTokens, x.usage.OutputTokens, cost)

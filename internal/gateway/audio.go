@@ -15,24 +15,36 @@ import (
 // servesAudio reports whether a provider serves OpenAI's audio endpoints.
 func servesAudio(p provider.Provider) bool { _, ok := p.(provider.AudioProvider); return ok }
 
+// streamsAudio reports whether a provider streams OpenAI's audio answers.
+func streamsAudio(p provider.Provider) bool { _, ok := p.(provider.AudioStreamer); return ok }
+
 // ServeSpeech serves POST /v1/audio/speech (serveRelayed), to the
 // deployments with capabilities.speech: the body relayed with only model
 // rewritten, the audio returned as it came, never cached. It is priced
-// on its input text, estimated as tokens.
+// on its input text, estimated as tokens, or by the usage a stream's
+// speech.audio.done reports. With stream_format "sse" the answer is
+// relayed as a stream of events (relayStream).
 func (g *Gateway) ServeSpeech(w http.ResponseWriter, r *http.Request) {
 	g.serveRelayed(w, r, "switchyard.speech", func(body []byte, _ string) (relayed, error) {
 		req, err := openaiapi.ParseSpeech(body)
 		if err != nil {
 			return relayed{}, err
 		}
-		return relayed{
+		rel := relayed{
 			model: req.Model, inputTokens: tokens.FromBytes(req.InputBytes),
 			capability: config.CapSpeech, what: "speech", serves: servesAudio,
 			call: func(ctx context.Context, p *executor.Plan, input int) (relayedAnswer, *executor.Trace, error) {
 				resp, trace, err := g.exec.Speak(ctx, p, req, input)
 				return audioAnswer(resp), trace, err
 			},
-		}, nil
+		}
+		if req.Stream {
+			rel.what, rel.serves = "streamed speech", streamsAudio
+			rel.stream = func(ctx context.Context, p *executor.Plan, input int) (llm.Stream, *executor.Trace, error) {
+				return g.exec.SpeakStream(ctx, p, req, input)
+			}
+		}
+		return rel, nil
 	})
 }
 
@@ -42,7 +54,8 @@ func (g *Gateway) ServeSpeech(w http.ResponseWriter, r *http.Request) {
 // capabilities.transcription, and written again for the deployment with
 // only model rewritten; the answer (JSON or text) is returned as it came.
 // It is priced by the tokens it reports (gpt-4o-transcribe), or by its
-// seconds at price.per_minute (whisper-1).
+// seconds at price.per_minute (whisper-1). A transcription with stream
+// true is relayed as a stream of events (relayStream).
 func (g *Gateway) ServeTranscriptions(w http.ResponseWriter, r *http.Request) {
 	g.serveTranscription(w, r, "audio/transcriptions", "switchyard.transcriptions")
 }
@@ -58,14 +71,21 @@ func (g *Gateway) serveTranscription(w http.ResponseWriter, r *http.Request, op,
 		if err != nil {
 			return relayed{}, err
 		}
-		return relayed{
+		rel := relayed{
 			model: req.Model, inputTokens: input,
 			capability: config.CapTranscription, what: "transcription", serves: servesAudio,
 			call: func(ctx context.Context, p *executor.Plan, input int) (relayedAnswer, *executor.Trace, error) {
 				resp, trace, err := g.exec.Transcribe(ctx, p, req, input)
 				return audioAnswer(resp), trace, err
 			},
-		}, nil
+		}
+		if req.Stream {
+			rel.what, rel.serves = "streamed transcription", streamsAudio
+			rel.stream = func(ctx context.Context, p *executor.Plan, input int) (llm.Stream, *executor.Trace, error) {
+				return g.exec.TranscribeStream(ctx, p, req, input)
+			}
+		}
+		return rel, nil
 	})
 }
 

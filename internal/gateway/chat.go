@@ -58,6 +58,9 @@ type exchange struct {
 	usage    llm.Usage
 	model    string
 	partial  bool
+	// streamed is set for a relayed answer sent as a stream (streamed
+	// audio), which has no chat request to say so.
+	streamed bool
 	ttft     time.Duration
 	who      *Principal
 	adm      Admission

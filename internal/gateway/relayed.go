@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"context"
+	"errors"
+	"io"
 	"net/http"
 	"strconv"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/openaiapi"
 	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/sse"
 	"github.com/switchyard-gw/switchyard/internal/tokens"
 )
 
@@ -32,6 +35,10 @@ type relayed struct {
 	units int
 	// call sends the request along the plan.
 	call func(ctx context.Context, p *executor.Plan, inputTokens int) (relayedAnswer, *executor.Trace, error)
+	// stream, when set, sends it instead, for an answer that comes as a
+	// stream of events (relayStream); serves then says whether a provider
+	// can stream it.
+	stream func(ctx context.Context, p *executor.Plan, inputTokens int) (llm.Stream, *executor.Trace, error)
 }
 
 // relayedAnswer is what serveRelayed needs of a relayed request's answer.
@@ -96,6 +103,10 @@ func (g *Gateway) serveRelayed(w http.ResponseWriter, r *http.Request, span stri
 		}
 		w = cw
 	}
+	if req.stream != nil {
+		g.relayStream(w, r, x, rt, req, plan, input)
+		return
+	}
 	resp, trace, err := req.call(r.Context(), plan, input)
 	x.trace = trace
 	g.setRouteHeaders(w, x)
@@ -125,6 +136,87 @@ func (g *Gateway) serveRelayed(w http.ResponseWriter, r *http.Request, span stri
 	}
 	w.Header().Set("Content-Type", resp.contentType)
 	_, _ = w.Write(resp.raw)
+}
+
+// relayStream serves a relayed request whose answer is a stream of events
+// (streamed audio). The executor commits to a deployment at its first
+// content event, failing over before that as for chat. Each event's frame
+// is relayed as it came, flushed when the next one would wait for the
+// network. The usage of the terminal event is the call's; a stream that
+// fails or ends before it is a partial answer: the client gets OpenAI's
+// in-band error frame (its SDK raises it), and the call is billed from
+// what was sent, marked estimated.
+func (g *Gateway) relayStream(w http.ResponseWriter, r *http.Request, x *exchange, rt *runtime, req relayed, plan *executor.Plan, input int) {
+	st, trace, err := req.stream(r.Context(), plan, input)
+	x.trace = trace
+	g.setRouteHeaders(w, x)
+	if err != nil {
+		g.failErr(w, x, err)
+		return
+	}
+	defer st.Close()
+	x.ttft, x.streamed = trace.TTFT, true
+	x.status = http.StatusOK
+	if d, ok := rt.deployments[trace.Deployment]; ok {
+		x.model = d.cfg.Model
+	}
+	var outBytes int
+	var seconds float64
+	var done bool
+	// The cost is known at the end: it follows the stream as a trailer.
+	w.Header().Set("Trailer", HeaderCost)
+	defer func() {
+		if !done || x.usage == (llm.Usage{}) {
+			x.usage.Estimated = true
+			x.usage.InputTokens = max(x.usage.InputTokens, input)
+			x.usage.OutputTokens = max(x.usage.OutputTokens, tokens.FromBytes(outBytes))
+		}
+		x.priorCost += rt.unitCost(trace.Deployment, 0, seconds)
+		_, spent := x.accounted()
+		w.Header().Set(HeaderCost, costHeader(spent))
+	}()
+	out := sse.NewResponseWriter(w, "gateway")
+	buffered, batch := st.(llm.Buffering)
+	if batch {
+		out.Batch()
+	}
+	defer out.Flush()
+	for {
+		ev, err := st.Next()
+		if errors.Is(err, io.EOF) {
+			if !done {
+				err = &provider.Error{Kind: provider.KindUnavailable, Message: "stream ended before its terminal event", Err: provider.ErrStreamTruncated}
+			} else {
+				return
+			}
+		}
+		if err != nil {
+			x.partial = true
+			x.errKind = provider.KindOf(err).String()
+			if r.Context().Err() != nil {
+				x.errKind = "client_cancelled"
+				return
+			}
+			out.Fail(func(w http.ResponseWriter) { openaiapi.WriteErrorFor(w, err) }, func() []byte { return openaiapi.AppendStreamError(nil, err) })
+			return
+		}
+		outBytes += len(ev.Text)
+		if ev.Usage != nil {
+			x.usage.Merge(*ev.Usage)
+		}
+		seconds += ev.Seconds
+		done = done || ev.Done
+		_, err = out.Write(ev.Raw)
+		if err == nil && batch && !buffered.Buffered() {
+			err = out.Flush()
+		}
+		if err != nil {
+			// The client went away; the deferred Close cancels upstream.
+			x.partial = true
+			x.errKind = "client_cancelled"
+			return
+		}
+	}
 }
 
 // unitCost is what a deployment charges for images and seconds of

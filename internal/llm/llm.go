@@ -341,6 +341,12 @@ type Event struct {
 	Thinking *ThinkingDelta
 	// Done is set on the provider's terminal frame ([DONE], message_stop).
 	Done bool
+	// Opaque marks a relayed frame whose content the gateway does not read
+	// (a chunk of streamed speech): it counts as content.
+	Opaque bool
+	// Seconds is the audio a streamed transcription's terminal frame
+	// reports as transcribed (whisper-1's usage), priced per minute.
+	Seconds float64
 
 	// Raw is the complete SSE frame as the provider sent it (with its trailing
 	// blank line), for passthrough to a client of the same dialect.
@@ -352,7 +358,7 @@ type Event struct {
 // Thinking counts: a reasoning model may think for minutes before its
 // first word, and the client sees the thinking as it comes.
 func (e *Event) HasContent() bool {
-	return e.Text != "" || len(e.ToolCalls) > 0 || e.FinishReason != "" || e.Done || e.Thinking != nil
+	return e.Text != "" || len(e.ToolCalls) > 0 || e.FinishReason != "" || e.Done || e.Thinking != nil || e.Opaque
 }
 
 // Stream is a streamed answer. Next returns io.EOF after the terminal event;
@@ -432,6 +438,9 @@ type SpeechRequest struct {
 	// InputBytes is the text's size, for token estimates.
 	InputBytes int
 	Raw        []byte
+	// Stream is set when the answer is to come as events
+	// (stream_format "sse").
+	Stream bool
 }
 
 // FormRequest is an OpenAI request sent as a multipart form (a
@@ -444,6 +453,9 @@ type FormRequest struct {
 	Model  string
 	Fields []FormField
 	Files  []FormFile
+	// Stream is set when the form asks for its answer as events (the
+	// field stream is true).
+	Stream bool
 }
 
 // FormField is a plain field of a multipart form.

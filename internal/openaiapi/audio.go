@@ -21,8 +21,8 @@ import (
 const uploadBytesPerToken = 1024
 
 // ParseSpeech reads a text-to-speech request: model (optional: "" when
-// absent) and the size of input, a required non-empty string. Streamed
-// speech (stream_format "sse") is refused.
+// absent) and the size of input, a required non-empty string.
+// stream_format "sse" asks for the audio as events (req.Stream).
 func ParseSpeech(body []byte) (*llm.SpeechRequest, error) {
 	root, err := parseObject(body)
 	if err != nil {
@@ -38,18 +38,17 @@ func ParseSpeech(body []byte) (*llm.SpeechRequest, error) {
 	if input.Type != gjson.String || input.Str == "" {
 		return nil, badRequest("input", "input must be a non-empty string")
 	}
-	if f := root.Get("stream_format"); f.Type == gjson.String && f.Str == "sse" {
-		return nil, badRequest("stream_format", "stream_format sse is not supported by this gateway: ask for audio")
-	}
+	req.Stream = root.Get("stream_format").Str == "sse"
 	req.InputBytes = len(input.Str)
 	return req, nil
 }
 
 // ParseTranscription reads a transcription or translation (op: its path
 // under the API root), a multipart form of contentType with one file (the
-// field "file"). model is optional ("" when absent). Streamed
-// transcriptions (stream true) are refused. It also returns the upload's
-// weight in estimated tokens.
+// field "file"). model is optional ("" when absent). A transcription may
+// ask for its answer as events (stream true: req.Stream); a translation
+// may not, as OpenAI's translations never stream. It also returns the
+// upload's weight in estimated tokens.
 func ParseTranscription(body []byte, contentType, op string) (*llm.FormRequest, int, error) {
 	req, err := parseForm(body, contentType, op, "file")
 	if err != nil {
@@ -58,13 +57,16 @@ func ParseTranscription(body []byte, contentType, op string) (*llm.FormRequest, 
 	if len(req.Files) != 1 || len(req.Files[0].Data) == 0 {
 		return nil, 0, badRequest("file", "missing required parameter: 'file' (one audio file)")
 	}
+	if req.Stream && op != "audio/transcriptions" {
+		return nil, 0, badRequest("stream", "translations are not streamed: leave stream unset or false")
+	}
 	return req, len(req.Files[0].Data)/uploadBytesPerToken + 1, nil
 }
 
 // parseForm reads a multipart form of contentType: its plain fields in
 // order, and its files, which only the fields named in files may be. A
-// stream field set to true is refused: the gateway relays no streamed
-// form request.
+// stream field set to true sets req.Stream; the caller refuses it where
+// the endpoint does not stream.
 func parseForm(body []byte, contentType, op string, files ...string) (*llm.FormRequest, error) {
 	mt, params, err := mime.ParseMediaType(contentType)
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
@@ -95,8 +97,8 @@ func parseForm(body []byte, contentType, op string, files ...string) (*llm.FormR
 			switch {
 			case name == "model":
 				req.Model = v
-			case name == "stream" && strings.EqualFold(v, "true"):
-				return nil, badRequest("stream", "streamed responses to a form request are not supported by this gateway")
+			case name == "stream":
+				req.Stream = strings.EqualFold(v, "true")
 			}
 			req.Fields = append(req.Fields, llm.FormField{Name: name, Value: v})
 		}
@@ -123,6 +125,9 @@ func ParseImageEdits(body []byte, contentType string) (*llm.FormRequest, int, in
 	}
 	if images == 0 {
 		return nil, 0, 0, badRequest("image", "missing required parameter: 'image'")
+	}
+	if req.Stream {
+		return nil, 0, 0, badRequest("stream", "streamed image edits are not supported by this gateway: leave stream unset or false")
 	}
 	n, prompt := 1, ""
 	for _, f := range req.Fields {

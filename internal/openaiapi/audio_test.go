@@ -20,7 +20,12 @@ func TestParseSpeech(t *testing.T) {
 	if req, err := ParseSpeech([]byte(`{"input":"x","voice":"alloy"}`)); err != nil || req.Model != "" {
 		t.Errorf("no model: got %+v, %v; want it optional", req, err)
 	}
-	for _, body := range []string{`{"model":"tts"}`, `{"input":""}`, `{"input":3}`, `{"input":"x","stream_format":"sse"}`, `{"model":1,"input":"x"}`, `[]`} {
+	for body, want := range map[string]bool{`{"input":"x","stream_format":"sse"}`: true, `{"input":"x","stream_format":"audio"}`: false, `{"input":"x"}`: false} {
+		if req, err := ParseSpeech([]byte(body)); err != nil || req.Stream != want {
+			t.Errorf("%s: got %+v, %v; want Stream %v", body, req, err, want)
+		}
+	}
+	for _, body := range []string{`{"model":"tts"}`, `{"input":""}`, `{"input":3}`, `{"model":1,"input":"x"}`, `[]`} {
 		var bre *BadRequestError
 		if _, err := ParseSpeech([]byte(body)); !errors.As(err, &bre) {
 			t.Errorf("%s: got %v, want a bad request", body, err)
@@ -73,7 +78,6 @@ func TestParseTranscription(t *testing.T) {
 		"empty file":     {files: []llm.FormFile{{Field: "file", Filename: "a.mp3"}}},
 		"two files":      {files: []llm.FormFile{audio, audio}},
 		"another file":   {files: []llm.FormFile{audio, {Field: "extra", Filename: "b", Data: []byte{1}}}},
-		"streamed":       {fields: []string{"stream", "true"}, files: []llm.FormFile{audio}},
 		"not a form":     {files: []llm.FormFile{audio}, ct: "application/json"},
 		"no boundary":    {files: []llm.FormFile{audio}, ct: "multipart/form-data"},
 		"wrong boundary": {files: []llm.FormFile{audio}, ct: "multipart/form-data; boundary=nope"},
@@ -86,6 +90,18 @@ func TestParseTranscription(t *testing.T) {
 		if _, _, err := ParseTranscription(body, ct, "audio/transcriptions"); !errors.As(err, &bre) {
 			t.Errorf("%s: got %v, want a bad request", name, err)
 		}
+	}
+	// A transcription may stream; a translation may not.
+	body, ct = form(t, []string{"model", "m", "stream", "True"}, audio)
+	if req, _, err := ParseTranscription(body, ct, "audio/transcriptions"); err != nil || !req.Stream {
+		t.Errorf("streamed transcription: got %+v, %v; want Stream", req, err)
+	}
+	var bre *BadRequestError
+	if _, _, err := ParseTranscription(body, ct, "audio/translations"); !errors.As(err, &bre) || bre.Param != "stream" {
+		t.Errorf("streamed translation: got %v, want a bad request on stream", err)
+	}
+	if _, _, _, err := ParseImageEdits(form(t, []string{"prompt", "p", "stream", "true"}, llm.FormFile{Field: "image", Filename: "a.png", Data: []byte{1}})); !errors.As(err, &bre) || bre.Param != "stream" {
+		t.Errorf("streamed image edit: got %v, want a bad request on stream", err)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/sse"
 	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
 
@@ -74,6 +75,12 @@ func marshalError(status int, code, param, message string) []byte {
 	}
 	b, _ := wirejson.Marshal(errorBody{Error: obj})
 	return b
+}
+
+// AppendStreamError appends OpenAI's in-band error frame for err,
+// data: {"error":{...}}, as a stream that fails after it started ends.
+func AppendStreamError(dst []byte, err error) []byte {
+	return sse.AppendFrame(dst, "", marshalError(ErrorFor(err)))
 }
 
 // WriteError writes an error response in the OpenAI format:

@@ -330,7 +330,7 @@ func (s *StreamWriter) WriteError(err error) {
 	}
 	s.finished = true
 	s.out.Fail(func(w http.ResponseWriter) { WriteErrorFor(w, err) }, func() []byte {
-		s.buf = sse.AppendFrame(s.buf[:0], "", marshalError(ErrorFor(err)))
+		s.buf = AppendStreamError(s.buf[:0], err)
 		return s.buf
 	})
 }

@@ -51,6 +51,16 @@ type AudioProvider interface {
 	Transcribe(ctx context.Context, req *llm.FormRequest) (*llm.AudioResponse, error)
 }
 
+// AudioStreamer is an AudioProvider that also streams its answers as
+// OpenAI does: a transcription as transcript.text.delta events ended by
+// transcript.text.done, speech (stream_format "sse") as speech.audio.delta
+// events ended by speech.audio.done. Each event's Raw is the frame to
+// relay; the terminal one is Done, with the usage it reports.
+type AudioStreamer interface {
+	SpeakStream(ctx context.Context, req *llm.SpeechRequest) (llm.Stream, error)
+	TranscribeStream(ctx context.Context, req *llm.FormRequest) (llm.Stream, error)
+}
+
 // TokenCounter is a provider that can count a request's input tokens
 // without running it (Anthropic's /v1/messages/count_tokens).
 type TokenCounter interface {

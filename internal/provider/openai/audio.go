@@ -120,14 +120,20 @@ func (c *Client) audio(ctx context.Context, hr *http.Request, transcript bool) (
 	if !gjson.ValidBytes(raw) {
 		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: resp.StatusCode, Message: "malformed transcription response"}
 	}
+	out.Usage, out.Seconds = transcriptUsage(raw)
+	return out, nil
+}
+
+// transcriptUsage reads what a transcription (or its stream's done event)
+// reports it used: tokens (gpt-4o-transcribe), or seconds of audio
+// (whisper-1: usage.seconds, or verbose_json's duration).
+func transcriptUsage(raw []byte) (llm.Usage, float64) {
 	u := gjson.GetManyBytes(raw, "usage.type", "usage.input_tokens", "usage.output_tokens", "usage.seconds", "duration")
 	switch u[0].Str {
 	case "tokens":
-		out.Usage = llm.Usage{InputTokens: int(u[1].Int()), OutputTokens: int(u[2].Int())}
+		return llm.Usage{InputTokens: int(u[1].Int()), OutputTokens: int(u[2].Int())}, 0
 	case "duration":
-		out.Seconds = u[3].Num
-	default:
-		out.Seconds = u[4].Num
+		return llm.Usage{}, u[3].Num
 	}
-	return out, nil
+	return llm.Usage{}, u[4].Num
 }
