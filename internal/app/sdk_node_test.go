@@ -311,6 +311,7 @@ const mediaDeployments = `  - {name: moderate, provider: sim-openai, model: sim-
   - {name: image, provider: sim-openai, model: sim-image, capabilities: {chat: false, images: true}}
   - {name: tts, provider: sim-openai, model: sim-tts, capabilities: {chat: false, speech: true}}
   - {name: whisper, provider: sim-openai, model: sim-whisper, capabilities: {chat: false, transcription: true}}
+  - {name: transcribe, provider: sim-openai, model: sim-transcribe, capabilities: {chat: false, transcription: true}}
   - {name: titan, provider: sim-bedrock, model: sim-titan-embed-text-v2, capabilities: {chat: false, embeddings: true}}
 routes:
 `
@@ -318,7 +319,8 @@ routes:
 // TestNodeSDKMedia checks the npm OpenAI SDK's moderations, images,
 // speech and transcriptions (its own multipart form, from toFile) through
 // the gateway: the moderation without a model, the transcription with
-// one and without; and Bedrock embeddings in the SDK's default base64.
+// one and without, streamed (its deltas make up the text of its done
+// event); and Bedrock embeddings in the SDK's default base64.
 func TestNodeSDKMedia(t *testing.T) {
 	cfg := strings.Replace(baseConfig, "routes:\n", mediaDeployments, 1)
 	cfg = strings.Replace(cfg, "deployments:\n", `  - {name: sim-bedrock, kind: bedrock, region: us-east-1, base_url: "{{SIM}}", api_key: k}
@@ -334,6 +336,9 @@ deployments:
 			SpeechType, RIFF, Transcript, Said, TextTranscript string
 			TitanVectors, TitanDims                            int
 			TitanSameAsFloat                                   bool
+			StreamDeltas                                       int
+			StreamText, StreamDone                             string
+			StreamTokens                                       int
 		} `json:"openai-media"`
 	}
 	runNodeSDK(t, s.base, &got, "openai-media")
@@ -346,6 +351,9 @@ deployments:
 	}
 	if r.SpeechType != "audio/wav" || r.RIFF != "RIFF" || r.Transcript != r.Said || r.TextTranscript != r.Said {
 		t.Errorf("speech and transcriptions: %+v", r)
+	}
+	if r.StreamDeltas < 2 || r.StreamText != r.Said || r.StreamDone != r.Said || r.StreamTokens == 0 {
+		t.Errorf("streamed transcription: %+v", r)
 	}
 	if r.TitanVectors != 2 || r.TitanDims != 256 || !r.TitanSameAsFloat {
 		t.Errorf("bedrock embeddings in the SDK's base64: %+v", r)

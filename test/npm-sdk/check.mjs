@@ -388,6 +388,18 @@ const scenarios = {
     const wav = Buffer.from(await speech.arrayBuffer());
     const tr = await openai.audio.transcriptions.create({ model: 'whisper', file: await toFile(wav, 'speech.wav', { type: 'audio/wav' }) });
     const text = await openai.audio.transcriptions.create({ file: await toFile(wav, 'speech.wav'), response_format: 'text' });
+    // A streamed transcription: deltas, then done with the text and usage.
+    const stream = await openai.audio.transcriptions.create({ model: 'transcribe', file: await toFile(wav, 'speech.wav', { type: 'audio/wav' }), stream: true });
+    let streamDeltas = 0, streamText = '', streamDone = '', streamTokens = 0;
+    for await (const ev of stream) {
+      if (ev.type === 'transcript.text.delta') {
+        streamDeltas++;
+        streamText += ev.delta;
+      } else if (ev.type === 'transcript.text.done') {
+        streamDone = ev.text;
+        streamTokens = ev.usage?.total_tokens ?? 0;
+      }
+    }
     // Bedrock's Titan through the gateway: the SDK asks for base64 and
     // decodes it; the same vectors as floats.
     const b64 = await openai.embeddings.create({ model: 'titan', input: ['first text', 'second text'], dimensions: 256 });
@@ -405,6 +417,10 @@ const scenarios = {
       transcript: tr.text,
       said,
       textTranscript: typeof text === 'string' ? text.trim() : JSON.stringify(text),
+      streamDeltas,
+      streamText,
+      streamDone,
+      streamTokens,
     };
   },
 
