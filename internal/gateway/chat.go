@@ -356,11 +356,7 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, x *exchange, rt
 			break
 		}
 		if err != nil {
-			x.partial = true
-			x.errKind = provider.KindOf(err).String()
-			if r.Context().Err() != nil {
-				x.errKind = "client_cancelled"
-			} else {
+			if x.streamFailed(r.Context(), err) {
 				sw.WriteError(err)
 			}
 			break
@@ -414,6 +410,18 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, x *exchange, rt
 			x.usage.OutputTokens = est
 		}
 	}
+}
+
+// streamFailed records that a committed stream failed with err, and
+// reports whether the client is still there to be told.
+func (x *exchange) streamFailed(ctx context.Context, err error) bool {
+	x.partial = true
+	x.errKind = provider.KindOf(err).String()
+	if ctx.Err() != nil {
+		x.errKind = "client_cancelled"
+		return false
+	}
+	return true
 }
 
 // deny answers a Guard's refusal in the client's dialect.

@@ -191,13 +191,9 @@ func (g *Gateway) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 			}
 		}
 		if err != nil {
-			x.partial = true
-			x.errKind = provider.KindOf(err).String()
-			if r.Context().Err() != nil {
-				x.errKind = "client_cancelled"
-				return
+			if x.streamFailed(r.Context(), err) {
+				out.Fail(func(w http.ResponseWriter) { openaiapi.WriteErrorFor(w, err) }, func() []byte { return openaiapi.AppendStreamError(nil, err) })
 			}
-			out.Fail(func(w http.ResponseWriter) { openaiapi.WriteErrorFor(w, err) }, func() []byte { return openaiapi.AppendStreamError(nil, err) })
 			return
 		}
 		outBytes += len(ev.Text)

@@ -132,22 +132,13 @@ func (s *audioStream) Next() (llm.Event, error) {
 		}
 		return ev, nil
 	}
-	f, err := s.r.Next()
+	f, ev, hasData, err := s.nextFrame(s.done)
 	if err != nil {
-		s.err = provider.StreamEnd{
-			Origin:    "openai",
-			TooLarge:  "stream frame too large",
-			Truncated: "stream ended before " + s.done,
-		}.Err(err, false)
-		return llm.Event{}, s.err
+		s.err = err
+		return llm.Event{}, err
 	}
-	ev := llm.Event{Raw: f.Raw}
-	if !f.HasData {
+	if !hasData {
 		return ev, nil // comment or keep-alive
-	}
-	if !wellFormed(f.Data) {
-		s.err = &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "malformed stream event"}
-		return llm.Event{}, s.err
 	}
 	data := []byte(f.Data)
 	if gjson.GetBytes(data, "error").Exists() {

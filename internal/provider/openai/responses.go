@@ -194,22 +194,13 @@ func (s *rsStream) Next() (llm.Event, error) {
 	if s.err != nil {
 		return llm.Event{}, s.err
 	}
-	f, err := s.r.Next()
+	f, ev, data, err := s.nextFrame("response.completed")
 	if err != nil {
-		s.err = provider.StreamEnd{
-			Origin:    "openai",
-			TooLarge:  "stream frame too large",
-			Truncated: "stream ended before response.completed",
-		}.Err(err, false)
-		return llm.Event{}, s.err
+		s.err = err
+		return llm.Event{}, err
 	}
-	ev := llm.Event{Raw: f.Raw}
-	if !f.HasData {
+	if !data {
 		return ev, nil // comment or keep-alive
-	}
-	if !wellFormed(f.Data) {
-		s.err = &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "malformed stream event"}
-		return llm.Event{}, s.err
 	}
 	typ := f.Event
 	if typ == "" {

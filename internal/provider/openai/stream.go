@@ -52,6 +52,29 @@ func (u *upstreamSSE) Close() error {
 // Buffered reports whether the next whole frame is already in memory.
 func (u *upstreamSSE) Buffered() bool { return u.r.FrameBuffered() }
 
+// nextFrame reads the next frame of a stream of typed events whose answer
+// ends with the event terminal, before which the body must not end. It
+// returns the frame, its event with Raw set, and whether the frame holds
+// data to decode (false for a comment or keep-alive). err ends the stream:
+// a truncation, an oversized frame or data that is not a JSON object.
+func (u *upstreamSSE) nextFrame(terminal string) (sse.Frame, llm.Event, bool, error) {
+	f, err := u.r.Next()
+	if err != nil {
+		return f, llm.Event{}, false, provider.StreamEnd{
+			Origin:    "openai",
+			TooLarge:  "stream frame too large",
+			Truncated: "stream ended before " + terminal,
+		}.Err(err, false)
+	}
+	if !f.HasData {
+		return f, llm.Event{Raw: f.Raw}, false, nil
+	}
+	if !wellFormed(f.Data) {
+		return f, llm.Event{}, false, &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "malformed stream event"}
+	}
+	return f, llm.Event{Raw: f.Raw}, true, nil
+}
+
 // Dialect reports llm.DialectOpenAI, or llm.DialectOpenAICompletions for
 // a legacy Completions stream.
 func (s *stream) Dialect() llm.Dialect {
