@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"strconv"
 	"strings"
@@ -96,13 +95,7 @@ func TestAudio(t *testing.T) {
 	}
 
 	// No model: the first deployment serving the endpoint (not tts).
-	var form bytes.Buffer
-	mw := multipart.NewWriter(&form)
-	_ = mw.WriteField("response_format", "text")
-	fw, _ := mw.CreateFormFile("file", "speech.wav")
-	_, _ = fw.Write(wav)
-	_ = mw.Close()
-	resp, body := s.post("/v1/audio/transcriptions", form.String(), "Content-Type", mw.FormDataContentType())
+	resp, body := postForm(t, s, "/v1/audio/transcriptions", map[string]string{"response_format": "text"}, wav)
 	if resp.StatusCode != 200 || strings.TrimSpace(string(body)) != said || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") ||
 		resp.Header.Get("X-Switchyard-Deployment") != "whisper" {
 		t.Errorf("no model, text: %d %q, headers %v", resp.StatusCode, body, resp.Header)
