@@ -43,6 +43,22 @@ func (e *Executor) TranscribeStream(ctx context.Context, p *Plan, req *llm.FormR
 	})
 }
 
+// GenerateImagesStream sends a streamed image generation along the plan,
+// as Stream does, to the targets whose provider streams images.
+func (e *Executor) GenerateImagesStream(ctx context.Context, p *Plan, req *llm.ImageRequest, inputTokens int) (llm.Stream, *Trace, error) {
+	return streamWalk(ctx, e, p, inputTokens, func(ctx context.Context, pr provider.ImageStreamer) (llm.Stream, error) {
+		return pr.GenerateImagesStream(ctx, req)
+	})
+}
+
+// EditImagesStream sends a streamed image edit along the plan, as Stream
+// does, to the targets whose provider streams images.
+func (e *Executor) EditImagesStream(ctx context.Context, p *Plan, req *llm.FormRequest, inputTokens int) (llm.Stream, *Trace, error) {
+	return streamWalk(ctx, e, p, inputTokens, func(ctx context.Context, pr provider.ImageStreamer) (llm.Stream, error) {
+		return pr.EditImagesStream(ctx, req)
+	})
+}
+
 // streamWalk sends a streaming request that only some providers serve (a
 // P) along the plan, as Stream does: open starts one attempt's stream. A
 // target whose provider is not a P fails as not_found (the next target is
@@ -53,7 +69,7 @@ func streamWalk[P any](ctx context.Context, e *Executor, p *Plan, inputTokens in
 	r.open = func(ctx context.Context, t *Target) (llm.Stream, error) {
 		prov, ok := t.Provider.(P)
 		if !ok {
-			return nil, &provider.Error{Kind: provider.KindNotFound, Message: "deployment " + t.Deployment + " does not stream audio"}
+			return nil, &provider.Error{Kind: provider.KindNotFound, Message: "deployment " + t.Deployment + " does not stream this answer"}
 		}
 		return open(ctx, prov)
 	}

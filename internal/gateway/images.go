@@ -18,21 +18,30 @@ import (
 // optional, as in OpenAI's API: without it, the first deployment that
 // generates images serves the request. The cost is the tokens the answer
 // reports (gpt-image models) at the deployment's prices, plus
-// price.per_image for each image (DALL-E).
+// price.per_image for each image (DALL-E). With stream true the answer is
+// relayed as a stream of events (relayStream): partial images, then one
+// completed event per image.
 func (g *Gateway) ServeImages(w http.ResponseWriter, r *http.Request) {
 	g.serveRelayed(w, r, "switchyard.images", func(body []byte, _ string) (relayed, error) {
 		req, err := openaiapi.ParseImages(body)
 		if err != nil {
 			return relayed{}, err
 		}
-		return relayed{
+		rel := relayed{
 			model: req.Model, inputTokens: tokens.FromBytes(req.PromptBytes), units: req.N,
 			capability: config.CapImages, what: "image generation", serves: servesImages,
 			call: func(ctx context.Context, p *executor.Plan, input int) (relayedAnswer, *executor.Trace, error) {
 				resp, trace, err := g.exec.GenerateImages(ctx, p, req, input)
 				return imageAnswer(resp), trace, err
 			},
-		}, nil
+		}
+		if req.Stream {
+			rel.what, rel.serves = "streamed image generation", streamsImages
+			rel.stream = func(ctx context.Context, p *executor.Plan, input int) (llm.Stream, *executor.Trace, error) {
+				return g.exec.GenerateImagesStream(ctx, p, req, input)
+			}
+		}
+		return rel, nil
 	})
 }
 
@@ -45,19 +54,29 @@ func (g *Gateway) ServeImageEdits(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return relayed{}, err
 		}
-		return relayed{
+		rel := relayed{
 			model: req.Model, inputTokens: input, units: n,
 			capability: config.CapImages, what: "image generation", serves: servesImages,
 			call: func(ctx context.Context, p *executor.Plan, input int) (relayedAnswer, *executor.Trace, error) {
 				resp, trace, err := g.exec.EditImages(ctx, p, req, input)
 				return imageAnswer(resp), trace, err
 			},
-		}, nil
+		}
+		if req.Stream {
+			rel.what, rel.serves = "streamed image edits", streamsImages
+			rel.stream = func(ctx context.Context, p *executor.Plan, input int) (llm.Stream, *executor.Trace, error) {
+				return g.exec.EditImagesStream(ctx, p, req, input)
+			}
+		}
+		return rel, nil
 	})
 }
 
 // servesImages reports whether a provider generates images.
 func servesImages(p provider.Provider) bool { _, ok := p.(provider.ImageGenerator); return ok }
+
+// streamsImages reports whether a provider streams image answers.
+func streamsImages(p provider.Provider) bool { _, ok := p.(provider.ImageStreamer); return ok }
 
 // imageAnswer is what serveRelayed needs of an image answer (nil: none).
 func imageAnswer(resp *llm.ImageResponse) relayedAnswer {

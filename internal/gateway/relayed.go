@@ -142,10 +142,11 @@ func (g *Gateway) serveRelayed(w http.ResponseWriter, r *http.Request, span stri
 // (streamed audio). The executor commits to a deployment at its first
 // content event, failing over before that as for chat. Each event's frame
 // is relayed as it came, flushed when the next one would wait for the
-// network. The usage of the terminal event is the call's; a stream that
-// fails or ends before it is a partial answer: the client gets OpenAI's
-// in-band error frame (its SDK raises it), and the call is billed from
-// what was sent, marked estimated.
+// network. The usage of the terminal event is the call's, with the
+// request's priced units (images) once it completes; a stream that fails
+// or ends before it is a partial answer: the client gets OpenAI's in-band
+// error frame (its SDK raises it), and the call is billed from what was
+// sent, marked estimated.
 func (g *Gateway) relayStream(w http.ResponseWriter, r *http.Request, x *exchange, rt *runtime, req relayed, plan *executor.Plan, input int) {
 	st, trace, err := req.stream(r.Context(), plan, input)
 	x.trace = trace
@@ -171,7 +172,11 @@ func (g *Gateway) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 			x.usage.InputTokens = max(x.usage.InputTokens, input)
 			x.usage.OutputTokens = max(x.usage.OutputTokens, tokens.FromBytes(outBytes))
 		}
-		x.priorCost += rt.unitCost(trace.Deployment, 0, seconds)
+		units := 0
+		if done {
+			units = req.units // a stream's images are priced when it completes
+		}
+		x.priorCost += rt.unitCost(trace.Deployment, units, seconds)
 		_, spent := x.accounted()
 		w.Header().Set(HeaderCost, costHeader(spent))
 	}()

@@ -420,6 +420,8 @@ type ImageRequest struct {
 	PromptBytes int
 	N           int
 	Raw         []byte
+	// Stream is set when the answer is to come as events (stream true).
+	Stream bool
 }
 
 // ImageResponse is an image generation answer: the provider's body

@@ -126,9 +126,6 @@ func ParseImageEdits(body []byte, contentType string) (*llm.FormRequest, int, in
 	if images == 0 {
 		return nil, 0, 0, badRequest("image", "missing required parameter: 'image'")
 	}
-	if req.Stream {
-		return nil, 0, 0, badRequest("stream", "streamed image edits are not supported by this gateway: leave stream unset or false")
-	}
 	n, prompt := 1, ""
 	for _, f := range req.Fields {
 		switch f.Name {

@@ -35,5 +35,8 @@ func ParseImages(body []byte) (*llm.ImageRequest, error) {
 		}
 		req.N = int(n.Int())
 	}
+	if req.Stream, err = optionalBool("stream", root.Get("stream")); err != nil {
+		return nil, err
+	}
 	return req, nil
 }

@@ -20,9 +20,12 @@ func TestParseImages(t *testing.T) {
 			t.Errorf("%s: got %+v, %v; want model %q, %d bytes, n %d", tt.body, req, err, tt.model, tt.bytes, tt.n)
 		}
 	}
+	if req, err := ParseImages([]byte(`{"prompt":"a","stream":true,"partial_images":2}`)); err != nil || !req.Stream {
+		t.Errorf("streamed: got %+v, %v; want Stream", req, err)
+	}
 	for _, body := range []string{
 		`{"model":"img"}`, `{"prompt":""}`, `{"prompt":3}`, `{"prompt":"a","n":0}`, `{"prompt":"a","n":11}`,
-		`{"prompt":"a","n":1.5}`, `{"prompt":"a","n":"2"}`, `{"model":7,"prompt":"a"}`, `[]`,
+		`{"prompt":"a","n":1.5}`, `{"prompt":"a","n":"2"}`, `{"model":7,"prompt":"a"}`, `[]`, `{"prompt":"a","stream":"yes"}`,
 	} {
 		_, err := ParseImages([]byte(body))
 		var bre *BadRequestError

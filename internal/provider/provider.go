@@ -61,6 +61,16 @@ type AudioStreamer interface {
 	TranscribeStream(ctx context.Context, req *llm.FormRequest) (llm.Stream, error)
 }
 
+// ImageStreamer is an ImageGenerator that also streams its answers as
+// OpenAI does (stream true): image_generation.partial_image events (or
+// image_edit.partial_image), then one image_generation.completed (or
+// image_edit.completed) per image; the last ends the stream, with the
+// usage of all of them.
+type ImageStreamer interface {
+	GenerateImagesStream(ctx context.Context, req *llm.ImageRequest) (llm.Stream, error)
+	EditImagesStream(ctx context.Context, req *llm.FormRequest) (llm.Stream, error)
+}
+
 // TokenCounter is a provider that can count a request's input tokens
 // without running it (Anthropic's /v1/messages/count_tokens).
 type TokenCounter interface {

@@ -153,3 +153,73 @@ func TestSpeakStream(t *testing.T) {
 func dataOf(frame []byte) []byte {
 	return []byte(strings.TrimSpace(strings.TrimPrefix(string(frame), "data: ")))
 }
+
+// TestGenerateImagesStream: partial images are content; each completed
+// event completes one image, the last of the n asked for ends the stream
+// with the usage of all; a stream cut after fewer is a truncation; a whole
+// answer is sent on as completed events.
+func TestGenerateImagesStream(t *testing.T) {
+	body := "event: image_generation.partial_image\ndata: {\"type\":\"image_generation.partial_image\",\"b64_json\":\"AAA=\",\"partial_image_index\":0}\n\n" +
+		"event: image_generation.completed\ndata: {\"type\":\"image_generation.completed\",\"b64_json\":\"AQE=\",\"usage\":{\"input_tokens\":10,\"output_tokens\":100,\"total_tokens\":110}}\n\n" +
+		"event: image_generation.completed\ndata: {\"type\":\"image_generation.completed\",\"b64_json\":\"AgI=\",\"usage\":{\"input_tokens\":10,\"output_tokens\":101,\"total_tokens\":111}}\n\n"
+	req := &llm.ImageRequest{N: 2, Stream: true, Raw: []byte(`{"model":"img","prompt":"a train","n":2,"stream":true,"partial_images":1}`)}
+	srv, got := providertest.Upstream(t, providertest.Reply{Body: body, Header: map[string]string{"Content-Type": "text/event-stream"}})
+	s, err := newClient(srv, func(cfg *provider.Config) { cfg.Model = "gpt-image-1" }).GenerateImagesStream(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := drain(t, s)
+	if err != nil || len(evs) != 3 {
+		t.Fatalf("got %d events, %v", len(evs), err)
+	}
+	if !evs[0].Opaque || evs[0].Done || !evs[1].Opaque || evs[1].Done || !evs[2].Done ||
+		*evs[1].Usage != (llm.Usage{InputTokens: 10, OutputTokens: 100}) || *evs[2].Usage != (llm.Usage{InputTokens: 20, OutputTokens: 201}) {
+		t.Errorf("got %+v", evs)
+	}
+	if up := providertest.Receive(t, got); up.Path != "/v1/images/generations" || !strings.Contains(string(up.Body), `"model":"gpt-image-1"`) {
+		t.Errorf("sent %s %s", up.Path, up.Body)
+	}
+
+	// One image of two, then the end: cut.
+	cut := strings.Join(strings.SplitAfter(body, "\n\n")[:2], "")
+	srv, _ = providertest.Upstream(t, providertest.Reply{Body: cut, Header: map[string]string{"Content-Type": "text/event-stream"}})
+	s, _ = newClient(srv, nil).GenerateImagesStream(context.Background(), req)
+	if _, err := drain(t, s); !errors.Is(err, provider.ErrStreamTruncated) {
+		t.Errorf("one completed image of two: got %v, want a truncation", err)
+	}
+
+	// A whole answer: one completed event per image, usage on the last.
+	whole := `{"created":1,"data":[{"b64_json":"AQE="},{"b64_json":"AgI="}],"usage":{"input_tokens":20,"output_tokens":201,"total_tokens":221}}`
+	srv, _ = providertest.Upstream(t, providertest.Reply{Body: whole, Header: map[string]string{"Content-Type": "application/json"}})
+	s, _ = newClient(srv, nil).GenerateImagesStream(context.Background(), req)
+	evs, err = drain(t, s)
+	if err != nil || len(evs) != 2 || !evs[0].Opaque || !evs[1].Done || *evs[1].Usage != (llm.Usage{InputTokens: 20, OutputTokens: 201}) ||
+		gjson.GetBytes(dataOf(evs[0].Raw), "type").Str != "image_generation.completed" || gjson.GetBytes(dataOf(evs[1].Raw), "b64_json").Str != "AgI=" ||
+		!gjson.GetBytes(dataOf(evs[1].Raw), "usage").IsObject() {
+		t.Fatalf("whole answer: got %+v, %v", evs, err)
+	}
+	srv, _ = providertest.Upstream(t, providertest.Reply{Body: `{"data":[{"b64_json":"AQE="}]}`, Header: map[string]string{"Content-Type": "application/json"}})
+	if _, err := newClient(srv, nil).GenerateImagesStream(context.Background(), req); provider.KindOf(err) != provider.KindUnavailable {
+		t.Errorf("a whole answer with one image of two: got %v, want unavailable", err)
+	}
+}
+
+// TestEditImagesStream: an edit streams image_edit events, and n comes
+// from the form.
+func TestEditImagesStream(t *testing.T) {
+	body := "data: {\"type\":\"image_edit.completed\",\"b64_json\":\"AQE=\",\"usage\":{\"input_tokens\":3,\"output_tokens\":4}}\n\n"
+	srv, got := providertest.Upstream(t, providertest.Reply{Body: body + body, Header: map[string]string{"Content-Type": "text/event-stream"}})
+	req := &llm.FormRequest{Op: "images/edits", Stream: true, Fields: []llm.FormField{{Name: "prompt", Value: "blue"}, {Name: "n", Value: "2"}, {Name: "stream", Value: "true"}},
+		Files: []llm.FormFile{{Field: "image", Filename: "a.png", Data: []byte{1}}}}
+	s, err := newClient(srv, nil).EditImagesStream(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := drain(t, s)
+	if err != nil || len(evs) != 2 || evs[0].Done || !evs[1].Done || *evs[1].Usage != (llm.Usage{InputTokens: 6, OutputTokens: 8}) {
+		t.Errorf("got %+v, %v", evs, err)
+	}
+	if up := providertest.Receive(t, got); up.Path != "/v1/images/edits" {
+		t.Errorf("sent to %s", up.Path)
+	}
+}
