@@ -145,11 +145,12 @@ func (a *audioStream) finish(terminator bool) error {
 	return a.event("", a.done)
 }
 
-// streamAudio paces pieces out through st as chat streams pace tokens,
+// streamEvents paces pieces out through st as chat streams pace tokens,
 // after the headers: the first after m's FirstToken (plus the delay of a
 // slow_first_token fault), then one every 1/TokensPerSecond. f is the
-// request's fault, injected when it is a mid-stream one.
-func (s *Server) streamAudio(rw http.ResponseWriter, r *http.Request, m Model, f *Fault, st *audioStream, pieces []string) {
+// request's fault, injected when it is a mid-stream one. Audio and image
+// streams go through it.
+func (s *Server) streamEvents(rw http.ResponseWriter, r *http.Request, m Model, f *Fault, st streamer, pieces []string) {
 	ttft := m.FirstToken
 	var mid *Fault
 	if f != nil {
@@ -170,7 +171,7 @@ func (s *Server) streamTranscript(rw http.ResponseWriter, r *http.Request, m Mod
 		delta: func(p string) any { return transcriptDelta{Type: "transcript.text.delta", Delta: p} },
 		done:  transcriptDone{Type: "transcript.text.done", Text: text, Usage: usage},
 	}
-	s.streamAudio(rw, r, m, f, st, wordPieces(text))
+	s.streamEvents(rw, r, m, f, st, wordPieces(text))
 }
 
 // streamSpeech streams audio in base64 chunks (see speechPieces), then the
@@ -180,7 +181,7 @@ func (s *Server) streamSpeech(rw http.ResponseWriter, r *http.Request, m Model, 
 		delta: func(p string) any { return speechDelta{Type: "speech.audio.delta", Audio: p} },
 		done:  speechDone{Type: "speech.audio.done", Usage: usage},
 	}
-	s.streamAudio(rw, r, m, f, st, speechPieces(audio))
+	s.streamEvents(rw, r, m, f, st, speechPieces(audio))
 }
 
 // wordPieces splits text into words, each with the whitespace that follows

@@ -79,8 +79,8 @@ type FaultType string
 
 // Fault types. Mid-stream types (stall, cut, malformed, missing_done,
 // stream_error) match streaming requests only: chat streams of every
-// dialect, streamed transcriptions and streamed speech; the others match
-// every request to the model.
+// dialect, streamed transcriptions, streamed speech and streamed images;
+// the others match every request to the model.
 const (
 	// FaultStatus answers Status (with Retry-After when RetryAfter is set)
 	// in the dialect's error JSON; 529 is Anthropic's overloaded_error.
@@ -91,24 +91,26 @@ const (
 	FaultHang FaultType = "hang"
 	// FaultSlowFirstToken adds Delay to the time to first token.
 	FaultSlowFirstToken FaultType = "slow_first_token"
-	// FaultStall stops a stream after After tokens (or audio deltas) and
-	// hangs until the client goes away.
+	// FaultStall stops a stream after After tokens (or audio deltas, or
+	// image events) and hangs until the client goes away.
 	FaultStall FaultType = "stall"
-	// FaultCut aborts the connection after After tokens (or audio deltas),
-	// with no terminator.
+	// FaultCut aborts the connection after After tokens (or audio deltas,
+	// or image events), with no terminator.
 	FaultCut FaultType = "cut"
 	// FaultMalformed sends one undecodable event after After tokens (or
-	// audio deltas), then finishes the stream normally.
+	// audio deltas, or image events), then finishes the stream normally.
 	FaultMalformed FaultType = "malformed"
 	// FaultMissingDone ends the stream cleanly but without its terminator:
 	// OpenAI sends the finish_reason chunk and no [DONE]; Anthropic sends
 	// message_delta and no message_stop; an audio stream sends every delta
-	// and no done event (transcript.text.done, speech.audio.done).
+	// and no done event (transcript.text.done, speech.audio.done); an
+	// image stream sends every event but its last completed one.
 	FaultMissingDone FaultType = "missing_done"
 	// FaultStreamError sends an in-band error after After tokens (or audio
-	// deltas) and ends the stream: Anthropic "event: error"
-	// overloaded_error, OpenAI (audio streams too) an {"error":...} data
-	// frame.
+	// deltas, or image events) and ends the stream: Anthropic "event:
+	// error" overloaded_error, OpenAI (audio streams too) an {"error":...}
+	// data frame, an image stream an "event: error" frame with
+	// {"type":"error","error":...}.
 	FaultStreamError FaultType = "stream_error"
 	// FaultContextLength answers the dialect's context-length error.
 	FaultContextLength FaultType = "context_length"
@@ -147,7 +149,8 @@ type Fault struct {
 	// Delay is the extra time to first token of a "slow_first_token" fault.
 	Delay time.Duration `yaml:"delay"`
 	// After is the number of content tokens sent before a mid-stream
-	// fault; in an audio stream, the number of delta events.
+	// fault; in an audio stream, the number of delta events; in an image
+	// stream, the number of events, partial and completed.
 	After int `yaml:"after"`
 	// For is how long a "down" fault lasts.
 	For time.Duration `yaml:"for"`
@@ -179,8 +182,9 @@ func DefaultConfig() Config {
 		// The model of POST /v1/moderations, and its default when the
 		// request names none.
 		{Name: "sim-moderation", ContextWindow: 32768, Latency: 10 * time.Millisecond, OutputTokens: 1},
-		// Models of POST /v1/images/generations: GPT image style (the name
-		// holds "image": b64_json with usage) and DALL·E style (url).
+		// Models of POST /v1/images/generations and /v1/images/edits: GPT
+		// image style (the name holds "image": b64_json with usage, and
+		// streams) and DALL·E style (url).
 		{Name: "sim-image", ContextWindow: 32768, Latency: 20 * time.Millisecond, OutputTokens: 1},
 		{Name: "sim-dalle", ContextWindow: 4000, Latency: 20 * time.Millisecond, OutputTokens: 1},
 		// The model of POST /v1/audio/speech, and models of POST

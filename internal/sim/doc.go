@@ -24,9 +24,15 @@
 //	POST /v1/moderations             OpenAI moderations; text holding "forbidden" is flagged violence
 //	POST /v1/images/generations      OpenAI image generation: 8x8 PNGs, b64_json with usage when the
 //	                                 model name holds "image", else DALL·E style (url or b64_json);
-//	                                 a prompt holding "forbidden" gets content_policy_violation
+//	                                 a prompt holding "forbidden" gets content_policy_violation;
+//	                                 stream: true (GPT image models only) streams, per image,
+//	                                 partial_images (0..3) image_generation.partial_image events
+//	                                 (the top rows drawn), then image_generation.completed with the
+//	                                 whole answer's image and its share of the usage
 //	POST /v1/images/edits            OpenAI image edit (multipart image/image[], mask): a generation's
-//	                                 answer, coloured by the input images too; bodies over 25 MiB get 413
+//	                                 answer, coloured by the input images too; bodies over 25 MiB get
+//	                                 413; stream=true streams as a generation does, in
+//	                                 image_edit.partial_image and image_edit.completed events
 //	GET  /v1/images/files/{id}.png   an image answered by url (not recorded)
 //	POST /v1/audio/speech            OpenAI text to speech: a RIFF/WAVE file (24 kHz 16-bit mono,
 //	                                 the input in its ICMT chunk) for wav, else a SIMAUDIO1 container
@@ -109,8 +115,8 @@
 // ping), waits FirstToken, sends the first token, and one token every
 // 1/TokensPerSecond after that. A non-streaming answer is sent when the
 // stream would have finished. Streamed transcriptions and speech pace
-// their delta events as tokens; their non-streamed answers wait Latency
-// alone. Every event is flushed. Anthropic streams send
+// their delta events as tokens, streamed images every event; their
+// non-streamed answers wait Latency alone. Every event is flushed. Anthropic streams send
 // a ping whenever they would otherwise be silent for the ping interval (see
 // WithPingInterval). Errors (faults, 404, 400) are answered at once.
 // Every wait ends when the client goes away or the server stops, so no
@@ -124,14 +130,22 @@
 // Each Model lists Faults; a request gets the first one that matches it and
 // has Times left (Times 0 = always). Mid-stream faults (stall, cut,
 // malformed, missing_done, stream_error) match streaming requests only
-// (chat streams of every dialect, streamed transcriptions and speech), so
-// a non-streaming request to the same model is served normally and does
-// not use up Times. In an audio stream, after counts delta events and the
-// done event is the terminator: cut aborts after After deltas,
-// missing_done sends every delta and no done event, stream_error sends
-// OpenAI's {"error":...} data frame after After deltas and ends. A "down" fault answers 503 until For has elapsed since
-// the model's first request, on the clock given to WithClock. SetConfig
-// swaps the models at run time and resets fault state.
+// (chat streams of every dialect, streamed transcriptions, speech and
+// images), so a non-streaming request to the same model is served
+// normally and does not use up Times. In an audio stream, after counts
+// delta events and the done event is the terminator: cut aborts after
+// After deltas, missing_done sends every delta and no done event,
+// stream_error sends OpenAI's {"error":...} data frame after After deltas
+// and ends. In an image stream, after counts events, partial and
+// completed alike, and the last completed event is the terminator: cut
+// aborts after After events (before the terminator when After is the
+// number of events or more), missing_done sends every event but the
+// terminator, stream_error sends an error event ({"type":"error",
+// "error":...}) after After events and ends, malformed sends the next
+// event cut off inside its image. A "down" fault answers 503 until For
+// has elapsed since the model's first request, on the clock given to
+// WithClock. SetConfig swaps the models at run time and resets fault
+// state.
 //
 // A request may pick its own fault with the header
 //

@@ -187,8 +187,8 @@ func streamFlag(form multipartForm) (bool, string) {
 }
 
 // streamProblem checks the stream field of a form whose answer the
-// simulator does not stream (translations, image edits), or returns the
-// message of a 400. noun names what it does not stream.
+// simulator does not stream (translations), or returns the message of a
+// 400. noun names what it does not stream.
 func streamProblem(form multipartForm, noun string) string {
 	on, msg := streamFlag(form)
 	if on {

@@ -16,9 +16,10 @@ import (
 // image[] parts (image and image[] parts are taken together, image first);
 // mask, one PNG file; and the text fields model and prompt (both
 // required), n, size, quality, response_format, user, background,
-// input_fidelity, output_format and output_compression, checked as a
-// generation's (n and output_compression read as JSON numbers). stream
-// "true" is refused: the simulator does not stream images. Any other field
+// input_fidelity, output_format, output_compression and partial_images,
+// checked as a generation's (n, output_compression and partial_images read
+// as JSON numbers), and stream, a boolean as a transcription's ("true" in
+// any case, or another of strconv.ParseBool's spellings). Any other field
 // gets OpenAI's "Unrecognized request argument" 400.
 //
 // Every image must be a PNG, JPEG or WEBP by its magic bytes. A GPT image
@@ -31,8 +32,13 @@ import (
 // per input image (in input_tokens and input_tokens_details.image_tokens).
 // Each image's colour is drawn from the model, the prompt, the index and
 // the input images' bytes, so editing another image gives another result
-// and the same request the same bytes. The call goes through embedTurn and
+// and the same request the same bytes. The call goes through uploadTurn and
 // a prompt holding guardrailWord is refused, as for a generation.
+//
+// With stream true a GPT image model streams the answer as a generation
+// does (see images_stream.go), in image_edit.partial_image and
+// image_edit.completed events; a DALL·E style model refuses stream with a
+// 400 on param stream. stream false, or none, answers whole.
 
 // maxEditImages is the most input images a GPT image model edits at once.
 const maxEditImages = 16
@@ -41,6 +47,7 @@ const maxEditImages = 16
 var imageEditFields = []string{
 	"image", "image[]", "mask", "model", "prompt", "n", "size", "quality", "response_format",
 	"user", "background", "input_fidelity", "output_format", "output_compression", "stream",
+	"partial_images",
 }
 
 // imageEditForm is the form of an image edit.
@@ -140,12 +147,17 @@ func (s *Server) handleImageEdits(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	req, msg := imageParams(formFields(form, "n", "output_compression"))
+	fields := formFields(form, "n", "output_compression", "partial_images")
+	req, msg := imageParams(fields)
 	if msg == "" {
-		msg = streamProblem(form, "images")
+		req.stream, msg = streamFlag(form)
 	}
 	m, ok := s.modelFor(rw, model, msg)
 	if !ok {
+		return
+	}
+	if e := req.streamParams(fields, m.Name); e != nil {
+		writeOpenAIError(rw, http.StatusBadRequest, *e, 0)
 		return
 	}
 	images, e := editInputs(form, gptImage(m.Name))

@@ -251,10 +251,10 @@ func TestImageEditErrors(t *testing.T) {
 			"Invalid type for 'n': expected an integer, but got a string instead.", ""},
 		{"bad response_format", with(ok("sim-dalle"), func(p *openai.ImageEditParams) { p.ResponseFormat = "png" }), 400, "",
 			"Invalid value: 'png'. Supported values are: 'url' and 'b64_json'.", ""},
-		{"stream", extra(ok("sim-image"), map[string]any{"stream": "true"}), 400, "", "the simulator does not stream images", ""},
+		{"dall-e stream", extra(ok("sim-dalle"), map[string]any{"stream": "true"}), 400, "", "stream is only supported for gpt-image models.", "stream"},
 		{"unknown field", extra(ok("sim-image"), map[string]any{"seed": "1"}), 400, "", "Unrecognized request argument supplied: seed", ""},
-		{"sdk field the simulator lacks", with(ok("sim-image"), func(p *openai.ImageEditParams) { p.PartialImages = openai.Int(2) }), 400, "",
-			"Unrecognized request argument supplied: partial_images", ""},
+		{"too many partial images", with(extra(ok("sim-image"), map[string]any{"stream": "true"}), func(p *openai.ImageEditParams) { p.PartialImages = openai.Int(4) }), 400, "",
+			"Invalid 'partial_images': integer above maximum value. Expected a value <= 3, but got 4 instead.", "partial_images"},
 		{"context window", with(ok("tiny-image"), func(p *openai.ImageEditParams) { p.Prompt = strings.Repeat("long ", 5) }), 400,
 			"context_length_exceeded", "maximum context length is 90 tokens. However, your messages resulted in 92 tokens.", ""},
 	}

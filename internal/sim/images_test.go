@@ -344,7 +344,7 @@ func TestImagesRaw(t *testing.T) {
 			{"model not a string", map[string]any{"model": 3, "prompt": "x"}, "Invalid type for 'model': expected a string, but got an integer instead."},
 			{"size not a string", map[string]any{"model": "sim-image", "prompt": "x", "size": 1024}, "Invalid type for 'size': expected a string, but got an integer instead."},
 			{"compression too high", map[string]any{"model": "sim-image", "prompt": "x", "output_compression": 101}, "Invalid 'output_compression': integer above maximum value. Expected a value <= 100, but got 101 instead."},
-			{"unknown fields", map[string]any{"model": "sim-image", "prompt": "x", "stream": true, "seed": 1}, "Unrecognized request arguments supplied: seed, stream"},
+			{"unknown fields", map[string]any{"model": "sim-image", "prompt": "x", "stream": true, "seed": 1, "steps": 20}, "Unrecognized request arguments supplied: seed, steps"},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
