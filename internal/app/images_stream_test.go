@@ -78,7 +78,7 @@ routes:
 		t.Errorf("three images at 0.01 each: %v, cost %v", st.Err(), trailerCost(hr))
 	}
 
-		// An edit streams too.
+	// An edit streams too.
 	img, _ := base64.StdEncoding.DecodeString(plain.Data[0].B64JSON)
 	es := oa.Images.EditStreaming(ctx, openai.ImageEditParams{Model: "image", Prompt: "make it blue",
 		Image: openai.ImageEditParamsImageUnion{OfFile: openai.File(bytes.NewReader(img), "train.png", "image/png")}})
