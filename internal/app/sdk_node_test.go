@@ -320,7 +320,8 @@ routes:
 // speech and transcriptions (its own multipart form, from toFile) through
 // the gateway: the moderation without a model, the transcription with
 // one and without, streamed (its deltas make up the text of its done
-// event); and Bedrock embeddings in the SDK's default base64.
+// event); a streamed image; and Bedrock embeddings in the SDK's default
+// base64.
 func TestNodeSDKMedia(t *testing.T) {
 	cfg := strings.Replace(baseConfig, "routes:\n", mediaDeployments, 1)
 	cfg = strings.Replace(cfg, "deployments:\n", `  - {name: sim-bedrock, kind: bedrock, region: us-east-1, base_url: "{{SIM}}", api_key: k}
@@ -339,6 +340,7 @@ deployments:
 			StreamDeltas                                       int
 			StreamText, StreamDone                             string
 			StreamTokens                                       int
+			ImageEvents                                        []string
 		} `json:"openai-media"`
 	}
 	runNodeSDK(t, s.base, &got, "openai-media")
@@ -354,6 +356,9 @@ deployments:
 	}
 	if r.StreamDeltas < 2 || r.StreamText != r.Said || r.StreamDone != r.Said || r.StreamTokens == 0 {
 		t.Errorf("streamed transcription: %+v", r)
+	}
+	if !slices.Equal(r.ImageEvents, []string{"image_generation.partial_image", "image_generation.completed"}) {
+		t.Errorf("streamed image: events %v", r.ImageEvents)
 	}
 	if r.TitanVectors != 2 || r.TitanDims != 256 || !r.TitanSameAsFloat {
 		t.Errorf("bedrock embeddings in the SDK's base64: %+v", r)

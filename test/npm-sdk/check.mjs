@@ -388,6 +388,10 @@ const scenarios = {
     const wav = Buffer.from(await speech.arrayBuffer());
     const tr = await openai.audio.transcriptions.create({ model: 'whisper', file: await toFile(wav, 'speech.wav', { type: 'audio/wav' }) });
     const text = await openai.audio.transcriptions.create({ file: await toFile(wav, 'speech.wav'), response_format: 'text' });
+    // A streamed image generation: partial images, then the completed one.
+    const imgStream = await openai.images.generate({ model: 'image', prompt: 'a red train', stream: true, partial_images: 1 });
+    const imageEvents = [];
+    for await (const ev of imgStream) imageEvents.push(ev.type);
     // A streamed transcription: deltas, then done with the text and usage.
     const stream = await openai.audio.transcriptions.create({ model: 'transcribe', file: await toFile(wav, 'speech.wav', { type: 'audio/wav' }), stream: true });
     let streamDeltas = 0, streamText = '', streamDone = '', streamTokens = 0;
@@ -421,6 +425,7 @@ const scenarios = {
       streamText,
       streamDone,
       streamTokens,
+      imageEvents,
     };
   },
 
