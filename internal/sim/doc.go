@@ -33,6 +33,11 @@
 //	                                 answer, coloured by the input images too; bodies over 25 MiB get
 //	                                 413; stream=true streams as a generation does, in
 //	                                 image_edit.partial_image and image_edit.completed events
+//	POST /v1/images/variations       OpenAI image variation (multipart image: one square PNG under
+//	                                 4 MB; n, size 256x256/512x512/1024x1024, response_format, user):
+//	                                 DALL·E only, url or b64_json, no usage; n images coloured by the
+//	                                 input image; no model means dall-e-2 when configured; GPT image
+//	                                 models refuse it (400 on param model); no stream
 //	GET  /v1/images/files/{id}.png   an image answered by url (not recorded)
 //	POST /v1/audio/speech            OpenAI text to speech: a RIFF/WAVE file (24 kHz 16-bit mono,
 //	                                 the input in its ICMT chunk) for wav, else a SIMAUDIO1 container

@@ -14,10 +14,11 @@ import (
 )
 
 // The multipart/form-data forms of OpenAI's upload endpoints
-// (transcriptions, translations, image edits).
+// (transcriptions, translations, image edits and variations).
 
 // multipartForm is the multipart/form-data form of a request to one of
-// OpenAI's upload endpoints (transcriptions, translations, image edits).
+// OpenAI's upload endpoints (transcriptions, translations, image edits and
+// variations).
 type multipartForm struct {
 	values map[string][]string // text fields, by name
 	files  map[string][][]byte // file fields, by name, in order
@@ -45,6 +46,7 @@ type formSpec struct {
 	files  []string // the fields whose parts are files
 	known  []string // every field the endpoint takes, files included
 	sample string   // a file field as curl sends it, for the hint of a 400
+	model  string   // the model of a form that names none, when configured; "" for none
 }
 
 // audioForm is the form of a transcription or translation.
@@ -117,15 +119,16 @@ func readForm(r *http.Request, spec formSpec) (multipartForm, int64, error) {
 }
 
 // openAIForm reads the multipart form of a request to one of OpenAI's
-// upload endpoints, records the call under its model (with its stream
-// flag) and refuses a field not in spec.known. A body over maxFormBody
+// upload endpoints, records the call under its model (spec.model when it
+// names none and that model is configured, with its stream flag) and
+// refuses a field not in spec.known. A body over maxFormBody
 // gets OpenAI's 413, recorded under the model when the form named it
 // before the limit. It returns the form, the model and the recording
 // writer, or false when it answered.
 func (s *Server) openAIForm(w http.ResponseWriter, r *http.Request, spec formSpec) (multipartForm, string, *recorder, bool) {
 	d := openAI{s}
 	form, n, err := readForm(r, spec)
-	model := form.value("model")
+	model := s.formModel(form, spec)
 	if errors.Is(err, errFormTooLarge) {
 		// Read on, boundedly, so the client sees the answer rather than a
 		// connection closed under its upload.
@@ -157,6 +160,18 @@ func (s *Server) openAIForm(w http.ResponseWriter, r *http.Request, spec formSpe
 		return form, "", nil, false
 	}
 	return form, model, rw, true
+}
+
+// formModel is the model a form is for: its model field, or spec.model
+// when it names none and that model is configured.
+func (s *Server) formModel(form multipartForm, spec formSpec) string {
+	model := form.value("model")
+	if model == "" && spec.model != "" {
+		if _, ok := s.lookup(spec.model); ok {
+			model = spec.model
+		}
+	}
+	return model
 }
 
 // formBool reads a boolean form field: "true" or "false" in any case, or

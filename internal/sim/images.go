@@ -17,7 +17,8 @@ import (
 
 // OpenAI's image generation endpoint, POST /v1/images/generations, and
 // GET /v1/images/files/{id}.png, which serves the images it (or the image
-// edit endpoint, see image_edits.go) answered by URL.
+// edit and variation endpoints, see image_edits.go and
+// image_variations.go) answered by URL.
 //
 // The request is {"model": name, "prompt": text, ...}; model and a
 // non-empty prompt are required, n is 1 to 10 (default 1), and
@@ -306,9 +307,10 @@ func (s *Server) handleImageGenerations(w http.ResponseWriter, r *http.Request) 
 // plus imageTokens per input image; mid-stream faults match a stream), a
 // prompt holding guardrailWord is refused, and the answer has req.n
 // images in the shape of m's family, streamed when req.stream asks (m is
-// then a GPT image model). inputs are an edit's input images, none for a
-// generation: they colour the images and count in usage, and an edit's
-// images have no revised_prompt.
+// then a GPT image model). inputs are an edit's input images, or a
+// variation's one, none for a generation: they colour the images and count
+// in usage, and the images of an edit or a variation have no
+// revised_prompt.
 func (s *Server) answerImages(rw *recorder, r *http.Request, m Model, req imageRequest, inputs [][]byte) {
 	d := openAI{s}
 	p := &prompt{images: len(inputs)}
@@ -341,10 +343,10 @@ func (s *Server) answerImages(rw *recorder, r *http.Request, m Model, req imageR
 }
 
 // imageData is the data of a whole image answer: req.n images of a
-// request to m (key is inputsKey of an edit's inputs), each as b64_json
-// (every GPT image, or when response_format asks) or a URL on the
-// simulator, with a revised_prompt when a DALL·E style model generates
-// it.
+// request to m (key is inputsKey of an edit's or a variation's inputs,
+// edit whether there are any), each as b64_json (every GPT image, or when
+// response_format asks) or a URL on the simulator, with a revised_prompt
+// when a DALL·E style model generates it.
 func (s *Server) imageData(r *http.Request, m Model, req imageRequest, key string, edit bool) []map[string]string {
 	gpt := gptImage(m.Name)
 	data := make([]map[string]string, req.n)

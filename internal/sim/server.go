@@ -145,6 +145,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/moderations", s.handleModerations)
 	mux.HandleFunc("POST /v1/images/generations", s.handleImageGenerations)
 	mux.HandleFunc("POST /v1/images/edits", s.handleImageEdits)
+	mux.HandleFunc("POST /v1/images/variations", s.handleImageVariations)
 	mux.HandleFunc("GET /v1/images/files/{name}", s.handleImageFile)
 	mux.HandleFunc("POST /v1/audio/speech", s.handleSpeech)
 	mux.HandleFunc("POST /v1/audio/transcriptions", s.handleTranscriptions)
