@@ -43,8 +43,9 @@ routes:
 // TestImages: the OpenAI SDK's image generation is relayed to deployments
 // that generate images, the answer verbatim: priced by the tokens a
 // gpt-image model reports, or per image; without a model the first such
-// deployment answers; a failing one fails over; the provider's refusal
-// and a deployment that does not generate images are 400s.
+// deployment answers; a failing one fails over; edits and variations go
+// as the SDK's forms; the provider's refusal and a deployment that does
+// not generate images are 400s.
 func TestImages(t *testing.T) {
 	simCfg := fastSim()
 	simCfg.Models = append(simCfg.Models, sim.Model{Name: "sim-image-down", ContextWindow: 8192, Faults: []sim.Fault{{Type: sim.FaultStatus, Status: 503}}})
@@ -120,6 +121,27 @@ func TestImages(t *testing.T) {
 		if c := cost(hr); c < want*0.999 || c > want*1.001 || hr.Header.Get("X-Switchyard-Deployment") != "image" {
 			t.Errorf("edit cost %v, want %v; headers %v", c, want, hr.Header)
 		}
+	}
+
+	// Variations (DALL-E 2), priced per image; a gpt-image deployment's
+	// refusal reaches the client.
+	vars, err := oa.Images.NewVariation(ctx, openai.ImageNewVariationParams{Model: "dalle", Image: openai.File(bytes.NewReader(first), "train.png", "image/png"),
+		N: openai.Int(2), ResponseFormat: openai.ImageNewVariationParamsResponseFormatB64JSON}, option.WithResponseInto(&hr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range vars.Data {
+		b, _ := base64.StdEncoding.DecodeString(d.B64JSON)
+		if _, err := png.Decode(bytes.NewReader(b)); err != nil || bytes.Equal(b, first) {
+			t.Errorf("variation %d: %v, or the input itself", i, err)
+		}
+	}
+	if len(vars.Data) != 2 || cost(hr) != 0.08 || hr.Header.Get("X-Switchyard-Deployment") != "dalle" {
+		t.Errorf("variations: %d images, cost %v (want 2 × 0.04), headers %v", len(vars.Data), cost(hr), hr.Header)
+	}
+	_, err = oa.Images.NewVariation(ctx, openai.ImageNewVariationParams{Model: "image", Image: openai.File(bytes.NewReader(first), "train.png", "image/png")})
+	if ae := (*openai.Error)(nil); !errors.As(err, &ae) || ae.StatusCode != 400 || !strings.Contains(ae.Message, "dall-e-2") {
+		t.Errorf("a variation from gpt-image: %v, want its 400", err)
 	}
 
 	for _, tc := range []struct {

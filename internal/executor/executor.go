@@ -300,7 +300,8 @@ func (e *Executor) GenerateImages(ctx context.Context, p *Plan, req *llm.ImageRe
 	})
 }
 
-// EditImages sends an image edit along the plan, as Embed does.
+// EditImages sends an image edit or variation along the plan, as Embed
+// does.
 func (e *Executor) EditImages(ctx context.Context, p *Plan, req *llm.FormRequest, inputTokens int) (*llm.ImageResponse, *Trace, error) {
 	return walk(ctx, e, p, inputTokens, "image generation", func(ctx context.Context, pr provider.ImageGenerator) (*llm.ImageResponse, error) {
 		return pr.EditImages(ctx, req)

@@ -33,6 +33,8 @@ func (g *Gateway) Handler() http.Handler {
 	mux.HandleFunc("POST /images/generations", g.ServeImages)
 	mux.HandleFunc("POST /v1/images/edits", g.ServeImageEdits)
 	mux.HandleFunc("POST /images/edits", g.ServeImageEdits)
+	mux.HandleFunc("POST /v1/images/variations", g.ServeImageVariations)
+	mux.HandleFunc("POST /images/variations", g.ServeImageVariations)
 	mux.HandleFunc("POST /v1/audio/speech", g.ServeSpeech)
 	mux.HandleFunc("POST /audio/speech", g.ServeSpeech)
 	mux.HandleFunc("POST /v1/audio/transcriptions", g.ServeTranscriptions)
@@ -66,6 +68,8 @@ func (g *Gateway) Handler() http.Handler {
 		{"/images/generations", "POST", openAIDialect},
 		{"/v1/images/edits", "POST", openAIDialect},
 		{"/images/edits", "POST", openAIDialect},
+		{"/v1/images/variations", "POST", openAIDialect},
+		{"/images/variations", "POST", openAIDialect},
 		{"/v1/audio/speech", "POST", openAIDialect},
 		{"/audio/speech", "POST", openAIDialect},
 		{"/v1/audio/transcriptions", "POST", openAIDialect},

@@ -72,6 +72,26 @@ func (g *Gateway) ServeImageEdits(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// ServeImageVariations serves POST /v1/images/variations (DALL-E 2) like
+// ServeImageEdits: the form's image and fields are written again for the
+// deployment with only model rewritten, and priced per image.
+func (g *Gateway) ServeImageVariations(w http.ResponseWriter, r *http.Request) {
+	g.serveRelayed(w, r, "switchyard.images", func(body []byte, contentType string) (relayed, error) {
+		req, n, input, err := openaiapi.ParseImageVariations(body, contentType)
+		if err != nil {
+			return relayed{}, err
+		}
+		return relayed{
+			model: req.Model, inputTokens: input, units: n,
+			capability: config.CapImages, what: "image generation", serves: servesImages,
+			call: func(ctx context.Context, p *executor.Plan, input int) (relayedAnswer, *executor.Trace, error) {
+				resp, trace, err := g.exec.EditImages(ctx, p, req, input)
+				return imageAnswer(resp), trace, err
+			},
+		}, nil
+	})
+}
+
 // servesImages reports whether a provider generates images.
 func servesImages(p provider.Provider) bool { _, ok := p.(provider.ImageGenerator); return ok }
 

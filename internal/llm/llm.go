@@ -450,7 +450,7 @@ type SpeechRequest struct {
 // (model among them, rewritten when relayed) and its files.
 type FormRequest struct {
 	// Op is the endpoint's path under the API root: "audio/transcriptions",
-	// "audio/translations" or "images/edits".
+	// "audio/translations", "images/edits" or "images/variations".
 	Op     string
 	Model  string
 	Fields []FormField

@@ -126,21 +126,58 @@ func ParseImageEdits(body []byte, contentType string) (*llm.FormRequest, int, in
 	if images == 0 {
 		return nil, 0, 0, badRequest("image", "missing required parameter: 'image'")
 	}
-	n, prompt := 1, ""
+	n, err := formImages(req)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	prompt := ""
 	for _, f := range req.Fields {
-		switch f.Name {
-		case "prompt":
+		if f.Name == "prompt" {
 			prompt = f.Value
-		case "n":
-			v, err := strconv.Atoi(f.Value)
-			if err != nil || v < 1 || v > maxImages {
-				return nil, 0, 0, badRequest("n", "n must be an integer from 1 to 10")
-			}
-			n = v
 		}
 	}
 	if prompt == "" {
 		return nil, 0, 0, badRequest("prompt", "prompt must be a non-empty string")
 	}
 	return req, n, (len(prompt)+3)/4 + upload/uploadBytesPerToken + 1, nil
+}
+
+// ParseImageVariations reads a request for variations of an image (DALL-E
+// 2), a multipart form of contentType: one non-empty image (the field
+// image) and n (1 to 10, default 1). model is optional ("" when absent).
+// Variations are not streamed. It also returns n and the upload's weight
+// in estimated tokens.
+func ParseImageVariations(body []byte, contentType string) (*llm.FormRequest, int, int, error) {
+	req, err := parseForm(body, contentType, "images/variations", "image")
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	if len(req.Files) != 1 || len(req.Files[0].Data) == 0 {
+		return nil, 0, 0, badRequest("image", "missing required parameter: 'image' (one image file)")
+	}
+	if req.Stream {
+		return nil, 0, 0, badRequest("stream", "image variations are not streamed: leave stream unset or false")
+	}
+	n, err := formImages(req)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	return req, n, len(req.Files[0].Data)/uploadBytesPerToken + 1, nil
+}
+
+// formImages is the number of images a form asks for: its field n, an
+// integer from 1 to 10, or 1.
+func formImages(req *llm.FormRequest) (int, error) {
+	n := 1
+	for _, f := range req.Fields {
+		if f.Name != "n" {
+			continue
+		}
+		v, err := strconv.Atoi(f.Value)
+		if err != nil || v < 1 || v > maxImages {
+			return 0, badRequest("n", "n must be an integer from 1 to 10")
+		}
+		n = v
+	}
+	return n, nil
 }

@@ -136,7 +136,8 @@ func TestParseImageEdits(t *testing.T) {
 
 // FuzzParseForm: any body under a multipart content type is either read
 // (a transcription with exactly one non-empty file; an edit with an image
-// and a prompt) or refused as a bad request; it never panics.
+// and a prompt; a variation with one image) or refused as a bad request;
+// it never panics.
 func FuzzParseForm(f *testing.F) {
 	audio := llm.FormFile{Field: "file", Filename: "a.wav", Data: []byte("RIFF")}
 	img := llm.FormFile{Field: "image", Filename: "a.png", Data: []byte("\x89PNG")}
@@ -162,5 +163,42 @@ func FuzzParseForm(f *testing.F) {
 		} else if len(req.Files) == 0 || n < 1 || n > 10 {
 			t.Fatalf("edit read with %d files, n %d", len(req.Files), n)
 		}
+		if req, n, _, err := ParseImageVariations(body, ct); err != nil {
+			if !errors.As(err, &bre) {
+				t.Fatalf("variation: %v, want a bad request", err)
+			}
+		} else if len(req.Files) != 1 || n < 1 || n > 10 {
+			t.Fatalf("variation read with %d files, n %d", len(req.Files), n)
+		}
 	})
+}
+
+func TestParseImageVariations(t *testing.T) {
+	img := llm.FormFile{Field: "image", Filename: "a.png", ContentType: "image/png", Data: bytes.Repeat([]byte{1}, 3000)}
+	body, ct := form(t, []string{"model", "dall-e-2", "n", "2", "size", "256x256"}, img)
+	req, n, tokens, err := ParseImageVariations(body, ct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req.Op != "images/variations" || req.Model != "dall-e-2" || len(req.Files) != 1 || len(req.Fields) != 3 || n != 2 || tokens != 3 {
+		t.Errorf("got %+v, n %d, %d tokens", req, n, tokens)
+	}
+	for name, c := range map[string]struct {
+		fields []string
+		files  []llm.FormFile
+		param  string
+	}{
+		"no image":    {fields: []string{"n", "1"}, param: "image"},
+		"empty image": {files: []llm.FormFile{{Field: "image", Filename: "a.png"}}, param: "image"},
+		"two images":  {files: []llm.FormFile{img, img}, param: "image"},
+		"a mask":      {files: []llm.FormFile{img, {Field: "mask", Filename: "m.png", Data: []byte{1}}}, param: "mask"},
+		"n zero":      {fields: []string{"n", "0"}, files: []llm.FormFile{img}, param: "n"},
+		"streamed":    {fields: []string{"stream", "true"}, files: []llm.FormFile{img}, param: "stream"},
+	} {
+		body, ct := form(t, c.fields, c.files...)
+		var bre *BadRequestError
+		if _, _, _, err := ParseImageVariations(body, ct); !errors.As(err, &bre) || bre.Param != c.param {
+			t.Errorf("%s: got %v, want a bad request on %s", name, err, c.param)
+		}
+	}
 }

@@ -38,7 +38,8 @@ type Moderator interface {
 }
 
 // ImageGenerator is implemented by providers that serve OpenAI's image
-// generation endpoint.
+// endpoints: generations, and the forms of edits and variations
+// (EditImages sends either, by the request's Op).
 type ImageGenerator interface {
 	GenerateImages(ctx context.Context, req *llm.ImageRequest) (*llm.ImageResponse, error)
 	EditImages(ctx context.Context, req *llm.FormRequest) (*llm.ImageResponse, error)

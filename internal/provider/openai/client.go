@@ -182,8 +182,9 @@ func (c *Client) GenerateImages(ctx context.Context, req *llm.ImageRequest) (*ll
 	return imageAnswer(ctx, resp)
 }
 
-// EditImages relays an image edit, a multipart form (see formRequest);
-// the answer is read as a generation's.
+// EditImages relays an image edit or variation, a multipart form (see
+// formRequest) to the endpoint its Op names; the answer is read as a
+// generation's.
 func (c *Client) EditImages(ctx context.Context, req *llm.FormRequest) (*llm.ImageResponse, error) {
 	hr, err := c.formRequest(ctx, req)
 	if err != nil {
