@@ -139,7 +139,7 @@ func (g *Gateway) serveRelayed(w http.ResponseWriter, r *http.Request, span stri
 }
 
 // relayStream serves a relayed request whose answer is a stream of events
-// (streamed audio). The executor commits to a deployment at its first
+// (streamed audio and images). The executor commits to a deployment at its first
 // content event, failing over before that as for chat. Each event's frame
 // is relayed as it came, flushed when the next one would wait for the
 // network. The usage of the terminal event is the call's, with the
@@ -188,12 +188,11 @@ func (g *Gateway) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 	defer out.Flush()
 	for {
 		ev, err := st.Next()
+		if errors.Is(err, io.EOF) && done {
+			return
+		}
 		if errors.Is(err, io.EOF) {
-			if !done {
-				err = &provider.Error{Kind: provider.KindUnavailable, Message: "stream ended before its terminal event", Err: provider.ErrStreamTruncated}
-			} else {
-				return
-			}
+			err = &provider.Error{Kind: provider.KindUnavailable, Message: "stream ended before its terminal event", Err: provider.ErrStreamTruncated}
 		}
 		if err != nil {
 			if x.streamFailed(r.Context(), err) {
