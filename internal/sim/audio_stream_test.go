@@ -20,10 +20,10 @@ import (
 	"github.com/openai/openai-go/v3/packages/ssestream"
 )
 
-// audioEvents reads an audio stream to its end and returns the data of
-// each event, failing the test on an event that is not a single data
-// line (OpenAI's audio streams have no event lines). err is the read error.
-func audioEvents(t *testing.T, body io.Reader) ([]string, error) {
+// streamBlocks reads a stream to its end and returns its frames, the text
+// between blank lines, failing the test when it does not end with one.
+// err is the read error.
+func streamBlocks(t *testing.T, body io.Reader) ([]string, error) {
 	t.Helper()
 	b, err := io.ReadAll(body)
 	s := string(b)
@@ -33,8 +33,17 @@ func audioEvents(t *testing.T, body io.Reader) ([]string, error) {
 	if !strings.HasSuffix(s, "\n\n") {
 		t.Errorf("got a stream ending %q, want each event followed by a blank line", s[max(0, len(s)-40):])
 	}
+	return strings.Split(strings.TrimSuffix(s, "\n\n"), "\n\n"), err
+}
+
+// audioEvents reads an audio stream to its end and returns the data of
+// each event, failing the test on an event that is not a single data
+// line (OpenAI's audio streams have no event lines). err is the read error.
+func audioEvents(t *testing.T, body io.Reader) ([]string, error) {
+	t.Helper()
+	blocks, err := streamBlocks(t, body)
 	var out []string
-	for _, blk := range strings.Split(strings.TrimSuffix(s, "\n\n"), "\n\n") {
+	for _, blk := range blocks {
 		data, ok := strings.CutPrefix(blk, "data: ")
 		if !ok || strings.Contains(data, "\n") {
 			t.Errorf("got event %q, want one data line", blk)

@@ -25,16 +25,9 @@ import (
 // err is the read error.
 func imageFrames(t *testing.T, body io.Reader) ([]event, error) {
 	t.Helper()
-	b, err := io.ReadAll(body)
-	s := string(b)
-	if s == "" {
-		return nil, err
-	}
-	if !strings.HasSuffix(s, "\n\n") {
-		t.Errorf("got a stream ending %q, want each event followed by a blank line", s[max(0, len(s)-40):])
-	}
+	blocks, err := streamBlocks(t, body)
 	var out []event
-	for _, blk := range strings.Split(strings.TrimSuffix(s, "\n\n"), "\n\n") {
+	for _, blk := range blocks {
 		lines := strings.Split(blk, "\n")
 		name, okName := strings.CutPrefix(lines[0], "event: ")
 		data, okData := "", false
