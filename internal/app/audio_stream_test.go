@@ -58,16 +58,7 @@ func TestAudioStreams(t *testing.T) {
 	oa := s.openai()
 	const said = "Signal failure at the junction means the eight fifteen is running late."
 
-	speech, err := oa.Audio.Speech.New(ctx, openai.AudioSpeechNewParams{Model: "tts", Input: said, Voice: openai.AudioSpeechNewParamsVoiceUnion{OfString: openai.String("alloy")},
-		ResponseFormat: openai.AudioSpeechNewParamsResponseFormatWAV})
-	if err != nil {
-		t.Fatal(err)
-	}
-	wav, err := io.ReadAll(speech.Body)
-	speech.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	wav, _ := speak(t, oa, said)
 
 	// Streamed speech: base64 deltas of exactly the audio, then done.
 	resp, err := s.hc.Post(s.base+"/v1/audio/speech", "application/json",
@@ -180,6 +171,23 @@ func TestAudioStreams(t *testing.T) {
 	if resp2.StatusCode != 400 || !strings.Contains(string(body), "stream") {
 		t.Errorf("streamed translation: %d %s", resp2.StatusCode, body)
 	}
+}
+
+// speak is said as WAV from the deployment tts, through the SDK, with the
+// response (its body read).
+func speak(t *testing.T, oa openai.Client, said string) ([]byte, *http.Response) {
+	t.Helper()
+	speech, err := oa.Audio.Speech.New(context.Background(), openai.AudioSpeechNewParams{Model: "tts", Input: said,
+		Voice: openai.AudioSpeechNewParamsVoiceUnion{OfString: openai.String("alloy")}, ResponseFormat: openai.AudioSpeechNewParamsResponseFormatWAV})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wav, err := io.ReadAll(speech.Body)
+	speech.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wav, speech
 }
 
 // postForm posts a multipart form of fields and one file (the field

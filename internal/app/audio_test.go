@@ -3,7 +3,6 @@ package app
 import (
 	"bytes"
 	"context"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -50,15 +49,9 @@ func TestAudio(t *testing.T) {
 	}
 	const said = "All trains to the coast leave from platform nine this morning."
 
-	speech, err := oa.Audio.Speech.New(ctx, openai.AudioSpeechNewParams{Model: "tts", Input: said, Voice: openai.AudioSpeechNewParamsVoiceUnion{OfString: openai.String("alloy")},
-		ResponseFormat: openai.AudioSpeechNewParamsResponseFormatWAV})
-	if err != nil {
-		t.Fatal(err)
-	}
-	wav, err := io.ReadAll(speech.Body)
-	speech.Body.Close()
-	if err != nil || !bytes.HasPrefix(wav, []byte("RIFF")) || speech.Header.Get("Content-Type") != "audio/wav" {
-		t.Fatalf("speech: %v, %d bytes starting %q, content type %q", err, len(wav), wav[:min(len(wav), 4)], speech.Header.Get("Content-Type"))
+	wav, speech := speak(t, oa, said)
+	if !bytes.HasPrefix(wav, []byte("RIFF")) || speech.Header.Get("Content-Type") != "audio/wav" {
+		t.Fatalf("speech: %d bytes starting %q, content type %q", len(wav), wav[:min(len(wav), 4)], speech.Header.Get("Content-Type"))
 	}
 	if c, want := cost(speech), float64((len(said)+3)/4)*60/1e6; c <= 0 || c > want*1.5 {
 		t.Errorf("speech cost %v, want about %v (its input at 60 per million tokens)", c, want)
