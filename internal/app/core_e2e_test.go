@@ -636,13 +636,14 @@ func TestUnknownModelIsNoMetricLabel(t *testing.T) {
 }
 
 // TestTranslationRefusesWhatItCannotShape: an OpenAI client asking an
-// Anthropic deployment for three choices or for logprobs gets a 400 saying
-// so, not a 200 with one choice and no logprobs; to an OpenAI deployment
-// the same body passes through.
+// Anthropic deployment for a stream of three choices or for logprobs gets
+// a 400 saying so, not a 200 with one choice and no logprobs; to an
+// OpenAI deployment the same body passes through. (Three choices not
+// streamed are three calls: TestChoicesFromOneAnswerAPIs.)
 func TestTranslationRefusesWhatItCannotShape(t *testing.T) {
 	s := startStack(t, fastSim(), "")
 	for _, tt := range []struct{ extra, param string }{
-		{`"n":3`, "n"},
+		{`"n":3,"stream":true`, "n"},
 		{`"logprobs":true,"top_logprobs":2`, "logprobs"},
 	} {
 		body := `{"model":"%s","messages":[{"role":"user","content":"hi"}],` + tt.extra + `}`

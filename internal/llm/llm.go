@@ -176,6 +176,9 @@ type Request struct {
 	IncludeUsage bool
 	// MaxTokens is the requested output limit; 0 when unset.
 	MaxTokens int
+	// Choices is how many answers the client asked for (OpenAI's n); 0
+	// when unset (one).
+	Choices int
 	// Features used by routing, filled by the parser.
 	HasImages   bool
 	HasTools    bool
@@ -302,6 +305,11 @@ type Response struct {
 	// passes it through when the client's dialect is the same.
 	Raw     []byte
 	Dialect Dialect
+	// More are the further answers of a request for several (OpenAI's n,
+	// from a provider that answers one per call), in order: each with its
+	// own text, tool calls, finish reason and thinking. Usage counts them
+	// all.
+	More []Response
 }
 
 // ToolCallDelta is a piece of a streamed tool call. The first piece of a call

@@ -26,8 +26,11 @@ type (
 		ReasoningEffort string          `json:"reasoning_effort"`
 		ParallelTools   *bool           `json:"parallel_tool_calls"`
 		ServiceTier     string          `json:"service_tier"`
+		Stream          bool            `json:"stream"`
+		// N > 1 is served by a deployment of another API as that many
+		// calls (see MaxTranslatedChoices).
+		N *int `json:"n"`
 		// Asked for in a shape the canonical form cannot answer in.
-		N           *int  `json:"n"`
 		Logprobs    *bool `json:"logprobs"`
 		TopLogprobs *int  `json:"top_logprobs"`
 	}
@@ -70,20 +73,28 @@ type (
 	}
 )
 
+// MaxTranslatedChoices is the largest n a deployment of another API
+// serves: its adapter makes one call per choice, at once.
+const MaxTranslatedChoices = 16
+
 // decodeFull decodes a Chat Completions body into the canonical Body.
 // System and developer messages are hoisted into Body.System (joined by a
 // blank line), so Body.Messages holds only user, assistant and tool turns.
-// Content the canonical form cannot carry (audio, files), and asking for
-// more than one choice or for logprobs, is a *BadRequestError, since
-// silently dropping it would change the answer's shape. Sampling hints
+// Content the canonical form cannot carry (audio, files), asking for
+// logprobs, and asking for several choices of a stream (or for more than
+// MaxTranslatedChoices) is a *BadRequestError, since silently dropping it
+// would change the answer's shape. Sampling hints
 // without a counterpart (seed, penalties, logit_bias) are dropped.
 func decodeFull(raw []byte) (*llm.Body, error) {
 	var in chatRequest
 	if err := json.Unmarshal(raw, &in); err != nil {
 		return nil, badRequest("", "request body does not match the chat completions schema: "+err.Error())
 	}
-	if in.N != nil && *in.N > 1 {
-		return nil, badRequest("n", "n > 1 cannot be served by a deployment of another API (it would answer with one choice); use a route of OpenAI deployments, or send n requests")
+	switch {
+	case in.N != nil && *in.N > 1 && in.Stream:
+		return nil, badRequest("n", "n > 1 with stream cannot be served by a deployment of another API (it streams one choice); use a route of OpenAI deployments, or do not stream")
+	case in.N != nil && *in.N > MaxTranslatedChoices:
+		return nil, badRequest("n", fmt.Sprintf("n above %d cannot be served by a deployment of another API (each choice is a call of its own)", MaxTranslatedChoices))
 	}
 	if in.Logprobs != nil && *in.Logprobs || in.TopLogprobs != nil {
 		return nil, badRequest("logprobs", "logprobs cannot be served by a deployment of another API; use a route of OpenAI deployments")

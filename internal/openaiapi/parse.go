@@ -57,6 +57,8 @@ func ParseChat(body []byte) (*llm.Request, error) {
 			err = parseMessages(v, req)
 		case "stream":
 			req.Stream, err = optionalBool("stream", v)
+		case "n":
+			req.Choices, err = positiveInt("n", v)
 		case "stream_options":
 			if v.Type == gjson.Null {
 				break

@@ -136,8 +136,10 @@ func TestDecodeFullVariants(t *testing.T) {
 		{Name: "tool_choice bad", Body: body(`"tool_choice":"sometimes"`), Param: "tool_choice"},
 		{Name: "stop bad", Body: body(`"stop":5`), Param: "stop"},
 		// Shapes of answer a translated deployment cannot give.
-		{Name: "n of 3 rejected", Body: body(`"n":3`), Param: "n"},
-		{Name: "n of 1 fine", Body: body(`"n":1`), Check: want(nil, nil)},
+		{Name: "n of 3 streamed rejected", Body: body(`"n":3,"stream":true`), Param: "n"},
+		{Name: "n of 17 rejected", Body: body(`"n":17`), Param: "n"},
+		{Name: "n of 16 fine", Body: body(`"n":16`), Check: want(nil, nil)},
+		{Name: "n of 1 fine", Body: body(`"n":1,"stream":true`), Check: want(nil, nil)},
 		{Name: "logprobs rejected", Body: body(`"logprobs":true`), Param: "logprobs"},
 		{Name: "top_logprobs rejected", Body: body(`"logprobs":true,"top_logprobs":2`), Param: "logprobs"},
 		{Name: "logprobs false fine", Body: body(`"logprobs":false`), Check: want(nil, nil)},
@@ -198,4 +200,22 @@ func FuzzParseChat(f *testing.F) {
 		`{"model":"m","stop":["x"],"response_format":{"type":"json_object"},"metadata":{"a":"b"},"messages":[{"role":"user","content":"x"}]}`,
 		`{}`, `[]`, `"x"`, `{"model":1}`,
 	})
+}
+
+// TestParseChatChoices: n is read without decoding the body, for an
+// adapter that answers n choices with n calls; it must be a positive
+// integer.
+func TestParseChatChoices(t *testing.T) {
+	for body, want := range map[string]int{`"n":3`: 3, `"n":null`: 0, `"n":1`: 1} {
+		req, err := ParseChat([]byte(`{"model":"m",` + body + `,"messages":[{"role":"user","content":"x"}]}`))
+		if err != nil || req.Choices != want {
+			t.Errorf("%s: got %v, %v; want %d choices", body, req, err, want)
+		}
+	}
+	for _, body := range []string{`"n":0`, `"n":2.5`, `"n":"2"`} {
+		var bre *BadRequestError
+		if _, err := ParseChat([]byte(`{"model":"m",` + body + `,"messages":[{"role":"user","content":"x"}]}`)); !errors.As(err, &bre) || bre.Param != "n" {
+			t.Errorf("%s: got %v, want a bad request on n", body, err)
+		}
+	}
 }

@@ -132,25 +132,34 @@ func (s source) encodeResponse(resp *llm.Response) ([]byte, error) {
 	if c.Created == 0 {
 		c.Created = s.now().Unix()
 	}
+	c.Choices = make([]choice, 0, 1+len(resp.More))
+	c.Choices = append(c.Choices, s.choice(0, resp))
+	for i := range resp.More {
+		c.Choices = append(c.Choices, s.choice(i+1, &resp.More[i]))
+	}
+	b, err := wirejson.Marshal(c)
+	if err != nil {
+		return nil, fmt.Errorf("openaiapi: encode response: %w", err)
+	}
+	return b, nil
+}
+
+// choice is answer a as the choice at index i of a chat.completion.
+func (s source) choice(i int, a *llm.Response) choice {
 	msg := responseMessage{Role: "assistant"}
-	if resp.Text != "" || len(resp.ToolCalls) == 0 {
-		text := resp.Text
+	if a.Text != "" || len(a.ToolCalls) == 0 {
+		text := a.Text
 		msg.Content = &text
 	}
-	for _, tc := range resp.ToolCalls {
+	for _, tc := range a.ToolCalls {
 		id := tc.ID
 		if id == "" {
 			id = s.newID("call_")
 		}
 		msg.ToolCalls = append(msg.ToolCalls, wireToolCall{ID: id, Type: "function", Function: wireFunction{Name: tc.Name, Arguments: tc.Arguments}})
 	}
-	msg.ReasoningContent, msg.ThinkingBlocks = showThinking(resp.Thinking)
-	c.Choices = []choice{{Message: msg, FinishReason: finishReason(resp.FinishReason, len(resp.ToolCalls) > 0)}}
-	b, err := wirejson.Marshal(c)
-	if err != nil {
-		return nil, fmt.Errorf("openaiapi: encode response: %w", err)
-	}
-	return b, nil
+	msg.ReasoningContent, msg.ThinkingBlocks = showThinking(a.Thinking)
+	return choice{Index: i, Message: msg, FinishReason: finishReason(a.FinishReason, len(a.ToolCalls) > 0)}
 }
 
 // finishReason fills in a missing finish reason.

@@ -165,3 +165,30 @@ func TestWriteError(t *testing.T) {
 		t.Errorf("WriteError: got %d %s, want 401 %s", rec.Code, rec.Body.String(), want)
 	}
 }
+
+// TestWriteResponseChoices: an answer with More is written as that many
+// choices, in order, each with its own message and finish reason.
+func TestWriteResponseChoices(t *testing.T) {
+	rec := httptest.NewRecorder()
+	resp := llm.Response{Model: "claude-x", Text: "one", FinishReason: llm.FinishStop, Usage: llm.Usage{InputTokens: 30, OutputTokens: 9},
+		More: []llm.Response{{Text: "two", FinishReason: llm.FinishLength}, {ToolCalls: []llm.ToolCall{{ID: "c1", Name: "f", Arguments: "{}"}}}}}
+	if err := testSource().writeResponse(rec, &resp); err != nil {
+		t.Fatal(err)
+	}
+	var cc openai.ChatCompletion
+	if err := json.Unmarshal(rec.Body.Bytes(), &cc); err != nil {
+		t.Fatal(err)
+	}
+	if len(cc.Choices) != 3 {
+		t.Fatalf("got %d choices, want 3: %s", len(cc.Choices), rec.Body)
+	}
+	for i, want := range []struct{ text, finish string }{{"one", "stop"}, {"two", "length"}, {"", "tool_calls"}} {
+		c := cc.Choices[i]
+		if c.Index != int64(i) || c.Message.Content != want.text || c.FinishReason != want.finish {
+			t.Errorf("choice %d: index %d, %q, %q; want %q, %q", i, c.Index, c.Message.Content, c.FinishReason, want.text, want.finish)
+		}
+	}
+	if len(cc.Choices[2].Message.ToolCalls) != 1 || cc.Usage.CompletionTokens != 9 {
+		t.Errorf("tool call %+v, usage %+v", cc.Choices[2].Message.ToolCalls, cc.Usage)
+	}
+}

@@ -55,21 +55,29 @@ func New(cfg provider.Config) *Client {
 // Dialect reports llm.DialectAnthropic.
 func (c *Client) Dialect() llm.Dialect { return llm.DialectAnthropic }
 
-// Chat sends a non-streaming Messages request.
+// Chat sends a non-streaming Messages request; a translated request for
+// several answers (OpenAI's n) is sent that many times at once
+// (provider.Choices).
 func (c *Client) Chat(ctx context.Context, req *llm.Request) (*llm.Response, error) {
 	body, err := c.messagesBody(req, false)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.post(ctx, body, false)
-	if err != nil {
-		return nil, err
+	n := 1
+	if req.Dialect != llm.DialectAnthropic {
+		n = req.Choices // a translated request for several answers
 	}
-	raw, err := provider.ReadBody(ctx, resp)
-	if err != nil {
-		return nil, err
-	}
-	return c.parseResponse(raw)
+	return provider.Choices(ctx, n, func(ctx context.Context) (*llm.Response, error) {
+		resp, err := c.post(ctx, body, false)
+		if err != nil {
+			return nil, err
+		}
+		raw, err := provider.ReadBody(ctx, resp)
+		if err != nil {
+			return nil, err
+		}
+		return c.parseResponse(raw)
+	})
 }
 
 // ChatStream sends a streaming Messages request and returns once the

@@ -95,21 +95,24 @@ func regionOf(cfg provider.Config) string {
 // Dialect reports llm.DialectBedrock.
 func (c *Client) Dialect() llm.Dialect { return llm.DialectBedrock }
 
-// Chat sends a Converse request.
+// Chat sends a Converse request; a request for several answers (OpenAI's
+// n) is sent that many times at once (provider.Choices).
 func (c *Client) Chat(ctx context.Context, req *llm.Request) (*llm.Response, error) {
 	body, err := c.translate(req)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.post(ctx, body, false)
-	if err != nil {
-		return nil, err
-	}
-	raw, err := provider.ReadBody(ctx, resp)
-	if err != nil {
-		return nil, err
-	}
-	return c.parseResponse(raw, resp.Header)
+	return provider.Choices(ctx, req.Choices, func(ctx context.Context) (*llm.Response, error) {
+		resp, err := c.post(ctx, body, false)
+		if err != nil {
+			return nil, err
+		}
+		raw, err := provider.ReadBody(ctx, resp)
+		if err != nil {
+			return nil, err
+		}
+		return c.parseResponse(raw, resp.Header)
+	})
 }
 
 // ChatStream sends a ConverseStream request and returns once the response
