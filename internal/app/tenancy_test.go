@@ -666,3 +666,19 @@ func TestAllowedRoutesLimitModelsAndExplain(t *testing.T) {
 		t.Errorf("explain of an allowed route: got %d %s, want 200", code, body)
 	}
 }
+
+// TestBudgetReservesEveryChoice: a request for n choices reserves n calls'
+// worst case, so a budget with room for one call's turns away n of 3
+// before any call is made, and admits n of 1.
+func TestBudgetReservesEveryChoice(t *testing.T) {
+	s := startTenantStack(t, startSim(t, sim.DefaultConfig()), sqliteExtra(t, ""))
+	// As in TestBudgetRace: $0.006 holds one worst case of route cheap.
+	k := s.newKey("acme", admin.KeyCreate{Limits: tenancy.Limits{BudgetDailyUSD: 0.006}})
+	code, b, _ := chat(s.hc, s.base, k.Secret, `{"model":"cheap","max_tokens":1000,"n":3,"messages":[{"role":"user","content":"hi"}]}`)
+	if code != 429 || !strings.Contains(b, "budget_exceeded") {
+		t.Errorf("n 3: got %d %s, want 429 budget_exceeded", code, b)
+	}
+	if code, b, _ := chat(s.hc, s.base, k.Secret, `{"model":"cheap","max_tokens":1000,"n":1,"messages":[{"role":"user","content":"hi"}]}`); code != 200 {
+		t.Errorf("n 1: got %d %s, want 200", code, b)
+	}
+}

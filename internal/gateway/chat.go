@@ -214,7 +214,9 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *dialect) 
 	if input <= 0 {
 		input = tokens.Input(req)
 	}
-	if !g.admit(w, r, x, rt, input+req.MaxTokens, rt.estimateCost(dec, input, req.MaxTokens)) {
+	// n choices may cost n calls (a deployment of another API makes them).
+	n := max(req.Choices, 1)
+	if !g.admit(w, r, x, rt, input+req.MaxTokens, float64(n)*rt.estimateCost(dec, input, req.MaxTokens)) {
 		return
 	}
 	w, save, hit := g.cached(w, r, x, rt, d.cacheEndpoint, body)
