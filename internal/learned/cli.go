@@ -189,9 +189,13 @@ func defaultPair(s *dataset.Set) (strong, weak int) {
 	for m, name := range s.Models {
 		switch FamilyKey(name) {
 		case "gpt-4":
-			strong = m
+			if strong < 0 {
+				strong = m
+			}
 		case "mixtral-8x7b":
-			weak = m
+			if weak < 0 {
+				weak = m
+			}
 		}
 	}
 	if strong >= 0 && weak >= 0 {

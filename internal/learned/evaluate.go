@@ -11,9 +11,12 @@ import (
 
 // FamilyKey normalises a model name for matching a data set's models to a
 // router's reference models: lower case, no "org/" prefix, and without
-// release tags that do not change the model (chat, instruct, preview, hf,
-// version and date suffixes). "mistralai/mixtral-8x7b-chat" and
-// "mixtral-8x7b-instruct-v0.1" share the key "mixtral-8x7b".
+// release tags that do not change the model (chat, instruct, preview,
+// turbo, hf, version and date suffixes). "mistralai/mixtral-8x7b-chat" and
+// "mixtral-8x7b-instruct-v0.1" share the key "mixtral-8x7b";
+// "gpt-4-turbo" and "gpt-4-1106-preview" share "gpt-4". A version right
+// after the name is the model's generation, not a release: "claude-v2"
+// and "claude-2" share "claude-2".
 func FamilyKey(model string) string {
 	s := strings.ToLower(model)
 	if i := strings.LastIndex(s, "/"); i >= 0 {
@@ -21,10 +24,12 @@ func FamilyKey(model string) string {
 	}
 	parts := strings.FieldsFunc(s, func(r rune) bool { return r == '-' || r == '_' || r == ' ' || r == ':' })
 	var keep []string
-	for _, p := range parts {
+	for i, p := range parts {
 		switch {
-		case p == "chat" || p == "instruct" || p == "it" || p == "hf" || p == "preview" || p == "turbo-preview":
+		case p == "chat" || p == "instruct" || p == "it" || p == "hf" || p == "preview" || p == "turbo":
 			continue
+		case i == 1 && len(p) >= 2 && p[0] == 'v' && isNumeric(p[1:]):
+			p = p[1:] // claude-v2: the generation
 		case len(p) >= 2 && p[0] == 'v' && isNumeric(p[1:]):
 			continue
 		case len(p) >= 4 && isNumeric(p):

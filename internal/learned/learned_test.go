@@ -183,6 +183,11 @@ func TestFamilyKey(t *testing.T) {
 		{"gpt-4 date", "gpt-4-1106-preview", "gpt-4"},
 		{"plain", "gpt-4", "gpt-4"},
 		{"size kept", "meta/llama-2-70b-chat", "llama-2-70b"},
+		{"turbo", "gpt-4-turbo", "gpt-4"},
+		{"turbo date", "gpt-3.5-turbo-0613", "gpt-3.5"},
+		{"generation", "claude-v2", "claude-2"},
+		{"generation as a number", "claude-2", "claude-2"},
+		{"release version", "claude-instant-v1", "claude-instant"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
