@@ -32,6 +32,7 @@ type (
 			Type         string `json:"type"`
 			BudgetTokens int    `json:"budget_tokens"`
 		} `json:"thinking"`
+		ServiceTier string `json:"service_tier"`
 	}
 	msgMessage struct {
 		Role    string          `json:"role"`
@@ -85,12 +86,25 @@ type (
 // the assistant message's Thinking (Bedrock's Claude takes them back;
 // an OpenAI deployment is sent none). Content the canonical form
 // cannot carry (documents, server tools) is a *BadRequestError.
+// ServiceTier is the canonical (OpenAI) service tier for an Anthropic
+// client's service_tier: auto is auto, standard_only is default (the
+// standard tier); anything else is "".
+func ServiceTier(anthropic string) string {
+	switch anthropic {
+	case "auto":
+		return "auto"
+	case "standard_only":
+		return "default"
+	}
+	return ""
+}
+
 func decodeFull(raw []byte) (*llm.Body, error) {
 	var in msgRequest
 	if err := json.Unmarshal(raw, &in); err != nil {
 		return nil, badRequest("", "request body does not match the messages schema: "+err.Error())
 	}
-	b := &llm.Body{Temperature: in.Temperature, TopP: in.TopP, Stop: in.StopSequences}
+	b := &llm.Body{Temperature: in.Temperature, TopP: in.TopP, Stop: in.StopSequences, ServiceTier: ServiceTier(in.ServiceTier)}
 	if t := in.Thinking; t != nil && t.Type == "enabled" {
 		b.ThinkingBudget = t.BudgetTokens
 	}

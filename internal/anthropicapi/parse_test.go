@@ -139,6 +139,13 @@ func TestDecodeSDKRequest(t *testing.T) {
 func TestDecodeFullVariants(t *testing.T) {
 	dialecttest.DecodeBody(t, dialect, []dialecttest.DecodeCase{
 		{
+			Name: "service tiers in canonical terms",
+			Body: `{"model":"c","max_tokens":5,"service_tier":"standard_only","messages":[{"role":"user","content":"x"}]}`,
+			Check: func(b *llm.Body) string {
+				return cmp.Diff("default", b.ServiceTier) + cmp.Diff("auto", ServiceTier("auto")) + cmp.Diff("", ServiceTier("priority"))
+			},
+		},
+		{
 			Name: "url image, thinking kept, tool choice tool, output format",
 			Body: `{"model":"c","max_tokens":5,"tool_choice":{"type":"tool","name":"f"},"output_format":{"type":"json_schema","schema":{"type":"object"}},"messages":[
 				{"role":"user","content":[{"type":"image","source":{"type":"url","url":"https://x/i.png"}}]},

@@ -138,6 +138,20 @@ func TestBedrockDeployment(t *testing.T) {
 	if got := dropped.Header.Get("X-Switchyard-Dropped-Params"); got != "service_tier" {
 		t.Errorf("dropped params %q, want service_tier (scale has no Bedrock tier)", got)
 	}
+	// Service tiers across APIs: an Anthropic client's standard_only is
+	// Bedrock's default; an OpenAI client's default is Anthropic's
+	// standard_only, its flex has no Anthropic tier.
+	for _, tc := range []struct{ path, body, dropped string }{
+		{"/v1/messages", `{"model":"bedrock-large","max_tokens":20,"service_tier":"standard_only","messages":[{"role":"user","content":"hi"}]}`, ""},
+		{"/v1/messages", `{"model":"bedrock-large","max_tokens":20,"service_tier":"auto","messages":[{"role":"user","content":"hi"}]}`, "service_tier"},
+		{"/v1/chat/completions", `{"model":"claude","service_tier":"default","messages":[{"role":"user","content":"hi"}]}`, ""},
+		{"/v1/chat/completions", `{"model":"claude","service_tier":"flex","messages":[{"role":"user","content":"hi"}]}`, "service_tier"},
+	} {
+		resp, b := s.post(tc.path, tc.body, "anthropic-version", "2023-06-01")
+		if got := resp.Header.Get("X-Switchyard-Dropped-Params"); resp.StatusCode != 200 || got != tc.dropped {
+			t.Errorf("%s: got %d, dropped %q, want 200 and %q; %s", tc.body, resp.StatusCode, got, tc.dropped, b)
+		}
+	}
 
 	// Streamed, with usage.
 	stream := oa.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{Model: "bedrock-large", Messages: ask,

@@ -14,11 +14,13 @@ import (
 	"github.com/tidwall/gjson"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/switchyard-gw/switchyard/internal/anthropicapi"
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/executor"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/openaiapi"
 	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/provider/anthropic"
 	"github.com/switchyard-gw/switchyard/internal/provider/bedrock"
 	"github.com/switchyard-gw/switchyard/internal/provider/openai"
 	"github.com/switchyard-gw/switchyard/internal/reqid"
@@ -602,19 +604,36 @@ func (rt *runtime) lost(d *dialect, req *llm.Request, name string) []string {
 	if dep.prov.Dialect() == llm.DialectBedrock {
 		names = bedrockLost(req.Raw, names)
 	}
-	return slices.DeleteFunc(names, func(n string) bool { return !reqid.Plain(n) })
+	carried := tierCarried(req, dep.prov.Dialect())
+	return slices.DeleteFunc(names, func(n string) bool { return !reqid.Plain(n) || n == "service_tier" && carried })
+}
+
+// tierCarried reports whether a deployment speaking target gets the
+// request's service_tier in its own terms: Bedrock's serviceTier
+// (default, flex, priority) or Anthropic's service_tier (auto,
+// standard_only), from an OpenAI client's tier or an Anthropic client's.
+func tierCarried(req *llm.Request, target llm.Dialect) bool {
+	tier := gjson.GetBytes(req.Raw, "service_tier").Str
+	if req.Dialect == llm.DialectAnthropic {
+		tier = anthropicapi.ServiceTier(tier)
+	}
+	switch target {
+	case llm.DialectBedrock:
+		return bedrock.ServiceTier(tier) != ""
+	case llm.DialectAnthropic:
+		return anthropic.ServiceTier(tier) != ""
+	}
+	return false
 }
 
 // bedrockLost is lost (the fields any translation leaves out) with those
 // that the other APIs' translations carry but Bedrock's Converse API has
 // no counterpart for (who the user is, parallel tool calls), in body
-// order, and without an OpenAI service_tier that Bedrock's serviceTier
-// carries.
+// order.
 func bedrockLost(raw []byte, lost []string) []string {
 	var out []string
 	gjson.ParseBytes(raw).ForEach(func(k, v gjson.Result) bool {
 		switch {
-		case k.Str == "service_tier" && bedrock.ServiceTier(v.Str) != "":
 		case slices.Contains(lost, k.Str):
 			out = append(out, k.Str)
 		case v.Type == gjson.Null:

@@ -191,6 +191,10 @@ func TestTranslateOptions(t *testing.T) {
 			}, 0},
 		{"response_format text needs nothing", &llm.Body{ResponseFormat: json.RawMessage(`{"type":"text"}`)}, 0,
 			func(m map[string]any) (any, any) { return m["output_config"], nil }, 0},
+		{"service tier default is standard_only", &llm.Body{ServiceTier: "default"}, 0,
+			func(m map[string]any) (any, any) { return m["service_tier"], "standard_only" }, 0},
+		{"service tier auto", &llm.Body{ServiceTier: "auto"}, 0, func(m map[string]any) (any, any) { return m["service_tier"], "auto" }, 0},
+		{"service tier flex has no counterpart", &llm.Body{ServiceTier: "flex"}, 0, func(m map[string]any) (any, any) { return m["service_tier"], nil }, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

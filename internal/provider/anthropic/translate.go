@@ -28,6 +28,20 @@ type messagesRequest struct {
 	// must follow), from OpenAI's response_format json_schema.
 	OutputConfig *outputConfig `json:"output_config,omitempty"`
 	Thinking     *thinking     `json:"thinking,omitempty"`
+	ServiceTier  string        `json:"service_tier,omitempty"`
+}
+
+// ServiceTier is Anthropic's service_tier for a canonical (OpenAI) one:
+// auto is auto, default (the standard tier) is standard_only; flex,
+// priority and the rest have no counterpart ("").
+func ServiceTier(canonical string) string {
+	switch canonical {
+	case "auto":
+		return "auto"
+	case "default":
+		return "standard_only"
+	}
+	return ""
 }
 
 // systemBlock is a system prompt block, marked for the prompt cache.
@@ -122,6 +136,7 @@ func (c *Client) translate(req *llm.Request, stream bool) ([]byte, error) {
 		TopP:          b.TopP,
 		Stream:        stream,
 		Messages:      make([]message, 0, len(b.Messages)),
+		ServiceTier:   ServiceTier(b.ServiceTier),
 	}
 	if out.MaxTokens <= 0 {
 		out.MaxTokens = c.cfg.MaxOutputTokens
