@@ -181,13 +181,7 @@ func (c *Client) parseResponse(raw []byte) (*llm.Response, error) {
 // tokens read from and written to the prompt cache; the canonical input
 // count includes them.
 func usage(u gjson.Result) llm.Usage {
-	read, written := int(u.Get("cache_read_input_tokens").Int()), int(u.Get("cache_creation_input_tokens").Int())
-	return llm.Usage{
-		InputTokens:       int(u.Get("input_tokens").Int()) + read + written,
-		CachedInputTokens: read,
-		CacheWriteTokens:  written,
-		OutputTokens:      int(u.Get("output_tokens").Int()),
-	}
+	return provider.CacheUsage(u, "input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "output_tokens")
 }
 
 // stopReason maps Anthropic's stop_reason to the canonical finish reason.

@@ -228,13 +228,7 @@ func (c *Client) parseResponse(raw []byte, h http.Header) (*llm.Response, error)
 // tokens read from and written to the prompt cache; the canonical input
 // count includes them.
 func usage(u gjson.Result) llm.Usage {
-	read, written := int(u.Get("cacheReadInputTokens").Int()), int(u.Get("cacheWriteInputTokens").Int())
-	return llm.Usage{
-		InputTokens:       int(u.Get("inputTokens").Int()) + read + written,
-		CachedInputTokens: read,
-		CacheWriteTokens:  written,
-		OutputTokens:      int(u.Get("outputTokens").Int()),
-	}
+	return provider.CacheUsage(u, "inputTokens", "cacheReadInputTokens", "cacheWriteInputTokens", "outputTokens")
 }
 
 // stopReason maps Bedrock's stopReason to the canonical finish reason.
