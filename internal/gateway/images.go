@@ -47,10 +47,26 @@ func (g *Gateway) ServeImages(w http.ResponseWriter, r *http.Request) {
 
 // ServeImageEdits serves POST /v1/images/edits like ServeImages: the
 // multipart form (images, an optional mask, the prompt) is written again
-// for the deployment with only model rewritten.
+// for the deployment with only model rewritten (serveImageForm).
 func (g *Gateway) ServeImageEdits(w http.ResponseWriter, r *http.Request) {
+	g.serveImageForm(w, r, openaiapi.ParseImageEdits)
+}
+
+// ServeImageVariations serves POST /v1/images/variations (DALL-E 2) like
+// ServeImageEdits: the form's image and fields are written again for the
+// deployment with only model rewritten, and priced per image. Variations
+// do not stream (the parser refuses stream).
+func (g *Gateway) ServeImageVariations(w http.ResponseWriter, r *http.Request) {
+	g.serveImageForm(w, r, openaiapi.ParseImageVariations)
+}
+
+// serveImageForm serves an image request sent as a multipart form (an
+// edit or a variation): parse reads the form, the number of images it asks
+// for and its weight in estimated tokens; the adapter writes the form again
+// to the endpoint its Op names.
+func (g *Gateway) serveImageForm(w http.ResponseWriter, r *http.Request, parse func(body []byte, contentType string) (*llm.FormRequest, int, int, error)) {
 	g.serveRelayed(w, r, "switchyard.images", func(body []byte, contentType string) (relayed, error) {
-		req, n, input, err := openaiapi.ParseImageEdits(body, contentType)
+		req, n, input, err := parse(body, contentType)
 		if err != nil {
 			return relayed{}, err
 		}
@@ -69,26 +85,6 @@ func (g *Gateway) ServeImageEdits(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		return rel, nil
-	})
-}
-
-// ServeImageVariations serves POST /v1/images/variations (DALL-E 2) like
-// ServeImageEdits: the form's image and fields are written again for the
-// deployment with only model rewritten, and priced per image.
-func (g *Gateway) ServeImageVariations(w http.ResponseWriter, r *http.Request) {
-	g.serveRelayed(w, r, "switchyard.images", func(body []byte, contentType string) (relayed, error) {
-		req, n, input, err := openaiapi.ParseImageVariations(body, contentType)
-		if err != nil {
-			return relayed{}, err
-		}
-		return relayed{
-			model: req.Model, inputTokens: input, units: n,
-			capability: config.CapImages, what: "image generation", serves: servesImages,
-			call: func(ctx context.Context, p *executor.Plan, input int) (relayedAnswer, *executor.Trace, error) {
-				resp, trace, err := g.exec.EditImages(ctx, p, req, input)
-				return imageAnswer(resp), trace, err
-			},
-		}, nil
 	})
 }
 
