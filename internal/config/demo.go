@@ -9,6 +9,7 @@ package config
 // Clients may also name any deployment directly. The result is defaulted and validated.
 func Demo(simBaseURL string) *Config {
 	yes, no := true, false
+	audioIn, audioOut := 32.0, 64.0
 	cacheRead, cacheWrite := 0.50, 6.25 // Anthropic's: a tenth and 1.25× of the input price
 	c := newConfig()
 	c.Providers = []Provider{
@@ -88,6 +89,13 @@ func Demo(simBaseURL string) *Config {
 			Price:         Price{PerMinute: 0.006},
 			ContextWindow: 32768, MaxOutputTokens: 1,
 			Capabilities: Capabilities{Chat: &no, Tools: &no, Streaming: &no, Transcription: &yes},
+		},
+		{
+			// A Realtime API model, priced as gpt-realtime is.
+			Name: "sim-realtime", Provider: "sim-openai", Model: "sim-realtime",
+			Price:         Price{InputPerMTok: 4, OutputPerMTok: 16, AudioInputPerMTok: &audioIn, AudioOutputPerMTok: &audioOut},
+			ContextWindow: 32768, MaxOutputTokens: 4096,
+			Capabilities: Capabilities{Chat: &no, Tools: &no, Streaming: &no, Realtime: &yes},
 		},
 		{
 			// Titan's body over Bedrock's InvokeModel.

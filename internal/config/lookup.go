@@ -15,12 +15,13 @@ const (
 	CapImages        = "images"
 	CapSpeech        = "speech"
 	CapTranscription = "transcription"
+	CapRealtime      = "realtime"
 )
 
 // Has reports whether the capability is on, applying the defaults for
 // unset fields: chat, tools and streaming default to true; vision,
-// json_mode, embeddings, reasoning, moderation, images, speech and
-// transcription to false. An unknown name is false.
+// json_mode, embeddings, reasoning, moderation, images, speech,
+// transcription and realtime to false. An unknown name is false.
 func (c Capabilities) Has(name string) bool {
 	switch name {
 	case CapChat:
@@ -45,6 +46,8 @@ func (c Capabilities) Has(name string) bool {
 		return orDefault(c.Speech, false)
 	case CapTranscription:
 		return orDefault(c.Transcription, false)
+	case CapRealtime:
+		return orDefault(c.Realtime, false)
 	}
 	return false
 }
@@ -63,7 +66,7 @@ func (c Capabilities) resolved() Capabilities {
 		Chat: b(CapChat), Vision: b(CapVision), Tools: b(CapTools),
 		JSONMode: b(CapJSONMode), Streaming: b(CapStreaming), Embeddings: b(CapEmbeddings), Reasoning: b(CapReasoning),
 		Moderation: b(CapModeration), Images: b(CapImages),
-		Speech: b(CapSpeech), Transcription: b(CapTranscription),
+		Speech: b(CapSpeech), Transcription: b(CapTranscription), Realtime: b(CapRealtime),
 	}
 }
 

@@ -420,9 +420,9 @@ func (c *Config) validateRequires(v *routeValidator, path string, r *Route) {
 	for j, capName := range r.Requires {
 		p := fmt.Sprintf("%s.requires[%d]", path, j)
 		switch capName {
-		case CapChat, CapVision, CapTools, CapJSONMode, CapStreaming, CapEmbeddings, CapReasoning, CapModeration, CapImages, CapSpeech, CapTranscription:
+		case CapChat, CapVision, CapTools, CapJSONMode, CapStreaming, CapEmbeddings, CapReasoning, CapModeration, CapImages, CapSpeech, CapTranscription, CapRealtime:
 		default:
-			v.add(p, "unknown capability %q (want chat, vision, tools, json_mode, streaming, embeddings, reasoning, moderation, images, speech or transcription)", capName)
+			v.add(p, "unknown capability %q (want chat, vision, tools, json_mode, streaming, embeddings, reasoning, moderation, images, speech, transcription or realtime)", capName)
 			continue
 		}
 		found := false

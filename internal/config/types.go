@@ -175,6 +175,25 @@ type Price struct {
 	// PerMinute prices each minute of audio a deployment transcribes
 	// (whisper-1), from the seconds its answer reports.
 	PerMinute float64 `yaml:"per_minute"`
+	// AudioInputPerMTok and AudioOutputPerMTok price the audio tokens a
+	// Realtime API response reports (audio costs more than text there);
+	// unset, they cost InputPerMTok and OutputPerMTok.
+	AudioInputPerMTok  *float64 `yaml:"audio_input_per_mtok"`
+	AudioOutputPerMTok *float64 `yaml:"audio_output_per_mtok"`
+}
+
+// AudioExtra is what audio tokens cost beyond the text price Cost charges
+// for them: audioIn uncached audio input tokens and audioOut audio output
+// tokens, at the audio prices where set.
+func (p Price) AudioExtra(audioIn, audioOut int) float64 {
+	extra := 0.0
+	if p.AudioInputPerMTok != nil {
+		extra += float64(audioIn) * (*p.AudioInputPerMTok - p.InputPerMTok)
+	}
+	if p.AudioOutputPerMTok != nil {
+		extra += float64(audioOut) * (*p.AudioOutputPerMTok - p.OutputPerMTok)
+	}
+	return extra / 1e6
 }
 
 // Cost is the USD price of a call: in input tokens, of which cached were
@@ -219,6 +238,9 @@ type Capabilities struct {
 	// Transcription serves OpenAI's transcription and translation
 	// endpoints (whisper-1, gpt-4o-transcribe and the like).
 	Transcription *bool `yaml:"transcription"`
+	// Realtime serves OpenAI's Realtime API, a WebSocket session
+	// (gpt-realtime and the like; openai- and azure-kind deployments).
+	Realtime *bool `yaml:"realtime"`
 }
 
 // Route is what a client names in "model": a policy over targets

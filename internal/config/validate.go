@@ -383,6 +383,12 @@ func (c *Config) validateDeployments(v *validator) {
 		if p := d.Price.CacheWritePerMTok; p != nil {
 			nonNegative(v, path+".price.cache_write_per_mtok", *p)
 		}
+		if p := d.Price.AudioInputPerMTok; p != nil {
+			nonNegative(v, path+".price.audio_input_per_mtok", *p)
+		}
+		if p := d.Price.AudioOutputPerMTok; p != nil {
+			nonNegative(v, path+".price.audio_output_per_mtok", *p)
+		}
 		v.positiveInt(path+".context_window", int64(d.ContextWindow))
 		v.positiveInt(path+".max_output_tokens", int64(d.MaxOutputTokens))
 		if d.ContextWindow > 0 && d.MaxOutputTokens > d.ContextWindow {
@@ -392,8 +398,8 @@ func (c *Config) validateDeployments(v *validator) {
 			v.add(path+".quality", "must be between 0 and 1, got %v", d.Quality)
 		}
 		if !d.Capabilities.Has(CapChat) && !d.Capabilities.Has(CapEmbeddings) && !d.Capabilities.Has(CapModeration) && !d.Capabilities.Has(CapImages) &&
-			!d.Capabilities.Has(CapSpeech) && !d.Capabilities.Has(CapTranscription) {
-			v.add(path+".capabilities", "serves nothing: chat, embeddings, moderation, images, speech and transcription are all false")
+			!d.Capabilities.Has(CapSpeech) && !d.Capabilities.Has(CapTranscription) && !d.Capabilities.Has(CapRealtime) {
+			v.add(path+".capabilities", "serves nothing: chat, embeddings, moderation, images, speech, transcription and realtime are all false")
 		}
 		for _, c := range []string{CapSpeech, CapTranscription} {
 			if d.Capabilities.Has(c) && providers[d.Provider] && kinds[d.Provider] != KindOpenAI && kinds[d.Provider] != KindAzure {
@@ -402,6 +408,9 @@ func (c *Config) validateDeployments(v *validator) {
 		}
 		if d.Capabilities.Has(CapImages) && providers[d.Provider] && kinds[d.Provider] != KindOpenAI && kinds[d.Provider] != KindAzure {
 			v.add(path+".capabilities.images", "only openai- and azure-kind deployments generate images (OpenAI's endpoint), not %s", kinds[d.Provider])
+		}
+		if d.Capabilities.Has(CapRealtime) && providers[d.Provider] && kinds[d.Provider] != KindOpenAI && kinds[d.Provider] != KindAzure {
+			v.add(path+".capabilities.realtime", "only openai- and azure-kind deployments serve the Realtime API (OpenAI's WebSocket), not %s", kinds[d.Provider])
 		}
 		if d.Capabilities.Has(CapModeration) && providers[d.Provider] && kinds[d.Provider] != KindOpenAI {
 			v.add(path+".capabilities.moderation", "only openai-kind deployments serve moderations (OpenAI's endpoint), not %s", kinds[d.Provider])
