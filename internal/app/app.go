@@ -166,6 +166,7 @@ func Serve(ctx context.Context, opts Options) error {
 		ReadTimeout:       cfg.Server.ReadTimeout.D(),
 		IdleTimeout:       cfg.Server.IdleTimeout.D(),
 		ShutdownTimeout:   cfg.Server.ShutdownTimeout.D(),
+		Drain:             gw.CloseSessions,
 	})
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {

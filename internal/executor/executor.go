@@ -47,6 +47,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
 )
@@ -319,6 +321,17 @@ func (e *Executor) Speak(ctx context.Context, p *Plan, req *llm.SpeechRequest, i
 func (e *Executor) Transcribe(ctx context.Context, p *Plan, req *llm.FormRequest, inputTokens int) (*llm.AudioResponse, *Trace, error) {
 	return walk(ctx, e, p, inputTokens, "audio", func(ctx context.Context, pr provider.AudioProvider) (*llm.AudioResponse, error) {
 		return pr.Transcribe(ctx, req)
+	})
+}
+
+// Realtime opens a Realtime API session along the plan, as Embed does:
+// each handshake is an attempt, with retries, fail-over and circuit
+// breaking; the first deployment that accepts serves the whole session
+// (it is stateful, so a session that fails later is not moved). The
+// caller closes the connection.
+func (e *Executor) Realtime(ctx context.Context, p *Plan, req *provider.RealtimeRequest) (*websocket.Conn, *Trace, error) {
+	return walk(ctx, e, p, 0, "the Realtime API", func(ctx context.Context, pr provider.RealtimeDialer) (*websocket.Conn, error) {
+		return pr.DialRealtime(ctx, req)
 	})
 }
 

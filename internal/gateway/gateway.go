@@ -74,6 +74,7 @@ type Gateway struct {
 	cache    cache.Store
 	semantic *cache.Semantic
 	affinity cache.Store
+	sessions *sessions // Realtime API sessions in progress
 	rt       atomic.Pointer[runtime]
 }
 
@@ -110,7 +111,7 @@ func New(opts Options) *Gateway {
 	if opts.Affinity == nil {
 		opts.Affinity = cache.NewMemory(16<<20, opts.Now)
 	}
-	return &Gateway{log: opts.Logger, metrics: opts.Metrics, exec: opts.Executor, rec: opts.Recorder, guard: opts.Guard, now: opts.Now, tokens: tokens.NewCounter(), tracer: opts.Tracer, cache: opts.Cache, semantic: opts.Semantic, affinity: opts.Affinity}
+	return &Gateway{log: opts.Logger, metrics: opts.Metrics, exec: opts.Executor, rec: opts.Recorder, guard: opts.Guard, now: opts.Now, tokens: tokens.NewCounter(), tracer: opts.Tracer, cache: opts.Cache, semantic: opts.Semantic, affinity: opts.Affinity, sessions: newSessions()}
 }
 
 // Ready reports whether a config has been applied.

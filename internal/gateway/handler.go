@@ -46,6 +46,7 @@ func (g *Gateway) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/models/{model...}", g.ServeModel)
 	mux.HandleFunc("GET /models/{model...}", g.ServeModel)
 	mux.HandleFunc("POST /v1/route/explain", g.ServeExplain)
+	mux.HandleFunc("GET /v1/realtime", g.ServeRealtime)
 	// The same paths with another method, and every other path, get an
 	// error in the API's own format rather than net/http's plain text.
 	for _, e := range []struct {
@@ -79,6 +80,7 @@ func (g *Gateway) Handler() http.Handler {
 		{"/v1/models", "GET, HEAD", openAIDialect},
 		{"/models", "GET, HEAD", openAIDialect},
 		{"/v1/route/explain", "POST", openAIDialect},
+		{"/v1/realtime", "GET", openAIDialect},
 	} {
 		mux.HandleFunc(e.path, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", e.allow)

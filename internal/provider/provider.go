@@ -8,7 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
 )
@@ -70,6 +73,24 @@ type AudioStreamer interface {
 type ImageStreamer interface {
 	GenerateImagesStream(ctx context.Context, req *llm.ImageRequest) (llm.Stream, error)
 	EditImagesStream(ctx context.Context, req *llm.FormRequest) (llm.Stream, error)
+}
+
+// RealtimeDialer is implemented by providers that serve OpenAI's Realtime
+// API: DialRealtime opens a WebSocket session with the deployment's model,
+// and returns once the upstream accepted it (or refused, as a classified
+// *Error). The caller closes the connection.
+type RealtimeDialer interface {
+	DialRealtime(ctx context.Context, req *RealtimeRequest) (*websocket.Conn, error)
+}
+
+// RealtimeRequest is what a Realtime API session is opened with.
+type RealtimeRequest struct {
+	// Query is the client's query string; the adapter replaces the model
+	// (and Azure's deployment and api-version) with the deployment's.
+	Query url.Values
+	// Beta is the client's OpenAI-Beta header ("realtime=v1" asks for the
+	// beta protocol), passed on when set.
+	Beta string
 }
 
 // TokenCounter is a provider that can count a request's input tokens

@@ -40,6 +40,10 @@ type Options struct {
 	// ShutdownTimeout is how long Serve waits for in-flight requests and
 	// streams after its context ends.
 	ShutdownTimeout time.Duration
+	// Drain, if set, ends the connections handlers took over from the
+	// server (Realtime API WebSockets), which its shutdown does not wait
+	// for, and waits for their handlers to finish or ctx to end.
+	Drain func(ctx context.Context) error
 }
 
 // Server is the HTTP server.
@@ -151,7 +155,17 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
 	defer cancel()
+	var drained chan error
+	if s.opts.Drain != nil {
+		drained = make(chan error, 1)
+		go func() { drained <- s.opts.Drain(sctx) }()
+	}
 	err := s.srv.Shutdown(sctx)
+	if drained != nil {
+		if derr := <-drained; derr != nil && err == nil {
+			err = derr
+		}
+	}
 	if err != nil {
 		s.opts.Logger.Warn("shutdown deadline passed; closing remaining connections", "err", err)
 		_ = s.srv.Close()

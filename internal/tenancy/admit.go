@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/budget"
@@ -57,7 +58,7 @@ func (g *Guard) Admit(ctx context.Context, p *gateway.Principal, route string, t
 			}
 			return nil, g.denyBudget(err)
 		}
-		a.res = r
+		a.res, a.scopes, a.g = r, bs, g
 	}
 	return a, nil
 }
@@ -66,6 +67,31 @@ func (g *Guard) Admit(ctx context.Context, p *gateway.Principal, route string, t
 type admission struct {
 	ticket ratelimit.Ticket
 	res    budget.Reservation
+	// For Extend: the budgets reserved against, and further holds.
+	g      *Guard
+	scopes []budget.BudgetScope
+	mu     sync.Mutex
+	more   []budget.Reservation
+}
+
+var _ gateway.Budgeted = (*admission)(nil)
+
+// Extend holds costUSD more against the same budgets, as Reserve would
+// for a new request: a Realtime session charges each response as it ends.
+// It fails, holding nothing more, when a budget cannot take it. Without
+// budgets it always succeeds.
+func (a *admission) Extend(ctx context.Context, costUSD float64) error {
+	if a.res == nil {
+		return nil
+	}
+	r, err := a.g.budgets.Reserve(ctx, a.scopes, costUSD)
+	if err != nil {
+		return a.g.denyBudget(err)
+	}
+	a.mu.Lock()
+	a.more = append(a.more, r)
+	a.mu.Unlock()
+	return nil
 }
 
 func (a *admission) Settle(inputTokens, outputTokens int, costUSD float64) {
@@ -73,7 +99,13 @@ func (a *admission) Settle(inputTokens, outputTokens int, costUSD float64) {
 		a.ticket.Settle(inputTokens + outputTokens)
 	}
 	if a.res != nil {
+		// The whole cost is spent once; further holds are released.
 		a.res.Settle(costUSD)
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		for _, r := range a.more {
+			r.Settle(0)
+		}
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tidwall/gjson"
@@ -32,6 +33,9 @@ type Client struct {
 	base      string
 	modelJSON []byte // cfg.Model as a JSON string
 	now       func() time.Time
+
+	wsOnce sync.Once
+	ws     *http.Client // for Realtime API handshakes (websocketClient)
 }
 
 var (

@@ -1,0 +1,376 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/tidwall/gjson"
+
+	"github.com/switchyard-gw/switchyard/internal/config"
+	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/reqid"
+)
+
+// A Realtime API session (GET /v1/realtime) is one client request: it is
+// authenticated, routed and admitted like any other, then a deployment
+// with capabilities.realtime is dialled through the executor (failing over
+// until one accepts) and only then is the client's WebSocket accepted, so
+// every refusal before that is an HTTP error in OpenAI's format. From
+// there frames are relayed as they come, both ways, unchanged; the
+// gateway reads only each upstream event's type, and the usage of each
+// response.done, which it prices and charges against the caller's budgets
+// as the session goes. The session's usage record, log line and metrics
+// are written when it ends.
+
+// upstreamReadLimit bounds one upstream frame (a response.done carrying a
+// long conversation item, or a large audio delta).
+const upstreamReadLimit = provider.MaxResponseBody
+
+// Budgeted is an Admission that can hold more of the caller's budgets
+// while its request runs: a Realtime session charges each response as it
+// is done. Extend fails (a *Denied) when the budget cannot take costUSD
+// more; Settle then settles everything held.
+type Budgeted interface {
+	Extend(ctx context.Context, costUSD float64) error
+}
+
+// sessions tracks the Realtime sessions in progress, whose connections
+// net/http no longer tracks once they are hijacked, so shutdown can end
+// them and wait for their accounting.
+type sessions struct {
+	mu      sync.Mutex
+	wg      sync.WaitGroup
+	closing chan struct{} // closed when shutdown starts
+	closed  bool
+}
+
+func newSessions() *sessions { return &sessions{closing: make(chan struct{})} }
+
+// enter counts a new session in, unless shutdown has started.
+func (s *sessions) enter() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.wg.Add(1)
+	return true
+}
+
+func (s *sessions) leave() { s.wg.Done() }
+
+// CloseSessions ends every Realtime session (the client gets close code
+// 1001, going away) and refuses new ones, then waits until their usage is
+// recorded or ctx ends. The server calls it when it shuts down.
+func (g *Gateway) CloseSessions(ctx context.Context) error {
+	s := g.sessions
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.closing)
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func servesRealtime(p provider.Provider) bool { _, ok := p.(provider.RealtimeDialer); return ok }
+
+// Subprotocols a browser's Realtime client offers: the API key (browsers
+// cannot set headers on a WebSocket) and the beta protocol.
+const (
+	keyProtocol  = "openai-insecure-api-key."
+	betaProtocol = "openai-beta.realtime-v1"
+)
+
+// ServeRealtime serves GET /v1/realtime, OpenAI's Realtime API.
+func (g *Gateway) ServeRealtime(w http.ResponseWriter, r *http.Request) {
+	x, r := g.start(r, openAIDialect, "switchyard.realtime")
+	defer g.finish(r.Context(), x)
+	x.streamed = true
+	beta := r.Header.Get("OpenAI-Beta")
+	for _, p := range websocketProtocols(r) {
+		switch {
+		case strings.HasPrefix(p, keyProtocol) && r.Header.Get("Authorization") == "" && r.Header.Get("X-Api-Key") == "":
+			r.Header.Set("Authorization", "Bearer "+strings.TrimPrefix(p, keyProtocol))
+		case p == betaProtocol && beta == "":
+			beta = "realtime=v1"
+		}
+	}
+	rt, _, ok := g.authenticated(w, r, x)
+	if !ok {
+		return
+	}
+	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		w.Header().Set("Upgrade", "websocket")
+		g.fail(w, x, &apiError{status: http.StatusUpgradeRequired, code: "websocket_required", anthropicType: "invalid_request_error",
+			message: "the Realtime API is a WebSocket: connect with ws:// or wss:// (an OpenAI SDK's realtime client)"})
+		return
+	}
+	req := relayed{model: r.URL.Query().Get("model"), capability: config.CapRealtime, serves: servesRealtime, what: "the Realtime API"}
+	if req.model == "" {
+		if req.model = rt.firstWith(req.capability); req.model == "" {
+			g.fail(w, x, &apiError{status: http.StatusBadRequest, code: "no_capable_deployment", anthropicType: "invalid_request_error",
+				message: "no deployment serves the Realtime API (capabilities.realtime); name a model"})
+			return
+		}
+	}
+	plan, ae := rt.passthroughPlan(x, req)
+	if ae != nil {
+		g.fail(w, x, ae)
+		return
+	}
+	// A session's cost is unknown until its responses are done: it is
+	// admitted against rate limits and an unexhausted budget, and holds
+	// its concurrency slot while open; each response is charged as it
+	// ends.
+	if !g.admit(w, r, x, rt, 0, 0) {
+		return
+	}
+	if !g.sessions.enter() {
+		g.fail(w, x, &apiError{status: http.StatusServiceUnavailable, code: "shutting_down", anthropicType: "api_error", message: "the gateway is shutting down"})
+		return
+	}
+	defer g.sessions.leave()
+	up, trace, err := g.exec.Realtime(r.Context(), plan, &provider.RealtimeRequest{Query: r.URL.Query(), Beta: beta})
+	x.trace = trace
+	g.setRouteHeaders(w, x)
+	if err != nil {
+		g.failErr(w, x, err)
+		return
+	}
+	defer up.CloseNow()
+	up.SetReadLimit(upstreamReadLimit)
+	if d, ok := rt.deployments[trace.Deployment]; ok {
+		x.model = d.cfg.Model
+	}
+	// The server's read deadline for the request would cut the session.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
+	client, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{"realtime"}})
+	if err != nil {
+		// Accept answered the client (a bad handshake, or another origin).
+		x.status, x.errKind = http.StatusBadRequest, "websocket_handshake"
+		up.Close(websocket.StatusNormalClosure, "")
+		return
+	}
+	defer client.CloseNow()
+	client.SetReadLimit(rt.cfg.Server.MaxBodyBytes)
+	x.status = http.StatusOK
+	s := &session{g: g, x: x, rt: rt, deployment: trace.Deployment, client: client, up: up}
+	s.run(r.Context())
+}
+
+// websocketProtocols lists the subprotocols a handshake offers.
+func websocketProtocols(r *http.Request) []string {
+	var out []string
+	for _, v := range r.Header.Values("Sec-WebSocket-Protocol") {
+		for p := range strings.SplitSeq(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// session relays one Realtime API session.
+type session struct {
+	g          *Gateway
+	x          *exchange
+	rt         *runtime
+	deployment string
+	client, up *websocket.Conn
+
+	// Written by the upstream pump only; read after it has returned.
+	open      int    // responses created and not yet done
+	overdrawn string // why a response's charge did not fit the budget
+	events    int    // upstream events relayed
+}
+
+// end is how one direction of the relay stopped.
+type end struct {
+	fromClient bool
+	// status and reason are the close frame received; status is -1 when
+	// the connection ended without one.
+	status websocket.StatusCode
+	reason string
+	// writeFailed: the other side could not be written to.
+	writeFailed bool
+	// overdrawn: the last response's charge did not fit the budget.
+	overdrawn bool
+}
+
+func (s *session) run(ctx context.Context) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ends := make(chan end, 2)
+	go func() { ends <- s.pump(ctx, s.client, s.up, true) }()
+	go func() { ends <- s.pump(ctx, s.up, s.client, false) }()
+	var first end
+	select {
+	case first = <-ends:
+	case <-s.g.sessions.closing:
+		s.client.Close(websocket.StatusGoingAway, "the gateway is shutting down")
+		s.up.Close(websocket.StatusNormalClosure, "")
+		cancel()
+		<-ends
+		<-ends
+		s.unfinished("shutdown")
+		return
+	}
+	switch {
+	case first.overdrawn:
+		// The response that overdrew was passed on; the session ends.
+		s.sendError(ctx, "invalid_request_error", "budget_exceeded", s.overdrawn)
+		s.client.Close(websocket.StatusPolicyViolation, "budget exceeded")
+		s.up.Close(websocket.StatusNormalClosure, "")
+		s.x.errKind = "budget_exceeded"
+	case first.writeFailed:
+		// The side written to is gone.
+		s.client.CloseNow()
+		s.up.CloseNow()
+	case first.fromClient:
+		// The client hung up: so does the gateway, with the client's code.
+		s.up.Close(sendable(first.status), first.reason)
+		s.client.CloseNow()
+	case first.status >= 0:
+		// The upstream closed the session with a code: pass it on.
+		s.client.Close(sendable(first.status), first.reason)
+		s.up.CloseNow()
+	default:
+		// The upstream connection broke: the client is told in its
+		// protocol, then with 1011, never as a normal end.
+		s.x.partial, s.x.errKind = true, provider.KindUnavailable.String()
+		s.sendError(ctx, "server_error", "upstream_disconnected", "the upstream realtime session ended unexpectedly")
+		s.client.Close(websocket.StatusInternalError, "upstream connection lost")
+	}
+	cancel()
+	<-ends
+	s.unfinished("session_closed")
+}
+
+// sendable is a close code that may be sent: the codes that only report
+// a missing or broken close (1005, 1006, 1015) become a normal closure.
+func sendable(c websocket.StatusCode) websocket.StatusCode {
+	switch c {
+	case -1, websocket.StatusNoStatusRcvd, websocket.StatusAbnormalClosure, websocket.StatusTLSHandshake:
+		return websocket.StatusNormalClosure
+	}
+	return c
+}
+
+// unfinished marks a session that ended with a response still running as
+// partial: that response's usage was never reported.
+func (s *session) unfinished(why string) {
+	if s.open > 0 {
+		s.x.partial = true
+		if s.x.errKind == "" {
+			s.x.errKind = why
+		}
+	}
+}
+
+// pump copies frames from src to dst until either fails. The upstream's
+// are read for their type, and a response.done for its usage.
+func (s *session) pump(ctx context.Context, src, dst *websocket.Conn, fromClient bool) end {
+	for {
+		typ, data, err := src.Read(ctx)
+		if err != nil {
+			e := end{fromClient: fromClient, status: websocket.CloseStatus(err)}
+			var ce websocket.CloseError
+			if errors.As(err, &ce) {
+				e.reason = ce.Reason
+			}
+			return e
+		}
+		fits := true
+		if !fromClient && typ == websocket.MessageText {
+			if s.events++; s.events == 1 {
+				s.x.ttft = s.g.now().Sub(s.x.start)
+			}
+			fits = s.observe(ctx, data)
+		}
+		if err := dst.Write(ctx, typ, data); err != nil {
+			return end{fromClient: fromClient, writeFailed: true, status: -1}
+		}
+		if !fits {
+			return end{overdrawn: true}
+		}
+	}
+}
+
+// observe reads one upstream event: a response's start and end, and the
+// usage it reports when done, which is priced and charged to the caller's
+// budgets. It returns false when the charge does not fit.
+func (s *session) observe(ctx context.Context, data []byte) bool {
+	switch gjson.GetBytes(data, "type").Str {
+	case "response.created":
+		s.open++
+		return true
+	case "response.done":
+	default:
+		return true
+	}
+	s.open = max(s.open-1, 0)
+	u := gjson.GetBytes(data, "response.usage")
+	if !u.Exists() {
+		return true // a failed response may report none
+	}
+	n := gjson.GetMany(u.Raw, "input_tokens", "output_tokens", "input_token_details.cached_tokens",
+		"input_token_details.audio_tokens", "input_token_details.cached_tokens_details.audio_tokens", "output_token_details.audio_tokens")
+	usage := llm.Usage{InputTokens: int(n[0].Int()), OutputTokens: int(n[1].Int()), CachedInputTokens: int(n[2].Int())}
+	extra := 0.0
+	if d, ok := s.rt.deployments[s.deployment]; ok {
+		extra = d.cfg.Price.AudioExtra(max(int(n[3].Int()-n[4].Int()), 0), int(n[5].Int()))
+	}
+	s.x.usage = s.x.usage.Add(usage)
+	s.x.priorCost += extra
+	b, ok := s.x.adm.(Budgeted)
+	cost := s.rt.cost(s.deployment, usage) + extra
+	if !ok || cost <= 0 {
+		return true
+	}
+	if err := b.Extend(ctx, cost); err != nil {
+		s.overdrawn = "budget exceeded"
+		var d *Denied
+		if errors.As(err, &d) {
+			s.overdrawn = d.Message
+		}
+		return false
+	}
+	return true
+}
+
+// sendError sends the client an error event of the Realtime API.
+func (s *session) sendError(ctx context.Context, typ, code, message string) {
+	type apiErr struct {
+		Type    string  `json:"type"`
+		Code    string  `json:"code"`
+		Message string  `json:"message"`
+		Param   *string `json:"param"`
+		EventID *string `json:"event_id"`
+	}
+	ev, err := json.Marshal(struct {
+		Type    string `json:"type"`
+		EventID string `json:"event_id"`
+		Error   apiErr `json:"error"`
+	}{"error", "event_switchyard_" + reqid.From(ctx), apiErr{Type: typ, Code: code, Message: message}})
+	if err == nil {
+		_ = s.client.Write(ctx, websocket.MessageText, ev)
+	}
+}
