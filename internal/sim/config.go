@@ -162,7 +162,7 @@ type Fault struct {
 // DefaultConfig returns demo models of different speeds: sim-small (fast),
 // sim-medium, sim-large (slow, large context), sim-vision, sim-embed,
 // sim-titan-embed-text-v2, sim-moderation, sim-image, sim-dalle, sim-tts,
-// sim-whisper and sim-transcribe.
+// sim-whisper, sim-transcribe and sim-realtime.
 func DefaultConfig() Config {
 	return Config{Models: []Model{
 		{Name: "sim-small", ContextWindow: 8192, Latency: 20 * time.Millisecond,
@@ -194,6 +194,9 @@ func DefaultConfig() Config {
 		{Name: "sim-tts", ContextWindow: 4096, Latency: 20 * time.Millisecond, OutputTokens: 1},
 		{Name: "sim-whisper", ContextWindow: 32768, Latency: 20 * time.Millisecond, OutputTokens: 1},
 		{Name: "sim-transcribe", ContextWindow: 32768, Latency: 20 * time.Millisecond, OutputTokens: 1},
+		// The model of GET /v1/realtime (the name holds "realtime").
+		{Name: "sim-realtime", ContextWindow: 32768, Latency: 20 * time.Millisecond,
+			FirstToken: 150 * time.Millisecond, TokensPerSecond: 80, OutputTokens: 24},
 	}}
 }
 

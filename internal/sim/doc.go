@@ -51,6 +51,16 @@
 //	                                 stream=true from a tokens model streams transcript.text.delta
 //	                                 events (a word each), then transcript.text.done (json or text
 //	                                 only); whisper models ignore stream; translations refuse it
+//	GET  /v1/realtime?model=M        OpenAI Realtime API (GA) over a WebSocket, models whose name
+//	                                 holds "realtime" (else 400); one Call per session. Session,
+//	                                 conversation items, input audio buffer (sim speech gives its
+//	                                 transcript), responses answering the last user text as chat
+//	                                 does, in text or audio deltas paced as stream tokens, cancel.
+//	                                 Usage per response: input text = estimate of instructions and
+//	                                 every item's role and texts; input audio = 10/s of all input
+//	                                 audio (bytes/48000 s, a sim WAV by its duration), rounded up;
+//	                                 output text = tokens sent; output audio = 10/s of audio sent.
+//	                                 Mid-stream faults hit the first response (see realtime.go)
 //	GET  /v1/models[/{model}]        OpenAI list; Anthropic list when the
 //	                                 request has an anthropic-version header
 //
