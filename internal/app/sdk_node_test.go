@@ -364,3 +364,29 @@ deployments:
 		t.Errorf("bedrock embeddings in the SDK's base64: %+v", r)
 	}
 }
+
+// TestNodeSDKRealtime: the npm SDK's Realtime client (OpenAIRealtimeWS,
+// over the ws package) holds a session through the gateway by changing
+// only the base URL: session.created first, a text turn whose deltas make
+// up the done item's text, usage, and a clean close.
+func TestNodeSDKRealtime(t *testing.T) {
+	s := startStack(t, fastSim(), strings.Replace(baseConfig, "routes:\n", realtimeDeployments, 1))
+	var got struct {
+		Realtime struct {
+			thrown
+			First, Text, DoneText, Status string
+			OutputTokens, CloseCode       int
+		} `json:"openai-realtime"`
+	}
+	runNodeSDK(t, s.base, &got, "openai-realtime")
+	r := got.Realtime
+	if r.Thrown != nil {
+		t.Fatalf("the SDK raised %s: %s", r.Thrown.Name, r.Thrown.Message)
+	}
+	if r.First != "session.created" || r.Text == "" || r.Text != r.DoneText || r.Status != "completed" || r.OutputTokens == 0 || r.CloseCode != 1000 {
+		t.Errorf("realtime session: %+v", r)
+	}
+	if calls := s.sim.Calls("sim-realtime"); len(calls) != 1 {
+		t.Errorf("sim saw %d sessions, want 1", len(calls))
+	}
+}

@@ -9,6 +9,7 @@
 // (wanted for the fault scenarios) from a result.
 import OpenAI, { toFile } from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
+import net from 'node:net';
 
 const [base, list] = process.argv.slice(2);
 if (!base || !list) {
@@ -426,6 +427,42 @@ const scenarios = {
       streamDone,
       streamTokens,
       imageEvents,
+    };
+  },
+
+  // The Realtime API over a WebSocket (the SDK's ws client, which sends
+  // the key as a header): a text turn, its deltas and its usage. The SDK
+  // always dials wss://; the test gateway speaks plain HTTP on loopback (in
+  // production TLS ends in front of it), so the socket under the TLS-less
+  // wss URL is plain TCP.
+  async 'openai-realtime'() {
+    const { OpenAIRealtimeWS } = await import('openai/realtime/ws');
+    const rt = await OpenAIRealtimeWS.create(openai, { model: 'voice', options: { createConnection: (o) => net.connect(o) } });
+    const types = [];
+    let text = '';
+    const done = new Promise((resolve, reject) => {
+      rt.on('error', (err) => reject(err));
+      rt.on('event', (ev) => types.push(ev.type));
+      rt.on('response.output_text.delta', (ev) => { text += ev.delta; });
+      rt.on('response.done', (ev) => resolve(ev));
+    });
+    await new Promise((resolve, reject) => {
+      rt.socket.once('open', resolve);
+      rt.socket.once('error', reject);
+    });
+    rt.send({ type: 'session.update', session: { type: 'realtime', output_modalities: ['text'] } });
+    rt.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Say hello' }] } });
+    rt.send({ type: 'response.create' });
+    const last = await done;
+    const closed = new Promise((resolve) => rt.socket.once('close', (code) => resolve(code)));
+    rt.close({ code: 1000, reason: 'done' });
+    return {
+      first: types[0],
+      text,
+      doneText: last.response.output?.[0]?.content?.[0]?.text ?? null,
+      status: last.response.status,
+      outputTokens: last.response.usage?.output_tokens ?? 0,
+      closeCode: await closed,
     };
   },
 
