@@ -143,6 +143,12 @@ func TestImages(t *testing.T) {
 	if ae := (*openai.Error)(nil); !errors.As(err, &ae) || ae.StatusCode != 400 || !strings.Contains(ae.Message, "dall-e-2") {
 		t.Errorf("a variation from gpt-image: %v, want its 400", err)
 	}
+	// Without a model, a variation goes to the first DALL-E deployment,
+	// though a gpt-image one comes first in the config.
+	vars, err = oa.Images.NewVariation(ctx, openai.ImageNewVariationParams{Image: openai.File(bytes.NewReader(first), "train.png", "image/png")}, option.WithResponseInto(&hr))
+	if err != nil || len(vars.Data) != 1 || hr.Header.Get("X-Switchyard-Deployment") != "dalle" {
+		t.Errorf("a variation without a model: %v, headers %v", err, hr.Header)
+	}
 
 	for _, tc := range []struct {
 		params openai.ImageGenerateParams

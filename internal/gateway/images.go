@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/executor"
@@ -78,6 +79,10 @@ func (g *Gateway) serveImageForm(w http.ResponseWriter, r *http.Request, parse f
 				return imageAnswer(resp), trace, err
 			},
 		}
+		if req.Op == "images/variations" {
+			// Only DALL-E 2 makes variations (OpenAI's default for them).
+			rel.prefer = isDallE
+		}
 		if req.Stream {
 			rel.what, rel.serves = "streamed image edits", streamsImages
 			rel.stream = func(ctx context.Context, p *executor.Plan, input int) (llm.Stream, *executor.Trace, error) {
@@ -86,6 +91,13 @@ func (g *Gateway) serveImageForm(w http.ResponseWriter, r *http.Request, parse f
 		}
 		return rel, nil
 	})
+}
+
+// isDallE reports whether model is a DALL-E model (dall-e-2, or a name
+// holding "dalle"), the only kind that makes image variations.
+func isDallE(model string) bool {
+	m := strings.ToLower(model)
+	return strings.Contains(m, "dall-e") || strings.Contains(m, "dalle")
 }
 
 // servesImages reports whether a provider generates images.

@@ -122,7 +122,7 @@ func (g *Gateway) ServeRealtime(w http.ResponseWriter, r *http.Request) {
 	}
 	req := relayed{model: r.URL.Query().Get("model"), capability: config.CapRealtime, serves: servesRealtime, what: "the Realtime API"}
 	if req.model == "" {
-		if req.model = rt.firstWith(req.capability); req.model == "" {
+		if req.model = rt.firstWith(req.capability, nil); req.model == "" {
 			g.fail(w, x, &apiError{status: http.StatusBadRequest, code: "no_capable_deployment", anthropicType: "invalid_request_error",
 				message: "no deployment serves the Realtime API (capabilities.realtime); name a model"})
 			return

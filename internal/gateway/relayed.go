@@ -27,6 +27,9 @@ type relayed struct {
 	capability string
 	serves     func(provider.Provider) bool
 	what       string
+	// prefer, when set, picks among the deployments with the capability
+	// for a request that names no model (by their model).
+	prefer func(model string) bool
 	// cacheEndpoint keys the response cache; "" keeps the answers out of
 	// it (a generated image is not the answer to a repeated request).
 	cacheEndpoint string
@@ -74,7 +77,7 @@ func (g *Gateway) serveRelayed(w http.ResponseWriter, r *http.Request, span stri
 		return
 	}
 	if req.model == "" {
-		if req.model = rt.firstWith(req.capability); req.model == "" {
+		if req.model = rt.firstWith(req.capability, req.prefer); req.model == "" {
 			g.fail(w, x, &apiError{status: http.StatusBadRequest, code: "no_capable_deployment", anthropicType: "invalid_request_error",
 				message: "no deployment serves " + req.what + " (capabilities." + req.capability + "); name a model"})
 			return
@@ -229,14 +232,23 @@ func (rt *runtime) unitCost(deployment string, images int, seconds float64) floa
 }
 
 // firstWith is the first deployment in config order with the capability,
-// or "".
-func (rt *runtime) firstWith(capability string) string {
+// or "". With prefer, the first of them whose model it accepts comes
+// first, when there is one.
+func (rt *runtime) firstWith(capability string, prefer func(model string) bool) string {
+	first := ""
 	for i := range rt.cfg.Deployments {
-		if d := &rt.cfg.Deployments[i]; d.Capabilities.Has(capability) {
+		d := &rt.cfg.Deployments[i]
+		if !d.Capabilities.Has(capability) {
+			continue
+		}
+		if prefer == nil || prefer(d.Model) {
 			return d.Name
 		}
+		if first == "" {
+			first = d.Name
+		}
 	}
-	return ""
+	return first
 }
 
 // passthroughPlan is the executor plan for req, with its routing decision in
