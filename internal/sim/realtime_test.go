@@ -112,6 +112,19 @@ func (cl *rtClient) read() map[string]any {
 }
 
 // until reads events up to and including the first of type typ.
+// typesToEnd reads events until the connection ends, and returns their
+// types and how it ended.
+func (cl *rtClient) typesToEnd() ([]string, error) {
+	var types []string
+	for {
+		b, err := cl.frame(10 * time.Second)
+		if err != nil {
+			return types, err
+		}
+		types = append(types, cl.event(b)["type"].(string))
+	}
+}
+
 func (cl *rtClient) until(typ string) []map[string]any {
 	cl.t.Helper()
 	var evs []map[string]any
@@ -730,15 +743,7 @@ func rtFaultSession(t *testing.T, f Fault) (*Server, *rtClient, string, *http.Cl
 func TestRealtimeFaults(t *testing.T) {
 	t.Run("cut", func(t *testing.T) {
 		_, cl, _, _ := rtFaultSession(t, Fault{Type: FaultCut})
-		var types []string
-		var err error
-		for {
-			var b []byte
-			if b, err = cl.frame(10 * time.Second); err != nil {
-				break
-			}
-			types = append(types, cl.event(b)["type"].(string))
-		}
+		types, err := cl.typesToEnd()
 		if websocket.CloseStatus(err) != -1 || strings.Contains(err.Error(), "deadline") {
 			t.Errorf("got %v, want the connection dropped without a close frame", err)
 		}
@@ -787,15 +792,7 @@ func TestRealtimeFaults(t *testing.T) {
 	})
 	t.Run("missing_done", func(t *testing.T) {
 		_, cl, _, _ := rtFaultSession(t, Fault{Type: FaultMissingDone})
-		var types []string
-		var err error
-		for {
-			var b []byte
-			if b, err = cl.frame(10 * time.Second); err != nil {
-				break
-			}
-			types = append(types, cl.event(b)["type"].(string))
-		}
+		types, err := cl.typesToEnd()
 		if websocket.CloseStatus(err) != websocket.StatusNormalClosure {
 			t.Errorf("got %v, want a normal close", err)
 		}
