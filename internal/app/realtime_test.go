@@ -231,6 +231,9 @@ func TestRealtime(t *testing.T) {
 	if _, err := rtUntil(ctx, c, "session.created"); err != nil {
 		t.Fatal(err)
 	}
+	if _, metrics := getBody(t, s.hc, s.base+"/metrics"); !strings.Contains(metrics, "\nswitchyard_realtime_sessions 1\n") {
+		t.Errorf("metrics do not count the open session")
+	}
 	closed := make(chan error, 1)
 	go func() { _, _, err := c.Read(ctx); closed <- err }() // reading answers the close
 	s.stop()

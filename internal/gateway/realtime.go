@@ -171,6 +171,10 @@ func (g *Gateway) ServeRealtime(w http.ResponseWriter, r *http.Request) {
 	defer client.CloseNow()
 	client.SetReadLimit(rt.cfg.Server.MaxBodyBytes)
 	x.status = http.StatusOK
+	if m := g.metrics; m != nil {
+		m.Realtime.Inc()
+		defer m.Realtime.Dec()
+	}
 	s := &session{g: g, x: x, rt: rt, deployment: trace.Deployment, client: client, up: up}
 	s.run(r.Context())
 }

@@ -21,10 +21,12 @@ type Metrics struct {
 	PromptCache *prometheus.CounterVec // route, deployment, kind
 	CostUSD     *prometheus.CounterVec // route, deployment
 	InFlight    prometheus.Gauge
-	ConfigLoad  *prometheus.CounterVec // result
-	Cache       *prometheus.CounterVec // route, result
-	Batches     *prometheus.CounterVec // status
-	BatchLines  *prometheus.CounterVec // result
+	// Realtime counts open Realtime API sessions (also in InFlight).
+	Realtime   prometheus.Gauge
+	ConfigLoad *prometheus.CounterVec // result
+	Cache      *prometheus.CounterVec // route, result
+	Batches    *prometheus.CounterVec // status
+	BatchLines *prometheus.CounterVec // result
 }
 
 // NewMetrics creates the metrics and registers them on reg.
@@ -58,6 +60,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		InFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "switchyard_in_flight_requests", Help: "Client requests being served.",
 		}),
+		Realtime: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "switchyard_realtime_sessions", Help: "Open Realtime API sessions (WebSockets).",
+		}),
 		ConfigLoad: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchyard_config_loads_total", Help: "Config loads and reloads by result (ok or error).",
 		}, []string{"result"}),
@@ -72,6 +77,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "switchyard_batch_lines_total", Help: "Batch lines answered, by result: ok (2xx), error (the answer is an error), refused (the batch's key no longer works).",
 		}, []string{"result"}),
 	}
-	reg.MustRegister(m.Requests, m.Latency, m.TTFT, m.Attempts, m.Fallbacks, m.Tokens, m.PromptCache, m.CostUSD, m.InFlight, m.ConfigLoad, m.Cache, m.Batches, m.BatchLines)
+	reg.MustRegister(m.Requests, m.Latency, m.TTFT, m.Attempts, m.Fallbacks, m.Tokens, m.PromptCache, m.CostUSD, m.InFlight, m.Realtime, m.ConfigLoad, m.Cache, m.Batches, m.BatchLines)
 	return m
 }
