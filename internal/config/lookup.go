@@ -16,12 +16,13 @@ const (
 	CapSpeech        = "speech"
 	CapTranscription = "transcription"
 	CapRealtime      = "realtime"
+	CapVideo         = "video"
 )
 
 // Has reports whether the capability is on, applying the defaults for
 // unset fields: chat, tools and streaming default to true; vision,
 // json_mode, embeddings, reasoning, moderation, images, speech,
-// transcription and realtime to false. An unknown name is false.
+// transcription, realtime and video to false. An unknown name is false.
 func (c Capabilities) Has(name string) bool {
 	switch name {
 	case CapChat:
@@ -48,6 +49,8 @@ func (c Capabilities) Has(name string) bool {
 		return orDefault(c.Transcription, false)
 	case CapRealtime:
 		return orDefault(c.Realtime, false)
+	case CapVideo:
+		return orDefault(c.Video, false)
 	}
 	return false
 }
@@ -66,7 +69,7 @@ func (c Capabilities) resolved() Capabilities {
 		Chat: b(CapChat), Vision: b(CapVision), Tools: b(CapTools),
 		JSONMode: b(CapJSONMode), Streaming: b(CapStreaming), Embeddings: b(CapEmbeddings), Reasoning: b(CapReasoning),
 		Moderation: b(CapModeration), Images: b(CapImages),
-		Speech: b(CapSpeech), Transcription: b(CapTranscription), Realtime: b(CapRealtime),
+		Speech: b(CapSpeech), Transcription: b(CapTranscription), Realtime: b(CapRealtime), Video: b(CapVideo),
 	}
 }
 

@@ -420,9 +420,9 @@ func (c *Config) validateRequires(v *routeValidator, path string, r *Route) {
 	for j, capName := range r.Requires {
 		p := fmt.Sprintf("%s.requires[%d]", path, j)
 		switch capName {
-		case CapChat, CapVision, CapTools, CapJSONMode, CapStreaming, CapEmbeddings, CapReasoning, CapModeration, CapImages, CapSpeech, CapTranscription, CapRealtime:
+		case CapChat, CapVision, CapTools, CapJSONMode, CapStreaming, CapEmbeddings, CapReasoning, CapModeration, CapImages, CapSpeech, CapTranscription, CapRealtime, CapVideo:
 		default:
-			v.add(p, "unknown capability %q (want chat, vision, tools, json_mode, streaming, embeddings, reasoning, moderation, images, speech, transcription or realtime)", capName)
+			v.add(p, "unknown capability %q (want chat, vision, tools, json_mode, streaming, embeddings, reasoning, moderation, images, speech, transcription, realtime or video)", capName)
 			continue
 		}
 		found := false

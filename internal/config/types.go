@@ -175,6 +175,9 @@ type Price struct {
 	// PerMinute prices each minute of audio a deployment transcribes
 	// (whisper-1), from the seconds its answer reports.
 	PerMinute float64 `yaml:"per_minute"`
+	// PerSecond prices each second of video a deployment generates
+	// (sora-2), from the seconds its answer reports.
+	PerSecond float64 `yaml:"per_second"`
 	// AudioInputPerMTok and AudioOutputPerMTok price the audio tokens a
 	// Realtime API response reports (audio costs more than text there);
 	// unset, they cost InputPerMTok and OutputPerMTok.
@@ -241,6 +244,9 @@ type Capabilities struct {
 	// Realtime serves OpenAI's Realtime API, a WebSocket session
 	// (gpt-realtime and the like; openai- and azure-kind deployments).
 	Realtime *bool `yaml:"realtime"`
+	// Video serves OpenAI's Videos API (sora-2 and the like; openai-kind
+	// deployments).
+	Video *bool `yaml:"video"`
 }
 
 // Route is what a client names in "model": a policy over targets

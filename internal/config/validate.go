@@ -377,6 +377,7 @@ func (c *Config) validateDeployments(v *validator) {
 		nonNegative(v, path+".price.output_per_mtok", d.Price.OutputPerMTok)
 		nonNegative(v, path+".price.per_image", d.Price.PerImage)
 		nonNegative(v, path+".price.per_minute", d.Price.PerMinute)
+		nonNegative(v, path+".price.per_second", d.Price.PerSecond)
 		if p := d.Price.CachedInputPerMTok; p != nil {
 			nonNegative(v, path+".price.cached_input_per_mtok", *p)
 		}
@@ -398,8 +399,8 @@ func (c *Config) validateDeployments(v *validator) {
 			v.add(path+".quality", "must be between 0 and 1, got %v", d.Quality)
 		}
 		if !d.Capabilities.Has(CapChat) && !d.Capabilities.Has(CapEmbeddings) && !d.Capabilities.Has(CapModeration) && !d.Capabilities.Has(CapImages) &&
-			!d.Capabilities.Has(CapSpeech) && !d.Capabilities.Has(CapTranscription) && !d.Capabilities.Has(CapRealtime) {
-			v.add(path+".capabilities", "serves nothing: chat, embeddings, moderation, images, speech, transcription and realtime are all false")
+			!d.Capabilities.Has(CapSpeech) && !d.Capabilities.Has(CapTranscription) && !d.Capabilities.Has(CapRealtime) && !d.Capabilities.Has(CapVideo) {
+			v.add(path+".capabilities", "serves nothing: chat, embeddings, moderation, images, speech, transcription, realtime and video are all false")
 		}
 		for _, c := range []string{CapSpeech, CapTranscription} {
 			if d.Capabilities.Has(c) && providers[d.Provider] && kinds[d.Provider] != KindOpenAI && kinds[d.Provider] != KindAzure {
@@ -411,6 +412,9 @@ func (c *Config) validateDeployments(v *validator) {
 		}
 		if d.Capabilities.Has(CapRealtime) && providers[d.Provider] && kinds[d.Provider] != KindOpenAI && kinds[d.Provider] != KindAzure {
 			v.add(path+".capabilities.realtime", "only openai- and azure-kind deployments serve the Realtime API (OpenAI's WebSocket), not %s", kinds[d.Provider])
+		}
+		if d.Capabilities.Has(CapVideo) && providers[d.Provider] && kinds[d.Provider] != KindOpenAI {
+			v.add(path+".capabilities.video", "only openai-kind deployments serve the Videos API (OpenAI's endpoint), not %s", kinds[d.Provider])
 		}
 		if d.Capabilities.Has(CapModeration) && providers[d.Provider] && kinds[d.Provider] != KindOpenAI {
 			v.add(path+".capabilities.moderation", "only openai-kind deployments serve moderations (OpenAI's endpoint), not %s", kinds[d.Provider])

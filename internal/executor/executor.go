@@ -324,6 +324,13 @@ func (e *Executor) Transcribe(ctx context.Context, p *Plan, req *llm.FormRequest
 	})
 }
 
+// CreateVideo starts a Videos API job along the plan, as Embed does.
+func (e *Executor) CreateVideo(ctx context.Context, p *Plan, req *llm.VideoRequest, inputTokens int) (*llm.VideoResponse, *Trace, error) {
+	return walk(ctx, e, p, inputTokens, "the Videos API", func(ctx context.Context, pr provider.VideoMaker) (*llm.VideoResponse, error) {
+		return pr.CreateVideo(ctx, req)
+	})
+}
+
 // Realtime opens a Realtime API session along the plan, as Embed does:
 // each handshake is an attempt, with retries, fail-over and circuit
 // breaking; the first deployment that accepts serves the whole session

@@ -47,6 +47,12 @@ func (g *Gateway) Handler() http.Handler {
 	mux.HandleFunc("GET /models/{model...}", g.ServeModel)
 	mux.HandleFunc("POST /v1/route/explain", g.ServeExplain)
 	mux.HandleFunc("GET /v1/realtime", g.ServeRealtime)
+	mux.HandleFunc("POST /v1/videos", g.ServeVideos)
+	mux.HandleFunc("GET /v1/videos", g.ServeVideoList)
+	mux.HandleFunc("GET /v1/videos/{id}", g.ServeVideoObject)
+	mux.HandleFunc("DELETE /v1/videos/{id}", g.ServeVideoObject)
+	mux.HandleFunc("GET /v1/videos/{id}/content", g.ServeVideoObject)
+	mux.HandleFunc("POST /v1/videos/{id}/remix", g.ServeVideoRemix)
 	// The same paths with another method, and every other path, get an
 	// error in the API's own format rather than net/http's plain text.
 	for _, e := range []struct {
@@ -81,6 +87,10 @@ func (g *Gateway) Handler() http.Handler {
 		{"/models", "GET, HEAD", openAIDialect},
 		{"/v1/route/explain", "POST", openAIDialect},
 		{"/v1/realtime", "GET", openAIDialect},
+		{"/v1/videos", "GET, POST", openAIDialect},
+		{"/v1/videos/{id}", "GET, DELETE", openAIDialect},
+		{"/v1/videos/{id}/content", "GET", openAIDialect},
+		{"/v1/videos/{id}/remix", "POST", openAIDialect},
 	} {
 		mux.HandleFunc(e.path, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", e.allow)
@@ -88,14 +98,20 @@ func (g *Gateway) Handler() http.Handler {
 				message: r.Method + " is not allowed on " + e.path + " (allowed: " + e.allow + ")"})
 		})
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	notFound := func(w http.ResponseWriter, r *http.Request) {
 		d := openAIDialect
 		if r.Header.Get("anthropic-version") != "" || r.Header.Get("x-api-key") != "" {
 			d = anthropicDialect
 		}
 		d.writeError(w, &apiError{status: http.StatusNotFound, code: "unknown_url", anthropicType: "not_found_error",
 			message: "no such endpoint: " + r.Method + " " + strconv.Quote(truncate(r.URL.Path, 200))})
-	})
+	}
+	// The Videos API's character, edit and extension endpoints are not
+	// served: they would otherwise read as a video id's wrong method.
+	for _, p := range []string{"POST /v1/videos/characters", "POST /v1/videos/edits", "POST /v1/videos/extensions"} {
+		mux.HandleFunc(p, notFound)
+	}
+	mux.HandleFunc("/", notFound)
 	return mux
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/executor"
@@ -34,8 +35,12 @@ type relayed struct {
 	// it (a generated image is not the answer to a repeated request).
 	cacheEndpoint string
 	// units is how many priced units (images) the request asks for, each
-	// at the deployment's price.per_image.
-	units int
+	// at the deployment's price.per_image; seconds how many seconds of
+	// video, each at price.per_second (for the budget's reservation).
+	units, seconds int
+	// pin, when set, names the one deployment the request must go to for
+	// the caller's tenant (a remix goes where its video is), or refuses.
+	pin func(ctx context.Context, tenant string) (string, *apiError)
 	// call sends the request along the plan.
 	call func(ctx context.Context, p *executor.Plan, inputTokens int) (relayedAnswer, *executor.Trace, error)
 	// stream, when set, sends it instead, for an answer that comes as a
@@ -51,7 +56,13 @@ type relayedAnswer struct {
 	raw     []byte
 	dropped []string // fields a translating adapter could not send
 	units   int      // priced units in the answer (images)
-	seconds float64  // audio transcribed, priced per minute
+	seconds float64  // audio transcribed, priced per minute; video made, per second
+	// keptID is the id of an object the answer made that stays at the
+	// deployment (a video job), remembered under keepFor(tenant, id) for
+	// keepTTL so later requests for it reach that deployment.
+	keptID  string
+	keepFor func(tenant, id string) string
+	keepTTL time.Duration
 	// contentType is the answer's ("": application/json).
 	contentType string
 }
@@ -76,6 +87,14 @@ func (g *Gateway) serveRelayed(w http.ResponseWriter, r *http.Request, span stri
 		g.failErr(w, x, err)
 		return
 	}
+	if req.pin != nil {
+		dep, ae := req.pin(r.Context(), x.who.TenantID)
+		if ae != nil {
+			g.fail(w, x, ae)
+			return
+		}
+		req.model = dep
+	}
 	if req.model == "" {
 		if req.model = rt.firstWith(req.capability, req.prefer); req.model == "" {
 			g.fail(w, x, &apiError{status: http.StatusBadRequest, code: "no_capable_deployment", anthropicType: "invalid_request_error",
@@ -91,7 +110,7 @@ func (g *Gateway) serveRelayed(w http.ResponseWriter, r *http.Request, span stri
 	input := req.inputTokens
 	cost := 0.0
 	for _, t := range plan.Targets {
-		cost = max(cost, rt.cost(t.Deployment, llm.Usage{InputTokens: input})+rt.unitCost(t.Deployment, req.units, 0))
+		cost = max(cost, rt.cost(t.Deployment, llm.Usage{InputTokens: input})+rt.unitCost(t.Deployment, req.units, float64(req.seconds)))
 	}
 	if !g.admit(w, r, x, rt, input, cost) {
 		return
@@ -129,6 +148,9 @@ func (g *Gateway) serveRelayed(w http.ResponseWriter, r *http.Request, span stri
 	// other costs.
 	x.priorCost += rt.unitCost(x.trace.Deployment, resp.units, resp.seconds)
 	x.status = http.StatusOK
+	if resp.keptID != "" && validResponseID(resp.keptID) {
+		g.keep(r.Context(), resp.keepFor(x.who.TenantID, resp.keptID), x.trace.Deployment, resp.keepTTL)
+	}
 	_, spent := x.accounted()
 	w.Header().Set(HeaderCost, costHeader(spent))
 	if dropped := droppedHeader(resp.dropped); dropped != "" {
@@ -222,11 +244,12 @@ func (g *Gateway) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 	}
 }
 
-// unitCost is what a deployment charges for images and seconds of
-// audio, beyond tokens.
+// unitCost is what a deployment charges beyond tokens: for images, and
+// for seconds of audio (price.per_minute) or of video (price.per_second).
 func (rt *runtime) unitCost(deployment string, images int, seconds float64) float64 {
 	if d, ok := rt.deployments[deployment]; ok {
-		return float64(images)*d.cfg.Price.PerImage + seconds/60*d.cfg.Price.PerMinute
+		p := d.cfg.Price
+		return float64(images)*p.PerImage + seconds/60*p.PerMinute + seconds*p.PerSecond
 	}
 	return 0
 }

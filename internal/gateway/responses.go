@@ -66,11 +66,17 @@ func (g *Gateway) responseDeployment(ctx context.Context, tenant, id string) (st
 	if !validResponseID(id) {
 		return "", nil
 	}
+	return g.keptDeployment(ctx, affinityKey(tenant, id))
+}
+
+// keptDeployment is the deployment remembered under key, or "" when none
+// is; an error when the store failed.
+func (g *Gateway) keptDeployment(ctx context.Context, key string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, affinityTimeout)
 	defer cancel()
-	e, err := g.affinity.Get(ctx, affinityKey(tenant, id))
+	e, err := g.affinity.Get(ctx, key)
 	if err != nil {
-		g.log.Warn("response affinity lookup failed", "request_id", reqid.From(ctx), "err", err)
+		g.log.Warn("affinity lookup failed", "request_id", reqid.From(ctx), "err", err)
 		return "", err
 	}
 	if e == nil {
@@ -89,10 +95,16 @@ func (g *Gateway) rememberResponse(ctx context.Context, x *exchange) {
 	if !validResponseID(x.respID) || x.trace == nil || x.trace.Deployment == "" || x.who == nil {
 		return
 	}
+	g.keep(ctx, affinityKey(x.who.TenantID, x.respID), x.trace.Deployment, responseAffinityTTL)
+}
+
+// keep remembers deployment under key for ttl, even when the client has
+// gone away.
+func (g *Gateway) keep(ctx context.Context, key, deployment string, ttl time.Duration) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 	defer cancel()
-	if err := g.affinity.Set(ctx, affinityKey(x.who.TenantID, x.respID), &cache.Entry{Deployment: x.trace.Deployment}, responseAffinityTTL); err != nil {
-		g.log.Warn("response affinity store failed", "request_id", reqid.From(ctx), "err", err)
+	if err := g.affinity.Set(ctx, key, &cache.Entry{Deployment: deployment}, ttl); err != nil {
+		g.log.Warn("affinity store failed", "request_id", reqid.From(ctx), "err", err)
 	}
 }
 
@@ -149,7 +161,6 @@ func (g *Gateway) ServeOpenAIResponseObject(w http.ResponseWriter, r *http.Reque
 		g.fail(w, x, responseNotFound(id))
 		return
 	}
-	x.decision.Route = dep
 	op := "responses/" + id
 	switch {
 	case strings.HasSuffix(r.URL.Path, "/cancel"):
@@ -157,6 +168,18 @@ func (g *Gateway) ServeOpenAIResponseObject(w http.ResponseWriter, r *http.Reque
 	case strings.HasSuffix(r.URL.Path, "/input_items"):
 		op += "/input_items"
 	}
+	g.forwardObject(w, r, x, d, f, op, &apiError{status: http.StatusNotFound, code: "response_not_found", anthropicType: "not_found_error",
+		message: "response " + strconv.Quote(id) + " was not found at the deployment that made it (deleted or expired)"})
+}
+
+// forwardObject relays a bodiless request for an object kept at the
+// deployment d (a response, a video) to op under its API, within the
+// deployment's timeout, and sends back the answer as it comes (a JSON
+// object, a background response's event stream, a video's bytes). The
+// upstream's 404 is about the object (deleted, or expired there), and is
+// answered with gone. It reports whether the upstream answered 2xx.
+func (g *Gateway) forwardObject(w http.ResponseWriter, r *http.Request, x *exchange, d *deployment, f forwarder, op string, gone *apiError) bool {
+	x.decision.Route = d.cfg.Name
 	ctx := r.Context()
 	if t := d.cfg.Timeout.D(); t > 0 {
 		var cancel context.CancelFunc
@@ -167,38 +190,37 @@ func (g *Gateway) ServeOpenAIResponseObject(w http.ResponseWriter, r *http.Reque
 	var pe *provider.Error
 	switch {
 	case errors.As(err, &pe) && pe.Status == http.StatusNotFound:
-		// Here the upstream's 404 is about the response (deleted, or
-		// expired there), not a misconfigured deployment.
-		g.fail(w, x, &apiError{status: http.StatusNotFound, code: "response_not_found", anthropicType: "not_found_error",
-			message: "response " + strconv.Quote(id) + " was not found at the deployment that made it (deleted or expired)"})
-		return
+		g.fail(w, x, gone)
+		return false
 	case err != nil:
 		g.failErr(w, x, err)
-		return
+		return false
 	}
 	defer resp.Body.Close()
 	x.status = resp.StatusCode
-	w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
-	w.Header().Set(HeaderDeployment, dep)
+	for _, h := range []string{"Content-Type", "Content-Length", "Content-Disposition"} {
+		if v := resp.Header.Get(h); v != "" {
+			w.Header().Set(h, v)
+		}
+	}
+	w.Header().Set(HeaderDeployment, d.cfg.Name)
 	w.WriteHeader(resp.StatusCode)
-	// A background response's event stream (?stream=true) goes out as it
-	// comes; a JSON object in one piece.
 	rc := http.NewResponseController(w)
 	buf := make([]byte, 32<<10)
 	for {
 		n, rerr := resp.Body.Read(buf)
 		if n > 0 {
 			if _, werr := w.Write(buf[:n]); werr != nil {
-				return
+				return true
 			}
 			_ = rc.Flush()
 		}
 		if rerr == io.EOF {
-			return
+			return true
 		}
 		if rerr != nil {
 			x.partial = true
-			return
+			return true
 		}
 	}
 }

@@ -441,6 +441,26 @@ type ImageResponse struct {
 	Raw    []byte
 }
 
+// VideoRequest is a job of OpenAI's Videos API: a create (POST /videos),
+// sent as Form (multipart, with an optional input_reference file) or Raw
+// (JSON) with model rewritten, or a remix of an earlier video (POST
+// /videos/{RemixOf}/remix, Raw relayed as it is).
+type VideoRequest struct {
+	Model   string
+	Form    *FormRequest
+	Raw     []byte
+	RemixOf string
+}
+
+// VideoResponse is a video job the provider accepted: its object
+// verbatim, its id, and the seconds of video it will make (what it is
+// priced by).
+type VideoResponse struct {
+	ID      string
+	Seconds float64
+	Raw     []byte
+}
+
 // SpeechRequest is an OpenAI text-to-speech request. Raw is its body,
 // relayed with only model rewritten.
 type SpeechRequest struct {

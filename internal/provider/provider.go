@@ -75,6 +75,14 @@ type ImageStreamer interface {
 	EditImagesStream(ctx context.Context, req *llm.FormRequest) (llm.Stream, error)
 }
 
+// VideoMaker is implemented by providers that serve OpenAI's Videos API:
+// CreateVideo starts a job (a create or a remix); Forward reaches a job's
+// object endpoints (GET and DELETE /videos/{id}, its content, the list).
+type VideoMaker interface {
+	CreateVideo(ctx context.Context, req *llm.VideoRequest) (*llm.VideoResponse, error)
+	Forward(ctx context.Context, method, op, rawQuery string) (*http.Response, error)
+}
+
 // RealtimeDialer is implemented by providers that serve OpenAI's Realtime
 // API: DialRealtime opens a WebSocket session with the deployment's model,
 // and returns once the upstream accepted it (or refused, as a classified

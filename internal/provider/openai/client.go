@@ -201,6 +201,45 @@ func (c *Client) EditImages(ctx context.Context, req *llm.FormRequest) (*llm.Ima
 	return imageAnswer(ctx, resp)
 }
 
+// CreateVideo starts a Videos API job: a create, as a form (see
+// formRequest) or JSON with model rewritten, or a remix of an earlier
+// video, its body relayed as it is. The answer must be a video object.
+func (c *Client) CreateVideo(ctx context.Context, req *llm.VideoRequest) (*llm.VideoResponse, error) {
+	if c.cfg.Azure {
+		return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "this deployment does not serve the Videos API"}
+	}
+	var resp *http.Response
+	var err error
+	switch {
+	case req.RemixOf != "":
+		resp, err = c.post(ctx, c.endpoint("videos/"+url.PathEscape(req.RemixOf)+"/remix"), req.Raw, false)
+	case req.Form != nil:
+		var hr *http.Request
+		if hr, err = c.formRequest(ctx, req.Form); err == nil {
+			resp, err = c.send(hr)
+		}
+	default:
+		body, ok := provider.SetMembers(req.Raw, provider.Member{Key: "model", Raw: c.modelJSON})
+		if !ok {
+			return nil, notObject()
+		}
+		resp, err = c.post(ctx, c.endpoint("videos"), body, false)
+	}
+	if err != nil {
+		return nil, err
+	}
+	raw, err := provider.ReadBody(ctx, resp)
+	if err != nil {
+		return nil, err
+	}
+	r := gjson.GetManyBytes(raw, "id", "object", "seconds")
+	if r[0].Str == "" || r[1].Str != "video" || !gjson.ValidBytes(raw) {
+		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: resp.StatusCode, Message: "video response without a video object"}
+	}
+	seconds, _ := strconv.ParseFloat(r[2].String(), 64) // "4", or a number
+	return &llm.VideoResponse{ID: r[0].Str, Seconds: max(seconds, 0), Raw: raw}, nil
+}
+
 // imageAnswer reads an image generation or edit answer: it must be whole
 // JSON holding its images (data); usage is read where the model reports
 // it.

@@ -77,11 +77,11 @@ func (c *Client) postResponses(ctx context.Context, req *llm.Request, stream boo
 // Forward sends a bodiless request (GET, DELETE, or POST as for
 // responses/{id}/cancel) to op under the base URL with rawQuery, and
 // returns a 2xx response for the caller to relay and close; any other
-// status is a classified error. Only the Responses API's object endpoints
-// use it, so Azure's URL layout is refused.
+// status is a classified error. The Responses and Videos APIs' object
+// endpoints use it, which Azure's URL layout does not have: refused.
 func (c *Client) Forward(ctx context.Context, method, op, rawQuery string) (*http.Response, error) {
 	if c.cfg.Azure {
-		return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "this deployment does not serve the Responses API"}
+		return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "this deployment (Azure's URL layout) does not serve " + op}
 	}
 	u := c.endpoint(op)
 	if rawQuery != "" {

@@ -1,0 +1,233 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/switchyard-gw/switchyard/internal/cache"
+	"github.com/switchyard-gw/switchyard/internal/config"
+	"github.com/switchyard-gw/switchyard/internal/executor"
+	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/openaiapi"
+	"github.com/switchyard-gw/switchyard/internal/provider"
+)
+
+// OpenAI's Videos API runs jobs: a create (or a remix of an earlier video)
+// answers at once with a video object whose id the client then polls,
+// downloads and deletes. A job lives at the deployment that took it, so
+// the gateway remembers, per tenant, which deployment made each video, as
+// it does for Responses API responses: another tenant's id is a 404, and
+// the list shows a tenant only its own videos. A job is charged when it
+// is created, for the seconds its answer says it will make.
+const (
+	// videoAffinityTTL outlives a job and the day OpenAI keeps its video.
+	videoAffinityTTL = 7 * 24 * time.Hour
+	// remixSecondsEstimate is what a remix's budget reservation assumes
+	// (the longest sora-2 clip); the answer's seconds are what is charged.
+	remixSecondsEstimate = 12
+	// maxVideoList bounds the upstream list page the gateway reads.
+	maxVideoList = 8 << 20
+)
+
+func videoKey(tenant, id string) string { return cache.TenantPrefix(tenant) + "video:" + id }
+
+func servesVideo(p provider.Provider) bool { _, ok := p.(provider.VideoMaker); return ok }
+
+// videoAnswer is what serveRelayed needs of a job the provider took.
+func videoAnswer(resp *llm.VideoResponse) relayedAnswer {
+	if resp == nil {
+		return relayedAnswer{}
+	}
+	return relayedAnswer{raw: resp.Raw, seconds: resp.Seconds, keptID: resp.ID, keepFor: videoKey, keepTTL: videoAffinityTTL}
+}
+
+// ServeVideos serves POST /v1/videos (serveRelayed), to the deployments
+// with capabilities.video: the form (or JSON) relayed with only model
+// rewritten. A request without a model goes to the first of them.
+func (g *Gateway) ServeVideos(w http.ResponseWriter, r *http.Request) {
+	g.serveRelayed(w, r, "switchyard.videos", func(body []byte, contentType string) (relayed, error) {
+		req, seconds, input, err := openaiapi.ParseVideo(body, contentType)
+		if err != nil {
+			return relayed{}, err
+		}
+		return g.videoJob(req, input, seconds), nil
+	})
+}
+
+// ServeVideoRemix serves POST /v1/videos/{id}/remix: a new job made from
+// a video of the caller's tenant, at the deployment that made it.
+func (g *Gateway) ServeVideoRemix(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	g.serveRelayed(w, r, "switchyard.videos", func(body []byte, _ string) (relayed, error) {
+		req, input, err := openaiapi.ParseVideoRemix(body, id)
+		if err != nil {
+			return relayed{}, err
+		}
+		job := g.videoJob(req, input, remixSecondsEstimate)
+		job.pin = func(ctx context.Context, tenant string) (string, *apiError) {
+			dep, err := g.videoDeployment(ctx, tenant, id)
+			switch {
+			case err != nil:
+				return "", errResponseStore
+			case dep == "":
+				return "", videoNotFound(id)
+			}
+			return dep, nil
+		}
+		return job, nil
+	})
+}
+
+// videoJob is the relayed request of a create or remix.
+func (g *Gateway) videoJob(req *llm.VideoRequest, input, seconds int) relayed {
+	return relayed{
+		model: req.Model, inputTokens: input, seconds: seconds,
+		capability: config.CapVideo, what: "the Videos API", serves: servesVideo,
+		call: func(ctx context.Context, p *executor.Plan, input int) (relayedAnswer, *executor.Trace, error) {
+			resp, trace, err := g.exec.CreateVideo(ctx, p, req, input)
+			return videoAnswer(resp), trace, err
+		},
+	}
+}
+
+// videoDeployment is the deployment that made video id for tenant, or ""
+// when the gateway does not know it; an error when it cannot tell.
+func (g *Gateway) videoDeployment(ctx context.Context, tenant, id string) (string, error) {
+	if !validResponseID(id) {
+		return "", nil
+	}
+	return g.keptDeployment(ctx, videoKey(tenant, id))
+}
+
+func videoNotFound(id string) *apiError {
+	return &apiError{status: http.StatusNotFound, code: "video_not_found", anthropicType: "not_found_error",
+		message: "no video " + strconv.Quote(truncate(id, 100)) + " was made through this gateway for this API key's tenant (or it has expired)"}
+}
+
+// ServeVideoObject serves GET and DELETE /v1/videos/{id} and GET
+// /v1/videos/{id}/content (the video, or its thumbnail or spritesheet by
+// variant), relayed to the deployment that made the video; the content
+// goes out as it comes. A deleted video is forgotten.
+func (g *Gateway) ServeVideoObject(w http.ResponseWriter, r *http.Request) {
+	x, r := g.start(r, openAIDialect, "switchyard.videos.object")
+	defer g.finish(r.Context(), x)
+	rt, _, ok := g.authenticated(w, r, x)
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	dep, err := g.videoDeployment(r.Context(), x.who.TenantID, id)
+	if err != nil {
+		g.fail(w, x, errResponseStore)
+		return
+	}
+	d, known := rt.deployments[dep]
+	var vm provider.VideoMaker
+	if known {
+		vm, known = d.prov.(provider.VideoMaker)
+	}
+	if !known {
+		g.fail(w, x, videoNotFound(id))
+		return
+	}
+	op := "videos/" + url.PathEscape(id)
+	if strings.HasSuffix(r.URL.Path, "/content") {
+		op += "/content"
+	}
+	gone := &apiError{status: http.StatusNotFound, code: "video_not_found", anthropicType: "not_found_error",
+		message: "video " + strconv.Quote(id) + " was not found at the deployment that made it (deleted or expired)"}
+	if g.forwardObject(w, r, x, d, vm, op, gone) && r.Method == http.MethodDelete {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), time.Second)
+		defer cancel()
+		if _, err := g.affinity.Delete(ctx, videoKey(x.who.TenantID, id)); err != nil {
+			g.log.Warn("affinity delete failed", "err", err)
+		}
+	}
+}
+
+// ServeVideoList serves GET /v1/videos: the list of the first deployment
+// with capabilities.video (its query relayed: limit, after, order), with
+// only the videos this tenant made through the gateway in it, since the
+// upstream account may be shared.
+func (g *Gateway) ServeVideoList(w http.ResponseWriter, r *http.Request) {
+	x, r := g.start(r, openAIDialect, "switchyard.videos.list")
+	defer g.finish(r.Context(), x)
+	rt, _, ok := g.authenticated(w, r, x)
+	if !ok {
+		return
+	}
+	name := rt.firstWith(config.CapVideo, nil)
+	d, known := rt.deployments[name]
+	var vm provider.VideoMaker
+	if known {
+		vm, known = d.prov.(provider.VideoMaker)
+	}
+	if !known {
+		g.fail(w, x, &apiError{status: http.StatusBadRequest, code: "no_capable_deployment", anthropicType: "invalid_request_error",
+			message: "no deployment serves the Videos API (capabilities.video)"})
+		return
+	}
+	x.decision.Route = name
+	ctx := r.Context()
+	if t := d.cfg.Timeout.D(); t > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t)
+		defer cancel()
+	}
+	resp, err := vm.Forward(ctx, http.MethodGet, "videos", r.URL.RawQuery)
+	if err != nil {
+		g.failErr(w, x, err)
+		return
+	}
+	raw, err := provider.ReadBodyUpTo(ctx, resp, maxVideoList)
+	if err != nil {
+		g.failErr(w, x, err)
+		return
+	}
+	page := gjson.ParseBytes(raw)
+	if !page.Get("data").IsArray() {
+		g.failErr(w, x, &provider.Error{Kind: provider.KindUnavailable, Status: resp.StatusCode, Message: "video list without data"})
+		return
+	}
+	out := struct {
+		Object  string            `json:"object"`
+		Data    []json.RawMessage `json:"data"`
+		FirstID *string           `json:"first_id"`
+		LastID  *string           `json:"last_id"`
+		HasMore bool              `json:"has_more"`
+	}{Object: "list", Data: []json.RawMessage{}, HasMore: page.Get("has_more").Bool()}
+	for _, v := range page.Get("data").Array() {
+		id := v.Get("id").Str
+		dep, err := g.videoDeployment(r.Context(), x.who.TenantID, id)
+		if err != nil {
+			g.fail(w, x, errResponseStore)
+			return
+		}
+		if dep == name {
+			out.Data = append(out.Data, json.RawMessage(v.Raw))
+		}
+	}
+	if n := len(out.Data); n > 0 {
+		first, last := gjson.GetBytes(out.Data[0], "id").Str, gjson.GetBytes(out.Data[n-1], "id").Str
+		out.FirstID, out.LastID = &first, &last
+	} else if last := page.Get("last_id"); last.Type == gjson.String && out.HasMore {
+		// An empty filtered page still lets the client page on.
+		out.LastID = &last.Str
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		g.failErr(w, x, err)
+		return
+	}
+	x.status = http.StatusOK
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set(HeaderDeployment, name)
+	_, _ = w.Write(b)
+}
