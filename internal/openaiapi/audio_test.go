@@ -170,6 +170,13 @@ func FuzzParseForm(f *testing.F) {
 		} else if len(req.Files) != 1 || n < 1 || n > 10 {
 			t.Fatalf("variation read with %d files, n %d", len(req.Files), n)
 		}
+		if req, seconds, _, err := ParseVideo(body, ct); err != nil {
+			if !errors.As(err, &bre) {
+				t.Fatalf("video: %v, want a bad request", err)
+			}
+		} else if req.Form == nil || seconds < 1 || seconds > 120 {
+			t.Fatalf("video read as %+v, %d seconds", req, seconds)
+		}
 	})
 }
 
