@@ -98,6 +98,13 @@ func Demo(simBaseURL string) *Config {
 			Capabilities: Capabilities{Chat: &no, Tools: &no, Streaming: &no, Realtime: &yes},
 		},
 		{
+			// A Videos API model, priced per second as sora-2 is.
+			Name: "sim-video", Provider: "sim-openai", Model: "sim-video",
+			Price:         Price{PerSecond: 0.10},
+			ContextWindow: 32768, MaxOutputTokens: 1,
+			Capabilities: Capabilities{Chat: &no, Tools: &no, Streaming: &no, Video: &yes},
+		},
+		{
 			// Titan's body over Bedrock's InvokeModel.
 			Name: "sim-embed-bedrock", Provider: "sim-bedrock", Model: "sim-titan-embed-text-v2",
 			Price:         Price{InputPerMTok: 0.02},
