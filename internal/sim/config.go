@@ -162,7 +162,7 @@ type Fault struct {
 // DefaultConfig returns demo models of different speeds: sim-small (fast),
 // sim-medium, sim-large (slow, large context), sim-vision, sim-embed,
 // sim-titan-embed-text-v2, sim-moderation, sim-image, sim-dalle, sim-tts,
-// sim-whisper, sim-transcribe and sim-realtime.
+// sim-whisper, sim-transcribe, sim-realtime and sim-video.
 func DefaultConfig() Config {
 	return Config{Models: []Model{
 		{Name: "sim-small", ContextWindow: 8192, Latency: 20 * time.Millisecond,
@@ -197,6 +197,10 @@ func DefaultConfig() Config {
 		// The model of GET /v1/realtime (the name holds "realtime").
 		{Name: "sim-realtime", ContextWindow: 32768, Latency: 20 * time.Millisecond,
 			FirstToken: 150 * time.Millisecond, TokensPerSecond: 80, OutputTokens: 24},
+		// The model of the Videos API, POST /v1/videos (the name holds
+		// "video"): a job takes Latency per second of video, so a demo's
+		// 4-second job visibly progresses for 200ms.
+		{Name: "sim-video", ContextWindow: 32768, Latency: 50 * time.Millisecond, OutputTokens: 1},
 	}}
 }
 

@@ -76,7 +76,7 @@ func TestDefaultConfig(t *testing.T) {
 		names = append(names, m.Name)
 	}
 	if want := []string{"sim-small", "sim-medium", "sim-large", "sim-vision", "sim-embed", "sim-titan-embed-text-v2", "sim-moderation", "sim-image", "sim-dalle",
-		"sim-tts", "sim-whisper", "sim-transcribe", "sim-realtime"}; !cmp.Equal(names, want) {
+		"sim-tts", "sim-whisper", "sim-transcribe", "sim-realtime", "sim-video"}; !cmp.Equal(names, want) {
 		t.Errorf("got models %v, want %v", names, want)
 	}
 	if !(cfg.Models[0].TokensPerSecond > cfg.Models[2].TokensPerSecond) {

@@ -61,6 +61,25 @@
 //	                                 audio (bytes/48000 s, a sim WAV by its duration), rounded up;
 //	                                 output text = tokens sent; output audio = 10/s of audio sent.
 //	                                 Mid-stream faults hit the first response (see realtime.go)
+//	POST /v1/videos                  OpenAI Videos API (Sora) job, multipart or JSON: prompt, model
+//	                                 (default sim-video), seconds 4/8/12, size 720x1280/1280x720/
+//	                                 1024x1792/1792x1024, input_reference; models whose name holds
+//	                                 "video" or "sora" (else 400); bodies over 25 MiB get 413. The
+//	                                 job takes Latency per second of video on the server's clock
+//	                                 (none: done at once): queued for the first tenth, then
+//	                                 in_progress with progress in percent, then completed (expires a
+//	                                 day later); a prompt holding "forbidden" fails
+//	                                 (moderation_blocked). Recorded, faults apply (see videos.go)
+//	GET  /v1/videos/{id}             a job as it stands (404 code video_not_found); not recorded
+//	GET  /v1/videos/{id}/content     a completed job's variant: video (default) video/mp4 whose free
+//	                                 box holds the model, seconds, size and prompt; thumbnail
+//	                                 image/webp; spritesheet image/jpeg; else 400 (not recorded)
+//	POST /v1/videos/{id}/remix       a new job from a completed one, {prompt}: same model, seconds
+//	                                 and size, remixed_from_video_id set; recorded, faults apply
+//	GET  /v1/videos                  jobs, newest first: limit (20, up to 100), after, order asc|desc;
+//	                                 a cursor page (first_id, last_id, has_more); not recorded
+//	DELETE /v1/videos/{id}           forgets a job (video.deleted); not recorded. The newest 1000
+//	                                 jobs are kept
 //	GET  /v1/models[/{model}]        OpenAI list; Anthropic list when the
 //	                                 request has an anthropic-version header
 //

@@ -52,6 +52,7 @@ type Server struct {
 	stored storedResponses // Responses API objects, for GET and previous_response_id
 	cache  promptCache     // prompts seen, for prompt caching
 	images imageFiles      // images answered by URL, for GET
+	videos videoStore      // Videos API jobs, for GET, content, remix and list
 }
 
 // modelState is what the server remembers about one model name.
@@ -155,6 +156,12 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/responses/{id}", s.handleGetResponse)
 	mux.HandleFunc("DELETE /v1/responses/{id}", s.handleDeleteResponse)
 	mux.HandleFunc("GET /v1/realtime", s.handleRealtime)
+	mux.HandleFunc("POST /v1/videos", s.handleVideoCreate)
+	mux.HandleFunc("GET /v1/videos", s.handleVideoList)
+	mux.HandleFunc("GET /v1/videos/{id}", s.handleVideoGet)
+	mux.HandleFunc("DELETE /v1/videos/{id}", s.handleVideoDelete)
+	mux.HandleFunc("GET /v1/videos/{id}/content", s.handleVideoContent)
+	mux.HandleFunc("POST /v1/videos/{id}/remix", s.handleVideoRemix)
 	mux.HandleFunc("GET /v1/models", s.handleModels)
 	mux.HandleFunc("GET /v1/models/{model}", s.handleModel)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
