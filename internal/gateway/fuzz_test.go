@@ -10,7 +10,7 @@ import (
 )
 
 // fuzzPaths are the client endpoints FuzzGateway posts to.
-var fuzzPaths = []string{"/v1/chat/completions", "/v1/messages", "/v1/responses", "/v1/embeddings", "/v1/messages/count_tokens", "/v1/completions", "/v1/moderations", "/v1/images/generations", "/v1/audio/speech", "/v1/audio/transcriptions", "/v1/images/edits", "/v1/images/variations"}
+var fuzzPaths = []string{"/v1/chat/completions", "/v1/messages", "/v1/responses", "/v1/embeddings", "/v1/messages/count_tokens", "/v1/completions", "/v1/moderations", "/v1/images/generations", "/v1/audio/speech", "/v1/audio/transcriptions", "/v1/images/edits", "/v1/images/variations", "/v1/videos"}
 
 // FuzzGateway posts arbitrary bodies to every client endpoint of a live
 // gateway in front of the simulator, to deployments of both APIs (so
@@ -46,6 +46,8 @@ func FuzzGateway(f *testing.F) {
 		`{"prompt":"a train","n":2,"size":"256x256"}`,
 		`{"model":"img","prompt":"forbidden","n":1.0}`,
 		`{"model":"tts","input":"hello","voice":"alloy","response_format":"wav"}`,
+		`{"model":"vid","prompt":"a train","seconds":"8","size":"1280x720"}`,
+		`{"prompt":"forbidden","seconds":121}`,
 		`[]`, `null`, `{`, `{"model":1}`, "\x00\xff", `{"model":"claude","messages":[{"role":"user","content":"\ud800"}]}`,
 	}
 	for i, s := range seeds {
@@ -54,7 +56,7 @@ func FuzzGateway(f *testing.F) {
 	fx := newFixture(f)
 	// Bedrock too: every request is translated for it.
 	text := strings.NewReplacer("max_body_bytes: 2048", "max_body_bytes: 65536",
-		"deployments:\n", "  - {name: sim-bedrock, kind: bedrock, region: us-east-1, base_url: \"{{SIM}}\", api_key: k}\ndeployments:\n  - {name: bedrock, provider: sim-bedrock, model: sim-large}\n  - {name: titan, provider: sim-bedrock, model: sim-titan-embed-text-v2, capabilities: {chat: false, embeddings: true}}\n  - {name: mod, provider: sim-openai, model: sim-moderation, capabilities: {chat: false, moderation: true}}\n  - {name: img, provider: sim-openai, model: sim-image, capabilities: {chat: false, images: true}}\n  - {name: tts, provider: sim-openai, model: sim-tts, capabilities: {chat: false, speech: true}}\n").Replace(gwConfig)
+		"deployments:\n", "  - {name: sim-bedrock, kind: bedrock, region: us-east-1, base_url: \"{{SIM}}\", api_key: k}\ndeployments:\n  - {name: bedrock, provider: sim-bedrock, model: sim-large}\n  - {name: titan, provider: sim-bedrock, model: sim-titan-embed-text-v2, capabilities: {chat: false, embeddings: true}}\n  - {name: mod, provider: sim-openai, model: sim-moderation, capabilities: {chat: false, moderation: true}}\n  - {name: img, provider: sim-openai, model: sim-image, capabilities: {chat: false, images: true}}\n  - {name: tts, provider: sim-openai, model: sim-tts, capabilities: {chat: false, speech: true}}\n  - {name: vid, provider: sim-openai, model: sim-video, capabilities: {chat: false, video: true}}\n").Replace(gwConfig)
 	cfg := fx.conf(text)
 	if err := fx.gw.Apply(cfg); err != nil {
 		f.Fatal(err)
