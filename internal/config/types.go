@@ -145,6 +145,10 @@ type Deployment struct {
 	// Guardrail, on a Bedrock deployment, applies an Amazon Bedrock
 	// guardrail to every request.
 	Guardrail *Guardrail `yaml:"guardrail"`
+	// Latency, on a Bedrock deployment, is "optimized" to ask for
+	// latency-optimized inference (sent as performanceConfig) or
+	// "standard"; unset sends nothing.
+	Latency string `yaml:"latency"`
 }
 
 // Guardrail names an Amazon Bedrock guardrail and its version.

@@ -373,6 +373,13 @@ func (c *Config) validateDeployments(v *validator) {
 				v.add(path+".guardrail.version", "want a version number or DRAFT, got %q", g.Version)
 			}
 		}
+		switch {
+		case d.Latency == "":
+		case providers[d.Provider] && kinds[d.Provider] != KindBedrock:
+			v.add(path+".latency", "only Bedrock deployments take a latency setting (performanceConfig)")
+		case d.Latency != "optimized" && d.Latency != "standard":
+			v.add(path+".latency", "want optimized or standard, got %q", d.Latency)
+		}
 		nonNegative(v, path+".price.input_per_mtok", d.Price.InputPerMTok)
 		nonNegative(v, path+".price.output_per_mtok", d.Price.OutputPerMTok)
 		nonNegative(v, path+".price.per_image", d.Price.PerImage)

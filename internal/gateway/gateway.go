@@ -235,6 +235,7 @@ func (g *Gateway) build(cfg *config.Config) (*runtime, error) {
 			if g := d.Guardrail; g != nil {
 				pc.GuardrailID, pc.GuardrailVersion = g.ID, g.Version
 			}
+			pc.Latency = d.Latency
 			prov, genAI = bedrock.New(pc), "aws.bedrock"
 		case config.KindAzure:
 			pc.Azure = true

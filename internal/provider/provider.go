@@ -145,6 +145,9 @@ type Config struct {
 	// GuardrailID and GuardrailVersion name the Amazon Bedrock guardrail
 	// a Bedrock deployment applies to every request ("" for none).
 	GuardrailID, GuardrailVersion string
+	// Latency is a Bedrock deployment's performanceConfig latency
+	// ("optimized" or "standard"; "" sends none).
+	Latency string
 	// HTTPClient is the client to use; adapters never create their own
 	// when this is set. Its transport carries the connect timeout.
 	HTTPClient *http.Client

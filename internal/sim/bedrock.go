@@ -76,6 +76,9 @@ type brRequest struct {
 	ServiceTier *struct {
 		Type string `json:"type"`
 	} `json:"serviceTier"`
+	PerformanceConfig *struct {
+		Latency string `json:"latency"`
+	} `json:"performanceConfig"`
 	AdditionalModelRequestFields struct {
 		Thinking *struct {
 			Type         string `json:"type"`
@@ -274,6 +277,9 @@ func parseBedrock(body []byte) (*prompt, string) {
 	}
 	if t := req.ServiceTier; t != nil && !slices.Contains([]string{"priority", "default", "flex", "reserved"}, t.Type) {
 		return nil, fmt.Sprintf("1 validation error detected: Value '%s' at 'serviceTier.type' failed to satisfy constraint: Member must satisfy enum value set: [priority, default, flex, reserved]", t.Type)
+	}
+	if p := req.PerformanceConfig; p != nil && p.Latency != "standard" && p.Latency != "optimized" {
+		return nil, fmt.Sprintf("1 validation error detected: Value '%s' at 'performanceConfig.latency' failed to satisfy constraint: Member must satisfy enum value set: [standard, optimized]", p.Latency)
 	}
 	return req.prompt()
 }

@@ -23,8 +23,15 @@ type converseRequest struct {
 	GuardrailConfig *guardrailConfig `json:"guardrailConfig,omitempty"`
 	// AdditionalModelRequestFields carries what Converse has no field
 	// for, in the model's own shape: Anthropic's extended thinking.
-	AdditionalModelRequestFields *additionalFields `json:"additionalModelRequestFields,omitempty"`
-	ServiceTier                  *serviceTier      `json:"serviceTier,omitempty"`
+	AdditionalModelRequestFields *additionalFields  `json:"additionalModelRequestFields,omitempty"`
+	ServiceTier                  *serviceTier       `json:"serviceTier,omitempty"`
+	PerformanceConfig            *performanceConfig `json:"performanceConfig,omitempty"`
+}
+
+// performanceConfig asks for latency-optimized inference (on the models
+// Bedrock offers it for) or the standard kind.
+type performanceConfig struct {
+	Latency string `json:"latency"`
 }
 
 // serviceTier is the processing tier a request asks for.
@@ -224,6 +231,9 @@ func (c *Client) converse(req *llm.Request) (*converseRequest, error) {
 	}
 	if t := ServiceTier(b.ServiceTier); t != "" {
 		out.ServiceTier = &serviceTier{Type: t}
+	}
+	if c.cfg.Latency != "" {
+		out.PerformanceConfig = &performanceConfig{Latency: c.cfg.Latency}
 	}
 	if out.OutputConfig, err = outputConfigOf(b.ResponseFormat); err != nil {
 		return nil, err

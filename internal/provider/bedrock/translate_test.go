@@ -161,6 +161,12 @@ func TestTranslate(t *testing.T) {
 			want: `{` + hiJSON + `,"guardrailConfig":{"guardrailIdentifier":"gr-1","guardrailVersion":"DRAFT"}}`,
 		},
 		{
+			name: "latency optimized",
+			cfg:  func(c *provider.Config) { c.Latency = "optimized" },
+			body: llm.Body{Messages: hiMessages},
+			want: `{` + hiJSON + `,"performanceConfig":{"latency":"optimized"}}`,
+		},
+		{
 			name: "two user turns in a row join (Converse wants roles to alternate)",
 			body: llm.Body{Messages: []llm.Message{user(text("hi")), user(text("there"))}},
 			want: `{"messages":[{"role":"user","content":[{"text":"hi"},{"text":"there"}]}]}`,
