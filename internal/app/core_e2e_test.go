@@ -677,7 +677,11 @@ func TestUnknownEndpointsAnswerInTheAPIFormat(t *testing.T) {
 		{"GET", "/v1/messages", true, 405, "POST", "invalid_request_error"},
 		{"POST", "/v1/audio/speech", false, 400, "", "invalid_request_error"}, // exists: no input
 		{"GET", "/v1/audio/speech", false, 405, "POST", "invalid_request_error"},
-		{"POST", "/v1/videos", false, 404, "", "not_found_error"},
+		{"POST", "/v1/videos", false, 400, "", "invalid_request_error"}, // exists: no prompt
+		{"PUT", "/v1/videos/video_1", false, 405, "GET, DELETE", "invalid_request_error"},
+		{"POST", "/v1/videos/extensions", false, 404, "", "not_found_error"},
+		{"POST", "/v1/realtime", false, 405, "GET", "invalid_request_error"},
+		{"POST", "/v1/fine_tuning/jobs", false, 404, "", "not_found_error"},
 		{"GET", "/v1/completions", false, 405, "POST", "invalid_request_error"},
 		{"GET", "/v1/responses", false, 405, "POST", "invalid_request_error"},
 		{"POST", "/v1/messages/batches", true, 400, "", "invalid_request_error"}, // exists: a batch with no requests
