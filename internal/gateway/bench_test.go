@@ -111,14 +111,21 @@ func switchyard(b *testing.B, up string) string {
 // memory store.
 func switchyardWith(b *testing.B, up, extra string) string {
 	b.Helper()
-	cfg, err := config.Parse(fmt.Appendf(nil, `
+	return serveConfig(b, fmt.Sprintf(`
 providers:
   - {name: up, kind: openai, base_url: %q}
 deployments:
   - {name: bench, provider: up, model: bench}
 routes:
   - {name: auto, targets: [bench]}
-%s`, up+"/v1", extra), os.Getenv)
+%s`, up+"/v1", extra))
+}
+
+// serveConfig serves the gateway on the config text, as app.Serve wires
+// it; a cache section gets a memory store.
+func serveConfig(b *testing.B, text string) string {
+	b.Helper()
+	cfg, err := config.Parse([]byte(text), os.Getenv)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -32,6 +33,10 @@ import (
 // upstreamReadLimit bounds one upstream frame (a response.done carrying a
 // long conversation item, or a large audio delta).
 const upstreamReadLimit = provider.MaxResponseBody
+
+// maxKeptFrameBuffer bounds the buffer a relay direction keeps between
+// frames.
+const maxKeptFrameBuffer = 1 << 20
 
 // Budgeted is an Admission that can hold more of the caller's budgets
 // while its request runs: a Realtime session charges each response as it
@@ -99,7 +104,15 @@ const (
 // ServeRealtime serves GET /v1/realtime, OpenAI's Realtime API.
 func (g *Gateway) ServeRealtime(w http.ResponseWriter, r *http.Request) {
 	x, r := g.start(r, openAIDialect, "switchyard.realtime")
-	defer g.finish(r.Context(), x)
+	// A session counts for shutdown until it is accounted for: leave
+	// after finish, so the drain waits for the usage record.
+	entered := false
+	defer func() {
+		g.finish(r.Context(), x)
+		if entered {
+			g.sessions.leave()
+		}
+	}()
 	x.streamed = true
 	beta := r.Header.Get("OpenAI-Beta")
 	for _, p := range websocketProtocols(r) {
@@ -140,11 +153,10 @@ func (g *Gateway) ServeRealtime(w http.ResponseWriter, r *http.Request) {
 	if !g.admit(w, r, x, rt, 0, 0) {
 		return
 	}
-	if !g.sessions.enter() {
+	if entered = g.sessions.enter(); !entered {
 		g.fail(w, x, &apiError{status: http.StatusServiceUnavailable, code: "shutting_down", anthropicType: "api_error", message: "the gateway is shutting down"})
 		return
 	}
-	defer g.sessions.leave()
 	up, trace, err := g.exec.Realtime(r.Context(), plan, &provider.RealtimeRequest{Query: r.URL.Query(), Beta: beta})
 	x.trace = trace
 	g.setRouteHeaders(w, x)
@@ -292,8 +304,23 @@ func (s *session) unfinished(why string) {
 // pump copies frames from src to dst until either fails. The upstream's
 // are read for their type, and a response.done for its usage.
 func (s *session) pump(ctx context.Context, src, dst *websocket.Conn, fromClient bool) end {
+	// One buffer per direction, reused frame after frame; one that a
+	// large frame grew is let go rather than held for the session.
+	var buf bytes.Buffer
+	// Frames are read and written without a cancellable context, which
+	// would cost the library a timer per frame: run ends the relay by
+	// closing the connections.
+	io := context.WithoutCancel(ctx)
 	for {
-		typ, data, err := src.Read(ctx)
+		if buf.Cap() > maxKeptFrameBuffer {
+			buf = bytes.Buffer{}
+		}
+		buf.Reset()
+		typ, rd, err := src.Reader(io)
+		if err == nil {
+			_, err = buf.ReadFrom(rd)
+		}
+		data := buf.Bytes()
 		if err != nil {
 			e := end{fromClient: fromClient, status: websocket.CloseStatus(err)}
 			var ce websocket.CloseError
@@ -309,7 +336,7 @@ func (s *session) pump(ctx context.Context, src, dst *websocket.Conn, fromClient
 			}
 			fits = s.observe(ctx, data)
 		}
-		if err := dst.Write(ctx, typ, data); err != nil {
+		if err := dst.Write(io, typ, data); err != nil {
 			return end{fromClient: fromClient, writeFailed: true, status: -1}
 		}
 		if !fits {
