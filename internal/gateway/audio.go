@@ -1,11 +1,9 @@
 package gateway
 
 import (
-	"context"
 	"net/http"
 
 	"github.com/switchyard-gw/switchyard/internal/config"
-	"github.com/switchyard-gw/switchyard/internal/executor"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/openaiapi"
 	"github.com/switchyard-gw/switchyard/internal/provider"
@@ -33,16 +31,11 @@ func (g *Gateway) ServeSpeech(w http.ResponseWriter, r *http.Request) {
 		rel := relayed{
 			model: req.Model, inputTokens: tokens.FromBytes(req.InputBytes),
 			capability: config.CapSpeech, what: "speech", serves: servesAudio,
-			call: func(ctx context.Context, p *executor.Plan, input int) (relayedAnswer, *executor.Trace, error) {
-				resp, trace, err := g.exec.Speak(ctx, p, req, input)
-				return audioAnswer(resp), trace, err
-			},
+			call: calling(req, g.exec.Speak, audioAnswer),
 		}
 		if req.Stream {
 			rel.what, rel.serves = "streamed speech", streamsAudio
-			rel.stream = func(ctx context.Context, p *executor.Plan, input int) (llm.Stream, *executor.Trace, error) {
-				return g.exec.SpeakStream(ctx, p, req, input)
-			}
+			rel.stream = streaming(req, g.exec.SpeakStream)
 		}
 		return rel, nil
 	})
@@ -74,25 +67,17 @@ func (g *Gateway) serveTranscription(w http.ResponseWriter, r *http.Request, op,
 		rel := relayed{
 			model: req.Model, inputTokens: input,
 			capability: config.CapTranscription, what: "transcription", serves: servesAudio,
-			call: func(ctx context.Context, p *executor.Plan, input int) (relayedAnswer, *executor.Trace, error) {
-				resp, trace, err := g.exec.Transcribe(ctx, p, req, input)
-				return audioAnswer(resp), trace, err
-			},
+			call: calling(req, g.exec.Transcribe, audioAnswer),
 		}
 		if req.Stream {
 			rel.what, rel.serves = "streamed transcription", streamsAudio
-			rel.stream = func(ctx context.Context, p *executor.Plan, input int) (llm.Stream, *executor.Trace, error) {
-				return g.exec.TranscribeStream(ctx, p, req, input)
-			}
+			rel.stream = streaming(req, g.exec.TranscribeStream)
 		}
 		return rel, nil
 	})
 }
 
-// audioAnswer is what serveRelayed needs of an audio answer (nil: none).
+// audioAnswer is what serveRelayed needs of an audio answer.
 func audioAnswer(resp *llm.AudioResponse) relayedAnswer {
-	if resp == nil {
-		return relayedAnswer{}
-	}
 	return relayedAnswer{usage: resp.Usage, seconds: resp.Seconds, raw: resp.Raw, contentType: resp.ContentType}
 }

@@ -1,12 +1,10 @@
 package gateway
 
 import (
-	"context"
 	"net/http"
 	"strings"
 
 	"github.com/switchyard-gw/switchyard/internal/config"
-	"github.com/switchyard-gw/switchyard/internal/executor"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/openaiapi"
 	"github.com/switchyard-gw/switchyard/internal/provider"
@@ -31,16 +29,11 @@ func (g *Gateway) ServeImages(w http.ResponseWriter, r *http.Request) {
 		rel := relayed{
 			model: req.Model, inputTokens: tokens.FromBytes(req.PromptBytes), units: req.N,
 			capability: config.CapImages, what: "image generation", serves: servesImages,
-			call: func(ctx context.Context, p *executor.Plan, input int) (relayedAnswer, *executor.Trace, error) {
-				resp, trace, err := g.exec.GenerateImages(ctx, p, req, input)
-				return imageAnswer(resp), trace, err
-			},
+			call: calling(req, g.exec.GenerateImages, imageAnswer),
 		}
 		if req.Stream {
 			rel.what, rel.serves = "streamed image generation", streamsImages
-			rel.stream = func(ctx context.Context, p *executor.Plan, input int) (llm.Stream, *executor.Trace, error) {
-				return g.exec.GenerateImagesStream(ctx, p, req, input)
-			}
+			rel.stream = streaming(req, g.exec.GenerateImagesStream)
 		}
 		return rel, nil
 	})
@@ -74,10 +67,7 @@ func (g *Gateway) serveImageForm(w http.ResponseWriter, r *http.Request, parse f
 		rel := relayed{
 			model: req.Model, inputTokens: input, units: n,
 			capability: config.CapImages, what: "image generation", serves: servesImages,
-			call: func(ctx context.Context, p *executor.Plan, input int) (relayedAnswer, *executor.Trace, error) {
-				resp, trace, err := g.exec.EditImages(ctx, p, req, input)
-				return imageAnswer(resp), trace, err
-			},
+			call: calling(req, g.exec.EditImages, imageAnswer),
 		}
 		if req.Op == "images/variations" {
 			// Only DALL-E 2 makes variations (OpenAI's default for them).
@@ -85,9 +75,7 @@ func (g *Gateway) serveImageForm(w http.ResponseWriter, r *http.Request, parse f
 		}
 		if req.Stream {
 			rel.what, rel.serves = "streamed image edits", streamsImages
-			rel.stream = func(ctx context.Context, p *executor.Plan, input int) (llm.Stream, *executor.Trace, error) {
-				return g.exec.EditImagesStream(ctx, p, req, input)
-			}
+			rel.stream = streaming(req, g.exec.EditImagesStream)
 		}
 		return rel, nil
 	})
@@ -106,10 +94,7 @@ func servesImages(p provider.Provider) bool { _, ok := p.(provider.ImageGenerato
 // streamsImages reports whether a provider streams image answers.
 func streamsImages(p provider.Provider) bool { _, ok := p.(provider.ImageStreamer); return ok }
 
-// imageAnswer is what serveRelayed needs of an image answer (nil: none).
+// imageAnswer is what serveRelayed needs of an image answer.
 func imageAnswer(resp *llm.ImageResponse) relayedAnswer {
-	if resp == nil {
-		return relayedAnswer{}
-	}
 	return relayedAnswer{usage: resp.Usage, raw: resp.Raw, units: resp.Images}
 }

@@ -1,11 +1,10 @@
 package gateway
 
 import (
-	"context"
 	"net/http"
 
 	"github.com/switchyard-gw/switchyard/internal/config"
-	"github.com/switchyard-gw/switchyard/internal/executor"
+	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/openaiapi"
 	"github.com/switchyard-gw/switchyard/internal/provider"
 	"github.com/switchyard-gw/switchyard/internal/tokens"
@@ -27,13 +26,9 @@ func (g *Gateway) ServeModerations(w http.ResponseWriter, r *http.Request) {
 			model: req.Model, inputTokens: tokens.FromBytes(req.InputBytes),
 			capability: config.CapModeration, what: "moderations", cacheEndpoint: cacheOpenAIModerations,
 			serves: func(p provider.Provider) bool { _, ok := p.(provider.Moderator); return ok },
-			call: func(ctx context.Context, p *executor.Plan, input int) (relayedAnswer, *executor.Trace, error) {
-				resp, trace, err := g.exec.Moderate(ctx, p, req, input)
-				if err != nil {
-					return relayedAnswer{}, trace, err
-				}
-				return relayedAnswer{model: resp.Model, raw: resp.Raw}, trace, nil
-			},
+			call: calling(req, g.exec.Moderate, func(resp *llm.ModerationResponse) relayedAnswer {
+				return relayedAnswer{model: resp.Model, raw: resp.Raw}
+			}),
 		}, nil
 	})
 }

@@ -49,6 +49,27 @@ type relayed struct {
 	stream func(ctx context.Context, p *executor.Plan, inputTokens int) (llm.Stream, *executor.Trace, error)
 }
 
+// calling is a relayed request's call: do (an executor method) sends req
+// along the plan, and answer reads what serveRelayed needs of its answer
+// (which is nil when do failed).
+func calling[R, A any](req R, do func(context.Context, *executor.Plan, R, int) (A, *executor.Trace, error), answer func(A) relayedAnswer) func(context.Context, *executor.Plan, int) (relayedAnswer, *executor.Trace, error) {
+	return func(ctx context.Context, p *executor.Plan, input int) (relayedAnswer, *executor.Trace, error) {
+		resp, trace, err := do(ctx, p, req, input)
+		if err != nil {
+			return relayedAnswer{}, trace, err
+		}
+		return answer(resp), trace, nil
+	}
+}
+
+// streaming is a relayed request's stream: do (an executor method) sends
+// req along the plan for an answer that comes as events.
+func streaming[R any](req R, do func(context.Context, *executor.Plan, R, int) (llm.Stream, *executor.Trace, error)) func(context.Context, *executor.Plan, int) (llm.Stream, *executor.Trace, error) {
+	return func(ctx context.Context, p *executor.Plan, input int) (llm.Stream, *executor.Trace, error) {
+		return do(ctx, p, req, input)
+	}
+}
+
 // relayedAnswer is what serveRelayed needs of a relayed request's answer.
 type relayedAnswer struct {
 	model   string    // "": the deployment's model
@@ -307,13 +328,9 @@ func (g *Gateway) ServeEmbeddings(w http.ResponseWriter, r *http.Request) {
 			model: req.Model, inputTokens: tokens.FromBytes(req.InputBytes),
 			capability: config.CapEmbeddings, what: "embeddings", cacheEndpoint: cacheOpenAIEmbeddings,
 			serves: func(p provider.Provider) bool { _, ok := p.(provider.Embedder); return ok },
-			call: func(ctx context.Context, p *executor.Plan, input int) (relayedAnswer, *executor.Trace, error) {
-				resp, trace, err := g.exec.Embed(ctx, p, req, input)
-				if err != nil {
-					return relayedAnswer{}, trace, err
-				}
-				return relayedAnswer{model: resp.Model, usage: resp.Usage, raw: resp.Raw, dropped: resp.Dropped}, trace, nil
-			},
+			call: calling(req, g.exec.Embed, func(resp *llm.EmbedResponse) relayedAnswer {
+				return relayedAnswer{model: resp.Model, usage: resp.Usage, raw: resp.Raw, dropped: resp.Dropped}
+			}),
 		}, nil
 	})
 }

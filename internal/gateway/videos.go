@@ -13,7 +13,6 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/cache"
 	"github.com/switchyard-gw/switchyard/internal/config"
-	"github.com/switchyard-gw/switchyard/internal/executor"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/openaiapi"
 	"github.com/switchyard-gw/switchyard/internal/provider"
@@ -42,9 +41,6 @@ func servesVideo(p provider.Provider) bool { _, ok := p.(provider.VideoMaker); r
 
 // videoAnswer is what serveRelayed needs of a job the provider took.
 func videoAnswer(resp *llm.VideoResponse) relayedAnswer {
-	if resp == nil {
-		return relayedAnswer{}
-	}
 	return relayedAnswer{raw: resp.Raw, seconds: resp.Seconds, keptID: resp.ID, keepFor: videoKey, keepTTL: videoAffinityTTL}
 }
 
@@ -90,10 +86,7 @@ func (g *Gateway) videoJob(req *llm.VideoRequest, input, seconds int) relayed {
 	return relayed{
 		model: req.Model, inputTokens: input, seconds: seconds,
 		capability: config.CapVideo, what: "the Videos API", serves: servesVideo,
-		call: func(ctx context.Context, p *executor.Plan, input int) (relayedAnswer, *executor.Trace, error) {
-			resp, trace, err := g.exec.CreateVideo(ctx, p, req, input)
-			return videoAnswer(resp), trace, err
-		},
+		call: calling(req, g.exec.CreateVideo, videoAnswer),
 	}
 }
 
