@@ -121,7 +121,8 @@ func rtTurn(t *testing.T, ctx context.Context, c *websocket.Conn, question, moda
 }
 
 // TestRealtime: a Realtime API session through the gateway. Refusals come
-// before the WebSocket as HTTP errors in OpenAI's format; a handshake the
+// before the WebSocket as HTTP errors in OpenAI's format (a page of an
+// origin not allowed among them); a handshake the
 // upstream refuses is retried; events pass both ways unchanged; each
 // response's usage is priced (audio tokens at the audio prices) into the
 // session's one usage record; an upstream that breaks mid-response is
@@ -130,7 +131,9 @@ func rtTurn(t *testing.T, ctx context.Context, c *websocket.Conn, question, moda
 // recording them.
 func TestRealtime(t *testing.T) {
 	simCfg := withFaults(fastSim(), "sim-realtime", sim.Fault{Type: sim.FaultStatus, Status: 503, Times: 1})
-	s := startStack(t, simCfg, strings.Replace(baseConfig, "routes:\n", realtimeDeployments, 1))
+	cfg := strings.Replace(baseConfig, "routes:\n", realtimeDeployments, 1)
+	cfg = strings.Replace(cfg, "  listen: 127.0.0.1:0\n", "  listen: 127.0.0.1:0\n  websocket_origins: [app.example.com]\n", 1)
+	s := startStack(t, simCfg, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
@@ -153,7 +156,16 @@ func TestRealtime(t *testing.T) {
 		}
 	}
 
-	c, hr, err := rtDial(ctx, s.base, "model=voice", &websocket.DialOptions{Subprotocols: []string{"realtime"}})
+	// A page of another origin is refused before any upstream is dialled,
+	// unless server.websocket_origins names it.
+	_, hr, err := rtDial(ctx, s.base, "model=voice", &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {"https://evil.example"}}})
+	if err == nil || hr == nil || hr.StatusCode != http.StatusForbidden {
+		t.Fatalf("another origin: %v %v, want 403", hr, err)
+	}
+	if b, _ := io.ReadAll(hr.Body); !strings.Contains(string(b), "origin_not_allowed") || len(s.sim.Calls("sim-realtime")) != 0 {
+		t.Errorf("another origin: %s, %d upstream handshakes", b, len(s.sim.Calls("sim-realtime")))
+	}
+	c, hr, err := rtDial(ctx, s.base, "model=voice", &websocket.DialOptions{Subprotocols: []string{"realtime"}, HTTPHeader: http.Header{"Origin": {"https://app.example.com"}}})
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}

@@ -53,6 +53,12 @@ type Server struct {
 	IdleTimeout Duration `yaml:"idle_timeout"`
 	// ShutdownTimeout is how long SIGTERM waits for in-flight requests; default 30s.
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+	// WebSocketOrigins lists the other origins (host patterns, as
+	// path.Match takes them, e.g. "app.example.com" or "*.example.com")
+	// whose pages may open a Realtime API session; a page of the
+	// gateway's own host always may, and clients that send no Origin
+	// (SDKs on a server) are not checked.
+	WebSocketOrigins []string `yaml:"websocket_origins"`
 }
 
 // Log configures the JSON request log.

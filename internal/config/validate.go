@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 )
@@ -119,6 +120,11 @@ func (c *Config) validateServer(v *validator) {
 	v.positiveDur("server.read_timeout", s.ReadTimeout)
 	v.positiveDur("server.idle_timeout", s.IdleTimeout)
 	v.positiveDur("server.shutdown_timeout", s.ShutdownTimeout)
+	for i, o := range s.WebSocketOrigins {
+		if _, err := path.Match(o, ""); err != nil || o == "" {
+			v.add(fmt.Sprintf("server.websocket_origins[%d]", i), "want a host pattern such as app.example.com or *.example.com, got %q", o)
+		}
+	}
 }
 
 func checkHostPort(addr string) error {

@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
+	"path"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -133,6 +136,12 @@ func (g *Gateway) ServeRealtime(w http.ResponseWriter, r *http.Request) {
 			message: "the Realtime API is a WebSocket: connect with ws:// or wss:// (an OpenAI SDK's realtime client)"})
 		return
 	}
+	origins := rt.cfg.Server.WebSocketOrigins
+	if !originAllowed(r, origins) {
+		g.fail(w, x, &apiError{status: http.StatusForbidden, code: "origin_not_allowed", anthropicType: "permission_error",
+			message: "pages of origin " + strconv.Quote(truncate(r.Header.Get("Origin"), 200)) + " may not open a Realtime session here (server.websocket_origins)"})
+		return
+	}
 	req := relayed{model: r.URL.Query().Get("model"), capability: config.CapRealtime, serves: servesRealtime, what: "the Realtime API"}
 	if req.model == "" {
 		if req.model = rt.firstWith(req.capability, nil); req.model == "" {
@@ -173,7 +182,7 @@ func (g *Gateway) ServeRealtime(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Time{})
 	_ = rc.SetWriteDeadline(time.Time{})
-	client, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{"realtime"}})
+	client, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{"realtime"}, OriginPatterns: origins})
 	if err != nil {
 		// Accept answered the client (a bad handshake, or another origin).
 		x.status, x.errKind = http.StatusBadRequest, "websocket_handshake"
@@ -189,6 +198,35 @@ func (g *Gateway) ServeRealtime(w http.ResponseWriter, r *http.Request) {
 	}
 	s := &session{g: g, x: x, rt: rt, deployment: trace.Deployment, client: client, up: up}
 	s.run(r.Context())
+}
+
+// originAllowed reports whether a browser page of the request's origin
+// may open a session: one of the gateway's own host, or of a host the
+// patterns match (as the WebSocket handshake checks it, which would
+// refuse it only after the upstream was dialled). A request without an
+// Origin is not a browser's.
+func originAllowed(r *http.Request, patterns []string) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	for _, p := range patterns {
+		target := u.Host
+		if strings.Contains(p, "://") {
+			target = u.Scheme + "://" + u.Host
+		}
+		if ok, _ := path.Match(strings.ToLower(p), strings.ToLower(target)); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // websocketProtocols lists the subprotocols a handshake offers.
