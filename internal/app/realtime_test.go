@@ -230,8 +230,14 @@ func TestRealtime(t *testing.T) {
 		t.Errorf("cut session closed with %v, want 1011", err)
 	}
 	line = s.requestLog(hr.Header.Get("X-Request-Id"))
-	if line["partial"] != true || line["error"] != "unavailable" {
-		t.Errorf("cut session's request log: %v", line)
+	var cutText int
+	for _, ev := range evs {
+		if ev.Type == "response.output_audio_transcript.delta" || ev.Type == "response.output_text.delta" {
+			cutText += len(ev.Delta)
+		}
+	}
+	if line["partial"] != true || line["error"] != "unavailable" || line["tokens_estimated"] != true || line["output_tokens"] != float64((cutText+3)/4) || cutText == 0 {
+		t.Errorf("cut session's request log: %v (want the %d bytes passed on as estimated output)", line, cutText)
 	}
 
 	// Shutdown ends an open session with 1001, and records it first.

@@ -20,6 +20,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
 	"github.com/switchyard-gw/switchyard/internal/reqid"
+	"github.com/switchyard-gw/switchyard/internal/tokens"
 )
 
 // A Realtime API session (GET /v1/realtime) is one client request: it is
@@ -251,9 +252,12 @@ type session struct {
 	client, up *websocket.Conn
 
 	// Written by the upstream pump only; read after it has returned.
-	open      int    // responses created and not yet done
-	overdrawn string // why a response's charge did not fit the budget
-	events    int    // upstream events relayed
+	open int // responses created and not yet done
+	// unreported is the text (or transcript) bytes of the responses not
+	// yet done, passed on already.
+	unreported int
+	overdrawn  string // why a response's charge did not fit the budget
+	events     int    // upstream events relayed
 }
 
 // end is how one direction of the relay stopped.
@@ -329,9 +333,13 @@ func sendable(c websocket.StatusCode) websocket.StatusCode {
 }
 
 // unfinished marks a session that ended with a response still running as
-// partial: that response's usage was never reported.
+// partial: that response's usage was never reported, so its output is
+// estimated from the text passed on.
 func (s *session) unfinished(why string) {
 	if s.open > 0 {
+		// What was passed on of it is billed, estimated from its text.
+		s.x.usage.OutputTokens += tokens.FromBytes(s.unreported)
+		s.x.usage.Estimated = true
 		s.x.partial = true
 		if s.x.errKind == "" {
 			s.x.errKind = why
@@ -391,11 +399,16 @@ func (s *session) observe(ctx context.Context, data []byte) bool {
 	case "response.created":
 		s.open++
 		return true
+	case "response.output_text.delta", "response.output_audio_transcript.delta", "response.text.delta", "response.audio_transcript.delta":
+		// Counted in case the response never reports its usage.
+		s.unreported += len(gjson.GetBytes(data, "delta").Str)
+		return true
 	case "response.done":
 	default:
 		return true
 	}
 	s.open = max(s.open-1, 0)
+	s.unreported = 0
 	u := gjson.GetBytes(data, "response.usage")
 	if !u.Exists() {
 		return true // a failed response may report none
