@@ -133,6 +133,7 @@ func TestRealtime(t *testing.T) {
 	simCfg := withFaults(fastSim(), "sim-realtime", sim.Fault{Type: sim.FaultStatus, Status: 503, Times: 1})
 	cfg := strings.Replace(baseConfig, "routes:\n", realtimeDeployments, 1)
 	cfg = strings.Replace(cfg, "  listen: 127.0.0.1:0\n", "  listen: 127.0.0.1:0\n  websocket_origins: [app.example.com]\n", 1)
+	cfg = strings.Replace(cfg, "routes:\n", "  - {name: voice-b, provider: sim-openai, model: sim-realtime, capabilities: {chat: false, realtime: true}}\nroutes:\n", 1)
 	s := startStack(t, simCfg, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -207,6 +208,13 @@ func TestRealtime(t *testing.T) {
 	}
 	if got, _ := line["cost_usd"].(float64); math.Abs(got-want) > 1e-12 {
 		t.Errorf("session cost %v, want %v", got, want)
+	}
+
+	// An Azure client names the deployment instead of the model.
+	if c, hr, err := rtDial(ctx, s.base, "deployment=voice-b&api-version=2025-08-28", nil); err != nil || hr.Header.Get("X-Switchyard-Deployment") != "voice-b" {
+		t.Errorf("azure-style dial: %v, headers %v", err, hr.Header)
+	} else {
+		c.Close(websocket.StatusNormalClosure, "")
 	}
 
 	// The upstream breaks mid-response: an error event, then 1011.

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -143,7 +144,9 @@ func (g *Gateway) ServeRealtime(w http.ResponseWriter, r *http.Request) {
 			message: "pages of origin " + strconv.Quote(truncate(r.Header.Get("Origin"), 200)) + " may not open a Realtime session here (server.websocket_origins)"})
 		return
 	}
-	req := relayed{model: r.URL.Query().Get("model"), capability: config.CapRealtime, serves: servesRealtime, what: "the Realtime API"}
+	// Azure's clients name the deployment instead of the model.
+	q := r.URL.Query()
+	req := relayed{model: cmp.Or(q.Get("model"), q.Get("deployment")), capability: config.CapRealtime, serves: servesRealtime, what: "the Realtime API"}
 	if req.model == "" {
 		if req.model = rt.firstWith(req.capability, nil); req.model == "" {
 			g.fail(w, x, &apiError{status: http.StatusBadRequest, code: "no_capable_deployment", anthropicType: "invalid_request_error",
@@ -167,7 +170,7 @@ func (g *Gateway) ServeRealtime(w http.ResponseWriter, r *http.Request) {
 		g.fail(w, x, &apiError{status: http.StatusServiceUnavailable, code: "shutting_down", anthropicType: "api_error", message: "the gateway is shutting down"})
 		return
 	}
-	up, trace, err := g.exec.Realtime(r.Context(), plan, &provider.RealtimeRequest{Query: r.URL.Query(), Beta: beta})
+	up, trace, err := g.exec.Realtime(r.Context(), plan, &provider.RealtimeRequest{Query: q, Beta: beta})
 	x.trace = trace
 	g.setRouteHeaders(w, x)
 	if err != nil {
