@@ -133,6 +133,9 @@ func TestTracesShowEachUpstreamCall(t *testing.T) {
 	if resp, body := s.post("/v1/chat/completions", `{"model":"auto","messages":[{"role":"user","content":"hi"}]}`); resp.StatusCode != 200 || resp.Header.Get("X-Switchyard-Deployment") != "claude" {
 		t.Fatalf("status %d from %q: %s", resp.StatusCode, resp.Header.Get("X-Switchyard-Deployment"), body)
 	}
+	if resp, body := s.post("/v1/embeddings", `{"model":"embed","input":"hi"}`); resp.StatusCode != 200 {
+		t.Fatalf("embeddings: %d %s", resp.StatusCode, body)
+	}
 	s.stop()
 
 	mu.Lock()
@@ -149,18 +152,34 @@ func TestTracesShowEachUpstreamCall(t *testing.T) {
 		}
 		return m
 	}
-	var server *tracepb.Span
-	var calls []*tracepb.Span
+	var server, embed *tracepb.Span
 	for _, sp := range spans {
-		switch sp.Kind {
-		case tracepb.Span_SPAN_KIND_SERVER:
+		switch {
+		case sp.Kind == tracepb.Span_SPAN_KIND_SERVER && sp.Name == "switchyard.chat":
 			server = sp
-		case tracepb.Span_SPAN_KIND_CLIENT:
-			calls = append(calls, sp)
+		case sp.Kind == tracepb.Span_SPAN_KIND_SERVER && sp.Name == "switchyard.embeddings":
+			embed = sp
 		}
 	}
-	if server == nil || len(calls) != 3 {
-		t.Fatalf("got server span %v and %d client spans, want one and 3 (two failed calls to medium, one to claude)", server != nil, len(calls))
+	if server == nil || embed == nil {
+		t.Fatalf("got chat span %v, embeddings span %v; want both", server != nil, embed != nil)
+	}
+	var calls []*tracepb.Span
+	for _, sp := range spans {
+		if sp.Kind != tracepb.Span_SPAN_KIND_CLIENT {
+			continue
+		}
+		if bytes.Equal(sp.TraceId, server.TraceId) {
+			calls = append(calls, sp)
+			continue
+		}
+		// The embeddings call is named for its operation, not as chat.
+		if a := attrs(sp); !bytes.Equal(sp.ParentSpanId, embed.SpanId) || sp.Name != "embeddings sim-embed" || a["gen_ai.operation.name"] != "embeddings" {
+			t.Errorf("embeddings call: %s %v", sp.Name, a)
+		}
+	}
+	if len(calls) != 3 {
+		t.Fatalf("got %d client spans of the chat request, want 3 (two failed calls to medium, one to claude)", len(calls))
 	}
 	slices.SortFunc(calls, func(a, b *tracepb.Span) int {
 		return strings.Compare(attrs(a)["switchyard.attempt"], attrs(b)["switchyard.attempt"])

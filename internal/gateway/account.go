@@ -262,9 +262,9 @@ func (g *Gateway) attemptSpans(ctx context.Context, x *exchange, end time.Time) 
 				model, system = d.cfg.Model, d.genAIProvider
 			}
 		}
-		_, span := g.tracer.Start(ctx, "chat "+model, trace.WithSpanKind(trace.SpanKindClient), trace.WithTimestamp(a.Start),
+		_, span := g.tracer.Start(ctx, x.operation+" "+model, trace.WithSpanKind(trace.SpanKindClient), trace.WithTimestamp(a.Start),
 			trace.WithAttributes(
-				attribute.String("gen_ai.operation.name", "chat"),
+				attribute.String("gen_ai.operation.name", x.operation),
 				attribute.String("gen_ai.provider.name", system),
 				attribute.String("gen_ai.request.model", model),
 				attribute.String("switchyard.deployment", a.Deployment),

@@ -79,6 +79,9 @@ type exchange struct {
 	// requireParams: only a deployment that gets every field of the
 	// request may answer it (see runtime.requireParams).
 	requireParams bool
+	// operation names the upstream calls in traces (OpenTelemetry's
+	// gen_ai.operation.name): chat, embeddings, generate_content...
+	operation string
 }
 
 // ServeOpenAIChat serves POST /v1/chat/completions.
@@ -107,11 +110,25 @@ func (g *Gateway) ServeAnthropicMessages(w http.ResponseWriter, r *http.Request)
 // start opens the exchange of one API request and its span; the caller
 // defers finish on the returned request's context.
 func (g *Gateway) start(r *http.Request, d *dialect, spanName string) (*exchange, *http.Request) {
-	x := &exchange{start: g.now(), dialect: d, side: &sideCalls{}}
+	x := &exchange{start: g.now(), dialect: d, side: &sideCalls{}, operation: operationOf(spanName)}
 	ctx, span := g.tracer.Start(r.Context(), spanName, trace.WithSpanKind(trace.SpanKindServer))
 	x.span = span
 	ctx = context.WithValue(ctx, sideCallsKey{}, x.side)
 	return x, r.WithContext(ctx)
+}
+
+// operationOf is the GenAI operation of a request's upstream calls, by
+// its span's name: OpenTelemetry's names where one fits (chat,
+// embeddings; generate_content for images, audio and video), else the
+// endpoint's (moderations, realtime).
+func operationOf(spanName string) string {
+	switch op := strings.TrimPrefix(spanName, "switchyard."); op {
+	case "images", "speech", "transcriptions", "translations", "videos":
+		return "generate_content"
+	case "chat", "embeddings", "moderations", "realtime":
+		return op
+	}
+	return "chat"
 }
 
 // authenticated runs the steps every API request shares after start: the
