@@ -67,19 +67,22 @@ func (g *Guard) Admit(ctx context.Context, p *gateway.Principal, route string, t
 type admission struct {
 	ticket ratelimit.Ticket
 	res    budget.Reservation
-	// For Extend: the budgets reserved against, and further holds.
-	g      *Guard
-	scopes []budget.BudgetScope
-	mu     sync.Mutex
-	more   []budget.Reservation
+	// For Extend: the budgets reserved against, and what was charged to
+	// them already.
+	g       *Guard
+	scopes  []budget.BudgetScope
+	mu      sync.Mutex
+	charged float64
 }
 
 var _ gateway.Budgeted = (*admission)(nil)
 
-// Extend holds costUSD more against the same budgets, as Reserve would
-// for a new request: a Realtime session charges each response as it ends.
-// It fails, holding nothing more, when a budget cannot take it. Without
-// budgets it always succeeds.
+// Extend charges costUSD to the same budgets at once when they can take
+// it (checked as Reserve checks a new request's estimate), and refuses,
+// charging nothing, when one cannot: a Realtime session's responses count
+// as spent as each ends, not as a hold for the session's length (a hold
+// in Redis lapses after budget's HoldTTL). Settle then settles only what
+// was not charged yet. Without budgets it always succeeds.
 func (a *admission) Extend(ctx context.Context, costUSD float64) error {
 	if a.res == nil {
 		return nil
@@ -88,8 +91,9 @@ func (a *admission) Extend(ctx context.Context, costUSD float64) error {
 	if err != nil {
 		return a.g.denyBudget(err)
 	}
+	r.Settle(costUSD)
 	a.mu.Lock()
-	a.more = append(a.more, r)
+	a.charged += costUSD
 	a.mu.Unlock()
 	return nil
 }
@@ -99,13 +103,10 @@ func (a *admission) Settle(inputTokens, outputTokens int, costUSD float64) {
 		a.ticket.Settle(inputTokens + outputTokens)
 	}
 	if a.res != nil {
-		// The whole cost is spent once; further holds are released.
-		a.res.Settle(costUSD)
 		a.mu.Lock()
-		defer a.mu.Unlock()
-		for _, r := range a.more {
-			r.Settle(0)
-		}
+		charged := a.charged
+		a.mu.Unlock()
+		a.res.Settle(max(costUSD-charged, 0))
 	}
 }
 

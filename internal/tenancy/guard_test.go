@@ -292,6 +292,46 @@ func TestAdmitLimits(t *testing.T) {
 	}
 }
 
+// TestExtend: a Realtime session's admission charges each response to
+// the budget as it ends, refusing the one that does not fit, and its
+// settle charges only the rest: the day's spend is the session's cost,
+// not more or less.
+func TestExtend(t *testing.T) {
+	f := newFixture(t, false)
+	ctx := context.Background()
+	f.addKey(t, "t1", "sk-voice", func(k *store.Key) { k.BudgetDailyUSD = 2 })
+	p, err := f.g.Authenticate(ctx, bearer("sk-voice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := f.g.Admit(ctx, p, "r", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := a.(gateway.Budgeted)
+	for i, cost := range []float64{0.6, 0.6} {
+		if err := b.Extend(ctx, cost); err != nil {
+			t.Fatalf("response %d: %v", i, err)
+		}
+	}
+	// 1.2 charged, 0.8 left: a $0.9 request beside the session does not
+	// fit, nor does a third $0.9 response.
+	if _, err := f.g.Admit(ctx, p, "r", 0, 0.9); codeOf(err) != budget.ErrorCode {
+		t.Errorf("a $0.9 request beside the session: %v, want budget_exceeded", err)
+	}
+	if err := b.Extend(ctx, 0.9); codeOf(err) != budget.ErrorCode {
+		t.Fatalf("third response: got %v, want budget_exceeded", err)
+	}
+	a.Settle(10, 10, 1.5) // the session's cost: 1.2 charged, 0.3 more
+	// Spent 1.5 exactly: 0.5 fits, 0.55 does not.
+	if _, err := f.g.Admit(ctx, p, "r", 0, 0.55); codeOf(err) != budget.ErrorCode {
+		t.Errorf("$0.55 after the session: %v, want budget_exceeded (spent 1.5)", err)
+	}
+	if _, err := f.g.Admit(ctx, p, "r", 0, 0.5); err != nil {
+		t.Errorf("$0.5 after the session: %v, want room (spent 1.5)", err)
+	}
+}
+
 func TestBudgetWarmedFromUsage(t *testing.T) {
 	f := newFixture(t, false)
 	ctx := context.Background()
