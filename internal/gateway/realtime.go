@@ -43,10 +43,10 @@ const upstreamReadLimit = provider.MaxResponseBody
 // frames.
 const maxKeptFrameBuffer = 1 << 20
 
-// Budgeted is an Admission that can hold more of the caller's budgets
-// while its request runs: a Realtime session charges each response as it
-// is done. Extend fails (a *Denied) when the budget cannot take costUSD
-// more; Settle then settles everything held.
+// Budgeted is an Admission that can charge the caller's budgets while its
+// request runs: a Realtime session charges each response as it is done.
+// Extend charges costUSD, or fails (a *Denied) when a budget cannot take
+// it; Settle then charges the rest of the request's cost.
 type Budgeted interface {
 	Extend(ctx context.Context, costUSD float64) error
 }
