@@ -51,6 +51,9 @@ type rtEvent struct {
 	Error struct {
 		Type, Code, Message string
 	} `json:"error"`
+	Session struct {
+		Instructions string `json:"instructions"`
+	} `json:"session"`
 }
 
 // rtDial opens a Realtime session through the gateway at base.
@@ -349,4 +352,80 @@ func TestRealtimeKeysAndBudgets(t *testing.T) {
 	if errors.Is(err, context.DeadlineExceeded) {
 		t.Fatal(err)
 	}
+}
+
+// TestRealtimeClientSecrets: a server mints a client secret with its key
+// (POST /v1/realtime/client_secrets) and a browser opens a session with it
+// in the key subprotocol: the session is the minting key's (its usage
+// record names the key), the settings given with the secret reach the
+// upstream as a session.update, and the secret names its model. A
+// tampered secret is a 401; a secret is no key anywhere else; a revoked
+// key's secrets open nothing.
+func TestRealtimeClientSecrets(t *testing.T) {
+	s := startEditedTenantStack(t, startSim(t, fastSim()), sqliteExtra(t, ""), func(c string) string {
+		return strings.Replace(c, "routes:\n", realtimeDeployments, 1)
+	})
+	k := s.newKey("acme", admin.KeyCreate{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	req, _ := http.NewRequest("POST", s.base+"/v1/realtime/client_secrets",
+		strings.NewReader(`{"expires_after":{"anchor":"created_at","seconds":120},"session":{"type":"realtime","model":"voice","instructions":"Answer like a train guard."}}`))
+	req.Header.Set("Authorization", "Bearer "+k.Secret)
+	resp, err := s.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var minted struct {
+		Value     string `json:"value"`
+		ExpiresAt int64  `json:"expires_at"`
+		Session   struct {
+			Model, Instructions string
+		} `json:"session"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&minted)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || !strings.HasPrefix(minted.Value, "ek_") || minted.Session.Model != "voice" ||
+		minted.Session.Instructions != "Answer like a train guard." || minted.ExpiresAt-time.Now().Unix() > 120 || minted.ExpiresAt-time.Now().Unix() < 100 {
+		t.Fatalf("mint: %d %+v %v", resp.StatusCode, minted, err)
+	}
+	if strings.Contains(minted.Value, k.Secret) {
+		t.Fatal("the client secret holds the key")
+	}
+
+	c, hr, err := rtDial(ctx, s.base, "model=voice", &websocket.DialOptions{Subprotocols: []string{"realtime", "openai-insecure-api-key." + minted.Value}})
+	if err != nil {
+		t.Fatalf("dial with the client secret: %v", err)
+	}
+	evs, err := rtUntil(ctx, c, "session.updated")
+	if err != nil || evs[0].Type != "session.created" || evs[len(evs)-1].Session.Instructions != "Answer like a train guard." {
+		t.Fatalf("events %v: %v (want the secret's settings applied)", rtTypes(evs), err)
+	}
+	_, done := rtTurn(t, ctx, c, "Is this the train to the coast?", "text")
+	c.Close(websocket.StatusNormalClosure, "")
+	id := hr.Header.Get("X-Request-Id")
+	waitForT(t, "the session's usage record", func() bool { _, ok := s.exportUsage()[id]; return ok }, func() string { return "none" })
+	if r := s.exportUsage()[id]; r.KeyID != k.ID || r.TenantID != "acme" || r.OutputTokens != done.Response.Usage.OutputTokens {
+		t.Errorf("session record: %+v", r)
+	}
+
+	// The secret names its model; a tampered secret, or the secret used as
+	// a key elsewhere, is refused.
+	if _, hr, err := rtDial(ctx, s.base, "model=other", &websocket.DialOptions{Subprotocols: []string{"realtime", "openai-insecure-api-key." + minted.Value}}); err == nil || hr == nil || hr.StatusCode != 400 {
+		t.Errorf("another model: %v %v, want 400", hr, err)
+	}
+	tampered := minted.Value[:len(minted.Value)-2] + "xx"
+	if _, hr, err := rtDial(ctx, s.base, "model=voice", &websocket.DialOptions{Subprotocols: []string{"realtime", "openai-insecure-api-key." + tampered}}); err == nil || hr == nil || hr.StatusCode != 401 {
+		t.Errorf("tampered secret: %v %v, want 401", hr, err)
+	}
+	if code, b, _ := chat(s.hc, s.base, minted.Value, `{"model":"auto","messages":[{"role":"user","content":"hi"}]}`); code != 401 {
+		t.Errorf("the secret as a chat key: %d %s, want 401", code, b)
+	}
+	if code := s.adminDo("POST", "/admin/keys/"+k.ID+"/revoke", nil, nil); code != 200 && code != 204 {
+		t.Fatalf("revoke: %d", code)
+	}
+	waitForT(t, "the revoked key's secret to be refused", func() bool {
+		_, hr, err := rtDial(ctx, s.base, "model=voice", &websocket.DialOptions{Subprotocols: []string{"realtime", "openai-insecure-api-key." + minted.Value}})
+		return err != nil && hr != nil && hr.StatusCode == 401
+	}, func() string { return "still accepted" })
 }

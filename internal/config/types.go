@@ -59,6 +59,10 @@ type Server struct {
 	// gateway's own host always may, and clients that send no Origin
 	// (SDKs on a server) are not checked.
 	WebSocketOrigins []string `yaml:"websocket_origins"`
+	// ClientSecretKey signs the Realtime API's client secrets (short-lived
+	// keys for browsers); unset, each process signs with a random key of
+	// its own, so a secret works only through the replica that made it.
+	ClientSecretKey Secret `yaml:"client_secret_key"`
 }
 
 // Log configures the JSON request log.

@@ -120,6 +120,9 @@ func (c *Config) validateServer(v *validator) {
 	v.positiveDur("server.read_timeout", s.ReadTimeout)
 	v.positiveDur("server.idle_timeout", s.IdleTimeout)
 	v.positiveDur("server.shutdown_timeout", s.ShutdownTimeout)
+	if k := s.ClientSecretKey; k != "" && len(k) < 32 {
+		v.add("server.client_secret_key", "must be at least 32 characters (it signs client secrets), got %d", len(k))
+	}
 	for i, o := range s.WebSocketOrigins {
 		if _, err := path.Match(o, ""); err != nil || o == "" {
 			v.add(fmt.Sprintf("server.websocket_origins[%d]", i), "want a host pattern such as app.example.com or *.example.com, got %q", o)

@@ -6,6 +6,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -75,7 +76,9 @@ type Gateway struct {
 	semantic *cache.Semantic
 	affinity cache.Store
 	sessions *sessions // Realtime API sessions in progress
-	rt       atomic.Pointer[runtime]
+	// secretKey signs client secrets when the config sets no key.
+	secretKey [32]byte
+	rt        atomic.Pointer[runtime]
 }
 
 // runtime is everything built from one config version.
@@ -111,7 +114,9 @@ func New(opts Options) *Gateway {
 	if opts.Affinity == nil {
 		opts.Affinity = cache.NewMemory(16<<20, opts.Now)
 	}
-	return &Gateway{log: opts.Logger, metrics: opts.Metrics, exec: opts.Executor, rec: opts.Recorder, guard: opts.Guard, now: opts.Now, tokens: tokens.NewCounter(), tracer: opts.Tracer, cache: opts.Cache, semantic: opts.Semantic, affinity: opts.Affinity, sessions: newSessions()}
+	g := &Gateway{log: opts.Logger, metrics: opts.Metrics, exec: opts.Executor, rec: opts.Recorder, guard: opts.Guard, now: opts.Now, tokens: tokens.NewCounter(), tracer: opts.Tracer, cache: opts.Cache, semantic: opts.Semantic, affinity: opts.Affinity, sessions: newSessions()}
+	_, _ = rand.Read(g.secretKey[:]) // crypto/rand never fails
+	return g
 }
 
 // Ready reports whether a config has been applied.

@@ -47,6 +47,7 @@ func (g *Gateway) Handler() http.Handler {
 	mux.HandleFunc("GET /models/{model...}", g.ServeModel)
 	mux.HandleFunc("POST /v1/route/explain", g.ServeExplain)
 	mux.HandleFunc("GET /v1/realtime", g.ServeRealtime)
+	mux.HandleFunc("POST /v1/realtime/client_secrets", g.ServeRealtimeClientSecrets)
 	mux.HandleFunc("POST /v1/videos", g.ServeVideos)
 	mux.HandleFunc("GET /v1/videos", g.ServeVideoList)
 	mux.HandleFunc("GET /v1/videos/{id}", g.ServeVideoObject)
@@ -87,6 +88,7 @@ func (g *Gateway) Handler() http.Handler {
 		{"/models", "GET, HEAD", openAIDialect},
 		{"/v1/route/explain", "POST", openAIDialect},
 		{"/v1/realtime", "GET", openAIDialect},
+		{"/v1/realtime/client_secrets", "POST", openAIDialect},
 		{"/v1/videos", "GET, POST", openAIDialect},
 		{"/v1/videos/{id}", "GET, DELETE", openAIDialect},
 		{"/v1/videos/{id}/content", "GET", openAIDialect},

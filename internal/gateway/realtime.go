@@ -119,9 +119,22 @@ func (g *Gateway) ServeRealtime(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	x.streamed = true
+	// A client secret stands for the key that made it.
+	var secret *clientSecret
+	if token := clientSecretOf(r); token != "" {
+		if rt := g.rt.Load(); rt != nil {
+			cs, p, err := g.clientSecretPrincipal(r.Context(), rt, token)
+			if err != nil {
+				g.deny(r.Context(), w, x, err)
+				return
+			}
+			r, secret = r.WithContext(WithPrincipal(r.Context(), p)), &cs
+		}
+	}
 	beta := r.Header.Get("OpenAI-Beta")
 	for _, p := range websocketProtocols(r) {
 		switch {
+		case strings.HasPrefix(p, keyProtocol+clientSecretPrefix):
 		case strings.HasPrefix(p, keyProtocol) && r.Header.Get("Authorization") == "" && r.Header.Get("X-Api-Key") == "":
 			r.Header.Set("Authorization", "Bearer "+strings.TrimPrefix(p, keyProtocol))
 		case p == betaProtocol && beta == "":
@@ -147,6 +160,13 @@ func (g *Gateway) ServeRealtime(w http.ResponseWriter, r *http.Request) {
 	// Azure's clients name the deployment instead of the model.
 	q := r.URL.Query()
 	req := relayed{model: cmp.Or(q.Get("model"), q.Get("deployment")), capability: config.CapRealtime, serves: servesRealtime, what: "the Realtime API"}
+	if secret != nil && secret.Model != "" {
+		if req.model != "" && req.model != secret.Model {
+			g.failErr(w, x, badField("model", "this client secret is for model "+strconv.Quote(secret.Model)))
+			return
+		}
+		req.model = secret.Model
+	}
 	if req.model == "" {
 		if req.model = rt.firstWith(req.capability, nil); req.model == "" {
 			g.fail(w, x, &apiError{status: http.StatusBadRequest, code: "no_capable_deployment", anthropicType: "invalid_request_error",
@@ -199,6 +219,13 @@ func (g *Gateway) ServeRealtime(w http.ResponseWriter, r *http.Request) {
 	if m := g.metrics; m != nil {
 		m.Realtime.Inc()
 		defer m.Realtime.Dec()
+	}
+	if secret != nil {
+		// The settings the client secret was made with, as OpenAI applies
+		// them: the upstream's session.updated reaches the client.
+		if settings := g.clientSecretSettings(r.Context(), *secret); settings != nil {
+			_ = up.Write(r.Context(), websocket.MessageText, sessionUpdate(settings))
+		}
 	}
 	s := &session{g: g, x: x, rt: rt, deployment: trace.Deployment, client: client, up: up}
 	s.run(r.Context())
