@@ -10,7 +10,7 @@ import (
 )
 
 // fuzzPaths are the client endpoints FuzzGateway posts to.
-var fuzzPaths = []string{"/v1/chat/completions", "/v1/messages", "/v1/responses", "/v1/embeddings", "/v1/messages/count_tokens", "/v1/completions", "/v1/moderations", "/v1/images/generations", "/v1/audio/speech", "/v1/audio/transcriptions", "/v1/images/edits", "/v1/images/variations", "/v1/videos"}
+var fuzzPaths = []string{"/v1/chat/completions", "/v1/messages", "/v1/responses", "/v1/embeddings", "/v1/messages/count_tokens", "/v1/completions", "/v1/moderations", "/v1/images/generations", "/v1/audio/speech", "/v1/audio/transcriptions", "/v1/images/edits", "/v1/images/variations", "/v1/videos", "/v1/realtime/client_secrets"}
 
 // FuzzGateway posts arbitrary bodies to every client endpoint of a live
 // gateway in front of the simulator, to deployments of both APIs (so
