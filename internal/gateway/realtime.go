@@ -30,9 +30,10 @@ import (
 // until one accepts) and only then is the client's WebSocket accepted, so
 // every refusal before that is an HTTP error in OpenAI's format. From
 // there frames are relayed as they come, both ways, unchanged; the
-// gateway reads only each upstream event's type, and the usage of each
-// response.done, which it prices and charges against the caller's budgets
-// as the session goes. The session's usage record, log line and metrics
+// gateway reads only each upstream event's type, a text delta's length
+// (in case its response is cut), and the usage of each response.done,
+// which it prices and charges against the caller's budgets as the session
+// goes. The session's usage record, log line and metrics
 // are written when it ends.
 
 // upstreamReadLimit bounds one upstream frame (a response.done carrying a
