@@ -377,10 +377,19 @@ func (rc *rtConn) write(b []byte) {
 	if rc.dead {
 		return
 	}
-	if rc.conn.Write(rc.ctx, websocket.MessageText, b) != nil {
+	// Not bound to the session's context: the library closes the socket
+	// when a write's context ends, even just after the write completed,
+	// which at shutdown would drop the session without its 1001. A client
+	// that stops reading still cannot hold a write for ever.
+	ctx, cancel := context.WithTimeout(context.Background(), rtWriteTimeout)
+	defer cancel()
+	if rc.conn.Write(ctx, websocket.MessageText, b) != nil {
 		rc.dead = true
 	}
 }
+
+// rtWriteTimeout bounds one server event's write.
+const rtWriteTimeout = 10 * time.Second
 
 // sendError sends an error event. eventID is the client event's event_id
 // or nil; code and param are null when empty.
