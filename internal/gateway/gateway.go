@@ -268,6 +268,15 @@ func (g *Gateway) build(cfg *config.Config) (*runtime, error) {
 	return rt, nil
 }
 
+// timeoutContext bounds a call to d made outside the executor (a kept
+// object's endpoints) by d's timeout, when it has one.
+func (d *deployment) timeoutContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if t := d.cfg.Timeout.D(); t > 0 {
+		return context.WithTimeout(ctx, t)
+	}
+	return ctx, func() {}
+}
+
 // noRedirects makes an upstream redirect the response itself (a failure
 // the executor fails over from) rather than a request the gateway follows:
 // following one would resend the prompt, and credential headers such as

@@ -180,12 +180,8 @@ func (g *Gateway) ServeOpenAIResponseObject(w http.ResponseWriter, r *http.Reque
 // answered with gone. It reports whether the upstream answered 2xx.
 func (g *Gateway) forwardObject(w http.ResponseWriter, r *http.Request, x *exchange, d *deployment, f forwarder, op string, gone *apiError) bool {
 	x.decision.Route = d.cfg.Name
-	ctx := r.Context()
-	if t := d.cfg.Timeout.D(); t > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, t)
-		defer cancel()
-	}
+	ctx, cancel := d.timeoutContext(r.Context())
+	defer cancel()
 	resp, err := f.Forward(ctx, r.Method, op, r.URL.RawQuery)
 	var pe *provider.Error
 	switch {

@@ -99,6 +99,16 @@ func (g *Gateway) videoDeployment(ctx context.Context, tenant, id string) (strin
 	return g.keptDeployment(ctx, videoKey(tenant, id))
 }
 
+// videoMaker is deployment name of rt when it serves the Videos API.
+func (rt *runtime) videoMaker(name string) (*deployment, provider.VideoMaker, bool) {
+	d, ok := rt.deployments[name]
+	if !ok {
+		return nil, nil, false
+	}
+	vm, ok := d.prov.(provider.VideoMaker)
+	return d, vm, ok
+}
+
 func videoNotFound(id string) *apiError {
 	return &apiError{status: http.StatusNotFound, code: "video_not_found", anthropicType: "not_found_error",
 		message: "no video " + strconv.Quote(truncate(id, 100)) + " was made through this gateway for this API key's tenant (or it has expired)"}
@@ -121,12 +131,8 @@ func (g *Gateway) ServeVideoObject(w http.ResponseWriter, r *http.Request) {
 		g.fail(w, x, errResponseStore)
 		return
 	}
-	d, known := rt.deployments[dep]
-	var vm provider.VideoMaker
-	if known {
-		vm, known = d.prov.(provider.VideoMaker)
-	}
-	if !known {
+	d, vm, ok := rt.videoMaker(dep)
+	if !ok {
 		g.fail(w, x, videoNotFound(id))
 		return
 	}
@@ -157,23 +163,15 @@ func (g *Gateway) ServeVideoList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := rt.firstWith(config.CapVideo, nil)
-	d, known := rt.deployments[name]
-	var vm provider.VideoMaker
-	if known {
-		vm, known = d.prov.(provider.VideoMaker)
-	}
-	if !known {
+	d, vm, ok := rt.videoMaker(name)
+	if !ok {
 		g.fail(w, x, &apiError{status: http.StatusBadRequest, code: "no_capable_deployment", anthropicType: "invalid_request_error",
 			message: "no deployment serves the Videos API (capabilities.video)"})
 		return
 	}
 	x.decision.Route = name
-	ctx := r.Context()
-	if t := d.cfg.Timeout.D(); t > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, t)
-		defer cancel()
-	}
+	ctx, cancel := d.timeoutContext(r.Context())
+	defer cancel()
 	resp, err := vm.Forward(ctx, http.MethodGet, "videos", r.URL.RawQuery)
 	if err != nil {
 		g.failErr(w, x, err)
