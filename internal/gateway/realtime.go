@@ -16,6 +16,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
 
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/llm"
@@ -221,14 +222,15 @@ func (g *Gateway) ServeRealtime(w http.ResponseWriter, r *http.Request) {
 		m.Realtime.Inc()
 		defer m.Realtime.Dec()
 	}
+	s := &session{g: g, x: x, rt: rt, deployment: trace.Deployment, client: client, up: up}
 	if secret != nil {
-		// The settings the client secret was made with, as OpenAI applies
-		// them: the upstream's session.updated reaches the client.
+		// The settings the client secret was made with are sent before
+		// any of the client's events, and the client sees the session
+		// created with them (settle), as OpenAI applies them.
 		if settings := g.clientSecretSettings(r.Context(), *secret); settings != nil {
-			_ = up.Write(r.Context(), websocket.MessageText, sessionUpdate(settings))
+			s.settling = up.Write(r.Context(), websocket.MessageText, sessionUpdate(settings)) == nil
 		}
 	}
-	s := &session{g: g, x: x, rt: rt, deployment: trace.Deployment, client: client, up: up}
 	s.run(r.Context())
 }
 
@@ -289,6 +291,10 @@ type session struct {
 	unreported int
 	overdrawn  string // why a response's charge did not fit the budget
 	events     int    // upstream events relayed
+	// settling is set while a client secret's settings are applied;
+	// created holds the upstream's session.created meanwhile.
+	settling bool
+	created  []byte
 }
 
 // end is how one direction of the relay stopped.
@@ -413,13 +419,48 @@ func (s *session) pump(ctx context.Context, src, dst *websocket.Conn, fromClient
 			}
 			fits = s.observe(ctx, data)
 		}
-		if err := dst.Write(io, typ, data); err != nil {
-			return end{fromClient: fromClient, writeFailed: true, status: -1}
+		frames := [][]byte{data}
+		if s.settling && !fromClient && typ == websocket.MessageText {
+			frames = s.settle(data)
+		}
+		for _, f := range frames {
+			if err := dst.Write(io, typ, f); err != nil {
+				return end{fromClient: fromClient, writeFailed: true, status: -1}
+			}
 		}
 		if !fits {
 			return end{overdrawn: true}
 		}
 	}
+}
+
+// settle returns the upstream frames to pass on for data while a client
+// secret's settings are applied: the session.created is held until the
+// session.updated that answers the settings, and the client is sent one
+// session.created (its event ID) carrying the updated session, as when
+// OpenAI opens a session for a client secret. Any other event first (the
+// settings refused with an error, or an answer to a client's event) ends
+// the wait with both events passed on as they came.
+func (s *session) settle(data []byte) [][]byte {
+	switch gjson.GetBytes(data, "type").Str {
+	case "session.created":
+		if s.created == nil {
+			s.created = bytes.Clone(data)
+			return nil
+		}
+	case "session.updated":
+		if sess := gjson.GetBytes(data, "session"); s.created != nil && sess.IsObject() {
+			s.settling = false
+			if merged, err := sjson.SetRawBytes(s.created, "session", []byte(sess.Raw)); err == nil {
+				return [][]byte{merged}
+			}
+		}
+	}
+	s.settling = false
+	if s.created != nil {
+		return [][]byte{s.created, data}
+	}
+	return [][]byte{data}
 }
 
 // observe reads one upstream event: a response's start and end, and the
