@@ -89,31 +89,16 @@ func KindStatus(k provider.Kind) (status int, errType string) {
 	return http.StatusBadGateway, TypeAPI
 }
 
-// kindMessage is the client message for a kind when the provider gave none.
+// kindMessage is the client message for a kind when the provider gave
+// none: Kind.ClientMessage, in Anthropic's words where its API has its own.
 func kindMessage(k provider.Kind) string {
 	switch k {
-	case provider.KindRateLimited:
-		return "upstream rate limit exceeded, retry later"
 	case provider.KindUnavailable:
 		return "Overloaded"
-	case provider.KindTimeout:
-		return "upstream model did not answer in time"
-	case provider.KindConnection:
-		return "could not connect to the upstream model"
 	case provider.KindContextLength:
 		return "prompt is too long for the model's context window"
-	case provider.KindContentRejected:
-		return "the request was rejected by the provider's content policy"
-	case provider.KindBadRequest:
-		return "the request is invalid for the selected model"
-	case provider.KindAuth:
-		return "upstream authentication failed"
-	case provider.KindQuota:
-		return "upstream quota exhausted"
-	case provider.KindNotFound:
-		return "upstream model or deployment not found"
 	}
-	return "upstream request failed"
+	return k.ClientMessage()
 }
 
 // ErrorFor returns the status, error type and client-safe message for err:

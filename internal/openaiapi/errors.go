@@ -123,33 +123,6 @@ func KindStatus(k provider.Kind) (status int, code string) {
 	return http.StatusBadGateway, CodeUpstreamError
 }
 
-// kindMessage is the client message for a kind when the provider gave none.
-func kindMessage(k provider.Kind) string {
-	switch k {
-	case provider.KindRateLimited:
-		return "upstream rate limit exceeded, retry later"
-	case provider.KindUnavailable:
-		return "upstream model is unavailable or overloaded"
-	case provider.KindTimeout:
-		return "upstream model did not answer in time"
-	case provider.KindConnection:
-		return "could not connect to the upstream model"
-	case provider.KindContextLength:
-		return "the input is longer than the model's context window"
-	case provider.KindContentRejected:
-		return "the request was rejected by the provider's content policy"
-	case provider.KindBadRequest:
-		return "the request is invalid for the selected model"
-	case provider.KindAuth:
-		return "upstream authentication failed"
-	case provider.KindQuota:
-		return "upstream quota exhausted"
-	case provider.KindNotFound:
-		return "upstream model or deployment not found"
-	}
-	return "upstream request failed"
-}
-
 // ErrorFor returns the status, code, param and client-safe message for err:
 // a *BadRequestError is 400 with its param; a provider failure (or a
 // deadline) follows KindStatus, with the provider's message when it is the
@@ -160,7 +133,7 @@ func ErrorFor(err error) (status int, code, param, message string) {
 	if errors.As(err, &bre) {
 		return http.StatusBadRequest, CodeInvalidRequest, bre.Param, bre.Message
 	}
-	if k, msg, ok := provider.ClientView(err, kindMessage); ok {
+	if k, msg, ok := provider.ClientView(err, provider.Kind.ClientMessage); ok {
 		status, code = KindStatus(k)
 		return status, code, "", msg
 	}

@@ -37,3 +37,32 @@ func SetRetryAfter(h http.Header, err error) {
 		h.Set("Retry-After", strconv.Itoa(secs))
 	}
 }
+
+// ClientMessage is what a client is told of a failure of kind k when the
+// provider said nothing it may read (see ClientView). A dialect whose
+// provider words some kinds differently overrides those.
+func (k Kind) ClientMessage() string {
+	switch k {
+	case KindRateLimited:
+		return "upstream rate limit exceeded, retry later"
+	case KindUnavailable:
+		return "upstream model is unavailable or overloaded"
+	case KindTimeout:
+		return "upstream model did not answer in time"
+	case KindConnection:
+		return "could not connect to the upstream model"
+	case KindContextLength:
+		return "the input is longer than the model's context window"
+	case KindContentRejected:
+		return "the request was rejected by the provider's content policy"
+	case KindBadRequest:
+		return "the request is invalid for the selected model"
+	case KindAuth:
+		return "upstream authentication failed"
+	case KindQuota:
+		return "upstream quota exhausted"
+	case KindNotFound:
+		return "upstream model or deployment not found"
+	}
+	return "upstream request failed"
+}
