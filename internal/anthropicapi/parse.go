@@ -10,24 +10,9 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/llm"
 )
 
-// BadRequestError is a client request that failed validation. The gateway
-// answers it with status 400 and an invalid_request_error (see
-// WriteErrorFor).
-type BadRequestError struct {
-	// Param names the offending field (e.g. "messages.2.role"), or is empty
-	// when the whole body is at fault.
-	Param string
-	// Message says what is wrong; it is safe to show the client and never
-	// contains prompt text.
-	Message string
-}
-
-func (e *BadRequestError) Error() string {
-	if e.Param == "" {
-		return "anthropicapi: bad request: " + e.Message
-	}
-	return "anthropicapi: bad request: " + e.Param + ": " + e.Message
-}
+// BadRequestError is a client request that failed validation; the
+// gateway answers it with status 400 as an invalid_request_error (see WriteErrorFor).
+type BadRequestError = llm.BadRequestError
 
 func badRequest(param, msg string) *BadRequestError {
 	return &BadRequestError{Param: param, Message: msg}

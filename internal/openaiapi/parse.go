@@ -10,23 +10,10 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/llm"
 )
 
-// BadRequestError is a client request that failed validation. The gateway
-// answers it with status 400 in the OpenAI error format (see WriteErrorFor).
-type BadRequestError struct {
-	// Param names the offending parameter (e.g. "messages[2].role"), or is
-	// empty when the whole body is at fault.
-	Param string
-	// Message says what is wrong; it is safe to show the client and never
-	// contains prompt text.
-	Message string
-}
-
-func (e *BadRequestError) Error() string {
-	if e.Param == "" {
-		return "openaiapi: bad request: " + e.Message
-	}
-	return "openaiapi: bad request: " + e.Param + ": " + e.Message
-}
+// BadRequestError is a client request that failed validation; the
+// gateway answers it with status 400 in the OpenAI error format (see
+// WriteErrorFor).
+type BadRequestError = llm.BadRequestError
 
 func badRequest(param, msg string) *BadRequestError {
 	return &BadRequestError{Param: param, Message: msg}
