@@ -226,6 +226,9 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *dialect) 
 	}
 	x.requireParams = required
 	if d == openAIResponsesDialect {
+		if !g.pinConversation(w, r.Context(), x, plan) {
+			return
+		}
 		g.pinContinued(r.Context(), x, plan)
 		defer g.rememberResponse(r.Context(), x)
 	}

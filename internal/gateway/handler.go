@@ -54,6 +54,17 @@ func (g *Gateway) Handler() http.Handler {
 	mux.HandleFunc("DELETE /v1/videos/{id}", g.ServeVideoObject)
 	mux.HandleFunc("GET /v1/videos/{id}/content", g.ServeVideoObject)
 	mux.HandleFunc("POST /v1/videos/{id}/remix", g.ServeVideoRemix)
+	mux.HandleFunc("POST /v1/conversations", g.ServeConversations)
+	mux.HandleFunc("POST /conversations", g.ServeConversations)
+	for _, p := range []string{"/v1/conversations/{id}", "/conversations/{id}"} {
+		mux.HandleFunc("GET "+p, g.ServeConversationObject)
+		mux.HandleFunc("POST "+p, g.ServeConversationObject)
+		mux.HandleFunc("DELETE "+p, g.ServeConversationObject)
+		mux.HandleFunc("GET "+p+"/items", g.ServeConversationObject)
+		mux.HandleFunc("POST "+p+"/items", g.ServeConversationObject)
+		mux.HandleFunc("GET "+p+"/items/{item}", g.ServeConversationObject)
+		mux.HandleFunc("DELETE "+p+"/items/{item}", g.ServeConversationObject)
+	}
 	// The same paths with another method, and every other path, get an
 	// error in the API's own format rather than net/http's plain text.
 	for _, e := range []struct {
@@ -93,6 +104,10 @@ func (g *Gateway) Handler() http.Handler {
 		{"/v1/videos/{id}", "GET, DELETE", openAIDialect},
 		{"/v1/videos/{id}/content", "GET", openAIDialect},
 		{"/v1/videos/{id}/remix", "POST", openAIDialect},
+		{"/v1/conversations", "POST", openAIDialect},
+		{"/v1/conversations/{id}", "GET, POST, DELETE", openAIDialect},
+		{"/v1/conversations/{id}/items", "GET, POST", openAIDialect},
+		{"/v1/conversations/{id}/items/{item}", "GET, DELETE", openAIDialect},
 	} {
 		mux.HandleFunc(e.path, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", e.allow)

@@ -38,7 +38,7 @@ const (
 // forwarder is a provider that relays the Responses API's object endpoints
 // (the OpenAI adapter).
 type forwarder interface {
-	Forward(ctx context.Context, method, op, rawQuery string) (*http.Response, error)
+	Forward(ctx context.Context, method, op, rawQuery string, body []byte) (*http.Response, error)
 }
 
 func affinityKey(tenant, id string) string { return cache.TenantPrefix(tenant) + "resp:" + id }
@@ -168,21 +168,22 @@ func (g *Gateway) ServeOpenAIResponseObject(w http.ResponseWriter, r *http.Reque
 	case strings.HasSuffix(r.URL.Path, "/input_items"):
 		op += "/input_items"
 	}
-	g.forwardObject(w, r, x, d, f, op, &apiError{status: http.StatusNotFound, code: "response_not_found", anthropicType: "not_found_error",
+	g.forwardObject(w, r, x, d, f, op, nil, &apiError{status: http.StatusNotFound, code: "response_not_found", anthropicType: "not_found_error",
 		message: "response " + strconv.Quote(id) + " was not found at the deployment that made it (deleted or expired)"})
 }
 
-// forwardObject relays a bodiless request for an object kept at the
-// deployment d (a response, a video) to op under its API, within the
+// forwardObject relays a request for an object kept at the deployment d (a
+// response, a video, a conversation) to op under its API, with body
+// (JSON) when not nil, within the
 // deployment's timeout, and sends back the answer as it comes (a JSON
 // object, a background response's event stream, a video's bytes). The
 // upstream's 404 is about the object (deleted, or expired there), and is
 // answered with gone. It reports whether the upstream answered 2xx.
-func (g *Gateway) forwardObject(w http.ResponseWriter, r *http.Request, x *exchange, d *deployment, f forwarder, op string, gone *apiError) bool {
+func (g *Gateway) forwardObject(w http.ResponseWriter, r *http.Request, x *exchange, d *deployment, f forwarder, op string, body []byte, gone *apiError) bool {
 	x.decision.Route = d.cfg.Name
 	ctx, cancel := d.timeoutContext(r.Context())
 	defer cancel()
-	resp, err := f.Forward(ctx, r.Method, op, r.URL.RawQuery)
+	resp, err := f.Forward(ctx, r.Method, op, r.URL.RawQuery, body)
 	var pe *provider.Error
 	switch {
 	case errors.As(err, &pe) && pe.Status == http.StatusNotFound:

@@ -142,7 +142,7 @@ func (g *Gateway) ServeVideoObject(w http.ResponseWriter, r *http.Request) {
 	}
 	gone := &apiError{status: http.StatusNotFound, code: "video_not_found", anthropicType: "not_found_error",
 		message: "video " + strconv.Quote(id) + " was not found at the deployment that made it (deleted or expired)"}
-	if g.forwardObject(w, r, x, d, vm, op, gone) && r.Method == http.MethodDelete {
+	if g.forwardObject(w, r, x, d, vm, op, nil, gone) && r.Method == http.MethodDelete {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), time.Second)
 		defer cancel()
 		if _, err := g.affinity.Delete(ctx, videoKey(x.who.TenantID, id)); err != nil {
@@ -172,7 +172,7 @@ func (g *Gateway) ServeVideoList(w http.ResponseWriter, r *http.Request) {
 	x.decision.Route = name
 	ctx, cancel := d.timeoutContext(r.Context())
 	defer cancel()
-	resp, err := vm.Forward(ctx, http.MethodGet, "videos", r.URL.RawQuery)
+	resp, err := vm.Forward(ctx, http.MethodGet, "videos", r.URL.RawQuery, nil)
 	if err != nil {
 		g.failErr(w, x, err)
 		return

@@ -196,6 +196,9 @@ type Request struct {
 	// Responses API's previous_response_id): only the deployment that made
 	// it can serve the request.
 	Continues string
+	// Conversation names the Conversations API conversation a Responses
+	// API request adds to (its conversation field), or is empty.
+	Conversation string
 	// RelayOnly, when set, says why only a deployment speaking the
 	// request's own dialect can serve it (a feature no translation
 	// carries, such as the Responses API's built-in tools).

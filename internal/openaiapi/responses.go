@@ -69,7 +69,20 @@ func ParseResponses(body []byte) (*llm.Request, error) {
 			if v.IsObject() && v.Get("type").Str != "function" {
 				relayOnly("tool_choice of type " + strconv.Quote(v.Get("type").Str))
 			}
-		case "background", "conversation", "prompt":
+		case "conversation":
+			switch {
+			case v.Type == gjson.Null:
+			case v.Type == gjson.String && v.Str != "":
+				req.Conversation = v.Str
+			case v.IsObject() && v.Get("id").Type == gjson.String && v.Get("id").Str != "":
+				req.Conversation = v.Get("id").Str
+			default:
+				err = badRequest("conversation", "conversation must be a conversation id or an object with its id")
+			}
+			if req.Conversation != "" {
+				relayOnly("conversation")
+			}
+		case "background", "prompt":
 			if v.Type != gjson.Null && v.Type != gjson.False {
 				relayOnly(key.Str)
 			}

@@ -80,7 +80,7 @@ type ImageStreamer interface {
 // object endpoints (GET and DELETE /videos/{id}, its content, the list).
 type VideoMaker interface {
 	CreateVideo(ctx context.Context, req *llm.VideoRequest) (*llm.VideoResponse, error)
-	Forward(ctx context.Context, method, op, rawQuery string) (*http.Response, error)
+	Forward(ctx context.Context, method, op, rawQuery string, body []byte) (*http.Response, error)
 }
 
 // RealtimeDialer is implemented by providers that serve OpenAI's Realtime

@@ -74,12 +74,13 @@ func (c *Client) postResponses(ctx context.Context, req *llm.Request, stream boo
 	return c.post(ctx, c.endpoint("responses"), body, stream)
 }
 
-// Forward sends a bodiless request (GET, DELETE, or POST as for
-// responses/{id}/cancel) to op under the base URL with rawQuery, and
-// returns a 2xx response for the caller to relay and close; any other
-// status is a classified error. The Responses and Videos APIs' object
-// endpoints use it, which Azure's URL layout does not have: refused.
-func (c *Client) Forward(ctx context.Context, method, op, rawQuery string) (*http.Response, error) {
+// Forward sends a request to op under the base URL with rawQuery: a
+// bodiless one (GET, DELETE, or POST as for responses/{id}/cancel) when
+// body is nil, else body as JSON. It returns a 2xx response for the
+// caller to relay and close; any other status is a classified error. The
+// object endpoints of the Responses, Videos and Conversations APIs use
+// it, which Azure's URL layout does not have: refused.
+func (c *Client) Forward(ctx context.Context, method, op, rawQuery string, body []byte) (*http.Response, error) {
 	if c.cfg.Azure {
 		return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "this deployment (Azure's URL layout) does not serve " + op}
 	}
@@ -87,12 +88,19 @@ func (c *Client) Forward(ctx context.Context, method, op, rawQuery string) (*htt
 	if rawQuery != "" {
 		u += "?" + rawQuery
 	}
-	hr, err := http.NewRequestWithContext(ctx, method, u, nil)
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	hr, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
 		return nil, fmt.Errorf("openai: build request: %w", err)
 	}
 	for k, v := range c.cfg.Headers {
 		hr.Header.Set(k, v)
+	}
+	if body != nil {
+		hr.Header.Set("Content-Type", "application/json")
 	}
 	hr.Header.Set("Accept", "application/json, text/event-stream")
 	if c.cfg.APIKey != "" {

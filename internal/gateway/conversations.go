@@ -1,0 +1,220 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/switchyard-gw/switchyard/internal/cache"
+	"github.com/switchyard-gw/switchyard/internal/executor"
+	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/wirejson"
+)
+
+// OpenAI's Conversations API keeps a conversation's items upstream, in the
+// account that made it, for Responses API requests that name it (their
+// conversation field) to read and add to. The gateway makes a
+// conversation at the first OpenAI deployment that serves the Responses
+// API and remembers, per tenant, which deployment made it, as it does for
+// responses and videos: another tenant's conversation, or one not made
+// through the gateway, is a 404, and a Responses request naming it goes
+// only to deployments of the same provider (the same upstream account),
+// where the conversation is.
+const (
+	// conversationAffinityTTL: OpenAI keeps a conversation until it is
+	// deleted; the gateway remembers it this long.
+	conversationAffinityTTL = 365 * 24 * time.Hour
+	// maxConversationAnswer bounds the upstream answer to a create.
+	maxConversationAnswer = 8 << 20
+)
+
+func conversationObjectKey(tenant, id string) string {
+	return cache.TenantPrefix(tenant) + "conversation:" + id
+}
+
+func conversationNotFound(id string) *apiError {
+	return &apiError{status: http.StatusNotFound, code: "conversation_not_found", anthropicType: "not_found_error",
+		message: "no conversation " + strconv.Quote(truncate(id, 100)) + " was made through this gateway for this API key's tenant"}
+}
+
+// conversationHolder is the deployment new conversations are made at: the
+// first, in config order, whose provider relays the Responses API.
+func (rt *runtime) conversationHolder() (*deployment, forwarder, bool) {
+	for i := range rt.cfg.Deployments {
+		d, ok := rt.deployments[rt.cfg.Deployments[i].Name]
+		if !ok {
+			continue
+		}
+		r, relays := d.prov.(relayer)
+		f, forwards := d.prov.(forwarder)
+		if relays && forwards && r.Relays(llm.DialectOpenAIResponses) {
+			return d, f, true
+		}
+	}
+	return nil, nil, false
+}
+
+// conversationAt is the deployment that made conversation id for tenant,
+// when the gateway knows it and the deployment is still configured.
+func (g *Gateway) conversationAt(ctx context.Context, rt *runtime, tenant, id string) (*deployment, forwarder, *apiError) {
+	if !validResponseID(id) {
+		return nil, nil, conversationNotFound(id)
+	}
+	dep, err := g.keptDeployment(ctx, conversationObjectKey(tenant, id))
+	if err != nil {
+		return nil, nil, errResponseStore
+	}
+	d, ok := rt.deployments[dep]
+	if !ok {
+		return nil, nil, conversationNotFound(id)
+	}
+	f, ok := d.prov.(forwarder)
+	if !ok {
+		return nil, nil, conversationNotFound(id)
+	}
+	return d, f, nil
+}
+
+// conversationBody is the JSON object a POST sends upstream: the client's
+// body, which must be one ({} when empty).
+func conversationBody(body []byte) ([]byte, error) {
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return []byte("{}"), nil
+	}
+	if !gjson.ValidBytes(body) || !gjson.ParseBytes(body).IsObject() {
+		return nil, badField("", "the request body must be a JSON object")
+	}
+	return body, nil
+}
+
+// ServeConversations serves POST /v1/conversations: the conversation is
+// made at the conversation holder (its items and metadata relayed as the
+// client sent them) and remembered for the caller's tenant.
+func (g *Gateway) ServeConversations(w http.ResponseWriter, r *http.Request) {
+	x, r := g.start(r, openAIDialect, "switchyard.conversations")
+	defer g.finish(r.Context(), x)
+	rt, body, ok := g.authenticated(w, r, x)
+	if !ok {
+		return
+	}
+	body, err := conversationBody(body)
+	if err != nil {
+		g.failErr(w, x, err)
+		return
+	}
+	d, f, ok := rt.conversationHolder()
+	if !ok {
+		g.fail(w, x, &apiError{status: http.StatusBadRequest, code: "no_capable_deployment", anthropicType: "invalid_request_error",
+			message: "no deployment serves the Conversations API: it needs an OpenAI deployment (provider kind openai)"})
+		return
+	}
+	x.decision.Route = d.cfg.Name
+	ctx, cancel := d.timeoutContext(r.Context())
+	defer cancel()
+	resp, err := f.Forward(ctx, http.MethodPost, "conversations", r.URL.RawQuery, body)
+	if err != nil {
+		g.failErr(w, x, err)
+		return
+	}
+	raw, err := provider.ReadBodyUpTo(ctx, resp, maxConversationAnswer)
+	if err != nil {
+		g.failErr(w, x, err)
+		return
+	}
+	id := gjson.GetBytes(raw, "id").Str
+	if !validResponseID(id) {
+		g.failErr(w, x, &provider.Error{Kind: provider.KindUnavailable, Status: resp.StatusCode, Message: "conversation without a valid id"})
+		return
+	}
+	g.keep(r.Context(), conversationObjectKey(x.who.TenantID, id), d.cfg.Name, conversationAffinityTTL)
+	x.status = resp.StatusCode
+	w.Header().Set(HeaderDeployment, d.cfg.Name)
+	_ = wirejson.Write(w, resp.StatusCode, raw)
+}
+
+// ServeConversationObject serves the rest of the Conversations API, relayed
+// to the deployment that made the conversation: GET, POST (metadata) and
+// DELETE /v1/conversations/{id}, GET and POST /v1/conversations/{id}/items,
+// and GET and DELETE /v1/conversations/{id}/items/{item}. A deleted
+// conversation is forgotten.
+func (g *Gateway) ServeConversationObject(w http.ResponseWriter, r *http.Request) {
+	x, r := g.start(r, openAIDialect, "switchyard.conversations.object")
+	defer g.finish(r.Context(), x)
+	rt, body, ok := g.authenticated(w, r, x)
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	d, f, ae := g.conversationAt(r.Context(), rt, x.who.TenantID, id)
+	if ae != nil {
+		g.fail(w, x, ae)
+		return
+	}
+	op := "conversations/" + url.PathEscape(id)
+	if strings.Contains(r.URL.Path, "/items") {
+		op += "/items"
+		if item := r.PathValue("item"); item != "" {
+			if !validResponseID(item) {
+				g.fail(w, x, &apiError{status: http.StatusNotFound, code: "item_not_found", anthropicType: "not_found_error",
+					message: "no item " + strconv.Quote(truncate(item, 100)) + " in conversation " + strconv.Quote(id)})
+				return
+			}
+			op += "/" + item
+		}
+	}
+	var send []byte
+	if r.Method == http.MethodPost {
+		var err error
+		if send, err = conversationBody(body); err != nil {
+			g.failErr(w, x, err)
+			return
+		}
+	}
+	gone := &apiError{status: http.StatusNotFound, code: "conversation_not_found", anthropicType: "not_found_error",
+		message: "conversation " + strconv.Quote(id) + " (or the item named) was not found at the deployment that made it"}
+	if g.forwardObject(w, r, x, d, f, op, send, gone) && r.Method == http.MethodDelete && r.PathValue("item") == "" {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), time.Second)
+		defer cancel()
+		if _, err := g.affinity.Delete(ctx, conversationObjectKey(x.who.TenantID, id)); err != nil {
+			g.log.Warn("affinity delete failed", "err", err)
+		}
+	}
+}
+
+// pinConversation narrows the plan of a Responses API request that names a
+// conversation to the deployments of the provider (upstream account) that
+// holds it, and answers the client when it cannot: a conversation this
+// tenant did not make through the gateway is a 404, as on the
+// Conversations API's own endpoints, and a model without a deployment of
+// that provider a 400.
+func (g *Gateway) pinConversation(w http.ResponseWriter, ctx context.Context, x *exchange, p *executor.Plan) bool {
+	id := x.req.Conversation
+	if id == "" {
+		return true
+	}
+	d, _, ae := g.conversationAt(ctx, x.rt, x.who.TenantID, id)
+	if ae != nil {
+		g.fail(w, x, ae)
+		return false
+	}
+	kept := p.Targets[:0]
+	for _, t := range p.Targets {
+		if td, ok := x.rt.deployments[t.Deployment]; ok && td.cfg.Provider == d.cfg.Provider {
+			kept = append(kept, t)
+		}
+	}
+	if len(kept) == 0 {
+		g.failErr(w, x, badField("conversation", "conversation "+strconv.Quote(id)+" is kept by provider "+strconv.Quote(d.cfg.Provider)+
+			", and model "+strconv.Quote(x.decision.Route)+" has no deployment of it"))
+		return false
+	}
+	p.Targets = kept
+	x.decision.Reason += "; conversation: kept by provider " + d.cfg.Provider
+	return true
+}
