@@ -37,6 +37,15 @@ func TestParseResponses(t *testing.T) {
 	if req.RelayOnly != `input items of type "item_reference"` {
 		t.Errorf("RelayOnly %q, want the first feature no translation carries", req.RelayOnly)
 	}
+	// A conversation, by id or as an object, is named for the gateway.
+	for _, c := range []string{`"conv_1"`, `{"id":"conv_1"}`} {
+		if req, err := ParseResponses([]byte(`{"model":"m","input":"x","conversation":` + c + `}`)); err != nil || req.Conversation != "conv_1" || req.RelayOnly != "conversation" {
+			t.Errorf("conversation %s: %+v %v", c, req, err)
+		}
+	}
+	if req, err := ParseResponses([]byte(`{"model":"m","input":"x","conversation":null}`)); err != nil || req.Conversation != "" || req.RelayOnly != "" {
+		t.Errorf("conversation null: %+v %v", req, err)
+	}
 	req, err = ParseResponses([]byte(`{"model":"m","input":"just text"}`))
 	if err != nil || req.LastUserText != "just text" || req.NumMessages != 1 || req.Stream {
 		t.Errorf("string input: %+v %v", req, err)
@@ -56,6 +65,9 @@ func TestParseResponsesRejects(t *testing.T) {
 		{`{"model":"m","input":"x","max_output_tokens":0}`, "max_output_tokens"},
 		{`{"model":"m","input":"x","instructions":3}`, "instructions"},
 		{`{"model":"m","input":"x","tools":{}}`, "tools"},
+		{`{"model":"m","input":"x","conversation":5}`, "conversation"},
+		{`{"model":"m","input":"x","conversation":""}`, "conversation"},
+		{`{"model":"m","input":"x","conversation":{"name":"c"}}`, "conversation"},
 	} {
 		_, err := ParseResponses([]byte(tt.body))
 		var bre *BadRequestError
