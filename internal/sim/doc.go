@@ -9,7 +9,15 @@
 //
 //	POST /v1/chat/completions        OpenAI chat, JSON or SSE (stream: true)
 //	POST /v1/responses               OpenAI Responses API, JSON or typed SSE
-//	                                 events ending in response.completed
+//	                                 events ending in response.completed;
+//	                                 conversation ("conv_..." or {id}; not with
+//	                                 previous_response_id: 400) reads the
+//	                                 conversation's items before the input (its
+//	                                 text counts in the answer and the input
+//	                                 tokens), then adds the input (a string as a
+//	                                 user message) and the output to it; the
+//	                                 response carries conversation {id}, and no
+//	                                 conversation field without one
 //	POST /v1/completions             OpenAI legacy completions, JSON or SSE
 //	POST /v1/messages                Anthropic Messages, JSON or SSE
 //	POST /v1/messages/count_tokens   Anthropic token count (not recorded, no faults)
@@ -80,6 +88,26 @@
 //	                                 a cursor page (first_id, last_id, has_more); not recorded
 //	DELETE /v1/videos/{id}           forgets a job (video.deleted); not recorded. The newest 1000
 //	                                 jobs are kept
+//	POST /v1/conversations           OpenAI Conversations API: a conversation (conv_ and 48 hex)
+//	                                 from items (at most 20) and metadata (16 keys of at most 64
+//	                                 characters, values of at most 512); an item keeps its id or
+//	                                 gets one by its type (msg_, fc_, fco_, rs_, ...; item_ for
+//	                                 others); a message gets status completed, and a string content
+//	                                 one input_text part (output_text for the assistant); other
+//	                                 fields pass through
+//	GET  /v1/conversations/{id}      the conversation (404 "Conversation with id 'X' not found.")
+//	POST /v1/conversations/{id}      replaces its metadata (required)
+//	DELETE /v1/conversations/{id}    forgets it (conversation.deleted)
+//	GET  /v1/conversations/{id}/items  items, newest first: limit (20, up to 100), after (an item
+//	                                 id), order asc|desc; include ignored; a cursor page
+//	POST /v1/conversations/{id}/items  adds 1 to 20 items; answers the list of them
+//	GET  /v1/conversations/{id}/items/{item}  an item (404 when unknown)
+//	DELETE /v1/conversations/{id}/items/{item}  forgets an item; answers the conversation.
+//	                                 Conversations API calls are not recorded; X-Sim-Fault
+//	                                 applies to them (not a model's faults). The newest 10000
+//	                                 conversations are kept (a new one forgets the oldest), 1000
+//	                                 items each: an add past that is a 400, while a response's
+//	                                 items are added and the oldest forgotten
 //	GET  /v1/models[/{model}]        OpenAI list; Anthropic list when the
 //	                                 request has an anthropic-version header
 //

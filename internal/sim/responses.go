@@ -12,12 +12,18 @@ import (
 // message (output_text) or a function_call; its stream is typed events,
 // each with a sequence_number, ending with response.completed (or
 // response.incomplete when max_output_tokens cut the answer), and no
-// [DONE].
-type responsesAPI struct{ openAI }
+// [DONE]. A request may name a conversation of the Conversations API (see
+// conversations.go): its items come before the input, the input and the
+// output are added to it, and the response carries its id.
+type responsesAPI struct {
+	openAI
+	conv *rsConversation // the request's conversation; nil outside a request
+}
 
 // rsRequest is the part of a Responses API request the simulator reads.
 type rsRequest struct {
-	s *Server // for previous_response_id; not part of the JSON
+	s    *Server         // for previous_response_id; not part of the JSON
+	conv *rsConversation // the conversation named, shared with the dialect; not part of the JSON
 
 	Model           string          `json:"model"`
 	Input           json.RawMessage `json:"input"`
@@ -32,6 +38,7 @@ type rsRequest struct {
 	} `json:"tools"`
 	ToolChoice         json.RawMessage `json:"tool_choice"`
 	PreviousResponseID string          `json:"previous_response_id"`
+	Conversation       json.RawMessage `json:"conversation"`
 	Store              *bool           `json:"store"`
 	Text               *struct {
 		Format struct {
@@ -56,7 +63,18 @@ type rsItem struct {
 }
 
 func (s *Server) handleResponses(w http.ResponseWriter, r *http.Request) {
-	s.handleOpenAIStyle(w, r, responsesAPI{openAI{s}}, &rsRequest{s: s})
+	conv := &rsConversation{}
+	s.handleOpenAIStyle(w, r, responsesAPI{openAI: openAI{s}, conv: conv}, &rsRequest{s: s, conv: conv})
+}
+
+// badRequest answers the error rsConversation kept while the request was
+// read (a 404 or a 400 on param conversation), else a plain 400.
+func (d responsesAPI) badRequest(w http.ResponseWriter, msg string) {
+	if d.conv != nil && d.conv.fail != nil {
+		writeOpenAIError(w, d.conv.status, *d.conv.fail, 0)
+		return
+	}
+	d.openAI.badRequest(w, msg)
 }
 
 func (req *rsRequest) target() (string, bool) { return req.Model, req.Stream }
@@ -66,12 +84,25 @@ func (req *rsRequest) prompt() (*prompt, string) {
 	if req.Model == "" {
 		return nil, "Missing required parameter: 'model'."
 	}
+	if req.conv == nil { // a request decoded outside handleResponses
+		req.conv = &rsConversation{}
+	}
+	history, msg := req.conv.load(req.s, req.Conversation, req.PreviousResponseID)
+	if msg != "" {
+		return nil, msg
+	}
 	if id := req.PreviousResponseID; id != "" && !req.s.stored.has(req.Model, id) {
 		// Stored responses belong to the model (the account) that made them.
 		return nil, fmt.Sprintf("Previous response with id '%s' not found.", id)
 	}
 	p := &prompt{includeUsage: true, store: req.Store == nil || *req.Store, previousID: req.PreviousResponseID}
 	p.add(req.Instructions)
+	for _, it := range history {
+		// The conversation's items were checked when they were added. One
+		// of a kind the simulator does not read adds what it could read,
+		// rather than failing every later request of the conversation.
+		_ = p.addRSItem(it)
+	}
 	var str string
 	var items []rsItem
 	switch {
@@ -86,42 +117,22 @@ func (req *rsRequest) prompt() (*prompt, string) {
 			return nil, "Invalid 'input': empty array. Expected an array with minimum length 1."
 		}
 		for i, it := range items {
-			switch it.Type {
-			case "reasoning":
-				if it.EncryptedContent != nil {
-					return nil, fmt.Sprintf("The encrypted content for item input[%d] could not be verified.", i)
-				}
-			case "function_call":
-				p.add(it.Name)
-				p.add(it.Arguments)
-			case "function_call_output":
-				p.add(string(it.Output))
-			default: // a message, with or without "type": "message"
-				p.add(it.Role)
-				if json.Unmarshal(it.Content, &str) == nil {
-					p.add(str)
-					continue
-				}
-				var parts []struct {
-					Type string `json:"type"`
-					Text string `json:"text"`
-				}
-				if json.Unmarshal(it.Content, &parts) != nil {
-					return nil, "Invalid type for 'input.content': expected a string or an array."
-				}
-				for _, part := range parts {
-					if part.Type == "input_image" {
-						p.images++
-					} else {
-						p.add(part.Text)
-					}
-				}
+			if it.Type == "reasoning" && it.EncryptedContent != nil {
+				return nil, fmt.Sprintf("The encrypted content for item input[%d] could not be verified.", i)
+			}
+			if msg := p.addRSItem(it); msg != "" {
+				return nil, msg
 			}
 		}
 		last := items[len(items)-1]
 		p.lastFromUser = last.Type != "function_call_output" && last.Role == "user"
 	default:
 		return nil, fmt.Sprintf("Invalid type for 'input': expected a string or an array, got %s.", string(req.Input[:1]))
+	}
+	if req.conv.id != "" {
+		if msg := req.conv.takeInput(req.s, req.Input); msg != "" {
+			return nil, msg
+		}
 	}
 	for _, t := range req.Tools {
 		if t.Type != "function" {
@@ -150,6 +161,42 @@ func (req *rsRequest) prompt() (*prompt, string) {
 	return p, ""
 }
 
+// addRSItem adds an input item's text (and images) to the prompt, or
+// returns the message of a 400. A reasoning item adds nothing: the
+// simulator makes none, so it has none to read.
+func (p *prompt) addRSItem(it rsItem) string {
+	switch it.Type {
+	case "reasoning":
+	case "function_call":
+		p.add(it.Name)
+		p.add(it.Arguments)
+	case "function_call_output":
+		p.add(string(it.Output))
+	default: // a message, with or without "type": "message"
+		p.add(it.Role)
+		var str string
+		if json.Unmarshal(it.Content, &str) == nil {
+			p.add(str)
+			return ""
+		}
+		var parts []struct {
+			Type string `json:"type"`
+			Text string `json:"text"`
+		}
+		if json.Unmarshal(it.Content, &parts) != nil {
+			return "Invalid type for 'input.content': expected a string or an array."
+		}
+		for _, part := range parts {
+			if part.Type == "input_image" {
+				p.images++
+			} else {
+				p.add(part.Text)
+			}
+		}
+	}
+	return ""
+}
+
 // response is the response object of x with the given status and output.
 func (d responsesAPI) response(x *exchange, id, status string, output []any, usage any) map[string]any {
 	var incomplete any
@@ -164,7 +211,7 @@ func (d responsesAPI) response(x *exchange, id, status string, output []any, usa
 	if x.p.previousID != "" {
 		previous = x.p.previousID
 	}
-	return map[string]any{
+	obj := map[string]any{
 		"id": "resp_" + id, "object": "response", "created_at": x.created, "status": status,
 		"error": nil, "incomplete_details": incomplete, "instructions": nil, "max_output_tokens": maxOut,
 		"model": x.model.Name, "output": output, "parallel_tool_calls": true, "previous_response_id": previous,
@@ -172,6 +219,12 @@ func (d responsesAPI) response(x *exchange, id, status string, output []any, usa
 		"text": map[string]any{"format": map[string]any{"type": "text"}}, "tool_choice": "auto", "tools": []any{},
 		"top_p": 1.0, "truncation": "disabled", "usage": usage, "user": nil, "metadata": map[string]any{},
 	}
+	// Without a conversation the field is left out, as it always was here;
+	// the SDKs read a missing one as null.
+	if d.conv != nil && d.conv.id != "" {
+		obj["conversation"] = map[string]any{"id": d.conv.id}
+	}
+	return obj
 }
 
 func rsUsage(x *exchange, out int) map[string]any {
@@ -210,8 +263,10 @@ func rsStatus(rep reply) string {
 
 func (d responsesAPI) respond(w http.ResponseWriter, x *exchange, rep reply) {
 	id := d.s.nextID(24)
-	obj := d.response(x, id, rsStatus(rep), []any{rsOutputItem(id, rep, rep.text(), true)}, rsUsage(x, len(rep.tokens)))
+	output := []any{rsOutputItem(id, rep, rep.text(), true)}
+	obj := d.response(x, id, rsStatus(rep), output, rsUsage(x, len(rep.tokens)))
 	d.keep(x, "resp_"+id, obj)
+	d.conv.record(d.s, output) // before the client can list the conversation
 	writeJSON(w, http.StatusOK, obj, map[string]string{"x-request-id": "req_" + id, "openai-processing-ms": "1"})
 }
 
@@ -401,5 +456,6 @@ func (o *rsStream) finish(terminator bool) error {
 	status := rsStatus(o.rep)
 	final := o.d.response(o.x, o.id, status, []any{item}, rsUsage(o.x, o.sent))
 	o.d.keep(o.x, "resp_"+o.id, final) // before the client can ask for it
+	o.d.conv.record(o.d.s, []any{item})
 	return o.emit("response."+status, map[string]any{"response": final})
 }

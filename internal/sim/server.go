@@ -53,6 +53,8 @@ type Server struct {
 	cache  promptCache     // prompts seen, for prompt caching
 	images imageFiles      // images answered by URL, for GET
 	videos videoStore      // Videos API jobs, for GET, content, remix and list
+
+	conversations conversationStore // Conversations API objects, for their endpoints and the Responses API
 }
 
 // modelState is what the server remembers about one model name.
@@ -162,6 +164,14 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("DELETE /v1/videos/{id}", s.handleVideoDelete)
 	mux.HandleFunc("GET /v1/videos/{id}/content", s.handleVideoContent)
 	mux.HandleFunc("POST /v1/videos/{id}/remix", s.handleVideoRemix)
+	mux.HandleFunc("POST /v1/conversations", s.handleConversationCreate)
+	mux.HandleFunc("GET /v1/conversations/{conversation_id}", s.handleConversationGet)
+	mux.HandleFunc("POST /v1/conversations/{conversation_id}", s.handleConversationUpdate)
+	mux.HandleFunc("DELETE /v1/conversations/{conversation_id}", s.handleConversationDelete)
+	mux.HandleFunc("GET /v1/conversations/{conversation_id}/items", s.handleConversationItemList)
+	mux.HandleFunc("POST /v1/conversations/{conversation_id}/items", s.handleConversationItemAdd)
+	mux.HandleFunc("GET /v1/conversations/{conversation_id}/items/{item_id}", s.handleConversationItemGet)
+	mux.HandleFunc("DELETE /v1/conversations/{conversation_id}/items/{item_id}", s.handleConversationItemDelete)
 	mux.HandleFunc("GET /v1/models", s.handleModels)
 	mux.HandleFunc("GET /v1/models/{model}", s.handleModel)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
