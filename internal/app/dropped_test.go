@@ -113,6 +113,12 @@ func TestDroppedParamsHeader(t *testing.T) {
 	if code != 200 || h.Get("X-Switchyard-Dropped-Params") != "truncation" {
 		t.Errorf("responses to claude: %d, dropped %q; %s", code, h.Get("X-Switchyard-Dropped-Params"), body)
 	}
+	// Relayed to an OpenAI deployment, it gets every field, and nothing
+	// is named (not even fields no translation carries).
+	code, body, h = s.send("/v1/responses", `{"model":"medium","input":"Hi","truncation":"auto","custom_thing":1}`)
+	if code != 200 || h.Get("X-Switchyard-Dropped-Params") != "" || gjson.GetBytes(rec.body(), "truncation").Str != "auto" {
+		t.Errorf("responses to medium: %d, dropped %q, upstream %s; %s", code, h.Get("X-Switchyard-Dropped-Params"), rec.body(), body)
+	}
 }
 
 // TestRequireParams: a request that requires its params (the header, or

@@ -614,11 +614,14 @@ func (rt *runtime) requireParams(p *executor.Plan, dec *router.Decision, d *dial
 }
 
 // lost lists the plainly named top-level fields of req that deployment
-// name would not get: none when it speaks d, or is unknown.
+// name would not get: none when it speaks or relays d, or is unknown.
 func (rt *runtime) lost(d *dialect, req *llm.Request, name string) []string {
 	dep, ok := rt.deployments[name]
 	if !ok || d.untranslated == nil || dep.prov.Dialect() == d.name {
 		return nil
+	}
+	if r, ok := dep.prov.(relayer); ok && r.Relays(d.name) {
+		return nil // relayed as the client sent it (the Responses and Completions APIs to OpenAI)
 	}
 	names := d.untranslated(req.Raw, dep.cfg.Capabilities.Has(config.CapReasoning))
 	if dep.prov.Dialect() == llm.DialectBedrock {
