@@ -16,6 +16,8 @@ func (g *Gateway) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/chat/completions", g.ServeOpenAIChat)
 	mux.HandleFunc("POST /chat/completions", g.ServeOpenAIChat)
 	mux.HandleFunc("POST /v1/responses", g.ServeOpenAIResponses)
+	mux.HandleFunc("GET /v1/responses", g.ServeResponsesWebSocket)
+	mux.HandleFunc("GET /responses", g.ServeResponsesWebSocket)
 	mux.HandleFunc("GET /v1/responses/{id}", g.ServeOpenAIResponseObject)
 	mux.HandleFunc("DELETE /v1/responses/{id}", g.ServeOpenAIResponseObject)
 	mux.HandleFunc("POST /v1/responses/{id}/cancel", g.ServeOpenAIResponseObject)

@@ -1,8 +1,14 @@
 package gateway
 
 import (
+	"context"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/coder/websocket"
 )
 
 // TestSettle: while a client secret's settings are applied, the upstream's
@@ -49,5 +55,64 @@ func TestSettle(t *testing.T) {
 				t.Error("still settling after every event")
 			}
 		})
+	}
+}
+
+// TestTurnWriter: a WebSocket-mode turn's server-sent events become one
+// message each, whatever the writes' boundaries, with the lane's
+// stream_id added and [DONE] and comments dropped; a refusal becomes one
+// error event with the HTTP status.
+func TestTurnWriter(t *testing.T) {
+	got := make(chan string, 16)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer conn.CloseNow()
+		c := &wsConn{conn: conn}
+		ctx := r.Context()
+		tw := &turnWriter{ctx: ctx, c: c, lane: "l1", header: http.Header{"Content-Type": {"text/event-stream"}}}
+		tw.WriteHeader(http.StatusOK)
+		stream := "event: response.created\ndata: {\"type\":\"response.created\"}\n\n: keep-alive\n\nevent: response.completed\ndata: {\"type\":\"response.completed\"}\n\ndata: [DONE]\n\n"
+		for i := 0; i < len(stream); i += 7 {
+			_, _ = tw.Write([]byte(stream[i:min(i+7, len(stream))]))
+		}
+		tw.end()
+		refused := &turnWriter{ctx: ctx, c: c, header: http.Header{"Content-Type": {"application/json"}}}
+		refused.WriteHeader(http.StatusTooManyRequests)
+		_, _ = refused.Write([]byte(`{"error":{"message":"slow down","type":"rate_limit_error","param":null,"code":"rate_limit_exceeded"}}`))
+		refused.end()
+		conn.Close(websocket.StatusNormalClosure, "")
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	go func() {
+		defer close(got)
+		for {
+			_, b, err := conn.Read(ctx)
+			if err != nil {
+				return
+			}
+			got <- string(b)
+		}
+	}()
+	var msgs []string
+	for m := range got {
+		msgs = append(msgs, m)
+	}
+	want := []string{
+		`{"type":"response.created","stream_id":"l1"}`,
+		`{"type":"response.completed","stream_id":"l1"}`,
+		`{"type":"error","status":429,"error":{"type":"rate_limit_error","code":"rate_limit_exceeded","message":"slow down","param":null}}`,
+	}
+	if strings.Join(msgs, "\n") != strings.Join(want, "\n") {
+		t.Errorf("messages:\n%s\nwant:\n%s", strings.Join(msgs, "\n"), strings.Join(want, "\n"))
 	}
 }

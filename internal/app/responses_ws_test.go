@@ -1,0 +1,140 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/responses"
+
+	"github.com/switchyard-gw/switchyard/internal/admin"
+)
+
+// TestResponsesWebSocket: the official Go SDK's Responses WebSocket mode
+// through the gateway. Each response.create is a request of its own:
+// relayed to an OpenAI deployment or translated for an Anthropic one,
+// chained by previous_response_id, recorded with its own request id as
+// the connection's key; two stream_id lanes run at once with their events
+// tagged; a refusal is an error event with the status HTTP would have
+// given, and the connection goes on. The handshake is authenticated.
+func TestResponsesWebSocket(t *testing.T) {
+	s := startTenantStack(t, startSim(t, fastSim()), sqliteExtra(t, ""))
+	k := s.newKey("acme", admin.KeyCreate{})
+	client := openai.NewClient(option.WithBaseURL(s.base+"/v1"), option.WithAPIKey(k.Secret), option.WithHTTPClient(s.hc), option.WithMaxRetries(0))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	wrong := openai.NewClient(option.WithBaseURL(s.base+"/v1"), option.WithAPIKey("sk-wrong"), option.WithHTTPClient(s.hc), option.WithMaxRetries(0))
+	if _, err := wrong.Responses.Connect(ctx, responses.ResponseConnectionOptions{}); err == nil {
+		t.Fatal("connected with a wrong key")
+	}
+	conn, err := client.Responses.Connect(ctx, responses.ResponseConnectionOptions{})
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer conn.Close()
+
+	ask := func(model, input, previous string) *responses.Response {
+		t.Helper()
+		ev := responses.ResponsesClientEventResponseCreateParam{Model: model, Input: responses.ResponsesClientEventResponseCreateInputUnionParam{OfString: openai.String(input)}}
+		if previous != "" {
+			ev.PreviousResponseID = openai.String(previous)
+		}
+		if err := conn.Create(ctx, ev); err != nil {
+			t.Fatalf("create (%s): %v", model, err)
+		}
+		r, err := conn.FinalResponse(ctx)
+		if err != nil || r.Status != responses.ResponseStatusCompleted || r.OutputText() == "" {
+			t.Fatalf("%s: %+v %v", model, r, err)
+		}
+		return r
+	}
+	first := ask("medium", "Which platform for the coast?", "")
+	second := ask("medium", "And the return?", first.ID)
+	if second.PreviousResponseID != first.ID {
+		t.Errorf("second turn continues %q, want %q", second.PreviousResponseID, first.ID)
+	}
+	ask("claude", "Translated for Anthropic, over the same socket.", "")
+
+	// Two lanes at once: every event carries its lane.
+	la, err := conn.Lane("lane-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb, err := conn.Lane("lane-b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, lane := range []string{"lane-a", "lane-b"} {
+		if err := conn.Create(ctx, responses.ResponsesClientEventResponseCreateParam{Model: "medium", StreamID: openai.String(lane),
+			Input: responses.ResponsesClientEventResponseCreateInputUnionParam{OfString: openai.String("On " + lane)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, lane := range map[string]*responses.ResponseLane{"lane-a": la, "lane-b": lb} {
+		n := 0
+		for {
+			ev, err := lane.Recv(ctx)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			var tag struct {
+				StreamID string `json:"stream_id"`
+			}
+			if err := json.Unmarshal([]byte(ev.RawJSON()), &tag); err != nil || tag.StreamID != name {
+				t.Fatalf("%s: event %s has stream_id %q", name, ev.Type, tag.StreamID)
+			}
+			n++
+			if ev.Type == "response.completed" {
+				break
+			}
+		}
+		if n < 3 {
+			t.Errorf("%s: %d events, want a whole stream", name, n)
+		}
+	}
+
+	// A refusal is an error event; the connection stays usable.
+	if err := conn.Create(ctx, responses.ResponsesClientEventResponseCreateParam{Model: "no-such-model",
+		Input: responses.ResponsesClientEventResponseCreateInputUnionParam{OfString: openai.String("hi")}}); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := conn.RecvRaw(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refusal struct {
+		Type   string `json:"type"`
+		Status int    `json:"status"`
+		Error  struct{ Code, Message string }
+	}
+	if err := json.Unmarshal(raw, &refusal); err != nil || refusal.Type != "error" || refusal.Status != http.StatusNotFound || refusal.Error.Message == "" {
+		t.Errorf("unknown model: %s, want an error event with status 404", raw)
+	}
+	ask("medium", "Still there?", "")
+
+	// Every response is a request of its own, the key's.
+	conn.Close()
+	want := 6 // four asked one by one, and two lanes
+	waitForT(t, "a usage record per response", func() bool {
+		n := 0
+		for _, r := range s.exportUsage() {
+			if r.KeyID == k.ID && r.Status == http.StatusOK && r.OutputTokens > 0 && r.Stream {
+				n++
+			}
+		}
+		return n == want
+	}, func() string {
+		var out []string
+		for _, r := range s.exportUsage() {
+			out = append(out, fmt.Sprintf("%s %d out=%d stream=%v key=%v", r.Route, r.Status, r.OutputTokens, r.Stream, r.KeyID == k.ID))
+		}
+		return strings.Join(out, "; ")
+	})
+}

@@ -1,0 +1,363 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+
+	"github.com/switchyard-gw/switchyard/internal/reqid"
+)
+
+// The Responses API's WebSocket mode (GET /v1/responses, upgraded): one
+// connection carries many responses, each asked for by a response.create
+// event whose body is a POST /v1/responses body. The gateway serves each
+// as a request of its own, through the same path as POST /v1/responses
+// (streamed): routed, admitted, failed over, translated for any provider,
+// cached and recorded, with a usage record and request id per response.
+// Its stream events go out as WebSocket messages, and a refusal as an
+// error event carrying the status an HTTP request would have got. So no
+// upstream needs to speak WebSocket mode, and nothing about a turn
+// differs from the same request over HTTP.
+//
+// Responses with the same stream_id (a lane; none is a lane too) run one
+// after another in the order asked; different lanes run at once, and
+// every event of a lane's response carries its stream_id.
+const (
+	// maxWSLanes bounds the lanes of one connection.
+	maxWSLanes = 32
+	// maxWSQueued bounds the responses waiting in one lane.
+	maxWSQueued = 16
+)
+
+// ServeResponsesWebSocket serves GET /v1/responses: the WebSocket mode.
+// The connection is authenticated by its handshake; a GET that is not a
+// WebSocket handshake is a 405, as before the mode existed.
+func (g *Gateway) ServeResponsesWebSocket(w http.ResponseWriter, r *http.Request) {
+	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		w.Header().Set("Allow", "POST")
+		openAIDialect.writeError(w, &apiError{status: http.StatusMethodNotAllowed, code: "method_not_allowed", anthropicType: "invalid_request_error",
+			message: "GET on /v1/responses is the Responses API's WebSocket mode (connect with a WebSocket); create responses with POST"})
+		return
+	}
+	x, r := g.start(r, openAIDialect, "switchyard.responses.websocket")
+	entered := false
+	defer func() {
+		g.finish(r.Context(), x)
+		if entered {
+			g.sessions.leave()
+		}
+	}()
+	rt, _, ok := g.authenticated(w, r, x)
+	if !ok {
+		return
+	}
+	origins := rt.cfg.Server.WebSocketOrigins
+	if !originAllowed(r, origins) {
+		g.fail(w, x, &apiError{status: http.StatusForbidden, code: "origin_not_allowed", anthropicType: "permission_error",
+			message: "pages of origin " + strconv.Quote(truncate(r.Header.Get("Origin"), 200)) + " may not connect here (server.websocket_origins)"})
+		return
+	}
+	if entered = g.sessions.enter(); !entered {
+		g.fail(w, x, &apiError{status: http.StatusServiceUnavailable, code: "shutting_down", anthropicType: "api_error", message: "the gateway is shutting down"})
+		return
+	}
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: origins})
+	if err != nil {
+		x.status, x.errKind = http.StatusBadRequest, "websocket_handshake"
+		return
+	}
+	defer conn.CloseNow()
+	conn.SetReadLimit(rt.cfg.Server.MaxBodyBytes)
+	x.status = http.StatusSwitchingProtocols
+	c := &wsConn{g: g, conn: conn, who: x.who, header: turnHeader(r.Header), lanes: map[string]chan []byte{}}
+	c.run(r.Context())
+}
+
+// turnHeader is the handshake's header as each response's request gets
+// it: the client's own headers (routing hints, OpenAI-Beta, trace
+// context), without the handshake's.
+func turnHeader(h http.Header) http.Header {
+	out := h.Clone()
+	for _, k := range []string{"Upgrade", "Connection", "Sec-Websocket-Key", "Sec-Websocket-Version", "Sec-Websocket-Extensions", "Sec-Websocket-Protocol", "Content-Length"} {
+		out.Del(k)
+	}
+	out.Set("Content-Type", "application/json")
+	return out
+}
+
+// wsConn is one WebSocket-mode connection.
+type wsConn struct {
+	g      *Gateway
+	conn   *websocket.Conn
+	who    *Principal
+	header http.Header
+
+	wg    sync.WaitGroup
+	lanes map[string]chan []byte // read loop only
+}
+
+func (c *wsConn) run(ctx context.Context) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	read := make(chan error, 1)
+	go func() { read <- c.read(ctx) }()
+	select {
+	case <-read:
+		// The client closed (or broke) the connection: the responses in
+		// progress are of no use to anyone now.
+		cancel()
+		c.conn.Close(websocket.StatusNormalClosure, "")
+	case <-c.g.sessions.closing:
+		cancel()
+		c.conn.Close(websocket.StatusGoingAway, "the gateway is shutting down")
+		<-read
+	}
+	// Every response asked for has its usage recorded before the
+	// connection counts as ended.
+	c.wg.Wait()
+}
+
+// read takes the client's events until the connection ends. Each
+// response.create is queued in its lane; anything else is answered with
+// an error event.
+func (c *wsConn) read(ctx context.Context) error {
+	defer func() {
+		for _, q := range c.lanes {
+			close(q)
+		}
+	}()
+	for {
+		typ, data, err := c.conn.Read(ctx)
+		if err != nil {
+			return err
+		}
+		if typ != websocket.MessageText || !gjson.ValidBytes(data) || !gjson.ParseBytes(data).IsObject() {
+			c.sendError(ctx, "", http.StatusBadRequest, "invalid_request_error", "invalid_event", "", "an event must be a JSON object in a text message")
+			continue
+		}
+		ev := gjson.ParseBytes(data)
+		lane := ev.Get("stream_id").Str
+		switch t := ev.Get("type").Str; t {
+		case "response.create":
+		case "response.steer":
+			c.sendError(ctx, lane, http.StatusBadRequest, "invalid_request_error", "unsupported_event", "type",
+				"response.steer is not served by this gateway: send the input with the next response.create")
+			continue
+		default:
+			c.sendError(ctx, lane, http.StatusBadRequest, "invalid_request_error", "invalid_event", "type",
+				"unknown event type "+strconv.Quote(truncate(t, 100))+"; send response.create")
+			continue
+		}
+		if s := ev.Get("stream_id"); s.Exists() && !validLane(s) {
+			c.sendError(ctx, "", http.StatusBadRequest, "invalid_request_error", "invalid_value", "stream_id",
+				"stream_id must be 1-256 ASCII letters, digits, '_', '-' or '.'")
+			continue
+		}
+		body, msg, param := turnBody(data)
+		if msg != "" {
+			c.sendError(ctx, lane, http.StatusBadRequest, "invalid_request_error", "invalid_value", param, msg)
+			continue
+		}
+		q, ok := c.lanes[lane]
+		if !ok {
+			if len(c.lanes) >= maxWSLanes {
+				c.sendError(ctx, lane, http.StatusBadRequest, "invalid_request_error", "too_many_lanes", "stream_id",
+					"a connection has at most "+strconv.Itoa(maxWSLanes)+" stream_ids")
+				continue
+			}
+			q = make(chan []byte, maxWSQueued)
+			c.lanes[lane] = q
+			c.wg.Add(1)
+			go func() {
+				defer c.wg.Done()
+				for body := range q {
+					if ctx.Err() == nil { // else the connection ended before its turn
+						c.turn(ctx, lane, body)
+					}
+				}
+			}()
+		}
+		select {
+		case q <- body:
+		default:
+			c.sendError(ctx, lane, http.StatusTooManyRequests, "rate_limit_error", "too_many_queued", "",
+				"this stream_id already has "+strconv.Itoa(maxWSQueued)+" responses waiting")
+		}
+	}
+}
+
+// validLane reports whether a stream_id is one the API accepts.
+func validLane(s gjson.Result) bool {
+	if s.Type != gjson.String || len(s.Str) == 0 || len(s.Str) > 256 {
+		return false
+	}
+	for i := 0; i < len(s.Str); i++ {
+		ch := s.Str[i]
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '_' || ch == '-' || ch == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// turnBody is the POST /v1/responses body of a response.create event:
+// without the event's own fields, streamed. A field the mode does not
+// take is named in msg (with its param).
+func turnBody(event []byte) (body []byte, msg, param string) {
+	switch {
+	case gjson.GetBytes(event, "background").Bool():
+		return nil, "background is not supported over WebSocket", "background"
+	case gjson.GetBytes(event, "generate").Type == gjson.False:
+		return nil, "generate: false (a warm-up) is not served by this gateway; send the turn itself", "generate"
+	}
+	body = event
+	for _, f := range []string{"type", "stream_id", "generate", "stream"} {
+		body, _ = sjson.DeleteBytes(body, f)
+	}
+	body, _ = sjson.SetBytes(body, "stream", true)
+	return body, "", ""
+}
+
+// turn serves one response as a request of its own (its own request id
+// and usage record), as the connection's caller, and sends its events.
+func (c *wsConn) turn(ctx context.Context, lane string, body []byte) {
+	rctx := WithPrincipal(reqid.With(ctx, reqid.New()), c.who)
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, "/v1/responses", bytes.NewReader(body))
+	if err != nil {
+		return
+	}
+	req.Header = c.header.Clone()
+	req.ContentLength = int64(len(body))
+	tw := &turnWriter{ctx: ctx, c: c, lane: lane, header: http.Header{}}
+	c.g.ServeOpenAIResponses(tw, req)
+	tw.end()
+}
+
+// sendError sends an error event of the WebSocket mode: the error as an
+// HTTP request would have got it, with that request's status.
+func (c *wsConn) sendError(ctx context.Context, lane string, status int, typ, code, param, message string) {
+	type wsError struct {
+		Type    string  `json:"type"`
+		Code    *string `json:"code"`
+		Message string  `json:"message"`
+		Param   *string `json:"param"`
+	}
+	ev := struct {
+		Type     string  `json:"type"`
+		Status   int     `json:"status"`
+		StreamID string  `json:"stream_id,omitempty"`
+		Error    wsError `json:"error"`
+	}{Type: "error", Status: status, StreamID: lane, Error: wsError{Type: typ, Message: message}}
+	if code != "" {
+		ev.Error.Code = &code
+	}
+	if param != "" {
+		ev.Error.Param = &param
+	}
+	if b, err := json.Marshal(ev); err == nil {
+		_ = c.conn.Write(ctx, websocket.MessageText, b)
+	}
+}
+
+// errSocketGone stops a response whose connection can no longer be
+// written: the gateway handles it as a client that went away.
+var errSocketGone = errors.New("gateway: the WebSocket connection is gone")
+
+// turnWriter is the http.ResponseWriter a turn is served to: a stream's
+// server-sent events become WebSocket messages as they come; any other
+// answer (a refusal) is kept and sent as an error event at the end.
+type turnWriter struct {
+	ctx    context.Context
+	c      *wsConn
+	lane   string
+	header http.Header
+	status int
+	stream bool
+	buf    []byte
+	gone   bool
+}
+
+func (t *turnWriter) Header() http.Header { return t.header }
+
+func (t *turnWriter) WriteHeader(status int) {
+	if t.status != 0 {
+		return
+	}
+	t.status = status
+	t.stream = status == http.StatusOK && strings.HasPrefix(t.header.Get("Content-Type"), "text/event-stream")
+}
+
+func (t *turnWriter) Write(p []byte) (int, error) {
+	if t.status == 0 {
+		t.WriteHeader(http.StatusOK)
+	}
+	if t.gone {
+		return 0, errSocketGone
+	}
+	t.buf = append(t.buf, p...)
+	if t.stream {
+		t.events()
+	}
+	if t.gone {
+		return 0, errSocketGone
+	}
+	return len(p), nil
+}
+
+// Flush: every event is sent as soon as it is complete.
+func (t *turnWriter) Flush() {}
+
+// events sends the complete events in the buffer: each one's data
+// (an SSE frame's data lines), with the lane's stream_id added.
+func (t *turnWriter) events() {
+	for {
+		i := bytes.Index(t.buf, []byte("\n\n"))
+		if i < 0 {
+			return
+		}
+		var data []byte
+		for line := range bytes.SplitSeq(t.buf[:i], []byte("\n")) {
+			if v, ok := bytes.CutPrefix(line, []byte("data:")); ok {
+				data = append(data, bytes.TrimPrefix(v, []byte(" "))...)
+			}
+		}
+		t.buf = t.buf[:copy(t.buf, t.buf[i+2:])]
+		if len(data) == 0 || string(data) == "[DONE]" {
+			continue
+		}
+		if t.lane != "" {
+			data, _ = sjson.SetBytes(data, "stream_id", t.lane)
+		}
+		if err := t.c.conn.Write(t.ctx, websocket.MessageText, data); err != nil {
+			t.gone = true
+			return
+		}
+	}
+}
+
+// end sends what a turn answered other than a stream: a refusal as an
+// error event, with its status.
+func (t *turnWriter) end() {
+	if t.stream || t.gone || t.status == 0 {
+		return
+	}
+	e := gjson.GetBytes(t.buf, "error")
+	if t.status == http.StatusOK || !e.IsObject() {
+		t.c.sendError(t.ctx, t.lane, http.StatusBadGateway, "server_error", "invalid_response", "", "the response could not be streamed")
+		return
+	}
+	t.c.sendError(t.ctx, t.lane, t.status, e.Get("type").Str, e.Get("code").Str, e.Get("param").Str, e.Get("message").Str)
+}
