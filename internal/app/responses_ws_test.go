@@ -20,7 +20,8 @@ import (
 // through the gateway. Each response.create is a request of its own:
 // relayed to an OpenAI deployment or translated for an Anthropic one,
 // chained by previous_response_id, recorded with its own request id as
-// the connection's key; two stream_id lanes run at once with their events
+// the connection's key; a store-false response is continued from the
+// connection's own copy; two stream_id lanes run at once with their events
 // tagged; a refusal is an error event with the status HTTP would have
 // given, and the connection goes on. The handshake is authenticated.
 func TestResponsesWebSocket(t *testing.T) {
@@ -61,6 +62,36 @@ func TestResponsesWebSocket(t *testing.T) {
 		t.Errorf("second turn continues %q, want %q", second.PreviousResponseID, first.ID)
 	}
 	ask("claude", "Translated for Anthropic, over the same socket.", "")
+
+	// store: false responses are kept in the connection only: a follow-up
+	// naming one carries its conversation, so even a deployment that never
+	// saw it (translated for Anthropic) answers with it as context.
+	ephemeral := func(model, input, previous string) *responses.Response {
+		t.Helper()
+		ev := responses.ResponsesClientEventResponseCreateParam{Model: model, Store: openai.Bool(false),
+			Input: responses.ResponsesClientEventResponseCreateInputUnionParam{OfString: openai.String(input)}}
+		if previous != "" {
+			ev.PreviousResponseID = openai.String(previous)
+		}
+		if err := conn.Create(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+		r, err := conn.FinalResponse(ctx)
+		if err != nil || r.Status != responses.ResponseStatusCompleted {
+			t.Fatalf("store false (%s): %+v %v", model, r, err)
+		}
+		return r
+	}
+	e1 := ephemeral("medium", "Remember the platform number nine.", "")
+	alone := ephemeral("claude", "Which platform?", "")
+	e2 := ephemeral("claude", "Which platform?", e1.ID)
+	if e2.Usage.InputTokens <= alone.Usage.InputTokens {
+		t.Errorf("the follow-up read %d input tokens, the same question alone %d: the kept conversation was not sent", e2.Usage.InputTokens, alone.Usage.InputTokens)
+	}
+	e3 := ephemeral("medium", "And after that?", e2.ID)
+	if e3.Usage.InputTokens <= e2.Usage.InputTokens {
+		t.Errorf("the third turn read %d input tokens, the second %d: the chain did not grow", e3.Usage.InputTokens, e2.Usage.InputTokens)
+	}
 
 	// Two lanes at once: every event carries its lane.
 	la, err := conn.Lane("lane-a")
@@ -121,7 +152,7 @@ func TestResponsesWebSocket(t *testing.T) {
 
 	// Every response is a request of its own, the key's.
 	conn.Close()
-	want := 6 // four asked one by one, and two lanes
+	want := 10 // four asked one by one, four with store false, and two lanes
 	waitForT(t, "a usage record per response", func() bool {
 		n := 0
 		for _, r := range s.exportUsage() {

@@ -32,11 +32,22 @@ import (
 // Responses with the same stream_id (a lane; none is a lane too) run one
 // after another in the order asked; different lanes run at once, and
 // every event of a lane's response carries its stream_id.
+//
+// As OpenAI keeps a connection's responses in the connection, a response
+// asked for with store false is kept in the connection too (its input and
+// output items): a later response.create naming it in
+// previous_response_id is sent as the self-contained request a stateless
+// client would have made (that conversation, then its own input), which
+// any deployment of the route can serve and none has to remember.
 const (
 	// maxWSLanes bounds the lanes of one connection.
 	maxWSLanes = 32
 	// maxWSQueued bounds the responses waiting in one lane.
 	maxWSQueued = 16
+	// maxWSKept and maxWSKeptBytes bound the store-false responses a
+	// connection keeps (the newest).
+	maxWSKept      = 16
+	maxWSKeptBytes = 16 << 20
 )
 
 // ServeResponsesWebSocket serves GET /v1/responses: the WebSocket mode.
@@ -107,6 +118,57 @@ type wsConn struct {
 
 	wg    sync.WaitGroup
 	lanes map[string]chan []byte // read loop only
+
+	mu        sync.Mutex
+	kept      map[string][]byte // store-false response id → its conversation
+	keptOrder []string          // oldest first
+	keptBytes int
+}
+
+// expand rewrites a turn that continues a response kept in the connection
+// into one carrying that response's conversation.
+func (c *wsConn) expand(body []byte) []byte {
+	prev := gjson.GetBytes(body, "previous_response_id").Str
+	if prev == "" {
+		return body
+	}
+	c.mu.Lock()
+	conv, ok := c.kept[prev]
+	c.mu.Unlock()
+	if !ok {
+		return body
+	}
+	out, err := sjson.DeleteBytes(body, "previous_response_id")
+	if err == nil {
+		out, err = sjson.SetRawBytes(out, "input", joinArrays(conv, inputItems(body)))
+	}
+	if err != nil {
+		return body
+	}
+	return out
+}
+
+// keep remembers a store-false response's conversation: the input it was
+// asked with (its continued conversation included), then its output.
+func (c *wsConn) keep(id string, body, output []byte) {
+	conv := joinArrays(inputItems(body), output)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.kept == nil {
+		c.kept = map[string][]byte{}
+	}
+	if old, ok := c.kept[id]; ok {
+		c.keptBytes -= len(old)
+	} else {
+		c.keptOrder = append(c.keptOrder, id)
+	}
+	c.kept[id] = conv
+	c.keptBytes += len(conv)
+	for len(c.keptOrder) > 1 && (len(c.keptOrder) > maxWSKept || c.keptBytes > maxWSKeptBytes) {
+		c.keptBytes -= len(c.kept[c.keptOrder[0]])
+		delete(c.kept, c.keptOrder[0])
+		c.keptOrder = c.keptOrder[1:]
+	}
 }
 
 func (c *wsConn) run(ctx context.Context) {
@@ -234,6 +296,7 @@ func turnBody(event []byte) (body []byte, msg, param string) {
 // turn serves one response as a request of its own (its own request id
 // and usage record), as the connection's caller, and sends its events.
 func (c *wsConn) turn(ctx context.Context, lane string, body []byte) {
+	body = c.expand(body)
 	rctx := WithPrincipal(reqid.With(ctx, reqid.New()), c.who)
 	req, err := http.NewRequestWithContext(rctx, http.MethodPost, "/v1/responses", bytes.NewReader(body))
 	if err != nil {
@@ -241,9 +304,12 @@ func (c *wsConn) turn(ctx context.Context, lane string, body []byte) {
 	}
 	req.Header = c.header.Clone()
 	req.ContentLength = int64(len(body))
-	tw := &turnWriter{ctx: ctx, c: c, lane: lane, header: http.Header{}}
+	tw := &turnWriter{ctx: ctx, c: c, lane: lane, header: http.Header{}, keep: gjson.GetBytes(body, "store").Type == gjson.False}
 	c.g.ServeOpenAIResponses(tw, req)
 	tw.end()
+	if tw.doneID != "" {
+		c.keep(tw.doneID, body, tw.output)
+	}
 }
 
 // sendError sends an error event of the WebSocket mode: the error as an
@@ -288,6 +354,11 @@ type turnWriter struct {
 	stream bool
 	buf    []byte
 	gone   bool
+	// keep: the response is to be kept in the connection; doneID and
+	// output are its id and output items once it completed.
+	keep   bool
+	doneID string
+	output []byte
 }
 
 func (t *turnWriter) Header() http.Header { return t.header }
@@ -337,6 +408,12 @@ func (t *turnWriter) events() {
 		t.buf = t.buf[:copy(t.buf, t.buf[i+2:])]
 		if len(data) == 0 || string(data) == "[DONE]" {
 			continue
+		}
+		if t.keep && gjson.GetBytes(data, "type").Str == "response.completed" {
+			r := gjson.GetBytes(data, "response")
+			if out := r.Get("output"); validResponseID(r.Get("id").Str) && out.IsArray() {
+				t.doneID, t.output = r.Get("id").Str, []byte(out.Raw)
+			}
 		}
 		if t.lane != "" {
 			data, _ = sjson.SetBytes(data, "stream_id", t.lane)
