@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/responses"
@@ -168,4 +170,45 @@ func TestResponsesWebSocket(t *testing.T) {
 		}
 		return strings.Join(out, "; ")
 	})
+}
+
+// TestResponsesWebSocketShutdown: at shutdown an open WebSocket-mode
+// connection is closed with 1001 (the SDKs reconnect, to another replica),
+// after the usage records of its responses are written; events that are
+// not a response.create get an error event and leave the connection open.
+func TestResponsesWebSocketShutdown(t *testing.T) {
+	s := startStack(t, fastSim(), baseConfig)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, strings.Replace(s.base, "http://", "ws://", 1)+"/v1/responses", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	c.SetReadLimit(8 << 20)
+	for _, ev := range []string{`{"type":"response.steer","input":"x"}`, `[1]`, `{"type":"response.create","model":"medium","input":"hi","background":true}`} {
+		rtSend(t, ctx, c, ev)
+		evs, err := rtUntil(ctx, c, "error")
+		if err != nil || len(evs) != 1 {
+			t.Fatalf("%s: %v %v", ev, rtTypes(evs), err)
+		}
+	}
+	rtSend(t, ctx, c, `{"type":"response.create","model":"medium","input":"Last train?"}`)
+	if evs, err := rtUntil(ctx, c, "response.completed"); err != nil {
+		t.Fatalf("turn: %v %v", rtTypes(evs), err)
+	}
+	closed := make(chan error, 1)
+	go func() { _, _, err := c.Read(ctx); closed <- err }()
+	s.stop()
+	if err := <-closed; websocket.CloseStatus(err) != websocket.StatusGoingAway {
+		t.Errorf("at shutdown the connection closed with %v, want 1001", err)
+	}
+	st := storeOf(t, "store: sqlite://"+filepath.Join(filepath.Dir(s.cfg), "switchyard.db"))
+	found := false
+	for _, r := range usageRecords(t, st) {
+		found = found || r.Route == "medium" && r.Status == 200 && r.Stream && r.OutputTokens > 0
+	}
+	if !found {
+		t.Errorf("the response has no usage record after shutdown")
+	}
 }
