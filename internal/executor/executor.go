@@ -331,6 +331,14 @@ func (e *Executor) CreateVideo(ctx context.Context, p *Plan, req *llm.VideoReque
 	})
 }
 
+// CompactResponse sends a Responses API compaction along the plan, as
+// Embed does.
+func (e *Executor) CompactResponse(ctx context.Context, p *Plan, req *llm.RelayRequest, inputTokens int) (*llm.RelayResponse, *Trace, error) {
+	return walk(ctx, e, p, inputTokens, "response compaction", func(ctx context.Context, pr provider.Compactor) (*llm.RelayResponse, error) {
+		return pr.CompactResponse(ctx, req)
+	})
+}
+
 // Realtime opens a Realtime API session along the plan, as Embed does:
 // each handshake is an attempt, with retries, fail-over and circuit
 // breaking; the first deployment that accepts serves the whole session

@@ -49,29 +49,46 @@ func (g *Gateway) ServeAnthropicCountTokens(w http.ResponseWriter, r *http.Reque
 		g.fail(w, x, routeNotAllowed(dec.Route))
 		return
 	}
-	n, source := tokens.Input(req), "estimate"
-	for _, name := range dec.Deployments {
-		d := rt.deployments[name]
+	n, source := g.countFirst(r.Context(), rt, dec.Deployments, tokens.Input(req), func(d *deployment) func(context.Context) (int, error) {
 		tc, ok := d.prov.(provider.TokenCounter)
 		if !ok {
+			return nil
+		}
+		return func(ctx context.Context) (int, error) { return tc.CountTokens(ctx, req) }
+	})
+	x.status = http.StatusOK
+	g.setRouteHeaders(w, x)
+	w.Header().Set(HeaderTokenCount, source)
+	_ = wirejson.Write(w, http.StatusOK, []byte(`{"input_tokens":`+strconv.Itoa(n)+`}`))
+}
+
+// countFirst is a token count by the first of the deployments names whose
+// provider can count (counter returns its count call, or nil when it
+// cannot), within the deployment's timeout (at most countTimeout), and
+// "provider"; or estimate and "estimate" when none can, or that one call
+// fails: one provider's count is the answer, the route is not walked.
+func (g *Gateway) countFirst(ctx context.Context, rt *runtime, names []string, estimate int, counter func(*deployment) func(context.Context) (int, error)) (int, string) {
+	for _, name := range names {
+		d, ok := rt.deployments[name]
+		if !ok {
+			continue
+		}
+		count := counter(d)
+		if count == nil {
 			continue
 		}
 		timeout := d.target.Timeout
 		if timeout <= 0 || timeout > countTimeout {
 			timeout = countTimeout
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), timeout)
-		counted, err := tc.CountTokens(ctx, req)
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		n, err := count(cctx)
 		cancel()
 		if err == nil {
-			n, source = counted, "provider"
-		} else {
-			g.log.Debug("count_tokens: provider count failed; answering the estimate", "deployment", name, "err", err)
+			return n, "provider"
 		}
-		break // one provider's count is the answer; do not walk the route
+		g.log.Debug("token count: provider count failed; answering the estimate", "deployment", name, "err", err)
+		break
 	}
-	x.status = http.StatusOK
-	g.setRouteHeaders(w, x)
-	w.Header().Set(HeaderTokenCount, source)
-	_ = wirejson.Write(w, http.StatusOK, []byte(`{"input_tokens":`+strconv.Itoa(n)+`}`))
+	return estimate, "estimate"
 }

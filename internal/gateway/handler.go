@@ -17,6 +17,8 @@ func (g *Gateway) Handler() http.Handler {
 	mux.HandleFunc("POST /chat/completions", g.ServeOpenAIChat)
 	mux.HandleFunc("POST /v1/responses", g.ServeOpenAIResponses)
 	mux.HandleFunc("GET /v1/responses", g.ServeResponsesWebSocket)
+	mux.HandleFunc("POST /v1/responses/compact", g.ServeResponsesCompact)
+	mux.HandleFunc("POST /v1/responses/input_tokens", g.ServeResponsesInputTokens)
 	mux.HandleFunc("GET /responses", g.ServeResponsesWebSocket)
 	mux.HandleFunc("GET /v1/responses/{id}", g.ServeOpenAIResponseObject)
 	mux.HandleFunc("DELETE /v1/responses/{id}", g.ServeOpenAIResponseObject)

@@ -455,6 +455,21 @@ type VideoRequest struct {
 	RemixOf string
 }
 
+// RelayRequest is a request the provider is sent as the client wrote it,
+// with only its model replaced by the deployment's (a Responses API
+// compaction, or an input token count).
+type RelayRequest struct {
+	Model string
+	Raw   []byte
+}
+
+// RelayResponse is a relayed request's answer, verbatim, and the usage it
+// reports.
+type RelayResponse struct {
+	Raw   []byte
+	Usage Usage
+}
+
 // VideoResponse is a video job the provider accepted: its object
 // verbatim, its id, and the seconds of video it will make (what it is
 // priced by).

@@ -107,6 +107,15 @@ type TokenCounter interface {
 	CountTokens(ctx context.Context, req *llm.Request) (int, error)
 }
 
+// Compactor is implemented by providers that serve the Responses API's
+// compaction (POST /responses/compact: a conversation made short, its
+// usage priced as a model call) and input token count (POST
+// /responses/input_tokens): OpenAI's own API.
+type Compactor interface {
+	CompactResponse(ctx context.Context, req *llm.RelayRequest) (*llm.RelayResponse, error)
+	CountResponseTokens(ctx context.Context, req *llm.RelayRequest) (int, error)
+}
+
 // Config is what an adapter needs to reach one deployment.
 type Config struct {
 	// BaseURL is the provider's API root, e.g. https://api.openai.com/v1 or

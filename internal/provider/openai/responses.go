@@ -248,3 +248,57 @@ func (s *rsStream) Next() (llm.Event, error) {
 	}
 	return ev, nil
 }
+
+// CompactResponse sends a Responses API compaction (POST
+// responses/compact) with the deployment's model, and returns the
+// compacted conversation as it came, with its usage.
+func (c *Client) CompactResponse(ctx context.Context, req *llm.RelayRequest) (*llm.RelayResponse, error) {
+	raw, err := c.relayResponses(ctx, "responses/compact", req)
+	if err != nil {
+		return nil, err
+	}
+	r := gjson.GetManyBytes(raw, "object", "output", "usage")
+	if r[0].Str != "response.compaction" || !r[1].IsArray() {
+		return nil, &provider.Error{Kind: provider.KindUnavailable, Message: "compaction answer without a compacted output"}
+	}
+	u := gjson.GetMany(r[2].Raw, "input_tokens", "output_tokens", "input_tokens_details.cached_tokens")
+	return &llm.RelayResponse{Raw: raw, Usage: llm.Usage{InputTokens: int(u[0].Int()), OutputTokens: int(u[1].Int()), CachedInputTokens: int(u[2].Int())}}, nil
+}
+
+// CountResponseTokens asks the deployment how many input tokens a
+// Responses API request holds (POST responses/input_tokens).
+func (c *Client) CountResponseTokens(ctx context.Context, req *llm.RelayRequest) (int, error) {
+	raw, err := c.relayResponses(ctx, "responses/input_tokens", req)
+	if err != nil {
+		return 0, err
+	}
+	n := gjson.GetBytes(raw, "input_tokens")
+	if n.Type != gjson.Number || n.Int() < 0 {
+		return 0, &provider.Error{Kind: provider.KindUnavailable, Message: "input token count without input_tokens"}
+	}
+	return int(n.Int()), nil
+}
+
+// relayResponses posts req to op of the Responses API with the
+// deployment's model, and reads the answer: whole JSON.
+func (c *Client) relayResponses(ctx context.Context, op string, req *llm.RelayRequest) ([]byte, error) {
+	if !c.Relays(llm.DialectOpenAIResponses) {
+		return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "this deployment (Azure's URL layout) does not serve " + op}
+	}
+	body, ok := provider.SetMembers(req.Raw, provider.Member{Key: "model", Raw: c.modelJSON})
+	if !ok {
+		return nil, notObject()
+	}
+	resp, err := c.post(ctx, c.endpoint(op), body, false)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := provider.ReadBody(ctx, resp)
+	if err != nil {
+		return nil, err
+	}
+	if !gjson.ValidBytes(raw) {
+		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: resp.StatusCode, Message: "answer is not JSON"}
+	}
+	return raw, nil
+}
