@@ -18,6 +18,24 @@
 //	                                 user message) and the output to it; the
 //	                                 response carries conversation {id}, and no
 //	                                 conversation field without one
+//	POST /v1/responses/input_tokens  the usage.input_tokens POST /v1/responses would report for
+//	                                 the same body ({"object": "response.input_tokens",
+//	                                 "input_tokens"}); model optional, else as that endpoint: its
+//	                                 400s, 404 for an unknown model. Not recorded, no faults
+//	POST /v1/responses/compact       OpenAI compaction {model, input, instructions,
+//	                                 previous_response_id; others ignored} of previous_response_id's
+//	                                 conversation (each response's input and output items, oldest
+//	                                 first) then the input: a response.compaction (resp_ id) whose
+//	                                 output is the user messages (ids, status completed), then one
+//	                                 compaction item (cmp_ id; encrypted_content a "simcmp1." token,
+//	                                 base64 JSON of a summary: a "role: text" line per other item,
+//	                                 checksummed); usage as a response's (input: the whole
+//	                                 conversation; output: the model's OutputTokens). Recorded (path
+//	                                 /v1/responses/compact), faults apply as to a non-streamed
+//	                                 response; not stored. Sent back in a Responses (or count)
+//	                                 input, a compaction item reads as an assistant message holding
+//	                                 its summary; one the simulator cannot read is a 400 on param
+//	                                 input[i].encrypted_content (code invalid_encrypted_content)
 //	POST /v1/completions             OpenAI legacy completions, JSON or SSE
 //	POST /v1/messages                Anthropic Messages, JSON or SSE
 //	POST /v1/messages/count_tokens   Anthropic token count (not recorded, no faults)

@@ -18,12 +18,19 @@ import (
 type responsesAPI struct {
 	openAI
 	conv *rsConversation // the request's conversation; nil outside a request
+	req  *rsRequest      // the request, whose input a kept response keeps; nil outside a request
 }
 
 // rsRequest is the part of a Responses API request the simulator reads.
 type rsRequest struct {
 	s    *Server         // for previous_response_id; not part of the JSON
 	conv *rsConversation // the conversation named, shared with the dialect; not part of the JSON
+	// compact is set by a compaction (see responses_extra.go), not the
+	// JSON: the items of previous_response_id's conversation are read as
+	// context before the input, and kept in prior for the compaction to
+	// list, and input may be left out when previous_response_id is given.
+	compact bool
+	prior   []json.RawMessage
 
 	Model           string          `json:"model"`
 	Input           json.RawMessage `json:"input"`
@@ -59,12 +66,14 @@ type rsItem struct {
 	Output    json.RawMessage `json:"output"`
 	// EncryptedContent is a reasoning item's: the simulator makes none,
 	// so, as OpenAI does with another organisation's, it can verify none.
+	// A compaction item's is the simulator's own (see sealCompaction).
 	EncryptedContent *string `json:"encrypted_content"`
 }
 
 func (s *Server) handleResponses(w http.ResponseWriter, r *http.Request) {
 	conv := &rsConversation{}
-	s.handleOpenAIStyle(w, r, responsesAPI{openAI: openAI{s}, conv: conv}, &rsRequest{s: s, conv: conv})
+	req := &rsRequest{s: s, conv: conv}
+	s.handleOpenAIStyle(w, r, responsesAPI{openAI: openAI{s}, conv: conv, req: req}, req)
 }
 
 // badRequest answers the error rsConversation kept while the request was
@@ -84,6 +93,12 @@ func (req *rsRequest) prompt() (*prompt, string) {
 	if req.Model == "" {
 		return nil, "Missing required parameter: 'model'."
 	}
+	return req.read()
+}
+
+// read is prompt without the check that a model is named, which an input
+// token count leaves out: there the model is optional.
+func (req *rsRequest) read() (*prompt, string) {
 	if req.conv == nil { // a request decoded outside handleResponses
 		req.conv = &rsConversation{}
 	}
@@ -94,6 +109,14 @@ func (req *rsRequest) prompt() (*prompt, string) {
 	if id := req.PreviousResponseID; id != "" && !req.s.stored.has(req.Model, id) {
 		// Stored responses belong to the model (the account) that made them.
 		return nil, fmt.Sprintf("Previous response with id '%s' not found.", id)
+	}
+	if req.compact && req.PreviousResponseID != "" {
+		req.prior = req.s.stored.chain(req.PreviousResponseID)
+		for _, raw := range req.prior {
+			var it rsItem
+			_ = json.Unmarshal(raw, &it) // the items were checked when they were sent, or made here
+			history = append(history, it)
+		}
 	}
 	p := &prompt{includeUsage: true, store: req.Store == nil || *req.Store, previousID: req.PreviousResponseID}
 	p.add(req.Instructions)
@@ -107,7 +130,10 @@ func (req *rsRequest) prompt() (*prompt, string) {
 	var items []rsItem
 	switch {
 	case len(req.Input) == 0 || string(req.Input) == "null":
-		return nil, "Missing required parameter: 'input'."
+		// A compaction may compact previous_response_id's conversation alone.
+		if !req.compact || req.PreviousResponseID == "" {
+			return nil, "Missing required parameter: 'input'."
+		}
 	case json.Unmarshal(req.Input, &str) == nil:
 		p.add("user")
 		p.add(str)
@@ -119,6 +145,11 @@ func (req *rsRequest) prompt() (*prompt, string) {
 		for i, it := range items {
 			if it.Type == "reasoning" && it.EncryptedContent != nil {
 				return nil, fmt.Sprintf("The encrypted content for item input[%d] could not be verified.", i)
+			}
+			if it.Type == "compaction" {
+				if e := compactionProblem(it, i); e != nil {
+					return nil, req.conv.refuse(http.StatusBadRequest, e)
+				}
 			}
 			if msg := p.addRSItem(it); msg != "" {
 				return nil, msg
@@ -163,10 +194,19 @@ func (req *rsRequest) prompt() (*prompt, string) {
 
 // addRSItem adds an input item's text (and images) to the prompt, or
 // returns the message of a 400. A reasoning item adds nothing: the
-// simulator makes none, so it has none to read.
+// simulator makes none, so it has none to read. A compaction item adds
+// its summary as an assistant message would, the summary being the
+// model's own account of the items it stands for; one the simulator
+// cannot read (refused in a request's input, see compactionProblem) adds
+// nothing.
 func (p *prompt) addRSItem(it rsItem) string {
 	switch it.Type {
 	case "reasoning":
+	case "compaction":
+		if summary, ok := openCompactionItem(it); ok {
+			p.add("assistant")
+			p.add(summary)
+		}
 	case "function_call":
 		p.add(it.Name)
 		p.add(it.Arguments)
@@ -271,14 +311,20 @@ func (d responsesAPI) respond(w http.ResponseWriter, x *exchange, rep reply) {
 }
 
 // keep stores a finished response object for GET /v1/responses/{id} and
-// previous_response_id, unless the request said store: false.
+// previous_response_id, unless the request said store: false. The
+// request's input items and previous_response_id are kept with it, so
+// that a compaction continuing it can list the conversation it ends.
 func (d responsesAPI) keep(x *exchange, id string, obj map[string]any) {
 	if !x.p.store {
 		return
 	}
 	obj["store"] = true
+	var input []json.RawMessage
+	if d.req != nil {
+		input = rsInputItems(d.req.Input)
+	}
 	if b, err := json.Marshal(obj); err == nil {
-		d.s.stored.put(x.model.Name, id, b)
+		d.s.stored.put(x.model.Name, id, storedResponse{body: b, input: input, previous: x.p.previousID})
 	}
 }
 
@@ -292,13 +338,15 @@ type storedResponses struct {
 }
 
 type storedResponse struct {
-	model string
-	body  []byte
+	model    string
+	body     []byte
+	input    []json.RawMessage // the request's input items (a string input as a user message)
+	previous string            // the request's previous_response_id, or ""
 }
 
 const maxStoredResponses = 10000
 
-func (r *storedResponses) put(model, id string, body []byte) {
+func (r *storedResponses) put(model, id string, sr storedResponse) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.byID == nil {
@@ -308,7 +356,8 @@ func (r *storedResponses) put(model, id string, body []byte) {
 		delete(r.byID, r.order[0])
 		r.order = r.order[1:]
 	}
-	r.byID[id] = storedResponse{model: model, body: body}
+	sr.model = model
+	r.byID[id] = sr
 	r.order = append(r.order, id)
 }
 
@@ -319,9 +368,11 @@ func (r *storedResponses) get(id string) (storedResponse, bool) {
 	return sr, ok
 }
 
+// has reports whether the store holds the response id of model, or of
+// any model when model is "" (an input token count need not name one).
 func (r *storedResponses) has(model, id string) bool {
 	sr, ok := r.get(id)
-	return ok && sr.model == model
+	return ok && (model == "" || sr.model == model)
 }
 
 func (r *storedResponses) remove(id string) bool {
