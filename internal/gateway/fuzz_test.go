@@ -10,7 +10,7 @@ import (
 )
 
 // fuzzPaths are the client endpoints FuzzGateway posts to.
-var fuzzPaths = []string{"/v1/chat/completions", "/v1/messages", "/v1/responses", "/v1/embeddings", "/v1/messages/count_tokens", "/v1/completions", "/v1/moderations", "/v1/images/generations", "/v1/audio/speech", "/v1/audio/transcriptions", "/v1/images/edits", "/v1/images/variations", "/v1/videos", "/v1/realtime/client_secrets", "/v1/conversations", "/v1/conversations/conv_x/items"}
+var fuzzPaths = []string{"/v1/chat/completions", "/v1/messages", "/v1/responses", "/v1/embeddings", "/v1/messages/count_tokens", "/v1/completions", "/v1/moderations", "/v1/images/generations", "/v1/audio/speech", "/v1/audio/transcriptions", "/v1/images/edits", "/v1/images/variations", "/v1/videos", "/v1/realtime/client_secrets", "/v1/conversations", "/v1/conversations/conv_x/items", "/v1/responses/compact", "/v1/responses/input_tokens"}
 
 // FuzzGateway posts arbitrary bodies to every client endpoint of a live
 // gateway in front of the simulator, to deployments of both APIs (so
@@ -50,6 +50,8 @@ func FuzzGateway(f *testing.F) {
 		`{"prompt":"forbidden","seconds":121}`,
 		`{"items":[{"type":"message","role":"user","content":"hi"}],"metadata":{"a":"b"}}`,
 		`{"model":"medium","input":"hi","conversation":{"id":"conv_x"}}`,
+		`{"model":"medium","input":[{"type":"compaction","encrypted_content":"x"},{"role":"user","content":"and?"}]}`,
+		`{"input":[{"role":"user","content":"count"}],"previous_response_id":5}`,
 		`[]`, `null`, `{`, `{"model":1}`, "\x00\xff", `{"model":"claude","messages":[{"role":"user","content":"\ud800"}]}`,
 	}
 	for i, s := range seeds {
