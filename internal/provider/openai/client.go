@@ -123,20 +123,9 @@ func (c *Client) ChatStream(ctx context.Context, req *llm.Request) (llm.Stream, 
 
 // Embed sends an embeddings request: req.Raw with only model rewritten.
 func (c *Client) Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedResponse, error) {
-	body, ok := provider.SetMembers(req.Raw, provider.Member{Key: "model", Raw: c.modelJSON})
-	if !ok {
-		return nil, notObject()
-	}
-	resp, err := c.post(ctx, c.endpoint("embeddings"), body, false)
+	raw, err := c.postModel(ctx, "embeddings", req.Raw)
 	if err != nil {
 		return nil, err
-	}
-	raw, err := provider.ReadBody(ctx, resp)
-	if err != nil {
-		return nil, err
-	}
-	if !gjson.ValidBytes(raw) {
-		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: resp.StatusCode, Message: "malformed embeddings response"}
 	}
 	u := gjson.GetManyBytes(raw, "model", "usage.prompt_tokens")
 	return &llm.EmbedResponse{Model: u[0].String(), Usage: llm.Usage{InputTokens: int(u[1].Int())}, Raw: raw}, nil
@@ -149,22 +138,36 @@ func (c *Client) Moderate(ctx context.Context, req *llm.ModerationRequest) (*llm
 	if c.cfg.Azure {
 		return nil, &provider.Error{Kind: provider.KindNotFound, Message: "Azure OpenAI serves no moderations endpoint"}
 	}
-	body, ok := provider.SetMembers(req.Raw, provider.Member{Key: "model", Raw: c.modelJSON})
+	raw, err := c.postModel(ctx, "moderations", req.Raw)
+	if err != nil {
+		return nil, err
+	}
+	if r := gjson.GetBytes(raw, "results"); !r.IsArray() {
+		return nil, &provider.Error{Kind: provider.KindUnavailable, Message: "malformed moderations response"}
+	}
+	return &llm.ModerationResponse{Model: gjson.GetBytes(raw, "model").String(), Raw: raw}, nil
+}
+
+// postModel posts raw, a client's JSON body, to op with only its model
+// rewritten to the deployment's, and reads the answer, which must be
+// whole JSON.
+func (c *Client) postModel(ctx context.Context, op string, raw []byte) ([]byte, error) {
+	body, ok := provider.SetMembers(raw, provider.Member{Key: "model", Raw: c.modelJSON})
 	if !ok {
 		return nil, notObject()
 	}
-	resp, err := c.post(ctx, c.endpoint("moderations"), body, false)
+	resp, err := c.post(ctx, c.endpoint(op), body, false)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := provider.ReadBody(ctx, resp)
+	answer, err := provider.ReadBody(ctx, resp)
 	if err != nil {
 		return nil, err
 	}
-	if r := gjson.GetBytes(raw, "results"); !r.IsArray() || !gjson.ValidBytes(raw) {
-		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: resp.StatusCode, Message: "malformed moderations response"}
+	if !gjson.ValidBytes(answer) {
+		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: resp.StatusCode, Message: "malformed " + op + " response: not JSON"}
 	}
-	return &llm.ModerationResponse{Model: gjson.GetBytes(raw, "model").String(), Raw: raw}, nil
+	return answer, nil
 }
 
 // maxImagesBody bounds an image generation answer: up to ten large

@@ -280,25 +280,10 @@ func (c *Client) CountResponseTokens(ctx context.Context, req *llm.RelayRequest)
 }
 
 // relayResponses posts req to op of the Responses API with the
-// deployment's model, and reads the answer: whole JSON.
+// deployment's model (postModel), which Azure's URL layout does not have.
 func (c *Client) relayResponses(ctx context.Context, op string, req *llm.RelayRequest) ([]byte, error) {
 	if !c.Relays(llm.DialectOpenAIResponses) {
 		return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "this deployment (Azure's URL layout) does not serve " + op}
 	}
-	body, ok := provider.SetMembers(req.Raw, provider.Member{Key: "model", Raw: c.modelJSON})
-	if !ok {
-		return nil, notObject()
-	}
-	resp, err := c.post(ctx, c.endpoint(op), body, false)
-	if err != nil {
-		return nil, err
-	}
-	raw, err := provider.ReadBody(ctx, resp)
-	if err != nil {
-		return nil, err
-	}
-	if !gjson.ValidBytes(raw) {
-		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: resp.StatusCode, Message: "answer is not JSON"}
-	}
-	return raw, nil
+	return c.postModel(ctx, op, req.Raw)
 }
