@@ -115,27 +115,20 @@ func (g *Gateway) ServeConversations(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x.decision.Route = d.cfg.Name
-	ctx, cancel := d.timeoutContext(r.Context())
-	defer cancel()
-	resp, err := f.Forward(ctx, http.MethodPost, "conversations", r.URL.RawQuery, body)
-	if err != nil {
-		g.failErr(w, x, err)
-		return
-	}
-	raw, err := provider.ReadBodyUpTo(ctx, resp, maxConversationAnswer)
+	raw, status, err := fetch(r.Context(), d, f, http.MethodPost, "conversations", r.URL.RawQuery, body, maxConversationAnswer)
 	if err != nil {
 		g.failErr(w, x, err)
 		return
 	}
 	id := gjson.GetBytes(raw, "id").Str
 	if !validResponseID(id) {
-		g.failErr(w, x, &provider.Error{Kind: provider.KindUnavailable, Status: resp.StatusCode, Message: "conversation without a valid id"})
+		g.failErr(w, x, &provider.Error{Kind: provider.KindUnavailable, Status: status, Message: "conversation without a valid id"})
 		return
 	}
 	g.keep(r.Context(), conversationObjectKey(x.who.TenantID, id), d.cfg.Name, conversationAffinityTTL)
-	x.status = resp.StatusCode
+	x.status = status
 	w.Header().Set(HeaderDeployment, d.cfg.Name)
-	_ = wirejson.Write(w, resp.StatusCode, raw)
+	_ = wirejson.Write(w, status, raw)
 }
 
 // ServeConversationObject serves the rest of the Conversations API, relayed

@@ -222,6 +222,20 @@ func (g *Gateway) forwardObject(w http.ResponseWriter, r *http.Request, x *excha
 	}
 }
 
+// fetch sends a request for an object to op at deployment d, within the
+// deployment's timeout, and reads the whole answer (at most limit bytes)
+// and its status.
+func fetch(ctx context.Context, d *deployment, f forwarder, method, op, rawQuery string, body []byte, limit int64) ([]byte, int, error) {
+	ctx, cancel := d.timeoutContext(ctx)
+	defer cancel()
+	resp, err := f.Forward(ctx, method, op, rawQuery, body)
+	if err != nil {
+		return nil, 0, err
+	}
+	raw, err := provider.ReadBodyUpTo(ctx, resp, limit)
+	return raw, resp.StatusCode, err
+}
+
 func responseNotFound(id string) *apiError {
 	return &apiError{status: http.StatusNotFound, code: "response_not_found", anthropicType: "not_found_error",
 		message: "no response " + strconv.Quote(truncate(id, 100)) + " was made through this gateway for this API key's tenant (or it has expired)"}

@@ -170,21 +170,14 @@ func (g *Gateway) ServeVideoList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x.decision.Route = name
-	ctx, cancel := d.timeoutContext(r.Context())
-	defer cancel()
-	resp, err := vm.Forward(ctx, http.MethodGet, "videos", r.URL.RawQuery, nil)
-	if err != nil {
-		g.failErr(w, x, err)
-		return
-	}
-	raw, err := provider.ReadBodyUpTo(ctx, resp, maxVideoList)
+	raw, status, err := fetch(r.Context(), d, vm, http.MethodGet, "videos", r.URL.RawQuery, nil, maxVideoList)
 	if err != nil {
 		g.failErr(w, x, err)
 		return
 	}
 	page := gjson.ParseBytes(raw)
 	if !page.Get("data").IsArray() {
-		g.failErr(w, x, &provider.Error{Kind: provider.KindUnavailable, Status: resp.StatusCode, Message: "video list without data"})
+		g.failErr(w, x, &provider.Error{Kind: provider.KindUnavailable, Status: status, Message: "video list without data"})
 		return
 	}
 	out := struct {
