@@ -304,7 +304,10 @@ func (c *wsConn) turn(ctx context.Context, lane string, body []byte) {
 	}
 	req.Header = c.header.Clone()
 	req.ContentLength = int64(len(body))
-	tw := &turnWriter{ctx: ctx, c: c, lane: lane, header: http.Header{}, keep: gjson.GetBytes(body, "store").Type == gjson.False}
+	// Messages are written with a context that cannot be cancelled, which
+	// would cost the WebSocket library a timer per message (as in the
+	// Realtime relay): the connection ends writes by being closed.
+	tw := &turnWriter{ctx: context.WithoutCancel(ctx), c: c, lane: lane, header: http.Header{}, keep: gjson.GetBytes(body, "store").Type == gjson.False}
 	c.g.ServeOpenAIResponses(tw, req)
 	tw.end()
 	if tw.doneID != "" {
