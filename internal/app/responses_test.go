@@ -217,7 +217,8 @@ func TestResponsesFollowTheirDeployment(t *testing.T) {
 }
 
 // TestResponseObjectsAreTheTenants: another tenant cannot reach a
-// response through the gateway, even knowing its id.
+// response through the gateway, even knowing its id: not its object
+// endpoints, nor its context by previous_response_id.
 func TestResponseObjectsAreTheTenants(t *testing.T) {
 	s := startTenantStack(t, startSim(t, fastSim()), sqliteExtra(t, ""))
 	acme := s.newKey("acme", admin.KeyCreate{Name: "a"})
@@ -256,6 +257,25 @@ func TestResponseObjectsAreTheTenants(t *testing.T) {
 				t.Errorf("%s: its tenant's GET %q: %d, want 200", model, path, got)
 			}
 		}
+		// Nor continue it: the upstream account is shared, so naming the
+		// id must not reach the response's context.
+		follow := `{"model":"` + model + `","input":"And then?","previous_response_id":"` + id + `"}`
+		if code, body, _ := s.send("/v1/responses", follow, "Authorization", "Bearer "+globex.Secret); code != 404 || gjson.Get(body, "error.code").Str != "previous_response_not_found" {
+			t.Errorf("%s: another tenant's follow-up: %d %s, want 404 previous_response_not_found", model, code, body)
+		}
+		if code, body, _ := s.send("/v1/responses", follow, "Authorization", "Bearer "+acme.Secret); code != 200 {
+			t.Errorf("%s: its tenant's follow-up: %d %s", model, code, body)
+		}
+		// A compaction (which answers with the chain's messages) and a
+		// token count are follow-ups too.
+		for _, path := range []string{"/v1/responses/compact", "/v1/responses/input_tokens"} {
+			if code, body, _ := s.send(path, `{"model":"small","previous_response_id":"`+id+`"}`, "Authorization", "Bearer "+globex.Secret); code != 404 {
+				t.Errorf("%s: another tenant's %s: %d %s, want 404", model, path, code, body)
+			}
+		}
+	}
+	if code, body, _ := s.send("/v1/responses", `{"model":"small","input":"x","previous_response_id":"resp_unknown"}`, "Authorization", "Bearer "+acme.Secret); code != 404 {
+		t.Errorf("an unknown response's follow-up: %d %s, want 404", code, body)
 	}
 }
 

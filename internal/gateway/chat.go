@@ -191,6 +191,7 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *dialect) 
 		g.failErr(w, x, err)
 		return
 	}
+	continuedAt := "" // the deployment that made the response req continues
 	if d == openAIResponsesDialect {
 		// A follow-up of a response the gateway translated carries the
 		// kept conversation instead of naming it.
@@ -205,6 +206,10 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *dialect) 
 				return
 			}
 			body = continued
+		}
+		if continuedAt, e = g.continuedAt(r.Context(), who, req.Continues); e != nil {
+			g.fail(w, x, e)
+			return
 		}
 	}
 	x.req = req
@@ -229,7 +234,7 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *dialect) 
 		if !g.pinConversation(w, r.Context(), x, plan) {
 			return
 		}
-		g.pinContinued(r.Context(), x, plan)
+		pinContinued(x, plan, continuedAt)
 		defer g.rememberResponse(r.Context(), x)
 	}
 	input := dec.InputTokens

@@ -108,13 +108,40 @@ func (g *Gateway) keep(ctx context.Context, key, deployment string, ttl time.Dur
 	}
 }
 
-// pinContinued narrows the plan of a request that continues a response to
-// the deployment that made it, when the plan has it: no other deployment
-// knows the response.
-func (g *Gateway) pinContinued(ctx context.Context, x *exchange, p *executor.Plan) {
-	dep, _ := g.responseDeployment(ctx, x.who.TenantID, x.req.Continues)
+// continuedAt is the deployment that made the response a request
+// continues (previous_response_id), or "" when the gateway does not know
+// it. A tenant's request may continue only that tenant's responses: one
+// the gateway does not know for it is a 404, as OpenAI answers for a
+// response it does not have (another tenant's must not be reachable
+// through an upstream account the tenants share), and a store failure a
+// 503. Without tenants (static keys, an open gateway) an unknown response
+// goes where the route says, and the provider answers for it.
+func (g *Gateway) continuedAt(ctx context.Context, who *Principal, id string) (string, *apiError) {
+	if id == "" {
+		return "", nil
+	}
+	strict := who != nil && who.TenantID != ""
+	tenant := ""
+	if who != nil {
+		tenant = who.TenantID
+	}
+	dep, err := g.responseDeployment(ctx, tenant, id)
+	switch {
+	case err != nil && strict:
+		return "", errResponseStore
+	case dep == "" && strict:
+		return "", &apiError{status: http.StatusNotFound, code: "previous_response_not_found", anthropicType: "not_found_error",
+			message: "Previous response with id " + strconv.Quote(truncate(id, 100)) + " not found: the gateway knows no such response of this API key's tenant"}
+	}
+	return dep, nil
+}
+
+// pinContinued narrows the plan of a request that continues a response
+// made by deployment dep to dep, when the plan has it: no other
+// deployment knows the response.
+func pinContinued(x *exchange, p *executor.Plan, dep string) {
 	if dep == "" {
-		return // unknown, or the store failed: the route decides
+		return
 	}
 	for _, t := range p.Targets {
 		if t.Deployment == dep {

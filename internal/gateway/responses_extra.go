@@ -41,13 +41,25 @@ func (g *Gateway) ServeResponsesCompact(w http.ResponseWriter, r *http.Request) 
 			return relayed{}, err
 		}
 		req := &llm.RelayRequest{Model: model, Raw: body}
-		return relayed{
+		rl := relayed{
 			model: model, inputTokens: tokens.FromBytes(len(body)),
 			capability: config.CapChat, what: "the Responses API's compaction", serves: relaysResponses,
 			call: calling(req, g.exec.CompactResponse, func(resp *llm.RelayResponse) relayedAnswer {
 				return relayedAnswer{raw: resp.Raw, usage: resp.Usage}
 			}),
-		}, nil
+		}
+		if prev := gjson.GetBytes(body, "previous_response_id").Str; prev != "" {
+			// A compaction answers with the chain's messages: only the
+			// tenant's own, and at the deployment that made it.
+			rl.pin = func(ctx context.Context, tenant string) (string, *apiError) {
+				dep, ae := g.continuedAt(ctx, &Principal{TenantID: tenant}, prev)
+				if ae != nil || dep == "" {
+					return model, ae
+				}
+				return dep, nil
+			}
+		}
+		return rl, nil
 	})
 }
 
@@ -103,6 +115,10 @@ func (g *Gateway) ServeResponsesInputTokens(w http.ResponseWriter, r *http.Reque
 			return
 		}
 		body = continued
+	}
+	if _, e := g.continuedAt(r.Context(), x.who, req.Continues); e != nil {
+		g.fail(w, x, e)
+		return
 	}
 	var names []string
 	if model == "" {
