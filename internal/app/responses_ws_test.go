@@ -152,9 +152,40 @@ func TestResponsesWebSocket(t *testing.T) {
 	}
 	ask("medium", "Still there?", "")
 
+	// Each response is authenticated again: once the key is revoked, the
+	// open connection gets a 401 error event for the next.
+	if code := s.adminDo("POST", "/admin/keys/"+k.ID+"/revoke", nil, nil); code != 200 && code != 204 {
+		t.Fatalf("revoke: %d", code)
+	}
+	extra := 0 // responses still answered before the revocation reached the key cache
+	waitForT(t, "a 401 error event after the key's revocation", func() bool {
+		if err := conn.Create(ctx, responses.ResponsesClientEventResponseCreateParam{Model: "medium",
+			Input: responses.ResponsesClientEventResponseCreateInputUnionParam{OfString: openai.String("Revoked?")}}); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			raw, err := conn.RecvRaw(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ev struct {
+				Type   string `json:"type"`
+				Status int    `json:"status"`
+			}
+			_ = json.Unmarshal(raw, &ev)
+			switch ev.Type {
+			case "error":
+				return ev.Status == http.StatusUnauthorized
+			case "response.completed":
+				extra++
+				return false
+			}
+		}
+	}, func() string { return "still answered" })
+
 	// Every response is a request of its own, the key's.
 	conn.Close()
-	want := 10 // four asked one by one, four with store false, and two lanes
+	want := 10 + extra // four asked one by one, four with store false, two lanes, and any answered before the revocation took
 	waitForT(t, "a usage record per response", func() bool {
 		n := 0
 		for _, r := range s.exportUsage() {

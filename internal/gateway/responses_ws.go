@@ -93,7 +93,7 @@ func (g *Gateway) ServeResponsesWebSocket(w http.ResponseWriter, r *http.Request
 	defer conn.CloseNow()
 	conn.SetReadLimit(rt.cfg.Server.MaxBodyBytes)
 	x.status = http.StatusSwitchingProtocols
-	c := &wsConn{g: g, conn: conn, who: x.who, header: turnHeader(r.Header), lanes: map[string]chan []byte{}}
+	c := &wsConn{g: g, conn: conn, header: turnHeader(r.Header), lanes: map[string]chan []byte{}}
 	c.run(r.Context())
 }
 
@@ -113,7 +113,6 @@ func turnHeader(h http.Header) http.Header {
 type wsConn struct {
 	g      *Gateway
 	conn   *websocket.Conn
-	who    *Principal
 	header http.Header
 
 	wg    sync.WaitGroup
@@ -201,13 +200,18 @@ func (c *wsConn) read(ctx context.Context) error {
 			close(q)
 		}
 	}()
+	// Events are read (and errors sent) with a context that cannot be
+	// cancelled: the WebSocket library drops a connection whose read's
+	// context ends, before run could close it with a code (1001 at
+	// shutdown). run ends the loop by closing the connection.
+	io := context.WithoutCancel(ctx)
 	for {
-		typ, data, err := c.conn.Read(ctx)
+		typ, data, err := c.conn.Read(io)
 		if err != nil {
 			return err
 		}
 		if typ != websocket.MessageText || !gjson.ValidBytes(data) || !gjson.ParseBytes(data).IsObject() {
-			c.sendError(ctx, "", http.StatusBadRequest, "invalid_request_error", "invalid_event", "", "an event must be a JSON object in a text message")
+			c.sendError(io, "", http.StatusBadRequest, "invalid_request_error", "invalid_event", "", "an event must be a JSON object in a text message")
 			continue
 		}
 		ev := gjson.ParseBytes(data)
@@ -215,28 +219,28 @@ func (c *wsConn) read(ctx context.Context) error {
 		switch t := ev.Get("type").Str; t {
 		case "response.create":
 		case "response.steer":
-			c.sendError(ctx, lane, http.StatusBadRequest, "invalid_request_error", "unsupported_event", "type",
+			c.sendError(io, lane, http.StatusBadRequest, "invalid_request_error", "unsupported_event", "type",
 				"response.steer is not served by this gateway: send the input with the next response.create")
 			continue
 		default:
-			c.sendError(ctx, lane, http.StatusBadRequest, "invalid_request_error", "invalid_event", "type",
+			c.sendError(io, lane, http.StatusBadRequest, "invalid_request_error", "invalid_event", "type",
 				"unknown event type "+strconv.Quote(truncate(t, 100))+"; send response.create")
 			continue
 		}
 		if s := ev.Get("stream_id"); s.Exists() && !validLane(s) {
-			c.sendError(ctx, "", http.StatusBadRequest, "invalid_request_error", "invalid_value", "stream_id",
+			c.sendError(io, "", http.StatusBadRequest, "invalid_request_error", "invalid_value", "stream_id",
 				"stream_id must be 1-256 ASCII letters, digits, '_', '-' or '.'")
 			continue
 		}
 		body, msg, param := turnBody(data)
 		if msg != "" {
-			c.sendError(ctx, lane, http.StatusBadRequest, "invalid_request_error", "invalid_value", param, msg)
+			c.sendError(io, lane, http.StatusBadRequest, "invalid_request_error", "invalid_value", param, msg)
 			continue
 		}
 		q, ok := c.lanes[lane]
 		if !ok {
 			if len(c.lanes) >= maxWSLanes {
-				c.sendError(ctx, lane, http.StatusBadRequest, "invalid_request_error", "too_many_lanes", "stream_id",
+				c.sendError(io, lane, http.StatusBadRequest, "invalid_request_error", "too_many_lanes", "stream_id",
 					"a connection has at most "+strconv.Itoa(maxWSLanes)+" stream_ids")
 				continue
 			}
@@ -255,7 +259,7 @@ func (c *wsConn) read(ctx context.Context) error {
 		select {
 		case q <- body:
 		default:
-			c.sendError(ctx, lane, http.StatusTooManyRequests, "rate_limit_error", "too_many_queued", "",
+			c.sendError(io, lane, http.StatusTooManyRequests, "rate_limit_error", "too_many_queued", "",
 				"this stream_id already has "+strconv.Itoa(maxWSQueued)+" responses waiting")
 		}
 	}
@@ -294,10 +298,13 @@ func turnBody(event []byte) (body []byte, msg, param string) {
 }
 
 // turn serves one response as a request of its own (its own request id
-// and usage record), as the connection's caller, and sends its events.
+// and usage record), with the handshake's headers, and sends its events.
 func (c *wsConn) turn(ctx context.Context, lane string, body []byte) {
 	body = c.expand(body)
-	rctx := WithPrincipal(reqid.With(ctx, reqid.New()), c.who)
+	// Each turn is authenticated again by the handshake's headers (the
+	// guard caches keys): a key revoked while the connection is open asks
+	// for nothing more.
+	rctx := reqid.With(ctx, reqid.New())
 	req, err := http.NewRequestWithContext(rctx, http.MethodPost, "/v1/responses", bytes.NewReader(body))
 	if err != nil {
 		return
