@@ -672,7 +672,8 @@ func TestUnknownEndpointsAnswerInTheAPIFormat(t *testing.T) {
 		wantAllow    string
 		wantType     string // error.type in the body
 	}{
-		{"GET", "/v1/chat/completions", false, 405, "POST", "invalid_request_error"},
+		{"DELETE", "/v1/chat/completions", false, 405, "GET, POST", "invalid_request_error"},
+		{"PUT", "/v1/chat/completions/chatcmpl-1", false, 405, "GET, POST, DELETE", "invalid_request_error"},
 		{"DELETE", "/v1/models", false, 405, "GET, HEAD", "invalid_request_error"},
 		{"GET", "/v1/messages", true, 405, "POST", "invalid_request_error"},
 		{"POST", "/v1/audio/speech", false, 400, "", "invalid_request_error"}, // exists: no input

@@ -230,6 +230,9 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *dialect) 
 		return
 	}
 	x.requireParams = required
+	if d == openAIDialect && req.Stored {
+		defer g.rememberCompletion(r.Context(), x)
+	}
 	if d == openAIResponsesDialect {
 		if !g.pinConversation(w, r.Context(), x, plan) {
 			return

@@ -229,7 +229,7 @@ func TestLimitsAndErrorShapes(t *testing.T) {
 		{name: "count_tokens missing messages", path: ctPath, body: `{"model":"claude"}`, wantStatus: 400, wantCode: "invalid_request_error"},
 		{name: "count_tokens unknown model", path: ctPath, body: `{"model":"nope","messages":[{"role":"user","content":"hi"}]}`, wantStatus: 404, wantCode: "not_found_error"},
 		{name: "count_tokens too large", path: ctPath, body: `{"model":"claude","messages":[{"role":"user","content":"` + big + `"}]}`, wantStatus: 413, wantCode: "request_too_large"},
-		{name: "openai wrong method", method: "GET", path: oaPath, wantStatus: 405},
+		{name: "openai wrong method", method: "DELETE", path: oaPath, wantStatus: 405},
 		{name: "anthropic wrong method", method: "PUT", path: anPath, body: "{}", wantStatus: 405},
 	}
 	for _, tt := range tests {

@@ -14,6 +14,11 @@ import (
 func (g *Gateway) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/chat/completions", g.ServeOpenAIChat)
+	mux.HandleFunc("GET /v1/chat/completions", g.ServeStoredCompletionList)
+	mux.HandleFunc("GET /v1/chat/completions/{id}", g.ServeStoredCompletion)
+	mux.HandleFunc("POST /v1/chat/completions/{id}", g.ServeStoredCompletion)
+	mux.HandleFunc("DELETE /v1/chat/completions/{id}", g.ServeStoredCompletion)
+	mux.HandleFunc("GET /v1/chat/completions/{id}/messages", g.ServeStoredCompletion)
 	mux.HandleFunc("POST /chat/completions", g.ServeOpenAIChat)
 	mux.HandleFunc("POST /v1/responses", g.ServeOpenAIResponses)
 	mux.HandleFunc("GET /v1/responses", g.ServeResponsesWebSocket)
@@ -75,7 +80,9 @@ func (g *Gateway) Handler() http.Handler {
 		path, allow string
 		d           *dialect
 	}{
-		{"/v1/chat/completions", "POST", openAIDialect},
+		{"/v1/chat/completions", "GET, POST", openAIDialect},
+		{"/v1/chat/completions/{id}", "GET, POST, DELETE", openAIDialect},
+		{"/v1/chat/completions/{id}/messages", "GET", openAIDialect},
 		{"/chat/completions", "POST", openAIDialect},
 		{"/v1/responses", "POST", openAIDialect},
 		{"/v1/completions", "POST", openAIDialect},

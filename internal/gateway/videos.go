@@ -180,6 +180,18 @@ func (g *Gateway) ServeVideoList(w http.ResponseWriter, r *http.Request) {
 		g.failErr(w, x, &provider.Error{Kind: provider.KindUnavailable, Status: status, Message: "video list without data"})
 		return
 	}
+	g.writeOwnPage(w, x, name, page, func(id string) (bool, error) {
+		dep, err := g.videoDeployment(r.Context(), x.who.TenantID, id)
+		return dep == name, err
+	})
+}
+
+// writeOwnPage answers a list relayed from deployment name with only the
+// objects of page that mine says are the caller's (the upstream account
+// may be shared), its first and last ids set again; an empty filtered
+// page keeps the upstream's last id so the client can page on. A store
+// failure is a 503, never a short list.
+func (g *Gateway) writeOwnPage(w http.ResponseWriter, x *exchange, name string, page gjson.Result, mine func(id string) (bool, error)) {
 	out := struct {
 		Object  string            `json:"object"`
 		Data    []json.RawMessage `json:"data"`
@@ -188,13 +200,12 @@ func (g *Gateway) ServeVideoList(w http.ResponseWriter, r *http.Request) {
 		HasMore bool              `json:"has_more"`
 	}{Object: "list", Data: []json.RawMessage{}, HasMore: page.Get("has_more").Bool()}
 	for _, v := range page.Get("data").Array() {
-		id := v.Get("id").Str
-		dep, err := g.videoDeployment(r.Context(), x.who.TenantID, id)
+		ok, err := mine(v.Get("id").Str)
 		if err != nil {
 			g.fail(w, x, errResponseStore)
 			return
 		}
-		if dep == name {
+		if ok {
 			out.Data = append(out.Data, json.RawMessage(v.Raw))
 		}
 	}
@@ -202,7 +213,6 @@ func (g *Gateway) ServeVideoList(w http.ResponseWriter, r *http.Request) {
 		first, last := gjson.GetBytes(out.Data[0], "id").Str, gjson.GetBytes(out.Data[n-1], "id").Str
 		out.FirstID, out.LastID = &first, &last
 	} else if last := page.Get("last_id"); last.Type == gjson.String && out.HasMore {
-		// An empty filtered page still lets the client page on.
 		out.LastID = &last.Str
 	}
 	b, err := json.Marshal(out)

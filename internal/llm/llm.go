@@ -196,6 +196,9 @@ type Request struct {
 	// Responses API's previous_response_id): only the deployment that made
 	// it can serve the request.
 	Continues string
+	// Stored is set when a Chat Completions request asks the provider to
+	// keep its answer (store: true), for the stored-completions endpoints.
+	Stored bool
 	// Conversation names the Conversations API conversation a Responses
 	// API request adds to (its conversation field), or is empty.
 	Conversation string

@@ -93,6 +93,8 @@ func ParseChat(body []byte) (*llm.Request, error) {
 			}
 		case "metadata":
 			err = parseMetadata(v, req)
+		case "store":
+			req.Stored, err = optionalBool("store", v)
 		}
 		return err == nil
 	})
