@@ -368,7 +368,7 @@ func reasoningTokens(d dialect, m Model, p *prompt) int {
 		if p.thinkBudget > 0 {
 			return m.ThinkingTokens
 		}
-	case openAI, responsesAPI:
+	case openAI, chatAPI, responsesAPI:
 		if m.Reasoning {
 			return max(effortTokens(p.effort), 0)
 		}

@@ -7,7 +7,26 @@
 //
 // # Endpoints
 //
-//	POST /v1/chat/completions        OpenAI chat, JSON or SSE (stream: true)
+//	POST /v1/chat/completions        OpenAI chat, JSON or SSE (stream: true); store: true keeps
+//	                                 the completion as answered (a stream's: the chat.completion
+//	                                 its chunks add up to, usage included, kept once its last token
+//	                                 is sent) with the request's messages, model and metadata (16
+//	                                 keys of at most 64 characters, values of at most 512; else a
+//	                                 400 on param metadata, store or not)
+//	GET  /v1/chat/completions        stored completions, oldest first: model, metadata[k]=v (all
+//	                                 must match), limit (20, up to 100), after (a completion id),
+//	                                 order asc|desc; a cursor page
+//	GET  /v1/chat/completions/{id}   a stored completion with its metadata ({} when none); 404
+//	                                 "Completion with id 'X' not found."
+//	POST /v1/chat/completions/{id}   replaces its metadata (required)
+//	DELETE /v1/chat/completions/{id} forgets it (chat.completion.deleted)
+//	GET  /v1/chat/completions/{id}/messages  the request's messages, oldest first, paged as the
+//	                                 list: id "<completion id>-<index>", name (null when none), a
+//	                                 string content as is (content_parts null), an array content
+//	                                 as content_parts (content null), other fields as sent. Stored
+//	                                 completion calls are not recorded; X-Sim-Fault applies as on
+//	                                 conversations. The newest 10000 completions are kept (see
+//	                                 stored_chat.go)
 //	POST /v1/responses               OpenAI Responses API, JSON or typed SSE
 //	                                 events ending in response.completed;
 //	                                 conversation ("conv_..." or {id}; not with

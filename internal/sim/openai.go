@@ -85,7 +85,8 @@ func writeOpenAIError(w http.ResponseWriter, status int, e oaError, retryAfter t
 }
 
 func (s *Server) handleOpenAIChat(w http.ResponseWriter, r *http.Request) {
-	s.handleOpenAIStyle(w, r, openAI{s}, &oaRequest{})
+	keep := &chatKeep{} // what a request with store: true keeps (see stored_chat.go)
+	s.handleOpenAIStyle(w, r, chatAPI{openAI: openAI{s}, keep: keep}, &chatRequest{keep: keep})
 }
 
 // openAIStyleRequest is a request of one of OpenAI's APIs, decoded from JSON.
@@ -298,27 +299,34 @@ func finishReason(rep reply) string {
 
 func (d openAI) respond(w http.ResponseWriter, x *exchange, rep reply) {
 	id := d.s.nextID(24)
+	writeJSON(w, http.StatusOK, oaCompletion(x, rep, id, rep.text(), len(rep.tokens)),
+		map[string]string{"x-request-id": "req_" + id, "openai-processing-ms": "1"})
+}
+
+// oaCompletion is the chat.completion object "chatcmpl-"+id answering
+// with text (the content, or the tool call's arguments) in out tokens.
+func oaCompletion(x *exchange, rep reply, id, text string, out int) map[string]any {
 	msg := map[string]any{"role": "assistant", "content": nil, "refusal": nil, "annotations": []any{}}
 	if rep.toolName != "" {
 		msg["tool_calls"] = []any{map[string]any{
 			"id": "call_" + id, "type": "function",
-			"function": map[string]any{"name": rep.toolName, "arguments": rep.text()},
+			"function": map[string]any{"name": rep.toolName, "arguments": text},
 		}}
 	} else {
-		msg["content"] = rep.text()
+		msg["content"] = text
 	}
 	if x.model.ShowReasoning && x.reasoning > 0 {
 		msg["reasoning_content"] = strings.Join(thinkingTokens(x.reasoning), "")
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	return map[string]any{
 		"id": "chatcmpl-" + id, "object": "chat.completion", "created": x.created, "model": x.model.Name,
 		"choices": []any{map[string]any{
 			"index": 0, "message": msg, "logprobs": nil, "finish_reason": finishReason(rep),
 		}},
-		"usage":              newOAUsage(x, len(rep.tokens)),
+		"usage":              newOAUsage(x, out),
 		"service_tier":       "default",
 		"system_fingerprint": "fp_sim",
-	}, map[string]string{"x-request-id": "req_" + id, "openai-processing-ms": "1"})
+	}
 }
 
 func (d openAI) newStream(w http.ResponseWriter, x *exchange, rep reply) streamer {

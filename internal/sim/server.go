@@ -55,6 +55,7 @@ type Server struct {
 	videos videoStore      // Videos API jobs, for GET, content, remix and list
 
 	conversations conversationStore // Conversations API objects, for their endpoints and the Responses API
+	chats         chatStore         // chat completions made with store: true, for their endpoints
 }
 
 // modelState is what the server remembers about one model name.
@@ -138,6 +139,11 @@ func (s *Server) Calls(model string) []Call {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/chat/completions", s.handleOpenAIChat)
+	mux.HandleFunc("GET /v1/chat/completions", s.handleChatList)
+	mux.HandleFunc("GET /v1/chat/completions/{completion_id}", s.handleChatGet)
+	mux.HandleFunc("POST /v1/chat/completions/{completion_id}", s.handleChatUpdate)
+	mux.HandleFunc("DELETE /v1/chat/completions/{completion_id}", s.handleChatDelete)
+	mux.HandleFunc("GET /v1/chat/completions/{completion_id}/messages", s.handleChatMessages)
 	mux.HandleFunc("POST /v1/messages", s.handleAnthropic)
 	mux.HandleFunc("POST /model/{modelId}/converse", s.handleConverse)
 	mux.HandleFunc("POST /model/{modelId}/converse-stream", s.handleConverseStream)
