@@ -95,6 +95,20 @@ func TestResponsesWebSocket(t *testing.T) {
 		t.Errorf("the third turn read %d input tokens, the second %d: the chain did not grow", e3.Usage.InputTokens, e2.Usage.InputTokens)
 	}
 
+	// A warm-up (generate: false) runs no model and costs nothing; the
+	// turn continuing it reads its input.
+	if err := conn.Create(ctx, responses.ResponsesClientEventResponseCreateParam{Model: "claude", Generate: openai.Bool(false),
+		Input: responses.ResponsesClientEventResponseCreateInputUnionParam{OfString: openai.String("Remember the platform number nine.")}}); err != nil {
+		t.Fatal(err)
+	}
+	warm, err := conn.FinalResponse(ctx)
+	if err != nil || warm.Status != responses.ResponseStatusCompleted || len(warm.Output) != 0 || warm.Usage.OutputTokens != 0 || warm.ID == "" {
+		t.Fatalf("warm-up: %+v %v", warm, err)
+	}
+	if afterWarm := ephemeral("claude", "Which platform?", warm.ID); afterWarm.Usage.InputTokens <= alone.Usage.InputTokens {
+		t.Errorf("after the warm-up the question read %d input tokens, alone %d", afterWarm.Usage.InputTokens, alone.Usage.InputTokens)
+	}
+
 	// Two lanes at once: every event carries its lane.
 	la, err := conn.Lane("lane-a")
 	if err != nil {
@@ -185,7 +199,7 @@ func TestResponsesWebSocket(t *testing.T) {
 
 	// Every response is a request of its own, the key's.
 	conn.Close()
-	want := 10 + extra // four asked one by one, four with store false, two lanes, and any answered before the revocation took
+	want := 11 + extra // four asked one by one, five with store false, two lanes, and any answered before the revocation took (a warm-up is no call)
 	waitForT(t, "a usage record per response", func() bool {
 		n := 0
 		for _, r := range s.exportUsage() {

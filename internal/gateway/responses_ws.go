@@ -15,6 +15,7 @@ import (
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 
+	"github.com/switchyard-gw/switchyard/internal/openaiapi"
 	"github.com/switchyard-gw/switchyard/internal/reqid"
 )
 
@@ -34,7 +35,8 @@ import (
 // every event of a lane's response carries its stream_id.
 //
 // As OpenAI keeps a connection's responses in the connection, a response
-// asked for with store false is kept in the connection too (its input and
+// asked for with store false (or a warm-up, generate false, which runs no
+// model) is kept in the connection too (its input and
 // output items): a later response.create naming it in
 // previous_response_id is sent as the self-contained request a stateless
 // client would have made (that conversation, then its own input), which
@@ -93,7 +95,7 @@ func (g *Gateway) ServeResponsesWebSocket(w http.ResponseWriter, r *http.Request
 	defer conn.CloseNow()
 	conn.SetReadLimit(rt.cfg.Server.MaxBodyBytes)
 	x.status = http.StatusSwitchingProtocols
-	c := &wsConn{g: g, conn: conn, header: turnHeader(r.Header), lanes: map[string]chan []byte{}}
+	c := &wsConn{g: g, conn: conn, header: turnHeader(r.Header), lanes: map[string]chan wsTurn{}}
 	c.run(r.Context())
 }
 
@@ -116,7 +118,7 @@ type wsConn struct {
 	header http.Header
 
 	wg    sync.WaitGroup
-	lanes map[string]chan []byte // read loop only
+	lanes map[string]chan wsTurn // read loop only
 
 	mu        sync.Mutex
 	kept      map[string][]byte // store-false response id → its conversation
@@ -232,7 +234,7 @@ func (c *wsConn) read(ctx context.Context) error {
 				"stream_id must be 1-256 ASCII letters, digits, '_', '-' or '.'")
 			continue
 		}
-		body, msg, param := turnBody(data)
+		body, warm, msg, param := turnBody(data)
 		if msg != "" {
 			c.sendError(io, lane, http.StatusBadRequest, "invalid_request_error", "invalid_value", param, msg)
 			continue
@@ -244,20 +246,24 @@ func (c *wsConn) read(ctx context.Context) error {
 					"a connection has at most "+strconv.Itoa(maxWSLanes)+" stream_ids")
 				continue
 			}
-			q = make(chan []byte, maxWSQueued)
+			q = make(chan wsTurn, maxWSQueued)
 			c.lanes[lane] = q
 			c.wg.Add(1)
 			go func() {
 				defer c.wg.Done()
-				for body := range q {
-					if ctx.Err() == nil { // else the connection ended before its turn
-						c.turn(ctx, lane, body)
+				for t := range q {
+					switch {
+					case ctx.Err() != nil: // the connection ended before its turn
+					case t.warm:
+						c.warmUp(ctx, lane, t.body)
+					default:
+						c.turn(ctx, lane, t.body)
 					}
 				}
 			}()
 		}
 		select {
-		case q <- body:
+		case q <- wsTurn{body: body, warm: warm}:
 		default:
 			c.sendError(io, lane, http.StatusTooManyRequests, "rate_limit_error", "too_many_queued", "",
 				"this stream_id already has "+strconv.Itoa(maxWSQueued)+" responses waiting")
@@ -279,22 +285,78 @@ func validLane(s gjson.Result) bool {
 	return true
 }
 
+// wsTurn is a response asked for: its POST /v1/responses body, and
+// whether it is a warm-up (generate: false).
+type wsTurn struct {
+	body []byte
+	warm bool
+}
+
 // turnBody is the POST /v1/responses body of a response.create event:
-// without the event's own fields, streamed. A field the mode does not
-// take is named in msg (with its param).
-func turnBody(event []byte) (body []byte, msg, param string) {
-	switch {
-	case gjson.GetBytes(event, "background").Bool():
-		return nil, "background is not supported over WebSocket", "background"
-	case gjson.GetBytes(event, "generate").Type == gjson.False:
-		return nil, "generate: false (a warm-up) is not served by this gateway; send the turn itself", "generate"
+// without the event's own fields, streamed; warm when the event asks for
+// a warm-up. A field the mode does not take is named in msg (with its
+// param).
+func turnBody(event []byte) (body []byte, warm bool, msg, param string) {
+	if gjson.GetBytes(event, "background").Bool() {
+		return nil, false, "background is not supported over WebSocket", "background"
 	}
+	warm = gjson.GetBytes(event, "generate").Type == gjson.False
 	body = event
 	for _, f := range []string{"type", "stream_id", "generate", "stream"} {
 		body, _ = sjson.DeleteBytes(body, f)
 	}
 	body, _ = sjson.SetBytes(body, "stream", true)
-	return body, "", ""
+	return body, warm, "", ""
+}
+
+// warmUp answers a generate: false response.create: no model runs and
+// nothing is charged; the request's input (after the conversation of a
+// kept response it continues) is kept in the connection under a new
+// response id, which later responses continue by previous_response_id,
+// sending only their new input. Its events are a response.created and a
+// response.completed with no output. The key is checked as for any
+// response.
+func (c *wsConn) warmUp(ctx context.Context, lane string, body []byte) {
+	ctx = context.WithoutCancel(ctx) // as turnWriter writes
+	if rt := c.g.rt.Load(); rt != nil {
+		if _, err := rt.guard.Authenticate(ctx, c.header); err != nil {
+			status := http.StatusUnauthorized
+			var d *Denied
+			if errors.As(err, &d) && d.Status != 0 {
+				status = d.Status
+			}
+			c.sendError(ctx, lane, status, "invalid_request_error", "invalid_api_key", "", "the connection's API key is not valid any more")
+			return
+		}
+	}
+	body = c.expand(body)
+	req, err := openaiapi.ParseResponses(body)
+	if err != nil {
+		var bre *openaiapi.BadRequestError
+		if errors.As(err, &bre) {
+			c.sendError(ctx, lane, http.StatusBadRequest, "invalid_request_error", "invalid_value", bre.Param, bre.Message)
+		}
+		return
+	}
+	id := "resp_" + reqid.New()
+	c.keep(id, body, []byte("[]"))
+	resp := map[string]any{"id": id, "object": "response", "created_at": time.Now().Unix(), "model": req.Model,
+		"status": "in_progress", "output": []any{}, "usage": nil}
+	for i, typ := range []string{"response.created", "response.completed"} {
+		if i == 1 {
+			resp["status"] = "completed"
+			resp["usage"] = map[string]any{"input_tokens": 0, "output_tokens": 0, "total_tokens": 0,
+				"input_tokens_details": map[string]int{"cached_tokens": 0}, "output_tokens_details": map[string]int{"reasoning_tokens": 0}}
+		}
+		ev := map[string]any{"type": typ, "sequence_number": i, "response": resp}
+		if lane != "" {
+			ev["stream_id"] = lane
+		}
+		b, err := json.Marshal(ev)
+		if err != nil || c.conn.Write(ctx, websocket.MessageText, b) != nil {
+			return
+		}
+	}
 }
 
 // turn serves one response as a request of its own (its own request id
