@@ -390,3 +390,37 @@ func TestNodeSDKRealtime(t *testing.T) {
 		t.Errorf("sim saw %d sessions, want 1", len(calls))
 	}
 }
+
+// TestNodeSDKStatefulAndWebSocket checks the npm SDK's Responses
+// WebSocket mode (ResponsesWS) and its stateful OpenAI objects
+// (conversations, stored chat completions, compaction, input token
+// counts) through the gateway, changing only the base URL.
+func TestNodeSDKStatefulAndWebSocket(t *testing.T) {
+	s := startStack(t, fastSim(), "")
+	var got struct {
+		WS struct {
+			thrown
+			Types         []string
+			Texts         []string
+			Continues     bool
+			RefusedStatus *int
+		} `json:"openai-responses-ws"`
+		State struct {
+			thrown
+			Conversation, ResponseConversation, StoredSame bool
+			ItemRoles                                      []string
+			Messages                                       []string
+			InputTokens                                    int
+			CompactedLast                                  string
+		} `json:"openai-state"`
+	}
+	runNodeSDK(t, s.base, &got, "openai-responses-ws", "openai-state")
+	if w := got.WS; w.Thrown != nil || !slices.Equal(w.Types, []string{"response.completed", "response.completed", "response.completed", "error"}) ||
+		!w.Continues || slices.Contains(w.Texts, "") || w.RefusedStatus == nil || *w.RefusedStatus != 404 {
+		t.Errorf("WebSocket mode: %+v", w)
+	}
+	if st := got.State; st.Thrown != nil || !st.Conversation || !st.ResponseConversation || !slices.Equal(st.ItemRoles, []string{"user", "assistant"}) ||
+		!st.StoredSame || !slices.Equal(st.Messages, []string{"Keep this."}) || st.InputTokens <= 0 || st.CompactedLast != "compaction" {
+		t.Errorf("stateful objects: %+v", st)
+	}
+}

@@ -466,6 +466,65 @@ const scenarios = {
     };
   },
 
+  // The Responses API's WebSocket mode (the SDK's ResponsesWS, over ws://
+  // for an http base URL): two turns, the second continuing the first,
+  // then one translated for Anthropic; each is read to response.completed.
+  async 'openai-responses-ws'() {
+    const { ResponsesWS } = await import('openai/resources/responses/ws');
+    const ws = new ResponsesWS(openai);
+    const pending = [];
+    ws.on('error', (err) => pending.splice(0).forEach((p) => p.reject(err)));
+    ws.on('event', (ev) => {
+      if (ev.type === 'response.completed' || ev.type === 'error') pending.shift()?.resolve(ev);
+    });
+    // A turn that never completes fails the scenario instead of hanging.
+    const turn = (body) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no response.completed for ${body.model}`)), 15000);
+        pending.push({ resolve: (ev) => (clearTimeout(timer), resolve(ev)), reject });
+        ws.send({ type: 'response.create', ...body });
+      });
+    let first, second, third, refused;
+    try {
+      first = await turn({ model: 'medium', input: 'Which platform for the coast?' });
+      second = await turn({ model: 'medium', input: 'And the return?', previous_response_id: first.response.id });
+      third = await turn({ model: 'claude', input: 'Translated, on the same socket.' });
+      refused = await turn({ model: 'no-such-model', input: 'hi' });
+    } finally {
+      ws.close(); // else the open socket keeps the script from exiting
+    }
+    return {
+      types: [first.type, second.type, third.type, refused.type],
+      texts: [first, second, third].map((ev) => ev.response.output?.[0]?.content?.[0]?.text ?? ''),
+      continues: second.response.previous_response_id === first.response.id,
+      refusedStatus: refused.status ?? null,
+    };
+  },
+
+  // Stateful OpenAI objects through the gateway: a conversation used by a
+  // response, a stored chat completion, a compaction and an input token
+  // count.
+  async 'openai-state'() {
+    const conv = await openai.conversations.create({ metadata: { topic: 'trains' } });
+    const resp = await openai.responses.create({ model: 'medium', input: 'Which platform?', conversation: conv.id });
+    const items = await openai.conversations.items.list(conv.id, { order: 'asc' });
+    const stored = await openai.chat.completions.create({ model: 'medium', store: true, messages: [{ role: 'user', content: 'Keep this.' }] });
+    const got = await openai.chat.completions.retrieve(stored.id);
+    const messages = await openai.chat.completions.messages.list(stored.id);
+    const count = await openai.responses.inputTokens.count({ model: 'medium', input: 'Count me.' });
+    const compacted = await openai.responses.compact({ model: 'medium', input: [{ role: 'user', content: 'A long talk.' }] });
+    await openai.conversations.delete(conv.id);
+    return {
+      conversation: conv.id.startsWith('conv_'),
+      responseConversation: resp.conversation?.id === conv.id,
+      itemRoles: items.data.map((it) => it.role),
+      storedSame: got.id === stored.id && got.choices[0].message.content === stored.choices[0].message.content,
+      messages: messages.data.map((m) => m.content),
+      inputTokens: count.input_tokens,
+      compactedLast: compacted.output[compacted.output.length - 1]?.type ?? null,
+    };
+  },
+
   async 'responses-stream-cut'() {
     const final = await openai.responses.stream({ model: 'medium', input: 'Tell me a story' }).finalResponse();
     return { status: final.status, text: final.output_text };
