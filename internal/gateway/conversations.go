@@ -172,11 +172,7 @@ func (g *Gateway) ServeConversationObject(w http.ResponseWriter, r *http.Request
 	gone := &apiError{status: http.StatusNotFound, code: "conversation_not_found", anthropicType: "not_found_error",
 		message: "conversation " + strconv.Quote(id) + " (or the item named) was not found at the deployment that made it"}
 	if g.forwardObject(w, r, x, d, f, op, send, gone) && r.Method == http.MethodDelete && r.PathValue("item") == "" {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), time.Second)
-		defer cancel()
-		if _, err := g.affinity.Delete(ctx, conversationObjectKey(x.who.TenantID, id)); err != nil {
-			g.log.Warn("affinity delete failed", "err", err)
-		}
+		g.forget(r.Context(), conversationObjectKey(x.who.TenantID, id))
 	}
 }
 

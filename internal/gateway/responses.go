@@ -136,6 +136,16 @@ func (g *Gateway) continuedAt(ctx context.Context, who *Principal, id string) (s
 	return dep, nil
 }
 
+// forget drops what the gateway keeps under key (an object deleted
+// upstream), even when the client has gone away.
+func (g *Gateway) forget(ctx context.Context, key string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	if _, err := g.affinity.Delete(ctx, key); err != nil {
+		g.log.Warn("affinity delete failed", "request_id", reqid.From(ctx), "err", err)
+	}
+}
+
 // pinContinued narrows the plan of a request that continues a response
 // made by deployment dep to dep, when the plan has it: no other
 // deployment knows the response.

@@ -91,11 +91,7 @@ func (g *Gateway) ServeStoredCompletion(w http.ResponseWriter, r *http.Request) 
 	gone := &apiError{status: http.StatusNotFound, code: "completion_not_found", anthropicType: "not_found_error",
 		message: "stored completion " + strconv.Quote(id) + " was not found at the deployment that made it (deleted or expired)"}
 	if g.forwardObject(w, r, x, d, f, op, send, gone) && r.Method == http.MethodDelete {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), time.Second)
-		defer cancel()
-		if _, err := g.affinity.Delete(ctx, storedCompletionKey(x.who.TenantID, id)); err != nil {
-			g.log.Warn("affinity delete failed", "err", err)
-		}
+		g.forget(r.Context(), storedCompletionKey(x.who.TenantID, id))
 	}
 }
 

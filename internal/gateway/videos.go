@@ -143,11 +143,7 @@ func (g *Gateway) ServeVideoObject(w http.ResponseWriter, r *http.Request) {
 	gone := &apiError{status: http.StatusNotFound, code: "video_not_found", anthropicType: "not_found_error",
 		message: "video " + strconv.Quote(id) + " was not found at the deployment that made it (deleted or expired)"}
 	if g.forwardObject(w, r, x, d, vm, op, nil, gone) && r.Method == http.MethodDelete {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), time.Second)
-		defer cancel()
-		if _, err := g.affinity.Delete(ctx, videoKey(x.who.TenantID, id)); err != nil {
-			g.log.Warn("affinity delete failed", "err", err)
-		}
+		g.forget(r.Context(), videoKey(x.who.TenantID, id))
 	}
 }
 
