@@ -601,10 +601,10 @@ func (s *Server) handleConversationGet(w http.ResponseWriter, r *http.Request) {
 	s.convJSON(w, obj)
 }
 
-func (s *Server) handleConversationUpdate(w http.ResponseWriter, r *http.Request) {
-	if s.convFault(w, r) {
-		return
-	}
+// readMetadataUpdate reads a metadata update's body, {"metadata": {...}}
+// and nothing else (a conversation's, a stored completion's), or answers
+// its 400 and returns false.
+func readMetadataUpdate(w http.ResponseWriter, r *http.Request) (map[string]string, bool) {
 	fields, e := readConvBody(w, r)
 	if e == nil {
 		if msg := unrecognized(fields, "metadata"); msg != "" {
@@ -621,6 +621,17 @@ func (s *Server) handleConversationUpdate(w http.ResponseWriter, r *http.Request
 	}
 	if e != nil {
 		writeOpenAIError(w, http.StatusBadRequest, *e, 0)
+		return nil, false
+	}
+	return md, true
+}
+
+func (s *Server) handleConversationUpdate(w http.ResponseWriter, r *http.Request) {
+	if s.convFault(w, r) {
+		return
+	}
+	md, ok := readMetadataUpdate(w, r)
+	if !ok {
 		return
 	}
 	id := r.PathValue("conversation_id")

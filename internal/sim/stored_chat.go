@@ -410,22 +410,8 @@ func (s *Server) handleChatUpdate(w http.ResponseWriter, r *http.Request) {
 	if s.convFault(w, r) {
 		return
 	}
-	fields, e := readConvBody(w, r)
-	if e == nil {
-		if msg := unrecognized(fields, "metadata"); msg != "" {
-			e = &oaError{Message: msg, Type: "invalid_request_error"}
-		}
-	}
-	var md map[string]string
-	switch {
-	case e != nil:
-	case !present(fields, "metadata"):
-		e = paramError("metadata", "Missing required parameter: 'metadata'.")
-	default:
-		md, e = convMetadata(fields["metadata"])
-	}
-	if e != nil {
-		writeOpenAIError(w, http.StatusBadRequest, *e, 0)
+	md, ok := readMetadataUpdate(w, r)
+	if !ok {
 		return
 	}
 	id := r.PathValue("completion_id")
