@@ -242,6 +242,9 @@ func TestResponsesWebSocketShutdown(t *testing.T) {
 	if evs, err := rtUntil(ctx, c, "response.completed"); err != nil {
 		t.Fatalf("turn: %v %v", rtTypes(evs), err)
 	}
+	if _, metrics := getBody(t, s.hc, s.base+"/metrics"); !strings.Contains(metrics, "\nswitchyard_responses_websockets 1\n") {
+		t.Errorf("metrics do not count the open connection")
+	}
 	closed := make(chan error, 1)
 	go func() { _, _, err := c.Read(ctx); closed <- err }()
 	s.stop()

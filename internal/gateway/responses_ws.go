@@ -95,6 +95,10 @@ func (g *Gateway) ServeResponsesWebSocket(w http.ResponseWriter, r *http.Request
 	defer conn.CloseNow()
 	conn.SetReadLimit(rt.cfg.Server.MaxBodyBytes)
 	x.status = http.StatusSwitchingProtocols
+	if m := g.metrics; m != nil {
+		m.ResponsesSockets.Inc()
+		defer m.ResponsesSockets.Dec()
+	}
 	c := &wsConn{g: g, conn: conn, header: turnHeader(r.Header), lanes: map[string]chan wsTurn{}}
 	c.run(r.Context())
 }

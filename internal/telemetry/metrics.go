@@ -22,11 +22,14 @@ type Metrics struct {
 	CostUSD     *prometheus.CounterVec // route, deployment
 	InFlight    prometheus.Gauge
 	// Realtime counts open Realtime API sessions (also in InFlight).
-	Realtime   prometheus.Gauge
-	ConfigLoad *prometheus.CounterVec // result
-	Cache      *prometheus.CounterVec // route, result
-	Batches    *prometheus.CounterVec // status
-	BatchLines *prometheus.CounterVec // result
+	Realtime prometheus.Gauge
+	// ResponsesSockets counts open Responses API WebSocket-mode
+	// connections (also in InFlight); each response on one is a request.
+	ResponsesSockets prometheus.Gauge
+	ConfigLoad       *prometheus.CounterVec // result
+	Cache            *prometheus.CounterVec // route, result
+	Batches          *prometheus.CounterVec // status
+	BatchLines       *prometheus.CounterVec // result
 }
 
 // NewMetrics creates the metrics and registers them on reg.
@@ -60,6 +63,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		InFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "switchyard_in_flight_requests", Help: "Client requests being served.",
 		}),
+		ResponsesSockets: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "switchyard_responses_websockets", Help: "Open Responses API WebSocket-mode connections.",
+		}),
 		Realtime: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "switchyard_realtime_sessions", Help: "Open Realtime API sessions (WebSockets).",
 		}),
@@ -77,6 +83,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "switchyard_batch_lines_total", Help: "Batch lines answered, by result: ok (2xx), error (the answer is an error), refused (the batch's key no longer works).",
 		}, []string{"result"}),
 	}
-	reg.MustRegister(m.Requests, m.Latency, m.TTFT, m.Attempts, m.Fallbacks, m.Tokens, m.PromptCache, m.CostUSD, m.InFlight, m.Realtime, m.ConfigLoad, m.Cache, m.Batches, m.BatchLines)
+	reg.MustRegister(m.Requests, m.Latency, m.TTFT, m.Attempts, m.Fallbacks, m.Tokens, m.PromptCache, m.CostUSD, m.InFlight, m.Realtime, m.ResponsesSockets, m.ConfigLoad, m.Cache, m.Batches, m.BatchLines)
 	return m
 }
