@@ -60,25 +60,32 @@ func (rt *runtime) conversationHolder() (*deployment, forwarder, bool) {
 	return nil, nil, false
 }
 
-// conversationAt is the deployment that made conversation id for tenant,
-// when the gateway knows it and the deployment is still configured.
-func (g *Gateway) conversationAt(ctx context.Context, rt *runtime, tenant, id string) (*deployment, forwarder, *apiError) {
+// keptAt is the deployment that made the object id kept under key(id),
+// with its forwarder, when the gateway knows it and the deployment is
+// still configured; else notFound, or a 503 when the store failed.
+func (g *Gateway) keptAt(ctx context.Context, rt *runtime, id string, key func(id string) string, notFound *apiError) (*deployment, forwarder, *apiError) {
 	if !validResponseID(id) {
-		return nil, nil, conversationNotFound(id)
+		return nil, nil, notFound
 	}
-	dep, err := g.keptDeployment(ctx, conversationObjectKey(tenant, id))
+	dep, err := g.keptDeployment(ctx, key(id))
 	if err != nil {
 		return nil, nil, errResponseStore
 	}
 	d, ok := rt.deployments[dep]
 	if !ok {
-		return nil, nil, conversationNotFound(id)
+		return nil, nil, notFound
 	}
 	f, ok := d.prov.(forwarder)
 	if !ok {
-		return nil, nil, conversationNotFound(id)
+		return nil, nil, notFound
 	}
 	return d, f, nil
+}
+
+// conversationAt is the deployment that made conversation id for tenant
+// (keptAt).
+func (g *Gateway) conversationAt(ctx context.Context, rt *runtime, tenant, id string) (*deployment, forwarder, *apiError) {
+	return g.keptAt(ctx, rt, id, func(id string) string { return conversationObjectKey(tenant, id) }, conversationNotFound(id))
 }
 
 // conversationBody is the JSON object a POST sends upstream: the client's

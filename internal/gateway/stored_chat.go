@@ -59,21 +59,9 @@ func (g *Gateway) ServeStoredCompletion(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	id := r.PathValue("id")
-	dep := ""
-	if validResponseID(id) {
-		var err error
-		if dep, err = g.keptDeployment(r.Context(), storedCompletionKey(x.who.TenantID, id)); err != nil {
-			g.fail(w, x, errResponseStore)
-			return
-		}
-	}
-	d, known := rt.deployments[dep]
-	f, forwards := forwarder(nil), false
-	if known {
-		f, forwards = d.prov.(forwarder)
-	}
-	if !forwards {
-		g.fail(w, x, completionNotFound(id))
+	d, f, ae := g.keptAt(r.Context(), rt, id, func(id string) string { return storedCompletionKey(x.who.TenantID, id) }, completionNotFound(id))
+	if ae != nil {
+		g.fail(w, x, ae)
 		return
 	}
 	op := "chat/completions/" + url.PathEscape(id)
