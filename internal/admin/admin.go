@@ -27,6 +27,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/auth"
@@ -59,7 +60,7 @@ type Options struct {
 // Handler serves the admin API. Safe for concurrent use.
 type Handler struct {
 	st     store.Store
-	admin  *auth.Static
+	admin  atomic.Pointer[auth.Static] // the global admin key; SetKey replaces it
 	cache  Forgetter
 	purger CachePurger
 	now    func() time.Time
@@ -117,7 +118,8 @@ func New(opts Options) *Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{st: opts.Store, admin: auth.NewStatic(opts.AdminKey), cache: opts.Cache, purger: opts.ResponseCache, now: opts.Now, log: opts.Logger, mux: http.NewServeMux()}
+	h := &Handler{st: opts.Store, cache: opts.Cache, purger: opts.ResponseCache, now: opts.Now, log: opts.Logger, mux: http.NewServeMux()}
+	h.SetKey(opts.AdminKey)
 	for _, rt := range Routes() {
 		handle := rt.handle
 		h.mux.HandleFunc(rt.Method+" "+rt.Pattern, func(w http.ResponseWriter, r *http.Request) {
@@ -135,6 +137,10 @@ func New(opts Options) *Handler {
 	}
 	return h
 }
+
+// SetKey replaces the global admin key (a config reload rotating
+// admin.key); the old key is refused from the next request on.
+func (h *Handler) SetKey(key string) { h.admin.Store(auth.NewStatic(key)) }
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -170,7 +176,7 @@ func (h *Handler) authenticate(ctx context.Context, hdr http.Header) (*caller, e
 	if !ok {
 		return nil, errUnauthorized
 	}
-	if h.admin.Check(secret) {
+	if h.admin.Load().Check(secret) {
 		return &caller{global: true}, nil
 	}
 	k, err := h.st.GetKeyByHash(ctx, auth.Hash(secret))

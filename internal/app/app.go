@@ -76,7 +76,7 @@ func Serve(ctx context.Context, opts Options) error {
 	demo := opts.ConfigPath == ""
 	// applyConfig takes each reloaded config once the gateway exists; the
 	// first load (below) only keeps it.
-	var applyConfig func(*config.Config)
+	var applyConfig func(*config.Config) error
 	var watcher *config.Watcher
 	if demo {
 		simSrv, simURL, stopSim, err := sim.Start(sim.DefaultConfig())
@@ -97,12 +97,12 @@ func Serve(ctx context.Context, opts Options) error {
 	} else {
 		// Load through the watcher, so an edit made between this load and
 		// the watch starting is still noticed.
-		watcher = config.NewWatcher(opts.ConfigPath, log, func(c *config.Config) {
+		watcher = config.NewWatcher(opts.ConfigPath, log, func(c *config.Config) error {
 			if applyConfig == nil {
 				cfg = c
-				return
+				return nil
 			}
-			applyConfig(c)
+			return applyConfig(c)
 		})
 		watcher.OnError = func(error) { metrics.ConfigLoad.WithLabelValues("error").Inc() }
 		if err := watcher.Reload(); err != nil {
@@ -202,11 +202,12 @@ func Serve(ctx context.Context, opts Options) error {
 	done := make(chan struct{})
 	if !demo {
 		w := watcher
-		applyConfig = func(c *config.Config) {
+		applyConfig = func(c *config.Config) error {
+			if err := ten.Check(c); err != nil {
+				return err
+			}
 			if err := gw.Apply(c); err != nil {
-				metrics.ConfigLoad.WithLabelValues("error").Inc()
-				log.Error("config reload rejected", "err", err)
-				return
+				return err
 			}
 			ten.Apply(c)
 			warnCacheRestart(log, startCache, c.Cache)
@@ -217,6 +218,7 @@ func Serve(ctx context.Context, opts Options) error {
 			}
 			setLevel(opts.LogLevel, c.Log.Level)
 			metrics.ConfigLoad.WithLabelValues("ok").Inc()
+			return nil
 		}
 		go func() {
 			defer close(done)

@@ -57,7 +57,13 @@ type Tenancy struct {
 	// Feedback serves POST /v1/feedback (in front of the gateway, with the
 	// batch endpoints).
 	Feedback http.Handler
-	// Apply updates what a config reload may change (static keys).
+	// Check refuses a reloaded config that the running tenancy layer
+	// cannot take: one that would leave a gateway started with keys open
+	// to anyone, or remove admin.key while the admin API runs. Call it
+	// before applying anything of the new config.
+	Check func(cfg *config.Config) error
+	// Apply updates what a config reload may change (static keys, the
+	// admin key) and warns about what only a restart changes.
 	Apply func(cfg *config.Config)
 	// Run serves the admin API and writes usage until ctx ends, then stops
 	// the admin server and flushes the ledger (to the store, else the
@@ -148,14 +154,28 @@ func buildTenancyOpen(ctx context.Context, cfg *config.Config, log *slog.Logger,
 	t := &Tenancy{Guard: guard, Recorder: prompts, Feedback: fb, Store: st, Principals: guard, Redis: rdb, RedisPrefix: rprefix, Close: closeAll, collectors: []prometheus.Collector{
 		ledger.Collector(), fallbackGauge("ratelimit", limiter), fallbackGauge("budget", budgets), prompts, fb.Collector(),
 	}}
-	t.Apply = func(c *config.Config) { guard.SetStatic(openGateway(c), staticKeys(c)...) }
+	var adminAPI *admin.Handler
+	t.Check = func(c *config.Config) error { return checkReload(openGW, adminAPI != nil, c) }
+	t.Apply = func(c *config.Config) {
+		guard.SetStatic(openGateway(c), staticKeys(c)...)
+		switch {
+		case adminAPI == nil && c.Admin.Key != "":
+			log.Warn("admin.key was added: the admin API starts at the next restart")
+		case adminAPI != nil && c.Admin.Key != "":
+			adminAPI.SetKey(c.Admin.Key.Value())
+			if c.Admin.Listen != cfg.Admin.Listen {
+				log.Warn("admin.listen changed: the admin API moves at the next restart", "listen", t.AdminAddr)
+			}
+		}
+	}
 
 	var adminSrv *http.Server
 	var ln net.Listener
 	if cfg.Admin.Key == "" {
 		log.Info("admin API disabled: no admin.key configured")
 	} else {
-		t.Admin = admin.New(admin.Options{Store: st, AdminKey: cfg.Admin.Key.Value(), Cache: guard, ResponseCache: purger, Logger: log})
+		adminAPI = admin.New(admin.Options{Store: st, AdminKey: cfg.Admin.Key.Value(), Cache: guard, ResponseCache: purger, Logger: log})
+		t.Admin = adminAPI
 		ln, err = net.Listen("tcp", cfg.Admin.Listen)
 		if err != nil {
 			closeAll()
@@ -209,6 +229,21 @@ func staticKeys(cfg *config.Config) []string {
 		keys = append(keys, k.Value())
 	}
 	return append(keys, cfg.Server.MasterKey.Value())
+}
+
+// checkReload refuses a reloaded config c that the running gateway cannot
+// take safely: started with client keys (open false), it must not become
+// open to anyone by a reload that drops them all; with its admin API
+// running, admin.key cannot be removed (the listener stays until a
+// restart, and a keyless admin API would let nobody, or anybody, in).
+func checkReload(open, adminRunning bool, c *config.Config) error {
+	switch {
+	case !open && openGateway(c):
+		return errors.New("app: the new config has no client key (server.api_keys, server.master_key) and no admin.key, which would serve anyone without authentication; a reload cannot open a gateway that started with keys (restart to do that)")
+	case adminRunning && c.Admin.Key == "":
+		return errors.New("app: the new config removes admin.key while the admin API is running; a reload cannot stop it (restart to disable the admin API)")
+	}
+	return nil
 }
 
 // openGateway reports whether no client key can exist: no static keys and

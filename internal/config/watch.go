@@ -43,8 +43,10 @@ const DefaultDebounce = 100 * time.Millisecond
 // Watcher reloads a config file when it changes (Run) or when asked
 // (Reload, which main calls on SIGHUP). A new file is loaded and validated
 // as a whole: if it is invalid the error is logged and returned and the
-// running config stays; if it is valid, onChange receives it. onChange
-// calls are serialized and must not call Reload.
+// running config stays; if it is valid, onChange receives it, and may
+// still refuse it by returning an error (logged and returned the same
+// way: the caller keeps its running config). onChange calls are
+// serialized and must not call Reload.
 type Watcher struct {
 	// Debounce is the quiet period after the last file event before Run
 	// reloads; 0 reloads on every event. Set it before Run.
@@ -55,16 +57,17 @@ type Watcher struct {
 
 	path     string
 	log      *slog.Logger
-	onChange func(*Config)
+	onChange func(*Config) error
 	getenv   func(string) string
 
-	mu   sync.Mutex // serializes loads and guards seen
-	seen *[sha256.Size]byte
+	mu     sync.Mutex // serializes loads and guards seen and loaded
+	seen   *[sha256.Size]byte
+	loaded bool // a config was taken: later ones are reloads
 }
 
 // NewWatcher returns a Watcher for the file at path. ${ENV} references are
 // resolved from the process environment on every load. A nil log discards.
-func NewWatcher(path string, log *slog.Logger, onChange func(*Config)) *Watcher {
+func NewWatcher(path string, log *slog.Logger, onChange func(*Config) error) *Watcher {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -104,9 +107,19 @@ func (w *Watcher) apply(data []byte) error {
 		w.failed(err)
 		return err
 	}
-	w.log.Info("config reloaded", "path", w.path,
+	if err := w.onChange(c); err != nil {
+		err = fmt.Errorf("config: reload %s: %w", w.path, err)
+		w.log.Error("config reload rejected; keeping the running config", "path", w.path, "err", err)
+		w.failed(err)
+		return err
+	}
+	msg := "config reloaded"
+	if !w.loaded {
+		msg = "config loaded"
+	}
+	w.loaded = true
+	w.log.Info(msg, "path", w.path,
 		"providers", len(c.Providers), "deployments", len(c.Deployments), "routes", len(c.Routes))
-	w.onChange(c)
 	return nil
 }
 

@@ -61,9 +61,10 @@ func TestWatcherRun(t *testing.T) {
 	logs := &logtest.Buffer{}
 	store := NewStore(nil)
 	changes := make(chan *Config, 16)
-	w := NewWatcher(path, slog.New(slog.NewTextHandler(logs, nil)), func(c *Config) {
+	w := NewWatcher(path, slog.New(slog.NewTextHandler(logs, nil)), func(c *Config) error {
 		store.Swap(c)
 		changes <- c
+		return nil
 	})
 	w.Debounce = 0
 	if err := w.Reload(); err != nil {
@@ -113,15 +114,59 @@ func TestWatcherRun(t *testing.T) {
 	})
 }
 
+func TestWatcherRefusedByOnChange(t *testing.T) {
+	// onChange (the app) may refuse a valid file: the watcher logs it as
+	// rejected, never as reloaded, counts it, and returns the error.
+	path := filepath.Join(t.TempDir(), "switchyard.yaml")
+	replaceFile(t, path, configWithLevel("info"))
+	logs := &logtest.Buffer{}
+	var failed []error
+	w := NewWatcher(path, slog.New(slog.NewTextHandler(logs, nil)), func(c *Config) error {
+		if c.Log.Level == "debug" {
+			return errors.New("debug is refused")
+		}
+		return nil
+	})
+	w.OnError = func(err error) { failed = append(failed, err) }
+	if err := w.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if got := logs.String(); !strings.Contains(got, "msg=\"config loaded\"") || strings.Contains(got, "reloaded") {
+		t.Errorf("first load logged %q, want \"config loaded\" only", got)
+	}
+	logs.Reset()
+	replaceFile(t, path, configWithLevel("debug"))
+	err := w.Reload()
+	if err == nil || !strings.Contains(err.Error(), "debug is refused") {
+		t.Fatalf("got %v, want the refusal", err)
+	}
+	got := logs.String()
+	if !strings.Contains(got, "config reload rejected; keeping the running config") || strings.Contains(got, "config reloaded") {
+		t.Errorf("refused reload logged %q, want only the rejection", got)
+	}
+	if len(failed) != 1 {
+		t.Errorf("got %d OnError calls, want 1", len(failed))
+	}
+	logs.Reset()
+	replaceFile(t, path, configWithLevel("warn"))
+	if err := w.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "msg=\"config reloaded\"") {
+		t.Errorf("second good load logged %q, want \"config reloaded\"", logs.String())
+	}
+}
+
 func TestWatcherReload(t *testing.T) {
 	// The SIGHUP path: Reload without Run.
 	path := filepath.Join(t.TempDir(), "switchyard.yaml")
 	replaceFile(t, path, configWithLevel("info"))
 	var calls atomic.Int32
 	store := NewStore(nil)
-	w := NewWatcher(path, slog.New(slog.DiscardHandler), func(c *Config) {
+	w := NewWatcher(path, slog.New(slog.DiscardHandler), func(c *Config) error {
 		calls.Add(1)
 		store.Swap(c)
+		return nil
 	})
 	tests := []struct {
 		name      string
@@ -180,7 +225,7 @@ func TestWatcherDebounce(t *testing.T) {
 	// deterministically once every goroutine is blocked.
 	synctest.Test(t, func(t *testing.T) {
 		var calls atomic.Int32
-		w := NewWatcher(path, slog.New(slog.DiscardHandler), func(*Config) { calls.Add(1) })
+		w := NewWatcher(path, slog.New(slog.DiscardHandler), func(*Config) error { calls.Add(1); return nil })
 		w.Debounce = 100 * time.Millisecond
 		events := make(chan fsnotify.Event)
 		errs := make(chan error)
@@ -231,7 +276,7 @@ func TestWatcherDebounce(t *testing.T) {
 }
 
 func TestWatcherRunBadDirectory(t *testing.T) {
-	w := NewWatcher(filepath.Join(t.TempDir(), "missing", "switchyard.yaml"), slog.New(slog.DiscardHandler), func(*Config) {})
+	w := NewWatcher(filepath.Join(t.TempDir(), "missing", "switchyard.yaml"), slog.New(slog.DiscardHandler), func(*Config) error { return nil })
 	if err := w.Run(t.Context()); err == nil || !strings.HasPrefix(err.Error(), "config: watch ") {
 		t.Errorf("got %v, want a config: watch error", err)
 	}
