@@ -56,19 +56,61 @@ type Auth struct {
 }
 
 // DSN is a connection URL (store or Redis). It is not a Secret, but its
-// password never prints: String and MarshalYAML replace it with "xxxxx".
+// password never prints: String and MarshalYAML replace it with "xxxxx",
+// in the user info, in a query parameter (postgres://h/db?password=…) and
+// in a key/value string (host=h password=…), which pgx all accept.
 type DSN string
 
 // String returns the URL with any password redacted.
 func (d DSN) String() string {
-	u, err := url.Parse(string(d))
-	if err != nil || u.User == nil {
-		if err != nil && strings.Contains(string(d), "@") {
+	s := string(d)
+	if !strings.Contains(s, "://") {
+		return redactKeyValues(s)
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		if strings.ContainsAny(s, "@?") {
 			return "<redacted>"
 		}
-		return string(d)
+		return s
+	}
+	if q := u.Query(); u.RawQuery != "" {
+		hidden := false
+		for k := range q {
+			if secretParam(k) {
+				q[k], hidden = []string{"xxxxx"}, true
+			}
+		}
+		if hidden {
+			u.RawQuery = q.Encode()
+		}
 	}
 	return u.Redacted()
+}
+
+// secretParam reports whether a connection parameter holds a secret
+// (password, sslpassword, passwd, auth token...).
+func secretParam(name string) bool {
+	n := strings.ToLower(name)
+	return strings.Contains(n, "pass") || strings.Contains(n, "secret") || strings.Contains(n, "token")
+}
+
+// redactKeyValues hides the secret values of a libpq key/value string
+// ("host=h user=u password=pw"); anything it cannot read as one is
+// hidden whole when it has an '='.
+func redactKeyValues(s string) string {
+	fields := strings.Fields(s)
+	for i, f := range fields {
+		k, _, ok := strings.Cut(f, "=")
+		if ok && secretParam(k) {
+			fields[i] = k + "=xxxxx"
+		}
+	}
+	out := strings.Join(fields, " ")
+	if strings.ContainsAny(out, "'\\") && strings.Contains(out, "=") {
+		return "<redacted>" // quoted values could hide a password after a space
+	}
+	return out
 }
 
 // MarshalYAML redacts the password.

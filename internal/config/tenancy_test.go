@@ -103,6 +103,12 @@ func TestDSNString(t *testing.T) {
 		{name: "password", in: "postgres://u:pw@h/db", want: "postgres://u:xxxxx@h/db"},
 		{name: "none", in: "redis://h:6379/0", want: "redis://h:6379/0"},
 		{name: "unparsable with at", in: "postgres://u:p%zz@h", want: "<redacted>"},
+		{name: "query password", in: "postgres://u@h/db?sslmode=disable&password=PGSECRET99", want: "postgres://u@h/db?password=xxxxx&sslmode=disable"},
+		{name: "query sslpassword and user info", in: "postgres://u:pw@h/db?sslpassword=k", want: "postgres://u:xxxxx@h/db?sslpassword=xxxxx"},
+		{name: "query without secrets untouched", in: "redis://h:6379/0?key_prefix=a%3Ab", want: "redis://h:6379/0?key_prefix=a%3Ab"},
+		{name: "key value", in: "host=h user=u password=PGSECRET99 dbname=x", want: "host=h user=u password=xxxxx dbname=x"},
+		{name: "key value quoted", in: "host=h password='a b'", want: "<redacted>"},
+		{name: "plain word", in: "memory", want: "memory"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
