@@ -41,6 +41,7 @@ func writeFile(t *testing.T, name, text string) string {
 func TestCLI(t *testing.T) {
 	good := writeFile(t, "good.yaml", validConfig)
 	bad := writeFile(t, "bad.yaml", threeProblems)
+	missingRouter := writeFile(t, "learned.yaml", validConfig+"  - name: lr\n    policy: learned\n    targets: [d]\n    learned: {router_file: /nonexistent/router.json, quality: 0.5}\n")
 	badSim := writeFile(t, "sim.yaml", "models:\n  - name: m\n    faults: [{type: explode}]\n")
 	tests := []struct {
 		name       string
@@ -56,6 +57,8 @@ func TestCLI(t *testing.T) {
 			wantStdout: []string{good + ": ok", "1 providers, 1 deployments, 1 routes"}},
 		{name: "check lists every problem", args: []string{"check", "--config", bad}, wantCode: 1,
 			wantStderr: []string{bad + ": invalid", "3 problems", "server.max_body_bytes", "providers[0].kind", `routes[0].targets[1]: unknown target "nowhere"`}},
+		{name: "check a router file that does not load", args: []string{"check", "--config", missingRouter}, wantCode: 1,
+			wantStderr: []string{missingRouter + ": invalid", `route "lr"`, "/nonexistent/router.json"}},
 		{name: "check missing file", args: []string{"check", "--config", filepath.Join(t.TempDir(), "nope.yaml")}, wantCode: 1, wantStderr: []string{"invalid"}},
 		{name: "check without --config", args: []string{"check"}, wantCode: 2, wantStderr: []string{"--config is required"}},
 		{name: "check with an unknown flag", args: []string{"check", "--nope"}, wantCode: 2},

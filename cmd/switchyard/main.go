@@ -24,6 +24,7 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/app"
 	"github.com/switchyard-gw/switchyard/internal/config"
+	"github.com/switchyard-gw/switchyard/internal/gateway"
 	"github.com/switchyard-gw/switchyard/internal/learned"
 	"github.com/switchyard-gw/switchyard/internal/redisbacked"
 	"github.com/switchyard-gw/switchyard/internal/sim"
@@ -122,6 +123,9 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg, err := config.Load(*cfgPath)
+	if err == nil {
+		err = gateway.Check(cfg) // what serve would refuse: a router file that does not load
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: invalid\n%v\n", *cfgPath, err)
 		return 1

@@ -152,6 +152,20 @@ func (g *Gateway) Apply(cfg *config.Config) error {
 	return nil
 }
 
+// Check reports whether Apply would take cfg (which must be valid):
+// what config validation cannot see, such as a learned route's router
+// file that does not load. No connection is made.
+func Check(cfg *config.Config) error {
+	rt, err := New(Options{}).build(cfg)
+	if err != nil {
+		return err
+	}
+	for _, t := range rt.transports {
+		t.CloseIdleConnections()
+	}
+	return nil
+}
+
 // Close releases the upstream connections kept idle for reuse; call it
 // after the server has drained.
 func (g *Gateway) Close() {
