@@ -84,6 +84,9 @@ func parse(body []byte, needMax bool) (*llm.Request, error) {
 			v.ForEach(func(_, t gjson.Result) bool {
 				req.HasTools = true
 				req.TextBytes += len(t.Raw)
+				if typ := t.Get("type").String(); typ != "" && typ != "custom" {
+					markRelayOnly(req, "tools of type "+strconv.Quote(typ))
+				}
 				return true
 			})
 		case "output_format":
@@ -187,7 +190,7 @@ func parseMessages(msgs gjson.Result, req *llm.Request) error {
 				images bool
 				extra  int
 			)
-			text, extra, images, err = blocksText(c, param+".content")
+			text, extra, images, err = blocksText(c, param+".content", req)
 			req.HasImages = req.HasImages || images
 			req.TextBytes += len(text) + extra
 		default:
@@ -214,8 +217,10 @@ func parseMessages(msgs gjson.Result, req *llm.Request) error {
 // blocksText walks a content block array. It returns the text of the text
 // blocks, the size of other text (tool inputs and results) and whether any
 // image appears, also inside tool results. Tool results are not part of the
-// returned text: routing wants what the user wrote.
-func blocksText(c gjson.Result, param string) (string, int, bool, error) {
+// returned text: routing wants what the user wrote. A block no translation
+// carries (documents, server tool results, images by file id...) marks req
+// relay-only.
+func blocksText(c gjson.Result, param string, req *llm.Request) (string, int, bool, error) {
 	var (
 		text   strings.Builder
 		extra  int
@@ -229,13 +234,17 @@ func blocksText(c gjson.Result, param string) (string, int, bool, error) {
 			return false
 		}
 		j++
-		switch b.Get("type").String() {
+		switch typ := b.Get("type").String(); typ {
 		case "text":
 			text.WriteString(b.Get("text").String())
 		case "image":
 			images = true
-		case "tool_use":
+			imageRelayOnly(b, req)
+		case "tool_use", "server_tool_use":
 			extra += len(b.Get("input").Raw)
+			if typ != "tool_use" {
+				markRelayOnly(req, "content blocks of type "+strconv.Quote(typ))
+			}
 		case "tool_result":
 			rc := b.Get("content")
 			if rc.Type == gjson.String {
@@ -243,16 +252,38 @@ func blocksText(c gjson.Result, param string) (string, int, bool, error) {
 				break
 			}
 			rc.ForEach(func(_, rb gjson.Result) bool {
-				switch rb.Get("type").String() {
+				switch rtyp := rb.Get("type").String(); rtyp {
 				case "text":
 					extra += len(rb.Get("text").Str)
 				case "image":
 					images = true
+					imageRelayOnly(rb, req)
+				default:
+					markRelayOnly(req, "tool results with blocks of type "+strconv.Quote(rtyp))
 				}
 				return true
 			})
+		case "thinking", "redacted_thinking":
+		default:
+			markRelayOnly(req, "content blocks of type "+strconv.Quote(typ))
 		}
 		return true
 	})
 	return text.String(), extra, images, err
+}
+
+// imageRelayOnly marks req relay-only for an image block whose source is
+// neither base64 data nor a URL (a Files API file).
+func imageRelayOnly(b gjson.Result, req *llm.Request) {
+	if st := b.Get("source.type").String(); st != "base64" && st != "url" && st != "" {
+		markRelayOnly(req, "images with a source of type "+strconv.Quote(st))
+	}
+}
+
+// markRelayOnly records the first reason req can only be relayed to a
+// deployment of the Messages API itself.
+func markRelayOnly(req *llm.Request, why string) {
+	if req.RelayOnly == "" {
+		req.RelayOnly = why
+	}
 }

@@ -47,6 +47,35 @@ func TestParseChatFeatures(t *testing.T) {
 	})
 }
 
+// TestParseChatRelayOnly: what no translation carries (documents, server
+// tools and their results, Files API images) marks the request for
+// Anthropic deployments only; what translates does not.
+func TestParseChatRelayOnly(t *testing.T) {
+	msg := func(content string) string {
+		return `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":` + content + `}]}`
+	}
+	tests := []struct{ name, body, want string }{
+		{"text and images", msg(`[{"type":"text","text":"a"},{"type":"image","source":{"type":"url","url":"https://x/y.png"}}]`), ""},
+		{"tool round trip", `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"q"},{"role":"assistant","content":[{"type":"thinking","thinking":"t","signature":"s"},{"type":"tool_use","id":"t1","name":"f","input":{}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":[{"type":"text","text":"r"}]}]}],"tools":[{"name":"f","input_schema":{"type":"object"}},{"type":"custom","name":"g","input_schema":{"type":"object"}}]}`, ""},
+		{"document", msg(`[{"type":"text","text":"a"},{"type":"document","source":{"type":"text","media_type":"text/plain","data":"d"}}]`), `content blocks of type "document"`},
+		{"server tool", `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"q"}],"tools":[{"type":"web_search_20250305","name":"web_search"}]}`, `tools of type "web_search_20250305"`},
+		{"server tool use in history", `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"q"},{"role":"assistant","content":[{"type":"server_tool_use","id":"s1","name":"web_search","input":{"query":"x"}}]}]}`, `content blocks of type "server_tool_use"`},
+		{"file image", msg(`[{"type":"image","source":{"type":"file","file_id":"file_1"}}]`), `images with a source of type "file"`},
+		{"search result in a tool result", msg(`[{"type":"tool_result","tool_use_id":"t","content":[{"type":"search_result","source":"s","title":"t","content":[]}]}]`), `tool results with blocks of type "search_result"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := ParseChat([]byte(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if req.RelayOnly != tt.want {
+				t.Errorf("got RelayOnly %q, want %q", req.RelayOnly, tt.want)
+			}
+		})
+	}
+}
+
 func TestParseChatErrors(t *testing.T) {
 	const msgs = `"messages":[{"role":"user","content":"x"}]`
 	dialecttest.ParseErrors(t, dialect, []dialecttest.BadRequestCase{

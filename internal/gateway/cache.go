@@ -148,7 +148,11 @@ func cacheScope(x *exchange) string {
 	if len(x.decision.Deployments) > 0 {
 		primary = x.decision.Deployments[0]
 	}
-	return x.decision.Route + "\x00" + primary + "\x00tier=" + x.who.Tier + "\x00arm=" + x.decision.Arm
+	scope := x.decision.Route + "\x00" + primary + "\x00tier=" + x.who.Tier + "\x00arm=" + x.decision.Arm
+	if x.req != nil && x.req.Beta != "" {
+		scope += "\x00beta=" + x.req.Beta // a beta can change the answer
+	}
+	return scope
 }
 
 // cacheGet reads the entry under key, bounded in time; a failure is

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -190,6 +191,9 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *dialect) 
 	if err != nil {
 		g.failErr(w, x, err)
 		return
+	}
+	if d == anthropicDialect {
+		req.Beta = anthropicBeta(r.Header)
 	}
 	continuedAt := "" // the deployment that made the response req continues
 	if d == openAIResponsesDialect {
@@ -540,15 +544,16 @@ func (rt *runtime) relayPlan(p *executor.Plan, dec router.Decision, d *dialect, 
 	if req.RelayOnly != "" {
 		kept := p.Targets[:0]
 		for _, t := range p.Targets {
-			if r, ok := t.Provider.(relayer); ok && r.Relays(d.name) {
+			if r, ok := t.Provider.(relayer); (ok && r.Relays(d.name)) || t.Provider.Dialect() == d.name {
 				kept = append(kept, t)
 			}
 		}
 		p.Targets = kept
 		if len(kept) == 0 {
+			relayers := cmp.Or(d.relayers, "OpenAI deployments")
 			return &apiError{status: http.StatusBadRequest, code: "no_capable_deployment", anthropicType: "invalid_request_error",
 				message: "model " + strconv.Quote(dec.Route) + " has no deployment that serves this " + d.title + " request: it uses " + req.RelayOnly +
-					", which only OpenAI deployments serve (the other providers get requests of messages and function tools only)"}
+					", which only " + relayers + " serve (the other providers get requests of messages and function tools only)"}
 		}
 	}
 	switch {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/anthropicapi"
@@ -39,6 +40,7 @@ func (g *Gateway) ServeAnthropicCountTokens(w http.ResponseWriter, r *http.Reque
 		g.failErr(w, x, err)
 		return
 	}
+	req.Beta = anthropicBeta(r.Header)
 	dec, err := rt.router.PlanFor(req.Model, nil)
 	x.decision = dec
 	if err != nil {
@@ -91,4 +93,10 @@ func (g *Gateway) countFirst(ctx context.Context, rt *runtime, names []string, e
 		break
 	}
 	return estimate, "estimate"
+}
+
+// anthropicBeta is the client's anthropic-beta header, its values joined
+// (a client may send the header more than once).
+func anthropicBeta(h http.Header) string {
+	return strings.Join(h.Values("anthropic-beta"), ",")
 }

@@ -26,7 +26,11 @@ type dialect struct {
 	// the canonical form, does not serve this dialect.
 	noCascade bool
 	// title names the dialect in errors.
-	title         string
+	title string
+	// relayers names, in errors, the deployments that serve a request of
+	// this dialect that only they can (llm.Request.RelayOnly); default
+	// OpenAI deployments.
+	relayers      string
 	parse         func(body []byte) (*llm.Request, error)
 	writeResponse func(w http.ResponseWriter, resp *llm.Response) error
 	newStream     func(w http.ResponseWriter, req *llm.Request, src llm.Dialect) streamWriter
@@ -112,6 +116,8 @@ var anthropicDialect = &dialect{
 	untranslated:  anthropicapi.Untranslated,
 	name:          llm.DialectAnthropic,
 	cacheEndpoint: cacheAnthropicMessages,
+	title:         "Messages API",
+	relayers:      "Anthropic deployments",
 	parse:         anthropicapi.ParseChat,
 	writeResponse: anthropicapi.WriteResponse,
 	newStream: func(w http.ResponseWriter, req *llm.Request, src llm.Dialect) streamWriter {

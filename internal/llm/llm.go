@@ -206,6 +206,10 @@ type Request struct {
 	// request's own dialect can serve it (a feature no translation
 	// carries, such as the Responses API's built-in tools).
 	RelayOnly string
+	// Beta is the client's anthropic-beta header (comma-separated beta
+	// names) on an Anthropic-dialect request, sent on to Anthropic
+	// deployments: the beta fields of the body need it there.
+	Beta string
 
 	// Raw is the client's body as received, in Dialect. An adapter of the same
 	// dialect sends Raw with only "model" rewritten.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -68,7 +69,7 @@ func (c *Client) Chat(ctx context.Context, req *llm.Request) (*llm.Response, err
 		n = req.Choices // a translated request for several answers
 	}
 	return provider.Choices(ctx, n, func(ctx context.Context) (*llm.Response, error) {
-		resp, err := c.post(ctx, body, false)
+		resp, err := c.post(ctx, req, body, false)
 		if err != nil {
 			return nil, err
 		}
@@ -87,7 +88,7 @@ func (c *Client) ChatStream(ctx context.Context, req *llm.Request) (llm.Stream, 
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.post(ctx, body, true)
+	resp, err := c.post(ctx, req, body, true)
 	if err != nil {
 		return nil, err
 	}
@@ -111,13 +112,13 @@ func (c *Client) messagesBody(req *llm.Request, stream bool) ([]byte, error) {
 	return body, nil
 }
 
-// post sends body and returns a 2xx response; any other status is read and
-// classified.
-func (c *Client) post(ctx context.Context, body []byte, stream bool) (*http.Response, error) {
-	return c.postTo(ctx, c.endpoint, body, stream)
+// post sends body, made for req, and returns a 2xx response; any other
+// status is read and classified.
+func (c *Client) post(ctx context.Context, req *llm.Request, body []byte, stream bool) (*http.Response, error) {
+	return c.postTo(ctx, c.endpoint, req, body, stream)
 }
 
-func (c *Client) postTo(ctx context.Context, url string, body []byte, stream bool) (*http.Response, error) {
+func (c *Client) postTo(ctx context.Context, url string, req *llm.Request, body []byte, stream bool) (*http.Response, error) {
 	hr, err := provider.NewPost(ctx, url, body, stream, c.cfg.Headers)
 	if err != nil {
 		return nil, fmt.Errorf("anthropic: build request: %w", err)
@@ -127,10 +128,28 @@ func (c *Client) postTo(ctx context.Context, url string, body []byte, stream boo
 		version = DefaultVersion
 	}
 	hr.Header.Set("anthropic-version", version)
+	if req.Dialect == llm.DialectAnthropic && req.Beta != "" {
+		// The client's betas, after any the deployment's headers set.
+		hr.Header.Set("anthropic-beta", joinBetas(hr.Header.Get("anthropic-beta"), req.Beta))
+	}
 	if c.cfg.APIKey != "" {
 		hr.Header.Set("x-api-key", c.cfg.APIKey)
 	}
 	return provider.Send(c.http, hr, c.classify)
+}
+
+// joinBetas merges two comma-separated anthropic-beta lists, each name
+// once, in order.
+func joinBetas(a, b string) string {
+	var names []string
+	for _, list := range [2]string{a, b} {
+		for n := range strings.SplitSeq(list, ",") {
+			if n = strings.TrimSpace(n); n != "" && !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		}
+	}
+	return strings.Join(names, ",")
 }
 
 // parseResponse decodes a Messages response body; Raw keeps it verbatim.
@@ -214,7 +233,7 @@ func (c *Client) CountTokens(ctx context.Context, req *llm.Request) (int, error)
 	if !ok {
 		return 0, &provider.Error{Kind: provider.KindBadRequest, Message: "request body is not a JSON object"}
 	}
-	resp, err := c.postTo(ctx, c.endpoint+"/count_tokens", body, false)
+	resp, err := c.postTo(ctx, c.endpoint+"/count_tokens", req, body, false)
 	if err != nil {
 		return 0, err
 	}

@@ -58,6 +58,55 @@ func TestEndpointAndVersion(t *testing.T) {
 	}
 }
 
+// TestClientBetasSentOn: the client's anthropic-beta header goes to the
+// deployment (after the deployment's own betas, each name once) on chat,
+// streams and token counts, and never with a translated request.
+func TestClientBetasSentOn(t *testing.T) {
+	const raw = `{"model":"x","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`
+	tests := []struct {
+		name, configured, client, want string
+		dialect                        llm.Dialect
+		call                           func(c *Client, req *llm.Request) error
+	}{
+		{name: "chat", client: "context-management-2025-06-27", want: "context-management-2025-06-27", dialect: llm.DialectAnthropic,
+			call: func(c *Client, req *llm.Request) error { _, err := c.Chat(context.Background(), req); return err }},
+		{name: "merged with the deployment's", configured: "prompt-caching-2024-07-31,files-api-2025-04-14", client: "files-api-2025-04-14, mcp-client-2025-04-04",
+			want: "prompt-caching-2024-07-31,files-api-2025-04-14,mcp-client-2025-04-04", dialect: llm.DialectAnthropic,
+			call: func(c *Client, req *llm.Request) error { _, err := c.Chat(context.Background(), req); return err }},
+		{name: "count tokens", client: "token-counting-2024-11-01", want: "token-counting-2024-11-01", dialect: llm.DialectAnthropic,
+			call: func(c *Client, req *llm.Request) error {
+				_, err := c.CountTokens(context.Background(), req)
+				return err
+			}},
+		{name: "translated request", client: "context-management-2025-06-27", want: "", dialect: llm.DialectOpenAI,
+			call: func(c *Client, req *llm.Request) error { _, err := c.Chat(context.Background(), req); return err }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reply := providertest.Reply{Fixture: "message_text.json"}
+			if tt.name == "count tokens" {
+				reply = providertest.Reply{Body: `{"input_tokens":12}`}
+			}
+			srv, got := providertest.Upstream(t, reply)
+			c := newClient(srv, func(cfg *provider.Config) {
+				if tt.configured != "" {
+					cfg.Headers = map[string]string{"anthropic-beta": tt.configured}
+				}
+			})
+			req := &llm.Request{Dialect: tt.dialect, Raw: []byte(raw), Beta: tt.client}
+			if tt.dialect != llm.DialectAnthropic {
+				req.SetBody(&llm.Body{Messages: []llm.Message{{Role: llm.RoleUser, Parts: []llm.Part{{Type: llm.PartText, Text: "hi"}}}}})
+			}
+			if err := tt.call(c, req); err != nil {
+				t.Fatal(err)
+			}
+			if up := providertest.Receive(t, got); up.Header.Get("anthropic-beta") != tt.want {
+				t.Errorf("got anthropic-beta %q, want %q", up.Header.Get("anthropic-beta"), tt.want)
+			}
+		})
+	}
+}
+
 func TestChatToolUseResponse(t *testing.T) {
 	srv, _ := providertest.Upstream(t, providertest.Reply{Fixture: "message_tool_use.json"})
 	resp, err := newClient(srv, nil).Chat(context.Background(), &llm.Request{Dialect: llm.DialectAnthropic, Raw: []byte(`{"model":"x"}`)})
