@@ -64,6 +64,20 @@ func TestChatToolCallsResponse(t *testing.T) {
 	}
 }
 
+// TestChatRefusalResponse: a refusal (content null) is the answer's text
+// with a content_filter finish, so a translated client sees it.
+func TestChatRefusalResponse(t *testing.T) {
+	srv, _ := providertest.Upstream(t, providertest.Reply{Fixture: "chat_refusal.json"})
+	req := &llm.Request{Dialect: llm.DialectOpenAI, Raw: []byte(`{"model":"m","messages":[]}`)}
+	resp, err := newClient(srv, nil).Chat(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Text != "I'm sorry, I can't assist with that request." || resp.FinishReason != llm.FinishContentFilter {
+		t.Errorf("got text %q finish %q, want the refusal and content_filter", resp.Text, resp.FinishReason)
+	}
+}
+
 func TestAzureLayout(t *testing.T) {
 	tests := []struct {
 		name, version, wantQuery string

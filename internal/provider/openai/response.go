@@ -32,6 +32,15 @@ func (c *Client) parseResponse(raw []byte) (*llm.Response, error) {
 		Raw:          raw,
 		Dialect:      llm.DialectOpenAI,
 	}
+	if r := msg.Get("refusal"); r.Type == gjson.String && r.Str != "" && resp.Text == "" {
+		// A refusal (structured outputs, safety) is the answer's text,
+		// and a translated client learns it was one (Anthropic's
+		// stop_reason "refusal").
+		resp.Text = r.Str
+		if resp.FinishReason == llm.FinishStop {
+			resp.FinishReason = llm.FinishContentFilter
+		}
+	}
 	if u := root.Get("usage"); u.IsObject() {
 		resp.Usage = chatUsage(u)
 	}

@@ -16,10 +16,11 @@ import (
 // frame.
 type stream struct {
 	upstreamSSE
-	c      *Client
-	err    error // sticky: io.EOF after the end, or the failure
-	start  bool  // the first chunk was seen
-	finish bool  // a finish_reason was seen
+	c       *Client
+	err     error // sticky: io.EOF after the end, or the failure
+	start   bool  // the first chunk was seen
+	finish  bool  // a finish_reason was seen
+	refused bool  // a refusal delta was seen: a "stop" is a refusal
 
 	passthrough bool // see SetPassthrough
 	completions bool // legacy Completions chunks: choices[0].text
@@ -168,7 +169,15 @@ func (s *stream) Next() (llm.Event, error) {
 	delta.ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
 		case "content":
-			ev.Text = v.String()
+			if v.Type == gjson.String {
+				ev.Text = v.Str
+			}
+		case "refusal":
+			// The refusal is the answer's text (see parseResponse).
+			if v.Type == gjson.String && v.Str != "" {
+				ev.Text += v.Str
+				s.refused = true
+			}
 		case "tool_calls":
 			toolCalls = v
 		case "reasoning_content", "reasoning":
@@ -191,6 +200,9 @@ func (s *stream) Next() (llm.Event, error) {
 	}
 	if fr := finish.String(); fr != "" {
 		ev.FinishReason = finishReason(fr)
+		if s.refused && ev.FinishReason == llm.FinishStop {
+			ev.FinishReason = llm.FinishContentFilter
+		}
 		s.finish = true
 	}
 	if usage.IsObject() {

@@ -59,6 +59,17 @@ func TestStreamEvents(t *testing.T) {
 			WantErr: providertest.IsEOF,
 		},
 		{
+			Name:    "a refusal is the text, and its stop a refusal",
+			Fixture: "stream_refusal.sse",
+			Want: []llm.Event{
+				{Start: true, ID: "chatcmpl-ref1", Model: "gpt-4o-2024-08-06"},
+				{Text: "I'm sorry, "}, {Text: "I can't help with that."},
+				{FinishReason: llm.FinishContentFilter},
+				{Done: true},
+			},
+			WantErr: providertest.IsEOF,
+		},
+		{
 			Name:    "cut before finish is truncated",
 			Fixture: "stream_cut.sse",
 			Want: []llm.Event{
