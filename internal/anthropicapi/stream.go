@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/sse"
@@ -78,7 +79,8 @@ type StreamWriter struct {
 	openType   string // the open block's type
 	thinking   int    // the client index of the open thinking block's source block
 	next       int    // index of the next content block
-	toolBlock  map[int]int
+	toolBlock  map[int]int   // a tool call's index → its block's index (-1 while pending)
+	pending    []pendingTool // tool calls that began while another's block was open
 	stop       llm.FinishReason
 	buf        []byte
 }
@@ -160,6 +162,7 @@ func (s *StreamWriter) appendEvent(ev llm.Event) {
 	if ev.FinishReason != "" {
 		s.stop = ev.FinishReason
 		s.closeBlock()
+		s.flushTools()
 	}
 	if ev.Done {
 		s.appendEnd()
@@ -191,12 +194,28 @@ func (s *StreamWriter) appendThinking(d llm.ThinkingDelta) {
 	}
 }
 
+// pendingTool is a tool call held back until the stream's end: its
+// fragments may still arrive between those of the open block, and a
+// block's deltas must all come before its content_block_stop.
+type pendingTool struct {
+	index    int
+	id, name string
+	args     []byte
+}
+
+// appendToolDelta streams the first tool call's arguments as they come,
+// in a block left open until the answer ends. A call that begins while
+// another's block is open is held back whole and sent at the end (after
+// that block's stop), since OpenAI-style deltas of parallel calls may
+// interleave.
 func (s *StreamWriter) appendToolDelta(d llm.ToolCallDelta) {
 	if s.toolBlock == nil {
 		s.toolBlock = make(map[int]int)
 	}
 	idx, ok := s.toolBlock[d.Index]
-	if !ok {
+	switch {
+	case ok && idx >= 0 && idx == s.open:
+	case !ok && (s.open == noBlock || s.openType != "tool_use") && len(s.pending) == 0:
 		s.closeBlock()
 		id := d.ID
 		if id == "" {
@@ -204,11 +223,54 @@ func (s *StreamWriter) appendToolDelta(d llm.ToolCallDelta) {
 		}
 		idx = s.openBlock(contentBlock{Type: "tool_use", ID: id, Name: d.Name, Input: json.RawMessage("{}")})
 		s.toolBlock[d.Index] = idx
+	default:
+		s.holdTool(d)
+		return
 	}
 	if d.Arguments != "" {
 		args := d.Arguments
 		s.appendFrame("content_block_delta", blockDeltaEvent{Type: "content_block_delta", Index: idx, Delta: blockDelta{Type: "input_json_delta", PartialJSON: &args}})
 	}
+}
+
+// holdTool adds d to its pending call.
+func (s *StreamWriter) holdTool(d llm.ToolCallDelta) {
+	i := slices.IndexFunc(s.pending, func(p pendingTool) bool { return p.index == d.Index })
+	if i < 0 {
+		s.toolBlock[d.Index] = -1
+		s.pending = append(s.pending, pendingTool{index: d.Index})
+		i = len(s.pending) - 1
+	}
+	p := &s.pending[i]
+	if p.id == "" {
+		p.id = d.ID
+	}
+	if p.name == "" {
+		p.name = d.Name
+	}
+	p.args = append(p.args, d.Arguments...)
+}
+
+// flushTools closes the open block and sends the held-back tool calls,
+// each a whole block.
+func (s *StreamWriter) flushTools() {
+	if len(s.pending) == 0 {
+		return
+	}
+	s.closeBlock()
+	for _, p := range s.pending {
+		id := p.id
+		if id == "" {
+			id = s.ids("toolu_")
+		}
+		s.toolBlock[p.index] = s.openBlock(contentBlock{Type: "tool_use", ID: id, Name: p.name, Input: json.RawMessage("{}")})
+		if len(p.args) > 0 {
+			args := string(p.args)
+			s.appendFrame("content_block_delta", blockDeltaEvent{Type: "content_block_delta", Index: s.open, Delta: blockDelta{Type: "input_json_delta", PartialJSON: &args}})
+		}
+		s.closeBlock()
+	}
+	s.pending = s.pending[:0]
 }
 
 func (s *StreamWriter) appendMessageStart() {
@@ -245,6 +307,7 @@ func (s *StreamWriter) closeBlock() {
 func (s *StreamWriter) appendEnd() {
 	s.appendMessageStart()
 	s.closeBlock()
+	s.flushTools()
 	if !s.deltaSent {
 		s.deltaSent = true
 		s.appendFrame("message_delta", messageDeltaEvent{

@@ -2,6 +2,8 @@ package anthropicapi
 
 import (
 	"context"
+	"encoding/json"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -59,6 +61,15 @@ func TestStreamSDK(t *testing.T) {
 			wantUsage:  llm.Usage{InputTokens: 25, OutputTokens: 9},
 		},
 		{
+			name: "openai parallel calls with interleaved deltas", src: llm.DialectOpenAI, events: interleavedTools(),
+			wantID: "chatcmpl-par", wantModel: "gpt-4o",
+			wantBlocks: []block{
+				{Type: "tool_use", ID: "call_A", Name: "a", Input: `{"a":1}`},
+				{Type: "tool_use", ID: "call_B", Name: "b", Input: `{"b":2}`},
+			},
+			wantUsage: llm.Usage{InputTokens: 5, OutputTokens: 7},
+		},
+		{
 			name: "openai translated", src: llm.DialectOpenAI, events: dialecttest.OpenAIStream(),
 			wantID: "chatcmpl-abc", wantModel: "gpt-4o-2024-08-06",
 			wantBlocks: []block{
@@ -98,6 +109,73 @@ func TestStreamSDK(t *testing.T) {
 				t.Errorf("got event types %v, want message_start first and message_stop last", types)
 			}
 			dialecttest.CheckWriter(t, <-gotSW, tt.wantUsage, tt.wantModel)
+		})
+	}
+}
+
+// interleavedTools is an OpenAI stream of two parallel tool calls whose
+// argument deltas interleave.
+func interleavedTools() []llm.Event {
+	call := func(i int, id, name, args string) llm.Event {
+		return llm.Event{ToolCalls: []llm.ToolCallDelta{{Index: i, ID: id, Name: name, Arguments: args}}}
+	}
+	return []llm.Event{
+		{Start: true, ID: "chatcmpl-par", Model: "gpt-4o"},
+		call(0, "call_A", "a", ""),
+		call(1, "call_B", "b", ""),
+		call(1, "", "", `{"b":`),
+		call(0, "", "", `{"a":1}`),
+		call(1, "", "", `2}`),
+		{FinishReason: llm.FinishToolCalls},
+		{Usage: &llm.Usage{InputTokens: 5, OutputTokens: 7}},
+		{Done: true},
+	}
+}
+
+// TestStreamBlockOrder: every block's deltas come after its start and
+// before its stop, and blocks never overlap, even when parallel tool
+// calls' deltas interleave.
+func TestStreamBlockOrder(t *testing.T) {
+	for name, events := range map[string][]llm.Event{"interleaved": interleavedTools(), "openai": dialecttest.OpenAIStream()} {
+		t.Run(name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			sw := NewStreamWriter(w, &llm.Request{Model: "m"}, llm.DialectOpenAI)
+			for _, ev := range events {
+				if err := sw.WriteEvent(ev); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := sw.Finish(); err != nil {
+				t.Fatal(err)
+			}
+			open := -1
+			for line := range strings.Lines(w.Body.String()) {
+				data, ok := strings.CutPrefix(strings.TrimSpace(line), "data: ")
+				if !ok {
+					continue
+				}
+				var ev struct {
+					Type  string
+					Index int
+				}
+				if err := json.Unmarshal([]byte(data), &ev); err != nil {
+					t.Fatal(err)
+				}
+				switch ev.Type {
+				case "content_block_start":
+					if open != -1 {
+						t.Fatalf("block %d starts while %d is open:\n%s", ev.Index, open, w.Body.String())
+					}
+					open = ev.Index
+				case "content_block_delta", "content_block_stop":
+					if ev.Index != open {
+						t.Fatalf("%s of block %d while %d is open:\n%s", ev.Type, ev.Index, open, w.Body.String())
+					}
+					if ev.Type == "content_block_stop" {
+						open = -1
+					}
+				}
+			}
 		})
 	}
 }
