@@ -117,7 +117,9 @@ func TestTranslateCanonical(t *testing.T) {
 			}},
 			{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "call_1", Name: "lookup", Arguments: `{"q":"x"}`}, {ID: "call_2", Name: "now"}}},
 			{Role: llm.RoleTool, ToolCallID: "call_1", Parts: []llm.Part{{Type: llm.PartText, Text: "result"}}},
+			{Role: llm.RoleTool, ToolCallID: "call_2", Parts: []llm.Part{{Type: llm.PartText, Text: "12:00"}, {Type: llm.PartText, Text: "UTC"}}},
 			{Role: llm.RoleAssistant, Parts: []llm.Part{{Type: llm.PartText, Text: "done"}}},
+			{Role: llm.RoleUser, Parts: []llm.Part{{Type: llm.PartText, Text: "Translate this:"}, {Type: llm.PartText, Text: "Bonjour"}}},
 		},
 		Temperature:    new(0.5),
 		TopP:           new(0.9),
@@ -143,7 +145,9 @@ func TestTranslateCanonical(t *testing.T) {
 					{"id":"call_1","type":"function","function":{"name":"lookup","arguments":"{\"q\":\"x\"}"}},
 					{"id":"call_2","type":"function","function":{"name":"now","arguments":"{}"}}]},
 				{"role":"tool","tool_call_id":"call_1","content":"result"},
-				{"role":"assistant","content":"done"}
+				{"role":"tool","tool_call_id":"call_2","content":[{"type":"text","text":"12:00"},{"type":"text","text":"UTC"}]},
+				{"role":"assistant","content":"done"},
+				{"role":"user","content":[{"type":"text","text":"Translate this:"},{"type":"text","text":"Bonjour"}]}
 			],
 			"max_tokens":256,"temperature":0.5,"top_p":0.9,"stop":["END"],
 			"tools":[{"type":"function","function":{"name":"lookup","description":"look up","parameters":{"type":"object","properties":{"q":{"type":"string"}}}}}],

@@ -2,6 +2,7 @@ package openai
 
 import (
 	"encoding/json"
+	"slices"
 
 	"github.com/tidwall/gjson"
 
@@ -155,10 +156,10 @@ func encodeMessage(m *llm.Message) message {
 	switch m.Role {
 	case llm.RoleTool:
 		out.ToolCallID = m.ToolCallID
-		out.Content = m.Text()
+		out.Content = encodeContent(textParts(m.Parts))
 	case llm.RoleAssistant:
 		if t := m.Text(); t != "" || len(m.ToolCalls) == 0 {
-			out.Content = t
+			out.Content = encodeContent(textParts(m.Parts))
 		}
 		for _, tc := range m.ToolCalls {
 			args := tc.Arguments
@@ -173,17 +174,26 @@ func encodeMessage(m *llm.Message) message {
 	return out
 }
 
-// encodeContent returns a plain string for text-only content, parts otherwise.
-func encodeContent(parts []llm.Part) any {
-	textOnly := true
+// textParts is parts without the images (which assistant and tool
+// messages cannot carry).
+func textParts(parts []llm.Part) []llm.Part {
 	for _, p := range parts {
 		if p.Type == llm.PartImage {
-			textOnly = false
+			return slices.DeleteFunc(slices.Clone(parts), func(p llm.Part) bool { return p.Type == llm.PartImage })
 		}
 	}
-	if textOnly {
-		m := llm.Message{Parts: parts}
-		return m.Text()
+	return parts
+}
+
+// encodeContent returns a plain string for content of at most one text
+// part, parts otherwise: several text blocks stay separate parts rather
+// than being glued into one string.
+func encodeContent(parts []llm.Part) any {
+	if len(parts) == 0 {
+		return ""
+	}
+	if len(parts) == 1 && parts[0].Type != llm.PartImage {
+		return parts[0].Text
 	}
 	out := make([]contentPart, 0, len(parts))
 	for _, p := range parts {
