@@ -47,9 +47,10 @@ func TestStreamUsageEstimatedFlag(t *testing.T) {
 		{id: "usage-cut", wantPartial: true, wantEstimated: true},
 		{id: "usage-complete", wantDone: true},
 	}
-	served := map[string]string{} // the client's id to the gateway's
+	served := map[string]string{}      // the client's id to the gateway's
+	clientUsage := map[string]string{} // the client's id to its usage chunk's counts
 	for _, tt := range tests {
-		body := `{"model":"small","stream":true,"messages":[{"role":"user","content":"tell me a story"}]}`
+		body := `{"model":"small","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"tell me a story"}]}`
 		req, _ := http.NewRequest("POST", s.base+"/v1/chat/completions", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", "Bearer "+k.Secret)
@@ -64,6 +65,18 @@ func TestStreamUsageEstimatedFlag(t *testing.T) {
 			t.Fatalf("%s: got %d %s, want 200", tt.id, resp.StatusCode, text)
 		}
 		served[tt.id] = resp.Header.Get("X-Request-Id")
+		for line := range strings.Lines(string(text)) {
+			var chunk struct {
+				Usage *struct {
+					PromptTokens     int `json:"prompt_tokens"`
+					CompletionTokens int `json:"completion_tokens"`
+				} `json:"usage"`
+			}
+			data, ok := strings.CutPrefix(strings.TrimSpace(line), "data: ")
+			if ok && json.Unmarshal([]byte(data), &chunk) == nil && chunk.Usage != nil {
+				clientUsage[tt.id] = fmt.Sprintf("%d/%d", chunk.Usage.PromptTokens, chunk.Usage.CompletionTokens)
+			}
+		}
 		if got := strings.Contains(string(text), "data: [DONE]"); got != tt.wantDone {
 			t.Errorf("%s: [DONE] present: got %v, want %v\n%s", tt.id, got, tt.wantDone, text)
 		}
@@ -85,6 +98,11 @@ func TestStreamUsageEstimatedFlag(t *testing.T) {
 			}
 			if r.InputTokens <= 0 || r.OutputTokens <= 0 || r.CostUSD <= 0 {
 				t.Errorf("got %d input, %d output tokens, cost %v; want all > 0", r.InputTokens, r.OutputTokens, r.CostUSD)
+			}
+			// The usage chunk the client got is what was billed, also
+			// when the gateway estimated it (never zeros).
+			if want := fmt.Sprintf("%d/%d", r.InputTokens, r.OutputTokens); tt.wantDone && clientUsage[tt.id] != want {
+				t.Errorf("client's usage chunk %q, want the billed %s", clientUsage[tt.id], want)
 			}
 			if !tt.wantEstimated && r.OutputTokens != outputTokens {
 				t.Errorf("got %d output tokens, want the provider's %d", r.OutputTokens, outputTokens)

@@ -77,6 +77,10 @@ type exchange struct {
 	span       trace.Span
 	cacheHit   bool   // answered from the response cache
 	respID     string // the upstream's id of a relayed answer (Responses API affinity)
+	// remember, when set, keeps where a relayed answer was made (the
+	// Responses API's affinity, a stored completion) once its id is
+	// known, before the client sees the answer and can name it.
+	remember func(context.Context, *exchange)
 	// requireParams: only a deployment that gets every field of the
 	// request may answer it (see runtime.requireParams).
 	requireParams bool
@@ -235,14 +239,14 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *dialect) 
 	}
 	x.requireParams = required
 	if d == openAIDialect && req.Stored {
-		defer g.rememberCompletion(r.Context(), x)
+		x.remember = g.rememberCompletion
 	}
 	if d == openAIResponsesDialect {
 		if !g.pinConversation(w, r.Context(), x, plan) {
 			return
 		}
 		pinContinued(x, plan, continuedAt)
-		defer g.rememberResponse(r.Context(), x)
+		x.remember = g.rememberResponse
 	}
 	input := dec.InputTokens
 	if input <= 0 {
@@ -282,7 +286,7 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *dialect) 
 func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, x *exchange, resp *llm.Response, input int) {
 	x.model = resp.Model
 	if resp.Dialect == x.dialect.name {
-		x.respID = resp.ID // a relayed answer's: a translated one is not kept upstream
+		x.setRespID(r.Context(), resp.ID) // a relayed answer's: a translated one is not kept upstream
 	}
 	x.usage = usageOf(resp, input)
 	x.status = http.StatusOK
@@ -304,11 +308,12 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, x *exchange, r
 			g.fail(w, x, errInternal)
 			return
 		}
+		// Kept before the client has it, so a follow-up sent the moment
+		// it arrives finds it.
+		g.keepTranslated(r.Context(), x, resp.ID, object, history)
 		if err := wirejson.Write(w, http.StatusOK, object); err != nil {
 			g.log.Debug("write response", "request_id", reqid.From(r.Context()), "err", err)
-			return
 		}
-		g.keepTranslated(r.Context(), x, resp.ID, object, history)
 		return
 	}
 	if err := x.dialect.writeResponse(w, resp); err != nil {
@@ -328,6 +333,16 @@ func usageOf(resp *llm.Response, input int) llm.Usage {
 		u = llm.Usage{InputTokens: input, OutputTokens: tokens.FromBytes(out), Estimated: true}
 	}
 	return u
+}
+
+// setRespID records the upstream's id of a relayed answer and, when the
+// request asks for it, remembers where it was made: before the answer
+// reaches the client, so a follow-up sent the moment it arrives finds it.
+func (x *exchange) setRespID(ctx context.Context, id string) {
+	x.respID = id
+	if x.remember != nil {
+		x.remember(ctx, x)
+	}
 }
 
 // headerSafe drops bytes that may not appear in a header value.
@@ -383,9 +398,33 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, x *exchange, rt
 	// finalUsage: a usage report at or after the finish reason, the
 	// provider's final count even if the client then went away.
 	var sawUsage, finished, finalUsage bool
+	// estimate bills a stream without usage, or cut before its final usage
+	// (Anthropic's message_start reports 1 output token), from what was
+	// sent, and says so: no count it carries is the provider's final one.
+	estimate := func() {
+		x.usage.Estimated = true
+		if x.usage.InputTokens == 0 {
+			x.usage.InputTokens = input
+		}
+		if est := tokens.FromBytes(outBytes); est > x.usage.OutputTokens {
+			x.usage.OutputTokens = est
+		}
+	}
+	// The client's closing usage (OpenAI's usage chunk, Anthropic's
+	// message_delta, response.completed) is what is billed, never zeros:
+	// a stream that reported none gets the estimate.
+	closingUsage := func() {
+		if !sawUsage {
+			estimate()
+			u := x.usage
+			_ = sw.WriteEvent(llm.Event{Usage: &u})
+			sawUsage = true
+		}
+	}
 	for {
 		ev, err := st.Next()
 		if err == io.EOF {
+			closingUsage()
 			if err := sw.Finish(); err != nil {
 				x.partial = true
 			}
@@ -401,7 +440,7 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, x *exchange, rt
 			x.model = ev.Model
 		}
 		if ev.Start && x.respID == "" && st.Dialect() == x.dialect.name {
-			x.respID = ev.ID
+			x.setRespID(r.Context(), ev.ID)
 		}
 		outBytes += len(ev.Text)
 		if t := ev.Thinking; t != nil {
@@ -415,6 +454,9 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, x *exchange, rt
 			sawUsage = true
 			finalUsage = finalUsage || finished
 			x.usage.Merge(*ev.Usage)
+		}
+		if ev.Done {
+			closingUsage()
 		}
 		err = sw.WriteEvent(ev)
 		if err == nil && batch && !buffered.Buffered() {
@@ -434,17 +476,8 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, x *exchange, rt
 			g.keepTranslated(r.Context(), x, id, object, history)
 		}
 	}
-	// A stream without usage, or cut before its final usage (Anthropic's
-	// message_start reports 1 output token), is billed from what was sent,
-	// and says so: no count it carries is the provider's final one.
 	if !sawUsage || x.partial && !finalUsage {
-		x.usage.Estimated = true
-		if x.usage.InputTokens == 0 {
-			x.usage.InputTokens = input
-		}
-		if est := tokens.FromBytes(outBytes); est > x.usage.OutputTokens {
-			x.usage.OutputTokens = est
-		}
+		estimate()
 	}
 }
 

@@ -1,6 +1,8 @@
 package gateway_test
 
 import (
+	"bufio"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -119,4 +121,69 @@ routes:
 			t.Errorf("got %d from %q: %s, want 200 from o", code, h.Get("X-Switchyard-Deployment"), body)
 		}
 	})
+}
+
+// TestRelayedAnswerKeptBeforeTheClientHasIt: where a stored completion was
+// made is known from the stream's first chunk, not once the handler is
+// done, so a client that names it the moment it has the id (here: while
+// the upstream still holds the rest of the stream) is relayed there, not
+// told 404.
+func TestRelayedAnswerKeptBeforeTheClientHasIt(t *testing.T) {
+	release := make(chan struct{})
+	var gets sync.Map
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "GET" {
+			gets.Store(r.URL.Path, true)
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"id":"chatcmpl-held1","object":"chat.completion","created":1,"model":"m","choices":[]}`)
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		chunk := `data: {"id":"chatcmpl-held1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":%s,"finish_reason":%s}]}` + "\n\n"
+		fmt.Fprintf(w, chunk, `{"role":"assistant","content":"hi"}`, "null")
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		fmt.Fprintf(w, chunk, `{}`, `"stop"`)
+		io.WriteString(w, "data: [DONE]\n\n")
+	}))
+	defer up.Close()
+	base := gw(t, `
+providers:
+  - {name: p, kind: openai, base_url: "`+up.URL+`/v1"}
+deployments:
+  - {name: d, provider: p, model: m}
+routes:
+  - {name: auto, targets: [d]}
+`, nil)
+	resp, err := http.Post(base+"/v1/chat/completions", "application/json",
+		strings.NewReader(`{"model":"auto","store":true,"stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	br := bufio.NewReader(resp.Body)
+	if line, err := br.ReadString('\n'); err != nil || !strings.Contains(line, "chatcmpl-held1") {
+		t.Fatalf("first line %q %v, want the first chunk", line, err)
+	}
+	get, err := http.Get(base + "/v1/chat/completions/chatcmpl-held1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(get.Body)
+	get.Body.Close()
+	close(release)
+	if get.StatusCode != 200 {
+		t.Errorf("GET while the stream runs: got %d %s, want 200 relayed to the deployment that makes it", get.StatusCode, b)
+	}
+	if _, ok := gets.Load("/v1/chat/completions/chatcmpl-held1"); !ok {
+		t.Errorf("the upstream got no GET")
+	}
+	rest, _ := io.ReadAll(br)
+	if !strings.Contains(string(rest), "[DONE]") {
+		t.Errorf("the stream did not finish: %q", rest)
+	}
 }
