@@ -75,10 +75,10 @@ type StreamWriter struct {
 	// Translation state: what the client has seen.
 	msgStarted bool
 	deltaSent  bool
-	open       int    // index of the open content block, or noBlock
-	openType   string // the open block's type
-	thinking   int    // the client index of the open thinking block's source block
-	next       int    // index of the next content block
+	open       int           // index of the open content block, or noBlock
+	openType   string        // the open block's type
+	thinking   int           // the client index of the open thinking block's source block
+	next       int           // index of the next content block
 	toolBlock  map[int]int   // a tool call's index → its block's index (-1 while pending)
 	pending    []pendingTool // tool calls that began while another's block was open
 	stop       llm.FinishReason
