@@ -102,7 +102,7 @@ func ServiceTier(anthropic string) string {
 func decodeFull(raw []byte) (*llm.Body, error) {
 	var in msgRequest
 	if err := json.Unmarshal(raw, &in); err != nil {
-		return nil, badRequest("", "request body does not match the messages schema: "+err.Error())
+		return nil, badRequest(wirejson.DecodeProblem(err))
 	}
 	b := &llm.Body{Temperature: in.Temperature, TopP: in.TopP, Stop: in.StopSequences, ServiceTier: ServiceTier(in.ServiceTier)}
 	if t := in.Thinking; t != nil && t.Type == "enabled" {

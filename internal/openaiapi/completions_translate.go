@@ -33,7 +33,7 @@ type completionsRequest struct {
 func decodeCompletions(raw []byte) (*llm.Body, error) {
 	var in completionsRequest
 	if err := json.Unmarshal(raw, &in); err != nil {
-		return nil, badRequest("", "request body does not match the completions schema: "+err.Error())
+		return nil, badRequest(wirejson.DecodeProblem(err))
 	}
 	other := "cannot be served by a deployment of another API; use a route of OpenAI deployments"
 	switch {

@@ -8,6 +8,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
 
 // wire types of the Chat Completions request, used only when a translation
@@ -88,7 +89,7 @@ const MaxTranslatedChoices = 16
 func decodeFull(raw []byte) (*llm.Body, error) {
 	var in chatRequest
 	if err := json.Unmarshal(raw, &in); err != nil {
-		return nil, badRequest("", "request body does not match the chat completions schema: "+err.Error())
+		return nil, badRequest(wirejson.DecodeProblem(err))
 	}
 	switch {
 	case in.N != nil && *in.N > 1 && in.Stream:

@@ -80,7 +80,7 @@ var translatableItems = map[string]bool{"": true, "message": true, "function_cal
 func decodeResponses(raw []byte) (*llm.Body, error) {
 	var in rsRequest
 	if err := json.Unmarshal(raw, &in); err != nil {
-		return nil, badRequest("", "request body does not match the Responses API schema: "+err.Error())
+		return nil, badRequest(wirejson.DecodeProblem(err))
 	}
 	b := &llm.Body{Temperature: in.Temperature, TopP: in.TopP, User: in.User, NoParallelTools: in.ParallelTools != nil && !*in.ParallelTools,
 		ServiceTier: in.ServiceTier}

@@ -6,7 +6,9 @@ package wirejson
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
+	"reflect"
 	"strconv"
 )
 
@@ -31,4 +33,37 @@ func Write(w http.ResponseWriter, status int, body []byte) error {
 	w.WriteHeader(status)
 	_, err := w.Write(body)
 	return err
+}
+
+// DecodeProblem describes why a request body did not decode into the
+// dialect's wire struct, for the client's error, in the API's terms: the
+// field's path (as the param) and what it must be, never Go's type names.
+// A field that is not a JSON value of the right kind is the usual cause;
+// anything else is described without detail.
+func DecodeProblem(err error) (param, message string) {
+	var te *json.UnmarshalTypeError
+	if !errors.As(err, &te) {
+		return "", "the request body does not match the API's schema"
+	}
+	param = te.Field
+	want := "of another type"
+	switch te.Type.Kind() {
+	case reflect.Bool:
+		want = "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		want = "an integer"
+	case reflect.Float32, reflect.Float64:
+		want = "a number"
+	case reflect.String:
+		want = "a string"
+	case reflect.Slice, reflect.Array:
+		want = "an array"
+	case reflect.Struct, reflect.Map:
+		want = "an object"
+	}
+	if param == "" {
+		return "", "the request body must be " + want + ", not " + te.Value
+	}
+	return param, param + ": must be " + want + ", not " + te.Value
 }
