@@ -672,16 +672,22 @@ func TestUnknownEndpointsAnswerInTheAPIFormat(t *testing.T) {
 		wantAllow    string
 		wantType     string // error.type in the body
 	}{
-		{"DELETE", "/v1/chat/completions", false, 405, "GET, POST", "invalid_request_error"},
-		{"PUT", "/v1/chat/completions/chatcmpl-1", false, 405, "GET, POST, DELETE", "invalid_request_error"},
+		{"DELETE", "/v1/chat/completions", false, 405, "GET, HEAD, POST", "invalid_request_error"},
+		{"PUT", "/v1/chat/completions/chatcmpl-1", false, 405, "GET, HEAD, POST, DELETE", "invalid_request_error"},
 		{"DELETE", "/v1/models", false, 405, "GET, HEAD", "invalid_request_error"},
 		{"GET", "/v1/messages", true, 405, "POST", "invalid_request_error"},
 		{"POST", "/v1/audio/speech", false, 400, "", "invalid_request_error"}, // exists: no input
 		{"GET", "/v1/audio/speech", false, 405, "POST", "invalid_request_error"},
 		{"POST", "/v1/videos", false, 400, "", "invalid_request_error"}, // exists: no prompt
-		{"PUT", "/v1/videos/video_1", false, 405, "GET, DELETE", "invalid_request_error"},
+		{"PUT", "/v1/videos/video_1", false, 405, "GET, HEAD, DELETE", "invalid_request_error"},
 		{"POST", "/v1/videos/extensions", false, 404, "", "not_found_error"},
-		{"POST", "/v1/realtime", false, 405, "GET", "invalid_request_error"},
+		{"POST", "/v1/realtime", false, 405, "GET, HEAD", "invalid_request_error"},
+		{"DELETE", "/v1/models/auto", false, 405, "GET, HEAD", "invalid_request_error"},
+		{"PUT", "/v1/responses/resp_x", false, 405, "GET, HEAD, DELETE", "invalid_request_error"},
+		{"PUT", "/v1/responses/compact", false, 405, "POST", "invalid_request_error"},
+		{"GET", "/v1/responses/resp_x/cancel", false, 405, "POST", "invalid_request_error"},
+		{"OPTIONS", "/v1/chat/completions", false, 405, "GET, HEAD, POST", "invalid_request_error"},
+		{"DELETE", "/conversations/conv_1/items", false, 405, "GET, HEAD, POST", "invalid_request_error"},
 		{"POST", "/v1/fine_tuning/jobs", false, 404, "", "not_found_error"},
 		{"GET", "/v1/completions", false, 405, "POST", "invalid_request_error"},
 		{"GET", "/v1/responses", false, 405, "POST", "invalid_request_error"},

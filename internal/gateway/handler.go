@@ -2,8 +2,10 @@ package gateway
 
 import (
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/switchyard-gw/switchyard/internal/anthropicapi"
 	"github.com/switchyard-gw/switchyard/internal/openaiapi"
@@ -13,118 +15,99 @@ import (
 // models, and Anthropic messages.
 func (g *Gateway) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/chat/completions", g.ServeOpenAIChat)
-	mux.HandleFunc("GET /v1/chat/completions", g.ServeStoredCompletionList)
-	mux.HandleFunc("GET /v1/chat/completions/{id}", g.ServeStoredCompletion)
-	mux.HandleFunc("POST /v1/chat/completions/{id}", g.ServeStoredCompletion)
-	mux.HandleFunc("DELETE /v1/chat/completions/{id}", g.ServeStoredCompletion)
-	mux.HandleFunc("GET /v1/chat/completions/{id}/messages", g.ServeStoredCompletion)
-	mux.HandleFunc("POST /chat/completions", g.ServeOpenAIChat)
-	mux.HandleFunc("POST /v1/responses", g.ServeOpenAIResponses)
-	mux.HandleFunc("GET /v1/responses", g.ServeResponsesWebSocket)
-	mux.HandleFunc("POST /v1/responses/compact", g.ServeResponsesCompact)
-	mux.HandleFunc("POST /v1/responses/input_tokens", g.ServeResponsesInputTokens)
-	mux.HandleFunc("GET /responses", g.ServeResponsesWebSocket)
-	mux.HandleFunc("GET /v1/responses/{id}", g.ServeOpenAIResponseObject)
-	mux.HandleFunc("DELETE /v1/responses/{id}", g.ServeOpenAIResponseObject)
-	mux.HandleFunc("POST /v1/responses/{id}/cancel", g.ServeOpenAIResponseObject)
-	mux.HandleFunc("GET /v1/responses/{id}/input_items", g.ServeOpenAIResponseObject)
-	mux.HandleFunc("POST /v1/completions", g.ServeOpenAICompletions)
-	mux.HandleFunc("POST /completions", g.ServeOpenAICompletions)
-	mux.HandleFunc("POST /responses", g.ServeOpenAIResponses)
-	mux.HandleFunc("POST /v1/messages", g.ServeAnthropicMessages)
-	mux.HandleFunc("POST /v1/messages/count_tokens", g.ServeAnthropicCountTokens)
-	mux.HandleFunc("POST /v1/embeddings", g.ServeEmbeddings)
-	mux.HandleFunc("POST /embeddings", g.ServeEmbeddings)
-	mux.HandleFunc("POST /v1/moderations", g.ServeModerations)
-	mux.HandleFunc("POST /moderations", g.ServeModerations)
-	mux.HandleFunc("POST /v1/images/generations", g.ServeImages)
-	mux.HandleFunc("POST /images/generations", g.ServeImages)
-	mux.HandleFunc("POST /v1/images/edits", g.ServeImageEdits)
-	mux.HandleFunc("POST /images/edits", g.ServeImageEdits)
-	mux.HandleFunc("POST /v1/images/variations", g.ServeImageVariations)
-	mux.HandleFunc("POST /images/variations", g.ServeImageVariations)
-	mux.HandleFunc("POST /v1/audio/speech", g.ServeSpeech)
-	mux.HandleFunc("POST /audio/speech", g.ServeSpeech)
-	mux.HandleFunc("POST /v1/audio/transcriptions", g.ServeTranscriptions)
-	mux.HandleFunc("POST /audio/transcriptions", g.ServeTranscriptions)
-	mux.HandleFunc("POST /v1/audio/translations", g.ServeTranslations)
-	mux.HandleFunc("POST /audio/translations", g.ServeTranslations)
-	mux.HandleFunc("GET /v1/models", g.ServeModels)
-	mux.HandleFunc("GET /models", g.ServeModels)
-	mux.HandleFunc("GET /v1/models/{model...}", g.ServeModel)
-	mux.HandleFunc("GET /models/{model...}", g.ServeModel)
-	mux.HandleFunc("POST /v1/route/explain", g.ServeExplain)
-	mux.HandleFunc("GET /v1/realtime", g.ServeRealtime)
-	mux.HandleFunc("POST /v1/realtime/client_secrets", g.ServeRealtimeClientSecrets)
-	mux.HandleFunc("POST /v1/videos", g.ServeVideos)
-	mux.HandleFunc("GET /v1/videos", g.ServeVideoList)
-	mux.HandleFunc("GET /v1/videos/{id}", g.ServeVideoObject)
-	mux.HandleFunc("DELETE /v1/videos/{id}", g.ServeVideoObject)
-	mux.HandleFunc("GET /v1/videos/{id}/content", g.ServeVideoObject)
-	mux.HandleFunc("POST /v1/videos/{id}/remix", g.ServeVideoRemix)
-	mux.HandleFunc("POST /v1/conversations", g.ServeConversations)
-	mux.HandleFunc("POST /conversations", g.ServeConversations)
+	// Every path's methods, for the Allow header of a 405.
+	methods := map[string][]string{}
+	var paths []string
+	handle := func(pattern string, h http.HandlerFunc) {
+		mux.HandleFunc(pattern, h)
+		method, path, _ := strings.Cut(pattern, " ")
+		if _, ok := methods[path]; !ok {
+			paths = append(paths, path)
+		}
+		methods[path] = append(methods[path], method)
+	}
+	handle("POST /v1/chat/completions", g.ServeOpenAIChat)
+	handle("GET /v1/chat/completions", g.ServeStoredCompletionList)
+	handle("GET /v1/chat/completions/{id}", g.ServeStoredCompletion)
+	handle("POST /v1/chat/completions/{id}", g.ServeStoredCompletion)
+	handle("DELETE /v1/chat/completions/{id}", g.ServeStoredCompletion)
+	handle("GET /v1/chat/completions/{id}/messages", g.ServeStoredCompletion)
+	handle("POST /chat/completions", g.ServeOpenAIChat)
+	handle("POST /v1/responses", g.ServeOpenAIResponses)
+	handle("GET /v1/responses", g.ServeResponsesWebSocket)
+	handle("POST /v1/responses/compact", g.ServeResponsesCompact)
+	handle("POST /v1/responses/input_tokens", g.ServeResponsesInputTokens)
+	handle("GET /responses", g.ServeResponsesWebSocket)
+	handle("GET /v1/responses/{id}", g.ServeOpenAIResponseObject)
+	handle("DELETE /v1/responses/{id}", g.ServeOpenAIResponseObject)
+	handle("POST /v1/responses/{id}/cancel", g.ServeOpenAIResponseObject)
+	handle("GET /v1/responses/{id}/input_items", g.ServeOpenAIResponseObject)
+	handle("POST /v1/completions", g.ServeOpenAICompletions)
+	handle("POST /completions", g.ServeOpenAICompletions)
+	handle("POST /responses", g.ServeOpenAIResponses)
+	handle("POST /v1/messages", g.ServeAnthropicMessages)
+	handle("POST /v1/messages/count_tokens", g.ServeAnthropicCountTokens)
+	handle("POST /v1/embeddings", g.ServeEmbeddings)
+	handle("POST /embeddings", g.ServeEmbeddings)
+	handle("POST /v1/moderations", g.ServeModerations)
+	handle("POST /moderations", g.ServeModerations)
+	handle("POST /v1/images/generations", g.ServeImages)
+	handle("POST /images/generations", g.ServeImages)
+	handle("POST /v1/images/edits", g.ServeImageEdits)
+	handle("POST /images/edits", g.ServeImageEdits)
+	handle("POST /v1/images/variations", g.ServeImageVariations)
+	handle("POST /images/variations", g.ServeImageVariations)
+	handle("POST /v1/audio/speech", g.ServeSpeech)
+	handle("POST /audio/speech", g.ServeSpeech)
+	handle("POST /v1/audio/transcriptions", g.ServeTranscriptions)
+	handle("POST /audio/transcriptions", g.ServeTranscriptions)
+	handle("POST /v1/audio/translations", g.ServeTranslations)
+	handle("POST /audio/translations", g.ServeTranslations)
+	handle("GET /v1/models", g.ServeModels)
+	handle("GET /models", g.ServeModels)
+	handle("GET /v1/models/{model...}", g.ServeModel)
+	handle("GET /models/{model...}", g.ServeModel)
+	handle("POST /v1/route/explain", g.ServeExplain)
+	handle("GET /v1/realtime", g.ServeRealtime)
+	handle("POST /v1/realtime/client_secrets", g.ServeRealtimeClientSecrets)
+	handle("POST /v1/videos", g.ServeVideos)
+	handle("GET /v1/videos", g.ServeVideoList)
+	handle("GET /v1/videos/{id}", g.ServeVideoObject)
+	handle("DELETE /v1/videos/{id}", g.ServeVideoObject)
+	handle("GET /v1/videos/{id}/content", g.ServeVideoObject)
+	handle("POST /v1/videos/{id}/remix", g.ServeVideoRemix)
+	handle("POST /v1/conversations", g.ServeConversations)
+	handle("POST /conversations", g.ServeConversations)
 	for _, p := range []string{"/v1/conversations/{id}", "/conversations/{id}"} {
-		mux.HandleFunc("GET "+p, g.ServeConversationObject)
-		mux.HandleFunc("POST "+p, g.ServeConversationObject)
-		mux.HandleFunc("DELETE "+p, g.ServeConversationObject)
-		mux.HandleFunc("GET "+p+"/items", g.ServeConversationObject)
-		mux.HandleFunc("POST "+p+"/items", g.ServeConversationObject)
-		mux.HandleFunc("GET "+p+"/items/{item}", g.ServeConversationObject)
-		mux.HandleFunc("DELETE "+p+"/items/{item}", g.ServeConversationObject)
+		handle("GET "+p, g.ServeConversationObject)
+		handle("POST "+p, g.ServeConversationObject)
+		handle("DELETE "+p, g.ServeConversationObject)
+		handle("GET "+p+"/items", g.ServeConversationObject)
+		handle("POST "+p+"/items", g.ServeConversationObject)
+		handle("GET "+p+"/items/{item}", g.ServeConversationObject)
+		handle("DELETE "+p+"/items/{item}", g.ServeConversationObject)
 	}
 	// The same paths with another method, and every other path, get an
 	// error in the API's own format rather than net/http's plain text.
-	for _, e := range []struct {
-		path, allow string
-		d           *dialect
-	}{
-		{"/v1/chat/completions", "GET, POST", openAIDialect},
-		{"/v1/chat/completions/{id}", "GET, POST, DELETE", openAIDialect},
-		{"/v1/chat/completions/{id}/messages", "GET", openAIDialect},
-		{"/chat/completions", "POST", openAIDialect},
-		{"/v1/responses", "POST", openAIDialect},
-		{"/v1/completions", "POST", openAIDialect},
-		{"/completions", "POST", openAIDialect},
-		{"/responses", "POST", openAIDialect},
-		{"/v1/messages", "POST", anthropicDialect},
-		{"/v1/messages/count_tokens", "POST", anthropicDialect},
-		{"/v1/embeddings", "POST", openAIDialect},
-		{"/embeddings", "POST", openAIDialect},
-		{"/v1/moderations", "POST", openAIDialect},
-		{"/moderations", "POST", openAIDialect},
-		{"/v1/images/generations", "POST", openAIDialect},
-		{"/images/generations", "POST", openAIDialect},
-		{"/v1/images/edits", "POST", openAIDialect},
-		{"/images/edits", "POST", openAIDialect},
-		{"/v1/images/variations", "POST", openAIDialect},
-		{"/images/variations", "POST", openAIDialect},
-		{"/v1/audio/speech", "POST", openAIDialect},
-		{"/audio/speech", "POST", openAIDialect},
-		{"/v1/audio/transcriptions", "POST", openAIDialect},
-		{"/audio/transcriptions", "POST", openAIDialect},
-		{"/v1/audio/translations", "POST", openAIDialect},
-		{"/audio/translations", "POST", openAIDialect},
-		{"/v1/models", "GET, HEAD", openAIDialect},
-		{"/models", "GET, HEAD", openAIDialect},
-		{"/v1/route/explain", "POST", openAIDialect},
-		{"/v1/realtime", "GET", openAIDialect},
-		{"/v1/realtime/client_secrets", "POST", openAIDialect},
-		{"/v1/videos", "GET, POST", openAIDialect},
-		{"/v1/videos/{id}", "GET, DELETE", openAIDialect},
-		{"/v1/videos/{id}/content", "GET", openAIDialect},
-		{"/v1/videos/{id}/remix", "POST", openAIDialect},
-		{"/v1/conversations", "POST", openAIDialect},
-		{"/v1/conversations/{id}", "GET, POST, DELETE", openAIDialect},
-		{"/v1/conversations/{id}/items", "GET, POST", openAIDialect},
-		{"/v1/conversations/{id}/items/{item}", "GET, DELETE", openAIDialect},
-	} {
-		mux.HandleFunc(e.path, func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Allow", e.allow)
-			e.d.writeError(w, &apiError{status: http.StatusMethodNotAllowed, code: "method_not_allowed", anthropicType: "invalid_request_error",
-				message: r.Method + " is not allowed on " + e.path + " (allowed: " + e.allow + ")"})
-		})
+	// Each wrong method is registered on its own: a method-less pattern
+	// would conflict with a wildcard of another path (GET /v1/responses/{id}
+	// against /v1/responses/compact).
+	for _, path := range paths {
+		allow := allowHeader(methods[path])
+		d := openAIDialect
+		if strings.HasPrefix(path, "/v1/messages") {
+			d = anthropicDialect
+		}
+		notAllowed := func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			d.writeError(w, &apiError{status: http.StatusMethodNotAllowed, code: "method_not_allowed", anthropicType: "invalid_request_error",
+				message: r.Method + " is not allowed on " + path + " (allowed: " + allow + ")"})
+		}
+		for _, m := range httpMethods {
+			if !strings.Contains(", "+allow+", ", ", "+m+", ") {
+				mux.HandleFunc(m+" "+path, notAllowed)
+			}
+		}
 	}
 	notFound := func(w http.ResponseWriter, r *http.Request) {
 		d := openAIDialect
@@ -141,6 +124,22 @@ func (g *Gateway) Handler() http.Handler {
 	}
 	mux.HandleFunc("/", notFound)
 	return mux
+}
+
+// httpMethods are the methods a known path answers, with a 405 when it
+// does not serve them; any other method is a 404.
+var httpMethods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+
+// allowHeader lists methods in the usual order, with HEAD wherever GET
+// is (net/http serves a GET pattern's HEAD requests).
+func allowHeader(methods []string) string {
+	var out []string
+	for _, m := range httpMethods {
+		if slices.Contains(methods, m) || m == "HEAD" && slices.Contains(methods, "GET") {
+			out = append(out, m)
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // truncate cuts s to at most n bytes, for echoing client input in messages.
