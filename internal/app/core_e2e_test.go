@@ -723,3 +723,71 @@ func TestUnknownEndpointsAnswerInTheAPIFormat(t *testing.T) {
 		}
 	}
 }
+
+// TestShutdownPastDeadlineEndsStreamsWithAnError: streams still running
+// when server.shutdown_timeout is up end with an in-band error in each
+// API's format saying the gateway is shutting down (no success
+// terminator), and are logged as partial with the error "shutdown", not
+// as the client going away.
+func TestShutdownPastDeadlineEndsStreamsWithAnError(t *testing.T) {
+	cfg := fastSim()
+	for i := range cfg.Models {
+		if cfg.Models[i].Name == "sim-small" {
+			cfg.Models[i].TokensPerSecond = 20
+			cfg.Models[i].OutputTokens = 400
+		}
+	}
+	gwCfg := strings.Replace(baseConfig, "  listen: 127.0.0.1:0\n", "  listen: 127.0.0.1:0\n  shutdown_timeout: 200ms\n", 1)
+	s := startStack(t, cfg, gwCfg)
+	open := func(path, body string) *bufio.Reader {
+		req, _ := http.NewRequest("POST", s.base+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("anthropic-version", "2023-06-01")
+		resp, err := s.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		br := bufio.NewReader(resp.Body)
+		if first, err := br.ReadString('\n'); err != nil || first == "" {
+			t.Fatalf("%s: first line %q %v", path, first, err)
+		}
+		return br
+	}
+	streams := map[string]*bufio.Reader{
+		"openai":    open("/v1/chat/completions", `{"model":"small","stream":true,"max_tokens":500,"messages":[{"role":"user","content":"hi"}]}`),
+		"anthropic": open("/v1/messages", `{"model":"small","stream":true,"max_tokens":500,"messages":[{"role":"user","content":"hi"}]}`),
+	}
+	stopped := make(chan struct{})
+	go func() { s.stop(); close(stopped) }()
+	for name, br := range streams {
+		rest, _ := io.ReadAll(br)
+		text := string(rest)
+		wantErr := `data: {"error":`
+		success := "data: [DONE]"
+		if name == "anthropic" {
+			wantErr, success = "event: error", "event: message_stop"
+		}
+		if !strings.Contains(text, wantErr) || !strings.Contains(text, "the gateway is shutting down") || strings.Contains(text, success) {
+			t.Errorf("%s: stream ended with %q, want an in-band error saying the gateway is shutting down and no %q", name, tail(text, 400), success)
+		}
+	}
+	<-stopped
+	var shutdown int
+	for line := range strings.Lines(s.logs.String()) {
+		if strings.Contains(line, `"msg":"request"`) && strings.Contains(line, `"error":"shutdown"`) && strings.Contains(line, `"partial":true`) {
+			shutdown++
+		}
+	}
+	if shutdown != 2 {
+		t.Errorf("got %d request log lines with error shutdown, want 2:\n%s", shutdown, s.logs.String())
+	}
+}
+
+// tail is the last n bytes of s.
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[len(s)-n:]
+}

@@ -365,11 +365,15 @@ func headerSafe(s string) string {
 // (fail-over happens before the first content byte); afterwards a failure is
 // written in-band and the stream ends without a success terminator.
 func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, x *exchange, rt *runtime, plan *executor.Plan, input int) {
-	st, trace, err := g.exec.Stream(r.Context(), plan, x.req, input)
+	// A shutdown whose drain time is up ends the stream with an error the
+	// client can read, not a dropped connection.
+	ctx, stop := g.abortable(r.Context())
+	defer stop()
+	st, trace, err := g.exec.Stream(ctx, plan, x.req, input)
 	x.trace = trace
 	g.setRouteHeaders(w, x)
 	if err != nil {
-		g.failErr(w, x, err)
+		g.failErr(w, x, shutdownOr(ctx, err))
 		return
 	}
 	defer st.Close()
@@ -431,7 +435,7 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, x *exchange, rt
 			break
 		}
 		if err != nil {
-			if x.streamFailed(r.Context(), err) {
+			if err = shutdownOr(ctx, err); x.streamFailed(ctx, err) {
 				sw.WriteError(err)
 			}
 			break
@@ -481,11 +485,27 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, x *exchange, rt
 	}
 }
 
+// errShutdownStream is what a stream AbortStreams ends tells its client.
+var errShutdownStream = &provider.Error{Kind: provider.KindUnavailable, Message: errShuttingDown.Error() + "; send the request again"}
+
+// shutdownOr is errShutdownStream when ctx was ended by AbortStreams,
+// else err.
+func shutdownOr(ctx context.Context, err error) error {
+	if errors.Is(context.Cause(ctx), errShuttingDown) {
+		return errShutdownStream
+	}
+	return err
+}
+
 // streamFailed records that a committed stream failed with err, and
 // reports whether the client is still there to be told.
 func (x *exchange) streamFailed(ctx context.Context, err error) bool {
 	x.partial = true
 	x.errKind = provider.KindOf(err).String()
+	if err == errShutdownStream {
+		x.errKind = "shutdown"
+		return true
+	}
 	if ctx.Err() != nil {
 		x.errKind = "client_cancelled"
 		return false

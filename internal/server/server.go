@@ -44,6 +44,11 @@ type Options struct {
 	// server (Realtime API WebSockets), which its shutdown does not wait
 	// for, and waits for their handlers to finish or ctx to end.
 	Drain func(ctx context.Context) error
+	// Abort, if set, is called when ShutdownTimeout has passed with
+	// requests still running: it ends them in a way their clients can read
+	// (an in-band error), and they get AbortGrace more to write it before
+	// the connections close.
+	Abort func()
 }
 
 // Server is the HTTP server.
@@ -142,6 +147,10 @@ func (s *Server) recover(next http.Handler) http.Handler {
 	})
 }
 
+// AbortGrace is how long requests ended by Options.Abort have to write
+// their last bytes before their connections are closed.
+const AbortGrace = 2 * time.Second
+
 // Serve serves on ln until ctx ends, then stops accepting, waits up to
 // ShutdownTimeout for in-flight requests and streams to finish, and closes
 // whatever is left.
@@ -165,6 +174,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		if derr := <-drained; derr != nil && err == nil {
 			err = derr
 		}
+	}
+	if err != nil && s.opts.Abort != nil {
+		s.opts.Logger.Warn("shutdown deadline passed; ending the remaining requests", "err", err)
+		s.opts.Abort()
+		actx, cancel := context.WithTimeout(context.Background(), AbortGrace)
+		err = s.srv.Shutdown(actx)
+		cancel()
 	}
 	if err != nil {
 		s.opts.Logger.Warn("shutdown deadline passed; closing remaining connections", "err", err)
