@@ -165,13 +165,13 @@ type Fault struct {
 // sim-whisper, sim-transcribe, sim-realtime and sim-video.
 func DefaultConfig() Config {
 	return Config{Models: []Model{
-		{Name: "sim-small", ContextWindow: 8192, Latency: 20 * time.Millisecond,
+		{Name: "sim-small", ContextWindow: 16384, Latency: 20 * time.Millisecond,
 			FirstToken: 60 * time.Millisecond, TokensPerSecond: 200, OutputTokens: 16},
-		{Name: "sim-medium", ContextWindow: 32768, Latency: 40 * time.Millisecond,
+		{Name: "sim-medium", ContextWindow: 65536, Latency: 40 * time.Millisecond,
 			FirstToken: 150 * time.Millisecond, TokensPerSecond: 80, OutputTokens: 32},
-		{Name: "sim-large", ContextWindow: 131072, Latency: 80 * time.Millisecond,
+		{Name: "sim-large", ContextWindow: 200000, Latency: 80 * time.Millisecond,
 			FirstToken: 400 * time.Millisecond, TokensPerSecond: 40, OutputTokens: 48},
-		{Name: "sim-vision", ContextWindow: 32768, Latency: 50 * time.Millisecond,
+		{Name: "sim-vision", ContextWindow: 128000, Latency: 50 * time.Millisecond,
 			FirstToken: 250 * time.Millisecond, TokensPerSecond: 60, OutputTokens: 24},
 		{Name: "sim-embed", ContextWindow: 8192, Latency: 10 * time.Millisecond,
 			OutputTokens: 1, EmbeddingDims: 8},

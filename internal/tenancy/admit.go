@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -169,7 +171,16 @@ func (g *Guard) denyBudget(err error) error {
 	}
 	return &gateway.Denied{
 		Status: http.StatusTooManyRequests, Code: CodeBudgetExceeded, Type: "rate_limit_error",
-		Message:    fmt.Sprintf("budget exceeded: the %s budget of %s ($%.2f) is spent", be.Period, scopeName(be.Scope), be.Limit),
+		Message:    fmt.Sprintf("budget exceeded: the %s budget of %s (%s) is spent", be.Period, scopeName(be.Scope), usd(be.Limit)),
 		RetryAfter: reset.Sub(now),
 	}
+}
+
+// usd formats a budget in dollars: cents, or as many digits as a smaller
+// budget needs ($0.0001, not $0.00).
+func usd(v float64) string {
+	if v >= 0.01 && math.Round(v*100) == v*100 {
+		return fmt.Sprintf("$%.2f", v)
+	}
+	return "$" + strconv.FormatFloat(v, 'f', -1, 64)
 }
