@@ -27,6 +27,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -135,6 +137,37 @@ func New(opts Options) *Handler {
 			handle(h, w, r, c)
 		})
 	}
+	// A known path with another method, and any other path, get the
+	// API's JSON error rather than net/http's plain text.
+	allowed := map[string][]string{}
+	var paths []string
+	for _, rt := range Routes() {
+		if _, ok := allowed[rt.Pattern]; !ok {
+			paths = append(paths, rt.Pattern)
+		}
+		allowed[rt.Pattern] = append(allowed[rt.Pattern], rt.Method)
+	}
+	methods := []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+	for _, path := range paths {
+		var allow []string // in the usual order, HEAD wherever GET is
+		for _, m := range methods {
+			if slices.Contains(allowed[path], m) || m == "HEAD" && slices.Contains(allowed[path], "GET") {
+				allow = append(allow, m)
+			}
+		}
+		header := strings.Join(allow, ", ")
+		for _, m := range methods {
+			if !slices.Contains(allow, m) {
+				h.mux.HandleFunc(m+" "+path, func(w http.ResponseWriter, r *http.Request) {
+					w.Header().Set("Allow", header)
+					writeErr(w, &apiError{status: http.StatusMethodNotAllowed, code: "method_not_allowed", msg: r.Method + " is not allowed here (allowed: " + header + ")"})
+				})
+			}
+		}
+	}
+	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeErr(w, &apiError{status: http.StatusNotFound, code: "not_found", msg: "no such admin endpoint"})
+	})
 	return h
 }
 

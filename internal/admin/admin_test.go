@@ -527,3 +527,37 @@ func TestUsageExportFailureIsVisible(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownPathsAndMethodsAreJSON: the admin API answers an unknown path
+// with a JSON 404, and a known path's wrong method with a JSON 405 naming
+// the methods it takes, in its own error format.
+func TestUnknownPathsAndMethodsAreJSON(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct{ method, path, allow string }{
+		{"GET", "/admin/nosuch", ""},
+		{"DELETE", "/admin/keys", "GET, HEAD, POST"},
+		{"PUT", "/admin/keys/k1", "GET, HEAD, PATCH"},
+		{"GET", "/admin/keys/k1/revoke", "POST"},
+	}
+	for _, tt := range tests {
+		req, _ := http.NewRequest(tt.method, e.srv.URL+tt.path, nil)
+		req.Header.Set("Authorization", "Bearer "+adminKey)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		want := 404
+		if tt.allow != "" {
+			want = 405
+		}
+		var body struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		if resp.StatusCode != want || resp.Header.Get("Allow") != tt.allow || json.Unmarshal(b, &body) != nil || body.Error.Message == "" ||
+			!strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+			t.Errorf("%s %s: got %d Allow %q %s, want %d Allow %q and a JSON error", tt.method, tt.path, resp.StatusCode, resp.Header.Get("Allow"), b, want, tt.allow)
+		}
+	}
+}
