@@ -394,7 +394,7 @@ func (g *Gateway) embedText(ctx context.Context, name, text string) ([]float32, 
 		return nil, err
 	}
 	plan := &executor.Plan{Route: name, Targets: []executor.Target{d.target}}
-	resp, _, err := g.exec.Embed(ctx, plan, &llm.EmbedRequest{Model: name, InputBytes: len(text), Raw: raw}, tokens.FromBytes(len(text)))
+	resp, _, err := g.exec.Embed(ctx, plan, &llm.EmbedRequest{Model: name, InputBytes: len(text), Inputs: 1, Raw: raw}, tokens.FromBytes(len(text)))
 	if err != nil {
 		return nil, err
 	}

@@ -408,9 +408,13 @@ type Passthrough interface {
 // EmbedRequest is an embeddings request. Raw is the OpenAI-dialect body.
 type EmbedRequest struct {
 	Model string
-	// Inputs is the input text(s), for token estimates.
+	// InputBytes is the input text(s)' size, for token estimates.
 	InputBytes int
-	Raw        []byte
+	// Inputs is how many embeddings the request asks for (one per string
+	// or token array); 0 when unknown. An answer with another count is a
+	// provider failure.
+	Inputs int
+	Raw    []byte
 }
 
 // ModerationRequest is an OpenAI moderations request. Raw is its body,

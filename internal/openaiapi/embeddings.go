@@ -35,23 +35,26 @@ func ParseEmbeddings(body []byte) (*llm.EmbedRequest, error) {
 	if !input.Exists() {
 		return nil, badRequest("input", "missing required parameter: 'input'")
 	}
-	n, err := inputBytes(input)
+	n, inputs, err := inputBytes(input)
 	if err != nil {
 		return nil, err
 	}
-	return &llm.EmbedRequest{Model: name, InputBytes: n, Raw: body}, nil
+	return &llm.EmbedRequest{Model: name, InputBytes: n, Inputs: inputs, Raw: body}, nil
 }
 
-func inputBytes(input gjson.Result) (int, error) {
+// inputBytes returns the input's size and how many embeddings it asks
+// for: one for a string or an array of tokens, one per element of an
+// array of strings or of token arrays.
+func inputBytes(input gjson.Result) (size, inputs int, err error) {
 	invalid := badRequest("input", "input must be a non-empty string, array of strings, array of tokens, or array of token arrays")
 	switch {
 	case input.Type == gjson.String:
 		if input.Str == "" {
-			return 0, invalid
+			return 0, 0, invalid
 		}
-		return len(input.Str), nil
+		return len(input.Str), 1, nil
 	case !input.IsArray():
-		return 0, invalid
+		return 0, 0, invalid
 	}
 	var (
 		total, count int
@@ -79,9 +82,12 @@ func inputBytes(input gjson.Result) (int, error) {
 		return !bad
 	})
 	if bad || count == 0 {
-		return 0, invalid
+		return 0, 0, invalid
 	}
-	return total, nil
+	if input.Get("0").Type == gjson.Number {
+		return total, 1, nil // one array of tokens
+	}
+	return total, count, nil
 }
 
 type modelList struct {

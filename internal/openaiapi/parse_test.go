@@ -158,12 +158,13 @@ func TestParseEmbeddings(t *testing.T) {
 		name      string
 		body      string
 		wantBytes int
+		wantN     int
 		wantParam string
 	}{
-		{name: "string", body: `{"model":"e","input":"hello"}`, wantBytes: 5},
-		{name: "strings", body: `{"model":"e","input":["ab","cde"]}`, wantBytes: 5},
-		{name: "tokens", body: `{"model":"e","input":[1,2,3]}`, wantBytes: 12},
-		{name: "token arrays", body: `{"model":"e","input":[[1,2],[3]]}`, wantBytes: 12},
+		{name: "string", body: `{"model":"e","input":"hello"}`, wantBytes: 5, wantN: 1},
+		{name: "strings", body: `{"model":"e","input":["ab","cde"]}`, wantBytes: 5, wantN: 2},
+		{name: "tokens", body: `{"model":"e","input":[1,2,3]}`, wantBytes: 12, wantN: 1},
+		{name: "token arrays", body: `{"model":"e","input":[[1,2],[3]]}`, wantBytes: 12, wantN: 2},
 		{name: "missing model", body: `{"input":"x"}`, wantParam: "model"},
 		{name: "missing input", body: `{"model":"e"}`, wantParam: "input"},
 		{name: "empty input", body: `{"model":"e","input":""}`, wantParam: "input"},
@@ -185,8 +186,8 @@ func TestParseEmbeddings(t *testing.T) {
 			if err != nil {
 				t.Fatalf("got error %v, want nil", err)
 			}
-			if got.Model != "e" || got.InputBytes != tt.wantBytes || string(got.Raw) != tt.body {
-				t.Errorf("got model %q bytes %d, want e and %d", got.Model, got.InputBytes, tt.wantBytes)
+			if got.Model != "e" || got.InputBytes != tt.wantBytes || got.Inputs != tt.wantN || string(got.Raw) != tt.body {
+				t.Errorf("got model %q bytes %d inputs %d, want e, %d and %d", got.Model, got.InputBytes, got.Inputs, tt.wantBytes, tt.wantN)
 			}
 		})
 	}

@@ -127,7 +127,13 @@ func (c *Client) Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedRe
 	if err != nil {
 		return nil, err
 	}
-	u := gjson.GetManyBytes(raw, "model", "usage.prompt_tokens")
+	u := gjson.GetManyBytes(raw, "model", "usage.prompt_tokens", "data.#")
+	if req.Inputs > 0 && int(u[2].Int()) != req.Inputs {
+		// Fewer (or more) embeddings than inputs cannot be matched to
+		// them: fail over rather than relay, and never cache, it.
+		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: 200,
+			Message: fmt.Sprintf("embeddings response has %d embeddings for %d inputs", u[2].Int(), req.Inputs)}
+	}
 	return &llm.EmbedResponse{Model: u[0].String(), Usage: llm.Usage{InputTokens: int(u[1].Int())}, Raw: raw}, nil
 }
 

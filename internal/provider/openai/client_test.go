@@ -224,6 +224,17 @@ func TestEmbed(t *testing.T) {
 	}
 }
 
+// TestEmbedCountMismatchFails: an answer with another number of
+// embeddings than the request's inputs is the provider failing.
+func TestEmbedCountMismatchFails(t *testing.T) {
+	srv, _ := providertest.Upstream(t, providertest.Reply{Fixture: "embeddings.json"}) // one embedding
+	req := &llm.EmbedRequest{Model: "embed", Inputs: 2, Raw: []byte(`{"model":"embed","input":["a","b"]}`)}
+	_, err := newClient(srv, nil).Embed(context.Background(), req)
+	if provider.KindOf(err) != provider.KindUnavailable || !strings.Contains(err.Error(), "1 embeddings for 2 inputs") {
+		t.Errorf("got %v, want an unavailable error naming the counts", err)
+	}
+}
+
 // TestModerate: a moderations request is relayed to /moderations with only
 // model rewritten and its answer kept verbatim; an answer without results
 // is the provider failing; Azure has no such endpoint.
