@@ -826,6 +826,9 @@ const statusClientClosed = 499
 func (g *Gateway) failErr(w http.ResponseWriter, x *exchange, err error) {
 	x.status = x.dialect.statusOf(err)
 	x.errKind = provider.KindOf(err).String()
+	if bre := (*llm.BadRequestError)(nil); errors.As(err, &bre) {
+		x.errKind = openaiapi.CodeInvalidRequest // what the client was told
+	}
 	var pe *provider.Error
 	if errors.As(err, &pe) && pe.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((pe.RetryAfter+time.Second-1)/time.Second)))

@@ -187,3 +187,31 @@ routes:
 		t.Errorf("the stream did not finish: %q", rest)
 	}
 }
+
+// TestBadRequestRecordedAsSuch: a request the gateway refuses as malformed
+// is recorded with the error the client was told, not "unknown".
+func TestBadRequestRecordedAsSuch(t *testing.T) {
+	rec := &recs{}
+	base := gw(t, `
+providers:
+  - {name: p, kind: openai, base_url: "http://127.0.0.1:1/v1"}
+deployments:
+  - {name: d, provider: p, model: m}
+routes:
+  - {name: auto, targets: [d]}
+`, rec)
+	for _, body := range []string{`{"model":`, `{"model":"auto","messages":"hi"}`} {
+		resp, err := http.Post(base+"/v1/chat/completions", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 400 {
+			t.Fatalf("%s: got %d, want 400", body, resp.StatusCode)
+		}
+	}
+	rs := rec.all()
+	if len(rs) != 2 || rs[0].ErrorCode != "invalid_request" || rs[1].ErrorCode != "invalid_request" {
+		t.Errorf("got records %+v, want two with error invalid_request", rs)
+	}
+}
