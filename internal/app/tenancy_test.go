@@ -331,8 +331,8 @@ func TestTenancyEndToEnd(t *testing.T) {
 		_, _, total := perKey()
 		return total == 5
 	}, func() string { return fmt.Sprintf("%+v", out.Usage) })
-	if acme, anon, _ := perKey(); acme != 3 || anon != 2 || len(out.Usage) != 2 {
-		t.Errorf("got %d rows: acme/%s %d and unauthenticated %d, want 2 rows: 3 (two served, one refused by route) and 2 (the 401s)",
+	if acme, anon, _ := perKey(); acme != 4 || anon != 1 || len(out.Usage) != 2 {
+		t.Errorf("got %d rows: acme/%s %d and unauthenticated %d, want 2 rows: 4 (two served, one refused by route, one with the key revoked) and 1 (the unknown key's 401)",
 			len(out.Usage), k.ID, acme, anon)
 	}
 	s.stop()

@@ -150,6 +150,9 @@ func (g *Gateway) authenticated(w http.ResponseWriter, r *http.Request, x *excha
 	if !ok {
 		var err error
 		if who, err = rt.guard.Authenticate(r.Context(), r.Header); err != nil {
+			if d := (*Denied)(nil); errors.As(err, &d) && d.Who != nil {
+				x.who = d.Who // a known key refused: its tenant's record
+			}
 			g.deny(r.Context(), w, x, err)
 			return nil, nil, false
 		}

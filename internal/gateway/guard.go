@@ -54,6 +54,10 @@ type Denied struct {
 	Type       string
 	Message    string
 	RetryAfter time.Duration
+	// Who, when set, is the caller whose key was found but refused
+	// (revoked, expired, its tenant disabled): the refusal is recorded
+	// against its tenant and key. The client is told nothing more.
+	Who *Principal
 }
 
 func (d *Denied) Error() string { return "gateway: " + d.Code + ": " + d.Message }

@@ -164,13 +164,21 @@ func (g *Guard) check(e *entry) (*gateway.Principal, error) {
 	now := g.now()
 	switch {
 	case e.key.RevokedAt != nil && !e.key.RevokedAt.After(now):
-		return nil, errInvalidKey
+		return nil, e.refused(errInvalidKey)
 	case e.key.ExpiresAt != nil && !e.key.ExpiresAt.After(now):
-		return nil, errExpiredKey
+		return nil, e.refused(errExpiredKey)
 	case e.disabled:
-		return nil, errTenantDisabled
+		return nil, e.refused(errTenantDisabled)
 	}
 	return e.principal, nil
+}
+
+// refused is d for the entry's key: the refusal is recorded against its
+// tenant and key.
+func (e *entry) refused(d *gateway.Denied) *gateway.Denied {
+	c := *d
+	c.Who = e.principal
+	return &c
 }
 
 // lookup returns the cached entry for hash, reading the store when it is
