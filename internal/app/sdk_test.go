@@ -407,6 +407,36 @@ func TestAnthropicSDKModels(t *testing.T) {
 	if !slices.Contains(ids, "auto") || !slices.Contains(ids, "claude") || len(ids) > 20 {
 		t.Fatalf("models %v: want the routes and deployments once", ids)
 	}
+	// Pages of two, forward with after_id (what the SDK's auto-pager
+	// sends) and back with before_id.
+	var paged []string
+	pager = c.Models.ListAutoPaging(ctx, anthropic.ModelListParams{Limit: anthropic.Int(2)})
+	pages := 0
+	for pager.Next() {
+		paged = append(paged, pager.Current().ID)
+	}
+	if err := pager.Err(); err != nil || !slices.Equal(paged, ids) {
+		t.Errorf("paged by two: %v %v, want %v", paged, err, ids)
+	}
+	for p, err := c.Models.List(ctx, anthropic.ModelListParams{Limit: anthropic.Int(2)}); p != nil; p, err = p.GetNextPage() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Data) > 2 || len(p.Data) == 0 && pages == 0 {
+			t.Errorf("page %d: %d models, want 1 or 2", pages, len(p.Data))
+		}
+		pages++
+	}
+	if want := (len(ids) + 1) / 2; pages != want {
+		t.Errorf("got %d pages of 2, want %d", pages, want)
+	}
+	back, err := c.Models.List(ctx, anthropic.ModelListParams{Limit: anthropic.Int(2), BeforeID: anthropic.String(ids[3])})
+	if err != nil || len(back.Data) != 2 || back.Data[0].ID != ids[1] || back.Data[1].ID != ids[2] || !back.HasMore {
+		t.Errorf("before %s: %+v %v, want %v and has_more", ids[3], back, err, ids[1:3])
+	}
+	if _, err := c.Models.List(ctx, anthropic.ModelListParams{Limit: anthropic.Int(5000)}); err == nil || !strings.Contains(err.Error(), "limit") {
+		t.Errorf("limit 5000: %v, want a 400 naming limit", err)
+	}
 	m, err := c.Models.Get(ctx, "auto", anthropic.ModelGetParams{})
 	if err != nil || m.ID != "auto" || m.Type != "model" {
 		t.Fatalf("get auto: %+v %v", m, err)

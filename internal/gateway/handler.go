@@ -182,11 +182,17 @@ func (g *Gateway) ServeModels(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	sort.Strings(ids)
-	x.status = http.StatusOK
 	if x.dialect == anthropicDialect {
-		_ = anthropicapi.WriteModels(w, ids, g.now())
+		page, more, err := anthropicapi.PageModels(ids, r.URL.Query())
+		if err != nil {
+			g.failErr(w, x, err)
+			return
+		}
+		x.status = http.StatusOK
+		_ = anthropicapi.WriteModels(w, page, more, g.now())
 		return
 	}
+	x.status = http.StatusOK
 	_ = openaiapi.WriteModels(w, ids)
 }
 
