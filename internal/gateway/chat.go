@@ -306,7 +306,7 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, x *exchange, r
 		resp.ID = "resp_" + rand.Text()
 		// Encoded here, once, so that what the gateway keeps is what the
 		// client got.
-		object, history, err := openaiapi.EncodeTranslatedResponse(resp)
+		object, history, err := openaiapi.EncodeTranslatedResponse(x.req, resp)
 		if err != nil {
 			g.fail(w, x, errInternal)
 			return

@@ -252,8 +252,12 @@ func (s *ResponsesStreamWriter) Translated() (id string, object, history []byte,
 // NewResponsesStreamWriter returns a writer for a Responses API client,
 // fed with events of a provider speaking src.
 func NewResponsesStreamWriter(w http.ResponseWriter, req *llm.Request, src llm.Dialect) *ResponsesStreamWriter {
-	return &ResponsesStreamWriter{out: sse.NewResponseWriter(w, "openaiapi"), relay: src == llm.DialectOpenAIResponses,
+	s := &ResponsesStreamWriter{out: sse.NewResponseWriter(w, "openaiapi"), relay: src == llm.DialectOpenAIResponses,
 		enc: rsEncoder{gen: defaultSource(), model: req.Model, tool: -1}}
+	if !s.relay {
+		s.enc.echo = echoOf(req.Raw) // a relayed stream's objects are the provider's own
+	}
+	return s
 }
 
 // Started reports whether any byte has been written to the client.

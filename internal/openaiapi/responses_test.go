@@ -131,6 +131,58 @@ func TestResponsesStreamWriter(t *testing.T) {
 	}
 }
 
+// TestTranslatedObjectEchoesTheRequest: a response object the gateway
+// makes of a translated answer repeats what the request set, as OpenAI's
+// do, whole and in every stream event, and the defaults when it set none.
+func TestTranslatedObjectEchoesTheRequest(t *testing.T) {
+	raw := `{"model":"m","input":"x","instructions":"be brief","max_output_tokens":20,"tool_choice":"required",` +
+		`"tools":[{"type":"function","name":"f","parameters":{"type":"object","properties":{}}}],"previous_response_id":"resp_prev",` +
+		`"text":{"format":{"type":"json_schema","name":"s","schema":{"type":"object"}}},"metadata":{"k":"v"},"temperature":0.2,"top_p":0.5,` +
+		`"parallel_tool_calls":false,"reasoning":{"effort":"low"},"truncation":"auto","user":"u1"}`
+	want := map[string]string{
+		"instructions": `"be brief"`, "max_output_tokens": `20`, "tool_choice": `"required"`,
+		"tools": `[{"type":"function","name":"f","parameters":{"type":"object","properties":{}}}]`, "previous_response_id": `"resp_prev"`,
+		"text": `{"format":{"type":"json_schema","name":"s","schema":{"type":"object"}}}`, "metadata": `{"k":"v"}`,
+		"temperature": `0.2`, "top_p": `0.5`, "parallel_tool_calls": `false`, "reasoning": `{"effort":"low"}`, "truncation": `"auto"`, "user": `"u1"`,
+	}
+	defaults := map[string]string{
+		"instructions": `null`, "max_output_tokens": `null`, "tool_choice": `"auto"`, "tools": `[]`, "previous_response_id": `null`,
+		"text": `{"format":{"type":"text"}}`, "metadata": `{}`, "temperature": `1`, "top_p": `1`, "parallel_tool_calls": `true`,
+		"reasoning": `{"effort":null,"summary":null}`, "truncation": `"disabled"`,
+	}
+	check := func(what, object string, want map[string]string) {
+		t.Helper()
+		for k, v := range want {
+			if got := gjson.Get(object, k).Raw; got != v {
+				t.Errorf("%s: %s = %s, want %s", what, k, got, v)
+			}
+		}
+	}
+	resp := &llm.Response{Model: "claude", Text: "ok", FinishReason: llm.FinishStop}
+	for name, tt := range map[string]struct {
+		raw  string
+		want map[string]string
+	}{"set": {raw, want}, "unset": {`{"model":"m","input":"x"}`, defaults}} {
+		object, _, err := EncodeTranslatedResponse(&llm.Request{Raw: []byte(tt.raw)}, resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(name+" object", string(object), tt.want)
+		rec := httptest.NewRecorder()
+		sw := NewResponsesStreamWriter(rec, &llm.Request{Model: "m", Raw: []byte(tt.raw)}, llm.DialectAnthropic)
+		for _, ev := range []llm.Event{{Start: true, Model: "claude"}, {Text: "ok"}, {FinishReason: llm.FinishStop}, {Done: true}} {
+			if err := sw.WriteEvent(ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for line := range strings.Lines(rec.Body.String()) {
+			if data, ok := strings.CutPrefix(strings.TrimSpace(line), "data: "); ok && gjson.Get(data, "response").Exists() {
+				check(name+" "+gjson.Get(data, "type").Str, gjson.Get(data, "response").Raw, tt.want)
+			}
+		}
+	}
+}
+
 // FuzzParseResponses: any body is a request with a model, or a
 // *BadRequestError; never a panic or another error.
 func FuzzParseResponses(f *testing.F) {

@@ -262,28 +262,22 @@ type (
 		MaxOutputTokens    *int           `json:"max_output_tokens"`
 		Model              string         `json:"model"`
 		Output             []any          `json:"output"`
-		ParallelToolCalls  bool           `json:"parallel_tool_calls"`
-		PreviousResponseID *string        `json:"previous_response_id"`
-		Reasoning          rsReasoning    `json:"reasoning"`
-		Store              bool           `json:"store"`
-		Text               rsTextConfig   `json:"text"`
-		ToolChoice         string         `json:"tool_choice"`
-		Tools              []any          `json:"tools"`
-		Truncation         string         `json:"truncation"`
-		Usage              *rsUsageObject `json:"usage"`
-		Metadata           struct{}       `json:"metadata"`
+		ParallelToolCalls  bool            `json:"parallel_tool_calls"`
+		PreviousResponseID *string         `json:"previous_response_id"`
+		Reasoning          json.RawMessage `json:"reasoning"`
+		Store              bool            `json:"store"`
+		Temperature        float64         `json:"temperature"`
+		Text               json.RawMessage `json:"text"`
+		ToolChoice         json.RawMessage `json:"tool_choice"`
+		Tools              json.RawMessage `json:"tools"`
+		TopP               float64         `json:"top_p"`
+		Truncation         string          `json:"truncation"`
+		Usage              *rsUsageObject  `json:"usage"`
+		User               *string         `json:"user,omitempty"`
+		Metadata           json.RawMessage `json:"metadata"`
 	}
 	rsIncomplete struct {
 		Reason string `json:"reason"`
-	}
-	rsReasoning struct {
-		Effort  *string `json:"effort"`
-		Summary *string `json:"summary"`
-	}
-	rsTextConfig struct {
-		Format struct {
-			Type string `json:"type"`
-		} `json:"format"`
 	}
 	rsUsageObject struct {
 		InputTokens        int `json:"input_tokens"`
@@ -352,12 +346,101 @@ func rsStatus(f llm.FinishReason) (string, *rsIncomplete) {
 	return "completed", nil
 }
 
-// newRsObject is a response object without output.
-func (s source) newRsObject(id, model, status string) rsObject {
-	o := rsObject{ID: id, Object: "response", CreatedAt: s.now().Unix(), Status: status, Model: model,
-		Output: []any{}, ParallelToolCalls: true, ToolChoice: "auto", Tools: []any{}, Truncation: "disabled"}
-	o.Text.Format.Type = "text"
-	return o
+// rsEcho is what a response object repeats of the request that made it,
+// as OpenAI's do: its instructions, limits, tools, tool_choice, text format,
+// sampling and metadata.
+type rsEcho struct {
+	instructions, previousResponseID, user *string
+	maxOutputTokens                        *int
+	parallelToolCalls                      bool
+	temperature, topP                      float64
+	reasoning, text, toolChoice, tools     json.RawMessage
+	metadata                               json.RawMessage
+	truncation                             string
+}
+
+// defaultEcho is the echo of a request that set none of the fields.
+var defaultEcho = rsEcho{
+	parallelToolCalls: true, temperature: 1, topP: 1, truncation: "disabled",
+	reasoning: json.RawMessage(`{"effort":null,"summary":null}`), text: json.RawMessage(`{"format":{"type":"text"}}`),
+	toolChoice: json.RawMessage(`"auto"`), tools: json.RawMessage(`[]`), metadata: json.RawMessage(`{}`),
+}
+
+// echoOf reads the echoed fields of a Responses API request body; each
+// one of the wrong JSON type keeps its default.
+func echoOf(raw []byte) *rsEcho {
+	e := defaultEcho
+	if len(raw) == 0 {
+		return &e
+	}
+	str := func(v gjson.Result) *string {
+		if v.Type != gjson.String {
+			return nil
+		}
+		return &v.Str
+	}
+	rawOf := func(v gjson.Result, isType func(gjson.Result) bool, def json.RawMessage) json.RawMessage {
+		if !isType(v) {
+			return def
+		}
+		return json.RawMessage(v.Raw)
+	}
+	object := func(v gjson.Result) bool { return v.IsObject() }
+	gjson.ParseBytes(raw).ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "instructions":
+			e.instructions = str(v)
+		case "previous_response_id":
+			e.previousResponseID = str(v)
+		case "user":
+			e.user = str(v)
+		case "max_output_tokens":
+			if v.Type == gjson.Number {
+				n := int(v.Int())
+				e.maxOutputTokens = &n
+			}
+		case "parallel_tool_calls":
+			if v.IsBool() {
+				e.parallelToolCalls = v.Bool()
+			}
+		case "temperature":
+			if v.Type == gjson.Number {
+				e.temperature = v.Num
+			}
+		case "top_p":
+			if v.Type == gjson.Number {
+				e.topP = v.Num
+			}
+		case "truncation":
+			if v.Type == gjson.String {
+				e.truncation = v.Str
+			}
+		case "reasoning":
+			e.reasoning = rawOf(v, object, e.reasoning)
+		case "text":
+			e.text = rawOf(v, object, e.text)
+		case "metadata":
+			e.metadata = rawOf(v, object, e.metadata)
+		case "tools":
+			e.tools = rawOf(v, gjson.Result.IsArray, e.tools)
+		case "tool_choice":
+			e.toolChoice = rawOf(v, func(v gjson.Result) bool { return v.Type == gjson.String || v.IsObject() }, e.toolChoice)
+		}
+		return true
+	})
+	return &e
+}
+
+// newRsObject is a response object without output, repeating what echo
+// (nil: defaults) says of its request.
+func (s source) newRsObject(id, model, status string, echo *rsEcho) rsObject {
+	if echo == nil {
+		echo = &defaultEcho
+	}
+	return rsObject{ID: id, Object: "response", CreatedAt: s.now().Unix(), Status: status, Model: model, Output: []any{},
+		Instructions: echo.instructions, MaxOutputTokens: echo.maxOutputTokens, PreviousResponseID: echo.previousResponseID,
+		ParallelToolCalls: echo.parallelToolCalls, Reasoning: echo.reasoning, Temperature: echo.temperature, Text: echo.text,
+		ToolChoice: echo.toolChoice, Tools: echo.tools, TopP: echo.topP, Truncation: echo.truncation, User: echo.user, Metadata: echo.metadata}
 }
 
 func textItem(id, status, text string) rsMessageItem {
@@ -371,19 +454,23 @@ func textItem(id, status, text string) rsMessageItem {
 // Its id is resp.ID when that is a response id already (the gateway
 // chose it), else a new one.
 func (s source) encodeResponsesObject(resp *llm.Response) ([]byte, error) {
-	b, _, err := s.encodeTranslated(resp)
+	b, _, err := s.encodeTranslated(nil, resp)
 	return b, err
 }
 
 // encodeTranslated is encodeResponsesObject, and the answer's output as
 // history items (see EncodeTranslatedResponse).
-func (s source) encodeTranslated(resp *llm.Response) (object, history []byte, err error) {
+func (s source) encodeTranslated(req *llm.Request, resp *llm.Response) (object, history []byte, err error) {
 	status, incomplete := rsStatus(resp.FinishReason)
 	id := resp.ID
 	if !strings.HasPrefix(id, "resp_") {
 		id = s.newID("resp_")
 	}
-	o := s.newRsObject(id, resp.Model, status)
+	var echo *rsEcho
+	if req != nil {
+		echo = echoOf(req.Raw)
+	}
+	o := s.newRsObject(id, resp.Model, status, echo)
 	o.IncompleteDetails, o.Usage = incomplete, toRsUsage(resp.Usage)
 	o.Output = s.outputItems(resp, status)
 	if object, err = wirejson.Marshal(o); err == nil {
@@ -399,10 +486,11 @@ func (s source) encodeTranslated(resp *llm.Response) (object, history []byte, er
 // object (its id is resp.ID when that is a response id), and its output
 // as the input items a later request may send back: what the gateway
 // keeps of a response it translated, for retrieval and for
-// previous_response_id. Function calls keep resp's call ids (give every
-// call one first).
-func EncodeTranslatedResponse(resp *llm.Response) (object, history []byte, err error) {
-	return defaultSource().encodeTranslated(resp)
+// previous_response_id. The object repeats req's instructions, tools,
+// limits and so on, as OpenAI's do. Function calls keep resp's call ids
+// (give every call one first).
+func EncodeTranslatedResponse(req *llm.Request, resp *llm.Response) (object, history []byte, err error) {
+	return defaultSource().encodeTranslated(req, resp)
 }
 
 // outputItems is a translated answer's output: its text as a message,
@@ -473,6 +561,7 @@ type rsEncoder struct {
 	gen     source
 	id      string
 	model   string
+	echo    *rsEcho // what the response objects repeat of the request
 	started bool
 	usage   llm.Usage
 	finish  llm.FinishReason
@@ -590,7 +679,7 @@ func (e *rsEncoder) appendStart(buf []byte, seq *int) []byte {
 	}
 	e.started = true
 	e.id = e.gen.newID("resp_")
-	o := e.gen.newRsObject(e.id, e.model, "in_progress")
+	o := e.gen.newRsObject(e.id, e.model, "in_progress", e.echo)
 	buf = e.frame(buf, seq, rsEvent{Type: "response.created", Response: o})
 	return e.frame(buf, seq, rsEvent{Type: "response.in_progress", Response: o})
 }
@@ -657,7 +746,7 @@ func (e *rsEncoder) appendEnd(buf []byte, seq *int) []byte {
 		buf = e.appendClose(buf, seq)
 	}
 	status, incomplete := rsStatus(e.finish)
-	o := e.gen.newRsObject(e.id, e.model, status)
+	o := e.gen.newRsObject(e.id, e.model, status, e.echo)
 	o.IncompleteDetails, o.Output, o.Usage = incomplete, e.output, toRsUsage(e.usage)
 	typ := "response.completed"
 	if status != "completed" {
