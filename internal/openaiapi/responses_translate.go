@@ -252,16 +252,16 @@ func chatResponseFormat(raw json.RawMessage) (json.RawMessage, error) {
 // wire types of a translated response object.
 type (
 	rsObject struct {
-		ID                 string         `json:"id"`
-		Object             string         `json:"object"`
-		CreatedAt          int64          `json:"created_at"`
-		Status             string         `json:"status"`
-		Error              *struct{}      `json:"error"`
-		IncompleteDetails  *rsIncomplete  `json:"incomplete_details"`
-		Instructions       *string        `json:"instructions"`
-		MaxOutputTokens    *int           `json:"max_output_tokens"`
-		Model              string         `json:"model"`
-		Output             []any          `json:"output"`
+		ID                 string          `json:"id"`
+		Object             string          `json:"object"`
+		CreatedAt          int64           `json:"created_at"`
+		Status             string          `json:"status"`
+		Error              *struct{}       `json:"error"`
+		IncompleteDetails  *rsIncomplete   `json:"incomplete_details"`
+		Instructions       *string         `json:"instructions"`
+		MaxOutputTokens    *int            `json:"max_output_tokens"`
+		Model              string          `json:"model"`
+		Output             []any           `json:"output"`
 		ParallelToolCalls  bool            `json:"parallel_tool_calls"`
 		PreviousResponseID *string         `json:"previous_response_id"`
 		Reasoning          json.RawMessage `json:"reasoning"`
