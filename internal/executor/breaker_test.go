@@ -247,3 +247,28 @@ func TestCircuitChangesAreReportedAndApplied(t *testing.T) {
 		t.Errorf("remote changes were reported: %v", got)
 	}
 }
+
+// TestNoWaitForARetryTheCircuitRefuses: a rate-limited answer whose
+// Retry-After the executor would wait out, from a deployment whose circuit
+// is open (the forced probe of an all-open plan), fails at once: the
+// retry would be refused, so the wait would only delay the error.
+func TestNoWaitForARetryTheCircuitRefuses(t *testing.T) {
+	clock := newClock()
+	opts := breakerOptions(clock)
+	opts.BreakerThreshold = 1
+	opts.RetriesPerDeployment = 2
+	e := New(opts)
+	a := script(fail(provider.KindUnavailable), step{err: perr(provider.KindRateLimited, 429, time.Second)}, ok("never"))
+	plan := &Plan{Targets: []Target{{Deployment: "a", Provider: a}}}
+	chatSummary(t, e, plan) // opens a's circuit
+	clock.mu.Lock()
+	clock.waits = nil
+	clock.mu.Unlock()
+	got := chatSummary(t, e, plan)
+	if diff := cmp.Diff([]string{"a:skip:circuit_open", "a:rate_limited"}, got); diff != "" {
+		t.Errorf("attempts (-want +got):\n%s", diff)
+	}
+	if len(clock.waits) != 0 {
+		t.Errorf("waited %v for a retry the open circuit refuses", clock.waits)
+	}
+}

@@ -73,6 +73,17 @@ func (d *depState) admit(o *Options) ticket {
 	return ticketProbe
 }
 
+// deniesAfter reports whether admit would still refuse a call made wait
+// from now: the circuit is open for longer, or another call probes it.
+func (d *depState) deniesAfter(o *Options, wait time.Duration) bool {
+	if o.BreakerThreshold <= 0 {
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.open && (d.probing || o.Now().Add(wait).Before(d.openedAt.Add(o.BreakerOpenFor)))
+}
+
 // result records an attempt's outcome in the breaker.
 func (d *depState) result(o *Options, oc outcome, tk ticket) {
 	d.mu.Lock()

@@ -191,7 +191,9 @@ func runTarget[T any](ctx context.Context, r *runner, t *Target, ds *depState, t
 			return zero, false, nil
 		}
 		wait, ok := r.backoff(retry, err)
-		if !ok {
+		if !ok || ds.deniesAfter(r.o, wait) {
+			// Fail over at once rather than wait for a retry that the
+			// (now open) circuit would refuse.
 			return zero, false, nil
 		}
 		if r.attempts >= r.o.MaxAttempts {
