@@ -190,6 +190,9 @@ func (c *Client) parseResponse(raw []byte, h http.Header) (*llm.Response, error)
 	if !msg.IsObject() {
 		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "converse response without output.message"}
 	}
+	if err := malformedStop(root.Get("stopReason").String()); err != nil {
+		return nil, err
+	}
 	resp := &llm.Response{
 		ID:           h.Get(requestIDHeader),
 		Model:        c.cfg.Model,
@@ -231,6 +234,16 @@ func usage(u gjson.Result) llm.Usage {
 	return provider.CacheUsage(u, "inputTokens", "cacheReadInputTokens", "cacheWriteInputTokens", "outputTokens")
 }
 
+// malformedStop is the failure a stopReason of malformed output reports
+// (malformed_model_output, malformed_tool_use): the answer cannot be used,
+// so it fails over like any other bad answer rather than pass as complete.
+func malformedStop(stop string) error {
+	if stop == "malformed_model_output" || stop == "malformed_tool_use" {
+		return &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "the model's output was malformed (" + stop + ")"}
+	}
+	return nil
+}
+
 // stopReason maps Bedrock's stopReason to the canonical finish reason.
 func stopReason(s string) llm.FinishReason {
 	switch s {
@@ -242,7 +255,7 @@ func stopReason(s string) llm.FinishReason {
 		return llm.FinishToolCalls
 	case "guardrail_intervened", "content_filtered":
 		return llm.FinishContentFilter
-	default: // end_turn, stop_sequence, malformed_model_output, malformed_tool_use
+	default: // end_turn, stop_sequence (malformed output is a failure: see malformedStop)
 		return llm.FinishStop
 	}
 }

@@ -297,11 +297,18 @@ func TestChatStopReasons(t *testing.T) {
 		{"end_turn", llm.FinishStop}, {"stop_sequence", llm.FinishStop}, {"tool_use", llm.FinishToolCalls},
 		{"max_tokens", llm.FinishLength}, {"model_context_window_exceeded", llm.FinishLength},
 		{"guardrail_intervened", llm.FinishContentFilter}, {"content_filtered", llm.FinishContentFilter},
-		{"malformed_model_output", llm.FinishStop}, {"", ""},
+		{"malformed_model_output", "unusable"}, {"malformed_tool_use", "unusable"}, {"", ""},
 	} {
 		t.Run(tt.in, func(t *testing.T) {
 			srv, _ := providertest.Upstream(t, providertest.Reply{Body: `{"output":{"message":{"role":"assistant","content":[{"text":"x"}]}},"stopReason":"` + tt.in + `"}`})
 			resp, err := newClient(srv, nil).Chat(context.Background(), hello())
+			if tt.want == "unusable" {
+				// Malformed output is a failure to fail over, not an answer.
+				if provider.KindOf(err) != provider.KindUnavailable {
+					t.Errorf("got %v, want an unavailable error", err)
+				}
+				return
+			}
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -144,6 +144,10 @@ func (s *stream) event(typ string, payload []byte) (llm.Event, error) {
 			ev.Thinking = &llm.ThinkingDelta{Index: n, Text: rc.Get("text").String(), Signature: rc.Get("signature").String(), Redacted: rc.Get("redactedContent").String()}
 		}
 	case "messageStop":
+		if err := malformedStop(data.Get("stopReason").String()); err != nil {
+			s.err = err
+			return llm.Event{}, err
+		}
 		ev.FinishReason = stopReason(data.Get("stopReason").String())
 		s.stop = true
 	case "metadata":

@@ -160,6 +160,12 @@ func TestStreamEvents(t *testing.T) {
 			wantErr: providertest.IsEOF,
 		},
 		{
+			name:    "malformed output is a failure, not a finish",
+			body:    encode(t, frames(textFrames, []frame{event("messageStop", `{"stopReason":"malformed_tool_use"}`)})...),
+			want:    textEvents,
+			wantErr: isKind(provider.KindUnavailable, "the model's output was malformed (malformed_tool_use)"),
+		},
+		{
 			name:    "cut before messageStop is truncated",
 			body:    encode(t, textFrames...),
 			want:    textEvents,
