@@ -161,9 +161,9 @@ func TestStreamEvents(t *testing.T) {
 			wantErr: providertest.IsEOF,
 		},
 		{
-			name:    "malformed output is a failure, not a finish",
-			body:    encode(t, frames(textFrames, []frame{event("messageStop", `{"stopReason":"malformed_tool_use"}`)})...),
-			want:    textEvents,
+			name: "malformed output is a failure, not a finish",
+			body: encode(t, frames(textFrames, []frame{event("messageStop", `{"stopReason":"malformed_tool_use"}`)})...),
+			want: textEvents,
 			wantErr: func(err error) bool {
 				return provider.KindOf(err) == provider.KindUnavailable && strings.Contains(err.Error(), "malformed (malformed_tool_use)")
 			},
