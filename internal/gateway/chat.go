@@ -391,6 +391,13 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, x *exchange, rt
 		w.Header().Set(HeaderCost, costHeader(cost))
 	}()
 	sw := x.dialect.newStream(w, x.req, st.Dialect())
+	if c, ok := sw.(interface {
+		OnTranslated(func(id string, object, history []byte))
+	}); ok {
+		// Kept before the terminal event goes out, so a follow-up sent the
+		// moment the client has it finds it.
+		c.OnTranslated(func(id string, object, history []byte) { g.keepTranslated(r.Context(), x, id, object, history) })
+	}
 	if p, ok := st.(llm.Passthrough); ok && st.Dialect() == x.dialect.name {
 		p.SetPassthrough() // frames are relayed verbatim: decode less
 	}
@@ -476,13 +483,7 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, x *exchange, rt
 			break
 		}
 	}
-	if c, ok := sw.(interface {
-		Translated() (string, []byte, []byte, bool)
-	}); ok && !x.partial {
-		if id, object, history, ok := c.Translated(); ok {
-			g.keepTranslated(r.Context(), x, id, object, history)
-		}
-	}
+
 	if !sawUsage || x.partial && !finalUsage {
 		estimate()
 	}

@@ -236,6 +236,24 @@ type ResponsesStreamWriter struct {
 	finished bool
 	ended    bool // a translated stream got its terminal event
 	buf      []byte
+	keep     func(id string, object, history []byte) // see OnTranslated
+}
+
+// OnTranslated sets keep, which a translated stream calls with Translated's
+// values once its terminal event is made and before it is written: what
+// the gateway keeps of the response is there when the client, having read
+// that event, names the response.
+func (s *ResponsesStreamWriter) OnTranslated(keep func(id string, object, history []byte)) {
+	s.keep = keep
+}
+
+func (s *ResponsesStreamWriter) beforeEnd() {
+	if s.keep == nil {
+		return
+	}
+	if id, object, history, ok := s.Translated(); ok {
+		s.keep(id, object, history)
+	}
 }
 
 // Translated is, for a translated stream that ended with its terminal
@@ -274,6 +292,7 @@ func (s *ResponsesStreamWriter) WriteEvent(ev llm.Event) error {
 		if ev.Done {
 			s.buf = s.enc.appendEnd(s.buf, &s.frames)
 			s.finished, s.ended = true, true
+			s.beforeEnd()
 		}
 		_, err := s.out.Write(s.buf)
 		return err
@@ -302,6 +321,7 @@ func (s *ResponsesStreamWriter) Finish() error {
 		// calls Finish only then): its end is the terminal event.
 		s.ended = true
 		s.buf = s.enc.appendEnd(s.buf[:0], &s.frames)
+		s.beforeEnd()
 		_, err := s.out.Write(s.buf)
 		return err
 	}

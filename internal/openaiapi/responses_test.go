@@ -220,3 +220,51 @@ func FuzzParseResponses(f *testing.F) {
 		}
 	})
 }
+
+// keepOrder is a ResponseWriter that notes whether kept was set when the
+// terminal event was written.
+type keepOrder struct {
+	*httptest.ResponseRecorder
+	kept, keptFirst bool
+}
+
+func (k *keepOrder) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), "response.completed") {
+		k.keptFirst = k.kept
+	}
+	return k.ResponseRecorder.Write(p)
+}
+
+// TestTranslatedKeptBeforeTheTerminalEvent: a translated stream hands what
+// the gateway keeps of it to OnTranslated before its terminal event is
+// written, on both ways a stream ends.
+func TestTranslatedKeptBeforeTheTerminalEvent(t *testing.T) {
+	for _, viaFinish := range []bool{false, true} {
+		w := &keepOrder{ResponseRecorder: httptest.NewRecorder()}
+		sw := NewResponsesStreamWriter(w, &llm.Request{Model: "m", Raw: []byte(`{"model":"m","input":"x"}`)}, llm.DialectAnthropic)
+		var gotID string
+		sw.OnTranslated(func(id string, object, history []byte) {
+			w.kept, gotID = true, id
+			if !strings.Contains(string(object), `"status":"completed"`) || !strings.Contains(string(history), "ok") {
+				t.Errorf("kept object %s history %s", object, history)
+			}
+		})
+		events := []llm.Event{{Start: true}, {Text: "ok"}, {FinishReason: llm.FinishStop}}
+		if !viaFinish {
+			events = append(events, llm.Event{Done: true})
+		}
+		for _, ev := range events {
+			if err := sw.WriteEvent(ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if viaFinish {
+			if err := sw.Finish(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !w.keptFirst || !strings.HasPrefix(gotID, "resp_") {
+			t.Errorf("finish %v: kept %q before the terminal event: %v", viaFinish, gotID, w.keptFirst)
+		}
+	}
+}
