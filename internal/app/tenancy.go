@@ -270,5 +270,27 @@ func redisClient(raw string) (*redis.Client, string, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("app: redis URL: %w", err)
 	}
+	// Limits, budgets and the cache are asked on a request's path: a Redis
+	// that hangs must fail fast into the local fallback, not hold the
+	// request for go-redis's defaults (5 s dial, 3 s reads, 3 retries).
+	// The URL's own settings win.
+	for param, set := range map[string]func(){
+		"dial_timeout":  func() { opts.DialTimeout = redisDialTimeout },
+		"read_timeout":  func() { opts.ReadTimeout = redisIOTimeout },
+		"write_timeout": func() { opts.WriteTimeout = redisIOTimeout },
+		"max_retries":   func() { opts.MaxRetries = 1 },
+		"pool_timeout":  func() { opts.PoolTimeout = redisDialTimeout },
+	} {
+		if !q.Has(param) {
+			set()
+		}
+	}
 	return redis.NewClient(opts), prefix, nil
 }
+
+// Defaults of a Redis URL without its own timeouts: how long a request may
+// wait on a Redis that hangs before its limits, budgets or cache fall back.
+const (
+	redisDialTimeout = 500 * time.Millisecond
+	redisIOTimeout   = 300 * time.Millisecond
+)
