@@ -204,6 +204,13 @@ func buildTenancyOpen(ctx context.Context, cfg *config.Config, log *slog.Logger,
 			})
 		}
 		wg.Go(func() { prompts.run(ctx) })
+		// The Redis backends' background work: leave the fallback as soon
+		// as Redis answers, and make the settles that failed meanwhile.
+		for _, b := range []any{limiter, budgets} {
+			if r, ok := b.(interface{ Run(context.Context) }); ok {
+				wg.Go(func() { r.Run(ctx) })
+			}
+		}
 		wg.Go(func() { sweepLearning(ctx, st, cfg.Learning.Retention.D(), log) })
 		err := ledger.Run(ctx)
 		wg.Wait()

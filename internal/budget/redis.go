@@ -96,17 +96,61 @@ func (r *Redis) Reserve(ctx context.Context, scopes []BudgetScope, estimateUSD f
 		return res, err
 	}
 	r.seedLocal(scopes)
-	return r.local.reserve(scopes, est, int64(r.backend.Replicas))
+	local, err := r.local.reserve(scopes, est, int64(r.backend.Replicas))
+	if err != nil {
+		return nil, err
+	}
+	return &fallbackReservation{Reservation: local, r: r, keys: r.settleKeys(scopes, r.backend.Now())}, nil
 }
+
+// settleKeys are the period hashes and hold sets of scopes at t, as the
+// scripts take them.
+func (r *Redis) settleKeys(scopes []BudgetScope, t time.Time) []string {
+	keys := make([]string, 0, 4*len(scopes))
+	for _, s := range scopes {
+		d, m := r.periodKeys(s.Key, t)
+		keys = append(keys, d, d+":h", m, m+":h")
+	}
+	return keys
+}
+
+// fallbackReservation is a reservation made locally while Redis was
+// down. Its spend is added to Redis too once Redis answers, so the other
+// replicas (and this one, back on Redis) count it.
+type fallbackReservation struct {
+	Reservation
+	r    *Redis
+	keys []string
+}
+
+func (f *fallbackReservation) Settle(actualUSD float64) {
+	f.Reservation.Settle(actualUSD)
+	if actual := toNanos(actualUSD); actual > 0 {
+		f.r.deferSettle(f.keys, "", 0, actual)
+	}
+}
+
+// deferSettle has Run add actual to keys' spend (and release the hold
+// member of est, if any) once Redis answers.
+func (r *Redis) deferSettle(keys []string, member string, est, actual int64) {
+	r.backend.Defer(func(ctx context.Context) error {
+		return settleScript.Run(ctx, r.backend.Client, keys, member, est, actual,
+			int64(dayTTL/time.Second), int64(monthTTL/time.Second)).Err()
+	})
+}
+
+// Deferred is how many settles wait for Redis to answer again.
+func (r *Redis) Deferred() int { return r.backend.Deferred() }
+
+// Run makes, until ctx ends, the settles that failed and the spend counted
+// locally during an outage, once Redis answers again, and leaves the
+// fallback as soon as it does (see redisbacked.Backend.Run).
+func (r *Redis) Run(ctx context.Context) { r.backend.Run(ctx) }
 
 func (r *Redis) reserveRedis(ctx context.Context, scopes []BudgetScope, est int64) (Reservation, error) {
 	now := r.backend.Now()
 	member := r.backend.NewID() + "|" + strconv.FormatInt(est, 10)
-	keys := make([]string, 0, 4*len(scopes))
-	for _, s := range scopes {
-		d, m := r.periodKeys(s.Key, now)
-		keys = append(keys, d, d+":h", m, m+":h")
-	}
+	keys := r.settleKeys(scopes, now)
 	args := make([]any, 0, 6+2*len(scopes))
 	args = append(args, now.UnixMilli(), now.Add(r.holdTTL).UnixMilli(), member, est,
 		int64(dayTTL/time.Second), int64(monthTTL/time.Second))
@@ -200,9 +244,8 @@ type redisReservation struct {
 	settled atomic.Bool
 }
 
-// Settle implements Reservation. If Redis fails, the spend is lost from
-// Redis (the usage store still has it; Seed restores it on restart) and the
-// hold expires after HoldTTL.
+// Settle implements Reservation. If Redis fails, the settle (the spend,
+// and the release of the hold) is made again once Redis answers (Run).
 func (s *redisReservation) Settle(actualUSD float64) {
 	if !s.settled.CompareAndSwap(false, true) {
 		return
@@ -213,6 +256,7 @@ func (s *redisReservation) Settle(actualUSD float64) {
 	err := settleScript.Run(ctx, r.backend.Client, s.keys, s.member, s.est, toNanos(actualUSD),
 		int64(dayTTL/time.Second), int64(monthTTL/time.Second)).Err()
 	if err != nil {
-		r.backend.Logger.Warn("budget: redis settle failed", "err", err)
+		r.backend.Logger.Warn("budget: redis settle failed; it is made again once redis answers", "err", err)
+		r.deferSettle(s.keys, s.member, s.est, toNanos(actualUSD))
 	}
 }

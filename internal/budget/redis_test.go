@@ -95,3 +95,56 @@ func TestRedisUnreachableFallback(t *testing.T) {
 		t.Fatal("got no fallback, want fallback")
 	}
 }
+
+// TestRedisOutageSpendReachesRedis: a settle that fails while Redis is
+// away, and spend counted locally during the outage, are added to Redis
+// once it answers again (and the hold is released), so the other replicas
+// count them; the replica leaves the fallback without waiting for a
+// request.
+func TestRedisOutageSpendReachesRedis(t *testing.T) {
+	prefix := redistest.Prefix(t)
+	p := redistest.StartProxy(t, redistest.Addr)
+	clock := clocktest.New(budgettest.Start)
+	c := redistest.NewClient(t, p.Addr)
+	b := budget.NewRedis(c, prefix, budget.RedisOptions{Replicas: 2, Now: clock.Now, ProbeInterval: 10 * time.Millisecond})
+	other := budget.NewRedis(redistest.NewClient(t, redistest.Addr), prefix, budget.RedisOptions{Replicas: 2, Now: clock.Now})
+	ctx := context.Background()
+	s := []budget.BudgetScope{{Key: "key:k", DailyUSD: 1}}
+
+	held, err := b.Reserve(ctx, s, 0.3) // through Redis
+	if err != nil || b.Fallback() {
+		t.Fatalf("reserve via redis: %v, fallback %v", err, b.Fallback())
+	}
+	p.SetDown(true)
+	for range 8 {
+		_ = c.Ping(ctx).Err() // empty the pool through the dead proxy
+	}
+	held.Settle(0.2) // fails: deferred
+	local, err := b.Reserve(ctx, s, 0.05)
+	if err != nil || !b.Fallback() {
+		t.Fatalf("reserve during the outage: %v, fallback %v", err, b.Fallback())
+	}
+	local.Settle(0.1) // counted locally, and deferred for Redis
+
+	// Redis holds 0.3 reserved until the settle lands: 0.8 more is too much.
+	if _, err := other.Reserve(ctx, s, 0.8); err == nil {
+		t.Fatal("other replica: 0.8 admitted while 0.3 is held")
+	}
+	p.SetDown(false)
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { b.Run(rctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	clocktest.WaitFor(t, "the deferred settles to land", func() bool { return !b.Fallback() && b.Deferred() == 0 })
+
+	// Spent 0.2 + 0.1, nothing held: 0.7 fits, 0.71 does not.
+	r, err := other.Reserve(ctx, s, 0.7)
+	if err != nil {
+		t.Fatalf("other replica, 0.7 of the 0.7 left: %v", err)
+	}
+	r.Settle(0)
+	var be *budget.Error
+	if _, err := other.Reserve(ctx, s, 0.71); !errors.As(err, &be) || be.Spent < 0.299 || be.Spent > 0.301 {
+		t.Errorf("other replica, 0.71: got %v, want refused with 0.3 spent", err)
+	}
+}

@@ -29,6 +29,9 @@ func New(name string, interval time.Duration, now func() time.Time, log *slog.Lo
 	return &Switch{name: name, interval: interval, now: now, log: log}
 }
 
+// Name is what falls back ("ratelimit", "budget"), as the log lines say.
+func (s *Switch) Name() string { return s.name }
+
 // Active reports whether the local fallback is in force.
 func (s *Switch) Active() bool { return s.down.Load() }
 

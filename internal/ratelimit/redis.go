@@ -131,8 +131,9 @@ type redisTicket struct {
 	settled atomic.Bool
 }
 
-// Settle implements Ticket. If Redis fails meanwhile, the refund is lost and
-// the concurrency slot is freed when its lease expires.
+// Settle implements Ticket. If Redis fails meanwhile, the settle is made
+// again once Redis answers (Run), so the concurrency slot is not held until
+// its lease expires.
 func (t *redisTicket) Settle(actualTokens int) {
 	if !t.settled.CompareAndSwap(false, true) {
 		return
@@ -155,9 +156,20 @@ func (t *redisTicket) Settle(actualTokens int) {
 	if !work {
 		return
 	}
+	keys := r.keys(t.scopes)
+	write := func(ctx context.Context) error { return settleScript.Run(ctx, r.backend.Client, keys, args...).Err() }
 	ctx, cancel := context.WithTimeout(context.Background(), r.backend.SettleTimeout)
 	defer cancel()
-	if err := settleScript.Run(ctx, r.backend.Client, r.keys(t.scopes), args...).Err(); err != nil {
-		r.backend.Logger.Debug("ratelimit: redis settle failed", "err", err)
+	if err := write(ctx); err != nil {
+		r.backend.Logger.Warn("ratelimit: redis settle failed; it is made again once redis answers", "err", err)
+		r.backend.Defer(write)
 	}
 }
+
+// Deferred is how many settles wait for Redis to answer again.
+func (r *Redis) Deferred() int { return r.backend.Deferred() }
+
+// Run makes, until ctx ends, the settles that failed once Redis answers
+// again, and leaves the fallback as soon as it does (see
+// redisbacked.Backend.Run).
+func (r *Redis) Run(ctx context.Context) { r.backend.Run(ctx) }

@@ -2,9 +2,7 @@ package ratelimit_test
 
 import (
 	"context"
-	"io"
 	"log/slog"
-	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -118,10 +116,10 @@ func TestRedisUnreachableFallback(t *testing.T) {
 // Redis via a loopback proxy that can refuse connections.
 func TestRedisFallbackRecovers(t *testing.T) {
 	prefix := redistest.Prefix(t)
-	p := startProxy(t, redistest.Addr)
+	p := redistest.StartProxy(t, redistest.Addr)
 	clock := clocktest.New(time.Now())
 	var logs logtest.Buffer
-	c := redistest.NewClient(t, p.addr)
+	c := redistest.NewClient(t, p.Addr)
 	l := ratelimit.NewRedis(c, prefix, ratelimit.RedisOptions{
 		Replicas: 2, Now: clock.Now, ProbeInterval: time.Second,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
@@ -140,12 +138,12 @@ func TestRedisFallbackRecovers(t *testing.T) {
 	if got := admitN(4); got != 4 || l.Fallback() {
 		t.Fatalf("via redis: got %d admitted, fallback %v; want 4, false", got, l.Fallback())
 	}
-	p.setDown(true)
+	p.SetDown(true)
 	closePool(t, c)
 	if got := admitN(20); got != 5 || !l.Fallback() {
 		t.Fatalf("during outage: got %d admitted, fallback %v; want 5 (ceil(10/2)), true", got, l.Fallback())
 	}
-	p.setDown(false)
+	p.SetDown(false)
 	if got := admitN(3); got != 0 || !l.Fallback() {
 		t.Fatalf("before probe interval: got %d admitted, fallback %v; want 0, true", got, l.Fallback())
 	}
@@ -185,72 +183,36 @@ func TestRedisLeaseExpires(t *testing.T) {
 	tk.Settle(0)
 }
 
-// proxy forwards TCP to a backend, or refuses (closes) connections while
-// down.
-type proxy struct {
-	addr string
-	down atomic.Bool
-	mu   sync.Mutex
-	open map[net.Conn]struct{}
-}
-
-func startProxy(t *testing.T, backend string) *proxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// TestRedisSettleAfterOutageFreesTheSlot: a concurrency slot whose settle
+// failed while Redis was away is freed once Redis answers again, not held
+// until its lease expires.
+func TestRedisSettleAfterOutageFreesTheSlot(t *testing.T) {
+	prefix := redistest.Prefix(t)
+	p := redistest.StartProxy(t, redistest.Addr)
+	c := redistest.NewClient(t, p.Addr)
+	l := ratelimit.NewRedis(c, prefix, ratelimit.RedisOptions{Replicas: 2, ProbeInterval: 10 * time.Millisecond})
+	other := ratelimit.NewRedis(redistest.NewClient(t, redistest.Addr), prefix, ratelimit.RedisOptions{Replicas: 2})
+	ctx := context.Background()
+	req := ratelimit.Request{Scopes: []ratelimit.Scope{{Key: "key:c", MaxConcurrent: 1}}}
+	tk, err := l.Admit(ctx, req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proxy{addr: ln.Addr().String(), open: map[net.Conn]struct{}{}}
-	var wg sync.WaitGroup
-	t.Cleanup(func() {
-		_ = ln.Close()
-		p.closeAll()
-		wg.Wait()
-	})
-	wg.Go(func() {
-		for {
-			in, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			if p.down.Load() {
-				_ = in.Close()
-				continue
-			}
-			out, err := net.Dial("tcp", backend)
-			if err != nil {
-				_ = in.Close()
-				continue
-			}
-			p.track(in, out)
-			wg.Go(func() { _, _ = io.Copy(out, in); _ = out.Close() })
-			wg.Go(func() { _, _ = io.Copy(in, out); _ = in.Close() })
-		}
-	})
-	return p
-}
-
-func (p *proxy) track(cs ...net.Conn) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range cs {
-		p.open[c] = struct{}{}
+	p.SetDown(true)
+	closePool(t, c)
+	tk.Settle(0) // fails: deferred
+	if _, err := other.Admit(ctx, req); err == nil {
+		t.Fatal("other replica admitted while the slot is held")
 	}
-}
-
-func (p *proxy) closeAll() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for c := range p.open {
-		_ = c.Close()
+	p.SetDown(false)
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { l.Run(rctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	clocktest.WaitFor(t, "the deferred settle to land", func() bool { return l.Deferred() == 0 })
+	tk2, err := other.Admit(ctx, req)
+	if err != nil {
+		t.Fatalf("after redis came back: %v, want the slot free", err)
 	}
-	clear(p.open)
-}
-
-// setDown makes the proxy refuse new connections and cut existing ones.
-func (p *proxy) setDown(down bool) {
-	p.down.Store(down)
-	if down {
-		p.closeAll()
-	}
+	tk2.Settle(0)
 }

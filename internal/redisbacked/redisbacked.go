@@ -12,6 +12,7 @@ import (
 	"errors"
 	"log/slog"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -81,7 +82,15 @@ type Backend struct {
 
 	sw  *fallback.Switch
 	seq atomic.Uint64
+
+	mu       sync.Mutex
+	deferred []func(context.Context) error // writes to make again (see Defer)
+	making   int                           // deferred writes Run has taken and not yet made
+	dropped  int                           // deferred writes dropped since the last log line
 }
+
+// maxDeferred bounds the writes kept for when Redis answers again.
+const maxDeferred = 10000
 
 // New returns a Backend for client whose keys begin with prefix. name says
 // what falls back in the log lines ("ratelimit", "budget").
@@ -128,4 +137,83 @@ func Try[T any, E error](ctx context.Context, b *Backend, call func() (T, error)
 	}
 	b.sw.Down(err, "replicas", b.Replicas)
 	return zero, false, nil
+}
+
+// Defer keeps write, a Redis write that failed (a settle: spend to add, a
+// hold or a concurrency slot to free), to be made again once Redis
+// answers; Run makes it. Without it the spend would be missing from Redis
+// and the hold or slot taken until it expires. At most maxDeferred are
+// kept, the oldest dropped first (logged).
+func (b *Backend) Defer(write func(context.Context) error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.deferred) >= maxDeferred {
+		b.deferred = b.deferred[1:]
+		b.dropped++
+	}
+	b.deferred = append(b.deferred, write)
+}
+
+// Deferred is how many writes wait for Redis, or are being made.
+func (b *Backend) Deferred() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.deferred) + b.making
+}
+
+// Run, until ctx ends, looks at Redis once per ProbeInterval: while in
+// the fallback it pings Redis and leaves the fallback when it answers (so
+// the switch back does not wait for a request), and once Redis answers it
+// makes the deferred writes, oldest first, stopping at the first failure.
+func (b *Backend) Run(ctx context.Context) {
+	t := time.NewTicker(b.ProbeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			b.retry(ctx)
+		}
+	}
+}
+
+// retry is one round of Run.
+func (b *Backend) retry(ctx context.Context) {
+	if b.sw.Active() {
+		pctx, cancel := context.WithTimeout(ctx, b.SettleTimeout)
+		err := b.Client.Ping(pctx).Err()
+		cancel()
+		if err != nil {
+			return
+		}
+		b.sw.Up()
+	}
+	b.mu.Lock()
+	writes, dropped := b.deferred, b.dropped
+	b.deferred, b.dropped, b.making = nil, 0, len(writes)
+	b.mu.Unlock()
+	if dropped > 0 {
+		b.Logger.Warn(b.sw.Name()+": deferred redis writes dropped while redis was unavailable", "dropped", dropped)
+	}
+	for i, write := range writes {
+		wctx, cancel := context.WithTimeout(ctx, b.SettleTimeout)
+		err := write(wctx)
+		cancel()
+		b.mu.Lock()
+		b.making--
+		if err != nil {
+			b.deferred = append(writes[i:], b.deferred...)
+			if over := len(b.deferred) - maxDeferred; over > 0 {
+				b.deferred, b.dropped = b.deferred[over:], b.dropped+over
+			}
+			b.making = 0
+			b.mu.Unlock()
+			return
+		}
+		b.mu.Unlock()
+	}
+	if len(writes) > 0 {
+		b.Logger.Info(b.sw.Name()+": deferred redis writes made", "writes", len(writes))
+	}
 }

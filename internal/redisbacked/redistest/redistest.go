@@ -8,8 +8,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"net"
 	"os"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -78,4 +81,78 @@ func ClosedAddr(tb testing.TB) string {
 	addr := ln.Addr().String()
 	_ = ln.Close()
 	return addr
+}
+
+// Proxy forwards TCP to a backend, or refuses (closes) connections while
+// down: a Redis that goes away and comes back, for fallback tests.
+type Proxy struct {
+	// Addr is where to connect to reach the backend through the proxy.
+	Addr string
+	down atomic.Bool
+	mu   sync.Mutex
+	open map[net.Conn]struct{}
+}
+
+// StartProxy starts a proxy to backend on a loopback port, stopped when
+// the test ends.
+func StartProxy(t testing.TB, backend string) *Proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Proxy{Addr: ln.Addr().String(), open: map[net.Conn]struct{}{}}
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		_ = ln.Close()
+		p.closeAll()
+		wg.Wait()
+	})
+	wg.Go(func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if p.down.Load() {
+				_ = in.Close()
+				continue
+			}
+			out, err := net.Dial("tcp", backend)
+			if err != nil {
+				_ = in.Close()
+				continue
+			}
+			p.track(in, out)
+			wg.Go(func() { _, _ = io.Copy(out, in); _ = out.Close() })
+			wg.Go(func() { _, _ = io.Copy(in, out); _ = in.Close() })
+		}
+	})
+	return p
+}
+
+func (p *Proxy) track(cs ...net.Conn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range cs {
+		p.open[c] = struct{}{}
+	}
+}
+
+func (p *Proxy) closeAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.open {
+		_ = c.Close()
+	}
+	clear(p.open)
+}
+
+// SetDown makes the proxy refuse new connections and cut existing ones
+// (true), or forward again (false).
+func (p *Proxy) SetDown(down bool) {
+	p.down.Store(down)
+	if down {
+		p.closeAll()
+	}
 }
