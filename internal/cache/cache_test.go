@@ -180,4 +180,19 @@ func TestRedis(t *testing.T) {
 	if e, err := s.Get(ctx, "junk"); e != nil || err == nil {
 		t.Fatalf("Get(junk) = %v, %v; want an error", e, err)
 	}
+
+	// A key prefix holding glob characters purges only its own keys.
+	star := cache.NewRedis(client, prefix+"a*:")
+	other := cache.NewRedis(client, prefix+"ab:")
+	for _, st := range []cache.Store{star, other} {
+		if err := st.Set(ctx, "k", &cache.Entry{Body: []byte("x")}, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := star.Purge(ctx, ""); n != 1 || err != nil {
+		t.Errorf("purge of a*: = %d, %v; want its 1 key", n, err)
+	}
+	if e, _ := other.Get(ctx, "k"); e == nil {
+		t.Error("purging prefix a*: removed ab:'s key")
+	}
 }

@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -32,11 +33,27 @@ func (r *Redis) Get(ctx context.Context, key string) (*Entry, error) {
 	return decode(b)
 }
 
+// globEscape escapes what a Redis MATCH pattern reads as a wildcard, so a
+// key prefix holding one matches only itself.
+func globEscape(s string) string {
+	if !strings.ContainsAny(s, `*?[]\`) {
+		return s
+	}
+	var b strings.Builder
+	for _, c := range s {
+		if strings.ContainsRune(`*?[]\`, c) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
 // Purge implements Store: it scans the prefix's keys and unlinks them in
 // batches, so a large cache never blocks Redis.
 func (r *Redis) Purge(ctx context.Context, prefix string) (int, error) {
 	n := 0
-	iter := r.client.Scan(ctx, 0, r.prefix+prefix+"*", 1000).Iterator()
+	iter := r.client.Scan(ctx, 0, globEscape(r.prefix+prefix)+"*", 1000).Iterator()
 	batch := make([]string, 0, 1000)
 	flush := func() error {
 		if len(batch) == 0 {
