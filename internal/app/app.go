@@ -167,7 +167,7 @@ func Serve(ctx context.Context, opts Options) error {
 		IdleTimeout:       cfg.Server.IdleTimeout.D(),
 		ShutdownTimeout:   cfg.Server.ShutdownTimeout.D(),
 		Drain:             gw.CloseSessions,
-		Abort:             gw.AbortStreams,
+		AbortCause:        gateway.ErrShuttingDown,
 	})
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {

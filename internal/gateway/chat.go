@@ -279,7 +279,7 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *dialect) 
 	x.trace = trace
 	g.setRouteHeaders(w, x)
 	if err != nil {
-		g.failErr(w, x, err)
+		g.failErr(w, x, shutdownOr(r.Context(), err))
 		return
 	}
 	g.respond(w, r, x, resp, input)
@@ -368,10 +368,7 @@ func headerSafe(s string) string {
 // (fail-over happens before the first content byte); afterwards a failure is
 // written in-band and the stream ends without a success terminator.
 func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, x *exchange, rt *runtime, plan *executor.Plan, input int) {
-	// A shutdown whose drain time is up ends the stream with an error the
-	// client can read, not a dropped connection.
-	ctx, stop := g.abortable(r.Context())
-	defer stop()
+	ctx := r.Context()
 	st, trace, err := g.exec.Stream(ctx, plan, x.req, input)
 	x.trace = trace
 	g.setRouteHeaders(w, x)
@@ -412,33 +409,10 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, x *exchange, rt
 	// finalUsage: a usage report at or after the finish reason, the
 	// provider's final count even if the client then went away.
 	var sawUsage, finished, finalUsage bool
-	// estimate bills a stream without usage, or cut before its final usage
-	// (Anthropic's message_start reports 1 output token), from what was
-	// sent, and says so: no count it carries is the provider's final one.
-	estimate := func() {
-		x.usage.Estimated = true
-		if x.usage.InputTokens == 0 {
-			x.usage.InputTokens = input
-		}
-		if est := tokens.FromBytes(outBytes); est > x.usage.OutputTokens {
-			x.usage.OutputTokens = est
-		}
-	}
-	// The client's closing usage (OpenAI's usage chunk, Anthropic's
-	// message_delta, response.completed) is what is billed, never zeros:
-	// a stream that reported none gets the estimate.
-	closingUsage := func() {
-		if !sawUsage {
-			estimate()
-			u := x.usage
-			_ = sw.WriteEvent(llm.Event{Usage: &u})
-			sawUsage = true
-		}
-	}
 	for {
 		ev, err := st.Next()
 		if err == io.EOF {
-			closingUsage()
+			x.closingUsage(sw, input, outBytes, &sawUsage)
 			if err := sw.Finish(); err != nil {
 				x.partial = true
 			}
@@ -470,7 +444,7 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, x *exchange, rt
 			x.usage.Merge(*ev.Usage)
 		}
 		if ev.Done {
-			closingUsage()
+			x.closingUsage(sw, input, outBytes, &sawUsage)
 		}
 		err = sw.WriteEvent(ev)
 		if err == nil && batch && !buffered.Buffered() {
@@ -485,17 +459,46 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, x *exchange, rt
 	}
 
 	if !sawUsage || x.partial && !finalUsage {
-		estimate()
+		x.estimateUsage(input, outBytes)
 	}
 }
 
-// errShutdownStream is what a stream AbortStreams ends tells its client.
-var errShutdownStream = &provider.Error{Kind: provider.KindUnavailable, Message: errShuttingDown.Error() + "; send the request again"}
+// estimateUsage bills a stream without usage, or cut before its final
+// usage (Anthropic's message_start reports 1 output token), from what was
+// sent (input tokens, outBytes of output), and says so: no count it
+// carries is the provider's final one.
+func (x *exchange) estimateUsage(input, outBytes int) {
+	x.usage.Estimated = true
+	if x.usage.InputTokens == 0 {
+		x.usage.InputTokens = input
+	}
+	if est := tokens.FromBytes(outBytes); est > x.usage.OutputTokens {
+		x.usage.OutputTokens = est
+	}
+}
 
-// shutdownOr is errShutdownStream when ctx was ended by AbortStreams,
-// else err.
+// closingUsage gives a stream that reported no usage (*saw false) the
+// estimate, so that the client's closing usage (OpenAI's usage chunk,
+// Anthropic's message_delta, response.completed) is what is billed, never
+// zeros.
+func (x *exchange) closingUsage(sw streamWriter, input, outBytes int, saw *bool) {
+	if *saw {
+		return
+	}
+	x.estimateUsage(input, outBytes)
+	u := x.usage
+	_ = sw.WriteEvent(llm.Event{Usage: &u})
+	*saw = true
+}
+
+// errShutdownStream is what a request ended by a shutdown (ErrShuttingDown)
+// tells its client.
+var errShutdownStream = &provider.Error{Kind: provider.KindUnavailable, Message: ErrShuttingDown.Error() + "; send the request again"}
+
+// shutdownOr is errShutdownStream when ctx was ended by a shutdown, else
+// err.
 func shutdownOr(ctx context.Context, err error) error {
-	if errors.Is(context.Cause(ctx), errShuttingDown) {
+	if ctx.Err() != nil && errors.Is(context.Cause(ctx), ErrShuttingDown) {
 		return errShutdownStream
 	}
 	return err
@@ -830,8 +833,11 @@ const statusClientClosed = 499
 func (g *Gateway) failErr(w http.ResponseWriter, x *exchange, err error) {
 	x.status = x.dialect.statusOf(err)
 	x.errKind = provider.KindOf(err).String()
-	if bre := (*llm.BadRequestError)(nil); errors.As(err, &bre) {
+	switch bre := (*llm.BadRequestError)(nil); {
+	case errors.As(err, &bre):
 		x.errKind = openaiapi.CodeInvalidRequest // what the client was told
+	case err == errShutdownStream:
+		x.errKind = "shutdown"
 	}
 	var pe *provider.Error
 	if errors.As(err, &pe) && pe.RetryAfter > 0 {

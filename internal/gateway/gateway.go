@@ -76,10 +76,6 @@ type Gateway struct {
 	semantic *cache.Semantic
 	affinity cache.Store
 	sessions *sessions // Realtime API sessions in progress
-	// aborted ends, with errShuttingDown as its cause, when AbortStreams
-	// is called: streams still running when the drain time is up.
-	aborted context.Context
-	abort   context.CancelCauseFunc
 	// secretKey signs client secrets when the config sets no key.
 	secretKey [32]byte
 	rt        atomic.Pointer[runtime]
@@ -120,25 +116,14 @@ func New(opts Options) *Gateway {
 	}
 	g := &Gateway{log: opts.Logger, metrics: opts.Metrics, exec: opts.Executor, rec: opts.Recorder, guard: opts.Guard, now: opts.Now, tokens: tokens.NewCounter(), tracer: opts.Tracer, cache: opts.Cache, semantic: opts.Semantic, affinity: opts.Affinity, sessions: newSessions()}
 	_, _ = rand.Read(g.secretKey[:]) // crypto/rand never fails
-	g.aborted, g.abort = context.WithCancelCause(context.Background())
 	return g
 }
 
-// errShuttingDown ends the streams AbortStreams stops.
-var errShuttingDown = errors.New("the gateway is shutting down")
-
-// AbortStreams ends the streams still running once the shutdown's drain
-// time is up: each gets an in-band error saying the gateway is shutting
-// down (rather than a dropped connection) and is recorded as partial with
-// the error "shutdown". Call it before closing the connections.
-func (g *Gateway) AbortStreams() { g.abort(errShuttingDown) }
-
-// abortable is ctx, also ended by AbortStreams; stop releases it.
-func (g *Gateway) abortable(ctx context.Context) (c context.Context, stop func()) {
-	c, cancel := context.WithCancelCause(ctx)
-	unhook := context.AfterFunc(g.aborted, func() { cancel(errShuttingDown) })
-	return c, func() { unhook(); cancel(nil) }
-}
+// ErrShuttingDown is the cause a shutting-down server cancels the requests
+// still running with (server.Options.AbortCause): a stream then ends with
+// an in-band error saying so, rather than a dropped connection, and is
+// recorded as partial with the error "shutdown".
+var ErrShuttingDown = errors.New("the gateway is shutting down")
 
 // Ready reports whether a config has been applied.
 func (g *Gateway) Ready() bool { return g.rt.Load() != nil }

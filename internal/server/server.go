@@ -44,17 +44,20 @@ type Options struct {
 	// server (Realtime API WebSockets), which its shutdown does not wait
 	// for, and waits for their handlers to finish or ctx to end.
 	Drain func(ctx context.Context) error
-	// Abort, if set, is called when ShutdownTimeout has passed with
-	// requests still running: it ends them in a way their clients can read
-	// (an in-band error), and they get AbortGrace more to write it before
-	// the connections close.
-	Abort func()
+	// AbortCause, if set, ends the requests still running when
+	// ShutdownTimeout has passed: their contexts are cancelled with it as
+	// the cause (context.Cause), so a handler can tell its client why in a
+	// way it can read (an in-band error), and they get AbortGrace more to
+	// write it before the connections close.
+	AbortCause error
 }
 
 // Server is the HTTP server.
 type Server struct {
-	opts Options
-	srv  *http.Server
+	opts  Options
+	srv   *http.Server
+	base  context.Context         // every request's context derives from it
+	abort context.CancelCauseFunc // ends base (see Options.AbortCause)
 }
 
 // New returns a server; call Serve to run it.
@@ -75,7 +78,9 @@ func New(opts Options) *Server {
 		opts.ShutdownTimeout = 30 * time.Second
 	}
 	s := &Server{opts: opts}
+	s.base, s.abort = context.WithCancelCause(context.Background())
 	s.srv = &http.Server{
+		BaseContext:       func(net.Listener) context.Context { return s.base },
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: opts.ReadHeaderTimeout,
 		ReadTimeout:       opts.ReadTimeout,
@@ -175,9 +180,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			err = derr
 		}
 	}
-	if err != nil && s.opts.Abort != nil {
+	if err != nil && s.opts.AbortCause != nil {
 		s.opts.Logger.Warn("shutdown deadline passed; ending the remaining requests", "err", err)
-		s.opts.Abort()
+		s.abort(s.opts.AbortCause)
 		actx, cancel := context.WithTimeout(context.Background(), AbortGrace)
 		err = s.srv.Shutdown(actx)
 		cancel()
