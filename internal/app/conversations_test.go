@@ -112,6 +112,33 @@ func TestConversations(t *testing.T) {
 	}); !isStatus(err, 404) {
 		t.Errorf("another tenant's response in it: %v, want 404", err)
 	}
+	// Nor count it, nor compact it (the upstream account is shared).
+	if _, err := globex.Responses.InputTokens.Count(ctx, responses.InputTokenCountParams{Model: openai.String("medium"),
+		Input:        responses.InputTokenCountParamsInputUnion{OfString: openai.String("x")},
+		Conversation: responses.InputTokenCountParamsConversationUnion{OfString: openai.String(conv.ID)},
+	}); !isStatus(err, 404) {
+		t.Errorf("another tenant's input_tokens in it: %v, want 404", err)
+	}
+	if _, err := globex.Responses.InputTokens.Count(ctx, responses.InputTokenCountParams{
+		Input:        responses.InputTokenCountParamsInputUnion{OfString: openai.String("x")},
+		Conversation: responses.InputTokenCountParamsConversationUnion{OfString: openai.String(conv.ID)},
+	}); !isStatus(err, 404) {
+		t.Errorf("another tenant's input_tokens in it, no model: %v, want 404", err)
+	}
+	if c, err := acme.Responses.InputTokens.Count(ctx, responses.InputTokenCountParams{Model: openai.String("medium"),
+		Input:        responses.InputTokenCountParamsInputUnion{OfString: openai.String("x")},
+		Conversation: responses.InputTokenCountParamsConversationUnion{OfString: openai.String(conv.ID)},
+	}); err != nil || c.InputTokens <= 0 {
+		t.Errorf("its own tenant's input_tokens in it: %+v %v", c, err)
+	}
+	cr, _ := http.NewRequest("POST", s.base+"/v1/responses/compact", strings.NewReader(`{"model":"medium","input":"x","conversation":"`+conv.ID+`"}`))
+	cr.Header.Set("Authorization", "Bearer "+b.Secret)
+	cr.Header.Set("Content-Type", "application/json")
+	if resp, err := s.hc.Do(cr); err != nil || resp.StatusCode != 404 {
+		t.Errorf("another tenant's compaction of it: %v %v, want 404", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	// A model with no deployment of the holding provider.
 	if _, err := acme.Responses.New(ctx, responses.ResponseNewParams{
 		Model: "other-medium", Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("hi")},

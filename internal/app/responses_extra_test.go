@@ -71,6 +71,19 @@ func TestResponsesCompactAndInputTokens(t *testing.T) {
 		t.Errorf("compaction at an Anthropic deployment: %v, want 400", err)
 	}
 
+	// A response the gateway translated (for claude) is kept by the
+	// gateway, not upstream: its compaction sends the kept conversation
+	// as the input, to an OpenAI deployment.
+	translated, err := client.Responses.New(ctx, responses.ResponseNewParams{Model: "claude", Input: responses.ResponseNewParamsInputUnion{OfInputItemList: input}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromTranslated, err := client.Responses.Compact(ctx, responses.ResponseCompactParams{Model: "medium",
+		PreviousResponseID: openai.String(translated.ID), Input: responses.ResponseCompactParamsInputUnion{OfString: openai.String("And on Sunday?")}})
+	if err != nil || len(fromTranslated.Output) == 0 || fromTranslated.Usage.InputTokens <= compacted.Usage.InputTokens {
+		t.Errorf("compaction of a translated response: %+v %v, want the kept conversation compacted (more input than the three messages alone)", fromTranslated, err)
+	}
+
 	// The compacted conversation, sent back with a new question, is
 	// answered by an OpenAI deployment of a route that starts with an
 	// Anthropic one.

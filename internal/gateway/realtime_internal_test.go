@@ -116,3 +116,40 @@ func TestTurnWriter(t *testing.T) {
 		t.Errorf("messages:\n%s\nwant:\n%s", strings.Join(msgs, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestTurnWriterKeepsIncomplete: a store-false response that ended
+// incomplete (max_output_tokens) is kept in the connection like a
+// completed one, so a follow-up can continue it.
+func TestTurnWriterKeepsIncomplete(t *testing.T) {
+	for _, typ := range []string{"response.completed", "response.incomplete", "response.failed"} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			conn, err := websocket.Accept(w, r, nil)
+			if err != nil {
+				return
+			}
+			defer conn.CloseNow()
+			tw := &turnWriter{ctx: r.Context(), c: &wsConn{conn: conn}, keep: true, header: http.Header{"Content-Type": {"text/event-stream"}}}
+			tw.WriteHeader(http.StatusOK)
+			_, _ = tw.Write([]byte("data: {\"type\":\"" + typ + "\",\"response\":{\"id\":\"resp_abc123\",\"output\":[{\"type\":\"message\"}]}}\n\n"))
+			tw.end()
+			want := typ != "response.failed"
+			if got := tw.doneID == "resp_abc123" && string(tw.output) == `[{"type":"message"}]`; got != want {
+				t.Errorf("%s: kept %q %s, want kept %v", typ, tw.doneID, tw.output, want)
+			}
+			conn.Close(websocket.StatusNormalClosure, "")
+		}))
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			if _, _, err := conn.Read(ctx); err != nil {
+				break
+			}
+		}
+		conn.CloseNow()
+		cancel()
+		srv.Close()
+	}
+}

@@ -48,15 +48,41 @@ func (g *Gateway) ServeResponsesCompact(w http.ResponseWriter, r *http.Request) 
 				return relayedAnswer{raw: resp.Raw, usage: resp.Usage}
 			}),
 		}
-		if prev := gjson.GetBytes(body, "previous_response_id").Str; prev != "" {
+		prev, conv := gjson.GetBytes(body, "previous_response_id").Str, ""
+		parsed, perr := openaiapi.ParseResponses(body)
+		if perr == nil {
+			conv = parsed.Conversation
+		}
+		if prev != "" || conv != "" {
 			// A compaction answers with the chain's messages: only the
-			// tenant's own, and at the deployment that made it.
+			// tenant's own, and at the deployment that made it. A response
+			// the gateway translated is kept here, not upstream: its
+			// conversation is sent as the input instead.
 			rl.pin = func(ctx context.Context, tenant string) (string, *apiError) {
-				dep, ae := g.continuedAt(ctx, &Principal{TenantID: tenant}, prev)
-				if ae != nil || dep == "" {
-					return model, ae
+				if prev != "" {
+					if perr == nil {
+						expanded, ok, ae := g.continueTranslated(ctx, tenant, parsed)
+						if ae != nil {
+							return "", ae
+						}
+						if ok {
+							req.Raw = expanded
+							return model, nil
+						}
+					}
+					dep, ae := g.continuedAt(ctx, &Principal{TenantID: tenant}, prev)
+					if ae != nil || dep != "" {
+						return dep, ae
+					}
 				}
-				return dep, nil
+				if conv != "" {
+					d, _, ae := g.conversationAt(ctx, g.rt.Load(), tenant, conv)
+					if ae != nil {
+						return "", ae
+					}
+					return d.cfg.Name, nil
+				}
+				return model, nil
 			}
 		}
 		return rl, nil
@@ -121,11 +147,20 @@ func (g *Gateway) ServeResponsesInputTokens(w http.ResponseWriter, r *http.Reque
 		return
 	}
 	var names []string
-	if model == "" {
+	switch {
+	case req.Conversation != "":
+		// Only the tenant's own conversation, counted where it is kept.
+		d, _, ae := g.conversationAt(r.Context(), rt, x.who.TenantID, req.Conversation)
+		if ae != nil {
+			g.fail(w, x, ae)
+			return
+		}
+		x.decision.Route, names = d.cfg.Name, []string{d.cfg.Name}
+	case model == "":
 		if d, _, ok := rt.conversationHolder(); ok {
 			x.decision.Route, names = d.cfg.Name, []string{d.cfg.Name}
 		}
-	} else {
+	default:
 		dec, err := rt.router.PlanFor(model, nil)
 		x.decision = dec
 		if err != nil {

@@ -485,7 +485,9 @@ func (t *turnWriter) events() {
 		if len(data) == 0 || string(data) == "[DONE]" {
 			continue
 		}
-		if t.keep && gjson.GetBytes(data, "type").Str == "response.completed" {
+		if typ := gjson.GetBytes(data, "type").Str; t.keep && (typ == "response.completed" || typ == "response.incomplete") {
+			// An incomplete response (cut at max_output_tokens) is a
+			// response too: it can be continued.
 			r := gjson.GetBytes(data, "response")
 			if out := r.Get("output"); validResponseID(r.Get("id").Str) && out.IsArray() {
 				t.doneID, t.output = r.Get("id").Str, []byte(out.Raw)
