@@ -37,6 +37,17 @@ func TestResponsesWebSocket(t *testing.T) {
 	if _, err := wrong.Responses.Connect(ctx, responses.ResponseConnectionOptions{}); err == nil {
 		t.Fatal("connected with a wrong key")
 	}
+	// A browser cannot set headers: its key comes as a subprotocol.
+	wsURL := strings.Replace(s.base, "http://", "ws://", 1) + "/v1/responses"
+	for key, ok := range map[string]bool{k.Secret: true, "sk-wrong": false} {
+		bc, resp, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPClient: s.hc, Subprotocols: []string{"openai-insecure-api-key." + key}})
+		if (err == nil) != ok {
+			t.Errorf("key subprotocol (valid %v): %v %v", ok, resp, err)
+		}
+		if bc != nil {
+			bc.CloseNow()
+		}
+	}
 	conn, err := client.Responses.Connect(ctx, responses.ResponseConnectionOptions{})
 	if err != nil {
 		t.Fatalf("connect: %v", err)

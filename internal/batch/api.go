@@ -391,7 +391,7 @@ func (a *API) createBatch(w http.ResponseWriter, r *http.Request, who *gateway.P
 		openaiapi.WriteError(w, http.StatusBadRequest, "missing_required_parameter", "input_file_id is required")
 		return
 	case !endpoints[req.Endpoint]:
-		openaiapi.WriteError(w, http.StatusBadRequest, "invalid_value", "endpoint must be one of /v1/chat/completions, /v1/embeddings, /v1/completions, /v1/responses; got "+strconv.Quote(truncate(req.Endpoint, 100)))
+		openaiapi.WriteError(w, http.StatusBadRequest, "invalid_value", "endpoint must be one of "+strings.Join(endpointList, ", ")+"; got "+strconv.Quote(truncate(req.Endpoint, 100)))
 		return
 	case req.CompletionWindow != "24h":
 		openaiapi.WriteError(w, http.StatusBadRequest, "invalid_value", "completion_window must be \"24h\"")

@@ -35,15 +35,17 @@ const (
 	batchPrefix = "batch_"
 )
 
+// endpointList is the endpoints a batch may run, as errors list them.
+var endpointList = []string{"/v1/chat/completions", "/v1/embeddings", "/v1/completions", "/v1/responses", "/v1/moderations", "/v1/images/generations"}
+
 // Endpoints a batch may run.
-var endpoints = map[string]bool{
-	"/v1/chat/completions":   true,
-	"/v1/embeddings":         true,
-	"/v1/completions":        true,
-	"/v1/responses":          true,
-	"/v1/moderations":        true,
-	"/v1/images/generations": true,
-}
+var endpoints = func() map[string]bool {
+	m := make(map[string]bool, len(endpointList))
+	for _, e := range endpointList {
+		m[e] = true
+	}
+	return m
+}()
 
 // completionWindow is the only window the API offers.
 const completionWindow = 24 * time.Hour

@@ -108,6 +108,22 @@ const (
 	betaProtocol = "openai-beta.realtime-v1"
 )
 
+// keyFromProtocol moves the API key a browser offers as a subprotocol
+// (openai-insecure-api-key.KEY: a browser cannot set a WebSocket's
+// headers) into r's Authorization header, unless r has a key header
+// already or the key is a Realtime client secret (read elsewhere).
+func keyFromProtocol(r *http.Request) {
+	if r.Header.Get("Authorization") != "" || r.Header.Get("X-Api-Key") != "" {
+		return
+	}
+	for _, p := range websocketProtocols(r) {
+		if key, ok := strings.CutPrefix(p, keyProtocol); ok && !strings.HasPrefix(key, clientSecretPrefix) {
+			r.Header.Set("Authorization", "Bearer "+key)
+			return
+		}
+	}
+}
+
 // ServeRealtime serves GET /v1/realtime, OpenAI's Realtime API.
 func (g *Gateway) ServeRealtime(w http.ResponseWriter, r *http.Request) {
 	x, r := g.start(r, openAIDialect, "switchyard.realtime")
@@ -134,12 +150,9 @@ func (g *Gateway) ServeRealtime(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	beta := r.Header.Get("OpenAI-Beta")
+	keyFromProtocol(r)
 	for _, p := range websocketProtocols(r) {
-		switch {
-		case strings.HasPrefix(p, keyProtocol+clientSecretPrefix):
-		case strings.HasPrefix(p, keyProtocol) && r.Header.Get("Authorization") == "" && r.Header.Get("X-Api-Key") == "":
-			r.Header.Set("Authorization", "Bearer "+strings.TrimPrefix(p, keyProtocol))
-		case p == betaProtocol && beta == "":
+		if p == betaProtocol && beta == "" {
 			beta = "realtime=v1"
 		}
 	}

@@ -63,6 +63,7 @@ func (g *Gateway) ServeResponsesWebSocket(w http.ResponseWriter, r *http.Request
 		return
 	}
 	x, r := g.start(r, openAIDialect, "switchyard.responses.websocket")
+	keyFromProtocol(r) // a browser's key, as for the Realtime API
 	entered := false
 	defer func() {
 		g.finish(r.Context(), x)
