@@ -135,9 +135,23 @@ func ErrorFor(err error) (status int, code, param, message string) {
 	}
 	if k, msg, ok := provider.ClientView(err, provider.Kind.ClientMessage); ok {
 		status, code = KindStatus(k)
-		return status, code, "", msg
+		return status, code, requestParam(err, k), msg
 	}
 	return http.StatusInternalServerError, CodeInternal, "", "internal error"
+}
+
+// requestParam is the request field a provider's refusal of the request
+// names (an OpenAI deployment's error.param: the request was relayed, so
+// it is the client's own field), "" for any other failure.
+func requestParam(err error, k provider.Kind) string {
+	var pe *provider.Error
+	switch {
+	case k != provider.KindBadRequest && k != provider.KindContextLength && k != provider.KindContentRejected:
+		return ""
+	case errors.As(err, &pe) && len(pe.Param) <= 200:
+		return pe.Param
+	}
+	return ""
 }
 
 // WriteErrorFor writes err as an OpenAI error response (see ErrorFor), with a

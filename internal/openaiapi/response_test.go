@@ -131,6 +131,18 @@ func TestWriteErrorFor(t *testing.T) {
 			Body:   `{"error":{"message":"missing required parameter: 'model'","type":"invalid_request_error","param":"model","code":"invalid_request"}}`,
 		},
 		{
+			Name:   "an upstream refusal names the field",
+			Err:    &provider.Error{Kind: provider.KindBadRequest, Status: 400, Message: "Invalid value for 'temperature'", Param: "temperature"},
+			Status: 400,
+			Body:   `{"error":{"message":"Invalid value for 'temperature'","type":"invalid_request_error","param":"temperature","code":"invalid_request"}}`,
+		},
+		{
+			Name:   "upstream auth names no field",
+			Err:    &provider.Error{Kind: provider.KindAuth, Status: 401, Message: "Incorrect API key sk-…", Param: "key"},
+			Status: 502,
+			Body:   `{"error":{"message":"upstream authentication failed","type":"server_error","param":null,"code":"upstream_auth_failed"}}`,
+		},
+		{
 			Name:   "content rejected keeps reason",
 			Err:    &provider.Error{Kind: provider.KindContentRejected, Status: 400, Message: "flagged: violence"},
 			Status: 400,

@@ -231,6 +231,10 @@ type Error struct {
 	// Message is the provider's own error message, safe to show a client
 	// (it never contains our credentials).
 	Message string
+	// Param is the request field the provider's error names (OpenAI's
+	// error.param), "" when none: the client's own field when the request
+	// was relayed in its own dialect.
+	Param string
 	// Err is the underlying cause, if any.
 	Err error
 }

@@ -58,3 +58,13 @@ func TestHTTPErrorClassification(t *testing.T) {
 func TestTransportErrors(t *testing.T) {
 	providertest.TransportErrors(t, adapter)
 }
+
+// TestErrorParam: the field an OpenAI error names is kept, for a client
+// whose request was relayed as it sent it.
+func TestErrorParam(t *testing.T) {
+	for fixture, want := range map[string]string{"error_bad_request.json": "temperature", "error_context_length.json": "messages", "error_server.json": ""} {
+		if got := New(provider.Config{Model: "m"}).classify(400, nil, providertest.Fixture(t, fixture)).Param; got != want {
+			t.Errorf("%s: param %q, want %q", fixture, got, want)
+		}
+	}
+}
