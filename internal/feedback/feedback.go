@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -122,7 +123,11 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request) (result string) {
 		return resultRefused
 	}
 	f := store.Feedback{RequestID: in.RequestID, TenantID: who.TenantID, Quality: *in.Quality, Created: o.Now().UTC()}
-	if err := o.Store.PutFeedback(r.Context(), f); err != nil {
+	if err := o.Store.PutFeedback(r.Context(), f); errors.Is(err, store.ErrNotFound) {
+		// Another tenant's request: its rating is that tenant's own.
+		openaiapi.WriteError(w, http.StatusNotFound, "not_found", "no request "+strconv.Quote(in.RequestID)+" of this API key's tenant")
+		return resultRefused
+	} else if err != nil {
 		o.Logger.Error("feedback: store failed", "request_id", reqid.From(r.Context()), "err", err)
 		openaiapi.WriteError(w, http.StatusServiceUnavailable, "store_unavailable", "the gateway's store failed; try again")
 		return resultFailed

@@ -14,7 +14,9 @@ type LearningStore interface {
 	// already kept is left as it is.
 	PutPrompt(ctx context.Context, p CapturedPrompt) error
 	// PutFeedback records the quality of request f.RequestID for tenant
-	// f.TenantID; later feedback for the same request replaces earlier.
+	// f.TenantID; later feedback of the tenant for the same request
+	// replaces earlier. A request another tenant has rated is ErrNotFound
+	// (its rating stays).
 	PutFeedback(ctx context.Context, f Feedback) error
 	// TrainingExamples calls fn, in request-id order, for each request
 	// with a captured prompt created at or after since, feedback and a

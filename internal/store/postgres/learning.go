@@ -16,11 +16,16 @@ func (s *Store) PutPrompt(ctx context.Context, p store.CapturedPrompt) error {
 	return err
 }
 
-// PutFeedback records a request's quality; the last write wins.
+// PutFeedback records a request's quality; the tenant's last write wins,
+// and another tenant's rating of it is ErrNotFound.
 func (s *Store) PutFeedback(ctx context.Context, f store.Feedback) error {
-	_, err := s.exec(ctx, "put feedback", `INSERT INTO feedback(request_id, tenant_id, quality, created) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (request_id) DO UPDATE SET tenant_id = excluded.tenant_id, quality = excluded.quality, created = excluded.created`,
+	tag, err := s.exec(ctx, "put feedback", `INSERT INTO feedback(request_id, tenant_id, quality, created) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (request_id) DO UPDATE SET quality = excluded.quality, created = excluded.created
+		WHERE feedback.tenant_id = excluded.tenant_id`,
 		f.RequestID, f.TenantID, f.Quality, us(f.Created))
+	if err == nil && tag.RowsAffected() == 0 {
+		return store.ErrNotFound
+	}
 	return err
 }
 

@@ -17,13 +17,18 @@ func (s *Store) PutPrompt(ctx context.Context, p store.CapturedPrompt) error {
 	return nil
 }
 
-// PutFeedback records a request's quality; the last write wins.
+// PutFeedback records a request's quality; the tenant's last write wins,
+// and another tenant's rating of it is ErrNotFound.
 func (s *Store) PutFeedback(ctx context.Context, f store.Feedback) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO feedback(request_id, tenant_id, quality, created_us) VALUES (?, ?, ?, ?)
-		ON CONFLICT (request_id) DO UPDATE SET tenant_id = excluded.tenant_id, quality = excluded.quality, created_us = excluded.created_us`,
+	res, err := s.w.ExecContext(ctx, `INSERT INTO feedback(request_id, tenant_id, quality, created_us) VALUES (?, ?, ?, ?)
+		ON CONFLICT (request_id) DO UPDATE SET quality = excluded.quality, created_us = excluded.created_us
+		WHERE feedback.tenant_id = excluded.tenant_id`,
 		f.RequestID, f.TenantID, f.Quality, micros(f.Created))
 	if err != nil {
 		return mapErr("put feedback", err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return store.ErrNotFound
 	}
 	return nil
 }

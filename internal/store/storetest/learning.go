@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -73,6 +74,10 @@ func testLearning(t *testing.T, s store.Store) {
 		t.Errorf("rated and average quality by deployment (-want +got):\n%s", diff)
 	}
 	mustNil(s.PutFeedback(ctx, store.Feedback{RequestID: "req_3", TenantID: "ten_a", Quality: 0.5, Created: base}))
+	// Another tenant cannot replace (or take over) ten_a's rating.
+	if err := s.PutFeedback(ctx, store.Feedback{RequestID: "req_3", TenantID: "ten_b", Quality: 0, Created: base}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("another tenant's rating of req_3: %v, want ErrNotFound", err)
+	}
 	aggs, err = s.QueryUsage(ctx, store.UsageQuery{TenantID: "ten_a"})
 	mustNil(err)
 	if len(aggs) != 1 || aggs[0].Requests != 4 || aggs[0].Rated != 3 || aggs[0].AvgQuality < 0.7999 || aggs[0].AvgQuality > 0.8001 {
