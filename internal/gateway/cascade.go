@@ -81,6 +81,10 @@ func (g *Gateway) replay(w http.ResponseWriter, x *exchange, resp *llm.Response,
 	x.status = http.StatusOK
 	u := usageOf(resp, input)
 	x.usage = u
+	// The whole answer is known: its cost (every stage's) goes out as a
+	// header, before the first event, as a complete answer's does.
+	_, cost := x.accounted()
+	w.Header().Set(HeaderCost, costHeader(cost))
 	sw := x.dialect.newStream(w, x.req, replayDialect)
 	events := []llm.Event{{Start: true, ID: resp.ID, Model: resp.Model, Usage: &llm.Usage{InputTokens: u.InputTokens}}}
 	for i, t := range resp.Thinking {

@@ -124,6 +124,10 @@ routes:
 	if resp.StatusCode != 200 {
 		t.Errorf("got status %d, want 200", resp.StatusCode)
 	}
+	// The replayed answer's cost is known before it is sent: a header.
+	if c := resp.Header.Get("X-Switchyard-Cost"); c == "" {
+		t.Errorf("a streamed cascade answer without X-Switchyard-Cost")
+	}
 }
 
 // C: cascade reason header leaks upstream auth message
