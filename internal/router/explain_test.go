@@ -68,3 +68,21 @@ func TestDemoRoutes(t *testing.T) {
 		})
 	}
 }
+
+// TestExplainSkipsTooSmallWindows: explain leaves out a fallback target
+// whose context window cannot hold the request, as the executor will, and
+// says why; a direct plan of such a deployment is an error.
+func TestExplainSkipsTooSmallWindows(t *testing.T) {
+	r := newTestRouter(t, Options{})
+	long := strings.Repeat("word ", 6000) // about 6,000 tokens: not for small's 4,096
+	dec, err := r.Explain(context.Background(), chatReq("chain", long), Info{})
+	if err != nil || strings.Join(dec.Deployments, ",") != "large" || !strings.Contains(dec.Reason, "skipped small: context window") {
+		t.Errorf("chain: %v %v, reason %q; want only large, small skipped for its context window", dec.Deployments, err, dec.Reason)
+	}
+	if dec, err := r.Explain(context.Background(), chatReq("chain", "short"), Info{}); err != nil || strings.Join(dec.Deployments, ",") != "small,large" {
+		t.Errorf("chain, short prompt: %v %v; want small, large", dec.Deployments, err)
+	}
+	if dec, err := r.Explain(context.Background(), chatReq("small", long), Info{}); err == nil {
+		t.Errorf("small named directly with a long prompt: %v, want an error", dec.Deployments)
+	}
+}

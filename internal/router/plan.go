@@ -99,7 +99,10 @@ func (p *planner) target(name string, need []string, depth int) {
 		p.route(sub, depth+1)
 		return
 	}
-	p.deployment(name, need, false)
+	// The executor skips a deployment whose context window is too small
+	// for the request; Explain, which shows the plan the executor walks,
+	// leaves it out as well and says so.
+	p.deployment(name, need, p.dry)
 }
 
 // deployment appends a deployment unless it is already planned or cannot
@@ -123,7 +126,7 @@ func (p *planner) unfit(d *config.Deployment, need []string, fit bool) string {
 	if m := missing(d, need); m != "" {
 		return "no " + m
 	}
-	if fit && p.f != nil && p.f.InputTokens+p.f.MaxTokens > d.ContextWindow {
+	if fit && p.f != nil && d.ContextWindow > 0 && p.f.InputTokens+p.f.MaxTokens > d.ContextWindow {
 		return "context window"
 	}
 	return ""

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -208,6 +209,10 @@ func (r *Router) plan(ctx context.Context, f *Features, need []string, dry bool)
 		if m := missing(d, need); m != "" {
 			return dec, &NoCapableError{Route: model, Need: need}
 		}
+		if dry && d.ContextWindow > 0 && f.InputTokens+f.MaxTokens > d.ContextWindow {
+			// What the executor will refuse (context_length_exceeded).
+			return dec, &NoCapableError{Route: model, Need: append(slices.Clone(need), windowNeed(f))}
+		}
 		dec.Deployments = []string{d.Name}
 		return dec, nil
 	}
@@ -223,12 +228,21 @@ func (r *Router) plan(ctx context.Context, f *Features, need []string, dry bool)
 		dec.Reason += "; skipped " + strings.Join(dec.Skipped, ", ")
 	}
 	if len(dec.Deployments) == 0 {
+		if slices.ContainsFunc(dec.Skipped, func(s string) bool { return strings.HasSuffix(s, ": context window") }) {
+			need = append(slices.Clone(need), windowNeed(f))
+		}
 		return dec, &NoCapableError{Route: rt.Name, Need: need}
 	}
 	if dec.Cascade != nil && len(dec.Cascade.Stages) < 2 {
 		dec.Cascade = nil // one capable stage: nothing to escalate to
 	}
 	return dec, nil
+}
+
+// windowNeed names the context window a request of f needs, as a
+// NoCapableError lists it.
+func windowNeed(f *Features) string {
+	return fmt.Sprintf("a context window of %d tokens", f.InputTokens+f.MaxTokens)
 }
 
 // PlanFor returns the decision for a request naming model that needs the
