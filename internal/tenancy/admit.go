@@ -44,7 +44,7 @@ func (g *Guard) Admit(ctx context.Context, p *gateway.Principal, route string, t
 		scopes[1] = ratelimit.Scope{Key: "tenant:" + k.TenantID, RPM: e.tenant.RPM, TPM: e.tenant.TPM, MaxConcurrent: e.tenant.MaxConcurrent, Tokens: tokens}
 		t, err := g.limiter.Admit(ctx, ratelimit.Request{Scopes: scopes})
 		if err != nil {
-			return nil, g.denyLimit(err)
+			return nil, g.denyLimit(ctx, err)
 		}
 		a.ticket = t
 	}
@@ -58,7 +58,7 @@ func (g *Guard) Admit(ctx context.Context, p *gateway.Principal, route string, t
 			if a.ticket != nil {
 				a.ticket.Settle(0)
 			}
-			return nil, g.denyBudget(err)
+			return nil, g.denyBudget(ctx, err, costUSD)
 		}
 		a.res, a.scopes, a.g = r, bs, g
 	}
@@ -91,7 +91,7 @@ func (a *admission) Extend(ctx context.Context, costUSD float64) error {
 	}
 	r, err := a.g.budgets.Reserve(ctx, a.scopes, costUSD)
 	if err != nil {
-		return a.g.denyBudget(err)
+		return a.g.denyBudget(ctx, err, costUSD)
 	}
 	r.Settle(costUSD)
 	a.mu.Lock()
@@ -127,8 +127,16 @@ func scopeName(scope string) string {
 	return scope
 }
 
-func (g *Guard) denyLimit(err error) error {
+// errClientGone is the refusal of a request whose client left while its
+// limits or budgets were being checked: nobody reads it, and it is no
+// failure of the gateway's (recorded as 499 client_cancelled).
+var errClientGone = &gateway.Denied{Status: 499, Code: "client_cancelled", Type: "api_error", Message: "the client went away"}
+
+func (g *Guard) denyLimit(ctx context.Context, err error) error {
 	var le *ratelimit.Error
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return errClientGone
+	}
 	if !errors.As(err, &le) {
 		g.log.Error("tenancy: rate limiter failed", "err", err)
 		return &gateway.Denied{Status: http.StatusServiceUnavailable, Code: "limits_unavailable", Type: "api_error", Message: "the gateway could not check rate limits; retry later", RetryAfter: time.Second}
@@ -158,8 +166,13 @@ func limitName(l ratelimit.Limit) string {
 
 // denyBudget answers 429 budget_exceeded with Retry-After until the period
 // resets (the next UTC day or month).
-func (g *Guard) denyBudget(err error) error {
+// denyBudget is the refusal of a request whose worst-case cost costUSD a
+// budget cannot take.
+func (g *Guard) denyBudget(ctx context.Context, err error, costUSD float64) error {
 	var be *budget.Error
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return errClientGone
+	}
 	if !errors.As(err, &be) {
 		g.log.Error("tenancy: budgets failed", "err", err)
 		return &gateway.Denied{Status: http.StatusServiceUnavailable, Code: "budgets_unavailable", Type: "api_error", Message: "the gateway could not check budgets; retry later", RetryAfter: time.Second}
@@ -169,18 +182,33 @@ func (g *Guard) denyBudget(err error) error {
 	if be.Period == budget.Monthly {
 		reset = time.Date(now.Year(), now.Month()+1, 1, 0, 0, 0, 0, time.UTC)
 	}
-	return &gateway.Denied{
+	d := &gateway.Denied{
 		Status: http.StatusTooManyRequests, Code: CodeBudgetExceeded, Type: "rate_limit_error",
 		Message:    fmt.Sprintf("budget exceeded: the %s budget of %s (%s) is spent", be.Period, scopeName(be.Scope), usd(be.Limit)),
 		RetryAfter: reset.Sub(now),
 	}
+	switch left := be.Limit - be.Spent - be.Reserved; {
+	case costUSD > be.Limit:
+		// Waiting does not help: the request is too big for the budget.
+		d.Message = fmt.Sprintf("budget exceeded: this request's worst-case cost (%s, from its input, max_tokens or the deployments' output limit, and n) is more than the %s budget of %s (%s); lower max_tokens or n",
+			usd(costUSD), be.Period, scopeName(be.Scope), usd(be.Limit))
+		d.RetryAfter = 0
+	case left > 0:
+		d.Message = fmt.Sprintf("budget exceeded: the %s budget of %s (%s) has %s left, less than this request's worst-case cost (%s); lower max_tokens",
+			be.Period, scopeName(be.Scope), usd(be.Limit), usd(left), usd(costUSD))
+		if be.Reserved > 0 {
+			d.Message += ", or retry once requests in flight (holding " + usd(be.Reserved) + ") end"
+			d.RetryAfter = time.Second
+		}
+	}
+	return d
 }
 
 // usd formats a budget in dollars: cents, or as many digits as a smaller
 // budget needs ($0.0001, not $0.00).
 func usd(v float64) string {
-	if v >= 0.01 && math.Round(v*100) == v*100 {
+	if v >= 0.01 && math.Abs(v*100-math.Round(v*100)) < 1e-9 {
 		return fmt.Sprintf("$%.2f", v)
 	}
-	return "$" + strconv.FormatFloat(v, 'f', -1, 64)
+	return "$" + strconv.FormatFloat(math.Round(v*1e6)/1e6, 'f', -1, 64) // to the micro-dollar
 }

@@ -3,8 +3,11 @@ package tenancy
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,6 +18,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/auth"
 	"github.com/switchyard-gw/switchyard/internal/budget"
 	"github.com/switchyard-gw/switchyard/internal/gateway"
+	"github.com/switchyard-gw/switchyard/internal/logtest"
 	"github.com/switchyard-gw/switchyard/internal/ratelimit"
 	"github.com/switchyard-gw/switchyard/internal/store"
 	"github.com/switchyard-gw/switchyard/internal/store/sqlite"
@@ -282,13 +286,26 @@ func TestAdmitLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Held by a request in flight: worth a retry soon, and said so.
 	_, err = admit("sk-budget", 0.6)
-	if !errors.As(err, &d) || d.Code != budget.ErrorCode || d.Status != 429 || d.RetryAfter != 12*time.Hour {
-		t.Fatalf("got %+v, want 429 budget_exceeded retrying at midnight UTC", err)
+	if !errors.As(err, &d) || d.Code != budget.ErrorCode || d.Status != 429 || d.RetryAfter != time.Second || !strings.Contains(d.Message, "has $0.40 left") {
+		t.Fatalf("got %+v, want 429 budget_exceeded, $0.40 left, retrying in a second", err)
+	}
+	// Bigger than the whole budget: waiting does not help.
+	_, err = admit("sk-budget", 1.5)
+	if !errors.As(err, &d) || d.Code != budget.ErrorCode || d.RetryAfter != 0 || !strings.Contains(d.Message, "worst-case cost ($1.50, ") || !strings.Contains(d.Message, "is more than the daily budget") {
+		t.Fatalf("got %+v, want 429 budget_exceeded naming the request's worst case, no Retry-After", err)
 	}
 	b.Settle(1, 1, 0.1)
-	if _, err := admit("sk-budget", 0.6); err != nil {
-		t.Errorf("got %v after settling to $0.1, want room", err)
+	c, err := admit("sk-budget", 0.6)
+	if err != nil {
+		t.Fatalf("got %v after settling to $0.1, want room", err)
+	}
+	// Spent: retry at midnight UTC.
+	c.Settle(1, 1, 0.9)
+	_, err = admit("sk-budget", 0.6)
+	if !errors.As(err, &d) || d.RetryAfter != 12*time.Hour || !strings.Contains(d.Message, "is spent") {
+		t.Fatalf("got %+v, want 429 budget_exceeded, spent, retrying at midnight UTC", err)
 	}
 }
 
@@ -401,5 +418,36 @@ func BenchmarkAuthenticateAdmit(b *testing.B) {
 			b.Fatal(err)
 		}
 		a.Settle(50, 50, 1e-6)
+	}
+}
+
+// canceledLimiter fails as a Redis limiter does when the request's context
+// ends during the call.
+type canceledLimiter struct{ ratelimit.Limiter }
+
+func (canceledLimiter) Admit(ctx context.Context, _ ratelimit.Request) (ratelimit.Ticket, error) {
+	return nil, fmt.Errorf("ratelimit: redis admit: %w", ctx.Err())
+}
+
+// TestAdmitClientGone: a client that leaves while its limits are checked
+// is refused as gone (499), not as a gateway failure (503 and an error
+// log line).
+func TestAdmitClientGone(t *testing.T) {
+	f := newFixture(t, false)
+	f.addKey(t, "t1", "sk-rpm", func(k *store.Key) { k.RPM = 2 })
+	var logs logtest.Buffer
+	f.g = New(Options{Store: f.st, Limiter: canceledLimiter{}, Now: f.clk.Now, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	p, err := f.g.Authenticate(context.Background(), bearer("sk-rpm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var d *gateway.Denied
+	if _, err := f.g.Admit(ctx, p, "r", 10, 0); !errors.As(err, &d) || d.Status != 499 || d.Code != "client_cancelled" {
+		t.Errorf("got %v, want 499 client_cancelled", err)
+	}
+	if strings.Contains(logs.String(), "level=ERROR") {
+		t.Errorf("logged %q, want no error for a client that left", logs.String())
 	}
 }
