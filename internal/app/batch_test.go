@@ -263,6 +263,7 @@ func TestBatchInvalidInputFails(t *testing.T) {
 		{`{"input_file_id":"file-x","endpoint":"/v1/chat/completions","completion_window":"1h"}`, "400 invalid_value"},
 		{`{"endpoint":"/v1/chat/completions","completion_window":"24h"}`, "400 missing_required_parameter"},
 		{`{nope`, "400 invalid_request_error"},
+		{`{"input_file_id":"file-x","endpoint":"/v1/chat/completions","completion_window":"24h","metadata":{"k":"` + strings.Repeat("x", 70<<10) + `"}}`, "413 request_too_large"},
 	} {
 		resp, body := postJSON(t, s.hc, s.base+"/v1/batches", tc.body, "Authorization", "Bearer "+key)
 		var e struct {

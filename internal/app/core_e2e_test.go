@@ -689,6 +689,9 @@ func TestUnknownEndpointsAnswerInTheAPIFormat(t *testing.T) {
 		{"OPTIONS", "/v1/chat/completions", false, 405, "GET, HEAD, POST", "invalid_request_error"},
 		{"DELETE", "/conversations/conv_1/items", false, 405, "GET, HEAD, POST", "invalid_request_error"},
 		{"POST", "/v1/fine_tuning/jobs", false, 404, "", "not_found_error"},
+		{"POST", "/v1//chat/completions", false, 404, "", "not_found_error"}, // not a redirect
+		{"GET", "/v1/models/../models", false, 404, "", "not_found_error"},
+		{"POST", "/v1/./messages", true, 404, "", "not_found_error"},
 		{"GET", "/v1/completions", false, 405, "POST", "invalid_request_error"},
 		{"GET", "/v1/responses", false, 405, "POST", "invalid_request_error"},
 		{"POST", "/v1/messages/batches", true, 400, "", "invalid_request_error"}, // exists: a batch with no requests

@@ -383,6 +383,10 @@ func (a *API) createBatch(w http.ResponseWriter, r *http.Request, who *gateway.P
 	var req createRequest
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
 	if err := dec.Decode(&req); err != nil {
+		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+			openaiapi.WriteError(w, http.StatusRequestEntityTooLarge, "request_too_large", "a batch request is at most 64 KiB (its lines go in the input file)")
+			return
+		}
 		openaiapi.WriteError(w, http.StatusBadRequest, "invalid_request_error", "the body is not a valid batch request: "+err.Error())
 		return
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/anthropicapi"
 	"github.com/switchyard-gw/switchyard/internal/openaiapi"
+	"github.com/switchyard-gw/switchyard/internal/server"
 )
 
 // Handler returns the API endpoints: OpenAI chat completions, embeddings and
@@ -123,7 +124,13 @@ func (g *Gateway) Handler() http.Handler {
 		mux.HandleFunc(p, notFound)
 	}
 	mux.HandleFunc("/", notFound)
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if server.Unclean(r.URL.Path) {
+			notFound(w, r) // not ServeMux's redirect to the cleaned path
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // httpMethods are the methods a known path answers, with a 405 when it

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -103,10 +104,28 @@ func (s *Server) Handler() http.Handler {
 	if s.opts.Gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.opts.Gatherer, promhttp.HandlerOpts{}))
 	}
+	var h http.Handler = mux
 	if s.opts.API != nil {
 		mux.Handle("/", s.opts.API)
+		// A path ServeMux would clean (//, /./, /../) is the API's to
+		// answer (an error in its format), not a redirect that has the
+		// client send its POST again elsewhere.
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if Unclean(r.URL.Path) {
+				s.opts.API.ServeHTTP(w, r)
+				return
+			}
+			mux.ServeHTTP(w, r)
+		})
 	}
-	return reqid.Middleware(s.recover(s.count(mux)))
+	return reqid.Middleware(s.recover(s.count(h)))
+}
+
+// Unclean reports whether ServeMux would redirect path to a cleaned one:
+// it holds an empty, "." or ".." segment.
+func Unclean(path string) bool {
+	return strings.Contains(path, "//") || strings.Contains(path, "/./") || strings.Contains(path, "/../") ||
+		strings.HasSuffix(path, "/.") || strings.HasSuffix(path, "/..")
 }
 
 func writeProbe(w http.ResponseWriter, ok bool) {
