@@ -16,6 +16,7 @@ import (
 	"github.com/openai/openai-go/v3/responses"
 
 	"github.com/switchyard-gw/switchyard/internal/admin"
+	"github.com/switchyard-gw/switchyard/internal/tenancy"
 )
 
 // TestResponsesWebSocket: the official Go SDK's Responses WebSocket mode
@@ -269,5 +270,48 @@ func TestResponsesWebSocketShutdown(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("the response has no usage record after shutdown")
+	}
+}
+
+// TestResponsesWebSocketLimits: opening a connection and each warm-up
+// count against the key's rate limit, although they cost nothing; a
+// connection with no event and no response for server.idle_timeout is
+// closed.
+func TestResponsesWebSocketLimits(t *testing.T) {
+	s := startEditedTenantStack(t, startSim(t, fastSim()), sqliteExtra(t, ""), func(c string) string {
+		return strings.Replace(c, "server:\n  listen: 127.0.0.1:0\n", "server:\n  listen: 127.0.0.1:0\n  idle_timeout: 300ms\n", 1)
+	})
+	k := s.newKey("acme", admin.KeyCreate{Limits: tenancy.Limits{RPM: 3}})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dial := func() (*websocket.Conn, *http.Response, error) {
+		return websocket.Dial(ctx, strings.Replace(s.base, "http://", "ws://", 1)+"/v1/responses",
+			&websocket.DialOptions{HTTPClient: s.hc, HTTPHeader: http.Header{"Authorization": {"Bearer " + k.Secret}}})
+	}
+	c, _, err := dial() // request 1 of 3
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	warm := `{"type":"response.create","model":"medium","input":"hi","generate":false}`
+	for i := range 2 { // requests 2 and 3
+		rtSend(t, ctx, c, warm)
+		if evs, err := rtUntil(ctx, c, "response.completed"); err != nil {
+			t.Fatalf("warm-up %d: %v %v", i, rtTypes(evs), err)
+		}
+	}
+	rtSend(t, ctx, c, warm)
+	evs, err := rtUntil(ctx, c, "error")
+	if err != nil || !strings.Contains(fmt.Sprint(evs), "rate_limit_exceeded") {
+		t.Errorf("a fourth free request: %v %v, want a rate_limit_exceeded error event", evs, err)
+	}
+	if _, resp, err := dial(); err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("a new connection past the limit: %v %v, want 429", resp, err)
+	}
+	// Idle for 300ms: closed by the gateway.
+	start := time.Now()
+	_, _, err = c.Read(ctx)
+	if websocket.CloseStatus(err) != websocket.StatusNormalClosure || time.Since(start) > 10*time.Second {
+		t.Errorf("idle connection: %v after %v, want closed (1000)", err, time.Since(start))
 	}
 }

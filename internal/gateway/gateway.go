@@ -76,6 +76,9 @@ type Gateway struct {
 	semantic *cache.Semantic
 	affinity cache.Store
 	sessions *sessions // Realtime API sessions in progress
+	// wsKept is what every Responses WebSocket-mode connection keeps of
+	// its store-false responses, in bytes (bounded by maxWSKeptTotal).
+	wsKept atomic.Int64
 	// secretKey signs client secrets when the config sets no key.
 	secretKey [32]byte
 	rt        atomic.Pointer[runtime]

@@ -153,3 +153,28 @@ func TestTurnWriterKeepsIncomplete(t *testing.T) {
 		srv.Close()
 	}
 }
+
+// TestWSKeptTotalBound: what all connections keep is bounded for the
+// process: past the bound a response is not kept, and what a connection
+// kept is given back when it ends.
+func TestWSKeptTotalBound(t *testing.T) {
+	defer func(v int64) { maxWSKeptTotal = v }(maxWSKeptTotal)
+	maxWSKeptTotal = 100
+	g := New(Options{})
+	a, b := &wsConn{g: g}, &wsConn{g: g}
+	body := []byte(`{"input":"` + strings.Repeat("x", 30) + `"}`)
+	a.keep("resp_a", body, []byte("[]"))
+	b.keep("resp_b", body, []byte("[]"))
+	if got := g.wsKept.Load(); got <= 0 || got > 100 {
+		t.Fatalf("kept %d bytes, want both (under 100)", got)
+	}
+	b.keep("resp_c", body, []byte("[]")) // past the bound: not kept
+	if _, ok := b.kept["resp_c"]; ok || g.wsKept.Load() > 100 {
+		t.Errorf("kept resp_c past the bound: %d bytes", g.wsKept.Load())
+	}
+	a.forgetAll()
+	b.forgetAll()
+	if got := g.wsKept.Load(); got != 0 {
+		t.Errorf("after both connections ended: %d bytes kept, want 0", got)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -52,6 +53,11 @@ const (
 	maxWSKeptBytes = 16 << 20
 )
 
+// maxWSKeptTotal bounds what all connections of the process keep: a
+// response past it is served but not kept (a follow-up naming it gets the
+// not-found answer of an unknown response). A variable for tests.
+var maxWSKeptTotal int64 = 256 << 20
+
 // ServeResponsesWebSocket serves GET /v1/responses: the WebSocket mode.
 // The connection is authenticated by its handshake; a GET that is not a
 // WebSocket handshake is a 405, as before the mode existed.
@@ -73,6 +79,11 @@ func (g *Gateway) ServeResponsesWebSocket(w http.ResponseWriter, r *http.Request
 	}()
 	rt, _, ok := g.authenticated(w, r, x)
 	if !ok {
+		return
+	}
+	// Opening a connection counts as a request against the key's and
+	// tenant's rate limits (each response on it does too).
+	if !g.admitFree(r.Context(), w, x, rt) {
 		return
 	}
 	origins := rt.cfg.Server.WebSocketOrigins
@@ -100,8 +111,21 @@ func (g *Gateway) ServeResponsesWebSocket(w http.ResponseWriter, r *http.Request
 		m.ResponsesSockets.Inc()
 		defer m.ResponsesSockets.Dec()
 	}
-	c := &wsConn{g: g, conn: conn, header: turnHeader(r.Header), lanes: map[string]chan wsTurn{}}
+	c := &wsConn{g: g, conn: conn, header: turnHeader(r.Header), lanes: map[string]chan wsTurn{}, idle: rt.cfg.Server.IdleTimeout.D()}
 	c.run(r.Context())
+}
+
+// admitFree admits a request that costs nothing (a WebSocket-mode
+// connection, a warm-up) against the caller's rate limits, settled at
+// once; a refusal is answered on w.
+func (g *Gateway) admitFree(ctx context.Context, w http.ResponseWriter, x *exchange, rt *runtime) bool {
+	adm, err := rt.guard.Admit(ctx, x.who, "", 0, 0)
+	if err != nil {
+		g.deny(ctx, w, x, err)
+		return false
+	}
+	adm.Settle(0, 0, 0)
+	return true
 }
 
 // turnHeader is the handshake's header as each response's request gets
@@ -129,6 +153,12 @@ type wsConn struct {
 	kept      map[string][]byte // store-false response id → its conversation
 	keptOrder []string          // oldest first
 	keptBytes int
+
+	// idle ends a connection with no event from the client and no
+	// response in progress for this long (server.idle_timeout; 0: never).
+	idle     time.Duration
+	last     atomic.Int64 // unix nanoseconds of the last client event or finished response
+	inFlight atomic.Int32 // responses queued or running
 }
 
 // expand rewrites a turn that continues a response kept in the connection
@@ -163,7 +193,13 @@ func (c *wsConn) keep(id string, body, output []byte) {
 	if c.kept == nil {
 		c.kept = map[string][]byte{}
 	}
-	if old, ok := c.kept[id]; ok {
+	old, replaced := c.kept[id]
+	if c.g.wsKept.Add(int64(len(conv)-len(old))) > maxWSKeptTotal {
+		c.g.wsKept.Add(int64(len(old) - len(conv)))
+		c.g.log.Warn("responses websocket: a store-false response is not kept: every connection's kept responses fill the process's share", "limit_bytes", maxWSKeptTotal)
+		return
+	}
+	if replaced {
 		c.keptBytes -= len(old)
 	} else {
 		c.keptOrder = append(c.keptOrder, id)
@@ -171,32 +207,67 @@ func (c *wsConn) keep(id string, body, output []byte) {
 	c.kept[id] = conv
 	c.keptBytes += len(conv)
 	for len(c.keptOrder) > 1 && (len(c.keptOrder) > maxWSKept || c.keptBytes > maxWSKeptBytes) {
-		c.keptBytes -= len(c.kept[c.keptOrder[0]])
+		n := len(c.kept[c.keptOrder[0]])
+		c.keptBytes -= n
+		c.g.wsKept.Add(-int64(n))
 		delete(c.kept, c.keptOrder[0])
 		c.keptOrder = c.keptOrder[1:]
 	}
 }
 
+// forgetAll drops what the connection keeps, when it ends.
+func (c *wsConn) forgetAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.g.wsKept.Add(-int64(c.keptBytes))
+	c.kept, c.keptOrder, c.keptBytes = nil, nil, 0
+}
+
 func (c *wsConn) run(ctx context.Context) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	defer c.forgetAll()
+	c.active()
 	read := make(chan error, 1)
 	go func() { read <- c.read(ctx) }()
-	select {
-	case <-read:
-		// The client closed (or broke) the connection: the responses in
-		// progress are of no use to anyone now.
-		cancel()
-		c.conn.Close(websocket.StatusNormalClosure, "")
-	case <-c.g.sessions.closing:
-		cancel()
-		c.conn.Close(websocket.StatusGoingAway, "the gateway is shutting down")
-		<-read
+	var idle <-chan time.Time
+	if c.idle > 0 {
+		t := time.NewTicker(max(c.idle/4, 10*time.Millisecond))
+		defer t.Stop()
+		idle = t.C
+	}
+wait:
+	for {
+		select {
+		case <-read:
+			// The client closed (or broke) the connection: the responses
+			// in progress are of no use to anyone now.
+			cancel()
+			c.conn.Close(websocket.StatusNormalClosure, "")
+			break wait
+		case <-c.g.sessions.closing:
+			cancel()
+			c.conn.Close(websocket.StatusGoingAway, "the gateway is shutting down")
+			<-read
+			break wait
+		case <-idle:
+			if c.inFlight.Load() > 0 || time.Since(time.Unix(0, c.last.Load())) < c.idle {
+				continue
+			}
+			cancel()
+			c.conn.Close(websocket.StatusNormalClosure, "idle for longer than server.idle_timeout")
+			<-read
+			break wait
+		}
 	}
 	// Every response asked for has its usage recorded before the
 	// connection counts as ended.
 	c.wg.Wait()
 }
+
+// active notes that the connection is in use now (an event came, a
+// response ended), for the idle timeout.
+func (c *wsConn) active() { c.last.Store(time.Now().UnixNano()) }
 
 // read takes the client's events until the connection ends. Each
 // response.create is queued in its lane; anything else is answered with
@@ -217,6 +288,7 @@ func (c *wsConn) read(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		c.active()
 		if typ != websocket.MessageText || !gjson.ValidBytes(data) || !gjson.ParseBytes(data).IsObject() {
 			c.sendError(io, "", http.StatusBadRequest, "invalid_request_error", "invalid_event", "", "an event must be a JSON object in a text message")
 			continue
@@ -264,12 +336,16 @@ func (c *wsConn) read(ctx context.Context) error {
 					default:
 						c.turn(ctx, lane, t.body)
 					}
+					c.active()
+					c.inFlight.Add(-1)
 				}
 			}()
 		}
+		c.inFlight.Add(1)
 		select {
 		case q <- wsTurn{body: body, warm: warm}:
 		default:
+			c.inFlight.Add(-1)
 			c.sendError(io, lane, http.StatusTooManyRequests, "rate_limit_error", "too_many_queued", "",
 				"this stream_id already has "+strconv.Itoa(maxWSQueued)+" responses waiting")
 		}
@@ -324,7 +400,8 @@ func turnBody(event []byte) (body []byte, warm bool, msg, param string) {
 func (c *wsConn) warmUp(ctx context.Context, lane string, body []byte) {
 	ctx = context.WithoutCancel(ctx) // as turnWriter writes
 	if rt := c.g.rt.Load(); rt != nil {
-		if _, err := rt.guard.Authenticate(ctx, c.header); err != nil {
+		who, err := rt.guard.Authenticate(ctx, c.header)
+		if err != nil {
 			status := http.StatusUnauthorized
 			var d *Denied
 			if errors.As(err, &d) && d.Status != 0 {
@@ -333,6 +410,15 @@ func (c *wsConn) warmUp(ctx context.Context, lane string, body []byte) {
 			c.sendError(ctx, lane, status, "invalid_request_error", "invalid_api_key", "", "the connection's API key is not valid any more")
 			return
 		}
+		// A warm-up costs nothing, but counts against the rate limits.
+		adm, err := rt.guard.Admit(ctx, who, "", 0, 0)
+		if err != nil {
+			d := &Denied{Status: http.StatusServiceUnavailable, Code: "limits_unavailable", Type: "api_error", Message: "the gateway could not check rate limits"}
+			errors.As(err, &d)
+			c.sendError(ctx, lane, d.Status, d.Type, d.Code, "", d.Message)
+			return
+		}
+		adm.Settle(0, 0, 0)
 	}
 	body = c.expand(body)
 	req, err := openaiapi.ParseResponses(body)
