@@ -424,16 +424,21 @@ func (p *planner) weighted(rt *config.Route, need []string, depth int) {
 			break
 		}
 	}
-	arm := rt.Arms[pick]
-	name := arm.Name
-	if name == "" {
-		name = arm.Target
+	armName := func(a config.Arm) string {
+		if a.Name != "" {
+			return a.Name
+		}
+		return a.Target
 	}
-	if p.dec.Arm == "" {
+	name := armName(rt.Arms[pick])
+	setArm := p.dec.Arm == ""
+	if setArm {
 		p.dec.Arm = name
 	}
 	p.why(rt.Name, "arm %s (%s)", name, how)
-	p.target(arm.Target, need, depth)
+	before := len(p.dec.Deployments)
+	p.target(rt.Arms[pick].Target, need, depth)
+	served := len(p.dec.Deployments) > before
 	rest := make([]int, 0, len(rt.Arms)-1)
 	for i := range rt.Arms {
 		if i != pick {
@@ -442,7 +447,18 @@ func (p *planner) weighted(rt *config.Route, need []string, depth int) {
 	}
 	slices.SortStableFunc(rest, func(i, j int) int { return cmp.Compare(rt.Arms[j].Weight, rt.Arms[i].Weight) })
 	for _, i := range rest {
+		n := len(p.dec.Deployments)
 		p.target(rt.Arms[i].Target, need, depth)
+		if !served && len(p.dec.Deployments) > n {
+			// The picked arm cannot serve this request (a capability, the
+			// context window): the request is the arm's that answers it,
+			// so an A/B comparison counts it there.
+			served = true
+			if setArm {
+				p.dec.Arm = armName(rt.Arms[i])
+			}
+			p.why(rt.Name, "arm %s cannot serve this request; arm %s", name, armName(rt.Arms[i]))
+		}
 	}
 }
 

@@ -211,3 +211,38 @@ func TestPlanForEmbeddingsExpandsAllPolicies(t *testing.T) {
 		t.Errorf("deployments (-want +got):\n%s", diff)
 	}
 }
+
+// TestWeightedArmThatCannotServe: when the arm a request falls to cannot
+// serve it (no vision here), the request is recorded under the arm whose
+// deployment answers it, so an A/B comparison counts it there.
+func TestWeightedArmThatCannotServe(t *testing.T) {
+	cfg, err := config.Parse([]byte(`
+providers:
+  - {name: p, kind: openai, base_url: "http://127.0.0.1:1/v1"}
+deployments:
+  - {name: plain, provider: p, model: m1}
+  - {name: seeing, provider: p, model: m2, capabilities: {vision: true}}
+routes:
+  - name: ab
+    policy: weighted
+    sticky: none
+    arms: [{name: cand, target: plain, weight: 90}, {name: control, target: seeing, weight: 10}]
+`), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := New(cfg, Options{Rand: func() float64 { return 0 }}) // always the first arm
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := chatReq("ab", "hi")
+	if dec, err := r.Plan(context.Background(), text, Info{}); err != nil || dec.Arm != "cand" || dec.Deployments[0] != "plain" {
+		t.Fatalf("text: arm %q plan %v %v, want cand on plain", dec.Arm, dec.Deployments, err)
+	}
+	img := chatReq("ab", "what is this?")
+	img.HasImages = true
+	dec, err := r.Plan(context.Background(), img, Info{})
+	if err != nil || dec.Arm != "control" || strings.Join(dec.Deployments, ",") != "seeing" || !strings.Contains(dec.Reason, "arm cand cannot serve this request; arm control") {
+		t.Errorf("image: arm %q plan %v reason %q %v, want control on seeing, saying why", dec.Arm, dec.Deployments, dec.Reason, err)
+	}
+}
