@@ -450,8 +450,8 @@ func (p *planner) weighted(rt *config.Route, need []string, depth int) {
 		n := len(p.dec.Deployments)
 		p.target(rt.Arms[i].Target, need, depth)
 		if !served && len(p.dec.Deployments) > n {
-			// The picked arm cannot serve this request (a capability, the
-			// context window): the request is the arm's that answers it,
+			// The picked arm cannot serve this request (a capability it
+			// lacks): the request is the arm's that answers it,
 			// so an A/B comparison counts it there.
 			served = true
 			if setArm {
