@@ -687,6 +687,7 @@ func TestUnknownEndpointsAnswerInTheAPIFormat(t *testing.T) {
 		{"PUT", "/v1/responses/compact", false, 405, "POST", "invalid_request_error"},
 		{"GET", "/v1/responses/resp_x/cancel", false, 405, "POST", "invalid_request_error"},
 		{"OPTIONS", "/v1/chat/completions", false, 405, "GET, HEAD, POST", "invalid_request_error"},
+		{"TRACE", "/v1/models", false, 405, "GET, HEAD", "invalid_request_error"},
 		{"DELETE", "/conversations/conv_1/items", false, 405, "GET, HEAD, POST", "invalid_request_error"},
 		{"POST", "/v1/fine_tuning/jobs", false, 404, "", "not_found_error"},
 		{"POST", "/v1//chat/completions", false, 404, "", "not_found_error"}, // not a redirect

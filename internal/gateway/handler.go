@@ -135,7 +135,7 @@ func (g *Gateway) Handler() http.Handler {
 
 // httpMethods are the methods a known path answers, with a 405 when it
 // does not serve them; any other method is a 404.
-var httpMethods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+var httpMethods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"}
 
 // allowHeader lists methods in the usual order, with HEAD wherever GET
 // is (net/http serves a GET pattern's HEAD requests).
