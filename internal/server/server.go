@@ -124,8 +124,21 @@ func (s *Server) Handler() http.Handler {
 // Unclean reports whether ServeMux would redirect path to a cleaned one:
 // it holds an empty, "." or ".." segment.
 func Unclean(path string) bool {
-	return strings.Contains(path, "//") || strings.Contains(path, "/./") || strings.Contains(path, "/../") ||
-		strings.HasSuffix(path, "/.") || strings.HasSuffix(path, "/..")
+	if strings.Contains(path, "//") {
+		return true
+	}
+	for i := strings.Index(path, "/."); i >= 0; {
+		rest := path[i+2:] // after "/.": a "." segment, or ".." one, ends here
+		if rest == "" || rest[0] == '/' || rest == "." || strings.HasPrefix(rest, "./") {
+			return true
+		}
+		j := strings.Index(rest, "/.")
+		if j < 0 {
+			break
+		}
+		i += 2 + j
+	}
+	return false
 }
 
 func writeProbe(w http.ResponseWriter, ok bool) {
