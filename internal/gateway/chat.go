@@ -257,7 +257,7 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *dialect) 
 	}
 	// n choices may cost n calls (a deployment of another API makes them).
 	n := max(req.Choices, 1)
-	if !g.admit(w, r, x, rt, input+req.MaxTokens, float64(n)*rt.estimateCost(dec, input, req.MaxTokens)) {
+	if !g.admit(w, r, x, rt, input+n*req.MaxTokens, float64(n)*rt.estimateCost(dec, input, req.MaxTokens)) {
 		return
 	}
 	w, save, hit := g.cached(w, r, x, rt, d.cacheEndpoint, body)

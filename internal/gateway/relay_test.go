@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,6 +10,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/switchyard-gw/switchyard/internal/config"
+	"github.com/switchyard-gw/switchyard/internal/executor"
+	"github.com/switchyard-gw/switchyard/internal/gateway"
 )
 
 // upstreamLog is a fake provider that records each request's path, body
@@ -213,5 +218,64 @@ routes:
 	rs := rec.all()
 	if len(rs) != 2 || rs[0].ErrorCode != "invalid_request" || rs[1].ErrorCode != "invalid_request" {
 		t.Errorf("got records %+v, want two with error invalid_request", rs)
+	}
+}
+
+// tokenGuard admits everything and notes the tokens each request reserves.
+type tokenGuard struct {
+	mu     sync.Mutex
+	tokens []int
+}
+
+func (g *tokenGuard) Authenticate(context.Context, http.Header) (*gateway.Principal, error) {
+	return &gateway.Principal{TenantID: "t"}, nil
+}
+
+func (g *tokenGuard) Admit(_ context.Context, _ *gateway.Principal, _ string, tokens int, _ float64) (gateway.Admission, error) {
+	g.mu.Lock()
+	g.tokens = append(g.tokens, tokens)
+	g.mu.Unlock()
+	return settleNothing{}, nil
+}
+
+type settleNothing struct{}
+
+func (settleNothing) Settle(int, int, float64) {}
+
+// TestTokensReservedForEveryChoice: a request for n answers reserves n
+// times max_tokens against the token limits, as its cost is reserved n
+// times.
+func TestTokensReservedForEveryChoice(t *testing.T) {
+	oa := newUpstreamLog(t, openAIAnswer)
+	c, err := config.Parse([]byte(`
+providers:
+  - {name: oa, kind: openai, base_url: "`+oa.srv.URL+`/v1"}
+deployments:
+  - {name: o, provider: oa, model: m}
+routes:
+  - {name: auto, targets: [o]}
+`), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	guard := &tokenGuard{}
+	g := gateway.New(gateway.Options{Executor: executor.New(executor.Options{}), Guard: guard})
+	if err := g.Apply(c); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(g.Handler())
+	defer srv.Close()
+	for _, n := range []string{"1", "3"} {
+		resp, err := http.Post(srv.URL+"/v1/chat/completions", "application/json",
+			strings.NewReader(`{"model":"auto","n":`+n+`,"max_tokens":100,"messages":[{"role":"user","content":"hi"}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	guard.mu.Lock()
+	defer guard.mu.Unlock()
+	if len(guard.tokens) != 2 || guard.tokens[1]-guard.tokens[0] != 200 {
+		t.Errorf("reserved %v tokens for n=1 and n=3, want the second 2×100 more", guard.tokens)
 	}
 }
