@@ -462,3 +462,42 @@ func TestSemanticCacheEmbeddingDown(t *testing.T) {
 		t.Error("no log line for the failed embedding")
 	}
 }
+
+// TestCacheForgetsDeletedResponses: a Responses API answer in the cache
+// names its response; once the tenant deletes that response, a repeated
+// request is not answered with it (a follow-up would find nothing), for
+// relayed and translated responses, whole and streamed.
+func TestCacheForgetsDeletedResponses(t *testing.T) {
+	s := startTenantStack(t, startSim(t, sim.DefaultConfig()), sqliteExtra(t, "cache: {backend: memory}\n"))
+	k := s.newKey("acme", admin.KeyCreate{})
+	auth := []string{"Authorization", "Bearer " + k.Secret}
+	stored := map[string]int{} // answers stored so far, per route
+	for _, tc := range []struct{ model, stream string }{{"medium", "false"}, {"claude", "false"}, {"medium", "true"}} {
+		body := `{"model":"` + tc.model + `","stream":` + tc.stream + `,"input":"Name a river in ` + tc.model + tc.stream + `."}`
+		_, first, h := s.send("/v1/responses", body, auth...)
+		if h.Get("X-Switchyard-Cache") != "miss" {
+			t.Fatalf("%s: first: cache %q", body, h.Get("X-Switchyard-Cache"))
+		}
+		stored[tc.model]++
+		s.waitStored(tc.model, stored[tc.model])
+		if _, _, h := s.send("/v1/responses", body, auth...); h.Get("X-Switchyard-Cache") != "hit" {
+			t.Fatalf("%s: repeated: cache %q, want hit", body, h.Get("X-Switchyard-Cache"))
+		}
+		i := strings.Index(first, `"id":"resp_`)
+		id := first[i+6 : i+6+strings.Index(first[i+6:], `"`)]
+		req, _ := http.NewRequest("DELETE", s.base+"/v1/responses/"+id, nil)
+		req.Header.Set(auth[0], auth[1])
+		resp, err := s.hc.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s: delete %s: %v %v", body, id, resp, err)
+		}
+		resp.Body.Close()
+		_, again, h := s.send("/v1/responses", body, auth...)
+		if h.Get("X-Switchyard-Cache") == "hit" || strings.Contains(again, id) {
+			t.Errorf("%s: after deleting %s: cache %q, answer naming it %v", body, id, h.Get("X-Switchyard-Cache"), strings.Contains(again, id))
+		}
+		// The new answer is stored in its turn.
+		stored[tc.model]++
+		s.waitStored(tc.model, stored[tc.model])
+	}
+}

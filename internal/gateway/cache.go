@@ -88,7 +88,8 @@ func (g *Gateway) cached(w http.ResponseWriter, r *http.Request, x *exchange, rt
 	// An answer made by a deployment that did not get every field of the
 	// request does not serve a request that requires them.
 	fits := func(e *cache.Entry) bool {
-		return e != nil && (!x.requireParams || len(rt.lost(x.dialect, x.req, e.Deployment)) == 0)
+		return e != nil && (!x.requireParams || len(rt.lost(x.dialect, x.req, e.Deployment)) == 0) &&
+			(endpoint != cacheOpenAIResponses || !g.responseGone(r.Context(), x.who.TenantID, e))
 	}
 	if lookup {
 		if e := g.cacheGet(r, route, key); fits(e) {

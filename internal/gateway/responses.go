@@ -43,6 +43,38 @@ type forwarder interface {
 
 func affinityKey(tenant, id string) string { return cache.TenantPrefix(tenant) + "resp:" + id }
 
+// goneKey marks a response deleted through the gateway, so that the
+// response cache does not answer a repeated request with it (see
+// responseGone).
+func goneKey(tenant, id string) string { return affinityKey(tenant, id) + ":gone" }
+
+// markGone remembers that the tenant deleted response id, for as long as
+// a cached answer naming it can live.
+func (g *Gateway) markGone(ctx context.Context, rt *runtime, tenant, id string) {
+	if g.cache != nil && rt.cfg.Cache.Enabled() {
+		g.keep(ctx, goneKey(tenant, id), "-", rt.cfg.Cache.TTL.D())
+	}
+}
+
+// responseGone reports whether a cached Responses API answer names a
+// response the tenant has deleted since (its first "id" of a resp_ id is
+// the response's, in a whole object as in a stream's first event).
+func (g *Gateway) responseGone(ctx context.Context, tenant string, e *cache.Entry) bool {
+	i := bytes.Index(e.Body, []byte(`"id":"resp_`))
+	if i < 0 {
+		return false
+	}
+	rest := e.Body[i+len(`"id":"`):]
+	end := bytes.IndexByte(rest, '"')
+	if end < 0 {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, cacheLookupTimeout)
+	defer cancel()
+	gone, err := g.affinity.Get(ctx, goneKey(tenant, string(rest[:end])))
+	return err == nil && gone != nil
+}
+
 // validResponseID reports whether id looks like an upstream response id
 // (letters, digits, '_' and '-'): anything else is never looked up or
 // remembered, so a client cannot steer a relayed path elsewhere.
@@ -205,8 +237,11 @@ func (g *Gateway) ServeOpenAIResponseObject(w http.ResponseWriter, r *http.Reque
 	case strings.HasSuffix(r.URL.Path, "/input_items"):
 		op += "/input_items"
 	}
-	g.forwardObject(w, r, x, d, f, op, nil, &apiError{status: http.StatusNotFound, code: "response_not_found", anthropicType: "not_found_error",
+	ok = g.forwardObject(w, r, x, d, f, op, nil, &apiError{status: http.StatusNotFound, code: "response_not_found", anthropicType: "not_found_error",
 		message: "response " + strconv.Quote(id) + " was not found at the deployment that made it (deleted or expired)"})
+	if ok && r.Method == http.MethodDelete {
+		g.markGone(r.Context(), rt, x.who.TenantID, id)
+	}
 }
 
 // forwardObject relays a request for an object kept at the deployment d (a
@@ -309,6 +344,7 @@ func (g *Gateway) serveKept(w http.ResponseWriter, r *http.Request, x *exchange,
 			g.fail(w, x, responseNotFound(id))
 			return
 		}
+		g.markGone(r.Context(), x.rt, x.who.TenantID, id)
 		body, _ := json.Marshal(struct {
 			ID      string `json:"id"`
 			Object  string `json:"object"`
