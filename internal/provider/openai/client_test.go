@@ -118,6 +118,7 @@ func TestTranslateCanonical(t *testing.T) {
 			{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "call_1", Name: "lookup", Arguments: `{"q":"x"}`}, {ID: "call_2", Name: "now"}}},
 			{Role: llm.RoleTool, ToolCallID: "call_1", Parts: []llm.Part{{Type: llm.PartText, Text: "result"}}},
 			{Role: llm.RoleTool, ToolCallID: "call_2", Parts: []llm.Part{{Type: llm.PartText, Text: "12:00"}, {Type: llm.PartText, Text: "UTC"}}},
+			{Role: llm.RoleTool, ToolCallID: "call_3", IsError: true, Parts: []llm.Part{{Type: llm.PartText, Text: "timeout"}}},
 			{Role: llm.RoleAssistant, Parts: []llm.Part{{Type: llm.PartText, Text: "done"}}},
 			{Role: llm.RoleUser, Parts: []llm.Part{{Type: llm.PartText, Text: "Translate this:"}, {Type: llm.PartText, Text: "Bonjour"}}},
 		},
@@ -146,6 +147,7 @@ func TestTranslateCanonical(t *testing.T) {
 					{"id":"call_2","type":"function","function":{"name":"now","arguments":"{}"}}]},
 				{"role":"tool","tool_call_id":"call_1","content":"result"},
 				{"role":"tool","tool_call_id":"call_2","content":[{"type":"text","text":"12:00"},{"type":"text","text":"UTC"}]},
+				{"role":"tool","tool_call_id":"call_3","content":"Error: timeout"},
 				{"role":"assistant","content":"done"},
 				{"role":"user","content":[{"type":"text","text":"Translate this:"},{"type":"text","text":"Bonjour"}]}
 			],

@@ -156,7 +156,16 @@ func encodeMessage(m *llm.Message) message {
 	switch m.Role {
 	case llm.RoleTool:
 		out.ToolCallID = m.ToolCallID
-		out.Content = encodeContent(textParts(m.Parts))
+		parts := textParts(m.Parts)
+		if m.IsError {
+			// Chat Completions has no flag for a failed tool call (Anthropic's
+			// is_error): the result says so in words.
+			parts = append([]llm.Part{{Type: llm.PartText, Text: "Error: "}}, parts...)
+			if len(parts) == 2 {
+				parts = []llm.Part{{Type: llm.PartText, Text: "Error: " + parts[1].Text}}
+			}
+		}
+		out.Content = encodeContent(parts)
 	case llm.RoleAssistant:
 		if t := m.Text(); t != "" || len(m.ToolCalls) == 0 {
 			out.Content = encodeContent(textParts(m.Parts))
