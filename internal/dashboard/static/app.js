@@ -29,7 +29,8 @@ function usage(params) {
   return api('/admin/usage?' + new URLSearchParams(params)).then((b) => b.usage || []);
 }
 
-const usd = (v) => '$' + (v < 0.01 && v > 0 ? v.toFixed(6) : v.toFixed(2));
+// Dollars: cents, six decimals under a cent, and never $0.000000 for a cost that is not nothing.
+const usd = (v) => (v > 0 && v < 0.0000005 ? '<$0.000001' : '$' + (v < 0.01 && v > 0 ? v.toFixed(6) : v.toFixed(2)));
 const int = (v) => Number(v || 0).toLocaleString('en-US');
 
 function cell(tr, text, cls) {
