@@ -400,3 +400,32 @@ func TestPriceCost(t *testing.T) {
 		}
 	}
 }
+
+// TestEnvInEveryDocumentedField: each field documented to take ${ENV}
+// references resolves them, and an unset variable is a problem at its
+// path (a literal "${...}" must never be used as a key or a URL).
+func TestEnvInEveryDocumentedField(t *testing.T) {
+	env := map[string]string{"CSK": strings.Repeat("k", 40), "OTEL": "Bearer otel-canary", "NATS": "nats://u:pw@127.0.0.1:4222", "WORKER": "pod-7"}
+	getenv := func(k string) string { return env[k] }
+	c, err := Parse([]byte(`
+server: {client_secret_key: "${CSK}"}
+telemetry: {otlp_endpoint: "http://127.0.0.1:4318", headers: {Authorization: "${OTEL}"}}
+batch: {queue: "${NATS}", worker_id: "${WORKER}"}
+`+validTail), getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Server.ClientSecretKey.Value() != env["CSK"] || c.Telemetry.Headers["Authorization"].Value() != env["OTEL"] ||
+		c.Batch.Queue.Value() != env["NATS"] || c.Batch.WorkerID != "pod-7" {
+		t.Errorf("got %q %q %q %q, want the variables' values", c.Server.ClientSecretKey.Value(), c.Telemetry.Headers["Authorization"].Value(), c.Batch.Queue.Value(), c.Batch.WorkerID)
+	}
+	_, err = Parse([]byte(`
+server: {client_secret_key: "${UNSET_CLIENT_SECRET_KEY_FOR_A_TEST_XYZ}"}
+batch: {queue: "${UNSET_NATS}"}
+`+validTail), getenv)
+	for _, path := range []string{"server.client_secret_key", "batch.queue"} {
+		if err == nil || !strings.Contains(err.Error(), path) {
+			t.Errorf("unset variables: got %v, want a problem at %s", err, path)
+		}
+	}
+}

@@ -58,8 +58,10 @@ func validEnvName(name string) bool {
 }
 
 // expandSecrets resolves ${ENV} references in the fields that accept them:
-// every Secret and providers[].base_url. A field that fails is left as it
-// was and reported with its path.
+// every Secret (server keys, provider keys and headers, telemetry headers,
+// the client-secret key), providers[].base_url, the store, limits, cache
+// and batch queue URLs and batch.worker_id. A field that fails is left as
+// it was and reported with its path.
 func (c *Config) expandSecrets(getenv func(string) string) []Problem {
 	var probs []Problem
 	str := func(path string, p *string) {
@@ -79,6 +81,16 @@ func (c *Config) expandSecrets(getenv func(string) string) []Problem {
 		sec(fmt.Sprintf("server.api_keys[%d]", i), &c.Server.APIKeys[i])
 	}
 	sec("server.master_key", &c.Server.MasterKey)
+	sec("server.client_secret_key", &c.Server.ClientSecretKey)
+	for _, k := range sortedKeys(c.Telemetry.Headers) {
+		v := c.Telemetry.Headers[k]
+		sec("telemetry.headers."+k, &v)
+		c.Telemetry.Headers[k] = v
+	}
+	q := string(c.Batch.Queue)
+	str("batch.queue", &q)
+	c.Batch.Queue = DSN(q)
+	str("batch.worker_id", &c.Batch.WorkerID)
 	for i := range c.Providers {
 		p := &c.Providers[i]
 		base := fmt.Sprintf("providers[%d]", i)
