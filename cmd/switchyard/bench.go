@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"math"
 	"io"
 	"os"
 	"time"
@@ -61,8 +62,8 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 		opts.APIKey = os.Getenv("SWITCHYARD_BENCH_API_KEY")
 	}
 	if !*maxMode {
-		if *rate <= 0 {
-			fmt.Fprintln(stderr, "switchyard bench: --rate must be positive (or use --max)")
+		if !(*rate > 0) || math.IsInf(*rate, 0) { // NaN fails the first test
+			fmt.Fprintln(stderr, "switchyard bench: --rate must be a positive number (or use --max)")
 			return 2
 		}
 		opts.Rate = *rate

@@ -223,7 +223,9 @@ func (r *runner) openLoop(ctx context.Context, start time.Time) {
 	defer wg.Wait()
 	for i := 0; r.opts.Requests <= 0 || i < r.opts.Requests; i++ {
 		due := ScheduleAt(start, i, r.opts.Rate)
-		if !end.IsZero() && !due.Before(end) {
+		// Past the end by the schedule, or by the clock: a rate faster
+		// than requests can be sent must not outlast the duration.
+		if !end.IsZero() && (!due.Before(end) || !r.opts.Now().Before(end)) {
 			return
 		}
 		if wait := due.Sub(r.opts.Now()); wait > 0 {

@@ -412,3 +412,39 @@ func TestFormat(t *testing.T) {
 		}
 	}
 }
+
+// tickingClock advances by step on every reading: a sender slower than
+// its schedule.
+type tickingClock struct {
+	mu   sync.Mutex
+	now  time.Time
+	step time.Duration
+}
+
+func (c *tickingClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(c.step)
+	return c.now
+}
+
+func (c *tickingClock) Sleep(_ context.Context, d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// TestOpenLoopRateBeyondTheSender: a rate far faster than requests can be
+// sent still ends when the duration is over by the clock, not after the
+// billions of requests its schedule holds.
+func TestOpenLoopRateBeyondTheSender(t *testing.T) {
+	srv := chatServer(t, "")
+	clock := &tickingClock{now: time.Unix(1000, 0), step: time.Millisecond}
+	res, err := Run(context.Background(), Options{URL: srv.URL, Rate: 1e9, Duration: 100 * time.Millisecond, Now: clock.Now, Sleep: clock.Sleep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Scheduled == 0 || res.Scheduled > 200 {
+		t.Errorf("scheduled %d requests in 100ms of a 1ms-per-send clock, want at most about 100", res.Scheduled)
+	}
+}
