@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"math"
 	"io"
+	"math"
 	"os"
 	"time"
 
