@@ -28,6 +28,9 @@ func cmdCache(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
+	if extraArgs(fs, stderr, "cache purge") {
+		return 2
+	}
 	c, ok := conn.client(5*time.Minute, "cache", stderr)
 	if !ok {
 		return 2

@@ -54,6 +54,9 @@ func cmdKeys(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
+	if sub != "revoke" && sub != "rotate" && extraArgs(fs, stderr, "keys "+sub) {
+		return 2
+	}
 	c, ok := conn.client(30*time.Second, "keys", stderr)
 	if !ok {
 		return 2

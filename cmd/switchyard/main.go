@@ -91,6 +91,9 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	if extraArgs(fs, stderr, "serve") {
+		return 2
+	}
 	ctx, stop := signalContext()
 	defer stop()
 	level := new(slog.LevelVar) // set from log.level once the config is read
@@ -118,6 +121,9 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	if extraArgs(fs, stderr, "check") {
+		return 2
+	}
 	if *cfgPath == "" {
 		fmt.Fprintln(stderr, "switchyard check: --config is required")
 		return 2
@@ -140,6 +146,9 @@ func cmdSim(args []string, stdout, stderr io.Writer) int {
 	listen := fs.String("listen", "127.0.0.1:9090", "listen address")
 	cfgPath := fs.String("config", "", "simulated models and faults (YAML); default: the demo models")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if extraArgs(fs, stderr, "sim") {
 		return 2
 	}
 	cfg := sim.DefaultConfig()
@@ -178,4 +187,15 @@ func cmdRoute(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "switchyard route: unknown subcommand %q\n", args[0])
 	return 2
+}
+
+// extraArgs reports (on stderr) an argument left after cmd's flags, which
+// the command takes none of: the flag package stops at the first one, so
+// flags after it would be dropped silently.
+func extraArgs(fs *flag.FlagSet, stderr io.Writer, cmd string) bool {
+	if fs.NArg() == 0 {
+		return false
+	}
+	fmt.Fprintf(stderr, "switchyard %s: unexpected argument %q (flags go before arguments; this command takes none)\n", cmd, fs.Arg(0))
+	return true
 }

@@ -48,6 +48,9 @@ func cmdRouteExplain(args []string, stdin io.Reader, stdout, stderr io.Writer) i
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	if extraArgs(fs, stderr, "route explain") {
+		return 2
+	}
 	var cfg *config.Config
 	if *cfgPath == "" {
 		cfg = config.Demo("http://127.0.0.1:8081")

@@ -39,6 +39,9 @@ func cmdRouteExport(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	if extraArgs(fs, stderr, "route export") {
+		return 2
+	}
 	if *out == "" || (*cfgPath == "") == (*dsn == "") {
 		fs.Usage()
 		return 2
