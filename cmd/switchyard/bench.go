@@ -48,7 +48,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 	bodyPath := fs.String("body", "", "JSON request body file (default: a short one-message chat request); its stream field is set from --stream")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return usageCode(err)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "switchyard bench: unexpected argument %q\n", fs.Arg(0))

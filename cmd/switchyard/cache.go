@@ -26,7 +26,7 @@ func cmdCache(args []string, stdout, stderr io.Writer) int {
 	conn := adminFlags(fs)
 	tenant := fs.String("tenant", "", "tenant ID (default: every tenant; a tenant admin's key purges its own)")
 	if err := fs.Parse(args[1:]); err != nil {
-		return 2
+		return usageCode(err)
 	}
 	if extraArgs(fs, stderr, "cache purge") {
 		return 2

@@ -59,6 +59,8 @@ func TestCLI(t *testing.T) {
 			wantStderr: []string{bad + ": invalid", "3 problems", "server.max_body_bytes", "providers[0].kind", `routes[0].targets[1]: unknown target "nowhere"`}},
 		{name: "check a router file that does not load", args: []string{"check", "--config", missingRouter}, wantCode: 1,
 			wantStderr: []string{missingRouter + ": invalid", `route "lr"`, "/nonexistent/router.json"}},
+		{name: "a subcommand's --help", args: []string{"check", "--help"}, wantCode: 0, wantStderr: []string{"-config"}},
+		{name: "route train --help", args: []string{"route", "train", "--help"}, wantCode: 0, wantStderr: []string{"-data"}},
 		{name: "check with a stray argument", args: []string{"check", "--config", good, "extra"}, wantCode: 2, wantStderr: []string{`unexpected argument "extra"`}},
 		{name: "cache purge with a stray argument", args: []string{"cache", "purge", "--admin-url", "http://127.0.0.1:1", "--admin-key", "k", "t1"}, wantCode: 2,
 			wantStderr: []string{`switchyard cache purge: unexpected argument "t1"`}},

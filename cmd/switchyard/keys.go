@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -52,7 +53,7 @@ func cmdKeys(args []string, stdout, stderr io.Writer) int {
 		fs.StringVar(&meta, "meta", "", "metadata k=v,...")
 	}
 	if err := fs.Parse(args[1:]); err != nil {
-		return 2
+		return usageCode(err)
 	}
 	if sub != "revoke" && sub != "rotate" && extraArgs(fs, stderr, "keys "+sub) {
 		return 2
@@ -93,7 +94,7 @@ func cmdKeys(args []string, stdout, stderr io.Writer) int {
 		var out struct{ Keys []admin.KeyView }
 		path := "/admin/keys"
 		if *tenant != "" {
-			path += "?tenant_id=" + *tenant
+			path += "?tenant_id=" + url.QueryEscape(*tenant)
 		}
 		if err := c.do("GET", path, nil, &out); err != nil {
 			fmt.Fprintf(stderr, "switchyard keys list: %v\n", err)
@@ -109,7 +110,7 @@ func cmdKeys(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		var v admin.KeyView
-		if err := c.do("POST", "/admin/keys/"+fs.Arg(0)+"/"+sub, nil, &v); err != nil {
+		if err := c.do("POST", "/admin/keys/"+url.PathEscape(fs.Arg(0))+"/"+sub, nil, &v); err != nil {
 			fmt.Fprintf(stderr, "switchyard keys %s: %v\n", sub, err)
 			return 1
 		}

@@ -89,7 +89,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	cfgPath := fs.String("config", "", "config file (YAML); without it, demo mode with simulated models")
 	listen := fs.String("listen", "", "listen address, overrides server.listen")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return usageCode(err)
 	}
 	if extraArgs(fs, stderr, "serve") {
 		return 2
@@ -119,7 +119,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "config file to validate")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return usageCode(err)
 	}
 	if extraArgs(fs, stderr, "check") {
 		return 2
@@ -146,7 +146,7 @@ func cmdSim(args []string, stdout, stderr io.Writer) int {
 	listen := fs.String("listen", "127.0.0.1:9090", "listen address")
 	cfgPath := fs.String("config", "", "simulated models and faults (YAML); default: the demo models")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return usageCode(err)
 	}
 	if extraArgs(fs, stderr, "sim") {
 		return 2
@@ -198,4 +198,13 @@ func extraArgs(fs *flag.FlagSet, stderr io.Writer, cmd string) bool {
 	}
 	fmt.Fprintf(stderr, "switchyard %s: unexpected argument %q (flags go before arguments; this command takes none)\n", cmd, fs.Arg(0))
 	return true
+}
+
+// usageCode is the exit status of a command whose flags did not parse: 0
+// for -h/--help (the usage was asked for, and printed), 2 otherwise.
+func usageCode(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	return 2
 }

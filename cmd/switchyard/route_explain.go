@@ -46,7 +46,7 @@ func cmdRouteExplain(args []string, stdin io.Reader, stdout, stderr io.Writer) i
 	headers := headerFlags(http.Header{})
 	fs.Var(headers, "header", `a request header "Name: value" (repeatable), such as "X-Switchyard-Task: coding"`)
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return usageCode(err)
 	}
 	if extraArgs(fs, stderr, "route explain") {
 		return 2

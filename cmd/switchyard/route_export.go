@@ -37,7 +37,7 @@ func cmdRouteExport(args []string, stdout, stderr io.Writer) int {
 	tenant := fs.String("tenant", "", "export only this tenant's requests")
 	route := fs.String("route", "", "export only this route's requests")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return usageCode(err)
 	}
 	if extraArgs(fs, stderr, "route export") {
 		return 2

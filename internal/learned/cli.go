@@ -3,6 +3,7 @@ package learned
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -276,6 +277,9 @@ func TrainMain(args []string, stdout, stderr io.Writer) int {
 	cvMin := fs.Int("cv-min-prompts", 50, "smallest left-out part evaluated by --cv")
 	ef := embedFlags(fs)
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0 // the usage was asked for, and printed
+		}
 		return 2
 	}
 	if len(data) == 0 {
@@ -390,6 +394,9 @@ func EvalMain(args []string, stdout, stderr io.Writer) int {
 	byTask := fs.Bool("by-task", false, "also print the two-model view per task of each set")
 	ef := embedFlags(fs)
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0 // the usage was asked for, and printed
+		}
 		return 2
 	}
 	if *path == "" || len(data) == 0 {
