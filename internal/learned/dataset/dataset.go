@@ -240,15 +240,24 @@ func Load(dir string, prices map[string]Price) (*Set, error) {
 	for i := range all {
 		q[i], cost[i], oc[i] = nanRow(nm), nanRow(nm), nanRow(nm)
 	}
-	for _, r := range srow[1:] {
+	for row, r := range srow[1:] {
 		i, ok := pIdx[get(r, sc["prompt_id"])]
 		if !ok {
 			continue
 		}
 		m := mIdx[get(r, sc["model"])]
-		q[i][m] = parseOr(get(r, sc["quality"]), math.NaN())
-		cost[i][m] = parseOr(get(r, sc["cost_usd"]), math.NaN())
-		oc[i][m] = parseOr(get(r, sc["output_chars"]), math.NaN())
+		var err error
+		// An empty cell is a missing value; anything else must be a
+		// number in range, or training would learn from garbage (a NaN
+		// quality made every weight NaN).
+		if q[i][m], err = cell(get(r, sc["quality"]), 0, 1); err == nil {
+			if cost[i][m], err = cell(get(r, sc["cost_usd"]), 0, math.Inf(1)); err == nil {
+				oc[i][m], err = cell(get(r, sc["output_chars"]), 0, math.Inf(1))
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("dataset: %s: scores.csv line %d: %w", dir, row+2, err)
+		}
 	}
 	for i, p := range all {
 		keep := false
@@ -367,16 +376,22 @@ func get(r []string, i int) string {
 	return strings.TrimSpace(r[i])
 }
 
-func parseOr(s string, def float64) float64 {
+// cell reads a numeric cell: NaN when empty (missing), else a finite
+// number in [lo, hi].
+func cell(s string, lo, hi float64) (float64, error) {
 	if s == "" {
-		return def
+		return math.NaN(), nil
 	}
 	v, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		return def
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v < lo || v > hi {
+		if math.IsInf(hi, 1) {
+			return 0, fmt.Errorf("%q is not a number ≥ %g", s, lo)
+		}
+		return 0, fmt.Errorf("%q is not a number from %g to %g", s, lo, hi)
 	}
-	return v
+	return v, nil
 }
+
 
 func nanRow(n int) []float64 {
 	r := make([]float64, n)

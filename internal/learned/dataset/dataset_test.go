@@ -109,6 +109,10 @@ func TestLoadErrors(t *testing.T) {
 		{"scores lack quality column", write("noq", "prompt_id,prompt\np1,hi\n", "prompt_id,model\np1,m\n")},
 		{"no scored prompt", write("noscore", "prompt_id,prompt\np1,hi\n", "prompt_id,model,quality\np1,m,\n")},
 		{"unterminated quote", write("badcsv", "prompt_id,prompt\np1,\"hi\n", "prompt_id,model,quality\np1,m,1\n")},
+		{"NaN quality", write("nanq", "prompt_id,prompt\np1,hi\n", "prompt_id,model,quality\np1,m,NaN\n")},
+		{"quality above 1", write("bigq", "prompt_id,prompt\np1,hi\n", "prompt_id,model,quality\np1,m,1.5\n")},
+		{"quality not a number", write("wordq", "prompt_id,prompt\np1,hi\n", "prompt_id,model,quality\np1,m,abc\n")},
+		{"negative cost", write("negc", "prompt_id,prompt\np1,hi\n", "prompt_id,model,quality,cost_usd\np1,m,1,-0.1\n")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
