@@ -392,7 +392,6 @@ func cell(s string, lo, hi float64) (float64, error) {
 	return v, nil
 }
 
-
 func nanRow(n int) []float64 {
 	r := make([]float64, n)
 	for i := range r {
