@@ -42,6 +42,8 @@ func TestCLI(t *testing.T) {
 	good := writeFile(t, "good.yaml", validConfig)
 	bad := writeFile(t, "bad.yaml", threeProblems)
 	missingRouter := writeFile(t, "learned.yaml", validConfig+"  - name: lr\n    policy: learned\n    targets: [d]\n    learned: {router_file: /nonexistent/router.json, quality: 0.5}\n")
+	badRedis := writeFile(t, "redis.yaml", "limits: \"redis://127.0.0.1:6379/notadb\"\n"+validConfig)
+	badNATS := writeFile(t, "nats.yaml", "batch: {queue: \"nats://127.0.0.1:bad\"}\n"+validConfig)
 	badSim := writeFile(t, "sim.yaml", "models:\n  - name: m\n    faults: [{type: explode}]\n")
 	tests := []struct {
 		name       string
@@ -66,6 +68,8 @@ func TestCLI(t *testing.T) {
 			wantStderr: []string{`switchyard cache purge: unexpected argument "t1"`}},
 		{name: "keys list with a stray argument", args: []string{"keys", "list", "--admin-url", "http://127.0.0.1:1", "--admin-key", "k", "x"}, wantCode: 2,
 			wantStderr: []string{`switchyard keys list: unexpected argument "x"`}},
+		{name: "check a Redis URL its client refuses", args: []string{"check", "--config", badRedis}, wantCode: 1, wantStderr: []string{"limits:"}},
+		{name: "check a NATS URL with a bad port", args: []string{"check", "--config", badNATS}, wantCode: 1, wantStderr: []string{"batch.queue"}},
 		{name: "check missing file", args: []string{"check", "--config", filepath.Join(t.TempDir(), "nope.yaml")}, wantCode: 1, wantStderr: []string{"invalid"}},
 		{name: "check without --config", args: []string{"check"}, wantCode: 2, wantStderr: []string{"--config is required"}},
 		{name: "check with an unknown flag", args: []string{"check", "--nope"}, wantCode: 2},

@@ -132,6 +132,9 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		err = gateway.Check(cfg) // what serve would refuse: a router file that does not load
 	}
+	if err == nil {
+		err = app.CheckConnections(cfg) // a Redis or NATS URL its client cannot take
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: invalid\n%v\n", *cfgPath, err)
 		return 1
