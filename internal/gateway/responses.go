@@ -237,11 +237,14 @@ func (g *Gateway) ServeOpenAIResponseObject(w http.ResponseWriter, r *http.Reque
 	case strings.HasSuffix(r.URL.Path, "/input_items"):
 		op += "/input_items"
 	}
-	ok = g.forwardObject(w, r, x, d, f, op, nil, &apiError{status: http.StatusNotFound, code: "response_not_found", anthropicType: "not_found_error",
-		message: "response " + strconv.Quote(id) + " was not found at the deployment that made it (deleted or expired)"})
-	if ok && r.Method == http.MethodDelete {
+	if r.Method == http.MethodDelete {
+		// Before the client learns it is deleted, so its next request
+		// finds the cache forgetting it; a failed delete only costs a
+		// cache miss.
 		g.markGone(r.Context(), rt, x.who.TenantID, id)
 	}
+	g.forwardObject(w, r, x, d, f, op, nil, &apiError{status: http.StatusNotFound, code: "response_not_found", anthropicType: "not_found_error",
+		message: "response " + strconv.Quote(id) + " was not found at the deployment that made it (deleted or expired)"})
 }
 
 // forwardObject relays a request for an object kept at the deployment d (a
