@@ -27,12 +27,11 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"slices"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/auth"
+	"github.com/switchyard-gw/switchyard/internal/httpmux"
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
@@ -147,23 +146,13 @@ func New(opts Options) *Handler {
 		}
 		allowed[rt.Pattern] = append(allowed[rt.Pattern], rt.Method)
 	}
-	methods := []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 	for _, path := range paths {
-		var allow []string // in the usual order, HEAD wherever GET is
-		for _, m := range methods {
-			if slices.Contains(allowed[path], m) || m == "HEAD" && slices.Contains(allowed[path], "GET") {
-				allow = append(allow, m)
+		httpmux.HandleWrongMethods(h.mux, path, allowed[path], func(allow string) http.HandlerFunc {
+			return func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Allow", allow)
+				writeErr(w, &apiError{status: http.StatusMethodNotAllowed, code: "method_not_allowed", msg: r.Method + " is not allowed here (allowed: " + allow + ")"})
 			}
-		}
-		header := strings.Join(allow, ", ")
-		for _, m := range methods {
-			if !slices.Contains(allow, m) {
-				h.mux.HandleFunc(m+" "+path, func(w http.ResponseWriter, r *http.Request) {
-					w.Header().Set("Allow", header)
-					writeErr(w, &apiError{status: http.StatusMethodNotAllowed, code: "method_not_allowed", msg: r.Method + " is not allowed here (allowed: " + header + ")"})
-				})
-			}
-		}
+		})
 	}
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, &apiError{status: http.StatusNotFound, code: "not_found", msg: "no such admin endpoint"})

@@ -2,14 +2,13 @@ package gateway
 
 import (
 	"net/http"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/switchyard-gw/switchyard/internal/anthropicapi"
+	"github.com/switchyard-gw/switchyard/internal/httpmux"
 	"github.com/switchyard-gw/switchyard/internal/openaiapi"
-	"github.com/switchyard-gw/switchyard/internal/server"
 )
 
 // Handler returns the API endpoints: OpenAI chat completions, embeddings and
@@ -90,25 +89,18 @@ func (g *Gateway) Handler() http.Handler {
 	}
 	// The same paths with another method, and every other path, get an
 	// error in the API's own format rather than net/http's plain text.
-	// Each wrong method is registered on its own: a method-less pattern
-	// would conflict with a wildcard of another path (GET /v1/responses/{id}
-	// against /v1/responses/compact).
 	for _, path := range paths {
-		allow := allowHeader(methods[path])
 		d := openAIDialect
 		if strings.HasPrefix(path, "/v1/messages") {
 			d = anthropicDialect
 		}
-		notAllowed := func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Allow", allow)
-			d.writeError(w, &apiError{status: http.StatusMethodNotAllowed, code: "method_not_allowed", anthropicType: "invalid_request_error",
-				message: r.Method + " is not allowed on " + path + " (allowed: " + allow + ")"})
-		}
-		for _, m := range httpMethods {
-			if !strings.Contains(", "+allow+", ", ", "+m+", ") {
-				mux.HandleFunc(m+" "+path, notAllowed)
+		httpmux.HandleWrongMethods(mux, path, methods[path], func(allow string) http.HandlerFunc {
+			return func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Allow", allow)
+				d.writeError(w, &apiError{status: http.StatusMethodNotAllowed, code: "method_not_allowed", anthropicType: "invalid_request_error",
+					message: r.Method + " is not allowed on " + path + " (allowed: " + allow + ")"})
 			}
-		}
+		})
 	}
 	notFound := func(w http.ResponseWriter, r *http.Request) {
 		d := openAIDialect
@@ -125,28 +117,12 @@ func (g *Gateway) Handler() http.Handler {
 	}
 	mux.HandleFunc("/", notFound)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if server.Unclean(r.URL.Path) {
+		if httpmux.Unclean(r.URL.Path) {
 			notFound(w, r) // not ServeMux's redirect to the cleaned path
 			return
 		}
 		mux.ServeHTTP(w, r)
 	})
-}
-
-// httpMethods are the methods a known path answers, with a 405 when it
-// does not serve them; any other method is a 404.
-var httpMethods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"}
-
-// allowHeader lists methods in the usual order, with HEAD wherever GET
-// is (net/http serves a GET pattern's HEAD requests).
-func allowHeader(methods []string) string {
-	var out []string
-	for _, m := range httpMethods {
-		if slices.Contains(methods, m) || m == "HEAD" && slices.Contains(methods, "GET") {
-			out = append(out, m)
-		}
-	}
-	return strings.Join(out, ", ")
 }
 
 // truncate cuts s to at most n bytes, for echoing client input in messages.

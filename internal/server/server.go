@@ -11,12 +11,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/switchyard-gw/switchyard/internal/httpmux"
 	"github.com/switchyard-gw/switchyard/internal/reqid"
 )
 
@@ -111,7 +111,7 @@ func (s *Server) Handler() http.Handler {
 		// answer (an error in its format), not a redirect that has the
 		// client send its POST again elsewhere.
 		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if Unclean(r.URL.Path) {
+			if httpmux.Unclean(r.URL.Path) {
 				s.opts.API.ServeHTTP(w, r)
 				return
 			}
@@ -119,26 +119,6 @@ func (s *Server) Handler() http.Handler {
 		})
 	}
 	return reqid.Middleware(s.recover(s.count(h)))
-}
-
-// Unclean reports whether ServeMux would redirect path to a cleaned one:
-// it holds an empty, "." or ".." segment.
-func Unclean(path string) bool {
-	if strings.Contains(path, "//") {
-		return true
-	}
-	for i := strings.Index(path, "/."); i >= 0; {
-		rest := path[i+2:] // after "/.": a "." segment, or ".." one, ends here
-		if rest == "" || rest[0] == '/' || rest == "." || strings.HasPrefix(rest, "./") {
-			return true
-		}
-		j := strings.Index(rest, "/.")
-		if j < 0 {
-			break
-		}
-		i += 2 + j
-	}
-	return false
 }
 
 func writeProbe(w http.ResponseWriter, ok bool) {

@@ -463,14 +463,3 @@ func TestTrickledBodyIsCutOff(t *testing.T) {
 		t.Errorf("slow stream: got %q (%v), want all six frames past the read timeout", b, err)
 	}
 }
-
-func TestUnclean(t *testing.T) {
-	for path, want := range map[string]bool{
-		"/v1/chat/completions": false, "/v1//chat": true, "/v1/./messages": true, "/v1/models/../models": true,
-		"/v1/.": true, "/v1/..": true, "/v1/.well-known": false, "/v1/..x/y": false, "/a/.b/./c": true, "/": false,
-	} {
-		if got := server.Unclean(path); got != want {
-			t.Errorf("Unclean(%q) = %v, want %v", path, got, want)
-		}
-	}
-}
