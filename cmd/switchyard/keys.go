@@ -66,7 +66,9 @@ func cmdKeys(args []string, stdout, stderr io.Writer) int {
 	case "create":
 		in.TenantID = *tenant
 		if routes != "" {
-			in.AllowedRoutes = strings.Split(routes, ",")
+			for _, rt := range strings.Split(routes, ",") {
+				in.AllowedRoutes = append(in.AllowedRoutes, strings.TrimSpace(rt))
+			}
 		}
 		if meta != "" {
 			in.Metadata = map[string]string{}

@@ -195,6 +195,8 @@ func TestKeyScopeWithinIssuer(t *testing.T) {
 		{name: "later expiry", in: KeyCreate{ExpiresAt: &later}, code: 403},
 		{name: "other tenant", in: KeyCreate{TenantID: "t2"}, code: 404},
 		{name: "bad role", in: KeyCreate{Role: "root"}, code: 400},
+		{name: "empty route name", in: KeyCreate{AllowedRoutes: []string{"a", ""}}, code: 400},
+		{name: "blank route name", in: KeyCreate{AllowedRoutes: []string{" "}}, code: 400},
 		{name: "tier other than own", in: KeyCreate{Tier: "pro"}, code: 403},
 	}
 	for _, tt := range tests {
@@ -210,6 +212,16 @@ func TestKeyScopeWithinIssuer(t *testing.T) {
 			}
 		})
 	}
+	t.Run("empty route name from the global admin", func(t *testing.T) {
+		code, b := e.do(adminKey, "POST", "/admin/keys", KeyCreate{TenantID: "t1", AllowedRoutes: []string{"a", ""}})
+		if code != 400 || !strings.Contains(string(b), "allowed_routes[1]") {
+			t.Errorf("got %d %s, want 400 naming allowed_routes[1]", code, b)
+		}
+		code, b = e.do(adminKey, "PATCH", "/admin/keys/"+ta.ID, KeyUpdate{AllowedRoutes: &[]string{""}})
+		if code != 400 {
+			t.Errorf("update: got %d %s, want 400", code, b)
+		}
+	})
 	t.Run("raise own key", func(t *testing.T) {
 		if code, b := e.do(ta.Secret, "PATCH", "/admin/keys/"+ta.ID, KeyUpdate{Limits: &tenancy.Limits{RPM: 1000, TPM: 1000, MaxConcurrent: 5, BudgetDailyUSD: 10, BudgetMonthlyUSD: 100}}); code != 403 {
 			t.Errorf("got %d %s, want 403", code, b)

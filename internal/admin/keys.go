@@ -3,6 +3,7 @@ package admin
 import (
 	"crypto/rand"
 	"encoding/base32"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -185,6 +186,11 @@ func (h *Handler) checkKey(k store.Key, c *caller, now time.Time) error {
 	}
 	if len(k.Name) > 200 {
 		return errBad("name must be at most 200 characters")
+	}
+	for i, rt := range k.AllowedRoutes {
+		if strings.TrimSpace(rt) == "" {
+			return errBad(fmt.Sprintf("allowed_routes[%d] must not be empty", i))
+		}
 	}
 	if err := checkLimits(tenancy.KeyLimits(k)); err != nil {
 		return err
