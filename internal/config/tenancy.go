@@ -180,7 +180,7 @@ func (c *Config) validateTenancy(v *validator) {
 	if err := checkHostPort(c.Admin.Listen); err != nil {
 		v.add("admin.listen", "%v", err)
 	}
-	if c.Admin.Listen == c.Server.Listen && c.Admin.Key != "" && !strings.HasSuffix(c.Admin.Listen, ":0") {
+	if c.Admin.Key != "" && listenersClash(c.Admin.Listen, c.Server.Listen) {
 		v.add("admin.listen", "must differ from server.listen (%s)", c.Server.Listen)
 	}
 	if k := c.Admin.Key; k != "" {

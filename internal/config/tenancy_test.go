@@ -64,6 +64,10 @@ func TestTenancyInvalid(t *testing.T) {
 		{name: "replicas", yaml: "replicas: -1", path: "replicas", msg: "must be positive"},
 		{name: "admin listen", yaml: "admin: {listen: nope}", path: "admin.listen", msg: "want host:port"},
 		{name: "same listener", yaml: "server: {listen: 127.0.0.1:8080}\nadmin: {listen: 127.0.0.1:8080, key: k}", path: "admin.listen", msg: "must differ"},
+		{name: "same port, wildcard admin", yaml: "server: {listen: 127.0.0.1:8080}\nadmin: {listen: 0.0.0.0:8080, key: k}", path: "admin.listen", msg: "must differ"},
+		{name: "same port, empty host", yaml: "server: {listen: ':8080'}\nadmin: {listen: 127.0.0.1:8080, key: k}", path: "admin.listen", msg: "must differ"},
+		{name: "same port, localhost", yaml: "server: {listen: 127.0.0.1:8080}\nadmin: {listen: localhost:8080, key: k}", path: "admin.listen", msg: "must differ"},
+		{name: "same port, IPv6 spelling", yaml: "server: {listen: '[::1]:8080'}\nadmin: {listen: '[0:0:0:0:0:0:0:1]:8080', key: k}", path: "admin.listen", msg: "must differ"},
 		{name: "batch", yaml: "usage: {batch_size: -2}", path: "usage.batch_size", msg: "must be positive"},
 		{name: "admin key is the master key", yaml: "server: {master_key: secretpw}\nadmin: {key: secretpw}", path: "admin.key", msg: "must differ"},
 		{name: "admin key is a client key", yaml: "server: {api_keys: [a-key, secretpw]}\nadmin: {key: secretpw}", path: "admin.key", msg: "must differ"},
@@ -95,6 +99,20 @@ func TestTenancyInvalid(t *testing.T) {
 				t.Errorf("got %v, want the password kept out", err)
 			}
 		})
+	}
+}
+
+func TestListenersThatCanShareAPort(t *testing.T) {
+	for _, tt := range []struct{ server, admin string }{
+		{"127.0.0.1:8080", "127.0.0.1:8081"},
+		{"127.0.0.1:0", "127.0.0.1:0"},
+		{"127.0.0.1:8080", "[::1]:8080"},
+		{"10.0.0.1:8080", "127.0.0.1:8080"},
+	} {
+		yaml := "server: {listen: '" + tt.server + "'}\nadmin: {listen: '" + tt.admin + "', key: k}\n" + validTail
+		if _, err := Parse([]byte(yaml), getenv); err != nil {
+			t.Errorf("server %s, admin %s: got %v, want no error", tt.server, tt.admin, err)
+		}
 	}
 }
 

@@ -141,6 +141,53 @@ func checkHostPort(addr string) error {
 	return nil
 }
 
+// listenersClash reports whether two listen addresses would contend for one
+// socket: the same non-zero port, on the same host, or where either host is a
+// wildcard (every interface) or both name the loopback interface.
+func listenersClash(a, b string) bool {
+	ha, pa, errA := net.SplitHostPort(a)
+	hb, pb, errB := net.SplitHostPort(b)
+	if errA != nil || errB != nil {
+		return a == b
+	}
+	na, errA := strconv.ParseUint(pa, 10, 16)
+	nb, errB := strconv.ParseUint(pb, 10, 16)
+	if errA != nil || errB != nil || na != nb || na == 0 {
+		return false
+	}
+	ka, kb := hostKey(ha), hostKey(hb)
+	switch {
+	case ka == kb, ka == "*", kb == "*":
+		return true
+	case ka == "localhost":
+		return isLoopback(kb)
+	case kb == "localhost":
+		return isLoopback(ka)
+	}
+	return false
+}
+
+// hostKey folds the spellings of one listening host: "" and unspecified
+// addresses are "*", IP addresses their canonical form, names lower case.
+func hostKey(h string) string {
+	if h == "" {
+		return "*"
+	}
+	ip := net.ParseIP(h)
+	switch {
+	case ip == nil:
+		return strings.ToLower(h)
+	case ip.IsUnspecified():
+		return "*"
+	}
+	return ip.String()
+}
+
+func isLoopback(h string) bool {
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
 func (c *Config) validateExecutor(v *validator) {
 	e := &c.Executor
 	v.positiveInt("executor.max_attempts", int64(e.MaxAttempts))
