@@ -429,3 +429,44 @@ batch: {queue: "${UNSET_NATS}"}
 		}
 	}
 }
+
+// A header value with a line break (typically a key read from a file with
+// its trailing newline) would fail every upstream call; check refuses it at
+// its path without printing the value.
+func TestHeaderValuesWithLineBreaks(t *testing.T) {
+	env := map[string]string{"KEY": "sk-secretvalue\n", "HDR": "a\r\nX-Injected: 1"}
+	get := func(k string) string { return env[k] }
+	tests := []struct{ name, yaml, path string }{
+		{"api key", `providers: [{name: p, kind: openai, base_url: "http://127.0.0.1:1/v1", api_key: "${KEY}"}]`, "providers[0].api_key"},
+		{"provider header", `providers: [{name: p, kind: openai, base_url: "http://127.0.0.1:1/v1", headers: {X-Org: "${HDR}"}}]`, "providers[0].headers.X-Org"},
+		{"telemetry header", "telemetry: {otlp_endpoint: \"http://127.0.0.1:4318\", headers: {Authorization: \"${KEY}\"}}\n" + validTail, "telemetry.headers.Authorization"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			yaml := tt.yaml
+			if !strings.Contains(yaml, "deployments") {
+				yaml += "\ndeployments: [{name: d, provider: p, model: m}]\n"
+			}
+			_, err := Parse([]byte(yaml), get)
+			var verr *ValidationError
+			if !errors.As(err, &verr) {
+				t.Fatalf("got %v, want a *ValidationError", err)
+			}
+			found := false
+			for _, p := range verr.Problems {
+				found = found || (p.Path == tt.path && strings.Contains(p.Msg, "line breaks"))
+			}
+			if !found {
+				t.Errorf("got %v, want a problem at %s about line breaks", err, tt.path)
+			}
+			if strings.Contains(err.Error(), "secretvalue") || strings.Contains(err.Error(), "Injected") {
+				t.Errorf("got %v, want the value kept out", err)
+			}
+		})
+	}
+	ok := `providers: [{name: p, kind: openai, base_url: "http://127.0.0.1:1/v1", api_key: "sk-x", headers: {X-Org: "org\tone"}}]` +
+		"\ndeployments: [{name: d, provider: p, model: m}]\n"
+	if _, err := Parse([]byte(ok), get); err != nil {
+		t.Errorf("got %v for a tab in a header value, want it allowed", err)
+	}
+}

@@ -44,6 +44,8 @@ func (c *Config) validateTelemetry(v *validator) {
 	for k := range t.Headers {
 		if !validHeaderName(k) {
 			v.add("telemetry.headers."+k, "invalid header name")
+		} else if msg := badHeaderValue(t.Headers[k]); msg != "" {
+			v.add("telemetry.headers."+k, "value %s", msg)
 		}
 	}
 }

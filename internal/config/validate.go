@@ -10,6 +10,8 @@ import (
 	"path"
 	"strconv"
 	"strings"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // Problem is one thing wrong with a config, located by its YAML path (such
@@ -237,6 +239,9 @@ func (c *Config) validateProviders(v *validator) {
 			}
 		}
 		p.validateAWS(v, path)
+		if msg := badHeaderValue(p.APIKey); msg != "" {
+			v.add(path+".api_key", "%s", msg)
+		}
 		for _, k := range sortedKeys(p.Headers) {
 			if !validHeaderName(k) {
 				v.add(path+".headers", "invalid header name %q", k)
@@ -244,6 +249,9 @@ func (c *Config) validateProviders(v *validator) {
 			}
 			if msg := headerOwner(p, k); msg != "" {
 				v.add(path+".headers", "header %q %s", k, msg)
+			}
+			if msg := badHeaderValue(p.Headers[k]); msg != "" {
+				v.add(path+".headers."+k, "value %s", msg)
 			}
 		}
 		v.positiveDur(path+".connect_timeout", p.ConnectTimeout)
@@ -366,17 +374,16 @@ func headerOwner(p *Provider, k string) string {
 	return ""
 }
 
-func validHeaderName(k string) bool {
-	if k == "" {
-		return false
+func validHeaderName(k string) bool { return httpguts.ValidHeaderFieldName(k) }
+
+// badHeaderValue says what is wrong with a header value the gateway sends
+// upstream, without repeating it (it is usually a secret); "" when it is
+// valid. A line break would otherwise fail every request to the provider.
+func badHeaderValue(v Secret) string {
+	if httpguts.ValidHeaderFieldValue(string(v)) {
+		return ""
 	}
-	for i := 0; i < len(k); i++ {
-		ch := k[i]
-		if ch <= ' ' || ch >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, ch) >= 0 {
-			return false
-		}
-	}
-	return true
+	return "must not contain line breaks or other control characters (a trailing newline from a file?)"
 }
 
 func (c *Config) validateDeployments(v *validator) {
