@@ -56,7 +56,7 @@ func cmdRouteExport(args []string, stdout, stderr io.Writer) int {
 		url = cfg.Store.Value()
 	}
 	ctx := context.Background()
-	st, err := open.Store(ctx, url)
+	st, err := open.Existing(ctx, url)
 	if err != nil {
 		fmt.Fprintf(stderr, "switchyard route export: store: %v\n", err)
 		return 1

@@ -5,7 +5,9 @@ package open
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/switchyard-gw/switchyard/internal/store"
@@ -35,4 +37,16 @@ func Store(ctx context.Context, url string) (store.Store, error) {
 	}
 	// Only the scheme is echoed: the rest of a URL may hold a password.
 	return nil, fmt.Errorf("open: unsupported store scheme %q (want sqlite:// or postgres://)", scheme)
+}
+
+// Existing is Store for commands that only read what a gateway recorded: a
+// SQLite file that does not exist is an error naming it, where Store would
+// create an empty database (a mistyped path read as "no data").
+func Existing(ctx context.Context, url string) (store.Store, error) {
+	if path, ok := strings.CutPrefix(url, "sqlite://"); ok && path != "" && path != ":memory:" {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("open: sqlite database %s: %w", path, errors.Unwrap(err))
+		}
+	}
+	return Store(ctx, url)
 }

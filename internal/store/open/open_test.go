@@ -1,6 +1,8 @@
 package open_test
 
 import (
+	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -50,4 +52,27 @@ func TestStore(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestExistingRefusesAMissingSQLiteFile(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "typo.db")
+	_, err := open.Existing(context.Background(), "sqlite://"+missing)
+	if err == nil || !strings.Contains(err.Error(), missing) || !strings.Contains(err.Error(), "no such file") {
+		t.Fatalf("got %v, want an error naming %s", err, missing)
+	}
+	if _, serr := os.Stat(missing); !os.IsNotExist(serr) {
+		t.Errorf("got %v, want the file not created", serr)
+	}
+	made := filepath.Join(dir, "made.db")
+	st, err := open.Store(context.Background(), "sqlite://"+made)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	st, err = open.Existing(context.Background(), "sqlite://"+made)
+	if err != nil {
+		t.Fatalf("got %v opening an existing database", err)
+	}
+	st.Close()
 }
