@@ -137,6 +137,9 @@ func (e *embedOptions) fetch(sets []*dataset.Set, model string, log io.Writer) (
 func Evaluate(r *Router, s *dataset.Set, split string, o EvalOptions) SetReport {
 	rep := SetReport{Set: s.Name, Split: split, Prompts: len(s.Prompts)}
 	refs := r.MapModels(s.Models, o.Map)
+	if n := unmappedNote(s.Models, refs); n != "" {
+		rep.Notes = append(rep.Notes, n)
+	}
 	preds := make([][]float64, len(s.Prompts))
 	for i, p := range s.Prompts {
 		preds[i] = r.PredictWith(p.Text, o.Embeddings.Of(p.Text))
@@ -176,6 +179,26 @@ func Evaluate(r *Router, s *dataset.Set, split string, o EvalOptions) SetReport 
 		}
 	}
 	return rep
+}
+
+// unmappedNote says which of a set's models have no reference model (refs
+// as MapModels gives them): those are scored by the prompt's predicted
+// difficulty alone, and with none mapped the router cannot tell the models
+// apart at all, so its figures say little.
+func unmappedNote(models, refs []string) string {
+	var none []string
+	for m, ref := range refs {
+		if ref == "" {
+			none = append(none, models[m])
+		}
+	}
+	switch {
+	case len(none) == 0:
+		return ""
+	case len(none) == len(models):
+		return fmt.Sprintf("none of the set's models maps to a reference model of the router (%s): every model is scored by the predicted difficulty alone; map them with --map dataModel=referenceModel", strings.Join(none, ", "))
+	}
+	return fmt.Sprintf("no reference model for %s: scored by the predicted difficulty alone (map with --map dataModel=referenceModel)", strings.Join(none, ", "))
 }
 
 func bce(p, y float64) float64 {

@@ -501,9 +501,22 @@ func TestEvaluateWithoutCosts(t *testing.T) {
 	}
 	s.Models[0] = "giant" // no reference model either
 	rep = Evaluate(r, s, "all", EvalOptions{})
-	if rep.Many != nil || len(rep.Notes) != 1 || !strings.Contains(rep.Notes[0], "no cost for giant, stranger") {
-		t.Errorf("got many-model %+v, notes %q; want none and a note naming giant and stranger", rep.Many, rep.Notes)
+	if rep.Many != nil || len(rep.Notes) != 2 || !strings.Contains(rep.Notes[0], "no reference model for giant, stranger") ||
+		!strings.Contains(rep.Notes[1], "no cost for giant, stranger") {
+		t.Errorf("got many-model %+v, notes %q; want none, and notes naming giant and stranger as unmapped and unpriced", rep.Many, rep.Notes)
 	}
+	s.Models[1] = "tiny"
+	none := Evaluate(r, s, "all", EvalOptions{})
+	if len(none.Notes) == 0 || !strings.Contains(none.Notes[0], "none of the set's models maps") || !strings.Contains(none.Notes[0], "giant, tiny, stranger") {
+		t.Errorf("got notes %q, want the first to say no model maps, naming them", none.Notes)
+	}
+	mapped := Evaluate(r, s, "all", EvalOptions{Map: map[string]string{"giant": "big", "tiny": "small", "stranger": "small"}})
+	for _, n := range mapped.Notes {
+		if strings.Contains(n, "reference model") {
+			t.Errorf("got note %q with every model mapped by --map", n)
+		}
+	}
+	s.Models[1] = "small"
 	var out bytes.Buffer
 	printReport(&out, rep)
 	if !strings.Contains(out.String(), "no many-model view") || strings.Contains(out.String(), "best single") {
