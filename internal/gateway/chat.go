@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -566,10 +567,17 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *api
 		if errors.As(err, &mbe) {
 			return nil, tooLarge(limit)
 		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// The server's read_timeout passed before the body was in.
+			return nil, errBodyTimeout
+		}
 		return nil, &apiError{status: http.StatusBadRequest, code: "invalid_body", anthropicType: "invalid_request_error", message: "could not read the request body"}
 	}
 	return body, nil
 }
+
+var errBodyTimeout = &apiError{status: http.StatusRequestTimeout, code: "request_timeout", anthropicType: "timeout_error",
+	message: "the request body was not received within the server's read timeout"}
 
 func tooLarge(limit int64) *apiError {
 	return &apiError{status: http.StatusRequestEntityTooLarge, code: "request_too_large", anthropicType: "request_too_large",

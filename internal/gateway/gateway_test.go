@@ -1,12 +1,16 @@
 package gateway_test
 
 import (
+	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -255,6 +259,40 @@ func TestLimitsAndErrorShapes(t *testing.T) {
 	for _, m := range []string{"sim-medium", "sim-large", ""} {
 		if n := len(f.sim.Calls(m)); n != 0 {
 			t.Errorf("calls to %q: got %d, want 0", m, n)
+		}
+	}
+}
+
+// A client that sends its headers and then stops sending its body gets a
+// 408 in the API's error format once the server's read timeout passes, not
+// a 400 blaming the body (the request was fine, it was slow).
+func TestTrickledBodyIs408(t *testing.T) {
+	f := newFixture(t)
+	if err := f.gw.Apply(f.conf(gwConfig)); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(f.gw.Handler())
+	srv.Config.ReadTimeout = 300 * time.Millisecond
+	srv.Start()
+	t.Cleanup(srv.Close)
+	for _, tt := range []struct{ path, header, wantType string }{
+		{oaPath, "", `"code":"request_timeout"`},
+		{anPath, "anthropic-version: 2023-06-01\r\n", `"type":"timeout_error"`},
+	} {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.SetDeadline(time.Now().Add(20 * time.Second)) // only against a hang
+		fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n%sContent-Length: 100\r\n\r\n{\"model\":", tt.path, tt.header)
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.path, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		conn.Close()
+		if resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(string(b), tt.wantType) {
+			t.Errorf("%s: got %d %s, want 408 with %s", tt.path, resp.StatusCode, b, tt.wantType)
 		}
 	}
 }
