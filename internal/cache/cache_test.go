@@ -129,6 +129,25 @@ func TestMemoryExpires(t *testing.T) {
 	}
 }
 
+// A purge counts the live entries it drops, as Redis does (it has dropped
+// the expired ones already), and drops the expired ones too.
+func TestMemoryPurgeCountsLiveEntries(t *testing.T) {
+	clock := clocktest.New(time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC))
+	m := cache.NewMemory(1<<20, clock.Now)
+	ctx := context.Background()
+	for _, k := range []string{"t:1", "t:2", "t:3"} {
+		_ = m.Set(ctx, k, &cache.Entry{Body: []byte("x")}, time.Minute)
+	}
+	clock.Advance(2 * time.Minute)
+	_ = m.Set(ctx, "t:1", &cache.Entry{Body: []byte("x")}, time.Minute)
+	if n, err := m.Purge(ctx, "t:"); n != 1 || err != nil {
+		t.Errorf("Purge = %d, %v; want 1 (two of three expired)", n, err)
+	}
+	if n := m.Len(); n != 0 {
+		t.Errorf("Len after purge = %d, want 0", n)
+	}
+}
+
 func TestMemoryEvictsLeastRecentlyUsed(t *testing.T) {
 	ctx := context.Background()
 	body := bytes.Repeat([]byte("a"), 1000)

@@ -80,11 +80,15 @@ func (m *Memory) Set(_ context.Context, key string, e *Entry, ttl time.Duration)
 func (m *Memory) Purge(_ context.Context, prefix string) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	n := 0
+	n, now := 0, m.now()
 	for key, el := range m.items {
 		if strings.HasPrefix(key, prefix) {
+			// Expired entries go too, but only live ones count, as
+			// with Redis, which has dropped the expired already.
+			if now.Before(el.Value.(*memEntry).expires) {
+				n++
+			}
 			m.remove(el)
-			n++
 		}
 	}
 	return n, nil
