@@ -1,6 +1,9 @@
 package app
 
 import (
+	"context"
+	"net"
+	"sync"
 	"testing"
 	"time"
 )
@@ -26,5 +29,48 @@ func TestRedisClientFailsFast(t *testing.T) {
 	o = c2.Options()
 	if o.ReadTimeout != 2*time.Second || o.DialTimeout != 3*time.Second || o.MaxRetries != 4 || o.WriteTimeout != redisIOTimeout {
 		t.Errorf("URL settings: dial %v read %v write %v retries %d", o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.MaxRetries)
+	}
+}
+
+// TestRedisClientObeysContextDeadlines: a caller's deadline bounds a
+// command on a Redis that accepts and never answers (the cache's 100 ms
+// lookup), not only the URL's read_timeout.
+func TestRedisClientObeysContextDeadlines(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var held []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c) // read nothing, answer nothing
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		for _, c := range held {
+			c.Close()
+		}
+		mu.Unlock()
+	}()
+	c, _, err := redisClient("redis://" + ln.Addr().String() + "/0?read_timeout=20s&write_timeout=20s&max_retries=0&protocol=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err = c.Get(ctx, "k").Err()
+	if took := time.Since(start); err == nil || took > 10*time.Second {
+		t.Errorf("got %v after %v, want an error well before the 20s read timeout", err, took)
 	}
 }

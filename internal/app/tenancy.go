@@ -292,6 +292,10 @@ func redisClient(raw string) (*redis.Client, string, error) {
 			set()
 		}
 	}
+	// The callers' own deadlines (the cache's 100 ms lookup and 1 s store)
+	// bound each command too; without this go-redis ignores them and only
+	// the timeouts above apply.
+	opts.ContextTimeoutEnabled = true
 	return redis.NewClient(opts), prefix, nil
 }
 
