@@ -310,8 +310,11 @@ func (g *Gateway) semanticLookup(r *http.Request, x *exchange, route string, q *
 	return g.cacheGet(r, route, key), similarity
 }
 
-// withoutLastUserContent is a chat request body with the content of its
-// last user message removed, or false when it has none.
+// withoutLastUserContent is a chat request body with the text of its last
+// user message removed, or false when it has none. Only text parts go: the
+// embedding compares the text alone, so an image, a file, audio or a tool
+// result (an agent's fresh tool output) stays in the namespace, and a
+// message that differs in them never matches.
 func withoutLastUserContent(d llm.Dialect, body []byte) ([]byte, bool) {
 	field := "messages"
 	if d == llm.DialectOpenAIResponses {
@@ -334,6 +337,24 @@ func withoutLastUserContent(d llm.Dialect, body []byte) ([]byte, bool) {
 	}
 	if path == "" {
 		return nil, false
+	}
+	if parts := gjson.GetBytes(body, path); parts.IsArray() {
+		var kept []byte
+		parts.ForEach(func(_, p gjson.Result) bool {
+			if t := p.Get("type").Str; t != "text" && t != "input_text" {
+				if kept == nil {
+					kept = append(kept, '[')
+				} else {
+					kept = append(kept, ',')
+				}
+				kept = append(kept, p.Raw...)
+			}
+			return true
+		})
+		if kept != nil {
+			out, err := sjson.SetRawBytes(body, path, append(kept, ']'))
+			return out, err == nil
+		}
 	}
 	out, err := sjson.DeleteBytes(body, path)
 	return out, err == nil
