@@ -12,6 +12,7 @@ import (
 	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/responses"
 	"github.com/openai/openai-go/v3/shared"
+	"github.com/tidwall/gjson"
 
 	"github.com/switchyard-gw/switchyard/internal/admin"
 )
@@ -177,4 +178,34 @@ func topic(metadata any) string {
 	m, _ := metadata.(map[string]any)
 	v, _ := m["topic"].(string)
 	return v
+}
+
+// TestConversationTurnsAreNotCached: with the response cache on, the same
+// Responses request naming a conversation, sent twice, is two turns
+// upstream (the conversation grows by both), never a hit.
+func TestConversationTurnsAreNotCached(t *testing.T) {
+	s := startTenantStack(t, startSim(t, fastSim()), sqliteExtra(t, "cache: {backend: memory}\n"))
+	a := s.newKey("acme", admin.KeyCreate{})
+	c := openai.NewClient(option.WithBaseURL(s.base+"/v1"), option.WithAPIKey(a.Secret), option.WithHTTPClient(s.hc), option.WithMaxRetries(0))
+	ctx := context.Background()
+	conv, err := c.Conversations.New(ctx, conversations.ConversationNewParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"model":"medium","input":"Next stop?","conversation":"` + conv.ID + `"}`
+	var ids []string
+	for range 2 {
+		code, out, h := s.send("/v1/responses", body, "Authorization", "Bearer "+a.Secret)
+		if code != 200 || h.Get("X-Switchyard-Cache") != "" {
+			t.Fatalf("got %d, cache %q: %s; want 200 and no cache", code, h.Get("X-Switchyard-Cache"), out)
+		}
+		ids = append(ids, gjson.Get(out, "id").Str)
+	}
+	if ids[0] == ids[1] {
+		t.Errorf("both turns answered by response %s, want two", ids[0])
+	}
+	items, err := c.Conversations.Items.List(ctx, conv.ID, conversations.ItemListParams{})
+	if err != nil || len(items.Data) != 4 {
+		t.Errorf("got %d items (%v), want 4: two questions and two answers", len(items.Data), err)
+	}
 }

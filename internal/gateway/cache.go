@@ -77,6 +77,11 @@ func (g *Gateway) cached(w http.ResponseWriter, r *http.Request, x *exchange, rt
 	if rc, ok := rt.cfg.Route(route); ok && rc.Cache != nil && !*rc.Cache {
 		return w, nil, false // the route opted out
 	}
+	if endpoint == cacheOpenAIResponses && gjson.GetBytes(body, "conversation").Exists() {
+		// The conversation named is state upstream that each turn adds
+		// to: the same body is another request every time.
+		return w, nil, false
+	}
 	lookup, keep := cacheDirectives(r.Header)
 	if !keep {
 		w.Header().Set(HeaderCache, cacheResultBypass)
