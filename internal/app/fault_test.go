@@ -149,6 +149,21 @@ func TestFaultsStreaming(t *testing.T) {
 	}
 }
 
+// TestStreamFirstTokenTimeoutEverywhereIs504: a streamed request whose
+// only deployment never sends a first token gets a 504 error body, recorded
+// as a timeout; not an empty 200 recorded as the client leaving.
+func TestStreamFirstTokenTimeoutEverywhereIs504(t *testing.T) {
+	s := startStack(t, withFaults(fastSim(), "sim-medium", sim.Fault{Type: sim.FaultSlowFirstToken, Delay: 5 * time.Second}), "")
+	resp, text := s.stream(`{"model":"medium","stream":true,"messages":[{"role":"user","content":"hello"}]}`)
+	if resp.StatusCode != http.StatusGatewayTimeout || !strings.Contains(text, `"error"`) {
+		t.Fatalf("got %d %q, want a 504 error body", resp.StatusCode, text)
+	}
+	clocktest.WaitFor(t, "the request log line", func() bool { return strings.Contains(s.logs.String(), `"status":504`) })
+	if strings.Contains(s.logs.String(), "client_cancelled") {
+		t.Errorf("logs: %s\nwant no client_cancelled", s.logs.String())
+	}
+}
+
 // TestTruncatedStreamIsSDKError checks the promise end to end with the
 // official SDK: a cut stream surfaces as an error, never as a clean end.
 func TestTruncatedStreamIsSDKError(t *testing.T) {

@@ -403,6 +403,11 @@ func timeoutError(what string, d time.Duration, cause error) error {
 	if provider.KindOf(cause) == provider.KindTimeout {
 		return cause
 	}
+	if errors.Is(cause, context.Canceled) {
+		// The watchdog's own cancel: not the client leaving, which
+		// callers tell by context.Canceled in the chain.
+		cause = context.DeadlineExceeded
+	}
 	return &provider.Error{
 		Kind:    provider.KindTimeout,
 		Message: fmt.Sprintf("upstream %s timed out after %s", what, d),

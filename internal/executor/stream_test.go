@@ -184,6 +184,23 @@ func TestStreamFirstTokenTimeoutElapsed(t *testing.T) {
 	})
 }
 
+// A first-token timeout on every target is a timeout, never mistaken for
+// the client leaving (context.Canceled in the chain), which the gateway
+// answers with nothing.
+func TestStreamFirstTokenTimeoutIsNotCancellation(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := New(realOptions())
+		plan := &Plan{Targets: []Target{
+			{Deployment: "a", Provider: script(step{items: []item{evStart, {hang: true}}}), FirstTokenTimeout: 2 * time.Second},
+			{Deployment: "b", Provider: script(step{items: []item{{hang: true}}}), FirstTokenTimeout: 2 * time.Second},
+		}}
+		_, _, err := e.Stream(context.Background(), plan, &llm.Request{Stream: true}, 0)
+		if provider.KindOf(err) != provider.KindTimeout || errors.Is(err, context.Canceled) {
+			t.Errorf("got %v (canceled in chain: %v), want a timeout that is not a cancellation", err, errors.Is(err, context.Canceled))
+		}
+	})
+}
+
 func TestStreamDeadlineBeforeCommitStops(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		opts := realOptions()
