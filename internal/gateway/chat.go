@@ -293,6 +293,12 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, x *exchange, r
 		x.setRespID(r.Context(), resp.ID) // a relayed answer's: a translated one is not kept upstream
 	}
 	x.usage = usageOf(resp, input)
+	if x.usage.Estimated && resp.Dialect != x.dialect.name {
+		// A translated answer shows the client what it is billed, as a
+		// stream's closing usage does, not zeros; a relayed one goes
+		// out as the provider wrote it.
+		resp.Usage = x.usage
+	}
 	x.status = http.StatusOK
 	_, cost := x.accounted()
 	w.Header().Set(HeaderCost, costHeader(cost))

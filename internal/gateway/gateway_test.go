@@ -296,3 +296,35 @@ func TestTrickledBodyIs408(t *testing.T) {
 		}
 	}
 }
+
+// A translated answer whose provider reported no usage shows the client
+// the estimate it is billed (X-Switchyard-Cost), not zeros.
+func TestTranslatedAnswerWithoutUsageShowsTheEstimate(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[{"type":"text","text":"Hello there, traveller."}],"stop_reason":"end_turn"}`)
+	}))
+	defer up.Close()
+	f := newFixture(t)
+	if err := f.gw.Apply(f.conf(`
+providers:
+  - {name: an, kind: anthropic, base_url: "` + up.URL + `"}
+deployments:
+  - {name: claude, provider: an, model: m, price: {input_per_mtok: 1, output_per_mtok: 1}}
+`)); err != nil {
+		t.Fatal(err)
+	}
+	resp, b := f.post(oaPath, `{"model":"claude","messages":[{"role":"user","content":"Say hello to the traveller please"}]}`)
+	var out struct {
+		Usage struct {
+			Prompt     int `json:"prompt_tokens"`
+			Completion int `json:"completion_tokens"`
+		} `json:"usage"`
+	}
+	if err := json.Unmarshal(b, &out); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("got %d %s (%v)", resp.StatusCode, b, err)
+	}
+	if out.Usage.Prompt == 0 || out.Usage.Completion == 0 || resp.Header.Get(gateway.HeaderCost) == "0" {
+		t.Errorf("got usage %+v, cost %s; want the billed estimate, not zeros", out.Usage, resp.Header.Get(gateway.HeaderCost))
+	}
+}
