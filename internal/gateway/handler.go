@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"go.opentelemetry.io/otel/propagation"
+
 	"github.com/switchyard-gw/switchyard/internal/anthropicapi"
 	"github.com/switchyard-gw/switchyard/internal/httpmux"
 	"github.com/switchyard-gw/switchyard/internal/openaiapi"
@@ -121,9 +123,16 @@ func (g *Gateway) Handler() http.Handler {
 			notFound(w, r) // not ServeMux's redirect to the cleaned path
 			return
 		}
+		if r.Header.Get("traceparent") != "" {
+			// A caller's W3C trace context: the request's span joins
+			// its trace (and, parent-based, its sampling decision).
+			r = r.WithContext(traceContext.Extract(r.Context(), propagation.HeaderCarrier(r.Header)))
+		}
 		mux.ServeHTTP(w, r)
 	})
 }
+
+var traceContext = propagation.TraceContext{}
 
 // truncate cuts s to at most n bytes, for echoing client input in messages.
 func truncate(s string, n int) string {
