@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -45,6 +48,7 @@ type Tracing struct {
 	mu      sync.Mutex // serialises Apply and Shutdown; guards retired and closed
 	retired map[*tracer]*time.Timer
 	closed  bool
+	sent    []string // every exporter's header values, for LogErrors
 }
 
 // tracer is one exporter pipeline and the config it was built from.
@@ -52,6 +56,9 @@ type tracer struct {
 	key      string
 	t        trace.Tracer
 	shutdown func(context.Context) error
+	// secrets are the header values it sends (a collector's API key),
+	// kept out of the errors it reports.
+	secrets []string
 }
 
 // NewTracing builds the tracer for cfg.
@@ -62,6 +69,7 @@ func NewTracing(ctx context.Context, cfg config.Telemetry) (*Tracing, error) {
 	}
 	t := &Tracing{RetireAfter: DefaultRetireAfter, retired: map[*tracer]*time.Timer{}}
 	t.cur.Store(tr)
+	t.remember(tr)
 	return t, nil
 }
 
@@ -89,6 +97,7 @@ func (t *Tracing) Apply(ctx context.Context, cfg config.Telemetry) (changed bool
 		return false, err
 	}
 	t.cur.Store(tr)
+	t.remember(tr)
 	t.retired[old] = time.AfterFunc(t.RetireAfter, func() { t.retire(old) })
 	return true, nil
 }
@@ -147,6 +156,12 @@ func build(ctx context.Context, cfg config.Telemetry) (*tracer, error) {
 		}
 		opts = append(opts, otlptracehttp.WithHeaders(h))
 	}
+	var secrets []string
+	for _, v := range cfg.Headers {
+		if v.Value() != "" {
+			secrets = append(secrets, v.Value())
+		}
+	}
 	exp, err := otlptracehttp.New(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("telemetry: otlp exporter: %w", err)
@@ -156,7 +171,40 @@ func build(ctx context.Context, cfg config.Telemetry) (*tracer, error) {
 		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(cfg.Ratio()))),
 		sdktrace.WithResource(resource.NewSchemaless(attribute.String("service.name", cfg.Service()))),
 	)
-	return &tracer{key: key, t: tp.Tracer("switchyard"), shutdown: tp.Shutdown}, nil
+	return &tracer{key: key, t: tp.Tracer("switchyard"), shutdown: tp.Shutdown, secrets: secrets}, nil
+}
+
+// LogErrors sends the OpenTelemetry SDK's own errors (an export the
+// collector refused or could not take) to log as JSON lines, with every
+// telemetry header value configured so far redacted;
+// otherwise the SDK prints them on stderr as plain text, collector
+// answers that echo the request's headers included. It sets the process's
+// global OpenTelemetry error handler.
+func (t *Tracing) LogErrors(log *slog.Logger) {
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		msg := err.Error()
+		for _, s := range t.secrets() {
+			msg = strings.ReplaceAll(msg, s, "[redacted]")
+		}
+		log.Warn("tracing export failed", "err", msg)
+	}))
+}
+
+// secrets are the header values of every exporter built so far: one
+// being shut down still reports its last export's errors.
+func (t *Tracing) secrets() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Clone(t.sent)
+}
+
+// remember adds tr's header values to those redacted; t.mu is held.
+func (t *Tracing) remember(tr *tracer) {
+	for _, s := range tr.secrets {
+		if !slices.Contains(t.sent, s) {
+			t.sent = append(t.sent, s)
+		}
+	}
 }
 
 // keyOf identifies what build makes of cfg: equal keys, equal pipelines.

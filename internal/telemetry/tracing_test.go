@@ -3,15 +3,21 @@ package telemetry
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel"
+
 	"github.com/switchyard-gw/switchyard/internal/clocktest"
 	"github.com/switchyard-gw/switchyard/internal/config"
+	"github.com/switchyard-gw/switchyard/internal/logtest"
 )
 
 // collector is an OTLP/HTTP traces endpoint that keeps what it receives.
@@ -128,5 +134,37 @@ func TestTracingShutdownFlushesRetired(t *testing.T) {
 	}
 	if !a.has("span-on-a") || !b.has("span-on-b") {
 		t.Errorf("after Shutdown: first collector has its span %v, second %v; want both", a.has("span-on-a"), b.has("span-on-b"))
+	}
+}
+
+// An export the collector refuses is logged through slog as a JSON line,
+// with the telemetry header values redacted even when the collector's
+// answer echoes them.
+func TestExportErrorsAreLoggedRedacted(t *testing.T) {
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, "refused: Authorization="+r.Header.Get("Authorization"))
+	}))
+	defer echo.Close()
+	var logs logtest.Buffer
+	cfg := config.Telemetry{OTLPEndpoint: echo.URL + "/v1/traces", Headers: map[string]config.Secret{"Authorization": "Bearer COLLECTORKEY_42"}}
+	tr, err := NewTracing(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.LogErrors(slog.New(slog.NewJSONHandler(&logs, nil)))
+	defer otel.SetErrorHandler(otel.ErrorHandlerFunc(func(error) {}))
+	span(tr, "refused")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = tr.Shutdown(ctx) // flushes: the collector refuses the batch
+	clocktest.WaitFor(t, "the export error in the log", func() bool { return strings.Contains(logs.String(), "tracing export failed") })
+	if strings.Contains(logs.String(), "COLLECTORKEY_42") || !strings.Contains(logs.String(), "[redacted]") {
+		t.Errorf("log %s: want the header value redacted", logs.String())
+	}
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		if !json.Valid([]byte(line)) {
+			t.Errorf("log line %q is not JSON", line)
+		}
 	}
 }
