@@ -795,3 +795,32 @@ func tail(s string, n int) string {
 	}
 	return s[len(s)-n:]
 }
+
+// TestFallbackAndBrokenStreamMetrics: a request answered by the second
+// deployment because the first one's circuit is open counts as a fallback
+// like one that tried the first; and a stream that breaks after its first
+// token counts its attempt as failed, not ok.
+func TestFallbackAndBrokenStreamMetrics(t *testing.T) {
+	s := startStack(t, withFaults(fastSim(), "sim-medium", sim.Fault{Type: sim.FaultStatus, Status: 503}), "")
+	for i := range 3 { // medium fails twice a request: its circuit opens (threshold 3) during the second
+		if resp, b := s.post("/v1/chat/completions", chatBody); resp.StatusCode != 200 || resp.Header.Get("X-Switchyard-Deployment") != "claude" {
+			t.Fatalf("request %d: got %d via %q; %s", i, resp.StatusCode, resp.Header.Get("X-Switchyard-Deployment"), b)
+		}
+	}
+	skipped := `switchyard_upstream_attempts_total{deployment="medium",outcome="skipped_circuit_open",route="auto"}`
+	clocktest.WaitFor(t, "request metrics", func() bool { return s.metric(skipped) >= 1 })
+	if got := s.metric(`switchyard_fallbacks_total{route="auto"}`); got != 3 {
+		t.Errorf("fallbacks: got %v, want 3 (the open circuit's too)", got)
+	}
+
+	c := startStack(t, withFaults(fastSim(), "sim-medium", sim.Fault{Type: sim.FaultCut, After: 3}), "")
+	resp, text := c.stream(`{"model":"medium","stream":true,"messages":[{"role":"user","content":"hello"}]}`)
+	if resp.StatusCode != 200 || strings.Contains(text, "data: [DONE]") {
+		t.Fatalf("got %d %s, want a cut stream", resp.StatusCode, text)
+	}
+	failed := `switchyard_upstream_attempts_total{deployment="medium",outcome="unavailable",route="medium"}`
+	clocktest.WaitFor(t, "the broken stream's attempt", func() bool { return c.metric(failed) == 1 })
+	if got := c.metric(`switchyard_upstream_attempts_total{deployment="medium",outcome="ok",route="medium"}`); got != -1 {
+		t.Errorf("broken stream also counted ok: %v", got)
+	}
+}

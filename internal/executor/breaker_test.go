@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"errors"
+	"io"
 	"testing"
 	"time"
 
@@ -270,5 +271,57 @@ func TestNoWaitForARetryTheCircuitRefuses(t *testing.T) {
 	}
 	if len(clock.waits) != 0 {
 		t.Errorf("waited %v for a retry the open circuit refuses", clock.waits)
+	}
+}
+
+// Streams that break after their first token count as failures: a
+// deployment whose every stream is cut opens its circuit at the threshold
+// (commit is not a success that resets the count); a stream that ends
+// cleanly closes a half-open circuit, and one the client closes early
+// gives no verdict but frees the probe.
+func TestBreakerCountsStreamsBrokenAfterCommit(t *testing.T) {
+	clock := newClock()
+	e := New(breakerOptions(clock))
+	cut := step{items: []item{evText("partial"), {err: perr(provider.KindUnavailable, 0, 0)}}}
+	a := script(cut, cut, step{items: []item{evText("early")}}, step{items: []item{evText("whole"), evDone}})
+	b := script(step{items: []item{evText("b"), evDone}})
+	plan := &Plan{Targets: []Target{{Deployment: "a", Provider: a}, {Deployment: "b", Provider: b}}}
+	stream := func() (string, error) {
+		s, tr, err := e.Stream(context.Background(), plan, &llm.Request{Stream: true}, 0)
+		if err != nil {
+			t.Fatalf("open: %v", err)
+		}
+		_, err = drain(s)
+		s.Close()
+		return tr.Deployment, err
+	}
+	for i := range 2 {
+		if dep, err := stream(); dep != "a" || provider.KindOf(err) != provider.KindUnavailable {
+			t.Fatalf("cut %d: got %s, %v; want a cut stream from a", i, dep, err)
+		}
+	}
+	if h := e.Health("a"); h.State != "open" || h.ConsecutiveFailures != 2 {
+		t.Fatalf("after two cut streams: state %q failures %d, want open 2", h.State, h.ConsecutiveFailures)
+	}
+	if dep, err := stream(); dep != "b" || !errors.Is(err, io.EOF) {
+		t.Errorf("open circuit: got %s, %v; want b", dep, err)
+	}
+	clock.Advance(30 * time.Second)
+	// The probe's client closes the stream before its end: no verdict, and
+	// the probe is free again for the next request.
+	s, tr, err := e.Stream(context.Background(), plan, &llm.Request{Stream: true}, 0)
+	if err != nil || tr.Deployment != "a" {
+		t.Fatalf("probe: got %v via %s, want a", err, tr.Deployment)
+	}
+	s.Next()
+	s.Close()
+	if h := e.Health("a"); h.State != "half_open" {
+		t.Errorf("after an early close: state %q, want half_open", h.State)
+	}
+	if dep, err := stream(); dep != "a" || !errors.Is(err, io.EOF) {
+		t.Errorf("second probe: got %s, %v; want a whole stream from a", dep, err)
+	}
+	if h := e.Health("a"); h.State != "closed" || h.ConsecutiveFailures != 0 {
+		t.Errorf("after a whole stream: state %q failures %d, want closed 0", h.State, h.ConsecutiveFailures)
 	}
 }

@@ -35,6 +35,9 @@ type runner struct {
 	tried   int // distinct deployments called
 	lastErr error
 	lastDep string
+	// ticket is the breaker's admission of the attempt in progress: a
+	// stream that commits takes it, and settles it when it ends.
+	ticket ticket
 }
 
 func (e *Executor) newRunner(req *llm.Request, inputTokens int) *runner {
@@ -149,15 +152,16 @@ func runTarget[T any](ctx context.Context, r *runner, t *Target, ds *depState, t
 		}
 		r.attempts++
 		at := Attempt{Deployment: t.Deployment, Start: r.o.Now()}
+		r.ticket = tk
 		res, err := call(ctx, r, t, ds)
 		at.Duration = r.o.Now().Sub(at.Start)
 		if err == nil {
 			if !r.stream {
 				ds.observeLatency(at.Duration)
-			}
+				ds.result(r.o, outcomeSuccess, tk)
+			} // a committed stream settles the breaker when it ends
 			at.Status = 200
 			r.tr.Attempts = append(r.tr.Attempts, at)
-			ds.result(r.o, outcomeSuccess, tk)
 			r.tr.Deployment = t.Deployment
 			return res, true, nil
 		}

@@ -178,6 +178,7 @@ type committed struct {
 
 	o         *Options
 	ds        *depState
+	ticket    ticket // the breaker's admission, settled by finish
 	committed time.Time
 	outTokens int
 	once      sync.Once
@@ -186,7 +187,7 @@ type committed struct {
 var _ llm.Stream = (*committed)(nil)
 
 func newCommitted(r *runner, t *Target, ds *depState, up llm.Stream, buf []llm.Event, cancel context.CancelFunc, ctxErr func() error, now time.Time) *committed {
-	c := &committed{up: up, pending: buf, cancel: cancel, ctxErr: ctxErr, idle: t.IdleTimeout, o: r.o, ds: ds, committed: now}
+	c := &committed{up: up, pending: buf, cancel: cancel, ctxErr: ctxErr, idle: t.IdleTimeout, o: r.o, ds: ds, ticket: r.ticket, committed: now}
 	if c.idle > 0 {
 		c.timer = time.AfterFunc(c.idle, func() {
 			c.fired.Store(true)
@@ -269,11 +270,17 @@ func (c *committed) finish(err error) {
 		c.cancel()
 		c.ds.leave()
 		now := c.o.Now()
+		// The breaker hears of a stream when it ends, not when it
+		// commits: a deployment whose streams all break after their
+		// first token is failing, and must open its circuit.
 		switch {
 		case errors.Is(err, io.EOF):
 			c.ds.observeRate(c.outTokens, now.Sub(c.committed))
+			c.ds.result(c.o, outcomeSuccess, c.ticket)
 		case err != nil && !clientGone:
-			c.ds.result(c.o, outcomeOf(provider.KindOf(err)), ticketNormal)
+			c.ds.result(c.o, outcomeOf(provider.KindOf(err)), c.ticket)
+		default: // closed early, or the client left: no verdict
+			c.ds.result(c.o, outcomeNeutral, c.ticket)
 		}
 	})
 }

@@ -43,6 +43,15 @@ func costHeader(usd float64) string {
 	return strconv.FormatFloat(math.Round(usd*1e10)/1e10, 'f', -1, 64)
 }
 
+// addCount adds v to a counter when it is positive. A counter panics on a
+// negative add ("counter cannot decrease in value"); adapters clamp what
+// providers report (llm.Usage.Clamped), and this keeps any count or cost
+// that still comes out negative (or NaN) from failing the request's
+// accounting.
+func addCount(c interface{ Add(float64) }, v float64) {
+	c.Add(v)
+}
+
 // PromptRecorder keeps captured prompts (a Recorder may be one): it must
 // not block.
 type PromptRecorder interface {
@@ -140,28 +149,35 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 			m.TTFT.WithLabelValues(route, deployment).Observe(x.ttft.Seconds())
 		}
 		if x.trace != nil {
-			for _, a := range x.trace.Attempts {
+			last := len(x.trace.Attempts) - 1
+			for i, a := range x.trace.Attempts {
 				outcome := "ok"
 				switch {
 				case a.Skipped != "":
 					outcome = "skipped_" + a.Skipped
 				case a.Err != nil:
 					outcome = a.Kind.String()
+				case i == last && x.partial && x.errKind != "" && x.errKind != "client_cancelled":
+					// The answering stream broke after its first
+					// token: the attempt failed, though it committed.
+					outcome = x.errKind
 				}
 				m.Attempts.WithLabelValues(route, a.Deployment, outcome).Inc()
 			}
-			if x.trace.Fallbacks > 0 && deployment != "" {
+			// Answered by another deployment than the plan's first, the
+			// first tried or skipped (an open circuit is a fallback too).
+			if deployment != "" && len(x.trace.Attempts) > 0 && x.trace.Attempts[0].Deployment != deployment {
 				m.Fallbacks.WithLabelValues(route).Inc()
 			}
 		}
 		if deployment != "" {
-			m.Tokens.WithLabelValues(route, deployment, "input").Add(float64(x.usage.InputTokens))
-			m.Tokens.WithLabelValues(route, deployment, "output").Add(float64(x.usage.OutputTokens))
+			addCount(m.Tokens.WithLabelValues(route, deployment, "input"), float64(x.usage.InputTokens))
+			addCount(m.Tokens.WithLabelValues(route, deployment, "output"), float64(x.usage.OutputTokens))
 			if u := x.usage; u.CachedInputTokens > 0 || u.CacheWriteTokens > 0 {
-				m.PromptCache.WithLabelValues(route, deployment, "read").Add(float64(u.CachedInputTokens))
-				m.PromptCache.WithLabelValues(route, deployment, "write").Add(float64(u.CacheWriteTokens))
+				addCount(m.PromptCache.WithLabelValues(route, deployment, "read"), float64(u.CachedInputTokens))
+				addCount(m.PromptCache.WithLabelValues(route, deployment, "write"), float64(u.CacheWriteTokens))
 			}
-			m.CostUSD.WithLabelValues(route, deployment).Add(cost)
+			addCount(m.CostUSD.WithLabelValues(route, deployment), cost)
 		}
 	}
 	if x.span != nil {
