@@ -107,3 +107,35 @@ func logAttr(t *testing.T, logs, msg, attr string) string {
 	t.Fatalf("no log line %q with %s in %s", msg, attr, logs)
 	return ""
 }
+
+// TestReloadAddingAdminKeyToAnOpenGateway: an open gateway (no keys) whose
+// reload adds admin.key stays open until the restart that starts the admin
+// API: closing it at once would lock every client out, with no admin API
+// to issue a key.
+func TestReloadAddingAdminKeyToAnOpenGateway(t *testing.T) {
+	s := startStack(t, fastSim(), "")
+	get := func() int {
+		resp, err := s.hc.Get(s.base + "/v1/models")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := get(); got != 200 {
+		t.Fatalf("open at start: got %d", got)
+	}
+	text, err := os.ReadFile(s.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.logs.Reset()
+	if err := os.WriteFile(s.cfg, append(text, "admin: {listen: 127.0.0.1:0, key: adm-added-later}\n"...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	clocktest.WaitFor(t, "the reload", func() bool { return strings.Contains(s.logs.String(), "the admin API starts at the next restart") })
+	clocktest.WaitFor(t, "the reload to apply", func() bool { return strings.Contains(s.logs.String(), `"config reloaded"`) })
+	if got := get(); got != 200 {
+		t.Errorf("after adding admin.key by reload: got %d, want 200 until the restart", got)
+	}
+}

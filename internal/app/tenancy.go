@@ -157,7 +157,10 @@ func buildTenancyOpen(ctx context.Context, cfg *config.Config, log *slog.Logger,
 	var adminAPI *admin.Handler
 	t.Check = func(c *config.Config) error { return checkReload(openGW, adminAPI != nil, c) }
 	t.Apply = func(c *config.Config) {
-		guard.SetStatic(openGateway(c), staticKeys(c)...)
+		// An admin.key added by a reload only counts once its admin API
+		// runs (after a restart): until then no key could be issued, so
+		// closing the gateway would lock every client out.
+		guard.SetStatic(openUntilRestart(c, adminAPI != nil), staticKeys(c)...)
 		switch {
 		case adminAPI == nil && c.Admin.Key != "":
 			log.Warn("admin.key was added: the admin API starts at the next restart")
@@ -245,7 +248,7 @@ func staticKeys(cfg *config.Config) []string {
 // restart, and a keyless admin API would let nobody, or anybody, in).
 func checkReload(open, adminRunning bool, c *config.Config) error {
 	switch {
-	case !open && openGateway(c):
+	case !open && openUntilRestart(c, adminRunning):
 		return errors.New("app: the new config has no client key (server.api_keys, server.master_key) and no admin.key, which would serve anyone without authentication; a reload cannot open a gateway that started with keys (restart to do that)")
 	case adminRunning && c.Admin.Key == "":
 		return errors.New("app: the new config removes admin.key while the admin API is running; a reload cannot stop it (restart to disable the admin API)")
@@ -257,6 +260,12 @@ func checkReload(open, adminRunning bool, c *config.Config) error {
 // no admin API to issue virtual ones.
 func openGateway(cfg *config.Config) bool {
 	return len(cfg.Server.APIKeys) == 0 && cfg.Server.MasterKey == "" && cfg.Admin.Key == ""
+}
+
+// openUntilRestart is openGateway for a config reloaded into a running
+// gateway: its admin.key only counts when the admin API is running.
+func openUntilRestart(cfg *config.Config, adminRunning bool) bool {
+	return len(cfg.Server.APIKeys) == 0 && cfg.Server.MasterKey == "" && (cfg.Admin.Key == "" || !adminRunning)
 }
 
 // redisClient parses a Redis URL (limits, cache.backend); a key_prefix query parameter sets the
