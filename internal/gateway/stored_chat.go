@@ -8,10 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tidwall/gjson"
-
 	"github.com/switchyard-gw/switchyard/internal/cache"
-	"github.com/switchyard-gw/switchyard/internal/provider"
 )
 
 // A Chat Completions request with store: true asks the provider to keep
@@ -25,7 +22,7 @@ import (
 const (
 	// storedCompletionTTL: OpenAI keeps stored completions 30 days.
 	storedCompletionTTL = 30 * 24 * time.Hour
-	// maxCompletionList bounds the upstream list page the gateway reads.
+	// maxCompletionList bounds each upstream list page the gateway reads.
 	maxCompletionList = 16 << 20
 )
 
@@ -84,9 +81,11 @@ func (g *Gateway) ServeStoredCompletion(w http.ResponseWriter, r *http.Request) 
 }
 
 // ServeStoredCompletionList serves GET /v1/chat/completions: the list of
-// the first OpenAI deployment (its query relayed: model, metadata, after,
-// limit, order) with only the completions this tenant stored through the
-// gateway at deployments of that provider (the same account) in it.
+// the first OpenAI deployment (model, metadata[k], after, limit, order)
+// with only the completions this tenant stored through the gateway at
+// deployments of that provider (the same account) in it. The filters go
+// upstream, to the account the tenants share, but what matches there of
+// another tenant's is neither shown nor counted (see serveOwnList).
 func (g *Gateway) ServeStoredCompletionList(w http.ResponseWriter, r *http.Request) {
 	x, r := g.start(r, openAIDialect, "switchyard.chat.stored.list")
 	defer g.finish(r.Context(), x)
@@ -101,19 +100,16 @@ func (g *Gateway) ServeStoredCompletionList(w http.ResponseWriter, r *http.Reque
 		return
 	}
 	x.decision.Route = d.cfg.Name
-	raw, status, err := fetch(r.Context(), d, f, http.MethodGet, "chat/completions", r.URL.RawQuery, nil, maxCompletionList)
-	if err != nil {
-		g.failErr(w, x, err)
-		return
-	}
-	page := gjson.ParseBytes(raw)
-	if !page.Get("data").IsArray() {
-		g.failErr(w, x, &provider.Error{Kind: provider.KindUnavailable, Status: status, Message: "stored completions list without data"})
-		return
-	}
-	g.writeOwnPage(w, x, d.cfg.Name, page, func(id string) (bool, error) {
-		dep, err := g.keptDeployment(r.Context(), storedCompletionKey(x.who.TenantID, id))
-		kd, ok := rt.deployments[dep]
-		return ok && kd.cfg.Provider == d.cfg.Provider, err
+	g.serveOwnList(w, r, x, d.cfg.Name, d, f, ownList{
+		op: "chat/completions", what: "stored chat completion", maxBytes: maxCompletionList,
+		filter: func(p string) bool { return p == "model" || metadataFilter(p) },
+		mine: func(ctx context.Context, id string) (bool, error) {
+			if !validResponseID(id) {
+				return false, nil
+			}
+			dep, err := g.keptDeployment(ctx, storedCompletionKey(x.who.TenantID, id))
+			kd, ok := rt.deployments[dep]
+			return ok && kd.cfg.Provider == d.cfg.Provider, err
+		},
 	})
 }

@@ -2,14 +2,11 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/tidwall/gjson"
 
 	"github.com/switchyard-gw/switchyard/internal/cache"
 	"github.com/switchyard-gw/switchyard/internal/config"
@@ -31,7 +28,7 @@ const (
 	// remixSecondsEstimate is what a remix's budget reservation assumes
 	// (the longest sora-2 clip); the answer's seconds are what is charged.
 	remixSecondsEstimate = 12
-	// maxVideoList bounds the upstream list page the gateway reads.
+	// maxVideoList bounds each upstream list page the gateway reads.
 	maxVideoList = 8 << 20
 )
 
@@ -148,9 +145,9 @@ func (g *Gateway) ServeVideoObject(w http.ResponseWriter, r *http.Request) {
 }
 
 // ServeVideoList serves GET /v1/videos: the list of the first deployment
-// with capabilities.video (its query relayed: limit, after, order), with
-// only the videos this tenant made through the gateway in it, since the
-// upstream account may be shared.
+// with capabilities.video (limit, after and order), with only the videos
+// this tenant made through the gateway in it, since the upstream account
+// may be shared (see serveOwnList).
 func (g *Gateway) ServeVideoList(w http.ResponseWriter, r *http.Request) {
 	x, r := g.start(r, openAIDialect, "switchyard.videos.list")
 	defer g.finish(r.Context(), x)
@@ -166,58 +163,12 @@ func (g *Gateway) ServeVideoList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x.decision.Route = name
-	raw, status, err := fetch(r.Context(), d, vm, http.MethodGet, "videos", r.URL.RawQuery, nil, maxVideoList)
-	if err != nil {
-		g.failErr(w, x, err)
-		return
-	}
-	page := gjson.ParseBytes(raw)
-	if !page.Get("data").IsArray() {
-		g.failErr(w, x, &provider.Error{Kind: provider.KindUnavailable, Status: status, Message: "video list without data"})
-		return
-	}
-	g.writeOwnPage(w, x, name, page, func(id string) (bool, error) {
-		dep, err := g.videoDeployment(r.Context(), x.who.TenantID, id)
-		return dep == name, err
+	g.serveOwnList(w, r, x, name, d, vm, ownList{
+		op: "videos", what: "video", maxBytes: maxVideoList,
+		filter: func(string) bool { return false },
+		mine: func(ctx context.Context, id string) (bool, error) {
+			dep, err := g.videoDeployment(ctx, x.who.TenantID, id)
+			return dep == name, err
+		},
 	})
-}
-
-// writeOwnPage answers a list relayed from deployment name with only the
-// objects of page that mine says are the caller's (the upstream account
-// may be shared), its first and last ids set again; an empty filtered
-// page keeps the upstream's last id so the client can page on. A store
-// failure is a 503, never a short list.
-func (g *Gateway) writeOwnPage(w http.ResponseWriter, x *exchange, name string, page gjson.Result, mine func(id string) (bool, error)) {
-	out := struct {
-		Object  string            `json:"object"`
-		Data    []json.RawMessage `json:"data"`
-		FirstID *string           `json:"first_id"`
-		LastID  *string           `json:"last_id"`
-		HasMore bool              `json:"has_more"`
-	}{Object: "list", Data: []json.RawMessage{}, HasMore: page.Get("has_more").Bool()}
-	for _, v := range page.Get("data").Array() {
-		ok, err := mine(v.Get("id").Str)
-		if err != nil {
-			g.fail(w, x, errResponseStore)
-			return
-		}
-		if ok {
-			out.Data = append(out.Data, json.RawMessage(v.Raw))
-		}
-	}
-	if n := len(out.Data); n > 0 {
-		first, last := gjson.GetBytes(out.Data[0], "id").Str, gjson.GetBytes(out.Data[n-1], "id").Str
-		out.FirstID, out.LastID = &first, &last
-	} else if last := page.Get("last_id"); last.Type == gjson.String && out.HasMore {
-		out.LastID = &last.Str
-	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		g.failErr(w, x, err)
-		return
-	}
-	x.status = http.StatusOK
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set(HeaderDeployment, name)
-	_, _ = w.Write(b)
 }
