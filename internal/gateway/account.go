@@ -49,7 +49,9 @@ func costHeader(usd float64) string {
 // that still comes out negative (or NaN) from failing the request's
 // accounting.
 func addCount(c interface{ Add(float64) }, v float64) {
-	c.Add(v)
+	if v > 0 {
+		c.Add(v)
+	}
 }
 
 // PromptRecorder keeps captured prompts (a Recorder may be one): it must
