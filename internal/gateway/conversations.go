@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -41,6 +42,21 @@ func conversationObjectKey(tenant, id string) string {
 func conversationNotFound(id string) *apiError {
 	return &apiError{status: http.StatusNotFound, code: "conversation_not_found", anthropicType: "not_found_error",
 		message: "no conversation " + strconv.Quote(truncate(id, 100)) + " was made through this gateway for this API key's tenant"}
+}
+
+// reaches reports whether p may have a request served by the deployment
+// named dep: by its name as the model, or through a route it may use that
+// targets it.
+func (rt *runtime) reaches(p *Principal, dep string) bool {
+	if p.allows(dep) {
+		return true
+	}
+	for i := range rt.cfg.Routes {
+		if route := &rt.cfg.Routes[i]; p.allows(route.Name) && slices.Contains(route.Targets, dep) {
+			return true
+		}
+	}
+	return false
 }
 
 // conversationHolder is the deployment new conversations are made at: the
@@ -122,6 +138,15 @@ func (g *Gateway) ServeConversations(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x.decision.Route = d.cfg.Name
+	if !rt.reaches(x.who, d.cfg.Name) {
+		// A key limited to routes that never reach the holder may not
+		// keep objects in its account.
+		g.fail(w, x, routeNotAllowed(d.cfg.Name))
+		return
+	}
+	if !g.admitFree(r.Context(), w, x, rt) {
+		return
+	}
 	raw, status, err := fetch(r.Context(), d, f, http.MethodPost, "conversations", r.URL.RawQuery, body, maxConversationAnswer)
 	if err != nil {
 		g.failErr(w, x, err)

@@ -51,6 +51,11 @@ func (g *Gateway) ServeAnthropicCountTokens(w http.ResponseWriter, r *http.Reque
 		g.fail(w, x, routeNotAllowed(dec.Route))
 		return
 	}
+	// Free, but it may call the provider through the shared upstream
+	// account: it counts against the caller's request rate.
+	if !g.admitFree(r.Context(), w, x, rt) {
+		return
+	}
 	n, source := g.countFirst(r.Context(), rt, dec.Deployments, tokens.Input(req), func(d *deployment) func(context.Context) (int, error) {
 		tc, ok := d.prov.(provider.TokenCounter)
 		if !ok {
