@@ -5,6 +5,7 @@ package llm
 
 import (
 	"encoding/json"
+	"math"
 	"sync"
 )
 
@@ -271,6 +272,39 @@ type Usage struct {
 	CacheWriteTokens int
 	OutputTokens     int
 	Estimated        bool
+}
+
+// MaxReportedTokens bounds a token count a provider reports (2^31-1, far
+// beyond any context window), so that sums of counts cannot overflow: not
+// in the gateway, not in the usage store's aggregates.
+const MaxReportedTokens = math.MaxInt32
+
+// ReportedTokens is n, a token count as a provider reported it, clamped to
+// [0, MaxReportedTokens]. A negative count would be a negative cost (spend
+// refunded to a budget) and a decrease of a metric counter; a huge one
+// overflows the sums of the usage store.
+func ReportedTokens(n int64) int {
+	return int(min(max(n, 0), MaxReportedTokens))
+}
+
+// ReportedSeconds is s, seconds of audio as a provider reported them,
+// clamped to [0, MaxReportedTokens] for the same reasons as ReportedTokens.
+func ReportedSeconds(s float64) float64 {
+	if !(s > 0) { // NaN too
+		return 0
+	}
+	return min(s, MaxReportedTokens)
+}
+
+// Clamped is u with each count clamped by ReportedTokens. Adapters apply it
+// to every usage they read from a provider: a provider's report is not
+// trusted to be sane.
+func (u Usage) Clamped() Usage {
+	u.InputTokens = ReportedTokens(int64(u.InputTokens))
+	u.CachedInputTokens = ReportedTokens(int64(u.CachedInputTokens))
+	u.CacheWriteTokens = ReportedTokens(int64(u.CacheWriteTokens))
+	u.OutputTokens = ReportedTokens(int64(u.OutputTokens))
+	return u
 }
 
 // Merge takes the counts a provider reported in one event of a stream.

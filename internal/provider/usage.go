@@ -9,14 +9,14 @@ import (
 // CacheUsage reads a usage object whose input count leaves out the tokens
 // read from and written to the prompt cache, as Anthropic's and Bedrock's
 // do, under the given member names; the canonical input count includes
-// them.
+// them. Each count is clamped (llm.ReportedTokens) before they are added.
 func CacheUsage(u gjson.Result, input, read, written, output string) llm.Usage {
-	r := u.Get(read).Int()
-	w := u.Get(written).Int()
+	r := llm.ReportedTokens(u.Get(read).Int())
+	w := llm.ReportedTokens(u.Get(written).Int())
 	return llm.Usage{
-		InputTokens:       int(u.Get(input).Int() + r + w),
-		CachedInputTokens: int(r),
-		CacheWriteTokens:  int(w),
-		OutputTokens:      int(u.Get(output).Int()),
-	}
+		InputTokens:       llm.ReportedTokens(u.Get(input).Int()) + r + w,
+		CachedInputTokens: r,
+		CacheWriteTokens:  w,
+		OutputTokens:      llm.ReportedTokens(u.Get(output).Int()),
+	}.Clamped()
 }

@@ -92,7 +92,7 @@ func (c *Client) Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedRe
 	if err != nil {
 		return nil, err
 	}
-	return &llm.EmbedResponse{Model: c.cfg.Model, Usage: llm.Usage{InputTokens: tokens}, Raw: raw, Dropped: in.dropped}, nil
+	return &llm.EmbedResponse{Model: c.cfg.Model, Usage: llm.Usage{InputTokens: tokens}.Clamped(), Raw: raw, Dropped: in.dropped}, nil
 }
 
 // parseEmbedInput reads an OpenAI embeddings body. Bedrock's models embed
@@ -268,10 +268,10 @@ func (c *Client) invoke(ctx context.Context, body []byte) ([]byte, http.Header, 
 // the count in the body (Titan's inputTextTokenCount), else 0 (the
 // gateway then estimates).
 func inputTokens(h http.Header, inBody gjson.Result) int {
-	if n, err := strconv.Atoi(h.Get(tokenCountHeader)); err == nil && n >= 0 {
-		return n
+	if n, err := strconv.ParseInt(h.Get(tokenCountHeader), 10, 64); err == nil && n >= 0 {
+		return llm.ReportedTokens(n)
 	}
-	return max(int(inBody.Int()), 0)
+	return llm.ReportedTokens(inBody.Int())
 }
 
 func malformedEmbedding(msg string) *provider.Error {

@@ -131,9 +131,9 @@ func transcriptUsage(raw []byte) (llm.Usage, float64) {
 	u := gjson.GetManyBytes(raw, "usage.type", "usage.input_tokens", "usage.output_tokens", "usage.seconds", "duration")
 	switch u[0].Str {
 	case "tokens":
-		return llm.Usage{InputTokens: int(u[1].Int()), OutputTokens: int(u[2].Int())}, 0
+		return llm.Usage{InputTokens: int(u[1].Int()), OutputTokens: int(u[2].Int())}.Clamped(), 0
 	case "duration":
-		return llm.Usage{}, u[3].Num
+		return llm.Usage{}, llm.ReportedSeconds(u[3].Num)
 	}
-	return llm.Usage{}, u[4].Num
+	return llm.Usage{}, llm.ReportedSeconds(u[4].Num)
 }

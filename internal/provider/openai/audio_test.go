@@ -79,6 +79,9 @@ func TestTranscribe(t *testing.T) {
 		{`{"text":"hi","usage":{"type":"duration","seconds":7}}`, "application/json", llm.Usage{}, 7},
 		{`{"task":"translate","duration":8.5,"text":"hi","segments":[]}`, "application/json; charset=utf-8", llm.Usage{}, 8.5},
 		{"hi\n", "text/plain; charset=utf-8", llm.Usage{}, 0},
+		// An upstream's nonsense is clamped: never a negative cost.
+		{`{"text":"hi","usage":{"type":"tokens","input_tokens":-30,"output_tokens":1e30}}`, "application/json", llm.Usage{OutputTokens: llm.MaxReportedTokens}, 0},
+		{`{"text":"hi","usage":{"type":"duration","seconds":-7}}`, "application/json", llm.Usage{}, 0},
 	} {
 		answer, contentType = tt.answer, tt.contentType
 		resp, err := c.Transcribe(context.Background(), req)

@@ -229,7 +229,7 @@ var (
 // tokenUsage reads a done event's token usage (speech, images).
 func tokenUsage(data []byte) (llm.Usage, float64) {
 	u := gjson.GetManyBytes(data, "usage.input_tokens", "usage.output_tokens")
-	return llm.Usage{InputTokens: int(u[0].Int()), OutputTokens: int(u[1].Int())}, 0
+	return llm.Usage{InputTokens: int(u[0].Int()), OutputTokens: int(u[1].Int())}.Clamped(), 0
 }
 
 // wholeTranscript is the events a whole transcription answer (JSON with

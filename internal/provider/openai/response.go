@@ -112,12 +112,12 @@ func finishReason(s string) llm.FinishReason {
 // prompt_tokens includes the cached tokens.
 func chatUsage(u gjson.Result) llm.Usage {
 	return llm.Usage{InputTokens: int(u.Get("prompt_tokens").Int()), OutputTokens: int(u.Get("completion_tokens").Int()),
-		CachedInputTokens: int(u.Get("prompt_tokens_details.cached_tokens").Int())}
+		CachedInputTokens: int(u.Get("prompt_tokens_details.cached_tokens").Int())}.Clamped()
 }
 
 // responsesUsage reads a Responses API usage object; input_tokens
 // includes the cached tokens.
 func responsesUsage(u gjson.Result) llm.Usage {
 	return llm.Usage{InputTokens: int(u.Get("input_tokens").Int()), OutputTokens: int(u.Get("output_tokens").Int()),
-		CachedInputTokens: int(u.Get("input_tokens_details.cached_tokens").Int())}
+		CachedInputTokens: int(u.Get("input_tokens_details.cached_tokens").Int())}.Clamped()
 }

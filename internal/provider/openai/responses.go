@@ -262,7 +262,7 @@ func (c *Client) CompactResponse(ctx context.Context, req *llm.RelayRequest) (*l
 		return nil, &provider.Error{Kind: provider.KindUnavailable, Message: "compaction answer without a compacted output"}
 	}
 	u := gjson.GetMany(r[2].Raw, "input_tokens", "output_tokens", "input_tokens_details.cached_tokens")
-	return &llm.RelayResponse{Raw: raw, Usage: llm.Usage{InputTokens: int(u[0].Int()), OutputTokens: int(u[1].Int()), CachedInputTokens: int(u[2].Int())}}, nil
+	return &llm.RelayResponse{Raw: raw, Usage: llm.Usage{InputTokens: int(u[0].Int()), OutputTokens: int(u[1].Int()), CachedInputTokens: int(u[2].Int())}.Clamped()}, nil
 }
 
 // CountResponseTokens asks the deployment how many input tokens a
