@@ -6,8 +6,19 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/switchyard-gw/switchyard/internal/sse"
 )
+
+// JSONObject reports whether data, one event of an upstream stream, is a
+// single valid JSON object. An event cut short or mangled (a missing or
+// stray comma, two strings in a row) fails it, so the stream ends as
+// malformed instead of relaying it and ending as a success. It is one pass
+// over data, cheap enough for every streamed token.
+func JSONObject(data string) bool {
+	return gjson.Valid(data) && gjson.Parse(data).IsObject()
+}
 
 // StreamEnd is an adapter's wording for the ways its upstream stream can
 // end; its Err method applies the end rules every adapter shares.

@@ -56,7 +56,7 @@ func (s *stream) Next() (llm.Event, error) {
 	if !f.HasData {
 		return ev, nil // comment or keep-alive
 	}
-	if !gjson.Valid(f.Data) {
+	if !provider.JSONObject(f.Data) {
 		s.err = &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "malformed stream event"}
 		return llm.Event{}, s.err
 	}

@@ -92,6 +92,29 @@ func TestStreamEvents(t *testing.T) {
 			WantErr: providertest.IsTruncated,
 		},
 		{
+			Name:    "an event that is JSON but not an object is malformed",
+			Fixture: "stream_not_object.sse",
+			Want:    []llm.Event{start("msg_01over", 12, 1)},
+			WantErr: func(err error) bool {
+				var pe *provider.Error
+				return errors.As(err, &pe) && pe.Kind == provider.KindUnavailable && pe.Message == "malformed stream event"
+			},
+		},
+		{
+			// Input counts are clamped before they are added: the sum
+			// of two huge ones must not wrap around.
+			Name:    "negative and huge usage counts are clamped",
+			Fixture: "stream_bad_usage.sse",
+			Want: []llm.Event{
+				{Start: true, ID: "msg_01bad", Model: "claude-sonnet-4-5-20250929", Usage: &llm.Usage{
+					InputTokens: llm.MaxReportedTokens, CachedInputTokens: llm.MaxReportedTokens, CacheWriteTokens: llm.MaxReportedTokens, OutputTokens: 1}},
+				{FinishReason: llm.FinishStop, Usage: &llm.Usage{
+					InputTokens: llm.MaxReportedTokens, CachedInputTokens: llm.MaxReportedTokens, CacheWriteTokens: llm.MaxReportedTokens}},
+				{Done: true},
+			},
+			WantErr: providertest.IsEOF,
+		},
+		{
 			Name:    "mid-stream overloaded error",
 			Fixture: "stream_overloaded.sse",
 			Want:    []llm.Event{start("msg_01over", 12, 1), {}, {Text: "Once"}, {}},

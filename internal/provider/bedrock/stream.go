@@ -103,14 +103,15 @@ func (s *stream) Next() (llm.Event, error) {
 
 // event decodes one event's JSON payload.
 func (s *stream) event(typ string, payload []byte) (llm.Event, error) {
-	if len(payload) == 0 {
-		payload = []byte("{}")
+	raw := "{}"
+	if len(payload) > 0 {
+		raw = string(payload) // a copy: the buffer is reused
 	}
-	if !gjson.ValidBytes(payload) {
+	if !provider.JSONObject(raw) {
 		s.err = malformed(nil)
 		return llm.Event{}, s.err
 	}
-	data := gjson.Parse(string(payload)) // a copy: the buffer is reused
+	data := gjson.Parse(raw)
 	var ev llm.Event
 	switch typ {
 	case "messageStart":

@@ -255,6 +255,22 @@ func TestStreamEvents(t *testing.T) {
 			wantErr: isMalformed,
 		},
 		{
+			name:    "payload that is JSON but not an object is malformed",
+			body:    encode(t, frames(textFrames, []frame{event("contentBlockDelta", `["x"]`), endTurnFrame, textMetaFrame})...),
+			want:    textEvents,
+			wantErr: isMalformed,
+		},
+		{
+			name: "negative and huge usage counts are clamped",
+			body: encode(t, frames(textFrames, []frame{endTurnFrame, event("metadata",
+				`{"usage":{"inputTokens":-1000000,"outputTokens":9223372036854775807,"cacheReadInputTokens":9223372036854775807,"cacheWriteInputTokens":-5}}`)})...),
+			want: events(textEvents, []llm.Event{
+				{FinishReason: llm.FinishStop},
+				{Usage: &llm.Usage{InputTokens: llm.MaxReportedTokens, CachedInputTokens: llm.MaxReportedTokens, OutputTokens: llm.MaxReportedTokens}, Done: true},
+			}),
+			wantErr: providertest.IsEOF,
+		},
+		{
 			name:    "toolUse delta for a block that is not a tool call",
 			body:    encode(t, startFrame, event("contentBlockDelta", `{"contentBlockIndex":3,"delta":{"toolUse":{"input":"{}"}}}`)),
 			want:    []llm.Event{{Start: true, ID: testRequestID, Model: testModel}},

@@ -116,7 +116,7 @@ func (c *Client) ChatStream(ctx context.Context, req *llm.Request) (llm.Stream, 
 	if err != nil {
 		return nil, err
 	}
-	s := newStream(c, resp.Body)
+	s := newStream(c, resp.Body, req.Choices)
 	s.completions = req.Dialect == llm.DialectOpenAICompletions
 	return s, nil
 }
@@ -134,7 +134,7 @@ func (c *Client) Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedRe
 		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: 200,
 			Message: fmt.Sprintf("embeddings response has %d embeddings for %d inputs", u[2].Int(), req.Inputs)}
 	}
-	return &llm.EmbedResponse{Model: u[0].String(), Usage: llm.Usage{InputTokens: int(u[1].Int())}, Raw: raw}, nil
+	return &llm.EmbedResponse{Model: u[0].String(), Usage: llm.Usage{InputTokens: int(u[1].Int())}.Clamped(), Raw: raw}, nil
 }
 
 // Moderate relays a moderations request with model rewritten. Azure
@@ -262,7 +262,7 @@ func imageAnswer(ctx context.Context, resp *http.Response) (*llm.ImageResponse, 
 		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: resp.StatusCode, Message: "image response without images"}
 	}
 	return &llm.ImageResponse{
-		Usage:  llm.Usage{InputTokens: int(r[1].Int()), OutputTokens: int(r[2].Int())},
+		Usage:  llm.Usage{InputTokens: int(r[1].Int()), OutputTokens: int(r[2].Int())}.Clamped(),
 		Images: len(r[0].Array()),
 		Raw:    raw,
 	}, nil

@@ -37,7 +37,7 @@ data: [DONE]
 
 func decodeAll(t *testing.T, passthrough bool) []llm.Event {
 	t.Helper()
-	s := newStream(New(provider.Config{Model: "m"}), io.NopCloser(strings.NewReader(passthroughStream)))
+	s := newStream(New(provider.Config{Model: "m"}), io.NopCloser(strings.NewReader(passthroughStream)), 0)
 	if passthrough {
 		s.SetPassthrough()
 	}

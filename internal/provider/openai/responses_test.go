@@ -279,7 +279,7 @@ func FuzzCompletionsStream(f *testing.F) {
 	f.Add([]byte(`data: {"choices":[{"text":7}],"usage":{"completion_tokens":"x"}}` + "\n\n"))
 	c := New(provider.Config{APIKey: testKey})
 	providertest.FuzzStream(f, func(body io.ReadCloser) llm.Stream {
-		s := newStream(c, body)
+		s := newStream(c, body, 0)
 		s.completions = true
 		return s
 	})

@@ -19,15 +19,23 @@ type stream struct {
 	c       *Client
 	err     error // sticky: io.EOF after the end, or the failure
 	start   bool  // the first chunk was seen
-	finish  bool  // a finish_reason was seen
 	refused bool  // a refusal delta was seen: a "stop" is a refusal
+
+	// want is how many choices the request asked for (n), at least 1.
+	want int
+	// finished maps each choice index seen in a decoded chunk to whether
+	// its finish_reason came. A body that ends without [DONE] is a
+	// complete answer only when every choice finished (see end).
+	finished map[int]bool
 
 	passthrough bool // see SetPassthrough
 	completions bool // legacy Completions chunks: choices[0].text
 }
 
-func newStream(c *Client, body io.ReadCloser) *stream {
-	return &stream{c: c, upstreamSSE: newUpstreamSSE(body)}
+// newStream decodes body, an answer with choices choices (the request's n;
+// 0 is one).
+func newStream(c *Client, body io.ReadCloser, choices int) *stream {
+	return &stream{c: c, upstreamSSE: newUpstreamSSE(body), want: max(choices, 1)}
 }
 
 // upstreamSSE is the SSE body of an upstream response being read, as every
@@ -70,7 +78,7 @@ func (u *upstreamSSE) nextFrame(terminal string) (sse.Frame, llm.Event, bool, er
 	if !f.HasData {
 		return f, llm.Event{Raw: f.Raw}, false, nil
 	}
-	if !wellFormed(f.Data) {
+	if !provider.JSONObject(f.Data) {
 		return f, llm.Event{}, false, &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "malformed stream event"}
 	}
 	return f, llm.Event{Raw: f.Raw}, true, nil
@@ -103,11 +111,13 @@ func (s *stream) Next() (llm.Event, error) {
 		s.err = io.EOF
 		return ev, nil
 	}
-	if !wellFormed(f.Data) {
+	if !provider.JSONObject(f.Data) {
 		s.err = &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "malformed stream chunk"}
 		return llm.Event{}, s.err
 	}
-	if s.passthrough && s.start && !s.completions && plainDelta(f.Data) {
+	// plainDelta looks at the first choice only: with several choices a
+	// chunk is decoded in full, so that no choice's finish is missed.
+	if s.passthrough && s.start && !s.completions && s.want == 1 && plainDelta(f.Data) {
 		// The client gets Raw verbatim: only the text is needed, for the
 		// output estimate of a stream that ends without usage.
 		ev.Text = deltaContent(f.Data)
@@ -118,8 +128,8 @@ func (s *stream) Next() (llm.Event, error) {
 		// commits the stream.
 		ev.Text = ""
 	}
-	// One pass over the chunk's top-level keys, then over the first choice:
-	// this runs for every streamed token.
+	// One pass over the chunk's top-level keys, then over the choices (one
+	// per chunk in practice): this runs for every streamed token.
 	var id, model, choices, usage gjson.Result
 	failed := false
 	gjson.Parse(f.Data).ForEach(func(k, v gjson.Result) bool {
@@ -150,19 +160,31 @@ func (s *stream) Next() (llm.Event, error) {
 	}
 	var delta, finish, text gjson.Result
 	if choices.IsArray() {
+		first := true
 		choices.ForEach(func(_, c gjson.Result) bool {
+			var index, fr gjson.Result
 			c.ForEach(func(k, v gjson.Result) bool {
 				switch k.Str {
-				case "delta":
-					delta = v
+				case "index":
+					index = v
 				case "finish_reason":
-					finish = v
+					fr = v
+				case "delta":
+					if first {
+						delta = v
+					}
 				case "text":
-					text = v
+					if first {
+						text = v
+					}
 				}
 				return true
 			})
-			return false // only the first choice is mapped
+			if first { // only the first choice is mapped to the event
+				finish, first = fr, false
+			}
+			s.sawChoice(int(index.Int()), fr.String() != "")
+			return true
 		})
 	}
 	var toolCalls gjson.Result
@@ -203,7 +225,6 @@ func (s *stream) Next() (llm.Event, error) {
 		if s.refused && ev.FinishReason == llm.FinishStop {
 			ev.FinishReason = llm.FinishContentFilter
 		}
-		s.finish = true
 	}
 	if usage.IsObject() {
 		u := chatUsage(usage)
@@ -212,14 +233,42 @@ func (s *stream) Next() (llm.Event, error) {
 	return ev, nil
 }
 
-// end decides what the end of the body means: a complete answer when a
-// finish_reason was seen (some servers omit [DONE]), a truncation otherwise.
+// sawChoice records a choice of a decoded chunk, and whether the chunk
+// holds its finish_reason. A finish is kept: a later chunk of the same
+// choice without one does not reopen it.
+func (s *stream) sawChoice(index int, finished bool) {
+	if s.finished == nil {
+		s.finished = make(map[int]bool, s.want)
+	}
+	s.finished[index] = s.finished[index] || finished
+}
+
+// complete reports whether every choice finished: each choice asked for
+// (0 to want-1) and any other index the upstream sent. With n > 1 one
+// choice may finish while another is still streaming; a cut then must not
+// pass for a complete answer.
+func (s *stream) complete() bool {
+	asked := 0
+	for i, done := range s.finished {
+		if !done {
+			return false
+		}
+		if i >= 0 && i < s.want {
+			asked++
+		}
+	}
+	return asked == s.want
+}
+
+// end decides what the end of the body means: a complete answer when every
+// choice's finish_reason was seen (some servers omit [DONE]), a truncation
+// otherwise.
 func (s *stream) end(err error) (llm.Event, error) {
 	s.err = provider.StreamEnd{
 		Origin:    "openai",
 		TooLarge:  "stream frame too large",
 		Truncated: "stream ended before [DONE]",
-	}.Err(err, s.finish)
+	}.Err(err, s.complete())
 	if s.err == io.EOF {
 		return llm.Event{Done: true}, nil
 	}
@@ -313,11 +362,3 @@ func deltaContent(data string) string {
 }
 
 var _ llm.Buffering = (*stream)(nil)
-
-// wellFormed is a cheap structural check of a chunk: one JSON object,
-// whole. A chunk cut short (the malformation seen in practice: a proxy or
-// provider dropping the rest of a frame) fails it.
-func wellFormed(data string) bool {
-	data = strings.TrimSpace(data)
-	return len(data) >= 2 && data[0] == '{' && data[len(data)-1] == '}' && gjson.Parse(data).IsObject()
-}

@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"context"
 	"errors"
 	"io"
 	"testing"
@@ -91,9 +92,105 @@ func TestStreamEvents(t *testing.T) {
 			Name:    "malformed chunk",
 			Fixture: "stream_malformed.sse",
 			Want:    []llm.Event{{Start: true, ID: "chatcmpl-bad", Model: "gpt-4o-mini", Text: "Hel"}},
-			WantErr: func(err error) bool { return provider.KindOf(err) == provider.KindUnavailable },
+			WantErr: isMalformed,
+		},
+		// Malformed chunks that begin with { and end with }: the stream
+		// ends at them, though a finish and [DONE] follow.
+		{
+			Name:    "malformed chunk: an object left open",
+			Fixture: "stream_malformed_unclosed.sse",
+			Want:    []llm.Event{{Start: true, ID: "chatcmpl-bad", Model: "gpt-4o-mini", Text: "Hel"}},
+			WantErr: isMalformed,
+		},
+		{
+			Name:    "malformed chunk: a trailing comma",
+			Fixture: "stream_malformed_comma.sse",
+			Want:    []llm.Event{{Start: true, ID: "chatcmpl-bad", Model: "gpt-4o-mini", Text: "Hel"}},
+			WantErr: isMalformed,
+		},
+		{
+			Name:    "malformed chunk: two strings in a row",
+			Fixture: "stream_malformed_strings.sse",
+			Want:    []llm.Event{{Start: true, ID: "chatcmpl-bad", Model: "gpt-4o-mini", Text: "Hel"}},
+			WantErr: isMalformed,
+		},
+		{
+			Name:    "several choices, one cut after another finished, is truncated",
+			Fixture: "stream_n2_cut.sse",
+			Want: []llm.Event{
+				{Start: true, ID: "chatcmpl-n2", Model: "gpt-4o-mini", Text: "First"},
+				{Text: "Second"}, {FinishReason: llm.FinishStop}, {Text: " still going"},
+			},
+			WantErr: providertest.IsTruncated,
+		},
+		{
+			Name:    "several choices, each finished, but no [DONE] completes",
+			Fixture: "stream_n2_no_done.sse",
+			Want: []llm.Event{
+				{Start: true, ID: "chatcmpl-n2", Model: "gpt-4o-mini", Text: "First"},
+				{Text: "Second"}, {FinishReason: llm.FinishStop}, {FinishReason: llm.FinishLength},
+				{Done: true},
+			},
+			WantErr: providertest.IsEOF,
 		},
 	})
+}
+
+// isMalformed reports whether err ends a stream at a malformed chunk.
+func isMalformed(err error) bool {
+	var pe *provider.Error
+	return errors.As(err, &pe) && pe.Kind == provider.KindUnavailable && pe.Message == "malformed stream chunk"
+}
+
+// TestStreamChoicesAsked: a stream for n choices that ends without [DONE]
+// is complete only when each of the n finished, even the ones never seen,
+// and even when its chunks are relayed verbatim (passthrough skips
+// decoding plain deltas).
+func TestStreamChoicesAsked(t *testing.T) {
+	const (
+		choice0 = `data: {"id":"c","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}]}` + "\n\n"
+		choice1 = `data: {"id":"c","choices":[{"index":1,"delta":{"content":"b"},"finish_reason":null}]}` + "\n\n"
+		finish0 = `data: {"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}` + "\n\n"
+		finish1 = `data: {"id":"c","choices":[{"index":1,"delta":{},"finish_reason":"stop"}]}` + "\n\n"
+		// Two choices in one chunk: plainDelta sees only the first's null.
+		both = `data: {"id":"c","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null},{"index":1,"delta":{},"finish_reason":"stop"}]}` + "\n\n"
+	)
+	tests := []struct {
+		name        string
+		choices     int
+		body        string
+		passthrough bool
+		wantErr     func(error) bool
+	}{
+		{"one choice finished", 1, choice0 + finish0, false, providertest.IsEOF},
+		{"n=2, only choice 0 sent and finished", 2, choice0 + finish0, false, providertest.IsTruncated},
+		{"n=2, only choice 0 sent and finished, relayed", 2, choice0 + finish0, true, providertest.IsTruncated},
+		{"n=2, both finished", 2, choice0 + choice1 + finish1 + finish0, false, providertest.IsEOF},
+		{"n=2, both finished, relayed", 2, choice0 + choice1 + finish1 + finish0, true, providertest.IsEOF},
+		{"n=2, a finish beside a delta, relayed", 2, choice0 + both + finish0, true, providertest.IsEOF},
+		{"n=2, choice 1 cut, relayed", 2, choice0 + choice1 + finish0 + choice1, true, providertest.IsTruncated},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, _ := providertest.Upstream(t, providertest.Reply{Body: tt.body, Header: map[string]string{"Content-Type": "text/event-stream"}})
+			s, err := newClient(srv, nil).ChatStream(context.Background(), &llm.Request{Dialect: llm.DialectOpenAI, Stream: true, Choices: tt.choices, Raw: []byte(`{"model":"m"}`)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if tt.passthrough {
+				s.(llm.Passthrough).SetPassthrough()
+			}
+			for {
+				if _, err = s.Next(); err != nil {
+					break
+				}
+			}
+			if !tt.wantErr(err) {
+				t.Errorf("got end %v, want the expected end", err)
+			}
+		})
+	}
 }
 
 func TestStreamResetMidBody(t *testing.T) {
@@ -105,11 +202,12 @@ func TestStreamDeadlineMidBody(t *testing.T) {
 }
 
 func FuzzStream(f *testing.F) {
-	for _, name := range []string{"stream_text.sse", "stream_tools.sse", "stream_no_done.sse", "stream_cut.sse", "stream_error.sse", "stream_malformed.sse"} {
+	for _, name := range []string{"stream_text.sse", "stream_tools.sse", "stream_no_done.sse", "stream_cut.sse", "stream_error.sse", "stream_malformed.sse",
+		"stream_malformed_unclosed.sse", "stream_malformed_comma.sse", "stream_malformed_strings.sse", "stream_n2_cut.sse", "stream_n2_no_done.sse"} {
 		f.Add(providertest.Fixture(f, name))
 	}
 	f.Add([]byte("data: {\"error\":\"x\"}\n\n"))
 	f.Add([]byte("data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":-3}]},\"finish_reason\":7}],\"usage\":{\"prompt_tokens\":\"x\"}}\n\n"))
 	c := New(provider.Config{APIKey: testKey})
-	providertest.FuzzStream(f, func(body io.ReadCloser) llm.Stream { return newStream(c, body) })
+	providertest.FuzzStream(f, func(body io.ReadCloser) llm.Stream { return newStream(c, body, 0) })
 }
