@@ -88,6 +88,16 @@ func dedupe(dims []string) []string {
 	return out
 }
 
+// tokenSum is the SQL sum of a token count column that cannot fail: the
+// sum of bigints is numeric, and its cast back to bigint fails past 2^63-1
+// ("bigint out of range"), so one absurd record (written before adapters
+// clamped providers' counts) would make every query over it fail. The sum
+// saturates at the bigint range instead, and a negative count adds
+// nothing.
+func tokenSum(col string) string {
+	return "least(coalesce(sum(greatest(" + col + ", 0)), 0), 9223372036854775807)::int8"
+}
+
 // QueryUsage aggregates usage per q.
 func (s *Store) QueryUsage(ctx context.Context, q store.UsageQuery) ([]store.UsageAggregate, error) {
 	if err := store.ValidateQuery(q); err != nil {
@@ -106,9 +116,9 @@ func (s *Store) QueryUsage(ctx context.Context, q store.UsageQuery) ([]store.Usa
 	sel = append(sel, `count(*)`,
 		`coalesce(sum(CASE WHEN status >= 400 OR error_code <> '' THEN 1 ELSE 0 END), 0)::int8`,
 		`coalesce(sum(CASE WHEN cache_hit THEN 1 ELSE 0 END), 0)::int8`,
-		`coalesce(sum(input_tokens), 0)::int8`, `coalesce(sum(output_tokens), 0)::int8`,
-		`coalesce(sum(cost_usd), 0)::float8`, `coalesce(avg(latency_ns), 0)::float8`,
-		`coalesce(sum(cached_input_tokens), 0)::int8`, `coalesce(sum(cache_write_tokens), 0)::int8`,
+		tokenSum("input_tokens"), tokenSum("output_tokens"),
+		`coalesce(sum(greatest(cost_usd, 0)), 0)::float8`, `coalesce(avg(latency_ns), 0)::float8`,
+		tokenSum("cached_input_tokens"), tokenSum("cache_write_tokens"),
 		`count(fb_quality)`, `coalesce(avg(fb_quality), 0)::float8`)
 	w, args := where(q.From, q.To, q.TenantID)
 	query := "SELECT " + strings.Join(sel, ", ") + " FROM " + ratedUsage + w
@@ -209,7 +219,8 @@ func (s *Store) SpentUSD(ctx context.Context, q store.SpendQuery) (float64, erro
 	}
 	var sum float64
 	err := s.pool.with(ctx, func(c *pgx.Conn) error {
-		return c.QueryRow(ctx, "SELECT coalesce(sum(cost_usd), 0)::float8 FROM usage_records"+w, args...).Scan(&sum)
+		// A negative cost (never a real one) must not give spend back.
+		return c.QueryRow(ctx, "SELECT coalesce(sum(greatest(cost_usd, 0)), 0)::float8 FROM usage_records"+w, args...).Scan(&sum)
 	})
 	if err != nil {
 		return 0, mapErr("spent usd", err)

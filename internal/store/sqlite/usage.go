@@ -128,6 +128,15 @@ func dedupe(dims []string) []string {
 	return out
 }
 
+// tokenSum is the SQL sum of a token count column that cannot fail: sum()
+// raises "integer overflow" past 2^63-1, and one absurd record (written
+// before adapters clamped providers' counts) would make every query over
+// it fail. total() adds in floating point (exactly, below 2^53), the cast
+// saturates at the integer range, and a negative count adds nothing.
+func tokenSum(col string) string {
+	return "CAST(total(max(" + col + ", 0)) AS INTEGER)"
+}
+
 // QueryUsage aggregates usage per q.
 func (s *Store) QueryUsage(ctx context.Context, q store.UsageQuery) ([]store.UsageAggregate, error) {
 	if err := store.ValidateQuery(q); err != nil {
@@ -146,9 +155,9 @@ func (s *Store) QueryUsage(ctx context.Context, q store.UsageQuery) ([]store.Usa
 	}
 	sel = append(sel, `count(*)`,
 		`coalesce(sum(CASE WHEN status >= 400 OR error_code <> '' THEN 1 ELSE 0 END), 0)`,
-		`coalesce(sum(cache_hit), 0)`, `coalesce(sum(input_tokens), 0)`, `coalesce(sum(output_tokens), 0)`,
-		`coalesce(sum(cost_usd), 0)`, `coalesce(avg(latency_ns), 0)`,
-		`coalesce(sum(cached_input_tokens), 0)`, `coalesce(sum(cache_write_tokens), 0)`,
+		`coalesce(sum(cache_hit), 0)`, tokenSum("input_tokens"), tokenSum("output_tokens"),
+		`total(max(cost_usd, 0))`, `coalesce(avg(latency_ns), 0)`,
+		tokenSum("cached_input_tokens"), tokenSum("cache_write_tokens"),
 		`count(fb_quality)`, `coalesce(avg(fb_quality), 0)`)
 	where, args := timeWhere(q.From, q.To, q.TenantID)
 	query := "SELECT " + strings.Join(sel, ", ") + " FROM " + ratedUsage + where
@@ -239,8 +248,9 @@ func (s *Store) SpentUSD(ctx context.Context, q store.SpendQuery) (float64, erro
 		}
 		args = append(args, q.KeyID)
 	}
+	// A negative cost (never a real one) must not give spend back.
 	var sum float64
-	if err := s.r.QueryRowContext(ctx, "SELECT coalesce(sum(cost_usd), 0) FROM usage_records"+where, args...).Scan(&sum); err != nil {
+	if err := s.r.QueryRowContext(ctx, "SELECT total(max(cost_usd, 0)) FROM usage_records"+where, args...).Scan(&sum); err != nil {
 		return 0, mapErr("spent usd", err)
 	}
 	return sum, nil
