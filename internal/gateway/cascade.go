@@ -4,9 +4,12 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/executor"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/router"
+	"github.com/switchyard-gw/switchyard/internal/tokens"
 )
 
 // cascade serves a cascade route: each stage is called non-streaming, its
@@ -73,6 +76,57 @@ func (g *Gateway) cascade(w http.ResponseWriter, r *http.Request, x *exchange, r
 	x.trace = total
 	g.setRouteHeaders(w, x)
 	g.fail(w, x, &apiError{status: http.StatusServiceUnavailable, code: "no_capable_deployment", anthropicType: "overloaded_error", message: "no cascade stage could be reached"})
+}
+
+// judgeFraming is what a judge call adds to the question and the answer
+// beyond its prompt ("Question:", "Answer:" and the messages' overhead), in
+// tokens, rounded up.
+const judgeFraming = 16
+
+// judgeMaxTokens is the judge call's max_tokens (router's runJudge asks
+// for a score, a number).
+const judgeMaxTokens = 8
+
+// cascadeWorstCase is worstCase for a cascade: every stage may be called,
+// each with the request's input and up to n answers of its output cap,
+// and every stage but the last may have each judge of the route's checks
+// read the question and its answer; all of it is charged to the request.
+func (rt *runtime) cascadeWorstCase(c *router.Cascade, input, n, maxTokens int) (reserve int, cost float64) {
+	var judges []*config.Judge
+	for i := range rt.cfg.Routes {
+		if rt.cfg.Routes[i].Name != c.Route {
+			continue
+		}
+		for _, ch := range rt.cfg.Routes[i].Checks {
+			if ch.Judge != nil {
+				judges = append(judges, ch.Judge)
+			}
+		}
+	}
+	for i, stage := range c.Stages {
+		d, ok := rt.deployments[stage]
+		if !ok {
+			continue
+		}
+		out := outputCap(d, maxTokens)
+		reserve += input + n*out
+		cost += float64(n) * rt.cost(stage, llm.Usage{InputTokens: input, OutputTokens: out})
+		if i == len(c.Stages)-1 {
+			break // the last stage's answer is not checked
+		}
+		for _, j := range judges {
+			prompt := j.Prompt
+			if prompt == "" {
+				prompt = router.DefaultJudgePrompt
+			}
+			// The judge reads the last user message (at most the
+			// request's input), the answer and its prompt.
+			u := llm.Usage{InputTokens: input + out + tokens.FromBytes(len(prompt)) + judgeFraming, OutputTokens: judgeMaxTokens}
+			reserve += u.InputTokens + u.OutputTokens
+			cost += rt.cost(j.Deployment, u)
+		}
+	}
+	return reserve, cost
 }
 
 // replay writes a complete answer to a streaming client as a stream.

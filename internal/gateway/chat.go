@@ -256,9 +256,8 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *dialect) 
 	if input <= 0 {
 		input = tokens.Input(req)
 	}
-	// n choices may cost n calls (a deployment of another API makes them).
-	n := max(req.Choices, 1)
-	if !g.admit(w, r, x, rt, input+n*req.MaxTokens, float64(n)*rt.estimateCost(dec, input, req.MaxTokens)) {
+	reserve, cost := rt.worstCase(dec, input, req)
+	if !g.admit(w, r, x, rt, reserve, cost) {
 		return
 	}
 	w, save, hit := g.cached(w, r, x, rt, d.cacheEndpoint, body)
@@ -538,25 +537,38 @@ func (g *Gateway) deny(ctx context.Context, w http.ResponseWriter, x *exchange, 
 	g.fail(w, x, &apiError{status: d.Status, code: d.Code, anthropicType: d.Type, message: d.Message})
 }
 
-// estimateCost is the most the request can cost on any deployment of the
-// plan, from the input estimate and max_tokens (the deployment's output
-// limit when unset): what a budget reserves before the call.
-func (rt *runtime) estimateCost(dec router.Decision, input, maxTokens int) float64 {
-	worst := 0.0
+// worstCase is the most tokens req can use and the most it can cost on
+// the decision's plan, from the input estimate and, per answer (n choices
+// may cost n calls: a deployment of another API makes them), max_tokens
+// capped at the deployment's output limit (the limit when max_tokens is
+// unset): on the deployment where that is most, or on a cascade the sum
+// over its stages and their judges, since a cascade pays every stage it
+// calls. Admission reserves both, the tokens against TPM and the cost
+// against budgets, and settle refunds what the call did not use.
+func (rt *runtime) worstCase(dec router.Decision, input int, req *llm.Request) (reserve int, cost float64) {
+	n := max(req.Choices, 1)
+	if dec.Cascade != nil {
+		return rt.cascadeWorstCase(dec.Cascade, input, n, req.MaxTokens)
+	}
 	for _, name := range dec.Deployments {
 		d, ok := rt.deployments[name]
 		if !ok {
 			continue
 		}
-		out := maxTokens
-		if out <= 0 || out > d.cfg.MaxOutputTokens {
-			out = d.cfg.MaxOutputTokens
-		}
-		if c := rt.cost(name, llm.Usage{InputTokens: input, OutputTokens: out}); c > worst {
-			worst = c
-		}
+		out := outputCap(d, req.MaxTokens)
+		reserve = max(reserve, input+n*out)
+		cost = max(cost, float64(n)*rt.cost(name, llm.Usage{InputTokens: input, OutputTokens: out}))
 	}
-	return worst
+	return reserve, cost
+}
+
+// outputCap is the most output tokens one answer of d can have for a
+// request asking for maxTokens (0: unset).
+func outputCap(d *deployment, maxTokens int) int {
+	if maxTokens <= 0 || maxTokens > d.cfg.MaxOutputTokens {
+		return d.cfg.MaxOutputTokens
+	}
+	return maxTokens
 }
 
 // readBody reads the request body up to limit bytes.
