@@ -2,7 +2,11 @@ package gateway
 
 import (
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/llm"
@@ -26,9 +30,11 @@ func (g *Gateway) ServeImages(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return relayed{}, err
 		}
+		shape := gjson.GetManyBytes(req.Raw, "size", "quality", "partial_images")
 		rel := relayed{
 			model: req.Model, inputTokens: tokens.FromBytes(req.PromptBytes), units: req.N,
-			capability: config.CapImages, what: "image generation", serves: servesImages,
+			outputTokens: req.N * imageOutputTokens(shape[0].String(), shape[1].String(), int(shape[2].Int())),
+			capability:   config.CapImages, what: "image generation", serves: servesImages,
 			call: calling(req, g.exec.GenerateImages, imageAnswer),
 		}
 		if req.Stream {
@@ -64,9 +70,22 @@ func (g *Gateway) serveImageForm(w http.ResponseWriter, r *http.Request, parse f
 		if err != nil {
 			return relayed{}, err
 		}
+		var size, quality string
+		partials := 0
+		for _, f := range req.Fields {
+			switch f.Name {
+			case "size":
+				size = f.Value
+			case "quality":
+				quality = f.Value
+			case "partial_images":
+				partials, _ = strconv.Atoi(f.Value)
+			}
+		}
 		rel := relayed{
 			model: req.Model, inputTokens: input, units: n,
-			capability: config.CapImages, what: "image generation", serves: servesImages,
+			outputTokens: n * imageOutputTokens(size, quality, partials),
+			capability:   config.CapImages, what: "image generation", serves: servesImages,
 			call: calling(req, g.exec.EditImages, imageAnswer),
 		}
 		if req.Op == "images/variations" {
@@ -79,6 +98,43 @@ func (g *Gateway) serveImageForm(w http.ResponseWriter, r *http.Request, parse f
 		}
 		return rel, nil
 	})
+}
+
+// gptImageTokens is the output tokens of one image of a gpt-image model by
+// size and quality (low, medium, high), from OpenAI's table for
+// gpt-image-1.
+var gptImageTokens = map[string][3]int{
+	"1024x1024": {272, 1056, 4160},
+	"1024x1536": {408, 1584, 6240},
+	"1536x1024": {400, 1568, 6208},
+}
+
+// partialImageTokens is what each partial image of a streamed image adds
+// to its output tokens; an image has at most maxPartialImages.
+const (
+	partialImageTokens = 100
+	maxPartialImages   = 3
+)
+
+// imageOutputTokens is the most output tokens one image of size and
+// quality can be billed, with partials partial images: from
+// gptImageTokens, the largest over the sizes or qualities not given or
+// not in the table ("auto", DALL-E's), so that a budget's reservation
+// covers whatever the model picks.
+func imageOutputTokens(size, quality string, partials int) int {
+	q := slices.Index([]string{"low", "medium", "high"}, quality)
+	worst := 0
+	for s, byQuality := range gptImageTokens {
+		if _, known := gptImageTokens[size]; known && s != size {
+			continue
+		}
+		for i, n := range byQuality {
+			if q < 0 || i == q {
+				worst = max(worst, n)
+			}
+		}
+	}
+	return worst + min(max(partials, 0), maxPartialImages)*partialImageTokens
 }
 
 // isDallE reports whether model is a DALL-E model (dall-e-2, or a name

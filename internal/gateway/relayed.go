@@ -38,6 +38,11 @@ type relayed struct {
 	// at the deployment's price.per_image; seconds how many seconds of
 	// video, each at price.per_second (for the budget's reservation).
 	units, seconds int
+	// outputTokens is the most output tokens the answer can report (n
+	// images of a gpt-image model at their size and quality), reserved
+	// against TPM and, at output_per_mtok, budgets, on deployments priced
+	// by tokens (see tokenPriced).
+	outputTokens int
 	// pin, when set, names the one deployment the request must go to for
 	// the caller's tenant (a remix goes where its video is), or refuses.
 	pin func(ctx context.Context, tenant string) (string, *apiError)
@@ -129,11 +134,8 @@ func (g *Gateway) serveRelayed(w http.ResponseWriter, r *http.Request, span stri
 		return
 	}
 	input := req.inputTokens
-	cost := 0.0
-	for _, t := range plan.Targets {
-		cost = max(cost, rt.cost(t.Deployment, llm.Usage{InputTokens: input})+rt.unitCost(t.Deployment, req.units, float64(req.seconds)))
-	}
-	if !g.admit(w, r, x, rt, input, cost) {
+	reserve, cost := rt.relayedWorstCase(plan, req)
+	if !g.admit(w, r, x, rt, reserve, cost) {
 		return
 	}
 	if req.cacheEndpoint != "" {
@@ -263,6 +265,31 @@ func (g *Gateway) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 			return
 		}
 	}
+}
+
+// relayedWorstCase is the most tokens req can use and the most it can
+// cost on any deployment of the plan: its input, the output tokens it may
+// report where the deployment is priced by tokens, and its units and
+// seconds at the deployment's prices. Admission reserves both, the tokens
+// against TPM and the cost against budgets.
+func (rt *runtime) relayedWorstCase(plan *executor.Plan, req relayed) (reserve int, cost float64) {
+	for _, t := range plan.Targets {
+		u := llm.Usage{InputTokens: req.inputTokens}
+		if rt.tokenPriced(t.Deployment) {
+			u.OutputTokens = req.outputTokens
+		}
+		reserve = max(reserve, u.InputTokens+u.OutputTokens)
+		cost = max(cost, rt.cost(t.Deployment, u)+rt.unitCost(t.Deployment, req.units, float64(req.seconds)))
+	}
+	return reserve, cost
+}
+
+// tokenPriced reports whether a deployment's answers are priced by the
+// tokens they report (gpt-image models), not only per image (DALL-E, whose
+// answers report no tokens: price.per_image set, output_per_mtok not).
+func (rt *runtime) tokenPriced(deployment string) bool {
+	d, ok := rt.deployments[deployment]
+	return ok && (d.cfg.Price.PerImage == 0 || d.cfg.Price.OutputPerMTok > 0)
 }
 
 // unitCost is what a deployment charges beyond tokens: for images, and
