@@ -16,12 +16,17 @@ func (s *Store) PutPrompt(ctx context.Context, p store.CapturedPrompt) error {
 	return err
 }
 
-// PutFeedback records a request's quality; the tenant's last write wins,
-// and another tenant's rating of it is ErrNotFound.
+// PutFeedback records a request's quality; see the SQLite store's for who
+// may rate what.
 func (s *Store) PutFeedback(ctx context.Context, f store.Feedback) error {
-	tag, err := s.exec(ctx, "put feedback", `INSERT INTO feedback(request_id, tenant_id, quality, created) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (request_id) DO UPDATE SET quality = excluded.quality, created = excluded.created
-		WHERE feedback.tenant_id = excluded.tenant_id`,
+	tag, err := s.exec(ctx, "put feedback", `INSERT INTO feedback(request_id, tenant_id, quality, created)
+		SELECT $1::text, $2::text, $3::double precision, $4::timestamptz
+		WHERE NOT EXISTS (SELECT 1 FROM usage_records WHERE request_id = $1 AND tenant_id <> $2)
+		  AND NOT EXISTS (SELECT 1 FROM captured_prompts WHERE request_id = $1 AND tenant_id <> $2)
+		ON CONFLICT (request_id) DO UPDATE SET tenant_id = excluded.tenant_id, quality = excluded.quality, created = excluded.created
+		WHERE feedback.tenant_id = excluded.tenant_id
+		   OR EXISTS (SELECT 1 FROM usage_records WHERE request_id = excluded.request_id AND tenant_id = excluded.tenant_id)
+		   OR EXISTS (SELECT 1 FROM captured_prompts WHERE request_id = excluded.request_id AND tenant_id = excluded.tenant_id)`,
 		f.RequestID, f.TenantID, f.Quality, us(f.Created))
 	if err == nil && tag.RowsAffected() == 0 {
 		return store.ErrNotFound

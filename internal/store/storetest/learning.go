@@ -46,7 +46,10 @@ func testLearning(t *testing.T, s store.Store) {
 	}
 	fb("req_1", "ten_a", 0.2)
 	fb("req_1", "ten_a", 0.9) // the later judgement wins
-	fb("req_2", "ten_b", 1)   // another tenant's feedback on ten_a's request: no example
+	// Another tenant's rating of ten_a's request: not found.
+	if err := s.PutFeedback(ctx, store.Feedback{RequestID: "req_2", TenantID: "ten_b", Quality: 1, Created: base}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("ten_b rating ten_a's req_2: %v, want ErrNotFound", err)
+	}
 	fb("req_4", "ten_b", 0)
 	fb("req_old", "ten_a", 1)
 	// req_3 has no feedback: no example.
@@ -78,6 +81,17 @@ func testLearning(t *testing.T, s store.Store) {
 	if err := s.PutFeedback(ctx, store.Feedback{RequestID: "req_3", TenantID: "ten_b", Quality: 0, Created: base}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("another tenant's rating of req_3: %v, want ErrNotFound", err)
 	}
+	// A rating of a request not recorded yet is kept for whoever sends
+	// it; once the request is known to be another tenant's, its owner's
+	// rating replaces it (and the squatter cannot take it back).
+	mustNil(s.PutFeedback(ctx, store.Feedback{RequestID: "req_late", TenantID: "ten_b", Quality: 0, Created: base}))
+	prompt("req_late", "ten_a", base)
+	if err := s.PutFeedback(ctx, store.Feedback{RequestID: "req_late", TenantID: "ten_a", Quality: 1, Created: base}); err != nil {
+		t.Errorf("the owner rating req_late over another tenant's early rating: %v", err)
+	}
+	if err := s.PutFeedback(ctx, store.Feedback{RequestID: "req_late", TenantID: "ten_b", Quality: 0, Created: base}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the other tenant rating req_late again: %v, want ErrNotFound", err)
+	}
 	aggs, err = s.QueryUsage(ctx, store.UsageQuery{TenantID: "ten_a"})
 	mustNil(err)
 	if len(aggs) != 1 || aggs[0].Requests != 4 || aggs[0].Rated != 3 || aggs[0].AvgQuality < 0.7999 || aggs[0].AvgQuality > 0.8001 {
@@ -102,7 +116,7 @@ func testLearning(t *testing.T, s store.Store) {
 	if len(got) != 3 {
 		t.Errorf("after the sweep: %d examples, want 3 (req_1, req_3, req_4)", len(got))
 	}
-	if n, err := s.PurgeLearning(ctx, ""); err != nil || n != 9 {
-		t.Errorf("PurgeLearning(all) = %d, %v; want 9 rows (4 prompts, 5 feedback)", n, err)
+	if n, err := s.PurgeLearning(ctx, ""); err != nil || n != 10 {
+		t.Errorf("PurgeLearning(all) = %d, %v; want 10 rows (5 prompts, 5 feedback)", n, err)
 	}
 }
