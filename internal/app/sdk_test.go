@@ -320,6 +320,8 @@ func TestAnthropicSDKCountTokens(t *testing.T) {
 	var apiErr *anthropic.Error
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown model: got %v, want a 404", err)
+	} else if !strings.HasPrefix(apiErr.RequestID, "req_") {
+		t.Errorf("unknown model: the SDK's request id is %q, want the gateway's", apiErr.RequestID)
 	}
 }
 

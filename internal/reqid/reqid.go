@@ -79,7 +79,11 @@ func Plain(id string) bool {
 	return true
 }
 
-// Middleware gives every request a new id, sent back in X-Request-Id. A
+// AnthropicHeader is where Anthropic's API sends its request id.
+const AnthropicHeader = "Request-Id"
+
+// Middleware gives every request a new id, sent back in X-Request-Id (and
+// Request-Id, for Anthropic's SDKs). A
 // plain client id, from X-Client-Request-Id or else X-Request-Id, is kept
 // beside it and echoed in X-Client-Request-Id; one that is not plain is
 // dropped.
@@ -95,6 +99,9 @@ func Middleware(next http.Handler) http.Handler {
 			w.Header().Set(ClientHeader, client)
 		}
 		w.Header().Set(Header, v.own)
+		// The same id under Anthropic's name, which its SDKs read
+		// (request_id on a message, an error, a stream).
+		w.Header().Set(AnthropicHeader, v.own)
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, v)))
 	})
 }

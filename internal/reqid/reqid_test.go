@@ -58,8 +58,8 @@ func TestMiddleware(t *testing.T) {
 				}
 				rec := httptest.NewRecorder()
 				h.ServeHTTP(rec, req)
-				if !strings.HasPrefix(own, "req_") || rec.Header().Get(Header) != own {
-					t.Fatalf("id %q, response header %q: want the same gateway id", own, rec.Header().Get(Header))
+				if !strings.HasPrefix(own, "req_") || rec.Header().Get(Header) != own || rec.Header().Get(AnthropicHeader) != own {
+					t.Fatalf("id %q, response headers %q %q: want the same gateway id in both", own, rec.Header().Get(Header), rec.Header().Get(AnthropicHeader))
 				}
 				if seen[own] {
 					t.Fatalf("id %q given to two requests", own)
