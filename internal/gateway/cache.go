@@ -122,23 +122,27 @@ func (g *Gateway) cached(w http.ResponseWriter, r *http.Request, x *exchange, rt
 			g.countCache(route, cacheResultNotCacheable)
 			return
 		}
-		// The client has the whole answer before the cache write starts.
-		_ = http.NewResponseController(w).Flush()
 		e := &cache.Entry{ContentType: cw.Header().Get("Content-Type"), Model: x.model, Stored: g.now(), Body: cw.buf}
 		if x.trace != nil {
 			e.Deployment = x.trace.Deployment
 		}
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), cacheStoreTimeout)
-		defer cancel()
-		if err := g.cache.Set(ctx, key, e, cc.TTL.D()); err != nil {
-			g.log.Warn("cache store failed", "request_id", reqid.From(r.Context()), "err", err)
-			g.countCache(route, cacheResultError)
-			return
-		}
-		g.countCache(route, cacheResultStored)
-		if sem != nil && sem.vec != nil {
-			g.semantic.Add(sem.ns, sem.vec, key, cc.TTL.D())
-		}
+		// Written after the handler returns, so neither the end of the
+		// client's response (a stream's last chunk) nor the request's
+		// logged latency waits for a slow cache.
+		ctx := context.WithoutCancel(r.Context())
+		g.stores.Go(func() {
+			ctx, cancel := context.WithTimeout(ctx, cacheStoreTimeout)
+			defer cancel()
+			if err := g.cache.Set(ctx, key, e, cc.TTL.D()); err != nil {
+				g.log.Warn("cache store failed", "request_id", reqid.From(ctx), "err", err)
+				g.countCache(route, cacheResultError)
+				return
+			}
+			g.countCache(route, cacheResultStored)
+			if sem != nil && sem.vec != nil {
+				g.semantic.Add(sem.ns, sem.vec, key, cc.TTL.D())
+			}
+		})
 	}
 	return cw, save, false
 }

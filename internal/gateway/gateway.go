@@ -82,6 +82,9 @@ type Gateway struct {
 	// secretKey signs client secrets when the config sets no key.
 	secretKey [32]byte
 	rt        atomic.Pointer[runtime]
+	// stores are the cache writes in flight, each bounded by
+	// cacheStoreTimeout; Close waits for them.
+	stores sync.WaitGroup
 }
 
 // runtime is everything built from one config version.
@@ -178,6 +181,7 @@ func Check(cfg *config.Config) error {
 // Close releases the upstream connections kept idle for reuse; call it
 // after the server has drained.
 func (g *Gateway) Close() {
+	g.stores.Wait()
 	if rt := g.rt.Load(); rt != nil {
 		for _, t := range rt.transports {
 			t.CloseIdleConnections()
