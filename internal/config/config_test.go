@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
@@ -364,6 +366,25 @@ func TestDocsExamples(t *testing.T) {
 				t.Errorf("got %v, want the documented example to load", err)
 			}
 		})
+	}
+}
+
+// TestDocsYAMLIsYAML: the yaml blocks of the other docs are often parts
+// of a config, so they need not load, but each must be valid YAML (an
+// unquoted URL ending in ':' or ${ENV} inside a flow mapping is not).
+func TestDocsYAMLIsYAML(t *testing.T) {
+	for _, name := range []string{"README.md", "docs/operations.md", "docs/routing.md", "docs/learned-router.md"} {
+		data, err := os.ReadFile(filepath.Join("..", "..", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, b := range strings.Split(string(data), "```yaml\n")[1:] {
+			src, _, _ := strings.Cut(b, "```")
+			var v any
+			if err := yaml.Unmarshal([]byte(src), &v); err != nil {
+				t.Errorf("%s, yaml block %d: %v\n%s", name, i, err, src)
+			}
+		}
 	}
 }
 
