@@ -2,12 +2,14 @@ package provider
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -40,6 +42,49 @@ func Redact(s, secret string) string {
 		s = strings.ReplaceAll(s, secret, "[redacted]")
 	}
 	return s
+}
+
+// minSecret is the length under which a configured header value is not
+// redacted: values such as "1", "v2" or "on" are flags, not credentials,
+// and replacing them would garble every message that holds the text.
+const minSecret = 4
+
+// Secrets are the credentials in a deployment's config that an upstream
+// may echo back in an error (some echo the request's headers): the API
+// key, the AWS keys, and every extra header's value, since headers are
+// the documented way to send a custom credential; for a value of the
+// form "<scheme> <token>" (Authorization: Bearer …) the token alone too.
+// Longer secrets come first, so that one containing another is replaced
+// whole. An adapter builds them once, in its constructor.
+type Secrets []string
+
+// SecretsOf returns cfg's secrets.
+func SecretsOf(cfg Config) Secrets {
+	var s Secrets
+	add := func(v string, min int) {
+		if v = strings.TrimSpace(v); len(v) >= min && !slices.Contains(s, v) {
+			s = append(s, v)
+		}
+	}
+	for _, v := range []string{cfg.APIKey, cfg.AWSAccessKeyID, cfg.AWSSecretAccessKey, cfg.AWSSessionToken} {
+		add(v, 1)
+	}
+	for _, v := range cfg.Headers {
+		add(v, minSecret)
+		if _, token, ok := strings.Cut(strings.TrimSpace(v), " "); ok {
+			add(token, minSecret)
+		}
+	}
+	slices.SortFunc(s, func(a, b string) int { return cmp.Or(len(b)-len(a), strings.Compare(a, b)) })
+	return s
+}
+
+// Redact replaces every occurrence of each secret in msg.
+func (s Secrets) Redact(msg string) string {
+	for _, secret := range s {
+		msg = Redact(msg, secret)
+	}
+	return msg
 }
 
 // Signals are the provider-specific markers an adapter found in an error

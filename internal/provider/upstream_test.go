@@ -142,6 +142,30 @@ func (timeoutErr) Error() string   { return "i/o timeout" }
 func (timeoutErr) Timeout() bool   { return true }
 func (timeoutErr) Temporary() bool { return true }
 
+func TestSecretsRedact(t *testing.T) {
+	s := SecretsOf(Config{
+		APIKey:         "sk-key",
+		AWSAccessKeyID: "AKIDEXAMPLE",
+		Headers: map[string]string{
+			"Authorization": "Bearer tok-abc",
+			"X-Org":         "tok-abc-longer", // contains another secret: replaced whole
+			"X-Flag":        "on",             // too short to be a credential
+		},
+	})
+	for _, tt := range []struct{ in, want string }{
+		{"key sk-key", "key [redacted]"},
+		{"header Authorization: Bearer tok-abc", "header Authorization: [redacted]"},
+		{"invalid token tok-abc", "invalid token [redacted]"},
+		{"org tok-abc-longer", "org [redacted]"},
+		{"signed by AKIDEXAMPLE", "signed by [redacted]"},
+		{"stream is on", "stream is on"},
+	} {
+		if got := s.Redact(tt.in); got != tt.want {
+			t.Errorf("Redact(%q): got %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
 func TestTransportError(t *testing.T) {
 	expired, cancel := context.WithDeadline(context.Background(), time.Unix(0, 0))
 	defer cancel()

@@ -34,6 +34,7 @@ type Client struct {
 	endpoint  string
 	modelJSON []byte // cfg.Model as a JSON string
 	now       func() time.Time
+	secrets   provider.Secrets // redacted from upstream error messages
 }
 
 var _ provider.Provider = (*Client)(nil)
@@ -50,7 +51,7 @@ func New(cfg provider.Config) *Client {
 		base += "/v1"
 	}
 	model, _ := json.Marshal(cfg.Model) // a string always encodes
-	return &Client{cfg: cfg, http: hc, endpoint: base + "/messages", modelJSON: model, now: time.Now}
+	return &Client{cfg: cfg, http: hc, endpoint: base + "/messages", modelJSON: model, now: time.Now, secrets: provider.SecretsOf(cfg)}
 }
 
 // Dialect reports llm.DialectAnthropic.

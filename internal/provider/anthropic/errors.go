@@ -24,7 +24,7 @@ func (c *Client) classify(status int, h http.Header, body []byte) *provider.Erro
 		}
 		return false
 	}
-	e := &provider.Error{Status: status, Message: provider.Redact(msg, c.cfg.APIKey)}
+	e := &provider.Error{Status: status, Message: c.secrets.Redact(msg)}
 	e.Kind = provider.Classify(status, provider.Signals{
 		Quota:       typ == "billing_error" || status == http.StatusPaymentRequired || contains("credit balance is too low"),
 		RateLimited: typ == "rate_limit_error",

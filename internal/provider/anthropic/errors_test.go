@@ -53,3 +53,9 @@ func TestHTTPErrorClassification(t *testing.T) {
 func TestTransportErrors(t *testing.T) {
 	providertest.TransportErrors(t, adapter)
 }
+
+// TestEchoedHeaderSecrets runs the shared check that an error echoing the
+// request's headers shows none of the deployment's header values.
+func TestEchoedHeaderSecrets(t *testing.T) {
+	providertest.EchoedHeaderSecrets(t, adapter)
+}

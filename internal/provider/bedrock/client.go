@@ -48,6 +48,7 @@ type Client struct {
 	region   string
 	signer   *v4.Signer
 	now      func() time.Time
+	secrets  provider.Secrets // redacted from upstream error messages
 }
 
 var _ provider.Provider = (*Client)(nil)
@@ -72,6 +73,7 @@ func New(cfg provider.Config) *Client {
 		region:   region,
 		signer:   v4.NewSigner(),
 		now:      time.Now,
+		secrets:  provider.SecretsOf(cfg),
 	}
 }
 

@@ -81,7 +81,9 @@ func (c *Client) classifyType(status int, h http.Header, typ, msg string) *provi
 		}
 		return false
 	}
-	e := &provider.Error{Status: status, Message: c.redact(msg)}
+	// A provider may echo a credential back (in a signature error, the
+	// access key id).
+	e := &provider.Error{Status: status, Message: c.secrets.Redact(msg)}
 	e.Kind = provider.Classify(status, provider.Signals{
 		RateLimited: is("ThrottlingException", "ModelNotReadyException", "ServiceQuotaExceededException"),
 		Auth:        is("AccessDeniedException", "UnrecognizedClientException", "ExpiredTokenException", "InvalidSignatureException"),
@@ -102,13 +104,4 @@ func (c *Client) classifyType(status int, h http.Header, typ, msg string) *provi
 		e.RetryAfter = provider.RetryAfter(h, c.now())
 	}
 	return e
-}
-
-// redact removes the deployment's credentials from s: a provider may echo
-// a key (or, in a signature error, the access key id) back.
-func (c *Client) redact(s string) string {
-	for _, secret := range []string{c.cfg.APIKey, c.cfg.AWSSecretAccessKey, c.cfg.AWSSessionToken, c.cfg.AWSAccessKeyID} {
-		s = provider.Redact(s, secret)
-	}
-	return s
 }

@@ -88,3 +88,9 @@ func TestErrorType(t *testing.T) {
 		}
 	}
 }
+
+// TestEchoedHeaderSecrets runs the shared check that an error echoing the
+// request's headers shows none of the deployment's header values.
+func TestEchoedHeaderSecrets(t *testing.T) {
+	providertest.EchoedHeaderSecrets(t, adapter)
+}

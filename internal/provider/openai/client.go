@@ -33,6 +33,7 @@ type Client struct {
 	base      string
 	modelJSON []byte // cfg.Model as a JSON string
 	now       func() time.Time
+	secrets   provider.Secrets // redacted from upstream error messages
 
 	wsOnce sync.Once
 	ws     *http.Client // for Realtime API handshakes (websocketClient)
@@ -51,7 +52,7 @@ func New(cfg provider.Config) *Client {
 		hc = http.DefaultClient
 	}
 	model, _ := json.Marshal(cfg.Model) // a string always encodes
-	return &Client{cfg: cfg, http: hc, base: strings.TrimRight(cfg.BaseURL, "/"), modelJSON: model, now: time.Now}
+	return &Client{cfg: cfg, http: hc, base: strings.TrimRight(cfg.BaseURL, "/"), modelJSON: model, now: time.Now, secrets: provider.SecretsOf(cfg)}
 }
 
 // Dialect reports llm.DialectOpenAI.

@@ -62,13 +62,10 @@ func (c *Client) DialRealtime(ctx context.Context, req *provider.RealtimeRequest
 	}
 	if resp != nil {
 		// Switching protocols, then a broken handshake.
-		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: resp.StatusCode, Message: fmt.Sprintf("realtime handshake failed: %v", redactedErr(err, c.cfg.APIKey))}
+		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: resp.StatusCode, Message: fmt.Sprintf("realtime handshake failed: %v", c.secrets.Redact(err.Error()))}
 	}
 	return nil, provider.TransportError(ctx, err)
 }
-
-// redactedErr is err's text without the deployment's key.
-func redactedErr(err error, key string) string { return provider.Redact(err.Error(), key) }
 
 // websocketClient is the deployment's HTTP client limited to HTTP/1.1,
 // whose Upgrade a WebSocket handshake needs (HTTP/2, which the pooled

@@ -2,7 +2,9 @@ package providertest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -138,5 +140,60 @@ func calls() []call {
 			}
 			return err
 		}},
+	}
+}
+
+// EchoedHeaderSecrets checks, for Chat and ChatStream alike, that an
+// upstream error whose message echoes the request's headers (some servers
+// and proxies do) holds none of the deployment's header values: neither a
+// credential set as a header on a deployment with no API key (the
+// documented way to send a custom one, e.g. Authorization: Bearer …),
+// whole or its token alone, nor an extra header sent beside the API key.
+func EchoedHeaderSecrets(t *testing.T, a Adapter) {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var echo strings.Builder
+		for k, vs := range r.Header {
+			echo.WriteString(k + ": " + strings.Join(vs, ", ") + "; ")
+		}
+		msg, _ := json.Marshal("request headers: " + echo.String())
+		// The message where each dialect reads it: error.message (OpenAI,
+		// Anthropic) and message (Bedrock).
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusTooManyRequests)
+		_, _ = fmt.Fprintf(w, `{"type":"error","error":{"type":"rate_limit_error","message":%s},"message":%s}`, msg, msg)
+	}))
+	defer srv.Close()
+	for _, tt := range []struct {
+		name    string
+		mod     func(*provider.Config)
+		secrets []string
+	}{
+		{"credential headers without api key", func(c *provider.Config) {
+			c.APIKey = ""
+			c.Headers = map[string]string{"Authorization": "Bearer hdr-bearer-s3cret", "x-api-key": "hdr-xkey-s3cret", "api-key": "hdr-azure-s3cret"}
+		}, []string{"hdr-bearer-s3cret", "hdr-xkey-s3cret", "hdr-azure-s3cret"}},
+		{"extra header beside api key", func(c *provider.Config) {
+			c.Headers = map[string]string{"X-Org-Token": "org-token-s3cret"}
+		}, []string{"org-token-s3cret", a.Key}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := a.New(srv, tt.mod)
+			for _, c := range calls() {
+				err := c.send(context.Background(), p, request(p))
+				var pe *provider.Error
+				if !errors.As(err, &pe) || pe.Kind != provider.KindRateLimited {
+					t.Fatalf("%s: got %v, want a rate-limited *provider.Error", c.name, err)
+				}
+				if !strings.Contains(pe.Message, "request headers:") {
+					t.Fatalf("%s: got message %q, want the echoed headers", c.name, pe.Message)
+				}
+				for _, s := range tt.secrets {
+					if strings.Contains(err.Error(), s) {
+						t.Errorf("%s: got error %q, want no %q", c.name, err, s)
+					}
+				}
+			}
+		})
 	}
 }
