@@ -20,6 +20,7 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/openaiapi"
 	"github.com/switchyard-gw/switchyard/internal/provider"
 	"github.com/switchyard-gw/switchyard/internal/reqid"
 	"github.com/switchyard-gw/switchyard/internal/tokens"
@@ -34,7 +35,8 @@ import (
 // gateway reads only each upstream event's type, a text delta's length
 // (in case its response is cut), and the usage of each response.done,
 // which it prices and charges against the caller's budgets as the session
-// goes. The session's usage record, log line and metrics
+// goes. The session's key is checked again before each response (see
+// session.recheck). The session's usage record, log line and metrics
 // are written when it ends.
 
 // upstreamReadLimit bounds one upstream frame (a response.done carrying a
@@ -235,8 +237,9 @@ func (g *Gateway) ServeRealtime(w http.ResponseWriter, r *http.Request) {
 		m.Realtime.Inc()
 		defer m.Realtime.Dec()
 	}
-	s := &session{g: g, x: x, rt: rt, deployment: trace.Deployment, client: client, up: up}
+	s := &session{g: g, x: x, rt: rt, deployment: trace.Deployment, client: client, up: up, header: r.Header.Clone()}
 	if secret != nil {
+		s.secret, s.keyID = true, secret.KeyID
 		// The settings the client secret was made with are sent before
 		// any of the client's events, and the client sees the session
 		// created with them (settle), as OpenAI applies them.
@@ -296,14 +299,19 @@ type session struct {
 	rt         *runtime
 	deployment string
 	client, up *websocket.Conn
+	// The session's key, checked again before each response: the
+	// handshake's headers, or (secret) the key id of the client secret
+	// it opened with.
+	header http.Header
+	secret bool
+	keyID  string
 
 	// Written by the upstream pump only; read after it has returned.
 	open int // responses created and not yet done
 	// unreported is the text (or transcript) bytes of the responses not
 	// yet done, passed on already.
 	unreported int
-	overdrawn  string // why a response's charge did not fit the budget
-	events     int    // upstream events relayed
+	events     int // upstream events relayed
 	// settling is set while a client secret's settings are applied;
 	// created holds the upstream's session.created meanwhile.
 	settling bool
@@ -319,8 +327,17 @@ type end struct {
 	reason string
 	// writeFailed: the other side could not be written to.
 	writeFailed bool
-	// overdrawn: the last response's charge did not fit the budget.
-	overdrawn bool
+	// refused, when set, ends the session: a response's charge did not
+	// fit the budget, or the key is no longer valid.
+	refused *refusal
+}
+
+// refusal is why the gateway ends a session: the client is sent an error
+// event, then close code 1008 (policy violation).
+type refusal struct {
+	typ, code, message string
+	eventID            string // the client event refused, if one was
+	reason             string // the close frame's
 }
 
 func (s *session) run(ctx context.Context) {
@@ -342,12 +359,14 @@ func (s *session) run(ctx context.Context) {
 		return
 	}
 	switch {
-	case first.overdrawn:
-		// The response that overdrew was passed on; the session ends.
-		s.sendError(ctx, "invalid_request_error", "budget_exceeded", s.overdrawn)
-		s.client.Close(websocket.StatusPolicyViolation, "budget exceeded")
+	case first.refused != nil:
+		// A response that overdrew was passed on (it has been spent); one
+		// a refused key asked for was not. The session ends.
+		f := first.refused
+		s.sendError(ctx, f.typ, f.code, f.message, f.eventID)
+		s.client.Close(websocket.StatusPolicyViolation, f.reason)
 		s.up.Close(websocket.StatusNormalClosure, "")
-		s.x.errKind = "budget_exceeded"
+		s.x.errKind = f.code
 	case first.writeFailed:
 		// The side written to is gone.
 		s.client.CloseNow()
@@ -364,7 +383,7 @@ func (s *session) run(ctx context.Context) {
 		// The upstream connection broke: the client is told in its
 		// protocol, then with 1011, never as a normal end.
 		s.x.partial, s.x.errKind = true, provider.KindUnavailable.String()
-		s.sendError(ctx, "server_error", "upstream_disconnected", "the upstream realtime session ended unexpectedly")
+		s.sendError(ctx, "server_error", "upstream_disconnected", "the upstream realtime session ended unexpectedly", "")
 		s.client.Close(websocket.StatusInternalError, "upstream connection lost")
 	}
 	cancel()
@@ -425,12 +444,25 @@ func (s *session) pump(ctx context.Context, src, dst *websocket.Conn, fromClient
 			}
 			return e
 		}
-		fits := true
-		if !fromClient && typ == websocket.MessageText {
+		var refused *refusal
+		switch {
+		case fromClient && typ == websocket.MessageText:
+			// A response asked for by a key no longer valid is not passed
+			// on: it would run, and be charged, after the key's refusal.
+			if gjson.GetBytes(data, "type").Str == "response.create" {
+				if refused = s.recheck(ctx); refused != nil {
+					refused.eventID = gjson.GetBytes(data, "event_id").Str
+					return end{fromClient: true, refused: refused}
+				}
+			}
+		case typ == websocket.MessageText:
 			if s.events++; s.events == 1 {
 				s.x.ttft = s.g.now().Sub(s.x.start)
 			}
-			fits = s.observe(ctx, data)
+			var pass bool
+			if refused, pass = s.observe(ctx, data); !pass {
+				return end{refused: refused}
+			}
 		}
 		frames := [][]byte{data}
 		if s.settling && !fromClient && typ == websocket.MessageText {
@@ -441,10 +473,43 @@ func (s *session) pump(ctx context.Context, src, dst *websocket.Conn, fromClient
 				return end{fromClient: fromClient, writeFailed: true, status: -1}
 			}
 		}
-		if !fits {
-			return end{overdrawn: true}
+		if refused != nil {
+			return end{refused: refused}
 		}
 	}
+}
+
+// recheck checks the session's key again, as the guard knows it now,
+// before a response runs: a key revoked (or rotated away), expired, or of
+// a tenant since disabled is refused, as a new request with it is (at
+// once on the replica whose admin API made the change, within
+// auth.key_cache_ttl on the others). A check that cannot be made (the key
+// store unreachable and the key not cached) lets the admitted session go
+// on; so does a client secret made with a static key, which has no key
+// to revoke.
+func (s *session) recheck(ctx context.Context) *refusal {
+	rt := s.g.rt.Load()
+	if rt == nil {
+		return nil
+	}
+	var err error
+	switch {
+	case !s.secret:
+		_, err = rt.guard.Authenticate(ctx, s.header)
+	case s.keyID != "":
+		if pr, ok := rt.guard.(principalResolver); ok {
+			_, err = pr.Principal(ctx, s.keyID)
+		}
+	}
+	var d *Denied
+	if err == nil || !errors.As(err, &d) || d.Status >= http.StatusInternalServerError {
+		return nil
+	}
+	typ := openaiapi.TypeAuthentication
+	if d.Status == http.StatusForbidden {
+		typ = openaiapi.TypePermission
+	}
+	return &refusal{typ: typ, code: d.Code, message: "the session's API key is not valid any more (" + d.Message + ")", reason: "API key no longer valid"}
 }
 
 // settle returns the upstream frames to pass on for data while a client
@@ -478,25 +543,31 @@ func (s *session) settle(data []byte) [][]byte {
 
 // observe reads one upstream event: a response's start and end, and the
 // usage it reports when done, which is priced and charged to the caller's
-// budgets. It returns false when the charge does not fit.
-func (s *session) observe(ctx context.Context, data []byte) bool {
+// budgets. A refusal ends the session: after the event is passed on when
+// pass is true (a response done whose charge did not fit the budget), at
+// once when false (a response the upstream started, as its turn
+// detection does, for a key no longer valid).
+func (s *session) observe(ctx context.Context, data []byte) (refused *refusal, pass bool) {
 	switch gjson.GetBytes(data, "type").Str {
 	case "response.created":
+		if refused := s.recheck(ctx); refused != nil {
+			return refused, false
+		}
 		s.open++
-		return true
+		return nil, true
 	case "response.output_text.delta", "response.output_audio_transcript.delta", "response.text.delta", "response.audio_transcript.delta":
 		// Counted in case the response never reports its usage.
 		s.unreported += len(gjson.GetBytes(data, "delta").Str)
-		return true
+		return nil, true
 	case "response.done":
 	default:
-		return true
+		return nil, true
 	}
 	s.open = max(s.open-1, 0)
 	s.unreported = 0
 	u := gjson.GetBytes(data, "response.usage")
 	if !u.Exists() {
-		return true // a failed response may report none
+		return nil, true // a failed response may report none
 	}
 	n := gjson.GetMany(u.Raw, "input_tokens", "output_tokens", "input_token_details.cached_tokens",
 		"input_token_details.audio_tokens", "input_token_details.cached_tokens_details.audio_tokens", "output_token_details.audio_tokens")
@@ -510,21 +581,22 @@ func (s *session) observe(ctx context.Context, data []byte) bool {
 	b, ok := s.x.adm.(Budgeted)
 	cost := s.rt.cost(s.deployment, usage) + extra
 	if !ok || cost <= 0 {
-		return true
+		return nil, true
 	}
 	if err := b.Extend(ctx, cost); err != nil {
-		s.overdrawn = "budget exceeded"
+		f := &refusal{typ: openaiapi.TypeInvalidRequest, code: "budget_exceeded", message: "budget exceeded", reason: "budget exceeded"}
 		var d *Denied
 		if errors.As(err, &d) {
-			s.overdrawn = d.Message
+			f.message = d.Message
 		}
-		return false
+		return f, true
 	}
-	return true
+	return nil, true
 }
 
-// sendError sends the client an error event of the Realtime API.
-func (s *session) sendError(ctx context.Context, typ, code, message string) {
+// sendError sends the client an error event of the Realtime API; eventID
+// names the client event it answers, if one.
+func (s *session) sendError(ctx context.Context, typ, code, message, eventID string) {
 	type apiErr struct {
 		Type    string  `json:"type"`
 		Code    string  `json:"code"`
@@ -532,11 +604,15 @@ func (s *session) sendError(ctx context.Context, typ, code, message string) {
 		Param   *string `json:"param"`
 		EventID *string `json:"event_id"`
 	}
+	e := apiErr{Type: typ, Code: code, Message: message}
+	if eventID != "" {
+		e.EventID = &eventID
+	}
 	ev, err := json.Marshal(struct {
 		Type    string `json:"type"`
 		EventID string `json:"event_id"`
 		Error   apiErr `json:"error"`
-	}{"error", "event_switchyard_" + reqid.From(ctx), apiErr{Type: typ, Code: code, Message: message}})
+	}{"error", "event_switchyard_" + reqid.From(ctx), e})
 	if err == nil {
 		_ = s.client.Write(ctx, websocket.MessageText, ev)
 	}

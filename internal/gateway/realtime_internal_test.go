@@ -5,10 +5,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/tidwall/gjson"
+
+	"github.com/switchyard-gw/switchyard/internal/config"
+	"github.com/switchyard-gw/switchyard/internal/executor"
+	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
 // TestSettle: while a client secret's settings are applied, the upstream's
@@ -176,5 +182,139 @@ func TestWSKeptTotalBound(t *testing.T) {
 	b.forgetAll()
 	if got := g.wsKept.Load(); got != 0 {
 		t.Errorf("after both connections ended: %d bytes kept, want 0", got)
+	}
+}
+
+// switchGuard accepts its one key until refusal is set, then answers
+// with it (a key revoked, or a key store that cannot be reached).
+type switchGuard struct {
+	refusal atomic.Pointer[Denied]
+}
+
+func (g *switchGuard) Authenticate(context.Context, http.Header) (*Principal, error) {
+	if d := g.refusal.Load(); d != nil {
+		return nil, d
+	}
+	return &Principal{TenantID: "acme", KeyID: "key_1"}, nil
+}
+
+func (*switchGuard) Admit(context.Context, *Principal, string, int, float64) (Admission, error) {
+	return noopAdmission{}, nil
+}
+
+// records keeps the usage records a gateway writes.
+type records chan store.UsageRecord
+
+func (r records) Enqueue(rec store.UsageRecord) { r <- rec }
+
+// TestRealtimeRecheckTurnDetection: a response the upstream starts by
+// itself (its turn detection, on input_audio_buffer.commit here) is
+// checked like one the client asks for: once the key is refused, its
+// response.created is not passed on and the session ends with an error
+// event and 1008, billed only the responses before. A check that cannot
+// be made (the key store unreachable) lets the session go on.
+func TestRealtimeRecheckTurnDetection(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		ctx := r.Context()
+		_ = c.Write(ctx, websocket.MessageText, []byte(`{"type":"session.created","event_id":"e0","session":{}}`))
+		for {
+			_, data, err := c.Read(ctx)
+			if err != nil {
+				return
+			}
+			if !strings.Contains(string(data), `"input_audio_buffer.commit"`) {
+				continue
+			}
+			for _, ev := range []string{
+				`{"type":"response.created","response":{"id":"resp_1","status":"in_progress"}}`,
+				`{"type":"response.output_text.delta","delta":"Hi."}`,
+				`{"type":"response.done","response":{"id":"resp_1","status":"completed","usage":{"input_tokens":10,"output_tokens":5}}}`,
+			} {
+				if c.Write(ctx, websocket.MessageText, []byte(ev)) != nil {
+					return
+				}
+			}
+		}
+	}))
+	defer up.Close()
+	cfg, err := config.Parse([]byte(`
+providers:
+  - {name: up, kind: openai, base_url: "`+up.URL+`/v1"}
+deployments:
+  - {name: voice, provider: up, model: voice-1, price: {input_per_mtok: 4, output_per_mtok: 16}, capabilities: {chat: false, realtime: true}}
+`), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	guard, recs := &switchGuard{}, make(records, 4)
+	g := New(Options{Executor: executor.New(ExecutorOptions(cfg)), Guard: guard, Recorder: recs})
+	if err := g.Apply(cfg); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(g.Handler())
+	defer srv.Close()
+	defer g.Close()
+
+	unreachable := &Denied{Status: http.StatusServiceUnavailable, Code: "auth_unavailable", Type: "api_error", Message: "the key store is unreachable"}
+	revoked := &Denied{Status: http.StatusUnauthorized, Code: "invalid_api_key", Type: "authentication_error", Message: "invalid or missing API key"}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/v1/realtime?model=voice",
+		&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer sk-test"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	// read reads events up to one of type last, and returns their types.
+	read := func(last string) (types []string, lastEvent []byte) {
+		t.Helper()
+		for {
+			_, data, err := c.Read(ctx)
+			if err != nil {
+				t.Fatalf("reading to %s: %v after %v", last, err, types)
+			}
+			typ := gjson.GetBytes(data, "type").Str
+			if types = append(types, typ); typ == last {
+				return types, data
+			}
+		}
+	}
+	read("session.created")
+	commit := []byte(`{"type":"input_audio_buffer.commit"}`)
+	for i, refusal := range []*Denied{nil, unreachable} {
+		guard.refusal.Store(refusal)
+		if err := c.Write(ctx, websocket.MessageText, commit); err != nil {
+			t.Fatal(err)
+		}
+		if types, _ := read("response.done"); types[0] != "response.created" {
+			t.Fatalf("turn %d: events %v", i, types)
+		}
+	}
+	guard.refusal.Store(revoked)
+	if err := c.Write(ctx, websocket.MessageText, commit); err != nil {
+		t.Fatal(err)
+	}
+	types, ev := read("error")
+	if len(types) != 1 {
+		t.Errorf("events %v, want only the error: the response is not passed on", types)
+	}
+	if e := gjson.GetBytes(ev, "error"); e.Get("code").Str != "invalid_api_key" || e.Get("type").Str != "authentication_error" || e.Get("event_id").Type != gjson.Null {
+		t.Errorf("error event %s", ev)
+	}
+	if _, _, err := c.Read(ctx); websocket.CloseStatus(err) != websocket.StatusPolicyViolation {
+		t.Errorf("session closed with %v, want 1008", err)
+	}
+	select {
+	case rec := <-recs:
+		if rec.InputTokens != 20 || rec.OutputTokens != 10 || rec.Partial || rec.ErrorCode != "invalid_api_key" || rec.KeyID != "key_1" {
+			t.Errorf("session record %+v, want the two responses before the refusal", rec)
+		}
+	case <-ctx.Done():
+		t.Fatal("no usage record")
 	}
 }
