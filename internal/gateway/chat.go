@@ -466,6 +466,12 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, x *exchange, rt
 
 	if !sawUsage || x.partial && !finalUsage {
 		x.estimateUsage(input, outBytes)
+	} else if x.usage.InputTokens == 0 {
+		// The provider counted the output but not the input (an
+		// Anthropic-compatible message_start without usage): the input
+		// is the estimate, as for a relayed answer, never 0 as if
+		// counted.
+		x.usage.InputTokens, x.usage.Estimated = input, true
 	}
 }
 

@@ -68,9 +68,16 @@ func (s *stream) Next() (llm.Event, error) {
 	switch typ {
 	case "message_start":
 		msg := data.Get("message")
-		u := usage(msg.Get("usage"))
-		s.input = u
-		ev.Start, ev.ID, ev.Model, ev.Usage = true, msg.Get("id").String(), msg.Get("model").String(), &u
+		ev.Start, ev.ID, ev.Model = true, msg.Get("id").String(), msg.Get("model").String()
+		// Only a usage the provider reported is one: a start without
+		// it (some Anthropic-compatible servers) carries none, so the
+		// gateway estimates the input rather than bill 0 tokens as
+		// the provider's count.
+		if u := msg.Get("usage"); u.IsObject() {
+			s.input = usage(u)
+			got := s.input
+			ev.Usage = &got
+		}
 	case "content_block_start":
 		cb := data.Get("content_block")
 		switch cb.Get("type").String() {

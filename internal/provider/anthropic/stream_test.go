@@ -80,6 +80,19 @@ func TestStreamEvents(t *testing.T) {
 			WantErr: providertest.IsEOF,
 		},
 		{
+			// A start without usage reports none (not 0 input tokens),
+			// and message_delta's input stays 0 (unreported).
+			Name:    "message_start without usage",
+			Fixture: "stream_no_start_usage.sse",
+			Want: []llm.Event{
+				{Start: true, ID: "msg_nousage", Model: "claude-sonnet-4-5-20250929"},
+				{}, {Text: "Hi"}, {},
+				{FinishReason: llm.FinishStop, Usage: usage(0, 5)},
+				{Done: true},
+			},
+			WantErr: providertest.IsEOF,
+		},
+		{
 			Name:    "stop reason seen but no message_stop completes with a synthetic done",
 			Fixture: "stream_no_stop.sse",
 			Want:    append(append([]llm.Event{}, textEvents...), llm.Event{Done: true}),
