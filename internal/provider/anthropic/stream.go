@@ -2,6 +2,9 @@ package anthropic
 
 import (
 	"io"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/tidwall/gjson"
@@ -20,6 +23,13 @@ type stream struct {
 
 	input llm.Usage   // input counts from message_start
 	tools map[int]int // content block index → ordinal among tool_use blocks
+	// noArgs maps a tool block that has had no argument text yet to the
+	// arguments it is given at its end: its start's input when that is
+	// a non-empty object (a server that sends it whole there), else "{}".
+	// Anthropic streams a call without arguments as input {} and one
+	// empty input_json_delta, which OpenAI clients would get as
+	// arguments "", not JSON.
+	noArgs map[int]string
 	// thinking maps a content block index to its ordinal among thinking
 	// blocks.
 	thinking map[int]int
@@ -29,7 +39,7 @@ type stream struct {
 }
 
 func newStream(c *Client, body io.ReadCloser) *stream {
-	return &stream{c: c, body: body, r: sse.NewReader(body), tools: map[int]int{}, thinking: map[int]int{}}
+	return &stream{c: c, body: body, r: sse.NewReader(body), tools: map[int]int{}, noArgs: map[int]string{}, thinking: map[int]int{}}
 }
 
 // Dialect reports llm.DialectAnthropic.
@@ -82,8 +92,12 @@ func (s *stream) Next() (llm.Event, error) {
 		cb := data.Get("content_block")
 		switch cb.Get("type").String() {
 		case "tool_use", "server_tool_use":
-			n := len(s.tools)
-			s.tools[int(data.Get("index").Int())] = n
+			n, idx := len(s.tools), int(data.Get("index").Int())
+			s.tools[idx] = n
+			s.noArgs[idx] = "{}"
+			if in := cb.Get("input"); in.IsObject() && len(in.Map()) > 0 {
+				s.noArgs[idx] = in.Raw
+			}
 			ev.ToolCalls = []llm.ToolCallDelta{{Index: n, ID: cb.Get("id").String(), Name: cb.Get("name").String()}}
 		case "text":
 			ev.Text = cb.Get("text").String()
@@ -109,14 +123,30 @@ func (s *stream) Next() (llm.Event, error) {
 			}
 			ev.Thinking = &llm.ThinkingDelta{Index: n, Text: d.Get("thinking").String(), Signature: d.Get("signature").String()}
 		case "input_json_delta":
-			n, ok := s.tools[int(data.Get("index").Int())]
+			idx := int(data.Get("index").Int())
+			n, ok := s.tools[idx]
 			if !ok {
 				s.err = &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "input_json_delta for a block that is not a tool call"}
 				return llm.Event{}, s.err
 			}
-			ev.ToolCalls = []llm.ToolCallDelta{{Index: n, Arguments: d.Get("partial_json").String()}}
+			args := d.Get("partial_json").String()
+			if strings.TrimSpace(args) != "" {
+				delete(s.noArgs, idx)
+			}
+			ev.ToolCalls = []llm.ToolCallDelta{{Index: n, Arguments: args}}
+		}
+	case "content_block_stop":
+		if d, ok := s.argsAtStop(int(data.Get("index").Int())); ok {
+			ev.ToolCalls = []llm.ToolCallDelta{d}
 		}
 	case "message_delta":
+		// A tool block left open gets its arguments before the answer
+		// ends.
+		for _, idx := range slices.Sorted(maps.Keys(s.noArgs)) {
+			if d, ok := s.argsAtStop(idx); ok {
+				ev.ToolCalls = append(ev.ToolCalls, d)
+			}
+		}
 		if sr := data.Get("delta.stop_reason").String(); sr != "" {
 			ev.FinishReason = stopReason(sr)
 			s.stop = true
@@ -135,8 +165,19 @@ func (s *stream) Next() (llm.Event, error) {
 		s.err = s.c.classify(0, nil, []byte(f.Data))
 		return llm.Event{}, s.err
 	}
-	// content_block_stop, ping and unknown events carry only Raw.
+	// ping and unknown events carry only Raw.
 	return ev, nil
+}
+
+// argsAtStop is the arguments delta that ends tool block idx when the
+// block had no argument text (see noArgs); ok is false otherwise.
+func (s *stream) argsAtStop(idx int) (llm.ToolCallDelta, bool) {
+	args, ok := s.noArgs[idx]
+	if !ok {
+		return llm.ToolCallDelta{}, false
+	}
+	delete(s.noArgs, idx)
+	return llm.ToolCallDelta{Index: s.tools[idx], Arguments: args}, true
 }
 
 // end decides what the end of the body means: a complete answer when a

@@ -80,6 +80,26 @@ func TestStreamEvents(t *testing.T) {
 			WantErr: providertest.IsEOF,
 		},
 		{
+			// OpenAI clients parse a call's arguments as JSON: a call
+			// that streamed none gets "{}" at its block's end (or the
+			// input its start carried whole), and one left open gets
+			// it before the finish.
+			Name:    "tool calls without argument text end with their input",
+			Fixture: "stream_tool_no_args.sse",
+			Want: []llm.Event{
+				start("msg_noargs", 20, 1),
+				{ToolCalls: []llm.ToolCallDelta{{Index: 0, ID: "toolu_01", Name: "get_time"}}},
+				{ToolCalls: []llm.ToolCallDelta{{Index: 0}}},
+				{ToolCalls: []llm.ToolCallDelta{{Index: 0, Arguments: "{}"}}},
+				{ToolCalls: []llm.ToolCallDelta{{Index: 1, ID: "toolu_02", Name: "get_weather"}}},
+				{ToolCalls: []llm.ToolCallDelta{{Index: 1, Arguments: `{"city":"Paris"}`}}},
+				{ToolCalls: []llm.ToolCallDelta{{Index: 2, ID: "toolu_03", Name: "list"}}},
+				{ToolCalls: []llm.ToolCallDelta{{Index: 2, Arguments: "{}"}}, FinishReason: llm.FinishToolCalls, Usage: usage(20, 30)},
+				{Done: true},
+			},
+			WantErr: providertest.IsEOF,
+		},
+		{
 			// A start without usage reports none (not 0 input tokens),
 			// and message_delta's input stays 0 (unreported).
 			Name:    "message_start without usage",
@@ -148,7 +168,7 @@ func TestStreamDeadlineMidBody(t *testing.T) {
 }
 
 func FuzzStream(f *testing.F) {
-	for _, name := range []string{"stream_text.sse", "stream_tool_use.sse", "stream_no_stop.sse", "stream_cut.sse", "stream_overloaded.sse"} {
+	for _, name := range []string{"stream_text.sse", "stream_tool_use.sse", "stream_tool_no_args.sse", "stream_no_stop.sse", "stream_cut.sse", "stream_overloaded.sse"} {
 		f.Add(providertest.Fixture(f, name))
 	}
 	f.Add([]byte("event: error\ndata: {\"error\":\"x\"}\n\n"))

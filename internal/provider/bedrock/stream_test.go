@@ -126,6 +126,30 @@ func TestStreamEvents(t *testing.T) {
 			wantErr: providertest.IsEOF,
 		},
 		{
+			// OpenAI clients parse a call's arguments as JSON: a call
+			// that streamed no input gets "{}" at its block's end, and
+			// one left open gets it with the finish.
+			name: "tool calls without input text end with {}",
+			body: encode(t,
+				startFrame,
+				event("contentBlockStart", `{"contentBlockIndex":0,"start":{"toolUse":{"toolUseId":"tooluse_1","name":"get_time"}}}`),
+				event("contentBlockDelta", `{"contentBlockIndex":0,"delta":{"toolUse":{"input":""}}}`),
+				event("contentBlockStop", `{"contentBlockIndex":0}`),
+				event("contentBlockStart", `{"contentBlockIndex":1,"start":{"toolUse":{"toolUseId":"tooluse_2","name":"list"}}}`),
+				event("messageStop", `{"stopReason":"tool_use"}`),
+			),
+			want: []llm.Event{
+				{Start: true, ID: testRequestID, Model: testModel},
+				{ToolCalls: []llm.ToolCallDelta{{Index: 0, ID: "tooluse_1", Name: "get_time"}}},
+				{ToolCalls: []llm.ToolCallDelta{{Index: 0}}},
+				{ToolCalls: []llm.ToolCallDelta{{Index: 0, Arguments: "{}"}}},
+				{ToolCalls: []llm.ToolCallDelta{{Index: 1, ID: "tooluse_2", Name: "list"}}},
+				{ToolCalls: []llm.ToolCallDelta{{Index: 1, Arguments: "{}"}}, FinishReason: llm.FinishToolCalls},
+				{Done: true},
+			},
+			wantErr: providertest.IsEOF,
+		},
+		{
 			name: "reasoning text, signature and redacted reasoning numbered among reasoning blocks",
 			body: encode(t,
 				startFrame,
