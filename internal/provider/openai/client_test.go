@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/tidwall/gjson"
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
@@ -187,6 +188,54 @@ func TestTranslateCanonical(t *testing.T) {
 			}
 			if diff := providertest.JSONDiff(t, tt.want, providertest.Receive(t, got).Body); diff != "" {
 				t.Errorf("body mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestTranslateToolResultImages: a Chat Completions tool message carries
+// only text, so the images of tool results (an Anthropic client's
+// tool_result may hold some) follow the run of tool messages in a user
+// message, labelled with their call's id, rather than being lost.
+func TestTranslateToolResultImages(t *testing.T) {
+	const png, jpg = "data:image/png;base64,iVBORw0KGgo=", "data:image/jpeg;base64,/9j/4AAQ"
+	calls := llm.Message{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "call_1", Name: "chart", Arguments: "{}"}, {ID: "call_2", Name: "photo", Arguments: "{}"}}}
+	results := []llm.Message{
+		{Role: llm.RoleTool, ToolCallID: "call_1", Parts: []llm.Part{{Type: llm.PartText, Text: "the chart"}, {Type: llm.PartImage, ImageURL: png}}},
+		{Role: llm.RoleTool, ToolCallID: "call_2", Parts: []llm.Part{{Type: llm.PartImage, ImageURL: jpg}}},
+	}
+	const toolMsgs = `
+		{"role":"assistant","content":null,"tool_calls":[
+			{"id":"call_1","type":"function","function":{"name":"chart","arguments":"{}"}},
+			{"id":"call_2","type":"function","function":{"name":"photo","arguments":"{}"}}]},
+		{"role":"tool","tool_call_id":"call_1","content":"the chart"},
+		{"role":"tool","tool_call_id":"call_2","content":""},
+		{"role":"user","content":[
+			{"type":"text","text":"Images from tool result call_1:"},
+			{"type":"image_url","image_url":{"url":"` + png + `"}},
+			{"type":"text","text":"Images from tool result call_2:"},
+			{"type":"image_url","image_url":{"url":"` + jpg + `"}}]}`
+	tests := []struct {
+		name string
+		msgs []llm.Message
+		want string
+	}{
+		{"before the next message",
+			append(append([]llm.Message{calls}, results...), llm.Message{Role: llm.RoleUser, Parts: []llm.Part{{Type: llm.PartText, Text: "compare them"}}}),
+			`[` + toolMsgs + `,{"role":"user","content":"compare them"}]`},
+		{"at the end", append([]llm.Message{calls}, results...), `[` + toolMsgs + `]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, got := providertest.Upstream(t, providertest.Reply{Fixture: "chat_text.json"})
+			req := &llm.Request{Dialect: llm.DialectAnthropic, Raw: []byte(`{"ignored":true}`)}
+			req.SetBody(&llm.Body{Messages: tt.msgs})
+			if _, err := newClient(srv, nil).Chat(context.Background(), req); err != nil {
+				t.Fatal(err)
+			}
+			msgs := gjson.GetBytes(providertest.Receive(t, got).Body, "messages").Raw
+			if diff := providertest.JSONDiff(t, tt.want, []byte(msgs)); diff != "" {
+				t.Errorf("messages mismatch (-want +got):\n%s", diff)
 			}
 		})
 	}

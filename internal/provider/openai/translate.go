@@ -116,8 +116,23 @@ func (c *Client) translate(req *llm.Request, stream bool) ([]byte, error) {
 	if b.System != "" {
 		out.Messages = append(out.Messages, message{Role: "system", Content: b.System})
 	}
+	// A tool message carries only text: the images of a run of tool
+	// results (an Anthropic tool_result may hold some) follow it in a
+	// user message, each result's labelled with its call's id.
+	var images []llm.Part
 	for i := range b.Messages {
-		out.Messages = append(out.Messages, encodeMessage(&b.Messages[i]))
+		m := &b.Messages[i]
+		if m.Role != llm.RoleTool && len(images) > 0 {
+			out.Messages = append(out.Messages, message{Role: "user", Content: encodeContent(images)})
+			images = nil
+		}
+		out.Messages = append(out.Messages, encodeMessage(m))
+		if m.Role == llm.RoleTool {
+			images = appendToolImages(images, m)
+		}
+	}
+	if len(images) > 0 {
+		out.Messages = append(out.Messages, message{Role: "user", Content: encodeContent(images)})
 	}
 	for _, t := range b.Tools {
 		params := t.Parameters
@@ -181,6 +196,23 @@ func encodeMessage(m *llm.Message) message {
 		out.Content = encodeContent(m.Parts)
 	}
 	return out
+}
+
+// appendToolImages appends to parts the images of tool result m, after a
+// text part that says whose they are.
+func appendToolImages(parts []llm.Part, m *llm.Message) []llm.Part {
+	label := false
+	for _, p := range m.Parts {
+		if p.Type != llm.PartImage {
+			continue
+		}
+		if !label {
+			parts = append(parts, llm.Part{Type: llm.PartText, Text: "Images from tool result " + m.ToolCallID + ":"})
+			label = true
+		}
+		parts = append(parts, p)
+	}
+	return parts
 }
 
 // textParts is parts without the images (which assistant and tool
