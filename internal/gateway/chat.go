@@ -213,10 +213,12 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *dialect) 
 			return
 		}
 		if ok {
+			prev := req.Continues
 			if req, err = d.parse(continued); err != nil {
 				g.failErr(w, x, err)
 				return
 			}
+			req.PreviousResponseID = prev
 			body = continued
 		}
 		if continuedAt, e = g.continuedAt(r.Context(), who, req.Continues); e != nil {

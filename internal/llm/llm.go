@@ -197,6 +197,11 @@ type Request struct {
 	// Responses API's previous_response_id): only the deployment that made
 	// it can serve the request.
 	Continues string
+	// PreviousResponseID is the previous_response_id of a Responses API
+	// request the gateway rewrote to carry the conversation of a
+	// response it translated (Continues is then empty): the answer's
+	// response object names it, as OpenAI's would.
+	PreviousResponseID string
 	// Stored is set when a Chat Completions request asks the provider to
 	// keep its answer (store: true), for the stored-completions endpoints.
 	Stored bool

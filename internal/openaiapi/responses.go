@@ -273,7 +273,7 @@ func NewResponsesStreamWriter(w http.ResponseWriter, req *llm.Request, src llm.D
 	s := &ResponsesStreamWriter{out: sse.NewResponseWriter(w, "openaiapi"), relay: src == llm.DialectOpenAIResponses,
 		enc: rsEncoder{gen: defaultSource(), model: req.Model, tool: -1}}
 	if !s.relay {
-		s.enc.echo = echoOf(req.Raw) // a relayed stream's objects are the provider's own
+		s.enc.echo = echoFor(req) // a relayed stream's objects are the provider's own
 	}
 	return s
 }

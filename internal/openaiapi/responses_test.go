@@ -2,6 +2,7 @@ package openaiapi
 
 import (
 	"errors"
+	"maps"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -138,17 +139,18 @@ func TestTranslatedObjectEchoesTheRequest(t *testing.T) {
 	raw := `{"model":"m","input":"x","instructions":"be brief","max_output_tokens":20,"tool_choice":"required",` +
 		`"tools":[{"type":"function","name":"f","parameters":{"type":"object","properties":{}}}],"previous_response_id":"resp_prev",` +
 		`"text":{"format":{"type":"json_schema","name":"s","schema":{"type":"object"}}},"metadata":{"k":"v"},"temperature":0.2,"top_p":0.5,` +
-		`"parallel_tool_calls":false,"reasoning":{"effort":"low"},"truncation":"auto","user":"u1"}`
+		`"parallel_tool_calls":false,"reasoning":{"effort":"low"},"truncation":"auto","user":"u1","store":false}`
 	want := map[string]string{
 		"instructions": `"be brief"`, "max_output_tokens": `20`, "tool_choice": `"required"`,
 		"tools": `[{"type":"function","name":"f","parameters":{"type":"object","properties":{}}}]`, "previous_response_id": `"resp_prev"`,
 		"text": `{"format":{"type":"json_schema","name":"s","schema":{"type":"object"}}}`, "metadata": `{"k":"v"}`,
 		"temperature": `0.2`, "top_p": `0.5`, "parallel_tool_calls": `false`, "reasoning": `{"effort":"low"}`, "truncation": `"auto"`, "user": `"u1"`,
+		"store": `false`,
 	}
 	defaults := map[string]string{
 		"instructions": `null`, "max_output_tokens": `null`, "tool_choice": `"auto"`, "tools": `[]`, "previous_response_id": `null`,
 		"text": `{"format":{"type":"text"}}`, "metadata": `{}`, "temperature": `1`, "top_p": `1`, "parallel_tool_calls": `true`,
-		"reasoning": `{"effort":null,"summary":null}`, "truncation": `"disabled"`,
+		"reasoning": `{"effort":null,"summary":null}`, "truncation": `"disabled"`, "store": `true`,
 	}
 	check := func(what, object string, want map[string]string) {
 		t.Helper()
@@ -158,18 +160,23 @@ func TestTranslatedObjectEchoesTheRequest(t *testing.T) {
 			}
 		}
 	}
+	// A follow-up the gateway rewrote to carry the conversation of the
+	// response it continues no longer names it in its body: the object
+	// still does.
+	continued := maps.Clone(defaults)
+	continued["previous_response_id"] = `"resp_kept"`
 	resp := &llm.Response{Model: "claude", Text: "ok", FinishReason: llm.FinishStop}
 	for name, tt := range map[string]struct {
-		raw  string
-		want map[string]string
-	}{"set": {raw, want}, "unset": {`{"model":"m","input":"x"}`, defaults}} {
-		object, _, err := EncodeTranslatedResponse(&llm.Request{Raw: []byte(tt.raw)}, resp)
+		raw, prev string
+		want      map[string]string
+	}{"set": {raw, "", want}, "unset": {`{"model":"m","input":"x"}`, "", defaults}, "continued": {`{"model":"m","input":"x"}`, "resp_kept", continued}} {
+		object, _, err := EncodeTranslatedResponse(&llm.Request{Raw: []byte(tt.raw), PreviousResponseID: tt.prev}, resp)
 		if err != nil {
 			t.Fatal(err)
 		}
 		check(name+" object", string(object), tt.want)
 		rec := httptest.NewRecorder()
-		sw := NewResponsesStreamWriter(rec, &llm.Request{Model: "m", Raw: []byte(tt.raw)}, llm.DialectAnthropic)
+		sw := NewResponsesStreamWriter(rec, &llm.Request{Model: "m", Raw: []byte(tt.raw), PreviousResponseID: tt.prev}, llm.DialectAnthropic)
 		for _, ev := range []llm.Event{{Start: true, Model: "claude"}, {Text: "ok"}, {FinishReason: llm.FinishStop}, {Done: true}} {
 			if err := sw.WriteEvent(ev); err != nil {
 				t.Fatal(err)

@@ -348,7 +348,7 @@ func rsStatus(f llm.FinishReason) (string, *rsIncomplete) {
 
 // rsEcho is what a response object repeats of the request that made it,
 // as OpenAI's do: its instructions, limits, tools, tool_choice, text format,
-// sampling and metadata.
+// sampling, metadata, previous_response_id and store.
 type rsEcho struct {
 	instructions, previousResponseID, user *string
 	maxOutputTokens                        *int
@@ -357,9 +357,13 @@ type rsEcho struct {
 	reasoning, text, toolChoice, tools     json.RawMessage
 	metadata                               json.RawMessage
 	truncation                             string
+	// store is the request's store (true unless it set false): the
+	// gateway keeps a translated response unless told not to.
+	store bool
 }
 
-// defaultEcho is the echo of a request that set none of the fields.
+// defaultEcho is the echo of a request that set none of the fields
+// (store aside: an object made without its request is not kept).
 var defaultEcho = rsEcho{
 	parallelToolCalls: true, temperature: 1, topP: 1, truncation: "disabled",
 	reasoning: json.RawMessage(`{"effort":null,"summary":null}`), text: json.RawMessage(`{"format":{"type":"text"}}`),
@@ -370,6 +374,7 @@ var defaultEcho = rsEcho{
 // one of the wrong JSON type keeps its default.
 func echoOf(raw []byte) *rsEcho {
 	e := defaultEcho
+	e.store = true
 	if len(raw) == 0 {
 		return &e
 	}
@@ -403,6 +408,10 @@ func echoOf(raw []byte) *rsEcho {
 			if v.IsBool() {
 				e.parallelToolCalls = v.Bool()
 			}
+		case "store":
+			if v.IsBool() {
+				e.store = v.Bool()
+			}
 		case "temperature":
 			if v.Type == gjson.Number {
 				e.temperature = v.Num
@@ -431,6 +440,18 @@ func echoOf(raw []byte) *rsEcho {
 	return &e
 }
 
+// echoFor is echoOf req's body, naming the response req continued when
+// the gateway rewrote req to carry its conversation instead
+// (Request.PreviousResponseID).
+func echoFor(req *llm.Request) *rsEcho {
+	e := echoOf(req.Raw)
+	if e.previousResponseID == nil && req.PreviousResponseID != "" {
+		id := req.PreviousResponseID
+		e.previousResponseID = &id
+	}
+	return e
+}
+
 // newRsObject is a response object without output, repeating what echo
 // (nil: defaults) says of its request.
 func (s source) newRsObject(id, model, status string, echo *rsEcho) rsObject {
@@ -439,7 +460,7 @@ func (s source) newRsObject(id, model, status string, echo *rsEcho) rsObject {
 	}
 	return rsObject{ID: id, Object: "response", CreatedAt: s.now().Unix(), Status: status, Model: model, Output: []any{},
 		Instructions: echo.instructions, MaxOutputTokens: echo.maxOutputTokens, PreviousResponseID: echo.previousResponseID,
-		ParallelToolCalls: echo.parallelToolCalls, Reasoning: echo.reasoning, Temperature: echo.temperature, Text: echo.text,
+		ParallelToolCalls: echo.parallelToolCalls, Store: echo.store, Reasoning: echo.reasoning, Temperature: echo.temperature, Text: echo.text,
 		ToolChoice: echo.toolChoice, Tools: echo.tools, TopP: echo.topP, Truncation: echo.truncation, User: echo.user, Metadata: echo.metadata}
 }
 
@@ -468,7 +489,7 @@ func (s source) encodeTranslated(req *llm.Request, resp *llm.Response) (object, 
 	}
 	var echo *rsEcho
 	if req != nil {
-		echo = echoOf(req.Raw)
+		echo = echoFor(req)
 	}
 	o := s.newRsObject(id, resp.Model, status, echo)
 	o.IncompleteDetails, o.Usage = incomplete, toRsUsage(resp.Usage)
