@@ -101,8 +101,19 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		writeProbe(w, s.opts.Ready())
 	})
+	probes := []string{"/healthz", "/readyz"}
 	if s.opts.Gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.opts.Gatherer, promhttp.HandlerOpts{}))
+		probes = append(probes, "/metrics")
+	}
+	for _, p := range probes {
+		// Answered here, in the probes' plain text: not the API's 404.
+		httpmux.HandleWrongMethods(mux, p, []string{http.MethodGet, http.MethodHead}, func(allow string) http.HandlerFunc {
+			return func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Allow", allow)
+				http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			}
+		})
 	}
 	var h http.Handler = mux
 	if s.opts.API != nil {

@@ -135,6 +135,17 @@ func TestProbesAndMetrics(t *testing.T) {
 	if resp, _ := r.get(t, "/healthz", "X-Request-Id", "probe-1"); resp.Header.Get(reqid.ClientHeader) != "probe-1" || !strings.HasPrefix(resp.Header.Get(reqid.Header), "req_") {
 		t.Errorf("probe request ids: got %q and client %q, want a req_ id and client probe-1", resp.Header.Get(reqid.Header), resp.Header.Get(reqid.ClientHeader))
 	}
+	// A probe path with another method is a 405 with Allow, not the API's.
+	for _, p := range []string{"/healthz", "/readyz", "/metrics"} {
+		resp, err := http.Post(r.base+p, "text/plain", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, HEAD" {
+			t.Errorf("POST %s: got %d Allow %q, want 405 Allow GET, HEAD", p, resp.StatusCode, resp.Header.Get("Allow"))
+		}
+	}
 }
 
 func TestNoGathererNoMetrics(t *testing.T) {
