@@ -72,7 +72,11 @@ func (c *Config) applyCacheDefaults() {
 		k.MaxBytes = DefaultCacheMaxBytes
 	}
 	if k.MaxEntryBytes == 0 {
+		// A small memory cache keeps entries of up to its whole size.
 		k.MaxEntryBytes = DefaultCacheMaxEntryBytes
+		if k.Backend.Value() == CacheMemory && k.MaxBytes > 0 {
+			k.MaxEntryBytes = min(k.MaxEntryBytes, k.MaxBytes)
+		}
 	}
 	if s := &k.Semantic; s.EmbeddingDeployment != "" {
 		if s.Threshold == 0 {

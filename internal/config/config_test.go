@@ -491,3 +491,23 @@ func TestHeaderValuesWithLineBreaks(t *testing.T) {
 		t.Errorf("got %v for a tab in a header value, want it allowed", err)
 	}
 }
+
+// A memory cache smaller than the default largest entry takes its own size
+// as the largest entry when max_entry_bytes is unset, instead of failing
+// validation against a default the user never wrote.
+func TestSmallMemoryCacheCapsTheDefaultEntrySize(t *testing.T) {
+	c, err := Parse([]byte("cache: {backend: memory, max_bytes: 500000}\n"+validTail), getenv)
+	if err != nil {
+		t.Fatalf("got %v, want a small memory cache to load", err)
+	}
+	if c.Cache.MaxEntryBytes != 500000 {
+		t.Errorf("max_entry_bytes %d, want max_bytes (500000)", c.Cache.MaxEntryBytes)
+	}
+	if _, err := Parse([]byte("cache: {backend: memory, max_bytes: 500000, max_entry_bytes: 600000}\n"+validTail), getenv); err == nil {
+		t.Error("an explicit max_entry_bytes over max_bytes loaded, want the error")
+	}
+	c, err = Parse([]byte("cache: {backend: \"redis://127.0.0.1:6379/0\", max_bytes: 500000}\n"+validTail), getenv)
+	if err != nil || c.Cache.MaxEntryBytes != DefaultCacheMaxEntryBytes {
+		t.Errorf("redis: got %v, max_entry_bytes %d; want the default (max_bytes is the memory cache's)", err, c.Cache.MaxEntryBytes)
+	}
+}
