@@ -133,6 +133,11 @@ func TestUpstreamNotFoundClientError(t *testing.T) {
 			if got := resp.Header.Get("X-Switchyard-Attempts"); got != "1" {
 				t.Errorf("attempts: got %q, want 1", got)
 			}
+			// The official SDKs retry a 502 unless told not to; no retry
+			// cures a wrong upstream model.
+			if got := resp.Header.Get("X-Should-Retry"); got != "false" {
+				t.Errorf("x-should-retry: got %q, want false", got)
+			}
 		})
 	}
 }

@@ -129,6 +129,10 @@ func TestEmbeddingAdmission(t *testing.T) {
 				if got := r.header.Get("Retry-After"); (got != "") != tt.wantRetry {
 					t.Errorf("request %d: got Retry-After %q, want one: %v", i+1, got, tt.wantRetry)
 				}
+				// A 429 no wait cures tells the SDKs not to retry it.
+				if got, want := r.header.Get("X-Should-Retry"), map[bool]string{false: "false"}[tt.wantRetry || r.code != 429]; got != want {
+					t.Errorf("request %d: got X-Should-Retry %q, want %q", i+1, got, want)
+				}
 			}
 			if got := len(simSrv.Calls("sim-embed")); got != served {
 				t.Errorf("got %d embeddings calls at the provider, want %d (refused requests must not reach it)", got, served)

@@ -877,6 +877,12 @@ func (g *Gateway) failErr(w http.ResponseWriter, x *exchange, err error) {
 	if errors.As(err, &pe) && pe.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((pe.RetryAfter+time.Second-1)/time.Second)))
 	}
+	switch provider.KindOf(err) {
+	case provider.KindAuth, provider.KindQuota, provider.KindNotFound:
+		// A 502/503 that a retry cannot cure: the gateway's credential,
+		// account or upstream model is wrong, on every deployment tried.
+		w.Header().Set(headerShouldRetry, "false")
+	}
 	if errors.Is(err, context.Canceled) {
 		x.status = statusClientClosed
 		x.errKind = "client_cancelled"

@@ -65,10 +65,19 @@ func (d *Denied) Error() string { return "gateway: " + d.Code + ": " + d.Message
 // SetRetryAfter sets h's Retry-After, in whole seconds rounded up, when d
 // says when to try again.
 func (d *Denied) SetRetryAfter(h http.Header) {
-	if d.RetryAfter > 0 {
+	switch {
+	case d.RetryAfter > 0:
 		h.Set("Retry-After", strconv.Itoa(int((d.RetryAfter+time.Second-1)/time.Second)))
+	case d.Status == http.StatusTooManyRequests:
+		// A 429 no wait cures (the request's own worst case exceeds
+		// the budget): the official SDKs would retry it otherwise.
+		h.Set(headerShouldRetry, "false")
 	}
 }
+
+// headerShouldRetry tells the official OpenAI and Anthropic SDKs whether to
+// retry a failed request, overriding their rule (408, 409, 429 and 5xx).
+const headerShouldRetry = "X-Should-Retry"
 
 // Admission is a request admitted against limits and budgets; Settle
 // replaces the reservation with what the request actually used. It is
