@@ -17,6 +17,10 @@ common flags: --admin-url (default http://127.0.0.1:8081), --admin-key (default 
 
 // cmdCache drives the admin API's response cache endpoint.
 func cmdCache(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && isHelp(args[0]) {
+		fmt.Fprint(stdout, cacheUsage)
+		return 0
+	}
 	if len(args) == 0 || args[0] != "purge" {
 		fmt.Fprint(stderr, cacheUsage)
 		return 2

@@ -77,6 +77,13 @@ func TestCLI(t *testing.T) {
 			wantStderr: []string{"switchyard sim:", `unknown fault type "explode"`}},
 		{name: "serve with a bad config", args: []string{"serve", "--config", bad}, wantCode: 1, wantStderr: []string{"switchyard:", "server.max_body_bytes"}},
 		{name: "route without subcommand", args: []string{"route"}, wantCode: 2},
+		{name: "help lists route export", args: []string{"--help"}, wantCode: 0, wantStdout: []string{"train|eval|explain|export"}},
+		{name: "route --help", args: []string{"route", "--help"}, wantCode: 0, wantStdout: []string{"usage: switchyard route", "export"}},
+		{name: "keys --help needs no admin key", args: []string{"keys", "--help"}, wantCode: 0, wantStdout: []string{"usage: switchyard keys", "rotate KEY_ID"}},
+		{name: "keys with an unknown subcommand", args: []string{"keys", "frob"}, wantCode: 2, wantStderr: []string{`unknown subcommand "frob"`}},
+		{name: "cache --help", args: []string{"cache", "--help"}, wantCode: 0, wantStdout: []string{"usage: switchyard cache purge"}},
+		{name: "keys revoke with a stray second id", args: []string{"keys", "revoke", "key_a", "--admin-url", "http://127.0.0.1:1", "--admin-key", "k", "key_b"}, wantCode: 2,
+			wantStderr: []string{`unexpected argument "key_b"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

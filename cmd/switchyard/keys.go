@@ -33,6 +33,14 @@ func cmdKeys(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	sub := args[0]
+	switch {
+	case isHelp(sub):
+		fmt.Fprint(stdout, keysUsage)
+		return 0
+	case sub != "create" && sub != "list" && sub != "revoke" && sub != "rotate":
+		fmt.Fprintf(stderr, "switchyard keys: unknown subcommand %q\n%s", sub, keysUsage)
+		return 2
+	}
 	fs := flag.NewFlagSet("keys "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	conn := adminFlags(fs)
@@ -52,10 +60,20 @@ func cmdKeys(args []string, stdout, stderr io.Writer) int {
 		fs.StringVar(&in.Tier, "tier", "", "tier for routing")
 		fs.StringVar(&meta, "meta", "", "metadata k=v,...")
 	}
-	if err := fs.Parse(args[1:]); err != nil {
+	rest, keyID := args[1:], ""
+	if (sub == "revoke" || sub == "rotate") && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+		keyID, rest = rest[0], rest[1:] // KEY_ID first, flags after it
+	}
+	if err := fs.Parse(rest); err != nil {
 		return usageCode(err)
 	}
-	if sub != "revoke" && sub != "rotate" && extraArgs(fs, stderr, "keys "+sub) {
+	if (sub == "revoke" || sub == "rotate") && keyID == "" && fs.NArg() > 0 {
+		keyID = fs.Arg(0) // flags first, and maybe more after it
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
+			return usageCode(err)
+		}
+	}
+	if extraArgs(fs, stderr, "keys "+sub) {
 		return 2
 	}
 	c, ok := conn.client(30*time.Second, "keys", stderr)
@@ -107,23 +125,20 @@ func cmdKeys(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "%-32s %-16s %-12s %-12s %-8s %s\n", k.ID, k.TenantID, k.Prefix, k.Role, keyState(k), k.Name)
 		}
 	case "revoke", "rotate":
-		if fs.NArg() != 1 {
+		if keyID == "" {
 			fmt.Fprintf(stderr, "switchyard keys %s: want exactly one KEY_ID\n", sub)
 			return 2
 		}
 		var v admin.KeyView
-		if err := c.do("POST", "/admin/keys/"+url.PathEscape(fs.Arg(0))+"/"+sub, nil, &v); err != nil {
+		if err := c.do("POST", "/admin/keys/"+url.PathEscape(keyID)+"/"+sub, nil, &v); err != nil {
 			fmt.Fprintf(stderr, "switchyard keys %s: %v\n", sub, err)
 			return 1
 		}
 		if sub == "revoke" {
 			fmt.Fprintf(stdout, "revoked key %s (stops working within auth.key_cache_ttl)\n", v.ID)
 		} else {
-			fmt.Fprintf(stdout, "rotated: old key %s revoked, new key %s\nsecret (shown once): %s\n", fs.Arg(0), v.ID, v.Secret)
+			fmt.Fprintf(stdout, "rotated: old key %s revoked, new key %s\nsecret (shown once): %s\n", keyID, v.ID, v.Secret)
 		}
-	default:
-		fmt.Fprintf(stderr, "switchyard keys: unknown subcommand %q\n%s", sub, keysUsage)
-		return 2
 	}
 	return 0
 }

@@ -6,7 +6,7 @@
 //	switchyard serve [--config FILE] [--listen ADDR]   run the gateway (demo mode without --config)
 //	switchyard check --config FILE                     validate a config file
 //	switchyard sim [--listen ADDR] [--config FILE]     run the simulated provider
-//	switchyard route train|eval|explain ...            train, evaluate the learned router; explain a decision
+//	switchyard route train|eval|explain|export ...     train, evaluate the learned router; explain a decision; export rated traffic
 //	switchyard bench --url URL [--rate N --duration D | --max --connections N]  load generator
 //	switchyard keys create|list|revoke|rotate ...      manage virtual API keys
 package main
@@ -43,7 +43,8 @@ commands:
   bench   load-test any OpenAI-compatible endpoint (open-loop at a fixed rate, or max throughput)
   keys    manage virtual API keys through the admin API (keys create|list|revoke|rotate)
   cache   empty the response cache through the admin API (cache purge [--tenant T])
-  route   train or evaluate the learned router, or explain a routing decision (route train|eval|explain)
+  route   train or evaluate the learned router, explain a routing decision, or export rated traffic
+          as training data (route train|eval|explain|export)
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -66,7 +67,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdCache(args[1:], stdout, stderr)
 	case "bench":
 		return cmdBench(args[1:], stdout, stderr)
-	case "help", "-h", "--help":
+	}
+	if isHelp(args[0]) {
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
@@ -173,10 +175,24 @@ func cmdSim(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+const routeUsage = `usage: switchyard route <train|eval|explain|export> [flags]
+
+  train    train a learned router from per-prompt results (--data DIR ... --out FILE)
+  eval     evaluate a router on a data set (--router FILE --data DIR)
+  explain  show how a config routes a request (--config FILE, the request on stdin)
+  export   write rated, captured traffic as training data (--config FILE --out DIR)
+
+switchyard route <subcommand> --help shows a subcommand's flags.
+`
+
 func cmdRoute(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: switchyard route train|eval|explain|export [flags]")
+		fmt.Fprint(stderr, routeUsage)
 		return 2
+	}
+	if isHelp(args[0]) {
+		fmt.Fprint(stdout, routeUsage)
+		return 0
 	}
 	switch args[0] {
 	case "train":
@@ -205,6 +221,15 @@ func extraArgs(fs *flag.FlagSet, stderr io.Writer, cmd string) bool {
 
 // usageCode is the exit status of a command whose flags did not parse: 0
 // for -h/--help (the usage was asked for, and printed), 2 otherwise.
+// isHelp reports whether arg asks for a command's usage.
+func isHelp(arg string) bool {
+	switch arg {
+	case "help", "-h", "-help", "--help":
+		return true
+	}
+	return false
+}
+
 func usageCode(err error) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
