@@ -571,10 +571,11 @@ func (s *session) observe(ctx context.Context, data []byte) (refused *refusal, p
 	}
 	n := gjson.GetMany(u.Raw, "input_tokens", "output_tokens", "input_token_details.cached_tokens",
 		"input_token_details.audio_tokens", "input_token_details.cached_tokens_details.audio_tokens", "output_token_details.audio_tokens")
-	usage := llm.Usage{InputTokens: int(n[0].Int()), OutputTokens: int(n[1].Int()), CachedInputTokens: int(n[2].Int())}
+	tok := func(i int) int { return llm.ReportedTokens(n[i].Int()) } // clamped like every adapter's
+	usage := llm.Usage{InputTokens: tok(0), OutputTokens: tok(1), CachedInputTokens: tok(2)}
 	extra := 0.0
 	if d, ok := s.rt.deployments[s.deployment]; ok {
-		extra = d.cfg.Price.AudioExtra(max(int(n[3].Int()-n[4].Int()), 0), int(n[5].Int()))
+		extra = d.cfg.Price.AudioExtra(max(tok(3)-tok(4), 0), tok(5))
 	}
 	s.x.usage = s.x.usage.Add(usage)
 	s.x.priorCost += extra

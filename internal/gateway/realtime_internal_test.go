@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/executor"
+	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
@@ -316,5 +317,16 @@ deployments:
 		}
 	case <-ctx.Done():
 		t.Fatal("no usage record")
+	}
+}
+
+// A response.done reporting negative or absurd token counts is clamped as
+// every adapter's usage is: a negative count must not make a negative cost
+// that would hand spend back to a budget.
+func TestRealtimeUsageClamped(t *testing.T) {
+	s := &session{x: &exchange{}, rt: &runtime{deployments: map[string]*deployment{}}, deployment: "rt"}
+	s.observe(context.Background(), []byte(`{"type":"response.done","response":{"usage":{"input_tokens":-1000,"output_tokens":9223372036854775807,"input_token_details":{"cached_tokens":-5}}}}`))
+	if u := s.x.usage; u.InputTokens != 0 || u.CachedInputTokens != 0 || u.OutputTokens <= 0 || u.OutputTokens > llm.MaxReportedTokens {
+		t.Errorf("got usage %+v, want counts clamped to [0, %d]", u, llm.MaxReportedTokens)
 	}
 }
