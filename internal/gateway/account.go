@@ -106,6 +106,7 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 		x.status = statusClientClosed // the client went away before anything was decided
 	}
 	var cost float64
+	own := x.usage // the answering call's alone, for its span
 	x.usage, cost = x.accounted()
 	stream := x.streamed || x.req != nil && x.req.Stream
 	id := reqid.From(ctx)
@@ -206,7 +207,7 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 		if x.status >= 500 || x.partial {
 			x.span.SetStatus(codes.Error, x.errKind)
 		}
-		g.attemptSpans(ctx, x, end)
+		g.attemptSpans(ctx, x, own, end)
 		x.span.End()
 	}
 	level := slog.LevelInfo
@@ -262,7 +263,7 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // GenAI conventions: fail-overs show as sibling spans, the answering one
 // with the usage. Skipped targets are events on the request's span.
 // Nothing is recorded when tracing is off.
-func (g *Gateway) attemptSpans(ctx context.Context, x *exchange, end time.Time) {
+func (g *Gateway) attemptSpans(ctx context.Context, x *exchange, own llm.Usage, end time.Time) {
 	if x.trace == nil || !x.span.IsRecording() {
 		return
 	}
@@ -302,8 +303,8 @@ func (g *Gateway) attemptSpans(ctx context.Context, x *exchange, end time.Time) 
 			}
 			span.SetAttributes(
 				attribute.String("gen_ai.response.model", x.model),
-				attribute.Int("gen_ai.usage.input_tokens", x.usage.InputTokens),
-				attribute.Int("gen_ai.usage.output_tokens", x.usage.OutputTokens),
+				attribute.Int("gen_ai.usage.input_tokens", own.InputTokens),
+				attribute.Int("gen_ai.usage.output_tokens", own.OutputTokens),
 			)
 		}
 		span.End(trace.WithTimestamp(stop))

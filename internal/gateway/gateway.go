@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/tidwall/gjson"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
@@ -338,11 +340,40 @@ func (g *Gateway) callDeployment(ctx context.Context, name string, req *llm.Requ
 		return nil, err
 	}
 	input := tokens.Input(req)
+	ctx, span := g.sideSpan(ctx, "chat", d)
 	resp, _, err := g.exec.Chat(ctx, &executor.Plan{Route: name, Targets: []executor.Target{d.target}}, req, input)
+	var u llm.Usage
 	if err == nil {
-		addSideCall(ctx, rt, name, usageOf(resp, input))
+		u = usageOf(resp, input)
+		addSideCall(ctx, rt, name, u)
 	}
+	endSideSpan(span, u, err)
 	return resp, err
+}
+
+// sideSpan starts the client span of a call a routing policy or the
+// semantic cache makes for a request (a classifier, a judge, an
+// embedding), under the request's span: it is not among the attempts of
+// the executor's trace, which the request's other client spans come from.
+func (g *Gateway) sideSpan(ctx context.Context, op string, d *deployment) (context.Context, trace.Span) {
+	return g.tracer.Start(ctx, op+" "+d.cfg.Model, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
+		attribute.String("gen_ai.operation.name", op),
+		attribute.String("gen_ai.provider.name", d.genAIProvider),
+		attribute.String("gen_ai.request.model", d.cfg.Model),
+		attribute.String("switchyard.deployment", d.cfg.Name),
+		attribute.Bool("switchyard.side_call", true),
+	))
+}
+
+// endSideSpan ends a side call's span with its usage, or its error.
+func endSideSpan(span trace.Span, u llm.Usage, err error) {
+	if err != nil {
+		span.SetAttributes(attribute.String("error.type", provider.KindOf(err).String()))
+		span.SetStatus(codes.Error, provider.KindOf(err).String())
+	} else {
+		span.SetAttributes(attribute.Int("gen_ai.usage.input_tokens", u.InputTokens), attribute.Int("gen_ai.usage.output_tokens", u.OutputTokens))
+	}
+	span.End()
 }
 
 // sideDeployment is the config in force and the named deployment, for a
@@ -386,8 +417,10 @@ func (g *Gateway) embedText(ctx context.Context, name, text string) ([]float32, 
 		return nil, err
 	}
 	plan := &executor.Plan{Route: name, Targets: []executor.Target{d.target}}
+	ctx, span := g.sideSpan(ctx, "embeddings", d)
 	resp, _, err := g.exec.Embed(ctx, plan, &llm.EmbedRequest{Model: name, InputBytes: len(text), Inputs: 1, Raw: raw}, tokens.FromBytes(len(text)))
 	if err != nil {
+		endSideSpan(span, llm.Usage{}, err)
 		return nil, err
 	}
 	u := resp.Usage
@@ -395,6 +428,7 @@ func (g *Gateway) embedText(ctx context.Context, name, text string) ([]float32, 
 		u = llm.Usage{InputTokens: tokens.FromBytes(len(text)), Estimated: true}
 	}
 	addSideCall(ctx, rt, name, u)
+	endSideSpan(span, u, nil)
 	vec := gjson.GetBytes(resp.Raw, "data.0.embedding")
 	if !vec.IsArray() {
 		return nil, errors.New("gateway: embeddings response without data[0].embedding")

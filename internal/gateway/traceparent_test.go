@@ -65,3 +65,65 @@ func TestTraceparentIsContinued(t *testing.T) {
 		t.Errorf("parent %s (remote %v), want the caller's span b7ad6b7169203331", got, server.Parent.IsRemote())
 	}
 }
+
+// A routing side call (here a classify route's classifier) is a client
+// span of its own under the request's, with its usage; the answering
+// call's span carries only the answering call's usage, not the request's
+// total with the classifier's.
+func TestSideCallSpans(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	defer tp.Shutdown(context.Background())
+	f := newFixture(t)
+	gw := gateway.New(gateway.Options{Executor: executor.New(executor.Options{}), Tracer: tp.Tracer("test")})
+	if err := gw.Apply(f.conf(gwConfig + `  - name: triage
+    policy: classify
+    classifier: {deployment: claude, labels: {never: claude}, timeout: 5s}
+    default: medium
+`)); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gw.Handler())
+	defer srv.Close()
+	resp, err := http.Post(srv.URL+oaPath, "application/json", strings.NewReader(`{"model":"triage","messages":[{"role":"user","content":"hello there"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("got %d", resp.StatusCode)
+	}
+	var side, answer, server *tracetest.SpanStub
+	for _, s := range exp.GetSpans() {
+		attrs := map[string]string{}
+		for _, a := range s.Attributes {
+			attrs[string(a.Key)] = a.Value.Emit()
+		}
+		switch {
+		case attrs["switchyard.side_call"] == "true":
+			side = &s
+		case attrs["gen_ai.response.model"] != "":
+			answer = &s
+		case s.Name == "switchyard.chat":
+			server = &s
+		}
+	}
+	if side == nil || answer == nil || server == nil {
+		t.Fatalf("spans %v: want the request's, the answering call's and the classifier's", exp.GetSpans().Snapshots())
+	}
+	if side.Name != "chat sim-large" || side.Parent.SpanID() != server.SpanContext.SpanID() {
+		t.Errorf("classifier span %q under %s, want chat sim-large under the request's span", side.Name, side.Parent.SpanID())
+	}
+	in := func(s *tracetest.SpanStub) int64 {
+		for _, a := range s.Attributes {
+			if a.Key == "gen_ai.usage.input_tokens" {
+				return a.Value.AsInt64()
+			}
+		}
+		return -1
+	}
+	total := in(server)
+	if in(side) <= 0 || in(answer) <= 0 || in(answer) >= total {
+		t.Errorf("input tokens: classifier %d, answer %d, request %d; want the answer's own, below the request's total", in(side), in(answer), total)
+	}
+}
