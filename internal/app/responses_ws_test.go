@@ -99,6 +99,9 @@ func TestResponsesWebSocket(t *testing.T) {
 	e1 := ephemeral("medium", "Remember the platform number nine.", "")
 	alone := ephemeral("claude", "Which platform?", "")
 	e2 := ephemeral("claude", "Which platform?", e1.ID)
+	if e2.PreviousResponseID != e1.ID {
+		t.Errorf("a translated follow-up of a kept response names %q as its previous response, want %q", e2.PreviousResponseID, e1.ID)
+	}
 	if e2.Usage.InputTokens <= alone.Usage.InputTokens {
 		t.Errorf("the follow-up read %d input tokens, the same question alone %d: the kept conversation was not sent", e2.Usage.InputTokens, alone.Usage.InputTokens)
 	}

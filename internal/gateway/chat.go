@@ -225,6 +225,9 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *dialect) 
 			g.fail(w, x, e)
 			return
 		}
+		if prev, ok := r.Context().Value(continuedKey{}).(string); ok && req.PreviousResponseID == "" {
+			req.PreviousResponseID = prev // a WebSocket-mode turn the connection expanded
+		}
 	}
 	x.req = req
 	dec, err := rt.router.Plan(r.Context(), req, router.Info{Tier: who.Tier, TenantID: who.TenantID, KeyID: who.KeyID, Headers: r.Header})

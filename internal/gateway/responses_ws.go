@@ -162,27 +162,33 @@ type wsConn struct {
 }
 
 // expand rewrites a turn that continues a response kept in the connection
-// into one carrying that response's conversation.
-func (c *wsConn) expand(body []byte) []byte {
+// into one carrying that response's conversation, and says which response
+// it continued ("" when it did not rewrite it).
+func (c *wsConn) expand(body []byte) ([]byte, string) {
 	prev := gjson.GetBytes(body, "previous_response_id").Str
 	if prev == "" {
-		return body
+		return body, ""
 	}
 	c.mu.Lock()
 	conv, ok := c.kept[prev]
 	c.mu.Unlock()
 	if !ok {
-		return body
+		return body, ""
 	}
 	out, err := sjson.DeleteBytes(body, "previous_response_id")
 	if err == nil {
 		out, err = sjson.SetRawBytes(out, "input", joinArrays(conv, inputItems(body)))
 	}
 	if err != nil {
-		return body
+		return body, ""
 	}
-	return out
+	return out, prev
 }
+
+// continuedKey carries the response a WebSocket-mode turn continued, which
+// expand removed from its body, to the request serving it: its response
+// object still names it.
+type continuedKey struct{}
 
 // keep remembers a store-false response's conversation: the input it was
 // asked with (its continued conversation included), then its output.
@@ -420,7 +426,7 @@ func (c *wsConn) warmUp(ctx context.Context, lane string, body []byte) {
 		}
 		adm.Settle(0, 0, 0)
 	}
-	body = c.expand(body)
+	body, _ = c.expand(body)
 	req, err := openaiapi.ParseResponses(body)
 	if err != nil {
 		var bre *openaiapi.BadRequestError
@@ -453,11 +459,14 @@ func (c *wsConn) warmUp(ctx context.Context, lane string, body []byte) {
 // turn serves one response as a request of its own (its own request id
 // and usage record), with the handshake's headers, and sends its events.
 func (c *wsConn) turn(ctx context.Context, lane string, body []byte) {
-	body = c.expand(body)
+	body, prev := c.expand(body)
 	// Each turn is authenticated again by the handshake's headers (the
 	// guard caches keys): a key revoked while the connection is open asks
 	// for nothing more.
 	rctx := reqid.With(ctx, reqid.New())
+	if prev != "" {
+		rctx = context.WithValue(rctx, continuedKey{}, prev)
+	}
 	req, err := http.NewRequestWithContext(rctx, http.MethodPost, "/v1/responses", bytes.NewReader(body))
 	if err != nil {
 		return
