@@ -148,3 +148,51 @@ func mintClientSecret(t *testing.T, s *tenantStack, key string) string {
 	}
 	return minted.Value
 }
+
+// TestRealtimeRoutesChangedMidSession: a key whose allowed routes no
+// longer include the session's model gets its next response refused
+// (route_not_allowed, close 1008), as a new request for that model is.
+func TestRealtimeRoutesChangedMidSession(t *testing.T) {
+	s := startEditedTenantStack(t, startSim(t, fastSim()), sqliteExtra(t, ""), func(c string) string {
+		return strings.Replace(c, "routes:\n", realtimeDeployments, 1)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	k := s.newKey("rt-routes", admin.KeyCreate{})
+	c, _, err := rtDial(ctx, s.base, "model=voice", &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + k.Secret}}})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer c.CloseNow()
+	if _, err := rtUntil(ctx, c, "session.created"); err != nil {
+		t.Fatal(err)
+	}
+	rtTurn(t, ctx, c, "Hello?", "text")
+	if code := s.adminDo("PATCH", "/admin/keys/"+k.ID, map[string][]string{"allowed_routes": {"cheap"}}, nil); code != http.StatusOK {
+		t.Fatalf("narrow the key's routes: admin answered %d", code)
+	}
+	waitForT(t, "the key's new routes to apply", func() bool {
+		code, _, _ := chat(s.hc, s.base, k.Secret, `{"model":"auto","messages":[{"role":"user","content":"hi"}]}`)
+		return code == http.StatusForbidden
+	}, func() string { return "still allowed" })
+	rtSend(t, ctx, c, `{"type":"response.create","event_id":"evt_after","response":{"output_modalities":["text"]}}`)
+	var data []byte
+	for eventType(data) != "error" {
+		if _, data, err = c.Read(ctx); err != nil {
+			t.Fatalf("no error event: %v", err)
+		}
+		if eventType(data) == "response.done" {
+			t.Fatalf("a response ran after the key lost the route")
+		}
+	}
+	var ev struct {
+		Error struct{ Code, Type string } `json:"error"`
+	}
+	_ = json.Unmarshal(data, &ev)
+	if ev.Error.Code != "route_not_allowed" || ev.Error.Type != "permission_error" {
+		t.Errorf("error event %s, want route_not_allowed", data)
+	}
+	if _, _, err := c.Read(ctx); websocket.CloseStatus(err) != websocket.StatusPolicyViolation {
+		t.Errorf("session closed with %v, want 1008", err)
+	}
+}

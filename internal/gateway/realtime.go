@@ -493,13 +493,20 @@ func (s *session) recheck(ctx context.Context) *refusal {
 		return nil
 	}
 	var err error
+	var who *Principal
 	switch {
 	case !s.secret:
-		_, err = rt.guard.Authenticate(ctx, s.header)
+		who, err = rt.guard.Authenticate(ctx, s.header)
 	case s.keyID != "":
 		if pr, ok := rt.guard.(principalResolver); ok {
-			_, err = pr.Principal(ctx, s.keyID)
+			who, err = pr.Principal(ctx, s.keyID)
 		}
+	}
+	if err == nil && who != nil && s.x != nil && s.x.decision.Route != "" && !who.allows(s.x.decision.Route) {
+		// The key may no longer use the session's model (its routes
+		// were changed since the handshake).
+		return &refusal{typ: openaiapi.TypePermission, code: "route_not_allowed",
+			message: "this API key may not use model " + strconv.Quote(s.x.decision.Route) + " any more", reason: "route no longer allowed"}
 	}
 	var d *Denied
 	if err == nil || !errors.As(err, &d) || d.Status >= http.StatusInternalServerError {
