@@ -34,6 +34,7 @@ func Run(t *testing.T, open Opener) {
 		{"UsageExport", testUsageExport},
 		{"UsageQuery", testUsageQuery},
 		{"SpentUSD", testSpentUSD},
+		{"UsageAbsurdRecords", testUsageAbsurdRecords},
 		{"Files", testFiles},
 		{"Batches", testBatches},
 		{"BatchResults", testBatchResults},
