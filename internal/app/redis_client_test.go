@@ -36,32 +36,7 @@ func TestRedisClientFailsFast(t *testing.T) {
 // command on a Redis that accepts and never answers (the cache's 100 ms
 // lookup), not only the URL's read_timeout.
 func TestRedisClientObeysContextDeadlines(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	var held []net.Conn
-	var mu sync.Mutex
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			held = append(held, c) // read nothing, answer nothing
-			mu.Unlock()
-		}
-	}()
-	defer func() {
-		mu.Lock()
-		for _, c := range held {
-			c.Close()
-		}
-		mu.Unlock()
-	}()
-	c, _, err := redisClient("redis://" + ln.Addr().String() + "/0?read_timeout=20s&write_timeout=20s&max_retries=0&protocol=2")
+	c, _, err := redisClient("redis://" + silentServer(t) + "/0?read_timeout=20s&write_timeout=20s&max_retries=0&protocol=2")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,4 +48,36 @@ func TestRedisClientObeysContextDeadlines(t *testing.T) {
 	if took := time.Since(start); err == nil || took > 10*time.Second {
 		t.Errorf("got %v after %v, want an error well before the 20s read timeout", err, took)
 	}
+}
+
+// silentServer is a loopback address that accepts connections and never
+// answers on them: a Redis that hangs. It stops when the test ends.
+func silentServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var held []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c) // read nothing, answer nothing
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	return ln.Addr().String()
 }
