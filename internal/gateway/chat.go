@@ -233,16 +233,21 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *dialect) 
 	dec, err := rt.router.Plan(r.Context(), req, router.Info{Tier: who.Tier, TenantID: who.TenantID, KeyID: who.KeyID, Headers: r.Header})
 	x.decision = dec
 	if err != nil {
+		if dec.Route != "" {
+			g.setRouteHeaders(w, x) // which route refused, and why (its skips)
+		}
 		g.fail(w, x, routeError(err))
 		return
 	}
 	plan := rt.plan(dec)
 	if e := rt.relayPlan(plan, dec, d, req); e != nil {
+		g.setRouteHeaders(w, x)
 		g.fail(w, x, e)
 		return
 	}
 	required, e := rt.requireParams(plan, &x.decision, d, req, r.Header)
 	if e != nil {
+		g.setRouteHeaders(w, x)
 		g.fail(w, x, e)
 		return
 	}

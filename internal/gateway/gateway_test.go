@@ -328,3 +328,19 @@ deployments:
 		t.Errorf("got usage %+v, cost %s; want the billed estimate, not zeros", out.Usage, resp.Header.Get(gateway.HeaderCost))
 	}
 }
+
+// A request no deployment of its route can serve is a 400 that still says
+// which route refused it and why (its skips), as every answer does.
+func TestNoCapableDeploymentCarriesRouteHeaders(t *testing.T) {
+	f := newFixture(t)
+	if err := f.gw.Apply(f.conf(gwConfig)); err != nil {
+		t.Fatal(err)
+	}
+	resp, b := f.post(oaPath, `{"model":"auto","messages":[{"role":"user","content":[{"type":"text","text":"what is this?"},{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}}]}]}`)
+	if resp.StatusCode != 400 || !strings.Contains(string(b), "no_capable_deployment") {
+		t.Fatalf("got %d %s, want 400 no_capable_deployment", resp.StatusCode, b)
+	}
+	if resp.Header.Get(gateway.HeaderRoute) != "auto" || !strings.Contains(resp.Header.Get(gateway.HeaderReason), "vision") {
+		t.Errorf("route %q, reason %q: want auto, and a reason naming the missing vision", resp.Header.Get(gateway.HeaderRoute), resp.Header.Get(gateway.HeaderReason))
+	}
+}
