@@ -28,12 +28,15 @@ func (g *Gateway) ServeExplain(w http.ResponseWriter, r *http.Request) {
 	}
 	who := x.who
 	if !who.allows(req.Model) {
-		x.decision.Route = req.Model
+		x.decision.Reason = "explain"
 		g.fail(w, x, routeNotAllowed(req.Model))
 		return
 	}
 	dec, err := rt.router.Explain(r.Context(), req, router.Info{Tier: who.Tier, TenantID: who.TenantID, KeyID: who.KeyID, Headers: r.Header})
-	x.decision = router.Decision{Route: dec.Route, Policy: dec.Policy, Reason: "explain"}
+	// Recorded (a usage record at no cost, metrics) under no route: an
+	// explanation is not a request of the route it explains, whose counts
+	// it would inflate.
+	x.decision = router.Decision{Reason: "explain"}
 	x.status = http.StatusOK
 	if err != nil {
 		x.status = routeError(err).status

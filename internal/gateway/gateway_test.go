@@ -14,6 +14,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/switchyard-gw/switchyard/internal/clocktest"
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/executor"
 	"github.com/switchyard-gw/switchyard/internal/gateway"
@@ -342,5 +343,31 @@ func TestNoCapableDeploymentCarriesRouteHeaders(t *testing.T) {
 	}
 	if resp.Header.Get(gateway.HeaderRoute) != "auto" || !strings.Contains(resp.Header.Get(gateway.HeaderReason), "vision") {
 		t.Errorf("route %q, reason %q: want auto, and a reason naming the missing vision", resp.Header.Get(gateway.HeaderRoute), resp.Header.Get(gateway.HeaderReason))
+	}
+}
+
+// An explanation is recorded under no route (reason explain, no cost): it
+// is not a request of the route it explains, whose counts it would swell.
+func TestExplainIsNotARequestOfItsRoute(t *testing.T) {
+	_, simURL, stop, err := sim.Start(instantSim())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	rec := &recs{}
+	url := gw(t, strings.ReplaceAll(gwConfig, "{{SIM}}", simURL), rec)
+	resp, err := http.Post(url+"/v1/route/explain", "application/json", strings.NewReader(oaChat))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"route":"auto"`) {
+		t.Fatalf("got %d %s, want the plan of auto", resp.StatusCode, b)
+	}
+	clocktest.WaitFor(t, "the explanation's usage record", func() bool { return len(rec.all()) > 0 })
+	got := rec.all()
+	if len(got) != 1 || got[0].Route != "" || got[0].Reason != "explain" || got[0].CostUSD != 0 {
+		t.Errorf("records %+v, want one under no route, reason explain, no cost", got)
 	}
 }
