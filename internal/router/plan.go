@@ -288,6 +288,39 @@ func (p *planner) cheapest(rt *config.Route, need []string) {
 	}
 }
 
+// speed is how the fastest policy compares deployments: every candidate
+// on one measure, so that unlike numbers are never ranked against each
+// other.
+type speed int
+
+const (
+	// byLatency is the observed duration of non-streaming calls.
+	byLatency speed = iota
+	// byStream is the observed time to first token, plus the expected
+	// answer's length at the observed token rate when every candidate
+	// measured on it has a rate.
+	byStream
+)
+
+// speedBasis picks the measure a fastest route ranks hs on: the one more
+// candidates have been observed on, the request's own kind (streamed or
+// not) on a tie. A candidate not observed on it ranks as unmeasured.
+func speedBasis(hs []executor.Health, stream bool) speed {
+	var lat, str int
+	for _, h := range hs {
+		if h.Latency > 0 {
+			lat++
+		}
+		if h.TTFT > 0 {
+			str++
+		}
+	}
+	if str > lat || (str == lat && stream) {
+		return byStream
+	}
+	return byLatency
+}
+
 func (p *planner) fastest(rt *config.Route, need []string) {
 	type cand struct {
 		d     *config.Deployment
@@ -297,19 +330,33 @@ func (p *planner) fastest(rt *config.Route, need []string) {
 	}
 	byInFlight := rt.Fastest.By == "in_flight"
 	ds := p.capable(rt, need)
+	hs := make([]executor.Health, len(ds))
+	for i, d := range ds {
+		hs[i] = p.health(d.Name)
+	}
+	basis := speedBasis(hs, p.f.Stream)
+	// The answer's generation time counts only when every candidate
+	// measured by stream has a token rate: TTFT alone against TTFT plus
+	// generation would be unlike numbers again.
+	rates := true
+	for _, h := range hs {
+		if h.TTFT > 0 && h.TokensPerSec <= 0 {
+			rates = false
+		}
+	}
 	cs := make([]cand, len(ds))
 	for i, d := range ds {
-		h := p.health(d.Name)
+		h := hs[i]
 		c := cand{d: d, pen: penalty(h)}
 		switch {
 		case byInFlight:
 			c.known, c.score = true, float64(h.InFlight)
-		case h.TTFT > 0:
+		case basis == byStream && h.TTFT > 0:
 			c.known, c.score = true, h.TTFT.Seconds()
-			if h.TokensPerSec > 0 {
+			if rates {
 				c.score += float64(p.outputTokens(d)) / h.TokensPerSec
 			}
-		case h.Latency > 0:
+		case basis == byLatency && h.Latency > 0:
 			c.known, c.score = true, h.Latency.Seconds()
 		}
 		cs[i] = c
@@ -330,9 +377,18 @@ func (p *planner) fastest(rt *config.Route, need []string) {
 	if rt.Fastest.Explore != nil {
 		explore = *rt.Fastest.Explore
 	}
-	what := "fastest"
+	what, by := "fastest", ""
 	if byInFlight {
 		what = "fewest in flight"
+	} else if slices.ContainsFunc(cs, func(c cand) bool { return c.known }) {
+		switch {
+		case basis == byLatency:
+			by = " by non-streaming latency"
+		case rates:
+			by = " by time to first token and token rate"
+		default:
+			by = " by time to first token"
+		}
 	}
 	if len(cs) > 1 && explore > 0 && p.r.opts.Rand() < explore {
 		j := 1 + int(p.r.opts.Rand()*float64(len(cs)-1))
@@ -340,13 +396,13 @@ func (p *planner) fastest(rt *config.Route, need []string) {
 		c := cs[j]
 		copy(cs[1:j+1], cs[:j])
 		cs[0] = c
-		what = "exploring"
+		what, by = "exploring", ""
 	}
 	for _, c := range cs {
 		p.deployment(c.d.Name, need, true)
 	}
 	if len(cs) > 0 {
-		p.why(rt.Name, "%s %s", what, cs[0].d.Name)
+		p.why(rt.Name, "%s %s%s", what, cs[0].d.Name, by)
 	} else {
 		p.why(rt.Name, "no capable deployment")
 	}
