@@ -568,3 +568,32 @@ func TestCascadeAnswerAndCost(t *testing.T) {
 		}
 	}
 }
+
+// TestCascadeLastStageFails: when the last stage fails, the client gets the
+// last answer a stage gave (it failed its check, but it is an answer), not
+// a 503 for a request that has one; it is billed once, as the answer.
+func TestCascadeLastStageFails(t *testing.T) {
+	simCfg := routeSim(func(m *sim.Model) {
+		switch m.Name {
+		case "sim-small":
+			m.OutputTokens = 3
+		case "sim-large":
+			m.Faults = []sim.Fault{{Type: sim.FaultStatus, Status: 503}}
+		}
+	})
+	s, _ := startRouted(t, simCfg, nil, "  - {name: c-lastfail, policy: cascade, targets: [small, large], checks: [{min_length: 100000}]}\n")
+	resp, b := s.post("/v1/chat/completions", routeBody("c-lastfail", "tell me", ""))
+	if resp.StatusCode != 200 {
+		t.Fatalf("got %d %s, want small's answer", resp.StatusCode, b)
+	}
+	if got := resp.Header.Get("X-Switchyard-Deployment"); got != "small" {
+		t.Errorf("deployment %q, want small", got)
+	}
+	if got := resp.Header.Get("X-Switchyard-Reason"); !strings.Contains(got, "large: unavailable") || !strings.Contains(got, "answered by small") {
+		t.Errorf("reason %q, want the last stage's failure and who answered", got)
+	}
+	line := s.requestLog(resp.Header.Get("X-Request-Id"))
+	if got := line["output_tokens"]; got != float64(3) {
+		t.Errorf("output_tokens %v, want small's 3, counted once", got)
+	}
+}

@@ -22,6 +22,20 @@ func (g *Gateway) cascade(w http.ResponseWriter, r *http.Request, x *exchange, r
 	ctx := r.Context()
 	var whys []string
 	total := &executor.Trace{}
+	// The last answer that failed its check: served when every later
+	// stage fails, rather than a 503 for a request that has an answer.
+	var kept *llm.Response
+	keptStage := ""
+	// escalate counts the kept answer as an escalated stage's, paid for
+	// and not served.
+	escalate := func() {
+		if kept != nil {
+			u := usageOf(kept, input)
+			x.priorCost += rt.cost(keptStage, u)
+			x.priorUsage = x.priorUsage.Add(u)
+			kept = nil
+		}
+	}
 	for i, stage := range c.Stages {
 		d, ok := rt.deployments[stage]
 		if !ok {
@@ -39,7 +53,11 @@ func (g *Gateway) cascade(w http.ResponseWriter, r *http.Request, x *exchange, r
 			// The kind only: an upstream's message can carry what clients
 			// must not see (a masked key, an internal URL).
 			whys = append(whys, stage+": "+provider.KindOf(err).String())
+			if last && kept != nil && ctx.Err() == nil {
+				break
+			}
 			if last || ctx.Err() != nil {
+				escalate()
 				x.trace = total
 				x.decision.Reason = joinReason(x.decision.Reason, whys)
 				g.setRouteHeaders(w, x)
@@ -56,13 +74,13 @@ func (g *Gateway) cascade(w http.ResponseWriter, r *http.Request, x *exchange, r
 			pass, why = c.Check(ctx, i, x.req, resp)
 		}
 		if !pass {
-			u := usageOf(resp, input)
-			x.priorCost += rt.cost(stage, u)
-			x.priorUsage = x.priorUsage.Add(u)
+			escalate()
 			whys = append(whys, stage+" escalated: "+why)
+			kept, keptStage = resp, stage
 			total.Fallbacks++
 			continue
 		}
+		escalate()
 		x.trace = total
 		x.decision.Reason = joinReason(x.decision.Reason, whys)
 		g.setRouteHeaders(w, x)
@@ -73,6 +91,21 @@ func (g *Gateway) cascade(w http.ResponseWriter, r *http.Request, x *exchange, r
 		g.respond(w, r, x, resp, input)
 		return
 	}
+	if kept != nil && ctx.Err() == nil {
+		// Every later stage failed: the kept answer is the answer,
+		// counted as such, not as an escalated stage's.
+		total.Deployment = keptStage
+		x.trace = total
+		x.decision.Reason = joinReason(x.decision.Reason, append(whys, "answered by "+keptStage+", the last stage that answered"))
+		g.setRouteHeaders(w, x)
+		if x.req.Stream {
+			g.replay(w, x, kept, input)
+			return
+		}
+		g.respond(w, r, x, kept, input)
+		return
+	}
+	escalate()
 	x.trace = total
 	g.setRouteHeaders(w, x)
 	g.fail(w, x, &apiError{status: http.StatusServiceUnavailable, code: "no_capable_deployment", anthropicType: "overloaded_error", message: "no cascade stage could be reached"})
