@@ -144,7 +144,7 @@ func parseInput(v gjson.Result, req *llm.Request) error {
 			return false
 		}
 		var role, typ string
-		var content gjson.Result
+		var content, output gjson.Result
 		item.ForEach(func(k, f gjson.Result) bool {
 			switch k.Str {
 			case "role":
@@ -153,11 +153,31 @@ func parseInput(v gjson.Result, req *llm.Request) error {
 				typ = f.Str
 			case "content":
 				content = f
-			case "output", "arguments":
+			case "output":
+				output = f
+				req.TextBytes += len(f.Raw)
+			case "arguments":
 				req.TextBytes += len(f.Raw)
 			}
 			return true
 		})
+		if output.IsArray() {
+			// A function_call_output given as content parts: its images
+			// need vision as a message's do, and files or images by id
+			// can only be relayed.
+			output.ForEach(func(_, part gjson.Result) bool {
+				switch part.Get("type").Str {
+				case "input_image":
+					req.HasImages = true
+					if !part.Get("image_url").Exists() {
+						markRelayOnly(req, "files and images by file_id")
+					}
+				case "input_file":
+					markRelayOnly(req, "files and images by file_id")
+				}
+				return true
+			})
+		}
 		if !translatableItems[typ] {
 			markRelayOnly(req, "input items of type "+strconv.Quote(typ))
 		}

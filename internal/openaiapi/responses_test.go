@@ -53,6 +53,30 @@ func TestParseResponses(t *testing.T) {
 	}
 }
 
+// A function_call_output given as content parts needs what its parts
+// need: vision for an image, a relay for a file or an image by id.
+func TestParseResponsesToolOutputParts(t *testing.T) {
+	item := func(part string) string {
+		return `{"model":"m","input":[{"role":"user","content":"look"},{"type":"function_call","call_id":"c1","name":"f","arguments":"{}"},` +
+			`{"type":"function_call_output","call_id":"c1","output":[{"type":"input_text","text":"the screenshot:"},` + part + `]}]}`
+	}
+	for _, tt := range []struct {
+		name, part string
+		images     bool
+		relayOnly  string
+	}{
+		{"image by data URL", `{"type":"input_image","image_url":"data:image/png;base64,iVBORw0KGgo="}`, true, ""},
+		{"image by file id", `{"type":"input_image","file_id":"file-1"}`, true, "files and images by file_id"},
+		{"file", `{"type":"input_file","file_id":"file-1"}`, false, "files and images by file_id"},
+		{"text only", `{"type":"input_text","text":"no image"}`, false, ""},
+	} {
+		req, err := ParseResponses([]byte(item(tt.part)))
+		if err != nil || req.HasImages != tt.images || req.RelayOnly != tt.relayOnly {
+			t.Errorf("%s: images %v relay-only %q (%v), want %v %q", tt.name, req.HasImages, req.RelayOnly, err, tt.images, tt.relayOnly)
+		}
+	}
+}
+
 func TestParseResponsesRejects(t *testing.T) {
 	for _, tt := range []struct{ body, param string }{
 		{`{"model":`, ""},
