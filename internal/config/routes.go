@@ -436,6 +436,46 @@ func (c *Config) validateRequires(v *routeValidator, path string, r *Route) {
 			v.add(p, "no deployment this route reaches has %s", capName)
 		}
 	}
+	c.validateRedirectRequires(v, path, r)
+}
+
+// validateRedirectRequires checks that every tier's and tenant's own target
+// can meet what r requires: the redirect replaces r, and a request it
+// sends there needs r's requires too, so a target that cannot meet them
+// would fail every request of that tier or tenant.
+func (c *Config) validateRedirectRequires(v *routeValidator, path string, r *Route) {
+	if len(r.Requires) == 0 {
+		return
+	}
+	var redirects []edge
+	for _, k := range sortedKeys(r.Tiers) {
+		redirects = append(redirects, edge{path + ".tiers." + k, r.Tiers[k]})
+	}
+	for _, k := range sortedKeys(r.Tenants) {
+		redirects = append(redirects, edge{path + ".tenants." + k, r.Tenants[k]})
+	}
+	for _, e := range redirects {
+		var reach []int
+		if j, ok := v.routes[e.name]; ok {
+			reach = c.reach(&c.Routes[j], v.routes)
+		} else if i, ok := v.deployments[e.name]; ok {
+			reach = []int{i}
+		} else {
+			continue // reported as an unknown target
+		}
+		for _, capName := range r.Requires {
+			found := false
+			for _, d := range reach {
+				if c.Deployments[d].Capabilities.Has(capName) {
+					found = true
+					break
+				}
+			}
+			if !found {
+				v.add(e.path, "%q reaches no deployment with %s, which this route requires", e.name, capName)
+			}
+		}
+	}
 }
 
 // reach returns the indexes of every deployment r can send a request to,

@@ -30,7 +30,6 @@ type planner struct {
 	r       *Router
 	ctx     context.Context
 	f       *Features
-	need    []string
 	dec     *Decision
 	seen    map[string]bool
 	reasons []string
@@ -42,34 +41,18 @@ func (p *planner) why(route, format string, args ...any) {
 	p.reasons = append(p.reasons, route+": "+fmt.Sprintf(format, args...))
 }
 
-// route appends the deployments of rt, as its policy orders them.
-func (p *planner) route(rt *config.Route, depth int) {
+// route appends the deployments of rt, as its policy orders them; need is
+// what the request needs plus the requires of the routes on the way here.
+func (p *planner) route(rt *config.Route, need []string, depth int) {
 	if depth > maxDepth {
 		return
 	}
-	// A tenant's or tier's own route replaces this one.
-	for hop := 0; hop < maxDepth; hop++ {
-		to, who := "", ""
-		if t := p.f.Tenant; t != "" && rt.Tenants[t] != "" {
-			to, who = rt.Tenants[t], "tenant "+t
-		} else if t := p.f.Tier; t != "" && rt.Tiers[t] != "" {
-			to, who = rt.Tiers[t], "tier "+t
-		}
-		if to == "" {
-			break
-		}
-		p.why(rt.Name, "%s uses %s", who, to)
-		sub, ok := p.r.cfg.Route(to)
-		if !ok {
-			p.deployment(to, p.need, false)
-			return
-		}
-		rt = sub
+	rt, to, need := p.redirect(rt, need)
+	if rt == nil {
+		p.deployment(to, need, false)
+		return
 	}
-	need := p.need
-	if len(rt.Requires) > 0 {
-		need = append(slices.Clip(need), rt.Requires...)
-	}
+	need = withRequires(need, rt)
 	switch rt.Policy {
 	case config.PolicyRules:
 		p.rules(rt, need, depth)
@@ -93,10 +76,45 @@ func (p *planner) route(rt *config.Route, depth int) {
 	}
 }
 
+// redirect follows rt's tenant and tier entries for the request's caller (a
+// tenant's entry wins): the route that serves the request instead, or nil
+// and the deployment named. need gains the requires of every route passed,
+// so a redirect never escapes what the route the client named requires.
+func (p *planner) redirect(rt *config.Route, need []string) (*config.Route, string, []string) {
+	for hop := 0; hop < maxDepth; hop++ {
+		to, who := "", ""
+		if t := p.f.Tenant; t != "" && rt.Tenants[t] != "" {
+			to, who = rt.Tenants[t], "tenant "+t
+		} else if t := p.f.Tier; t != "" && rt.Tiers[t] != "" {
+			to, who = rt.Tiers[t], "tier "+t
+		}
+		if to == "" {
+			break
+		}
+		p.why(rt.Name, "%s uses %s", who, to)
+		need = withRequires(need, rt)
+		sub, ok := p.r.cfg.Route(to)
+		if !ok {
+			return nil, to, need
+		}
+		rt = sub
+	}
+	return rt, "", need
+}
+
+// withRequires returns need plus the capabilities rt requires, leaving
+// need's backing array alone.
+func withRequires(need []string, rt *config.Route) []string {
+	if len(rt.Requires) == 0 {
+		return need
+	}
+	return append(slices.Clip(need), rt.Requires...)
+}
+
 // target appends a route's plan or a deployment.
 func (p *planner) target(name string, need []string, depth int) {
 	if sub, ok := p.r.cfg.Route(name); ok {
-		p.route(sub, depth+1)
+		p.route(sub, need, depth+1)
 		return
 	}
 	// The executor skips a deployment whose context window is too small

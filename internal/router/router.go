@@ -221,8 +221,8 @@ func (r *Router) plan(ctx context.Context, f *Features, need []string, dry bool)
 		return dec, fmt.Errorf("%w %q", ErrUnknownModel, model)
 	}
 	dec.Policy = rt.Policy
-	p := &planner{r: r, ctx: ctx, f: f, need: need, dec: &dec, seen: make(map[string]bool), dry: dry}
-	p.route(rt, 0)
+	p := &planner{r: r, ctx: ctx, f: f, dec: &dec, seen: make(map[string]bool), dry: dry}
+	p.route(rt, need, 0)
 	dec.Reason = strings.Join(p.reasons, "; ")
 	if len(dec.Skipped) > 0 {
 		dec.Reason += "; skipped " + strings.Join(dec.Skipped, ", ")
@@ -263,7 +263,7 @@ func (r *Router) PlanFor(model string, need []string) (Decision, error) {
 		return Decision{Route: model}, fmt.Errorf("%w %q", ErrUnknownModel, model)
 	}
 	dec := Decision{Route: rt.Name, Policy: rt.Policy, Reason: "all targets in config order"}
-	p := &planner{r: r, need: need, dec: &dec, seen: make(map[string]bool)}
+	p := &planner{r: r, dec: &dec, seen: make(map[string]bool)}
 	for _, t := range p.flatten(rt) {
 		p.deployment(t, need, false)
 	}
