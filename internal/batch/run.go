@@ -356,13 +356,24 @@ func modelOf(lines []line) string {
 // process serves the lines that have no result yet, until all have one,
 // the batch is cancelled or expires (expired true), or ctx ends (its
 // error).
-func (r *Runner) process(ctx context.Context, b store.Batch, o *object, lines []line) (expired bool, err error) {
+func (r *Runner) process(ctx context.Context, b store.Batch, o *object, lines []line) (bool, error) {
 	done := make(map[int]bool)
 	if err := r.st.BatchResults(ctx, b.ID, func(res store.BatchResult) error { done[res.Line] = true; return nil }); err != nil {
 		return false, err
 	}
 
-	var stop, lost atomic.Bool
+	var stop, lost, pastExpiry atomic.Bool
+	// halt reports whether to start no more lines: the batch was
+	// cancelled or expired, or the replica is stopping. Expiry is read
+	// here too, not only by the watcher, so that a batch resumed past
+	// its expires_at runs no line.
+	halt := func() bool {
+		if o.ExpiresAt != nil && r.now().Unix() >= *o.ExpiresAt {
+			pastExpiry.Store(true)
+			stop.Store(true)
+		}
+		return stop.Load() || ctx.Err() != nil
+	}
 	wctx, cancelWatch := context.WithCancel(ctx)
 	defer cancelWatch()
 	watchDone := make(chan struct{})
@@ -380,10 +391,7 @@ func (r *Runner) process(ctx context.Context, b store.Batch, o *object, lines []
 				if err == nil && cur.Status != store.BatchInProgress {
 					stop.Store(true)
 				}
-				if o.ExpiresAt != nil && r.now().Unix() >= *o.ExpiresAt {
-					expired = true
-					stop.Store(true)
-				}
+				halt()
 				if r.now().Sub(renewed) >= r.lease/3 {
 					held, err := r.claim(wctx, b.ID)
 					switch {
@@ -410,10 +418,16 @@ func (r *Runner) process(ctx context.Context, b store.Batch, o *object, lines []
 		if done[i] {
 			continue
 		}
-		if stop.Load() || ctx.Err() != nil {
+		if halt() {
 			break
 		}
 		sem <- struct{}{}
+		// The wait for a slot may have outlasted the batch (cancelled,
+		// expired) or the replica (stopping): look again.
+		if halt() {
+			<-sem
+			break
+		}
 		wg.Go(func() {
 			defer func() { <-sem }()
 			failed := func(err error) {
@@ -464,7 +478,7 @@ func (r *Runner) process(ctx context.Context, b store.Batch, o *object, lines []
 	if lost.Load() {
 		return false, errLeaseLost
 	}
-	return expired, nil
+	return pastExpiry.Load(), nil
 }
 
 func (r *Runner) countLine(result string) {

@@ -1,0 +1,196 @@
+package batch
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/clocktest"
+	"github.com/switchyard-gw/switchyard/internal/gateway"
+	"github.com/switchyard-gw/switchyard/internal/store"
+	"github.com/switchyard-gw/switchyard/internal/store/sqlite"
+)
+
+// anyKey is a Principals for which every key works.
+type anyKey struct{}
+
+func (anyKey) Principal(_ context.Context, keyID string) (*gateway.Principal, error) {
+	return &gateway.Principal{TenantID: "t", KeyID: keyID}, nil
+}
+
+// runFixture is a store holding one batch in progress of n embeddings
+// lines (custom_ids l0, l1, ...), run by runners on a shared clock.
+type runFixture struct {
+	st    store.Store
+	clock *clocktest.Clock
+	id    string
+
+	mu     sync.Mutex
+	served int // the lines the API was called for
+}
+
+func newRunFixture(t *testing.T, n int, expiresIn time.Duration) *runFixture {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	f := &runFixture{st: st, clock: clocktest.New(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)), id: "batch_run"}
+	var in strings.Builder
+	for i := range n {
+		fmt.Fprintf(&in, `{"custom_id":"l%d","method":"POST","url":"/v1/embeddings","body":{"model":"m","input":"x"}}`+"\n", i)
+	}
+	now := f.clock.Now()
+	if err := st.CreateFile(ctx, store.File{ID: "file-in", TenantID: "t", Purpose: "batch", Filename: "in.jsonl", Bytes: int64(in.Len()), Created: now}, []byte(in.String())); err != nil {
+		t.Fatal(err)
+	}
+	o := &object{ID: f.id, Object: "batch", Endpoint: "/v1/embeddings", InputFileID: "file-in", CompletionWindow: "24h",
+		Status: store.BatchInProgress, CreatedAt: now.Unix(), ExpiresAt: unix(now.Add(expiresIn)), RequestCounts: requestCounts{Total: n}}
+	if err := st.CreateBatch(ctx, o.encode("t", "key-1", now)); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// runner is a runner of the fixture's batch whose lines are served by
+// serve (after they are counted in f.served); its watcher looks at the
+// batch every poll.
+func (f *runFixture) runner(owner string, concurrency int, poll time.Duration, serve http.HandlerFunc) *Runner {
+	return NewRunner(RunnerOptions{Store: f.st, Principals: anyKey{}, Concurrency: concurrency, Poll: poll,
+		Now: f.clock.Now, Lease: 30 * time.Second, Owner: owner,
+		API: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			f.mu.Lock()
+			f.served++
+			f.mu.Unlock()
+			serve(w, req)
+		})})
+}
+
+func (f *runFixture) servedCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.served
+}
+
+func (f *runFixture) status(t *testing.T) store.Batch {
+	t.Helper()
+	b, err := f.st.GetBatch(context.Background(), "", f.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func answer(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Write([]byte(`{"object":"list","data":[],"usage":{"prompt_tokens":1,"total_tokens":1}}`))
+}
+
+// TestRunStartsNoLineAfterShutdown: a replica stopping while a line is in
+// flight (its context cancelled) starts no other line, not even the one
+// that was waiting for the slot.
+func TestRunStartsNoLineAfterShutdown(t *testing.T) {
+	f := newRunFixture(t, 5, 24*time.Hour)
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	r := f.runner("me", 1, time.Hour, func(w http.ResponseWriter, req *http.Request) {
+		stop() // SIGTERM while the first line runs
+		answer(w, req)
+	})
+	if err := r.Run(ctx, f.id); err != context.Canceled {
+		t.Fatalf("Run: %v, want context.Canceled", err)
+	}
+	if n := f.servedCount(); n != 1 {
+		t.Errorf("served %d lines, want 1: no line starts once the replica stops", n)
+	}
+}
+
+// countingStore counts GetBatch calls, to know when the runner's watcher
+// has looked at the batch.
+type countingStore struct {
+	store.Store
+	mu   sync.Mutex
+	gets int
+}
+
+func (s *countingStore) GetBatch(ctx context.Context, tenantID, id string) (store.Batch, error) {
+	s.mu.Lock()
+	s.gets++
+	s.mu.Unlock()
+	return s.Store.GetBatch(ctx, tenantID, id)
+}
+
+func (s *countingStore) getCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.gets
+}
+
+// TestRunStartsNoLineAfterCancel: once the runner sees a batch
+// cancelled (or expired), it starts no new line: with one slot, the line
+// waiting for it does not run.
+func TestRunStartsNoLineAfterCancel(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		end  func(t *testing.T, f *runFixture)
+		want string
+	}{
+		{"cancelled", func(t *testing.T, f *runFixture) {
+			b := f.status(t)
+			b.Status = store.BatchCancelling
+			if err := f.st.UpdateBatch(context.Background(), b, store.BatchInProgress); err != nil {
+				t.Error(err)
+			}
+		}, store.BatchCancelled},
+		{"expired", func(t *testing.T, f *runFixture) { f.clock.Advance(25 * time.Hour) }, store.BatchExpired},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newRunFixture(t, 5, 24*time.Hour)
+			cs := &countingStore{Store: f.st}
+			f.st = cs
+			var once sync.Once
+			r := f.runner("me", 1, 5*time.Millisecond, func(w http.ResponseWriter, req *http.Request) {
+				once.Do(func() { tt.end(t, f) })
+				// Two looks of the watcher after the change: the first
+				// may have begun before it, the second saw it.
+				seen := cs.getCount() + 2
+				clocktest.WaitFor(t, "the runner to look at the batch", func() bool { return cs.getCount() >= seen })
+				answer(w, req)
+			})
+			if err := r.Run(context.Background(), f.id); err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if n := f.servedCount(); n != 1 {
+				t.Errorf("served %d lines, want 1: no line starts once the batch is %s", n, tt.want)
+			}
+			if got := f.status(t).Status; got != tt.want {
+				t.Errorf("status %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestRunResumedPastExpiry: a batch resumed after its expires_at runs no
+// line: it expires with all of them as batch_expired.
+func TestRunResumedPastExpiry(t *testing.T) {
+	f := newRunFixture(t, 3, time.Hour)
+	f.clock.Advance(2 * time.Hour) // the replicas were down meanwhile
+	r := f.runner("me", 3, time.Hour, answer)
+	if err := r.Run(context.Background(), f.id); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if n := f.servedCount(); n != 0 {
+		t.Errorf("served %d lines of an expired batch, want 0", n)
+	}
+	b := f.status(t)
+	o, _ := decode(b)
+	if b.Status != store.BatchExpired || o.ExpiredRequests != 3 {
+		t.Errorf("status %s with %d expired requests, want expired with 3", b.Status, o.ExpiredRequests)
+	}
+}
