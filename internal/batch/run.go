@@ -172,6 +172,30 @@ func (r *Runner) end(id string) {
 	delete(r.running, id)
 }
 
+// hold is a runner's lease on a batch it runs: when it was last renewed,
+// shared by the watcher that renews it and the loop that starts lines.
+type hold struct {
+	r       *Runner
+	id      string
+	renewed atomic.Int64 // Unix nanoseconds of the last renewal
+}
+
+// renew claims the batch again; false when another runner holds it.
+func (h *hold) renew(ctx context.Context) (bool, error) {
+	now := h.r.now()
+	held, err := h.r.st.ClaimBatch(ctx, h.id, h.r.owner, now, now.Add(h.r.lease))
+	if held && err == nil {
+		h.renewed.Store(now.UnixNano())
+	}
+	return held, err
+}
+
+func (h *hold) last() time.Time { return time.Unix(0, h.renewed.Load()) }
+
+// lapsed reports whether the lease ran out unrenewed: another runner may
+// have taken the batch.
+func (h *hold) lapsed() bool { return !h.r.now().Before(h.last().Add(h.r.lease)) }
+
 // claim takes or renews the runner's lease on batch id.
 func (r *Runner) claim(ctx context.Context, id string) (bool, error) {
 	now := r.now()
@@ -362,6 +386,15 @@ func (r *Runner) process(ctx context.Context, b store.Batch, o *object, lines []
 		return false, err
 	}
 
+	h := &hold{r: r, id: b.ID}
+	// Renewing the lease first starts the clock of lapsed from a renewal.
+	if held, err := h.renew(ctx); err != nil || !held {
+		if err == nil {
+			err = errLeaseLost
+		}
+		return false, err
+	}
+
 	var stop, lost, pastExpiry atomic.Bool
 	// halt reports whether to start no more lines: the batch was
 	// cancelled or expired, or the replica is stopping. Expiry is read
@@ -381,7 +414,6 @@ func (r *Runner) process(ctx context.Context, b store.Batch, o *object, lines []
 		defer close(watchDone)
 		t := time.NewTicker(min(r.poll, r.lease/3))
 		defer t.Stop()
-		renewed := r.now()
 		for {
 			select {
 			case <-wctx.Done():
@@ -392,16 +424,14 @@ func (r *Runner) process(ctx context.Context, b store.Batch, o *object, lines []
 					stop.Store(true)
 				}
 				halt()
-				if r.now().Sub(renewed) >= r.lease/3 {
-					held, err := r.claim(wctx, b.ID)
+				if r.now().Sub(h.last()) >= r.lease/3 {
+					held, err := h.renew(wctx)
 					switch {
 					case err != nil:
 						r.log.Warn("batch: could not renew the lease", "batch", b.ID, "err", err)
 					case !held:
 						lost.Store(true)
 						stop.Store(true)
-					default:
-						renewed = r.now()
 					}
 				}
 			}
@@ -414,6 +444,36 @@ func (r *Runner) process(ctx context.Context, b store.Batch, o *object, lines []
 		mu      sync.Mutex
 		saveErr error
 	)
+	failed := func(err error) {
+		mu.Lock()
+		saveErr = err
+		mu.Unlock()
+		stop.Store(true)
+	}
+	// mayStart reports whether a request of a line may start now: not
+	// halted, and the lease still held. A runner that stalled past its
+	// lease (a paused process) renews it first, and stops if another
+	// runner took the batch over meanwhile, instead of running lines
+	// that runner runs too until the watcher notices.
+	mayStart := func() bool {
+		if halt() {
+			return false
+		}
+		if !h.lapsed() {
+			return true
+		}
+		held, err := h.renew(ctx)
+		switch {
+		case err != nil:
+			failed(err)
+			return false
+		case !held:
+			lost.Store(true)
+			stop.Store(true)
+			return false
+		}
+		return true
+	}
 	for i, ln := range lines {
 		if done[i] {
 			continue
@@ -423,19 +483,13 @@ func (r *Runner) process(ctx context.Context, b store.Batch, o *object, lines []
 		}
 		sem <- struct{}{}
 		// The wait for a slot may have outlasted the batch (cancelled,
-		// expired) or the replica (stopping): look again.
-		if halt() {
+		// expired), the replica (stopping) or the lease: look again.
+		if !mayStart() {
 			<-sem
 			break
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			failed := func(err error) {
-				mu.Lock()
-				saveErr = err
-				mu.Unlock()
-				stop.Store(true)
-			}
 			// The key is looked up for every line: a key revoked
 			// meanwhile stops being served.
 			var (
@@ -446,7 +500,7 @@ func (r *Runner) process(ctx context.Context, b store.Batch, o *object, lines []
 			who, err := r.principals.Principal(ctx, b.KeyID)
 			switch {
 			case err == nil:
-				if res, err = r.serve(ctx, b, who, i, ln); err != nil {
+				if res, err = r.serve(ctx, b, who, i, ln, mayStart); err != nil {
 					return // stopping: the line runs again when the batch resumes
 				}
 				result = "error"
@@ -512,10 +566,14 @@ func kindOf(batchID string) (filePrefixOf, hex string) {
 // maxTries bounds the tries of a line the gateway rate-limits.
 const maxTries = 6
 
+// errStopped is serve's error for a line whose retry mayStart forbade.
+var errStopped = errors.New("batch: the run stopped before the line's retry")
+
 // serve runs line i through the gateway as who. A 429 of the caller's own
-// rate limits is tried again after its Retry-After; everything else is
-// the line's result. It fails only when ctx ends.
-func (r *Runner) serve(ctx context.Context, b store.Batch, who *gateway.Principal, i int, ln line) (store.BatchResult, error) {
+// rate limits is tried again after its Retry-After, if mayStart still
+// allows it then; everything else is the line's result. It fails only
+// when ctx ends or mayStart forbids a retry: then the line has no result.
+func (r *Runner) serve(ctx context.Context, b store.Batch, who *gateway.Principal, i int, ln line, mayStart func() bool) (store.BatchResult, error) {
 	outID := outputID(b.ID, i)
 	for try := 0; ; try++ {
 		// Every try is a request of its own, with a usage record of its
@@ -540,6 +598,9 @@ func (r *Runner) serve(ctx context.Context, b store.Batch, who *gateway.Principa
 				t.Stop()
 				return store.BatchResult{}, ctx.Err()
 			case <-t.C:
+			}
+			if !mayStart() {
+				return store.BatchResult{}, errStopped
 			}
 			continue
 		}

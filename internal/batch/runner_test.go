@@ -2,6 +2,7 @@ package batch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -192,5 +193,40 @@ func TestRunResumedPastExpiry(t *testing.T) {
 	o, _ := decode(b)
 	if b.Status != store.BatchExpired || o.ExpiredRequests != 3 {
 		t.Errorf("status %s with %d expired requests, want expired with 3", b.Status, o.ExpiredRequests)
+	}
+}
+
+// TestRunStalledPastLease: a runner that stalled past its lease (a
+// paused process) starts no other line once it resumes if another
+// runner took the batch over meanwhile; if none did, it renews the
+// lease and goes on.
+func TestRunStalledPastLease(t *testing.T) {
+	for _, takenOver := range []bool{true, false} {
+		t.Run(fmt.Sprintf("taken over %v", takenOver), func(t *testing.T) {
+			f := newRunFixture(t, 3, 24*time.Hour)
+			var once sync.Once
+			r := f.runner("a", 1, time.Hour, func(w http.ResponseWriter, req *http.Request) {
+				once.Do(func() {
+					f.clock.Advance(31 * time.Second) // SIGSTOP, SIGCONT
+					if takenOver {
+						now := f.clock.Now()
+						if ok, err := f.st.ClaimBatch(context.Background(), f.id, "b", now, now.Add(30*time.Second)); !ok || err != nil {
+							t.Errorf("runner b's claim: %v %v", ok, err)
+						}
+					}
+				})
+				answer(w, req)
+			})
+			err := r.Run(context.Background(), f.id)
+			if takenOver {
+				if !errors.Is(err, ErrHeld) || f.servedCount() != 1 {
+					t.Errorf("Run: %v with %d lines served, want ErrHeld and 1: the other runner runs the rest", err, f.servedCount())
+				}
+				return
+			}
+			if err != nil || f.servedCount() != 3 || f.status(t).Status != store.BatchCompleted {
+				t.Errorf("Run: %v with %d lines served, status %s; want nil, 3, completed", err, f.servedCount(), f.status(t).Status)
+			}
+		})
 	}
 }
