@@ -41,7 +41,7 @@ func (g *Gateway) ServeAnthropicCountTokens(w http.ResponseWriter, r *http.Reque
 		return
 	}
 	req.Beta = anthropicBeta(r.Header)
-	dec, err := rt.router.PlanFor(req.Model, nil)
+	dec, err := rt.router.PlanFor(req.Model, nil, callerInfo(x.who))
 	x.decision = dec
 	if err != nil {
 		g.fail(w, x, routeError(err))

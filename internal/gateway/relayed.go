@@ -13,6 +13,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/openaiapi"
 	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/router"
 	"github.com/switchyard-gw/switchyard/internal/sse"
 	"github.com/switchyard-gw/switchyard/internal/tokens"
 )
@@ -322,10 +323,19 @@ func (rt *runtime) firstWith(capability string, prefer func(model string) bool) 
 	return first
 }
 
+// callerInfo is what routing knows of the caller of a request planned
+// without features (PlanFor): its tenant's and tier's route entries apply.
+func callerInfo(who *Principal) router.Info {
+	if who == nil {
+		return router.Info{}
+	}
+	return router.Info{Tier: who.Tier, TenantID: who.TenantID, KeyID: who.KeyID}
+}
+
 // passthroughPlan is the executor plan for req, with its routing decision in
 // x: the decision's deployments whose provider serves it.
 func (rt *runtime) passthroughPlan(x *exchange, req relayed) (*executor.Plan, *apiError) {
-	dec, err := rt.router.PlanFor(req.model, []string{req.capability})
+	dec, err := rt.router.PlanFor(req.model, []string{req.capability}, callerInfo(x.who))
 	x.decision = dec
 	if err != nil {
 		return nil, routeError(err)

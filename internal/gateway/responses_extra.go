@@ -161,7 +161,7 @@ func (g *Gateway) ServeResponsesInputTokens(w http.ResponseWriter, r *http.Reque
 			x.decision.Route, names = d.cfg.Name, []string{d.cfg.Name}
 		}
 	default:
-		dec, err := rt.router.PlanFor(model, nil)
+		dec, err := rt.router.PlanFor(model, nil, callerInfo(x.who))
 		x.decision = dec
 		if err != nil {
 			g.fail(w, x, routeError(err))

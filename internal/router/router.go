@@ -247,9 +247,11 @@ func windowNeed(f *Features) string {
 
 // PlanFor returns the decision for a request naming model that needs the
 // given capabilities, without request features (embeddings requests need
-// config.CapEmbeddings only, moderations config.CapModeration). Every policy's targets are expanded in config
-// order, as a fallback chain.
-func (r *Router) PlanFor(model string, need []string) (Decision, error) {
+// config.CapEmbeddings only, moderations config.CapModeration). The
+// caller's tenant and tier entries on the route apply as they do for chat,
+// and so do the requires of the routes passed; every policy's targets are
+// then expanded in config order, as a fallback chain.
+func (r *Router) PlanFor(model string, need []string, info Info) (Decision, error) {
 	if d, ok := r.cfg.Deployment(model); ok {
 		dec := Decision{Route: model, Policy: "direct", Reason: "model names a deployment"}
 		if missing(d, need) != "" {
@@ -262,11 +264,20 @@ func (r *Router) PlanFor(model string, need []string) (Decision, error) {
 	if !ok {
 		return Decision{Route: model}, fmt.Errorf("%w %q", ErrUnknownModel, model)
 	}
-	dec := Decision{Route: rt.Name, Policy: rt.Policy, Reason: "all targets in config order"}
-	p := &planner{r: r, dec: &dec, seen: make(map[string]bool)}
-	for _, t := range p.flatten(rt) {
-		p.deployment(t, need, false)
+	dec := Decision{Route: rt.Name, Policy: rt.Policy}
+	f := &Features{Model: model, Tenant: info.TenantID, Tier: info.Tier, Key: info.KeyID, Headers: info.Headers}
+	p := &planner{r: r, f: f, dec: &dec, seen: make(map[string]bool)}
+	sub, to, all := p.redirect(rt, need)
+	if sub == nil {
+		p.deployment(to, all, false)
+	} else {
+		all = withRequires(all, sub)
+		for _, t := range p.flatten(sub) {
+			p.deployment(t, all, false)
+		}
+		p.reasons = append(p.reasons, "all targets in config order")
 	}
+	dec.Reason = strings.Join(p.reasons, "; ")
 	if len(dec.Deployments) == 0 {
 		return dec, &NoCapableError{Route: rt.Name, Need: need}
 	}

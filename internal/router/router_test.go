@@ -202,7 +202,7 @@ func TestWeightedSticky(t *testing.T) {
 
 func TestPlanForEmbeddingsExpandsAllPolicies(t *testing.T) {
 	r := newTestRouter(t, Options{})
-	dec, err := r.PlanFor("chat", []string{config.CapChat})
+	dec, err := r.PlanFor("chat", []string{config.CapChat}, Info{})
 	if err != nil {
 		t.Fatal(err)
 	}
