@@ -590,7 +590,7 @@ func (r *Runner) serve(ctx context.Context, b store.Batch, who *gateway.Principa
 		if err := ctx.Err(); err != nil {
 			return store.BatchResult{}, err
 		}
-		if rec.status() == http.StatusTooManyRequests && try+1 < maxTries {
+		if retryable(rec) && try+1 < maxTries {
 			wait := retryAfter(rec.header.Get("Retry-After"))
 			t := time.NewTimer(wait)
 			select {
@@ -614,13 +614,32 @@ func (r *Runner) serve(ctx context.Context, b store.Batch, who *gateway.Principa
 	}
 }
 
-// retryAfter reads a Retry-After in seconds, bounded to 1s..30s.
+// maxRetryAfter is the longest a line waits before its next try.
+const maxRetryAfter = 30 * time.Second
+
+// retryAfter reads a Retry-After in seconds, bounded to 1s..maxRetryAfter.
 func retryAfter(v string) time.Duration {
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 {
 		return time.Second
 	}
-	return min(time.Duration(n)*time.Second, 30*time.Second)
+	return min(time.Duration(n)*time.Second, maxRetryAfter)
+}
+
+// retryable reports whether an answer is a 429 that a short wait may
+// cure: one of the key's rate limits. A spent budget (budget_exceeded,
+// or a Retry-After past maxRetryAfter: the budget's next period) and a
+// request no wait cures (X-Should-Retry: false) are the line's result at
+// once, rather than minutes of tries each.
+func retryable(rec *recorder) bool {
+	if rec.status() != http.StatusTooManyRequests || strings.EqualFold(rec.header.Get("X-Should-Retry"), "false") {
+		return false
+	}
+	if gjson.GetBytes(rec.body.Bytes(), "error.code").String() == "budget_exceeded" {
+		return false
+	}
+	n, err := strconv.Atoi(rec.header.Get("Retry-After"))
+	return err != nil || time.Duration(n)*time.Second <= maxRetryAfter
 }
 
 // refused is line i's result when the batch's key no longer works

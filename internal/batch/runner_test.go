@@ -230,3 +230,72 @@ func TestRunStalledPastLease(t *testing.T) {
 		})
 	}
 }
+
+// TestRunBudgetExceededFailsAtOnce: a line refused because a budget is
+// spent is not tried again: it goes to the error file at once, as does
+// each remaining line, and the batch completes. A 429 of a rate limit
+// is still tried again after its Retry-After.
+func TestRunBudgetExceededFailsAtOnce(t *testing.T) {
+	spent := `{"error":{"message":"budget exceeded","type":"invalid_request_error","code":"budget_exceeded"}}`
+	anthropicSpent := `{"type":"error","error":{"type":"rate_limit_error","message":"budget exceeded"}}`
+	for _, tt := range []struct {
+		name, retryAfter, shouldRetry, body string
+	}{
+		{"budget_exceeded with a day's Retry-After", "50000", "", spent},
+		{"budget_exceeded without Retry-After", "", "false", spent},
+		{"budget_exceeded code alone", "", "", spent},
+		{"a Retry-After past the runner's cap", "3600", "", anthropicSpent},
+		{"X-Should-Retry false", "", "false", anthropicSpent},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newRunFixture(t, 3, 24*time.Hour)
+			r := f.runner("me", 1, time.Hour, func(w http.ResponseWriter, req *http.Request) {
+				if tt.retryAfter != "" {
+					w.Header().Set("Retry-After", tt.retryAfter)
+				}
+				if tt.shouldRetry != "" {
+					w.Header().Set("X-Should-Retry", tt.shouldRetry)
+				}
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusTooManyRequests)
+				w.Write([]byte(tt.body))
+			})
+			// Without the fix each line waits between tries: give up early.
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := r.Run(ctx, f.id); err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			b := f.status(t)
+			o, _ := decode(b)
+			if n := f.servedCount(); n != 3 || b.Status != store.BatchCompleted || o.RequestCounts.Failed != 3 || o.ErrorFileID == nil {
+				t.Fatalf("served %d, status %s, %+v, error file %v; want 3 tries, completed, 3 failed in the error file", n, b.Status, o.RequestCounts, o.ErrorFileID)
+			}
+			errs, _ := f.st.FileContent(ctx, "t", *o.ErrorFileID)
+			if got := strings.Count(string(errs), `"status_code":429`); got != 3 {
+				t.Errorf("error file has %d 429 answers, want 3:\n%s", got, errs)
+			}
+		})
+	}
+	t.Run("a rate limit is tried again", func(t *testing.T) {
+		f := newRunFixture(t, 1, 24*time.Hour)
+		var once sync.Once
+		r := f.runner("me", 1, time.Hour, func(w http.ResponseWriter, req *http.Request) {
+			limited := false
+			once.Do(func() { limited = true })
+			if limited {
+				w.Header().Set("Retry-After", "1")
+				w.WriteHeader(http.StatusTooManyRequests)
+				w.Write([]byte(`{"error":{"message":"slow down","type":"requests","code":"rate_limit_exceeded"}}`))
+				return
+			}
+			answer(w, req)
+		})
+		if err := r.Run(context.Background(), f.id); err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		if b := f.status(t); f.servedCount() != 2 || b.Status != store.BatchCompleted {
+			t.Errorf("served %d, status %s; want 2 tries and completed", f.servedCount(), b.Status)
+		}
+	})
+}
