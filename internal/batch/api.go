@@ -411,7 +411,9 @@ func (a *API) createBatch(w http.ResponseWriter, r *http.Request, who *gateway.P
 		}
 	}
 	f, err := a.st.GetFile(r.Context(), who.TenantID, req.InputFileID)
-	if errors.Is(err, store.ErrNotFound) {
+	// A Message Batch's internal input (msgfile-…) is not a file of this
+	// API, as GET /v1/files says too.
+	if errors.Is(err, store.ErrNotFound) || err == nil && !strings.HasPrefix(f.ID, filePrefix) {
 		openaiapi.WriteError(w, http.StatusNotFound, "not_found", "no file with id "+strconv.Quote(truncate(req.InputFileID, 100)))
 		return
 	}
