@@ -20,6 +20,10 @@ func TestParse(t *testing.T) {
 		{"too many", strings.Repeat(ok+"\n", 4), 4, []string{"duplicate_custom_id", "duplicate_custom_id", "duplicate_custom_id", "too_many_requests"}},
 		{"not json", "{", 0, []string{"invalid_json_line"}},
 		{"json but not an object", `[1]`, 0, []string{"invalid_json_line"}},
+		{"not UTF-8", "{\"custom_id\":\"a\xff\",\"method\":\"POST\",\"url\":\"/v1/embeddings\",\"body\":{}}\n" +
+			"{\"custom_id\":\"a\xfe\",\"method\":\"POST\",\"url\":\"/v1/embeddings\",\"body\":{}}", 0, []string{"invalid_json_line", "invalid_json_line"}},
+		{"UTF-8 custom_ids", `{"custom_id":"aé","method":"POST","url":"/v1/embeddings","body":{}}` + "\n" +
+			`{"custom_id":"a€","method":"POST","url":"/v1/embeddings","body":{}}`, 2, nil},
 		{"no custom_id", `{"method":"POST","url":"/v1/embeddings","body":{}}`, 1, []string{"missing_required_parameter"}},
 		{"GET", `{"custom_id":"a","method":"GET","url":"/v1/embeddings","body":{}}`, 1, []string{"invalid_method"}},
 		{"other url", `{"custom_id":"a","method":"POST","url":"/v1/chat/completions","body":{}}`, 1, []string{"mismatched_url"}},

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 
@@ -331,6 +332,12 @@ func (r *Runner) parse(content []byte, endpoint string) ([]line, []lineError) {
 		no := i + 1
 		raw = bytes.TrimSpace(raw)
 		if len(raw) == 0 {
+			continue
+		}
+		// json.Unmarshal would turn invalid UTF-8 into U+FFFD: two
+		// custom_ids would collide, and one come back changed.
+		if !utf8.Valid(raw) {
+			bad(no, "invalid_json_line", "line is not valid UTF-8")
 			continue
 		}
 		var in inputLine
