@@ -22,6 +22,7 @@ import (
 // and a route to the 48-token deployment.
 const worstCaseDeployments = `  - {name: wc-medium, provider: sim-openai, model: sim-medium, price: {input_per_mtok: 1, output_per_mtok: 4}, context_window: 65536, max_output_tokens: 32}
   - {name: wc-large, provider: sim-openai, model: sim-large, price: {input_per_mtok: 3, output_per_mtok: 15}, context_window: 200000, max_output_tokens: 48}
+  - {name: wc-understated, provider: sim-openai, model: sim-large, price: {input_per_mtok: 3, output_per_mtok: 15}, context_window: 200000, max_output_tokens: 8}
   - {name: wc-image, provider: sim-openai, model: sim-image, price: {input_per_mtok: 5, output_per_mtok: 40}, capabilities: {chat: false, images: true}}
 routes:
   - {name: wc-cascade, policy: cascade, targets: [wc-medium, wc-large], checks: [{judge: {deployment: small, min_score: 7}}, {min_length: 100000}]}
@@ -145,5 +146,21 @@ func TestTPMReservesOutputLimitWithoutMaxTokens(t *testing.T) {
 	}
 	if code, b, h := chat(s.hc, s.base, small.Secret, body); code != 429 || !strings.Contains(b, "tokens-per-minute") || h.Get("Retry-After") == "" {
 		t.Errorf("the next one: got %d %s (Retry-After %q), want 429 tpm with a Retry-After", code, b, h.Get("Retry-After"))
+	}
+}
+
+// TestTPMReservesTheClientsMaxTokens: a client's max_tokens goes upstream
+// as sent, so it is reserved as sent, even above a deployment's
+// max_output_tokens that understates what the model writes (8 here, the
+// model answers 48): reserving the cap let a burst use several times the
+// tpm.
+func TestTPMReservesTheClientsMaxTokens(t *testing.T) {
+	s := startWorstCaseStack(t)
+	const tpm = 150 // one request of max_tokens 100 and its input
+	k := s.newKey("acme", admin.KeyCreate{Limits: tenancy.Limits{TPM: tpm}})
+	body := `{"model":"wc-understated","max_tokens":100,"messages":[{"role":"user","content":"hello"}]}`
+	got := s.burst(t, 6, k.Secret, "/v1/chat/completions", body, "rate_limit_exceeded")
+	if got.codes[200] == 0 || got.tokens > tpm {
+		t.Errorf("got %v using %d tokens, want some admitted within the tpm of %d", got.codes, got.tokens, tpm)
 	}
 }

@@ -556,8 +556,7 @@ func (g *Gateway) deny(ctx context.Context, w http.ResponseWriter, x *exchange, 
 // worstCase is the most tokens req can use and the most it can cost on
 // the decision's plan, from the input estimate and, per answer (n choices
 // may cost n calls: a deployment of another API makes them), max_tokens
-// capped at the deployment's output limit (the limit when max_tokens is
-// unset): on the deployment where that is most, or on a cascade the sum
+// (the deployment's output limit when max_tokens is unset): on the deployment where that is most, or on a cascade the sum
 // over its stages and their judges, since a cascade pays every stage it
 // calls. Admission reserves both, the tokens against TPM and the cost
 // against budgets, and settle refunds what the call did not use.
@@ -579,9 +578,12 @@ func (rt *runtime) worstCase(dec router.Decision, input int, req *llm.Request) (
 }
 
 // outputCap is the most output tokens one answer of d can have for a
-// request asking for maxTokens (0: unset).
+// request asking for maxTokens (0: unset): what the client allowed, which
+// goes upstream as it is (a max_tokens above the deployment's
+// max_output_tokens is not cut, so it is not reserved cut either), else
+// the deployment's max_output_tokens.
 func outputCap(d *deployment, maxTokens int) int {
-	if maxTokens <= 0 || maxTokens > d.cfg.MaxOutputTokens {
+	if maxTokens <= 0 {
 		return d.cfg.MaxOutputTokens
 	}
 	return maxTokens
