@@ -1,6 +1,7 @@
 package app
 
 import (
+	"net/http"
 	"testing"
 
 	"github.com/switchyard-gw/switchyard/internal/admin"
@@ -29,6 +30,28 @@ func TestFreeEndpointsCountAgainstRateLimits(t *testing.T) {
 				t.Errorf("second within the minute at rpm 1: got %d %s, want 429", code, out)
 			}
 		})
+	}
+	// Reading or changing objects kept upstream calls the shared account
+	// too (a list may read several pages of it).
+	for _, path := range []string{"/v1/chat/completions?limit=5", "/v1/chat/completions/chatcmpl-x", "/v1/videos", "/v1/videos/video_x",
+		"/v1/conversations/conv_x", "/v1/conversations/conv_x/items", "/v1/responses/resp_x"} {
+		k := s.newKey("acme-get", admin.KeyCreate{Limits: tenancy.Limits{RPM: 1}})
+		get := func() int {
+			req, _ := http.NewRequest("GET", s.base+path, nil)
+			req.Header.Set("Authorization", "Bearer "+k.Secret)
+			resp, err := s.hc.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		if code := get(); code == 429 {
+			t.Fatalf("GET %s: the first got 429", path)
+		}
+		if code := get(); code != 429 {
+			t.Errorf("GET %s twice within the minute at rpm 1: got %d, want 429", path, code)
+		}
 	}
 	far := s.newKey("globex", admin.KeyCreate{AllowedRoutes: []string{"anthropic-first"}})
 	if code, out, _ := s.send("/v1/conversations", `{}`, "Authorization", "Bearer "+far.Secret); code != 403 {

@@ -175,6 +175,9 @@ func (g *Gateway) ServeConversationObject(w http.ResponseWriter, r *http.Request
 	if !ok {
 		return
 	}
+	if !g.admitFree(r.Context(), w, x, rt) { // it calls the shared upstream account
+		return
+	}
 	id := r.PathValue("id")
 	d, f, ae := g.conversationAt(r.Context(), rt, x.who.TenantID, id)
 	if ae != nil {

@@ -206,6 +206,9 @@ func (g *Gateway) ServeOpenAIResponseObject(w http.ResponseWriter, r *http.Reque
 	if !ok {
 		return
 	}
+	if !g.admitFree(r.Context(), w, x, rt) { // it calls the shared upstream account
+		return
+	}
 	id := r.PathValue("id")
 	dep, err := g.responseDeployment(r.Context(), x.who.TenantID, id)
 	if err != nil {

@@ -55,6 +55,9 @@ func (g *Gateway) ServeStoredCompletion(w http.ResponseWriter, r *http.Request) 
 	if !ok {
 		return
 	}
+	if !g.admitFree(r.Context(), w, x, rt) { // it calls the shared upstream account
+		return
+	}
 	id := r.PathValue("id")
 	d, f, ae := g.keptAt(r.Context(), rt, id, func(id string) string { return storedCompletionKey(x.who.TenantID, id) }, completionNotFound(id))
 	if ae != nil {
@@ -91,6 +94,9 @@ func (g *Gateway) ServeStoredCompletionList(w http.ResponseWriter, r *http.Reque
 	defer g.finish(r.Context(), x)
 	rt, _, ok := g.authenticated(w, r, x)
 	if !ok {
+		return
+	}
+	if !g.admitFree(r.Context(), w, x, rt) { // it calls the shared upstream account
 		return
 	}
 	d, f, ok := rt.conversationHolder()

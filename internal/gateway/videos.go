@@ -122,6 +122,9 @@ func (g *Gateway) ServeVideoObject(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if !g.admitFree(r.Context(), w, x, rt) { // it calls the shared upstream account
+		return
+	}
 	id := r.PathValue("id")
 	dep, err := g.videoDeployment(r.Context(), x.who.TenantID, id)
 	if err != nil {
@@ -153,6 +156,9 @@ func (g *Gateway) ServeVideoList(w http.ResponseWriter, r *http.Request) {
 	defer g.finish(r.Context(), x)
 	rt, _, ok := g.authenticated(w, r, x)
 	if !ok {
+		return
+	}
+	if !g.admitFree(r.Context(), w, x, rt) { // it calls the shared upstream account
 		return
 	}
 	name := rt.firstWith(config.CapVideo, nil)
