@@ -49,7 +49,7 @@ func (p *planner) route(rt *config.Route, need []string, depth int) {
 	}
 	rt, to, need := p.redirect(rt, need)
 	if rt == nil {
-		p.deployment(to, need, false)
+		p.deployment(to, need, true)
 		return
 	}
 	need = withRequires(need, rt)
@@ -117,10 +117,11 @@ func (p *planner) target(name string, need []string, depth int) {
 		p.route(sub, need, depth+1)
 		return
 	}
-	// The executor skips a deployment whose context window is too small
-	// for the request; Explain, which shows the plan the executor walks,
-	// leaves it out as well and says so.
-	p.deployment(name, need, p.dry)
+	// A deployment whose context window is too small for the request is
+	// left out and named in the reason, in live plans as in Explain: a
+	// weighted route then credits the arm that answers, not one whose
+	// deployment the executor would skip (it still checks, as a safety net).
+	p.deployment(name, need, true)
 }
 
 // deployment appends a deployment unless it is already planned or cannot

@@ -228,7 +228,20 @@ func (r *Router) plan(ctx context.Context, f *Features, need []string, dry bool)
 		dec.Reason += "; skipped " + strings.Join(dec.Skipped, ", ")
 	}
 	if len(dec.Deployments) == 0 {
-		if slices.ContainsFunc(dec.Skipped, func(s string) bool { return strings.HasSuffix(s, ": context window") }) {
+		var small []string
+		for _, s := range dec.Skipped {
+			if name, ok := strings.CutSuffix(s, ": context window"); ok {
+				small = append(small, name)
+			}
+		}
+		if len(small) > 0 && !dry {
+			// Capable deployments, all too small: the executor skips them
+			// and answers 400 context_length_exceeded, as a client of an
+			// OpenAI-style API expects for a request too long for the model.
+			dec.Deployments = small
+			return dec, nil
+		}
+		if len(small) > 0 {
 			need = append(slices.Clone(need), windowNeed(f))
 		}
 		return dec, &NoCapableError{Route: rt.Name, Need: need}
