@@ -461,6 +461,9 @@ func TestHeaderValuesWithLineBreaks(t *testing.T) {
 		{"api key", `providers: [{name: p, kind: openai, base_url: "http://127.0.0.1:1/v1", api_key: "${KEY}"}]`, "providers[0].api_key"},
 		{"provider header", `providers: [{name: p, kind: openai, base_url: "http://127.0.0.1:1/v1", headers: {X-Org: "${HDR}"}}]`, "providers[0].headers.X-Org"},
 		{"telemetry header", "telemetry: {otlp_endpoint: \"http://127.0.0.1:4318\", headers: {Authorization: \"${KEY}\"}}\n" + validTail, "telemetry.headers.Authorization"},
+		{"client key", "server: {api_keys: [\"sk-ok\", \"${KEY}\"]}\n" + validTail, "server.api_keys[1]"},
+		{"master key", "server: {master_key: \"${KEY}\"}\n" + validTail, "server.master_key"},
+		{"admin key", "admin: {key: \"${KEY}\"}\n" + validTail, "admin.key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

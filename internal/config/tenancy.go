@@ -183,6 +183,9 @@ func (c *Config) validateTenancy(v *validator) {
 	if c.Admin.Key != "" && listenersClash(c.Admin.Listen, c.Server.Listen) {
 		v.add("admin.listen", "must differ from server.listen (%s)", c.Server.Listen)
 	}
+	if msg := badHeaderValue(c.Admin.Key); msg != "" {
+		v.add("admin.key", "%s", msg)
+	}
 	if k := c.Admin.Key; k != "" {
 		// One key for both would make every client an administrator.
 		clash := k == c.Server.MasterKey

@@ -115,7 +115,13 @@ func (c *Config) validateServer(v *validator) {
 	for i, k := range s.APIKeys {
 		if k == "" {
 			v.add(fmt.Sprintf("server.api_keys[%d]", i), "must not be empty")
+		} else if msg := badHeaderValue(k); msg != "" {
+			// Clients send it in a header: it could never match.
+			v.add(fmt.Sprintf("server.api_keys[%d]", i), "%s", msg)
 		}
+	}
+	if msg := badHeaderValue(s.MasterKey); msg != "" {
+		v.add("server.master_key", "%s", msg)
 	}
 	v.positiveInt("server.max_body_bytes", s.MaxBodyBytes)
 	v.positiveDur("server.read_header_timeout", s.ReadHeaderTimeout)
