@@ -197,6 +197,7 @@ func TestKeyScopeWithinIssuer(t *testing.T) {
 		{name: "bad role", in: KeyCreate{Role: "root"}, code: 400},
 		{name: "empty route name", in: KeyCreate{AllowedRoutes: []string{"a", ""}}, code: 400},
 		{name: "blank route name", in: KeyCreate{AllowedRoutes: []string{" "}}, code: 400},
+		{name: "route name with spaces around it", in: KeyCreate{AllowedRoutes: []string{" a"}}, code: 400},
 		{name: "tier other than own", in: KeyCreate{Tier: "pro"}, code: 403},
 	}
 	for _, tt := range tests {

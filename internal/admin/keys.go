@@ -188,8 +188,12 @@ func (h *Handler) checkKey(k store.Key, c *caller, now time.Time) error {
 		return errBad("name must be at most 200 characters")
 	}
 	for i, rt := range k.AllowedRoutes {
-		if strings.TrimSpace(rt) == "" {
+		switch {
+		case strings.TrimSpace(rt) == "":
 			return errBad(fmt.Sprintf("allowed_routes[%d] must not be empty", i))
+		case strings.TrimSpace(rt) != rt:
+			// No route name has them: the key could never use it.
+			return errBad(fmt.Sprintf("allowed_routes[%d] %q has spaces around the route name", i, rt))
 		}
 	}
 	if err := checkLimits(tenancy.KeyLimits(k)); err != nil {
