@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -164,6 +165,13 @@ func New(cfg *config.Config, opts Options) (*Router, error) {
 					return nil, fmt.Errorf("router: route %q: %w", rt.Name, err)
 				}
 				files[path] = lr
+			}
+			// A reference model the file lacks would rank its target last
+			// with no prediction (quality NaN) and no word of why.
+			for _, d := range slices.Sorted(maps.Keys(rt.Learned.RefModels)) {
+				if ref := rt.Learned.RefModels[d]; !lr.HasModel(ref) {
+					return nil, fmt.Errorf("router: route %q: learned.ref_models.%s: reference model %q is not in %s (it has %s)", rt.Name, d, ref, path, strings.Join(lr.ReferenceModels(), ", "))
+				}
 			}
 			if e := rt.Learned.EmbeddingDeployment; e != "" {
 				if _, dims := lr.Embedding(); dims == 0 {
