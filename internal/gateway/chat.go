@@ -500,11 +500,18 @@ func (x *exchange) estimateUsage(input, outBytes int) {
 }
 
 // closingUsage gives a stream that reported no usage (*saw false) the
-// estimate, so that the client's closing usage (OpenAI's usage chunk,
+// estimate, and one that reported no input count the input estimate, so that the client's closing usage (OpenAI's usage chunk,
 // Anthropic's message_delta, response.completed) is what is billed, never
 // zeros.
 func (x *exchange) closingUsage(sw streamWriter, input, outBytes int, saw *bool) {
 	if *saw {
+		if x.usage.InputTokens == 0 && input > 0 {
+			// Output counted, input not: the closing usage shows the
+			// input estimate that is billed, not 0.
+			x.usage.InputTokens, x.usage.Estimated = input, true
+			u := x.usage
+			_ = sw.WriteEvent(llm.Event{Usage: &u})
+		}
 		return
 	}
 	x.estimateUsage(input, outBytes)

@@ -26,7 +26,7 @@ func TestStreamWithoutReportedInputIsEstimated(t *testing.T) {
 		bodyTail string
 	}{
 		{"output reported, messages client", `,"usage":{"output_tokens":5}`, 5, "/v1/messages", `"max_tokens":100,`},
-		{"output reported, chat client", `,"usage":{"output_tokens":5}`, 5, "/v1/chat/completions", ``},
+		{"output reported, chat client", `,"usage":{"output_tokens":5}`, 5, "/v1/chat/completions", `"stream_options":{"include_usage":true},`},
 		{"no usage at all, messages client", ``, 0, "/v1/messages", `"max_tokens":100,`},
 		{"no usage at all, chat client", ``, 0, "/v1/chat/completions", ``},
 	} {
@@ -80,6 +80,13 @@ routes:
 			}
 			if r.OutputTokens == 0 {
 				t.Errorf("got output 0, want an estimate of the answer")
+			}
+			// The client's closing usage shows the input it is billed.
+			if strings.Contains(tt.bodyTail, "include_usage") {
+				i := strings.LastIndex(string(got), `"prompt_tokens":`)
+				if i < 0 || !strings.HasPrefix(string(got[i:]), fmt.Sprintf(`"prompt_tokens":%d,`, r.InputTokens)) {
+					t.Errorf("closing usage %q, want prompt_tokens %d as billed", got[max(i, 0):], r.InputTokens)
+				}
 			}
 		})
 	}
