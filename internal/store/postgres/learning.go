@@ -23,10 +23,7 @@ func (s *Store) PutFeedback(ctx context.Context, f store.Feedback) error {
 		SELECT $1::text, $2::text, $3::double precision, $4::timestamptz
 		WHERE NOT EXISTS (SELECT 1 FROM usage_records WHERE request_id = $1 AND tenant_id <> $2)
 		  AND NOT EXISTS (SELECT 1 FROM captured_prompts WHERE request_id = $1 AND tenant_id <> $2)
-		ON CONFLICT (request_id) DO UPDATE SET tenant_id = excluded.tenant_id, quality = excluded.quality, created = excluded.created
-		WHERE feedback.tenant_id = excluded.tenant_id
-		   OR EXISTS (SELECT 1 FROM usage_records WHERE request_id = excluded.request_id AND tenant_id = excluded.tenant_id)
-		   OR EXISTS (SELECT 1 FROM captured_prompts WHERE request_id = excluded.request_id AND tenant_id = excluded.tenant_id)`,
+		ON CONFLICT (request_id, tenant_id) DO UPDATE SET quality = excluded.quality, created = excluded.created`,
 		f.RequestID, f.TenantID, f.Quality, us(f.Created))
 	if err == nil && tag.RowsAffected() == 0 {
 		return store.ErrNotFound

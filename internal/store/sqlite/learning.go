@@ -19,19 +19,15 @@ func (s *Store) PutPrompt(ctx context.Context, p store.CapturedPrompt) error {
 
 // PutFeedback records a request's quality; the tenant's last write wins.
 // A request known to be another tenant's (its usage record or captured
-// prompt says so) is ErrNotFound, and so is another tenant's rating of one
-// rated already, unless the request is known to be the rater's own: then
-// its owner's rating replaces one another tenant left before the usage
-// record was written.
+// prompt says so) is ErrNotFound. Ratings are kept per request and
+// tenant, so one another tenant left before the usage record was written
+// takes nothing from the owner's (and joins on the tenant ignore it).
 func (s *Store) PutFeedback(ctx context.Context, f store.Feedback) error {
 	res, err := s.w.ExecContext(ctx, `INSERT INTO feedback(request_id, tenant_id, quality, created_us)
 		SELECT ?1, ?2, ?3, ?4
 		WHERE NOT EXISTS (SELECT 1 FROM usage_records WHERE request_id = ?1 AND tenant_id <> ?2)
 		  AND NOT EXISTS (SELECT 1 FROM captured_prompts WHERE request_id = ?1 AND tenant_id <> ?2)
-		ON CONFLICT (request_id) DO UPDATE SET tenant_id = excluded.tenant_id, quality = excluded.quality, created_us = excluded.created_us
-		WHERE feedback.tenant_id = excluded.tenant_id
-		   OR EXISTS (SELECT 1 FROM usage_records WHERE request_id = excluded.request_id AND tenant_id = excluded.tenant_id)
-		   OR EXISTS (SELECT 1 FROM captured_prompts WHERE request_id = excluded.request_id AND tenant_id = excluded.tenant_id)`,
+		ON CONFLICT (request_id, tenant_id) DO UPDATE SET quality = excluded.quality, created_us = excluded.created_us`,
 		f.RequestID, f.TenantID, f.Quality, micros(f.Created))
 	if err != nil {
 		return mapErr("put feedback", err)

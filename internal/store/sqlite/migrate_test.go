@@ -3,6 +3,7 @@ package sqlite
 import (
 	"database/sql"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -58,5 +59,44 @@ func TestMigrateTenantLimitsFromHiddenRow(t *testing.T) {
 	keys, err := s.ListKeys(t.Context(), "")
 	if err != nil || len(keys) != 1 || keys[0].ID != "key_1" {
 		t.Errorf("got keys %+v (%v), want only key_1 (the hidden row deleted)", keys, err)
+	}
+}
+
+// TestMigrateFeedbackPerTenant builds a version-6 database holding a
+// rating and checks that opening it keeps the rating, now under its
+// request and tenant, where another tenant may rate the same id.
+func TestMigrateFeedbackPerTenant(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v6.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := store.ReadMigrations(migrationFS, "migrations")
+	if err != nil || len(ms) < 7 || ms[5].Version != 6 {
+		t.Fatalf("got %d migrations (%v), want 0006 and more", len(ms), err)
+	}
+	qs := []string{`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_us INTEGER NOT NULL)`}
+	for _, m := range ms[:6] {
+		qs = append(qs, m.SQL, `INSERT INTO schema_migrations VALUES (`+strconv.Itoa(m.Version)+`, 'm', 0)`)
+	}
+	qs = append(qs, `INSERT INTO feedback VALUES ('req_1', 'acme', 0.75, 5)`)
+	for _, q := range qs {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("build v6 database: %v", err)
+		}
+	}
+	db.Close()
+
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatalf("open v6 database: %v", err)
+	}
+	defer s.Close()
+	if err := s.PutFeedback(t.Context(), store.Feedback{RequestID: "req_1", TenantID: "beta", Quality: 0}); err != nil {
+		t.Errorf("another tenant rating the same id: %v", err)
+	}
+	var q float64
+	if err := s.r.QueryRowContext(t.Context(), `SELECT quality FROM feedback WHERE request_id = 'req_1' AND tenant_id = 'acme'`).Scan(&q); err != nil || q != 0.75 {
+		t.Errorf("acme's rating after the migration: %v (%v), want 0.75 kept", q, err)
 	}
 }

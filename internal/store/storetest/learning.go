@@ -82,12 +82,15 @@ func testLearning(t *testing.T, s store.Store) {
 		t.Errorf("another tenant's rating of req_3: %v, want ErrNotFound", err)
 	}
 	// A rating of a request not recorded yet is kept for whoever sends
-	// it; once the request is known to be another tenant's, its owner's
-	// rating replaces it (and the squatter cannot take it back).
+	// it, per tenant: another tenant's early rating takes nothing from the
+	// owner's, before or after the request is known to be the owner's.
 	mustNil(s.PutFeedback(ctx, store.Feedback{RequestID: "req_late", TenantID: "ten_b", Quality: 0, Created: base}))
+	if err := s.PutFeedback(ctx, store.Feedback{RequestID: "req_late", TenantID: "ten_a", Quality: 0.5, Created: base}); err != nil {
+		t.Errorf("the owner rating req_late before its record is written, after another tenant: %v", err)
+	}
 	prompt("req_late", "ten_a", base)
 	if err := s.PutFeedback(ctx, store.Feedback{RequestID: "req_late", TenantID: "ten_a", Quality: 1, Created: base}); err != nil {
-		t.Errorf("the owner rating req_late over another tenant's early rating: %v", err)
+		t.Errorf("the owner rating req_late again: %v", err)
 	}
 	if err := s.PutFeedback(ctx, store.Feedback{RequestID: "req_late", TenantID: "ten_b", Quality: 0, Created: base}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("the other tenant rating req_late again: %v, want ErrNotFound", err)
@@ -116,7 +119,7 @@ func testLearning(t *testing.T, s store.Store) {
 	if len(got) != 3 {
 		t.Errorf("after the sweep: %d examples, want 3 (req_1, req_3, req_4)", len(got))
 	}
-	if n, err := s.PurgeLearning(ctx, ""); err != nil || n != 10 {
-		t.Errorf("PurgeLearning(all) = %d, %v; want 10 rows (5 prompts, 5 feedback)", n, err)
+	if n, err := s.PurgeLearning(ctx, ""); err != nil || n != 11 {
+		t.Errorf("PurgeLearning(all) = %d, %v; want 11 rows (5 prompts, 6 feedback: req_late rated by two tenants)", n, err)
 	}
 }
