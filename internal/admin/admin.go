@@ -38,8 +38,15 @@ import (
 // Forgetter drops cached key lookups so admin changes apply at once in this
 // process; *tenancy.Guard implements it.
 type Forgetter interface {
+	// Forget and ForgetTenant drop the lookups: the next request must
+	// reach the store (a revoked, rotated or disabled key fails closed).
 	Forget(keyID string)
 	ForgetTenant(tenantID string)
+	// Refresh and RefreshTenant make the next lookups ask the store but
+	// keep what was known to serve while it fails (a change that revokes
+	// nothing).
+	Refresh(keyID string)
+	RefreshTenant(tenantID string)
 }
 
 // Options wire the admin API.

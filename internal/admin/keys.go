@@ -289,7 +289,9 @@ func (h *Handler) updateKey(w http.ResponseWriter, r *http.Request, c *caller) {
 		h.storeErr(w, err)
 		return
 	}
-	h.forget(k.ID)
+	if h.cache != nil {
+		h.cache.Refresh(k.ID) // nothing revoked: keep serving it through a store outage
+	}
 	h.log.Info("admin: key updated", "by", c.id(), "tenant", k.TenantID, "key_id", k.ID)
 	writeJSON(w, http.StatusOK, keyView(k))
 }

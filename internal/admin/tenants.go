@@ -159,8 +159,12 @@ func (h *Handler) updateTenant(w http.ResponseWriter, r *http.Request, c *caller
 		h.storeErr(w, err)
 		return
 	}
-	if h.cache != nil {
-		h.cache.ForgetTenant(t.ID)
+	switch {
+	case h.cache == nil:
+	case t.Disabled:
+		h.cache.ForgetTenant(t.ID) // fails closed, even through a store outage
+	default:
+		h.cache.RefreshTenant(t.ID)
 	}
 	h.log.Info("admin: tenant updated", "by", c.id(), "tenant", t.ID)
 	writeJSON(w, http.StatusOK, tenantView(t))

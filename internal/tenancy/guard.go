@@ -324,6 +324,42 @@ func (g *Guard) Forget(keyID string) {
 	}
 }
 
+// Refresh makes the next lookup of keyID ask the store, as Forget does,
+// but keeps the cached entry to serve while the store fails: for a change
+// that takes nothing away from the key's right to be served (new limits,
+// routes or metadata), which must not turn a key into one never seen
+// (auth_unavailable) during a store outage. Revoking and rotating Forget.
+func (g *Guard) Refresh(keyID string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if e := g.byKey[keyID]; e != nil {
+		g.expire(e)
+	}
+}
+
+// RefreshTenant is Refresh for every cached key of tenantID.
+func (g *Guard) RefreshTenant(tenantID string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, e := range g.byHash {
+		if e.key != nil && e.key.TenantID == tenantID {
+			g.expire(e)
+		}
+	}
+}
+
+// expire replaces e with a copy fetched at the zero time, so the next
+// lookup reloads it (entries are read without the lock: never changed in
+// place); g.mu is held.
+func (g *Guard) expire(e *entry) {
+	c := *e
+	c.fetched = time.Time{}
+	g.byHash[e.hash] = &c
+	if e.key != nil && g.byKey[e.key.ID] == e {
+		g.byKey[e.key.ID] = &c
+	}
+}
+
 // ForgetTenant drops every cached lookup of tenantID's keys.
 func (g *Guard) ForgetTenant(tenantID string) {
 	g.mu.Lock()

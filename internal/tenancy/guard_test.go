@@ -204,6 +204,39 @@ func TestStoreDown(t *testing.T) {
 	}
 }
 
+// After an admin change that revokes nothing (Refresh), the next lookup
+// asks the store, but a store outage then serves what was known; after a
+// revocation (Forget) it fails closed.
+func TestRefreshKeepsServingThroughAnOutage(t *testing.T) {
+	f := newFixture(t, false)
+	ctx := context.Background()
+	id := f.addKey(t, "t1", "sk-a", nil)
+	other := f.addKey(t, "t1", "sk-b", nil)
+	for _, k := range []string{"sk-a", "sk-b"} {
+		if _, err := f.g.Authenticate(ctx, bearer(k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.g.Refresh(id)
+	f.st.down.Store(true)
+	if _, err := f.g.Authenticate(ctx, bearer("sk-a")); err != nil {
+		t.Errorf("refreshed key with the store down: got %v, want it served from what was known", err)
+	}
+	f.g.RefreshTenant("t1")
+	if _, err := f.g.Authenticate(ctx, bearer("sk-b")); err != nil {
+		t.Errorf("tenant refreshed with the store down: got %v, want sk-b served", err)
+	}
+	f.g.Forget(other)
+	if got := deniedCode(f.g.Authenticate(ctx, bearer("sk-b"))); got != "auth_unavailable" {
+		t.Errorf("forgotten key with the store down: got %q, want auth_unavailable (fail closed)", got)
+	}
+	f.st.down.Store(false)
+	f.clk.Add(time.Second)
+	if _, err := f.g.Authenticate(ctx, bearer("sk-a")); err != nil {
+		t.Errorf("after the outage: %v", err)
+	}
+}
+
 func TestLookupsCachedAndShared(t *testing.T) {
 	f := newFixture(t, false)
 	ctx := context.Background()
