@@ -614,10 +614,18 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *api
 			// The server's read_timeout passed before the body was in.
 			return nil, errBodyTimeout
 		}
+		if errors.Is(err, io.ErrUnexpectedEOF) || r.Context().Err() != nil {
+			// The client hung up during its upload: nobody to answer,
+			// recorded as a client that left, not a malformed body.
+			return nil, errClientGoneUploading
+		}
 		return nil, &apiError{status: http.StatusBadRequest, code: "invalid_body", anthropicType: "invalid_request_error", message: "could not read the request body"}
 	}
 	return body, nil
 }
+
+var errClientGoneUploading = &apiError{status: statusClientClosed, code: "client_cancelled", anthropicType: "invalid_request_error",
+	message: "the client closed the connection before its request body was in"}
 
 var errBodyTimeout = &apiError{status: http.StatusRequestTimeout, code: "request_timeout", anthropicType: "timeout_error",
 	message: "the request body was not received within the server's read timeout"}
@@ -874,6 +882,9 @@ func attempts(t *executor.Trace) int {
 func (g *Gateway) fail(w http.ResponseWriter, x *exchange, e *apiError) {
 	x.status = e.status
 	x.errKind = e.code
+	if e.status == statusClientClosed {
+		return // nobody is listening
+	}
 	x.dialect.writeError(w, e)
 }
 

@@ -371,3 +371,25 @@ func TestExplainIsNotARequestOfItsRoute(t *testing.T) {
 		t.Errorf("records %+v, want one under no route, reason explain, no cost", got)
 	}
 }
+
+// A client that hangs up during its upload is recorded as a client that
+// left (499 client_cancelled), not as a malformed body (400).
+func TestClientGoneDuringUploadIs499(t *testing.T) {
+	_, simURL, stop, err := sim.Start(instantSim())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	rec := &recs{}
+	url := gw(t, strings.ReplaceAll(gwConfig, "{{SIM}}", simURL), rec)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"model\":", oaPath)
+	conn.Close()
+	clocktest.WaitFor(t, "the request's usage record", func() bool { return len(rec.all()) > 0 })
+	if r := rec.all()[0]; r.Status != 499 || r.ErrorCode != "client_cancelled" {
+		t.Errorf("got status %d error %q, want 499 client_cancelled", r.Status, r.ErrorCode)
+	}
+}
