@@ -117,19 +117,22 @@ func (s *Server) Handler() http.Handler {
 	}
 	var h http.Handler = mux
 	if s.opts.API != nil {
-		mux.Handle("/", s.opts.API)
+		// Only client requests are in flight: not probes and scrapes
+		// (a scrape would always see itself).
+		api := s.count(s.opts.API)
+		mux.Handle("/", api)
 		// A path ServeMux would clean (//, /./, /../) is the API's to
 		// answer (an error in its format), not a redirect that has the
 		// client send its POST again elsewhere.
 		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if httpmux.Unclean(r.URL.Path) {
-				s.opts.API.ServeHTTP(w, r)
+				api.ServeHTTP(w, r)
 				return
 			}
 			mux.ServeHTTP(w, r)
 		})
 	}
-	return reqid.Middleware(s.recover(s.count(h)))
+	return reqid.Middleware(s.recover(h))
 }
 
 func writeProbe(w http.ResponseWriter, ok bool) {

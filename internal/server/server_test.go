@@ -132,8 +132,8 @@ func TestProbesAndMetrics(t *testing.T) {
 	if got := testutil.ToFloat64(inflight); got != 0 {
 		t.Errorf("in-flight gauge after: got %v, want 0", got)
 	}
-	if resp, body := r.get(t, "/metrics"); resp.StatusCode != 200 || !strings.Contains(body, "test_in_flight") {
-		t.Errorf("metrics: got %d %q, want 200 with test_in_flight", resp.StatusCode, body)
+	if resp, body := r.get(t, "/metrics"); resp.StatusCode != 200 || !strings.Contains(body, "test_in_flight 0") {
+		t.Errorf("metrics: got %d %q, want 200 with test_in_flight 0 (a scrape is not a client request)", resp.StatusCode, body)
 	}
 	if resp, _ := r.get(t, "/healthz", "X-Request-Id", "probe-1"); resp.Header.Get(reqid.ClientHeader) != "probe-1" || !strings.HasPrefix(resp.Header.Get(reqid.Header), "req_") {
 		t.Errorf("probe request ids: got %q and client %q, want a req_ id and client probe-1", resp.Header.Get(reqid.Header), resp.Header.Get(reqid.ClientHeader))
