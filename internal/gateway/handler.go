@@ -123,7 +123,7 @@ func (g *Gateway) Handler() http.Handler {
 			notFound(w, r) // not ServeMux's redirect to the cleaned path
 			return
 		}
-		if r.Header.Get("traceparent") != "" {
+		if r.Header.Get("Traceparent") != "" { // canonical: Get allocates otherwise
 			// A caller's W3C trace context: the request's span joins
 			// its trace (and, parent-based, its sampling decision).
 			r = r.WithContext(traceContext.Extract(r.Context(), propagation.HeaderCarrier(r.Header)))

@@ -98,10 +98,12 @@ func Middleware(next http.Handler) http.Handler {
 			v.client = client
 			w.Header().Set(ClientHeader, client)
 		}
-		w.Header().Set(Header, v.own)
 		// The same id under Anthropic's name, which its SDKs read
-		// (request_id on a message, an error, a stream).
-		w.Header().Set(AnthropicHeader, v.own)
+		// (request_id on a message, an error, a stream); one value
+		// slice for both (the names are canonical constants).
+		ids := []string{v.own}
+		h := w.Header()
+		h[Header], h[AnthropicHeader] = ids, ids
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, v)))
 	})
 }

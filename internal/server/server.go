@@ -107,12 +107,13 @@ func (s *Server) Handler() http.Handler {
 		probes = append(probes, "/metrics")
 	}
 	for _, p := range probes {
-		// Answered here, in the probes' plain text: not the API's 404.
-		httpmux.HandleWrongMethods(mux, p, []string{http.MethodGet, http.MethodHead}, func(allow string) http.HandlerFunc {
-			return func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Allow", allow)
-				http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-			}
+		// Another method is answered here, in the probes' plain text,
+		// not by the API's 404. One method-less pattern per path: a
+		// pattern per method would grow the tree every API request
+		// walks (ServeMux allocates as it matches them).
+		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		})
 	}
 	var h http.Handler = mux
