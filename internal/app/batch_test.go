@@ -501,3 +501,26 @@ func TestBatchEmbeddedReplicasShareAStore(t *testing.T) {
 		t.Errorf("successful usage records: %d, want 60 (each line answered once)", ok)
 	}
 }
+
+// TestBatchLineUsageWrittenBeforeItsAnswer: a batch line's usage record is
+// written before its answer is saved as done, not queued for the next
+// flush: a replica killed between the two would leave an answered line
+// that never runs again and is never billed. With the queue's flush an
+// hour away, every answered line's record is in the store as soon as the
+// batch completes.
+func TestBatchLineUsageWrittenBeforeItsAnswer(t *testing.T) {
+	extra := strings.Replace(sqliteExtra(t, ""), "flush_interval: 20ms", "flush_interval: 1h", 1)
+	s := startTenantStack(t, startSim(t, fastSim()), extra)
+	k := s.newKey("acme", admin.KeyCreate{Name: "batcher"})
+	c := s.sdkFor(k.Secret)
+	b := awaitBatch(t, c, runBatch(t, c, jsonl([2]string{"one", "cheap"}, [2]string{"two", "cheap"}, [2]string{"three", "auto"})).ID)
+	if b.Status != "completed" || b.RequestCounts.Completed != 3 {
+		t.Fatalf("batch: status %q counts %+v, want 3 completed", b.Status, b.RequestCounts)
+	}
+	recs := s.exportUsage()
+	for _, l := range fileLines(t, c, b.OutputFileID) {
+		if r, ok := recs[l.Response.RequestID]; !ok || r.KeyID != k.ID || r.Status != 200 {
+			t.Errorf("line %s (request %s): record %+v present %v, want its usage record stored", l.CustomID, l.Response.RequestID, r, ok)
+		}
+	}
+}

@@ -586,7 +586,10 @@ func (r *Runner) serve(ctx context.Context, b store.Batch, who *gateway.Principa
 		// Every try is a request of its own, with a usage record of its
 		// own: a try cut off by a stopping replica was still billed.
 		reqID := reqid.New()
-		rctx := gateway.WithPrincipal(reqid.With(ctx, reqID), who)
+		// Its usage record is written before the handler returns: the
+		// line's answer is saved as done next, and a crash between the
+		// two must not leave an answered line no one is billed for.
+		rctx := gateway.WithDurableUsage(gateway.WithPrincipal(reqid.With(ctx, reqID), who))
 		req, err := http.NewRequestWithContext(rctx, http.MethodPost, ln.in.URL, bytes.NewReader(ln.in.Body))
 		if err != nil {
 			return store.BatchResult{}, err

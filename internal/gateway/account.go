@@ -118,7 +118,7 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 		tenant, key = x.who.TenantID, x.who.KeyID
 	}
 	if g.rec != nil {
-		g.rec.Enqueue(store.UsageRecord{
+		rec := store.UsageRecord{
 			RequestID:         id,
 			Time:              x.start,
 			TenantID:          tenant,
@@ -142,7 +142,12 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 			CacheHit:          x.cacheHit,
 			Stream:            stream,
 			Partial:           x.partial,
-		})
+		}
+		if d, ok := g.rec.(DurableRecorder); ok && ctx.Value(durableKey{}) != nil {
+			d.Record(ctx, rec)
+		} else {
+			g.rec.Enqueue(rec)
+		}
 	}
 	g.capture(x, id, tenant, route, deployment)
 	if m := g.metrics; m != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/auth"
+	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
 // Principal is who is calling: the tenant and key a request is charged to.
@@ -43,6 +44,23 @@ type principalKey struct{}
 // client's request reaches a context value.
 func WithPrincipal(ctx context.Context, p *Principal) context.Context {
 	return context.WithValue(ctx, principalKey{}, p)
+}
+
+type durableKey struct{}
+
+// WithDurableUsage returns ctx asking that the usage record of the request
+// served with it be written before the request's handler returns (through
+// a DurableRecorder), not queued: a batch line's, whose answer is then
+// saved as done.
+func WithDurableUsage(ctx context.Context) context.Context {
+	return context.WithValue(ctx, durableKey{}, true)
+}
+
+// DurableRecorder is a Recorder that can also write a record before it
+// returns (to the store, or a synced spool).
+type DurableRecorder interface {
+	Recorder
+	Record(ctx context.Context, rec store.UsageRecord)
 }
 
 // Denied is a refusal from a Guard, answered in the client's dialect.

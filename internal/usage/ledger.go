@@ -138,6 +138,25 @@ func (l *Ledger) Enqueue(r store.UsageRecord) {
 	l.spill(r, stopped)
 }
 
+// Record writes r before it returns: to the store, or when the store
+// fails to the spool, fsynced. For a record whose loss a crash must not
+// risk even for a flush interval (a batch line whose answer is about to be
+// saved as done, so it would never run, or be billed, again); it costs
+// the caller a store write.
+func (l *Ledger) Record(ctx context.Context, r store.UsageRecord) {
+	l.enqueued.Add(1)
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.opts.WriteTimeout)
+	err := l.sink.InsertUsage(wctx, []store.UsageRecord{r})
+	cancel()
+	if err == nil {
+		l.written.Add(1)
+		return
+	}
+	l.storeErrors.Add(1)
+	l.log.Warn("usage: store write failed; spooling", "records", 1, "err", err)
+	l.spill(r, true)
+}
+
 func (l *Ledger) spill(r store.UsageRecord, sync bool) {
 	if l.spool == nil {
 		l.dropped.Add(1)

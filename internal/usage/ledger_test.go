@@ -358,3 +358,23 @@ func TestReplayFileCutsWrittenChunks(t *testing.T) {
 		t.Errorf("replay file after success: got %v, want not exist", err)
 	}
 }
+
+// Record writes before it returns: to the store when it answers, else to
+// the spool (synced), never left in the queue.
+func TestRecordWritesBeforeReturning(t *testing.T) {
+	opts := fastOpts(t)
+	sink := newFakeSink()
+	l := NewLedger(sink, opts) // not running: nothing else would write
+	l.Record(context.Background(), mkRec(1))
+	if unique, _, _ := sink.counts(); unique != 1 {
+		t.Errorf("store: got %d records, want the one recorded", unique)
+	}
+	sink.fail.Store(true)
+	l.Record(context.Background(), mkRec(2))
+	if got := countLines(t, opts.SpoolPath); got != 1 {
+		t.Errorf("spool: got %d lines with the store down, want 1", got)
+	}
+	if st := l.Stats(); st.Written != 1 || st.Spilled != 1 || st.Queued != 0 || st.Enqueued != 2 {
+		t.Errorf("stats: %+v, want 1 written, 1 spilled, none queued", st)
+	}
+}
