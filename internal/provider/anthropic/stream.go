@@ -2,9 +2,6 @@ package anthropic
 
 import (
 	"io"
-	"maps"
-	"slices"
-	"strings"
 	"sync"
 
 	"github.com/tidwall/gjson"
@@ -23,13 +20,9 @@ type stream struct {
 
 	input llm.Usage   // input counts from message_start
 	tools map[int]int // content block index → ordinal among tool_use blocks
-	// noArgs maps a tool block that has had no argument text yet to the
-	// arguments it is given at its end: its start's input when that is
-	// a non-empty object (a server that sends it whole there), else "{}".
-	// Anthropic streams a call without arguments as input {} and one
-	// empty input_json_delta, which OpenAI clients would get as
-	// arguments "", not JSON.
-	noArgs map[int]string
+	// args ends a tool block that got no argument text with "{}" (or
+	// its start's input, when a server sends it whole there).
+	args provider.ToolArgs
 	// thinking maps a content block index to its ordinal among thinking
 	// blocks.
 	thinking map[int]int
@@ -39,7 +32,7 @@ type stream struct {
 }
 
 func newStream(c *Client, body io.ReadCloser) *stream {
-	return &stream{c: c, body: body, r: sse.NewReader(body), tools: map[int]int{}, noArgs: map[int]string{}, thinking: map[int]int{}}
+	return &stream{c: c, body: body, r: sse.NewReader(body), tools: map[int]int{}, thinking: map[int]int{}}
 }
 
 // Dialect reports llm.DialectAnthropic.
@@ -94,10 +87,11 @@ func (s *stream) Next() (llm.Event, error) {
 		case "tool_use", "server_tool_use":
 			n, idx := len(s.tools), int(data.Get("index").Int())
 			s.tools[idx] = n
-			s.noArgs[idx] = "{}"
+			whole := ""
 			if in := cb.Get("input"); in.IsObject() && len(in.Map()) > 0 {
-				s.noArgs[idx] = in.Raw
+				whole = in.Raw
 			}
+			s.args.Start(idx, n, whole)
 			ev.ToolCalls = []llm.ToolCallDelta{{Index: n, ID: cb.Get("id").String(), Name: cb.Get("name").String()}}
 		case "text":
 			ev.Text = cb.Get("text").String()
@@ -130,23 +124,17 @@ func (s *stream) Next() (llm.Event, error) {
 				return llm.Event{}, s.err
 			}
 			args := d.Get("partial_json").String()
-			if strings.TrimSpace(args) != "" {
-				delete(s.noArgs, idx)
-			}
+			s.args.Saw(idx, args)
 			ev.ToolCalls = []llm.ToolCallDelta{{Index: n, Arguments: args}}
 		}
 	case "content_block_stop":
-		if d, ok := s.argsAtStop(int(data.Get("index").Int())); ok {
+		if d, ok := s.args.Stop(int(data.Get("index").Int())); ok {
 			ev.ToolCalls = []llm.ToolCallDelta{d}
 		}
 	case "message_delta":
 		// A tool block left open gets its arguments before the answer
 		// ends.
-		for _, idx := range slices.Sorted(maps.Keys(s.noArgs)) {
-			if d, ok := s.argsAtStop(idx); ok {
-				ev.ToolCalls = append(ev.ToolCalls, d)
-			}
-		}
+		ev.ToolCalls = append(ev.ToolCalls, s.args.StopAll()...)
 		if sr := data.Get("delta.stop_reason").String(); sr != "" {
 			ev.FinishReason = stopReason(sr)
 			s.stop = true
@@ -167,17 +155,6 @@ func (s *stream) Next() (llm.Event, error) {
 	}
 	// ping and unknown events carry only Raw.
 	return ev, nil
-}
-
-// argsAtStop is the arguments delta that ends tool block idx when the
-// block had no argument text (see noArgs); ok is false otherwise.
-func (s *stream) argsAtStop(idx int) (llm.ToolCallDelta, bool) {
-	args, ok := s.noArgs[idx]
-	if !ok {
-		return llm.ToolCallDelta{}, false
-	}
-	delete(s.noArgs, idx)
-	return llm.ToolCallDelta{Index: s.tools[idx], Arguments: args}, true
 }
 
 // end decides what the end of the body means: a complete answer when a

@@ -6,9 +6,6 @@ import (
 	"encoding/binary"
 	"hash/crc32"
 	"io"
-	"maps"
-	"slices"
-	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
@@ -45,10 +42,9 @@ type stream struct {
 	payload []byte // the decoder's payload buffer; reused
 
 	tools map[int]int // content block index → ordinal among toolUse blocks
-	// noArgs holds the toolUse blocks that have had no input text yet:
-	// at its contentBlockStop (or messageStop, for one left open) such a
-	// call gets "{}", which OpenAI clients parse, rather than "".
-	noArgs map[int]bool
+	// args ends a toolUse block that got no input text with "{}" (at its
+	// contentBlockStop, or messageStop for one left open).
+	args provider.ToolArgs
 	// thinking maps a content block index to its ordinal among reasoning
 	// blocks; a reasoning block has no contentBlockStart, so it is
 	// numbered when its index is first seen.
@@ -63,7 +59,7 @@ type stream struct {
 func newStream(c *Client, body io.ReadCloser, id string) *stream {
 	return &stream{
 		c: c, id: id, body: body, r: bufio.NewReaderSize(body, 16<<10), dec: eventstream.NewDecoder(),
-		tools: map[int]int{}, noArgs: map[int]bool{}, thinking: map[int]int{},
+		tools: map[int]int{}, thinking: map[int]int{},
 	}
 }
 
@@ -127,7 +123,7 @@ func (s *stream) event(typ string, payload []byte) (llm.Event, error) {
 		if tu := data.Get("start.toolUse"); tu.IsObject() {
 			n, idx := len(s.tools), int(data.Get("contentBlockIndex").Int())
 			s.tools[idx] = n
-			s.noArgs[idx] = true
+			s.args.Start(idx, n, "")
 			ev.ToolCalls = []llm.ToolCallDelta{{Index: n, ID: tu.Get("toolUseId").String(), Name: tu.Get("name").String()}}
 		}
 	case "contentBlockDelta":
@@ -143,9 +139,7 @@ func (s *stream) event(typ string, payload []byte) (llm.Event, error) {
 				return llm.Event{}, s.err
 			}
 			args := d.Get("toolUse.input").String()
-			if strings.TrimSpace(args) != "" {
-				delete(s.noArgs, idx)
-			}
+			s.args.Saw(idx, args)
 			ev.ToolCalls = []llm.ToolCallDelta{{Index: n, Arguments: args}}
 		case d.Get("reasoningContent").IsObject():
 			n, ok := s.thinking[idx]
@@ -157,7 +151,7 @@ func (s *stream) event(typ string, payload []byte) (llm.Event, error) {
 			ev.Thinking = &llm.ThinkingDelta{Index: n, Text: rc.Get("text").String(), Signature: rc.Get("signature").String(), Redacted: rc.Get("redactedContent").String()}
 		}
 	case "contentBlockStop":
-		if d, ok := s.argsAtStop(int(data.Get("contentBlockIndex").Int())); ok {
+		if d, ok := s.args.Stop(int(data.Get("contentBlockIndex").Int())); ok {
 			ev.ToolCalls = []llm.ToolCallDelta{d}
 		}
 	case "messageStop":
@@ -165,11 +159,7 @@ func (s *stream) event(typ string, payload []byte) (llm.Event, error) {
 			s.err = err
 			return llm.Event{}, err
 		}
-		for _, idx := range slices.Sorted(maps.Keys(s.noArgs)) {
-			if d, ok := s.argsAtStop(idx); ok {
-				ev.ToolCalls = append(ev.ToolCalls, d)
-			}
-		}
+		ev.ToolCalls = append(ev.ToolCalls, s.args.StopAll()...)
 		ev.FinishReason = stopReason(data.Get("stopReason").String())
 		s.stop = true
 	case "metadata":
@@ -182,16 +172,6 @@ func (s *stream) event(typ string, payload []byte) (llm.Event, error) {
 	}
 	// Unknown events carry nothing.
 	return ev, nil
-}
-
-// argsAtStop is the "{}" arguments delta that ends toolUse block idx when
-// the block had no input text (see noArgs); ok is false otherwise.
-func (s *stream) argsAtStop(idx int) (llm.ToolCallDelta, bool) {
-	if !s.noArgs[idx] {
-		return llm.ToolCallDelta{}, false
-	}
-	delete(s.noArgs, idx)
-	return llm.ToolCallDelta{Index: s.tools[idx], Arguments: "{}"}, true
 }
 
 // read reads and decodes the next whole frame. A failure to read it is
