@@ -137,6 +137,17 @@ func operationOf(spanName string) string {
 	return "chat"
 }
 
+// authenticatedObject is authenticated for a request about an object
+// kept upstream (a stored completion, response, conversation or video, or
+// a list of them): it costs nothing, but calls the shared upstream
+// account, so it is admitted against the caller's request rate too.
+func (g *Gateway) authenticatedObject(w http.ResponseWriter, r *http.Request, x *exchange) (rt *runtime, body []byte, ok bool) {
+	if rt, body, ok = g.authenticated(w, r, x); ok {
+		ok = g.admitFree(r.Context(), w, x, rt)
+	}
+	return rt, body, ok
+}
+
 // authenticated runs the steps every API request shares after start: the
 // config in force, authentication and the body. On failure it has answered
 // the client and returns ok false.

@@ -171,11 +171,8 @@ func (g *Gateway) ServeConversations(w http.ResponseWriter, r *http.Request) {
 func (g *Gateway) ServeConversationObject(w http.ResponseWriter, r *http.Request) {
 	x, r := g.start(r, openAIDialect, "switchyard.conversations.object")
 	defer g.finish(r.Context(), x)
-	rt, body, ok := g.authenticated(w, r, x)
+	rt, body, ok := g.authenticatedObject(w, r, x)
 	if !ok {
-		return
-	}
-	if !g.admitFree(r.Context(), w, x, rt) { // it calls the shared upstream account
 		return
 	}
 	id := r.PathValue("id")

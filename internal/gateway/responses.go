@@ -202,11 +202,8 @@ func pinContinued(x *exchange, p *executor.Plan, dep string) {
 func (g *Gateway) ServeOpenAIResponseObject(w http.ResponseWriter, r *http.Request) {
 	x, r := g.start(r, openAIDialect, "switchyard.responses.object")
 	defer g.finish(r.Context(), x)
-	rt, _, ok := g.authenticated(w, r, x)
+	rt, _, ok := g.authenticatedObject(w, r, x)
 	if !ok {
-		return
-	}
-	if !g.admitFree(r.Context(), w, x, rt) { // it calls the shared upstream account
 		return
 	}
 	id := r.PathValue("id")

@@ -51,11 +51,8 @@ func completionNotFound(id string) *apiError {
 func (g *Gateway) ServeStoredCompletion(w http.ResponseWriter, r *http.Request) {
 	x, r := g.start(r, openAIDialect, "switchyard.chat.stored")
 	defer g.finish(r.Context(), x)
-	rt, body, ok := g.authenticated(w, r, x)
+	rt, body, ok := g.authenticatedObject(w, r, x)
 	if !ok {
-		return
-	}
-	if !g.admitFree(r.Context(), w, x, rt) { // it calls the shared upstream account
 		return
 	}
 	id := r.PathValue("id")
@@ -92,11 +89,8 @@ func (g *Gateway) ServeStoredCompletion(w http.ResponseWriter, r *http.Request) 
 func (g *Gateway) ServeStoredCompletionList(w http.ResponseWriter, r *http.Request) {
 	x, r := g.start(r, openAIDialect, "switchyard.chat.stored.list")
 	defer g.finish(r.Context(), x)
-	rt, _, ok := g.authenticated(w, r, x)
+	rt, _, ok := g.authenticatedObject(w, r, x)
 	if !ok {
-		return
-	}
-	if !g.admitFree(r.Context(), w, x, rt) { // it calls the shared upstream account
 		return
 	}
 	d, f, ok := rt.conversationHolder()

@@ -118,11 +118,8 @@ func videoNotFound(id string) *apiError {
 func (g *Gateway) ServeVideoObject(w http.ResponseWriter, r *http.Request) {
 	x, r := g.start(r, openAIDialect, "switchyard.videos.object")
 	defer g.finish(r.Context(), x)
-	rt, _, ok := g.authenticated(w, r, x)
+	rt, _, ok := g.authenticatedObject(w, r, x)
 	if !ok {
-		return
-	}
-	if !g.admitFree(r.Context(), w, x, rt) { // it calls the shared upstream account
 		return
 	}
 	id := r.PathValue("id")
@@ -154,11 +151,8 @@ func (g *Gateway) ServeVideoObject(w http.ResponseWriter, r *http.Request) {
 func (g *Gateway) ServeVideoList(w http.ResponseWriter, r *http.Request) {
 	x, r := g.start(r, openAIDialect, "switchyard.videos.list")
 	defer g.finish(r.Context(), x)
-	rt, _, ok := g.authenticated(w, r, x)
+	rt, _, ok := g.authenticatedObject(w, r, x)
 	if !ok {
-		return
-	}
-	if !g.admitFree(r.Context(), w, x, rt) { // it calls the shared upstream account
 		return
 	}
 	name := rt.firstWith(config.CapVideo, nil)
