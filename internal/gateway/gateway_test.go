@@ -349,13 +349,7 @@ func TestNoCapableDeploymentCarriesRouteHeaders(t *testing.T) {
 // An explanation is recorded under no route (reason explain, no cost): it
 // is not a request of the route it explains, whose counts it would swell.
 func TestExplainIsNotARequestOfItsRoute(t *testing.T) {
-	_, simURL, stop, err := sim.Start(instantSim())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
-	rec := &recs{}
-	url := gw(t, strings.ReplaceAll(gwConfig, "{{SIM}}", simURL), rec)
+	url, rec := recordedGateway(t)
 	resp, err := http.Post(url+"/v1/route/explain", "application/json", strings.NewReader(oaChat))
 	if err != nil {
 		t.Fatal(err)
@@ -375,13 +369,7 @@ func TestExplainIsNotARequestOfItsRoute(t *testing.T) {
 // A client that hangs up during its upload is recorded as a client that
 // left (499 client_cancelled), not as a malformed body (400).
 func TestClientGoneDuringUploadIs499(t *testing.T) {
-	_, simURL, stop, err := sim.Start(instantSim())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
-	rec := &recs{}
-	url := gw(t, strings.ReplaceAll(gwConfig, "{{SIM}}", simURL), rec)
+	url, rec := recordedGateway(t)
 	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
 	if err != nil {
 		t.Fatal(err)
@@ -392,4 +380,17 @@ func TestClientGoneDuringUploadIs499(t *testing.T) {
 	if r := rec.all()[0]; r.Status != 499 || r.ErrorCode != "client_cancelled" {
 		t.Errorf("got status %d error %q, want 499 client_cancelled", r.Status, r.ErrorCode)
 	}
+}
+
+// recordedGateway is gwConfig over the simulator, served by a gateway whose
+// usage records the test reads.
+func recordedGateway(t *testing.T) (string, *recs) {
+	t.Helper()
+	_, simURL, stop, err := sim.Start(instantSim())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	rec := &recs{}
+	return gw(t, strings.ReplaceAll(gwConfig, "{{SIM}}", simURL), rec), rec
 }
