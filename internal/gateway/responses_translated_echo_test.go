@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -19,7 +18,7 @@ import (
 // translated response says it is stored (the gateway keeps it) unless the
 // request set store false.
 func TestTranslatedResponseEchoesPreviousResponseIDAndStore(t *testing.T) {
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	url := anthropicGateway(t, &recs{}, func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		if !gjson.GetBytes(body, "stream").Bool() {
 			w.Header().Set("Content-Type", "application/json")
@@ -27,23 +26,14 @@ func TestTranslatedResponseEchoesPreviousResponseIDAndStore(t *testing.T) {
 			return
 		}
 		w.Header().Set("Content-Type", "text/event-stream")
-		ev := func(name, data string) { fmt.Fprintf(w, "event: %s\ndata: %s\n\n", name, data) }
+		ev := func(name, data string) { sseEvent(w, name, data) }
 		ev("message_start", `{"type":"message_start","message":{"id":"msg_2","type":"message","role":"assistant","model":"m","content":[],"usage":{"input_tokens":9,"output_tokens":1}}}`)
 		ev("content_block_start", `{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`)
 		ev("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Again"}}`)
 		ev("content_block_stop", `{"type":"content_block_stop","index":0}`)
 		ev("message_delta", `{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":2}}`)
 		ev("message_stop", `{"type":"message_stop"}`)
-	}))
-	defer up.Close()
-	url := gw(t, `
-providers:
-  - {name: p, kind: anthropic, base_url: "`+up.URL+`"}
-deployments:
-  - {name: d, provider: p, model: m}
-routes:
-  - {name: auto, targets: [d]}
-`, &recs{})
+	})
 	post := func(body string) *http.Response {
 		t.Helper()
 		resp, err := http.Post(url+"/v1/responses", "application/json", strings.NewReader(body))

@@ -257,3 +257,22 @@ routes:
 		t.Errorf("tokens: got %d in / %d out, want 200 / 20", rs[0].InputTokens, rs[0].OutputTokens)
 	}
 }
+
+// anthropicGateway serves one route, auto, over one deployment, d, of an
+// Anthropic-kind provider answered by h, with usage records to rec.
+func anthropicGateway(t *testing.T, rec gateway.Recorder, h http.HandlerFunc) string {
+	t.Helper()
+	up := httptest.NewServer(h)
+	t.Cleanup(up.Close)
+	return gw(t, `
+providers:
+  - {name: p, kind: anthropic, base_url: "`+up.URL+`"}
+deployments:
+  - {name: d, provider: p, model: m}
+routes:
+  - {name: auto, targets: [d]}
+`, rec)
+}
+
+// sseEvent writes one server-sent event.
+func sseEvent(w io.Writer, name, data string) { fmt.Fprintf(w, "event: %s\ndata: %s\n\n", name, data) }

@@ -2,9 +2,7 @@ package gateway_test
 
 import (
 	"bufio"
-	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -16,25 +14,16 @@ import (
 // input_json_delta. An OpenAI client (chat, or the Responses API) must get
 // its arguments as "{}", which its SDK's tool helpers parse, never "".
 func TestStreamedToolCallWithoutArgumentsIsEmptyObject(t *testing.T) {
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	url := anthropicGateway(t, &recs{}, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
-		ev := func(name, data string) { fmt.Fprintf(w, "event: %s\ndata: %s\n\n", name, data) }
+		ev := func(name, data string) { sseEvent(w, name, data) }
 		ev("message_start", `{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[],"stop_reason":null,"usage":{"input_tokens":20,"output_tokens":1}}}`)
 		ev("content_block_start", `{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_1","name":"get_time","input":{}}}`)
 		ev("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":""}}`)
 		ev("content_block_stop", `{"type":"content_block_stop","index":0}`)
 		ev("message_delta", `{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":9}}`)
 		ev("message_stop", `{"type":"message_stop"}`)
-	}))
-	defer up.Close()
-	url := gw(t, `
-providers:
-  - {name: p, kind: anthropic, base_url: "`+up.URL+`"}
-deployments:
-  - {name: d, provider: p, model: m}
-routes:
-  - {name: auto, targets: [d]}
-`, &recs{})
+	})
 	// events posts body to path and returns the data of each SSE event.
 	events := func(path, body string) []gjson.Result {
 		t.Helper()

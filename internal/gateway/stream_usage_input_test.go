@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -31,26 +30,17 @@ func TestStreamWithoutReportedInputIsEstimated(t *testing.T) {
 		{"no usage at all, chat client", ``, 0, "/v1/chat/completions", ``},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rec := &recs{}
+			url := anthropicGateway(t, rec, func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "text/event-stream")
-				ev := func(name, data string) { fmt.Fprintf(w, "event: %s\ndata: %s\n\n", name, data) }
+				ev := func(name, data string) { sseEvent(w, name, data) }
 				ev("message_start", `{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[],"stop_reason":null}}`)
 				ev("content_block_start", `{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`)
 				ev("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"hello there, how are you today?"}}`)
 				ev("content_block_stop", `{"type":"content_block_stop","index":0}`)
 				ev("message_delta", `{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null}`+tt.delta+`}`)
 				ev("message_stop", `{"type":"message_stop"}`)
-			}))
-			defer up.Close()
-			rec := &recs{}
-			url := gw(t, `
-providers:
-  - {name: p, kind: anthropic, base_url: "`+up.URL+`"}
-deployments:
-  - {name: d, provider: p, model: m}
-routes:
-  - {name: auto, targets: [d]}
-`, rec)
+			})
 			body := `{"model":"auto","stream":true,` + tt.bodyTail + `"messages":[{"role":"user","content":"` + strings.Repeat("tell me a story ", 20) + `"}]}`
 			req, _ := http.NewRequest("POST", url+tt.path, strings.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
