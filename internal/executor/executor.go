@@ -424,6 +424,9 @@ type Health struct {
 	TTFT time.Duration
 	// TokensPerSec is the EWMA of streams' output rate after commit.
 	TokensPerSec float64
+	// OutputTokens is the EWMA of completed streams' output tokens: the
+	// deployment's usual answer length.
+	OutputTokens float64
 	// Latency is the EWMA of successful non-streaming call durations.
 	Latency time.Duration
 	// InFlight counts attempts in progress, committed streams included.

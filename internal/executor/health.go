@@ -50,6 +50,7 @@ type depState struct {
 	ttft     time.Duration
 	latency  time.Duration
 	tps      float64
+	outLen   float64 // EWMA of completed streams' output tokens
 	// changed, when set, is told when this replica's own traffic opens
 	// the circuit (true) or a probe closes it (false).
 	changed func(open bool)
@@ -180,9 +181,10 @@ func (d *depState) observeRate(tokens int, over time.Duration) {
 	v := float64(tokens) / over.Seconds()
 	d.mu.Lock()
 	if d.tps == 0 {
-		d.tps = v
+		d.tps, d.outLen = v, float64(tokens)
 	} else {
 		d.tps += ewmaWeight * (v - d.tps)
+		d.outLen += ewmaWeight * (float64(tokens) - d.outLen)
 	}
 	d.mu.Unlock()
 }
@@ -190,8 +192,8 @@ func (d *depState) observeRate(tokens int, over time.Duration) {
 func (d *depState) health(now time.Time, o *Options) Health {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	h := Health{State: "closed", TTFT: d.ttft, TokensPerSec: d.tps, Latency: d.latency,
-		InFlight: d.inFlight, ConsecutiveFailures: d.failures}
+	h := Health{State: "closed", TTFT: d.ttft, TokensPerSec: d.tps, OutputTokens: d.outLen,
+		Latency: d.latency, InFlight: d.inFlight, ConsecutiveFailures: d.failures}
 	if d.open {
 		h.State = "open"
 		if d.probing || !now.Before(d.openedAt.Add(o.BreakerOpenFor)) {

@@ -331,6 +331,9 @@ func TestStreamHealthRate(t *testing.T) {
 		if got := e.Health("a").TokensPerSec; got != 50 {
 			t.Errorf("got %v tokens/s, want 50", got)
 		}
+		if got := e.Health("a").OutputTokens; got != 100 {
+			t.Errorf("got %v mean output tokens, want 100", got)
+		}
 	})
 }
 

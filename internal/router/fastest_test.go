@@ -34,6 +34,7 @@ routes:
 		name       string
 		health     map[string]executor.Health
 		stream     bool
+		maxTokens  int
 		want       []string
 		wantReason string
 	}{
@@ -65,6 +66,17 @@ routes:
 			"slow":   {State: "closed", Latency: 100 * time.Millisecond},
 			"medium": {State: "closed", TTFT: 200 * time.Millisecond, TokensPerSec: 40}},
 			want: []string{"medium", "slow"}, wantReason: "by time to first token and token rate"},
+		// Without max_tokens a stream is timed at each deployment's own
+		// observed answer length: 0.1 s + 1000/100 beats 0.5 s + 50/100
+		// only when both are taken to write 256 tokens.
+		{name: "observed answer length", stream: true, health: map[string]executor.Health{
+			"slow":   {State: "closed", TTFT: 100 * time.Millisecond, TokensPerSec: 100, OutputTokens: 1000},
+			"medium": {State: "closed", TTFT: 500 * time.Millisecond, TokensPerSec: 100, OutputTokens: 50}},
+			want: []string{"medium", "slow"}, wantReason: "by time to first token and token rate"},
+		{name: "max_tokens overrides the observed length", stream: true, maxTokens: 20, health: map[string]executor.Health{
+			"slow":   {State: "closed", TTFT: 100 * time.Millisecond, TokensPerSec: 100, OutputTokens: 1000},
+			"medium": {State: "closed", TTFT: 500 * time.Millisecond, TokensPerSec: 100, OutputTokens: 50}},
+			want: []string{"slow", "medium"}, wantReason: "by time to first token and token rate"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -72,7 +84,7 @@ routes:
 			if err != nil {
 				t.Fatal(err)
 			}
-			dec, err := r.Plan(context.Background(), &llm.Request{Model: "quick", NumMessages: 1, LastUserText: "hi", Stream: tt.stream}, Info{})
+			dec, err := r.Plan(context.Background(), &llm.Request{Model: "quick", NumMessages: 1, LastUserText: "hi", Stream: tt.stream, MaxTokens: tt.maxTokens}, Info{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -272,6 +272,15 @@ func (p *planner) outputTokens(d *config.Deployment) int {
 	return min(out, d.MaxOutputTokens)
 }
 
+// answerTokens is the answer length the fastest policy times on d: the
+// request's max_tokens, else d's observed mean answer, else the default.
+func (p *planner) answerTokens(d *config.Deployment, h executor.Health) float64 {
+	if p.f.MaxTokens <= 0 && h.OutputTokens > 0 {
+		return min(h.OutputTokens, float64(d.MaxOutputTokens))
+	}
+	return float64(p.outputTokens(d))
+}
+
 // cost is the estimated USD cost of the request on d.
 func (p *planner) cost(d *config.Deployment) float64 {
 	return (float64(p.f.InputTokens)*d.Price.InputPerMTok + float64(p.outputTokens(d))*d.Price.OutputPerMTok) / 1e6
@@ -373,7 +382,7 @@ func (p *planner) fastest(rt *config.Route, need []string) {
 		case basis == byStream && h.TTFT > 0:
 			c.known, c.score = true, h.TTFT.Seconds()
 			if rates {
-				c.score += float64(p.outputTokens(d)) / h.TokensPerSec
+				c.score += p.answerTokens(d, h) / h.TokensPerSec
 			}
 		case basis == byLatency && h.Latency > 0:
 			c.known, c.score = true, h.Latency.Seconds()
