@@ -151,26 +151,46 @@ func (p *planner) unfit(d *config.Deployment, need []string, fit bool) string {
 	return ""
 }
 
+// member is a deployment a route reaches, with what a request sent to it
+// through that route needs.
+type member struct {
+	name string
+	need []string
+}
+
 // flatten lists the deployments a route's targets reach, routes expanded in
-// config order, each deployment once.
-func (p *planner) flatten(rt *config.Route) []string {
-	var out []string
+// config order, each deployment once. A nested route's tenant and tier
+// entries are followed and its requires added to the need of the
+// deployments reached through it, as when the route is planned itself.
+func (p *planner) flatten(rt *config.Route, need []string) []member {
+	var out []member
 	seen := make(map[string]bool)
-	var walk func(rt *config.Route, depth int)
-	walk = func(rt *config.Route, depth int) {
+	add := func(name string, need []string) {
+		if !seen[name] {
+			seen[name] = true
+			out = append(out, member{name, need})
+		}
+	}
+	var walk func(rt *config.Route, need []string, depth int)
+	walk = func(rt *config.Route, need []string, depth int) {
 		if depth > maxDepth {
 			return
 		}
 		for _, e := range targetsOf(rt) {
-			if sub, ok := p.r.cfg.Route(e); ok {
-				walk(sub, depth+1)
-			} else if !seen[e] {
-				seen[e] = true
-				out = append(out, e)
+			sub, ok := p.r.cfg.Route(e)
+			if !ok {
+				add(e, need)
+				continue
 			}
+			sub, to, subNeed := p.redirect(sub, need)
+			if sub == nil {
+				add(to, subNeed)
+				continue
+			}
+			walk(sub, withRequires(subNeed, sub), depth+1)
 		}
 	}
-	walk(rt, 0)
+	walk(rt, need, 0)
 	return out
 }
 
@@ -197,14 +217,15 @@ func targetsOf(rt *config.Route) []string {
 // capable returns the candidate deployments of rt able to serve the
 // request (context window included), recording the others as skipped.
 func (p *planner) capable(rt *config.Route, need []string) []*config.Deployment {
-	names := p.flatten(rt)
-	out := make([]*config.Deployment, 0, len(names))
-	for _, n := range names {
+	ms := p.flatten(rt, need)
+	out := make([]*config.Deployment, 0, len(ms))
+	for _, m := range ms {
+		n := m.name
 		d, ok := p.r.cfg.Deployment(n)
 		if !ok || p.seen[n] {
 			continue
 		}
-		if why := p.unfit(d, need, true); why != "" {
+		if why := p.unfit(d, m.need, true); why != "" {
 			p.seen[n] = true
 			p.dec.Skipped = append(p.dec.Skipped, n+": "+why)
 			continue
@@ -549,9 +570,9 @@ func (p *planner) weighted(rt *config.Route, need []string, depth int) {
 func (p *planner) cascade(rt *config.Route, need []string) {
 	first := len(p.dec.Deployments) == 0 && p.dec.Cascade == nil
 	var stages []string
-	for _, n := range p.flatten(rt) {
-		if p.deployment(n, need, true) {
-			stages = append(stages, n)
+	for _, m := range p.flatten(rt, need) {
+		if p.deployment(m.name, m.need, true) {
+			stages = append(stages, m.name)
 		}
 	}
 	if first && len(stages) > 0 {

@@ -23,6 +23,11 @@ routes:
   - {name: cheap, targets: [small, large]}
   - {name: mixed, policy: cheapest, targets: [small, vision]}
   - {name: nested, targets: [cheap], requires: [vision]}
+  - {name: pool, targets: [small, large], requires: [vision]}
+  - {name: tiered, targets: [small], tiers: {gold: vision}}
+  - {name: cheapest-pool, policy: cheapest, targets: [pool]}
+  - {name: cascade-pool, policy: cascade, targets: [pool, vision], checks: [{json: true}]}
+  - {name: cheapest-tiered, policy: cheapest, targets: [tiered, large]}
 `), func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
@@ -42,6 +47,12 @@ routes:
 		{"tenant redirect", "see", Info{TenantID: "acme"}, "vision", "small: no vision"},
 		{"nested route", "nested", Info{}, "large", "small: no vision"},
 		{"redirect target's own plan unchanged", "cheap", Info{Tier: "basic"}, "small,large", ""},
+		// Policies that pool the deployments of nested routes keep each
+		// nested route's requires and follow its redirects.
+		{"cheapest over a route's requires", "cheapest-pool", Info{}, "large", "small: no vision"},
+		{"cascade over a route's requires", "cascade-pool", Info{}, "large,vision", "small: no vision"},
+		{"cheapest follows a nested tier", "cheapest-tiered", Info{Tier: "gold"}, "vision,large", ""},
+		{"cheapest without the tier", "cheapest-tiered", Info{}, "small,large", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

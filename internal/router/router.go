@@ -292,9 +292,8 @@ func (r *Router) PlanFor(model string, need []string, info Info) (Decision, erro
 	if sub == nil {
 		p.deployment(to, all, false)
 	} else {
-		all = withRequires(all, sub)
-		for _, t := range p.flatten(sub) {
-			p.deployment(t, all, false)
+		for _, m := range p.flatten(sub, withRequires(all, sub)) {
+			p.deployment(m.name, m.need, false)
 		}
 		p.reasons = append(p.reasons, "all targets in config order")
 	}
