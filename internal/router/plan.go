@@ -577,7 +577,11 @@ func (p *planner) cascade(rt *config.Route, need []string) {
 	}
 	if first && len(stages) > 0 {
 		p.dec.Cascade = &Cascade{Route: rt.Name, Stages: stages, spec: p.r.cascades[rt.Name], call: p.r.opts.Call}
-		p.why(rt.Name, "cascade over %d stages, checked by %s", len(stages), p.r.cascades[rt.Name].describe())
+		n := strconv.Itoa(len(stages)) + " stages"
+		if len(stages) == 1 {
+			n = "1 stage (" + stages[0] + ")"
+		}
+		p.why(rt.Name, "cascade over %s, checked by %s", n, p.r.cascades[rt.Name].describe())
 		return
 	}
 	p.why(rt.Name, "cascade stages as fallbacks")

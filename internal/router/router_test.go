@@ -106,6 +106,7 @@ func TestPlanPolicies(t *testing.T) {
 		{name: "tier mapping", req: chatReq("chat", "hi"), info: Info{Tier: "basic"}, want: []string{"small"}, wantReason: "chat: tier basic uses chat-basic; chat-basic: fallback chain"},
 		{name: "tenant beats tier", req: chatReq("chat", "hi"), info: Info{Tier: "basic", TenantID: "acme"}, want: []string{"large"}, wantReason: "chat: tenant acme uses large"},
 		{name: "cheapest", req: chatReq("cheap", "hi"), want: []string{"small", "medium", "vision", "large"}, wantReason: "cheapest capable small"},
+		{name: "cascade with one stage left", req: &llm.Request{Model: "casc", HasImages: true}, want: []string{"large"}, wantReason: "casc: cascade over 1 stage (large), checked by json"},
 		{name: "cheapest vision", req: &llm.Request{Model: "cheap", HasImages: true}, want: []string{"vision", "large"}, wantReason: "skipped medium: no vision, small: no vision"},
 		{name: "cheapest context window", req: &llm.Request{Model: "cheap", TextBytes: 4 * 3000, MaxTokens: 2000}, want: []string{"medium", "vision", "large"}, wantReason: "small: context window"},
 		{name: "cheapest quality floor", req: chatReq("cheap-q", "hi"), want: []string{"medium", "vision", "large"}, wantReason: "small: quality 0.5"},
