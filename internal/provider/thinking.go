@@ -22,13 +22,16 @@ func budgetForEffort(effort string) int {
 // Thinking is the extended thinking a translated request gets on a Claude
 // reasoning deployment (the Anthropic API's, or Bedrock's): the client's
 // thinking budget, or its OpenAI reasoning effort as one (low 2,048,
-// medium 8,192, high 16,384 tokens). Thinking counts against max_tokens,
-// so the budget is added to answer, the answer's own limit, within limit,
-// the deployment's output limit (0: none); when that leaves less than the
-// least budget, half the limit goes to thinking. ok is false when the
-// request gets no thinking: none asked for, a forced tool (which thinking
-// refuses), or a turn answering tool calls that came back without their
-// thinking (InToolCycle).
+// medium 8,192, high 16,384 tokens). Thinking counts against max_tokens.
+// An Anthropic client's max_tokens, which answer then is, already holds
+// its budget, so it is sent as it is (like any client's, not cut to the
+// deployment's limit). An OpenAI client's max_tokens is the answer's own
+// limit, so the budget is added to answer, within limit, the deployment's
+// output limit (0: none); when that leaves less than the least budget,
+// half the limit goes to thinking. ok is false when the request gets no
+// thinking: none asked for, a forced tool (which thinking refuses), or a
+// turn answering tool calls that came back without their thinking
+// (InToolCycle).
 func Thinking(b *llm.Body, answer, limit int, forcedTool bool) (budget, maxTokens int, ok bool) {
 	budget = b.ThinkingBudget
 	if budget == 0 {
@@ -36,6 +39,9 @@ func Thinking(b *llm.Body, answer, limit int, forcedTool bool) (budget, maxToken
 	}
 	if budget < MinThinkingBudget || forcedTool || InToolCycle(b.Messages) {
 		return 0, answer, false
+	}
+	if b.ThinkingBudget > 0 {
+		return budget, answer, true
 	}
 	maxTokens = answer + budget
 	if limit > 0 && maxTokens > limit {

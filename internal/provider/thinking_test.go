@@ -34,8 +34,9 @@ func TestInToolCycle(t *testing.T) {
 	}
 }
 
-// TestThinking: the budget comes from the client's budget or effort, is
-// added to the answer's limit within the deployment's, and is off for a
+// TestThinking: the budget comes from the client's budget or effort; an
+// effort's is added to the answer's limit within the deployment's, a
+// budget is already inside the client's max_tokens; thinking is off for a
 // forced tool, a tool turn without its thinking, or too little room.
 func TestThinking(t *testing.T) {
 	for _, tt := range []struct {
@@ -47,7 +48,10 @@ func TestThinking(t *testing.T) {
 		ok            bool
 	}{
 		{"effort", llm.Body{ReasoningEffort: "medium"}, 500, 0, false, 8192, 8692, true},
-		{"budget", llm.Body{ThinkingBudget: 3000}, 500, 0, false, 3000, 3500, true},
+		{"budget: inside max_tokens", llm.Body{ThinkingBudget: 3000}, 5000, 0, false, 3000, 5000, true},
+		{"budget: max_tokens not cut to the limit", llm.Body{ThinkingBudget: 3000}, 10000, 8000, false, 3000, 10000, true},
+		{"budget below the least", llm.Body{ThinkingBudget: 1000}, 5000, 0, false, 0, 5000, false},
+		{"budget with a forced tool", llm.Body{ThinkingBudget: 3000}, 5000, 0, true, 0, 5000, false},
 		{"within the limit", llm.Body{ReasoningEffort: "high"}, 500, 6000, false, 5500, 6000, true},
 		{"little room: half the limit", llm.Body{ReasoningEffort: "high"}, 3500, 4000, false, 2000, 4000, true},
 		{"no room", llm.Body{ReasoningEffort: "high"}, 1500, 1600, false, 0, 1500, false},

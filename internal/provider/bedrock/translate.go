@@ -506,10 +506,11 @@ func imageFormat(media string) string {
 }
 
 // think turns on Claude's extended thinking for a reasoning deployment
-// when the client asked for reasoning (provider.Thinking says how much,
-// on top of the answer's limit: the request's, the deployment's, or
-// DefaultMaxTokens), as additionalModelRequestFields.thinking; sampling
-// settings, which thinking refuses, are dropped.
+// when the client asked for reasoning (provider.Thinking says how much:
+// an OpenAI client's effort on top of the answer's limit, the request's,
+// the deployment's, or DefaultMaxTokens; an Anthropic client's budget
+// inside its max_tokens), as additionalModelRequestFields.thinking;
+// sampling settings, which thinking refuses, are dropped.
 func (c *Client) think(ic *inferenceConfig, out *converseRequest, b *llm.Body) *additionalFields {
 	answer := ic.MaxTokens
 	if answer <= 0 {

@@ -307,8 +307,9 @@ func TestTranslateRefuses(t *testing.T) {
 }
 
 // TestTranslateThinking: a reasoning deployment thinks with the client's
-// effort or budget, on top of the answer's maxTokens (the request's, the
-// deployment's limit, or 4096) and within the deployment's limit; a
+// effort, on top of the answer's maxTokens (the request's, the
+// deployment's limit, or 4096) and within the deployment's limit, or with
+// an Anthropic client's budget, which its max_tokens already holds; a
 // forced tool choice, too small a budget, or a tool cycle whose thinking
 // did not come back get none.
 func TestTranslateThinking(t *testing.T) {
@@ -325,7 +326,8 @@ func TestTranslateThinking(t *testing.T) {
 		max       int64 // 0: no maxTokens
 	}{
 		{"medium effort", 0, 500, llm.Body{ReasoningEffort: "medium"}, 8192, 8692},
-		{"budget from an Anthropic-shaped request", 0, 500, llm.Body{ThinkingBudget: 3000}, 3000, 3500},
+		{"budget from an Anthropic-shaped request: inside its max_tokens", 0, 5000, llm.Body{ThinkingBudget: 3000}, 3000, 5000},
+		{"an Anthropic-shaped request's max_tokens is not cut to the limit", 4000, 5000, llm.Body{ThinkingBudget: 3000}, 3000, 5000},
 		{"no maxTokens: 4096 is the answer's share", 0, 0, llm.Body{ReasoningEffort: "low"}, 2048, 6144},
 		{"no maxTokens: the deployment's limit, half of it thinking", 10000, 0, llm.Body{ReasoningEffort: "high"}, 5000, 10000},
 		{"within the deployment's limit", 6000, 500, llm.Body{ReasoningEffort: "high"}, 5500, 6000},
