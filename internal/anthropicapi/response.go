@@ -59,18 +59,20 @@ func toUsage(u llm.Usage) usageObject {
 	}
 }
 
-// StopReason maps a canonical finish reason to Anthropic's stop_reason;
-// an empty reason is end_turn, or tool_use when the answer calls tools.
+// StopReason maps a canonical finish reason to Anthropic's stop_reason.
+// An answer that calls tools ends with tool_use unless it was cut short
+// or refused: Anthropic says tool_use whenever the content holds tool_use
+// blocks, and agent loops run the tools only then, while some
+// OpenAI-compatible servers (Gemini's) finish such an answer with "stop".
+// Any other answer is end_turn.
 func StopReason(f llm.FinishReason, toolCalls bool) string {
 	switch f {
 	case llm.FinishLength:
 		return "max_tokens"
-	case llm.FinishToolCalls:
-		return "tool_use"
 	case llm.FinishContentFilter:
 		return "refusal"
-	case llm.FinishStop:
-		return "end_turn"
+	case llm.FinishToolCalls:
+		return "tool_use"
 	}
 	if toolCalls {
 		return "tool_use"

@@ -38,6 +38,11 @@ func TestWriteResponseTranslated(t *testing.T) {
 			wantID: "msg_test", wantStop: "tool_use",
 			want: `[{"type":"text","text":"calling"},{"type":"tool_use","id":"call_1","name":"f","input":{"a":[1]}},{"type":"tool_use","id":"toolu_test","name":"g","input":{}},{"type":"tool_use","id":"call_3","name":"h","input":{}}]`,
 		},
+		{
+			name:   "tool calls finished with stop (Gemini's OpenAI-compatible API) are tool_use",
+			resp:   llm.Response{Model: "gpt-4o", FinishReason: llm.FinishStop, ToolCalls: []llm.ToolCall{{ID: "call_1", Name: "f", Arguments: `{}`}}},
+			wantID: "msg_test", wantStop: "tool_use", want: `[{"type":"tool_use","id":"call_1","name":"f","input":{}}]`,
+		},
 		{name: "length", resp: llm.Response{Model: "gpt-4o", Text: "x", FinishReason: llm.FinishLength}, wantID: "msg_test", wantStop: "max_tokens", want: `[{"type":"text","text":"x"}]`},
 		{name: "content filter", resp: llm.Response{Model: "gpt-4o", FinishReason: llm.FinishContentFilter}, wantID: "msg_test", wantStop: "refusal", want: `[]`},
 	}

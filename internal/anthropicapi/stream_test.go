@@ -70,6 +70,15 @@ func TestStreamSDK(t *testing.T) {
 			wantUsage: llm.Usage{InputTokens: 5, OutputTokens: 7},
 		},
 		{
+			name: "openai tool calls finished with stop (Gemini's OpenAI-compatible API)", src: llm.DialectOpenAI, events: toolsFinishedWithStop(),
+			wantID: "chatcmpl-stop", wantModel: "gemini-2.5-flash",
+			wantBlocks: []block{
+				{Type: "text", Text: "Checking."},
+				{Type: "tool_use", ID: "call_A", Name: "a", Input: `{"a":1}`},
+			},
+			wantUsage: llm.Usage{InputTokens: 5, OutputTokens: 7},
+		},
+		{
 			name: "openai translated", src: llm.DialectOpenAI, events: dialecttest.OpenAIStream(),
 			wantID: "chatcmpl-abc", wantModel: "gpt-4o-2024-08-06",
 			wantBlocks: []block{
@@ -127,6 +136,19 @@ func interleavedTools() []llm.Event {
 		call(0, "", "", `{"a":1}`),
 		call(1, "", "", `2}`),
 		{FinishReason: llm.FinishToolCalls},
+		{Usage: &llm.Usage{InputTokens: 5, OutputTokens: 7}},
+		{Done: true},
+	}
+}
+
+// toolsFinishedWithStop is an OpenAI stream of text and a tool call that
+// finishes with "stop", as Gemini's OpenAI-compatible API sends one.
+func toolsFinishedWithStop() []llm.Event {
+	return []llm.Event{
+		{Start: true, ID: "chatcmpl-stop", Model: "gemini-2.5-flash"},
+		{Text: "Checking."},
+		{ToolCalls: []llm.ToolCallDelta{{ID: "call_A", Name: "a", Arguments: `{"a":1}`}}},
+		{FinishReason: llm.FinishStop},
 		{Usage: &llm.Usage{InputTokens: 5, OutputTokens: 7}},
 		{Done: true},
 	}
