@@ -25,6 +25,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"sync/atomic"
@@ -281,12 +282,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// decode reads a JSON body strictly.
+// decode reads a JSON body strictly: one value, no unknown fields and
+// nothing after it (a second object or stray text is refused, not
+// ignored, so a garbled or concatenated body changes nothing).
 func decode(r *http.Request, v any) error {
 	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return errBad("invalid JSON body: " + err.Error())
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errBad("invalid JSON body: it must hold one JSON value, with nothing after it")
 	}
 	return nil
 }
