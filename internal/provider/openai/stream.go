@@ -30,12 +30,19 @@ type stream struct {
 
 	passthrough bool // see SetPassthrough
 	completions bool // legacy Completions chunks: choices[0].text
+
+	// The tool calls seen so far, to number those sent without an index
+	// (see toolIndex): each call's id, the next index free, and the
+	// index of the call the last delta was part of (-1 before any).
+	toolIDs  map[string]int
+	nextTool int
+	lastTool int
 }
 
 // newStream decodes body, an answer with choices choices (the request's n;
 // 0 is one).
 func newStream(c *Client, body io.ReadCloser, choices int) *stream {
-	return &stream{c: c, upstreamSSE: newUpstreamSSE(body), want: max(choices, 1)}
+	return &stream{c: c, upstreamSSE: newUpstreamSSE(body), want: max(choices, 1), lastTool: -1}
 }
 
 // upstreamSSE is the SSE body of an upstream response being read, as every
@@ -213,9 +220,10 @@ func (s *stream) Next() (llm.Event, error) {
 		ev.Text = text.String()
 	}
 	for _, tc := range toolCalls.Array() {
+		id := tc.Get("id").String()
 		ev.ToolCalls = append(ev.ToolCalls, llm.ToolCallDelta{
-			Index:     int(tc.Get("index").Int()),
-			ID:        tc.Get("id").String(),
+			Index:     s.toolIndex(tc.Get("index"), id),
+			ID:        id,
 			Name:      tc.Get("function.name").String(),
 			Arguments: tc.Get("function.arguments").String(),
 		})
@@ -231,6 +239,32 @@ func (s *stream) Next() (llm.Event, error) {
 		ev.Usage = &u
 	}
 	return ev, nil
+}
+
+// toolIndex is the index of the tool call a delta with index and id
+// belongs to. OpenAI numbers a stream's calls with index and sends a
+// call's id only in its first delta. Some OpenAI-compatible servers
+// (Gemini's) leave index out and send each call whole, with its own id;
+// a delta without index is then part of the call of its id, or a new one
+// when the id is new, or, without an id, of the call before it.
+func (s *stream) toolIndex(index gjson.Result, id string) int {
+	i, known := s.toolIDs[id]
+	switch {
+	case index.Exists():
+		i = int(index.Int())
+	case id != "" && !known, id == "" && s.lastTool < 0:
+		i = s.nextTool
+	case id == "":
+		i = s.lastTool
+	}
+	if id != "" && !known {
+		if s.toolIDs == nil {
+			s.toolIDs = make(map[string]int)
+		}
+		s.toolIDs[id] = i
+	}
+	s.lastTool, s.nextTool = i, max(s.nextTool, i+1)
+	return i
 }
 
 // sawChoice records a choice of a decoded chunk, and whether the chunk

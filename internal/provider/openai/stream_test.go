@@ -50,6 +50,24 @@ func TestStreamEvents(t *testing.T) {
 			WantErr: providertest.IsEOF,
 		},
 		{
+			// Gemini's OpenAI-compatible API: each call whole, with its id
+			// and no index, two in one chunk; a later delta of a call
+			// carries its id, or none.
+			Name:    "tool calls without index are told apart by their ids",
+			Fixture: "stream_tools_no_index.sse",
+			Want: []llm.Event{
+				{Start: true, ID: "gem-1", Model: "gemini-2.5-flash",
+					ToolCalls: []llm.ToolCallDelta{{Index: 0, ID: "call_A", Name: "get_weather", Arguments: `{"city":"Paris"}`}}},
+				{ToolCalls: []llm.ToolCallDelta{{Index: 1, ID: "call_B", Name: "get_time", Arguments: `{"tz":"CET"}`}}},
+				{ToolCalls: []llm.ToolCallDelta{{Index: 2, ID: "call_C", Name: "search", Arguments: `{"q":`}, {Index: 3, ID: "call_D", Name: "now", Arguments: "{}"}}},
+				{ToolCalls: []llm.ToolCallDelta{{Index: 2, ID: "call_C", Arguments: `"x"}`}}},
+				{ToolCalls: []llm.ToolCallDelta{{Index: 2, Arguments: " "}}},
+				{FinishReason: llm.FinishStop, Usage: usage(80, 30)},
+				{Done: true},
+			},
+			WantErr: providertest.IsEOF,
+		},
+		{
 			Name:    "finish seen but no [DONE] completes with a synthetic done",
 			Fixture: "stream_no_done.sse",
 			Want: []llm.Event{
