@@ -182,9 +182,32 @@ func checkID(id string) error {
 	return nil
 }
 
+// maxBudgetUSD is the largest budget a key or tenant may have: far above
+// any real one, and small enough that a period's spend, counted in
+// nano-dollars, stays exact.
+const maxBudgetUSD = 1e9
+
+// checkLimits refuses a negative limit or budget and a budget above
+// maxBudgetUSD, naming the field and the rule it breaks.
 func checkLimits(l tenancy.Limits) error {
-	if l.RPM < 0 || l.TPM < 0 || l.MaxConcurrent < 0 || !(l.BudgetDailyUSD >= 0) || !(l.BudgetMonthlyUSD >= 0) || l.BudgetDailyUSD > 1e9 || l.BudgetMonthlyUSD > 1e9 {
-		return errBad("limits and budgets must be ≥ 0 (0 is unlimited)")
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"rpm", l.RPM}, {"tpm", l.TPM}, {"max_concurrent", l.MaxConcurrent}} {
+		if f.v < 0 {
+			return errBad("limits." + f.name + " must be ≥ 0 (0 is unlimited)")
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"budget_daily_usd", l.BudgetDailyUSD}, {"budget_monthly_usd", l.BudgetMonthlyUSD}} {
+		switch {
+		case !(f.v >= 0):
+			return errBad("limits." + f.name + " must be ≥ 0 (0 is unlimited)")
+		case f.v > maxBudgetUSD:
+			return errBad("limits." + f.name + " must be at most 1000000000 (USD; 0 is unlimited)")
+		}
 	}
 	return nil
 }
