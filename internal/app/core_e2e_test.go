@@ -824,3 +824,80 @@ func TestFallbackAndBrokenStreamMetrics(t *testing.T) {
 		t.Errorf("broken stream also counted ok: %v", got)
 	}
 }
+
+// TestShutdownPastDeadlineFailsRelayedRequests: an embeddings or
+// moderations request still waiting on its upstream when
+// server.shutdown_timeout is up gets a 503 saying the gateway is shutting
+// down, logged with the error "shutdown" (it was an empty 200, logged as
+// the client going away).
+func TestShutdownPastDeadlineFailsRelayedRequests(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := make(chan net.Conn, 4)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c // read nothing, answer nothing
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		for {
+			select {
+			case c := <-accepted:
+				c.Close()
+			default:
+				return
+			}
+		}
+	})
+	gwCfg := strings.Replace(baseConfig, "  listen: 127.0.0.1:0\n", "  listen: 127.0.0.1:0\n  shutdown_timeout: 200ms\n", 1)
+	gwCfg = strings.Replace(gwCfg, "deployments:\n", `  - name: stuck
+    kind: openai
+    base_url: http://`+ln.Addr().String()+`/v1
+deployments:
+  - name: stuck-embed
+    provider: stuck
+    model: e
+    capabilities: {chat: false, tools: false, streaming: false, embeddings: true}
+`, 1)
+	s := startStack(t, fastSim(), gwCfg)
+	type answer struct {
+		status int
+		body   string
+	}
+	got := make(chan answer, 1)
+	go func() {
+		req, _ := http.NewRequest("POST", s.base+"/v1/embeddings", strings.NewReader(`{"model":"stuck-embed","input":"hi"}`))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := s.hc.Do(req)
+		if err != nil {
+			got <- answer{0, err.Error()}
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		got <- answer{resp.StatusCode, string(b)}
+	}()
+	select {
+	case c := <-accepted:
+		accepted <- c // for the cleanup
+	case <-time.After(10 * time.Second):
+		t.Fatal("the request never reached the upstream")
+	}
+	stopped := make(chan struct{})
+	go func() { s.stop(); close(stopped) }()
+	a := <-got
+	<-stopped
+	if a.status != http.StatusServiceUnavailable || !strings.Contains(a.body, "the gateway is shutting down") {
+		t.Errorf("got %d %q, want a 503 saying the gateway is shutting down", a.status, a.body)
+	}
+	if !strings.Contains(s.logs.String(), `"error":"shutdown"`) {
+		t.Errorf("no request log line with the error shutdown:\n%s", s.logs.String())
+	}
+}

@@ -88,6 +88,9 @@ type exchange struct {
 	// operation names the upstream calls in traces (OpenTelemetry's
 	// gen_ai.operation.name): chat, embeddings, generate_content...
 	operation string
+	// reqCtx is the request's context, for failErr to tell a request
+	// ended by a shutdown (the client is waiting) from one its client left.
+	reqCtx context.Context
 }
 
 // ServeOpenAIChat serves POST /v1/chat/completions.
@@ -120,6 +123,7 @@ func (g *Gateway) start(r *http.Request, d *dialect, spanName string) (*exchange
 	ctx, span := g.tracer.Start(r.Context(), spanName, trace.WithSpanKind(trace.SpanKindServer))
 	x.span = span
 	ctx = context.WithValue(ctx, sideCallsKey{}, x.side)
+	x.reqCtx = ctx
 	return x, r.WithContext(ctx)
 }
 
@@ -904,6 +908,11 @@ func (g *Gateway) fail(w http.ResponseWriter, x *exchange, e *apiError) {
 const statusClientClosed = 499
 
 func (g *Gateway) failErr(w http.ResponseWriter, x *exchange, err error) {
+	if x.reqCtx != nil {
+		// Every endpoint's upstream call ended by the shutdown deadline
+		// tells its client so, not only the chat paths.
+		err = shutdownOr(x.reqCtx, err)
+	}
 	x.status = x.dialect.statusOf(err)
 	x.errKind = provider.KindOf(err).String()
 	switch bre := (*llm.BadRequestError)(nil); {
