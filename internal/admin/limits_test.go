@@ -24,6 +24,7 @@ func TestLimitsRefusedNameTheRule(t *testing.T) {
 		{"negative max_concurrent", `{"max_concurrent":-2}`, "limits.max_concurrent must be ≥ 0"},
 		{"negative budget", `{"budget_daily_usd":-0.5}`, "limits.budget_daily_usd must be ≥ 0"},
 		{"budget over the cap", `{"budget_monthly_usd":2e9}`, "limits.budget_monthly_usd must be at most 1000000000"},
+		{"budget below a nano-dollar", `{"budget_daily_usd":1e-10}`, "limits.budget_daily_usd must be 0 (unlimited) or at least 0.000000001"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, req := range []struct{ method, path, body string }{
@@ -43,8 +44,11 @@ func TestLimitsRefusedNameTheRule(t *testing.T) {
 			}
 		})
 	}
-	// The cap itself is a budget.
+	// The bounds themselves are budgets.
 	if code, b := e.doRaw(adminKey, "POST", "/admin/tenants", `{"id":"rich","limits":{"budget_monthly_usd":1e9}}`); code != 201 {
 		t.Errorf("a budget of 1e9: got %d %s, want 201", code, b)
+	}
+	if code, b := e.doRaw(adminKey, "POST", "/admin/tenants", `{"id":"poor","limits":{"budget_daily_usd":1e-9}}`); code != 201 {
+		t.Errorf("a budget of 1e-9: got %d %s, want 201", code, b)
 	}
 }

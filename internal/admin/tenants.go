@@ -187,8 +187,13 @@ func checkID(id string) error {
 // nano-dollars, stays exact.
 const maxBudgetUSD = 1e9
 
+// minBudgetUSD is the smallest positive budget: budgets count whole
+// nano-dollars, and a smaller one would round to 0, which is unlimited.
+const minBudgetUSD = 1e-9
+
 // checkLimits refuses a negative limit or budget and a budget above
-// maxBudgetUSD, naming the field and the rule it breaks.
+// maxBudgetUSD or below minBudgetUSD (but not 0), naming the field and
+// the rule it breaks.
 func checkLimits(l tenancy.Limits) error {
 	for _, f := range []struct {
 		name string
@@ -207,6 +212,8 @@ func checkLimits(l tenancy.Limits) error {
 			return errBad("limits." + f.name + " must be ≥ 0 (0 is unlimited)")
 		case f.v > maxBudgetUSD:
 			return errBad("limits." + f.name + " must be at most 1000000000 (USD; 0 is unlimited)")
+		case f.v > 0 && f.v < minBudgetUSD:
+			return errBad("limits." + f.name + " must be 0 (unlimited) or at least 0.000000001 (USD): budgets count whole nano-dollars")
 		}
 	}
 	return nil

@@ -83,6 +83,16 @@ func toNanos(usd float64) int64 {
 	return int64(math.Round(usd * nanosPerUSD))
 }
 
+// limitNanos is a budget in nano-dollars: a positive one is at least one,
+// never 0 (unlimited), however small (the admin API refuses a budget
+// under a nano-dollar; one stored before it did is still enforced).
+func limitNanos(usd float64) int64 {
+	if usd > 0 {
+		return max(toNanos(usd), 1)
+	}
+	return 0
+}
+
 func toUSD(n int64) float64 { return float64(n) / nanosPerUSD }
 
 // periodIDs returns the UTC day and month t falls in, as day number since

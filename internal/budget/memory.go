@@ -63,10 +63,10 @@ func (m *Memory) reserve(scopes []BudgetScope, est int64, share int64) (Reservat
 		}
 		st.day.roll(day)
 		st.month.roll(month)
-		if err := check(s.Key, Daily, &st.day, divide(toNanos(s.DailyUSD), share), est); err != nil {
+		if err := check(s.Key, Daily, &st.day, divide(limitNanos(s.DailyUSD), share), est); err != nil {
 			return nil, err
 		}
-		if err := check(s.Key, Monthly, &st.month, divide(toNanos(s.MonthlyUSD), share), est); err != nil {
+		if err := check(s.Key, Monthly, &st.month, divide(limitNanos(s.MonthlyUSD), share), est); err != nil {
 			return nil, err
 		}
 		sts[i] = st

@@ -155,7 +155,7 @@ func (r *Redis) reserveRedis(ctx context.Context, scopes []BudgetScope, est int6
 	args = append(args, now.UnixMilli(), now.Add(r.holdTTL).UnixMilli(), member, est,
 		int64(dayTTL/time.Second), int64(monthTTL/time.Second))
 	for _, s := range scopes {
-		args = append(args, toNanos(s.DailyUSD), toNanos(s.MonthlyUSD))
+		args = append(args, limitNanos(s.DailyUSD), limitNanos(s.MonthlyUSD))
 	}
 	res, err := reserveScript.Run(ctx, r.backend.Client, keys, args...).Slice()
 	if err != nil {

@@ -36,6 +36,7 @@ func Run(t *testing.T, newBudgets NewFunc) {
 		{"rejection holds nothing", testAllOrNothing},
 		{"seed raises spend", testSeed},
 		{"zero limits are unlimited", testUnlimited},
+		{"a budget under a nano-dollar is enforced", testTinyBudget},
 		{"cancelled context", testCancelled},
 	}
 	for _, tt := range tests {
@@ -208,6 +209,17 @@ func testUnlimited(t *testing.T, b budget.Budgets, _ *clocktest.Clock) {
 		mustReserve(t, b, 1000, s).Settle(1000)
 	}
 	mustReserve(t, b, 1).Settle(1)
+}
+
+// testTinyBudget: a positive budget too small to count in nano-dollars
+// is one nano-dollar, not 0 (unlimited).
+func testTinyBudget(t *testing.T, b budget.Budgets, _ *clocktest.Clock) {
+	for _, s := range []budget.BudgetScope{{Key: "key:d", DailyUSD: 1e-10}, {Key: "key:m", MonthlyUSD: 4e-10}} {
+		_, berr := reserve(t, b, 0.000325, s)
+		if berr == nil {
+			t.Fatalf("%s: got a $0.000325 request admitted against a budget of %v/%v USD, want refused", s.Key, s.DailyUSD, s.MonthlyUSD)
+		}
+	}
 }
 
 func testCancelled(t *testing.T, b budget.Budgets, _ *clocktest.Clock) {
