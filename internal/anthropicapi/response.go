@@ -80,6 +80,21 @@ func StopReason(f llm.FinishReason, toolCalls bool) string {
 	return "end_turn"
 }
 
+// stopOf is Anthropic's stop_reason and stop_sequence for an answer that
+// finished with f, ended by the stop sequence seq (nil: none; "": one the
+// provider did not name, which leaves stop_sequence null), and calls tools
+// or not (see StopReason).
+func stopOf(f llm.FinishReason, seq *string, toolCalls bool) (reason string, sequence *string) {
+	reason = StopReason(f, toolCalls)
+	if seq == nil || reason != "end_turn" {
+		return reason, nil
+	}
+	if *seq != "" {
+		sequence = seq
+	}
+	return "stop_sequence", sequence
+}
+
 // toolInput returns a tool call's arguments as the input object Anthropic
 // carries; arguments that are not a JSON object become {}.
 func toolInput(args string) json.RawMessage {
@@ -142,8 +157,8 @@ func encodeResponse(resp *llm.Response, ids idSource) ([]byte, error) {
 		}
 		m.Content = append(m.Content, contentBlock{Type: "tool_use", ID: id, Name: tc.Name, Input: toolInput(tc.Arguments)})
 	}
-	stop := StopReason(resp.FinishReason, len(resp.ToolCalls) > 0)
-	m.StopReason = &stop
+	stop, seq := stopOf(resp.FinishReason, resp.StopSequence, len(resp.ToolCalls) > 0)
+	m.StopReason, m.StopSequence = &stop, seq
 	b, err := wirejson.Marshal(m)
 	if err != nil {
 		return nil, fmt.Errorf("anthropicapi: encode response: %w", err)

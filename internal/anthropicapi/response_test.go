@@ -72,6 +72,42 @@ func TestWriteResponseTranslated(t *testing.T) {
 	}
 }
 
+// TestWriteResponseStopSequence: an answer a stop sequence ended has
+// stop_reason stop_sequence and names the sequence when the provider did;
+// one that calls tools is tool_use still.
+func TestWriteResponseStopSequence(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		seq      *string
+		calls    []llm.ToolCall
+		wantStop string
+		wantSeq  string // JSON
+	}{
+		{"named", new("STOP1"), nil, "stop_sequence", `"STOP1"`},
+		{"not named", new(""), nil, "stop_sequence", `null`},
+		{"none", nil, nil, "end_turn", `null`},
+		{"with tool calls", new("STOP1"), []llm.ToolCall{{ID: "call_1", Name: "f", Arguments: "{}"}}, "tool_use", `null`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			resp := llm.Response{Model: "m", Text: "x", FinishReason: llm.FinishStop, StopSequence: tt.seq, ToolCalls: tt.calls}
+			if err := writeResponse(rec, &resp, testIDs); err != nil {
+				t.Fatal(err)
+			}
+			var got struct {
+				StopReason   string          `json:"stop_reason"`
+				StopSequence json.RawMessage `json:"stop_sequence"`
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+				t.Fatal(err)
+			}
+			if got.StopReason != tt.wantStop || string(got.StopSequence) != tt.wantSeq {
+				t.Errorf("got stop_reason %q, stop_sequence %s; want %q, %s", got.StopReason, got.StopSequence, tt.wantStop, tt.wantSeq)
+			}
+		})
+	}
+}
+
 // TestWriteResponseCachedTokens: a translated answer splits the input as
 // Anthropic does: input_tokens leaves out the prompt-cache reads and writes.
 func TestWriteResponseCachedTokens(t *testing.T) {

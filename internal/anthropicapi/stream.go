@@ -82,6 +82,7 @@ type StreamWriter struct {
 	toolBlock  map[int]int   // a tool call's index → its block's index (-1 while pending)
 	pending    []pendingTool // tool calls that began while another's block was open
 	stop       llm.FinishReason
+	stopSeq    *string // the stop sequence that came with stop
 	buf        []byte
 }
 
@@ -160,7 +161,7 @@ func (s *StreamWriter) appendEvent(ev llm.Event) {
 		s.appendToolDelta(d)
 	}
 	if ev.FinishReason != "" {
-		s.stop = ev.FinishReason
+		s.stop, s.stopSeq = ev.FinishReason, ev.StopSequence
 		s.closeBlock()
 		s.flushTools()
 	}
@@ -310,9 +311,10 @@ func (s *StreamWriter) appendEnd() {
 	s.flushTools()
 	if !s.deltaSent {
 		s.deltaSent = true
+		stop, seq := stopOf(s.stop, s.stopSeq, len(s.toolBlock) > 0)
 		s.appendFrame("message_delta", messageDeltaEvent{
 			Type:  "message_delta",
-			Delta: messageDelta{StopReason: StopReason(s.stop, len(s.toolBlock) > 0)},
+			Delta: messageDelta{StopReason: stop, StopSequence: seq},
 			Usage: toUsage(s.usage),
 		})
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -138,6 +139,30 @@ func interleavedTools() []llm.Event {
 		{FinishReason: llm.FinishToolCalls},
 		{Usage: &llm.Usage{InputTokens: 5, OutputTokens: 7}},
 		{Done: true},
+	}
+}
+
+// TestStreamStopSequence: a translated stream that a stop sequence ended
+// reaches the SDK with stop_reason stop_sequence and the sequence, when
+// the provider named it.
+func TestStreamStopSequence(t *testing.T) {
+	for _, seq := range []string{"STOP1", ""} {
+		t.Run(strconv.Quote(seq), func(t *testing.T) {
+			events := []llm.Event{
+				{Start: true, ID: "br-1", Model: "claude"},
+				{Text: "one two"},
+				{FinishReason: llm.FinishStop, StopSequence: &seq},
+				{Usage: &llm.Usage{InputTokens: 5, OutputTokens: 2}, Done: true},
+			}
+			srv, _ := dialecttest.StreamServer(t, dialect, llm.DialectBedrock, events, nil)
+			msg, _, err := sdkStream(t, srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if msg.StopReason != anthropic.StopReasonStopSequence || msg.StopSequence != seq {
+				t.Errorf("got stop_reason %q, stop_sequence %q; want stop_sequence, %q", msg.StopReason, msg.StopSequence, seq)
+			}
+		})
 	}
 }
 

@@ -345,6 +345,12 @@ type Response struct {
 	Text         string
 	ToolCalls    []ToolCall
 	FinishReason FinishReason
+	// StopSequence is set when one of the request's stop sequences ended
+	// the answer (FinishReason is then FinishStop): the sequence, or ""
+	// when the provider did not say which. Nil otherwise, and from
+	// providers that do not tell a stop sequence from a natural end
+	// (OpenAI's "stop" is both).
+	StopSequence *string
 	Usage        Usage
 	// Thinking is the reasoning that came before the answer, where the
 	// provider shows it (Anthropic thinking blocks, the reasoning_content
@@ -393,6 +399,8 @@ type Event struct {
 	Text         string
 	ToolCalls    []ToolCallDelta
 	FinishReason FinishReason
+	// StopSequence comes with FinishReason, as Response's does.
+	StopSequence *string
 	Usage        *Usage
 	// Thinking is streamed reasoning, before the answer's text.
 	Thinking *ThinkingDelta

@@ -200,6 +200,7 @@ func (c *Client) parseResponse(raw []byte, h http.Header) (*llm.Response, error)
 		Model:        c.cfg.Model,
 		Created:      c.now().Unix(),
 		FinishReason: stopReason(root.Get("stopReason").String()),
+		StopSequence: stopSequence(root),
 		Usage:        usage(root.Get("usage")),
 		Raw:          raw,
 		Dialect:      llm.DialectBedrock,
@@ -260,4 +261,17 @@ func stopReason(s string) llm.FinishReason {
 	default: // end_turn, stop_sequence (malformed output is a failure: see malformedStop)
 		return llm.FinishStop
 	}
+}
+
+// stopSequence is the stop sequence that ended the answer of stop, a
+// Converse response or messageStop event: nil unless its stopReason is
+// stop_sequence; then the sequence the model reported among
+// additionalModelResponseFields (see stopSequencePath), or "" when it
+// reported none.
+func stopSequence(stop gjson.Result) *string {
+	if stop.Get("stopReason").String() != "stop_sequence" {
+		return nil
+	}
+	seq := stop.Get("additionalModelResponseFields.stop_sequence").String()
+	return &seq
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -317,6 +318,39 @@ func TestChatStopReasons(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestChatStopSequence: a stop_sequence stop names the sequence the model
+// reported among additionalModelResponseFields, or none when it reported
+// none; any other stop has no stop sequence.
+func TestChatStopSequence(t *testing.T) {
+	for _, tt := range []struct {
+		name, fields, stop string
+		want               *string
+	}{
+		{"reported", `,"additionalModelResponseFields":{"stop_sequence":"STOP1"}`, "stop_sequence", new("STOP1")},
+		{"not reported", ``, "stop_sequence", new("")},
+		{"end_turn", `,"additionalModelResponseFields":{"stop_sequence":null}`, "end_turn", nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, _ := providertest.Upstream(t, providertest.Reply{Body: `{"output":{"message":{"role":"assistant","content":[{"text":"x"}]}},"stopReason":"` + tt.stop + `"` + tt.fields + `}`})
+			resp, err := newClient(srv, nil).Chat(context.Background(), hello())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.FinishReason != llm.FinishStop || !cmp.Equal(resp.StopSequence, tt.want) {
+				t.Errorf("got %q, stop sequence %v; want stop, %v", resp.FinishReason, ptr(resp.StopSequence), ptr(tt.want))
+			}
+		})
+	}
+}
+
+// ptr is *p, or "nil", for messages.
+func ptr(p *string) string {
+	if p == nil {
+		return "nil"
+	}
+	return strconv.Quote(*p)
 }
 
 // TestChatWithoutMessageFails: a 200 that is not JSON or has no

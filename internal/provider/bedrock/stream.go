@@ -161,6 +161,7 @@ func (s *stream) event(typ string, payload []byte) (llm.Event, error) {
 		}
 		ev.ToolCalls = append(ev.ToolCalls, s.args.StopAll()...)
 		ev.FinishReason = stopReason(data.Get("stopReason").String())
+		ev.StopSequence = stopSequence(data)
 		s.stop = true
 	case "metadata":
 		if u := data.Get("usage"); u.IsObject() {

@@ -179,6 +179,21 @@ func TestStreamEvents(t *testing.T) {
 			wantErr: providertest.IsEOF,
 		},
 		{
+			name: "a stop sequence, as the model reported it",
+			body: encode(t, frames(textFrames, []frame{event("messageStop", `{"stopReason":"stop_sequence","additionalModelResponseFields":{"stop_sequence":"STOP1"}}`), textMetaFrame})...),
+			want: events(textEvents, []llm.Event{
+				{FinishReason: llm.FinishStop, StopSequence: new("STOP1")},
+				{Usage: &llm.Usage{InputTokens: 25, OutputTokens: 15}, Done: true},
+			}),
+			wantErr: providertest.IsEOF,
+		},
+		{
+			name:    "a stop sequence the model did not name",
+			body:    encode(t, frames(textFrames, []frame{event("messageStop", `{"stopReason":"stop_sequence"}`)})...),
+			want:    events(textEvents, []llm.Event{{FinishReason: llm.FinishStop, StopSequence: new("")}, {Done: true}}),
+			wantErr: providertest.IsEOF,
+		},
+		{
 			name:    "messageStop without metadata completes, without usage",
 			body:    encode(t, frames(textFrames, []frame{event("messageStop", `{"stopReason":"max_tokens"}`)})...),
 			want:    events(textEvents, []llm.Event{{FinishReason: llm.FinishLength}, {Done: true}}),

@@ -23,10 +23,19 @@ type converseRequest struct {
 	GuardrailConfig *guardrailConfig `json:"guardrailConfig,omitempty"`
 	// AdditionalModelRequestFields carries what Converse has no field
 	// for, in the model's own shape: Anthropic's extended thinking.
-	AdditionalModelRequestFields *additionalFields  `json:"additionalModelRequestFields,omitempty"`
-	ServiceTier                  *serviceTier       `json:"serviceTier,omitempty"`
-	PerformanceConfig            *performanceConfig `json:"performanceConfig,omitempty"`
+	AdditionalModelRequestFields *additionalFields `json:"additionalModelRequestFields,omitempty"`
+	// AdditionalModelResponseFieldPaths asks for fields of the model's
+	// own answer (JSON pointers), which Converse has no member for: the
+	// stop sequence that ended it (stopSequencePath). A path the model's
+	// answer lacks is ignored.
+	AdditionalModelResponseFieldPaths []string           `json:"additionalModelResponseFieldPaths,omitempty"`
+	ServiceTier                       *serviceTier       `json:"serviceTier,omitempty"`
+	PerformanceConfig                 *performanceConfig `json:"performanceConfig,omitempty"`
 }
+
+// stopSequencePath points at the stop sequence that ended Claude's
+// answer, which Converse's stopReason stop_sequence does not name.
+const stopSequencePath = "/stop_sequence"
 
 // performanceConfig asks for latency-optimized inference (on the models
 // Bedrock offers it for) or the standard kind.
@@ -239,6 +248,9 @@ func (c *Client) converse(req *llm.Request) (*converseRequest, error) {
 		return nil, err
 	}
 	ic := inferenceConfig{MaxTokens: req.MaxTokens, Temperature: b.Temperature, TopP: b.TopP, StopSequences: b.Stop}
+	if len(b.Stop) > 0 {
+		out.AdditionalModelResponseFieldPaths = []string{stopSequencePath}
+	}
 	if ic.MaxTokens <= 0 {
 		ic.MaxTokens = max(c.cfg.MaxOutputTokens, 0)
 	}

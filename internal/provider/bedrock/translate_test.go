@@ -84,6 +84,7 @@ func TestTranslate(t *testing.T) {
 				],
 				"system":[{"text":"be brief\n\nuse metric"}],
 				"inferenceConfig":{"maxTokens":300,"temperature":0.3,"topP":0.8,"stopSequences":["END"]},
+				"additionalModelResponseFieldPaths":["/stop_sequence"],
 				"toolConfig":{
 					"tools":[` + weatherJSON + `,{"toolSpec":{"name":"now","inputSchema":{"json":{"type":"object"}}}}],
 					"toolChoice":{"any":{}}}}`,
@@ -233,7 +234,8 @@ func TestTranslate(t *testing.T) {
 			maxTokens: 500,
 			body:      llm.Body{Messages: hiMessages, ReasoningEffort: "medium", Temperature: new(0.5), TopP: new(0.9), Stop: []string{"END"}},
 			want: `{` + hiJSON + `,"inferenceConfig":{"maxTokens":8692,"stopSequences":["END"]},
-				"additionalModelRequestFields":{"thinking":{"type":"enabled","budget_tokens":8192}}}`,
+				"additionalModelRequestFields":{"thinking":{"type":"enabled","budget_tokens":8192}},
+				"additionalModelResponseFieldPaths":["/stop_sequence"]}`,
 		},
 		{
 			name: "reasoning asked of another model: nothing",
