@@ -835,7 +835,9 @@ func (g *Gateway) setRouteHeaders(w http.ResponseWriter, x *exchange) {
 		vals = append(vals, v)
 		h[k] = vals[len(vals)-1 : len(vals) : len(vals)]
 	}
-	set(HeaderRoute, x.decision.Route)
+	if x.knownRoute() {
+		set(HeaderRoute, x.decision.Route)
+	}
 	if x.decision.Policy != "" {
 		set(HeaderPolicy, x.decision.Policy)
 	}
@@ -854,6 +856,22 @@ func (g *Gateway) setRouteHeaders(w http.ResponseWriter, x *exchange) {
 		}
 		set(HeaderAttempts, strconv.Itoa(attempts(x.trace)))
 	}
+}
+
+// knownRoute reports whether the request's route names a configured route
+// or deployment: a model the client made up is the client's text, which a
+// response header must not echo (it may be megabytes long or hold bytes no
+// HTTP client parses).
+func (x *exchange) knownRoute() bool {
+	name := x.decision.Route
+	if name == "" || x.rt == nil {
+		return false
+	}
+	if _, ok := x.rt.deployments[name]; ok {
+		return true
+	}
+	_, ok := x.rt.cfg.Route(name)
+	return ok
 }
 
 // dropped names, comma-separated, the request's top-level fields that the
