@@ -16,6 +16,7 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/anthropicapi"
 	"github.com/switchyard-gw/switchyard/internal/gateway"
+	"github.com/switchyard-gw/switchyard/internal/httpmux"
 	"github.com/switchyard-gw/switchyard/internal/openaiapi"
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
@@ -100,8 +101,15 @@ func (a *API) Register(mux *http.ServeMux) {
 	}
 }
 
-// Owns reports whether path is one of the endpoints Register mounts.
+// Owns reports whether path is one of the endpoints Register mounts. A
+// path ServeMux would clean (//, /./, /../) is not: Register's mux would
+// answer it with a redirect to the cleaned path, which a client follows
+// by sending its POST again elsewhere; the gateway answers it with the
+// API's 404 instead.
 func Owns(path string) bool {
+	if httpmux.Unclean(path) {
+		return false
+	}
 	p, _ := strings.CutPrefix(path, "/v1")
 	if rest, ok := strings.CutPrefix(p, "/messages"); ok && path != p {
 		p = rest
