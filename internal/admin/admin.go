@@ -286,7 +286,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // nothing after it (a second object or stray text is refused, not
 // ignored, so a garbled or concatenated body changes nothing).
 func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
+	return decodeJSON(http.MaxBytesReader(nil, r.Body, maxBody), v)
+}
+
+// maxBody bounds a request body.
+const maxBody = 1 << 20
+
+func decodeJSON(rd io.Reader, v any) error {
+	dec := json.NewDecoder(rd)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return errBad("invalid JSON body: " + err.Error())

@@ -154,7 +154,7 @@ func (e *env) requestFor(rt Route, tenant string, n int) (string, any) {
 	case "GET /admin/tenants/{id}":
 		return "/admin/tenants/" + tenant, nil
 	case "PATCH /admin/tenants/{id}":
-		return "/admin/tenants/" + tenant, TenantUpdate{Limits: &tenancy.Limits{RPM: 1000 - n}}
+		return "/admin/tenants/" + tenant, TenantUpdate{Limits: &LimitsPatch{RPM: new(1000 - n)}}
 	case "GET /admin/keys", "GET /admin/usage", "GET /admin/usage/export", "DELETE /admin/cache", "DELETE /admin/learning":
 		return rt.Pattern + "?tenant_id=" + tenant, nil
 	case "POST /admin/keys":
@@ -224,21 +224,21 @@ func TestKeyScopeWithinIssuer(t *testing.T) {
 		}
 	})
 	t.Run("raise own key", func(t *testing.T) {
-		if code, b := e.do(ta.Secret, "PATCH", "/admin/keys/"+ta.ID, KeyUpdate{Limits: &tenancy.Limits{RPM: 1000, TPM: 1000, MaxConcurrent: 5, BudgetDailyUSD: 10, BudgetMonthlyUSD: 100}}); code != 403 {
+		if code, b := e.do(ta.Secret, "PATCH", "/admin/keys/"+ta.ID, KeyUpdate{Limits: &LimitsPatch{RPM: new(1000)}}); code != 403 {
 			t.Errorf("got %d %s, want 403", code, b)
 		}
 	})
 	t.Run("raise tenant limits", func(t *testing.T) {
-		if code, b := e.do(adminKey, "PATCH", "/admin/tenants/t1", TenantUpdate{Limits: &tenancy.Limits{RPM: 50}}); code != 200 {
+		if code, b := e.do(adminKey, "PATCH", "/admin/tenants/t1", TenantUpdate{Limits: &LimitsPatch{RPM: new(50)}}); code != 200 {
 			t.Fatalf("got %d %s, want the global admin to set limits", code, b)
 		}
-		if code, b := e.do(ta.Secret, "PATCH", "/admin/tenants/t1", TenantUpdate{Limits: &tenancy.Limits{RPM: 60}}); code != 403 {
+		if code, b := e.do(ta.Secret, "PATCH", "/admin/tenants/t1", TenantUpdate{Limits: &LimitsPatch{RPM: new(60)}}); code != 403 {
 			t.Errorf("got %d %s, want 403 raising", code, b)
 		}
-		if code, b := e.do(ta.Secret, "PATCH", "/admin/tenants/t1", TenantUpdate{Limits: &tenancy.Limits{}}); code != 403 {
+		if code, b := e.do(ta.Secret, "PATCH", "/admin/tenants/t1", TenantUpdate{Limits: &LimitsPatch{RPM: new(0)}}); code != 403 {
 			t.Errorf("got %d %s, want 403 for unlimited", code, b)
 		}
-		if code, b := e.do(ta.Secret, "PATCH", "/admin/tenants/t1", TenantUpdate{Limits: &tenancy.Limits{RPM: 40}}); code != 200 {
+		if code, b := e.do(ta.Secret, "PATCH", "/admin/tenants/t1", TenantUpdate{Limits: &LimitsPatch{RPM: new(40)}}); code != 200 {
 			t.Errorf("got %d %s, want 200 lowering", code, b)
 		}
 	})
@@ -374,8 +374,8 @@ func TestTenantLimitsAreTenantColumns(t *testing.T) {
 			want: TenantView{ID: "t1", Name: "t1", Tier: "gold", Limits: tenancy.Limits{RPM: 5, BudgetDailyUSD: 2}}},
 		{name: "tenant admin may not raise", key: ta.Secret, body: `{"limits":{"rpm":50,"budget_daily_usd":2}}`, status: 403},
 		{name: "tenant admin may not re-tier", key: ta.Secret, body: `{"tier":"platinum"}`, status: 403},
-		{name: "global admin re-tiers and raises", key: adminKey, body: `{"tier":"silver","limits":{"tpm":900}}`, status: 200,
-			want: TenantView{ID: "t1", Name: "t1", Tier: "silver", Limits: tenancy.Limits{TPM: 900}}},
+		{name: "global admin re-tiers and raises tpm, keeping the other limits", key: adminKey, body: `{"tier":"silver","limits":{"tpm":900}}`, status: 200,
+			want: TenantView{ID: "t1", Name: "t1", Tier: "silver", Limits: tenancy.Limits{RPM: 5, TPM: 900, BudgetDailyUSD: 2}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -49,15 +49,16 @@ type KeyCreate struct {
 	Metadata      map[string]string `json:"metadata"`
 }
 
-// KeyUpdate is the body of PATCH /admin/keys/{id}; absent fields are kept.
+// KeyUpdate is the body of PATCH /admin/keys/{id}, a merge patch: absent
+// fields are kept, and so are the limits Limits leaves out.
 type KeyUpdate struct {
-	Name          *string            `json:"name"`
-	Role          *string            `json:"role"`
-	AllowedRoutes *[]string          `json:"allowed_routes"`
-	Limits        *tenancy.Limits    `json:"limits"`
-	ExpiresAt     *time.Time         `json:"expires_at"`
-	Tier          *string            `json:"tier"`
-	Metadata      *map[string]string `json:"metadata"`
+	Name          *string            `json:"name,omitempty"`
+	Role          *string            `json:"role,omitempty"`
+	AllowedRoutes *[]string          `json:"allowed_routes,omitempty"`
+	Limits        *LimitsPatch       `json:"limits,omitempty"`
+	ExpiresAt     *time.Time         `json:"expires_at,omitempty"`
+	Tier          *string            `json:"tier,omitempty"`
+	Metadata      *map[string]string `json:"metadata,omitempty"`
 }
 
 func keyView(k store.Key) KeyView {
@@ -256,7 +257,7 @@ func (h *Handler) updateKey(w http.ResponseWriter, r *http.Request, c *caller) {
 		return
 	}
 	var in KeyUpdate
-	if err := decode(r, &in); err != nil {
+	if err := decodePatch(r, &in); err != nil {
 		writeErr(w, err)
 		return
 	}
@@ -269,9 +270,7 @@ func (h *Handler) updateKey(w http.ResponseWriter, r *http.Request, c *caller) {
 	if in.AllowedRoutes != nil {
 		k.AllowedRoutes = *in.AllowedRoutes
 	}
-	if in.Limits != nil {
-		in.Limits.Apply(&k)
-	}
+	in.Limits.Merge(tenancy.KeyLimits(k)).Apply(&k)
 	if in.ExpiresAt != nil {
 		k.ExpiresAt = in.ExpiresAt
 	}

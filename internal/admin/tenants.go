@@ -28,14 +28,15 @@ type TenantCreate struct {
 	Tier string `json:"tier"`
 }
 
-// TenantUpdate is the body of PATCH /admin/tenants/{id}; absent fields are
-// kept. Name, Disabled and Tier are the global admin's; a tenant admin may
-// only lower Limits.
+// TenantUpdate is the body of PATCH /admin/tenants/{id}, a merge patch:
+// absent fields are kept, and so are the limits Limits leaves out. Name,
+// Disabled and Tier are the global admin's; a tenant admin may only lower
+// Limits.
 type TenantUpdate struct {
-	Name     *string         `json:"name"`
-	Disabled *bool           `json:"disabled"`
-	Limits   *tenancy.Limits `json:"limits"`
-	Tier     *string         `json:"tier"`
+	Name     *string      `json:"name,omitempty"`
+	Disabled *bool        `json:"disabled,omitempty"`
+	Limits   *LimitsPatch `json:"limits,omitempty"`
+	Tier     *string      `json:"tier,omitempty"`
 }
 
 func tenantView(t store.Tenant) TenantView {
@@ -125,7 +126,7 @@ func (h *Handler) updateTenant(w http.ResponseWriter, r *http.Request, c *caller
 		return
 	}
 	var in TenantUpdate
-	if err := decode(r, &in); err != nil {
+	if err := decodePatch(r, &in); err != nil {
 		writeErr(w, err)
 		return
 	}
@@ -134,17 +135,18 @@ func (h *Handler) updateTenant(w http.ResponseWriter, r *http.Request, c *caller
 		return
 	}
 	if in.Limits != nil {
-		if err := checkLimits(*in.Limits); err != nil {
+		l := in.Limits.Merge(tenancy.TenantLimits(t))
+		if err := checkLimits(l); err != nil {
 			writeErr(w, err)
 			return
 		}
 		if !c.global {
-			if err := within(*in.Limits, tenancy.TenantLimits(t), "the tenant's current limits"); err != nil {
+			if err := within(l, tenancy.TenantLimits(t), "the tenant's current limits"); err != nil {
 				writeErr(w, err)
 				return
 			}
 		}
-		in.Limits.ApplyTenant(&t)
+		l.ApplyTenant(&t)
 	}
 	if in.Name != nil {
 		t.Name = *in.Name

@@ -1,0 +1,92 @@
+package admin
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"slices"
+
+	"github.com/switchyard-gw/switchyard/internal/tenancy"
+)
+
+// PATCH bodies are JSON merge patches (RFC 7396): the fields sent replace
+// the object's and the fields left out are kept, also inside `limits`,
+// where each limit is a field of its own. A null would remove a field;
+// only the fields decodePatch is told may be removed take one, and any
+// other null is refused: a limit removed would be unlimited, which only
+// an explicit 0 makes it.
+
+// LimitsPatch is `limits` in a PATCH body: the limits sent (0 is
+// unlimited) replace the current ones, the others are kept.
+type LimitsPatch struct {
+	RPM              *int     `json:"rpm,omitempty"`
+	TPM              *int     `json:"tpm,omitempty"`
+	MaxConcurrent    *int     `json:"max_concurrent,omitempty"`
+	BudgetDailyUSD   *float64 `json:"budget_daily_usd,omitempty"`
+	BudgetMonthlyUSD *float64 `json:"budget_monthly_usd,omitempty"`
+}
+
+// Merge returns l with the limits of p that were sent; a nil p is no
+// change.
+func (p *LimitsPatch) Merge(l tenancy.Limits) tenancy.Limits {
+	if p == nil {
+		return l
+	}
+	set := func(dst *int, v *int) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	setF := func(dst *float64, v *float64) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&l.RPM, p.RPM)
+	set(&l.TPM, p.TPM)
+	set(&l.MaxConcurrent, p.MaxConcurrent)
+	setF(&l.BudgetDailyUSD, p.BudgetDailyUSD)
+	setF(&l.BudgetMonthlyUSD, p.BudgetMonthlyUSD)
+	return l
+}
+
+// decodePatch reads a PATCH body strictly into v, as decode does, and
+// refuses a null for any field but the removable ones (top-level names).
+func decodePatch(r *http.Request, v any, removable ...string) error {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
+	if err != nil {
+		return errBad("invalid JSON body: " + err.Error())
+	}
+	if err := decodeJSON(bytes.NewReader(body), v); err != nil {
+		return err
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return nil // not an object: v's type refused it already
+	}
+	var limits map[string]json.RawMessage
+	_ = json.Unmarshal(fields["limits"], &limits)
+	for _, name := range sortedKeys(limits) {
+		if isNull(limits[name]) {
+			return errBad("limits." + name + " may not be null: send 0 for unlimited, or leave it out to keep it")
+		}
+	}
+	for _, name := range sortedKeys(fields) {
+		if isNull(fields[name]) && !slices.Contains(removable, name) {
+			return errBad(name + " may not be null: leave it out to keep it")
+		}
+	}
+	return nil
+}
+
+func isNull(v json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(v), []byte("null")) }
+
+func sortedKeys(m map[string]json.RawMessage) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
