@@ -153,10 +153,15 @@ func validCustomID(id string) bool {
 func (a *API) createMsgBatch(w http.ResponseWriter, r *http.Request, who *gateway.Principal) {
 	bad := func(msg string) { anthropicError(w, http.StatusBadRequest, "", "invalid_request_error", msg) }
 	var req msgBatchRequest
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, a.maxFile)).Decode(&req); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			anthropicError(w, http.StatusRequestEntityTooLarge, "", "request_too_large", fmt.Sprintf("the batch is larger than %d bytes (batch.max_file_bytes)", a.maxFile))
+	b := readBody(w, r, a.maxFile)
+	unread := func() bool {
+		return b.failed(w, anthropicError, "", fmt.Sprintf("the batch is larger than %d bytes (batch.max_file_bytes)", a.maxFile))
+	}
+	if unread() {
+		return
+	}
+	if err := json.NewDecoder(b).Decode(&req); err != nil {
+		if unread() {
 			return
 		}
 		bad("the body is not a valid message batch request: " + err.Error())

@@ -186,7 +186,11 @@ func (a *API) createFile(w http.ResponseWriter, r *http.Request, who *gateway.Pr
 	}
 	// The multipart framing and the purpose field need a little room
 	// beyond the file itself.
-	r.Body = http.MaxBytesReader(w, r.Body, a.maxFile+64<<10)
+	b := readBody(w, r, a.maxFile+64<<10)
+	if a.uploadFailed(w, b) {
+		return
+	}
+	r.Body = b
 	mr, err := r.MultipartReader()
 	if err != nil {
 		openaiapi.WriteError(w, http.StatusBadRequest, "invalid_request_error", "malformed multipart body: "+err.Error())
@@ -203,22 +207,22 @@ func (a *API) createFile(w http.ResponseWriter, r *http.Request, who *gateway.Pr
 			break
 		}
 		if err != nil {
-			a.uploadError(w, err)
+			a.uploadError(w, b, err)
 			return
 		}
 		switch part.FormName() {
 		case "purpose":
-			b, err := io.ReadAll(io.LimitReader(part, 256))
+			v, err := io.ReadAll(io.LimitReader(part, 256))
 			if err != nil {
-				a.uploadError(w, err)
+				a.uploadError(w, b, err)
 				return
 			}
-			purpose = string(bytes.TrimSpace(b))
+			purpose = string(bytes.TrimSpace(v))
 		case "file":
 			filename = part.FileName()
 			content, err = io.ReadAll(io.LimitReader(part, a.maxFile+1))
 			if err != nil {
-				a.uploadError(w, err)
+				a.uploadError(w, b, err)
 				return
 			}
 			if int64(len(content)) > a.maxFile {
@@ -253,13 +257,18 @@ func (a *API) createFile(w http.ResponseWriter, r *http.Request, who *gateway.Pr
 	writeJSON(w, http.StatusOK, fileObj(f, a.keep))
 }
 
-func (a *API) uploadError(w http.ResponseWriter, err error) {
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		openaiapi.WriteError(w, http.StatusRequestEntityTooLarge, "file_too_large", fmt.Sprintf("the file is larger than %d bytes (batch.max_file_bytes)", a.maxFile))
+// uploadError answers err, which reading the multipart body b failed
+// with: a failure of b itself, or else the multipart's syntax.
+func (a *API) uploadError(w http.ResponseWriter, b *body, err error) {
+	if a.uploadFailed(w, b) {
 		return
 	}
 	openaiapi.WriteError(w, http.StatusBadRequest, "invalid_request_error", "malformed multipart body: "+err.Error())
+}
+
+// uploadFailed answers, if reading the upload b failed, why.
+func (a *API) uploadFailed(w http.ResponseWriter, b *body) bool {
+	return b.failed(w, openAIError, "file_too_large", fmt.Sprintf("the file is larger than %d bytes (batch.max_file_bytes)", a.maxFile))
 }
 
 func truncate(s string, n int) string {
@@ -389,10 +398,15 @@ type createRequest struct {
 
 func (a *API) createBatch(w http.ResponseWriter, r *http.Request, who *gateway.Principal) {
 	var req createRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
-	if err := dec.Decode(&req); err != nil {
-		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
-			openaiapi.WriteError(w, http.StatusRequestEntityTooLarge, "request_too_large", "a batch request is at most 64 KiB (its lines go in the input file)")
+	b := readBody(w, r, 64<<10)
+	unread := func() bool {
+		return b.failed(w, openAIError, "request_too_large", "a batch request is at most 64 KiB (its lines go in the input file)")
+	}
+	if unread() {
+		return
+	}
+	if err := json.NewDecoder(b).Decode(&req); err != nil {
+		if unread() {
 			return
 		}
 		openaiapi.WriteError(w, http.StatusBadRequest, "invalid_request_error", "the body is not a valid batch request: "+err.Error())

@@ -1,0 +1,57 @@
+package batch
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"os"
+)
+
+// body is an upload's request body, cut at a limit, that keeps the error
+// reading it failed with: a decoder's error then tells the client's
+// malformed JSON or multipart (its text is the client's to see) from the
+// connection's failure, whose text names the server's and the client's
+// socket addresses and is answered by its kind instead.
+type body struct {
+	io.ReadCloser
+	err error // the first failure other than io.EOF
+}
+
+// readBody returns r's body cut at limit bytes. A body whose declared
+// length is already over limit is not read at all (no 100 Continue
+// either): it has failed before its first byte, so that checking failed
+// first answers its 413 at once.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) *body {
+	if r.ContentLength > limit {
+		return &body{ReadCloser: http.NoBody, err: &http.MaxBytesError{Limit: limit}}
+	}
+	return &body{ReadCloser: http.MaxBytesReader(w, r.Body, limit)}
+}
+
+func (b *body) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF && b.err == nil {
+		b.err = err
+	}
+	return n, err
+}
+
+// failed answers with fail, when reading the body failed, what a client
+// should see, and reports whether it did: a body over the limit gets a
+// 413 with code and message, one the server's read_timeout cut off a 408
+// (as the gateway's other endpoints do), any other failure (the client
+// hung up) a 400 that does not echo the connection's error.
+func (b *body) failed(w http.ResponseWriter, fail errorWriter, code, message string) bool {
+	var mbe *http.MaxBytesError
+	switch {
+	case b.err == nil:
+		return false
+	case errors.As(b.err, &mbe):
+		fail(w, http.StatusRequestEntityTooLarge, code, "request_too_large", message)
+	case errors.Is(b.err, os.ErrDeadlineExceeded):
+		fail(w, http.StatusRequestTimeout, "request_timeout", "timeout_error", "the request body was not received within the server's read timeout")
+	default:
+		fail(w, http.StatusBadRequest, "invalid_body", "invalid_request_error", "could not read the request body")
+	}
+	return true
+}
