@@ -50,13 +50,14 @@ type KeyCreate struct {
 }
 
 // KeyUpdate is the body of PATCH /admin/keys/{id}, a merge patch: absent
-// fields are kept, and so are the limits Limits leaves out.
+// fields are kept, and so are the limits Limits leaves out; ExpiresAt
+// null removes the expiry.
 type KeyUpdate struct {
 	Name          *string            `json:"name,omitempty"`
 	Role          *string            `json:"role,omitempty"`
 	AllowedRoutes *[]string          `json:"allowed_routes,omitempty"`
 	Limits        *LimitsPatch       `json:"limits,omitempty"`
-	ExpiresAt     *time.Time         `json:"expires_at,omitempty"`
+	ExpiresAt     Expiry             `json:"expires_at,omitzero"`
 	Tier          *string            `json:"tier,omitempty"`
 	Metadata      *map[string]string `json:"metadata,omitempty"`
 }
@@ -257,7 +258,7 @@ func (h *Handler) updateKey(w http.ResponseWriter, r *http.Request, c *caller) {
 		return
 	}
 	var in KeyUpdate
-	if err := decodePatch(r, &in); err != nil {
+	if err := decodePatch(r, &in, "expires_at"); err != nil {
 		writeErr(w, err)
 		return
 	}
@@ -271,8 +272,8 @@ func (h *Handler) updateKey(w http.ResponseWriter, r *http.Request, c *caller) {
 		k.AllowedRoutes = *in.AllowedRoutes
 	}
 	in.Limits.Merge(tenancy.KeyLimits(k)).Apply(&k)
-	if in.ExpiresAt != nil {
-		k.ExpiresAt = in.ExpiresAt
+	if in.ExpiresAt.Set {
+		k.ExpiresAt = in.ExpiresAt.At // nil: never expires
 	}
 	if in.Tier != nil {
 		k.Tier = *in.Tier

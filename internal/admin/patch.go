@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/tenancy"
 )
@@ -49,6 +50,47 @@ func (p *LimitsPatch) Merge(l tenancy.Limits) tenancy.Limits {
 	setF(&l.BudgetDailyUSD, p.BudgetDailyUSD)
 	setF(&l.BudgetMonthlyUSD, p.BudgetMonthlyUSD)
 	return l
+}
+
+// Expiry is expires_at in a PATCH body: left out (the zero Expiry) it
+// keeps the key's expiry, null removes it (the key never expires) and a
+// time replaces it.
+type Expiry struct {
+	// Set says the field was sent, as a time or as null.
+	Set bool
+	// At is the time sent; nil for null.
+	At *time.Time
+}
+
+// ExpireAt is the Expiry that sets the expiry to t.
+func ExpireAt(t time.Time) Expiry { return Expiry{Set: true, At: &t} }
+
+// NeverExpire is the Expiry that removes the expiry.
+func NeverExpire() Expiry { return Expiry{Set: true} }
+
+// IsZero reports whether e was left out (for omitzero).
+func (e Expiry) IsZero() bool { return !e.Set }
+
+// UnmarshalJSON implements json.Unmarshaler; a null is called too.
+func (e *Expiry) UnmarshalJSON(b []byte) error {
+	*e = Expiry{Set: true}
+	if isNull(b) {
+		return nil
+	}
+	var t time.Time
+	if err := json.Unmarshal(b, &t); err != nil {
+		return err
+	}
+	e.At = &t
+	return nil
+}
+
+// MarshalJSON implements json.Marshaler.
+func (e Expiry) MarshalJSON() ([]byte, error) {
+	if e.At == nil {
+		return []byte("null"), nil
+	}
+	return json.Marshal(*e.At)
 }
 
 // decodePatch reads a PATCH body strictly into v, as decode does, and

@@ -1,9 +1,11 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/store"
 	"github.com/switchyard-gw/switchyard/internal/tenancy"
@@ -81,4 +83,43 @@ func TestPatchMergesLimits(t *testing.T) {
 			t.Errorf("an unlimited daily budget: got %d %s, want 403", code, b)
 		}
 	})
+}
+
+// TestPatchRemovesExpiry: PATCH {"expires_at": null} makes a key never
+// expire again, leaving the field out keeps the expiry, and a tenant admin
+// whose own key expires may not lift a key's expiry past its own.
+func TestPatchRemovesExpiry(t *testing.T) {
+	e := newEnv(t)
+	e.tenant("t1", tenancy.Limits{})
+	exp := e.now.Add(48 * time.Hour)
+	k := e.key(KeyCreate{TenantID: "t1", Name: "k", ExpiresAt: &exp})
+	path := "/admin/keys/" + k.ID
+	expiry := func(t *testing.T) *time.Time {
+		t.Helper()
+		got, err := e.st.GetKey(context.Background(), k.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.ExpiresAt
+	}
+	if code, b := e.do(adminKey, "PATCH", path, KeyUpdate{Name: new("renamed")}); code != 200 || expiry(t) == nil {
+		t.Fatalf("PATCH without expires_at: got %d %s and expiry %v, want 200 and the expiry kept", code, b, expiry(t))
+	}
+	code, b := e.doRaw(adminKey, "PATCH", path, `{"expires_at":null}`)
+	if code != 200 || strings.Contains(b, "expires_at") || expiry(t) != nil {
+		t.Fatalf("PATCH expires_at null: got %d %s and stored expiry %v, want 200 and no expiry", code, b, expiry(t))
+	}
+	if code, b := e.do(adminKey, "PATCH", path, KeyUpdate{ExpiresAt: ExpireAt(exp)}); code != 200 || expiry(t) == nil || !expiry(t).Equal(exp) {
+		t.Fatalf("PATCH expires_at: got %d %s, want 200 and the expiry set again", code, b)
+	}
+	// A Go client removes it with NeverExpire.
+	if code, b := e.do(adminKey, "PATCH", path, KeyUpdate{ExpiresAt: NeverExpire()}); code != 200 || expiry(t) != nil {
+		t.Fatalf("PATCH NeverExpire: got %d %s, want 200 and no expiry", code, b)
+	}
+
+	ta := e.key(KeyCreate{TenantID: "t1", Name: "ta", Role: store.RoleTenantAdmin, ExpiresAt: &exp})
+	own := e.key(KeyCreate{TenantID: "t1", Name: "own", ExpiresAt: &exp})
+	if code, b := e.doRaw(ta.Secret, "PATCH", "/admin/keys/"+own.ID, `{"expires_at":null}`); code != 403 {
+		t.Errorf("a tenant admin whose key expires removing an expiry: got %d %s, want 403", code, b)
+	}
 }
