@@ -121,6 +121,9 @@ func decodeFull(raw []byte) (*llm.Body, error) {
 			}
 			sys = joinBlocks(blocks)
 			b.SystemCacheMark = slices.ContainsFunc(blocks, marked)
+			for _, blk := range blocks {
+				b.SystemParts = append(b.SystemParts, llm.Part{Type: llm.PartText, Text: blk.Text, CacheMark: marked(blk)})
+			}
 		}
 		b.System = sys
 	}

@@ -138,7 +138,8 @@ func TestDecodeSDKRequest(t *testing.T) {
 		t.Fatalf("Body: %v", err)
 	}
 	want := &llm.Body{
-		System: "be brief",
+		System:      "be brief",
+		SystemParts: []llm.Part{{Type: llm.PartText, Text: "be brief"}},
 		Messages: []llm.Message{
 			{Role: llm.RoleUser, Parts: []llm.Part{{Type: llm.PartText, Text: "weather?"}, {Type: llm.PartImage, ImageURL: "data:image/png;base64,AAAA"}}},
 			{Role: llm.RoleAssistant, Parts: []llm.Part{{Type: llm.PartText, Text: "checking"}}, ToolCalls: []llm.ToolCall{{ID: "toolu_1", Name: "get_weather", Arguments: `{"city":"Paris"}`}}},
@@ -204,6 +205,21 @@ func TestDecodeFullVariants(t *testing.T) {
 				}
 				tools := []llm.Tool{{Name: "g", Parameters: json.RawMessage(`{"type":"object"}`)}, {Name: "f", Parameters: json.RawMessage(`{"type":"object"}`), CacheMark: true}}
 				return cmp.Diff(want, b.Messages) + cmp.Diff(true, b.SystemCacheMark) + cmp.Diff(tools, b.Tools)
+			},
+		},
+		{
+			Name: "system blocks: joined, and kept apart with their marks",
+			Body: `{"model":"c","max_tokens":5,"system":[{"type":"text","text":"static","cache_control":{"type":"ephemeral"}},{"type":"text","text":"dynamic"}],"messages":[{"role":"user","content":"x"}]}`,
+			Check: func(b *llm.Body) string {
+				parts := []llm.Part{{Type: llm.PartText, Text: "static", CacheMark: true}, {Type: llm.PartText, Text: "dynamic"}}
+				return cmp.Diff("static\n\ndynamic", b.System) + cmp.Diff(parts, b.SystemParts) + cmp.Diff(true, b.SystemCacheMark)
+			},
+		},
+		{
+			Name: "system string: no parts",
+			Body: `{"model":"c","max_tokens":5,"system":"s","messages":[{"role":"user","content":"x"}]}`,
+			Check: func(b *llm.Body) string {
+				return cmp.Diff("s", b.System) + cmp.Diff([]llm.Part(nil), b.SystemParts)
 			},
 		},
 		{

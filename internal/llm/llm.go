@@ -139,6 +139,11 @@ type ToolChoice struct {
 // only decoded when a translation needs it (see Request.Body).
 type Body struct {
 	System string
+	// SystemParts is the system prompt as the client sent it in blocks
+	// (an Anthropic client's system array), each a text part marked for
+	// the prompt cache as the client marked it; System is their text
+	// joined. Nil when the prompt came as one text.
+	SystemParts []Part
 	// SystemCacheMark marks the system prompt for the provider's prompt
 	// cache (an Anthropic client's cache_control on a system block).
 	SystemCacheMark bool

@@ -273,12 +273,7 @@ func (c *Client) converse(req *llm.Request) (*converseRequest, error) {
 		// only openingTurn goes first.
 		out.Messages = slices.Insert(out.Messages, 0, message{Role: "user", Content: []block{{Text: new(openingTurn)}}})
 	}
-	if system := provider.SystemPrompt(b); system != "" {
-		out.System = []systemBlock{{Text: system}}
-		if c.cfg.CacheSystemPrompt || b.SystemCacheMark {
-			out.System = append(out.System, systemBlock{CachePoint: &cachePoint{Type: "default"}})
-		}
-	}
+	out.System = c.systemOf(b)
 	if out.ToolConfig, err = toolConfigOf(b); err != nil {
 		return nil, err
 	}
@@ -289,6 +284,64 @@ func (c *Client) converse(req *llm.Request) (*converseRequest, error) {
 		out.InferenceConfig = &ic
 	}
 	return out, nil
+}
+
+// systemOf is the request's system prompt as Converse's system blocks: a
+// cache point after it when the client marked it, or after each of its
+// blocks the client marked (see splitSystem), and after it all with
+// prompt_cache system.
+func (c *Client) systemOf(b *llm.Body) []systemBlock {
+	var out []systemBlock
+	if len(b.SystemParts) > 0 {
+		out = splitSystem(b)
+	} else if system := provider.SystemPrompt(b); system != "" {
+		out = []systemBlock{{Text: system}}
+		if b.SystemCacheMark {
+			out = append(out, systemBlock{CachePoint: &cachePoint{Type: "default"}})
+		}
+	}
+	if n := len(out); c.cfg.CacheSystemPrompt && n > 0 && out[n-1].CachePoint == nil {
+		out = append(out, systemBlock{CachePoint: &cachePoint{Type: "default"}})
+	}
+	return out
+}
+
+// splitSystem is the system prompt the client sent in blocks
+// (b.SystemParts) with a cache point after each block it marked: the
+// blocks between two marks go as one text, joined as
+// provider.SystemPrompt joins them, and any system messages after the
+// last. The usual layout, static instructions marked before a dynamic
+// part, then caches the static part alone, as the client meant: a cache
+// point after the whole would miss whenever the dynamic part changes.
+func splitSystem(b *llm.Body) []systemBlock {
+	var (
+		out  []systemBlock
+		text []string
+	)
+	end := func() {
+		if len(text) > 0 {
+			out = append(out, systemBlock{Text: strings.Join(text, "\n\n")})
+			text = nil
+		}
+	}
+	for _, p := range b.SystemParts {
+		if p.Text != "" {
+			text = append(text, p.Text)
+		}
+		if p.CacheMark {
+			end()
+			if n := len(out); n > 0 && out[n-1].CachePoint == nil {
+				out = append(out, systemBlock{CachePoint: &cachePoint{Type: "default"}})
+			}
+		}
+	}
+	for i := range b.Messages {
+		if m := &b.Messages[i]; m.Role == llm.RoleSystem && m.Text() != "" {
+			text = append(text, m.Text())
+		}
+	}
+	end()
+	return out
 }
 
 // outputConfigOf maps OpenAI's response_format onto Converse's structured

@@ -156,6 +156,27 @@ func TestTranslate(t *testing.T) {
 				"toolConfig":{"tools":[{"toolSpec":{"name":"f","inputSchema":{"json":{"type":"object"}}}}]}}`,
 		},
 		{
+			name: "an Anthropic client's system blocks: a cache point after each marked one, not after the whole",
+			body: llm.Body{System: "static\n\nmore static\n\ndynamic", SystemCacheMark: true, SystemParts: []llm.Part{
+				text("static"), {Type: llm.PartText, Text: "more static", CacheMark: true}, text(""), text("dynamic"),
+			}, Messages: hiMessages},
+			want: `{` + hiJSON + `,"system":[{"text":"static\n\nmore static"},{"cachePoint":{"type":"default"}},{"text":"dynamic"}]}`,
+		},
+		{
+			name: "system blocks marked first and last, with prompt_cache system: no cache point twice",
+			cfg:  func(c *provider.Config) { c.CacheSystemPrompt = true },
+			body: llm.Body{System: "a\n\nb", SystemCacheMark: true, SystemParts: []llm.Part{
+				{Type: llm.PartText, Text: "a", CacheMark: true}, {Type: llm.PartText, Text: "b", CacheMark: true},
+			}, Messages: hiMessages},
+			want: `{` + hiJSON + `,"system":[{"text":"a"},{"cachePoint":{"type":"default"}},{"text":"b"},{"cachePoint":{"type":"default"}}]}`,
+		},
+		{
+			name: "system blocks without marks: one text; prompt_cache system: a cache point after it",
+			cfg:  func(c *provider.Config) { c.CacheSystemPrompt = true },
+			body: llm.Body{System: "a\n\nb", SystemParts: []llm.Part{text("a"), text("b")}, Messages: hiMessages},
+			want: `{` + hiJSON + `,"system":[{"text":"a\n\nb"},{"cachePoint":{"type":"default"}}]}`,
+		},
+		{
 			name: "a guardrail",
 			cfg:  func(c *provider.Config) { c.GuardrailID, c.GuardrailVersion = "gr-1", "DRAFT" },
 			body: llm.Body{Messages: hiMessages},
