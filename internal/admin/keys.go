@@ -4,10 +4,12 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/switchyard-gw/switchyard/internal/auth"
 	"github.com/switchyard-gw/switchyard/internal/store"
@@ -186,8 +188,11 @@ func (h *Handler) checkKey(k store.Key, c *caller, now time.Time) error {
 	if k.Role != store.RoleUser && k.Role != store.RoleTenantAdmin {
 		return errBad("role must be user or tenant_admin")
 	}
-	if len(k.Name) > 200 {
-		return errBad("name must be at most 200 characters")
+	if err := checkName(k.Name); err != nil {
+		return err
+	}
+	if err := checkMetadata(k.Metadata); err != nil {
+		return err
 	}
 	for i, rt := range k.AllowedRoutes {
 		switch {
@@ -228,6 +233,29 @@ func (h *Handler) checkKey(k store.Key, c *caller, now time.Time) error {
 	// key of a tier other than its own; empty inherits the tenant's.
 	if k.Tier != "" && k.Tier != is.Tier {
 		return errForbidden("tier must be empty (the tenant's) or your own key's")
+	}
+	return nil
+}
+
+// Bounds of a key's metadata (OpenAI's for its objects' metadata): every
+// key list and lookup carries it.
+const (
+	maxMetadataPairs = 16
+	maxMetadataKey   = 64  // characters
+	maxMetadataValue = 512 // characters
+)
+
+func checkMetadata(m map[string]string) error {
+	if len(m) > maxMetadataPairs {
+		return errBad(fmt.Sprintf("metadata may have at most %d entries", maxMetadataPairs))
+	}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		switch {
+		case utf8.RuneCountInString(k) > maxMetadataKey:
+			return errBad(fmt.Sprintf("metadata key %.20q… is longer than %d characters", k, maxMetadataKey))
+		case utf8.RuneCountInString(m[k]) > maxMetadataValue:
+			return errBad(fmt.Sprintf("metadata[%q] is longer than %d characters", k, maxMetadataValue))
+		}
 	}
 	return nil
 }

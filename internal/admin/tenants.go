@@ -1,8 +1,10 @@
 package admin
 
 import (
+	"fmt"
 	"net/http"
 	"time"
+	"unicode/utf8"
 
 	"github.com/switchyard-gw/switchyard/internal/store"
 	"github.com/switchyard-gw/switchyard/internal/tenancy"
@@ -87,6 +89,10 @@ func (h *Handler) createTenant(w http.ResponseWriter, r *http.Request, c *caller
 	if in.Name == "" {
 		in.Name = in.ID
 	}
+	if err := checkName(in.Name); err != nil {
+		writeErr(w, err)
+		return
+	}
 	t := store.Tenant{ID: in.ID, Name: in.Name, Disabled: in.Disabled, Created: h.now().UTC(), Tier: in.Tier}
 	in.Limits.ApplyTenant(&t)
 	if err := h.st.CreateTenant(r.Context(), t); err != nil {
@@ -149,6 +155,10 @@ func (h *Handler) updateTenant(w http.ResponseWriter, r *http.Request, c *caller
 		l.ApplyTenant(&t)
 	}
 	if in.Name != nil {
+		if err := checkName(*in.Name); err != nil {
+			writeErr(w, err)
+			return
+		}
 		t.Name = *in.Name
 	}
 	if in.Disabled != nil {
@@ -170,6 +180,17 @@ func (h *Handler) updateTenant(w http.ResponseWriter, r *http.Request, c *caller
 	}
 	h.log.Info("admin: tenant updated", "by", c.id(), "tenant", t.ID)
 	writeJSON(w, http.StatusOK, tenantView(t))
+}
+
+// maxName bounds the display name of a tenant or key, in characters: the
+// dashboard and every list carry it.
+const maxName = 200
+
+func checkName(name string) error {
+	if utf8.RuneCountInString(name) > maxName {
+		return errBad(fmt.Sprintf("name must be at most %d characters", maxName))
+	}
+	return nil
 }
 
 func checkID(id string) error {
