@@ -69,6 +69,10 @@ type Runner struct {
 	lease       time.Duration
 	owner       string
 
+	// storeRetry is the first wait before a line's result is stored
+	// again after the store failed; it doubles up to maxStoreRetry.
+	storeRetry time.Duration
+
 	mu      sync.Mutex
 	running map[string]bool // batches this runner is running
 }
@@ -104,7 +108,7 @@ func NewRunner(o RunnerOptions) *Runner {
 	}
 	return &Runner{st: o.Store, api: o.API, principals: o.Principals, concurrency: o.Concurrency,
 		maxRequests: o.MaxRequests, poll: o.Poll, now: o.Now, log: o.Logger, metrics: o.Metrics,
-		lease: o.Lease, owner: o.Owner, running: make(map[string]bool)}
+		lease: o.Lease, owner: o.Owner, storeRetry: 250 * time.Millisecond, running: make(map[string]bool)}
 }
 
 // Resume publishes to q every unfinished batch of the store that no
@@ -174,11 +178,13 @@ func (r *Runner) end(id string) {
 }
 
 // hold is a runner's lease on a batch it runs: when it was last renewed,
-// shared by the watcher that renews it and the loop that starts lines.
+// and whether another runner took it over, shared by the watcher that
+// renews it, the loop that starts lines and the lines storing results.
 type hold struct {
 	r       *Runner
 	id      string
 	renewed atomic.Int64 // Unix nanoseconds of the last renewal
+	lost    atomic.Bool  // another runner holds the batch now
 }
 
 // renew claims the batch again; false when another runner holds it.
@@ -402,7 +408,7 @@ func (r *Runner) process(ctx context.Context, b store.Batch, o *object, lines []
 		return false, err
 	}
 
-	var stop, lost, pastExpiry atomic.Bool
+	var stop, pastExpiry atomic.Bool
 	// halt reports whether to start no more lines: the batch was
 	// cancelled or expired, or the replica is stopping. Expiry is read
 	// here too, not only by the watcher, so that a batch resumed past
@@ -437,7 +443,7 @@ func (r *Runner) process(ctx context.Context, b store.Batch, o *object, lines []
 					case err != nil:
 						r.log.Warn("batch: could not renew the lease", "batch", b.ID, "err", err)
 					case !held:
-						lost.Store(true)
+						h.lost.Store(true)
 						stop.Store(true)
 					}
 				}
@@ -475,7 +481,7 @@ func (r *Runner) process(ctx context.Context, b store.Batch, o *object, lines []
 			failed(err)
 			return false
 		case !held:
-			lost.Store(true)
+			h.lost.Store(true)
 			stop.Store(true)
 			return false
 		}
@@ -520,9 +526,8 @@ func (r *Runner) process(ctx context.Context, b store.Batch, o *object, lines []
 				failed(err) // the key store is down: try the batch later
 				return
 			}
-			if err := r.st.PutBatchResult(context.WithoutCancel(ctx), b.ID, res); err != nil {
-				failed(err)
-				return
+			if err := r.keep(ctx, h, res); err != nil {
+				return // stopping, or the lease lost: the line runs again where the batch resumes
 			}
 			r.countLine(result)
 		})
@@ -536,10 +541,45 @@ func (r *Runner) process(ctx context.Context, b store.Batch, o *object, lines []
 	if saveErr != nil {
 		return false, saveErr
 	}
-	if lost.Load() {
+	if h.lost.Load() {
 		return false, errLeaseLost
 	}
 	return pastExpiry.Load(), nil
+}
+
+// maxStoreRetry bounds the wait between tries to store a line's result.
+const maxStoreRetry = 5 * time.Second
+
+// keep stores a line's result. The line was served, and paid for: while
+// the store fails, keep tries again, backing off, rather than leave the
+// line to run (and be paid for) again. It gives up only when the replica
+// stops (ctx's error) or another runner took the batch over
+// (errLeaseLost), which runs the line again.
+func (r *Runner) keep(ctx context.Context, h *hold, res store.BatchResult) error {
+	wait := r.storeRetry
+	for {
+		err := r.st.PutBatchResult(context.WithoutCancel(ctx), h.id, res)
+		if err == nil {
+			return nil
+		}
+		r.log.Warn("batch: could not store a line's result; trying again", "batch", h.id, "line", res.Line, "retry_in", wait, "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			err = ctx.Err()
+		case <-t.C:
+			if h.lost.Load() {
+				err = errLeaseLost
+			}
+		}
+		if errors.Is(err, errLeaseLost) || ctx.Err() != nil {
+			r.log.Warn("batch: a line's result was dropped unstored; the line runs again where the batch resumes",
+				"batch", h.id, "line", res.Line, "request_id", gjson.GetBytes(res.Data, "response.request_id").String(), "err", err)
+			return err
+		}
+		wait = min(2*wait, maxStoreRetry)
+	}
 }
 
 func (r *Runner) countLine(result string) {
