@@ -382,14 +382,17 @@ func (r *runner) attemptContext(ctx context.Context, t *Target) (actx context.Co
 	return ctx, func() {}, false
 }
 
-// attemptFailure turns an attempt's error into a timeout error when the
-// attempt's own bound (not the client) cut it short.
+// attemptFailure turns an attempt's error into a timeout error naming the
+// bound (the target's timeout or the overall deadline) when that bound,
+// not the client, cut the attempt short. The provider reports its
+// context's end as a bare timeout ("deadline exceeded"), which says
+// nothing of which limit fired, so it is replaced, not kept.
 func (r *runner) attemptFailure(ctx, actx context.Context, t *Target, attemptBound bool, err error) error {
 	if ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
 		if attemptBound {
-			return timeoutError("attempt", t.Timeout, err)
+			return limitError("attempt", t.Timeout, err)
 		}
-		return timeoutError("deadline", r.o.Deadline, err)
+		return limitError("deadline", r.o.Deadline, err)
 	}
 	return err
 }
@@ -399,9 +402,22 @@ func withTimeout(ctx context.Context, d time.Duration) (context.Context, context
 	return c, cancel, true
 }
 
+// timeoutError is the error of a call cut by the bound what (lasting d):
+// cause itself when it is already a timeout, else limitError's.
 func timeoutError(what string, d time.Duration, cause error) error {
 	if provider.KindOf(cause) == provider.KindTimeout {
 		return cause
+	}
+	return limitError(what, d, cause)
+}
+
+// limitError is a timeout error saying that the bound what, lasting d,
+// fired. A timeout cause is unwrapped to its own cause, so the message is
+// not followed by the provider's "deadline exceeded".
+func limitError(what string, d time.Duration, cause error) error {
+	var pe *provider.Error
+	if errors.As(cause, &pe) && pe.Kind == provider.KindTimeout && pe.Err != nil {
+		cause = pe.Err
 	}
 	if errors.Is(cause, context.Canceled) {
 		// The watchdog's own cancel: not the client leaving, which
