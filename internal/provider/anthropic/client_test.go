@@ -3,6 +3,7 @@ package anthropic
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -310,5 +311,66 @@ func TestTranslateRefusesUnmappableResponseFormat(t *testing.T) {
 		if provider.KindOf(err) != provider.KindBadRequest {
 			t.Errorf("%s: got %v, want a bad_request error", rf, err)
 		}
+	}
+}
+
+// TestTranslateDropsEmptyTurns: a turn with no content (an empty answer,
+// an empty user message) is not sent, since the Messages API refuses
+// empty content in any message but a final assistant one; the turns
+// either side of it are joined. An empty last user message leaves
+// nothing to answer: a 400 naming messages, before any upstream call.
+func TestTranslateDropsEmptyTurns(t *testing.T) {
+	text := func(role llm.Role, s string) llm.Message {
+		return llm.Message{Role: role, Parts: []llm.Part{{Type: llm.PartText, Text: s}}}
+	}
+	tests := []struct {
+		name string
+		msgs []llm.Message
+		want string // the messages sent; "" for a bad request
+	}{
+		{"empty answer between questions", []llm.Message{text(llm.RoleUser, "q"), text(llm.RoleAssistant, ""), text(llm.RoleUser, "q2")},
+			`[{"role":"user","content":[{"type":"text","text":"q"},{"type":"text","text":"q2"}]}]`},
+		{"answer with no parts", []llm.Message{text(llm.RoleUser, "q"), {Role: llm.RoleAssistant}, text(llm.RoleUser, "q2")},
+			`[{"role":"user","content":[{"type":"text","text":"q"},{"type":"text","text":"q2"}]}]`},
+		{"empty user message between answers", []llm.Message{text(llm.RoleUser, "q"), text(llm.RoleAssistant, "a"), text(llm.RoleUser, ""), text(llm.RoleAssistant, "b"), text(llm.RoleUser, "q2")},
+			`[{"role":"user","content":[{"type":"text","text":"q"}]},{"role":"assistant","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]},{"role":"user","content":[{"type":"text","text":"q2"}]}]`},
+		{"empty opening user message", []llm.Message{text(llm.RoleUser, ""), text(llm.RoleAssistant, "hello"), text(llm.RoleUser, "q")},
+			`[{"role":"assistant","content":[{"type":"text","text":"hello"}]},{"role":"user","content":[{"type":"text","text":"q"}]}]`},
+		{"empty prefill", []llm.Message{text(llm.RoleUser, "q"), text(llm.RoleAssistant, "")},
+			`[{"role":"user","content":[{"type":"text","text":"q"}]}]`},
+		{"empty tool result is kept", []llm.Message{text(llm.RoleUser, "q"), {Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "t1", Name: "f"}}}, {Role: llm.RoleTool, ToolCallID: "t1"}},
+			`[{"role":"user","content":[{"type":"text","text":"q"}]},{"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"f","input":{}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1"}]}]`},
+		{"empty last user message", []llm.Message{text(llm.RoleUser, "q"), text(llm.RoleAssistant, "a"), text(llm.RoleUser, "")}, ""},
+		{"only an empty user message", []llm.Message{text(llm.RoleUser, "")}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, got := providertest.Upstream(t, providertest.Reply{Fixture: "message_text.json"})
+			req := &llm.Request{Dialect: llm.DialectOpenAI}
+			req.SetBody(&llm.Body{Messages: tt.msgs})
+			_, err := newClient(srv, nil).Chat(context.Background(), req)
+			if tt.want == "" {
+				var pe *provider.Error
+				if !errors.As(err, &pe) || pe.Kind != provider.KindBadRequest || pe.Param != "messages" {
+					t.Fatalf("got %v, want a bad request naming messages", err)
+				}
+				if len(got) != 0 {
+					t.Errorf("got an upstream request, want none")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var body struct {
+				Messages json.RawMessage `json:"messages"`
+			}
+			if err := json.Unmarshal(providertest.Receive(t, got).Body, &body); err != nil {
+				t.Fatal(err)
+			}
+			if diff := providertest.JSONDiff(t, tt.want, body.Messages); diff != "" {
+				t.Errorf("messages mismatch (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -159,12 +159,21 @@ func (c *Client) translate(req *llm.Request, stream bool) ([]byte, error) {
 		}
 		out.OutputConfig = oc
 	}
+	var last *llm.Message
 	for i := range b.Messages {
 		if m := &b.Messages[i]; m.Role != llm.RoleSystem {
 			if err := appendMessage(&out.Messages, m); err != nil {
 				return nil, err
 			}
+			last = m
 		}
+	}
+	if n := len(out.Messages); last != nil && last.Role != llm.RoleAssistant && (n == 0 || out.Messages[n-1].Role == "assistant") {
+		// The client's last turn was an empty user message, dropped
+		// (see appendMessage): the conversation would end on the
+		// assistant, which the Messages API takes as the start of its
+		// answer, not a question.
+		return nil, &provider.Error{Kind: provider.KindBadRequest, Param: "messages", Message: "the last user message is empty; an Anthropic deployment needs content to answer"}
 	}
 	if system := provider.SystemPrompt(b); system != "" {
 		out.System = system
@@ -211,7 +220,14 @@ func (c *Client) translate(req *llm.Request, stream bool) ([]byte, error) {
 
 // appendMessage adds m to msgs. Tool results become tool_result blocks of a
 // user message; consecutive results, and a user turn right after them, share
-// one user message, as the Messages API expects.
+// one user message, as the Messages API expects. So does any turn of the
+// same role as the one before it, which the Messages API would join anyway.
+//
+// A turn with no content (an assistant's empty answer or a refusal whose
+// text was not kept, an empty user message) is dropped: the Messages API
+// refuses empty content in any message but a final assistant one, and a
+// placeholder would put words in the conversation that nobody said. The
+// turns either side of it then share a role and are joined.
 func appendMessage(msgs *[]message, m *llm.Message) error {
 	var blocks []block
 	role := "user"
@@ -233,15 +249,15 @@ func appendMessage(msgs *[]message, m *llm.Message) error {
 	default:
 		blocks = partBlocks(m.Parts)
 	}
-	if n := len(*msgs); n > 0 && role == "user" {
+	if len(blocks) == 0 {
+		return nil
+	}
+	if n := len(*msgs); n > 0 {
 		prev := &(*msgs)[n-1]
-		if prev.Role == "user" && endsWithToolResult(prev.Content) {
+		if prev.Role == role {
 			prev.Content = append(prev.Content, blocks...)
 			return nil
 		}
-	}
-	if blocks == nil {
-		blocks = []block{}
 	}
 	*msgs = append(*msgs, message{Role: role, Content: blocks})
 	return nil
@@ -259,10 +275,6 @@ func thinkingBlocks(ts []llm.Thinking) []block {
 		out = append(out, block{Type: "thinking", Thinking: &t.Text, Signature: &t.Signature})
 	}
 	return out
-}
-
-func endsWithToolResult(bs []block) bool {
-	return len(bs) > 0 && bs[len(bs)-1].Type == "tool_result"
 }
 
 // partBlocks converts content parts; empty text parts are dropped because the
