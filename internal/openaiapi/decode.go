@@ -42,6 +42,9 @@ type (
 		ToolCalls    []chatToolCall  `json:"tool_calls"`
 		ToolCallID   string          `json:"tool_call_id"`
 		FunctionCall *chatFuncCall   `json:"function_call"`
+		// Refusal is an assistant turn's refusal (content is then
+		// null), as OpenAI answered it.
+		Refusal string `json:"refusal"`
 		// ThinkingBlocks is the thinking of an assistant message that a
 		// reasoning deployment showed (see thinkingBlock), sent back.
 		ThinkingBlocks []thinkingBlock `json:"thinking_blocks"`
@@ -115,6 +118,11 @@ func decodeFull(raw []byte) (*llm.Body, error) {
 		case "user":
 			b.Messages = append(b.Messages, llm.Message{Role: llm.RoleUser, Parts: parts})
 		case "assistant":
+			if m.Refusal != "" {
+				// The refusal is what the assistant said: the canonical
+				// form carries it as text, as it does a refusal part.
+				parts = append(parts, llm.Part{Type: llm.PartText, Text: m.Refusal})
+			}
 			msg := llm.Message{Role: llm.RoleAssistant, Parts: parts}
 			for _, tc := range m.ToolCalls {
 				msg.ToolCalls = append(msg.ToolCalls, llm.ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: tc.Function.Arguments})

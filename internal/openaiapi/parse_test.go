@@ -143,6 +143,15 @@ func TestDecodeFullVariants(t *testing.T) {
 		{Name: "logprobs rejected", Body: body(`"logprobs":true`), Param: "logprobs"},
 		{Name: "top_logprobs rejected", Body: body(`"logprobs":true,"top_logprobs":2`), Param: "logprobs"},
 		{Name: "logprobs false fine", Body: body(`"logprobs":false`), Check: want(nil, nil)},
+		// An assistant turn OpenAI answered with a refusal (content null)
+		// says the refusal: it is the turn's text, not an empty turn.
+		{
+			Name: "refusal is the assistant's text",
+			Body: `{"model":"m","messages":[{"role":"user","content":"q"},{"role":"assistant","content":null,"refusal":"I cannot help with that"},{"role":"user","content":"q2"}]}`,
+			Check: func(b *llm.Body) string {
+				return cmp.Diff(llm.Message{Role: llm.RoleAssistant, Parts: []llm.Part{{Type: llm.PartText, Text: "I cannot help with that"}}}, b.Messages[1])
+			},
+		},
 		// Audio passes the lean parse, for same-dialect passthrough, but the
 		// canonical form cannot carry it.
 		{
