@@ -159,6 +159,9 @@ func (req *anRequest) prompt() (*prompt, string) {
 		if m.Role != "user" && m.Role != "assistant" {
 			return nil, fmt.Sprintf("messages.%d.role: Input should be 'user' or 'assistant'", i)
 		}
+		if emptyContent(m.Content) && (i < len(req.Messages)-1 || m.Role != "assistant") {
+			return nil, fmt.Sprintf("messages.%d: all messages must have non-empty content except for the optional final assistant message", i)
+		}
 		p.add(m.Role)
 		if err := addAnthropicContent(p, m.Content); err != "" {
 			return nil, fmt.Sprintf("messages.%d.content: %s", i, err)
@@ -213,6 +216,15 @@ func (req *anRequest) prompt() (*prompt, string) {
 		p.thinkBudget = t.BudgetTokens
 	}
 	return p, ""
+}
+
+// emptyContent reports whether a message's content is "" or [], which
+// the Messages API refuses in all but a final assistant message.
+func emptyContent(raw json.RawMessage) bool {
+	var str *string
+	var blocks []json.RawMessage
+	return json.Unmarshal(raw, &str) == nil && str != nil && *str == "" ||
+		json.Unmarshal(raw, &blocks) == nil && blocks != nil && len(blocks) == 0
 }
 
 // addAnthropicContent adds a string or an array of blocks to the prompt.

@@ -284,6 +284,11 @@ func TestErrors(t *testing.T) {
 			[]any{"error", "type"}, "invalid_request_error", "prompt is too long: 1127 tokens > 1000 maximum"},
 		{"anthropic input plus max_tokens", "/v1/messages", with(anChat("m", "x"), "max_tokens", 999), 400,
 			[]any{"error", "type"}, "invalid_request_error", "exceed context limit: 2 + 999 > 1000"},
+		{"anthropic empty assistant turn", "/v1/messages", with(anChat("m", "x"), "messages", []any{
+			map[string]any{"role": "user", "content": "x"}, map[string]any{"role": "assistant", "content": []any{}}, map[string]any{"role": "user", "content": "y"}}), 400,
+			[]any{"error", "type"}, "invalid_request_error", "messages.1: all messages must have non-empty content except for the optional final assistant message"},
+		{"anthropic empty user turn", "/v1/messages", with(anChat("m", "x"), "messages", []any{map[string]any{"role": "user", "content": ""}}), 400,
+			[]any{"error", "type"}, "invalid_request_error", "messages.0: all messages must have non-empty content"},
 		{"unknown path", "/v1/nothing", oaChat("m", "x"), 404,
 			[]any{"error", "type"}, "invalid_request_error", "Invalid URL (POST /v1/nothing)"},
 	}
