@@ -5,6 +5,7 @@
 package server
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -133,7 +134,7 @@ func (s *Server) Handler() http.Handler {
 			mux.ServeHTTP(w, r)
 		})
 	}
-	return reqid.Middleware(s.recover(h))
+	return reqid.Middleware(s.abandon(s.recover(h)))
 }
 
 func writeProbe(w http.ResponseWriter, ok bool) {
@@ -178,6 +179,69 @@ func (s *Server) recover(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// abandon ends the connection of a request whose client went away before
+// anything was written, instead of completing its response. Its handler,
+// finding nobody listening, accounts for it (499 client_cancelled) and
+// writes nothing, which net/http would complete as an implicit 200 OK
+// with an empty body: a client that had only half-closed its side, as
+// nc -N and some proxies do, would read that as a success. The abort
+// comes once the handler has returned, its usage record and log line
+// written, and as http.ErrAbortHandler, which net/http does not log. A
+// request the server itself ended at shutdown (Options.AbortCause) is
+// left as its handler answered it.
+func (s *Server) abandon(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		aw := &answered{ResponseWriter: w}
+		next.ServeHTTP(aw, r)
+		if !aw.begun && r.Context().Err() != nil && s.base.Err() == nil {
+			panic(http.ErrAbortHandler)
+		}
+	})
+}
+
+// answered is a ResponseWriter that notes whether its response was begun
+// (a final status, a byte of body or a flush) or its connection taken
+// over. What it does not implement itself (deadlines, full duplex) a
+// ResponseController finds through Unwrap.
+type answered struct {
+	http.ResponseWriter
+	begun bool
+}
+
+var (
+	_ http.Flusher  = (*answered)(nil)
+	_ http.Hijacker = (*answered)(nil)
+)
+
+func (w *answered) WriteHeader(code int) {
+	// A 1xx other than 101 is informational: the response is still to
+	// come.
+	if code >= 200 || code == http.StatusSwitchingProtocols {
+		w.begun = true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *answered) Write(p []byte) (int, error) {
+	w.begun = true
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *answered) Flush() { _ = w.FlushError() }
+
+// FlushError is what a ResponseController's Flush calls.
+func (w *answered) FlushError() error {
+	w.begun = true
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+func (w *answered) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	w.begun = true
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
+func (w *answered) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // AbortGrace is how long requests ended by Options.Abort have to write
 // their last bytes before their connections are closed.
