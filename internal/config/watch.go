@@ -88,10 +88,10 @@ func (w *Watcher) Reload() error {
 	defer w.mu.Unlock()
 	data, err := os.ReadFile(w.path)
 	if err != nil {
-		err = fmt.Errorf("config: reload: %w", err)
-		w.log.Error("config reload failed; keeping the running config", "path", w.path, "err", err)
-		w.failed(err)
-		return err
+		if !w.loaded {
+			return w.refuse("failed", fmt.Errorf("config: read: %w", err))
+		}
+		return w.refuse("failed", fmt.Errorf("config: reload: %w", err))
 	}
 	return w.apply(data)
 }
@@ -102,16 +102,10 @@ func (w *Watcher) apply(data []byte) error {
 	w.seen = &sum
 	c, err := parse(data, w.getenv)
 	if err != nil {
-		err = fmt.Errorf("config: reload %s: %w", w.path, err)
-		w.log.Error("config reload failed; keeping the running config", "path", w.path, "err", err)
-		w.failed(err)
-		return err
+		return w.refuse("failed", w.wrap(err))
 	}
 	if err := w.onChange(c); err != nil {
-		err = fmt.Errorf("config: reload %s: %w", w.path, err)
-		w.log.Error("config reload rejected; keeping the running config", "path", w.path, "err", err)
-		w.failed(err)
-		return err
+		return w.refuse("rejected", w.wrap(err))
 	}
 	msg := "config reloaded"
 	if !w.loaded {
@@ -123,10 +117,29 @@ func (w *Watcher) apply(data []byte) error {
 	return nil
 }
 
-func (w *Watcher) failed(err error) {
+// wrap names the file in err: as Load does for the first load, which
+// has no running config, and as a reload after it.
+func (w *Watcher) wrap(err error) error {
+	if !w.loaded {
+		return fmt.Errorf("config: %s: %w", w.path, err)
+	}
+	return fmt.Errorf("config: reload %s: %w", w.path, err)
+}
+
+// refuse logs a file that was not taken (how: "failed" when it did not
+// load, "rejected" when onChange refused it), reports it to OnError and
+// returns err. Until a config is taken none is running, so the first load
+// is not said to keep one.
+func (w *Watcher) refuse(how string, err error) error {
+	if !w.loaded {
+		w.log.Error("config load "+how, "path", w.path, "err", err)
+	} else {
+		w.log.Error("config reload "+how+"; keeping the running config", "path", w.path, "err", err)
+	}
 	if w.OnError != nil {
 		w.OnError(err)
 	}
+	return err
 }
 
 // reloadIfChanged loads the file if its bytes differ from the last ones
