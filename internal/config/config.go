@@ -114,13 +114,19 @@ func decodeStrict(data []byte, c *Config) ([]Problem, error) {
 }
 
 var (
-	lineMsg      = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+	lineMsg      = regexp.MustCompile(`(?s)^(?:yaml: )?line (\d+): (.*)$`)
 	unknownField = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
+	// quotedValue is the start of the scalar yaml.v3 quotes in a type
+	// error ("cannot unmarshal !!str `Zq9xLmP...` into []config.Secret").
+	quotedValue = regexp.MustCompile("(?s)^(cannot unmarshal \\S+) `.*` (into .*)$")
 )
 
 // decodeProblem turns a yaml.v3 message into a Problem whose Path is its
 // line, rewording the unknown-field message for users who never see Go
-// type names. A message that does not match is kept whole.
+// type names. A type error's quoted value is dropped: it may be a secret
+// written with the wrong shape (api_keys: KEY, without the brackets), and
+// the line already points at it. A message that does not match is kept
+// whole.
 func decodeProblem(msg string) Problem {
 	m := lineMsg.FindStringSubmatch(msg)
 	if m == nil {
@@ -129,6 +135,9 @@ func decodeProblem(msg string) Problem {
 	text := m[2]
 	if f := unknownField.FindStringSubmatch(text); f != nil {
 		text = fmt.Sprintf("unknown field %q", f[1])
+	}
+	if q := quotedValue.FindStringSubmatch(text); q != nil {
+		text = q[1] + " " + q[2]
 	}
 	return Problem{Path: "line " + m[1], Msg: text}
 }
