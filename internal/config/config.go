@@ -96,8 +96,16 @@ func decodeStrict(data []byte, c *Config) ([]Problem, error) {
 	switch {
 	case errors.As(err, &terr):
 		probs := make([]Problem, 0, len(terr.Errors))
+		duplicate := false
 		for _, msg := range terr.Errors {
 			probs = append(probs, decodeProblem(msg))
+			duplicate = duplicate || duplicateKey.MatchString(msg)
+		}
+		if duplicate {
+			// yaml.v3 decodes nothing of a mapping with a duplicated key
+			// (the whole file, for a top-level one), so checking what was
+			// decoded would report its fields as missing.
+			return nil, &ValidationError{Problems: probs}
 		}
 		return probs, nil
 	case err != nil:
@@ -116,6 +124,7 @@ func decodeStrict(data []byte, c *Config) ([]Problem, error) {
 var (
 	lineMsg      = regexp.MustCompile(`(?s)^(?:yaml: )?line (\d+): (.*)$`)
 	unknownField = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
+	duplicateKey = regexp.MustCompile(`^line \d+: mapping key .* already defined at line \d+$`)
 	// quotedValue is the start of the scalar yaml.v3 quotes in a type
 	// error ("cannot unmarshal !!str `Zq9xLmP...` into []config.Secret").
 	quotedValue = regexp.MustCompile("(?s)^(cannot unmarshal \\S+) `.*` (into .*)$")
