@@ -34,7 +34,7 @@ type batches struct {
 func buildBatches(ctx context.Context, cfg *config.Config, ten *Tenancy, api http.Handler, metrics *telemetry.Metrics, log *slog.Logger) (*batches, error) {
 	bc := cfg.Batch
 	runner := batch.NewRunner(batch.RunnerOptions{
-		Store: ten.Store, API: api, Principals: ten.Principals,
+		Store: ten.Store, API: api, Principals: ten.Principals, Recorder: ten.Recorder,
 		Concurrency: bc.Concurrency, MaxRequests: bc.MaxRequests, Logger: log, Metrics: metrics, Lease: bc.Lease.D(), Owner: bc.WorkerID,
 	})
 	var q batch.Queue

@@ -52,6 +52,12 @@ type RunnerOptions struct {
 	Lease time.Duration
 	// Owner names the runner in the store's leases; default random.
 	Owner string
+	// Recorder, when set, gets the usage record of each line refused
+	// because the batch's key no longer works: the gateway records the
+	// lines it serves, but never sees these. A gateway.DurableRecorder
+	// writes it before the line's result is stored, as the gateway does
+	// for a line it serves. The usage ledger.
+	Recorder gateway.Recorder
 }
 
 // Runner runs batches: it validates the input file, serves each line, and
@@ -68,6 +74,7 @@ type Runner struct {
 	metrics     *telemetry.Metrics
 	lease       time.Duration
 	owner       string
+	rec         gateway.Recorder
 
 	// storeRetry is the first wait before a line's result is stored
 	// again after the store failed; it doubles up to maxStoreRetry.
@@ -108,7 +115,7 @@ func NewRunner(o RunnerOptions) *Runner {
 	}
 	return &Runner{st: o.Store, api: o.API, principals: o.Principals, concurrency: o.Concurrency,
 		maxRequests: o.MaxRequests, poll: o.Poll, now: o.Now, log: o.Logger, metrics: o.Metrics,
-		lease: o.Lease, owner: o.Owner, storeRetry: 250 * time.Millisecond, running: make(map[string]bool)}
+		lease: o.Lease, owner: o.Owner, rec: o.Recorder, storeRetry: 250 * time.Millisecond, running: make(map[string]bool)}
 }
 
 // Resume publishes to q every unfinished batch of the store that no
@@ -521,7 +528,7 @@ func (r *Runner) process(ctx context.Context, b store.Batch, o *object, lines []
 					result = "ok"
 				}
 			case errors.As(err, &denied) && denied.Status < 500:
-				res = r.refused(b, i, ln, denied)
+				res = r.refused(ctx, b, i, ln, denied)
 			default:
 				failed(err) // the key store is down: try the batch later
 				return
@@ -693,8 +700,15 @@ func retryable(rec *recorder) bool {
 }
 
 // refused is line i's result when the batch's key no longer works
-// (revoked, expired, its tenant disabled).
-func (r *Runner) refused(b store.Batch, i int, ln line, d *gateway.Denied) store.BatchResult {
+// (revoked, expired, its tenant disabled). The refusal is a request of
+// its own, as a refused client request is: its usage record (no cost)
+// and log line carry the request_id of the line's answer.
+func (r *Runner) refused(ctx context.Context, b store.Batch, i int, ln line, d *gateway.Denied) store.BatchResult {
+	id := reqid.New()
+	r.record(ctx, store.UsageRecord{RequestID: id, Time: r.now(), TenantID: b.TenantID, KeyID: b.KeyID,
+		Status: d.Status, ErrorCode: d.Code})
+	r.log.Info("batch: line refused, the batch's API key cannot be used", "batch", b.ID, "request_id", id,
+		"tenant", b.TenantID, "key_id", b.KeyID, "status", d.Status, "error", d.Code)
 	rec := &recorder{header: http.Header{}}
 	fail := openAIError
 	if ln.in.URL == messagesEndpoint {
@@ -702,8 +716,22 @@ func (r *Runner) refused(b store.Batch, i int, ln line, d *gateway.Denied) store
 	}
 	fail(rec, d.Status, d.Code, d.Type, "the batch's API key cannot be used: "+d.Message)
 	data, _ := json.Marshal(outputLine{ID: outputID(b.ID, i), CustomID: ln.in.CustomID,
-		Response: &outputResponse{StatusCode: d.Status, RequestID: reqid.New(), Body: rec.body.Bytes()}})
+		Response: &outputResponse{StatusCode: d.Status, RequestID: id, Body: rec.body.Bytes()}})
 	return store.BatchResult{Line: i, Data: data}
+}
+
+// record hands a usage record to the recorder: written before it returns
+// when the recorder can (the line's result is stored as done next, and a
+// crash between the two must not leave a line no one has a record of),
+// else queued.
+func (r *Runner) record(ctx context.Context, rec store.UsageRecord) {
+	switch rr := r.rec.(type) {
+	case nil:
+	case gateway.DurableRecorder:
+		rr.Record(ctx, rec)
+	default:
+		rr.Enqueue(rec)
+	}
 }
 
 // finalize writes the output and error files of a batch that stopped
