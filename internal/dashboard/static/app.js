@@ -41,23 +41,44 @@ function cell(tr, text, cls) {
   return td;
 }
 
+// labelCell shows a name of any length on one line, cut with an ellipsis
+// and whole in its title, so the figures beside it stay in view.
+function labelCell(tr, text, cls) {
+  const td = cell(tr, '', cls);
+  const span = document.createElement('span');
+  span.className = 'clip';
+  span.textContent = text;
+  span.title = text;
+  td.appendChild(span);
+  return td;
+}
+
 function startOfDayUTC(d) { return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate())); }
 function startOfMonthUTC(d) { return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1)); }
 function iso(d) { return d.toISOString().replace(/\.\d{3}Z$/, 'Z'); }
 
 // budgetCell shows spend against a budget: a bar, amber at 80%, red at 100%.
+// Its text wraps, when the columns need the room, between the amounts, not
+// inside one.
 function budgetCell(tr, spent, budget) {
   const td = cell(tr, '', 'budget');
   const text = document.createElement('div');
   text.className = 'text';
   td.appendChild(text);
+  const words = (...parts) => parts.forEach((p, i) => {
+    if (i > 0) text.append(' ');
+    const span = document.createElement('span');
+    span.className = 'nowrap';
+    span.textContent = p;
+    text.appendChild(span);
+  });
   if (!budget) {
-    text.textContent = usd(spent) + ' (no budget)';
+    words(usd(spent), '(no budget)');
     text.classList.add('muted');
     return;
   }
   const share = spent / budget;
-  text.textContent = usd(spent) + ' of ' + usd(budget) + ' (' + Math.round(share * 100) + '%)';
+  words(usd(spent), 'of ' + usd(budget), '(' + Math.round(share * 100) + '%)');
   const bar = document.createElement('div');
   bar.className = 'bar';
   const fill = document.createElement('span');
@@ -146,7 +167,7 @@ async function load() {
     const tr = document.createElement('tr');
     tr.dataset.tenant = t.id;
     const label = t.none ? '(no tenant: static keys, refused requests)' : t.name && t.name !== t.id ? t.id + ' · ' + t.name : t.id;
-    cell(tr, label + (t.disabled ? ' (disabled)' : ''), 'tenant');
+    labelCell(tr, label + (t.disabled ? ' (disabled)' : ''), 'tenant');
     cell(tr, int(u.requests), 'num requests');
     cell(tr, int(u.errors), 'num errors');
     cell(tr, int(u.cache_hits), 'num cache-hits');
@@ -171,8 +192,8 @@ async function load() {
   routes.sort((a, b) => b.cost_usd - a.cost_usd || b.requests - a.requests);
   for (const r of routes) {
     const tr = document.createElement('tr');
-    cell(tr, r.route || '(none)');
-    cell(tr, r.deployment || (r.cache_hits ? '(cache)' : '–'));
+    labelCell(tr, r.route || '(none)');
+    labelCell(tr, r.deployment || (r.cache_hits ? '(cache)' : '–'));
     cell(tr, int(r.requests), 'num');
     cell(tr, int(r.cache_hits), 'num');
     cell(tr, usd(r.cost_usd), 'num');
@@ -224,9 +245,9 @@ async function showKeys(tenant) {
     const tr = document.createElement('tr');
     tr.dataset.key = k.id;
     cell(tr, k.id, 'key-id');
-    cell(tr, k.name || '–');
+    labelCell(tr, k.name || '–', 'key-name');
     cell(tr, k.prefix || '');
-    cell(tr, k.revoked_at ? 'revoked' : k.expires_at && Date.parse(k.expires_at) < Date.now() ? 'expired' : k.role === 'tenant_admin' ? 'active (tenant admin)' : 'active');
+    cell(tr, k.revoked_at ? 'revoked' : k.expires_at && Date.parse(k.expires_at) < Date.now() ? 'expired' : k.role === 'tenant_admin' ? 'active (tenant admin)' : 'active', 'status');
     cell(tr, int(u.requests), 'num requests');
     cell(tr, int(u.errors), 'num');
     cell(tr, int(u.cache_hits), 'num');
