@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -168,6 +169,10 @@ func (g *Gateway) ServeRealtime(w http.ResponseWriter, r *http.Request) {
 			message: "the Realtime API is a WebSocket: connect with ws:// or wss:// (an OpenAI SDK's realtime client)"})
 		return
 	}
+	if ae := handshakeError(w, r); ae != nil {
+		g.fail(w, x, ae)
+		return
+	}
 	origins := rt.cfg.Server.WebSocketOrigins
 	if !originAllowed(r, origins) {
 		g.fail(w, x, &apiError{status: http.StatusForbidden, code: "origin_not_allowed", anthropicType: "permission_error",
@@ -274,6 +279,54 @@ func originAllowed(r *http.Request, patterns []string) bool {
 		}
 		if ok, _ := path.Match(strings.ToLower(p), strings.ToLower(target)); ok {
 			return true
+		}
+	}
+	return false
+}
+
+// handshakeError checks a WebSocket handshake (whose Upgrade header the
+// caller checked) as websocket.Accept will, and returns its refusal in
+// the API's format, else nil. Accept would answer in plain text, and on
+// the Realtime API only after a deployment was dialled.
+func handshakeError(w http.ResponseWriter, r *http.Request) *apiError {
+	required := func(message string) *apiError {
+		w.Header().Set("Upgrade", "websocket")
+		w.Header().Set("Connection", "Upgrade")
+		return &apiError{status: http.StatusUpgradeRequired, code: "websocket_required", anthropicType: "invalid_request_error", message: message}
+	}
+	invalid := func(message string) *apiError {
+		return &apiError{status: http.StatusBadRequest, code: "invalid_websocket_handshake", anthropicType: "invalid_request_error", message: message}
+	}
+	if !r.ProtoAtLeast(1, 1) {
+		return required("a WebSocket handshake needs HTTP/1.1, not " + strconv.Quote(truncate(r.Proto, 20)))
+	}
+	if !headerHasToken(r.Header, "Connection", "upgrade") {
+		return required("a WebSocket handshake needs the header Connection: Upgrade")
+	}
+	if v := r.Header.Get("Sec-WebSocket-Version"); v != "13" {
+		// RFC 6455 4.4: 426 with the versions the server speaks.
+		w.Header().Set("Sec-WebSocket-Version", "13")
+		return &apiError{status: http.StatusUpgradeRequired, code: "invalid_websocket_handshake", anthropicType: "invalid_request_error",
+			message: "unsupported WebSocket version " + strconv.Quote(truncate(v, 20)) + " (Sec-WebSocket-Version): only 13 is supported"}
+	}
+	keys := r.Header.Values("Sec-WebSocket-Key")
+	if len(keys) != 1 {
+		return invalid("a WebSocket handshake needs exactly one Sec-WebSocket-Key header, got " + strconv.Itoa(len(keys)))
+	}
+	if k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(keys[0])); err != nil || len(k) != 16 {
+		return invalid("the Sec-WebSocket-Key " + strconv.Quote(truncate(keys[0], 64)) + " is not 16 bytes in base64")
+	}
+	return nil
+}
+
+// headerHasToken reports whether one of h's name headers lists token
+// (comma-separated, case-insensitive).
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for t := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
 		}
 	}
 	return false

@@ -81,6 +81,10 @@ func (g *Gateway) ServeResponsesWebSocket(w http.ResponseWriter, r *http.Request
 	if !ok {
 		return
 	}
+	if ae := handshakeError(w, r); ae != nil {
+		g.fail(w, x, ae)
+		return
+	}
 	// Opening a connection counts as a request against the key's and
 	// tenant's rate limits (each response on it does too).
 	if !g.admitFree(r.Context(), w, x, rt) {
