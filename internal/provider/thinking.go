@@ -27,11 +27,12 @@ func budgetForEffort(effort string) int {
 // its budget, so it is sent as it is (like any client's, not cut to the
 // deployment's limit). An OpenAI client's max_tokens is the answer's own
 // limit, so the budget is added to answer, within limit, the deployment's
-// output limit (0: none); when that leaves less than the least budget,
-// half the limit goes to thinking. ok is false when the request gets no
-// thinking: none asked for, a forced tool (which thinking refuses), or a
-// turn answering tool calls that came back without their thinking
-// (InToolCycle).
+// output limit (0: none); when that leaves less than the least budget
+// (as when the client set none and answer is the limit), the budget, at
+// most half the limit, comes out of the limit. ok is false when the
+// request gets no thinking: none asked for, a forced tool (which thinking
+// refuses), or a turn answering tool calls that came back without their
+// thinking (InToolCycle).
 func Thinking(b *llm.Body, answer, limit int, forcedTool bool) (budget, maxTokens int, ok bool) {
 	budget = b.ThinkingBudget
 	if budget == 0 {
@@ -46,10 +47,14 @@ func Thinking(b *llm.Body, answer, limit int, forcedTool bool) (budget, maxToken
 	maxTokens = answer + budget
 	if limit > 0 && maxTokens > limit {
 		maxTokens = limit
-		budget = min(budget, limit-answer)
-		if budget < MinThinkingBudget {
-			budget = limit / 2
+		room := limit - answer
+		if room < MinThinkingBudget {
+			// Thinking comes out of the answer's limit (the deployment's
+			// when the client set none): the effort's budget still, so
+			// that low, medium and high differ, up to half the limit.
+			room = limit / 2
 		}
+		budget = min(budget, room)
 		if budget < MinThinkingBudget || budget >= limit {
 			return 0, answer, false
 		}

@@ -35,7 +35,8 @@ func TestInToolCycle(t *testing.T) {
 }
 
 // TestThinking: the budget comes from the client's budget or effort; an
-// effort's is added to the answer's limit within the deployment's, a
+// effort's is added to the answer's limit within the deployment's (and
+// taken out of it, up to half, when no room is left), a
 // budget is already inside the client's max_tokens; thinking is off for a
 // forced tool, a tool turn without its thinking, or too little room.
 func TestThinking(t *testing.T) {
@@ -55,6 +56,13 @@ func TestThinking(t *testing.T) {
 		{"within the limit", llm.Body{ReasoningEffort: "high"}, 500, 6000, false, 5500, 6000, true},
 		{"little room: half the limit", llm.Body{ReasoningEffort: "high"}, 3500, 4000, false, 2000, 4000, true},
 		{"no room", llm.Body{ReasoningEffort: "high"}, 1500, 1600, false, 0, 1500, false},
+		// A client that sets no max_tokens: the answer's limit is the
+		// deployment's, and each effort keeps its own budget within it.
+		{"no max_tokens: low", llm.Body{ReasoningEffort: "low"}, 30000, 30000, false, 2048, 30000, true},
+		{"no max_tokens: medium", llm.Body{ReasoningEffort: "medium"}, 30000, 30000, false, 8192, 30000, true},
+		{"no max_tokens: high", llm.Body{ReasoningEffort: "high"}, 64000, 64000, false, 16384, 64000, true},
+		{"no max_tokens: high, half the limit", llm.Body{ReasoningEffort: "high"}, 16384, 16384, false, 8192, 16384, true},
+		{"little room: low keeps its own", llm.Body{ReasoningEffort: "low"}, 7500, 8000, false, 2048, 8000, true},
 		{"minimal effort", llm.Body{ReasoningEffort: "minimal"}, 500, 0, false, 0, 500, false},
 		{"forced tool", llm.Body{ReasoningEffort: "high"}, 500, 0, true, 0, 500, false},
 	} {
