@@ -12,12 +12,16 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/switchyard-gw/switchyard/internal/anthropicapi"
 	"github.com/switchyard-gw/switchyard/internal/httpmux"
+	"github.com/switchyard-gw/switchyard/internal/openaiapi"
 	"github.com/switchyard-gw/switchyard/internal/reqid"
 )
 
@@ -121,7 +125,7 @@ func (s *Server) Handler() http.Handler {
 	if s.opts.API != nil {
 		// Only client requests are in flight: not probes and scrapes
 		// (a scrape would always see itself).
-		api := s.count(s.opts.API)
+		api := identityOnly(s.count(s.opts.API))
 		mux.Handle("/", api)
 		// A path ServeMux would clean (//, /./, /../) is the API's to
 		// answer (an error in its format), not a redirect that has the
@@ -145,6 +149,54 @@ func writeProbe(w http.ResponseWriter, ok bool) {
 		return
 	}
 	_, _ = w.Write([]byte("ok\n"))
+}
+
+// identityOnly refuses a request whose body comes in a content coding
+// (Content-Encoding gzip, deflate, br, ...) with a 415 that names it and,
+// as RFC 7694 asks, Accept-Encoding: identity. Nothing behind the server
+// decodes one: the body would be refused as malformed JSON or multipart,
+// sending the client after a bug it does not have. The error is in the
+// API's format: Anthropic's for its paths and clients (anthropic-version
+// or x-api-key, as the gateway tells them), else OpenAI's.
+func identityOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		coding := contentCoding(r)
+		if coding == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Accept-Encoding", "identity")
+		msg := "the request body's Content-Encoding " + strconv.Quote(truncate(coding, 40)) + " is not supported: send the body uncompressed"
+		if strings.HasPrefix(r.URL.Path, "/v1/messages") || r.Header["Anthropic-Version"] != nil || r.Header["X-Api-Key"] != nil {
+			anthropicapi.WriteError(w, http.StatusUnsupportedMediaType, "invalid_request_error", msg)
+			return
+		}
+		openaiapi.WriteError(w, http.StatusUnsupportedMediaType, "unsupported_content_encoding", msg)
+	})
+}
+
+// contentCoding returns the first content coding other than identity a
+// request's body is declared in, or "" (a request without a body has
+// none to decode).
+func contentCoding(r *http.Request) string {
+	if r.ContentLength == 0 {
+		return ""
+	}
+	for _, v := range r.Header["Content-Encoding"] {
+		for c := range strings.SplitSeq(v, ",") {
+			if c = strings.TrimSpace(c); c != "" && !strings.EqualFold(c, "identity") {
+				return c
+			}
+		}
+	}
+	return ""
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 func (s *Server) count(next http.Handler) http.Handler {

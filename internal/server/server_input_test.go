@@ -1,11 +1,13 @@
 package server_test
 
 import (
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -74,5 +76,85 @@ func TestSilentHandlerStillGets200(t *testing.T) {
 	resp, body := r.get(t, "/v1/anything")
 	if resp.StatusCode != http.StatusOK || body != "" {
 		t.Errorf("got %d %q, want an empty 200", resp.StatusCode, body)
+	}
+}
+
+// TestContentEncodingRefused: a body in a content coding (which nothing
+// decodes) is refused with a 415 naming the coding, in the API's error
+// format, before the API sees it; identity, or no body, is served.
+func TestContentEncodingRefused(t *testing.T) {
+	var served atomic.Int32
+	r := start(t, server.Options{API: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		served.Add(1)
+		io.Copy(io.Discard, req.Body)
+	})})
+	for _, tt := range []struct {
+		name, method, path, encoding string
+		header                       []string
+		want                         int
+		anthropic                    bool // the refusal is in Anthropic's format
+	}{
+		{"gzip", "POST", "/v1/chat/completions", "gzip", nil, 415, false},
+		{"deflate", "POST", "/v1/embeddings", "deflate", nil, 415, false},
+		{"br to Messages", "POST", "/v1/messages", "br", nil, 415, true},
+		{"Anthropic client", "POST", "/v1/models", "zstd", []string{"anthropic-version", "2023-06-01"}, 415, true},
+		{"identity then gzip", "POST", "/v1/chat/completions", "identity, gzip", nil, 415, false},
+		{"identity", "POST", "/v1/chat/completions", "identity", nil, 200, false},
+		{"no body", "GET", "/v1/models", "gzip", nil, 200, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			served.Store(0)
+			var body io.Reader
+			if tt.method == "POST" {
+				body = strings.NewReader(`{"model":"m"}`)
+			}
+			req, err := http.NewRequest(tt.method, r.base+tt.path, body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Content-Encoding", tt.encoding)
+			for i := 0; i+1 < len(tt.header); i += 2 {
+				req.Header.Set(tt.header[i], tt.header[i+1])
+			}
+			resp, err := r.hc.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.want {
+				t.Fatalf("got %d %s, want %d", resp.StatusCode, b, tt.want)
+			}
+			if tt.want == 200 {
+				if n := served.Load(); n != 1 {
+					t.Errorf("the API served it %d times, want once", n)
+				}
+				return
+			}
+			if served.Load() != 0 {
+				t.Errorf("the API served a refused request")
+			}
+			var e struct {
+				Type  string
+				Error struct{ Type, Code, Message string }
+			}
+			if err := json.Unmarshal(b, &e); err != nil {
+				t.Fatalf("body %s: %v", b, err)
+			}
+			coding := tt.encoding[strings.LastIndex(tt.encoding, " ")+1:]
+			if !strings.Contains(e.Error.Message, `"`+coding+`"`) {
+				t.Errorf("message %q: want it to name %q", e.Error.Message, coding)
+			}
+			if anthropic := e.Type == "error"; anthropic != tt.anthropic {
+				t.Errorf("body %s: Anthropic's format %v, want %v", b, anthropic, tt.anthropic)
+			}
+			if !tt.anthropic && e.Error.Code != "unsupported_content_encoding" {
+				t.Errorf("code: got %q, want unsupported_content_encoding", e.Error.Code)
+			}
+			if got := resp.Header.Get("Accept-Encoding"); got != "identity" {
+				t.Errorf("Accept-Encoding: got %q, want identity", got)
+			}
+		})
 	}
 }
