@@ -1,7 +1,8 @@
 // Package httpmux holds what the API's and the admin API's ServeMux
-// setups share: answering a known path's wrong methods with a 405 and its
-// Allow header, and telling the paths ServeMux would redirect to a cleaned
-// form (which both answer in their own error format instead).
+// setups share: answering a known path's wrong methods, extension methods
+// included, with a 405 and its Allow header, and telling the paths
+// ServeMux would redirect to a cleaned form (which both answer in their
+// own error format instead).
 package httpmux
 
 import (
@@ -10,9 +11,14 @@ import (
 	"strings"
 )
 
-// Methods are the methods a known path answers, with a 405 when it does
-// not serve them; any other method is a 404.
+// Methods are the methods a path is registered for, each with a 405 when
+// the path does not serve it. Any other method (an extension method,
+// PROPFIND say) gets the same 405 when the mux is served with Serve.
 var Methods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"}
+
+// extension is the method Serve routes an extension method as, which
+// HandleWrongMethods registers for every path.
+const extension = "EXTENSION-METHOD"
 
 // Allow is the Allow header of a path served for methods: in the usual
 // order, with HEAD wherever GET is (ServeMux serves a GET pattern's HEAD
@@ -28,10 +34,11 @@ func Allow(methods []string) string {
 }
 
 // HandleWrongMethods registers on mux, for each of Methods that path is
-// not served for, the handler refuse(allow) makes, allow being the path's
-// Allow header. Each method is registered on its own: a method-less
-// pattern would conflict with a wildcard of another path
-// (GET /v1/responses/{id} against /v1/responses/compact).
+// not served for and for any other method (see Serve), the handler
+// refuse(allow) makes, allow being the path's Allow header. Each method
+// is registered on its own: a method-less pattern would conflict with a
+// wildcard of another path (GET /v1/responses/{id} against
+// /v1/responses/compact).
 func HandleWrongMethods(mux *http.ServeMux, path string, methods []string, refuse func(allow string) http.HandlerFunc) {
 	allow := Allow(methods)
 	h := refuse(allow)
@@ -40,6 +47,25 @@ func HandleWrongMethods(mux *http.ServeMux, path string, methods []string, refus
 			mux.HandleFunc(m+" "+path, h)
 		}
 	}
+	mux.HandleFunc(extension+" "+path, h)
+}
+
+// Serve serves r with mux as mux.ServeHTTP does, except a request whose
+// method is none of Methods: no pattern can name every method, and mux
+// would answer it as an unknown path, so it is routed as a method that
+// HandleWrongMethods registers for every path: a known path answers it
+// with its 405 and Allow, any other path with mux's 404. The handler is
+// given r itself (its message names r's method) but no path values.
+// CONNECT, whose path mux does not clean, is left to mux.
+func Serve(mux *http.ServeMux, w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodConnect || slices.Contains(Methods, r.Method) {
+		mux.ServeHTTP(w, r)
+		return
+	}
+	as := r.WithContext(r.Context()) // a copy, to route
+	as.Method = extension
+	h, _ := mux.Handler(as)
+	h.ServeHTTP(w, r)
 }
 
 // Unclean reports whether ServeMux would redirect path to a cleaned one:
