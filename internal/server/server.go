@@ -1,7 +1,9 @@
 // Package server runs Switchyard's client-facing HTTP server: the HTTP-wide
-// middleware (panic recovery, request ids, in-flight gauge), health and
-// readiness probes, the metrics endpoint, and graceful shutdown. The LLM
-// endpoints themselves are the gateway's handler, mounted here by main.
+// middleware (panic recovery, request ids, in-flight gauge, refusing
+// bodies in a content coding, ending the requests of clients that left
+// unanswered), health and readiness probes, the metrics endpoint, and
+// graceful shutdown. The LLM endpoints themselves are the gateway's
+// handler, mounted here by main.
 package server
 
 import (
