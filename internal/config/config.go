@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -55,8 +56,9 @@ func parse(data []byte, getenv func(string) string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	fracProbs := fractionalInts(data)
 	envProbs := c.expandSecrets(getenv)
-	probs = append(probs, envProbs...)
+	probs = append(append(probs, fracProbs...), envProbs...)
 	c.ApplyDefaults()
 
 	var verr *ValidationError
@@ -64,9 +66,11 @@ func parse(data []byte, getenv func(string) string) (*Config, error) {
 		return nil, err
 	}
 	if verr != nil {
-		// A field whose ${ENV} failed is reported once, for the variable.
-		failed := make(map[string]bool, len(envProbs))
-		for _, p := range envProbs {
+		// A field whose ${ENV} failed is reported once, for the variable;
+		// a fractional integer once, for its fraction (not for the value
+		// it was truncated to).
+		failed := make(map[string]bool, len(envProbs)+len(fracProbs))
+		for _, p := range slices.Concat(envProbs, fracProbs) {
 			failed[p.Path] = true
 		}
 		for _, p := range verr.Problems {
