@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -132,7 +133,7 @@ func (h *Handler) usage(w http.ResponseWriter, r *http.Request, c *caller) {
 		row := UsageRow{TenantID: a.TenantID, KeyID: a.KeyID, Route: a.Route, Deployment: a.Deployment, Model: a.Model,
 			Requests: a.Requests, Errors: a.Errors, CacheHits: a.CacheHits, InputTokens: a.InputTokens, OutputTokens: a.OutputTokens,
 			CachedInputTokens: a.CachedInputTokens, CacheWriteTokens: a.CacheWriteTokens,
-			CostUSD: a.CostUSD, AvgLatencyMS: float64(a.AvgLatency.Microseconds()) / 1000, Rated: a.Rated, grouped: q.GroupBy}
+			CostUSD: roundUSD(a.CostUSD), AvgLatencyMS: float64(a.AvgLatency.Microseconds()) / 1000, Rated: a.Rated, grouped: q.GroupBy}
 		if a.Rated > 0 {
 			row.AvgQuality = &a.AvgQuality
 		}
@@ -166,7 +167,10 @@ func (h *Handler) export(w http.ResponseWriter, r *http.Request, c *caller) {
 	case "", "jsonl", "ndjson":
 		w.Header().Set("Content-Type", "application/x-ndjson")
 		enc := json.NewEncoder(cw0)
-		write = func(rec store.UsageRecord) error { return enc.Encode(rec) }
+		write = func(rec store.UsageRecord) error {
+			rec.CostUSD = roundUSD(rec.CostUSD)
+			return enc.Encode(rec)
+		}
 		flush = func() {}
 	case "csv":
 		w.Header().Set("Content-Type", "text/csv")
@@ -179,7 +183,7 @@ func (h *Handler) export(w http.ResponseWriter, r *http.Request, c *caller) {
 			return cw.Write([]string{u.RequestID, u.Time.UTC().Format(time.RFC3339Nano), u.TenantID, u.KeyID, u.Route, u.Policy, u.Reason,
 				u.Deployment, u.Model, strconv.Itoa(u.Attempts), strconv.Itoa(u.Status), u.ErrorCode,
 				strconv.Itoa(u.InputTokens), strconv.Itoa(u.OutputTokens), strconv.FormatBool(u.TokensEstimated),
-				strconv.FormatFloat(u.CostUSD, 'f', -1, 64), ms(u.Latency), ms(u.TTFT),
+				strconv.FormatFloat(roundUSD(u.CostUSD), 'f', -1, 64), ms(u.Latency), ms(u.TTFT),
 				strconv.FormatBool(u.CacheHit), strconv.FormatBool(u.Stream), strconv.FormatBool(u.Partial),
 				strconv.Itoa(u.CachedInputTokens), strconv.Itoa(u.CacheWriteTokens)})
 		}
@@ -204,6 +208,13 @@ func (h *Handler) export(w http.ResponseWriter, r *http.Request, c *caller) {
 	// client sees a failed transfer rather than a complete, shorter file.
 	panic(http.ErrAbortHandler)
 }
+
+// roundUSD rounds a cost to 1e-10 USD, the precision the gateway records
+// a request's cost in (X-Switchyard-Cost's): a sum of such costs, added
+// up in floating point by the store, comes out as 0.00033174999999999996
+// for 0.00033175, and a record written before the gateway rounded has
+// the same noise.
+func roundUSD(v float64) float64 { return math.Round(v*1e10) / 1e10 }
 
 // countingWriter counts the bytes written through it to the response.
 type countingWriter struct {

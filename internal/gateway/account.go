@@ -34,13 +34,19 @@ func (x *exchange) accounted() (llm.Usage, float64) {
 		usage = usage.Add(u)
 		cost += c
 	}
-	return usage, cost
+	return usage, roundCost(cost)
 }
+
+// roundCost rounds a cost in USD to 1e-10, once, where the request's cost
+// is summed: the usage record, the budget settle and HeaderCost all take
+// this value, so a record says 0.00000705 as the header does, not the
+// float sum 0.000007049999999999999.
+func roundCost(usd float64) float64 { return math.Round(usd*1e10) / 1e10 }
 
 // costHeader is a cost in USD for HeaderCost: plain decimal, rounded to
 // 1e-10.
 func costHeader(usd float64) string {
-	return strconv.FormatFloat(math.Round(usd*1e10)/1e10, 'f', -1, 64)
+	return strconv.FormatFloat(roundCost(usd), 'f', -1, 64)
 }
 
 // addCount adds v to a counter when it is positive. A counter panics on a
