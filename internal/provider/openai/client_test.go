@@ -370,3 +370,38 @@ func TestChatWithoutChoicesFails(t *testing.T) {
 		}
 	}
 }
+
+// TestChatUnfinishedChoiceFails: a non-streamed answer holding a choice
+// without its finish_reason (null, missing, empty) was not finished: an
+// unavailable upstream that fails over, not an answer a translated
+// client reads as ended (end_turn). One whose choices each finished is an
+// answer.
+func TestChatUnfinishedChoiceFails(t *testing.T) {
+	tests := []struct {
+		name    string
+		dialect llm.Dialect
+		body    string
+		wantErr bool
+	}{
+		{"null", llm.DialectOpenAI, `{"id":"x","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Partial"},"finish_reason":null}]}`, true},
+		{"missing", llm.DialectOpenAI, `{"id":"x","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Partial"}}]}`, true},
+		{"empty", llm.DialectOpenAI, `{"id":"x","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Partial"},"finish_reason":""}]}`, true},
+		{"n=2, the second unfinished", llm.DialectOpenAI, `{"id":"x","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"a"},"finish_reason":"stop"},{"index":1,"message":{"role":"assistant","content":"b"},"finish_reason":null}]}`, true},
+		{"n=2, both finished", llm.DialectOpenAI, `{"id":"x","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"a"},"finish_reason":"stop"},{"index":1,"message":{"role":"assistant","content":"b"},"finish_reason":"length"}]}`, false},
+		{"legacy completion, null", llm.DialectOpenAICompletions, `{"id":"x","object":"text_completion","model":"m","choices":[{"index":0,"text":"Partial","finish_reason":null}]}`, true},
+		{"legacy completion, finished", llm.DialectOpenAICompletions, `{"id":"x","object":"text_completion","model":"m","choices":[{"index":0,"text":"Done.","finish_reason":"stop"}]}`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, _ := providertest.Upstream(t, providertest.Reply{Body: tt.body})
+			req := &llm.Request{Dialect: tt.dialect, Raw: []byte(`{"model":"m","messages":[]}`)}
+			resp, err := newClient(srv, nil).Chat(context.Background(), req)
+			switch {
+			case tt.wantErr && provider.KindOf(err) != provider.KindUnavailable:
+				t.Errorf("got %+v, %v; want an unavailable error", resp, err)
+			case !tt.wantErr && (err != nil || resp.FinishReason == ""):
+				t.Errorf("got %+v, %v; want an answer with its finish reason", resp, err)
+			}
+		})
+	}
+}

@@ -22,6 +22,9 @@ func (c *Client) parseResponse(raw []byte) (*llm.Response, error) {
 		// not an answer: fail over rather than hand the client nothing.
 		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "chat completion response without choices"}
 	}
+	if err := unfinished(root, "chat completion"); err != nil {
+		return nil, err
+	}
 	msg := choice.Get("message")
 	resp := &llm.Response{
 		ID:           root.Get("id").String(),
@@ -83,6 +86,9 @@ func (c *Client) parseCompletion(raw []byte) (*llm.Response, error) {
 	if !choice.IsObject() {
 		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "completion response without choices"}
 	}
+	if err := unfinished(root, "completion"); err != nil {
+		return nil, err
+	}
 	resp := &llm.Response{
 		ID:           root.Get("id").String(),
 		Model:        root.Get("model").String(),
@@ -96,6 +102,20 @@ func (c *Client) parseCompletion(raw []byte) (*llm.Response, error) {
 		resp.Usage = chatUsage(u)
 	}
 	return resp, nil
+}
+
+// unfinished is the error for a non-streamed answer (root, of kind what)
+// holding a choice without a finish_reason (null, missing or empty): an
+// answer the provider did not finish, malformed as one cut in half is. It
+// fails over rather than reach the client as a finished answer (an
+// Anthropic client would read end_turn). nil when each choice finished.
+func unfinished(root gjson.Result, what string) error {
+	for _, c := range root.Get("choices").Array() {
+		if fr := c.Get("finish_reason"); fr.Type != gjson.String || fr.Str == "" {
+			return &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: what + " response with a choice without finish_reason"}
+		}
+	}
+	return nil
 }
 
 // finishReason maps OpenAI's finish_reason to the canonical one ("" stays "").

@@ -114,6 +114,14 @@ func (s *stream) Next() (llm.Event, error) {
 		return ev, nil // comment or keep-alive
 	}
 	if f.Data == "[DONE]" {
+		// [DONE] ends the answer as the body's end does: it is complete
+		// only when every choice finished. A choice without its
+		// finish_reason was cut upstream, and must not pass for an
+		// answer that ended (Anthropic clients would read end_turn).
+		if !s.complete() {
+			s.err = &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "stream ended at [DONE] before every choice's finish_reason", Err: provider.ErrStreamTruncated}
+			return llm.Event{}, s.err
+		}
 		ev.Done = true
 		s.err = io.EOF
 		return ev, nil

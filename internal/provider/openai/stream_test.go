@@ -98,6 +98,17 @@ func TestStreamEvents(t *testing.T) {
 			WantErr: providertest.IsTruncated,
 		},
 		{
+			// [DONE] with no finish_reason before it: the answer was cut
+			// upstream, not finished.
+			Name:    "[DONE] before the finish is truncated",
+			Fixture: "stream_done_no_finish.sse",
+			Want: []llm.Event{
+				{Start: true, ID: "chatcmpl-dn1", Model: "gpt-4o-mini"},
+				{Text: "Partial answer with"},
+			},
+			WantErr: providertest.IsTruncated,
+		},
+		{
 			Name:    "in-stream error object",
 			Fixture: "stream_error.sse",
 			Want:    []llm.Event{{Start: true, ID: "chatcmpl-err", Model: "gpt-4o-mini", Text: "Hel"}},
@@ -160,8 +171,8 @@ func isMalformed(err error) bool {
 	return errors.As(err, &pe) && pe.Kind == provider.KindUnavailable && pe.Message == "malformed stream chunk"
 }
 
-// TestStreamChoicesAsked: a stream for n choices that ends without [DONE]
-// is complete only when each of the n finished, even the ones never seen,
+// TestStreamChoicesAsked: a stream for n choices, ended by [DONE] or by
+// its body's end, is complete only when each of the n finished, even the ones never seen,
 // and even when its chunks are relayed verbatim (passthrough skips
 // decoding plain deltas).
 func TestStreamChoicesAsked(t *testing.T) {
@@ -172,6 +183,7 @@ func TestStreamChoicesAsked(t *testing.T) {
 		finish1 = `data: {"id":"c","choices":[{"index":1,"delta":{},"finish_reason":"stop"}]}` + "\n\n"
 		// Two choices in one chunk: plainDelta sees only the first's null.
 		both = `data: {"id":"c","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null},{"index":1,"delta":{},"finish_reason":"stop"}]}` + "\n\n"
+		done = "data: [DONE]\n\n"
 	)
 	tests := []struct {
 		name        string
@@ -187,6 +199,16 @@ func TestStreamChoicesAsked(t *testing.T) {
 		{"n=2, both finished, relayed", 2, choice0 + choice1 + finish1 + finish0, true, providertest.IsEOF},
 		{"n=2, a finish beside a delta, relayed", 2, choice0 + both + finish0, true, providertest.IsEOF},
 		{"n=2, choice 1 cut, relayed", 2, choice0 + choice1 + finish0 + choice1, true, providertest.IsTruncated},
+		// [DONE] ends the answer as the body's end does.
+		{"[DONE] after the finish", 1, choice0 + finish0 + done, false, providertest.IsEOF},
+		{"[DONE] after the finish, relayed", 1, choice0 + finish0 + done, true, providertest.IsEOF},
+		{"[DONE] with no finish", 1, choice0 + done, false, providertest.IsTruncated},
+		{"[DONE] with no finish, relayed", 1, choice0 + choice0 + done, true, providertest.IsTruncated},
+		{"[DONE] alone", 1, done, false, providertest.IsTruncated},
+		{"n=2, [DONE] after both finished, relayed", 2, choice0 + choice1 + finish1 + finish0 + done, true, providertest.IsEOF},
+		{"n=2, [DONE] after only choice 0 finished", 2, choice0 + choice1 + finish0 + done, false, providertest.IsTruncated},
+		{"n=2, [DONE] after only choice 0 finished, relayed", 2, choice0 + choice1 + finish0 + done, true, providertest.IsTruncated},
+		{"n=2, [DONE] with choice 1 never sent, relayed", 2, choice0 + finish0 + done, true, providertest.IsTruncated},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -221,7 +243,7 @@ func TestStreamDeadlineMidBody(t *testing.T) {
 
 func FuzzStream(f *testing.F) {
 	for _, name := range []string{"stream_text.sse", "stream_tools.sse", "stream_no_done.sse", "stream_cut.sse", "stream_error.sse", "stream_malformed.sse",
-		"stream_malformed_unclosed.sse", "stream_malformed_comma.sse", "stream_malformed_strings.sse", "stream_n2_cut.sse", "stream_n2_no_done.sse"} {
+		"stream_malformed_unclosed.sse", "stream_malformed_comma.sse", "stream_malformed_strings.sse", "stream_n2_cut.sse", "stream_n2_no_done.sse", "stream_done_no_finish.sse"} {
 		f.Add(providertest.Fixture(f, name))
 	}
 	f.Add([]byte("data: {\"error\":\"x\"}\n\n"))
