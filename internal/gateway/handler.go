@@ -128,7 +128,7 @@ func (g *Gateway) Handler() http.Handler {
 			// its trace (and, parent-based, its sampling decision).
 			r = r.WithContext(traceContext.Extract(r.Context(), propagation.HeaderCarrier(r.Header)))
 		}
-		mux.ServeHTTP(w, r)
+		httpmux.Serve(mux, w, r) // methods no pattern names (PROPFIND) get their 405 too
 	})
 }
 
