@@ -95,7 +95,7 @@ func WriteCompletionsResponse(w http.ResponseWriter, resp *llm.Response) error {
 		if finish == "" || finish == string(llm.FinishToolCalls) {
 			finish = string(llm.FinishStop)
 		}
-		c := legacyCompletion{ID: s.newID("cmpl-"), Object: "text_completion", Created: resp.Created, Model: resp.Model,
+		c := legacyCompletion{ID: s.answerID(legacyIDPrefix, resp.ID), Object: "text_completion", Created: resp.Created, Model: resp.Model,
 			Choices: []legacyChoice{{Text: resp.Text, FinishReason: &finish}}, Usage: toUsage(resp.Usage)}
 		if c.Created == 0 {
 			c.Created = s.now().Unix()

@@ -69,24 +69,52 @@ type (
 		Arguments string `json:"arguments"`
 	}
 	usageObject struct {
-		PromptTokens        int                `json:"prompt_tokens"`
-		CompletionTokens    int                `json:"completion_tokens"`
-		TotalTokens         int                `json:"total_tokens"`
-		PromptTokensDetails *promptTokenDetail `json:"prompt_tokens_details,omitempty"`
+		PromptTokens            int                    `json:"prompt_tokens"`
+		CompletionTokens        int                    `json:"completion_tokens"`
+		TotalTokens             int                    `json:"total_tokens"`
+		PromptTokensDetails     promptTokenDetails     `json:"prompt_tokens_details"`
+		CompletionTokensDetails completionTokenDetails `json:"completion_tokens_details"`
 	}
-	promptTokenDetail struct {
+	promptTokenDetails struct {
 		CachedTokens int `json:"cached_tokens"`
+		AudioTokens  int `json:"audio_tokens"`
+	}
+	completionTokenDetails struct {
+		ReasoningTokens          int `json:"reasoning_tokens"`
+		AudioTokens              int `json:"audio_tokens"`
+		AcceptedPredictionTokens int `json:"accepted_prediction_tokens"`
+		RejectedPredictionTokens int `json:"rejected_prediction_tokens"`
 	}
 )
 
 // toUsage is u as OpenAI reports it: prompt_tokens includes the cached
-// tokens, which prompt_tokens_details counts when there are any.
+// tokens, which prompt_tokens_details counts. Both detail objects are
+// always there, as in OpenAI's answers, whose clients read
+// completion_tokens_details.reasoning_tokens without checking; the
+// canonical usage does not count reasoning tokens apart (a translated
+// answer's thinking is in its output tokens), so that is 0, as in a
+// translated Responses API answer.
 func toUsage(u llm.Usage) *usageObject {
 	o := &usageObject{PromptTokens: u.InputTokens, CompletionTokens: u.OutputTokens, TotalTokens: u.InputTokens + u.OutputTokens}
-	if u.CachedInputTokens > 0 {
-		o.PromptTokensDetails = &promptTokenDetail{CachedTokens: u.CachedInputTokens}
-	}
+	o.PromptTokensDetails.CachedTokens = u.CachedInputTokens
 	return o
+}
+
+// Prefixes of the ids of OpenAI's answers: a chat.completion (and its
+// chunks), a text_completion.
+const (
+	chatIDPrefix   = "chatcmpl-"
+	legacyIDPrefix = "cmpl-"
+)
+
+// answerID is id when it is already the id of an OpenAI answer (it starts
+// with prefix), else a new one with that prefix: a translated answer's id
+// is the other API's (Anthropic's msg_...), which no OpenAI answer has.
+func (s source) answerID(prefix, id string) string {
+	if strings.HasPrefix(id, prefix) {
+		return id
+	}
+	return s.newID(prefix)
 }
 
 // relayable reports whether an answer in dialect d reaches an OpenAI
@@ -120,14 +148,11 @@ func (s source) writeResponse(w http.ResponseWriter, resp *llm.Response) error {
 // encodeResponse encodes a canonical answer as a chat.completion body.
 func (s source) encodeResponse(resp *llm.Response) ([]byte, error) {
 	c := completion{
-		ID:      resp.ID,
+		ID:      s.answerID(chatIDPrefix, resp.ID),
 		Object:  "chat.completion",
 		Created: resp.Created,
 		Model:   resp.Model,
 		Usage:   toUsage(resp.Usage),
-	}
-	if c.ID == "" {
-		c.ID = s.newID("chatcmpl-")
 	}
 	if c.Created == 0 {
 		c.Created = s.now().Unix()

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/openai/openai-go/v3"
+	"github.com/tidwall/gjson"
 
 	"github.com/switchyard-gw/switchyard/internal/dialecttest"
 	"github.com/switchyard-gw/switchyard/internal/llm"
@@ -30,7 +33,12 @@ func TestWriteResponseTranslated(t *testing.T) {
 		{
 			name:        "text from anthropic",
 			resp:        llm.Response{ID: "msg_1", Model: "claude-x", Text: "hello", FinishReason: llm.FinishLength, Usage: llm.Usage{InputTokens: 3, OutputTokens: 4}, Dialect: llm.DialectAnthropic, Raw: []byte(`{"type":"message"}`)},
-			wantContent: "hello", wantFinish: "length", wantID: "msg_1",
+			wantContent: "hello", wantFinish: "length", wantID: "chatcmpl-test", // Anthropic's id is no chat.completion's
+		},
+		{
+			name:        "an OpenAI answer encoded again keeps its id",
+			resp:        llm.Response{ID: "chatcmpl-up", Model: "claude-x", Text: "hello", Usage: llm.Usage{InputTokens: 3, OutputTokens: 4}, Dialect: llm.DialectOpenAI},
+			wantContent: "hello", wantFinish: "stop", wantID: "chatcmpl-up",
 		},
 		{
 			name:       "tool calls, no id, no finish reason",
@@ -69,6 +77,74 @@ func TestWriteResponseTranslated(t *testing.T) {
 				t.Errorf("got usage %d/%d/%d, want 3/4/7", cc.Usage.PromptTokens, cc.Usage.CompletionTokens, cc.Usage.TotalTokens)
 			}
 		})
+	}
+}
+
+// TestTranslatedUsageShape: a translated answer's usage has both detail
+// objects of OpenAI's (clients read
+// completion_tokens_details.reasoning_tokens unchecked), whole or
+// streamed, in Chat Completions and legacy Completions; and a legacy
+// answer's id is a text_completion's (cmpl-), streamed or not.
+func TestTranslatedUsageShape(t *testing.T) {
+	resp := &llm.Response{ID: "msg_1", Model: "claude-x", Text: "hi", FinishReason: llm.FinishStop, Usage: llm.Usage{InputTokens: 3, OutputTokens: 4}, Dialect: llm.DialectAnthropic}
+	events := []llm.Event{{Start: true, ID: "msg_1", Model: "claude-x", Usage: &llm.Usage{InputTokens: 3}}, {Text: "hi"}, {FinishReason: llm.FinishStop, Usage: &llm.Usage{OutputTokens: 4}}, {Done: true}}
+	const usage = `{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7,` +
+		`"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},` +
+		`"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}`
+	stream := func(legacy bool) []gjson.Result {
+		rec := httptest.NewRecorder()
+		req := &llm.Request{Model: "auto", Stream: true, IncludeUsage: true}
+		sw := NewStreamWriter(rec, req, llm.DialectAnthropic)
+		if legacy {
+			sw = NewCompletionsStreamWriter(rec, req, llm.DialectAnthropic)
+		}
+		sw.gen = testSource()
+		for _, ev := range events {
+			if err := sw.WriteEvent(ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var frames []gjson.Result
+		for line := range strings.Lines(rec.Body.String()) {
+			if d, ok := strings.CutPrefix(strings.TrimSpace(line), "data: "); ok && d != "[DONE]" {
+				frames = append(frames, gjson.Parse(d))
+			}
+		}
+		return frames
+	}
+
+	rec := httptest.NewRecorder()
+	if err := testSource().writeResponse(rec, resp); err != nil {
+		t.Fatal(err)
+	}
+	chat := gjson.Parse(rec.Body.String())
+	legacyRec := httptest.NewRecorder()
+	if err := WriteCompletionsResponse(legacyRec, resp); err != nil {
+		t.Fatal(err)
+	}
+	legacy := gjson.Parse(legacyRec.Body.String())
+	chatFrames, legacyFrames := stream(false), stream(true)
+	for _, tt := range []struct {
+		name     string
+		answer   gjson.Result
+		idPrefix string
+	}{
+		{"chat", chat, "chatcmpl-"},
+		{"chat stream's usage chunk", chatFrames[len(chatFrames)-1], "chatcmpl-"},
+		{"completion", legacy, "cmpl-"},
+		{"completion stream's usage chunk", legacyFrames[len(legacyFrames)-1], "cmpl-"},
+	} {
+		if diff := cmp.Diff(usage, tt.answer.Get("usage").Raw); diff != "" {
+			t.Errorf("%s: usage mismatch (-want +got):\n%s", tt.name, diff)
+		}
+		if id := tt.answer.Get("id").Str; !strings.HasPrefix(id, tt.idPrefix) {
+			t.Errorf("%s: got id %q, want one starting %s", tt.name, id, tt.idPrefix)
+		}
+	}
+	for _, f := range legacyFrames {
+		if id := f.Get("id").Str; id != "cmpl-test" {
+			t.Errorf("completion stream: got chunk id %q, want cmpl-test", id)
+		}
 	}
 }
 

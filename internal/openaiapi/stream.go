@@ -123,7 +123,9 @@ func (s *StreamWriter) observe(ev llm.Event) {
 	if ev.Model != "" {
 		s.model = ev.Model
 	}
-	if ev.ID != "" && s.id == "" {
+	if ev.ID != "" && s.id == "" && (s.relays() || strings.HasPrefix(ev.ID, s.idPrefix())) {
+		// A translated stream's id is the other API's (Anthropic's
+		// msg_...): its chunks get one of their own (see newChunk).
 		s.id = ev.ID
 	}
 	if u := ev.Usage; u != nil {
@@ -272,9 +274,17 @@ func (s *StreamWriter) appendChunk(d chunkDelta, finish *string) {
 	s.appendFrame(s.newChunk([]chunkChoice{{Delta: d, FinishReason: finish}}, nil))
 }
 
+// idPrefix is the prefix of the ids of the client's answers.
+func (s *StreamWriter) idPrefix() string {
+	if s.legacy {
+		return legacyIDPrefix
+	}
+	return chatIDPrefix
+}
+
 func (s *StreamWriter) newLegacyChunk(choices []legacyChoice, u *usageObject) legacyCompletion {
 	if s.id == "" {
-		s.id = s.gen.newID("cmpl-")
+		s.id = s.gen.newID(legacyIDPrefix)
 	}
 	if s.created == 0 {
 		s.created = s.gen.now().Unix()
@@ -287,7 +297,7 @@ func (s *StreamWriter) newLegacyChunk(choices []legacyChoice, u *usageObject) le
 
 func (s *StreamWriter) newChunk(choices []chunkChoice, u *usageObject) chunk {
 	if s.id == "" {
-		s.id = s.gen.newID("chatcmpl-")
+		s.id = s.gen.newID(chatIDPrefix)
 	}
 	if s.created == 0 {
 		s.created = s.gen.now().Unix()

@@ -72,13 +72,13 @@ func TestStreamSDK(t *testing.T) {
 		},
 		{
 			name: "anthropic translated with usage", src: llm.DialectAnthropic, events: dialecttest.AnthropicStream(), includeUsage: true,
-			wantID: "msg_01", wantModel: "claude-sonnet-4-5", wantText: "Checking now.",
+			wantID: "chatcmpl-test", wantModel: "claude-sonnet-4-5", wantText: "Checking now.",
 			wantTools: []tool{{"toolu_01", "get_weather", `{"city": "Paris"}`}},
 			wantUsage: llm.Usage{InputTokens: 25, OutputTokens: 9},
 		},
 		{
 			name: "anthropic translated without usage", src: llm.DialectAnthropic, events: dialecttest.AnthropicStream(),
-			wantID: "msg_01", wantModel: "claude-sonnet-4-5", wantText: "Checking now.",
+			wantID: "chatcmpl-test", wantModel: "claude-sonnet-4-5", wantText: "Checking now.",
 			wantTools: []tool{{"toolu_01", "get_weather", `{"city": "Paris"}`}},
 			wantUsage: llm.Usage{InputTokens: 25, OutputTokens: 9},
 		},
@@ -176,9 +176,9 @@ func TestStreamRawFrames(t *testing.T) {
 			Name:   "finish completes a translated stream",
 			Src:    llm.DialectAnthropic,
 			Events: []llm.Event{{Start: true, ID: "msg_1", Model: "c"}, {Text: "hi"}},
-			Want: `data: {"id":"msg_1","object":"chat.completion.chunk","created":1700000000,"model":"c","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}` + "\n\n" +
-				`data: {"id":"msg_1","object":"chat.completion.chunk","created":1700000000,"model":"c","choices":[{"index":0,"delta":{"content":"hi"},"logprobs":null,"finish_reason":null}]}` + "\n\n" +
-				`data: {"id":"msg_1","object":"chat.completion.chunk","created":1700000000,"model":"c","choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]}` + "\n\n" +
+			Want: `data: {"id":"chatcmpl-test","object":"chat.completion.chunk","created":1700000000,"model":"c","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}` + "\n\n" +
+				`data: {"id":"chatcmpl-test","object":"chat.completion.chunk","created":1700000000,"model":"c","choices":[{"index":0,"delta":{"content":"hi"},"logprobs":null,"finish_reason":null}]}` + "\n\n" +
+				`data: {"id":"chatcmpl-test","object":"chat.completion.chunk","created":1700000000,"model":"c","choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]}` + "\n\n" +
 				"data: [DONE]\n\n",
 		},
 	})
