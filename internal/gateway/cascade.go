@@ -187,7 +187,7 @@ func (g *Gateway) replay(w http.ResponseWriter, x *exchange, resp *llm.Response,
 	if finish == "" {
 		finish = llm.FinishStop
 	}
-	events = append(events, llm.Event{FinishReason: finish, Usage: &u}, llm.Event{Done: true})
+	events = append(events, llm.Event{FinishReason: finish, StopSequence: resp.StopSequence, Usage: &u}, llm.Event{Done: true})
 	for _, ev := range events {
 		if err := sw.WriteEvent(ev); err != nil {
 			x.partial = true
