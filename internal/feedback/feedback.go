@@ -31,10 +31,11 @@ const maxBody = 4 << 10
 
 // Authenticator checks a request's API key and admits it against the
 // key's and tenant's rate limits, as the gateway's endpoints do
-// (gateway.Guard).
+// (gateway.Guard), but not against their budgets: a rating costs nothing,
+// so a spent budget does not refuse it (*tenancy.Guard implements it).
 type Authenticator interface {
 	Authenticate(ctx context.Context, h http.Header) (*gateway.Principal, error)
-	Admit(ctx context.Context, p *gateway.Principal, route string, tokens int, costUSD float64) (gateway.Admission, error)
+	AdmitRate(ctx context.Context, p *gateway.Principal) (gateway.Admission, error)
 }
 
 // Options wire the endpoint.
@@ -98,13 +99,6 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request) (result string) {
 	if err != nil {
 		return denied(w, err)
 	}
-	// A rating counts as a request against the rate limits; it costs
-	// no tokens.
-	adm, err := o.Auth.Admit(r.Context(), who, "", 0, 0)
-	if err != nil {
-		return denied(w, err)
-	}
-	defer adm.Settle(0, 0, 0)
 	var in struct {
 		RequestID string   `json:"request_id"`
 		Quality   *float64 `json:"quality"`
@@ -122,6 +116,13 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request) (result string) {
 		openaiapi.WriteError(w, http.StatusBadRequest, "invalid_request_error", "quality must be a number from 0 (bad) to 1 (good)")
 		return resultRefused
 	}
+	// A valid rating counts as a request against the rate limits; it
+	// costs nothing, so no budget is asked.
+	adm, err := o.Auth.AdmitRate(r.Context(), who)
+	if err != nil {
+		return denied(w, err)
+	}
+	defer adm.Settle(0, 0, 0)
 	f := store.Feedback{RequestID: in.RequestID, TenantID: who.TenantID, Quality: *in.Quality, Created: o.Now().UTC()}
 	if err := o.Store.PutFeedback(r.Context(), f); errors.Is(err, store.ErrNotFound) {
 		// Another tenant's request: its rating is that tenant's own.

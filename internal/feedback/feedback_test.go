@@ -25,7 +25,7 @@ func (a fakeAuth) Authenticate(context.Context, http.Header) (*gateway.Principal
 	return &gateway.Principal{TenantID: "t"}, a.authErr
 }
 
-func (a fakeAuth) Admit(context.Context, *gateway.Principal, string, int, float64) (gateway.Admission, error) {
+func (a fakeAuth) AdmitRate(context.Context, *gateway.Principal) (gateway.Admission, error) {
 	return noAdmission{}, a.admitErr
 }
 
@@ -67,4 +67,43 @@ func TestFailures(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBodyCheckedBeforeLimits: a malformed rating is a 400 even when the
+// caller's limits would refuse it, and takes nothing from them; a valid
+// one is admitted, here refused by the rate limit.
+func TestBodyCheckedBeforeLimits(t *testing.T) {
+	limited := &countingAuth{err: &gateway.Denied{Status: 429, Code: "budget_exceeded", Message: "spent", RetryAfter: time.Hour}}
+	a := New(Options{Store: failingStore{}, Auth: limited})
+	for _, body := range []string{`{"request_id":"req_1","quality":1.5}`, `{"request_id":"a b","quality":1}`, `{"request_id":"req_1"}`, `not json`} {
+		w := httptest.NewRecorder()
+		a.ServeHTTP(w, httptest.NewRequest("POST", Path, strings.NewReader(body)))
+		if w.Code != 400 || !strings.Contains(w.Body.String(), `"invalid_request_error"`) {
+			t.Errorf("%s: got %d %s, want 400 invalid_request_error", body, w.Code, w.Body)
+		}
+	}
+	if limited.admits != 0 {
+		t.Errorf("malformed ratings admitted %d times, want none: they count against no limit", limited.admits)
+	}
+	w := httptest.NewRecorder()
+	a.ServeHTTP(w, httptest.NewRequest("POST", Path, strings.NewReader(`{"request_id":"req_1","quality":1}`)))
+	if w.Code != 429 || limited.admits != 1 {
+		t.Errorf("a valid rating: got %d %s after %d admissions, want the limits' 429 after 1", w.Code, w.Body, limited.admits)
+	}
+}
+
+// countingAuth authenticates everyone and refuses every admission with err,
+// counting them.
+type countingAuth struct {
+	err    error
+	admits int
+}
+
+func (a *countingAuth) Authenticate(context.Context, http.Header) (*gateway.Principal, error) {
+	return &gateway.Principal{TenantID: "t", KeyID: "k"}, nil
+}
+
+func (a *countingAuth) AdmitRate(context.Context, *gateway.Principal) (gateway.Admission, error) {
+	a.admits++
+	return nil, a.err
 }

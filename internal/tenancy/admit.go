@@ -25,6 +25,17 @@ const (
 // rate limits, then reserves the estimated cost against their budgets. A
 // caller without a virtual key (static keys, open gateway) is not limited.
 func (g *Guard) Admit(ctx context.Context, p *gateway.Principal, route string, tokens int, costUSD float64) (gateway.Admission, error) {
+	return g.admit(ctx, p, tokens, costUSD, true)
+}
+
+// AdmitRate admits a request that costs nothing and calls no model (a
+// feedback rating) against the key's and the tenant's rate limits only:
+// a spent budget refuses what would add to it, and this adds nothing.
+func (g *Guard) AdmitRate(ctx context.Context, p *gateway.Principal) (gateway.Admission, error) {
+	return g.admit(ctx, p, 0, 0, false)
+}
+
+func (g *Guard) admit(ctx context.Context, p *gateway.Principal, tokens int, costUSD float64, budgets bool) (gateway.Admission, error) {
 	if p == nil || p.KeyID == "" {
 		return noop{}, nil
 	}
@@ -48,7 +59,7 @@ func (g *Guard) Admit(ctx context.Context, p *gateway.Principal, route string, t
 		}
 		a.ticket = t
 	}
-	if k.BudgetDailyUSD > 0 || k.BudgetMonthlyUSD > 0 || e.tenant.BudgetDailyUSD > 0 || e.tenant.BudgetMonthlyUSD > 0 {
+	if budgets && (k.BudgetDailyUSD > 0 || k.BudgetMonthlyUSD > 0 || e.tenant.BudgetDailyUSD > 0 || e.tenant.BudgetMonthlyUSD > 0) {
 		bs := []budget.BudgetScope{
 			{Key: "key:" + k.ID, DailyUSD: k.BudgetDailyUSD, MonthlyUSD: k.BudgetMonthlyUSD},
 			{Key: "tenant:" + k.TenantID, DailyUSD: e.tenant.BudgetDailyUSD, MonthlyUSD: e.tenant.BudgetMonthlyUSD},
