@@ -300,16 +300,17 @@ func TestChatWithoutContentFails(t *testing.T) {
 }
 
 // TestTranslateRefusesUnmappableResponseFormat: a response_format the
-// Messages API cannot honour is the client's 400, not prose where JSON was
-// asked for.
+// Messages API cannot honour is the client's 400 naming it, not prose
+// where JSON was asked for.
 func TestTranslateRefusesUnmappableResponseFormat(t *testing.T) {
 	for _, rf := range []string{`{"type":"json_object"}`, `{"type":"json_schema","json_schema":{"name":"x"}}`} {
 		srv, _ := providertest.Upstream(t, providertest.Reply{Fixture: "message_text.json"})
 		req := &llm.Request{}
 		req.SetBody(&llm.Body{ResponseFormat: json.RawMessage(rf)})
 		_, err := newClient(srv, nil).Chat(context.Background(), req)
-		if provider.KindOf(err) != provider.KindBadRequest {
-			t.Errorf("%s: got %v, want a bad_request error", rf, err)
+		var pe *provider.Error
+		if !errors.As(err, &pe) || pe.Kind != provider.KindBadRequest || pe.Param != "response_format" {
+			t.Errorf("%s: got %v, want a bad_request error naming response_format", rf, err)
 		}
 	}
 }

@@ -122,6 +122,11 @@ func badRequest(msg string) error {
 	return &provider.Error{Kind: provider.KindBadRequest, Message: msg}
 }
 
+// badParam is a bad request the client's field param caused.
+func badParam(param, msg string) error {
+	return &provider.Error{Kind: provider.KindBadRequest, Param: param, Message: msg}
+}
+
 // translate encodes the canonical body of req as a Messages request.
 func (c *Client) translate(req *llm.Request, stream bool) ([]byte, error) {
 	b, err := req.Body()
@@ -173,7 +178,7 @@ func (c *Client) translate(req *llm.Request, stream bool) ([]byte, error) {
 		// (see appendMessage): the conversation would end on the
 		// assistant, which the Messages API takes as the start of its
 		// answer, not a question.
-		return nil, &provider.Error{Kind: provider.KindBadRequest, Param: "messages", Message: "the last user message is empty; an Anthropic deployment needs content to answer"}
+		return nil, badParam("messages", "the last user message is empty; an Anthropic deployment needs content to answer")
 	}
 	if system := provider.SystemPrompt(b); system != "" {
 		out.System = system
@@ -318,11 +323,11 @@ func outputConfigOf(rf json.RawMessage) (*outputConfig, error) {
 	case "json_schema":
 		schema := r.Get("json_schema.schema")
 		if !schema.IsObject() {
-			return nil, badRequest("response_format json_schema needs a schema object")
+			return nil, badParam("response_format", "response_format json_schema needs a schema object")
 		}
 		return &outputConfig{Format: outputFormat{Type: "json_schema", Schema: json.RawMessage(schema.Raw)}}, nil
 	default:
-		return nil, badRequest("response_format " + strconv.Quote(typ) + " has no counterpart on an Anthropic deployment; use json_schema")
+		return nil, badParam("response_format", "response_format "+strconv.Quote(typ)+" has no counterpart on an Anthropic deployment; use json_schema")
 	}
 }
 
