@@ -100,7 +100,7 @@ func decodeFull(raw []byte) (*llm.Body, error) {
 	case in.N != nil && *in.N > MaxTranslatedChoices:
 		return nil, badRequest("n", fmt.Sprintf("n above %d cannot be served by a deployment of another API (each choice is a call of its own)", MaxTranslatedChoices))
 	}
-	if in.Logprobs != nil && *in.Logprobs || in.TopLogprobs != nil {
+	if in.Logprobs != nil && *in.Logprobs || in.TopLogprobs != nil && *in.TopLogprobs > 0 {
 		return nil, badRequest("logprobs", "logprobs cannot be served by a deployment of another API; use a route of OpenAI deployments")
 	}
 	b := &llm.Body{Temperature: in.Temperature, TopP: in.TopP, User: in.User, ReasoningEffort: in.ReasoningEffort,

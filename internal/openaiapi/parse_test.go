@@ -143,6 +143,7 @@ func TestDecodeFullVariants(t *testing.T) {
 		{Name: "logprobs rejected", Body: body(`"logprobs":true`), Param: "logprobs"},
 		{Name: "top_logprobs rejected", Body: body(`"logprobs":true,"top_logprobs":2`), Param: "logprobs"},
 		{Name: "logprobs false fine", Body: body(`"logprobs":false`), Check: want(nil, nil)},
+		{Name: "top_logprobs 0 fine", Body: body(`"top_logprobs":0`), Check: want(nil, nil)},
 		// An assistant turn OpenAI answered with a refusal (content null)
 		// says the refusal: it is the turn's text, not an empty turn.
 		{
