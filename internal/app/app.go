@@ -41,7 +41,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Started, if set, receives the gateway's base URL once it listens.
 	Started func(baseURL string)
-	// Signals enables SIGHUP reload; tests leave it off and call nothing.
+	// Signals enables SIGHUP reload (caught from the start of Serve, so
+	// one sent during start-up does not end the process); tests leave it
+	// off and call nothing.
 	Signals bool
 	// LogLevel, if set, is the level of Logger; Serve sets it from the
 	// config's log.level (and again on reload).
@@ -67,6 +69,16 @@ func Serve(ctx context.Context, opts Options) error {
 	}
 	if opts.Stdout == nil {
 		opts.Stdout = io.Discard
+	}
+	// SIGHUP is caught before anything else: its default action ends the
+	// process, and a deploy script may send it as soon as it has written
+	// the file. One that comes during start-up waits in the channel and
+	// reloads the file once the gateway runs; the demo has none to reload.
+	var hup chan os.Signal
+	if opts.Signals {
+		hup = make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -228,10 +240,7 @@ func Serve(ctx context.Context, opts Options) error {
 				log.Error("config watcher stopped", "err", err)
 			}
 		}()
-		if opts.Signals {
-			hup := make(chan os.Signal, 1)
-			signal.Notify(hup, syscall.SIGHUP)
-			defer signal.Stop(hup)
+		if hup != nil {
 			go func() {
 				for {
 					select {
