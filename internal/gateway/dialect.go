@@ -59,6 +59,7 @@ var openAIDialect = &dialect{
 	untranslated:  openaiapi.Untranslated,
 	name:          llm.DialectOpenAI,
 	cacheEndpoint: cacheOpenAIChat,
+	title:         "Chat Completions API",
 	parse:         openaiapi.ParseChat,
 	writeResponse: openaiapi.WriteResponse,
 	newStream: func(w http.ResponseWriter, req *llm.Request, src llm.Dialect) streamWriter {

@@ -24,6 +24,9 @@ func badRequest(param, msg string) *BadRequestError {
 // one over the messages. It validates the shape the gateway depends on and
 // returns a *BadRequestError when the body is not acceptable. The returned
 // request keeps body as Raw and decodes the full canonical Body lazily.
+// What no translation carries (custom tools, an allowed_tools or custom
+// tool_choice) is marked in Request.RelayOnly: only OpenAI deployments
+// serve it.
 func ParseChat(body []byte) (*llm.Request, error) {
 	root, err := parseObject(body)
 	if err != nil {
@@ -76,9 +79,18 @@ func ParseChat(body []byte) (*llm.Request, error) {
 			v.ForEach(func(_, t gjson.Result) bool {
 				n++
 				req.TextBytes += len(t.Raw)
+				if typ := t.Get("type").Str; key.Str == "tools" && typ != "" && typ != "function" {
+					markRelayOnly(req, "tools of type "+strconv.Quote(typ))
+				}
 				return true
 			})
 			req.HasTools = req.HasTools || n > 0
+		case "tool_choice":
+			// allowed_tools and custom have no counterpart in the
+			// canonical tool choice (a mode, or one function).
+			if typ := v.Get("type").Str; v.IsObject() && typ != "" && typ != "function" {
+				markRelayOnly(req, "tool_choice of type "+strconv.Quote(typ))
+			}
 		case "response_format":
 			if v.Type == gjson.Null {
 				break

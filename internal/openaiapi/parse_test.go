@@ -230,3 +230,24 @@ func TestParseChatChoices(t *testing.T) {
 		}
 	}
 }
+
+// TestParseChatRelayOnly: custom tools and an allowed_tools or custom
+// tool_choice, which no translation carries, mark the request for OpenAI
+// deployments only; function tools and choices do not.
+func TestParseChatRelayOnly(t *testing.T) {
+	const fn = `{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}`
+	for _, tt := range []struct{ name, extra, want string }{
+		{"function tools", `"tools":[` + fn + `],"tool_choice":{"type":"function","function":{"name":"f"}}`, ""},
+		{"untyped tool choice", `"tools":[` + fn + `],"tool_choice":{"function":{"name":"f"}}`, ""},
+		{"mode tool choice", `"tools":[` + fn + `],"tool_choice":"required"`, ""},
+		{"legacy functions", `"functions":[{"name":"f"}]`, ""},
+		{"custom tool", `"tools":[` + fn + `,{"type":"custom","custom":{"name":"code"}}]`, `tools of type "custom"`},
+		{"allowed tools", `"tools":[` + fn + `],"tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"auto","tools":[` + fn + `]}}`, `tool_choice of type "allowed_tools"`},
+		{"custom tool choice", `"tool_choice":{"type":"custom","custom":{"name":"code"}}`, `tool_choice of type "custom"`},
+	} {
+		req, err := ParseChat([]byte(`{"model":"m","messages":[{"role":"user","content":"x"}],` + tt.extra + `}`))
+		if err != nil || req.RelayOnly != tt.want {
+			t.Errorf("%s: got relay-only %q (%v), want %q", tt.name, req.RelayOnly, err, tt.want)
+		}
+	}
+}
