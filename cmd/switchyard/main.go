@@ -24,7 +24,6 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/app"
 	"github.com/switchyard-gw/switchyard/internal/config"
-	"github.com/switchyard-gw/switchyard/internal/gateway"
 	"github.com/switchyard-gw/switchyard/internal/learned"
 	"github.com/switchyard-gw/switchyard/internal/redisbacked"
 	"github.com/switchyard-gw/switchyard/internal/sim"
@@ -132,10 +131,10 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg, err := config.Load(*cfgPath)
 	if err == nil {
-		err = gateway.Check(cfg) // what serve would refuse: a router file that does not load
-	}
-	if err == nil {
-		err = app.CheckConnections(cfg) // a Redis or NATS URL its client cannot take
+		// What serve would refuse at start-up without connecting: a
+		// router file that does not load, a store, Redis or NATS URL its
+		// client cannot take, an open gateway off loopback.
+		err = app.Check(cfg)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: invalid\n%v\n", *cfgPath, err)

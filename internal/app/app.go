@@ -140,8 +140,8 @@ func Serve(ctx context.Context, opts Options) error {
 	defer ten.Close()
 	reg.MustRegister(ten.Collectors()...)
 	if open {
-		if !server.IsLoopback(listen) {
-			return fmt.Errorf("app: no API key is configured, so the gateway only serves on a loopback address; %q is not one (set server.api_keys or server.master_key)", listen)
+		if err := checkOpenListen(listen); err != nil {
+			return err
 		}
 		log.Warn("no API key configured: serving without authentication on loopback only", "listen", listen)
 	}

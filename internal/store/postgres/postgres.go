@@ -34,24 +34,9 @@ var _ store.Store = (*Store)(nil)
 // and applies pending migrations. The URL may carry pool_max_conns, and
 // search_path to place the tables in a schema of their own.
 func Open(ctx context.Context, rawURL string) (*Store, error) {
-	u, err := url.Parse(rawURL)
+	cfg, maxConns, err := ParseURL(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: parse url: %w", err)
-	}
-	maxConns := DefaultMaxConns
-	q := u.Query()
-	if v := q.Get("pool_max_conns"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("postgres: pool_max_conns %q is not a positive integer", v)
-		}
-		maxConns = n
-		q.Del("pool_max_conns")
-		u.RawQuery = q.Encode()
-	}
-	cfg, err := pgx.ParseConfig(u.String())
-	if err != nil {
-		return nil, fmt.Errorf("postgres: parse url: %w", err)
+		return nil, err
 	}
 	s := &Store{pool: newConnPool(cfg, maxConns)}
 	if err := s.migrate(ctx); err != nil {
@@ -59,6 +44,32 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// ParseURL reads rawURL as Open does, without connecting: the connection
+// config and the pool size (pool_max_conns, else DefaultMaxConns).
+// switchyard check calls it to refuse what Open would.
+func ParseURL(rawURL string) (*pgx.ConnConfig, int, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, 0, fmt.Errorf("postgres: parse url: %w", err)
+	}
+	maxConns := DefaultMaxConns
+	q := u.Query()
+	if v := q.Get("pool_max_conns"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return nil, 0, fmt.Errorf("postgres: pool_max_conns %q is not a positive integer", v)
+		}
+		maxConns = n
+		q.Del("pool_max_conns")
+		u.RawQuery = q.Encode()
+	}
+	cfg, err := pgx.ParseConfig(u.String())
+	if err != nil {
+		return nil, 0, fmt.Errorf("postgres: parse url: %w", err)
+	}
+	return cfg, maxConns, nil
 }
 
 func (s *Store) migrate(ctx context.Context) error {
