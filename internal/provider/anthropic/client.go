@@ -167,6 +167,13 @@ func (c *Client) parseResponse(raw []byte) (*llm.Response, error) {
 		// content at all is the provider failing.
 		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "messages response without content"}
 	}
+	if sr := root.Get("stop_reason"); sr.Type != gjson.String || sr.Str == "" {
+		// A whole answer always has its stop_reason: one without (null,
+		// missing, empty) was not finished, malformed as one cut in half
+		// is. It fails over rather than reach the client as a finished
+		// answer (an OpenAI client would read finish_reason stop).
+		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "messages response without stop_reason"}
+	}
 	resp := &llm.Response{
 		ID:           root.Get("id").String(),
 		Model:        root.Get("model").String(),

@@ -299,6 +299,47 @@ func TestChatWithoutContentFails(t *testing.T) {
 	}
 }
 
+// TestChatUnfinishedFails: a non-streamed answer without its stop_reason
+// (null, missing, empty) was not finished: an unavailable upstream that
+// fails over, not an answer a translated client reads as ended
+// (finish_reason stop). Every stop_reason, even one not known here, is an
+// answer.
+func TestChatUnfinishedFails(t *testing.T) {
+	const head = `{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[{"type":"text","text":"Partial"}],"usage":{"input_tokens":1,"output_tokens":1}`
+	tests := []struct {
+		name    string
+		body    string
+		wantErr bool
+	}{
+		{"null", head + `,"stop_reason":null}`, true},
+		{"missing", head + `}`, true},
+		{"empty", head + `,"stop_reason":""}`, true},
+		{"not a string", head + `,"stop_reason":1}`, true},
+		{"end_turn", head + `,"stop_reason":"end_turn"}`, false},
+		{"pause_turn", head + `,"stop_reason":"pause_turn"}`, false},
+		{"unknown", head + `,"stop_reason":"new_reason"}`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, dialect := range []llm.Dialect{llm.DialectAnthropic, llm.DialectOpenAI} {
+				srv, _ := providertest.Upstream(t, providertest.Reply{Body: tt.body})
+				req := &llm.Request{Dialect: dialect, Raw: []byte(`{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`)}
+				if dialect != llm.DialectAnthropic {
+					req = &llm.Request{Dialect: dialect}
+					req.SetBody(&llm.Body{Messages: []llm.Message{{Role: llm.RoleUser, Parts: []llm.Part{{Type: llm.PartText, Text: "hi"}}}}})
+				}
+				resp, err := newClient(srv, nil).Chat(context.Background(), req)
+				switch {
+				case tt.wantErr && provider.KindOf(err) != provider.KindUnavailable:
+					t.Errorf("%s: got %+v, %v; want an unavailable error", dialect, resp, err)
+				case !tt.wantErr && (err != nil || resp.FinishReason == ""):
+					t.Errorf("%s: got %+v, %v; want an answer with its finish reason", dialect, resp, err)
+				}
+			}
+		})
+	}
+}
+
 // TestTranslateRefusesUnmappableResponseFormat: a response_format the
 // Messages API cannot honour is the client's 400 naming it, not prose
 // where JSON was asked for.

@@ -147,6 +147,15 @@ func (s *stream) Next() (llm.Event, error) {
 			ev.Usage = &got
 		}
 	case "message_stop":
+		// message_stop ends the answer as the body's end does: it is
+		// complete only when a message_delta gave its stop_reason. One
+		// without was cut upstream (and its only usage is message_start's
+		// placeholder), so it must not pass for an answer that ended
+		// (OpenAI clients would read finish_reason stop).
+		if !s.stop {
+			s.err = &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "stream ended at message_stop before a stop_reason", Err: provider.ErrStreamTruncated}
+			return llm.Event{}, s.err
+		}
 		ev.Done = true
 		s.err = io.EOF
 	case "error":

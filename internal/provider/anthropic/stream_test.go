@@ -119,6 +119,18 @@ func TestStreamEvents(t *testing.T) {
 			WantErr: providertest.IsEOF,
 		},
 		{
+			// message_stop with no message_delta before it: no
+			// stop_reason, no final usage. The answer was cut upstream,
+			// not finished.
+			Name:    "message_stop before a stop_reason is truncated",
+			Fixture: "stream_stop_no_delta.sse",
+			Want: []llm.Event{
+				{Start: true, ID: "msg_nodelta", Model: "claude-sonnet-4-5-20250929", Usage: usage(25, 1)},
+				{}, {Text: "Partial answer with"}, {},
+			},
+			WantErr: providertest.IsTruncated,
+		},
+		{
 			Name:    "cut mid-event is truncated",
 			Fixture: "stream_cut.sse",
 			Want:    textEvents[:5],
@@ -168,7 +180,7 @@ func TestStreamDeadlineMidBody(t *testing.T) {
 }
 
 func FuzzStream(f *testing.F) {
-	for _, name := range []string{"stream_text.sse", "stream_tool_use.sse", "stream_tool_no_args.sse", "stream_no_stop.sse", "stream_cut.sse", "stream_overloaded.sse"} {
+	for _, name := range []string{"stream_text.sse", "stream_tool_use.sse", "stream_tool_no_args.sse", "stream_no_stop.sse", "stream_cut.sse", "stream_overloaded.sse", "stream_stop_no_delta.sse"} {
 		f.Add(providertest.Fixture(f, name))
 	}
 	f.Add([]byte("event: error\ndata: {\"error\":\"x\"}\n\n"))
