@@ -158,7 +158,7 @@ func Serve(ctx context.Context, opts Options) error {
 			log.Warn("flush traces", "err", err)
 		}
 	}()
-	startCache := cfg.Cache
+	start, startCache := cfg, cfg.Cache
 	exec := executor.New(gateway.ExecutorOptions(cfg))
 	gw := gateway.New(gateway.Options{Logger: log, Metrics: metrics, Executor: exec, Guard: ten.Guard, Recorder: ten.Recorder, Tracer: tracing, Cache: rc.store, Semantic: rc.semantic, Affinity: rc.affinity})
 	if err := gw.Apply(cfg); err != nil {
@@ -225,6 +225,7 @@ func Serve(ctx context.Context, opts Options) error {
 			}
 			ten.Apply(c)
 			warnCacheRestart(log, startCache, c.Cache)
+			warnRestart(log, start, c, opts.Listen != "")
 			if changed, err := tracing.Apply(ctx, c.Telemetry); err != nil {
 				log.Error("tracing reconfiguration failed; keeping the running exporter", "err", err)
 			} else if changed {
