@@ -4,6 +4,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 
@@ -110,6 +111,8 @@ func parse(body []byte, needMax bool) (*llm.Request, error) {
 				}
 				return true
 			})
+		default:
+			err = caseVariant(key.Str)
 		}
 		return err == nil
 	})
@@ -125,6 +128,38 @@ func parse(body []byte, needMax bool) (*llm.Request, error) {
 	}
 	req.SetDecoder(decodeFull)
 	return req, nil
+}
+
+// fields are the top-level fields of a Messages body that the gateway
+// reads (its parser, a translation, routing, pricing). A key that differs
+// from one of them only in case is refused (caseVariant): the gateway does
+// not read it, but an upstream whose JSON decoder matches names
+// case-insensitively (Go's encoding/json: the built-in simulator) does,
+// and would serve another model, stream or limit than the one the gateway
+// routed, allowed and priced.
+var fields = []string{"model", "messages", "system", "max_tokens", "stream", "tools", "output_format",
+	"output_config", "metadata", "temperature", "top_p", "stop_sequences", "tool_choice", "thinking", "service_tier"}
+
+// caseVariant is the error for key, a top-level key the parser's switch
+// did not take, when it matches one of fields but for case (as Go's
+// encoding/json folds names); nil otherwise. It allocates only for the
+// error. An ASCII key is folded only against the fields of its length and
+// first letter (the fields are lower-case ASCII); another may fold to
+// fewer bytes (ſ, K).
+func caseVariant(key string) error {
+	ascii := key != ""
+	for i := 0; i < len(key) && ascii; i++ {
+		ascii = key[i] < utf8.RuneSelf
+	}
+	for _, f := range fields {
+		if ascii && (len(key) != len(f) || key[0]|0x20 != f[0]) {
+			continue
+		}
+		if key != f && strings.EqualFold(key, f) {
+			return badRequest(key, "unknown field "+strconv.Quote(key)+": field names are case-sensitive; did you mean "+strconv.Quote(f)+"?")
+		}
+	}
+	return nil
 }
 
 // systemText returns the text of the system prompt: a string or an array

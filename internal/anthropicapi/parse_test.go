@@ -2,6 +2,8 @@ package anthropicapi
 
 import (
 	"encoding/json"
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/anthropics/anthropic-sdk-go"
@@ -99,6 +101,49 @@ func TestParseChatErrors(t *testing.T) {
 		{Name: "tools not array", Body: `{"model":"c","max_tokens":1,"tools":{},` + msgs + `}`, Param: "tools"},
 		{Name: "metadata not object", Body: `{"model":"c","max_tokens":1,"metadata":"u",` + msgs + `}`, Param: "metadata"},
 	})
+}
+
+// TestParseRefusesCaseVariants: a top-level key that differs only in case
+// from a field the gateway reads ("Model", "STREAM") is a 400 naming it,
+// on Messages and count_tokens: an upstream that folds names (Go's
+// encoding/json) would read it where the gateway read the exact one, and
+// serve another model, stream or limit than the one routed, allowed and
+// priced. Exact keys, and keys that match no field but for case, pass.
+func TestParseRefusesCaseVariants(t *testing.T) {
+	const msgs = `"messages":[{"role":"user","content":"x"}]`
+	tests := []struct {
+		name string
+		body string
+		key  string // the refused key; "" when the body is accepted
+		want string // the field it was taken for
+	}{
+		{"Model", `{"model":"c","Model":"big","max_tokens":1,` + msgs + `}`, "Model", "model"},
+		{"Model alone", `{"Model":"big","max_tokens":1,` + msgs + `}`, "Model", "model"},
+		{"STREAM", `{"model":"c","max_tokens":1,"STREAM":true,` + msgs + `}`, "STREAM", "stream"},
+		{"MAX_TOKENS", `{"model":"c","max_tokens":1,"MAX_TOKENS":64000,` + msgs + `}`, "MAX_TOKENS", "max_tokens"},
+		{"System", `{"model":"c","max_tokens":1,"System":"x",` + msgs + `}`, "System", "system"},
+		// Go folds the Kelvin sign (U+212A) to k, as encoding/json does.
+		{"Kelvin sign", `{"model":"c","max_tokens":1,"max_toKens":64000,` + msgs + `}`, "max_toKens", "max_tokens"},
+		{"Thinking", `{"model":"c","max_tokens":1,"Thinking":{"type":"enabled","budget_tokens":1024},` + msgs + `}`, "Thinking", "thinking"},
+		{"exact keys", `{"model":"c","max_tokens":1,"stream":true,"thinking":{"type":"disabled"},"top_k":3,"Top_K":3,` + msgs + `}`, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, parse := range []func([]byte) (*llm.Request, error){ParseChat, ParseCountTokens} {
+				_, err := parse([]byte(tt.body))
+				if tt.key == "" {
+					if err != nil {
+						t.Fatalf("got %v, want the body accepted", err)
+					}
+					continue
+				}
+				var bre *BadRequestError
+				if !errors.As(err, &bre) || bre.Param != tt.key || !strings.Contains(bre.Message, `did you mean "`+tt.want+`"?`) {
+					t.Fatalf("got %v, want a bad request naming %q and %q", err, tt.key, tt.want)
+				}
+			}
+		})
+	}
 }
 
 // TestDecodeSDKRequest decodes a request built by the official SDK.

@@ -28,6 +28,9 @@ func ParseSpeech(body []byte) (*llm.SpeechRequest, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := refuseCaseVariants(root, speechFields); err != nil {
+		return nil, err
+	}
 	req := &llm.SpeechRequest{Raw: body}
 	if m := root.Get("model"); m.Exists() && m.Type != gjson.Null {
 		if req.Model, err = modelValue(m); err != nil {

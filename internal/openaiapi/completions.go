@@ -41,6 +41,8 @@ func ParseCompletions(body []byte) (*llm.Request, error) {
 			req.IncludeUsage = v.Get("include_usage").Bool()
 		case "max_tokens":
 			req.MaxTokens, err = positiveInt("max_tokens", v)
+		default:
+			err = caseVariant(key.Str, completionsFields)
 		}
 		return err == nil
 	})

@@ -23,6 +23,9 @@ func ParseEmbeddings(body []byte) (*llm.EmbedRequest, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := refuseCaseVariants(root, embeddingsFields); err != nil {
+		return nil, err
+	}
 	model := root.Get("model")
 	if !model.Exists() {
 		return nil, badRequest("model", "missing required parameter: 'model'")

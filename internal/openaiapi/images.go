@@ -18,6 +18,9 @@ func ParseImages(body []byte) (*llm.ImageRequest, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := refuseCaseVariants(root, imagesFields); err != nil {
+		return nil, err
+	}
 	req := &llm.ImageRequest{Raw: body, N: 1}
 	if m := root.Get("model"); m.Exists() && m.Type != gjson.Null {
 		if req.Model, err = modelValue(m); err != nil {

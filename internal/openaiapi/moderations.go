@@ -19,6 +19,9 @@ func ParseModerations(body []byte) (*llm.ModerationRequest, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := refuseCaseVariants(root, moderationsFields); err != nil {
+		return nil, err
+	}
 	req := &llm.ModerationRequest{Raw: body}
 	if m := root.Get("model"); m.Exists() && m.Type != gjson.Null {
 		if req.Model, err = modelValue(m); err != nil {

@@ -107,6 +107,8 @@ func ParseChat(body []byte) (*llm.Request, error) {
 			err = parseMetadata(v, req)
 		case "store":
 			req.Stored, err = optionalBool("store", v)
+		default:
+			err = caseVariant(key.Str, chatFields)
 		}
 		return err == nil
 	})

@@ -102,6 +102,8 @@ func ParseResponses(body []byte) (*llm.Request, error) {
 			default:
 				err = badRequest("previous_response_id", "previous_response_id must be a string")
 			}
+		default:
+			err = caseVariant(key.Str, responsesFields)
 		}
 		return err == nil
 	})

@@ -54,6 +54,9 @@ func ParseVideo(body []byte, contentType string) (*llm.VideoRequest, int, int, e
 	if err != nil {
 		return nil, 0, 0, err
 	}
+	if err := refuseCaseVariants(root, videoFields); err != nil {
+		return nil, 0, 0, err
+	}
 	req := &llm.VideoRequest{Raw: body}
 	if m := root.Get("model"); m.Exists() && m.Type != gjson.Null {
 		if req.Model, err = modelValue(m); err != nil {
@@ -78,6 +81,9 @@ func ParseVideo(body []byte, contentType string) (*llm.VideoRequest, int, int, e
 func ParseVideoRemix(body []byte, id string) (*llm.VideoRequest, int, error) {
 	root, err := parseObject(body)
 	if err != nil {
+		return nil, 0, err
+	}
+	if err := refuseCaseVariants(root, videoFields); err != nil {
 		return nil, 0, err
 	}
 	prompt := root.Get("prompt")

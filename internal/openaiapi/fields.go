@@ -1,0 +1,68 @@
+package openaiapi
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
+)
+
+// The top-level fields of each API's request body that the gateway reads
+// (its parser, a translation, routing, pricing, the stored response). A
+// key that differs from one of them only in case is refused
+// (caseVariant): the gateway does not read it, but an upstream whose JSON
+// decoder matches names case-insensitively (Go's encoding/json: the
+// built-in simulator, Ollama) does, and would serve another model, stream
+// or limit than the one the gateway routed, allowed and priced.
+var (
+	chatFields = []string{"model", "messages", "stream", "stream_options", "n", "max_tokens",
+		"max_completion_tokens", "tools", "functions", "tool_choice", "response_format", "metadata",
+		"store", "temperature", "top_p", "stop", "user", "reasoning_effort", "parallel_tool_calls",
+		"service_tier", "logprobs", "top_logprobs"}
+	responsesFields = []string{"model", "input", "instructions", "stream", "max_output_tokens", "tools",
+		"tool_choice", "conversation", "background", "prompt", "text", "metadata", "previous_response_id",
+		"store", "temperature", "top_p", "user", "reasoning", "parallel_tool_calls", "service_tier", "truncation"}
+	completionsFields = []string{"model", "prompt", "suffix", "stream", "stream_options", "max_tokens",
+		"echo", "logprobs", "n", "best_of", "temperature", "top_p", "stop", "user"}
+	embeddingsFields  = []string{"model", "input", "encoding_format", "dimensions", "input_type"}
+	imagesFields      = []string{"model", "prompt", "n", "stream", "size", "quality", "partial_images"}
+	moderationsFields = []string{"model", "input"}
+	speechFields      = []string{"model", "input", "stream_format"}
+	videoFields       = []string{"model", "prompt", "seconds"}
+)
+
+// caseVariant is the error for key, a top-level key that is not exactly
+// one of fields, when it matches one of them but for case (as Go's
+// encoding/json folds names); nil otherwise. Parsers call it only for
+// the keys their switch did not take, so a body of known keys costs
+// nothing, and it allocates only for the error. An ASCII key is folded
+// only against the fields of its length and first letter (the fields are
+// lower-case ASCII); another may fold to fewer bytes (ſ, K).
+func caseVariant(key string, fields []string) error {
+	ascii := key != ""
+	for i := 0; i < len(key) && ascii; i++ {
+		ascii = key[i] < utf8.RuneSelf
+	}
+	for _, f := range fields {
+		if ascii && (len(key) != len(f) || key[0]|0x20 != f[0]) {
+			continue
+		}
+		if key != f && strings.EqualFold(key, f) {
+			return badRequest(key, "unknown field "+strconv.Quote(key)+": field names are case-sensitive; did you mean "+strconv.Quote(f)+"?")
+		}
+	}
+	return nil
+}
+
+// refuseCaseVariants checks each top-level key of root, an object, with
+// caseVariant: for the parsers that read their fields with Get rather than
+// one pass over the keys.
+func refuseCaseVariants(root gjson.Result, fields []string) error {
+	var err error
+	root.ForEach(func(k, _ gjson.Result) bool {
+		err = caseVariant(k.Str, fields)
+		return err == nil
+	})
+	return err
+}
