@@ -259,12 +259,21 @@ func (c *Client) converse(req *llm.Request) (*converseRequest, error) {
 		one := 1.0
 		ic.Temperature = &one
 	}
+	var last *llm.Message
 	for i := range b.Messages {
 		if m := &b.Messages[i]; m.Role != llm.RoleSystem {
 			if err := appendMessage(&out.Messages, m); err != nil {
 				return nil, err
 			}
+			last = m
 		}
+	}
+	if n := len(out.Messages); last != nil && last.Role != llm.RoleAssistant && (n == 0 || out.Messages[n-1].Role == "assistant") {
+		// The client's last turn was an empty user message, dropped
+		// (see appendMessage): the conversation would end on the
+		// assistant, which Converse takes as the start of its answer,
+		// not a question.
+		return nil, &provider.Error{Kind: provider.KindBadRequest, Param: "messages", Message: "the last user message is empty; a Bedrock deployment needs content to answer"}
 	}
 	if len(out.Messages) > 0 && out.Messages[0].Role == "assistant" {
 		// Converse refuses a conversation that does not start with the
@@ -436,6 +445,12 @@ func usesTools(msgs []llm.Message) bool {
 // the same role as the one before it (consecutive tool results, a user
 // turn right after them, two user turns in a row, which other APIs take)
 // joins that message.
+//
+// A turn with no content (an assistant's empty answer or a refusal whose
+// text was not kept, an empty user message) is dropped: Converse refuses
+// a message whose content is empty, and a placeholder would put words in
+// the conversation that nobody said. The turns either side of it then
+// share a role and are joined.
 func appendMessage(msgs *[]message, m *llm.Message) error {
 	var blocks []block
 	role := "user"
@@ -478,13 +493,13 @@ func appendMessage(msgs *[]message, m *llm.Message) error {
 			return err
 		}
 	}
+	if len(blocks) == 0 {
+		return nil
+	}
 	if n := len(*msgs); n > 0 && (*msgs)[n-1].Role == role {
 		prev := &(*msgs)[n-1]
 		prev.Content = append(prev.Content, blocks...)
 		return nil
-	}
-	if blocks == nil {
-		blocks = []block{}
 	}
 	*msgs = append(*msgs, message{Role: role, Content: blocks})
 	return nil

@@ -3,6 +3,7 @@ package bedrock
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -324,6 +325,60 @@ func TestTranslateRefuses(t *testing.T) {
 			}
 			if len(got) != 0 {
 				t.Errorf("got an upstream request, want none")
+			}
+		})
+	}
+}
+
+// TestTranslateDropsEmptyTurns: a turn with no content (an empty answer,
+// an empty user message) is not sent, since Converse refuses a message
+// whose content is empty; the turns either side of it are joined. An
+// empty last user message leaves nothing to answer: a 400 naming
+// messages, before any upstream call.
+func TestTranslateDropsEmptyTurns(t *testing.T) {
+	say := func(role llm.Role, s string) llm.Message {
+		return llm.Message{Role: role, Parts: []llm.Part{text(s)}}
+	}
+	tests := []struct {
+		name string
+		msgs []llm.Message
+		want string // the messages sent; "" for a bad request
+	}{
+		{"empty answer between questions", []llm.Message{say(llm.RoleUser, "q"), say(llm.RoleAssistant, ""), say(llm.RoleUser, "q2")},
+			`[{"role":"user","content":[{"text":"q"},{"text":"q2"}]}]`},
+		{"answer with no parts", []llm.Message{say(llm.RoleUser, "q"), {Role: llm.RoleAssistant}, say(llm.RoleUser, "q2")},
+			`[{"role":"user","content":[{"text":"q"},{"text":"q2"}]}]`},
+		{"empty user message between answers", []llm.Message{say(llm.RoleUser, "q"), say(llm.RoleAssistant, "a"), say(llm.RoleUser, ""), say(llm.RoleAssistant, "b"), say(llm.RoleUser, "q2")},
+			`[{"role":"user","content":[{"text":"q"}]},{"role":"assistant","content":[{"text":"a"},{"text":"b"}]},{"role":"user","content":[{"text":"q2"}]}]`},
+		{"empty opening user message", []llm.Message{say(llm.RoleUser, ""), say(llm.RoleAssistant, "hello"), say(llm.RoleUser, "q")},
+			`[{"role":"user","content":[{"text":"(conversation start)"}]},{"role":"assistant","content":[{"text":"hello"}]},{"role":"user","content":[{"text":"q"}]}]`},
+		{"empty prefill", []llm.Message{say(llm.RoleUser, "q"), say(llm.RoleAssistant, "")},
+			`[{"role":"user","content":[{"text":"q"}]}]`},
+		{"empty tool result is kept", []llm.Message{say(llm.RoleUser, "q"), {Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "t1", Name: "f"}}}, {Role: llm.RoleTool, ToolCallID: "t1"}},
+			`[{"role":"user","content":[{"text":"q"}]},{"role":"assistant","content":[{"toolUse":{"toolUseId":"t1","name":"f","input":{}}}]},{"role":"user","content":[{"toolResult":{"toolUseId":"t1","content":[]}}]}]`},
+		{"empty last user message", []llm.Message{say(llm.RoleUser, "q"), say(llm.RoleAssistant, "a"), say(llm.RoleUser, "")}, ""},
+		{"only an empty user message", []llm.Message{say(llm.RoleUser, "")}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, got := providertest.Upstream(t, providertest.Reply{Fixture: "converse_text.json"})
+			_, err := newClient(srv, nil).Chat(context.Background(), request(&llm.Body{Messages: tt.msgs}))
+			if tt.want == "" {
+				var pe *provider.Error
+				if !errors.As(err, &pe) || pe.Kind != provider.KindBadRequest || pe.Param != "messages" {
+					t.Fatalf("got %v, want a bad request naming messages", err)
+				}
+				if len(got) != 0 {
+					t.Errorf("got an upstream request, want none")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			sent := gjson.GetBytes(providertest.Receive(t, got).Body, "messages").Raw
+			if diff := providertest.JSONDiff(t, tt.want, []byte(sent)); diff != "" {
+				t.Errorf("messages mismatch (-want +got):\n%s", diff)
 			}
 		})
 	}
