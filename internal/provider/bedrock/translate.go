@@ -207,6 +207,11 @@ func badRequest(msg string) error {
 	return &provider.Error{Kind: provider.KindBadRequest, Message: msg}
 }
 
+// badParam is a bad request the client's field param caused.
+func badParam(param, msg string) error {
+	return &provider.Error{Kind: provider.KindBadRequest, Param: param, Message: msg}
+}
+
 // translate encodes the canonical body of req as a Converse request.
 // What Bedrock cannot say is refused as a bad request (an image URL, a
 // JSON response format without a schema) rather than dropped, which would answer something
@@ -273,7 +278,7 @@ func (c *Client) converse(req *llm.Request) (*converseRequest, error) {
 		// (see appendMessage): the conversation would end on the
 		// assistant, which Converse takes as the start of its answer,
 		// not a question.
-		return nil, &provider.Error{Kind: provider.KindBadRequest, Param: "messages", Message: "the last user message is empty; a Bedrock deployment needs content to answer"}
+		return nil, badParam("messages", "the last user message is empty; a Bedrock deployment needs content to answer")
 	}
 	if len(out.Messages) > 0 && out.Messages[0].Role == "assistant" {
 		// Converse refuses a conversation that does not start with the
@@ -369,12 +374,12 @@ func outputConfigOf(rf json.RawMessage) (*outputConfig, error) {
 	case "json_schema":
 		schema := r.Get("json_schema.schema")
 		if !schema.IsObject() {
-			return nil, badRequest("response_format json_schema needs a schema object")
+			return nil, badParam("response_format", "response_format json_schema needs a schema object")
 		}
 		def := jsonSchema{Schema: schema.Raw, Name: r.Get("json_schema.name").String(), Description: r.Get("json_schema.description").String()}
 		return &outputConfig{TextFormat: textFormat{Type: "json_schema", Structure: formatStructure{JSONSchema: def}}}, nil
 	default:
-		return nil, badRequest("response_format " + strconv.Quote(typ) + " has no counterpart on a Bedrock deployment; use json_schema")
+		return nil, badParam("response_format", "response_format "+strconv.Quote(typ)+" has no counterpart on a Bedrock deployment; use json_schema")
 	}
 }
 

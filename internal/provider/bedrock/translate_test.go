@@ -300,17 +300,18 @@ func TestTranslateRefuses(t *testing.T) {
 		name    string
 		body    llm.Body
 		message string
+		param   string // the field named, when the client's field caused it
 	}{
-		{"image by URL", llm.Body{Messages: []llm.Message{user(image("https://example.com/cat.png"))}}, "image URL has no counterpart on a Bedrock deployment"},
-		{"image type Bedrock does not read", llm.Body{Messages: []llm.Message{user(image("data:image/bmp;base64,Qk0="))}}, `image type "image/bmp"`},
-		{"image data not base64", llm.Body{Messages: []llm.Message{user(image("data:image/png,%89PNG"))}}, "not base64"},
-		{"image by URL in a tool result", llm.Body{Messages: []llm.Message{{Role: llm.RoleTool, ToolCallID: "t", Parts: []llm.Part{image("http://x/y.png")}}}}, "image URL"},
+		{"image by URL", llm.Body{Messages: []llm.Message{user(image("https://example.com/cat.png"))}}, "image URL has no counterpart on a Bedrock deployment", ""},
+		{"image type Bedrock does not read", llm.Body{Messages: []llm.Message{user(image("data:image/bmp;base64,Qk0="))}}, `image type "image/bmp"`, ""},
+		{"image data not base64", llm.Body{Messages: []llm.Message{user(image("data:image/png,%89PNG"))}}, "not base64", ""},
+		{"image by URL in a tool result", llm.Body{Messages: []llm.Message{{Role: llm.RoleTool, ToolCallID: "t", Parts: []llm.Part{image("http://x/y.png")}}}}, "image URL", ""},
 		{"json_schema without a schema", llm.Body{Messages: hiMessages, ResponseFormat: json.RawMessage(`{"type":"json_schema","json_schema":{"name":"x"}}`)},
-			`needs a schema object`},
-		{"json_object", llm.Body{Messages: hiMessages, ResponseFormat: json.RawMessage(`{"type":"json_object"}`)}, `response_format "json_object"`},
-		{"tool arguments not JSON", llm.Body{Messages: []llm.Message{{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "t", Name: "f", Arguments: `[1,`}}}}}, "not a JSON object"},
-		{"tool arguments not an object", llm.Body{Messages: []llm.Message{{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "t", Name: "f", Arguments: `[1]`}}}}}, "not a JSON object"},
-		{"invalid tool schema", llm.Body{Messages: hiMessages, Tools: []llm.Tool{{Name: "f", Parameters: json.RawMessage(`{"type":`)}}}, "invalid parameters schema"},
+			`needs a schema object`, "response_format"},
+		{"json_object", llm.Body{Messages: hiMessages, ResponseFormat: json.RawMessage(`{"type":"json_object"}`)}, `response_format "json_object"`, "response_format"},
+		{"tool arguments not JSON", llm.Body{Messages: []llm.Message{{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "t", Name: "f", Arguments: `[1,`}}}}}, "not a JSON object", ""},
+		{"tool arguments not an object", llm.Body{Messages: []llm.Message{{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "t", Name: "f", Arguments: `[1]`}}}}}, "not a JSON object", ""},
+		{"invalid tool schema", llm.Body{Messages: hiMessages, Tools: []llm.Tool{{Name: "f", Parameters: json.RawMessage(`{"type":`)}}}, "invalid parameters schema", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, got := providertest.Upstream(t, providertest.Reply{Fixture: "converse_text.json"})
@@ -319,8 +320,13 @@ func TestTranslateRefuses(t *testing.T) {
 				func() error { _, err := c.Chat(context.Background(), request(&tt.body)); return err },
 				func() error { _, err := c.ChatStream(context.Background(), request(&tt.body)); return err },
 			} {
-				if err := call(); provider.KindOf(err) != provider.KindBadRequest || !strings.Contains(err.Error(), tt.message) {
+				err := call()
+				if provider.KindOf(err) != provider.KindBadRequest || !strings.Contains(err.Error(), tt.message) {
 					t.Errorf("got %v, want a bad_request error saying %q", err, tt.message)
+				}
+				var pe *provider.Error
+				if tt.param != "" && (!errors.As(err, &pe) || pe.Param != tt.param) {
+					t.Errorf("got %v, want it to name %s", err, tt.param)
 				}
 			}
 			if len(got) != 0 {
