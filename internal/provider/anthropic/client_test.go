@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/tidwall/gjson"
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
@@ -356,6 +357,28 @@ func TestTranslateRefusesUnmappableResponseFormat(t *testing.T) {
 	}
 }
 
+// TestTranslateDropsBlankSystem: a system prompt of only whitespace is not
+// sent (as a cached one it would be a text block the Messages API
+// refuses); one with text is.
+func TestTranslateDropsBlankSystem(t *testing.T) {
+	for _, tt := range []struct {
+		system string
+		want   bool
+	}{{" \n ", false}, {"be brief", true}} {
+		for _, cache := range []bool{false, true} {
+			srv, got := providertest.Upstream(t, providertest.Reply{Fixture: "message_text.json"})
+			req := &llm.Request{Dialect: llm.DialectOpenAI}
+			req.SetBody(&llm.Body{System: tt.system, Messages: []llm.Message{{Role: llm.RoleUser, Parts: []llm.Part{{Type: llm.PartText, Text: "q"}}}}})
+			if _, err := newClient(srv, func(c *provider.Config) { c.CacheSystemPrompt = cache }).Chat(context.Background(), req); err != nil {
+				t.Fatal(err)
+			}
+			if sent := gjson.GetBytes(providertest.Receive(t, got).Body, "system").Exists(); sent != tt.want {
+				t.Errorf("system %q, cache %v: got system sent %v, want %v", tt.system, cache, sent, tt.want)
+			}
+		}
+	}
+}
+
 // TestTranslateDropsEmptyTurns: a turn with no content (an empty answer,
 // an empty user message) is not sent, since the Messages API refuses
 // empty content in any message but a final assistant one; the turns
@@ -384,6 +407,15 @@ func TestTranslateDropsEmptyTurns(t *testing.T) {
 			`[{"role":"user","content":[{"type":"text","text":"q"}]},{"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"f","input":{}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1"}]}]`},
 		{"empty last user message", []llm.Message{text(llm.RoleUser, "q"), text(llm.RoleAssistant, "a"), text(llm.RoleUser, "")}, ""},
 		{"only an empty user message", []llm.Message{text(llm.RoleUser, "")}, ""},
+		// Text of only whitespace is refused as empty text is ("text
+		// content blocks must contain non-whitespace text").
+		{"whitespace answer between questions", []llm.Message{text(llm.RoleUser, "q"), text(llm.RoleAssistant, " \n\t"), text(llm.RoleUser, "q2")},
+			`[{"role":"user","content":[{"type":"text","text":"q"},{"type":"text","text":"q2"}]}]`},
+		{"whitespace part beside text", []llm.Message{{Role: llm.RoleUser, Parts: []llm.Part{{Type: llm.PartText, Text: "q"}, {Type: llm.PartText, Text: "  "}}}},
+			`[{"role":"user","content":[{"type":"text","text":"q"}]}]`},
+		{"whitespace tool result text", []llm.Message{text(llm.RoleUser, "q"), {Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "t1", Name: "f"}}}, {Role: llm.RoleTool, ToolCallID: "t1", Parts: []llm.Part{{Type: llm.PartText, Text: "\n"}}}},
+			`[{"role":"user","content":[{"type":"text","text":"q"}]},{"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"f","input":{}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1"}]}]`},
+		{"whitespace last user message", []llm.Message{text(llm.RoleUser, "q"), text(llm.RoleAssistant, "a"), text(llm.RoleUser, "\n ")}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -180,7 +180,7 @@ func (c *Client) translate(req *llm.Request, stream bool) ([]byte, error) {
 		// answer, not a question.
 		return nil, badParam("messages", "the last user message is empty; an Anthropic deployment needs content to answer")
 	}
-	if system := provider.SystemPrompt(b); system != "" {
+	if system := provider.SystemPrompt(b); !blank(system) {
 		out.System = system
 		if c.cfg.CacheSystemPrompt {
 			out.System = []systemBlock{{Type: "text", Text: system, CacheControl: &cacheControl{Type: "ephemeral"}}}
@@ -229,7 +229,8 @@ func (c *Client) translate(req *llm.Request, stream bool) ([]byte, error) {
 // same role as the one before it, which the Messages API would join anyway.
 //
 // A turn with no content (an assistant's empty answer or a refusal whose
-// text was not kept, an empty user message) is dropped: the Messages API
+// text was not kept, an empty user message, or one of only whitespace) is
+// dropped: the Messages API
 // refuses empty content in any message but a final assistant one, and a
 // placeholder would put words in the conversation that nobody said. The
 // turns either side of it then share a role and are joined.
@@ -282,8 +283,8 @@ func thinkingBlocks(ts []llm.Thinking) []block {
 	return out
 }
 
-// partBlocks converts content parts; empty text parts are dropped because the
-// Messages API rejects empty text blocks.
+// partBlocks converts content parts; blank text parts are dropped because
+// the Messages API rejects text blocks that are empty or only whitespace.
 func partBlocks(parts []llm.Part) []block {
 	var out []block
 	for _, p := range parts {
@@ -291,13 +292,18 @@ func partBlocks(parts []llm.Part) []block {
 		case llm.PartImage:
 			out = append(out, block{Type: "image", Source: imageSourceOf(p.ImageURL)})
 		default:
-			if p.Text != "" {
+			if !blank(p.Text) {
 				out = append(out, block{Type: "text", Text: &p.Text})
 			}
 		}
 	}
 	return out
 }
+
+// blank reports whether s is empty or only whitespace: text the Messages
+// API refuses as a text block ("text content blocks must contain
+// non-whitespace text"), and which says nothing.
+func blank(s string) bool { return strings.TrimSpace(s) == "" }
 
 // imageSourceOf turns a data: URL into a base64 source and anything else
 // into a url source.

@@ -308,7 +308,7 @@ func (c *Client) systemOf(b *llm.Body) []systemBlock {
 	var out []systemBlock
 	if len(b.SystemParts) > 0 {
 		out = splitSystem(b)
-	} else if system := provider.SystemPrompt(b); system != "" {
+	} else if system := provider.SystemPrompt(b); !blank(system) {
 		out = []systemBlock{{Text: system}}
 		if b.SystemCacheMark {
 			out = append(out, systemBlock{CachePoint: &cachePoint{Type: "default"}})
@@ -339,7 +339,7 @@ func splitSystem(b *llm.Body) []systemBlock {
 		}
 	}
 	for _, p := range b.SystemParts {
-		if p.Text != "" {
+		if !blank(p.Text) {
 			text = append(text, p.Text)
 		}
 		if p.CacheMark {
@@ -350,7 +350,7 @@ func splitSystem(b *llm.Body) []systemBlock {
 		}
 	}
 	for i := range b.Messages {
-		if m := &b.Messages[i]; m.Role == llm.RoleSystem && m.Text() != "" {
+		if m := &b.Messages[i]; m.Role == llm.RoleSystem && !blank(m.Text()) {
 			text = append(text, m.Text())
 		}
 	}
@@ -452,7 +452,8 @@ func usesTools(msgs []llm.Message) bool {
 // joins that message.
 //
 // A turn with no content (an assistant's empty answer or a refusal whose
-// text was not kept, an empty user message) is dropped: Converse refuses
+// text was not kept, an empty user message, or one of only whitespace) is
+// dropped: Converse refuses
 // a message whose content is empty, and a placeholder would put words in
 // the conversation that nobody said. The turns either side of it then
 // share a role and are joined.
@@ -524,8 +525,9 @@ func thinkingBlocks(ts []llm.Thinking) []block {
 	return out
 }
 
-// partBlocks converts content parts; empty text parts are dropped because
-// Converse rejects blank text blocks. With marks, a part the client marked
+// partBlocks converts content parts; blank text parts (empty or only
+// whitespace) are dropped because Converse rejects them ("the text field
+// in the ContentBlock object is blank"). With marks, a part the client marked
 // for the prompt cache is followed by a cache point (a tool result's
 // content takes none: its message is marked instead).
 func partBlocks(parts []llm.Part, marks bool) ([]block, error) {
@@ -539,7 +541,7 @@ func partBlocks(parts []llm.Part, marks bool) ([]block, error) {
 			}
 			out = append(out, block{Image: img})
 		default:
-			if p.Text != "" {
+			if !blank(p.Text) {
 				out = append(out, block{Text: &p.Text})
 			}
 		}
@@ -549,6 +551,10 @@ func partBlocks(parts []llm.Part, marks bool) ([]block, error) {
 	}
 	return out, nil
 }
+
+// blank reports whether s is empty or only whitespace: text Converse
+// refuses as a text block, and which says nothing.
+func blank(s string) bool { return strings.TrimSpace(s) == "" }
 
 // cachePointBlock marks the prompt before it for the prompt cache.
 var cachePointBlock = block{CachePoint: &cachePoint{Type: "default"}}

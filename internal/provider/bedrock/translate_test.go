@@ -336,6 +336,40 @@ func TestTranslateRefuses(t *testing.T) {
 	}
 }
 
+// TestTranslateDropsBlankSystem: system text of only whitespace (the
+// prompt, a block of it, a system message) is not sent as a system block,
+// which Converse would refuse as blank; text is.
+func TestTranslateDropsBlankSystem(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		body llm.Body
+		want string // the system sent; "" for none
+	}{
+		{"blank prompt", llm.Body{System: " \n ", Messages: hiMessages}, ""},
+		{"blank prompt, cached", llm.Body{System: " \n ", SystemCacheMark: true, Messages: hiMessages}, ""},
+		{"blank system message", llm.Body{Messages: []llm.Message{{Role: llm.RoleSystem, Parts: []llm.Part{text("\t")}}, user(text("hi"))}}, ""},
+		{"blank block beside text", llm.Body{SystemParts: []llm.Part{{Type: llm.PartText, Text: "rules", CacheMark: true}, {Type: llm.PartText, Text: "  "}}, Messages: hiMessages},
+			`[{"text":"rules"},{"cachePoint":{"type":"default"}}]`},
+		{"text", llm.Body{System: "be brief", Messages: hiMessages}, `[{"text":"be brief"}]`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, got := providertest.Upstream(t, providertest.Reply{Fixture: "converse_text.json"})
+			if _, err := newClient(srv, nil).Chat(context.Background(), request(&tt.body)); err != nil {
+				t.Fatal(err)
+			}
+			sent := gjson.GetBytes(providertest.Receive(t, got).Body, "system")
+			switch {
+			case tt.want == "" && sent.Exists():
+				t.Errorf("got system %s, want none", sent.Raw)
+			case tt.want != "":
+				if diff := providertest.JSONDiff(t, tt.want, []byte(sent.Raw)); diff != "" {
+					t.Errorf("system mismatch (-want +got):\n%s", diff)
+				}
+			}
+		})
+	}
+}
+
 // TestTranslateDropsEmptyTurns: a turn with no content (an empty answer,
 // an empty user message) is not sent, since Converse refuses a message
 // whose content is empty; the turns either side of it are joined. An
@@ -364,6 +398,14 @@ func TestTranslateDropsEmptyTurns(t *testing.T) {
 			`[{"role":"user","content":[{"text":"q"}]},{"role":"assistant","content":[{"toolUse":{"toolUseId":"t1","name":"f","input":{}}}]},{"role":"user","content":[{"toolResult":{"toolUseId":"t1","content":[]}}]}]`},
 		{"empty last user message", []llm.Message{say(llm.RoleUser, "q"), say(llm.RoleAssistant, "a"), say(llm.RoleUser, "")}, ""},
 		{"only an empty user message", []llm.Message{say(llm.RoleUser, "")}, ""},
+		// Text of only whitespace is blank to Converse, as empty text is.
+		{"whitespace answer between questions", []llm.Message{say(llm.RoleUser, "q"), say(llm.RoleAssistant, " \n\t"), say(llm.RoleUser, "q2")},
+			`[{"role":"user","content":[{"text":"q"},{"text":"q2"}]}]`},
+		{"whitespace part beside text", []llm.Message{user(text("q"), text("  "))},
+			`[{"role":"user","content":[{"text":"q"}]}]`},
+		{"whitespace tool result text", []llm.Message{say(llm.RoleUser, "q"), {Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "t1", Name: "f"}}}, {Role: llm.RoleTool, ToolCallID: "t1", Parts: []llm.Part{text("\n")}}},
+			`[{"role":"user","content":[{"text":"q"}]},{"role":"assistant","content":[{"toolUse":{"toolUseId":"t1","name":"f","input":{}}}]},{"role":"user","content":[{"toolResult":{"toolUseId":"t1","content":[]}}]}]`},
+		{"whitespace last user message", []llm.Message{say(llm.RoleUser, "q"), say(llm.RoleAssistant, "a"), say(llm.RoleUser, "\n ")}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
