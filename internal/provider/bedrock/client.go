@@ -195,6 +195,12 @@ func (c *Client) parseResponse(raw []byte, h http.Header) (*llm.Response, error)
 	if err := malformedStop(root.Get("stopReason").String()); err != nil {
 		return nil, err
 	}
+	if sr := root.Get("stopReason"); sr.Type != gjson.String || sr.Str == "" {
+		// A whole answer always has its stopReason: one without was not
+		// finished, malformed as one cut in half is. It fails over
+		// rather than reach the client as a finished answer.
+		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "converse response without stopReason"}
+	}
 	resp := &llm.Response{
 		ID:           h.Get(requestIDHeader),
 		Model:        c.cfg.Model,

@@ -298,7 +298,8 @@ func TestChatStopReasons(t *testing.T) {
 		{"end_turn", llm.FinishStop}, {"stop_sequence", llm.FinishStop}, {"tool_use", llm.FinishToolCalls},
 		{"max_tokens", llm.FinishLength}, {"model_context_window_exceeded", llm.FinishLength},
 		{"guardrail_intervened", llm.FinishContentFilter}, {"content_filtered", llm.FinishContentFilter},
-		{"malformed_model_output", "unusable"}, {"malformed_tool_use", "unusable"}, {"", ""},
+		// Malformed output, and no stopReason (an answer not finished).
+		{"malformed_model_output", "unusable"}, {"malformed_tool_use", "unusable"}, {"", "unusable"},
 	} {
 		t.Run(tt.in, func(t *testing.T) {
 			srv, _ := providertest.Upstream(t, providertest.Reply{Body: `{"output":{"message":{"role":"assistant","content":[{"text":"x"}]}},"stopReason":"` + tt.in + `"}`})
@@ -364,6 +365,9 @@ func TestChatWithoutMessageFails(t *testing.T) {
 		{`not json`, true},
 		{`{"stopReason":"end_turn","usage":{"inputTokens":1,"outputTokens":0}}`, true},
 		{`{"output":{"message":null}}`, true},
+		// Not finished: no stopReason, or a null one.
+		{`{"output":{"message":{"role":"assistant","content":[{"text":"Partial"}]}}}`, true},
+		{`{"output":{"message":{"role":"assistant","content":[{"text":"Partial"}]}},"stopReason":null}`, true},
 		{`{"output":{"message":{"role":"assistant","content":[]}},"stopReason":"end_turn"}`, false},
 	} {
 		srv, _ := providertest.Upstream(t, providertest.Reply{Body: tt.body})

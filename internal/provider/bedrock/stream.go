@@ -159,11 +159,23 @@ func (s *stream) event(typ string, payload []byte) (llm.Event, error) {
 			s.err = err
 			return llm.Event{}, err
 		}
+		if data.Get("stopReason").String() == "" {
+			// No stop reason: the answer was cut upstream, not
+			// finished (a client would read finish_reason stop).
+			s.err = &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "stream messageStop without a stopReason", Err: provider.ErrStreamTruncated}
+			return llm.Event{}, s.err
+		}
 		ev.ToolCalls = append(ev.ToolCalls, s.args.StopAll()...)
 		ev.FinishReason = stopReason(data.Get("stopReason").String())
 		ev.StopSequence = stopSequence(data)
 		s.stop = true
 	case "metadata":
+		// metadata ends the stream after messageStop; before it, the
+		// answer never finished, and must not pass for one that did.
+		if !s.stop {
+			s.err = &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "stream ended at metadata before messageStop", Err: provider.ErrStreamTruncated}
+			return llm.Event{}, s.err
+		}
 		if u := data.Get("usage"); u.IsObject() {
 			got := usage(u)
 			ev.Usage = &got

@@ -208,6 +208,20 @@ func TestStreamEvents(t *testing.T) {
 			},
 		},
 		{
+			// The stream's last event without messageStop before it: the
+			// answer was cut upstream, not finished.
+			name:    "metadata before messageStop is truncated",
+			body:    encode(t, frames(textFrames, []frame{textMetaFrame})...),
+			want:    textEvents,
+			wantErr: providertest.IsTruncated,
+		},
+		{
+			name:    "messageStop without a stopReason is truncated",
+			body:    encode(t, frames(textFrames, []frame{event("messageStop", `{}`), textMetaFrame})...),
+			want:    textEvents,
+			wantErr: providertest.IsTruncated,
+		},
+		{
 			name:    "cut before messageStop is truncated",
 			body:    encode(t, textFrames...),
 			want:    textEvents,
