@@ -21,9 +21,10 @@ const (
 	CodeBudgetExceeded = budget.ErrorCode
 )
 
-// Admit implements gateway.Guard: it charges the key's and the tenant's
-// rate limits, then reserves the estimated cost against their budgets. A
-// caller without a virtual key (static keys, open gateway) is not limited.
+// Admit implements gateway.Guard: it reserves the estimated cost against
+// the key's and the tenant's budgets, then charges their rate limits; a
+// refusal charges nothing. A caller without a virtual key (static keys,
+// open gateway) is not limited.
 func (g *Guard) Admit(ctx context.Context, p *gateway.Principal, route string, tokens int, costUSD float64) (gateway.Admission, error) {
 	return g.admit(ctx, p, tokens, costUSD, true)
 }
@@ -49,16 +50,9 @@ func (g *Guard) admit(ctx context.Context, p *gateway.Principal, tokens int, cos
 	}
 	k := e.key
 	a := &admission{}
-	if k.RPM > 0 || k.TPM > 0 || k.MaxConcurrent > 0 || e.tenant.RPM > 0 || e.tenant.TPM > 0 || e.tenant.MaxConcurrent > 0 {
-		scopes := make([]ratelimit.Scope, 2)
-		scopes[0] = ratelimit.Scope{Key: "key:" + k.ID, RPM: k.RPM, TPM: k.TPM, MaxConcurrent: k.MaxConcurrent, Tokens: tokens}
-		scopes[1] = ratelimit.Scope{Key: "tenant:" + k.TenantID, RPM: e.tenant.RPM, TPM: e.tenant.TPM, MaxConcurrent: e.tenant.MaxConcurrent, Tokens: tokens}
-		t, err := g.limiter.Admit(ctx, ratelimit.Request{Scopes: scopes})
-		if err != nil {
-			return nil, g.denyLimit(ctx, err)
-		}
-		a.ticket = t
-	}
+	// Budgets first: a rate limit's refusal then gives their hold back
+	// (settled at 0), while a request taken from the rpm bucket could not
+	// be given back to it; a refusal charges nothing.
 	if budgets && (k.BudgetDailyUSD > 0 || k.BudgetMonthlyUSD > 0 || e.tenant.BudgetDailyUSD > 0 || e.tenant.BudgetMonthlyUSD > 0) {
 		bs := []budget.BudgetScope{
 			{Key: "key:" + k.ID, DailyUSD: k.BudgetDailyUSD, MonthlyUSD: k.BudgetMonthlyUSD},
@@ -66,12 +60,22 @@ func (g *Guard) admit(ctx context.Context, p *gateway.Principal, tokens int, cos
 		}
 		r, err := g.budgets.Reserve(ctx, bs, costUSD)
 		if err != nil {
-			if a.ticket != nil {
-				a.ticket.Settle(0)
-			}
 			return nil, g.denyBudget(ctx, err, costUSD)
 		}
 		a.res, a.scopes, a.g = r, bs, g
+	}
+	if k.RPM > 0 || k.TPM > 0 || k.MaxConcurrent > 0 || e.tenant.RPM > 0 || e.tenant.TPM > 0 || e.tenant.MaxConcurrent > 0 {
+		scopes := make([]ratelimit.Scope, 2)
+		scopes[0] = ratelimit.Scope{Key: "key:" + k.ID, RPM: k.RPM, TPM: k.TPM, MaxConcurrent: k.MaxConcurrent, Tokens: tokens}
+		scopes[1] = ratelimit.Scope{Key: "tenant:" + k.TenantID, RPM: e.tenant.RPM, TPM: e.tenant.TPM, MaxConcurrent: e.tenant.MaxConcurrent, Tokens: tokens}
+		t, err := g.limiter.Admit(ctx, ratelimit.Request{Scopes: scopes})
+		if err != nil {
+			if a.res != nil {
+				a.res.Settle(0)
+			}
+			return nil, g.denyLimit(ctx, err)
+		}
+		a.ticket = t
 	}
 	return a, nil
 }

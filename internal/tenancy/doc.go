@@ -28,8 +28,11 @@
 // "tenant:ID": one request against RPM, input estimate plus max_tokens
 // against TPM (settled to actual usage), one concurrency slot, and the
 // estimated cost against the daily and monthly budgets (settled to actual
-// cost). Rejections are *gateway.Denied with status 429 and Retry-After:
-// code rate_limit_exceeded (the message names the limit and scope) or
+// cost). The budgets are reserved first, then the rate limits charged, so
+// a refusal charges nothing: a budget's takes nothing from the rate
+// limits, and a rate limit's gives the budget hold back. Rejections are
+// *gateway.Denied with status 429 and Retry-After: code
+// rate_limit_exceeded (the message names the limit and scope) or
 // budget_exceeded. Budget spend is warmed from the usage store (Seed) the
 // first time this process sees a key or tenant.
 package tenancy
