@@ -52,11 +52,14 @@ func (g *Guard) admit(ctx context.Context, p *gateway.Principal, tokens int, cos
 	a := &admission{}
 	// Budgets first: a rate limit's refusal then gives their hold back
 	// (settled at 0), while a request taken from the rpm bucket could not
-	// be given back to it; a refusal charges nothing.
-	if budgets && (k.BudgetDailyUSD > 0 || k.BudgetMonthlyUSD > 0 || e.tenant.BudgetDailyUSD > 0 || e.tenant.BudgetMonthlyUSD > 0) {
+	// be given back to it; a refusal charges nothing. Without a budget in
+	// this entry, the counters are still charged (against no limit) when
+	// the tenant has one the entry does not know of yet, so that they miss
+	// none of its spend.
+	if budgets && (k.BudgetDailyUSD > 0 || k.BudgetMonthlyUSD > 0 || e.tenant.BudgetDailyUSD > 0 || e.tenant.BudgetMonthlyUSD > 0 || g.budgeted(e.tenantScope)) {
 		bs := []budget.BudgetScope{
 			{Key: "key:" + k.ID, DailyUSD: k.BudgetDailyUSD, MonthlyUSD: k.BudgetMonthlyUSD},
-			{Key: "tenant:" + k.TenantID, DailyUSD: e.tenant.BudgetDailyUSD, MonthlyUSD: e.tenant.BudgetMonthlyUSD},
+			{Key: e.tenantScope, DailyUSD: e.tenant.BudgetDailyUSD, MonthlyUSD: e.tenant.BudgetMonthlyUSD},
 		}
 		r, err := g.budgets.Reserve(ctx, bs, costUSD)
 		if err != nil {
@@ -67,7 +70,7 @@ func (g *Guard) admit(ctx context.Context, p *gateway.Principal, tokens int, cos
 	if k.RPM > 0 || k.TPM > 0 || k.MaxConcurrent > 0 || e.tenant.RPM > 0 || e.tenant.TPM > 0 || e.tenant.MaxConcurrent > 0 {
 		scopes := make([]ratelimit.Scope, 2)
 		scopes[0] = ratelimit.Scope{Key: "key:" + k.ID, RPM: k.RPM, TPM: k.TPM, MaxConcurrent: k.MaxConcurrent, Tokens: tokens}
-		scopes[1] = ratelimit.Scope{Key: "tenant:" + k.TenantID, RPM: e.tenant.RPM, TPM: e.tenant.TPM, MaxConcurrent: e.tenant.MaxConcurrent, Tokens: tokens}
+		scopes[1] = ratelimit.Scope{Key: e.tenantScope, RPM: e.tenant.RPM, TPM: e.tenant.TPM, MaxConcurrent: e.tenant.MaxConcurrent, Tokens: tokens}
 		t, err := g.limiter.Admit(ctx, ratelimit.Request{Scopes: scopes})
 		if err != nil {
 			if a.res != nil {

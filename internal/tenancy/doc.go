@@ -34,5 +34,7 @@
 // *gateway.Denied with status 429 and Retry-After: code
 // rate_limit_exceeded (the message names the limit and scope) or
 // budget_exceeded. Budget spend is warmed from the usage store (Seed) the
-// first time this process sees a key or tenant.
+// first time this process sees a key or tenant with a budget, and again
+// when its budget is set or changed (spend made while a scope had none
+// charged no counter).
 package tenancy

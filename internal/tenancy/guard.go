@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -66,12 +68,17 @@ type Guard struct {
 	static  atomic.Pointer[staticKeys]
 	flight  singleflight.Group
 
-	mu      sync.RWMutex
-	byHash  map[[32]byte]*entry
-	byKey   map[string]*entry
-	seeded  map[string]bool
+	mu     sync.RWMutex
+	byHash map[[32]byte]*entry
+	byKey  map[string]*entry
+	// seeded holds, per scope, the budgets its counters were last warmed
+	// from the usage records for (see seed).
+	seeded  map[string]budgetLimits
 	storeOK atomic.Bool
 }
+
+// budgetLimits are the daily and monthly budgets of a scope.
+type budgetLimits struct{ daily, monthly float64 }
 
 var _ gateway.Guard = (*Guard)(nil)
 
@@ -88,7 +95,9 @@ type entry struct {
 	principal *gateway.Principal
 	disabled  bool // the tenant is disabled
 	tenant    Limits
-	fetched   time.Time
+	// tenantScope is the tenant's scope, "tenant:ID".
+	tenantScope string
+	fetched     time.Time
 }
 
 // anonymous is the caller of an open gateway and of static keys.
@@ -117,7 +126,7 @@ func New(opts Options) *Guard {
 	g := &Guard{
 		st: opts.Store, limiter: opts.Limiter, budgets: opts.Budgets,
 		ttl: opts.CacheTTL, timeout: opts.LookupTimeout, now: opts.Now, log: opts.Logger,
-		byHash: make(map[[32]byte]*entry), byKey: make(map[string]*entry), seeded: make(map[string]bool),
+		byHash: make(map[[32]byte]*entry), byKey: make(map[string]*entry), seeded: make(map[string]budgetLimits),
 	}
 	g.storeOK.Store(true)
 	g.SetStatic(opts.Open, opts.StaticKeys...)
@@ -228,8 +237,9 @@ func (g *Guard) load(ctx context.Context, hash [32]byte) (*entry, error) {
 		e.disabled = t.Disabled || t.ID == ""
 		e.tenant = lim
 		e.principal = principalOf(k, t)
-		g.seed(ctx, "key:"+k.ID, k.ID, "", KeyLimits(k))
-		g.seed(ctx, "tenant:"+k.TenantID, "", k.TenantID, lim)
+		e.tenantScope = "tenant:" + k.TenantID
+		g.seed(ctx, "key:"+k.ID, KeyLimits(k))
+		g.seed(ctx, e.tenantScope, lim)
 	}
 	if !g.storeOK.Swap(true) {
 		g.log.Info("tenancy: key store reachable again")
@@ -281,37 +291,70 @@ func (g *Guard) drop(h [32]byte, e *entry) {
 	}
 }
 
-// seed warms the budget of scope from the usage store once per process.
-func (g *Guard) seed(ctx context.Context, scope, keyID, tenantID string, l Limits) {
-	if l.BudgetDailyUSD <= 0 && l.BudgetMonthlyUSD <= 0 {
-		return
-	}
+// seed warms the budget counters of scope from the usage records when its
+// budgets l are new to this process or have changed. Admit charges the
+// counters only while a scope (or the other scope of the request) has a
+// budget, so spend made while it had none is missing from them: it is
+// read again when a budget is set. A warm-up that fails is tried again at
+// the next lookup.
+func (g *Guard) seed(ctx context.Context, scope string, l Limits) {
+	want := budgetLimits{l.BudgetDailyUSD, l.BudgetMonthlyUSD}
 	g.mu.RLock()
-	done := g.seeded[scope]
+	got, ok := g.seeded[scope]
 	g.mu.RUnlock()
-	if done {
+	switch {
+	case want == budgetLimits{}:
+		if ok {
+			g.mu.Lock()
+			delete(g.seeded, scope)
+			g.mu.Unlock()
+		}
+		return
+	case ok && got == want:
 		return
 	}
-	now := g.now().UTC()
-	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
-	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
-	for _, p := range []struct {
-		period budget.Period
-		since  time.Time
-	}{{budget.Daily, day}, {budget.Monthly, month}} {
-		spent, err := g.st.SpentUSD(ctx, store.SpendQuery{TenantID: tenantID, KeyID: keyID, Since: p.since})
-		if err != nil {
+	for _, p := range []budget.Period{budget.Daily, budget.Monthly} {
+		if err := g.warmPeriod(ctx, scope, p); err != nil {
 			g.log.Warn("tenancy: warm budget from usage", "scope", scope, "err", err)
-			return
-		}
-		if err := g.budgets.Seed(ctx, scope, p.period, spent); err != nil {
-			g.log.Warn("tenancy: seed budget", "scope", scope, "err", err)
 			return
 		}
 	}
 	g.mu.Lock()
-	g.seeded[scope] = true
+	g.seeded[scope] = want
 	g.mu.Unlock()
+}
+
+// budgeted reports whether scope has a budget in what this process last
+// read: a cached key may still hold its tenant's limits of before a
+// budget was set, which another of its keys has read since.
+func (g *Guard) budgeted(scope string) bool {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	_, ok := g.seeded[scope]
+	return ok
+}
+
+// warmPeriod seeds the spend of scope ("key:ID" or "tenant:ID") in the
+// current period p with what the usage records hold.
+func (g *Guard) warmPeriod(ctx context.Context, scope string, p budget.Period) error {
+	now := g.now().UTC()
+	q := store.SpendQuery{Since: time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)}
+	if p == budget.Monthly {
+		q.Since = time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	}
+	if id, ok := strings.CutPrefix(scope, "key:"); ok {
+		q.KeyID = id
+	} else {
+		q.TenantID = strings.TrimPrefix(scope, "tenant:")
+	}
+	spent, err := g.st.SpentUSD(ctx, q)
+	if err != nil {
+		return fmt.Errorf("tenancy: read spend: %w", err)
+	}
+	if err := g.budgets.Seed(ctx, scope, p, spent); err != nil {
+		return fmt.Errorf("tenancy: seed budget: %w", err)
+	}
+	return nil
 }
 
 // Forget drops every cached lookup of keyID, so a change made through this
