@@ -98,7 +98,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signalContext()
 	defer stop()
 	level := new(slog.LevelVar) // set from log.level once the config is read
-	log := newLogger(stderr, level)
+	log := app.NewLogger(stderr, level)
 	redisbacked.LogTo(log)
 	err := app.Serve(ctx, app.Options{
 		ConfigPath: *cfgPath,
