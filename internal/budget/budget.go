@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -12,12 +13,16 @@ import (
 type Budgets interface {
 	// Reserve holds estimateUSD against every period limit of every scope,
 	// atomically: if any would be exceeded (spent + reserved + estimate >
-	// limit) it returns a *Error and holds nothing. On success the caller
-	// must call Reservation.Settle exactly once.
+	// limit) it returns a *Error and holds nothing. It returns a
+	// *SeedError, holding nothing, when a scope marked Seeded has a
+	// limited period whose counter Seed has not set (see
+	// BudgetScope.Seeded). On success the caller must call
+	// Reservation.Settle exactly once.
 	Reserve(ctx context.Context, scopes []BudgetScope, estimateUSD float64) (Reservation, error)
 	// Seed raises the spend recorded for scopeKey in the current period to
-	// at least spentUSD; the gateway calls it on start with totals from the
-	// usage store. It never lowers spend already recorded.
+	// at least spentUSD, and marks the period's counter seeded; the gateway
+	// calls it with totals from the usage store. It never lowers spend
+	// already recorded.
 	Seed(ctx context.Context, scopeKey string, period Period, spentUSD float64) error
 }
 
@@ -30,6 +35,36 @@ type BudgetScope struct {
 	DailyUSD float64
 	// MonthlyUSD limits spend per UTC calendar month.
 	MonthlyUSD float64
+	// Seeded says the caller seeds this scope's counters (Seed) from the
+	// record of what was spent: Reserve then refuses with a *SeedError
+	// when a period of the scope that has a limit has a counter Seed has
+	// not set since it was created, because Redis lost its data (a
+	// restart without persistence, a failover) or the period has just
+	// begun; the caller seeds it and reserves again. Memory never refuses
+	// so: its counters live as long as the process.
+	Seeded bool
+}
+
+// ScopePeriod names one counter: a scope's spend in one period.
+type ScopePeriod struct {
+	Scope  string
+	Period Period
+}
+
+// SeedError is Reserve's refusal of a reservation whose counters Need have
+// not been seeded (BudgetScope.Seeded).
+type SeedError struct {
+	Need []ScopePeriod
+}
+
+// Error implements error.
+func (e *SeedError) Error() string {
+	var b strings.Builder
+	b.WriteString("budget: counters not seeded:")
+	for _, n := range e.Need {
+		b.WriteString(" " + n.Scope + "/" + string(n.Period))
+	}
+	return b.String()
 }
 
 // Reservation is a hold on budget for one request.

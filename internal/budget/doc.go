@@ -3,8 +3,9 @@
 // estimated cost of a request before routing it (Budgets.Reserve), answers a
 // *Error with the error code ErrorCode ("budget_exceeded"), and settles the
 // reservation with the actual cost when the request is done
-// (Reservation.Settle). On start it warms spend from the usage store with
-// Budgets.Seed.
+// (Reservation.Settle). It warms spend from the usage store with
+// Budgets.Seed: the first time it sees a scope with a budget, and again
+// when Reserve reports a counter not seeded (SeedError).
 //
 // # Rules
 //
@@ -29,6 +30,14 @@
 // (default 10 minutes). Day keys live two days and month keys 32 days. All
 // keys carry the hash tag {bg} after the prefix.
 //
+// Seed marks the hash it sets. A reservation against a scope whose caller
+// seeds it (BudgetScope.Seeded) finds a limited period's hash unmarked
+// when Redis lost it (a restart without persistence, a failover to a
+// replica that lacked the writes) or when the period has just begun; it
+// holds nothing and returns a *SeedError naming those counters, so that
+// spend is read again from the usage records before a request is admitted
+// against them, rather than restarting from zero.
+//
 // # Fallback when Redis fails
 //
 // If a Redis call fails the Redis budgets fall back to a local Memory in
@@ -37,7 +46,7 @@
 // spend last seen in Redis (and of Seed values), so a fallback does not
 // restart from zero. One warning is logged when falling back and one line
 // on recovery; while in fallback one call per RedisOptions.ProbeInterval
-// (default 1s) tries Redis again. Spend settled locally during an outage is
-// not copied to Redis afterwards: the usage store has it, and Seed on the
-// next start restores it.
+// (default 1s) tries Redis again. Spend settled locally during an outage,
+// and settles that failed, are written to Redis once it answers again
+// (Redis.Run), so the other replicas count them.
 package budget

@@ -89,10 +89,18 @@ func (r *Redis) periodKeys(scopeKey string, t time.Time) (day, month string) {
 // Reserve implements Budgets.
 func (r *Redis) Reserve(ctx context.Context, scopes []BudgetScope, estimateUSD float64) (Reservation, error) {
 	est := toNanos(estimateUSD)
+	var unseeded *SeedError
 	res, ok, err := redisbacked.Try[Reservation, *Error](ctx, r.backend, func() (Reservation, error) {
-		return r.reserveRedis(ctx, scopes, est)
+		// A *SeedError is Redis's answer too (not a failure): it
+		// travels outside Try.
+		res, se, err := r.reserveRedis(ctx, scopes, est)
+		unseeded = se
+		return res, err
 	})
 	if ok {
+		if unseeded != nil {
+			return nil, unseeded
+		}
 		return res, err
 	}
 	r.seedLocal(scopes)
@@ -147,36 +155,53 @@ func (r *Redis) Deferred() int { return r.backend.Deferred() }
 // fallback as soon as it does (see redisbacked.Backend.Run).
 func (r *Redis) Run(ctx context.Context) { r.backend.Run(ctx) }
 
-func (r *Redis) reserveRedis(ctx context.Context, scopes []BudgetScope, est int64) (Reservation, error) {
+// reserveRedis makes the reservation in Redis, or returns the counters
+// that must be seeded first.
+func (r *Redis) reserveRedis(ctx context.Context, scopes []BudgetScope, est int64) (Reservation, *SeedError, error) {
 	now := r.backend.Now()
 	member := r.backend.NewID() + "|" + strconv.FormatInt(est, 10)
 	keys := r.settleKeys(scopes, now)
-	args := make([]any, 0, 6+2*len(scopes))
+	args := make([]any, 0, 6+3*len(scopes))
 	args = append(args, now.UnixMilli(), now.Add(r.holdTTL).UnixMilli(), member, est,
 		int64(dayTTL/time.Second), int64(monthTTL/time.Second))
 	for _, s := range scopes {
-		args = append(args, limitNanos(s.DailyUSD), limitNanos(s.MonthlyUSD))
+		seeded := 0
+		if s.Seeded {
+			seeded = 1
+		}
+		args = append(args, limitNanos(s.DailyUSD), limitNanos(s.MonthlyUSD), seeded)
 	}
 	res, err := reserveScript.Run(ctx, r.backend.Client, keys, args...).Slice()
 	if err != nil {
-		return nil, fmt.Errorf("budget: redis reserve: %w", err)
+		return nil, nil, fmt.Errorf("budget: redis reserve: %w", err)
 	}
 	ints := make([]int64, len(res))
 	for j, v := range res {
 		ints[j], _ = v.(int64)
 	}
 	if len(res) == 0 {
-		return nil, fmt.Errorf("budget: redis reserve: empty reply")
+		return nil, nil, fmt.Errorf("budget: redis reserve: empty reply")
 	}
-	if i := ints[0]; i != 0 {
+	switch i := ints[0]; {
+	case i == -1:
+		se := &SeedError{}
+		for j := 1; j+1 < len(ints); j += 2 {
+			s, p := ints[j], ints[j+1]
+			if s < 1 || int(s) > len(scopes) || p < 1 || p > 2 {
+				return nil, nil, fmt.Errorf("budget: redis reserve: bad reply %v", res)
+			}
+			se.Need = append(se.Need, ScopePeriod{Scope: scopes[s-1].Key, Period: [2]Period{Daily, Monthly}[p-1]})
+		}
+		return nil, se, nil
+	case i != 0:
 		p, _ := res[1].(string)
 		if i < 1 || int(i) > len(scopes) || len(res) != 5 {
-			return nil, fmt.Errorf("budget: redis reserve: bad reply %v", res)
+			return nil, nil, fmt.Errorf("budget: redis reserve: bad reply %v", res)
 		}
-		return nil, &Error{Scope: scopes[i-1].Key, Period: Period(p), Limit: toUSD(ints[2]), Spent: toUSD(ints[3]), Reserved: toUSD(ints[4])}
+		return nil, nil, &Error{Scope: scopes[i-1].Key, Period: Period(p), Limit: toUSD(ints[2]), Spent: toUSD(ints[3]), Reserved: toUSD(ints[4])}
 	}
 	r.remember(now, keys, ints[1:])
-	return &redisReservation{r: r, keys: keys, member: member, est: est}, nil
+	return &redisReservation{r: r, keys: keys, member: member, est: est}, nil, nil
 }
 
 // remember records the spend seen per period hash so a fallback can start
@@ -213,7 +238,10 @@ func (r *Redis) seedLocal(scopes []BudgetScope) {
 	}
 }
 
-// Seed implements Budgets. It seeds the local fallback as well.
+// Seed implements Budgets. It seeds the local fallback as well. Spend is
+// raised to the last this replica saw in Redis for the period too, when
+// that is more: after Redis lost its data, it holds settles the usage
+// records may not have yet.
 func (r *Redis) Seed(ctx context.Context, scopeKey string, period Period, spentUSD float64) error {
 	spent := toNanos(spentUSD)
 	now := r.backend.Now()
@@ -226,6 +254,9 @@ func (r *Redis) Seed(ctx context.Context, scopeKey string, period Period, spentU
 	default:
 		return fmt.Errorf("budget: seed: unknown period %q", period)
 	}
+	r.mu.Lock()
+	spent = max(spent, r.seen[key])
+	r.mu.Unlock()
 	if err := r.local.seed(scopeKey, period, spent/int64(r.backend.Replicas)); err != nil {
 		return err
 	}

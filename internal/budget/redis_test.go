@@ -3,9 +3,11 @@ package budget_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 
 	"github.com/switchyard-gw/switchyard/internal/budget"
@@ -146,5 +148,120 @@ func TestRedisOutageSpendReachesRedis(t *testing.T) {
 	var be *budget.Error
 	if _, err := other.Reserve(ctx, s, 0.71); !errors.As(err, &be) || be.Spent < 0.299 || be.Spent > 0.301 {
 		t.Errorf("other replica, 0.71: got %v, want refused with 0.3 spent", err)
+	}
+}
+
+// TestRedisLostCountersMustBeSeeded: a scope whose caller seeds it
+// (Seeded) is not reserved against counters Redis lost (deleted here, as
+// a restart without persistence does), even when a settle has recreated
+// one since, nor against a period's counter that Seed has not set yet:
+// Reserve returns a *SeedError naming them and holds nothing; once
+// seeded, the spend counts again. Without Seeded the counters are taken
+// as they are.
+func TestRedisLostCountersMustBeSeeded(t *testing.T) {
+	prefix := redistest.Prefix(t)
+	c := redistest.NewClient(t, redistest.Addr)
+	clock := clocktest.New(budgettest.Start)
+	b := budget.NewRedis(c, prefix, budget.RedisOptions{Now: clock.Now})
+	ctx := context.Background()
+	s := []budget.BudgetScope{{Key: "tenant:t", DailyUSD: 1, MonthlyUSD: 10, Seeded: true}, {Key: "key:k", Seeded: true}}
+	seed := func(p budget.Period, usd float64) {
+		t.Helper()
+		if err := b.Seed(ctx, "tenant:t", p, usd); err != nil {
+			t.Fatalf("Seed %s: %v", p, err)
+		}
+	}
+	wantSeed := func(what string, want ...budget.ScopePeriod) {
+		t.Helper()
+		var se *budget.SeedError
+		if _, err := b.Reserve(ctx, s, 0.1); !errors.As(err, &se) || !slices.Equal(se.Need, want) {
+			t.Fatalf("%s: got %v, want a *SeedError for %v", what, err, want)
+		}
+	}
+	wantSeed("never seeded", budget.ScopePeriod{Scope: "tenant:t", Period: budget.Daily}, budget.ScopePeriod{Scope: "tenant:t", Period: budget.Monthly})
+	seed(budget.Daily, 0.5)
+	seed(budget.Monthly, 0.5)
+	r, err := b.Reserve(ctx, s, 0.3)
+	if err != nil {
+		t.Fatalf("seeded: got %v, want admitted", err)
+	}
+	r.Settle(0.3) // 0.8 spent
+	held, err := b.Reserve(ctx, s, 0.1)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	lose(t, c, prefix)
+	held.Settle(0.1) // recreates the hashes, with this settle's spend only
+	wantSeed("counters lost", budget.ScopePeriod{Scope: "tenant:t", Period: budget.Daily}, budget.ScopePeriod{Scope: "tenant:t", Period: budget.Monthly})
+	// A reservation without Seeded takes the counters as they are.
+	unseeded := []budget.BudgetScope{{Key: "tenant:t", DailyUSD: 1}}
+	r, err = b.Reserve(ctx, unseeded, 0.85)
+	if err != nil {
+		t.Fatalf("without Seeded: got %v, want admitted against the 0.1 left in Redis", err)
+	}
+	r.Settle(0)
+	seed(budget.Daily, 0.9) // what the usage records say
+	seed(budget.Monthly, 0.9)
+	var be *budget.Error
+	if _, err := b.Reserve(ctx, s, 0.2); !errors.As(err, &be) || be.Spent < 0.899 || be.Spent > 0.901 {
+		t.Fatalf("after seeding again: got %v, want refused with 0.9 spent", err)
+	}
+	r, err = b.Reserve(ctx, s, 0.1)
+	if err != nil {
+		t.Fatalf("after seeding again, 0.1 of the 0.1 left: %v", err)
+	}
+	r.Settle(0.1)
+
+	// The next day's counter is new: it must be seeded; the month's is not.
+	clock.Advance(24 * time.Hour)
+	wantSeed("next day", budget.ScopePeriod{Scope: "tenant:t", Period: budget.Daily})
+	seed(budget.Daily, 0)
+	if _, err := b.Reserve(ctx, s, 0.5); err != nil {
+		t.Fatalf("next day, seeded: got %v, want admitted", err)
+	}
+}
+
+// TestRedisSeedKeepsSpendLastSeen: seeding a counter Redis lost raises it
+// to the spend this replica last saw in it when the total given (from
+// usage records not all written yet) is less.
+func TestRedisSeedKeepsSpendLastSeen(t *testing.T) {
+	prefix := redistest.Prefix(t)
+	c := redistest.NewClient(t, redistest.Addr)
+	clock := clocktest.New(budgettest.Start)
+	b := budget.NewRedis(c, prefix, budget.RedisOptions{Now: clock.Now})
+	ctx := context.Background()
+	s := []budget.BudgetScope{{Key: "tenant:t", DailyUSD: 1}}
+	r, err := b.Reserve(ctx, s, 0.6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Settle(0.6)
+	r, err = b.Reserve(ctx, s, 0.1) // sees 0.6 spent
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Settle(0)
+	lose(t, c, prefix)
+	if err := b.Seed(ctx, "tenant:t", budget.Daily, 0.2); err != nil {
+		t.Fatal(err)
+	}
+	var be *budget.Error
+	if _, err := b.Reserve(ctx, s, 0.5); !errors.As(err, &be) || be.Spent < 0.599 || be.Spent > 0.601 {
+		t.Fatalf("after seeding 0.2: got %v, want refused with the 0.6 last seen spent", err)
+	}
+}
+
+// lose deletes every key under prefix, as Redis restarted without
+// persistence would have lost them.
+func lose(t *testing.T, c *redis.Client, prefix string) {
+	t.Helper()
+	ctx := context.Background()
+	iter := c.Scan(ctx, 0, prefix+"*", 100).Iterator()
+	for iter.Next(ctx) {
+		c.Del(ctx, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -58,10 +58,10 @@ func (g *Guard) admit(ctx context.Context, p *gateway.Principal, tokens int, cos
 	// none of its spend.
 	if budgets && (k.BudgetDailyUSD > 0 || k.BudgetMonthlyUSD > 0 || e.tenant.BudgetDailyUSD > 0 || e.tenant.BudgetMonthlyUSD > 0 || g.budgeted(e.tenantScope)) {
 		bs := []budget.BudgetScope{
-			{Key: "key:" + k.ID, DailyUSD: k.BudgetDailyUSD, MonthlyUSD: k.BudgetMonthlyUSD},
-			{Key: e.tenantScope, DailyUSD: e.tenant.BudgetDailyUSD, MonthlyUSD: e.tenant.BudgetMonthlyUSD},
+			{Key: "key:" + k.ID, DailyUSD: k.BudgetDailyUSD, MonthlyUSD: k.BudgetMonthlyUSD, Seeded: true},
+			{Key: e.tenantScope, DailyUSD: e.tenant.BudgetDailyUSD, MonthlyUSD: e.tenant.BudgetMonthlyUSD, Seeded: true},
 		}
-		r, err := g.budgets.Reserve(ctx, bs, costUSD)
+		r, err := g.reserve(ctx, bs, costUSD)
 		if err != nil {
 			return nil, g.denyBudget(ctx, err, costUSD)
 		}
@@ -107,7 +107,7 @@ func (a *admission) Extend(ctx context.Context, costUSD float64) error {
 	if a.res == nil {
 		return nil
 	}
-	r, err := a.g.budgets.Reserve(ctx, a.scopes, costUSD)
+	r, err := a.g.reserve(ctx, a.scopes, costUSD)
 	if err != nil {
 		return a.g.denyBudget(ctx, err, costUSD)
 	}

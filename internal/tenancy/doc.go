@@ -36,5 +36,6 @@
 // budget_exceeded. Budget spend is warmed from the usage store (Seed) the
 // first time this process sees a key or tenant with a budget, and again
 // when its budget is set or changed (spend made while a scope had none
-// charged no counter).
+// charged no counter) and when the budgets report a counter not seeded
+// (budget.SeedError: Redis lost it, or its period has just begun).
 package tenancy

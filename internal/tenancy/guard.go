@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -67,6 +68,7 @@ type Guard struct {
 	log     *slog.Logger
 	static  atomic.Pointer[staticKeys]
 	flight  singleflight.Group
+	warming singleflight.Group // by scope and period (warm)
 
 	mu     sync.RWMutex
 	byHash map[[32]byte]*entry
@@ -355,6 +357,41 @@ func (g *Guard) warmPeriod(ctx context.Context, scope string, p budget.Period) e
 		return fmt.Errorf("tenancy: seed budget: %w", err)
 	}
 	return nil
+}
+
+// reserve reserves costUSD against the budgets of scopes. A counter the
+// budgets report not seeded (Redis lost it, or its period has just begun)
+// is warmed from the usage records first, once for all the requests that
+// find it so; when the records cannot be read, it is marked seeded with
+// what it holds (or the spend this replica last saw in it), and seed warms
+// it again at the scope's next lookup.
+func (g *Guard) reserve(ctx context.Context, scopes []budget.BudgetScope, costUSD float64) (budget.Reservation, error) {
+	r, err := g.budgets.Reserve(ctx, scopes, costUSD)
+	var se *budget.SeedError
+	if !errors.As(err, &se) {
+		return r, err
+	}
+	for _, n := range se.Need {
+		_, _, _ = g.warming.Do(n.Scope+"|"+string(n.Period), func() (any, error) {
+			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.timeout)
+			defer cancel()
+			err := g.warmPeriod(wctx, n.Scope, n.Period)
+			if err == nil {
+				return nil, nil
+			}
+			g.log.Warn("tenancy: warm budget from usage; counting from what the budget counter holds", "scope", n.Scope, "period", n.Period, "err", err)
+			g.mu.Lock()
+			delete(g.seeded, n.Scope)
+			g.mu.Unlock()
+			return nil, g.budgets.Seed(wctx, n.Scope, n.Period, 0)
+		})
+	}
+	// Warmed now (or as good as it gets): reserve without asking again.
+	again := slices.Clone(scopes)
+	for i := range again {
+		again[i].Seeded = false
+	}
+	return g.budgets.Reserve(ctx, again, costUSD)
 }
 
 // Forget drops every cached lookup of keyID, so a change made through this
