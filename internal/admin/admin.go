@@ -22,12 +22,15 @@
 package admin
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -285,12 +288,41 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // decode reads a JSON body strictly: one value, no unknown fields and
 // nothing after it (a second object or stray text is refused, not
 // ignored, so a garbled or concatenated body changes nothing).
-func decode(r *http.Request, v any) error {
-	return decodeJSON(http.MaxBytesReader(nil, r.Body, maxBody), v)
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	body, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
+	return decodeJSON(bytes.NewReader(body), v)
 }
 
 // maxBody bounds a request body.
 const maxBody = 1 << 20
+
+// readBody reads r's body: one declared or found longer than maxBody is a
+// 413 (the declared length refused before any of it is read), one not in
+// within the listener's read_timeout a 408, and one that cannot be read
+// otherwise a 400 that does not repeat the read error (it names socket
+// addresses).
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.ContentLength > maxBody {
+		w.Header().Set("Connection", "close") // not to read the body first
+		return nil, errTooLarge
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	var mbe *http.MaxBytesError
+	switch {
+	case err == nil:
+		return body, nil
+	case errors.As(err, &mbe):
+		return nil, errTooLarge
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return nil, &apiError{status: http.StatusRequestTimeout, code: "request_timeout", msg: "the request body was not received within the server's read timeout"}
+	}
+	return nil, errBad("could not read the request body")
+}
+
+var errTooLarge = &apiError{status: http.StatusRequestEntityTooLarge, code: "request_too_large", msg: "the request body exceeds " + strconv.Itoa(maxBody) + " bytes"}
 
 func decodeJSON(rd io.Reader, v any) error {
 	dec := json.NewDecoder(rd)

@@ -105,7 +105,7 @@ func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request, c *caller) {
 
 func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, c *caller) {
 	var in KeyCreate
-	if err := decode(r, &in); err != nil {
+	if err := decode(w, r, &in); err != nil {
 		writeErr(w, err)
 		return
 	}
@@ -286,7 +286,7 @@ func (h *Handler) updateKey(w http.ResponseWriter, r *http.Request, c *caller) {
 		return
 	}
 	var in KeyUpdate
-	if err := decodePatch(r, &in, "expires_at"); err != nil {
+	if err := decodePatch(w, r, &in, "expires_at"); err != nil {
 		writeErr(w, err)
 		return
 	}

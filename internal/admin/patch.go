@@ -3,7 +3,6 @@ package admin
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"slices"
 	"time"
@@ -95,10 +94,10 @@ func (e Expiry) MarshalJSON() ([]byte, error) {
 
 // decodePatch reads a PATCH body strictly into v, as decode does, and
 // refuses a null for any field but the removable ones (top-level names).
-func decodePatch(r *http.Request, v any, removable ...string) error {
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
+func decodePatch(w http.ResponseWriter, r *http.Request, v any, removable ...string) error {
+	body, err := readBody(w, r)
 	if err != nil {
-		return errBad("invalid JSON body: " + err.Error())
+		return err
 	}
 	if err := decodeJSON(bytes.NewReader(body), v); err != nil {
 		return err

@@ -71,7 +71,7 @@ func (h *Handler) listTenants(w http.ResponseWriter, r *http.Request, c *caller)
 
 func (h *Handler) createTenant(w http.ResponseWriter, r *http.Request, c *caller) {
 	var in TenantCreate
-	if err := decode(r, &in); err != nil {
+	if err := decode(w, r, &in); err != nil {
 		writeErr(w, err)
 		return
 	}
@@ -132,7 +132,7 @@ func (h *Handler) updateTenant(w http.ResponseWriter, r *http.Request, c *caller
 		return
 	}
 	var in TenantUpdate
-	if err := decodePatch(r, &in); err != nil {
+	if err := decodePatch(w, r, &in); err != nil {
 		writeErr(w, err)
 		return
 	}
