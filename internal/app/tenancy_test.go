@@ -441,6 +441,7 @@ func TestLimitsAcrossReplicas(t *testing.T) {
 			var ok, limited atomic.Int64
 			var wg sync.WaitGroup
 			sem := make(chan struct{}, 32)
+			began := time.Now()
 			for i := range 600 {
 				s := stacks[i%3]
 				sem <- struct{}{}
@@ -458,9 +459,13 @@ func TestLimitsAcrossReplicas(t *testing.T) {
 				})
 			}
 			wg.Wait()
-			// A minute's refill during the run could add one or two.
-			if got := ok.Load(); got < 60 || got > 62 {
-				t.Errorf("got %d admitted of 600, want 60", got)
+			// The fleet refills one request a second (60 RPM; each of
+			// three replicas 20 RPM when Redis is unreachable), so a run
+			// slowed by a loaded machine may admit that many more, plus
+			// one per replica for rounding; never anywhere near 600.
+			most := 60 + int(time.Since(began)/time.Second) + 3
+			if got := ok.Load(); got < 60 || got > int64(most) {
+				t.Errorf("got %d admitted of 600, want 60 (at most %d after the run's refill)", got, most)
 			}
 			if ok.Load()+limited.Load() != 600 {
 				t.Errorf("got %d answered, want 600", ok.Load()+limited.Load())
