@@ -178,7 +178,7 @@ func (h *Handler) SetKey(key string) { h.admin.Store(auth.NewStatic(key)) }
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	h.mux.ServeHTTP(w, r)
+	httpmux.Serve(h.mux, w, r)
 }
 
 // caller is an authenticated admin: the global admin or a tenant admin key.
