@@ -6,12 +6,15 @@
 package feedback
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"math"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -103,8 +106,12 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request) (result string) {
 		RequestID string   `json:"request_id"`
 		Quality   *float64 `json:"quality"`
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
-	if err := dec.Decode(&in); err != nil {
+	body, e := readBody(w, r)
+	if e != nil {
+		openaiapi.WriteError(w, e.status, e.code, e.msg)
+		return resultRefused
+	}
+	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&in); err != nil {
 		openaiapi.WriteError(w, http.StatusBadRequest, "invalid_request_error", "the body must be a JSON object {\"request_id\": ..., \"quality\": 0..1} of at most 4 KiB")
 		return resultRefused
 	}
@@ -142,6 +149,40 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request) (result string) {
 	_, _ = w.Write(b)
 	return resultStored
 }
+
+// readBody reads r's body, or says how to refuse it: a body declared or
+// found longer than maxBody is a 413 (the declared length refused before
+// any of it is read), one not in within the listener's read_timeout a
+// 408, and one that cannot be read otherwise a 400 that does not repeat
+// the read error (it names socket addresses), as the gateway's endpoints
+// answer them.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *bodyError) {
+	if r.ContentLength > maxBody {
+		// Closed after the answer: net/http would otherwise read (and
+		// wait for) a body this short before answering.
+		w.Header().Set("Connection", "close")
+		return nil, errTooLarge
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	var mbe *http.MaxBytesError
+	switch {
+	case err == nil:
+		return body, nil
+	case errors.As(err, &mbe):
+		return nil, errTooLarge
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return nil, &bodyError{http.StatusRequestTimeout, "request_timeout", "the request body was not received within the server's read timeout"}
+	}
+	return nil, &bodyError{http.StatusBadRequest, "invalid_body", "could not read the request body"}
+}
+
+// bodyError is the answer to a body that could not be read.
+type bodyError struct {
+	status    int
+	code, msg string
+}
+
+var errTooLarge = &bodyError{http.StatusRequestEntityTooLarge, "request_too_large", "request body exceeds " + strconv.Itoa(maxBody) + " bytes"}
 
 // denied answers a refusal of the Authenticator in OpenAI's error shape,
 // and says how the rating ended: refused, or failed when the key store
