@@ -6,10 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
+
+// msgIDPrefix begins the id of every Messages API answer.
+const msgIDPrefix = "msg_"
 
 // idSource invents ids for encodings that lack them (a translated answer
 // has no msg_ id). Tests replace it; production uses defaultIDs.
@@ -136,8 +140,10 @@ func encodeResponse(resp *llm.Response, ids idSource) ([]byte, error) {
 		Content: []contentBlock{},
 		Usage:   toUsage(resp.Usage),
 	}
-	if m.ID == "" {
-		m.ID = ids("msg_")
+	if !strings.HasPrefix(m.ID, msgIDPrefix) {
+		// A translated answer's id is the other API's (chatcmpl-...),
+		// which no Messages answer has.
+		m.ID = ids(msgIDPrefix)
 	}
 	for _, t := range resp.Thinking {
 		if t.Redacted != "" {

@@ -29,7 +29,7 @@ func TestWriteResponseTranslated(t *testing.T) {
 		{
 			name:   "text",
 			resp:   llm.Response{ID: "chatcmpl-1", Model: "gpt-4o", Text: "hello", FinishReason: llm.FinishStop, Dialect: llm.DialectOpenAI, Raw: []byte(`{}`)},
-			wantID: "chatcmpl-1", wantStop: "end_turn", want: `[{"type":"text","text":"hello"}]`,
+			wantID: "msg_test", wantStop: "end_turn", want: `[{"type":"text","text":"hello"}]`,
 		},
 		{
 			name: "tool calls with bad and missing arguments",

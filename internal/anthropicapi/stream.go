@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/sse"
@@ -131,7 +132,7 @@ func (s *StreamWriter) observe(ev llm.Event) {
 	if ev.Model != "" {
 		s.model = ev.Model
 	}
-	if ev.ID != "" && s.id == "" {
+	if s.id == "" && strings.HasPrefix(ev.ID, msgIDPrefix) {
 		s.id = ev.ID
 	}
 	if u := ev.Usage; u != nil {
@@ -280,7 +281,7 @@ func (s *StreamWriter) appendMessageStart() {
 	}
 	s.msgStarted = true
 	if s.id == "" {
-		s.id = s.ids("msg_")
+		s.id = s.ids(msgIDPrefix)
 	}
 	s.appendFrame("message_start", startEvent{Type: "message_start", Message: message{
 		ID: s.id, Type: "message", Role: "assistant", Model: s.model, Content: []contentBlock{},

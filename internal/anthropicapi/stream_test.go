@@ -63,7 +63,7 @@ func TestStreamSDK(t *testing.T) {
 		},
 		{
 			name: "openai parallel calls with interleaved deltas", src: llm.DialectOpenAI, events: interleavedTools(),
-			wantID: "chatcmpl-par", wantModel: "gpt-4o",
+			wantID: "msg_test", wantModel: "gpt-4o",
 			wantBlocks: []block{
 				{Type: "tool_use", ID: "call_A", Name: "a", Input: `{"a":1}`},
 				{Type: "tool_use", ID: "call_B", Name: "b", Input: `{"b":2}`},
@@ -72,7 +72,7 @@ func TestStreamSDK(t *testing.T) {
 		},
 		{
 			name: "openai tool calls finished with stop (Gemini's OpenAI-compatible API)", src: llm.DialectOpenAI, events: toolsFinishedWithStop(),
-			wantID: "chatcmpl-stop", wantModel: "gemini-2.5-flash",
+			wantID: "msg_test", wantModel: "gemini-2.5-flash",
 			wantBlocks: []block{
 				{Type: "text", Text: "Checking."},
 				{Type: "tool_use", ID: "call_A", Name: "a", Input: `{"a":1}`},
@@ -81,7 +81,7 @@ func TestStreamSDK(t *testing.T) {
 		},
 		{
 			name: "openai translated", src: llm.DialectOpenAI, events: dialecttest.OpenAIStream(),
-			wantID: "chatcmpl-abc", wantModel: "gpt-4o-2024-08-06",
+			wantID: "msg_test", wantModel: "gpt-4o-2024-08-06",
 			wantBlocks: []block{
 				{Type: "text", Text: "Let me check."},
 				{Type: "tool_use", ID: "call_1", Name: "get_weather", Input: `{"city":"Paris"}`},
