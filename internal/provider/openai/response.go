@@ -110,10 +110,14 @@ func (c *Client) parseCompletion(raw []byte) (*llm.Response, error) {
 // fails over rather than reach the client as a finished answer (an
 // Anthropic client would read end_turn). nil when each choice finished.
 func unfinished(root gjson.Result, what string) error {
-	for _, c := range root.Get("choices").Array() {
-		if fr := c.Get("finish_reason"); fr.Type != gjson.String || fr.Str == "" {
-			return &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: what + " response with a choice without finish_reason"}
-		}
+	done := true
+	root.Get("choices").ForEach(func(_, c gjson.Result) bool { // ForEach: no slice, as Array makes
+		fr := c.Get("finish_reason")
+		done = fr.Type == gjson.String && fr.Str != ""
+		return done
+	})
+	if !done {
+		return &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: what + " response with a choice without finish_reason"}
 	}
 	return nil
 }
