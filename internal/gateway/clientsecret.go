@@ -15,6 +15,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/switchyard-gw/switchyard/internal/auth"
 	"github.com/switchyard-gw/switchyard/internal/cache"
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/openaiapi"
@@ -26,8 +27,9 @@ import (
 // a Realtime session with it instead of a real key. The gateway's are
 // signed tokens, not stored keys: "ek_sy_" PAYLOAD "." MAC, the payload
 // naming the key that made it (so the session is that key's, with its
-// limits, budgets and routes, and ends with it if it is revoked), when it
-// expires and the model it is for. They open Realtime sessions only; any
+// limits, budgets and routes, and ends with it if it is revoked; a static
+// key, which has no id, by a tag of it, so a secret ends with the key's
+// removal from the config), when it expires and the model it is for. They open Realtime sessions only; any
 // other endpoint does not know them. The session settings the request
 // gives are kept in the affinity store until the secret expires and sent
 // upstream as a session.update when the session opens.
@@ -43,8 +45,11 @@ const (
 
 // clientSecret is what a client secret carries.
 type clientSecret struct {
-	ID      string `json:"i"`
-	KeyID   string `json:"k,omitempty"`
+	ID    string `json:"i"`
+	KeyID string `json:"k,omitempty"`
+	// Static tags the static key (server.api_keys, master_key) that made
+	// the secret: see staticKeyTag.
+	Static  string `json:"s,omitempty"`
 	Tenant  string `json:"t,omitempty"`
 	Expires int64  `json:"x"`
 	Model   string `json:"m,omitempty"`
@@ -63,6 +68,49 @@ func clientSecretMAC(key []byte, payload string) []byte {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(clientSecretPrefix + payload))
 	return m.Sum(nil)
+}
+
+// staticKeyTag names static key key in a client secret without giving it
+// away: a MAC of it under the signing key, which a secret's holder cannot
+// test guesses of the key against.
+func staticKeyTag(signing []byte, key string) string {
+	m := hmac.New(sha256.New, signing)
+	m.Write([]byte("static-key:" + key))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:16])
+}
+
+// staticKeys lists the static keys of cfg: server.api_keys and the master
+// key, as the guards accept them.
+func staticKeys(cfg *config.Config) []string {
+	keys := make([]string, 0, len(cfg.Server.APIKeys)+1)
+	for _, k := range cfg.Server.APIKeys {
+		keys = append(keys, k.Value())
+	}
+	return append(keys, cfg.Server.MasterKey.Value())
+}
+
+// staticKeyHash is the digest of the static key of rt's config that
+// client secret tag names, or false when rt has no such key (it was
+// removed from the config since).
+func (g *Gateway) staticKeyHash(rt *runtime, tag string) ([32]byte, bool) {
+	signing := g.signingKey(rt)
+	for _, k := range staticKeys(rt.cfg) {
+		if k != "" && hmac.Equal([]byte(staticKeyTag(signing, k)), []byte(tag)) {
+			return auth.Hash(k), true
+		}
+	}
+	return [32]byte{}, false
+}
+
+// staticKeyConfigured reports whether rt's config still has the static key
+// of digest hash.
+func staticKeyConfigured(rt *runtime, hash [32]byte) bool {
+	for _, k := range staticKeys(rt.cfg) {
+		if k != "" && auth.Hash(k) == hash {
+			return true
+		}
+	}
+	return false
 }
 
 // mint signs cs into a client secret.
@@ -157,6 +205,15 @@ func (g *Gateway) ServeRealtimeClientSecrets(w http.ResponseWriter, r *http.Requ
 	_, _ = rand.Read(id[:])
 	expires := g.now().Add(time.Duration(ttl) * time.Second)
 	cs := clientSecret{ID: hex.EncodeToString(id[:]), KeyID: x.who.KeyID, Tenant: x.who.TenantID, Expires: expires.Unix(), Model: name}
+	if cs.KeyID == "" {
+		// A static key has no id: the secret names it by its tag. (The
+		// key of an open gateway's caller may be no configured key.)
+		if key, ok := auth.FromHeader(r.Header); ok {
+			if staticKeyConfigured(rt, auth.Hash(key)) {
+				cs.Static = staticKeyTag(g.signingKey(rt), key)
+			}
+		}
+	}
 	// The session's settings (less its model, which the route names) go
 	// upstream when the session opens.
 	settings := []byte(session.Raw)
@@ -246,21 +303,30 @@ func clientSecretOf(r *http.Request) string {
 
 // clientSecretPrincipal checks a client secret and returns who its
 // session is for: the key that made it, as the guard knows it now (a
-// revoked key's secrets open nothing).
-func (g *Gateway) clientSecretPrincipal(ctx context.Context, rt *runtime, token string) (clientSecret, *Principal, error) {
+// revoked key's secrets open nothing, nor do a static key's once the
+// config no longer has it), and for a static key's secret the key's
+// digest, for the session's checks.
+func (g *Gateway) clientSecretPrincipal(ctx context.Context, rt *runtime, token string) (clientSecret, *Principal, *[32]byte, error) {
 	cs, err := readClientSecret(g.signingKey(rt), token, g.now())
 	if err != nil {
-		return cs, nil, errInvalidKey
+		return cs, nil, nil, errInvalidKey
 	}
 	if cs.KeyID == "" {
-		return cs, anonymous, nil
+		if cs.Static == "" {
+			return cs, anonymous, nil, nil // made on an open gateway
+		}
+		hash, ok := g.staticKeyHash(rt, cs.Static)
+		if !ok {
+			return cs, nil, nil, errInvalidKey
+		}
+		return cs, anonymous, &hash, nil
 	}
 	pr, ok := rt.guard.(principalResolver)
 	if !ok {
-		return cs, nil, errInvalidKey
+		return cs, nil, nil, errInvalidKey
 	}
 	p, err := pr.Principal(ctx, cs.KeyID)
-	return cs, p, err
+	return cs, p, nil, err
 }
 
 // clientSecretSettings is the session settings kept for client secret cs

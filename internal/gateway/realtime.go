@@ -142,14 +142,15 @@ func (g *Gateway) ServeRealtime(w http.ResponseWriter, r *http.Request) {
 	x.streamed = true
 	// A client secret stands for the key that made it.
 	var secret *clientSecret
+	var staticKey *[32]byte
 	if token := clientSecretOf(r); token != "" {
 		if rt := g.rt.Load(); rt != nil {
-			cs, p, err := g.clientSecretPrincipal(r.Context(), rt, token)
+			cs, p, hash, err := g.clientSecretPrincipal(r.Context(), rt, token)
 			if err != nil {
 				g.deny(r.Context(), w, x, err)
 				return
 			}
-			r, secret = r.WithContext(WithPrincipal(r.Context(), p)), &cs
+			r, secret, staticKey = r.WithContext(WithPrincipal(r.Context(), p)), &cs, hash
 		}
 	}
 	beta := r.Header.Get("OpenAI-Beta")
@@ -244,7 +245,7 @@ func (g *Gateway) ServeRealtime(w http.ResponseWriter, r *http.Request) {
 	}
 	s := &session{g: g, x: x, rt: rt, deployment: trace.Deployment, client: client, up: up, header: r.Header.Clone()}
 	if secret != nil {
-		s.secret, s.keyID = true, secret.KeyID
+		s.secret, s.keyID, s.staticKey = true, secret.KeyID, staticKey
 		// The settings the client secret was made with are sent before
 		// any of the client's events, and the client sees the session
 		// created with them (settle), as OpenAI applies them.
@@ -354,10 +355,11 @@ type session struct {
 	client, up *websocket.Conn
 	// The session's key, checked again before each response: the
 	// handshake's headers, or (secret) the key id of the client secret
-	// it opened with.
-	header http.Header
-	secret bool
-	keyID  string
+	// it opened with, or for a static key's secret the key's digest.
+	header    http.Header
+	secret    bool
+	keyID     string
+	staticKey *[32]byte
 
 	// Written by the upstream pump only; read after it has returned.
 	open int // responses created and not yet done
@@ -538,8 +540,8 @@ func (s *session) pump(ctx context.Context, src, dst *websocket.Conn, fromClient
 // once on the replica whose admin API made the change, within
 // auth.key_cache_ttl on the others). A check that cannot be made (the key
 // store unreachable and the key not cached) lets the admitted session go
-// on; so does a client secret made with a static key, which has no key
-// to revoke.
+// on. A client secret made with a static key is refused once the config
+// no longer has that key (removed by a reload), as the key itself is.
 func (s *session) recheck(ctx context.Context) *refusal {
 	rt := s.g.rt.Load()
 	if rt == nil {
@@ -553,6 +555,10 @@ func (s *session) recheck(ctx context.Context) *refusal {
 	case s.keyID != "":
 		if pr, ok := rt.guard.(principalResolver); ok {
 			who, err = pr.Principal(ctx, s.keyID)
+		}
+	case s.staticKey != nil:
+		if !staticKeyConfigured(rt, *s.staticKey) {
+			err = errInvalidKey
 		}
 	}
 	if err == nil && who != nil && s.x != nil && s.x.decision.Route != "" && !who.allows(s.x.decision.Route) {
