@@ -234,7 +234,11 @@ func (c *wsConn) forgetAll() {
 }
 
 func (c *wsConn) run(ctx context.Context) {
-	ctx, cancel := context.WithCancel(ctx)
+	// A response cut by a shutdown has ErrShuttingDown for its context's
+	// cause, so it is recorded as the shutdown's (as over HTTP), not as
+	// a client that went away.
+	ctx, cancelCause := context.WithCancelCause(ctx)
+	cancel := func() { cancelCause(nil) }
 	defer cancel()
 	defer c.forgetAll()
 	c.active()
@@ -256,7 +260,7 @@ wait:
 			c.conn.Close(websocket.StatusNormalClosure, "")
 			break wait
 		case <-c.g.sessions.closing:
-			cancel()
+			cancelCause(ErrShuttingDown)
 			c.conn.Close(websocket.StatusGoingAway, "the gateway is shutting down")
 			<-read
 			break wait
