@@ -416,20 +416,13 @@ func (c *wsConn) warmUp(ctx context.Context, lane string, body []byte) {
 	if rt := c.g.rt.Load(); rt != nil {
 		who, err := rt.guard.Authenticate(ctx, c.header)
 		if err != nil {
-			status := http.StatusUnauthorized
-			var d *Denied
-			if errors.As(err, &d) && d.Status != 0 {
-				status = d.Status
-			}
-			c.sendError(ctx, lane, status, "invalid_request_error", "invalid_api_key", "", "the connection's API key is not valid any more")
+			c.sendDenied(ctx, lane, err)
 			return
 		}
 		// A warm-up costs nothing, but counts against the rate limits.
 		adm, err := rt.guard.Admit(ctx, who, "", 0, 0)
 		if err != nil {
-			d := &Denied{Status: http.StatusServiceUnavailable, Code: "limits_unavailable", Type: "api_error", Message: "the gateway could not check rate limits"}
-			errors.As(err, &d)
-			c.sendError(ctx, lane, d.Status, d.Type, d.Code, "", d.Message)
+			c.sendDenied(ctx, lane, err)
 			return
 		}
 		adm.Settle(0, 0, 0)
@@ -462,6 +455,20 @@ func (c *wsConn) warmUp(ctx context.Context, lane string, body []byte) {
 			return
 		}
 	}
+}
+
+// sendDenied sends a guard's refusal as an error event, as a turn's
+// refusal is sent (Gateway.deny): the status, type and code the same
+// HTTP request would have got.
+func (c *wsConn) sendDenied(ctx context.Context, lane string, err error) {
+	var d *Denied
+	if !errors.As(err, &d) {
+		c.g.log.Error("guard failed", "request_id", reqid.From(ctx), "err", err)
+		d = &Denied{Status: http.StatusServiceUnavailable, Code: "auth_unavailable", Type: "api_error", Message: "the gateway could not check the API key"}
+	}
+	tw := &turnWriter{ctx: ctx, c: c, lane: lane, header: http.Header{}}
+	openAIResponsesDialect.writeError(tw, &apiError{status: d.Status, code: d.Code, anthropicType: d.Type, message: d.Message})
+	tw.end()
 }
 
 // turn serves one response as a request of its own (its own request id
