@@ -362,11 +362,11 @@ type session struct {
 	staticKey *[32]byte
 
 	// Written by the upstream pump only; read after it has returned.
-	open int // responses created and not yet done
-	// unreported is the text (or transcript) bytes of the responses not
-	// yet done, passed on already.
-	unreported int
-	events     int // upstream events relayed
+	// open holds the responses created and not yet done, by id, each
+	// with the text (or transcript) bytes it passed on already. Several
+	// may run at once (out-of-band responses, conversation "none").
+	open   map[string]int
+	events int // upstream events relayed
 	// settling is set while a client secret's settings are applied;
 	// created holds the upstream's session.created meanwhile.
 	settling bool
@@ -457,12 +457,15 @@ func sendable(c websocket.StatusCode) websocket.StatusCode {
 }
 
 // unfinished marks a session that ended with a response still running as
-// partial: that response's usage was never reported, so its output is
-// estimated from the text passed on.
+// partial: such a response's usage was never reported, so its output is
+// estimated from the text it passed on.
 func (s *session) unfinished(why string) {
-	if s.open > 0 {
-		// What was passed on of it is billed, estimated from its text.
-		s.x.usage.OutputTokens += tokens.FromBytes(s.unreported)
+	if len(s.open) > 0 {
+		// What was passed on of them is billed, estimated from their
+		// text.
+		for _, n := range s.open {
+			s.x.usage.OutputTokens += tokens.FromBytes(n)
+		}
 		s.x.usage.Estimated = true
 		s.x.partial = true
 		if s.x.errKind == "" {
@@ -619,18 +622,28 @@ func (s *session) observe(ctx context.Context, data []byte) (refused *refusal, p
 		if refused := s.recheck(ctx); refused != nil {
 			return refused, false
 		}
-		s.open++
+		if s.open == nil {
+			s.open = map[string]int{}
+		}
+		id := gjson.GetBytes(data, "response.id").Str
+		if _, ok := s.open[id]; !ok {
+			s.open[id] = 0
+		}
 		return nil, true
 	case "response.output_text.delta", "response.output_audio_transcript.delta", "response.text.delta", "response.audio_transcript.delta":
 		// Counted in case the response never reports its usage.
-		s.unreported += len(gjson.GetBytes(data, "delta").Str)
+		r := gjson.GetManyBytes(data, "response_id", "delta")
+		if id, ok := s.openResponse(r[0].Str); ok {
+			s.open[id] += len(r[1].Str)
+		}
 		return nil, true
 	case "response.done":
 	default:
 		return nil, true
 	}
-	s.open = max(s.open-1, 0)
-	s.unreported = 0
+	if id, ok := s.openResponse(gjson.GetBytes(data, "response.id").Str); ok {
+		delete(s.open, id)
+	}
 	u := gjson.GetBytes(data, "response.usage")
 	if !u.Exists() {
 		return nil, true // a failed response may report none
@@ -659,6 +672,21 @@ func (s *session) observe(ctx context.Context, data []byte) (refused *refusal, p
 		return f, true
 	}
 	return nil, true
+}
+
+// openResponse is the open response an event naming response id is of:
+// that one, or the only one open when the event names none the session
+// knows.
+func (s *session) openResponse(id string) (string, bool) {
+	if _, ok := s.open[id]; ok {
+		return id, true
+	}
+	if len(s.open) == 1 {
+		for only := range s.open {
+			return only, true
+		}
+	}
+	return "", false
 }
 
 // sendError sends the client an error event of the Realtime API; eventID
