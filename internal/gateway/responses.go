@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/tidwall/gjson"
@@ -19,8 +20,10 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/cache"
 	"github.com/switchyard-gw/switchyard/internal/executor"
 	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/openaiapi"
 	"github.com/switchyard-gw/switchyard/internal/provider"
 	"github.com/switchyard-gw/switchyard/internal/reqid"
+	"github.com/switchyard-gw/switchyard/internal/sse"
 	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
 
@@ -254,13 +257,31 @@ func (g *Gateway) ServeOpenAIResponseObject(w http.ResponseWriter, r *http.Reque
 // object, a background response's event stream, a video's bytes). The
 // upstream's 404 is about the object (deleted, or expired there), and is
 // answered with gone. It reports whether the upstream answered 2xx.
+//
+// A stream (GET /v1/responses/{id}?stream=true, a background response's)
+// is bounded as a streamed call is, not by timeout: by first_token_timeout
+// until its first event, then by idle_timeout between events (see
+// relayObjectStream).
 func (g *Gateway) forwardObject(w http.ResponseWriter, r *http.Request, x *exchange, d *deployment, f forwarder, op string, body []byte, gone *apiError) bool {
 	x.decision.Route = d.cfg.Name
-	ctx, cancel := d.timeoutContext(r.Context())
+	var ctx context.Context
+	var cancel context.CancelFunc
+	var wd *watchdog
+	if r.Method == http.MethodGet && queryTrue(r.URL.Query().Get("stream")) {
+		ctx, cancel = context.WithCancel(r.Context())
+		wd = newWatchdog(cancel)
+		defer wd.stop()
+		wd.arm("first token", d.cfg.FirstTokenTimeout.D())
+	} else {
+		ctx, cancel = d.timeoutContext(r.Context())
+	}
 	defer cancel()
 	resp, err := f.Forward(ctx, r.Method, op, r.URL.RawQuery, body)
 	var pe *provider.Error
 	switch {
+	case wd != nil && err != nil && wd.fired.Load():
+		g.failErr(w, x, wd.err())
+		return false
 	case errors.As(err, &pe) && pe.Status == http.StatusNotFound:
 		g.fail(w, x, gone)
 		return false
@@ -277,6 +298,10 @@ func (g *Gateway) forwardObject(w http.ResponseWriter, r *http.Request, x *excha
 	}
 	w.Header().Set(HeaderDeployment, d.cfg.Name)
 	w.WriteHeader(resp.StatusCode)
+	if wd != nil && resp.StatusCode/100 == 2 && strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		g.relayObjectStream(r.Context(), w, x, d, wd, resp.Body)
+		return true
+	}
 	rc := http.NewResponseController(w)
 	buf := make([]byte, 32<<10)
 	for {
@@ -295,6 +320,106 @@ func (g *Gateway) forwardObject(w http.ResponseWriter, r *http.Request, x *excha
 			return true
 		}
 	}
+}
+
+// terminalResponseEvents are the events that end a Responses API stream:
+// after one the stream is whole (or the client was told it failed).
+var terminalResponseEvents = map[string]bool{
+	"response.completed": true, "response.incomplete": true, "response.failed": true, "error": true,
+}
+
+// relayObjectStream relays a Responses API event stream, event by event,
+// with the idle_timeout of d between events (wd, armed for the first
+// one). A stream that ends, fails or times out before its terminal event
+// ends with an in-band error event, never a clean end the client would
+// take for the whole answer.
+func (g *Gateway) relayObjectStream(ctx context.Context, w http.ResponseWriter, x *exchange, d *deployment, wd *watchdog, body io.Reader) {
+	rc := http.NewResponseController(w)
+	rd := sse.NewReader(body)
+	seq := -1
+	for {
+		f, err := rd.Next()
+		if err != nil {
+			switch {
+			case wd.fired.Load():
+				err = wd.err()
+			case err == io.EOF:
+				err = &provider.Error{Kind: provider.KindUnavailable, Message: "the upstream stream ended before its terminal event"}
+			default:
+				err = &provider.Error{Kind: provider.KindConnection, Message: "the upstream stream failed before its terminal event", Err: err}
+			}
+			if err = shutdownOr(ctx, err); x.streamFailed(ctx, err) {
+				_, _ = w.Write(openaiapi.ResponsesErrorEvent(seq+1, err))
+				_ = rc.Flush()
+			}
+			return
+		}
+		wd.arm("idle gap", d.cfg.IdleTimeout.D())
+		if _, werr := w.Write(f.Raw); werr != nil {
+			x.partial, x.errKind = true, "client_cancelled"
+			return
+		}
+		_ = rc.Flush()
+		if f.IsComment() {
+			continue
+		}
+		data := gjson.Parse(f.Data)
+		if n := data.Get("sequence_number"); n.Type == gjson.Number {
+			seq = int(n.Int())
+		}
+		typ := f.Event
+		if typ == "" {
+			typ = data.Get("type").Str
+		}
+		if terminalResponseEvents[typ] {
+			return
+		}
+	}
+}
+
+// watchdog cancels a call when the bound it was last armed with passes.
+type watchdog struct {
+	timer *time.Timer
+	fired atomic.Bool
+	what  string
+	limit time.Duration
+}
+
+func newWatchdog(cancel context.CancelFunc) *watchdog {
+	wd := &watchdog{}
+	wd.timer = time.AfterFunc(time.Hour, func() {
+		wd.fired.Store(true)
+		cancel()
+	})
+	wd.timer.Stop()
+	return wd
+}
+
+// arm restarts the watchdog with bound what of length limit; a limit of 0
+// is no bound. Only the relaying goroutine arms it.
+func (wd *watchdog) arm(what string, limit time.Duration) {
+	if wd.fired.Load() {
+		return
+	}
+	wd.what, wd.limit = what, limit
+	if limit > 0 {
+		wd.timer.Reset(limit)
+	} else {
+		wd.timer.Stop()
+	}
+}
+
+func (wd *watchdog) stop() { wd.timer.Stop() }
+
+// err is the timeout error of the bound that fired.
+func (wd *watchdog) err() error {
+	return &provider.Error{Kind: provider.KindTimeout, Message: "upstream " + wd.what + " timed out after " + wd.limit.String()}
+}
+
+// queryTrue reports whether a query parameter's value means true.
+func queryTrue(v string) bool {
+	b, err := strconv.ParseBool(v)
+	return err == nil && b
 }
 
 // fetch sends a request for an object to op at deployment d, within the

@@ -364,6 +364,15 @@ func (s *ResponsesStreamWriter) WriteError(err error) {
 	})
 }
 
+// ResponsesErrorEvent is the in-band error event (see errorEvent) for err,
+// numbered seq, that ends a relayed Responses API stream the gateway
+// cannot finish.
+func ResponsesErrorEvent(seq int, err error) []byte {
+	s := ResponsesStreamWriter{frames: seq}
+	_, code, param, message := ErrorFor(err)
+	return s.errorEvent(code, param, message)
+}
+
 // errorEvent is the Responses API's in-band error event. Besides
 // the event's own fields it carries an "error" object like Chat
 // Completions' in-band error, which the official SDKs raise as an error
