@@ -148,6 +148,15 @@ func decodeResponses(raw []byte) (*llm.Body, error) {
 			return nil, badRequest(param+".type", "input item type "+quote(it.Type)+" needs an OpenAI deployment")
 		}
 	}
+	if len(b.Messages) == 0 {
+		// OpenAI's API has the conversation upstream (previous_response_id,
+		// conversation, prompt: all relayed); a translated request must
+		// carry it, as Chat Completions' messages must.
+		if len(in.Input) == 0 || string(in.Input) == "null" {
+			return nil, badRequest("input", "missing required parameter: 'input'")
+		}
+		return nil, badRequest("input", "input must contain at least one message")
+	}
 	b.System = strings.Join(system, "\n\n")
 	for _, t := range in.Tools {
 		if t.Type != "function" {
