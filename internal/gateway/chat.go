@@ -350,6 +350,9 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, x *exchange, r
 		}
 		return
 	}
+	if x.dialect == openAIResponsesDialect && resp.Dialect == x.dialect.name {
+		resp.Raw = openaiapi.NamePreviousResponse(resp.Raw, x.req.PreviousResponseID)
+	}
 	if err := x.dialect.writeResponse(w, resp); err != nil {
 		g.log.Debug("write response", "request_id", reqid.From(r.Context()), "err", err)
 	}

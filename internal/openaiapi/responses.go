@@ -1,6 +1,7 @@
 package openaiapi
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/http"
@@ -243,6 +244,46 @@ func (s source) writeResponsesResponse(w http.ResponseWriter, resp *llm.Response
 	return nil
 }
 
+// NamePreviousResponse is a relayed response object, or an event carrying
+// one, naming prev in previous_response_id where it names none. A request
+// continuing a response the gateway translated reaches an OpenAI
+// deployment as a self-contained request (Request.PreviousResponseID), so
+// its answer names no previous response; the client's does, as OpenAI's
+// would. With prev "" it is raw.
+func NamePreviousResponse(raw []byte, prev string) []byte {
+	if prev == "" {
+		return raw
+	}
+	key := []byte(`"previous_response_id"`)
+	i := bytes.Index(raw, key)
+	if i < 0 {
+		return raw
+	}
+	j := i + len(key)
+	skip := func() {
+		for j < len(raw) && (raw[j] == ' ' || raw[j] == '\t' || raw[j] == '\n' || raw[j] == '\r') {
+			j++
+		}
+	}
+	skip()
+	if j >= len(raw) || raw[j] != ':' {
+		return raw
+	}
+	j++
+	skip()
+	if !bytes.HasPrefix(raw[j:], []byte("null")) {
+		return raw
+	}
+	id, err := wirejson.Marshal(prev)
+	if err != nil {
+		return raw
+	}
+	out := make([]byte, 0, len(raw)+len(id))
+	out = append(out, raw[:j]...)
+	out = append(out, id...)
+	return append(out, raw[j+len("null"):]...)
+}
+
 // ResponsesStreamWriter writes a Responses API stream to the client. A
 // Responses API provider's events are relayed verbatim, and its terminal
 // event (response.completed, response.incomplete) ends the stream; any
@@ -259,6 +300,7 @@ type ResponsesStreamWriter struct {
 	ended    bool // a translated stream got its terminal event
 	buf      []byte
 	keep     func(id string, object, history []byte) // see OnTranslated
+	prev     string                                  // see NamePreviousResponse
 }
 
 // OnTranslated sets keep, which a translated stream calls with Translated's
@@ -296,6 +338,8 @@ func NewResponsesStreamWriter(w http.ResponseWriter, req *llm.Request, src llm.D
 		enc: rsEncoder{gen: defaultSource(), model: req.Model, tool: -1}}
 	if !s.relay {
 		s.enc.echo = echoFor(req) // a relayed stream's objects are the provider's own
+	} else {
+		s.prev = req.PreviousResponseID
 	}
 	return s
 }
@@ -326,7 +370,7 @@ func (s *ResponsesStreamWriter) WriteEvent(ev llm.Event) error {
 		s.finished = true
 	}
 	s.frames++
-	_, err := s.out.Write(ev.Raw)
+	_, err := s.out.Write(NamePreviousResponse(ev.Raw, s.prev))
 	return err
 }
 
