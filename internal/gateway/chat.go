@@ -260,6 +260,13 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *dialect) 
 		g.fail(w, x, e)
 		return
 	}
+	if d == openAIResponsesDialect {
+		if err := jsonObjectPlan(plan, dec.Route, req); err != nil {
+			g.setRouteHeaders(w, x)
+			g.failErr(w, x, err)
+			return
+		}
+	}
 	required, e := rt.requireParams(plan, &x.decision, d, req, r.Header)
 	if e != nil {
 		g.setRouteHeaders(w, x)

@@ -197,6 +197,29 @@ func pinContinued(x *exchange, p *executor.Plan, dep string) {
 	}
 }
 
+// jsonObjectPlan keeps, for a Responses API request whose text.format is
+// json_object (JSON with no schema, which Anthropic's and Bedrock's APIs
+// have no way to ask for), the plan's targets that speak OpenAI's API
+// (OpenAI and Azure deployments), in order; a route with none is a 400
+// naming text.format.
+func jsonObjectPlan(p *executor.Plan, route string, req *llm.Request) error {
+	if !req.JSONMode || gjson.GetBytes(req.Raw, "text.format.type").Str != "json_object" {
+		return nil
+	}
+	kept := p.Targets[:0]
+	for _, t := range p.Targets {
+		if _, ok := t.Provider.(relayer); ok {
+			kept = append(kept, t)
+		}
+	}
+	p.Targets = kept
+	if len(kept) == 0 {
+		return &llm.BadRequestError{Param: "text.format", Message: "text.format of type \"json_object\" has no counterpart on an Anthropic or Bedrock deployment, and model " +
+			strconv.Quote(route) + " has no OpenAI or Azure deployment; use json_schema"}
+	}
+	return nil
+}
+
 // ServeOpenAIResponseObject serves the Responses API's object endpoints:
 // GET and DELETE /v1/responses/{id}, POST /v1/responses/{id}/cancel and
 // GET /v1/responses/{id}/input_items, relayed to the deployment that made
