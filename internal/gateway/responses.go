@@ -474,7 +474,7 @@ func (g *Gateway) serveKept(w http.ResponseWriter, r *http.Request, x *exchange,
 		g.fail(w, x, &apiError{status: http.StatusBadRequest, code: "invalid_request_error", anthropicType: "invalid_request_error",
 			message: "response " + strconv.Quote(id) + " is not a background response; only background responses can be cancelled"})
 	case strings.HasSuffix(r.URL.Path, "/input_items"):
-		page, err := inputItemsPage(id, k.Input, r.URL.Query())
+		page, err := inputItemsPage(id, k.Input, k.IDs, r.URL.Query())
 		if err != nil {
 			g.fail(w, x, err)
 			return
@@ -510,12 +510,12 @@ func (g *Gateway) serveKept(w http.ResponseWriter, r *http.Request, x *exchange,
 }
 
 // inputItemsPage is a page of the input items of kept response id, as the
-// Responses API lists them: each item with an id (the item's own, else
-// one derived from id and its position, so it is stable across calls), a
-// message's text as content parts; query's limit (1-100, default 20),
-// order (asc, or desc by default) and after (an item id) as OpenAI takes
-// them.
-func inputItemsPage(id string, input []byte, query url.Values) ([]byte, *apiError) {
+// Responses API lists them: each item with its id (ids[i] when the entry
+// has them, see keptResponse.IDs; else the item's own, or one derived from
+// id and its position), a message's text as content parts; query's limit
+// (1-100, default 20), order (asc, or desc by default) and after (an item
+// id) as OpenAI takes them.
+func inputItemsPage(id string, input []byte, ids []string, query url.Values) ([]byte, *apiError) {
 	bad := func(param, msg string) *apiError {
 		return &apiError{status: http.StatusBadRequest, code: "invalid_request_error", anthropicType: "invalid_request_error",
 			message: "invalid " + param + ": " + msg}
@@ -542,7 +542,13 @@ func inputItemsPage(id string, input []byte, query url.Values) ([]byte, *apiErro
 	}
 	items := make([]listedItem, len(raw))
 	for i, it := range raw {
-		items[i] = listItem(id, i, it)
+		itemID := ""
+		if len(ids) >= len(raw) {
+			itemID = ids[i]
+		} else {
+			itemID = keptItemID(id, i, it)
+		}
+		items[i] = listItem(itemID, it)
 	}
 	if order == "desc" {
 		slices.Reverse(items)
@@ -584,26 +590,35 @@ type listedItem struct {
 	body json.RawMessage
 }
 
-// listItem is input item i of response id as the input item list shows
+// keptItemID is the id of item i of the conversation kept with response
+// id: the item's own, else one made of id and i.
+func keptItemID(id string, i int, item []byte) string {
+	if own := gjson.GetBytes(item, "id").Str; own != "" {
+		return own
+	}
+	prefix := "item_"
+	switch typ := gjson.GetBytes(item, "type").Str; {
+	case typ == "message" || typ == "" && gjson.GetBytes(item, "role").Exists():
+		prefix = "msg_"
+	case typ == "function_call":
+		prefix = "fc_"
+	case typ == "function_call_output":
+		prefix = "fco_"
+	case typ == "reasoning":
+		prefix = "rs_"
+	}
+	return prefix + strings.TrimPrefix(id, "resp_") + "_" + strconv.Itoa(i)
+}
+
+// listItem is an input item, of id itemID, as the input item list shows
 // it.
-func listItem(id string, i int, item []byte) listedItem {
+func listItem(itemID string, item []byte) listedItem {
 	typ := gjson.GetBytes(item, "type").Str
 	if typ == "" && gjson.GetBytes(item, "role").Exists() {
 		typ = "message"
 		item, _ = sjson.SetBytes(item, "type", typ)
 	}
-	itemID := gjson.GetBytes(item, "id").Str
-	if itemID == "" {
-		prefix := "item_"
-		switch typ {
-		case "message":
-			prefix = "msg_"
-		case "function_call":
-			prefix = "fc_"
-		case "function_call_output":
-			prefix = "fco_"
-		}
-		itemID = prefix + strings.TrimPrefix(id, "resp_") + "_" + strconv.Itoa(i)
+	if gjson.GetBytes(item, "id").Str != itemID {
 		item, _ = sjson.SetBytes(item, "id", itemID)
 	}
 	if typ == "message" {
@@ -639,10 +654,31 @@ type keptResponse struct {
 	Input    json.RawMessage `json:"input"`
 	Output   json.RawMessage `json:"output"`
 	Response json.RawMessage `json:"response,omitempty"`
+	// IDs are the ids of the conversation's items (Input's, then
+	// Output's), given once when it is kept: an item keeps its id in every
+	// response of a chain that lists it, the answer's items those of its
+	// response object. The items themselves carry only the client's own
+	// ids, so a continuing request sends no id an upstream does not know.
+	IDs []string `json:"ids,omitempty"`
 }
 
 // conversation is the input items of a request continuing k.
 func (k *keptResponse) conversation() []byte { return joinArrays(k.Input, k.Output) }
+
+// itemIDs is the ids of the items of k's conversation, k being response
+// id: its IDs, or, for an entry kept without them, ids made as the input
+// item list made them then.
+func (k *keptResponse) itemIDs(id string) []string {
+	items := gjson.ParseBytes(k.conversation()).Array()
+	if len(k.IDs) == len(items) {
+		return k.IDs
+	}
+	ids := make([]string, len(items))
+	for i, it := range items {
+		ids[i] = keptItemID(id, i, []byte(it.Raw))
+	}
+	return ids
+}
 
 // keptTranslated is the kept response id of tenant, or nil when the
 // gateway keeps none (an unreadable entry counts as none); an error when
@@ -711,7 +747,8 @@ func (g *Gateway) keepTranslated(ctx context.Context, x *exchange, id string, ob
 	if st := gjson.GetBytes(x.req.Raw, "store"); st.Exists() && st.Type == gjson.False {
 		return
 	}
-	body, err := json.Marshal(keptResponse{Input: inputItems(x.req.Raw), Output: history, Response: object})
+	input := inputItems(x.req.Raw)
+	body, err := json.Marshal(keptResponse{Input: input, Output: history, Response: object, IDs: g.keptItemIDs(ctx, x, id, input, object, history)})
 	if err != nil {
 		return
 	}
@@ -720,6 +757,35 @@ func (g *Gateway) keepTranslated(ctx context.Context, x *exchange, id string, ob
 	if err := g.affinity.Set(ctx, conversationKey(x.who.TenantID, id), &cache.Entry{Stored: g.now(), Body: body}, responseAffinityTTL); err != nil {
 		g.log.Warn("kept response store failed", "request_id", reqid.From(ctx), "err", err)
 	}
+}
+
+// keptItemIDs gives the items of translated response id's conversation
+// (input, then history) their ids (see keptResponse.IDs): those of the
+// response it continued, kept, for its items that lead input; the
+// answer's, from its response object, for history; else the item's own,
+// or one made of id and its position.
+func (g *Gateway) keptItemIDs(ctx context.Context, x *exchange, id string, input, object, history []byte) []string {
+	in, out := gjson.ParseBytes(input).Array(), gjson.ParseBytes(history).Array()
+	ids := make([]string, 0, len(in)+len(out))
+	if prev := x.req.PreviousResponseID; prev != "" {
+		if k, err := g.keptTranslated(ctx, x.who.TenantID, prev); err == nil && k != nil {
+			if kept := k.itemIDs(prev); len(kept) <= len(in) {
+				ids = append(ids, kept...)
+			}
+		}
+	}
+	for i := len(ids); i < len(in); i++ {
+		ids = append(ids, keptItemID(id, i, []byte(in[i].Raw)))
+	}
+	answer := gjson.GetBytes(object, "output").Array()
+	for i, it := range out {
+		if len(answer) == len(out) && answer[i].Get("id").Str != "" {
+			ids = append(ids, answer[i].Get("id").Str)
+		} else {
+			ids = append(ids, keptItemID(id, len(in)+i, []byte(it.Raw)))
+		}
+	}
+	return ids
 }
 
 // inputItems is a Responses API body's input as a JSON array of items: a
