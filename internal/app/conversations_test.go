@@ -209,3 +209,23 @@ func TestConversationTurnsAreNotCached(t *testing.T) {
 		t.Errorf("got %d items (%v), want 4: two questions and two answers", len(items.Data), err)
 	}
 }
+
+// TestBackgroundResponsesAreNotCached: a background Responses request is
+// answered with a queued job, not the answer; with the response cache on,
+// the same body sent twice starts two jobs, never a hit on the first.
+func TestBackgroundResponsesAreNotCached(t *testing.T) {
+	s := startTenantStack(t, startSim(t, fastSim()), sqliteExtra(t, "cache: {backend: memory}\n"))
+	a := s.newKey("acme", admin.KeyCreate{})
+	body := `{"model":"medium","input":"Next stop?","background":true}`
+	var ids []string
+	for range 2 {
+		code, out, h := s.send("/v1/responses", body, "Authorization", "Bearer "+a.Secret)
+		if code != 200 || h.Get("X-Switchyard-Cache") != "" {
+			t.Fatalf("got %d, cache %q: %s; want 200 and no cache", code, h.Get("X-Switchyard-Cache"), out)
+		}
+		ids = append(ids, gjson.Get(out, "id").Str)
+	}
+	if ids[0] == ids[1] {
+		t.Errorf("both requests answered by response %s, want two jobs", ids[0])
+	}
+}

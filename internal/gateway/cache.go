@@ -77,9 +77,10 @@ func (g *Gateway) cached(w http.ResponseWriter, r *http.Request, x *exchange, rt
 	if rc, ok := rt.cfg.Route(route); ok && rc.Cache != nil && !*rc.Cache {
 		return w, nil, false // the route opted out
 	}
-	if endpoint == cacheOpenAIResponses && gjson.GetBytes(body, "conversation").Exists() {
+	if endpoint == cacheOpenAIResponses && (gjson.GetBytes(body, "conversation").Exists() || gjson.GetBytes(body, "background").Bool()) {
 		// The conversation named is state upstream that each turn adds
-		// to: the same body is another request every time.
+		// to: the same body is another request every time. A background
+		// response's answer is a queued job, not the answer to keep.
 		return w, nil, false
 	}
 	lookup, keep := cacheDirectives(r.Header)

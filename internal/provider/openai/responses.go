@@ -143,7 +143,10 @@ func (c *Client) parseResponsesObject(raw []byte) (*llm.Response, error) {
 		return nil, c.classify(0, nil, []byte(`{"error":`+e.Raw+`}`))
 	}
 	output := root.Get("output")
-	if !output.IsArray() || len(output.Array()) == 0 {
+	// A background response is answered while still queued (or already
+	// in progress), with no output yet: that is its answer.
+	pending := root.Get("status").Str == "queued" || root.Get("status").Str == "in_progress"
+	if !output.IsArray() || output.Get("#").Int() == 0 && !pending {
 		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "response object without output"}
 	}
 	resp := &llm.Response{

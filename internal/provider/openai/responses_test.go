@@ -75,6 +75,9 @@ func TestResponsesObjectKinds(t *testing.T) {
 		{"incomplete", `{"status":"incomplete","output":[{"type":"message","content":[{"type":"output_text","text":"cut"}]}]}`, llm.FinishLength, 0, 0},
 		{"function call", `{"status":"completed","output":[{"type":"function_call","call_id":"call_1","name":"get_weather","arguments":"{}"}]}`, llm.FinishToolCalls, 1, 0},
 		{"no output", `{"status":"completed","output":[]}`, "", 0, provider.KindUnavailable},
+		// OpenAI answers a background request at once, queued, output empty.
+		{"queued background", `{"status":"queued","background":true,"output":[]}`, llm.FinishStop, 0, 0},
+		{"in progress background", `{"status":"in_progress","background":true,"output":[]}`, llm.FinishStop, 0, 0},
 		{"failed", `{"status":"failed","error":{"code":"server_error","message":"boom"},"output":[]}`, "", 0, provider.KindUnavailable},
 		{"rate limited", `{"status":"failed","error":{"code":"rate_limit_exceeded","message":"slow down"},"output":[]}`, "", 0, provider.KindRateLimited},
 		{"not JSON", `{"status":`, "", 0, provider.KindUnavailable},
