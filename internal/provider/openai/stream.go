@@ -114,11 +114,13 @@ func (s *stream) Next() (llm.Event, error) {
 		return ev, nil // comment or keep-alive
 	}
 	if f.Data == "[DONE]" {
-		// [DONE] ends the answer as the body's end does: it is complete
-		// only when every choice finished. A choice without its
-		// finish_reason was cut upstream, and must not pass for an
-		// answer that ended (Anthropic clients would read end_turn).
-		if !s.complete() {
+		// [DONE] ends the answer: it is complete only when every choice
+		// the upstream sent finished. A choice without its finish_reason
+		// was cut upstream, and must not pass for an answer that ended
+		// (Anthropic clients would read end_turn). A choice asked for but
+		// never sent is not one cut: many OpenAI-compatible servers
+		// ignore n and stream one choice.
+		if !s.sentFinished() {
 			s.err = &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "stream ended at [DONE] before every choice's finish_reason", Err: provider.ErrStreamTruncated}
 			return llm.Event{}, s.err
 		}
@@ -300,6 +302,17 @@ func (s *stream) complete() bool {
 		}
 	}
 	return asked == s.want
+}
+
+// sentFinished reports whether the upstream sent a choice and every
+// choice it sent finished.
+func (s *stream) sentFinished() bool {
+	for _, done := range s.finished {
+		if !done {
+			return false
+		}
+	}
+	return len(s.finished) > 0
 }
 
 // end decides what the end of the body means: a complete answer when every

@@ -208,7 +208,11 @@ func TestStreamChoicesAsked(t *testing.T) {
 		{"n=2, [DONE] after both finished, relayed", 2, choice0 + choice1 + finish1 + finish0 + done, true, providertest.IsEOF},
 		{"n=2, [DONE] after only choice 0 finished", 2, choice0 + choice1 + finish0 + done, false, providertest.IsTruncated},
 		{"n=2, [DONE] after only choice 0 finished, relayed", 2, choice0 + choice1 + finish0 + done, true, providertest.IsTruncated},
-		{"n=2, [DONE] with choice 1 never sent, relayed", 2, choice0 + finish0 + done, true, providertest.IsTruncated},
+		// An upstream that ignores n (many OpenAI-compatible servers, the
+		// simulator) sends one choice and finishes it: not a cut answer.
+		{"n=2, [DONE] with choice 1 never sent, relayed", 2, choice0 + finish0 + done, true, providertest.IsEOF},
+		{"n=2, [DONE] with choice 1 never sent", 2, choice0 + finish0 + done, false, providertest.IsEOF},
+		{"n=2, [DONE] with no choice sent", 2, done, false, providertest.IsTruncated},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
