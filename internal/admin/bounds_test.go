@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -51,5 +52,41 @@ func TestNamesAndMetadataBounded(t *testing.T) {
 				t.Errorf("got %d %.300s, want %d %q", code, b, tt.code, tt.want)
 			}
 		})
+	}
+}
+
+// TestBoundsSpareStoredKeys: a key stored before the name and metadata
+// bounds existed (here written to the store directly) can still be
+// edited and rotated without trimming them first; only a name or
+// metadata the request changes is checked.
+func TestBoundsSpareStoredKeys(t *testing.T) {
+	e := newEnv(t)
+	e.tenant("t1", tenancy.Limits{})
+	k := e.key(KeyCreate{TenantID: "t1", Name: "k"})
+	stored, err := e.st.GetKey(context.Background(), k.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored.Name = strings.Repeat("n", 300)
+	stored.Metadata = map[string]string{}
+	for i := range 40 {
+		stored.Metadata[fmt.Sprint("m", i)] = "v"
+	}
+	if err := e.st.UpdateKey(context.Background(), stored); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, method, path, body string
+		code                     int
+		want                     string
+	}{
+		{"limits only", "PATCH", "/admin/keys/" + k.ID, `{"limits":{"rpm":5}}`, 200, ""},
+		{"new metadata still bounded", "PATCH", "/admin/keys/" + k.ID, `{"metadata":{"a":"` + strings.Repeat("v", 513) + `"}}`, 400, "longer than 512 characters"},
+		{"rotate", "POST", "/admin/keys/" + k.ID + "/rotate", "", 200, ""},
+	} {
+		code, b := e.doRaw(adminKey, tt.method, tt.path, tt.body)
+		if code != tt.code || !strings.Contains(b, tt.want) {
+			t.Errorf("%s: got %d %.300s, want %d %q", tt.name, code, b, tt.code, tt.want)
+		}
 	}
 }

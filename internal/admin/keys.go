@@ -134,7 +134,7 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, c *caller) {
 	if !c.global {
 		inherit(&k, c.key)
 	}
-	if err := h.checkKey(k, c, now); err != nil {
+	if err := h.checkKey(k, nil, c, now); err != nil {
 		writeErr(w, err)
 		return
 	}
@@ -184,15 +184,24 @@ func inherit(k *store.Key, issuer *store.Key) {
 
 // checkKey validates k and, for a tenant admin, that its scope is within
 // the caller's own.
-func (h *Handler) checkKey(k store.Key, c *caller, now time.Time) error {
+//
+// was is the key as stored before an update or rotation (nil for a new
+// key): a name or metadata it already had is not checked against bounds
+// added after it was stored, so such a key can still be edited and
+// rotated (a leaked key above all) without first trimming them.
+func (h *Handler) checkKey(k store.Key, was *store.Key, c *caller, now time.Time) error {
 	if k.Role != store.RoleUser && k.Role != store.RoleTenantAdmin {
 		return errBad("role must be user or tenant_admin")
 	}
-	if err := checkName(k.Name); err != nil {
-		return err
+	if was == nil || k.Name != was.Name {
+		if err := checkName(k.Name); err != nil {
+			return err
+		}
 	}
-	if err := checkMetadata(k.Metadata); err != nil {
-		return err
+	if was == nil || !maps.Equal(k.Metadata, was.Metadata) {
+		if err := checkMetadata(k.Metadata); err != nil {
+			return err
+		}
 	}
 	for i, rt := range k.AllowedRoutes {
 		switch {
@@ -285,6 +294,7 @@ func (h *Handler) updateKey(w http.ResponseWriter, r *http.Request, c *caller) {
 	if !ok {
 		return
 	}
+	was := k
 	var in KeyUpdate
 	if err := decodePatch(w, r, &in, "expires_at"); err != nil {
 		writeErr(w, err)
@@ -309,7 +319,7 @@ func (h *Handler) updateKey(w http.ResponseWriter, r *http.Request, c *caller) {
 	if in.Metadata != nil {
 		k.Metadata = *in.Metadata
 	}
-	if err := h.checkKey(k, c, h.now()); err != nil {
+	if err := h.checkKey(k, &was, c, h.now()); err != nil {
 		writeErr(w, err)
 		return
 	}
@@ -358,7 +368,7 @@ func (h *Handler) rotateKey(w http.ResponseWriter, r *http.Request, c *caller) {
 	k.ID = store.NewID("key")
 	k.Created = now
 	k.RevokedAt = nil
-	if err := h.checkKey(k, c, now); err != nil {
+	if err := h.checkKey(k, &old, c, now); err != nil {
 		writeErr(w, err)
 		return
 	}
