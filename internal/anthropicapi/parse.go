@@ -4,11 +4,11 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
 
 // BadRequestError is a client request that failed validation; the
@@ -141,23 +141,11 @@ var fields = []string{"model", "messages", "system", "max_tokens", "stream", "to
 	"output_config", "metadata", "temperature", "top_p", "stop_sequences", "tool_choice", "thinking", "service_tier"}
 
 // caseVariant is the error for key, a top-level key the parser's switch
-// did not take, when it matches one of fields but for case (as Go's
-// encoding/json folds names); nil otherwise. It allocates only for the
-// error. An ASCII key is folded only against the fields of its length and
-// first letter (the fields are lower-case ASCII); another may fold to
-// fewer bytes (ſ, K).
+// did not take, when it is one of fields but for case
+// (wirejson.FoldedField); nil otherwise.
 func caseVariant(key string) error {
-	ascii := key != ""
-	for i := 0; i < len(key) && ascii; i++ {
-		ascii = key[i] < utf8.RuneSelf
-	}
-	for _, f := range fields {
-		if ascii && (len(key) != len(f) || key[0]|0x20 != f[0]) {
-			continue
-		}
-		if key != f && strings.EqualFold(key, f) {
-			return badRequest(key, "unknown field "+strconv.Quote(key)+": field names are case-sensitive; did you mean "+strconv.Quote(f)+"?")
-		}
+	if f := wirejson.FoldedField(key, fields); f != "" {
+		return badRequest(key, "unknown field "+strconv.Quote(key)+": field names are case-sensitive; did you mean "+strconv.Quote(f)+"?")
 	}
 	return nil
 }

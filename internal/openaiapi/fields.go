@@ -2,10 +2,10 @@ package openaiapi
 
 import (
 	"strconv"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
 
 // The top-level fields of each API's request body that the gateway reads
@@ -33,24 +33,13 @@ var (
 )
 
 // caseVariant is the error for key, a top-level key that is not exactly
-// one of fields, when it matches one of them but for case (as Go's
-// encoding/json folds names); nil otherwise. Parsers call it only for
-// the keys their switch did not take, so a body of known keys costs
-// nothing, and it allocates only for the error. An ASCII key is folded
-// only against the fields of its length and first letter (the fields are
-// lower-case ASCII); another may fold to fewer bytes (ſ, K).
+// one of fields, when it is one of them but for case
+// (wirejson.FoldedField); nil otherwise. Parsers call it only for the
+// keys their switch did not take, so a body of known keys costs nothing,
+// and it allocates only for the error.
 func caseVariant(key string, fields []string) error {
-	ascii := key != ""
-	for i := 0; i < len(key) && ascii; i++ {
-		ascii = key[i] < utf8.RuneSelf
-	}
-	for _, f := range fields {
-		if ascii && (len(key) != len(f) || key[0]|0x20 != f[0]) {
-			continue
-		}
-		if key != f && strings.EqualFold(key, f) {
-			return badRequest(key, "unknown field "+strconv.Quote(key)+": field names are case-sensitive; did you mean "+strconv.Quote(f)+"?")
-		}
+	if f := wirejson.FoldedField(key, fields); f != "" {
+		return badRequest(key, "unknown field "+strconv.Quote(key)+": field names are case-sensitive; did you mean "+strconv.Quote(f)+"?")
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 // Package wirejson writes JSON the way the providers' APIs do, for the two
 // inbound dialects (openaiapi, anthropicapi): compact, without HTML
-// escaping, as complete responses with their length.
+// escaping, as complete responses with their length; and tells the field
+// names an upstream written with encoding/json would read as another.
 package wirejson
 
 import (
@@ -10,6 +11,8 @@ import (
 	"net/http"
 	"reflect"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 )
 
 // Marshal encodes v as compact JSON without HTML escaping, as the providers
@@ -66,4 +69,28 @@ func DecodeProblem(err error) (param, message string) {
 		return "", "the request body must be " + want + ", not " + te.Value
 	}
 	return param, param + ": must be " + want + ", not " + te.Value
+}
+
+// FoldedField returns the field of fields that key names only once case
+// is folded, as Go's encoding/json (and so a server written with it)
+// matches names: "Model" or "MODEL" for "model"; "" when key is exactly
+// one of fields, or none. The inbound dialects refuse such a key, which
+// they would pass through while an upstream reads it as the field. An
+// ASCII key is compared only with the fields of its length and first
+// letter (fields are lower-case ASCII); another may fold to fewer bytes
+// (ſ, K). It does not allocate.
+func FoldedField(key string, fields []string) string {
+	ascii := key != ""
+	for i := 0; i < len(key) && ascii; i++ {
+		ascii = key[i] < utf8.RuneSelf
+	}
+	for _, f := range fields {
+		if ascii && (len(key) != len(f) || key[0]|0x20 != f[0]) {
+			continue
+		}
+		if key != f && strings.EqualFold(key, f) {
+			return f
+		}
+	}
+	return ""
 }
