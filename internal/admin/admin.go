@@ -29,7 +29,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -305,18 +304,13 @@ const maxBody = 1 << 20
 // otherwise a 400 that does not repeat the read error (it names socket
 // addresses).
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	if r.ContentLength > maxBody {
-		w.Header().Set("Connection", "close") // not to read the body first
-		return nil, errTooLarge
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	var mbe *http.MaxBytesError
-	switch {
-	case err == nil:
+	body, failure := httpmux.ReadBody(w, r, maxBody)
+	switch failure {
+	case httpmux.BodyRead:
 		return body, nil
-	case errors.As(err, &mbe):
+	case httpmux.BodyTooLarge:
 		return nil, errTooLarge
-	case errors.Is(err, os.ErrDeadlineExceeded):
+	case httpmux.BodyTimeout:
 		return nil, &apiError{status: http.StatusRequestTimeout, code: "request_timeout", msg: "the request body was not received within the server's read timeout"}
 	}
 	return nil, errBad("could not read the request body")

@@ -1,10 +1,10 @@
 package batch
 
 import (
-	"errors"
 	"io"
 	"net/http"
-	"os"
+
+	"github.com/switchyard-gw/switchyard/internal/httpmux"
 )
 
 // body is an upload's request body, cut at a limit, that keeps the error
@@ -14,6 +14,7 @@ import (
 // socket addresses and is answered by its kind instead.
 type body struct {
 	io.ReadCloser
+	r   *http.Request
 	err error // the first failure other than io.EOF
 }
 
@@ -23,9 +24,9 @@ type body struct {
 // first answers its 413 at once.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) *body {
 	if r.ContentLength > limit {
-		return &body{ReadCloser: http.NoBody, err: &http.MaxBytesError{Limit: limit}}
+		return &body{ReadCloser: http.NoBody, r: r, err: &http.MaxBytesError{Limit: limit}}
 	}
-	return &body{ReadCloser: http.MaxBytesReader(w, r.Body, limit)}
+	return &body{ReadCloser: http.MaxBytesReader(w, r.Body, limit), r: r}
 }
 
 func (b *body) Read(p []byte) (int, error) {
@@ -42,13 +43,12 @@ func (b *body) Read(p []byte) (int, error) {
 // (as the gateway's other endpoints do), any other failure (the client
 // hung up) a 400 that does not echo the connection's error.
 func (b *body) failed(w http.ResponseWriter, fail errorWriter, code, message string) bool {
-	var mbe *http.MaxBytesError
-	switch {
-	case b.err == nil:
+	switch httpmux.FailureOf(b.r, b.err) {
+	case httpmux.BodyRead:
 		return false
-	case errors.As(b.err, &mbe):
+	case httpmux.BodyTooLarge:
 		fail(w, http.StatusRequestEntityTooLarge, code, "request_too_large", message)
-	case errors.Is(b.err, os.ErrDeadlineExceeded):
+	case httpmux.BodyTimeout:
 		fail(w, http.StatusRequestTimeout, "request_timeout", "timeout_error", "the request body was not received within the server's read timeout")
 	default:
 		fail(w, http.StatusBadRequest, "invalid_body", "invalid_request_error", "could not read the request body")

@@ -10,17 +10,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"math"
 	"net/http"
-	"os"
 	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchyard-gw/switchyard/internal/gateway"
+	"github.com/switchyard-gw/switchyard/internal/httpmux"
 	"github.com/switchyard-gw/switchyard/internal/openaiapi"
 	"github.com/switchyard-gw/switchyard/internal/reqid"
 	"github.com/switchyard-gw/switchyard/internal/store"
@@ -157,20 +156,13 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request) (result string) {
 // the read error (it names socket addresses), as the gateway's endpoints
 // answer them.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *bodyError) {
-	if r.ContentLength > maxBody {
-		// Closed after the answer: net/http would otherwise read (and
-		// wait for) a body this short before answering.
-		w.Header().Set("Connection", "close")
-		return nil, errTooLarge
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	var mbe *http.MaxBytesError
-	switch {
-	case err == nil:
+	body, failure := httpmux.ReadBody(w, r, maxBody)
+	switch failure {
+	case httpmux.BodyRead:
 		return body, nil
-	case errors.As(err, &mbe):
+	case httpmux.BodyTooLarge:
 		return nil, errTooLarge
-	case errors.Is(err, os.ErrDeadlineExceeded):
+	case httpmux.BodyTimeout:
 		return nil, &bodyError{http.StatusRequestTimeout, "request_timeout", "the request body was not received within the server's read timeout"}
 	}
 	return nil, &bodyError{http.StatusBadRequest, "invalid_body", "could not read the request body"}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/anthropicapi"
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/executor"
+	"github.com/switchyard-gw/switchyard/internal/httpmux"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/openaiapi"
 	"github.com/switchyard-gw/switchyard/internal/provider"
@@ -626,27 +626,20 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *api
 	if limit <= 0 {
 		limit = 8 << 20
 	}
-	if r.ContentLength > limit {
+	body, failure := httpmux.ReadBody(w, r, limit)
+	switch failure {
+	case httpmux.BodyRead:
+		return body, nil
+	case httpmux.BodyTooLarge:
 		return nil, tooLarge(limit)
+	case httpmux.BodyTimeout:
+		return nil, errBodyTimeout
+	case httpmux.BodyGone:
+		// Nobody to answer: recorded as a client that left, not a
+		// malformed body.
+		return nil, errClientGoneUploading
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, tooLarge(limit)
-		}
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			// The server's read_timeout passed before the body was in.
-			return nil, errBodyTimeout
-		}
-		if errors.Is(err, io.ErrUnexpectedEOF) || r.Context().Err() != nil {
-			// The client hung up during its upload: nobody to answer,
-			// recorded as a client that left, not a malformed body.
-			return nil, errClientGoneUploading
-		}
-		return nil, &apiError{status: http.StatusBadRequest, code: "invalid_body", anthropicType: "invalid_request_error", message: "could not read the request body"}
-	}
-	return body, nil
+	return nil, &apiError{status: http.StatusBadRequest, code: "invalid_body", anthropicType: "invalid_request_error", message: "could not read the request body"}
 }
 
 var errClientGoneUploading = &apiError{status: statusClientClosed, code: "client_cancelled", anthropicType: "invalid_request_error",

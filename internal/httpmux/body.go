@@ -1,0 +1,61 @@
+package httpmux
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"os"
+)
+
+// BodyFailure is why a request body could not be read; each API answers
+// it in its own error format.
+type BodyFailure int
+
+const (
+	// BodyRead: no failure, the body is in.
+	BodyRead BodyFailure = iota
+	// BodyTooLarge: the body was declared or found longer than the limit
+	// (a 413).
+	BodyTooLarge
+	// BodyTimeout: the server's read_timeout passed before it was in (a
+	// 408: the request was fine, it was slow).
+	BodyTimeout
+	// BodyGone: the client hung up during its upload (nobody to answer).
+	BodyGone
+	// BodyUnreadable: any other failure (a 400 that must not repeat the
+	// error, whose text names the server's and the client's addresses).
+	BodyUnreadable
+)
+
+// ReadBody reads r's body up to limit bytes. A body whose declared length
+// is already over limit is refused before any of it is read, with
+// Connection: close on the answer (net/http would otherwise read, and
+// wait for, a body under its 256 KiB discard threshold before answering).
+func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, BodyFailure) {
+	if r.ContentLength > limit {
+		w.Header().Set("Connection", "close")
+		return nil, BodyTooLarge
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		return nil, FailureOf(r, err)
+	}
+	return body, BodyRead
+}
+
+// FailureOf is the failure err, an error reading r's body through
+// http.MaxBytesReader, stands for.
+func FailureOf(r *http.Request, err error) BodyFailure {
+	var mbe *http.MaxBytesError
+	switch {
+	case err == nil:
+		return BodyRead
+	case errors.As(err, &mbe):
+		return BodyTooLarge
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return BodyTimeout
+	case errors.Is(err, io.ErrUnexpectedEOF) || r.Context().Err() != nil:
+		return BodyGone
+	}
+	return BodyUnreadable
+}
