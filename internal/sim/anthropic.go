@@ -155,6 +155,7 @@ func (req *anRequest) prompt() (*prompt, string) {
 		return nil, "system: " + err
 	}
 	var last []anBlock
+	usesTools := false
 	for i, m := range req.Messages {
 		if m.Role != "user" && m.Role != "assistant" {
 			return nil, fmt.Sprintf("messages.%d.role: Input should be 'user' or 'assistant'", i)
@@ -168,6 +169,14 @@ func (req *anRequest) prompt() (*prompt, string) {
 		}
 		last = nil
 		_ = json.Unmarshal(m.Content, &last)
+		for _, b := range last {
+			usesTools = usesTools || b.Type == "tool_use" || b.Type == "tool_result"
+		}
+	}
+	if usesTools && len(req.Tools) == 0 {
+		// As the real API: a conversation holding tool calls or
+		// results must define tools.
+		return nil, "Requests which include `tool_use` or `tool_result` blocks must define tools."
 	}
 	p.lastFromUser = req.Messages[len(req.Messages)-1].Role == "user"
 	for _, b := range last {

@@ -289,6 +289,9 @@ func TestErrors(t *testing.T) {
 			[]any{"error", "type"}, "invalid_request_error", "messages.1: all messages must have non-empty content except for the optional final assistant message"},
 		{"anthropic empty user turn", "/v1/messages", with(anChat("m", "x"), "messages", []any{map[string]any{"role": "user", "content": ""}}), 400,
 			[]any{"error", "type"}, "invalid_request_error", "messages.0: all messages must have non-empty content"},
+		{"anthropic tool result without tools", "/v1/messages", with(anChat("m", "x"), "messages", []any{
+			map[string]any{"role": "user", "content": []any{map[string]any{"type": "tool_result", "tool_use_id": "t", "content": "x"}}}}), 400,
+			[]any{"error", "type"}, "invalid_request_error", "Requests which include `tool_use` or `tool_result` blocks must define tools."},
 		{"unknown path", "/v1/nothing", oaChat("m", "x"), 404,
 			[]any{"error", "type"}, "invalid_request_error", "Invalid URL (POST /v1/nothing)"},
 	}

@@ -448,3 +448,58 @@ func TestTranslateDropsEmptyTurns(t *testing.T) {
 		})
 	}
 }
+
+// TestTranslateDeclaresHistoryTools: a conversation that calls tools sent
+// with no tools (a summary turn, a Responses follow-up that does not send
+// them again) declares the tools it calls, each once, with tool_choice
+// none, as the Messages API refuses tool_use and tool_result blocks
+// without tools; a request with tools is sent as it came.
+func TestTranslateDeclaresHistoryTools(t *testing.T) {
+	history := []llm.Message{
+		{Role: llm.RoleUser, Parts: []llm.Part{{Type: llm.PartText, Text: "weather?"}}},
+		{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "t1", Name: "get_weather", Arguments: "{}"}, {ID: "t2", Name: "now"}}},
+		{Role: llm.RoleTool, ToolCallID: "t1", Parts: []llm.Part{{Type: llm.PartText, Text: "sunny"}}},
+		{Role: llm.RoleTool, ToolCallID: "t2", Parts: []llm.Part{{Type: llm.PartText, Text: "noon"}}},
+		{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "t3", Name: "get_weather", Arguments: "{}"}}},
+		{Role: llm.RoleTool, ToolCallID: "t3", Parts: []llm.Part{{Type: llm.PartText, Text: "sunny"}}},
+	}
+	declared := func(name string) string {
+		return `{"name":"` + name + `","description":"` + historyToolDescription + `","input_schema":{"type":"object"}}`
+	}
+	for _, tt := range []struct {
+		name string
+		body llm.Body
+		want string // tools and tool_choice
+	}{
+		{"no tools", llm.Body{Messages: history, NoParallelTools: true},
+			`{"tools":[` + declared("get_weather") + `,` + declared("now") + `],"tool_choice":{"type":"none"}}`},
+		{"no tools and a tool choice the client cannot have", llm.Body{Messages: history, ToolChoice: &llm.ToolChoice{Mode: "auto"}},
+			`{"tools":[` + declared("get_weather") + `,` + declared("now") + `],"tool_choice":{"type":"none"}}`},
+		{"tools", llm.Body{Messages: history, Tools: []llm.Tool{{Name: "get_weather"}}},
+			`{"tools":[{"name":"get_weather","input_schema":{"type":"object"}}]}`},
+		{"no tool calls", llm.Body{Messages: history[:1]}, `{}`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, got := providertest.Upstream(t, providertest.Reply{Fixture: "message_text.json"})
+			req := &llm.Request{}
+			req.SetBody(&tt.body)
+			if _, err := newClient(srv, nil).Chat(context.Background(), req); err != nil {
+				t.Fatal(err)
+			}
+			var m map[string]json.RawMessage
+			if err := json.Unmarshal(providertest.Receive(t, got).Body, &m); err != nil {
+				t.Fatal(err)
+			}
+			sent := map[string]json.RawMessage{}
+			for _, k := range []string{"tools", "tool_choice"} {
+				if v, ok := m[k]; ok {
+					sent[k] = v
+				}
+			}
+			b, _ := json.Marshal(sent)
+			if diff := providertest.JSONDiff(t, tt.want, b); diff != "" {
+				t.Errorf("tools mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

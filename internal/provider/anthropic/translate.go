@@ -2,6 +2,7 @@ package anthropic
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -205,6 +206,20 @@ func (c *Client) translate(req *llm.Request, stream bool) ([]byte, error) {
 			out.ToolChoice = &toolChoice{Type: "tool", Name: tc.Name}
 		}
 	}
+	if len(b.Tools) == 0 {
+		if names := historyToolNames(b.Messages); len(names) > 0 {
+			// The client offered no tools, but its conversation calls
+			// some (a summary turn sent without tools, a Responses
+			// follow-up that does not send them again), and the
+			// Messages API refuses tool_use and tool_result blocks
+			// unless tools are defined: each tool called is declared,
+			// with tool_choice none so the model calls none of them.
+			for _, name := range names {
+				out.Tools = append(out.Tools, tool{Name: name, Description: historyToolDescription, InputSchema: json.RawMessage(`{"type":"object"}`)})
+			}
+			out.ToolChoice = &toolChoice{Type: "none"}
+		}
+	}
 	if b.NoParallelTools && len(out.Tools) > 0 {
 		if out.ToolChoice == nil {
 			out.ToolChoice = &toolChoice{Type: "auto"}
@@ -221,6 +236,24 @@ func (c *Client) translate(req *llm.Request, stream bool) ([]byte, error) {
 		return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "cannot encode request", Err: err}
 	}
 	return body, nil
+}
+
+// historyToolDescription describes a tool declared only because the
+// conversation called it (see translate).
+const historyToolDescription = "A tool used earlier in the conversation; it is not offered now."
+
+// historyToolNames are the names of the tools msgs call, each once, in
+// order.
+func historyToolNames(msgs []llm.Message) []string {
+	var names []string
+	for _, m := range msgs {
+		for _, call := range m.ToolCalls {
+			if call.Name != "" && !slices.Contains(names, call.Name) {
+				names = append(names, call.Name)
+			}
+		}
+	}
+	return names
 }
 
 // appendMessage adds m to msgs. Tool results become tool_result blocks of a

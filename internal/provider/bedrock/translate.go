@@ -408,10 +408,14 @@ type jsonSchema struct {
 // or when the client chose none (Bedrock has no way to forbid tool use
 // but to offer none), unless the conversation holds tool calls: Converse
 // refuses those without a toolConfig, so the tools are offered then, with
-// no choice (the model decides).
+// no choice (the model decides), and a request with no tools declares
+// the ones its history calls (see historyTools).
 func toolConfigOf(b *llm.Body) (*toolConfig, error) {
 	none := b.ToolChoice != nil && b.ToolChoice.Mode == "none"
-	if len(b.Tools) == 0 || none && !usesTools(b.Messages) {
+	if len(b.Tools) == 0 {
+		return historyTools(b.Messages), nil
+	}
+	if none && !usesTools(b.Messages) {
 		return nil, nil
 	}
 	tc := &toolConfig{Tools: make([]toolEntry, 0, len(b.Tools))}
@@ -438,6 +442,43 @@ func toolConfigOf(b *llm.Body) (*toolConfig, error) {
 		}
 	}
 	return tc, nil
+}
+
+// historyTools is the toolConfig of a request that offers no tools but
+// whose conversation holds tool calls (a summary turn sent without tools,
+// a Responses follow-up that does not send them again), nil when it names
+// none: Converse refuses toolUse and toolResult blocks without a
+// toolConfig, so each tool the history names is declared, with an object
+// schema and a description saying so. Converse has no tool choice "none",
+// so the model could in principle call one of them, though the client
+// offered none and it has no parameters to go by.
+func historyTools(msgs []llm.Message) *toolConfig {
+	var tools []toolEntry
+	for _, name := range historyToolNames(msgs) {
+		tools = append(tools, toolEntry{ToolSpec: &toolSpec{Name: name, Description: historyToolDescription, InputSchema: inputSchema{JSON: json.RawMessage(`{"type":"object"}`)}}})
+	}
+	if tools == nil {
+		return nil
+	}
+	return &toolConfig{Tools: tools}
+}
+
+// historyToolDescription describes a tool declared only because the
+// conversation used it (see historyTools).
+const historyToolDescription = "A tool used earlier in the conversation; it is not offered now."
+
+// historyToolNames are the names of the tools msgs call, each once, in
+// order.
+func historyToolNames(msgs []llm.Message) []string {
+	var names []string
+	for _, m := range msgs {
+		for _, call := range m.ToolCalls {
+			if call.Name != "" && !slices.Contains(names, call.Name) {
+				names = append(names, call.Name)
+			}
+		}
+	}
+	return names
 }
 
 // usesTools reports whether msgs hold a tool call or a tool result.

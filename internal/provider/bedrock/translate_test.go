@@ -143,6 +143,38 @@ func TestTranslate(t *testing.T) {
 				"toolConfig":{"tools":[` + weatherJSON + `]}}`,
 		},
 		{
+			name: "tool calls in the history and no tools: the tools called are declared, each once, with no choice (Converse wants a toolConfig there)",
+			body: llm.Body{Messages: []llm.Message{
+				user(text("hi")),
+				{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "t1", Name: "lookup", Arguments: "{}"}, {ID: "t2", Name: "now"}}},
+				{Role: llm.RoleTool, ToolCallID: "t1", Parts: []llm.Part{text("ok")}},
+				{Role: llm.RoleTool, ToolCallID: "t2", Parts: []llm.Part{text("noon")}},
+				{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "t3", Name: "lookup", Arguments: "{}"}}},
+				{Role: llm.RoleTool, ToolCallID: "t3", Parts: []llm.Part{text("ok")}},
+				user(text("sum up")),
+			}},
+			want: `{"messages":[{"role":"user","content":[{"text":"hi"}]},
+				{"role":"assistant","content":[{"toolUse":{"toolUseId":"t1","name":"lookup","input":{}}},{"toolUse":{"toolUseId":"t2","name":"now","input":{}}}]},
+				{"role":"user","content":[{"toolResult":{"toolUseId":"t1","content":[{"text":"ok"}]}},{"toolResult":{"toolUseId":"t2","content":[{"text":"noon"}]}}]},
+				{"role":"assistant","content":[{"toolUse":{"toolUseId":"t3","name":"lookup","input":{}}}]},
+				{"role":"user","content":[{"toolResult":{"toolUseId":"t3","content":[{"text":"ok"}]}},{"text":"sum up"}]}],
+				"toolConfig":{"tools":[
+					{"toolSpec":{"name":"lookup","description":"` + historyToolDescription + `","inputSchema":{"json":{"type":"object"}}}},
+					{"toolSpec":{"name":"now","description":"` + historyToolDescription + `","inputSchema":{"json":{"type":"object"}}}}]}}`,
+		},
+		{
+			name: "tool calls in the history and tools: the client's tools only",
+			body: llm.Body{Messages: []llm.Message{
+				user(text("hi")),
+				{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "t1", Name: "now", Arguments: "{}"}}},
+				{Role: llm.RoleTool, ToolCallID: "t1", Parts: []llm.Part{text("noon")}},
+			}, Tools: []llm.Tool{weather}},
+			want: `{"messages":[{"role":"user","content":[{"text":"hi"}]},
+				{"role":"assistant","content":[{"toolUse":{"toolUseId":"t1","name":"now","input":{}}}]},
+				{"role":"user","content":[{"toolResult":{"toolUseId":"t1","content":[{"text":"noon"}]}}]}],
+				"toolConfig":{"tools":[` + weatherJSON + `]}}`,
+		},
+		{
 			name: "an Anthropic client's cache marks: cache points after the system prompt, a marked part and a marked tool result",
 			body: llm.Body{System: "be brief", SystemCacheMark: true, Messages: []llm.Message{
 				user(llm.Part{Type: llm.PartText, Text: "long context", CacheMark: true}, text("question")),
