@@ -203,6 +203,23 @@ func (*switchGuard) Admit(context.Context, *Principal, string, int, float64) (Ad
 	return noopAdmission{}, nil
 }
 
+// serveConfig runs a gateway on the config text yaml, with opts and an
+// executor made for the config, behind a test server; the caller closes
+// both (g first), in its own order with its upstream's.
+func serveConfig(t *testing.T, yaml string, opts Options) (*Gateway, *httptest.Server) {
+	t.Helper()
+	cfg, err := config.Parse([]byte(yaml), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Executor = executor.New(ExecutorOptions(cfg))
+	g := New(opts)
+	if err := g.Apply(cfg); err != nil {
+		t.Fatal(err)
+	}
+	return g, httptest.NewServer(g.Handler())
+}
+
 // records keeps the usage records a gateway writes.
 type records chan store.UsageRecord
 
@@ -243,21 +260,13 @@ func TestRealtimeRecheckTurnDetection(t *testing.T) {
 		}
 	}))
 	defer up.Close()
-	cfg, err := config.Parse([]byte(`
+	guard, recs := &switchGuard{}, make(records, 4)
+	g, srv := serveConfig(t, `
 providers:
   - {name: up, kind: openai, base_url: "`+up.URL+`/v1"}
 deployments:
   - {name: voice, provider: up, model: voice-1, price: {input_per_mtok: 4, output_per_mtok: 16}, capabilities: {chat: false, realtime: true}}
-`), func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	guard, recs := &switchGuard{}, make(records, 4)
-	g := New(Options{Executor: executor.New(ExecutorOptions(cfg)), Guard: guard, Recorder: recs})
-	if err := g.Apply(cfg); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(g.Handler())
+`, Options{Guard: guard, Recorder: recs})
 	defer srv.Close()
 	defer g.Close()
 

@@ -8,9 +8,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-
-	"github.com/switchyard-gw/switchyard/internal/config"
-	"github.com/switchyard-gw/switchyard/internal/executor"
 )
 
 // TestMalformedWebSocketHandshake: a handshake websocket.Accept would
@@ -24,20 +21,12 @@ func TestMalformedWebSocketHandshake(t *testing.T) {
 		http.Error(w, "not a session", http.StatusBadRequest)
 	}))
 	defer up.Close()
-	cfg, err := config.Parse([]byte(`
+	g, srv := serveConfig(t, `
 providers:
   - {name: up, kind: openai, base_url: "`+up.URL+`/v1"}
 deployments:
   - {name: voice, provider: up, model: voice-1, capabilities: {chat: false, realtime: true}}
-`), func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := New(Options{Executor: executor.New(ExecutorOptions(cfg)), Guard: &switchGuard{}})
-	if err := g.Apply(cfg); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(g.Handler())
+`, Options{Guard: &switchGuard{}})
 	defer srv.Close()
 	defer g.Close()
 

@@ -11,9 +11,6 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/tidwall/gjson"
-
-	"github.com/switchyard-gw/switchyard/internal/config"
-	"github.com/switchyard-gw/switchyard/internal/executor"
 )
 
 // TestResponsesWebSocketShutdownRecorded: a WebSocket-mode response cut
@@ -30,21 +27,13 @@ func TestResponsesWebSocketShutdownRecorded(t *testing.T) {
 		<-r.Context().Done() // the rest never comes
 	}))
 	defer up.Close()
-	cfg, err := config.Parse([]byte(`
+	recs := make(records, 4)
+	g, srv := serveConfig(t, `
 providers:
   - {name: up, kind: openai, base_url: "`+up.URL+`/v1"}
 deployments:
   - {name: slow, provider: up, model: m}
-`), func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs := make(records, 4)
-	g := New(Options{Executor: executor.New(ExecutorOptions(cfg)), Recorder: recs})
-	if err := g.Apply(cfg); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(g.Handler())
+`, Options{Recorder: recs})
 	defer srv.Close()
 	defer g.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -3,37 +3,25 @@ package gateway
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 	"github.com/tidwall/gjson"
-
-	"github.com/switchyard-gw/switchyard/internal/config"
-	"github.com/switchyard-gw/switchyard/internal/executor"
 )
 
 // TestResponsesWebSocketWarmUpRefused: a warm-up (generate: false) the
 // guard refuses gets the error event a response.create refused the same
 // way gets: the status, type and code the HTTP request would have got.
 func TestResponsesWebSocketWarmUpRefused(t *testing.T) {
-	cfg, err := config.Parse([]byte(`
+	guard := &switchGuard{}
+	g, srv := serveConfig(t, `
 providers:
   - {name: up, kind: openai, base_url: "http://127.0.0.1:1/v1"}
 deployments:
   - {name: m, provider: up, model: m}
-`), func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	guard := &switchGuard{}
-	g := New(Options{Executor: executor.New(ExecutorOptions(cfg)), Guard: guard, Recorder: make(records, 64)})
-	if err := g.Apply(cfg); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(g.Handler())
+`, Options{Guard: guard, Recorder: make(records, 64)})
 	defer srv.Close()
 	defer g.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
