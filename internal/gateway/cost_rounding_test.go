@@ -8,7 +8,6 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/clocktest"
 	"github.com/switchyard-gw/switchyard/internal/gateway"
-	"github.com/switchyard-gw/switchyard/internal/sim"
 )
 
 // TestRecordedCostIsRounded: a request's usage record carries its cost
@@ -16,11 +15,7 @@ import (
 // sum of its parts (at 0.15 and 0.6 USD per million tokens, 7 input and
 // 10 output tokens cost 0.000007049999999999999 in float arithmetic).
 func TestRecordedCostIsRounded(t *testing.T) {
-	_, simURL, stop, err := sim.Start(instantSim())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
+	simURL := startInstantSim(t)
 	rec := &recs{}
 	conf := strings.ReplaceAll(gwConfig, "{{SIM}}", simURL)
 	conf = strings.Replace(conf, "model: sim-medium}", "model: sim-medium, price: {input_per_mtok: 0.15, output_per_mtok: 0.6}}", 1)

@@ -12,8 +12,6 @@ import (
 	"testing"
 
 	"github.com/tidwall/gjson"
-
-	"github.com/switchyard-gw/switchyard/internal/sim"
 )
 
 // TestEmptyTurnsReachAnthropic: a conversation holding a turn with no
@@ -22,11 +20,7 @@ import (
 // previous_response_id) is answered by an Anthropic deployment, here the
 // simulator, which refuses empty content as the Messages API does.
 func TestEmptyTurnsReachAnthropic(t *testing.T) {
-	_, simURL, stop, err := sim.Start(instantSim())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
+	simURL := startInstantSim(t)
 	target, err := url.Parse(simURL)
 	if err != nil {
 		t.Fatal(err)

@@ -51,6 +51,18 @@ func instantSim() sim.Config {
 	return cfg
 }
 
+// startInstantSim runs instantSim on loopback until the test ends and
+// returns its base URL.
+func startInstantSim(t *testing.T) string {
+	t.Helper()
+	_, simURL, stop, err := sim.Start(instantSim())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return simURL
+}
+
 // fixture is a gateway behind a real loopback server, the simulator behind it.
 type fixture struct {
 	t    testing.TB
@@ -386,11 +398,7 @@ func TestClientGoneDuringUploadIs499(t *testing.T) {
 // usage records the test reads.
 func recordedGateway(t *testing.T) (string, *recs) {
 	t.Helper()
-	_, simURL, stop, err := sim.Start(instantSim())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
+	simURL := startInstantSim(t)
 	rec := &recs{}
 	return gw(t, strings.ReplaceAll(gwConfig, "{{SIM}}", simURL), rec), rec
 }

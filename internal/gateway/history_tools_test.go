@@ -7,8 +7,6 @@ import (
 	"testing"
 
 	"github.com/tidwall/gjson"
-
-	"github.com/switchyard-gw/switchyard/internal/sim"
 )
 
 // TestToolHistoryWithoutTools: a conversation that called tools, sent
@@ -18,11 +16,7 @@ import (
 // tool calls and results in a request that defines no tools as the
 // Messages API and Converse do.
 func TestToolHistoryWithoutTools(t *testing.T) {
-	_, simURL, stop, err := sim.Start(instantSim())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
+	simURL := startInstantSim(t)
 	base := gw(t, `
 providers:
   - {name: an, kind: anthropic, base_url: "`+simURL+`"}

@@ -10,7 +10,6 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/executor"
 	"github.com/switchyard-gw/switchyard/internal/gateway"
-	"github.com/switchyard-gw/switchyard/internal/sim"
 )
 
 // callerGuard makes the bearer key the caller: "tenant-X" is tenant X,
@@ -37,11 +36,7 @@ func (callerGuard) Admit(context.Context, *gateway.Principal, string, int, float
 // Responses input_tokens) follow a route's tenants and tiers entries, as
 // chat does.
 func TestPlanForHonoursTenantsAndTiers(t *testing.T) {
-	_, simURL, stopSim, err := sim.Start(instantSim())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stopSim)
+	simURL := startInstantSim(t)
 	cfg := `
 providers: [{name: sim, kind: openai, base_url: "` + simURL + `/v1"}]
 deployments:
