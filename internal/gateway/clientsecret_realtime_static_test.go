@@ -24,32 +24,10 @@ import (
 // response (an error event, close 1008). A secret of a key still
 // configured goes on working.
 func TestRealtimeStaticKeySecret(t *testing.T) {
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := websocket.Accept(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer c.CloseNow()
-		ctx := r.Context()
-		_ = c.Write(ctx, websocket.MessageText, []byte(`{"type":"session.created","event_id":"e0","session":{}}`))
-		for {
-			_, data, err := c.Read(ctx)
-			if err != nil {
-				return
-			}
-			if !strings.Contains(string(data), `"response.create"`) {
-				continue
-			}
-			for _, ev := range []string{
-				`{"type":"response.created","response":{"id":"resp_1","status":"in_progress"}}`,
-				`{"type":"response.done","response":{"id":"resp_1","status":"completed","usage":{"input_tokens":10,"output_tokens":5}}}`,
-			} {
-				if c.Write(ctx, websocket.MessageText, []byte(ev)) != nil {
-					return
-				}
-			}
-		}
-	}))
+	up := scriptedRealtime(`"response.create"`,
+		`{"type":"response.created","response":{"id":"resp_1","status":"in_progress"}}`,
+		`{"type":"response.done","response":{"id":"resp_1","status":"completed","usage":{"input_tokens":10,"output_tokens":5}}}`,
+	)
 	defer up.Close()
 	parse := func(keys string) *config.Config {
 		t.Helper()

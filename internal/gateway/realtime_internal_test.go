@@ -203,6 +203,35 @@ func (*switchGuard) Admit(context.Context, *Principal, string, int, float64) (Ad
 	return noopAdmission{}, nil
 }
 
+// scriptedRealtime is a Realtime upstream that opens each session with
+// session.created and answers every client event containing trigger
+// (`"response.create"`, say) with the events of script.
+func scriptedRealtime(trigger string, script ...string) *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		ctx := r.Context()
+		_ = c.Write(ctx, websocket.MessageText, []byte(`{"type":"session.created","event_id":"e0","session":{}}`))
+		for {
+			_, data, err := c.Read(ctx)
+			if err != nil {
+				return
+			}
+			if !strings.Contains(string(data), trigger) {
+				continue
+			}
+			for _, ev := range script {
+				if c.Write(ctx, websocket.MessageText, []byte(ev)) != nil {
+					return
+				}
+			}
+		}
+	}))
+}
+
 // serveConfig runs a gateway on the config text yaml, with opts and an
 // executor made for the config, behind a test server; the caller closes
 // both (g first), in its own order with its upstream's.
@@ -232,33 +261,11 @@ func (r records) Enqueue(rec store.UsageRecord) { r <- rec }
 // event and 1008, billed only the responses before. A check that cannot
 // be made (the key store unreachable) lets the session go on.
 func TestRealtimeRecheckTurnDetection(t *testing.T) {
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := websocket.Accept(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer c.CloseNow()
-		ctx := r.Context()
-		_ = c.Write(ctx, websocket.MessageText, []byte(`{"type":"session.created","event_id":"e0","session":{}}`))
-		for {
-			_, data, err := c.Read(ctx)
-			if err != nil {
-				return
-			}
-			if !strings.Contains(string(data), `"input_audio_buffer.commit"`) {
-				continue
-			}
-			for _, ev := range []string{
-				`{"type":"response.created","response":{"id":"resp_1","status":"in_progress"}}`,
-				`{"type":"response.output_text.delta","delta":"Hi."}`,
-				`{"type":"response.done","response":{"id":"resp_1","status":"completed","usage":{"input_tokens":10,"output_tokens":5}}}`,
-			} {
-				if c.Write(ctx, websocket.MessageText, []byte(ev)) != nil {
-					return
-				}
-			}
-		}
-	}))
+	up := scriptedRealtime(`"input_audio_buffer.commit"`,
+		`{"type":"response.created","response":{"id":"resp_1","status":"in_progress"}}`,
+		`{"type":"response.output_text.delta","delta":"Hi."}`,
+		`{"type":"response.done","response":{"id":"resp_1","status":"completed","usage":{"input_tokens":10,"output_tokens":5}}}`,
+	)
 	defer up.Close()
 	guard, recs := &switchGuard{}, make(records, 4)
 	g, srv := serveConfig(t, `
