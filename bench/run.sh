@@ -113,7 +113,11 @@ done
 for t in $TARGETS; do
 	name=$t
 	[ "$t" = direct ] && name=sim
-	printf 'rss\t%s\t%s\n' "$name" "$(awk '/VmHWM/ {print $2}' "/proc/${PID[$t]}/status")" >>"$rows"
+	# VmHWM is the peak; RssFile (now) is the part of it that is the
+	# executable's and libraries' pages, shared and clean, read back from disk
+	# when dropped; peak anonymous memory is at most VmHWM - RssFile.
+	printf 'rss\t%s\t%s\t%s\n' "$name" "$(awk '/VmHWM/ {print $2}' "/proc/${PID[$t]}/status")" \
+		"$(awk '/RssFile/ {print $2}' "/proc/${PID[$t]}/status")" >>"$rows"
 done
 
 "$BIN/report" --clk-tck "$(getconf CLK_TCK)" --duration "$DURATION" --conns "$CONNS" "$rows"

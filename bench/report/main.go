@@ -102,10 +102,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 			cpuPerReq(c.proxyTicks, *clk, c.res.OK), cpuPerReq(c.simTicks, *clk, c.res.OK), rp50, rcpu, rrps)
 	}
 	fmt.Fprintln(stdout)
-	fmt.Fprintln(stdout, "| process | peak RSS (VmHWM) MB |")
-	fmt.Fprintln(stdout, "|---|---:|")
+	fmt.Fprintln(stdout, "| process | peak RSS (VmHWM) MB | of it file-backed (RssFile at the end) MB |")
+	fmt.Fprintln(stdout, "|---|---:|---:|")
 	for _, r := range rss {
-		fmt.Fprintf(stdout, "| %s | %.1f |\n", r.name, r.kb/1024)
+		file := "–" // rows of an older run.sh
+		if r.fileKB >= 0 {
+			file = fmt.Sprintf("%.1f", r.fileKB/1024)
+		}
+		fmt.Fprintf(stdout, "| %s | %.1f | %s |\n", r.name, r.kb/1024, file)
 	}
 	fmt.Fprintln(stdout)
 	gwRSS := 0.0
@@ -159,8 +163,9 @@ func cpuPerReq(ticks, clk float64, n int) float64 {
 }
 
 type rssRow struct {
-	name string
-	kb   float64
+	name   string
+	kb     float64 // VmHWM
+	fileKB float64 // RssFile: mapped executable and library pages
 }
 
 func readRows(path string) ([]cell, []rssRow, error) {
@@ -189,9 +194,13 @@ func readRows(path string) ([]cell, []rssRow, error) {
 				return nil, nil, fmt.Errorf("%s: %w", fields[6], err)
 			}
 			cells = append(cells, c)
-		case fields[0] == "rss" && len(fields) == 3:
-			kb, _ := strconv.ParseFloat(fields[2], 64)
-			rss = append(rss, rssRow{name: fields[1], kb: kb})
+		case fields[0] == "rss" && len(fields) >= 3:
+			r := rssRow{name: fields[1], fileKB: -1}
+			r.kb, _ = strconv.ParseFloat(fields[2], 64)
+			if len(fields) > 3 {
+				r.fileKB, _ = strconv.ParseFloat(fields[3], 64)
+			}
+			rss = append(rss, r)
 		}
 	}
 	return cells, rss, sc.Err()
