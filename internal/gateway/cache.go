@@ -53,6 +53,7 @@ const (
 	cacheResultStored       = "stored"
 	cacheResultTooLarge     = "too_large"
 	cacheResultNotCacheable = "not_cacheable"
+	cacheResultCoalesced    = "coalesced"
 )
 
 // cached is the response cache step, after admission and before any
@@ -68,7 +69,11 @@ const (
 // each other's answers; the route the request was decided to, so an
 // answer is only served to a key that may use that route; and the tier
 // and arm (cacheScope).
-func (g *Gateway) cached(w http.ResponseWriter, r *http.Request, x *exchange, rt *runtime, endpoint string, body []byte) (http.ResponseWriter, func(), bool) {
+//
+// A non-streamed miss with an identical request already upstream waits for
+// that request's answer (flights) and is served it as a hit; when that
+// answer is not one to store, it goes upstream itself.
+func (g *Gateway) cached(w http.ResponseWriter, r *http.Request, x *exchange, rt *runtime, endpoint string, body []byte, stream bool) (http.ResponseWriter, func(), bool) {
 	cc := rt.cfg.Cache
 	if g.cache == nil || !cc.Enabled() {
 		return w, nil, false
@@ -109,10 +114,25 @@ func (g *Gateway) cached(w http.ResponseWriter, r *http.Request, x *exchange, rt
 			return w, nil, true
 		}
 	}
+	var fl *flight // this request's flight, when it leads one
+	if lookup && !stream {
+		f, leader := g.flights.join(key)
+		if leader {
+			fl = f
+		} else if e := g.flights.wait(r.Context(), f); fits(e) {
+			g.countCache(route, cacheResultCoalesced)
+			g.serveCached(w, x, e, 0)
+			return w, nil, true
+		}
+	}
 	g.countCache(route, cacheResultMiss)
 	w.Header().Set(HeaderCache, cacheResultMiss)
 	cw := &captureWriter{ResponseWriter: w, limit: cc.MaxEntryBytes}
 	save := func() {
+		var e *cache.Entry
+		if fl != nil {
+			defer func() { g.flights.land(key, fl, e) }()
+		}
 		switch {
 		case x.status != http.StatusOK || cw.status != http.StatusOK || x.partial || x.errKind != "":
 			return
@@ -123,7 +143,7 @@ func (g *Gateway) cached(w http.ResponseWriter, r *http.Request, x *exchange, rt
 			g.countCache(route, cacheResultNotCacheable)
 			return
 		}
-		e := &cache.Entry{ContentType: cw.Header().Get("Content-Type"), Model: x.model, Stored: g.now(), Body: cw.buf}
+		e = &cache.Entry{ContentType: cw.Header().Get("Content-Type"), Model: x.model, Stored: g.now(), Body: cw.buf}
 		if x.trace != nil {
 			e.Deployment = x.trace.Deployment
 		}

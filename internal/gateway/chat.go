@@ -292,7 +292,7 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *dialect) 
 	if !g.admit(w, r, x, rt, reserve, cost) {
 		return
 	}
-	w, save, hit := g.cached(w, r, x, rt, d.cacheEndpoint, body)
+	w, save, hit := g.cached(w, r, x, rt, d.cacheEndpoint, body, req.Stream)
 	if hit {
 		return
 	}

@@ -87,6 +87,9 @@ type Gateway struct {
 	// stores are the cache writes in flight, each bounded by
 	// cacheStoreTimeout; Close waits for them.
 	stores sync.WaitGroup
+	// flights are the cache misses upstream that identical requests
+	// wait for.
+	flights flights
 }
 
 // runtime is everything built from one config version.

@@ -140,7 +140,7 @@ func (g *Gateway) serveRelayed(w http.ResponseWriter, r *http.Request, span stri
 		return
 	}
 	if req.cacheEndpoint != "" {
-		cw, save, hit := g.cached(w, r, x, rt, req.cacheEndpoint, body)
+		cw, save, hit := g.cached(w, r, x, rt, req.cacheEndpoint, body, req.stream != nil)
 		if hit {
 			return
 		}
