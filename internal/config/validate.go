@@ -90,6 +90,7 @@ func (c *Config) Validate() error {
 	c.validateProviders(v)
 	c.validateDeployments(v)
 	c.validateRoutes(v)
+	c.validateRefModels(v)
 	c.validateTenancy(v)
 	c.validateCache(v)
 	c.validateBatch(v)
@@ -105,6 +106,58 @@ func (c *Config) Validate() error {
 		return &ValidationError{Problems: v.probs}
 	}
 	return nil
+}
+
+// validateRefModels reports a learned route's ref_models entry for a
+// deployment the route's targets do not reach: the router would never
+// look it up, so the mapping (a typo, or a target since removed) would be
+// silently ignored. An unknown deployment is reported by the route checks.
+func (c *Config) validateRefModels(v *validator) {
+	var routes map[string]int // name -> first index, built on first need
+	for i := range c.Routes {
+		r := &c.Routes[i]
+		if r.Policy != PolicyLearned || r.Learned == nil || len(r.Learned.RefModels) == 0 {
+			continue
+		}
+		if routes == nil {
+			routes = make(map[string]int, len(c.Routes))
+			for j := len(c.Routes) - 1; j >= 0; j-- {
+				routes[c.Routes[j].Name] = j
+			}
+		}
+		reached := make(map[string]bool)
+		var names []string
+		for _, t := range r.Targets {
+			if j, ok := routes[t]; ok {
+				for _, d := range c.reach(&c.Routes[j], routes) {
+					if n := c.Deployments[d].Name; !reached[n] {
+						reached[n] = true
+						names = append(names, n)
+					}
+				}
+			} else if !reached[t] {
+				reached[t] = true
+				names = append(names, t)
+			}
+		}
+		for _, d := range sortedKeys(r.Learned.RefModels) {
+			if reached[d] || !c.hasDeployment(d) {
+				continue
+			}
+			v.add(fmt.Sprintf("routes[%d].learned.ref_models.%s", i, d), "deployment %q is not a target of route %q, so its reference model would never be used (the route's targets reach %s)",
+				d, r.Name, strings.Join(names, ", "))
+		}
+	}
+}
+
+// hasDeployment reports whether a deployment is named name.
+func (c *Config) hasDeployment(name string) bool {
+	for i := range c.Deployments {
+		if c.Deployments[i].Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *Config) validateServer(v *validator) {
