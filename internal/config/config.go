@@ -90,6 +90,9 @@ func parse(data []byte, getenv func(string) string) (*Config, error) {
 // problems so the rest of the file is still checked; a syntax error, which
 // leaves nothing to check, comes back as a *ValidationError.
 func decodeStrict(data []byte, c *Config) ([]Problem, error) {
+	if probs := mistagged(data); len(probs) > 0 {
+		return nil, &ValidationError{Problems: probs}
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	err := dec.Decode(c)
@@ -125,32 +128,73 @@ func decodeStrict(data []byte, c *Config) ([]Problem, error) {
 	return nil, nil
 }
 
+// mistagged reports, by line, every scalar whose explicit tag does not fit
+// its value (master_key: !!int sk-...). yaml.v3 gives up the whole decode
+// at the first one with a message quoting the value in full ("cannot
+// decode !!str `sk-...` as a !!int"), and the value may be a secret, so
+// the problem is built here from the node's line and tag instead, for
+// every such scalar; a tag that fits (!!str "123", !!float 1) is fine. A
+// syntax error is left to the strict decode to report.
+func mistagged(data []byte) []Problem {
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil {
+		return nil
+	}
+	return appendMistagged(nil, &doc)
+}
+
+func appendMistagged(probs []Problem, n *yaml.Node) []Problem {
+	if n.Kind == yaml.ScalarNode && n.Style&yaml.TaggedStyle != 0 {
+		// Decoding a copy into any runs yaml.v3's own check of the tag
+		// against the value (and of a !!binary's base64).
+		one := yaml.Node{Kind: yaml.ScalarNode, Tag: n.Tag, Value: n.Value}
+		var v any
+		if one.Decode(&v) != nil {
+			probs = append(probs, Problem{
+				Path: "line " + strconv.Itoa(n.Line),
+				Msg:  fmt.Sprintf("the value is not a valid %s, as its tag says", n.ShortTag()),
+			})
+		}
+	}
+	for _, c := range n.Content {
+		probs = appendMistagged(probs, c)
+	}
+	return probs
+}
+
 var (
 	lineMsg      = regexp.MustCompile(`(?s)^(?:yaml: )?line (\d+): (.*)$`)
 	unknownField = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
 	duplicateKey = regexp.MustCompile(`^line \d+: mapping key .* already defined at line \d+$`)
-	// quotedValue is the start of the scalar yaml.v3 quotes in a type
-	// error ("cannot unmarshal !!str `Zq9xLmP...` into []config.Secret").
-	quotedValue = regexp.MustCompile("(?s)^(cannot unmarshal \\S+) `.*` (into .*)$")
+	// invalidKey is a key yaml.v3 cannot use as one, printed with %#v:
+	// a whole mapping or list of values.
+	invalidKey = regexp.MustCompile(`(?s)^invalid map key:`)
 )
 
 // decodeProblem turns a yaml.v3 message into a Problem whose Path is its
 // line, rewording the unknown-field message for users who never see Go
-// type names. A type error's quoted value is dropped: it may be a secret
-// written with the wrong shape (api_keys: KEY, without the brackets), and
-// the line already points at it. A message that does not match is kept
-// whole.
+// type names. No value from the file is kept (field names are): yaml.v3
+// quotes a value between backquotes (a type error's first characters,
+// "cannot unmarshal !!str `Zq9xLmP...` into []config.Secret"; a bad tag's
+// whole value) and prints a mapping used as a key whole, and a value
+// written with the wrong shape may be a secret (api_keys: KEY, without the
+// brackets); the line points at it.
 func decodeProblem(msg string) Problem {
-	m := lineMsg.FindStringSubmatch(msg)
-	if m == nil {
-		return Problem{Msg: strings.TrimPrefix(msg, "yaml: ")}
+	path, text := "", strings.TrimPrefix(msg, "yaml: ")
+	if m := lineMsg.FindStringSubmatch(msg); m != nil {
+		path, text = "line "+m[1], m[2]
 	}
-	text := m[2]
 	if f := unknownField.FindStringSubmatch(text); f != nil {
 		text = fmt.Sprintf("unknown field %q", f[1])
 	}
-	if q := quotedValue.FindStringSubmatch(text); q != nil {
-		text = q[1] + " " + q[2]
+	if invalidKey.MatchString(text) {
+		text = "invalid map key: a mapping or a list cannot be a key"
 	}
-	return Problem{Path: "line " + m[1], Msg: text}
+	if i, j := strings.IndexByte(text, '`'), strings.LastIndexByte(text, '`'); i >= 0 {
+		if j == i {
+			j = len(text) - 1
+		}
+		text = strings.Join(strings.Fields(text[:i]+" "+text[j+1:]), " ")
+	}
+	return Problem{Path: path, Msg: text}
 }
