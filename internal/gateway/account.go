@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/switchyard-gw/switchyard/internal/executor"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/reqid"
 	"github.com/switchyard-gw/switchyard/internal/store"
@@ -164,19 +165,9 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 		}
 		if x.trace != nil {
 			last := len(x.trace.Attempts) - 1
-			for i, a := range x.trace.Attempts {
-				outcome := "ok"
-				switch {
-				case a.Skipped != "":
-					outcome = "skipped_" + a.Skipped
-				case a.Err != nil:
-					outcome = a.Kind.String()
-				case i == last && x.partial && x.errKind != "" && x.errKind != "client_cancelled":
-					// The answering stream broke after its first
-					// token: the attempt failed, though it committed.
-					outcome = x.errKind
-				}
-				m.Attempts.WithLabelValues(route, a.Deployment, outcome).Inc()
+			for i := range x.trace.Attempts {
+				a := &x.trace.Attempts[i]
+				m.Attempts.WithLabelValues(route, a.Deployment, attemptOutcome(x, a, i == last)).Inc()
 			}
 			// Answered by another deployment than the plan's first, the
 			// first tried or skipped (an open circuit is a fallback too).
@@ -269,6 +260,24 @@ func (rt *runtime) names(name string) bool {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
+// attemptOutcome is how attempt a of x ended, as
+// switchyard_upstream_attempts_total counts it and its span tells: "ok",
+// "skipped_" and the skip reason, or its error kind; last says a is the
+// request's last attempt, which failed though it committed when x is a
+// stream that broke after its first token (partial with an error other
+// than the client's leaving: the upstream answered that one).
+func attemptOutcome(x *exchange, a *executor.Attempt, last bool) string {
+	switch {
+	case a.Skipped != "":
+		return "skipped_" + a.Skipped
+	case a.Err != nil:
+		return a.Kind.String()
+	case last && x.partial && x.errKind != "" && x.errKind != "client_cancelled":
+		return x.errKind
+	}
+	return "ok"
+}
+
 // attemptSpans records each upstream call of x as a client span under the
 // request's, after the fact from the executor's trace, in OpenTelemetry's
 // GenAI conventions: fail-overs show as sibling spans, the answering one
@@ -280,7 +289,8 @@ func (g *Gateway) attemptSpans(ctx context.Context, x *exchange, own llm.Usage, 
 	}
 	ctx = trace.ContextWithSpan(ctx, x.span)
 	last := len(x.trace.Attempts) - 1
-	for i, a := range x.trace.Attempts {
+	for i := range x.trace.Attempts {
+		a := &x.trace.Attempts[i]
 		if a.Skipped != "" {
 			x.span.AddEvent("target skipped", trace.WithTimestamp(a.Start),
 				trace.WithAttributes(attribute.String("switchyard.deployment", a.Deployment), attribute.String("switchyard.skip_reason", a.Skipped)))
@@ -304,11 +314,16 @@ func (g *Gateway) attemptSpans(ctx context.Context, x *exchange, own llm.Usage, 
 			span.SetAttributes(attribute.Int("http.response.status_code", a.Status))
 		}
 		stop := a.Start.Add(a.Duration)
-		if a.Err != nil {
-			span.SetAttributes(attribute.String("error.type", a.Kind.String()))
-			span.SetStatus(codes.Error, a.Kind.String())
-		} else if i == last && a.Deployment == x.trace.Deployment {
-			// The answering call: a stream's lasts until the request ends.
+		if outcome := attemptOutcome(x, a, i == last); outcome != "ok" {
+			// A failed call, or the answering stream broken after its
+			// first token: failed as its metric counts it.
+			span.SetAttributes(attribute.String("error.type", outcome))
+			span.SetStatus(codes.Error, outcome)
+		}
+		if a.Err == nil && i == last && a.Deployment == x.trace.Deployment {
+			// The answering call, with its usage even when its stream
+			// broke (what it sent is billed): a stream's lasts until the
+			// request ends.
 			if end.After(stop) {
 				stop = end
 			}
