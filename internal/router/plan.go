@@ -315,12 +315,21 @@ func (p *planner) cheapest(rt *config.Route, need []string) {
 		lat  int64
 	}
 	ds := p.capable(rt, need)
+	hs := make([]executor.Health, len(ds))
+	for i, d := range ds {
+		hs[i] = p.health(d.Name)
+	}
+	// Latency ties are broken on one measure for every candidate, as the
+	// fastest policy picks it (speedBasis): never one deployment's time to
+	// first token against another's whole non-streaming answer. One not
+	// yet observed on it counts 0, so it is tried and measured.
+	basis := speedBasis(hs, p.f.Stream)
 	cs := make([]cand, len(ds))
 	for i, d := range ds {
-		h := p.health(d.Name)
-		lat := h.TTFT
-		if lat == 0 {
-			lat = h.Latency
+		h := hs[i]
+		lat := h.Latency
+		if basis == byStream {
+			lat = h.TTFT
 		}
 		cs[i] = cand{d, p.cost(d), penalty(h), int64(lat)}
 	}
