@@ -289,6 +289,7 @@ func (g *Gateway) attemptSpans(ctx context.Context, x *exchange, own llm.Usage, 
 	}
 	ctx = trace.ContextWithSpan(ctx, x.span)
 	last := len(x.trace.Attempts) - 1
+	n := 0 // calls made: switchyard.attempt counts as switchyard.attempts does
 	for i := range x.trace.Attempts {
 		a := &x.trace.Attempts[i]
 		if a.Skipped != "" {
@@ -296,6 +297,7 @@ func (g *Gateway) attemptSpans(ctx context.Context, x *exchange, own llm.Usage, 
 				trace.WithAttributes(attribute.String("switchyard.deployment", a.Deployment), attribute.String("switchyard.skip_reason", a.Skipped)))
 			continue
 		}
+		n++
 		var model, system string
 		if x.rt != nil {
 			if d, ok := x.rt.deployments[a.Deployment]; ok {
@@ -308,7 +310,7 @@ func (g *Gateway) attemptSpans(ctx context.Context, x *exchange, own llm.Usage, 
 				attribute.String("gen_ai.provider.name", system),
 				attribute.String("gen_ai.request.model", model),
 				attribute.String("switchyard.deployment", a.Deployment),
-				attribute.Int("switchyard.attempt", i+1),
+				attribute.Int("switchyard.attempt", n),
 			))
 		if a.Status != 0 {
 			span.SetAttributes(attribute.Int("http.response.status_code", a.Status))

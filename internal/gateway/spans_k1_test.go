@@ -21,6 +21,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/executor"
 	"github.com/switchyard-gw/switchyard/internal/gateway"
+	"github.com/switchyard-gw/switchyard/internal/reqid"
 	"github.com/switchyard-gw/switchyard/internal/store"
 	"github.com/switchyard-gw/switchyard/internal/telemetry"
 )
@@ -50,8 +51,8 @@ func (k *k1Rig) records() []store.UsageRecord {
 	return append([]store.UsageRecord(nil), k.recs...)
 }
 
-// k1Serve serves the config text yaml; wrap, when not nil, wraps the
-// gateway's handler.
+// k1Serve serves the config text yaml, with request ids as the server
+// gives them; wrap, when not nil, wraps the gateway's handler.
 func k1Serve(t *testing.T, yaml string, wrap func(http.Handler) http.Handler) *k1Rig {
 	t.Helper()
 	cfg, err := config.Parse([]byte(yaml), func(string) string { return "" })
@@ -65,7 +66,7 @@ func k1Serve(t *testing.T, yaml string, wrap func(http.Handler) http.Handler) *k
 	if err := gw.Apply(cfg); err != nil {
 		t.Fatal(err)
 	}
-	h := gw.Handler()
+	h := reqid.Middleware(gw.Handler())
 	if wrap != nil {
 		h = wrap(h)
 	}
