@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/switchyard-gw/switchyard/internal/anthropicapi"
 	"github.com/switchyard-gw/switchyard/internal/gateway"
 	"github.com/switchyard-gw/switchyard/internal/httpmux"
@@ -378,6 +380,19 @@ func (a *API) deleteFile(w http.ResponseWriter, r *http.Request, who *gateway.Pr
 	if !ok {
 		return
 	}
+	// The input of a batch that has not ended stays: the batch reads it
+	// again wherever it resumes (a restart, another replica), and its
+	// lines' custom_ids come from it.
+	user, err := a.inputOf(r.Context(), who.TenantID, f.ID)
+	if err != nil {
+		a.storeFailed(w, "delete file", err)
+		return
+	}
+	if user != nil {
+		openaiapi.WriteError(w, http.StatusConflict, "file_in_use", "file "+f.ID+" is the input file of batch "+user.ID+", which is "+user.Status+
+			"; cancel the batch (POST /v1/batches/"+user.ID+"/cancel) or wait until it ends, then delete the file")
+		return
+	}
 	if err := a.st.DeleteFile(r.Context(), who.TenantID, f.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 		a.storeFailed(w, "delete file", err)
 		return
@@ -387,6 +402,21 @@ func (a *API) deleteFile(w http.ResponseWriter, r *http.Request, who *gateway.Pr
 		Object  string `json:"object"`
 		Deleted bool   `json:"deleted"`
 	}{f.ID, "file", true})
+}
+
+// inputOf returns the tenant's unfinished batch whose input file is
+// fileID, or nil.
+func (a *API) inputOf(ctx context.Context, tenantID, fileID string) (*store.Batch, error) {
+	bs, err := a.st.UnfinishedBatches(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i, b := range bs {
+		if b.TenantID == tenantID && gjson.GetBytes(b.Doc, "input_file_id").String() == fileID {
+			return &bs[i], nil
+		}
+	}
+	return nil, nil
 }
 
 type createRequest struct {
