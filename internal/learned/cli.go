@@ -70,8 +70,8 @@ func ByTask(r *Router, s *dataset.Set, rep *SetReport, o EvalOptions) {
 		for i, p := range ts.Prompts {
 			preds[i] = r.PredictWith(p.Text, o.Embeddings.Of(p.Text))
 		}
-		t := EvalTwo(r, ts, strong, weak, refs, preds)
-		if t.Prompts == 0 || t.QStrong == t.QWeak {
+		t, why := EvalTwo(r, ts, strong, weak, refs, preds)
+		if why != "" || t.QStrong == t.QWeak {
 			continue
 		}
 		rep.Tasks = append(rep.Tasks, TaskRow{Task: task, Prompts: t.Prompts, QStrong: t.QStrong, QWeak: t.QWeak, Router: t.Router, Oracle: t.Oracle, DifficultyCeiling: t.DifficultyCeiling})
@@ -166,14 +166,20 @@ func Evaluate(r *Router, s *dataset.Set, split string, o EvalOptions) SetReport 
 		strong, weak = defaultPair(s)
 	}
 	if strong >= 0 && weak >= 0 && strong != weak {
-		t := EvalTwo(r, s, strong, weak, refs, preds)
-		rep.Two = &t
+		if t, why := EvalTwo(r, s, strong, weak, refs, preds); why == "" {
+			rep.Two = &t
+		} else {
+			rep.Notes = append(rep.Notes, why)
+		}
 	}
 	if len(s.Models) > 2 {
 		if view, vrefs, fromRef, unpriced, ok := pricedView(r, s, refs); ok {
-			m := EvalMany(view, vrefs, r, preds)
-			m.CostFromRef, m.Unpriced = fromRef, unpriced
-			rep.Many = &m
+			if m, why := EvalMany(view, vrefs, r, preds); why == "" {
+				m.CostFromRef, m.Unpriced = fromRef, unpriced
+				rep.Many = &m
+			} else {
+				rep.Notes = append(rep.Notes, why)
+			}
 		} else {
 			rep.Notes = append(rep.Notes, fmt.Sprintf("no many-model view: no cost for %s (give cost_usd, or a price table with --prices)", strings.Join(unpriced, ", ")))
 		}
@@ -538,9 +544,12 @@ func printReport(w io.Writer, rep SetReport) {
 			n string
 			r ManyRow
 		}{{"router", m.Router}, {"random", m.Random}, {"oracle", m.Oracle}} {
-			if row.r.Reached {
+			switch {
+			case row.r.Reached && m.BestCost > 0:
 				fmt.Fprintf(w, "  %-8s %14.6g %9.1f%% %7.4f\n", row.n, row.r.Cost95, 100*row.r.Saving95, row.r.AIQ)
-			} else {
+			case row.r.Reached: // the best model costs nothing: no saving to speak of
+				fmt.Fprintf(w, "  %-8s %14.6g %10s %7.4f\n", row.n, row.r.Cost95, "-", row.r.AIQ)
+			default:
 				fmt.Fprintf(w, "  %-8s %14s %10s %7.4f\n", row.n, "not reached", "-", row.r.AIQ)
 			}
 		}

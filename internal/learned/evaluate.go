@@ -1,6 +1,7 @@
 package learned
 
 import (
+	"fmt"
 	"math"
 	"sort"
 	"strings"
@@ -127,9 +128,18 @@ func completeRows(s *dataset.Set, cols []int) []int {
 // and weak of s. The router's score is the predicted quality gap
 // q̂(strong) - q̂(weak) when both map to reference models; otherwise the
 // predicted difficulty 1 - mean over reference models of q̂.
-func EvalTwo(r *Router, s *dataset.Set, strong, weak int, refs []string, preds [][]float64) TwoModelResult {
+//
+// The view needs prompts with both models' results and a gap between the
+// two: with no such prompt (data from route export has one model per
+// prompt), or the same mean quality on them, PGR, APGR and CPT are
+// undefined, and EvalTwo returns instead why there is no view (a note for
+// the report); why is "" when there is one.
+func EvalTwo(r *Router, s *dataset.Set, strong, weak int, refs []string, preds [][]float64) (res TwoModelResult, why string) {
 	rows := completeRows(s, []int{strong, weak})
-	res := TwoModelResult{Strong: s.Models[strong], Weak: s.Models[weak], StrongRef: refs[strong], WeakRef: refs[weak], Prompts: len(rows)}
+	res = TwoModelResult{Strong: s.Models[strong], Weak: s.Models[weak], StrongRef: refs[strong], WeakRef: refs[weak], Prompts: len(rows)}
+	if len(rows) == 0 {
+		return res, fmt.Sprintf("no two-model view: no prompt has results of both %s and %s, so the two cannot be compared prompt by prompt (data from route export has one model per prompt)", res.Strong, res.Weak)
+	}
 	si, sok := r.index[refs[strong]]
 	wi, wok := r.index[refs[weak]]
 	n := len(rows)
@@ -152,6 +162,9 @@ func EvalTwo(r *Router, s *dataset.Set, strong, weak int, refs []string, preds [
 	}
 	res.QStrong, res.QWeak = round6(res.QStrong), round6(res.QWeak)
 	c := metrics.TwoModelCurve(score, qs, qw)
+	if metrics.PGR(c) == nil {
+		return res, fmt.Sprintf("no two-model view: %s and %s have the same mean quality (%.3f) on the %d prompts with results of both, so there is no gap to recover (PGR, APGR and CPT are undefined)", res.Strong, res.Weak, res.QStrong, n)
+	}
 	res.Router = twoRow(c)
 	res.Oracle = twoRow(metrics.TwoModelCurve(oracle, qs, qw))
 	// The random router's expected curve is the straight line.
@@ -161,7 +174,7 @@ func EvalTwo(r *Router, s *dataset.Set, strong, weak int, refs []string, preds [
 		res.DifficultyCeiling = &row
 	}
 	res.RouterCurve = thin(c, 21)
-	return res
+	return res, ""
 }
 
 // difficultyCeiling scores rows of s as a router would that knew each
@@ -247,7 +260,8 @@ type ManyModelResult struct {
 
 // ManyRow holds the many-model metrics of one router: mean cost per call to
 // reach 95% of the best single model's quality (Reached false if it never
-// does), the saving against always calling that model, and AIQ.
+// does), the saving against always calling that model (0 when that model
+// costs nothing: there is nothing to save), and AIQ.
 type ManyRow struct {
 	Cost95   float64 `json:"cost_at_95"`
 	Saving95 float64 `json:"saving_at_95"`
@@ -259,7 +273,9 @@ func manyRow(pts []metrics.Point, target, bestCost float64) ManyRow {
 	row := ManyRow{AIQ: round6(metrics.AIQ(pts))}
 	if c, ok := metrics.CostToReach(pts, target); ok {
 		row.Reached, row.Cost95 = true, roundSig(c, 6)
-		row.Saving95 = round6(1 - c/bestCost)
+		if bestCost > 0 {
+			row.Saving95 = round6(1 - c/bestCost)
+		}
 	}
 	return row
 }
@@ -270,8 +286,10 @@ func manyRow(pts []metrics.Point, target, bestCost float64) ManyRow {
 // reference model are predicted by their set mean quality shifted by the
 // prompt's predicted difficulty (see docs). The oracle sweeps the same
 // policy with the true qualities and costs; "random" is the hull of the
-// single models (mixing them at random).
-func EvalMany(s *dataset.Set, refs []string, r *Router, preds [][]float64) ManyModelResult {
+// single models (mixing them at random). With no prompt that has every
+// model's result and cost there is no curve, and EvalMany returns instead
+// why there is no view (a note for the report); why is "" when there is one.
+func EvalMany(s *dataset.Set, refs []string, r *Router, preds [][]float64) (res ManyModelResult, why string) {
 	nm := len(s.Models)
 	cols := make([]int, nm)
 	for m := range cols {
@@ -289,10 +307,10 @@ func EvalMany(s *dataset.Set, refs []string, r *Router, preds [][]float64) ManyM
 			rows = append(rows, i)
 		}
 	}
-	res := ManyModelResult{Models: s.Models, Refs: refs, Prompts: len(rows)}
+	res = ManyModelResult{Models: s.Models, Refs: refs, Prompts: len(rows)}
 	n := float64(len(rows))
 	if len(rows) == 0 {
-		return res
+		return res, fmt.Sprintf("no many-model view: no prompt has the results and costs of all %d models (%s)", nm, strings.Join(s.Models, ", "))
 	}
 	meanQ, meanC := make([]float64, nm), make([]float64, nm)
 	for _, i := range rows {
@@ -367,7 +385,7 @@ func EvalMany(s *dataset.Set, refs []string, r *Router, preds [][]float64) ManyM
 	res.Oracle = manyRow(oc, target, meanC[best])
 	res.Random = manyRow(singles, target, meanC[best])
 	res.RouterCurve = thin(metrics.Hull(rc), 21)
-	return res
+	return res, ""
 }
 
 func logit(p float64) float64 {
