@@ -272,10 +272,19 @@ func (r *Runner) run(ctx context.Context, id string) error {
 	}
 	content, err := r.st.FileContent(ctx, b.TenantID, o.InputFileID)
 	if errors.Is(err, store.ErrNotFound) {
-		if b.Status == store.BatchCancelling {
-			return r.finalize(ctx, b.ID, nil)
+		// The file went while the batch had not ended (DELETE refuses
+		// that, but a delete can race the batch's creation). The lines
+		// answered so far were paid for: a batch past validating ends
+		// with their output and error files, failed if lines were still
+		// to run, as it would otherwise (finalizing, cancelling).
+		switch b.Status {
+		case store.BatchValidating:
+			return r.fail(ctx, b, o, lineError{Code: "input_file_missing", Message: "the input file " + o.InputFileID + " was deleted"})
+		case store.BatchInProgress:
+			return r.finalize(ctx, b.ID, nil, &lineError{Code: "input_file_missing", Message: "the input file " + o.InputFileID +
+				" was deleted while the batch ran: the lines answered before are in the output and error files (request_counts), the others did not run"})
 		}
-		return r.fail(ctx, b, o, lineError{Code: "input_file_missing", Message: "the input file " + o.InputFileID + " was deleted"})
+		return r.finalize(ctx, b.ID, nil, nil)
 	}
 	if err != nil {
 		return err
@@ -302,10 +311,10 @@ func (r *Runner) run(ctx context.Context, id string) error {
 			return err
 		}
 		if expired {
-			return r.finalize(ctx, b.ID, lines)
+			return r.finalize(ctx, b.ID, lines, nil)
 		}
 	}
-	return r.finalize(ctx, b.ID, nil)
+	return r.finalize(ctx, b.ID, nil, nil)
 }
 
 // fail ends a batch that could not start, with the reasons.
@@ -737,8 +746,8 @@ func (r *Runner) record(ctx context.Context, rec store.UsageRecord) {
 // finalize writes the output and error files of a batch that stopped
 // running and moves it to its end status: completed, or cancelled when it
 // was cancelled, or expired when lines (the unfinished ones, which
-// become error lines) is given.
-func (r *Runner) finalize(ctx context.Context, id string, expiredLines []line) error {
+// become error lines) is given, or failed with why when that is given.
+func (r *Runner) finalize(ctx context.Context, id string, expiredLines []line, why *lineError) error {
 	for {
 		b, err := r.st.GetBatch(ctx, "", id)
 		if err != nil {
@@ -752,6 +761,8 @@ func (r *Runner) finalize(ctx context.Context, id string, expiredLines []line) e
 		switch {
 		case b.Status == store.BatchCancelling:
 			end = store.BatchCancelled
+		case why != nil:
+			end = store.BatchFailed
 		case expiredLines != nil:
 			end = store.BatchExpired
 		}
@@ -782,6 +793,9 @@ func (r *Runner) finalize(ctx context.Context, id string, expiredLines []line) e
 			o.CancelledAt = now
 		case store.BatchExpired:
 			o.ExpiredAt = now
+		case store.BatchFailed:
+			o.FailedAt = now
+			o.Errors = &errorList{Object: "list", Data: []lineError{*why}}
 		}
 		err = r.st.UpdateBatch(ctx, o.encode(b.TenantID, b.KeyID, b.Created), from)
 		if errors.Is(err, store.ErrConflict) {
