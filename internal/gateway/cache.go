@@ -79,8 +79,8 @@ func (g *Gateway) cached(w http.ResponseWriter, r *http.Request, x *exchange, rt
 		return w, nil, false
 	}
 	route := x.decision.Route
-	if rc, ok := rt.cfg.Route(route); ok && rc.Cache != nil && !*rc.Cache {
-		return w, nil, false // the route opted out
+	if x.decision.NoCache {
+		return w, nil, false // a route on the way opted out
 	}
 	if endpoint == cacheOpenAIResponses && (gjson.GetBytes(body, "conversation").Exists() || gjson.GetBytes(body, "background").Bool()) {
 		// The conversation named is state upstream that each turn adds
@@ -98,9 +98,14 @@ func (g *Gateway) cached(w http.ResponseWriter, r *http.Request, x *exchange, rt
 	sem := g.semanticQuery(rt, x, endpoint, route, body)
 	// An answer made by a deployment that did not get every field of the
 	// request does not serve a request that requires them.
+	// Nor is an answer served older than the ttl in force (a reload may
+	// have lowered it), or a Responses answer whose response, or the one
+	// it continues, the tenant has deleted.
+	ttl := cc.TTL.D()
 	fits := func(e *cache.Entry) bool {
 		return e != nil && (!x.requireParams || len(rt.lost(x.dialect, x.req, e.Deployment)) == 0) &&
-			(endpoint != cacheOpenAIResponses || !g.responseGone(r.Context(), x.who.TenantID, e))
+			g.now().Sub(e.Stored) <= ttl &&
+			(endpoint != cacheOpenAIResponses || !g.responseGone(r.Context(), x.who.TenantID, e, previousResponse(x)))
 	}
 	if lookup {
 		if e := g.cacheGet(r, route, key); fits(e) {
@@ -134,7 +139,7 @@ func (g *Gateway) cached(w http.ResponseWriter, r *http.Request, x *exchange, rt
 			defer func() { g.flights.land(key, fl, e) }()
 		}
 		switch {
-		case x.status != http.StatusOK || cw.status != http.StatusOK || x.partial || x.errKind != "":
+		case x.status != http.StatusOK || cw.status != http.StatusOK || x.partial || x.errKind != "" || x.uncacheable:
 			return
 		case cw.over:
 			g.countCache(route, cacheResultTooLarge)

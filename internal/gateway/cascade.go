@@ -96,6 +96,7 @@ func (g *Gateway) cascade(w http.ResponseWriter, r *http.Request, x *exchange, r
 		// counted as such, not as an escalated stage's.
 		total.Deployment = keptStage
 		x.trace = total
+		x.uncacheable = true // failed its check; the stage after it may be back soon
 		x.decision.Reason = joinReason(x.decision.Reason, append(whys, "answered by "+keptStage+", the last stage that answered"))
 		g.setRouteHeaders(w, x)
 		if x.req.Stream {

@@ -62,6 +62,10 @@ type exchange struct {
 	usage    llm.Usage
 	model    string
 	partial  bool
+	// uncacheable is set for an answer served although it is not the
+	// answer to keep (a cascade's earlier stage, served because every
+	// later stage failed): the response cache does not store it.
+	uncacheable bool
 	// streamed is set for a relayed answer sent as a stream (streamed
 	// audio), which has no chat request to say so.
 	streamed bool

@@ -61,21 +61,37 @@ func (g *Gateway) markGone(ctx context.Context, rt *runtime, tenant, id string) 
 
 // responseGone reports whether a cached Responses API answer names a
 // response the tenant has deleted since (its first "id" of a resp_ id is
-// the response's, in a whole object as in a stream's first event).
-func (g *Gateway) responseGone(ctx context.Context, tenant string, e *cache.Entry) bool {
+// the response's, in a whole object as in a stream's first event), or
+// continues one (previous, when not empty).
+func (g *Gateway) responseGone(ctx context.Context, tenant string, e *cache.Entry, previous string) bool {
+	ctx, cancel := context.WithTimeout(ctx, cacheLookupTimeout)
+	defer cancel()
+	gone := func(id string) bool {
+		v, err := g.affinity.Get(ctx, goneKey(tenant, id))
+		return err == nil && v != nil
+	}
+	if previous != "" && gone(previous) {
+		return true
+	}
 	i := bytes.Index(e.Body, []byte(`"id":"resp_`))
 	if i < 0 {
 		return false
 	}
 	rest := e.Body[i+len(`"id":"`):]
 	end := bytes.IndexByte(rest, '"')
-	if end < 0 {
-		return false
+	return end >= 0 && gone(string(rest[:end]))
+}
+
+// previousResponse is the response a Responses request continues, if any:
+// kept upstream (Continues), or one the gateway translated.
+func previousResponse(x *exchange) string {
+	switch {
+	case x.req == nil:
+		return ""
+	case x.req.Continues != "":
+		return x.req.Continues
 	}
-	ctx, cancel := context.WithTimeout(ctx, cacheLookupTimeout)
-	defer cancel()
-	gone, err := g.affinity.Get(ctx, goneKey(tenant, string(rest[:end])))
-	return err == nil && gone != nil
+	return x.req.PreviousResponseID
 }
 
 // validResponseID reports whether id looks like an upstream response id

@@ -81,6 +81,7 @@ func (p *planner) route(rt *config.Route, need []string, depth int) {
 // and the deployment named. need gains the requires of every route passed,
 // so a redirect never escapes what the route the client named requires.
 func (p *planner) redirect(rt *config.Route, need []string) (*config.Route, string, []string) {
+	p.pass(rt)
 	for hop := 0; hop < maxDepth; hop++ {
 		to, who := "", ""
 		if t := p.f.Tenant; t != "" && rt.Tenants[t] != "" {
@@ -98,8 +99,18 @@ func (p *planner) redirect(rt *config.Route, need []string) (*config.Route, stri
 			return nil, to, need
 		}
 		rt = sub
+		p.pass(rt)
 	}
 	return rt, "", need
+}
+
+// pass notes a route the decision passes through: every route is entered
+// through redirect, so one with cache: false anywhere on the way keeps the
+// request out of the response cache.
+func (p *planner) pass(rt *config.Route) {
+	if rt.Cache != nil && !*rt.Cache {
+		p.dec.NoCache = true
+	}
 }
 
 // withRequires returns need plus the capabilities rt requires, leaving

@@ -54,6 +54,9 @@ type Decision struct {
 	Skipped []string
 	// Arm is the weighted arm chosen, when a weighted route was on the path.
 	Arm string
+	// NoCache is set when a route the decision passed through (the one
+	// named, a nested target, a tier or tenant redirect) has cache: false.
+	NoCache bool
 	// Cascade is set when the plan is a cascade: the gateway calls the
 	// stages (Deployments, in order) one at a time, non-streaming, and
 	// escalates while Cascade.Check fails.
