@@ -262,15 +262,24 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // attemptOutcome is how attempt a of x ended, as
 // switchyard_upstream_attempts_total counts it and its span tells: "ok",
-// "skipped_" and the skip reason, or its error kind; last says a is the
-// request's last attempt, which failed though it committed when x is a
-// stream that broke after its first token (partial with an error other
-// than the client's leaving: the upstream answered that one).
+// "skipped_" and the skip reason, or its error kind; a call abandoned
+// because the request's context ended is the request's error,
+// client_cancelled (or shutdown), not a failure of the upstream's (the
+// breaker ignores it too). last says a is the request's last attempt,
+// which failed though it committed when x is a stream that broke after
+// its first token (partial with an error other than the client's
+// leaving: the upstream answered that one).
 func attemptOutcome(x *exchange, a *executor.Attempt, last bool) string {
 	switch {
 	case a.Skipped != "":
 		return "skipped_" + a.Skipped
 	case a.Err != nil:
+		if executor.HTTPStatus(a.Err) == statusClientClosed {
+			if x.errKind == "shutdown" {
+				return x.errKind
+			}
+			return "client_cancelled"
+		}
 		return a.Kind.String()
 	case last && x.partial && x.errKind != "" && x.errKind != "client_cancelled":
 		return x.errKind

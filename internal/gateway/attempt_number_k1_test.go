@@ -7,12 +7,12 @@ import (
 )
 
 // k1Answer is an OpenAI-compatible upstream answering every chat
-// completion at once.
-func k1Answer() *httptest.Server {
-	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"id":"c1","object":"chat.completion","model":"good-1","choices":[{"index":0,"message":{"role":"assistant","content":"Hi."},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7}}`))
-	}))
+// completion at once (k1AnswerChat).
+func k1Answer() *httptest.Server { return httptest.NewServer(http.HandlerFunc(k1AnswerChat)) }
+
+func k1AnswerChat(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`{"id":"c1","object":"chat.completion","model":"good-1","choices":[{"index":0,"message":{"role":"assistant","content":"Hi."},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7}}`))
 }
 
 // A target skipped before any call (its circuit open) is an event on the
