@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -147,20 +148,45 @@ func (g *Gateway) ServeConversations(w http.ResponseWriter, r *http.Request) {
 	if !g.admitFree(r.Context(), w, x, rt) {
 		return
 	}
+	at := executor.Attempt{Deployment: d.cfg.Name, Start: g.now()}
 	raw, status, err := fetch(r.Context(), d, f, http.MethodPost, "conversations", r.URL.RawQuery, body, maxConversationAnswer)
+	at.Duration = g.now().Sub(at.Start)
+	id := gjson.GetBytes(raw, "id").Str
+	if err == nil && !validResponseID(id) {
+		err = &provider.Error{Kind: provider.KindUnavailable, Status: status, Message: "conversation without a valid id"}
+	}
+	g.conversationCall(w, r.Context(), x, at, status, err)
 	if err != nil {
 		g.failErr(w, x, err)
 		return
 	}
-	id := gjson.GetBytes(raw, "id").Str
-	if !validResponseID(id) {
-		g.failErr(w, x, &provider.Error{Kind: provider.KindUnavailable, Status: status, Message: "conversation without a valid id"})
-		return
-	}
 	g.keep(r.Context(), conversationObjectKey(x.who.TenantID, id), d.cfg.Name, conversationAffinityTTL)
 	x.status = status
-	w.Header().Set(HeaderDeployment, d.cfg.Name)
 	_ = wirejson.Write(w, status, raw)
+}
+
+// conversationCall records the one upstream call that made (or failed to
+// make) a conversation, at ended with status or err, as the executor
+// records a relayed call's: the deployment that answered, the attempt
+// (its log line, usage record, metrics and span), and the route headers.
+func (g *Gateway) conversationCall(w http.ResponseWriter, ctx context.Context, x *exchange, at executor.Attempt, status int, err error) {
+	x.trace = &executor.Trace{}
+	switch {
+	case err == nil:
+		at.Status = status
+		x.trace.Deployment = at.Deployment
+	case ctx.Err() != nil:
+		// The client went away (or a shutdown ended the request): not
+		// the upstream's failure, as the executor tells it.
+		at.Err, at.Kind = ctx.Err(), provider.KindOf(ctx.Err())
+	default:
+		at.Err, at.Kind = err, provider.KindOf(err)
+		if pe := (*provider.Error)(nil); errors.As(err, &pe) {
+			at.Status = pe.Status
+		}
+	}
+	x.trace.Attempts = append(x.trace.Attempts, at)
+	g.setRouteHeaders(w, x)
 }
 
 // ServeConversationObject serves the rest of the Conversations API, relayed
