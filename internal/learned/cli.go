@@ -27,6 +27,10 @@ type SetReport struct {
 	LogLoss *LogLoss         `json:"log_loss,omitempty"`
 	Two     *TwoModelResult  `json:"two_model,omitempty"`
 	Many    *ManyModelResult `json:"many_model,omitempty"`
+	// PerModel is the per-model view (see perModel): shown when most
+	// prompts have one model's result, as in data from route export, or
+	// when asked for (route eval --per-model).
+	PerModel []ModelRow `json:"per_model,omitempty"`
 	// Notes say what could not be evaluated and why.
 	Notes []string `json:"notes,omitempty"`
 	// Tasks is the two-model view per task (route eval --by-task), with the
@@ -90,6 +94,9 @@ type LogLoss struct {
 type EvalOptions struct {
 	Strong, Weak string            // two-model pair; default: see defaultPair
 	Map          map[string]string // data set model → reference model
+	// PerModel adds the per-model view even when most prompts have
+	// several models' results.
+	PerModel bool
 	// Embeddings are the prompts' embeddings for a router trained with
 	// them (nil: predict from the text alone).
 	Embeddings *EmbeddingTable
@@ -160,6 +167,16 @@ func Evaluate(r *Router, s *dataset.Set, split string, o EvalOptions) SetReport 
 	if ll.Cells > 0 {
 		ll.Router, ll.Prior = round6(ll.Router/float64(ll.Cells)), round6(ll.Prior/float64(ll.Cells))
 		rep.LogLoss = &ll
+	}
+	if o.PerModel || mostlySingle(s) {
+		cols := make([]int, len(refs))
+		for m, ref := range refs {
+			cols[m] = -1
+			if j, ok := r.index[ref]; ok && ref != "" {
+				cols[m] = j
+			}
+		}
+		rep.PerModel = perModel(s, refs, cols, preds)
 	}
 	strong, weak := s.ModelIndex(o.Strong), s.ModelIndex(o.Weak)
 	if strong < 0 || weak < 0 {
@@ -421,6 +438,7 @@ func EvalMain(args []string, stdout, stderr io.Writer) int {
 	holdout := fs.Float64("holdout", DefaultTrainOptions().Holdout, "validation share for --split")
 	prices := fs.String("prices", "", "price table folder (default: DATA/../prices)")
 	byTask := fs.Bool("by-task", false, "also print the two-model view per task of each set")
+	perModelView := fs.Bool("per-model", false, "also print the per-model view (quality, cost and the router's AUC per model) for sets where most prompts have several models' results; it is printed anyway where most have one, as in route export's data")
 	ef := embedFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -432,7 +450,7 @@ func EvalMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "route eval: --router and --data are required")
 		return 2
 	}
-	o := EvalOptions{Strong: *strong, Weak: *weak, Map: map[string]string{}}
+	o := EvalOptions{Strong: *strong, Weak: *weak, Map: map[string]string{}, PerModel: *perModelView}
 	for _, m := range maps {
 		k, v, ok := strings.Cut(m, "=")
 		if !ok {
@@ -505,6 +523,7 @@ func printReport(w io.Writer, rep SetReport) {
 	if ll := rep.LogLoss; ll != nil {
 		fmt.Fprintf(w, "log-loss on mapped models: router %.4f, per-model mean %.4f (%d cells)\n", ll.Router, ll.Prior, ll.Cells)
 	}
+	printPerModel(w, rep.PerModel)
 	if t := rep.Two; t != nil {
 		fmt.Fprintf(w, "two-model: strong %s (%.3f) vs weak %s (%.3f), %d prompts\n", t.Strong, t.QStrong, t.Weak, t.QWeak, t.Prompts)
 		fmt.Fprintf(w, "  %-8s %7s %9s %9s\n", "", "APGR", "CPT(50%)", "CPT(80%)")
@@ -553,6 +572,38 @@ func printReport(w io.Writer, rep SetReport) {
 				fmt.Fprintf(w, "  %-8s %14s %10s %7.4f\n", row.n, "not reached", "-", row.r.AIQ)
 			}
 		}
+	}
+}
+
+// printPerModel prints the per-model view; "-" marks a figure with no
+// data (no reference model, no cost), "n/a" an AUC with nothing to rank.
+func printPerModel(w io.Writer, rows []ModelRow) {
+	if len(rows) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "per model, on the prompts each has a result for:\n  %-24s %-24s %7s %8s %9s %6s %11s\n", "model", "reference", "prompts", "quality", "predicted", "AUC", "$/call")
+	na := false
+	for _, m := range rows {
+		ref, pred, auc, cost := "-", "-", "n/a", "-"
+		if m.Ref != "" {
+			ref = m.Ref
+		}
+		if m.Predicted != nil {
+			pred = fmt.Sprintf("%.3f", *m.Predicted)
+		}
+		if m.AUC != nil {
+			auc = fmt.Sprintf("%.3f", *m.AUC)
+		} else {
+			na = true
+		}
+		if m.CostUSD != nil {
+			cost = fmt.Sprintf("%.6g", *m.CostUSD)
+		}
+		fmt.Fprintf(w, "  %-24s %-24s %7d %8.3f %9s %6s %11s\n", m.Model, ref, m.Prompts, m.Quality, pred, auc, cost)
+	}
+	fmt.Fprintln(w, "  AUC: the chance that of two of a model's prompts with different quality the router predicts the better one higher (0.5: chance)")
+	if na {
+		fmt.Fprintln(w, "  AUC n/a: every result of that model has the same quality, so there is nothing to rank")
 	}
 }
 

@@ -238,6 +238,107 @@ func roundPts(c []metrics.Point) []metrics.Point {
 	return out
 }
 
+// ModelRow is one model of the per-model view: how the model did on the
+// prompts it has a result for, and how well the router predicted it there.
+type ModelRow struct {
+	Model string `json:"model"`
+	// Ref is the model's reference model in the router; "" when none.
+	Ref     string `json:"ref,omitempty"`
+	Prompts int    `json:"prompts"`
+	// Quality is the mean observed quality on the prompts; Predicted the
+	// router's mean predicted quality q̂ on them (absent without a
+	// reference model).
+	Quality   float64  `json:"quality"`
+	Predicted *float64 `json:"predicted,omitempty"`
+	// CostUSD is the mean cost per call on those of the prompts with a
+	// cost (absent when none has one).
+	CostUSD *float64 `json:"cost_usd,omitempty"`
+	// AUC is metrics.Concordance of the router's score with the observed
+	// quality over the prompts: the chance that of two of them with
+	// different quality the router scores the better one higher (0.5:
+	// chance). Absent when every result has the same quality.
+	AUC *float64 `json:"auc,omitempty"`
+}
+
+// perModel is the per-model view of s: one row per model with at least one
+// result (see ModelRow). Unlike the two- and many-model views it needs no
+// prompt with several models' results, so it is the view for data from
+// route export (one model per prompt). cols[m] is the index in preds[i] of
+// model m's reference model, -1 for none; the score ranked for the AUC is
+// q̂ of that reference model, or for a model without one the prompt's
+// predicted easiness (mean q̂ over all of the router's models).
+func perModel(s *dataset.Set, refs []string, cols []int, preds [][]float64) []ModelRow {
+	var out []ModelRow
+	for m, name := range s.Models {
+		var score, y []float64
+		var pred, cost float64
+		var nc int
+		for i := range s.Prompts {
+			q := s.Quality[i][m]
+			if math.IsNaN(q) {
+				continue
+			}
+			y = append(y, q)
+			var v float64
+			if j := cols[m]; j >= 0 {
+				v = preds[i][j]
+				pred += v
+			} else {
+				for _, p := range preds[i] {
+					v += p
+				}
+				v /= float64(len(preds[i]))
+			}
+			score = append(score, v)
+			if c := s.Cost[i][m]; !math.IsNaN(c) {
+				cost += c
+				nc++
+			}
+		}
+		if len(y) == 0 {
+			continue
+		}
+		row := ModelRow{Model: name, Ref: refs[m], Prompts: len(y)}
+		var sum float64
+		for _, q := range y {
+			sum += q
+		}
+		row.Quality = round6(sum / float64(len(y)))
+		if cols[m] >= 0 {
+			v := round6(pred / float64(len(y)))
+			row.Predicted = &v
+		}
+		if nc > 0 {
+			v := roundSig(cost/float64(nc), 6)
+			row.CostUSD = &v
+		}
+		if a, ok := metrics.Concordance(score, y); ok {
+			a = round6(a)
+			row.AUC = &a
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+// mostlySingle reports whether more than half of the prompts of s have the
+// result of one model only, as in data from route export.
+func mostlySingle(s *dataset.Set) bool {
+	var single int
+	for i := range s.Prompts {
+		var k int
+		for _, q := range s.Quality[i] {
+			if !math.IsNaN(q) {
+				k++
+			}
+		}
+		if k == 1 {
+			single++
+		}
+	}
+	return 2*single > len(s.Prompts)
+}
+
 // ManyModelResult is the many-model view of a router on a data set.
 type ManyModelResult struct {
 	Models []string `json:"models"`

@@ -174,3 +174,104 @@ func TestEvaluateDegenerateSetsEncode(t *testing.T) {
 		}
 	}
 }
+
+// The per-model view on a hand-made set, with hand-made predictions:
+// model a (router column 0), b (column 1) and c (no reference model: its
+// score is the mean of the prompt's predictions), each with results on
+// its own prompts only; d has none.
+func TestPerModelHandComputed(t *testing.T) {
+	nan := math.NaN()
+	s := &dataset.Set{Models: []string{"a", "b", "c", "d"},
+		Quality: [][]float64{
+			{1, nan, nan, nan}, {0, nan, nan, nan}, {1, nan, nan, nan},
+			{nan, 0.5, nan, nan}, {nan, 0.5, nan, nan},
+			{nan, nan, 0.8, nan}, {nan, nan, 0.2, nan},
+		},
+		Cost: [][]float64{
+			{0.02, nan, nan, nan}, {nan, nan, nan, nan}, {0.01, nan, nan, nan},
+			{nan, 0.001, nan, nan}, {nan, 0.003, nan, nan},
+			{nan, nan, nan, nan}, {nan, nan, nan, nan},
+		},
+	}
+	s.Prompts = make([]dataset.Prompt, len(s.Quality))
+	preds := [][]float64{{0.9, 0.5}, {0.3, 0.5}, {0.2, 0.5}, {0.5, 0.6}, {0.5, 0.4}, {0.6, 0.8}, {0.2, 0.4}}
+	got := perModel(s, []string{"ra", "rb", "", ""}, []int{0, 1, -1, -1}, preds)
+	f := func(v float64) *float64 { return &v }
+	want := []ModelRow{
+		// a: quality 2/3; predicted (0.9+0.3+0.2)/3; cost of the two
+		// prompts with one (0.02+0.01)/2; of its pairs with different
+		// quality, (0,1) is ranked right and (1,2) wrong: AUC 0.5.
+		{Model: "a", Ref: "ra", Prompts: 3, Quality: 0.666667, Predicted: f(0.466667), CostUSD: f(0.015), AUC: f(0.5)},
+		// b: both results 0.5, nothing to rank.
+		{Model: "b", Ref: "rb", Prompts: 2, Quality: 0.5, Predicted: f(0.5), CostUSD: f(0.002)},
+		// c: scores 0.7 and 0.3 rank 0.8 above 0.2: AUC 1; no prediction
+		// and no cost.
+		{Model: "c", Prompts: 2, Quality: 0.5, AUC: f(1)},
+	}
+	gj, _ := json.Marshal(got)
+	wj, _ := json.Marshal(want)
+	if string(gj) != string(wj) {
+		t.Errorf("got  %s\nwant %s", gj, wj)
+	}
+	if !mostlySingle(s) {
+		t.Error("mostlySingle: got false for a set with one result per prompt")
+	}
+	two := &dataset.Set{Models: []string{"a", "b"}, Prompts: make([]dataset.Prompt, 4),
+		Quality: [][]float64{{1, 0}, {1, 1}, {1, nan}, {nan, 0}}}
+	if mostlySingle(two) {
+		t.Error("mostlySingle: got true for a set where half the prompts have two results")
+	}
+}
+
+// Exported data gets the per-model view in route eval and in the
+// validation summary of route train, figures computed by hand from
+// writeExport; data with several results per prompt gets it with
+// --per-model only.
+func TestPerModelOnExport(t *testing.T) {
+	data := writeExport(t, 60)
+	out := filepath.Join(t.TempDir(), "router.json")
+	var so, se bytes.Buffer
+	if code := TrainMain([]string{"--data", data, "--out", out, "--dim", "1024"}, &so, &se); code != 0 {
+		t.Fatalf("train: got exit %d, want 0: %s", code, se.String())
+	}
+	if !strings.Contains(so.String(), "per model") {
+		t.Errorf("train output lacks the per-model view:\n%s", so.String())
+	}
+	so.Reset()
+	if code := EvalMain([]string{"--router", out, "--data", data, "--json"}, &so, &se); code != 0 {
+		t.Fatalf("eval --json: got exit %d, want 0: %s", code, se.String())
+	}
+	var reps []SetReport
+	if err := json.Unmarshal(so.Bytes(), &reps); err != nil || len(reps) != 1 {
+		t.Fatalf("eval --json printed %q: %v", so.String(), err)
+	}
+	pm := reps[0].PerModel
+	// sim-medium answers every third prompt (20), sim-small the rest (40);
+	// each is right (0.9) on half of its prompts and wrong (0.2) on the
+	// other half: mean 0.55.
+	if len(pm) != 2 || pm[0].Model != "sim-medium" || pm[0].Prompts != 20 || pm[1].Model != "sim-small" || pm[1].Prompts != 40 {
+		t.Fatalf("got per-model rows %+v, want sim-medium on 20 prompts and sim-small on 40", pm)
+	}
+	for k, cost := range []float64{0.00011, 0.000027} {
+		m := pm[k]
+		if m.Quality != 0.55 || m.Ref != m.Model || m.CostUSD == nil || *m.CostUSD != cost || m.Predicted == nil || m.AUC == nil {
+			t.Errorf("%s: got %+v, want quality 0.55, itself as reference, cost %g, a prediction and an AUC", m.Model, m, cost)
+			continue
+		}
+		// Each model is right on one kind of prompt (maths or haikus),
+		// which the router sees in the text.
+		if *m.AUC < 0.9 {
+			t.Errorf("%s: got AUC %v on its training prompts, want at least 0.9", m.Model, *m.AUC)
+		}
+	}
+
+	r := trainSynthetic(t)
+	s := syntheticSet(40)
+	if rep := Evaluate(r, s, "all", EvalOptions{}); rep.PerModel != nil {
+		t.Errorf("two results per prompt: got per-model view %+v without asking, want none", rep.PerModel)
+	}
+	rep := Evaluate(r, s, "all", EvalOptions{PerModel: true})
+	if len(rep.PerModel) != 2 || rep.PerModel[0].Prompts != 40 || rep.PerModel[0].Quality != 1 {
+		t.Errorf("--per-model: got %+v, want two rows, big on 40 prompts with quality 1", rep.PerModel)
+	}
+}

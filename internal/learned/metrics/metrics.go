@@ -232,3 +232,74 @@ func RaschDifficulty(theta, q []float64) float64 {
 	}
 	return (lo + hi) / 2
 }
+
+// Concordance is the ranking quality of score against observed y: over
+// every pair of items with different y, the share where the item with the
+// larger y has the larger score, a tie in score counting one half. It is
+// the ROC AUC when y is 0 or 1 and the Mann-Whitney statistic in general:
+// 1 is a perfect ranking, 0.5 a random one. ok is false when no two items
+// differ in y (nothing to rank). O(n log n).
+func Concordance(score, y []float64) (c float64, ok bool) {
+	n := len(score)
+	ys := append([]float64(nil), y...)
+	sort.Float64s(ys)
+	var distinct []float64
+	for i, v := range ys {
+		if i == 0 || v != ys[i-1] {
+			distinct = append(distinct, v)
+		}
+	}
+	rank := func(v float64) int { return sort.SearchFloat64s(distinct, v) }
+	// pairs counts the pairs with different y: all pairs less those within
+	// one y value.
+	pairs := float64(n) * float64(n-1) / 2
+	for i := 0; i < n; {
+		j := i
+		for j < n && ys[j] == ys[i] {
+			j++
+		}
+		pairs -= float64(j-i) * float64(j-i-1) / 2
+		i = j
+	}
+	if pairs == 0 {
+		return 0, false
+	}
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(a, b int) bool { return score[order[a]] < score[order[b]] })
+	// fen is a Fenwick tree counting, per y rank, the items with a smaller
+	// score than the current group.
+	fen := make([]int, len(distinct)+1)
+	below := func(r int) (s int) { // items seen with rank < r
+		for ; r > 0; r -= r & -r {
+			s += fen[r]
+		}
+		return s
+	}
+	var good, tied float64
+	inGroup := map[int]int{}
+	for k := 0; k < n; {
+		j := k
+		for j < n && score[order[j]] == score[order[k]] {
+			j++
+		}
+		clear(inGroup)
+		for _, i := range order[k:j] {
+			r := rank(y[i])
+			good += float64(below(r))
+			inGroup[r]++
+		}
+		g := float64(j - k)
+		tied += g * (g - 1) / 2
+		for r, m := range inGroup {
+			tied -= float64(m) * float64(m-1) / 2
+			for x := r + 1; x < len(fen); x += x & -x {
+				fen[x] += m
+			}
+		}
+		k = j
+	}
+	return (good + tied/2) / pairs, true
+}

@@ -152,3 +152,56 @@ func TestRaschDifficulty(t *testing.T) {
 		})
 	}
 }
+
+func TestConcordance(t *testing.T) {
+	// Binary y: the classic ROC example, AUC 0.75 (positives 0.35, 0.8;
+	// negatives 0.1, 0.4: three of the four pairs ordered right).
+	if got, ok := Concordance([]float64{0.1, 0.4, 0.35, 0.8}, []float64{0, 0, 1, 1}); !ok || !near(got, 0.75, 1e-12) {
+		t.Errorf("binary: got %v, %v; want 0.75", got, ok)
+	}
+	// Graded y with ties in both: pairs with different y are (0,1) (0,2)
+	// (0,3) (1,2) (2,3); all ordered right but (1,2), tied in score: 4.5/5.
+	if got, ok := Concordance([]float64{0.1, 0.2, 0.2, 0.3}, []float64{0.2, 0.9, 0.5, 0.9}); !ok || !near(got, 0.9, 1e-12) {
+		t.Errorf("graded: got %v, %v; want 0.9", got, ok)
+	}
+	// Reversed ranking, and constant score.
+	if got, _ := Concordance([]float64{3, 2, 1}, []float64{0, 0.5, 1}); got != 0 {
+		t.Errorf("reversed: got %v, want 0", got)
+	}
+	if got, _ := Concordance([]float64{1, 1, 1}, []float64{0, 0.5, 1}); got != 0.5 {
+		t.Errorf("constant score: got %v, want 0.5", got)
+	}
+	// Nothing to rank.
+	for _, y := range [][]float64{{0.7, 0.7, 0.7}, {1}, {}} {
+		if _, ok := Concordance(make([]float64, len(y)), y); ok {
+			t.Errorf("y %v: got ok, want no concordance", y)
+		}
+	}
+	// Against the definition on random data with many ties.
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 50 {
+		n := 1 + rng.IntN(40)
+		s, y := make([]float64, n), make([]float64, n)
+		for i := range n {
+			s[i], y[i] = float64(rng.IntN(6)), float64(rng.IntN(4))/3
+		}
+		var num, pairs float64
+		for a := range n {
+			for b := range n {
+				if y[a] > y[b] {
+					pairs++
+					switch {
+					case s[a] > s[b]:
+						num++
+					case s[a] == s[b]:
+						num += 0.5
+					}
+				}
+			}
+		}
+		got, ok := Concordance(s, y)
+		if ok != (pairs > 0) || (ok && !near(got, num/pairs, 1e-12)) {
+			t.Fatalf("s %v y %v: got %v, %v; want %v", s, y, got, ok, num/pairs)
+		}
+	}
+}
