@@ -212,7 +212,7 @@ func Serve(ctx context.Context, opts Options) error {
 	bdone := make(chan error, 1)
 	go func() { bdone <- bat.Run(ctx) }()
 	circuitsDone := shareCircuits(ctx, ten, exec, log)
-	semanticDone := rc.shareSemantic(ctx)
+	semanticDone := rc.shareSemantic(ctx, semanticOn(gw))
 	done := make(chan struct{})
 	if !demo {
 		w := watcher

@@ -6,6 +6,7 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/cache"
 	"github.com/switchyard-gw/switchyard/internal/config"
+	"github.com/switchyard-gw/switchyard/internal/gateway"
 )
 
 // respCache is the response cache of one process: the store named by
@@ -24,18 +25,29 @@ type respCache struct {
 	close func()
 }
 
-// shareSemantic runs the semantic index's sharing until ctx ends; the
+// shareSemantic runs the semantic index's sharing until ctx ends, reading
+// the other replicas' entries while on reports the semantic lookup on; the
 // returned function waits for that.
-func (rc respCache) shareSemantic(ctx context.Context) (wait func()) {
+func (rc respCache) shareSemantic(ctx context.Context, on func() bool) (wait func()) {
 	if rc.share == nil {
 		return func() {}
 	}
+	rc.share.SetActive(on)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		_ = rc.share.Run(ctx)
 	}()
 	return func() { <-done }
+}
+
+// semanticOn reports whether gw's config in force has the semantic lookup
+// on.
+func semanticOn(gw *gateway.Gateway) func() bool {
+	return func() bool {
+		c := gw.Config()
+		return c != nil && c.Cache.Semantic.EmbeddingDeployment != ""
+	}
 }
 
 // Purge empties the response cache of one tenant, or of all; it

@@ -118,7 +118,7 @@ func startEditedTenantStack(t *testing.T, simURL, extra string, edit func(string
 	batDone := make(chan error, 1)
 	go func() { batDone <- bat.Run(srvCtx) }()
 	circuitsDone := shareCircuits(srvCtx, ten, exec, log)
-	semanticDone := rc.shareSemantic(srvCtx)
+	semanticDone := rc.shareSemantic(srvCtx, semanticOn(gw))
 	tr := &http.Transport{MaxIdleConnsPerHost: 64}
 	s := &tenantStack{t: t, base: "http://" + ln.Addr().String(), ten: ten, rc: rc, reg: reg, logs: logs, hc: &http.Client{Transport: tr}}
 	if ten.AdminAddr != "" {

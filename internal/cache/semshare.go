@@ -30,7 +30,14 @@ type SemanticShare struct {
 	log    *slog.Logger
 	now    func() time.Time
 	block  time.Duration
+	// active reports whether the semantic lookup is on; while it is off
+	// the stream is not read (nil: always on).
+	active func() bool
 }
+
+// purgeTTL bounds the life of a stream that a purge creates: with no
+// entries in it, the purge only matters to replicas reading it now.
+const purgeTTL = time.Minute
 
 // semAdd is an entry this replica indexed, or (purge set) a purge of
 // the entries whose key begins with key.
@@ -52,6 +59,10 @@ func NewSemanticShare(client redis.UniversalClient, stream string, index *Semant
 	index.OnAdd(s.notify)
 	return s
 }
+
+// SetActive makes the stream read only while active reports true (the
+// semantic lookup is on in the config in force); call before Run.
+func (s *SemanticShare) SetActive(active func() bool) { s.active = active }
 
 // notify queues an entry this replica indexed; it never blocks (an entry
 // that finds the queue full is not shared).
@@ -125,8 +136,14 @@ func (s *SemanticShare) write(ctx context.Context, a semAdd) {
 func (s *SemanticShare) writePurge(ctx context.Context, prefix string) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	err := s.client.XAdd(ctx, &redis.XAddArgs{Stream: s.stream, MaxLen: s.maxLen, Approx: true, Values: []any{
-		"r", s.self, "purge", prefix}}).Err()
+	_, err := s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.XAdd(ctx, &redis.XAddArgs{Stream: s.stream, MaxLen: s.maxLen, Approx: true, Values: []any{
+			"r", s.self, "purge", prefix}})
+		// A stream with entries has their expiry already; one the
+		// purge creates would otherwise never go.
+		p.ExpireNX(ctx, s.stream, purgeTTL)
+		return nil
+	})
 	if err != nil && ctx.Err() == nil {
 		s.log.Warn("cache: could not share a semantic purge; other replicas keep entries that now miss", "err", err)
 	}
@@ -139,6 +156,17 @@ func (s *SemanticShare) read(ctx context.Context) {
 	last := "0"
 	wait := time.Duration(0)
 	for ctx.Err() == nil {
+		if s.active != nil && !s.active() {
+			// Off: nothing to index, so no Redis call (nor a warning
+			// per failed one); read from where it was once back on.
+			t := time.NewTimer(s.block)
+			select {
+			case <-ctx.Done():
+			case <-t.C:
+			}
+			t.Stop()
+			continue
+		}
 		res, err := s.client.XRead(ctx, &redis.XReadArgs{Streams: []string{s.stream, last}, Count: 256, Block: s.block}).Result()
 		switch {
 		case errors.Is(err, redis.Nil):

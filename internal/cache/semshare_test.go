@@ -95,3 +95,67 @@ func TestSemanticSharePurge(t *testing.T) {
 		t.Errorf("late replica: acme's entry kept %v, globex's %v; want dropped, kept", has(c, "nsx", x), has(c, "nsy", y))
 	}
 }
+
+// TestSemanticSharePurgeStreamExpires: a purge written where no entry was
+// shared creates a stream that expires, rather than one kept for ever; a
+// stream that holds entries keeps their expiry.
+func TestSemanticSharePurgeStreamExpires(t *testing.T) {
+	stream := redistest.Prefix(t) + "semantic"
+	client := redistest.NewClient(t, redistest.Addr)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }()
+	idx := cache.NewSemantic(100, nil)
+	sh := cache.NewSemanticShare(client, stream, idx, 100, nil)
+	wg.Go(func() { _ = sh.Run(ctx) })
+	if err := sh.Purge(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	clocktest.WaitFor(t, "the purge in the stream", func() bool { return client.XLen(ctx, stream).Val() == 1 })
+	if ttl := client.TTL(ctx, stream).Val(); ttl <= 0 || ttl > 2*time.Minute {
+		t.Errorf("stream made by a purge: TTL %v, want a bounded expiry", ttl)
+	}
+	idx.Add("ns", []float32{1, 0}, "k", time.Hour)
+	clocktest.WaitFor(t, "the entry in the stream", func() bool { return client.XLen(ctx, stream).Val() == 2 })
+	if err := sh.Purge(ctx, "x"); err != nil {
+		t.Fatal(err)
+	}
+	clocktest.WaitFor(t, "the second purge in the stream", func() bool { return client.XLen(ctx, stream).Val() == 3 })
+	if ttl := client.TTL(ctx, stream).Val(); ttl < 50*time.Minute {
+		t.Errorf("stream holding an entry live for an hour: TTL %v after a purge, want the entry's", ttl)
+	}
+}
+
+// TestSemanticShareInactiveDoesNotRead: while the semantic lookup is off
+// the stream is not read; once on, entries shared meanwhile are read.
+func TestSemanticShareInactiveDoesNotRead(t *testing.T) {
+	stream := redistest.Prefix(t) + "semantic"
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }()
+	writer := cache.NewSemantic(100, nil)
+	ws := cache.NewSemanticShare(redistest.NewClient(t, redistest.Addr), stream, writer, 100, nil)
+	wg.Go(func() { _ = ws.Run(ctx) })
+	var on sync.Mutex
+	active := false
+	reader := cache.NewSemantic(100, nil)
+	rs := cache.NewSemanticShare(redistest.NewClient(t, redistest.Addr), stream, reader, 100, nil)
+	rs.SetActive(func() bool { on.Lock(); defer on.Unlock(); return active })
+	wg.Go(func() { _ = rs.Run(ctx) })
+	// A control reader, always active, shows when a reader would have
+	// had the entry.
+	control := cache.NewSemantic(100, nil)
+	cs := cache.NewSemanticShare(redistest.NewClient(t, redistest.Addr), stream, control, 100, nil)
+	wg.Go(func() { _ = cs.Run(ctx) })
+	writer.Add("ns", []float32{1, 0}, "k", time.Minute)
+	clocktest.WaitFor(t, "the control reader to read the entry", func() bool { return control.Len() == 1 })
+	writer.Add("ns", []float32{0, 1}, "k2", time.Minute)
+	clocktest.WaitFor(t, "the control reader to read a second entry", func() bool { return control.Len() == 2 })
+	if reader.Len() != 0 {
+		t.Fatalf("an inactive share read the stream: %d entries", reader.Len())
+	}
+	on.Lock()
+	active = true
+	on.Unlock()
+	clocktest.WaitFor(t, "the entries read once active", func() bool { return reader.Len() == 2 })
+}
