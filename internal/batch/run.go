@@ -436,6 +436,14 @@ func (r *Runner) process(ctx context.Context, b store.Batch, o *object, lines []
 		}
 		return stop.Load() || ctx.Err() != nil
 	}
+	// A line's request ends, when the replica stops (ctx ends), as a
+	// client's request cut by the server's shutdown does: with
+	// gateway.ErrShuttingDown as its context's cause, so the gateway
+	// records it as "shutdown", not "client_cancelled".
+	linesCtx, cancelLines := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer cancelLines(nil)
+	stopLines := context.AfterFunc(ctx, func() { cancelLines(gateway.ErrShuttingDown) })
+	defer stopLines()
 	wctx, cancelWatch := context.WithCancel(ctx)
 	defer cancelWatch()
 	watchDone := make(chan struct{})
@@ -529,7 +537,7 @@ func (r *Runner) process(ctx context.Context, b store.Batch, o *object, lines []
 			who, err := r.principals.Principal(ctx, b.KeyID)
 			switch {
 			case err == nil:
-				if res, err = r.serve(ctx, b, who, i, ln, mayStart); err != nil {
+				if res, err = r.serve(ctx, linesCtx, b, who, i, ln, mayStart); err != nil {
 					return // stopping: the line runs again when the batch resumes
 				}
 				result = "error"
@@ -632,11 +640,13 @@ const maxTries = 6
 // errStopped is serve's error for a line whose retry mayStart forbade.
 var errStopped = errors.New("batch: the run stopped before the line's retry")
 
-// serve runs line i through the gateway as who. A 429 of the caller's own
-// rate limits is tried again after its Retry-After, if mayStart still
-// allows it then; everything else is the line's result. It fails only
-// when ctx ends or mayStart forbids a retry: then the line has no result.
-func (r *Runner) serve(ctx context.Context, b store.Batch, who *gateway.Principal, i int, ln line, mayStart func() bool) (store.BatchResult, error) {
+// serve runs line i through the gateway as who, its request in linesCtx
+// (ctx's values, ended with its cause when ctx ends). A 429 of the
+// caller's own rate limits is tried again after its Retry-After, if
+// mayStart still allows it then; everything else is the line's result. It
+// fails only when ctx ends or mayStart forbids a retry: then the line has
+// no result.
+func (r *Runner) serve(ctx, linesCtx context.Context, b store.Batch, who *gateway.Principal, i int, ln line, mayStart func() bool) (store.BatchResult, error) {
 	outID := outputID(b.ID, i)
 	for try := 0; ; try++ {
 		// Every try is a request of its own, with a usage record of its
@@ -645,7 +655,7 @@ func (r *Runner) serve(ctx context.Context, b store.Batch, who *gateway.Principa
 		// Its usage record is written before the handler returns: the
 		// line's answer is saved as done next, and a crash between the
 		// two must not leave an answered line no one is billed for.
-		rctx := gateway.WithDurableUsage(gateway.WithPrincipal(reqid.With(ctx, reqID), who))
+		rctx := gateway.WithDurableUsage(gateway.WithPrincipal(reqid.With(linesCtx, reqID), who))
 		req, err := http.NewRequestWithContext(rctx, http.MethodPost, ln.in.URL, bytes.NewReader(ln.in.Body))
 		if err != nil {
 			return store.BatchResult{}, err
