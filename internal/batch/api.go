@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -280,23 +281,37 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// page reads the list parameters limit (1..100, default 20) and after.
-func page(w http.ResponseWriter, r *http.Request) (after string, limit int, ok bool) {
+// listPage is a list request's paging: at most limit items, those after
+// the item after (when set) in the order asked, newest first or (asc)
+// oldest first.
+type listPage struct {
+	after string
+	limit int
+	asc   bool
+}
+
+// page reads the list parameters limit (1..10000, default 20), after and
+// order (desc, the default, or asc).
+func page(w http.ResponseWriter, r *http.Request) (listPage, bool) {
 	q := r.URL.Query()
-	limit = 20
+	p := listPage{after: q.Get("after"), limit: 20}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 10000 {
 			openaiapi.WriteError(w, http.StatusBadRequest, "invalid_request_error", "limit must be an integer from 1 to 10000")
-			return "", 0, false
+			return p, false
 		}
-		limit = n
+		p.limit = n
 	}
-	if o := q.Get("order"); o != "" && o != "desc" {
-		openaiapi.WriteError(w, http.StatusBadRequest, "invalid_request_error", "only order=desc (newest first) is supported")
-		return "", 0, false
+	switch q.Get("order") {
+	case "", "desc":
+	case "asc":
+		p.asc = true
+	default:
+		openaiapi.WriteError(w, http.StatusBadRequest, "invalid_request_error", "order must be asc or desc, got "+strconv.Quote(truncate(q.Get("order"), 20)))
+		return p, false
 	}
-	return q.Get("after"), limit, true
+	return p, true
 }
 
 type list[T any] struct {
@@ -323,11 +338,18 @@ func newList[T any](items []T, limit int, id func(T) string) list[T] {
 }
 
 func (a *API) listFiles(w http.ResponseWriter, r *http.Request, who *gateway.Principal) {
-	after, limit, ok := page(w, r)
+	p, ok := page(w, r)
 	if !ok {
 		return
 	}
-	fs, err := a.st.ListFiles(r.Context(), who.TenantID, filePrefix, r.URL.Query().Get("purpose"), after, limit+1)
+	purpose := r.URL.Query().Get("purpose")
+	var fs []store.File
+	var err error
+	if p.asc {
+		fs, err = a.filesAsc(r.Context(), who.TenantID, purpose, p.after, p.limit+1)
+	} else {
+		fs, err = a.st.ListFiles(r.Context(), who.TenantID, filePrefix, purpose, p.after, p.limit+1)
+	}
 	if err != nil {
 		a.storeFailed(w, "list files", err)
 		return
@@ -336,7 +358,40 @@ func (a *API) listFiles(w http.ResponseWriter, r *http.Request, who *gateway.Pri
 	for i, f := range fs {
 		objs[i] = fileObj(f, a.keep)
 	}
-	writeJSON(w, http.StatusOK, newList(objs, limit, func(f fileObject) string { return f.ID }))
+	writeJSON(w, http.StatusOK, newList(objs, p.limit, func(f fileObject) string { return f.ID }))
+}
+
+// ascStep is how many files filesAsc reads from the store at a time.
+var ascStep = 1000
+
+// filesAsc lists the tenant's files (of purpose, when set) made after
+// file after (when set), oldest first, at most n. The store lists files
+// newest first only: filesAsc reads down from the newest to after,
+// keeping the n oldest, so it costs a read of the files newer than after
+// (a tenant's files are bounded by batch.retention).
+func (a *API) filesAsc(ctx context.Context, tenantID, purpose, after string, n int) ([]store.File, error) {
+	var oldest []store.File // newest first
+	cursor := ""
+	for {
+		fs, err := a.st.ListFiles(ctx, tenantID, filePrefix, purpose, cursor, ascStep)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range fs {
+			if after != "" && f.ID <= after {
+				slices.Reverse(oldest)
+				return oldest, nil
+			}
+			if oldest = append(oldest, f); len(oldest) > n {
+				oldest = oldest[1:]
+			}
+		}
+		if len(fs) < ascStep {
+			slices.Reverse(oldest)
+			return oldest, nil
+		}
+		cursor = fs[len(fs)-1].ID
+	}
 }
 
 // file returns the caller's file named in the path, or answers 404.
@@ -550,11 +605,19 @@ func (a *API) getBatch(w http.ResponseWriter, r *http.Request, who *gateway.Prin
 }
 
 func (a *API) listBatches(w http.ResponseWriter, r *http.Request, who *gateway.Principal) {
-	after, limit, ok := page(w, r)
+	p, ok := page(w, r)
 	if !ok {
 		return
 	}
-	bs, err := a.st.ListBatches(r.Context(), who.TenantID, batchPrefix, after, limit+1)
+	var bs []store.Batch
+	var err error
+	if p.asc {
+		// The batches just after after (all, when unset), newest first.
+		bs, err = a.st.ListBatchesBefore(r.Context(), who.TenantID, batchPrefix, p.after, p.limit+1)
+		slices.Reverse(bs)
+	} else {
+		bs, err = a.st.ListBatches(r.Context(), who.TenantID, batchPrefix, p.after, p.limit+1)
+	}
 	if err != nil {
 		a.storeFailed(w, "list batches", err)
 		return
@@ -568,7 +631,7 @@ func (a *API) listBatches(w http.ResponseWriter, r *http.Request, who *gateway.P
 		}
 		objs = append(objs, o)
 	}
-	writeJSON(w, http.StatusOK, newList(objs, limit, func(o *object) string { return o.ID }))
+	writeJSON(w, http.StatusOK, newList(objs, p.limit, func(o *object) string { return o.ID }))
 }
 
 // cancelBatch moves a validating or running batch to cancelling; its

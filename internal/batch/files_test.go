@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -78,5 +79,82 @@ func TestDeleteInputOfRunningBatchRefused(t *testing.T) {
 	}
 	if code, res := call(t, "DELETE", base+"/v1/files/file-in", "", ""); code != http.StatusOK || !res.Get("deleted").Bool() {
 		t.Errorf("delete the input of a completed batch: %d %s, want 200 deleted", code, res.Raw)
+	}
+}
+
+// pageIDs follows a list's pages from url (which ends in a query) with
+// after, and returns the IDs of each page.
+func pageIDs(t *testing.T, url string) [][]string {
+	t.Helper()
+	var pages [][]string
+	after := ""
+	for range 10 {
+		u := url
+		if after != "" {
+			u += "&after=" + after
+		}
+		code, res := call(t, "GET", u, "", "")
+		if code != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", u, code, res.Raw)
+		}
+		var ids []string
+		for _, d := range res.Get("data").Array() {
+			ids = append(ids, d.Get("id").String())
+		}
+		pages = append(pages, ids)
+		if !res.Get("has_more").Bool() {
+			return pages
+		}
+		after = res.Get("last_id").String()
+	}
+	t.Fatalf("GET %s: more than 10 pages", url)
+	return nil
+}
+
+// TestListOrderAsc: GET /v1/files and GET /v1/batches take order=asc
+// (oldest first) as OpenAI's API does, paged with after in either order.
+func TestListOrderAsc(t *testing.T) {
+	f := newRunFixture(t, 1, 24*time.Hour)
+	ctx := context.Background()
+	var files, batches []string // oldest first
+	for range 5 {
+		f.clock.Advance(time.Second)
+		now := f.clock.Now()
+		id := store.NewSortableID(filePrefix, now)
+		if err := f.st.CreateFile(ctx, store.File{ID: id, TenantID: "t", Purpose: PurposeBatch, Filename: "x.jsonl", Bytes: 1, Created: now}, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, id)
+		o := &object{ID: store.NewSortableID(batchPrefix, now), Object: "batch", Endpoint: "/v1/embeddings", InputFileID: id, CompletionWindow: "24h", Status: store.BatchCompleted, CreatedAt: now.Unix()}
+		if err := f.st.CreateBatch(ctx, o.encode("t", "key-1", now)); err != nil {
+			t.Fatal(err)
+		}
+		batches = append(batches, o.ID)
+	}
+	// The fixture's, which sort last.
+	files, batches = append(files, "file-in"), append(batches, f.id)
+	base := f.apiServer(t)
+	// The ascending walk over the newest-first store reads a few pages.
+	defer func(n int) { ascStep = n }(ascStep)
+	ascStep = 2
+	reversed := func(ids []string) []string { r := slices.Clone(ids); slices.Reverse(r); return r }
+	for _, tt := range []struct {
+		url  string
+		want []string
+	}{
+		{base + "/v1/files?order=asc&limit=2", files},
+		{base + "/v1/files?order=desc&limit=2", reversed(files)},
+		{base + "/v1/files?limit=4", reversed(files)},
+		{base + "/v1/files?order=asc&limit=100", files},
+		{base + "/v1/batches?order=asc&limit=2", batches},
+		{base + "/v1/batches?limit=2", reversed(batches)},
+	} {
+		pages := pageIDs(t, tt.url)
+		if got := slices.Concat(pages...); !slices.Equal(got, tt.want) {
+			t.Errorf("GET %s: pages %v, want %v", tt.url, pages, tt.want)
+		}
+	}
+	if code, res := call(t, "GET", base+"/v1/files?order=up", "", ""); code != http.StatusBadRequest {
+		t.Errorf("order=up: %d %s, want 400", code, res.Raw)
 	}
 }
