@@ -155,7 +155,7 @@ func (g *Gateway) ServeConversations(w http.ResponseWriter, r *http.Request) {
 	if err == nil && !validResponseID(id) {
 		err = &provider.Error{Kind: provider.KindUnavailable, Status: status, Message: "conversation without a valid id"}
 	}
-	g.conversationCall(w, r.Context(), x, at, status, err)
+	g.recordCall(w, r.Context(), x, at, status, err)
 	if err != nil {
 		g.failErr(w, x, err)
 		return
@@ -165,11 +165,12 @@ func (g *Gateway) ServeConversations(w http.ResponseWriter, r *http.Request) {
 	_ = wirejson.Write(w, status, raw)
 }
 
-// conversationCall records the one upstream call that made (or failed to
-// make) a conversation, at ended with status or err, as the executor
-// records a relayed call's: the deployment that answered, the attempt
-// (its log line, usage record, metrics and span), and the route headers.
-func (g *Gateway) conversationCall(w http.ResponseWriter, ctx context.Context, x *exchange, at executor.Attempt, status int, err error) {
+// recordCall records a request's one upstream call made outside the
+// executor (making a conversation, relaying a request for a kept object),
+// at ended with status or err, as the executor records a relayed call's:
+// the deployment that answered, the attempt (its log line, usage record,
+// metrics and span), and the route headers.
+func (g *Gateway) recordCall(w http.ResponseWriter, ctx context.Context, x *exchange, at executor.Attempt, status int, err error) {
 	x.trace = &executor.Trace{}
 	switch {
 	case err == nil:

@@ -315,12 +315,19 @@ func (g *Gateway) forwardObject(w http.ResponseWriter, r *http.Request, x *excha
 		ctx, cancel = d.timeoutContext(r.Context())
 	}
 	defer cancel()
+	at := executor.Attempt{Deployment: d.cfg.Name, Start: g.now()}
 	resp, err := f.Forward(ctx, r.Method, op, r.URL.RawQuery, body)
+	at.Duration = g.now().Sub(at.Start)
+	status := 0
+	switch {
+	case err == nil:
+		status = resp.StatusCode
+	case wd != nil && wd.fired.Load():
+		err = wd.err() // the first-token timeout, not the cancel it caused
+	}
+	g.recordCall(w, r.Context(), x, at, status, err)
 	var pe *provider.Error
 	switch {
-	case wd != nil && err != nil && wd.fired.Load():
-		g.failErr(w, x, wd.err())
-		return false
 	case errors.As(err, &pe) && pe.Status == http.StatusNotFound:
 		g.fail(w, x, gone)
 		return false
@@ -335,7 +342,6 @@ func (g *Gateway) forwardObject(w http.ResponseWriter, r *http.Request, x *excha
 			w.Header().Set(h, v)
 		}
 	}
-	w.Header().Set(HeaderDeployment, d.cfg.Name)
 	w.WriteHeader(resp.StatusCode)
 	if wd != nil && resp.StatusCode/100 == 2 && strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
 		g.relayObjectStream(r.Context(), w, x, d, wd, resp.Body)
