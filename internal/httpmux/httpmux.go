@@ -1,14 +1,17 @@
 // Package httpmux holds what the API's and the admin API's ServeMux
 // setups share: answering a known path's wrong methods, extension methods
-// included, with a 405 and its Allow header, and telling the paths
+// included, with a 405 and its Allow header (telling the server of the
+// refusal, for its log), and telling the paths
 // ServeMux would redirect to a cleaned form (which both answer in their
 // own error format instead).
 package httpmux
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Methods are the methods a path is registered for, each with a 405 when
@@ -33,15 +36,38 @@ func Allow(methods []string) string {
 	return strings.Join(out, ", ")
 }
 
+// Refusals is told of each request a handler of HandleWrongMethods
+// refused (a 405 method_not_allowed), once it has answered, with when it
+// began. Those handlers answer before any endpoint runs, so nothing else
+// accounts for the request: the server that writes a log line for each
+// client request sets one on its requests' context (WithRefusals).
+type Refusals func(r *http.Request, status int, code string, start time.Time)
+
+type refusalsKey struct{}
+
+// WithRefusals returns ctx with f to tell of the refusals of the requests
+// served in it (a server's base context: no request pays for it).
+func WithRefusals(ctx context.Context, f Refusals) context.Context {
+	return context.WithValue(ctx, refusalsKey{}, f)
+}
+
 // HandleWrongMethods registers on mux, for each of Methods that path is
 // not served for and for any other method (see Serve), the handler
-// refuse(allow) makes, allow being the path's Allow header. Each method
-// is registered on its own: a method-less pattern would conflict with a
+// refuse(allow) makes, allow being the path's Allow header; the refusal
+// is told to the request context's Refusals, if any. Each method is
+// registered on its own: a method-less pattern would conflict with a
 // wildcard of another path (GET /v1/responses/{id} against
 // /v1/responses/compact).
 func HandleWrongMethods(mux *http.ServeMux, path string, methods []string, refuse func(allow string) http.HandlerFunc) {
 	allow := Allow(methods)
-	h := refuse(allow)
+	refused := refuse(allow)
+	h := func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		refused(w, r)
+		if f, ok := r.Context().Value(refusalsKey{}).(Refusals); ok {
+			f(r, http.StatusMethodNotAllowed, "method_not_allowed", start)
+		}
+	}
 	for _, m := range Methods {
 		if !strings.Contains(", "+allow+", ", ", "+m+", ") {
 			mux.HandleFunc(m+" "+path, h)

@@ -86,7 +86,9 @@ func New(opts Options) *Server {
 		opts.ShutdownTimeout = 30 * time.Second
 	}
 	s := &Server{opts: opts}
-	s.base, s.abort = context.WithCancelCause(context.Background())
+	// A wrong method the API's mux refuses (httpmux.HandleWrongMethods)
+	// gets its request line here, as a refused content coding does.
+	s.base, s.abort = context.WithCancelCause(httpmux.WithRefusals(context.Background(), s.methodRefused))
 	s.srv = &http.Server{
 		BaseContext:       func(net.Listener) context.Context { return s.base },
 		Handler:           s.Handler(),
@@ -127,7 +129,7 @@ func (s *Server) Handler() http.Handler {
 	if s.opts.API != nil {
 		// Only client requests are in flight: not probes and scrapes
 		// (a scrape would always see itself).
-		api := identityOnly(s.count(s.opts.API))
+		api := s.identityOnly(s.count(s.opts.API))
 		mux.Handle("/", api)
 		// A path ServeMux would clean (//, /./, /../) is the API's to
 		// answer (an error in its format), not a redirect that has the
@@ -159,22 +161,74 @@ func writeProbe(w http.ResponseWriter, ok bool) {
 // decodes one: the body would be refused as malformed JSON or multipart,
 // sending the client after a bug it does not have. The error is in the
 // API's format: Anthropic's for its paths and clients (anthropic-version
-// or x-api-key, as the gateway tells them), else OpenAI's.
-func identityOnly(next http.Handler) http.Handler {
+// or x-api-key, as the gateway tells them), else OpenAI's. The refusal
+// gets its request log line.
+func (s *Server) identityOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		coding := contentCoding(r)
 		if coding == "" {
 			next.ServeHTTP(w, r)
 			return
 		}
+		start := time.Now()
 		w.Header().Set("Accept-Encoding", "identity")
 		msg := "the request body's Content-Encoding " + strconv.Quote(truncate(coding, 40)) + " is not supported: send the body uncompressed"
+		const code = "unsupported_content_encoding"
 		if strings.HasPrefix(r.URL.Path, "/v1/messages") || r.Header["Anthropic-Version"] != nil || r.Header["X-Api-Key"] != nil {
 			anthropicapi.WriteError(w, http.StatusUnsupportedMediaType, "invalid_request_error", msg)
+			s.logRefusal(r, "anthropic", http.StatusUnsupportedMediaType, code, start)
 			return
 		}
-		openaiapi.WriteError(w, http.StatusUnsupportedMediaType, "unsupported_content_encoding", msg)
+		openaiapi.WriteError(w, http.StatusUnsupportedMediaType, code, msg)
+		s.logRefusal(r, "openai", http.StatusUnsupportedMediaType, code, start)
 	})
+}
+
+// methodRefused logs a wrong method the API refused (httpmux.Refusals).
+// Its answer is in Anthropic's format on the Messages API's paths, else
+// OpenAI's (gateway.Handler).
+func (s *Server) methodRefused(r *http.Request, status int, code string, start time.Time) {
+	dialect := "openai"
+	if strings.HasPrefix(r.URL.Path, "/v1/messages") {
+		dialect = "anthropic"
+	}
+	s.logRefusal(r, dialect, status, code, start)
+}
+
+// logRefusal writes the request log line (operations.md) of a client
+// request refused before any endpoint ran, so nothing else accounts for
+// it: the gateway's line (gateway/account.go), field for field, with
+// what such a request has (no key checked, no model read, nothing
+// routed). It has no usage record and no requests_total sample.
+func (s *Server) logRefusal(r *http.Request, dialect string, status int, code string, start time.Time) {
+	ctx := r.Context()
+	s.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "request",
+		slog.String("request_id", reqid.From(ctx)),
+		slog.String("client_request_id", reqid.Client(ctx)),
+		slog.String("dialect", dialect),
+		slog.String("tenant", ""),
+		slog.String("key_id", ""),
+		slog.String("route", ""),
+		slog.String("policy", ""),
+		slog.String("reason", ""),
+		slog.String("arm", ""),
+		slog.String("deployment", ""),
+		slog.String("model", ""),
+		slog.Int("attempts", 0),
+		slog.Int("status", status),
+		slog.String("error", code),
+		slog.Bool("stream", false),
+		slog.Bool("cache_hit", false),
+		slog.Bool("partial", false),
+		slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000),
+		slog.Float64("ttft_ms", 0),
+		slog.Int("input_tokens", 0),
+		slog.Int("cached_input_tokens", 0),
+		slog.Int("cache_write_tokens", 0),
+		slog.Int("output_tokens", 0),
+		slog.Bool("tokens_estimated", false),
+		slog.Float64("cost_usd", 0),
+	)
 }
 
 // contentCoding returns the first content coding other than identity a
