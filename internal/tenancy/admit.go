@@ -182,10 +182,13 @@ func limitName(l ratelimit.Limit) string {
 	return string(l)
 }
 
-// denyBudget answers 429 budget_exceeded with Retry-After until the period
-// resets (the next UTC day or month).
 // denyBudget is the refusal of a request whose worst-case cost costUSD a
-// budget cannot take.
+// budget cannot take: 429 budget_exceeded, saying which case it is. The
+// request alone is more than the budget (no Retry-After: waiting does not
+// help); requests in flight hold what it needs, so their end can make room
+// (Retry-After: 1, as holds are settled within a request's time); or what
+// is left is less than it, or nothing is, and only the period's reset
+// helps (Retry-After until the next UTC day or month).
 func (g *Guard) denyBudget(ctx context.Context, err error, costUSD float64) error {
 	var be *budget.Error
 	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
@@ -205,22 +208,36 @@ func (g *Guard) denyBudget(ctx context.Context, err error, costUSD float64) erro
 		Message:    fmt.Sprintf("budget exceeded: the %s budget of %s (%s) is spent", be.Period, scopeName(be.Scope), usd(be.Limit)),
 		RetryAfter: reset.Sub(now),
 	}
-	switch left := be.Limit - be.Spent - be.Reserved; {
+	// In nano-dollars, as the budgets count: what is left, and whether the
+	// request fits once the holds of requests in flight are given back.
+	limit, spent, held, cost := nanos(be.Limit), nanos(be.Spent), nanos(be.Reserved), nanos(costUSD)
+	left := be.Limit - be.Spent - be.Reserved
+	switch {
 	case costUSD > be.Limit:
 		// Waiting does not help: the request is too big for the budget.
 		d.Message = fmt.Sprintf("budget exceeded: this request's worst-case cost (%s, from its input, max_tokens or the deployments' output limit, and n) is more than the %s budget of %s (%s); lower max_tokens or n",
 			usd(costUSD), be.Period, scopeName(be.Scope), usd(be.Limit))
 		d.RetryAfter = 0
+	case held > 0 && spent+cost <= limit:
+		// Requests in flight hold the room it needs: they end within a
+		// request's time, and are settled at what they cost.
+		if limit-spent-held > 0 {
+			d.Message = fmt.Sprintf("budget exceeded: the %s budget of %s (%s) has %s left, less than this request's worst-case cost (%s); lower max_tokens, or retry once requests in flight (holding %s) end",
+				be.Period, scopeName(be.Scope), usd(be.Limit), usd(left), usd(costUSD), usd(be.Reserved))
+		} else {
+			d.Message = fmt.Sprintf("budget exceeded: what is left of the %s budget of %s (%s) is held by requests in flight (%s); retry once they end",
+				be.Period, scopeName(be.Scope), usd(be.Limit), usd(be.Reserved))
+		}
+		d.RetryAfter = time.Second
 	case left > 0:
 		d.Message = fmt.Sprintf("budget exceeded: the %s budget of %s (%s) has %s left, less than this request's worst-case cost (%s); lower max_tokens",
 			be.Period, scopeName(be.Scope), usd(be.Limit), usd(left), usd(costUSD))
-		if be.Reserved > 0 {
-			d.Message += ", or retry once requests in flight (holding " + usd(be.Reserved) + ") end"
-			d.RetryAfter = time.Second
-		}
 	}
 	return d
 }
+
+// nanos is v USD in nano-dollars, as the budgets count it.
+func nanos(v float64) int64 { return int64(math.Round(v * 1e9)) }
 
 // usd formats a budget in dollars: cents, or as many digits as a smaller
 // budget needs ($0.0001, not $0.00).
