@@ -24,6 +24,10 @@ type relayed struct {
 	// model is what the request names; inputTokens its input's estimate.
 	model       string
 	inputTokens int
+	// windowTokens, when set, is what must fit a deployment's context
+	// window instead of inputTokens: an embeddings batch's largest input,
+	// since an embedding model's window bounds each input, not their sum.
+	windowTokens int
 	// capability is what a deployment needs (config.Cap*), and serves
 	// whether its provider can answer; what names the request in errors.
 	capability string
@@ -153,7 +157,7 @@ func (g *Gateway) serveRelayed(w http.ResponseWriter, r *http.Request, span stri
 		g.relayStream(w, r, x, rt, req, plan, input)
 		return
 	}
-	resp, trace, err := req.call(r.Context(), plan, input)
+	resp, trace, err := req.call(r.Context(), plan, req.window())
 	x.trace = trace
 	g.setRouteHeaders(w, x)
 	if err != nil {
@@ -197,7 +201,7 @@ func (g *Gateway) serveRelayed(w http.ResponseWriter, r *http.Request, span stri
 // error frame (its SDK raises it), and the call is billed from what was
 // sent, marked estimated.
 func (g *Gateway) relayStream(w http.ResponseWriter, r *http.Request, x *exchange, rt *runtime, req relayed, plan *executor.Plan, input int) {
-	st, trace, err := req.stream(r.Context(), plan, input)
+	st, trace, err := req.stream(r.Context(), plan, req.window())
 	x.trace = trace
 	g.setRouteHeaders(w, x)
 	if err != nil {
@@ -266,6 +270,14 @@ func (g *Gateway) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 			return
 		}
 	}
+}
+
+// window is the tokens of req that must fit a deployment's context window.
+func (req *relayed) window() int {
+	if req.windowTokens > 0 {
+		return req.windowTokens
+	}
+	return req.inputTokens
 }
 
 // relayedWorstCase is the most tokens req can use and the most it can
@@ -357,12 +369,12 @@ func (rt *runtime) passthroughPlan(x *exchange, req relayed) (*executor.Plan, *a
 // deployments with capabilities.embeddings.
 func (g *Gateway) ServeEmbeddings(w http.ResponseWriter, r *http.Request) {
 	g.serveRelayed(w, r, "switchyard.embeddings", func(body []byte, _ string) (relayed, error) {
-		req, err := openaiapi.ParseEmbeddings(body)
+		req, in, err := openaiapi.ParseEmbeddingsInput(body)
 		if err != nil {
 			return relayed{}, err
 		}
 		return relayed{
-			model: req.Model, inputTokens: tokens.FromBytes(req.InputBytes),
+			model: req.Model, inputTokens: tokens.FromBytes(req.InputBytes), windowTokens: tokens.FromBytes(in.LargestBytes),
 			capability: config.CapEmbeddings, what: "embeddings", cacheEndpoint: cacheOpenAIEmbeddings,
 			serves: func(p provider.Provider) bool { _, ok := p.(provider.Embedder); return ok },
 			call: calling(req, g.exec.Embed, func(resp *llm.EmbedResponse) relayedAnswer {

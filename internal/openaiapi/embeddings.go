@@ -19,66 +19,88 @@ const bytesPerToken = 4
 // token-id arrays). It returns a *BadRequestError when either is missing or
 // malformed.
 func ParseEmbeddings(body []byte) (*llm.EmbedRequest, error) {
+	req, _, err := ParseEmbeddingsInput(body)
+	return req, err
+}
+
+// EmbeddingsInput is what ParseEmbeddingsInput reads of an embeddings
+// request's input beyond its total size.
+type EmbeddingsInput struct {
+	// LargestBytes is the size of its largest single input (a string or
+	// an array of token ids): an embedding model's context window bounds
+	// each input, not their sum.
+	LargestBytes int
+}
+
+// ParseEmbeddingsInput is ParseEmbeddings, also returning the shape of the
+// request's input.
+func ParseEmbeddingsInput(body []byte) (*llm.EmbedRequest, EmbeddingsInput, error) {
+	var in EmbeddingsInput
 	root, err := parseObject(body)
 	if err != nil {
-		return nil, err
+		return nil, in, err
 	}
 	if err := refuseCaseVariants(root, embeddingsFields); err != nil {
-		return nil, err
+		return nil, in, err
 	}
 	model := root.Get("model")
 	if !model.Exists() {
-		return nil, badRequest("model", "missing required parameter: 'model'")
+		return nil, in, badRequest("model", "missing required parameter: 'model'")
 	}
 	name, err := modelValue(model)
 	if err != nil {
-		return nil, err
+		return nil, in, err
 	}
 	input := root.Get("input")
 	if !input.Exists() {
-		return nil, badRequest("input", "missing required parameter: 'input'")
+		return nil, in, badRequest("input", "missing required parameter: 'input'")
 	}
-	n, inputs, err := inputBytes(input)
+	n, inputs, err := inputBytes(input, &in)
 	if err != nil {
-		return nil, err
+		return nil, in, err
 	}
-	return &llm.EmbedRequest{Model: name, InputBytes: n, Inputs: inputs, Raw: body}, nil
+	return &llm.EmbedRequest{Model: name, InputBytes: n, Inputs: inputs, Raw: body}, in, nil
 }
 
 // inputBytes returns the input's size and how many embeddings it asks
 // for: one for a string or an array of tokens, one per element of an
-// array of strings or of token arrays.
-func inputBytes(input gjson.Result) (size, inputs int, err error) {
+// array of strings or of token arrays. It sets in's largest input.
+func inputBytes(input gjson.Result, in *EmbeddingsInput) (size, inputs int, err error) {
 	invalid := badRequest("input", "input must be a non-empty string, array of strings, array of tokens, or array of token arrays")
 	switch {
 	case input.Type == gjson.String:
 		if input.Str == "" {
 			return 0, 0, invalid
 		}
+		in.LargestBytes = len(input.Str)
 		return len(input.Str), 1, nil
 	case !input.IsArray():
 		return 0, 0, invalid
 	}
 	var (
-		total, count int
-		bad          bool
+		total, count, largest int
+		bad                   bool
 	)
 	input.ForEach(func(_, v gjson.Result) bool {
 		count++
 		switch {
 		case v.Type == gjson.String:
 			total += len(v.Str)
+			largest = max(largest, len(v.Str))
 		case v.Type == gjson.Number:
 			total += bytesPerToken
 		case v.IsArray():
+			n := 0
 			v.ForEach(func(_, t gjson.Result) bool {
 				if t.Type != gjson.Number {
 					bad = true
 					return false
 				}
-				total += bytesPerToken
+				n += bytesPerToken
 				return true
 			})
+			total += n
+			largest = max(largest, n)
 		default:
 			bad = true
 		}
@@ -88,8 +110,10 @@ func inputBytes(input gjson.Result) (size, inputs int, err error) {
 		return 0, 0, invalid
 	}
 	if input.Get("0").Type == gjson.Number {
+		in.LargestBytes = total
 		return total, 1, nil // one array of tokens
 	}
+	in.LargestBytes = largest
 	return total, count, nil
 }
 
