@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/switchyard-gw/switchyard/internal/auth"
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/executor"
 	"github.com/switchyard-gw/switchyard/internal/learned"
@@ -486,7 +487,7 @@ func (p *planner) stickyValue(rt *config.Route) (string, string) {
 	}
 	switch {
 	case s == "key":
-		return p.f.Key, s
+		return p.stickyKey(), s
 	case s == "tenant":
 		return p.f.Tenant, s
 	case s == "user":
@@ -507,6 +508,22 @@ func (p *planner) stickyValue(rt *config.Route) (string, string) {
 		return p.f.Metadata[s[9:]], s
 	}
 	return "", s
+}
+
+// stickyKey is the caller's key id, or for a caller without one (a static
+// key of server.api_keys, or any key on an open gateway) the SHA-256 digest
+// of the key it sent: as stable as an id, and only hashed again to pick
+// an arm, never kept or shown. "" when the request carries no key.
+func (p *planner) stickyKey() string {
+	if p.f.Key != "" || p.f.Headers == nil {
+		return p.f.Key
+	}
+	key, ok := auth.FromHeader(p.f.Headers)
+	if !ok {
+		return ""
+	}
+	h := auth.Hash(key)
+	return "static:" + string(h[:])
 }
 
 // stickyPoint maps a route and a sticky value to a point in [0,1) that is
