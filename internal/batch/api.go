@@ -22,6 +22,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/httpmux"
 	"github.com/switchyard-gw/switchyard/internal/openaiapi"
 	"github.com/switchyard-gw/switchyard/internal/store"
+	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
 
 // Authenticator checks a client's key; the tenancy guard is one.
@@ -170,6 +171,25 @@ func (a *API) storeFailedIn(fail errorWriter, w http.ResponseWriter, op string, 
 	fail(w, http.StatusServiceUnavailable, "store_unavailable", "api_error", "the gateway's store failed; try again")
 }
 
+// errorBody is OpenAI's error envelope, for an error naming its param.
+type errorBody struct {
+	Error struct {
+		Message string `json:"message"`
+		Type    string `json:"type"`
+		Param   string `json:"param"`
+		Code    string `json:"code"`
+	} `json:"error"`
+}
+
+// invalidParam answers a 400 in OpenAI's error format naming param, the
+// request field at fault.
+func invalidParam(w http.ResponseWriter, code, param, message string) {
+	var e errorBody
+	e.Error.Message, e.Error.Type, e.Error.Param, e.Error.Code = message, "invalid_request_error", param, code
+	b, _ := json.Marshal(e)
+	_ = wirejson.Write(w, http.StatusBadRequest, b)
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -203,6 +223,8 @@ func (a *API) createFile(w http.ResponseWriter, r *http.Request, who *gateway.Pr
 		purpose, filename string
 		content           []byte
 		gotFile           bool
+		// expires_after[anchor] and expires_after[seconds], when sent
+		anchor, seconds *string
 	)
 	for {
 		part, err := mr.NextPart()
@@ -213,14 +235,16 @@ func (a *API) createFile(w http.ResponseWriter, r *http.Request, who *gateway.Pr
 			a.uploadError(w, b, err)
 			return
 		}
+		var field *string
 		switch part.FormName() {
 		case "purpose":
-			v, err := io.ReadAll(io.LimitReader(part, 256))
-			if err != nil {
-				a.uploadError(w, b, err)
-				return
-			}
-			purpose = string(bytes.TrimSpace(v))
+			field = &purpose
+		case "expires_after[anchor]":
+			anchor = new(string)
+			field = anchor
+		case "expires_after[seconds]":
+			seconds = new(string)
+			field = seconds
 		case "file":
 			filename = part.FileName()
 			content, err = io.ReadAll(io.LimitReader(part, a.maxFile+1))
@@ -233,6 +257,14 @@ func (a *API) createFile(w http.ResponseWriter, r *http.Request, who *gateway.Pr
 				return
 			}
 			gotFile = true
+		}
+		if field != nil {
+			v, err := io.ReadAll(io.LimitReader(part, 256))
+			if err != nil {
+				a.uploadError(w, b, err)
+				return
+			}
+			*field = string(bytes.TrimSpace(v))
 		}
 		part.Close()
 	}
@@ -247,11 +279,35 @@ func (a *API) createFile(w http.ResponseWriter, r *http.Request, who *gateway.Pr
 		openaiapi.WriteError(w, http.StatusBadRequest, "unsupported_purpose", "this gateway stores files for the Batch API only: purpose must be \"batch\", got "+strconv.Quote(truncate(purpose, 64)))
 		return
 	}
+	var expiry *expiresAfter
+	if anchor != nil || seconds != nil {
+		expiry = &expiresAfter{}
+		if anchor != nil {
+			expiry.Anchor = *anchor
+		}
+		if seconds == nil {
+			invalidParam(w, "missing_required_parameter", "expires_after[seconds]", "expires_after[seconds] is required with expires_after[anchor]")
+			return
+		}
+		n, err := strconv.ParseInt(*seconds, 10, 64)
+		if err != nil {
+			n = -1 // not an integer: refused as out of range
+		}
+		expiry.Seconds = n
+		if param, msg := expiry.problem("expires_after[anchor]", "expires_after[seconds]"); param != "" {
+			invalidParam(w, "invalid_value", param, msg)
+			return
+		}
+	}
 	if filename == "" {
 		filename = "upload.jsonl"
 	}
 	now := a.now()
-	f := store.File{ID: store.NewSortableID(filePrefix, now), TenantID: who.TenantID, Purpose: purpose,
+	id := store.NewSortableID(filePrefix, now)
+	if expiry != nil {
+		id = withExpiry(id, expiry.Seconds)
+	}
+	f := store.File{ID: id, TenantID: who.TenantID, Purpose: purpose,
 		Filename: truncate(filename, 255), Bytes: int64(len(content)), Created: now}
 	if err := a.st.CreateFile(r.Context(), f, content); err != nil {
 		a.storeFailed(w, "create file", err)
@@ -348,7 +404,7 @@ func (a *API) listFiles(w http.ResponseWriter, r *http.Request, who *gateway.Pri
 	if p.asc {
 		fs, err = a.filesAsc(r.Context(), who.TenantID, purpose, p.after, p.limit+1)
 	} else {
-		fs, err = a.st.ListFiles(r.Context(), who.TenantID, filePrefix, purpose, p.after, p.limit+1)
+		fs, err = a.filesDesc(r.Context(), who.TenantID, purpose, p.after, p.limit+1)
 	}
 	if err != nil {
 		a.storeFailed(w, "list files", err)
@@ -361,17 +417,42 @@ func (a *API) listFiles(w http.ResponseWriter, r *http.Request, who *gateway.Pri
 	writeJSON(w, http.StatusOK, newList(objs, p.limit, func(f fileObject) string { return f.ID }))
 }
 
+// filesDesc lists the tenant's files (of purpose, when set) made before
+// file after (when set), newest first, at most n, leaving out those past
+// their expiry that the sweep has yet to delete.
+func (a *API) filesDesc(ctx context.Context, tenantID, purpose, after string, n int) ([]store.File, error) {
+	now := a.now()
+	var out []store.File
+	for {
+		want := n - len(out)
+		fs, err := a.st.ListFiles(ctx, tenantID, filePrefix, purpose, after, want)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range fs {
+			if !expired(f, a.keep, now) {
+				out = append(out, f)
+			}
+		}
+		if len(fs) < want || len(out) == n {
+			return out, nil
+		}
+		after = fs[len(fs)-1].ID
+	}
+}
+
 // ascStep is how many files filesAsc reads from the store at a time.
 var ascStep = 1000
 
 // filesAsc lists the tenant's files (of purpose, when set) made after
-// file after (when set), oldest first, at most n. The store lists files
+// file after (when set), oldest first, at most n, leaving out those past
+// their expiry as filesDesc does. The store lists files
 // newest first only: filesAsc reads down from the newest to after,
 // keeping the n oldest, so it costs a read of the files newer than after
 // (a tenant's files are bounded by batch.retention).
 func (a *API) filesAsc(ctx context.Context, tenantID, purpose, after string, n int) ([]store.File, error) {
 	var oldest []store.File // newest first
-	cursor := ""
+	cursor, now := "", a.now()
 	for {
 		fs, err := a.st.ListFiles(ctx, tenantID, filePrefix, purpose, cursor, ascStep)
 		if err != nil {
@@ -381,6 +462,9 @@ func (a *API) filesAsc(ctx context.Context, tenantID, purpose, after string, n i
 			if after != "" && f.ID <= after {
 				slices.Reverse(oldest)
 				return oldest, nil
+			}
+			if expired(f, a.keep, now) {
+				continue
 			}
 			if oldest = append(oldest, f); len(oldest) > n {
 				oldest = oldest[1:]
@@ -394,11 +478,13 @@ func (a *API) filesAsc(ctx context.Context, tenantID, purpose, after string, n i
 	}
 }
 
-// file returns the caller's file named in the path, or answers 404.
+// file returns the caller's file named in the path, or answers 404: a
+// file past its expiry is gone, though the sweep may not have deleted it
+// yet.
 func (a *API) file(w http.ResponseWriter, r *http.Request, who *gateway.Principal) (store.File, bool) {
 	id := r.PathValue("id")
 	f, err := a.st.GetFile(r.Context(), who.TenantID, id)
-	if errors.Is(err, store.ErrNotFound) || err == nil && !strings.HasPrefix(f.ID, filePrefix) {
+	if errors.Is(err, store.ErrNotFound) || err == nil && (!strings.HasPrefix(f.ID, filePrefix) || expired(f, a.keep, a.now())) {
 		openaiapi.WriteError(w, http.StatusNotFound, "not_found", "no file with id "+strconv.Quote(truncate(id, 100)))
 		return f, false
 	}
@@ -479,6 +565,8 @@ type createRequest struct {
 	Endpoint         string            `json:"endpoint"`
 	CompletionWindow string            `json:"completion_window"`
 	Metadata         map[string]string `json:"metadata"`
+	// OutputExpiresAfter is when the output and error files expire.
+	OutputExpiresAfter *expiresAfter `json:"output_expires_after"`
 }
 
 func (a *API) createBatch(w http.ResponseWriter, r *http.Request, who *gateway.Principal) {
@@ -517,10 +605,16 @@ func (a *API) createBatch(w http.ResponseWriter, r *http.Request, who *gateway.P
 			return
 		}
 	}
+	if e := req.OutputExpiresAfter; e != nil {
+		if param, msg := e.problem("output_expires_after.anchor", "output_expires_after.seconds"); param != "" {
+			invalidParam(w, "invalid_value", param, msg)
+			return
+		}
+	}
 	f, err := a.st.GetFile(r.Context(), who.TenantID, req.InputFileID)
 	// A Message Batch's internal input (msgfile-…) is not a file of this
 	// API, as GET /v1/files says too.
-	if errors.Is(err, store.ErrNotFound) || err == nil && !strings.HasPrefix(f.ID, filePrefix) {
+	if errors.Is(err, store.ErrNotFound) || err == nil && (!strings.HasPrefix(f.ID, filePrefix) || expired(f, a.keep, a.now())) {
 		openaiapi.WriteError(w, http.StatusNotFound, "not_found", "no file with id "+strconv.Quote(truncate(req.InputFileID, 100)))
 		return
 	}
@@ -536,7 +630,7 @@ func (a *API) createBatch(w http.ResponseWriter, r *http.Request, who *gateway.P
 	o := &object{
 		ID: store.NewSortableID(batchPrefix, now), Object: "batch", Endpoint: req.Endpoint, InputFileID: f.ID,
 		CompletionWindow: req.CompletionWindow, Status: store.BatchValidating, CreatedAt: now.Unix(),
-		ExpiresAt: unix(now.Add(completionWindow)), Metadata: req.Metadata,
+		ExpiresAt: unix(now.Add(completionWindow)), Metadata: req.Metadata, OutputExpiresAfter: req.OutputExpiresAfter,
 	}
 	if a.submit(openAIError, w, r, who, o, now) {
 		writeJSON(w, http.StatusOK, o)

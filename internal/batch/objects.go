@@ -63,11 +63,11 @@ type fileObject struct {
 }
 
 // fileObj is f as the Files API shows it; it is deleted retention after
-// its creation.
+// its creation, or at its own expiry when that comes first.
 func fileObj(f store.File, retention time.Duration) fileObject {
 	o := fileObject{ID: f.ID, Object: "file", Bytes: f.Bytes, CreatedAt: f.Created.Unix(), Filename: f.Filename, Purpose: f.Purpose, Status: "processed"}
-	if retention > 0 {
-		o.ExpiresAt = unix(f.Created.Add(retention))
+	if at, ok := expiresAt(f, retention); ok {
+		o.ExpiresAt = unix(at)
 	}
 	return o
 }
@@ -99,6 +99,9 @@ type object struct {
 	Model string `json:"model,omitempty"`
 	// Usage is the tokens of the lines answered, set when the batch ends.
 	Usage *batchUsage `json:"usage,omitempty"`
+	// OutputExpiresAfter is the expiry of the output and error files,
+	// as the batch was created with (output_expires_after).
+	OutputExpiresAfter *expiresAfter `json:"output_expires_after,omitempty"`
 	// ExpiredRequests counts the lines of an expired batch that never
 	// ran (also counted in RequestCounts.Failed, as OpenAI does); the
 	// Message Batches API reports them apart.

@@ -12,7 +12,8 @@ import (
 const sweepEvery = time.Hour
 
 // Sweep deletes files and finished batches created more than retention
-// before now (the input files of running batches stay).
+// before now, and files past their own expiry (expires_after,
+// output_expires_after); the input files of running batches stay.
 func Sweep(ctx context.Context, st store.Store, retention time.Duration, now time.Time, log *slog.Logger) error {
 	files, batches, err := st.DeleteBatchDataBefore(ctx, now.Add(-retention))
 	if err != nil {
@@ -21,7 +22,11 @@ func Sweep(ctx context.Context, st store.Store, retention time.Duration, now tim
 	if files+batches > 0 && log != nil {
 		log.Info("batch: deleted what outlived the retention", "files", files, "batches", batches, "retention", retention)
 	}
-	return nil
+	own, err := sweepOwnExpiry(ctx, st, now)
+	if own > 0 && log != nil {
+		log.Info("batch: deleted files past their own expiry", "files", own)
+	}
+	return err
 }
 
 // Keep runs Sweep at once and then every hour until ctx ends. Every

@@ -870,7 +870,11 @@ func (r *Runner) writeFiles(ctx context.Context, b store.Batch, o *object, expir
 		if content.Len() == 0 {
 			return nil, nil
 		}
-		f := store.File{ID: prefix + hex + suffix, TenantID: b.TenantID, Purpose: PurposeOutput,
+		id := prefix + hex + suffix
+		if e := o.OutputExpiresAfter; e != nil {
+			id = withExpiry(id, e.Seconds)
+		}
+		f := store.File{ID: id, TenantID: b.TenantID, Purpose: PurposeOutput,
 			Filename: b.ID + "_" + name + ".jsonl", Bytes: int64(content.Len()), Created: r.now()}
 		if err := r.st.CreateFile(ctx, f, content.Bytes()); err != nil && !errors.Is(err, store.ErrConflict) {
 			return nil, err
