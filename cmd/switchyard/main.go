@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/switchyard-gw/switchyard/internal/app"
@@ -100,6 +101,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	level := new(slog.LevelVar) // set from log.level once the config is read
 	log := app.NewLogger(stderr, level)
 	redisbacked.LogTo(log)
+	var started atomic.Bool
 	err := app.Serve(ctx, app.Options{
 		ConfigPath: *cfgPath,
 		Listen:     *listen,
@@ -107,8 +109,19 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		Logger:     log,
 		LogLevel:   level,
 		Signals:    true,
+		Started:    func(string) { started.Store(true) },
 	})
 	if err != nil {
+		// Why serve stopped is a JSON log line like the others (a store,
+		// queue or port it could not reach would otherwise leave a log
+		// pipeline a crash-looping process and no parsed reason), then
+		// the same words in plain text for a person at a terminal. The
+		// error masks passwords in URLs already.
+		msg := "start-up failed"
+		if started.Load() {
+			msg = "serve failed"
+		}
+		log.Error(msg, "err", err.Error())
 		fmt.Fprintf(stderr, "switchyard: %v\n", err)
 		return 1
 	}
