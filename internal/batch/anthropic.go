@@ -164,7 +164,8 @@ func (a *API) createMsgBatch(w http.ResponseWriter, r *http.Request, who *gatewa
 		if unread() {
 			return
 		}
-		bad("the body is not a valid message batch request: " + err.Error())
+		_, msg := jsonProblem("the body", err)
+		bad("the body is not a valid message batch request: " + msg)
 		return
 	}
 	switch {

@@ -174,19 +174,22 @@ func (a *API) storeFailedIn(fail errorWriter, w http.ResponseWriter, op string, 
 // errorBody is OpenAI's error envelope, for an error naming its param.
 type errorBody struct {
 	Error struct {
-		Message string `json:"message"`
-		Type    string `json:"type"`
-		Param   string `json:"param"`
-		Code    string `json:"code"`
+		Message string  `json:"message"`
+		Type    string  `json:"type"`
+		Param   *string `json:"param"`
+		Code    string  `json:"code"`
 	} `json:"error"`
 }
 
 // invalidParam answers a 400 in OpenAI's error format naming param, the
-// request field at fault.
+// request field at fault ("" for none).
 func invalidParam(w http.ResponseWriter, code, param, message string) {
 	var e errorBody
-	e.Error.Message, e.Error.Type, e.Error.Param, e.Error.Code = message, "invalid_request_error", param, code
-	b, _ := json.Marshal(e)
+	e.Error.Message, e.Error.Type, e.Error.Code = message, "invalid_request_error", code
+	if param != "" {
+		e.Error.Param = &param
+	}
+	b, _ := wirejson.Marshal(e)
 	_ = wirejson.Write(w, http.StatusBadRequest, b)
 }
 
@@ -582,7 +585,8 @@ func (a *API) createBatch(w http.ResponseWriter, r *http.Request, who *gateway.P
 		if unread() {
 			return
 		}
-		openaiapi.WriteError(w, http.StatusBadRequest, "invalid_request_error", "the body is not a valid batch request: "+err.Error())
+		param, msg := jsonProblem("the body", err)
+		invalidParam(w, "invalid_request_error", param, "the body is not a valid batch request: "+msg)
 		return
 	}
 	switch {

@@ -1,10 +1,13 @@
 package batch
 
 import (
+	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 
 	"github.com/switchyard-gw/switchyard/internal/httpmux"
+	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
 
 // body is an upload's request body, cut at a limit, that keeps the error
@@ -54,4 +57,24 @@ func (b *body) failed(w http.ResponseWriter, fail errorWriter, code, message str
 		fail(w, http.StatusBadRequest, "invalid_body", "invalid_request_error", "could not read the request body")
 	}
 	return true
+}
+
+// jsonProblem describes why JSON did not decode into one of the APIs'
+// structs, in the API's terms, never Go's type names: the field at fault
+// (as the error's param, "" when none) and what is wrong. what names the
+// JSON ("the body", "line").
+func jsonProblem(what string, err error) (param, message string) {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.Is(err, io.EOF):
+		return "", what + " is empty"
+	case errors.As(err, &se):
+		return "", what + " is not valid JSON: " + se.Error()
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "", what + " is not valid JSON: it ends before its value does"
+	case errors.As(err, &te) && te.Field == "":
+		return "", what + " must be a JSON object, not " + te.Value
+	}
+	return wirejson.DecodeProblem(err)
 }

@@ -364,7 +364,8 @@ func (r *Runner) parse(content []byte, endpoint string) ([]line, []lineError) {
 		}
 		var in inputLine
 		if err := json.Unmarshal(raw, &in); err != nil {
-			bad(no, "invalid_json_line", "line is not a JSON object: "+err.Error())
+			_, msg := jsonProblem("line", err)
+			bad(no, "invalid_json_line", msg)
 			continue
 		}
 		switch {

@@ -1,0 +1,54 @@
+package batch
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestErrorsSayWhatIsWrongInTheAPIsTerms: a body or input line of the
+// wrong shape is described by its fields and JSON types, never by the
+// gateway's Go type names (batch.inputLine, createRequest).
+func TestErrorsSayWhatIsWrongInTheAPIsTerms(t *testing.T) {
+	f := newRunFixture(t, 1, 24*time.Hour)
+	base := f.apiServer(t)
+	goNames := []string{"Go ", "batch.", "createRequest", "inputLine", "msgBatchRequest", "json: "}
+	check := func(what, msg string) {
+		t.Helper()
+		for _, n := range goNames {
+			if strings.Contains(msg, n) {
+				t.Errorf("%s: message %q names %q", what, msg, n)
+			}
+		}
+	}
+	for _, tt := range []struct {
+		path, body, param, says string
+	}{
+		{"/v1/batches", `[1]`, "", "must be a JSON object, not array"},
+		{"/v1/batches", `{"input_file_id":5}`, "input_file_id", "input_file_id: must be a string, not number"},
+		{"/v1/batches", `{"metadata":[]}`, "metadata", "metadata: must be an object"},
+		{"/v1/batches", `{"input_file_id":`, "", "not valid JSON"},
+		{"/v1/messages/batches", `{"requests":"x"}`, "", "requests: must be an array"},
+	} {
+		code, res := call(t, "POST", base+tt.path, "application/json", tt.body)
+		msg := res.Get("error.message").String()
+		if code != http.StatusBadRequest || !strings.Contains(msg, tt.says) || tt.path == "/v1/batches" && res.Get("error.param").String() != tt.param {
+			t.Errorf("POST %s %s: %d %s, want 400 saying %q with param %q", tt.path, tt.body, code, res.Raw, tt.says, tt.param)
+		}
+		check("POST "+tt.path+" "+tt.body, msg)
+	}
+	r := NewRunner(RunnerOptions{})
+	for _, tt := range []struct{ line, says string }{
+		{`[1]`, "line must be a JSON object, not array"},
+		{`{"custom_id":5,"method":"POST","url":"/v1/embeddings","body":{}}`, "custom_id: must be a string, not number"},
+		{`{"custom_id":`, "line is not valid JSON"},
+	} {
+		_, problems := r.parse([]byte(tt.line), "/v1/embeddings")
+		if len(problems) != 1 || !strings.Contains(problems[0].Message, tt.says) {
+			t.Errorf("line %s: problems %+v, want one saying %q", tt.line, problems, tt.says)
+			continue
+		}
+		check("line "+tt.line, problems[0].Message)
+	}
+}
