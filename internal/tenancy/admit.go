@@ -63,7 +63,7 @@ func (g *Guard) admit(ctx context.Context, p *gateway.Principal, tokens int, cos
 		}
 		r, err := g.reserve(ctx, bs, costUSD)
 		if err != nil {
-			return nil, g.denyBudget(ctx, err, costUSD)
+			return nil, g.denyBudget(ctx, err, costUSD, bs)
 		}
 		a.res, a.scopes, a.g = r, bs, g
 	}
@@ -109,7 +109,7 @@ func (a *admission) Extend(ctx context.Context, costUSD float64) error {
 	}
 	r, err := a.g.reserve(ctx, a.scopes, costUSD)
 	if err != nil {
-		return a.g.denyBudget(ctx, err, costUSD)
+		return a.g.denyBudget(ctx, err, costUSD, a.scopes)
 	}
 	r.Settle(costUSD)
 	a.mu.Lock()
@@ -188,8 +188,11 @@ func limitName(l ratelimit.Limit) string {
 // help); requests in flight hold what it needs, so their end can make room
 // (Retry-After: 1, as holds are settled within a request's time); or what
 // is left is less than it, or nothing is, and only the period's reset
-// helps (Retry-After until the next UTC day or month).
-func (g *Guard) denyBudget(ctx context.Context, err error, costUSD float64) error {
+// helps (Retry-After until the next UTC day or month). scopes are the
+// budgets reserved against, as configured: a refusal by a smaller limit
+// than theirs was by this replica's share of it while Redis is down (see
+// denyShare).
+func (g *Guard) denyBudget(ctx context.Context, err error, costUSD float64, scopes []budget.BudgetScope) error {
 	var be *budget.Error
 	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 		return errClientGone
@@ -212,6 +215,16 @@ func (g *Guard) denyBudget(ctx context.Context, err error, costUSD float64) erro
 	// request fits once the holds of requests in flight are given back.
 	limit, spent, held, cost := nanos(be.Limit), nanos(be.Spent), nanos(be.Reserved), nanos(costUSD)
 	left := be.Limit - be.Spent - be.Reserved
+	full := configured(scopes, be)
+	if costUSD <= full && nanos(full) > limit {
+		return denyShare(be, full, costUSD)
+	}
+	if full > be.Limit {
+		// Too big for the whole budget, not only for the share: said of
+		// the budget.
+		c := *be
+		c.Limit, be = full, &c
+	}
 	switch {
 	case costUSD > be.Limit:
 		// Waiting does not help: the request is too big for the budget.
@@ -234,6 +247,49 @@ func (g *Guard) denyBudget(ctx context.Context, err error, costUSD float64) erro
 			be.Period, scopeName(be.Scope), usd(be.Limit), usd(left), usd(costUSD))
 	}
 	return d
+}
+
+// shareRetryAfter is the Retry-After of a refusal by this replica's share
+// of a budget: the budgets try Redis again every second.
+const shareRetryAfter = time.Second
+
+// denyShare is the refusal of a request by this replica's share (be.Limit)
+// of a budget of full USD, which it enforces alone while Redis, where the
+// replicas count together, is unreachable: a refusal of the outage, not
+// of the budget, so it is to be retried, and it names both.
+func denyShare(be *budget.Error, full, costUSD float64) error {
+	var why string
+	switch left := be.Limit - be.Spent - be.Reserved; {
+	case costUSD > be.Limit:
+		why = fmt.Sprintf("this request's worst-case cost (%s) is more than that share", usd(costUSD))
+	case left > 0:
+		why = fmt.Sprintf("that share has %s left, less than this request's worst-case cost (%s)", usd(left), usd(costUSD))
+	case be.Reserved > 0:
+		why = fmt.Sprintf("what is left of that share is held by requests in flight (%s)", usd(be.Reserved))
+	default:
+		why = "that share is spent"
+	}
+	return &gateway.Denied{
+		Status: http.StatusTooManyRequests, Code: CodeBudgetExceeded, Type: "rate_limit_error",
+		Message: fmt.Sprintf("budget exceeded: the budget counters (Redis) are unreachable, so this replica enforces only its share (%s) of the %s budget of %s (%s), and %s; retry shortly",
+			usd(be.Limit), be.Period, scopeName(be.Scope), usd(full), why),
+		RetryAfter: shareRetryAfter,
+	}
+}
+
+// configured is the budget of scopes that be refused the request by, as
+// configured (0 when scopes do not name it).
+func configured(scopes []budget.BudgetScope, be *budget.Error) float64 {
+	for _, s := range scopes {
+		if s.Key != be.Scope {
+			continue
+		}
+		if be.Period == budget.Monthly {
+			return s.MonthlyUSD
+		}
+		return s.DailyUSD
+	}
+	return 0
 }
 
 // nanos is v USD in nano-dollars, as the budgets count it.

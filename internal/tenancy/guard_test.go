@@ -20,11 +20,12 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/gateway"
 	"github.com/switchyard-gw/switchyard/internal/logtest"
 	"github.com/switchyard-gw/switchyard/internal/ratelimit"
+	"github.com/switchyard-gw/switchyard/internal/redisbacked/redistest"
 	"github.com/switchyard-gw/switchyard/internal/store"
 	"github.com/switchyard-gw/switchyard/internal/store/sqlite"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, redistest.IgnoreDialRetry()) }
 
 // flaky is a store whose key reads fail while down is set, and which
 // counts them.
