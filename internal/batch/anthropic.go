@@ -160,7 +160,7 @@ func (a *API) createMsgBatch(w http.ResponseWriter, r *http.Request, who *gatewa
 	if unread() {
 		return
 	}
-	if err := json.NewDecoder(b).Decode(&req); err != nil {
+	if err := decodeJSON(b, &req); err != nil {
 		if unread() {
 			return
 		}

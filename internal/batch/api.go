@@ -581,7 +581,7 @@ func (a *API) createBatch(w http.ResponseWriter, r *http.Request, who *gateway.P
 	if unread() {
 		return
 	}
-	if err := json.NewDecoder(b).Decode(&req); err != nil {
+	if err := decodeJSON(b, &req); err != nil {
 		if unread() {
 			return
 		}

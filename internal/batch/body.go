@@ -59,6 +59,24 @@ func (b *body) failed(w http.ResponseWriter, fail errorWriter, code, message str
 	return true
 }
 
+// errTrailing is decodeJSON's error for a body with more after its JSON
+// value than whitespace.
+var errTrailing = errors.New("batch: data after the JSON value")
+
+// decodeJSON decodes the one JSON value r holds into v; anything after it
+// but whitespace is errTrailing, as the gateway's other endpoints refuse
+// it.
+func decodeJSON(r io.Reader, v any) error {
+	dec := json.NewDecoder(r)
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errTrailing
+	}
+	return nil
+}
+
 // jsonProblem describes why JSON did not decode into one of the APIs'
 // structs, in the API's terms, never Go's type names: the field at fault
 // (as the error's param, "" when none) and what is wrong. what names the
@@ -67,6 +85,8 @@ func jsonProblem(what string, err error) (param, message string) {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	switch {
+	case errors.Is(err, errTrailing):
+		return "", what + " has more after its JSON object"
 	case errors.Is(err, io.EOF):
 		return "", what + " is empty"
 	case errors.As(err, &se):

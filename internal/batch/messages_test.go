@@ -52,3 +52,27 @@ func TestErrorsSayWhatIsWrongInTheAPIsTerms(t *testing.T) {
 		check("line "+tt.line, problems[0].Message)
 	}
 }
+
+// TestCreateRefusesTrailingData: a batch request with more than
+// whitespace after its JSON object is a 400, as the gateway's other
+// endpoints answer it, not a batch made from the first object.
+func TestCreateRefusesTrailingData(t *testing.T) {
+	f := newRunFixture(t, 1, 24*time.Hour)
+	base := f.apiServer(t)
+	req := `{"input_file_id":"file-in","endpoint":"/v1/embeddings","completion_window":"24h"}`
+	msg := `{"requests":[{"custom_id":"a","params":{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"x"}]}}]}`
+	for _, tt := range []struct{ path, body string }{
+		{"/v1/batches", req + `{"input_file_id":"other"}`},
+		{"/v1/batches", req + ` junk`},
+		{"/v1/messages/batches", msg + `]`},
+	} {
+		if code, res := call(t, "POST", base+tt.path, "application/json", tt.body); code != http.StatusBadRequest || !strings.Contains(res.Get("error.message").String(), "more after its JSON object") {
+			t.Errorf("POST %s %s: %d %s, want 400", tt.path, tt.body, code, res.Raw)
+		}
+	}
+	for _, tt := range []struct{ path, body string }{{"/v1/batches", req + " \r\n\t"}, {"/v1/messages/batches", msg + "\n"}} {
+		if code, res := call(t, "POST", base+tt.path, "application/json", tt.body); code != http.StatusOK {
+			t.Errorf("POST %s with trailing whitespace: %d %s, want 200", tt.path, code, res.Raw)
+		}
+	}
+}
