@@ -16,6 +16,8 @@ func TestParse(t *testing.T) {
 		codes       []string // the problems' codes, in order
 	}{
 		{"one line, CRLF and blank lines", "\r\n" + ok + "\r\n\r\n", 1, nil},
+		{"a leading UTF-8 byte order mark", "\xef\xbb\xbf" + ok + "\n", 1, nil},
+		{"a byte order mark past the start", ok + "\n\xef\xbb\xbf" + strings.Replace(ok, `"a"`, `"b"`, 1), 1, []string{"invalid_json_line"}},
 		{"empty", "\n \n", 0, []string{"empty_file"}},
 		{"too many", strings.Repeat(ok+"\n", 4), 4, []string{"duplicate_custom_id", "duplicate_custom_id", "duplicate_custom_id", "too_many_requests"}},
 		{"not json", "{", 0, []string{"invalid_json_line"}},

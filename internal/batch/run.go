@@ -350,6 +350,9 @@ func (r *Runner) parse(content []byte, endpoint string) ([]line, []lineError) {
 			problems = append(problems, lineError{Code: code, Message: msg, Line: &n})
 		}
 	}
+	// A UTF-8 byte order mark, which editors on Windows write, is not
+	// part of line 1.
+	content = bytes.TrimPrefix(content, []byte("\xef\xbb\xbf"))
 	for i, raw := range bytes.Split(content, []byte("\n")) {
 		no := i + 1
 		raw = bytes.TrimSpace(raw)
