@@ -257,6 +257,12 @@ func (a *API) listMsgBatches(w http.ResponseWriter, r *http.Request, who *gatewa
 		anthropicError(w, http.StatusBadRequest, "", "invalid_request_error", "before_id and after_id cannot both be set")
 		return
 	}
+	for name, id := range map[string]string{"before_id": before, "after_id": after} {
+		if id != "" && !cursor(id, msgBatchPrefix) {
+			anthropicError(w, http.StatusBadRequest, "", "invalid_request_error", name+" must be the id of a message batch, got "+strconv.Quote(truncate(id, 100)))
+			return
+		}
+	}
 	var bs []store.Batch
 	var err error
 	newer := false // before_id: there are batches newer than this page

@@ -349,11 +349,16 @@ type listPage struct {
 	asc   bool
 }
 
-// page reads the list parameters limit (1..10000, default 20), after and
-// order (desc, the default, or asc).
-func page(w http.ResponseWriter, r *http.Request) (listPage, bool) {
+// page reads the list parameters limit (1..10000, default 20), after (an
+// ID of the list, whose IDs begin with prefix) and order (desc, the
+// default, or asc).
+func page(w http.ResponseWriter, r *http.Request, prefix string) (listPage, bool) {
 	q := r.URL.Query()
 	p := listPage{after: q.Get("after"), limit: 20}
+	if p.after != "" && !cursor(p.after, prefix) {
+		invalidParam(w, "invalid_value", "after", "after must be the id of an object of this list (the last_id of the page before), got "+strconv.Quote(truncate(p.after, 100)))
+		return p, false
+	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 10000 {
@@ -371,6 +376,24 @@ func page(w http.ResponseWriter, r *http.Request) (listPage, bool) {
 		return p, false
 	}
 	return p, true
+}
+
+// cursor reports whether id can be a list's cursor: an ID of the list's
+// kind, prefix and the hex of its creation time (see
+// store.NewSortableID), which places it in the list even once it was
+// deleted. Anything else would place the page anywhere (any other string
+// sorts after every ID: the first page).
+func cursor(id, prefix string) bool {
+	hex, ok := strings.CutPrefix(id, prefix)
+	if !ok || len(hex) < 32 {
+		return false
+	}
+	for _, c := range []byte(hex[:32]) {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 type list[T any] struct {
@@ -397,7 +420,7 @@ func newList[T any](items []T, limit int, id func(T) string) list[T] {
 }
 
 func (a *API) listFiles(w http.ResponseWriter, r *http.Request, who *gateway.Principal) {
-	p, ok := page(w, r)
+	p, ok := page(w, r, filePrefix)
 	if !ok {
 		return
 	}
@@ -703,7 +726,7 @@ func (a *API) getBatch(w http.ResponseWriter, r *http.Request, who *gateway.Prin
 }
 
 func (a *API) listBatches(w http.ResponseWriter, r *http.Request, who *gateway.Principal) {
-	p, ok := page(w, r)
+	p, ok := page(w, r, batchPrefix)
 	if !ok {
 		return
 	}

@@ -158,3 +158,45 @@ func TestListOrderAsc(t *testing.T) {
 		t.Errorf("order=up: %d %s, want 400", code, res.Raw)
 	}
 }
+
+// TestListUnknownCursor: an after that is no ID of the list is a 400
+// naming it, not the first page; an ID of the list's kind that names no
+// object (deleted, say) is still a place in the list.
+func TestListUnknownCursor(t *testing.T) {
+	f := newRunFixture(t, 1, 24*time.Hour)
+	ctx := context.Background()
+	var batches []string
+	for range 3 {
+		f.clock.Advance(time.Second)
+		now := f.clock.Now()
+		o := &object{ID: store.NewSortableID(batchPrefix, now), Object: "batch", Endpoint: "/v1/embeddings", InputFileID: "file-in", CompletionWindow: "24h", Status: store.BatchCompleted, CreatedAt: now.Unix()}
+		if err := f.st.CreateBatch(ctx, o.encode("t", "key-1", now)); err != nil {
+			t.Fatal(err)
+		}
+		batches = append(batches, o.ID)
+	}
+	base := f.apiServer(t)
+	for _, path := range []string{
+		"/v1/batches?after=nope", "/v1/batches?after=batch_zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", "/v1/batches?after=file-" + strings.TrimPrefix(batches[1], batchPrefix),
+		"/v1/files?after=batch_" + strings.TrimPrefix(batches[1], batchPrefix), "/v1/files?order=asc&after=x",
+	} {
+		if code, res := call(t, "GET", base+path, "", ""); code != http.StatusBadRequest || res.Get("error.param").String() != "after" {
+			t.Errorf("GET %s: %d %s, want 400 with param after", path, code, res.Raw)
+		}
+	}
+	for _, path := range []string{"/v1/messages/batches?after_id=nope", "/v1/messages/batches?before_id=" + batches[1]} {
+		if code, res := call(t, "GET", base+path, "", ""); code != http.StatusBadRequest {
+			t.Errorf("GET %s: %d %s, want 400", path, code, res.Raw)
+		}
+	}
+	// A batch made between the second and the third, since deleted.
+	gone := store.NewSortableID(batchPrefix, f.clock.Now().Add(-500*time.Millisecond))
+	_, res := call(t, "GET", base+"/v1/batches?after="+gone, "", "")
+	var got []string
+	for _, d := range res.Get("data").Array() {
+		got = append(got, d.Get("id").String())
+	}
+	if want := []string{batches[1], batches[0]}; !slices.Equal(got, want) {
+		t.Errorf("GET /v1/batches?after=<a deleted batch's id>: %v, want the batches made before it %v", got, want)
+	}
+}
