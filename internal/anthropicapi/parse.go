@@ -238,7 +238,8 @@ func parseMessages(msgs gjson.Result, req *llm.Request) error {
 }
 
 // blocksText walks a content block array. It returns the text of the text
-// blocks, the size of other text (tool inputs and results) and whether any
+// blocks, the size of other text (tool inputs and results, documents: see
+// documentTextBytes) and whether any
 // image appears, also inside tool results. Tool results are not part of the
 // returned text: routing wants what the user wrote. A block no translation
 // carries (documents, server tool results, images by file id...) marks req
@@ -281,18 +282,77 @@ func blocksText(c gjson.Result, param string, req *llm.Request) (string, int, bo
 				case "image":
 					images = true
 					imageRelayOnly(rb, req)
+				case "document":
+					extra += documentTextBytes(rb, &images)
+					markRelayOnly(req, "tool results with blocks of type "+strconv.Quote(rtyp))
 				default:
 					markRelayOnly(req, "tool results with blocks of type "+strconv.Quote(rtyp))
 				}
 				return true
 			})
 		case "thinking", "redacted_thinking":
+		case "document":
+			extra += documentTextBytes(b, &images)
+			markRelayOnly(req, "content blocks of type "+strconv.Quote(typ))
 		default:
 			markRelayOnly(req, "content blocks of type "+strconv.Quote(typ))
 		}
 		return true
 	})
 	return text.String(), extra, images, err
+}
+
+// documentTextBytes estimates a document block's content in text bytes of
+// the same token count: a text document's text, a content document's text
+// blocks (an image among them sets *images), base64 data by its length
+// (dataTextBytes), plus its title and context. A document by URL or file
+// id counts only those: its size is not known here.
+func documentTextBytes(b gjson.Result, images *bool) int {
+	n := len(b.Get("title").Str) + len(b.Get("context").Str)
+	src := b.Get("source")
+	switch src.Get("type").Str {
+	case "text":
+		n += len(src.Get("data").Str)
+	case "base64":
+		n += dataTextBytes(len(src.Get("data").Str), strings.ToLower(src.Get("media_type").Str))
+	case "content":
+		c := src.Get("content")
+		if c.Type == gjson.String {
+			n += len(c.Str)
+			break
+		}
+		c.ForEach(func(_, cb gjson.Result) bool {
+			switch cb.Get("type").Str {
+			case "text":
+				n += len(cb.Get("text").Str)
+			case "image":
+				*images = true
+			}
+			return true
+		})
+	}
+	return n
+}
+
+// Token estimates of base64 data, from its length alone (it is never
+// decoded here), as the bytes of text tokens.FromBytes counts the same:
+// text (text/*, JSON, XML) counts as its decoded bytes; a PDF or any other
+// file one token per 32 bytes (a 1 MB, 15-page paper about 32,000 tokens:
+// Anthropic counts each page's text and an image of it, 1,500 to 3,000
+// tokens a page). The OpenAI parser estimates files alike.
+const (
+	textBytesPerToken = 4 // tokens.FromBytes's
+	fileBytesPerToken = 32
+)
+
+// dataTextBytes is the text bytes standing for b64 bytes of base64 data of
+// media type media (see the constants above).
+func dataTextBytes(b64 int, media string) int {
+	n := b64 / 4 * 3 // decoded size
+	if strings.HasPrefix(media, "text/") || strings.HasSuffix(media, "json") || strings.HasSuffix(media, "xml") {
+		return n
+	}
+	return n / fileBytesPerToken * textBytesPerToken
 }
 
 // imageRelayOnly marks req relay-only for an image block whose source is

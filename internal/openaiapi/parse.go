@@ -220,13 +220,13 @@ func parseMessages(msgs gjson.Result, req *llm.Request) error {
 			err = badRequest(param+".role", "invalid role: must be one of system, developer, user, assistant, tool, function")
 			return false
 		}
-		text, images, cerr := contentText(m.Get("content"), param+".content")
+		text, extra, images, cerr := contentText(m.Get("content"), param+".content")
 		if cerr != nil {
 			err = cerr
 			return false
 		}
 		req.HasImages = req.HasImages || images
-		req.TextBytes += len(text)
+		req.TextBytes += len(text) + extra
 		switch role.Str {
 		case "system", "developer":
 			if system.Len() > 0 {
@@ -255,18 +255,21 @@ func parseMessages(msgs gjson.Result, req *llm.Request) error {
 }
 
 // contentText returns the text of a message's content (a string, an array
-// of parts, or null) and whether it holds an image part.
-func contentText(c gjson.Result, param string) (string, bool, error) {
+// of parts, or null), the size of what else it holds in text bytes of the
+// same token count (dataTextBytes: files, audio), and whether it holds an
+// image part.
+func contentText(c gjson.Result, param string) (string, int, bool, error) {
 	switch {
 	case !c.Exists() || c.Type == gjson.Null:
-		return "", false, nil
+		return "", 0, false, nil
 	case c.Type == gjson.String:
-		return c.Str, false, nil
+		return c.Str, 0, false, nil
 	case !c.IsArray():
-		return "", false, badRequest(param, "content must be a string or an array of content parts")
+		return "", 0, false, badRequest(param, "content must be a string or an array of content parts")
 	}
 	var (
 		text   string
+		extra  int
 		images bool
 		err    error
 		j      int
@@ -284,8 +287,65 @@ func contentText(c gjson.Result, param string) (string, bool, error) {
 			text += p.Get("refusal").String()
 		case "image_url":
 			images = true
+		case "file":
+			f := p.Get("file")
+			extra += fileTextBytes(f.Get("file_data").Str, f.Get("filename").Str)
+		case "input_audio":
+			a := p.Get("input_audio")
+			extra += dataTextBytes(len(a.Get("data").Str), "audio/"+a.Get("format").Str)
 		}
 		return true
 	})
-	return text, images, err
+	return text, extra, images, err
+}
+
+// fileTextBytes estimates a file part's file_data (a data: URL, or bare
+// base64 named by filename) in text bytes; see dataTextBytes.
+func fileTextBytes(data, filename string) int {
+	media := ""
+	if rest, ok := strings.CutPrefix(data, "data:"); ok {
+		comma := strings.IndexByte(rest[:min(len(rest), 256)], ',')
+		if comma < 0 {
+			return 0
+		}
+		media, _, _ = strings.Cut(rest[:comma], ";")
+		return dataTextBytes(len(rest)-comma-1, strings.ToLower(media))
+	}
+	if ext := filename[strings.LastIndexByte(filename, '.')+1:]; ext != filename {
+		switch strings.ToLower(ext) {
+		case "txt", "md", "csv", "json", "html", "xml", "py", "go", "js", "ts", "c", "java", "yaml", "yml":
+			media = "text/plain"
+		}
+	}
+	return dataTextBytes(len(data), media)
+}
+
+// Token estimates of base64 data, from its length alone (it is never
+// decoded here), as the bytes of text tokens.FromBytes counts the same:
+// text (text/*, JSON, XML) counts as its decoded bytes; audio at 10 tokens
+// a second, taken as 16 kHz 16-bit mono for wav (32,000 bytes a second)
+// and 128 kbit/s for mp3 and other formats (16,000); a PDF or any other
+// file one token per 32 bytes (a 1 MB, 15-page paper about 32,000 tokens:
+// the providers count each page's text and an image of it, 1,500 to 3,000
+// tokens a page).
+const (
+	textBytesPerToken = 4 // tokens.FromBytes's
+	fileBytesPerToken = 32
+	wavBytesPerToken  = 3200
+	mp3BytesPerToken  = 1600
+)
+
+// dataTextBytes is the text bytes standing for b64 bytes of base64 data of
+// media type media (see the constants above).
+func dataTextBytes(b64 int, media string) int {
+	n := b64 / 4 * 3 // decoded size
+	switch {
+	case strings.HasPrefix(media, "text/"), strings.HasSuffix(media, "json"), strings.HasSuffix(media, "xml"):
+		return n
+	case media == "audio/wav" || media == "audio/x-wav" || media == "audio/pcm16":
+		return n / wavBytesPerToken * textBytesPerToken
+	case strings.HasPrefix(media, "audio/"):
+		return n / mp3BytesPerToken * textBytesPerToken
+	}
+	return n / fileBytesPerToken * textBytesPerToken
 }
