@@ -184,13 +184,21 @@ type errorBody struct {
 // invalidParam answers a 400 in OpenAI's error format naming param, the
 // request field at fault ("" for none).
 func invalidParam(w http.ResponseWriter, code, param, message string) {
+	paramError(w, http.StatusBadRequest, code, param, message)
+}
+
+// paramError answers a 400 or 404 in OpenAI's error format naming param.
+func paramError(w http.ResponseWriter, status int, code, param, message string) {
 	var e errorBody
 	e.Error.Message, e.Error.Type, e.Error.Code = message, "invalid_request_error", code
+	if status == http.StatusNotFound {
+		e.Error.Type = "not_found_error"
+	}
 	if param != "" {
 		e.Error.Param = &param
 	}
 	b, _ := wirejson.Marshal(e)
-	_ = wirejson.Write(w, http.StatusBadRequest, b)
+	_ = wirejson.Write(w, status, b)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -273,13 +281,13 @@ func (a *API) createFile(w http.ResponseWriter, r *http.Request, who *gateway.Pr
 	}
 	switch {
 	case !gotFile:
-		openaiapi.WriteError(w, http.StatusBadRequest, "missing_required_parameter", "the multipart body has no file field")
+		invalidParam(w, "missing_required_parameter", "file", "the multipart body has no file field")
 		return
 	case purpose == "":
-		openaiapi.WriteError(w, http.StatusBadRequest, "missing_required_parameter", "the multipart body has no purpose field")
+		invalidParam(w, "missing_required_parameter", "purpose", "the multipart body has no purpose field")
 		return
 	case purpose != PurposeBatch:
-		openaiapi.WriteError(w, http.StatusBadRequest, "unsupported_purpose", "this gateway stores files for the Batch API only: purpose must be \"batch\", got "+strconv.Quote(truncate(purpose, 64)))
+		invalidParam(w, "unsupported_purpose", "purpose", "this gateway stores files for the Batch API only: purpose must be \"batch\", got "+strconv.Quote(truncate(purpose, 64)))
 		return
 	}
 	var expiry *expiresAfter
@@ -362,7 +370,7 @@ func page(w http.ResponseWriter, r *http.Request, prefix string) (listPage, bool
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 10000 {
-			openaiapi.WriteError(w, http.StatusBadRequest, "invalid_request_error", "limit must be an integer from 1 to 10000")
+			invalidParam(w, "invalid_value", "limit", "limit must be an integer from 1 to 10000")
 			return p, false
 		}
 		p.limit = n
@@ -372,7 +380,7 @@ func page(w http.ResponseWriter, r *http.Request, prefix string) (listPage, bool
 	case "asc":
 		p.asc = true
 	default:
-		openaiapi.WriteError(w, http.StatusBadRequest, "invalid_request_error", "order must be asc or desc, got "+strconv.Quote(truncate(q.Get("order"), 20)))
+		invalidParam(w, "invalid_value", "order", "order must be asc or desc, got "+strconv.Quote(truncate(q.Get("order"), 20)))
 		return p, false
 	}
 	return p, true
@@ -614,21 +622,21 @@ func (a *API) createBatch(w http.ResponseWriter, r *http.Request, who *gateway.P
 	}
 	switch {
 	case req.InputFileID == "":
-		openaiapi.WriteError(w, http.StatusBadRequest, "missing_required_parameter", "input_file_id is required")
+		invalidParam(w, "missing_required_parameter", "input_file_id", "input_file_id is required")
 		return
 	case !endpoints[req.Endpoint]:
-		openaiapi.WriteError(w, http.StatusBadRequest, "invalid_value", "endpoint must be one of "+strings.Join(endpointList, ", ")+"; got "+strconv.Quote(truncate(req.Endpoint, 100)))
+		invalidParam(w, "invalid_value", "endpoint", "endpoint must be one of "+strings.Join(endpointList, ", ")+"; got "+strconv.Quote(truncate(req.Endpoint, 100)))
 		return
 	case req.CompletionWindow != "24h":
-		openaiapi.WriteError(w, http.StatusBadRequest, "invalid_value", "completion_window must be \"24h\"")
+		invalidParam(w, "invalid_value", "completion_window", "completion_window must be \"24h\"")
 		return
 	case len(req.Metadata) > 16:
-		openaiapi.WriteError(w, http.StatusBadRequest, "invalid_value", "metadata holds at most 16 pairs")
+		invalidParam(w, "invalid_value", "metadata", "metadata holds at most 16 pairs")
 		return
 	}
 	for k, v := range req.Metadata {
 		if len(k) > 64 || len(v) > 512 {
-			openaiapi.WriteError(w, http.StatusBadRequest, "invalid_value", "metadata keys are at most 64 characters and values at most 512")
+			invalidParam(w, "invalid_value", "metadata", "metadata keys are at most 64 characters and values at most 512")
 			return
 		}
 	}
@@ -642,7 +650,7 @@ func (a *API) createBatch(w http.ResponseWriter, r *http.Request, who *gateway.P
 	// A Message Batch's internal input (msgfile-…) is not a file of this
 	// API, as GET /v1/files says too.
 	if errors.Is(err, store.ErrNotFound) || err == nil && (!strings.HasPrefix(f.ID, filePrefix) || expired(f, a.keep, a.now())) {
-		openaiapi.WriteError(w, http.StatusNotFound, "not_found", "no file with id "+strconv.Quote(truncate(req.InputFileID, 100)))
+		paramError(w, http.StatusNotFound, "not_found", "input_file_id", "no file with id "+strconv.Quote(truncate(req.InputFileID, 100)))
 		return
 	}
 	if err != nil {
@@ -650,7 +658,7 @@ func (a *API) createBatch(w http.ResponseWriter, r *http.Request, who *gateway.P
 		return
 	}
 	if f.Purpose != PurposeBatch {
-		openaiapi.WriteError(w, http.StatusBadRequest, "invalid_value", "the input file's purpose must be \"batch\", not "+strconv.Quote(f.Purpose))
+		invalidParam(w, "invalid_value", "input_file_id", "the input file's purpose must be \"batch\", not "+strconv.Quote(f.Purpose))
 		return
 	}
 	now := a.now()

@@ -76,3 +76,36 @@ func TestCreateRefusesTrailingData(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorsNameTheirParam: an error about one request field names it in
+// error.param, as OpenAI's API does.
+func TestErrorsNameTheirParam(t *testing.T) {
+	f := newRunFixture(t, 1, 24*time.Hour)
+	base := f.apiServer(t)
+	batch := func(fields string) string {
+		return `{"input_file_id":"file-in","endpoint":"/v1/embeddings","completion_window":"24h"` + fields + `}`
+	}
+	for _, tt := range []struct {
+		method, path, body string
+		status             int
+		param              string
+	}{
+		{"GET", "/v1/files?limit=0", "", 400, "limit"},
+		{"GET", "/v1/batches?limit=x", "", 400, "limit"},
+		{"GET", "/v1/batches?order=newest", "", 400, "order"},
+		{"POST", "/v1/batches", `{"endpoint":"/v1/embeddings","completion_window":"24h"}`, 400, "input_file_id"},
+		{"POST", "/v1/batches", batch(`,"endpoint":"/v1/nope"`), 400, "endpoint"},
+		{"POST", "/v1/batches", batch(`,"completion_window":"1h"`), 400, "completion_window"},
+		{"POST", "/v1/batches", batch(`,"metadata":{"k":"` + strings.Repeat("v", 513) + `"}`), 400, "metadata"},
+		{"POST", "/v1/batches", batch(`,"input_file_id":"file-nope"`), 404, "input_file_id"},
+	} {
+		code, res := call(t, tt.method, base+tt.path, "application/json", tt.body)
+		if code != tt.status || res.Get("error.param").String() != tt.param {
+			t.Errorf("%s %s %.80s: %d %s, want %d with param %s", tt.method, tt.path, tt.body, code, res.Raw, tt.status, tt.param)
+		}
+	}
+	code, res := upload(t, base, [2]string{"purpose", "fine-tune"})
+	if code != 400 || res.Get("error.param").String() != "purpose" {
+		t.Errorf("upload with purpose fine-tune: %d %s, want 400 with param purpose", code, res.Raw)
+	}
+}
