@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/anthropicapi"
 	"github.com/switchyard-gw/switchyard/internal/config"
+	"github.com/switchyard-gw/switchyard/internal/gateway"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/openaiapi"
 	"github.com/switchyard-gw/switchyard/internal/router"
@@ -80,20 +81,22 @@ func cmdRouteExplain(args []string, stdin io.Reader, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "switchyard: request: %v\n", err)
 		return 2
 	}
-	r, err := router.New(cfg, router.Options{})
+	// The server's own explanation (POST /v1/route/explain): the plan
+	// less the deployments serving would skip (require_params, a request
+	// only its own API serves), refused as serving would refuse it.
+	info := router.Info{Tier: *tier, TenantID: *tenant, KeyID: *key, Headers: http.Header(headers)}
+	ex, routed, err := gateway.Explain(context.Background(), cfg, req.Dialect, req, info)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	info := router.Info{Tier: *tier, TenantID: *tenant, KeyID: *key, Headers: http.Header(headers)}
-	dec, err := r.Explain(context.Background(), req, info)
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
-	if werr := enc.Encode(dec.Explain(err)); werr != nil {
+	if werr := enc.Encode(ex); werr != nil {
 		fmt.Fprintf(stderr, "switchyard: %v\n", werr)
 		return 2
 	}
-	if err != nil {
+	if !routed {
 		return 1
 	}
 	return 0
