@@ -40,8 +40,11 @@
 // (EVALSHA), so check and charge of all scopes is one atomic step across
 // replicas. Time is the replica's clock in milliseconds (keep replicas on
 // NTP). Concurrency slots are members of a sorted set scored by a lease
-// expiry (RedisOptions.LeaseTTL, default 10 minutes), so the slots of a
-// replica that dies without settling free themselves. All keys carry the
+// expiry (RedisOptions.LeaseTTL, default 10 minutes), which Redis.Run
+// renews every third of a lease while the slot's request lasts (a Realtime
+// session may last an hour), so a slot is held until it is settled, and
+// the slots of a replica that dies without settling free themselves within
+// a lease. All keys carry the
 // hash tag {rl} after the prefix, so they share one Redis Cluster slot.
 // Bucket keys expire when the bucket would be full again.
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,10 +26,13 @@ type RedisOptions struct {
 	// default discards.
 	Logger *slog.Logger
 	// LeaseTTL bounds how long a concurrency slot is held when its replica
-	// dies before settling; it must exceed the longest request. Default 10m.
+	// dies before settling. While Run runs, the replica renews the slots of
+	// its requests in flight every LeaseTTL/3, so a request (a Realtime
+	// session) may last longer. Default 10m.
 	LeaseTTL time.Duration
 	// ProbeInterval is how often, while in fallback, one request tries
-	// Redis again. Default 1s.
+	// Redis again, and how often Run looks whether leases are due for
+	// renewal (at most LeaseTTL/3). Default 1s.
 	ProbeInterval time.Duration
 	// SettleTimeout bounds the Redis call made by Ticket.Settle. Default 2s.
 	SettleTimeout time.Duration
@@ -44,6 +48,11 @@ type Redis struct {
 	backend  *redisbacked.Backend
 	leaseTTL time.Duration
 	local    *Memory
+
+	// held are the tickets with a concurrency lease not settled yet,
+	// whose leases Run renews.
+	mu   sync.Mutex
+	held map[*redisTicket]struct{}
 }
 
 var _ Limiter = (*Redis)(nil)
@@ -59,7 +68,7 @@ func NewRedis(client *redis.Client, prefix string, opts RedisOptions) *Redis {
 		Replicas: opts.Replicas, Now: opts.Now, Logger: opts.Logger,
 		ProbeInterval: opts.ProbeInterval, SettleTimeout: opts.SettleTimeout, InstanceID: opts.InstanceID,
 	})
-	return &Redis{backend: b, leaseTTL: opts.LeaseTTL, local: NewMemory(b.Now)}
+	return &Redis{backend: b, leaseTTL: opts.LeaseTTL, local: NewMemory(b.Now), held: map[*redisTicket]struct{}{}}
 }
 
 // Fallback reports whether the limiter is currently enforcing local limits
@@ -120,14 +129,28 @@ func (r *Redis) admitRedis(ctx context.Context, req Request) (Ticket, error) {
 		}
 		return nil, &Error{Scope: req.Scopes[i-1].Key, Limit: Limit(lim), RetryAfter: time.Duration(ms) * time.Millisecond}
 	}
-	return &redisTicket{r: r, id: id, scopes: append([]Scope(nil), req.Scopes...)}, nil
+	t := &redisTicket{r: r, id: id, scopes: append([]Scope(nil), req.Scopes...)}
+	for _, s := range req.Scopes {
+		if s.MaxConcurrent > 0 {
+			t.leases = append(t.leases, r.backend.Prefix+"c:"+s.Key)
+		}
+	}
+	if t.leases != nil {
+		r.mu.Lock()
+		r.held[t] = struct{}{}
+		r.mu.Unlock()
+	}
+	return t, nil
 }
 
 // redisTicket is the Ticket of an admission made in Redis.
 type redisTicket struct {
-	r       *Redis
-	id      string
-	scopes  []Scope
+	r      *Redis
+	id     string
+	scopes []Scope
+	// leases are the lease sets holding a concurrency slot of the ticket
+	// (its scopes with a MaxConcurrent).
+	leases  []string
 	settled atomic.Bool
 }
 
@@ -139,6 +162,11 @@ func (t *redisTicket) Settle(actualTokens int) {
 		return
 	}
 	r := t.r
+	if t.leases != nil {
+		r.mu.Lock()
+		delete(r.held, t)
+		r.mu.Unlock()
+	}
 	args := make([]any, 0, 2+3*len(t.scopes))
 	args = append(args, r.backend.Now().UnixMilli(), t.id)
 	work := false
@@ -171,5 +199,71 @@ func (r *Redis) Deferred() int { return r.backend.Deferred() }
 
 // Run makes, until ctx ends, the settles that failed once Redis answers
 // again, and leaves the fallback as soon as it does (see
-// redisbacked.Backend.Run).
-func (r *Redis) Run(ctx context.Context) { r.backend.Run(ctx) }
+// redisbacked.Backend.Run); and it renews the concurrency leases of this
+// replica's requests in flight every LeaseTTL/3, so that a slot is held
+// for as long as its request lasts, while a dead replica's slots still
+// free themselves within LeaseTTL.
+func (r *Redis) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() { r.backend.Run(ctx) })
+	wg.Go(func() { r.renewLoop(ctx) })
+	wg.Wait()
+}
+
+// renewLoop renews the held leases every LeaseTTL/3 by the limiter's
+// clock, looking every ProbeInterval (at most LeaseTTL/3); a renewal that
+// fails is made again at the next look.
+func (r *Redis) renewLoop(ctx context.Context) {
+	every := r.leaseTTL / 3
+	tick := time.NewTicker(max(min(every, r.backend.ProbeInterval), time.Millisecond))
+	defer tick.Stop()
+	last, failing := r.backend.Now(), false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		now := r.backend.Now()
+		if now.Sub(last) < every {
+			continue
+		}
+		if err := r.renew(ctx, now); err != nil {
+			if !failing && ctx.Err() == nil {
+				r.backend.Logger.Warn("ratelimit: renewing concurrency leases in redis failed; retrying", "err", err)
+			}
+			failing = true
+			continue
+		}
+		last, failing = now, false
+	}
+}
+
+// renewBatch bounds the leases renewed by one script call.
+const renewBatch = 500
+
+// renew moves the expiry of every held lease to now + LeaseTTL. A lease
+// no longer in Redis (settled meanwhile, or gone) is not written again.
+func (r *Redis) renew(ctx context.Context, now time.Time) error {
+	r.mu.Lock()
+	var keys []string
+	var ids []any
+	for t := range r.held {
+		for _, k := range t.leases {
+			keys, ids = append(keys, k), append(ids, t.id)
+		}
+	}
+	r.mu.Unlock()
+	for len(keys) > 0 {
+		n := min(len(keys), renewBatch)
+		args := append([]any{now.UnixMilli() + r.leaseTTL.Milliseconds(), r.leaseTTL.Milliseconds() + 1000}, ids[:n]...)
+		cctx, cancel := context.WithTimeout(ctx, r.backend.SettleTimeout)
+		err := renewScript.Run(cctx, r.backend.Client, keys[:n], args...).Err()
+		cancel()
+		if err != nil {
+			return fmt.Errorf("ratelimit: redis renew: %w", err)
+		}
+		keys, ids = keys[n:], ids[n:]
+	}
+	return nil
+}

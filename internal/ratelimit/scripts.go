@@ -100,3 +100,17 @@ for i = 1, n do
 end
 return 0
 `)
+
+// renewScript moves the expiry of concurrency leases still held in Redis
+// (XX: a lease settled or expired and removed meanwhile is not added
+// again) and keeps their sets as long.
+// KEYS: the lease sorted set of each lease.
+// ARGV: new expiry (ms), set ttl (ms), then the lease id of each key.
+var renewScript = redis.NewScript(`
+local exp, keep = tonumber(ARGV[1]), tonumber(ARGV[2])
+for i = 1, #KEYS do
+  redis.call('ZADD', KEYS[i], 'XX', exp, ARGV[2+i])
+  if redis.call('PTTL', KEYS[i]) < keep then redis.call('PEXPIRE', KEYS[i], keep) end
+end
+return 0
+`)
