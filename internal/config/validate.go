@@ -545,6 +545,9 @@ func (c *Config) validateDeployments(v *validator) {
 		if d.Capabilities.Has(CapVideo) && providers[d.Provider] && kinds[d.Provider] != KindOpenAI {
 			v.add(path+".capabilities.video", "only openai-kind deployments serve the Videos API (OpenAI's endpoint), not %s", kinds[d.Provider])
 		}
+		if d.Capabilities.Has(CapEmbeddings) && providers[d.Provider] && kinds[d.Provider] == KindAnthropic {
+			v.add(path+".capabilities.embeddings", "anthropic-kind deployments do not serve embeddings (the Anthropic API has no embeddings endpoint); use an openai-, azure- or bedrock-kind deployment")
+		}
 		if d.Capabilities.Has(CapModeration) && providers[d.Provider] && kinds[d.Provider] != KindOpenAI {
 			v.add(path+".capabilities.moderation", "only openai-kind deployments serve moderations (OpenAI's endpoint), not %s", kinds[d.Provider])
 		}
