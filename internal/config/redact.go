@@ -8,8 +8,9 @@ import (
 
 // Redacted returns the config as YAML with every secret replaced by
 // "<redacted>" and every capability resolved to its effective value, for
-// `switchyard check` and debug endpoints. The output decodes again with
-// Parse.
+// showing a config that may hold secrets (nothing in the binary prints a
+// whole config today: switchyard check does not). The output decodes
+// again with Parse.
 func (c *Config) Redacted() string {
 	cp := *c
 	cp.Deployments = make([]Deployment, len(c.Deployments))
