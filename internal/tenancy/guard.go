@@ -29,6 +29,12 @@ const (
 	// maxCached bounds the cache; beyond it, entries past their TTL are
 	// dropped, then the unknown-key entries.
 	maxCached = 100_000
+	// After a failed store read, no lookup reads the store for
+	// storeBackoffMin, doubling while reads keep failing, up to
+	// storeBackoffMax: a store that hangs delays one lookup per backoff
+	// by the lookup timeout, not every one.
+	storeBackoffMin = time.Second
+	storeBackoffMax = 5 * time.Second
 )
 
 // Options wire a Guard.
@@ -77,6 +83,12 @@ type Guard struct {
 	// from the usage records for (see seed).
 	seeded  map[string]budgetLimits
 	storeOK atomic.Bool
+
+	// While the store fails (storeOK false), it is read again from
+	// retryAt on, by one lookup at a time; backoff is the next wait.
+	backoffMu sync.Mutex
+	retryAt   time.Time
+	backoff   time.Duration
 }
 
 // budgetLimits are the daily and monthly budgets of a scope.
@@ -131,6 +143,7 @@ func New(opts Options) *Guard {
 		byHash: make(map[[32]byte]*entry), byKey: make(map[string]*entry), seeded: make(map[string]budgetLimits),
 	}
 	g.storeOK.Store(true)
+	g.backoff = storeBackoffMin
 	g.SetStatic(opts.Open, opts.StaticKeys...)
 	return g
 }
@@ -194,7 +207,10 @@ func (e *entry) refused(d *gateway.Denied) *gateway.Denied {
 
 // lookup returns the cached entry for hash, reading the store when it is
 // missing or older than the TTL. A stale entry serves while the store
-// fails; a hash never seen fails closed.
+// fails; a hash never seen fails closed. After a failed read the store is
+// left alone for a backoff (see readDue), during which these answers come
+// at once; then one lookup reads it, in the background when it has a
+// stale entry to serve meanwhile.
 func (g *Guard) lookup(ctx context.Context, hash [32]byte) (*entry, error) {
 	now := g.now()
 	g.mu.RLock()
@@ -202,6 +218,24 @@ func (g *Guard) lookup(ctx context.Context, hash [32]byte) (*entry, error) {
 	g.mu.RUnlock()
 	if e != nil && now.Sub(e.fetched) < g.ttl {
 		return e, nil
+	}
+	if !g.storeOK.Load() {
+		due := g.readDue(now)
+		switch {
+		case !due && e != nil:
+			return e, nil
+		case !due:
+			return nil, errAuthUnavailable
+		case e != nil:
+			// Serve what we knew while this read finds out whether the
+			// store is back: one that hangs delays no request of a key
+			// seen before.
+			g.flight.DoChan(string(hash[:]), func() (any, error) {
+				return g.load(context.WithoutCancel(ctx), hash)
+			})
+			return e, nil
+		}
+		// A key never seen waits for the read: it has nothing else.
 	}
 	v, err, _ := g.flight.Do(string(hash[:]), func() (any, error) {
 		return g.load(context.WithoutCancel(ctx), hash)
@@ -243,17 +277,41 @@ func (g *Guard) load(ctx context.Context, hash [32]byte) (*entry, error) {
 		g.seed(ctx, "key:"+k.ID, KeyLimits(k))
 		g.seed(ctx, e.tenantScope, lim)
 	}
-	if !g.storeOK.Swap(true) {
-		g.log.Info("tenancy: key store reachable again")
+	if !g.storeOK.Load() {
+		g.backoffMu.Lock()
+		g.backoff, g.retryAt = storeBackoffMin, time.Time{}
+		g.backoffMu.Unlock()
+		if !g.storeOK.Swap(true) {
+			g.log.Info("tenancy: key store reachable again")
+		}
 	}
 	g.put(e)
 	return e, nil
 }
 
+// storeFailed records a failed store read: the store is not read again
+// for the backoff, which doubles for the next failure.
 func (g *Guard) storeFailed(err error) {
+	g.backoffMu.Lock()
+	g.retryAt = g.now().Add(g.backoff)
+	g.backoff = min(2*g.backoff, storeBackoffMax)
+	g.backoffMu.Unlock()
 	if g.storeOK.Swap(false) {
 		g.log.Warn("tenancy: key store unreachable; cached keys keep working, unknown keys are refused", "err", err)
 	}
+}
+
+// readDue reports whether a lookup may read the store while it fails:
+// once its backoff has passed, and then for one lookup at a time (the
+// others are answered as during the backoff until that read ends).
+func (g *Guard) readDue(now time.Time) bool {
+	g.backoffMu.Lock()
+	defer g.backoffMu.Unlock()
+	if now.Before(g.retryAt) {
+		return false
+	}
+	g.retryAt = now.Add(g.timeout)
+	return true
 }
 
 func (g *Guard) put(e *entry) {

@@ -200,6 +200,7 @@ func TestStoreDown(t *testing.T) {
 		t.Errorf("got %v, want 503 auth_unavailable for an unknown key", err)
 	}
 	f.st.down.Store(false)
+	f.clk.Add(storeBackoffMin) // the store is read again once the backoff has passed
 	if got := deniedCode(f.g.Authenticate(ctx, bearer("sk-unknown"))); got != "invalid_api_key" {
 		t.Errorf("got %q after recovery, want invalid_api_key", got)
 	}
