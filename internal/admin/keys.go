@@ -212,7 +212,12 @@ func (h *Handler) checkKey(k store.Key, was *store.Key, c *caller, now time.Time
 			return errBad(fmt.Sprintf("allowed_routes[%d] %q has spaces around the route name", i, rt))
 		}
 	}
-	if err := checkLimits(tenancy.KeyLimits(k)); err != nil {
+	var wasLimits *tenancy.Limits
+	if was != nil {
+		l := tenancy.KeyLimits(*was)
+		wasLimits = &l
+	}
+	if err := checkLimits(tenancy.KeyLimits(k), wasLimits); err != nil {
 		return err
 	}
 	if k.ExpiresAt != nil && !k.ExpiresAt.After(now) {

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"time"
 	"unicode/utf8"
@@ -82,7 +83,7 @@ func (h *Handler) createTenant(w http.ResponseWriter, r *http.Request, c *caller
 		writeErr(w, err)
 		return
 	}
-	if err := checkLimits(in.Limits); err != nil {
+	if err := checkLimits(in.Limits, nil); err != nil {
 		writeErr(w, err)
 		return
 	}
@@ -141,8 +142,9 @@ func (h *Handler) updateTenant(w http.ResponseWriter, r *http.Request, c *caller
 		return
 	}
 	if in.Limits != nil {
-		l := in.Limits.Merge(tenancy.TenantLimits(t))
-		if err := checkLimits(l); err != nil {
+		was := tenancy.TenantLimits(t)
+		l := in.Limits.Merge(was)
+		if err := checkLimits(l, &was); err != nil {
 			writeErr(w, err)
 			return
 		}
@@ -214,16 +216,31 @@ const maxBudgetUSD = 1e9
 // nano-dollars, and a smaller one would round to 0, which is unlimited.
 const minBudgetUSD = 1e-9
 
-// checkLimits refuses a negative limit or budget and a budget above
-// maxBudgetUSD or below minBudgetUSD (but not 0), naming the field and
-// the rule it breaks.
-func checkLimits(l tenancy.Limits) error {
+// maxLimit is the largest rpm, tpm or max_concurrent a key or tenant may
+// have: what a PostgreSQL integer column holds (and SQLite is held to it
+// too, so both stores take the same limits).
+const maxLimit = math.MaxInt32
+
+// checkLimits refuses a negative limit or budget, a limit above maxLimit,
+// and a budget above maxBudgetUSD or below minBudgetUSD (but not 0),
+// naming the field and the rule it breaks. was are the limits stored
+// before an update (nil for a new key or tenant): a limit it already had
+// is not held to maxLimit, added after it was stored (on SQLite), so the
+// key or tenant can still be edited.
+func checkLimits(l tenancy.Limits, was *tenancy.Limits) error {
+	var old tenancy.Limits
+	if was != nil {
+		old = *was
+	}
 	for _, f := range []struct {
-		name string
-		v    int
-	}{{"rpm", l.RPM}, {"tpm", l.TPM}, {"max_concurrent", l.MaxConcurrent}} {
-		if f.v < 0 {
+		name   string
+		v, was int
+	}{{"rpm", l.RPM, old.RPM}, {"tpm", l.TPM, old.TPM}, {"max_concurrent", l.MaxConcurrent, old.MaxConcurrent}} {
+		switch {
+		case f.v < 0:
 			return errBad("limits." + f.name + " must be ≥ 0 (0 is unlimited)")
+		case f.v > maxLimit && (was == nil || f.v != f.was):
+			return errBad("limits." + f.name + " must be at most 2147483647 (0 is unlimited)")
 		}
 	}
 	for _, f := range []struct {
