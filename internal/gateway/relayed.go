@@ -13,6 +13,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/openaiapi"
 	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/provider/bedrock"
 	"github.com/switchyard-gw/switchyard/internal/router"
 	"github.com/switchyard-gw/switchyard/internal/sse"
 	"github.com/switchyard-gw/switchyard/internal/tokens"
@@ -365,18 +366,34 @@ func (rt *runtime) passthroughPlan(x *exchange, req relayed) (*executor.Plan, *a
 	return p, nil
 }
 
+// textEmbedder is an embedder whose models may embed text only, not token
+// ids (Bedrock's).
+type textEmbedder interface{ EmbedsTextOnly() bool }
+
+var _ textEmbedder = (*bedrock.Client)(nil)
+
 // ServeEmbeddings serves POST /v1/embeddings (serveRelayed), to the
-// deployments with capabilities.embeddings.
+// deployments with capabilities.embeddings (for an input of token ids,
+// those that take them).
 func (g *Gateway) ServeEmbeddings(w http.ResponseWriter, r *http.Request) {
 	g.serveRelayed(w, r, "switchyard.embeddings", func(body []byte, _ string) (relayed, error) {
 		req, in, err := openaiapi.ParseEmbeddingsInput(body)
 		if err != nil {
 			return relayed{}, err
 		}
+		what, serves := "embeddings", func(p provider.Provider) bool { _, ok := p.(provider.Embedder); return ok }
+		if in.TokenIDs {
+			// Only the deployments that take token ids serve it.
+			what, serves = "embeddings of token ids (Bedrock's embedding models take text, not token ids)", func(p provider.Provider) bool {
+				_, ok := p.(provider.Embedder)
+				t, text := p.(textEmbedder)
+				return ok && !(text && t.EmbedsTextOnly())
+			}
+		}
 		return relayed{
 			model: req.Model, inputTokens: tokens.FromBytes(req.InputBytes), windowTokens: tokens.FromBytes(in.LargestBytes),
-			capability: config.CapEmbeddings, what: "embeddings", cacheEndpoint: cacheOpenAIEmbeddings,
-			serves: func(p provider.Provider) bool { _, ok := p.(provider.Embedder); return ok },
+			capability: config.CapEmbeddings, what: what, cacheEndpoint: cacheOpenAIEmbeddings,
+			serves: serves,
 			call: calling(req, g.exec.Embed, func(resp *llm.EmbedResponse) relayedAnswer {
 				return relayedAnswer{model: resp.Model, usage: resp.Usage, raw: resp.Raw, dropped: resp.Dropped}
 			}),

@@ -10,7 +10,11 @@ import (
 // request (POST /v1/completions): model, prompt, stream, stream_options
 // and max_tokens are checked; everything else (suffix, echo, logprobs, n,
 // best_of, ...) passes through untouched to an OpenAI deployment. For a
-// deployment of another API it is translated (see decodeCompletions).
+// deployment of another API it is translated (see decodeCompletions),
+// unless it uses what only a completion model does (a suffix, echo,
+// logprobs, n or best_of above 1, a prompt of token ids or several
+// prompts): Request.RelayOnly then says so, and the gateway keeps the
+// route's deployments that relay it.
 func ParseCompletions(body []byte) (*llm.Request, error) {
 	root, err := parseObject(body)
 	if err != nil {
@@ -29,6 +33,21 @@ func ParseCompletions(body []byte) (*llm.Request, error) {
 			err = parsePrompt(v, req)
 		case "suffix":
 			req.TextBytes += len(v.Str)
+			if v.Str != "" {
+				markRelayOnly(req, "suffix (fill in the middle)")
+			}
+		case "echo":
+			if v.Type == gjson.True {
+				markRelayOnly(req, "echo")
+			}
+		case "logprobs":
+			if v.Type != gjson.Null {
+				markRelayOnly(req, "logprobs")
+			}
+		case "n", "best_of":
+			if v.Type == gjson.Number && v.Num > 1 {
+				markRelayOnly(req, key.Str+" above 1")
+			}
 		case "stream":
 			req.Stream, err = optionalBool("stream", v)
 		case "stream_options":
@@ -58,7 +77,7 @@ func ParseCompletions(body []byte) (*llm.Request, error) {
 }
 
 // parsePrompt reads prompt: a string, an array of strings, or token ids
-// (an array of integers, or of such arrays).
+// (an array of integers, or of such arrays). Only one string translates.
 func parsePrompt(v gjson.Result, req *llm.Request) error {
 	invalid := badRequest("prompt", "prompt must be a string, an array of strings, or an array of token arrays")
 	switch {
@@ -85,5 +104,8 @@ func parsePrompt(v gjson.Result, req *llm.Request) error {
 		}
 		return err == nil
 	})
+	if err == nil && (req.NumMessages != 1 || v.Get("0").Type != gjson.String) {
+		markRelayOnly(req, "a prompt of token ids, or several prompts")
+	}
 	return err
 }

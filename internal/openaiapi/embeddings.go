@@ -30,6 +30,9 @@ type EmbeddingsInput struct {
 	// an array of token ids): an embedding model's context window bounds
 	// each input, not their sum.
 	LargestBytes int
+	// TokenIDs: the input is given as token ids (as LangChain sends it),
+	// which a model that embeds text only cannot take.
+	TokenIDs bool
 }
 
 // ParseEmbeddingsInput is ParseEmbeddings, also returning the shape of the
@@ -89,7 +92,9 @@ func inputBytes(input gjson.Result, in *EmbeddingsInput) (size, inputs int, err 
 			largest = max(largest, len(v.Str))
 		case v.Type == gjson.Number:
 			total += bytesPerToken
+			in.TokenIDs = true
 		case v.IsArray():
+			in.TokenIDs = true
 			n := 0
 			v.ForEach(func(_, t gjson.Result) bool {
 				if t.Type != gjson.Number {

@@ -95,6 +95,10 @@ func (c *Client) Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedRe
 	return &llm.EmbedResponse{Model: c.cfg.Model, Usage: llm.Usage{InputTokens: tokens}.Clamped(), Raw: raw, Dropped: in.dropped}, nil
 }
 
+// EmbedsTextOnly reports that Bedrock's embedding models take text, not
+// token ids: the gateway sends a request of token ids elsewhere.
+func (c *Client) EmbedsTextOnly() bool { return true }
+
 // parseEmbedInput reads an OpenAI embeddings body. Bedrock's models embed
 // text, so token-id inputs are refused.
 func parseEmbedInput(raw []byte, family string) (*embedInput, error) {
