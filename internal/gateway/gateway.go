@@ -252,6 +252,7 @@ func (g *Gateway) build(cfg *config.Config) (*runtime, error) {
 			// Sent as max_tokens to an API that requires one when
 			// the client set none: the model's whole output limit.
 			MaxOutputTokens:   d.MaxOutputTokens,
+			ContextWindow:     d.ContextWindow,
 			Reasoning:         d.Capabilities.Has(config.CapReasoning),
 			CacheSystemPrompt: d.PromptCache == config.PromptCacheSystem,
 		}

@@ -135,6 +135,12 @@ type Config struct {
 	// by an adapter whose API requires one (Anthropic) when a translated
 	// request sets none; 0 means the adapter's default.
 	MaxOutputTokens int
+	// ContextWindow is the deployment's context size in tokens, 0 when
+	// unknown: such an adapter caps the max_tokens it sends for a request
+	// that sets none at what the window leaves after the request's
+	// estimated input (DefaultMaxTokens), as the API refuses input and
+	// max_tokens that exceed it.
+	ContextWindow int
 	// Reasoning marks a reasoning model (see config.Capabilities): a
 	// translated request carries reasoning effort or thinking, in the
 	// shape such a model takes.
