@@ -47,7 +47,8 @@ func (g *Gateway) ServeSpeech(w http.ResponseWriter, r *http.Request) {
 // capabilities.transcription, and written again for the deployment with
 // only model rewritten; the answer (JSON or text) is returned as it came.
 // It is priced by the tokens it reports (gpt-4o-transcribe), or by its
-// seconds at price.per_minute (whisper-1). A transcription with stream
+// seconds at price.per_minute (whisper-1), against which budgets reserve
+// the most the upload can hold (openaiapi.AudioSeconds). A transcription with stream
 // true is relayed as a stream of events (relayStream).
 func (g *Gateway) ServeTranscriptions(w http.ResponseWriter, r *http.Request) {
 	g.serveTranscription(w, r, "audio/transcriptions", "switchyard.transcriptions")
@@ -66,6 +67,9 @@ func (g *Gateway) serveTranscription(w http.ResponseWriter, r *http.Request, op,
 		}
 		rel := relayed{
 			model: req.Model, inputTokens: input,
+			// The reservation at price.per_minute: the most the upload can
+			// hold; the answer's own duration is what is charged.
+			seconds:    openaiapi.AudioSeconds(req.Files[0].Data),
 			capability: config.CapTranscription, what: "transcription", serves: servesAudio,
 			call: calling(req, g.exec.Transcribe, audioAnswer),
 		}

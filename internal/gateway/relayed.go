@@ -42,7 +42,9 @@ type relayed struct {
 	cacheEndpoint string
 	// units is how many priced units (images) the request asks for, each
 	// at the deployment's price.per_image; seconds how many seconds of
-	// video, each at price.per_second (for the budget's reservation).
+	// video, each at price.per_second, or the most seconds of audio an
+	// upload to transcribe holds, at price.per_minute (for the budget's
+	// reservation).
 	units, seconds int
 	// outputTokens is the most output tokens the answer can report (n
 	// images of a gpt-image model at their size and quality), reserved

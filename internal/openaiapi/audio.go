@@ -2,8 +2,10 @@ package openaiapi
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
+	"math"
 	"mime"
 	"mime/multipart"
 	"slices"
@@ -64,6 +66,59 @@ func ParseTranscription(body []byte, contentType, op string) (*llm.FormRequest, 
 		return nil, 0, badRequest("stream", "translations are not streamed: leave stream unset or false")
 	}
 	return req, len(req.Files[0].Data)/uploadBytesPerToken + 1, nil
+}
+
+// An upload's duration bounds what a transcription priced per minute
+// (whisper-1) can cost: AudioSeconds is the budget's reservation for it.
+const (
+	// minAudioBytesPerSecond is the lowest bitrate assumed of an audio
+	// file whose duration its header does not give: 16 kbit/s, below the
+	// usual speech settings of mp3, m4a and webm/ogg (Opus).
+	minAudioBytesPerSecond = 16000 / 8
+	// maxAudioUpload is the largest audio file OpenAI's transcription
+	// endpoints take (25 MB): a larger one is refused, at no charge.
+	maxAudioUpload = 25 << 20
+)
+
+// AudioSeconds is the most whole seconds of audio an upload holds, at
+// least 1: a WAV file's duration from its header (its data over its
+// sample rate and frame size, rounded up), else its size (counting at most
+// maxAudioUpload) at minAudioBytesPerSecond.
+func AudioSeconds(data []byte) int {
+	if secs, ok := wavSeconds(data); ok {
+		return max(int(math.Ceil(secs)), 1)
+	}
+	return max((min(len(data), maxAudioUpload)+minAudioBytesPerSecond-1)/minAudioBytesPerSecond, 1)
+}
+
+// wavSeconds is the duration of a RIFF/WAVE file (its data chunk's
+// frames over the fmt chunk's sample rate), or false when b is none or
+// its header does not say.
+func wavSeconds(b []byte) (float64, bool) {
+	if len(b) < 12 || string(b[:4]) != "RIFF" || string(b[8:12]) != "WAVE" {
+		return 0, false
+	}
+	le := binary.LittleEndian
+	var rate, align, data uint64
+	haveData := false
+	for rest := b[12:]; len(rest) >= 8; {
+		// A streamed WAV may give a size of 0xFFFFFFFF: what is there counts.
+		size := min(uint64(le.Uint32(rest[4:8])), uint64(len(rest)-8))
+		body := rest[8 : 8+size]
+		switch string(rest[:4]) {
+		case "fmt ":
+			if size >= 16 {
+				rate, align = uint64(le.Uint32(body[4:8])), uint64(le.Uint16(body[12:14]))
+			}
+		case "data":
+			data, haveData = size, true
+		}
+		rest = rest[min(uint64(len(rest)), 8+size+size%2):]
+	}
+	if rate == 0 || align == 0 || !haveData {
+		return 0, false
+	}
+	return float64(data/align) / float64(rate), true
 }
 
 // parseForm reads a multipart form of contentType: its plain fields in
