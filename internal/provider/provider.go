@@ -14,6 +14,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/tokens"
 )
 
 // Provider sends one request to one deployment (a fixed base URL, credential
@@ -276,4 +277,28 @@ func KindOf(err error) Kind {
 		return KindTimeout
 	}
 	return KindUnknown
+}
+
+// minDefaultMaxTokens floors the max_tokens FitWindow leaves: an input the
+// estimate puts that close to the window is sent with it, and refused as
+// too long by the API if it is (the executor then tries a larger window).
+const minDefaultMaxTokens = 256
+
+// inputCounter estimates a request's input tokens as the router does.
+var inputCounter = tokens.NewCounter()
+
+// FitWindow caps n, the max_tokens an adapter whose API requires one sends
+// for a request that set none (the deployment's output limit), at what the
+// context window (0: unknown) leaves after req's estimated input plus a
+// quarter of it (the model's tokenizer is not cl100k's: they differ by up
+// to about 20%), and never below minDefaultMaxTokens. Those APIs refuse
+// input plus max_tokens beyond the window, while an OpenAI client that
+// sets no limit expects the rest of the window, which the router planned
+// it on.
+func (c *Config) FitWindow(n int, req *llm.Request) int {
+	if c.ContextWindow <= 0 || n <= minDefaultMaxTokens {
+		return n
+	}
+	in := inputCounter.Input(req)
+	return max(min(n, c.ContextWindow-in-in/4), minDefaultMaxTokens)
 }

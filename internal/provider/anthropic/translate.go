@@ -10,7 +10,6 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
-	"github.com/switchyard-gw/switchyard/internal/tokens"
 )
 
 // messagesRequest is the Messages API request body.
@@ -152,7 +151,7 @@ func (c *Client) translate(req *llm.Request, stream bool) ([]byte, error) {
 		if out.MaxTokens <= 0 {
 			out.MaxTokens = DefaultMaxTokens
 		}
-		out.MaxTokens = fitWindow(out.MaxTokens, req, c.cfg.ContextWindow)
+		out.MaxTokens = c.cfg.FitWindow(out.MaxTokens, req)
 	}
 	if t := out.Temperature; t != nil && *t > 1 {
 		// OpenAI allows 0..2, Anthropic 0..1.
@@ -387,27 +386,4 @@ func (c *Client) think(out *messagesRequest, b *llm.Body) {
 	out.MaxTokens = maxTokens
 	out.Thinking = &thinking{Type: "enabled", BudgetTokens: budget}
 	out.Temperature, out.TopP = nil, nil
-}
-
-// minDefaultMaxTokens floors the max_tokens fitWindow leaves: an input the
-// estimate puts that close to the window is sent with it, and refused as
-// too long by the API if it is (the executor then tries a larger window).
-const minDefaultMaxTokens = 256
-
-// inputCounter estimates a request's input tokens as the router does.
-var inputCounter = tokens.NewCounter()
-
-// fitWindow caps n, the max_tokens sent for a request that set none (the
-// deployment's output limit), at what the context window (0: unknown)
-// leaves after req's estimated input plus a quarter of it (the model's
-// tokenizer is not cl100k's: they differ by up to about 20%), and never
-// below minDefaultMaxTokens. The API refuses input plus max_tokens beyond
-// the window, while an OpenAI client that sets no limit expects the rest
-// of the window, which the router planned it on.
-func fitWindow(n int, req *llm.Request, window int) int {
-	if window <= 0 || n <= minDefaultMaxTokens {
-		return n
-	}
-	in := inputCounter.Input(req)
-	return max(min(n, window-in-in/4), minDefaultMaxTokens)
 }

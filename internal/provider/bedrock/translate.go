@@ -10,7 +10,6 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
-	"github.com/switchyard-gw/switchyard/internal/tokens"
 )
 
 // converseRequest is the Converse (and ConverseStream) request body. The
@@ -261,7 +260,7 @@ func (c *Client) converse(req *llm.Request) (*converseRequest, error) {
 		// The deployment's output limit, as far as the context window
 		// leaves room for it (Converse refuses input and maxTokens
 		// beyond it, as Anthropic's API does).
-		ic.MaxTokens = fitWindow(max(c.cfg.MaxOutputTokens, 0), req, c.cfg.ContextWindow)
+		ic.MaxTokens = c.cfg.FitWindow(max(c.cfg.MaxOutputTokens, 0), req)
 	}
 	if t := ic.Temperature; t != nil && *t > 1 {
 		// OpenAI allows 0..2, Bedrock's models 0..1.
@@ -661,27 +660,4 @@ func (c *Client) think(ic *inferenceConfig, out *converseRequest, b *llm.Body) *
 	ic.MaxTokens = maxTokens
 	ic.Temperature, ic.TopP = nil, nil
 	return &additionalFields{Thinking: &thinking{Type: "enabled", BudgetTokens: budget}}
-}
-
-// minDefaultMaxTokens floors the max_tokens fitWindow leaves: an input the
-// estimate puts that close to the window is sent with it, and refused as
-// too long by the API if it is (the executor then tries a larger window).
-const minDefaultMaxTokens = 256
-
-// inputCounter estimates a request's input tokens as the router does.
-var inputCounter = tokens.NewCounter()
-
-// fitWindow caps n, the max_tokens sent for a request that set none (the
-// deployment's output limit), at what the context window (0: unknown)
-// leaves after req's estimated input plus a quarter of it (the model's
-// tokenizer is not cl100k's: they differ by up to about 20%), and never
-// below minDefaultMaxTokens. The API refuses input plus max_tokens beyond
-// the window, while an OpenAI client that sets no limit expects the rest
-// of the window, which the router planned it on.
-func fitWindow(n int, req *llm.Request, window int) int {
-	if window <= 0 || n <= minDefaultMaxTokens {
-		return n
-	}
-	in := inputCounter.Input(req)
-	return max(min(n, window-in-in/4), minDefaultMaxTokens)
 }
