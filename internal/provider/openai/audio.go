@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"mime"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
@@ -35,7 +36,7 @@ func (c *Client) Speak(ctx context.Context, req *llm.SpeechRequest) (*llm.AudioR
 		return nil, fmt.Errorf("openai: build request: %w", err)
 	}
 	hr.Header.Set("Accept", "*/*") // the answer is audio
-	return c.audio(ctx, hr, false)
+	return c.audio(ctx, hr, nil)
 }
 
 // Transcribe relays a transcription or translation (see postForm).
@@ -44,7 +45,13 @@ func (c *Client) Transcribe(ctx context.Context, req *llm.FormRequest) (*llm.Aud
 	if err != nil {
 		return nil, err
 	}
-	return c.audio(ctx, hr, true)
+	format := "json" // OpenAI's default response_format
+	for _, f := range req.Fields {
+		if f.Name == "response_format" && f.Value != "" {
+			format = f.Value
+		}
+	}
+	return c.audio(ctx, hr, &format)
 }
 
 // formRequest is the request relaying a multipart form: written again,
@@ -101,10 +108,14 @@ func (c *Client) formRequest(ctx context.Context, req *llm.FormRequest) (*http.R
 	return hr, nil
 }
 
-// audio sends an audio request and reads its answer. A transcription's
-// JSON answer gives its usage: tokens (gpt-4o-transcribe), or seconds of
-// audio (whisper-1: usage.seconds, or verbose_json's duration).
-func (c *Client) audio(ctx context.Context, hr *http.Request, transcript bool) (*llm.AudioResponse, error) {
+// audio sends an audio request and reads its answer: speech when format
+// is nil, else a transcription asked for in *format (its
+// response_format). A transcription's JSON answer gives its usage: tokens
+// (gpt-4o-transcribe), or seconds of audio (whisper-1: usage.seconds, or
+// verbose_json's duration). An answer that is not what was asked (a web
+// page, JSON without the text) is the deployment failing: unavailable, so
+// the request fails over.
+func (c *Client) audio(ctx context.Context, hr *http.Request, format *string) (*llm.AudioResponse, error) {
 	resp, err := c.send(hr)
 	if err != nil {
 		return nil, err
@@ -114,14 +125,78 @@ func (c *Client) audio(ctx context.Context, hr *http.Request, transcript bool) (
 		return nil, err
 	}
 	out := &llm.AudioResponse{ContentType: resp.Header.Get("Content-Type"), Raw: raw}
-	if !transcript || !strings.HasPrefix(out.ContentType, "application/json") {
-		return out, nil
+	problem := ""
+	if format == nil {
+		problem = speechProblem(raw, out.ContentType)
+	} else {
+		problem = transcriptProblem(raw, out.ContentType, *format)
 	}
-	if !gjson.ValidBytes(raw) {
-		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: resp.StatusCode, Message: "malformed transcription response"}
+	if problem != "" {
+		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: resp.StatusCode, Message: problem}
 	}
-	out.Usage, out.Seconds = transcriptUsage(raw)
+	if format != nil && gjson.ValidBytes(raw) && gjson.ParseBytes(raw).IsObject() {
+		out.Usage, out.Seconds = transcriptUsage(raw)
+	}
 	return out, nil
+}
+
+// jsonTranscripts are the response_formats whose answer is a JSON object
+// with the transcript's text.
+var jsonTranscripts = map[string]bool{"json": true, "verbose_json": true, "diarized_json": true}
+
+// transcriptProblem says what makes raw, of contentType, no answer to a
+// transcription asked for in format ("" when not known), or "": a JSON
+// answer (asked for, or so typed) must be an object with the text; a
+// text, srt or vtt one must not be a web page.
+func transcriptProblem(raw []byte, contentType, format string) string {
+	mt := mediaType(contentType)
+	if jsonTranscripts[format] || mt == "application/json" {
+		if !gjson.ValidBytes(raw) {
+			return "malformed transcription response (" + describeType(mt) + ", not JSON)"
+		}
+		if gjson.GetBytes(raw, "text").Type != gjson.String {
+			return "transcription response without its text"
+		}
+		return ""
+	}
+	if webPage(mt) {
+		return "transcription response is a web page (" + mt + ")"
+	}
+	return ""
+}
+
+// speechProblem says what makes raw, of contentType, no speech audio, or
+// "": it must be audio (audio/*, or untyped bytes).
+func speechProblem(raw []byte, contentType string) string {
+	switch mt := mediaType(contentType); {
+	case len(raw) == 0:
+		return "speech response without audio"
+	case strings.HasPrefix(mt, "audio/"), mt == "application/octet-stream", mt == "application/ogg", mt == "video/webm":
+		return ""
+	default:
+		return "speech response is not audio (" + describeType(mt) + ")"
+	}
+}
+
+// mediaType is contentType's media type, lower case ("" when none).
+func mediaType(contentType string) string {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		mt, _, _ = strings.Cut(contentType, ";")
+		mt = strings.ToLower(strings.TrimSpace(mt))
+	}
+	return mt
+}
+
+// webPage reports whether a media type is a web page's.
+func webPage(mt string) bool { return mt == "text/html" || mt == "application/xhtml+xml" }
+
+// describeType names a media type in an error.
+func describeType(mt string) string {
+	if mt == "" {
+		return "no content type"
+	}
+	return mt
 }
 
 // transcriptUsage reads what a transcription (or its stream's done event)

@@ -78,7 +78,6 @@ func TestTranscribe(t *testing.T) {
 		{`{"text":"hi","usage":{"type":"tokens","input_tokens":30,"output_tokens":2,"total_tokens":32}}`, "application/json", llm.Usage{InputTokens: 30, OutputTokens: 2}, 0},
 		{`{"text":"hi","usage":{"type":"duration","seconds":7}}`, "application/json", llm.Usage{}, 7},
 		{`{"task":"translate","duration":8.5,"text":"hi","segments":[]}`, "application/json; charset=utf-8", llm.Usage{}, 8.5},
-		{"hi\n", "text/plain; charset=utf-8", llm.Usage{}, 0},
 		// An upstream's nonsense is clamped: never a negative cost.
 		{`{"text":"hi","usage":{"type":"tokens","input_tokens":-30,"output_tokens":1e30}}`, "application/json", llm.Usage{OutputTokens: llm.MaxReportedTokens}, 0},
 		{`{"text":"hi","usage":{"type":"duration","seconds":-7}}`, "application/json", llm.Usage{}, 0},
@@ -97,11 +96,12 @@ func TestTranscribe(t *testing.T) {
 		t.Errorf("sent to %s: fields %v, file %q %q", path, fields, filename, file)
 	}
 
-	// A form without a model gets the deployment's.
-	req.Fields = req.Fields[1:]
-	answer, contentType = "hi\n", "text/plain"
-	if _, err := c.Transcribe(context.Background(), req); err != nil || fields["model"] != "whisper-1" {
-		t.Errorf("no model: %v, fields %v", err, fields)
+	// A form without a model gets the deployment's; a text answer comes
+	// as it is.
+	req.Fields = []llm.FormField{{Name: "response_format", Value: "text"}}
+	answer, contentType = "hi\n", "text/plain; charset=utf-8"
+	if resp, err := c.Transcribe(context.Background(), req); err != nil || fields["model"] != "whisper-1" || string(resp.Raw) != answer || resp.ContentType != contentType {
+		t.Errorf("no model: %+v %v, fields %v", resp, err, fields)
 	}
 
 	answer, contentType = `{"text":"cut`, "application/json"

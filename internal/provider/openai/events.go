@@ -236,6 +236,9 @@ func tokenUsage(data []byte) (llm.Usage, float64) {
 // its text, or the text itself) stands for: its text as one delta, then
 // the done event with its usage.
 func wholeTranscript(raw []byte, contentType string, _ int) ([]llm.Event, error) {
+	if problem := transcriptProblem(raw, contentType, ""); problem != "" {
+		return nil, errors.New(problem)
+	}
 	text := string(raw)
 	var usage json.RawMessage
 	if strings.HasPrefix(contentType, "application/json") {
@@ -272,7 +275,10 @@ const speechChunk = 64 << 10
 
 // wholeSpeech is the events whole speech audio stands for: its bytes as
 // base64 deltas, then a done event without usage (none was reported).
-func wholeSpeech(audio []byte, _ string, _ int) ([]llm.Event, error) {
+func wholeSpeech(audio []byte, contentType string, _ int) ([]llm.Event, error) {
+	if problem := speechProblem(audio, contentType); problem != "" {
+		return nil, errors.New(problem)
+	}
 	var evs []llm.Event
 	for len(audio) > 0 {
 		n := min(len(audio), speechChunk)
