@@ -43,8 +43,11 @@ func TestOpenAISDKCompletions(t *testing.T) {
 		t.Fatalf("response %+v, deployment %q", resp, httpResp.Header.Get("X-Switchyard-Deployment"))
 	}
 	// Translated for claude, first on anthropic-first: the same answer as
-	// a chat request with the prompt as its user message.
-	tr, err := c.Completions.New(ctx, completionParams("anthropic-first", "def fibonacci(n):"), option.WithResponseInto(&httpResp))
+	// a chat request with the prompt as its user message (given room for
+	// it: the legacy API's default max_tokens is 16).
+	long := completionParams("anthropic-first", "def fibonacci(n):")
+	long.MaxTokens = openai.Int(4096)
+	tr, err := c.Completions.New(ctx, long, option.WithResponseInto(&httpResp))
 	if err != nil {
 		t.Fatalf("completions translated for claude: %v", err)
 	}
@@ -64,6 +67,7 @@ func TestOpenAISDKCompletions(t *testing.T) {
 		t.Errorf("max_tokens 5 on claude: %+v, %v", cut, err)
 	}
 	translatedStream := completionParams("claude", "Once upon a time")
+	translatedStream.MaxTokens = openai.Int(4096)
 	translatedStream.StreamOptions = openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}
 	ttext, tfinish, tusage, err := readCompletions(c.Completions.NewStreaming(ctx, translatedStream))
 	if err != nil || ttext == "" || tfinish != "stop" || tusage.CompletionTokens == 0 {

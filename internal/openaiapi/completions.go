@@ -6,9 +6,13 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/llm"
 )
 
+// CompletionsDefaultMaxTokens is the legacy Completions API's max_tokens
+// when a request sets none (or null).
+const CompletionsDefaultMaxTokens = 16
+
 // ParseCompletions reads the routing features of a legacy Completions API
 // request (POST /v1/completions): model, prompt, stream, stream_options
-// and max_tokens are checked; everything else (suffix, echo, logprobs, n,
+// and max_tokens (CompletionsDefaultMaxTokens when unset) are checked; everything else (suffix, echo, logprobs, n,
 // best_of, ...) passes through untouched to an OpenAI deployment. For a
 // deployment of another API it is translated (see decodeCompletions),
 // unless it uses what only a completion model does (a suffix, echo,
@@ -72,6 +76,12 @@ func ParseCompletions(body []byte) (*llm.Request, error) {
 		return nil, badRequest("model", "missing required parameter: 'model'")
 	case !seenPrompt:
 		return nil, badRequest("prompt", "missing required parameter: 'prompt'")
+	}
+	if req.MaxTokens == 0 {
+		// The API's default, which an OpenAI deployment applies to the
+		// relayed body: a translation sends it too, not the deployment's
+		// max_output_tokens, and budgets reserve it.
+		req.MaxTokens = CompletionsDefaultMaxTokens
 	}
 	return req, nil
 }
