@@ -228,7 +228,7 @@ func (g *Guard) denyBudget(ctx context.Context, err error, costUSD float64, scop
 	switch {
 	case costUSD > be.Limit:
 		// Waiting does not help: the request is too big for the budget.
-		d.Message = fmt.Sprintf("budget exceeded: this request's worst-case cost (%s, from its input, max_tokens or the deployments' output limit, and n) is more than the %s budget of %s (%s); lower max_tokens or n",
+		d.Message = fmt.Sprintf("budget exceeded: this request's worst-case cost (%s, from its input and the most it asks for: max_tokens or the deployments' output limit times n, images, or the seconds an audio upload can hold) is more than the %s budget of %s (%s); ask for less: fewer tokens (max_tokens), choices or images (n), or a shorter upload",
 			usd(costUSD), be.Period, scopeName(be.Scope), usd(be.Limit))
 		d.RetryAfter = 0
 	case held > 0 && spent+cost <= limit:

@@ -51,7 +51,7 @@ func TestBudgetShareRefusalIsTemporary(t *testing.T) {
 	}
 	_, err = f.g.Admit(ctx, p, "r", 1, 0.2)
 	if !errors.As(err, &d) || d.RetryAfter != 0 || !strings.Contains(d.Message, "worst-case cost ($0.20, ") || !strings.Contains(d.Message, "daily budget of API key") ||
-		!strings.Contains(d.Message, "($0.10); lower max_tokens") {
+		!strings.Contains(d.Message, "($0.10); ask for less") {
 		t.Errorf("$0.20 against the $0.10 budget: got %+v, want too big for the real budget, no Retry-After", err)
 	}
 }
