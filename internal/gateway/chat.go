@@ -694,7 +694,7 @@ func (rt *runtime) relayPlan(p *executor.Plan, dec router.Decision, d *dialect, 
 			relayers := cmp.Or(d.relayers, "OpenAI deployments")
 			return &apiError{status: http.StatusBadRequest, code: "no_capable_deployment", anthropicType: "invalid_request_error",
 				message: "model " + strconv.Quote(dec.Route) + " has no deployment that serves this " + d.title + " request: it uses " + req.RelayOnly +
-					", which only " + relayers + " serve (the other providers get requests of messages and function tools only)"}
+					", which only " + relayers + " serve (a request translated for another provider cannot carry it)"}
 		}
 	}
 	switch {
