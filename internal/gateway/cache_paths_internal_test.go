@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,11 +18,11 @@ import (
 // countingUpstream answers OpenAI chat calls at once, counting them per
 // model; a model in fail answers 500.
 func countingUpstream(t *testing.T, fail ...string) (*httptest.Server, func(model string) int) {
-	var mu = make(chan struct{}, 1)
+	var mu sync.Mutex
 	calls := map[string]*atomic.Int32{}
 	counter := func(m string) *atomic.Int32 {
-		mu <- struct{}{}
-		defer func() { <-mu }()
+		mu.Lock()
+		defer mu.Unlock()
 		if calls[m] == nil {
 			calls[m] = new(atomic.Int32)
 		}
@@ -161,12 +162,12 @@ routes:
 func TestCachedFollowUpOfDeletedResponse(t *testing.T) {
 	var n atomic.Int32
 	deleted := map[string]bool{}
-	var mu = make(chan struct{}, 1)
+	var mu sync.Mutex
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		w.Header().Set("Content-Type", "application/json")
-		mu <- struct{}{}
-		defer func() { <-mu }()
+		mu.Lock()
+		defer mu.Unlock()
 		if r.Method == http.MethodDelete {
 			id := r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
 			deleted[id] = true
