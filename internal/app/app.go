@@ -111,7 +111,10 @@ func Serve(ctx context.Context, opts Options) error {
 		// the watch starting is still noticed.
 		watcher = config.NewWatcher(opts.ConfigPath, log, func(c *config.Config) error {
 			if applyConfig == nil {
+				// The level applies before the watcher's "config
+				// loaded" line, which it then governs like any other.
 				cfg = c
+				setLevel(opts.LogLevel, c.Log.Level)
 				return nil
 			}
 			return applyConfig(c)
