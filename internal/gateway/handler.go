@@ -92,13 +92,14 @@ func (g *Gateway) Handler() http.Handler {
 	// The same paths with another method, and every other path, get an
 	// error in the API's own format rather than net/http's plain text.
 	for _, path := range paths {
-		d := openAIDialect
-		if strings.HasPrefix(path, "/v1/messages") {
-			d = anthropicDialect
-		}
+		anthropicPath := strings.HasPrefix(path, "/v1/messages")
 		httpmux.HandleWrongMethods(mux, path, methods[path], func(allow string) http.HandlerFunc {
 			return func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Allow", allow)
+				d := openAIDialect
+				if anthropicPath || anthropicClient(r) {
+					d = anthropicDialect
+				}
 				d.writeError(w, &apiError{status: http.StatusMethodNotAllowed, code: "method_not_allowed", anthropicType: "invalid_request_error",
 					message: r.Method + " is not allowed on " + path + " (allowed: " + allow + ")"})
 			}
@@ -106,7 +107,7 @@ func (g *Gateway) Handler() http.Handler {
 	}
 	notFound := func(w http.ResponseWriter, r *http.Request) {
 		d := openAIDialect
-		if r.Header.Get("anthropic-version") != "" || r.Header.Get("x-api-key") != "" {
+		if anthropicClient(r) {
 			d = anthropicDialect
 		}
 		d.writeError(w, &apiError{status: http.StatusNotFound, code: "unknown_url", anthropicType: "not_found_error",
@@ -211,4 +212,11 @@ func (g *Gateway) ServeModel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_ = openaiapi.WriteModel(w, id)
+}
+
+// anthropicClient reports whether r comes from an Anthropic client (it
+// carries anthropic-version or x-api-key), whose errors are in
+// Anthropic's format on any path the gateway refuses.
+func anthropicClient(r *http.Request) bool {
+	return r.Header.Get("anthropic-version") != "" || r.Header.Get("x-api-key") != ""
 }

@@ -185,11 +185,11 @@ func (s *Server) identityOnly(next http.Handler) http.Handler {
 }
 
 // methodRefused logs a wrong method the API refused (httpmux.Refusals).
-// Its answer is in Anthropic's format on the Messages API's paths, else
-// OpenAI's (gateway.Handler).
+// Its answer is in Anthropic's format on the Messages API's paths and for
+// Anthropic's clients, else OpenAI's (gateway.Handler).
 func (s *Server) methodRefused(r *http.Request, status int, code string, start time.Time) {
 	dialect := "openai"
-	if strings.HasPrefix(r.URL.Path, "/v1/messages") {
+	if strings.HasPrefix(r.URL.Path, "/v1/messages") || r.Header["Anthropic-Version"] != nil || r.Header["X-Api-Key"] != nil {
 		dialect = "anthropic"
 	}
 	s.logRefusal(r, dialect, status, code, start)
