@@ -664,6 +664,8 @@ var errInternal = &apiError{status: http.StatusInternalServerError, code: "inter
 func routeError(err error) *apiError {
 	var nc *router.NoCapableError
 	switch {
+	case errors.As(err, &nc) && nc.Window > 0: // explain's: serving answers the executor's
+		return &apiError{status: http.StatusBadRequest, code: "context_length_exceeded", anthropicType: "invalid_request_error", message: nc.WindowMessage()}
 	case errors.As(err, &nc):
 		return &apiError{status: http.StatusBadRequest, code: "no_capable_deployment", anthropicType: "invalid_request_error", message: nc.Error()[len("router: "):]}
 	case errors.Is(err, router.ErrUnknownModel):

@@ -72,6 +72,8 @@ func (d Decision) Explain(err error) Explanation {
 	if err != nil {
 		var nc *NoCapableError
 		switch {
+		case errors.As(err, &nc) && nc.Window > 0:
+			ex.Error = &ExplanationError{Code: "context_length_exceeded", Message: nc.WindowMessage()}
 		case errors.As(err, &nc):
 			ex.Error = &ExplanationError{Code: "no_capable_deployment", Message: err.Error()}
 		case errors.Is(err, ErrUnknownModel):

@@ -32,10 +32,20 @@ var ErrUnknownModel = errors.New("router: unknown model")
 type NoCapableError struct {
 	Route string
 	Need  []string // capabilities the request needs
+	// Window, when not zero, is the context window the request needs:
+	// deployments that serve everything else it needs are all too small
+	// (explain's answer for what serving refuses as context_length_exceeded).
+	Window int
 }
 
 func (e *NoCapableError) Error() string {
 	return fmt.Sprintf("router: no deployment of %q supports %s", e.Route, strings.Join(e.Need, ", "))
+}
+
+// WindowMessage is the client's message for an error with Window set, as
+// serving words its context_length_exceeded.
+func (e *NoCapableError) WindowMessage() string {
+	return fmt.Sprintf("the request does not fit the context window of any deployment for %q: it needs %d tokens (input and max_tokens)", e.Route, e.Window)
 }
 
 // Decision is a plan with the reasons for it.
@@ -222,7 +232,7 @@ func (r *Router) plan(ctx context.Context, f *Features, need []string, dry bool)
 		}
 		if dry && d.ContextWindow > 0 && f.InputTokens+f.MaxTokens > d.ContextWindow {
 			// What the executor will refuse (context_length_exceeded).
-			return dec, &NoCapableError{Route: model, Need: append(slices.Clone(need), windowNeed(f))}
+			return dec, &NoCapableError{Route: model, Need: append(slices.Clone(need), windowNeed(f)), Window: f.InputTokens + f.MaxTokens}
 		}
 		dec.Deployments = []string{d.Name}
 		return dec, nil
@@ -252,10 +262,11 @@ func (r *Router) plan(ctx context.Context, f *Features, need []string, dry bool)
 			dec.Deployments = small
 			return dec, nil
 		}
+		nc := &NoCapableError{Route: rt.Name, Need: need}
 		if len(small) > 0 {
-			need = append(slices.Clone(need), windowNeed(f))
+			nc.Need, nc.Window = append(slices.Clone(need), windowNeed(f)), f.InputTokens+f.MaxTokens
 		}
-		return dec, &NoCapableError{Route: rt.Name, Need: need}
+		return dec, nc
 	}
 	if dec.Cascade != nil && len(dec.Cascade.Stages) < 2 {
 		dec.Cascade = nil // one capable stage: nothing to escalate to

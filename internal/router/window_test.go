@@ -71,17 +71,21 @@ routes:
 	for _, tt := range []struct {
 		model string
 		info  Info
-	}{{"tinies", Info{}}, {"acme-tiny", Info{TenantID: "acme"}}} {
+	}{{"tinies", Info{}}, {"acme-tiny", Info{TenantID: "acme"}}, {"tiny", Info{}}} {
 		t.Run("no deployment holds it: "+tt.model, func(t *testing.T) {
 			req := chatReq(tt.model, prompt)
 			live, err := r.Plan(context.Background(), req, tt.info)
-			if err != nil || strings.Join(live.Deployments, ",") != "tiny" || !strings.Contains(live.Reason, "skipped tiny: context window") {
+			if err != nil || strings.Join(live.Deployments, ",") != "tiny" || (tt.model != "tiny" && !strings.Contains(live.Reason, "skipped tiny: context window")) {
 				t.Errorf("live: got %v %v reason %q, want tiny kept for the executor's context_length_exceeded, the skip named", live.Deployments, err, live.Reason)
 			}
-			_, err = r.Explain(context.Background(), req, tt.info)
+			dec, err := r.Explain(context.Background(), req, tt.info)
 			var nc *NoCapableError
-			if !errors.As(err, &nc) || !strings.Contains(err.Error(), "a context window of") {
-				t.Errorf("explain: got %v, want no capable deployment for the window", err)
+			if !errors.As(err, &nc) || !strings.Contains(err.Error(), "a context window of") || nc.Window < 400 {
+				t.Fatalf("explain: got %v, want no capable deployment for the window", err)
+			}
+			// Explained as serving refuses it (routing.md, "Seeing why").
+			if ex := dec.Explain(err); ex.Error == nil || ex.Error.Code != "context_length_exceeded" || !strings.Contains(ex.Error.Message, "context window") {
+				t.Errorf("explanation error: got %+v, want context_length_exceeded", ex.Error)
 			}
 		})
 	}
