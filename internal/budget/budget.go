@@ -111,21 +111,73 @@ func (e *Error) Error() string {
 // Amounts are kept as integer nano-dollars so that sums are exact.
 const nanosPerUSD = 1e9
 
+// MaxUSD is the most the counters take as one amount: the largest budget
+// (the admin API refuses a larger one) and the largest estimate a
+// reservation holds. A budget above it counts as MaxUSD; an estimate above
+// it is more than any budget and is refused, even by a scope without one
+// (Reserve returns a *Error whose Limit is MaxUSD), never held.
+const MaxUSD = 1e9
+
+// maxNanos is MaxUSD in nano-dollars; tooBig, one more, is what toNanos
+// makes of any larger amount. Sums of them stay far from int64's limit.
+const (
+	maxNanos int64 = 1e18
+	tooBig         = maxNanos + 1
+)
+
+// toNanos converts usd to nano-dollars, saturating: 0 for a negative or
+// NaN amount, tooBig for one above MaxUSD (+Inf included), so that no
+// amount wraps around to a negative one.
 func toNanos(usd float64) int64 {
 	if usd <= 0 || math.IsNaN(usd) {
 		return 0
+	}
+	if usd*nanosPerUSD > float64(maxNanos) {
+		return tooBig
 	}
 	return int64(math.Round(usd * nanosPerUSD))
 }
 
 // limitNanos is a budget in nano-dollars: a positive one is at least one,
 // never 0 (unlimited), however small (the admin API refuses a budget
-// under a nano-dollar; one stored before it did is still enforced).
+// under a nano-dollar; one stored before it did is still enforced), and at
+// most maxNanos, so an estimate too big to count (tooBig) is refused by
+// every budget.
 func limitNanos(usd float64) int64 {
 	if usd > 0 {
-		return max(toNanos(usd), 1)
+		return min(max(toNanos(usd), 1), maxNanos)
 	}
 	return 0
+}
+
+// addSat is a+b for amounts that are not negative, saturating at
+// math.MaxInt64 rather than wrapping.
+func addSat(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
+}
+
+// unlimited reports whether no scope has a budget.
+func unlimited(scopes []BudgetScope) bool {
+	for _, s := range scopes {
+		if s.DailyUSD > 0 || s.MonthlyUSD > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// tooBigError is the refusal of an estimate above MaxUSD by scopes none
+// of which has a budget: more than any budget could be, and more than the
+// counters take.
+func tooBigError(scopes []BudgetScope) *Error {
+	e := &Error{Scope: "", Period: Daily, Limit: MaxUSD}
+	if len(scopes) > 0 {
+		e.Scope = scopes[0].Key
+	}
+	return e
 }
 
 func toUSD(n int64) float64 { return float64(n) / nanosPerUSD }

@@ -17,7 +17,12 @@
 // month the reservation was made in (a request straddling midnight counts
 // toward the day it started). Periods are UTC calendar days and months. A
 // zero limit is unlimited. Amounts are kept as integer nano-dollars, so sums
-// are exact (up to about 9 million USD per period in Redis).
+// are exact (up to about 9 million USD per period in Redis, whose scripts
+// compare in doubles). An amount is at most MaxUSD (1e9 USD, the largest
+// budget): the conversion saturates rather than wraps, so an estimate above
+// MaxUSD (a client's n times max_tokens at a premium price, or +Inf) is
+// refused as more than any budget, even by scopes without one, and holds
+// nothing; sums saturate too.
 //
 // # Backends
 //

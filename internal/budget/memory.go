@@ -51,6 +51,9 @@ func (m *Memory) Reserve(ctx context.Context, scopes []BudgetScope, estimateUSD 
 // reserve holds est nano-USD; limits are divided by share (the fallback's
 // replica count).
 func (m *Memory) reserve(scopes []BudgetScope, est int64, share int64) (Reservation, error) {
+	if est > maxNanos && unlimited(scopes) {
+		return nil, tooBigError(scopes)
+	}
 	day, month := periodIDs(m.now())
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -72,8 +75,8 @@ func (m *Memory) reserve(scopes []BudgetScope, est int64, share int64) (Reservat
 		sts[i] = st
 	}
 	for _, st := range sts {
-		st.day.reserved += est
-		st.month.reserved += est
+		st.day.reserved = addSat(st.day.reserved, est)
+		st.month.reserved = addSat(st.month.reserved, est)
 	}
 	m.ops++
 	if m.ops > len(m.scopes)+64 {
@@ -87,7 +90,7 @@ func (m *Memory) reserve(scopes []BudgetScope, est int64, share int64) (Reservat
 }
 
 func check(key string, p Period, ps *periodState, limit, est int64) error {
-	if limit > 0 && ps.spent+ps.reserved+est > limit {
+	if limit > 0 && addSat(addSat(ps.spent, ps.reserved), est) > limit {
 		return &Error{Scope: key, Period: p, Limit: toUSD(limit), Spent: toUSD(ps.spent), Reserved: toUSD(ps.reserved)}
 	}
 	return nil
@@ -170,12 +173,12 @@ func (r *memReservation) Settle(actualUSD float64) {
 			r.m.scopes[k] = st
 		}
 		if st.day.id == r.day {
-			st.day.reserved -= r.est
-			st.day.spent += actual
+			st.day.reserved = max(st.day.reserved-r.est, 0)
+			st.day.spent = addSat(st.day.spent, actual)
 		}
 		if st.month.id == r.month {
-			st.month.reserved -= r.est
-			st.month.spent += actual
+			st.month.reserved = max(st.month.reserved-r.est, 0)
+			st.month.spent = addSat(st.month.spent, actual)
 		}
 	}
 }

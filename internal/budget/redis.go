@@ -89,6 +89,9 @@ func (r *Redis) periodKeys(scopeKey string, t time.Time) (day, month string) {
 // Reserve implements Budgets.
 func (r *Redis) Reserve(ctx context.Context, scopes []BudgetScope, estimateUSD float64) (Reservation, error) {
 	est := toNanos(estimateUSD)
+	if est > maxNanos && unlimited(scopes) {
+		return nil, tooBigError(scopes)
+	}
 	var unseeded *SeedError
 	res, ok, err := redisbacked.Try[Reservation, *Error](ctx, r.backend, func() (Reservation, error) {
 		// A *SeedError is Redis's answer too (not a failure): it

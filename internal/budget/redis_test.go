@@ -265,3 +265,51 @@ func lose(t *testing.T, c *redis.Client, prefix string) {
 		t.Fatal(err)
 	}
 }
+
+// TestRedisLargeAmounts: holds and spend of $1e8 or more (1e17 nano-dollars
+// and up) are counted in Redis, not refused by HINCRBY (a Lua number that
+// large is written with an exponent) and so handed to the local fallback;
+// another replica sees them.
+func TestRedisLargeAmounts(t *testing.T) {
+	prefix := redistest.Prefix(t)
+	clock := clocktest.New(budgettest.Start)
+	a := budget.NewRedis(redistest.NewClient(t, redistest.Addr), prefix, budget.RedisOptions{Now: clock.Now})
+	b := budget.NewRedis(redistest.NewClient(t, redistest.Addr), prefix, budget.RedisOptions{Now: clock.Now})
+	s := []budget.BudgetScope{{Key: "tenant:t", DailyUSD: budget.MaxUSD}}
+	ctx := context.Background()
+	r, err := a.Reserve(ctx, s, 6e8)
+	if err != nil {
+		t.Fatalf("reserve $6e8: got %v, want admitted", err)
+	}
+	var berr *budget.Error
+	if _, err := b.Reserve(ctx, s, 5e8); !errors.As(err, &berr) || berr.Reserved != 6e8 {
+		t.Fatalf("the other replica: got %v, want refused with $6e8 held", err)
+	}
+	r.Settle(3e8)
+	if _, err := b.Reserve(ctx, s, 8e8); !errors.As(err, &berr) || berr.Spent != 3e8 || berr.Reserved != 0 {
+		t.Fatalf("after the settle: got %v, want refused with $3e8 spent and nothing held", err)
+	}
+	if a.Fallback() || b.Fallback() || a.Deferred() != 0 {
+		t.Fatalf("fallback %v/%v, deferred %d: want Redis answering", a.Fallback(), b.Fallback(), a.Deferred())
+	}
+}
+
+// TestRedisTooBigHoldsNothing: an estimate too big to count, against a
+// spent budget, is refused in Redis too, and holds nothing there.
+func TestRedisTooBigHoldsNothing(t *testing.T) {
+	prefix := redistest.Prefix(t)
+	clock := clocktest.New(budgettest.Start)
+	a := budget.NewRedis(redistest.NewClient(t, redistest.Addr), prefix, budget.RedisOptions{Now: clock.Now})
+	s := []budget.BudgetScope{{Key: "tenant:t", DailyUSD: 0.01}}
+	ctx := context.Background()
+	var berr *budget.Error
+	if _, err := a.Reserve(ctx, s, 1.3e11); !errors.As(err, &berr) || berr.Reserved != 0 {
+		t.Fatalf("reserve $1.3e11: got %v, want refused", err)
+	}
+	if _, err := a.Reserve(ctx, s, 0.06); !errors.As(err, &berr) || berr.Reserved != 0 {
+		t.Fatalf("reserve $0.06 after it: got %v, want refused with nothing held", err)
+	}
+	if a.Fallback() {
+		t.Fatal("fallback: want Redis answering")
+	}
+}

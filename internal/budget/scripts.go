@@ -6,7 +6,10 @@ import "github.com/redis/go-redis/v9"
 // in integer nano-USD, and w (1 once Seed has set s from the usage
 // records), and a sorted set of holds whose members are "<id>|<nano-USD>"
 // scored by expiry in ms: holds of a replica that died before settling
-// expire and their amount leaves r. A hash without w is one Redis lost
+// expire and their amount leaves r. Amounts reach HINCRBY as the decimal
+// strings they were passed as (ARGV, hold members), never as Lua numbers:
+// a double loses digits above 2^53 and Redis formats one of 1e17 or more
+// with an exponent, which HINCRBY refuses. A hash without w is one Redis lost
 // (or one of a period that has just begun), recreated by a settle or a
 // reservation, if at all.
 
@@ -14,9 +17,10 @@ const luaPurge = `
 local function purge(h, z, now)
   local old = redis.call('ZRANGEBYSCORE', z, '-inf', now)
   if #old > 0 then
-    local sum = 0
-    for _, m in ipairs(old) do sum = sum + tonumber(string.match(m, '|(%d+)$')) end
-    redis.call('HINCRBY', h, 'r', -sum)
+    for _, m in ipairs(old) do
+      local amount = string.match(m, '|(%d+)$')
+      if amount and amount ~= '0' then redis.call('HINCRBY', h, 'r', '-' .. amount) end
+    end
     redis.call('ZREMRANGEBYSCORE', z, '-inf', now)
   end
 end
@@ -60,7 +64,7 @@ for i = 1, n do
   for p = 1, 2 do
     local h, z = KEYS[4*(i-1) + 2*p - 1], KEYS[4*(i-1) + 2*p]
     if est > 0 then
-      redis.call('HINCRBY', h, 'r', est)
+      redis.call('HINCRBY', h, 'r', ARGV[4])
       redis.call('ZADD', z, exp, member)
       redis.call('EXPIRE', z, ttl[p])
     end
@@ -81,10 +85,10 @@ for i = 1, #KEYS / 4 do
   for p = 1, 2 do
     local h, z = KEYS[4*(i-1) + 2*p - 1], KEYS[4*(i-1) + 2*p]
     if est > 0 and redis.call('ZREM', z, member) == 1 then
-      redis.call('HINCRBY', h, 'r', -est)
+      redis.call('HINCRBY', h, 'r', '-' .. ARGV[2])
     end
     if actual > 0 then
-      redis.call('HINCRBY', h, 's', actual)
+      redis.call('HINCRBY', h, 's', ARGV[3])
       redis.call('EXPIRE', h, ttl[p])
     end
   end

@@ -38,6 +38,8 @@ func Run(t *testing.T, newBudgets NewFunc) {
 		{"zero limits are unlimited", testUnlimited},
 		{"a budget under a nano-dollar is enforced", testTinyBudget},
 		{"cancelled context", testCancelled},
+		{"an estimate too big to count is refused, never wraps", testTooBig},
+		{"amounts above 1e17 nano-dollars are counted", testLargeAmounts},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -229,4 +231,67 @@ func testCancelled(t *testing.T, b budget.Budgets, _ *clocktest.Clock) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v, want context.Canceled", err)
 	}
+}
+
+// testTooBig: an estimate beyond what the nano-dollar counters hold (a
+// client's n times max_tokens at a premium price) is refused as more than
+// any budget, holds nothing, and leaves the budget enforcing the requests
+// that follow; it never wraps around to a negative hold that would let
+// them through.
+func testTooBig(t *testing.T, b budget.Budgets, _ *clocktest.Clock) {
+	s := budget.BudgetScope{Key: "tenant:t", DailyUSD: 0.01}
+	for _, est := range []float64{1.3e11, 9.3e9, 1e300, math.MaxFloat64, math.Inf(1), budget.MaxUSD * 1.0000001} {
+		_, berr := reserve(t, b, est, s)
+		wantRejected(t, berr, "tenant:t", budget.Daily)
+		approx(t, "reserved", berr.Reserved, 0)
+	}
+	// Nothing was held: the budget admits what fits, and refuses the rest.
+	r := mustReserve(t, b, 0.006, s)
+	_, berr := reserve(t, b, 0.006, s)
+	wantRejected(t, berr, "tenant:t", budget.Daily)
+	approx(t, "reserved", berr.Reserved, 0.006)
+	r.Settle(0.03) // an actual cost over the budget is recorded as it is
+	_, berr = reserve(t, b, 0.000001, s)
+	wantRejected(t, berr, "tenant:t", budget.Daily)
+	approx(t, "spent", berr.Spent, 0.03)
+
+	// The largest budget, nearly spent, against the largest estimates:
+	// spent + reserved + estimate must not wrap either.
+	big := budget.BudgetScope{Key: "tenant:big", DailyUSD: budget.MaxUSD, MonthlyUSD: budget.MaxUSD}
+	mustReserve(t, b, budget.MaxUSD-1, big).Settle(budget.MaxUSD - 1)
+	for _, est := range []float64{2, budget.MaxUSD, 9.3e9, math.Inf(1)} {
+		_, berr = reserve(t, b, est, big)
+		wantRejected(t, berr, "tenant:big", budget.Daily)
+	}
+	mustReserve(t, b, 1, big)
+
+	// Without any budget, such an estimate is refused all the same: more
+	// than any budget could be, and nothing is held.
+	free := budget.BudgetScope{Key: "key:free"}
+	for range 20 {
+		_, berr = reserve(t, b, 1.3e11, free)
+		if berr == nil {
+			t.Fatal("an estimate of $1.3e11 without a budget: got admitted, want refused")
+		}
+		approx(t, "limit", berr.Limit, budget.MaxUSD)
+	}
+	mustReserve(t, b, budget.MaxUSD, free).Settle(1)
+	mustReserve(t, b, 1, free).Settle(1)
+}
+
+// testLargeAmounts: holds and spend of 1e17 nano-dollars ($1e8) or more
+// are counted (Redis's HINCRBY refuses a Lua number that large, as it is
+// written with an exponent).
+func testLargeAmounts(t *testing.T, b budget.Budgets, _ *clocktest.Clock) {
+	s := budget.BudgetScope{Key: "tenant:l", DailyUSD: budget.MaxUSD}
+	r := mustReserve(t, b, 6e8, s)
+	_, berr := reserve(t, b, 5e8, s)
+	wantRejected(t, berr, "tenant:l", budget.Daily)
+	approx(t, "reserved", berr.Reserved/1e8, 6)
+	r.Settle(3e8)
+	_, berr = reserve(t, b, 8e8, s)
+	wantRejected(t, berr, "tenant:l", budget.Daily)
+	approx(t, "spent", berr.Spent/1e8, 3)
+	approx(t, "reserved", berr.Reserved, 0)
+	mustReserve(t, b, 7e8, s)
 }
