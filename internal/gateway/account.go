@@ -175,7 +175,14 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 				m.Fallbacks.WithLabelValues(route).Inc()
 			}
 		}
-		if deployment != "" {
+		// Tokens and cost are counted under the labels of the usage
+		// record, which holds them all (side calls, earlier cascade
+		// stages), so the counters add up to the records: spend with no
+		// answering deployment (a semantic hit's embedding, the side calls
+		// of a request every deployment failed) under deployment="", as
+		// its record has no deployment. Without a deployment, a series is
+		// made only for spend, not for every refusal.
+		if deployment != "" || x.usage.InputTokens > 0 || x.usage.OutputTokens > 0 || cost > 0 {
 			addCount(m.Tokens.WithLabelValues(route, deployment, "input"), float64(x.usage.InputTokens))
 			addCount(m.Tokens.WithLabelValues(route, deployment, "output"), float64(x.usage.OutputTokens))
 			if u := x.usage; u.CachedInputTokens > 0 || u.CacheWriteTokens > 0 {

@@ -52,13 +52,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "switchyard_fallbacks_total", Help: "Requests answered by a deployment other than the plan's first.",
 		}, []string{"route"}),
 		Tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "switchyard_tokens_total", Help: "Tokens by route, deployment and direction (input or output).",
+			Name: "switchyard_tokens_total", Help: "Tokens by route, deployment and direction (input or output), side calls included, as the usage records count them; deployment=\"\" for tokens no deployment answered (a semantic hit's embedding).",
 		}, []string{"route", "deployment", "direction"}),
 		PromptCache: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchyard_prompt_cache_tokens_total", Help: "Input tokens read from (kind read) or written to (kind write) providers' prompt caches, by route and deployment; part of switchyard_tokens_total's input.",
 		}, []string{"route", "deployment", "kind"}),
 		CostUSD: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "switchyard_cost_usd_total", Help: "Cost in USD by route and deployment.",
+			Name: "switchyard_cost_usd_total", Help: "Cost in USD by route and deployment, side calls included, as the usage records count it; deployment=\"\" for spend no deployment answered (a semantic hit's embedding).",
 		}, []string{"route", "deployment"}),
 		InFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "switchyard_in_flight_requests", Help: "Client requests being served.",
