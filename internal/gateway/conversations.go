@@ -171,6 +171,13 @@ func (g *Gateway) ServeConversations(w http.ResponseWriter, r *http.Request) {
 // the deployment that answered, the attempt (its log line, usage record,
 // metrics and span), and the route headers.
 func (g *Gateway) recordCall(w http.ResponseWriter, ctx context.Context, x *exchange, at executor.Attempt, status int, err error) {
+	recordAttempt(ctx, x, at, status, err)
+	g.setRouteHeaders(w, x)
+}
+
+// recordAttempt records on x a call made outside the executor, at ended
+// with status or err, as recordCall does, without the headers.
+func recordAttempt(ctx context.Context, x *exchange, at executor.Attempt, status int, err error) {
 	x.trace = &executor.Trace{}
 	switch {
 	case err == nil:
@@ -187,7 +194,6 @@ func (g *Gateway) recordCall(w http.ResponseWriter, ctx context.Context, x *exch
 		}
 	}
 	x.trace.Attempts = append(x.trace.Attempts, at)
-	g.setRouteHeaders(w, x)
 }
 
 // ServeConversationObject serves the rest of the Conversations API, relayed

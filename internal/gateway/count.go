@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/anthropicapi"
+	"github.com/switchyard-gw/switchyard/internal/executor"
 	"github.com/switchyard-gw/switchyard/internal/provider"
 	"github.com/switchyard-gw/switchyard/internal/tokens"
 	"github.com/switchyard-gw/switchyard/internal/wirejson"
@@ -56,7 +57,7 @@ func (g *Gateway) ServeAnthropicCountTokens(w http.ResponseWriter, r *http.Reque
 	if !g.admitFree(r.Context(), w, x, rt) {
 		return
 	}
-	n, source := g.countFirst(r.Context(), rt, dec.Deployments, tokens.Input(req), func(d *deployment) func(context.Context) (int, error) {
+	n, source := g.countFirst(r.Context(), x, rt, dec.Deployments, tokens.Input(req), func(d *deployment) func(context.Context) (int, error) {
 		tc, ok := d.prov.(provider.TokenCounter)
 		if !ok {
 			return nil
@@ -74,7 +75,9 @@ func (g *Gateway) ServeAnthropicCountTokens(w http.ResponseWriter, r *http.Reque
 // cannot), within the deployment's timeout (at most countTimeout), and
 // "provider"; or estimate and "estimate" when none can, or that one call
 // fails: one provider's count is the answer, the route is not walked.
-func (g *Gateway) countFirst(ctx context.Context, rt *runtime, names []string, estimate int, counter func(*deployment) func(context.Context) (int, error)) (int, string) {
+// The call is x's attempt (its headers, log line, usage record and
+// metrics name the deployment that counted).
+func (g *Gateway) countFirst(ctx context.Context, x *exchange, rt *runtime, names []string, estimate int, counter func(*deployment) func(context.Context) (int, error)) (int, string) {
 	for _, name := range names {
 		d, ok := rt.deployments[name]
 		if !ok {
@@ -89,8 +92,11 @@ func (g *Gateway) countFirst(ctx context.Context, rt *runtime, names []string, e
 			timeout = countTimeout
 		}
 		cctx, cancel := context.WithTimeout(ctx, timeout)
+		at := executor.Attempt{Deployment: name, Start: g.now()}
 		n, err := count(cctx)
+		at.Duration = g.now().Sub(at.Start)
 		cancel()
+		recordAttempt(ctx, x, at, http.StatusOK, err)
 		if err == nil {
 			return n, "provider"
 		}

@@ -176,7 +176,7 @@ func (g *Gateway) ServeResponsesInputTokens(w http.ResponseWriter, r *http.Reque
 	if !g.admitFree(r.Context(), w, x, rt) { // as count_tokens
 		return
 	}
-	n, source := g.countFirst(r.Context(), rt, names, tokens.Input(req), func(d *deployment) func(context.Context) (int, error) {
+	n, source := g.countFirst(r.Context(), x, rt, names, tokens.Input(req), func(d *deployment) func(context.Context) (int, error) {
 		c, ok := d.prov.(provider.Compactor)
 		if !ok || !relaysResponses(d.prov) {
 			return nil
