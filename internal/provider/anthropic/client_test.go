@@ -503,3 +503,39 @@ func TestTranslateDeclaresHistoryTools(t *testing.T) {
 		})
 	}
 }
+
+// A data URL's media type reaches Anthropic in the spelling it takes:
+// image/jpg (which OpenAI accepts) is image/jpeg, and case does not
+// matter (found by audit A).
+func TestTranslateNormalisesImageMediaType(t *testing.T) {
+	for in, want := range map[string]string{
+		"image/jpg":  "image/jpeg",
+		"IMAGE/JPG":  "image/jpeg",
+		"Image/PNG":  "image/png",
+		"image/jpeg": "image/jpeg",
+		"image/webp": "image/webp",
+	} {
+		srv, got := providertest.Upstream(t, providertest.Reply{Fixture: "message_text.json"})
+		req := &llm.Request{}
+		req.SetBody(&llm.Body{Messages: []llm.Message{{Role: llm.RoleUser, Parts: []llm.Part{
+			{Type: llm.PartImage, ImageURL: "data:" + in + ";base64,iVBORw0KGgo="}}}}})
+		if _, err := newClient(srv, nil).Chat(context.Background(), req); err != nil {
+			t.Fatal(err)
+		}
+		var m struct {
+			Messages []struct {
+				Content []struct {
+					Source struct {
+						MediaType string `json:"media_type"`
+					} `json:"source"`
+				} `json:"content"`
+			} `json:"messages"`
+		}
+		if err := json.Unmarshal(providertest.Receive(t, got).Body, &m); err != nil {
+			t.Fatal(err)
+		}
+		if g := m.Messages[0].Content[0].Source.MediaType; g != want {
+			t.Errorf("%s: media_type %q, want %q", in, g, want)
+		}
+	}
+}

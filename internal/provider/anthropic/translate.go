@@ -350,7 +350,21 @@ func imageSourceOf(u string) *imageSource {
 	}
 	meta, data, _ := strings.Cut(rest, ",")
 	media, _, _ := strings.Cut(meta, ";")
-	return &imageSource{Type: "base64", MediaType: media, Data: data}
+	return &imageSource{Type: "base64", MediaType: imageMediaType(media), Data: data}
+}
+
+// imageMediaType normalises a data URL's media type to the spelling the
+// Messages API takes (image/jpeg, image/png, image/gif, image/webp): media
+// types are case-insensitive, and image/jpg, which OpenAI accepts and many
+// apps build from a file's extension, is image/jpeg (as the Bedrock
+// translation reads it). Anything else is passed on lower-cased, for
+// Anthropic to judge.
+func imageMediaType(media string) string {
+	m := strings.ToLower(strings.TrimSpace(media))
+	if m == "image/jpg" || m == "image/pjpeg" {
+		return "image/jpeg"
+	}
+	return m
 }
 
 // outputConfigOf maps OpenAI's response_format onto Anthropic's structured
