@@ -8,8 +8,10 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/switchyard-gw/switchyard/internal/admin"
 )
@@ -122,7 +124,7 @@ func cmdKeys(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "%-32s %-16s %-12s %-12s %-8s %s\n", "ID", "TENANT", "PREFIX", "ROLE", "STATE", "NAME")
 		for _, k := range out.Keys {
-			fmt.Fprintf(stdout, "%-32s %-16s %-12s %-12s %-8s %s\n", k.ID, k.TenantID, k.Prefix, k.Role, keyState(k), k.Name)
+			fmt.Fprintf(stdout, "%-32s %-16s %-12s %-12s %-8s %s\n", shown(k.ID), shown(k.TenantID), shown(k.Prefix), shown(k.Role), keyState(k), shown(k.Name))
 		}
 	case "revoke", "rotate":
 		if keyID == "" {
@@ -219,4 +221,19 @@ func (c *adminClient) do(method, path string, in, out any) error {
 		return fmt.Errorf("admin API answered %s", resp.Status)
 	}
 	return json.Unmarshal(data, out)
+}
+
+// shown is a field of a listing as printed: as it is when every character
+// of it prints (letters, marks, numbers, punctuation, symbols, the ASCII
+// space), else Go-quoted, so that a name stored with a newline or an
+// escape sequence (the admin API refuses them since, but one stored
+// before may have one) can neither begin a forged row nor write to the
+// terminal.
+func shown(s string) string {
+	for _, r := range s {
+		if r == utf8.RuneError || !strconv.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/switchyard-gw/switchyard/internal/store"
@@ -188,9 +189,19 @@ func (h *Handler) updateTenant(w http.ResponseWriter, r *http.Request, c *caller
 // dashboard and every list carry it.
 const maxName = 200
 
+// checkName refuses a name longer than maxName characters, or holding a
+// control character (Unicode category Cc: U+0000 to U+001F and U+007F to
+// U+009F, newline, tab and ESC included): a name is shown in lists meant
+// for people, where one could begin a forged row or send a terminal its
+// escape sequences.
 func checkName(name string) error {
 	if utf8.RuneCountInString(name) > maxName {
 		return errBad(fmt.Sprintf("name must be at most %d characters", maxName))
+	}
+	for i, r := range []rune(name) {
+		if unicode.IsControl(r) {
+			return errBad(fmt.Sprintf("name must not contain control characters (%U at character %d)", r, i+1))
+		}
 	}
 	return nil
 }
