@@ -6,6 +6,7 @@ package llm
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"sync"
 )
 
@@ -159,8 +160,8 @@ type Body struct {
 	// ResponseFormat is the OpenAI response_format object as the client sent it.
 	ResponseFormat json.RawMessage
 	User           string
-	// ReasoningEffort is OpenAI's reasoning_effort (minimal, low, medium,
-	// high), or "".
+	// ReasoningEffort is OpenAI's reasoning_effort (one of
+	// ReasoningEfforts), or "".
 	ReasoningEffort string
 	// ThinkingBudget is Anthropic's thinking.budget_tokens when thinking
 	// is enabled, else 0.
@@ -169,6 +170,14 @@ type Body struct {
 	// priority), or "".
 	ServiceTier string
 }
+
+// ReasoningEfforts are the OpenAI reasoning efforts a translation knows,
+// least first (none and minimal get no Claude thinking, whose least
+// budget is 1,024 tokens).
+var ReasoningEfforts = []string{"none", "minimal", "low", "medium", "high", "xhigh", "max"}
+
+// KnownEffort reports whether effort is one of ReasoningEfforts.
+func KnownEffort(effort string) bool { return slices.Contains(ReasoningEfforts, effort) }
 
 // Request is one chat request as received from a client. The light fields are
 // filled by the inbound dialect's parser without decoding the whole body; the

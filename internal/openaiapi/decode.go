@@ -77,6 +77,18 @@ type (
 	}
 )
 
+// checkEffort refuses a reasoning effort a translation does not know, as
+// OpenAI refuses one: read as no effort, a typo (or a newer level) would
+// silently turn a Claude deployment's thinking off. Only a translation
+// decodes the body, so a relayed request's effort is the upstream's to
+// judge.
+func checkEffort(param, effort string) error {
+	if effort == "" || llm.KnownEffort(effort) {
+		return nil
+	}
+	return badRequest(param, fmt.Sprintf("Invalid value: '%s'. Supported values are: '%s'.", effort, strings.Join(llm.ReasoningEfforts, "', '")))
+}
+
 // MaxTranslatedChoices is the largest n a deployment of another API
 // serves: its adapter makes one call per choice, at once.
 const MaxTranslatedChoices = 16
@@ -102,6 +114,9 @@ func decodeFull(raw []byte) (*llm.Body, error) {
 	}
 	if in.Logprobs != nil && *in.Logprobs || in.TopLogprobs != nil && *in.TopLogprobs > 0 {
 		return nil, badRequest("logprobs", "logprobs cannot be served by a deployment of another API; use a route of OpenAI deployments")
+	}
+	if err := checkEffort("reasoning_effort", in.ReasoningEffort); err != nil {
+		return nil, err
 	}
 	b := &llm.Body{Temperature: in.Temperature, TopP: in.TopP, User: in.User, ReasoningEffort: in.ReasoningEffort,
 		NoParallelTools: in.ParallelTools != nil && !*in.ParallelTools, ServiceTier: in.ServiceTier}

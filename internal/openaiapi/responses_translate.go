@@ -85,6 +85,9 @@ func decodeResponses(raw []byte) (*llm.Body, error) {
 	b := &llm.Body{Temperature: in.Temperature, TopP: in.TopP, User: in.User, NoParallelTools: in.ParallelTools != nil && !*in.ParallelTools,
 		ServiceTier: in.ServiceTier}
 	if in.Reasoning != nil {
+		if err := checkEffort("reasoning.effort", in.Reasoning.Effort); err != nil {
+			return nil, err
+		}
 		b.ReasoningEffort = in.Reasoning.Effort
 	}
 	var system []string

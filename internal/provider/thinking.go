@@ -6,7 +6,9 @@ import "github.com/switchyard-gw/switchyard/internal/llm"
 const MinThinkingBudget = 1024
 
 // budgetForEffort is the thinking budget for an OpenAI reasoning effort,
-// 0 for none.
+// 0 for none (none, minimal, or no effort). The decoders of the OpenAI
+// dialect refuse a value they do not know, so an unknown one never
+// reaches here as a silent "no thinking".
 func budgetForEffort(effort string) int {
 	switch effort {
 	case "low":
@@ -15,6 +17,10 @@ func budgetForEffort(effort string) int {
 		return 8192
 	case "high":
 		return 16384
+	case "xhigh":
+		return 32768
+	case "max":
+		return 65536
 	}
 	return 0
 }
@@ -22,7 +28,8 @@ func budgetForEffort(effort string) int {
 // Thinking is the extended thinking a translated request gets on a Claude
 // reasoning deployment (the Anthropic API's, or Bedrock's): the client's
 // thinking budget, or its OpenAI reasoning effort as one (low 2,048,
-// medium 8,192, high 16,384 tokens). Thinking counts against max_tokens.
+// medium 8,192, high 16,384, xhigh 32,768, max 65,536 tokens; none and
+// minimal think not at all). Thinking counts against max_tokens.
 // An Anthropic client's max_tokens, which answer then is, already holds
 // its budget, so it is sent as it is (like any client's, not cut to the
 // deployment's limit). An OpenAI client's max_tokens is the answer's own

@@ -64,6 +64,13 @@ func TestThinking(t *testing.T) {
 		{"no max_tokens: high, half the limit", llm.Body{ReasoningEffort: "high"}, 16384, 16384, false, 8192, 16384, true},
 		{"little room: low keeps its own", llm.Body{ReasoningEffort: "low"}, 7500, 8000, false, 2048, 8000, true},
 		{"minimal effort", llm.Body{ReasoningEffort: "minimal"}, 500, 0, false, 0, 500, false},
+		{"none effort", llm.Body{ReasoningEffort: "none"}, 500, 0, false, 0, 500, false},
+		// Above high thinks more, never less (found by audit A).
+		{"xhigh", llm.Body{ReasoningEffort: "xhigh"}, 500, 0, false, 32768, 33268, true},
+		{"max", llm.Body{ReasoningEffort: "max"}, 500, 0, false, 65536, 66036, true},
+		{"xhigh within the limit", llm.Body{ReasoningEffort: "xhigh"}, 2000, 64000, false, 32768, 34768, true},
+		{"max within the limit", llm.Body{ReasoningEffort: "max"}, 2000, 64000, false, 62000, 64000, true},
+		{"no max_tokens: max, half the limit", llm.Body{ReasoningEffort: "max"}, 64000, 64000, false, 32000, 64000, true},
 		{"forced tool", llm.Body{ReasoningEffort: "high"}, 500, 0, true, 0, 500, false},
 	} {
 		budget, max, ok := Thinking(&tt.body, tt.answer, tt.limit, tt.forced)
