@@ -496,9 +496,9 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, x *exchange, rt
 			err = sw.Flush()
 		}
 		if err != nil {
-			// The client went away; the deferred Close cancels upstream.
-			x.partial = true
-			x.errKind = "client_cancelled"
+			// The client went away, or the shutdown closed its connection;
+			// the deferred Close cancels upstream.
+			x.writeFailed(ctx)
 			break
 		}
 	}
@@ -556,10 +556,16 @@ var errShutdownStream = &provider.Error{Kind: provider.KindUnavailable, Message:
 // shutdownOr is errShutdownStream when ctx was ended by a shutdown, else
 // err.
 func shutdownOr(ctx context.Context, err error) error {
-	if ctx.Err() != nil && errors.Is(context.Cause(ctx), ErrShuttingDown) {
+	if shuttingDown(ctx) {
 		return errShutdownStream
 	}
 	return err
+}
+
+// shuttingDown reports whether ctx was ended by a shutdown
+// (ErrShuttingDown), not by its client leaving.
+func shuttingDown(ctx context.Context) bool {
+	return ctx.Err() != nil && errors.Is(context.Cause(ctx), ErrShuttingDown)
 }
 
 // streamFailed records that a committed stream failed with err, and
@@ -567,7 +573,7 @@ func shutdownOr(ctx context.Context, err error) error {
 func (x *exchange) streamFailed(ctx context.Context, err error) bool {
 	x.partial = true
 	x.errKind = provider.KindOf(err).String()
-	if err == errShutdownStream {
+	if err == errShutdownStream || shuttingDown(ctx) {
 		x.errKind = "shutdown"
 		return true
 	}
@@ -576,6 +582,18 @@ func (x *exchange) streamFailed(ctx context.Context, err error) bool {
 		return false
 	}
 	return true
+}
+
+// writeFailed records that a committed answer could not be written to
+// its client: partial, and client_cancelled, or shutdown when the
+// shutdown deadline had ended the request (ctx) and the server then closed
+// the connection of a client slow to read, which had not left.
+func (x *exchange) writeFailed(ctx context.Context) {
+	x.partial = true
+	x.errKind = "client_cancelled"
+	if shuttingDown(ctx) {
+		x.errKind = "shutdown"
+	}
 }
 
 // deny answers a Guard's refusal in the client's dialect.
