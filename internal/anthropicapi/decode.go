@@ -27,6 +27,7 @@ type (
 		OutputFormat *outputFormat `json:"output_format"`
 		OutputConfig *struct {
 			Format *outputFormat `json:"format"`
+			Effort string        `json:"effort"`
 		} `json:"output_config"`
 		Thinking *struct {
 			Type         string `json:"type"`
@@ -105,8 +106,21 @@ func decodeFull(raw []byte) (*llm.Body, error) {
 		return nil, badRequest(wirejson.DecodeProblem(err))
 	}
 	b := &llm.Body{Temperature: in.Temperature, TopP: in.TopP, Stop: in.StopSequences, ServiceTier: ServiceTier(in.ServiceTier)}
-	if t := in.Thinking; t != nil && t.Type == "enabled" {
-		b.ThinkingBudget = t.BudgetTokens
+	if t := in.Thinking; t != nil {
+		switch t.Type {
+		case "enabled":
+			b.ThinkingBudget = t.BudgetTokens
+		case "adaptive":
+			b.ThinkingAdaptive = true
+		}
+	}
+	if in.OutputConfig != nil && in.OutputConfig.Effort != "" {
+		// Refused as Anthropic refuses it: an effort a translation
+		// cannot read would silently think some other amount.
+		if !slices.Contains(llm.AnthropicEfforts, in.OutputConfig.Effort) {
+			return nil, badRequest("output_config.effort", "output_config.effort: Input should be '"+strings.Join(llm.AnthropicEfforts, "', '")+"'")
+		}
+		b.Effort = in.OutputConfig.Effort
 	}
 	if in.Metadata != nil {
 		b.User = in.Metadata.UserID

@@ -166,6 +166,12 @@ type Body struct {
 	// ThinkingBudget is Anthropic's thinking.budget_tokens when thinking
 	// is enabled, else 0.
 	ThinkingBudget int
+	// ThinkingAdaptive is Anthropic's adaptive thinking (thinking type
+	// adaptive): Claude decides how much to think, guided by Effort.
+	ThinkingAdaptive bool
+	// Effort is Anthropic's output_config.effort (one of
+	// AnthropicEfforts), or "".
+	Effort string
 	// ServiceTier is OpenAI's service_tier (auto, default, flex,
 	// priority), or "".
 	ServiceTier string
@@ -178,6 +184,10 @@ var ReasoningEfforts = []string{"none", "minimal", "low", "medium", "high", "xhi
 
 // KnownEffort reports whether effort is one of ReasoningEfforts.
 func KnownEffort(effort string) bool { return slices.Contains(ReasoningEfforts, effort) }
+
+// AnthropicEfforts are the values of Anthropic's output_config.effort,
+// least first; each is also an OpenAI reasoning effort of the same name.
+var AnthropicEfforts = []string{"low", "medium", "high", "xhigh", "max"}
 
 // Request is one chat request as received from a client. The light fields are
 // filled by the inbound dialect's parser without decoding the whole body; the

@@ -189,16 +189,24 @@ type specificTool struct {
 	Name string `json:"name"`
 }
 
-// additionalFields are the model-specific request fields sent.
+// additionalFields are the model-specific request fields sent: Claude
+// takes Anthropic's own thinking and output_config there.
 type additionalFields struct {
-	Thinking *thinking `json:"thinking,omitempty"`
+	Thinking     *thinking     `json:"thinking,omitempty"`
+	OutputConfig *effortConfig `json:"output_config,omitempty"`
 }
 
 // thinking is Anthropic's extended thinking setting, as a Claude model on
-// Bedrock takes it in additionalModelRequestFields.
+// Bedrock takes it in additionalModelRequestFields: enabled with a
+// budget, or adaptive (Claude decides, guided by the effort).
 type thinking struct {
 	Type         string `json:"type"`
-	BudgetTokens int    `json:"budget_tokens"`
+	BudgetTokens int    `json:"budget_tokens,omitempty"`
+}
+
+// effortConfig is Anthropic's output_config.effort.
+type effortConfig struct {
+	Effort string `json:"effort"`
 }
 
 // badRequest is the error of a request this adapter cannot translate:
@@ -645,7 +653,11 @@ func imageFormat(media string) string {
 // an OpenAI client's effort on top of the answer's limit, the request's,
 // the deployment's, or DefaultMaxTokens; an Anthropic client's budget
 // inside its max_tokens), as additionalModelRequestFields.thinking;
-// sampling settings, which thinking refuses, are dropped.
+// sampling settings, which thinking refuses, are dropped. An Anthropic
+// client's adaptive thinking and output_config.effort are sent as they
+// are, in the same fields of additionalModelRequestFields as Anthropic's
+// API takes them (adaptive thinking not with a forced tool, nor in a tool
+// cycle, as provider.Thinking has it).
 func (c *Client) think(ic *inferenceConfig, out *converseRequest, b *llm.Body) *additionalFields {
 	answer := ic.MaxTokens
 	if answer <= 0 {
@@ -653,11 +665,22 @@ func (c *Client) think(ic *inferenceConfig, out *converseRequest, b *llm.Body) *
 	}
 	forced := out.ToolConfig != nil && out.ToolConfig.ToolChoice != nil &&
 		(out.ToolConfig.ToolChoice.Any != nil || out.ToolConfig.ToolChoice.Tool != nil)
-	budget, maxTokens, ok := provider.Thinking(b, answer, c.cfg.MaxOutputTokens, forced)
-	if !ok {
+	var add additionalFields
+	if b.Effort != "" {
+		add.OutputConfig = &effortConfig{Effort: b.Effort}
+	}
+	if b.ThinkingAdaptive && b.ThinkingBudget == 0 {
+		if !forced && !provider.InToolCycle(b.Messages) {
+			add.Thinking = &thinking{Type: "adaptive"}
+			ic.Temperature, ic.TopP = nil, nil
+		}
+	} else if budget, maxTokens, ok := provider.Thinking(b, answer, c.cfg.MaxOutputTokens, forced); ok {
+		ic.MaxTokens = maxTokens
+		ic.Temperature, ic.TopP = nil, nil
+		add.Thinking = &thinking{Type: "enabled", BudgetTokens: budget}
+	}
+	if add == (additionalFields{}) {
 		return nil
 	}
-	ic.MaxTokens = maxTokens
-	ic.Temperature, ic.TopP = nil, nil
-	return &additionalFields{Thinking: &thinking{Type: "enabled", BudgetTokens: budget}}
+	return &add
 }

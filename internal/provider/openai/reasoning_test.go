@@ -31,6 +31,13 @@ func TestTranslateForReasoningModels(t *testing.T) {
 		{"thinking budget to a reasoning model", true, llm.Body{ThinkingBudget: 8000},
 			map[string]string{"reasoning_effort": "medium", "max_completion_tokens": "300"}},
 		{"small thinking budget", true, llm.Body{ThinkingBudget: 1024}, map[string]string{"reasoning_effort": "low"}},
+		// Adaptive thinking is carried as its effort, medium without one
+		// (found by audit A).
+		{"adaptive thinking", true, llm.Body{ThinkingAdaptive: true}, map[string]string{"reasoning_effort": "medium"}},
+		{"adaptive thinking with an effort", true, llm.Body{ThinkingAdaptive: true, Effort: "high"}, map[string]string{"reasoning_effort": "high"}},
+		{"effort without thinking", true, llm.Body{Effort: "low"}, map[string]string{"reasoning_effort": "low"}},
+		{"a budget wins over an effort", true, llm.Body{ThinkingBudget: 1024, Effort: "max"}, map[string]string{"reasoning_effort": "low"}},
+		{"adaptive thinking to another model", false, llm.Body{ThinkingAdaptive: true, Effort: "high"}, map[string]string{"reasoning_effort": ""}},
 		{"nothing asked of a reasoning model", true, llm.Body{Temperature: &half},
 			map[string]string{"reasoning_effort": "", "max_completion_tokens": "300", "temperature": ""}},
 		{"effort to another model", false, llm.Body{ReasoningEffort: "high", ThinkingBudget: 8000, Temperature: &half},

@@ -108,8 +108,8 @@ func (c *Client) translate(req *llm.Request, stream bool) ([]byte, error) {
 		// and refuses sampling settings.
 		out.MaxCompletionTokens, out.MaxTokens = out.MaxTokens, 0
 		out.ReasoningEffort = b.ReasoningEffort
-		if out.ReasoningEffort == "" && b.ThinkingBudget > 0 {
-			out.ReasoningEffort = EffortForBudget(b.ThinkingBudget)
+		if out.ReasoningEffort == "" {
+			out.ReasoningEffort = effortOf(b)
 		}
 		out.Temperature, out.TopP = nil, nil
 	}
@@ -245,6 +245,23 @@ func encodeContent(parts []llm.Part) any {
 		out = append(out, contentPart{Type: "text", Text: &p.Text})
 	}
 	return out
+}
+
+// effortOf is the OpenAI reasoning effort for an Anthropic client's
+// thinking: its budget's (EffortForBudget); adaptive thinking's effort
+// (output_config.effort, whose levels OpenAI names alike), medium (OpenAI's
+// default) without one; an effort without thinking, as it is; "" for no
+// thinking.
+func effortOf(b *llm.Body) string {
+	switch {
+	case b.ThinkingBudget > 0:
+		return EffortForBudget(b.ThinkingBudget)
+	case b.Effort != "":
+		return b.Effort
+	case b.ThinkingAdaptive:
+		return "medium"
+	}
+	return ""
 }
 
 // EffortForBudget is the OpenAI reasoning effort closest to an Anthropic
