@@ -126,7 +126,8 @@ func KindStatus(k provider.Kind) (status int, code string) {
 // ErrorFor returns the status, code, param and client-safe message for err:
 // a *BadRequestError is 400 with its param; a provider failure (or a
 // deadline) follows KindStatus, with the provider's message when it is the
-// client's to read; anything else is a 500 "internal error" that reveals
+// client's to read, and a refused request keeps the provider's own code
+// (requestCode); anything else is a 500 "internal error" that reveals
 // nothing of the cause.
 func ErrorFor(err error) (status int, code, param, message string) {
 	var bre *BadRequestError
@@ -135,6 +136,9 @@ func ErrorFor(err error) (status int, code, param, message string) {
 	}
 	if k, msg, ok := provider.ClientView(err, provider.Kind.ClientMessage); ok {
 		status, code = KindStatus(k)
+		if c := requestCode(err, k); c != "" {
+			code = c
+		}
 		return status, code, requestParam(err, k), msg
 	}
 	return http.StatusInternalServerError, CodeInternal, "", "internal error"
@@ -152,6 +156,20 @@ func requestParam(err error, k provider.Kind) string {
 		return pe.Param
 	}
 	return ""
+}
+
+// requestCode is the provider's own code for its refusal of the request as
+// invalid (an OpenAI deployment's error.code, such as
+// unsupported_parameter or invalid_value, which SDKs branch on; the
+// request was relayed, so it is about the client's own body), "" for any
+// other failure: those the gateway classifies itself (rate limits, auth,
+// quota, context length, content policy, unavailable) keep its codes.
+func requestCode(err error, k provider.Kind) string {
+	var pe *provider.Error
+	if k != provider.KindBadRequest || !errors.As(err, &pe) || pe.Kind != provider.KindBadRequest {
+		return ""
+	}
+	return provider.PlainCode(pe.Code)
 }
 
 // WriteErrorFor writes err as an OpenAI error response (see ErrorFor), with a

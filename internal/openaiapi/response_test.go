@@ -212,6 +212,40 @@ func TestWriteErrorFor(t *testing.T) {
 			Status: 400,
 			Body:   `{"error":{"message":"Invalid value for 'temperature'","type":"invalid_request_error","param":"temperature","code":"invalid_request"}}`,
 		},
+		// A relayed request's refusal keeps the upstream's own code,
+		// which SDKs branch on; the gateway's classes keep the gateway's
+		// codes, and a code that is not a plain identifier is not passed
+		// on (found by audit A).
+		{
+			Name:   "an upstream refusal keeps its code",
+			Err:    &provider.Error{Kind: provider.KindBadRequest, Status: 400, Message: "Unsupported parameter: 'max_tokens'", Param: "max_tokens", Code: "unsupported_parameter"},
+			Status: 400,
+			Body:   `{"error":{"message":"Unsupported parameter: 'max_tokens'","type":"invalid_request_error","param":"max_tokens","code":"unsupported_parameter"}}`,
+		},
+		{
+			Name:   "an upstream code that is not an identifier",
+			Err:    &provider.Error{Kind: provider.KindBadRequest, Status: 400, Message: "bad", Code: "<script>"},
+			Status: 400,
+			Body:   `{"error":{"message":"bad","type":"invalid_request_error","param":null,"code":"invalid_request"}}`,
+		},
+		{
+			Name:   "rate limits keep the gateway's code",
+			Err:    &provider.Error{Kind: provider.KindRateLimited, Status: 429, Message: "slow down", Code: "tokens_per_min"},
+			Status: 429,
+			Body:   `{"error":{"message":"slow down","type":"rate_limit_exceeded","param":null,"code":"rate_limit_exceeded"}}`,
+		},
+		{
+			Name:   "context length keeps the gateway's code",
+			Err:    &provider.Error{Kind: provider.KindContextLength, Status: 400, Message: "too long", Code: "string_above_max_length"},
+			Status: 400,
+			Body:   `{"error":{"message":"too long","type":"invalid_request_error","param":null,"code":"context_length_exceeded"}}`,
+		},
+		{
+			Name:   "upstream auth keeps the gateway's code",
+			Err:    &provider.Error{Kind: provider.KindAuth, Status: 401, Message: "x", Code: "invalid_api_key"},
+			Status: 502,
+			Body:   `{"error":{"message":"upstream authentication failed","type":"server_error","param":null,"code":"upstream_auth_failed"}}`,
+		},
 		{
 			Name:   "upstream auth names no field",
 			Err:    &provider.Error{Kind: provider.KindAuth, Status: 401, Message: "Incorrect API key sk-…", Param: "key"},

@@ -242,6 +242,11 @@ type Error struct {
 	// error.param), "" when none: the client's own field when the request
 	// was relayed in its own dialect.
 	Param string
+	// Code is the provider's own error code (OpenAI's error.code, such
+	// as unsupported_parameter) when it is a plain identifier (see
+	// PlainCode), "" otherwise: the client's SDK branches on it when the
+	// request was relayed in its own dialect.
+	Code string
 	// Err is the underlying cause, if any.
 	Err error
 }
@@ -261,6 +266,24 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// maxCode is the longest provider error code PlainCode keeps.
+const maxCode = 64
+
+// PlainCode returns code when it is a plain identifier (letters, digits,
+// '_', '-' and '.', at most 64 bytes), as OpenAI's error codes are, and ""
+// otherwise, so that nothing else an upstream puts there reaches a client.
+func PlainCode(code string) string {
+	if code == "" || len(code) > maxCode {
+		return ""
+	}
+	for _, r := range code {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.') {
+			return ""
+		}
+	}
+	return code
+}
 
 // ErrStreamTruncated is the cause of an error for a stream that ended before
 // its provider's terminal event.

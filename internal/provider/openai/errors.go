@@ -26,7 +26,8 @@ func (c *Client) classify(status int, h http.Header, body []byte) *provider.Erro
 		}
 		return false
 	}
-	e := &provider.Error{Status: status, Message: c.secrets.Redact(msg), Param: gjson.GetBytes(body, "error.param").Str}
+	e := &provider.Error{Status: status, Message: c.secrets.Redact(msg), Param: gjson.GetBytes(body, "error.param").Str,
+		Code: provider.PlainCode(code)}
 	e.Kind = provider.Classify(status, provider.Signals{
 		Quota:       marker("insufficient_quota", "billing_hard_limit_reached"),
 		RateLimited: marker("rate_limit_exceeded", "rate_limit_error"),

@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -65,6 +66,23 @@ func TestErrorParam(t *testing.T) {
 	for fixture, want := range map[string]string{"error_bad_request.json": "temperature", "error_context_length.json": "messages", "error_server.json": ""} {
 		if got := New(provider.Config{Model: "m"}).classify(400, nil, providertest.Fixture(t, fixture)).Param; got != want {
 			t.Errorf("%s: param %q, want %q", fixture, got, want)
+		}
+	}
+}
+
+// TestErrorCode: the code an OpenAI error gives is kept when it is a plain
+// identifier, for a client whose SDK branches on it (found by audit A).
+func TestErrorCode(t *testing.T) {
+	long := strings.Repeat("x", 65)
+	for body, want := range map[string]string{
+		`{"error":{"message":"m","type":"invalid_request_error","param":"max_tokens","code":"unsupported_parameter"}}`: "unsupported_parameter",
+		`{"error":{"message":"m","code":"invalid_image_url"}}`:                                                         "invalid_image_url",
+		`{"error":{"message":"m","code":null}}`:                                                                        "",
+		`{"error":{"message":"m","code":"not a code"}}`:                                                                "",
+		`{"error":{"message":"m","code":"` + long + `"}}`:                                                              "",
+	} {
+		if got := New(provider.Config{Model: "m"}).classify(400, nil, []byte(body)).Code; got != want {
+			t.Errorf("%s: code %q, want %q", body, got, want)
 		}
 	}
 }
