@@ -271,6 +271,11 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *dialect) 
 			return
 		}
 	}
+	if _, e := rt.carryPlan(plan, dec, req); e != nil {
+		g.setRouteHeaders(w, x)
+		g.fail(w, x, e)
+		return
+	}
 	required, e := rt.requireParams(plan, &x.decision, d, req, r.Header)
 	if e != nil {
 		g.setRouteHeaders(w, x)

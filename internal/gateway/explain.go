@@ -81,8 +81,8 @@ func Explain(ctx context.Context, cfg *config.Config, d llm.Dialect, req *llm.Re
 // explain is the decision for req, of dialect d, as serving it would make
 // it (chat.go's serveChat): the router's plan less the deployments that
 // could not take the request, each named in Skipped with why: one whose
-// API does not serve what the request uses (llm.Request.RelayOnly), and
-// one require_params (the route's, or the X-Switchyard-Require-Params
+// API does not serve what the request uses (llm.Request.RelayOnly), one
+// whose translation cannot carry it (carryPlan), and one require_params (the route's, or the X-Switchyard-Require-Params
 // header of info.Headers) would skip. status is what serving would
 // answer: 200, or the refusal's, whose code and message are then in the
 // explanation's error.
@@ -94,6 +94,18 @@ func (rt *runtime) explain(ctx context.Context, d *dialect, req *llm.Request, in
 	p := rt.plan(dec)
 	refused := rt.relayPlan(p, dec, d, req)
 	dropped(&dec, p, "does not serve "+req.RelayOnly)
+	if refused == nil {
+		var uncarried map[string]string
+		uncarried, refused = rt.carryPlan(p, dec, req)
+		for _, name := range dec.Deployments {
+			if why, ok := uncarried[name]; ok {
+				dec.Skipped = append(dec.Skipped, name+": cannot carry "+why)
+			}
+		}
+		if len(uncarried) > 0 {
+			dec.Deployments = slices.DeleteFunc(dec.Deployments, func(name string) bool { _, ok := uncarried[name]; return ok })
+		}
+	}
 	if refused == nil {
 		_, refused = rt.requireParams(p, &dec, d, req, info.Headers)
 		dropped(&dec, p, "require_params")

@@ -1,6 +1,7 @@
 package openaiapi
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -25,8 +26,9 @@ func badRequest(param, msg string) *BadRequestError {
 // returns a *BadRequestError when the body is not acceptable. The returned
 // request keeps body as Raw and decodes the full canonical Body lazily.
 // What no translation carries (custom tools, an allowed_tools or custom
-// tool_choice) is marked in Request.RelayOnly: only OpenAI deployments
-// serve it.
+// tool_choice, content parts other than text and images, logprobs, n above
+// 1 with stream or above MaxTranslatedChoices) is marked in
+// Request.RelayOnly: only OpenAI deployments serve it.
 func ParseChat(body []byte) (*llm.Request, error) {
 	root, err := parseObject(body)
 	if err != nil {
@@ -107,6 +109,11 @@ func ParseChat(body []byte) (*llm.Request, error) {
 			err = parseMetadata(v, req)
 		case "store":
 			req.Stored, err = optionalBool("store", v)
+		case "logprobs", "top_logprobs":
+			// The canonical answer has no log probabilities.
+			if v.Type == gjson.True || v.Type == gjson.Number && v.Num > 0 {
+				markRelayOnly(req, "logprobs")
+			}
 		default:
 			err = caseVariant(key.Str, chatFields)
 		}
@@ -124,6 +131,13 @@ func ParseChat(body []byte) (*llm.Request, error) {
 	req.MaxTokens = maxTokens
 	if maxComplete > 0 {
 		req.MaxTokens = maxComplete
+	}
+	// A translation makes one call per choice, streaming one.
+	switch {
+	case req.Choices > 1 && req.Stream:
+		markRelayOnly(req, "n above 1 with stream")
+	case req.Choices > MaxTranslatedChoices:
+		markRelayOnly(req, fmt.Sprintf("n above %d", MaxTranslatedChoices))
 	}
 	req.SetDecoder(decodeFull)
 	return req, nil
@@ -220,7 +234,7 @@ func parseMessages(msgs gjson.Result, req *llm.Request) error {
 			err = badRequest(param+".role", "invalid role: must be one of system, developer, user, assistant, tool, function")
 			return false
 		}
-		text, extra, images, cerr := contentText(m.Get("content"), param+".content")
+		text, extra, images, cerr := contentText(m.Get("content"), param+".content", req)
 		if cerr != nil {
 			err = cerr
 			return false
@@ -257,8 +271,9 @@ func parseMessages(msgs gjson.Result, req *llm.Request) error {
 // contentText returns the text of a message's content (a string, an array
 // of parts, or null), the size of what else it holds in text bytes of the
 // same token count (dataTextBytes: files, audio), and whether it holds an
-// image part.
-func contentText(c gjson.Result, param string) (string, int, bool, error) {
+// image part. A part no translation carries (a file, audio: the canonical
+// form holds text and images) marks req relay-only.
+func contentText(c gjson.Result, param string, req *llm.Request) (string, int, bool, error) {
 	switch {
 	case !c.Exists() || c.Type == gjson.Null:
 		return "", 0, false, nil
@@ -280,7 +295,13 @@ func contentText(c gjson.Result, param string) (string, int, bool, error) {
 			return false
 		}
 		j++
-		switch p.Get("type").String() {
+		typ := p.Get("type").String()
+		switch typ {
+		case "text", "refusal", "image_url":
+		default:
+			markRelayOnly(req, "content parts of type "+strconv.Quote(typ))
+		}
+		switch typ {
 		case "text":
 			text += p.Get("text").String()
 		case "refusal":

@@ -30,6 +30,15 @@ type Provider interface {
 	Dialect() llm.Dialect
 }
 
+// Carrier is implemented by a provider whose translation cannot carry
+// every valid request: Carries says, without calling anyone, why req has
+// no counterpart on it (such as "image URLs"), or "" when it can carry it.
+// The gateway keeps a request's plan to the deployments that can, so that
+// what one provider's API cannot say goes to another of the route.
+type Carrier interface {
+	Carries(req *llm.Request) (why string)
+}
+
 // Embedder is implemented by providers that serve embeddings.
 type Embedder interface {
 	Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedResponse, error)

@@ -367,6 +367,26 @@ func imageMediaType(media string) string {
 	return m
 }
 
+// Carries says why req has no counterpart on an Anthropic deployment (what
+// translate refuses though the request is valid: a response_format other
+// than json_schema), or "" when it can carry it; a request in Anthropic's
+// own dialect is relayed, and carried whole.
+func (c *Client) Carries(req *llm.Request) string {
+	if req.Dialect == llm.DialectAnthropic && len(req.Raw) > 0 || !req.JSONMode {
+		return ""
+	}
+	b, err := req.Body()
+	if err != nil || len(b.ResponseFormat) == 0 {
+		return ""
+	}
+	switch typ := gjson.GetBytes(b.ResponseFormat, "type").String(); typ {
+	case "", "text", "json_schema":
+		return ""
+	default:
+		return "response_format " + strconv.Quote(typ)
+	}
+}
+
 // outputConfigOf maps OpenAI's response_format onto Anthropic's structured
 // output: json_schema becomes output_config.format; text needs nothing;
 // json_object (any JSON, no schema) has no counterpart and is refused rather

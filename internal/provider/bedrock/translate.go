@@ -394,6 +394,48 @@ func outputConfigOf(rf json.RawMessage) (*outputConfig, error) {
 	}
 }
 
+// Carries says why req has no counterpart on a Bedrock deployment (what
+// translate refuses though the request is valid: an image URL, an image
+// type Converse does not read, a response_format other than json_schema),
+// or "" when it can carry it. A body that does not decode is left to the
+// translation, whose error says what is wrong with it.
+func (c *Client) Carries(req *llm.Request) string {
+	if !req.HasImages && !req.JSONMode {
+		return ""
+	}
+	b, err := req.Body()
+	if err != nil {
+		return ""
+	}
+	for i := range b.Messages {
+		for _, p := range b.Messages[i].Parts {
+			if p.Type != llm.PartImage {
+				continue
+			}
+			rest, ok := strings.CutPrefix(p.ImageURL, "data:")
+			if !ok {
+				return "image URLs"
+			}
+			meta, _, _ := strings.Cut(rest, ",")
+			if media, _, _ := strings.Cut(meta, ";"); imageFormat(media) == "" {
+				return "images of type " + strconv.Quote(media)
+			}
+		}
+	}
+	if typ := responseFormatType(b.ResponseFormat); typ != "" && typ != "text" && typ != "json_schema" {
+		return "response_format " + strconv.Quote(typ)
+	}
+	return ""
+}
+
+// responseFormatType is the type of an OpenAI response_format, "" for none.
+func responseFormatType(rf json.RawMessage) string {
+	if len(rf) == 0 {
+		return ""
+	}
+	return gjson.GetBytes(rf, "type").String()
+}
+
 // outputConfig asks for structured output: text following a JSON schema.
 type outputConfig struct {
 	TextFormat textFormat `json:"textFormat"`
