@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -66,6 +67,55 @@ type Server struct {
 	srv   *http.Server
 	base  context.Context         // every request's context derives from it
 	abort context.CancelCauseFunc // ends base (see Options.AbortCause)
+	// handlers counts the handlers running, so that Serve returns after
+	// those whose connections it closed have accounted for their requests.
+	handlers inflight
+	// closeWait bounds that wait (CloseWait).
+	closeWait time.Duration
+}
+
+// inflight counts handlers and tells when none is left.
+type inflight struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{} // closed when n drops to 0; nil until waited on
+}
+
+func (r *inflight) enter() {
+	r.mu.Lock()
+	r.n++
+	r.mu.Unlock()
+}
+
+func (r *inflight) leave() {
+	r.mu.Lock()
+	if r.n--; r.n == 0 && r.idle != nil {
+		close(r.idle)
+		r.idle = nil
+	}
+	r.mu.Unlock()
+}
+
+// wait waits until no handler is running or ctx ends, and returns how
+// many are still running.
+func (r *inflight) wait(ctx context.Context) int {
+	r.mu.Lock()
+	if r.n == 0 {
+		r.mu.Unlock()
+		return 0
+	}
+	if r.idle == nil {
+		r.idle = make(chan struct{})
+	}
+	idle := r.idle
+	r.mu.Unlock()
+	select {
+	case <-idle:
+	case <-ctx.Done():
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.n
 }
 
 // New returns a server; call Serve to run it.
@@ -85,7 +135,7 @@ func New(opts Options) *Server {
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = 30 * time.Second
 	}
-	s := &Server{opts: opts}
+	s := &Server{opts: opts, closeWait: CloseWait}
 	// A wrong method the API's mux refuses (httpmux.HandleWrongMethods)
 	// gets its request line here, as a refused content coding does.
 	s.base, s.abort = context.WithCancelCause(httpmux.WithRefusals(context.Background(), s.methodRefused))
@@ -142,7 +192,16 @@ func (s *Server) Handler() http.Handler {
 			mux.ServeHTTP(w, r)
 		})
 	}
-	return reqid.Middleware(s.abandon(s.recover(h)))
+	return s.track(reqid.Middleware(s.abandon(s.recover(h))))
+}
+
+// track counts the handler running in s.handlers.
+func (s *Server) track(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.handlers.enter()
+		defer s.handlers.leave()
+		next.ServeHTTP(w, r)
+	})
 }
 
 func writeProbe(w http.ResponseWriter, ok bool) {
@@ -355,9 +414,18 @@ func (w *answered) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // their last bytes before their connections are closed.
 const AbortGrace = 2 * time.Second
 
+// CloseWait is how long Serve waits, once it has closed the connections
+// left after the shutdown deadline, for their handlers to return: a
+// handler blocked writing to a client slow to read finds its write failed
+// and still has its usage record and log line to write, which must reach
+// the usage ledger before the caller stops it.
+const CloseWait = 5 * time.Second
+
 // Serve serves on ln until ctx ends, then stops accepting, waits up to
 // ShutdownTimeout for in-flight requests and streams to finish, and closes
-// whatever is left.
+// whatever is left. It returns once the handlers of the connections it
+// closed have returned (up to CloseWait), so that what they account for
+// is done when Serve returns.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.srv.Serve(ln) }()
@@ -389,6 +457,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if err != nil {
 		s.opts.Logger.Warn("shutdown deadline passed; closing remaining connections", "err", err)
 		_ = s.srv.Close()
+		// Close does not wait for the handlers of the connections it
+		// closed.
+		wctx, cancel := context.WithTimeout(context.Background(), s.closeWait)
+		n := s.handlers.wait(wctx)
+		cancel()
+		if n > 0 {
+			s.opts.Logger.Warn("requests still running after their connections were closed; not waiting for them", "requests", n, "waited", s.closeWait.String())
+		}
 	}
 	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
 		return serr
