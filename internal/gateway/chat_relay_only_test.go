@@ -13,8 +13,8 @@ import (
 // using what no translation carries (custom tools, an allowed_tools
 // tool_choice) is sent to the route's OpenAI deployments only, even when
 // an Anthropic one comes first; a route with none is a 400 naming the
-// feature. A response_format an Anthropic deployment cannot honour is a
-// 400 naming response_format.
+// feature. A response_format an Anthropic deployment cannot honour, on a
+// route of none that can, is a 400 no_capable_deployment naming it.
 func TestChatRelayOnlyGoesToOpenAIDeployments(t *testing.T) {
 	f := newFixture(t)
 	// claude-json is claude marked for structured output.
@@ -47,8 +47,10 @@ func TestChatRelayOnlyGoesToOpenAIDeployments(t *testing.T) {
 			}
 		})
 	}
+	// No deployment of the route can carry it: a 400 naming why (found
+	// by audit A: the plan keeps the deployments that can).
 	resp, b := f.post(oaPath, chat("anth-json", `"response_format":{"type":"json_object"}`))
-	if resp.StatusCode != 400 || gjson.GetBytes(b, "error.param").Str != "response_format" {
-		t.Errorf("json_object: got %d %s, want 400 with param response_format", resp.StatusCode, b)
+	if resp.StatusCode != 400 || gjson.GetBytes(b, "error.code").Str != "no_capable_deployment" || !strings.Contains(string(b), "response_format") {
+		t.Errorf("json_object: got %d %s, want 400 no_capable_deployment naming response_format", resp.StatusCode, b)
 	}
 }
