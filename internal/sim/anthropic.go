@@ -210,8 +210,12 @@ func (req *anRequest) prompt() (*prompt, string) {
 	if msg := thinkingSigned(req.Messages); msg != "" {
 		return nil, msg
 	}
-	if t := req.Thinking; t != nil && t.Type == "enabled" {
+	if t := req.Thinking; t != nil && (t.Type == "enabled" || t.Type == "adaptive") {
+		adaptive := t.Type == "adaptive"
 		switch {
+		case adaptive:
+			// Claude decides how much to think: the sim thinks as for
+			// a budget (adaptiveBudget).
 		case t.BudgetTokens < 1024:
 			return nil, "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024"
 		case p.maxTokens <= t.BudgetTokens:
@@ -223,6 +227,9 @@ func (req *anRequest) prompt() (*prompt, string) {
 			return nil, msg
 		}
 		p.thinkBudget = t.BudgetTokens
+		if adaptive {
+			p.thinkBudget = adaptiveBudget
+		}
 	}
 	return p, ""
 }

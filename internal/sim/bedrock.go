@@ -465,10 +465,14 @@ func (req *brRequest) setInference(p *prompt) string {
 // and checks it as Claude does, in Bedrock's words.
 func (req *brRequest) setThinking(p *prompt) string {
 	t := req.AdditionalModelRequestFields.Thinking
-	if t == nil || t.Type != "enabled" {
+	if t == nil || t.Type != "enabled" && t.Type != "adaptive" {
 		return ""
 	}
+	adaptive := t.Type == "adaptive"
 	switch {
+	case adaptive:
+		// Claude decides how much to think: the sim thinks as for a
+		// budget (adaptiveBudget).
 	case t.BudgetTokens < 1024:
 		return brModelErrors + "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024"
 	case p.maxTokens > 0 && p.maxTokens <= t.BudgetTokens:
@@ -480,6 +484,9 @@ func (req *brRequest) setThinking(p *prompt) string {
 		return brModelErrors + msg
 	}
 	p.thinkBudget = t.BudgetTokens
+	if adaptive {
+		p.thinkBudget = adaptiveBudget
+	}
 	return ""
 }
 

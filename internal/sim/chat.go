@@ -327,6 +327,10 @@ func errDecode(err error) string {
 	return "invalid JSON"
 }
 
+// adaptiveBudget is the budget the simulator reads adaptive thinking
+// ({"type":"adaptive"}) as.
+const adaptiveBudget = 1024
+
 // defaultThinkingTokens is the length of the simulator's thinking block
 // when the model does not say.
 const defaultThinkingTokens = 16
