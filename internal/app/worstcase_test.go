@@ -164,3 +164,28 @@ func TestTPMReservesTheClientsMaxTokens(t *testing.T) {
 		t.Errorf("got %v using %d tokens, want some admitted within the tpm of %d", got.codes, got.tokens, tpm)
 	}
 }
+
+// TestBudgetReservesCompletionsBestOf: a legacy Completions request's
+// upstream makes, and bills, best_of answers per prompt to return n of
+// them, so its worst case is best_of (or n) times max_tokens for every
+// prompt: one that cannot fit the whole budget so is refused rather than
+// reserved as one answer (found in audit C's follow-up).
+func TestBudgetReservesCompletionsBestOf(t *testing.T) {
+	s := startWorstCaseStack(t)
+	// wc-medium: 32 output tokens at $4/MTok, $0.000128 an answer; 20 of
+	// them, $0.00256, are more than the whole $0.001.
+	k := s.newKey("acme", admin.KeyCreate{Limits: tenancy.Limits{BudgetDailyUSD: 0.001}})
+	auth := []string{"Authorization", "Bearer " + k.Secret}
+	if code, out, _ := s.send("/v1/completions", `{"model":"wc-medium","prompt":"Once","max_tokens":32}`, auth...); code != 200 {
+		t.Fatalf("one answer: got %d %s, want 200", code, out)
+	}
+	for _, body := range []string{
+		`{"model":"wc-medium","prompt":"Once","max_tokens":32,"best_of":20}`,
+		`{"model":"wc-medium","prompt":"Once","max_tokens":32,"n":20}`,
+		`{"model":"wc-medium","prompt":["Once","Twice","Thrice","Four","Five","Six","Seven","Eight","Nine","Ten","Eleven","Twelve","13","14","15","16","17","18","19","20"],"max_tokens":32}`,
+	} {
+		if code, out, _ := s.send("/v1/completions", body, auth...); code != 429 || !strings.Contains(out, "budget_exceeded") {
+			t.Errorf("%s: got %d %s, want 429 budget_exceeded for a worst case above the whole budget", body, code, out)
+		}
+	}
+}

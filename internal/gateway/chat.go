@@ -614,13 +614,14 @@ func (g *Gateway) deny(ctx context.Context, w http.ResponseWriter, x *exchange, 
 
 // worstCase is the most tokens req can use and the most it can cost on
 // the decision's plan, from the input estimate and, per answer (n choices
-// may cost n calls: a deployment of another API makes them), max_tokens
+// may cost n calls: a deployment of another API makes them; a legacy
+// Completions best_of makes more answers than it returns), max_tokens
 // (the deployment's output limit when max_tokens is unset): on the deployment where that is most, or on a cascade the sum
 // over its stages and their judges, since a cascade pays every stage it
 // calls. Admission reserves both, the tokens against TPM and the cost
 // against budgets, and settle refunds what the call did not use.
 func (rt *runtime) worstCase(dec router.Decision, input int, req *llm.Request) (reserve int, cost float64) {
-	n := max(req.Choices, 1)
+	n := max(req.Choices, req.Generations, 1)
 	if dec.Cascade != nil {
 		return rt.cascadeWorstCase(dec.Cascade, input, n, req.MaxTokens)
 	}

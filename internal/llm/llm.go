@@ -202,8 +202,13 @@ type Request struct {
 	// MaxTokens is the requested output limit; 0 when unset.
 	MaxTokens int
 	// Choices is how many answers the client asked for (OpenAI's n); 0
-	// when unset (one).
+	// when unset (one). A legacy Completions request's is n times its
+	// prompts, the choices of its answer.
 	Choices int
+	// Generations, when above Choices, is how many answers the upstream
+	// makes and bills to return them: a legacy Completions best_of (times
+	// its prompts). Budgets and rate limits reserve that many.
+	Generations int
 	// Features used by routing, filled by the parser.
 	HasImages   bool
 	HasTools    bool

@@ -1,6 +1,8 @@
 package openaiapi
 
 import (
+	"strconv"
+
 	"github.com/tidwall/gjson"
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
@@ -27,6 +29,7 @@ func ParseCompletions(body []byte) (*llm.Request, error) {
 	req := &llm.Request{Raw: body, Dialect: llm.DialectOpenAICompletions}
 	req.SetDecoder(decodeCompletions)
 	seenModel, seenPrompt := false, false
+	n, bestOf := 0, 0
 	root.ForEach(func(key, v gjson.Result) bool {
 		switch key.Str {
 		case "model":
@@ -48,9 +51,15 @@ func ParseCompletions(body []byte) (*llm.Request, error) {
 			if v.Type != gjson.Null {
 				markRelayOnly(req, "logprobs")
 			}
-		case "n", "best_of":
-			if v.Type == gjson.Number && v.Num > 1 {
-				markRelayOnly(req, key.Str+" above 1")
+		case "n":
+			n, err = boundedInt("n", v, MaxChoices)
+			if n > 1 {
+				markRelayOnly(req, "n above 1")
+			}
+		case "best_of":
+			bestOf, err = boundedInt("best_of", v, MaxBestOf)
+			if bestOf > 1 {
+				markRelayOnly(req, "best_of above 1")
 			}
 		case "stream":
 			req.Stream, err = optionalBool("stream", v)
@@ -83,7 +92,30 @@ func ParseCompletions(body []byte) (*llm.Request, error) {
 		// max_output_tokens, and budgets reserve it.
 		req.MaxTokens = CompletionsDefaultMaxTokens
 	}
+	// The answer has n choices per prompt, and the upstream makes (and
+	// bills) best_of per prompt to pick them: what the stream's finishes
+	// are checked against, and what budgets and rate limits reserve.
+	prompts := max(req.NumMessages, 1)
+	if n > 1 || prompts > 1 {
+		req.Choices = max(n, 1) * prompts
+	}
+	if bestOf > max(n, 1) {
+		req.Generations = bestOf * prompts
+	}
 	return req, nil
+}
+
+// MaxBestOf is the largest best_of of a legacy Completions request, as
+// OpenAI allows.
+const MaxBestOf = 20
+
+// boundedInt reads an optional integer from 1 to most.
+func boundedInt(param string, v gjson.Result, most int) (int, error) {
+	i, err := positiveInt(param, v)
+	if err == nil && i > most {
+		err = badRequest(param, param+" must be an integer from 1 to "+strconv.Itoa(most))
+	}
+	return i, err
 }
 
 // parsePrompt reads prompt: a string, an array of strings, or token ids

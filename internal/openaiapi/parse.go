@@ -50,7 +50,7 @@ func ParseChat(body []byte) (*llm.Request, error) {
 		case "stream":
 			req.Stream, err = optionalBool("stream", v)
 		case "n":
-			req.Choices, err = positiveInt("n", v)
+			req.Choices, err = boundedInt("n", v, MaxChoices)
 		case "stream_options":
 			if v.Type == gjson.Null {
 				break
@@ -195,6 +195,11 @@ func parseMetadata(v gjson.Result, req *llm.Request) error {
 	})
 	return nil
 }
+
+// MaxChoices is the largest n of a Chat Completions request, as OpenAI
+// allows: the worst case reserved against budgets and rate limits is n
+// times max_tokens.
+const MaxChoices = 128
 
 func positiveInt(param string, v gjson.Result) (int, error) {
 	if v.Type == gjson.Null {
