@@ -16,7 +16,7 @@ func (s *Store) CreateFile(ctx context.Context, f store.File, content []byte) er
 	if content == nil {
 		content = []byte{}
 	}
-	_, err := s.exec(ctx, "create file", `INSERT INTO files(id, tenant_id, purpose, filename, bytes, created, content)
+	_, err := s.exec(unbounded(ctx), "create file", `INSERT INTO files(id, tenant_id, purpose, filename, bytes, created, content)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`, f.ID, f.TenantID, f.Purpose, f.Filename, f.Bytes, us(f.Created), content)
 	return err
 }
@@ -33,7 +33,7 @@ func scanFile(row pgx.CollectableRow) (store.File, error) {
 // one runs a query expected to return exactly one row.
 func one[T any](s *Store, ctx context.Context, op string, scan pgx.RowToFunc[T], q string, args ...any) (T, error) {
 	var v T
-	err := s.pool.with(ctx, func(c *pgx.Conn) error {
+	err := s.pool.with(ctx, func(ctx context.Context, c *pgx.Conn) error {
 		rows, _ := c.Query(ctx, q, args...)
 		var err error
 		v, err = pgx.CollectExactlyOneRow(rows, scan)
@@ -49,7 +49,7 @@ func one[T any](s *Store, ctx context.Context, op string, scan pgx.RowToFunc[T],
 // all runs a query and collects its rows.
 func all[T any](s *Store, ctx context.Context, op string, scan pgx.RowToFunc[T], q string, args ...any) ([]T, error) {
 	var vs []T
-	err := s.pool.with(ctx, func(c *pgx.Conn) error {
+	err := s.pool.with(ctx, func(ctx context.Context, c *pgx.Conn) error {
 		rows, _ := c.Query(ctx, q, args...)
 		var err error
 		vs, err = pgx.CollectRows(rows, scan)
@@ -71,7 +71,7 @@ func (s *Store) GetFile(ctx context.Context, tenantID, id string) (store.File, e
 
 // FileContent returns the content of the tenant's file id.
 func (s *Store) FileContent(ctx context.Context, tenantID, id string) ([]byte, error) {
-	return one(s, ctx, "file content", func(row pgx.CollectableRow) ([]byte, error) {
+	return one(s, unbounded(ctx), "file content", func(row pgx.CollectableRow) ([]byte, error) {
 		b := []byte{}
 		err := row.Scan(&b)
 		return b, err
@@ -187,7 +187,7 @@ func (s *Store) PutBatchResult(ctx context.Context, batchID string, r store.Batc
 // BatchResults calls fn for each result in line order.
 func (s *Store) BatchResults(ctx context.Context, batchID string, fn func(store.BatchResult) error) error {
 	var fnErr error
-	err := s.pool.with(ctx, func(c *pgx.Conn) error {
+	err := s.pool.with(ctx, func(ctx context.Context, c *pgx.Conn) error {
 		rows, err := c.Query(ctx, `SELECT line, ok, data FROM batch_results WHERE batch_id = $1 ORDER BY line`, batchID)
 		if err != nil {
 			return err
@@ -198,7 +198,7 @@ func (s *Store) BatchResults(ctx context.Context, batchID string, fn func(store.
 			if err := rows.Scan(&r.Line, &r.OK, &r.Data); err != nil {
 				return err
 			}
-			if fnErr = fn(r); fnErr != nil {
+			if fnErr = streamed(ctx, func() error { return fn(r) }); fnErr != nil {
 				return nil
 			}
 		}
@@ -229,6 +229,7 @@ func (s *Store) DeleteBatchResults(ctx context.Context, batchID string) error {
 
 // DeleteBatchDataBefore deletes old files and old finished batches.
 func (s *Store) DeleteBatchDataBefore(ctx context.Context, before time.Time) (files, batches int64, err error) {
+	ctx = unbounded(ctx)
 	tag, err := s.exec(ctx, "delete old files", `DELETE FROM files WHERE created < $1 AND id NOT IN (
 		SELECT doc::jsonb->>'input_file_id' FROM batches
 		WHERE status IN ($2, $3, $4, $5) AND doc::jsonb->>'input_file_id' IS NOT NULL)`, us(before),

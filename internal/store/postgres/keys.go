@@ -31,7 +31,7 @@ func utcPtr(t *time.Time) *time.Time {
 
 func (s *Store) exec(ctx context.Context, op, sql string, args ...any) (pgconn.CommandTag, error) {
 	var tag pgconn.CommandTag
-	err := s.pool.with(ctx, func(c *pgx.Conn) error {
+	err := s.pool.with(ctx, func(ctx context.Context, c *pgx.Conn) error {
 		var err error
 		tag, err = c.Exec(ctx, sql, args...)
 		return err
@@ -74,7 +74,7 @@ func scanTenant(row pgx.CollectableRow) (store.Tenant, error) {
 // GetTenant returns the tenant with id.
 func (s *Store) GetTenant(ctx context.Context, id string) (store.Tenant, error) {
 	var t store.Tenant
-	err := s.pool.with(ctx, func(c *pgx.Conn) error {
+	err := s.pool.with(ctx, func(ctx context.Context, c *pgx.Conn) error {
 		rows, _ := c.Query(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = $1`, id)
 		var err error
 		t, err = pgx.CollectExactlyOneRow(rows, scanTenant)
@@ -89,7 +89,7 @@ func (s *Store) GetTenant(ctx context.Context, id string) (store.Tenant, error) 
 // ListTenants returns all tenants ordered by creation then ID.
 func (s *Store) ListTenants(ctx context.Context) ([]store.Tenant, error) {
 	var ts []store.Tenant
-	err := s.pool.with(ctx, func(c *pgx.Conn) error {
+	err := s.pool.with(ctx, func(ctx context.Context, c *pgx.Conn) error {
 		rows, _ := c.Query(ctx, `SELECT `+tenantColumns+` FROM tenants ORDER BY created, id`)
 		var err error
 		ts, err = pgx.CollectRows(rows, scanTenant)
@@ -159,7 +159,7 @@ func scanKey(row pgx.CollectableRow) (store.Key, error) {
 
 func (s *Store) getKey(ctx context.Context, op, where string, arg any) (store.Key, error) {
 	var k store.Key
-	err := s.pool.with(ctx, func(c *pgx.Conn) error {
+	err := s.pool.with(ctx, func(ctx context.Context, c *pgx.Conn) error {
 		rows, _ := c.Query(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE `+where, arg)
 		var err error
 		k, err = pgx.CollectExactlyOneRow(rows, scanKey)
@@ -184,7 +184,7 @@ func (s *Store) GetKey(ctx context.Context, id string) (store.Key, error) {
 // ListKeys lists tenantID's keys, or every key when tenantID is empty.
 func (s *Store) ListKeys(ctx context.Context, tenantID string) ([]store.Key, error) {
 	var ks []store.Key
-	err := s.pool.with(ctx, func(c *pgx.Conn) error {
+	err := s.pool.with(ctx, func(ctx context.Context, c *pgx.Conn) error {
 		rows, _ := c.Query(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE ($1 = '' OR tenant_id = $1) ORDER BY created, id`, tenantID)
 		var err error
 		ks, err = pgx.CollectRows(rows, scanKey)

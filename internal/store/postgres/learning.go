@@ -34,7 +34,7 @@ func (s *Store) PutFeedback(ctx context.Context, f store.Feedback) error {
 // TrainingExamples joins captured prompts, feedback and usage records.
 func (s *Store) TrainingExamples(ctx context.Context, since time.Time, fn func(store.TrainingExample) error) error {
 	var fnErr error
-	err := s.pool.with(ctx, func(c *pgx.Conn) error {
+	err := s.pool.with(ctx, func(ctx context.Context, c *pgx.Conn) error {
 		rows, err := c.Query(ctx, `SELECT p.request_id, p.tenant_id, p.route, p.text, u.deployment, f.quality, u.cost_usd, u.output_tokens, p.created
 			FROM captured_prompts p
 			JOIN feedback f ON f.request_id = p.request_id AND f.tenant_id = p.tenant_id
@@ -50,7 +50,7 @@ func (s *Store) TrainingExamples(ctx context.Context, since time.Time, fn func(s
 				return err
 			}
 			e.Created = e.Created.UTC()
-			if fnErr = fn(e); fnErr != nil {
+			if fnErr = streamed(ctx, func() error { return fn(e) }); fnErr != nil {
 				return nil
 			}
 		}
@@ -64,6 +64,7 @@ func (s *Store) TrainingExamples(ctx context.Context, since time.Time, fn func(s
 
 // DeleteLearningBefore deletes old captured prompts and feedback.
 func (s *Store) DeleteLearningBefore(ctx context.Context, before time.Time) (int64, error) {
+	ctx = unbounded(ctx)
 	var n int64
 	for _, table := range []string{"captured_prompts", "feedback"} {
 		tag, err := s.exec(ctx, "delete learning data", `DELETE FROM `+table+` WHERE created < $1`, us(before))

@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -23,6 +25,18 @@ var migrationFS embed.FS
 // DefaultMaxConns is the pool size when the URL has no pool_max_conns.
 const DefaultMaxConns = 8
 
+// DefaultConnectTimeout bounds connecting to the server (dial and
+// start-up) when neither the URL's connect_timeout nor PGCONNECT_TIMEOUT
+// sets it: a server that accepts connections but never answers fails the
+// connect instead of holding it for as long as the caller waits.
+const DefaultConnectTimeout = 10 * time.Second
+
+// DefaultCallTimeout is the URL's call_timeout when it has none: how long
+// a store call whose caller set no deadline of its own (an admin API or
+// dashboard request, a batch worker) waits for the server (see
+// connPool.with).
+const DefaultCallTimeout = 15 * time.Second
+
 // Store is a store.Store backed by PostgreSQL. Safe for concurrent use.
 type Store struct {
 	pool *connPool
@@ -31,14 +45,15 @@ type Store struct {
 var _ store.Store = (*Store)(nil)
 
 // Open connects to the database at rawURL (postgres://user@host:port/db?...)
-// and applies pending migrations. The URL may carry pool_max_conns, and
-// search_path to place the tables in a schema of their own.
+// and applies pending migrations. The URL may carry pool_max_conns,
+// call_timeout, and search_path to place the tables in a schema of their
+// own.
 func Open(ctx context.Context, rawURL string) (*Store, error) {
-	cfg, maxConns, err := ParseURL(rawURL)
+	o, err := parseURL(rawURL)
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{pool: newConnPool(cfg, maxConns)}
+	s := &Store{pool: newConnPool(o.cfg, o.maxConns, o.callTimeout)}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -50,26 +65,56 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 // config and the pool size (pool_max_conns, else DefaultMaxConns).
 // switchyard check calls it to refuse what Open would.
 func ParseURL(rawURL string) (*pgx.ConnConfig, int, error) {
+	o, err := parseURL(rawURL)
+	if err != nil {
+		return nil, 0, err
+	}
+	return o.cfg, o.maxConns, nil
+}
+
+// options are what Open reads from its URL.
+type options struct {
+	cfg         *pgx.ConnConfig
+	maxConns    int
+	callTimeout time.Duration
+}
+
+func parseURL(rawURL string) (options, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, 0, fmt.Errorf("postgres: parse url: %w", err)
+		return options{}, fmt.Errorf("postgres: parse url: %w", err)
 	}
-	maxConns := DefaultMaxConns
+	o := options{maxConns: DefaultMaxConns, callTimeout: DefaultCallTimeout}
 	q := u.Query()
 	if v := q.Get("pool_max_conns"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			return nil, 0, fmt.Errorf("postgres: pool_max_conns %q is not a positive integer", v)
+			return options{}, fmt.Errorf("postgres: pool_max_conns %q is not a positive integer", v)
 		}
-		maxConns = n
+		o.maxConns = n
+	}
+	if q.Has("call_timeout") {
+		v := q.Get("call_timeout")
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return options{}, fmt.Errorf("postgres: call_timeout %q is not a duration such as 30s (0 for none)", v)
+		}
+		o.callTimeout = d
+	}
+	if q.Has("pool_max_conns") || q.Has("call_timeout") {
+		// Ours, not server settings: pgx would send them to the server.
 		q.Del("pool_max_conns")
+		q.Del("call_timeout")
 		u.RawQuery = q.Encode()
 	}
-	cfg, err := pgx.ParseConfig(u.String())
+	o.cfg, err = pgx.ParseConfig(u.String())
 	if err != nil {
-		return nil, 0, fmt.Errorf("postgres: parse url: %w", err)
+		return options{}, fmt.Errorf("postgres: parse url: %w", err)
 	}
-	return cfg, maxConns, nil
+	if !q.Has("connect_timeout") && os.Getenv("PGCONNECT_TIMEOUT") == "" {
+		o.cfg.ConnectTimeout = DefaultConnectTimeout
+	}
+	return o, nil
 }
 
 func (s *Store) migrate(ctx context.Context) error {
@@ -77,7 +122,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}
-	err = s.pool.with(ctx, func(c *pgx.Conn) error {
+	err = s.pool.with(ctx, func(ctx context.Context, c *pgx.Conn) error {
 		return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('switchyard.schema_migrations'))`); err != nil {
 				return err
@@ -112,7 +157,7 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // Ping checks that a connection can reach the server.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.pool.with(ctx, func(c *pgx.Conn) error { return c.Ping(ctx) }); err != nil {
+	if err := s.pool.with(ctx, func(ctx context.Context, c *pgx.Conn) error { return c.Ping(ctx) }); err != nil {
 		return fmt.Errorf("postgres: ping: %w", err)
 	}
 	return nil

@@ -126,7 +126,7 @@ func (s *Store) QueryUsage(ctx context.Context, q store.UsageQuery) ([]store.Usa
 		query += " GROUP BY " + strings.Join(group, ", ") + " ORDER BY " + strings.Join(group, ", ")
 	}
 	var out []store.UsageAggregate
-	err := s.pool.with(ctx, func(c *pgx.Conn) error {
+	err := s.pool.with(ctx, func(ctx context.Context, c *pgx.Conn) error {
 		rows, err := c.Query(ctx, query, args...)
 		if err != nil {
 			return err
@@ -175,7 +175,7 @@ func (s *Store) QueryUsage(ctx context.Context, q store.UsageQuery) ([]store.Usa
 func (s *Store) ExportUsage(ctx context.Context, from, to time.Time, tenantID string, fn func(store.UsageRecord) error) error {
 	w, args := where(from, to, tenantID)
 	var cbErr error
-	err := s.pool.with(ctx, func(c *pgx.Conn) error {
+	err := s.pool.with(ctx, func(ctx context.Context, c *pgx.Conn) error {
 		rows, err := c.Query(ctx, "SELECT "+usageColumns+" FROM usage_records"+w+" ORDER BY ts, request_id", args...)
 		if err != nil {
 			return err
@@ -193,7 +193,7 @@ func (s *Store) ExportUsage(ctx context.Context, from, to time.Time, tenantID st
 				return err
 			}
 			r.Time, r.Latency, r.TTFT = r.Time.UTC(), time.Duration(lat), time.Duration(ttft)
-			if err := fn(r); err != nil {
+			if err := streamed(ctx, func() error { return fn(r) }); err != nil {
 				cbErr = err
 				return nil
 			}
@@ -218,7 +218,7 @@ func (s *Store) SpentUSD(ctx context.Context, q store.SpendQuery) (float64, erro
 		}
 	}
 	var sum float64
-	err := s.pool.with(ctx, func(c *pgx.Conn) error {
+	err := s.pool.with(ctx, func(ctx context.Context, c *pgx.Conn) error {
 		// A negative cost (never a real one) must not give spend back.
 		return c.QueryRow(ctx, "SELECT coalesce(sum(greatest(cost_usd, 0)), 0)::float8 FROM usage_records"+w, args...).Scan(&sum)
 	})
