@@ -50,10 +50,11 @@ func (f *Frame) IsComment() bool {
 
 // Reader decodes frames from a stream. It is not safe for concurrent use.
 //
-// Each frame costs one allocation: lines are read into a scratch buffer that
-// is reused, then the frame's bytes are copied once into Raw, and Event, Data
-// (when it is a single line) and ID are views of Raw. A frame's fields share
-// its Raw, which nobody may modify.
+// Lines are read into a scratch buffer that is reused, then the frame's
+// bytes are copied once into Raw, and Event, Data (when it is a single line)
+// and ID are views of Raw. A frame's fields share its Raw, which nobody may
+// modify. Small frames' Raw are carved one after another from a block (see
+// own), so a stream of tokens costs an allocation per block, not per frame.
 type Reader struct {
 	br      *bufio.Reader
 	max     int
@@ -62,7 +63,14 @@ type Reader struct {
 
 	scratch []byte // the frame being read; reused
 	joined  []byte // data of a multi-line frame, joined; reused
+
+	block []byte // what is left of the block frames are copied into
 }
+
+// blockSize is the size of a block of frames: about twenty chunks of a
+// token each. A frame larger than a quarter of it gets its own allocation,
+// so a block's unused tail stays small.
+const blockSize = 4 << 10
 
 // span locates a field value in the scratch buffer.
 type span struct{ start, end int }
@@ -262,7 +270,7 @@ func (r *Reader) field(st *frameState, start, end int) {
 // frame copies the scratch buffer into the frame's own Raw and points the
 // fields into it.
 func (r *Reader) frame(st *frameState) Frame {
-	raw := make([]byte, len(r.scratch))
+	raw := r.own(len(r.scratch))
 	copy(raw, r.scratch)
 	f := Frame{Raw: raw, HasData: st.dataLines > 0}
 	view := func(s span) string {
@@ -284,6 +292,23 @@ func (r *Reader) frame(st *frameState) Frame {
 		f.Data = string(r.joined)
 	}
 	return f
+}
+
+// own returns n bytes no other frame uses, for a frame's Raw. They are
+// cut from the current block with their capacity capped at n, so an
+// append to one frame's Raw cannot reach the next frame's bytes, and the
+// Reader never writes to them again: a frame stays valid for as long as
+// its caller keeps it.
+func (r *Reader) own(n int) []byte {
+	if n > len(r.block) {
+		if n > blockSize/4 {
+			return make([]byte, n)
+		}
+		r.block = make([]byte, blockSize)
+	}
+	b := r.block[:n:n]
+	r.block = r.block[n:]
+	return b
 }
 
 func trimEOL(line []byte) []byte {

@@ -169,6 +169,33 @@ func TestReaderRawIsNotReused(t *testing.T) {
 	}
 }
 
+// Frames share a block: appending to one frame's Raw must not write over
+// the next frame's bytes, and many frames and a large one come out whole.
+func TestReaderRawBlocks(t *testing.T) {
+	var in strings.Builder
+	for i := range 100 {
+		in.WriteString("data: " + strings.Repeat("x", i) + "\n\n")
+	}
+	in.WriteString("data: " + strings.Repeat("y", 3000) + "\n\n")
+	frames, err := readAll(t, NewReader(strings.NewReader(in.String())))
+	if err != io.EOF || len(frames) != 101 {
+		t.Fatalf("got %d frames, %v; want 101, EOF", len(frames), err)
+	}
+	first, second := frames[0], frames[1]
+	_ = append(first.Raw, "XXXX"...)
+	if string(second.Raw) != "data: x\n\n" || second.Data != "x" {
+		t.Errorf("second frame %q (data %q) after an append to the first", second.Raw, second.Data)
+	}
+	for i, f := range frames[:100] {
+		if f.Data != strings.Repeat("x", i) {
+			t.Fatalf("frame %d: data %q", i, f.Data)
+		}
+	}
+	if frames[100].Data != strings.Repeat("y", 3000) {
+		t.Errorf("large frame: data of %d bytes", len(frames[100].Data))
+	}
+}
+
 func FuzzReader(f *testing.F) {
 	seeds := []string{
 		"data: hello\n\n",
