@@ -135,7 +135,10 @@ func streamOnce(ctx context.Context, r *runner, t *Target, ds *depState) (llm.St
 	if err != nil {
 		return fail(nil, err)
 	}
-	var buf []llm.Event
+	// Room for the events a stream usually sends before its first
+	// content (OpenAI's role chunk; Anthropic's message and block starts):
+	// one allocation instead of one per growth.
+	buf := make([]llm.Event, 0, 4)
 	for {
 		ev, err := s.Next()
 		if errors.Is(err, io.EOF) {
