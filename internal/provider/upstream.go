@@ -197,12 +197,14 @@ func NewPost(ctx context.Context, url string, body []byte, stream bool, extra ma
 	for k, v := range extra {
 		hr.Header.Set(k, v)
 	}
-	hr.Header.Set("Content-Type", "application/json")
+	// The two values share one backing array, each capped at its length
+	// (an append to one cannot reach the other): one allocation, not two.
+	accept := "application/json"
 	if stream {
-		hr.Header.Set("Accept", "text/event-stream")
-	} else {
-		hr.Header.Set("Accept", "application/json")
+		accept = "text/event-stream"
 	}
+	values := []string{"application/json", accept}
+	hr.Header["Content-Type"], hr.Header["Accept"] = values[0:1:1], values[1:2:2]
 	return hr, nil
 }
 
