@@ -125,6 +125,11 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 		tenant, key = x.who.TenantID, x.who.KeyID
 	}
 	if g.rec != nil {
+		// The record gets its own copy of the model: x.model is a view of
+		// the upstream's bytes (a 4 kB block of stream frames, or the
+		// whole body of an answer), which a record waiting in the
+		// ledger's queue (up to 10,000) would otherwise keep alive.
+		model := strings.Clone(x.model)
 		rec := store.UsageRecord{
 			RequestID:         id,
 			Time:              x.start,
@@ -134,7 +139,7 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 			Policy:            x.decision.Policy,
 			Reason:            x.decision.Reason,
 			Deployment:        deployment,
-			Model:             x.model,
+			Model:             model,
 			Attempts:          attempts(x.trace),
 			Status:            x.status,
 			ErrorCode:         x.errKind,
