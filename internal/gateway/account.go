@@ -163,16 +163,27 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 	}
 	g.capture(x, id, tenant, route, deployment)
 	if m := g.metrics; m != nil {
-		m.Requests.WithLabelValues(route, deployment, strconv.Itoa(x.status)).Inc()
-		m.Latency.WithLabelValues(route, deployment).Observe(latency.Seconds())
+		// The usual series come from a Series, looked up once; the
+		// others by their labels.
+		s := m.Series(route, deployment)
+		if x.status == http.StatusOK {
+			s.RequestOK().Inc()
+		} else {
+			m.Requests.WithLabelValues(route, deployment, strconv.Itoa(x.status)).Inc()
+		}
+		s.Latency().Observe(latency.Seconds())
 		if x.ttft > 0 {
-			m.TTFT.WithLabelValues(route, deployment).Observe(x.ttft.Seconds())
+			s.TTFT().Observe(x.ttft.Seconds())
 		}
 		if x.trace != nil {
 			last := len(x.trace.Attempts) - 1
 			for i := range x.trace.Attempts {
 				a := &x.trace.Attempts[i]
-				m.Attempts.WithLabelValues(route, a.Deployment, attemptOutcome(x, a, i == last)).Inc()
+				if outcome := attemptOutcome(x, a, i == last); outcome == "ok" && a.Deployment == deployment {
+					s.AttemptOK().Inc()
+				} else {
+					m.Attempts.WithLabelValues(route, a.Deployment, outcome).Inc()
+				}
 			}
 			// Answered by another deployment than the plan's first, the
 			// first tried or skipped (an open circuit is a fallback too).
@@ -188,13 +199,13 @@ func (g *Gateway) finish(ctx context.Context, x *exchange) {
 		// its record has no deployment. Without a deployment, a series is
 		// made only for spend, not for every refusal.
 		if deployment != "" || x.usage.InputTokens > 0 || x.usage.OutputTokens > 0 || cost > 0 {
-			addCount(m.Tokens.WithLabelValues(route, deployment, "input"), float64(x.usage.InputTokens))
-			addCount(m.Tokens.WithLabelValues(route, deployment, "output"), float64(x.usage.OutputTokens))
+			addCount(s.InputTokens(), float64(x.usage.InputTokens))
+			addCount(s.OutputTokens(), float64(x.usage.OutputTokens))
 			if u := x.usage; u.CachedInputTokens > 0 || u.CacheWriteTokens > 0 {
 				addCount(m.PromptCache.WithLabelValues(route, deployment, "read"), float64(u.CachedInputTokens))
 				addCount(m.PromptCache.WithLabelValues(route, deployment, "write"), float64(u.CacheWriteTokens))
 			}
-			addCount(m.CostUSD.WithLabelValues(route, deployment), cost)
+			addCount(s.Cost(), cost)
 		}
 	}
 	// A span that records nothing (tracing off, or not sampled) drops its

@@ -30,6 +30,8 @@ type Metrics struct {
 	Cache            *prometheus.CounterVec // route, result
 	Batches          *prometheus.CounterVec // status
 	BatchLines       *prometheus.CounterVec // result
+
+	series seriesCache // see Series
 }
 
 // NewMetrics creates the metrics and registers them on reg.
