@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/auth"
@@ -39,6 +40,12 @@ type planner struct {
 }
 
 func (p *planner) why(route, format string, args ...any) {
+	if len(args) == 0 && !strings.Contains(format, "%") {
+		// A fixed reason ("fallback chain", every request of such a
+		// route) needs no formatting: Sprintf would copy it.
+		p.reasons = append(p.reasons, route+": "+format)
+		return
+	}
 	p.reasons = append(p.reasons, route+": "+fmt.Sprintf(format, args...))
 }
 
