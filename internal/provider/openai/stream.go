@@ -23,10 +23,16 @@ type stream struct {
 
 	// want is how many choices the request asked for (n), at least 1.
 	want int
-	// finished maps each choice index seen in a decoded chunk to whether
-	// its finish_reason came. A body that ends without [DONE] is a
-	// complete answer only when every choice finished (see end).
-	finished map[int]bool
+	// first and more record each choice index seen in a decoded chunk and
+	// whether its finish_reason came: the first index seen in first (a
+	// stream of one choice, the usual one, needs no map), any other in
+	// more. A body that ends without [DONE] is a complete answer only
+	// when every choice finished (see end).
+	first struct {
+		index      int
+		seen, done bool
+	}
+	more map[int]bool
 
 	passthrough bool // see SetPassthrough
 	completions bool // legacy Completions chunks: choices[0].text
@@ -281,10 +287,30 @@ func (s *stream) toolIndex(index gjson.Result, id string) int {
 // holds its finish_reason. A finish is kept: a later chunk of the same
 // choice without one does not reopen it.
 func (s *stream) sawChoice(index int, finished bool) {
-	if s.finished == nil {
-		s.finished = make(map[int]bool, s.want)
+	switch {
+	case !s.first.seen:
+		s.first.index, s.first.seen, s.first.done = index, true, finished
+	case s.first.index == index:
+		s.first.done = s.first.done || finished
+	default:
+		if s.more == nil {
+			s.more = make(map[int]bool, s.want)
+		}
+		s.more[index] = s.more[index] || finished
 	}
-	s.finished[index] = s.finished[index] || finished
+}
+
+// choices calls f with each choice seen and whether it finished, until f
+// returns false.
+func (s *stream) choices(f func(index int, done bool) bool) {
+	if !s.first.seen || !f(s.first.index, s.first.done) {
+		return
+	}
+	for i, done := range s.more {
+		if !f(i, done) {
+			return
+		}
+	}
 }
 
 // complete reports whether every choice finished: each choice asked for
@@ -292,27 +318,26 @@ func (s *stream) sawChoice(index int, finished bool) {
 // choice may finish while another is still streaming; a cut then must not
 // pass for a complete answer.
 func (s *stream) complete() bool {
-	asked := 0
-	for i, done := range s.finished {
-		if !done {
-			return false
-		}
+	asked, all := 0, true
+	s.choices(func(i int, done bool) bool {
 		if i >= 0 && i < s.want {
 			asked++
 		}
-	}
-	return asked == s.want
+		all = done
+		return done
+	})
+	return all && asked == s.want
 }
 
 // sentFinished reports whether the upstream sent a choice and every
 // choice it sent finished.
 func (s *stream) sentFinished() bool {
-	for _, done := range s.finished {
-		if !done {
-			return false
-		}
-	}
-	return len(s.finished) > 0
+	seen, all := false, true
+	s.choices(func(_ int, done bool) bool {
+		seen, all = true, done
+		return done
+	})
+	return seen && all
 }
 
 // end decides what the end of the body means: a complete answer when every
