@@ -21,6 +21,33 @@ type ctxKey struct{}
 // ids is what the context carries: the gateway's id and the client's.
 type ids struct{ own, client string }
 
+// idsCtx is a context carrying ids under ctxKey: one allocation, where
+// context.WithValue would make two (the boxed ids, then the context).
+// Value hands out a pointer to v, which nobody writes after withIDs.
+type idsCtx struct {
+	context.Context
+	v ids
+}
+
+func (c *idsCtx) Value(key any) any {
+	if _, ok := key.(ctxKey); ok {
+		return &c.v
+	}
+	return c.Context.Value(key)
+}
+
+func withIDs(ctx context.Context, v ids) context.Context {
+	return &idsCtx{Context: ctx, v: v}
+}
+
+// idsOf returns the ids ctx carries, or none.
+func idsOf(ctx context.Context) ids {
+	if v, ok := ctx.Value(ctxKey{}).(*ids); ok {
+		return *v
+	}
+	return ids{}
+}
+
 const (
 	// Header is the response header carrying the gateway's id.
 	Header = "X-Request-Id"
@@ -46,22 +73,20 @@ func New() string {
 
 // From returns the gateway's id in ctx, or "".
 func From(ctx context.Context) string {
-	v, _ := ctx.Value(ctxKey{}).(ids)
-	return v.own
+	return idsOf(ctx).own
 }
 
 // With returns ctx carrying id as the gateway's id, for a request the
 // gateway makes itself (a batch line), whose id must be stable so that
 // running it again writes the same usage record.
 func With(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, ctxKey{}, ids{own: id})
+	return withIDs(ctx, ids{own: id})
 }
 
 // Client returns the client's own id for the request in ctx, or "" when the
 // client sent none (or one that was not plain).
 func Client(ctx context.Context) string {
-	v, _ := ctx.Value(ctxKey{}).(ids)
-	return v.client
+	return idsOf(ctx).client
 }
 
 // Plain reports whether a client-supplied string is short and plain (1 to
@@ -104,6 +129,6 @@ func Middleware(next http.Handler) http.Handler {
 		ids := []string{v.own}
 		h := w.Header()
 		h[Header], h[AnthropicHeader] = ids, ids
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, v)))
+		next.ServeHTTP(w, r.WithContext(withIDs(r.Context(), v)))
 	})
 }
