@@ -74,6 +74,7 @@ type exchange struct {
 	adm      Admission
 	rt       *runtime   // the config the request runs on
 	side     *sideCalls // classifier and judge calls made for it
+	ownSide  sideCalls  // side's storage when start made x: no allocation of its own
 	// priorCost and priorUsage are what earlier cascade stages cost;
 	// priorCost also holds what a relayed answer costs beyond its tokens
 	// (images, seconds of audio).
@@ -123,7 +124,8 @@ func (g *Gateway) ServeAnthropicMessages(w http.ResponseWriter, r *http.Request)
 // start opens the exchange of one API request and its span; the caller
 // defers finish on the returned request's context.
 func (g *Gateway) start(r *http.Request, d *dialect, spanName string) (*exchange, *http.Request) {
-	x := &exchange{start: g.now(), dialect: d, side: &sideCalls{}, operation: operationOf(spanName)}
+	x := &exchange{start: g.now(), dialect: d, operation: operationOf(spanName)}
+	x.side = &x.ownSide
 	ctx, span := g.tracer.Start(r.Context(), spanName, trace.WithSpanKind(trace.SpanKindServer))
 	x.span = span
 	ctx = context.WithValue(ctx, sideCallsKey{}, x.side)
