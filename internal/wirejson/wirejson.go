@@ -31,8 +31,10 @@ func Marshal(v any) ([]byte, error) {
 // Content-Length.
 func Write(w http.ResponseWriter, status int, body []byte) error {
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	// One backing array for both values, each capped at its length; the
+	// names are the canonical ones Set would use.
+	values := []string{"application/json", strconv.Itoa(len(body))}
+	h["Content-Type"], h["Content-Length"] = values[0:1:1], values[1:2:2]
 	w.WriteHeader(status)
 	_, err := w.Write(body)
 	return err
