@@ -236,7 +236,7 @@ func ReadBody(ctx context.Context, resp *http.Response) ([]byte, error) {
 // whole one.
 func ReadBodyUpTo(ctx context.Context, resp *http.Response, limit int64) ([]byte, error) {
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	raw, err := readAll(io.LimitReader(resp.Body, limit+1), resp.ContentLength, limit)
 	if err != nil {
 		return nil, TransportError(ctx, err)
 	}
@@ -244,6 +244,30 @@ func ReadBodyUpTo(ctx context.Context, resp *http.Response, limit int64) ([]byte
 		return nil, &Error{Kind: KindUnavailable, Status: resp.StatusCode, Message: fmt.Sprintf("response body larger than %d MiB", limit>>20)}
 	}
 	return raw, nil
+}
+
+// readAll is io.ReadAll, with a first buffer of the declared length (and a
+// byte more, to meet EOF without growing) when it is known and within
+// limit: one allocation for an answer of any size, where io.ReadAll starts
+// at 512 bytes and grows, copying, to the size of the body.
+func readAll(r io.Reader, declared, limit int64) ([]byte, error) {
+	if declared <= 0 || declared > limit {
+		return io.ReadAll(r)
+	}
+	b := make([]byte, 0, declared+1)
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // longer than declared: grow
+		}
+	}
 }
 
 // CloseBody closes a stream's upstream body, reading a little of what is
