@@ -12,31 +12,69 @@ import (
 // BenchmarkReader decodes a 20-frame token stream (the shape of an OpenAI
 // chat stream); ns/op is per stream.
 func BenchmarkReader(b *testing.B) {
-	var buf bytes.Buffer
-	for i := range 20 {
-		fmt.Fprintf(&buf, "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"bench\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\" w%d\"},\"finish_reason\":null}]}\n\n", i)
-	}
-	buf.WriteString("data: [DONE]\n\n")
-	stream := buf.Bytes()
+	stream := benchStream()
 	rd := bytes.NewReader(stream)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(stream)))
 	for b.Loop() {
 		rd.Reset(stream)
 		r := sse.NewReader(rd)
-		n := 0
-		for {
-			_, err := r.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			n++
+		readFrames(b, r)
+	}
+}
+
+// BenchmarkReaderFrameByFrame is BenchmarkReader with each frame
+// arriving in a read of its own, as a model's tokens do.
+func BenchmarkReaderFrameByFrame(b *testing.B) {
+	stream := benchStream()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(stream)))
+	for b.Loop() {
+		r := sse.NewReader(&frameReader{rest: stream})
+		readFrames(b, r)
+	}
+}
+
+// frameReader returns its stream one frame (up to a blank line) per Read.
+type frameReader struct{ rest []byte }
+
+func (f *frameReader) Read(p []byte) (int, error) {
+	if len(f.rest) == 0 {
+		return 0, io.EOF
+	}
+	n := len(f.rest)
+	if i := bytes.Index(f.rest, []byte("\n\n")); i >= 0 {
+		n = i + 2
+	}
+	n = copy(p, f.rest[:n])
+	f.rest = f.rest[n:]
+	return n, nil
+}
+
+// benchStream is a 20-frame token stream and [DONE].
+func benchStream() []byte {
+	var buf bytes.Buffer
+	for i := range 20 {
+		fmt.Fprintf(&buf, "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"bench\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\" w%d\"},\"finish_reason\":null}]}\n\n", i)
+	}
+	buf.WriteString("data: [DONE]\n\n")
+	return buf.Bytes()
+}
+
+func readFrames(b *testing.B, r *sse.Reader) {
+	b.Helper()
+	n := 0
+	for {
+		_, err := r.Next()
+		if err == io.EOF {
+			break
 		}
-		if n != 21 {
-			b.Fatalf("frames: got %d, want 21", n)
+		if err != nil {
+			b.Fatal(err)
 		}
+		n++
+	}
+	if n != 21 {
+		b.Fatalf("frames: got %d, want 21", n)
 	}
 }
