@@ -191,8 +191,11 @@ func (g *Gateway) replay(w http.ResponseWriter, x *exchange, resp *llm.Response,
 	events = append(events, llm.Event{FinishReason: finish, StopSequence: resp.StopSequence, Usage: &u}, llm.Event{Done: true})
 	for _, ev := range events {
 		if err := sw.WriteEvent(ev); err != nil {
-			x.partial = true
-			x.errKind = "client_cancelled"
+			if x.reqCtx != nil {
+				x.writeFailed(x.reqCtx)
+			} else {
+				x.partial, x.errKind = true, "client_cancelled"
+			}
 			return
 		}
 	}

@@ -267,9 +267,9 @@ func (g *Gateway) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 			err = out.Flush()
 		}
 		if err != nil {
-			// The client went away; the deferred Close cancels upstream.
-			x.partial = true
-			x.errKind = "client_cancelled"
+			// The client went away, or the shutdown closed its connection;
+			// the deferred Close cancels upstream.
+			x.writeFailed(r.Context())
 			return
 		}
 	}

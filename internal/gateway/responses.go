@@ -401,7 +401,7 @@ func (g *Gateway) relayObjectStream(ctx context.Context, w http.ResponseWriter, 
 		}
 		wd.arm("idle gap", d.cfg.IdleTimeout.D())
 		if _, werr := w.Write(f.Raw); werr != nil {
-			x.partial, x.errKind = true, "client_cancelled"
+			x.writeFailed(ctx)
 			return
 		}
 		_ = rc.Flush()
