@@ -59,7 +59,7 @@ func TestChoicesFromOneAnswerAPIs(t *testing.T) {
 	for st.Next() {
 	}
 	var ae *openai.Error
-	if err := st.Err(); !errors.As(err, &ae) || ae.StatusCode != 400 || !strings.Contains(ae.Message, "n > 1") {
-		t.Errorf("streamed n 2 to claude: %v, want a 400 on n", err)
+	if err := st.Err(); !errors.As(err, &ae) || ae.StatusCode != 400 || ae.Code != "no_capable_deployment" || !strings.Contains(ae.Message, "n above 1 with stream") {
+		t.Errorf("streamed n 2 to claude: %v, want a 400 no_capable_deployment naming n above 1 with stream", err)
 	}
 }

@@ -637,22 +637,24 @@ func TestUnknownModelIsNoMetricLabel(t *testing.T) {
 
 // TestTranslationRefusesWhatItCannotShape: an OpenAI client asking an
 // Anthropic deployment for a stream of three choices or for logprobs gets
-// a 400 saying so, not a 200 with one choice and no logprobs; to an
+// a 400 saying so, not a 200 with one choice and no logprobs: no
+// deployment of the request's route can carry it (routing.md); to an
 // OpenAI deployment the same body passes through. (Three choices not
 // streamed are three calls: TestChoicesFromOneAnswerAPIs.)
 func TestTranslationRefusesWhatItCannotShape(t *testing.T) {
 	s := startStack(t, fastSim(), "")
-	for _, tt := range []struct{ extra, param string }{
-		{`"n":3,"stream":true`, "n"},
+	for _, tt := range []struct{ extra, why string }{
+		{`"n":3,"stream":true`, "n above 1 with stream"},
 		{`"logprobs":true,"top_logprobs":2`, "logprobs"},
 	} {
 		body := `{"model":"%s","messages":[{"role":"user","content":"hi"}],` + tt.extra + `}`
 		resp, b := s.post("/v1/chat/completions", strings.Replace(body, "%s", "claude", 1))
 		var e struct {
-			Error struct{ Param, Type string } `json:"error"`
+			Error struct{ Code, Message, Type string } `json:"error"`
 		}
-		if resp.StatusCode != http.StatusBadRequest || json.Unmarshal(b, &e) != nil || e.Error.Param != tt.param || e.Error.Type != "invalid_request_error" {
-			t.Errorf("%s to claude: got %d %s, want 400 invalid_request_error on param %s", tt.extra, resp.StatusCode, b, tt.param)
+		if resp.StatusCode != http.StatusBadRequest || json.Unmarshal(b, &e) != nil || e.Error.Code != "no_capable_deployment" ||
+			e.Error.Type != "invalid_request_error" || !strings.Contains(e.Error.Message, tt.why) {
+			t.Errorf("%s to claude: got %d %s, want 400 invalid_request_error no_capable_deployment naming %s", tt.extra, resp.StatusCode, b, tt.why)
 		}
 		if resp, b := s.post("/v1/chat/completions", strings.Replace(body, "%s", "medium", 1)); resp.StatusCode != http.StatusOK {
 			t.Errorf("%s to medium: got %d %s, want 200", tt.extra, resp.StatusCode, b)

@@ -11,7 +11,8 @@ import (
 // Anthropic document block, and OpenAI input audio, count in the input
 // tokens routing uses (rules, cheapest's price, the context-window
 // filter); they counted as nothing, so a 27k-token document went to a
-// deployment with an 8k window.
+// deployment with an 8k window. (OpenAI file and audio parts go to
+// OpenAI deployments only: no translation carries them.)
 func TestDocumentInputTokens(t *testing.T) {
 	cfg := strings.Replace(baseConfig, "deployments:\n", `deployments:
   - name: claude-small
@@ -19,16 +20,23 @@ func TestDocumentInputTokens(t *testing.T) {
     model: sim-large
     context_window: 8192
     max_output_tokens: 1024
+  - name: gpt-small
+    provider: sim-openai
+    model: sim-large
+    context_window: 8192
+    max_output_tokens: 1024
 `, 1) + `
   - name: docs
     targets: [claude-small, claude]
+  - name: oa-docs
+    targets: [gpt-small, medium]
 `
 	s := startStack(t, fastSim(), cfg)
 	big := strings.Repeat("lorem ipsum dolor sit amet ", 4000) // 108 KB of text
 	b64 := base64.StdEncoding.EncodeToString([]byte(big))
 
 	parts := func(part string) string {
-		return `{"model":"docs","messages":[{"role":"user","content":[` + part + `,{"type":"text","text":"summarise"}]}]}`
+		return `{"model":"oa-docs","messages":[{"role":"user","content":[` + part + `,{"type":"text","text":"summarise"}]}]}`
 	}
 	for _, tt := range []struct {
 		name, part string
@@ -47,8 +55,8 @@ func TestDocumentInputTokens(t *testing.T) {
 		if n := ex.Features.InputTokens; n < tt.min || n > tt.max {
 			t.Errorf("%s: got input_tokens %d, want %d..%d", tt.name, n, tt.min, tt.max)
 		}
-		if tt.min > 8192 && (len(ex.Deployments) == 0 || ex.Deployments[0] != "claude") {
-			t.Errorf("%s: got plan %v (skipped %v), want claude-small skipped for its context window", tt.name, ex.Deployments, ex.Skipped)
+		if tt.min > 8192 && (len(ex.Deployments) == 0 || ex.Deployments[0] != "medium") {
+			t.Errorf("%s: got plan %v (skipped %v), want gpt-small skipped for its context window", tt.name, ex.Deployments, ex.Skipped)
 		}
 	}
 
