@@ -97,7 +97,13 @@ func (r *Reader) FrameBuffered() bool {
 	// Blank lines before a frame are not a frame: Next would skip them and
 	// then wait for the network.
 	b = bytes.TrimLeft(b, "\r\n")
-	return bytes.Contains(b, []byte("\n\n")) || bytes.Contains(b, []byte("\n\r\n"))
+	if bytes.Contains(b, []byte("\n\n")) {
+		return true
+	}
+	// A blank line ended by "\r" counts once the byte after it is here
+	// too: Next waits for it, to tell "\r\n" from a lone "\r".
+	known := b[:max(len(b)-1, 0)]
+	return bytes.Contains(known, []byte("\n\r")) || bytes.Contains(known, []byte("\r\r"))
 }
 
 // NewReader returns a Reader over r that accepts frames up to
@@ -138,7 +144,7 @@ func (r *Reader) Next() (Frame, error) {
 		var err error
 		r.scratch, err = r.readLine(r.scratch)
 		line := r.scratch[start:]
-		complete := len(line) > 0 && line[len(line)-1] == '\n'
+		complete := len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r')
 		if err != nil && !(errors.Is(err, io.EOF) && len(line) > 0) {
 			f := r.frame(&st)
 			if errors.Is(err, io.EOF) {
@@ -217,27 +223,62 @@ func (r *Reader) buffered() (Frame, bool) {
 	return f, true
 }
 
-// readLine appends one line, with its terminator, to buf. At EOF it returns
-// what was read and io.EOF.
+// readLine appends one line, with its terminator, to buf: "\n", "\r\n" or
+// a lone "\r", as the SSE format allows all three. A "\r" that ends what
+// has arrived waits for the byte after it, so a line's end is the same
+// wherever the reads split the stream. At EOF it returns what was read
+// and io.EOF.
 func (r *Reader) readLine(buf []byte) ([]byte, error) {
 	for {
-		chunk, err := r.br.ReadSlice('\n')
-		if len(buf)+len(chunk) > r.max {
-			return buf, ErrFrameTooLarge
+		if _, err := r.br.Peek(1); err != nil {
+			return buf, err
 		}
-		buf = append(buf, chunk...)
-		if err == bufio.ErrBufferFull {
-			continue
+		b, _ := r.br.Peek(r.br.Buffered())
+		take, done := len(b), false
+		if lf := bytes.IndexByte(b, '\n'); lf >= 0 {
+			take, done = lf+1, true
 		}
-		return buf, err
+		if cr := bytes.IndexByte(b[:take], '\r'); cr >= 0 && cr+1 < len(b) {
+			take, done = cr+1, true // a lone "\r", or "\r\n"
+			if b[cr+1] == '\n' {
+				take++
+			}
+		} else if cr == len(b)-1 {
+			// "\r" is the last byte here: the line is the bytes before it
+			// and its end, "\r\n" or "\r", is told by the next byte.
+			var err error
+			if buf, err = r.appendLine(buf, cr); err != nil {
+				return buf, err
+			}
+			p, _ := r.br.Peek(2)
+			take, done = 1, true
+			if len(p) == 2 && p[1] == '\n' {
+				take = 2
+			}
+		}
+		var err error
+		if buf, err = r.appendLine(buf, take); err != nil || done {
+			return buf, err
+		}
 	}
+}
+
+// appendLine moves the next n buffered bytes to buf, up to the frame limit.
+func (r *Reader) appendLine(buf []byte, n int) ([]byte, error) {
+	if len(buf)+n > r.max {
+		return buf, ErrFrameTooLarge
+	}
+	b, _ := r.br.Peek(n)
+	buf = append(buf, b...)
+	_, _ = r.br.Discard(n) // cannot fail: n <= Buffered
+	return buf, nil
 }
 
 // field applies the non-blank line scratch[start:end] to st.
 func (r *Reader) field(st *frameState, start, end int) {
 	line := r.scratch[start:end]
 	if len(line) == 0 || line[0] == ':' {
-		return // comment, or a lone "\r" cut by EOF
+		return // comment
 	}
 	name, vs := line, end
 	if i := bytes.IndexByte(line, ':'); i >= 0 {
@@ -311,6 +352,7 @@ func (r *Reader) own(n int) []byte {
 	return b
 }
 
+// trimEOL cuts a line's terminator: "\n", "\r\n" or "\r".
 func trimEOL(line []byte) []byte {
 	line = bytes.TrimSuffix(line, []byte("\n"))
 	return bytes.TrimSuffix(line, []byte("\r"))

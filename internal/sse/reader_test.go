@@ -56,6 +56,30 @@ func TestReaderFrames(t *testing.T) {
 			},
 		},
 		{
+			// The format allows a lone "\r" as a line end too (found by
+			// audit E: such streams were refused as cut).
+			name: "cr line endings",
+			in:   "event: ping\rdata: {}\r\rdata: x\r\r",
+			want: []Frame{
+				{Event: "ping", Data: "{}", HasData: true, Raw: []byte("event: ping\rdata: {}\r\r")},
+				{Data: "x", HasData: true, Raw: []byte("data: x\r\r")},
+			},
+		},
+		{
+			name: "mixed line endings",
+			in:   "data: a\r\ndata: b\rdata: c\n\r\ndata: d\n\r",
+			want: []Frame{
+				{Data: "a\nb\nc", HasData: true, Raw: []byte("data: a\r\ndata: b\rdata: c\n\r\n")},
+				{Data: "d", HasData: true, Raw: []byte("data: d\n\r")},
+			},
+		},
+		{
+			name:    "a lone cr at the end ends the line",
+			in:      "data: a\r",
+			want:    []Frame{{Data: "a", HasData: true, Raw: []byte("data: a\r")}},
+			wantErr: ErrTruncated,
+		},
+		{
 			name: "comment frame and comment inside a frame",
 			in:   ": ping\n\n: note\ndata: x\n\n",
 			want: []Frame{
@@ -208,6 +232,8 @@ func FuzzReader(f *testing.F) {
 		"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\"}}\n\n",
 		"\n\n\n",
 		"id: \x00\n\n",
+		"event: ping\rdata: {}\r\rdata: x\r\r",
+		"data: a\r\ndata: b\rdata: c\n\r\ndata: d\n\r",
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))
@@ -220,8 +246,7 @@ func FuzzReader(f *testing.F) {
 			all = append(all, fr.Raw...)
 			if err == nil {
 				// Every complete frame ends with its blank line.
-				if !bytes.HasSuffix(fr.Raw, []byte("\n\n")) && !bytes.HasSuffix(fr.Raw, []byte("\r\n\r\n")) &&
-					!bytes.HasSuffix(fr.Raw, []byte("\n\r\n")) && !bytes.HasSuffix(fr.Raw, []byte("\r\n\n")) {
+				if body := cutEOL(fr.Raw); len(body) == len(fr.Raw) || len(cutEOL(body)) == len(body) {
 					t.Fatalf("frame %q does not end with a blank line", fr.Raw)
 				}
 				// Re-reading a frame's raw bytes gives the same frame.
@@ -284,4 +309,15 @@ func TestFrameBuffered(t *testing.T) {
 	if !r.FrameBuffered() {
 		t.Fatal("FrameBuffered: got false with a whole frame in memory, want true")
 	}
+}
+
+// cutEOL cuts one line end ("\r\n", "\n" or "\r") off the end of b.
+func cutEOL(b []byte) []byte {
+	if c, ok := bytes.CutSuffix(b, []byte("\r\n")); ok {
+		return c
+	}
+	if n := len(b); n > 0 && (b[n-1] == '\n' || b[n-1] == '\r') {
+		return b[:n-1]
+	}
+	return b
 }
