@@ -8,6 +8,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"os"
 	"strconv"
@@ -30,6 +31,10 @@ const DefaultMaxConns = 8
 // sets it: a server that accepts connections but never answers fails the
 // connect instead of holding it for as long as the caller waits.
 const DefaultConnectTimeout = 10 * time.Second
+
+// maxConnectTimeoutSeconds is the largest connect_timeout a time.Duration
+// holds (about 292 years).
+const maxConnectTimeoutSeconds = int64(math.MaxInt64 / time.Second)
 
 // DefaultCallTimeout is the URL's call_timeout when it has none: how long
 // a store call whose caller set no deadline of its own (an admin API or
@@ -106,6 +111,16 @@ func parseURL(rawURL string) (options, error) {
 		q.Del("pool_max_conns")
 		q.Del("call_timeout")
 		u.RawQuery = q.Encode()
+	}
+	// pgx multiplies connect_timeout's seconds by time.Second unchecked: a
+	// value too large for a time.Duration would wrap (to a negative or a
+	// tiny timeout) and fail every connect.
+	name, v := "connect_timeout", q.Get("connect_timeout")
+	if !q.Has("connect_timeout") {
+		name, v = "PGCONNECT_TIMEOUT", os.Getenv("PGCONNECT_TIMEOUT")
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > maxConnectTimeoutSeconds {
+		return options{}, fmt.Errorf("postgres: %s %q is too large: at most %d seconds", name, v, maxConnectTimeoutSeconds)
 	}
 	o.cfg, err = pgx.ParseConfig(u.String())
 	if err != nil {
