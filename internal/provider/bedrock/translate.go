@@ -396,7 +396,8 @@ func outputConfigOf(rf json.RawMessage) (*outputConfig, error) {
 
 // Carries says why req has no counterpart on a Bedrock deployment (what
 // translate refuses though the request is valid: an image URL, an image
-// type Converse does not read, a response_format other than json_schema),
+// type Converse does not read, a data URL that is not base64, a
+// response_format other than json_schema),
 // or "" when it can carry it. A body that does not decode is left to the
 // translation, whose error says what is wrong with it.
 func (c *Client) Carries(req *llm.Request) string {
@@ -417,8 +418,12 @@ func (c *Client) Carries(req *llm.Request) string {
 				return "image URLs"
 			}
 			meta, _, _ := strings.Cut(rest, ",")
-			if media, _, _ := strings.Cut(meta, ";"); imageFormat(media) == "" {
+			media, params, _ := strings.Cut(meta, ";")
+			if imageFormat(media) == "" {
 				return "images of type " + strconv.Quote(media)
+			}
+			if !base64Params(params) {
+				return "image data URLs that are not base64"
 			}
 		}
 	}
@@ -668,10 +673,16 @@ func imageBlockOf(u string) (*imageBlock, error) {
 	if format == "" {
 		return nil, badRequest("image type " + strconv.Quote(media) + " has no counterpart on a Bedrock deployment; send png, jpeg, gif or webp")
 	}
-	if !strings.EqualFold(params, "base64") && !strings.HasSuffix(strings.ToLower(params), ";base64") {
+	if !base64Params(params) {
 		return nil, badRequest("image data URL is not base64")
 	}
 	return &imageBlock{Format: format, Source: imageSource{Bytes: data}}, nil
+}
+
+// base64Params reports whether a data: URL's parameters (what follows its
+// media type's ";") end in base64, the only encoding Converse takes.
+func base64Params(params string) bool {
+	return strings.EqualFold(params, "base64") || strings.HasSuffix(strings.ToLower(params), ";base64")
 }
 
 // imageFormat is Converse's image format for a media type, "" for one it
