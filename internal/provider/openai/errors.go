@@ -26,8 +26,8 @@ func (c *Client) classify(status int, h http.Header, body []byte) *provider.Erro
 		}
 		return false
 	}
-	e := &provider.Error{Status: status, Message: c.secrets.Redact(msg), Param: gjson.GetBytes(body, "error.param").Str,
-		Code: provider.PlainCode(code)}
+	e := &provider.Error{Status: status, Message: c.secrets.Redact(msg), Param: c.unredacted(gjson.GetBytes(body, "error.param").Str),
+		Code: c.unredacted(provider.PlainCode(code))}
 	e.Kind = provider.Classify(status, provider.Signals{
 		Quota:       marker("insufficient_quota", "billing_hard_limit_reached"),
 		RateLimited: marker("rate_limit_exceeded", "rate_limit_error"),
@@ -44,4 +44,14 @@ func (c *Client) classify(status int, h http.Header, body []byte) *provider.Erro
 		e.RetryAfter = provider.RetryAfter(h, c.now())
 	}
 	return e
+}
+
+// unredacted returns s, a field the client is passed (the error's code or
+// param), or "" when it holds one of the provider's secrets: redacted it
+// would no longer name anything, and it must not reach the client as is.
+func (c *Client) unredacted(s string) string {
+	if c.secrets.Redact(s) != s {
+		return ""
+	}
+	return s
 }
