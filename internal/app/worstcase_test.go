@@ -189,3 +189,54 @@ func TestBudgetReservesCompletionsBestOf(t *testing.T) {
 		}
 	}
 }
+
+// TestBudgetReservesTranslatedThinking: an OpenAI client's reasoning
+// effort makes a translation for a Claude reasoning deployment add the
+// effort's thinking budget to max_tokens, billed as output, so admission
+// reserves it: max_tokens 50 with effort max may cost 65,586 output
+// tokens, more than the whole budget (found by audit F: one such request
+// spent 20 times its tenant's budget).
+func TestBudgetReservesTranslatedThinking(t *testing.T) {
+	simCfg := fastSim()
+	s := startEditedTenantStack(t, startSim(t, simCfg), sqliteExtra(t, ""), func(c string) string {
+		return strings.Replace(c, "routes:\n", `  - {name: wc-thinker, provider: sim-anthropic, model: sim-large, price: {input_per_mtok: 3, output_per_mtok: 15}, context_window: 200000, max_output_tokens: 128000, capabilities: {reasoning: true}}
+routes:
+`, 1)
+	})
+	k := s.newKey("acme", admin.KeyCreate{Limits: tenancy.Limits{BudgetDailyUSD: 0.05}})
+	auth := []string{"Authorization", "Bearer " + k.Secret}
+	if code, out, _ := s.send("/v1/chat/completions", `{"model":"wc-thinker","max_tokens":50,"messages":[{"role":"user","content":"hi"}]}`, auth...); code != 200 {
+		t.Fatalf("no effort: got %d %s, want 200", code, out)
+	}
+	for _, body := range []string{
+		`{"model":"wc-thinker","max_tokens":50,"reasoning_effort":"max","messages":[{"role":"user","content":"hi"}]}`,
+		`{"model":"wc-thinker","max_output_tokens":50,"reasoning":{"effort":"max"},"input":"hi"}`,
+	} {
+		path := "/v1/chat/completions"
+		if strings.Contains(body, `"input"`) {
+			path = "/v1/responses"
+		}
+		if code, out, _ := s.send(path, body, auth...); code != 429 || !strings.Contains(out, "budget_exceeded") {
+			t.Errorf("%s: got %d %s, want 429 budget_exceeded: its thinking may cost $0.98", body, code, out)
+		}
+	}
+}
+
+// TestBudgetCountsCompletionsInputOnce: a legacy Completions request's
+// prompts are billed once, however many choices each gets, so 20 prompts
+// of about 5,000 tokens in all reserve their input once, not once per
+// choice (found by audit F: such a request was refused as a $0.10 worst
+// case under a $0.03 budget while the same text as one prompt passed).
+func TestBudgetCountsCompletionsInputOnce(t *testing.T) {
+	s := startWorstCaseStack(t)
+	k := s.newKey("acme", admin.KeyCreate{Limits: tenancy.Limits{BudgetDailyUSD: 0.03}})
+	prompts := make([]string, 20)
+	for i := range prompts {
+		prompts[i] = strconv.Quote(strings.Repeat("word ", 200))
+	}
+	body := `{"model":"wc-medium","max_tokens":1,"prompt":[` + strings.Join(prompts, ",") + `]}`
+	// The simulator answers one prompt only, so admitted, this is its 400.
+	if code, out, _ := s.send("/v1/completions", body, "Authorization", "Bearer "+k.Secret); code == 429 || strings.Contains(out, "budget_exceeded") {
+		t.Errorf("20 prompts of $0.005 in all under $0.03: got %d %s, want it admitted", code, out)
+	}
+}

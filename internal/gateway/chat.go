@@ -615,9 +615,10 @@ func (g *Gateway) deny(ctx context.Context, w http.ResponseWriter, x *exchange, 
 }
 
 // worstCase is the most tokens req can use and the most it can cost on
-// the decision's plan, from the input estimate and, per answer (n choices
-// may cost n calls: a deployment of another API makes them; a legacy
-// Completions best_of makes more answers than it returns), max_tokens
+// the decision's plan, from the input estimate (once, or per choice for a
+// deployment of another API, which makes a call per choice) and, per
+// answer (a legacy Completions best_of makes more answers than it
+// returns), max_tokens
 // (the deployment's output limit when max_tokens is unset): on the deployment where that is most, or on a cascade the sum
 // over its stages and their judges, since a cascade pays every stage it
 // calls. Admission reserves both, the tokens against TPM and the cost
@@ -632,11 +633,30 @@ func (rt *runtime) worstCase(dec router.Decision, input int, req *llm.Request) (
 		if !ok {
 			continue
 		}
-		out := outputCap(d, req.MaxTokens)
-		reserve = max(reserve, input+n*out)
-		cost = max(cost, float64(n)*rt.cost(name, llm.Usage{InputTokens: input, OutputTokens: out}))
+		out := thinkingCap(d, req, outputCap(d, req.MaxTokens))
+		// OpenAI's API bills the input once for all the choices (and
+		// legacy Completions' prompts are in input already); another
+		// API's deployment makes a call, with the whole input, per choice.
+		calls := 1
+		if d.prov.Dialect() != llm.DialectOpenAI {
+			calls = n
+		}
+		reserve = max(reserve, calls*input+n*out)
+		cost = max(cost, rt.cost(name, llm.Usage{InputTokens: calls * input, OutputTokens: n * out}))
 	}
 	return reserve, cost
+}
+
+// thinkingCap is out, the most output tokens one answer of d can have,
+// with the thinking budget a translation for a Claude reasoning
+// deployment adds to an OpenAI client's max_tokens for its reasoning
+// effort (provider.Thinking), which is billed as output. An Anthropic
+// client's max_tokens already holds its thinking.
+func thinkingCap(d *deployment, req *llm.Request, out int) int {
+	if req.Effort == "" || !d.cfg.Capabilities.Has(config.CapReasoning) || d.prov.Dialect() == llm.DialectOpenAI {
+		return out
+	}
+	return provider.ThinkingReserve(req.Effort, out, d.cfg.MaxOutputTokens)
 }
 
 // outputCap is the most output tokens one answer of d can have for a

@@ -205,6 +205,11 @@ type Request struct {
 	// when unset (one). A legacy Completions request's is n times its
 	// prompts, the choices of its answer.
 	Choices int
+	// Effort is the client's OpenAI reasoning effort (reasoning_effort, or
+	// the Responses API's reasoning.effort), read at parse time so that
+	// admission can reserve the thinking a translation adds to max_tokens
+	// (provider.ThinkingReserve); "" when unset.
+	Effort string
 	// Generations, when above Choices, is how many answers the upstream
 	// makes and bills to return them: a legacy Completions best_of (times
 	// its prompts). Budgets and rate limits reserve that many.

@@ -109,6 +109,8 @@ func ParseChat(body []byte) (*llm.Request, error) {
 			err = parseMetadata(v, req)
 		case "store":
 			req.Stored, err = optionalBool("store", v)
+		case "reasoning_effort":
+			req.Effort = v.Str // checked when decoded for a translation
 		case "logprobs", "top_logprobs":
 			// The canonical answer has no log probabilities.
 			if v.Type == gjson.True || v.Type == gjson.Number && v.Num > 0 {

@@ -33,6 +33,8 @@ func ParseResponses(body []byte) (*llm.Request, error) {
 	seenModel := false
 	root.ForEach(func(key, v gjson.Result) bool {
 		switch key.Str {
+		case "reasoning":
+			req.Effort = v.Get("effort").Str // checked when decoded for a translation
 		case "model":
 			seenModel = true
 			req.Model, err = modelValue(v)

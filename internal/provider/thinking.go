@@ -25,6 +25,22 @@ func budgetForEffort(effort string) int {
 	return 0
 }
 
+// ThinkingReserve is the most max_tokens a translation for a Claude
+// reasoning deployment may send for an OpenAI client's effort and answer
+// limit (Thinking adds the effort's budget, within limit, the
+// deployment's output limit, 0 for none): what admission must reserve,
+// as thinking is billed as output.
+func ThinkingReserve(effort string, answer, limit int) int {
+	budget := budgetForEffort(effort)
+	if budget == 0 {
+		return answer
+	}
+	if limit > 0 {
+		return max(answer, min(answer+budget, limit))
+	}
+	return answer + budget
+}
+
 // Thinking is the extended thinking a translated request gets on a Claude
 // reasoning deployment (the Anthropic API's, or Bedrock's): the client's
 // thinking budget, or its OpenAI reasoning effort as one (low 2,048,
