@@ -99,6 +99,10 @@ func (a *API) Register(mux *http.ServeMux) {
 		} {
 			mux.HandleFunc(p+path, func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Allow", allow)
+				if gateway.AnthropicClient(r) {
+					anthropicapi.WriteError(w, http.StatusMethodNotAllowed, "invalid_request_error", r.Method+" is not allowed here (allowed: "+allow+")")
+					return
+				}
 				openaiapi.WriteError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed here (allowed: "+allow+")")
 			})
 		}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/switchyard-gw/switchyard/internal/anthropicapi"
 	"github.com/switchyard-gw/switchyard/internal/gateway"
 	"github.com/switchyard-gw/switchyard/internal/httpmux"
 	"github.com/switchyard-gw/switchyard/internal/openaiapi"
@@ -94,7 +95,11 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request) (result string) {
 	o := a.o
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		openaiapi.WriteError(w, http.StatusMethodNotAllowed, "method_not_allowed", "use POST "+Path)
+		if gateway.AnthropicClient(r) {
+			anthropicapi.WriteError(w, http.StatusMethodNotAllowed, "invalid_request_error", "use POST "+Path)
+		} else {
+			openaiapi.WriteError(w, http.StatusMethodNotAllowed, "method_not_allowed", "use POST "+Path)
+		}
 		return resultRefused
 	}
 	who, err := o.Auth.Authenticate(r.Context(), r.Header)
