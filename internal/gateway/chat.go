@@ -851,17 +851,22 @@ func tierCarried(req *llm.Request, target llm.Dialect) bool {
 	return false
 }
 
-// bedrockLost is lost (the fields any translation leaves out) with those
-// that the other APIs' translations carry but Bedrock's Converse API has
-// no counterpart for (who the user is, parallel tool calls), in body
-// order.
+// bedrockLost is lost (the fields any translation leaves out, top-level
+// or inside one, as output_config.effort) with those that the other APIs'
+// translations carry but Bedrock's Converse API has no counterpart for
+// (who the user is, parallel tool calls), in body order.
 func bedrockLost(raw []byte, lost []string) []string {
 	var out []string
 	gjson.ParseBytes(raw).ForEach(func(k, v gjson.Result) bool {
+		named := false
+		for _, n := range lost {
+			if n == k.Str || strings.HasPrefix(n, k.Str) && len(n) > len(k.Str) && n[len(k.Str)] == '.' {
+				out = append(out, n)
+				named = true
+			}
+		}
 		switch {
-		case slices.Contains(lost, k.Str):
-			out = append(out, k.Str)
-		case v.Type == gjson.Null:
+		case named, v.Type == gjson.Null:
 		case k.Str == "user", k.Str == "metadata", k.Str == "parallel_tool_calls":
 			out = append(out, k.Str)
 		}
