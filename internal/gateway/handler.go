@@ -36,10 +36,10 @@ func (g *Gateway) Handler() http.Handler {
 	handle("GET /v1/chat/completions/{id}/messages", g.ServeStoredCompletion)
 	handle("POST /chat/completions", g.ServeOpenAIChat)
 	handle("POST /v1/responses", g.ServeOpenAIResponses)
-	handle("GET /v1/responses", g.serveResponsesGET)
+	handle("GET /v1/responses", g.ServeResponsesWebSocket)
 	handle("POST /v1/responses/compact", g.ServeResponsesCompact)
 	handle("POST /v1/responses/input_tokens", g.ServeResponsesInputTokens)
-	handle("GET /responses", g.serveResponsesGET)
+	handle("GET /responses", g.ServeResponsesWebSocket)
 	handle("GET /v1/responses/{id}", g.ServeOpenAIResponseObject)
 	handle("DELETE /v1/responses/{id}", g.ServeOpenAIResponseObject)
 	handle("POST /v1/responses/{id}/cancel", g.ServeOpenAIResponseObject)
@@ -225,17 +225,4 @@ func anthropicClient(r *http.Request) bool { return AnthropicClient(r) }
 // Anthropic's format too.
 func AnthropicClient(r *http.Request) bool {
 	return r.Header.Get("anthropic-version") != "" || r.Header.Get("x-api-key") != ""
-}
-
-// serveResponsesGET serves GET /v1/responses: the WebSocket mode, or, for
-// a GET that is no WebSocket handshake from an Anthropic client, the 405
-// ServeResponsesWebSocket answers in Anthropic's format.
-func (g *Gateway) serveResponsesGET(w http.ResponseWriter, r *http.Request) {
-	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") && anthropicClient(r) {
-		w.Header().Set("Allow", "POST")
-		anthropicDialect.writeError(w, &apiError{status: http.StatusMethodNotAllowed, code: "method_not_allowed", anthropicType: "invalid_request_error",
-			message: "GET on /v1/responses is the Responses API's WebSocket mode (connect with a WebSocket); create responses with POST"})
-		return
-	}
-	g.ServeResponsesWebSocket(w, r)
 }

@@ -60,11 +60,16 @@ var maxWSKeptTotal int64 = 256 << 20
 
 // ServeResponsesWebSocket serves GET /v1/responses: the WebSocket mode.
 // The connection is authenticated by its handshake; a GET that is not a
-// WebSocket handshake is a 405, as before the mode existed.
+// WebSocket handshake is a 405, as before the mode existed (in
+// Anthropic's format for an Anthropic client, as every 405).
 func (g *Gateway) ServeResponsesWebSocket(w http.ResponseWriter, r *http.Request) {
 	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 		w.Header().Set("Allow", "POST")
-		openAIDialect.writeError(w, &apiError{status: http.StatusMethodNotAllowed, code: "method_not_allowed", anthropicType: "invalid_request_error",
+		d := openAIDialect
+		if anthropicClient(r) {
+			d = anthropicDialect
+		}
+		d.writeError(w, &apiError{status: http.StatusMethodNotAllowed, code: "method_not_allowed", anthropicType: "invalid_request_error",
 			message: "GET on /v1/responses is the Responses API's WebSocket mode (connect with a WebSocket); create responses with POST"})
 		return
 	}
