@@ -34,7 +34,8 @@ func TestExtensionMethodIs405(t *testing.T) {
 
 // TestWrongMethodFollowsTheClientsDialect: as a 404 does (README), a 405
 // is in Anthropic's format for a request carrying anthropic-version or
-// x-api-key, whatever the path, and in OpenAI's otherwise.
+// x-api-key, whatever the path, and in OpenAI's otherwise; so is the 405
+// of a GET /v1/responses that is no WebSocket handshake (it allows POST).
 func TestWrongMethodFollowsTheClientsDialect(t *testing.T) {
 	f := newFixture(t)
 	if err := f.gw.Apply(f.conf(gwConfig)); err != nil {
@@ -49,6 +50,9 @@ func TestWrongMethodFollowsTheClientsDialect(t *testing.T) {
 		{"DELETE", "/v1/embeddings", "x-api-key", true},
 		{"PUT", anPath, "", true},
 		{"GET", "/v1/nowhere", "anthropic-version", true},
+		{"GET", "/v1/responses", "", false},
+		{"GET", "/v1/responses", "anthropic-version", true},
+		{"GET", "/responses", "x-api-key", true},
 	} {
 		req, err := http.NewRequest(tt.method, f.url+tt.path, strings.NewReader(""))
 		if err != nil {
@@ -78,6 +82,9 @@ func TestWrongMethodFollowsTheClientsDialect(t *testing.T) {
 		}
 		if !tt.anthropic && e.Error.Code != "method_not_allowed" {
 			t.Errorf("%s %s: got %s, want OpenAI's method_not_allowed", tt.method, tt.path, b)
+		}
+		if strings.HasSuffix(tt.path, "/responses") && (resp.StatusCode != 405 || resp.Header.Get("Allow") != "POST") {
+			t.Errorf("GET %s: got %d Allow %q, want a 405 allowing POST", tt.path, resp.StatusCode, resp.Header.Get("Allow"))
 		}
 	}
 }
