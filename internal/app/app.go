@@ -173,7 +173,7 @@ func Serve(ctx context.Context, opts Options) error {
 	}
 	defer bat.Close()
 	srv := server.New(server.Options{
-		API:               bat.Handler,
+		API:               gw.RefuseBrowsers(bat.Handler, ten.Open),
 		Ready:             gw.Ready,
 		Gatherer:          reg,
 		InFlight:          metrics.InFlight,

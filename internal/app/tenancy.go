@@ -38,6 +38,9 @@ const DefaultRedisPrefix = "switchyard:"
 type Tenancy struct {
 	// Guard authenticates and admits requests (gateway.Options.Guard).
 	Guard gateway.Guard
+	// Open reports whether the gateway now takes requests without a key
+	// (gateway.RefuseBrowsers).
+	Open func() bool
 	// Recorder is the usage ledger (gateway.Options.Recorder).
 	Recorder gateway.Recorder
 	// Store is the store of keys and usage (and the batch API's files
@@ -151,7 +154,7 @@ func buildTenancyOpen(ctx context.Context, cfg *config.Config, log *slog.Logger,
 	})
 	prompts := newPromptLedger(ledger, st, log)
 	fb := feedback.New(feedback.Options{Store: st, Auth: guard, Logger: log})
-	t := &Tenancy{Guard: guard, Recorder: prompts, Feedback: fb, Store: st, Principals: guard, Redis: rdb, RedisPrefix: rprefix, Close: closeAll, collectors: []prometheus.Collector{
+	t := &Tenancy{Guard: guard, Open: guard.Open, Recorder: prompts, Feedback: fb, Store: st, Principals: guard, Redis: rdb, RedisPrefix: rprefix, Close: closeAll, collectors: []prometheus.Collector{
 		ledger.Collector(), fallbackGauge("ratelimit", limiter), fallbackGauge("budget", budgets), prompts, fb.Collector(),
 	}}
 	var adminAPI *admin.Handler

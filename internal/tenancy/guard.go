@@ -148,6 +148,9 @@ func New(opts Options) *Guard {
 	return g
 }
 
+// Open reports whether the gateway now takes requests without a key.
+func (g *Guard) Open() bool { return g.static.Load().open }
+
 // SetStatic replaces the static keys and the open flag, for config reloads.
 func (g *Guard) SetStatic(open bool, keys ...string) {
 	g.static.Store(&staticKeys{keys: auth.NewStatic(keys...), open: open})
