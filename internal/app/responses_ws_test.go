@@ -318,3 +318,30 @@ func TestResponsesWebSocketLimits(t *testing.T) {
 		t.Errorf("idle connection: %v after %v, want closed (1000)", err, time.Since(start))
 	}
 }
+
+// TestResponsesWebSocketBrowserKey: a browser, which cannot set a
+// WebSocket's headers, puts its key in a subprotocol; the handshake must
+// select one of the subprotocols offered, or the browser fails the
+// connection (found by audit J): another offered one, else the key's.
+func TestResponsesWebSocketBrowserKey(t *testing.T) {
+	s := startTenantStack(t, startSim(t, fastSim()), sqliteExtra(t, ""))
+	k := s.newKey("acme", admin.KeyCreate{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	keyProto := "openai-insecure-api-key." + k.Secret
+	for _, offered := range [][]string{{keyProto}, {"openai-responses", keyProto}} {
+		c, _, err := websocket.Dial(ctx, strings.Replace(s.base, "http://", "ws://", 1)+"/v1/responses",
+			&websocket.DialOptions{HTTPClient: s.hc, Subprotocols: offered})
+		if err != nil {
+			t.Fatalf("offering %d subprotocols: %v", len(offered), err)
+		}
+		if got := c.Subprotocol(); got != offered[0] {
+			t.Errorf("offering %v: selected %q, want %q", len(offered), got, offered[0])
+		}
+		rtSend(t, ctx, c, `{"type":"response.create","model":"medium","input":"hi","generate":false}`)
+		if evs, err := rtUntil(ctx, c, "response.completed"); err != nil {
+			t.Errorf("a warm-up over the browser's key: %v %v", rtTypes(evs), err)
+		}
+		c.CloseNow()
+	}
+}

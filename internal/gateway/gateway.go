@@ -81,6 +81,9 @@ type Gateway struct {
 	// wsKept is what every Responses WebSocket-mode connection keeps of
 	// its store-false responses, in bytes (bounded by maxWSKeptTotal).
 	wsKept atomic.Int64
+	// wsQueued is the bytes of the responses every such connection has
+	// queued and not yet run (at most maxWSQueuedTotal).
+	wsQueued atomic.Int64
 	// secretKey signs client secrets when the config sets no key.
 	secretKey [32]byte
 	rt        atomic.Pointer[runtime]

@@ -346,3 +346,31 @@ func TestRealtimeUsageClamped(t *testing.T) {
 		t.Errorf("got usage %+v, want counts clamped to [0, %d]", u, llm.MaxReportedTokens)
 	}
 }
+
+// TestWSQueuedBound: the responses waiting on a connection, which no limit
+// of the key holds yet, are bounded in bytes per connection and for the
+// process; a refused one counts nothing, and a response taken to run gives
+// its bytes back (found by audit J: one connection pinned 700 MiB).
+func TestWSQueuedBound(t *testing.T) {
+	defer func(c, p int64) { maxWSQueuedBytes, maxWSQueuedTotal = c, p }(maxWSQueuedBytes, maxWSQueuedTotal)
+	maxWSQueuedBytes, maxWSQueuedTotal = 100, 150
+	g := &Gateway{}
+	a, b := &wsConn{g: g}, &wsConn{g: g}
+	if why := a.enqueue(60); why != "" {
+		t.Fatalf("60 of 100: %s", why)
+	}
+	if why := a.enqueue(60); !strings.Contains(why, "this connection") {
+		t.Errorf("120 on one connection: got %q, want the connection's bound", why)
+	}
+	if why := b.enqueue(95); !strings.Contains(why, "the gateway") {
+		t.Errorf("60 + 95 in the process: got %q, want the process's bound", why)
+	}
+	if why := b.enqueue(40); why != "" {
+		t.Errorf("100 in the process: %s", why)
+	}
+	a.dequeue(60)
+	b.dequeue(40)
+	if a.queued.Load() != 0 || b.queued.Load() != 0 || g.wsQueued.Load() != 0 {
+		t.Errorf("after every response ran: %d, %d, process %d; want 0", a.queued.Load(), b.queued.Load(), g.wsQueued.Load())
+	}
+}

@@ -108,7 +108,10 @@ func (g *Gateway) ServeResponsesWebSocket(w http.ResponseWriter, r *http.Request
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Time{})
 	_ = rc.SetWriteDeadline(time.Time{})
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: origins})
+	// A browser that offered subprotocols (its key's among them) fails a
+	// handshake that selects none: select another it offered, else its
+	// key's, which tells the page nothing it did not send.
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: origins, Subprotocols: selectProtocol(r)})
 	if err != nil {
 		x.status, x.errKind = http.StatusBadRequest, "websocket_handshake"
 		return
@@ -168,6 +171,36 @@ type wsConn struct {
 	idle     time.Duration
 	last     atomic.Int64 // unix nanoseconds of the last client event or finished response
 	inFlight atomic.Int32 // responses queued or running
+	queued   atomic.Int64 // bytes of the responses queued and not yet run
+}
+
+// maxWSQueuedBytes bounds the bytes of the responses one connection has
+// waiting to run, and maxWSQueuedTotal those of every connection: a
+// response waiting has not been admitted, so no limit of the key holds
+// it. Variables for tests.
+var (
+	maxWSQueuedBytes int64 = 64 << 20
+	maxWSQueuedTotal int64 = 256 << 20
+)
+
+// enqueue counts n more bytes waiting on c, or says why they may not wait.
+func (c *wsConn) enqueue(n int64) string {
+	if c.queued.Add(n) > maxWSQueuedBytes {
+		c.queued.Add(-n)
+		return "the responses waiting on this connection may hold at most " + strconv.FormatInt(maxWSQueuedBytes>>20, 10) + " MiB"
+	}
+	if c.g.wsQueued.Add(n) > maxWSQueuedTotal {
+		c.g.wsQueued.Add(-n)
+		c.queued.Add(-n)
+		return "the gateway holds as many waiting responses as it may; send this one when one of yours has run"
+	}
+	return ""
+}
+
+// dequeue counts n bytes no longer waiting on c.
+func (c *wsConn) dequeue(n int64) {
+	c.queued.Add(-n)
+	c.g.wsQueued.Add(-n)
 }
 
 // expand rewrites a turn that continues a response kept in the connection
@@ -348,6 +381,7 @@ func (c *wsConn) read(ctx context.Context) error {
 			go func() {
 				defer c.wg.Done()
 				for t := range q {
+					c.dequeue(int64(len(t.body)))
 					switch {
 					case ctx.Err() != nil: // the connection ended before its turn
 					case t.warm:
@@ -360,11 +394,16 @@ func (c *wsConn) read(ctx context.Context) error {
 				}
 			}()
 		}
+		if why := c.enqueue(int64(len(body))); why != "" {
+			c.sendError(io, lane, http.StatusTooManyRequests, "rate_limit_error", "too_many_queued", "", why)
+			continue
+		}
 		c.inFlight.Add(1)
 		select {
 		case q <- wsTurn{body: body, warm: warm}:
 		default:
 			c.inFlight.Add(-1)
+			c.dequeue(int64(len(body)))
 			c.sendError(io, lane, http.StatusTooManyRequests, "rate_limit_error", "too_many_queued", "",
 				"this stream_id already has "+strconv.Itoa(maxWSQueued)+" responses waiting")
 		}
@@ -631,4 +670,17 @@ func (t *turnWriter) end() {
 		return
 	}
 	t.c.sendError(t.ctx, t.lane, t.status, e.Get("type").Str, e.Get("code").Str, e.Get("param").Str, e.Get("message").Str)
+}
+
+// selectProtocol is the subprotocol a handshake selects from those the
+// client offered: the first that is not a key's, else the first; none
+// when it offered none.
+func selectProtocol(r *http.Request) []string {
+	offered := websocketProtocols(r)
+	for _, p := range offered {
+		if !strings.HasPrefix(p, keyProtocol) {
+			return []string{p}
+		}
+	}
+	return offered[:min(len(offered), 1)]
 }
