@@ -227,7 +227,13 @@ func (h *Handler) authenticate(ctx context.Context, hdr http.Header) (*caller, e
 		return nil, errForbidden("this key has no admin access")
 	}
 	t, err := h.st.GetTenant(ctx, k.TenantID)
-	if err != nil || t.Disabled {
+	switch {
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		// Not the key's fault: the dashboard would tell a valid tenant
+		// admin its key is no admin key.
+		h.log.Error("admin: tenant lookup", "err", err)
+		return nil, &apiError{status: http.StatusServiceUnavailable, code: "store_unavailable", msg: "the key store is unreachable"}
+	case err != nil || t.Disabled:
 		return nil, errForbidden("this key's tenant is disabled")
 	}
 	return &caller{key: &k}, nil
