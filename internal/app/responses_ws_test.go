@@ -14,6 +14,7 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/responses"
+	"github.com/tidwall/gjson"
 
 	"github.com/switchyard-gw/switchyard/internal/admin"
 	"github.com/switchyard-gw/switchyard/internal/tenancy"
@@ -343,5 +344,51 @@ func TestResponsesWebSocketBrowserKey(t *testing.T) {
 			t.Errorf("a warm-up over the browser's key: %v %v", rtTypes(evs), err)
 		}
 		c.CloseNow()
+	}
+}
+
+// TestResponsesWebSocketFollowUpOverBodyLimit: a follow-up of a store:
+// false response carries the conversation its connection kept, which may
+// pass server.max_body_bytes though the client sent far less; only what
+// the client sends is held to the limit (found by audit J: a 40 KB
+// follow-up was a 413 under a 64 KiB limit).
+func TestResponsesWebSocketFollowUpOverBodyLimit(t *testing.T) {
+	s := startEditedTenantStack(t, startSim(t, fastSim()), sqliteExtra(t, ""), func(c string) string {
+		return strings.Replace(c, "server:\n  listen: 127.0.0.1:0\n", "server:\n  listen: 127.0.0.1:0\n  max_body_bytes: 65536\n", 1)
+	})
+	k := s.newKey("acme", admin.KeyCreate{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, strings.Replace(s.base, "http://", "ws://", 1)+"/v1/responses",
+		&websocket.DialOptions{HTTPClient: s.hc, HTTPHeader: http.Header{"Authorization": {"Bearer " + k.Secret}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	c.SetReadLimit(1 << 20)
+	big := strings.Repeat("word ", 8000) // 40 KB
+	// until reads events up to the response's end and returns its last.
+	until := func() string {
+		t.Helper()
+		for {
+			_, data, err := c.Read(ctx)
+			if err != nil {
+				t.Fatalf("read: %v", err)
+			}
+			switch gjson.GetBytes(data, "type").Str {
+			case "response.completed", "response.failed", "error":
+				return string(data)
+			}
+		}
+	}
+	rtSend(t, ctx, c, `{"type":"response.create","model":"medium","store":false,"input":"`+big+`"}`)
+	first := until()
+	id := gjson.Get(first, "response.id").Str
+	if id == "" {
+		t.Fatalf("first: %s", first)
+	}
+	rtSend(t, ctx, c, `{"type":"response.create","model":"medium","store":false,"previous_response_id":"`+id+`","input":"`+big+`"}`)
+	if last := until(); gjson.Get(last, "type").Str != "response.completed" {
+		t.Errorf("a 40 KB follow-up of a 40 KB response under a 64 KiB limit: %.300s", last)
 	}
 }

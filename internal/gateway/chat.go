@@ -180,7 +180,14 @@ func (g *Gateway) authenticated(w http.ResponseWriter, r *http.Request, x *excha
 		}
 	}
 	x.who = who
-	body, e := readBody(w, r, rt.cfg.Server.MaxBodyBytes)
+	limit := rt.cfg.Server.MaxBodyBytes
+	if _, ok := r.Context().Value(continuedKey{}).(string); ok {
+		// A WebSocket-mode turn carrying the conversation its connection
+		// kept: the client sent only its new input (within the limit,
+		// as the connection's frames are), the rest is the kept part.
+		limit = max(limit, 8<<20) + maxWSKeptBytes
+	}
+	body, e := readBody(w, r, limit)
 	if e != nil {
 		g.fail(w, x, e)
 		return nil, nil, false
