@@ -50,7 +50,7 @@ func (g *Gateway) RefuseBrowsers(next http.Handler, open func() bool) http.Handl
 			return
 		}
 		d := openAIDialect
-		if strings.HasPrefix(r.URL.Path, "/v1/messages") || anthropicClient(r) {
+		if strings.HasPrefix(r.URL.Path, "/v1/messages") || AnthropicClient(r) {
 			d = anthropicDialect
 		}
 		x, r := g.start(r, d, "switchyard.refused")

@@ -185,7 +185,10 @@ func (g *Gateway) authenticated(w http.ResponseWriter, r *http.Request, x *excha
 		// A WebSocket-mode turn carrying the conversation its connection
 		// kept: the client sent only its new input (within the limit,
 		// as the connection's frames are), the rest is the kept part.
-		limit = max(limit, 8<<20) + maxWSKeptBytes
+		if limit <= 0 {
+			limit = config.DefaultMaxBodyBytes
+		}
+		limit += maxWSKeptBytes
 	}
 	body, e := readBody(w, r, limit)
 	if e != nil {
@@ -681,7 +684,7 @@ func outputCap(d *deployment, maxTokens int) int {
 // readBody reads the request body up to limit bytes.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *apiError) {
 	if limit <= 0 {
-		limit = 8 << 20
+		limit = config.DefaultMaxBodyBytes
 	}
 	body, failure := httpmux.ReadBody(w, r, limit)
 	switch failure {

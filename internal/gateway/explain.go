@@ -93,22 +93,15 @@ func (rt *runtime) explain(ctx context.Context, d *dialect, req *llm.Request, in
 	}
 	p := rt.plan(dec)
 	refused := rt.relayPlan(p, dec, d, req)
-	dropped(&dec, p, "does not serve "+req.RelayOnly)
+	dropped(&dec, p, func(string) string { return "does not serve " + req.RelayOnly })
 	if refused == nil {
 		var uncarried map[string]string
 		uncarried, refused = rt.carryPlan(p, dec, req)
-		for _, name := range dec.Deployments {
-			if why, ok := uncarried[name]; ok {
-				dec.Skipped = append(dec.Skipped, name+": cannot carry "+why)
-			}
-		}
-		if len(uncarried) > 0 {
-			dec.Deployments = slices.DeleteFunc(dec.Deployments, func(name string) bool { _, ok := uncarried[name]; return ok })
-		}
+		dropped(&dec, p, func(name string) string { return "cannot carry " + uncarried[name] })
 	}
 	if refused == nil {
 		_, refused = rt.requireParams(p, &dec, d, req, info.Headers)
-		dropped(&dec, p, "require_params")
+		dropped(&dec, p, func(string) string { return "require_params" })
 	}
 	ex := dec.Explain(nil)
 	if refused != nil {
@@ -119,9 +112,9 @@ func (rt *runtime) explain(ctx context.Context, d *dialect, req *llm.Request, in
 }
 
 // dropped moves the deployments of dec that p no longer has to dec's
-// Skipped, with why; a cascade's stages are left as they are (its
-// refusal, if any, says which stage could not take the request).
-func dropped(dec *router.Decision, p *executor.Plan, why string) {
+// Skipped, with why each was dropped; a cascade's stages are left as they
+// are (its refusal, if any, says which stage could not take the request).
+func dropped(dec *router.Decision, p *executor.Plan, why func(name string) string) {
 	if dec.Cascade != nil || len(p.Targets) >= len(dec.Deployments) {
 		return
 	}
@@ -131,7 +124,7 @@ func dropped(dec *router.Decision, p *executor.Plan, why string) {
 	}
 	for _, name := range dec.Deployments {
 		if !slices.Contains(kept, name) {
-			dec.Skipped = append(dec.Skipped, name+": "+why)
+			dec.Skipped = append(dec.Skipped, name+": "+why(name))
 		}
 	}
 	dec.Deployments = kept

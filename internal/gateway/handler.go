@@ -97,7 +97,7 @@ func (g *Gateway) Handler() http.Handler {
 			return func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Allow", allow)
 				d := openAIDialect
-				if anthropicPath || anthropicClient(r) {
+				if anthropicPath || AnthropicClient(r) {
 					d = anthropicDialect
 				}
 				d.writeError(w, &apiError{status: http.StatusMethodNotAllowed, code: "method_not_allowed", anthropicType: "invalid_request_error",
@@ -107,7 +107,7 @@ func (g *Gateway) Handler() http.Handler {
 	}
 	notFound := func(w http.ResponseWriter, r *http.Request) {
 		d := openAIDialect
-		if anthropicClient(r) {
+		if AnthropicClient(r) {
 			d = anthropicDialect
 		}
 		d.writeError(w, &apiError{status: http.StatusNotFound, code: "unknown_url", anthropicType: "not_found_error",
@@ -214,15 +214,10 @@ func (g *Gateway) ServeModel(w http.ResponseWriter, r *http.Request) {
 	_ = openaiapi.WriteModel(w, id)
 }
 
-// anthropicClient reports whether r comes from an Anthropic client (it
-// carries anthropic-version or x-api-key), whose errors are in
-// Anthropic's format on any path the gateway refuses.
-func anthropicClient(r *http.Request) bool { return AnthropicClient(r) }
-
 // AnthropicClient reports whether r comes from an Anthropic client (it
-// carries anthropic-version or x-api-key): the endpoints mounted beside
-// the gateway's (files, batches, feedback) answer its wrong methods in
-// Anthropic's format too.
+// carries anthropic-version or x-api-key), whose errors are in
+// Anthropic's format on any path the gateway refuses, and on the
+// endpoints mounted beside the gateway's (files, batches, feedback).
 func AnthropicClient(r *http.Request) bool {
 	return r.Header.Get("anthropic-version") != "" || r.Header.Get("x-api-key") != ""
 }

@@ -66,7 +66,7 @@ func (g *Gateway) ServeResponsesWebSocket(w http.ResponseWriter, r *http.Request
 	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 		w.Header().Set("Allow", "POST")
 		d := openAIDialect
-		if anthropicClient(r) {
+		if AnthropicClient(r) {
 			d = anthropicDialect
 		}
 		d.writeError(w, &apiError{status: http.StatusMethodNotAllowed, code: "method_not_allowed", anthropicType: "invalid_request_error",

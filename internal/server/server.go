@@ -233,7 +233,7 @@ func (s *Server) identityOnly(next http.Handler) http.Handler {
 		w.Header().Set("Accept-Encoding", "identity")
 		msg := "the request body's Content-Encoding " + strconv.Quote(truncate(coding, 40)) + " is not supported: send the body uncompressed"
 		const code = "unsupported_content_encoding"
-		if strings.HasPrefix(r.URL.Path, "/v1/messages") || r.Header["Anthropic-Version"] != nil || r.Header["X-Api-Key"] != nil {
+		if anthropicRequest(r) {
 			anthropicapi.WriteError(w, http.StatusUnsupportedMediaType, "invalid_request_error", msg)
 			s.logRefusal(r, "anthropic", http.StatusUnsupportedMediaType, code, start)
 			return
@@ -248,10 +248,17 @@ func (s *Server) identityOnly(next http.Handler) http.Handler {
 // Anthropic's clients, else OpenAI's (gateway.Handler).
 func (s *Server) methodRefused(r *http.Request, status int, code string, start time.Time) {
 	dialect := "openai"
-	if strings.HasPrefix(r.URL.Path, "/v1/messages") || r.Header["Anthropic-Version"] != nil || r.Header["X-Api-Key"] != nil {
+	if anthropicRequest(r) {
 		dialect = "anthropic"
 	}
 	s.logRefusal(r, dialect, status, code, start)
+}
+
+// anthropicRequest reports whether r's refusal is in Anthropic's format:
+// on the Messages API's paths, and for Anthropic's clients (anthropic-version
+// or x-api-key), as the gateway tells them.
+func anthropicRequest(r *http.Request) bool {
+	return strings.HasPrefix(r.URL.Path, "/v1/messages") || r.Header["Anthropic-Version"] != nil || r.Header["X-Api-Key"] != nil
 }
 
 // logRefusal writes the request log line (operations.md) of a client
