@@ -201,6 +201,7 @@ func TestBudgetReservesTranslatedThinking(t *testing.T) {
 	s := startEditedTenantStack(t, startSim(t, simCfg), sqliteExtra(t, ""), func(c string) string {
 		return strings.Replace(c, "routes:\n", `  - {name: wc-thinker, provider: sim-anthropic, model: sim-large, price: {input_per_mtok: 3, output_per_mtok: 15}, context_window: 200000, max_output_tokens: 128000, capabilities: {reasoning: true}}
 routes:
+  - {name: wc-think-cascade, policy: cascade, targets: [small, wc-thinker], checks: [{min_length: 1}]}
 `, 1)
 	})
 	k := s.newKey("acme", admin.KeyCreate{Limits: tenancy.Limits{BudgetDailyUSD: 0.05}})
@@ -211,6 +212,8 @@ routes:
 	for _, body := range []string{
 		`{"model":"wc-thinker","max_tokens":50,"reasoning_effort":"max","messages":[{"role":"user","content":"hi"}]}`,
 		`{"model":"wc-thinker","max_output_tokens":50,"reasoning":{"effort":"max"},"input":"hi"}`,
+		// A cascade may call each of its stages: the Claude one thinks.
+		`{"model":"wc-think-cascade","max_tokens":50,"reasoning_effort":"max","messages":[{"role":"user","content":"hi"}]}`,
 	} {
 		path := "/v1/chat/completions"
 		if strings.Contains(body, `"input"`) {

@@ -123,9 +123,11 @@ const judgeMaxTokens = 8
 
 // cascadeWorstCase is worstCase for a cascade: every stage may be called,
 // each with the request's input and up to n answers of its output cap,
-// and every stage but the last may have each judge of the route's checks
-// read the question and its answer; all of it is charged to the request.
-func (rt *runtime) cascadeWorstCase(c *router.Cascade, input, n, maxTokens int) (reserve int, cost float64) {
+// (with the thinking budget a translated reasoning effort adds, as
+// worstCase has), and every stage but the last may have each judge of the
+// route's checks read the question and its answer; all of it is charged
+// to the request.
+func (rt *runtime) cascadeWorstCase(c *router.Cascade, input, n int, req *llm.Request) (reserve int, cost float64) {
 	var judges []*config.Judge
 	for i := range rt.cfg.Routes {
 		if rt.cfg.Routes[i].Name != c.Route {
@@ -142,7 +144,7 @@ func (rt *runtime) cascadeWorstCase(c *router.Cascade, input, n, maxTokens int) 
 		if !ok {
 			continue
 		}
-		out := outputCap(d, maxTokens)
+		out := thinkingCap(d, req, outputCap(d, req.MaxTokens))
 		reserve += input + n*out
 		cost += float64(n) * rt.cost(stage, llm.Usage{InputTokens: input, OutputTokens: out})
 		if i == len(c.Stages)-1 {

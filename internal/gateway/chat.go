@@ -636,7 +636,7 @@ func (g *Gateway) deny(ctx context.Context, w http.ResponseWriter, x *exchange, 
 func (rt *runtime) worstCase(dec router.Decision, input int, req *llm.Request) (reserve int, cost float64) {
 	n := max(req.Choices, req.Generations, 1)
 	if dec.Cascade != nil {
-		return rt.cascadeWorstCase(dec.Cascade, input, n, req.MaxTokens)
+		return rt.cascadeWorstCase(dec.Cascade, input, n, req)
 	}
 	for _, name := range dec.Deployments {
 		d, ok := rt.deployments[name]
