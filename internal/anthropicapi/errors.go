@@ -113,6 +113,9 @@ func ErrorFor(err error) (status int, errType, message string) {
 	}
 	if k, msg, ok := provider.ClientView(err, kindMessage); ok {
 		status, errType = KindStatus(k)
+		if provider.TooLarge(err) {
+			status, errType = http.StatusRequestEntityTooLarge, "request_too_large"
+		}
 		return status, errType, msg
 	}
 	return http.StatusInternalServerError, TypeAPI, "internal error"

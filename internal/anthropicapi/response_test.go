@@ -156,6 +156,12 @@ func TestWriteErrorFor(t *testing.T) {
 			Body:   `{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 300000 tokens > 200000 maximum"}}`,
 		},
 		{
+			Name:   "an upstream refusal as too large stays a 413",
+			Err:    &provider.Error{Kind: provider.KindBadRequest, Status: 413, Message: "Request exceeds the maximum allowed number of bytes."},
+			Status: 413,
+			Body:   `{"type":"error","error":{"type":"request_too_large","message":"Request exceeds the maximum allowed number of bytes."}}`,
+		},
+		{
 			Name:       "rate limited with retry-after",
 			Err:        &provider.Error{Kind: provider.KindRateLimited, RetryAfter: 3e9},
 			Status:     429,

@@ -136,6 +136,9 @@ func ErrorFor(err error) (status int, code, param, message string) {
 	}
 	if k, msg, ok := provider.ClientView(err, provider.Kind.ClientMessage); ok {
 		status, code = KindStatus(k)
+		if provider.TooLarge(err) {
+			status, code = http.StatusRequestEntityTooLarge, "request_too_large"
+		}
 		if c := requestCode(err, k); c != "" {
 			code = c
 		}

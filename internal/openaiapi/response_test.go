@@ -228,6 +228,13 @@ func TestWriteErrorFor(t *testing.T) {
 			Status: 400,
 			Body:   `{"error":{"message":"bad","type":"invalid_request_error","param":null,"code":"invalid_request"}}`,
 		},
+		// An upstream's 413 stays a 413, not any other refusal's 400.
+		{
+			Name:   "an upstream refusal as too large",
+			Err:    &provider.Error{Kind: provider.KindBadRequest, Status: 413, Message: "Request exceeds the maximum allowed number of bytes."},
+			Status: 413,
+			Body:   `{"error":{"message":"Request exceeds the maximum allowed number of bytes.","type":"invalid_request_error","param":null,"code":"request_too_large"}}`,
+		},
 		{
 			Name:   "rate limits keep the gateway's code",
 			Err:    &provider.Error{Kind: provider.KindRateLimited, Status: 429, Message: "slow down", Code: "tokens_per_min"},

@@ -28,6 +28,14 @@ func ClientView(err error, fallback func(Kind) string) (k Kind, message string, 
 	return k, message, true
 }
 
+// TooLarge reports whether err is a provider's refusal of a request as too
+// large (HTTP 413, Anthropic's request_too_large), which its client is told
+// as a 413 too rather than as any other invalid request's 400.
+func TooLarge(err error) bool {
+	var pe *Error
+	return errors.As(err, &pe) && pe.Kind == KindBadRequest && pe.Status == http.StatusRequestEntityTooLarge
+}
+
 // SetRetryAfter sets a Retry-After header, in whole seconds rounded up,
 // when err carries a provider's retry hint; otherwise h is left as is.
 func SetRetryAfter(h http.Header, err error) {
