@@ -346,10 +346,11 @@ func (g *Gateway) semanticLookup(r *http.Request, x *exchange, route string, q *
 }
 
 // withoutLastUserContent is a chat request body with the text of its last
-// user message removed, or false when it has none. Only text parts go: the
-// embedding compares the text alone, so an image, a file, audio or a tool
-// result (an agent's fresh tool output) stays in the namespace, and a
-// message that differs in them never matches.
+// user message removed, or false when it has none. Only the parts whose text
+// is embedded go (embeddedPart): the embedding compares that text alone, so
+// an image, a file, audio, a tool result (an agent's fresh tool output) or
+// a part type the dialect does not read as text stays in the namespace,
+// and a message that differs in them never matches.
 func withoutLastUserContent(d llm.Dialect, body []byte) ([]byte, bool) {
 	field := "messages"
 	if d == llm.DialectOpenAIResponses {
@@ -376,7 +377,7 @@ func withoutLastUserContent(d llm.Dialect, body []byte) ([]byte, bool) {
 	if parts := gjson.GetBytes(body, path); parts.IsArray() {
 		var kept []byte
 		parts.ForEach(func(_, p gjson.Result) bool {
-			if t := p.Get("type").Str; t != "text" && t != "input_text" {
+			if !embeddedPart(d, p.Get("type").Str) {
 				if kept == nil {
 					kept = append(kept, '[')
 				} else {
@@ -393,4 +394,19 @@ func withoutLastUserContent(d llm.Dialect, body []byte) ([]byte, bool) {
 	}
 	out, err := sjson.DeleteBytes(body, path)
 	return out, err == nil
+}
+
+// embeddedPart reports whether a content part of type t in dialect d is
+// text its parser puts in the last user message's text (LastUserText),
+// which the semantic cache embeds: an input_text part of a Chat
+// Completions or Messages request is not, so it must keep a request's
+// namespace apart.
+func embeddedPart(d llm.Dialect, t string) bool {
+	switch d {
+	case llm.DialectOpenAIResponses:
+		return t == "input_text" || t == "output_text" || t == "refusal"
+	case llm.DialectOpenAI:
+		return t == "text" || t == "refusal"
+	}
+	return t == "text"
 }
