@@ -377,10 +377,10 @@ func (a *API) msgBatchResults(w http.ResponseWriter, r *http.Request, who *gatew
 			a.storeFailedIn(anthropicError, w, "results", err)
 			return
 		}
-		for _, raw := range bytes.Split(content, []byte("\n")) {
+		eachLine(content, func(_ int, raw []byte) bool {
 			var l outputLine
 			if len(bytes.TrimSpace(raw)) == 0 || json.Unmarshal(raw, &l) != nil {
-				continue
+				return true
 			}
 			switch {
 			case l.Response != nil && l.Response.StatusCode < 300:
@@ -390,7 +390,8 @@ func (a *API) msgBatchResults(w http.ResponseWriter, r *http.Request, who *gatew
 			default:
 				got[l.CustomID] = msgResultDetail{Type: "expired"}
 			}
-		}
+			return true
+		})
 	}
 	input, err := a.st.FileContent(r.Context(), b.TenantID, o.InputFileID)
 	if err != nil {
@@ -406,10 +407,10 @@ func (a *API) msgBatchResults(w http.ResponseWriter, r *http.Request, who *gatew
 	}
 	w.Header().Set("Content-Type", "application/x-jsonl")
 	enc := json.NewEncoder(w)
-	for _, raw := range bytes.Split(input, []byte("\n")) {
+	eachLine(input, func(_ int, raw []byte) bool {
 		customID := gjson.GetBytes(raw, "custom_id").String()
 		if customID == "" {
-			continue
+			return true
 		}
 		d, ok := got[customID]
 		if !ok {
@@ -418,8 +419,6 @@ func (a *API) msgBatchResults(w http.ResponseWriter, r *http.Request, who *gatew
 				d.Error = json.RawMessage(`{"type":"error","error":{"type":"api_error","message":"the batch ended before this request ran"}}`)
 			}
 		}
-		if err := enc.Encode(msgResult{CustomID: customID, Result: d}); err != nil {
-			return
-		}
-	}
+		return enc.Encode(msgResult{CustomID: customID, Result: d}) == nil
+	})
 }

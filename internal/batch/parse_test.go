@@ -1,6 +1,8 @@
 package batch
 
 import (
+	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -19,7 +21,8 @@ func TestParse(t *testing.T) {
 		{"a leading UTF-8 byte order mark", "\xef\xbb\xbf" + ok + "\n", 1, nil},
 		{"a byte order mark past the start", ok + "\n\xef\xbb\xbf" + strings.Replace(ok, `"a"`, `"b"`, 1), 1, []string{"invalid_json_line"}},
 		{"empty", "\n \n", 0, []string{"empty_file"}},
-		{"too many", strings.Repeat(ok+"\n", 4), 4, []string{"duplicate_custom_id", "duplicate_custom_id", "duplicate_custom_id", "too_many_requests"}},
+		{"too many: the lines past the limit are not read", strings.Repeat(ok+"\n", 4), 3, []string{"duplicate_custom_id", "duplicate_custom_id", "too_many_requests"}},
+		{"as many as the limit, blank lines between", ok + "\n\n" + strings.Replace(ok, `"a"`, `"b"`, 1) + "\n \n" + strings.Replace(ok, `"a"`, `"c"`, 1), 3, nil},
 		{"not json", "{", 0, []string{"invalid_json_line"}},
 		{"json but not an object", `[1]`, 0, []string{"invalid_json_line"}},
 		{"not UTF-8", "{\"custom_id\":\"a\xff\",\"method\":\"POST\",\"url\":\"/v1/embeddings\",\"body\":{}}\n" +
@@ -43,6 +46,45 @@ func TestParse(t *testing.T) {
 				t.Errorf("got %d lines and problems %v, want %d and %v", len(lines), codes, tt.lines, tt.codes)
 			}
 		})
+	}
+}
+
+// allocated is how many bytes fn allocates.
+func allocated(fn func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	fn()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// TestParseMemory: checking an input file costs memory in proportion to
+// the requests it keeps, not to its lines: a file of millions of newlines
+// made a slice of them all (24 bytes each: 0.5 GB for 20 MiB), and a file
+// far past batch.max_requests was parsed to its end before it was refused.
+func TestParseMemory(t *testing.T) {
+	r := NewRunner(RunnerOptions{MaxRequests: 10})
+	newlines := []byte(strings.Repeat("\n", 4<<20))
+	var problems []lineError
+	if n := allocated(func() { _, problems = r.parse(newlines, "/v1/embeddings") }); n > 64<<10 {
+		t.Errorf("checking 4 MiB of newlines allocated %d bytes, want under 64 KiB", n)
+	}
+	if len(problems) != 1 || problems[0].Code != "empty_file" {
+		t.Errorf("problems %+v, want empty_file", problems)
+	}
+
+	var many strings.Builder
+	for i := range 100000 {
+		fmt.Fprintf(&many, `{"custom_id":"r%d","method":"POST","url":"/v1/embeddings","body":{"model":"m","input":"x"}}`+"\n", i)
+	}
+	content := []byte(many.String())
+	var lines []line
+	if n := allocated(func() { lines, problems = r.parse(content, "/v1/embeddings") }); n > 256<<10 {
+		t.Errorf("checking 100,000 requests with batch.max_requests 10 allocated %d bytes, want under 256 KiB", n)
+	}
+	if len(lines) != 10 || len(problems) != 1 || problems[0].Code != "too_many_requests" {
+		t.Errorf("%d lines, problems %+v; want 10 and too_many_requests", len(lines), problems)
 	}
 }
 

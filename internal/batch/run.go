@@ -289,7 +289,14 @@ func (r *Runner) run(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	lines, problems := r.parse(content, o.Endpoint)
+	// A batch past validating was checked already: its lines are read
+	// whatever batch.max_requests says now (it may have been lowered
+	// since), not cut at it.
+	limit := r.maxRequests
+	if b.Status != store.BatchValidating {
+		limit = 0
+	}
+	lines, problems := r.scan(content, o.Endpoint, limit)
 	if b.Status == store.BatchValidating {
 		if len(problems) > 0 {
 			return r.fail(ctx, b, o, problems...)
@@ -338,7 +345,31 @@ const maxProblems = 100
 
 // parse splits a JSONL input into its requests, and lists what is wrong
 // with it; a batch with any problem fails as a whole, as OpenAI's does.
+// It stops at the request past batch.max_requests.
 func (r *Runner) parse(content []byte, endpoint string) ([]line, []lineError) {
+	return r.scan(content, endpoint, r.maxRequests)
+}
+
+// eachLine calls fn with each line of content (1-based number, without
+// its "\n") until fn returns false. It walks content in place: a file of
+// millions of short lines costs no slice of them all.
+func eachLine(content []byte, fn func(no int, raw []byte) bool) {
+	for no := 1; ; no++ {
+		i := bytes.IndexByte(content, '\n')
+		if i < 0 {
+			fn(no, content)
+			return
+		}
+		if !fn(no, content[:i]) {
+			return
+		}
+		content = content[i+1:]
+	}
+}
+
+// scan is parse, stopping (too_many_requests) at the request past limit
+// when limit > 0.
+func (r *Runner) scan(content []byte, endpoint string, limit int) ([]line, []lineError) {
 	var (
 		lines    []line
 		problems []lineError
@@ -353,23 +384,29 @@ func (r *Runner) parse(content []byte, endpoint string) ([]line, []lineError) {
 	// A UTF-8 byte order mark, which editors on Windows write, is not
 	// part of line 1.
 	content = bytes.TrimPrefix(content, []byte("\xef\xbb\xbf"))
-	for i, raw := range bytes.Split(content, []byte("\n")) {
-		no := i + 1
+	requests, tooMany := 0, false
+	eachLine(content, func(no int, raw []byte) bool {
 		raw = bytes.TrimSpace(raw)
 		if len(raw) == 0 {
-			continue
+			return true
+		}
+		// Past the limit the batch fails whatever the other lines hold:
+		// reading them would only cost memory (each parsed line is kept).
+		if requests++; limit > 0 && requests > limit {
+			tooMany = true
+			return false
 		}
 		// json.Unmarshal would turn invalid UTF-8 into U+FFFD: two
 		// custom_ids would collide, and one come back changed.
 		if !utf8.Valid(raw) {
 			bad(no, "invalid_json_line", "line is not valid UTF-8")
-			continue
+			return true
 		}
 		var in inputLine
 		if err := json.Unmarshal(raw, &in); err != nil {
 			_, msg := jsonProblem("line", err)
 			bad(no, "invalid_json_line", msg)
-			continue
+			return true
 		}
 		switch {
 		case in.CustomID == "":
@@ -387,12 +424,13 @@ func (r *Runner) parse(content []byte, endpoint string) ([]line, []lineError) {
 		}
 		seen[in.CustomID] = true
 		lines = append(lines, line{no: no, in: in})
-	}
+		return true
+	})
 	switch {
+	case tooMany:
+		problems = append(problems, lineError{Code: "too_many_requests", Message: fmt.Sprintf("the input file holds more than %d requests, the most a batch may hold (batch.max_requests)", limit)})
 	case len(lines) == 0 && len(problems) == 0:
 		problems = append(problems, lineError{Code: "empty_file", Message: "the input file holds no requests"})
-	case r.maxRequests > 0 && len(lines) > r.maxRequests:
-		problems = append(problems, lineError{Code: "too_many_requests", Message: fmt.Sprintf("the input file holds %d requests; a batch may hold %d (batch.max_requests)", len(lines), r.maxRequests)})
 	}
 	return lines, problems
 }
