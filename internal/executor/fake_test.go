@@ -24,6 +24,10 @@ type step struct {
 	hang  bool          // block until the call's context is done
 	after time.Duration // answer after this long (fake time under synctest)
 	items []item        // ChatStream: the stream's frames, then io.EOF
+	// closeWaits: the stream's Close returns only once the call's
+	// context is done, as closing an HTTP body whose upstream holds the
+	// connection open does (provider.CloseBody reads the rest first).
+	closeWaits bool
 }
 
 // item is one scripted frame of a fakeStream.
@@ -102,7 +106,7 @@ func (f *fakeProvider) ChatStream(ctx context.Context, _ *llm.Request) (llm.Stre
 	if s.err != nil {
 		return nil, s.err
 	}
-	fs := &fakeStream{ctx: ctx, items: s.items}
+	fs := &fakeStream{ctx: ctx, items: s.items, closeWaits: s.closeWaits}
 	f.mu.Lock()
 	f.streams = append(f.streams, fs)
 	f.mu.Unlock()
@@ -125,9 +129,10 @@ func (f *fakeProvider) stream(t *testing.T, i int) *fakeStream {
 // fakeStream yields scripted frames; it honours its call's context like an
 // HTTP body does.
 type fakeStream struct {
-	ctx    context.Context
-	items  []item
-	closes atomic.Int32
+	ctx        context.Context
+	items      []item
+	closes     atomic.Int32
+	closeWaits bool
 }
 
 func (s *fakeStream) Next() (llm.Event, error) {
@@ -148,6 +153,9 @@ func (s *fakeStream) Next() (llm.Event, error) {
 func (s *fakeStream) Dialect() llm.Dialect { return llm.DialectOpenAI }
 
 func (s *fakeStream) Close() error {
+	if s.closeWaits {
+		<-s.ctx.Done()
+	}
 	s.closes.Add(1)
 	return nil
 }

@@ -106,10 +106,13 @@ func streamOnce(ctx context.Context, r *runner, t *Target, ds *depState) (llm.St
 	stop := func() bool { return timer == nil || timer.Stop() }
 	fail := func(s llm.Stream, err error) (llm.Stream, error) {
 		stop()
+		// Cancelled before the close: a failed stream's connection is
+		// not kept, so its close must not wait for an upstream that
+		// holds it open (provider.CloseBody reads what is left).
+		cancel()
 		if s != nil {
 			s.Close()
 		}
-		cancel()
 		ds.leave()
 		switch {
 		case fired.Load() && deadlineBound:
@@ -165,6 +168,11 @@ func streamOnce(ctx context.Context, r *runner, t *Target, ds *depState) (llm.St
 		return newCommitted(r, t, ds, s, buf, cancel, actx.Err, now), nil
 	}
 }
+
+// drainTimeout bounds how long closing a finished stream reads the rest
+// of its upstream body (the end of its chunked encoding), so that its
+// connection can be reused.
+const drainTimeout = 250 * time.Millisecond
 
 // committed is a stream after commit: it replays the buffered events, then
 // reads upstream under an idle watchdog.
@@ -265,11 +273,23 @@ func (c *committed) end(err error) error {
 // finish releases the upstream call and records the stream's outcome once.
 func (c *committed) finish(err error) {
 	c.once.Do(func() {
+		clientGone := c.ctxErr() != nil && !c.fired.Load()
 		if c.timer != nil {
 			c.timer.Stop()
 		}
-		c.up.Close()
-		clientGone := c.ctxErr() != nil && !c.fired.Load()
+		if errors.Is(err, io.EOF) {
+			// A finished stream's connection may be reused once the rest
+			// of its body is read (provider.CloseBody), which an upstream
+			// that holds it open never ends: read for drainTimeout at most.
+			t := time.AfterFunc(drainTimeout, c.cancel)
+			c.up.Close()
+			t.Stop()
+		} else {
+			// A failed or abandoned stream's connection is not kept:
+			// nothing to wait for.
+			c.cancel()
+			c.up.Close()
+		}
 		c.cancel()
 		c.ds.leave()
 		now := c.o.Now()

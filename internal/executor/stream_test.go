@@ -508,3 +508,50 @@ func TestStreamPrecommitBufferBounded(t *testing.T) {
 		}
 	})
 }
+
+// An upstream that keeps a stream's connection open after it failed, or
+// after its last event, must not hold the request: closing a failed
+// stream cancels its call first (a failure before commit fails over at
+// once, one after it reaches the client at once), and a finished one's
+// close reads the rest of its body for drainTimeout at most (found by
+// audit L: such a stream waited for the upstream to close, past every
+// timeout).
+func TestStreamCloseDoesNotWaitForUpstream(t *testing.T) {
+	cut := &provider.Error{Kind: provider.KindUnavailable, Message: "overloaded"}
+	tests := []struct {
+		name    string
+		a       step
+		wantEnd error
+		want    []string
+	}{
+		{"failed before commit fails over", step{closeWaits: true, items: []item{evStart, {err: cut}}}, io.EOF, []string{"<start>", "from b"}},
+		{"failed after commit", step{closeWaits: true, items: []item{evStart, evText("par"), {err: cut}}}, cut, []string{"<start>", "par"}},
+		{"finished", step{closeWaits: true, items: []item{evStart, evText("done")}}, io.EOF, []string{"<start>", "done"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				e := New(realOptions())
+				a := script(tt.a)
+				b := script(step{items: []item{evStart, evText("from b")}})
+				plan := &Plan{Targets: []Target{{Deployment: "a", Provider: a}, {Deployment: "b", Provider: b}}}
+				start := time.Now()
+				s, _, err := e.Stream(context.Background(), plan, &llm.Request{Stream: true}, 0)
+				if err != nil {
+					t.Fatalf("got %v, want a stream", err)
+				}
+				got, err := drain(s)
+				s.Close()
+				if !errors.Is(err, tt.wantEnd) {
+					t.Errorf("got end %v, want %v", err, tt.wantEnd)
+				}
+				if diff := cmp.Diff(tt.want, got); diff != "" {
+					t.Errorf("events (-want +got):\n%s", diff)
+				}
+				if took := time.Since(start); took > drainTimeout {
+					t.Errorf("took %v, want at most %v", took, drainTimeout)
+				}
+			})
+		})
+	}
+}
