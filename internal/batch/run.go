@@ -745,19 +745,30 @@ func retryAfter(v string) time.Duration {
 }
 
 // retryable reports whether an answer is a 429 that a short wait may
-// cure: one of the key's rate limits. A spent budget (budget_exceeded,
-// or a Retry-After past maxRetryAfter: the budget's next period) and a
-// request no wait cures (X-Should-Retry: false) are the line's result at
-// once, rather than minutes of tries each.
+// cure: one of the key's rate limits, or a budget whose room requests in
+// flight hold (often the batch's own other lines) or that this replica
+// enforces only its share of while Redis is down: the guard says so with
+// a short Retry-After (1s). A spent budget (a Retry-After past
+// maxRetryAfter: the budget's next period; budget_exceeded without one)
+// and a request no wait cures (X-Should-Retry: false: bigger than the
+// budget) are the line's result at once, rather than minutes of tries
+// each.
 func retryable(rec *recorder) bool {
 	if rec.status() != http.StatusTooManyRequests || strings.EqualFold(rec.header.Get("X-Should-Retry"), "false") {
 		return false
 	}
-	if gjson.GetBytes(rec.body.Bytes(), "error.code").String() == "budget_exceeded" {
+	v := rec.header.Get("Retry-After")
+	if v == "" && isBudget(rec) {
 		return false
 	}
-	n, err := strconv.Atoi(rec.header.Get("Retry-After"))
+	n, err := strconv.Atoi(v)
 	return err != nil || time.Duration(n)*time.Second <= maxRetryAfter
+}
+
+// isBudget reports whether a 429 is a budget's refusal (budget_exceeded)
+// rather than a rate limit's.
+func isBudget(rec *recorder) bool {
+	return gjson.GetBytes(rec.body.Bytes(), "error.code").String() == "budget_exceeded"
 }
 
 // refused is line i's result when the batch's key no longer works

@@ -233,8 +233,9 @@ func TestRunStalledPastLease(t *testing.T) {
 
 // TestRunBudgetExceededFailsAtOnce: a line refused because a budget is
 // spent is not tried again: it goes to the error file at once, as does
-// each remaining line, and the batch completes. A 429 of a rate limit
-// is still tried again after its Retry-After.
+// each remaining line, and the batch completes. A 429 of a rate limit,
+// or of a budget held by requests in flight (a short Retry-After), is
+// still tried again after its Retry-After.
 func TestRunBudgetExceededFailsAtOnce(t *testing.T) {
 	spent := `{"error":{"message":"budget exceeded","type":"invalid_request_error","code":"budget_exceeded"}}`
 	anthropicSpent := `{"type":"error","error":{"type":"rate_limit_error","message":"budget exceeded"}}`
@@ -277,6 +278,33 @@ func TestRunBudgetExceededFailsAtOnce(t *testing.T) {
 			}
 		})
 	}
+	// The guard refuses a request whose budget room requests in flight
+	// hold (the batch's own other lines, often) with a Retry-After of a
+	// second: their end makes room, so the line is tried again.
+	t.Run("budget_exceeded with a short Retry-After is tried again", func(t *testing.T) {
+		f := newRunFixture(t, 1, 24*time.Hour)
+		var once sync.Once
+		r := f.runner("me", 1, time.Hour, func(w http.ResponseWriter, req *http.Request) {
+			held := false
+			once.Do(func() { held = true })
+			if held {
+				w.Header().Set("Retry-After", "1")
+				w.WriteHeader(http.StatusTooManyRequests)
+				w.Write([]byte(`{"error":{"message":"budget exceeded: retry once requests in flight end","type":"invalid_request_error","code":"budget_exceeded"}}`))
+				return
+			}
+			answer(w, req)
+		})
+		if err := r.Run(context.Background(), f.id); err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		if b := f.status(t); f.servedCount() != 2 || b.Status != store.BatchCompleted {
+			t.Errorf("served %d, status %s; want 2 tries and completed", f.servedCount(), b.Status)
+		}
+		if o, _ := decode(f.status(t)); o.RequestCounts.Completed != 1 {
+			t.Errorf("request counts %+v, want the line completed", o.RequestCounts)
+		}
+	})
 	t.Run("a rate limit is tried again", func(t *testing.T) {
 		f := newRunFixture(t, 1, 24*time.Hour)
 		var once sync.Once
