@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/tidwall/gjson"
-
 	"github.com/switchyard-gw/switchyard/internal/sse"
 )
 
@@ -15,9 +13,10 @@ import (
 // single valid JSON object. An event cut short or mangled (a missing or
 // stray comma, two strings in a row) fails it, so the stream ends as
 // malformed instead of relaying it and ending as a success. It is one pass
-// over data, cheap enough for every streamed token.
+// over data, cheap enough for every streamed token: gjson.Valid's grammar
+// (see ScanObject), with a top-level object.
 func JSONObject(data string) bool {
-	return gjson.Valid(data) && gjson.Parse(data).IsObject()
+	return ScanObject(data, nil, nil)
 }
 
 // StreamEnd is an adapter's wording for the ways its upstream stream can

@@ -109,8 +109,12 @@ func TestPlainDelta(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := plainDelta(tt.data); got != tt.want {
+			at := marksOf(tt.data)
+			if got := at.plainDelta(tt.data); got != tt.want {
 				t.Errorf("plainDelta(%s): got %v, want %v", tt.data, got, tt.want)
+			}
+			if got := plainDeltaByScans(tt.data); got != tt.want {
+				t.Errorf("plainDeltaByScans(%s): got %v, want %v", tt.data, got, tt.want)
 			}
 		})
 	}
@@ -132,18 +136,91 @@ func TestDeltaContent(t *testing.T) {
 		`{"choices":[{"index":0,"delta":{"content":"first"},"finish_reason":null},{"index":1,"delta":{"content":"second"},"finish_reason":null}]}`,
 	} {
 		want := gjson.Get(data, "choices.0.delta.content").String()
-		if got := deltaContent(data); got != want {
+		at := marksOf(data)
+		if got := at.deltaContent(data); got != want {
 			t.Errorf("deltaContent(%s) = %q, want %q", data, got, want)
 		}
 	}
 }
 
-// BenchmarkPlainDelta is the per-token cost of a relayed plain delta.
+// BenchmarkPlainDelta is the per-token cost of a relayed plain delta:
+// the check that it is a JSON object, which notes where its keys are, then
+// the plain-delta test and its text.
 func BenchmarkPlainDelta(b *testing.B) {
 	const chunk = `{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"bench","choices":[{"index":0,"delta":{"content":" gamma"},"finish_reason":null}]}`
 	for b.Loop() {
-		if !plainDelta(chunk) || deltaContent(chunk) != " gamma" {
+		var at keyMarks
+		if !provider.ScanObject(chunk, chunkMarks, at[:]) || !at.plainDelta(chunk) || at.deltaContent(chunk) != " gamma" {
 			b.Fatal("not a plain delta with its text")
 		}
 	}
+}
+
+// plainDeltaByScans is plainDelta as it was, with a scan of its own for
+// each key (the marks are where these scans find the keys; see
+// TestMarksAgreeWithScans).
+func plainDeltaByScans(data string) bool {
+	return isNullAt(data, keyIndex(data, `finish_reason"`), `finish_reason"`, false) &&
+		isNullAt(data, keyIndex(data, `usage"`), `usage"`, true) && !strings.Contains(data, `tool_calls"`)
+}
+
+// keyIndex is the index in data of the first occurrence of key (given
+// without its opening quote) that follows a quote, or -1.
+func keyIndex(data, key string) int {
+	for off := 0; ; {
+		i := strings.Index(data[off:], key)
+		if i < 0 {
+			return -1
+		}
+		i += off
+		if i > 0 && data[i-1] == '"' {
+			return i
+		}
+		off = i + 1
+	}
+}
+
+// marksByScans is where the scans of plainDeltaByScans find the marks.
+func marksByScans(data string) keyMarks {
+	return keyMarks{
+		markFinish:    keyIndex(data, `finish_reason"`),
+		markUsage:     keyIndex(data, `usage"`),
+		markContent:   keyIndex(data, `content"`),
+		markReasoning: keyIndex(data, `reasoning`),
+		markToolCalls: strings.Index(data, `tool_calls"`),
+	}
+}
+
+// TestMarksAgreeWithScans: in a JSON object, the marks ScanObject notes
+// are where a scan for each key finds it.
+func TestMarksAgreeWithScans(t *testing.T) {
+	for _, data := range []string{
+		`{"choices":[{"delta":{"content":"x"},"finish_reason":null}],"usage":null}`,
+		`{"choices":[{"delta":{"content":"usage"},"finish_reason":null}]}`,
+		`{"model":"content","choices":[{"delta":{"content":"a \"content\" b"},"finish_reason":null}]}`,
+		`{"choices":[{"delta":{"reasoning_content":"r"},"finish_reason":null}]}`,
+		`{"choices":[{"delta":{"reasoning":"r","content":""},"finish_reason":null}]}`,
+		`{"a":"x\"usage\"","b":"\"finish_reason\"","c":"mytool_calls"}`,
+		`{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"content\":1}"}}]},"finish_reason":null}]}`,
+		`{"choices":[],"usage":{"prompt_tokens":1}}`,
+		`{"error":{"message":"x"}}`,
+	} {
+		if got, want := marksOf(data), marksByScans(data); got != want {
+			t.Errorf("%s: marks %v, scans find %v", data, got, want)
+		}
+	}
+}
+
+func FuzzMarks(f *testing.F) {
+	f.Add(`{"choices":[{"delta":{"content":"x"},"finish_reason":null}],"usage":null}`)
+	f.Add(`{"a":"x\"usage\"","b":"\"finish_reason\"","c":"mytool_calls"}`)
+	f.Fuzz(func(t *testing.T, data string) {
+		var at keyMarks
+		if !provider.ScanObject(data, chunkMarks, at[:]) {
+			return
+		}
+		if want := marksByScans(data); at != want {
+			t.Fatalf("%s: marks %v, scans find %v", data, at, want)
+		}
+	})
 }

@@ -134,17 +134,20 @@ func (s *stream) Next() (llm.Event, error) {
 		s.err = io.EOF
 		return ev, nil
 	}
-	if !provider.JSONObject(f.Data) {
+	// One pass checks the chunk and notes where the keys plainDelta and
+	// deltaContent look for first occur.
+	var at keyMarks
+	if !provider.ScanObject(f.Data, chunkMarks, at[:]) {
 		s.err = &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "malformed stream chunk"}
 		return llm.Event{}, s.err
 	}
 	// plainDelta looks at the first choice only: with several choices a
 	// chunk is decoded in full, so that no choice's finish is missed.
-	if s.passthrough && s.start && !s.completions && s.want == 1 && plainDelta(f.Data) {
+	if s.passthrough && s.start && !s.completions && s.want == 1 && at.plainDelta(f.Data) {
 		// The client gets Raw verbatim: only the text is needed, for the
 		// output estimate of a stream that ends without usage.
-		ev.Text = deltaContent(f.Data)
-		if ev.Text != "" || keyIndex(f.Data, `reasoning`) < 0 {
+		ev.Text = at.deltaContent(f.Data)
+		if ev.Text != "" || at[markReasoning] < 0 {
 			return ev, nil
 		}
 		// A reasoning delta (no content yet) is decoded in full: thinking
@@ -361,36 +364,63 @@ func (s *stream) SetPassthrough() { s.passthrough = true }
 
 var _ llm.Passthrough = (*stream)(nil)
 
+// keyMarks is where in a chunk the texts of chunkMarks first occur (see
+// provider.Marks): each of finish_reason", usage", content" and reasoning
+// right after a quote (as a search for the key's opening quote and name
+// would find them), and tool_calls right before
+// a closing quote (where strings.Contains finds tool_calls" in valid JSON).
+// provider.ScanObject notes them as it checks the chunk, so that
+// plainDelta and deltaContent cost no scan of their own.
+type keyMarks [5]int
+
+const (
+	markFinish = iota
+	markUsage
+	markContent
+	markReasoning
+	markToolCalls
+)
+
+var chunkMarks = provider.NewMarks(
+	[]string{markFinish: `finish_reason"`, markUsage: `usage"`, markContent: `content"`, markReasoning: `reasoning`},
+	[]string{`tool_calls`}, // markToolCalls
+)
+
+// marksOf scans data, a JSON object, for its marks.
+func marksOf(data string) (at keyMarks) {
+	if !provider.ScanObject(data, chunkMarks, at[:]) {
+		panic("openai: marksOf: not a JSON object")
+	}
+	return at
+}
+
 // plainDelta reports whether a chunk is an ordinary content delta: it has a
 // finish_reason of null (every choice chunk has the key; an error frame has
 // none), no usage and no tool calls. Anything else, or anything unsure, is
 // decoded in full. Keys cannot hide in string values: quotes there are
 // escaped.
-//
-// This runs for every streamed token, so each key is found by its first
-// letter after the opening quote (rarer in JSON than the quote itself).
-func plainDelta(data string) bool {
-	return isNull(data, `finish_reason"`, false) && isNull(data, `usage"`, true) &&
-		!strings.Contains(data, `tool_calls"`)
+func (at *keyMarks) plainDelta(data string) bool {
+	return isNullAt(data, at[markFinish], `finish_reason"`, false) && isNullAt(data, at[markUsage], `usage"`, true) &&
+		at[markToolCalls] < 0
 }
 
-// isNull reports whether key's first occurrence in data, as a quoted key
-// (key is given without its opening quote), has the value null, or, when
-// absentOK, whether key does not occur.
-func isNull(data, key string, absentOK bool) bool {
-	v, found := valueOf(data, key)
+// isNullAt reports whether key, first found at i in data as a quoted key
+// (key is given without its opening quote; i is -1 when it does not
+// occur), has the value null, or, when absentOK, whether key does not
+// occur.
+func isNullAt(data string, i int, key string, absentOK bool) bool {
+	v, found := valueAt(data, i, key)
 	if !found {
 		return absentOK
 	}
 	return strings.HasPrefix(v, "null")
 }
 
-// valueOf finds key's first occurrence in data as a quoted key (key is
-// given without its opening quote) and returns what follows its colon, from
-// the value on. found is false when the key does not occur; a key without a
+// valueAt returns what follows the colon of key, first found at i in data
+// as a quoted key (key is given without its opening quote), from the value
+// on. found is false when the key does not occur (i < 0); a key without a
 // colon gives "" (a value nothing matches).
-func valueOf(data, key string) (rest string, found bool) {
-	i := keyIndex(data, key)
+func valueAt(data string, i int, key string) (rest string, found bool) {
 	if i < 0 {
 		return "", false
 	}
@@ -399,22 +429,6 @@ func valueOf(data, key string) (rest string, found bool) {
 		return "", true
 	}
 	return skipSpace(rest[1:]), true
-}
-
-// keyIndex is the index in data of the first occurrence of key (given
-// without its opening quote) that follows a quote, or -1.
-func keyIndex(data, key string) int {
-	for off := 0; ; {
-		i := strings.Index(data[off:], key)
-		if i < 0 {
-			return -1
-		}
-		i += off
-		if i > 0 && data[i-1] == '"' {
-			return i
-		}
-		off = i + 1
-	}
 }
 
 // skipSpace drops leading JSON white space.
@@ -431,8 +445,8 @@ func skipSpace(s string) string {
 // delta the first choice's delta holds the first "content" key, unless a
 // logprobs object comes first: its "content" is an array, which goes to
 // gjson.)
-func deltaContent(data string) string {
-	if v, _ := valueOf(data, `content"`); strings.HasPrefix(v, `"`) {
+func (at *keyMarks) deltaContent(data string) string {
+	if v, _ := valueAt(data, at[markContent], `content"`); strings.HasPrefix(v, `"`) {
 		v = v[1:]
 		if j := strings.IndexAny(v, `"\`); j >= 0 && v[j] == '"' {
 			return v[:j]
