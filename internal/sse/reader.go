@@ -65,6 +65,12 @@ type Reader struct {
 	joined  []byte // data of a multi-line frame, joined; reused
 
 	block []byte // what is left of the block frames are copied into
+
+	// whole is FrameBuffered's answer since the last Next (which resets
+	// it): 0 not known yet, 1 true, -1 false. Nothing but Next reads the
+	// network, so the answer holds until then, and a relay that asks
+	// before and after each frame scans the buffer once.
+	whole int8
 }
 
 // blockSize is the size of a block of frames: about twenty chunks of a
@@ -89,6 +95,16 @@ func (r *Reader) Buffered() int { return r.br.Buffered() }
 // FrameBuffered reports whether a whole frame (up to its blank line) is
 // already in memory, so Next will return without reading the network.
 func (r *Reader) FrameBuffered() bool {
+	if r.whole == 0 {
+		r.whole = -1
+		if r.frameBuffered() {
+			r.whole = 1
+		}
+	}
+	return r.whole > 0
+}
+
+func (r *Reader) frameBuffered() bool {
 	n := r.br.Buffered()
 	if n == 0 {
 		return false
@@ -127,6 +143,7 @@ func NewReaderLimit(r io.Reader, max int) *Reader {
 // reader is returned wrapped, also with the partial frame. Once Next returns
 // an error it returns the same error on every later call.
 func (r *Reader) Next() (Frame, error) {
+	r.whole = 0
 	if r.err != nil {
 		return Frame{}, r.err
 	}

@@ -306,8 +306,15 @@ func TestFrameBuffered(t *testing.T) {
 	if f, err = r.Next(); err != nil || f.Data != "two" {
 		t.Fatalf("got %q, %v, want two", f.Data, err)
 	}
-	if !r.FrameBuffered() {
-		t.Fatal("FrameBuffered: got false with a whole frame in memory, want true")
+	if !r.FrameBuffered() || !r.FrameBuffered() {
+		t.Fatal("FrameBuffered: got false with a whole frame in memory, want true (asked twice)")
+	}
+	// Its answer is kept until Next: then it is asked anew.
+	if f, err = r.Next(); err != nil || f.Data != "three" {
+		t.Fatalf("got %q, %v, want three", f.Data, err)
+	}
+	if r.FrameBuffered() {
+		t.Fatal("FrameBuffered: got true with nothing left in memory, want false")
 	}
 }
 
