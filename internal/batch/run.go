@@ -519,7 +519,7 @@ func (r *Runner) process(ctx context.Context, b store.Batch, o *object, lines []
 
 	var (
 		wg      sync.WaitGroup
-		sem     = make(chan struct{}, r.concurrency)
+		slots   = newPacer(r.concurrencyFor(ctx, b))
 		mu      sync.Mutex
 		saveErr error
 	)
@@ -560,15 +560,18 @@ func (r *Runner) process(ctx context.Context, b store.Batch, o *object, lines []
 		if halt() {
 			break
 		}
-		sem <- struct{}{}
+		if !slots.acquire(ctx, false) {
+			break
+		}
 		// The wait for a slot may have outlasted the batch (cancelled,
 		// expired), the replica (stopping) or the lease: look again.
 		if !mayStart() {
-			<-sem
+			slots.release()
 			break
 		}
 		wg.Go(func() {
-			defer func() { <-sem }()
+			held := &slot{p: slots, held: true}
+			defer held.release()
 			// The key is looked up for every line: a key revoked
 			// meanwhile stops being served.
 			var (
@@ -579,7 +582,7 @@ func (r *Runner) process(ctx context.Context, b store.Batch, o *object, lines []
 			who, err := r.principals.Principal(ctx, b.KeyID)
 			switch {
 			case err == nil:
-				if res, err = r.serve(ctx, linesCtx, b, who, i, ln, mayStart); err != nil {
+				if res, err = r.serve(ctx, linesCtx, b, who, i, ln, held, mayStart); err != nil {
 					return // stopping: the line runs again when the batch resumes
 				}
 				result = "error"
@@ -683,12 +686,15 @@ const maxTries = 6
 var errStopped = errors.New("batch: the run stopped before the line's retry")
 
 // serve runs line i through the gateway as who, its request in linesCtx
-// (ctx's values, ended with its cause when ctx ends). A 429 of the
-// caller's own rate limits is tried again after its Retry-After, if
-// mayStart still allows it then; everything else is the line's result. It
-// fails only when ctx ends or mayStart forbids a retry: then the line has
-// no result.
-func (r *Runner) serve(ctx, linesCtx context.Context, b store.Batch, who *gateway.Principal, i int, ln line, mayStart func() bool) (store.BatchResult, error) {
+// (ctx's values, ended with its cause when ctx ends), in the batch's slot
+// held. A 429 of the caller's own rate limits is tried again after its
+// Retry-After, if mayStart still allows it then; everything else is the
+// line's result. A budget refused while other lines of the batch are in
+// flight (they hold its room) lowers how many run at once: the line gives
+// up its slot and tries again, not counted against maxTries, once it has
+// one again. serve fails only when ctx ends or mayStart forbids a retry:
+// then the line has no result.
+func (r *Runner) serve(ctx, linesCtx context.Context, b store.Batch, who *gateway.Principal, i int, ln line, held *slot, mayStart func() bool) (store.BatchResult, error) {
 	outID := outputID(b.ID, i)
 	for try := 0; ; try++ {
 		// Every try is a request of its own, with a usage record of its
@@ -710,12 +716,22 @@ func (r *Runner) serve(ctx, linesCtx context.Context, b store.Batch, who *gatewa
 		}
 		if retryable(rec) && try+1 < maxTries {
 			wait := retryAfter(rec.header.Get("Retry-After"))
+			// The batch's own lines hold the budget's room: fewer at
+			// once, and this line waits for one of them to end.
+			yielded := isBudget(rec) && held.p.lower()
+			if yielded {
+				held.release()
+				try--
+			}
 			t := time.NewTimer(wait)
 			select {
 			case <-ctx.Done():
 				t.Stop()
 				return store.BatchResult{}, ctx.Err()
 			case <-t.C:
+			}
+			if yielded && !held.acquire(ctx) {
+				return store.BatchResult{}, ctx.Err()
 			}
 			if !mayStart() {
 				return store.BatchResult{}, errStopped
@@ -729,6 +745,109 @@ func (r *Runner) serve(ctx, linesCtx context.Context, b store.Batch, who *gatewa
 		data, _ := json.Marshal(outputLine{ID: outID, CustomID: ln.in.CustomID,
 			Response: &outputResponse{StatusCode: rec.status(), RequestID: reqID, Body: body}})
 		return store.BatchResult{Line: i, OK: rec.status() < 300, Data: data}, nil
+	}
+}
+
+// concurrencyFor is how many lines of b run at once: batch.concurrency,
+// or fewer when the batch's key or its tenant has a lower max_concurrent,
+// which the batch's lines would otherwise exceed themselves (each refused
+// line tried again, and given up after maxTries). Read when the batch
+// (re)starts; a store that fails leaves batch.concurrency.
+func (r *Runner) concurrencyFor(ctx context.Context, b store.Batch) int {
+	n := r.concurrency
+	if b.KeyID == "" {
+		return n
+	}
+	if k, err := r.st.GetKey(ctx, b.KeyID); err == nil && k.MaxConcurrent > 0 {
+		n = min(n, k.MaxConcurrent)
+	}
+	if t, err := r.st.GetTenant(ctx, b.TenantID); err == nil && t.MaxConcurrent > 0 {
+		n = min(n, t.MaxConcurrent)
+	}
+	return n
+}
+
+// pacer bounds how many lines of a batch are in flight: at most limit,
+// which lower can bring down. A line waiting to try again takes a free
+// slot before a line not started yet.
+type pacer struct {
+	mu       sync.Mutex
+	limit    int
+	inflight int
+	retrying int // lines waiting for a slot to try again
+	changed  chan struct{}
+}
+
+func newPacer(limit int) *pacer {
+	return &pacer{limit: max(limit, 1), changed: make(chan struct{})}
+}
+
+// notify wakes the waiters; p.mu is held.
+func (p *pacer) notify() {
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
+
+// acquire waits for a slot, for a line trying again (retry) or a new one;
+// false when ctx ended first.
+func (p *pacer) acquire(ctx context.Context, retry bool) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if retry {
+		p.retrying++
+		defer func() { p.retrying--; p.notify() }()
+	}
+	for p.inflight >= p.limit || !retry && p.retrying > 0 {
+		ch := p.changed
+		p.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			p.mu.Lock()
+			return false
+		}
+		p.mu.Lock()
+	}
+	p.inflight++
+	return true
+}
+
+func (p *pacer) release() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.inflight--
+	p.notify()
+}
+
+// lower lets one line fewer than are in flight now run at once, for a
+// line refused because the others hold what it needs; false (nothing
+// lowered) when it is the only one in flight. Each lowering is by one at
+// least, so a batch lowers at most batch.concurrency-1 times.
+func (p *pacer) lower() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.inflight <= 1 {
+		return false
+	}
+	p.limit = min(p.limit, p.inflight-1)
+	return true
+}
+
+// slot is a line's hold on one of its batch's slots.
+type slot struct {
+	p    *pacer
+	held bool
+}
+
+func (s *slot) acquire(ctx context.Context) bool {
+	s.held = s.p.acquire(ctx, true)
+	return s.held
+}
+
+func (s *slot) release() {
+	if s.held {
+		s.held = false
+		s.p.release()
 	}
 }
 
