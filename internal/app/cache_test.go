@@ -517,3 +517,31 @@ func TestCacheStoreDoesNotHoldTheResponse(t *testing.T) {
 	}
 	clocktest.WaitFor(t, "the cache write to give up", func() bool { return strings.Contains(s.logs.String(), "cache store failed") })
 }
+
+// TestCacheHitNamesDroppedParams: a hit is the answer of a deployment that
+// did not get every field, so it names them as its miss did; and a Chat
+// Completions request with store: true, which asks for a new stored
+// completion (one the tenant may delete), is neither served from the
+// cache nor stored in it (found by audit K: a deleted completion was still
+// served, and a hit hid that the seed was dropped).
+func TestCacheHitNamesDroppedParams(t *testing.T) {
+	s := startTenantStack(t, startSim(t, fastSim()), sqliteExtra(t, "cache: {backend: memory}\n"))
+	k := s.newKey("acme", admin.KeyCreate{})
+	auth := []string{"Authorization", "Bearer " + k.Secret}
+	body := `{"model":"claude","seed":7,"messages":[{"role":"user","content":"Name a lake."}]}`
+	if _, _, h := s.send("/v1/chat/completions", body, auth...); h.Get("X-Switchyard-Cache") != "miss" || h.Get("X-Switchyard-Dropped-Params") != "seed" {
+		t.Fatalf("first: cache %q, dropped %q, want miss and seed", h.Get("X-Switchyard-Cache"), h.Get("X-Switchyard-Dropped-Params"))
+	}
+	s.waitStored("claude", 1)
+	if _, _, h := s.send("/v1/chat/completions", body, auth...); h.Get("X-Switchyard-Cache") != "hit" || h.Get("X-Switchyard-Dropped-Params") != "seed" {
+		t.Errorf("repeated: cache %q, dropped %q, want hit and seed", h.Get("X-Switchyard-Cache"), h.Get("X-Switchyard-Dropped-Params"))
+	}
+
+	stored := `{"model":"medium","store":true,"messages":[{"role":"user","content":"Name a sea."}]}`
+	for i := range 2 {
+		code, out, h := s.send("/v1/chat/completions", stored, auth...)
+		if code != 200 || h.Get("X-Switchyard-Cache") != "" {
+			t.Errorf("store: true, request %d: got %d, cache %q, want 200 and no cache: %s", i, code, h.Get("X-Switchyard-Cache"), out)
+		}
+	}
+}

@@ -88,6 +88,12 @@ func (g *Gateway) cached(w http.ResponseWriter, r *http.Request, x *exchange, rt
 		// response's answer is a queued job, not the answer to keep.
 		return w, nil, false
 	}
+	if endpoint == cacheOpenAIChat && gjson.GetBytes(body, "store").Bool() {
+		// store: true asks the provider to keep a new completion, which
+		// the tenant may list, update or delete: an earlier one's
+		// answer, perhaps deleted since, is not that.
+		return w, nil, false
+	}
 	lookup, keep := cacheDirectives(r.Header)
 	if !keep {
 		w.Header().Set(HeaderCache, cacheResultBypass)
@@ -225,6 +231,13 @@ func (g *Gateway) serveCached(w http.ResponseWriter, x *exchange, e *cache.Entry
 	h.Set("Content-Length", strconv.Itoa(len(e.Body)))
 	_, cost := x.accounted() // a semantic hit's embedding call
 	h.Set(HeaderCost, costHeader(cost))
+	if e.Deployment != "" && x.req != nil && x.rt != nil && x.dialect.untranslated != nil {
+		// The answer is still one made without what its deployment does
+		// not get: the client is told so, as on the miss.
+		if dropped := droppedHeader(x.rt.lost(x.dialect, x.req, e.Deployment)); dropped != "" {
+			h.Set(HeaderDropped, dropped)
+		}
+	}
 	g.setRouteHeaders(w, x)
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(e.Body)
