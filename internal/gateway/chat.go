@@ -540,9 +540,30 @@ func (x *exchange) estimateUsage(input, outBytes int) {
 	if x.usage.InputTokens == 0 {
 		x.usage.InputTokens = input
 	}
-	if est := tokens.FromBytes(outBytes); est > x.usage.OutputTokens {
+	est := tokens.FromBytes(outBytes)
+	if limit := x.outputLimit(); limit > 0 {
+		// The byte estimate runs over what the deployment may have
+		// written (a tokenizer packs more bytes a token): no more is
+		// billed than the request allowed, which its reservation held.
+		est = min(est, limit)
+	}
+	if est > x.usage.OutputTokens {
 		x.usage.OutputTokens = est
 	}
+}
+
+// outputLimit is the most output tokens the answering deployment may have
+// written for the request, all its choices and a translated effort's
+// thinking included (what worstCase reserves), 0 when unknown.
+func (x *exchange) outputLimit() int {
+	if x.rt == nil || x.req == nil || x.trace == nil {
+		return 0
+	}
+	d, ok := x.rt.deployments[x.trace.Deployment]
+	if !ok {
+		return 0
+	}
+	return max(x.req.Choices, x.req.Generations, 1) * thinkingCap(d, x.req, outputCap(d, x.req.MaxTokens))
 }
 
 // closingUsage gives a stream that reported no usage (*saw false) the

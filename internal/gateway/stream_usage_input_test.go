@@ -28,6 +28,9 @@ func TestStreamWithoutReportedInputIsEstimated(t *testing.T) {
 		{"output reported, chat client", `,"usage":{"output_tokens":5}`, 5, "/v1/chat/completions", `"stream_options":{"include_usage":true},`},
 		{"no usage at all, messages client", ``, 0, "/v1/messages", `"max_tokens":100,`},
 		{"no usage at all, chat client", ``, 0, "/v1/chat/completions", ``},
+		// The byte estimate (about 8 tokens) is never more than the
+		// request allowed (found by audit P).
+		{"no usage, estimate within max_tokens", ``, 2, "/v1/chat/completions", `"max_tokens":2,`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := &recs{}
