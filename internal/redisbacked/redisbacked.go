@@ -165,16 +165,41 @@ func (b *Backend) Deferred() int {
 // the fallback it pings Redis and leaves the fallback when it answers (so
 // the switch back does not wait for a request), and once Redis answers it
 // makes the deferred writes, oldest first, stopping at the first failure.
+// When ctx ends (the process stops, after its requests settled) it tries
+// the deferred writes once more, for finalWait at most, and logs those
+// it could not make: the spend they hold is missing from Redis.
 func (b *Backend) Run(ctx context.Context) {
 	t := time.NewTicker(b.ProbeInterval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
+			b.final()
 			return
 		case <-t.C:
 			b.retry(ctx)
 		}
+	}
+}
+
+// finalWait bounds Run's last try of the deferred writes as it stops.
+const finalWait = 5 * time.Second
+
+// final is Run's last round, as the process stops: without it, spend
+// counted while Redis failed would be lost with the process, and the other
+// replicas would admit against a total short of it.
+func (b *Backend) final() {
+	if b.Deferred() == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), finalWait)
+	defer cancel()
+	b.retry(ctx)
+	b.mu.Lock()
+	lost := len(b.deferred) + b.dropped
+	b.mu.Unlock()
+	if lost > 0 {
+		b.Logger.Error(b.sw.Name()+": deferred redis writes lost at shutdown: redis did not take them; the spend and holds they carry are missing from redis", "writes", lost)
 	}
 }
 
