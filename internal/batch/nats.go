@@ -155,6 +155,7 @@ func (q *NATS) deliver(ctx context.Context, msg jetstream.Msg, handle func(conte
 	err := handle(hctx, id)
 	stop()
 	<-beat
+	var th *Throttled
 	switch {
 	case err == nil:
 		err = msg.Ack()
@@ -163,6 +164,10 @@ func (q *NATS) deliver(ctx context.Context, msg jetstream.Msg, handle func(conte
 	case errors.Is(err, ErrHeld):
 		// Another replica runs it; look again later, in case it dies.
 		err = msg.NakWithDelay(q.retry)
+	case errors.As(err, &th):
+		// Given back while its key's rate limit refuses it: the
+		// batches queued meanwhile go first.
+		err = msg.NakWithDelay(th.Wait)
 	default:
 		q.log.Warn("batch: will retry", "batch", id, "in", q.retry, "err", err)
 		err = msg.NakWithDelay(q.retry)

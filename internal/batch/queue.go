@@ -57,7 +57,8 @@ func (q *Embedded) Publish(_ context.Context, batchID string) error {
 }
 
 // Run runs workers until ctx ends. A batch whose handler failed is
-// published again after a pause.
+// published again after a pause; one it gave back (Throttled) after the
+// wait it asked for, behind the batches published meanwhile.
 func (q *Embedded) Run(ctx context.Context, workers int, handle func(context.Context, string) error) error {
 	var wg sync.WaitGroup
 	for range workers {
@@ -69,9 +70,15 @@ func (q *Embedded) Run(ctx context.Context, workers int, handle func(context.Con
 				case id := <-q.ch:
 					// A batch another replica holds is published again by
 					// Resume once its lease lapses, not retried here.
-					if err := handle(ctx, id); err != nil && ctx.Err() == nil && !errors.Is(err, ErrHeld) {
+					err := handle(ctx, id)
+					var th *Throttled
+					switch {
+					case err == nil || ctx.Err() != nil || errors.Is(err, ErrHeld):
+					case errors.As(err, &th):
+						q.later(id, th.Wait)
+					default:
 						q.log.Warn("batch: will retry", "batch", id, "in", q.retry, "err", err)
-						q.later(id)
+						q.later(id, q.retry)
 					}
 				}
 			}
@@ -82,13 +89,13 @@ func (q *Embedded) Run(ctx context.Context, workers int, handle func(context.Con
 	return ctx.Err()
 }
 
-func (q *Embedded) later(id string) {
+func (q *Embedded) later(id string, d time.Duration) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.closed {
 		return
 	}
-	q.timers = append(q.timers, time.AfterFunc(q.retry, func() {
+	q.timers = append(q.timers, time.AfterFunc(d, func() {
 		if err := q.Publish(context.Background(), id); err != nil {
 			q.log.Error("batch: could not queue a batch again; it resumes at the next start", "batch", id, "err", err)
 		}

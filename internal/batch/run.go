@@ -52,6 +52,12 @@ type RunnerOptions struct {
 	Lease time.Duration
 	// Owner names the runner in the store's leases; default random.
 	Owner string
+	// YieldAfter is the longest a line waits, in its worker, to try
+	// again after its key's rate limit refused it: a longer Retry-After
+	// gives the batch back to the queue (see Throttled), so that a
+	// worker does not sit idle while other tenants' batches wait.
+	// Default 5s.
+	YieldAfter time.Duration
 	// Recorder, when set, gets the usage record of each line refused
 	// because the batch's key no longer works: the gateway records the
 	// lines it serves, but never sees these. A gateway.DurableRecorder
@@ -75,13 +81,26 @@ type Runner struct {
 	lease       time.Duration
 	owner       string
 	rec         gateway.Recorder
+	yieldAfter  time.Duration
 
 	// storeRetry is the first wait before a line's result is stored
 	// again after the store failed; it doubles up to maxStoreRetry.
 	storeRetry time.Duration
 
 	mu      sync.Mutex
-	running map[string]bool // batches this runner is running
+	running map[string]bool      // batches this runner is running
+	resting map[string]time.Time // batches it gave back, until when
+}
+
+// Throttled is what Run returns for a batch it gave back to the queue
+// because a line must wait Wait or more for its key's rate limit: a queue
+// runs it again after Wait, behind the batches queued meanwhile, rather
+// than keep a worker that other tenants' batches wait for. The lines
+// answered are kept; the others run when it runs again.
+type Throttled struct{ Wait time.Duration }
+
+func (t *Throttled) Error() string {
+	return "batch: rate-limited, given back to the queue for " + t.Wait.String()
 }
 
 // errLeaseLost stops a run whose lease another runner took over (this one
@@ -113,9 +132,13 @@ func NewRunner(o RunnerOptions) *Runner {
 	if o.Owner == "" {
 		o.Owner = rand.Text()
 	}
+	if o.YieldAfter <= 0 {
+		o.YieldAfter = 5 * time.Second
+	}
 	return &Runner{st: o.Store, api: o.API, principals: o.Principals, concurrency: o.Concurrency,
 		maxRequests: o.MaxRequests, poll: o.Poll, now: o.Now, log: o.Logger, metrics: o.Metrics,
-		lease: o.Lease, owner: o.Owner, rec: o.Recorder, storeRetry: 250 * time.Millisecond, running: make(map[string]bool)}
+		lease: o.Lease, owner: o.Owner, rec: o.Recorder, yieldAfter: o.YieldAfter, storeRetry: 250 * time.Millisecond,
+		running: make(map[string]bool), resting: make(map[string]time.Time)}
 }
 
 // Resume publishes to q every unfinished batch of the store that no
@@ -131,7 +154,7 @@ func (r *Runner) Resume(ctx context.Context, q Queue) error {
 	for _, b := range bs {
 		// A lease of this runner's name that this runner is not running
 		// was its previous start's (a stable Owner): resume it now.
-		if b.LeaseUntil.After(now) && b.LeaseOwner != r.owner || r.isRunning(b.ID) {
+		if b.LeaseUntil.After(now) && b.LeaseOwner != r.owner || r.isRunning(b.ID) || r.restingFor(b.ID) > 0 {
 			continue
 		}
 		if err := q.Publish(ctx, b.ID); err != nil {
@@ -159,6 +182,28 @@ func (r *Runner) KeepResuming(ctx context.Context, q Queue) {
 			}
 		}
 	}
+}
+
+// restingFor is how much longer batch id, which this runner gave back
+// (Throttled), waits before it runs again; 0 when it need not.
+func (r *Runner) restingFor(id string) time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	until, ok := r.resting[id]
+	if !ok {
+		return 0
+	}
+	if d := until.Sub(r.now()); d > 0 {
+		return d
+	}
+	delete(r.resting, id)
+	return 0
+}
+
+func (r *Runner) rest(id string, d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.resting[id] = r.now().Add(d)
 }
 
 func (r *Runner) isRunning(id string) bool {
@@ -229,6 +274,9 @@ type line struct {
 // error when the store failed. The runner holds a lease on the batch
 // while it runs it, and gives it up when it stops.
 func (r *Runner) Run(ctx context.Context, id string) error {
+	if d := r.restingFor(id); d > 0 {
+		return &Throttled{Wait: d} // published again before its time
+	}
 	if !r.begin(id) {
 		return nil // a worker of this runner has it
 	}
@@ -250,6 +298,11 @@ func (r *Runner) Run(ctx context.Context, id string) error {
 	if errors.Is(err, errLeaseLost) {
 		r.log.Warn("batch: another runner took the batch over", "batch", id)
 		return ErrHeld
+	}
+	var th *Throttled
+	if errors.As(err, &th) {
+		r.rest(id, th.Wait)
+		r.log.Info("batch: rate-limited; given back to the queue", "batch", id, "for", th.Wait)
 	}
 	return err
 }
@@ -314,6 +367,13 @@ func (r *Runner) run(ctx context.Context, id string) error {
 	}
 	if b.Status == store.BatchInProgress {
 		expired, err := r.process(ctx, b, o, lines)
+		var th *Throttled
+		if errors.As(err, &th) {
+			// Cancelled meanwhile: end it now, not once it runs again.
+			if cur, e := r.st.GetBatch(ctx, "", id); e == nil && cur.Status != store.BatchInProgress {
+				return r.run(ctx, id)
+			}
+		}
 		if err != nil {
 			return err
 		}
@@ -522,7 +582,16 @@ func (r *Runner) process(ctx context.Context, b store.Batch, o *object, lines []
 		slots   = newPacer(r.concurrencyFor(ctx, b))
 		mu      sync.Mutex
 		saveErr error
+		yield   time.Duration // a line's wait that gives the batch back
 	)
+	// giveBack stops the run for a line that must wait d: the lines in
+	// flight end, and the batch goes back to the queue.
+	giveBack := func(d time.Duration) {
+		mu.Lock()
+		yield = max(yield, d)
+		mu.Unlock()
+		stop.Store(true)
+	}
 	failed := func(err error) {
 		mu.Lock()
 		saveErr = err
@@ -582,7 +651,7 @@ func (r *Runner) process(ctx context.Context, b store.Batch, o *object, lines []
 			who, err := r.principals.Principal(ctx, b.KeyID)
 			switch {
 			case err == nil:
-				if res, err = r.serve(ctx, linesCtx, b, who, i, ln, held, mayStart); err != nil {
+				if res, err = r.serve(ctx, linesCtx, b, who, i, ln, held, mayStart, giveBack); err != nil {
 					return // stopping: the line runs again when the batch resumes
 				}
 				result = "error"
@@ -612,6 +681,9 @@ func (r *Runner) process(ctx context.Context, b store.Batch, o *object, lines []
 	}
 	if h.lost.Load() {
 		return false, errLeaseLost
+	}
+	if yield > 0 && !pastExpiry.Load() {
+		return false, &Throttled{Wait: yield}
 	}
 	return pastExpiry.Load(), nil
 }
@@ -692,9 +764,11 @@ var errStopped = errors.New("batch: the run stopped before the line's retry")
 // line's result. A budget refused while other lines of the batch are in
 // flight (they hold its room) lowers how many run at once: the line gives
 // up its slot and tries again, not counted against maxTries, once it has
-// one again. serve fails only when ctx ends or mayStart forbids a retry:
-// then the line has no result.
-func (r *Runner) serve(ctx, linesCtx context.Context, b store.Batch, who *gateway.Principal, i int, ln line, held *slot, mayStart func() bool) (store.BatchResult, error) {
+// one again. A line that must wait yieldAfter or more calls giveBack
+// instead, and runs again when the batch does. serve fails only when ctx
+// ends, mayStart forbids a retry or the line was given back: then the
+// line has no result.
+func (r *Runner) serve(ctx, linesCtx context.Context, b store.Batch, who *gateway.Principal, i int, ln line, held *slot, mayStart func() bool, giveBack func(time.Duration)) (store.BatchResult, error) {
 	outID := outputID(b.ID, i)
 	for try := 0; ; try++ {
 		// Every try is a request of its own, with a usage record of its
@@ -722,6 +796,9 @@ func (r *Runner) serve(ctx, linesCtx context.Context, b store.Batch, who *gatewa
 			if yielded {
 				held.release()
 				try--
+			} else if wait >= r.yieldAfter {
+				giveBack(wait)
+				return store.BatchResult{}, errStopped
 			}
 			t := time.NewTimer(wait)
 			select {
