@@ -77,6 +77,7 @@ type Handler struct {
 	now    func() time.Time
 	log    *slog.Logger
 	mux    *http.ServeMux
+	signin signins // failed sign-ins per client address
 }
 
 // Access says which callers may use a route.
@@ -134,7 +135,7 @@ func New(opts Options) *Handler {
 	for _, rt := range Routes() {
 		handle := rt.handle
 		h.mux.HandleFunc(rt.Method+" "+rt.Pattern, func(w http.ResponseWriter, r *http.Request) {
-			c, err := h.authenticate(r.Context(), r.Header)
+			c, err := h.signIn(r)
 			if err != nil {
 				writeErr(w, err)
 				return
@@ -203,6 +204,34 @@ func (c *caller) id() string {
 	return c.key.ID
 }
 
+// signIn authenticates r's key, unless its client address has had too
+// many keys refused lately (see signins).
+func (h *Handler) signIn(r *http.Request) (*caller, error) {
+	addr, now := clientAddr(r.RemoteAddr), h.now()
+	if wait := h.signin.blocked(addr, now); wait > 0 {
+		secs := int((wait + time.Second - 1) / time.Second)
+		return nil, &apiError{status: http.StatusTooManyRequests, code: "too_many_failed_sign_ins", retryAfter: secs,
+			msg: "too many invalid admin keys from this address; try again in " + strconv.Itoa(secs) + " s"}
+	}
+	c, err := h.authenticate(r.Context(), r.Header)
+	switch {
+	case err == errUnauthorized && sentKey(r.Header):
+		if n := h.signin.failed(addr, now); n == 1 || n == maxFailures {
+			h.log.Warn("admin: sign-in refused: invalid or missing admin key", "remote", addr, "failures", n, "limit", maxFailures)
+		}
+	case err == nil:
+		h.signin.succeeded(addr)
+	}
+	return c, err
+}
+
+// sentKey reports whether hdr carries a key at all: a request without one
+// guesses nothing, so it is not counted as a failed sign-in.
+func sentKey(hdr http.Header) bool {
+	_, ok := auth.FromHeader(hdr)
+	return ok
+}
+
 func (h *Handler) authenticate(ctx context.Context, hdr http.Header) (*caller, error) {
 	secret, ok := auth.FromHeader(hdr)
 	if !ok {
@@ -241,9 +270,10 @@ func (h *Handler) authenticate(ctx context.Context, hdr http.Header) (*caller, e
 
 // apiError is an admin API error answer.
 type apiError struct {
-	status int
-	code   string
-	msg    string
+	status     int
+	code       string
+	msg        string
+	retryAfter int // seconds, for a Retry-After header; 0 for none
 }
 
 func (e *apiError) Error() string { return "admin: " + e.code + ": " + e.msg }
@@ -280,6 +310,9 @@ func writeErr(w http.ResponseWriter, err error) {
 	var e *apiError
 	if !errors.As(err, &e) {
 		e = &apiError{status: http.StatusInternalServerError, code: "internal_error", msg: "internal error"}
+	}
+	if e.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.retryAfter))
 	}
 	writeJSON(w, e.status, map[string]any{"error": map[string]string{"code": e.code, "message": e.msg}})
 }
