@@ -23,6 +23,7 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/switchyard-gw/switchyard/internal/config"
+	"github.com/switchyard-gw/switchyard/internal/provider"
 )
 
 // DefaultRetireAfter is how long a tracer replaced by a reload keeps
@@ -149,18 +150,17 @@ func build(ctx context.Context, cfg config.Telemetry) (*tracer, error) {
 		return &tracer{key: key, t: noop.NewTracerProvider().Tracer("switchyard"), shutdown: noShutdown}, nil
 	}
 	opts := []otlptracehttp.Option{otlptracehttp.WithEndpointURL(cfg.OTLPEndpoint)}
+	var secrets []string
 	if len(cfg.Headers) > 0 {
 		h := make(map[string]string, len(cfg.Headers))
 		for k, v := range cfg.Headers {
 			h[k] = v.Value()
 		}
 		opts = append(opts, otlptracehttp.WithHeaders(h))
-	}
-	var secrets []string
-	for _, v := range cfg.Headers {
-		if v.Value() != "" {
-			secrets = append(secrets, v.Value())
-		}
+		// Redacted as a provider's headers are: each value, and the
+		// token of an "Authorization: Bearer <token>", which a collector
+		// may quote alone.
+		secrets = provider.SecretsOf(provider.Config{Headers: h})
 	}
 	exp, err := otlptracehttp.New(ctx, opts...)
 	if err != nil {
@@ -182,20 +182,19 @@ func build(ctx context.Context, cfg config.Telemetry) (*tracer, error) {
 // global OpenTelemetry error handler.
 func (t *Tracing) LogErrors(log *slog.Logger) {
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
-		msg := err.Error()
-		for _, s := range t.secrets() {
-			msg = strings.ReplaceAll(msg, s, "[redacted]")
-		}
-		log.Warn("tracing export failed", "err", msg)
+		log.Warn("tracing export failed", "err", t.secrets().Redact(err.Error()))
 	}))
 }
 
 // secrets are the header values of every exporter built so far: one
 // being shut down still reports its last export's errors.
-func (t *Tracing) secrets() []string {
+func (t *Tracing) secrets() provider.Secrets {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return slices.Clone(t.sent)
+	s := slices.Clone(t.sent)
+	// Longest first, so that one holding another is replaced whole.
+	slices.SortStableFunc(s, func(a, b string) int { return len(b) - len(a) })
+	return s
 }
 
 // remember adds tr's header values to those redacted; t.mu is held.

@@ -143,7 +143,10 @@ func TestTracingShutdownFlushesRetired(t *testing.T) {
 func TestExportErrorsAreLoggedRedacted(t *testing.T) {
 	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusBadRequest)
-		io.WriteString(w, "refused: Authorization="+r.Header.Get("Authorization"))
+		// The whole value, and the token alone, as a collector that
+		// says which token it refused does (found by audit R).
+		auth := r.Header.Get("Authorization")
+		io.WriteString(w, "refused: Authorization="+auth+"; invalid token: "+strings.TrimPrefix(auth, "Bearer "))
 	}))
 	defer echo.Close()
 	var logs logtest.Buffer
