@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net/url"
 	"strings"
 	"time"
 )
@@ -91,6 +92,15 @@ func (c *Config) validateBatch(v *validator) {
 	switch {
 	case q == BatchQueueEmbedded:
 	case strings.HasPrefix(q, "nats://") || strings.HasPrefix(q, "tls://"):
+		// NATS takes a comma-separated list of servers. Each must parse
+		// here: the client's error for one that does not quotes it,
+		// password and all (a '/' or '%' not percent-encoded in it).
+		for _, server := range strings.Split(q, ",") {
+			if u, err := url.Parse(strings.TrimSpace(server)); err != nil || u.Host == "" {
+				v.add("batch.queue", "is not a valid URL (percent-encode a '/', '%%' or '@' in its password)")
+				break
+			}
+		}
 	default:
 		v.add("batch.queue", "want embedded or nats://..., got scheme %q", scheme(q))
 	}

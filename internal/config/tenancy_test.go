@@ -73,6 +73,10 @@ func TestTenancyInvalid(t *testing.T) {
 		{name: "admin key is a client key", yaml: "server: {api_keys: [a-key, secretpw]}\nadmin: {key: secretpw}", path: "admin.key", msg: "must differ"},
 		{name: "ttl", yaml: "auth: {key_cache_ttl: -1s}", path: "auth.key_cache_ttl", msg: "positive duration"},
 		{name: "batch queue scheme", yaml: "batch: {queue: 'redis://u:secretpw@h'}", path: "batch.queue", msg: `got scheme "redis"`},
+		// NATS's own error would quote the URL, password and all
+		// (found by audit R).
+		{name: "batch queue URL", yaml: "batch: {queue: 'nats://u:Zm9v/secretpw@h:4222'}", path: "batch.queue", msg: "not a valid URL"},
+		{name: "batch queue second URL", yaml: "batch: {queue: 'nats://h:4222,nats://u:a%zsecretpw@h2:4222'}", path: "batch.queue", msg: "not a valid URL"},
 		{name: "batch stream", yaml: "batch: {stream: a.b}", path: "batch.stream", msg: "only letters"},
 		{name: "batch workers", yaml: "batch: {workers: -1}", path: "batch.workers", msg: "must be positive"},
 		{name: "batch concurrency", yaml: "batch: {concurrency: -1}", path: "batch.concurrency", msg: "must be positive"},
