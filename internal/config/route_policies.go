@@ -74,8 +74,9 @@ type Judge struct {
 	Deployment string `yaml:"deployment"`
 	// Prompt replaces the default grading instructions.
 	Prompt string `yaml:"prompt"`
-	// MinScore is the lowest passing score, 0..10; default 7.
-	MinScore float64 `yaml:"min_score"`
+	// MinScore is the lowest passing score, 0..10; default 7 (nil: unset;
+	// 0 passes every score the judge gives).
+	MinScore *float64 `yaml:"min_score"`
 	// Timeout bounds the judge call; default 10s. A judge that fails or
 	// times out fails the check (the request escalates).
 	Timeout Duration `yaml:"timeout"`

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"strings"
 
@@ -208,8 +209,8 @@ func validateCascade(v *routeValidator, path string, r *Route) {
 			v.add(p+".min_length", "must be positive, got %d", ch.MinLength)
 		case ch.Judge != nil:
 			v.deployment(p+".judge.deployment", ch.Judge.Deployment)
-			if !(ch.Judge.MinScore >= 0 && ch.Judge.MinScore <= 10) {
-				v.add(p+".judge.min_score", "must be between 0 and 10, got %v", ch.Judge.MinScore)
+			if m := ch.Judge.MinScore; m != nil && !(*m >= 0 && *m <= 10) {
+				v.add(p+".judge.min_score", "must be between 0 and 10, got %v", *m)
 			}
 			if ch.Judge.Timeout < 0 {
 				v.add(p+".judge.timeout", "must not be negative, got %s", ch.Judge.Timeout)
@@ -259,8 +260,10 @@ func validateLearned(v *routeValidator, path string, r *Route) {
 		v.add(path+".learned", "set exactly one of quality and willingness_to_pay")
 	case !(l.Quality >= 0 && l.Quality <= 1):
 		v.add(path+".learned.quality", "must be between 0 and 1, got %v", l.Quality)
-	case !(l.WillingnessToPay >= 0):
-		v.add(path+".learned.willingness_to_pay", "must be positive, got %v", l.WillingnessToPay)
+	case !(l.WillingnessToPay >= 0) || math.IsInf(l.WillingnessToPay, 1):
+		// An infinite one would make every cost difference equal (NaN
+		// or Inf scores), so the choice fell to the cheapest.
+		v.add(path+".learned.willingness_to_pay", "must be a positive finite number, got %v", l.WillingnessToPay)
 	}
 	for _, d := range sortedKeys(l.RefModels) {
 		v.deployment(path+".learned.ref_models", d)
@@ -447,13 +450,29 @@ func (c *Config) validateRedirectRequires(v *routeValidator, path string, r *Rou
 	if len(r.Requires) == 0 {
 		return
 	}
+	// The redirects of r and of every route it reaches: a nested route's
+	// tier or tenant redirect serves r's requests too.
 	var redirects []edge
-	for _, k := range sortedKeys(r.Tiers) {
-		redirects = append(redirects, edge{path + ".tiers." + k, r.Tiers[k]})
+	seen := map[string]bool{}
+	var walk func(rr *Route, rpath string)
+	walk = func(rr *Route, rpath string) {
+		if seen[rr.Name] {
+			return
+		}
+		seen[rr.Name] = true
+		for _, k := range sortedKeys(rr.Tiers) {
+			redirects = append(redirects, edge{rpath + ".tiers." + k, rr.Tiers[k]})
+		}
+		for _, k := range sortedKeys(rr.Tenants) {
+			redirects = append(redirects, edge{rpath + ".tenants." + k, rr.Tenants[k]})
+		}
+		for _, e := range edges("", rr) {
+			if j, ok := v.routes[e.name]; ok {
+				walk(&c.Routes[j], fmt.Sprintf("routes[%d]", j))
+			}
+		}
 	}
-	for _, k := range sortedKeys(r.Tenants) {
-		redirects = append(redirects, edge{path + ".tenants." + k, r.Tenants[k]})
-	}
+	walk(r, path)
 	for _, e := range redirects {
 		var reach []int
 		if j, ok := v.routes[e.name]; ok {
@@ -471,8 +490,12 @@ func (c *Config) validateRedirectRequires(v *routeValidator, path string, r *Rou
 					break
 				}
 			}
-			if !found {
+			switch {
+			case found:
+			case strings.HasPrefix(e.path, path+"."):
 				v.add(e.path, "%q reaches no deployment with %s, which this route requires", e.name, capName)
+			default:
+				v.add(e.path, "%q reaches no deployment with %s, which route %q, reaching this redirect, requires", e.name, capName, r.Name)
 			}
 		}
 	}

@@ -71,6 +71,7 @@ type check struct {
 	minLength int
 	noRefusal bool
 	judge     *config.Judge
+	minScore  float64 // the judge's passing score
 }
 
 func newCascadeSpec(rt *config.Route) (*cascadeSpec, error) {
@@ -94,8 +95,9 @@ func newCascadeSpec(rt *config.Route) (*cascadeSpec, error) {
 			c.name = "no_refusal"
 		case ch.Judge != nil:
 			j := *ch.Judge
-			if j.MinScore == 0 {
-				j.MinScore = defaultJudgeMinScore
+			c.minScore = defaultJudgeMinScore
+			if j.MinScore != nil {
+				c.minScore = *j.MinScore // 0 passes every score
 			}
 			if j.Timeout == 0 {
 				j.Timeout = config.Duration(defaultJudgeTimeout)
@@ -104,7 +106,7 @@ func newCascadeSpec(rt *config.Route) (*cascadeSpec, error) {
 				j.Prompt = DefaultJudgePrompt
 			}
 			c.judge = &j
-			c.name = fmt.Sprintf("judge %s >= %g", j.Deployment, j.MinScore)
+			c.name = fmt.Sprintf("judge %s >= %g", j.Deployment, c.minScore)
 		}
 		s.checks = append(s.checks, c)
 	}
@@ -203,8 +205,8 @@ func (c *check) runJudge(ctx context.Context, call func(context.Context, string,
 	if !ok {
 		return false, "judge gave no score"
 	}
-	if score < c.judge.MinScore {
-		return false, fmt.Sprintf("judge score %g below %g", score, c.judge.MinScore)
+	if score < c.minScore {
+		return false, fmt.Sprintf("judge score %g below %g", score, c.minScore)
 	}
 	return true, ""
 }

@@ -25,6 +25,8 @@ routes:
   - {name: length, policy: cascade, targets: [small, large], checks: [{min_length: 10}]}
   - {name: refusal, policy: cascade, targets: [small, large], checks: [{no_refusal: true}]}
   - {name: judged, policy: cascade, targets: [small, large], checks: [{judge: {deployment: judge, min_score: 7}}]}
+  - {name: judged-default, policy: cascade, targets: [small, large], checks: [{judge: {deployment: judge}}]}
+  - {name: judged-zero, policy: cascade, targets: [small, large], checks: [{judge: {deployment: judge, min_score: 0}}]}
 `
 	cfg, err := config.Parse([]byte(cfgYAML), func(string) string { return "" })
 	if err != nil {
@@ -67,6 +69,10 @@ routes:
 		{"not refusal", "refusal", nil, "Sure: here it is.", true, ""},
 		{"judge pass", "judged", nil, "good", true, ""},
 		{"judge fail", "judged", nil, "meh", false, "judge score 3 below 7"},
+		{"judge default min_score", "judged-default", nil, "meh", false, "judge score 3 below 7"},
+		// An explicit 0 passes every score; it was taken as unset, so 7
+		// (found by audit S).
+		{"judge min_score 0", "judged-zero", nil, "meh", true, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
