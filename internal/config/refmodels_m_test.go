@@ -38,3 +38,27 @@ routes:
 		t.Errorf("large reached through route big: got %v, want no error", err)
 	}
 }
+
+// A learned route's willingness_to_pay must be finite: .inf made every
+// cost difference equal, so the route picked the cheapest target (found
+// by audit S).
+func TestWillingnessToPayFinite(t *testing.T) {
+	const base = `
+providers:
+  - {name: sim, kind: openai, base_url: "http://127.0.0.1:1/v1"}
+deployments:
+  - {name: small,  provider: sim, model: sim-small}
+  - {name: large,  provider: sim, model: sim-large}
+routes:
+  - name: smart
+    policy: learned
+    targets: [small, large]
+    learned: {router_file: builtin:default, willingness_to_pay: WTP}
+`
+	for wtp, ok := range map[string]bool{"1000": true, "0.5": true, ".inf": false, "-1": false, ".nan": false} {
+		_, err := Parse([]byte(strings.Replace(base, "WTP", wtp, 1)), getenv)
+		if ok != (err == nil) || err != nil && !strings.Contains(err.Error(), "willingness_to_pay") {
+			t.Errorf("willingness_to_pay %s: got %v, want ok %v", wtp, err, ok)
+		}
+	}
+}
