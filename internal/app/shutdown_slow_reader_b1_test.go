@@ -26,6 +26,23 @@ import (
 // the spool, when Serve returns (its handler was still writing it while
 // the ledger stopped).
 func TestShutdownCutsSlowReaderAsShutdown(t *testing.T) {
+	x := strings.Repeat("x", 32<<10)
+	// Chat Completions, and the legacy Completions and Responses APIs
+	// relayed to an OpenAI deployment, whose streams are another dialect's
+	// events through the same stream loop.
+	for _, tt := range []struct{ path, body, event string }{
+		{"/v1/chat/completions", `{"model":"small","stream":true,"messages":[{"role":"user","content":"hi"}]}`,
+			`data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"flood","choices":[{"index":0,"delta":{"content":"` + x + `"}}]}`},
+		{"/v1/completions", `{"model":"small","stream":true,"prompt":"hi"}`,
+			`data: {"id":"c1","object":"text_completion","created":1,"model":"flood","choices":[{"index":0,"text":"` + x + `","finish_reason":null}]}`},
+		{"/v1/responses", `{"model":"small","stream":true,"input":"hi"}`,
+			"event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"item_id\":\"m1\",\"output_index\":0,\"content_index\":0,\"delta\":\"" + x + "\"}"},
+	} {
+		t.Run(tt.path, func(t *testing.T) { shutdownCutsSlowReader(t, tt.path, tt.body, tt.event) })
+	}
+}
+
+func shutdownCutsSlowReader(t *testing.T, path, body, event string) {
 	// An upstream that streams as fast as the gateway reads, until the
 	// gateway stops reading for a second: its writes to the client are
 	// blocked.
@@ -33,7 +50,7 @@ func TestShutdownCutsSlowReaderAsShutdown(t *testing.T) {
 	flood := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		rc := http.NewResponseController(w)
-		event := []byte(`data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"flood","choices":[{"index":0,"delta":{"content":"` + strings.Repeat("x", 32<<10) + `"}}]}` + "\n\n")
+		event := []byte(event + "\n\n")
 		for {
 			_ = rc.SetWriteDeadline(time.Now().Add(time.Second))
 			if _, err := w.Write(event); err != nil {
@@ -58,8 +75,7 @@ func TestShutdownCutsSlowReaderAsShutdown(t *testing.T) {
 	}
 	defer conn.Close()
 	_ = conn.(*net.TCPConn).SetReadBuffer(4096)
-	body := `{"model":"small","stream":true,"messages":[{"role":"user","content":"hi"}]}`
-	if _, err := fmt.Fprintf(conn, "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body); err != nil {
+	if _, err := fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", path, len(body), body); err != nil {
 		t.Fatal(err)
 	}
 	// The client reads the status line, then nothing more.
