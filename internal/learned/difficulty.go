@@ -364,8 +364,9 @@ func difficultyFromFile(f File) (*Router, error) {
 	}
 	r := &Router{file: f, markers: newMarkerTable(), index: map[string]int{}}
 	r.mean, r.proj = f32s(f.DenseMean), f32s(f.Linear)
-	for _, v := range f.DenseStd {
-		r.invStd = append(r.invStd, float32(1/v))
+	var err error
+	if r.invStd, err = invStds(f.DenseStd); err != nil {
+		return nil, err
 	}
 	for i, m := range f.Models {
 		if _, dup := r.index[m.Name]; dup {
@@ -375,6 +376,14 @@ func difficultyFromFile(f File) (*Router, error) {
 		r.models = append(r.models, m.Name)
 		r.bias = append(r.bias, float32(m.Bias))
 		r.w = append(r.w, float32(m.Slope))
+	}
+	ps := []params{{"dense_mean", r.mean}, {"linear", r.proj}, {"bias", r.bias}, {"slope", r.w}}
+	for i, t := range f.Trees {
+		// Thresholds are only compared (training writes 1e30 for "never").
+		ps = append(ps, params{fmt.Sprintf("trees[%d].v", i), f32s(t.Leaf)})
+	}
+	if err := checkParams(ps); err != nil {
+		return nil, err
 	}
 	r.pool.New = func() any {
 		return &scratch{h: make([]float32, 1), dense: make([]float64, numDense), dense32: make([]float32, numDense)}

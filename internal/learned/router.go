@@ -121,7 +121,24 @@ type scratch struct {
 // router_file may say "builtin:default" instead of a path.
 const Builtin = "builtin:default"
 
-// Load reads and checks a router file, or the shipped one for Builtin.
+// Bounds on what a router file may declare. Training gives far less (the
+// shipped router: dim 16384, hidden 16); the bounds keep a damaged or
+// hand-edited file from asking for absurd allocations, and keep every sum
+// of parameters Predict computes finite.
+const (
+	// MaxDim is the largest number of hashed n-gram buckets.
+	MaxDim = 1 << 24
+	// MaxHidden is the largest width of the prompt representation.
+	MaxHidden = 1 << 12
+	// maxEmbedDims is the largest prompt embedding a router may take.
+	maxEmbedDims = 1 << 16
+	// maxParam is the largest magnitude of a parameter (as float32).
+	maxParam = 1e12
+)
+
+// Load reads and checks a router file, or the shipped one for Builtin. It
+// never panics: a file that is not a well-formed router, whatever its
+// content, is an error naming path.
 func Load(path string) (*Router, error) {
 	var b []byte
 	if path == Builtin {
@@ -132,13 +149,24 @@ func Load(path string) (*Router, error) {
 			return nil, fmt.Errorf("learned: %w", err)
 		}
 	}
+	return decode(b, path)
+}
+
+// decode is Load on the file's bytes; name is the file's path for errors.
+func decode(b []byte, name string) (r *Router, err error) {
+	defer func() {
+		// A loader bug must not take down the gateway reloading a file.
+		if p := recover(); p != nil {
+			r, err = nil, fmt.Errorf("learned: %s: not a valid router file (%v)", name, p)
+		}
+	}()
 	var f File
 	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, fmt.Errorf("learned: decode %s: %w", path, err)
+		return nil, fmt.Errorf("learned: decode %s: %w", name, err)
 	}
-	r, err := fromFile(f)
+	r, err = fromFile(f)
 	if err != nil {
-		return nil, fmt.Errorf("learned: %s: %w", path, err)
+		return nil, fmt.Errorf("learned: %s: %w", name, err)
 	}
 	return r, nil
 }
@@ -150,6 +178,12 @@ func fromFile(f File) (*Router, error) {
 	if f.Dim <= 0 || f.Hidden <= 0 || len(f.Models) == 0 {
 		return nil, errors.New("empty router")
 	}
+	if f.Dim > MaxDim || f.Hidden > MaxHidden {
+		return nil, fmt.Errorf("dim %d and hidden %d: at most %d and %d", f.Dim, f.Hidden, MaxDim, MaxHidden)
+	}
+	if err := checkHeads(f.Models); err != nil {
+		return nil, err
+	}
 	if f.Kind == KindDifficulty {
 		return difficultyFromFile(f)
 	}
@@ -160,8 +194,9 @@ func fromFile(f File) (*Router, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedding: %w", err)
 	}
-	if len(raw) != 4*f.Dim*f.Hidden {
-		return nil, fmt.Errorf("embedding has %d bytes, want %d", len(raw), 4*f.Dim*f.Hidden)
+	// Dim and Hidden are bounded, so the size cannot overflow.
+	if want := 4 * uint64(f.Dim) * uint64(f.Hidden); uint64(len(raw)) != want {
+		return nil, fmt.Errorf("embedding has %d bytes, want %d", len(raw), want)
 	}
 	if len(f.DenseMean) != numDense || len(f.DenseStd) != numDense || len(f.DenseProj) != f.Hidden*numDense || len(f.HiddenBias) != f.Hidden {
 		return nil, errors.New("dense feature parameters have the wrong size")
@@ -172,8 +207,8 @@ func fromFile(f File) (*Router, error) {
 		r.emb[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
 	}
 	r.proj, r.hbias, r.mean = f32s(f.DenseProj), f32s(f.HiddenBias), f32s(f.DenseMean)
-	for _, v := range f.DenseStd {
-		r.invStd = append(r.invStd, float32(1/v))
+	if r.invStd, err = invStds(f.DenseStd); err != nil {
+		return nil, err
 	}
 	for i, m := range f.Models {
 		if len(m.W) != k || len(m.A) != numDense {
@@ -190,16 +225,67 @@ func fromFile(f File) (*Router, error) {
 	}
 	var dims int
 	if e := f.PromptEmbedding; e != nil {
-		if e.Dims <= 0 || len(e.Proj) != k*e.Dims {
+		if e.Dims <= 0 || e.Dims > maxEmbedDims || len(e.Proj) != k*e.Dims {
 			return nil, errors.New("prompt embedding parameters have the wrong size")
 		}
 		dims, r.eproj = e.Dims, f32s(e.Proj)
+	}
+	if err := checkParams([]params{{"embedding", r.emb}, {"dense_mean", r.mean}, {"dense_proj", r.proj}, {"hidden_bias", r.hbias},
+		{"bias", r.bias}, {"w", r.w}, {"a", r.a}, {"prompt_embedding.proj", r.eproj}}); err != nil {
+		return nil, err
 	}
 	r.pool.New = func() any {
 		return &scratch{grams: make([]uint32, 0, maxGrams), acc: make([]float32, k), h: make([]float32, k),
 			dense: make([]float64, numDense), dense32: make([]float32, numDense), e: make([]float32, dims)}
 	}
 	return r, nil
+}
+
+// params are named parameters of a router, as evaluated (float32).
+type params struct {
+	name string
+	v    []float32
+}
+
+// checkParams reports a parameter that is not finite, or so large that
+// the sums of Predict could overflow (NaN predictions), once in float32.
+func checkParams(ps []params) error {
+	for _, p := range ps {
+		for i, x := range p.v {
+			if !(math.Abs(float64(x)) <= maxParam) {
+				return fmt.Errorf("parameter %s[%d] is %g as float32: not finite, or beyond ±%g", p.name, i, x, float64(maxParam))
+			}
+		}
+	}
+	return nil
+}
+
+// invStds returns 1/std of the dense features' standard deviations, each
+// of which must be positive with a finite inverse.
+func invStds(std []float64) ([]float32, error) {
+	out := make([]float32, len(std))
+	for i, v := range std {
+		out[i] = float32(1 / v)
+		if !(v > 0) || math.IsInf(float64(out[i]), 0) {
+			return nil, fmt.Errorf("dense_std[%d] is %g: want a positive standard deviation", i, v)
+		}
+	}
+	return out, nil
+}
+
+// checkHeads checks the per-model figures Choose and route eval use.
+func checkHeads(models []ModelHead) error {
+	for _, m := range models {
+		switch {
+		case !(m.MeanQuality >= 0 && m.MeanQuality <= 1):
+			return fmt.Errorf("model %q: mean_quality %g is not in [0,1]", m.Name, m.MeanQuality)
+		case !(m.MeanCostUSD >= 0 && m.MeanCostUSD <= maxParam):
+			return fmt.Errorf("model %q: mean_cost_usd %g is not in [0,%g]", m.Name, m.MeanCostUSD, float64(maxParam))
+		case !(m.OutputTokens >= 0 && m.OutputTokens <= maxParam):
+			return fmt.Errorf("model %q: output_tokens %g is not in [0,%g]", m.Name, m.OutputTokens, float64(maxParam))
+		}
+	}
+	return nil
 }
 
 func f32s(v []float64) []float32 {
