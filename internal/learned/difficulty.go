@@ -229,7 +229,19 @@ func trainDifficulty(sets []*dataset.Set, o TrainOptions, log io.Writer) (*Route
 		fmt.Fprintf(log, "loaded %s: %d prompts (%d train), %d models\n", s.Name, len(s.Prompts), len(keep), len(s.Models))
 	}
 	if len(xs) == 0 {
-		return nil, fmt.Errorf("learned: train: no training prompts")
+		n, held := 0, 0
+		for _, s := range sets {
+			n += len(s.Prompts)
+			for _, p := range s.Prompts {
+				if dataset.IsValidation(p.ID, o.Holdout) {
+					held++
+				}
+			}
+		}
+		if held == n {
+			return nil, errNoTrainingPrompts(n, o.Holdout)
+		}
+		return nil, fmt.Errorf("learned: train: no training prompts: none of the %d prompts outside the validation split has a score", n-held)
 	}
 	mean, std := standardise(xs)
 	// The target is scaled to unit variance so Slope is comparable across targets.

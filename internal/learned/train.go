@@ -112,11 +112,36 @@ func (a *adagrad) step(i int, grad, lr float64) {
 	a.p[i] -= lr * grad / (math.Sqrt(a.g2[i]) + 1e-8)
 }
 
+// Check reports an option out of range: Holdout in [0,1), Epochs at
+// least 1, Dim in [1, MaxDim] and Hidden in [1, MaxHidden].
+func (o TrainOptions) Check() error {
+	switch {
+	case !(o.Holdout >= 0 && o.Holdout < 1):
+		return fmt.Errorf("holdout %g is not in [0,1): it is the share of prompts held out for validation", o.Holdout)
+	case o.Epochs < 1:
+		return fmt.Errorf("epochs %d: want at least 1", o.Epochs)
+	case o.Dim < 1 || o.Dim > MaxDim:
+		return fmt.Errorf("dim %d is not in [1,%d]", o.Dim, MaxDim)
+	case o.Hidden < 1 || o.Hidden > MaxHidden:
+		return fmt.Errorf("hidden %d is not in [1,%d]", o.Hidden, MaxHidden)
+	}
+	return nil
+}
+
+// errNoTrainingPrompts is Train's error when every prompt is held out.
+func errNoTrainingPrompts(prompts int, holdout float64) error {
+	return fmt.Errorf("learned: train: no training prompts: all %d prompts fall in the validation split (--holdout %g holds out the prompts whose prompt_id hashes below it); add prompts or lower --holdout", prompts, holdout)
+}
+
 // Train fits a router on the training part of sets and returns it. Progress
-// goes to log (may be io.Discard).
+// goes to log (may be io.Discard). It is an error when o is out of range
+// (see Check) or no prompt is left for training.
 func Train(sets []*dataset.Set, o TrainOptions, log io.Writer) (*Router, error) {
 	if len(sets) == 0 {
 		return nil, fmt.Errorf("learned: train: no data")
+	}
+	if err := o.Check(); err != nil {
+		return nil, fmt.Errorf("learned: train: %w", err)
 	}
 	if o.Kind == KindDifficulty {
 		if o.Embeddings != nil {
@@ -197,6 +222,13 @@ func Train(sets []*dataset.Set, o TrainOptions, log io.Writer) (*Router, error) 
 			nTrain++
 		}
 		fmt.Fprintf(log, "loaded %s: %d prompts (%d train), %d models\n", s.Name, len(s.Prompts), nTrain, len(s.Models))
+	}
+	if len(train) == 0 {
+		n := 0
+		for _, s := range sets {
+			n += len(s.Prompts)
+		}
+		return nil, errNoTrainingPrompts(n, o.Holdout)
 	}
 	// Dense standardisation from the training prompts.
 	xs := make([][]float64, len(train))

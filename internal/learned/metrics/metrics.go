@@ -6,6 +6,7 @@ package metrics
 
 import (
 	"math"
+	"slices"
 	"sort"
 )
 
@@ -23,6 +24,8 @@ type Point struct {
 // tie-breaking gives on average), so the curve does not depend on the
 // order of tied prompts. qStrong[i] and qWeak[i] are the two models'
 // qualities on prompt i. The curve runs from share 0 (all weak) to share 1.
+// A NaN score ranks below every number, and all NaN scores are one tie:
+// such prompts go to the strong model last.
 func TwoModelCurve(score, qStrong, qWeak []float64) []Point {
 	n := len(score)
 	if n == 0 {
@@ -32,7 +35,7 @@ func TwoModelCurve(score, qStrong, qWeak []float64) []Point {
 	for i := range order {
 		order[i] = i
 	}
-	sort.SliceStable(order, func(a, b int) bool { return score[order[a]] > score[order[b]] })
+	sort.SliceStable(order, func(a, b int) bool { return less(score[order[b]], score[order[a]]) })
 	var sumW float64
 	for i := range n {
 		sumW += qWeak[i]
@@ -41,7 +44,7 @@ func TwoModelCurve(score, qStrong, qWeak []float64) []Point {
 	cur := sumW
 	for k := 0; k < n; {
 		j := k
-		for j < n && score[order[j]] == score[order[k]] {
+		for j < n && same(score[order[j]], score[order[k]]) {
 			i := order[j]
 			cur += qStrong[i] - qWeak[i]
 			j++
@@ -51,6 +54,19 @@ func TwoModelCurve(score, qStrong, qWeak []float64) []Point {
 	}
 	return pts
 }
+
+// less orders scores with NaN below every number (a strict weak order,
+// which the comparison operators alone are not once NaN is present).
+func less(x, y float64) bool {
+	if math.IsNaN(x) {
+		return !math.IsNaN(y)
+	}
+	return x < y
+}
+
+// same is score equality with every NaN equal to every other, so a group
+// of equal scores always holds at least its first member.
+func same(x, y float64) bool { return x == y || math.IsNaN(x) && math.IsNaN(y) }
 
 // PGR converts a two-model curve to performance-gap-recovered:
 // PGR(x) = (quality(x) - meanWeak) / (meanStrong - meanWeak), with the means
@@ -238,8 +254,18 @@ func RaschDifficulty(theta, q []float64) float64 {
 // larger y has the larger score, a tie in score counting one half. It is
 // the ROC AUC when y is 0 or 1 and the Mann-Whitney statistic in general:
 // 1 is a perfect ranking, 0.5 a random one. ok is false when no two items
-// differ in y (nothing to rank). O(n log n).
+// differ in y (nothing to rank). O(n log n). A NaN score ranks below
+// every number (all NaN scores tie); items whose y is NaN are left out.
 func Concordance(score, y []float64) (c float64, ok bool) {
+	if slices.ContainsFunc(y, math.IsNaN) {
+		var s, yy []float64
+		for i, v := range y {
+			if !math.IsNaN(v) {
+				s, yy = append(s, score[i]), append(yy, v)
+			}
+		}
+		score, y = s, yy
+	}
 	n := len(score)
 	ys := append([]float64(nil), y...)
 	sort.Float64s(ys)
@@ -268,7 +294,7 @@ func Concordance(score, y []float64) (c float64, ok bool) {
 	for i := range order {
 		order[i] = i
 	}
-	sort.Slice(order, func(a, b int) bool { return score[order[a]] < score[order[b]] })
+	sort.Slice(order, func(a, b int) bool { return less(score[order[a]], score[order[b]]) })
 	// fen is a Fenwick tree counting, per y rank, the items with a smaller
 	// score than the current group.
 	fen := make([]int, len(distinct)+1)
@@ -282,7 +308,7 @@ func Concordance(score, y []float64) (c float64, ok bool) {
 	inGroup := map[int]int{}
 	for k := 0; k < n; {
 		j := k
-		for j < n && score[order[j]] == score[order[k]] {
+		for j < n && same(score[order[j]], score[order[k]]) {
 			j++
 		}
 		clear(inGroup)
