@@ -332,17 +332,22 @@ func TrainMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "route train: at least one --data folder is required")
 		return 2
 	}
-	sets, err := loadSets(data, *prices)
-	if err != nil {
-		fmt.Fprintf(stderr, "route train: %v\n", err)
-		return 1
-	}
 	o := def
 	o.Seed, o.Holdout, o.Epochs, o.L2Emb, o.L2Dev = *seed, *holdout, *epochs, *l2emb, *l2dev
 	o.Dim, o.Hidden, o.L2Task = *dim, *hidden, *l2task
 	o.Kind, o.Target, o.NoCentre, o.Ridge = *kind, *target, *noCentre, *ridge
 	o.Trees, o.Depth, o.Shrink, o.MinLeaf = *trees, *depth, *shrink, *minLeaf
 	o.Within = *within
+	if err := o.Check(); err != nil {
+		// Check names the option as its flag, less the dashes.
+		fmt.Fprintf(stderr, "route train: --%v\n", err)
+		return 2
+	}
+	sets, err := loadSets(data, *prices)
+	if err != nil {
+		fmt.Fprintf(stderr, "route train: %v\n", err)
+		return 1
+	}
 	if ef.url != "" && ef.model == "" {
 		fmt.Fprintln(stderr, "route train: --embed-url needs --embed-model")
 		return 2
@@ -448,6 +453,10 @@ func EvalMain(args []string, stdout, stderr io.Writer) int {
 	}
 	if *path == "" || len(data) == 0 {
 		fmt.Fprintln(stderr, "route eval: --router and --data are required")
+		return 2
+	}
+	if !(*holdout >= 0 && *holdout < 1) {
+		fmt.Fprintf(stderr, "route eval: --holdout %g is not in [0,1): it is the validation share of --split\n", *holdout)
 		return 2
 	}
 	o := EvalOptions{Strong: *strong, Weak: *weak, Map: map[string]string{}, PerModel: *perModelView}

@@ -112,8 +112,13 @@ func (a *adagrad) step(i int, grad, lr float64) {
 	a.p[i] -= lr * grad / (math.Sqrt(a.g2[i]) + 1e-8)
 }
 
+// maxDepth bounds the depth of the difficulty router's trees (2^depth
+// leaves each).
+const maxDepth = 16
+
 // Check reports an option out of range: Holdout in [0,1), Epochs at
-// least 1, Dim in [1, MaxDim] and Hidden in [1, MaxHidden].
+// least 1, Dim in [1, MaxDim], Hidden in [1, MaxHidden] and Depth at most
+// maxDepth.
 func (o TrainOptions) Check() error {
 	switch {
 	case !(o.Holdout >= 0 && o.Holdout < 1):
@@ -124,6 +129,8 @@ func (o TrainOptions) Check() error {
 		return fmt.Errorf("dim %d is not in [1,%d]", o.Dim, MaxDim)
 	case o.Hidden < 1 || o.Hidden > MaxHidden:
 		return fmt.Errorf("hidden %d is not in [1,%d]", o.Hidden, MaxHidden)
+	case o.Depth > maxDepth:
+		return fmt.Errorf("depth %d: at most %d", o.Depth, maxDepth)
 	}
 	return nil
 }
