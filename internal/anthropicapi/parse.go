@@ -32,7 +32,7 @@ func ParseChat(body []byte) (*llm.Request, error) { return parse(body, true) }
 func ParseCountTokens(body []byte) (*llm.Request, error) { return parse(body, false) }
 
 func parse(body []byte, needMax bool) (*llm.Request, error) {
-	if !gjson.ValidBytes(body) {
+	if !wirejson.Valid(body) {
 		return nil, badRequest("", "request body is not valid JSON")
 	}
 	root := gjson.ParseBytes(body)

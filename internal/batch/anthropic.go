@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/gateway"
 	"github.com/switchyard-gw/switchyard/internal/store"
+	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
 
 // The Anthropic Message Batches API (/v1/messages/batches) runs on the same
@@ -187,7 +188,7 @@ func (a *API) createMsgBatch(w http.ResponseWriter, r *http.Request, who *gatewa
 		case seen[rq.CustomID]:
 			bad(at + ".custom_id: " + strconv.Quote(rq.CustomID) + " is used by more than one request")
 			return
-		case !gjson.ValidBytes(rq.Params) || !gjson.ParseBytes(rq.Params).IsObject():
+		case !wirejson.Valid(rq.Params) || !gjson.ParseBytes(rq.Params).IsObject():
 			bad(at + ".params: must be a Messages API request object")
 			return
 		case gjson.GetBytes(rq.Params, "stream").Bool():

@@ -22,6 +22,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/reqid"
 	"github.com/switchyard-gw/switchyard/internal/store"
 	"github.com/switchyard-gw/switchyard/internal/telemetry"
+	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
 
 // Principals resolves the key a batch was created with to the caller its
@@ -477,7 +478,7 @@ func (r *Runner) scan(content []byte, endpoint string, limit int) ([]line, []lin
 			bad(no, "invalid_method", "method must be POST")
 		case in.URL != endpoint:
 			bad(no, "mismatched_url", "url must be the batch's endpoint "+endpoint+", got "+strconv.Quote(truncate(in.URL, 100)))
-		case !gjson.ValidBytes(in.Body) || !gjson.ParseBytes(in.Body).IsObject():
+		case !wirejson.Valid(in.Body) || !gjson.ParseBytes(in.Body).IsObject():
 			bad(no, "invalid_body", "body must be a JSON object")
 		case gjson.GetBytes(in.Body, "stream").Bool():
 			bad(no, "invalid_body", "stream is not supported in a batch")
@@ -816,7 +817,7 @@ func (r *Runner) serve(ctx, linesCtx context.Context, b store.Batch, who *gatewa
 			continue
 		}
 		body := rec.body.Bytes()
-		if !gjson.ValidBytes(body) {
+		if !wirejson.Valid(body) {
 			body, _ = json.Marshal(string(body))
 		}
 		data, _ := json.Marshal(outputLine{ID: outID, CustomID: ln.in.CustomID,

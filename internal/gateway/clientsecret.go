@@ -20,6 +20,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/openaiapi"
 	"github.com/switchyard-gw/switchyard/internal/reqid"
+	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
 
 // A client secret (POST /v1/realtime/client_secrets, as OpenAI's API has
@@ -167,7 +168,7 @@ func (g *Gateway) ServeRealtimeClientSecrets(w http.ResponseWriter, r *http.Requ
 		body = []byte("{}")
 	}
 	root := gjson.ParseBytes(body)
-	if !gjson.ValidBytes(body) || !root.IsObject() {
+	if !wirejson.Valid(body) || !root.IsObject() {
 		g.failErr(w, x, badField("", "the body must be a JSON object"))
 		return
 	}

@@ -111,7 +111,7 @@ func conversationBody(body []byte) ([]byte, error) {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return []byte("{}"), nil
 	}
-	if !gjson.ValidBytes(body) || !gjson.ParseBytes(body).IsObject() {
+	if !wirejson.Valid(body) || !gjson.ParseBytes(body).IsObject() {
 		return nil, badField("", "the request body must be a JSON object")
 	}
 	return body, nil

@@ -92,7 +92,7 @@ func (g *Gateway) ServeResponsesCompact(w http.ResponseWriter, r *http.Request) 
 // compactModel checks a compaction's body: a JSON object naming its
 // model.
 func compactModel(body []byte) (string, error) {
-	if !gjson.ValidBytes(body) || !gjson.ParseBytes(body).IsObject() {
+	if !wirejson.Valid(body) || !gjson.ParseBytes(body).IsObject() {
 		return "", badField("", "the request body must be a JSON object")
 	}
 	m := gjson.GetBytes(body, "model")
@@ -121,7 +121,7 @@ func (g *Gateway) ServeResponsesInputTokens(w http.ResponseWriter, r *http.Reque
 	}
 	model := gjson.GetBytes(body, "model").Str
 	parsed := body
-	if model == "" && gjson.ValidBytes(body) && gjson.ParseBytes(body).IsObject() {
+	if model == "" && wirejson.Valid(body) && gjson.ParseBytes(body).IsObject() {
 		// The model is optional here: parse it as a request of any.
 		parsed, _ = sjson.SetBytes(body, "model", "-")
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/openaiapi"
 	"github.com/switchyard-gw/switchyard/internal/reqid"
+	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
 
 // The Responses API's WebSocket mode (GET /v1/responses, upgraded): one
@@ -341,7 +342,7 @@ func (c *wsConn) read(ctx context.Context) error {
 			return err
 		}
 		c.active()
-		if typ != websocket.MessageText || !gjson.ValidBytes(data) || !gjson.ParseBytes(data).IsObject() {
+		if typ != websocket.MessageText || !wirejson.Valid(data) || !gjson.ParseBytes(data).IsObject() {
 			c.sendError(io, "", http.StatusBadRequest, "invalid_request_error", "invalid_event", "", "an event must be a JSON object in a text message")
 			continue
 		}

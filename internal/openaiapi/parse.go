@@ -9,6 +9,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
 
 // BadRequestError is a client request that failed validation; the
@@ -148,7 +149,7 @@ func ParseChat(body []byte) (*llm.Request, error) {
 // positiveInt validates an optional token limit; null counts as unset.
 // parseObject checks that body is one JSON object and returns it.
 func parseObject(body []byte) (gjson.Result, error) {
-	if !gjson.ValidBytes(body) {
+	if !wirejson.Valid(body) {
 		return gjson.Result{}, badRequest("", "request body is not valid JSON")
 	}
 	root := gjson.ParseBytes(body)

@@ -3,6 +3,8 @@ package provider
 import (
 	"math/bits"
 	"strings"
+
+	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
 
 // This file is JSONObject's validator: the grammar of gjson.Valid (which
@@ -62,6 +64,7 @@ func ScanObject(data string, m *Marks, at []int) bool {
 	if i == len(data) || data[i] != '{' {
 		return false // gjson.Valid, then Parse(data).IsObject()
 	}
+	sc.deeper()
 	i, ok := sc.object(i + 1)
 	if !ok {
 		return false
@@ -75,9 +78,19 @@ func ScanObject(data string, m *Marks, at []int) bool {
 }
 
 type scanner struct {
-	data string
-	m    *Marks
-	at   []int
+	data  string
+	m     *Marks
+	at    []int
+	depth int // arrays and objects open; at most wirejson.MaxDepth
+}
+
+// deeper enters an array or object: false when that nests it beyond
+// wirejson.MaxDepth, which is refused, as the recursion would otherwise
+// overflow the stack on a few megabytes of '[' (a fatal error, found by
+// audit T with one upstream frame). The caller leaves it (depth--).
+func (sc *scanner) deeper() bool {
+	sc.depth++
+	return sc.depth <= wirejson.MaxDepth
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
@@ -118,9 +131,19 @@ func (sc *scanner) value(i int) (int, bool) {
 		case ' ', '\t', '\n', '\r':
 			continue
 		case '{':
-			return sc.object(i + 1)
+			if !sc.deeper() {
+				return i, false
+			}
+			i, ok := sc.object(i + 1)
+			sc.depth--
+			return i, ok
 		case '[':
-			return sc.array(i + 1)
+			if !sc.deeper() {
+				return i, false
+			}
+			i, ok := sc.array(i + 1)
+			sc.depth--
+			return i, ok
 		case '"':
 			return sc.str(i + 1)
 		case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':

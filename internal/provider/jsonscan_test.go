@@ -5,12 +5,14 @@ import (
 	"testing"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
 
-// gjsonObject is what JSONObject was: ScanObject must agree with it on
-// every input.
+// gjsonObject is what JSONObject was (gjson's verdict, within the nesting
+// wirejson allows): ScanObject must agree with it on every input.
 func gjsonObject(data string) bool {
-	return gjson.Valid(data) && gjson.Parse(data).IsObject()
+	return wirejson.ValidString(data) && gjson.Parse(data).IsObject()
 }
 
 var scanCases = []string{
@@ -69,6 +71,22 @@ func checkMarks(t *testing.T, data string) {
 		if got, want := at[len(testMarks.quoted)+j], strings.Index(data, c+`"`); got != want {
 			t.Errorf("%s: closing mark %q at %d, want %d", data, c, got, want)
 		}
+	}
+}
+
+// A chunk nested beyond wirejson.MaxDepth is refused, not recursed into
+// until the stack overflows (found by audit T: one 7 MB upstream frame of
+// '[' killed the process).
+func TestScanObjectDepth(t *testing.T) {
+	nest := func(n int) string { return `{"a":` + strings.Repeat("[", n) + strings.Repeat("]", n) + `}` }
+	if !JSONObject(nest(wirejson.MaxDepth - 1)) {
+		t.Error("an object nested to the limit: refused")
+	}
+	if JSONObject(nest(wirejson.MaxDepth)) {
+		t.Error("an object nested beyond the limit: accepted")
+	}
+	if JSONObject(`{"a":` + strings.Repeat("[", 7<<20)) {
+		t.Error("7 MB of '[': accepted")
 	}
 }
 

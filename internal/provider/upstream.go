@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
 
 // MaxErrorBody caps how much of an upstream error response an adapter reads.
@@ -24,7 +26,7 @@ const MaxErrorBody = 64 << 10
 // {"error":"message"} and {"error":{"type","code","message"}}. All three are
 // empty when body is not JSON or has no such field.
 func ErrorBody(body []byte) (typ, code, msg string) {
-	if !gjson.ValidBytes(body) {
+	if !wirejson.Valid(body) {
 		return "", "", ""
 	}
 	obj := gjson.GetBytes(body, "error")

@@ -16,6 +16,7 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
 
 // DefaultVersion is the anthropic-version header sent when the deployment
@@ -155,7 +156,7 @@ func joinBetas(a, b string) string {
 
 // parseResponse decodes a Messages response body; Raw keeps it verbatim.
 func (c *Client) parseResponse(raw []byte) (*llm.Response, error) {
-	if !gjson.ValidBytes(raw) {
+	if !wirejson.Valid(raw) {
 		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "malformed messages response"}
 	}
 	root := gjson.ParseBytes(raw)

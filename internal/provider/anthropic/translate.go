@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
 
 // messagesRequest is the Messages API request body.
@@ -194,7 +195,7 @@ func (c *Client) translate(req *llm.Request, stream bool) ([]byte, error) {
 		schema := t.Parameters
 		if len(schema) == 0 {
 			schema = json.RawMessage(`{"type":"object"}`)
-		} else if !gjson.ValidBytes(schema) {
+		} else if !wirejson.Valid(schema) {
 			return nil, badRequest("tool " + t.Name + " has an invalid parameters schema")
 		}
 		out.Tools = append(out.Tools, tool{Name: t.Name, Description: t.Description, InputSchema: schema})
@@ -283,7 +284,7 @@ func appendMessage(msgs *[]message, m *llm.Message) error {
 			input := json.RawMessage(tc.Arguments)
 			if strings.TrimSpace(tc.Arguments) == "" {
 				input = json.RawMessage("{}")
-			} else if r := gjson.Parse(tc.Arguments); !gjson.Valid(tc.Arguments) || !r.IsObject() {
+			} else if r := gjson.Parse(tc.Arguments); !wirejson.ValidString(tc.Arguments) || !r.IsObject() {
 				return badRequest("arguments of tool call " + tc.ID + " are not a JSON object")
 			}
 			blocks = append(blocks, block{Type: "tool_use", ID: tc.ID, Name: tc.Name, Input: input})

@@ -21,6 +21,7 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
 
 // DefaultRegion is the AWS region used when the deployment names none and
@@ -184,7 +185,7 @@ func (c *Client) authorize(ctx context.Context, hr *http.Request, body []byte) e
 // parseResponse decodes a Converse response body; Raw keeps it verbatim.
 // h gives the answer its id (Bedrock's request id).
 func (c *Client) parseResponse(raw []byte, h http.Header) (*llm.Response, error) {
-	if !gjson.ValidBytes(raw) {
+	if !wirejson.Valid(raw) {
 		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "malformed converse response"}
 	}
 	root := gjson.ParseBytes(raw)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
 
 var _ provider.Embedder = (*Client)(nil)
@@ -262,7 +263,7 @@ func (c *Client) invoke(ctx context.Context, body []byte) ([]byte, http.Header, 
 	if err != nil {
 		return nil, nil, err
 	}
-	if !gjson.ValidBytes(raw) {
+	if !wirejson.Valid(raw) {
 		return nil, nil, malformedEmbedding("malformed InvokeModel response")
 	}
 	return raw, resp.Header, nil

@@ -7,6 +7,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
 
 // classify turns an upstream error response into a provider error. h may
@@ -16,7 +17,7 @@ import (
 func (c *Client) classify(status int, h http.Header, body []byte) *provider.Error {
 	typ := errorType(h.Get("X-Amzn-ErrorType"))
 	var msg string
-	if gjson.ValidBytes(body) {
+	if wirejson.Valid(body) {
 		root := gjson.ParseBytes(body)
 		if typ == "" {
 			typ = errorType(root.Get("__type").String())
@@ -36,7 +37,7 @@ func (c *Client) classify(status int, h http.Header, body []byte) *provider.Erro
 // e.g. throttlingException), payload the exception's JSON.
 func (c *Client) classifyException(typ string, payload []byte) *provider.Error {
 	var msg string
-	if gjson.ValidBytes(payload) {
+	if wirejson.Valid(payload) {
 		msg = gjson.GetBytes(payload, "message").String()
 	}
 	return c.classifyType(0, nil, typ, msg)

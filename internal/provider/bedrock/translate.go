@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
 
 // converseRequest is the Converse (and ConverseStream) request body. The
@@ -481,7 +482,7 @@ func toolConfigOf(b *llm.Body) (*toolConfig, error) {
 		schema := t.Parameters
 		if len(schema) == 0 {
 			schema = json.RawMessage(`{"type":"object"}`)
-		} else if !gjson.ValidBytes(schema) {
+		} else if !wirejson.Valid(schema) {
 			return nil, badRequest("tool " + t.Name + " has an invalid parameters schema")
 		}
 		tc.Tools = append(tc.Tools, toolEntry{ToolSpec: &toolSpec{Name: t.Name, Description: t.Description, InputSchema: inputSchema{JSON: schema}}})
@@ -587,7 +588,7 @@ func appendMessage(msgs *[]message, m *llm.Message) error {
 			input := json.RawMessage(tc.Arguments)
 			if strings.TrimSpace(tc.Arguments) == "" {
 				input = json.RawMessage("{}")
-			} else if r := gjson.Parse(tc.Arguments); !gjson.Valid(tc.Arguments) || !r.IsObject() {
+			} else if r := gjson.Parse(tc.Arguments); !wirejson.ValidString(tc.Arguments) || !r.IsObject() {
 				return badRequest("arguments of tool call " + tc.ID + " are not a JSON object")
 			}
 			blocks = append(blocks, block{ToolUse: &toolUse{ToolUseID: tc.ID, Name: tc.Name, Input: input}})

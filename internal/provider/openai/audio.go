@@ -16,6 +16,7 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
 
 var _ provider.AudioProvider = (*Client)(nil)
@@ -134,7 +135,7 @@ func (c *Client) audio(ctx context.Context, hr *http.Request, format *string) (*
 	if problem != "" {
 		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: resp.StatusCode, Message: problem}
 	}
-	if format != nil && gjson.ValidBytes(raw) && gjson.ParseBytes(raw).IsObject() {
+	if format != nil && wirejson.Valid(raw) && gjson.ParseBytes(raw).IsObject() {
 		out.Usage, out.Seconds = transcriptUsage(raw)
 	}
 	return out, nil
@@ -151,7 +152,7 @@ var jsonTranscripts = map[string]bool{"json": true, "verbose_json": true, "diari
 func transcriptProblem(raw []byte, contentType, format string) string {
 	mt := mediaType(contentType)
 	if jsonTranscripts[format] || mt == "application/json" {
-		if !gjson.ValidBytes(raw) {
+		if !wirejson.Valid(raw) {
 			return "malformed transcription response (" + describeType(mt) + ", not JSON)"
 		}
 		if gjson.GetBytes(raw, "text").Type != gjson.String {

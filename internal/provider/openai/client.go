@@ -20,6 +20,7 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
 
 // DefaultAzureAPIVersion is the api-version sent to Azure OpenAI when the
@@ -171,7 +172,7 @@ func (c *Client) postModel(ctx context.Context, op string, raw []byte) ([]byte, 
 	if err != nil {
 		return nil, err
 	}
-	if !gjson.ValidBytes(answer) {
+	if !wirejson.Valid(answer) {
 		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: resp.StatusCode, Message: "malformed " + op + " response: not JSON"}
 	}
 	return answer, nil
@@ -243,7 +244,7 @@ func (c *Client) CreateVideo(ctx context.Context, req *llm.VideoRequest) (*llm.V
 		return nil, err
 	}
 	r := gjson.GetManyBytes(raw, "id", "object", "seconds")
-	if r[0].Str == "" || r[1].Str != "video" || !gjson.ValidBytes(raw) {
+	if r[0].Str == "" || r[1].Str != "video" || !wirejson.Valid(raw) {
 		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: resp.StatusCode, Message: "video response without a video object"}
 	}
 	seconds, _ := strconv.ParseFloat(r[2].String(), 64) // "4", or a number
@@ -259,7 +260,7 @@ func imageAnswer(ctx context.Context, resp *http.Response) (*llm.ImageResponse, 
 		return nil, err
 	}
 	r := gjson.GetManyBytes(raw, "data", "usage.input_tokens", "usage.output_tokens")
-	if !r[0].IsArray() || len(r[0].Array()) == 0 || !gjson.ValidBytes(raw) {
+	if !r[0].IsArray() || len(r[0].Array()) == 0 || !wirejson.Valid(raw) {
 		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: resp.StatusCode, Message: "image response without images"}
 	}
 	return &llm.ImageResponse{

@@ -17,6 +17,7 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
 
 var (
@@ -242,7 +243,7 @@ func wholeTranscript(raw []byte, contentType string, _ int) ([]llm.Event, error)
 	text := string(raw)
 	var usage json.RawMessage
 	if strings.HasPrefix(contentType, "application/json") {
-		if !gjson.ValidBytes(raw) {
+		if !wirejson.Valid(raw) {
 			return nil, errors.New("malformed transcription response")
 		}
 		r := gjson.ParseBytes(raw)
@@ -296,7 +297,7 @@ func wholeImages(done string) func(raw []byte, _ string, want int) ([]llm.Event,
 	return func(raw []byte, _ string, want int) ([]llm.Event, error) {
 		r := gjson.ParseBytes(raw)
 		images := r.Get("data").Array()
-		if !gjson.ValidBytes(raw) || len(images) < want {
+		if !wirejson.Valid(raw) || len(images) < want {
 			return nil, errors.New("image response without its images")
 		}
 		u, _ := tokenUsage(raw)

@@ -5,11 +5,12 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
 
 // parseResponse decodes a Chat Completions response body; Raw keeps it verbatim.
 func (c *Client) parseResponse(raw []byte) (*llm.Response, error) {
-	if !gjson.ValidBytes(raw) {
+	if !wirejson.Valid(raw) {
 		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "malformed chat completion response"}
 	}
 	root := gjson.ParseBytes(raw)
@@ -75,7 +76,7 @@ func reasoningText(msg gjson.Result) string {
 // parseCompletion decodes a legacy Completions response (text_completion);
 // Raw keeps it verbatim.
 func (c *Client) parseCompletion(raw []byte) (*llm.Response, error) {
-	if !gjson.ValidBytes(raw) {
+	if !wirejson.Valid(raw) {
 		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "malformed completion response"}
 	}
 	root := gjson.ParseBytes(raw)

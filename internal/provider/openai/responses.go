@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
 
 // responsesBody is the client's Responses API body with model (and, when
@@ -135,7 +136,7 @@ func (c *Client) responsesStream(ctx context.Context, req *llm.Request) (llm.Str
 // calls (for checks and estimates), status and usage; Raw keeps it verbatim.
 // A failed response, or one with no output, is the provider failing.
 func (c *Client) parseResponsesObject(raw []byte) (*llm.Response, error) {
-	if !gjson.ValidBytes(raw) {
+	if !wirejson.Valid(raw) {
 		return nil, &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "malformed response object"}
 	}
 	root := gjson.ParseBytes(raw)

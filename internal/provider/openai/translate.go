@@ -4,10 +4,9 @@ import (
 	"encoding/json"
 	"slices"
 
-	"github.com/tidwall/gjson"
-
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
 
 // chatRequest is the Chat Completions request body.
@@ -136,7 +135,7 @@ func (c *Client) translate(req *llm.Request, stream bool) ([]byte, error) {
 	}
 	for _, t := range b.Tools {
 		params := t.Parameters
-		if len(params) > 0 && !gjson.ValidBytes(params) {
+		if len(params) > 0 && !wirejson.Valid(params) {
 			return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "tool " + t.Name + " has invalid parameters schema"}
 		}
 		out.Tools = append(out.Tools, tool{Type: "function", Function: functionSpec{Name: t.Name, Description: t.Description, Parameters: params}})
@@ -156,7 +155,7 @@ func (c *Client) translate(req *llm.Request, stream bool) ([]byte, error) {
 		no := false
 		out.ParallelToolCalls = &no
 	}
-	if len(out.ResponseFormat) > 0 && !gjson.ValidBytes(out.ResponseFormat) {
+	if len(out.ResponseFormat) > 0 && !wirejson.Valid(out.ResponseFormat) {
 		return nil, &provider.Error{Kind: provider.KindBadRequest, Message: "invalid response_format"}
 	}
 	body, err := json.Marshal(out)
