@@ -58,6 +58,18 @@ const (
 	DefaultOutputTokens = 200.0
 )
 
+// Largest values read from the data, far beyond real ones, so that sums
+// and means over any number of prompts stay finite (a cost of 1e308 was
+// accepted and made the mean cost +Inf, which JSON cannot encode).
+const (
+	// MaxCostUSD bounds cost_usd, per call.
+	MaxCostUSD = 1e6
+	// MaxOutputChars bounds output_chars.
+	MaxOutputChars = 1e12
+	// MaxPricePerMTok bounds a price table's USD per million tokens.
+	MaxPricePerMTok = 1e6
+)
+
 // EstimateCost is the cost of one call from list prices: prompt tokens are
 // len(prompt)/4, answer tokens are outChars/4 (DefaultOutputTokens when
 // outChars is NaN).
@@ -137,7 +149,8 @@ func isAlnum(c byte) bool { return isDigit(c) || (c >= 'a' && c <= 'z') }
 
 // LoadPrices reads every *.csv in dir with columns model,
 // input_usd_per_mtok and output_usd_per_mtok. A missing dir gives an empty
-// table.
+// table. A row whose prices are not numbers from 0 to MaxPricePerMTok is
+// skipped.
 func LoadPrices(dir string) (map[string]Price, error) {
 	out := map[string]Price{}
 	files, err := filepath.Glob(filepath.Join(dir, "*.csv"))
@@ -161,7 +174,7 @@ func LoadPrices(dir string) (map[string]Price, error) {
 		for _, r := range rows[1:] {
 			in, err1 := strconv.ParseFloat(get(r, ii), 64)
 			o, err2 := strconv.ParseFloat(get(r, oi), 64)
-			if err1 != nil || err2 != nil {
+			if err1 != nil || err2 != nil || !(in >= 0 && in <= MaxPricePerMTok) || !(o >= 0 && o <= MaxPricePerMTok) {
 				continue
 			}
 			out[get(r, mi)] = Price{in, o}
@@ -250,9 +263,9 @@ func Load(dir string, prices map[string]Price) (*Set, error) {
 		// An empty cell is a missing value; anything else must be a
 		// number in range, or training would learn from garbage (a NaN
 		// quality made every weight NaN).
-		if q[i][m], err = cell(get(r, sc["quality"]), 0, 1); err == nil {
-			if cost[i][m], err = cell(get(r, sc["cost_usd"]), 0, math.Inf(1)); err == nil {
-				oc[i][m], err = cell(get(r, sc["output_chars"]), 0, math.Inf(1))
+		if q[i][m], err = cell("quality", get(r, sc["quality"]), 0, 1); err == nil {
+			if cost[i][m], err = cell("cost_usd", get(r, sc["cost_usd"]), 0, MaxCostUSD); err == nil {
+				oc[i][m], err = cell("output_chars", get(r, sc["output_chars"]), 0, MaxOutputChars)
 			}
 		}
 		if err != nil {
@@ -378,16 +391,13 @@ func get(r []string, i int) string {
 
 // cell reads a numeric cell: NaN when empty (missing), else a finite
 // number in [lo, hi].
-func cell(s string, lo, hi float64) (float64, error) {
+func cell(column, s string, lo, hi float64) (float64, error) {
 	if s == "" {
 		return math.NaN(), nil
 	}
 	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v < lo || v > hi {
-		if math.IsInf(hi, 1) {
-			return 0, fmt.Errorf("%q is not a number ≥ %g", s, lo)
-		}
-		return 0, fmt.Errorf("%q is not a number from %g to %g", s, lo, hi)
+	if err != nil || !(v >= lo && v <= hi) {
+		return 0, fmt.Errorf("%s %q is not a number from %g to %g", column, s, lo, hi)
 	}
 	return v, nil
 }
