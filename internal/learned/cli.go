@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/switchyard-gw/switchyard/internal/learned/dataset"
@@ -478,6 +479,10 @@ func EvalMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "route eval: %v\n", err)
 		return 1
 	}
+	if err := checkMap(o.Map, r, sets); err != nil {
+		fmt.Fprintf(stderr, "route eval: %v\n", err)
+		return 2
+	}
 	if model, dims := r.Embedding(); dims > 0 {
 		if ef.model == "" {
 			ef.model = model
@@ -525,6 +530,32 @@ func EvalMain(args []string, stdout, stderr io.Writer) int {
 		printCurves(stdout, rep)
 	}
 	return 0
+}
+
+// checkMap reports --map entries naming a model no data set has, or a
+// reference model the router does not know: a typo would otherwise leave
+// the model silently unmapped.
+func checkMap(m map[string]string, r *Router, sets []*dataset.Set) error {
+	inData := map[string]bool{}
+	for _, s := range sets {
+		for _, name := range s.Models {
+			inData[name] = true
+		}
+	}
+	var bad []string
+	for k, v := range m {
+		if !inData[k] {
+			bad = append(bad, fmt.Sprintf("%q is not a model of the data", k))
+		}
+		if !r.has(v) {
+			bad = append(bad, fmt.Sprintf("%q is not a reference model of the router", v))
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	slices.Sort(bad)
+	return fmt.Errorf("--map: %s (the router's reference models: %s)", strings.Join(bad, "; "), strings.Join(r.models, ", "))
 }
 
 func printReport(w io.Writer, rep SetReport) {
