@@ -427,6 +427,16 @@ func TestUsageScopedAndExported(t *testing.T) {
 	if code != 200 || total != 3 || len(out.Usage) != 3 {
 		t.Errorf("got %d, %d rows totalling %d, want 200, 3 hourly rows totalling 3: %s", code, len(out.Usage), total, b)
 	}
+	// An answer of more rows than maxUsageRows is refused, not built in
+	// memory (found by audit U).
+	defer func(n int) { maxUsageRows = n }(maxUsageRows)
+	maxUsageRows = 2
+	if code, b := e.do(ta.Secret, "GET", "/admin/usage?bucket=1h", nil); code != 400 || !strings.Contains(string(b), "more than 2 rows") {
+		t.Errorf("3 rows over a limit of 2: got %d %s, want 400 naming the limit", code, b)
+	}
+	if code, b := e.do(ta.Secret, "GET", "/admin/usage?bucket=2h", nil); code != 200 {
+		t.Errorf("2 rows within a limit of 2: got %d %s, want 200", code, b)
+	}
 	code, b = e.do(adminKey, "GET", "/admin/usage/export?format=csv", nil)
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	if code != 200 || len(lines) != 7 || !strings.HasPrefix(lines[0], "request_id,time,tenant_id") {

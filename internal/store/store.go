@@ -128,6 +128,9 @@ type UsageQuery struct {
 	// Bucket, when positive, also groups by time buckets of this width,
 	// aligned to the Unix epoch in UTC. It must be a whole number of seconds.
 	Bucket time.Duration
+	// Limit, when positive, is the most rows returned (the first in the
+	// grouping order), so that a caller can bound what it holds.
+	Limit int
 }
 
 // UsageAggregate is one row of a usage query. Dimension fields not grouped

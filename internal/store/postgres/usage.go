@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -117,13 +118,16 @@ func (s *Store) QueryUsage(ctx context.Context, q store.UsageQuery) ([]store.Usa
 		`coalesce(sum(CASE WHEN status >= 400 OR error_code <> '' THEN 1 ELSE 0 END), 0)::int8`,
 		`coalesce(sum(CASE WHEN cache_hit THEN 1 ELSE 0 END), 0)::int8`,
 		tokenSum("input_tokens"), tokenSum("output_tokens"),
-		`coalesce(sum(greatest(cost_usd, 0)), 0)::float8`, `coalesce(avg(latency_ns), 0)::float8`,
+		`coalesce(sum(greatest(cost_usd, 0)::numeric), 0)::float8`, `coalesce(avg(latency_ns), 0)::float8`,
 		tokenSum("cached_input_tokens"), tokenSum("cache_write_tokens"),
 		`count(fb_quality)`, `coalesce(avg(fb_quality), 0)::float8`)
 	w, args := where(q.From, q.To, q.TenantID)
 	query := "SELECT " + strings.Join(sel, ", ") + " FROM " + ratedUsage + w
 	if len(group) > 0 {
 		query += " GROUP BY " + strings.Join(group, ", ") + " ORDER BY " + strings.Join(group, ", ")
+	}
+	if q.Limit > 0 {
+		query += " LIMIT " + strconv.Itoa(q.Limit)
 	}
 	var out []store.UsageAggregate
 	err := s.pool.with(ctx, func(ctx context.Context, c *pgx.Conn) error {

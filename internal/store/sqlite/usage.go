@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -163,6 +164,9 @@ func (s *Store) QueryUsage(ctx context.Context, q store.UsageQuery) ([]store.Usa
 	query := "SELECT " + strings.Join(sel, ", ") + " FROM " + ratedUsage + where
 	if len(group) > 0 {
 		query += " GROUP BY " + strings.Join(group, ", ") + " ORDER BY " + strings.Join(group, ", ")
+	}
+	if q.Limit > 0 {
+		query += " LIMIT " + strconv.Itoa(q.Limit)
 	}
 	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {

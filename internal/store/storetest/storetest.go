@@ -35,6 +35,7 @@ func Run(t *testing.T, open Opener) {
 		{"UsageQuery", testUsageQuery},
 		{"SpentUSD", testSpentUSD},
 		{"UsageAbsurdRecords", testUsageAbsurdRecords},
+		{"UsageCostSumExact", testUsageCostSumExact},
 		{"Files", testFiles},
 		{"Batches", testBatches},
 		{"BatchResults", testBatchResults},

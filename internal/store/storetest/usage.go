@@ -195,6 +195,9 @@ func testUsageQuery(t *testing.T, s store.Store) {
 		{name: "daily bucket aligned to UTC midnight", q: store.UsageQuery{Bucket: 24 * h, TenantID: "ten_b"}, want: []store.UsageAggregate{
 			{BucketStart: base.Truncate(24 * h), Requests: 2, Errors: 1, InputTokens: 200, OutputTokens: 20, CachedInputTokens: 32, CacheWriteTokens: 50, CostUSD: 6, AvgLatency: 200 * ms},
 		}},
+		{name: "limited", q: store.UsageQuery{GroupBy: []string{"tenant"}, Limit: 1}, want: []store.UsageAggregate{
+			{TenantID: "ten_a", Requests: 3, Errors: 1, CacheHits: 1, InputTokens: 300, OutputTokens: 30, CachedInputTokens: 64, CostUSD: 1.75, AvgLatency: 800 * ms / 3},
+		}},
 		{name: "unknown dimension", q: store.UsageQuery{GroupBy: []string{"prompt"}}, wantErr: store.ErrInvalid},
 		{name: "sub-second bucket", q: store.UsageQuery{Bucket: 1500 * ms}, wantErr: store.ErrInvalid},
 	}
@@ -276,5 +279,29 @@ func testUsageAbsurdRecords(t *testing.T, s store.Store) {
 	spent, err := s.SpentUSD(t.Context(), store.SpendQuery{KeyID: "k"})
 	if err != nil || spent != 6 {
 		t.Errorf("got spent %v, %v, want 6 (negative costs count as 0)", spent, err)
+	}
+}
+
+// testUsageCostSumExact: a sum of many costs comes out as the exact sum to
+// 1e-10 USD, the precision costs are recorded in, so that /admin/usage
+// equals the sum of the exported records on either store: a plain
+// floating-point sum of 20,000 costs of 0.1234567891 is 2469.1357819999,
+// not 2469.135782 (found by audit U on PostgreSQL).
+func testUsageCostSumExact(t *testing.T, s store.Store) {
+	const n, cost = 20_000, 0.1234567891
+	base := time.Date(2030, 3, 1, 0, 0, 0, 0, time.UTC)
+	recs := make([]store.UsageRecord, n)
+	for i := range recs {
+		recs[i] = rec(fmt.Sprintf("sum-%05d", i), base.Add(time.Duration(i)*time.Millisecond), "ten_sum", "k", "gpt", cost)
+	}
+	if err := s.InsertUsage(t.Context(), recs); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.QueryUsage(t.Context(), store.UsageQuery{TenantID: "ten_sum"})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("got %v, %v; want one row", got, err)
+	}
+	if sum := math.Round(got[0].CostUSD*1e10) / 1e10; sum != 2469.135782 {
+		t.Errorf("got a cost of %v (%.10f to 1e-10), want 2469.135782", got[0].CostUSD, sum)
 	}
 }
