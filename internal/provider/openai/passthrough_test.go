@@ -106,6 +106,12 @@ func TestPlainDelta(t *testing.T) {
 		{"tool call", `{"choices":[{"delta":{"tool_calls":[]},"finish_reason":null}]}`, false},
 		{"error", `{"error":{"message":"x"}}`, false},
 		{"usage as a value is unsure", `{"choices":[{"delta":{"content":"usage"},"finish_reason":null}]}`, false},
+		// The first key found may not be the choice's own: a chunk with
+		// another is decoded in full (found by audit T).
+		{"nested finish_reason first", `{"x":{"finish_reason":null},"choices":[{"delta":{},"finish_reason":"stop"}]}`, false},
+		{"duplicate finish_reason", `{"choices":[{"delta":{},"finish_reason":null,"finish_reason":"stop"}]}`, false},
+		{"nested usage first", `{"x":{"usage":null},"choices":[{"delta":{"content":"x"},"finish_reason":null}],"usage":{"prompt_tokens":1}}`, false},
+		{"finish_reason quoted in a string", `{"choices":[{"delta":{"content":"say \"finish_reason\""},"finish_reason":null}]}`, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

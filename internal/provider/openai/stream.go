@@ -413,7 +413,12 @@ func isNullAt(data string, i int, key string, absentOK bool) bool {
 	if !found {
 		return absentOK
 	}
-	return strings.HasPrefix(v, "null")
+	// The first such key may not be the choice's own (a nested object's,
+	// or the first of two): a chunk with another after it is decoded in
+	// full, which reads the choice's (found by audit T: a nested
+	// "finish_reason":null before the real "stop" ended the stream as
+	// cut). The rest of a chunk after these keys is short.
+	return strings.HasPrefix(v, "null") && !strings.Contains(data[i+len(key):], `"`+key)
 }
 
 // valueAt returns what follows the colon of key, first found at i in data
