@@ -1,7 +1,8 @@
 // Package wirejson writes JSON the way the providers' APIs do, for the two
 // inbound dialects (openaiapi, anthropicapi): compact, without HTML
-// escaping, as complete responses with their length; and tells the field
-// names an upstream written with encoding/json would read as another.
+// escaping, as complete responses with their length; tells the field
+// names an upstream written with encoding/json would read as another; and
+// validates JSON off the wire (Valid) within a nesting bound.
 package wirejson
 
 import (
