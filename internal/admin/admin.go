@@ -207,20 +207,22 @@ func (c *caller) id() string {
 // signIn authenticates r's key, unless its client address has had too
 // many keys refused lately (see signins).
 func (h *Handler) signIn(r *http.Request) (*caller, error) {
-	addr, now := clientAddr(r.RemoteAddr), h.now()
-	if wait := h.signin.blocked(addr, now); wait > 0 {
+	if !sentKey(r.Header) {
+		return h.authenticate(r.Context(), r.Header) // guesses nothing
+	}
+	addr := clientAddr(r.RemoteAddr)
+	if wait := h.signin.attempt(addr, h.now()); wait > 0 {
 		secs := int((wait + time.Second - 1) / time.Second)
 		return nil, &apiError{status: http.StatusTooManyRequests, code: "too_many_failed_sign_ins", retryAfter: secs,
 			msg: "too many invalid admin keys from this address; try again in " + strconv.Itoa(secs) + " s"}
 	}
 	c, err := h.authenticate(r.Context(), r.Header)
-	switch {
-	case err == errUnauthorized && sentKey(r.Header):
-		if n := h.signin.failed(addr, now); n == 1 || n == maxFailures {
-			h.log.Warn("admin: sign-in refused: invalid or missing admin key", "remote", addr, "failures", n, "limit", maxFailures)
-		}
-	case err == nil:
-		h.signin.succeeded(addr)
+	if err != errUnauthorized {
+		h.signin.giveBack(addr) // a good key, or one the store could not check
+		return c, err
+	}
+	if n := h.signin.count(addr); n == 1 || n == maxFailures {
+		h.log.Warn("admin: sign-in refused: invalid admin key", "remote", addr, "failures", n, "limit", maxFailures)
 	}
 	return c, err
 }
