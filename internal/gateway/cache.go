@@ -82,13 +82,13 @@ func (g *Gateway) cached(w http.ResponseWriter, r *http.Request, x *exchange, rt
 	if x.decision.NoCache {
 		return w, nil, false // a route on the way opted out
 	}
-	if endpoint == cacheOpenAIResponses && (gjson.GetBytes(body, "conversation").Exists() || gjson.GetBytes(body, "background").Bool()) {
+	if endpoint == cacheOpenAIResponses && (anyTopLevel(body, "conversation", gjson.Result.Exists) || anyTopLevel(body, "background", gjson.Result.Bool)) {
 		// The conversation named is state upstream that each turn adds
 		// to: the same body is another request every time. A background
 		// response's answer is a queued job, not the answer to keep.
 		return w, nil, false
 	}
-	if endpoint == cacheOpenAIChat && gjson.GetBytes(body, "store").Bool() {
+	if endpoint == cacheOpenAIChat && anyTopLevel(body, "store", gjson.Result.Bool) {
 		// store: true asks the provider to keep a new completion, which
 		// the tenant may list, update or delete: an earlier one's
 		// answer, perhaps deleted since, is not that.
@@ -422,4 +422,19 @@ func embeddedPart(d llm.Dialect, t string) bool {
 		return t == "text" || t == "refusal"
 	}
 	return t == "text"
+}
+
+// anyTopLevel reports whether any top-level member of body named key
+// satisfies is: a body may name a member twice, and where gjson reads the
+// first, an upstream may read the last ({"store":false,"store":true} is
+// stored upstream), so each is looked at (found by audit V).
+func anyTopLevel(body []byte, key string, is func(gjson.Result) bool) bool {
+	found := false
+	gjson.ParseBytes(body).ForEach(func(k, v gjson.Result) bool {
+		if k.Str == key && is(v) {
+			found = true
+		}
+		return !found
+	})
+	return found
 }

@@ -3,6 +3,8 @@ package gateway
 import (
 	"testing"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/switchyard-gw/switchyard/internal/llm"
 )
 
@@ -58,5 +60,27 @@ func TestSemanticNamespaceKeepsNonTextParts(t *testing.T) {
 				t.Errorf("namespaces equal = %v, want %v:\n%s\n%s", got, tt.wantEqual, na, nb)
 			}
 		})
+	}
+}
+
+// A member named twice is read as the upstream may read it, the last one
+// too: {"store":false,"store":true} asks for a stored completion (found by
+// audit V: it was cached, and served after the completion was deleted).
+func TestAnyTopLevel(t *testing.T) {
+	tests := []struct {
+		body string
+		want bool
+	}{
+		{`{"store":true}`, true},
+		{`{"store":false}`, false},
+		{`{"store":false,"store":true}`, true},
+		{`{"store":true,"store":false}`, true},
+		{`{"metadata":{"store":true}}`, false},
+		{`{"model":"m"}`, false},
+	}
+	for _, tt := range tests {
+		if got := anyTopLevel([]byte(tt.body), "store", gjson.Result.Bool); got != tt.want {
+			t.Errorf("anyTopLevel(%s) = %v, want %v", tt.body, got, tt.want)
+		}
 	}
 }
