@@ -278,52 +278,38 @@ func TestRunBudgetExceededFailsAtOnce(t *testing.T) {
 			}
 		})
 	}
-	// The guard refuses a request whose budget room requests in flight
-	// hold (the batch's own other lines, often) with a Retry-After of a
-	// second: their end makes room, so the line is tried again.
-	t.Run("budget_exceeded with a short Retry-After is tried again", func(t *testing.T) {
-		f := newRunFixture(t, 1, 24*time.Hour)
-		var once sync.Once
-		r := f.runner("me", 1, time.Hour, func(w http.ResponseWriter, req *http.Request) {
-			held := false
-			once.Do(func() { held = true })
-			if held {
-				w.Header().Set("Retry-After", "1")
-				w.WriteHeader(http.StatusTooManyRequests)
-				w.Write([]byte(`{"error":{"message":"budget exceeded: retry once requests in flight end","type":"invalid_request_error","code":"budget_exceeded"}}`))
-				return
+	// A rate limit is tried again after its Retry-After; so is a budget
+	// refusal the guard gives with a Retry-After of a second because
+	// requests in flight (the batch's own other lines, often) hold the
+	// budget's room: their end makes room.
+	for _, tc := range []struct{ name, refusal string }{
+		{"budget_exceeded with a short Retry-After is tried again",
+			`{"error":{"message":"budget exceeded: retry once requests in flight end","type":"invalid_request_error","code":"budget_exceeded"}}`},
+		{"a rate limit is tried again", `{"error":{"message":"slow down","type":"requests","code":"rate_limit_exceeded"}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newRunFixture(t, 1, 24*time.Hour)
+			var once sync.Once
+			r := f.runner("me", 1, time.Hour, func(w http.ResponseWriter, req *http.Request) {
+				refused := false
+				once.Do(func() { refused = true })
+				if refused {
+					w.Header().Set("Retry-After", "1")
+					w.WriteHeader(http.StatusTooManyRequests)
+					w.Write([]byte(tc.refusal))
+					return
+				}
+				answer(w, req)
+			})
+			if err := r.Run(context.Background(), f.id); err != nil {
+				t.Fatalf("Run: %v", err)
 			}
-			answer(w, req)
-		})
-		if err := r.Run(context.Background(), f.id); err != nil {
-			t.Fatalf("Run: %v", err)
-		}
-		if b := f.status(t); f.servedCount() != 2 || b.Status != store.BatchCompleted {
-			t.Errorf("served %d, status %s; want 2 tries and completed", f.servedCount(), b.Status)
-		}
-		if o, _ := decode(f.status(t)); o.RequestCounts.Completed != 1 {
-			t.Errorf("request counts %+v, want the line completed", o.RequestCounts)
-		}
-	})
-	t.Run("a rate limit is tried again", func(t *testing.T) {
-		f := newRunFixture(t, 1, 24*time.Hour)
-		var once sync.Once
-		r := f.runner("me", 1, time.Hour, func(w http.ResponseWriter, req *http.Request) {
-			limited := false
-			once.Do(func() { limited = true })
-			if limited {
-				w.Header().Set("Retry-After", "1")
-				w.WriteHeader(http.StatusTooManyRequests)
-				w.Write([]byte(`{"error":{"message":"slow down","type":"requests","code":"rate_limit_exceeded"}}`))
-				return
+			if b := f.status(t); f.servedCount() != 2 || b.Status != store.BatchCompleted {
+				t.Errorf("served %d, status %s; want 2 tries and completed", f.servedCount(), b.Status)
 			}
-			answer(w, req)
+			if o, _ := decode(f.status(t)); o.RequestCounts.Completed != 1 {
+				t.Errorf("request counts %+v, want the line completed", o.RequestCounts)
+			}
 		})
-		if err := r.Run(context.Background(), f.id); err != nil {
-			t.Fatalf("Run: %v", err)
-		}
-		if b := f.status(t); f.servedCount() != 2 || b.Status != store.BatchCompleted {
-			t.Errorf("served %d, status %s; want 2 tries and completed", f.servedCount(), b.Status)
-		}
-	})
+	}
 }

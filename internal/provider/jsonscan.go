@@ -130,18 +130,16 @@ func (sc *scanner) value(i int) (int, bool) {
 			return i, false
 		case ' ', '\t', '\n', '\r':
 			continue
-		case '{':
+		case '{', '[':
 			if !sc.deeper() {
 				return i, false
 			}
-			i, ok := sc.object(i + 1)
-			sc.depth--
-			return i, ok
-		case '[':
-			if !sc.deeper() {
-				return i, false
+			var ok bool
+			if data[i] == '{' {
+				i, ok = sc.object(i + 1)
+			} else {
+				i, ok = sc.array(i + 1)
 			}
-			i, ok := sc.array(i + 1)
 			sc.depth--
 			return i, ok
 		case '"':
