@@ -13,8 +13,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -24,8 +26,10 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/executor"
 	"github.com/switchyard-gw/switchyard/internal/gateway"
+	"github.com/switchyard-gw/switchyard/internal/reqid"
 	"github.com/switchyard-gw/switchyard/internal/server"
 	"github.com/switchyard-gw/switchyard/internal/sim"
+	"github.com/switchyard-gw/switchyard/internal/store"
 	"github.com/switchyard-gw/switchyard/internal/telemetry"
 )
 
@@ -184,6 +188,7 @@ func Serve(ctx context.Context, opts Options) error {
 		ShutdownTimeout:   cfg.Server.ShutdownTimeout.D(),
 		Drain:             gw.CloseSessions,
 		AbortCause:        gateway.ErrShuttingDown,
+		Refused:           accountRefusal(metrics, ten.Recorder),
 	})
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
@@ -271,6 +276,18 @@ func Serve(ctx context.Context, opts Options) error {
 		log.Error("tenancy stopped", "err", terr)
 	}
 	return err
+}
+
+// accountRefusal is server.Options.Refused: a request the server refused
+// before any endpoint ran (405, 415) gets its usage record and its
+// requests_total sample, as the gateway gives a request refused before its
+// key was read (a 401: no tenant, route or deployment).
+func accountRefusal(m *telemetry.Metrics, rec gateway.Recorder) func(*http.Request, int, string, time.Time) {
+	return func(r *http.Request, status int, code string, start time.Time) {
+		m.Requests.WithLabelValues("", "", strconv.Itoa(status)).Inc()
+		rec.Enqueue(store.UsageRecord{RequestID: reqid.From(r.Context()), Time: start, Status: status,
+			ErrorCode: code, Latency: time.Since(start)})
+	}
 }
 
 // demoAdminKey is a random admin key for one demo run.

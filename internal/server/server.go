@@ -53,6 +53,11 @@ type Options struct {
 	// server (Realtime API WebSockets), which its shutdown does not wait
 	// for, and waits for their handlers to finish or ctx to end.
 	Drain func(ctx context.Context) error
+	// Refused, if set, is told of each client request refused before any
+	// endpoint ran (a wrong method, a body in a content coding), which
+	// nothing else accounts for, after its request log line: the app
+	// writes its usage record and requests_total sample.
+	Refused func(r *http.Request, status int, code string, start time.Time)
 	// AbortCause, if set, ends the requests still running when
 	// ShutdownTimeout has passed: their contexts are cancelled with it as
 	// the cause (context.Cause), so a handler can tell its client why in a
@@ -265,9 +270,12 @@ func anthropicRequest(r *http.Request) bool {
 // request refused before any endpoint ran, so nothing else accounts for
 // it: the gateway's line (gateway/account.go), field for field, with
 // what such a request has (no key checked, no model read, nothing
-// routed). It has no usage record and no requests_total sample.
+// routed); then Options.Refused accounts for it.
 func (s *Server) logRefusal(r *http.Request, dialect string, status int, code string, start time.Time) {
 	ctx := r.Context()
+	if s.opts.Refused != nil {
+		defer s.opts.Refused(r, status, code, start)
+	}
 	s.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "request",
 		slog.String("request_id", reqid.From(ctx)),
 		slog.String("client_request_id", reqid.Client(ctx)),
