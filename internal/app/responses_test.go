@@ -348,3 +348,24 @@ func TestResponsesStoreDown(t *testing.T) {
 		t.Errorf("follow-up with the store down: %d %s, want a 503", code, body)
 	}
 }
+
+// TestCompactWithinAllowedRoutes: a key limited to a route compacts its
+// own chain through that route: the deployment that made the response
+// narrows the route's plan, as a follow-up's does, instead of being the
+// model its permission is checked against (found by audit X: a 403
+// route_not_allowed naming a deployment the client never named).
+func TestCompactWithinAllowedRoutes(t *testing.T) {
+	s := startTenantStack(t, startSim(t, fastSim()), sqliteExtra(t, ""))
+	k := s.newKey("acme", admin.KeyCreate{Name: "a", AllowedRoutes: []string{"cheap"}})
+	auth := []string{"Authorization", "Bearer " + k.Secret}
+	code, body, h := s.send("/v1/responses", `{"model":"cheap","input":"hello"}`, auth...)
+	id := gjson.Get(body, "id").Str
+	if code != 200 || id == "" {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	made := h.Get("X-Switchyard-Deployment")
+	code, body, h = s.send("/v1/responses/compact", `{"model":"cheap","previous_response_id":"`+id+`"}`, auth...)
+	if code != 200 || h.Get("X-Switchyard-Deployment") != made {
+		t.Errorf("compact through the key's route: %d %s (deployment %q), want 200 at %s", code, body, h.Get("X-Switchyard-Deployment"), made)
+	}
+}

@@ -54,6 +54,10 @@ type relayed struct {
 	// pin, when set, names the one deployment the request must go to for
 	// the caller's tenant (a remix goes where its video is), or refuses.
 	pin func(ctx context.Context, tenant string) (string, *apiError)
+	// pinWithin: the pinned deployment narrows the plan of the model the
+	// client named (a route its key may use, which admission checks), as a
+	// Responses follow-up's does (pinContinued), instead of replacing it.
+	pinWithin bool
 	// call sends the request along the plan.
 	call func(ctx context.Context, p *executor.Plan, inputTokens int) (relayedAnswer, *executor.Trace, error)
 	// stream, when set, sends it instead, for an answer that comes as a
@@ -121,13 +125,18 @@ func (g *Gateway) serveRelayed(w http.ResponseWriter, r *http.Request, span stri
 		g.failErr(w, x, err)
 		return
 	}
+	pinned := ""
 	if req.pin != nil {
 		dep, ae := req.pin(r.Context(), x.who.TenantID)
 		if ae != nil {
 			g.fail(w, x, ae)
 			return
 		}
-		req.model = dep
+		if req.pinWithin && req.model != "" {
+			pinned = dep
+		} else {
+			req.model = dep
+		}
 	}
 	if req.model == "" {
 		if req.model = rt.firstWith(req.capability, req.prefer); req.model == "" {
@@ -141,6 +150,7 @@ func (g *Gateway) serveRelayed(w http.ResponseWriter, r *http.Request, span stri
 		g.fail(w, x, ae)
 		return
 	}
+	pinContinued(x, plan, pinned)
 	input := req.inputTokens
 	reserve, cost := rt.relayedWorstCase(plan, req)
 	if !g.admit(w, r, x, rt, reserve, cost) {

@@ -43,7 +43,7 @@ func (g *Gateway) ServeResponsesCompact(w http.ResponseWriter, r *http.Request) 
 		req := &llm.RelayRequest{Model: model, Raw: body}
 		rl := relayed{
 			model: model, inputTokens: tokens.FromBytes(len(body)),
-			capability: config.CapChat, what: "the Responses API's compaction", serves: relaysResponses,
+			capability: config.CapChat, what: "the Responses API's compaction", serves: relaysResponses, pinWithin: true,
 			call: calling(req, g.exec.CompactResponse, func(resp *llm.RelayResponse) relayedAnswer {
 				return relayedAnswer{raw: resp.Raw, usage: resp.Usage}
 			}),
