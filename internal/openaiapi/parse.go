@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 
@@ -187,17 +188,38 @@ func parseMetadata(v gjson.Result, req *llm.Request) error {
 	if !v.IsObject() {
 		return badRequest("metadata", "metadata must be an object")
 	}
+	var err error
+	n := 0
 	v.ForEach(func(k, mv gjson.Result) bool {
-		if mv.Type == gjson.String {
+		switch n++; {
+		case n > maxMetadataPairs:
+			err = badRequest("metadata", fmt.Sprintf("metadata has more than %d key-value pairs", maxMetadataPairs))
+		case utf8.RuneCountInString(k.Str) > maxMetadataKey:
+			err = badRequest("metadata", fmt.Sprintf("metadata keys are at most %d characters", maxMetadataKey))
+		case mv.Type != gjson.String:
+			return true // not kept (OpenAI refuses one; a translation drops it)
+		case utf8.RuneCountInString(mv.Str) > maxMetadataValue:
+			err = badRequest("metadata", fmt.Sprintf("metadata values are at most %d characters", maxMetadataValue))
+		default:
 			if req.Metadata == nil {
 				req.Metadata = make(map[string]string)
 			}
 			req.Metadata[k.Str] = mv.Str
+			return true
 		}
-		return true
+		return false
 	})
-	return nil
+	return err
 }
+
+// OpenAI's bounds of a request's metadata, which a translated request is
+// held to as a relayed one is by the API (a translated Responses object
+// keeps it for 30 days; found by audit X).
+const (
+	maxMetadataPairs = 16
+	maxMetadataKey   = 64
+	maxMetadataValue = 512
+)
 
 // MaxChoices is the largest n of a Chat Completions request, as OpenAI
 // allows: the worst case reserved against budgets and rate limits is n

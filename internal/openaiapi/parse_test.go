@@ -2,6 +2,7 @@ package openaiapi
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -87,6 +88,11 @@ func TestParseChatErrors(t *testing.T) {
 		{Name: "tools not array", Body: `{"model":"m","tools":{},"messages":[{"role":"user","content":"x"}]}`, Param: "tools"},
 		{Name: "response_format not object", Body: `{"model":"m","response_format":"json","messages":[{"role":"user","content":"x"}]}`, Param: "response_format"},
 		{Name: "metadata not object", Body: `{"model":"m","metadata":[],"messages":[{"role":"user","content":"x"}]}`, Param: "metadata"},
+		// OpenAI's bounds, which a translated request is held to too
+		// (found by audit X).
+		{Name: "metadata of 17 pairs", Body: `{"model":"m","metadata":{"a":"1","b":"1","c":"1","d":"1","e":"1","f":"1","g":"1","h":"1","i":"1","j":"1","k":"1","l":"1","m":"1","n":"1","o":"1","p":"1","q":"1"},"messages":[{"role":"user","content":"x"}]}`, Param: "metadata"},
+		{Name: "metadata key of 65 characters", Body: `{"model":"m","metadata":{"` + strings.Repeat("k", 65) + `":"v"},"messages":[{"role":"user","content":"x"}]}`, Param: "metadata"},
+		{Name: "metadata value of 513 characters", Body: `{"model":"m","metadata":{"k":"` + strings.Repeat("v", 513) + `"},"messages":[{"role":"user","content":"x"}]}`, Param: "metadata"},
 	})
 }
 
