@@ -946,7 +946,7 @@ func retryAfter(v string) time.Duration {
 // flight hold (often the batch's own other lines) or that this replica
 // enforces only its share of while Redis is down: the guard says so with
 // a short Retry-After (1s). A spent budget (a Retry-After past
-// maxRetryAfter: the budget's next period; budget_exceeded without one)
+// spentAfter: the budget's next period; budget_exceeded without one)
 // and a request no wait cures (X-Should-Retry: false: bigger than the
 // budget) are the line's result at once, rather than minutes of tries
 // each.
@@ -959,8 +959,15 @@ func retryable(rec *recorder) bool {
 		return false
 	}
 	n, err := strconv.Atoi(v)
-	return err != nil || time.Duration(n)*time.Second <= maxRetryAfter
+	return err != nil || time.Duration(n)*time.Second <= spentAfter
 }
+
+// spentAfter is the longest Retry-After of a refusal a wait cures: a rate
+// limit's (rpm and tpm refill within a minute: a key of rpm 1 is told 60
+// s, whose lines were lost when this was maxRetryAfter; found by audit
+// Y), where a spent budget's runs to its next period, hours away. A wait
+// past maxRetryAfter gives the batch back to the queue (yieldAfter).
+const spentAfter = 2 * time.Minute
 
 // isBudget reports whether a 429 is a budget's refusal (budget_exceeded)
 // rather than a rate limit's.
