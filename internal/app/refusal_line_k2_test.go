@@ -37,22 +37,8 @@ func TestModelEndpointRefusalsAreLogged(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s.logs.Reset()
-			req, err := http.NewRequest(tt.method, s.base+tt.path, strings.NewReader("{bad"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header.Set("Content-Type", "application/json")
-			if tt.encoding != "" {
-				req.Header.Set("Content-Encoding", tt.encoding)
-			}
-			resp, err := s.hc.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != tt.status {
-				t.Fatalf("got %d, want %d", resp.StatusCode, tt.status)
+			if got := sendRaw(t, s.hc, tt.method, s.base+tt.path, tt.encoding, "{bad"); got != tt.status {
+				t.Fatalf("got %d, want %d", got, tt.status)
 			}
 			var got []map[string]any
 			clocktest.WaitFor(t, "the request line", func() bool {
@@ -64,4 +50,25 @@ func TestModelEndpointRefusalsAreLogged(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sendRaw sends body to url with method as JSON, in the content coding
+// encoding when it is not "", and returns the answer's status.
+func sendRaw(t *testing.T, hc *http.Client, method, url, encoding, body string) int {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if encoding != "" {
+		req.Header.Set("Content-Encoding", encoding)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
 }

@@ -1,8 +1,6 @@
 package app
 
 import (
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 )
@@ -21,19 +19,8 @@ func TestEarlyRefusalsAreAccounted(t *testing.T) {
 		{"PUT", "/v1/chat/completions", "", 405},
 		{"POST", "/v1/chat/completions", "gzip", 415},
 	} {
-		req, _ := http.NewRequest(tt.method, s.base+tt.path, strings.NewReader("{}"))
-		req.Header.Set("Content-Type", "application/json")
-		if tt.encoding != "" {
-			req.Header.Set("Content-Encoding", tt.encoding)
-		}
-		resp, err := s.hc.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != tt.status {
-			t.Fatalf("%s %s: got %d, want %d", tt.method, tt.path, resp.StatusCode, tt.status)
+		if got := sendRaw(t, s.hc, tt.method, s.base+tt.path, tt.encoding, "{}"); got != tt.status {
+			t.Fatalf("%s %s: got %d, want %d", tt.method, tt.path, got, tt.status)
 		}
 	}
 	scrape := s.scrape()
