@@ -185,7 +185,10 @@ type committed struct {
 	timer   *time.Timer
 	fired   atomic.Bool
 	closed  atomic.Bool
-	err     error // sticky terminal result
+	// drainPending: the stream ended with its last event and Close is to
+	// read the rest of its body.
+	drainPending atomic.Bool
+	err          error // sticky terminal result
 
 	o         *Options
 	ds        *depState
@@ -279,18 +282,15 @@ func (c *committed) finish(err error) {
 		}
 		if errors.Is(err, io.EOF) {
 			// A finished stream's connection may be reused once the rest
-			// of its body is read (provider.CloseBody), which an upstream
-			// that holds it open never ends: read for drainTimeout at most.
-			t := time.AfterFunc(drainTimeout, c.cancel)
-			c.up.Close()
-			t.Stop()
+			// of its body is read: Close does that, after the caller has
+			// written the client's end.
+			c.drainPending.Store(true)
 		} else {
 			// A failed or abandoned stream's connection is not kept:
 			// nothing to wait for.
 			c.cancel()
 			c.up.Close()
 		}
-		c.cancel()
 		c.ds.leave()
 		now := c.o.Now()
 		// The breaker hears of a stream when it ends, not when it
@@ -314,10 +314,24 @@ func (c *committed) Dialect() llm.Dialect { return c.up.Dialect() }
 // Close releases the upstream connection. Safe to call more than once, and
 // from another goroutine than Next's: it cancels the attempt's context first,
 // which makes a blocked Next return.
+//
+// Closing a stream that ended with its last event reads the rest of its
+// upstream body (provider.CloseBody), so that the connection can be
+// reused, for drainTimeout at most: an upstream that holds the connection
+// open after its last event never ends that read. The caller closes after
+// writing the client's end, so the client does not wait for it.
 func (c *committed) Close() error {
 	c.closed.Store(true)
-	c.cancel()
+	if !c.drainPending.Load() {
+		c.cancel()
+	}
 	c.finish(nil)
+	if c.drainPending.CompareAndSwap(true, false) {
+		t := time.AfterFunc(drainTimeout, c.cancel)
+		c.up.Close()
+		t.Stop()
+		c.cancel()
+	}
 	return nil
 }
 

@@ -73,10 +73,10 @@ func TestStreamCommitReplaysBufferedEvents(t *testing.T) {
 		if diff := cmp.Diff([]string{"<start>", "<ping>", "he", "llo", "<done>"}, got); diff != "" {
 			t.Errorf("events (-want +got):\n%s", diff)
 		}
-		if !a.stream(t, 0).closed() {
-			t.Error("got upstream open after EOF, want closed")
-		}
 		s.Close()
+		if !a.stream(t, 0).closed() {
+			t.Error("got upstream open after Close, want closed")
+		}
 		if h := e.Health("a"); h.InFlight != 0 || h.TTFT != 2*time.Second {
 			t.Errorf("got in flight %d TTFT %v, want 0 2s", h.InFlight, h.TTFT)
 		}
@@ -554,4 +554,39 @@ func TestStreamCloseDoesNotWaitForUpstream(t *testing.T) {
 			})
 		})
 	}
+}
+
+// A finished stream's end reaches the caller as soon as upstream's last
+// event does: the rest of its body is read by Close, which the gateway
+// calls after writing the client's end, so an upstream that holds the
+// connection open after its last event does not delay that end; Close
+// still reads for drainTimeout at most, and closes upstream once.
+func TestStreamEndDoesNotWaitForDrain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := New(realOptions())
+		a := script(step{closeWaits: true, items: []item{evStart, evText("done")}})
+		plan := &Plan{Targets: []Target{{Deployment: "a", Provider: a}}}
+		start := time.Now()
+		s, _, err := e.Stream(context.Background(), plan, &llm.Request{Stream: true}, 0)
+		if err != nil {
+			t.Fatalf("got %v, want a stream", err)
+		}
+		if _, err := drain(s); !errors.Is(err, io.EOF) {
+			t.Fatalf("got end %v, want EOF", err)
+		}
+		if took := time.Since(start); took != 0 {
+			t.Errorf("the end came after %v, want at once", took)
+		}
+		if n := a.streams[0].closes.Load(); n != 0 {
+			t.Errorf("upstream closed %d times before Close, want 0", n)
+		}
+		s.Close()
+		s.Close()
+		if took := time.Since(start); took != drainTimeout {
+			t.Errorf("Close took until %v, want drainTimeout %v", took, drainTimeout)
+		}
+		if n := a.streams[0].closes.Load(); n != 1 {
+			t.Errorf("upstream closed %d times, want 1", n)
+		}
+	})
 }
