@@ -37,6 +37,12 @@ func TestShutdownCutsSlowReaderAsShutdown(t *testing.T) {
 			`data: {"id":"c1","object":"text_completion","created":1,"model":"flood","choices":[{"index":0,"text":"` + x + `","finish_reason":null}]}`},
 		{"/v1/responses", `{"model":"small","stream":true,"input":"hi"}`,
 			"event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"item_id\":\"m1\",\"output_index\":0,\"content_index\":0,\"delta\":\"" + x + "\"}"},
+		// Streamed images and speech, relayed event by event through the
+		// relay's own stream loop (relayStream).
+		{"/v1/images/generations", `{"model":"painter","stream":true,"prompt":"hi"}`,
+			"event: image_generation.partial_image\ndata: {\"type\":\"image_generation.partial_image\",\"partial_image_index\":0,\"b64_json\":\"" + x + "\"}"},
+		{"/v1/audio/speech", `{"model":"voice","stream_format":"sse","input":"hi","voice":"alloy"}`,
+			`data: {"type":"speech.audio.delta","audio":"` + x + `"}`},
 	} {
 		t.Run(tt.path, func(t *testing.T) { shutdownCutsSlowReader(t, tt.path, tt.body, tt.event) })
 	}
@@ -66,6 +72,10 @@ func shutdownCutsSlowReader(t *testing.T, path, body, event string) {
 	defer flood.Close()
 	gwCfg := strings.Replace(baseConfig, "  listen: 127.0.0.1:0\n", "  listen: 127.0.0.1:0\n  shutdown_timeout: 100ms\n", 1)
 	gwCfg = strings.Replace(gwCfg, "base_url: {{SIM}}/v1", "base_url: "+flood.URL+"/v1", 1)
+	gwCfg = strings.Replace(gwCfg, "routes:\n", `  - {name: painter, provider: sim-openai, model: sim-image, capabilities: {chat: false, images: true}}
+  - {name: voice, provider: sim-openai, model: sim-voice, capabilities: {chat: false, speech: true}}
+routes:
+`, 1)
 	s := startStack(t, fastSim(), gwCfg)
 	dir := filepath.Dir(s.cfg)
 
