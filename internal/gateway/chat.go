@@ -267,7 +267,11 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *dialect) 
 		if dec.Route != "" {
 			g.setRouteHeaders(w, x) // which route refused, and why (its skips)
 		}
-		g.fail(w, x, routeError(err))
+		e := routeError(err)
+		if nc := (*router.NoCapableError)(nil); errors.As(err, &nc) && nc.Window == 0 && nc.Missing != "" {
+			e.param = x.dialect.capabilityParams[nc.Missing]
+		}
+		g.fail(w, x, e)
 		return
 	}
 	plan := rt.plan(dec)
@@ -283,7 +287,7 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *dialect) 
 			return
 		}
 	}
-	if _, e := rt.carryPlan(plan, dec, req); e != nil {
+	if _, e := rt.carryPlan(plan, dec, d, req); e != nil {
 		g.setRouteHeaders(w, x)
 		g.fail(w, x, e)
 		return
@@ -771,7 +775,7 @@ func (rt *runtime) relayPlan(p *executor.Plan, dec router.Decision, d *dialect, 
 		p.Targets = kept
 		if len(kept) == 0 {
 			relayers := cmp.Or(d.relayers, "OpenAI deployments")
-			return &apiError{status: http.StatusBadRequest, code: "no_capable_deployment", anthropicType: "invalid_request_error",
+			return &apiError{status: http.StatusBadRequest, code: "no_capable_deployment", anthropicType: "invalid_request_error", param: req.RelayOnlyParam,
 				message: "model " + strconv.Quote(dec.Route) + " has no deployment that serves this " + d.title + " request: it uses " + req.RelayOnly +
 					", which only " + relayers + " serve (a request translated for another provider cannot carry it)"}
 		}

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"github.com/switchyard-gw/switchyard/internal/config"
 	"net/http"
 
 	"github.com/switchyard-gw/switchyard/internal/anthropicapi"
@@ -38,6 +39,10 @@ type dialect struct {
 	writeErrorFor func(w http.ResponseWriter, err error)
 	// statusOf is the status writeErrorFor answers err with.
 	statusOf func(err error) int
+	// capabilityParams names, per capability, the request field that asks
+	// for it, for the param of a no_capable_deployment error (the
+	// capability every deployment lacked); nil where errors have no param.
+	capabilityParams map[string]string
 	// writeError writes a gateway-made error (see the apiError codes).
 	writeError func(w http.ResponseWriter, e *apiError)
 	// untranslated lists the top-level fields of a body that a
@@ -53,6 +58,7 @@ type apiError struct {
 	code          string // OpenAI error code
 	anthropicType string // Anthropic error type
 	message       string
+	param         string // the request field at fault, for OpenAI's param; may be empty
 }
 
 var openAIDialect = &dialect{
@@ -60,6 +66,9 @@ var openAIDialect = &dialect{
 	name:          llm.DialectOpenAI,
 	cacheEndpoint: cacheOpenAIChat,
 	title:         "Chat Completions API",
+	capabilityParams: map[string]string{
+		config.CapStreaming: "stream", config.CapTools: "tools", config.CapJSONMode: "response_format", config.CapVision: "messages",
+	},
 	parse:         openaiapi.ParseChat,
 	writeResponse: openaiapi.WriteResponse,
 	newStream: func(w http.ResponseWriter, req *llm.Request, src llm.Dialect) streamWriter {
@@ -71,7 +80,7 @@ var openAIDialect = &dialect{
 		return s
 	},
 	writeError: func(w http.ResponseWriter, e *apiError) {
-		openaiapi.WriteError(w, e.status, e.code, e.message)
+		openaiapi.WriteErrorParam(w, e.status, e.code, e.param, e.message)
 	},
 }
 
@@ -84,6 +93,9 @@ var openAIResponsesDialect = &dialect{
 	cacheEndpoint: cacheOpenAIResponses,
 	noCascade:     true,
 	title:         "Responses API",
+	capabilityParams: map[string]string{
+		config.CapStreaming: "stream", config.CapTools: "tools", config.CapJSONMode: "text.format", config.CapVision: "input",
+	},
 	parse:         openaiapi.ParseResponses,
 	writeResponse: openaiapi.WriteResponsesResponse,
 	newStream: func(w http.ResponseWriter, req *llm.Request, src llm.Dialect) streamWriter {
@@ -98,13 +110,14 @@ var openAIResponsesDialect = &dialect{
 // verbatim to an OpenAI provider, translated for the others (the prompt
 // as one user message).
 var openAICompletionsDialect = &dialect{
-	untranslated:  openaiapi.UntranslatedCompletions,
-	name:          llm.DialectOpenAICompletions,
-	cacheEndpoint: cacheOpenAICompletions,
-	noCascade:     true,
-	title:         "legacy Completions API",
-	parse:         openaiapi.ParseCompletions,
-	writeResponse: openaiapi.WriteCompletionsResponse,
+	untranslated:     openaiapi.UntranslatedCompletions,
+	name:             llm.DialectOpenAICompletions,
+	cacheEndpoint:    cacheOpenAICompletions,
+	noCascade:        true,
+	title:            "legacy Completions API",
+	capabilityParams: map[string]string{config.CapStreaming: "stream"},
+	parse:            openaiapi.ParseCompletions,
+	writeResponse:    openaiapi.WriteCompletionsResponse,
 	newStream: func(w http.ResponseWriter, req *llm.Request, src llm.Dialect) streamWriter {
 		return openaiapi.NewCompletionsStreamWriter(w, req, src)
 	},

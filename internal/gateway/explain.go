@@ -96,7 +96,7 @@ func (rt *runtime) explain(ctx context.Context, d *dialect, req *llm.Request, in
 	dropped(&dec, p, func(string) string { return "does not serve " + req.RelayOnly })
 	if refused == nil {
 		var uncarried map[string]string
-		uncarried, refused = rt.carryPlan(p, dec, req)
+		uncarried, refused = rt.carryPlan(p, dec, d, req)
 		dropped(&dec, p, func(name string) string { return "cannot carry " + uncarried[name] })
 	}
 	if refused == nil {

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/executor"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
@@ -19,11 +20,15 @@ import (
 // left it says why each could not. A cascade is left as it is: it may
 // answer from any stage, whose refusal then says what it could not take.
 // uncarried maps each deployment dropped to why.
-func (rt *runtime) carryPlan(p *executor.Plan, dec router.Decision, req *llm.Request) (uncarried map[string]string, e *apiError) {
+func (rt *runtime) carryPlan(p *executor.Plan, dec router.Decision, d *dialect, req *llm.Request) (uncarried map[string]string, e *apiError) {
 	if dec.Cascade != nil || len(p.Targets) == 0 {
 		return nil, nil
 	}
 	var why []string
+	// need is the capability every deployment's refusal is about, when it
+	// is one (a json_object response format, an image), for the error's
+	// param.
+	need, common := "", true
 	kept := p.Targets[:0]
 	for _, t := range p.Targets {
 		if c, ok := t.Provider.(provider.Carrier); ok {
@@ -33,6 +38,9 @@ func (rt *runtime) carryPlan(p *executor.Plan, dec router.Decision, req *llm.Req
 				}
 				uncarried[t.Deployment] = w
 				why = append(why, t.Deployment+" ("+w+")")
+				n := carriedNeed(w)
+				common = common && n != "" && (need == "" || n == need)
+				need = n
 				continue
 			}
 		}
@@ -40,9 +48,25 @@ func (rt *runtime) carryPlan(p *executor.Plan, dec router.Decision, req *llm.Req
 	}
 	p.Targets = kept
 	if len(kept) == 0 {
-		return uncarried, &apiError{status: http.StatusBadRequest, code: "no_capable_deployment", anthropicType: "invalid_request_error",
+		e := &apiError{status: http.StatusBadRequest, code: "no_capable_deployment", anthropicType: "invalid_request_error",
 			message: "model " + strconv.Quote(dec.Route) + " has no deployment that can carry this request: its providers' APIs have no counterpart for what it uses: " +
 				strings.Join(why, "; ")}
+		if common {
+			e.param = d.capabilityParams[need]
+		}
+		return uncarried, e
 	}
 	return uncarried, nil
+}
+
+// carriedNeed is the capability a provider.Carrier's refusal is about: a
+// response format (json_mode) or an image (vision), else "".
+func carriedNeed(why string) string {
+	switch {
+	case strings.HasPrefix(why, "response_format "):
+		return config.CapJSONMode
+	case strings.Contains(why, "image"):
+		return config.CapVision
+	}
+	return ""
 }

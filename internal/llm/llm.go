@@ -246,6 +246,9 @@ type Request struct {
 	// request's own dialect can serve it (a feature no translation
 	// carries, such as the Responses API's built-in tools).
 	RelayOnly string
+	// RelayOnlyParam is the request field RelayOnly is about, for the
+	// error's param (OpenAI dialects), or empty.
+	RelayOnlyParam string
 	// Beta is the client's anthropic-beta header (comma-separated beta
 	// names) on an Anthropic-dialect request, sent on to Anthropic
 	// deployments: the beta fields of the body need it there.

@@ -41,25 +41,25 @@ func ParseCompletions(body []byte) (*llm.Request, error) {
 		case "suffix":
 			req.TextBytes += len(v.Str)
 			if v.Str != "" {
-				markRelayOnly(req, "suffix (fill in the middle)")
+				markRelayOnly(req, "suffix", "suffix (fill in the middle)")
 			}
 		case "echo":
 			if v.Type == gjson.True {
-				markRelayOnly(req, "echo")
+				markRelayOnly(req, "echo", "echo")
 			}
 		case "logprobs":
 			if v.Type != gjson.Null {
-				markRelayOnly(req, "logprobs")
+				markRelayOnly(req, "logprobs", "logprobs")
 			}
 		case "n":
 			n, err = boundedInt("n", v, MaxChoices)
 			if n > 1 {
-				markRelayOnly(req, "n above 1")
+				markRelayOnly(req, "n", "n above 1")
 			}
 		case "best_of":
 			bestOf, err = boundedInt("best_of", v, MaxBestOf)
 			if bestOf > 1 {
-				markRelayOnly(req, "best_of above 1")
+				markRelayOnly(req, "best_of", "best_of above 1")
 			}
 		case "stream":
 			req.Stream, err = optionalBool("stream", v)
@@ -147,7 +147,7 @@ func parsePrompt(v gjson.Result, req *llm.Request) error {
 		return err == nil
 	})
 	if err == nil && (req.NumMessages != 1 || v.Get("0").Type != gjson.String) {
-		markRelayOnly(req, "a prompt of token ids, or several prompts")
+		markRelayOnly(req, "prompt", "a prompt of token ids, or several prompts")
 	}
 	return err
 }

@@ -87,10 +87,12 @@ func AppendStreamError(dst []byte, err error) []byte {
 // {"error":{"message","type","param","code"}}. The type follows from status;
 // code may be empty (then null).
 func WriteError(w http.ResponseWriter, status int, code, message string) {
-	writeErrorParam(w, status, code, "", message)
+	WriteErrorParam(w, status, code, "", message)
 }
 
-func writeErrorParam(w http.ResponseWriter, status int, code, param, message string) {
+// WriteErrorParam is WriteError naming the request parameter at fault in
+// param (null when empty).
+func WriteErrorParam(w http.ResponseWriter, status int, code, param, message string) {
 	_ = wirejson.Write(w, status, marshalError(status, code, param, message))
 }
 
@@ -180,5 +182,5 @@ func requestCode(err error, k provider.Kind) string {
 func WriteErrorFor(w http.ResponseWriter, err error) {
 	status, code, param, message := ErrorFor(err)
 	provider.SetRetryAfter(w.Header(), err)
-	writeErrorParam(w, status, code, param, message)
+	WriteErrorParam(w, status, code, param, message)
 }

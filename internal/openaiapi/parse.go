@@ -84,7 +84,7 @@ func ParseChat(body []byte) (*llm.Request, error) {
 				n++
 				req.TextBytes += len(t.Raw)
 				if typ := t.Get("type").Str; key.Str == "tools" && typ != "" && typ != "function" {
-					markRelayOnly(req, "tools of type "+strconv.Quote(typ))
+					markRelayOnly(req, "tools", "tools of type "+strconv.Quote(typ))
 				}
 				return true
 			})
@@ -93,7 +93,7 @@ func ParseChat(body []byte) (*llm.Request, error) {
 			// allowed_tools and custom have no counterpart in the
 			// canonical tool choice (a mode, or one function).
 			if typ := v.Get("type").Str; v.IsObject() && typ != "" && typ != "function" {
-				markRelayOnly(req, "tool_choice of type "+strconv.Quote(typ))
+				markRelayOnly(req, "tool_choice", "tool_choice of type "+strconv.Quote(typ))
 			}
 		case "response_format":
 			if v.Type == gjson.Null {
@@ -116,7 +116,7 @@ func ParseChat(body []byte) (*llm.Request, error) {
 		case "logprobs", "top_logprobs":
 			// The canonical answer has no log probabilities.
 			if v.Type == gjson.True || v.Type == gjson.Number && v.Num > 0 {
-				markRelayOnly(req, "logprobs")
+				markRelayOnly(req, "logprobs", "logprobs")
 			}
 		default:
 			err = caseVariant(key.Str, chatFields)
@@ -139,9 +139,9 @@ func ParseChat(body []byte) (*llm.Request, error) {
 	// A translation makes one call per choice, streaming one.
 	switch {
 	case req.Choices > 1 && req.Stream:
-		markRelayOnly(req, "n above 1 with stream")
+		markRelayOnly(req, "n", "n above 1 with stream")
 	case req.Choices > MaxTranslatedChoices:
-		markRelayOnly(req, fmt.Sprintf("n above %d", MaxTranslatedChoices))
+		markRelayOnly(req, "n", fmt.Sprintf("n above %d", MaxTranslatedChoices))
 	}
 	req.SetDecoder(decodeFull)
 	return req, nil
@@ -329,7 +329,7 @@ func contentText(c gjson.Result, param string, req *llm.Request) (string, int, b
 		switch typ {
 		case "text", "refusal", "image_url":
 		default:
-			markRelayOnly(req, "content parts of type "+strconv.Quote(typ))
+			markRelayOnly(req, "messages", "content parts of type "+strconv.Quote(typ))
 		}
 		switch typ {
 		case "text":

@@ -29,7 +29,7 @@ func ParseResponses(body []byte) (*llm.Request, error) {
 	}
 	req := &llm.Request{Raw: body, Dialect: llm.DialectOpenAIResponses}
 	req.SetDecoder(decodeResponses)
-	relayOnly := func(why string) { markRelayOnly(req, why) }
+	relayOnly := func(param, why string) { markRelayOnly(req, param, why) }
 	seenModel := false
 	root.ForEach(func(key, v gjson.Result) bool {
 		switch key.Str {
@@ -64,13 +64,13 @@ func ParseResponses(body []byte) (*llm.Request, error) {
 			v.ForEach(func(_, t gjson.Result) bool {
 				req.HasTools = true
 				if typ := t.Get("type").Str; typ != "function" {
-					relayOnly("tools of type " + strconv.Quote(typ))
+					relayOnly("tools", "tools of type " + strconv.Quote(typ))
 				}
 				return true
 			})
 		case "tool_choice":
 			if v.IsObject() && v.Get("type").Str != "function" {
-				relayOnly("tool_choice of type " + strconv.Quote(v.Get("type").Str))
+				relayOnly("tool_choice", "tool_choice of type " + strconv.Quote(v.Get("type").Str))
 			}
 		case "conversation":
 			switch {
@@ -83,11 +83,11 @@ func ParseResponses(body []byte) (*llm.Request, error) {
 				err = badRequest("conversation", "conversation must be a conversation id or an object with its id")
 			}
 			if req.Conversation != "" {
-				relayOnly("conversation")
+				relayOnly("conversation", "conversation")
 			}
 		case "background", "prompt":
 			if v.Type != gjson.Null && v.Type != gjson.False {
-				relayOnly(key.Str)
+				relayOnly(key.Str, key.Str)
 			}
 		case "text":
 			switch v.Get("format.type").Str {
@@ -101,7 +101,7 @@ func ParseResponses(body []byte) (*llm.Request, error) {
 			case gjson.Null:
 			case gjson.String:
 				req.Continues = v.Str
-				relayOnly("previous_response_id")
+				relayOnly("previous_response_id", "previous_response_id")
 			default:
 				err = badRequest("previous_response_id", "previous_response_id must be a string")
 			}
@@ -120,9 +120,9 @@ func ParseResponses(body []byte) (*llm.Request, error) {
 }
 
 // markRelayOnly records the first reason req can only be relayed.
-func markRelayOnly(req *llm.Request, why string) {
+func markRelayOnly(req *llm.Request, param, why string) {
 	if req.RelayOnly == "" {
-		req.RelayOnly = why
+		req.RelayOnly, req.RelayOnlyParam = why, param
 	}
 }
 
@@ -175,16 +175,16 @@ func parseInput(v gjson.Result, req *llm.Request) error {
 				case "input_image":
 					req.HasImages = true
 					if !part.Get("image_url").Exists() {
-						markRelayOnly(req, "files and images by file_id")
+						markRelayOnly(req, "input", "files and images by file_id")
 					}
 				case "input_file":
-					markRelayOnly(req, "files and images by file_id")
+					markRelayOnly(req, "input", "files and images by file_id")
 				}
 				return true
 			})
 		}
 		if !translatableItems[typ] {
-			markRelayOnly(req, "input items of type "+strconv.Quote(typ))
+			markRelayOnly(req, "input", "input items of type "+strconv.Quote(typ))
 		}
 		if typ == "" || typ == "message" {
 			req.NumMessages++
@@ -198,7 +198,7 @@ func parseInput(v gjson.Result, req *llm.Request) error {
 					case "input_image", "input_file":
 						req.HasImages = req.HasImages || part.Get("type").Str == "input_image"
 						if part.Get("type").Str == "input_file" || !part.Get("image_url").Exists() {
-							markRelayOnly(req, "files and images by file_id")
+							markRelayOnly(req, "input", "files and images by file_id")
 						}
 					default:
 						text.WriteString(part.Get("text").Str)

@@ -36,6 +36,10 @@ type NoCapableError struct {
 	// deployments that serve everything else it needs are all too small
 	// (explain's answer for what serving refuses as context_length_exceeded).
 	Window int
+	// Missing, when not empty, is the one capability of Need that every
+	// deployment considered lacked (the first each lacked): what to ask
+	// for otherwise, named as a request field by the caller's error.
+	Missing string
 }
 
 func (e *NoCapableError) Error() string {
@@ -228,7 +232,7 @@ func (r *Router) plan(ctx context.Context, f *Features, need []string, dry bool)
 	if d, ok := r.cfg.Deployment(model); ok {
 		dec.Policy, dec.Reason = "direct", "model names a deployment"
 		if m := missing(d, need); m != "" {
-			return dec, &NoCapableError{Route: model, Need: need}
+			return dec, &NoCapableError{Route: model, Need: need, Missing: m}
 		}
 		if dry && d.ContextWindow > 0 && f.InputTokens+f.MaxTokens > d.ContextWindow {
 			// What the executor will refuse (context_length_exceeded).
@@ -262,7 +266,7 @@ func (r *Router) plan(ctx context.Context, f *Features, need []string, dry bool)
 			dec.Deployments = small
 			return dec, nil
 		}
-		nc := &NoCapableError{Route: rt.Name, Need: need}
+		nc := &NoCapableError{Route: rt.Name, Need: need, Missing: commonMissing(dec.Skipped)}
 		if len(small) > 0 {
 			nc.Need, nc.Window = append(slices.Clone(need), windowNeed(f)), f.InputTokens+f.MaxTokens
 		}
@@ -272,6 +276,22 @@ func (r *Router) plan(ctx context.Context, f *Features, need []string, dry bool)
 		dec.Cascade = nil // one capable stage: nothing to escalate to
 	}
 	return dec, nil
+}
+
+// commonMissing is the capability that every skipped deployment lacked,
+// from planner.unfit's "NAME: no CAPABILITY" reasons, or "" when they
+// lacked different ones or were skipped for another reason.
+func commonMissing(skipped []string) string {
+	var common string
+	for _, s := range skipped {
+		_, why, _ := strings.Cut(s, ": ")
+		m, ok := strings.CutPrefix(why, "no ")
+		if !ok || common != "" && m != common {
+			return ""
+		}
+		common = m
+	}
+	return common
 }
 
 // windowNeed names the context window a request of f needs, as a
