@@ -64,13 +64,13 @@ func ParseResponses(body []byte) (*llm.Request, error) {
 			v.ForEach(func(_, t gjson.Result) bool {
 				req.HasTools = true
 				if typ := t.Get("type").Str; typ != "function" {
-					relayOnly("tools", "tools of type " + strconv.Quote(typ))
+					relayOnly("tools", "tools of type "+strconv.Quote(typ))
 				}
 				return true
 			})
 		case "tool_choice":
 			if v.IsObject() && v.Get("type").Str != "function" {
-				relayOnly("tool_choice", "tool_choice of type " + strconv.Quote(v.Get("type").Str))
+				relayOnly("tool_choice", "tool_choice of type "+strconv.Quote(v.Get("type").Str))
 			}
 		case "conversation":
 			switch {
