@@ -79,6 +79,10 @@ func (s *stream) Next() (llm.Event, error) {
 		if u := msg.Get("usage"); u.IsObject() {
 			s.input = usage(u)
 			got := s.input
+			// Its output count is a placeholder (1): the count is
+			// message_delta's, which may be 0 (an empty answer), and a
+			// stream cut before it is estimated from what it sent.
+			got.OutputTokens = 0
 			ev.Usage = &got
 		}
 	case "content_block_start":

@@ -23,11 +23,12 @@ func TestStreamEvents(t *testing.T) {
 	cached := func(out int) *llm.Usage {
 		return &llm.Usage{InputTokens: 472, CachedInputTokens: 300, CacheWriteTokens: 100, OutputTokens: out}
 	}
-	start := func(id string, in, out int) llm.Event {
-		return llm.Event{Start: true, ID: id, Model: "claude-sonnet-4-5-20250929", Usage: usage(in, out)}
+	// message_start's output count (1) is a placeholder, not reported.
+	start := func(id string, in int) llm.Event {
+		return llm.Event{Start: true, ID: id, Model: "claude-sonnet-4-5-20250929", Usage: usage(in, 0)}
 	}
 	textEvents := []llm.Event{
-		start("msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY", 25, 1),
+		start("msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY", 25),
 		{}, // content_block_start (text)
 		{}, // ping
 		{Text: "Hello"},
@@ -46,7 +47,7 @@ func TestStreamEvents(t *testing.T) {
 			Name:    "thinking and redacted thinking numbered among thinking blocks",
 			Fixture: "stream_thinking.sse",
 			Want: []llm.Event{
-				{Start: true, ID: "msg_think", Model: "claude-sonnet-4-5-20250929", Usage: usage(25, 1)},
+				{Start: true, ID: "msg_think", Model: "claude-sonnet-4-5-20250929", Usage: usage(25, 0)},
 				{Thinking: &llm.ThinkingDelta{Index: 0}},
 				{Thinking: &llm.ThinkingDelta{Index: 0, Text: "Let me"}},
 				{Thinking: &llm.ThinkingDelta{Index: 0, Text: " see."}},
@@ -63,7 +64,7 @@ func TestStreamEvents(t *testing.T) {
 			Name:    "tool use blocks numbered among tool blocks",
 			Fixture: "stream_tool_use.sse",
 			Want: []llm.Event{
-				{Start: true, ID: "msg_014p7gG3wDgGV9EUtLvnow3U", Model: "claude-sonnet-4-5-20250929", Usage: cached(2)},
+				{Start: true, ID: "msg_014p7gG3wDgGV9EUtLvnow3U", Model: "claude-sonnet-4-5-20250929", Usage: cached(0)},
 				{}, {}, {Text: "Checking."}, {},
 				{ToolCalls: []llm.ToolCallDelta{{Index: 0, ID: "toolu_01T1x1fJ34qAmk2tNTrN7Up6", Name: "get_weather"}}},
 				{ToolCalls: []llm.ToolCallDelta{{Index: 0}}},
@@ -87,7 +88,7 @@ func TestStreamEvents(t *testing.T) {
 			Name:    "tool calls without argument text end with their input",
 			Fixture: "stream_tool_no_args.sse",
 			Want: []llm.Event{
-				start("msg_noargs", 20, 1),
+				start("msg_noargs", 20),
 				{ToolCalls: []llm.ToolCallDelta{{Index: 0, ID: "toolu_01", Name: "get_time"}}},
 				{ToolCalls: []llm.ToolCallDelta{{Index: 0}}},
 				{ToolCalls: []llm.ToolCallDelta{{Index: 0, Arguments: "{}"}}},
@@ -125,7 +126,7 @@ func TestStreamEvents(t *testing.T) {
 			Name:    "message_stop before a stop_reason is truncated",
 			Fixture: "stream_stop_no_delta.sse",
 			Want: []llm.Event{
-				{Start: true, ID: "msg_nodelta", Model: "claude-sonnet-4-5-20250929", Usage: usage(25, 1)},
+				{Start: true, ID: "msg_nodelta", Model: "claude-sonnet-4-5-20250929", Usage: usage(25, 0)},
 				{}, {Text: "Partial answer with"}, {},
 			},
 			WantErr: providertest.IsTruncated,
@@ -139,7 +140,7 @@ func TestStreamEvents(t *testing.T) {
 		{
 			Name:    "an event that is JSON but not an object is malformed",
 			Fixture: "stream_not_object.sse",
-			Want:    []llm.Event{start("msg_01over", 12, 1)},
+			Want:    []llm.Event{start("msg_01over", 12)},
 			WantErr: func(err error) bool {
 				var pe *provider.Error
 				return errors.As(err, &pe) && pe.Kind == provider.KindUnavailable && pe.Message == "malformed stream event"
@@ -152,7 +153,7 @@ func TestStreamEvents(t *testing.T) {
 			Fixture: "stream_bad_usage.sse",
 			Want: []llm.Event{
 				{Start: true, ID: "msg_01bad", Model: "claude-sonnet-4-5-20250929", Usage: &llm.Usage{
-					InputTokens: llm.MaxReportedTokens, CachedInputTokens: llm.MaxReportedTokens, CacheWriteTokens: llm.MaxReportedTokens, OutputTokens: 1}},
+					InputTokens: llm.MaxReportedTokens, CachedInputTokens: llm.MaxReportedTokens, CacheWriteTokens: llm.MaxReportedTokens}},
 				{FinishReason: llm.FinishStop, Usage: &llm.Usage{
 					InputTokens: llm.MaxReportedTokens, CachedInputTokens: llm.MaxReportedTokens, CacheWriteTokens: llm.MaxReportedTokens}},
 				{Done: true},
@@ -162,7 +163,7 @@ func TestStreamEvents(t *testing.T) {
 		{
 			Name:    "mid-stream overloaded error",
 			Fixture: "stream_overloaded.sse",
-			Want:    []llm.Event{start("msg_01over", 12, 1), {}, {Text: "Once"}, {}},
+			Want:    []llm.Event{start("msg_01over", 12), {}, {Text: "Once"}, {}},
 			WantErr: func(err error) bool {
 				var pe *provider.Error
 				return errors.As(err, &pe) && pe.Kind == provider.KindUnavailable && pe.Message == "Overloaded" && pe.Status == 0
