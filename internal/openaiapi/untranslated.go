@@ -1,6 +1,10 @@
 package openaiapi
 
-import "github.com/tidwall/gjson"
+import (
+	"slices"
+
+	"github.com/tidwall/gjson"
+)
 
 // carried lists, per OpenAI API, the top-level fields a translation for a
 // deployment of another API carries over (or refuses, when it cannot:
@@ -9,6 +13,9 @@ import "github.com/tidwall/gjson"
 type carried struct {
 	fields    map[string]bool
 	reasoning string
+	// within lists, for a carried object field, the members carried: the
+	// others are named "field.member".
+	within map[string][]string
 }
 
 func carries(reasoning string, fields ...string) carried {
@@ -31,7 +38,8 @@ var (
 	// translated response.
 	responsesCarried = carries("reasoning",
 		"model", "input", "instructions", "stream", "temperature", "top_p", "max_output_tokens",
-		"tools", "tool_choice", "text", "user", "previous_response_id", "store", "parallel_tool_calls")
+		"tools", "tool_choice", "text", "user", "previous_response_id", "store", "parallel_tool_calls").
+		carriesWithin("text", "format") // not verbosity
 	// What only a completion model does is refused: suffix, echo,
 	// logprobs, n, best_of.
 	completionsCarried = carries("",
@@ -59,12 +67,31 @@ func UntranslatedCompletions(raw []byte, reasoning bool) []string {
 	return completionsCarried.missing(raw, reasoning)
 }
 
-// missing lists raw's non-null top-level fields that c does not carry.
+// carriesWithin says that of field, an object, only members are carried.
+func (c carried) carriesWithin(field string, members ...string) carried {
+	if c.within == nil {
+		c.within = make(map[string][]string)
+	}
+	c.within[field] = members
+	return c
+}
+
+// missing lists raw's non-null top-level fields that c does not carry,
+// and the members of a carried object that it does not carry within it.
 func (c carried) missing(raw []byte, reasoning bool) []string {
 	var out []string
 	gjson.ParseBytes(raw).ForEach(func(k, v gjson.Result) bool {
-		if v.Type != gjson.Null && !c.fields[k.Str] && !(reasoning && k.Str != "" && k.Str == c.reasoning) {
+		switch {
+		case v.Type == gjson.Null, reasoning && k.Str != "" && k.Str == c.reasoning:
+		case !c.fields[k.Str]:
 			out = append(out, k.Str)
+		case c.within[k.Str] != nil && v.IsObject():
+			v.ForEach(func(m, mv gjson.Result) bool {
+				if mv.Type != gjson.Null && !slices.Contains(c.within[k.Str], m.Str) {
+					out = append(out, k.Str+"."+m.Str)
+				}
+				return true
+			})
 		}
 		return true
 	})

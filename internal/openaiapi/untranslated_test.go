@@ -20,4 +20,10 @@ func TestUntranslated(t *testing.T) {
 	if got := UntranslatedResponses(rs, true); slices.Contains(got, "reasoning") {
 		t.Errorf("responses to a reasoning model: %q names reasoning", got)
 	}
+	// text is carried for its format, not its verbosity (found by audit
+	// AB: the verbosity was dropped unnamed).
+	text := []byte(`{"model":"m","input":"x","text":{"format":{"type":"text"},"verbosity":"low","x":null},"seed":1}`)
+	if got, want := UntranslatedResponses(text, false), []string{"text.verbosity", "seed"}; !slices.Equal(got, want) {
+		t.Errorf("responses text: %q, want %q", got, want)
+	}
 }
