@@ -518,8 +518,11 @@ func (f failingExport) ExportUsage(ctx context.Context, from, to time.Time, tena
 }
 
 // TestUsageExportFailureIsVisible: an export the store cannot finish must
-// not read as a complete one: with nothing sent, a 500 JSON error; with
-// part sent, a broken transfer (the client's read fails), not a clean EOF.
+// not read as a complete one: with nothing sent, the 503 store_unavailable
+// JSON error of every other admin endpoint whose store fails (it was a 500
+// internal_error, which the dashboard could not tell from a bug; found by
+// audit AA); with part sent, a broken transfer (the client's read fails),
+// not a clean EOF.
 func TestUsageExportFailureIsVisible(t *testing.T) {
 	for _, format := range []string{"csv", "jsonl"} {
 		for _, after := range []int{0, 3, 2000} {
@@ -542,14 +545,14 @@ func TestUsageExportFailureIsVisible(t *testing.T) {
 				defer resp.Body.Close()
 				b, rerr := io.ReadAll(resp.Body)
 				switch {
-				case resp.StatusCode == http.StatusInternalServerError:
-					if !strings.Contains(string(b), `"internal_error"`) || strings.Contains(string(b), "disk on fire") {
-						t.Errorf("got 500 %s, want a JSON error that does not leak the cause", b)
+				case resp.StatusCode == http.StatusServiceUnavailable:
+					if !strings.Contains(string(b), `"code":"store_unavailable","message":"the store is unreachable"`) || strings.Contains(string(b), "disk on fire") {
+						t.Errorf("got 503 %s, want the store_unavailable JSON error, which does not leak the cause", b)
 					}
 				case after == 0:
-					t.Errorf("got %d %q with nothing exported, want 500", resp.StatusCode, b)
+					t.Errorf("got %d %q with nothing exported, want 503", resp.StatusCode, b)
 				case rerr == nil:
-					t.Errorf("got a complete %d body %q, want a 500 or the transfer broken", resp.StatusCode, b)
+					t.Errorf("got a complete %d body %q, want a 503 or the transfer broken", resp.StatusCode, b)
 				}
 			})
 		}

@@ -216,12 +216,15 @@ func (h *Handler) export(w http.ResponseWriter, r *http.Request, c *caller) {
 	h.log.Warn("admin: usage export stopped", "err", err)
 	if cw0.n == 0 {
 		// Nothing has been sent (CSV's header is still buffered): the
-		// client gets an error, not an empty export that looks complete.
-		writeErr(w, err)
+		// client gets the error every other admin endpoint gives for a
+		// failing store (503 store_unavailable), not an empty export that
+		// looks complete.
+		h.storeErr(w, err)
 		return
 	}
-	// Part of the export is out with a 200: break the connection so the
-	// client sees a failed transfer rather than a complete, shorter file.
+	// Part of the export is out with a 200, which cannot be changed now:
+	// break the connection so the client sees a failed transfer rather
+	// than a complete, shorter file.
 	panic(http.ErrAbortHandler)
 }
 
