@@ -3,10 +3,30 @@
 'use strict';
 
 const KEY = 'switchyard.adminKey';
-const state = { tenant: '' }; // the tenant whose keys are shown
+// tenant: the tenant whose keys are shown; who: the signed-in key's
+// /admin/whoami answer (null until it has been checked).
+const state = { tenant: '', who: null };
 const $ = (sel) => document.querySelector(sel);
 
 const RANGES = { '24h': { ms: 24 * 3600e3, bucket: '1h' }, '7d': { ms: 7 * 86400e3, bucket: '24h' }, '30d': { ms: 30 * 86400e3, bucket: '24h' } };
+
+// Generations of the page's loads and of the keys' table: an answer to an
+// earlier selection (another period, another tenant, an earlier Refresh)
+// that arrives after a later one's is dropped, not drawn over it.
+let loadGen = 0;
+let keysGen = 0;
+
+// pending counts the loads under way (also those whose answers will be
+// dropped), in body[data-pending], so a test can wait for all to end.
+let pending = 0;
+async function tracked(f) {
+  document.body.dataset.pending = String(++pending);
+  try {
+    return await f();
+  } finally {
+    document.body.dataset.pending = String(--pending);
+  }
+}
 
 function key() { return sessionStorage.getItem(KEY) || ''; }
 
@@ -14,15 +34,45 @@ class APIError extends Error {
   constructor(status, message) { super(message); this.status = status; }
 }
 
-async function api(path) {
-  const resp = await fetch(path, { headers: { Authorization: 'Bearer ' + key() }, cache: 'no-store' });
+// A 401 or 403 is the admin API refusing the key (revoked, rotated,
+// admin.key changed, tenant disabled); anything else (a 503 while the
+// store is down, a network error) says nothing about the key.
+const isRefusal = (e) => e instanceof APIError && (e.status === 401 || e.status === 403);
+
+// errorOf reads the admin API's JSON error of a failed answer.
+async function errorOf(resp) {
   let body = null;
   try { body = await resp.json(); } catch (_) { /* not JSON */ }
-  if (!resp.ok) {
-    const msg = body && body.error && body.error.message ? body.error.message : 'HTTP ' + resp.status;
-    throw new APIError(resp.status, msg);
+  const msg = body && body.error && body.error.message ? body.error.message : 'HTTP ' + resp.status;
+  return new APIError(resp.status, msg);
+}
+
+// send fetches an admin API path with the key. With no key (none given,
+// or forgotten after a refusal) nothing is sent: every refused call
+// counts against the address's sign-in limit, for every admin behind it.
+async function send(path) {
+  const k = key();
+  if (!k) throw new APIError(401, 'not signed in');
+  let resp;
+  try {
+    resp = await fetch(path, { headers: { Authorization: 'Bearer ' + k }, cache: 'no-store' });
+  } catch (_) {
+    throw new APIError(0, 'the admin API could not be reached');
   }
-  return body;
+  if (!resp.ok) throw await errorOf(resp);
+  return resp;
+}
+
+async function api(path) {
+  const resp = await send(path);
+  try { return await resp.json(); } catch (_) { throw new APIError(resp.status, 'the admin API answered something that is not JSON'); }
+}
+
+// batch runs first alone and then the rest at once, so a key refused
+// since the last load costs one refused call, not a burst of them.
+async function batch(first, ...rest) {
+  const a = await first();
+  return [a, ...(await Promise.all(rest.map((f) => f())))];
 }
 
 function usage(params) {
@@ -134,19 +184,32 @@ function renderChart(rows, bucketMs, from, to) {
   box.appendChild(note);
 }
 
-async function load() {
+function load() {
+  const gen = ++loadGen;
+  return tracked(async () => {
+    try {
+      await loadPage(gen);
+    } catch (e) {
+      if (gen !== loadGen && !isRefusal(e)) return; // a later load shows its own
+      throw e;
+    }
+  });
+}
+
+async function loadPage(gen) {
   $('#error').textContent = '';
   const range = RANGES[$('#range').value] || RANGES['24h'];
   const now = new Date();
   const from = new Date(now.getTime() - range.ms);
-  const [tenants, inRange, today, month, buckets, routes] = await Promise.all([
-    api('/admin/tenants').then((b) => b.tenants || []),
-    usage({ from: iso(from), group_by: 'tenant' }),
-    usage({ from: iso(startOfDayUTC(now)), group_by: 'tenant' }),
-    usage({ from: iso(startOfMonthUTC(now)), group_by: 'tenant' }),
-    usage({ from: iso(from), bucket: range.bucket }),
-    usage({ from: iso(from), group_by: 'route,deployment' }),
-  ]);
+  const [tenants, inRange, today, month, buckets, routes] = await batch(
+    () => api('/admin/tenants').then((b) => b.tenants || []),
+    () => usage({ from: iso(from), group_by: 'tenant' }),
+    () => usage({ from: iso(startOfDayUTC(now)), group_by: 'tenant' }),
+    () => usage({ from: iso(startOfMonthUTC(now)), group_by: 'tenant' }),
+    () => usage({ from: iso(from), bucket: range.bucket }),
+    () => usage({ from: iso(from), group_by: 'route,deployment' }),
+  );
+  if (gen !== loadGen) return; // a later load is under way
 
   const tot = { requests: 0, cost_usd: 0, cache_hits: 0, errors: 0 };
   for (const r of inRange) for (const k in tot) tot[k] += r[k] || 0;
@@ -177,15 +240,16 @@ async function load() {
     cell(tr, usd(u.cost_usd || 0), 'num cost');
     budgetCell(tr, (day.get(t.id) || {}).cost_usd || 0, t.limits.budget_daily_usd || 0);
     budgetCell(tr, (mon.get(t.id) || {}).cost_usd || 0, t.limits.budget_monthly_usd || 0);
-    if (!t.none) tr.addEventListener('click', () => showKeys(t.id).catch(show));
+    if (!t.none) tr.addEventListener('click', () => showKeys(t.id).catch(fail));
     if (t.id === state.tenant) tr.classList.add('selected');
     body.appendChild(tr);
   }
   // A tenant admin sees one tenant: its keys at once.
   if (!state.tenant && list.length === 1 && !list[0].none) state.tenant = list[0].id;
   if (state.tenant) await showKeys(state.tenant);
+  if (gen !== loadGen) return;
 
-  renderChart(buckets, RANGES[$('#range').value] === RANGES['24h'] ? 3600e3 : 86400e3, from.getTime(), now.getTime());
+  renderChart(buckets, range.bucket === '1h' ? 3600e3 : 86400e3, from.getTime(), now.getTime());
 
   const rbody = $('#routes tbody');
   rbody.replaceChildren();
@@ -210,10 +274,19 @@ async function load() {
 async function exportCSV() {
   const range = RANGES[$('#range').value] || RANGES['24h'];
   const from = new Date(Date.now() - range.ms);
-  const resp = await fetch('/admin/usage/export?' + new URLSearchParams({ format: 'csv', from: iso(from) }),
-    { headers: { Authorization: 'Bearer ' + key() }, cache: 'no-store' });
-  if (!resp.ok) throw new APIError(resp.status, 'HTTP ' + resp.status);
-  const url = URL.createObjectURL(await resp.blob());
+  let resp;
+  try {
+    resp = await send('/admin/usage/export?' + new URLSearchParams({ format: 'csv', from: iso(from) }));
+  } catch (e) {
+    if (e instanceof APIError) e.what = 'export usage';
+    throw e;
+  }
+  let blob;
+  try { blob = await resp.blob(); } catch (_) {
+    // The store failed midway: the gateway broke the transfer off.
+    throw Object.assign(new APIError(0, 'the transfer was broken off before the end'), { what: 'export usage' });
+  }
+  const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
   a.href = url;
   a.download = 'switchyard-usage-' + iso(from).slice(0, 10) + '.csv';
@@ -225,16 +298,30 @@ async function exportCSV() {
 
 // showKeys lists a tenant's keys with their usage in the period and the
 // spend of today and this month against each key's budgets.
-async function showKeys(tenant) {
+function showKeys(tenant) {
+  const gen = ++keysGen, page = loadGen;
+  return tracked(async () => {
+    try {
+      await keysOf(tenant, gen, page);
+    } catch (e) {
+      if ((gen !== keysGen || page !== loadGen) && !isRefusal(e)) return;
+      throw e;
+    }
+  });
+}
+
+async function keysOf(tenant, gen, page) {
   state.tenant = tenant;
   for (const tr of document.querySelectorAll('#tenants tbody tr')) tr.classList.toggle('selected', tr.dataset.tenant === tenant);
   const range = RANGES[$('#range').value] || RANGES['24h'];
   const now = new Date();
-  const q = (from) => usage({ from: iso(from), group_by: 'key', tenant_id: tenant });
-  const [keys, inRange, today, month] = await Promise.all([
-    api('/admin/keys?' + new URLSearchParams({ tenant_id: tenant })).then((b) => b.keys || []),
+  const q = (from) => () => usage({ from: iso(from), group_by: 'key', tenant_id: tenant });
+  const [keys, inRange, today, month] = await batch(
+    () => api('/admin/keys?' + new URLSearchParams({ tenant_id: tenant })).then((b) => b.keys || []),
     q(new Date(now.getTime() - range.ms)), q(startOfDayUTC(now)), q(startOfMonthUTC(now)),
-  ]);
+  );
+  // Another tenant was selected, or another period, since.
+  if (gen !== keysGen || page !== loadGen) return;
   const by = (rows) => { const m = new Map(); for (const r of rows) m.set(r.key_id || '', r); return m; };
   const use = by(inRange), day = by(today), mon = by(month);
   $('#keys-title').textContent = 'Keys of ' + tenant;
@@ -260,27 +347,81 @@ async function showKeys(tenant) {
   $('#keys-section').hidden = false;
 }
 
-async function signIn(k) {
-  sessionStorage.setItem(KEY, k);
-  try {
-    const who = await api('/admin/whoami');
-    $('#whoami').textContent = who.role === 'global_admin' ? 'Global admin' : 'Tenant admin of ' + who.tenant_id;
-    $('#login').hidden = true;
-    $('#app').hidden = false;
-    $('#who').hidden = false;
-    $('#login-error').textContent = '';
-    await load();
-  } catch (e) {
-    sessionStorage.removeItem(KEY);
-    $('#login').hidden = false;
-    $('#app').hidden = true;
-    $('#who').hidden = true;
-    $('#login-error').textContent = e.status === 401 || e.status === 403
-      ? 'That key is not an admin key: ' + e.message : 'Could not sign in: ' + e.message;
-  }
+// signedOut shows the sign-in form with a message, the figures of the
+// key that was in use cleared.
+function signedOut(message) {
+  sessionStorage.removeItem(KEY);
+  state.tenant = '';
+  state.who = null;
+  loadGen++;
+  keysGen++;
+  $('#login').hidden = false;
+  $('#app').hidden = true;
+  $('#who').hidden = true;
+  $('#login-error').textContent = message;
+  $('#error').textContent = '';
+  for (const id of ['#total-requests', '#total-cost', '#total-cache-hits', '#total-errors']) $(id).textContent = '–';
+  for (const sel of ['#tenants tbody', '#keys tbody', '#routes tbody', '#chart']) $(sel).replaceChildren();
+  $('#keys-section').hidden = true;
+  delete document.body.dataset.loaded;
 }
 
-function show(e) { $('#error').textContent = 'Could not load usage: ' + e.message; }
+// fail shows what went wrong. A refused key is forgotten and the sign-in
+// form shown, so no further call is sent with it; any other error (the
+// store down, the network) keeps the key, and Refresh tries again.
+function fail(e) {
+  if (isRefusal(e)) {
+    if (!key()) return; // signed out already
+    signedOut('The admin API refused the key (' + e.message + '); it may have been revoked or rotated. Sign in again.');
+    return;
+  }
+  const exporting = e.what === 'export usage';
+  $('#error').textContent = 'Could not ' + (e.what || 'load usage') + ': ' + e.message + '. ' +
+    (exporting ? 'Export CSV again to retry.' : 'Refresh to try again.');
+}
+
+// start checks the key (/admin/whoami), if it has not been, and loads the page.
+async function start() {
+  if (!state.who) {
+    try {
+      setWho(await api('/admin/whoami'));
+    } catch (e) {
+      if (e instanceof APIError) e.what = 'check the key';
+      throw e;
+    }
+  }
+  await load();
+}
+
+function setWho(who) {
+  state.who = who;
+  $('#whoami').textContent = who.role === 'global_admin' ? 'Global admin' : 'Tenant admin of ' + who.tenant_id;
+}
+
+async function signIn(k) {
+  sessionStorage.setItem(KEY, k);
+  state.who = null;
+  $('#whoami').textContent = '';
+  $('#login-error').textContent = '';
+  let checked = null;
+  try {
+    setWho(await api('/admin/whoami'));
+  } catch (e) {
+    if (isRefusal(e)) {
+      signedOut('That key is not an admin key: ' + e.message);
+      return;
+    }
+    // The key could not be checked (the key store down, the network):
+    // it is kept, and Refresh checks it again.
+    if (e instanceof APIError) e.what = 'check the key';
+    checked = e;
+  }
+  $('#login').hidden = true;
+  $('#app').hidden = false;
+  $('#who').hidden = false;
+  if (checked) fail(checked);
+  else await load().catch(fail);
+}
 
 document.addEventListener('DOMContentLoaded', () => {
   $('#login-form').addEventListener('submit', (ev) => {
@@ -289,9 +430,9 @@ document.addEventListener('DOMContentLoaded', () => {
     $('#key').value = '';
     if (k) signIn(k);
   });
-  $('#refresh').addEventListener('click', () => load().catch(show));
-  $('#export').addEventListener('click', () => exportCSV().catch(show));
-  $('#range').addEventListener('change', () => load().catch(show));
+  $('#refresh').addEventListener('click', () => start().catch(fail));
+  $('#export').addEventListener('click', () => { $('#error').textContent = ''; exportCSV().catch(fail); });
+  $('#range').addEventListener('change', () => start().catch(fail));
   $('#signout').addEventListener('click', () => {
     state.tenant = '';
     sessionStorage.removeItem(KEY);
