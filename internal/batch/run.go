@@ -19,6 +19,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/switchyard-gw/switchyard/internal/gateway"
+	"github.com/switchyard-gw/switchyard/internal/provider"
 	"github.com/switchyard-gw/switchyard/internal/reqid"
 	"github.com/switchyard-gw/switchyard/internal/store"
 	"github.com/switchyard-gw/switchyard/internal/telemetry"
@@ -967,7 +968,7 @@ func retryable(rec *recorder) bool {
 // s, whose lines were lost when this was maxRetryAfter; found by audit
 // Y), where a spent budget's runs to its next period, hours away. A wait
 // past maxRetryAfter gives the batch back to the queue (yieldAfter).
-const spentAfter = 2 * time.Minute
+const spentAfter = provider.MaxRetryWait
 
 // isBudget reports whether a 429 is a budget's refusal (budget_exceeded)
 // rather than a rate limit's.

@@ -1036,7 +1036,7 @@ func (g *Gateway) failErr(w http.ResponseWriter, x *exchange, err error) {
 	}
 	var pe *provider.Error
 	if errors.As(err, &pe) && pe.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int((pe.RetryAfter+time.Second-1)/time.Second)))
+		provider.SetRetryWait(w.Header(), pe.RetryAfter)
 	}
 	switch provider.KindOf(err) {
 	case provider.KindAuth, provider.KindQuota, provider.KindNotFound:

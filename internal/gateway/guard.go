@@ -3,10 +3,10 @@ package gateway
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/auth"
+	"github.com/switchyard-gw/switchyard/internal/provider"
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
@@ -81,11 +81,12 @@ type Denied struct {
 func (d *Denied) Error() string { return "gateway: " + d.Code + ": " + d.Message }
 
 // SetRetryAfter sets h's Retry-After, in whole seconds rounded up, when d
-// says when to try again.
+// says when to try again, with X-Should-Retry: false when that is past
+// provider.MaxRetryWait (a spent budget's next period).
 func (d *Denied) SetRetryAfter(h http.Header) {
 	switch {
 	case d.RetryAfter > 0:
-		h.Set("Retry-After", strconv.Itoa(int((d.RetryAfter+time.Second-1)/time.Second)))
+		provider.SetRetryWait(h, d.RetryAfter)
 	case d.Status == http.StatusTooManyRequests:
 		// A 429 no wait cures (the request's own worst case exceeds
 		// the budget): the official SDKs would retry it otherwise.
@@ -93,9 +94,7 @@ func (d *Denied) SetRetryAfter(h http.Header) {
 	}
 }
 
-// headerShouldRetry tells the official OpenAI and Anthropic SDKs whether to
-// retry a failed request, overriding their rule (408, 409, 429 and 5xx).
-const headerShouldRetry = "X-Should-Retry"
+const headerShouldRetry = provider.HeaderShouldRetry
 
 // Admission is a request admitted against limits and budgets; Settle
 // replaces the reservation with what the request actually used. It is

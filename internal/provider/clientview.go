@@ -36,15 +36,35 @@ func TooLarge(err error) bool {
 	return errors.As(err, &pe) && pe.Kind == KindBadRequest && pe.Status == http.StatusRequestEntityTooLarge
 }
 
-// SetRetryAfter sets a Retry-After header, in whole seconds rounded up,
-// when err carries a provider's retry hint; otherwise h is left as is.
+// SetRetryAfter sets a Retry-After header (SetRetryWait) when err carries
+// a provider's retry hint; otherwise h is left as is.
 func SetRetryAfter(h http.Header, err error) {
 	var pe *Error
 	if errors.As(err, &pe) && pe.RetryAfter > 0 {
-		secs := int((pe.RetryAfter + time.Second - 1) / time.Second)
-		h.Set("Retry-After", strconv.Itoa(secs))
+		SetRetryWait(h, pe.RetryAfter)
 	}
 }
+
+// MaxRetryWait is the longest wait a client is told to wait out and then
+// retry: a rate limit refills within a minute, where a spent budget's
+// Retry-After runs to its next period, hours or days away.
+const MaxRetryWait = 2 * time.Minute
+
+// SetRetryWait sets Retry-After to wait, in whole seconds rounded up, and,
+// for a wait past MaxRetryWait, X-Should-Retry: false: the official OpenAI
+// and Anthropic SDKs otherwise sleep through any Retry-After in their
+// automatic retry, so a call refused until next month would hang for weeks
+// (found by audit AD).
+func SetRetryWait(h http.Header, wait time.Duration) {
+	h.Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+	if wait > MaxRetryWait {
+		h.Set(HeaderShouldRetry, "false")
+	}
+}
+
+// HeaderShouldRetry tells the official OpenAI and Anthropic SDKs whether to
+// retry a failed request, overriding their rule (408, 409, 429 and 5xx).
+const HeaderShouldRetry = "X-Should-Retry"
 
 // ClientMessage is what a client is told of a failure of kind k when the
 // provider said nothing it may read (see ClientView). A dialect whose

@@ -36,16 +36,21 @@ func TestClientView(t *testing.T) {
 	}
 }
 
+// A wait past MaxRetryWait also says X-Should-Retry: false, or the
+// official SDKs sleep through it in their automatic retry (found by audit
+// AD: a spent monthly budget's 429 held an SDK call for weeks).
 func TestSetRetryAfter(t *testing.T) {
 	tests := []struct {
-		name string
-		err  error
-		want string
+		name              string
+		err               error
+		want, shouldRetry string
 	}{
-		{"rounds up", &Error{Kind: KindRateLimited, RetryAfter: 1500 * time.Millisecond}, "2"},
-		{"whole seconds", fmt.Errorf("w: %w", &Error{Kind: KindRateLimited, RetryAfter: 3 * time.Second}), "3"},
-		{"no hint", &Error{Kind: KindRateLimited}, ""},
-		{"not a provider error", errors.New("x"), ""},
+		{"rounds up", &Error{Kind: KindRateLimited, RetryAfter: 1500 * time.Millisecond}, "2", ""},
+		{"whole seconds", fmt.Errorf("w: %w", &Error{Kind: KindRateLimited, RetryAfter: 3 * time.Second}), "3", ""},
+		{"a minute's wait is retried", &Error{Kind: KindRateLimited, RetryAfter: MaxRetryWait}, "120", ""},
+		{"a longer one is not", &Error{Kind: KindRateLimited, RetryAfter: MaxRetryWait + time.Second}, "121", "false"},
+		{"no hint", &Error{Kind: KindRateLimited}, "", ""},
+		{"not a provider error", errors.New("x"), "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,6 +58,9 @@ func TestSetRetryAfter(t *testing.T) {
 			SetRetryAfter(h, tt.err)
 			if got := h.Get("Retry-After"); got != tt.want {
 				t.Errorf("got %q, want %q", got, tt.want)
+			}
+			if got := h.Get(HeaderShouldRetry); got != tt.shouldRetry {
+				t.Errorf("got X-Should-Retry %q, want %q", got, tt.shouldRetry)
 			}
 		})
 	}
