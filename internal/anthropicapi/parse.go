@@ -90,6 +90,15 @@ func parse(body []byte, needMax bool) (*llm.Request, error) {
 				}
 				return true
 			})
+		case "thread":
+			// A conversation Anthropic keeps (the SDKs' tool runner
+			// creates one, then sends each turn's new messages only):
+			// a translation would drop it and answer the turn without
+			// its history, so only an Anthropic deployment serves it
+			// (found by audit AD).
+			if v.Type != gjson.Null {
+				markRelayOnly(req, "thread (a conversation kept by Anthropic)")
+			}
 		case "output_format":
 			req.JSONMode = req.JSONMode || v.Get("type").String() == "json_schema"
 		case "output_config":
@@ -138,7 +147,7 @@ func parse(body []byte, needMax bool) (*llm.Request, error) {
 // and would serve another model, stream or limit than the one the gateway
 // routed, allowed and priced.
 var fields = []string{"model", "messages", "system", "max_tokens", "stream", "tools", "output_format",
-	"output_config", "metadata", "temperature", "top_p", "stop_sequences", "tool_choice", "thinking", "service_tier"}
+	"output_config", "metadata", "temperature", "top_p", "stop_sequences", "tool_choice", "thinking", "service_tier", "thread"}
 
 // caseVariant is the error for key, a top-level key the parser's switch
 // did not take, when it is one of fields but for case

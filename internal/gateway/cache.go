@@ -88,6 +88,11 @@ func (g *Gateway) cached(w http.ResponseWriter, r *http.Request, x *exchange, rt
 		// response's answer is a queued job, not the answer to keep.
 		return w, nil, false
 	}
+	if endpoint == cacheAnthropicMessages && anyTopLevel(body, "thread", notNull) {
+		// A thread is a conversation Anthropic keeps, which each turn
+		// creates or adds to, as a Responses conversation is.
+		return w, nil, false
+	}
 	if endpoint == cacheOpenAIChat && anyTopLevel(body, "store", gjson.Result.Bool) {
 		// store: true asks the provider to keep a new completion, which
 		// the tenant may list, update or delete: an earlier one's
@@ -423,6 +428,9 @@ func embeddedPart(d llm.Dialect, t string) bool {
 	}
 	return t == "text"
 }
+
+// notNull reports whether v is present and not null.
+func notNull(v gjson.Result) bool { return v.Exists() && v.Type != gjson.Null }
 
 // anyTopLevel reports whether any top-level member of body named key
 // satisfies is: a body may name a member twice, and where gjson reads the
