@@ -146,6 +146,13 @@ func TestBatchWithOpenAISDK(t *testing.T) {
 	if b.InProgressAt == 0 || b.FinalizingAt == 0 || b.CompletedAt == 0 || b.OutputFileID == "" || b.ErrorFileID == "" {
 		t.Errorf("finished batch: got %+v, want its times and both files", b)
 	}
+	// Cancelling a completed batch is a 409 the SDKs must not retry, as
+	// they do other 409s (found by audit AD).
+	_, err := a.Batches.Cancel(context.Background(), b.ID)
+	var cancelErr *openai.Error
+	if !errors.As(err, &cancelErr) || cancelErr.StatusCode != 409 || cancelErr.Response.Header.Get("X-Should-Retry") != "false" {
+		t.Errorf("cancel of a completed batch: got %v, want 409 with X-Should-Retry: false", err)
+	}
 	out := fileLines(t, a, b.OutputFileID)
 	if len(out) != 2 || out[0].CustomID != "first" || out[1].CustomID != "third" {
 		t.Fatalf("output file: got %+v, want the lines first and third in order", out)

@@ -21,6 +21,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/gateway"
 	"github.com/switchyard-gw/switchyard/internal/httpmux"
 	"github.com/switchyard-gw/switchyard/internal/openaiapi"
+	"github.com/switchyard-gw/switchyard/internal/provider"
 	"github.com/switchyard-gw/switchyard/internal/store"
 	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
@@ -777,6 +778,9 @@ func (a *API) cancelBatch(w http.ResponseWriter, r *http.Request, who *gateway.P
 	o, err := a.cancel(r.Context(), b)
 	switch {
 	case errors.Is(err, errEnded):
+		// The official SDKs retry a 409 (a lock that may clear): an
+		// ended batch stays ended (found by audit AD).
+		w.Header().Set(provider.HeaderShouldRetry, "false")
 		openaiapi.WriteError(w, http.StatusConflict, "batch_not_cancellable", "batch "+b.ID+" is "+o.Status+" and cannot be cancelled")
 	case err != nil:
 		a.storeFailed(w, "cancel batch", err)
