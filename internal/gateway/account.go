@@ -296,9 +296,9 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // because the request's context ended is the request's error,
 // client_cancelled (or shutdown), not a failure of the upstream's (the
 // breaker ignores it too). last says a is the request's last attempt,
-// which failed though it committed when x is a stream that broke after
-// its first token (partial with an error other than the client's
-// leaving: the upstream answered that one).
+// which did not end well though it committed when x is a stream cut after
+// its first token: partial, with the error that cut it (the upstream's,
+// the client's leaving or the shutdown).
 func attemptOutcome(x *exchange, a *executor.Attempt, last bool) string {
 	switch {
 	case a.Skipped != "":
@@ -311,7 +311,7 @@ func attemptOutcome(x *exchange, a *executor.Attempt, last bool) string {
 			return "client_cancelled"
 		}
 		return a.Kind.String()
-	case last && x.partial && x.errKind != "" && x.errKind != "client_cancelled":
+	case last && x.partial && x.errKind != "":
 		return x.errKind
 	}
 	return "ok"
