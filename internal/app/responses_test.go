@@ -202,6 +202,13 @@ func TestResponsesFollowTheirDeployment(t *testing.T) {
 	if got, err := c.Responses.Get(ctx, streamedID, responses.ResponseGetParams{}); err != nil || got.ID != streamedID {
 		t.Fatalf("retrieve the streamed one: %v", err)
 	}
+	// Its input items are relayed to it too, which the simulator lists as
+	// OpenAI does (found by audit AD: the simulator had no such route, so
+	// the demo answered 404 "deleted or expired").
+	items, err := c.Responses.InputItems.List(ctx, first.ID, responses.InputItemListParams{})
+	if err != nil || len(items.Data) != 1 || items.Data[0].ID == "" || !strings.Contains(items.Data[0].RawJSON(), `{"text":"My name is Ada.","type":"input_text"}`) {
+		t.Fatalf("input items: %+v %v, want the one message with its text", items, err)
+	}
 	if err := c.Responses.Delete(ctx, first.ID); err != nil {
 		t.Fatalf("delete: %v", err)
 	}

@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -403,6 +406,78 @@ func (s *Server) handleDeleteResponse(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"id": id, "object": "response", "deleted": true}, nil)
+}
+
+// handleInputItems answers GET /v1/responses/{id}/input_items: the input
+// items of a stored response, as OpenAI lists them (each with an id; a
+// message's text content as input_text parts), newest first unless
+// order=asc, at most limit (default 20) after the item named by after.
+func (s *Server) handleInputItems(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	sr, ok := s.stored.get(id)
+	if !ok {
+		responseNotFound(w, id)
+		return
+	}
+	q := r.URL.Query()
+	limit := 20
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			writeOpenAIError(w, http.StatusBadRequest, oaError{Message: "Invalid 'limit': expected an integer from 1 to 100.", Type: "invalid_request_error", Param: new("limit")}, 0)
+			return
+		}
+		limit = n
+	}
+	items := make([]map[string]any, 0, len(sr.input))
+	for i, raw := range sr.input {
+		var it map[string]any
+		if json.Unmarshal(raw, &it) != nil {
+			continue
+		}
+		if _, ok := it["id"]; !ok {
+			it["id"] = fmt.Sprintf("msg_%s%d", strings.TrimPrefix(id, "resp_"), i)
+		}
+		if it["type"] == nil || it["type"] == "message" {
+			it["type"] = "message"
+			if _, ok := it["status"]; !ok {
+				it["status"] = "completed"
+			}
+			if text, ok := it["content"].(string); ok {
+				it["content"] = []any{map[string]any{"type": "input_text", "text": text}}
+			}
+		}
+		items = append(items, it)
+	}
+	if q.Get("order") != "asc" {
+		slices.Reverse(items)
+	}
+	if after := q.Get("after"); after != "" {
+		for i, it := range items {
+			if it["id"] == after {
+				items = items[i+1:]
+				break
+			}
+		}
+	}
+	more := len(items) > limit
+	items = items[:min(limit, len(items))]
+	list := map[string]any{"object": "list", "data": items, "has_more": more, "first_id": nil, "last_id": nil}
+	if len(items) > 0 {
+		list["first_id"], list["last_id"] = items[0]["id"], items[len(items)-1]["id"]
+	}
+	writeJSON(w, http.StatusOK, list, nil)
+}
+
+// handleCancelResponse answers POST /v1/responses/{id}/cancel: the
+// simulator runs no background responses, and OpenAI cancels only those.
+func (s *Server) handleCancelResponse(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if _, ok := s.stored.get(id); !ok {
+		responseNotFound(w, id)
+		return
+	}
+	writeOpenAIError(w, http.StatusBadRequest, oaError{Message: "Cannot cancel a synchronous response.", Type: "invalid_request_error"}, 0)
 }
 
 // responseNotFound is OpenAI's 404 for a response id it does not hold.

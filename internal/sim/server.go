@@ -165,6 +165,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/completions", s.handleCompletions)
 	mux.HandleFunc("GET /v1/responses/{id}", s.handleGetResponse)
 	mux.HandleFunc("DELETE /v1/responses/{id}", s.handleDeleteResponse)
+	mux.HandleFunc("GET /v1/responses/{id}/input_items", s.handleInputItems)
+	mux.HandleFunc("POST /v1/responses/{id}/cancel", s.handleCancelResponse)
 	mux.HandleFunc("GET /v1/realtime", s.handleRealtime)
 	mux.HandleFunc("POST /v1/videos", s.handleVideoCreate)
 	mux.HandleFunc("GET /v1/videos", s.handleVideoList)
