@@ -176,8 +176,11 @@ func New(opts Options) *Handler {
 func (h *Handler) SetKey(key string) { h.admin.Store(auth.NewStatic(key)) }
 
 // ServeHTTP implements http.Handler.
+// Every answer is kept out of caches (a created key's secret is in one)
+// and is to be read as the type it says (JSON, CSV), never sniffed.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	httpmux.Serve(h.mux, w, r)
 }
 
