@@ -110,10 +110,10 @@ func (c *Config) validateBatch(v *validator) {
 			break
 		}
 	}
-	v.positiveInt("batch.workers", int64(b.Workers))
-	v.positiveInt("batch.concurrency", int64(b.Concurrency))
-	v.positiveInt("batch.max_file_bytes", b.MaxFileBytes)
-	v.positiveInt("batch.max_requests", int64(b.MaxRequests))
+	v.boundedInt("batch.workers", int64(b.Workers), MaxBatchWorkers)
+	v.boundedInt("batch.concurrency", int64(b.Concurrency), MaxBatchConcurrency)
+	v.boundedInt("batch.max_file_bytes", b.MaxFileBytes, MaxBatchFileBytes)
+	v.boundedInt("batch.max_requests", int64(b.MaxRequests), MaxBatchRequests)
 	if b.Retention.D() < MinBatchRetention {
 		v.add("batch.retention", "must be at least %v, got %v", MinBatchRetention, b.Retention.D())
 	}

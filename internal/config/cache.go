@@ -102,8 +102,8 @@ func (c *Config) validateCache(v *validator) {
 		v.add("cache.backend", "want off, memory or redis://..., got scheme %q", scheme(b))
 	}
 	v.positiveDur("cache.ttl", k.TTL)
-	v.positiveInt("cache.max_bytes", k.MaxBytes)
-	v.positiveInt("cache.max_entry_bytes", k.MaxEntryBytes)
+	v.boundedInt("cache.max_bytes", k.MaxBytes, MaxCacheBytes)
+	v.boundedInt("cache.max_entry_bytes", k.MaxEntryBytes, MaxCacheEntryBytes)
 	if k.MaxEntryBytes > k.MaxBytes && b == CacheMemory {
 		v.add("cache.max_entry_bytes", "must not exceed cache.max_bytes (%d)", k.MaxBytes)
 	}
@@ -112,7 +112,7 @@ func (c *Config) validateCache(v *validator) {
 		if !(s.Threshold > 0 && s.Threshold <= 1) {
 			v.add("cache.semantic.threshold", "must be above 0 and at most 1, got %v", s.Threshold)
 		}
-		v.positiveInt("cache.semantic.max_entries", int64(s.MaxEntries))
+		v.boundedInt("cache.semantic.max_entries", int64(s.MaxEntries), MaxSemanticEntries)
 		v.positiveDur("cache.semantic.timeout", s.Timeout)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"regexp"
 	"slices"
@@ -27,7 +28,7 @@ import (
 // Load reads, decodes and validates the file at path, resolving ${ENV}
 // references from the process environment.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: read: %w", err)
 	}
@@ -36,6 +37,52 @@ func Load(path string) (*Config, error) {
 		return nil, fmt.Errorf("config: %s: %w", path, err)
 	}
 	return c, nil
+}
+
+// readFile reads the config file: a regular file (a symlink to one is
+// fine) of at most MaxConfigFileBytes. Anything else is an error before
+// a byte is read: a FIFO would block every reload, a device such as
+// /dev/zero would be read until memory runs out.
+func readFile(path string) ([]byte, error) {
+	return readRegularFile(path, MaxConfigFileBytes)
+}
+
+// readRegularFile reads the file at path, which must be a regular file of
+// at most limit bytes; otherwise it returns an error naming path, having
+// read at most limit+1 bytes (and, for a file that is not regular,
+// without opening it).
+func readRegularFile(path string, limit int64) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			pe.Op = "open" // as reading it says: "open PATH: no such file or directory"
+		}
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
+	if fi.Size() > limit {
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, limit)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		// Replaced between the two looks.
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, limit)
+	}
+	return data, nil
 }
 
 // Parse decodes YAML strictly, resolves ${ENV} references with getenv,
@@ -116,6 +163,16 @@ func decodeStrict(data []byte, c *Config) ([]Problem, error) {
 		}
 		return probs, nil
 	case err != nil:
+		if m := unknownAnchor.FindStringSubmatch(err.Error()); m != nil {
+			// yaml.v3 names the alias, with no line: an unquoted value
+			// that begins with *, which may be a secret (master_key:
+			// *Xk9...). Find its line; never repeat it.
+			p := Problem{Msg: "unknown anchor referenced; quote a value that begins with *"}
+			if n := aliasLine(data, m[1]); n > 0 {
+				p.Path = "line " + strconv.Itoa(n)
+			}
+			return nil, &ValidationError{Problems: []Problem{p}}
+		}
 		return nil, &ValidationError{Problems: []Problem{decodeProblem(err.Error())}}
 	}
 	var extra yaml.Node
@@ -126,6 +183,26 @@ func decodeStrict(data []byte, c *Config) ([]Problem, error) {
 		}}}
 	}
 	return nil, nil
+}
+
+// aliasLine returns the 1-based line of the first alias *name in data (a
+// "*name" followed by a space, a flow indicator or the end of the line),
+// or 0.
+func aliasLine(data []byte, name string) int {
+	alias := "*" + name
+	for i, line := range strings.Split(string(data), "\n") {
+		for rest := line; ; {
+			j := strings.Index(rest, alias)
+			if j < 0 {
+				break
+			}
+			rest = rest[j+len(alias):]
+			if rest == "" || strings.ContainsAny(rest[:1], " \t\r,]}") {
+				return i + 1
+			}
+		}
+	}
+	return 0
 }
 
 // mistagged reports, by line, every scalar whose explicit tag does not fit
@@ -143,8 +220,22 @@ func mistagged(data []byte) []Problem {
 	return appendMistagged(nil, &doc)
 }
 
+// knownTags are YAML's own tags, the ones yaml.v3 decodes.
+var knownTags = map[string]bool{
+	"!!str": true, "!!int": true, "!!float": true, "!!bool": true, "!!null": true,
+	"!!map": true, "!!seq": true, "!!binary": true, "!!timestamp": true, "!!merge": true,
+}
+
 func appendMistagged(probs []Problem, n *yaml.Node) []Problem {
-	if n.Kind == yaml.ScalarNode && n.Style&yaml.TaggedStyle != 0 {
+	if n.Style&yaml.TaggedStyle != 0 && n.Tag != "!" && !knownTags[n.ShortTag()] {
+		// A tag of one's own (master_key: !Xk9..., a value that begins
+		// with ! unquoted) would be dropped, leaving the rest of the
+		// value, or nothing, and yaml.v3's errors quote it.
+		probs = append(probs, Problem{
+			Path: "line " + strconv.Itoa(n.Line),
+			Msg:  "unknown tag; quote a value that begins with !",
+		})
+	} else if n.Kind == yaml.ScalarNode && n.Style&yaml.TaggedStyle != 0 {
 		// Decoding a copy into any runs yaml.v3's own check of the tag
 		// against the value (and of a !!binary's base64).
 		one := yaml.Node{Kind: yaml.ScalarNode, Tag: n.Tag, Value: n.Value}
@@ -166,6 +257,9 @@ var (
 	lineMsg      = regexp.MustCompile(`(?s)^(?:yaml: )?line (\d+): (.*)$`)
 	unknownField = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
 	duplicateKey = regexp.MustCompile(`^line \d+: mapping key .* already defined at line \d+$`)
+	// unknownAnchor is yaml.v3's error for an alias with no anchor,
+	// naming it and giving no line.
+	unknownAnchor = regexp.MustCompile(`(?s)^(?:yaml: )?unknown anchor '(.*)' referenced$`)
 	// invalidKey is a key yaml.v3 cannot use as one, printed with %#v:
 	// a whole mapping or list of values.
 	invalidKey = regexp.MustCompile(`(?s)^invalid map key:`)

@@ -207,6 +207,8 @@ func validateCascade(v *routeValidator, path string, r *Route) {
 			}
 		case ch.MinLength < 0:
 			v.add(p+".min_length", "must be positive, got %d", ch.MinLength)
+		case ch.MinLength > MaxCheckMinLength:
+			v.add(p+".min_length", "must be at most %d, got %d", MaxCheckMinLength, ch.MinLength)
 		case ch.Judge != nil:
 			v.deployment(p+".judge.deployment", ch.Judge.Deployment)
 			if m := ch.Judge.MinScore; m != nil && !(*m >= 0 && *m <= 10) {
@@ -243,6 +245,7 @@ func validateClassify(v *routeValidator, path string, r *Route) {
 	if cl.CacheSize < 0 {
 		v.add(path+".classifier.cache_size", "must not be negative, got %d", cl.CacheSize)
 	}
+	v.atMost(path+".classifier.cache_size", int64(cl.CacheSize), MaxClassifierCacheSize)
 }
 
 func validateLearned(v *routeValidator, path string, r *Route) {

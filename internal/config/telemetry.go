@@ -38,10 +38,12 @@ func (c *Config) validateTelemetry(v *validator) {
 			v.add("telemetry.otlp_endpoint", "%v", err)
 		}
 	}
-	if r := t.Ratio(); r < 0 || r > 1 {
+	if r := t.Ratio(); !(r >= 0 && r <= 1) { // NaN too
 		v.add("telemetry.sample_ratio", "must be between 0 and 1, got %g", r)
 	}
-	for k := range t.Headers {
+	keys := sortedKeys(t.Headers)
+	headerNames(v, "telemetry.headers", keys)
+	for _, k := range keys {
 		if !validHeaderName(k) {
 			v.add("telemetry.headers."+k, "invalid header name")
 		} else if msg := badHeaderValue(t.Headers[k]); msg != "" {

@@ -176,14 +176,14 @@ func (c *Config) validateTenancy(v *validator) {
 	default:
 		v.add("limits", "want memory or redis://..., got scheme %q", scheme(l))
 	}
-	v.positiveInt("replicas", int64(c.Replicas))
+	v.boundedInt("replicas", int64(c.Replicas), MaxReplicas)
 	if err := checkHostPort(c.Admin.Listen); err != nil {
 		v.add("admin.listen", "%v", err)
 	}
 	if c.Admin.Key != "" && listenersClash(c.Admin.Listen, c.Server.Listen) {
 		v.add("admin.listen", "must differ from server.listen (%s)", c.Server.Listen)
 	}
-	if msg := badHeaderValue(c.Admin.Key); msg != "" {
+	if msg := badClientKey(c.Admin.Key); msg != "" {
 		v.add("admin.key", "%s", msg)
 	}
 	if k := c.Admin.Key; k != "" {
@@ -196,8 +196,8 @@ func (c *Config) validateTenancy(v *validator) {
 			v.add("admin.key", "must differ from server.master_key and every server.api_keys entry")
 		}
 	}
-	v.positiveInt("usage.queue_size", int64(c.Usage.QueueSize))
-	v.positiveInt("usage.batch_size", int64(c.Usage.BatchSize))
+	v.boundedInt("usage.queue_size", int64(c.Usage.QueueSize), MaxUsageQueueSize)
+	v.boundedInt("usage.batch_size", int64(c.Usage.BatchSize), MaxUsageBatchSize)
 	v.positiveDur("usage.flush_interval", c.Usage.FlushInterval)
 	v.positiveDur("auth.key_cache_ttl", c.Auth.KeyCacheTTL)
 }

@@ -64,12 +64,6 @@ func (v *validator) positiveDur(path string, d Duration) {
 	}
 }
 
-func (v *validator) positiveInt(path string, n int64) {
-	if n <= 0 {
-		v.add(path, "must be positive, got %d", n)
-	}
-}
-
 func (v *validator) name(path, name string) {
 	switch {
 	case name == "":
@@ -168,15 +162,15 @@ func (c *Config) validateServer(v *validator) {
 	for i, k := range s.APIKeys {
 		if k == "" {
 			v.add(fmt.Sprintf("server.api_keys[%d]", i), "must not be empty")
-		} else if msg := badHeaderValue(k); msg != "" {
+		} else if msg := badClientKey(k); msg != "" {
 			// Clients send it in a header: it could never match.
 			v.add(fmt.Sprintf("server.api_keys[%d]", i), "%s", msg)
 		}
 	}
-	if msg := badHeaderValue(s.MasterKey); msg != "" {
+	if msg := badClientKey(s.MasterKey); msg != "" {
 		v.add("server.master_key", "%s", msg)
 	}
-	v.positiveInt("server.max_body_bytes", s.MaxBodyBytes)
+	v.boundedInt("server.max_body_bytes", s.MaxBodyBytes, MaxServerBodyBytes)
 	v.positiveDur("server.read_header_timeout", s.ReadHeaderTimeout)
 	v.positiveDur("server.read_timeout", s.ReadTimeout)
 	v.positiveDur("server.idle_timeout", s.IdleTimeout)
@@ -251,10 +245,11 @@ func isLoopback(h string) bool {
 
 func (c *Config) validateExecutor(v *validator) {
 	e := &c.Executor
-	v.positiveInt("executor.max_attempts", int64(e.MaxAttempts))
+	v.boundedInt("executor.max_attempts", int64(e.MaxAttempts), MaxExecutorAttempts)
 	if e.RetriesPerDeployment < 0 {
 		v.add("executor.retries_per_deployment", "must not be negative, got %d", e.RetriesPerDeployment)
 	}
+	v.atMost("executor.retries_per_deployment", int64(e.RetriesPerDeployment), MaxRetriesPerDeployment)
 	v.positiveDur("executor.backoff_base", e.BackoffBase)
 	v.positiveDur("executor.backoff_max", e.BackoffMax)
 	if e.BackoffBase > 0 && e.BackoffMax > 0 && e.BackoffBase > e.BackoffMax {
@@ -262,7 +257,7 @@ func (c *Config) validateExecutor(v *validator) {
 	}
 	v.positiveDur("executor.max_retry_after", e.MaxRetryAfter)
 	v.positiveDur("executor.deadline", e.Deadline)
-	v.positiveInt("executor.breaker.failure_threshold", int64(e.Breaker.FailureThreshold))
+	v.boundedInt("executor.breaker.failure_threshold", int64(e.Breaker.FailureThreshold), MaxBreakerThreshold)
 	v.positiveDur("executor.breaker.open_for", e.Breaker.OpenFor)
 }
 
@@ -301,6 +296,7 @@ func (c *Config) validateProviders(v *validator) {
 		if msg := badHeaderValue(p.APIKey); msg != "" {
 			v.add(path+".api_key", "%s", msg)
 		}
+		headerNames(v, path+".headers", sortedKeys(p.Headers))
 		for _, k := range sortedKeys(p.Headers) {
 			if !validHeaderName(k) {
 				v.add(path+".headers", "invalid header name %q", k)
@@ -445,6 +441,34 @@ func badHeaderValue(v Secret) string {
 	return "must not contain line breaks or other control characters (a trailing newline from a file?)"
 }
 
+// badClientKey says what is wrong with a key clients send (server.api_keys,
+// master_key, admin.key), without repeating it; "" when it is valid.
+// Stricter than badHeaderValue: a tab is refused too. A key is compared
+// whole with what the client sends, and a tab in it is a pasting or
+// key-file mistake no client reproduces.
+func badClientKey(v Secret) string {
+	if strings.IndexFunc(string(v), func(r rune) bool { return r < ' ' || r == 0x7f }) >= 0 {
+		return "must not contain tabs, line breaks or other control characters (a trailing newline from a file?)"
+	}
+	return badHeaderValue(v)
+}
+
+// headerNames reports, at path, each header name that differs from an
+// earlier one only in case (X-Extra and x-extra): HTTP header names are
+// case-insensitive, so the two are one header given twice, and only one
+// value could be sent. keys are sorted.
+func headerNames(v *validator, path string, keys []string) {
+	seen := make(map[string]string, len(keys))
+	for _, k := range keys {
+		ck := http.CanonicalHeaderKey(k)
+		if first, dup := seen[ck]; dup {
+			v.add(path, "headers %q and %q name one header (header names are case-insensitive); keep one", first, k)
+			continue
+		}
+		seen[ck] = k
+	}
+}
+
 func (c *Config) validateDeployments(v *validator) {
 	if len(c.Deployments) == 0 {
 		v.add("deployments", "at least one deployment is required")
@@ -519,8 +543,8 @@ func (c *Config) validateDeployments(v *validator) {
 		if p := d.Price.AudioOutputPerMTok; p != nil {
 			nonNegative(v, path+".price.audio_output_per_mtok", *p)
 		}
-		v.positiveInt(path+".context_window", int64(d.ContextWindow))
-		v.positiveInt(path+".max_output_tokens", int64(d.MaxOutputTokens))
+		v.boundedInt(path+".context_window", int64(d.ContextWindow), MaxTokens)
+		v.boundedInt(path+".max_output_tokens", int64(d.MaxOutputTokens), MaxTokens)
 		if d.ContextWindow > 0 && d.MaxOutputTokens > d.ContextWindow {
 			v.add(path+".max_output_tokens", "%d exceeds context_window %d", d.MaxOutputTokens, d.ContextWindow)
 		}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -86,7 +87,7 @@ func NewWatcher(path string, log *slog.Logger, onChange func(*Config) error) *Wa
 func (w *Watcher) Reload() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	data, err := os.ReadFile(w.path)
+	data, err := readFile(w.path)
 	if err != nil {
 		if !w.loaded {
 			return w.refuse("failed", fmt.Errorf("config: read: %w", err))
@@ -104,7 +105,7 @@ func (w *Watcher) apply(data []byte) error {
 	if err != nil {
 		return w.refuse("failed", w.wrap(err))
 	}
-	if err := w.onChange(c); err != nil {
+	if err := w.change(c); err != nil {
 		return w.refuse("rejected", w.wrap(err))
 	}
 	msg := "config reloaded"
@@ -115,6 +116,20 @@ func (w *Watcher) apply(data []byte) error {
 	w.log.Info(msg, "path", w.path,
 		"providers", len(c.Providers), "deployments", len(c.Deployments), "routes", len(c.Routes))
 	return nil
+}
+
+// change calls onChange, turning a panic in it into an error: a config
+// that passed validation but that the gateway could not build (a bug) is
+// refused like any other, and the running one stays, rather than the
+// process dying at a reload.
+func (w *Watcher) change(c *Config) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			w.log.Error("config apply panicked", "path", w.path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			err = fmt.Errorf("applying it failed: %v", p)
+		}
+	}()
+	return w.onChange(c)
 }
 
 // wrap names the file in err: as Load does for the first load, which
@@ -147,7 +162,7 @@ func (w *Watcher) refuse(how string, err error) error {
 func (w *Watcher) reloadIfChanged(baselineOnly bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	data, err := os.ReadFile(w.path)
+	data, err := readFile(w.path)
 	if err != nil {
 		// Between an editor's remove and create the file is briefly
 		// missing; the create event brings us back.

@@ -120,17 +120,19 @@ func (c *classifier) match(answer string) string {
 
 // labelCache is a bounded map from prompt hash to label; when full it
 // evicts the oldest entry (FIFO, which is enough for a cache whose entries
-// never go stale).
+// never go stale). It grows as it fills: the bound is never allocated up
+// front, so a large cache_size costs only what is cached.
 type labelCache struct {
 	seed maphash.Seed
 	mu   sync.Mutex
 	m    map[uint64]string
-	ring []uint64
+	ring []uint64 // keys in insertion order, a ring once len(ring) == max
+	max  int
 	next int
 }
 
 func newLabelCache(size int) *labelCache {
-	return &labelCache{seed: maphash.MakeSeed(), m: make(map[uint64]string, size), ring: make([]uint64, 0, size)}
+	return &labelCache{seed: maphash.MakeSeed(), m: make(map[uint64]string), max: max(size, 1)}
 }
 
 func (c *labelCache) key(system, prompt string) uint64 {
@@ -156,7 +158,7 @@ func (c *labelCache) put(k uint64, label string) {
 		c.m[k] = label
 		return
 	}
-	if len(c.ring) < cap(c.ring) {
+	if len(c.ring) < c.max {
 		c.ring = append(c.ring, k)
 	} else {
 		delete(c.m, c.ring[c.next])
