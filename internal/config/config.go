@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"regexp"
 	"slices"
@@ -23,6 +22,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/switchyard-gw/switchyard/internal/fileread"
 )
 
 // Load reads, decodes and validates the file at path, resolving ${ENV}
@@ -40,49 +41,9 @@ func Load(path string) (*Config, error) {
 }
 
 // readFile reads the config file: a regular file (a symlink to one is
-// fine) of at most MaxConfigFileBytes. Anything else is an error before
-// a byte is read: a FIFO would block every reload, a device such as
-// /dev/zero would be read until memory runs out.
+// fine) of at most MaxConfigFileBytes (fileread.Regular).
 func readFile(path string) ([]byte, error) {
-	return readRegularFile(path, MaxConfigFileBytes)
-}
-
-// readRegularFile reads the file at path, which must be a regular file of
-// at most limit bytes; otherwise it returns an error naming path, having
-// read at most limit+1 bytes (and, for a file that is not regular,
-// without opening it).
-func readRegularFile(path string, limit int64) ([]byte, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			pe.Op = "open" // as reading it says: "open PATH: no such file or directory"
-		}
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
-	if fi.Size() > limit {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, limit)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		// Replaced between the two looks.
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, limit)
-	}
-	return data, nil
+	return fileread.Regular(path, MaxConfigFileBytes)
 }
 
 // Parse decodes YAML strictly, resolves ${ENV} references with getenv,

@@ -15,12 +15,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"math"
-	"os"
 	"sync"
 
+	"github.com/switchyard-gw/switchyard/internal/fileread"
 	"github.com/switchyard-gw/switchyard/routers"
 )
 
@@ -159,40 +157,9 @@ func Load(path string) (*Router, error) {
 const MaxFileBytes = 64 << 20
 
 // readFile reads a router file: a regular file (a symlink to one is fine)
-// of at most MaxFileBytes. Anything else is an error before a byte is
-// read: a FIFO would block the load (and a config reload with it), a
-// device such as /dev/zero would be read until memory runs out.
+// of at most MaxFileBytes (fileread.Regular).
 func readFile(path string) ([]byte, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			pe.Op = "open" // as reading it says: "open PATH: no such file or directory"
-		}
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
-	if fi.Size() > MaxFileBytes {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, MaxFileBytes)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path) // replaced meanwhile
-	}
-	b, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > MaxFileBytes {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, MaxFileBytes)
-	}
-	return b, nil
+	return fileread.Regular(path, MaxFileBytes)
 }
 
 // decode is Load on the file's bytes; name is the file's path for errors.
