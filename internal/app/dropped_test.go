@@ -153,6 +153,18 @@ func TestRequireParams(t *testing.T) {
 	if h.Get("X-Switchyard-Cache") == "hit" {
 		t.Error("a required request was served an answer made without its seed")
 	}
+	// A body of thousands of unknown fields names 16 of them, as
+	// X-Switchyard-Dropped-Params does, not a header no client reads
+	// (found by audit AF: 3,000 fields made a 36 KB header).
+	var many strings.Builder
+	for i := range 3000 {
+		fmt.Fprintf(&many, `,"x%d":1`, i)
+	}
+	code, resp, h = s.send("/v1/chat/completions", body("anthropic-first", many.String()), "X-Switchyard-Require-Params", "true")
+	served("required, many unknown fields", code, resp, h, "medium")
+	if r := h.Get("X-Switchyard-Reason"); len(r) > 1000 || !strings.Contains(r, "x15, ...)") {
+		t.Errorf("reason of %d bytes %.200q, want 16 names and ...", len(r), r)
+	}
 	// Nothing to lose: claude serves it, required or not.
 	code, resp, h = s.send("/v1/chat/completions", body("anthropic-first", `,"temperature":0.2`), "X-Switchyard-Require-Params", "true")
 	served("required, nothing lost", code, resp, h, "claude")

@@ -821,7 +821,11 @@ func (rt *runtime) requireParams(p *executor.Plan, dec *router.Decision, d *dial
 	loses := func(name string) bool {
 		l := rt.lost(d, req, name)
 		if len(l) > 0 {
-			skipped = append(skipped, name+" ("+strings.Join(l, ", ")+")")
+			// As many as X-Switchyard-Dropped-Params names: the list
+			// goes into X-Switchyard-Reason, and a body of thousands of
+			// unknown fields must not make a header no client reads
+			// (found by audit AF).
+			skipped = append(skipped, name+" ("+droppedHeader(l)+")")
 		}
 		return len(l) > 0
 	}
