@@ -56,6 +56,7 @@ const MaxRetryWait = 2 * time.Minute
 // automatic retry, so a call refused until next month would hang for weeks
 // (found by audit AD).
 func SetRetryWait(h http.Header, wait time.Duration) {
+	wait = min(wait, MaxRetryHint) // rounding up a larger one could wrap
 	h.Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 	if wait > MaxRetryWait {
 		h.Set(HeaderShouldRetry, "false")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"testing"
 	"time"
@@ -49,6 +50,7 @@ func TestSetRetryAfter(t *testing.T) {
 		{"whole seconds", fmt.Errorf("w: %w", &Error{Kind: KindRateLimited, RetryAfter: 3 * time.Second}), "3", ""},
 		{"a minute's wait is retried", &Error{Kind: KindRateLimited, RetryAfter: MaxRetryWait}, "120", ""},
 		{"a longer one is not", &Error{Kind: KindRateLimited, RetryAfter: MaxRetryWait + time.Second}, "121", "false"},
+		{"the longest", &Error{Kind: KindRateLimited, RetryAfter: math.MaxInt64}, "31622400", "false"},
 		{"no hint", &Error{Kind: KindRateLimited}, "", ""},
 		{"not a provider error", errors.New("x"), "", ""},
 	}

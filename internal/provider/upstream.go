@@ -136,15 +136,16 @@ func Classify(status int, s Signals) Kind {
 }
 
 // RetryAfter reads a response's retry hint: retry-after-ms first, then
-// Retry-After as seconds or an HTTP date (relative to now). It returns 0
-// when h is nil or carries no usable positive hint.
+// Retry-After as seconds or an HTTP date (relative to now), at most
+// MaxRetryHint. It returns 0 when h is nil or carries no usable positive
+// hint.
 func RetryAfter(h http.Header, now time.Time) time.Duration {
 	if h == nil {
 		return 0
 	}
 	if v := h.Get("retry-after-ms"); v != "" {
 		if ms, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && ms > 0 {
-			return time.Duration(ms * float64(time.Millisecond))
+			return hint(ms * float64(time.Millisecond))
 		}
 	}
 	v := strings.TrimSpace(h.Get("Retry-After"))
@@ -153,16 +154,30 @@ func RetryAfter(h http.Header, now time.Time) time.Duration {
 	}
 	if s, err := strconv.ParseFloat(v, 64); err == nil {
 		if s > 0 {
-			return time.Duration(s * float64(time.Second))
+			return hint(s * float64(time.Second))
 		}
 		return 0
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		if d := t.Sub(now); d > 0 {
-			return d
+			return min(d, MaxRetryHint)
 		}
 	}
 	return 0
+}
+
+// MaxRetryHint bounds a retry hint read from an upstream: a wait of years
+// (or one past what a Duration holds, which would wrap to a negative)
+// tells the client no more than a year does.
+const MaxRetryHint = 366 * 24 * time.Hour
+
+// hint is a wait of ns nanoseconds (a float, however large), at most
+// MaxRetryHint.
+func hint(ns float64) time.Duration {
+	if ns >= float64(MaxRetryHint) {
+		return MaxRetryHint
+	}
+	return time.Duration(ns)
 }
 
 // TransportError classifies a failure to get response headers, or to read a

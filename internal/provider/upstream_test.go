@@ -30,6 +30,12 @@ func TestRetryAfter(t *testing.T) {
 		{"http date", http.Header{"Retry-After": {now.Add(7 * time.Second).Format(http.TimeFormat)}}, 7 * time.Second},
 		{"past http date", http.Header{"Retry-After": {now.Add(-time.Minute).Format(http.TimeFormat)}}, 0},
 		{"garbage", http.Header{"Retry-After": {"soon"}}, 0},
+		// Past what a Duration holds, or years away: a year at most,
+		// never a wrapped negative (found by audit AF).
+		{"huge seconds", http.Header{"Retry-After": {"1e30"}}, MaxRetryHint},
+		{"seconds past a Duration", http.Header{"Retry-After": {"9223372037"}}, MaxRetryHint},
+		{"huge milliseconds", http.Header{"Retry-After-Ms": {"1e300"}}, MaxRetryHint},
+		{"far http date", http.Header{"Retry-After": {"Fri, 31 Dec 9999 23:59:59 GMT"}}, MaxRetryHint},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
