@@ -24,6 +24,11 @@ const (
 	MaxBatchConcurrency     = 1024
 	MaxBatchFileBytes       = 1 << 30 // batch.max_file_bytes: 1 GiB
 	MaxBatchRequests        = 1_000_000
+	// MaxPrice bounds every price (USD a million tokens, an image, a
+	// minute, a second): a finite but absurd one such as 1.7e308 made a
+	// call's cost +Inf, which no usage figure or export can carry (found
+	// by audit AF).
+	MaxPrice = 1_000_000
 	// MaxConfigFileBytes is the largest config file read: a larger one is
 	// refused, not read.
 	MaxConfigFileBytes = 16 << 20

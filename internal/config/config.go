@@ -196,6 +196,15 @@ func appendMistagged(probs []Problem, n *yaml.Node) []Problem {
 			Path: "line " + strconv.Itoa(n.Line),
 			Msg:  "unknown tag; quote a value that begins with !",
 		})
+	} else if n.Anchor != "" && n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
+		// An anchor with no value: master_key: &Xk9..., a value that
+		// begins with & unquoted, which YAML reads as an anchor on
+		// nothing, leaving the key empty (the gateway open) without a
+		// word (found by audit AF).
+		probs = append(probs, Problem{
+			Path: "line " + strconv.Itoa(n.Line),
+			Msg:  "an anchor on an empty value; quote a value that begins with &",
+		})
 	} else if n.Kind == yaml.ScalarNode && n.Style&yaml.TaggedStyle != 0 {
 		// Decoding a copy into any runs yaml.v3's own check of the tag
 		// against the value (and of a !!binary's base64).

@@ -582,8 +582,8 @@ func (c *Config) validateDeployments(v *validator) {
 }
 
 func nonNegative(v *validator, path string, x float64) {
-	if !(x >= 0) || math.IsInf(x, 1) {
-		v.add(path, "must be a finite number ≥ 0, got %v", x)
+	if !(x >= 0) || x > MaxPrice {
+		v.add(path, "must be a number from 0 to %g, got %v", float64(MaxPrice), x)
 	}
 }
 
