@@ -30,10 +30,22 @@ type Marks struct {
 
 // NewMarks returns the marks for quoted and closing texts (eight in all at
 // most, none empty). ScanObject records quoted[i] at at[i] and closing[j] at
-// at[len(quoted)+j].
+// at[len(quoted)+j]. A text holds no backslash, and no quote but a quoted
+// text's last byte: so each occurrence lies inside one string, its closing
+// quote included, which ChunkScanner relies on.
 func NewMarks(quoted, closing []string) *Marks {
 	if len(quoted)+len(closing) > 8 {
 		panic("provider: more than eight marks")
+	}
+	for _, q := range quoted {
+		if strings.ContainsAny(q[:len(q)-1], `"\`) || q[len(q)-1] == '\\' {
+			panic("provider: a quoted mark holds a backslash or an inner quote")
+		}
+	}
+	for _, c := range closing {
+		if strings.ContainsAny(c, `"\`) {
+			panic("provider: a closing mark holds a quote or a backslash")
+		}
 	}
 	m := &Marks{quoted: quoted, closing: closing}
 	for i, q := range quoted {
@@ -51,7 +63,13 @@ func NewMarks(quoted, closing []string) *Marks {
 // index of the text itself, or -1 when it does not occur. at must have room
 // for every text of m. When ScanObject returns false, at means nothing.
 func ScanObject(data string, m *Marks, at []int) bool {
-	sc := scanner{data: data, m: m, at: at}
+	return scanObject(&scanner{data: data, m: m, at: at})
+}
+
+// scanObject is ScanObject over sc, which may also record its strings
+// (see scanner.spans).
+func scanObject(sc *scanner) bool {
+	data, m, at := sc.data, sc.m, sc.at
 	if m != nil {
 		for i := range len(m.quoted) + len(m.closing) {
 			at[i] = -1
@@ -82,7 +100,16 @@ type scanner struct {
 	m     *Marks
 	at    []int
 	depth int // arrays and objects open; at most wirejson.MaxDepth
+
+	// spans, when not nil, gets every string's span (keys and values, in
+	// order) until it is full; over counts those that did not fit.
+	spans *[]strSpan
+	over  int
 }
+
+// strSpan is where a string is in a chunk: its first byte after the
+// opening quote, and its closing quote.
+type strSpan struct{ start, end int32 }
 
 // deeper enters an array or object: false when that nests it beyond
 // wirejson.MaxDepth, which is refused, as the recursion would otherwise
@@ -259,7 +286,7 @@ func special(x uint64) uint64 {
 // returns the index after the closing one. Runs of plain bytes are skipped
 // eight at a time.
 func (sc *scanner) str(i int) (int, bool) {
-	data := sc.data
+	data, start := sc.data, i
 	if sc.m != nil {
 		sc.mark(i)
 	}
@@ -303,11 +330,23 @@ func (sc *scanner) str(i int) (int, bool) {
 			if sc.m != nil && len(sc.m.closing) > 0 {
 				sc.markClosing(i)
 			}
+			if sc.spans != nil {
+				sc.span(start, i)
+			}
 			return i + 1, true
 		}
 		i++
 	}
 	return i, false
+}
+
+// span records the string from start to its closing quote q.
+func (sc *scanner) span(start, q int) {
+	if s := *sc.spans; len(s) < cap(s) && q <= maxSpanPos {
+		*sc.spans = append(s, strSpan{int32(start), int32(q)})
+		return
+	}
+	sc.over++
 }
 
 func isHex(c byte) bool {

@@ -28,6 +28,10 @@ type stream struct {
 	thinking map[int]int
 	stop     bool // a message_delta with stop_reason was seen
 
+	// scan checks each event's JSON, mostly against the one before (see
+	// provider.ChunkScanner).
+	scan provider.ChunkScanner
+
 	closeOnce sync.Once
 }
 
@@ -59,7 +63,7 @@ func (s *stream) Next() (llm.Event, error) {
 	if !f.HasData {
 		return ev, nil // comment or keep-alive
 	}
-	if !provider.JSONObject(f.Data) {
+	if !s.scan.Scan(f.Data, nil, nil) {
 		s.err = &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "malformed stream event"}
 		return llm.Event{}, s.err
 	}

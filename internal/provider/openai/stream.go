@@ -57,6 +57,9 @@ type upstreamSSE struct {
 	body      io.ReadCloser
 	r         *sse.Reader
 	closeOnce sync.Once
+	// scan checks each chunk, mostly against the one before (see
+	// provider.ChunkScanner).
+	scan provider.ChunkScanner
 }
 
 func newUpstreamSSE(body io.ReadCloser) upstreamSSE {
@@ -91,7 +94,7 @@ func (u *upstreamSSE) nextFrame(terminal string) (sse.Frame, llm.Event, bool, er
 	if !f.HasData {
 		return f, llm.Event{Raw: f.Raw}, false, nil
 	}
-	if !provider.JSONObject(f.Data) {
+	if !u.scan.Scan(f.Data, nil, nil) {
 		return f, llm.Event{}, false, &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "malformed stream event"}
 	}
 	return f, llm.Event{Raw: f.Raw}, true, nil
@@ -137,7 +140,7 @@ func (s *stream) Next() (llm.Event, error) {
 	// One pass checks the chunk and notes where the keys plainDelta and
 	// deltaContent look for first occur.
 	var at keyMarks
-	if !provider.ScanObject(f.Data, chunkMarks, at[:]) {
+	if !s.scan.Scan(f.Data, chunkMarks, at[:]) {
 		s.err = &provider.Error{Kind: provider.KindUnavailable, Status: 200, Message: "malformed stream chunk"}
 		return llm.Event{}, s.err
 	}
