@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -182,9 +183,15 @@ type committed struct {
 	cancel  context.CancelFunc
 	ctxErr  func() error // the attempt context's Err
 	idle    time.Duration
-	timer   *time.Timer
-	fired   atomic.Bool
-	closed  atomic.Bool
+	timer   *time.Timer // the idle watchdog (see watch)
+	epoch   time.Time   // the commit, on the monotonic clock
+	// waitSince is when Next began waiting for the network (nanoseconds
+	// since epoch, plus one), 0 while it is not waiting.
+	waitSince atomic.Int64
+	// ended: the stream's accounting is settled; the watchdog stops.
+	ended  atomic.Bool
+	fired  atomic.Bool
+	closed atomic.Bool
 	// drainPending: the stream ended with its last event and Close is to
 	// read the rest of its body.
 	drainPending atomic.Bool
@@ -203,13 +210,38 @@ var _ llm.Stream = (*committed)(nil)
 func newCommitted(r *runner, t *Target, ds *depState, up llm.Stream, buf []llm.Event, cancel context.CancelFunc, ctxErr func() error, now time.Time) *committed {
 	c := &committed{up: up, pending: buf, cancel: cancel, ctxErr: ctxErr, idle: t.IdleTimeout, o: r.o, ds: ds, ticket: r.ticket, committed: now}
 	if c.idle > 0 {
-		c.timer = time.AfterFunc(c.idle, func() {
-			c.fired.Store(true)
-			cancel()
-		})
-		c.timer.Stop()
+		c.epoch = time.Now()
+		// Set once c.timer is, which watch uses.
+		c.timer = time.AfterFunc(math.MaxInt64, c.watch)
+		c.timer.Reset(c.idle)
 	}
 	return c
+}
+
+// watch is the idle watchdog's timer. It runs while the stream lasts, at
+// most once an idle period, instead of being set and stopped around every
+// wait for the network (two timer operations a streamed token, which cost
+// more than the token's decoding): it ends the stream when Next has been
+// waiting for idle, and otherwise sets itself for when the current wait,
+// or a wait that begins now, would be idle for that long. So the stream
+// ends when a wait reaches idle, as with a timer set for each wait, never
+// earlier.
+func (c *committed) watch() {
+	if c.ended.Load() {
+		return
+	}
+	next := c.idle
+	if since := c.waitSince.Load(); since != 0 {
+		waited := time.Since(c.epoch) - time.Duration(since-1)
+		if waited >= c.idle {
+			c.fired.Store(true)
+			c.cancel()
+			return
+		}
+		next = c.idle - waited
+	}
+	// A Reset racing finish's Stop leaves one more run, which sees ended.
+	c.timer.Reset(next)
 }
 
 // Next returns the buffered events, then upstream events. An idle gap
@@ -233,15 +265,14 @@ func (c *committed) Next() (llm.Event, error) {
 		return llm.Event{}, c.end(c.idleError(nil))
 	}
 	// The idle watchdog only matters when Next may wait for the network:
-	// an event already in memory is returned at once (and arming a timer
-	// per streamed token costs more than decoding it).
-	armed := c.timer != nil && !c.upBuffered()
-	if armed {
-		c.timer.Reset(c.idle)
+	// an event already in memory is returned at once.
+	waits := c.timer != nil && !c.upBuffered()
+	if waits {
+		c.waitSince.Store(int64(time.Since(c.epoch)) + 1)
 	}
 	ev, err := c.up.Next()
-	if armed {
-		c.timer.Stop()
+	if waits {
+		c.waitSince.Store(0)
 	}
 	if err != nil {
 		if c.fired.Load() {
@@ -277,6 +308,7 @@ func (c *committed) end(err error) error {
 func (c *committed) finish(err error) {
 	c.once.Do(func() {
 		clientGone := c.ctxErr() != nil && !c.fired.Load()
+		c.ended.Store(true)
 		if c.timer != nil {
 			c.timer.Stop()
 		}

@@ -316,6 +316,58 @@ func TestStreamIdleGap(t *testing.T) {
 	})
 }
 
+// The idle watchdog measures each wait for the network on its own: a
+// stream whose gaps stay under the idle timeout runs for many timeouts,
+// and a client slow to ask for the next event is not an upstream gap.
+func TestStreamIdleGapEachWait(t *testing.T) {
+	tests := []struct {
+		name string
+		gap  time.Duration // before each upstream event
+		read time.Duration // the client's pause before each Next
+		want error         // the stream's end
+	}{
+		{"gaps under the timeout, for many timeouts", 2900 * time.Millisecond, 0, io.EOF},
+		{"a slow client", 0, 10 * time.Second, io.EOF},
+		{"a slow client, then a gap over the timeout", 4 * time.Second, 10 * time.Second, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				e := New(realOptions())
+				items := []item{evText("a")}
+				for range 10 {
+					items = append(items, item{ev: llm.Event{Text: "b"}, after: tt.gap})
+				}
+				a := script(step{items: append(items, evDone)})
+				plan := &Plan{Targets: []Target{{Deployment: "a", Provider: a, IdleTimeout: 3 * time.Second}}}
+				s, _, err := e.Stream(context.Background(), plan, &llm.Request{Stream: true}, 0)
+				if err != nil {
+					t.Fatalf("got %v, want a stream", err)
+				}
+				defer s.Close()
+				start, n := time.Now(), 0
+				for ; err == nil; n++ {
+					time.Sleep(tt.read)
+					_, err = s.Next()
+				}
+				if tt.want != nil && !errors.Is(err, tt.want) {
+					t.Errorf("got end %v after %d events, want %v", err, n, tt.want)
+				}
+				if tt.want == nil {
+					if provider.KindOf(err) != provider.KindTimeout {
+						t.Errorf("got end %v after %d events, want a timeout", err, n)
+					}
+					// The first upstream gap (after "a" and the client's
+					// pause) is the first to reach the timeout.
+					if got, want := time.Since(start), 10*time.Second+10*time.Second+3*time.Second; got != want {
+						t.Errorf("got the timeout after %v, want %v", got, want)
+					}
+				}
+			})
+		})
+	}
+}
+
 func TestStreamHealthRate(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := New(realOptions())
