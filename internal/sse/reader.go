@@ -156,6 +156,17 @@ func (r *Reader) Next() (Frame, error) {
 	if f, ok := r.buffered(); ok {
 		return f, nil
 	}
+	if r.started && r.br.Buffered() == 0 {
+		// Nothing is here: wait for the network first, so that a frame
+		// that arrives in one read (a streamed token) is parsed where it
+		// is instead of line by line.
+		if _, err := r.br.Peek(1); err != nil {
+			return r.fail(&st, err, false)
+		}
+		if f, ok := r.buffered(); ok {
+			return f, nil
+		}
+	}
 	for {
 		start := len(r.scratch)
 		var err error
@@ -163,20 +174,7 @@ func (r *Reader) Next() (Frame, error) {
 		line := r.scratch[start:]
 		complete := len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r')
 		if err != nil && !(errors.Is(err, io.EOF) && len(line) > 0) {
-			f := r.frame(&st)
-			if errors.Is(err, io.EOF) {
-				if pending || len(line) > 0 {
-					r.err = ErrTruncated
-				} else {
-					r.err = io.EOF
-					return Frame{}, io.EOF
-				}
-			} else if errors.Is(err, ErrFrameTooLarge) {
-				r.err = fmt.Errorf("%w (%d bytes)", ErrFrameTooLarge, r.max)
-			} else {
-				r.err = fmt.Errorf("sse: read: %w", err)
-			}
-			return f, r.err
+			return r.fail(&st, err, pending || len(line) > 0)
 		}
 		lineEnd := start + len(trimEOL(line))
 		lineStart := start
@@ -201,6 +199,24 @@ func (r *Reader) Next() (Frame, error) {
 			return f, r.err
 		}
 	}
+}
+
+// fail ends the stream at a read error err, with the frame read so far
+// (pending: it has bytes): io.EOF is a clean end only between frames.
+func (r *Reader) fail(st *frameState, err error, pending bool) (Frame, error) {
+	f := r.frame(st)
+	if errors.Is(err, io.EOF) {
+		if !pending {
+			r.err = io.EOF
+			return Frame{}, io.EOF
+		}
+		r.err = ErrTruncated
+	} else if errors.Is(err, ErrFrameTooLarge) {
+		r.err = fmt.Errorf("%w (%d bytes)", ErrFrameTooLarge, r.max)
+	} else {
+		r.err = fmt.Errorf("sse: read: %w", err)
+	}
+	return f, r.err
 }
 
 // buffered is Next's fast path: when a whole frame with plain "\n" line

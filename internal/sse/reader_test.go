@@ -270,20 +270,45 @@ func FuzzReader(f *testing.F) {
 		}
 		// Whole frames already buffered (the fast path) decode exactly as
 		// frames read a byte at a time (the line-by-line path).
+		// So do frames that arrive one per read (parsed in place once
+		// read).
 		fast := NewReaderLimit(bytes.NewReader(in), 1<<16)
 		slow := NewReaderLimit(iotest.OneByteReader(bytes.NewReader(in)), 1<<16)
+		framed := NewReaderLimit(&byFrame{rest: in}, 1<<16)
 		for {
 			ff, ferr := fast.Next()
 			sf, serr := slow.Next()
+			rf, rerr := framed.Next()
 			if !bytes.Equal(ff.Raw, sf.Raw) || ff.Data != sf.Data || ff.Event != sf.Event || ff.ID != sf.ID ||
 				ff.HasData != sf.HasData || (ferr == nil) != (serr == nil) {
 				t.Fatalf("buffered %+v, %v; byte by byte %+v, %v", ff, ferr, sf, serr)
+			}
+			if !bytes.Equal(ff.Raw, rf.Raw) || ff.Data != rf.Data || ff.Event != rf.Event || ff.ID != rf.ID ||
+				ff.HasData != rf.HasData || (ferr == nil) != (rerr == nil) {
+				t.Fatalf("buffered %+v, %v; a frame a read %+v, %v", ff, ferr, rf, rerr)
 			}
 			if ferr != nil {
 				break
 			}
 		}
 	})
+}
+
+// byFrame returns its input up to the next blank line ("\n\n") per Read,
+// as a streaming upstream sends a token's frame.
+type byFrame struct{ rest []byte }
+
+func (f *byFrame) Read(p []byte) (int, error) {
+	if len(f.rest) == 0 {
+		return 0, io.EOF
+	}
+	n := len(f.rest)
+	if i := bytes.Index(f.rest, []byte("\n\n")); i >= 0 {
+		n = i + 2
+	}
+	n = copy(p, f.rest[:n])
+	f.rest = f.rest[n:]
+	return n, nil
 }
 
 func TestFrameBuffered(t *testing.T) {
