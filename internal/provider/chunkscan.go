@@ -20,7 +20,8 @@ type ChunkScanner struct {
 	m     *Marks
 	prev  string // the kept chunk; valid when keep
 	keep  bool
-	at    [8]int // the kept chunk's marks
+	last  bool    // at holds last occurrences too (see ScanObject)
+	at    [16]int // the kept chunk's marks
 	spans []strSpan
 	buf   [maxSpans]strSpan
 }
@@ -49,10 +50,8 @@ func (c *ChunkScanner) Scan(data string, m *Marks, at []int) bool {
 		return false
 	}
 	if sc.over == 0 {
-		c.prev, c.keep = data, true
-		if m != nil {
-			copy(c.at[:], at[:len(m.quoted)+len(m.closing)])
-		}
+		c.prev, c.keep, c.last = data, true, sc.last
+		copy(c.at[:], at[:marks(sc.n, sc.last)])
 	}
 	return true
 }
@@ -66,15 +65,19 @@ type replaced struct{ end, delta int }
 // False says nothing about data: it is then scanned in full.
 func (c *ChunkScanner) against(data string, at []int) bool {
 	p := c.prev
-	nmarks := 0
+	sc := scanner{data: data, m: c.m, at: at}
 	if c.m != nil {
-		nmarks = len(c.m.quoted) + len(c.m.closing)
+		sc.n = len(c.m.quoted) + len(c.m.closing)
+		sc.last = len(at) >= 2*sc.n
 	}
+	if sc.last != c.last {
+		return false
+	}
+	nmarks := marks(sc.n, sc.last)
 	// The marks found in the new strings, scanned into at.
 	for k := range nmarks {
 		at[k] = -1
 	}
-	sc := scanner{data: data, m: c.m, at: at}
 	var rep [maxReplaced]replaced
 	nrep := 0
 	i, j, k := 0, 0, 0 // i in p, j in data, k the first span not behind i
@@ -109,7 +112,7 @@ func (c *ChunkScanner) against(data string, at []int) bool {
 		i, j, k = end, q-1, k+1 // both at the closing quote
 	}
 	// The kept marks, where they are in data, unless a new string has the
-	// text first.
+	// text first (or last, for a last occurrence).
 	for m := range nmarks {
 		pm := c.at[m]
 		if pm < 0 {
@@ -122,11 +125,19 @@ func (c *ChunkScanner) against(data string, at []int) bool {
 			}
 		}
 		pm += shift
-		if at[m] < 0 || pm < at[m] {
+		if at[m] < 0 || (m < sc.n) == (pm < at[m]) {
 			at[m] = pm
 		}
 	}
 	return true
+}
+
+// marks is how many entries of at ScanObject fills for n texts.
+func marks(n int, last bool) int {
+	if last {
+		return 2 * n
+	}
+	return n
 }
 
 // spanAt is the index of the first of spans[k:] whose closing quote is

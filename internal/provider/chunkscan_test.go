@@ -38,6 +38,8 @@ var chunkPairs = []struct{ name, prev, next string }{
 	{"number changed", chunk(`{"content":"a"}`, "null"), `{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000001,"model":"bench","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}],"obfuscation":"x9"}`},
 	{"two texts before a mark", `{"a":"1","b":"2","content":"x"}`, `{"a":"111","b":"","content":"x"}`},
 	{"a long text shrinks before a short one grows", `{"a":"123456789","b":"","content":"x"}`, `{"a":"","b":"1","content":"x"}`},
+	{"a new last mark", chunk(`{"content":"a"}`, "null"), chunk(`{"content":"\"finish_reason\""}`, "null")},
+	{"kept last mark in a new string", `{"usage":null,"x":"\"usage\""}`, `{"usage":null,"x":"y"}`},
 	{"five strings differ", `{"a":"1","b":"2","c":"3","d":"4","e":"5"}`, `{"a":"6","b":"7","c":"8","d":"9","e":"0"}`},
 	{"kept invalid", `{"a":"1"`, `{"a":"2"}`},
 	{"empty", ``, `{}`},
@@ -79,17 +81,19 @@ func TestChunkScannerSkips(t *testing.T) {
 func checkChunkScanner(t *testing.T, prev, next string) {
 	t.Helper()
 	for _, m := range []*Marks{testMarks, nil} {
-		var c ChunkScanner
-		var got, want [5]int
-		c.Scan(prev, m, got[:])
-		for range 2 {
-			g := c.Scan(next, m, got[:])
-			w := ScanObject(next, m, want[:])
-			if g != w {
-				t.Fatalf("after %q, Scan(%q) = %v, ScanObject says %v", prev, next, g, w)
-			}
-			if g && m != nil && got != want {
-				t.Fatalf("after %q, Scan(%q) marks %v, ScanObject's %v", prev, next, got, want)
+		for _, n := range []int{10, 5} { // last occurrences too, or not
+			var c ChunkScanner
+			var got, want [10]int
+			c.Scan(prev, m, got[:n])
+			for range 2 {
+				g := c.Scan(next, m, got[:n])
+				w := ScanObject(next, m, want[:n])
+				if g != w {
+					t.Fatalf("after %q, Scan(%q) = %v, ScanObject says %v", prev, next, g, w)
+				}
+				if g && m != nil && got != want {
+					t.Fatalf("after %q, Scan(%q) marks %v, ScanObject's %v", prev, next, got[:n], want[:n])
+				}
 			}
 		}
 	}

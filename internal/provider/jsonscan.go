@@ -61,7 +61,10 @@ func NewMarks(quoted, closing []string) *Marks {
 // a JSON object, at[i] is then the index in data of the first occurrence
 // of m's i-th text (quoted texts first, then closing ones; see Marks), the
 // index of the text itself, or -1 when it does not occur. at must have room
-// for every text of m. When ScanObject returns false, at means nothing.
+// for every text of m; when it has room for twice as many, at[n+i] is the
+// index of the i-th text's last occurrence (n texts in all), so that a
+// caller can tell a text that occurs once. When ScanObject returns false,
+// at means nothing.
 func ScanObject(data string, m *Marks, at []int) bool {
 	return scanObject(&scanner{data: data, m: m, at: at})
 }
@@ -71,8 +74,15 @@ func ScanObject(data string, m *Marks, at []int) bool {
 func scanObject(sc *scanner) bool {
 	data, m, at := sc.data, sc.m, sc.at
 	if m != nil {
-		for i := range len(m.quoted) + len(m.closing) {
+		sc.n = len(m.quoted) + len(m.closing)
+		sc.last = len(at) >= 2*sc.n
+		for i := range sc.n {
 			at[i] = -1
+		}
+		if sc.last {
+			for i := range sc.n {
+				at[sc.n+i] = -1
+			}
 		}
 	}
 	i := 0
@@ -99,7 +109,9 @@ type scanner struct {
 	data  string
 	m     *Marks
 	at    []int
-	depth int // arrays and objects open; at most wirejson.MaxDepth
+	depth int  // arrays and objects open; at most wirejson.MaxDepth
+	n     int  // m's texts
+	last  bool // at has room for the last occurrences too
 
 	// spans, when not nil, gets every string's span (keys and values, in
 	// order) until it is full; over counts those that did not fit.
@@ -129,9 +141,20 @@ func (sc *scanner) mark(p int) {
 	}
 	for set := sc.m.first[sc.data[p]]; set != 0; set &= set - 1 {
 		k := bits.TrailingZeros8(set)
-		if sc.at[k] < 0 && strings.HasPrefix(sc.data[p:], sc.m.quoted[k]) {
-			sc.at[k] = p
+		if (sc.at[k] < 0 || sc.last) && strings.HasPrefix(sc.data[p:], sc.m.quoted[k]) {
+			sc.note(k, p)
 		}
+	}
+}
+
+// note records an occurrence of text k at p: the first, and the last so
+// far when asked for.
+func (sc *scanner) note(k, p int) {
+	if sc.at[k] < 0 {
+		sc.at[k] = p
+	}
+	if sc.last {
+		sc.at[sc.n+k] = p
 	}
 }
 
@@ -142,8 +165,8 @@ func (sc *scanner) markClosing(q int) {
 	}
 	for j, c := range sc.m.closing {
 		k := len(sc.m.quoted) + j
-		if sc.at[k] < 0 && q >= len(c) && sc.data[q-len(c):q] == c {
-			sc.at[k] = q - len(c)
+		if (sc.at[k] < 0 || sc.last) && q >= len(c) && sc.data[q-len(c):q] == c {
+			sc.note(k, q-len(c))
 		}
 	}
 }

@@ -43,34 +43,44 @@ func TestScanObjectAgreesWithGJSON(t *testing.T) {
 var testMarks = NewMarks([]string{`finish_reason"`, `usage"`, `content"`, `reasoning`}, []string{`tool_calls`})
 
 // checkMarks: for a JSON object, each mark is where strings.Index puts
-// the text after a quote (or before one, for a closing mark).
+// the text after a quote (or before one, for a closing mark), and its last
+// occurrence where strings.LastIndex does; asked for first occurrences
+// only, ScanObject gives the same ones.
 func checkMarks(t *testing.T, data string) {
 	t.Helper()
-	var at [5]int
+	var at [10]int
 	if !ScanObject(data, testMarks, at[:]) {
 		return
 	}
+	n := len(testMarks.quoted) + len(testMarks.closing)
 	for k, q := range testMarks.quoted {
-		want := -1
+		first, last := -1, -1
 		for off := 0; ; {
 			i := strings.Index(data[off:], q)
 			if i < 0 {
 				break
 			}
 			if i += off; i > 0 && data[i-1] == '"' {
-				want = i
-				break
+				if first < 0 {
+					first = i
+				}
+				last = i
 			}
 			off = i + 1
 		}
-		if at[k] != want {
-			t.Errorf("%s: mark %q at %d, want %d", data, q, at[k], want)
+		if at[k] != first || at[n+k] != last {
+			t.Errorf("%s: mark %q first at %d, last at %d, want %d, %d", data, q, at[k], at[n+k], first, last)
 		}
 	}
 	for j, c := range testMarks.closing {
-		if got, want := at[len(testMarks.quoted)+j], strings.Index(data, c+`"`); got != want {
-			t.Errorf("%s: closing mark %q at %d, want %d", data, c, got, want)
+		k := len(testMarks.quoted) + j
+		if first, last := strings.Index(data, c+`"`), strings.LastIndex(data, c+`"`); at[k] != first || at[n+k] != last {
+			t.Errorf("%s: closing mark %q first at %d, last at %d, want %d, %d", data, c, at[k], at[n+k], first, last)
 		}
+	}
+	var firsts [5]int
+	if !ScanObject(data, testMarks, firsts[:]) || firsts != [5]int(at[:5]) {
+		t.Errorf("%s: first marks alone %v, want %v", data, firsts, at[:5])
 	}
 }
 
@@ -98,6 +108,8 @@ func TestScanObjectMarks(t *testing.T) {
 		`{"reasoning_content":"r","content":"c","finish_reason":"stop"}`,
 		`{"content":"\"content\""}`,
 		`{"x":"finish_reason"}`,
+		`{"a":{"finish_reason":null},"finish_reason":"stop","b":"tool_calls","tool_calls":[]}`,
+		`{"usage":null,"x":"\"usage\"","usage":{"a":1}}`,
 	) {
 		checkMarks(t, c)
 	}

@@ -112,6 +112,12 @@ func TestPlainDelta(t *testing.T) {
 		{"duplicate finish_reason", `{"choices":[{"delta":{},"finish_reason":null,"finish_reason":"stop"}]}`, false},
 		{"nested usage first", `{"x":{"usage":null},"choices":[{"delta":{"content":"x"},"finish_reason":null}],"usage":{"prompt_tokens":1}}`, false},
 		{"finish_reason quoted in a string", `{"choices":[{"delta":{"content":"say \"finish_reason\""},"finish_reason":null}]}`, true},
+		{"keys in sorted order (the simulator's)", `{"choices":[{"delta":{"content":"x"},"finish_reason":null,"index":0,"logprobs":null}],"created":1,"id":"c","model":"m","object":"chat.completion.chunk","usage":null}`, true},
+		// A key's name quoted in a text is not the key: `"usage"` does not
+		// occur in `\"usage\"`.
+		{"usage quoted in a string after the key", `{"usage":null,"choices":[{"delta":{"content":"\"usage\""},"finish_reason":null}]}`, true},
+		{"finish_reason quoted in a string after the key", `{"choices":[{"finish_reason":null,"delta":{"content":"\"finish_reason\""}}]}`, true},
+		{"a text ending with a key's name after the key", `{"choices":[{"finish_reason":null,"delta":{"content":"\"finish_reason"}}]}`, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -170,6 +176,18 @@ func plainDeltaByScans(data string) bool {
 		isNullAt(data, keyIndex(data, `usage"`), `usage"`, true) && !strings.Contains(data, `tool_calls"`)
 }
 
+// isNullAt is keyMarks.isNull as it was, with a scan for a second key:
+// whether key, first found at i in data as a quoted key (i is -1 when it
+// does not occur), has the value null and does not occur again, or, when
+// absentOK, whether key does not occur.
+func isNullAt(data string, i int, key string, absentOK bool) bool {
+	v, found := valueAt(data, i, key)
+	if !found {
+		return absentOK
+	}
+	return strings.HasPrefix(v, "null") && !strings.Contains(data[i+len(key):], `"`+key)
+}
+
 // keyIndex is the index in data of the first occurrence of key (given
 // without its opening quote) that follows a quote, or -1.
 func keyIndex(data, key string) int {
@@ -187,8 +205,8 @@ func keyIndex(data, key string) int {
 }
 
 // marksByScans is where the scans of plainDeltaByScans find the marks.
-func marksByScans(data string) keyMarks {
-	return keyMarks{
+func marksByScans(data string) [nMarks]int {
+	return [nMarks]int{
 		markFinish:    keyIndex(data, `finish_reason"`),
 		markUsage:     keyIndex(data, `usage"`),
 		markContent:   keyIndex(data, `content"`),
@@ -211,7 +229,7 @@ func TestMarksAgreeWithScans(t *testing.T) {
 		`{"choices":[],"usage":{"prompt_tokens":1}}`,
 		`{"error":{"message":"x"}}`,
 	} {
-		if got, want := marksOf(data), marksByScans(data); got != want {
+		if got, want := marksOf(data), marksByScans(data); [nMarks]int(got[:nMarks]) != want {
 			t.Errorf("%s: marks %v, scans find %v", data, got, want)
 		}
 	}
@@ -225,8 +243,11 @@ func FuzzMarks(f *testing.F) {
 		if !provider.ScanObject(data, chunkMarks, at[:]) {
 			return
 		}
-		if want := marksByScans(data); at != want {
+		if want := marksByScans(data); [nMarks]int(at[:nMarks]) != want {
 			t.Fatalf("%s: marks %v, scans find %v", data, at, want)
+		}
+		if got, want := at.plainDelta(data), plainDeltaByScans(data); got != want {
+			t.Fatalf("%s: plainDelta %v, by scans %v", data, got, want)
 		}
 	})
 }

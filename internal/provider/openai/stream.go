@@ -373,8 +373,10 @@ var _ llm.Passthrough = (*stream)(nil)
 // would find them), and tool_calls right before
 // a closing quote (where strings.Contains finds tool_calls" in valid JSON).
 // provider.ScanObject notes them as it checks the chunk, so that
-// plainDelta and deltaContent cost no scan of their own.
-type keyMarks [5]int
+// plainDelta and deltaContent cost no scan of their own. The second five
+// are where each text last occurs (see provider.ScanObject), so that
+// plainDelta knows a key that occurs once.
+type keyMarks [2 * nMarks]int
 
 const (
 	markFinish = iota
@@ -382,6 +384,7 @@ const (
 	markContent
 	markReasoning
 	markToolCalls
+	nMarks
 )
 
 var chunkMarks = provider.NewMarks(
@@ -403,15 +406,15 @@ func marksOf(data string) (at keyMarks) {
 // decoded in full. Keys cannot hide in string values: quotes there are
 // escaped.
 func (at *keyMarks) plainDelta(data string) bool {
-	return isNullAt(data, at[markFinish], `finish_reason"`, false) && isNullAt(data, at[markUsage], `usage"`, true) &&
+	return at.isNull(data, markFinish, `finish_reason"`, false) && at.isNull(data, markUsage, `usage"`, true) &&
 		at[markToolCalls] < 0
 }
 
-// isNullAt reports whether key, first found at i in data as a quoted key
-// (key is given without its opening quote; i is -1 when it does not
-// occur), has the value null, or, when absentOK, whether key does not
-// occur.
-func isNullAt(data string, i int, key string, absentOK bool) bool {
+// isNull reports whether key (mark k, given without its opening quote)
+// occurs once in data as a quoted key with the value null, or, when
+// absentOK, whether it does not occur.
+func (at *keyMarks) isNull(data string, k int, key string, absentOK bool) bool {
+	i := at[k]
 	v, found := valueAt(data, i, key)
 	if !found {
 		return absentOK
@@ -420,8 +423,9 @@ func isNullAt(data string, i int, key string, absentOK bool) bool {
 	// or the first of two): a chunk with another after it is decoded in
 	// full, which reads the choice's (found by audit T: a nested
 	// "finish_reason":null before the real "stop" ended the stream as
-	// cut). The rest of a chunk after these keys is short.
-	return strings.HasPrefix(v, "null") && !strings.Contains(data[i+len(key):], `"`+key)
+	// cut). In valid JSON every "key" (quoted) after the first is a later
+	// mark of the text: at[nMarks+k], its last, is then not i.
+	return strings.HasPrefix(v, "null") && at[nMarks+k] == i
 }
 
 // valueAt returns what follows the colon of key, first found at i in data
