@@ -5,7 +5,6 @@
 package sse
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -50,13 +49,16 @@ func (f *Frame) IsComment() bool {
 
 // Reader decodes frames from a stream. It is not safe for concurrent use.
 //
-// Lines are read into a scratch buffer that is reused, then the frame's
-// bytes are copied once into Raw, and Event, Data (when it is a single line)
-// and ID are views of Raw. A frame's fields share its Raw, which nobody may
-// modify. Small frames' Raw are carved one after another from a block (see
-// own), so a stream of tokens costs an allocation per block, not per frame.
+// A frame already whole in the read buffer, with plain "\n" line ends (a
+// streamed token's, as a rule), is parsed where it is, and its Raw is a view
+// of the read buffer, which is never written again (see readBuf). Any other
+// is read line by line into a scratch buffer that is reused, then copied
+// once into Raw; small frames' Raw are carved one after another from a
+// block (see own). Either way a stream of tokens costs an allocation per
+// few kilobytes, not per frame. Event, Data (when it is a single line) and
+// ID are views of Raw, which nobody may modify.
 type Reader struct {
-	br      *bufio.Reader
+	br      readBuf
 	max     int
 	err     error // sticky error returned by every later Next
 	started bool  // the first line was read (a leading BOM is stripped)
@@ -65,6 +67,10 @@ type Reader struct {
 	joined  []byte // data of a multi-line frame, joined; reused
 
 	block []byte // what is left of the block frames are copied into
+
+	// lineByLine makes every frame take the line-by-line path (for the
+	// tests, which hold the two paths to each other).
+	lineByLine bool
 
 	// whole is FrameBuffered's answer since the last Next (which resets
 	// it): 0 not known yet, 1 true, -1 false. Nothing but Next reads the
@@ -133,7 +139,7 @@ func NewReaderLimit(r io.Reader, max int) *Reader {
 	if max <= 0 {
 		max = DefaultMaxFrameSize
 	}
-	return &Reader{br: bufio.NewReaderSize(r, 4096), max: max}
+	return &Reader{br: readBuf{rd: r}, max: max}
 }
 
 // Next returns the next frame. At a clean end of stream (after a frame's
@@ -156,12 +162,18 @@ func (r *Reader) Next() (Frame, error) {
 	if f, ok := r.buffered(); ok {
 		return f, nil
 	}
-	if r.started && r.br.Buffered() == 0 {
-		// Nothing is here: wait for the network first, so that a frame
-		// that arrives in one read (a streamed token) is parsed where it
-		// is instead of line by line.
-		if _, err := r.br.Peek(1); err != nil {
-			return r.fail(&st, err, false)
+	// No whole frame is here: read until one is, so that it is parsed where
+	// it is instead of line by line. Frames come whole in a read of their
+	// own (a streamed token), or many in a read that ends inside the last.
+	// A frame the in-place path does not take ("\r" line ends, larger than
+	// a read buffer, the stream's first with a byte order mark) goes line
+	// by line.
+	for n := r.br.Buffered(); n < readSize && n <= r.max && (n == 0 || !r.frameBuffered()); n = r.br.Buffered() {
+		if _, err := r.br.Peek(n + 1); err != nil {
+			if n == 0 {
+				return r.fail(&st, err, false)
+			}
+			break // the line-by-line path reads what came, and meets err
 		}
 		if f, ok := r.buffered(); ok {
 			return f, nil
@@ -180,7 +192,7 @@ func (r *Reader) Next() (Frame, error) {
 		lineStart := start
 		if !r.started {
 			r.started = true
-			if bytes.HasPrefix(r.scratch[lineStart:lineEnd], []byte("\xef\xbb\xbf")) {
+			if bytes.HasPrefix(r.scratch[lineStart:lineEnd], bom) {
 				lineStart += 3
 			}
 		}
@@ -219,6 +231,9 @@ func (r *Reader) fail(st *frameState, err error, pending bool) (Frame, error) {
 	return f, r.err
 }
 
+// bom is the UTF-8 byte order mark, which may start a stream.
+var bom = []byte("\xef\xbb\xbf")
+
 // buffered is Next's fast path: when a whole frame with plain "\n" line
 // ends is already in the read buffer, its lines are parsed where they are
 // and copied once, into Raw, with no per-line reads. Anything else (a
@@ -226,10 +241,18 @@ func (r *Reader) fail(st *frameState, err error, pending bool) (Frame, error) {
 // first frame with its optional BOM) takes the line-by-line path.
 func (r *Reader) buffered() (Frame, bool) {
 	n := r.br.Buffered()
-	if !r.started || n == 0 {
+	if n == 0 || r.lineByLine {
 		return Frame{}, false
 	}
 	b, _ := r.br.Peek(n)
+	if !r.started {
+		// The stream's first line may start with a byte order mark,
+		// which the line-by-line path strips.
+		if len(b) < len(bom) && bytes.HasPrefix(bom, b) || bytes.HasPrefix(b, bom) {
+			return Frame{}, false
+		}
+		r.started = true
+	}
 	lead := 0
 	for lead < len(b) && b[lead] == '\n' {
 		lead++
@@ -243,16 +266,18 @@ func (r *Reader) buffered() (Frame, bool) {
 		return Frame{}, false
 	}
 	own := r.scratch
-	r.scratch = b[:end] // read only: field and frame only look at it
+	r.scratch = b[:end] // read only: field and view only look at it
 	var st frameState
 	for pos := lead; pos < end-1; {
 		nl := pos + bytes.IndexByte(b[pos:end], '\n')
 		r.field(&st, pos, nl)
 		pos = nl + 1
 	}
-	f := r.frame(&st)
+	// The read buffer is never written again (see readBuf): Raw is a
+	// view of it, its capacity capped as own's blocks are.
+	f := r.view(b[:end:end], &st)
 	r.scratch = own
-	_, _ = r.br.Discard(end) // cannot fail: end <= Buffered
+	r.br.Discard(end) // end <= Buffered
 	return f, true
 }
 
@@ -303,7 +328,7 @@ func (r *Reader) appendLine(buf []byte, n int) ([]byte, error) {
 	}
 	b, _ := r.br.Peek(n)
 	buf = append(buf, b...)
-	_, _ = r.br.Discard(n) // cannot fail: n <= Buffered
+	r.br.Discard(n) // n <= Buffered
 	return buf, nil
 }
 
@@ -346,6 +371,12 @@ func (r *Reader) field(st *frameState, start, end int) {
 func (r *Reader) frame(st *frameState) Frame {
 	raw := r.own(len(r.scratch))
 	copy(raw, r.scratch)
+	return r.view(raw, st)
+}
+
+// view is the frame whose bytes are raw, which nobody writes to again, with
+// its fields where st found them.
+func (r *Reader) view(raw []byte, st *frameState) Frame {
 	f := Frame{Raw: raw, HasData: st.dataLines > 0}
 	view := func(s span) string {
 		if s.end <= s.start {

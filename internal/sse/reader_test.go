@@ -253,7 +253,7 @@ func FuzzReader(f *testing.F) {
 				if bytes.HasPrefix(fr.Raw, []byte("\xef\xbb\xbf")) {
 					continue // a new reader would strip the mark
 				}
-				again, err := NewReader(bytes.NewReader(fr.Raw)).Next()
+				again, err := lineByLine(bytes.NewReader(fr.Raw)).Next()
 				if err != nil || again.Data != fr.Data || again.Event != fr.Event || again.ID != fr.ID {
 					t.Fatalf("re-read of %q: got %+v, %v, want %+v", fr.Raw, again, err, fr)
 				}
@@ -268,24 +268,29 @@ func FuzzReader(f *testing.F) {
 		if !bytes.HasPrefix(in, all) || len(bytes.Trim(in[len(all):], "\r\n\ufeff")) != 0 {
 			t.Fatalf("raw bytes %q do not reproduce input %q", all, in)
 		}
-		// Whole frames already buffered (the fast path) decode exactly as
-		// frames read a byte at a time (the line-by-line path).
-		// So do frames that arrive one per read (parsed in place once
-		// read).
+		// Whole frames already buffered (the in-place path) decode exactly
+		// as frames that arrive a byte at a time or one per read (read
+		// ahead until whole, then parsed in place), and as frames read
+		// line by line.
 		fast := NewReaderLimit(bytes.NewReader(in), 1<<16)
-		slow := NewReaderLimit(iotest.OneByteReader(bytes.NewReader(in)), 1<<16)
-		framed := NewReaderLimit(&byFrame{rest: in}, 1<<16)
+		slow := lineByLine(iotest.OneByteReader(bytes.NewReader(in)))
+		slow.max = 1 << 16
+		others := []struct {
+			name string
+			r    *Reader
+		}{
+			{"byte by byte", NewReaderLimit(iotest.OneByteReader(bytes.NewReader(in)), 1<<16)},
+			{"a frame a read", NewReaderLimit(&byFrame{rest: in}, 1<<16)},
+			{"line by line", slow},
+		}
 		for {
 			ff, ferr := fast.Next()
-			sf, serr := slow.Next()
-			rf, rerr := framed.Next()
-			if !bytes.Equal(ff.Raw, sf.Raw) || ff.Data != sf.Data || ff.Event != sf.Event || ff.ID != sf.ID ||
-				ff.HasData != sf.HasData || (ferr == nil) != (serr == nil) {
-				t.Fatalf("buffered %+v, %v; byte by byte %+v, %v", ff, ferr, sf, serr)
-			}
-			if !bytes.Equal(ff.Raw, rf.Raw) || ff.Data != rf.Data || ff.Event != rf.Event || ff.ID != rf.ID ||
-				ff.HasData != rf.HasData || (ferr == nil) != (rerr == nil) {
-				t.Fatalf("buffered %+v, %v; a frame a read %+v, %v", ff, ferr, rf, rerr)
+			for _, o := range others {
+				sf, serr := o.r.Next()
+				if !bytes.Equal(ff.Raw, sf.Raw) || ff.Data != sf.Data || ff.Event != sf.Event || ff.ID != sf.ID ||
+					ff.HasData != sf.HasData || (ferr == nil) != (serr == nil) {
+					t.Fatalf("buffered %+v, %v; %s %+v, %v", ff, ferr, o.name, sf, serr)
+				}
 			}
 			if ferr != nil {
 				break
@@ -309,6 +314,13 @@ func (f *byFrame) Read(p []byte) (int, error) {
 	n = copy(p, f.rest[:n])
 	f.rest = f.rest[n:]
 	return n, nil
+}
+
+// lineByLine is a Reader over r that reads every frame line by line.
+func lineByLine(r io.Reader) *Reader {
+	rd := NewReader(r)
+	rd.lineByLine = true
+	return rd
 }
 
 func TestFrameBuffered(t *testing.T) {
