@@ -3,18 +3,24 @@ package sse
 import "io"
 
 // readBuf is the Reader's read buffer: bufio.Reader's Peek and Discard,
-// except that bytes once read are never written again. When the buffer
-// has no room left, what is unread moves to a new one; the old one stays
-// as it is for as long as a frame refers to it. So a frame that arrived
-// whole is handed out as a view of the buffer it was read into, not
-// copied. A read error is kept: every later read past the buffered bytes
-// returns it.
+// except that bytes a frame refers to are never written again. When the
+// buffer has no room left, what is unread moves to the front, as in bufio,
+// unless a frame refers to the buffer (see keep): then it moves to a new
+// one, and the old one stays as it is for as long as the frame is kept. So
+// a frame that arrived whole is handed out as a view of the buffer it was
+// read into, not copied, and a frame read line by line (copied) costs no
+// new buffer. A read error is kept: every later read past the buffered
+// bytes returns it.
 type readBuf struct {
 	rd   io.Reader
 	buf  []byte
-	r, w int // unread: buf[r:w]; buf[:w] is never written again
+	r, w int  // unread: buf[r:w]
+	kept bool // a frame refers to buf: its bytes are not written again
 	err  error
 }
+
+// keep notes that a frame refers to the buffer's bytes.
+func (b *readBuf) keep() { b.kept = true }
 
 // readSize is the size of a read buffer.
 const readSize = 4096
@@ -47,8 +53,11 @@ const minRead = 512
 // unread bytes or for minRead more (io.ErrNoProgress after many empty
 // reads, as bufio).
 func (b *readBuf) fill(need int) {
-	if len(b.buf)-b.r < need || len(b.buf)-b.w < minRead {
-		nb := make([]byte, max(readSize, need))
+	if len(b.buf)-b.w < minRead || len(b.buf)-b.r < need {
+		nb := b.buf
+		if b.kept || len(nb) < max(readSize, need) {
+			nb, b.kept = make([]byte, max(readSize, need)), false
+		}
 		b.w = copy(nb, b.buf[b.r:b.w])
 		b.buf, b.r = nb, 0
 	}

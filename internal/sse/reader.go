@@ -276,6 +276,7 @@ func (r *Reader) buffered() (Frame, bool) {
 	// The read buffer is never written again (see readBuf): Raw is a
 	// view of it, its capacity capped as own's blocks are.
 	f := r.view(b[:end:end], &st)
+	r.br.keep()
 	r.scratch = own
 	r.br.Discard(end) // end <= Buffered
 	return f, true

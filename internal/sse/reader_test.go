@@ -220,6 +220,42 @@ func TestReaderRawBlocks(t *testing.T) {
 	}
 }
 
+// A frame larger than a read buffer goes line by line, into a buffer
+// that is reused (no frame refers to it), while the frames handed out as
+// views of earlier buffers stay as they were.
+func TestReaderLargeFrames(t *testing.T) {
+	var in strings.Builder
+	var want []string
+	for i := range 300 {
+		d := strings.Repeat(string(rune('a'+i%26)), i%40)
+		if i%100 == 50 {
+			d = strings.Repeat("L", 64<<10)
+		}
+		want = append(want, d)
+		in.WriteString("data: " + d + "\n\n")
+	}
+	frames, err := readAll(t, NewReader(strings.NewReader(in.String())))
+	if err != io.EOF || len(frames) != len(want) {
+		t.Fatalf("got %d frames, %v; want %d, EOF", len(frames), err, len(want))
+	}
+	for i, f := range frames {
+		if f.Data != want[i] || string(f.Raw) != "data: "+want[i]+"\n\n" {
+			t.Fatalf("frame %d: data of %d bytes %.20q, want %d bytes %.20q", i, len(f.Data), f.Data, len(want[i]), want[i])
+		}
+	}
+	big := "data: " + strings.Repeat("L", 1<<20) + "\n\n"
+	allocs := testing.AllocsPerRun(5, func() {
+		if f, err := NewReader(strings.NewReader(big)).Next(); err != nil || len(f.Data) != 1<<20 {
+			t.Fatalf("got %d bytes, %v", len(f.Data), err)
+		}
+	})
+	// The scratch buffer's growth, the frame's copy and the Reader: not a
+	// read buffer for each 4 kB of the frame (256).
+	if allocs > 60 {
+		t.Errorf("a 1 MB frame: %v allocations, want at most 60", allocs)
+	}
+}
+
 func FuzzReader(f *testing.F) {
 	seeds := []string{
 		"data: hello\n\n",
