@@ -53,5 +53,8 @@
 // on recovery; while in fallback one call per RedisOptions.ProbeInterval
 // (default 1s) tries Redis again. Spend settled locally during an outage,
 // and settles that failed, are written to Redis once it answers again
-// (Redis.Run), so the other replicas count them.
+// (Redis.Run), so the other replicas count them. Before the replica admits
+// from Redis again, the estimates of its fallback reservations not settled
+// yet are held in Redis (expiring after HoldTTL), and their settles release
+// those holds, so the fleet does not admit the whole budget beside them.
 package budget

@@ -58,6 +58,11 @@ type Redis struct {
 	mu      sync.Mutex       // guards seen and seenDay
 	seen    map[string]int64 // hash key → last spent seen, nano-USD
 	seenDay int64
+
+	// pending are the fallback reservations not settled and not yet held
+	// in Redis; register holds them there once Redis answers again.
+	pmu     sync.Mutex
+	pending map[*fallbackReservation]struct{}
 }
 
 var _ Budgets = (*Redis)(nil)
@@ -72,7 +77,9 @@ func NewRedis(client *redis.Client, prefix string, opts RedisOptions) *Redis {
 		Replicas: opts.Replicas, Now: opts.Now, Logger: opts.Logger,
 		ProbeInterval: opts.ProbeInterval, SettleTimeout: opts.SettleTimeout, InstanceID: opts.InstanceID,
 	})
-	return &Redis{backend: b, holdTTL: opts.HoldTTL, local: NewMemory(b.Now), seen: map[string]int64{}}
+	r := &Redis{backend: b, holdTTL: opts.HoldTTL, local: NewMemory(b.Now), seen: map[string]int64{}, pending: map[*fallbackReservation]struct{}{}}
+	b.OnRecover(r.register)
+	return r
 }
 
 // Fallback reports whether budgets are currently enforced locally because
@@ -111,7 +118,51 @@ func (r *Redis) Reserve(ctx context.Context, scopes []BudgetScope, estimateUSD f
 	if err != nil {
 		return nil, err
 	}
-	return &fallbackReservation{Reservation: local, r: r, keys: r.settleKeys(scopes, r.backend.Now())}, nil
+	f := &fallbackReservation{Reservation: local, r: r, keys: r.settleKeys(scopes, r.backend.Now()),
+		member: r.backend.NewID() + "|" + strconv.FormatInt(est, 10), est: est}
+	if est > 0 {
+		r.pmu.Lock()
+		r.pending[f] = struct{}{}
+		r.pmu.Unlock()
+		r.backend.Local()
+	}
+	return f, nil
+}
+
+// register holds in Redis, as a reservation made there would (expiring
+// after HoldTTL), the estimate of every fallback reservation not settled
+// yet, so that the replicas admitting from Redis again count it; its settle
+// then releases the hold. Redis may then hold more than the budget: what
+// the fallback admitted is spent, or about to be. Holds are added only
+// once (ZADD NX), so register may run twice at once; a reservation settled
+// while its hold was being written has that hold released again (a
+// release is made once: settleScript's ZREM).
+func (r *Redis) register(ctx context.Context) error {
+	r.pmu.Lock()
+	todo := make([]*fallbackReservation, 0, len(r.pending))
+	for f := range r.pending {
+		todo = append(todo, f)
+	}
+	r.pmu.Unlock()
+	exp := r.backend.Now().Add(r.holdTTL).UnixMilli()
+	for _, f := range todo {
+		err := holdScript.Run(ctx, r.backend.Client, f.keys, exp, f.member, f.est,
+			int64(dayTTL/time.Second), int64(monthTTL/time.Second)).Err()
+		if err != nil {
+			return fmt.Errorf("budget: redis hold of a fallback reservation: %w", err)
+		}
+		r.pmu.Lock()
+		_, still := r.pending[f]
+		if still {
+			f.registered = true
+			delete(r.pending, f)
+		}
+		r.pmu.Unlock()
+		if !still && f.settled.Load() { // settled meanwhile: this hold may outlive its release
+			r.settleNow(f.keys, f.member, f.est, 0)
+		}
+	}
+	return nil
 }
 
 // settleKeys are the period hashes and hold sets of scopes at t, as the
@@ -128,16 +179,50 @@ func (r *Redis) settleKeys(scopes []BudgetScope, t time.Time) []string {
 // fallbackReservation is a reservation made locally while Redis was
 // down. Its spend is added to Redis too once Redis answers, so the other
 // replicas (and this one, back on Redis) count it.
+//
+// While it is not settled, it is held in Redis too once Redis answers
+// (register), and its settle releases that hold.
 type fallbackReservation struct {
 	Reservation
-	r    *Redis
-	keys []string
+	r       *Redis
+	keys    []string
+	member  string // its hold in Redis, once registered
+	est     int64
+	settled atomic.Bool
+
+	registered bool // guarded by r.pmu
 }
 
 func (f *fallbackReservation) Settle(actualUSD float64) {
+	if !f.settled.CompareAndSwap(false, true) {
+		return
+	}
 	f.Reservation.Settle(actualUSD)
-	if actual := toNanos(actualUSD); actual > 0 {
-		f.r.deferSettle(f.keys, "", 0, actual)
+	r := f.r
+	r.pmu.Lock()
+	delete(r.pending, f)
+	registered := f.registered
+	r.pmu.Unlock()
+	actual := toNanos(actualUSD)
+	if !registered {
+		if actual > 0 {
+			r.deferSettle(f.keys, "", 0, actual)
+		}
+		return
+	}
+	r.settleNow(f.keys, f.member, f.est, actual)
+}
+
+// settleNow adds actual to keys' spend and releases the hold member of
+// est, now, or once Redis answers if it fails.
+func (r *Redis) settleNow(keys []string, member string, est, actual int64) {
+	ctx, cancel := context.WithTimeout(context.Background(), r.backend.SettleTimeout)
+	defer cancel()
+	err := settleScript.Run(ctx, r.backend.Client, keys, member, est, actual,
+		int64(dayTTL/time.Second), int64(monthTTL/time.Second)).Err()
+	if err != nil {
+		r.backend.Logger.Warn("budget: redis settle failed; it is made again once redis answers", "err", err)
+		r.deferSettle(keys, member, est, actual)
 	}
 }
 

@@ -105,3 +105,23 @@ redis.call('HSET', KEYS[1], 'w', 1)
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return 0
 `)
+
+// holdScript holds an estimate in every (scope, period) without checking
+// the limits: the hold of a reservation the local fallback admitted while
+// Redis was down, registered once Redis answers. Released by settleScript.
+// KEYS: per scope day hash, day holds, month hash, month holds.
+// ARGV: hold_expiry_ms, member, estimate, day_ttl_s, month_ttl_s.
+var holdScript = redis.NewScript(`
+local ttl = {tonumber(ARGV[4]), tonumber(ARGV[5])}
+for i = 1, #KEYS / 4 do
+  for p = 1, 2 do
+    local h, z = KEYS[4*(i-1) + 2*p - 1], KEYS[4*(i-1) + 2*p]
+    if redis.call('ZADD', z, 'NX', ARGV[1], ARGV[2]) == 1 then
+      redis.call('HINCRBY', h, 'r', ARGV[3])
+    end
+    redis.call('EXPIRE', z, ttl[p])
+    redis.call('EXPIRE', h, ttl[p])
+  end
+end
+return 0
+`)

@@ -59,7 +59,10 @@
 // RedisOptions.ProbeInterval (default 1s) tries Redis again; the first
 // success returns to Redis. Local and Redis state are not merged: for up to a
 // minute after a transition a scope can get up to its local share on top of
-// what it had in the other backend. Settling a Redis ticket while Redis is
-// down loses its TPM refund; its concurrency slot frees when the lease
-// expires.
+// what it had in the other backend. A Redis ticket settled while Redis is
+// down is settled there once Redis answers (Redis.Run). Before the limiter
+// admits from Redis again, the concurrency slots of the requests its
+// fallback admitted and still running are leased in Redis (renewed by Run
+// like any other), and their settles free them, so the fleet does not
+// admit max_concurrent again beside them.
 package ratelimit

@@ -53,6 +53,12 @@ type Redis struct {
 	// whose leases Run renews.
 	mu   sync.Mutex
 	held map[*redisTicket]struct{}
+
+	// pending are the fallback tickets with a concurrency slot, not
+	// settled and not yet leased in Redis; register leases them there once
+	// Redis answers again.
+	pmu     sync.Mutex
+	pending map[*fallbackTicket]struct{}
 }
 
 var _ Limiter = (*Redis)(nil)
@@ -68,7 +74,9 @@ func NewRedis(client *redis.Client, prefix string, opts RedisOptions) *Redis {
 		Replicas: opts.Replicas, Now: opts.Now, Logger: opts.Logger,
 		ProbeInterval: opts.ProbeInterval, SettleTimeout: opts.SettleTimeout, InstanceID: opts.InstanceID,
 	})
-	return &Redis{backend: b, leaseTTL: opts.LeaseTTL, local: NewMemory(b.Now), held: map[*redisTicket]struct{}{}}
+	r := &Redis{backend: b, leaseTTL: opts.LeaseTTL, local: NewMemory(b.Now), held: map[*redisTicket]struct{}{}, pending: map[*fallbackTicket]struct{}{}}
+	b.OnRecover(r.register)
+	return r
 }
 
 // Fallback reports whether the limiter is currently enforcing local limits
@@ -83,7 +91,115 @@ func (r *Redis) Admit(ctx context.Context, req Request) (Ticket, error) {
 	if ok {
 		return t, err
 	}
-	return r.local.Admit(ctx, r.divide(req))
+	local, err := r.local.Admit(ctx, r.divide(req))
+	if err != nil {
+		return nil, err
+	}
+	// Its concurrency slots are leased in Redis too once Redis answers.
+	rt := &redisTicket{r: r, id: r.backend.NewID()}
+	for _, s := range req.Scopes {
+		if s.MaxConcurrent > 0 {
+			rt.scopes = append(rt.scopes, Scope{Key: s.Key, MaxConcurrent: s.MaxConcurrent})
+			rt.leases = append(rt.leases, r.backend.Prefix+"c:"+s.Key)
+		}
+	}
+	if rt.leases == nil {
+		return local, nil
+	}
+	f := &fallbackTicket{Ticket: local, rt: rt}
+	r.pmu.Lock()
+	r.pending[f] = struct{}{}
+	r.pmu.Unlock()
+	r.backend.Local()
+	return f, nil
+}
+
+// fallbackTicket is a ticket with a concurrency slot admitted by the local
+// fallback while Redis was down. Once Redis answers, its slots are leased
+// there too (register), as an admission made there would be (renewed by
+// Run), and its settle releases them.
+type fallbackTicket struct {
+	Ticket
+	rt         *redisTicket // its leases, once registered
+	settled    atomic.Bool
+	registered bool // guarded by rt.r.pmu
+}
+
+func (f *fallbackTicket) Settle(actualTokens int) {
+	if !f.settled.CompareAndSwap(false, true) {
+		return
+	}
+	f.Ticket.Settle(actualTokens)
+	r := f.rt.r
+	r.pmu.Lock()
+	delete(r.pending, f)
+	registered := f.registered
+	r.pmu.Unlock()
+	if registered {
+		r.mu.Lock()
+		delete(r.held, f.rt)
+		r.mu.Unlock()
+		r.release(f.rt)
+	}
+}
+
+// release frees the Redis leases of rt (a fallback ticket's, whose scopes
+// carry no TPM), now or once Redis answers.
+func (r *Redis) release(rt *redisTicket) {
+	args := make([]any, 2, 2+3*len(rt.scopes))
+	args[0], args[1] = r.backend.Now().UnixMilli(), rt.id
+	for range rt.scopes {
+		args = append(args, 0, 0, 1)
+	}
+	keys := r.keys(rt.scopes)
+	write := func(ctx context.Context) error { return settleScript.Run(ctx, r.backend.Client, keys, args...).Err() }
+	ctx, cancel := context.WithTimeout(context.Background(), r.backend.SettleTimeout)
+	defer cancel()
+	if err := write(ctx); err != nil {
+		r.backend.Logger.Warn("ratelimit: redis settle failed; it is made again once redis answers", "err", err)
+		r.backend.Defer(write)
+	}
+}
+
+// register leases in Redis, expiring after LeaseTTL unless renewed, the
+// concurrency slots of every fallback ticket not settled yet, so that the
+// replicas admitting from Redis again count them. Redis may then hold more
+// leases than max_concurrent: those requests were admitted, and run.
+// Writing a lease twice changes nothing, so register may run twice at
+// once; a ticket settled while its leases were being written has them
+// freed again.
+func (r *Redis) register(ctx context.Context) error {
+	r.pmu.Lock()
+	todo := make([]*fallbackTicket, 0, len(r.pending))
+	for f := range r.pending {
+		todo = append(todo, f)
+	}
+	r.pmu.Unlock()
+	exp := r.backend.Now().UnixMilli() + r.leaseTTL.Milliseconds()
+	for _, f := range todo {
+		args := make([]any, 2, 2+len(f.rt.leases))
+		args[0], args[1] = exp, r.leaseTTL.Milliseconds()+1000
+		for range f.rt.leases {
+			args = append(args, f.rt.id)
+		}
+		if err := leaseScript.Run(ctx, r.backend.Client, f.rt.leases, args...).Err(); err != nil {
+			return fmt.Errorf("ratelimit: redis lease of a fallback slot: %w", err)
+		}
+		r.pmu.Lock()
+		_, still := r.pending[f]
+		if still {
+			f.registered = true
+			delete(r.pending, f)
+			r.mu.Lock()
+			r.held[f.rt] = struct{}{}
+			r.mu.Unlock()
+		}
+		r.pmu.Unlock()
+		if !still && f.settled.Load() { // settled meanwhile: these leases may outlive their release
+			r.release(f.rt)
+		}
+	}
+	return nil
 }
 
 // divide returns req with every limit divided among the replicas.

@@ -114,3 +114,17 @@ for i = 1, #KEYS do
 end
 return 0
 `)
+
+// leaseScript adds concurrency leases without checking max_concurrent: the
+// slots of requests the local fallback admitted while Redis was down,
+// registered once Redis answers. Released by settleScript.
+// KEYS: the lease sorted set of each lease.
+// ARGV: expiry (ms), set ttl (ms), then the lease id of each key.
+var leaseScript = redis.NewScript(`
+local exp, keep = tonumber(ARGV[1]), tonumber(ARGV[2])
+for i = 1, #KEYS do
+  redis.call('ZADD', KEYS[i], exp, ARGV[2+i])
+  if redis.call('PTTL', KEYS[i]) < keep then redis.call('PEXPIRE', KEYS[i], keep) end
+end
+return 0
+`)

@@ -83,6 +83,8 @@ type Backend struct {
 	sw  *fallback.Switch
 	seq atomic.Uint64
 
+	recover func(context.Context) error // see OnRecover
+
 	mu       sync.Mutex
 	deferred []func(context.Context) error // writes to make again (see Defer)
 	making   int                           // deferred writes Run has taken and not yet made
@@ -125,6 +127,9 @@ func Try[T any, E error](ctx context.Context, b *Backend, call func() (T, error)
 	if !b.sw.Try() {
 		return res, false, nil
 	}
+	if b.sw.Active() && !b.up() { // a probe: Redis must take the fallback's reservations first
+		return res, false, nil
+	}
 	res, err = call()
 	var refusal E
 	if err == nil || errors.As(err, &refusal) {
@@ -137,6 +142,59 @@ func Try[T any, E error](ctx context.Context, b *Backend, call func() (T, error)
 	}
 	b.sw.Down(err, "replicas", b.Replicas)
 	return zero, false, nil
+}
+
+// OnRecover sets register, which writes into Redis the reservations
+// (budget holds, concurrency slots) made on the local fallback and not yet
+// settled nor registered: Backend calls it when Redis answers again, before
+// and just after it leaves the fallback, and from Local for a reservation
+// made as it left, so every such reservation is registered before, or as,
+// the replica admits from Redis again. Without it, the requests admitted
+// during an outage and still running would hold nothing in Redis, and the
+// fleet would admit the whole limit again beside them. register may run
+// more than once at a time and for the same reservation: it must be
+// idempotent. Call OnRecover before the Backend is used.
+func (b *Backend) OnRecover(register func(context.Context) error) { b.recover = register }
+
+// up leaves the fallback once the OnRecover hook has registered the
+// fallback's reservations in Redis, and reports whether it did; if the
+// hook fails, the fallback stays (or is again) in force. The hook runs
+// again after leaving, for reservations made while it ran (Local
+// registers those made after).
+func (b *Backend) up() bool {
+	if !b.sw.Active() {
+		return true
+	}
+	if !b.register() {
+		return false
+	}
+	b.sw.Up()
+	return b.register()
+}
+
+// register runs the OnRecover hook, and falls back if it fails.
+func (b *Backend) register() bool {
+	if b.recover == nil {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), b.SettleTimeout)
+	defer cancel()
+	if err := b.recover(ctx); err != nil {
+		b.sw.Down(err, "replicas", b.Replicas)
+		return false
+	}
+	return true
+}
+
+// Local is called by a store right after it recorded a reservation made
+// on its local fallback where the OnRecover hook finds it. If Redis has
+// answered again since the caller fell back, the hook runs now for it (if
+// that fails, the fallback is in force again, so the next recovery
+// registers it).
+func (b *Backend) Local() {
+	if !b.sw.Active() {
+		b.register()
+	}
 }
 
 // Defer keeps write, a Redis write that failed (a settle: spend to add, a
@@ -209,10 +267,9 @@ func (b *Backend) retry(ctx context.Context) {
 		pctx, cancel := context.WithTimeout(ctx, b.SettleTimeout)
 		err := b.Client.Ping(pctx).Err()
 		cancel()
-		if err != nil {
+		if err != nil || !b.up() {
 			return
 		}
-		b.sw.Up()
 	}
 	b.mu.Lock()
 	writes, dropped := b.deferred, b.dropped

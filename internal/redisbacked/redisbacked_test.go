@@ -119,3 +119,41 @@ func TestRunMakesDeferredWritesAtShutdown(t *testing.T) {
 		t.Errorf("logs %q, want the one lost write logged", logs.String())
 	}
 }
+
+// TestRecoverBeforeLeavingFallback: a probe that finds Redis answering
+// runs the OnRecover hook (registering the fallback's reservations) before
+// the call and leaving the fallback; while the hook fails, the fallback
+// stays in force and the call is not made (found by audit AE, AE3).
+func TestRecoverBeforeLeavingFallback(t *testing.T) {
+	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	b := redisbacked.New("test", nil, "p:", redisbacked.Options{Now: func() time.Time { return now }, ProbeInterval: time.Second})
+	var order []string
+	hookErr := errors.New("connection refused")
+	b.OnRecover(func(context.Context) error { order = append(order, "register"); return hookErr })
+	try := func(err error) bool {
+		_, ok, _ := redisbacked.Try[int, *refusal](context.Background(), b, func() (int, error) {
+			order = append(order, "call")
+			return 0, err
+		})
+		return ok
+	}
+	if try(errors.New("down")) || !b.Fallback() {
+		t.Fatal("failure: want fallback")
+	}
+	order = append(order, "local")
+	b.Local() // in fallback: no register
+	now = now.Add(time.Second)
+	if try(nil) || !b.Fallback() {
+		t.Fatal("probe with the hook failing: got ok or no fallback, want the fallback kept")
+	}
+	hookErr = nil
+	now = now.Add(time.Second)
+	if !try(nil) || b.Fallback() {
+		t.Fatal("probe with the hook succeeding: want redis again")
+	}
+	order = append(order, "local")
+	b.Local() // redis back: registered at once
+	if got, want := strings.Join(order, ","), "call,local,register,register,register,call,local,register"; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}
