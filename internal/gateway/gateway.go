@@ -348,7 +348,8 @@ func (g *Gateway) callDeployment(ctx context.Context, name string, req *llm.Requ
 	}
 	input := tokens.Input(req)
 	ctx, span := g.sideSpan(ctx, "chat", d)
-	resp, _, err := g.exec.Chat(ctx, &executor.Plan{Route: name, Targets: []executor.Target{d.target}}, req, input)
+	resp, tr, err := g.exec.Chat(ctx, &executor.Plan{Route: name, Targets: []executor.Target{d.target}}, req, input)
+	g.countSideAttempts(ctx, span, name, tr)
 	var u llm.Usage
 	if err == nil {
 		u = usageOf(resp, input)
@@ -370,6 +371,41 @@ func (g *Gateway) sideSpan(ctx context.Context, op string, d *deployment) (conte
 		attribute.String("switchyard.deployment", d.cfg.Name),
 		attribute.Bool("switchyard.side_call", true),
 	))
+}
+
+// countSideAttempts counts the upstream calls of a side call (a
+// classifier, a judge, an embedding) in switchyard_upstream_attempts_total,
+// as a request's are, under route = the deployment called (as a request
+// naming it would be), and gives their number to its span: a deployment
+// that fails every side call is seen there, not only as a slower request
+// (found by audit AH: they were counted nowhere).
+func (g *Gateway) countSideAttempts(ctx context.Context, span trace.Span, name string, tr *executor.Trace) {
+	if tr == nil {
+		return
+	}
+	calls := 0
+	for i := range tr.Attempts {
+		a := &tr.Attempts[i]
+		outcome := "ok"
+		switch {
+		case a.Skipped != "":
+			outcome = "skipped_" + a.Skipped
+		case a.Err != nil && executor.HTTPStatus(a.Err) == statusClientClosed:
+			outcome = "client_cancelled"
+			if errors.Is(context.Cause(ctx), ErrShuttingDown) {
+				outcome = "shutdown"
+			}
+		case a.Err != nil:
+			outcome = a.Kind.String()
+		}
+		if a.Skipped == "" {
+			calls++
+		}
+		if g.metrics != nil {
+			g.metrics.Attempts.WithLabelValues(name, a.Deployment, outcome).Inc()
+		}
+	}
+	span.SetAttributes(attribute.Int("switchyard.attempts", calls))
 }
 
 // endSideSpan ends a side call's span with its usage, or its error.
@@ -425,7 +461,8 @@ func (g *Gateway) embedText(ctx context.Context, name, text string) ([]float32, 
 	}
 	plan := &executor.Plan{Route: name, Targets: []executor.Target{d.target}}
 	ctx, span := g.sideSpan(ctx, "embeddings", d)
-	resp, _, err := g.exec.Embed(ctx, plan, &llm.EmbedRequest{Model: name, InputBytes: len(text), Inputs: 1, Raw: raw}, tokens.FromBytes(len(text)))
+	resp, tr, err := g.exec.Embed(ctx, plan, &llm.EmbedRequest{Model: name, InputBytes: len(text), Inputs: 1, Raw: raw}, tokens.FromBytes(len(text)))
+	g.countSideAttempts(ctx, span, name, tr)
 	if err != nil {
 		endSideSpan(span, llm.Usage{}, err)
 		return nil, err
