@@ -48,8 +48,11 @@
 // If a Redis call fails the Redis budgets fall back to a local Memory in
 // which every limit is divided by RedisOptions.Replicas (rounded up), never
 // to no limit; the local state is seeded with each scope's share of the
-// spend last seen in Redis (and of Seed values), so a fallback does not
-// restart from zero. One warning is logged when falling back and one line
+// spend and holds last seen in Redis, fleet-wide (Redis.Run reads them
+// every ProbeInterval for the counters this replica reserved against
+// today), and of Seed values, so a fallback does not restart from zero and
+// the replicas' shares together stay within the budget, short of what was
+// reserved and settled elsewhere in the last ProbeInterval. One warning is logged when falling back and one line
 // on recovery; while in fallback one call per RedisOptions.ProbeInterval
 // (default 1s) tries Redis again. Spend settled locally during an outage,
 // and settles that failed, are written to Redis once it answers again

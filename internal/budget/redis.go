@@ -55,8 +55,8 @@ type Redis struct {
 	holdTTL time.Duration
 	local   *Memory
 
-	mu      sync.Mutex       // guards seen and seenDay
-	seen    map[string]int64 // hash key → last spent seen, nano-USD
+	mu      sync.Mutex           // guards seen and seenDay
+	seen    map[string]seenCount // hash key → what was last seen in it
 	seenDay int64
 
 	// pending are the fallback reservations not settled and not yet held
@@ -77,7 +77,7 @@ func NewRedis(client *redis.Client, prefix string, opts RedisOptions) *Redis {
 		Replicas: opts.Replicas, Now: opts.Now, Logger: opts.Logger,
 		ProbeInterval: opts.ProbeInterval, SettleTimeout: opts.SettleTimeout, InstanceID: opts.InstanceID,
 	})
-	r := &Redis{backend: b, holdTTL: opts.HoldTTL, local: NewMemory(b.Now), seen: map[string]int64{}, pending: map[*fallbackReservation]struct{}{}}
+	r := &Redis{backend: b, holdTTL: opts.HoldTTL, local: NewMemory(b.Now), seen: map[string]seenCount{}, pending: map[*fallbackReservation]struct{}{}}
 	b.OnRecover(r.register)
 	return r
 }
@@ -240,8 +240,84 @@ func (r *Redis) Deferred() int { return r.backend.Deferred() }
 
 // Run makes, until ctx ends, the settles that failed and the spend counted
 // locally during an outage, once Redis answers again, and leaves the
-// fallback as soon as it does (see redisbacked.Backend.Run).
-func (r *Redis) Run(ctx context.Context) { r.backend.Run(ctx) }
+// fallback as soon as it does (see redisbacked.Backend.Run). While Redis
+// answers, it also reads, every ProbeInterval, the fleet's spend and holds
+// in every counter this replica has reserved against today, so that a
+// fallback starts from the fleet's figure, not from this replica's last
+// reservation.
+func (r *Redis) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() { r.backend.Run(ctx) })
+	wg.Go(func() { r.refreshLoop(ctx) })
+	wg.Wait()
+}
+
+// seenCount is what this replica last read in a period hash: the spend,
+// and the holds of requests in flight (on every replica), nano-USD.
+type seenCount struct{ spent, held int64 }
+
+// refreshBatch bounds the counters read by one pipeline.
+const refreshBatch = 500
+
+// refreshLoop reads the counters in seen again every ProbeInterval while
+// Redis answers.
+func (r *Redis) refreshLoop(ctx context.Context) {
+	t := time.NewTicker(r.backend.ProbeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !r.backend.Fallback() {
+			_ = r.refresh(ctx)
+		}
+	}
+}
+
+// refresh reads the spend and holds of every counter in seen.
+func (r *Redis) refresh(ctx context.Context) error {
+	r.mu.Lock()
+	day := r.seenDay
+	keys := make([]string, 0, len(r.seen))
+	for k := range r.seen {
+		keys = append(keys, k)
+	}
+	r.mu.Unlock()
+	for len(keys) > 0 {
+		n := min(len(keys), refreshBatch)
+		cctx, cancel := context.WithTimeout(ctx, r.backend.SettleTimeout)
+		cmds, err := r.backend.Client.Pipelined(cctx, func(p redis.Pipeliner) error {
+			for _, k := range keys[:n] {
+				p.HMGet(cctx, k, "s", "r")
+			}
+			return nil
+		})
+		cancel()
+		if err != nil {
+			return fmt.Errorf("budget: redis refresh: %w", err)
+		}
+		r.mu.Lock()
+		for i, c := range cmds {
+			v, err := c.(*redis.SliceCmd).Result()
+			if err != nil || len(v) != 2 || r.seenDay != day {
+				continue
+			}
+			r.seen[keys[i]] = seenCount{spent: parseNanos(v[0]), held: parseNanos(v[1])}
+		}
+		r.mu.Unlock()
+		keys = keys[n:]
+	}
+	return nil
+}
+
+// parseNanos reads an amount of an HMGET reply; a missing one is 0.
+func parseNanos(v any) int64 {
+	str, _ := v.(string)
+	n, _ := strconv.ParseInt(str, 10, 64)
+	return max(n, 0)
+}
 
 // reserveRedis makes the reservation in Redis, or returns the counters
 // that must be seeded first.
@@ -288,13 +364,14 @@ func (r *Redis) reserveRedis(ctx context.Context, scopes []BudgetScope, est int6
 		}
 		return nil, nil, &Error{Scope: scopes[i-1].Key, Period: Period(p), Limit: toUSD(ints[2]), Spent: toUSD(ints[3]), Reserved: toUSD(ints[4])}
 	}
-	r.remember(now, keys, ints[1:])
+	r.remember(now, keys, ints[1:], est)
 	return &redisReservation{r: r, keys: keys, member: member, est: est}, nil, nil
 }
 
-// remember records the spend seen per period hash so a fallback can start
-// from it.
-func (r *Redis) remember(now time.Time, keys []string, spent []int64) {
+// remember records the spend and holds seen per period hash (pairs in
+// counts, this reservation's est not included) so a fallback can start
+// from them.
+func (r *Redis) remember(now time.Time, keys []string, counts []int64, est int64) {
 	day, _ := periodIDs(now)
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -302,20 +379,25 @@ func (r *Redis) remember(now time.Time, keys []string, spent []int64) {
 		clear(r.seen)
 		r.seenDay = day
 	}
-	for j := 0; j < len(spent) && 2*j < len(keys); j++ {
-		r.seen[keys[2*j]] = spent[j]
+	for j := 0; 2*j+1 < len(counts) && 2*j < len(keys); j++ {
+		r.seen[keys[2*j]] = seenCount{spent: counts[2*j], held: addSat(counts[2*j+1], est)}
 	}
 }
 
-// seedLocal seeds the fallback with each scope's share of the spend last
-// seen in Redis, so falling back does not reset spend to zero.
+// seedLocal seeds the fallback with each scope's share of the spend and
+// holds last seen in Redis (on every replica: Run reads them every
+// ProbeInterval), so falling back does not reset spend to zero, and the
+// replicas' shares together stay within the budget. The holds count as
+// spent: the requests in flight when Redis failed settle into Redis later,
+// not into the fallback.
 func (r *Redis) seedLocal(scopes []BudgetScope) {
 	now := r.backend.Now()
 	n := int64(r.backend.Replicas)
 	for _, s := range scopes {
 		d, m := r.periodKeys(s.Key, now)
 		r.mu.Lock()
-		ds, ms := r.seen[d], r.seen[m]
+		dc, mc := r.seen[d], r.seen[m]
+		ds, ms := addSat(dc.spent, dc.held), addSat(mc.spent, mc.held)
 		r.mu.Unlock()
 		if ds > 0 {
 			_ = r.local.seed(s.Key, Daily, ds/n)
@@ -343,7 +425,7 @@ func (r *Redis) Seed(ctx context.Context, scopeKey string, period Period, spentU
 		return fmt.Errorf("budget: seed: unknown period %q", period)
 	}
 	r.mu.Lock()
-	spent = max(spent, r.seen[key])
+	spent = max(spent, r.seen[key].spent)
 	r.mu.Unlock()
 	if err := r.local.seed(scopeKey, period, spent/int64(r.backend.Replicas)); err != nil {
 		return err

@@ -74,3 +74,56 @@ func TestRedisFallbackHoldsRegisteredOnRecovery(t *testing.T) {
 		})
 	}
 }
+
+// TestRedisFallbackStartsFromFleetSpend: a replica's fallback starts from
+// the spend (and holds) the fleet had in Redis, read by Run while Redis
+// answers, not from what this replica last saw in its own reservations,
+// so the replicas' shares together stay within the budget (found by audit
+// AE, AE1: $0.48 of $0.60 spent through replica A, then replica B took a
+// full $0.30 share).
+func TestRedisFallbackStartsFromFleetSpend(t *testing.T) {
+	prefix := redistest.Prefix(t)
+	p := redistest.StartProxy(t, redistest.Addr)
+	clock := clocktest.New(budgettest.Start)
+	c := redistest.NewClient(t, p.Addr)
+	b := budget.NewRedis(c, prefix, budget.RedisOptions{Replicas: 2, Now: clock.Now, ProbeInterval: 10 * time.Millisecond})
+	a := budget.NewRedis(redistest.NewClient(t, redistest.Addr), prefix, budget.RedisOptions{Replicas: 2, Now: clock.Now})
+	ctx := context.Background()
+	s := []budget.BudgetScope{{Key: "key:k", DailyUSD: 0.6}}
+
+	r, err := b.Reserve(ctx, s, 0.01) // b knows the key: it saw $0 spent
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Settle(0.01)
+	r, err = a.Reserve(ctx, s, 0.37)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Settle(0.37)
+	inFlight, err := a.Reserve(ctx, s, 0.1) // still running when Redis fails
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { b.Run(rctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	clocktest.WaitFor(t, "b to read the fleet's spend", func() bool { return b.SeenUSD("key:k") > 0.479 })
+
+	p.SetDown(true)
+	for range 8 {
+		_ = c.Ping(ctx).Err()
+	}
+	// 0.38 spent and 0.1 held of 0.6: b's share of what is left is 0.06.
+	r, err = b.Reserve(ctx, s, 0.05)
+	if err != nil || !b.Fallback() {
+		t.Fatalf("fallback, 0.05 of the 0.06 share left: %v, fallback %v", err, b.Fallback())
+	}
+	r.Settle(0.05)
+	var be *budget.Error
+	if _, err := b.Reserve(ctx, s, 0.02); !errors.As(err, &be) {
+		t.Fatalf("fallback, 0.02 more: got %v, want refused (0.48 of 0.6 spent or held fleet-wide)", err)
+	}
+	inFlight.Settle(0.1)
+}

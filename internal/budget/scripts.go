@@ -32,7 +32,8 @@ end
 // ARGV: now_ms, hold_expiry_ms, member, estimate, day_ttl_s, month_ttl_s,
 // then per scope daily limit, monthly limit (0 = none), and 1 when the
 // scope's limited counters must have been seeded (else 0).
-// Returns {0, spent...} (spent per key pair, in KEYS order) on success,
+// Returns {0, spent, reserved, ...} (per key pair, in KEYS order, before
+// this hold) on success,
 // {scope_index (1-based), period, limit, spent, reserved} for a limit
 // exceeded, or {-1, scope_index, period_index (1 daily, 2 monthly), ...}
 // for the counters that must be seeded first.
@@ -57,6 +58,7 @@ for i = 1, n do
       unseeded[#unseeded + 1] = p
     end
     spent[#spent + 1] = s
+    spent[#spent + 1] = r
   end
 end
 if #unseeded > 1 then return unseeded end
