@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	neturl "net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/loadgen"
@@ -25,6 +27,19 @@ throughput. Both stop at --duration or after --requests, whichever is first.
 
 flags:
 `
+
+// redactURL is raw with a password in it masked as Go's HTTP client masks it
+// in its errors (user:***@host); a URL that does not parse is not printed.
+func redactURL(raw string) string {
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		return "(a URL that does not parse)"
+	}
+	if _, has := u.User.Password(); has {
+		return strings.Replace(u.String(), u.User.String()+"@", u.User.Username()+":***@", 1)
+	}
+	return raw
+}
 
 // cmdBench runs `switchyard bench`.
 func cmdBench(args []string, stdout, stderr io.Writer) int {
@@ -53,6 +68,15 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "switchyard bench: unexpected argument %q\n", fs.Arg(0))
 		return 2
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"duration", *duration}, {"timeout", *timeout}} {
+		if d.v < 0 {
+			fmt.Fprintf(stderr, "switchyard bench: --%s %v must not be negative\n", d.name, d.v)
+			return 2
+		}
 	}
 	opts := loadgen.Options{
 		URL: *url, Model: *model, Stream: *stream, Duration: *duration, Requests: *requests,
@@ -95,7 +119,10 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	} else {
-		loadgen.Format(stdout, loadgen.Endpoint(*url), res)
+		loadgen.Format(stdout, redactURL(loadgen.Endpoint(*url)), res)
+	}
+	if res.Interrupted {
+		fmt.Fprintf(stderr, "switchyard bench: interrupted: the figures cover the run until the signal; %d requests in flight were cut off (not counted as errors)\n", res.CutOff)
 	}
 	if res.OK == 0 {
 		return 1

@@ -43,14 +43,31 @@ func cmdCache(args []string, stdout, stderr io.Writer) int {
 	if *tenant != "" {
 		path += "?tenant_id=" + url.QueryEscape(*tenant)
 	}
-	var out struct{ Purged int }
+	var out struct {
+		Purged int
+		Scope  string // if the API says what it purged
+	}
 	if err := c.do("DELETE", path, nil, &out); err != nil {
 		fmt.Fprintf(stderr, "switchyard cache purge: %v\n", err)
 		return 1
 	}
 	scope := "all tenants"
-	if *tenant != "" {
+	switch {
+	case *tenant != "":
 		scope = "tenant " + *tenant
+	case out.Scope != "":
+		scope = out.Scope
+	default:
+		// A tenant admin's key purges its own tenant, whatever it names:
+		// ask the API whose the key is.
+		var who struct {
+			TenantID string `json:"tenant_id"`
+		}
+		if err := c.do("GET", "/admin/whoami", nil, &who); err != nil {
+			scope = "the tenants your key may purge"
+		} else if who.TenantID != "" {
+			scope = "tenant " + who.TenantID
+		}
 	}
 	fmt.Fprintf(stdout, "purged %d cached answers (%s)\n", out.Purged, scope)
 	return 0

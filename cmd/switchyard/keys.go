@@ -2,9 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -90,10 +92,23 @@ func cmdKeys(args []string, stdout, stderr io.Writer) int {
 				in.AllowedRoutes = append(in.AllowedRoutes, strings.TrimSpace(rt))
 			}
 		}
+		for _, b := range []struct {
+			flag string
+			v    float64
+		}{{"budget-daily", in.Limits.BudgetDailyUSD}, {"budget-monthly", in.Limits.BudgetMonthlyUSD}} {
+			if math.IsNaN(b.v) || math.IsInf(b.v, 0) {
+				fmt.Fprintf(stderr, "switchyard keys: --%s %v: want a number of US dollars\n", b.flag, b.v)
+				return 2
+			}
+		}
 		if meta != "" {
 			in.Metadata = map[string]string{}
 			for _, kv := range strings.Split(meta, ",") {
-				k, v, _ := strings.Cut(kv, "=")
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok || strings.TrimSpace(k) == "" {
+					fmt.Fprintf(stderr, "switchyard keys: --meta: %q is not key=value (want k=v,k2=v2)\n", kv)
+					return 2
+				}
 				in.Metadata[k] = v
 			}
 		}
@@ -108,6 +123,9 @@ func cmdKeys(args []string, stdout, stderr io.Writer) int {
 		}
 		var v admin.KeyView
 		if err := c.do("POST", "/admin/keys", in, &v); err != nil {
+			if c.missingTenant(err, in.TenantID) {
+				err = fmt.Errorf("tenant %q does not exist (404 not_found): create it first (POST /admin/tenants with {\"id\":%q}, see docs/operations.md), then the key", in.TenantID, in.TenantID)
+			}
 			fmt.Fprintf(stderr, "switchyard keys create: %v\n", err)
 			return 1
 		}
@@ -216,11 +234,36 @@ func (c *adminClient) do(method, path string, in, out any) error {
 			Error struct{ Code, Message string }
 		}
 		if json.Unmarshal(data, &e) == nil && e.Error.Code != "" {
-			return fmt.Errorf("%s (%d %s)", e.Error.Message, resp.StatusCode, e.Error.Code)
+			return &apiError{status: resp.StatusCode, code: e.Error.Code, msg: e.Error.Message}
 		}
 		return fmt.Errorf("admin API answered %s", resp.Status)
 	}
 	return json.Unmarshal(data, out)
+}
+
+// apiError is an error the admin API answered.
+type apiError struct {
+	status    int
+	code, msg string
+}
+
+func (e *apiError) Error() string { return fmt.Sprintf("%s (%d %s)", e.msg, e.status, e.code) }
+
+// isNotFound reports whether err is the admin API's 404 not_found.
+func isNotFound(err error) bool {
+	var e *apiError
+	return errors.As(err, &e) && e.status == http.StatusNotFound && e.code == "not_found"
+}
+
+// missingTenant reports whether err, the admin API's answer to a request
+// naming tenant, is a 404 because that tenant does not exist (the API's
+// own answer names no object).
+func (c *adminClient) missingTenant(err error, tenant string) bool {
+	if tenant == "" || !isNotFound(err) {
+		return false
+	}
+	var t json.RawMessage
+	return isNotFound(c.do("GET", "/admin/tenants/"+url.PathEscape(tenant), nil, &t))
 }
 
 // shown is a field of a listing as printed: as it is when every character

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"sync/atomic"
@@ -179,12 +180,27 @@ func cmdSim(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	fmt.Fprintf(stdout, "simulated provider on http://%s (OpenAI: /v1/chat/completions, Anthropic: /v1/messages)\n", *listen)
-	if err := sim.Run(ctx, *listen, cfg, newLogger(stderr, slog.LevelInfo)); err != nil && !errors.Is(err, context.Canceled) {
+	if err := runSim(ctx, *listen, cfg, stdout, newLogger(stderr, slog.LevelInfo)); err != nil && !errors.Is(err, context.Canceled) {
 		fmt.Fprintf(stderr, "switchyard sim: %v\n", err)
 		return 1
 	}
 	return 0
+}
+
+// runSim is sim.Run that prints the banner once the listener is bound,
+// with the address bound (a port in use or a bad address prints none; :0
+// prints the port chosen), as serve does.
+func runSim(ctx context.Context, addr string, cfg sim.Config, stdout io.Writer, log *slog.Logger) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("sim: listen: %w", err)
+	}
+	log.Info("sim: serving", "addr", ln.Addr().String(), "models", len(cfg.Models))
+	fmt.Fprintf(stdout, "simulated provider on http://%s (OpenAI: /v1/chat/completions, Anthropic: /v1/messages)\n", ln.Addr())
+	return sim.New(cfg, sim.WithLogger(log)).Serve(ctx, ln)
 }
 
 const routeUsage = `usage: switchyard route <train|eval|explain|export> [flags]
@@ -208,7 +224,7 @@ func cmdRoute(args []string, stdout, stderr io.Writer) int {
 	}
 	switch args[0] {
 	case "train":
-		return learned.TrainMain(args[1:], stdout, stderr)
+		return cmdRouteTrain(args[1:], stdout, stderr)
 	case "eval":
 		return learned.EvalMain(args[1:], stdout, stderr)
 	case "explain":

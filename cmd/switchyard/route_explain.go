@@ -67,6 +67,11 @@ func cmdRouteExplain(args []string, stdin io.Reader, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "switchyard: read request: %v\n", err)
 		return 2
 	}
+	if int64(len(body)) > cfg.Server.MaxBodyBytes {
+		// Serving answers such a body 413; it is not malformed JSON.
+		fmt.Fprintf(stderr, "switchyard: request: the body is larger than server.max_body_bytes (%d bytes); serving would refuse it (413)\n", cfg.Server.MaxBodyBytes)
+		return 2
+	}
 	var req *llm.Request
 	switch *dialect {
 	case "openai":

@@ -46,6 +46,10 @@ func cmdRouteExport(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
+	if *since < 0 {
+		fmt.Fprintf(stderr, "switchyard route export: --since %v must not be negative (it is how far back to export)\n", *since)
+		return 2
+	}
 	url := *dsn
 	if *cfgPath != "" {
 		cfg, err := config.Load(*cfgPath)

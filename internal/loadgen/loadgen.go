@@ -87,6 +87,9 @@ func (o *Options) setDefaults() error {
 	if o.URL == "" {
 		return errors.New("loadgen: url is required")
 	}
+	if o.Duration < 0 || o.Timeout < 0 {
+		return errors.New("loadgen: duration and timeout must not be negative")
+	}
 	if o.Duration <= 0 && o.Requests <= 0 {
 		return ErrNoBound
 	}
@@ -99,7 +102,7 @@ func (o *Options) setDefaults() error {
 	if o.MaxInFlight == 0 {
 		o.MaxInFlight = DefaultMaxInFlight
 	}
-	if o.Timeout <= 0 {
+	if o.Timeout == 0 {
 		o.Timeout = DefaultTimeout
 	}
 	if o.Now == nil {
@@ -192,7 +195,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	} else {
 		r.closedLoop(ctx, start)
 	}
-	return r.rec.result(opts, opts.Now().Sub(start)), nil
+	res := r.rec.result(opts, opts.Now().Sub(start))
+	res.Interrupted = ctx.Err() != nil
+	return res, nil
 }
 
 type runner struct {

@@ -313,6 +313,8 @@ func TestRunOptionErrors(t *testing.T) {
 		{name: "no bound", opts: Options{URL: "http://127.0.0.1:1"}, want: ErrNoBound},
 		{name: "no url", opts: Options{Requests: 1}},
 		{name: "negative rate", opts: Options{URL: "http://127.0.0.1:1", Requests: 1, Rate: -1}},
+		{name: "negative duration", opts: Options{URL: "http://127.0.0.1:1", Requests: 1, Duration: -time.Second}},
+		{name: "negative timeout", opts: Options{URL: "http://127.0.0.1:1", Requests: 1, Timeout: -time.Second}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -18,11 +18,15 @@ import (
 // Error kinds counted in Result.ErrorKinds.
 const (
 	KindDropped     = "dropped"      // open loop: not sent, in-flight cap reached
-	KindTimeout     = "timeout"      // the request's Timeout or the run's context ended it
+	KindTimeout     = "timeout"      // the request's Timeout ended it
 	KindTransport   = "transport"    // connect, write or read failure
 	KindBadBody     = "bad_body"     // 200 with an answer that is not a chat completion
 	KindMissingDone = "missing_done" // stream ended without data: [DONE]
 	KindStreamError = "stream_error" // in-band {"error": ...} event
+
+	// kindCutOff marks a request in flight when the run's context ended
+	// (Ctrl-C): counted in Result.CutOff, not as an error of the server.
+	kindCutOff = "cut_off"
 )
 
 // outcome is one request's result. Latency is measured from due, the
@@ -37,8 +41,15 @@ type outcome struct {
 
 func failed(err error) outcome { return outcome{kind: errKind(err), detail: err.Error()} }
 
-func (r *runner) do(ctx context.Context, due time.Time) outcome {
-	ctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
+func (r *runner) do(run context.Context, due time.Time) (o outcome) {
+	defer func() {
+		// A request the run's end cut off (the operator's interrupt) did
+		// not time out or fail: the server is not to blame for it.
+		if run.Err() != nil && (o.kind == KindTimeout || o.kind == KindTransport || o.kind == KindMissingDone) {
+			o.kind, o.detail = kindCutOff, ""
+		}
+	}()
+	ctx, cancel := context.WithTimeout(run, r.opts.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.url, bytes.NewReader(r.body))
 	if err != nil {
@@ -58,7 +69,6 @@ func (r *runner) do(ctx context.Context, due time.Time) outcome {
 		return o
 	}
 	defer resp.Body.Close()
-	var o outcome
 	switch {
 	case resp.StatusCode != http.StatusOK:
 		n, err := io.Copy(io.Discard, resp.Body)

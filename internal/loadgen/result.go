@@ -25,8 +25,15 @@ type Result struct {
 	OK        int `json:"ok"`
 	// Errors counts failed requests, dropped ones included; ErrorKinds
 	// splits them by kind ("status_503", "timeout", "dropped", ...).
-	Errors     int            `json:"errors"`
-	ErrorKinds map[string]int `json:"error_kinds,omitempty"`
+	Errors int `json:"errors"`
+	// Interrupted is set when the run's context ended before the run did
+	// (Ctrl-C or SIGTERM in switchyard bench): the figures cover the run
+	// up to then. CutOff is the requests in flight that it ended; they are
+	// in Sent but neither OK nor Errors (nor timeouts: the server did not
+	// fail them).
+	Interrupted bool           `json:"interrupted,omitempty"`
+	CutOff      int            `json:"cut_off,omitempty"`
+	ErrorKinds  map[string]int `json:"error_kinds,omitempty"`
 	// ErrorSamples holds the first error text of each transport or
 	// timeout kind, to tell a refused connection from a reset.
 	ErrorSamples map[string]string `json:"error_samples,omitempty"`
@@ -95,6 +102,7 @@ type recorder struct {
 	kinds     map[string]int
 	samples   map[string]string
 	sent      int
+	cutOff    int
 	bytes     int64
 	maxLag    time.Duration
 }
@@ -112,6 +120,10 @@ func (r *recorder) record(o outcome) {
 	defer r.mu.Unlock()
 	r.sent++
 	r.bytes += o.bytes
+	if o.kind == kindCutOff {
+		r.cutOff++
+		return
+	}
 	if o.kind != "" {
 		r.kinds[o.kind]++
 		if _, ok := r.samples[o.kind]; !ok && o.detail != "" {
@@ -142,7 +154,7 @@ func (r *recorder) result(o Options, elapsed time.Duration) *Result {
 	defer r.mu.Unlock()
 	res := &Result{
 		Mode: "closed", Stream: o.Stream, Connections: o.Connections,
-		Sent: r.sent, OK: len(r.latencies), Elapsed: elapsed,
+		Sent: r.sent, OK: len(r.latencies), CutOff: r.cutOff, Elapsed: elapsed,
 		Latency: Summarize(r.latencies), MaxSendLag: r.maxLag, Bytes: r.bytes,
 	}
 	if o.Rate > 0 {
@@ -182,6 +194,9 @@ func Format(w io.Writer, target string, res *Result) {
 	fmt.Fprintf(w, "target      %s\n", target)
 	fmt.Fprintf(w, "load        %s, %s, %s\n", mode, kind, res.Elapsed.Round(time.Millisecond))
 	fmt.Fprintf(w, "requests    %d scheduled, %d sent, %d ok, %d errors\n", res.Scheduled, res.Sent, res.OK, res.Errors)
+	if res.Interrupted {
+		fmt.Fprintf(w, "interrupted the run was stopped early; %d requests in flight were cut off (not counted as errors)\n", res.CutOff)
+	}
 	fmt.Fprintf(w, "throughput  %.1f req/s\n", res.Throughput)
 	writeSummary(w, "latency", res.Latency)
 	if res.TTFT != nil {
