@@ -133,6 +133,17 @@ func Serve(ctx context.Context, opts Options) error {
 	listen := cfg.Server.Listen
 	if opts.Listen != "" {
 		listen = opts.Listen
+		if !demo {
+			// The file's rules for server.listen hold for the flag that
+			// overrides it (admin.listen must differ from it), or the
+			// admin API would take the port first and serving fail with
+			// a bare "address already in use".
+			c := *cfg
+			c.Server.Listen = listen
+			if err := c.Validate(); err != nil {
+				return fmt.Errorf("app: --listen %s: %w", listen, err)
+			}
+		}
 	}
 	open := demo || openGateway(cfg)
 	rc, err := buildCache(cfg, log)
@@ -312,7 +323,13 @@ func printBanner(w io.Writer, base string, demo bool, cfg *config.Config) {
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "Try:\n  curl %s/v1/chat/completions -H 'Content-Type: application/json' -d '{\"model\":\"%s\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}'\n", base, firstRoute(cfg))
+	// With client keys the request needs one: a placeholder, never a key.
+	auth, keyNote := "", ""
+	if !demo && !openGateway(cfg) {
+		auth = ` -H "Authorization: Bearer $SWITCHYARD_API_KEY"`
+		keyNote = "  (set SWITCHYARD_API_KEY to a client key: one of server.api_keys, or a virtual key from switchyard keys create)\n"
+	}
+	fmt.Fprintf(w, "Try:\n  curl %s/v1/chat/completions -H 'Content-Type: application/json'%s -d '{\"model\":\"%s\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}'\n%s", base, auth, firstRoute(cfg), keyNote)
 	fmt.Fprintf(w, "OpenAI SDK base URL: %s/v1   Anthropic SDK base URL: %s\n", base, base)
 }
 
