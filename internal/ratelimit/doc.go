@@ -57,9 +57,15 @@
 // admits about 60, never unlimited. It logs one warning when it falls back
 // and one line when it recovers. While in fallback, at most one request per
 // RedisOptions.ProbeInterval (default 1s) tries Redis again; the first
-// success returns to Redis. Local and Redis state are not merged: for up to a
-// minute after a transition a scope can get up to its local share on top of
-// what it had in the other backend. A Redis ticket settled while Redis is
+// success returns to Redis. The fallback starts each scope from its share
+// of the tokens its Redis buckets held (as last read: Redis.Run reads the
+// buckets this replica used every ProbeInterval), refilled since, and
+// counts this replica's requests admitted through Redis and still running
+// against its max_concurrent share, so the fleet admits about what Redis
+// would have, short of what other replicas took in the last ProbeInterval.
+// The other way is not merged: RPM and TPM the fallback charged are not
+// charged to the Redis buckets when Redis answers again, so for up to a
+// minute after recovery a scope can get up to what it took locally on top. A Redis ticket settled while Redis is
 // down is settled there once Redis answers (Redis.Run). Before the limiter
 // admits from Redis again, the concurrency slots of the requests its
 // fallback admitted and still running are leased in Redis (renewed by Run

@@ -201,3 +201,39 @@ func lockOrder(idx []int) []int {
 	}
 	return u
 }
+
+// seedBuckets sets key's RPM bucket (if rpm > 0) and TPM bucket (if tpm >
+// 0), of those limits, to hold rpmTokens and tpmTokens at now (at most
+// full), the others full, and adds inflight to its requests in flight: the
+// fallback's start from what Redis held.
+func (m *Memory) seedBuckets(key string, rpm, tpm int, rpmTokens, tpmTokens float64, inflight int) {
+	sh := &m.shards[int(maphash.String(m.seed, key)%shardCount)]
+	now := m.now().UnixNano()
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	st := sh.states[key]
+	if st == nil {
+		st = &scopeState{}
+		sh.states[key] = st
+	}
+	st.rpm, st.tpm = bucket{}, bucket{} // full at their first refill
+	if rpm > 0 {
+		l := float64(rpm)
+		st.rpm = bucket{tokens: min(rpmTokens, l), last: now, limit: l, init: true}
+	}
+	if tpm > 0 {
+		l := float64(tpm)
+		st.tpm = bucket{tokens: min(tpmTokens, l), last: now, limit: l, init: true}
+	}
+	st.inflight += inflight
+}
+
+// release frees n of key's requests in flight counted by seedBuckets.
+func (m *Memory) release(key string, n int) {
+	sh := &m.shards[int(maphash.String(m.seed, key)%shardCount)]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if st := sh.states[key]; st != nil {
+		st.inflight = max(st.inflight-n, 0)
+	}
+}

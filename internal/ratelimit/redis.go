@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,6 +55,12 @@ type Redis struct {
 	// whose leases Run renews.
 	mu   sync.Mutex
 	held map[*redisTicket]struct{}
+	// seen is, per scope key, its Redis buckets as last read (admits,
+	// and Run's refresh), to seed the fallback with.
+	seen map[string]seenBucket
+	// seeded are the scope keys whose fallback state was seeded in this
+	// outage; cleared when Redis answers again.
+	seeded map[string]bool
 
 	// pending are the fallback tickets with a concurrency slot, not
 	// settled and not yet leased in Redis; register leases them there once
@@ -74,7 +82,7 @@ func NewRedis(client *redis.Client, prefix string, opts RedisOptions) *Redis {
 		Replicas: opts.Replicas, Now: opts.Now, Logger: opts.Logger,
 		ProbeInterval: opts.ProbeInterval, SettleTimeout: opts.SettleTimeout, InstanceID: opts.InstanceID,
 	})
-	r := &Redis{backend: b, leaseTTL: opts.LeaseTTL, local: NewMemory(b.Now), held: map[*redisTicket]struct{}{}, pending: map[*fallbackTicket]struct{}{}}
+	r := &Redis{backend: b, leaseTTL: opts.LeaseTTL, local: NewMemory(b.Now), held: map[*redisTicket]struct{}{}, seen: map[string]seenBucket{}, seeded: map[string]bool{}, pending: map[*fallbackTicket]struct{}{}}
 	b.OnRecover(r.register)
 	return r
 }
@@ -91,12 +99,13 @@ func (r *Redis) Admit(ctx context.Context, req Request) (Ticket, error) {
 	if ok {
 		return t, err
 	}
+	r.seedLocal(req.Scopes)
 	local, err := r.local.Admit(ctx, r.divide(req))
 	if err != nil {
 		return nil, err
 	}
 	// Its concurrency slots are leased in Redis too once Redis answers.
-	rt := &redisTicket{r: r, id: r.backend.NewID()}
+	rt := &redisTicket{r: r, id: r.backend.NewID(), local: true}
 	for _, s := range req.Scopes {
 		if s.MaxConcurrent > 0 {
 			rt.scopes = append(rt.scopes, Scope{Key: s.Key, MaxConcurrent: s.MaxConcurrent})
@@ -112,6 +121,66 @@ func (r *Redis) Admit(ctx context.Context, req Request) (Ticket, error) {
 	r.pmu.Unlock()
 	r.backend.Local()
 	return f, nil
+}
+
+// seenBucket is a scope's Redis buckets as last read: the limits they
+// were kept for, and their tokens at unix ms rl and tl (has*: the bucket
+// exists; a missing one is full).
+type seenBucket struct {
+	rpm, tpm   int
+	r, t       float64
+	rl, tl     int64
+	hasR, hasT bool
+}
+
+// fleet is the tokens b's bucket of limit holds at now (ms), refilled.
+func fleetTokens(tokens float64, last int64, limit int, now int64) float64 {
+	l := float64(limit)
+	if now > last {
+		tokens += float64(now-last) * l / 60000
+	}
+	return min(tokens, l)
+}
+
+// seedLocal starts the fallback state of each scope not seeded yet in
+// this outage from what Redis held: its share of the tokens left in its
+// fleet buckets (as last read: at most a ProbeInterval old while Run
+// runs), refilled since, and, as its requests in flight, this replica's
+// requests admitted through Redis and still running. So the replicas'
+// shares together admit about what the fleet's buckets and max_concurrent
+// would have, not a full bucket each.
+func (r *Redis) seedLocal(scopes []Scope) {
+	n := r.backend.Replicas
+	now := r.backend.Now().UnixMilli()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range scopes {
+		if r.seeded[s.Key] {
+			continue
+		}
+		r.seeded[s.Key] = true
+		rpm, tpm := 0, 0
+		var rt, tt float64
+		if b, ok := r.seen[s.Key]; ok {
+			if b.hasR && s.RPM > 0 {
+				rpm, rt = ceilDiv(s.RPM, n), fleetTokens(b.r, b.rl, s.RPM, now)/float64(n)
+			}
+			if b.hasT && s.TPM > 0 {
+				tpm, tt = ceilDiv(s.TPM, n), fleetTokens(b.t, b.tl, s.TPM, now)/float64(n)
+			}
+		}
+		inflight := 0
+		if s.MaxConcurrent > 0 {
+			lease := r.backend.Prefix + "c:" + s.Key
+			for t := range r.held {
+				if !t.local && slices.Contains(t.leases, lease) && !slices.Contains(t.adopted, s.Key) {
+					t.adopted = append(t.adopted, s.Key)
+					inflight++
+				}
+			}
+		}
+		r.local.seedBuckets(s.Key, rpm, tpm, rt, tt, inflight)
+	}
 }
 
 // fallbackTicket is a ticket with a concurrency slot admitted by the local
@@ -169,6 +238,9 @@ func (r *Redis) release(rt *redisTicket) {
 // once; a ticket settled while its leases were being written has them
 // freed again.
 func (r *Redis) register(ctx context.Context) error {
+	r.mu.Lock()
+	clear(r.seeded) // Redis answers: the next outage seeds afresh
+	r.mu.Unlock()
 	r.pmu.Lock()
 	todo := make([]*fallbackTicket, 0, len(r.pending))
 	for f := range r.pending {
@@ -236,8 +308,13 @@ func (r *Redis) admitRedis(ctx context.Context, req Request) (Ticket, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ratelimit: redis admit: %w", err)
 	}
-	if len(res) == 3 {
-		i, _ := res[0].(int64)
+	if len(res) == 0 {
+		return nil, fmt.Errorf("ratelimit: redis admit: empty reply")
+	}
+	if i, _ := res[0].(int64); i != 0 {
+		if len(res) != 3 {
+			return nil, fmt.Errorf("ratelimit: redis admit: bad reply %v", res)
+		}
 		lim, _ := res[1].(string)
 		ms, _ := res[2].(int64)
 		if i < 1 || int(i) > len(req.Scopes) {
@@ -245,6 +322,7 @@ func (r *Redis) admitRedis(ctx context.Context, req Request) (Ticket, error) {
 		}
 		return nil, &Error{Scope: req.Scopes[i-1].Key, Limit: Limit(lim), RetryAfter: time.Duration(ms) * time.Millisecond}
 	}
+	r.remember(req.Scopes, now, res)
 	t := &redisTicket{r: r, id: id, scopes: append([]Scope(nil), req.Scopes...)}
 	for _, s := range req.Scopes {
 		if s.MaxConcurrent > 0 {
@@ -259,6 +337,32 @@ func (r *Redis) admitRedis(ctx context.Context, req Request) (Ticket, error) {
 	return t, nil
 }
 
+// remember records the buckets an admission left in Redis (its reply
+// res: 0, then per scope rpm and tpm tokens or empty), for seedLocal.
+func (r *Redis) remember(scopes []Scope, now int64, res []any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, s := range scopes {
+		if 2+2*i >= len(res) {
+			break
+		}
+		rs, _ := res[1+2*i].(string)
+		ts, _ := res[2+2*i].(string)
+		if rs == "" && ts == "" {
+			continue
+		}
+		b := r.seen[s.Key]
+		b.rpm, b.tpm = s.RPM, s.TPM
+		if v, err := strconv.ParseFloat(rs, 64); err == nil {
+			b.r, b.rl, b.hasR = v, now, true
+		}
+		if v, err := strconv.ParseFloat(ts, 64); err == nil {
+			b.t, b.tl, b.hasT = v, now, true
+		}
+		r.seen[s.Key] = b
+	}
+}
+
 // redisTicket is the Ticket of an admission made in Redis.
 type redisTicket struct {
 	r      *Redis
@@ -266,7 +370,13 @@ type redisTicket struct {
 	scopes []Scope
 	// leases are the lease sets holding a concurrency slot of the ticket
 	// (its scopes with a MaxConcurrent).
-	leases  []string
+	leases []string
+	// adopted are the scope keys whose fallback counts the ticket in
+	// flight (seedLocal); guarded by r.mu.
+	adopted []string
+	// local: the leases of a fallbackTicket, which the fallback counts
+	// already.
+	local   bool
 	settled atomic.Bool
 }
 
@@ -281,7 +391,11 @@ func (t *redisTicket) Settle(actualTokens int) {
 	if t.leases != nil {
 		r.mu.Lock()
 		delete(r.held, t)
+		adopted := t.adopted
 		r.mu.Unlock()
+		for _, k := range adopted {
+			r.local.release(k, 1)
+		}
 	}
 	args := make([]any, 0, 2+3*len(t.scopes))
 	args = append(args, r.backend.Now().UnixMilli(), t.id)
@@ -323,7 +437,84 @@ func (r *Redis) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { r.backend.Run(ctx) })
 	wg.Go(func() { r.renewLoop(ctx) })
+	wg.Go(func() { r.refreshLoop(ctx) })
 	wg.Wait()
+}
+
+// refreshBatch bounds the buckets read by one pipeline.
+const refreshBatch = 500
+
+// refreshLoop reads the buckets in seen again every ProbeInterval while
+// Redis answers, so a fallback starts from the fleet's buckets, not from
+// this replica's last admission.
+func (r *Redis) refreshLoop(ctx context.Context) {
+	t := time.NewTicker(r.backend.ProbeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !r.backend.Fallback() {
+			_ = r.refresh(ctx)
+		}
+	}
+}
+
+// refresh reads every bucket in seen; a bucket gone from Redis is full, and
+// leaves seen.
+func (r *Redis) refresh(ctx context.Context) error {
+	r.mu.Lock()
+	keys := make([]string, 0, len(r.seen))
+	for k := range r.seen {
+		keys = append(keys, k)
+	}
+	r.mu.Unlock()
+	for len(keys) > 0 {
+		n := min(len(keys), refreshBatch)
+		cctx, cancel := context.WithTimeout(ctx, r.backend.SettleTimeout)
+		cmds, err := r.backend.Client.Pipelined(cctx, func(p redis.Pipeliner) error {
+			for _, k := range keys[:n] {
+				p.HMGet(cctx, r.backend.Prefix+"b:"+k, "r", "rl", "t", "tl")
+			}
+			return nil
+		})
+		cancel()
+		if err != nil {
+			return fmt.Errorf("ratelimit: redis refresh: %w", err)
+		}
+		r.mu.Lock()
+		for i, c := range cmds {
+			v, err := c.(*redis.SliceCmd).Result()
+			b, ok := r.seen[keys[i]]
+			if err != nil || len(v) != 4 || !ok {
+				continue
+			}
+			b.r, b.rl, b.hasR = parseBucket(v[0], v[1])
+			b.t, b.tl, b.hasT = parseBucket(v[2], v[3])
+			if b.hasR || b.hasT {
+				r.seen[keys[i]] = b
+			} else {
+				delete(r.seen, keys[i])
+			}
+		}
+		r.mu.Unlock()
+		keys = keys[n:]
+	}
+	return nil
+}
+
+// parseBucket reads a bucket's tokens and last refill of an HMGET reply.
+func parseBucket(tokens, last any) (float64, int64, bool) {
+	ts, _ := tokens.(string)
+	ls, _ := last.(string)
+	t, err1 := strconv.ParseFloat(ts, 64)
+	l, err2 := strconv.ParseFloat(ls, 64)
+	if err1 != nil || err2 != nil {
+		return 0, 0, false
+	}
+	return t, int64(l), true
 }
 
 // renewLoop renews the held leases every LeaseTTL/3 by the limiter's

@@ -72,3 +72,98 @@ func TestRedisFallbackSlotsLeasedOnRecovery(t *testing.T) {
 		})
 	}
 }
+
+// TestRedisFallbackStartsFromFleetBuckets: when Redis fails, a replica's
+// fallback starts from its share of what the fleet's bucket held (read by
+// Run while Redis answers), not from a full bucket, and counts its own
+// requests admitted through Redis and still running against its
+// max_concurrent share (found by audit AE, AE2: a 20-RPM key got 41 in a
+// minute).
+func TestRedisFallbackStartsFromFleetBuckets(t *testing.T) {
+	prefix := redistest.Prefix(t)
+	p := redistest.StartProxy(t, redistest.Addr)
+	clock := clocktest.New(time.Now())
+	c := redistest.NewClient(t, p.Addr)
+	l := ratelimit.NewRedis(c, prefix, ratelimit.RedisOptions{Replicas: 2, Now: clock.Now, ProbeInterval: 10 * time.Millisecond})
+	other := ratelimit.NewRedis(redistest.NewClient(t, redistest.Addr), prefix, ratelimit.RedisOptions{Replicas: 2, Now: clock.Now})
+	ctx := context.Background()
+	rpm := ratelimit.Request{Scopes: []ratelimit.Scope{{Key: "key:r", RPM: 20}}}
+	conc := ratelimit.Request{Scopes: []ratelimit.Scope{{Key: "key:c", MaxConcurrent: 2}}}
+
+	admit := func(lim ratelimit.Limiter, req ratelimit.Request, n int) int {
+		ok := 0
+		for range n {
+			if tk, err := lim.Admit(ctx, req); err == nil {
+				tk.Settle(0)
+				ok++
+			}
+		}
+		return ok
+	}
+	if got := admit(l, rpm, 1) + admit(other, rpm, 19); got != 20 {
+		t.Fatalf("via redis: admitted %d, want 20", got)
+	}
+	running, err := l.Admit(ctx, conc) // through redis, still running when it fails
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { l.Run(rctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	clocktest.WaitFor(t, "l to read the fleet's bucket", func() bool { v, ok := l.SeenRPM("key:r"); return ok && v < 1 })
+
+	p.SetDown(true)
+	closePool(t, c)
+	if got := admit(l, rpm, 10); got != 0 || !l.Fallback() {
+		t.Fatalf("fallback, the minute's 20 used: admitted %d (fallback %v), want 0", got, l.Fallback())
+	}
+	clock.Advance(6 * time.Second) // the fleet bucket refills 2, this replica's share 1
+	if got := admit(l, rpm, 10); got != 1 {
+		t.Fatalf("fallback, 6 s later: admitted %d, want 1", got)
+	}
+	if got := admit(l, conc, 1); got != 0 {
+		t.Fatalf("fallback, max_concurrent share 1 with 1 running through redis: admitted %d, want 0", got)
+	}
+	running.Settle(0)
+	if got := admit(l, conc, 1); got != 1 {
+		t.Fatalf("fallback, after the request through redis ended: admitted %d, want 1", got)
+	}
+}
+
+// TestRedisFallbackSlotCountedOnceAcrossOutages: a request admitted on the
+// fallback, whose slot was leased in Redis when Redis came back, counts
+// once (not twice) against the next outage's share.
+func TestRedisFallbackSlotCountedOnceAcrossOutages(t *testing.T) {
+	prefix := redistest.Prefix(t)
+	p := redistest.StartProxy(t, redistest.Addr)
+	clock := clocktest.New(time.Now())
+	c := redistest.NewClient(t, p.Addr)
+	l := ratelimit.NewRedis(c, prefix, ratelimit.RedisOptions{Replicas: 2, Now: clock.Now, ProbeInterval: time.Second})
+	ctx := context.Background()
+	req := ratelimit.Request{Scopes: []ratelimit.Scope{{Key: "key:c", MaxConcurrent: 4}}} // share 2
+	p.SetDown(true)
+	closePool(t, c)
+	running, err := l.Admit(ctx, req)
+	if err != nil || !l.Fallback() {
+		t.Fatalf("first outage: %v, fallback %v", err, l.Fallback())
+	}
+	p.SetDown(false)
+	clock.Advance(time.Second)
+	tk, err := l.Admit(ctx, req) // the probe: redis again, the running slot leased there
+	if err != nil || l.Fallback() {
+		t.Fatalf("probe: %v, fallback %v", err, l.Fallback())
+	}
+	tk.Settle(0)
+	p.SetDown(true)
+	closePool(t, c)
+	second, err := l.Admit(ctx, req)
+	if err != nil || !l.Fallback() {
+		t.Fatalf("second outage, 1 of the share of 2 running: got %v (fallback %v), want admitted", err, l.Fallback())
+	}
+	if _, err := l.Admit(ctx, req); err == nil {
+		t.Fatal("second outage, 2 of 2 running: got admitted, want refused")
+	}
+	second.Settle(0)
+	running.Settle(0)
+}

@@ -26,7 +26,8 @@ end
 // admitScript checks every scope and charges all of them only if all admit.
 // KEYS: per scope its bucket hash and its lease sorted set.
 // ARGV: now_ms, lease_ttl_ms, lease_id, then per scope rpm, tpm, max_concurrent, tokens.
-// Returns {0} on admission, or {scope_index (1-based), limit, retry_after_ms}.
+// Returns {0, then per scope its rpm and tpm tokens left (empty if not
+// charged)} on admission, or {scope_index (1-based), limit, retry_after_ms}.
 var admitScript = redis.NewScript(luaBucket + `
 local now = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[2])
@@ -74,7 +75,12 @@ for i = 1, n do
     if redis.call('PTTL', zk) < ttl + 1000 then redis.call('PEXPIRE', zk, ttl + 1000) end
   end
 end
-return {0}
+local out = {0}
+for i = 1, n do
+  out[#out + 1] = rt[i] and tostring(rt[i] - 1) or ''
+  out[#out + 1] = tt[i] and tostring(tt[i] - tonumber(ARGV[3 + (i - 1) * 4 + 4])) or ''
+end
+return out
 `)
 
 // settleScript refunds (or charges) the difference between reserved and
