@@ -199,7 +199,7 @@ func Serve(ctx context.Context, opts Options) error {
 		ShutdownTimeout:   cfg.Server.ShutdownTimeout.D(),
 		Drain:             gw.CloseSessions,
 		AbortCause:        gateway.ErrShuttingDown,
-		Refused:           accountRefusal(metrics, ten.Recorder),
+		Refused:           accountRefusal(metrics, ten.Recorder, gw),
 	})
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
@@ -290,14 +290,15 @@ func Serve(ctx context.Context, opts Options) error {
 }
 
 // accountRefusal is server.Options.Refused: a request the server refused
-// before any endpoint ran (405, 415) gets its usage record and its
-// requests_total sample, as the gateway gives a request refused before its
-// key was read (a 401: no tenant, route or deployment).
-func accountRefusal(m *telemetry.Metrics, rec gateway.Recorder) func(*http.Request, int, string, time.Time) {
+// before any endpoint ran (405, 415) gets its usage record, its
+// requests_total sample and its span, as the gateway gives a request
+// refused before its key was read (a 401: no tenant, route or deployment).
+func accountRefusal(m *telemetry.Metrics, rec gateway.Recorder, gw *gateway.Gateway) func(*http.Request, int, string, time.Time) {
 	return func(r *http.Request, status int, code string, start time.Time) {
 		m.Requests.WithLabelValues("", "", strconv.Itoa(status)).Inc()
 		rec.Enqueue(store.UsageRecord{RequestID: reqid.From(r.Context()), Time: start, Status: status,
 			ErrorCode: code, Latency: time.Since(start)})
+		gw.TraceRefusal(r, status, code, start)
 	}
 }
 

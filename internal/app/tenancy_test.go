@@ -106,7 +106,7 @@ func startEditedTenantStack(t *testing.T, simURL, extra string, edit func(string
 		t.Fatalf("buildBatches: %v", err)
 	}
 	srv := server.New(server.Options{API: bat.Handler, Ready: gw.Ready, Gatherer: reg, InFlight: metrics.InFlight, Logger: log, ShutdownTimeout: 5 * time.Second,
-		Refused: accountRefusal(metrics, ten.Recorder)})
+		Refused: accountRefusal(metrics, ten.Recorder, gw)})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -48,6 +48,14 @@ func TestTracesExportedOverOTLP(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
 	}
+	// A request the server refuses before any endpoint runs is a span
+	// too (found by audit AH: a 405 or 415 had none).
+	req, _ := http.NewRequest("PUT", s.base+"/v1/chat/completions", nil)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Fatalf("PUT: got %v %v, want 405", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	s.stop() // shutdown flushes the batch of spans
 
 	mu.Lock()
@@ -56,7 +64,7 @@ func TestTracesExportedOverOTLP(t *testing.T) {
 	if len(bodies) == 0 {
 		t.Fatal("collector received no trace export")
 	}
-	for _, want := range []string{"switchyard.chat", "switchyard.route", "auto", "switchyard.deployment", "medium", "switchyard"} {
+	for _, want := range []string{"switchyard.chat", "switchyard.route", "auto", "switchyard.deployment", "medium", "switchyard", "switchyard.refused", "method_not_allowed"} {
 		if !bytes.Contains(all, []byte(want)) {
 			t.Errorf("exported spans lack %q", want)
 		}
