@@ -347,43 +347,30 @@ func (g *Gateway) callDeployment(ctx context.Context, name string, req *llm.Requ
 		return nil, err
 	}
 	input := tokens.Input(req)
-	ctx, span := g.sideSpan(ctx, "chat", d)
 	resp, tr, err := g.exec.Chat(ctx, &executor.Plan{Route: name, Targets: []executor.Target{d.target}}, req, input)
-	g.countSideAttempts(ctx, span, name, tr)
 	var u llm.Usage
 	if err == nil {
 		u = usageOf(resp, input)
 		addSideCall(ctx, rt, name, u)
 	}
-	endSideSpan(span, u, err)
+	g.sideAttempts(ctx, "chat", d, tr, u)
 	return resp, err
 }
 
-// sideSpan starts the client span of a call a routing policy or the
-// semantic cache makes for a request (a classifier, a judge, an
-// embedding), under the request's span: it is not among the attempts of
-// the executor's trace, which the request's other client spans come from.
-func (g *Gateway) sideSpan(ctx context.Context, op string, d *deployment) (context.Context, trace.Span) {
-	return g.tracer.Start(ctx, op+" "+d.cfg.Model, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
-		attribute.String("gen_ai.operation.name", op),
-		attribute.String("gen_ai.provider.name", d.genAIProvider),
-		attribute.String("gen_ai.request.model", d.cfg.Model),
-		attribute.String("switchyard.deployment", d.cfg.Name),
-		attribute.Bool("switchyard.side_call", true),
-	))
-}
-
-// countSideAttempts counts the upstream calls of a side call (a
-// classifier, a judge, an embedding) in switchyard_upstream_attempts_total,
-// as a request's are, under route = the deployment called (as a request
-// naming it would be), and gives their number to its span: a deployment
-// that fails every side call is seen there, not only as a slower request
-// (found by audit AH: they were counted nowhere).
-func (g *Gateway) countSideAttempts(ctx context.Context, span trace.Span, name string, tr *executor.Trace) {
+// sideAttempts records the upstream calls of a call a routing policy or
+// the semantic cache makes for a request (a classifier, a judge, an
+// embedding), from the executor's trace tr, as a request's are: each call
+// a client span under the request's span, with switchyard.side_call: true
+// (the answering one with the usage u), and each counted in
+// switchyard_upstream_attempts_total under route = the deployment called,
+// as a request naming it would be (found by audit AH: a side call was one
+// span whatever its tries, and counted nowhere, so a deployment failing
+// every side call showed only as slower requests).
+func (g *Gateway) sideAttempts(ctx context.Context, op string, d *deployment, tr *executor.Trace, u llm.Usage) {
 	if tr == nil {
 		return
 	}
-	calls := 0
+	n := 0
 	for i := range tr.Attempts {
 		a := &tr.Attempts[i]
 		outcome := "ok"
@@ -398,25 +385,35 @@ func (g *Gateway) countSideAttempts(ctx context.Context, span trace.Span, name s
 		case a.Err != nil:
 			outcome = a.Kind.String()
 		}
-		if a.Skipped == "" {
-			calls++
-		}
 		if g.metrics != nil {
-			g.metrics.Attempts.WithLabelValues(name, a.Deployment, outcome).Inc()
+			g.metrics.Attempts.WithLabelValues(d.cfg.Name, a.Deployment, outcome).Inc()
 		}
+		if a.Skipped != "" {
+			continue
+		}
+		n++
+		_, span := g.tracer.Start(ctx, op+" "+d.cfg.Model, trace.WithSpanKind(trace.SpanKindClient), trace.WithTimestamp(a.Start))
+		if span.IsRecording() {
+			span.SetAttributes(
+				attribute.String("gen_ai.operation.name", op),
+				attribute.String("gen_ai.provider.name", d.genAIProvider),
+				attribute.String("gen_ai.request.model", d.cfg.Model),
+				attribute.String("switchyard.deployment", d.cfg.Name),
+				attribute.Bool("switchyard.side_call", true),
+				attribute.Int("switchyard.attempt", n),
+			)
+			if a.Status != 0 {
+				span.SetAttributes(attribute.Int("http.response.status_code", a.Status))
+			}
+			if outcome != "ok" {
+				span.SetAttributes(attribute.String("error.type", outcome))
+				span.SetStatus(codes.Error, outcome)
+			} else if a.Deployment == tr.Deployment {
+				span.SetAttributes(attribute.Int("gen_ai.usage.input_tokens", u.InputTokens), attribute.Int("gen_ai.usage.output_tokens", u.OutputTokens))
+			}
+		}
+		span.End(trace.WithTimestamp(a.Start.Add(a.Duration)))
 	}
-	span.SetAttributes(attribute.Int("switchyard.attempts", calls))
-}
-
-// endSideSpan ends a side call's span with its usage, or its error.
-func endSideSpan(span trace.Span, u llm.Usage, err error) {
-	if err != nil {
-		span.SetAttributes(attribute.String("error.type", provider.KindOf(err).String()))
-		span.SetStatus(codes.Error, provider.KindOf(err).String())
-	} else {
-		span.SetAttributes(attribute.Int("gen_ai.usage.input_tokens", u.InputTokens), attribute.Int("gen_ai.usage.output_tokens", u.OutputTokens))
-	}
-	span.End()
 }
 
 // sideDeployment is the config in force and the named deployment, for a
@@ -460,11 +457,9 @@ func (g *Gateway) embedText(ctx context.Context, name, text string) ([]float32, 
 		return nil, err
 	}
 	plan := &executor.Plan{Route: name, Targets: []executor.Target{d.target}}
-	ctx, span := g.sideSpan(ctx, "embeddings", d)
 	resp, tr, err := g.exec.Embed(ctx, plan, &llm.EmbedRequest{Model: name, InputBytes: len(text), Inputs: 1, Raw: raw}, tokens.FromBytes(len(text)))
-	g.countSideAttempts(ctx, span, name, tr)
 	if err != nil {
-		endSideSpan(span, llm.Usage{}, err)
+		g.sideAttempts(ctx, "embeddings", d, tr, llm.Usage{})
 		return nil, err
 	}
 	u := resp.Usage
@@ -472,7 +467,7 @@ func (g *Gateway) embedText(ctx context.Context, name, text string) ([]float32, 
 		u = llm.Usage{InputTokens: tokens.FromBytes(len(text)), Estimated: true}
 	}
 	addSideCall(ctx, rt, name, u)
-	endSideSpan(span, u, nil)
+	g.sideAttempts(ctx, "embeddings", d, tr, u)
 	vec := gjson.GetBytes(resp.Raw, "data.0.embedding")
 	if !vec.IsArray() {
 		return nil, errors.New("gateway: embeddings response without data[0].embedding")

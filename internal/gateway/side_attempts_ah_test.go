@@ -12,9 +12,10 @@ import (
 // A side call's upstream calls (here a classify route's classifier, which
 // fails once and is retried) are counted in
 // switchyard_upstream_attempts_total under route = the deployment called,
-// as a request naming it would be (found by audit AH: they were counted
-// nowhere, so a deployment failing every side call showed only as slower
-// requests).
+// as a request naming it would be, and each is a client span of its own
+// (found by audit AH: they were counted nowhere, and one span held all
+// the tries, so a deployment failing every side call showed only as
+// slower requests).
 func TestSideCallAttemptsCounted(t *testing.T) {
 	var classifierCalls atomic.Int32
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -51,5 +52,15 @@ routes:
 	}
 	if n := k.attempts("judge", "judge", "ok"); n != 1 {
 		t.Errorf("attempts_total{route=judge, outcome=ok} = %v, want 1", n)
+	}
+	// Each call is a client span of its own, the failed one failed.
+	var calls []string
+	for _, s := range k.exp.GetSpans() {
+		if k1Attr(s, "switchyard.side_call") == "true" {
+			calls = append(calls, k1Attr(s, "switchyard.attempt")+":"+k1Attr(s, "error.type")+":"+k1Attr(s, "gen_ai.usage.input_tokens"))
+		}
+	}
+	if len(calls) != 2 || calls[0] != "1:unavailable:" || !strings.HasPrefix(calls[1], "2::") || calls[1] == "2::" {
+		t.Errorf("side call spans (attempt:error:input tokens) %q, want a failed first and an answering second with its usage", calls)
 	}
 }
