@@ -248,7 +248,7 @@ func (r *Redis) Deferred() int { return r.backend.Deferred() }
 func (r *Redis) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { r.backend.Run(ctx) })
-	wg.Go(func() { r.refreshLoop(ctx) })
+	wg.Go(func() { r.backend.WhileUp(ctx, r.refresh) }) // the counters in seen, for a fallback
 	wg.Wait()
 }
 
@@ -258,23 +258,6 @@ type seenCount struct{ spent, held int64 }
 
 // refreshBatch bounds the counters read by one pipeline.
 const refreshBatch = 500
-
-// refreshLoop reads the counters in seen again every ProbeInterval while
-// Redis answers.
-func (r *Redis) refreshLoop(ctx context.Context) {
-	t := time.NewTicker(r.backend.ProbeInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if !r.backend.Fallback() {
-			_ = r.refresh(ctx)
-		}
-	}
-}
 
 // refresh reads the spend and holds of every counter in seen.
 func (r *Redis) refresh(ctx context.Context) error {

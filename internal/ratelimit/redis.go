@@ -437,30 +437,12 @@ func (r *Redis) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { r.backend.Run(ctx) })
 	wg.Go(func() { r.renewLoop(ctx) })
-	wg.Go(func() { r.refreshLoop(ctx) })
+	wg.Go(func() { r.backend.WhileUp(ctx, r.refresh) }) // the counters in seen, for a fallback
 	wg.Wait()
 }
 
 // refreshBatch bounds the buckets read by one pipeline.
 const refreshBatch = 500
-
-// refreshLoop reads the buckets in seen again every ProbeInterval while
-// Redis answers, so a fallback starts from the fleet's buckets, not from
-// this replica's last admission.
-func (r *Redis) refreshLoop(ctx context.Context) {
-	t := time.NewTicker(r.backend.ProbeInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if !r.backend.Fallback() {
-			_ = r.refresh(ctx)
-		}
-	}
-}
 
 // refresh reads every bucket in seen; a bucket gone from Redis is full, and
 // leaves seen.

@@ -299,3 +299,22 @@ func (b *Backend) retry(ctx context.Context) {
 		b.Logger.Info(b.sw.Name()+": deferred redis writes made", "writes", len(writes))
 	}
 }
+
+// WhileUp calls refresh every ProbeInterval while Redis answers (never in
+// the fallback), until ctx ends: the budget and rate-limit stores read
+// the fleet's counters so, for a fallback to start from. A failed refresh
+// leaves the figures last read.
+func (b *Backend) WhileUp(ctx context.Context, refresh func(context.Context) error) {
+	t := time.NewTicker(b.ProbeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !b.Fallback() {
+			_ = refresh(ctx)
+		}
+	}
+}
