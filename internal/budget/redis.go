@@ -256,9 +256,6 @@ func (r *Redis) Run(ctx context.Context) {
 // and the holds of requests in flight (on every replica), nano-USD.
 type seenCount struct{ spent, held int64 }
 
-// refreshBatch bounds the counters read by one pipeline.
-const refreshBatch = 500
-
 // refresh reads the spend and holds of every counter in seen.
 func (r *Redis) refresh(ctx context.Context) error {
 	r.mu.Lock()
@@ -268,29 +265,17 @@ func (r *Redis) refresh(ctx context.Context) error {
 		keys = append(keys, k)
 	}
 	r.mu.Unlock()
-	for len(keys) > 0 {
-		n := min(len(keys), refreshBatch)
-		cctx, cancel := context.WithTimeout(ctx, r.backend.SettleTimeout)
-		cmds, err := r.backend.Client.Pipelined(cctx, func(p redis.Pipeliner) error {
-			for _, k := range keys[:n] {
-				p.HMGet(cctx, k, "s", "r")
-			}
-			return nil
-		})
-		cancel()
-		if err != nil {
-			return fmt.Errorf("budget: redis refresh: %w", err)
-		}
+	err := r.backend.ReadHashes(ctx, keys, []string{"s", "r"}, func(from int, vals [][]any) {
 		r.mu.Lock()
-		for i, c := range cmds {
-			v, err := c.(*redis.SliceCmd).Result()
-			if err != nil || len(v) != 2 || r.seenDay != day {
-				continue
+		defer r.mu.Unlock()
+		for j, v := range vals {
+			if v != nil && r.seenDay == day {
+				r.seen[keys[from+j]] = seenCount{spent: parseNanos(v[0]), held: parseNanos(v[1])}
 			}
-			r.seen[keys[i]] = seenCount{spent: parseNanos(v[0]), held: parseNanos(v[1])}
 		}
-		r.mu.Unlock()
-		keys = keys[n:]
+	})
+	if err != nil {
+		return fmt.Errorf("budget: redis refresh: %w", err)
 	}
 	return nil
 }

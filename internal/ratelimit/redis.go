@@ -441,48 +441,37 @@ func (r *Redis) Run(ctx context.Context) {
 	wg.Wait()
 }
 
-// refreshBatch bounds the buckets read by one pipeline.
-const refreshBatch = 500
-
 // refresh reads every bucket in seen; a bucket gone from Redis is full, and
 // leaves seen.
 func (r *Redis) refresh(ctx context.Context) error {
 	r.mu.Lock()
 	keys := make([]string, 0, len(r.seen))
+	hashes := make([]string, 0, len(r.seen))
 	for k := range r.seen {
 		keys = append(keys, k)
+		hashes = append(hashes, r.backend.Prefix+"b:"+k)
 	}
 	r.mu.Unlock()
-	for len(keys) > 0 {
-		n := min(len(keys), refreshBatch)
-		cctx, cancel := context.WithTimeout(ctx, r.backend.SettleTimeout)
-		cmds, err := r.backend.Client.Pipelined(cctx, func(p redis.Pipeliner) error {
-			for _, k := range keys[:n] {
-				p.HMGet(cctx, r.backend.Prefix+"b:"+k, "r", "rl", "t", "tl")
-			}
-			return nil
-		})
-		cancel()
-		if err != nil {
-			return fmt.Errorf("ratelimit: redis refresh: %w", err)
-		}
+	err := r.backend.ReadHashes(ctx, hashes, []string{"r", "rl", "t", "tl"}, func(from int, vals [][]any) {
 		r.mu.Lock()
-		for i, c := range cmds {
-			v, err := c.(*redis.SliceCmd).Result()
-			b, ok := r.seen[keys[i]]
-			if err != nil || len(v) != 4 || !ok {
+		defer r.mu.Unlock()
+		for j, v := range vals {
+			k := keys[from+j]
+			b, ok := r.seen[k]
+			if v == nil || !ok {
 				continue
 			}
 			b.r, b.rl, b.hasR = parseBucket(v[0], v[1])
 			b.t, b.tl, b.hasT = parseBucket(v[2], v[3])
 			if b.hasR || b.hasT {
-				r.seen[keys[i]] = b
+				r.seen[k] = b
 			} else {
-				delete(r.seen, keys[i])
+				delete(r.seen, k)
 			}
 		}
-		r.mu.Unlock()
-		keys = keys[n:]
+	})
+	if err != nil {
+		return fmt.Errorf("ratelimit: redis refresh: %w", err)
 	}
 	return nil
 }

@@ -318,3 +318,35 @@ func (b *Backend) WhileUp(ctx context.Context, refresh func(context.Context) err
 		}
 	}
 }
+
+// readBatch bounds the hashes ReadHashes reads in one pipeline.
+const readBatch = 500
+
+// ReadHashes reads fields of each hash in keys (HMGET), readBatch keys a
+// pipeline, each bounded by SettleTimeout, and gives each pipeline's
+// answers to got: vals[j] is keys[from+j]'s, nil when that read failed.
+// The caller holds no lock across the Redis calls; got takes its own.
+func (b *Backend) ReadHashes(ctx context.Context, keys []string, fields []string, got func(from int, vals [][]any)) error {
+	for from := 0; from < len(keys); from += readBatch {
+		batch := keys[from:min(from+readBatch, len(keys))]
+		cctx, cancel := context.WithTimeout(ctx, b.SettleTimeout)
+		cmds, err := b.Client.Pipelined(cctx, func(p redis.Pipeliner) error {
+			for _, k := range batch {
+				p.HMGet(cctx, k, fields...)
+			}
+			return nil
+		})
+		cancel()
+		if err != nil {
+			return err
+		}
+		vals := make([][]any, len(cmds))
+		for j, c := range cmds {
+			if v, err := c.(*redis.SliceCmd).Result(); err == nil && len(v) == len(fields) {
+				vals[j] = v
+			}
+		}
+		got(from, vals)
+	}
+	return nil
+}
