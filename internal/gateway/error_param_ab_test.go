@@ -27,6 +27,7 @@ func TestNoCapableDeploymentNamesParam(t *testing.T) {
 		{"json_object, no json_mode deployment", oaPath, `{"model":"anth-only","response_format":{"type":"json_object"},` + hi + `}`, "response_format"},
 		{"json_object, not carried", oaPath, `{"model":"anth-json","response_format":{"type":"json_object"},` + hi + `}`, "response_format"},
 		{"logprobs", oaPath, `{"model":"anth-only","logprobs":true,` + hi + `}`, "logprobs"},
+		{"top_logprobs alone", oaPath, `{"model":"anth-only","top_logprobs":2,` + hi + `}`, "top_logprobs"},
 		{"n with stream", oaPath, `{"model":"anth-only","n":2,"stream":true,` + hi + `}`, "n"},
 		{"Responses text.format json_object", "/v1/responses", `{"model":"anth-only","input":"hi","text":{"format":{"type":"json_object"}}}`, "text.format"},
 		{"Responses background", "/v1/responses", `{"model":"anth-only","input":"hi","background":true}`, "background"},

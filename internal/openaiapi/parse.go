@@ -116,7 +116,7 @@ func ParseChat(body []byte) (*llm.Request, error) {
 		case "logprobs", "top_logprobs":
 			// The canonical answer has no log probabilities.
 			if v.Type == gjson.True || v.Type == gjson.Number && v.Num > 0 {
-				markRelayOnly(req, "logprobs", "logprobs")
+				markRelayOnly(req, key.Str, key.Str)
 			}
 		default:
 			err = caseVariant(key.Str, chatFields)
