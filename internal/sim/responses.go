@@ -429,6 +429,11 @@ func (s *Server) handleInputItems(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
+	order := q.Get("order")
+	if order != "" && order != "asc" && order != "desc" {
+		writeOpenAIError(w, http.StatusBadRequest, oaError{Message: "Invalid 'order': expected 'asc' or 'desc'.", Type: "invalid_request_error", Param: new("order")}, 0)
+		return
+	}
 	items := make([]map[string]any, 0, len(sr.input))
 	for i, raw := range sr.input {
 		var it map[string]any
@@ -449,16 +454,16 @@ func (s *Server) handleInputItems(w http.ResponseWriter, r *http.Request) {
 		}
 		items = append(items, it)
 	}
-	if q.Get("order") != "asc" {
+	if order != "asc" {
 		slices.Reverse(items)
 	}
 	if after := q.Get("after"); after != "" {
-		for i, it := range items {
-			if it["id"] == after {
-				items = items[i+1:]
-				break
-			}
+		i := slices.IndexFunc(items, func(it map[string]any) bool { return it["id"] == after })
+		if i < 0 {
+			writeOpenAIError(w, http.StatusBadRequest, oaError{Message: fmt.Sprintf("Invalid 'after': no input item with id '%s'.", after), Type: "invalid_request_error", Param: new("after")}, 0)
+			return
 		}
+		items = items[i+1:]
 	}
 	more := len(items) > limit
 	items = items[:min(limit, len(items))]

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"reflect"
@@ -485,5 +486,50 @@ func TestResponsesCompactSDK(t *testing.T) {
 	var apiErr *openai.Error
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusBadRequest || apiErr.Param != "input[2].encrypted_content" || apiErr.Code != "invalid_encrypted_content" {
 		t.Errorf("got %v, want a 400 on input[2].encrypted_content", err)
+	}
+}
+
+// The input items of a stored response are listed as OpenAI lists them:
+// newest first unless order=asc, limit and after as a cursor; a bad order
+// or an after naming no item is a 400 naming it.
+func TestResponsesInputItems(t *testing.T) {
+	_, url, c := startSim(t, Config{Models: []Model{testModel("sim-small")}})
+	input := []any{
+		map[string]any{"role": "user", "content": "one"},
+		map[string]any{"role": "user", "content": "two"},
+		map[string]any{"role": "user", "content": "three"},
+	}
+	id := wantOK(t, post(t, t.Context(), c, url+"/v1/responses", map[string]any{"model": "sim-small", "input": input}))["id"].(string)
+	list := func(query string) (int, map[string]any) {
+		resp, err := c.Get(url + "/v1/responses/" + id + "/input_items" + query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var v map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&v)
+		return resp.StatusCode, v
+	}
+	texts := func(v map[string]any) string {
+		var out []string
+		for _, it := range v["data"].([]any) {
+			out = append(out, get(it, "content", 0, "text").(string))
+		}
+		return strings.Join(out, ",")
+	}
+	if code, v := list(""); code != 200 || texts(v) != "three,two,one" || v["has_more"] != false {
+		t.Errorf("default: %d %v, want three,two,one", code, v)
+	}
+	code, v := list("?order=asc&limit=2")
+	if code != 200 || texts(v) != "one,two" || v["has_more"] != true {
+		t.Fatalf("asc, limit 2: %d %v, want one,two and more", code, v)
+	}
+	if code, v2 := list("?order=asc&after=" + v["last_id"].(string)); code != 200 || texts(v2) != "three" {
+		t.Errorf("after the second: %d %v, want three", code, v2)
+	}
+	for _, q := range []string{"?order=up", "?after=msg_nope", "?limit=0"} {
+		if code, v := list(q); code != 400 || get(v, "error", "param") == nil {
+			t.Errorf("%s: %d %v, want a 400 naming the param", q, code, v)
+		}
 	}
 }
