@@ -3,10 +3,12 @@ package admin
 import (
 	"crypto/rand"
 	"encoding/base32"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -121,6 +123,13 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, c *caller) {
 		return
 	}
 	if _, err := h.st.GetTenant(r.Context(), in.TenantID); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			// Only the global admin gets here for another tenant: a
+			// tenant admin's own tenant exists.
+			writeErr(w, &apiError{status: http.StatusNotFound, code: "not_found",
+				msg: "tenant " + strconv.Quote(in.TenantID) + " does not exist: create it first (POST /admin/tenants)"})
+			return
+		}
 		h.storeErr(w, err)
 		return
 	}
