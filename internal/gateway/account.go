@@ -300,19 +300,30 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // its first token: partial, with the error that cut it (the upstream's,
 // the client's leaving or the shutdown).
 func attemptOutcome(x *exchange, a *executor.Attempt, last bool) string {
+	if o := callOutcome(a, x.errKind == "shutdown"); o != "ok" {
+		return o
+	}
+	if last && x.partial && x.errKind != "" {
+		return x.errKind
+	}
+	return "ok"
+}
+
+// callOutcome is how one upstream call a ended by its own account: "ok",
+// "skipped_" and the skip reason, its error kind, or, for a call abandoned
+// because its context ended, client_cancelled (shutdown when the shutdown
+// ended it).
+func callOutcome(a *executor.Attempt, shutdown bool) string {
 	switch {
 	case a.Skipped != "":
 		return "skipped_" + a.Skipped
-	case a.Err != nil:
-		if executor.HTTPStatus(a.Err) == statusClientClosed {
-			if x.errKind == "shutdown" {
-				return x.errKind
-			}
-			return "client_cancelled"
+	case a.Err != nil && executor.HTTPStatus(a.Err) == statusClientClosed:
+		if shutdown {
+			return "shutdown"
 		}
+		return "client_cancelled"
+	case a.Err != nil:
 		return a.Kind.String()
-	case last && x.partial && x.errKind != "":
-		return x.errKind
 	}
 	return "ok"
 }

@@ -371,20 +371,10 @@ func (g *Gateway) sideAttempts(ctx context.Context, op string, d *deployment, tr
 		return
 	}
 	n := 0
+	shutdown := errors.Is(context.Cause(ctx), ErrShuttingDown)
 	for i := range tr.Attempts {
 		a := &tr.Attempts[i]
-		outcome := "ok"
-		switch {
-		case a.Skipped != "":
-			outcome = "skipped_" + a.Skipped
-		case a.Err != nil && executor.HTTPStatus(a.Err) == statusClientClosed:
-			outcome = "client_cancelled"
-			if errors.Is(context.Cause(ctx), ErrShuttingDown) {
-				outcome = "shutdown"
-			}
-		case a.Err != nil:
-			outcome = a.Kind.String()
-		}
+		outcome := callOutcome(a, shutdown)
 		if g.metrics != nil {
 			g.metrics.Attempts.WithLabelValues(d.cfg.Name, a.Deployment, outcome).Inc()
 		}
