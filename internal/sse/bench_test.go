@@ -30,25 +30,9 @@ func BenchmarkReaderFrameByFrame(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(stream)))
 	for b.Loop() {
-		r := sse.NewReader(&frameReader{rest: stream})
+		r := sse.NewReader(sse.NewByFrame(stream))
 		readFrames(b, r)
 	}
-}
-
-// frameReader returns its stream one frame (up to a blank line) per Read.
-type frameReader struct{ rest []byte }
-
-func (f *frameReader) Read(p []byte) (int, error) {
-	if len(f.rest) == 0 {
-		return 0, io.EOF
-	}
-	n := len(f.rest)
-	if i := bytes.Index(f.rest, []byte("\n\n")); i >= 0 {
-		n = i + 2
-	}
-	n = copy(p, f.rest[:n])
-	f.rest = f.rest[n:]
-	return n, nil
 }
 
 // benchStream is a 20-frame token stream and [DONE].

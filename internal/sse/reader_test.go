@@ -352,6 +352,10 @@ func (f *byFrame) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// NewByFrame is a byFrame over b, for the package's external tests (the
+// benchmarks).
+func NewByFrame(b []byte) io.Reader { return &byFrame{rest: b} }
+
 // lineByLine is a Reader over r that reads every frame line by line.
 func lineByLine(r io.Reader) *Reader {
 	rd := NewReader(r)
