@@ -43,22 +43,20 @@ func Store(ctx context.Context, url string) (store.Store, error) {
 	return nil, fmt.Errorf("open: unsupported store scheme %q (want sqlite:// or postgres://)", scheme)
 }
 
-// SchemaVersion is the newest migration this binary's stores apply (the
-// highest NNNN of internal/store/{sqlite,postgres}/migrations; a test keeps
-// the two in step).
-const SchemaVersion = 7
-
 // Existing is Store for commands that only read what a gateway recorded. It
 // never creates or migrates a store: a SQLite file that does not exist is an
 // error naming it (where Store would create an empty database, a mistyped
 // path read as "no data"), and so is a database that is not a Switchyard
 // store (no schema_migrations table: an empty file, another application's
 // database) or one whose schema is older than this binary's (Store would
-// migrate it under the gateways still running on it). It first reads the
-// schema through a read-only connection; once that shows every migration
-// applied, opening the store changes nothing.
+// migrate it under the gateways still running on it): one lacking any of
+// the migrations its implementation applies (sqlite.Migrations,
+// postgres.Migrations). It first reads the schema through a read-only
+// connection; once that shows every migration applied, opening the store
+// changes nothing.
 func Existing(ctx context.Context, url string) (store.Store, error) {
-	var applied int
+	var applied map[int]bool
+	var ms []store.Migration
 	var err error
 	name := "" // the store, for the error
 	switch {
@@ -71,62 +69,94 @@ func Existing(ctx context.Context, url string) (store.Store, error) {
 			return nil, fmt.Errorf("open: sqlite database %s: %w", path, errors.Unwrap(err))
 		}
 		name = "sqlite database " + path
-		applied, err = sqliteSchema(ctx, path)
-		if err != nil {
+		if ms, err = sqlite.Migrations(); err != nil {
+			return nil, fmt.Errorf("open: %w", err)
+		}
+		if applied, err = sqliteSchema(ctx, path); err != nil {
 			return nil, fmt.Errorf("open: sqlite database %s: %w", path, err)
 		}
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
 		name = "postgres database"
-		applied, err = postgresSchema(ctx, url)
-		if err != nil {
+		if ms, err = postgres.Migrations(); err != nil {
+			return nil, fmt.Errorf("open: %w", err)
+		}
+		if applied, err = postgresSchema(ctx, url); err != nil {
 			return nil, err
 		}
 	default:
 		return Store(ctx, url) // the unsupported-scheme error
 	}
-	if applied < SchemaVersion {
-		return nil, fmt.Errorf("open: %s: its schema has %d of this switchyard's %d migrations: it was written by an older version; "+
-			"upgrade the gateway (it migrates its store on start) or use the switchyard version that wrote it (this command does not migrate)", name, applied, SchemaVersion)
+	if err := current(name, ms, applied); err != nil {
+		return nil, err
 	}
 	return Store(ctx, url)
+}
+
+// current is Existing's error for a store, name, whose applied migration
+// versions lack one of ms, the migrations this binary's implementation of
+// it applies.
+func current(name string, ms []store.Migration, applied map[int]bool) error {
+	n := 0
+	for _, m := range ms {
+		if applied[m.Version] {
+			n++
+		}
+	}
+	if n < len(ms) {
+		return fmt.Errorf("open: %s: its schema has %d of this switchyard's %d migrations: it was written by an older version; "+
+			"upgrade the gateway (it migrates its store on start) or use the switchyard version that wrote it (this command does not migrate)", name, n, len(ms))
+	}
+	return nil
 }
 
 // errNotAStore is Existing's error for a database without Switchyard's tables.
 var errNotAStore = errors.New("not a Switchyard store (it has no schema_migrations table; point at the store a gateway writes, this command does not create one)")
 
-// sqliteSchema counts the migrations 1..SchemaVersion applied to the SQLite
+// sqliteSchema returns the migration versions recorded in the SQLite
 // database at path, reading through a query-only connection.
-func sqliteSchema(ctx context.Context, path string) (int, error) {
+func sqliteSchema(ctx context.Context, path string) (map[int]bool, error) {
 	db, err := sql.Open("sqlite", "file:"+(&neturl.URL{Path: path}).EscapedPath()+"?_pragma=query_only(1)&_pragma=busy_timeout(5000)")
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer db.Close()
 	var n int
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&n); err != nil {
-		return 0, err
+		return nil, err
 	}
 	if n == 0 {
-		return 0, errNotAStore
+		return nil, errNotAStore
 	}
-	err = db.QueryRowContext(ctx, `SELECT count(DISTINCT version) FROM schema_migrations WHERE version BETWEEN 1 AND ?`, SchemaVersion).Scan(&n)
-	return n, err
+	rows, err := db.QueryContext(ctx, `SELECT DISTINCT version FROM schema_migrations`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	applied := map[int]bool{}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		applied[v] = true
+	}
+	return applied, rows.Err()
 }
 
-// postgresSchema counts the migrations 1..SchemaVersion applied to the
-// PostgreSQL database at rawURL (in its search_path), in a read-only
+// postgresSchema returns the migration versions recorded in the PostgreSQL
+// database at rawURL (in its search_path), read in a read-only
 // transaction.
-func postgresSchema(ctx context.Context, rawURL string) (int, error) {
+func postgresSchema(ctx context.Context, rawURL string) (map[int]bool, error) {
 	cfg, _, err := postgres.ParseURL(rawURL)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	c, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
-		return 0, fmt.Errorf("open: postgres: %w", err)
+		return nil, fmt.Errorf("open: postgres: %w", err)
 	}
 	defer c.Close(context.WithoutCancel(ctx))
-	var n int
+	applied := map[int]bool{}
 	err = pgx.BeginTxFunc(ctx, c, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		var exists bool
 		if err := tx.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
@@ -135,13 +165,21 @@ func postgresSchema(ctx context.Context, rawURL string) (int, error) {
 		if !exists {
 			return errNotAStore
 		}
-		return tx.QueryRow(ctx, `SELECT count(DISTINCT version) FROM schema_migrations WHERE version BETWEEN 1 AND $1`, SchemaVersion).Scan(&n)
+		rows, err := tx.Query(ctx, `SELECT DISTINCT version FROM schema_migrations`)
+		if err != nil {
+			return err
+		}
+		vs, err := pgx.CollectRows(rows, pgx.RowTo[int])
+		for _, v := range vs {
+			applied[v] = true
+		}
+		return err
 	})
 	if errors.Is(err, errNotAStore) {
-		return 0, fmt.Errorf("open: postgres database %s: %w", cfg.Database, err)
+		return nil, fmt.Errorf("open: postgres database %s: %w", cfg.Database, err)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("open: postgres: %w", err)
+		return nil, fmt.Errorf("open: postgres: %w", err)
 	}
-	return n, nil
+	return applied, nil
 }

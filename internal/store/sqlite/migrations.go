@@ -1,0 +1,18 @@
+package sqlite
+
+import (
+	"fmt"
+
+	"github.com/switchyard-gw/switchyard/internal/store"
+)
+
+// Migrations returns the schema migrations Open applies, ordered by
+// version: the embedded files of migrations/, as migrate reads them. A
+// database is current when its schema_migrations table records every one.
+func Migrations() ([]store.Migration, error) {
+	ms, err := store.ReadMigrations(migrationFS, "migrations")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	return ms, nil
+}
