@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -110,7 +111,9 @@ func parseURL(rawURL string) (options, error) {
 		// Ours, not server settings: pgx would send them to the server.
 		q.Del("pool_max_conns")
 		q.Del("call_timeout")
-		u.RawQuery = q.Encode()
+		// Spaces as %20, not Encode's +, which pgx reads as itself (a
+		// search_path "a, b" would become "a,+b").
+		u.RawQuery = strings.ReplaceAll(q.Encode(), "+", "%20")
 	}
 	// pgx multiplies connect_timeout's seconds by time.Second unchecked: a
 	// value too large for a time.Duration would wrap (to a negative or a
@@ -140,6 +143,9 @@ func (s *Store) migrate(ctx context.Context) error {
 	err = s.pool.with(ctx, func(ctx context.Context, c *pgx.Conn) error {
 		return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('switchyard.schema_migrations'))`); err != nil {
+				return err
+			}
+			if err := createSchema(ctx, tx, s.pool.cfg.RuntimeParams); err != nil {
 				return err
 			}
 			if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
