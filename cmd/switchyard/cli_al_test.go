@@ -13,7 +13,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/switchyard-gw/switchyard/internal/learned"
 	"github.com/switchyard-gw/switchyard/internal/sim"
 )
 
@@ -80,27 +79,6 @@ func TestFlagValuesAreUsageErrors(t *testing.T) {
 	} {
 		if code, _, stderr := runCLI(args...); code != 1 || !strings.Contains(stderr, "nodata") {
 			t.Errorf("%v: got exit %d, stderr %q; want 1 about the missing data", args, code, stderr)
-		}
-	}
-}
-
-// trainFlags is the list of route train's flags that TrainMain defines.
-func TestTrainFlagsMatchTrainMain(t *testing.T) {
-	var help bytes.Buffer
-	learned.TrainMain([]string{"-h"}, io.Discard, &help)
-	got := map[string]bool{}
-	for _, line := range strings.Split(help.String(), "\n") {
-		f := strings.Fields(line)
-		if len(f) > 0 && strings.HasPrefix(line, "  -") {
-			got[strings.TrimPrefix(f[0], "-")] = len(f) == 1 // a bool flag shows no type
-		}
-	}
-	if len(got) != len(trainFlags) {
-		t.Errorf("TrainMain has %d flags, trainFlags %d", len(got), len(trainFlags))
-	}
-	for name, isBool := range got {
-		if b, ok := trainFlags[name]; !ok || b != isBool {
-			t.Errorf("flag -%s (bool %v): trainFlags has %v, %v", name, isBool, b, ok)
 		}
 	}
 }

@@ -224,7 +224,7 @@ func cmdRoute(args []string, stdout, stderr io.Writer) int {
 	}
 	switch args[0] {
 	case "train":
-		return cmdRouteTrain(args[1:], stdout, stderr)
+		return learned.TrainMain(args[1:], stdout, stderr)
 	case "eval":
 		return learned.EvalMain(args[1:], stdout, stderr)
 	case "explain":

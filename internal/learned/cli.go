@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -294,7 +295,9 @@ func loadSets(dirs []string, pricesDir string) ([]*dataset.Set, error) {
 
 // TrainMain is "switchyard route train": it trains a router from one or
 // more --data folders, prints progress and a validation summary, and writes
-// --out. It returns the process exit code.
+// --out. It returns the process exit code: 2 for a usage error, which a
+// flag out of range or not one of its choices is (checkTrainFlags), found
+// before any data is read or any training time spent.
 func TrainMain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("route train", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -329,19 +332,20 @@ func TrainMain(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	if len(data) == 0 {
-		fmt.Fprintln(stderr, "route train: at least one --data folder is required")
-		return 2
-	}
 	o := def
 	o.Seed, o.Holdout, o.Epochs, o.L2Emb, o.L2Dev = *seed, *holdout, *epochs, *l2emb, *l2dev
 	o.Dim, o.Hidden, o.L2Task = *dim, *hidden, *l2task
 	o.Kind, o.Target, o.NoCentre, o.Ridge = *kind, *target, *noCentre, *ridge
 	o.Trees, o.Depth, o.Shrink, o.MinLeaf = *trees, *depth, *shrink, *minLeaf
 	o.Within = *within
-	if err := o.Check(); err != nil {
-		// Check names the option as its flag, less the dashes.
-		fmt.Fprintf(stderr, "route train: --%v\n", err)
+	if errs := checkTrainFlags(o, *cv, *cvMin, *out); len(errs) > 0 {
+		for _, err := range errs {
+			fmt.Fprintf(stderr, "route train: %v\n", err)
+		}
+		return 2
+	}
+	if len(data) == 0 {
+		fmt.Fprintln(stderr, "route train: at least one --data folder is required")
 		return 2
 	}
 	sets, err := loadSets(data, *prices)
@@ -401,6 +405,33 @@ func TrainMain(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", *out)
 	return 0
+}
+
+// checkTrainFlags returns route train's usage errors, each naming its
+// flag: the options' (TrainOptions.Check), a --cv that is none of its
+// choices or a --cv-min-prompts below 1, and, when a router is to be
+// written (no --cv), an --out that could never be written. It reads no
+// data, so nothing is trained only to fail at the end.
+func checkTrainFlags(o TrainOptions, cv string, cvMin int, out string) []error {
+	var errs []error
+	for _, err := range o.problems() {
+		errs = append(errs, fmt.Errorf("--%w", err)) // named as the flag, less the dashes
+	}
+	if err := oneOf("cv", cv, "", "task", "set", "both", "settask"); err != nil {
+		errs = append(errs, fmt.Errorf("--%w", err))
+	}
+	if err := atLeast("cv-min-prompts", cvMin, 1); err != nil {
+		errs = append(errs, fmt.Errorf("--%w", err))
+	}
+	if len(errs) > 0 || cv != "" {
+		return errs // cross-validation writes no router
+	}
+	if fi, err := os.Stat(out); err == nil && fi.IsDir() {
+		errs = append(errs, fmt.Errorf("--out %s is a directory: want the router file to write", out))
+	} else if fi, err := os.Stat(filepath.Dir(out)); err != nil || !fi.IsDir() {
+		errs = append(errs, fmt.Errorf("--out %s: its folder %s does not exist", out, filepath.Dir(out)))
+	}
+	return errs
 }
 
 func (t *TwoModelResult) trimCurve() {

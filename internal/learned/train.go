@@ -2,10 +2,12 @@ package learned
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -116,21 +118,80 @@ func (a *adagrad) step(i int, grad, lr float64) {
 // leaves each).
 const maxDepth = 16
 
-// Check reports an option out of range: Holdout in [0,1), Epochs at
-// least 1, Dim in [1, MaxDim], Hidden in [1, MaxHidden] and Depth at most
-// maxDepth.
+// Check reports every option that is out of range or not one of its
+// choices: Holdout in [0,1), Epochs at least 1, Dim in [1, MaxDim], Hidden
+// in [1, MaxHidden], Kind "" or KindDifficulty, Target one of TargetFail,
+// TargetIRT and TargetGap, Trees at least 0, Depth in [0, maxDepth],
+// MinLeaf at least 1, Shrink finite and above 0, and L2Emb, L2Dev, L2Task
+// and Ridge finite and not negative. Each error names the option as route
+// train's flag, less the dashes; several are joined (errors.Join). Train
+// and TrainMain call it before reading any data.
 func (o TrainOptions) Check() error {
+	return errors.Join(o.problems()...)
+}
+
+// problems are Check's errors, in the order of the options.
+func (o TrainOptions) problems() []error {
+	var errs []error
+	add := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if !(o.Holdout >= 0 && o.Holdout < 1) {
+		add(fmt.Errorf("holdout %g is not in [0,1): it is the share of prompts held out for validation", o.Holdout))
+	}
+	if o.Epochs < 1 {
+		add(fmt.Errorf("epochs %d: want at least 1", o.Epochs))
+	}
+	if o.Dim < 1 || o.Dim > MaxDim {
+		add(fmt.Errorf("dim %d is not in [1,%d]", o.Dim, MaxDim))
+	}
+	if o.Hidden < 1 || o.Hidden > MaxHidden {
+		add(fmt.Errorf("hidden %d is not in [1,%d]", o.Hidden, MaxHidden))
+	}
+	add(oneOf("kind", o.Kind, "", KindDifficulty))
+	add(oneOf("target", o.Target, TargetFail, TargetIRT, TargetGap))
+	add(atLeast("trees", o.Trees, 0))
+	add(atLeast("depth", o.Depth, 0))
+	if o.Depth > maxDepth {
+		add(fmt.Errorf("depth %d: at most %d", o.Depth, maxDepth))
+	}
+	add(atLeast("min-leaf", o.MinLeaf, 1))
+	add(number("shrink", o.Shrink, true))
+	add(number("l2-emb", o.L2Emb, false))
+	add(number("l2-dev", o.L2Dev, false))
+	add(number("l2-task", o.L2Task, false))
+	add(number("ridge", o.Ridge, false))
+	return errs
+}
+
+// oneOf is Check's error for an option whose value v is none of choices.
+func oneOf(name, v string, choices ...string) error {
+	if slices.Contains(choices, v) {
+		return nil
+	}
+	return fmt.Errorf("%s %q: want one of %q", name, v, choices)
+}
+
+// atLeast is Check's error for a count n below lo.
+func atLeast(name string, n, lo int) error {
+	if n < lo {
+		return fmt.Errorf("%s %d: want at least %d", name, n, lo)
+	}
+	return nil
+}
+
+// number is Check's error for a number x that is not finite, negative, or
+// (positive set) not above 0.
+func number(name string, x float64, positive bool) error {
 	switch {
-	case !(o.Holdout >= 0 && o.Holdout < 1):
-		return fmt.Errorf("holdout %g is not in [0,1): it is the share of prompts held out for validation", o.Holdout)
-	case o.Epochs < 1:
-		return fmt.Errorf("epochs %d: want at least 1", o.Epochs)
-	case o.Dim < 1 || o.Dim > MaxDim:
-		return fmt.Errorf("dim %d is not in [1,%d]", o.Dim, MaxDim)
-	case o.Hidden < 1 || o.Hidden > MaxHidden:
-		return fmt.Errorf("hidden %d is not in [1,%d]", o.Hidden, MaxHidden)
-	case o.Depth > maxDepth:
-		return fmt.Errorf("depth %d: at most %d", o.Depth, maxDepth)
+	case math.IsNaN(x) || math.IsInf(x, 0):
+		return fmt.Errorf("%s %g: want a finite number", name, x)
+	case positive && x <= 0:
+		return fmt.Errorf("%s %g: want a number above 0", name, x)
+	case x < 0:
+		return fmt.Errorf("%s %g: must not be negative", name, x)
 	}
 	return nil
 }
