@@ -410,8 +410,9 @@ func TrainMain(args []string, stdout, stderr io.Writer) int {
 // checkTrainFlags returns route train's usage errors, each naming its
 // flag: the options' (TrainOptions.Check), a --cv that is none of its
 // choices or a --cv-min-prompts below 1, and, when a router is to be
-// written (no --cv), an --out that could never be written. It reads no
-// data, so nothing is trained only to fail at the end.
+// written (no --cv), an --out that could never be written or options
+// that would make a router file larger than Load reads. It reads no data,
+// so nothing is trained only to fail at the end.
 func checkTrainFlags(o TrainOptions, cv string, cvMin int, out string) []error {
 	var errs []error
 	for _, err := range o.problems() {
@@ -431,6 +432,9 @@ func checkTrainFlags(o TrainOptions, cv string, cvMin int, out string) []error {
 	} else if fi, err := os.Stat(filepath.Dir(out)); err != nil || !fi.IsDir() {
 		errs = append(errs, fmt.Errorf("--out %s: its folder %s does not exist", out, filepath.Dir(out)))
 	}
+	if err := o.checkFileSize(); err != nil {
+		errs = append(errs, err)
+	}
 	return errs
 }
 
@@ -444,18 +448,6 @@ func (m *ManyModelResult) trimCurve() {
 	if m != nil {
 		m.RouterCurve = nil
 	}
-}
-
-// Save writes the router file.
-func (r *Router) Save(path string) error {
-	b, err := json.MarshalIndent(r.file, "", " ")
-	if err != nil {
-		return fmt.Errorf("learned: encode router: %w", err)
-	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("learned: %w", err)
-	}
-	return nil
 }
 
 // EvalMain is "switchyard route eval": it prints the router's cost/quality
