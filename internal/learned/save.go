@@ -65,10 +65,10 @@ func (o TrainOptions) checkFileSize() error {
 		return nil
 	}
 	if o.Kind == KindDifficulty {
-		return fmt.Errorf("--trees %d of --depth %d: the router file would be at least %.1f MiB, over the %d MiB a router file may be (Load refuses a larger one); lower --trees or --depth",
+		return fmt.Errorf("--trees %d of --depth %d: the router file would be at least %.1f MiB, over the %d MiB a router file may be (the gateway and route eval refuse a larger one); lower --trees or --depth",
 			o.Trees, o.Depth, mib(n), MaxFileBytes>>20)
 	}
-	return fmt.Errorf("--dim %d and --hidden %d: the router file would be at least %.1f MiB, over the %d MiB a router file may be (Load refuses a larger one); lower --dim or --hidden (their product must stay under %d)",
+	return fmt.Errorf("--dim %d and --hidden %d: the router file would be at least %.1f MiB, over the %d MiB a router file may be (the gateway and route eval refuse a larger one); lower --dim or --hidden (their product must stay under %d)",
 		o.Dim, o.Hidden, mib(n), MaxFileBytes>>20, MaxFileBytes/4*3/4)
 }
 
