@@ -197,7 +197,9 @@ func parseMetadata(v gjson.Result, req *llm.Request) error {
 		case utf8.RuneCountInString(k.Str) > maxMetadataKey:
 			err = badRequest("metadata", fmt.Sprintf("metadata keys are at most %d characters", maxMetadataKey))
 		case mv.Type != gjson.String:
-			return true // not kept (OpenAI refuses one; a translation drops it)
+			// OpenAI refuses one; a translation would drop it, so it is
+			// refused whichever provider serves the request (audit AM4).
+			err = badRequest("metadata."+k.Str, fmt.Sprintf("metadata values must be strings; metadata.%s is %s", k.Str, jsonKind(mv)))
 		case utf8.RuneCountInString(mv.Str) > maxMetadataValue:
 			err = badRequest("metadata", fmt.Sprintf("metadata values are at most %d characters", maxMetadataValue))
 		default:
@@ -210,6 +212,21 @@ func parseMetadata(v gjson.Result, req *llm.Request) error {
 		return false
 	})
 	return err
+}
+
+// jsonKind names the JSON type of v for an error message.
+func jsonKind(v gjson.Result) string {
+	switch {
+	case v.Type == gjson.Null:
+		return "null"
+	case v.Type == gjson.Number:
+		return "a number"
+	case v.Type == gjson.True, v.Type == gjson.False:
+		return "a boolean"
+	case v.IsArray():
+		return "an array"
+	}
+	return "an object"
 }
 
 // OpenAI's bounds of a request's metadata, which a translated request is

@@ -42,7 +42,7 @@ func TestParseChatFeatures(t *testing.T) {
 		{
 			Name: "tools, json mode, metadata, tool calls",
 			Body: `{"model":"m","tools":[{"type":"function","function":{"name":"f"}}],"response_format":{"type":"json_schema","json_schema":{"name":"x"}},
-				"metadata":{"team":"a","n":3},"messages":[{"role":"user","content":"q"},
+				"metadata":{"team":"a"},"messages":[{"role":"user","content":"q"},
 				{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]},
 				{"role":"tool","tool_call_id":"c1","content":"42"}]}`,
 			Want: dialecttest.Features{Model: "m", HasTools: true, JSON: true, NumMessages: 3, LastUserText: "q",
@@ -92,6 +92,12 @@ func TestParseChatErrors(t *testing.T) {
 		// (found by audit X).
 		{Name: "metadata of 17 pairs", Body: `{"model":"m","metadata":{"a":"1","b":"1","c":"1","d":"1","e":"1","f":"1","g":"1","h":"1","i":"1","j":"1","k":"1","l":"1","m":"1","n":"1","o":"1","p":"1","q":"1"},"messages":[{"role":"user","content":"x"}]}`, Param: "metadata"},
 		{Name: "metadata key of 65 characters", Body: `{"model":"m","metadata":{"` + strings.Repeat("k", 65) + `":"v"},"messages":[{"role":"user","content":"x"}]}`, Param: "metadata"},
+		// OpenAI refuses a value that is not a string; a translation
+		// would drop it, so the gateway refuses it for every provider
+		// (audit AM4).
+		{Name: "metadata value a number", Body: `{"model":"m","metadata":{"k":1},"messages":[{"role":"user","content":"x"}]}`, Param: "metadata.k"},
+		{Name: "metadata value null", Body: `{"model":"m","metadata":{"a":"b","k":null},"messages":[{"role":"user","content":"x"}]}`, Param: "metadata.k"},
+		{Name: "metadata value an object", Body: `{"model":"m","metadata":{"k":{}},"messages":[{"role":"user","content":"x"}]}`, Param: "metadata.k"},
 		{Name: "metadata value of 513 characters", Body: `{"model":"m","metadata":{"k":"` + strings.Repeat("v", 513) + `"},"messages":[{"role":"user","content":"x"}]}`, Param: "metadata"},
 	})
 }

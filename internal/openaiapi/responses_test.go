@@ -21,7 +21,7 @@ func TestParseResponses(t *testing.T) {
 		         {"type":"function_call_output","call_id":"c1","output":"42"},
 		         {"type":"item_reference","id":"msg_1"}],
 		"tools":[{"type":"web_search"}],"text":{"format":{"type":"json_schema","name":"x","schema":{}}},
-		"metadata":{"team":"search","n":1},"reasoning":{"effort":"high"},"previous_response_id":"resp_0"}`
+		"metadata":{"team":"search"},"reasoning":{"effort":"high"},"previous_response_id":"resp_0"}`
 	req, err := ParseResponses([]byte(body))
 	if err != nil {
 		t.Fatal(err)
