@@ -39,7 +39,8 @@ type Options struct {
 	// RetryMin and RetryMax bound the exponential back-off after a store
 	// error; defaults 1s and 1m.
 	RetryMin, RetryMax time.Duration
-	// WriteTimeout bounds one store write; default 10s.
+	// WriteTimeout bounds one store write, and all of Run's writes at
+	// shutdown together; default 10s.
 	WriteTimeout time.Duration
 	// Logger receives store and spool errors; default discards.
 	Logger *slog.Logger
@@ -115,6 +116,7 @@ type Ledger struct {
 	// Owned by the Run goroutine.
 	failures int       // consecutive store failures
 	retryAt  time.Time // store writes wait until then
+	draining bool      // in shutdown: a failure ends the store writes
 }
 
 // NewLedger returns a ledger writing to sink. Start it with Run.
@@ -223,9 +225,10 @@ func (l *Ledger) queued() int {
 }
 
 // Run writes queued records until ctx is cancelled, then drains the queue,
-// writes what it holds (to the store, else the spool) and returns nil.
-// Records spooled earlier, including by a previous process using the same
-// spool path, are replayed whenever the store is not backing off.
+// writes what it holds (to the store, else the spool), replays the spool
+// into the store if it answers, and returns nil; see shutdown. Records
+// spooled earlier, including by a previous process using the same spool
+// path, are replayed whenever the store is not backing off.
 func (l *Ledger) Run(ctx context.Context) error {
 	if !l.running.CompareAndSwap(false, true) {
 		return errors.New("usage: ledger already running")
@@ -233,6 +236,9 @@ func (l *Ledger) Run(ctx context.Context) error {
 	ticker := time.NewTicker(l.opts.FlushInterval)
 	defer ticker.Stop()
 	batch := make([]store.UsageRecord, 0, l.opts.BatchSize)
+	// A batch in flight when ctx is cancelled still completes, within
+	// WriteTimeout.
+	wctx := context.WithoutCancel(ctx)
 	l.maybeReplay(ctx)
 	for {
 		select {
@@ -242,12 +248,12 @@ func (l *Ledger) Run(ctx context.Context) error {
 			// Full batches go at once; a partial one waits for more,
 			// up to the next tick.
 			for batch = l.take(batch); len(batch) >= l.opts.BatchSize; batch = l.take(batch) {
-				l.flush(ctx, batch)
+				l.flush(wctx, batch)
 				batch = batch[:0]
 			}
 		case <-ticker.C:
 			if len(batch) > 0 {
-				l.flush(ctx, batch)
+				l.flush(wctx, batch)
 				batch = batch[:0]
 			}
 			if l.spool != nil {
@@ -260,18 +266,41 @@ func (l *Ledger) Run(ctx context.Context) error {
 	}
 }
 
+// shutdown is Run's last step, and this process's last chance to put its
+// records in the store rather than leave them in the spool for the next
+// process using the same path (which a replica scaled away never is). It
+// writes what the queue holds, then replays the spool: the records spilled
+// while the queue was full, or spooled during a store outage now over.
+// A back-off from earlier failures is ended first, so the store is tried
+// once more; the first write that fails sends the rest to the spool
+// untried. All of it shares one WriteTimeout: a replay stopped by that
+// deadline, or by a failed write, leaves the records not yet written in
+// the spool, and removes those written.
 func (l *Ledger) shutdown(ctx context.Context, batch []store.UsageRecord) error {
 	l.mu.Lock()
 	l.stopped = true // from now on Enqueue spills straight to the spool
 	l.mu.Unlock()
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.opts.WriteTimeout)
+	defer cancel()
+	l.failures, l.retryAt, l.draining = 0, time.Time{}, true
 	for batch = l.take(batch); len(batch) >= l.opts.BatchSize; batch = l.take(batch) {
-		l.flush(ctx, batch)
+		l.flush(sctx, batch)
 		batch = batch[:0]
 	}
 	if len(batch) > 0 {
-		l.flush(ctx, batch)
+		l.flush(sctx, batch)
 	}
 	if l.spool != nil {
+		// A replay file left by an earlier replay, then the spool.
+		for range 2 {
+			if !l.replay(sctx, func() bool { return sctx.Err() != nil }) {
+				break
+			}
+		}
+		if l.spool.hasData() {
+			l.log.Warn("usage: records left in the spool at exit; a process started with the same spool path replays them",
+				"path", l.opts.SpoolPath)
+		}
 		if err := l.spool.close(); err != nil {
 			l.log.Error("usage: spool close failed", "err", err)
 		}
@@ -279,10 +308,9 @@ func (l *Ledger) shutdown(ctx context.Context, batch []store.UsageRecord) error 
 	return nil
 }
 
-// write sends one batch to the sink. It is not bound to Run's context, so
-// a batch in flight at shutdown still completes, within WriteTimeout.
+// write sends one batch to the sink, within WriteTimeout and ctx's deadline.
 func (l *Ledger) write(ctx context.Context, recs []store.UsageRecord) error {
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.opts.WriteTimeout)
+	wctx, cancel := context.WithTimeout(ctx, l.opts.WriteTimeout)
 	defer cancel()
 	err := l.sink.InsertUsage(wctx, recs)
 	if err != nil {
@@ -301,11 +329,14 @@ func (l *Ledger) write(ctx context.Context, recs []store.UsageRecord) error {
 }
 
 func (l *Ledger) backingOff() bool {
+	if l.draining {
+		return l.failures > 0
+	}
 	return !l.retryAt.IsZero() && l.opts.Now().Before(l.retryAt)
 }
 
-// flush writes batch to the store, or to the spool when the store fails or
-// is backing off.
+// flush writes batch to the store, within ctx's deadline, or to the spool
+// when the store fails or is backing off.
 func (l *Ledger) flush(ctx context.Context, batch []store.UsageRecord) {
 	if !l.backingOff() {
 		if err := l.write(ctx, batch); err == nil {
@@ -325,21 +356,30 @@ func (l *Ledger) flush(ctx context.Context, batch []store.UsageRecord) {
 	l.spooled.Add(uint64(len(batch)))
 }
 
-// maybeReplay replays one spool file when there is one and the store is not
-// backing off.
+// maybeReplay replays one spool file while Run runs, stopping between
+// batches once ctx is cancelled (shutdown then takes over).
 func (l *Ledger) maybeReplay(ctx context.Context) {
-	if l.spool == nil || l.backingOff() || ctx.Err() != nil || !l.spool.hasData() {
+	if ctx.Err() != nil {
 		return
+	}
+	l.replay(context.WithoutCancel(ctx), func() bool { return ctx.Err() != nil })
+}
+
+// replay replays one spool file, when there is one and the store is not
+// backing off, writing within ctx's deadline and checking stop between
+// batches. It reports whether it replayed a whole file.
+func (l *Ledger) replay(ctx context.Context, stop func() bool) bool {
+	if l.spool == nil || l.backingOff() || !l.spool.hasData() {
+		return false
 	}
 	path, ok, err := l.spool.take()
 	if err != nil {
 		l.log.Error("usage: spool replay failed", "err", err)
-		return
+		return false
 	}
 	if !ok {
-		return
+		return false
 	}
-	stop := func() bool { return ctx.Err() != nil }
 	n, bad, err := replayFile(path, l.opts.BatchSize, stop, func(recs []store.UsageRecord) error {
 		if err := l.write(ctx, recs); err != nil {
 			return err
@@ -354,4 +394,5 @@ func (l *Ledger) maybeReplay(ctx context.Context) {
 	if err != nil && !errors.Is(err, errStopped) {
 		l.log.Warn("usage: spool replay interrupted", "replayed", n, "err", err)
 	}
+	return err == nil
 }

@@ -191,8 +191,9 @@ func TestReplayAfterRestart(t *testing.T) {
 	if st := l1.Stats(); st.Spooled+st.Spilled != n {
 		t.Fatalf("first process: got spooled %d + spilled %d, want %d", st.Spooled, st.Spilled, n)
 	}
-	// A crash mid-write leaves a torn last line.
-	f, err := os.OpenFile(opts.SpoolPath, os.O_APPEND|os.O_WRONLY, 0)
+	// A crash mid-write leaves a torn last line. (The spool may have been
+	// renamed for a replay that failed at shutdown, the store being down.)
+	f, err := os.OpenFile(opts.SpoolPath, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o600)
 	if err != nil {
 		t.Fatalf("open spool: %v", err)
 	}
