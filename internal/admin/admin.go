@@ -29,7 +29,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -348,6 +350,16 @@ const maxBody = 1 << 20
 // otherwise a 400 that does not repeat the read error (it names socket
 // addresses).
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if coding := httpmux.ContentCoding(r); coding != "" {
+		// Read as JSON, a compressed body would be refused as malformed,
+		// sending the client after a bug it does not have (audit AO1).
+		w.Header().Set("Accept-Encoding", "identity")
+		if len(coding) > 40 {
+			coding = coding[:40] + "…"
+		}
+		return nil, &apiError{status: http.StatusUnsupportedMediaType, code: "unsupported_content_encoding",
+			msg: "the request body's Content-Encoding " + strconv.Quote(coding) + " is not supported: send the body uncompressed"}
+	}
 	body, failure := httpmux.ReadBody(w, r, maxBody)
 	switch failure {
 	case httpmux.BodyRead:
@@ -366,12 +378,59 @@ func decodeJSON(rd io.Reader, v any) error {
 	dec := json.NewDecoder(rd)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return errBad("invalid JSON body: " + err.Error())
+		return errBad("invalid JSON body: " + jsonProblem(err))
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return errBad("invalid JSON body: it must hold one JSON value, with nothing after it")
 	}
 	return nil
+}
+
+// jsonProblem says what is wrong with a body encoding/json refused, in
+// the API's words: a field of the wrong type by its JSON name and type,
+// not by the Go type it decodes into (audit AO1).
+func jsonProblem(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		if te.Field == "" {
+			return "the body must be a JSON object, not " + article(te.Value)
+		}
+		return "field " + strconv.Quote(te.Field) + " must be " + jsonType(te.Type) + ", not " + article(te.Value)
+	}
+	if errors.Is(err, io.EOF) {
+		return "the body is empty"
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+// jsonType names the JSON type a Go type decodes from.
+func jsonType(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	}
+	return "an object"
+}
+
+// article puts "a" or "an" before a JSON value kind as encoding/json names
+// it ("array", "number 1.5", "string").
+func article(v string) string {
+	if v != "" && strings.ContainsRune("aeiou", rune(v[0])) {
+		return "an " + v
+	}
+	return "a " + v
 }
 
 func (h *Handler) whoami(w http.ResponseWriter, r *http.Request, c *caller) {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 )
 
 // BodyFailure is why a request body could not be read; each API answers
@@ -58,4 +59,22 @@ func FailureOf(r *http.Request, err error) BodyFailure {
 		return BodyGone
 	}
 	return BodyUnreadable
+}
+
+// ContentCoding returns the first content coding other than identity a
+// request's body is declared in, or "" (a request without a body has
+// none to decode). Nothing in the server decodes one: the API and the
+// admin API refuse such a body with a 415 in their own formats.
+func ContentCoding(r *http.Request) string {
+	if r.ContentLength == 0 {
+		return ""
+	}
+	for _, v := range r.Header["Content-Encoding"] {
+		for c := range strings.SplitSeq(v, ",") {
+			if c = strings.TrimSpace(c); c != "" && !strings.EqualFold(c, "identity") {
+				return c
+			}
+		}
+	}
+	return ""
 }

@@ -229,7 +229,7 @@ func writeProbe(w http.ResponseWriter, ok bool) {
 // gets its request log line.
 func (s *Server) identityOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		coding := contentCoding(r)
+		coding := httpmux.ContentCoding(r)
 		if coding == "" {
 			next.ServeHTTP(w, r)
 			return
@@ -303,23 +303,6 @@ func (s *Server) logRefusal(r *http.Request, dialect string, status int, code st
 		slog.Bool("tokens_estimated", false),
 		slog.Float64("cost_usd", 0),
 	)
-}
-
-// contentCoding returns the first content coding other than identity a
-// request's body is declared in, or "" (a request without a body has
-// none to decode).
-func contentCoding(r *http.Request) string {
-	if r.ContentLength == 0 {
-		return ""
-	}
-	for _, v := range r.Header["Content-Encoding"] {
-		for c := range strings.SplitSeq(v, ",") {
-			if c = strings.TrimSpace(c); c != "" && !strings.EqualFold(c, "identity") {
-				return c
-			}
-		}
-	}
-	return ""
 }
 
 func truncate(s string, n int) string {
