@@ -1,6 +1,7 @@
 package anthropicapi
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -34,6 +35,9 @@ func ParseCountTokens(body []byte) (*llm.Request, error) { return parse(body, fa
 func parse(body []byte, needMax bool) (*llm.Request, error) {
 	if !wirejson.Valid(body) {
 		return nil, badRequest("", "request body is not valid JSON")
+	}
+	if at := wirejson.BadUTF8(body); at >= 0 {
+		return nil, badRequest("", fmt.Sprintf("request body is not valid JSON: it must be UTF-8, and byte %d is not", at))
 	}
 	root := gjson.ParseBytes(body)
 	if !root.IsObject() {

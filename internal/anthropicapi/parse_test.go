@@ -82,6 +82,9 @@ func TestParseChatErrors(t *testing.T) {
 	const msgs = `"messages":[{"role":"user","content":"x"}]`
 	dialecttest.ParseErrors(t, dialect, []dialecttest.BadRequestCase{
 		{Name: "not json", Body: `{"model"`, Param: ""},
+		// JSON text must be UTF-8 (RFC 8259): relayed, the bytes would
+		// reach the upstream as sent, translated as U+FFFD (audit AO2).
+		{Name: "not UTF-8", Body: "{\"model\":\"m\",\"max_tokens\":9,\"messages\":[{\"role\":\"user\",\"content\":\"caf\xe9\"}]}", Param: ""},
 		{Name: "not an object", Body: `1`, Param: ""},
 		{Name: "missing model", Body: `{"max_tokens":1,` + msgs + `}`, Param: "model"},
 		{Name: "empty model", Body: `{"model":"","max_tokens":1,` + msgs + `}`, Param: "model"},

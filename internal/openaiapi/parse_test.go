@@ -64,6 +64,9 @@ func TestParseChatFeatures(t *testing.T) {
 func TestParseChatErrors(t *testing.T) {
 	dialecttest.ParseErrors(t, dialect, []dialecttest.BadRequestCase{
 		{Name: "not json", Body: `{"model":`, Param: ""},
+		// JSON text must be UTF-8 (RFC 8259): relayed, the bytes would
+		// reach the upstream as sent, translated as U+FFFD (audit AO2).
+		{Name: "not UTF-8", Body: "{\"model\":\"m\",\"max_tokens\":9,\"messages\":[{\"role\":\"user\",\"content\":\"caf\xe9\"}]}", Param: ""},
 		{Name: "not an object", Body: `["model"]`, Param: ""},
 		{Name: "missing model", Body: `{"messages":[{"role":"user","content":"x"}]}`, Param: "model"},
 		{Name: "empty model", Body: `{"model":"","messages":[{"role":"user","content":"x"}]}`, Param: "model"},

@@ -2,6 +2,7 @@ package wirejson
 
 import (
 	"bytes"
+	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 )
@@ -17,6 +18,23 @@ const MaxDepth = 10_000
 // gjson.ValidBytes, safe for a body or an upstream answer of any shape.
 func Valid(b []byte) bool {
 	return shallow(b) && gjson.ValidBytes(b)
+}
+
+// BadUTF8 returns the offset of the first byte of b that is not part of
+// valid UTF-8, or -1 when b is all UTF-8. JSON text exchanged between
+// systems must be UTF-8 (RFC 8259, section 8.1); gjson does not check it.
+func BadUTF8(b []byte) int {
+	if utf8.Valid(b) {
+		return -1
+	}
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return -1
 }
 
 // ValidString is Valid for a string.

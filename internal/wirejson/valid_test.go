@@ -35,3 +35,22 @@ func TestValidDepth(t *testing.T) {
 		})
 	}
 }
+
+func TestBadUTF8(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want int
+	}{
+		{`{"a":"plain"}`, -1},
+		{`{"a":"é 日本 🚂"}`, -1},
+		{"{\"a\":\"\xff\"}", 6},
+		{"{\"a\":\"ok é\xc3\"}", 11},    // a truncated sequence
+		{"{\"a\":\"\xed\xa0\x80\"}", 6}, // a surrogate encoded in UTF-8
+		{"{\"a\":\"\xc0\xaf\"}", 6},     // an overlong encoding
+		{`{"a":"\ud800"}`, -1},          // an escape is ASCII; the JSON grammar's concern
+	} {
+		if got := BadUTF8([]byte(tt.in)); got != tt.want {
+			t.Errorf("BadUTF8(%q) = %d, want %d", tt.in, got, tt.want)
+		}
+	}
+}
