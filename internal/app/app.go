@@ -197,6 +197,7 @@ func Serve(ctx context.Context, opts Options) error {
 		ReadTimeout:       cfg.Server.ReadTimeout.D(),
 		IdleTimeout:       cfg.Server.IdleTimeout.D(),
 		ShutdownTimeout:   cfg.Server.ShutdownTimeout.D(),
+		SendTimeout:       cfg.Server.SendTimeout.D(),
 		Drain:             gw.CloseSessions,
 		AbortCause:        gateway.ErrShuttingDown,
 		Refused:           accountRefusal(metrics, ten.Recorder, gw),

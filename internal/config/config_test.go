@@ -96,6 +96,7 @@ func TestFullExample(t *testing.T) {
 			MasterKey: "sk-master", MaxBodyBytes: 1 << 20,
 			ReadHeaderTimeout: dur(5 * time.Second), ReadTimeout: dur(45 * time.Second), IdleTimeout: dur(90 * time.Second),
 			ShutdownTimeout: dur(15 * time.Second),
+			SendTimeout:     dur(time.Minute),
 		},
 		Executor: Executor{
 			MaxAttempts: 3, RetriesPerDeployment: 0,
@@ -202,6 +203,7 @@ routes: [{name: r, targets: [d]}]
 		{"read_header_timeout", c.Server.ReadHeaderTimeout.D(), 10 * time.Second},
 		{"read_timeout", c.Server.ReadTimeout.D(), 60 * time.Second},
 		{"server idle_timeout", c.Server.IdleTimeout.D(), 120 * time.Second},
+		{"send_timeout", c.Server.SendTimeout.D(), time.Minute},
 		{"shutdown_timeout", c.Server.ShutdownTimeout.D(), 30 * time.Second},
 		{"max_attempts", c.Executor.MaxAttempts, 4},
 		{"retries_per_deployment", c.Executor.RetriesPerDeployment, 1},

@@ -11,6 +11,7 @@ const (
 	DefaultReadTimeout       = 60 * time.Second
 	DefaultIdleTimeout       = 120 * time.Second
 	DefaultShutdownTimeout   = 30 * time.Second
+	DefaultSendTimeout       = 60 * time.Second
 
 	DefaultMaxAttempts          = 4
 	DefaultRetriesPerDeployment = 1
@@ -63,6 +64,7 @@ func (c *Config) ApplyDefaults() {
 	setDur(&s.ReadTimeout, DefaultReadTimeout)
 	setDur(&s.IdleTimeout, DefaultIdleTimeout)
 	setDur(&s.ShutdownTimeout, DefaultShutdownTimeout)
+	setDur(&s.SendTimeout, DefaultSendTimeout)
 
 	e := &c.Executor
 	setInt(&e.MaxAttempts, DefaultMaxAttempts)

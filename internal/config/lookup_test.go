@@ -205,7 +205,7 @@ func TestValidateWithoutDefaults(t *testing.T) {
 		paths = append(paths, p.Path)
 	}
 	want := []string{
-		"server.read_header_timeout", "server.read_timeout", "server.idle_timeout", "server.shutdown_timeout",
+		"server.read_header_timeout", "server.read_timeout", "server.idle_timeout", "server.shutdown_timeout", "server.send_timeout",
 		"executor.max_attempts", "executor.backoff_base", "executor.backoff_max",
 		"executor.max_retry_after", "executor.deadline", "executor.breaker.failure_threshold",
 		"executor.breaker.open_for", "deployments",

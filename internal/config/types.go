@@ -53,6 +53,10 @@ type Server struct {
 	IdleTimeout Duration `yaml:"idle_timeout"`
 	// ShutdownTimeout is how long SIGTERM waits for in-flight requests; default 30s.
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+	// SendTimeout ends the answer to a client that stopped reading: a
+	// write to its connection that makes no progress for this long
+	// fails, as if the client had hung up; default 60s.
+	SendTimeout Duration `yaml:"send_timeout"`
 	// WebSocketOrigins lists the other origins (host patterns, as
 	// path.Match takes them, e.g. "app.example.com" or "*.example.com")
 	// whose pages may open a Realtime API session; a page of the

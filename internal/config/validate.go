@@ -175,6 +175,7 @@ func (c *Config) validateServer(v *validator) {
 	v.positiveDur("server.read_timeout", s.ReadTimeout)
 	v.positiveDur("server.idle_timeout", s.IdleTimeout)
 	v.positiveDur("server.shutdown_timeout", s.ShutdownTimeout)
+	v.positiveDur("server.send_timeout", s.SendTimeout)
 	if k := s.ClientSecretKey; k != "" && len(k) < 32 {
 		v.add("server.client_secret_key", "must be at least 32 characters (it signs client secrets), got %d", len(k))
 	}

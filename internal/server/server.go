@@ -49,6 +49,10 @@ type Options struct {
 	// ShutdownTimeout is how long Serve waits for in-flight requests and
 	// streams after its context ends.
 	ShutdownTimeout time.Duration
+	// SendTimeout, if positive, ends the writes to a client that stopped
+	// reading: a write to a connection that makes no progress for that
+	// long fails, as if the client had hung up (nginx's send_timeout).
+	SendTimeout time.Duration
 	// Drain, if set, ends the connections handlers took over from the
 	// server (Realtime API WebSockets), which its shutdown does not wait
 	// for, and waits for their handlers to finish or ctx to end.
@@ -425,6 +429,15 @@ const CloseWait = 5 * time.Second
 // closed have returned (up to CloseWait), so that what they account for
 // is done when Serve returns.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if s.opts.SendTimeout > 0 {
+		g := newStallGuard(s.opts.SendTimeout, func(remote net.Addr) {
+			s.opts.Logger.Warn("client stopped reading; ending its response", "remote", remote.String(), "send_timeout", s.opts.SendTimeout.String())
+		})
+		done := make(chan struct{})
+		defer close(done)
+		go g.run(done)
+		ln = g.listener(ln)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- s.srv.Serve(ln) }()
 	select {
