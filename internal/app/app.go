@@ -198,6 +198,7 @@ func Serve(ctx context.Context, opts Options) error {
 		IdleTimeout:       cfg.Server.IdleTimeout.D(),
 		ShutdownTimeout:   cfg.Server.ShutdownTimeout.D(),
 		SendTimeout:       cfg.Server.SendTimeout.D(),
+		ShutdownDelay:     cfg.Server.ShutdownDelay.D(),
 		Drain:             gw.CloseSessions,
 		AbortCause:        gateway.ErrShuttingDown,
 		Refused:           accountRefusal(metrics, ten.Recorder, gw),

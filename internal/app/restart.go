@@ -24,6 +24,7 @@ var restartSettings = []restartSetting{
 	{"server.idle_timeout", func(a, b *config.Config) bool { return a.Server.IdleTimeout != b.Server.IdleTimeout }},
 	{"server.shutdown_timeout", func(a, b *config.Config) bool { return a.Server.ShutdownTimeout != b.Server.ShutdownTimeout }},
 	{"server.send_timeout", func(a, b *config.Config) bool { return a.Server.SendTimeout != b.Server.SendTimeout }},
+	{"server.shutdown_delay", func(a, b *config.Config) bool { return a.Server.ShutdownDelay != b.Server.ShutdownDelay }},
 	{"store", func(a, b *config.Config) bool { return a.Store != b.Store }},
 	{"limits", func(a, b *config.Config) bool { return a.Limits != b.Limits }},
 	{"replicas", func(a, b *config.Config) bool { return a.Replicas != b.Replicas }},

@@ -57,6 +57,9 @@ type Server struct {
 	// write to its connection that makes no progress for this long
 	// fails, as if the client had hung up; default 60s.
 	SendTimeout Duration `yaml:"send_timeout"`
+	// ShutdownDelay is how long SIGTERM keeps serving with /readyz at 503
+	// before it stops accepting connections; default 0 (stop at once).
+	ShutdownDelay Duration `yaml:"shutdown_delay"`
 	// WebSocketOrigins lists the other origins (host patterns, as
 	// path.Match takes them, e.g. "app.example.com" or "*.example.com")
 	// whose pages may open a Realtime API session; a page of the

@@ -176,6 +176,9 @@ func (c *Config) validateServer(v *validator) {
 	v.positiveDur("server.idle_timeout", s.IdleTimeout)
 	v.positiveDur("server.shutdown_timeout", s.ShutdownTimeout)
 	v.positiveDur("server.send_timeout", s.SendTimeout)
+	if s.ShutdownDelay < 0 {
+		v.add("server.shutdown_delay", "must not be negative, got %s", s.ShutdownDelay)
+	}
 	if k := s.ClientSecretKey; k != "" && len(k) < 32 {
 		v.add("server.client_secret_key", "must be at least 32 characters (it signs client secrets), got %d", len(k))
 	}

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -49,6 +50,11 @@ type Options struct {
 	// ShutdownTimeout is how long Serve waits for in-flight requests and
 	// streams after its context ends.
 	ShutdownTimeout time.Duration
+	// ShutdownDelay, if positive, is how long Serve keeps serving, with
+	// /readyz answering 503, after its context ends and before it stops
+	// accepting connections: time for load balancers to take the replica
+	// out of rotation, so no client is refused a connection meanwhile.
+	ShutdownDelay time.Duration
 	// SendTimeout, if positive, ends the writes to a client that stopped
 	// reading: a write to a connection that makes no progress for that
 	// long fails, as if the client had hung up (nginx's send_timeout).
@@ -81,6 +87,9 @@ type Server struct {
 	handlers inflight
 	// closeWait bounds that wait (CloseWait).
 	closeWait time.Duration
+	// stopping is set once Serve's context ended: /readyz then answers
+	// 503 whatever Ready says.
+	stopping atomic.Bool
 }
 
 // inflight counts handlers and tells when none is left.
@@ -167,7 +176,7 @@ func (s *Server) Handler() http.Handler {
 		writeProbe(w, true)
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		writeProbe(w, s.opts.Ready())
+		writeProbe(w, !s.stopping.Load() && s.opts.Ready())
 	})
 	probes := []string{"/healthz", "/readyz"}
 	if s.opts.Gatherer != nil {
@@ -444,6 +453,17 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
+	}
+	s.stopping.Store(true)
+	if d := s.opts.ShutdownDelay; d > 0 {
+		s.opts.Logger.Info("shutting down: /readyz answers 503; serving on until the delay has passed", "shutdown_delay", d.String())
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case err := <-errc:
+			t.Stop()
+			return err
+		}
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
 	defer cancel()
