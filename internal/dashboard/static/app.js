@@ -107,6 +107,31 @@ function startOfDayUTC(d) { return new Date(Date.UTC(d.getUTCFullYear(), d.getUT
 function startOfMonthUTC(d) { return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1)); }
 function iso(d) { return d.toISOString().replace(/\.\d{3}Z$/, 'Z'); }
 
+// budgetAmounts writes a spend and its budget as usd() does, or, when the
+// spend is below the budget but would read as much (usd() rounds $9.996 up to
+// $10.00), both with as many decimals as it takes to tell them apart.
+function budgetAmounts(spent, budget) {
+  const below = (s, b) => Number(s.replace(/^<?\$/, '')) < Math.min(budget, Number(b.replace(/^<?\$/, '')));
+  let s = usd(spent);
+  let b = usd(budget);
+  if (spent >= budget || below(s, b)) return [s, b];
+  for (let d = 2; d <= 10; d++) {
+    s = '$' + spent.toFixed(d);
+    b = '$' + budget.toFixed(d);
+    if (below(s, b)) return [s, b];
+  }
+  return ['<' + b, b];
+}
+
+// percent writes a share of a budget rounded down, to a tenth near 100%, so
+// a budget that is not spent never reads 100%. The tiny addition keeps a
+// share like 0.29 (28.999… in floating point) at 29%.
+function percent(share) {
+  if (share >= 1) return Math.floor(share * 100 + 1e-9) + '%';
+  if (share >= 0.99) return (Math.min(999, Math.floor(share * 1000 + 1e-9)) / 10).toFixed(1) + '%';
+  return Math.min(99, Math.floor(share * 100 + 1e-9)) + '%';
+}
+
 // budgetCell shows spend against a budget: a bar, amber at 80%, red at 100%.
 // Its text wraps, when the columns need the room, between the amounts, not
 // inside one.
@@ -128,7 +153,8 @@ function budgetCell(tr, spent, budget) {
     return;
   }
   const share = spent / budget;
-  words(usd(spent), 'of ' + usd(budget), '(' + Math.round(share * 100) + '%)');
+  const [s, b] = budgetAmounts(spent, budget);
+  words(s, 'of ' + b, '(' + percent(share) + ')');
   const bar = document.createElement('div');
   bar.className = 'bar';
   const fill = document.createElement('span');
