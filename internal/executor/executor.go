@@ -24,7 +24,9 @@
 // skipped for an open circuit and nothing was sent, the executor sends the
 // request to the first of them anyway, as a probe: a request is never failed
 // with nothing tried because of breaker state alone. A success closes that
-// circuit; a failure re-opens it for another BreakerOpenFor.
+// circuit; a failure re-opens it for another BreakerOpenFor. A plan for
+// one step of a request (Plan.SkipOpen) gets no such probe: its caller
+// goes on without it.
 //
 // The overall Deadline bounds all attempts of a non-streaming request, and
 // for a stream the time until it is committed; a committed stream is then
@@ -83,6 +85,15 @@ type Target struct {
 type Plan struct {
 	Route   string
 	Targets []Target
+	// SkipOpen makes a target whose circuit is open a skip even when every
+	// target's is: the walk then fails at once with ErrNoTarget (the
+	// skips say circuit_open) instead of sending the forced probe. It is
+	// for a plan that is one step of a request with its own way on (a
+	// cascade stage, a classifier, judge or embedding call), which would
+	// otherwise call a deployment the breaker gave up on for every
+	// request. The half-open probe after BreakerOpenFor goes through as
+	// usual.
+	SkipOpen bool
 }
 
 // Options tune retries, back-off, the deadline and circuit breaking. The zero

@@ -122,7 +122,7 @@ func execute[T any](ctx context.Context, r *runner, p *Plan, call attemptFunc[T]
 			return res, err
 		}
 	}
-	if r.attempts == 0 && firstOpen >= 0 {
+	if r.attempts == 0 && firstOpen >= 0 && !p.SkipOpen {
 		// Every target that fits has an open circuit: probe the first one
 		// rather than fail with nothing tried.
 		t := &p.Targets[firstOpen]

@@ -36,12 +36,20 @@ func (g *Gateway) cascade(w http.ResponseWriter, r *http.Request, x *exchange, r
 			kept = nil
 		}
 	}
-	for i, stage := range c.Stages {
+	// A stage whose circuit is open is skipped, as a fallback route skips
+	// an open target, rather than called (and waited for) on every
+	// request; when every stage that could take the request is open and
+	// nothing was called, the first open one is probed anyway, as the
+	// executor does for a whole plan (found by audit AV, AV1).
+	firstOpen, probe := -1, -1
+	var lastErr error // the last stage call's failure
+	for i := 0; i < len(c.Stages); i++ {
+		stage := c.Stages[i]
 		d, ok := rt.deployments[stage]
 		if !ok {
 			continue
 		}
-		plan := &executor.Plan{Route: x.decision.Route, Targets: []executor.Target{d.target}}
+		plan := &executor.Plan{Route: x.decision.Route, Targets: []executor.Target{d.target}, SkipOpen: i != probe}
 		resp, trace, err := g.exec.Chat(ctx, plan, x.req, input)
 		if trace != nil {
 			total.Attempts = append(total.Attempts, trace.Attempts...)
@@ -50,13 +58,33 @@ func (g *Gateway) cascade(w http.ResponseWriter, r *http.Request, x *exchange, r
 		}
 		last := i == len(c.Stages)-1
 		if err != nil {
-			// The kind only: an upstream's message can carry what clients
-			// must not see (a masked key, an internal URL).
-			whys = append(whys, stage+": "+provider.KindOf(err).String())
+			open := attempts(trace) == 0 && skippedOpen(trace)
+			if open {
+				whys = append(whys, stage+": circuit open, skipped")
+				if firstOpen < 0 {
+					firstOpen = i
+				}
+			} else {
+				// The kind only: an upstream's message can carry what
+				// clients must not see (a masked key, an internal URL).
+				whys = append(whys, stage+": "+provider.KindOf(err).String())
+				if attempts(trace) > 0 {
+					lastErr = err
+				}
+			}
 			if last && kept != nil && ctx.Err() == nil {
 				break
 			}
+			if last && probe < 0 && firstOpen >= 0 && attempts(total) == 0 && ctx.Err() == nil {
+				probe = firstOpen
+				whys = append(whys, "every stage open: probing "+c.Stages[probe])
+				i = probe - 1
+				continue
+			}
 			if last || ctx.Err() != nil {
+				if open && lastErr != nil {
+					err = lastErr // what the stages called answered, not the skip
+				}
 				escalate()
 				x.trace = total
 				x.decision.Reason = joinReason(x.decision.Reason, whys)
@@ -64,7 +92,9 @@ func (g *Gateway) cascade(w http.ResponseWriter, r *http.Request, x *exchange, r
 				g.failErr(w, x, err)
 				return
 			}
-			total.Fallbacks++
+			if !open {
+				total.Fallbacks++
+			}
 			continue
 		}
 		// The last stage's answer is returned whatever a check says, so it
@@ -110,6 +140,20 @@ func (g *Gateway) cascade(w http.ResponseWriter, r *http.Request, x *exchange, r
 	x.trace = total
 	g.setRouteHeaders(w, x)
 	g.fail(w, x, &apiError{status: http.StatusServiceUnavailable, code: "no_capable_deployment", anthropicType: "overloaded_error", message: "no cascade stage could be reached"})
+}
+
+// skippedOpen reports whether the executor skipped a target of t for its
+// open circuit.
+func skippedOpen(t *executor.Trace) bool {
+	if t == nil {
+		return false
+	}
+	for _, a := range t.Attempts {
+		if a.Skipped == executor.SkipCircuitOpen {
+			return true
+		}
+	}
+	return false
 }
 
 // judgeFraming is what a judge call adds to the question and the answer

@@ -347,7 +347,11 @@ func (g *Gateway) callDeployment(ctx context.Context, name string, req *llm.Requ
 		return nil, err
 	}
 	input := tokens.Input(req)
-	resp, tr, err := g.exec.Chat(ctx, &executor.Plan{Route: name, Targets: []executor.Target{d.target}}, req, input)
+	// SkipOpen: an open circuit fails the call at once (the policy then
+	// does what it does when its call fails) rather than calling a
+	// deployment the breaker gave up on for every request (found by
+	// audit AV, AV1).
+	resp, tr, err := g.exec.Chat(ctx, &executor.Plan{Route: name, Targets: []executor.Target{d.target}, SkipOpen: true}, req, input)
 	var u llm.Usage
 	if err == nil {
 		u = usageOf(resp, input)
@@ -446,7 +450,7 @@ func (g *Gateway) embedText(ctx context.Context, name, text string) ([]float32, 
 	if err != nil {
 		return nil, err
 	}
-	plan := &executor.Plan{Route: name, Targets: []executor.Target{d.target}}
+	plan := &executor.Plan{Route: name, Targets: []executor.Target{d.target}, SkipOpen: true} // as callDeployment's
 	resp, tr, err := g.exec.Embed(ctx, plan, &llm.EmbedRequest{Model: name, InputBytes: len(text), Inputs: 1, Raw: raw}, tokens.FromBytes(len(text)))
 	if err != nil {
 		g.sideAttempts(ctx, "embeddings", d, tr, llm.Usage{})
