@@ -124,12 +124,11 @@ func (g *Gateway) cached(w http.ResponseWriter, r *http.Request, x *exchange, rt
 			g.serveCached(w, x, e, 0)
 			return w, nil, true
 		}
-		if e, similarity := g.semanticLookup(r, x, route, sem); fits(e) {
-			g.countCache(route, cacheResultSemanticHit)
-			g.serveCached(w, x, e, similarity)
-			return w, nil, true
-		}
 	}
+	// An identical request in flight is joined before the semantic lookup:
+	// its answer (from upstream or its own semantic hit) is this one's, so
+	// embedding the question again would be paid for nothing. A burst of
+	// one question costs one call and one embedding.
 	var fl *flight // this request's flight, when it leads one
 	if lookup && !stream {
 		f, leader := g.flights.join(key)
@@ -138,6 +137,16 @@ func (g *Gateway) cached(w http.ResponseWriter, r *http.Request, x *exchange, rt
 		} else if e := g.flights.wait(r.Context(), f); fits(e) {
 			g.countCache(route, cacheResultCoalesced)
 			g.serveCached(w, x, e, 0)
+			return w, nil, true
+		}
+	}
+	if lookup {
+		if e, similarity := g.semanticLookup(r, x, route, sem); fits(e) {
+			if fl != nil {
+				g.flights.land(key, fl, e) // those that joined get the same answer
+			}
+			g.countCache(route, cacheResultSemanticHit)
+			g.serveCached(w, x, e, similarity)
 			return w, nil, true
 		}
 	}
