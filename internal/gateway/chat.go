@@ -837,6 +837,7 @@ func (rt *runtime) requireParams(p *executor.Plan, dec *router.Decision, d *dial
 		if len(skipped) == 0 {
 			return true, nil
 		}
+		dec.Reason += "; require_params: refused " + strings.Join(skipped, "; ")
 		return true, &apiError{status: http.StatusBadRequest, code: "unsupported_parameter", anthropicType: "invalid_request_error",
 			message: "model " + strconv.Quote(dec.Route) + " is a cascade route with stages that would not get every field of this request, which requires them: " +
 				strings.Join(skipped, "; ")}
@@ -845,12 +846,14 @@ func (rt *runtime) requireParams(p *executor.Plan, dec *router.Decision, d *dial
 	if len(skipped) == 0 {
 		return true, nil
 	}
+	// Named before an empty plan's refusal too: the reason of a 400 goes
+	// to its header, usage record and log line (found by audit AV, AV2).
+	dec.Reason += "; require_params: skipped " + strings.Join(skipped, "; ")
 	if len(p.Targets) == 0 {
 		return true, &apiError{status: http.StatusBadRequest, code: "unsupported_parameter", anthropicType: "invalid_request_error",
 			message: "model " + strconv.Quote(dec.Route) + " has no deployment that gets every field of this request, which requires them (" +
 				HeaderRequireParams + " or the route's require_params): " + strings.Join(skipped, "; ") + " would not get them"}
 	}
-	dec.Reason += "; require_params: skipped " + strings.Join(skipped, "; ")
 	return true, nil
 }
 
