@@ -854,7 +854,30 @@ func (rt *runtime) requireParams(p *executor.Plan, dec *router.Decision, d *dial
 			message: "model " + strconv.Quote(dec.Route) + " has no deployment that gets every field of this request, which requires them (" +
 				HeaderRequireParams + " or the route's require_params): " + strings.Join(skipped, "; ") + " would not get them"}
 	}
+	rearm(p, dec)
 	return true, nil
+}
+
+// rearm moves the request of a weighted route whose arm has no deployment
+// left in p to the first arm that has one, and says so in the reason, as
+// the router does for an arm that lacks a capability: an A/B test then
+// counts it for the arm that serves it (found by audit AV, AV3).
+func rearm(p *executor.Plan, dec *router.Decision) {
+	if dec.Arm == "" || dec.ArmOf == nil {
+		return
+	}
+	for _, t := range p.Targets {
+		if dec.ArmOf[t.Deployment] == dec.Arm {
+			return
+		}
+	}
+	for _, t := range p.Targets {
+		if arm := dec.ArmOf[t.Deployment]; arm != "" {
+			dec.Reason += "; " + dec.ArmRoute + ": arm " + dec.Arm + " cannot serve this request; arm " + arm
+			dec.Arm = arm
+			return
+		}
+	}
 }
 
 // lost lists the plainly named top-level fields of req that deployment

@@ -582,11 +582,20 @@ func (p *planner) weighted(rt *config.Route, need []string, depth int) {
 	name := armName(rt.Arms[pick])
 	setArm := p.dec.Arm == ""
 	if setArm {
-		p.dec.Arm = name
+		p.dec.Arm, p.dec.ArmRoute, p.dec.ArmOf = name, rt.Name, make(map[string]string, len(rt.Arms))
+	}
+	// planned notes which arm the deployments from the n-th on came from.
+	planned := func(n int, arm string) {
+		if setArm {
+			for _, dep := range p.dec.Deployments[n:] {
+				p.dec.ArmOf[dep] = arm
+			}
+		}
 	}
 	p.why(rt.Name, "arm %s (%s)", name, how)
 	before := len(p.dec.Deployments)
 	p.target(rt.Arms[pick].Target, need, depth)
+	planned(before, name)
 	served := len(p.dec.Deployments) > before
 	rest := make([]int, 0, len(rt.Arms)-1)
 	for i := range rt.Arms {
@@ -598,6 +607,7 @@ func (p *planner) weighted(rt *config.Route, need []string, depth int) {
 	for _, i := range rest {
 		n := len(p.dec.Deployments)
 		p.target(rt.Arms[i].Target, need, depth)
+		planned(n, armName(rt.Arms[i]))
 		if !served && len(p.dec.Deployments) > n {
 			// The picked arm cannot serve this request (a capability it
 			// lacks): the request is the arm's that answers it,

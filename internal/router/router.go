@@ -68,6 +68,12 @@ type Decision struct {
 	Skipped []string
 	// Arm is the weighted arm chosen, when a weighted route was on the path.
 	Arm string
+	// ArmRoute is the weighted route Arm is an arm of, and ArmOf maps
+	// each deployment that route planned to its arm's name: what a filter
+	// of the plan made after routing (require_params) needs to move the
+	// request to an arm that can serve it.
+	ArmRoute string
+	ArmOf    map[string]string
 	// NoCache is set when a route the decision passed through (the one
 	// named, a nested target, a tier or tenant redirect) has cache: false.
 	NoCache bool
