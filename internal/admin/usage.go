@@ -184,7 +184,7 @@ func (h *Handler) export(w http.ResponseWriter, r *http.Request, c *caller) {
 		w.Header().Set("Content-Type", "application/x-ndjson")
 		enc := json.NewEncoder(cw0)
 		write = func(rec store.UsageRecord) error {
-			rec.CostUSD = roundUSD(rec.CostUSD)
+			rec.CostUSD = recordUSD(rec.CostUSD)
 			return enc.Encode(rec)
 		}
 		flush = func() {}
@@ -199,7 +199,7 @@ func (h *Handler) export(w http.ResponseWriter, r *http.Request, c *caller) {
 			return cw.Write([]string{cell(u.RequestID), u.Time.UTC().Format(time.RFC3339Nano), cell(u.TenantID), cell(u.KeyID), cell(u.Route), cell(u.Policy), cell(u.Reason),
 				cell(u.Deployment), cell(u.Model), strconv.Itoa(u.Attempts), strconv.Itoa(u.Status), cell(u.ErrorCode),
 				strconv.Itoa(u.InputTokens), strconv.Itoa(u.OutputTokens), strconv.FormatBool(u.TokensEstimated),
-				strconv.FormatFloat(roundUSD(u.CostUSD), 'f', -1, 64), ms(u.Latency), ms(u.TTFT),
+				strconv.FormatFloat(recordUSD(u.CostUSD), 'f', -1, 64), ms(u.Latency), ms(u.TTFT),
 				strconv.FormatBool(u.CacheHit), strconv.FormatBool(u.Stream), strconv.FormatBool(u.Partial),
 				strconv.Itoa(u.CachedInputTokens), strconv.Itoa(u.CacheWriteTokens)})
 		}
@@ -246,6 +246,13 @@ func cell(s string) string {
 // for 0.00033175, and a record written before the gateway rounded has
 // the same noise.
 func roundUSD(v float64) float64 { return math.Round(v*1e10) / 1e10 }
+
+// recordUSD is a stored record's cost as the exports write it and
+// /admin/usage adds it up (the store's QueryUsage sums the same per record):
+// rounded to 1e-10, and a negative cost, which no gateway writes but an
+// earlier version or a direct insert may have stored, as 0, so the
+// aggregate equals the sum of the exported records.
+func recordUSD(v float64) float64 { return max(roundUSD(v), 0) }
 
 // countingWriter counts the bytes written through it to the response.
 type countingWriter struct {

@@ -151,7 +151,9 @@ type UsageAggregate struct {
 	// read from and written to providers' prompt caches.
 	CachedInputTokens int64
 	CacheWriteTokens  int64
-	CostUSD           float64
+	// CostUSD sums each record's cost rounded to 1e-10 USD, a negative
+	// one as 0: what the records add up to as the admin API exports them.
+	CostUSD float64
 	// AvgLatency is the mean of Latency over the group's records.
 	AvgLatency time.Duration
 	// Rated counts the group's records with feedback (of their own

@@ -118,7 +118,7 @@ func (s *Store) QueryUsage(ctx context.Context, q store.UsageQuery) ([]store.Usa
 		`coalesce(sum(CASE WHEN status >= 400 OR error_code <> '' THEN 1 ELSE 0 END), 0)::int8`,
 		`coalesce(sum(CASE WHEN cache_hit THEN 1 ELSE 0 END), 0)::int8`,
 		tokenSum("input_tokens"), tokenSum("output_tokens"),
-		`coalesce(sum(greatest(cost_usd, 0)::numeric), 0)::float8`, `coalesce(avg(latency_ns), 0)::float8`,
+		`coalesce(sum(round(greatest(cost_usd, 0)::numeric, 10)), 0)::float8`, `coalesce(avg(latency_ns), 0)::float8`,
 		tokenSum("cached_input_tokens"), tokenSum("cache_write_tokens"),
 		`count(fb_quality)`, `coalesce(avg(fb_quality), 0)::float8`)
 	w, args := where(q.From, q.To, q.TenantID)

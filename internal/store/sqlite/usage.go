@@ -157,7 +157,7 @@ func (s *Store) QueryUsage(ctx context.Context, q store.UsageQuery) ([]store.Usa
 	sel = append(sel, `count(*)`,
 		`coalesce(sum(CASE WHEN status >= 400 OR error_code <> '' THEN 1 ELSE 0 END), 0)`,
 		`coalesce(sum(cache_hit), 0)`, tokenSum("input_tokens"), tokenSum("output_tokens"),
-		`total(max(cost_usd, 0))`, `coalesce(avg(latency_ns), 0)`,
+		`total(round(max(cost_usd, 0), 10))`, `coalesce(avg(latency_ns), 0)`,
 		tokenSum("cached_input_tokens"), tokenSum("cache_write_tokens"),
 		`count(fb_quality)`, `coalesce(avg(fb_quality), 0)`)
 	where, args := timeWhere(q.From, q.To, q.TenantID)

@@ -36,6 +36,7 @@ func Run(t *testing.T, open Opener) {
 		{"SpentUSD", testSpentUSD},
 		{"UsageAbsurdRecords", testUsageAbsurdRecords},
 		{"UsageCostSumExact", testUsageCostSumExact},
+		{"UsageCostSumPerRecord", testUsageCostSumPerRecord},
 		{"Files", testFiles},
 		{"Batches", testBatches},
 		{"BatchResults", testBatchResults},

@@ -305,3 +305,33 @@ func testUsageCostSumExact(t *testing.T, s store.Store) {
 		t.Errorf("got a cost of %v (%.10f to 1e-10), want 2469.135782", got[0].CostUSD, sum)
 	}
 }
+
+// testUsageCostSumPerRecord: the cost of an aggregate is the sum of its
+// records' costs each rounded to 1e-10 USD, a negative one as 0, as the
+// admin API exports them, also for records an earlier version wrote
+// unrounded (0.000007049999999999999, 4e-11) or negative: summed raw and
+// rounded after, five of each come out 2e-10 apart (found by audit AR, AR2).
+func testUsageCostSumPerRecord(t *testing.T, s store.Store) {
+	at := time.Date(2030, 4, 1, 0, 0, 0, 0, time.UTC)
+	var recs []store.UsageRecord
+	for i, c := range []float64{7.049999999999999e-6, 7.049999999999999e-6, 7.049999999999999e-6, 7.049999999999999e-6, 7.049999999999999e-6,
+		4e-11, 4e-11, 4e-11, 4e-11, 4e-11, -0.5, 0.25} {
+		recs = append(recs, rec(fmt.Sprintf("legacy-%02d", i), at.Add(time.Duration(i)*time.Second), "ten_legacy", "k", "gpt", c))
+	}
+	if err := s.InsertUsage(t.Context(), recs); err != nil {
+		t.Fatal(err)
+	}
+	const want = 0.25003525 // 5 × 0.00000705 + 5 × 0 + 0 + 0.25
+	for _, q := range []store.UsageQuery{
+		{TenantID: "ten_legacy"},
+		{TenantID: "ten_legacy", GroupBy: []string{store.GroupKey, store.GroupDeployment}, Bucket: 24 * time.Hour},
+	} {
+		got, err := s.QueryUsage(t.Context(), q)
+		if err != nil || len(got) != 1 {
+			t.Fatalf("query %+v: got %v, %v; want one row", q, got, err)
+		}
+		if sum := math.Round(got[0].CostUSD*1e10) / 1e10; sum != want {
+			t.Errorf("query %+v: got a cost of %v (%.10f to 1e-10), want %v", q, got[0].CostUSD, sum, want)
+		}
+	}
+}
