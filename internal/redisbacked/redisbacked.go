@@ -156,14 +156,24 @@ func Try[T any, E error](ctx context.Context, b *Backend, call func() (T, error)
 // idempotent. Call OnRecover before the Backend is used.
 func (b *Backend) OnRecover(register func(context.Context) error) { b.recover = register }
 
-// up leaves the fallback once the OnRecover hook has registered the
-// fallback's reservations in Redis, and reports whether it did; if the
-// hook fails, the fallback stays (or is again) in force. The hook runs
-// again after leaving, for reservations made while it ran (Local
-// registers those made after).
+// up leaves the fallback once Redis answers a ping and the OnRecover hook
+// has registered the fallback's reservations in Redis, and reports
+// whether it did; if either fails, the fallback stays (or is again) in
+// force. The ping comes first: with no reservation to register the hook
+// makes no Redis call, and it must not stand for Redis answering (every
+// probe of an outage would then end it, and the stores start their next
+// fallback afresh). The hook runs again after leaving, for reservations
+// made while it ran (Local registers those made after).
 func (b *Backend) up() bool {
 	if !b.sw.Active() {
 		return true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), b.SettleTimeout)
+	err := b.Client.Ping(ctx).Err()
+	cancel()
+	if err != nil {
+		b.sw.Down(err, "replicas", b.Replicas)
+		return false
 	}
 	if !b.register() {
 		return false
@@ -263,13 +273,8 @@ func (b *Backend) final() {
 
 // retry is one round of Run.
 func (b *Backend) retry(ctx context.Context) {
-	if b.sw.Active() {
-		pctx, cancel := context.WithTimeout(ctx, b.SettleTimeout)
-		err := b.Client.Ping(pctx).Err()
-		cancel()
-		if err != nil || !b.up() {
-			return
-		}
+	if !b.up() { // Redis must answer and take the fallback's reservations first
+		return
 	}
 	b.mu.Lock()
 	writes, dropped := b.deferred, b.dropped

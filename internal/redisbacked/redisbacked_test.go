@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/redisbacked"
+	"github.com/switchyard-gw/switchyard/internal/redisbacked/redistest"
 )
 
 // refusal stands for a store's own error type (ratelimit.Error,
@@ -53,10 +54,11 @@ func TestTry(t *testing.T) {
 }
 
 // TestTryProbes: while in fallback, Redis is tried once per probe interval,
-// and the first success leaves the fallback.
+// and the first success leaves the fallback. (A probe pings the real Redis
+// before the call; the calls here stand for the store's.)
 func TestTryProbes(t *testing.T) {
 	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-	b := redisbacked.New("test", nil, "p:", redisbacked.Options{Now: func() time.Time { return now }, ProbeInterval: time.Second})
+	b := redisbacked.New("test", redistest.NewClient(t, redistest.Addr), "p:", redisbacked.Options{Now: func() time.Time { return now }, ProbeInterval: time.Second})
 	calls := 0
 	try := func(err error) bool {
 		_, ok, _ := redisbacked.Try[int, *refusal](context.Background(), b, func() (int, error) {
@@ -126,7 +128,7 @@ func TestRunMakesDeferredWritesAtShutdown(t *testing.T) {
 // stays in force and the call is not made (found by audit AE, AE3).
 func TestRecoverBeforeLeavingFallback(t *testing.T) {
 	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-	b := redisbacked.New("test", nil, "p:", redisbacked.Options{Now: func() time.Time { return now }, ProbeInterval: time.Second})
+	b := redisbacked.New("test", redistest.NewClient(t, redistest.Addr), "p:", redisbacked.Options{Now: func() time.Time { return now }, ProbeInterval: time.Second})
 	var order []string
 	hookErr := errors.New("connection refused")
 	b.OnRecover(func(context.Context) error { order = append(order, "register"); return hookErr })
@@ -155,5 +157,34 @@ func TestRecoverBeforeLeavingFallback(t *testing.T) {
 	b.Local() // redis back: registered at once
 	if got, want := strings.Join(order, ","), "call,local,register,register,register,call,local,register"; got != want {
 		t.Errorf("got %s, want %s", got, want)
+	}
+}
+
+// TestProbeNeedsRedisToAnswer: a probe while Redis stays unreachable does
+// not leave the fallback, even when the OnRecover hook has nothing to
+// register (and so makes no Redis call): it used to, so every probe of an
+// outage ended it, and the stores started their fallback afresh each
+// time (a full share of each rate limit every ProbeInterval).
+func TestProbeNeedsRedisToAnswer(t *testing.T) {
+	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	b := redisbacked.New("test", redistest.NewClient(t, redistest.ClosedAddr(t)), "p:", redisbacked.Options{Now: func() time.Time { return now }, ProbeInterval: time.Second})
+	hooks := 0
+	b.OnRecover(func(context.Context) error { hooks++; return nil })
+	calls := 0
+	try := func() bool {
+		_, ok, _ := redisbacked.Try[int, *refusal](context.Background(), b, func() (int, error) {
+			calls++
+			return 0, errors.New("dial tcp: connection refused")
+		})
+		return ok
+	}
+	for i := range 3 {
+		if try() || !b.Fallback() {
+			t.Fatalf("try %d with redis unreachable: got ok or no fallback", i)
+		}
+		now = now.Add(time.Second)
+	}
+	if hooks != 0 || calls != 1 {
+		t.Errorf("got %d recovery hooks and %d calls, want none after the first failure (the probes' pings failed)", hooks, calls)
 	}
 }
