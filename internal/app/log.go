@@ -16,13 +16,17 @@ const requestLine = "request"
 // are always written: an access log that loses its successful requests
 // at log.level warn is no access log.
 func NewLogger(w io.Writer, level slog.Leveler) *slog.Logger {
-	return slog.New(requestLines{Handler: slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}), level: level})
+	lw := &lineWriter{w: w}
+	return slog.New(requestLines{Handler: slog.NewJSONHandler(lw, &slog.HandlerOptions{Level: slog.LevelDebug}), level: level, line: lw})
 }
 
 // requestLines applies level to every record but the request lines.
 type requestLines struct {
 	slog.Handler
 	level slog.Leveler
+	// line writes the records it can encode as the JSON handler would;
+	// nil once WithAttrs or WithGroup have added to the handler.
+	line *lineWriter
 }
 
 // Enabled lets through what level does, and every level a request line
@@ -34,6 +38,11 @@ func (h requestLines) Enabled(_ context.Context, l slog.Level) bool {
 func (h requestLines) Handle(ctx context.Context, r slog.Record) error {
 	if r.Level < h.level.Level() && r.Message != requestLine {
 		return nil
+	}
+	if h.line != nil {
+		if done, err := h.line.handle(r); done {
+			return err
+		}
 	}
 	return h.Handler.Handle(ctx, r)
 }
