@@ -30,6 +30,9 @@ func TestErrorsSayWhatIsWrongInTheAPIsTerms(t *testing.T) {
 		{"/v1/batches", `{"metadata":[]}`, "metadata", "metadata: must be an object"},
 		{"/v1/batches", `{"input_file_id":`, "", "not valid JSON"},
 		{"/v1/messages/batches", `{"requests":"x"}`, "", "requests: must be an array"},
+		// Invalid UTF-8 in one request refuses the batch, as the Messages
+		// API refuses the request (audit AS, AS2).
+		{"/v1/messages/batches", "{\"requests\":[{\"custom_id\":\"a\",\"params\":{\"model\":\"m\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\",\"content\":\"caf\xe9\"}]}}]}", "", "requests.0.params: is not valid JSON: it must be UTF-8"},
 	} {
 		code, res := call(t, "POST", base+tt.path, "application/json", tt.body)
 		msg := res.Get("error.message").String()

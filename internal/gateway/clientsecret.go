@@ -20,7 +20,6 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/openaiapi"
 	"github.com/switchyard-gw/switchyard/internal/reqid"
-	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
 
 // A client secret (POST /v1/realtime/client_secrets, as OpenAI's API has
@@ -168,8 +167,8 @@ func (g *Gateway) ServeRealtimeClientSecrets(w http.ResponseWriter, r *http.Requ
 		body = []byte("{}")
 	}
 	root := gjson.ParseBytes(body)
-	if !wirejson.Valid(body) || !root.IsObject() {
-		g.failErr(w, x, badField("", "the body must be a JSON object"))
+	if msg := objectProblem(body); msg != "" {
+		g.failErr(w, x, badField("", msg))
 		return
 	}
 	ttl := int64(defaultClientSecretTTL)

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -111,8 +112,8 @@ func conversationBody(body []byte) ([]byte, error) {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return []byte("{}"), nil
 	}
-	if !wirejson.Valid(body) || !gjson.ParseBytes(body).IsObject() {
-		return nil, badField("", "the request body must be a JSON object")
+	if msg := objectProblem(body); msg != "" {
+		return nil, badField("", msg)
 	}
 	return body, nil
 }
@@ -271,4 +272,18 @@ func (g *Gateway) pinConversation(w http.ResponseWriter, ctx context.Context, x 
 	p.Targets = kept
 	x.decision.Reason += "; conversation: kept by provider " + d.cfg.Provider
 	return true
+}
+
+// objectProblem says why a body relayed as it is (a conversation, a
+// compaction, a client secret's session) is refused: not a JSON object,
+// or not UTF-8, which JSON text must be and the parsed endpoints refuse
+// too (audit AS, AS1); "" when it is fine.
+func objectProblem(body []byte) string {
+	if !wirejson.Valid(body) || !gjson.ParseBytes(body).IsObject() {
+		return "the request body must be a JSON object"
+	}
+	if at := wirejson.BadUTF8(body); at >= 0 {
+		return fmt.Sprintf("the request body is not valid JSON: it must be UTF-8, and byte %d is not", at)
+	}
+	return ""
 }

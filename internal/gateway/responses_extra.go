@@ -92,8 +92,8 @@ func (g *Gateway) ServeResponsesCompact(w http.ResponseWriter, r *http.Request) 
 // compactModel checks a compaction's body: a JSON object naming its
 // model.
 func compactModel(body []byte) (string, error) {
-	if !wirejson.Valid(body) || !gjson.ParseBytes(body).IsObject() {
-		return "", badField("", "the request body must be a JSON object")
+	if msg := objectProblem(body); msg != "" {
+		return "", badField("", msg)
 	}
 	m := gjson.GetBytes(body, "model")
 	if m.Type != gjson.String || m.Str == "" {
