@@ -61,7 +61,8 @@ func writeFileAtomic(path string, b []byte) error {
 // data, so training with them would only end in Save's error.
 func (o TrainOptions) checkFileSize() error {
 	n := o.minFileBytes()
-	if n <= MaxFileBytes {
+	if n < MaxFileBytes { // the rest of the file takes a byte at least
+
 		return nil
 	}
 	if o.Kind == KindDifficulty {

@@ -23,6 +23,9 @@ func TestTrainMainRefusesAnOversizedRouter(t *testing.T) {
 	}{
 		{train("--dim", "16777216", "--hidden", "16"), []string{"--dim 16777216 and --hidden 16: the router file would be at least 1365.3 MiB, over the 64 MiB", "lower --dim or --hidden"}},
 		{train("--dim", "3145728", "--hidden", "5"), []string{"--dim 3145728 and --hidden 5", "at least 80.0 MiB"}},
+		// A product of exactly 12582912 fills the cap with the embedding
+		// alone; the rest of the file is over it (audit AS, AS4).
+		{train("--dim", "4096", "--hidden", "3072"), []string{"--dim 4096 and --hidden 3072", "at least 64.0 MiB"}},
 		{train("--kind", "difficulty", "--trees", "1000", "--depth", "16"), []string{"--trees 1000 of --depth 16: the router file would be at least 1125.0 MiB, over the 64 MiB", "lower --trees or --depth"}},
 	}
 	for _, tt := range tests {
@@ -42,7 +45,7 @@ func TestTrainMainRefusesAnOversizedRouter(t *testing.T) {
 	// Options just within the size, or cross-validation (which writes no
 	// router), reach the data (missing: exit 1).
 	for _, args := range [][]string{
-		train("--dim", "3145728", "--hidden", "4"),
+		train("--dim", "3145727", "--hidden", "4"),
 		train("--kind", "difficulty", "--trees", "50", "--depth", "16"),
 		train("--dim", "16777216", "--hidden", "16", "--cv", "task", "--out", dir),
 	} {
