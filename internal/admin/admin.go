@@ -29,7 +29,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"reflect"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -38,6 +37,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/auth"
 	"github.com/switchyard-gw/switchyard/internal/httpmux"
 	"github.com/switchyard-gw/switchyard/internal/store"
+	"github.com/switchyard-gw/switchyard/internal/wirejson"
 )
 
 // Forgetter drops cached key lookups so admin changes apply at once in this
@@ -387,50 +387,22 @@ func decodeJSON(rd io.Reader, v any) error {
 }
 
 // jsonProblem says what is wrong with a body encoding/json refused, in
-// the API's words: a field of the wrong type by its JSON name and type,
-// not by the Go type it decodes into (audit AO1).
+// the API's words: a field of the wrong type by its JSON name and type
+// (wirejson.DecodeProblem), not by the Go type it decodes into, and a time
+// by the form it must have (audits AO1, AS6).
 func jsonProblem(err error) string {
 	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		if te.Field == "" {
-			return "the body must be a JSON object, not " + article(te.Value)
-		}
-		return "field " + strconv.Quote(te.Field) + " must be " + jsonType(te.Type) + ", not " + article(te.Value)
-	}
-	if errors.Is(err, io.EOF) {
+	var pe *time.ParseError
+	switch {
+	case errors.As(err, &te):
+		_, msg := wirejson.DecodeProblem(err)
+		return msg
+	case errors.As(err, &pe), strings.Contains(err.Error(), "Time.UnmarshalJSON"):
+		return "a time must be an RFC 3339 string, such as \"2030-01-02T03:04:05Z\""
+	case errors.Is(err, io.EOF):
 		return "the body is empty"
 	}
 	return strings.TrimPrefix(err.Error(), "json: ")
-}
-
-// jsonType names the JSON type a Go type decodes from.
-func jsonType(t reflect.Type) string {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch t.Kind() {
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
-		return "a boolean"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "an integer"
-	case reflect.Float32, reflect.Float64:
-		return "a number"
-	case reflect.Slice, reflect.Array:
-		return "an array"
-	}
-	return "an object"
-}
-
-// article puts "a" or "an" before a JSON value kind as encoding/json names
-// it ("array", "number 1.5", "string").
-func article(v string) string {
-	if v != "" && strings.ContainsRune("aeiou", rune(v[0])) {
-		return "an " + v
-	}
-	return "a " + v
 }
 
 func (h *Handler) whoami(w http.ResponseWriter, r *http.Request, c *caller) {

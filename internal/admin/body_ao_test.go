@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/switchyard-gw/switchyard/internal/tenancy"
 )
 
 // TestCompressedBodyRefused: a body in a content coding is a 415 naming
@@ -43,10 +45,10 @@ func TestCompressedBodyRefused(t *testing.T) {
 func TestBodyTypeErrorsInJSONTerms(t *testing.T) {
 	e := newEnv(t)
 	for _, tt := range []struct{ name, body, want string }{
-		{"array body", `[]`, "the body must be a JSON object, not an array"},
-		{"string field a number", `{"id":7}`, `field \"id\" must be a string, not a number`},
-		{"object field an array", `{"id":"t","limits":[]}`, `field \"limits\" must be an object, not an array`},
-		{"integer field a string", `{"id":"t","limits":{"rpm":"9"}}`, `field \"limits.rpm\" must be an integer, not a string`},
+		{"array body", `[]`, "the request body must be an object, not array"},
+		{"string field a number", `{"id":7}`, `id: must be a string, not number`},
+		{"object field an array", `{"id":"t","limits":[]}`, `limits: must be an object, not array`},
+		{"integer field a string", `{"id":"t","limits":{"rpm":"9"}}`, `limits.rpm: must be an integer, not string`},
 		{"empty body", ``, "the body is empty"},
 		{"unknown field", `{"id":"t","colour":"red"}`, `unknown field \"colour\"`},
 	} {
@@ -56,5 +58,19 @@ func TestBodyTypeErrorsInJSONTerms(t *testing.T) {
 				t.Errorf("got %d %s, want 400 saying %q without Go type names", code, b, tt.want)
 			}
 		})
+	}
+}
+
+// TestKeyTimeErrorInJSONTerms: a malformed expires_at is a 400 saying the
+// form a time must have, not Go's layout string or method name (audit AS,
+// AS6).
+func TestKeyTimeErrorInJSONTerms(t *testing.T) {
+	e := newEnv(t)
+	e.tenant("t1", tenancy.Limits{})
+	for _, v := range []string{`"tomorrow"`, `5`, `"2030-13-01T00:00:00Z"`} {
+		code, b := e.doRaw(adminKey, "POST", "/admin/keys", `{"tenant_id":"t1","name":"k","expires_at":`+v+`}`)
+		if code != 400 || !strings.Contains(b, "RFC 3339") || strings.Contains(b, "2006-01-02") || strings.Contains(b, "UnmarshalJSON") {
+			t.Errorf("expires_at %s: got %d %s, want 400 naming RFC 3339 without Go internals", v, code, b)
+		}
 	}
 }
