@@ -150,7 +150,7 @@ func (s *Store) migrate(ctx context.Context) error {
 			}
 			if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 				version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`); err != nil {
-				return err
+				return unusableSchema(err, s.pool.cfg.RuntimeParams)
 			}
 			for _, m := range ms {
 				var applied bool

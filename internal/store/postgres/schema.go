@@ -40,6 +40,21 @@ func createSchema(ctx context.Context, tx pgx.Tx, runtimeParams map[string]strin
 	return nil
 }
 
+// unusableSchema names the schema of search_path in the server's "no
+// schema has been selected to create in" (3F000), which it answers when
+// that schema exists but the role may not use it (no USAGE on it), so
+// the operator learns which schema and what to grant (audit AS, AS3);
+// any other error is returned as it is.
+func unusableSchema(err error, runtimeParams map[string]string) error {
+	var pgErr *pgconn.PgError
+	name := firstSchema(runtimeParams["search_path"])
+	if name == "" || !errors.As(err, &pgErr) || pgErr.Code != "3F000" {
+		return err
+	}
+	return fmt.Errorf("schema %q named by search_path exists but this role cannot use it: %w; grant it (GRANT USAGE, CREATE ON SCHEMA %s TO <role>) or name another schema",
+		name, err, pgx.Identifier{name}.Sanitize())
+}
+
 // firstSchema returns the first schema named by a search_path value, as
 // the server reads it (a comma-separated list of identifiers, unquoted ones
 // folded to lower case, "" in a quoted one standing for "), skipping

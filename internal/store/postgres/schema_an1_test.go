@@ -210,6 +210,18 @@ func TestOpenSearchPathSchemaPrivilege(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `create schema "switchyard" named by search_path`) || !strings.Contains(err.Error(), "42501") {
 		t.Fatalf("open without CREATE on the database: got %v, want an error naming schema \"switchyard\"", err)
 	}
+	// A schema that exists but that the role may not use is named too,
+	// with what to grant (audit AS, AS3: it was the server's bare "no
+	// schema has been selected to create in").
+	if _, err := c.Exec(ctx, "CREATE SCHEMA other_owner"); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	u2 := mustURL(t, withSearchPath(db, "other_owner"))
+	u2.User = url.User(role)
+	_, err = Open(ctx, u2.String())
+	if err == nil || !strings.Contains(err.Error(), `schema "other_owner" named by search_path exists but this role cannot use it`) || !strings.Contains(err.Error(), `GRANT USAGE, CREATE ON SCHEMA "other_owner"`) {
+		t.Fatalf("open on a schema the role may not use: got %v, want an error naming schema \"other_owner\" and the grant", err)
+	}
 	// A schema made for the role beforehand needs no such privilege.
 	if _, err := c.Exec(ctx, "CREATE SCHEMA switchyard AUTHORIZATION "+role); err != nil {
 		t.Fatalf("create schema: %v", err)
