@@ -236,3 +236,23 @@ func TestWatcherSurvivesPanicInOnChange(t *testing.T) {
 		t.Errorf("next good file: %v", err)
 	}
 }
+
+// server.send_timeout under a second would cut clients that read (the
+// write waits on the network and the scheduler too); shutdown_delay may be
+// 0 but not negative (audit AS).
+func TestServerSendTimeoutAndShutdownDelayBounds(t *testing.T) {
+	for _, tt := range []struct{ yaml, path, msg string }{
+		{"server: {send_timeout: 500ms}", "server.send_timeout", "at least 1s"},
+		{"server: {send_timeout: 1ns}", "server.send_timeout", "at least 1s"},
+		{"server: {shutdown_delay: -1s}", "server.shutdown_delay", "must not be negative"},
+	} {
+		if ok, err := problemAt(t, tt.yaml+"\n"+validTail, tt.path, tt.msg); !ok {
+			t.Errorf("%s: got %v, want a problem at %s saying %q", tt.yaml, err, tt.path, tt.msg)
+		}
+	}
+	for _, y := range []string{"server: {send_timeout: 1s}", "server: {shutdown_delay: 0s}", "server: {shutdown_delay: 10s}"} {
+		if _, err := Parse([]byte(y+"\n"+validTail), func(string) string { return "" }); err != nil {
+			t.Errorf("%s: got %v, want it accepted", y, err)
+		}
+	}
+}

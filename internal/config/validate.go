@@ -10,6 +10,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/net/http/httpguts"
 )
@@ -176,6 +177,11 @@ func (c *Config) validateServer(v *validator) {
 	v.positiveDur("server.idle_timeout", s.IdleTimeout)
 	v.positiveDur("server.shutdown_timeout", s.ShutdownTimeout)
 	v.positiveDur("server.send_timeout", s.SendTimeout)
+	if s.SendTimeout > 0 && s.SendTimeout < Duration(time.Second) {
+		// A client's write waits on the network and the scheduler too:
+		// under a second would cut clients that read (audit AS).
+		v.add("server.send_timeout", "must be at least 1s, got %s", s.SendTimeout)
+	}
 	if s.ShutdownDelay < 0 {
 		v.add("server.shutdown_delay", "must not be negative, got %s", s.ShutdownDelay)
 	}
