@@ -34,7 +34,7 @@ func TestSendTimeoutEndsStalledStream(t *testing.T) {
 		}
 	}))
 	defer flood.Close()
-	gwCfg := strings.Replace(baseConfig, "  listen: 127.0.0.1:0\n", "  listen: 127.0.0.1:0\n  send_timeout: 300ms\n", 1)
+	gwCfg := strings.Replace(baseConfig, "  listen: 127.0.0.1:0\n", "  listen: 127.0.0.1:0\n  send_timeout: 1s\n", 1)
 	gwCfg = strings.Replace(gwCfg, "base_url: {{SIM}}/v1", "base_url: "+flood.URL+"/v1", 1)
 	s := startStack(t, fastSim(), gwCfg)
 
