@@ -354,11 +354,7 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 		// Read as JSON, a compressed body would be refused as malformed,
 		// sending the client after a bug it does not have (audit AO1).
 		w.Header().Set("Accept-Encoding", "identity")
-		if len(coding) > 40 {
-			coding = coding[:40] + "…"
-		}
-		return nil, &apiError{status: http.StatusUnsupportedMediaType, code: "unsupported_content_encoding",
-			msg: "the request body's Content-Encoding " + strconv.Quote(coding) + " is not supported: send the body uncompressed"}
+		return nil, &apiError{status: http.StatusUnsupportedMediaType, code: "unsupported_content_encoding", msg: httpmux.CodingRefusal(coding)}
 	}
 	body, failure := httpmux.ReadBody(w, r, maxBody)
 	switch failure {

@@ -1,7 +1,6 @@
 package anthropicapi
 
 import (
-	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -36,8 +35,8 @@ func parse(body []byte, needMax bool) (*llm.Request, error) {
 	if !wirejson.Valid(body) {
 		return nil, badRequest("", "request body is not valid JSON")
 	}
-	if at := wirejson.BadUTF8(body); at >= 0 {
-		return nil, badRequest("", fmt.Sprintf("request body is not valid JSON: it must be UTF-8, and byte %d is not", at))
+	if p := wirejson.UTF8Problem(body); p != "" {
+		return nil, badRequest("", "request body is not valid JSON: "+p)
 	}
 	root := gjson.ParseBytes(body)
 	if !root.IsObject() {

@@ -191,10 +191,10 @@ func (a *API) createMsgBatch(w http.ResponseWriter, r *http.Request, who *gatewa
 		case !wirejson.Valid(rq.Params) || !gjson.ParseBytes(rq.Params).IsObject():
 			bad(at + ".params: must be a Messages API request object")
 			return
-		case wirejson.BadUTF8(rq.Params) >= 0:
+		case wirejson.UTF8Problem(rq.Params) != "":
 			// As the Messages API refuses it; in the batch it would fail
 			// every request of it at run time (audit AS, AS2).
-			bad(fmt.Sprintf("%s.params: is not valid JSON: it must be UTF-8, and byte %d is not", at, wirejson.BadUTF8(rq.Params)))
+			bad(at + ".params: is not valid JSON: " + wirejson.UTF8Problem(rq.Params))
 			return
 		case gjson.GetBytes(rq.Params, "stream").Bool():
 			bad(at + ".params.stream: streaming is not supported in a batch")

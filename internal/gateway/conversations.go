@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -282,8 +281,8 @@ func objectProblem(body []byte) string {
 	if !wirejson.Valid(body) || !gjson.ParseBytes(body).IsObject() {
 		return "the request body must be a JSON object"
 	}
-	if at := wirejson.BadUTF8(body); at >= 0 {
-		return fmt.Sprintf("the request body is not valid JSON: it must be UTF-8, and byte %d is not", at)
+	if p := wirejson.UTF8Problem(body); p != "" {
+		return "the request body is not valid JSON: " + p
 	}
 	return ""
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -59,6 +60,15 @@ func FailureOf(r *http.Request, err error) BodyFailure {
 		return BodyGone
 	}
 	return BodyUnreadable
+}
+
+// CodingRefusal is the message of the 415 for a body in coding (see
+// ContentCoding), in both APIs' refusals.
+func CodingRefusal(coding string) string {
+	if len(coding) > 40 {
+		coding = coding[:40] + "…"
+	}
+	return "the request body's Content-Encoding " + strconv.Quote(coding) + " is not supported: send the body uncompressed"
 }
 
 // ContentCoding returns the first content coding other than identity a

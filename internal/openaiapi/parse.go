@@ -153,10 +153,10 @@ func parseObject(body []byte) (gjson.Result, error) {
 	if !wirejson.Valid(body) {
 		return gjson.Result{}, badRequest("", "request body is not valid JSON")
 	}
-	if at := wirejson.BadUTF8(body); at >= 0 {
+	if p := wirejson.UTF8Problem(body); p != "" {
 		// Relayed, it would reach the upstream as sent; translated, as
 		// U+FFFD: refused either way (audit AO2).
-		return gjson.Result{}, badRequest("", fmt.Sprintf("request body is not valid JSON: it must be UTF-8, and byte %d is not", at))
+		return gjson.Result{}, badRequest("", "request body is not valid JSON: "+p)
 	}
 	root := gjson.ParseBytes(body)
 	if !root.IsObject() {

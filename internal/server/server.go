@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -249,7 +248,7 @@ func (s *Server) identityOnly(next http.Handler) http.Handler {
 		}
 		start := time.Now()
 		w.Header().Set("Accept-Encoding", "identity")
-		msg := "the request body's Content-Encoding " + strconv.Quote(truncate(coding, 40)) + " is not supported: send the body uncompressed"
+		msg := httpmux.CodingRefusal(coding)
 		const code = "unsupported_content_encoding"
 		if anthropicRequest(r) {
 			anthropicapi.WriteError(w, http.StatusUnsupportedMediaType, "invalid_request_error", msg)
@@ -316,13 +315,6 @@ func (s *Server) logRefusal(r *http.Request, dialect string, status int, code st
 		slog.Bool("tokens_estimated", false),
 		slog.Float64("cost_usd", 0),
 	)
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
 
 func (s *Server) count(next http.Handler) http.Handler {

@@ -2,6 +2,7 @@ package wirejson
 
 import (
 	"bytes"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
@@ -35,6 +36,17 @@ func BadUTF8(b []byte) int {
 		i += n
 	}
 	return -1
+}
+
+// UTF8Problem says where b is not UTF-8 ("it must be UTF-8, and byte N
+// is not"), for the error of an endpoint that refuses such a body; "" when
+// b is all UTF-8.
+func UTF8Problem(b []byte) string {
+	at := BadUTF8(b)
+	if at < 0 {
+		return ""
+	}
+	return "it must be UTF-8, and byte " + strconv.Itoa(at) + " is not"
 }
 
 // ValidString is Valid for a string.
