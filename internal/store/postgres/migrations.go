@@ -7,7 +7,7 @@ import (
 )
 
 // Migrations returns the schema migrations Open applies, ordered by
-// version: the embedded files of migrations/, as migrate reads them. A
+// version: the embedded files of migrations/. A
 // database is current when its schema_migrations table records every one.
 func Migrations() ([]store.Migration, error) {
 	ms, err := store.ReadMigrations(migrationFS, "migrations")

@@ -136,9 +136,9 @@ func parseURL(rawURL string) (options, error) {
 }
 
 func (s *Store) migrate(ctx context.Context) error {
-	ms, err := store.ReadMigrations(migrationFS, "migrations")
+	ms, err := Migrations()
 	if err != nil {
-		return fmt.Errorf("postgres: %w", err)
+		return err
 	}
 	err = s.pool.with(ctx, func(ctx context.Context, c *pgx.Conn) error {
 		return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {

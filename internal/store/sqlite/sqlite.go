@@ -85,9 +85,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 }
 
 func (s *Store) migrate(ctx context.Context) error {
-	ms, err := store.ReadMigrations(migrationFS, "migrations")
+	ms, err := Migrations()
 	if err != nil {
-		return fmt.Errorf("sqlite: %w", err)
+		return err
 	}
 	tx, err := s.w.BeginTx(ctx, nil) // BEGIN IMMEDIATE: serialises concurrent openers
 	if err != nil {
